@@ -1,0 +1,78 @@
+import type { Exporter } from '../../src/component.ts';
+import type { Logger } from '../../src/logger.ts';
+import { type Batch, attrToString, countItems, getAttr, type KeyValue } from '../../src/model.ts';
+import type { ComponentTelemetry } from '../../src/telemetry.ts';
+import type { DebugConfig } from './config.ts';
+
+function attrs(kvs: readonly KeyValue[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of kvs) out[kv.key] = attrToString(kv.value);
+  return out;
+}
+
+/** JSON.stringify that writes bigints as decimal strings and bytes as base64 (as OTLP/JSON does). */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  return value;
+}
+
+/** Prints what it receives to the log: a line per batch, per item, or every field. */
+export class DebugExporter implements Exporter {
+  constructor(
+    private readonly config: DebugConfig,
+    private readonly logger: Logger,
+    private readonly telemetry: ComponentTelemetry,
+  ) {}
+
+  async start(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+
+  async consume(batch: Batch): Promise<void> {
+    const counts = countItems(batch);
+    const v = this.config.verbosity;
+    if (v === 'basic') {
+      this.logger.info(counts, 'batch');
+    } else if (v === 'detailed') {
+      this.logger.info({ batch: JSON.parse(JSON.stringify(batch, jsonReplacer)) as unknown }, 'batch');
+    } else {
+      for (const rs of batch.resourceSpans ?? []) {
+        const service = attrToString(getAttr(rs.resource.attributes, 'service.name'));
+        for (const ss of rs.scopeSpans)
+          for (const s of ss.spans)
+            this.logger.info(
+              {
+                signal: 'span',
+                service,
+                name: s.name,
+                traceId: s.traceId,
+                spanId: s.spanId,
+                durationMs: Number(s.endTimeUnixNano - s.startTimeUnixNano) / 1e6,
+                status: s.status.code,
+                attributes: attrs(s.attributes),
+              },
+              'span',
+            );
+      }
+      for (const rm of batch.resourceMetrics ?? []) {
+        const service = attrToString(getAttr(rm.resource.attributes, 'service.name'));
+        for (const sm of rm.scopeMetrics)
+          for (const m of sm.metrics)
+            this.logger.info(
+              { signal: 'metric', service, name: m.name, unit: m.unit, type: m.data?.type, points: m.data?.dataPoints.length ?? 0 },
+              'metric',
+            );
+      }
+      for (const rl of batch.resourceLogs ?? []) {
+        const service = attrToString(getAttr(rl.resource.attributes, 'service.name'));
+        for (const sl of rl.scopeLogs)
+          for (const r of sl.logRecords)
+            this.logger.info({ signal: 'log', service, severity: r.severityText || r.severityNumber, body: attrToString(r.body) }, 'log');
+      }
+      for (const n of batch.alerts ?? [])
+        for (const a of n.alerts)
+          this.logger.info({ signal: 'alert', status: a.status, labels: a.labels, annotations: a.annotations, value: a.value, exporters: n.exporters }, 'alert');
+    }
+    for (const signal of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('sent', signal, counts[signal]);
+  }
+}

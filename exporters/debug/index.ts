@@ -1,0 +1,12 @@
+import type { Factory } from '../../src/component.ts';
+import { SIGNALS } from '../../src/model.ts';
+import { type DebugConfig, DebugConfigSchema } from './config.ts';
+import { DebugExporter } from './debug-exporter.ts';
+
+export const debugExporterFactory: Factory<DebugConfig> = {
+  type: 'debug',
+  kind: 'exporter',
+  schema: DebugConfigSchema,
+  signals: SIGNALS,
+  create: (settings, config) => new DebugExporter(config, settings.logger, settings.telemetry),
+};

@@ -1,0 +1,19 @@
+import { Type } from '@sinclair/typebox';
+import type { Exporter, Factory } from '../../src/component.ts';
+import { type Batch, countItems, SIGNALS } from '../../src/model.ts';
+
+/** Discards everything it receives, counting it as sent. For benchmarks and for wiring tests. */
+export const nopExporterFactory: Factory<Record<string, never>> = {
+  type: 'nop',
+  kind: 'exporter',
+  schema: Type.Object({}, { additionalProperties: false, default: {} }),
+  signals: SIGNALS,
+  create: (settings): Exporter => ({
+    start: async () => {},
+    shutdown: async () => {},
+    consume: async (batch: Batch) => {
+      const c = countItems(batch);
+      for (const s of SIGNALS) settings.telemetry.count('sent', s, c[s]);
+    },
+  }),
+};

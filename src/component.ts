@@ -1,0 +1,122 @@
+/**
+ * The one factory contract every receiver, processor and exporter implements, and the interfaces that
+ * carry data between them. The graph builder (src/graph.ts) knows nothing about any particular component.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import type { Logger } from './logger.ts';
+import type { Batch, SignalName } from './model.ts';
+import type { ComponentTelemetry } from './telemetry.ts';
+
+export type ComponentKind = 'receiver' | 'processor' | 'exporter';
+
+/** Receives batches. The caller gives the batch up when it calls. */
+export interface Consumer {
+  /**
+   * Takes a batch. Resolves once the batch is accepted downstream (for an exporter with a queue: once it
+   * is queued, durably where the exporter promises that). Rejects with a {@link ConsumerError}-like error
+   * when it is refused: `permanent` errors mean "do not retry this data", others mean "retry later".
+   */
+  consume(batch: Batch): Promise<void>;
+}
+
+/** What every running component has. */
+export interface Component {
+  /**
+   * Starts the component: binds ports, opens files, starts timers (all `unref()`'d). Returns quickly; on
+   * failure releases whatever it acquired and rejects with an error that says what failed.
+   */
+  start(host: Host): Promise<void>;
+  /**
+   * Stops the component and flushes what it holds downstream (processors) or to its target or its
+   * on-disk queue (exporters). Idempotent, safe to call without `start()`, resolves once done.
+   */
+  shutdown(): Promise<void>;
+}
+
+export type Receiver = Component;
+
+export interface Processor extends Component {
+  /**
+   * Processes a batch flowing through one pipeline and passes what remains on to `next` (that
+   * pipeline's rest). One processor instance is shared by every pipeline that lists its ID, which is
+   * why `next` comes with each call rather than at creation.
+   */
+  process(batch: Batch, next: Consumer): Promise<void>;
+}
+
+export interface Exporter extends Component, Consumer {}
+
+/** What the service gives a component at start. */
+export interface Host {
+  /** Reports a fatal runtime failure of a component; /readyz turns 503. */
+  reportFatal(id: string, err: Error): void;
+}
+
+/** Everything a factory's `create` receives besides its config. */
+export interface CreateSettings {
+  /** The component ID, `type` or `type/name`. */
+  id: string;
+  kind: ComponentKind;
+  /** A pino logger whose lines carry `component: <kind>/<id>`. */
+  logger: Logger;
+  /** Counters and gauges of this component on /metrics. */
+  telemetry: ComponentTelemetry;
+  /**
+   * The service's state directory (absolute). A component keeps its files under
+   * `stateDirFor(settings)`, a folder of its own, created on demand.
+   */
+  stateDir: string;
+  /**
+   * For processors: where data the processor derives on its own (every window, every interval) goes.
+   * It reaches the rest of every pipeline that lists this processor, each restricted to its signal.
+   * For receivers: where received data goes (every pipeline that lists the receiver). For exporters:
+   * unused (a no-op).
+   */
+  emit: Consumer;
+  /** The whole validated service config, read-only (the alerts processor reads exporter IDs from it). */
+  service: ServiceView;
+}
+
+/** A read-only view of the assembled config that some components need. */
+export interface ServiceView {
+  /** Every defined component ID by kind. */
+  componentIds: Record<ComponentKind, readonly string[]>;
+  /** Pipelines by name, with their component ID lists. */
+  pipelines: Readonly<Record<string, { receivers: readonly string[]; processors: readonly string[]; exporters: readonly string[] }>>;
+}
+
+/** A path-scoped config problem a factory's `validate` reports (path relative to the component's config). */
+export interface ConfigIssue {
+  /** JSON-pointer-like list of keys/indices below the component's own config, e.g. ['rules', 2, 'where']. */
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * The factory every component has. `schema` (a TypeBox schema, i.e. JSON Schema) is compiled by Ajv with
+ * defaults applied and unknown keys rejected; `Static<typeof schema>` is the config type.
+ */
+export interface Factory<C = unknown> {
+  /** The type name used in component IDs (`otlp`, `slack`, ...). */
+  type: string;
+  kind: ComponentKind;
+  schema: TSchema;
+  /** The signals the component handles; the others pass through a processor unchanged. */
+  signals: readonly SignalName[];
+  /**
+   * Cross-field checks the schema cannot express (a regex that does not compile, a template that does
+   * not parse). Called after schema validation and defaults; each issue is reported with its position.
+   */
+  validate?(config: C): ConfigIssue[];
+  /** Network endpoints (host:port) the config binds, for the "endpoint used twice" check. */
+  endpoints?(config: C): string[];
+  create(settings: CreateSettings, config: C): Component;
+}
+
+/** Folder of a component's own state below the service's state directory (`<state_dir>/<kind>/<type_name>`). */
+export function stateDirFor(settings: Pick<CreateSettings, 'stateDir' | 'kind' | 'id'>): string {
+  return `${settings.stateDir}/${settings.kind}s/${settings.id.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}
+
+/** A consumer that drops everything (for an exporter's `emit`). */
+export const NOOP_CONSUMER: Consumer = { consume: () => Promise.resolve() };

@@ -1,0 +1,320 @@
+/**
+ * A mergeable distribution with a relative-error bound: the OTLP exponential histogram mapping (which is
+ * DDSketch's logarithmic mapping with base 2^(2^-scale)). Value v > 0 falls in bucket
+ * i = ceil(log2(v) * 2^scale) - 1, covering (base^i, base^(i+1)]. A quantile is answered with the point
+ * of its bucket that minimises the relative error, so every answer is within (base-1)/(base+1) of a
+ * value of the data at that rank; the scale is chosen from the requested relative accuracy.
+ *
+ * Two sketches of the same scale merge exactly (bucket counts add); a finer one is downscaled to the
+ * coarser scale first (index >> diff), which is also exact for the coarser mapping.
+ */
+import type { ExponentialHistogramDataPoint, HistogramDataPoint } from './model.ts';
+
+export const MAX_SCALE = 20;
+export const MIN_SCALE = -10;
+
+/** The largest scale whose bucket error stays within `relativeAccuracy` (0.01 -> scale 6, error 0.54%). */
+export function scaleForAccuracy(relativeAccuracy: number): number {
+  if (!(relativeAccuracy > 0 && relativeAccuracy < 1)) throw new Error('relative accuracy must be in (0, 1)');
+  const maxBase = (1 + relativeAccuracy) / (1 - relativeAccuracy);
+  // base = 2^(2^-scale) <= maxBase  <=>  scale >= -log2(log2(maxBase))
+  const scale = Math.ceil(-Math.log2(Math.log2(maxBase)));
+  return Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale));
+}
+
+/** The relative error bound of a scale: (base-1)/(base+1). */
+export function accuracyOfScale(scale: number): number {
+  const base = 2 ** (2 ** -scale);
+  return (base - 1) / (base + 1);
+}
+
+/** Bucket counts from `offset` upwards, stored densely and grown on demand. */
+class Buckets {
+  counts: Float64Array = new Float64Array(0);
+  offset = 0;
+  /** Number of used slots from `offset`. */
+  length = 0;
+
+  add(index: number, n: number): void {
+    if (this.length === 0) {
+      if (this.counts.length === 0) this.counts = new Float64Array(16);
+      this.offset = index;
+      this.length = 1;
+      this.counts[0] = n;
+      return;
+    }
+    let rel = index - this.offset;
+    if (rel < 0) {
+      this.growFront(-rel);
+      rel = 0;
+    } else if (rel >= this.length) {
+      if (rel >= this.counts.length) this.growBack(rel + 1);
+      this.length = rel + 1;
+    }
+    this.counts[rel]! += n;
+  }
+
+  private growBack(needed: number): void {
+    const next = new Float64Array(Math.max(needed, this.counts.length * 2));
+    next.set(this.counts.subarray(0, this.length));
+    this.counts = next;
+  }
+
+  private growFront(by: number): void {
+    const needed = this.length + by;
+    const next = new Float64Array(Math.max(needed, this.counts.length * 2));
+    next.set(this.counts.subarray(0, this.length), by);
+    this.counts = next;
+    this.offset -= by;
+    this.length = needed;
+  }
+
+  /** Re-buckets to a scale `by` steps coarser (index >> by). */
+  downscale(by: number): void {
+    if (by <= 0 || this.length === 0) return;
+    const old = this.counts.subarray(0, this.length);
+    const oldOffset = this.offset;
+    const newOffset = oldOffset >> by;
+    const newLen = ((oldOffset + this.length - 1) >> by) - newOffset + 1;
+    const next = new Float64Array(Math.max(16, newLen));
+    for (let i = 0; i < old.length; i++) next[((oldOffset + i) >> by) - newOffset]! += old[i]!;
+    this.counts = next;
+    this.offset = newOffset;
+    this.length = newLen;
+  }
+
+  clone(): Buckets {
+    const b = new Buckets();
+    b.counts = this.counts.slice(0, Math.max(16, this.length));
+    b.offset = this.offset;
+    b.length = this.length;
+    return b;
+  }
+
+  toArray(): number[] {
+    // trim zero ends so the exported offsets are tight
+    let start = 0;
+    let end = this.length;
+    while (start < end && this.counts[start] === 0) start++;
+    while (end > start && this.counts[end - 1] === 0) end--;
+    return Array.from(this.counts.subarray(start, end));
+  }
+
+  firstIndex(): number {
+    let start = 0;
+    while (start < this.length && this.counts[start] === 0) start++;
+    return this.offset + start;
+  }
+}
+
+export class Sketch {
+  scale: number;
+  private scaleFactor: number;
+  private base: number;
+  readonly positive = new Buckets();
+  readonly negative = new Buckets();
+  zeroCount = 0;
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+
+  constructor(scale: number) {
+    this.scale = scale;
+    this.scaleFactor = 2 ** scale;
+    this.base = 2 ** (2 ** -scale);
+  }
+
+  /** A sketch whose quantiles are within `relativeAccuracy` of the true values. */
+  static forAccuracy(relativeAccuracy: number): Sketch {
+    return new Sketch(scaleForAccuracy(relativeAccuracy));
+  }
+
+  /** Bucket index of a positive value at this sketch's scale. */
+  indexOf(v: number): number {
+    return Math.ceil(Math.log2(v) * this.scaleFactor) - 1;
+  }
+
+  /** Adds `n` observations of `v` (NaN and infinities are ignored). */
+  add(v: number, n = 1): void {
+    if (!Number.isFinite(v) || n <= 0) return;
+    this.count += n;
+    this.sum += v * n;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (v > 0) this.positive.add(this.indexOf(v), n);
+    else if (v < 0) this.negative.add(this.indexOf(-v), n);
+    else this.zeroCount += n;
+  }
+
+  /** Lowers the resolution to `scale` (coarser) if it is finer now. */
+  downscaleTo(scale: number): void {
+    if (scale >= this.scale) return;
+    const by = this.scale - scale;
+    this.positive.downscale(by);
+    this.negative.downscale(by);
+    this.scale = scale;
+    this.scaleFactor = 2 ** scale;
+    this.base = 2 ** (2 ** -scale);
+  }
+
+  /** Adds another sketch into this one (exact at the coarser of the two scales). */
+  merge(other: Sketch): void {
+    if (other.count === 0) return;
+    if (other.scale < this.scale) this.downscaleTo(other.scale);
+    const by = other.scale - this.scale;
+    mergeBuckets(this.positive, other.positive.counts, other.positive.offset, other.positive.length, by);
+    mergeBuckets(this.negative, other.negative.counts, other.negative.offset, other.negative.length, by);
+    this.zeroCount += other.zeroCount;
+    this.count += other.count;
+    this.sum += other.sum;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+  }
+
+  /** Adds an OTLP exponential histogram data point (exact at the coarser of the two scales). */
+  mergeDataPoint(dp: ExponentialHistogramDataPoint): void {
+    if (dp.count === 0) return;
+    if (dp.scale < this.scale) this.downscaleTo(dp.scale);
+    const by = dp.scale - this.scale;
+    mergeBuckets(this.positive, dp.positive.bucketCounts, dp.positive.offset, dp.positive.bucketCounts.length, by);
+    mergeBuckets(this.negative, dp.negative.bucketCounts, dp.negative.offset, dp.negative.bucketCounts.length, by);
+    this.zeroCount += dp.zeroCount;
+    this.count += dp.count;
+    this.sum += dp.sum ?? 0;
+    const lo = dp.min ?? this.lowestBoundOf(dp);
+    const hi = dp.max ?? this.highestBoundOf(dp);
+    if (lo < this.min) this.min = lo;
+    if (hi > this.max) this.max = hi;
+  }
+
+  /**
+   * Folds in an explicit-bucket histogram: each bucket's count is placed at the bucket's midpoint (the
+   * geometric one where both bounds are positive), clamped by the point's min and max. The error is
+   * therefore up to half the bucket's width, not the sketch's relative accuracy.
+   */
+  mergeExplicitHistogram(dp: HistogramDataPoint): void {
+    const bounds = dp.explicitBounds;
+    let estSum = 0;
+    let n = 0;
+    for (let i = 0; i < dp.bucketCounts.length; i++) {
+      const c = dp.bucketCounts[i]!;
+      if (!c) continue;
+      let lo = i === 0 ? (dp.min ?? bounds[0] ?? 0) : bounds[i - 1]!;
+      let hi = i >= bounds.length ? (dp.max ?? bounds[bounds.length - 1] ?? lo) : bounds[i]!;
+      if (dp.min !== undefined && lo < dp.min) lo = dp.min;
+      if (dp.max !== undefined && hi > dp.max) hi = dp.max;
+      const mid = lo > 0 && hi > 0 ? Math.sqrt(lo * hi) : (lo + hi) / 2;
+      if (mid > 0) this.positive.add(this.indexOf(mid), c);
+      else if (mid < 0) this.negative.add(this.indexOf(-mid), c);
+      else this.zeroCount += c;
+      estSum += mid * c;
+      n += c;
+      if (mid < this.min) this.min = mid;
+      if (mid > this.max) this.max = mid;
+    }
+    this.count += n;
+    this.sum += dp.sum ?? estSum;
+    if (dp.min !== undefined && dp.min < this.min) this.min = dp.min;
+    if (dp.max !== undefined && dp.max > this.max) this.max = dp.max;
+  }
+
+  private lowestBoundOf(dp: ExponentialHistogramDataPoint): number {
+    const b = 2 ** (2 ** -dp.scale);
+    if (dp.negative.bucketCounts.some((c) => c > 0)) return -(b ** (dp.negative.offset + dp.negative.bucketCounts.length));
+    if (dp.zeroCount > 0) return 0;
+    return b ** dp.positive.offset;
+  }
+
+  private highestBoundOf(dp: ExponentialHistogramDataPoint): number {
+    const b = 2 ** (2 ** -dp.scale);
+    if (dp.positive.bucketCounts.some((c) => c > 0)) return b ** (dp.positive.offset + dp.positive.bucketCounts.length);
+    if (dp.zeroCount > 0) return 0;
+    return -(b ** dp.negative.offset);
+  }
+
+  /** The value at quantile q in [0, 1] (NaN when empty); q=0 is the min and q=1 the max. */
+  quantile(q: number): number {
+    if (this.count === 0) return NaN;
+    if (q <= 0) return this.min;
+    if (q >= 1) return this.max;
+    const rank = q * (this.count - 1);
+    let seen = 0;
+    // negative buckets, most negative first
+    const neg = this.negative;
+    for (let i = neg.length - 1; i >= 0; i--) {
+      seen += neg.counts[i]!;
+      if (seen > rank) return this.clamp(-this.valueOf(neg.offset + i));
+    }
+    seen += this.zeroCount;
+    if (seen > rank) return this.clamp(0);
+    const pos = this.positive;
+    for (let i = 0; i < pos.length; i++) {
+      seen += pos.counts[i]!;
+      if (seen > rank) return this.clamp(this.valueOf(pos.offset + i));
+    }
+    return this.max;
+  }
+
+  /** The representative value of bucket i: the point of (base^i, base^(i+1)] with the least relative error. */
+  private valueOf(i: number): number {
+    return (2 * this.base ** (i + 1)) / (1 + this.base);
+  }
+
+  private clamp(v: number): number {
+    return v < this.min ? this.min : v > this.max ? this.max : v;
+  }
+
+  /** Average of the observations (NaN when empty). */
+  mean(): number {
+    return this.count === 0 ? NaN : this.sum / this.count;
+  }
+
+  clone(): Sketch {
+    const s = new Sketch(this.scale);
+    (s as { positive: Buckets }).positive = this.positive.clone();
+    (s as { negative: Buckets }).negative = this.negative.clone();
+    s.zeroCount = this.zeroCount;
+    s.count = this.count;
+    s.sum = this.sum;
+    s.min = this.min;
+    s.max = this.max;
+    return s;
+  }
+
+  /** The sketch as an OTLP exponential histogram data point (attributes and times filled by the caller). */
+  toDataPoint(attributes: ExponentialHistogramDataPoint['attributes'], startTimeUnixNano: bigint, timeUnixNano: bigint): ExponentialHistogramDataPoint {
+    const pos = this.positive.toArray();
+    const neg = this.negative.toArray();
+    return {
+      attributes,
+      startTimeUnixNano,
+      timeUnixNano,
+      count: this.count,
+      sum: this.sum,
+      scale: this.scale,
+      zeroCount: this.zeroCount,
+      positive: { offset: pos.length ? this.positive.firstIndex() : 0, bucketCounts: pos },
+      negative: { offset: neg.length ? this.negative.firstIndex() : 0, bucketCounts: neg },
+      flags: 0,
+      exemplars: [],
+      min: this.count ? this.min : undefined,
+      max: this.count ? this.max : undefined,
+      zeroThreshold: 0,
+    };
+  }
+
+  /** A sketch holding exactly an OTLP exponential histogram data point. */
+  static fromDataPoint(dp: ExponentialHistogramDataPoint): Sketch {
+    const s = new Sketch(Math.min(MAX_SCALE, dp.scale));
+    s.mergeDataPoint(dp);
+    return s;
+  }
+}
+
+function mergeBuckets(into: Buckets, counts: ArrayLike<number>, offset: number, length: number, by: number): void {
+  for (let i = 0; i < length; i++) {
+    const c = counts[i]!;
+    if (c) into.add((offset + i) >> by, c);
+  }
+}

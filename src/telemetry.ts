@@ -1,0 +1,191 @@
+/**
+ * vigil's own telemetry: OpenTelemetry metrics (sdk-metrics) read by a Prometheus exporter and served as
+ * text on `service.telemetry.endpoint` `/metrics`, with `/healthz` and `/readyz` beside it.
+ *
+ * Names follow the Collector's `otelcol_*` metrics with a `vigil_` prefix, labelled by component ID and
+ * signal: `vigil_receiver_accepted_items_total{receiver="otlp",signal="traces"}` and so on.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Attributes, type Counter, type Meter, type ObservableResult, ValueType } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { ComponentKind } from './component.ts';
+import type { SignalName } from './model.ts';
+
+/** What a component counts. Receivers: accepted / refused; processors: dropped; exporters: sent / failed. */
+export type CountEvent = 'accepted' | 'refused' | 'dropped' | 'sent' | 'failed';
+
+/** One component's handle on /metrics. */
+export interface ComponentTelemetry {
+  /** The OTel meter for instruments of the component's own (name them `vigil_<kind>_<what>`). */
+  readonly meter: Meter;
+  /** The label set that identifies the component (`{exporter: "slack/oncall"}`), for own instruments. */
+  readonly labels: Attributes;
+  /** Adds `n` items of `signal` to the component's counter for `event`. */
+  count(event: CountEvent, signal: SignalName, n: number): void;
+  /** Registers the size (and, when known, the capacity) of a queue, read at every scrape. */
+  queue(size: () => number, capacity?: () => number): void;
+  /** Marks the component failed (readiness turns 503) or healthy again. */
+  setHealthy(healthy: boolean, reason?: string): void;
+}
+
+const EVENT_METRIC: Record<CountEvent, { name: string; help: string }> = {
+  accepted: { name: 'accepted_items', help: 'Items a receiver accepted into the pipelines' },
+  refused: { name: 'refused_items', help: 'Items a receiver refused (bad input, overload)' },
+  dropped: { name: 'dropped_items', help: 'Items a processor dropped' },
+  sent: { name: 'sent_items', help: 'Items an exporter delivered' },
+  failed: { name: 'send_failed_items', help: 'Items an exporter failed to deliver for good' },
+};
+
+/** The process-wide registry behind /metrics, /healthz and /readyz. */
+export class ServiceTelemetry {
+  readonly exporter: PrometheusExporter;
+  readonly provider: MeterProvider;
+  readonly meter: Meter;
+  private readonly counters = new Map<string, Counter>();
+  private readonly unhealthy = new Map<string, string>();
+  private readonly queues: { labels: Attributes; size: () => number; capacity?: () => number }[] = [];
+  private server: http.Server | undefined;
+  /** `starting` until every pipeline started; `draining` once shutdown begins. */
+  phase: 'starting' | 'running' | 'draining' = 'starting';
+
+  constructor() {
+    this.exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
+    this.provider = new MeterProvider({ readers: [this.exporter] });
+    this.meter = this.provider.getMeter('vigil');
+    this.registerProcessMetrics();
+    const queueSize = this.meter.createObservableGauge('vigil_exporter_queue_size', {
+      description: 'Items waiting in an exporter queue',
+      valueType: ValueType.INT,
+    });
+    const queueCap = this.meter.createObservableGauge('vigil_exporter_queue_capacity', {
+      description: 'Capacity of an exporter queue',
+      valueType: ValueType.INT,
+    });
+    this.meter.addBatchObservableCallback(
+      (r) => {
+        for (const q of this.queues) {
+          r.observe(queueSize, q.size(), q.labels);
+          if (q.capacity) r.observe(queueCap, q.capacity(), q.labels);
+        }
+      },
+      [queueSize, queueCap],
+    );
+  }
+
+  /** The telemetry handle for one component. */
+  forComponent(kind: ComponentKind, id: string): ComponentTelemetry {
+    const labels: Attributes = { [kind]: id };
+    const cache = new Map<string, Attributes>();
+    const key = `${kind}/${id}`;
+    return {
+      meter: this.meter,
+      labels,
+      count: (event, signal, n) => {
+        if (n <= 0) return;
+        let attrs = cache.get(signal);
+        if (!attrs) cache.set(signal, (attrs = { ...labels, signal }));
+        this.counter(kind, event).add(n, attrs);
+      },
+      queue: (size, capacity) => {
+        this.queues.push({ labels, size, capacity });
+      },
+      setHealthy: (healthy, reason) => {
+        if (healthy) this.unhealthy.delete(key);
+        else this.unhealthy.set(key, reason ?? 'failed');
+      },
+    };
+  }
+
+  private counter(kind: ComponentKind, event: CountEvent): Counter {
+    const k = `${kind}:${event}`;
+    let c = this.counters.get(k);
+    if (!c) {
+      const m = EVENT_METRIC[event];
+      c = this.meter.createCounter(`vigil_${kind}_${m.name}`, { description: m.help, valueType: ValueType.INT });
+      this.counters.set(k, c);
+    }
+    return c;
+  }
+
+  private registerProcessMetrics(): void {
+    const started = Date.now();
+    const rss = this.meter.createObservableGauge('vigil_process_memory_rss', { unit: 'By', description: 'Resident set size' });
+    const heap = this.meter.createObservableGauge('vigil_process_runtime_heap_alloc', { unit: 'By', description: 'V8 heap in use' });
+    const cpu = this.meter.createObservableCounter('vigil_process_cpu_seconds', { unit: 's', description: 'CPU time (user + system)' });
+    const uptime = this.meter.createObservableCounter('vigil_process_uptime', { unit: 's', description: 'Seconds since start' });
+    this.meter.addBatchObservableCallback(
+      (r) => {
+        const mem = process.memoryUsage();
+        r.observe(rss, mem.rss);
+        r.observe(heap, mem.heapUsed);
+        const u = process.cpuUsage();
+        r.observe(cpu, (u.user + u.system) / 1e6);
+        r.observe(uptime, (Date.now() - started) / 1000);
+      },
+      [rss, heap, cpu, uptime],
+    );
+  }
+
+  /** Why the service is not ready, or undefined when it is. */
+  notReadyReason(): string | undefined {
+    if (this.phase !== 'running') return this.phase;
+    if (this.unhealthy.size) return [...this.unhealthy].map(([k, v]) => `${k}: ${v}`).join('; ');
+    return undefined;
+  }
+
+  /** Starts the HTTP endpoint (`host:port`); resolves with the bound address. */
+  async listen(endpoint: string): Promise<AddressInfo> {
+    const { host, port } = splitHostPort(endpoint);
+    const server = http.createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.unref();
+    this.server = server;
+    return server.address() as AddressInfo;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (path === '/metrics') {
+      this.exporter.getMetricsRequestHandler(req, res);
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const reason = this.notReadyReason();
+      if (reason === undefined) res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
+      else res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${reason}\n`);
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz, /readyz\n');
+    }
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await this.provider.shutdown().catch(() => undefined);
+  }
+}
+
+/** Splits `host:port` (`[::1]:4317`, `:4317`, `0.0.0.0:4318`); an empty host means every interface. */
+export function splitHostPort(endpoint: string): { host: string | undefined; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(endpoint.trim());
+  if (!m) throw new Error(`invalid endpoint "${endpoint}": expected host:port`);
+  const host = m[1] ?? m[2];
+  return { host: host === '' ? undefined : host, port: Number(m[3]) };
+}

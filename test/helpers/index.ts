@@ -1,0 +1,80 @@
+/** Shared test doubles: a sink that records batches, settings for creating one component, config with defaults. */
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ComponentKind, Consumer, CreateSettings, Factory } from '../../src/component.ts';
+import { NOOP_CONSUMER } from '../../src/component.ts';
+import { validateComponentConfig } from '../../src/config/ajv.ts';
+import { silentLogger } from '../../src/logger.ts';
+import type { Batch } from '../../src/model.ts';
+import { countItems } from '../../src/model.ts';
+import { ServiceTelemetry } from '../../src/telemetry.ts';
+
+/** A consumer that records every batch it is given. Set `fail` to make it refuse with that error. */
+export class SinkConsumer implements Consumer {
+  batches: Batch[] = [];
+  fail: Error | undefined;
+  async consume(batch: Batch): Promise<void> {
+    if (this.fail) throw this.fail;
+    this.batches.push(batch);
+  }
+  get spans() {
+    return this.batches.flatMap((b) => (b.resourceSpans ?? []).flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+  }
+  get metrics() {
+    return this.batches.flatMap((b) => (b.resourceMetrics ?? []).flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics)));
+  }
+  get logRecords() {
+    return this.batches.flatMap((b) => (b.resourceLogs ?? []).flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
+  }
+  get alerts() {
+    return this.batches.flatMap((b) => b.alerts ?? []);
+  }
+  itemCount(): number {
+    return this.batches.reduce((n, b) => {
+      const c = countItems(b);
+      return n + c.traces + c.metrics + c.logs + c.alerts;
+    }, 0);
+  }
+  /** Resolves once `pred()` holds (polling), or rejects after `timeoutMs`. */
+  async waitFor(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+    return waitFor(pred, timeoutMs);
+  }
+}
+
+export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A fresh temporary directory, removed by the caller's afterEach if it likes. */
+export function tempDir(prefix = 'vigil-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+const sharedTelemetry = new ServiceTelemetry();
+
+/** Settings for creating one component outside a service. */
+export function testSettings(kind: ComponentKind, id: string, over: Partial<CreateSettings> = {}): CreateSettings {
+  return {
+    id,
+    kind,
+    logger: silentLogger(),
+    telemetry: sharedTelemetry.forComponent(kind, id),
+    stateDir: over.stateDir ?? tempDir(),
+    emit: NOOP_CONSUMER,
+    service: { componentIds: { receiver: [], processor: [], exporter: [] }, pipelines: {} },
+    ...over,
+  };
+}
+
+/** A component config with the schema's defaults applied; throws with every issue if it is invalid. */
+export function configFor<C>(factory: Factory<C>, raw: unknown = {}): C {
+  const config = structuredClone(raw ?? {});
+  const issues = validateComponentConfig(factory as Factory, config);
+  if (issues.length) throw new Error(issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
+  return config as C;
+}
