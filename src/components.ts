@@ -5,16 +5,30 @@
 import type { ComponentKind, Factory } from './component.ts';
 import { debugExporterFactory } from '../exporters/debug/index.ts';
 import { nopExporterFactory } from '../exporters/nop/index.ts';
+import { batchProcessorFactory } from '../processors/batch/index.ts';
+import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/index.ts';
 
 // One line per component; keep each list sorted.
 export const receiverFactories: Factory<any>[] = [];
-export const processorFactories: Factory<any>[] = [];
+export const processorFactories: Factory<any>[] = [batchProcessorFactory, memoryLimiterProcessorFactory];
 export const exporterFactories: Factory<any>[] = [debugExporterFactory, nopExporterFactory];
 
-export const allFactories: Factory<any>[] = [...receiverFactories, ...processorFactories, ...exporterFactories];
+function listOf(kind: ComponentKind): Factory<any>[] {
+  return kind === 'receiver' ? receiverFactories : kind === 'processor' ? processorFactories : exporterFactories;
+}
+
+/** Every registered factory. */
+export function allFactories(): Factory<any>[] {
+  return [...receiverFactories, ...processorFactories, ...exporterFactories];
+}
 
 /** The factory for `type` of `kind`, or undefined. */
 export function findFactory(kind: ComponentKind, type: string): Factory<any> | undefined {
-  const list = kind === 'receiver' ? receiverFactories : kind === 'processor' ? processorFactories : exporterFactories;
-  return list.find((f) => f.type === type);
+  return listOf(kind).find((f) => f.type === type);
+}
+
+/** Adds a factory at run time (tests register their doubles this way). */
+export function registerFactory(factory: Factory<any>): void {
+  const list = listOf(factory.kind);
+  if (!list.some((f) => f.type === factory.type)) list.push(factory);
 }

@@ -45,7 +45,7 @@ export class ServiceTelemetry {
   readonly meter: Meter;
   private readonly counters = new Map<string, Counter>();
   private readonly unhealthy = new Map<string, string>();
-  private readonly queues: { labels: Attributes; size: () => number; capacity?: () => number }[] = [];
+  private readonly queues: { key: string; labels: Attributes; size: () => number; capacity?: () => number }[] = [];
   private server: http.Server | undefined;
   /** `starting` until every pipeline started; `draining` once shutdown begins. */
   phase: 'starting' | 'running' | 'draining' = 'starting';
@@ -89,13 +89,26 @@ export class ServiceTelemetry {
         this.counter(kind, event).add(n, attrs);
       },
       queue: (size, capacity) => {
-        this.queues.push({ labels, size, capacity });
+        this.queues.push({ key, labels, size, capacity });
       },
       setHealthy: (healthy, reason) => {
         if (healthy) this.unhealthy.delete(key);
         else this.unhealthy.set(key, reason ?? 'failed');
       },
     };
+  }
+
+  /** Marks a component failed (readiness turns 503) until it is forgotten at shutdown or reload. */
+  markFailed(id: string, reason: string): void {
+    this.unhealthy.set(id, reason);
+  }
+
+  /** Drops what a component registered (its queue gauges, its health) once it is shut down. */
+  forget(kind: ComponentKind, id: string): void {
+    const key = `${kind}/${id}`;
+    this.unhealthy.delete(key);
+    this.unhealthy.delete(id);
+    for (let i = this.queues.length - 1; i >= 0; i--) if (this.queues[i]!.key === key) this.queues.splice(i, 1);
   }
 
   private counter(kind: ComponentKind, event: CountEvent): Counter {

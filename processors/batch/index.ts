@@ -1,0 +1,12 @@
+import type { Factory } from '../../src/component.ts';
+import { SIGNALS } from '../../src/model.ts';
+import { BatchProcessor } from './batch-processor.ts';
+import { type BatchConfig, BatchConfigSchema } from './config.ts';
+
+export const batchProcessorFactory: Factory<BatchConfig> = {
+  type: 'batch',
+  kind: 'processor',
+  schema: BatchConfigSchema,
+  signals: SIGNALS,
+  create: (settings, config) => new BatchProcessor(config, settings.logger, settings.telemetry),
+};

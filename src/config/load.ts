@@ -1,0 +1,358 @@
+/**
+ * Loads and validates vigil's config: one or more YAML files merged in order (later files override
+ * earlier ones, maps merged key by key as in the Collector), `${env:NAME}` / `${env:NAME:-default}` / `$$`
+ * expanded, every component config checked against its factory's JSON Schema (defaults applied, unknown
+ * keys rejected), then the cross-field rules. Every problem is reported at once with `file:line:col`, the
+ * key path and what was expected; the validated config is frozen.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Node as YamlNode, type Document } from 'yaml';
+import type { ComponentKind, Factory } from '../component.ts';
+import { findFactory, receiverFactories, processorFactories, exporterFactories } from '../components.ts';
+import { SIGNALS, type SignalName } from '../model.ts';
+import { splitHostPort } from '../telemetry.ts';
+import { compileSchema, describeAjvError, validateComponentConfig } from './ajv.ts';
+import { Duration, Endpoint, Obj } from './types.ts';
+
+/** One problem in the config, located in the user's file. */
+export interface ConfigError {
+  file: string;
+  line: number;
+  col: number;
+  /** Key path in the merged config, e.g. `receivers.otlp.protocols.grpc.endpoint` or `service.pipelines.main.exporters[1]`. */
+  path: string;
+  message: string;
+}
+
+const PipelineSchema = Type.Object(
+  {
+    receivers: Type.Array(Type.String(), { minItems: 1 }),
+    processors: Type.Array(Type.String(), { default: [] }),
+    exporters: Type.Array(Type.String(), { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+const ServiceSchema = Obj({
+  state_dir: Type.String({ default: './data', minLength: 1 }),
+  shutdown_timeout: Duration('15s', 'how long SIGTERM waits for in-flight data to drain'),
+  telemetry: Obj({
+    logs: Obj({
+      level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' }),
+    }),
+    endpoint: Endpoint('localhost:8888'),
+  }),
+  pipelines: Type.Record(Type.String(), PipelineSchema, { minProperties: 1 }),
+});
+
+const TopSchema = Type.Object(
+  {
+    receivers: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+    processors: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+    exporters: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+    service: ServiceSchema,
+  },
+  { additionalProperties: false, required: ['service'] },
+);
+
+export type PipelineConfig = Static<typeof PipelineSchema>;
+export type ServiceSection = Static<typeof ServiceSchema>;
+
+/** The validated, merged, frozen config. Component configs carry their defaults. */
+export interface ServiceConfig {
+  receivers: Readonly<Record<string, unknown>>;
+  processors: Readonly<Record<string, unknown>>;
+  exporters: Readonly<Record<string, unknown>>;
+  service: ServiceSection & { state_dir: string };
+  /** The files it was read from, in order. */
+  files: readonly string[];
+}
+
+export interface LoadResult {
+  errors: ConfigError[];
+  config?: ServiceConfig;
+}
+
+const SECTIONS: Record<'receivers' | 'processors' | 'exporters', ComponentKind> = {
+  receivers: 'receiver',
+  processors: 'processor',
+  exporters: 'exporter',
+};
+
+const ID_PATTERN = /^([a-z][a-z0-9_]*)(?:\/([^\s/]+))?$/;
+
+type Pos = { file: string; line: number; col: number };
+
+/** Formats an error as `file:line:col: path: message`. */
+export function formatConfigError(e: ConfigError): string {
+  return `${e.file}:${e.line}:${e.col}: ${e.path ? `${e.path}: ` : ''}${e.message}`;
+}
+
+/** The signal a pipeline is restricted to by its name (`traces`, `metrics/x`), or undefined for all. */
+export function pipelineSignal(name: string): SignalName | undefined {
+  const type = name.split('/')[0] as SignalName;
+  return (SIGNALS as readonly string[]).includes(type) ? type : undefined;
+}
+
+/** Parses a component ID into its type and name. */
+export function parseComponentId(id: string): { type: string; name: string | undefined } | undefined {
+  const m = ID_PATTERN.exec(id);
+  return m ? { type: m[1]!, name: m[2] } : undefined;
+}
+
+export function pathToString(p: readonly (string | number)[]): string {
+  let s = '';
+  for (const k of p) s += typeof k === 'number' ? `[${k}]` : s === '' ? k : `.${k}`;
+  return s;
+}
+
+const pathKey = (p: readonly (string | number)[]): string => p.join('\u0000');
+
+/** Reads, merges, expands and validates the config files. Never throws for a bad config: see `errors`. */
+export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
+  const errors: ConfigError[] = [];
+  if (paths.length === 0) {
+    return { errors: [{ file: '<args>', line: 0, col: 0, path: '', message: 'no --config file given' }] };
+  }
+  let merged: Record<string, unknown> = {};
+  const positions = new Map<string, Pos>();
+  for (const file of paths) {
+    let text: string;
+    try {
+      text = await fs.promises.readFile(file, 'utf8');
+    } catch (err) {
+      errors.push({ file, line: 0, col: 0, path: '', message: `cannot read config file: ${(err as Error).message}` });
+      continue;
+    }
+    const lc = new LineCounter();
+    const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+    for (const e of doc.errors) {
+      const lp = e.linePos?.[0] ?? { line: 1, col: 1 };
+      errors.push({ file, line: lp.line, col: lp.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+    }
+    if (doc.errors.length) continue;
+    const at = (offset: number): Pos => ({ file, ...lc.linePos(offset) });
+    expandEnv(doc, env, (node, message) => {
+      const p = at(node.range?.[0] ?? 0);
+      errors.push({ ...p, path: '', message });
+    });
+    recordPositions(doc.contents, [], at, positions);
+    const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    if (js === null || js === undefined) continue;
+    if (typeof js !== 'object' || Array.isArray(js)) {
+      errors.push({ ...at(0), path: '', message: 'expected a mapping with receivers, processors, exporters and service' });
+      continue;
+    }
+    merged = deepMerge(merged, js as Record<string, unknown>);
+  }
+  // errors found by path now get their positions (env errors already carry theirs)
+  const locate = (p: (string | number)[]): Pos => {
+    for (let n = p.length; n >= 0; n--) {
+      const hit = positions.get(pathKey(p.slice(0, n)));
+      if (hit) return hit;
+    }
+    return { file: paths[paths.length - 1]!, line: 1, col: 1 };
+  };
+  const report = (p: (string | number)[], message: string) => errors.push({ ...locate(p), path: pathToString(p), message });
+  if (errors.length) return { errors: sortErrors(errors) };
+
+  // top level and service section
+  const top = compileSchema(TopSchema);
+  if (!top(merged)) {
+    for (const e of top.errors ?? []) {
+      const issue = describeAjvError(e);
+      report(issue.path, issue.message);
+    }
+    return { errors: sortErrors(errors) };
+  }
+  const cfg = merged as Static<typeof TopSchema>;
+
+  // components: IDs, types, schemas, cross-field checks of each factory
+  const factories = new Map<string, Factory>();
+  for (const [section, kind] of Object.entries(SECTIONS) as [keyof typeof SECTIONS, ComponentKind][]) {
+    const comps = cfg[section] as Record<string, unknown>;
+    for (const id of Object.keys(comps)) {
+      const parsed = parseComponentId(id);
+      if (!parsed) {
+        report([section, id], `invalid component ID "${id}": expected "type" or "type/name"`);
+        continue;
+      }
+      const factory = findFactory(kind, parsed.type);
+      if (!factory) {
+        const known = knownTypes(kind);
+        report([section, id], `unknown ${kind} type "${parsed.type}" (known: ${known.join(', ')})`);
+        continue;
+      }
+      factories.set(`${kind}:${id}`, factory);
+      if (comps[id] === null || comps[id] === undefined) comps[id] = {};
+      for (const issue of validateComponentConfig(factory, comps[id])) report([section, id, ...issue.path], issue.message);
+    }
+  }
+
+  // pipelines
+  const used = { receiver: new Set<string>(), processor: new Set<string>(), exporter: new Set<string>() };
+  for (const [name, pipe] of Object.entries(cfg.service.pipelines)) {
+    const signal = pipelineSignal(name);
+    for (const [list, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
+      const ids = pipe[list];
+      const seen = new Set<string>();
+      ids.forEach((id, i) => {
+        const p = ['service', 'pipelines', name, list, i];
+        if (seen.has(id)) {
+          report(p, `${kind} "${id}" is listed twice in this pipeline`);
+          return;
+        }
+        seen.add(id);
+        const section = `${kind}s` as keyof typeof SECTIONS;
+        if (!(id in (cfg[section] as object))) {
+          const other = (['receiver', 'processor', 'exporter'] as const).find((k) => k !== kind && id in (cfg[`${k}s`] as object));
+          report(p, other ? `"${id}" is a ${other}, not a ${kind}` : `${kind} "${id}" is not defined in ${section}`);
+          return;
+        }
+        used[kind].add(id);
+        const f = factories.get(`${kind}:${id}`);
+        if (f && signal && kind !== 'processor' && !f.signals.includes(signal)) {
+          report(p, `${kind} "${id}" does not handle ${signal} (it handles ${f.signals.join(', ')})`);
+        }
+      });
+    }
+  }
+
+  // endpoints used twice (by components in pipelines, and the telemetry endpoint)
+  const binds: { endpoint: string; path: (string | number)[] }[] = [
+    { endpoint: cfg.service.telemetry.endpoint, path: ['service', 'telemetry', 'endpoint'] },
+  ];
+  for (const [section, kind] of Object.entries(SECTIONS) as [keyof typeof SECTIONS, ComponentKind][]) {
+    for (const id of used[kind]) {
+      const f = factories.get(`${kind}:${id}`);
+      if (!f?.endpoints) continue;
+      let eps: string[] = [];
+      try {
+        eps = f.endpoints((cfg[section] as Record<string, unknown>)[id] as never);
+      } catch {
+        continue; // its schema errors are already reported
+      }
+      for (const ep of eps) binds.push({ endpoint: ep, path: [section, id] });
+    }
+  }
+  for (let i = 0; i < binds.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (sameBind(binds[i]!.endpoint, binds[j]!.endpoint)) {
+        report(binds[i]!.path, `endpoint ${binds[i]!.endpoint} is already used by ${pathToString(binds[j]!.path)}`);
+      }
+    }
+  }
+
+  if (errors.length) return { errors: sortErrors(errors) };
+  const config: ServiceConfig = {
+    receivers: cfg.receivers,
+    processors: cfg.processors,
+    exporters: cfg.exporters,
+    service: { ...cfg.service, state_dir: path.resolve(cfg.service.state_dir) },
+    files: paths,
+  };
+  return { errors: [], config: deepFreeze(config) };
+}
+
+function knownTypes(kind: ComponentKind): string[] {
+  const list = kind === 'receiver' ? receiverFactories : kind === 'processor' ? processorFactories : exporterFactories;
+  return list.map((f) => f.type).sort();
+}
+
+function sameBind(a: string, b: string): boolean {
+  let pa, pb;
+  try {
+    pa = splitHostPort(a);
+    pb = splitHostPort(b);
+  } catch {
+    return false;
+  }
+  if (pa.port === 0 || pa.port !== pb.port) return false;
+  const wild = (h: string | undefined) => h === undefined || h === '0.0.0.0' || h === '::';
+  const norm = (h: string | undefined) => (h === 'localhost' || h === '::1' ? '127.0.0.1' : h);
+  return wild(pa.host) || wild(pb.host) || norm(pa.host) === norm(pb.host);
+}
+
+function sortErrors(errors: ConfigError[]): ConfigError[] {
+  return errors.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : 0));
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Maps merge key by key; any other value (scalars, lists) from a later file replaces the earlier one. */
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+  }
+  return out;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) deepFreeze(x);
+  }
+  return v;
+}
+
+/** Records, for every key path, where its value (or its key, for a null value) starts. */
+function recordPositions(node: unknown, p: (string | number)[], at: (offset: number) => Pos, out: Map<string, Pos>): void {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const kp = [...p, key];
+      const keyNode = pair.key as YamlNode | null;
+      const valueNode = pair.value as YamlNode | null;
+      // a key's own position for "unknown key" and for maps; the value's position for scalars
+      const target = valueNode && (isScalar(valueNode) || isSeq(valueNode)) ? valueNode : keyNode;
+      if (target?.range) out.set(pathKey(kp), at(target.range[0]));
+      recordPositions(valueNode, kp, at, out);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      const n = item as YamlNode;
+      if (n?.range) out.set(pathKey([...p, i]), at(n.range[0]));
+      recordPositions(n, [...p, i], at, out);
+    });
+  }
+}
+
+const ENV_REF = /\$\$|\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const WHOLE_REF = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
+
+/**
+ * Expands `${env:NAME}`, `${env:NAME:-default}` and `$$` in every scalar value. Where the reference is the
+ * whole unquoted value, the result is typed as YAML would type it (`port: ${env:PORT}` is a number).
+ */
+function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNode, message: string) => void): void {
+  YAML.visit(doc, {
+    Scalar(key, node) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
+      const src = node.value;
+      let missing = false;
+      const expanded = src.replace(ENV_REF, (all, name: string | undefined, def: string | undefined) => {
+        if (all === '$$') return '$';
+        const v = env[name!];
+        if (v !== undefined && v !== '') return v;
+        if (def !== undefined) return def;
+        if (v === '') return '';
+        missing = true;
+        onError(node, `environment variable ${name} is not set and has no default (write \${env:${name}:-default})`);
+        return '';
+      });
+      if (missing) return;
+      if (node.type === 'PLAIN' && WHOLE_REF.test(src)) {
+        const typed = YAML.parse(expanded) as unknown;
+        node.value = typed === null || ['string', 'number', 'boolean'].includes(typeof typed) ? typed : expanded;
+      } else {
+        node.value = expanded;
+      }
+    },
+  });
+}

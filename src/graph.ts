@@ -1,0 +1,225 @@
+/**
+ * The pipeline graph: one instance per component ID, shared by every pipeline that lists it; fan-in from
+ * several receivers, fan-out to several exporters; pipelines restricted to one signal by their name.
+ * Starts exporters, then processors, then receivers (rolling back on a failed start) and shuts down in
+ * the reverse order so that in-flight data drains downstream. It knows nothing of any particular component.
+ */
+import type { Component, ComponentKind, Consumer, Exporter, Factory, Host, Processor, ServiceView } from './component.ts';
+import { findFactory } from './components.ts';
+import { parseComponentId, pipelineSignal, type ServiceConfig } from './config/load.ts';
+import type { Logger } from './logger.ts';
+import { type Batch, cloneBatch, isEmpty, pickSignal, type SignalName } from './model.ts';
+import type { ServiceTelemetry } from './telemetry.ts';
+
+interface Node {
+  kind: ComponentKind;
+  id: string;
+  component: Component;
+}
+
+/** Calls every consumer with the batch, waits for all; rejects with the first error once all are done. */
+export function fanOut(consumers: Consumer[]): Consumer {
+  if (consumers.length === 1) return consumers[0]!;
+  return {
+    async consume(batch: Batch): Promise<void> {
+      const results = await Promise.allSettled(consumers.map((c) => c.consume(batch)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
+}
+
+/** Passes on only the pipeline's signal (all of them when unrestricted); skips empty batches. */
+function restrictTo(signal: SignalName | undefined, next: Consumer): Consumer {
+  if (!signal) return next;
+  return {
+    consume(batch: Batch): Promise<void> {
+      const part = pickSignal(batch, signal);
+      return isEmpty(part) ? Promise.resolve() : next.consume(part);
+    },
+  };
+}
+
+/**
+ * Delivers one batch to several pipelines. Every pipeline but the last gets its own copy, because
+ * processors may change what they are given (the cost processor adds attributes to spans).
+ */
+function toPipelines(entries: { signal: SignalName | undefined; consumer: Consumer }[]): Consumer {
+  if (entries.length === 1) return restrictTo(entries[0]!.signal, entries[0]!.consumer);
+  return {
+    async consume(batch: Batch): Promise<void> {
+      const parts = entries
+        .map((e) => ({ consumer: e.consumer, part: e.signal ? pickSignal(batch, e.signal) : batch }))
+        .filter((p) => !isEmpty(p.part));
+      const results = await Promise.allSettled(
+        parts.map((p, i) => p.consumer.consume(i === parts.length - 1 ? p.part : cloneBatch(p.part))),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
+}
+
+export interface GraphOptions {
+  logger: Logger;
+  telemetry: ServiceTelemetry;
+  host: Host;
+}
+
+export class Graph {
+  private readonly nodes = new Map<string, Node>();
+  /** Components in start order: exporters, processors (downstream first), receivers. */
+  private readonly order: Node[] = [];
+  private started: Node[] = [];
+  private shutdownPromise: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: ServiceConfig,
+    private readonly opts: GraphOptions,
+  ) {
+    this.build();
+  }
+
+  private key(kind: ComponentKind, id: string): string {
+    return `${kind}:${id}`;
+  }
+
+  private instance<T extends Component>(kind: ComponentKind, id: string): T {
+    const n = this.nodes.get(this.key(kind, id));
+    if (!n) throw new Error(`internal: ${kind} ${id} was not created`);
+    return n.component as T;
+  }
+
+  /** The consumer that runs a pipeline from processor index `i` on. */
+  private chain(pipeline: string, i: number): Consumer {
+    const p = this.config.service.pipelines[pipeline]!;
+    if (i >= p.processors.length) {
+      const exporters = p.exporters.map((id) => ({ consume: (b: Batch) => this.instance<Exporter>('exporter', id).consume(b) }));
+      return fanOut(exporters);
+    }
+    const id = p.processors[i]!;
+    const next = this.chain(pipeline, i + 1);
+    return { consume: (b: Batch) => this.instance<Processor>('processor', id).process(b, next) };
+  }
+
+  private build(): void {
+    const { pipelines } = this.config.service;
+    const names = Object.keys(pipelines);
+    const view: ServiceView = {
+      componentIds: {
+        receiver: Object.keys(this.config.receivers),
+        processor: Object.keys(this.config.processors),
+        exporter: Object.keys(this.config.exporters),
+      },
+      pipelines,
+    };
+    const create = (kind: ComponentKind, id: string, emit: Consumer): void => {
+      if (this.nodes.has(this.key(kind, id))) return;
+      const type = parseComponentId(id)!.type;
+      const factory = findFactory(kind, type) as Factory;
+      const section = kind === 'receiver' ? this.config.receivers : kind === 'processor' ? this.config.processors : this.config.exporters;
+      const component = factory.create(
+        {
+          id,
+          kind,
+          logger: this.opts.logger.child({ component: `${kind}/${id}` }),
+          telemetry: this.opts.telemetry.forComponent(kind, id),
+          stateDir: this.config.service.state_dir,
+          emit,
+          service: view,
+        },
+        section[id] as never,
+      );
+      const node = { kind, id, component };
+      this.nodes.set(this.key(kind, id), node);
+    };
+
+    // exporters
+    for (const name of names) for (const id of pipelines[name]!.exporters) create('exporter', id, { consume: () => Promise.resolve() });
+    // processors: emit into the rest of every pipeline listing them
+    for (const name of names) {
+      for (const id of pipelines[name]!.processors) {
+        const entries = names.flatMap((n) => {
+          const idx = pipelines[n]!.processors.indexOf(id);
+          return idx < 0 ? [] : [{ signal: pipelineSignal(n), consumer: this.chain(n, idx + 1) }];
+        });
+        create('processor', id, toPipelines(entries));
+      }
+    }
+    // receivers: feed every pipeline listing them
+    for (const name of names) {
+      for (const id of pipelines[name]!.receivers) {
+        const entries = names
+          .filter((n) => pipelines[n]!.receivers.includes(id))
+          .map((n) => ({ signal: pipelineSignal(n), consumer: this.chain(n, 0) }));
+        create('receiver', id, toPipelines(entries));
+      }
+    }
+
+    const byKind = (k: ComponentKind) => [...this.nodes.values()].filter((n) => n.kind === k);
+    this.order.push(...byKind('exporter'), ...this.processorStartOrder(), ...byKind('receiver'));
+  }
+
+  /** Processors ordered so that every processor starts after those downstream of it (shutdown: upstream first). */
+  private processorStartOrder(): Node[] {
+    const { pipelines } = this.config.service;
+    const downstream = new Map<string, Set<string>>();
+    for (const p of Object.values(pipelines)) {
+      p.processors.forEach((id, i) => {
+        if (!downstream.has(id)) downstream.set(id, new Set());
+        for (const later of p.processors.slice(i + 1)) if (later !== id) downstream.get(id)!.add(later);
+      });
+    }
+    const out: string[] = [];
+    const visiting = new Set<string>();
+    const visit = (id: string) => {
+      if (out.includes(id) || visiting.has(id)) return;
+      visiting.add(id);
+      for (const d of downstream.get(id) ?? []) visit(d);
+      out.push(id);
+    };
+    for (const id of downstream.keys()) visit(id);
+    return out.map((id) => this.nodes.get(this.key('processor', id))!);
+  }
+
+  /** Starts every component; on a failure shuts down what was started and rejects naming the component. */
+  async start(): Promise<void> {
+    for (const node of this.order) {
+      try {
+        await node.component.start(this.opts.host);
+        this.started.push(node);
+      } catch (err) {
+        const e = new Error(`failed to start ${node.kind} "${node.id}": ${(err as Error).message}`, { cause: err });
+        await this.shutdown().catch(() => undefined);
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Shuts down receivers first, then processors from upstream to downstream, then exporters, so that data
+   * in flight drains through to the exporters. Collects every error. Idempotent.
+   */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= (async () => {
+      const errors: Error[] = [];
+      const toStop = [...this.order].reverse();
+      for (const node of toStop) {
+        try {
+          await node.component.shutdown();
+        } catch (err) {
+          errors.push(new Error(`${node.kind} "${node.id}": ${(err as Error).message}`));
+        }
+        this.opts.telemetry.forget(node.kind, node.id);
+      }
+      this.started = [];
+      if (errors.length) throw new AggregateError(errors, `shutdown: ${errors.map((e) => e.message).join('; ')}`);
+    })();
+    return this.shutdownPromise;
+  }
+
+  /** The component instance of an ID (tests and the service use it). */
+  get(kind: ComponentKind, id: string): Component | undefined {
+    return this.nodes.get(this.key(kind, id))?.component;
+  }
+}

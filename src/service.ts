@@ -1,0 +1,156 @@
+/**
+ * The running daemon: self-telemetry endpoint, the pipeline graph, reload and drain.
+ */
+import fs from 'node:fs';
+import { type LoadResult, formatConfigError, loadConfig, type ServiceConfig } from './config/load.ts';
+import { parseDuration } from './duration.ts';
+import { Graph } from './graph.ts';
+import type { Logger } from './logger.ts';
+import { ServiceTelemetry } from './telemetry.ts';
+
+export interface ServiceOptions {
+  logger: Logger;
+  /** Reused across reloads so counters keep counting; one is made if not given. */
+  telemetry?: ServiceTelemetry;
+}
+
+export class Service {
+  readonly telemetry: ServiceTelemetry;
+  private readonly logger: Logger;
+  private graph: Graph | undefined;
+  private endpoint: string | undefined;
+  private reloading: Promise<boolean> | undefined;
+  /** The port the telemetry endpoint is bound to (useful when the config says port 0). */
+  telemetryPort = 0;
+
+  constructor(
+    private config: ServiceConfig,
+    opts: ServiceOptions,
+  ) {
+    this.logger = opts.logger;
+    this.telemetry = opts.telemetry ?? new ServiceTelemetry();
+  }
+
+  get currentConfig(): ServiceConfig {
+    return this.config;
+  }
+
+  /** The running graph (tests reach components through it). */
+  get pipelines(): Graph | undefined {
+    return this.graph;
+  }
+
+  /** Binds the telemetry endpoint, then starts every pipeline; /readyz turns 200 once all started. */
+  async start(): Promise<void> {
+    this.telemetry.phase = 'starting';
+    await this.listenTelemetry();
+    fs.mkdirSync(this.config.service.state_dir, { recursive: true });
+    await this.startGraph(this.config);
+    this.telemetry.phase = 'running';
+    this.logger.info(
+      { pipelines: Object.keys(this.config.service.pipelines), telemetry: this.endpoint, port: this.telemetryPort },
+      'everything is ready',
+    );
+  }
+
+  private async listenTelemetry(): Promise<void> {
+    const endpoint = this.config.service.telemetry.endpoint;
+    if (this.endpoint === endpoint) return;
+    await this.telemetry.close().catch(() => undefined);
+    const addr = await this.telemetry.listen(endpoint);
+    this.endpoint = endpoint;
+    this.telemetryPort = addr.port;
+  }
+
+  private async startGraph(config: ServiceConfig): Promise<void> {
+    const graph = new Graph(config, {
+      logger: this.logger,
+      telemetry: this.telemetry,
+      host: {
+        reportFatal: (id, err) => {
+          this.logger.error({ component: id, err: err.message }, 'component failed');
+          this.telemetry.markFailed(id, err.message);
+        },
+      },
+    });
+    await graph.start();
+    this.graph = graph;
+  }
+
+  /**
+   * Loads the config files again and swaps the new config in: the running pipelines drain (nothing
+   * accepted is dropped), then the new ones start. A config that does not validate, or whose pipelines
+   * fail to start, is refused: the running config is kept (restarted if it had to stop) and the reason
+   * logged. Resolves to whether the new config took effect.
+   */
+  reload(paths: string[]): Promise<boolean> {
+    this.reloading ??= this.doReload(paths).finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  private async doReload(paths: string[]): Promise<boolean> {
+    const result: LoadResult = await loadConfig(paths);
+    if (!result.config) {
+      for (const e of result.errors) this.logger.error({ error: formatConfigError(e) }, 'reload refused: config error');
+      this.logger.error({ errors: result.errors.length }, 'reload refused: the running config is kept');
+      return false;
+    }
+    const next = result.config;
+    const previous = this.config;
+    this.telemetry.phase = 'starting';
+    await this.graph?.shutdown().catch((err: Error) => this.logger.warn({ err: err.message }, 'while stopping the old pipelines'));
+    this.graph = undefined;
+    try {
+      fs.mkdirSync(next.service.state_dir, { recursive: true });
+      this.config = next;
+      await this.listenTelemetry();
+      await this.startGraph(next);
+      this.telemetry.phase = 'running';
+      this.logger.info({ pipelines: Object.keys(next.service.pipelines) }, 'config reloaded');
+      return true;
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'reload refused: the new pipelines failed to start; restoring the running config');
+      this.config = previous;
+      await this.listenTelemetry().catch(() => undefined);
+      await this.startGraph(previous);
+      this.telemetry.phase = 'running';
+      return false;
+    }
+  }
+
+  /**
+   * Drains: receivers stop first, what is in flight goes through to the exporters, within
+   * `service.shutdown_timeout`. Resolves to false if the deadline passed or a component failed to stop.
+   */
+  async shutdown(): Promise<boolean> {
+    this.telemetry.phase = 'draining';
+    await this.reloading?.catch(() => undefined);
+    const deadline = parseDuration(this.config.service.shutdown_timeout);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), deadline);
+      timer.unref();
+    });
+    let ok = true;
+    const outcome = await Promise.race([
+      (this.graph?.shutdown() ?? Promise.resolve()).then(
+        () => 'done' as const,
+        (err: Error) => {
+          this.logger.error({ err: err.message }, 'shutdown error');
+          ok = false;
+          return 'done' as const;
+        },
+      ),
+      timeout,
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.error({ deadline: this.config.service.shutdown_timeout }, 'shutdown deadline passed; exiting with data still in flight');
+      ok = false;
+    }
+    await this.telemetry.close();
+    return ok;
+  }
+}
