@@ -12,6 +12,12 @@ import type { ExponentialHistogramDataPoint, HistogramDataPoint } from './model.
 
 export const MAX_SCALE = 20;
 export const MIN_SCALE = -10;
+/**
+ * Default cap on the buckets of each sign. At scale 6 (1% accuracy) 4096 buckets span a ratio of 2^64
+ * between the smallest and largest value, so real data never reaches it; data that does (or a merge that
+ * does) is downscaled (coarser buckets, larger error) rather than growing without bound.
+ */
+export const DEFAULT_MAX_BUCKETS = 4096;
 
 /** The largest scale whose bucket error stays within `relativeAccuracy` (0.01 -> scale 6, error 0.54%). */
 export function scaleForAccuracy(relativeAccuracy: number): number {
@@ -28,19 +34,34 @@ export function accuracyOfScale(scale: number): number {
   return (base - 1) / (base + 1);
 }
 
-/** Bucket counts from `offset` upwards, stored densely and grown on demand. */
+/** Largest count a Uint32Array slot holds; past it the counts move to a Float64Array. */
+const U32_MAX = 0xffffffff;
+
+/**
+ * Bucket counts from `offset` upwards, stored densely and grown on demand. Counts start in a Uint32Array
+ * (half the memory of doubles: 100k live series matter) and move to a Float64Array the first time a count
+ * would not fit (more than 2^32-1, or a fractional weight).
+ */
 class Buckets {
-  counts: Float64Array = new Float64Array(0);
+  counts: Float64Array | Uint32Array = new Uint32Array(0);
   offset = 0;
   /** Number of used slots from `offset`. */
   length = 0;
 
+  /** The number of slots the buckets would span if `index` were added. */
+  spanWith(index: number): number {
+    if (this.length === 0) return 1;
+    if (index < this.offset) return this.offset + this.length - index;
+    return index - this.offset + 1 > this.length ? index - this.offset + 1 : this.length;
+  }
+
   add(index: number, n: number): void {
     if (this.length === 0) {
-      if (this.counts.length === 0) this.counts = new Float64Array(16);
+      if (this.counts.length === 0) this.counts = new Uint32Array(8);
+      else this.counts.fill(0);
       this.offset = index;
       this.length = 1;
-      this.counts[0] = n;
+      this.put(0, n);
       return;
     }
     let rel = index - this.offset;
@@ -51,18 +72,31 @@ class Buckets {
       if (rel >= this.counts.length) this.growBack(rel + 1);
       this.length = rel + 1;
     }
-    this.counts[rel]! += n;
+    this.put(rel, n);
+  }
+
+  private put(rel: number, n: number): void {
+    const c = this.counts;
+    const next = c[rel]! + n;
+    if (c instanceof Uint32Array && (next > U32_MAX || next !== Math.floor(next))) {
+      this.counts = Float64Array.from(c);
+    }
+    this.counts[rel] = next;
+  }
+
+  private alloc(size: number): Float64Array | Uint32Array {
+    return this.counts instanceof Uint32Array ? new Uint32Array(size) : new Float64Array(size);
   }
 
   private growBack(needed: number): void {
-    const next = new Float64Array(Math.max(needed, this.counts.length * 2));
+    const next = this.alloc(Math.max(needed, this.counts.length * 2));
     next.set(this.counts.subarray(0, this.length));
     this.counts = next;
   }
 
   private growFront(by: number): void {
     const needed = this.length + by;
-    const next = new Float64Array(Math.max(needed, this.counts.length * 2));
+    const next = this.alloc(Math.max(needed, this.counts.length * 2));
     next.set(this.counts.subarray(0, this.length), by);
     this.counts = next;
     this.offset -= by;
@@ -76,16 +110,28 @@ class Buckets {
     const oldOffset = this.offset;
     const newOffset = oldOffset >> by;
     const newLen = ((oldOffset + this.length - 1) >> by) - newOffset + 1;
-    const next = new Float64Array(Math.max(16, newLen));
-    for (let i = 0; i < old.length; i++) next[((oldOffset + i) >> by) - newOffset]! += old[i]!;
-    this.counts = next;
+    // sums of counts may outgrow 32 bits: add up in doubles, then keep the narrow type if they fit
+    const sums = new Float64Array(Math.max(8, newLen));
+    let max = 0;
+    for (let i = 0; i < old.length; i++) {
+      const j = ((oldOffset + i) >> by) - newOffset;
+      const v = (sums[j]! += old[i]!);
+      if (v > max) max = v;
+    }
+    this.counts = this.counts instanceof Uint32Array && max <= U32_MAX ? Uint32Array.from(sums) : sums;
     this.offset = newOffset;
     this.length = newLen;
   }
 
+  /** Forgets every count (keeps the allocated array for reuse). */
+  clear(): void {
+    this.length = 0;
+    this.offset = 0;
+  }
+
   clone(): Buckets {
     const b = new Buckets();
-    b.counts = this.counts.slice(0, Math.max(16, this.length));
+    b.counts = this.counts.slice(0, Math.max(8, this.length));
     b.offset = this.offset;
     b.length = this.length;
     return b;
@@ -118,8 +164,11 @@ export class Sketch {
   sum = 0;
   min = Infinity;
   max = -Infinity;
+  /** Most buckets of each sign before the sketch downscales itself (memory bound). */
+  readonly maxBuckets: number;
 
-  constructor(scale: number) {
+  constructor(scale: number, maxBuckets = DEFAULT_MAX_BUCKETS) {
+    this.maxBuckets = Math.max(2, maxBuckets);
     this.scale = scale;
     this.scaleFactor = 2 ** scale;
     this.base = 2 ** (2 ** -scale);
@@ -142,9 +191,59 @@ export class Sketch {
     this.sum += v * n;
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
-    if (v > 0) this.positive.add(this.indexOf(v), n);
-    else if (v < 0) this.negative.add(this.indexOf(-v), n);
-    else this.zeroCount += n;
+    if (v > 0) {
+      let i = this.indexOf(v);
+      if (this.positive.spanWith(i) > this.maxBuckets) i = this.fit(this.positive, v);
+      this.positive.add(i, n);
+    } else if (v < 0) {
+      let i = this.indexOf(-v);
+      if (this.negative.spanWith(i) > this.maxBuckets) i = this.fit(this.negative, -v);
+      this.negative.add(i, n);
+    } else this.zeroCount += n;
+  }
+
+  /** Downscales until `v` (> 0) fits in `b` within maxBuckets; returns its index at the new scale. */
+  private fit(b: Buckets, v: number): number {
+    let i = this.indexOf(v);
+    while (b.spanWith(i) > this.maxBuckets && this.scale > MIN_SCALE) {
+      this.downscaleTo(this.scale - 1);
+      i = this.indexOf(v);
+    }
+    return i;
+  }
+
+  /** Downscales after a merge until both signs fit within maxBuckets. */
+  private enforceMaxBuckets(): void {
+    while ((this.positive.length > this.maxBuckets || this.negative.length > this.maxBuckets) && this.scale > MIN_SCALE) {
+      this.downscaleTo(this.scale - 1);
+    }
+  }
+
+  /**
+   * Before merging buckets given at `scale` (>= this.scale), downscales this sketch until the union of both
+   * ranges fits in maxBuckets, so that a merge never allocates more than the cap (even for hostile input).
+   */
+  private makeRoomFor(scale: number, posOffset: number, posLen: number, negOffset: number, negLen: number): void {
+    const by = scale - this.scale;
+    let extra = 0;
+    for (;;) {
+      const fitsPos = rangeFits(this.positive, posOffset, posLen, by + extra, extra, this.maxBuckets);
+      const fitsNeg = rangeFits(this.negative, negOffset, negLen, by + extra, extra, this.maxBuckets);
+      if ((fitsPos && fitsNeg) || this.scale - extra <= MIN_SCALE) break;
+      extra++;
+    }
+    if (extra > 0) this.downscaleTo(this.scale - extra);
+  }
+
+  /** Empties the sketch (keeps its scale and allocated buckets). */
+  reset(): void {
+    this.positive.clear();
+    this.negative.clear();
+    this.zeroCount = 0;
+    this.count = 0;
+    this.sum = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
   }
 
   /** Lowers the resolution to `scale` (coarser) if it is finer now. */
@@ -162,6 +261,7 @@ export class Sketch {
   merge(other: Sketch): void {
     if (other.count === 0) return;
     if (other.scale < this.scale) this.downscaleTo(other.scale);
+    this.makeRoomFor(other.scale, other.positive.offset, other.positive.length, other.negative.offset, other.negative.length);
     const by = other.scale - this.scale;
     mergeBuckets(this.positive, other.positive.counts, other.positive.offset, other.positive.length, by);
     mergeBuckets(this.negative, other.negative.counts, other.negative.offset, other.negative.length, by);
@@ -170,12 +270,14 @@ export class Sketch {
     this.sum += other.sum;
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
+    this.enforceMaxBuckets();
   }
 
   /** Adds an OTLP exponential histogram data point (exact at the coarser of the two scales). */
   mergeDataPoint(dp: ExponentialHistogramDataPoint): void {
     if (dp.count === 0) return;
-    if (dp.scale < this.scale) this.downscaleTo(dp.scale);
+    if (dp.scale < this.scale) this.downscaleTo(Math.max(MIN_SCALE, dp.scale));
+    this.makeRoomFor(dp.scale, dp.positive.offset, dp.positive.bucketCounts.length, dp.negative.offset, dp.negative.bucketCounts.length);
     const by = dp.scale - this.scale;
     mergeBuckets(this.positive, dp.positive.bucketCounts, dp.positive.offset, dp.positive.bucketCounts.length, by);
     mergeBuckets(this.negative, dp.negative.bucketCounts, dp.negative.offset, dp.negative.bucketCounts.length, by);
@@ -186,6 +288,7 @@ export class Sketch {
     const hi = dp.max ?? this.highestBoundOf(dp);
     if (lo < this.min) this.min = lo;
     if (hi > this.max) this.max = hi;
+    this.enforceMaxBuckets();
   }
 
   /**
@@ -217,6 +320,7 @@ export class Sketch {
     this.sum += dp.sum ?? estSum;
     if (dp.min !== undefined && dp.min < this.min) this.min = dp.min;
     if (dp.max !== undefined && dp.max > this.max) this.max = dp.max;
+    this.enforceMaxBuckets();
   }
 
   private lowestBoundOf(dp: ExponentialHistogramDataPoint): number {
@@ -271,7 +375,7 @@ export class Sketch {
   }
 
   clone(): Sketch {
-    const s = new Sketch(this.scale);
+    const s = new Sketch(this.scale, this.maxBuckets);
     (s as { positive: Buckets }).positive = this.positive.clone();
     (s as { negative: Buckets }).negative = this.negative.clone();
     s.zeroCount = this.zeroCount;
@@ -310,6 +414,18 @@ export class Sketch {
     s.mergeDataPoint(dp);
     return s;
   }
+}
+
+/** Whether `own` shifted down by `ownBy` and [offset, offset+len) shifted down by `by` span at most `max` slots. */
+function rangeFits(own: Buckets, offset: number, len: number, by: number, ownBy: number, max: number): boolean {
+  if (len <= 0) return true;
+  let lo = Math.floor(offset / 2 ** by);
+  let hi = Math.floor((offset + len - 1) / 2 ** by);
+  if (own.length > 0) {
+    lo = Math.min(lo, Math.floor(own.offset / 2 ** ownBy));
+    hi = Math.max(hi, Math.floor((own.offset + own.length - 1) / 2 ** ownBy));
+  }
+  return hi - lo + 1 <= max;
 }
 
 function mergeBuckets(into: Buckets, counts: ArrayLike<number>, offset: number, length: number, by: number): void {
