@@ -1,0 +1,12 @@
+import type { Factory } from '../../src/component.ts';
+import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
+import { type WebhookConfig, WebhookConfigSchema } from './config.ts';
+import { WebhookSender } from './webhook-exporter.ts';
+
+export const webhookExporterFactory: Factory<WebhookConfig> = {
+  type: 'webhook',
+  kind: 'exporter',
+  schema: WebhookConfigSchema,
+  signals: ['alerts'],
+  create: (settings, config) => new NotificationExporter(settings, config, new WebhookSender(config, settings.id)),
+};

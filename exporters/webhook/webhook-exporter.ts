@@ -1,0 +1,42 @@
+import crypto from 'node:crypto';
+import type { Agent } from 'undici';
+import { checkStatus, httpAgent, post, redact } from '../../src/delivery/http.ts';
+import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
+import type { AlertNotification } from '../../src/model.ts';
+import type { WebhookConfig } from './config.ts';
+import { webhookPayload } from './payload.ts';
+
+/** The HMAC header value for a body: `sha256=<hex>`. */
+export function signature(secret: string, body: Buffer | string): string {
+  return `sha256=${crypto.createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** POSTs each notification as an Alertmanager webhook body. */
+export class WebhookSender implements NotificationSender {
+  private agent: Agent | undefined;
+
+  constructor(
+    private readonly config: WebhookConfig,
+    private readonly receiver: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.agent = httpAgent();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.agent?.close();
+  }
+
+  async send(n: AlertNotification, signal: AbortSignal): Promise<void> {
+    const body = Buffer.from(JSON.stringify(webhookPayload(n, this.receiver, this.config.max_alerts)));
+    const headers: Record<string, string> = {
+      'user-agent': 'vigil',
+      ...this.config.headers,
+      'content-type': 'application/json',
+    };
+    if (this.config.hmac_secret) headers['x-vigil-signature'] = signature(this.config.hmac_secret, body);
+    const res = await post(this.config.url, body, headers, signal, this.agent);
+    checkStatus(res, `webhook ${redact(this.config.url)}`);
+  }
+}

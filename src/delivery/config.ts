@@ -1,0 +1,83 @@
+/**
+ * The one delivery config block every notification exporter shares (`timeout`, `retry`, `sending_queue`,
+ * `shutdown_timeout`): each exporter's schema spreads {@link deliveryConfigProps} into its own, and each
+ * exporter's README points at src/delivery/README.md for the meaning of these keys.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Duration, Obj } from '../config/types.ts';
+import { parseDuration } from '../duration.ts';
+
+export const RetrySchema = Obj(
+  {
+    enabled: Type.Boolean({ default: true, description: 'false: one attempt, then the dead letter' }),
+    initial_interval: Duration('1s', 'wait before the first retry'),
+    max_interval: Duration('30s', 'cap on the wait between two attempts'),
+    max_elapsed_time: Duration('1h', 'give up (dead letter) once this long has passed since the first attempt; 0 = never'),
+    multiplier: Type.Number({ minimum: 1, default: 2, description: 'growth of the wait after each failure' }),
+    randomization_factor: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'jitter: the wait is drawn from [w*(1-f), w*(1+f)]' }),
+  },
+  { description: 'retries with exponential backoff and jitter; a Retry-After from the target wins' },
+);
+
+export const SendingQueueSchema = Obj(
+  {
+    max_items: Type.Integer({ minimum: 1, default: 10_000, description: 'notifications held at most' }),
+    max_bytes: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024, description: 'bytes of queued notifications held at most' }),
+    num_consumers: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'concurrent deliveries' }),
+  },
+  { description: 'the on-disk queue in the exporter state folder' },
+);
+
+/** Spread into an exporter's schema: `Obj({ url: ..., ...deliveryConfigProps })`. */
+export const deliveryConfigProps = {
+  timeout: Duration('10s', 'per-attempt timeout'),
+  shutdown_timeout: Duration('5s', 'how long shutdown keeps delivering before leaving the rest queued for the next start'),
+  retry: RetrySchema,
+  sending_queue: SendingQueueSchema,
+};
+
+export type RetryConfig = Static<typeof RetrySchema>;
+export type SendingQueueConfig = Static<typeof SendingQueueSchema>;
+/** The delivery keys of an exporter config. */
+export interface DeliveryConfig {
+  timeout: string;
+  shutdown_timeout: string;
+  retry: RetryConfig;
+  sending_queue: SendingQueueConfig;
+}
+
+/** The delivery config in milliseconds and counts, as the DeliveryQueue takes it. */
+export interface DeliveryOptions {
+  timeoutMs: number;
+  shutdownTimeoutMs: number;
+  retryEnabled: boolean;
+  initialIntervalMs: number;
+  maxIntervalMs: number;
+  /** 0 = retry forever. */
+  maxElapsedMs: number;
+  multiplier: number;
+  randomizationFactor: number;
+  maxItems: number;
+  maxBytes: number;
+  concurrency: number;
+  /** Minimum time between two sends (a target's rate limit: Slack's one message a second); 0 = none. */
+  minSendIntervalMs: number;
+}
+
+export function deliveryOptions(c: DeliveryConfig, over: Partial<DeliveryOptions> = {}): DeliveryOptions {
+  return {
+    timeoutMs: parseDuration(c.timeout),
+    shutdownTimeoutMs: parseDuration(c.shutdown_timeout),
+    retryEnabled: c.retry.enabled,
+    initialIntervalMs: parseDuration(c.retry.initial_interval),
+    maxIntervalMs: parseDuration(c.retry.max_interval),
+    maxElapsedMs: parseDuration(c.retry.max_elapsed_time),
+    multiplier: c.retry.multiplier,
+    randomizationFactor: c.retry.randomization_factor,
+    maxItems: c.sending_queue.max_items,
+    maxBytes: c.sending_queue.max_bytes,
+    concurrency: c.sending_queue.num_consumers,
+    minSendIntervalMs: 0,
+    ...over,
+  };
+}

@@ -1,0 +1,381 @@
+/**
+ * The delivery helper every notification exporter uses: a notification is written to the on-disk queue
+ * (fsync'd) before `enqueue` resolves; workers deliver it with the exporter's `send`, retrying retryable
+ * failures with exponential backoff and jitter (a `Retry-After` wins and pauses the whole exporter), each
+ * attempt under a timeout; a permanent failure or a give-up goes to `dead-letter.jsonl`. The queue is
+ * bounded in items and bytes: when full, the oldest notification of the lowest severity goes first, and a
+ * critical one is never dropped (a new critical is refused with a retryable error instead). A slow target
+ * never blocks the caller: `enqueue` returns once the notification is on disk.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Counter } from '@opentelemetry/api';
+import type { Logger } from '../logger.ts';
+import { ConsumerError, retryableError } from '../errors.ts';
+import type { ComponentTelemetry } from '../telemetry.ts';
+import { backoffDelay } from './backoff.ts';
+import type { DeliveryOptions } from './config.ts';
+import { DiskQueue, type QueueEntry } from './disk-queue.ts';
+import { CRITICAL_RANK, rankName } from './severity.ts';
+
+export interface DeliveryQueueParams<T> {
+  /** The exporter's state folder: the queue goes to `<dir>/queue/`, dead letters to `<dir>/dead-letter.jsonl`. */
+  dir: string;
+  /** Component ID, written into dead-letter lines. */
+  id: string;
+  options: DeliveryOptions;
+  logger: Logger;
+  telemetry: ComponentTelemetry;
+  /**
+   * Delivers one item. Resolves on success; rejects with a ConsumerError (`permanent` for a payload the
+   * target refuses, `retryAfterMs` from a Retry-After); any other error counts as retryable. `signal`
+   * aborts when the attempt times out or shutdown gives up on it.
+   */
+  send(item: T, signal: AbortSignal, attempt: number): Promise<void>;
+  /** Severity rank of an item (src/delivery/severity.ts), for the drop order. */
+  severity(item: T): number;
+  /** Items it counts as on /metrics (alerts in a notification). */
+  itemCount(item: T): number;
+  /** Fields that identify an item in log lines (groupKey...). */
+  describe(item: T): Record<string, unknown>;
+  /** Jitter source (tests pin it). */
+  rand?: () => number;
+}
+
+interface Attempts {
+  attempts: number;
+  firstAttemptAt: number;
+  nextAt: number;
+  lastError: string;
+  controller: AbortController | undefined;
+}
+
+/** What `stats()` reports (tests and bench). */
+export interface DeliveryStats {
+  queued: number;
+  queuedBytes: number;
+  inflight: number;
+  delivered: number;
+  deadLettered: number;
+  dropped: number;
+}
+
+export class DeliveryQueue<T> {
+  private readonly state = new Map<number, Attempts>();
+  private ready: QueueEntry<T>[] = [];
+  private readyHead = 0;
+  private readonly delayed = new Set<QueueEntry<T>>();
+  private inflight = 0;
+  private nextSendAt = 0;
+  private pausedUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private closing = false;
+  private aborted = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly deadLetterFile: string;
+  private readonly deadLetterCounter: Counter;
+  private readonly droppedCounter: Counter;
+  private readonly rand: () => number;
+  private delivered = 0;
+  private deadLettered = 0;
+  private dropped = 0;
+
+  private constructor(
+    private readonly p: DeliveryQueueParams<T>,
+    private readonly disk: DiskQueue<T>,
+  ) {
+    this.deadLetterFile = path.join(p.dir, 'dead-letter.jsonl');
+    this.rand = p.rand ?? Math.random;
+    this.deadLetterCounter = p.telemetry.meter.createCounter('vigil_exporter_dead_letter_notifications', {
+      description: 'Notifications written to the dead-letter file (permanent failure or retries given up)',
+    });
+    this.droppedCounter = p.telemetry.meter.createCounter('vigil_exporter_queue_dropped_notifications', {
+      description: 'Notifications dropped because the sending queue was full (lowest severity, oldest first)',
+    });
+    p.telemetry.queue(
+      () => this.disk.size,
+      () => p.options.maxItems,
+    );
+  }
+
+  /** Opens the queue in `params.dir` and starts delivering what an earlier run left in it. */
+  static async open<T>(params: DeliveryQueueParams<T>): Promise<DeliveryQueue<T>> {
+    fs.mkdirSync(params.dir, { recursive: true });
+    const disk = await DiskQueue.open<T>(path.join(params.dir, 'queue'));
+    const q = new DeliveryQueue(params, disk);
+    for (const e of disk.values()) q.ready.push(e);
+    if (disk.size) params.logger.info({ queued: disk.size }, 'resuming delivery of queued notifications');
+    if (disk.stats.tornRecords) params.logger.warn({ torn: disk.stats.tornRecords }, 'skipped torn queue records from an earlier crash');
+    q.pump();
+    return q;
+  }
+
+  get size(): number {
+    return this.disk.size;
+  }
+
+  /** The disk queue's write counters (bench). */
+  get diskStats() {
+    return this.disk.stats;
+  }
+
+  stats(): DeliveryStats {
+    return {
+      queued: this.disk.size,
+      queuedBytes: this.disk.bytes,
+      inflight: this.inflight,
+      delivered: this.delivered,
+      deadLettered: this.deadLettered,
+      dropped: this.dropped,
+    };
+  }
+
+  /**
+   * Queues items durably. Resolves once they are on disk. Rejects with a retryable ConsumerError when the
+   * queue is closing, or full of critical notifications and the new one is critical too.
+   */
+  async enqueue(items: readonly T[]): Promise<void> {
+    if (this.closing) throw retryableError(`exporter ${this.p.id} is shutting down`);
+    const { maxItems, maxBytes } = this.p.options;
+    const accepted: { item: T; severity: number }[] = [];
+    let addBytes = 0;
+    for (const item of items) {
+      const rank = this.p.severity(item);
+      const bytes = DiskQueue.recordSize(item);
+      if (bytes > maxBytes) {
+        this.writeDeadLetter(item, `larger than sending_queue.max_bytes (${bytes} > ${maxBytes} bytes)`, 0, Date.now(), Date.now());
+        continue;
+      }
+      let keep = true;
+      while (this.disk.size + accepted.length + 1 > maxItems || this.disk.bytes + addBytes + bytes > maxBytes) {
+        const victim = this.findVictim(rank);
+        if (victim) {
+          this.drop(victim.item, victim.severity, 'queue full: dropped the oldest of the lowest severity');
+          this.disk.remove(victim.id);
+          this.state.delete(victim.id);
+          this.delayed.delete(victim);
+          continue;
+        }
+        if (rank >= CRITICAL_RANK) {
+          this.p.logger.error(
+            { ...this.p.describe(item), queued: this.disk.size, max_items: maxItems, max_bytes: maxBytes },
+            'SENDING QUEUE FULL OF CRITICAL NOTIFICATIONS: refusing a new critical notification (retryable); the target is down or too slow',
+          );
+          // Keep what was accepted before this item in this call.
+          if (accepted.length) await this.append(accepted);
+          throw retryableError(`exporter ${this.p.id}: sending queue full of critical notifications`, 1000);
+        }
+        this.drop(item, rank, 'queue full: dropped the new notification (everything queued is more severe)');
+        keep = false;
+        break;
+      }
+      if (keep) {
+        accepted.push({ item, severity: rank });
+        addBytes += bytes;
+      }
+    }
+    if (accepted.length) await this.append(accepted);
+  }
+
+  private async append(items: { item: T; severity: number }[]): Promise<void> {
+    const entries = await this.disk.append(items);
+    for (const e of entries) if (this.disk.has(e.id)) this.ready.push(e);
+    this.pump();
+  }
+
+  /** The oldest queued entry with the lowest severity, no more severe than `rank`, not in flight. */
+  private findVictim(rank: number): QueueEntry<T> | undefined {
+    let best: QueueEntry<T> | undefined;
+    for (const e of this.disk.values()) {
+      if (e.severity > rank || e.severity >= CRITICAL_RANK) continue;
+      if (this.state.get(e.id)?.controller) continue;
+      if (!best || e.severity < best.severity) best = e;
+      if (best.severity === 0) break;
+    }
+    return best;
+  }
+
+  private drop(item: T, rank: number, reason: string): void {
+    this.dropped++;
+    const n = this.p.itemCount(item);
+    this.p.telemetry.count('failed', 'alerts', n);
+    this.droppedCounter.add(1, { ...this.p.telemetry.labels, severity: rankName(rank) });
+    this.p.logger.warn({ ...this.p.describe(item), severity: rankName(rank), alerts: n }, reason);
+  }
+
+  /**
+   * Stops taking new items and keeps delivering until nothing is ready or `shutdownTimeoutMs` passes; what
+   * is left (in flight, waiting for a retry, or not reached) stays queued on disk for the next start.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        if (this.isIdle()) resolve();
+        else this.idleWaiters.push(resolve);
+      }),
+      new Promise<void>((resolve) => {
+        deadline = setTimeout(resolve, this.p.options.shutdownTimeoutMs);
+      }),
+    ]);
+    clearTimeout(deadline);
+    this.aborted = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const left = this.disk.size;
+    for (const st of this.state.values()) st.controller?.abort(new Error('shutting down'));
+    await this.disk.close();
+    if (left) this.p.logger.info({ queued: left }, 'notifications left in the queue for the next start');
+  }
+
+  private isIdle(): boolean {
+    return this.inflight === 0 && this.readyHead >= this.ready.length;
+  }
+
+  private pump(): void {
+    if (this.aborted) return;
+    const now = Date.now();
+    if (this.delayed.size) {
+      for (const e of this.delayed) {
+        if (this.state.get(e.id)!.nextAt <= now) {
+          this.delayed.delete(e);
+          this.ready.push(e);
+        }
+      }
+    }
+    const { concurrency, minSendIntervalMs } = this.p.options;
+    while (this.inflight < concurrency && this.readyHead < this.ready.length) {
+      if (this.pausedUntil > now || this.nextSendAt > now) break;
+      const e = this.ready[this.readyHead]!;
+      this.ready[this.readyHead++] = undefined as unknown as QueueEntry<T>;
+      if (!this.disk.has(e.id)) continue;
+      if (minSendIntervalMs > 0) this.nextSendAt = now + minSendIntervalMs;
+      this.attempt(e, now);
+    }
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+    if (this.isIdle() && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+    // Wake for the next due retry, or when the rate limit / pause lets the next ready item go.
+    let wake = Infinity;
+    for (const e of this.delayed) wake = Math.min(wake, this.state.get(e.id)!.nextAt);
+    if (this.readyHead < this.ready.length && this.inflight < concurrency) wake = Math.min(wake, Math.max(this.pausedUntil, this.nextSendAt));
+    this.schedule(wake, now);
+  }
+
+  private schedule(at: number, now: number): void {
+    if (at === Infinity) return;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.pump();
+      },
+      Math.max(0, at - now),
+    );
+    this.timer.unref();
+  }
+
+  private attempt(e: QueueEntry<T>, now: number): void {
+    let st = this.state.get(e.id);
+    if (!st) this.state.set(e.id, (st = { attempts: 0, firstAttemptAt: now, nextAt: 0, lastError: '', controller: undefined }));
+    st.attempts++;
+    const controller = new AbortController();
+    st.controller = controller;
+    this.inflight++;
+    const timeoutMs = this.p.options.timeoutMs;
+    let timeout: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timeout = setTimeout(() => {
+        const err = retryableError(`attempt timed out after ${timeoutMs}ms`);
+        controller.abort(err);
+        reject(err);
+      }, timeoutMs);
+      timeout.unref();
+    });
+    timedOut.catch(() => undefined);
+    let sending: Promise<void>;
+    try {
+      sending = this.p.send(e.item, controller.signal, st.attempts);
+    } catch (err) {
+      sending = Promise.reject(err);
+    }
+    Promise.race([sending, timedOut]).then(
+      () => this.settle(e, st, undefined),
+      (err: unknown) => this.settle(e, st, err ?? new Error('unknown error')),
+    );
+    void timeout;
+    sending.catch(() => undefined).finally(() => clearTimeout(timeout));
+  }
+
+  private settle(e: QueueEntry<T>, st: Attempts, err: unknown): void {
+    this.inflight--;
+    st.controller = undefined;
+    if (this.aborted) return; // shutdown gave up on it: it stays queued
+    const now = Date.now();
+    if (err === undefined) {
+      this.delivered++;
+      this.state.delete(e.id);
+      if (this.disk.has(e.id)) {
+        this.disk.remove(e.id);
+        this.p.telemetry.count('sent', 'alerts', this.p.itemCount(e.item));
+      }
+    } else if (this.disk.has(e.id)) {
+      const message = err instanceof Error ? err.message : String(err);
+      st.lastError = message;
+      const permanent = err instanceof ConsumerError && err.permanent;
+      const retryAfter = err instanceof ConsumerError ? err.retryAfterMs : undefined;
+      if (permanent || !this.p.options.retryEnabled) {
+        this.deadLetter(e, permanent ? `permanent error: ${message}` : `failed (retries disabled): ${message}`, st, now);
+      } else {
+        const o = this.p.options;
+        const delay = retryAfter ?? backoffDelay(st.attempts, o, this.rand);
+        if (o.maxElapsedMs > 0 && now + delay - st.firstAttemptAt > o.maxElapsedMs) {
+          this.deadLetter(e, `gave up after ${st.attempts} attempts: ${message}`, st, now);
+        } else {
+          if (retryAfter !== undefined) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfter);
+          st.nextAt = now + delay;
+          this.delayed.add(e);
+          this.p.logger.warn({ ...this.p.describe(e.item), attempt: st.attempts, retry_in_ms: delay, error: message }, 'delivery failed, will retry');
+        }
+      }
+    }
+    this.pump();
+  }
+
+  private deadLetter(e: QueueEntry<T>, reason: string, st: Attempts, now: number): void {
+    this.state.delete(e.id);
+    this.writeDeadLetter(e.item, reason, st.attempts, st.firstAttemptAt, now, e.enqueuedAt);
+    this.disk.remove(e.id);
+  }
+
+  private writeDeadLetter(item: T, reason: string, attempts: number, firstAttemptAt: number, lastAttemptAt: number, enqueuedAt = lastAttemptAt): void {
+    this.deadLettered++;
+    const n = this.p.itemCount(item);
+    const line = {
+      time: new Date(lastAttemptAt).toISOString(),
+      exporter: this.p.id,
+      reason,
+      attempts,
+      enqueued_at: new Date(enqueuedAt).toISOString(),
+      first_attempt_at: new Date(firstAttemptAt).toISOString(),
+      last_attempt_at: new Date(lastAttemptAt).toISOString(),
+      notification: item,
+    };
+    try {
+      fs.appendFileSync(this.deadLetterFile, JSON.stringify(line) + '\n');
+    } catch (err) {
+      this.p.logger.error({ err, file: this.deadLetterFile }, 'cannot write the dead-letter file');
+    }
+    this.p.telemetry.count('failed', 'alerts', n);
+    this.deadLetterCounter.add(1, this.p.telemetry.labels);
+    this.p.logger.error({ ...this.p.describe(item), alerts: n, attempts, reason, dead_letter: this.deadLetterFile }, 'notification not delivered: written to the dead letter');
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The shape every queued notification exporter shares (slack, email, webhook, alertmanager): take the
+ * notifications routed to this exporter's ID from a batch, queue them on disk through the DeliveryQueue,
+ * and deliver each with the exporter's own `send`. Other signals, and notifications for other exporters,
+ * are ignored.
+ */
+import { type CreateSettings, type Exporter, stateDirFor } from '../component.ts';
+import { retryableError } from '../errors.ts';
+import type { AlertNotification, Batch } from '../model.ts';
+import { type DeliveryConfig, type DeliveryOptions, deliveryOptions } from './config.ts';
+import { DeliveryQueue } from './delivery-queue.ts';
+import { notificationRank } from './severity.ts';
+
+/** What an exporter plugs into the NotificationExporter. */
+export interface NotificationSender {
+  /** Delivers one notification (see DeliveryQueueParams.send for the error contract). */
+  send(n: AlertNotification, signal: AbortSignal, attempt: number): Promise<void>;
+  /** Whether this notification is sent at all (Slack's `send_resolved: false` skips resolved ones). */
+  wants?(n: AlertNotification): boolean;
+  start?(): Promise<void>;
+  /** Called after the queue is closed. */
+  shutdown?(): Promise<void>;
+}
+
+/** The notifications in a batch that are routed to `id`. */
+export function notificationsFor(batch: Batch, id: string): AlertNotification[] {
+  const out: AlertNotification[] = [];
+  for (const n of batch.alerts ?? []) if (Array.isArray(n.exporters) && n.exporters.includes(id)) out.push(n);
+  return out;
+}
+
+export class NotificationExporter implements Exporter {
+  private queue: DeliveryQueue<AlertNotification> | undefined;
+  private starting: Promise<void> | undefined;
+  private stopped = false;
+  readonly options: DeliveryOptions;
+
+  constructor(
+    private readonly settings: CreateSettings,
+    config: DeliveryConfig,
+    private readonly sender: NotificationSender,
+    over: Partial<DeliveryOptions> = {},
+  ) {
+    this.options = deliveryOptions(config, over);
+  }
+
+  /** The delivery queue (after start), for tests. */
+  get delivery(): DeliveryQueue<AlertNotification> | undefined {
+    return this.queue;
+  }
+
+  async start(): Promise<void> {
+    this.starting ??= (async () => {
+      await this.sender.start?.();
+      this.queue = await DeliveryQueue.open<AlertNotification>({
+        dir: stateDirFor(this.settings),
+        id: this.settings.id,
+        options: this.options,
+        logger: this.settings.logger,
+        telemetry: this.settings.telemetry,
+        send: (n, signal, attempt) => this.sender.send(n, signal, attempt),
+        severity: notificationRank,
+        itemCount: (n) => n.alerts.length,
+        describe: (n) => ({ groupKey: n.groupKey, status: n.status, alertname: n.groupLabels?.alertname ?? n.commonLabels?.alertname }),
+      });
+    })();
+    await this.starting;
+  }
+
+  async consume(batch: Batch): Promise<void> {
+    let mine = notificationsFor(batch, this.settings.id);
+    if (this.sender.wants) mine = mine.filter((n) => this.sender.wants!(n));
+    if (!mine.length) return;
+    if (!this.queue || this.stopped) throw retryableError(`exporter ${this.settings.id} is not running`);
+    await this.queue.enqueue(mine);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.starting) await this.starting.catch(() => undefined);
+    await this.queue?.close();
+    await this.sender.shutdown?.();
+  }
+}

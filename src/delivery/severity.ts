@@ -1,0 +1,21 @@
+/** Severity order of notifications: what a full queue drops first, and what Slack colours. */
+import type { AlertNotification } from '../model.ts';
+
+/** critical > error > warning > info > anything else. */
+export const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 4, error: 3, warning: 2, info: 1 };
+export const CRITICAL_RANK = 4;
+
+export function severityRank(severity: string | undefined): number {
+  return (severity !== undefined && SEVERITY_RANK[severity.toLowerCase()]) || 0;
+}
+
+/** The rank of the most severe alert in a notification. */
+export function notificationRank(n: AlertNotification): number {
+  let r = severityRank(n.commonLabels?.severity);
+  for (const a of n.alerts ?? []) r = Math.max(r, severityRank(a.labels?.severity));
+  return r;
+}
+
+export function rankName(rank: number): string {
+  return ['other', 'info', 'warning', 'error', 'critical'][rank] ?? 'other';
+}
