@@ -1,0 +1,86 @@
+/**
+ * deploy/systemd/vigil.service, checked with systemd's own tools where they are installed (Debian
+ * package `systemd`, see .ci/steps/60-deploy.sh): `systemd-analyze verify` must print nothing (it only
+ * warns about unknown keys and bad values, so any output is a failure here), and the offline security
+ * analysis must rate the unit's exposure low. Skipped, with a message, where systemd-analyze is missing.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/index.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const unitText = fs.readFileSync(path.join(root, 'deploy/systemd/vigil.service'), 'utf8');
+
+function which(cmd: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+const analyze = which('systemd-analyze');
+if (!analyze) console.warn('deploy-systemd: systemd-analyze not installed (Debian package systemd): skipping verify');
+
+const dir = tempDir('vigil-systemd-');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** The unit with /usr/bin/node replaced by this machine's node, so `verify` can find the executable. */
+function writeUnit(text: string, name = 'vigil.service'): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text.replaceAll('/usr/bin/node', process.execPath));
+  return file;
+}
+
+function verify(file: string): { status: number | null; output: string } {
+  const r = spawnSync(analyze!, ['verify', '--man=no', file], { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_COLOR: '0' } });
+  return { status: r.status, output: `${r.stdout}${r.stderr}`.trim() };
+}
+
+function directives(text: string): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const hit = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
+    if (hit) m.set(hit[1]!, [...(m.get(hit[1]!) ?? []), hit[2]!]);
+  }
+  return m;
+}
+
+describe('deploy/systemd/vigil.service', () => {
+  it('has the hardening and lifecycle settings the deployment relies on', () => {
+    const d = directives(unitText);
+    const one = (k: string) => d.get(k)?.at(-1);
+    expect(one('DynamicUser')).toBe('yes');
+    expect(one('StateDirectory')).toBe('vigil');
+    expect(one('ProtectSystem')).toBe('strict');
+    expect(one('ProtectHome')).toBe('yes');
+    expect(one('NoNewPrivileges')).toBe('yes');
+    expect(one('PrivateTmp')).toBe('yes');
+    expect(one('RestrictAddressFamilies')).toBe('AF_INET AF_INET6 AF_UNIX');
+    expect(one('MemoryMax')).toMatch(/^\d+[KMG]$/);
+    expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
+    expect(one('KillSignal')).toBe('SIGTERM');
+    expect(one('TimeoutStopSec')).toMatch(/^\d+s$/);
+    expect(one('ExecStart')).toBe('/usr/bin/node /opt/vigil/bin/vigil.js run --config /etc/vigil/pipelines.yaml');
+    // the state directory systemd creates is the one the config's service.state_dir points at
+    expect(d.get('Environment')).toContain('VIGIL_STATE_DIR=/var/lib/vigil');
+  });
+
+  it.skipIf(!analyze)('passes systemd-analyze verify without a word', () => {
+    const r = verify(writeUnit(unitText));
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!analyze)('would catch a misspelt key or a bad value', () => {
+    const broken = unitText.replace('ProtectHome=yes', 'ProtectHome=maybe\nProtectHomme=yes');
+    const r = verify(writeUnit(broken, 'vigil-broken.service'));
+    expect(r.output).toContain('ProtectHomme');
+    expect(r.output).toMatch(/protect home value/i);
+  });
+
+  it.skipIf(!analyze)('rates low on systemd-analyze security', () => {
+    const out = execFileSync(analyze!, ['security', '--offline=true', '--no-pager', writeUnit(unitText)], { encoding: 'utf8' });
+    const m = /Overall exposure level for vigil\.service: ([\d.]+)/.exec(out);
+    expect(m, out).not.toBeNull();
+    expect(Number(m![1])).toBeLessThanOrEqual(2.0);
+  });
+});
