@@ -111,6 +111,11 @@ export interface Factory<C = unknown> {
   /** Network endpoints (host:port) the config binds, for the "endpoint used twice" check. */
   endpoints?(config: C): string[];
   create(settings: CreateSettings, config: C): Component;
+  /**
+   * A small raw config the conformance test creates and starts the component with, when `{}` is not
+   * enough (a required URL) or would bind a fixed port: loopback targets, port 0. Defaults to `{}`.
+   */
+  example?: Record<string, unknown>;
 }
 
 /** Folder of a component's own state below the service's state directory (`<state_dir>/<kind>/<type_name>`). */

@@ -7,9 +7,10 @@ import { debugExporterFactory } from '../exporters/debug/index.ts';
 import { nopExporterFactory } from '../exporters/nop/index.ts';
 import { batchProcessorFactory } from '../processors/batch/index.ts';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/index.ts';
+import { nopReceiverFactory } from '../receivers/nop/index.ts';
 
 // One line per component; keep each list sorted.
-export const receiverFactories: Factory<any>[] = [];
+export const receiverFactories: Factory<any>[] = [nopReceiverFactory];
 export const processorFactories: Factory<any>[] = [batchProcessorFactory, memoryLimiterProcessorFactory];
 export const exporterFactories: Factory<any>[] = [debugExporterFactory, nopExporterFactory];
 

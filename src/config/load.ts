@@ -118,6 +118,7 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
   }
   let merged: Record<string, unknown> = {};
   const positions = new Map<string, Pos>();
+  const keyPositions = new Map<string, Pos>();
   for (const file of paths) {
     let text: string;
     try {
@@ -127,10 +128,11 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
       continue;
     }
     const lc = new LineCounter();
-    const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+    const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: false });
     for (const e of doc.errors) {
-      const lp = e.linePos?.[0] ?? { line: 1, col: 1 };
-      errors.push({ file, line: lp.line, col: lp.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+      const lp = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      errors.push({ file, line: lp.line, col: lp.col, path: '', message: `YAML: ${message}` });
     }
     if (doc.errors.length) continue;
     const at = (offset: number): Pos => ({ file, ...lc.linePos(offset) });
@@ -138,7 +140,10 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
       const p = at(node.range?.[0] ?? 0);
       errors.push({ ...p, path: '', message });
     });
-    recordPositions(doc.contents, [], at, positions);
+    recordPositions(doc.contents, [], at, positions, keyPositions, (pos, p, key) =>
+      errors.push({ ...pos, path: pathToString(p), message: `"${key}" is defined twice (IDs and keys must be unique)` }),
+    );
+    if (errors.length) continue;
     const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
     if (js === null || js === undefined) continue;
     if (typeof js !== 'object' || Array.isArray(js)) {
@@ -148,14 +153,17 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
     merged = deepMerge(merged, js as Record<string, unknown>);
   }
   // errors found by path now get their positions (env errors already carry theirs)
-  const locate = (p: (string | number)[]): Pos => {
+  const locate = (p: (string | number)[], atKey: boolean): Pos => {
+    const k = atKey ? keyPositions.get(pathKey(p)) : undefined;
+    if (k) return k;
     for (let n = p.length; n >= 0; n--) {
       const hit = positions.get(pathKey(p.slice(0, n)));
       if (hit) return hit;
     }
     return { file: paths[paths.length - 1]!, line: 1, col: 1 };
   };
-  const report = (p: (string | number)[], message: string) => errors.push({ ...locate(p), path: pathToString(p), message });
+  const report = (p: (string | number)[], message: string) =>
+    errors.push({ ...locate(p, message.startsWith('unknown key')), path: pathToString(p), message });
   if (errors.length) return { errors: sortErrors(errors) };
 
   // top level and service section
@@ -165,7 +173,21 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
       const issue = describeAjvError(e);
       report(issue.path, issue.message);
     }
-    return { errors: sortErrors(errors) };
+    // go on with the checks the structure still allows, so that every mistake is reported at once
+    const svc = merged['service'];
+    if (!isPlainObject(svc) || !isPlainObject(svc['pipelines'])) return { errors: sortErrors(errors) };
+    for (const section of ['receivers', 'processors', 'exporters']) if (!isPlainObject(merged[section])) merged[section] = {};
+    const pipes = svc['pipelines'] as Record<string, unknown>;
+    for (const [name, pipe] of Object.entries(pipes)) {
+      if (!isPlainObject(pipe)) {
+        delete pipes[name];
+        continue;
+      }
+      for (const list of ['receivers', 'processors', 'exporters'])
+        pipe[list] = Array.isArray(pipe[list]) ? (pipe[list] as unknown[]).filter((x) => typeof x === 'string') : [];
+    }
+    if (!isPlainObject(svc['telemetry']) || typeof (svc['telemetry'] as Record<string, unknown>)['endpoint'] !== 'string')
+      svc['telemetry'] = { endpoint: ':0' };
   }
   const cfg = merged as Static<typeof TopSchema>;
 
@@ -208,7 +230,7 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
         const section = `${kind}s` as keyof typeof SECTIONS;
         if (!(id in (cfg[section] as object))) {
           const other = (['receiver', 'processor', 'exporter'] as const).find((k) => k !== kind && id in (cfg[`${k}s`] as object));
-          report(p, other ? `"${id}" is a ${other}, not a ${kind}` : `${kind} "${id}" is not defined in ${section}`);
+          report(p, other ? `"${id}" is ${article(other)} ${other}, not ${article(kind)} ${kind}` : `${kind} "${id}" is not defined in ${section}`);
           return;
         }
         used[kind].add(id);
@@ -234,7 +256,8 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
       } catch {
         continue; // its schema errors are already reported
       }
-      for (const ep of eps) binds.push({ endpoint: ep, path: [section, id] });
+      const compConfig = (cfg[section] as Record<string, unknown>)[id];
+      for (const ep of eps) binds.push({ endpoint: ep, path: [section, id, ...(findValue(compConfig, ep) ?? [])] });
     }
   }
   for (let i = 0; i < binds.length; i++) {
@@ -301,24 +324,36 @@ function deepFreeze<T>(v: T): T {
 }
 
 /** Records, for every key path, where its value (or its key, for a null value) starts. */
-function recordPositions(node: unknown, p: (string | number)[], at: (offset: number) => Pos, out: Map<string, Pos>): void {
+function recordPositions(
+  node: unknown,
+  p: (string | number)[],
+  at: (offset: number) => Pos,
+  out: Map<string, Pos>,
+  keysOut: Map<string, Pos>,
+  onDuplicate: (pos: Pos, path: (string | number)[], key: string) => void,
+): void {
   if (isMap(node)) {
+    const seen = new Set<string>();
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const kp = [...p, key];
       const keyNode = pair.key as YamlNode | null;
       const valueNode = pair.value as YamlNode | null;
-      // a key's own position for "unknown key" and for maps; the value's position for scalars
-      const target = valueNode && (isScalar(valueNode) || isSeq(valueNode)) ? valueNode : keyNode;
+      if (seen.has(key)) onDuplicate(at(keyNode?.range?.[0] ?? 0), kp, key);
+      seen.add(key);
+      // the value's position for scalars and lists; the key's for maps and empty values
+      const target =
+        valueNode && ((isScalar(valueNode) && valueNode.value !== null) || isSeq(valueNode)) ? valueNode : keyNode;
       if (target?.range) out.set(pathKey(kp), at(target.range[0]));
-      recordPositions(valueNode, kp, at, out);
+      if (keyNode?.range) keysOut.set(pathKey(kp), at(keyNode.range[0]));
+      recordPositions(valueNode, kp, at, out, keysOut, onDuplicate);
     }
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => {
       const n = item as YamlNode;
       if (n?.range) out.set(pathKey([...p, i]), at(n.range[0]));
-      recordPositions(n, [...p, i], at, out);
+      recordPositions(n, [...p, i], at, out, keysOut, onDuplicate);
     });
   }
 }
@@ -355,4 +390,20 @@ function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNo
       }
     },
   });
+}
+
+function article(kind: ComponentKind): string {
+  return kind === 'exporter' ? 'an' : 'a';
+}
+
+/** The key path of the first string equal to `value` inside `v` (where an endpoint is written). */
+function findValue(v: unknown, value: string): (string | number)[] | undefined {
+  if (v === value) return [];
+  if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const sub = findValue(x, value);
+      if (sub) return [Array.isArray(v) ? Number(k) : k, ...sub];
+    }
+  }
+  return undefined;
 }

@@ -1,0 +1,113 @@
+import path from 'node:path';
+import { Type } from '@sinclair/typebox';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerFactory } from '../components.ts';
+import { formatConfigError, loadConfig } from './load.ts';
+import { Endpoint } from './types.ts';
+
+const td = (f: string) => path.join(import.meta.dirname, 'testdata', f);
+const rel = (f: string) => path.relative(process.cwd(), td(f));
+
+async function errorsOf(files: string[], env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const r = await loadConfig(files.map(td), env);
+  return r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }));
+}
+
+beforeAll(() => {
+  // doubles: a receiver that binds an endpoint, and an exporter that only handles alerts
+  registerFactory({
+    type: 'listener',
+    kind: 'receiver',
+    schema: Type.Object({ endpoint: Endpoint('localhost:0') }, { additionalProperties: false, default: {} }),
+    signals: ['traces', 'metrics', 'logs', 'alerts'],
+    endpoints: (c: { endpoint: string }) => [c.endpoint],
+    create: () => ({ start: async () => {}, shutdown: async () => {} }),
+  });
+  registerFactory({
+    type: 'alertsonly',
+    kind: 'exporter',
+    schema: Type.Object({}, { additionalProperties: false, default: {} }),
+    signals: ['alerts'],
+    create: () => ({ start: async () => {}, shutdown: async () => {}, consume: async () => {} }),
+  });
+});
+
+describe('loadConfig', () => {
+  it('loads a valid file, applies defaults and env defaults, and freezes the result', async () => {
+    const r = await loadConfig([td('valid.yaml')], { VIGIL_TEST_STATE: '/tmp/vigil-state' });
+    expect(r.errors).toEqual([]);
+    const c = r.config!;
+    expect(c.service.state_dir).toBe('/tmp/vigil-state');
+    expect(c.service.telemetry.endpoint).toBe('localhost:0');
+    expect(c.service.telemetry.logs.level).toBe('info');
+    expect(c.processors['batch']).toEqual({ send_batch_size: 8192, timeout: '200ms' });
+    expect(c.processors['memory_limiter']).toMatchObject({ limit_mib: 512, check_interval: '1s' });
+    expect(c.service.pipelines['traces']!.processors).toEqual(['memory_limiter', 'batch']);
+    expect(Object.isFrozen(c.processors['batch'])).toBe(true);
+  });
+
+  it('reports every mistake at once with file:line:col, key path and what was expected', async () => {
+    expect(await errorsOf(['bad_three.yaml'])).toEqual([
+      'bad_three.yaml:5:22: processors.batch.send_batch_size: expected integer',
+      'bad_three.yaml:6:5: processors.batch.timout: unknown key "timout"',
+      'bad_three.yaml:14:26: service.pipelines.main.exporters[1]: exporter "slack/oncall" is not defined in exporters',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position', async () => {
+    const errs = await errorsOf(['bad_yaml.yaml']);
+    expect(errs.length).toBeGreaterThan(0);
+    expect(errs[0]).toMatch(/^bad_yaml\.yaml:\d+:\d+: YAML: /);
+  });
+
+  it('names a missing environment variable and where it is used', async () => {
+    expect(await errorsOf(['bad_env.yaml'])).toEqual([
+      'bad_env.yaml:5:16: environment variable VIGIL_TEST_UNSET_VARIABLE is not set and has no default (write ${env:VIGIL_TEST_UNSET_VARIABLE:-default})',
+    ]);
+  });
+
+  it('checks the wiring: wrong kind, listed twice, empty list, unknown type', async () => {
+    expect(await errorsOf(['bad_wiring.yaml'])).toEqual([
+      'bad_wiring.yaml:7:3: exporters.nope/x: unknown exporter type "nope" (known: alertsonly, debug, nop)',
+      'bad_wiring.yaml:11:19: service.pipelines.main.receivers[0]: "batch" is a processor, not a receiver',
+      'bad_wiring.yaml:12:27: service.pipelines.main.processors[1]: processor "batch" is listed twice in this pipeline',
+      'bad_wiring.yaml:13:18: service.pipelines.main.exporters: must NOT have fewer than 1 items',
+    ]);
+  });
+
+  it('refuses a duplicate component ID', async () => {
+    const errs = await errorsOf(['bad_duplicate_id.yaml']);
+    expect(errs).toEqual(['bad_duplicate_id.yaml:5:3: exporters.debug: "debug" is defined twice (IDs and keys must be unique)']);
+  });
+
+  it('refuses an endpoint used twice and a component in a pipeline of a signal it does not handle', async () => {
+    expect(await errorsOf(['bad_endpoints.yaml'])).toEqual([
+      'bad_endpoints.yaml:3:15: receivers.listener/a.endpoint: endpoint localhost:4999 is already used by service.telemetry.endpoint',
+      'bad_endpoints.yaml:5:15: receivers.listener/b.endpoint: endpoint 127.0.0.1:4999 is already used by service.telemetry.endpoint',
+      'bad_endpoints.yaml:5:15: receivers.listener/b.endpoint: endpoint 127.0.0.1:4999 is already used by receivers.listener/a.endpoint',
+      'bad_endpoints.yaml:14:19: service.pipelines.traces.exporters[0]: exporter "alertsonly" does not handle traces (it handles alerts)',
+    ]);
+  });
+
+  it('merges files in order, types whole-value env references, and keeps $$ literal', async () => {
+    const r = await loadConfig([td('valid.yaml'), td('override.yaml')], { VIGIL_TEST_BATCH: '100' });
+    expect(r.errors).toEqual([]);
+    expect(r.config!.exporters['debug']).toEqual({ verbosity: 'detailed' });
+    expect(r.config!.processors['batch']).toEqual({ send_batch_size: 100, timeout: '200ms' });
+    expect(r.config!.processors['memory_limiter']).toMatchObject({ limit_mib: 512 });
+    expect(r.config!.service.state_dir).toBe(path.resolve('./data-${env:HOME}'));
+  });
+
+  it('points errors from a later file at that file', async () => {
+    const r = await loadConfig([td('valid.yaml'), td('override.yaml')], { VIGIL_TEST_BATCH: 'many' });
+    expect(r.errors.map(formatConfigError)).toEqual([
+      `${td('override.yaml')}:6:22: processors.batch.send_batch_size: expected integer`,
+    ]);
+  });
+
+  it('reports a file that cannot be read', async () => {
+    const r = await loadConfig([td('missing.yaml')]);
+    expect(r.errors[0]!.message).toMatch(/^cannot read config file: ENOENT/);
+    expect(rel('missing.yaml')).toContain('testdata');
+  });
+});

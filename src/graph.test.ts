@@ -1,0 +1,183 @@
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type ServiceConfig } from './config/load.ts';
+import { Graph } from './graph.ts';
+import { silentLogger } from './logger.ts';
+import type { Batch, ResourceSpans } from './model.ts';
+import { ServiceTelemetry } from './telemetry.ts';
+import { created, events, registerDoubles } from '../test/helpers/doubles.ts';
+import { tempDir } from '../test/helpers/index.ts';
+
+beforeAll(registerDoubles);
+beforeEach(() => {
+  created.clear();
+  events.length = 0;
+});
+
+async function config(doc: unknown): Promise<ServiceConfig> {
+  const dir = tempDir();
+  const file = path.join(dir, 'c.yaml');
+  const d = doc as { service: Record<string, unknown> };
+  d.service = { state_dir: dir, telemetry: { endpoint: 'localhost:0' }, ...d.service };
+  fs.writeFileSync(file, YAML.stringify(d));
+  const r = await loadConfig([file], {});
+  if (!r.config) throw new Error(JSON.stringify(r.errors));
+  return r.config;
+}
+
+function graphOf(c: ServiceConfig): Graph {
+  return new Graph(c, { logger: silentLogger(), telemetry: new ServiceTelemetry(), host: { reportFatal: () => {} } });
+}
+
+function spans(...names: string[]): ResourceSpans[] {
+  return [
+    {
+      resource: { attributes: [], droppedAttributesCount: 0 },
+      schemaUrl: '',
+      scopeSpans: [
+        {
+          scope: { name: 's', version: '', attributes: [], droppedAttributesCount: 0 },
+          schemaUrl: '',
+          spans: names.map((name) => ({
+            traceId: '0af7651916cd43dd8448eb211c80319c',
+            spanId: 'b7ad6b7169203331',
+            traceState: '',
+            parentSpanId: '',
+            flags: 0,
+            name,
+            kind: 1,
+            startTimeUnixNano: 1n,
+            endTimeUnixNano: 2n,
+            attributes: [],
+            droppedAttributesCount: 0,
+            events: [],
+            droppedEventsCount: 0,
+            links: [],
+            droppedLinksCount: 0,
+            status: { code: 0, message: '' },
+          })),
+        },
+      ],
+    },
+  ];
+}
+
+const names = (b: Batch[]) => b.flatMap((x) => (x.resourceSpans ?? []).flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name))));
+
+describe('Graph', () => {
+  it('fans in from several receivers and out to several exporters, each getting every batch', async () => {
+    const g = graphOf(
+      await config({
+        receivers: { 'testsource/a': {}, 'testsource/b': {} },
+        exporters: { 'testsink/1': {}, 'testsink/2': { delay_ms: 20 } },
+        service: { pipelines: { main: { receivers: ['testsource/a', 'testsource/b'], exporters: ['testsink/1', 'testsink/2'] } } },
+      }),
+    );
+    await g.start();
+    await created.get('testsource/a')!.emit.consume({ resourceSpans: spans('a1') });
+    await created.get('testsource/b')!.emit.consume({ resourceSpans: spans('b1') });
+    expect(names(created.get('testsink/1')!.received)).toEqual(['a1', 'b1']);
+    expect(names(created.get('testsink/2')!.received)).toEqual(['a1', 'b1']);
+    await g.shutdown();
+  });
+
+  it('shares one instance per ID across pipelines and gives each pipeline its own copy', async () => {
+    const g = graphOf(
+      await config({
+        receivers: { testsource: {} },
+        processors: { 'testmutate/x': {}, 'testmutate/shared': {} },
+        exporters: { 'testsink/a': {}, 'testsink/b': {} },
+        service: {
+          pipelines: {
+            'traces/a': { receivers: ['testsource'], processors: ['testmutate/x', 'testmutate/shared'], exporters: ['testsink/a'] },
+            'traces/b': { receivers: ['testsource'], processors: ['testmutate/shared'], exporters: ['testsink/b'] },
+          },
+        },
+      }),
+    );
+    await g.start();
+    await created.get('testsource')!.emit.consume({ resourceSpans: spans('s') });
+    expect(created.get('testmutate/shared')!.received).toHaveLength(2);
+    expect(names(created.get('testsink/a')!.received)).toEqual(['s+testmutate/x+testmutate/shared']);
+    expect(names(created.get('testsink/b')!.received)).toEqual(['s+testmutate/shared']);
+    await g.shutdown();
+  });
+
+  it('restricts a pipeline named after a signal to that signal', async () => {
+    const g = graphOf(
+      await config({
+        receivers: { testsource: {} },
+        exporters: { 'testsink/traces': {}, 'testsink/logs': {}, 'testsink/all': {} },
+        service: {
+          pipelines: {
+            traces: { receivers: ['testsource'], exporters: ['testsink/traces'] },
+            'logs/x': { receivers: ['testsource'], exporters: ['testsink/logs'] },
+            everything: { receivers: ['testsource'], exporters: ['testsink/all'] },
+          },
+        },
+      }),
+    );
+    await g.start();
+    const logs = [{ resource: { attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', scopeLogs: [] }];
+    await created.get('testsource')!.emit.consume({ resourceSpans: spans('t'), resourceLogs: logs });
+    expect(created.get('testsink/traces')!.received.map((b) => Object.keys(b))).toEqual([['resourceSpans']]);
+    expect(created.get('testsink/logs')!.received.map((b) => Object.keys(b))).toEqual([['resourceLogs']]);
+    expect(created.get('testsink/all')!.received.map((b) => Object.keys(b).sort())).toEqual([['resourceLogs', 'resourceSpans']]);
+    await g.shutdown();
+  });
+
+  it("routes a processor's own output to the rest of every pipeline that lists it", async () => {
+    const g = graphOf(
+      await config({
+        receivers: { testsource: {} },
+        processors: { 'testmutate/p': {}, 'testmutate/after': {} },
+        exporters: { 'testsink/a': {}, 'testsink/b': {} },
+        service: {
+          pipelines: {
+            a: { receivers: ['testsource'], processors: ['testmutate/p', 'testmutate/after'], exporters: ['testsink/a'] },
+            b: { receivers: ['testsource'], processors: ['testmutate/p'], exporters: ['testsink/b'] },
+          },
+        },
+      }),
+    );
+    await g.start();
+    await created.get('testmutate/p')!.emit.consume({ resourceSpans: spans('derived') });
+    expect(names(created.get('testsink/a')!.received)).toEqual(['derived+testmutate/after']);
+    expect(names(created.get('testsink/b')!.received)).toEqual(['derived']);
+    await g.shutdown();
+  });
+
+  it('starts exporters, processors, receivers; shuts down in reverse; rolls back a failed start', async () => {
+    const c = await config({
+      receivers: { testsource: {} },
+      processors: { 'testmutate/first': {}, 'testmutate/second': {} },
+      exporters: { testsink: {} },
+      service: { pipelines: { main: { receivers: ['testsource'], processors: ['testmutate/first', 'testmutate/second'], exporters: ['testsink'] } } },
+    });
+    const g = graphOf(c);
+    await g.start();
+    await g.shutdown();
+    await g.shutdown();
+    expect(events).toEqual([
+      'start exporter testsink',
+      'start processor testmutate/second',
+      'start processor testmutate/first',
+      'start receiver testsource',
+      'shutdown receiver testsource',
+      'shutdown processor testmutate/first',
+      'shutdown processor testmutate/second',
+      'shutdown exporter testsink',
+    ]);
+
+    events.length = 0;
+    const bad = await config({
+      receivers: { testsource: { fail_start: true } },
+      exporters: { testsink: {} },
+      service: { pipelines: { main: { receivers: ['testsource'], exporters: ['testsink'] } } },
+    });
+    await expect(graphOf(bad).start()).rejects.toThrow('failed to start receiver "testsource": told to fail');
+    expect(events).toEqual(['start exporter testsink', 'shutdown receiver testsource', 'shutdown exporter testsink']);
+  });
+});
