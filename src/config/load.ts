@@ -168,7 +168,7 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
 
   // top level and service section
   const top = compileSchema(TopSchema);
-  if (!top(merged)) {
+  if (!top(merged as unknown)) {
     for (const e of top.errors ?? []) {
       const issue = describeAjvError(e);
       report(issue.path, issue.message);
