@@ -1,0 +1,25 @@
+import type { ConfigIssue, Factory } from '../../src/component.ts';
+import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
+import { templateIssue } from '../../src/delivery/template.ts';
+import { type SlackConfig, SlackConfigSchema } from './config.ts';
+import { SlackSender } from './slack-exporter.ts';
+
+/** Slack allows one message a second per incoming webhook. */
+export const SLACK_MIN_INTERVAL_MS = 1000;
+
+export const slackExporterFactory: Factory<SlackConfig> = {
+  type: 'slack',
+  kind: 'exporter',
+  schema: SlackConfigSchema,
+  signals: ['alerts'],
+  validate(config) {
+    const issues: ConfigIssue[] = [];
+    for (const key of ['title', 'text'] as const) {
+      const problem = templateIssue(config[key]);
+      if (problem) issues.push({ path: [key], message: problem });
+    }
+    return issues;
+  },
+  create: (settings, config) =>
+    new NotificationExporter(settings, config, new SlackSender(config, settings.id), { minSendIntervalMs: SLACK_MIN_INTERVAL_MS }),
+};
