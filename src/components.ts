@@ -7,11 +7,12 @@ import { debugExporterFactory } from '../exporters/debug/index.ts';
 import { nopExporterFactory } from '../exporters/nop/index.ts';
 import { batchProcessorFactory } from '../processors/batch/index.ts';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/index.ts';
+import { percentilesProcessorFactory } from '../processors/percentiles/index.ts';
 import { nopReceiverFactory } from '../receivers/nop/index.ts';
 
 // One line per component; keep each list sorted.
 export const receiverFactories: Factory<any>[] = [nopReceiverFactory];
-export const processorFactories: Factory<any>[] = [batchProcessorFactory, memoryLimiterProcessorFactory];
+export const processorFactories: Factory<any>[] = [batchProcessorFactory, memoryLimiterProcessorFactory, percentilesProcessorFactory];
 export const exporterFactories: Factory<any>[] = [debugExporterFactory, nopExporterFactory];
 
 function listOf(kind: ComponentKind): Factory<any>[] {

@@ -1,0 +1,590 @@
+/**
+ * The percentiles processor: per series and per wall-clock window, mergeable distributions (src/sketch.ts)
+ * of span durations, numeric span attributes and configured received metrics, emitted every window as
+ * OTLP exponential histograms (delta) plus summaries and a call counter.
+ */
+import type { Counter } from '@opentelemetry/api';
+import type { Consumer, CreateSettings, Processor } from '../../src/component.ts';
+import { parseDuration } from '../../src/duration.ts';
+import type { Logger } from '../../src/logger.ts';
+import {
+  AggregationTemporality,
+  type AnyValue,
+  type Batch,
+  type ExponentialHistogramDataPoint,
+  type HistogramDataPoint,
+  type KeyValue,
+  type Metric,
+  type NumberDataPoint,
+  type ResourceMetrics,
+  StatusCode,
+  type SummaryDataPoint,
+  attrToString,
+  emptyScope,
+  toNumber,
+} from '../../src/model.ts';
+import { MAX_SCALE, MIN_SCALE, Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import type { PercentilesConfig } from './config.ts';
+import { CumulativeToDelta } from './cumulative-to-delta.ts';
+
+const STATUS_NAMES = ['unset', 'ok', 'error'] as const;
+/** Trie key for a dimension a received metric point does not carry (its attribute is then left out). */
+const ABSENT = '\u0000';
+const OVERFLOW_ATTRS: KeyValue[] = [{ key: 'otel.metric.overflow', value: true }];
+/** Bucket count above which a received exponential histogram point is refused as hostile. */
+const MAX_INPUT_BUCKETS = 1 << 16;
+
+/** One series of span data: the span's dimensions plus status.code. */
+interface SpanSeries {
+  attrs: KeyValue[];
+  /** Value of `service.name` when it is a dimension ('' otherwise): the emitted resource. */
+  service: string;
+  duration: Sketch;
+  /** One sketch per configured span attribute (created when first seen). */
+  extra: (Sketch | undefined)[];
+}
+
+/** One series of a received metric: the point's (or resource's) values of the dimensions it carries. */
+interface MetricSeries {
+  attrs: KeyValue[];
+  service: string;
+  sketch: Sketch;
+}
+
+type Trie<T> = Map<string, Trie<T> | T>;
+
+/** Everything held for one window. */
+class WindowState {
+  readonly spanRoot: Trie<SpanSeries> = new Map();
+  readonly spanSeries: SpanSeries[] = [];
+  spanOverflow: SpanSeries | undefined;
+  readonly metricRoots = new Map<string, Trie<MetricSeries>>();
+  readonly metricSeries = new Map<string, MetricSeries[]>();
+  readonly metricOverflow = new Map<string, MetricSeries>();
+  /** Series created in this window (span and metric), against max_series. */
+  seriesCount = 0;
+  constructor(readonly index: number) {}
+}
+
+export class PercentilesProcessor implements Processor {
+  private readonly windowMs: number;
+  private readonly scale: number;
+  private readonly dims: string[];
+  private readonly serviceDim: number;
+  private readonly quantiles: number[];
+  private readonly metricNames: Set<string>;
+  private readonly units = new Map<string, string>();
+  private readonly spanAttrs: string[];
+  private readonly held = new Map<number, WindowState>();
+  private readonly cumulative: CumulativeToDelta;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly logger: Logger;
+  private readonly emit: Consumer;
+  private readonly overflowCounter: Counter;
+  private readonly lateCounter: Counter;
+  private readonly invalidCounter: Counter;
+  private readonly counterLabels: CreateSettings['telemetry']['labels'];
+  /** Scratch: the current item's dimension values (no allocation per span). */
+  private readonly vals: string[];
+  private readonly resVals: (string | undefined)[];
+  private lastWindow: WindowState | undefined;
+  private invalidWarned = false;
+
+  constructor(
+    private readonly config: PercentilesConfig,
+    settings: CreateSettings,
+  ) {
+    this.windowMs = parseDuration(config.window);
+    if (!(this.windowMs > 0)) throw new Error('percentiles: window must be greater than 0');
+    this.scale = scaleForAccuracy(config.relative_accuracy);
+    this.dims = config.dimensions.slice();
+    this.serviceDim = this.dims.indexOf('service.name');
+    this.quantiles = [...new Set([0, ...config.quantiles, 1])].sort((a, b) => a - b);
+    this.metricNames = new Set(config.metrics);
+    this.spanAttrs = config.span_attributes.slice();
+    this.cumulative = new CumulativeToDelta(Math.max(1000, config.max_series * 4));
+    this.vals = new Array<string>(this.dims.length + 1).fill('');
+    this.resVals = new Array<string | undefined>(this.dims.length).fill(undefined);
+    this.logger = settings.logger;
+    this.emit = settings.emit;
+    const meter = settings.telemetry.meter;
+    this.counterLabels = settings.telemetry.labels;
+    this.overflowCounter = meter.createCounter('vigil_processor_series_overflow_items', {
+      description: 'Observations folded into the overflow series because max_series was reached',
+    });
+    this.lateCounter = meter.createCounter('vigil_processor_late_items', {
+      description: 'Observations whose window was no longer held (dropped)',
+    });
+    this.invalidCounter = meter.createCounter('vigil_processor_invalid_items', {
+      description: 'Spans or metric points that could not be read (dropped from the distributions)',
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.stopped || this.timer) return;
+    this.arm();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush(Infinity);
+  }
+
+  async process(batch: Batch, next: Consumer): Promise<void> {
+    try {
+      this.observe(batch, Date.now());
+    } catch (err) {
+      // observing must never stop the data: log, count, and pass the batch on
+      this.invalidCounter.add(1, this.counterLabels);
+      this.logger.error({ err }, 'percentiles: failed to observe a batch');
+    }
+    return next.consume(batch);
+  }
+
+  /** Number of series held across all open windows (for tests and the benchmark). */
+  seriesHeld(): number {
+    let n = 0;
+    for (const w of this.held.values()) n += w.seriesCount;
+    return n;
+  }
+
+  // ------------------------------------------------------------------------------------------ timers
+
+  private arm(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    const next = (Math.floor(now / this.windowMs) + 1) * this.windowMs;
+    this.timer = setTimeout(() => this.tick(), Math.max(1, next - now));
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    const current = Math.floor(Date.now() / this.windowMs);
+    this.flush(current - this.config.late_windows).catch((err: unknown) => this.logger.error({ err }, 'percentiles: emit failed'));
+    this.arm();
+  }
+
+  /** Emits and forgets every held window whose index is below `before`. */
+  private async flush(before: number): Promise<void> {
+    const due: WindowState[] = [];
+    for (const w of this.held.values()) if (w.index < before) due.push(w);
+    if (due.length === 0) return;
+    due.sort((a, b) => a.index - b.index);
+    for (const w of due) {
+      this.held.delete(w.index);
+      if (this.lastWindow === w) this.lastWindow = undefined;
+    }
+    const resourceMetrics: ResourceMetrics[] = [];
+    for (const w of due) resourceMetrics.push(...this.render(w));
+    if (resourceMetrics.length) await this.emit.consume({ resourceMetrics });
+  }
+
+  // ----------------------------------------------------------------------------------------- observe
+
+  private windowFor(timeNs: bigint, nowMs: number): WindowState | undefined {
+    const current = Math.floor(nowMs / this.windowMs);
+    let idx = timeNs > 0n ? Math.floor(Number(timeNs) / 1e6 / this.windowMs) : current;
+    if (idx > current) idx = current; // clock skew into the future: count it now
+    const last = this.lastWindow;
+    if (last && last.index === idx) return last;
+    if (idx < current - this.config.late_windows && !this.held.has(idx)) return undefined;
+    let w = this.held.get(idx);
+    if (!w) {
+      w = new WindowState(idx);
+      this.held.set(idx, w);
+    }
+    this.lastWindow = w;
+    return w;
+  }
+
+  private observe(batch: Batch, nowMs: number): void {
+    if (batch.resourceSpans) this.observeSpans(batch, nowMs);
+    if (batch.resourceMetrics && this.metricNames.size) this.observeMetrics(batch, nowMs);
+  }
+
+  private observeSpans(batch: Batch, nowMs: number): void {
+    const dims = this.dims;
+    const nd = dims.length;
+    const vals = this.vals;
+    const resVals = this.resVals;
+    const spanAttrs = this.spanAttrs;
+    let late = 0;
+    let overflow = 0;
+    let invalid = 0;
+    for (const rs of batch.resourceSpans!) {
+      const rattrs = rs.resource?.attributes ?? [];
+      for (let d = 0; d < nd; d++) resVals[d] = findString(rattrs, dims[d]!);
+      for (const ss of rs.scopeSpans) {
+        for (const span of ss.spans) {
+          const end = span.endTimeUnixNano;
+          const start = span.startTimeUnixNano;
+          if (typeof end !== 'bigint' || typeof start !== 'bigint' || start <= 0n || end <= 0n) {
+            invalid++;
+            continue;
+          }
+          const w = this.windowFor(end, nowMs);
+          if (!w) {
+            late++;
+            continue;
+          }
+          const attrs = span.attributes;
+          for (let d = 0; d < nd; d++) {
+            const key = dims[d]!;
+            let v: string | undefined;
+            if (key === 'span.name') v = span.name;
+            else v = findString(attrs, key) ?? resVals[d];
+            vals[d] = v ?? '';
+          }
+          const code = span.status?.code;
+          vals[nd] = STATUS_NAMES[code === StatusCode.Ok || code === StatusCode.Error ? code : 0]!;
+          let series = this.findSpanSeries(w);
+          if (!series) {
+            if (w.seriesCount >= this.config.max_series) {
+              series = w.spanOverflow ??= this.newSpanSeries(OVERFLOW_ATTRS, '');
+              overflow++;
+            } else {
+              series = this.createSpanSeries(w);
+            }
+          }
+          const diff = end - start;
+          const ms = diff > 0n ? Number(diff) / 1e6 : 0;
+          series.duration.add(ms);
+          for (let i = 0; i < spanAttrs.length; i++) {
+            const n = numberAttr(attrs, spanAttrs[i]!);
+            if (n === undefined) continue;
+            let sk = series.extra[i];
+            if (!sk) series.extra[i] = sk = new Sketch(this.scale);
+            sk.add(n);
+          }
+        }
+      }
+    }
+    if (late) this.lateCounter.add(late, this.counterLabels);
+    if (overflow) this.overflowCounter.add(overflow, this.counterLabels);
+    if (invalid) this.countInvalid(invalid, 'spans without start or end time');
+  }
+
+  private findSpanSeries(w: WindowState): SpanSeries | undefined {
+    let node: Trie<SpanSeries> | SpanSeries | undefined = w.spanRoot;
+    const vals = this.vals;
+    for (let i = 0; i < vals.length; i++) {
+      node = (node as Trie<SpanSeries>).get(vals[i]!);
+      if (node === undefined) return undefined;
+    }
+    return node as SpanSeries;
+  }
+
+  private createSpanSeries(w: WindowState): SpanSeries {
+    const vals = this.vals;
+    let node: Trie<SpanSeries> = w.spanRoot;
+    for (let i = 0; i < vals.length - 1; i++) {
+      let child = node.get(vals[i]!) as Trie<SpanSeries> | undefined;
+      if (!child) node.set(vals[i]!, (child = new Map()));
+      node = child;
+    }
+    const attrs: KeyValue[] = [];
+    for (let d = 0; d < this.dims.length; d++) attrs.push({ key: this.dims[d]!, value: vals[d]! });
+    attrs.push({ key: 'status.code', value: vals[vals.length - 1]! });
+    const series = this.newSpanSeries(attrs, this.serviceDim >= 0 ? vals[this.serviceDim]! : '');
+    node.set(vals[vals.length - 1]!, series);
+    w.spanSeries.push(series);
+    w.seriesCount++;
+    return series;
+  }
+
+  private newSpanSeries(attrs: KeyValue[], service: string): SpanSeries {
+    return { attrs, service, duration: new Sketch(this.scale), extra: [] };
+  }
+
+  private observeMetrics(batch: Batch, nowMs: number): void {
+    for (const rm of batch.resourceMetrics!) {
+      const rattrs = rm.resource?.attributes ?? [];
+      for (const sm of rm.scopeMetrics) {
+        for (const m of sm.metrics) {
+          if (!this.metricNames.has(m.name) || !m.data) continue;
+          if (!this.units.has(m.name)) this.units.set(m.name, m.unit ?? '');
+          try {
+            this.observeMetric(m, rattrs, nowMs);
+          } catch (err) {
+            this.countInvalid(1, `metric ${m.name}: ${(err as Error).message}`);
+          }
+        }
+      }
+    }
+  }
+
+  private observeMetric(m: Metric, rattrs: KeyValue[], nowMs: number): void {
+    const data = m.data!;
+    let late = 0;
+    let invalid = 0;
+    const oldestHeld = BigInt(Math.floor(nowMs / this.windowMs) - this.config.late_windows) * BigInt(this.windowMs) * 1_000_000n;
+    switch (data.type) {
+      case 'gauge':
+        for (const dp of data.dataPoints as NumberDataPoint[]) {
+          const v = typeof dp.value === 'bigint' ? Number(dp.value) : dp.value;
+          if (typeof v !== 'number' || !Number.isFinite(v)) {
+            invalid++;
+            continue;
+          }
+          const target = this.metricTarget(m.name, dp.attributes, rattrs, dp.timeUnixNano, nowMs);
+          if (!target) late++;
+          else target.add(v);
+        }
+        break;
+      case 'histogram':
+        for (let dp of data.dataPoints as HistogramDataPoint[]) {
+          if (!validExplicit(dp)) {
+            invalid++;
+            continue;
+          }
+          if (data.aggregationTemporality === AggregationTemporality.Cumulative) {
+            const d = this.cumulative.explicitDelta(streamKey(m.name, rattrs, dp.attributes), dp, oldestHeld);
+            if (!d) continue;
+            dp = d;
+          }
+          if (dp.count === 0) continue;
+          const target = this.metricTarget(m.name, dp.attributes, rattrs, dp.timeUnixNano, nowMs);
+          if (!target) late++;
+          else target.mergeExplicitHistogram(dp);
+        }
+        break;
+      case 'exponentialHistogram':
+        for (let dp of data.dataPoints as ExponentialHistogramDataPoint[]) {
+          if (!validExponential(dp)) {
+            invalid++;
+            continue;
+          }
+          if (data.aggregationTemporality === AggregationTemporality.Cumulative) {
+            const d = this.cumulative.exponentialDelta(streamKey(m.name, rattrs, dp.attributes), dp, oldestHeld);
+            if (!d) continue;
+            dp = d;
+          }
+          if (dp.count === 0) continue;
+          const target = this.metricTarget(m.name, dp.attributes, rattrs, dp.timeUnixNano, nowMs);
+          if (!target) late++;
+          else target.mergeDataPoint(dp);
+        }
+        break;
+      default:
+        // sums and summaries are not distributions (a summary's quantiles cannot be merged): ignored
+        break;
+    }
+    if (late) this.lateCounter.add(late, this.counterLabels);
+    if (invalid) this.countInvalid(invalid, `metric ${m.name}: malformed data points`);
+  }
+
+  /** The sketch of a received metric's series, or undefined when the point's window is no longer held. */
+  private metricTarget(name: string, attrs: KeyValue[], rattrs: KeyValue[], timeNs: bigint, nowMs: number): Sketch | undefined {
+    const w = this.windowFor(typeof timeNs === 'bigint' ? timeNs : 0n, nowMs);
+    if (!w) return undefined;
+    const nd = this.dims.length;
+    const vals = this.vals;
+    for (let d = 0; d < nd; d++) {
+      const v = findString(attrs, this.dims[d]!) ?? findString(rattrs, this.dims[d]!);
+      vals[d] = v ?? ABSENT;
+    }
+    let root = w.metricRoots.get(name);
+    if (!root) w.metricRoots.set(name, (root = new Map()));
+    let node: Trie<MetricSeries> | MetricSeries | undefined = root;
+    for (let d = 0; d < nd && node; d++) node = (node as Trie<MetricSeries>).get(vals[d]!);
+    if (nd === 0) node = root.get('');
+    if (node) return (node as MetricSeries).sketch;
+    if (w.seriesCount >= this.config.max_series) {
+      this.overflowCounter.add(1, this.counterLabels);
+      let o = w.metricOverflow.get(name);
+      if (!o) {
+        o = { attrs: OVERFLOW_ATTRS, service: '', sketch: new Sketch(this.scale) };
+        w.metricOverflow.set(name, o);
+      }
+      return o.sketch;
+    }
+    let parent: Trie<MetricSeries> = root;
+    for (let d = 0; d < nd - 1; d++) {
+      let child = parent.get(vals[d]!) as Trie<MetricSeries> | undefined;
+      if (!child) parent.set(vals[d]!, (child = new Map()));
+      parent = child;
+    }
+    const sattrs: KeyValue[] = [];
+    for (let d = 0; d < nd; d++) if (vals[d] !== ABSENT) sattrs.push({ key: this.dims[d]!, value: vals[d]! });
+    const series: MetricSeries = {
+      attrs: sattrs,
+      service: this.serviceDim >= 0 && vals[this.serviceDim] !== ABSENT ? vals[this.serviceDim]! : '',
+      sketch: new Sketch(this.scale),
+    };
+    parent.set(nd === 0 ? '' : vals[nd - 1]!, series);
+    let list = w.metricSeries.get(name);
+    if (!list) w.metricSeries.set(name, (list = []));
+    list.push(series);
+    w.seriesCount++;
+    return series.sketch;
+  }
+
+  private countInvalid(n: number, what: string): void {
+    this.invalidCounter.add(n, this.counterLabels);
+    if (!this.invalidWarned) {
+      this.invalidWarned = true;
+      this.logger.warn({ items: n }, `percentiles: dropped unreadable input (${what}); further cases are only counted`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ render
+
+  /** The metrics of one window, one ResourceMetrics per service (when service.name is a dimension). */
+  private render(w: WindowState): ResourceMetrics[] {
+    const startNs = BigInt(w.index) * BigInt(this.windowMs) * 1_000_000n;
+    const endNs = startNs + BigInt(this.windowMs) * 1_000_000n;
+    const groups = new Map<string, Map<string, Metric>>();
+    const metricFor = (service: string, name: string, make: () => Metric): Metric => {
+      let g = groups.get(service);
+      if (!g) groups.set(service, (g = new Map()));
+      let m = g.get(name);
+      if (!m) g.set(name, (m = make()));
+      return m;
+    };
+    const spanSeries = w.spanOverflow ? [...w.spanSeries, w.spanOverflow] : w.spanSeries;
+    for (const s of spanSeries) {
+      if (s.duration.count === 0) continue;
+      this.addDistribution(metricFor, s.service, 'span.duration', 'span.duration.summary', 'ms', s.duration, s.attrs, startNs, endNs);
+      const calls = metricFor(s.service, 'span.calls', () => ({
+        name: 'span.calls',
+        description: 'Spans seen in the window',
+        unit: '{call}',
+        metadata: [],
+        data: { type: 'sum', dataPoints: [], aggregationTemporality: AggregationTemporality.Delta, isMonotonic: true },
+      }));
+      (calls.data!.dataPoints as NumberDataPoint[]).push({
+        attributes: s.attrs,
+        startTimeUnixNano: startNs,
+        timeUnixNano: endNs,
+        value: BigInt(s.duration.count),
+        exemplars: [],
+        flags: 0,
+      });
+      for (let i = 0; i < this.spanAttrs.length; i++) {
+        const sk = s.extra[i];
+        if (!sk || sk.count === 0) continue;
+        const name = this.spanAttrs[i]!;
+        this.addDistribution(metricFor, s.service, `${name}.distribution`, `${name}.summary`, '', sk, s.attrs, startNs, endNs);
+      }
+    }
+    for (const [name, list] of w.metricSeries) {
+      const unit = this.units.get(name) ?? '';
+      for (const s of list) this.addDistribution(metricFor, s.service, `${name}.distribution`, `${name}.summary`, unit, s.sketch, s.attrs, startNs, endNs);
+    }
+    for (const [name, s] of w.metricOverflow) {
+      this.addDistribution(metricFor, '', `${name}.distribution`, `${name}.summary`, this.units.get(name) ?? '', s.sketch, s.attrs, startNs, endNs);
+    }
+    const out: ResourceMetrics[] = [];
+    for (const [service, metrics] of groups) {
+      out.push({
+        resource: { attributes: service !== '' ? [{ key: 'service.name', value: service }] : [], droppedAttributesCount: 0 },
+        scopeMetrics: [{ scope: emptyScope('vigil/percentiles'), metrics: [...metrics.values()], schemaUrl: '' }],
+        schemaUrl: '',
+      });
+    }
+    return out;
+  }
+
+  private addDistribution(
+    metricFor: (service: string, name: string, make: () => Metric) => Metric,
+    service: string,
+    histName: string,
+    summaryName: string,
+    unit: string,
+    sketch: Sketch,
+    attrs: KeyValue[],
+    startNs: bigint,
+    endNs: bigint,
+  ): void {
+    if (sketch.count === 0) return;
+    const hist = metricFor(service, histName, () => ({
+      name: histName,
+      description: 'Distribution over the window (mergeable exponential histogram)',
+      unit,
+      metadata: [],
+      data: { type: 'exponentialHistogram', dataPoints: [], aggregationTemporality: AggregationTemporality.Delta },
+    }));
+    (hist.data!.dataPoints as ExponentialHistogramDataPoint[]).push(sketch.toDataPoint(attrs, startNs, endNs));
+    const summary = metricFor(service, summaryName, () => ({
+      name: summaryName,
+      description: 'Quantiles over the window (0 = min, 1 = max)',
+      unit,
+      metadata: [],
+      data: { type: 'summary', dataPoints: [] },
+    }));
+    const dp: SummaryDataPoint = {
+      attributes: attrs,
+      startTimeUnixNano: startNs,
+      timeUnixNano: endNs,
+      count: sketch.count,
+      sum: sketch.sum,
+      quantileValues: this.quantiles.map((q) => ({ quantile: q, value: sketch.quantile(q) })),
+      flags: 0,
+    };
+    (summary.data!.dataPoints as SummaryDataPoint[]).push(dp);
+  }
+}
+
+/** A dimension's value as a string (attribute values of other types rendered), undefined when absent. */
+function findString(attrs: readonly KeyValue[], key: string): string | undefined {
+  for (let i = 0; i < attrs.length; i++) {
+    const kv = attrs[i]!;
+    if (kv.key === key) {
+      const v: AnyValue = kv.value;
+      return typeof v === 'string' ? v : attrToString(v);
+    }
+  }
+  return undefined;
+}
+
+function numberAttr(attrs: readonly KeyValue[], key: string): number | undefined {
+  for (let i = 0; i < attrs.length; i++) {
+    const kv = attrs[i]!;
+    if (kv.key === key) {
+      const v = kv.value;
+      if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+      return toNumber(v);
+    }
+  }
+  return undefined;
+}
+
+/** Identity of a received stream for cumulative-to-delta: metric, resource and point attributes. */
+function streamKey(name: string, rattrs: readonly KeyValue[], attrs: readonly KeyValue[]): string {
+  const parts = [name];
+  for (const kv of [...rattrs].sort(byKey)) parts.push(`r:${kv.key}=${attrToString(kv.value)}`);
+  for (const kv of [...attrs].sort(byKey)) parts.push(`a:${kv.key}=${attrToString(kv.value)}`);
+  return parts.join('\u0001');
+}
+
+function byKey(a: KeyValue, b: KeyValue): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+function validExplicit(dp: HistogramDataPoint): boolean {
+  if (!Array.isArray(dp.bucketCounts) || !Array.isArray(dp.explicitBounds)) return false;
+  if (dp.bucketCounts.length !== 0 && dp.bucketCounts.length !== dp.explicitBounds.length + 1) return false;
+  for (const b of dp.explicitBounds) if (typeof b !== 'number' || !Number.isFinite(b)) return false;
+  for (let i = 1; i < dp.explicitBounds.length; i++) if (!(dp.explicitBounds[i]! > dp.explicitBounds[i - 1]!)) return false;
+  for (const c of dp.bucketCounts) if (typeof c !== 'number' || !(c >= 0) || !Number.isFinite(c)) return false;
+  return true;
+}
+
+function validExponential(dp: ExponentialHistogramDataPoint): boolean {
+  if (!Number.isInteger(dp.scale) || dp.scale < MIN_SCALE || dp.scale > MAX_SCALE) return false;
+  if (!(dp.zeroCount >= 0) || !Number.isFinite(dp.zeroCount)) return false;
+  for (const b of [dp.positive, dp.negative]) {
+    if (!b || !Array.isArray(b.bucketCounts) || !Number.isInteger(b.offset)) return false;
+    if (b.bucketCounts.length > MAX_INPUT_BUCKETS) return false;
+    // indices beyond the range of a double (|log2 v| > 1100) are not real data
+    const limit = 1100 * 2 ** dp.scale;
+    if (Math.abs(b.offset) > limit || Math.abs(b.offset + b.bucketCounts.length) > limit) return false;
+    for (const c of b.bucketCounts) if (typeof c !== 'number' || !(c >= 0) || !Number.isFinite(c)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,55 @@
+/** Memory stays flat under a stream of unique attribute values: the overflow series absorbs them. */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ExponentialHistogramDataPoint } from '../src/model.ts';
+import { percentilesProcessorFactory as factory } from '../processors/percentiles/index.ts';
+import type { PercentilesProcessor } from '../processors/percentiles/percentiles-processor.ts';
+import { SinkConsumer, configFor, testSettings } from './helpers/index.ts';
+import { attrs, resourceSpans, span } from './percentiles-helpers.ts';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+function heapMb(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('percentiles memory', () => {
+  it('200k unique attribute values: series stay at max_series and heap growth is bounded', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
+    vi.setSystemTime(T0 + 1);
+    const emitted = new SinkConsumer();
+    const proc = factory.create(
+      testSettings('processor', 'percentiles/mem', { emit: emitted }),
+      configFor(factory, { dimensions: ['service.name', 'request.id'], span_attributes: ['gen_ai.usage.cost'], max_series: 1000, window: '1h' }),
+    ) as PercentilesProcessor;
+    const next = new SinkConsumer();
+    const feed = async (from: number, to: number) => {
+      for (let b = from; b < to; b += 1000) {
+        const spans = [];
+        for (let i = b; i < b + 1000; i++) spans.push(span(T0 + 10, 1 + (i % 500), { attributes: attrs({ 'request.id': `req-${i}`, 'gen_ai.usage.cost': 0.001 * (i % 7) }) }));
+        await proc.process({ resourceSpans: [resourceSpans('svc', spans)] }, next);
+        next.batches.length = 0;
+      }
+    };
+    await feed(0, 20_000); // warm up: fills the 1000 series and the overflow one
+    const before = heapMb();
+    await feed(20_000, 220_000); // 200k unique values
+    const after = heapMb();
+    expect(proc.seriesHeld()).toBe(1000);
+    // 200k series would take well over 100 MB; folded into one overflow series they take nothing
+    expect(after - before).toBeLessThan(15);
+    await proc.shutdown();
+    const hist = emitted.metrics.filter((m) => m.name === 'span.duration').flatMap((m) => m.data!.dataPoints as ExponentialHistogramDataPoint[]);
+    expect(hist).toHaveLength(1001);
+    expect(hist.reduce((n, dp) => n + dp.count, 0)).toBe(220_000);
+  });
+});
