@@ -1,0 +1,112 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fromOtlpJson, OtlpDecodeError, toOtlpJson, type OtlpSignal } from '../src/otlp/json.ts';
+import {
+  decodeExportRequest,
+  decodeExportResponse,
+  decodeRpcStatus,
+  encodeExportRequest,
+  encodeExportResponse,
+  encodeRpcStatus,
+} from '../src/otlp/proto.ts';
+import { logsBatch, metricsBatch, tracesBatch } from './intake-arbitraries.ts';
+import { FIXTURES_LIST, readFixtureFile } from './intake-fixtures.ts';
+
+const BATCHES: [OtlpSignal, fc.Arbitrary<import('../src/model.ts').Batch>][] = [
+  ['traces', tracesBatch],
+  ['metrics', metricsBatch],
+  ['logs', logsBatch],
+];
+
+function decodesOrFailsCleanly(signal: OtlpSignal, bytes: Uint8Array): void {
+  try {
+    decodeExportRequest(signal, bytes);
+  } catch (e) {
+    if (!(e instanceof OtlpDecodeError)) throw e;
+  }
+}
+
+describe('OTLP protobuf codec', () => {
+  for (const [signal, arb] of BATCHES) {
+    it(`decode(encode(model)) equals the model (${signal})`, () => {
+      fc.assert(
+        fc.property(arb, (batch) => {
+          expect(decodeExportRequest(signal, encodeExportRequest(batch, signal))).toEqual(batch);
+        }),
+        { numRuns: 150 },
+      );
+    });
+
+    it(`never throws anything but a decode error on random or damaged bytes (${signal})`, () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => decodesOrFailsCleanly(signal, bytes)),
+        { numRuns: 1000 },
+      );
+      fc.assert(
+        fc.property(arb, fc.nat(), fc.nat({ max: 255 }), fc.nat(), (batch, at, byte, cut) => {
+          const bytes = Buffer.from(encodeExportRequest(batch, signal));
+          if (bytes.length) bytes[at % bytes.length] = byte;
+          decodesOrFailsCleanly(signal, bytes);
+          decodesOrFailsCleanly(signal, bytes.subarray(0, bytes.length ? cut % bytes.length : 0));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it('JSON -> model -> protobuf -> model -> JSON is stable for every fixture', () => {
+    for (const [file, signal] of FIXTURES_LIST) {
+      const batch = fromOtlpJson(signal, readFixtureFile(file));
+      const again = decodeExportRequest(signal, encodeExportRequest(batch, signal));
+      expect(again).toEqual(batch);
+      expect(toOtlpJson(again, signal)).toEqual(toOtlpJson(batch, signal));
+    }
+  });
+
+  it('names the field path and the problem', () => {
+    const batch = fromOtlpJson('traces', readFixtureFile('trace.json'));
+    const bytes = encodeExportRequest(batch, 'traces');
+    expect(() => decodeExportRequest('traces', bytes.subarray(0, bytes.length - 5))).toThrow(/^resource_spans\[0\]: length \d+ exceeds the \d+ bytes left/);
+    // A span whose trace_id (field 1) is 3 bytes long.
+    const span = Buffer.from([0x0a, 3, 1, 2, 3]);
+    const req = Buffer.concat([Buffer.from([0x0a, span.length + 4, 0x12, span.length + 2, 0x12, span.length]), span]);
+    expect(() => decodeExportRequest('traces', req)).toThrow('resource_spans[0].scope_spans[0].spans[0].trace_id: expected 16 bytes, got 3');
+    // Span.name (field 5) sent as a varint.
+    const wrong = Buffer.from([0x0a, 6, 0x12, 4, 0x12, 2, 0x28, 1]);
+    expect(() => decodeExportRequest('traces', wrong)).toThrow(/spans\[0\]: Span.kind \(field 6\)|Span.name \(field 5\): unexpected wire type 0/);
+  });
+
+  it('refuses a huge length without allocating it, and deep nesting without overflowing the stack', () => {
+    const huge = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]);
+    expect(() => decodeExportRequest('traces', huge)).toThrow(/resource_spans\[0\]: length \d+ exceeds/);
+    // 10,000 nested array values inside a log body.
+    let any = Buffer.alloc(0);
+    for (let i = 0; i < 10_000; i++) {
+      const inner = Buffer.concat([Buffer.from([0x0a]), varint(any.length), any]);
+      any = Buffer.concat([Buffer.from([0x2a]), varint(inner.length), inner]);
+    }
+    expect(() => decodeExportRequest('logs', Buffer.concat([Buffer.from([0x0a]), varint(any.length + 20), any]))).toThrow(OtlpDecodeError);
+  });
+
+  it('skips unknown fields of every wire type', () => {
+    const unknown = Buffer.from([0xf8, 0x01, 5, 0xf9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xfa, 0x01, 1, 9, 0xfd, 0x01, 1, 2, 3, 4, 0xfb, 0x01, 0xf8, 0x01, 1, 0xfc, 0x01]);
+    const batch = decodeExportRequest('traces', unknown);
+    expect(batch.resourceSpans).toEqual([]);
+  });
+
+  it('encodes and decodes responses with partial success, and rpc Status with RetryInfo', () => {
+    expect(encodeExportResponse().length).toBe(0);
+    expect(decodeExportResponse(encodeExportResponse({ rejected: 3, errorMessage: 'bad span' }))).toEqual({ rejected: 3, errorMessage: 'bad span' });
+    expect(decodeRpcStatus(encodeRpcStatus({ code: 14, message: 'busy', retryDelayMs: 1500 }))).toEqual({ code: 14, message: 'busy', retryDelayMs: 1500 });
+  });
+});
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
