@@ -56,7 +56,7 @@ export class Service {
   private async listenTelemetry(): Promise<void> {
     const endpoint = this.config.service.telemetry.endpoint;
     if (this.endpoint === endpoint) return;
-    await this.telemetry.close().catch(() => undefined);
+    await this.telemetry.closeServer().catch(() => undefined);
     const addr = await this.telemetry.listen(endpoint);
     this.endpoint = endpoint;
     this.telemetryPort = addr.port;

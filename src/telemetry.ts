@@ -184,14 +184,20 @@ export class ServiceTelemetry {
     }
   }
 
+  /** Stops serving and shuts the meter provider down. */
   async close(): Promise<void> {
+    await this.closeServer();
+    await this.provider.shutdown().catch(() => undefined);
+  }
+
+  /** Stops serving the HTTP endpoint (the metrics keep counting; `listen` may be called again). */
+  async closeServer(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    await this.provider.shutdown().catch(() => undefined);
   }
 }
 
