@@ -31,9 +31,9 @@ describe('memory_limiter', () => {
   });
 
   it('defaults the spike limit to 20% and refuses a spike limit at or above the limit', () => {
-    expect(memoryLimiterProcessorFactory.validate!(configFor(memoryLimiterProcessorFactory, { limit_mib: 100, spike_limit_mib: 100 }))).toEqual([
-      { path: ['spike_limit_mib'], message: 'must be below limit_mib (100)' },
-    ]);
+    expect(() => configFor(memoryLimiterProcessorFactory, { limit_mib: 100, spike_limit_mib: 100 })).toThrow(
+      'spike_limit_mib: must be below limit_mib (100)',
+    );
     expect(() => configFor(memoryLimiterProcessorFactory, { limit_mib: 100 })).not.toThrow();
   });
 });
