@@ -1,0 +1,100 @@
+/**
+ * The Kubernetes examples in deploy/kubernetes/: valid against the strict schemas of their kinds, their
+ * cross-references hold, they follow the deployment rules (deploy/kubernetes/validate.ts), and the vigil
+ * config in each ConfigMap passes `vigil validate` with the environment its container gets.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { schemaProblems, validateManifests } from '../deploy/kubernetes/validate.ts';
+import { tempDir } from './helpers/index.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const k8sDir = path.join(root, 'deploy/kubernetes');
+const scratch = tempDir('vigil-k8s-');
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+/** A copy of deploy/kubernetes/*.yaml in a temp folder, with `edit` applied to one file's text. */
+function mutated(file: string, edit: (text: string) => string): string {
+  const dir = fs.mkdtempSync(path.join(scratch, 'case-'));
+  for (const f of fs.readdirSync(k8sDir).filter((f) => f.endsWith('.yaml'))) {
+    const text = fs.readFileSync(path.join(k8sDir, f), 'utf8');
+    const out = f === file ? edit(text) : text;
+    if (f === file && out === text) throw new Error(`edit of ${file} changed nothing`);
+    fs.writeFileSync(path.join(dir, f), out);
+  }
+  return dir;
+}
+
+describe('deploy/kubernetes', () => {
+  const report = validateManifests(k8sDir);
+
+  it('has a sidecar example, a gateway with its Service and state volume, and a forwarding sidecar', () => {
+    const kinds = report.manifests.map((m) => `${m.file}:${m.doc.kind}/${m.doc.metadata.name}`);
+    expect(kinds).toEqual([
+      'gateway.yaml:ConfigMap/vigil-gateway-config',
+      'gateway.yaml:PersistentVolumeClaim/vigil-gateway-state',
+      'gateway.yaml:Deployment/vigil-gateway',
+      'gateway.yaml:Service/vigil-gateway',
+      'secret.example.yaml:Secret/vigil-notifications',
+      'sidecar-forwarding.yaml:ConfigMap/vigil-forwarder-config',
+      'sidecar-forwarding.yaml:Deployment/search',
+      'sidecar.yaml:ConfigMap/vigil-sidecar-config',
+      'sidecar.yaml:Deployment/checkout',
+    ]);
+  });
+
+  it('passes schema, reference and deployment-rule validation', () => {
+    expect(report.problems).toEqual([]);
+    expect(report.configs.map((c) => c.configMap).sort()).toEqual(['vigil-forwarder-config', 'vigil-gateway-config', 'vigil-sidecar-config']);
+  });
+
+  it('the schemas reject unknown fields and wrong types (strict)', () => {
+    const checkout = report.manifests.find((m) => m.doc.metadata.name === 'checkout')!.doc;
+    const bad = structuredClone(checkout);
+    const vigil = bad.spec.template.spec.initContainers[0];
+    vigil.livenesProbe = vigil.livenessProbe;
+    vigil.resources.limits = 'lots';
+    bad.spec.replicas = 'two';
+    expect(schemaProblems(bad)).toEqual([
+      '/spec/replicas: must be integer',
+      '/spec/template/spec/initContainers/0: unknown field "livenesProbe"',
+      '/spec/template/spec/initContainers/0/resources/limits: must be object',
+    ]);
+    expect(schemaProblems({ apiVersion: 'apps/v1beta1', kind: 'Deployment', metadata: { name: 'x' } })).toEqual([
+      'no schema for apiVersion "apps/v1beta1" kind "Deployment" in deploy/kubernetes/schemas',
+    ]);
+  });
+
+  it('catches broken references and rule violations', () => {
+    const cases: [string, (t: string) => string, string][] = [
+      ['sidecar.yaml', (t) => t.replace('endpoint: 0.0.0.0:8888', 'endpoint: 127.0.0.1:8888'),
+        'sidecar.yaml (Deployment/checkout) container vigil: service.telemetry.endpoint 127.0.0.1:8888 is loopback: the kubelet\'s probes cannot reach it'],
+      ['sidecar.yaml', (t) => t.replace('key: SMTP_PASSWORD}', 'key: SMTP_PASSWRD}'),
+        'sidecar.yaml (Deployment/checkout) container vigil: env SMTP_PASSWORD reads key "SMTP_PASSWRD" of Secret "vigil-notifications", which is not defined here'],
+      ['sidecar.yaml', (t) => t.replace('webhook_url: ${env:SLACK_WEBHOOK_URL}', 'webhook_url: ${env:SLACK_URL}'),
+        'sidecar.yaml (Deployment/checkout) container vigil: the config needs ${env:SLACK_URL}, which the container\'s env does not set'],
+      ['sidecar.yaml', (t) => t.replace('state_dir: /var/lib/vigil', 'state_dir: /data/vigil'),
+        'sidecar.yaml (Deployment/checkout) container vigil: service.state_dir /data/vigil is not on a writable volume (the root filesystem is read-only)'],
+      ['sidecar.yaml', (t) => t.replace('value: http://localhost:4318', 'value: http://localhost:4320'),
+        'sidecar.yaml (Deployment/checkout) container checkout: OTEL_EXPORTER_OTLP_ENDPOINT http://localhost:4320 but no vigil in the pod listens on port 4320'],
+      ['sidecar.yaml', (t) => t.replace('httpGet: {path: /healthz, port: telemetry}', 'httpGet: {path: /metrics, port: telemetry}'),
+        'sidecar.yaml (Deployment/checkout) container vigil: livenessProbe must GET /healthz'],
+      ['sidecar.yaml', (t) => t.replace('readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false'),
+        'sidecar.yaml (Deployment/checkout) container vigil: securityContext.readOnlyRootFilesystem must be true'],
+      ['gateway.yaml', (t) => t.replace('targetPort: otlp-grpc', 'targetPort: grpc'),
+        'gateway.yaml (Service/vigil-gateway): port otlp-grpc targets grpc, which no container of gateway.yaml (Deployment/vigil-gateway) exposes'],
+      ['gateway.yaml', (t) => t.replace('claimName: vigil-gateway-state', 'claimName: vigil-state'),
+        'gateway.yaml (Deployment/vigil-gateway): volume vigil-state names PersistentVolumeClaim "vigil-state", which is not defined here'],
+      ['sidecar-forwarding.yaml', (t) => t.replace('endpoint: vigil-gateway:4317', 'endpoint: vigil-gw:4317'),
+        'sidecar-forwarding.yaml (Deployment/search) container vigil: exporter otlp/gateway endpoint vigil-gw:4317 names no Service defined here'],
+      ['sidecar-forwarding.yaml', (t) => t.replace('limits: {cpu: 500m, memory: 256Mi}', 'limits: {cpu: 500m}'),
+        'sidecar-forwarding.yaml (Deployment/search) container vigil: resources.limits.memory is not set'],
+    ];
+    for (const [file, edit, expected] of cases) {
+      expect(validateManifests(mutated(file, edit)).problems).toEqual([expected]);
+    }
+  });
+});
