@@ -1,0 +1,22 @@
+import type { ConfigIssue, Factory } from '../../src/component.ts';
+import { deliveryOptions } from '../../src/delivery/config.ts';
+import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
+import { templateIssue } from '../../src/delivery/template.ts';
+import { type EmailConfig, EmailConfigSchema } from './config.ts';
+import { EmailSender } from './email-exporter.ts';
+
+export const emailExporterFactory: Factory<EmailConfig> = {
+  type: 'email',
+  kind: 'exporter',
+  schema: EmailConfigSchema,
+  signals: ['alerts'],
+  validate(config) {
+    const issues: ConfigIssue[] = [];
+    const problem = templateIssue(config.subject);
+    if (problem) issues.push({ path: ['subject'], message: problem });
+    if (config.smtp.password && !config.smtp.username) issues.push({ path: ['smtp', 'username'], message: 'smtp.password is set but smtp.username is empty' });
+    return issues;
+  },
+  create: (settings, config) =>
+    new NotificationExporter(settings, config, new EmailSender(config, settings.id, deliveryOptions(config).timeoutMs)),
+};
