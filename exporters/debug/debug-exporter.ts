@@ -1,5 +1,6 @@
 import type { Exporter } from '../../src/component.ts';
 import type { Logger } from '../../src/logger.ts';
+import { toOtlpJson } from '../../src/otlp/json.ts';
 import { type Batch, attrToString, countItems, getAttr, type KeyValue } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import type { DebugConfig } from './config.ts';
@@ -8,13 +9,6 @@ function attrs(kvs: readonly KeyValue[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const kv of kvs) out[kv.key] = attrToString(kv.value);
   return out;
-}
-
-/** JSON.stringify that writes bigints as decimal strings and bytes as base64 (as OTLP/JSON does). */
-export function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  return value;
 }
 
 /** Prints what it receives to the log: a line per batch, per item, or every field. */
@@ -34,7 +28,10 @@ export class DebugExporter implements Exporter {
     if (v === 'basic') {
       this.logger.info(counts, 'batch');
     } else if (v === 'detailed') {
-      this.logger.info({ batch: JSON.parse(JSON.stringify(batch, jsonReplacer)) as unknown }, 'batch');
+      if (batch.resourceSpans?.length) this.logger.info(toOtlpJson(batch, 'traces'), 'traces');
+      if (batch.resourceMetrics?.length) this.logger.info(toOtlpJson(batch, 'metrics'), 'metrics');
+      if (batch.resourceLogs?.length) this.logger.info(toOtlpJson(batch, 'logs'), 'logs');
+      if (batch.alerts?.length) this.logger.info({ alerts: batch.alerts }, 'alerts');
     } else {
       for (const rs of batch.resourceSpans ?? []) {
         const service = attrToString(getAttr(rs.resource.attributes, 'service.name'));
