@@ -1,0 +1,13 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Obj } from '../../src/config/types.ts';
+
+const Signal = Type.Union([Type.Literal('traces'), Type.Literal('metrics'), Type.Literal('logs'), Type.Literal('alerts')]);
+
+export const FileConfigSchema = Obj({
+  path: Type.String({ minLength: 1, description: 'the file lines are appended to (its folder is created)' }),
+  signals: Type.Array(Signal, { default: ['traces', 'metrics', 'logs', 'alerts'], uniqueItems: true, description: 'what is written' }),
+  max_megabytes: Type.Number({ minimum: 0, default: 100, description: 'rotate once the file would grow past this; 0 = never rotate' }),
+  max_backups: Type.Integer({ minimum: 0, default: 10, description: 'rotated files kept (path.1 is the newest); 0 = none kept' }),
+  fsync: Type.Boolean({ default: true, description: 'fsync after each batch, so consume() resolves once the lines are on disk' }),
+});
+export type FileConfig = Static<typeof FileConfigSchema>;

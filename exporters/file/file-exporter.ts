@@ -1,0 +1,153 @@
+/**
+ * Appends one JSON object per line: OTLP/JSON export requests for telemetry (as the Collector's file
+ * exporter writes them) and `{"alert": {...}}` for each alert of a notification routed to this exporter.
+ * The file is its own durable store (no delivery queue): every line is one write() on an O_APPEND file, and
+ * the batch is fsync'd before consume() resolves. A line cut by a crash (kill -9 in the middle of a write)
+ * is removed when the exporter starts again, so the file always ends with a whole line.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Exporter } from '../../src/component.ts';
+import { retryableError } from '../../src/errors.ts';
+import type { Logger } from '../../src/logger.ts';
+import { type Batch, countItems, pickSignal } from '../../src/model.ts';
+import { stringifyOtlpJson } from '../../src/otlp/json.ts';
+import type { ComponentTelemetry } from '../../src/telemetry.ts';
+import { notificationsFor } from '../../src/delivery/notification-exporter.ts';
+import { webhookAlert } from '../webhook/payload.ts';
+import type { FileConfig } from './config.ts';
+
+/** Cuts a trailing partial line (no final "\n") left by a crash; returns the bytes removed. */
+export function repairTornTail(file: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return 0;
+    const one = Buffer.alloc(1);
+    fs.readSync(fd, one, 0, 1, size - 1);
+    if (one[0] === 0x0a) return 0;
+    // Search backwards for the last newline.
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const n = fs.readSync(fd, chunk, 0, end - start, start);
+      const i = chunk.subarray(0, n).lastIndexOf(0x0a);
+      if (i >= 0) {
+        fs.ftruncateSync(fd, start + i + 1);
+        return size - (start + i + 1);
+      }
+      end = start;
+    }
+    fs.ftruncateSync(fd, 0);
+    return size;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export class FileExporter implements Exporter {
+  private fd: number | undefined;
+  private size = 0;
+  private stopped = false;
+  private readonly maxBytes: number;
+
+  constructor(
+    private readonly id: string,
+    private readonly config: FileConfig,
+    private readonly logger: Logger,
+    private readonly telemetry: ComponentTelemetry,
+  ) {
+    this.maxBytes = config.max_megabytes * 1024 * 1024;
+  }
+
+  async start(): Promise<void> {
+    if (this.fd !== undefined) return;
+    fs.mkdirSync(path.dirname(path.resolve(this.config.path)), { recursive: true });
+    const cut = repairTornTail(this.config.path);
+    if (cut) this.logger.warn({ path: this.config.path, bytes: cut }, 'removed a partial last line left by an earlier crash');
+    this.open();
+  }
+
+  private open(): void {
+    this.fd = fs.openSync(this.config.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
+    this.size = fs.fstatSync(this.fd).size;
+  }
+
+  async consume(batch: Batch): Promise<void> {
+    const lines: string[] = [];
+    const counts = { traces: 0, metrics: 0, logs: 0, alerts: 0 };
+    for (const signal of this.config.signals) {
+      if (signal === 'alerts') {
+        for (const n of notificationsFor(batch, this.id))
+          for (const a of n.alerts) {
+            lines.push(JSON.stringify({ alert: { ...webhookAlert(a), receiver: this.id } }));
+            counts.alerts++;
+          }
+      } else {
+        const part = pickSignal(batch, signal);
+        const c = countItems(part)[signal];
+        if (c === 0) continue;
+        lines.push(stringifyOtlpJson(part, signal));
+        counts[signal] += c;
+      }
+    }
+    if (!lines.length) return;
+    if (this.fd === undefined || this.stopped) throw retryableError(`exporter ${this.id} is not running`);
+    try {
+      for (const line of lines) this.writeLine(Buffer.from(line + '\n'));
+      if (this.config.fsync) fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('failed', s, counts[s]);
+      this.logger.error({ err, path: this.config.path }, 'cannot write to the file');
+      throw retryableError(`file ${this.config.path}: ${(err as Error).message}`, undefined, err);
+    }
+    for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('sent', s, counts[s]);
+  }
+
+  private writeLine(buf: Buffer): void {
+    if (this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
+    // One write() per line on an O_APPEND file: lines never interleave; a crash can only cut the last one.
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(this.fd!, buf, off, buf.length - off);
+    this.size += buf.length;
+  }
+
+  /** path -> path.1 -> path.2 ... (the oldest beyond max_backups is deleted). */
+  private rotate(): void {
+    if (this.config.fsync) fs.fdatasyncSync(this.fd!);
+    fs.closeSync(this.fd!);
+    this.fd = undefined;
+    const p = this.config.path;
+    const keep = this.config.max_backups;
+    if (keep === 0) {
+      fs.rmSync(p, { force: true });
+    } else {
+      fs.rmSync(`${p}.${keep}`, { force: true });
+      for (let i = keep - 1; i >= 1; i--) {
+        if (fs.existsSync(`${p}.${i}`)) fs.renameSync(`${p}.${i}`, `${p}.${i + 1}`);
+      }
+      fs.renameSync(p, `${p}.1`);
+    }
+    this.open();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.fd !== undefined) {
+      try {
+        fs.fsyncSync(this.fd);
+      } finally {
+        fs.closeSync(this.fd);
+        this.fd = undefined;
+      }
+    }
+  }
+}

@@ -1,0 +1,12 @@
+import type { Factory } from '../../src/component.ts';
+import { SIGNALS } from '../../src/model.ts';
+import { type FileConfig, FileConfigSchema } from './config.ts';
+import { FileExporter } from './file-exporter.ts';
+
+export const fileExporterFactory: Factory<FileConfig> = {
+  type: 'file',
+  kind: 'exporter',
+  schema: FileConfigSchema,
+  signals: SIGNALS,
+  create: (settings, config) => new FileExporter(settings.id, config, settings.logger, settings.telemetry),
+};
