@@ -52,8 +52,9 @@ const SGROUP = 3;
 const EGROUP = 4;
 const I32 = 5;
 
-const HEX_TABLE: string[] = [];
-for (let i = 0; i < 256; i++) HEX_TABLE.push(i.toString(16).padStart(2, '0'));
+/** Char codes of the lowercase hex digits. */
+const NIBBLE = new Uint16Array(16);
+for (let i = 0; i < 16; i++) NIBBLE[i] = '0123456789abcdef'.charCodeAt(i);
 
 /** Thrown inside the decoder; the path is prefixed on the way out by each enclosing message. */
 class ProtoError extends Error {
@@ -204,18 +205,7 @@ class Reader {
     if (n === 0) return '';
     const start = this.pos;
     this.pos = start + n;
-    const buf = this.buf;
-    if (n < 32) {
-      // Short ASCII strings (attribute keys, names) are cheaper to build here than through utf8Slice.
-      let s = '';
-      for (let i = start; i < start + n; i++) {
-        const c = buf[i]!;
-        if (c >= 0x80) return buf.utf8Slice(start, start + n);
-        s += String.fromCharCode(c);
-      }
-      return s;
-    }
-    return buf.utf8Slice(start, start + n);
+    return this.buf.utf8Slice(start, start + n);
   }
 
   bytes(): Uint8Array {
@@ -230,12 +220,27 @@ class Reader {
     const n = this.len();
     if (n === 0) return '';
     if (n !== size) this.fail(`expected ${size} bytes, got ${n}`);
-    const buf = this.buf;
-    let p = this.pos;
+    const b = this.buf;
+    const p = this.pos;
     this.pos = p + n;
-    let s = '';
-    for (const end = p + n; p < end; p++) s += HEX_TABLE[buf[p]!];
-    return s;
+    // One call with every char code builds a flat string: about twice as fast as toString('hex').
+    const N = NIBBLE;
+    if (n === 8)
+      return String.fromCharCode(
+        N[b[p]! >> 4]!, N[b[p]! & 15]!, N[b[p + 1]! >> 4]!, N[b[p + 1]! & 15]!, N[b[p + 2]! >> 4]!, N[b[p + 2]! & 15]!,
+        N[b[p + 3]! >> 4]!, N[b[p + 3]! & 15]!, N[b[p + 4]! >> 4]!, N[b[p + 4]! & 15]!, N[b[p + 5]! >> 4]!, N[b[p + 5]! & 15]!,
+        N[b[p + 6]! >> 4]!, N[b[p + 6]! & 15]!, N[b[p + 7]! >> 4]!, N[b[p + 7]! & 15]!,
+      );
+    return (
+      String.fromCharCode(
+        N[b[p]! >> 4]!, N[b[p]! & 15]!, N[b[p + 1]! >> 4]!, N[b[p + 1]! & 15]!, N[b[p + 2]! >> 4]!, N[b[p + 2]! & 15]!,
+        N[b[p + 3]! >> 4]!, N[b[p + 3]! & 15]!, N[b[p + 4]! >> 4]!, N[b[p + 4]! & 15]!, N[b[p + 5]! >> 4]!, N[b[p + 5]! & 15]!,
+        N[b[p + 6]! >> 4]!, N[b[p + 6]! & 15]!, N[b[p + 7]! >> 4]!, N[b[p + 7]! & 15]!, N[b[p + 8]! >> 4]!, N[b[p + 8]! & 15]!,
+        N[b[p + 9]! >> 4]!, N[b[p + 9]! & 15]!, N[b[p + 10]! >> 4]!, N[b[p + 10]! & 15]!, N[b[p + 11]! >> 4]!, N[b[p + 11]! & 15]!,
+        N[b[p + 12]! >> 4]!, N[b[p + 12]! & 15]!, N[b[p + 13]! >> 4]!, N[b[p + 13]! & 15]!, N[b[p + 14]! >> 4]!, N[b[p + 14]! & 15]!,
+        N[b[p + 15]! >> 4]!, N[b[p + 15]! & 15]!,
+      )
+    );
   }
 
   /** Enters a length-delimited sub-message; returns the limit to restore with {@link leave}. */
