@@ -1,0 +1,435 @@
+/**
+ * The alerting engine without timers: `ingest` stores points, `evaluate(now)` runs every rule through the
+ * Prometheus state machine (inactive -> pending -> firing -> resolved), routes and groups what changed as
+ * Alertmanager does, and returns the notifications to send plus a `commit` to call once they were accepted.
+ * The clock is whatever `now` the caller passes: the processor passes Date.now(), `vigil test` a fake one.
+ */
+import crypto from 'node:crypto';
+import { parseDuration } from '../../src/duration.ts';
+import type { Alert, AlertNotification, Batch } from '../../src/model.ts';
+import type { AlertsConfig, RouteConfig } from './config.ts';
+import { fingerprint, labelsKey } from './fingerprint.ts';
+import { type Matcher, matchAll } from './matchers.ts';
+import { type CompiledConfig, type CompiledRule, evaluateRule, retentionOf } from './rules.ts';
+import { SeriesStore } from './series-store.ts';
+import { SilenceSet } from './silences.ts';
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+interface Instance {
+  rule: string;
+  labels: Record<string, string>;
+  fingerprint: string;
+  state: 'pending' | 'firing';
+  /** When the condition started holding (Prometheus ActiveAt; the alert's startsAt). */
+  activeSince: number;
+  /** When it turned firing (undefined while pending). */
+  firingSince: number | undefined;
+  /** The last evaluation at which the condition held (for keep_firing_for). */
+  lastTrueAt: number;
+  value: number;
+  annotations: Record<string, string>;
+}
+
+interface ResolvedAlert {
+  rule: string;
+  alert: Alert;
+}
+
+interface GroupState {
+  key: string;
+  route: number;
+  labels: Record<string, string>;
+  createdAt: number;
+  nextFlushAt: number;
+}
+
+interface Notified {
+  status: 'firing' | 'resolved';
+  at: number;
+}
+
+interface Route {
+  index: number;
+  matchers: Matcher[];
+  exporters: string[];
+  continue: boolean;
+  groupBy: string[] | 'all';
+  groupWaitMs: number;
+  groupIntervalMs: number;
+  repeatIntervalMs: number;
+  sendResolved: boolean;
+  desc: string;
+}
+
+/** What the engine persists (JSON). */
+export interface EngineState {
+  version: 1;
+  instances: Instance[];
+  resolved: ResolvedAlert[];
+  groups: GroupState[];
+  notified: [string, string, Notified][];
+  absence: Record<string, [string, Record<string, string>, number][]>;
+  configSilenceStarts: Record<string, number>;
+}
+
+export interface EngineOptions {
+  config: AlertsConfig;
+  compiled: CompiledConfig;
+  /** Absence "since start" counts from here. */
+  startedAt: number;
+  /** Exporter IDs of type `file` (they get resolves of silenced alerts too). */
+  isFileExporter: (id: string) => boolean;
+  /** Where alerts go when `routes` is empty. */
+  defaultExporters: readonly string[];
+  /** `silences.json` of this processor, or undefined (no runtime silences). */
+  silencesFile: string | undefined;
+}
+
+export interface EvaluationResult {
+  notifications: AlertNotification[];
+  /** Marks the notifications as sent (call once `emit` accepted them); without it they are retried. */
+  commit(): void;
+}
+
+export class AlertEngine {
+  readonly store: SeriesStore;
+  readonly rules: CompiledRule[];
+  private readonly routes: Route[];
+  private readonly inhibit: CompiledConfig['inhibit'];
+  private readonly instances = new Map<string, Instance>();
+  private resolved: ResolvedAlert[] = [];
+  private readonly groups = new Map<string, GroupState>();
+  private readonly notified = new Map<string, Map<string, Notified>>();
+  private readonly absence = new Map<string, Map<string, { labels: Record<string, string>; at: number }>>();
+  private configSilenceStarts: Record<string, number> = {};
+  private silences: SilenceSet;
+  private readonly externalURL: string;
+  private readonly ruleByName = new Map<string, CompiledRule>();
+
+  constructor(private readonly opts: EngineOptions) {
+    const { config, compiled } = opts;
+    this.rules = compiled.rules;
+    for (const r of this.rules) this.ruleByName.set(r.name, r);
+    this.externalURL = config.external_url.replace(/\/+$/, '');
+    this.store = new SeriesStore({
+      maxSeries: config.max_series,
+      maxPointsPerSeries: config.max_points_per_series,
+      retention: retentionOf(this.rules, parseDuration(config.interval)),
+    });
+    const d = config.route_defaults;
+    const routeOf = (r: RouteConfig, i: number): Route => {
+      const groupBy = r.group_by ?? d.group_by;
+      return {
+        index: i,
+        matchers: compiled.routeMatchers[i] ?? [],
+        exporters: r.exporters,
+        continue: r.continue,
+        groupBy: groupBy.includes('...') ? 'all' : groupBy,
+        groupWaitMs: parseDuration(r.group_wait ?? d.group_wait),
+        groupIntervalMs: parseDuration(r.group_interval ?? d.group_interval),
+        repeatIntervalMs: parseDuration(r.repeat_interval ?? d.repeat_interval),
+        sendResolved: r.send_resolved ?? d.send_resolved,
+        desc: labelsKey({ ...r.match, ...Object.fromEntries(Object.entries(r.match_re).map(([k, v]) => [`${k}=~`, v])) }),
+      };
+    };
+    this.routes = config.routes.length
+      ? config.routes.map(routeOf)
+      : [routeOf({ match: {}, match_re: {}, exporters: [...opts.defaultExporters], continue: false }, 0)];
+    this.inhibit = compiled.inhibit;
+    this.silences = this.buildSilences();
+  }
+
+  private buildSilences(): SilenceSet {
+    const fromConfig = this.opts.config.silences.map((s, i) => {
+      const id = `config-${i}-${crypto.createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 12)}`;
+      let startsMs = s.starts_at ? Date.parse(s.starts_at) : this.configSilenceStarts[id];
+      if (startsMs === undefined) startsMs = this.configSilenceStarts[id] = this.opts.startedAt;
+      const endsMs = s.ends_at ? Date.parse(s.ends_at) : startsMs + parseDuration(s.duration ?? '0s');
+      return { id, matchers: this.opts.compiled.silences[i]?.matchers ?? [], startsMs, endsMs };
+    });
+    return new SilenceSet(this.opts.silencesFile, fromConfig);
+  }
+
+  /** Stores the metric points rules read; returns how many were stored. */
+  ingest(batch: Batch, now: number): number {
+    return this.store.ingest(batch, now);
+  }
+
+  /** Alerts currently firing (for `vigil test` and diagnostics). */
+  firing(): Alert[] {
+    const out: Alert[] = [];
+    for (const inst of this.instances.values()) if (inst.state === 'firing') out.push(this.toAlert(inst));
+    return out;
+  }
+
+  /** Alerts pending (condition holds, `for` not yet elapsed). */
+  pending(): Alert[] {
+    const out: Alert[] = [];
+    for (const inst of this.instances.values()) if (inst.state === 'pending') out.push(this.toAlert(inst));
+    return out;
+  }
+
+  /** The exporters a label set is routed to (first match wins unless continue). */
+  routeExporters(labels: Readonly<Record<string, string>>): string[] {
+    const out = new Set<string>();
+    for (const r of this.matchRoutes(labels)) for (const e of r.exporters) out.add(e);
+    return [...out];
+  }
+
+  private matchRoutes(labels: Readonly<Record<string, string>>): Route[] {
+    const out: Route[] = [];
+    for (const r of this.routes) {
+      if (!matchAll(r.matchers, labels)) continue;
+      out.push(r);
+      if (!r.continue) break;
+    }
+    return out;
+  }
+
+  private absenceFor(rule: string): Map<string, { labels: Record<string, string>; at: number }> {
+    let m = this.absence.get(rule);
+    if (!m) this.absence.set(rule, (m = new Map()));
+    return m;
+  }
+
+  /** Runs every rule at `now`, then routing; see {@link EvaluationResult}. */
+  evaluate(now: number): EvaluationResult {
+    this.store.prune(now);
+    this.silences.refresh();
+    const resolvedNow: ResolvedAlert[] = [];
+    for (const rule of this.rules) {
+      let results;
+      try {
+        results = evaluateRule(rule, this.store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.opts.startedAt });
+      } catch {
+        continue; // a rule must never stop the others
+      }
+      for (const res of results) {
+        const labels: Record<string, string> = { ...res.groupLabels, ...rule.labels, alertname: rule.name, severity: res.severity };
+        const key = `${rule.name}\u0000${labelsKey(labels)}`;
+        let inst = this.instances.get(key);
+        if (res.active === true) {
+          if (!inst) {
+            inst = {
+              rule: rule.name,
+              labels,
+              fingerprint: fingerprint(labels),
+              state: 'pending',
+              activeSince: now,
+              firingSince: undefined,
+              lastTrueAt: now,
+              value: res.value,
+              annotations: {},
+            };
+            this.instances.set(key, inst);
+          }
+          inst.lastTrueAt = now;
+          inst.value = res.value;
+          inst.annotations = this.render(rule, labels, res.value);
+          if (inst.state === 'pending' && now - inst.activeSince >= rule.forMs) {
+            inst.state = 'firing';
+            inst.firingSince = now;
+          }
+        } else if (res.active === false && inst) {
+          inst.value = res.value;
+          if (inst.state === 'pending') this.instances.delete(key);
+          else if (now - inst.lastTrueAt >= rule.keepFiringForMs) {
+            this.instances.delete(key);
+            resolvedNow.push({ rule: rule.name, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
+          }
+        }
+      }
+    }
+    // alerts of rules that no longer exist (config changed across a restart) are resolved, never lost
+    for (const [key, inst] of this.instances) {
+      if (this.ruleByName.has(inst.rule)) continue;
+      this.instances.delete(key);
+      if (inst.state === 'firing') resolvedNow.push({ rule: inst.rule, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
+    }
+    this.resolved.push(...resolvedNow);
+    return this.dispatch(now);
+  }
+
+  private render(rule: CompiledRule, labels: Record<string, string>, value: number): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, t] of Object.entries(rule.annotations)) {
+      try {
+        out[k] = t.render({ value, threshold: rule.threshold, labels });
+      } catch (e) {
+        out[k] = `template error: ${(e as Error).message}`;
+      }
+    }
+    return out;
+  }
+
+  private toAlert(inst: Instance): Alert {
+    return {
+      status: 'firing',
+      labels: inst.labels,
+      annotations: inst.annotations,
+      startsAt: new Date(inst.activeSince).toISOString(),
+      endsAt: ZERO_TIME,
+      generatorURL: `${this.externalURL}/alerts?rule=${encodeURIComponent(inst.rule)}`,
+      fingerprint: inst.fingerprint,
+      value: inst.value,
+    };
+  }
+
+  private isInhibited(alert: Alert, firing: Alert[]): boolean {
+    for (const rule of this.inhibit) {
+      if (!matchAll(rule.target, alert.labels)) continue;
+      for (const src of firing) {
+        if (src.fingerprint === alert.fingerprint) continue;
+        if (!matchAll(rule.source, src.labels)) continue;
+        if (rule.equal.every((l) => (src.labels[l] ?? '') === (alert.labels[l] ?? ''))) return true;
+      }
+    }
+    return false;
+  }
+
+  private dispatch(now: number): EvaluationResult {
+    const firing = this.firing();
+    const muted = new Set<string>();
+    for (const a of firing) if (this.silences.silencedBy(a.labels, now) || this.isInhibited(a, firing)) muted.add(a.fingerprint);
+    const resolvedSilenced = new Set<string>();
+    for (const r of this.resolved) if (this.silences.silencedBy(r.alert.labels, now)) resolvedSilenced.add(r.alert.fingerprint);
+
+    // alerts per group
+    const members = new Map<string, { group: GroupState; route: Route; firing: Alert[]; resolved: ResolvedAlert[] }>();
+    const groupFor = (route: Route, labels: Record<string, string>) => {
+      const gl: Record<string, string> = {};
+      if (route.groupBy === 'all') Object.assign(gl, labels);
+      else for (const l of route.groupBy) if (labels[l] !== undefined && labels[l] !== '') gl[l] = labels[l]!;
+      const key = `{}/${route.index}${route.desc}:${labelsKey(gl)}`;
+      let m = members.get(key);
+      if (!m) {
+        const group = this.groups.get(key) ?? { key, route: route.index, labels: gl, createdAt: now, nextFlushAt: now + route.groupWaitMs };
+        members.set(key, (m = { group, route, firing: [], resolved: [] }));
+      }
+      return m;
+    };
+    for (const a of firing) for (const route of this.matchRoutes(a.labels)) groupFor(route, a.labels).firing.push(a);
+    for (const r of this.resolved) for (const route of this.matchRoutes(r.alert.labels)) groupFor(route, r.alert.labels).resolved.push(r);
+
+    const notifications: AlertNotification[] = [];
+    const marks: { exporter: string; fp: string; n: Notified | undefined }[] = [];
+    const flushed: GroupState[] = [];
+    for (const m of members.values()) {
+      const { group, route } = m;
+      const flushDue = now >= group.nextFlushAt;
+      if (flushDue && m.firing.length) flushed.push(group);
+      const byDueSet = new Map<string, { exporters: string[]; alerts: Alert[] }>();
+      for (const exporter of route.exporters) {
+        const due: Alert[] = [];
+        const sent = this.notified.get(exporter);
+        if (flushDue) {
+          for (const a of m.firing) {
+            if (muted.has(a.fingerprint)) continue;
+            const last = sent?.get(a.fingerprint);
+            const repeatMs = this.ruleByName.get(a.labels.alertname!)?.repeatIntervalMs ?? route.repeatIntervalMs;
+            if (!last || last.status !== 'firing' || now - last.at >= repeatMs) due.push(a);
+          }
+        }
+        for (const r of m.resolved) {
+          const last = sent?.get(r.alert.fingerprint);
+          // a silenced alert's resolve goes to file exporters only, so that the record is complete
+          const ok = resolvedSilenced.has(r.alert.fingerprint) ? this.opts.isFileExporter(exporter) : last?.status === 'firing';
+          if (route.sendResolved && ok) due.push(r.alert);
+        }
+        if (!due.length) continue;
+        const sig = due.map((a) => `${a.fingerprint}:${a.status}`).join(',');
+        let entry = byDueSet.get(sig);
+        if (!entry) byDueSet.set(sig, (entry = { exporters: [], alerts: due }));
+        entry.exporters.push(exporter);
+        for (const a of due) marks.push({ exporter, fp: a.fingerprint, n: a.status === 'firing' ? { status: 'firing', at: now } : undefined });
+      }
+      for (const { exporters, alerts } of byDueSet.values()) notifications.push(this.notification(group, exporters, alerts));
+    }
+
+    return {
+      notifications,
+      commit: () => {
+        for (const m of members.values()) if (!this.groups.has(m.group.key)) this.groups.set(m.group.key, m.group);
+        for (const g of flushed) g.nextFlushAt = now + this.routes[g.route]!.groupIntervalMs;
+        for (const mk of marks) {
+          let sent = this.notified.get(mk.exporter);
+          if (!sent) this.notified.set(mk.exporter, (sent = new Map()));
+          if (mk.n) sent.set(mk.fp, mk.n);
+          else sent.delete(mk.fp);
+        }
+        this.resolved = [];
+        // forget groups with nothing firing, and notification records of alerts no longer firing
+        const firingFps = new Set(firing.map((a) => a.fingerprint));
+        for (const key of this.groups.keys()) {
+          const m = members.get(key);
+          if (!m || m.firing.length === 0) this.groups.delete(key);
+        }
+        for (const [exp, sent] of this.notified) {
+          for (const fp of sent.keys()) if (!firingFps.has(fp)) sent.delete(fp);
+          if (sent.size === 0) this.notified.delete(exp);
+        }
+      },
+    };
+  }
+
+  private notification(group: GroupState, exporters: string[], alerts: Alert[]): AlertNotification {
+    const common = (pick: (a: Alert) => Record<string, string>): Record<string, string> => {
+      const first = pick(alerts[0]!);
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(first)) if (alerts.every((a) => pick(a)[k] === v)) out[k] = v;
+      return out;
+    };
+    return {
+      exporters,
+      groupKey: group.key,
+      status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
+      groupLabels: { ...group.labels },
+      commonLabels: common((a) => a.labels),
+      commonAnnotations: common((a) => a.annotations),
+      externalURL: this.externalURL,
+      alerts,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------- persistence
+
+  snapshot(): EngineState {
+    const notified: [string, string, Notified][] = [];
+    for (const [exp, sent] of this.notified) for (const [fp, n] of sent) notified.push([exp, fp, n]);
+    const absence: EngineState['absence'] = {};
+    for (const [rule, m] of this.absence) if (m.size) absence[rule] = [...m].map(([k, v]) => [k, v.labels, v.at]);
+    return {
+      version: 1,
+      instances: [...this.instances.values()],
+      resolved: this.resolved,
+      groups: [...this.groups.values()],
+      notified,
+      absence,
+      configSilenceStarts: this.configSilenceStarts,
+    };
+  }
+
+  /** Restores a snapshot taken by a previous run (unknown or malformed parts are skipped). */
+  restore(state: EngineState): void {
+    if (!state || state.version !== 1) return;
+    for (const inst of state.instances ?? []) {
+      if (!inst || typeof inst.rule !== 'string' || typeof inst.labels !== 'object') continue;
+      this.instances.set(`${inst.rule}\u0000${labelsKey(inst.labels)}`, { ...inst, value: inst.value ?? NaN });
+    }
+    this.resolved = Array.isArray(state.resolved) ? state.resolved.filter((r) => r && r.alert) : [];
+    for (const g of state.groups ?? []) if (g && typeof g.key === 'string' && this.routes[g.route]) this.groups.set(g.key, g);
+    for (const [exp, fp, n] of state.notified ?? []) {
+      let sent = this.notified.get(exp);
+      if (!sent) this.notified.set(exp, (sent = new Map()));
+      sent.set(fp, n);
+    }
+    for (const [rule, list] of Object.entries(state.absence ?? {})) {
+      if (!this.ruleByName.get(rule)?.absentForMs) continue;
+      const m = this.absenceFor(rule);
+      for (const [k, labels, at] of list) m.set(k, { labels, at });
+    }
+    this.configSilenceStarts = { ...(state.configSilenceStarts ?? {}) };
+    this.silences = this.buildSilences();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The `alerts` processor: stores the metrics flowing through it for the rules, evaluates every `interval`
+ * (timer unref'd), emits routed notifications on `settings.emit`, and persists its state after every
+ * evaluation that changed something (atomic write), so that a restart or a kill -9 neither pages twice
+ * inside a repeat interval nor loses a resolve.
+ *
+ * Delivery is at-least-once: notifications are emitted first and recorded as sent once `emit` accepted
+ * them (the notification exporters queue on disk before accepting); a crash between the two can repeat a
+ * notification, never lose one. A refused emit is retried at the next evaluation.
+ */
+import path from 'node:path';
+import type { CreateSettings, Processor, Consumer } from '../../src/component.ts';
+import { stateDirFor } from '../../src/component.ts';
+import { parseDuration } from '../../src/duration.ts';
+import type { Batch } from '../../src/model.ts';
+import { AlertEngine, type EngineState } from './alert-engine.ts';
+import { readJsonSync, writeFileAtomicSync } from './atomic-file.ts';
+import type { AlertsConfig } from './config.ts';
+import type { CompiledConfig } from './rules.ts';
+import { silencesFile } from './silences.ts';
+
+export class AlertsProcessor implements Processor {
+  readonly engine: AlertEngine;
+  private readonly intervalMs: number;
+  private readonly stateFile: string;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lastWritten = '';
+  private started = false;
+  private stopped = false;
+  private emitFailing = false;
+
+  constructor(
+    private readonly settings: CreateSettings,
+    config: AlertsConfig,
+    compiled: CompiledConfig,
+  ) {
+    this.intervalMs = parseDuration(config.interval);
+    const dir = stateDirFor(settings);
+    this.stateFile = path.join(dir, 'state.json');
+    const defaultExporters = new Set<string>();
+    for (const p of Object.values(settings.service.pipelines)) if (p.processors.includes(settings.id)) for (const e of p.exporters) defaultExporters.add(e);
+    this.engine = new AlertEngine({
+      config,
+      compiled,
+      startedAt: Date.now(),
+      isFileExporter: (id) => id === 'file' || id.startsWith('file/'),
+      defaultExporters: [...defaultExporters],
+      silencesFile: silencesFile(settings.stateDir, settings.id),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    let state: unknown;
+    try {
+      state = readJsonSync(this.stateFile);
+    } catch (e) {
+      this.settings.logger.warn({ err: (e as Error).message, file: this.stateFile }, 'alert state file unreadable; starting with no alert state');
+    }
+    if (state) {
+      this.engine.restore(state as EngineState);
+      this.lastWritten = JSON.stringify(this.engine.snapshot());
+    }
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async process(batch: Batch, next: Consumer): Promise<void> {
+    if (batch.resourceMetrics && !this.stopped) {
+      try {
+        this.engine.ingest(batch, Date.now());
+      } catch (e) {
+        this.settings.logger.warn({ err: (e as Error).message }, 'alerts: could not read metrics from a batch');
+      }
+    }
+    await next.consume(batch);
+  }
+
+  /** One evaluation round at `now` (the timer calls it; tests may too). Never runs two at once. */
+  tick(now = Date.now()): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.round(now).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async round(now: number): Promise<void> {
+    const result = this.engine.evaluate(now);
+    if (result.notifications.length) {
+      try {
+        await this.settings.emit.consume({ alerts: result.notifications });
+        if (this.emitFailing) this.settings.logger.info('alerts: notifications accepted again');
+        this.emitFailing = false;
+      } catch (e) {
+        if (!this.emitFailing) this.settings.logger.warn({ err: (e as Error).message }, 'alerts: notifications refused downstream; retrying at the next evaluation');
+        this.emitFailing = true;
+        this.persist();
+        return;
+      }
+    }
+    result.commit();
+    this.persist();
+  }
+
+  private persist(): void {
+    const text = JSON.stringify(this.engine.snapshot());
+    if (text === this.lastWritten) return;
+    try {
+      writeFileAtomicSync(this.stateFile, text);
+      this.lastWritten = text;
+    } catch (e) {
+      this.settings.logger.error({ err: (e as Error).message, file: this.stateFile }, 'alerts: could not save alert state');
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.running) await this.running.catch(() => undefined);
+    if (this.started) this.persist();
+  }
+}

@@ -1,0 +1,144 @@
+/** The alerts processor's config: rules, routes, inhibition, silences. Cross-field checks live in validate.ts. */
+import { Type, type Static } from '@sinclair/typebox';
+import { Duration, Obj } from '../../src/config/types.ts';
+
+/** A `where` value: equality on a plain value, or one operator object. */
+const WhereValue = Type.Union([
+  Type.String(),
+  Type.Number(),
+  Type.Boolean(),
+  Type.Object(
+    {
+      '=': Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+      '!=': Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+      '=~': Type.Optional(Type.String()),
+      '!~': Type.Optional(Type.String()),
+    },
+    { additionalProperties: false, minProperties: 1 },
+  ),
+]);
+export const WhereSchema = Type.Record(Type.String(), WhereValue, { default: {} });
+export type Where = Static<typeof WhereSchema>;
+
+export const SelectionSchema = Type.Object(
+  {
+    metric: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+      description: 'a metric name, or a list whose values are added',
+    }),
+    where: WhereSchema,
+  },
+  { additionalProperties: false },
+);
+export type Selection = Static<typeof SelectionSchema>;
+
+export const SloWindowSchema = Type.Object(
+  {
+    long: Duration(),
+    short: Duration(),
+    factor: Type.Number({ exclusiveMinimum: 0 }),
+    severity: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type SloWindow = Static<typeof SloWindowSchema>;
+
+export const SloSchema = Type.Object(
+  {
+    objective: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+    good: Type.Optional(SelectionSchema),
+    bad: Type.Optional(SelectionSchema),
+    total: SelectionSchema,
+    windows: Type.Optional(Type.Array(SloWindowSchema, { minItems: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const OPS = ['>', '>=', '<', '<=', '==', '!='] as const;
+
+export const RuleSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, pattern: '^[A-Za-z_:][A-Za-z0-9_:.-]*$' }),
+    metric: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })])),
+    where: WhereSchema,
+    ratio: Type.Optional(Type.Object({ numerator: SelectionSchema, denominator: SelectionSchema }, { additionalProperties: false })),
+    slo: Type.Optional(SloSchema),
+    stat: Type.Optional(Type.String()),
+    group_by: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    window: Duration('5m'),
+    op: Type.Optional(Type.String()),
+    threshold: Type.Optional(Type.Number()),
+    for: Duration('0s'),
+    keep_firing_for: Duration('0s'),
+    absent_for: Type.Optional(Duration()),
+    severity: Type.String({ minLength: 1, default: 'warning' }),
+    labels: Type.Record(Type.String(), Type.String(), { default: {} }),
+    annotations: Type.Record(Type.String(), Type.String(), { default: {} }),
+    repeat_interval: Type.Optional(Duration()),
+  },
+  { additionalProperties: false },
+);
+export type RuleConfig = Static<typeof RuleSchema>;
+
+const RouteOptions = {
+  group_by: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  group_wait: Type.Optional(Duration()),
+  group_interval: Type.Optional(Duration()),
+  repeat_interval: Type.Optional(Duration()),
+  send_resolved: Type.Optional(Type.Boolean()),
+};
+
+export const RouteSchema = Type.Object(
+  {
+    match: Type.Record(Type.String(), Type.String(), { default: {} }),
+    match_re: Type.Record(Type.String(), Type.String(), { default: {} }),
+    exporters: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    continue: Type.Boolean({ default: false }),
+    ...RouteOptions,
+  },
+  { additionalProperties: false },
+);
+export type RouteConfig = Static<typeof RouteSchema>;
+
+export const InhibitSchema = Type.Object(
+  {
+    source_match: Type.Record(Type.String(), Type.String(), { default: {} }),
+    source_match_re: Type.Record(Type.String(), Type.String(), { default: {} }),
+    target_match: Type.Record(Type.String(), Type.String(), { default: {} }),
+    target_match_re: Type.Record(Type.String(), Type.String(), { default: {} }),
+    equal: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  },
+  { additionalProperties: false },
+);
+export type InhibitConfig = Static<typeof InhibitSchema>;
+
+export const SilenceConfigSchema = Type.Object(
+  {
+    matchers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    starts_at: Type.Optional(Type.String({ minLength: 1 })),
+    ends_at: Type.Optional(Type.String({ minLength: 1 })),
+    duration: Type.Optional(Duration()),
+    comment: Type.String({ default: '' }),
+    created_by: Type.String({ default: 'config' }),
+  },
+  { additionalProperties: false },
+);
+export type SilenceConfig = Static<typeof SilenceConfigSchema>;
+
+export const AlertsConfigSchema = Obj({
+  interval: Duration('10s', 'how often every rule is evaluated'),
+  external_url: Type.String({ default: 'http://localhost:8888', description: 'base of generatorURL and externalURL' }),
+  max_series: Type.Integer({ minimum: 1, default: 50_000 }),
+  max_points_per_series: Type.Integer({ minimum: 16, default: 4096 }),
+  rules: Type.Array(RuleSchema, { default: [] }),
+  route_defaults: Obj({
+    group_by: Type.Array(Type.String({ minLength: 1 }), { default: ['alertname'] }),
+    group_wait: Duration('10s'),
+    group_interval: Duration('1m'),
+    repeat_interval: Duration('4h'),
+    send_resolved: Type.Boolean({ default: true }),
+  }),
+  routes: Type.Array(RouteSchema, { default: [] }),
+  inhibit: Type.Array(InhibitSchema, { default: [] }),
+  silences: Type.Array(SilenceConfigSchema, { default: [] }),
+});
+export type AlertsConfig = Static<typeof AlertsConfigSchema>;

@@ -1,0 +1,327 @@
+/**
+ * `vigil test --config pipelines.yaml TESTFILE...`: alert-rule unit tests in the style of
+ * `promtool test rules`, run on the real engine with a fake clock and no timers. See README.md
+ * ("vigil test") for the file format.
+ */
+import fs from 'node:fs';
+import YAML from 'yaml';
+import { loadConfig, formatConfigError } from '../../src/config/load.ts';
+import { parseDuration } from '../../src/duration.ts';
+import { AggregationTemporality, type Alert, type Batch, type Metric, emptyResource, emptyScope } from '../../src/model.ts';
+import { Sketch } from '../../src/sketch.ts';
+import { AlertEngine } from './alert-engine.ts';
+import type { AlertsConfig } from './config.ts';
+import { labelsKey } from './fingerprint.ts';
+import { compileConfig } from './rules.ts';
+import { parseSeriesSelector, parseValues } from './series-notation.ts';
+
+type SeriesType = 'gauge' | 'counter' | 'delta' | 'histogram';
+
+interface InputSeries {
+  series: string;
+  values: string | number;
+  type?: SeriesType;
+  observations?: number;
+}
+
+interface AlertTest {
+  eval_time: string;
+  alertname: string;
+  exp_alerts?: { exp_labels?: Record<string, string | number>; exp_annotations?: Record<string, string> }[];
+}
+
+interface RouteTest {
+  eval_time?: string;
+  alertname?: string;
+  labels?: Record<string, string | number>;
+  exp_exporters: string[];
+}
+
+interface TestGroup {
+  name?: string;
+  interval?: string;
+  input_series?: InputSeries[];
+  alert_rule_test?: AlertTest[];
+  route_test?: RouteTest[];
+  exp_routes?: RouteTest[];
+}
+
+interface TestFile {
+  evaluation_interval?: string;
+  processor?: string;
+  tests?: TestGroup[];
+}
+
+const DELTA_NAMES = new Set(['span.calls', 'llm.cost', 'llm.tokens']);
+
+/** The type an input series gets when the test does not say (see README). */
+export function inferType(name: string): SeriesType {
+  if (name === 'span.duration' || name.endsWith('.distribution')) return 'histogram';
+  if (DELTA_NAMES.has(name)) return 'delta';
+  if (name.endsWith('_total') || name.endsWith('.total')) return 'counter';
+  return 'gauge';
+}
+
+/** Runs every test file against the alerts processor of the config; `output` is a readable report. */
+export async function runRuleTests(configPaths: string[], testFiles: string[]): Promise<{ ok: boolean; output: string }> {
+  const loaded = await loadConfig(configPaths);
+  if (!loaded.config) return { ok: false, output: loaded.errors.map(formatConfigError).join('\n') };
+  const cfg = loaded.config;
+  const alertIds = Object.keys(cfg.processors).filter((id) => id === 'alerts' || id.startsWith('alerts/'));
+  const exporterIds = Object.keys(cfg.exporters);
+  const lines: string[] = [];
+  let ok = true;
+  for (const file of testFiles) {
+    let doc: TestFile;
+    try {
+      doc = (YAML.parse(fs.readFileSync(file, 'utf8')) ?? {}) as TestFile;
+    } catch (e) {
+      lines.push(`FAIL ${file}: ${(e as Error).message}`);
+      ok = false;
+      continue;
+    }
+    const procId = doc.processor ?? (alertIds.length === 1 ? alertIds[0] : undefined);
+    if (!procId || !alertIds.includes(procId)) {
+      lines.push(`FAIL ${file}: name the alerts processor with "processor:" (one of: ${alertIds.join(', ') || 'none defined'})`);
+      ok = false;
+      continue;
+    }
+    const defaults = new Set<string>();
+    for (const p of Object.values(cfg.service.pipelines)) if (p.processors.includes(procId)) for (const e of p.exporters) defaults.add(e);
+    const r = runTestFile(file, doc, structuredClone(cfg.processors[procId]) as AlertsConfig, [...defaults], exporterIds);
+    lines.push(...r.lines);
+    ok &&= r.ok;
+  }
+  lines.push(ok ? 'SUCCESS' : 'FAILED');
+  return { ok, output: lines.join('\n') };
+}
+
+/** Runs one parsed test file against one alerts config (exported for tests). */
+export function runTestFile(
+  file: string,
+  doc: TestFile,
+  config: AlertsConfig,
+  defaultExporters: string[],
+  exporterIds: string[],
+): { ok: boolean; lines: string[] } {
+  const lines: string[] = [];
+  let ok = true;
+  const fail = (where: string, msg: string[]) => {
+    ok = false;
+    lines.push(`FAIL ${file}: ${where}`, ...msg.map((m) => `  ${m}`));
+  };
+  let evalMs: number;
+  try {
+    evalMs = parseDuration(doc.evaluation_interval ?? '1m');
+  } catch (e) {
+    fail('evaluation_interval', [(e as Error).message]);
+    return { ok, lines };
+  }
+  const compiled = compileConfig(config);
+  if (compiled.issues.length) {
+    fail('config', compiled.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    return { ok, lines };
+  }
+  if (!Array.isArray(doc.tests)) {
+    fail('tests', ['expected a list "tests:"']);
+    return { ok, lines };
+  }
+  doc.tests.forEach((t, ti) => {
+    const where = `tests[${ti}]${t.name ? ` (${t.name})` : ''}`;
+    try {
+      const failures = runGroup(t, config, compiled, evalMs, defaultExporters, exporterIds);
+      for (const f of failures) fail(`${where} ${f.where}`, f.lines);
+      if (!failures.length) lines.push(`ok   ${file}: ${where}`);
+    } catch (e) {
+      fail(where, [(e as Error).message]);
+    }
+  });
+  return { ok, lines };
+}
+
+function runGroup(
+  t: TestGroup,
+  config: AlertsConfig,
+  compiled: ReturnType<typeof compileConfig>,
+  evalMs: number,
+  defaultExporters: string[],
+  exporterIds: string[],
+): { where: string; lines: string[] }[] {
+  const stepMs = parseDuration(t.interval ?? '1m');
+  if (stepMs <= 0) throw new Error('interval must be above 0');
+  const engine = new AlertEngine({
+    config: { ...config, silences: [] },
+    compiled: { ...compiled, silences: [] },
+    startedAt: 0,
+    isFileExporter: (id) => id === 'file' || id.startsWith('file/'),
+    defaultExporters,
+    silencesFile: undefined,
+  });
+  // input points, by time
+  const points: { time: number; batch: Batch }[] = [];
+  (t.input_series ?? []).forEach((s, si) => {
+    let parsed;
+    let values;
+    try {
+      parsed = parseSeriesSelector(s.series);
+      values = parseValues(String(s.values));
+    } catch (e) {
+      throw new Error(`input_series[${si}]: ${(e as Error).message}`);
+    }
+    const type = s.type ?? inferType(parsed.name);
+    if (!['gauge', 'counter', 'delta', 'histogram'].includes(type)) throw new Error(`input_series[${si}]: type must be gauge, counter, delta or histogram`);
+    values.forEach((v, i) => {
+      if (v === undefined) return;
+      const time = i * stepMs;
+      points.push({ time, batch: pointBatch(parsed.name, parsed.labels, type, v, s.observations ?? 1, time) });
+    });
+  });
+  points.sort((a, b) => a.time - b.time);
+
+  const checks: { at: number; run: () => { where: string; lines: string[] } | undefined }[] = [];
+  (t.alert_rule_test ?? []).forEach((a, ai) => {
+    const at = parseDuration(String(a.eval_time));
+    checks.push({ at, run: () => checkAlerts(engine, a, `alert_rule_test[${ai}] ${a.alertname} at ${a.eval_time}`) });
+  });
+  [...(t.route_test ?? []), ...(t.exp_routes ?? [])].forEach((r, ri) => {
+    const at = r.eval_time !== undefined ? parseDuration(String(r.eval_time)) : 0;
+    checks.push({ at, run: () => checkRoute(engine, r, `route_test[${ri}]${r.alertname ? ` ${r.alertname}` : ''}${r.eval_time ? ` at ${r.eval_time}` : ''}`, exporterIds) });
+  });
+  const end = Math.max(0, ...checks.map((c) => c.at));
+  const times = new Set<number>();
+  for (let x = 0; x <= end; x += evalMs) times.add(x);
+  for (const c of checks) times.add(c.at);
+  const failures: { where: string; lines: string[] }[] = [];
+  let pi = 0;
+  for (const now of [...times].sort((a, b) => a - b)) {
+    while (pi < points.length && points[pi]!.time <= now) engine.ingest(points[pi++]!.batch, now);
+    engine.evaluate(now).commit();
+    for (const c of checks) {
+      if (c.at !== now) continue;
+      const f = c.run();
+      if (f) failures.push(f);
+    }
+  }
+  return failures;
+}
+
+function pointBatch(name: string, labels: Record<string, string>, type: SeriesType, v: number, observations: number, timeMs: number): Batch {
+  const attributes = Object.entries(labels).map(([key, value]) => ({ key, value }));
+  const ns = BigInt(timeMs) * 1_000_000n + 1n; // +1ns: never 0 (0 means "no timestamp")
+  let metric: Metric;
+  if (type === 'histogram') {
+    const sk = Sketch.forAccuracy(0.01);
+    sk.add(v, observations);
+    metric = {
+      name,
+      description: '',
+      unit: '',
+      metadata: [],
+      data: { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [sk.toDataPoint(attributes, ns, ns)] },
+    };
+  } else {
+    const dp = { attributes, startTimeUnixNano: 0n, timeUnixNano: ns, value: v, exemplars: [], flags: 0 };
+    metric = {
+      name,
+      description: '',
+      unit: '',
+      metadata: [],
+      data:
+        type === 'gauge'
+          ? { type: 'gauge', dataPoints: [dp] }
+          : { type: 'sum', isMonotonic: true, aggregationTemporality: type === 'counter' ? AggregationTemporality.Cumulative : AggregationTemporality.Delta, dataPoints: [dp] },
+    };
+  }
+  return { resourceMetrics: [{ resource: emptyResource(), schemaUrl: '', scopeMetrics: [{ scope: emptyScope('vigil-test'), schemaUrl: '', metrics: [metric] }] }] };
+}
+
+function str(rec: Record<string, string | number> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rec ?? {})) out[k] = String(v);
+  return out;
+}
+
+function checkAlerts(engine: AlertEngine, test: AlertTest, where: string): { where: string; lines: string[] } | undefined {
+  const rule = engine.rules.find((r) => r.name === test.alertname);
+  if (!rule) return { where, lines: [`no rule named ${test.alertname} in the config`] };
+  const got = engine.firing().filter((a) => a.labels.alertname === test.alertname);
+  const expected = (test.exp_alerts ?? []).map((e) => ({
+    labels: { alertname: test.alertname, severity: rule.severity, ...str(e.exp_labels) },
+    annotations: e.exp_annotations,
+  }));
+  const lines = diffAlerts(expected, got);
+  return lines.length ? { where, lines } : undefined;
+}
+
+/** A readable diff of expected against got alerts (label sets matched first, then per label). */
+export function diffAlerts(expected: { labels: Record<string, string>; annotations?: Record<string, string> }[], got: Alert[]): string[] {
+  const lines: string[] = [];
+  const left = [...got];
+  const unmatched: typeof expected = [];
+  for (const e of expected) {
+    const i = left.findIndex((g) => labelsKey(g.labels) === labelsKey(e.labels));
+    if (i < 0) {
+      unmatched.push(e);
+      continue;
+    }
+    const g = left.splice(i, 1)[0]!;
+    if (e.annotations) {
+      const d = diffMaps('annotation', e.annotations, g.annotations);
+      if (d.length) lines.push(`alert ${labelsKey(e.labels)}:`, ...d.map((x) => `  ${x}`));
+    }
+  }
+  if (unmatched.length || left.length) {
+    lines.unshift(`expected ${expected.length} firing alert(s), got ${got.length}`);
+    for (const e of unmatched) {
+      // pair with the got alert sharing the most labels, to show which labels differ
+      let best = -1;
+      let bestScore = -1;
+      left.forEach((g, gi) => {
+        const score = Object.entries(e.labels).filter(([k, v]) => g.labels[k] === v).length;
+        if (score > bestScore) {
+          best = gi;
+          bestScore = score;
+        }
+      });
+      if (best >= 0) {
+        const g = left.splice(best, 1)[0]!;
+        lines.push(`alert expected ${labelsKey(e.labels)}`, `       got      ${labelsKey(g.labels)}`, ...diffMaps('label', e.labels, g.labels).map((x) => `  ${x}`));
+        if (e.annotations) lines.push(...diffMaps('annotation', e.annotations, g.annotations).map((x) => `  ${x}`));
+      } else lines.push(`missing alert ${labelsKey(e.labels)} (expected firing, not firing)`);
+    }
+    for (const g of left) lines.push(`unexpected alert ${labelsKey(g.labels)} (firing, value ${g.value})`);
+  }
+  return lines;
+}
+
+function diffMaps(what: string, exp: Record<string, string>, got: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(exp), ...Object.keys(got)])) {
+    if (exp[k] === got[k]) continue;
+    out.push(`${what} ${k}: expected ${exp[k] === undefined ? '(none)' : JSON.stringify(exp[k])}, got ${got[k] === undefined ? '(none)' : JSON.stringify(got[k])}`);
+  }
+  return out;
+}
+
+function checkRoute(engine: AlertEngine, r: RouteTest, where: string, exporterIds: string[]): { where: string; lines: string[] } | undefined {
+  let got: string[];
+  if (r.labels) {
+    got = engine.routeExporters({ ...(r.alertname ? { alertname: r.alertname } : {}), ...str(r.labels) });
+  } else {
+    const firing = engine.firing().filter((a) => a.labels.alertname === r.alertname);
+    if (!firing.length) return { where, lines: [`no firing alert ${r.alertname ?? '(give alertname or labels)'} to route`] };
+    got = [...new Set(firing.flatMap((a) => engine.routeExporters(a.labels)))];
+  }
+  const exp = [...new Set((r.exp_exporters ?? []).map(String))].sort();
+  got.sort();
+  const lines: string[] = [];
+  for (const e of exp) if (!exporterIds.includes(e)) lines.push(`exp_exporters names "${e}", which is not an exporter in the config`);
+  if (exp.join(',') !== got.join(',')) {
+    lines.push(`exporters expected [${exp.join(', ')}], got [${got.join(', ')}]`);
+    const missing = exp.filter((e) => !got.includes(e));
+    const extra = got.filter((e) => !exp.includes(e));
+    if (missing.length) lines.push(`  missing: ${missing.join(', ')}`);
+    if (extra.length) lines.push(`  unexpected: ${extra.join(', ')}`);
+  }
+  return lines.length ? { where, lines } : undefined;
+}

@@ -1,0 +1,371 @@
+/**
+ * Rule compilation (once, at load: every regex, template, stat and op checked, with the config path of each
+ * problem) and evaluation (every interval: one {@link RuleResult} per group of each rule).
+ */
+import type { ConfigIssue } from '../../src/component.ts';
+import { parseDuration } from '../../src/duration.ts';
+import type { AlertsConfig, RuleConfig, Selection, Where } from './config.ts';
+import { OPS } from './config.ts';
+import { compileMatchMaps, compileWhere, type Matcher, parseMatcher } from './matchers.ts';
+import { type Selector, type SeriesGroup, type SeriesStore, type Stat, WindowAccumulator, parseStat } from './series-store.ts';
+import { type CompiledTemplate, compileTemplate } from './template.ts';
+
+export type Op = (typeof OPS)[number];
+
+export interface SloPair {
+  longMs: number;
+  shortMs: number;
+  factor: number;
+  severity: string;
+}
+
+export interface CompiledRule {
+  index: number;
+  name: string;
+  kind: 'metric' | 'ratio' | 'slo';
+  stat: Stat | undefined;
+  windowMs: number;
+  op: Op | undefined;
+  threshold: number | undefined;
+  forMs: number;
+  keepFiringForMs: number;
+  absentForMs: number | undefined;
+  severity: string;
+  labels: Record<string, string>;
+  annotations: Record<string, CompiledTemplate>;
+  repeatIntervalMs: number | undefined;
+  groupBy: string[];
+  selector?: Selector;
+  numerator?: Selector;
+  denominator?: Selector;
+  slo?: { objective: number; good?: Selector; bad?: Selector; total: Selector; pairs: SloPair[] };
+  /** Every metric name the rule reads, with the longest span of data it needs. */
+  needs: Map<string, number>;
+}
+
+/** One group's outcome of one rule at one evaluation. */
+export interface RuleResult {
+  /** The group_by labels of the group (plus `slo_severity` split for SLO rules, see severity). */
+  groupLabels: Record<string, string>;
+  severity: string;
+  /** true: the condition holds; false: it does not; undefined: no data (keep the state). */
+  active: boolean | undefined;
+  value: number;
+}
+
+export const DEFAULT_SLO_WINDOWS = [
+  { long: '1h', short: '5m', factor: 14.4 },
+  { long: '6h', short: '30m', factor: 6 },
+  { long: '3d', short: '6h', factor: 1, severity: 'warning' },
+] as const;
+
+function selectorOf(metric: string | string[], where: Where, path: (string | number)[], issues: ConfigIssue[]): Selector {
+  const metrics = Array.isArray(metric) ? metric : [metric];
+  const { matchers, issues: wi } = compileWhere(where);
+  for (const i of wi) issues.push({ path: [...path, 'where', i.key], message: i.message });
+  const id = JSON.stringify([metrics, matchers.map((m) => [m.name, m.op, m.value]).sort()]);
+  return { id, metrics, matchers };
+}
+
+function selection(sel: Selection, path: (string | number)[], issues: ConfigIssue[]): Selector {
+  return selectorOf(sel.metric, sel.where ?? {}, path, issues);
+}
+
+function dur(text: string | undefined, path: (string | number)[], issues: ConfigIssue[]): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseDuration(text);
+  } catch (e) {
+    issues.push({ path, message: (e as Error).message });
+    return undefined;
+  }
+}
+
+export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[]): CompiledRule {
+  const p: (string | number)[] = ['rules', index];
+  const forms = [r.metric !== undefined, r.ratio !== undefined, r.slo !== undefined].filter(Boolean).length;
+  if (forms === 0) issues.push({ path: p, message: `rule "${r.name}" needs one of metric, ratio or slo` });
+  if (forms > 1) issues.push({ path: p, message: `rule "${r.name}" must have only one of metric, ratio or slo` });
+  const kind: CompiledRule['kind'] = r.slo ? 'slo' : r.ratio ? 'ratio' : 'metric';
+  let stat: Stat | undefined;
+  if (r.stat !== undefined) {
+    try {
+      stat = parseStat(r.stat);
+    } catch (e) {
+      issues.push({ path: [...p, 'stat'], message: (e as Error).message });
+    }
+  }
+  let op: Op | undefined;
+  if (r.op !== undefined) {
+    if ((OPS as readonly string[]).includes(r.op)) op = r.op as Op;
+    else issues.push({ path: [...p, 'op'], message: `unknown op "${r.op}": expected one of ${OPS.join(' ')}` });
+  }
+  if (kind !== 'slo') {
+    if (r.op !== undefined && r.threshold === undefined) issues.push({ path: [...p, 'threshold'], message: 'op needs a threshold' });
+    if (r.threshold !== undefined && r.op === undefined) issues.push({ path: [...p, 'op'], message: 'threshold needs an op' });
+    if (r.op === undefined && r.threshold === undefined && r.absent_for === undefined && forms === 1)
+      issues.push({ path: p, message: `rule "${r.name}" needs op and threshold, or absent_for` });
+    if (r.threshold !== undefined && r.stat === undefined) issues.push({ path: [...p, 'stat'], message: 'missing stat (p95, avg, sum, rate, last, ...)' });
+  } else {
+    for (const k of ['stat', 'op', 'threshold', 'absent_for', 'where'] as const) {
+      if (r[k] !== undefined && !(k === 'where' && Object.keys(r.where).length === 0))
+        issues.push({ path: [...p, k], message: `an slo rule takes no ${k} (its condition is the burn rate)` });
+    }
+  }
+  const annotations: Record<string, CompiledTemplate> = {};
+  for (const [k, src] of Object.entries(r.annotations)) {
+    try {
+      annotations[k] = compileTemplate(src);
+    } catch (e) {
+      issues.push({ path: [...p, 'annotations', k], message: `bad template: ${(e as Error).message}` });
+    }
+  }
+  for (const k of ['alertname', 'severity']) if (k in r.labels) issues.push({ path: [...p, 'labels', k], message: `label ${k} is set by the rule itself` });
+  const windowMs = dur(r.window, [...p, 'window'], issues) ?? 300_000;
+  if (windowMs <= 0) issues.push({ path: [...p, 'window'], message: 'window must be above 0' });
+  const rule: CompiledRule = {
+    index,
+    name: r.name,
+    kind,
+    stat,
+    windowMs,
+    op,
+    threshold: r.threshold,
+    forMs: dur(r.for, [...p, 'for'], issues) ?? 0,
+    keepFiringForMs: dur(r.keep_firing_for, [...p, 'keep_firing_for'], issues) ?? 0,
+    absentForMs: dur(r.absent_for, [...p, 'absent_for'], issues),
+    severity: r.severity,
+    labels: { ...r.labels },
+    annotations,
+    repeatIntervalMs: dur(r.repeat_interval, [...p, 'repeat_interval'], issues),
+    groupBy: [...r.group_by],
+    needs: new Map(),
+  };
+  const need = (sel: Selector, ms: number) => {
+    for (const m of sel.metrics) rule.needs.set(m, Math.max(rule.needs.get(m) ?? 0, ms));
+  };
+  const span = Math.max(windowMs, rule.absentForMs ?? 0);
+  if (kind === 'metric' && r.metric !== undefined) {
+    rule.selector = selectorOf(r.metric, r.where, p, issues);
+    need(rule.selector, span);
+  } else if (kind === 'ratio' && r.ratio) {
+    if (Object.keys(r.where).length) issues.push({ path: [...p, 'where'], message: 'a ratio rule takes its where inside numerator and denominator' });
+    rule.numerator = selection(r.ratio.numerator, [...p, 'ratio', 'numerator'], issues);
+    rule.denominator = selection(r.ratio.denominator, [...p, 'ratio', 'denominator'], issues);
+    need(rule.numerator, span);
+    need(rule.denominator, span);
+  } else if (kind === 'slo' && r.slo) {
+    const s = r.slo;
+    const sp = [...p, 'slo'];
+    if ((s.good === undefined) === (s.bad === undefined)) issues.push({ path: sp, message: 'an slo needs exactly one of good or bad' });
+    const pairs: SloPair[] = (s.windows ?? DEFAULT_SLO_WINDOWS).map((w, wi) => {
+      const longMs = dur(w.long, [...sp, 'windows', wi, 'long'], issues) ?? 3_600_000;
+      const shortMs = dur(w.short, [...sp, 'windows', wi, 'short'], issues) ?? 300_000;
+      if (shortMs > longMs) issues.push({ path: [...sp, 'windows', wi, 'short'], message: 'the short window must not be longer than the long one' });
+      if (shortMs <= 0) issues.push({ path: [...sp, 'windows', wi, 'short'], message: 'windows must be above 0' });
+      return { longMs, shortMs, factor: w.factor, severity: ('severity' in w && w.severity) || r.severity };
+    });
+    rule.slo = {
+      objective: s.objective,
+      good: s.good ? selection(s.good, [...sp, 'good'], issues) : undefined,
+      bad: s.bad ? selection(s.bad, [...sp, 'bad'], issues) : undefined,
+      total: selection(s.total, [...sp, 'total'], issues),
+      pairs,
+    };
+    const longest = Math.max(...pairs.map((x) => x.longMs));
+    for (const sel of [rule.slo.good, rule.slo.bad, rule.slo.total]) if (sel) need(sel, longest);
+  }
+  return rule;
+}
+
+export interface CompiledConfig {
+  rules: CompiledRule[];
+  routeMatchers: Matcher[][];
+  inhibit: { source: Matcher[]; target: Matcher[]; equal: string[] }[];
+  silences: { matchers: Matcher[] }[];
+  issues: ConfigIssue[];
+}
+
+/** Compiles every rule, route, inhibition and silence; collects every issue rather than stopping at one. */
+export function compileConfig(config: AlertsConfig): CompiledConfig {
+  const issues: ConfigIssue[] = [];
+  const rules = config.rules.map((r, i) => compileRule(r, i, issues));
+  const routeMatchers = config.routes.map((r, i) => compileMaps(r.match, r.match_re, ['routes', i], 'match_re', issues));
+  for (const [i, r] of config.routes.entries()) {
+    for (const k of ['group_wait', 'group_interval', 'repeat_interval'] as const) dur(r[k], ['routes', i, k], issues);
+  }
+  const inhibit = config.inhibit.map((h, i) => ({
+    source: compileMaps(h.source_match, h.source_match_re, ['inhibit', i], 'source_match_re', issues),
+    target: compileMaps(h.target_match, h.target_match_re, ['inhibit', i], 'target_match_re', issues),
+    equal: h.equal,
+  }));
+  const silences = config.silences.map((s, i) => {
+    const matchers: Matcher[] = [];
+    s.matchers.forEach((text, j) => {
+      try {
+        matchers.push(parseMatcher(text));
+      } catch (e) {
+        issues.push({ path: ['silences', i, 'matchers', j], message: (e as Error).message });
+      }
+    });
+    for (const k of ['starts_at', 'ends_at'] as const) {
+      const v = s[k];
+      if (v !== undefined && Number.isNaN(Date.parse(v))) issues.push({ path: ['silences', i, k], message: `expected an RFC 3339 time, got ${JSON.stringify(v)}` });
+    }
+    if (s.ends_at === undefined && s.duration === undefined) issues.push({ path: ['silences', i], message: 'a silence needs ends_at or duration' });
+    if (s.ends_at !== undefined && s.duration !== undefined) issues.push({ path: ['silences', i], message: 'give ends_at or duration, not both' });
+    return { matchers };
+  });
+  return { rules, routeMatchers, inhibit, silences, issues };
+}
+
+function compileMaps(match: Record<string, string>, re: Record<string, string>, path: (string | number)[], reKey: string, issues: ConfigIssue[]): Matcher[] {
+  const out: Matcher[] = [];
+  for (const [k, v] of Object.entries(match)) out.push(...compileMatchMaps({ [k]: v }, {}));
+  for (const [k, v] of Object.entries(re)) {
+    try {
+      out.push(...compileMatchMaps({}, { [k]: v }));
+    } catch (e) {
+      issues.push({ path: [...path, reKey, k], message: (e as Error).message });
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ evaluation
+
+const acc = new WindowAccumulator();
+
+function statOf(group: SeriesGroup | undefined, stat: Stat, now: number, windowMs: number): number {
+  if (!group) return NaN;
+  acc.reset();
+  const q = stat.kind === 'quantile' ? stat.q : -1;
+  for (const s of group.series) acc.add(s, now - windowMs, now, q);
+  return acc.result(stat, windowMs);
+}
+
+export function compare(op: Op, v: number, t: number): boolean {
+  switch (op) {
+    case '>':
+      return v > t;
+    case '>=':
+      return v >= t;
+    case '<':
+      return v < t;
+    case '<=':
+      return v <= t;
+    case '==':
+      return v === t;
+    case '!=':
+      return v !== t;
+  }
+}
+
+/** Groups remembered per absent_for rule (beyond it new groups are not tracked for absence). */
+const MAX_ABSENCE_GROUPS = 10_000;
+
+const INCREASE: Stat = { kind: 'increase' };
+
+/** Evaluates one rule at `now`. `lastSeen` (per group key) feeds absent_for and is updated here. */
+export function evaluateRule(
+  rule: CompiledRule,
+  store: SeriesStore,
+  now: number,
+  absence: { lastSeen: Map<string, { labels: Record<string, string>; at: number }>; startedAt: number },
+): RuleResult[] {
+  const out: RuleResult[] = [];
+  if (rule.kind === 'slo') return evaluateSlo(rule, store, now);
+  const groups = rule.kind === 'metric' ? store.groups(rule.selector!, rule.groupBy) : store.groups(rule.denominator!, rule.groupBy);
+  const numGroups = rule.kind === 'ratio' ? store.groups(rule.numerator!, rule.groupBy) : undefined;
+  const hasCondition = rule.op !== undefined && rule.threshold !== undefined && rule.stat !== undefined;
+  for (const [key, g] of groups) {
+    if (rule.absentForMs !== undefined) {
+      let seen = -Infinity;
+      for (const s of g.series) if (s.lastSeen > seen) seen = s.lastSeen;
+      if (numGroups) for (const s of numGroups.get(key)?.series ?? []) if (s.lastSeen > seen) seen = s.lastSeen;
+      const prev = absence.lastSeen.get(key);
+      if (!prev) {
+        if (absence.lastSeen.size < MAX_ABSENCE_GROUPS) absence.lastSeen.set(key, { labels: g.labels, at: seen });
+      } else if (prev.at < seen) prev.at = seen;
+    }
+    if (!hasCondition) continue;
+    let value: number;
+    if (rule.kind === 'metric') value = statOf(g, rule.stat!, now, rule.windowMs);
+    else {
+      const den = statOf(g, rule.stat!, now, rule.windowMs);
+      let num = statOf(numGroups!.get(key), rule.stat!, now, rule.windowMs);
+      if (Number.isNaN(num) && !Number.isNaN(den) && rule.stat!.kind !== 'quantile') num = 0;
+      value = den === 0 || Number.isNaN(den) ? NaN : num / den;
+    }
+    if (rule.absentForMs !== undefined && absentLongEnough(absence.lastSeen.get(key)?.at, now, rule.absentForMs)) continue; // reported below
+    out.push({ groupLabels: g.labels, severity: rule.severity, active: Number.isNaN(value) ? undefined : compare(rule.op!, value, rule.threshold!), value });
+  }
+  if (rule.absentForMs !== undefined) {
+    if (absence.lastSeen.size === 0) {
+      // never seen since start: the whole selection is absent once absent_for has passed since start
+      const active = now - absence.startedAt >= rule.absentForMs ? true : undefined;
+      out.push({ groupLabels: {}, severity: rule.severity, active, value: active ? (now - absence.startedAt) / 1000 : NaN });
+    } else {
+      if (rule.groupBy.length) out.push({ groupLabels: {}, severity: rule.severity, active: false, value: NaN });
+      for (const [key, seen] of absence.lastSeen) {
+        const value = (now - seen.at) / 1000;
+        if (absentLongEnough(seen.at, now, rule.absentForMs)) out.push({ groupLabels: seen.labels, severity: rule.severity, active: true, value });
+        else if (!hasCondition || !groups.has(key)) out.push({ groupLabels: seen.labels, severity: rule.severity, active: false, value });
+      }
+    }
+  }
+  return out;
+}
+
+function absentLongEnough(at: number | undefined, now: number, ms: number): boolean {
+  return at !== undefined && now - at >= ms;
+}
+
+function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number): RuleResult[] {
+  const slo = rule.slo!;
+  const budget = 1 - slo.objective;
+  const totals = store.groups(slo.total, rule.groupBy);
+  const parts = slo.good ? store.groups(slo.good, rule.groupBy) : store.groups(slo.bad!, rule.groupBy);
+  const out: RuleResult[] = [];
+  const burnCache = new Map<number, number>();
+  for (const [key, g] of totals) {
+    burnCache.clear();
+    const burn = (ms: number): number => {
+      let b = burnCache.get(ms);
+      if (b !== undefined) return b;
+      const total = statOf(g, INCREASE, now, ms);
+      let part = statOf(parts.get(key), INCREASE, now, ms);
+      if (Number.isNaN(part)) part = 0;
+      const errRatio = slo.good ? (total - part) / total : part / total;
+      b = !(total > 0) ? NaN : Math.max(0, errRatio) / budget;
+      burnCache.set(ms, b);
+      return b;
+    };
+    const bySeverity = new Map<string, { active: boolean | undefined; value: number }>();
+    for (const pair of slo.pairs) {
+      const longB = burn(pair.longMs);
+      const shortB = burn(pair.shortMs);
+      const cur = bySeverity.get(pair.severity) ?? { active: undefined, value: NaN };
+      if (!Number.isNaN(longB) && !Number.isNaN(shortB)) {
+        const fires = longB > pair.factor && shortB > pair.factor;
+        if (fires) {
+          if (cur.active !== true || !(cur.value >= longB)) cur.value = longB;
+          cur.active = true;
+        } else if (cur.active === undefined) {
+          cur.active = false;
+          cur.value = longB;
+        } else if (cur.active === false && !(cur.value >= longB)) cur.value = longB;
+      }
+      bySeverity.set(pair.severity, cur);
+    }
+    for (const [severity, r] of bySeverity) out.push({ groupLabels: g.labels, severity, active: r.active, value: r.value });
+  }
+  return out;
+}
+
+/** Retention each metric needs: the longest span any rule reads, plus slack for late points. */
+export function retentionOf(rules: readonly CompiledRule[], intervalMs: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rules) for (const [m, ms] of r.needs) out.set(m, Math.max(out.get(m) ?? 0, ms + 2 * intervalMs + 60_000));
+  return out;
+}

@@ -1,0 +1,560 @@
+/**
+ * What the rules read: per metric name and attribute set, a time-ordered series of points, kept for the
+ * longest window a rule needs on that metric (plus slack). Only metrics some rule names are stored.
+ *
+ * Point kinds: `gauge` and `delta` (sums with delta temporality) keep their values; `counter` (cumulative
+ * sums) keeps raw cumulative values, and rate/increase handle resets as Prometheus does (a drop is a
+ * reset); `dist` keeps one Sketch per point (exponential histograms as they come; explicit histograms
+ * folded with mergeExplicitHistogram; cumulative histograms turned into per-point deltas first);
+ * `summary` keeps count, sum and quantiles.
+ *
+ * Memory is bounded twice: at most `maxSeries` series (further new series are dropped and counted), and
+ * at most `maxPointsPerSeries` points per series (beyond it the older half is merged pairwise: deltas
+ * and sketches add up, gauges and counters keep the later point, so windows lose time resolution at
+ * their old end, never data).
+ */
+import {
+  AggregationTemporality,
+  type Batch,
+  type ExponentialHistogramDataPoint,
+  type HistogramDataPoint,
+  type KeyValue,
+  attrToString,
+} from '../../src/model.ts';
+import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import { type Matcher, matchAll } from './matchers.ts';
+
+export type SeriesKind = 'gauge' | 'delta' | 'counter' | 'dist' | 'summary';
+
+export interface SummaryPoint {
+  count: number;
+  sum: number;
+  quantiles: { quantile: number; value: number }[];
+}
+
+const EXPLICIT_SCALE = scaleForAccuracy(0.01);
+
+export class Series {
+  /** Point times, milliseconds, ascending. */
+  t: number[] = [];
+  /** gauge/delta/counter: the value; dist/summary: the observation count. */
+  v: number[] = [];
+  sk: Sketch[] = [];
+  sm: SummaryPoint[] = [];
+  /** The previous cumulative histogram point (to turn cumulative histograms into deltas). */
+  prevCum: HistogramDataPoint | ExponentialHistogramDataPoint | undefined;
+  /** Time of the newest point ever stored (stays after pruning). */
+  lastSeen = -Infinity;
+  constructor(
+    readonly metric: string,
+    readonly key: string,
+    readonly attrs: Readonly<Record<string, string>>,
+    public kind: SeriesKind,
+  ) {}
+
+  get length(): number {
+    return this.t.length;
+  }
+
+  /** Index of the first point with time > from (binary search). */
+  firstAfter(from: number): number {
+    let lo = 0;
+    let hi = this.t.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.t[mid]! > from) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  insert(time: number, value: number, sketch?: Sketch, summary?: SummaryPoint): void {
+    let i = this.t.length;
+    while (i > 0 && this.t[i - 1]! > time) i--;
+    if (i === this.t.length) {
+      this.t.push(time);
+      this.v.push(value);
+      if (this.kind === 'dist') this.sk.push(sketch!);
+      if (this.kind === 'summary') this.sm.push(summary!);
+    } else {
+      this.t.splice(i, 0, time);
+      this.v.splice(i, 0, value);
+      if (this.kind === 'dist') this.sk.splice(i, 0, sketch!);
+      if (this.kind === 'summary') this.sm.splice(i, 0, summary!);
+    }
+    if (time > this.lastSeen) this.lastSeen = time;
+  }
+
+  /** Drops points at or before `before`, keeping one for counters (the baseline of increase). */
+  prune(before: number): void {
+    let n = this.firstAfter(before);
+    if (this.kind === 'counter' && n > 0) n--;
+    if (n === 0) return;
+    this.t.splice(0, n);
+    this.v.splice(0, n);
+    if (this.kind === 'dist') this.sk.splice(0, n);
+    if (this.kind === 'summary') this.sm.splice(0, n);
+  }
+
+  /** Merges the older half pairwise (see the module comment). */
+  compact(): void {
+    const half = this.t.length >> 1;
+    const t: number[] = [];
+    const v: number[] = [];
+    const sk: Sketch[] = [];
+    const sm: SummaryPoint[] = [];
+    let i = 0;
+    for (; i + 1 < half; i += 2) {
+      t.push(this.t[i + 1]!);
+      switch (this.kind) {
+        case 'delta':
+          v.push(this.v[i]! + this.v[i + 1]!);
+          break;
+        case 'dist': {
+          const s = this.sk[i]!.clone();
+          s.merge(this.sk[i + 1]!);
+          sk.push(s);
+          v.push(s.count);
+          break;
+        }
+        case 'summary': {
+          const a = this.sm[i]!;
+          const b = this.sm[i + 1]!;
+          sm.push({ count: a.count + b.count, sum: a.sum + b.sum, quantiles: b.quantiles });
+          v.push(a.count + b.count);
+          break;
+        }
+        default:
+          v.push(this.v[i + 1]!);
+      }
+    }
+    for (; i < this.t.length; i++) {
+      t.push(this.t[i]!);
+      v.push(this.v[i]!);
+      if (this.kind === 'dist') sk.push(this.sk[i]!);
+      if (this.kind === 'summary') sm.push(this.sm[i]!);
+    }
+    this.t = t;
+    this.v = v;
+    this.sk = sk;
+    this.sm = sm;
+  }
+}
+
+/** One selection: metric names plus matchers, compiled once per rule. */
+export interface Selector {
+  /** Unique per distinct (metrics, matchers); used as a cache key. */
+  id: string;
+  metrics: readonly string[];
+  matchers: readonly Matcher[];
+}
+
+export interface SeriesGroup {
+  labels: Record<string, string>;
+  series: Series[];
+}
+
+export interface StoreOptions {
+  maxSeries: number;
+  maxPointsPerSeries: number;
+  /** Retention per metric name, milliseconds. Metrics not listed are not stored. */
+  retention: ReadonlyMap<string, number>;
+}
+
+export class SeriesStore {
+  private readonly byMetric = new Map<string, Map<string, Series>>();
+  private seriesCount = 0;
+  /** Bumped whenever a series is added or removed: invalidates selection caches. */
+  private generation = 0;
+  private readonly groupCache = new Map<string, { gen: number; groups: Map<string, SeriesGroup> }>();
+  /** Points refused because the series cap was reached (since start). */
+  droppedPoints = 0;
+
+  constructor(private readonly opts: StoreOptions) {}
+
+  get size(): number {
+    return this.seriesCount;
+  }
+
+  /** Whether any rule reads this metric. */
+  wants(metric: string): boolean {
+    return this.opts.retention.has(metric);
+  }
+
+  /** Stores the points of every wanted metric in the batch. `nowMs` replaces missing or far-future times. */
+  ingest(batch: Batch, nowMs: number): number {
+    let stored = 0;
+    if (!batch.resourceMetrics) return 0;
+    for (const rm of batch.resourceMetrics) {
+      let resAttrs: Record<string, string> | undefined;
+      for (const sm of rm.scopeMetrics) {
+        for (const m of sm.metrics) {
+          if (!m.data || !this.opts.retention.has(m.name)) continue;
+          resAttrs ??= attrsToRecord(rm.resource.attributes, {});
+          const d = m.data;
+          for (const dp of d.dataPoints) {
+            const time = pointTime(dp.timeUnixNano, nowMs);
+            let kind: SeriesKind;
+            switch (d.type) {
+              case 'gauge':
+                kind = 'gauge';
+                break;
+              case 'sum':
+                kind = d.aggregationTemporality === AggregationTemporality.Cumulative ? 'counter' : 'delta';
+                break;
+              case 'histogram':
+              case 'exponentialHistogram':
+                kind = 'dist';
+                break;
+              case 'summary':
+                kind = 'summary';
+                break;
+            }
+            const s = this.seriesFor(m.name, resAttrs, dp.attributes, kind);
+            if (!s) {
+              this.droppedPoints++;
+              continue;
+            }
+            if (d.type === 'gauge' || d.type === 'sum') {
+              const n = dp as { value: number | bigint };
+              const val = typeof n.value === 'bigint' ? Number(n.value) : n.value;
+              if (!Number.isFinite(val)) continue;
+              s.insert(time, val);
+            } else if (d.type === 'summary') {
+              const sp = dp as (typeof d.dataPoints)[number];
+              s.insert(time, sp.count, undefined, { count: sp.count, sum: sp.sum, quantiles: sp.quantileValues.map((q) => ({ ...q })) });
+            } else {
+              const cumulative = d.aggregationTemporality === AggregationTemporality.Cumulative;
+              const sk = d.type === 'histogram' ? explicitToSketch(s, dp as HistogramDataPoint, cumulative) : expToSketch(s, dp as ExponentialHistogramDataPoint, cumulative);
+              if (!sk) continue;
+              s.insert(time, sk.count, sk);
+            }
+            if (s.length > this.opts.maxPointsPerSeries) s.compact();
+            stored++;
+          }
+        }
+      }
+    }
+    return stored;
+  }
+
+  private seriesFor(metric: string, res: Record<string, string>, attrs: readonly KeyValue[], kind: SeriesKind): Series | undefined {
+    const merged = attrs.length ? attrsToRecord(attrs, { ...res }) : res;
+    const key = seriesKey(merged);
+    let perMetric = this.byMetric.get(metric);
+    if (!perMetric) this.byMetric.set(metric, (perMetric = new Map()));
+    let s = perMetric.get(key);
+    if (s) {
+      if (s.kind !== kind) {
+        // The metric changed type: start over rather than mix kinds.
+        s.t = [];
+        s.v = [];
+        s.sk = [];
+        s.sm = [];
+        s.prevCum = undefined;
+        s.kind = kind;
+      }
+      return s;
+    }
+    if (this.seriesCount >= this.opts.maxSeries) return undefined;
+    s = new Series(metric, key, merged === res ? { ...res } : merged, kind);
+    perMetric.set(key, s);
+    this.seriesCount++;
+    this.generation++;
+    return s;
+  }
+
+  /** Drops points older than each metric's retention, and series left empty. */
+  prune(nowMs: number): void {
+    for (const [metric, perMetric] of this.byMetric) {
+      const keep = this.opts.retention.get(metric) ?? 0;
+      for (const [key, s] of perMetric) {
+        s.prune(nowMs - keep);
+        if (s.length === 0 || (s.kind === 'counter' && s.t[s.t.length - 1]! <= nowMs - keep)) {
+          perMetric.delete(key);
+          this.seriesCount--;
+          this.generation++;
+        }
+      }
+      if (perMetric.size === 0) this.byMetric.delete(metric);
+    }
+  }
+
+  /** The series a selector picks, grouped by the values of `groupBy` (cached until the series set changes). */
+  groups(sel: Selector, groupBy: readonly string[]): Map<string, SeriesGroup> {
+    const cacheKey = `${sel.id}\u0000${groupBy.join('\u0000')}`;
+    const hit = this.groupCache.get(cacheKey);
+    if (hit && hit.gen === this.generation) return hit.groups;
+    const groups = new Map<string, SeriesGroup>();
+    for (const metric of sel.metrics) {
+      const perMetric = this.byMetric.get(metric);
+      if (!perMetric) continue;
+      for (const s of perMetric.values()) {
+        if (!matchAll(sel.matchers, s.attrs)) continue;
+        const labels: Record<string, string> = {};
+        let key = '';
+        for (const g of groupBy) {
+          const v = s.attrs[g] ?? '';
+          if (v !== '') labels[g] = v;
+          key += `${v}\u0000`;
+        }
+        let grp = groups.get(key);
+        if (!grp) groups.set(key, (grp = { labels, series: [] }));
+        grp.series.push(s);
+      }
+    }
+    this.groupCache.set(cacheKey, { gen: this.generation, groups });
+    return groups;
+  }
+}
+
+function attrsToRecord(attrs: readonly KeyValue[], into: Record<string, string>): Record<string, string> {
+  for (let i = 0; i < attrs.length; i++) into[attrs[i]!.key] = attrToString(attrs[i]!.value);
+  return into;
+}
+
+function seriesKey(attrs: Record<string, string>): string {
+  const keys = Object.keys(attrs).sort();
+  let k = '';
+  for (const name of keys) k += `${name}\u0001${attrs[name]}\u0000`;
+  return k;
+}
+
+function pointTime(ns: bigint, nowMs: number): number {
+  if (ns <= 0n) return nowMs;
+  const ms = Number(ns / 1_000_000n);
+  return ms > nowMs + 300_000 ? nowMs : ms;
+}
+
+function explicitToSketch(s: Series, dp: HistogramDataPoint, cumulative: boolean): Sketch | undefined {
+  let point = dp;
+  if (cumulative) {
+    const prev = s.prevCum as HistogramDataPoint | undefined;
+    s.prevCum = dp;
+    if (prev && 'explicitBounds' in prev && sameBounds(prev.explicitBounds, dp.explicitBounds) && dp.count >= prev.count) {
+      const counts = dp.bucketCounts.map((c, i) => c - (prev.bucketCounts[i] ?? 0));
+      if (counts.some((c) => c < 0)) point = dp;
+      else point = { ...dp, count: dp.count - prev.count, sum: dp.sum !== undefined && prev.sum !== undefined ? dp.sum - prev.sum : undefined, bucketCounts: counts, min: undefined, max: undefined };
+    }
+  }
+  if (point.count <= 0) return undefined;
+  const sk = new Sketch(EXPLICIT_SCALE);
+  sk.mergeExplicitHistogram(point);
+  return sk;
+}
+
+function sameBounds(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function expToSketch(s: Series, dp: ExponentialHistogramDataPoint, cumulative: boolean): Sketch | undefined {
+  let point = dp;
+  if (cumulative) {
+    const prev = s.prevCum as ExponentialHistogramDataPoint | undefined;
+    s.prevCum = dp;
+    if (prev && 'scale' in prev && prev.scale === dp.scale && dp.count >= prev.count) {
+      const pos = subtractBuckets(dp.positive, prev.positive);
+      const neg = subtractBuckets(dp.negative, prev.negative);
+      if (pos && neg && dp.zeroCount >= prev.zeroCount) {
+        point = {
+          ...dp,
+          count: dp.count - prev.count,
+          sum: dp.sum !== undefined && prev.sum !== undefined ? dp.sum - prev.sum : undefined,
+          zeroCount: dp.zeroCount - prev.zeroCount,
+          positive: pos,
+          negative: neg,
+          min: undefined,
+          max: undefined,
+        };
+      }
+    }
+  }
+  if (point.count <= 0) return undefined;
+  return Sketch.fromDataPoint(point);
+}
+
+function subtractBuckets(cur: { offset: number; bucketCounts: number[] }, prev: { offset: number; bucketCounts: number[] }) {
+  const counts = cur.bucketCounts.slice();
+  for (let i = 0; i < prev.bucketCounts.length; i++) {
+    const c = prev.bucketCounts[i]!;
+    if (!c) continue;
+    const j = prev.offset + i - cur.offset;
+    if (j < 0 || j >= counts.length || counts[j]! < c) return undefined;
+    counts[j]! -= c;
+  }
+  return { offset: cur.offset, bucketCounts: counts };
+}
+
+// ------------------------------------------------------------------------------------------ statistics
+
+export type Stat =
+  | { kind: 'quantile'; q: number }
+  | { kind: 'avg' | 'min' | 'max' | 'sum' | 'count' | 'rate' | 'increase' | 'last' };
+
+const SIMPLE_STATS = ['avg', 'min', 'max', 'sum', 'count', 'rate', 'increase', 'last'] as const;
+
+/** Parses `p95`, `p99.9`, `avg`, ...; throws with the accepted forms. */
+export function parseStat(text: string): Stat {
+  const m = /^p(\d{1,3}(?:\.\d+)?)$/.exec(text);
+  if (m) {
+    const p = Number(m[1]);
+    if (p >= 0 && p <= 100) return { kind: 'quantile', q: p / 100 };
+  }
+  if ((SIMPLE_STATS as readonly string[]).includes(text)) return { kind: text as (typeof SIMPLE_STATS)[number] };
+  throw new Error(`unknown stat "${text}": expected pNN (p50, p95, p99.9), avg, min, max, sum, count, rate, increase or last`);
+}
+
+/** Accumulates the points of several series over one window. Reusable: call reset() between uses. */
+export class WindowAccumulator {
+  points = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  last = 0;
+  increase = 0;
+  sketch: Sketch | undefined;
+  summaryQ: number[] = [];
+  summaryCount = 0;
+  summarySum = 0;
+  summaryMin = Infinity;
+  summaryMax = -Infinity;
+
+  reset(): void {
+    this.points = 0;
+    this.sum = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.last = 0;
+    this.increase = 0;
+    this.sketch = undefined;
+    this.summaryQ.length = 0;
+    this.summaryCount = 0;
+    this.summarySum = 0;
+    this.summaryMin = Infinity;
+    this.summaryMax = -Infinity;
+  }
+
+  /** Adds the points of `s` in (from, to]; `q` is the quantile a summary should report (or -1). */
+  add(s: Series, from: number, to: number, q: number): void {
+    const start = s.firstAfter(from);
+    const end = s.firstAfter(to);
+    if (end <= start) return;
+    const n = end - start;
+    this.points += n;
+    if (s.kind === 'dist') {
+      for (let i = start; i < end; i++) {
+        const sk = s.sk[i]!;
+        if (!this.sketch) this.sketch = sk.clone();
+        else this.sketch.merge(sk);
+      }
+      return;
+    }
+    if (s.kind === 'summary') {
+      for (let i = start; i < end; i++) {
+        const p = s.sm[i]!;
+        this.summaryCount += p.count;
+        this.summarySum += p.sum;
+        for (const qv of p.quantiles) {
+          if (qv.quantile === 0 && qv.value < this.summaryMin) this.summaryMin = qv.value;
+          if (qv.quantile === 1 && qv.value > this.summaryMax) this.summaryMax = qv.value;
+        }
+      }
+      if (q >= 0) {
+        const latest = s.sm[end - 1]!.quantiles.find((x) => Math.abs(x.quantile - q) < 1e-9);
+        if (latest) this.summaryQ.push(latest.value);
+      }
+      return;
+    }
+    const v = s.v;
+    let local = 0;
+    for (let i = start; i < end; i++) {
+      const x = v[i]!;
+      local += x;
+      if (x < this.min) this.min = x;
+      if (x > this.max) this.max = x;
+    }
+    this.sum += local;
+    this.last += v[end - 1]!;
+    if (s.kind === 'delta') {
+      this.increase += local;
+    } else {
+      // counters and gauges: increase with resets, from the last point before the window when there is one
+      let prev = start > 0 ? v[start - 1]! : v[start]!;
+      let inc = 0;
+      for (let i = start > 0 ? start : start + 1; i < end; i++) {
+        const x = v[i]!;
+        inc += x >= prev ? x - prev : x;
+        prev = x;
+      }
+      this.increase += inc;
+    }
+  }
+
+  /** The value of `stat` over what was added; NaN when there was no point (no data). */
+  result(stat: Stat, windowMs: number): number {
+    if (this.points === 0) return NaN;
+    const sk = this.sketch;
+    if (sk) {
+      switch (stat.kind) {
+        case 'quantile':
+          return sk.quantile(stat.q);
+        case 'avg':
+        case 'last':
+          return sk.mean();
+        case 'min':
+          return sk.min;
+        case 'max':
+          return sk.max;
+        case 'sum':
+          return sk.sum;
+        case 'count':
+        case 'increase':
+          return sk.count;
+        case 'rate':
+          return sk.count / (windowMs / 1000);
+      }
+    }
+    if (this.summaryCount > 0 || this.summaryQ.length) {
+      switch (stat.kind) {
+        case 'quantile':
+          return this.summaryQ.length ? Math.max(...this.summaryQ) : NaN;
+        case 'avg':
+        case 'last':
+          return this.summaryCount ? this.summarySum / this.summaryCount : NaN;
+        case 'min':
+          return Number.isFinite(this.summaryMin) ? this.summaryMin : NaN;
+        case 'max':
+          return Number.isFinite(this.summaryMax) ? this.summaryMax : NaN;
+        case 'sum':
+          return this.summarySum;
+        case 'count':
+        case 'increase':
+          return this.summaryCount;
+        case 'rate':
+          return this.summaryCount / (windowMs / 1000);
+      }
+    }
+    switch (stat.kind) {
+      case 'quantile':
+        return NaN;
+      case 'avg':
+        return this.sum / this.points;
+      case 'min':
+        return this.min;
+      case 'max':
+        return this.max;
+      case 'sum':
+        return this.sum;
+      case 'count':
+        return this.points;
+      case 'last':
+        return this.last;
+      case 'increase':
+        return this.increase;
+      case 'rate':
+        return this.increase / (windowMs / 1000);
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/** Builds an AlertEngine from a raw alerts config (defaults applied, validated) for tests. */
+import { configFor } from '../../../test/helpers/index.ts';
+import { AlertEngine } from '../alert-engine.ts';
+import type { AlertsConfig } from '../config.ts';
+import { alertsProcessorFactory } from '../index.ts';
+import { compileConfig } from '../rules.ts';
+
+export function engineFor(raw: unknown, opts: { startedAt?: number; silencesFile?: string; defaultExporters?: string[] } = {}): AlertEngine {
+  const config = configFor<AlertsConfig>(alertsProcessorFactory, raw);
+  const compiled = compileConfig(config);
+  if (compiled.issues.length) throw new Error(JSON.stringify(compiled.issues));
+  return new AlertEngine({
+    config,
+    compiled,
+    startedAt: opts.startedAt ?? 0,
+    isFileExporter: (id) => id.startsWith('file'),
+    defaultExporters: opts.defaultExporters ?? [],
+    silencesFile: opts.silencesFile,
+  });
+}
+
+/** Evaluates and commits; returns the notifications. */
+export function tick(engine: AlertEngine, now: number) {
+  const r = engine.evaluate(now);
+  r.commit();
+  return r.notifications;
+}
