@@ -5,7 +5,6 @@
 import type { ComponentKind, Factory } from './component.ts';
 import { debugExporterFactory } from '../exporters/debug/index.ts';
 import { nopExporterFactory } from '../exporters/nop/index.ts';
-import { alertsProcessorFactory } from '../processors/alerts/index.ts';
 import { batchProcessorFactory } from '../processors/batch/index.ts';
 import { costProcessorFactory } from '../processors/cost/index.ts';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/index.ts';
@@ -14,7 +13,7 @@ import { nopReceiverFactory } from '../receivers/nop/index.ts';
 
 // One line per component; keep each list sorted.
 export const receiverFactories: Factory<any>[] = [nopReceiverFactory];
-export const processorFactories: Factory<any>[] = [alertsProcessorFactory, batchProcessorFactory, costProcessorFactory, memoryLimiterProcessorFactory, percentilesProcessorFactory];
+export const processorFactories: Factory<any>[] = [batchProcessorFactory, costProcessorFactory, memoryLimiterProcessorFactory, percentilesProcessorFactory];
 export const exporterFactories: Factory<any>[] = [debugExporterFactory, nopExporterFactory];
 
 function listOf(kind: ComponentKind): Factory<any>[] {

@@ -1,0 +1,209 @@
+/**
+ * Budget spend per calendar period (day or month, in UTC or an IANA time zone), per group, persisted in
+ * the state directory with atomic writes (temp file, fsync, rename, fsync of the directory).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { KeyValue } from '../../src/model.ts';
+import type { BudgetConfig } from './config.ts';
+
+/** Groups kept per budget; past it, spend of new groups goes to one overflow group. */
+export const MAX_GROUPS = 1000;
+const OVERFLOW_KEY = '\u0000overflow';
+
+export interface BudgetGroup {
+  /** The group_by attributes (empty for an ungrouped budget). */
+  attrs: KeyValue[];
+  spent: number;
+}
+
+interface BudgetState {
+  config: BudgetConfig;
+  period: string;
+  groups: Map<string, BudgetGroup>;
+  formatter: Intl.DateTimeFormat;
+}
+
+interface PersistedFile {
+  version: 1;
+  budgets: Record<string, { period: string; kind: string; timezone: string; groups: { attrs: Record<string, string>; spent: number }[] }>;
+}
+
+/** The calendar period (`2026-11-23` or `2026-11`) that `ms` falls in, in the formatter's time zone. */
+export function periodOf(formatter: Intl.DateTimeFormat, kind: 'day' | 'month', ms: number): string {
+  let y = '';
+  let m = '';
+  let d = '';
+  for (const part of formatter.formatToParts(ms)) {
+    if (part.type === 'year') y = part.value;
+    else if (part.type === 'month') m = part.value;
+    else if (part.type === 'day') d = part.value;
+  }
+  return kind === 'day' ? `${y}-${m}-${d}` : `${y}-${m}`;
+}
+
+export function calendarFormatter(timezone: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat('en-US', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
+}
+
+export class BudgetBook {
+  private readonly budgets: BudgetState[];
+  private readonly file: string;
+  private dirty = false;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(configs: readonly BudgetConfig[], stateDir: string) {
+    this.file = path.join(stateDir, 'budgets.json');
+    this.budgets = configs.map((config) => ({ config, period: '', groups: new Map(), formatter: calendarFormatter(config.timezone) }));
+  }
+
+  get path(): string {
+    return this.file;
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+
+  /** Whether any budget is configured. */
+  get active(): boolean {
+    return this.budgets.length > 0;
+  }
+
+  /**
+   * Restores spend from the state file: a budget whose saved period is the current one continues from
+   * there; any other starts at zero. A corrupt file is moved aside (`.corrupt`) and reported.
+   */
+  load(nowMs: number): { restored: number; error?: string } {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch {
+      return { restored: 0 };
+    }
+    let doc: PersistedFile;
+    try {
+      doc = JSON.parse(text) as PersistedFile;
+      if (!doc || doc.version !== 1 || typeof doc.budgets !== 'object') throw new Error('unexpected content');
+    } catch (err) {
+      try {
+        fs.renameSync(this.file, `${this.file}.corrupt`);
+      } catch {
+        // nothing more to do: it will be overwritten
+      }
+      return { restored: 0, error: `${this.file}: ${(err as Error).message}; budget spend starts from zero (old file kept as .corrupt)` };
+    }
+    let restored = 0;
+    for (const b of this.budgets) {
+      this.roll(b, nowMs);
+      const saved = doc.budgets[b.config.name];
+      if (!saved || saved.kind !== b.config.period || saved.timezone !== b.config.timezone || saved.period !== b.period) continue;
+      for (const g of saved.groups ?? []) {
+        if (typeof g.spent !== 'number' || !Number.isFinite(g.spent) || !g.attrs || typeof g.attrs !== 'object') continue;
+        if (Object.keys(g.attrs).join('\u0001') !== b.config.group_by.join('\u0001')) continue; // group_by changed
+        const attrs: KeyValue[] = Object.entries(g.attrs).map(([key, value]) => ({ key, value: String(value) }));
+        b.groups.set(groupKey(attrs), { attrs, spent: g.spent });
+        restored++;
+      }
+    }
+    return { restored };
+  }
+
+  /** Adds spend at `nowMs` for the call whose attributes `lookup` reads (the group_by values). */
+  add(usd: number, nowMs: number, lookup: (key: string) => string | undefined): void {
+    if (!(usd > 0) || !Number.isFinite(usd)) return;
+    for (const b of this.budgets) {
+      this.roll(b, nowMs);
+      const g = this.group(b, lookup);
+      g.spent += usd;
+    }
+    this.dirty = true;
+  }
+
+  private group(b: BudgetState, lookup: (key: string) => string | undefined): BudgetGroup {
+    const by = b.config.group_by;
+    let key = '';
+    for (let i = 0; i < by.length; i++) key += `${i ? '\u0001' : ''}${lookup(by[i]!) ?? ''}`;
+    let g = b.groups.get(key);
+    if (g) return g;
+    if (b.groups.size >= MAX_GROUPS) {
+      g = b.groups.get(OVERFLOW_KEY);
+      if (!g) b.groups.set(OVERFLOW_KEY, (g = { attrs: [{ key: 'otel.metric.overflow', value: true }], spent: 0 }));
+      return g;
+    }
+    g = { attrs: by.map((k) => ({ key: k, value: lookup(k) ?? '' })), spent: 0 };
+    b.groups.set(key, g);
+    return g;
+  }
+
+  /** Starts a new period from zero when `nowMs` is past the current one. */
+  private roll(b: BudgetState, nowMs: number): void {
+    const p = periodOf(b.formatter, b.config.period, nowMs);
+    if (p !== b.period) {
+      if (b.period !== '' && b.groups.size) this.dirty = true;
+      b.period = p;
+      b.groups.clear();
+    }
+  }
+
+  /** Each budget's groups at `nowMs` (an ungrouped budget always has its one group, at 0 if nothing was spent). */
+  snapshot(nowMs: number): { config: BudgetConfig; period: string; groups: BudgetGroup[] }[] {
+    return this.budgets.map((b) => {
+      this.roll(b, nowMs);
+      const groups = [...b.groups.values()];
+      if (b.config.group_by.length === 0 && groups.length === 0) groups.push({ attrs: [], spent: 0 });
+      return { config: b.config, period: b.period, groups };
+    });
+  }
+
+  /** Writes the state atomically if it changed since the last write. Serialised: never two writes at once. */
+  persist(): Promise<void> {
+    if (!this.dirty) return this.writing;
+    this.dirty = false;
+    const doc: PersistedFile = { version: 1, budgets: {} };
+    for (const b of this.budgets) {
+      doc.budgets[b.config.name] = {
+        period: b.period,
+        kind: b.config.period,
+        timezone: b.config.timezone,
+        groups: [...b.groups.values()]
+          .filter((g) => !g.attrs.some((a) => a.key === 'otel.metric.overflow'))
+          .map((g) => ({ attrs: Object.fromEntries(g.attrs.map((a) => [a.key, String(a.value)])), spent: g.spent })),
+      };
+    }
+    const text = JSON.stringify(doc);
+    const write = this.writing.then(() => writeAtomic(this.file, text));
+    this.writing = write.catch(() => {
+      this.dirty = true; // try again next time
+    });
+    return write;
+  }
+}
+
+function groupKey(attrs: readonly KeyValue[]): string {
+  return attrs.map((a) => String(a.value)).join('\u0001');
+}
+
+/** Write a temp file, fsync it, rename it over the target, fsync the directory. */
+export async function writeAtomic(file: string, text: string): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fh = await fs.promises.open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(tmp, file);
+  let dh: fs.promises.FileHandle | undefined;
+  try {
+    dh = await fs.promises.open(dir, 'r');
+    await dh.sync();
+  } catch {
+    // some platforms cannot fsync a directory; the rename is still atomic
+  } finally {
+    await dh?.close();
+  }
+}

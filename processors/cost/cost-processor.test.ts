@@ -1,0 +1,270 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { stateDirFor } from '../../src/component.ts';
+import { createLogger } from '../../src/logger.ts';
+import {
+  AggregationTemporality,
+  type AnyValue,
+  type Batch,
+  type HistogramDataPoint,
+  type NumberDataPoint,
+  type Span,
+  emptyScope,
+  getAttr,
+} from '../../src/model.ts';
+import { ServiceTelemetry } from '../../src/telemetry.ts';
+import { SinkConsumer, configFor, tempDir, testSettings } from '../../test/helpers/index.ts';
+import { attrs, counterValue, resourceSpans, span } from '../../test/percentiles-helpers.ts';
+import type { CostProcessor } from './cost-processor.ts';
+import { costProcessorFactory as factory } from './index.ts';
+
+const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
+let telemetry: ServiceTelemetry;
+let dirs: string[] = [];
+
+function make(raw: Record<string, unknown> = {}, over: { stateDir?: string } = {}) {
+  const emitted = new SinkConsumer();
+  const logs: string[] = [];
+  const stateDir = over.stateDir ?? tempDir();
+  dirs.push(stateDir);
+  const settings = testSettings('processor', 'cost', {
+    emit: emitted,
+    stateDir,
+    telemetry: telemetry.forComponent('processor', 'cost'),
+    logger: createLogger('info', { write: (s: string) => logs.push(s) }),
+  });
+  const proc = factory.create(settings, configFor(factory, raw)) as CostProcessor;
+  return { proc, emitted, logs, settings };
+}
+
+function llmSpan(a: Record<string, string | number | bigint>): Span {
+  return span(T0, 1000, { attributes: attrs(a) });
+}
+
+async function price(proc: CostProcessor, spans: Span[], service = 'bot'): Promise<Span[]> {
+  const next = new SinkConsumer();
+  await proc.process({ resourceSpans: [resourceSpans(service, spans)] }, next);
+  return next.spans;
+}
+
+const cost = (s: Span): AnyValue | undefined => getAttr(s.attributes, 'gen_ai.usage.cost');
+
+beforeEach(() => {
+  telemetry = new ServiceTelemetry();
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  vi.setSystemTime(T0);
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  await telemetry.close();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+describe('cost: pricing spans', () => {
+  it('prices input and output tokens (hand-computed) and records what matched', async () => {
+    const { proc } = make();
+    const [s] = await price(proc, [llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 200 })]);
+    // 1000 x $2.50/M + 200 x $10/M
+    expect(cost(s!)).toBeCloseTo(0.0025 + 0.002, 12);
+    expect(typeof cost(s!)).toBe('number');
+    expect(getAttr(s!.attributes, 'gen_ai.usage.cost.source')).toBe('table');
+    expect(getAttr(s!.attributes, 'gen_ai.usage.cost.model')).toBe('gpt-4o');
+    await proc.shutdown();
+  });
+
+  it('prices cached input at its own rate, and not twice (input_tokens includes cached ones)', async () => {
+    const { proc } = make();
+    const [openai, anthropic, clamp] = await price(proc, [
+      // gpt-4o: 1000 input of which 800 cached: 200 x 2.50 + 800 x 1.25 + 100 x 10
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000n, 'gen_ai.usage.cache_read.input_tokens': 800n, 'gen_ai.usage.output_tokens': 100n }),
+      // claude-sonnet-4-5: 10000 input = 6000 cache read + 3000 cache write + 1000 fresh; 500 output
+      llmSpan({
+        'gen_ai.request.model': 'claude-sonnet-4-5-20250929',
+        'gen_ai.usage.input_tokens': 10000,
+        'gen_ai.usage.cache_read.input_tokens': 6000,
+        'gen_ai.usage.cache_creation.input_tokens': 3000,
+        'gen_ai.usage.output_tokens': 500,
+      }),
+      // cached larger than input (a non-conforming instrumentation): never a negative fresh count
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.cache_read.input_tokens': 400 }),
+    ]);
+    expect(cost(openai!)).toBeCloseTo((200 * 2.5 + 800 * 1.25 + 100 * 10) / 1e6, 12);
+    expect(cost(anthropic!)).toBeCloseTo((1000 * 3 + 6000 * 0.3 + 3000 * 3.75 + 500 * 15) / 1e6, 12);
+    expect(cost(clamp!)).toBeCloseTo((100 * 1.25) / 1e6, 12);
+    await proc.shutdown();
+  });
+
+  it('reads the deprecated prompt/completion token names and gen_ai.system', async () => {
+    const { proc, emitted } = make();
+    const [s] = await price(proc, [llmSpan({ 'gen_ai.request.model': 'deepseek-chat', 'gen_ai.usage.prompt_tokens': '2000', 'gen_ai.usage.completion_tokens': 1000, 'gen_ai.system': 'deepseek' })]);
+    expect(cost(s!)).toBeCloseTo((2000 * 0.28 + 1000 * 0.42) / 1e6, 12);
+    await proc.flush();
+    const dp = emitted.metrics.find((m) => m.name === 'llm.cost')!.data!.dataPoints[0] as NumberDataPoint;
+    expect(getAttr(dp.attributes, 'gen_ai.system')).toBe('deepseek');
+    expect(getAttr(dp.attributes, 'gen_ai.provider.name')).toBe('deepseek');
+    await proc.shutdown();
+  });
+
+  it('prices each name form as it arrives, by the response model first', async () => {
+    const { proc } = make();
+    const forms: [Record<string, string | number>, number][] = [
+      [{ 'gen_ai.request.model': 'openai/gpt-4o-mini' }, 0.15],
+      [{ 'gen_ai.request.model': 'azure/gpt-4o-mini' }, 0.15],
+      [{ 'gen_ai.request.model': 'us.anthropic.claude-haiku-4-5-20251001-v1:0' }, 1],
+      [{ 'gen_ai.request.model': 'anthropic.claude-3-haiku-20240307-v1:0' }, 0.25],
+      [{ 'gen_ai.request.model': 'claude-opus-4-5@20251101' }, 5],
+      [{ 'gen_ai.request.model': 'GPT-4.1-2025-04-14' }, 2],
+      [{ 'gen_ai.request.model': 'mistral-large-latest' }, 0.5],
+      [{ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18' }, 0.15],
+      [{ 'gen_ai.request.model': 'us.amazon.nova-micro-v1:0' }, 0.035],
+    ];
+    const spans = await price(proc, forms.map(([a]) => llmSpan({ ...a, 'gen_ai.usage.input_tokens': 1_000_000 })));
+    forms.forEach(([a, perM], i) => expect([a, cost(spans[i]!)]).toEqual([a, perM]));
+    await proc.shutdown();
+  });
+
+  it('applies the user prices: exact overrides, additions and regexes', async () => {
+    const { proc } = make({
+      prices: [
+        { model: 'my-finetune', input: 2, output: 6, cache_read: 0.5 },
+        { model: 'gpt-4o', input: 1, output: 1 },
+        { match: '^internal-', input: 0.1, output: 0.2 },
+      ],
+    });
+    const [a, b, c] = await price(proc, [
+      llmSpan({ 'gen_ai.request.model': 'my-finetune', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.cache_read.input_tokens': 500, 'gen_ai.usage.output_tokens': 100 }),
+      llmSpan({ 'gen_ai.request.model': 'openai/gpt-4o', 'gen_ai.usage.input_tokens': 1000 }),
+      llmSpan({ 'gen_ai.request.model': 'internal-summariser-v3', 'gen_ai.usage.output_tokens': 1000 }),
+    ]);
+    expect(cost(a!)).toBeCloseTo((500 * 2 + 500 * 0.5 + 100 * 6) / 1e6, 12);
+    expect(cost(b!)).toBeCloseTo(1000 / 1e6, 12);
+    expect(cost(c!)).toBeCloseTo(0.2 / 1000, 12);
+    expect(getAttr(c!.attributes, 'gen_ai.usage.cost.model')).toBe('^internal-');
+    await proc.shutdown();
+  });
+
+  it('never prices an unknown model at $0: marks it unpriced, counts it per model, warns once', async () => {
+    const { proc, logs } = make();
+    const spans = await price(proc, [
+      llmSpan({ 'gen_ai.request.model': 'mystery-7b', 'gen_ai.usage.input_tokens': 10 }),
+      llmSpan({ 'gen_ai.request.model': 'mystery-7b', 'gen_ai.usage.input_tokens': 10 }),
+      llmSpan({ 'gen_ai.request.model': 'other-13b', 'gen_ai.usage.output_tokens': 10 }),
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o' }), // no tokens: not a priced call, left alone
+      span(T0, 5), // not an LLM call
+    ]);
+    expect(getAttr(spans[0]!.attributes, 'gen_ai.usage.cost.source')).toBe('unpriced');
+    expect(cost(spans[0]!)).toBeUndefined();
+    expect(getAttr(spans[3]!.attributes, 'gen_ai.usage.cost.source')).toBeUndefined();
+    expect(spans[4]!.attributes).toEqual([]);
+    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', model: 'mystery-7b' })).toBe(2);
+    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', model: 'other-13b' })).toBe(1);
+    const warnings = logs.filter((l) => l.includes('no price for model'));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain('mystery-7b');
+    await proc.shutdown();
+  });
+});
+
+describe('cost: emitted metrics', () => {
+  it('emits llm.cost and llm.tokens every interval, per service, model, provider and operation', async () => {
+    const { proc, emitted } = make({ interval: '10s' });
+    await proc.start();
+    await price(proc, [
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 100 }),
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 3000, 'gen_ai.usage.output_tokens': 300 }),
+      llmSpan({ 'gen_ai.request.model': 'mystery-7b', 'gen_ai.usage.input_tokens': 50 }),
+    ]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(emitted.batches).toHaveLength(1);
+    const costMetric = emitted.metrics.find((m) => m.name === 'llm.cost')!;
+    expect(costMetric.unit).toBe('USD');
+    expect(costMetric.data).toMatchObject({ type: 'sum', aggregationTemporality: AggregationTemporality.Delta, isMonotonic: true });
+    const points = costMetric.data!.dataPoints as NumberDataPoint[];
+    expect(points).toHaveLength(1); // the unpriced model has tokens but no cost
+    expect(points[0]!.value).toBeCloseTo((4000 * 2.5 + 400 * 10) / 1e6, 12);
+    expect(points[0]!.attributes).toEqual(
+      attrs({ 'service.name': 'bot', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.system': 'openai', 'gen_ai.operation.name': 'chat' }),
+    );
+    expect(points[0]!.startTimeUnixNano).toBe(BigInt(T0) * 1_000_000n);
+    expect(points[0]!.timeUnixNano).toBe(BigInt(T0 + 10_000) * 1_000_000n);
+    const tokens = emitted.metrics.find((m) => m.name === 'llm.tokens')!.data!.dataPoints as NumberDataPoint[];
+    const tok = (model: string, type: string) =>
+      tokens.find((p) => getAttr(p.attributes, 'gen_ai.request.model') === model && getAttr(p.attributes, 'gen_ai.token.type') === type)?.value;
+    expect(tok('gpt-4o', 'input')).toBe(4000n);
+    expect(tok('gpt-4o', 'output')).toBe(400n);
+    expect(tok('mystery-7b', 'input')).toBe(50n);
+    expect(getAttr(emitted.batches[0]!.resourceMetrics![0]!.resource.attributes, 'service.name')).toBe('bot');
+    // the next interval starts from zero (delta)
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(emitted.metrics.filter((m) => m.name === 'llm.cost')).toHaveLength(1);
+    await proc.shutdown();
+  });
+
+  it('prices the gen_ai.client.token.usage histogram (its sum is the token count) into llm.cost', async () => {
+    const { proc, emitted } = make();
+    await proc.start();
+    const point = (type: string, sum: number, start: bigint): HistogramDataPoint => ({
+      attributes: attrs({ 'gen_ai.token.type': type, 'gen_ai.request.model': 'gpt-4.1', 'gen_ai.provider.name': 'openai', 'gen_ai.operation.name': 'chat' }),
+      startTimeUnixNano: start,
+      timeUnixNano: BigInt(T0) * 1_000_000n,
+      count: 1,
+      sum,
+      bucketCounts: [1],
+      explicitBounds: [],
+      exemplars: [],
+      flags: 0,
+    });
+    const batch = (temporality: AggregationTemporality, points: HistogramDataPoint[]): Batch => ({
+      resourceMetrics: [
+        {
+          resource: { attributes: attrs({ 'service.name': 'rag' }), droppedAttributesCount: 0 },
+          scopeMetrics: [
+            { scope: emptyScope('sdk'), schemaUrl: '', metrics: [{ name: 'gen_ai.client.token.usage', description: '', unit: '{token}', metadata: [], data: { type: 'histogram', aggregationTemporality: temporality, dataPoints: points } }] },
+          ],
+          schemaUrl: '',
+        },
+      ],
+    });
+    const next = new SinkConsumer();
+    await proc.process(batch(AggregationTemporality.Delta, [point('input', 10_000, 0n), point('output', 1_000, 0n)]), next);
+    // a cumulative stream that started now: 5000 input, then 7000 (an increment of 2000)
+    const start = BigInt(T0) * 1_000_000n;
+    await proc.process(batch(AggregationTemporality.Cumulative, [point('input', 5_000, start)]), next);
+    await proc.process(batch(AggregationTemporality.Cumulative, [point('input', 7_000, start)]), next);
+    expect(next.metrics).toHaveLength(3);
+    await proc.flush();
+    const dp = emitted.metrics.find((m) => m.name === 'llm.cost')!.data!.dataPoints[0] as NumberDataPoint;
+    expect(dp.value).toBeCloseTo(((10_000 + 7_000) * 2 + 1_000 * 8) / 1e6, 12);
+    expect(getAttr(dp.attributes, 'service.name')).toBe('rag');
+    await proc.shutdown();
+  });
+});
+
+describe('cost: config and startup', () => {
+  it('refuses a bad price file at validation and at start, naming the file', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, '{"models": [{"model": "gpt-x", "input": "cheap", "output": 1}]}');
+    expect(() => configFor(factory, { price_table: bad })).toThrow(`price_table: price table ${bad}: models[0] (gpt-x): "input" must be a number >= 0`);
+    const proc = factory.create(testSettings('processor', 'cost', { stateDir: dir }), { ...configFor(factory, {}), price_table: bad }) as CostProcessor;
+    await expect(proc.start()).rejects.toThrow(`cost: price table ${bad}: models[0] (gpt-x)`);
+    await proc.shutdown();
+  });
+
+  it('checks prices and budgets', () => {
+    expect(() => configFor(factory, { prices: [{ input: 1, output: 1 }] })).toThrow(/exactly one of "model"/);
+    expect(() => configFor(factory, { prices: [{ match: '(', input: 1, output: 1 }] })).toThrow(/invalid regular expression/);
+    expect(() => configFor(factory, { budgets: [{ name: 'a', limit_usd: 1, timezone: 'Mars/Olympus' }] })).toThrow(/unknown time zone "Mars\/Olympus"/);
+    expect(() => configFor(factory, { budgets: [{ name: 'a', limit_usd: 1 }, { name: 'a', limit_usd: 2 }] })).toThrow(/defined twice/);
+    expect(configFor(factory, { budgets: [{ name: 'a', limit_usd: 1 }] }).budgets[0]).toEqual({ name: 'a', limit_usd: 1, period: 'day', group_by: [], timezone: 'UTC' });
+  });
+
+  it('keeps its state under stateDirFor(settings)', () => {
+    const { proc, settings } = make({ budgets: [{ name: 'd', limit_usd: 1 }] });
+    expect(proc.budgetFile).toBe(path.join(stateDirFor(settings), 'budgets.json'));
+  });
+});
+

@@ -1,0 +1,44 @@
+import type { ConfigIssue, Factory } from '../../src/component.ts';
+import { parseDuration } from '../../src/duration.ts';
+import { calendarFormatter } from './budget-book.ts';
+import { type CostConfig, CostConfigSchema } from './config.ts';
+import { CostProcessor } from './cost-processor.ts';
+import { BUILTIN_PRICES, loadPriceFile } from './price-table.ts';
+
+export const costProcessorFactory: Factory<CostConfig> = {
+  type: 'cost',
+  kind: 'processor',
+  schema: CostConfigSchema,
+  signals: ['traces', 'metrics'],
+  validate(config) {
+    const issues: ConfigIssue[] = [];
+    try {
+      loadPriceFile(config.price_table === 'builtin' ? BUILTIN_PRICES : config.price_table);
+    } catch (err) {
+      issues.push({ path: ['price_table'], message: (err as Error).message });
+    }
+    config.prices.forEach((p, i) => {
+      if ((p.model === undefined) === (p.match === undefined)) issues.push({ path: ['prices', i], message: 'give exactly one of "model" (exact name) or "match" (regex)' });
+      if (p.match !== undefined) {
+        try {
+          new RegExp(p.match, 'i');
+        } catch (err) {
+          issues.push({ path: ['prices', i, 'match'], message: `invalid regular expression: ${(err as Error).message}` });
+        }
+      }
+    });
+    const names = new Set<string>();
+    config.budgets.forEach((b, i) => {
+      if (names.has(b.name)) issues.push({ path: ['budgets', i, 'name'], message: `budget "${b.name}" is defined twice` });
+      names.add(b.name);
+      try {
+        calendarFormatter(b.timezone);
+      } catch {
+        issues.push({ path: ['budgets', i, 'timezone'], message: `unknown time zone "${b.timezone}" (expected an IANA name such as Europe/Paris)` });
+      }
+    });
+    if (!(parseDuration(config.interval) > 0)) issues.push({ path: ['interval'], message: 'must be greater than 0' });
+    return issues;
+  },
+  create: (settings, config) => new CostProcessor(config, settings),
+};
