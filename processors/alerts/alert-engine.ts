@@ -315,6 +315,8 @@ export class AlertEngine {
     const notifications: AlertNotification[] = [];
     const marks: { exporter: string; fp: string; n: Notified | undefined }[] = [];
     const flushed: GroupState[] = [];
+    // an exporter reached through several routes gets each alert once per round
+    const planned = new Set<string>();
     for (const m of members.values()) {
       const { group, route } = m;
       const flushDue = now >= group.nextFlushAt;
@@ -328,16 +330,17 @@ export class AlertEngine {
             if (muted.has(a.fingerprint)) continue;
             const last = sent?.get(a.fingerprint);
             const repeatMs = this.ruleByName.get(a.labels.alertname!)?.repeatIntervalMs ?? route.repeatIntervalMs;
-            if (!last || last.status !== 'firing' || now - last.at >= repeatMs) due.push(a);
+            if ((!last || last.status !== 'firing' || now - last.at >= repeatMs) && !planned.has(`${exporter}\u0000${a.fingerprint}`)) due.push(a);
           }
         }
         for (const r of m.resolved) {
           const last = sent?.get(r.alert.fingerprint);
           // a silenced alert's resolve goes to file exporters only, so that the record is complete
           const ok = resolvedSilenced.has(r.alert.fingerprint) ? this.opts.isFileExporter(exporter) : last?.status === 'firing';
-          if (route.sendResolved && ok) due.push(r.alert);
+          if (route.sendResolved && ok && !planned.has(`${exporter}\u0000${r.alert.fingerprint}`)) due.push(r.alert);
         }
         if (!due.length) continue;
+        for (const a of due) planned.add(`${exporter}\u0000${a.fingerprint}`);
         const sig = due.map((a) => `${a.fingerprint}:${a.status}`).join(',');
         let entry = byDueSet.get(sig);
         if (!entry) byDueSet.set(sig, (entry = { exporters: [], alerts: due }));

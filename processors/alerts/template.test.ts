@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { compileTemplate } from './template.ts';
+
+const render = (src: string, value = 1234.5678, labels: Record<string, string> = { 'service.name': 'checkout', team: 'pay' }) =>
+  compileTemplate(src).render({ value, threshold: 2000, labels });
+
+describe('annotation templates', () => {
+  it.each([
+    ['p95 of {{ labels.service.name }} is {{ value }} ms', 'p95 of checkout is 1234.5678 ms'],
+    ['{{$labels.team}} {{ $value | printf "%.2f" }}', 'pay 1234.57'],
+    ['{{ .Labels.team }}/{{ .Value | printf "%d" }}', 'pay/1234'],
+    ['{{ value | humanize }}', '1.235k'],
+    ['{{ value | round 1 }} > {{ threshold }}', '1234.6 > 2000'],
+    ['{{ labels.absent }}|', '|'],
+    ['no placeholders', 'no placeholders'],
+    ['{{ value | printf "%.1e" }} and 100%% literal', '1.2e+03 and 100%% literal'],
+  ])('%s', (src, expected) => {
+    expect(render(src)).toBe(expected);
+  });
+  it('humanize filters', () => {
+    expect(render('{{ value | humanizeDuration }}', 3725)).toBe('1h 2m 5s');
+    expect(render('{{ value | humanizeDuration }}', 0.25)).toBe('250ms');
+    expect(render('{{ value | humanizeMillis }}', 2500)).toBe('2.5s');
+    expect(render('{{ value | humanizePercentage }}', 0.0525)).toBe('5.25%');
+    expect(render('{{ value | humanize1024 }}', 2048)).toBe('2Ki');
+    expect(render('{{ value | humanize }}', 0.005)).toBe('5m');
+    expect(render('{{ value }}', NaN)).toBe('NaN');
+  });
+  it.each([
+    ['{{ value', /unclosed "\{\{"/],
+    ['{{ }}', /empty/],
+    ['{{ nope }}', /unknown expression "nope"/],
+    ['{{ value | shout }}', /unknown filter "shout"/],
+    ['{{ value | printf %d }}', /printf needs a quoted format/],
+    ['{{ value | printf "%d %d" }}', /exactly one verb/],
+    ['{{ value | printf "%q" }}', /unsupported verb/],
+    ['{{ value | humanize 3 }}', /takes no argument/],
+  ])('rejects %s', (src, re) => {
+    expect(() => compileTemplate(src)).toThrow(re);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { validateComponentConfig } from '../../src/config/ajv.ts';
+import { testSettings, configFor } from '../../test/helpers/index.ts';
+import { alertsProcessorFactory } from './index.ts';
+
+const issues = (raw: unknown) => validateComponentConfig(alertsProcessorFactory, structuredClone(raw)).map((i) => `${i.path.join('.')}: ${i.message}`);
+const base = { name: 'R', metric: 'm', stat: 'avg', op: '>', threshold: 1 };
+
+describe('config validation', () => {
+  it('testdata/valid.yaml (the product.md example) is valid', () => {
+    const raw = YAML.parse(fs.readFileSync(path.join(import.meta.dirname, 'testdata/valid.yaml'), 'utf8'));
+    expect(issues(raw)).toEqual([]);
+  });
+
+  it.each([
+    [{ rules: [{ name: 'R' }] }, ['rules.0: rule "R" needs one of metric, ratio or slo']],
+    [{ rules: [base, { ...base, stat: 'p101' }] }, ['rules.1.stat: unknown stat "p101": expected pNN (p50, p95, p99.9), avg, min, max, sum, count, rate, increase or last']],
+    [{ rules: [{ ...base, op: '=>' }] }, ['rules.0.op: unknown op "=>": expected one of > >= < <= == !=']],
+    [{ rules: [base, base, base, { ...base, annotations: { summary: '{{ value | nope }}' } }] }, [
+      'rules.3.annotations.summary: bad template: unknown filter "nope" at offset 0: expected humanize, humanize1024, humanizeDuration, humanizeMillis, humanizePercentage, printf, round',
+    ]],
+    [{ rules: [{ ...base, where: { 'service.name': { '=~': 'a(' } } }] }, ['rules.0.where.service.name: invalid regex "a(": /^(?:a()$/u: Unterminated group']],
+    [{ rules: [{ name: 'R', ratio: { numerator: { metric: 'a', where: { k: { '!~': '[' } } }, denominator: { metric: 'b' } }, stat: 'sum', op: '>', threshold: 1 }] }, [
+      'rules.0.ratio.numerator.where.k: invalid regex "[": /^(?:[)$/u: Unterminated character class',
+    ]],
+    [{ rules: [{ name: 'R', metric: 'm', stat: 'avg' }] }, ['rules.0: rule "R" needs op and threshold, or absent_for']],
+    [{ rules: [{ name: 'R', metric: 'm', op: '>', threshold: 1 }] }, ['rules.0.stat: missing stat (p95, avg, sum, rate, last, ...)']],
+    [{ rules: [{ name: 'R', slo: { objective: 0.99, total: { metric: 't' } } }] }, ['rules.0.slo: an slo needs exactly one of good or bad']],
+    [{ rules: [{ ...base, window: '5 minutes' }] }, ['rules.0.window: expected a duration such as "500ms", "10s", "5m", "4h", "1d"']],
+    [{ rules: [{ ...base, labels: { alertname: 'x' } }] }, ['rules.0.labels.alertname: label alertname is set by the rule itself']],
+    [{ routes: [{ match_re: { severity: '(' }, exporters: [] }] }, ['routes.0.match_re.severity: invalid regex "(": /^(?:()$/u: Unterminated group']],
+    [{ inhibit: [{ source_match_re: { a: '*' } }] }, ['inhibit.0.source_match_re.a: invalid regex "*": /^(?:*)$/u: Nothing to repeat']],
+    [{ silences: [{ matchers: ['bad'], duration: '1h' }] }, ['silences.0.matchers.0: invalid matcher "bad": expected name=value, name!=value, name=~regex or name!~regex']],
+    [{ silences: [{ matchers: ['a=b'] }] }, ['silences.0: a silence needs ends_at or duration']],
+    [{ rules: [{ ...base, severity: 'x', colour: 'red' }] }, ['rules.0.colour: unknown key "colour"']],
+  ])('%j', (raw, expected) => {
+    expect(issues(raw)).toEqual(expected);
+  });
+
+  it('create refuses a route naming an exporter that does not exist', () => {
+    const config = configFor(alertsProcessorFactory, { routes: [{ exporters: ['webhook/ops', 'slack/nope'] }] });
+    const settings = testSettings('processor', 'alerts', { service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines: {} } });
+    expect(() => alertsProcessorFactory.create(settings, config)).toThrow('processor alerts: routes.0.exporters.1: exporter "slack/nope" is not defined in exporters');
+  });
+});

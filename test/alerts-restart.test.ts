@@ -1,0 +1,134 @@
+/** Alert state survives a clean restart and a kill -9: nothing is paged twice, no resolve is lost. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { configFor, testSettings, tempDir } from './helpers/index.ts';
+import type { AlertNotification, Batch } from '../src/model.ts';
+import { retryableError } from '../src/errors.ts';
+import { alertsProcessorFactory } from '../processors/alerts/index.ts';
+import type { AlertsProcessor } from '../processors/alerts/alerts-processor.ts';
+import { batchOf, gauge } from '../processors/alerts/testdata/batches.ts';
+
+const dirs: string[] = [];
+const children: ChildProcessWithoutNullStreams[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const M = 60_000;
+const raw = {
+  interval: '1h',
+  rules: [{ name: 'HighLoad', metric: 'load', group_by: ['host'], stat: 'last', window: '5m', op: '>', threshold: 10, for: '1m', severity: 'critical' }],
+  routes: [{ exporters: ['webhook/ops', 'file/log'], group_wait: '0s', repeat_interval: '4h' }],
+};
+
+function instance(stateDir: string, fail?: { on: boolean }) {
+  const got: AlertNotification[] = [];
+  const settings = testSettings('processor', 'alerts', {
+    stateDir,
+    emit: {
+      consume: async (b: Batch) => {
+        if (fail?.on) throw retryableError('downstream full');
+        got.push(...(b.alerts ?? []));
+      },
+    },
+    service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops', 'file/log'] }, pipelines: {} },
+  });
+  const proc = alertsProcessorFactory.create(settings, configFor(alertsProcessorFactory, raw)) as AlertsProcessor;
+  const next = { consume: async () => undefined };
+  const feed = (host: string, v: number, t: number) => proc.process(batchOf([gauge('load', { host }, v, t)]), next);
+  return { proc, got, feed };
+}
+
+const summary = (ns: AlertNotification[]) => ns.flatMap((n) => n.exporters.flatMap((e) => n.alerts.map((a) => `${e} ${a.status} ${a.labels.host}`))).sort();
+
+describe('restart in-process', () => {
+  it('keeps firing alerts, pending timers and notification times; resolves after the restart', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const t0 = Date.now();
+    const a = instance(dir);
+    await a.proc.start({ reportFatal: () => undefined });
+    await a.feed('h1', 50, t0);
+    await a.feed('h2', 50, t0 + M);
+    await a.proc.tick(t0);
+    await a.proc.tick(t0 + M); // h1 fires (for: 1m); h2 pending since t0+1m
+    expect(summary(a.got)).toEqual(['file/log firing h1', 'webhook/ops firing h1']);
+    await a.proc.shutdown();
+    await a.proc.shutdown(); // idempotent
+    expect(fs.existsSync(path.join(dir, 'processors/alerts/state.json'))).toBe(true);
+
+    const b = instance(dir);
+    await b.proc.start({ reportFatal: () => undefined });
+    await b.feed('h1', 50, t0 + 2 * M);
+    await b.feed('h2', 50, t0 + 2 * M);
+    await b.proc.tick(t0 + 2 * M);
+    // h1 is not paged again inside its repeat interval; h2's pending timer survived, so it fires now
+    expect(summary(b.got)).toEqual(['file/log firing h2', 'webhook/ops firing h2']);
+    expect(b.got[0]!.alerts[0]!.startsAt).toBe(new Date(t0 + M).toISOString());
+    b.got.length = 0;
+    await b.feed('h1', 1, t0 + 3 * M);
+    await b.proc.tick(t0 + 3 * M);
+    expect(summary(b.got)).toEqual(['file/log resolved h1', 'webhook/ops resolved h1']);
+    await b.proc.shutdown();
+  });
+
+  it('a refused emit is retried at the next evaluation, not lost', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const t0 = Date.now();
+    const fail = { on: true };
+    const a = instance(dir, fail);
+    await a.proc.start({ reportFatal: () => undefined });
+    await a.feed('h1', 50, t0);
+    await a.proc.tick(t0);
+    await a.proc.tick(t0 + M);
+    expect(a.got).toHaveLength(0);
+    fail.on = false;
+    await a.proc.tick(t0 + M + 10_000);
+    expect(summary(a.got)).toEqual(['file/log firing h1', 'webhook/ops firing h1']);
+    await a.proc.shutdown();
+  });
+});
+
+describe('kill -9', () => {
+  function child(stateDir: string) {
+    const c = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../processors/alerts/testdata/crash-child.ts'), stateDir], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    children.push(c);
+    const lines = readline.createInterface({ input: c.stdout })[Symbol.asyncIterator]();
+    const next = async () => JSON.parse(((await lines.next()).value as string) ?? 'null') as { tick?: number; notifications: AlertNotification[] };
+    const send = (o: object) => c.stdin.write(`${JSON.stringify(o)}\n`);
+    return { c, next, send };
+  }
+
+  it('a killed daemon neither pages twice nor loses the resolve', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const t0 = Date.now();
+    const a = child(dir);
+    await a.next(); // ready
+    a.send({ feed: 50, t: t0 });
+    a.send({ tick: t0 });
+    const first = await a.next();
+    expect(first.notifications.map((n) => `${n.status} ${n.alerts[0]!.labels.alertname}`)).toEqual(['firing HighLoad']);
+    a.c.kill('SIGKILL');
+    await new Promise((r) => a.c.once('exit', r));
+
+    const b = child(dir);
+    await b.next();
+    b.send({ feed: 50, t: t0 + M });
+    b.send({ tick: t0 + M });
+    expect((await b.next()).notifications).toEqual([]);
+    b.send({ feed: 2, t: t0 + 2 * M });
+    b.send({ tick: t0 + 2 * M });
+    const resolved = (await b.next()).notifications;
+    expect(resolved.map((n) => `${n.exporters.join(',')} ${n.status} ${n.alerts[0]!.labels.alertname}`)).toEqual(['webhook/ops resolved HighLoad']);
+    expect(resolved[0]!.alerts[0]!.startsAt).toBe(new Date(t0).toISOString());
+    b.c.stdin.end();
+  }, 30_000);
+});
