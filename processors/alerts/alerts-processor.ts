@@ -9,7 +9,7 @@
  * notification, never lose one. A refused emit is retried at the next evaluation.
  */
 import path from 'node:path';
-import type { CreateSettings, Processor, Consumer } from '../../src/component.ts';
+import type { CreateSettings, Host, Processor, Consumer } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
@@ -50,7 +50,7 @@ export class AlertsProcessor implements Processor {
     });
   }
 
-  async start(): Promise<void> {
+  async start(_host?: Host): Promise<void> {
     if (this.started) return;
     this.started = true;
     let state: unknown;
