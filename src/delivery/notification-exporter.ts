@@ -17,6 +17,8 @@ export interface NotificationSender {
   send(n: AlertNotification, signal: AbortSignal, attempt: number): Promise<void>;
   /** Whether this notification is sent at all (Slack's `send_resolved: false` skips resolved ones). */
   wants?(n: AlertNotification): boolean;
+  /** Called in arrival order just before notifications are queued (for state that must follow arrival order). */
+  accepted?(ns: readonly AlertNotification[]): void;
   start?(): Promise<void>;
   /** Called after the queue is closed. */
   shutdown?(): Promise<void>;
@@ -72,6 +74,8 @@ export class NotificationExporter implements Exporter {
     if (this.sender.wants) mine = mine.filter((n) => this.sender.wants!(n));
     if (!mine.length) return;
     if (!this.queue || this.stopped) throw retryableError(`exporter ${this.settings.id} is not running`);
+    // Before enqueue: delivery may start as soon as the entries are on disk.
+    this.sender.accepted?.(mine);
     await this.queue.enqueue(mine);
   }
 

@@ -1,0 +1,154 @@
+/**
+ * Sends alerts to a real Alertmanager with `POST /api/v2/alerts`, as Prometheus does: each notification is
+ * queued and delivered through the DeliveryQueue; firing alerts are remembered (in `active.json` in the state
+ * folder, so a restart keeps them) and sent again every `resend_delay` with `endsAt = now + 4 x resend_delay`,
+ * so that Alertmanager expires them on its own if vigil dies; a resolved alert is sent with its `endsAt`
+ * and forgotten.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Agent } from 'undici';
+import { checkStatus, httpAgent, post, redact } from '../../src/delivery/http.ts';
+import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
+import type { Logger } from '../../src/logger.ts';
+import type { Alert, AlertNotification } from '../../src/model.ts';
+import type { ComponentTelemetry } from '../../src/telemetry.ts';
+import { parseDuration } from '../../src/duration.ts';
+import type { AlertmanagerConfig } from './config.ts';
+
+/** One alert in Alertmanager's API v2 `postableAlert` shape. */
+export interface PostableAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  generatorURL: string;
+}
+
+/**
+ * A label name Alertmanager accepts (`[a-zA-Z_][a-zA-Z0-9_]*`): other characters become `_`, as Prometheus
+ * turns OpenTelemetry attribute names into label names (`service.name` -> `service_name`).
+ */
+export function labelName(name: string): string {
+  const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[0-9]/.test(s) ? `_${s}` : s || '_';
+}
+
+function labelSet(...sets: Record<string, string>[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const set of sets) for (const [k, v] of Object.entries(set)) out[labelName(k)] = v;
+  return out;
+}
+
+/** The v2 alerts endpoint for a configured URL (accepts the base URL or the endpoint itself). */
+export function alertsEndpoint(url: string): string {
+  const u = url.replace(/\/+$/, '');
+  return u.endsWith('/api/v2/alerts') ? u : `${u}/api/v2/alerts`;
+}
+
+export class AlertmanagerSender implements NotificationSender {
+  private agent: Agent | undefined;
+  /** Firing alerts by fingerprint, as last received. */
+  private readonly active = new Map<string, Alert>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly resendMs: number;
+  private readonly endpoint: string;
+  private readonly activeFile: string;
+  private resending = false;
+
+  constructor(
+    private readonly config: AlertmanagerConfig,
+    stateDir: string,
+    private readonly timeoutMs: number,
+    private readonly logger: Logger,
+    private readonly telemetry: ComponentTelemetry,
+  ) {
+    this.resendMs = parseDuration(config.resend_delay);
+    this.endpoint = alertsEndpoint(config.url);
+    this.activeFile = path.join(stateDir, 'active.json');
+  }
+
+  async start(): Promise<void> {
+    this.agent = httpAgent();
+    try {
+      const saved = JSON.parse(fs.readFileSync(this.activeFile, 'utf8')) as Alert[];
+      for (const a of saved) if (a && typeof a.fingerprint === 'string' && a.labels) this.active.set(a.fingerprint, a);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err, file: this.activeFile }, 'cannot read the saved firing alerts; starting without them');
+    }
+    this.timer = setInterval(() => void this.resend(), this.resendMs);
+    this.timer.unref();
+    if (this.active.size) void this.resend();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.agent?.close();
+  }
+
+  /** Number of firing alerts being re-sent (tests). */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** Firing / resolved state follows arrival order, whatever order deliveries and retries finish in. */
+  accepted(ns: readonly AlertNotification[]): void {
+    let changed = false;
+    for (const n of ns)
+      for (const a of n.alerts) {
+        if (a.status === 'firing') {
+          this.active.set(a.fingerprint, a);
+          changed = true;
+        } else if (this.active.delete(a.fingerprint)) changed = true;
+      }
+    if (changed) this.save();
+  }
+
+  async send(n: AlertNotification, signal: AbortSignal): Promise<void> {
+    // A firing alert that has resolved since this notification was queued is not sent as firing again
+    // (a late retry must not overtake the resolve).
+    const alerts = n.alerts.filter((a) => a.status === 'resolved' || this.active.has(a.fingerprint));
+    if (alerts.length) await this.postAlerts(alerts, signal);
+  }
+
+  private toPostable(a: Alert, now: number): PostableAlert {
+    const labels = labelSet(this.config.external_labels, a.labels);
+    const endsAt =
+      a.status === 'firing' ? new Date(now + 4 * this.resendMs).toISOString() : a.endsAt && !a.endsAt.startsWith('0001-') ? a.endsAt : new Date(now).toISOString();
+    return { labels, annotations: labelSet(a.annotations ?? {}), startsAt: a.startsAt, endsAt, generatorURL: a.generatorURL ?? '' };
+  }
+
+  private async postAlerts(alerts: readonly Alert[], signal: AbortSignal): Promise<void> {
+    const now = Date.now();
+    const body = JSON.stringify(alerts.map((a) => this.toPostable(a, now)));
+    const res = await post(this.endpoint, body, { 'user-agent': 'vigil', ...this.config.headers, 'content-type': 'application/json' }, signal, this.agent);
+    checkStatus(res, `Alertmanager ${redact(this.endpoint)}`);
+  }
+
+  /** Sends every firing alert again (a failure is logged; the next tick tries again). */
+  private async resend(): Promise<void> {
+    if (this.resending || this.active.size === 0) return;
+    this.resending = true;
+    const alerts = [...this.active.values()];
+    try {
+      await this.postAlerts(alerts, AbortSignal.timeout(this.timeoutMs));
+      this.telemetry.count('sent', 'alerts', alerts.length);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, alerts: alerts.length }, 'resending firing alerts to Alertmanager failed; will try at the next resend');
+    } finally {
+      this.resending = false;
+    }
+  }
+
+  private save(): void {
+    const tmp = `${this.activeFile}.tmp`;
+    try {
+      fs.mkdirSync(path.dirname(this.activeFile), { recursive: true });
+      fs.writeFileSync(tmp, JSON.stringify([...this.active.values()]));
+      fs.renameSync(tmp, this.activeFile);
+    } catch (err) {
+      this.logger.warn({ err, file: this.activeFile }, 'cannot save the firing alerts');
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import { stateDirFor, type Factory } from '../../src/component.ts';
+import { deliveryOptions } from '../../src/delivery/config.ts';
+import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
+import { type AlertmanagerConfig, AlertmanagerConfigSchema } from './config.ts';
+import { AlertmanagerSender } from './alertmanager-exporter.ts';
+
+export const alertmanagerExporterFactory: Factory<AlertmanagerConfig> = {
+  type: 'alertmanager',
+  kind: 'exporter',
+  schema: AlertmanagerConfigSchema,
+  signals: ['alerts'],
+  validate(config) {
+    return config.resend_delay === '0' ? [{ path: ['resend_delay'], message: 'must be more than 0' }] : [];
+  },
+  create: (settings, config) =>
+    new NotificationExporter(
+      settings,
+      config,
+      new AlertmanagerSender(config, stateDirFor(settings), deliveryOptions(config).timeoutMs, settings.logger, settings.telemetry),
+    ),
+};
