@@ -1,0 +1,284 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { backoffDelay, parseRetryAfter } from '../src/delivery/backoff.ts';
+import { type DeliveryOptions } from '../src/delivery/config.ts';
+import { DeliveryQueue } from '../src/delivery/delivery-queue.ts';
+import { DiskQueue } from '../src/delivery/disk-queue.ts';
+import { notificationRank } from '../src/delivery/severity.ts';
+import { ConsumerError, permanentError, retryableError } from '../src/errors.ts';
+import type { AlertNotification } from '../src/model.ts';
+import { ServiceTelemetry } from '../src/telemetry.ts';
+import { silentLogger } from '../src/logger.ts';
+import { tempDir } from './helpers/index.ts';
+import { makeAlert, makeNotification } from './doubles/alerts.ts';
+
+const policy = { initialIntervalMs: 1000, maxIntervalMs: 30_000, multiplier: 2, randomizationFactor: 0.5 };
+
+describe('backoff', () => {
+  it('grows exponentially and is capped at max_interval', () => {
+    const mid = () => 0.5; // no jitter
+    expect([1, 2, 3, 4, 5, 6, 7, 12].map((n) => backoffDelay(n, policy, mid))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+  });
+
+  it('jitter stays within [w(1-f), min(w(1+f), max)]', () => {
+    for (let retry = 1; retry <= 8; retry++) {
+      const base = Math.min(1000 * 2 ** (retry - 1), 30_000);
+      expect(backoffDelay(retry, policy, () => 0)).toBe(base * 0.5);
+      expect(backoffDelay(retry, policy, () => 0.999999)).toBe(Math.min(Math.round(base * 1.499999), 30_000));
+      for (let i = 0; i < 50; i++) {
+        const d = backoffDelay(retry, policy);
+        expect(d).toBeGreaterThanOrEqual(base * 0.5);
+        expect(d).toBeLessThanOrEqual(Math.min(base * 1.5, 30_000));
+      }
+    }
+  });
+
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    const now = Date.parse('2026-11-23T10:00:00Z');
+    expect(parseRetryAfter('7', now)).toBe(7000);
+    expect(parseRetryAfter('Mon, 23 Nov 2026 10:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Mon, 23 Nov 2026 09:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+});
+
+const telemetry = new ServiceTelemetry();
+let dirs: string[] = [];
+const queues: DeliveryQueue<AlertNotification>[] = [];
+
+function options(over: Partial<DeliveryOptions> = {}): DeliveryOptions {
+  return {
+    timeoutMs: 10_000,
+    shutdownTimeoutMs: 5000,
+    retryEnabled: true,
+    initialIntervalMs: 1000,
+    maxIntervalMs: 30_000,
+    maxElapsedMs: 3_600_000,
+    multiplier: 2,
+    randomizationFactor: 0.5,
+    maxItems: 100,
+    maxBytes: 1 << 20,
+    concurrency: 1,
+    minSendIntervalMs: 0,
+    ...over,
+  };
+}
+
+async function open(send: (n: AlertNotification, signal: AbortSignal) => Promise<void>, over: Partial<DeliveryOptions> = {}, dir?: string) {
+  const d = dir ?? tempDir();
+  if (!dir) dirs.push(d);
+  const q = await DeliveryQueue.open<AlertNotification>({
+    dir: d,
+    id: 'webhook/test',
+    options: options(over),
+    logger: silentLogger(),
+    telemetry: telemetry.forComponent('exporter', 'webhook/test'),
+    send,
+    severity: notificationRank,
+    itemCount: (n) => n.alerts.length,
+    describe: (n) => ({ groupKey: n.groupKey }),
+    rand: () => 0.5,
+  });
+  queues.push(q);
+  return { q, dir: d, deadLetters: () => readDeadLetters(d) };
+}
+
+function readDeadLetters(d: string): { reason: string; attempts: number; notification: AlertNotification }[] {
+  const f = path.join(d, 'dead-letter.jsonl');
+  if (!fs.existsSync(f)) return [];
+  return fs
+    .readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as never);
+}
+
+const notif = (severity: string, tag: string) =>
+  makeNotification(['webhook/test'], { groupKey: tag, alerts: [makeAlert({ alertname: tag, severity })] });
+
+/** Lets real I/O (the queue's fsync) finish while the clock is fake. */
+const io = () => new Promise((r) => setImmediate(r));
+
+describe('DeliveryQueue with a fake clock', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(Date.parse('2026-11-23T10:00:00Z'));
+  });
+  afterEach(async () => {
+    vi.useRealTimers();
+    for (const q of queues.splice(0)) await q.close();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    dirs = [];
+  });
+
+  it('retries with growing backoff, then gives up after max_elapsed_time into the dead letter', async () => {
+    const t0 = Date.now();
+    const attempts: number[] = [];
+    const { q, deadLetters } = await open(async () => {
+      attempts.push(Date.now() - t0);
+      throw retryableError('connection refused');
+    }, { maxElapsedMs: 20_000 });
+    await q.enqueue([notif('critical', 'g1')]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    // 0, +1s, +2s, +4s, +8s: the next wait (16s) would pass 20s since the first attempt.
+    expect(attempts).toEqual([0, 1000, 3000, 7000, 15_000]);
+    const dl = deadLetters();
+    expect(dl).toHaveLength(1);
+    expect(dl[0]!.attempts).toBe(5);
+    expect(dl[0]!.reason).toBe('gave up after 5 attempts: connection refused');
+    expect(dl[0]!.notification.groupKey).toBe('g1');
+    expect(q.size).toBe(0);
+  });
+
+  it('honours Retry-After instead of the backoff', async () => {
+    const t0 = Date.now();
+    const attempts: number[] = [];
+    const { q } = await open(async () => {
+      attempts.push(Date.now() - t0);
+      if (attempts.length === 1) throw new ConsumerError('429', { permanent: false, retryAfterMs: 7000 });
+    });
+    await q.enqueue([notif('warning', 'g')]);
+    await vi.advanceTimersByTimeAsync(6999);
+    expect(attempts).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(attempts).toEqual([0, 7000]);
+    expect(q.stats().delivered).toBe(1);
+  });
+
+  it('sends a permanent failure to the dead letter at once', async () => {
+    let calls = 0;
+    const { q, deadLetters } = await open(async () => {
+      calls++;
+      throw permanentError('400 invalid_payload');
+    });
+    await q.enqueue([notif('critical', 'bad')]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls).toBe(1);
+    expect(deadLetters()[0]!.reason).toBe('permanent error: 400 invalid_payload');
+  });
+
+  it('times an attempt out (retryable) and keeps the rate limit', async () => {
+    const t0 = Date.now();
+    const starts: number[] = [];
+    const { q } = await open(
+      (_n, signal) => {
+        starts.push(Date.now() - t0);
+        if (starts.length === 1) return new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+        return Promise.resolve();
+      },
+      { timeoutMs: 500, minSendIntervalMs: 1000, concurrency: 4 },
+    );
+    await q.enqueue([notif('info', 'a'), notif('info', 'b'), notif('info', 'c')]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    // a at 0 (times out at 500, retries after 1s backoff = 1500, but the rate limit allows one a second),
+    // b at 1000, c at 2000, a again at 3000.
+    expect(starts).toEqual([0, 1000, 2000, 3000]);
+    expect(q.stats().delivered).toBe(3);
+  });
+
+  it('when full, drops the oldest of the lowest severity first and never a critical', async () => {
+    const { q } = await open(async () => {
+      throw retryableError('down');
+    }, { maxItems: 4, concurrency: 1 });
+    // Let the first one be attempted and wait for its retry, so nothing is in flight.
+    await q.enqueue([notif('warning', 'w1')]);
+    await vi.advanceTimersByTimeAsync(10);
+    await q.enqueue([notif('info', 'i1'), notif('critical', 'c1'), notif('info', 'i2')]);
+    const keys = () => [...(q as unknown as { disk: DiskQueue<AlertNotification> }).disk.values()].map((e) => e.item.groupKey);
+    expect(keys()).toEqual(['w1', 'i1', 'c1', 'i2']);
+    await q.enqueue([notif('error', 'e1')]); // drops i1 (info, oldest)
+    expect(keys()).toEqual(['w1', 'c1', 'i2', 'e1']);
+    await q.enqueue([notif('critical', 'c2')]); // drops i2
+    await q.enqueue([notif('critical', 'c3')]); // drops w1
+    await q.enqueue([notif('info', 'i3')]); // the new one is the least severe: it is dropped
+    expect(keys()).toEqual(['c1', 'e1', 'c2', 'c3']);
+    await q.enqueue([notif('critical', 'c4')]); // drops e1
+    expect(keys()).toEqual(['c1', 'c2', 'c3', 'c4']);
+    // Only criticals left: a new critical is refused, retryably, and nothing is dropped.
+    await expect(q.enqueue([notif('critical', 'c5')])).rejects.toMatchObject({ permanent: false });
+    expect(keys()).toEqual(['c1', 'c2', 'c3', 'c4']);
+    expect(q.stats().dropped).toBe(5);
+  });
+
+  it('bounds bytes as well as items', async () => {
+    const { q } = await open(async () => {
+      throw retryableError('down');
+    }, { maxBytes: 4096, concurrency: 1 });
+    for (let i = 0; i < 20; i++) await q.enqueue([notif('warning', `w${i}`)]);
+    expect(q.stats().queuedBytes).toBeLessThanOrEqual(4096);
+    expect(q.stats().dropped).toBeGreaterThan(0);
+    expect(q.size).toBeGreaterThan(1);
+  });
+});
+
+describe('queue durability', () => {
+  afterEach(async () => {
+    for (const q of queues.splice(0)) await q.close();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    dirs = [];
+  });
+
+  it('keeps undelivered entries across a restart and drops delivered ones; shutdown leaves the rest', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    let up = false;
+    const got: string[] = [];
+    const send = async (n: AlertNotification) => {
+      if (!up) throw retryableError('down');
+      got.push(n.groupKey);
+    };
+    const a = await open(async (n) => {
+      if (n.groupKey === 'first') return;
+      throw retryableError('down');
+    }, { shutdownTimeoutMs: 200, initialIntervalMs: 10_000 }, d);
+    await a.q.enqueue([notif('info', 'first')]);
+    await new Promise((r) => setTimeout(r, 50));
+    await a.q.enqueue([notif('critical', 'x'), notif('warning', 'y')]);
+    await a.q.close();
+    up = true;
+    const b = await open(send, {}, d);
+    await new Promise((r) => setTimeout(r, 200));
+    await b.q.close();
+    expect(got.sort()).toEqual(['x', 'y']);
+    void up;
+  });
+
+  it('a torn record at the end of a segment (crash mid-append) blocks nothing', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const disk = await DiskQueue.open<{ n: number }>(d);
+    await disk.append([{ item: { n: 1 }, severity: 1 }, { item: { n: 2 }, severity: 1 }]);
+    await disk.close();
+    const seg = fs.readdirSync(d).filter((f) => f.endsWith('.seg')).sort()[0]!;
+    // Half a record: a header that promises more bytes than follow.
+    const junk = Buffer.alloc(20);
+    junk.writeUInt32LE(1000, 0);
+    fs.appendFileSync(path.join(d, seg), junk);
+    const again = await DiskQueue.open<{ n: number }>(d);
+    expect([...again.values()].map((e) => e.item.n)).toEqual([1, 2]);
+    expect(again.stats.tornRecords).toBe(1);
+    await again.append([{ item: { n: 3 }, severity: 1 }]);
+    again.remove([...again.values()][0]!.id);
+    await again.close();
+    const third = await DiskQueue.open<{ n: number }>(d);
+    expect([...third.values()].map((e) => e.item.n)).toEqual([2, 3]);
+    await third.close();
+  });
+
+  it('deletes segments once every entry in them is done', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const disk = await DiskQueue.open<{ n: number }>(d);
+    const es = await disk.append([{ item: { n: 1 }, severity: 0 }]);
+    await disk.close();
+    const reopened = await DiskQueue.open<{ n: number }>(d);
+    reopened.remove(es[0]!.id);
+    await reopened.close();
+    const last = await DiskQueue.open<{ n: number }>(d);
+    expect(last.size).toBe(0);
+    await last.close();
+    expect(fs.readdirSync(d).filter((f) => f.endsWith('.seg')).length).toBe(1);
+  });
+});
