@@ -1,0 +1,34 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Endpoint, Obj } from '../../src/config/types.ts';
+import { intakeSchemaProps } from '../../src/otlp/intake.ts';
+
+export const DEFAULT_GRPC_ENDPOINT = 'localhost:4317';
+export const DEFAULT_HTTP_ENDPOINT = 'localhost:4318';
+
+/** A protocol's settings; `null` (a bare `grpc:` in YAML) means "enabled with defaults", as in the Collector. */
+const GrpcSchema = Type.Union([Type.Null(), Obj({ endpoint: Endpoint(DEFAULT_GRPC_ENDPOINT) })]);
+const HttpSchema = Type.Union([Type.Null(), Obj({ endpoint: Endpoint(DEFAULT_HTTP_ENDPOINT) })]);
+
+export const OtlpReceiverConfigSchema = Obj({
+  protocols: Obj(
+    {
+      grpc: Type.Optional(GrpcSchema),
+      http: Type.Optional(HttpSchema),
+    },
+    {
+      default: { grpc: {}, http: {} },
+      description: 'Protocols to serve. Omitted: both. A protocol left out of a given `protocols` map is disabled.',
+    },
+  ),
+  ...intakeSchemaProps(),
+});
+export type OtlpReceiverConfig = Static<typeof OtlpReceiverConfigSchema>;
+
+/** The endpoints of the enabled protocols (undefined: disabled). */
+export function enabledProtocols(c: OtlpReceiverConfig): { grpc: string | undefined; http: string | undefined } {
+  const p = c.protocols;
+  return {
+    grpc: p.grpc === undefined ? undefined : (p.grpc?.endpoint ?? DEFAULT_GRPC_ENDPOINT),
+    http: p.http === undefined ? undefined : (p.http?.endpoint ?? DEFAULT_HTTP_ENDPOINT),
+  };
+}

@@ -1,0 +1,280 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Component, CreateSettings, Host } from '../../src/component.ts';
+import { parseDuration } from '../../src/duration.ts';
+import { type Batch, countItems } from '../../src/model.ts';
+import { type OtlpSignal, OtlpDecodeError, parseOtlpJson } from '../../src/otlp/json.ts';
+import {
+  HttpIntakeServer,
+  IntakeError,
+  type IntakeReply,
+  type IntakeRoute,
+  bearerMatches,
+  deliver,
+  readTlsFiles,
+} from '../../src/otlp/intake.ts';
+import { type PartialSuccess, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
+import { splitHostPort } from '../../src/telemetry.ts';
+import { type OtlpReceiverConfig, enabledProtocols } from './config.ts';
+
+const PROTOBUF = 'application/x-protobuf';
+const JSON_TYPE = 'application/json';
+const SIGNALS: readonly OtlpSignal[] = ['traces', 'metrics', 'logs'];
+
+const GRPC_SERVICES: Record<OtlpSignal, string> = {
+  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+};
+
+const REJECTED_JSON_KEY: Record<OtlpSignal, string> = { traces: 'rejectedSpans', metrics: 'rejectedDataPoints', logs: 'rejectedLogRecords' };
+
+/** The gRPC status matching an intake HTTP status. */
+function grpcCodeFor(httpStatus: number): grpc.status {
+  switch (httpStatus) {
+    case 400:
+    case 415:
+      return grpc.status.INVALID_ARGUMENT;
+    case 401:
+      return grpc.status.UNAUTHENTICATED;
+    case 413:
+      return grpc.status.RESOURCE_EXHAUSTED;
+    case 429:
+    case 503:
+      return grpc.status.UNAVAILABLE;
+    case 404:
+      return grpc.status.UNIMPLEMENTED;
+    default:
+      return grpc.status.INTERNAL;
+  }
+}
+
+/** Byte-identity (de)serializers: the receiver decodes messages itself, with its own codec. */
+const identity = (b: Buffer) => b;
+
+/**
+ * Receives OTLP over gRPC and HTTP (protobuf and JSON) for traces, metrics and logs and pushes each request
+ * into the pipelines as one batch. Answers only once the pipelines accepted or refused it: a retryable
+ * refusal is HTTP 503 + Retry-After / gRPC UNAVAILABLE + RetryInfo, a permanent one 400 / INVALID_ARGUMENT.
+ */
+export class OtlpReceiver implements Component {
+  private http: HttpIntakeServer | undefined;
+  private grpcServer: grpc.Server | undefined;
+  private grpcPort = 0;
+  private grpcHost = '';
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: OtlpReceiverConfig,
+  ) {}
+
+  /** `host:port` the HTTP server is bound to (after start). */
+  get httpAddress(): string {
+    if (!this.http) throw new Error('HTTP protocol not started');
+    return this.http.address;
+  }
+
+  /** `host:port` the gRPC server is bound to (after start). */
+  get grpcAddress(): string {
+    if (!this.grpcServer) throw new Error('gRPC protocol not started');
+    return `${this.grpcHost}:${this.grpcPort}`;
+  }
+
+  async start(_host?: Host): Promise<void> {
+    const { grpc: grpcEndpoint, http: httpEndpoint } = enabledProtocols(this.config);
+    try {
+      if (httpEndpoint) await this.startHttp(httpEndpoint);
+      if (grpcEndpoint) await this.startGrpc(grpcEndpoint);
+    } catch (e) {
+      await this.shutdown();
+      throw e;
+    }
+    this.settings.logger.info(
+      { http: this.http?.address, grpc: this.grpcServer ? this.grpcAddress : undefined },
+      'OTLP receiver listening',
+    );
+  }
+
+  async shutdown(): Promise<void> {
+    const http = this.http;
+    const server = this.grpcServer;
+    this.http = undefined;
+    this.grpcServer = undefined;
+    await Promise.all([
+      http?.shutdown(),
+      server &&
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 2000);
+          timer.unref();
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    ]);
+  }
+
+  /**
+   * Drops what OTLP declares invalid (spans without a trace or span id, metrics without a name) and says
+   * how many items went, for partial_success. The rest of the request is kept.
+   */
+  private rejectInvalid(signal: OtlpSignal, batch: Batch): PartialSuccess | undefined {
+    let rejected = 0;
+    let what = '';
+    if (signal === 'traces') {
+      for (const rs of batch.resourceSpans ?? [])
+        for (const ss of rs.scopeSpans) {
+          let bad = 0;
+          for (const s of ss.spans) if (!validId(s.traceId) || !validId(s.spanId)) bad++;
+          if (bad) {
+            ss.spans = ss.spans.filter((s) => validId(s.traceId) && validId(s.spanId));
+            rejected += bad;
+          }
+        }
+      what = 'spans without a valid trace_id or span_id';
+    } else if (signal === 'metrics') {
+      for (const rm of batch.resourceMetrics ?? [])
+        for (const sm of rm.scopeMetrics) {
+          if (!sm.metrics.some((m) => m.name === '')) continue;
+          for (const m of sm.metrics) if (m.name === '') rejected += m.data ? m.data.dataPoints.length : 0;
+          sm.metrics = sm.metrics.filter((m) => m.name !== '');
+        }
+      what = 'data points of metrics without a name';
+    }
+    return rejected ? { rejected, errorMessage: `${rejected} ${what} were rejected` } : undefined;
+  }
+
+  /** Validates, then hands one request's batch to the pipelines; counts accepted and refused items. */
+  private async ingest(signal: OtlpSignal, batch: Batch): Promise<PartialSuccess | undefined> {
+    const partial = this.rejectInvalid(signal, batch);
+    const n = countItems(batch)[signal];
+    const tel = this.settings.telemetry;
+    if (partial) tel.count('refused', signal, partial.rejected);
+    if (n === 0) return partial;
+    try {
+      await deliver(this.settings.emit, batch);
+    } catch (e) {
+      tel.count('refused', signal, n);
+      throw e;
+    }
+    tel.count('accepted', signal, n);
+    return partial;
+  }
+
+  // ------------------------------------------------------------------------------------------- HTTP
+
+  private async startHttp(endpoint: string): Promise<void> {
+    const routes: Record<string, IntakeRoute> = {};
+    for (const signal of SIGNALS) routes[`/v1/${signal}`] = this.httpRoute(signal);
+    const server = new HttpIntakeServer({
+      endpoint,
+      routes,
+      maxBodyBytes: this.config.max_request_body_size,
+      readTimeoutMs: parseDuration(this.config.read_timeout),
+      tls: this.config.tls,
+      bearerToken: this.config.auth.bearer_token,
+      logger: this.settings.logger,
+      formatError: (status, message, contentType) => {
+        const code = grpcCodeFor(status);
+        return contentType === PROTOBUF
+          ? { status, contentType: PROTOBUF, body: encodeRpcStatus({ code, message }) }
+          : { status, contentType: JSON_TYPE, body: JSON.stringify({ code, message }) };
+      },
+    });
+    await server.start();
+    this.http = server;
+  }
+
+  private httpRoute(signal: OtlpSignal): IntakeRoute {
+    return {
+      contentTypes: [PROTOBUF, JSON_TYPE],
+      handle: async ({ body, contentType }): Promise<IntakeReply> => {
+        const json = contentType === JSON_TYPE;
+        let batch: Batch;
+        try {
+          batch = json ? parseOtlpJson(signal, body.toString('utf8')) : decodeExportRequest(signal, body);
+        } catch (e) {
+          if (e instanceof OtlpDecodeError) throw new IntakeError(400, `invalid OTLP/${json ? 'JSON' : 'protobuf'} ${signal} request: ${e.message}`);
+          throw e;
+        }
+        const partial = await this.ingest(signal, batch);
+        if (!json) return { status: 200, contentType: PROTOBUF, body: encodeExportResponse(partial) };
+        const resp = partial ? { partialSuccess: { [REJECTED_JSON_KEY[signal]]: String(partial.rejected), errorMessage: partial.errorMessage } } : {};
+        return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(resp) };
+      },
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------- gRPC
+
+  private async startGrpc(endpoint: string): Promise<void> {
+    const { host, port } = splitHostPort(endpoint);
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': this.config.max_request_body_size,
+      'grpc.max_send_message_length': 4 * 1024 * 1024,
+    });
+    for (const signal of SIGNALS) {
+      const definition: grpc.ServiceDefinition = {
+        Export: {
+          path: GRPC_SERVICES[signal],
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: identity,
+          requestDeserialize: identity,
+          responseSerialize: identity,
+          responseDeserialize: identity,
+          originalName: 'export',
+        },
+      };
+      server.addService(definition, { Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.grpcExport(signal, call, cb) });
+    }
+    const tls = readTlsFiles(this.config.tls);
+    const creds = tls
+      ? grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], !!tls.ca)
+      : grpc.ServerCredentials.createInsecure();
+    const bindHost = host === undefined ? '0.0.0.0' : host.includes(':') ? `[${host}]` : host;
+    this.grpcServer = server;
+    this.grpcHost = bindHost;
+    this.grpcPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${bindHost}:${port}`, creds, (err, bound) => (err ? reject(new Error(`cannot listen on ${endpoint} (gRPC): ${err.message}`)) : resolve(bound))),
+    );
+  }
+
+  private grpcExport(signal: OtlpSignal, call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
+    const fail = (err: unknown) => {
+      const ie = err instanceof IntakeError ? err : undefined;
+      const code = ie ? grpcCodeFor(ie.status) : grpc.status.INTERNAL;
+      const message = ie ? ie.message : `internal error: ${(err as Error).message}`;
+      if (!ie) this.settings.logger.error({ err }, 'gRPC export failed');
+      const metadata = new grpc.Metadata();
+      if (code === grpc.status.UNAVAILABLE && ie?.retryAfterMs !== undefined)
+        metadata.set('grpc-status-details-bin', encodeRpcStatus({ code, message, retryDelayMs: ie.retryAfterMs }));
+      cb({ code, details: message, metadata });
+    };
+    const token = this.config.auth.bearer_token;
+    if (token) {
+      const auth = call.metadata.get('authorization')[0];
+      if (!bearerMatches(typeof auth === 'string' ? auth : undefined, token)) {
+        fail(new IntakeError(401, 'missing or invalid bearer token'));
+        return;
+      }
+    }
+    let batch: Batch;
+    try {
+      batch = decodeExportRequest(signal, call.request);
+    } catch (e) {
+      fail(e instanceof OtlpDecodeError ? new IntakeError(400, `invalid OTLP/protobuf ${signal} request: ${e.message}`) : e);
+      return;
+    }
+    this.ingest(signal, batch).then((partial) => cb(null, encodeExportResponse(partial)), fail);
+  }
+}
+
+/** A trace or span id that is present and not all zeros. */
+function validId(id: string): boolean {
+  if (id === '') return false;
+  for (let i = 0; i < id.length; i++) if (id.charCodeAt(i) !== 48) return true;
+  return false;
+}

@@ -1,0 +1,307 @@
+/**
+ * The HTTP intake both receivers (`otlp` over HTTP, `http_json`) share: the server (plain or TLS, with
+ * optional client certificates), routing (404 / 405), bearer-token auth (401), content-type checks (415),
+ * reading the body with a size limit that is checked on the *decompressed* bytes as they stream (a gzip
+ * bomb is refused without being inflated: 413), a body timeout for slow clients (408), and the mapping of
+ * what the pipeline answers to HTTP: a retryable refusal is 503 with `Retry-After`, a permanent one 400.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
+import { Type, type Static } from '@sinclair/typebox';
+import type { ConfigIssue, Consumer } from '../component.ts';
+import { Duration, Obj } from '../config/types.ts';
+import { ConsumerError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { splitHostPort } from '../telemetry.ts';
+
+// ------------------------------------------------------------------------------------- shared config
+
+/** TLS settings of a receiver: server certificate, and client CA for mutual TLS. Empty: plain text. */
+export const TlsServerSchema = Obj({
+  cert_file: Type.String({ default: '', description: 'PEM server certificate (chain); TLS is on when set' }),
+  key_file: Type.String({ default: '', description: 'PEM private key of cert_file' }),
+  client_ca_file: Type.String({ default: '', description: 'PEM CA bundle: when set, clients must present a certificate it signed' }),
+});
+export type TlsServerConfig = Static<typeof TlsServerSchema>;
+
+export const AuthSchema = Obj({
+  bearer_token: Type.String({ default: '', description: 'When set, requests must carry `Authorization: Bearer <token>`' }),
+});
+export type AuthConfig = Static<typeof AuthSchema>;
+
+/** 4 MiB, the Collector's default for gRPC messages. */
+export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+
+/** Keys every intake receiver has (merged into its own schema). */
+export const intakeSchemaProps = () => ({
+  max_request_body_size: Type.Integer({ minimum: 1, default: DEFAULT_MAX_BODY, description: 'Largest request body accepted, in bytes, after decompression' }),
+  read_timeout: Duration('10s', 'Time a client has to send the whole request body'),
+  tls: TlsServerSchema,
+  auth: AuthSchema,
+});
+
+/** Cross-field checks of the TLS settings. */
+export function validateTls(tls: TlsServerConfig, path: (string | number)[] = ['tls']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (tls.cert_file && !tls.key_file) issues.push({ path: [...path, 'key_file'], message: 'required when cert_file is set' });
+  if (tls.key_file && !tls.cert_file) issues.push({ path: [...path, 'cert_file'], message: 'required when key_file is set' });
+  if (tls.client_ca_file && !tls.cert_file) issues.push({ path: [...path, 'cert_file'], message: 'required when client_ca_file is set (mutual TLS needs server TLS)' });
+  return issues;
+}
+
+/** The PEM material of a TLS config, read from disk (throws an error naming the file). */
+export function readTlsFiles(tls: TlsServerConfig): { cert: Buffer; key: Buffer; ca: Buffer | undefined } | undefined {
+  if (!tls.cert_file) return undefined;
+  const read = (what: string, file: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new Error(`cannot read tls.${what} "${file}": ${(e as Error).message}`);
+    }
+  };
+  return {
+    cert: read('cert_file', tls.cert_file),
+    key: read('key_file', tls.key_file),
+    ca: tls.client_ca_file ? read('client_ca_file', tls.client_ca_file) : undefined,
+  };
+}
+
+/** Constant-time check of an `Authorization` header value against the configured token. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  if (!token) return true;
+  if (!header) return false;
+  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+  if (!m) return false;
+  const a = crypto.createHash('sha256').update(m[1]!).digest();
+  const b = crypto.createHash('sha256').update(token).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+// ---------------------------------------------------------------------------------------------- errors
+
+/** A request refused by the intake itself, with the HTTP status to answer. */
+export class IntakeError extends Error {
+  readonly status: number;
+  readonly retryAfterMs: number | undefined;
+  constructor(status: number, message: string, retryAfterMs?: number) {
+    super(message);
+    this.name = 'IntakeError';
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Default wait suggested to a client when the pipeline refuses without saying how long. */
+export const DEFAULT_RETRY_AFTER_MS = 1000;
+
+/**
+ * Hands a batch to the pipelines; a refusal becomes an {@link IntakeError}: retryable -> 503 with
+ * Retry-After, permanent -> 400. Never swallows a refusal.
+ */
+export async function deliver(emit: Consumer, batch: Parameters<Consumer['consume']>[0]): Promise<void> {
+  try {
+    await emit.consume(batch);
+  } catch (e) {
+    if (e instanceof ConsumerError && e.permanent) throw new IntakeError(400, `data refused: ${e.message}`);
+    const ms = e instanceof ConsumerError && e.retryAfterMs !== undefined ? e.retryAfterMs : DEFAULT_RETRY_AFTER_MS;
+    throw new IntakeError(503, `pipeline busy, retry later: ${(e as Error).message}`, ms);
+  }
+}
+
+// --------------------------------------------------------------------------------------------- server
+
+/** What a route receives: the decompressed body and the request's media type (lowercase, no params). */
+export interface IntakeRequest {
+  body: Buffer;
+  contentType: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export interface IntakeReply {
+  status: number;
+  contentType: string;
+  body: string | Buffer;
+}
+
+export interface IntakeRoute {
+  /** Media types the route takes; others get 415. Empty: any. */
+  contentTypes: readonly string[];
+  handle(req: IntakeRequest): Promise<IntakeReply>;
+}
+
+export interface HttpIntakeOptions {
+  endpoint: string;
+  routes: Record<string, IntakeRoute>;
+  maxBodyBytes: number;
+  readTimeoutMs: number;
+  tls: TlsServerConfig;
+  bearerToken: string;
+  logger: Logger;
+  /** Formats an error body for a request of `contentType` (OTLP answers a Status in the request's encoding). */
+  formatError(status: number, message: string, contentType: string): IntakeReply;
+  /** Called for every request refused before its items were counted (to count them as refused). */
+  onRefused?(path: string, status: number): void;
+}
+
+/** Reads a request body (gunzipping it when asked) into one buffer, enforcing size and time limits. */
+export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '')
+    return Promise.reject(new IntakeError(415, `unsupported Content-Encoding "${encoding}": use gzip or none`));
+  const declared = Number(req.headers['content-length']);
+  if (encoding !== 'gzip' && Number.isFinite(declared) && declared > maxBytes)
+    return Promise.reject(new IntakeError(413, `request body of ${declared} bytes exceeds max_request_body_size (${maxBytes} bytes)`));
+
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    let source: NodeJS.ReadableStream = req;
+    let gunzip: zlib.Gunzip | undefined;
+    const finish = (err: Error | undefined, body?: Buffer) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.off('aborted', onAborted);
+      if (err) {
+        if (gunzip) {
+          req.unpipe(gunzip);
+          gunzip.destroy();
+        }
+        // Stop reading (the connection is closed after the error response).
+        req.pause();
+        reject(err);
+      } else resolve(body!);
+    };
+    const timer = setTimeout(
+      () => finish(new IntakeError(408, `request body not received within read_timeout (${timeoutMs} ms)`)),
+      timeoutMs,
+    );
+    timer.unref();
+    const onAborted = () => finish(new IntakeError(400, 'client aborted the request'));
+    req.on('aborted', onAborted);
+    req.on('error', (e) => finish(new IntakeError(400, `error reading the request: ${e.message}`)));
+    if (encoding === 'gzip') {
+      gunzip = zlib.createGunzip({ chunkSize: 64 * 1024 });
+      gunzip.on('error', (e) => finish(new IntakeError(400, `invalid gzip body: ${e.message}`)));
+      req.pipe(gunzip);
+      source = gunzip;
+    }
+    source.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        finish(
+          new IntakeError(
+            413,
+            `request body exceeds max_request_body_size (${maxBytes} bytes${encoding === 'gzip' ? ' after decompression' : ''})`,
+          ),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    source.on('end', () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+  });
+}
+
+/** An HTTP(S) server that runs intake routes. */
+export class HttpIntakeServer {
+  private server: http.Server | undefined;
+  private addr: AddressInfo | undefined;
+
+  constructor(private readonly opts: HttpIntakeOptions) {}
+
+  /** `host:port` actually bound (after start). */
+  get address(): string {
+    if (!this.addr) throw new Error('server not started');
+    return this.addr.family === 'IPv6' ? `[${this.addr.address}]:${this.addr.port}` : `${this.addr.address}:${this.addr.port}`;
+  }
+
+  get port(): number {
+    return this.addr?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = splitHostPort(this.opts.endpoint);
+    const tls = readTlsFiles(this.opts.tls);
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const server = tls
+      ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca }, handler)
+      : http.createServer(handler);
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = Math.min(66_000, Math.max(1000, this.opts.readTimeoutMs + 1000));
+    server.requestTimeout = 0; // our own body timeout answers 408 with a message
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(new Error(`cannot listen on ${this.opts.endpoint}: ${e.message}`)));
+      server.listen(port, host, () => resolve());
+    });
+    server.on('error', (e) => this.opts.logger.error({ err: e }, 'HTTP server error'));
+    server.on('clientError', (err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+      this.opts.logger.debug({ err }, 'bad HTTP request');
+    });
+    this.server = server;
+    this.addr = server.address() as AddressInfo;
+  }
+
+  async shutdown(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      // Requests in flight get a moment to finish, then their connections are cut.
+      setTimeout(() => server.closeAllConnections(), 2000).unref();
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const ctHeader = req.headers['content-type'] ?? '';
+    const semi = ctHeader.indexOf(';');
+    const contentType = (semi < 0 ? ctHeader : ctHeader.slice(0, semi)).trim().toLowerCase();
+    try {
+      const route = this.opts.routes[path];
+      if (!route) throw new IntakeError(404, `unknown path ${path}: use ${Object.keys(this.opts.routes).join(', ')}`);
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        throw new IntakeError(405, `method ${req.method} not allowed on ${path}: use POST`);
+      }
+      if (!bearerMatches(req.headers.authorization, this.opts.bearerToken))
+        throw new IntakeError(401, 'missing or invalid bearer token');
+      if (route.contentTypes.length && !route.contentTypes.includes(contentType))
+        throw new IntakeError(415, `unsupported Content-Type "${contentType || '(none)'}": use ${route.contentTypes.join(' or ')}`);
+      const body = await readBody(req, this.opts.maxBodyBytes, this.opts.readTimeoutMs);
+      const reply = await route.handle({ body, contentType, headers: req.headers });
+      res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) });
+      res.end(reply.body);
+    } catch (e) {
+      const err = e instanceof IntakeError ? e : undefined;
+      const status = err?.status ?? 500;
+      const message = err ? err.message : `internal error: ${(e as Error).message}`;
+      if (!err) this.opts.logger.error({ err: e }, 'intake request failed');
+      else this.opts.logger.debug({ status, path, message }, 'request refused');
+      this.opts.onRefused?.(path, status);
+      const reply = this.opts.formatError(status, message, contentType);
+      const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) };
+      if (err?.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+      // The body may be unread (413, 408, 401 ...): close rather than read what is left of it.
+      if (!req.complete) headers.connection = 'close';
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      res.writeHead(status, headers);
+      res.end(reply.body);
+    }
+  }
+}
