@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Exporter } from '../../src/component.ts';
+import type { Exporter, Host } from '../../src/component.ts';
 import { retryableError } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
 import { type Batch, countItems, pickSignal } from '../../src/model.ts';
@@ -67,7 +67,7 @@ export class FileExporter implements Exporter {
     this.maxBytes = config.max_megabytes * 1024 * 1024;
   }
 
-  async start(): Promise<void> {
+  async start(_host?: Host): Promise<void> {
     if (this.fd !== undefined) return;
     fs.mkdirSync(path.dirname(path.resolve(this.config.path)), { recursive: true });
     const cut = repairTornTail(this.config.path);

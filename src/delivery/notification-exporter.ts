@@ -4,7 +4,7 @@
  * and deliver each with the exporter's own `send`. Other signals, and notifications for other exporters,
  * are ignored.
  */
-import { type CreateSettings, type Exporter, stateDirFor } from '../component.ts';
+import { type CreateSettings, type Exporter, type Host, stateDirFor } from '../component.ts';
 import { retryableError } from '../errors.ts';
 import type { AlertNotification, Batch } from '../model.ts';
 import { type DeliveryConfig, type DeliveryOptions, deliveryOptions } from './config.ts';
@@ -51,7 +51,7 @@ export class NotificationExporter implements Exporter {
     return this.queue;
   }
 
-  async start(): Promise<void> {
+  async start(_host?: Host): Promise<void> {
     this.starting ??= (async () => {
       await this.sender.start?.();
       this.queue = await DeliveryQueue.open<AlertNotification>({
