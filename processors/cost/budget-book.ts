@@ -22,6 +22,8 @@ interface BudgetState {
   period: string;
   groups: Map<string, BudgetGroup>;
   formatter: Intl.DateTimeFormat;
+  /** The minute (ms / 60000) `period` was last computed for. */
+  minute: number;
 }
 
 interface PersistedFile {
@@ -54,7 +56,7 @@ export class BudgetBook {
 
   constructor(configs: readonly BudgetConfig[], stateDir: string) {
     this.file = path.join(stateDir, 'budgets.json');
-    this.budgets = configs.map((config) => ({ config, period: '', groups: new Map(), formatter: calendarFormatter(config.timezone) }));
+    this.budgets = configs.map((config) => ({ config, period: '', groups: new Map(), formatter: calendarFormatter(config.timezone), minute: NaN }));
   }
 
   get path(): string {
@@ -138,6 +140,11 @@ export class BudgetBook {
 
   /** Starts a new period from zero when `nowMs` is past the current one. */
   private roll(b: BudgetState, nowMs: number): void {
+    // every time zone's midnight falls on a whole minute: the period only needs computing once a minute
+    // (Intl formatting costs microseconds; this runs for every priced call)
+    const minute = Math.floor(nowMs / 60_000);
+    if (minute === b.minute) return;
+    b.minute = minute;
     const p = periodOf(b.formatter, b.config.period, nowMs);
     if (p !== b.period) {
       if (b.period !== '' && b.groups.size) this.dirty = true;

@@ -1,0 +1,210 @@
+/**
+ * The percentiles and cost processors: nanoseconds per span for each alone, spans/s for
+ * cost -> percentiles -> a discarding consumer, and memory at 100,000 live percentile series.
+ *
+ * Input: 512-span batches with GenAI attributes (20 models in the forms they arrive in, 4 services,
+ * lognormal durations, cached tokens on a third of the calls). Target: both processors together at least
+ * 150k spans/s (at most 40% of the ~250k spans/s intake), and under 300 MB at 100k series.
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { type Consumer, type CreateSettings, NOOP_CONSUMER, type Processor } from '../src/component.ts';
+import { validateComponentConfig } from '../src/config/ajv.ts';
+import { silentLogger } from '../src/logger.ts';
+import { type Batch, type KeyValue, type Span, StatusCode, emptyScope } from '../src/model.ts';
+import { ServiceTelemetry } from '../src/telemetry.ts';
+import { costProcessorFactory } from '../processors/cost/index.ts';
+import { percentilesProcessorFactory } from '../processors/percentiles/index.ts';
+import type { PercentilesProcessor } from '../processors/percentiles/percentiles-processor.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const MODELS = [
+  'gpt-4o', 'openai/gpt-4o-mini', 'gpt-4.1-2025-04-14', 'gpt-5-mini', 'o4-mini', 'azure/gpt-4.1-nano',
+  'claude-sonnet-4-5-20250929', 'us.anthropic.claude-haiku-4-5-20251001-v1:0', 'claude-opus-4-1', 'anthropic.claude-3-haiku-20240307-v1:0',
+  'gemini-2.5-pro', 'gemini-2.5-flash', 'vertex_ai/gemini-2.0-flash-001', 'mistral-large-latest', 'mistral/mistral-small-latest',
+  'together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo', 'us.meta.llama3-3-70b-instruct-v1:0', 'deepseek-chat', 'us.amazon.nova-pro-v1:0', 'my-unknown-model',
+];
+const SERVICES = ['support-bot', 'search', 'checkout', 'summariser'];
+const BATCH = 512;
+
+function rand(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function makeBatches(n: number, seed = 1, uniqueKey?: (i: number) => string): Batch[] {
+  // with a unique key (the memory run) every span of a key has the same service and status, so that
+  // the number of series is the number of keys
+  const r = rand(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const out: Batch[] = [];
+  let k = 0;
+  for (let b = 0; b < n; b++) {
+    const bySvc = new Map<string, Span[]>();
+    for (let i = 0; i < BATCH; i++, k++) {
+      const svc = uniqueKey ? SERVICES[k % SERVICES.length]! : SERVICES[Math.floor(r() * SERVICES.length)]!;
+      const model = MODELS[Math.floor(r() * MODELS.length)]!;
+      const input = Math.floor(200 + r() * 4000);
+      const attrs: KeyValue[] = [
+        { key: 'gen_ai.operation.name', value: 'chat' },
+        { key: 'gen_ai.provider.name', value: model.includes('claude') ? 'anthropic' : 'openai' },
+        { key: 'gen_ai.request.model', value: model },
+        { key: 'gen_ai.usage.input_tokens', value: BigInt(input) },
+        { key: 'gen_ai.usage.output_tokens', value: BigInt(Math.floor(20 + r() * 800)) },
+        { key: 'http.route', value: '/v1/chat' },
+      ];
+      if (r() < 0.33) attrs.push({ key: 'gen_ai.usage.cache_read.input_tokens', value: BigInt(Math.floor(input / 2)) });
+      if (uniqueKey) attrs.push({ key: 'request.key', value: uniqueKey(k) });
+      const durNs = BigInt(Math.round(Math.exp(6 + gauss()) * 1e6));
+      const span: Span = {
+        traceId: '5b8efff798038103d269b633813fc60c',
+        spanId: 'eee19b7ec3c1b174',
+        traceState: '',
+        parentSpanId: '',
+        flags: 0,
+        name: 'chat',
+        kind: 3,
+        startTimeUnixNano: now - durNs,
+        endTimeUnixNano: now,
+        attributes: attrs,
+        droppedAttributesCount: 0,
+        events: [],
+        droppedEventsCount: 0,
+        links: [],
+        droppedLinksCount: 0,
+        status: { code: !uniqueKey && r() < 0.02 ? StatusCode.Error : StatusCode.Ok, message: '' },
+      };
+      let list = bySvc.get(svc);
+      if (!list) bySvc.set(svc, (list = []));
+      list.push(span);
+    }
+    out.push({
+      resourceSpans: [...bySvc].map(([svc, spans]) => ({
+        resource: { attributes: [{ key: 'service.name', value: svc }], droppedAttributesCount: 0 },
+        scopeSpans: [{ scope: emptyScope('bench'), spans, schemaUrl: '' }],
+        schemaUrl: '',
+      })),
+    });
+  }
+  return out;
+}
+
+const telemetry = new ServiceTelemetry();
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
+
+function settings(id: string): CreateSettings {
+  return {
+    id,
+    kind: 'processor',
+    logger: silentLogger(),
+    telemetry: telemetry.forComponent('processor', id),
+    stateDir,
+    emit: NOOP_CONSUMER,
+    service: { componentIds: { receiver: [], processor: [], exporter: [] }, pipelines: {} },
+  };
+}
+
+function config(factory: { schema: unknown }, raw: Record<string, unknown>): never {
+  const c = structuredClone(raw);
+  const issues = validateComponentConfig(factory as never, c);
+  if (issues.length) throw new Error(JSON.stringify(issues));
+  return c as never;
+}
+
+function makeCost(): Processor {
+  return costProcessorFactory.create(settings('cost'), config(costProcessorFactory, { budgets: [{ name: 'daily', limit_usd: 1000, group_by: ['service.name'] }] })) as Processor;
+}
+
+function makePercentiles(extra: Record<string, unknown> = {}): Processor {
+  return percentilesProcessorFactory.create(
+    settings('percentiles'),
+    config(percentilesProcessorFactory, {
+      window: '1h', // one window for the whole run: nothing is emitted or late mid-measurement
+      dimensions: ['service.name', 'span.name', 'gen_ai.request.model'],
+      span_attributes: ['gen_ai.usage.cost', 'gen_ai.usage.output_tokens'],
+      ...extra,
+    }),
+  ) as Processor;
+}
+
+/** Runs `batches` through `head` repeatedly for about `ms`; returns ns per span and spans/s. */
+async function measure(head: (b: Batch) => Promise<void>, batches: Batch[], ms: number): Promise<{ nsPerSpan: number; spansPerSec: number }> {
+  for (const b of batches.slice(0, 20)) await head(b); // warm-up
+  let spans = 0;
+  const start = process.hrtime.bigint();
+  const until = start + BigInt(ms) * 1_000_000n;
+  let i = 0;
+  while (process.hrtime.bigint() < until) {
+    for (let j = 0; j < 10; j++) {
+      await head(batches[i++ % batches.length]!);
+      spans += BATCH;
+    }
+  }
+  const ns = Number(process.hrtime.bigint() - start);
+  return { nsPerSpan: ns / spans, spansPerSec: (spans / ns) * 1e9 };
+}
+
+function heapMb(gc: () => void): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
+export async function run(): Promise<void> {
+  const batches = makeBatches(64);
+  const discard: Consumer = NOOP_CONSUMER;
+  const rows: [string, string, string][] = [];
+
+  const cost = makeCost();
+  await cost.start({ reportFatal: () => {} });
+  const costAlone = await measure((b) => cost.process(b, discard), batches, 2000);
+  rows.push(['cost alone', `${costAlone.nsPerSpan.toFixed(0)} ns/span`, `${Math.round(costAlone.spansPerSec).toLocaleString('en-US')} spans/s`]);
+
+  const pct = makePercentiles();
+  await pct.start({ reportFatal: () => {} });
+  const pctAlone = await measure((b) => pct.process(b, discard), batches, 2000);
+  rows.push(['percentiles alone', `${pctAlone.nsPerSpan.toFixed(0)} ns/span`, `${Math.round(pctAlone.spansPerSec).toLocaleString('en-US')} spans/s`]);
+
+  const toPct: Consumer = { consume: (b) => pct.process(b, discard) };
+  const chain = await measure((b) => cost.process(b, toPct), batches, 3000);
+  rows.push(['cost -> percentiles -> discard', `${chain.nsPerSpan.toFixed(0)} ns/span`, `${Math.round(chain.spansPerSec).toLocaleString('en-US')} spans/s`]);
+  await cost.shutdown();
+  await pct.shutdown();
+
+  // memory at 100,000 live series: a unique key per series, 8 spans per series (lognormal durations)
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const SERIES = 100_000;
+  const memBatches = makeBatches(Math.ceil((SERIES * 8) / BATCH), 7, (k) => `k${k % SERIES}`);
+  const before = heapMb(gc);
+  const big = makePercentiles({ dimensions: ['service.name', 'request.key'], span_attributes: [], max_series: 200_000 }) as PercentilesProcessor;
+  for (const b of memBatches) await big.process(b, discard);
+  const after = heapMb(gc);
+  const held = big.seriesHeld();
+  memBatches.length = 0;
+  const mb = after - before;
+  rows.push([`memory at ${held.toLocaleString('en-US')} live series`, `${mb.toFixed(0)} MB heap`, `${((mb * 2 ** 20) / held).toFixed(0)} bytes/series`]);
+  await big.shutdown();
+
+  const header: [string, string, string] = ['measure', 'per span / total', 'rate'];
+  const w = [0, 1, 2].map((c) => Math.max(...[header, ...rows].map((r) => r[c]!.length)));
+  const line = (r: string[]) => `| ${r[0]!.padEnd(w[0]!)} | ${r[1]!.padStart(w[1]!)} | ${r[2]!.padStart(w[2]!)} |`;
+  console.log(line(header));
+  console.log(`|${'-'.repeat(w[0]! + 2)}|${'-'.repeat(w[1]! + 2)}|${'-'.repeat(w[2]! + 2)}|`);
+  for (const r of rows) console.log(line(r));
+  console.log(
+    `targets: chain >= 150,000 spans/s: ${chain.spansPerSec >= 150_000 ? 'met' : 'MISSED'}; memory < 300 MB at 100k series: ${mb < 300 ? 'met' : 'MISSED'}`,
+  );
+  fs.rmSync(stateDir, { recursive: true, force: true });
+  await telemetry.close();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
