@@ -3,8 +3,13 @@
  * here by kind and type; nothing else in the core names a particular component.
  */
 import type { ComponentKind, Factory } from './component.ts';
+import { alertmanagerExporterFactory } from '../exporters/alertmanager/index.ts';
 import { debugExporterFactory } from '../exporters/debug/index.ts';
+import { emailExporterFactory } from '../exporters/email/index.ts';
+import { fileExporterFactory } from '../exporters/file/index.ts';
 import { nopExporterFactory } from '../exporters/nop/index.ts';
+import { slackExporterFactory } from '../exporters/slack/index.ts';
+import { webhookExporterFactory } from '../exporters/webhook/index.ts';
 import { batchProcessorFactory } from '../processors/batch/index.ts';
 import { costProcessorFactory } from '../processors/cost/index.ts';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/index.ts';
@@ -15,7 +20,15 @@ import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 // One line per component; keep each list sorted.
 export const receiverFactories: Factory<any>[] = [nopReceiverFactory, otlpReceiverFactory];
 export const processorFactories: Factory<any>[] = [batchProcessorFactory, costProcessorFactory, memoryLimiterProcessorFactory, percentilesProcessorFactory];
-export const exporterFactories: Factory<any>[] = [debugExporterFactory, nopExporterFactory];
+export const exporterFactories: Factory<any>[] = [
+  alertmanagerExporterFactory,
+  debugExporterFactory,
+  emailExporterFactory,
+  fileExporterFactory,
+  nopExporterFactory,
+  slackExporterFactory,
+  webhookExporterFactory,
+];
 
 function listOf(kind: ComponentKind): Factory<any>[] {
   return kind === 'receiver' ? receiverFactories : kind === 'processor' ? processorFactories : exporterFactories;
