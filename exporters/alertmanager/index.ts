@@ -9,6 +9,7 @@ export const alertmanagerExporterFactory: Factory<AlertmanagerConfig> = {
   kind: 'exporter',
   schema: AlertmanagerConfigSchema,
   signals: ['alerts'],
+  example: { url: 'http://127.0.0.1:9093' },
   validate(config) {
     return config.resend_delay === '0' ? [{ path: ['resend_delay'], message: 'must be more than 0' }] : [];
   },

@@ -10,6 +10,7 @@ export const emailExporterFactory: Factory<EmailConfig> = {
   kind: 'exporter',
   schema: EmailConfigSchema,
   signals: ['alerts'],
+  example: { smtp: { host: 'smtp.example.com' }, from: 'vigil <vigil@example.com>', to: ['oncall@example.com'] },
   validate(config) {
     const issues: ConfigIssue[] = [];
     const problem = templateIssue(config.subject);

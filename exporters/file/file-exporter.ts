@@ -55,6 +55,7 @@ export function repairTornTail(file: string): number {
 export class FileExporter implements Exporter {
   private fd: number | undefined;
   private size = 0;
+  private started = false;
   private stopped = false;
   private readonly maxBytes: number;
 
@@ -67,15 +68,16 @@ export class FileExporter implements Exporter {
     this.maxBytes = config.max_megabytes * 1024 * 1024;
   }
 
+  /** Repairs a torn last line now; the file (and its folder) is opened at the first line to write. */
   async start(_host?: Host): Promise<void> {
-    if (this.fd !== undefined) return;
-    fs.mkdirSync(path.dirname(path.resolve(this.config.path)), { recursive: true });
+    if (this.started) return;
+    this.started = true;
     const cut = repairTornTail(this.config.path);
     if (cut) this.logger.warn({ path: this.config.path, bytes: cut }, 'removed a partial last line left by an earlier crash');
-    this.open();
   }
 
   private open(): void {
+    fs.mkdirSync(path.dirname(path.resolve(this.config.path)), { recursive: true });
     this.fd = fs.openSync(this.config.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
     this.size = fs.fstatSync(this.fd).size;
   }
@@ -99,10 +101,11 @@ export class FileExporter implements Exporter {
       }
     }
     if (!lines.length) return;
-    if (this.fd === undefined || this.stopped) throw retryableError(`exporter ${this.id} is not running`);
+    if (!this.started || this.stopped) throw retryableError(`exporter ${this.id} is not running`);
     try {
+      if (this.fd === undefined) this.open();
       for (const line of lines) this.writeLine(Buffer.from(line + '\n'));
-      if (this.config.fsync) fs.fdatasyncSync(this.fd);
+      if (this.config.fsync) fs.fdatasyncSync(this.fd!);
     } catch (err) {
       for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('failed', s, counts[s]);
       this.logger.error({ err, path: this.config.path }, 'cannot write to the file');

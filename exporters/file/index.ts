@@ -8,5 +8,6 @@ export const fileExporterFactory: Factory<FileConfig> = {
   kind: 'exporter',
   schema: FileConfigSchema,
   signals: SIGNALS,
+  example: { path: './data/alerts.jsonl', signals: ['alerts'] },
   create: (settings, config) => new FileExporter(settings.id, config, settings.logger, settings.telemetry),
 };

@@ -12,6 +12,7 @@ export const slackExporterFactory: Factory<SlackConfig> = {
   kind: 'exporter',
   schema: SlackConfigSchema,
   signals: ['alerts'],
+  example: { webhook_url: 'https://hooks.slack.com/services/T000/B000/XXXXXXXX' },
   validate(config) {
     const issues: ConfigIssue[] = [];
     for (const key of ['title', 'text'] as const) {

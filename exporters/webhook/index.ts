@@ -8,5 +8,6 @@ export const webhookExporterFactory: Factory<WebhookConfig> = {
   kind: 'exporter',
   schema: WebhookConfigSchema,
   signals: ['alerts'],
+  example: { url: 'https://alerts.example.com/vigil' },
   create: (settings, config) => new NotificationExporter(settings, config, new WebhookSender(config, settings.id)),
 };
