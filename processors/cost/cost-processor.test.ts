@@ -167,6 +167,27 @@ describe('cost: pricing spans', () => {
   });
 });
 
+describe('cost: bad input', () => {
+  it('prices what it can and passes every span on, whatever the attribute values', async () => {
+    const { proc } = make();
+    const weird = [
+      span(T0, 1, { attributes: [{ key: 'gen_ai.request.model', value: { kvlist: [] } }, { key: 'gen_ai.usage.input_tokens', value: 5 }] }),
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 'lots' }),
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': -5, 'gen_ai.usage.output_tokens': 10 }),
+      llmSpan({ 'gen_ai.request.model': '', 'gen_ai.usage.input_tokens': 5 }),
+    ];
+    const next = new SinkConsumer();
+    const batch: Batch = { resourceSpans: [{ ...resourceSpans('x', weird), resource: undefined as never }] };
+    await proc.process(batch, next);
+    expect(next.spans).toHaveLength(4);
+    expect(getAttr(next.spans[0]!.attributes, 'gen_ai.usage.cost.source')).toBe('unpriced');
+    expect(cost(next.spans[1]!)).toBeUndefined();
+    expect(cost(next.spans[2]!)).toBeCloseTo((10 * 10) / 1e6, 12); // negative input ignored, output priced
+    expect(cost(next.spans[3]!)).toBeUndefined();
+    await proc.shutdown();
+  });
+});
+
 describe('cost: emitted metrics', () => {
   it('emits llm.cost and llm.tokens every interval, per service, model, provider and operation', async () => {
     const { proc, emitted } = make({ interval: '10s' });

@@ -90,11 +90,6 @@ export class CostProcessor implements Processor {
   async start(): Promise<void> {
     if (this.started || this.stopped) return;
     this.loadTable();
-    if (this.budgets.active) {
-      const { restored, error } = this.budgets.load(Date.now());
-      if (error) this.logger.error(error);
-      else if (restored) this.logger.info({ groups: restored }, 'cost: budget spend restored');
-    }
     this.lastEmitNs = BigInt(Date.now()) * 1_000_000n;
     this.started = true;
     this.timer = setInterval(() => {
@@ -110,6 +105,12 @@ export class CostProcessor implements Processor {
     } catch (err) {
       throw new VigilError(ErrorCodes.START_FAILED, `cost: ${(err as Error).message}`, err);
     }
+    // restore saved spend before anything is added (and before anything could overwrite the file)
+    if (this.budgets.active) {
+      const { restored, error } = this.budgets.load(Date.now());
+      if (error) this.logger.error(error);
+      else if (restored) this.logger.info({ groups: restored }, 'cost: budget spend restored');
+    }
   }
 
   async shutdown(): Promise<void> {
@@ -118,7 +119,7 @@ export class CostProcessor implements Processor {
     if (this.timer) clearInterval(this.timer);
     if (this.persistTimer) clearTimeout(this.persistTimer);
     this.timer = this.persistTimer = undefined;
-    if (!this.started) return;
+    if (!this.table) return; // never started nor given data: nothing to flush
     try {
       await this.flush();
     } finally {
@@ -127,8 +128,8 @@ export class CostProcessor implements Processor {
   }
 
   async process(batch: Batch, next: Consumer): Promise<void> {
-    if (!this.table) this.loadTable(); // process() before start() (tests, `vigil test`)
     try {
+      if (!this.table) this.loadTable(); // process() before start() (tests, `vigil test`)
       const now = Date.now();
       if (batch.resourceSpans) this.priceSpans(batch, now);
       if (batch.resourceMetrics) this.priceMetrics(batch, now);
