@@ -14,11 +14,12 @@ import { batchProcessorFactory } from '../processors/batch/index.ts';
 import { costProcessorFactory } from '../processors/cost/index.ts';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/index.ts';
 import { percentilesProcessorFactory } from '../processors/percentiles/index.ts';
+import { httpJsonReceiverFactory } from '../receivers/http_json/index.ts';
 import { nopReceiverFactory } from '../receivers/nop/index.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 
 // One line per component; keep each list sorted.
-export const receiverFactories: Factory<any>[] = [nopReceiverFactory, otlpReceiverFactory];
+export const receiverFactories: Factory<any>[] = [httpJsonReceiverFactory, nopReceiverFactory, otlpReceiverFactory];
 export const processorFactories: Factory<any>[] = [batchProcessorFactory, costProcessorFactory, memoryLimiterProcessorFactory, percentilesProcessorFactory];
 export const exporterFactories: Factory<any>[] = [
   alertmanagerExporterFactory,

@@ -1,0 +1,14 @@
+import type { Factory } from '../../src/component.ts';
+import { validateTls } from '../../src/otlp/intake.ts';
+import { type HttpJsonReceiverConfig, HttpJsonReceiverConfigSchema } from './config.ts';
+import { HttpJsonReceiver } from './http-json-receiver.ts';
+
+export const httpJsonReceiverFactory: Factory<HttpJsonReceiverConfig> = {
+  type: 'http_json',
+  kind: 'receiver',
+  schema: HttpJsonReceiverConfigSchema,
+  signals: ['traces', 'metrics', 'logs'],
+  validate: (config) => validateTls(config.tls),
+  endpoints: (config) => [config.endpoint],
+  create: (settings, config) => new HttpJsonReceiver(settings, config),
+};
