@@ -8,6 +8,7 @@ import { debugExporterFactory } from '../exporters/debug/index.ts';
 import { emailExporterFactory } from '../exporters/email/index.ts';
 import { fileExporterFactory } from '../exporters/file/index.ts';
 import { nopExporterFactory } from '../exporters/nop/index.ts';
+import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { slackExporterFactory } from '../exporters/slack/index.ts';
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
 import { batchProcessorFactory } from '../processors/batch/index.ts';
@@ -27,6 +28,7 @@ export const exporterFactories: Factory<any>[] = [
   emailExporterFactory,
   fileExporterFactory,
   nopExporterFactory,
+  otlpExporterFactory,
   slackExporterFactory,
   webhookExporterFactory,
 ];

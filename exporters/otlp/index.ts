@@ -1,0 +1,29 @@
+import type { ConfigIssue, Factory } from '../../src/component.ts';
+import { type OtlpExporterConfig, OtlpExporterConfigSchema } from './config.ts';
+import { OtlpExporter } from './otlp-exporter.ts';
+
+export const otlpExporterFactory: Factory<OtlpExporterConfig> = {
+  type: 'otlp',
+  kind: 'exporter',
+  schema: OtlpExporterConfigSchema,
+  signals: ['traces', 'metrics', 'logs'],
+  validate(config): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    if (config.protocol === 'grpc') {
+      if (!/^(https?:\/\/)?(\[[^\]]+\]|[^:/[\]]+):\d{1,5}\/?$/.test(config.endpoint))
+        issues.push({ path: ['endpoint'], message: 'expected host:port or http(s)://host:port for protocol grpc' });
+    } else {
+      let ok = false;
+      try {
+        ok = /^https?:$/.test(new URL(config.endpoint).protocol);
+      } catch {
+        ok = false;
+      }
+      if (!ok) issues.push({ path: ['endpoint'], message: `expected an http:// or https:// URL for protocol ${config.protocol}` });
+    }
+    if (!!config.tls.cert_file !== !!config.tls.key_file) issues.push({ path: ['tls'], message: 'cert_file and key_file go together' });
+    if (config.signals.length === 0) issues.push({ path: ['signals'], message: 'list at least one signal' });
+    return issues;
+  },
+  create: (settings, config) => new OtlpExporter(settings, config),
+};
