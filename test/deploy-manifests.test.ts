@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { schemaProblems, validateManifests } from '../deploy/kubernetes/validate.ts';
+import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { tempDir } from './helpers/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -88,13 +89,41 @@ describe('deploy/kubernetes', () => {
         'gateway.yaml (Service/vigil-gateway): port otlp-grpc targets grpc, which no container of gateway.yaml (Deployment/vigil-gateway) exposes'],
       ['gateway.yaml', (t) => t.replace('claimName: vigil-gateway-state', 'claimName: vigil-state'),
         'gateway.yaml (Deployment/vigil-gateway): volume vigil-state names PersistentVolumeClaim "vigil-state", which is not defined here'],
-      ['sidecar-forwarding.yaml', (t) => t.replace('endpoint: vigil-gateway:4317', 'endpoint: vigil-gw:4317'),
-        'sidecar-forwarding.yaml (Deployment/search) container vigil: exporter otlp/gateway endpoint vigil-gw:4317 names no Service defined here'],
+      ['sidecar-forwarding.yaml', (t) => t.replace('endpoint: http://vigil-gateway:4317', 'endpoint: http://vigil-gw:4317'),
+        'sidecar-forwarding.yaml (Deployment/search) container vigil: exporter otlp/gateway endpoint http://vigil-gw:4317 names no Service defined here'],
       ['sidecar-forwarding.yaml', (t) => t.replace('limits: {cpu: 500m, memory: 256Mi}', 'limits: {cpu: 500m}'),
         'sidecar-forwarding.yaml (Deployment/search) container vigil: resources.limits.memory is not set'],
     ];
     for (const [file, edit, expected] of cases) {
       expect(validateManifests(mutated(file, edit)).problems).toEqual([expected]);
     }
+  });
+
+  describe('the vigil config in each ConfigMap', () => {
+    // what `vigil validate --config FILE` does (src/cli.ts), in-process: loadConfig with the container's env
+    const validateWith = async (text: string, name: string, env: Record<string, string>) => {
+      const file = path.join(scratch, `${name}.yaml`);
+      fs.writeFileSync(file, text);
+      return (await loadConfig([file], { PATH: process.env.PATH, ...env })).errors.map(formatConfigError);
+    };
+
+    it.each(['vigil-sidecar-config', 'vigil-gateway-config', 'vigil-forwarder-config'])('%s passes `vigil validate` with its container\'s environment', async (name) => {
+      const c = report.configs.find((x) => x.configMap === name)!;
+      expect(await validateWith(c.text, name, c.env)).toEqual([]);
+    });
+
+    it('names the variable when a Secret value is missing from the environment', async () => {
+      const c = report.configs.find((x) => x.configMap === 'vigil-sidecar-config')!;
+      const { SMTP_PASSWORD: _dropped, ...env } = c.env;
+      const errors = await validateWith(c.text, 'sidecar-missing-env', env);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain('SMTP_PASSWORD');
+    });
+  });
+
+  it('the image\'s default config (deploy/pipelines.container.yaml) passes `vigil validate` with no environment set', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin/vigil.js'), 'validate', '--config', path.join(root, 'deploy/pipelines.container.yaml')], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/error/i);
+    expect(r.status).toBe(0);
   });
 });

@@ -12,8 +12,8 @@
  *   config needs without a default set in its environment; an app pointing OTEL_EXPORTER_OTLP_ENDPOINT
  *   at localhost has a vigil beside it listening on that port; an `otlp` exporter's endpoint names a
  *   Service port.
- * It returns the vigil configs it found (with the environment their container gets) so that
- * test/deploy-manifests.test.ts can run `vigil validate` on each.
+ * It returns the vigil configs it found (with the environment their container gets); run as a script it
+ * also checks each as `vigil validate` does (the config loader, with that environment).
  *
  *   node --import tsx deploy/kubernetes/validate.ts [dir]   (exit 1 with one line per problem)
  */
@@ -256,8 +256,18 @@ export function validateManifests(dir = here): ManifestReport {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = path.resolve(process.argv[2] ?? here);
-  const { manifests, problems } = validateManifests(dir);
+  const { manifests, problems, configs } = validateManifests(dir);
+  const { loadConfig, formatConfigError } = await import('../../src/config/load.ts');
+  const os = await import('node:os');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-k8s-configs-'));
+  for (const c of configs) {
+    const file = path.join(tmp, `${c.configMap}.yaml`);
+    fs.writeFileSync(file, c.text);
+    const { errors } = await loadConfig([file], { PATH: process.env.PATH, ...c.env });
+    for (const e of errors) problems.push(`${c.where}: ConfigMap ${c.configMap} key ${c.key}: ${formatConfigError(e).replace(file, c.key)}`);
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
   for (const p of problems) console.log(p);
   if (problems.length) process.exit(1);
-  console.log(`${manifests.length} Kubernetes manifests in ${path.relative(process.cwd(), dir) || '.'}: valid`);
+  console.log(`${manifests.length} Kubernetes manifests in ${path.relative(process.cwd(), dir) || '.'}: valid; ${configs.length} vigil configs in them: valid`);
 }
