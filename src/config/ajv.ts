@@ -32,7 +32,26 @@ export function validateComponentConfig(factory: Factory, config: unknown): Sche
   if (validate(config)) {
     return factory.validate ? factory.validate(config as never) : [];
   }
-  return (validate.errors ?? []).filter(relevant).map(describeAjvError);
+  return describeAjvErrors(validate.errors ?? []);
+}
+
+/** Turns Ajv's errors into issues: one per place, alternatives of a union merged into "expected one of". */
+export function describeAjvErrors(errors: ErrorObject[]): SchemaIssue[] {
+  const consts = new Map<string, unknown[]>();
+  for (const e of errors) if (e.keyword === 'const') consts.set(e.instancePath, [...(consts.get(e.instancePath) ?? []), (e.params as { allowedValue: unknown }).allowedValue]);
+  const out: SchemaIssue[] = [];
+  const done = new Set<string>();
+  for (const e of errors.filter(relevant)) {
+    if (e.keyword === 'const' && consts.get(e.instancePath)!.length > 1) {
+      if (done.has(e.instancePath)) continue;
+      done.add(e.instancePath);
+      const allowed = consts.get(e.instancePath)!;
+      out.push({ path: pointerToPath(e.instancePath), message: `expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` });
+      continue;
+    }
+    out.push(describeAjvError(e));
+  }
+  return out;
 }
 
 /** Drops the noise Ajv adds around `anyOf`/`oneOf` ("must match a schema in anyOf") when a branch said more. */
@@ -68,6 +87,15 @@ export function describeAjvError(e: ErrorObject): SchemaIssue {
       return { path, message: `expected ${JSON.stringify(p.allowedValue)}` };
     case 'pattern':
       return { path, message: patternMessage(String(p.pattern)) };
+    case 'minItems':
+      return { path, message: `expected at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}` };
+    case 'minProperties':
+      return { path, message: `expected at least ${String(p.limit)} entr${p.limit === 1 ? 'y' : 'ies'}` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { path, message: `expected a number ${String(p.comparison)} ${String(p.limit)}` };
     default:
       return { path, message: e.message ?? e.keyword };
   }

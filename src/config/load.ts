@@ -13,7 +13,7 @@ import type { ComponentKind, Factory } from '../component.ts';
 import { findFactory, receiverFactories, processorFactories, exporterFactories } from '../components.ts';
 import { SIGNALS, type SignalName } from '../model.ts';
 import { splitHostPort } from '../telemetry.ts';
-import { compileSchema, describeAjvError, validateComponentConfig } from './ajv.ts';
+import { compileSchema, describeAjvErrors, validateComponentConfig } from './ajv.ts';
 import { Duration, Endpoint, Obj } from './types.ts';
 
 /** One problem in the config, located in the user's file. */
@@ -169,10 +169,7 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
   // top level and service section
   const top = compileSchema(TopSchema);
   if (!top(merged as unknown)) {
-    for (const e of top.errors ?? []) {
-      const issue = describeAjvError(e);
-      report(issue.path, issue.message);
-    }
+    for (const issue of describeAjvErrors(top.errors ?? [])) report(issue.path, issue.message);
     // go on with the checks the structure still allows, so that every mistake is reported at once
     const svc = merged['service'];
     if (!isPlainObject(svc) || !isPlainObject(svc['pipelines'])) return { errors: sortErrors(errors) };
