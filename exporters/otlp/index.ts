@@ -7,6 +7,7 @@ export const otlpExporterFactory: Factory<OtlpExporterConfig> = {
   kind: 'exporter',
   schema: OtlpExporterConfigSchema,
   signals: ['traces', 'metrics', 'logs'],
+  example: { endpoint: 'http://127.0.0.1:4318', protocol: 'http/protobuf' },
   validate(config): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
     if (config.protocol === 'grpc') {

@@ -8,6 +8,7 @@ export const httpJsonReceiverFactory: Factory<HttpJsonReceiverConfig> = {
   kind: 'receiver',
   schema: HttpJsonReceiverConfigSchema,
   signals: ['traces', 'metrics', 'logs'],
+  example: { endpoint: '127.0.0.1:0' },
   validate: (config) => validateTls(config.tls),
   endpoints: (config) => [config.endpoint],
   create: (settings, config) => new HttpJsonReceiver(settings, config),

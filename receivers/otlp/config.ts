@@ -6,8 +6,8 @@ export const DEFAULT_GRPC_ENDPOINT = 'localhost:4317';
 export const DEFAULT_HTTP_ENDPOINT = 'localhost:4318';
 
 /** A protocol's settings; `null` (a bare `grpc:` in YAML) means "enabled with defaults", as in the Collector. */
-const GrpcSchema = Type.Union([Type.Null(), Obj({ endpoint: Endpoint(DEFAULT_GRPC_ENDPOINT) })]);
-const HttpSchema = Type.Union([Type.Null(), Obj({ endpoint: Endpoint(DEFAULT_HTTP_ENDPOINT) })]);
+const GrpcSchema = Type.Union([Type.Null(), Obj({ endpoint: Type.Optional(Endpoint(DEFAULT_GRPC_ENDPOINT)) })]);
+const HttpSchema = Type.Union([Type.Null(), Obj({ endpoint: Type.Optional(Endpoint(DEFAULT_HTTP_ENDPOINT)) })]);
 
 export const OtlpReceiverConfigSchema = Obj({
   protocols: Obj(

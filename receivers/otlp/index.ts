@@ -8,6 +8,7 @@ export const otlpReceiverFactory: Factory<OtlpReceiverConfig> = {
   kind: 'receiver',
   schema: OtlpReceiverConfigSchema,
   signals: ['traces', 'metrics', 'logs'],
+  example: { protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } } },
   validate(config): ConfigIssue[] {
     const issues = validateTls(config.tls);
     const { grpc, http } = enabledProtocols(config);
