@@ -267,6 +267,27 @@ describe('queue durability', () => {
     await third.close();
   });
 
+  it('compacts a head segment held by a stuck entry, and keeps that entry across a restart', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const disk = await DiskQueue.open<{ n: number }>(d, { segmentBytes: 256 });
+    const [stuck] = await disk.append([{ item: { n: -1 }, severity: 4 }]);
+    for (let i = 0; i < 200; i++) {
+      const [e] = await disk.append([{ item: { n: i }, severity: 1 }]);
+      disk.remove(e!.id);
+    }
+    await disk.append([{ item: { n: 999 }, severity: 1 }]);
+    // Without compaction the stuck head would keep every later segment (~200 of them).
+    expect(disk.segmentCount).toBeLessThanOrEqual(12);
+    await disk.close();
+    const again = await DiskQueue.open<{ n: number }>(d, { segmentBytes: 256 });
+    expect([...again.values()].map((e) => [e.id, e.item.n])).toEqual([
+      [stuck!.id, -1],
+      [202, 999],
+    ]);
+    await again.close();
+  });
+
   it('deletes segments once every entry in them is done', async () => {
     const d = tempDir();
     dirs.push(d);

@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function setup(smtpOver: Record<string, unknown> = {}, raw: Record<string, unknown> = {}) {
-  const smtp = await new SmtpTestServer({ username: 'vigil', password: 'pw' }).start();
+  const smtp = await new SmtpTestServer({ username: 'vigil', password: 'pw', secure: smtpOver.secure === true }).start();
   cleanup.push(() => smtp.close());
   const dir = tempDir();
   cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -60,6 +60,13 @@ describe('email exporter', () => {
     expect(parsed.html).not.toContain('<b>high</b>');
     expect(parsed.html).toContain('pod=b');
     expect(parsed.html).toContain('href="http://vigil.local/rules/HighP95Latency"');
+  });
+
+  it('speaks implicit TLS with smtp.secure', async () => {
+    const { smtp, exp } = await setup({ secure: true });
+    await exp.consume({ alerts: [makeNotification(['email/oncall'])] });
+    await waitFor(() => smtp.mails.length === 1, 10_000, 'mail');
+    expect(smtp.mails[0]!.secure).toBe(true);
   });
 
   it('writes [RESOLVED] for a resolved group', async () => {

@@ -85,11 +85,17 @@ export class DiskQueue<T> {
   private closed = false;
   readonly stats: DiskQueueStats = { bytesWritten: 0, writes: 0, fsyncs: 0, tornRecords: 0 };
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly segmentBytes: number,
+  ) {}
 
-  /** Opens (creating) the queue in `dir` and replays what an earlier run left there. */
-  static async open<T>(dir: string): Promise<DiskQueue<T>> {
-    const q = new DiskQueue<T>(dir);
+  /**
+   * Opens (creating) the queue in `dir` and replays what an earlier run left there. `segmentBytes` is the
+   * size past which a segment is closed for writing (tests make it small).
+   */
+  static async open<T>(dir: string, opts: { segmentBytes?: number } = {}): Promise<DiskQueue<T>> {
+    const q = new DiskQueue<T>(dir, opts.segmentBytes ?? SEGMENT_BYTES);
     await fsp.mkdir(dir, { recursive: true });
     await q.replay();
     await q.openSegment();
@@ -103,6 +109,11 @@ export class DiskQueue<T> {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Segment files held on disk (tests). */
+  get segmentCount(): number {
+    return this.segments.length;
   }
 
   /** Bytes of the live entries' records. */
@@ -173,7 +184,7 @@ export class DiskQueue<T> {
       while (this.pending.length && this.fh) {
         const batch = this.pending;
         this.pending = [];
-        if (this.current!.size >= SEGMENT_BYTES) await this.openSegment();
+        if (this.current!.size >= this.segmentBytes) await this.openSegment();
         const seg = this.current!;
         let sync = false;
         const bufs: Buffer[] = [];
@@ -291,6 +302,10 @@ export class DiskQueue<T> {
       }
       if (off < data.length) this.stats.tornRecords++;
     }
+    // Oldest first, whatever segment compaction moved an entry to.
+    const sorted = [...this.entries.values()].sort((a, b) => a.id - b.id);
+    this.entries.clear();
+    for (const e of sorted) this.entries.set(e.id, e);
     // Drop fully-done segments (oldest first; a live one keeps the later ones, whose DONE records may refer to it).
     while (this.segments.length && this.segments[0]!.live <= 0) {
       await fsp.rm(this.segments.shift()!.file, { force: true });

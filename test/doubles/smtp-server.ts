@@ -1,6 +1,6 @@
 /**
- * A real SMTP server on 127.0.0.1:0 (smtp-server) with STARTTLS on a self-signed certificate made with
- * openssl at start, and AUTH PLAIN/LOGIN. Records each message's envelope and raw bytes.
+ * A real SMTP server on 127.0.0.1:0 (smtp-server) with STARTTLS (or implicit TLS) on a self-signed
+ * certificate made with openssl at start, and AUTH PLAIN/LOGIN. Records each message's envelope and raw bytes.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,7 +39,8 @@ export class SmtpTestServer {
   private server: SMTPServer | undefined;
   private cert: ReturnType<typeof selfSignedCert> | undefined;
 
-  constructor(private readonly opts: { username: string; password: string }) {}
+  /** `secure`: implicit TLS from the first byte (port 465 style) instead of STARTTLS. */
+  constructor(private readonly opts: { username: string; password: string; secure?: boolean }) {}
 
   get certFile(): string {
     return this.cert!.certFile;
@@ -50,7 +51,7 @@ export class SmtpTestServer {
     const server = new SMTPServer({
       key: this.cert.key,
       cert: this.cert.cert,
-      secure: false,
+      secure: this.opts.secure ?? false,
       authMethods: ['PLAIN', 'LOGIN'],
       allowInsecureAuth: false,
       logger: false,
