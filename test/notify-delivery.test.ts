@@ -62,6 +62,7 @@ function options(over: Partial<DeliveryOptions> = {}): DeliveryOptions {
     maxBytes: 1 << 20,
     concurrency: 1,
     minSendIntervalMs: 0,
+    rateLimitKey: '',
     ...over,
   };
 }
@@ -176,6 +177,20 @@ describe('DeliveryQueue with a fake clock', () => {
     // b at 1000, c at 2000, a again at 3000.
     expect(starts).toEqual([0, 1000, 2000, 3000]);
     expect(q.stats().delivered).toBe(3);
+  });
+
+  it('queues with the same rate-limit key share it', async () => {
+    const t0 = Date.now();
+    const starts: string[] = [];
+    const send = async (n: AlertNotification) => void starts.push(`${n.groupKey}@${Date.now() - t0}`);
+    const a = await open(send, { minSendIntervalMs: 1000, rateLimitKey: 'slack https://hooks.example/x' });
+    const b = await open(send, { minSendIntervalMs: 1000, rateLimitKey: 'slack https://hooks.example/x' });
+    await a.q.enqueue([notif('info', 'a1'), notif('info', 'a2')]);
+    await b.q.enqueue([notif('info', 'b1')]);
+    await vi.advanceTimersByTimeAsync(5000);
+    const times = starts.map((s) => Number(s.split('@')[1])).sort((x, y) => x - y);
+    expect(starts).toHaveLength(3);
+    expect(times).toEqual([0, 1000, 2000]);
   });
 
   it('when full, drops the oldest of the lowest severity first and never a critical', async () => {

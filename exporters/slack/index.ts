@@ -22,5 +22,8 @@ export const slackExporterFactory: Factory<SlackConfig> = {
     return issues;
   },
   create: (settings, config) =>
-    new NotificationExporter(settings, config, new SlackSender(config, settings.id), { minSendIntervalMs: SLACK_MIN_INTERVAL_MS }),
+    new NotificationExporter(settings, config, new SlackSender(config, settings.id), {
+      minSendIntervalMs: SLACK_MIN_INTERVAL_MS,
+      rateLimitKey: `slack ${config.webhook_url}`,
+    }),
 };

@@ -62,6 +62,11 @@ export interface DeliveryOptions {
   concurrency: number;
   /** Minimum time between two sends (a target's rate limit: Slack's one message a second); 0 = none. */
   minSendIntervalMs: number;
+  /**
+   * Queues with the same key share the rate limit (Slack's is per webhook URL, so two exporters posting to
+   * one URL share it); empty: the queue's own.
+   */
+  rateLimitKey: string;
 }
 
 export function deliveryOptions(c: DeliveryConfig, over: Partial<DeliveryOptions> = {}): DeliveryOptions {
@@ -78,6 +83,7 @@ export function deliveryOptions(c: DeliveryConfig, over: Partial<DeliveryOptions
     maxBytes: c.sending_queue.max_bytes,
     concurrency: c.sending_queue.num_consumers,
     minSendIntervalMs: 0,
+    rateLimitKey: '',
     ...over,
   };
 }

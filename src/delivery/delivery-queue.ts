@@ -66,7 +66,9 @@ export class DeliveryQueue<T> {
   private readyHead = 0;
   private readonly delayed = new Set<QueueEntry<T>>();
   private inflight = 0;
-  private nextSendAt = 0;
+  /** Earliest time of the next send, by rate-limit key (shared by every queue in the process). */
+  private static readonly sharedNextSendAt = new Map<string, number>();
+  private ownNextSendAt = 0;
   private pausedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -229,6 +231,17 @@ export class DeliveryQueue<T> {
     for (const st of this.state.values()) st.controller?.abort(new Error('shutting down'));
     await this.disk.close();
     if (left) this.p.logger.info({ queued: left }, 'notifications left in the queue for the next start');
+  }
+
+  private get nextSendAt(): number {
+    const key = this.p.options.rateLimitKey;
+    return key ? (DeliveryQueue.sharedNextSendAt.get(key) ?? 0) : this.ownNextSendAt;
+  }
+
+  private set nextSendAt(at: number) {
+    const key = this.p.options.rateLimitKey;
+    if (key) DeliveryQueue.sharedNextSendAt.set(key, at);
+    else this.ownNextSendAt = at;
   }
 
   private isIdle(): boolean {
