@@ -140,11 +140,12 @@ export class DeliveryQueue<T> {
   async enqueue(items: readonly T[]): Promise<void> {
     if (this.closing) throw retryableError(`exporter ${this.p.id} is shutting down`);
     const { maxItems, maxBytes } = this.p.options;
-    const accepted: { item: T; severity: number }[] = [];
+    const accepted: { item: T; severity: number; json: string }[] = [];
     let addBytes = 0;
     for (const item of items) {
       const rank = this.p.severity(item);
-      const bytes = DiskQueue.recordSize(item);
+      const json = JSON.stringify(item);
+      const bytes = DiskQueue.recordSizeOf(json);
       if (bytes > maxBytes) {
         this.writeDeadLetter(item, `larger than sending_queue.max_bytes (${bytes} > ${maxBytes} bytes)`, 0, Date.now(), Date.now());
         continue;
@@ -173,14 +174,14 @@ export class DeliveryQueue<T> {
         break;
       }
       if (keep) {
-        accepted.push({ item, severity: rank });
+        accepted.push({ item, severity: rank, json });
         addBytes += bytes;
       }
     }
     if (accepted.length) await this.append(accepted);
   }
 
-  private async append(items: { item: T; severity: number }[]): Promise<void> {
+  private async append(items: { item: T; severity: number; json: string }[]): Promise<void> {
     const entries = await this.disk.append(items);
     for (const e of entries) if (this.disk.has(e.id)) this.ready.push(e);
     this.pump();

@@ -127,20 +127,25 @@ export class DiskQueue<T> {
 
   /** Size an item would take on disk (its ENTRY record), to check bounds before appending. */
   static recordSize(item: unknown): number {
-    return HEADER + Buffer.byteLength(JSON.stringify({ id: 0, t: 0, s: 0, i: item })) + 16;
+    return DiskQueue.recordSizeOf(JSON.stringify(item));
+  }
+
+  /** Size of the ENTRY record of an item already serialized to JSON (an upper bound within a few bytes). */
+  static recordSizeOf(json: string): number {
+    return HEADER + Buffer.byteLength(json) + 60;
   }
 
   /**
    * Appends items; resolves once they are written and fsync'd, with their entries (in order). The
    * entries are visible in `values()` from the call on.
    */
-  append(items: readonly { item: T; severity: number }[], now = Date.now()): Promise<QueueEntry<T>[]> {
+  append(items: readonly { item: T; severity: number; json?: string }[], now = Date.now()): Promise<QueueEntry<T>[]> {
     if (this.closed) return Promise.reject(new Error(`queue ${this.dir} is closed`));
     const bufs: Buffer[] = [];
     const out: InternalEntry<T>[] = [];
-    for (const { item, severity } of items) {
+    for (const { item, severity, json } of items) {
       const id = this.nextId++;
-      const buf = frame(TYPE_ENTRY, Buffer.from(JSON.stringify({ id, t: now, s: severity, i: item })));
+      const buf = frame(TYPE_ENTRY, entryPayload(id, now, severity, json ?? JSON.stringify(item)));
       const e: InternalEntry<T> = { id, item, bytes: buf.length, severity, enqueuedAt: now, seg: this.current!, written: false };
       this.entries.set(id, e);
       this.liveBytes += buf.length;
@@ -235,7 +240,7 @@ export class DiskQueue<T> {
       const head = this.segments[0]!;
       const moved = [...this.entries.values()].filter((e) => e.seg === head);
       // Re-append the same records (same ids) at the tail; the head is deleted once they are fsync'd.
-      const bufs = moved.map((e) => frame(TYPE_ENTRY, Buffer.from(JSON.stringify({ id: e.id, t: e.enqueuedAt, s: e.severity, i: e.item }))));
+      const bufs = moved.map((e) => frame(TYPE_ENTRY, entryPayload(e.id, e.enqueuedAt, e.severity, JSON.stringify(e.item))));
       head.live -= moved.length;
       for (const e of moved) e.written = false;
       void new Promise<void>((resolve, reject) => {
@@ -311,6 +316,11 @@ export class DiskQueue<T> {
       await fsp.rm(this.segments.shift()!.file, { force: true });
     }
   }
+}
+
+/** The JSON of an ENTRY record, `{"id","t","s","i"}`, built around the item's own JSON (no second stringify). */
+function entryPayload(id: number, t: number, severity: number, itemJson: string): Buffer {
+  return Buffer.from(`{"id":${id},"t":${t},"s":${severity},"i":${itemJson}}`);
 }
 
 function frame(type: number, payload: Buffer): Buffer {
