@@ -60,6 +60,9 @@ describe('deploy/systemd/vigil.service', () => {
     expect(one('KillSignal')).toBe('SIGTERM');
     expect(one('TimeoutStopSec')).toMatch(/^\d+s$/);
     expect(one('ExecStart')).toBe('/usr/bin/node /opt/vigil/bin/vigil.js run --config /etc/vigil/pipelines.yaml');
+    // V8 (node 20) calls pkey_alloc/pkey_mprotect at start: the filter must allow them or node is killed
+    expect(d.get('SystemCallFilter')?.[0]).toMatch(/^@system-service\b.*\bpkey_alloc\b.*\bpkey_mprotect\b/);
+    expect(one('SystemCallErrorNumber')).toBe('EPERM');
     // the state directory systemd creates is the one the config's service.state_dir points at
     expect(d.get('Environment')).toContain('VIGIL_STATE_DIR=/var/lib/vigil');
   });
