@@ -99,8 +99,11 @@ function readDeadLetters(d: string): { reason: string; attempts: number; notific
 const notif = (severity: string, tag: string) =>
   makeNotification(['webhook/test'], { groupKey: tag, alerts: [makeAlert({ alertname: tag, severity })] });
 
-/** Lets real I/O (the queue's fsync) finish while the clock is fake. */
-const io = () => new Promise((r) => setImmediate(r));
+async function waitForQ(pred: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!pred()) throw new Error('timed out');
+}
+
 
 describe('DeliveryQueue with a fake clock', () => {
   beforeEach(() => {
@@ -258,6 +261,43 @@ describe('queue durability', () => {
     await b.q.close();
     expect(got.sort()).toEqual(['x', 'y']);
     void up;
+  });
+
+  it('shutdown delivers what it can before resolving', async () => {
+    const got: string[] = [];
+    const { q } = await open(async (n) => {
+      await new Promise((r) => setTimeout(r, 20));
+      got.push(n.groupKey);
+    }, { shutdownTimeoutMs: 5000 });
+    await q.enqueue([notif('info', 'a'), notif('info', 'b'), notif('info', 'c'), notif('info', 'd')]);
+    await q.close();
+    expect(got).toEqual(['a', 'b', 'c', 'd']);
+    expect(q.size).toBe(0);
+  });
+
+  it('shutdown gives up on a hung target after shutdown_timeout and leaves the notification queued', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    let aborted = false;
+    const a = await open(
+      (_n, signal) =>
+        new Promise<void>((_, reject) =>
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(new Error('aborted'));
+          }),
+        ),
+      { shutdownTimeoutMs: 100, timeoutMs: 60_000 },
+      d,
+    );
+    await a.q.enqueue([notif('critical', 'hung')]);
+    await a.q.close();
+    expect(aborted).toBe(true);
+    const got: string[] = [];
+    const b = await open(async (n) => void got.push(n.groupKey), {}, d);
+    await waitForQ(() => got.length === 1);
+    expect(got).toEqual(['hung']);
+    expect(b.deadLetters()).toEqual([]);
   });
 
   it('a torn record at the end of a segment (crash mid-append) blocks nothing', async () => {

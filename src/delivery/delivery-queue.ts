@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Counter } from '@opentelemetry/api';
+import type { Counter, Meter } from '@opentelemetry/api';
 import type { Logger } from '../logger.ts';
 import { ConsumerError, retryableError } from '../errors.ts';
 import type { ComponentTelemetry } from '../telemetry.ts';
@@ -17,6 +17,25 @@ import { backoffDelay } from './backoff.ts';
 import type { DeliveryOptions } from './config.ts';
 import { DiskQueue, type QueueEntry } from './disk-queue.ts';
 import { CRITICAL_RANK, rankName } from './severity.ts';
+
+const meterCounters = new WeakMap<Meter, { deadLetter: Counter; dropped: Counter }>();
+
+/** The delivery counters, created once per meter (every exporter shares them, told apart by labels). */
+function countersFor(meter: Meter): { deadLetter: Counter; dropped: Counter } {
+  let c = meterCounters.get(meter);
+  if (!c) {
+    c = {
+      deadLetter: meter.createCounter('vigil_exporter_dead_letter_notifications', {
+        description: 'Notifications written to the dead-letter file (permanent failure or retries given up)',
+      }),
+      dropped: meter.createCounter('vigil_exporter_queue_dropped_notifications', {
+        description: 'Notifications dropped because the sending queue was full (lowest severity, oldest first)',
+      }),
+    };
+    meterCounters.set(meter, c);
+  }
+  return c;
+}
 
 export interface DeliveryQueueParams<T> {
   /** The exporter's state folder: the queue goes to `<dir>/queue/`, dead letters to `<dir>/dead-letter.jsonl`. */
@@ -89,12 +108,9 @@ export class DeliveryQueue<T> {
   ) {
     this.deadLetterFile = path.join(p.dir, 'dead-letter.jsonl');
     this.rand = p.rand ?? Math.random;
-    this.deadLetterCounter = p.telemetry.meter.createCounter('vigil_exporter_dead_letter_notifications', {
-      description: 'Notifications written to the dead-letter file (permanent failure or retries given up)',
-    });
-    this.droppedCounter = p.telemetry.meter.createCounter('vigil_exporter_queue_dropped_notifications', {
-      description: 'Notifications dropped because the sending queue was full (lowest severity, oldest first)',
-    });
+    const counters = countersFor(p.telemetry.meter);
+    this.deadLetterCounter = counters.deadLetter;
+    this.droppedCounter = counters.dropped;
     p.telemetry.queue(
       () => this.disk.size,
       () => p.options.maxItems,
