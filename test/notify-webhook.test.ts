@@ -8,6 +8,7 @@ import type { WebhookPayload } from '../exporters/webhook/payload.ts';
 import { configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
 import { makeAlert, makeNotification } from './doubles/alerts.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';
+import { ServiceTelemetry } from '../src/telemetry.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -19,12 +20,19 @@ async function setup(raw: Record<string, unknown>, secret?: string) {
   cleanup.push(() => receiver.close());
   const dir = tempDir();
   cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const settings = testSettings('exporter', 'webhook/ops', { stateDir: dir });
+  const telemetry = new ServiceTelemetry();
+  cleanup.push(() => telemetry.close());
+  const settings = testSettings('exporter', 'webhook/ops', { stateDir: dir, telemetry: telemetry.forComponent('exporter', 'webhook/ops') });
   const config = configFor(webhookExporterFactory, { url: `${receiver.url}/hook`, retry: { initial_interval: '20ms', max_interval: '50ms' }, ...raw });
   const exp = webhookExporterFactory.create(settings, config) as Exporter;
   await exp.start({ reportFatal: () => undefined });
   cleanup.push(() => exp.shutdown());
-  return { receiver, exp, settings };
+  const metrics = async () => {
+    const addr = await telemetry.listen('127.0.0.1:0');
+    const text = await (await fetch(`http://127.0.0.1:${addr.port}/metrics`)).text();
+    return text;
+  };
+  return { receiver, exp, settings, metrics };
 }
 
 describe('webhook exporter', () => {
@@ -67,7 +75,7 @@ describe('webhook exporter', () => {
   });
 
   it('a wrong secret fails the signature check on the receiving side (and is dead-lettered as permanent)', async () => {
-    const { receiver, exp, settings } = await setup({ hmac_secret: 'wrong' }, 's3cret');
+    const { receiver, exp, settings, metrics } = await setup({ hmac_secret: 'wrong' }, 's3cret');
     await exp.consume({ alerts: [makeNotification(['webhook/ops'])] });
     const dl = path.join(stateDirFor(settings), 'dead-letter.jsonl');
     await waitFor(() => fs.existsSync(dl), 5000, 'dead letter');
@@ -76,6 +84,10 @@ describe('webhook exporter', () => {
     expect(line.reason).toMatch(/permanent error: .*401/);
     expect(line.attempts).toBe(1);
     expect(line.notification.groupKey).toContain('HighP95Latency');
+    const text = await metrics();
+    expect(text).toMatch(/vigil_exporter_dead_letter_notifications_total\{exporter="webhook\/ops"\} 1/);
+    expect(text).toMatch(/vigil_exporter_send_failed_items_total\{exporter="webhook\/ops",signal="alerts"\} 1/);
+    expect(text).toMatch(/vigil_exporter_queue_size\{exporter="webhook\/ops"\} 0/);
   });
 
   it('retries after 503 (honouring Retry-After) and delivers', async () => {
