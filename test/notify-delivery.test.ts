@@ -6,6 +6,7 @@ import { type DeliveryOptions } from '../src/delivery/config.ts';
 import { DeliveryQueue } from '../src/delivery/delivery-queue.ts';
 import { DiskQueue } from '../src/delivery/disk-queue.ts';
 import { notificationRank } from '../src/delivery/severity.ts';
+import { TimerHeap } from '../src/delivery/timer-heap.ts';
 import { ConsumerError, permanentError, retryableError } from '../src/errors.ts';
 import type { AlertNotification } from '../src/model.ts';
 import { ServiceTelemetry } from '../src/telemetry.ts';
@@ -104,6 +105,23 @@ async function waitForQ(pred: () => boolean): Promise<void> {
   if (!pred()) throw new Error('timed out');
 }
 
+
+describe('TimerHeap', () => {
+  it('pops in due order', () => {
+    const h = new TimerHeap<number>();
+    const dues = Array.from({ length: 200 }, (_, i) => (i * 7919) % 1000);
+    dues.forEach((d, i) => h.push(i, d));
+    const out: number[] = [];
+    while (h.size) {
+      const due = h.peekDue();
+      const i = h.pop()!;
+      expect(dues[i]).toBe(due);
+      out.push(due);
+    }
+    expect(out).toEqual([...dues].sort((a, b) => a - b));
+    expect(h.peekDue()).toBe(Infinity);
+  });
+});
 
 describe('DeliveryQueue with a fake clock', () => {
   beforeEach(() => {

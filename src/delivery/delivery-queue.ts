@@ -16,6 +16,7 @@ import type { ComponentTelemetry } from '../telemetry.ts';
 import { backoffDelay } from './backoff.ts';
 import type { DeliveryOptions } from './config.ts';
 import { DiskQueue, type QueueEntry } from './disk-queue.ts';
+import { TimerHeap } from './timer-heap.ts';
 import { CRITICAL_RANK, rankName } from './severity.ts';
 
 const meterCounters = new WeakMap<Meter, { deadLetter: Counter; dropped: Counter }>();
@@ -83,7 +84,8 @@ export class DeliveryQueue<T> {
   private readonly state = new Map<number, Attempts>();
   private ready: QueueEntry<T>[] = [];
   private readyHead = 0;
-  private readonly delayed = new Set<QueueEntry<T>>();
+  /** Entries waiting for their retry, by due time (a dropped one is skipped when it comes up). */
+  private readonly delayed = new TimerHeap<QueueEntry<T>>();
   private inflight = 0;
   /** Earliest time of the next send, by rate-limit key (shared by every queue in the process). */
   private static readonly sharedNextSendAt = new Map<string, number>();
@@ -173,7 +175,6 @@ export class DeliveryQueue<T> {
           this.drop(victim.item, victim.severity, 'queue full: dropped the oldest of the lowest severity');
           this.disk.remove(victim.id);
           this.state.delete(victim.id);
-          this.delayed.delete(victim);
           continue;
         }
         if (rank >= CRITICAL_RANK) {
@@ -268,13 +269,9 @@ export class DeliveryQueue<T> {
   private pump(): void {
     if (this.aborted) return;
     const now = Date.now();
-    if (this.delayed.size) {
-      for (const e of this.delayed) {
-        if (this.state.get(e.id)!.nextAt <= now) {
-          this.delayed.delete(e);
-          this.ready.push(e);
-        }
-      }
+    while (this.delayed.peekDue() <= now) {
+      const e = this.delayed.pop()!;
+      if (this.disk.has(e.id)) this.ready.push(e);
     }
     const { concurrency, minSendIntervalMs } = this.p.options;
     while (this.inflight < concurrency && this.readyHead < this.ready.length) {
@@ -291,8 +288,7 @@ export class DeliveryQueue<T> {
     }
     if (this.isIdle() && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
     // Wake for the next due retry, or when the rate limit / pause lets the next ready item go.
-    let wake = Infinity;
-    for (const e of this.delayed) wake = Math.min(wake, this.state.get(e.id)!.nextAt);
+    let wake = this.delayed.peekDue();
     if (this.readyHead < this.ready.length && this.inflight < concurrency) wake = Math.min(wake, Math.max(this.pausedUntil, this.nextSendAt));
     this.schedule(wake, now);
   }
@@ -372,7 +368,7 @@ export class DeliveryQueue<T> {
         } else {
           if (retryAfter !== undefined) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfter);
           st.nextAt = now + delay;
-          this.delayed.add(e);
+          this.delayed.push(e, st.nextAt);
           this.p.logger.warn({ ...this.p.describe(e.item), attempt: st.attempts, retry_in_ms: delay, error: message }, 'delivery failed, will retry');
         }
       }
