@@ -1,0 +1,400 @@
+/**
+ * Ingest benchmark: OTLP/HTTP protobuf, 512-span batches with GenAI attributes, 32 keep-alive clients.
+ *   1. reference: node:http + protobufjs reflection decode (schema written below from the field numbers);
+ *   2. vigil: otlp receiver (HTTP) -> no processor -> nop exporter;
+ *   3. vigil over gRPC.
+ * Each server runs in a child process pinned to core 0 (`taskset -c 0` when available); the load
+ * generator runs here (pinned to core 1 when there is one). Then vigil HTTP at a fixed 10,000 spans/s:
+ * CPU% of one core and RSS. Figures are printed, not asserted.
+ *
+ *   node --import tsx bench/ingest.ts
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { Pool } from 'undici';
+
+const SPANS_PER_BATCH = 512;
+const CLIENTS = 32;
+const SATURATE_MS = 5000;
+const WARMUP_MS = 1000;
+const FIXED_RATE_SPANS = 10_000;
+const FIXED_RATE_MS = 5000;
+
+/** The OTLP trace messages in .proto syntax, from opentelemetry-proto's field numbers (for protobufjs). */
+export const OTLP_TRACE_PROTO = `
+syntax = "proto3";
+package otlp;
+message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4;
+  ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7; } }
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
+message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
+message Span {
+  bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4; fixed32 flags = 16; string name = 5;
+  int32 kind = 6; fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9;
+  uint32 dropped_attributes_count = 10; repeated Event events = 11; uint32 dropped_events_count = 12; repeated Link links = 13;
+  uint32 dropped_links_count = 14; Status status = 15;
+  message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; uint32 dropped_attributes_count = 4; }
+  message Link { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; repeated KeyValue attributes = 4;
+    uint32 dropped_attributes_count = 5; fixed32 flags = 6; }
+}
+message Status { string message = 2; int32 code = 3; }
+message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
+message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
+`;
+
+const MODELS = ['gpt-4o', 'gpt-4o-mini', 'claude-3-5-sonnet-20241022', 'gemini-1.5-pro'];
+
+/** A realistic LLM-call batch: one resource, one scope, `n` client spans with GenAI attributes. */
+export async function genAiTracesRequest(n: number, seed = 0): Promise<Buffer> {
+  const { encodeExportRequest } = await import('../src/otlp/proto.ts');
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const spans = [];
+  for (let i = 0; i < n; i++) {
+    const model = MODELS[(i + seed) % MODELS.length]!;
+    const start = now + BigInt(i) * 1_000_000n;
+    spans.push({
+      traceId: randomBytes(16).toString('hex'),
+      spanId: randomBytes(8).toString('hex'),
+      traceState: '',
+      parentSpanId: randomBytes(8).toString('hex'),
+      flags: 0x101,
+      name: `chat ${model}`,
+      kind: 3,
+      startTimeUnixNano: start,
+      endTimeUnixNano: start + BigInt(200_000_000 + ((i * 7919) % 2_000_000_000)),
+      attributes: [
+        { key: 'gen_ai.system', value: 'openai' },
+        { key: 'gen_ai.operation.name', value: 'chat' },
+        { key: 'gen_ai.request.model', value: model },
+        { key: 'gen_ai.response.model', value: `${model}-2024-08-06` },
+        { key: 'gen_ai.request.max_tokens', value: 1024n },
+        { key: 'gen_ai.request.temperature', value: 0.7 },
+        { key: 'gen_ai.usage.input_tokens', value: BigInt(500 + ((i * 31) % 3000)) },
+        { key: 'gen_ai.usage.output_tokens', value: BigInt(50 + ((i * 17) % 800)) },
+        { key: 'gen_ai.response.finish_reasons', value: ['stop'] },
+        { key: 'server.address', value: 'api.openai.com' },
+      ],
+      droppedAttributesCount: 0,
+      events: [],
+      droppedEventsCount: 0,
+      links: [],
+      droppedLinksCount: 0,
+      status: { code: i % 50 === 0 ? 2 : 0, message: '' },
+    });
+  }
+  const batch = {
+    resourceSpans: [
+      {
+        resource: {
+          attributes: [
+            { key: 'service.name', value: 'support-bot' },
+            { key: 'service.version', value: '1.4.2' },
+            { key: 'deployment.environment', value: 'production' },
+          ],
+          droppedAttributesCount: 0,
+        },
+        scopeSpans: [{ scope: { name: 'opentelemetry.instrumentation.openai', version: '0.48.0', attributes: [], droppedAttributesCount: 0 }, spans, schemaUrl: '' }],
+        schemaUrl: '',
+      },
+    ],
+  };
+  return Buffer.from(encodeExportRequest(batch, 'traces'));
+}
+
+// ============================================================================================== server
+
+type ServerKind = 'reference' | 'vigil-http' | 'vigil-grpc';
+
+async function serve(kind: ServerKind): Promise<void> {
+  let port = 0;
+  if (kind === 'reference') {
+    const protobuf = (await import('protobufjs')).default;
+    const Request = protobuf.parse(OTLP_TRACE_PROTO).root.lookupType('otlp.ExportTraceServiceRequest');
+    let spans = 0;
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          const msg = Request.decode(Buffer.concat(chunks)) as unknown as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] };
+          for (const rs of msg.resourceSpans) for (const ss of rs.scopeSpans) spans += ss.spans.length;
+          res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 }).end();
+        } catch (e) {
+          res.writeHead(400).end(String(e));
+        }
+      });
+    });
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as { port: number }).port;
+    void spans;
+  } else {
+    const { otlpReceiverFactory } = await import('../receivers/otlp/index.ts');
+    const { nopExporterFactory } = await import('../exporters/nop/index.ts');
+    const { validateComponentConfig } = await import('../src/config/ajv.ts');
+    const { silentLogger } = await import('../src/logger.ts');
+    const { ServiceTelemetry } = await import('../src/telemetry.ts');
+    const { NOOP_CONSUMER } = await import('../src/component.ts');
+    const telemetry = new ServiceTelemetry();
+    const service = { componentIds: { receiver: ['otlp'], processor: [], exporter: ['nop'] }, pipelines: {} };
+    const settings = (k: 'receiver' | 'exporter', id: string) => ({
+      id,
+      kind: k,
+      logger: silentLogger(),
+      telemetry: telemetry.forComponent(k, id),
+      stateDir: os.tmpdir(),
+      emit: NOOP_CONSUMER,
+      service,
+    });
+    const nopConfig = {};
+    validateComponentConfig(nopExporterFactory, nopConfig);
+    const nop = nopExporterFactory.create(settings('exporter', 'nop'), nopConfig as never) as import('../src/component.ts').Exporter;
+    await nop.start({ reportFatal: () => undefined });
+    const raw = { protocols: kind === 'vigil-http' ? { http: { endpoint: '127.0.0.1:0' } } : { grpc: { endpoint: '127.0.0.1:0' } } };
+    const issues = validateComponentConfig(otlpReceiverFactory, raw);
+    if (issues.length) throw new Error(JSON.stringify(issues));
+    const receiver = otlpReceiverFactory.create({ ...settings('receiver', 'otlp'), emit: nop }, raw as never) as import('../receivers/otlp/otlp-receiver.ts').OtlpReceiver;
+    await receiver.start({ reportFatal: () => undefined });
+    const addr = kind === 'vigil-http' ? receiver.httpAddress : receiver.grpcAddress;
+    port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+  }
+  process.on('SIGTERM', () => process.exit(0));
+  let cpu = process.cpuUsage();
+  let t = performance.now();
+  process.on('message', (m: string) => {
+    if (m === 'mark') {
+      cpu = process.cpuUsage();
+      t = performance.now();
+      process.send!({ ok: true });
+    } else if (m === 'stats') {
+      const d = process.cpuUsage(cpu);
+      process.send!({
+        cpuPct: ((d.user + d.system) / 1000 / (performance.now() - t)) * 100,
+        rss: process.memoryUsage().rss,
+        maxRss: process.resourceUsage().maxRSS * 1024,
+      });
+    }
+  });
+  process.send!({ port });
+}
+
+// ======================================================================================== load generator
+
+interface ServerHandle {
+  child: ChildProcess;
+  port: number;
+  ask<T>(msg: string): Promise<T>;
+}
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Compiles this file and what it imports into one JavaScript file (as production runs vigil from compiled
+ * JS), so that the server processes do not carry tsx's loader thread (~30 MB and some CPU). Undefined
+ * when esbuild is not there: the servers then run through tsx.
+ */
+async function bundleServer(): Promise<string | undefined> {
+  try {
+    const esbuild = await import('esbuild');
+    const self = fileURLToPath(import.meta.url);
+    const out = path.join(path.dirname(self), '..', 'node_modules', '.cache', 'vigil-bench', 'ingest.mjs');
+    await esbuild.build({ entryPoints: [self], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent' });
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+let serverEntry: string[] = ['--import', 'tsx', fileURLToPath(import.meta.url)];
+
+async function startServer(kind: ServerKind, pin: boolean): Promise<ServerHandle> {
+  const args = [...serverEntry, '--server', kind];
+  const child = pin
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+  return {
+    child,
+    port,
+    ask: <T>(msg: string) =>
+      new Promise<T>((resolve) => {
+        child.once('message', (m: T) => resolve(m));
+        child.send(msg);
+      }),
+  };
+}
+
+async function stopServer(s: ServerHandle): Promise<void> {
+  s.child.kill('SIGTERM');
+  await new Promise((r) => s.child.once('exit', r));
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+interface LoadResult {
+  spansPerSec: number;
+  p99ms: number;
+  errors: number;
+}
+
+/** `CLIENTS` loops sending `payloads` round-robin for `ms` (after a warm-up); latency per request. */
+async function saturate(send: (body: Buffer) => Promise<boolean>, payloads: Buffer[], ms: number, mark: () => Promise<unknown>): Promise<LoadResult> {
+  let stopAt = performance.now() + WARMUP_MS;
+  let measuring = false;
+  let ok = 0;
+  let errors = 0;
+  const lat: number[] = [];
+  const loop = async (i: number) => {
+    let k = i;
+    while (performance.now() < stopAt) {
+      const t0 = performance.now();
+      const good = await send(payloads[k++ % payloads.length]!);
+      if (!measuring) continue;
+      lat.push(performance.now() - t0);
+      if (good) ok++;
+      else errors++;
+    }
+  };
+  // Warm-up, then the measured window.
+  await Promise.all(Array.from({ length: CLIENTS }, (_, i) => loop(i)));
+  measuring = true;
+  await mark();
+  const t = performance.now();
+  stopAt = t + ms;
+  await Promise.all(Array.from({ length: CLIENTS }, (_, i) => loop(i)));
+  const secs = (performance.now() - t) / 1000;
+  lat.sort((a, b) => a - b);
+  return { spansPerSec: (ok * SPANS_PER_BATCH) / secs, p99ms: percentile(lat, 0.99), errors };
+}
+
+function httpSender(port: number): { send: (b: Buffer) => Promise<boolean>; close: () => Promise<void> } {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CLIENTS, pipelining: 1, keepAliveTimeout: 60_000 });
+  return {
+    send: async (body) => {
+      try {
+        const res = await pool.request({ path: '/v1/traces', method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+        await res.body.dump();
+        return res.statusCode === 200;
+      } catch {
+        return false;
+      }
+    },
+    close: () => pool.close(),
+  };
+}
+
+function grpcSender(port: number): { send: (b: Buffer) => Promise<boolean>; close: () => Promise<void> } {
+  // A few channels, so that the requests spread over several HTTP/2 connections as many clients would.
+  const clients = Array.from({ length: 4 }, (_, i) => new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'channel-id': i } as grpc.ChannelOptions));
+  let n = 0;
+  const id = (b: Buffer) => b;
+  return {
+    send: (body) =>
+      new Promise((resolve) => {
+        clients[n++ % clients.length]!.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', id, id, body, new grpc.Metadata(), {}, (err) => resolve(!err));
+      }),
+    close: async () => {
+      for (const c of clients) c.close();
+    },
+  };
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
+const mb = (b: number) => `${fmt(b / 1024 / 1024, 1)} MB`;
+
+export async function run(): Promise<void> {
+  const pin = hasTaskset() && os.cpus().length >= 2;
+  if (pin) {
+    try {
+      execFileSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+    } catch {
+      // keep running unpinned
+    }
+  }
+  const bundle = await bundleServer();
+  if (bundle) serverEntry = [bundle];
+  const payloads = await Promise.all([0, 1, 2, 3].map((s) => genAiTracesRequest(SPANS_PER_BATCH, s)));
+  console.log(
+    `ingest: OTLP traces, ${SPANS_PER_BATCH}-span batches (${fmt(payloads[0]!.length / 1024, 1)} KiB protobuf), ${CLIENTS} keep-alive clients, ` +
+      `${SATURATE_MS / 1000}s per run; servers run ${bundle ? 'compiled (esbuild bundle)' : 'through tsx'}, ${pin ? 'pinned to core 0 (taskset), load generator on core 1' : 'not pinned'}`,
+  );
+
+  const rows: { name: string; r: LoadResult; maxRss: number; cpuPct: number }[] = [];
+  for (const [name, kind] of [
+    ['1. reference: node:http + protobufjs', 'reference'],
+    ['2. vigil otlp/http -> nop', 'vigil-http'],
+    ['3. vigil otlp/grpc -> nop', 'vigil-grpc'],
+  ] as const) {
+    const server = await startServer(kind, pin);
+    const sender = kind === 'vigil-grpc' ? grpcSender(server.port) : httpSender(server.port);
+    const r = await saturate(sender.send, payloads, SATURATE_MS, () => server.ask('mark'));
+    const stats = await server.ask<{ maxRss: number; cpuPct: number }>('stats');
+    await sender.close();
+    await stopServer(server);
+    rows.push({ name, r, maxRss: stats.maxRss, cpuPct: stats.cpuPct });
+  }
+
+  // Fixed rate against vigil over HTTP: CPU of the server process and its RSS.
+  const server = await startServer('vigil-http', pin);
+  const sender = httpSender(server.port);
+  for (let i = 0; i < 20; i++) await sender.send(payloads[i % payloads.length]!); // warm-up
+  await server.ask('mark');
+  const intervalMs = (SPANS_PER_BATCH / FIXED_RATE_SPANS) * 1000;
+  const t0 = performance.now();
+  let sent = 0;
+  const inflight: Promise<boolean>[] = [];
+  while (performance.now() - t0 < FIXED_RATE_MS) {
+    inflight.push(sender.send(payloads[sent++ % payloads.length]!));
+    const next = t0 + sent * intervalMs;
+    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+  }
+  await Promise.all(inflight);
+  const fixed = await server.ask<{ cpuPct: number; rss: number; maxRss: number }>('stats');
+  const achieved = (sent * SPANS_PER_BATCH) / ((performance.now() - t0) / 1000);
+  await sender.close();
+  await stopServer(server);
+
+  console.log('');
+  console.log(`| run | spans/s | p99 latency | peak RSS | server CPU | errors |`);
+  console.log(`| --- | ---: | ---: | ---: | ---: | ---: |`);
+  for (const { name, r, maxRss, cpuPct } of rows)
+    console.log(`| ${name} | ${fmt(r.spansPerSec)} | ${fmt(r.p99ms, 1)} ms | ${mb(maxRss)} | ${fmt(cpuPct)}% | ${r.errors} |`);
+  const ratio = rows[1]!.r.spansPerSec / rows[0]!.r.spansPerSec;
+  console.log('');
+  console.log(`vigil HTTP / reference: ${fmt(ratio, 2)}x   (targets: HTTP >= 250,000 spans/s and >= 1.2x; gRPC >= 150,000 spans/s)`);
+  console.log(
+    `vigil HTTP at a fixed ${fmt(FIXED_RATE_SPANS)} spans/s (achieved ${fmt(achieved)}): CPU ${fmt(fixed.cpuPct, 1)}% of one core, ` +
+      `RSS ${mb(fixed.rss)} (peak ${mb(fixed.maxRss)})   (targets: CPU < 5%, RSS < 150 MB)`,
+  );
+}
+
+const argv = process.argv;
+if (argv.includes('--server')) {
+  await serve(argv[argv.indexOf('--server') + 1] as ServerKind);
+} else if (import.meta.url === `file://${argv[1]}`) {
+  await run();
+}
