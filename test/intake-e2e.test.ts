@@ -1,0 +1,120 @@
+/**
+ * End to end through a whole configured vigil (config file -> Service): OTLP from the official SDK
+ * exporter and JSON events enter vigil A's otlp and http_json receivers, go through the memory limiter and
+ * the cost processor, and leave through A's otlp exporter to an upstream otlp receiver.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
+import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
+import { loadConfig, formatConfigError } from '../src/config/load.ts';
+import { silentLogger } from '../src/logger.ts';
+import { getAttr } from '../src/model.ts';
+import { Service } from '../src/service.ts';
+import { SinkConsumer, configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('intake end to end through a configured vigil', () => {
+  it('receives OTLP and JSON events, prices them, and forwards them upstream', async () => {
+    const sink = new SinkConsumer();
+    const upstream = otlpReceiverFactory.create(
+      testSettings('receiver', 'otlp', { emit: sink }),
+      configFor(otlpReceiverFactory, { protocols: { grpc: { endpoint: '127.0.0.1:0' } } }),
+    ) as OtlpReceiver;
+    await upstream.start();
+    cleanup.push(() => upstream.shutdown());
+
+    const [grpcPort, httpPort, jsonPort] = [await freePort(), await freePort(), await freePort()];
+    const dir = tempDir('vigil-intake-e2e-');
+    cleanup.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'pipelines.yaml');
+    fs.writeFileSync(
+      file,
+      `receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: 127.0.0.1:${grpcPort}}
+      http: {endpoint: 127.0.0.1:${httpPort}}
+  http_json:
+    endpoint: 127.0.0.1:${jsonPort}
+processors:
+  memory_limiter: {limit_mib: 2048}
+  cost: {price_table: builtin}
+exporters:
+  otlp/upstream:
+    endpoint: ${upstream.grpcAddress}
+    tls: {insecure: true}
+    retry: {initial_interval: 50ms}
+service:
+  state_dir: ${dir}/state
+  telemetry:
+    logs: {level: error}
+    endpoint: 127.0.0.1:0
+  pipelines:
+    traces:
+      receivers: [otlp, http_json]
+      processors: [memory_limiter, cost]
+      exporters: [otlp/upstream]
+`,
+    );
+    const loaded = await loadConfig([file]);
+    expect(loaded.errors.map(formatConfigError)).toEqual([]);
+    const service = new Service(loaded.config!, { logger: silentLogger() });
+    await service.start();
+    cleanup.push(async () => {
+      await service.shutdown();
+    });
+
+    // OTLP/HTTP protobuf from the official SDK exporter.
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'support-bot' }),
+      spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `http://127.0.0.1:${httpPort}/v1/traces` }))],
+    });
+    const span = provider.getTracer('e2e').startSpan('chat gpt-4o', {
+      attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 200 },
+    });
+    span.end();
+    await provider.forceFlush();
+    await provider.shutdown();
+
+    // A JSON event.
+    const res = await request(`http://127.0.0.1:${jsonPort}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'span', name: 'chat', service: 'json-bot', duration_ms: 900, status: 'ok', attributes: { 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.usage.input_tokens': 5000, 'gen_ai.usage.output_tokens': 100 } }),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toEqual({ accepted: 1, rejected: 0, errors: [] });
+
+    await waitFor(() => sink.spans.length === 2, 10_000, 'both spans upstream');
+    const names = sink.batches.flatMap((b) => b.resourceSpans ?? []).map((rs) => getAttr(rs.resource.attributes, 'service.name'));
+    expect(names.sort()).toEqual(['json-bot', 'support-bot']);
+    for (const s of sink.spans) {
+      expect(typeof getAttr(s.attributes, 'gen_ai.usage.cost')).toBe('number');
+      expect(getAttr(s.attributes, 'gen_ai.usage.cost')).toBeGreaterThan(0);
+    }
+
+    const metrics = await (await request(`http://127.0.0.1:${service.telemetryPort}/metrics`)).body.text();
+    expect(metrics).toMatch(/vigil_receiver_accepted_items_total\{receiver="otlp",signal="traces"\} 1/);
+    expect(metrics).toMatch(/vigil_receiver_accepted_items_total\{receiver="http_json",signal="traces"\} 1/);
+    expect(metrics).toMatch(/vigil_exporter_sent_items_total\{exporter="otlp\/upstream",signal="traces"\} 2/);
+  });
+});
