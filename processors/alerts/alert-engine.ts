@@ -10,13 +10,15 @@ import type { Alert, AlertNotification, Batch } from '../../src/model.ts';
 import type { AlertsConfig, RouteConfig } from './config.ts';
 import { fingerprint, labelsKey } from './fingerprint.ts';
 import { type Matcher, matchAll } from './matchers.ts';
-import { type CompiledConfig, type CompiledRule, evaluateRule, retentionOf } from './rules.ts';
+import { type CompiledConfig, type CompiledRule, RoundMemo, evaluateRule, retentionOf } from './rules.ts';
 import { SeriesStore } from './series-store.ts';
 import { SilenceSet } from './silences.ts';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 interface Instance {
+  /** rule name, severity and group key: how an evaluation result finds its alert. */
+  key: string;
   rule: string;
   labels: Record<string, string>;
   fingerprint: string;
@@ -106,6 +108,7 @@ export class AlertEngine {
   private silences: SilenceSet;
   private readonly externalURL: string;
   private readonly ruleByName = new Map<string, CompiledRule>();
+  private readonly memo = new RoundMemo();
 
   constructor(private readonly opts: EngineOptions) {
     const { config, compiled } = opts;
@@ -201,17 +204,18 @@ export class AlertEngine {
     for (const rule of this.rules) {
       let results;
       try {
-        results = evaluateRule(rule, this.store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.opts.startedAt });
+        results = evaluateRule(rule, this.store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.opts.startedAt }, this.memo);
       } catch {
         continue; // a rule must never stop the others
       }
       for (const res of results) {
-        const labels: Record<string, string> = { ...res.groupLabels, ...rule.labels, alertname: rule.name, severity: res.severity };
-        const key = `${rule.name}\u0000${labelsKey(labels)}`;
+        const key = `${rule.name}\u0000${res.severity}\u0000${res.key}`;
         let inst = this.instances.get(key);
         if (res.active === true) {
           if (!inst) {
+            const labels: Record<string, string> = { ...res.groupLabels, ...rule.labels, alertname: rule.name, severity: res.severity };
             inst = {
+              key,
               rule: rule.name,
               labels,
               fingerprint: fingerprint(labels),
@@ -226,7 +230,7 @@ export class AlertEngine {
           }
           inst.lastTrueAt = now;
           inst.value = res.value;
-          inst.annotations = this.render(rule, labels, res.value);
+          inst.annotations = this.render(rule, inst.labels, res.value);
           if (inst.state === 'pending' && now - inst.activeSince >= rule.forMs) {
             inst.state = 'firing';
             inst.firingSince = now;
@@ -417,8 +421,8 @@ export class AlertEngine {
   restore(state: EngineState): void {
     if (!state || state.version !== 1) return;
     for (const inst of state.instances ?? []) {
-      if (!inst || typeof inst.rule !== 'string' || typeof inst.labels !== 'object') continue;
-      this.instances.set(`${inst.rule}\u0000${labelsKey(inst.labels)}`, { ...inst, value: inst.value ?? NaN });
+      if (!inst || typeof inst.key !== 'string' || typeof inst.rule !== 'string' || typeof inst.labels !== 'object') continue;
+      this.instances.set(inst.key, { ...inst, value: inst.value ?? NaN });
     }
     this.resolved = Array.isArray(state.resolved) ? state.resolved.filter((r) => r && r.alert) : [];
     for (const g of state.groups ?? []) if (g && typeof g.key === 'string' && this.routes[g.route]) this.groups.set(g.key, g);

@@ -45,6 +45,8 @@ export interface CompiledRule {
 
 /** One group's outcome of one rule at one evaluation. */
 export interface RuleResult {
+  /** Identifies the group within the rule (stable across evaluations). */
+  key: string;
   /** The group_by labels of the group (plus `slo_severity` split for SLO rules, see severity). */
   groupLabels: Record<string, string>;
   severity: string;
@@ -236,6 +238,31 @@ function compileMaps(match: Record<string, string>, re: Record<string, string>, 
 
 const acc = new WindowAccumulator();
 
+/**
+ * Values computed in one evaluation round, shared by rules with the same selection, grouping, stat and
+ * window (a warning and a critical rule on one expression cost one computation).
+ */
+export class RoundMemo {
+  private now = NaN;
+  private readonly values = new Map<string, Map<string, number>>();
+
+  /** The stat per group of a selection at `now`. */
+  groupValues(store: SeriesStore, sel: Selector, groupBy: readonly string[], stat: Stat, windowMs: number, now: number): Map<string, number> {
+    if (now !== this.now) {
+      this.values.clear();
+      this.now = now;
+    }
+    const key = `${sel.id}\u0000${groupBy.join('\u0000')}\u0000${stat.kind}${stat.kind === 'quantile' ? stat.q : ''}\u0000${windowMs}`;
+    let m = this.values.get(key);
+    if (!m) {
+      m = new Map();
+      for (const [gk, g] of store.groups(sel, groupBy)) m.set(gk, statOf(g, stat, now, windowMs));
+      this.values.set(key, m);
+    }
+    return m;
+  }
+}
+
 function statOf(group: SeriesGroup | undefined, stat: Stat, now: number, windowMs: number): number {
   if (!group) return NaN;
   acc.reset();
@@ -272,12 +299,16 @@ export function evaluateRule(
   store: SeriesStore,
   now: number,
   absence: { lastSeen: Map<string, { labels: Record<string, string>; at: number }>; startedAt: number },
+  memo: RoundMemo = new RoundMemo(),
 ): RuleResult[] {
   const out: RuleResult[] = [];
-  if (rule.kind === 'slo') return evaluateSlo(rule, store, now);
-  const groups = rule.kind === 'metric' ? store.groups(rule.selector!, rule.groupBy) : store.groups(rule.denominator!, rule.groupBy);
+  if (rule.kind === 'slo') return evaluateSlo(rule, store, now, memo);
+  const mainSel = rule.kind === 'metric' ? rule.selector! : rule.denominator!;
+  const groups = store.groups(mainSel, rule.groupBy);
   const numGroups = rule.kind === 'ratio' ? store.groups(rule.numerator!, rule.groupBy) : undefined;
   const hasCondition = rule.op !== undefined && rule.threshold !== undefined && rule.stat !== undefined;
+  const mainValues = hasCondition ? memo.groupValues(store, mainSel, rule.groupBy, rule.stat!, rule.windowMs, now) : undefined;
+  const numValues = hasCondition && rule.kind === 'ratio' ? memo.groupValues(store, rule.numerator!, rule.groupBy, rule.stat!, rule.windowMs, now) : undefined;
   for (const [key, g] of groups) {
     if (rule.absentForMs !== undefined) {
       let seen = -Infinity;
@@ -290,27 +321,27 @@ export function evaluateRule(
     }
     if (!hasCondition) continue;
     let value: number;
-    if (rule.kind === 'metric') value = statOf(g, rule.stat!, now, rule.windowMs);
+    if (rule.kind === 'metric') value = mainValues!.get(key) ?? NaN;
     else {
-      const den = statOf(g, rule.stat!, now, rule.windowMs);
-      let num = statOf(numGroups!.get(key), rule.stat!, now, rule.windowMs);
+      const den = mainValues!.get(key) ?? NaN;
+      let num = numValues!.get(key) ?? NaN;
       if (Number.isNaN(num) && !Number.isNaN(den) && rule.stat!.kind !== 'quantile') num = 0;
       value = den === 0 || Number.isNaN(den) ? NaN : num / den;
     }
     if (rule.absentForMs !== undefined && absentLongEnough(absence.lastSeen.get(key)?.at, now, rule.absentForMs)) continue; // reported below
-    out.push({ groupLabels: g.labels, severity: rule.severity, active: Number.isNaN(value) ? undefined : compare(rule.op!, value, rule.threshold!), value });
+    out.push({ key, groupLabels: g.labels, severity: rule.severity, active: Number.isNaN(value) ? undefined : compare(rule.op!, value, rule.threshold!), value });
   }
   if (rule.absentForMs !== undefined) {
     if (absence.lastSeen.size === 0) {
       // never seen since start: the whole selection is absent once absent_for has passed since start
       const active = now - absence.startedAt >= rule.absentForMs ? true : undefined;
-      out.push({ groupLabels: {}, severity: rule.severity, active, value: active ? (now - absence.startedAt) / 1000 : NaN });
+      out.push({ key: '', groupLabels: {}, severity: rule.severity, active, value: active ? (now - absence.startedAt) / 1000 : NaN });
     } else {
-      if (rule.groupBy.length) out.push({ groupLabels: {}, severity: rule.severity, active: false, value: NaN });
+      if (rule.groupBy.length) out.push({ key: '', groupLabels: {}, severity: rule.severity, active: false, value: NaN });
       for (const [key, seen] of absence.lastSeen) {
         const value = (now - seen.at) / 1000;
-        if (absentLongEnough(seen.at, now, rule.absentForMs)) out.push({ groupLabels: seen.labels, severity: rule.severity, active: true, value });
-        else if (!hasCondition || !groups.has(key)) out.push({ groupLabels: seen.labels, severity: rule.severity, active: false, value });
+        if (absentLongEnough(seen.at, now, rule.absentForMs)) out.push({ key, groupLabels: seen.labels, severity: rule.severity, active: true, value });
+        else if (!hasCondition || !groups.has(key)) out.push({ key, groupLabels: seen.labels, severity: rule.severity, active: false, value });
       }
     }
   }
@@ -321,11 +352,10 @@ function absentLongEnough(at: number | undefined, now: number, ms: number): bool
   return at !== undefined && now - at >= ms;
 }
 
-function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number): RuleResult[] {
+function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: RoundMemo): RuleResult[] {
   const slo = rule.slo!;
   const budget = 1 - slo.objective;
   const totals = store.groups(slo.total, rule.groupBy);
-  const parts = slo.good ? store.groups(slo.good, rule.groupBy) : store.groups(slo.bad!, rule.groupBy);
   const out: RuleResult[] = [];
   const burnCache = new Map<number, number>();
   for (const [key, g] of totals) {
@@ -333,8 +363,8 @@ function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number): RuleR
     const burn = (ms: number): number => {
       let b = burnCache.get(ms);
       if (b !== undefined) return b;
-      const total = statOf(g, INCREASE, now, ms);
-      let part = statOf(parts.get(key), INCREASE, now, ms);
+      const total = memo.groupValues(store, slo.total, rule.groupBy, INCREASE, ms, now).get(key) ?? NaN;
+      let part = memo.groupValues(store, slo.good ?? slo.bad!, rule.groupBy, INCREASE, ms, now).get(key) ?? NaN;
       if (Number.isNaN(part)) part = 0;
       const errRatio = slo.good ? (total - part) / total : part / total;
       b = !(total > 0) ? NaN : Math.max(0, errRatio) / budget;
@@ -358,7 +388,7 @@ function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number): RuleR
       }
       bySeverity.set(pair.severity, cur);
     }
-    for (const [severity, r] of bySeverity) out.push({ groupLabels: g.labels, severity, active: r.active, value: r.value });
+    for (const [severity, r] of bySeverity) out.push({ key, groupLabels: g.labels, severity, active: r.active, value: r.value });
   }
   return out;
 }

@@ -45,6 +45,12 @@ export class Series {
   prevCum: HistogramDataPoint | ExponentialHistogramDataPoint | undefined;
   /** Time of the newest point ever stored (stays after pruning). */
   lastSeen = -Infinity;
+  /** Points removed from the front so far: absolute index = base + array index. */
+  base = 0;
+  /** Bumped when points are inserted out of order or compacted: invalidates the window caches. */
+  version = 0;
+  /** Sliding-window sketches per window length (dist series only). */
+  windows: Map<number, WindowSketch> | undefined;
   constructor(
     readonly metric: string,
     readonly key: string,
@@ -77,6 +83,7 @@ export class Series {
       if (this.kind === 'dist') this.sk.push(sketch!);
       if (this.kind === 'summary') this.sm.push(summary!);
     } else {
+      this.version++;
       this.t.splice(i, 0, time);
       this.v.splice(i, 0, value);
       if (this.kind === 'dist') this.sk.splice(i, 0, sketch!);
@@ -90,6 +97,7 @@ export class Series {
     let n = this.firstAfter(before);
     if (this.kind === 'counter' && n > 0) n--;
     if (n === 0) return;
+    this.base += n;
     this.t.splice(0, n);
     this.v.splice(0, n);
     if (this.kind === 'dist') this.sk.splice(0, n);
@@ -98,6 +106,7 @@ export class Series {
 
   /** Merges the older half pairwise (see the module comment). */
   compact(): void {
+    this.version++;
     const half = this.t.length >> 1;
     const t: number[] = [];
     const v: number[] = [];
@@ -138,6 +147,78 @@ export class Series {
     this.v = v;
     this.sk = sk;
     this.sm = sm;
+  }
+}
+
+/**
+ * The merged sketch of a dist series over a sliding window, kept across evaluations with the two-stack
+ * method: `front` holds suffix merges of the older points, `back` the merge of the newer ones, so each
+ * point is merged a constant number of times over its life instead of once per evaluation.
+ */
+export class WindowSketch {
+  private version = -1;
+  private fStart = 0;
+  private fEnd = 0;
+  private bEnd = 0;
+  private front: Sketch[] = [];
+  private back: Sketch | undefined;
+
+  /**
+   * Merges the points with absolute indices [a, b) into `into` (or into a new sketch when it is
+   * undefined) and returns it; undefined when there is nothing. a and b normally only grow between calls.
+   */
+  mergeInto(s: Series, a: number, b: number, into: Sketch | undefined): Sketch | undefined {
+    if (b <= a) return into;
+    if (s.version !== this.version || a < this.fStart || b < this.bEnd || this.fEnd < s.base) {
+      this.version = s.version;
+      this.fStart = this.fEnd = this.bEnd = a;
+      this.front = [];
+      this.back = undefined;
+    }
+    for (let i = this.bEnd; i < b; i++) {
+      const p = s.sk[i - s.base]!;
+      if (this.back) this.back.merge(p);
+      else this.back = p.clone();
+    }
+    this.bEnd = b;
+    while (this.fStart < a) {
+      if (this.fStart < this.fEnd) {
+        this.fStart++;
+        continue;
+      }
+      // front empty: move every point of back to the front as suffix merges
+      const n = this.bEnd - this.fEnd;
+      const front = new Array<Sketch>(n);
+      for (let k = n - 1; k >= 0; k--) {
+        const p = s.sk[this.fEnd + k - s.base]!;
+        if (k === n - 1) front[k] = p.clone();
+        else {
+          const m = p.clone();
+          m.merge(front[k + 1]!);
+          front[k] = m;
+        }
+      }
+      this.front = front;
+      this.fStart = this.fEnd;
+      this.fEnd = this.bEnd;
+      this.back = undefined;
+    }
+    if (this.fStart >= this.fEnd) {
+      // the front is spent: drop its sketches
+      if (this.front.length) this.front = [];
+      this.fStart = this.fEnd;
+    }
+    const f = this.fStart < this.fEnd ? this.front[this.front.length - (this.fEnd - this.fStart)] : undefined;
+    let out = into;
+    if (f) {
+      if (out) out.merge(f);
+      else out = f.clone();
+    }
+    if (this.back) {
+      if (out) out.merge(this.back);
+      else out = this.back.clone();
+    }
+    return out;
   }
 }
 
@@ -444,11 +525,11 @@ export class WindowAccumulator {
     const n = end - start;
     this.points += n;
     if (s.kind === 'dist') {
-      for (let i = start; i < end; i++) {
-        const sk = s.sk[i]!;
-        if (!this.sketch) this.sketch = sk.clone();
-        else this.sketch.merge(sk);
-      }
+      const windowMs = to - from;
+      s.windows ??= new Map();
+      let w = s.windows.get(windowMs);
+      if (!w) s.windows.set(windowMs, (w = new WindowSketch()));
+      this.sketch = w.mergeInto(s, s.base + start, s.base + end, this.sketch);
       return;
     }
     if (s.kind === 'summary') {
