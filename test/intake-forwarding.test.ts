@@ -190,6 +190,28 @@ describe('otlp exporter', () => {
     expect(seen.length).toBe(before);
   });
 
+  it('drains its queue on shutdown, and gives up on what it cannot send by the drain deadline', async () => {
+    const sink = new SinkConsumer();
+    const b = await receiver({ http: { endpoint: '127.0.0.1:0' } }, sink);
+    const exp = await exporter({ endpoint: `http://${b.httpAddress}`, protocol: 'http/protobuf', sending_queue: { num_consumers: 1 } });
+    for (const batch of SAMPLE_BATCHES.logs) await exp.consume(batch);
+    await exp.shutdown();
+    expect(exp.queued).toBe(0);
+    expect(itemsOf(sink.batches, 'logs')).toEqual(itemsOf(SAMPLE_BATCHES.logs, 'logs'));
+    await expect(exp.consume(SAMPLE_BATCHES.logs[0]!)).rejects.toMatchObject({ permanent: false });
+
+    const down = await exporter({
+      endpoint: `http://127.0.0.1:${await freePort()}`,
+      protocol: 'http/protobuf',
+      retry: { initial_interval: '10ms', max_interval: '20ms' },
+      sending_queue: { num_consumers: 1, drain_timeout: '200ms' },
+    });
+    for (const batch of SAMPLE_BATCHES.logs) await down.consume(batch);
+    expect(down.queued).toBeGreaterThan(0);
+    await down.shutdown();
+    expect(down.queued).toBe(0);
+  });
+
   it('without a queue, passes the upstream refusal back to the caller', async () => {
     const port = await freePort();
     const exp = await exporter({ endpoint: `127.0.0.1:${port}`, protocol: 'grpc', tls: { insecure: true }, timeout: '2s', sending_queue: { enabled: false } });

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { logsBatch, metricsBatch, tracesBatch } from './intake-arbitraries.ts';
 import { fromOtlpJson, OtlpDecodeError, parseOtlpJson, toOtlpJson, type OtlpSignal } from '../src/otlp/json.ts';
 
 export const FIXTURES: [string, OtlpSignal][] = [
@@ -92,6 +94,43 @@ describe('OTLP/JSON codec', () => {
   ])('names the path of the first problem (%#)', (input, message) => {
     expect(() => fromOtlpJson('traces', input)).toThrow(OtlpDecodeError);
     expect(() => fromOtlpJson('traces', input)).toThrow(message);
+  });
+
+  /** JSON has no negative zero (JSON.stringify(-0) is "0"): the only value a JSON round trip may change. */
+  const noNegativeZero = (v: unknown): unknown => {
+    if (typeof v === 'number') return Object.is(v, -0) ? 0 : v;
+    if (Array.isArray(v)) return v.map(noNegativeZero);
+    if (v instanceof Uint8Array || v === null || typeof v !== 'object') return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, noNegativeZero(x)]));
+  };
+  for (const [signal, arb] of [['traces', tracesBatch], ['metrics', metricsBatch], ['logs', logsBatch]] as const) {
+    it(`fromOtlpJson(JSON text of toOtlpJson(model)) equals the model (${signal}, property)`, () => {
+      fc.assert(
+        fc.property(arb, (batch) => {
+          const text = JSON.stringify(toOtlpJson(batch, signal));
+          expect(fromOtlpJson(signal, JSON.parse(text))).toEqual(noNegativeZero(batch));
+        }),
+        { numRuns: 100 },
+      );
+    });
+  }
+
+  it('never throws anything but a decode error on arbitrary JSON', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom('traces', 'metrics', 'logs' as const), (v, signal) => {
+        try {
+          fromOtlpJson(signal, v);
+        } catch (e) {
+          if (!(e instanceof OtlpDecodeError)) throw e;
+        }
+        try {
+          fromOtlpJson(signal, { resourceSpans: [v], resourceMetrics: [{ scopeMetrics: [{ metrics: [v] }] }], resourceLogs: [{ scopeLogs: [{ logRecords: [v] }] }] });
+        } catch (e) {
+          if (!(e instanceof OtlpDecodeError)) throw e;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('reports invalid JSON text as a decode error', () => {
