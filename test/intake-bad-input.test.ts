@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -240,6 +241,32 @@ describe('otlp receiver: bad input over gRPC', () => {
     const ok = await grpcExport(r.grpcAddress, 'traces', good, { ...auth, gzip: true });
     expect(ok.err).toBeNull();
     expect(decodeExportResponse(ok.resp!)).toEqual({ rejected: 0, errorMessage: '' });
+    expect(sink.spans).toHaveLength(1);
+  });
+});
+
+describe('otlp receiver: slow gRPC client', () => {
+  it('ends a call whose message does not arrive within read_timeout with DEADLINE_EXCEEDED', async () => {
+    const { sink, r } = await start({ read_timeout: '300ms' });
+    const session = http2.connect(`http://${r.grpcAddress}`);
+    session.on('error', () => undefined);
+    const req = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' });
+    const status = new Promise<{ code: number; message: string }>((resolve) => {
+      const take = (h: http2.IncomingHttpHeaders) => {
+        if (h['grpc-status'] !== undefined) resolve({ code: Number(h['grpc-status']), message: decodeURIComponent(String(h['grpc-message'] ?? '')) });
+      };
+      req.on('response', take);
+      req.on('trailers', take);
+      req.on('data', () => undefined);
+    });
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(1000, 1);
+    req.write(Buffer.concat([prefix, Buffer.alloc(10)])); // 10 of the 1000 bytes announced, then nothing
+    // Meanwhile, a complete call is served.
+    expect((await grpcExport(r.grpcAddress, 'traces', traceBytes())).err).toBeNull();
+    expect(await status).toEqual({ code: grpc.status.DEADLINE_EXCEEDED, message: 'request not received within read_timeout (300 ms)' });
+    req.close();
+    session.close();
     expect(sink.spans).toHaveLength(1);
   });
 });

@@ -214,6 +214,7 @@ export class OtlpReceiver implements Component {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.config.max_request_body_size,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
+      interceptors: [readTimeoutInterceptor(parseDuration(this.config.read_timeout))],
     });
     for (const signal of SIGNALS) {
       const definition: grpc.ServiceDefinition = {
@@ -270,6 +271,40 @@ export class OtlpReceiver implements Component {
     }
     this.ingest(signal, batch).then((partial) => cb(null, encodeExportResponse(partial)), fail);
   }
+}
+
+/**
+ * Ends a gRPC call whose request message has not fully arrived within `ms` (a slow or stalled client) with
+ * DEADLINE_EXCEEDED, as the HTTP side answers 408: grpc-js itself would wait for ever.
+ */
+function readTimeoutInterceptor(ms: number): grpc.ServerInterceptor {
+  return (_method, call) => {
+    let timer: NodeJS.Timeout | undefined;
+    const clear = () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        timer = setTimeout(() => {
+          timer = undefined;
+          call.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `request not received within read_timeout (${ms} ms)` });
+        }, ms);
+        timer.unref();
+        next({
+          onReceiveMessage: (message, nextMessage) => {
+            clear();
+            nextMessage(message);
+          },
+          onCancel: clear,
+        });
+      },
+      sendStatus: (status, next) => {
+        clear();
+        next(status);
+      },
+    });
+  };
 }
 
 /** A trace or span id that is present and not all zeros. */
