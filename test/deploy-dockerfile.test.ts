@@ -30,7 +30,8 @@ describe('deploy/Dockerfile', () => {
     expect(runtime.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).sort()).toEqual(['4317', '4318', '4319', '8888']);
     expect(runtime.find((i) => i.keyword === 'VOLUME')?.args).toContain('/var/lib/vigil');
     expect(runtime.find((i) => i.keyword === 'USER')?.args).toMatch(/^[1-9]\d*:[1-9]\d*$/);
-    expect(runtime.find((i) => i.keyword === 'HEALTHCHECK')?.args).toContain('/healthz');
+    expect(runtime.find((i) => i.keyword === 'HEALTHCHECK')?.args).toContain('process.env.VIGIL_HEALTHCHECK_URL');
+    expect(runtime.find((i) => i.keyword === 'ENV' && i.args.startsWith('VIGIL_HEALTHCHECK_URL'))?.args).toBe('VIGIL_HEALTHCHECK_URL=http://127.0.0.1:8888/healthz');
     expect(JSON.parse(runtime.find((i) => i.keyword === 'ENTRYPOINT')!.args)).toEqual(['node', 'bin/vigil.js']);
     expect(JSON.parse(runtime.find((i) => i.keyword === 'CMD')!.args)).toEqual(['run', '--config', '/etc/vigil/pipelines.yaml']);
   });

@@ -108,15 +108,19 @@ describe('the runtime stage of deploy/Dockerfile', () => {
     expect(r2.status).toBe(200);
     await waitFor(async () => /vigil_receiver_accepted_items[^\n]*receiver="otlp"/.test(await (await fetch(`${tel}/metrics`)).text()), 10_000, '/metrics to count the accepted spans');
 
-    // the Dockerfile's HEALTHCHECK command, as written, against this daemon's telemetry port
+    // the Dockerfile's HEALTHCHECK command, as written, against this daemon's telemetry port (the image's
+    // ENV VIGIL_HEALTHCHECK_URL points it at 127.0.0.1:8888; here the port is another)
     const hc = parseInstructions(fs.readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8')).find((i) => i.keyword === 'HEALTHCHECK')!;
     const cmd = JSON.parse(hc.args.slice(hc.args.indexOf('CMD') + 3).trim()) as string[];
     expect(cmd[0]).toBe('node');
-    const probe = (args: string[]) => spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8', timeout: 10_000 }).status;
-    expect(probe(cmd.slice(1).map((a) => a.replace('127.0.0.1:8888', `127.0.0.1:${ports.telemetry}`)))).toBe(0);
-    // and it fails when nothing answers (the free port of a closed listener)
+    const envLine = parseInstructions(fs.readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8')).find((i) => i.keyword === 'ENV' && i.args.startsWith('VIGIL_HEALTHCHECK_URL='))!;
+    expect(envLine.args).toBe('VIGIL_HEALTHCHECK_URL=http://127.0.0.1:8888/healthz');
+    const probe = (url: string) => spawnSync(process.execPath, cmd.slice(1), { cwd: app, encoding: 'utf8', timeout: 10_000, env: cleanEnv({ VIGIL_HEALTHCHECK_URL: url }) }).status;
+    expect(probe(`${tel}/healthz`)).toBe(0);
+    // and it fails when nothing answers (the free port of a closed listener) or the answer is not 200
     const closed = await freePort();
-    expect(probe(cmd.slice(1).map((a) => a.replace('127.0.0.1:8888', `127.0.0.1:${closed}`)))).toBe(1);
+    expect(probe(`http://127.0.0.1:${closed}/healthz`)).toBe(1);
+    expect(probe(`${tel}/no-such-path`)).toBe(1);
 
     proc.kill('SIGTERM');
     expect(await exited, output).toBe(0);
