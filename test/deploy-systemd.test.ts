@@ -4,11 +4,12 @@
  * warns about unknown keys and bad values, so any output is a failure here), and the offline security
  * analysis must rate the unit's exposure low. Skipped, with a message, where systemd-analyze is missing.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers/index.ts';
+import { freePort } from './helpers/daemon.ts';
+import { tempDir, waitFor } from './helpers/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const unitText = fs.readFileSync(path.join(root, 'deploy/systemd/vigil.service'), 'utf8');
@@ -19,6 +20,8 @@ function which(cmd: string): string | undefined {
 }
 const analyze = which('systemd-analyze');
 if (!analyze) console.warn('deploy-systemd: systemd-analyze not installed (Debian package systemd): skipping verify');
+const strace = which('strace');
+if (!strace) console.warn('deploy-systemd: strace not installed (Debian package strace): skipping the system-call filter check');
 
 const dir = tempDir('vigil-systemd-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -86,4 +89,66 @@ describe('deploy/systemd/vigil.service', () => {
     expect(m, out).not.toBeNull();
     expect(Number(m![1])).toBeLessThanOrEqual(2.0);
   });
+
+  it.skipIf(!analyze || !strace)('allows every system call a running vigil makes (strace of a real run against SystemCallFilter)', async () => {
+    // the groups as this systemd defines them, expanded (groups name other groups)
+    const groups = new Map<string, string[]>();
+    let current: string[] | undefined;
+    for (const line of execFileSync(analyze!, ['syscall-filter', '--no-pager'], { encoding: 'utf8' }).split('\n')) {
+      if (/^@\S+/.test(line)) groups.set(line.split(/\s+/)[0]!, (current = []));
+      else if (current && line.trim() && !line.trim().startsWith('#')) current.push(line.trim());
+    }
+    const expand = (names: string[], seen = new Set<string>()): Set<string> => {
+      const out = new Set<string>();
+      for (const n of names) {
+        if (!n.startsWith('@')) out.add(n);
+        else if (!seen.has(n)) {
+          seen.add(n);
+          for (const x of expand(groups.get(n) ?? [], seen)) out.add(x);
+        }
+      }
+      return out;
+    };
+    const filters = directives(unitText).get('SystemCallFilter')!;
+    const allowed = expand(filters.filter((f) => !f.startsWith('~')).flatMap((f) => f.split(/\s+/)));
+    const denied = expand(filters.filter((f) => f.startsWith('~')).flatMap((f) => f.slice(1).split(/\s+/)));
+    expect(allowed.has('read')).toBe(true);
+
+    const [grpc, http, json, tel] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const trace = path.join(dir, 'strace.out');
+    const root = path.resolve(import.meta.dirname, '..');
+    const proc = spawn(strace!, ['-f', '-qq', '-o', trace, process.execPath, 'bin/vigil.js', 'run', '--config', 'deploy/pipelines.container.yaml'], {
+      cwd: root,
+      stdio: 'ignore',
+      env: {
+        ...process.env,
+        VIGIL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
+        VIGIL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
+        VIGIL_HTTP_JSON_ENDPOINT: `127.0.0.1:${json}`,
+        VIGIL_TELEMETRY_ENDPOINT: `127.0.0.1:${tel}`,
+        VIGIL_STATE_DIR: path.join(dir, 'state'),
+      },
+    });
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => fetch(`http://127.0.0.1:${tel}/readyz`).then((r) => r.status === 200, () => false), 30_000, 'vigil under strace to be ready');
+      const body = fs.readFileSync(path.join(root, 'test/fixtures/otlp-examples/trace.json'), 'utf8');
+      expect((await fetch(`http://127.0.0.1:${http}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status).toBe(200);
+      await (await fetch(`http://127.0.0.1:${tel}/metrics`)).text();
+      // SIGTERM to node itself (strace's child), as systemd's KillSignal would send it
+      const child = spawnSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+      expect(child).toMatch(/^\d+$/);
+      process.kill(Number(child), 'SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    const used = new Set<string>();
+    for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
+      const m = /^\d+\s+([a-z_0-9]+)\(/.exec(line);
+      if (m) used.add(m[1]!);
+    }
+    expect(used.size).toBeGreaterThan(20);
+    expect([...used].filter((c) => !allowed.has(c) || denied.has(c)).sort()).toEqual([]);
+  }, 60_000);
 });
