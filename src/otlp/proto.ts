@@ -580,8 +580,19 @@ function decKeyValue(r: Reader): KeyValue {
   while (r.pos < r.limit) {
     const tag = r.varint();
     if (tag === t(1, LEN)) key = r.string();
-    else if (tag === t(2, LEN)) value = anyAt(r, 'value', -1);
-    else r.skip(tag, F_KV, 'KeyValue');
+    else if (tag === t(2, LEN)) {
+      // The value inline (no sub-message call): nesting depth is still counted by arrays and kvlists.
+      const n = r.len();
+      const saved = r.limit;
+      r.limit = r.pos + n;
+      try {
+        value = decAnyValue(r);
+      } catch (e) {
+        prefix(e, 'value', -1);
+      }
+      r.pos = r.limit;
+      r.limit = saved;
+    } else r.skip(tag, F_KV, 'KeyValue');
   }
   return { key, value };
 }
