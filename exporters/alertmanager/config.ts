@@ -3,7 +3,7 @@ import { Duration, Obj } from '../../src/config/types.ts';
 import { deliveryConfigProps } from '../../src/delivery/config.ts';
 
 export const AlertmanagerConfigSchema = Obj({
-  url: Type.String({ format: 'uri', pattern: '^https?://', description: 'base URL of one Alertmanager (alerts go to <url>/api/v2/alerts)' }),
+  url: Type.String({ format: 'uri', description: 'base URL of one Alertmanager (alerts go to <url>/api/v2/alerts)' }),
   headers: Type.Record(Type.String(), Type.String(), { default: {}, description: 'extra HTTP headers (e.g. Authorization for a proxy)' }),
   resend_delay: Duration('1m', 'how often firing alerts are sent again; each is valid for 4x this long (endsAt)'),
   external_labels: Type.Record(Type.String(), Type.String(), { default: {}, description: 'labels added to every alert (an alert label of the same name wins), to tell vigil instances apart' }),

@@ -1,5 +1,6 @@
-import { stateDirFor, type Factory } from '../../src/component.ts';
-import { deliveryOptions } from '../../src/delivery/config.ts';
+import { type ConfigIssue, stateDirFor, type Factory } from '../../src/component.ts';
+import { deliveryOptions, httpUrlIssue } from '../../src/delivery/config.ts';
+import { parseDuration } from '../../src/duration.ts';
 import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
 import { type AlertmanagerConfig, AlertmanagerConfigSchema } from './config.ts';
 import { AlertmanagerSender } from './alertmanager-exporter.ts';
@@ -11,7 +12,11 @@ export const alertmanagerExporterFactory: Factory<AlertmanagerConfig> = {
   signals: ['alerts'],
   example: { url: 'http://127.0.0.1:9093' },
   validate(config) {
-    return config.resend_delay === '0' ? [{ path: ['resend_delay'], message: 'must be more than 0' }] : [];
+    const issues: ConfigIssue[] = [];
+    const problem = httpUrlIssue(config.url);
+    if (problem) issues.push({ path: ['url'], message: problem });
+    if (!(parseDuration(config.resend_delay) > 0)) issues.push({ path: ['resend_delay'], message: 'must be more than 0' });
+    return issues;
   },
   create: (settings, config) =>
     new NotificationExporter(

@@ -3,7 +3,7 @@ import { Obj } from '../../src/config/types.ts';
 import { deliveryConfigProps } from '../../src/delivery/config.ts';
 
 export const SlackConfigSchema = Obj({
-  webhook_url: Type.String({ format: 'uri', pattern: '^https?://', description: 'the Slack incoming-webhook URL (a secret: use ${env:SLACK_WEBHOOK_URL})' }),
+  webhook_url: Type.String({ format: 'uri', description: 'the Slack incoming-webhook URL (a secret: use ${env:SLACK_WEBHOOK_URL})' }),
   channel: Type.String({ default: '', description: 'overrides the webhook default channel (legacy webhooks only)' }),
   username: Type.String({ default: '', description: 'overrides the webhook default user name' }),
   icon_emoji: Type.String({ default: '', description: 'overrides the webhook default icon, e.g. ":rotating_light:"' }),

@@ -1,4 +1,5 @@
 import type { ConfigIssue, Factory } from '../../src/component.ts';
+import { httpUrlIssue } from '../../src/delivery/config.ts';
 import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
 import { templateIssue } from '../../src/delivery/template.ts';
 import { type SlackConfig, SlackConfigSchema } from './config.ts';
@@ -15,6 +16,8 @@ export const slackExporterFactory: Factory<SlackConfig> = {
   example: { webhook_url: 'https://hooks.slack.com/services/T000/B000/XXXXXXXX' },
   validate(config) {
     const issues: ConfigIssue[] = [];
+    const problem = httpUrlIssue(config.webhook_url);
+    if (problem) issues.push({ path: ['webhook_url'], message: problem });
     for (const key of ['title', 'text'] as const) {
       const problem = templateIssue(config[key]);
       if (problem) issues.push({ path: [key], message: problem });

@@ -1,4 +1,5 @@
 import type { Factory } from '../../src/component.ts';
+import { httpUrlIssue } from '../../src/delivery/config.ts';
 import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
 import { type WebhookConfig, WebhookConfigSchema } from './config.ts';
 import { WebhookSender } from './webhook-exporter.ts';
@@ -9,5 +10,9 @@ export const webhookExporterFactory: Factory<WebhookConfig> = {
   schema: WebhookConfigSchema,
   signals: ['alerts'],
   example: { url: 'https://alerts.example.com/vigil' },
+  validate(config) {
+    const problem = httpUrlIssue(config.url);
+    return problem ? [{ path: ['url'], message: problem }] : [];
+  },
   create: (settings, config) => new NotificationExporter(settings, config, new WebhookSender(config, settings.id)),
 };

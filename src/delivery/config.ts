@@ -69,6 +69,11 @@ export interface DeliveryOptions {
   rateLimitKey: string;
 }
 
+/** For a factory's validate(): a problem with a URL that must be http(s), or undefined. */
+export function httpUrlIssue(url: string): string | undefined {
+  return /^https?:\/\/[^/\s]/i.test(url) ? undefined : `expected an http:// or https:// URL, got "${url.slice(0, 80)}"`;
+}
+
 export function deliveryOptions(c: DeliveryConfig, over: Partial<DeliveryOptions> = {}): DeliveryOptions {
   return {
     timeoutMs: parseDuration(c.timeout),

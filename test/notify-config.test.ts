@@ -1,0 +1,49 @@
+/**
+ * Config validation of the notification exporters: every `exporters/<type>/testdata/valid.yaml` validates;
+ * every `bad_*.yaml` fails with exactly the message its first line states (`# expect: path: message`).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import type { Factory } from '../src/component.ts';
+import { validateComponentConfig } from '../src/config/ajv.ts';
+import { alertmanagerExporterFactory } from '../exporters/alertmanager/index.ts';
+import { emailExporterFactory } from '../exporters/email/index.ts';
+import { fileExporterFactory } from '../exporters/file/index.ts';
+import { slackExporterFactory } from '../exporters/slack/index.ts';
+import { webhookExporterFactory } from '../exporters/webhook/index.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const factories = [alertmanagerExporterFactory, emailExporterFactory, fileExporterFactory, slackExporterFactory, webhookExporterFactory] as Factory[];
+
+const issues = (f: Factory, text: string) => validateComponentConfig(f, YAML.parse(text)).map((i) => `${i.path.join('.')}: ${i.message}`);
+
+describe.each(factories.map((f) => [f.type, f] as const))('%s exporter config', (type, factory) => {
+  const dir = path.join(ROOT, 'exporters', type, 'testdata');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+
+  it('valid.yaml validates', () => {
+    expect(issues(factory, fs.readFileSync(path.join(dir, 'valid.yaml'), 'utf8'))).toEqual([]);
+  });
+
+  it.each(files.filter((f) => f.startsWith('bad_')))('%s fails with the stated message', (file) => {
+    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+    const expected = /^# expect: (.*)$/m.exec(text)?.[1];
+    expect(expected, `${file} states its expected message`).toBeDefined();
+    expect(issues(factory, text)).toEqual([expected]);
+  });
+});
+
+describe('delivery defaults', () => {
+  it('every notification exporter gets the same retry and queue defaults', () => {
+    const c = { url: 'https://x.example/' };
+    validateComponentConfig(webhookExporterFactory as Factory, c);
+    expect(c).toMatchObject({
+      timeout: '10s',
+      shutdown_timeout: '5s',
+      retry: { enabled: true, initial_interval: '1s', max_interval: '30s', max_elapsed_time: '1h', multiplier: 2, randomization_factor: 0.5 },
+      sending_queue: { max_items: 10000, max_bytes: 67108864, num_consumers: 4 },
+    });
+  });
+});
