@@ -47,3 +47,23 @@ describe('delivery defaults', () => {
     });
   });
 });
+
+describe('notification templates', () => {
+  it('render every variable, label names with dots, and literal braces', async () => {
+    const { Template } = await import('../src/delivery/template.ts');
+    const { makeAlert, makeNotification } = await import('./doubles/alerts.ts');
+    const n = makeNotification(['slack/oncall'], {
+      alerts: [
+        makeAlert({ alertname: 'HighP95Latency', severity: 'critical', 'service.name': 'checkout' }),
+        makeAlert({ alertname: 'HighP95Latency', severity: 'critical', 'service.name': 'checkout', pod: 'b' }, { status: 'resolved' }),
+      ],
+      commonAnnotations: { summary: 'slow' },
+    });
+    const t = Template.parse(
+      '{{ STATUS }}/{{status}} {{ count }} {{ firing }}+{{ resolved }} {{ labels.service.name }} {{ groupLabels.alertname }} {{ commonLabels.missing }}|{{ annotations.summary }} {{ receiver }} {{{{ literal }}',
+    );
+    expect(t.render(n, 'slack/oncall')).toBe('FIRING/firing 2 1+1 checkout HighP95Latency |slow slack/oncall {{ literal }}');
+    expect(Template.parse('{{ subject }}').render(n, 'x')).toBe('[FIRING:1] HighP95Latency checkout (critical)');
+    expect(() => Template.parse('{{ labels. }}')).toThrow(/unknown variable "labels\."/);
+  });
+});
