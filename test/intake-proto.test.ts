@@ -88,6 +88,18 @@ describe('OTLP protobuf codec', () => {
     expect(() => decodeExportRequest('logs', Buffer.concat([Buffer.from([0x0a]), varint(any.length + 20), any]))).toThrow(OtlpDecodeError);
   });
 
+  it('returns the right string for strings that share the bytes the string cache samples', () => {
+    // 20 bytes: the cache hashes positions 0, 5, 10 and 19; these differ only at positions 1-3 and 11-18.
+    const values = ['a', 'b', 'c', 'd'].flatMap((x) => ['p', 'q'].map((y) => `a${x}${x}${x}bbbbbbb${y.repeat(8)}z`));
+    const batch = fromOtlpJson('logs', {
+      resourceLogs: [{ scopeLogs: [{ logRecords: values.map((v) => ({ body: { stringValue: v }, attributes: [{ key: v, value: { stringValue: v } }] })) }] }],
+    });
+    for (let round = 0; round < 3; round++) {
+      const got = decodeExportRequest('logs', encodeExportRequest(batch, 'logs')).resourceLogs![0]!.scopeLogs[0]!.logRecords;
+      expect(got.map((r) => [r.body, r.attributes[0]!.key, r.attributes[0]!.value])).toEqual(values.map((v) => [v, v, v]));
+    }
+  });
+
   it('skips unknown fields of every wire type', () => {
     const unknown = Buffer.from([0xf8, 0x01, 5, 0xf9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xfa, 0x01, 1, 9, 0xfd, 0x01, 1, 2, 3, 4, 0xfb, 0x01, 0xf8, 0x01, 1, 0xfc, 0x01]);
     const batch = decodeExportRequest('traces', unknown);

@@ -241,6 +241,7 @@ export class OtlpReceiver implements Component {
     this.grpcPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${bindHost}:${port}`, creds, (err, bound) => (err ? reject(new Error(`cannot listen on ${endpoint} (gRPC): ${err.message}`)) : resolve(bound))),
     );
+    widenFlowControlWindows(server);
   }
 
   private grpcExport(signal: OtlpSignal, call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
@@ -305,6 +306,32 @@ function readTimeoutInterceptor(ms: number): grpc.ServerInterceptor {
       },
     });
   };
+}
+
+/** Per-stream and per-connection HTTP/2 receive windows of the gRPC server. */
+const GRPC_STREAM_WINDOW = 1024 * 1024;
+const GRPC_CONNECTION_WINDOW = 8 * 1024 * 1024;
+
+/**
+ * grpc-js leaves Node's HTTP/2 defaults (64 KiB receive windows) on its server sessions, so a client sending
+ * a few-hundred-KiB OTLP batch stops several times per request to wait for WINDOW_UPDATEs; on a busy host
+ * each wait is a scheduling delay. grpc-js has no option for it: this opens the windows on every session
+ * through its (internal) list of HTTP/2 servers, and does nothing if that list is not there.
+ */
+function widenFlowControlWindows(server: grpc.Server): void {
+  const h2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(h2Servers instanceof Map)) return;
+  for (const h2 of h2Servers.keys() as Iterable<import('node:http2').Http2Server>) {
+    if (typeof h2?.on !== 'function') continue;
+    h2.on('session', (session: import('node:http2').ServerHttp2Session) => {
+      try {
+        session.settings({ initialWindowSize: GRPC_STREAM_WINDOW });
+        session.setLocalWindowSize(GRPC_CONNECTION_WINDOW);
+      } catch {
+        // a session already closing: nothing to tune
+      }
+    });
+  }
 }
 
 /** A trace or span id that is present and not all zeros. */
