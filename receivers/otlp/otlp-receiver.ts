@@ -309,8 +309,8 @@ function readTimeoutInterceptor(ms: number): grpc.ServerInterceptor {
 }
 
 /** Per-stream and per-connection HTTP/2 receive windows of the gRPC server. */
-const GRPC_STREAM_WINDOW = 1024 * 1024;
-const GRPC_CONNECTION_WINDOW = 8 * 1024 * 1024;
+const GRPC_STREAM_WINDOW = 256 * 1024;
+const GRPC_CONNECTION_WINDOW = 1024 * 1024;
 
 /**
  * grpc-js leaves Node's HTTP/2 defaults (64 KiB receive windows) on its server sessions, so a client sending
