@@ -208,8 +208,10 @@ export class AlertEngine {
       } catch {
         continue; // a rule must never stop the others
       }
+      const prefix = `${rule.name}\u0000`;
+      const hasAnnotations = Object.keys(rule.annotations).length > 0;
       for (const res of results) {
-        const key = `${rule.name}\u0000${res.severity}\u0000${res.key}`;
+        const key = `${prefix}${res.severity}\u0000${res.key}`;
         let inst = this.instances.get(key);
         if (res.active === true) {
           if (!inst) {
@@ -230,7 +232,7 @@ export class AlertEngine {
           }
           inst.lastTrueAt = now;
           inst.value = res.value;
-          inst.annotations = this.render(rule, inst.labels, res.value);
+          if (hasAnnotations) inst.annotations = this.render(rule, inst.labels, res.value);
           if (inst.state === 'pending' && now - inst.activeSince >= rule.forMs) {
             inst.state = 'firing';
             inst.firingSince = now;

@@ -162,23 +162,39 @@ export class WindowSketch {
   private bEnd = 0;
   private front: Sketch[] = [];
   private back: Sketch | undefined;
+  /** Spent sketches, reused so that a steady window allocates nothing. */
+  private readonly pool: Sketch[] = [];
+
+  private take(like: Sketch): Sketch {
+    let s = this.pool.pop();
+    if (s && s.scale === like.scale) s.reset();
+    else s = new Sketch(like.scale);
+    s.merge(like);
+    return s;
+  }
+
+  private recycle(list: Sketch[]): void {
+    for (const s of list) if (this.pool.length < 64) this.pool.push(s);
+  }
 
   /**
-   * Merges the points with absolute indices [a, b) into `into` (or into a new sketch when it is
-   * undefined) and returns it; undefined when there is nothing. a and b normally only grow between calls.
+   * Merges the points with absolute indices [a, b) into `into` and returns true when there was any.
+   * a and b normally only grow between calls (anything else rebuilds the cache).
    */
-  mergeInto(s: Series, a: number, b: number, into: Sketch | undefined): Sketch | undefined {
-    if (b <= a) return into;
+  mergeInto(s: Series, a: number, b: number, into: Sketch): boolean {
+    if (b <= a) return false;
     if (s.version !== this.version || a < this.fStart || b < this.bEnd || this.fEnd < s.base) {
       this.version = s.version;
       this.fStart = this.fEnd = this.bEnd = a;
+      this.recycle(this.front);
+      if (this.back) this.recycle([this.back]);
       this.front = [];
       this.back = undefined;
     }
     for (let i = this.bEnd; i < b; i++) {
       const p = s.sk[i - s.base]!;
       if (this.back) this.back.merge(p);
-      else this.back = p.clone();
+      else this.back = this.take(p);
     }
     this.bEnd = b;
     while (this.fStart < a) {
@@ -188,37 +204,22 @@ export class WindowSketch {
       }
       // front empty: move every point of back to the front as suffix merges
       const n = this.bEnd - this.fEnd;
+      this.recycle(this.front);
+      if (this.back) this.recycle([this.back]);
       const front = new Array<Sketch>(n);
       for (let k = n - 1; k >= 0; k--) {
-        const p = s.sk[this.fEnd + k - s.base]!;
-        if (k === n - 1) front[k] = p.clone();
-        else {
-          const m = p.clone();
-          m.merge(front[k + 1]!);
-          front[k] = m;
-        }
+        const m = this.take(s.sk[this.fEnd + k - s.base]!);
+        if (k < n - 1) m.merge(front[k + 1]!);
+        front[k] = m;
       }
       this.front = front;
       this.fStart = this.fEnd;
       this.fEnd = this.bEnd;
       this.back = undefined;
     }
-    if (this.fStart >= this.fEnd) {
-      // the front is spent: drop its sketches
-      if (this.front.length) this.front = [];
-      this.fStart = this.fEnd;
-    }
-    const f = this.fStart < this.fEnd ? this.front[this.front.length - (this.fEnd - this.fStart)] : undefined;
-    let out = into;
-    if (f) {
-      if (out) out.merge(f);
-      else out = f.clone();
-    }
-    if (this.back) {
-      if (out) out.merge(this.back);
-      else out = this.back.clone();
-    }
-    return out;
+    if (this.fStart < this.fEnd) into.merge(this.front[this.front.length - (this.fEnd - this.fStart)]!);
+    if (this.back) into.merge(this.back);
+    return true;
   }
 }
 
@@ -350,6 +351,9 @@ export class SeriesStore {
     for (const [metric, perMetric] of this.byMetric) {
       const keep = this.opts.retention.get(metric) ?? 0;
       for (const [key, s] of perMetric) {
+        // prune in steps of a minute rather than a point at a time: a few stale points cost nothing
+        // (windows are cut by time), shifting arrays every round does
+        if (s.length && s.t[0]! > nowMs - keep - 60_000 && s.kind !== 'counter') continue;
         s.prune(nowMs - keep);
         if (s.length === 0 || (s.kind === 'counter' && s.t[s.t.length - 1]! <= nowMs - keep)) {
           perMetric.delete(key);
@@ -495,7 +499,9 @@ export class WindowAccumulator {
   max = -Infinity;
   last = 0;
   increase = 0;
+  /** The merged sketch of what was added (the scratch sketch; valid until the next reset). */
   sketch: Sketch | undefined;
+  private scratch: Sketch | undefined;
   summaryQ: number[] = [];
   summaryCount = 0;
   summarySum = 0;
@@ -529,7 +535,14 @@ export class WindowAccumulator {
       s.windows ??= new Map();
       let w = s.windows.get(windowMs);
       if (!w) s.windows.set(windowMs, (w = new WindowSketch()));
-      this.sketch = w.mergeInto(s, s.base + start, s.base + end, this.sketch);
+      const first = s.sk[start]!;
+      if (!this.sketch) {
+        // a reused scratch sketch: fine enough for every point (a coarser point downscales it on merge)
+        if (!this.scratch || this.scratch.scale < first.scale) this.scratch = new Sketch(first.scale);
+        else this.scratch.reset();
+        this.sketch = this.scratch;
+      }
+      w.mergeInto(s, s.base + start, s.base + end, this.sketch);
       return;
     }
     if (s.kind === 'summary') {
