@@ -29,6 +29,7 @@ export class AlertsProcessor implements Processor {
   private started = false;
   private stopped = false;
   private emitFailing = false;
+  private warnedSeriesCap = false;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -70,7 +71,15 @@ export class AlertsProcessor implements Processor {
   async process(batch: Batch, next: Consumer): Promise<void> {
     if (batch.resourceMetrics && !this.stopped) {
       try {
+        const dropped = this.engine.store.droppedPoints;
         this.engine.ingest(batch, Date.now());
+        const over = this.engine.store.droppedPoints - dropped;
+        if (over > 0) {
+          // not dropped from the pipeline (the batch goes on), only not stored for the rules
+          this.settings.telemetry.count('dropped', 'metrics', over);
+          if (!this.warnedSeriesCap) this.settings.logger.warn({ max_series: this.engine.store.size }, 'alerts: series cap reached; points of new series are not evaluated');
+          this.warnedSeriesCap = true;
+        }
       } catch (e) {
         this.settings.logger.warn({ err: (e as Error).message }, 'alerts: could not read metrics from a batch');
       }

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import fs from 'node:fs';
+import { SinkConsumer, configFor, tempDir, testSettings } from '../../test/helpers/index.ts';
+import { alertsProcessorFactory } from './index.ts';
+import type { AlertsProcessor } from './alerts-processor.ts';
+import { batchOf, gauge } from './testdata/batches.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  vi.useRealTimers();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('alerts processor', () => {
+  it('passes batches on unchanged and evaluates on its own timer every interval', async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-23T10:00:00Z') });
+    const dir = tempDir();
+    dirs.push(dir);
+    const emitted = new SinkConsumer();
+    const settings = testSettings('processor', 'alerts', {
+      stateDir: dir,
+      emit: emitted,
+      service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines: { main: { receivers: [], processors: ['alerts'], exporters: ['webhook/ops'] } } },
+    });
+    const proc = alertsProcessorFactory.create(
+      settings,
+      configFor(alertsProcessorFactory, {
+        interval: '10s',
+        rules: [{ name: 'Budget', metric: 'llm.budget.utilization', where: { budget: 'daily' }, stat: 'last', op: '>=', threshold: 0.8, annotations: { summary: '{{ value | humanizePercentage }} spent' } }],
+        route_defaults: { group_wait: '0s' },
+      }),
+    ) as AlertsProcessor;
+    await proc.start({ reportFatal: () => undefined });
+    const next = new SinkConsumer();
+    const batch = batchOf([gauge('llm.budget.utilization', { budget: 'daily' }, 0.85, Date.now())]);
+    await proc.process(batch, next);
+    expect(next.batches).toEqual([batch]);
+    expect(emitted.alerts).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(10_000);
+    // no routes: the exporters of the pipelines that list the processor
+    expect(emitted.alerts.map((n) => [n.exporters, n.alerts[0]!.annotations.summary])).toEqual([[['webhook/ops'], '85% spent']]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(emitted.alerts).toHaveLength(1); // not repeated inside repeat_interval
+    await proc.shutdown();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(emitted.alerts).toHaveLength(1);
+  });
+
+  it('shutdown is safe without start and idempotent', async () => {
+    const proc = alertsProcessorFactory.create(testSettings('processor', 'alerts'), configFor(alertsProcessorFactory, {}));
+    await proc.shutdown();
+    await proc.shutdown();
+  });
+
+  it('malformed metrics never throw out of process', async () => {
+    const proc = alertsProcessorFactory.create(testSettings('processor', 'alerts'), configFor(alertsProcessorFactory, { rules: [{ name: 'R', metric: 'm', stat: 'avg', op: '>', threshold: 1 }] })) as AlertsProcessor;
+    const next = new SinkConsumer();
+    const bad = batchOf([{ name: 'm', description: '', unit: '', metadata: [], data: { type: 'gauge', dataPoints: [{ attributes: [], startTimeUnixNano: 0n, timeUnixNano: 0n, value: NaN, exemplars: [], flags: 0 }] } }]);
+    const weird = { resourceMetrics: [{ resource: { attributes: [{ key: 'k', value: { kvlist: [{ key: 'x', value: new Uint8Array([1]) }] } }], droppedAttributesCount: 0 }, schemaUrl: '', scopeMetrics: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', metrics: [{ name: 'm', description: '', unit: '', metadata: [], data: undefined }] }] }] };
+    await proc.process(bad, next);
+    await proc.process(weird, next);
+    expect(next.batches).toHaveLength(2);
+    await proc.tick(Date.now());
+    await proc.shutdown();
+  });
+});
