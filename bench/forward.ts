@@ -62,7 +62,7 @@ interface Row {
 
 /** Whether the exporter has `sending_queue.storage` (before it did, its queue was in memory only). */
 function hasStorageKey(): boolean {
-  const schema = otlpExporterFactory.schema as { properties: { sending_queue: { properties: Record<string, unknown> } } };
+  const schema = otlpExporterFactory.schema as unknown as { properties: { sending_queue: { properties: Record<string, unknown> } } };
   return 'storage' in schema.properties.sending_queue.properties;
 }
 
