@@ -2,6 +2,7 @@
  * vigil -> vigil: receiver A -> otlp exporter -> receiver B, over each exporter protocol. Nothing is lost,
  * including while B is down for a while and comes back on the same port.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
@@ -190,7 +191,7 @@ describe('otlp exporter', () => {
     expect(seen.length).toBe(before);
   });
 
-  it('drains its queue on shutdown, and gives up on what it cannot send by the drain deadline', async () => {
+  it('drains its queue on shutdown; in memory, dead-letters what it cannot send by the drain deadline', async () => {
     const sink = new SinkConsumer();
     const b = await receiver({ http: { endpoint: '127.0.0.1:0' } }, sink);
     const exp = await exporter({ endpoint: `http://${b.httpAddress}`, protocol: 'http/protobuf', sending_queue: { num_consumers: 1 } });
@@ -204,12 +205,15 @@ describe('otlp exporter', () => {
       endpoint: `http://127.0.0.1:${await freePort()}`,
       protocol: 'http/protobuf',
       retry: { initial_interval: '10ms', max_interval: '20ms' },
-      sending_queue: { num_consumers: 1, drain_timeout: '200ms' },
+      sending_queue: { num_consumers: 1, drain_timeout: '200ms', storage: 'memory' },
     });
     for (const batch of SAMPLE_BATCHES.logs) await down.consume(batch);
     expect(down.queued).toBeGreaterThan(0);
     await down.shutdown();
     expect(down.queued).toBe(0);
+    const dead = fs.readFileSync(down.deadLetterPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; request: { signal: string } });
+    expect(dead).toHaveLength(SAMPLE_BATCHES.logs.length);
+    expect(dead.every((d) => d.request.signal === 'logs' && /shut down/.test(d.reason))).toBe(true);
   });
 
   it('without a queue, passes the upstream refusal back to the caller', async () => {

@@ -23,8 +23,11 @@ export class SendError extends Error {
 }
 
 export interface Transport {
-  /** Sends one encoded export request; resolves with the partial success (zero when all was taken). */
-  send(signal: OtlpSignal, body: Buffer): Promise<PartialSuccess>;
+  /**
+   * Sends one encoded export request; resolves with the partial success (zero when all was taken).
+   * `abort` cancels the request (it then rejects with a retryable SendError).
+   */
+  send(signal: OtlpSignal, body: Buffer, abort?: AbortSignal): Promise<PartialSuccess>;
   close(): Promise<void>;
 }
 
@@ -89,8 +92,9 @@ class HttpTransport implements Transport {
     };
   }
 
-  async send(signal: OtlpSignal, body: Buffer): Promise<PartialSuccess> {
+  async send(signal: OtlpSignal, body: Buffer, abort?: AbortSignal): Promise<PartialSuccess> {
     let res;
+    const timeout = AbortSignal.timeout(this.timeoutMs);
     try {
       res = await request(`${this.base}/v1/${signal}`, {
         method: 'POST',
@@ -99,7 +103,7 @@ class HttpTransport implements Transport {
         dispatcher: this.agent,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: abort ? AbortSignal.any([timeout, abort]) : timeout,
       });
     } catch (e) {
       throw new SendError(`POST ${this.base}/v1/${signal}: ${(e as Error).message}`, true);
@@ -165,9 +169,13 @@ class GrpcTransport implements Transport {
     for (const [k, v] of Object.entries(config.headers)) this.metadata.set(k.toLowerCase(), v);
   }
 
-  send(signal: OtlpSignal, body: Buffer): Promise<PartialSuccess> {
+  send(signal: OtlpSignal, body: Buffer, abort?: AbortSignal): Promise<PartialSuccess> {
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest<Buffer, Buffer>(
+      if (abort?.aborted) {
+        reject(new SendError(`gRPC ${this.target} ${signal}: aborted`, true));
+        return;
+      }
+      const call = this.client.makeUnaryRequest<Buffer, Buffer>(
         GRPC_PATHS[signal],
         identity,
         identity,
@@ -196,6 +204,11 @@ class GrpcTransport implements Transport {
           reject(new SendError(`gRPC ${this.target} ${signal}: ${grpc.status[err.code] ?? err.code}: ${err.details}`, retryable, retryAfterMs));
         },
       );
+      if (abort) {
+        const cancel = () => call.cancel();
+        abort.addEventListener('abort', cancel, { once: true });
+        call.on('status', () => abort.removeEventListener('abort', cancel));
+      }
     });
   }
 

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Counter, Meter } from '@opentelemetry/api';
 import type { Logger } from '../logger.ts';
+import type { SignalName } from '../model.ts';
 import { ConsumerError, retryableError } from '../errors.ts';
 import type { ComponentTelemetry } from '../telemetry.ts';
 import { backoffDelay } from './backoff.ts';
@@ -49,15 +50,27 @@ export interface DeliveryQueueParams<T> {
   /**
    * Delivers one item. Resolves on success; rejects with a ConsumerError (`permanent` for a payload the
    * target refuses, `retryAfterMs` from a Retry-After); any other error counts as retryable. `signal`
-   * aborts when the attempt times out or shutdown gives up on it.
+   * aborts when the attempt times out or shutdown gives up on it. It may resolve with the number of the
+   * item's parts the target rejected while taking the rest (OTLP partial success): those are counted as
+   * failed, the rest as sent.
    */
-  send(item: T, signal: AbortSignal, attempt: number): Promise<void>;
+  send(item: T, signal: AbortSignal, attempt: number): Promise<void | number>;
   /** Severity rank of an item (src/delivery/severity.ts), for the drop order. */
   severity(item: T): number;
   /** Items it counts as on /metrics (alerts in a notification). */
   itemCount(item: T): number;
   /** Fields that identify an item in log lines (groupKey...). */
   describe(item: T): Record<string, unknown>;
+  /** The signal an item's parts are counted under on /metrics (default `alerts`). */
+  signal?(item: T): SignalName;
+  /**
+   * What a full queue does: `drop` (default) makes room by severity as described in README.md; `refuse`
+   * rejects the whole `enqueue` call with a retryable error and queues none of it (telemetry forwarding:
+   * the sender upstream retries).
+   */
+  whenFull?: 'drop' | 'refuse';
+  /** Name of the item's field in a dead-letter line (default `notification`). */
+  deadLetterField?: string;
   /** Jitter source (tests pin it). */
   rand?: () => number;
 }
@@ -158,6 +171,7 @@ export class DeliveryQueue<T> {
   async enqueue(items: readonly T[]): Promise<void> {
     if (this.closing) throw retryableError(`exporter ${this.p.id} is shutting down`);
     const { maxItems, maxBytes } = this.p.options;
+    if (this.p.whenFull === 'refuse') return this.enqueueOrRefuse(items);
     const accepted: { item: T; severity: number; json: string }[] = [];
     let addBytes = 0;
     for (const item of items) {
@@ -198,6 +212,30 @@ export class DeliveryQueue<T> {
     if (accepted.length) await this.append(accepted);
   }
 
+  /** `whenFull: 'refuse'`: all of `items` are queued, or none (a retryable error when they do not fit). */
+  private async enqueueOrRefuse(items: readonly T[]): Promise<void> {
+    const { maxItems, maxBytes } = this.p.options;
+    const accepted: { item: T; severity: number; json: string }[] = [];
+    let addBytes = 0;
+    for (const item of items) {
+      const json = JSON.stringify(item);
+      const bytes = DiskQueue.recordSizeOf(json);
+      if (bytes > maxBytes) {
+        this.writeDeadLetter(item, `larger than sending_queue.max_bytes (${bytes} > ${maxBytes} bytes)`, 0, Date.now(), Date.now());
+        continue;
+      }
+      accepted.push({ item, severity: 0, json });
+      addBytes += bytes;
+    }
+    if (!accepted.length) return;
+    if (this.disk.size + accepted.length > maxItems || this.disk.bytes + addBytes > maxBytes)
+      throw retryableError(
+        `exporter ${this.p.id}: sending queue is full (${this.disk.size}/${maxItems} items, ${this.disk.bytes}/${maxBytes} bytes)`,
+        this.p.options.initialIntervalMs,
+      );
+    await this.append(accepted);
+  }
+
   private async append(items: { item: T; severity: number; json: string }[]): Promise<void> {
     const entries = await this.disk.append(items);
     for (const e of entries) if (this.disk.has(e.id)) this.ready.push(e);
@@ -219,7 +257,7 @@ export class DeliveryQueue<T> {
   private drop(item: T, rank: number, reason: string): void {
     this.dropped++;
     const n = this.p.itemCount(item);
-    this.p.telemetry.count('failed', 'alerts', n);
+    this.p.telemetry.count('failed', this.signalOf(item), n);
     this.droppedCounter.add(1, { ...this.p.telemetry.labels, severity: rankName(rank) });
     this.p.logger.warn({ ...this.p.describe(item), severity: rankName(rank), alerts: n }, reason);
   }
@@ -327,21 +365,25 @@ export class DeliveryQueue<T> {
       timeout.unref();
     });
     timedOut.catch(() => undefined);
-    let sending: Promise<void>;
+    let sending: Promise<void | number>;
     try {
       sending = this.p.send(e.item, controller.signal, st.attempts);
     } catch (err) {
       sending = Promise.reject(err);
     }
     Promise.race([sending, timedOut]).then(
-      () => this.settle(e, st, undefined),
+      (rejected) => this.settle(e, st, undefined, typeof rejected === 'number' ? rejected : 0),
       (err: unknown) => this.settle(e, st, err ?? new Error('unknown error')),
     );
     void timeout;
     sending.catch(() => undefined).finally(() => clearTimeout(timeout));
   }
 
-  private settle(e: QueueEntry<T>, st: Attempts, err: unknown): void {
+  private signalOf(item: T): SignalName {
+    return this.p.signal ? this.p.signal(item) : 'alerts';
+  }
+
+  private settle(e: QueueEntry<T>, st: Attempts, err: unknown, rejected = 0): void {
     this.inflight--;
     st.controller = undefined;
     if (this.aborted) return; // shutdown gave up on it: it stays queued
@@ -351,7 +393,10 @@ export class DeliveryQueue<T> {
       this.state.delete(e.id);
       if (this.disk.has(e.id)) {
         this.disk.remove(e.id);
-        this.p.telemetry.count('sent', 'alerts', this.p.itemCount(e.item));
+        const n = this.p.itemCount(e.item);
+        const bad = Math.min(Math.max(0, rejected), n);
+        this.p.telemetry.count('sent', this.signalOf(e.item), n - bad);
+        if (bad) this.p.telemetry.count('failed', this.signalOf(e.item), bad);
       }
     } else if (this.disk.has(e.id)) {
       const message = err instanceof Error ? err.message : String(err);
@@ -393,14 +438,14 @@ export class DeliveryQueue<T> {
       enqueued_at: new Date(enqueuedAt).toISOString(),
       first_attempt_at: new Date(firstAttemptAt).toISOString(),
       last_attempt_at: new Date(lastAttemptAt).toISOString(),
-      notification: item,
+      [this.p.deadLetterField ?? 'notification']: item,
     };
     try {
       fs.appendFileSync(this.deadLetterFile, JSON.stringify(line) + '\n');
     } catch (err) {
       this.p.logger.error({ err, file: this.deadLetterFile }, 'cannot write the dead-letter file');
     }
-    this.p.telemetry.count('failed', 'alerts', n);
+    this.p.telemetry.count('failed', this.signalOf(item), n);
     this.deadLetterCounter.add(1, this.p.telemetry.labels);
     this.p.logger.error({ ...this.p.describe(item), alerts: n, attempts, reason, dead_letter: this.deadLetterFile }, 'notification not delivered: written to the dead letter');
   }
