@@ -16,6 +16,12 @@ import { SilenceSet } from './silences.ts';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+/** The group part of an instance key (`rule \0 severity \0 group`). */
+function groupKeyOf(instanceKey: string): string {
+  const a = instanceKey.indexOf('\u0000');
+  return instanceKey.slice(instanceKey.indexOf('\u0000', a + 1) + 1);
+}
+
 interface Instance {
   /** rule name, severity and group key: how an evaluation result finds its alert. */
   key: string;
@@ -100,6 +106,8 @@ export class AlertEngine {
   private readonly routes: Route[];
   private readonly inhibit: CompiledConfig['inhibit'];
   private readonly instances = new Map<string, Instance>();
+  /** Group keys (RuleResult.key) with an alert, per rule name. */
+  private readonly groupsWithAlerts = new Map<string, Map<string, number>>();
   private resolved: ResolvedAlert[] = [];
   private readonly groups = new Map<string, GroupState>();
   private readonly notified = new Map<string, Map<string, Notified>>();
@@ -190,6 +198,22 @@ export class AlertEngine {
     return out;
   }
 
+  private addInstance(inst: Instance, groupKey: string): void {
+    this.instances.set(inst.key, inst);
+    let m = this.groupsWithAlerts.get(inst.rule);
+    if (!m) this.groupsWithAlerts.set(inst.rule, (m = new Map()));
+    m.set(groupKey, (m.get(groupKey) ?? 0) + 1);
+  }
+
+  private deleteInstance(inst: Instance): void {
+    this.instances.delete(inst.key);
+    const m = this.groupsWithAlerts.get(inst.rule);
+    const gk = groupKeyOf(inst.key);
+    const n = (m?.get(gk) ?? 0) - 1;
+    if (n > 0) m!.set(gk, n);
+    else m?.delete(gk);
+  }
+
   private absenceFor(rule: string): Map<string, { labels: Record<string, string>; at: number }> {
     let m = this.absence.get(rule);
     if (!m) this.absence.set(rule, (m = new Map()));
@@ -204,7 +228,8 @@ export class AlertEngine {
     for (const rule of this.rules) {
       let results;
       try {
-        results = evaluateRule(rule, this.store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.opts.startedAt }, this.memo);
+        const withAlerts = this.groupsWithAlerts.get(rule.name);
+        results = evaluateRule(rule, this.store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.opts.startedAt }, this.memo, (k) => withAlerts?.has(k) ?? false);
       } catch {
         continue; // a rule must never stop the others
       }
@@ -228,7 +253,7 @@ export class AlertEngine {
               value: res.value,
               annotations: {},
             };
-            this.instances.set(key, inst);
+            this.addInstance(inst, res.key);
           }
           inst.lastTrueAt = now;
           inst.value = res.value;
@@ -239,18 +264,18 @@ export class AlertEngine {
           }
         } else if (res.active === false && inst) {
           inst.value = res.value;
-          if (inst.state === 'pending') this.instances.delete(key);
+          if (inst.state === 'pending') this.deleteInstance(inst);
           else if (now - inst.lastTrueAt >= rule.keepFiringForMs) {
-            this.instances.delete(key);
+            this.deleteInstance(inst);
             resolvedNow.push({ rule: rule.name, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
           }
         }
       }
     }
     // alerts of rules that no longer exist (config changed across a restart) are resolved, never lost
-    for (const [key, inst] of this.instances) {
+    for (const inst of this.instances.values()) {
       if (this.ruleByName.has(inst.rule)) continue;
-      this.instances.delete(key);
+      this.deleteInstance(inst);
       if (inst.state === 'firing') resolvedNow.push({ rule: inst.rule, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
     }
     this.resolved.push(...resolvedNow);
@@ -424,7 +449,7 @@ export class AlertEngine {
     if (!state || state.version !== 1) return;
     for (const inst of state.instances ?? []) {
       if (!inst || typeof inst.key !== 'string' || typeof inst.rule !== 'string' || typeof inst.labels !== 'object') continue;
-      this.instances.set(inst.key, { ...inst, value: inst.value ?? NaN });
+      this.addInstance({ ...inst, value: inst.value ?? NaN }, groupKeyOf(inst.key));
     }
     this.resolved = Array.isArray(state.resolved) ? state.resolved.filter((r) => r && r.alert) : [];
     for (const g of state.groups ?? []) if (g && typeof g.key === 'string' && this.routes[g.route]) this.groups.set(g.key, g);

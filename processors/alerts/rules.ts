@@ -293,16 +293,21 @@ const MAX_ABSENCE_GROUPS = 10_000;
 
 const INCREASE: Stat = { kind: 'increase' };
 
-/** Evaluates one rule at `now`. `lastSeen` (per group key) feeds absent_for and is updated here. */
+/**
+ * Evaluates one rule at `now`. `lastSeen` (per group key) feeds absent_for and is updated here. `known`
+ * says whether a group has an alert (pending or firing): groups that neither are active nor have one are
+ * left out of the results.
+ */
 export function evaluateRule(
   rule: CompiledRule,
   store: SeriesStore,
   now: number,
   absence: { lastSeen: Map<string, { labels: Record<string, string>; at: number }>; startedAt: number },
   memo: RoundMemo = new RoundMemo(),
+  known: (groupKey: string) => boolean = () => true,
 ): RuleResult[] {
   const out: RuleResult[] = [];
-  if (rule.kind === 'slo') return evaluateSlo(rule, store, now, memo);
+  if (rule.kind === 'slo') return evaluateSlo(rule, store, now, memo, known);
   const mainSel = rule.kind === 'metric' ? rule.selector! : rule.denominator!;
   const groups = store.groups(mainSel, rule.groupBy);
   const numGroups = rule.kind === 'ratio' ? store.groups(rule.numerator!, rule.groupBy) : undefined;
@@ -329,7 +334,10 @@ export function evaluateRule(
       value = den === 0 || Number.isNaN(den) ? NaN : num / den;
     }
     if (rule.absentForMs !== undefined && absentLongEnough(absence.lastSeen.get(key)?.at, now, rule.absentForMs)) continue; // reported below
-    out.push({ key, groupLabels: g.labels, severity: rule.severity, active: Number.isNaN(value) ? undefined : compare(rule.op!, value, rule.threshold!), value });
+    const active = Number.isNaN(value) ? undefined : compare(rule.op!, value, rule.threshold!);
+    // a group that is not active and has no alert changes nothing: skip it (most groups, most rounds)
+    if (active !== true && !known(key)) continue;
+    out.push({ key, groupLabels: g.labels, severity: rule.severity, active, value });
   }
   if (rule.absentForMs !== undefined) {
     if (absence.lastSeen.size === 0) {
@@ -352,7 +360,7 @@ function absentLongEnough(at: number | undefined, now: number, ms: number): bool
   return at !== undefined && now - at >= ms;
 }
 
-function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: RoundMemo): RuleResult[] {
+function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: RoundMemo, known: (groupKey: string) => boolean): RuleResult[] {
   const slo = rule.slo!;
   const budget = 1 - slo.objective;
   const totals = store.groups(slo.total, rule.groupBy);
@@ -388,7 +396,7 @@ function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: 
       }
       bySeverity.set(pair.severity, cur);
     }
-    for (const [severity, r] of bySeverity) out.push({ key, groupLabels: g.labels, severity, active: r.active, value: r.value });
+    for (const [severity, r] of bySeverity) if (r.active === true || known(key)) out.push({ key, groupLabels: g.labels, severity, active: r.active, value: r.value });
   }
   return out;
 }

@@ -160,68 +160,85 @@ export class WindowSketch {
   private fStart = 0;
   private fEnd = 0;
   private bEnd = 0;
+  /** Where the front starts (absolute index of front[0]'s first point). */
+  private f0 = 0;
+  /** front[j] = merge of the points [f0 + j * STRIDE, fEnd): one suffix merge every STRIDE points. */
   private front: Sketch[] = [];
   private back: Sketch | undefined;
-  /** Spent sketches, reused so that a steady window allocates nothing. */
-  private readonly pool: Sketch[] = [];
 
-  private take(like: Sketch): Sketch {
-    let s = this.pool.pop();
-    if (s && s.scale === like.scale) s.reset();
-    else s = new Sketch(like.scale);
-    s.merge(like);
-    return s;
-  }
-
-  private recycle(list: Sketch[]): void {
-    for (const s of list) if (this.pool.length < 64) this.pool.push(s);
-  }
+  // Sketches are never reset and reused here: a reset Sketch keeps its bucket arrays and grows them by
+  // doubling their capacity whenever a lower index arrives, so reuse would grow without bound. Clones
+  // are tight (sized to their buckets).
 
   /**
-   * Merges the points with absolute indices [a, b) into `into` and returns true when there was any.
-   * a and b normally only grow between calls (anything else rebuilds the cache).
+   * Merges the points with absolute indices [a, b) into `into` (or into a new sketch when it is
+   * undefined) and returns it; undefined when there is nothing. a and b normally only grow between calls
+   * (anything else rebuilds the cache).
    */
-  mergeInto(s: Series, a: number, b: number, into: Sketch): boolean {
-    if (b <= a) return false;
-    if (s.version !== this.version || a < this.fStart || b < this.bEnd || this.fEnd < s.base) {
+  mergeInto(s: Series, a: number, b: number, into: Sketch | undefined): Sketch | undefined {
+    if (b <= a) return into;
+    if (s.version !== this.version || a < this.fStart || b < this.bEnd || this.fEnd < s.base || a < s.base) {
       this.version = s.version;
-      this.fStart = this.fEnd = this.bEnd = a;
-      this.recycle(this.front);
-      if (this.back) this.recycle([this.back]);
+      this.fStart = this.fEnd = this.bEnd = this.f0 = a;
       this.front = [];
       this.back = undefined;
     }
     for (let i = this.bEnd; i < b; i++) {
       const p = s.sk[i - s.base]!;
       if (this.back) this.back.merge(p);
-      else this.back = this.take(p);
+      else this.back = p.clone();
     }
     this.bEnd = b;
-    while (this.fStart < a) {
-      if (this.fStart < this.fEnd) {
-        this.fStart++;
-        continue;
+    if (a >= this.fEnd) {
+      // the front is spent: the points of back become the new front (suffix merges every STRIDE points)
+      if (this.fEnd < this.bEnd && this.fEnd <= a) {
+        const from = this.fEnd;
+        const n = this.bEnd - from;
+        const front: Sketch[] = new Array(Math.ceil(n / STRIDE));
+        let acc: Sketch | undefined;
+        for (let k = n - 1; k >= 0; k--) {
+          const p = s.sk[from + k - s.base]!;
+          if (acc) acc.merge(p);
+          else acc = p.clone();
+          if (k % STRIDE === 0) {
+            front[k / STRIDE] = acc;
+            if (k > 0) acc = acc.clone();
+          }
+        }
+        this.front = front;
+        this.f0 = from;
+        this.fEnd = this.bEnd;
+        this.back = undefined;
       }
-      // front empty: move every point of back to the front as suffix merges
-      const n = this.bEnd - this.fEnd;
-      this.recycle(this.front);
-      if (this.back) this.recycle([this.back]);
-      const front = new Array<Sketch>(n);
-      for (let k = n - 1; k >= 0; k--) {
-        const m = this.take(s.sk[this.fEnd + k - s.base]!);
-        if (k < n - 1) m.merge(front[k + 1]!);
-        front[k] = m;
-      }
-      this.front = front;
-      this.fStart = this.fEnd;
-      this.fEnd = this.bEnd;
-      this.back = undefined;
     }
-    if (this.fStart < this.fEnd) into.merge(this.front[this.front.length - (this.fEnd - this.fStart)]!);
-    if (this.back) into.merge(this.back);
-    return true;
+    this.fStart = a;
+    let out = into;
+    if (a < this.fEnd) {
+      // raw points up to the next kept suffix, then that suffix
+      const j = Math.ceil((a - this.f0) / STRIDE);
+      const k = this.f0 + j * STRIDE;
+      const rawEnd = Math.min(k, this.fEnd);
+      for (let i = a; i < rawEnd; i++) {
+        const p = s.sk[i - s.base]!;
+        if (out) out.merge(p);
+        else out = p.clone();
+      }
+      if (k < this.fEnd) {
+        const f = this.front[j]!;
+        if (out) out.merge(f);
+        else out = f.clone();
+      }
+    } else if (this.front.length) this.front = [];
+    if (this.back) {
+      if (out) out.merge(this.back);
+      else out = this.back.clone();
+    }
+    return out;
   }
 }
+
+/** Points per kept suffix merge in a WindowSketch's front (memory / STRIDE, at most STRIDE-1 raw merges per query). */
+const STRIDE = 4;
 
 /** One selection: metric names plus matchers, compiled once per rule. */
 export interface Selector {
@@ -457,7 +474,8 @@ function expToSketch(s: Series, dp: ExponentialHistogramDataPoint, cumulative: b
     }
   }
   if (point.count <= 0) return undefined;
-  return Sketch.fromDataPoint(point);
+  // a tight copy: fromDataPoint grows its arrays by doubling, and stored points live for the whole window
+  return Sketch.fromDataPoint(point).clone();
 }
 
 function subtractBuckets(cur: { offset: number; bucketCounts: number[] }, prev: { offset: number; bucketCounts: number[] }) {
@@ -499,9 +517,8 @@ export class WindowAccumulator {
   max = -Infinity;
   last = 0;
   increase = 0;
-  /** The merged sketch of what was added (the scratch sketch; valid until the next reset). */
+  /** The merged sketch of what was added (a new sketch for each use). */
   sketch: Sketch | undefined;
-  private scratch: Sketch | undefined;
   summaryQ: number[] = [];
   summaryCount = 0;
   summarySum = 0;
@@ -535,14 +552,7 @@ export class WindowAccumulator {
       s.windows ??= new Map();
       let w = s.windows.get(windowMs);
       if (!w) s.windows.set(windowMs, (w = new WindowSketch()));
-      const first = s.sk[start]!;
-      if (!this.sketch) {
-        // a reused scratch sketch: fine enough for every point (a coarser point downscales it on merge)
-        if (!this.scratch || this.scratch.scale < first.scale) this.scratch = new Sketch(first.scale);
-        else this.scratch.reset();
-        this.sketch = this.scratch;
-      }
-      w.mergeInto(s, s.base + start, s.base + end, this.sketch);
+      this.sketch = w.mergeInto(s, s.base + start, s.base + end, this.sketch);
       return;
     }
     if (s.kind === 'summary') {
