@@ -11,6 +11,7 @@ import { nopExporterFactory } from '../exporters/nop/index.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { slackExporterFactory } from '../exporters/slack/index.ts';
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
+import { alertsProcessorFactory } from '../processors/alerts/index.ts';
 import { batchProcessorFactory } from '../processors/batch/index.ts';
 import { costProcessorFactory } from '../processors/cost/index.ts';
 import { memoryLimiterProcessorFactory } from '../processors/memory_limiter/index.ts';
@@ -21,7 +22,7 @@ import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 
 // One line per component; keep each list sorted.
 export const receiverFactories: Factory<any>[] = [httpJsonReceiverFactory, nopReceiverFactory, otlpReceiverFactory];
-export const processorFactories: Factory<any>[] = [batchProcessorFactory, costProcessorFactory, memoryLimiterProcessorFactory, percentilesProcessorFactory];
+export const processorFactories: Factory<any>[] = [alertsProcessorFactory, batchProcessorFactory, costProcessorFactory, memoryLimiterProcessorFactory, percentilesProcessorFactory];
 export const exporterFactories: Factory<any>[] = [
   alertmanagerExporterFactory,
   debugExporterFactory,
