@@ -76,6 +76,22 @@ describe('restart in-process', () => {
     await b.proc.shutdown();
   });
 
+  it('a damaged state file does not stop the processor', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    fs.mkdirSync(path.join(dir, 'processors/alerts'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'processors/alerts/state.json'), '{"version": 1, "instances": [nul');
+    const a = instance(dir);
+    await a.proc.start({ reportFatal: () => undefined });
+    const t0 = Date.now();
+    await a.feed('h1', 50, t0);
+    await a.proc.tick(t0);
+    await a.proc.tick(t0 + M);
+    expect(summary(a.got)).toEqual(['file/log firing h1', 'webhook/ops firing h1']);
+    await a.proc.shutdown();
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'processors/alerts/state.json'), 'utf8')).instances).toHaveLength(1);
+  });
+
   it('a refused emit is retried at the next evaluation, not lost', async () => {
     const dir = tempDir();
     dirs.push(dir);

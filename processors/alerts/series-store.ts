@@ -34,7 +34,11 @@ export interface SummaryPoint {
 
 const EXPLICIT_SCALE = scaleForAccuracy(0.01);
 
+let seriesCounter = 0;
+
 export class Series {
+  /** A number unique to the series (spreads the window caches' rebuilds over evaluations). */
+  readonly seq = seriesCounter++;
   /** Point times, milliseconds, ascending. */
   t: number[] = [];
   /** gauge/delta/counter: the value; dist/summary: the observation count. */
@@ -182,6 +186,13 @@ export class WindowSketch {
       this.fStart = this.fEnd = this.bEnd = this.f0 = a;
       this.front = [];
       this.back = undefined;
+      // start with a front of a series-dependent length, so that series created together do not all
+      // rebuild their front in the same evaluation
+      const split = a + 1 + (s.seq % (b - a));
+      if (split < b) {
+        this.bEnd = split;
+        this.rebuild(s);
+      }
     }
     for (let i = this.bEnd; i < b; i++) {
       const p = s.sk[i - s.base]!;
@@ -189,28 +200,7 @@ export class WindowSketch {
       else this.back = p.clone();
     }
     this.bEnd = b;
-    if (a >= this.fEnd) {
-      // the front is spent: the points of back become the new front (suffix merges every STRIDE points)
-      if (this.fEnd < this.bEnd && this.fEnd <= a) {
-        const from = this.fEnd;
-        const n = this.bEnd - from;
-        const front: Sketch[] = new Array(Math.ceil(n / STRIDE));
-        let acc: Sketch | undefined;
-        for (let k = n - 1; k >= 0; k--) {
-          const p = s.sk[from + k - s.base]!;
-          if (acc) acc.merge(p);
-          else acc = p.clone();
-          if (k % STRIDE === 0) {
-            front[k / STRIDE] = acc;
-            if (k > 0) acc = acc.clone();
-          }
-        }
-        this.front = front;
-        this.f0 = from;
-        this.fEnd = this.bEnd;
-        this.back = undefined;
-      }
-    }
+    if (a >= this.fEnd && this.fEnd < this.bEnd) this.rebuild(s);
     this.fStart = a;
     let out = into;
     if (a < this.fEnd) {
@@ -234,6 +224,27 @@ export class WindowSketch {
       else out = this.back.clone();
     }
     return out;
+  }
+
+  /** The front is spent: the points of back become the new front (a suffix merge every STRIDE points). */
+  private rebuild(s: Series): void {
+    const from = this.fEnd;
+    const n = this.bEnd - from;
+    const front: Sketch[] = new Array(Math.ceil(n / STRIDE));
+    let acc: Sketch | undefined;
+    for (let k = n - 1; k >= 0; k--) {
+      const p = s.sk[from + k - s.base]!;
+      if (acc) acc.merge(p);
+      else acc = p.clone();
+      if (k % STRIDE === 0) {
+        front[k / STRIDE] = acc;
+        if (k > 0) acc = acc.clone();
+      }
+    }
+    this.front = front;
+    this.f0 = from;
+    this.fEnd = this.bEnd;
+    this.back = undefined;
   }
 }
 
