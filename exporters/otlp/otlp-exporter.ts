@@ -295,7 +295,8 @@ export class OtlpExporter implements Exporter {
       } catch (e) {
         const se = e instanceof SendError ? e : new SendError((e as Error).message, true);
         if (!se.retryable || !this.config.retry.enabled || this.aborted) {
-          this.failed(job, se.retryable ? `failed (retries disabled or shutting down): ${se.message}` : `permanent error: ${se.message}`);
+          const why = !se.retryable ? 'permanent error' : this.aborted ? 'exporter shut down while sending' : 'failed (retries disabled)';
+          this.failed(job, `${why}: ${se.message}`);
           return;
         }
         const delay = se.retryAfterMs ?? backoffDelay(job.attempts, this.options);
