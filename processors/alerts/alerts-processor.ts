@@ -90,9 +90,14 @@ export class AlertsProcessor implements Processor {
   /** One evaluation round at `now` (the timer calls it; tests may too). Never runs two at once. */
   tick(now = Date.now()): Promise<void> {
     if (this.running) return this.running;
-    this.running = this.round(now).finally(() => {
-      this.running = undefined;
-    });
+    this.running = this.round(now)
+      .catch((e: unknown) => {
+        // an evaluation must never take the daemon down; the next one starts afresh
+        this.settings.logger.error({ err: (e as Error)?.message ?? String(e) }, 'alerts: evaluation failed');
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 
