@@ -111,6 +111,7 @@ export class Graph {
         processor: Object.keys(this.config.processors),
         exporter: Object.keys(this.config.exporters),
       },
+      telemetryEndpoint: this.config.service.telemetry.endpoint,
       pipelines,
     };
     const create = (kind: ComponentKind, id: string, emit: Consumer): void => {

@@ -88,17 +88,24 @@ class Buckets {
     return this.counts instanceof Uint32Array ? new Uint32Array(size) : new Float64Array(size);
   }
 
+  // Growth is sized from the used length, not the capacity: a cleared array that is reused must not
+  // double on every reuse.
   private growBack(needed: number): void {
-    const next = this.alloc(Math.max(needed, this.counts.length * 2));
+    const next = this.alloc(Math.max(needed, this.length * 2));
     next.set(this.counts.subarray(0, this.length));
     this.counts = next;
   }
 
   private growFront(by: number): void {
     const needed = this.length + by;
-    const next = this.alloc(Math.max(needed, this.counts.length * 2));
-    next.set(this.counts.subarray(0, this.length), by);
-    this.counts = next;
+    if (needed <= this.counts.length) {
+      this.counts.copyWithin(by, 0, this.length);
+      this.counts.fill(0, 0, by);
+    } else {
+      const next = this.alloc(Math.max(needed, this.length * 2));
+      next.set(this.counts.subarray(0, this.length), by);
+      this.counts = next;
+    }
     this.offset -= by;
     this.length = needed;
   }

@@ -66,7 +66,7 @@ export function testSettings(kind: ComponentKind, id: string, over: Partial<Crea
     telemetry: sharedTelemetry.forComponent(kind, id),
     stateDir: over.stateDir ?? tempDir(),
     emit: NOOP_CONSUMER,
-    service: { componentIds: { receiver: [], processor: [], exporter: [] }, pipelines: {} },
+    service: { componentIds: { receiver: [], processor: [], exporter: [] }, pipelines: {}, telemetryEndpoint: 'localhost:8888' },
     ...over,
   };
 }
