@@ -5,7 +5,7 @@
  * receiver serving many clients) and one at a time. "accepted/s": how fast consume() resolves; "end to
  * end": until the upstream acknowledged the last batch. Figures are printed, not asserted.
  *
- *   node --import tsx bench/forward.ts
+ *   node --import tsx bench/forward.ts        (P=grpc or P=http/protobuf: one protocol only)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -71,7 +71,7 @@ async function scenario(protocol: 'grpc' | 'http/protobuf', storage: 'disk' | 'm
   const raw: Record<string, unknown> = {
     endpoint: protocol === 'grpc' ? `http://${up.grpc}` : `http://${up.http}`,
     protocol,
-    sending_queue: { queue_size: BATCHES + 10, num_consumers: 4 },
+    sending_queue: { queue_size: BATCHES + 10, max_bytes: 2 ** 30, num_consumers: 4 },
   };
   if (hasStorageKey()) (raw['sending_queue'] as Record<string, unknown>)['storage'] = storage;
   const issues = validateComponentConfig(otlpExporterFactory as Factory, raw);
@@ -121,7 +121,7 @@ export async function run(): Promise<void> {
   const up = await startUpstream();
   const rows: Row[] = [];
   try {
-    for (const protocol of ['http/protobuf', 'grpc'] as const)
+    for (const protocol of (process.env.P ? [process.env.P] : ['http/protobuf', 'grpc']) as ('grpc' | 'http/protobuf')[])
       for (const inFlight of [16, 1])
         for (const storage of hasStorageKey() ? (['memory', 'disk'] as const) : (['memory'] as const)) rows.push(await scenario(protocol, storage, inFlight, up, batches));
   } finally {
