@@ -82,7 +82,7 @@ export interface ServiceView {
   /** Every defined component ID by kind. */
   componentIds: Record<ComponentKind, readonly string[]>;
   /** `service.telemetry.endpoint` (host:port), where /metrics, /healthz and /readyz are served. */
-  telemetryEndpoint: string;
+  telemetryEndpoint?: string;
   /** Pipelines by name, with their component ID lists. */
   pipelines: Readonly<Record<string, { receivers: readonly string[]; processors: readonly string[]; exporters: readonly string[] }>>;
 }
