@@ -190,6 +190,8 @@ export class OtlpReceiver implements Component {
   private httpRoute(signal: OtlpSignal): IntakeRoute {
     return {
       contentTypes: [PROTOBUF, JSON_TYPE],
+      // Both decoders copy what they keep (strings, bytes values): the body can be reused once decoded.
+      releasesBody: true,
       handle: async ({ body, contentType }): Promise<IntakeReply> => {
         const json = contentType === JSON_TYPE;
         let batch: Batch;
