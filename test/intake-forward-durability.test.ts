@@ -170,4 +170,20 @@ describe('otlp exporter on-disk queue', () => {
     const back = decodeExportRequest('traces', (await import('node:zlib')).gunzipSync(Buffer.from(dead.request.body, 'base64')));
     expect(back.resourceSpans![0]!.scopeSpans[0]!.spans.map((s) => s.spanId)).toEqual(batch.resourceSpans![0]!.scopeSpans[0]!.spans.map((s) => s.spanId));
   });
+
+  it.each(['disk', 'memory'] as const)('storage %s: a request larger than max_bytes goes to the dead letter, and the queue keeps working', async (storage) => {
+    const exp = await exporter(dir(), {
+      endpoint: `http://127.0.0.1:${await freePort()}`,
+      protocol: 'http/json',
+      compression: 'none',
+      sending_queue: { storage, max_bytes: 1024, drain_timeout: '100ms' },
+    });
+    await exp.consume(fromOtlpJson('traces', JSON.parse(tracesJson(9, 40).json)));
+    expect(exp.queued).toBe(0);
+    const dead = JSON.parse(fs.readFileSync(exp.deadLetterPath, 'utf8').trim()) as { reason: string; request: QueuedRequest };
+    expect(dead.reason).toMatch(/^larger than sending_queue\.max_bytes \(\d+ > 1024 bytes\)$/);
+    expect(dead.request).toMatchObject({ signal: 'traces', items: 40, encoding: 'json' });
+    await exp.consume(fromOtlpJson('traces', JSON.parse(tracesJson(10, 1).json)));
+    expect(exp.queued).toBe(1);
+  });
 });

@@ -177,6 +177,15 @@ export class OtlpExporter implements Exporter {
       return;
     }
     if (this.closing) throw retryableError('otlp exporter is shutting down', 1000);
+    // A request that can never fit is dead-lettered (as the disk queue does), not refused for ever.
+    for (let i = jobs.length - 1; i >= 0; i--) {
+      const job = jobs[i]!;
+      if (job.body.length <= q.max_bytes) continue;
+      jobs.splice(i, 1);
+      bytes -= job.body.length;
+      this.failed(job, `larger than sending_queue.max_bytes (${job.body.length} > ${q.max_bytes} bytes)`);
+    }
+    if (jobs.length === 0) return;
     if (this.pending.length + this.active + jobs.length > q.queue_size || this.pendingBytes + bytes > q.max_bytes)
       throw retryableError(`otlp exporter sending queue is full (${q.queue_size} requests, ${q.max_bytes} bytes)`, this.options.initialIntervalMs);
     this.pending.push(...jobs);
