@@ -2,16 +2,7 @@
 import type { Alert, AlertNotification } from '../../src/model.ts';
 
 /** One item of `alerts[]`: Alertmanager's fields plus vigil's `value` (null when not a finite number). */
-export interface WebhookAlert {
-  status: 'firing' | 'resolved';
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  generatorURL: string;
-  fingerprint: string;
-  value: number | null;
-}
+export type WebhookAlert = Omit<Alert, 'value'> & { value: number | null };
 
 export interface WebhookPayload {
   version: '4';
