@@ -10,6 +10,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { NOOP_CONSUMER } from '../src/component.ts';
 import { validateComponentConfig } from '../src/config/ajv.ts';
 import { silentLogger } from '../src/logger.ts';
@@ -94,7 +96,31 @@ async function latency(): Promise<{ p50: number; p99: number; max: number; n: nu
   return { p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat), n: lat.length };
 }
 
-export function evaluationCost(): { series: number; rules: number; p50: number; p99: number; cpuP50: number; cpuP99: number } {
+/** A full GC (for the memory figures only; the timed rounds use globalThis.gc, set only with --expose-gc). */
+function fullGc(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
+/** Live memory (JS heap plus typed-array backing stores), bytes. */
+function liveBytes(): number {
+  fullGc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+export function evaluationCost(): {
+  series: number;
+  rules: number;
+  p50: number;
+  p99: number;
+  cpuP50: number;
+  cpuP99: number;
+  /** Live bytes held by the engine (after a full GC), per series. */
+  bytesPerSeries: number;
+  rssMb: number;
+} {
+  const before = liveBytes();
   const services = 100;
   const ops = 50;
   const rules: unknown[] = [];
@@ -144,20 +170,45 @@ export function evaluationCost(): { series: number; rules: number; p50: number; 
   }
   times.splice(0, 2); // warm-up (JIT, selection caches)
   cpu.splice(0, 2);
-  return { series: engine.store.size, rules: engine.rules.length, p50: pct(times, 50), p99: pct(times, 99), cpuP50: pct(cpu, 50), cpuP99: pct(cpu, 99) };
+  const held = liveBytes() - before;
+  const rssMb = process.memoryUsage().rss / 2 ** 20;
+  return {
+    series: engine.store.size,
+    rules: engine.rules.length,
+    p50: pct(times, 50),
+    p99: pct(times, 99),
+    cpuP50: pct(cpu, 50),
+    cpuP99: pct(cpu, 99),
+    bytesPerSeries: held / engine.store.size,
+    rssMb,
+  };
 }
 
-export async function run(): Promise<void> {
-  const l = await latency();
-  console.log('alerts: detection latency (data in -> notification out), interval 1s, group_wait 0s');
-  console.table([{ trials: l.n, 'p50 ms': l.p50.toFixed(1), 'p99 ms': l.p99.toFixed(1), 'max ms': l.max.toFixed(1), 'target p99 ms': 1100 }]);
+/** `only`: 'latency' or 'eval' runs just that part (node --import tsx bench/alerts.ts eval). */
+export async function run(only?: string): Promise<void> {
+  if (only !== 'eval') {
+    const l = await latency();
+    console.log('alerts: detection latency (data in -> notification out), interval 1s, group_wait 0s');
+    console.table([{ trials: l.n, 'p50 ms': l.p50.toFixed(1), 'p99 ms': l.p99.toFixed(1), 'max ms': l.max.toFixed(1), 'target p99 ms': 1100 }]);
+  }
+  if (only === 'latency') return;
   const e = evaluationCost();
   console.log('alerts: evaluation round cost');
   console.table([
-    { rules: e.rules, series: e.series, 'p50 ms': e.p50.toFixed(1), 'p99 ms': e.p99.toFixed(1), 'cpu p50 ms': e.cpuP50.toFixed(1), 'cpu p99 ms': e.cpuP99.toFixed(1), 'target ms': 50 },
+    {
+      rules: e.rules,
+      series: e.series,
+      'p50 ms': e.p50.toFixed(1),
+      'p99 ms': e.p99.toFixed(1),
+      'cpu p50 ms': e.cpuP50.toFixed(1),
+      'cpu p99 ms': e.cpuP99.toFixed(1),
+      'target ms': 50,
+      'live KiB/series': (e.bytesPerSeries / 1024).toFixed(1),
+      'rss MiB': e.rssMb.toFixed(0),
+    },
   ]);
   const load = os.loadavg()[0]!;
   if (load > os.cpus().length) console.log(`(load average ${load.toFixed(1)} on ${os.cpus().length} cores: wall times include waiting for a CPU; the cpu columns do not)`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv[2]);

@@ -4,8 +4,9 @@
  *
  * Point kinds: `gauge` and `delta` (sums with delta temporality) keep their values; `counter` (cumulative
  * sums) keeps raw cumulative values, and rate/increase handle resets as Prometheus does (a drop is a
- * reset); `dist` keeps one Sketch per point (exponential histograms as they come; explicit histograms
- * folded with mergeExplicitHistogram; cumulative histograms turned into per-point deltas first);
+ * reset); `dist` keeps each point's buckets compactly (see DistPoints: exponential histograms as they
+ * come; explicit histograms folded with mergeExplicitHistogram; cumulative histograms turned into
+ * per-point deltas first), and per window length a merged histogram updated incrementally (WindowHist);
  * `summary` keeps count, sum and quantiles.
  *
  * Memory is bounded twice: at most `maxSeries` series (further new series are dropped and counted), and
@@ -22,7 +23,9 @@ import {
   attrToString,
 } from '../../src/model.ts';
 import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import { DistPoints } from './dist-points.ts';
 import { type Matcher, matchAll } from './matchers.ts';
+import { GroupHist, type HistView, WindowHist, quantileOf } from './window-histogram.ts';
 
 export type SeriesKind = 'gauge' | 'delta' | 'counter' | 'dist' | 'summary';
 
@@ -43,7 +46,8 @@ export class Series {
   t: number[] = [];
   /** gauge/delta/counter: the value; dist/summary: the observation count. */
   v: number[] = [];
-  sk: Sketch[] = [];
+  /** dist: the points' buckets and stats (parallel to t). */
+  dist: DistPoints | undefined;
   sm: SummaryPoint[] = [];
   /** The previous cumulative histogram point (to turn cumulative histograms into deltas). */
   prevCum: HistogramDataPoint | ExponentialHistogramDataPoint | undefined;
@@ -53,14 +57,33 @@ export class Series {
   base = 0;
   /** Bumped when points are inserted out of order or compacted: invalidates the window caches. */
   version = 0;
-  /** Sliding-window sketches per window length (dist series only). */
-  windows: Map<number, WindowSketch> | undefined;
+  /** Sliding-window merged histograms per window length (dist series only). */
+  windows: Map<number, WindowHist> | undefined;
   constructor(
     readonly metric: string,
     readonly key: string,
     readonly attrs: Readonly<Record<string, string>>,
     public kind: SeriesKind,
-  ) {}
+  ) {
+    if (kind === 'dist') this.dist = new DistPoints();
+  }
+
+  /** Forgets every point (the metric changed type). */
+  resetAs(kind: SeriesKind): void {
+    this.t = [];
+    this.v = [];
+    this.sm = [];
+    this.dist = kind === 'dist' ? new DistPoints() : undefined;
+    this.windows = undefined;
+    this.prevCum = undefined;
+    this.kind = kind;
+    this.version++;
+  }
+
+  /** The dist point at array index i as a Sketch (tests, diagnostics). */
+  sketchAt(i: number): Sketch {
+    return this.dist!.sketchAt(i);
+  }
 
   get length(): number {
     return this.t.length;
@@ -84,13 +107,13 @@ export class Series {
     if (i === this.t.length) {
       this.t.push(time);
       this.v.push(value);
-      if (this.kind === 'dist') this.sk.push(sketch!);
+      if (this.kind === 'dist') this.dist!.push(sketch!);
       if (this.kind === 'summary') this.sm.push(summary!);
     } else {
       this.version++;
       this.t.splice(i, 0, time);
       this.v.splice(i, 0, value);
-      if (this.kind === 'dist') this.sk.splice(i, 0, sketch!);
+      if (this.kind === 'dist') this.dist!.insertAt(i, sketch!);
       if (this.kind === 'summary') this.sm.splice(i, 0, summary!);
     }
     if (time > this.lastSeen) this.lastSeen = time;
@@ -104,7 +127,7 @@ export class Series {
     this.base += n;
     this.t.splice(0, n);
     this.v.splice(0, n);
-    if (this.kind === 'dist') this.sk.splice(0, n);
+    if (this.kind === 'dist') this.dist!.removeFront(n);
     if (this.kind === 'summary') this.sm.splice(0, n);
   }
 
@@ -124,8 +147,8 @@ export class Series {
           v.push(this.v[i]! + this.v[i + 1]!);
           break;
         case 'dist': {
-          const s = this.sk[i]!.clone();
-          s.merge(this.sk[i + 1]!);
+          const s = this.dist!.sketchAt(i);
+          s.merge(this.dist!.sketchAt(i + 1));
           sk.push(s);
           v.push(s.count);
           break;
@@ -144,112 +167,15 @@ export class Series {
     for (; i < this.t.length; i++) {
       t.push(this.t[i]!);
       v.push(this.v[i]!);
-      if (this.kind === 'dist') sk.push(this.sk[i]!);
+      if (this.kind === 'dist') sk.push(this.dist!.sketchAt(i));
       if (this.kind === 'summary') sm.push(this.sm[i]!);
     }
     this.t = t;
     this.v = v;
-    this.sk = sk;
+    if (this.kind === 'dist') this.dist!.replaceAll(sk);
     this.sm = sm;
   }
 }
-
-/**
- * The merged sketch of a dist series over a sliding window, kept across evaluations with the two-stack
- * method: `front` holds suffix merges of the older points, `back` the merge of the newer ones, so each
- * point is merged a constant number of times over its life instead of once per evaluation.
- */
-export class WindowSketch {
-  private version = -1;
-  private fStart = 0;
-  private fEnd = 0;
-  private bEnd = 0;
-  /** Where the front starts (absolute index of front[0]'s first point). */
-  private f0 = 0;
-  /** front[j] = merge of the points [f0 + j * STRIDE, fEnd): one suffix merge every STRIDE points. */
-  private front: Sketch[] = [];
-  private back: Sketch | undefined;
-
-  // Sketches are never reset and reused here: a reset Sketch keeps its bucket arrays and grows them by
-  // doubling their capacity whenever a lower index arrives, so reuse would grow without bound. Clones
-  // are tight (sized to their buckets).
-
-  /**
-   * Merges the points with absolute indices [a, b) into `into` (or into a new sketch when it is
-   * undefined) and returns it; undefined when there is nothing. a and b normally only grow between calls
-   * (anything else rebuilds the cache).
-   */
-  mergeInto(s: Series, a: number, b: number, into: Sketch | undefined): Sketch | undefined {
-    if (b <= a) return into;
-    if (s.version !== this.version || a < this.fStart || b < this.bEnd || this.fEnd < s.base || a < s.base) {
-      this.version = s.version;
-      this.fStart = this.fEnd = this.bEnd = this.f0 = a;
-      this.front = [];
-      this.back = undefined;
-      // start with a front of a series-dependent length, so that series created together do not all
-      // rebuild their front in the same evaluation
-      const split = a + 1 + (s.seq % (b - a));
-      if (split < b) {
-        this.bEnd = split;
-        this.rebuild(s);
-      }
-    }
-    for (let i = this.bEnd; i < b; i++) {
-      const p = s.sk[i - s.base]!;
-      if (this.back) this.back.merge(p);
-      else this.back = p.clone();
-    }
-    this.bEnd = b;
-    if (a >= this.fEnd && this.fEnd < this.bEnd) this.rebuild(s);
-    this.fStart = a;
-    let out = into;
-    if (a < this.fEnd) {
-      // raw points up to the next kept suffix, then that suffix
-      const j = Math.ceil((a - this.f0) / STRIDE);
-      const k = this.f0 + j * STRIDE;
-      const rawEnd = Math.min(k, this.fEnd);
-      for (let i = a; i < rawEnd; i++) {
-        const p = s.sk[i - s.base]!;
-        if (out) out.merge(p);
-        else out = p.clone();
-      }
-      if (k < this.fEnd) {
-        const f = this.front[j]!;
-        if (out) out.merge(f);
-        else out = f.clone();
-      }
-    } else if (this.front.length) this.front = [];
-    if (this.back) {
-      if (out) out.merge(this.back);
-      else out = this.back.clone();
-    }
-    return out;
-  }
-
-  /** The front is spent: the points of back become the new front (a suffix merge every STRIDE points). */
-  private rebuild(s: Series): void {
-    const from = this.fEnd;
-    const n = this.bEnd - from;
-    const front: Sketch[] = new Array(Math.ceil(n / STRIDE));
-    let acc: Sketch | undefined;
-    for (let k = n - 1; k >= 0; k--) {
-      const p = s.sk[from + k - s.base]!;
-      if (acc) acc.merge(p);
-      else acc = p.clone();
-      if (k % STRIDE === 0) {
-        front[k / STRIDE] = acc;
-        if (k > 0) acc = acc.clone();
-      }
-    }
-    this.front = front;
-    this.f0 = from;
-    this.fEnd = this.bEnd;
-    this.back = undefined;
-  }
-}
-
-/** Points per kept suffix merge in a WindowSketch's front (memory / STRIDE, at most STRIDE-1 raw merges per query). */
-const STRIDE = 4;
 
 /** One selection: metric names plus matchers, compiled once per rule. */
 export interface Selector {
@@ -355,15 +281,8 @@ export class SeriesStore {
     if (!perMetric) this.byMetric.set(metric, (perMetric = new Map()));
     let s = perMetric.get(key);
     if (s) {
-      if (s.kind !== kind) {
-        // The metric changed type: start over rather than mix kinds.
-        s.t = [];
-        s.v = [];
-        s.sk = [];
-        s.sm = [];
-        s.prevCum = undefined;
-        s.kind = kind;
-      }
+      // the metric changed type: start over rather than mix kinds
+      if (s.kind !== kind) s.resetAs(kind);
       return s;
     }
     if (this.seriesCount >= this.opts.maxSeries) return undefined;
@@ -485,8 +404,7 @@ function expToSketch(s: Series, dp: ExponentialHistogramDataPoint, cumulative: b
     }
   }
   if (point.count <= 0) return undefined;
-  // a tight copy: fromDataPoint grows its arrays by doubling, and stored points live for the whole window
-  return Sketch.fromDataPoint(point).clone();
+  return Sketch.fromDataPoint(point);
 }
 
 function subtractBuckets(cur: { offset: number; bucketCounts: number[] }, prev: { offset: number; bucketCounts: number[] }) {
@@ -528,8 +446,10 @@ export class WindowAccumulator {
   max = -Infinity;
   last = 0;
   increase = 0;
-  /** The merged sketch of what was added (a new sketch for each use). */
-  sketch: Sketch | undefined;
+  /** The window histograms of the dist series added (dists[0, nDists)). */
+  private readonly dists: WindowHist[] = [];
+  private nDists = 0;
+  private readonly group = new GroupHist();
   summaryQ: number[] = [];
   summaryCount = 0;
   summarySum = 0;
@@ -543,7 +463,7 @@ export class WindowAccumulator {
     this.max = -Infinity;
     this.last = 0;
     this.increase = 0;
-    this.sketch = undefined;
+    this.nDists = 0;
     this.summaryQ.length = 0;
     this.summaryCount = 0;
     this.summarySum = 0;
@@ -562,8 +482,9 @@ export class WindowAccumulator {
       const windowMs = to - from;
       s.windows ??= new Map();
       let w = s.windows.get(windowMs);
-      if (!w) s.windows.set(windowMs, (w = new WindowSketch()));
-      this.sketch = w.mergeInto(s, s.base + start, s.base + end, this.sketch);
+      if (!w) s.windows.set(windowMs, (w = new WindowHist()));
+      w.update(s.dist!, s.base, s.version, s.base + start, s.base + end, s.seq);
+      this.dists[this.nDists++] = w;
       return;
     }
     if (s.kind === 'summary') {
@@ -610,14 +531,16 @@ export class WindowAccumulator {
   /** The value of `stat` over what was added; NaN when there was no point (no data). */
   result(stat: Stat, windowMs: number): number {
     if (this.points === 0) return NaN;
-    const sk = this.sketch;
-    if (sk) {
+    if (this.nDists > 0) {
+      // one series: its window histogram as it is; several: merged (buckets only for quantiles)
+      const sk: HistView =
+        this.nDists === 1 ? this.dists[0]! : stat.kind === 'quantile' ? this.group.merge(this.dists, this.nDists) : this.group.scalars(this.dists, this.nDists);
       switch (stat.kind) {
         case 'quantile':
-          return sk.quantile(stat.q);
+          return quantileOf(sk, stat.q);
         case 'avg':
         case 'last':
-          return sk.mean();
+          return sk.count === 0 ? NaN : sk.sum / sk.count;
         case 'min':
           return sk.min;
         case 'max':
