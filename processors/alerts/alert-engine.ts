@@ -92,6 +92,19 @@ export interface EngineOptions {
   defaultExporters: readonly string[];
   /** `silences.json` of this processor, or undefined (no runtime silences). */
   silencesFile: string | undefined;
+  /** `service.telemetry.endpoint` (host:port): the base URL when `external_url` is not set. */
+  telemetryEndpoint?: string;
+}
+
+/** `external_url`, else `http://<telemetry endpoint>` (a wildcard host becomes localhost), else `http://localhost:8888`. */
+export function externalUrlOf(externalUrl: string, telemetryEndpoint: string | undefined): string {
+  if (externalUrl) return externalUrl.replace(/\/+$/, '');
+  if (!telemetryEndpoint) return 'http://localhost:8888';
+  const colon = telemetryEndpoint.lastIndexOf(':');
+  const host = colon >= 0 ? telemetryEndpoint.slice(0, colon) : telemetryEndpoint;
+  const port = colon >= 0 ? telemetryEndpoint.slice(colon) : '';
+  const reachable = host === '' || host === '0.0.0.0' || host === '::' || host === '[::]' ? 'localhost' : host;
+  return `http://${reachable}${port}`;
 }
 
 export interface EvaluationResult {
@@ -122,7 +135,7 @@ export class AlertEngine {
     const { config, compiled } = opts;
     this.rules = compiled.rules;
     for (const r of this.rules) this.ruleByName.set(r.name, r);
-    this.externalURL = config.external_url.replace(/\/+$/, '');
+    this.externalURL = externalUrlOf(config.external_url, opts.telemetryEndpoint);
     this.store = new SeriesStore({
       maxSeries: config.max_series,
       maxPointsPerSeries: config.max_points_per_series,

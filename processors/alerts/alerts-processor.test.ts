@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { SinkConsumer, configFor, tempDir, testSettings } from '../../test/helpers/index.ts';
 import { alertsProcessorFactory } from './index.ts';
 import type { AlertsProcessor } from './alerts-processor.ts';
+import { externalUrlOf } from './alert-engine.ts';
 import { batchOf, gauge } from './testdata/batches.ts';
 
 const dirs: string[] = [];
@@ -62,5 +63,33 @@ describe('alerts processor', () => {
     expect(next.batches).toHaveLength(2);
     await proc.tick(Date.now());
     await proc.shutdown();
+  });
+
+  it('without external_url, generatorURL and externalURL are served from service.telemetry.endpoint', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const urls = async (endpoint: string | undefined, raw: Record<string, unknown> = {}) => {
+      const settings = testSettings('processor', 'alerts', {
+        stateDir: dir,
+        service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines: {}, telemetryEndpoint: endpoint },
+      });
+      const proc = alertsProcessorFactory.create(
+        settings,
+        configFor(alertsProcessorFactory, {
+          ...raw,
+          rules: [{ name: 'Budget', metric: 'g', stat: 'last', op: '>', threshold: 0 }],
+          routes: [{ exporters: ['webhook/ops'], group_wait: '0s' }],
+        }),
+      ) as AlertsProcessor;
+      proc.engine.ingest(batchOf([gauge('g', {}, 1, 1000)]), 1000);
+      const [n] = proc.engine.evaluate(1000).notifications;
+      return [n!.externalURL, n!.alerts[0]!.generatorURL];
+    };
+    expect(await urls('vigil.internal:9464')).toEqual(['http://vigil.internal:9464', 'http://vigil.internal:9464/alerts?rule=Budget']);
+    expect(await urls('0.0.0.0:9464')).toEqual(['http://localhost:9464', 'http://localhost:9464/alerts?rule=Budget']);
+    expect(await urls(undefined)).toEqual(['http://localhost:8888', 'http://localhost:8888/alerts?rule=Budget']);
+    expect(await urls('vigil.internal:9464', { external_url: 'https://alerts.example/' })).toEqual(['https://alerts.example', 'https://alerts.example/alerts?rule=Budget']);
+    expect(externalUrlOf('', '[::]:8888')).toBe('http://localhost:8888');
+    expect(externalUrlOf('', '[::1]:8888')).toBe('http://[::1]:8888');
   });
 });

@@ -48,6 +48,7 @@ export class AlertsProcessor implements Processor {
       isFileExporter: (id) => id === 'file' || id.startsWith('file/'),
       defaultExporters: [...defaultExporters],
       silencesFile: silencesFile(settings.stateDir, settings.id),
+      telemetryEndpoint: settings.service.telemetryEndpoint,
     });
   }
 

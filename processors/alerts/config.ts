@@ -126,7 +126,10 @@ export type SilenceConfig = Static<typeof SilenceConfigSchema>;
 
 export const AlertsConfigSchema = Obj({
   interval: Duration('10s', 'how often every rule is evaluated'),
-  external_url: Type.String({ default: 'http://localhost:8888', description: 'base of generatorURL and externalURL' }),
+  external_url: Type.String({
+    default: '',
+    description: 'base of generatorURL and externalURL; empty: http://<service.telemetry.endpoint>, else http://localhost:8888',
+  }),
   max_series: Type.Integer({ minimum: 1, default: 50_000 }),
   max_points_per_series: Type.Integer({ minimum: 16, default: 4096 }),
   rules: Type.Array(RuleSchema, { default: [] }),
