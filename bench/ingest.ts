@@ -2,6 +2,7 @@
  * Ingest benchmark: OTLP/HTTP protobuf, 512-span batches with GenAI attributes, 32 keep-alive clients.
  *   1. reference: node:http + protobufjs reflection decode (schema written below from the field numbers);
  *   2. vigil: otlp receiver (HTTP) -> no processor -> nop exporter;
+ *   4. (after gRPC, 3.) vigil: otlp receiver (HTTP) -> cost -> percentiles -> nop exporter;
  *   3. vigil over gRPC.
  * Each server runs in a child process pinned to core 0 (`taskset -c 0` when available); the load
  * generator runs here (pinned to core 1 when there is one). Then vigil HTTP at a fixed 10,000 spans/s:
@@ -11,6 +12,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import os from 'node:os';
@@ -114,7 +116,7 @@ export async function genAiTracesRequest(n: number, seed = 0): Promise<Buffer> {
 
 // ============================================================================================== server
 
-type ServerKind = 'reference' | 'vigil-http' | 'vigil-grpc';
+type ServerKind = 'reference' | 'vigil-http' | 'vigil-grpc' | 'vigil-http-processors';
 
 async function serve(kind: ServerKind): Promise<void> {
   let port = 0;
@@ -161,12 +163,33 @@ async function serve(kind: ServerKind): Promise<void> {
     validateComponentConfig(nopExporterFactory, nopConfig);
     const nop = nopExporterFactory.create(settings('exporter', 'nop'), nopConfig as never) as import('../src/component.ts').Exporter;
     await nop.start({ reportFatal: () => undefined });
-    const raw = { protocols: kind === 'vigil-http' ? { http: { endpoint: '127.0.0.1:0' } } : { grpc: { endpoint: '127.0.0.1:0' } } };
+    const http = kind !== 'vigil-grpc';
+    const raw = { protocols: http ? { http: { endpoint: '127.0.0.1:0' } } : { grpc: { endpoint: '127.0.0.1:0' } } };
     const issues = validateComponentConfig(otlpReceiverFactory, raw);
     if (issues.length) throw new Error(JSON.stringify(issues));
-    const receiver = otlpReceiverFactory.create({ ...settings('receiver', 'otlp'), emit: nop }, raw as never) as import('../receivers/otlp/otlp-receiver.ts').OtlpReceiver;
+    let into: import('../src/component.ts').Consumer = nop;
+    if (kind === 'vigil-http-processors') {
+      // otlp -> cost -> percentiles -> nop, with the shipped pipelines.yaml's percentiles dimensions
+      const { costProcessorFactory } = await import('../processors/cost/index.ts');
+      const { percentilesProcessorFactory } = await import('../processors/percentiles/index.ts');
+      const make = async (f: typeof costProcessorFactory | typeof percentilesProcessorFactory, cfg: Record<string, unknown>) => {
+        const bad = validateComponentConfig(f as never, cfg);
+        if (bad.length) throw new Error(JSON.stringify(bad));
+        const p = f.create({ ...settings('exporter', f.type), kind: 'processor', telemetry: telemetry.forComponent('processor', f.type), emit: nop }, cfg as never) as import('../src/component.ts').Processor;
+        await p.start({ reportFatal: () => undefined });
+        return p;
+      };
+      const cost = await make(costProcessorFactory, {});
+      const percentiles = await make(percentilesProcessorFactory, {
+        dimensions: ['service.name', 'span.name', 'gen_ai.request.model'],
+        span_attributes: ['gen_ai.usage.cost'],
+      });
+      const afterCost = { consume: (b: import('../src/model.ts').Batch) => percentiles.process(b, nop) };
+      into = { consume: (b) => cost.process(b, afterCost) };
+    }
+    const receiver = otlpReceiverFactory.create({ ...settings('receiver', 'otlp'), emit: into }, raw as never) as import('../receivers/otlp/otlp-receiver.ts').OtlpReceiver;
     await receiver.start({ reportFatal: () => undefined });
-    const addr = kind === 'vigil-http' ? receiver.httpAddress : receiver.grpcAddress;
+    const addr = http ? receiver.httpAddress : receiver.grpcAddress;
     port = Number(addr.slice(addr.lastIndexOf(':') + 1));
   }
   process.on('SIGTERM', () => process.exit(0));
@@ -217,6 +240,8 @@ async function bundleServer(): Promise<string | undefined> {
     const self = fileURLToPath(import.meta.url);
     const out = path.join(path.dirname(self), '..', 'node_modules', '.cache', 'vigil-bench', 'ingest.mjs');
     await esbuild.build({ entryPoints: [self], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent' });
+    // data files read relative to import.meta.url (the cost processor's price table) sit next to the bundle
+    fs.copyFileSync(path.join(path.dirname(self), '..', 'processors', 'cost', 'prices.json'), path.join(path.dirname(out), 'prices.json'));
     return out;
   } catch {
     return undefined;
@@ -416,6 +441,7 @@ async function runPinned(pin: boolean): Promise<void> {
     ['1. reference: node:http + protobufjs', 'reference'],
     ['2. vigil otlp/http -> nop', 'vigil-http'],
     ['3. vigil otlp/grpc -> nop', 'vigil-grpc'],
+    ['4. vigil otlp/http -> cost -> percentiles -> nop', 'vigil-http-processors'],
   ] as const) {
     const server = await startServer(kind, pin);
     const sender = kind === 'vigil-grpc' ? grpcSender(server.port) : httpSender(server.port);
@@ -461,6 +487,10 @@ async function runPinned(pin: boolean): Promise<void> {
   console.log(
     `vigil HTTP / reference: ${fmt(ratio, 2)}x in spans/s, ${fmt(perCpu(1) / perCpu(0), 2)}x per server CPU-second   ` +
       `(targets: HTTP >= 250,000 spans/s and >= 1.2x; gRPC >= 150,000 spans/s)`,
+  );
+  console.log(
+    `with cost and percentiles: ${fmt(rows[3]!.r.spansPerSec)} spans/s, ${fmt((rows[3]!.r.spansPerSec / rows[1]!.r.spansPerSec) * 100)}% of the no-processor figure ` +
+      `(${fmt(perCpu(3) * 100)} vs ${fmt(perCpu(1) * 100)} spans per server CPU-second; target: at least 60%, e.g. 250k -> 150k)`,
   );
   console.log(
     `vigil HTTP at a fixed ${fmt(FIXED_RATE_SPANS)} spans/s (achieved ${fmt(achieved)}): CPU ${fmt(fixed.cpuPct, 1)}% of one core, ` +
