@@ -100,6 +100,47 @@ describe('OTLP protobuf codec', () => {
     }
   });
 
+  it('reads a KeyValue the same through its fast path as through the general loop (valid, damaged or odd bytes)', () => {
+    // A KeyValue as SDKs write it (key, then value with one field), with lengths right or wrong; an unknown
+    // field (15, varint 0) put first sends the same KeyValue through the general loop, which must agree.
+    const bytesOf = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+    const kvArb = fc
+      .record({
+        key: fc.uint8Array({ maxLength: 20 }),
+        valueTag: fc.constantFrom(0x0a, 0x10, 0x18, 0x21, 0x2a, 0x32, 0x3a, 0x08, 0x22),
+        payload: fc.oneof(fc.uint8Array({ maxLength: 12 }), bytesOf(8), fc.constant(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f))),
+        keyLen: fc.option(fc.nat({ max: 255 }), { freq: 2 }),
+        valueLen: fc.option(fc.nat({ max: 255 }), { freq: 2 }),
+        stringLen: fc.option(fc.nat({ max: 255 }), { freq: 2 }),
+      })
+      .map(({ key, valueTag, payload, keyLen, valueLen, stringLen }) => {
+        const inner = valueTag === 0x0a ? [valueTag, stringLen ?? payload.length, ...payload] : [valueTag, ...payload];
+        return Uint8Array.from([0x0a, keyLen ?? key.length, ...key, 0x12, valueLen ?? inner.length, ...inner]);
+      });
+    const request = (kv: Uint8Array) => {
+      const wrap = (tag: number, body: Uint8Array) => Buffer.concat([Buffer.from([tag]), varint(body.length), body]);
+      return wrap(0x0a, wrap(0x12, wrap(0x12, wrap(0x32, kv))));
+    };
+    const outcome = (bytes: Uint8Array) => {
+      try {
+        return decodeExportRequest('logs', bytes);
+      } catch (e) {
+        if (e instanceof OtlpDecodeError) return 'decode error';
+        throw e;
+      }
+    };
+    let decoded = 0;
+    fc.assert(
+      fc.property(kvArb, (kv) => {
+        const fast = outcome(request(kv));
+        expect(outcome(request(Uint8Array.from([0x78, 0x00, ...kv])))).toEqual(fast);
+        if (fast !== 'decode error') decoded++;
+      }),
+      { numRuns: 2000 },
+    );
+    expect(decoded).toBeGreaterThan(100);
+  });
+
   it('skips unknown fields of every wire type', () => {
     const unknown = Buffer.from([0xf8, 0x01, 5, 0xf9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xfa, 0x01, 1, 9, 0xfd, 0x01, 1, 2, 3, 4, 0xfb, 0x01, 0xf8, 0x01, 1, 0xfc, 0x01]);
     const batch = decodeExportRequest('traces', unknown);
