@@ -130,6 +130,9 @@ export class AlertEngine {
   private readonly externalURL: string;
   private readonly ruleByName = new Map<string, CompiledRule>();
   private readonly memo = new RoundMemo();
+  /** Per rule name: its generatorURL; per instance: its startsAt text (built once, not every round). */
+  private readonly generatorURLs = new Map<string, string>();
+  private readonly startsAtText = new WeakMap<Instance, { at: number; text: string }>();
 
   constructor(private readonly opts: EngineOptions) {
     const { config, compiled } = opts;
@@ -308,13 +311,17 @@ export class AlertEngine {
   }
 
   private toAlert(inst: Instance): Alert {
+    let url = this.generatorURLs.get(inst.rule);
+    if (url === undefined) this.generatorURLs.set(inst.rule, (url = `${this.externalURL}/alerts?rule=${encodeURIComponent(inst.rule)}`));
+    let starts = this.startsAtText.get(inst);
+    if (!starts || starts.at !== inst.activeSince) this.startsAtText.set(inst, (starts = { at: inst.activeSince, text: new Date(inst.activeSince).toISOString() }));
     return {
       status: 'firing',
       labels: inst.labels,
       annotations: inst.annotations,
-      startsAt: new Date(inst.activeSince).toISOString(),
+      startsAt: starts.text,
       endsAt: ZERO_TIME,
-      generatorURL: `${this.externalURL}/alerts?rule=${encodeURIComponent(inst.rule)}`,
+      generatorURL: url,
       fingerprint: inst.fingerprint,
       value: inst.value,
     };

@@ -95,6 +95,8 @@ export class WindowHist implements HistView {
    * stored point has absolute index `base`. `seq` staggers the periodic rebuilds across series.
    */
   update(d: DistPoints, base: number, version: number, a: number, b: number, seq: number): void {
+    // the same points as last time (another rule reading the same window): nothing to do
+    if (version === this.version && a === this.a && b === this.b && b > a) return;
     const i0 = a - base;
     const i1 = b - base;
     const oldScale = this.scale;
@@ -183,27 +185,41 @@ export class WindowHist implements HistView {
    */
   private scan(d: DistPoints, i0: number, i1: number): number {
     const m = d.meta;
+    const idx = d.idx;
     let count = 0;
     let sum = 0;
     let zero = 0;
     let min = Infinity;
     let max = -Infinity;
+    // one pass: the ranges are kept at the lowest scale seen so far, and shifted when a lower one comes
+    // (floor shifts compose: (x >> a) >> b === x >> (a + b))
     let minScale = Infinity;
+    let pLo = 0;
+    let pHi = -1;
+    let nLo = 0;
+    let nHi = -1;
     for (let o = i0 * STRIDE, e = i1 * STRIDE; o < e; o += STRIDE) {
       count += m[o + COUNT]!;
       sum += m[o + SUM]!;
       zero += m[o + ZERO]!;
       if (m[o + MIN]! < min) min = m[o + MIN]!;
       if (m[o + MAX]! > max) max = m[o + MAX]!;
-      if (m[o + SCALE]! < minScale) minScale = m[o + SCALE]!;
-    }
-    let pLo = 0;
-    let pHi = -1;
-    let nLo = 0;
-    let nHi = -1;
-    const idx = d.idx;
-    for (let o = i0 * STRIDE, e = i1 * STRIDE; o < e; o += STRIDE) {
-      const sh = m[o + SCALE]! - minScale;
+      const scale = m[o + SCALE]!;
+      if (scale < minScale) {
+        if (minScale !== Infinity) {
+          const by = minScale - scale;
+          if (pLo <= pHi) {
+            pLo >>= by;
+            pHi >>= by;
+          }
+          if (nLo <= nHi) {
+            nLo >>= by;
+            nHi >>= by;
+          }
+        }
+        minScale = scale;
+      }
+      const sh = scale - minScale;
       const start = m[o + START]!;
       const np = m[o + NPOS]!;
       const nn = m[o + NNEG]!;
