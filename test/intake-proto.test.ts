@@ -104,11 +104,18 @@ describe('OTLP protobuf codec', () => {
     // A KeyValue as SDKs write it (key, then value with one field), with lengths right or wrong; an unknown
     // field (15, varint 0) put first sends the same KeyValue through the general loop, which must agree.
     const bytesOf = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+    // An array_value's length and elements, each an AnyValue holding one string (lengths right or not).
+    const element = fc
+      .record({ text: fc.uint8Array({ maxLength: 6 }), outer: fc.option(fc.nat({ max: 255 }), { freq: 3 }), inner: fc.option(fc.nat({ max: 255 }), { freq: 3 }), tag: fc.constantFrom(0x0a, 0x0a, 0x0a, 0x12) })
+      .map(({ text, outer, inner, tag }) => [0x0a, outer ?? text.length + 2, tag, inner ?? text.length, ...text]);
+    const arrayOfStrings = fc
+      .record({ elements: fc.array(element, { maxLength: 4 }), len: fc.option(fc.nat({ max: 255 }), { freq: 3 }) })
+      .map(({ elements, len }) => Uint8Array.from([len ?? elements.flat().length, ...elements.flat()]));
     const kvArb = fc
       .record({
         key: fc.uint8Array({ maxLength: 20 }),
         valueTag: fc.constantFrom(0x0a, 0x10, 0x18, 0x21, 0x2a, 0x32, 0x3a, 0x08, 0x22),
-        payload: fc.oneof(fc.uint8Array({ maxLength: 12 }), bytesOf(8), fc.constant(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f))),
+        payload: fc.oneof(fc.uint8Array({ maxLength: 12 }), bytesOf(8), fc.constant(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)), arrayOfStrings),
         keyLen: fc.option(fc.nat({ max: 255 }), { freq: 2 }),
         valueLen: fc.option(fc.nat({ max: 255 }), { freq: 2 }),
         stringLen: fc.option(fc.nat({ max: 255 }), { freq: 2 }),

@@ -93,6 +93,46 @@ function intern(b: FastBuffer, view: DataView, start: number, n: number): string
   return s;
 }
 
+// Whole string-valued attributes repeat too (gen_ai.system=openai, service.name=..., the model): a second
+// cache keyed by the bytes of the entire KeyValue message hands back both strings after one compare, where
+// two lookups in the string cache would hash and compare twice. Same bounded, overwrite-on-miss scheme.
+const KV_SLOTS = 1024;
+const KV_WIDTH = 64;
+const kvBytes = new Uint8Array(KV_SLOTS * KV_WIDTH);
+const kvView = new DataView(kvBytes.buffer);
+const kvLens = new Int32Array(KV_SLOTS);
+const kvKeys: string[] = new Array<string>(KV_SLOTS).fill('');
+const kvValues: string[] = new Array<string>(KV_SLOTS).fill('');
+
+/**
+ * The string-valued KeyValue whose message is bytes [p, lim): key at [ks, ks + kn), value at [vs, vs + vn).
+ * The caller has checked the structure.
+ */
+function kvString(r: Reader, p: number, lim: number, ks: number, kn: number, vs: number, vn: number): KeyValue {
+  const n = lim - p;
+  if (n > KV_WIDTH) return { key: kn === 0 ? '' : r.str(ks, kn), value: vn === 0 ? '' : r.str(vs, vn) };
+  const b = r.buf;
+  const view = r.view;
+  // The first byte is always the key's tag: sample the key's first byte, the last, the middle and a quarter.
+  let h = Math.imul(n, 0x9e3779b1) ^ b[p + 2]! ^ (b[lim - 1]! << 8) ^ (b[p + (n >>> 1)]! << 16) ^ (b[p + (n >>> 2)]! << 24);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+  const slot = (h ^ (h >>> 13)) & (KV_SLOTS - 1);
+  const base = slot * KV_WIDTH;
+  if (kvLens[slot] === n) {
+    let i = 0;
+    while (i + 4 <= n && view.getUint32(p + i, true) === kvView.getUint32(base + i, true)) i += 4;
+    while (i < n && kvBytes[base + i] === b[p + i]) i++;
+    if (i === n) return { key: kvKeys[slot]!, value: kvValues[slot]! };
+  }
+  const key = kn === 0 ? '' : r.str(ks, kn);
+  const value = vn === 0 ? '' : r.str(vs, vn);
+  for (let i = 0; i < n; i++) kvBytes[base + i] = b[p + i]!;
+  kvLens[slot] = n;
+  kvKeys[slot] = key;
+  kvValues[slot] = value;
+  return { key, value };
+}
+
 /** Thrown inside the decoder; the path is prefixed on the way out by each enclosing message. */
 class ProtoError extends Error {
   path: string;
@@ -504,6 +544,16 @@ function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: number): T
 // Monomorphic copies of `sub` for the hottest messages (attributes, values, spans): a direct call that V8
 // can inline, where `sub`'s call through `f` is megamorphic.
 function kvAt(r: Reader, field: string, index: number): KeyValue {
+  // A one-byte length, in bounds, at a depth the general path would accept: try the fast path first.
+  const p = r.pos;
+  const n = r.buf[p]!;
+  if (p < r.limit && n < 0x80 && n < r.limit - p && r.depth < MAX_DEPTH) {
+    const kv = kvFast(r, p + 1, p + 1 + n);
+    if (kv !== null) {
+      r.pos = p + 1 + n;
+      return kv;
+    }
+  }
   try {
     const saved = r.enter();
     const v = decKeyValue(r);
@@ -590,13 +640,13 @@ function decScope(r: Reader): InstrumentationScope {
   return { name, version, attributes, droppedAttributesCount: dropped };
 }
 
-function decKeyValue(r: Reader): KeyValue {
-  // Fast path for the shape every SDK writes: key (field 1), then value (field 2) holding exactly one scalar
-  // field that ends the KeyValue, each length in one byte. Anything else (or anything odd) takes the general
-  // loop below from the start, which also produces the errors.
+/**
+ * The KeyValue in bytes [p, lim) when it has the shape every SDK writes: key (field 1), then value (field 2)
+ * holding exactly one scalar field that ends the KeyValue, each length in one byte. Null for anything else
+ * (odd or damaged): the caller then takes the general loop, which also produces the errors.
+ */
+function kvFast(r: Reader, p: number, lim: number): KeyValue | null {
   const b = r.buf;
-  const lim = r.limit;
-  const p = r.pos;
   if (lim - p >= 5 && b[p] === 0x0a) {
     const kn = b[p + 1]!;
     const q = p + 2 + kn;
@@ -606,10 +656,7 @@ function decKeyValue(r: Reader): KeyValue {
       const vs = q + 3;
       if (vt === 0x0a) {
         const sn = b[vs]!;
-        if (sn < 0x80 && sn + vs + 1 === lim) {
-          r.pos = lim;
-          return { key: kn === 0 ? '' : r.str(p + 2, kn), value: sn === 0 ? '' : r.str(vs + 1, sn) };
-        }
+        if (sn < 0x80 && sn + vs + 1 === lim) return kvString(r, p, lim, p + 2, kn, vs + 1, sn);
       } else if (vt === 0x18) {
         // int64 of up to 7 bytes (fits a double exactly); the last byte must end the message.
         let n = 0;
@@ -622,23 +669,41 @@ function decKeyValue(r: Reader): KeyValue {
           mul *= 128;
         }
         if (c < 0x80 && i === lim) {
-          r.pos = lim;
           return { key: kn === 0 ? '' : r.str(p + 2, kn), value: n < SMALL_BIGINTS ? SMALL_BIGINT[n]! : BigInt(n) };
         }
       } else if (vt === 0x21) {
         if (vs + 8 === lim) {
-          r.pos = lim;
           return { key: kn === 0 ? '' : r.str(p + 2, kn), value: r.view.getFloat64(vs, true) };
         }
       } else if (vt === 0x10) {
         const c = b[vs]!;
         if (c < 0x80 && vs + 1 === lim) {
-          r.pos = lim;
           return { key: kn === 0 ? '' : r.str(p + 2, kn), value: c !== 0 };
+        }
+      } else if (vt === 0x2a && r.depth < MAX_DEPTH - 2) {
+        // An array of strings (gen_ai.response.finish_reasons): each element one string field. The depth
+        // check is the general path's: the KeyValue, the array and each element are one level each.
+        const an = b[vs]!;
+        if (an < 0x80 && vs + 1 + an === lim) {
+          const values: AnyValue[] = [];
+          let i = vs + 1;
+          while (i < lim) {
+            // Element: values (field 1) of length en, holding string_value (field 1) of length sn = en - 2.
+            const en = b[i + 1]!;
+            const sn = b[i + 3]!;
+            if (lim - i < 4 || b[i] !== 0x0a || b[i + 2] !== 0x0a || en >= 0x80 || sn !== en - 2 || i + 2 + en > lim) return null;
+            values.push(sn === 0 ? '' : r.str(i + 4, sn));
+            i += 2 + en;
+          }
+          return { key: kn === 0 ? '' : r.str(p + 2, kn), value: values };
         }
       }
     }
   }
+  return null;
+}
+
+function decKeyValue(r: Reader): KeyValue {
   let key = '';
   let value: AnyValue = null;
   while (r.pos < r.limit) {
