@@ -4,7 +4,6 @@
  * server receives the Alertmanager-shaped webhook; the spans get fast again and the resolve arrives.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -15,19 +14,13 @@ import { silentLogger } from '../src/logger.ts';
 import { Service } from '../src/service.ts';
 import { tempDir, waitFor } from './helpers/index.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';
+import { freePort } from './helpers/daemon.ts';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface Payload {
   status: string;

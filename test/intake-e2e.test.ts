@@ -4,7 +4,6 @@
  * the cost processor, and leave through A's otlp exporter to an upstream otlp receiver.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -18,19 +17,13 @@ import { silentLogger } from '../src/logger.ts';
 import { getAttr } from '../src/model.ts';
 import { Service } from '../src/service.ts';
 import { SinkConsumer, configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
+import { freePort } from './helpers/daemon.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('intake end to end through a configured vigil', () => {
   it('receives OTLP and JSON events, prices them, and forwards them upstream', async () => {

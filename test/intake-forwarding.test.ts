@@ -19,19 +19,13 @@ import { encodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../s
 import { SinkConsumer, configFor, testSettings, waitFor } from './helpers/index.ts';
 import { logsBatch, metricsBatch, tracesBatch } from './intake-arbitraries.ts';
 import { readFixtureFile } from './intake-fixtures.ts';
+import { freePort } from './helpers/daemon.ts';
 
 const started: Component[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).reverse().map((c) => c.shutdown()));
 });
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function receiver(protocols: Record<string, unknown>, sink: SinkConsumer | { consume(b: Batch): Promise<void> }): Promise<OtlpReceiver> {
   const r = otlpReceiverFactory.create(testSettings('receiver', 'otlp', { emit: sink }), configFor(otlpReceiverFactory, { protocols })) as OtlpReceiver;

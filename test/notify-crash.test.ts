@@ -9,25 +9,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import type { Exporter } from '../src/component.ts';
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
 import type { WebhookPayload } from '../exporters/webhook/payload.ts';
 import { configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';
+import { freePort } from './helpers/daemon.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('delivery crash safety', () => {
   it('1,000 notifications queued for a down target survive kill -9 and all arrive after restart', async () => {
