@@ -10,7 +10,7 @@ import type { Alert, AlertNotification, Batch } from '../../src/model.ts';
 import type { AlertsConfig, RouteConfig } from './config.ts';
 import { fingerprint, labelsKey } from './fingerprint.ts';
 import { type Matcher, matchAll } from './matchers.ts';
-import { type CompiledConfig, type CompiledRule, RoundMemo, evaluateRule, retentionOf } from './rules.ts';
+import { type CompiledConfig, type CompiledRule, type ResultSink, RoundMemo, evaluateRuleInto, retentionOf } from './rules.ts';
 import { SeriesStore } from './series-store.ts';
 import { SilenceSet } from './silences.ts';
 
@@ -113,12 +113,31 @@ export interface EvaluationResult {
   commit(): void;
 }
 
+const NO_GROUPS: ReadonlyMap<string, number> = new Map();
+
+/** Passes a rule's results to the engine, with what the engine needs about the rule being evaluated. */
+class EngineSink implements ResultSink {
+  rule: CompiledRule | undefined;
+  prefix = '';
+  severity = '';
+  hasAnnotations = false;
+  slot: Map<string, Instance> | undefined;
+  now = 0;
+  resolvedNow: ResolvedAlert[] | undefined;
+  constructor(private readonly engine: AlertEngine) {}
+  result(key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
+    this.engine.onResult(this, key, groupLabels, severity, active, value);
+  }
+}
+
 export class AlertEngine {
   readonly store: SeriesStore;
   readonly rules: CompiledRule[];
   private readonly routes: Route[];
   private readonly inhibit: CompiledConfig['inhibit'];
   private readonly instances = new Map<string, Instance>();
+  /** The instances per rule and severity (`rule \0 severity`), by group key: found without building their key. */
+  private readonly slots = new Map<string, Map<string, Instance>>();
   /** Group keys (RuleResult.key) with an alert, per rule name. */
   private readonly groupsWithAlerts = new Map<string, Map<string, number>>();
   private resolved: ResolvedAlert[] = [];
@@ -214,8 +233,19 @@ export class AlertEngine {
     return out;
   }
 
+  private slotOf(rule: string, severity: string): Map<string, Instance> {
+    const k = `${rule}\u0000${severity}`;
+    let m = this.slots.get(k);
+    if (!m) this.slots.set(k, (m = new Map()));
+    return m;
+  }
+
   private addInstance(inst: Instance, groupKey: string): void {
     this.instances.set(inst.key, inst);
+    const slotKey = inst.key.slice(0, inst.key.length - groupKey.length - 1);
+    let slot = this.slots.get(slotKey);
+    if (!slot) this.slots.set(slotKey, (slot = new Map()));
+    slot.set(groupKey, inst);
     let m = this.groupsWithAlerts.get(inst.rule);
     if (!m) this.groupsWithAlerts.set(inst.rule, (m = new Map()));
     m.set(groupKey, (m.get(groupKey) ?? 0) + 1);
@@ -225,6 +255,7 @@ export class AlertEngine {
     this.instances.delete(inst.key);
     const m = this.groupsWithAlerts.get(inst.rule);
     const gk = groupKeyOf(inst.key);
+    this.slots.get(inst.key.slice(0, inst.key.length - gk.length - 1))?.delete(gk);
     const n = (m?.get(gk) ?? 0) - 1;
     if (n > 0) m!.set(gk, n);
     else m?.delete(gk);
@@ -236,56 +267,67 @@ export class AlertEngine {
     return m;
   }
 
+  /** Takes each rule's results (one object for every rule and round: no object per result). */
+  private readonly sink = new EngineSink(this);
+
+  /** One result of the rule being evaluated (see EngineSink). */
+  onResult(sink: EngineSink, key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
+    const rule = sink.rule!;
+    const now = sink.now;
+    const slot = severity === sink.severity ? sink.slot! : this.slotOf(rule.name, severity);
+    let inst = slot.get(key);
+    if (active === true) {
+      if (!inst) {
+        const labels: Record<string, string> = { ...groupLabels, ...rule.labels, alertname: rule.name, severity };
+        inst = {
+          key: `${sink.prefix}${severity}\u0000${key}`,
+          rule: rule.name,
+          labels,
+          fingerprint: fingerprint(labels),
+          state: 'pending',
+          activeSince: now,
+          firingSince: undefined,
+          lastTrueAt: now,
+          value,
+          annotations: {},
+        };
+        this.addInstance(inst, key);
+      }
+      inst.lastTrueAt = now;
+      inst.value = value;
+      if (sink.hasAnnotations) inst.annotations = this.render(rule, inst.labels, value);
+      if (inst.state === 'pending' && now - inst.activeSince >= rule.forMs) {
+        inst.state = 'firing';
+        inst.firingSince = now;
+      }
+    } else if (active === false && inst) {
+      inst.value = value;
+      if (inst.state === 'pending') this.deleteInstance(inst);
+      else if (now - inst.lastTrueAt >= rule.keepFiringForMs) {
+        this.deleteInstance(inst);
+        sink.resolvedNow!.push({ rule: rule.name, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
+      }
+    }
+  }
+
   /** Runs every rule at `now`, then routing; see {@link EvaluationResult}. */
   evaluate(now: number): EvaluationResult {
     this.store.prune(now);
     this.silences.refresh();
     const resolvedNow: ResolvedAlert[] = [];
+    const sink = this.sink;
+    sink.now = now;
+    sink.resolvedNow = resolvedNow;
     for (const rule of this.rules) {
-      let results;
+      sink.rule = rule;
+      sink.prefix = `${rule.name}\u0000`;
+      sink.hasAnnotations = Object.keys(rule.annotations).length > 0;
+      sink.severity = rule.severity;
+      sink.slot = this.slotOf(rule.name, rule.severity);
       try {
-        const withAlerts = this.groupsWithAlerts.get(rule.name);
-        results = evaluateRule(rule, this.store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.opts.startedAt }, this.memo, (k) => withAlerts?.has(k) ?? false);
+        evaluateRuleInto(rule, this.store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.opts.startedAt }, this.memo, this.groupsWithAlerts.get(rule.name) ?? NO_GROUPS, sink);
       } catch {
         continue; // a rule must never stop the others
-      }
-      const prefix = `${rule.name}\u0000`;
-      const hasAnnotations = Object.keys(rule.annotations).length > 0;
-      for (const res of results) {
-        const key = `${prefix}${res.severity}\u0000${res.key}`;
-        let inst = this.instances.get(key);
-        if (res.active === true) {
-          if (!inst) {
-            const labels: Record<string, string> = { ...res.groupLabels, ...rule.labels, alertname: rule.name, severity: res.severity };
-            inst = {
-              key,
-              rule: rule.name,
-              labels,
-              fingerprint: fingerprint(labels),
-              state: 'pending',
-              activeSince: now,
-              firingSince: undefined,
-              lastTrueAt: now,
-              value: res.value,
-              annotations: {},
-            };
-            this.addInstance(inst, res.key);
-          }
-          inst.lastTrueAt = now;
-          inst.value = res.value;
-          if (hasAnnotations) inst.annotations = this.render(rule, inst.labels, res.value);
-          if (inst.state === 'pending' && now - inst.activeSince >= rule.forMs) {
-            inst.state = 'firing';
-            inst.firingSince = now;
-          }
-        } else if (res.active === false && inst) {
-          inst.value = res.value;
-          if (inst.state === 'pending') this.deleteInstance(inst);
-          else if (now - inst.lastTrueAt >= rule.keepFiringForMs) {
-            this.deleteInstance(inst);
-            resolvedNow.push({ rule: rule.name, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
-          }
-        }
       }
     }
     // alerts of rules that no longer exist (config changed across a restart) are resolved, never lost

@@ -7,7 +7,7 @@ import { parseDuration } from '../../src/duration.ts';
 import type { AlertsConfig, RuleConfig, Selection, Where } from './config.ts';
 import { OPS } from './config.ts';
 import { compileMatchMaps, compileWhere, type Matcher, parseMatcher } from './matchers.ts';
-import { type Selector, type SeriesGroup, type SeriesStore, type Stat, WindowAccumulator, parseStat } from './series-store.ts';
+import { type GroupSet, type Selector, type SeriesGroup, type SeriesStore, type Stat, WindowAccumulator, groupCacheKey, parseStat } from './series-store.ts';
 import { type CompiledTemplate, compileTemplate } from './template.ts';
 
 export type Op = (typeof OPS)[number];
@@ -238,36 +238,83 @@ function compileMaps(match: Record<string, string>, re: Record<string, string>, 
 
 const acc = new WindowAccumulator();
 
+/** The values of one stat over the groups of one selection: values[g.i] for each group g of `set`. */
+export interface GroupValues {
+  now: number;
+  set: GroupSet | undefined;
+  values: Float64Array;
+}
+
+function statKey(stat: Stat): string {
+  return stat.kind === 'quantile' ? `${stat.kind}${stat.q}` : stat.kind;
+}
+
+/** The memo key of a selection, group_by, stat and window. */
+export function memoKeyOf(sel: Selector, groupBy: readonly string[], stat: Stat, windowMs: number): string {
+  return `${groupCacheKey(sel, groupBy)}\u0000${statKey(stat)}\u0000${windowMs}`;
+}
+
+/** Keys of a metric or ratio rule, built once per rule (not per evaluation). */
+interface RuleKeys {
+  mainGroups: string;
+  numGroups: string;
+  mainMemo: string;
+  numMemo: string;
+}
+const ruleKeys = new WeakMap<CompiledRule, RuleKeys>();
+
+function keysOf(rule: CompiledRule): RuleKeys {
+  let k = ruleKeys.get(rule);
+  if (k) return k;
+  const main = rule.kind === 'metric' ? rule.selector! : rule.denominator!;
+  const stat = rule.stat ?? INCREASE;
+  k = {
+    mainGroups: groupCacheKey(main, rule.groupBy),
+    numGroups: rule.numerator ? groupCacheKey(rule.numerator, rule.groupBy) : '',
+    mainMemo: memoKeyOf(main, rule.groupBy, stat, rule.windowMs),
+    numMemo: rule.numerator ? memoKeyOf(rule.numerator, rule.groupBy, stat, rule.windowMs) : '',
+  };
+  ruleKeys.set(rule, k);
+  return k;
+}
+
 /**
  * Values computed in one evaluation round, shared by rules with the same selection, grouping, stat and
- * window (a warning and a critical rule on one expression cost one computation).
+ * window (a warning and a critical rule on one expression cost one computation). Entries are kept and
+ * refilled in place from one round to the next.
  */
 export class RoundMemo {
-  private now = NaN;
-  private readonly values = new Map<string, Map<string, number>>();
+  private readonly values = new Map<string, GroupValues>();
 
-  /** The stat per group of a selection at `now`. */
-  groupValues(store: SeriesStore, sel: Selector, groupBy: readonly string[], stat: Stat, windowMs: number, now: number): Map<string, number> {
-    if (now !== this.now) {
-      this.values.clear();
-      this.now = now;
+  /** The stat per group of a selection at `now` (values[g.i] for each group g of the returned set). */
+  groupValues(store: SeriesStore, sel: Selector, groupBy: readonly string[], stat: Stat, windowMs: number, now: number, key?: string, groupsKey?: string): GroupValues {
+    const k = key ?? memoKeyOf(sel, groupBy, stat, windowMs);
+    let e = this.values.get(k);
+    if (!e) this.values.set(k, (e = { now: NaN, set: undefined, values: new Float64Array(0) }));
+    if (e.now !== now) {
+      const set = store.groupSet(sel, groupBy, groupsKey);
+      const list = set.list;
+      if (e.values.length < list.length) e.values = new Float64Array(list.length);
+      for (let i = 0; i < list.length; i++) e.values[i] = statOf(list[i]!, stat, now, windowMs);
+      e.set = set;
+      e.now = now;
     }
-    const key = `${sel.id}\u0000${groupBy.join('\u0000')}\u0000${stat.kind}${stat.kind === 'quantile' ? stat.q : ''}\u0000${windowMs}`;
-    let m = this.values.get(key);
-    if (!m) {
-      m = new Map();
-      for (const [gk, g] of store.groups(sel, groupBy)) m.set(gk, statOf(g, stat, now, windowMs));
-      this.values.set(key, m);
-    }
-    return m;
+    return e;
   }
+}
+
+/** The value of group `key` in `v`, NaN when the group has no series. */
+function valueOf(v: GroupValues, key: string): number {
+  const g = v.set!.map.get(key);
+  return g === undefined ? NaN : v.values[g.i]!;
 }
 
 function statOf(group: SeriesGroup | undefined, stat: Stat, now: number, windowMs: number): number {
   if (!group) return NaN;
   acc.reset();
   const q = stat.kind === 'quantile' ? stat.q : -1;
-  for (const s of group.series) acc.add(s, now - windowMs, now, q);
+  const series = group.series;
+  for (let i = 0; i < series.length; i++) acc.add(series[i]!, now - windowMs, now, q);
   return acc.result(stat, windowMs);
 }
 
@@ -293,6 +340,25 @@ const MAX_ABSENCE_GROUPS = 10_000;
 
 const INCREASE: Stat = { kind: 'increase' };
 
+/** Receives the results of a rule (one call per group and severity), without an object per result. */
+export interface ResultSink {
+  result(key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void;
+}
+
+/** Which group keys have an alert (pending or firing). */
+export interface KnownGroups {
+  has(groupKey: string): boolean;
+}
+
+const ALL_KNOWN: KnownGroups = { has: () => true };
+
+class ArraySink implements ResultSink {
+  readonly out: RuleResult[] = [];
+  result(key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
+    this.out.push({ key, groupLabels, severity, active, value });
+  }
+}
+
 /**
  * Evaluates one rule at `now`. `lastSeen` (per group key) feeds absent_for and is updated here. `known`
  * says whether a group has an alert (pending or firing): groups that neither are active nor have one are
@@ -304,18 +370,42 @@ export function evaluateRule(
   now: number,
   absence: { lastSeen: Map<string, { labels: Record<string, string>; at: number }>; startedAt: number },
   memo: RoundMemo = new RoundMemo(),
-  known: (groupKey: string) => boolean = () => true,
+  known: KnownGroups = ALL_KNOWN,
 ): RuleResult[] {
-  const out: RuleResult[] = [];
-  if (rule.kind === 'slo') return evaluateSlo(rule, store, now, memo, known);
+  const sink = new ArraySink();
+  evaluateRuleInto(rule, store, now, absence, memo, known, sink);
+  return sink.out;
+}
+
+/** As {@link evaluateRule}, the results going to `sink` in the same order. */
+export function evaluateRuleInto(
+  rule: CompiledRule,
+  store: SeriesStore,
+  now: number,
+  absence: { lastSeen: Map<string, { labels: Record<string, string>; at: number }>; startedAt: number },
+  memo: RoundMemo,
+  known: KnownGroups,
+  sink: ResultSink,
+): void {
+  if (rule.kind === 'slo') return evaluateSlo(rule, store, now, memo, known, sink);
+  const keys = keysOf(rule);
   const mainSel = rule.kind === 'metric' ? rule.selector! : rule.denominator!;
-  const groups = store.groups(mainSel, rule.groupBy);
-  const numGroups = rule.kind === 'ratio' ? store.groups(rule.numerator!, rule.groupBy) : undefined;
+  const groupSet = store.groupSet(mainSel, rule.groupBy, keys.mainGroups);
+  const groups = groupSet.map;
+  const list = groupSet.list;
+  const numGroups = rule.kind === 'ratio' ? store.groupSet(rule.numerator!, rule.groupBy, keys.numGroups).map : undefined;
   const hasCondition = rule.op !== undefined && rule.threshold !== undefined && rule.stat !== undefined;
-  const mainValues = hasCondition ? memo.groupValues(store, mainSel, rule.groupBy, rule.stat!, rule.windowMs, now) : undefined;
-  const numValues = hasCondition && rule.kind === 'ratio' ? memo.groupValues(store, rule.numerator!, rule.groupBy, rule.stat!, rule.windowMs, now) : undefined;
-  for (const [key, g] of groups) {
-    if (rule.absentForMs !== undefined) {
+  const mainValues = hasCondition ? memo.groupValues(store, mainSel, rule.groupBy, rule.stat!, rule.windowMs, now, keys.mainMemo, keys.mainGroups) : undefined;
+  const numValues = hasCondition && rule.kind === 'ratio' ? memo.groupValues(store, rule.numerator!, rule.groupBy, rule.stat!, rule.windowMs, now, keys.numMemo, keys.numGroups) : undefined;
+  // the main values are over the same group set as `list` (same selection and group_by, same generation)
+  const direct = mainValues !== undefined && mainValues.set === groupSet;
+  const absentForMs = rule.absentForMs;
+  const op = rule.op!;
+  const threshold = rule.threshold!;
+  for (let gi = 0; gi < list.length; gi++) {
+    const g = list[gi]!;
+    const key = g.key;
+    if (absentForMs !== undefined) {
       let seen = -Infinity;
       for (const s of g.series) if (s.lastSeen > seen) seen = s.lastSeen;
       if (numGroups) for (const s of numGroups.get(key)?.series ?? []) if (s.lastSeen > seen) seen = s.lastSeen;
@@ -326,53 +416,52 @@ export function evaluateRule(
     }
     if (!hasCondition) continue;
     let value: number;
-    if (rule.kind === 'metric') value = mainValues!.get(key) ?? NaN;
+    const main = direct ? mainValues.values[gi]! : valueOf(mainValues!, key);
+    if (rule.kind === 'metric') value = main;
     else {
-      const den = mainValues!.get(key) ?? NaN;
-      let num = numValues!.get(key) ?? NaN;
+      const den = main;
+      let num = valueOf(numValues!, key);
       if (Number.isNaN(num) && !Number.isNaN(den) && rule.stat!.kind !== 'quantile') num = 0;
       value = den === 0 || Number.isNaN(den) ? NaN : num / den;
     }
-    if (rule.absentForMs !== undefined && absentLongEnough(absence.lastSeen.get(key)?.at, now, rule.absentForMs)) continue; // reported below
-    const active = Number.isNaN(value) ? undefined : compare(rule.op!, value, rule.threshold!);
+    if (absentForMs !== undefined && absentLongEnough(absence.lastSeen.get(key)?.at, now, absentForMs)) continue; // reported below
+    const active = Number.isNaN(value) ? undefined : compare(op, value, threshold);
     // a group that is not active and has no alert changes nothing: skip it (most groups, most rounds)
-    if (active !== true && !known(key)) continue;
-    out.push({ key, groupLabels: g.labels, severity: rule.severity, active, value });
+    if (active !== true && !known.has(key)) continue;
+    sink.result(key, g.labels, rule.severity, active, value);
   }
-  if (rule.absentForMs !== undefined) {
+  if (absentForMs !== undefined) {
     if (absence.lastSeen.size === 0) {
       // never seen since start: the whole selection is absent once absent_for has passed since start
-      const active = now - absence.startedAt >= rule.absentForMs ? true : undefined;
-      out.push({ key: '', groupLabels: {}, severity: rule.severity, active, value: active ? (now - absence.startedAt) / 1000 : NaN });
+      const active = now - absence.startedAt >= absentForMs ? true : undefined;
+      sink.result('', {}, rule.severity, active, active ? (now - absence.startedAt) / 1000 : NaN);
     } else {
-      if (rule.groupBy.length) out.push({ key: '', groupLabels: {}, severity: rule.severity, active: false, value: NaN });
+      if (rule.groupBy.length) sink.result('', {}, rule.severity, false, NaN);
       for (const [key, seen] of absence.lastSeen) {
         const value = (now - seen.at) / 1000;
-        if (absentLongEnough(seen.at, now, rule.absentForMs)) out.push({ key, groupLabels: seen.labels, severity: rule.severity, active: true, value });
-        else if (!hasCondition || !groups.has(key)) out.push({ key, groupLabels: seen.labels, severity: rule.severity, active: false, value });
+        if (absentLongEnough(seen.at, now, absentForMs)) sink.result(key, seen.labels, rule.severity, true, value);
+        else if (!hasCondition || !groups.has(key)) sink.result(key, seen.labels, rule.severity, false, value);
       }
     }
   }
-  return out;
 }
 
 function absentLongEnough(at: number | undefined, now: number, ms: number): boolean {
   return at !== undefined && now - at >= ms;
 }
 
-function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: RoundMemo, known: (groupKey: string) => boolean): RuleResult[] {
+function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: RoundMemo, known: KnownGroups, sink: ResultSink): void {
   const slo = rule.slo!;
   const budget = 1 - slo.objective;
   const totals = store.groups(slo.total, rule.groupBy);
-  const out: RuleResult[] = [];
   const burnCache = new Map<number, number>();
   for (const [key, g] of totals) {
     burnCache.clear();
     const burn = (ms: number): number => {
       let b = burnCache.get(ms);
       if (b !== undefined) return b;
-      const total = memo.groupValues(store, slo.total, rule.groupBy, INCREASE, ms, now).get(key) ?? NaN;
-      let part = memo.groupValues(store, slo.good ?? slo.bad!, rule.groupBy, INCREASE, ms, now).get(key) ?? NaN;
+      const total = valueOf(memo.groupValues(store, slo.total, rule.groupBy, INCREASE, ms, now), key);
+      let part = valueOf(memo.groupValues(store, slo.good ?? slo.bad!, rule.groupBy, INCREASE, ms, now), key);
       if (Number.isNaN(part)) part = 0;
       const errRatio = slo.good ? (total - part) / total : part / total;
       b = !(total > 0) ? NaN : Math.max(0, errRatio) / budget;
@@ -396,9 +485,8 @@ function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: 
       }
       bySeverity.set(pair.severity, cur);
     }
-    for (const [severity, r] of bySeverity) if (r.active === true || known(key)) out.push({ key, groupLabels: g.labels, severity, active: r.active, value: r.value });
+    for (const [severity, r] of bySeverity) if (r.active === true || known.has(key)) sink.result(key, g.labels, severity, r.active, r.value);
   }
-  return out;
 }
 
 /** Retention each metric needs: the longest span any rule reads, plus slack for late points. */

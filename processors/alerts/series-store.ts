@@ -186,8 +186,19 @@ export interface Selector {
 }
 
 export interface SeriesGroup {
+  /** The group key (the group_by values, each followed by \u0000). */
+  key: string;
+  /** Index of the group in its GroupSet's list. */
+  i: number;
   labels: Record<string, string>;
   series: Series[];
+}
+
+/** The groups of one selection and group_by, as a map by key and as a list (iterated without allocating). */
+export interface GroupSet {
+  gen: number;
+  map: Map<string, SeriesGroup>;
+  list: SeriesGroup[];
 }
 
 export interface StoreOptions {
@@ -202,7 +213,7 @@ export class SeriesStore {
   private seriesCount = 0;
   /** Bumped whenever a series is added or removed: invalidates selection caches. */
   private generation = 0;
-  private readonly groupCache = new Map<string, { gen: number; groups: Map<string, SeriesGroup> }>();
+  private readonly groupCache = new Map<string, GroupSet>();
   /** Points refused because the series cap was reached (since start). */
   droppedPoints = 0;
 
@@ -300,7 +311,8 @@ export class SeriesStore {
       for (const [key, s] of perMetric) {
         // prune in steps of a minute rather than a point at a time: a few stale points cost nothing
         // (windows are cut by time), shifting arrays every round does
-        if (s.length && s.t[0]! > nowMs - keep - 60_000 && s.kind !== 'counter') continue;
+        // (the slack, 30 to 60 s, differs between series, so that they do not all shift in the same round)
+        if (s.length && s.t[0]! > nowMs - keep - 60_000 + (s.seq % 4) * 10_000 && s.kind !== 'counter') continue;
         s.prune(nowMs - keep);
         if (s.length === 0 || (s.kind === 'counter' && s.t[s.t.length - 1]! <= nowMs - keep)) {
           perMetric.delete(key);
@@ -314,10 +326,15 @@ export class SeriesStore {
 
   /** The series a selector picks, grouped by the values of `groupBy` (cached until the series set changes). */
   groups(sel: Selector, groupBy: readonly string[]): Map<string, SeriesGroup> {
-    const cacheKey = `${sel.id}\u0000${groupBy.join('\u0000')}`;
+    return this.groupSet(sel, groupBy).map;
+  }
+
+  /** As {@link groups}, with the list too; `cacheKey` (selector id and group_by) can be given precomputed. */
+  groupSet(sel: Selector, groupBy: readonly string[], cacheKey: string = groupCacheKey(sel, groupBy)): GroupSet {
     const hit = this.groupCache.get(cacheKey);
-    if (hit && hit.gen === this.generation) return hit.groups;
+    if (hit && hit.gen === this.generation) return hit;
     const groups = new Map<string, SeriesGroup>();
+    const list: SeriesGroup[] = [];
     for (const metric of sel.metrics) {
       const perMetric = this.byMetric.get(metric);
       if (!perMetric) continue;
@@ -331,13 +348,22 @@ export class SeriesStore {
           key += `${v}\u0000`;
         }
         let grp = groups.get(key);
-        if (!grp) groups.set(key, (grp = { labels, series: [] }));
+        if (!grp) {
+          groups.set(key, (grp = { key, i: list.length, labels, series: [] }));
+          list.push(grp);
+        }
         grp.series.push(s);
       }
     }
-    this.groupCache.set(cacheKey, { gen: this.generation, groups });
-    return groups;
+    const set = { gen: this.generation, map: groups, list };
+    this.groupCache.set(cacheKey, set);
+    return set;
   }
+}
+
+/** The group cache key of a selection and group_by. */
+export function groupCacheKey(sel: Selector, groupBy: readonly string[]): string {
+  return `${sel.id}\u0000${groupBy.join('\u0000')}`;
 }
 
 function attrsToRecord(attrs: readonly KeyValue[], into: Record<string, string>): Record<string, string> {
