@@ -148,6 +148,29 @@ describe('OTLP protobuf codec', () => {
     expect(decoded).toBeGreaterThan(100);
   });
 
+  it('tells apart cached strings that differ in any one byte the cache does not sample', () => {
+    // For every length the cache holds, pairs of strings differing only at one position the hash does not
+    // sample (0, n-1, n/2, n/4): the byte compare alone must tell them apart, word by word and in the tail.
+    const values: string[] = [];
+    for (let n = 1; n <= 48; n++) {
+      const sampled = new Set([0, n - 1, n >>> 1, n >>> 2]);
+      for (let at = 0; at < n; at++) {
+        if (sampled.has(at)) continue;
+        const base = Array.from({ length: n }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26)));
+        values.push(base.join(''));
+        base[at] = '#';
+        values.push(base.join(''));
+      }
+    }
+    const batch = fromOtlpJson('logs', {
+      resourceLogs: [{ scopeLogs: [{ logRecords: values.map((v) => ({ attributes: [{ key: v, value: { stringValue: v } }] })) }] }],
+    });
+    for (let round = 0; round < 2; round++) {
+      const got = decodeExportRequest('logs', encodeExportRequest(batch, 'logs')).resourceLogs![0]!.scopeLogs[0]!.logRecords;
+      expect(got.map((r) => [r.attributes[0]!.key, r.attributes[0]!.value])).toEqual(values.map((v) => [v, v]));
+    }
+  });
+
   it('skips unknown fields of every wire type', () => {
     const unknown = Buffer.from([0xf8, 0x01, 5, 0xf9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xfa, 0x01, 1, 9, 0xfd, 0x01, 1, 2, 3, 4, 0xfb, 0x01, 0xf8, 0x01, 1, 0xfc, 0x01]);
     const batch = decodeExportRequest('traces', unknown);

@@ -80,11 +80,18 @@ function intern(b: FastBuffer, view: DataView, start: number, n: number): string
   const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1);
   const base = slot * INTERN_WIDTH;
   if (internLens[slot] === n) {
-    // Four bytes at a time, then the tail (a mismatch in a word stops both loops short of n).
-    let i = 0;
-    while (i + 4 <= n && view.getUint32(start + i, true) === internView.getUint32(base + i, true)) i += 4;
-    while (i < n && internBytes[base + i] === b[start + i]) i++;
-    if (i === n) return internStrs[slot]!;
+    if (n >= 4) {
+      // Four bytes at a time, then the last four (overlapping the words before) instead of a byte loop for
+      // the tail: the compare is most of a hit's cost, and the tail loop measured ~8% of a batch's decode.
+      const last = n - 4;
+      let i = 0;
+      while (i < last && view.getInt32(start + i, true) === internView.getInt32(base + i, true)) i += 4;
+      if (i >= last && view.getInt32(start + last, true) === internView.getInt32(base + last, true)) return internStrs[slot]!;
+    } else {
+      let i = 0;
+      while (i < n && internBytes[base + i] === b[start + i]) i++;
+      if (i === n) return internStrs[slot]!;
+    }
   }
   const s = b.utf8Slice(start, start + n);
   for (let i = 0; i < n; i++) internBytes[base + i] = b[start + i]!;
