@@ -52,6 +52,20 @@ interface GroupState {
   nextFlushAt: number;
 }
 
+interface InstanceRoute {
+  route: Route;
+  /** The key of the alert group this alert goes to on this route. */
+  key: string;
+  labels: Record<string, string>;
+}
+
+interface Member {
+  group: GroupState;
+  route: Route;
+  firing: Instance[];
+  resolved: ResolvedAlert[];
+}
+
 interface Notified {
   status: 'firing' | 'resolved';
   at: number;
@@ -152,6 +166,7 @@ export class AlertEngine {
   /** Per rule name: its generatorURL; per instance: its startsAt text (built once, not every round). */
   private readonly generatorURLs = new Map<string, string>();
   private readonly startsAtText = new WeakMap<Instance, { at: number; text: string }>();
+  private readonly routing = new WeakMap<Instance, InstanceRoute[]>();
 
   constructor(private readonly opts: EngineOptions) {
     const { config, compiled } = opts;
@@ -369,7 +384,7 @@ export class AlertEngine {
     };
   }
 
-  private isInhibited(alert: Alert, firing: Alert[]): boolean {
+  private isInhibited(alert: Instance, firing: readonly Instance[]): boolean {
     for (const rule of this.inhibit) {
       if (!matchAll(rule.target, alert.labels)) continue;
       for (const src of firing) {
@@ -381,49 +396,70 @@ export class AlertEngine {
     return false;
   }
 
+  /** The routes an instance's labels match, with its group key and labels in each (labels never change: computed once). */
+  private routingOf(inst: Instance): InstanceRoute[] {
+    let r = this.routing.get(inst);
+    if (!r) this.routing.set(inst, (r = this.routesFor(inst.labels)));
+    return r;
+  }
+
+  private routesFor(labels: Record<string, string>): InstanceRoute[] {
+    return this.matchRoutes(labels).map((route) => {
+      const gl: Record<string, string> = {};
+      if (route.groupBy === 'all') Object.assign(gl, labels);
+      else for (const l of route.groupBy) if (labels[l] !== undefined && labels[l] !== '') gl[l] = labels[l]!;
+      return { route, key: `{}/${route.index}${route.desc}:${labelsKey(gl)}`, labels: gl };
+    });
+  }
+
   private dispatch(now: number): EvaluationResult {
-    const firing = this.firing();
+    const firingInst: Instance[] = [];
+    for (const inst of this.instances.values()) if (inst.state === 'firing') firingInst.push(inst);
     const muted = new Set<string>();
-    for (const a of firing) if (this.silences.silencedBy(a.labels, now) || this.isInhibited(a, firing)) muted.add(a.fingerprint);
+    if (this.silences.any() || this.inhibit.length)
+      for (const a of firingInst) if (this.silences.silencedBy(a.labels, now) || this.isInhibited(a, firingInst)) muted.add(a.fingerprint);
     const resolvedSilenced = new Set<string>();
     for (const r of this.resolved) if (this.silences.silencedBy(r.alert.labels, now)) resolvedSilenced.add(r.alert.fingerprint);
 
     // alerts per group
-    const members = new Map<string, { group: GroupState; route: Route; firing: Alert[]; resolved: ResolvedAlert[] }>();
-    const groupFor = (route: Route, labels: Record<string, string>) => {
-      const gl: Record<string, string> = {};
-      if (route.groupBy === 'all') Object.assign(gl, labels);
-      else for (const l of route.groupBy) if (labels[l] !== undefined && labels[l] !== '') gl[l] = labels[l]!;
-      const key = `{}/${route.index}${route.desc}:${labelsKey(gl)}`;
-      let m = members.get(key);
+    const members = new Map<string, Member>();
+    const memberOf = (ir: InstanceRoute): Member => {
+      let m = members.get(ir.key);
       if (!m) {
-        const group = this.groups.get(key) ?? { key, route: route.index, labels: gl, createdAt: now, nextFlushAt: now + route.groupWaitMs };
-        members.set(key, (m = { group, route, firing: [], resolved: [] }));
+        const group = this.groups.get(ir.key) ?? { key: ir.key, route: ir.route.index, labels: ir.labels, createdAt: now, nextFlushAt: now + ir.route.groupWaitMs };
+        members.set(ir.key, (m = { group, route: ir.route, firing: [], resolved: [] }));
       }
       return m;
     };
-    for (const a of firing) for (const route of this.matchRoutes(a.labels)) groupFor(route, a.labels).firing.push(a);
-    for (const r of this.resolved) for (const route of this.matchRoutes(r.alert.labels)) groupFor(route, r.alert.labels).resolved.push(r);
+    for (const inst of firingInst) for (const ir of this.routingOf(inst)) memberOf(ir).firing.push(inst);
+    for (const r of this.resolved) for (const ir of this.routesFor(r.alert.labels)) memberOf(ir).resolved.push(r);
 
     const notifications: AlertNotification[] = [];
     const marks: { exporter: string; fp: string; n: Notified | undefined }[] = [];
     const flushed: GroupState[] = [];
     // an exporter reached through several routes gets each alert once per round
     const planned = new Set<string>();
+    // the Alert objects of this round (built only for the alerts notified)
+    const alertOf = new Map<Instance, Alert>();
     for (const m of members.values()) {
       const { group, route } = m;
       const flushDue = now >= group.nextFlushAt;
       if (flushDue && m.firing.length) flushed.push(group);
+      if (!flushDue && m.resolved.length === 0) continue;
       const byDueSet = new Map<string, { exporters: string[]; alerts: Alert[] }>();
       for (const exporter of route.exporters) {
         const due: Alert[] = [];
         const sent = this.notified.get(exporter);
         if (flushDue) {
-          for (const a of m.firing) {
-            if (muted.has(a.fingerprint)) continue;
-            const last = sent?.get(a.fingerprint);
-            const repeatMs = this.ruleByName.get(a.labels.alertname!)?.repeatIntervalMs ?? route.repeatIntervalMs;
-            if ((!last || last.status !== 'firing' || now - last.at >= repeatMs) && !planned.has(`${exporter}\u0000${a.fingerprint}`)) due.push(a);
+          for (const inst of m.firing) {
+            if (muted.has(inst.fingerprint)) continue;
+            const last = sent?.get(inst.fingerprint);
+            const repeatMs = this.ruleByName.get(inst.labels.alertname!)?.repeatIntervalMs ?? route.repeatIntervalMs;
+            if ((!last || last.status !== 'firing' || now - last.at >= repeatMs) && !planned.has(`${exporter}\u0000${inst.fingerprint}`)) {
+              let a = alertOf.get(inst);
+              if (!a) alertOf.set(inst, (a = this.toAlert(inst)));
+              due.push(a);
+            }
           }
         }
         for (const r of m.resolved) {
@@ -456,14 +492,17 @@ export class AlertEngine {
         }
         this.resolved = [];
         // forget groups with nothing firing, and notification records of alerts no longer firing
-        const firingFps = new Set(firing.map((a) => a.fingerprint));
         for (const key of this.groups.keys()) {
           const m = members.get(key);
           if (!m || m.firing.length === 0) this.groups.delete(key);
         }
-        for (const [exp, sent] of this.notified) {
-          for (const fp of sent.keys()) if (!firingFps.has(fp)) sent.delete(fp);
-          if (sent.size === 0) this.notified.delete(exp);
+        if (this.notified.size) {
+          const firingFps = new Set<string>();
+          for (const inst of firingInst) firingFps.add(inst.fingerprint);
+          for (const [exp, sent] of this.notified) {
+            for (const fp of sent.keys()) if (!firingFps.has(fp)) sent.delete(fp);
+            if (sent.size === 0) this.notified.delete(exp);
+          }
         }
       },
     };

@@ -308,14 +308,14 @@ export class SeriesStore {
   prune(nowMs: number): void {
     for (const [metric, perMetric] of this.byMetric) {
       const keep = this.opts.retention.get(metric) ?? 0;
-      for (const [key, s] of perMetric) {
+      for (const s of perMetric.values()) {
         // prune in steps of a minute rather than a point at a time: a few stale points cost nothing
         // (windows are cut by time), shifting arrays every round does
         // (the slack, 30 to 60 s, differs between series, so that they do not all shift in the same round)
         if (s.length && s.t[0]! > nowMs - keep - 60_000 + (s.seq % 4) * 10_000 && s.kind !== 'counter') continue;
         s.prune(nowMs - keep);
         if (s.length === 0 || (s.kind === 'counter' && s.t[s.t.length - 1]! <= nowMs - keep)) {
-          perMetric.delete(key);
+          perMetric.delete(s.key);
           this.seriesCount--;
           this.generation++;
         }

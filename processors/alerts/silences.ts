@@ -174,11 +174,15 @@ export class SilenceSet {
     return true;
   }
 
+  /** Whether any silence is known (active or not). */
+  any(): boolean {
+    return this.fromConfig.length > 0 || this.fromFile.length > 0;
+  }
+
   /** The id of a silence muting these labels at `nowMs`, or undefined. */
   silencedBy(labels: Readonly<Record<string, string>>, nowMs: number): string | undefined {
-    for (const list of [this.fromConfig, this.fromFile]) {
-      for (const s of list) if (s.startsMs <= nowMs && nowMs < s.endsMs && matchAll(s.matchers, labels)) return s.id;
-    }
+    for (const s of this.fromConfig) if (s.startsMs <= nowMs && nowMs < s.endsMs && matchAll(s.matchers, labels)) return s.id;
+    for (const s of this.fromFile) if (s.startsMs <= nowMs && nowMs < s.endsMs && matchAll(s.matchers, labels)) return s.id;
     return undefined;
   }
 }
