@@ -6,7 +6,15 @@ export const DEFAULT_GRPC_ENDPOINT = 'localhost:4317';
 export const DEFAULT_HTTP_ENDPOINT = 'localhost:4318';
 
 /** A protocol's settings; `null` (a bare `grpc:` in YAML) means "enabled with defaults", as in the Collector. */
-const GrpcSchema = Type.Union([Type.Null(), Obj({ endpoint: Type.Optional(Endpoint(DEFAULT_GRPC_ENDPOINT)) })]);
+const GrpcSchema = Type.Union([
+  Type.Null(),
+  Obj({
+    endpoint: Type.Optional(Endpoint(DEFAULT_GRPC_ENDPOINT)),
+    max_concurrent_streams: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'HTTP/2 streams (exports in flight) per client connection; unset: unlimited' }),
+    ),
+  }),
+]);
 const HttpSchema = Type.Union([Type.Null(), Obj({ endpoint: Type.Optional(Endpoint(DEFAULT_HTTP_ENDPOINT)) })]);
 
 export const OtlpReceiverConfigSchema = Obj({

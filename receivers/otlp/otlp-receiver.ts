@@ -216,6 +216,7 @@ export class OtlpReceiver implements Component {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.config.max_request_body_size,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
+      ...(this.config.protocols.grpc?.max_concurrent_streams ? { 'grpc.max_concurrent_streams': this.config.protocols.grpc.max_concurrent_streams } : {}),
       interceptors: [readTimeoutInterceptor(parseDuration(this.config.read_timeout))],
     });
     for (const signal of SIGNALS) {
