@@ -165,6 +165,25 @@ describe('cost: pricing spans', () => {
     expect(warnings[0]).toContain('mystery-7b');
     await proc.shutdown();
   });
+  it('overwrites the cost attributes a span already carries (priced again: no duplicates)', async () => {
+    const { proc } = make();
+    const s = llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.cost.source': 'stale', 'gen_ai.usage.cost': -1 });
+    const [once] = await price(proc, [s]);
+    const first = cost(once!);
+    expect(first).toBeGreaterThan(0);
+    expect(getAttr(once!.attributes, 'gen_ai.usage.cost.source')).toBe('table');
+    const [twice] = await price(proc, [once!]);
+    expect(cost(twice!)).toBe(first);
+    for (const key of ['gen_ai.usage.cost', 'gen_ai.usage.cost.source', 'gen_ai.usage.cost.model']) {
+      expect(twice!.attributes.filter((kv) => kv.key === key)).toHaveLength(1);
+    }
+    // the model now has no price: the source flips to unpriced in place
+    const unknown = twice!.attributes.find((kv) => kv.key === 'gen_ai.request.model')!;
+    unknown.value = 'mystery-7b';
+    const [third] = await price(proc, [twice!]);
+    expect(third!.attributes.filter((kv) => kv.key === 'gen_ai.usage.cost.source').map((kv) => kv.value)).toEqual(['unpriced']);
+    await proc.shutdown();
+  });
 });
 
 describe('cost: bad input', () => {

@@ -18,7 +18,6 @@ import {
   type ResourceMetrics,
   attrToString,
   emptyScope,
-  setAttr,
 } from '../../src/model.ts';
 import { BudgetBook } from './budget-book.ts';
 import type { CostConfig } from './config.ts';
@@ -59,7 +58,11 @@ export class CostProcessor implements Processor {
   private stopped = false;
   private readonly unpricedCounter: Counter;
   private readonly counterLabels: CreateSettings['telemetry']['labels'];
-  private readonly unpricedSeen = new Set<string>();
+  /** Counter labels of each unpriced model seen (the first MAX_MODEL_LABELS; later ones count as `other`). */
+  private readonly unpricedLabels = new Map<string, CreateSettings['telemetry']['labels'] & { model: string }>();
+  private otherLabels: (CreateSettings['telemetry']['labels'] & { model: string }) | undefined;
+  /** Unpriced calls of the batch being priced, by model. */
+  private readonly unpricedPending = new Map<string, number>();
   private readonly cumulative = new Map<string, { start: bigint; sum: number }>();
   /** The attributes of the call being priced, for budget group_by lookups (no closure per span). */
   private curAttrs: readonly KeyValue[] = [];
@@ -136,6 +139,8 @@ export class CostProcessor implements Processor {
       if (this.budgets.isDirty) this.schedulePersist();
     } catch (err) {
       this.logger.error({ err }, 'cost: failed to price a batch (passed on unchanged)');
+    } finally {
+      if (this.unpricedPending.size) this.flushUnpriced();
     }
     return next.consume(batch);
   }
@@ -162,6 +167,10 @@ export class CostProcessor implements Processor {
           let cacheRead = 0;
           let cacheWrite = 0;
           let spanService: string | undefined;
+          // where the attributes this processor writes already are (-1: absent, pushed without a scan)
+          let iCost = -1;
+          let iSource = -1;
+          let iModel = -1;
           for (let i = 0; i < attrs.length; i++) {
             const kv = attrs[i]!;
             const k = kv.key;
@@ -203,6 +212,15 @@ export class CostProcessor implements Processor {
               case 'gen_ai.operation.name':
                 operation = str(kv.value);
                 break;
+              case 'gen_ai.usage.cost':
+                if (iCost < 0) iCost = i;
+                break;
+              case 'gen_ai.usage.cost.source':
+                if (iSource < 0) iSource = i;
+                break;
+              case 'gen_ai.usage.cost.model':
+                if (iModel < 0) iModel = i;
+                break;
             }
           }
           if (!(input >= 0)) input = prompt;
@@ -223,14 +241,18 @@ export class CostProcessor implements Processor {
           usage.input += input;
           usage.output += output;
           if (!r) {
-            setAttr(attrs, 'gen_ai.usage.cost.source', 'unpriced');
+            if (iSource >= 0) attrs[iSource]!.value = 'unpriced';
+            else attrs.push({ key: 'gen_ai.usage.cost.source', value: 'unpriced' });
             this.countUnpriced(reqModel || model);
             continue;
           }
           const cost = callCost(r.price, input, output, cacheRead, cacheWrite);
-          setAttr(attrs, 'gen_ai.usage.cost', cost);
-          setAttr(attrs, 'gen_ai.usage.cost.source', 'table');
-          setAttr(attrs, 'gen_ai.usage.cost.model', r.price.name);
+          if (iCost >= 0) attrs[iCost]!.value = cost;
+          else attrs.push({ key: 'gen_ai.usage.cost', value: cost });
+          if (iSource >= 0) attrs[iSource]!.value = 'table';
+          else attrs.push({ key: 'gen_ai.usage.cost.source', value: 'table' });
+          if (iModel >= 0) attrs[iModel]!.value = r.price.name;
+          else attrs.push({ key: 'gen_ai.usage.cost.model', value: r.price.name });
           usage.cost += cost;
           usage.priced = true;
           if (this.budgets.active && cost > 0) {
@@ -326,16 +348,25 @@ export class CostProcessor implements Processor {
     return u;
   }
 
+  /** Counts one unpriced call; the counter is updated once per model per batch (flushUnpriced). */
   private countUnpriced(model: string): void {
-    let label = model;
-    if (!this.unpricedSeen.has(model)) {
-      if (this.unpricedSeen.size >= MAX_MODEL_LABELS) label = 'other';
-      else {
-        this.unpricedSeen.add(model);
-        this.logger.warn({ model }, `cost: no price for model "${model}"; its calls are marked gen_ai.usage.cost.source=unpriced (add it under prices:)`);
+    const pending = this.unpricedPending;
+    pending.set(model, (pending.get(model) ?? 0) + 1);
+  }
+
+  private flushUnpriced(): void {
+    for (const [model, n] of this.unpricedPending) {
+      let labels = this.unpricedLabels.get(model);
+      if (!labels) {
+        if (this.unpricedLabels.size >= MAX_MODEL_LABELS) labels = (this.otherLabels ??= { ...this.counterLabels, model: 'other' });
+        else {
+          this.unpricedLabels.set(model, (labels = { ...this.counterLabels, model }));
+          this.logger.warn({ model }, `cost: no price for model "${model}"; its calls are marked gen_ai.usage.cost.source=unpriced (add it under prices:)`);
+        }
       }
+      this.unpricedCounter.add(n, labels);
     }
-    this.unpricedCounter.add(1, { ...this.counterLabels, model: label });
+    this.unpricedPending.clear();
   }
 
   private schedulePersist(): void {
