@@ -24,6 +24,9 @@ interface BudgetState {
   formatter: Intl.DateTimeFormat;
   /** The minute (ms / 60000) `period` was last computed for. */
   minute: number;
+  /** The group the previous call went to, and its key (consecutive calls mostly share it). */
+  lastKey: string;
+  lastGroup: BudgetGroup | undefined;
 }
 
 interface PersistedFile {
@@ -56,7 +59,7 @@ export class BudgetBook {
 
   constructor(configs: readonly BudgetConfig[], stateDir: string) {
     this.file = path.join(stateDir, 'budgets.json');
-    this.budgets = configs.map((config) => ({ config, period: '', groups: new Map(), formatter: calendarFormatter(config.timezone), minute: NaN }));
+    this.budgets = configs.map((config) => ({ config, period: '', groups: new Map(), formatter: calendarFormatter(config.timezone), minute: NaN, lastKey: '', lastGroup: undefined }));
   }
 
   get path(): string {
@@ -98,6 +101,7 @@ export class BudgetBook {
     let restored = 0;
     for (const b of this.budgets) {
       this.roll(b, nowMs);
+      b.lastGroup = undefined;
       const saved = doc.budgets[b.config.name];
       if (!saved || saved.kind !== b.config.period || saved.timezone !== b.config.timezone || saved.period !== b.period) continue;
       for (const g of saved.groups ?? []) {
@@ -114,27 +118,34 @@ export class BudgetBook {
   /** Adds spend at `nowMs` for the call whose attributes `lookup` reads (the group_by values). */
   add(usd: number, nowMs: number, lookup: (key: string) => string | undefined): void {
     if (!(usd > 0) || !Number.isFinite(usd)) return;
-    for (const b of this.budgets) {
-      this.roll(b, nowMs);
-      const g = this.group(b, lookup);
-      g.spent += usd;
+    const minute = Math.floor(nowMs / 60_000);
+    const budgets = this.budgets;
+    for (let i = 0; i < budgets.length; i++) {
+      const b = budgets[i]!;
+      if (b.minute !== minute) this.roll(b, nowMs);
+      this.group(b, lookup).spent += usd;
     }
     this.dirty = true;
   }
 
   private group(b: BudgetState, lookup: (key: string) => string | undefined): BudgetGroup {
     const by = b.config.group_by;
-    let key = '';
-    for (let i = 0; i < by.length; i++) key += `${i ? '\u0001' : ''}${lookup(by[i]!) ?? ''}`;
+    // the values joined by \u0001 (one value: the value itself, no string built)
+    let key = by.length === 0 ? '' : (lookup(by[0]!) ?? '');
+    for (let i = 1; i < by.length; i++) key += `\u0001${lookup(by[i]!) ?? ''}`;
+    if (b.lastGroup !== undefined && key === b.lastKey) return b.lastGroup;
     let g = b.groups.get(key);
-    if (g) return g;
-    if (b.groups.size >= MAX_GROUPS) {
-      g = b.groups.get(OVERFLOW_KEY);
-      if (!g) b.groups.set(OVERFLOW_KEY, (g = { attrs: [{ key: 'otel.metric.overflow', value: true }], spent: 0 }));
-      return g;
+    if (!g) {
+      if (b.groups.size >= MAX_GROUPS) {
+        g = b.groups.get(OVERFLOW_KEY);
+        if (!g) b.groups.set(OVERFLOW_KEY, (g = { attrs: [{ key: 'otel.metric.overflow', value: true }], spent: 0 }));
+      } else {
+        g = { attrs: by.map((k) => ({ key: k, value: lookup(k) ?? '' })), spent: 0 };
+        b.groups.set(key, g);
+      }
     }
-    g = { attrs: by.map((k) => ({ key: k, value: lookup(k) ?? '' })), spent: 0 };
-    b.groups.set(key, g);
+    b.lastKey = key;
+    b.lastGroup = g;
     return g;
   }
 
@@ -150,6 +161,7 @@ export class BudgetBook {
       if (b.period !== '' && b.groups.size) this.dirty = true;
       b.period = p;
       b.groups.clear();
+      b.lastGroup = undefined;
     }
   }
 
