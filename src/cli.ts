@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatConfigError, loadConfig } from './config/load.ts';
+import { ErrorCodes } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { Service } from './service.ts';
 
@@ -98,7 +99,7 @@ async function run(args: string[], io: Out): Promise<number> {
   try {
     await service.start();
   } catch (err) {
-    logger.fatal({ err: (err as Error).message }, 'start failed');
+    logger.fatal({ code: (err as { code?: string }).code ?? ErrorCodes.START_FAILED, err: (err as Error).message }, 'start failed');
     await service.shutdown().catch(() => undefined);
     return 1;
   }

@@ -93,7 +93,7 @@ export class Service {
   private async doReload(paths: string[]): Promise<boolean> {
     const result: LoadResult = await loadConfig(paths);
     if (!result.config) {
-      for (const e of result.errors) this.logger.error({ error: formatConfigError(e) }, 'reload refused: config error');
+      for (const e of result.errors) this.logger.error({ code: e.code, error: formatConfigError(e) }, 'reload refused: config error');
       this.logger.error({ errors: result.errors.length }, 'reload refused: the running config is kept');
       return false;
     }

@@ -66,6 +66,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('gives each kind of mistake its stable code', async () => {
+    const codes = async (f: string) => (await loadConfig([td(f)], {})).errors.map((e) => e.code);
+    expect(await codes('bad_three.yaml')).toEqual(['VIGIL_CONFIG_SCHEMA', 'VIGIL_CONFIG_SCHEMA', 'VIGIL_CONFIG_PIPELINE']);
+    expect(await codes('bad_env.yaml')).toEqual(['VIGIL_CONFIG_ENV']);
+    expect(await codes('bad_duplicate_id.yaml')).toEqual(['VIGIL_CONFIG_DUPLICATE_KEY']);
+    expect(await codes('bad_yaml.yaml')).toContain('VIGIL_CONFIG_YAML');
+    expect(await codes('bad_endpoints.yaml')).toEqual(['VIGIL_CONFIG_ENDPOINT', 'VIGIL_CONFIG_ENDPOINT', 'VIGIL_CONFIG_ENDPOINT', 'VIGIL_CONFIG_PIPELINE']);
+    expect(await codes('missing.yaml')).toEqual(['VIGIL_CONFIG_READ']);
+  });
+
   it('checks the wiring: wrong kind, listed twice, empty list, unknown type', async () => {
     expect(await errorsOf(['bad_wiring.yaml'])).toEqual([
       expect.stringMatching(/^bad_wiring\.yaml:7:3: exporters\.nope\/x: unknown exporter type "nope" \(known: (\w+, )*debug, (\w+, )*nop(, \w+)*\)$/),

@@ -16,8 +16,22 @@ import { splitHostPort } from '../telemetry.ts';
 import { compileSchema, describeAjvErrors, validateComponentConfig } from './ajv.ts';
 import { Duration, Endpoint, Obj } from './types.ts';
 
+/** Stable codes of config errors, one per kind of mistake (matched by tools; the message is for people). */
+export const ConfigErrorCodes = {
+  READ: 'VIGIL_CONFIG_READ',
+  YAML: 'VIGIL_CONFIG_YAML',
+  ENV: 'VIGIL_CONFIG_ENV',
+  DUPLICATE_KEY: 'VIGIL_CONFIG_DUPLICATE_KEY',
+  SCHEMA: 'VIGIL_CONFIG_SCHEMA',
+  COMPONENT: 'VIGIL_CONFIG_COMPONENT',
+  PIPELINE: 'VIGIL_CONFIG_PIPELINE',
+  ENDPOINT: 'VIGIL_CONFIG_ENDPOINT',
+} as const;
+export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];
+
 /** One problem in the config, located in the user's file. */
 export interface ConfigError {
+  code: ConfigErrorCode;
   file: string;
   line: number;
   col: number;
@@ -114,7 +128,7 @@ const pathKey = (p: readonly (string | number)[]): string => p.join('\u0000');
 export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
   const errors: ConfigError[] = [];
   if (paths.length === 0) {
-    return { errors: [{ file: '<args>', line: 0, col: 0, path: '', message: 'no --config file given' }] };
+    return { errors: [{ code: ConfigErrorCodes.READ, file: '<args>', line: 0, col: 0, path: '', message: 'no --config file given' }] };
   }
   let merged: Record<string, unknown> = {};
   const positions = new Map<string, Pos>();
@@ -124,7 +138,7 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
     try {
       text = await fs.promises.readFile(file, 'utf8');
     } catch (err) {
-      errors.push({ file, line: 0, col: 0, path: '', message: `cannot read config file: ${(err as Error).message}` });
+      errors.push({ code: ConfigErrorCodes.READ, file, line: 0, col: 0, path: '', message: `cannot read config file: ${(err as Error).message}` });
       continue;
     }
     const lc = new LineCounter();
@@ -132,22 +146,22 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
     for (const e of doc.errors) {
       const lp = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
       const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      errors.push({ file, line: lp.line, col: lp.col, path: '', message: `YAML: ${message}` });
+      errors.push({ code: ConfigErrorCodes.YAML, file, line: lp.line, col: lp.col, path: '', message: `YAML: ${message}` });
     }
     if (doc.errors.length) continue;
     const at = (offset: number): Pos => ({ file, ...lc.linePos(offset) });
     expandEnv(doc, env, (node, message) => {
       const p = at(node.range?.[0] ?? 0);
-      errors.push({ ...p, path: '', message });
+      errors.push({ code: ConfigErrorCodes.ENV, ...p, path: '', message });
     });
     recordPositions(doc.contents, [], at, positions, keyPositions, (pos, p, key) =>
-      errors.push({ ...pos, path: pathToString(p), message: `"${key}" is defined twice (IDs and keys must be unique)` }),
+      errors.push({ code: ConfigErrorCodes.DUPLICATE_KEY, ...pos, path: pathToString(p), message: `"${key}" is defined twice (IDs and keys must be unique)` }),
     );
     if (errors.length) continue;
     const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
     if (js === null || js === undefined) continue;
     if (typeof js !== 'object' || Array.isArray(js)) {
-      errors.push({ ...at(0), path: '', message: 'expected a mapping with receivers, processors, exporters and service' });
+      errors.push({ code: ConfigErrorCodes.SCHEMA, ...at(0), path: '', message: 'expected a mapping with receivers, processors, exporters and service' });
       continue;
     }
     merged = deepMerge(merged, js as Record<string, unknown>);
@@ -162,8 +176,8 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
     }
     return { file: paths[paths.length - 1]!, line: 1, col: 1 };
   };
-  const report = (p: (string | number)[], message: string) =>
-    errors.push({ ...locate(p, message.startsWith('unknown key')), path: pathToString(p), message });
+  const report = (p: (string | number)[], message: string, code: ConfigErrorCode = ConfigErrorCodes.SCHEMA) =>
+    errors.push({ code, ...locate(p, message.startsWith('unknown key')), path: pathToString(p), message });
   if (errors.length) return { errors: sortErrors(errors) };
 
   // top level and service section
@@ -195,13 +209,13 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
     for (const id of Object.keys(comps)) {
       const parsed = parseComponentId(id);
       if (!parsed) {
-        report([section, id], `invalid component ID "${id}": expected "type" or "type/name"`);
+        report([section, id], `invalid component ID "${id}": expected "type" or "type/name"`, ConfigErrorCodes.COMPONENT);
         continue;
       }
       const factory = findFactory(kind, parsed.type);
       if (!factory) {
         const known = knownTypes(kind);
-        report([section, id], `unknown ${kind} type "${parsed.type}" (known: ${known.join(', ')})`);
+        report([section, id], `unknown ${kind} type "${parsed.type}" (known: ${known.join(', ')})`, ConfigErrorCodes.COMPONENT);
         continue;
       }
       factories.set(`${kind}:${id}`, factory);
@@ -220,20 +234,24 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
       ids.forEach((id, i) => {
         const p = ['service', 'pipelines', name, list, i];
         if (seen.has(id)) {
-          report(p, `${kind} "${id}" is listed twice in this pipeline`);
+          report(p, `${kind} "${id}" is listed twice in this pipeline`, ConfigErrorCodes.PIPELINE);
           return;
         }
         seen.add(id);
         const section = `${kind}s` as keyof typeof SECTIONS;
         if (!(id in (cfg[section] as object))) {
           const other = (['receiver', 'processor', 'exporter'] as const).find((k) => k !== kind && id in (cfg[`${k}s`] as object));
-          report(p, other ? `"${id}" is ${article(other)} ${other}, not ${article(kind)} ${kind}` : `${kind} "${id}" is not defined in ${section}`);
+          report(
+            p,
+            other ? `"${id}" is ${article(other)} ${other}, not ${article(kind)} ${kind}` : `${kind} "${id}" is not defined in ${section}`,
+            ConfigErrorCodes.PIPELINE,
+          );
           return;
         }
         used[kind].add(id);
         const f = factories.get(`${kind}:${id}`);
         if (f && signal && kind !== 'processor' && !f.signals.includes(signal)) {
-          report(p, `${kind} "${id}" does not handle ${signal} (it handles ${f.signals.join(', ')})`);
+          report(p, `${kind} "${id}" does not handle ${signal} (it handles ${f.signals.join(', ')})`, ConfigErrorCodes.PIPELINE);
         }
       });
     }
@@ -260,7 +278,7 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
   for (let i = 0; i < binds.length; i++) {
     for (let j = 0; j < i; j++) {
       if (sameBind(binds[i]!.endpoint, binds[j]!.endpoint)) {
-        report(binds[i]!.path, `endpoint ${binds[i]!.endpoint} is already used by ${pathToString(binds[j]!.path)}`);
+        report(binds[i]!.path, `endpoint ${binds[i]!.endpoint} is already used by ${pathToString(binds[j]!.path)}`, ConfigErrorCodes.ENDPOINT);
       }
     }
   }
