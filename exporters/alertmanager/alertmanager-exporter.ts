@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Agent } from 'undici';
+import { writeFileAtomicSync } from '../../src/atomic-file.ts';
 import { checkStatus, httpAgent, post, redact } from '../../src/delivery/http.ts';
 import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
 import type { Logger } from '../../src/logger.ts';
@@ -142,11 +143,8 @@ export class AlertmanagerSender implements NotificationSender {
   }
 
   private save(): void {
-    const tmp = `${this.activeFile}.tmp`;
     try {
-      fs.mkdirSync(path.dirname(this.activeFile), { recursive: true });
-      fs.writeFileSync(tmp, JSON.stringify([...this.active.values()]));
-      fs.renameSync(tmp, this.activeFile);
+      writeFileAtomicSync(this.activeFile, JSON.stringify([...this.active.values()]));
     } catch (err) {
       this.logger.warn({ err, file: this.activeFile }, 'cannot save the firing alerts');
     }

@@ -14,7 +14,7 @@ import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
 import { AlertEngine, type EngineState } from './alert-engine.ts';
-import { readJsonSync, writeFileAtomicSync } from './atomic-file.ts';
+import { readJsonSync, writeFileAtomicSync } from '../../src/atomic-file.ts';
 import type { AlertsConfig } from './config.ts';
 import type { CompiledConfig } from './rules.ts';
 import { silencesFile } from './silences.ts';

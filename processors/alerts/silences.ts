@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
-import { readJsonSync, writeFileAtomicSync } from './atomic-file.ts';
+import { readJsonSync, writeFileAtomicSync } from '../../src/atomic-file.ts';
 import { type Matcher, matchAll, parseMatcher } from './matchers.ts';
 
 /** A stored silence. Times are RFC 3339. */

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../../src/atomic-file.ts';
 import type { KeyValue } from '../../src/model.ts';
 import type { BudgetConfig } from './config.ts';
 
@@ -191,7 +192,7 @@ export class BudgetBook {
       };
     }
     const text = JSON.stringify(doc);
-    const write = this.writing.then(() => writeAtomic(this.file, text));
+    const write = this.writing.then(() => writeFileAtomic(this.file, text));
     this.writing = write.catch(() => {
       this.dirty = true; // try again next time
     });
@@ -201,28 +202,4 @@ export class BudgetBook {
 
 function groupKey(attrs: readonly KeyValue[]): string {
   return attrs.map((a) => String(a.value)).join('\u0001');
-}
-
-/** Write a temp file, fsync it, rename it over the target, fsync the directory. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await fs.promises.open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.promises.rename(tmp, file);
-  let dh: fs.promises.FileHandle | undefined;
-  try {
-    dh = await fs.promises.open(dir, 'r');
-    await dh.sync();
-  } catch {
-    // some platforms cannot fsync a directory; the rename is still atomic
-  } finally {
-    await dh?.close();
-  }
 }
