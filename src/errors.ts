@@ -29,10 +29,8 @@ export function isRetryable(err: unknown): boolean {
   return !(err instanceof ConsumerError && err.permanent);
 }
 
-/** Stable codes for startup and config errors (printed, and matched by tests). */
+/** Stable codes for startup errors (config errors have theirs in src/config/load.ts: ConfigErrorCodes). */
 export const ErrorCodes = {
-  CONFIG_READ: 'VIGIL_CONFIG_READ',
-  CONFIG_INVALID: 'VIGIL_CONFIG_INVALID',
   START_FAILED: 'VIGIL_START_FAILED',
 } as const;
 

@@ -17,16 +17,17 @@ interface Node {
   component: Component;
 }
 
+/** Waits for every delivery, then rejects with the first failure (each target gets its chance first). */
+async function settleAll(deliveries: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(deliveries);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Calls every consumer with the batch, waits for all; rejects with the first error once all are done. */
 export function fanOut(consumers: Consumer[]): Consumer {
   if (consumers.length === 1) return consumers[0]!;
-  return {
-    async consume(batch: Batch): Promise<void> {
-      const results = await Promise.allSettled(consumers.map((c) => c.consume(batch)));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    },
-  };
+  return { consume: (batch: Batch) => settleAll(consumers.map((c) => c.consume(batch))) };
 }
 
 /** Passes on only the pipeline's signal (all of them when unrestricted); skips empty batches. */
@@ -47,15 +48,11 @@ function restrictTo(signal: SignalName | undefined, next: Consumer): Consumer {
 function toPipelines(entries: { signal: SignalName | undefined; consumer: Consumer }[]): Consumer {
   if (entries.length === 1) return restrictTo(entries[0]!.signal, entries[0]!.consumer);
   return {
-    async consume(batch: Batch): Promise<void> {
+    consume(batch: Batch): Promise<void> {
       const parts = entries
         .map((e) => ({ consumer: e.consumer, part: e.signal ? pickSignal(batch, e.signal) : batch }))
         .filter((p) => !isEmpty(p.part));
-      const results = await Promise.allSettled(
-        parts.map((p, i) => p.consumer.consume(i === parts.length - 1 ? p.part : cloneBatch(p.part))),
-      );
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      return settleAll(parts.map((p, i) => p.consumer.consume(i === parts.length - 1 ? p.part : cloneBatch(p.part))));
     },
   };
 }
