@@ -18,6 +18,7 @@ import {
   type ResourceMetrics,
   attrToString,
   emptyScope,
+  getAttr,
 } from '../../src/model.ts';
 import { BudgetBook } from './budget-book.ts';
 import type { CostConfig } from './config.ts';
@@ -480,6 +481,5 @@ function num(v: unknown): number {
 }
 
 function findString(attrs: readonly KeyValue[], key: string): string | undefined {
-  for (let i = 0; i < attrs.length; i++) if (attrs[i]!.key === key) return str(attrs[i]!.value);
-  return undefined;
+  return str(getAttr(attrs, key));
 }

@@ -9,7 +9,6 @@ import { parseDuration } from '../../src/duration.ts';
 import type { Logger } from '../../src/logger.ts';
 import {
   AggregationTemporality,
-  type AnyValue,
   type Batch,
   type ExponentialHistogramDataPoint,
   type HistogramDataPoint,
@@ -21,6 +20,7 @@ import {
   type SummaryDataPoint,
   attrToString,
   emptyScope,
+  getAttr,
   toNumber,
 } from '../../src/model.ts';
 import { MAX_SCALE, MIN_SCALE, Sketch, scaleForAccuracy } from '../../src/sketch.ts';
@@ -532,26 +532,14 @@ export class PercentilesProcessor implements Processor {
 
 /** A dimension's value as a string (attribute values of other types rendered), undefined when absent. */
 function findString(attrs: readonly KeyValue[], key: string): string | undefined {
-  for (let i = 0; i < attrs.length; i++) {
-    const kv = attrs[i]!;
-    if (kv.key === key) {
-      const v: AnyValue = kv.value;
-      return typeof v === 'string' ? v : attrToString(v);
-    }
-  }
-  return undefined;
+  const v = getAttr(attrs, key);
+  return v === undefined || typeof v === 'string' ? v : attrToString(v);
 }
 
 function numberAttr(attrs: readonly KeyValue[], key: string): number | undefined {
-  for (let i = 0; i < attrs.length; i++) {
-    const kv = attrs[i]!;
-    if (kv.key === key) {
-      const v = kv.value;
-      if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-      return toNumber(v);
-    }
-  }
-  return undefined;
+  const v = getAttr(attrs, key);
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  return toNumber(v);
 }
 
 /** Identity of a received stream for cumulative-to-delta: metric, resource and point attributes. */
