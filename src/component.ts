@@ -17,6 +17,12 @@ export interface Consumer {
    * when it is refused: `permanent` errors mean "do not retry this data", others mean "retry later".
    */
   consume(batch: Batch): Promise<void>;
+  /**
+   * True when `consume` takes batches that carry an {@link Batch.encoded} OTLP request (protobuf bytes,
+   * not decoded). Receivers check their `emit` consumer's flag; the graph sets it on the consumers it
+   * builds when everything downstream takes such batches, and decodes for components that do not.
+   */
+  readonly acceptsEncoded?: boolean;
 }
 
 /** What every running component has. */
@@ -42,6 +48,8 @@ export interface Processor extends Component {
    * why `next` comes with each call rather than at creation.
    */
   process(batch: Batch, next: Consumer): Promise<void>;
+  /** As {@link Consumer.acceptsEncoded}: `process` takes batches that carry an encoded request. */
+  readonly acceptsEncoded?: boolean;
 }
 
 export interface Exporter extends Component, Consumer {}

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type ServiceConfig } from './config/load.ts';
 import { Graph } from './graph.ts';
+import { encodeExportRequest } from './otlp/proto.ts';
 import { silentLogger } from './logger.ts';
 import type { Batch, ResourceSpans } from './model.ts';
 import { ServiceTelemetry } from './telemetry.ts';
@@ -179,5 +180,36 @@ describe('Graph', () => {
     });
     await expect(graphOf(bad).start()).rejects.toThrow('failed to start receiver "testsource": told to fail');
     expect(events).toEqual(['start exporter testsink', 'shutdown receiver testsource', 'shutdown exporter testsink']);
+  });
+
+  it('passes encoded requests only where every consumer downstream takes them, and decodes them for the others', async () => {
+    const g = graphOf(
+      await config({
+        receivers: { 'testsource/nop': {}, 'testsource/limited': {}, 'testsource/mixed': {}, 'testsource/batched': {} },
+        processors: { memory_limiter: {}, batch: {} },
+        exporters: { nop: {}, testsink: {} },
+        service: {
+          pipelines: {
+            'traces/nop': { receivers: ['testsource/nop'], exporters: ['nop'] },
+            'traces/limited': { receivers: ['testsource/limited'], processors: ['memory_limiter'], exporters: ['nop'] },
+            'traces/mixed': { receivers: ['testsource/mixed'], exporters: ['nop', 'testsink'] },
+            'traces/batched': { receivers: ['testsource/batched'], processors: ['batch'], exporters: ['nop'] },
+          },
+        },
+      }),
+    );
+    await g.start();
+    const emit = (id: string) => created.get(`testsource/${id}`)!.emit;
+    expect(emit('nop').acceptsEncoded).toBe(true);
+    expect(emit('limited').acceptsEncoded).toBe(true);
+    expect(emit('mixed').acceptsEncoded).toBe(false);
+    expect(emit('batched').acceptsEncoded).toBe(true);
+    // Given one anyway (a receiver should not), the exporter that reads the model gets it decoded.
+    const bytes = encodeExportRequest({ resourceSpans: spans('e1', 'e2') }, 'traces');
+    await emit('mixed').consume({ encoded: { signal: 'traces', bytes: Buffer.from(bytes), items: 2 } });
+    const got = created.get('testsink')!.received;
+    expect(got[0]!.encoded).toBeUndefined();
+    expect(names(got)).toEqual(['e1', 'e2']);
+    await g.shutdown();
   });
 });

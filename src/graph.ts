@@ -9,6 +9,7 @@ import { findFactory } from './components.ts';
 import { parseComponentId, pipelineSignal, type ServiceConfig } from './config/load.ts';
 import type { Logger } from './logger.ts';
 import { type Batch, cloneBatch, isEmpty, pickSignal, type SignalName } from './model.ts';
+import { decodeEncoded } from './otlp/proto.ts';
 import type { ServiceTelemetry } from './telemetry.ts';
 
 interface Node {
@@ -27,18 +28,48 @@ async function settleAll(deliveries: Promise<void>[]): Promise<void> {
 /** Calls every consumer with the batch, waits for all; rejects with the first error once all are done. */
 export function fanOut(consumers: Consumer[]): Consumer {
   if (consumers.length === 1) return consumers[0]!;
-  return { consume: (batch: Batch) => settleAll(consumers.map((c) => c.consume(batch))) };
+  return withAcceptsEncoded(
+    (batch: Batch) => settleAll(consumers.map((c) => c.consume(batch))),
+    () => consumers.every((c) => c.acceptsEncoded === true),
+  );
+}
+
+/**
+ * A consumer whose `acceptsEncoded` is worked out on first read (components are all created by then;
+ * they are not yet when the graph wires them) and then kept.
+ */
+function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () => boolean): Consumer {
+  let known: boolean | undefined;
+  return {
+    consume,
+    get acceptsEncoded() {
+      known ??= accepts();
+      return known;
+    },
+  };
+}
+
+/**
+ * `consume` for a component: an encoded batch is decoded first unless the component takes encoded ones
+ * (receivers only send them where every consumer takes them; this keeps any other path correct).
+ */
+function decodingFor(component: () => { acceptsEncoded?: boolean }, consume: (b: Batch) => Promise<void>): Consumer {
+  return withAcceptsEncoded(
+    (b: Batch) => consume(b.encoded && component().acceptsEncoded !== true ? decodeEncoded(b) : b),
+    () => component().acceptsEncoded === true,
+  );
 }
 
 /** Passes on only the pipeline's signal (all of them when unrestricted); skips empty batches. */
 function restrictTo(signal: SignalName | undefined, next: Consumer): Consumer {
   if (!signal) return next;
-  return {
-    consume(batch: Batch): Promise<void> {
+  return withAcceptsEncoded(
+    (batch: Batch): Promise<void> => {
       const part = pickSignal(batch, signal);
       return isEmpty(part) ? Promise.resolve() : next.consume(part);
     },
-  };
+    () => next.acceptsEncoded === true,
+  );
 }
 
 /**
@@ -47,14 +78,15 @@ function restrictTo(signal: SignalName | undefined, next: Consumer): Consumer {
  */
 function toPipelines(entries: { signal: SignalName | undefined; consumer: Consumer }[]): Consumer {
   if (entries.length === 1) return restrictTo(entries[0]!.signal, entries[0]!.consumer);
-  return {
-    consume(batch: Batch): Promise<void> {
+  return withAcceptsEncoded(
+    (batch: Batch): Promise<void> => {
       const parts = entries
         .map((e) => ({ consumer: e.consumer, part: e.signal ? pickSignal(batch, e.signal) : batch }))
         .filter((p) => !isEmpty(p.part));
       return settleAll(parts.map((p, i) => p.consumer.consume(i === parts.length - 1 ? p.part : cloneBatch(p.part))));
     },
-  };
+    () => entries.every((e) => e.consumer.acceptsEncoded === true),
+  );
 }
 
 export interface GraphOptions {
@@ -91,12 +123,18 @@ export class Graph {
   private chain(pipeline: string, i: number): Consumer {
     const p = this.config.service.pipelines[pipeline]!;
     if (i >= p.processors.length) {
-      const exporters = p.exporters.map((id) => ({ consume: (b: Batch) => this.instance<Exporter>('exporter', id).consume(b) }));
+      const exporters = p.exporters.map((id) => {
+        const exporter = () => this.instance<Exporter>('exporter', id);
+        return decodingFor(exporter, (b) => exporter().consume(b));
+      });
       return fanOut(exporters);
     }
     const id = p.processors[i]!;
     const next = this.chain(pipeline, i + 1);
-    return { consume: (b: Batch) => this.instance<Processor>('processor', id).process(b, next) };
+    const processor = () => this.instance<Processor>('processor', id);
+    const own = decodingFor(processor, (b) => processor().process(b, next));
+    // Encoded batches go in only when the processor and everything after it take them.
+    return withAcceptsEncoded(own.consume, () => own.acceptsEncoded === true && next.acceptsEncoded === true);
   }
 
   private build(): void {

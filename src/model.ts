@@ -293,6 +293,24 @@ export interface Batch {
   resourceMetrics?: ResourceMetrics[];
   resourceLogs?: ResourceLogs[];
   alerts?: AlertNotification[];
+  /**
+   * One OTLP request kept as the protobuf bytes it arrived in, instead of the arrays above (a batch with
+   * `encoded` has none of them). Only consumers that declare `acceptsEncoded` are given such a batch; the
+   * graph decodes it for every other one.
+   */
+  encoded?: EncodedRequest;
+}
+
+/**
+ * An Export{Trace,Metrics,Logs}ServiceRequest in protobuf, already checked to decode cleanly and to hold no
+ * item the receiver would reject, with its item count. The bytes are lent for the duration of `consume()`
+ * (the receiver reuses the buffer once the returned promise settles): a consumer that keeps them longer
+ * copies them. Nobody changes them.
+ */
+export interface EncodedRequest {
+  signal: 'traces' | 'metrics' | 'logs';
+  bytes: Uint8Array;
+  items: number;
 }
 
 // ------------------------------------------------------------------------------------------- helpers
@@ -355,6 +373,12 @@ export function countItems(batch: Batch): Record<SignalName, number> {
       for (const sm of rm.scopeMetrics) for (const m of sm.metrics) metrics += m.data ? m.data.dataPoints.length : 0;
   if (batch.resourceLogs) for (const rl of batch.resourceLogs) for (const sl of rl.scopeLogs) logs += sl.logRecords.length;
   if (batch.alerts) for (const n of batch.alerts) alerts += n.alerts.length;
+  const e = batch.encoded;
+  if (e) {
+    if (e.signal === 'traces') traces += e.items;
+    else if (e.signal === 'metrics') metrics += e.items;
+    else logs += e.items;
+  }
   return { traces, metrics, logs, alerts };
 }
 
@@ -364,12 +388,14 @@ export function isEmpty(batch: Batch): boolean {
     (batch.resourceSpans && batch.resourceSpans.length) ||
     (batch.resourceMetrics && batch.resourceMetrics.length) ||
     (batch.resourceLogs && batch.resourceLogs.length) ||
-    (batch.alerts && batch.alerts.length)
+    (batch.alerts && batch.alerts.length) ||
+    (batch.encoded && batch.encoded.items)
   );
 }
 
 /** The part of a batch that carries one signal only (shares the arrays; does not copy). */
 export function pickSignal(batch: Batch, signal: SignalName): Batch {
+  if (batch.encoded) return batch.encoded.signal === signal ? { encoded: batch.encoded } : {};
   switch (signal) {
     case 'traces':
       return batch.resourceSpans ? { resourceSpans: batch.resourceSpans } : {};
@@ -384,5 +410,7 @@ export function pickSignal(batch: Batch, signal: SignalName): Batch {
 
 /** A deep copy of a batch (bigints and byte arrays included). */
 export function cloneBatch(batch: Batch): Batch {
+  // Encoded bytes are never changed: the copies share them.
+  if (batch.encoded) return { encoded: batch.encoded };
   return structuredClone(batch);
 }

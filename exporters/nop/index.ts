@@ -9,6 +9,8 @@ export const nopExporterFactory: Factory<Record<string, never>> = {
   schema: Type.Object({}, { additionalProperties: false, default: {} }),
   signals: SIGNALS,
   create: (settings): Exporter => ({
+    // Reads nothing but the counts, which an encoded request carries: no need to decode it.
+    acceptsEncoded: true,
     start: async () => {},
     shutdown: async () => {},
     consume: async (batch: Batch) => {

@@ -10,7 +10,7 @@ import { parseDuration } from '../../src/duration.ts';
 import { permanentError, retryableError } from '../../src/errors.ts';
 import { type Batch, countItems, pickSignal } from '../../src/model.ts';
 import { type OtlpSignal, parseOtlpJson, toOtlpJson } from '../../src/otlp/json.ts';
-import { decodeExportRequest, encodeExportRequest } from '../../src/otlp/proto.ts';
+import { decodeEncoded, decodeExportRequest, encodeExportRequest } from '../../src/otlp/proto.ts';
 import type { OtlpExporterConfig } from './config.ts';
 import { SendError, type Transport, createTransport } from './transport.ts';
 
@@ -58,6 +58,8 @@ interface Job {
  * backoff, honouring Retry-After and RetryInfo.
  */
 export class OtlpExporter implements Exporter {
+  /** Protobuf requests received by an otlp receiver are forwarded as they came, without decoding them. */
+  readonly acceptsEncoded = true;
   private transport: Transport | undefined;
   private delivery: DeliveryQueue<QueuedRequest> | undefined;
   private starting: Promise<void> | undefined;
@@ -223,7 +225,16 @@ export class OtlpExporter implements Exporter {
   }
 
   private async encode(batch: Batch, signal: OtlpSignal, encoding: BodyEncoding): Promise<Buffer> {
-    const raw = encoding.startsWith('json') ? Buffer.from(JSON.stringify(toOtlpJson(batch, signal))) : encodeExportRequest(batch, signal);
+    const json = encoding.startsWith('json');
+    const e = batch.encoded;
+    if (e && !json) {
+      // A request received in protobuf goes upstream byte for byte (unknown fields included, as OTLP
+      // allows); the bytes are only lent, so the job gets a copy (or the gzipped form).
+      const view = Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength);
+      return encoding.endsWith('+gzip') ? gzip(view) : Buffer.from(view);
+    }
+    const model = e ? decodeEncoded(batch) : batch;
+    const raw = json ? Buffer.from(JSON.stringify(toOtlpJson(model, signal))) : encodeExportRequest(model, signal);
     if (encoding.endsWith('+gzip')) return gzip(raw);
     // Copy out of the encoder's scratch so the queued job owns its bytes.
     return raw.byteOffset === 0 && raw.length === raw.buffer.byteLength ? raw : Buffer.from(raw);

@@ -1,12 +1,17 @@
 import type { Consumer, Processor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Logger } from '../../src/logger.ts';
-import { type Batch, countItems, SIGNALS } from '../../src/model.ts';
+import { type Batch, countItems, type EncodedRequest, isEmpty, SIGNALS } from '../../src/model.ts';
+import { decodeEncoded } from '../../src/otlp/proto.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import type { BatchConfig } from './config.ts';
 
+type EncodedSignal = EncodedRequest['signal'];
+
 interface Pending {
-  batch: Required<Batch>;
+  batch: Required<Omit<Batch, 'encoded'>>;
+  /** Encoded requests held per signal (copies: the bytes given to `process` are only lent). */
+  encoded: Map<EncodedSignal, { parts: Buffer[]; items: number }>;
   items: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -29,14 +34,29 @@ export class BatchProcessor implements Processor {
     this.timeoutMs = parseDuration(config.timeout);
   }
 
+  /**
+   * Encoded requests (see the otlp receiver's pass-through) are held as bytes and sent on as one request
+   * per signal: serialized Export*ServiceRequests joined end to end are one request with all their
+   * resources, by protobuf's rule for repeated fields.
+   */
+  readonly acceptsEncoded = true;
+
   async start(): Promise<void> {}
 
   async process(batch: Batch, next: Consumer): Promise<void> {
+    if (batch.encoded && next.acceptsEncoded !== true) batch = decodeEncoded(batch);
     if (this.stopped) return next.consume(batch);
     let p = this.pending.get(next);
     if (!p) {
-      p = { batch: { resourceSpans: [], resourceMetrics: [], resourceLogs: [], alerts: [] }, items: 0, timer: undefined };
+      p = { batch: { resourceSpans: [], resourceMetrics: [], resourceLogs: [], alerts: [] }, encoded: new Map(), items: 0, timer: undefined };
       this.pending.set(next, p);
+    }
+    const e = batch.encoded;
+    if (e) {
+      let held = p.encoded.get(e.signal);
+      if (!held) p.encoded.set(e.signal, (held = { parts: [], items: 0 }));
+      held.parts.push(Buffer.from(e.bytes));
+      held.items += e.items;
     }
     if (batch.resourceSpans) p.batch.resourceSpans.push(...batch.resourceSpans);
     if (batch.resourceMetrics) p.batch.resourceMetrics.push(...batch.resourceMetrics);
@@ -56,19 +76,40 @@ export class BatchProcessor implements Processor {
     if (!p) return;
     this.pending.delete(next);
     if (p.timer) clearTimeout(p.timer);
+    const sends: Batch[] = [];
+    for (const [signal, held] of p.encoded) {
+      const bytes = held.parts.length === 1 ? held.parts[0]! : Buffer.concat(held.parts);
+      const request: Batch = { encoded: { signal, bytes, items: held.items } };
+      // Encoded and decoded data of one signal go out together, decoded.
+      const decodedToo =
+        (signal === 'traces' && p.batch.resourceSpans.length) ||
+        (signal === 'metrics' && p.batch.resourceMetrics.length) ||
+        (signal === 'logs' && p.batch.resourceLogs.length);
+      if (!decodedToo) {
+        sends.push(request);
+        continue;
+      }
+      const d = decodeEncoded(request);
+      if (d.resourceSpans) p.batch.resourceSpans.push(...d.resourceSpans);
+      if (d.resourceMetrics) p.batch.resourceMetrics.push(...d.resourceMetrics);
+      if (d.resourceLogs) p.batch.resourceLogs.push(...d.resourceLogs);
+    }
     const out: Batch = {};
     if (p.batch.resourceSpans.length) out.resourceSpans = p.batch.resourceSpans;
     if (p.batch.resourceMetrics.length) out.resourceMetrics = p.batch.resourceMetrics;
     if (p.batch.resourceLogs.length) out.resourceLogs = p.batch.resourceLogs;
     if (p.batch.alerts.length) out.alerts = p.batch.alerts;
-    try {
-      await next.consume(out);
-    } catch (err) {
-      const c = countItems(out);
+    if (!isEmpty(out)) sends.push(out);
+    const results = await Promise.allSettled(sends.map((b) => next.consume(b)));
+    let firstError: unknown;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      firstError ??= r.reason;
+      const c = countItems(sends[i]!);
       for (const s of SIGNALS) this.telemetry.count('dropped', s, c[s]);
-      this.logger.error({ err: (err as Error).message, items: p.items }, 'batch refused downstream; dropped');
-      throw err;
-    }
+      this.logger.error({ err: (r.reason as Error).message, items: SIGNALS.reduce((n, s) => n + c[s], 0) }, 'batch refused downstream; dropped');
+    });
+    if (firstError !== undefined) throw firstError;
   }
 
   async shutdown(): Promise<void> {

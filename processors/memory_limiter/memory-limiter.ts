@@ -56,6 +56,9 @@ export class MemoryLimiter implements Processor {
     }
   }
 
+  /** Reads only item counts: encoded requests pass through as they are. */
+  readonly acceptsEncoded = true;
+
   async process(batch: Batch, next: Consumer): Promise<void> {
     if (this.refusing) {
       const c = countItems(batch);

@@ -13,6 +13,7 @@ import {
   readTlsFiles,
 } from '../../src/otlp/intake.ts';
 import { type PartialSuccess, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
+import { scanExportRequest } from '../../src/otlp/scan.ts';
 import { splitHostPort } from '../../src/telemetry.ts';
 import { type OtlpReceiverConfig, enabledProtocols } from './config.ts';
 
@@ -146,9 +147,23 @@ export class OtlpReceiver implements Component {
     return rejected ? { rejected, errorMessage: `${rejected} ${what} were rejected` } : undefined;
   }
 
+  /**
+   * One protobuf request as a batch: kept encoded when every consumer downstream takes encoded batches and
+   * the scan finds it well-formed with nothing to reject (then nothing decodes it unless something needs
+   * to), decoded otherwise. Throws {@link OtlpDecodeError} on malformed input.
+   */
+  private fromProtobuf(signal: OtlpSignal, bytes: Buffer): Batch {
+    if (this.settings.emit.acceptsEncoded === true) {
+      const items = scanExportRequest(signal, bytes);
+      if (items >= 0) return { encoded: { signal, bytes, items } };
+    }
+    return decodeExportRequest(signal, bytes);
+  }
+
   /** Validates, then hands one request's batch to the pipelines; counts accepted and refused items. */
   private async ingest(signal: OtlpSignal, batch: Batch): Promise<PartialSuccess | undefined> {
-    const partial = this.rejectInvalid(signal, batch);
+    // An encoded batch was scanned: it holds nothing to reject.
+    const partial = batch.encoded ? undefined : this.rejectInvalid(signal, batch);
     const n = countItems(batch)[signal];
     const tel = this.settings.telemetry;
     if (partial) tel.count('refused', signal, partial.rejected);
@@ -190,13 +205,14 @@ export class OtlpReceiver implements Component {
   private httpRoute(signal: OtlpSignal): IntakeRoute {
     return {
       contentTypes: [PROTOBUF, JSON_TYPE],
-      // Both decoders copy what they keep (strings, bytes values): the body can be reused once decoded.
+      // Both decoders copy what they keep (strings, bytes values), and an encoded batch lends its bytes only
+      // until the pipelines answer (see EncodedRequest): the body can be reused once the reply is made.
       releasesBody: true,
       handle: async ({ body, contentType }): Promise<IntakeReply> => {
         const json = contentType === JSON_TYPE;
         let batch: Batch;
         try {
-          batch = json ? parseOtlpJson(signal, body.toString('utf8')) : decodeExportRequest(signal, body);
+          batch = json ? parseOtlpJson(signal, body.toString('utf8')) : this.fromProtobuf(signal, body);
         } catch (e) {
           if (e instanceof OtlpDecodeError) throw new IntakeError(400, `invalid OTLP/${json ? 'JSON' : 'protobuf'} ${signal} request: ${e.message}`);
           throw e;
@@ -268,7 +284,7 @@ export class OtlpReceiver implements Component {
     }
     let batch: Batch;
     try {
-      batch = decodeExportRequest(signal, call.request);
+      batch = this.fromProtobuf(signal, call.request);
     } catch (e) {
       fail(e instanceof OtlpDecodeError ? new IntakeError(400, `invalid OTLP/protobuf ${signal} request: ${e.message}`) : e);
       return;

@@ -505,6 +505,18 @@ export function decodeExportRequest(signal: OtlpSignal, bytes: Uint8Array): Batc
   }
 }
 
+/**
+ * The batch with its {@link Batch.encoded} request decoded into the model, for a consumer that reads the
+ * model; the batch itself when it carries none. The request was checked when it was received, so this does
+ * not fail on it.
+ */
+export function decodeEncoded(batch: Batch): Batch {
+  const e = batch.encoded;
+  if (!e) return batch;
+  const { encoded: _, ...rest } = batch;
+  return { ...rest, ...decodeExportRequest(e.signal, e.bytes) };
+}
+
 /** Decodes one length-delimited sub-message with `f`, prefixing any error with `field[index]`. */
 function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: number): T {
   try {
