@@ -1,14 +1,18 @@
 /**
  * Ingest benchmark: OTLP/HTTP protobuf, 512-span batches with GenAI attributes, 32 keep-alive clients.
  *   1. reference: node:http + protobufjs reflection decode (schema written below from the field numbers);
- *   2. vigil: otlp receiver (HTTP) -> no processor -> nop exporter;
- *   4. (after gRPC, 3.) vigil: otlp receiver (HTTP) -> cost -> percentiles -> nop exporter;
- *   3. vigil over gRPC.
+ *   2. vigil: otlp receiver (HTTP) -> no processor -> nop exporter. The nop exporter takes encoded requests,
+ *      so the receiver checks each one with the validating scan and passes its bytes through undecoded;
+ *   2b. the same with every request decoded into the model (as when any component downstream reads spans);
+ *   3. vigil over gRPC (passed through, as 2);
+ *   4. vigil: otlp receiver (HTTP) -> cost -> percentiles -> nop exporter (decoded: the processors read spans).
  * Each server runs in a child process pinned to core 0 (`taskset -c 0` when available); the load
- * generator runs here (pinned to core 1 when there is one). Then vigil HTTP at a fixed 10,000 spans/s:
- * CPU% of one core and RSS. Figures are printed, not asserted.
+ * generator runs here (pinned to core 1 when there is one). Then vigil HTTP at a fixed 10,000 spans/s,
+ * passed through and decoded: CPU% of one core and RSS. Figures are printed, not asserted.
  *
- *   node --import tsx bench/ingest.ts
+ *   node --import tsx bench/ingest.ts [--fixed-only]
+ *   BENCH_FIXED_WARMUP_MS=30000  milliseconds at the fixed rate before measuring (default 10000)
+ *   BENCH_SERVER_FLAGS="--cpu-prof"  extra node flags for the server processes
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +20,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import os from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -25,7 +30,8 @@ const CLIENTS = 32;
 const SATURATE_MS = 5000;
 const WARMUP_MS = 1000;
 const FIXED_RATE_SPANS = 10_000;
-const FIXED_RATE_MS = 5000;
+const FIXED_RATE_MS = 20_000;
+const FIXED_WARMUP_MS = Number(process.env.BENCH_FIXED_WARMUP_MS ?? 10_000);
 
 /** The OTLP trace messages in .proto syntax, from opentelemetry-proto's field numbers (for protobufjs). */
 export const OTLP_TRACE_PROTO = `
@@ -116,7 +122,7 @@ export async function genAiTracesRequest(n: number, seed = 0): Promise<Buffer> {
 
 // ============================================================================================== server
 
-type ServerKind = 'reference' | 'vigil-http' | 'vigil-grpc' | 'vigil-http-processors';
+type ServerKind = 'reference' | 'vigil-http' | 'vigil-http-decoded' | 'vigil-grpc' | 'vigil-http-processors';
 
 async function serve(kind: ServerKind): Promise<void> {
   let port = 0;
@@ -167,7 +173,9 @@ async function serve(kind: ServerKind): Promise<void> {
     const raw = { protocols: http ? { http: { endpoint: '127.0.0.1:0' } } : { grpc: { endpoint: '127.0.0.1:0' } } };
     const issues = validateComponentConfig(otlpReceiverFactory, raw);
     if (issues.length) throw new Error(JSON.stringify(issues));
-    let into: import('../src/component.ts').Consumer = nop;
+    // The nop exporter takes encoded requests, so the receiver passes them through after a validating scan;
+    // 'vigil-http-decoded' hides that (as any exporter that reads the spans does), so each request is decoded.
+    let into: import('../src/component.ts').Consumer = kind === 'vigil-http-decoded' ? { consume: (b) => nop.consume(b) } : nop;
     if (kind === 'vigil-http-processors') {
       // otlp -> cost -> percentiles -> nop, with the shipped pipelines.yaml's percentiles dimensions
       const { costProcessorFactory } = await import('../processors/cost/index.ts');
@@ -195,21 +203,66 @@ async function serve(kind: ServerKind): Promise<void> {
   process.on('SIGTERM', () => process.exit(0));
   let cpu = process.cpuUsage();
   let t = performance.now();
+  let gcMs = 0;
+  let gcCount = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      gcCount++;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  let threads0 = threadTicks();
   process.on('message', (m: string) => {
     if (m === 'mark') {
+      threads0 = threadTicks();
       cpu = process.cpuUsage();
       t = performance.now();
+      gcMs = 0;
+      gcCount = 0;
       process.send!({ ok: true });
     } else if (m === 'stats') {
       const d = process.cpuUsage(cpu);
+      const ms = performance.now() - t;
       process.send!({
-        cpuPct: ((d.user + d.system) / 1000 / (performance.now() - t)) * 100,
+        cpuPct: ((d.user + d.system) / 1000 / ms) * 100,
+        userPct: (d.user / 1000 / ms) * 100,
+        systemPct: (d.system / 1000 / ms) * 100,
+        gcPct: (gcMs / ms) * 100,
+        gcCount,
+        threads: threadShares(threads0, threadTicks(), ms),
         rss: process.memoryUsage().rss,
         maxRss: process.resourceUsage().maxRSS * 1024,
       });
     }
   });
   process.send!({ port });
+}
+
+/** CPU ticks (utime + stime) per thread of this process, keyed by thread name (Linux /proc; empty elsewhere). */
+function threadTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const f = stat.slice(close + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/** Per thread name, % of one core between two threadTicks() readings `ms` apart (clock ticks are 1/100 s). */
+function threadShares(a: Map<string, number>, b: Map<string, number>, ms: number): string {
+  return [...b]
+    .map(([name, t]) => [name, ((t - (a.get(name) ?? 0)) * 10 * 100) / ms] as const)
+    .filter(([, pct]) => pct > 0)
+    .sort((x, y) => y[1] - x[1])
+    .map(([name, pct]) => `${name} ${pct.toFixed(1)}%`)
+    .join(', ');
 }
 
 // ======================================================================================== load generator
@@ -251,7 +304,8 @@ async function bundleServer(): Promise<string | undefined> {
 let serverEntry: string[] = ['--import', 'tsx', fileURLToPath(import.meta.url)];
 
 async function startServer(kind: ServerKind, pin: boolean): Promise<ServerHandle> {
-  const args = [...serverEntry, '--server', kind];
+  // BENCH_SERVER_FLAGS: extra node flags for the server processes (e.g. --cpu-prof), for looking into a figure
+  const args = [...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []), ...serverEntry, '--server', kind];
   const child = pin
     ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     : spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -429,6 +483,11 @@ async function runPinned(pin: boolean): Promise<void> {
       `${SATURATE_MS / 1000}s per run; servers run ${bundle ? 'compiled (esbuild bundle)' : 'through tsx'}, ${pin ? 'pinned to core 0 (taskset), load generator on core 1' : 'not pinned'}`,
   );
 
+  if (process.argv.includes('--fixed-only')) {
+    printFixed(await fixedRate(pin, payloads, 'vigil-http'), 'passed through encoded');
+    printFixed(await fixedRate(pin, payloads, 'vigil-http-decoded'), 'every request decoded');
+    return;
+  }
   const dec = await decodeOnly(payloads[0]!);
   console.log(
     `decode only (one ${SPANS_PER_BATCH}-span batch, this process): vigil ${fmt(dec.vigilMs, 2)} ms (${fmt((SPANS_PER_BATCH / dec.vigilMs) * 1000)} spans/s, ` +
@@ -439,8 +498,9 @@ async function runPinned(pin: boolean): Promise<void> {
   const rows: { name: string; r: LoadResult; maxRss: number; cpuPct: number }[] = [];
   for (const [name, kind] of [
     ['1. reference: node:http + protobufjs', 'reference'],
-    ['2. vigil otlp/http -> nop', 'vigil-http'],
-    ['3. vigil otlp/grpc -> nop', 'vigil-grpc'],
+    ['2. vigil otlp/http -> nop (passed through encoded)', 'vigil-http'],
+    ['2b. vigil otlp/http -> nop, every request decoded', 'vigil-http-decoded'],
+    ['3. vigil otlp/grpc -> nop (passed through encoded)', 'vigil-grpc'],
     ['4. vigil otlp/http -> cost -> percentiles -> nop', 'vigil-http-processors'],
   ] as const) {
     const server = await startServer(kind, pin);
@@ -452,26 +512,61 @@ async function runPinned(pin: boolean): Promise<void> {
     rows.push({ name, r, maxRss: stats.maxRss, cpuPct: stats.cpuPct });
   }
 
-  // Fixed rate against vigil over HTTP: CPU of the server process and its RSS.
-  const server = await startServer('vigil-http', pin);
+  printRows(rows);
+  printFixed(await fixedRate(pin, payloads, 'vigil-http'), 'passed through encoded');
+  printFixed(await fixedRate(pin, payloads, 'vigil-http-decoded'), 'every request decoded');
+}
+
+interface FixedRateResult {
+  achieved: number;
+  cpuPct: number;
+  userPct: number;
+  systemPct: number;
+  gcPct: number;
+  gcCount: number;
+  threads: string;
+  rss: number;
+  maxRss: number;
+}
+
+/**
+ * vigil over HTTP at FIXED_RATE_SPANS: first FIXED_WARMUP_MS at that rate (the JIT settles, as in a daemon
+ * that has been up a while), then FIXED_RATE_MS measured: CPU of the server process (all its threads) and RSS.
+ */
+async function fixedRate(pin: boolean, payloads: Buffer[], kind: ServerKind): Promise<FixedRateResult> {
+  const server = await startServer(kind, pin);
   const sender = httpSender(server.port);
-  for (let i = 0; i < 20; i++) await sender.send(payloads[i % payloads.length]!); // warm-up
-  await server.ask('mark');
   const intervalMs = (SPANS_PER_BATCH / FIXED_RATE_SPANS) * 1000;
-  const t0 = performance.now();
-  let sent = 0;
-  const inflight: Promise<boolean>[] = [];
-  while (performance.now() - t0 < FIXED_RATE_MS) {
-    inflight.push(sender.send(payloads[sent++ % payloads.length]!));
-    const next = t0 + sent * intervalMs;
-    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
-  }
-  await Promise.all(inflight);
-  const fixed = await server.ask<{ cpuPct: number; rss: number; maxRss: number }>('stats');
-  const achieved = (sent * SPANS_PER_BATCH) / ((performance.now() - t0) / 1000);
+  const pace = async (ms: number) => {
+    const t0 = performance.now();
+    let sent = 0;
+    const inflight: Promise<boolean>[] = [];
+    while (performance.now() - t0 < ms) {
+      inflight.push(sender.send(payloads[sent++ % payloads.length]!));
+      const next = t0 + sent * intervalMs;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+    }
+    await Promise.all(inflight);
+    return (sent * SPANS_PER_BATCH) / ((performance.now() - t0) / 1000);
+  };
+  await pace(FIXED_WARMUP_MS);
+  await server.ask('mark');
+  const achieved = await pace(FIXED_RATE_MS);
+  const stats = await server.ask<Omit<FixedRateResult, 'achieved'>>('stats');
   await sender.close();
   await stopServer(server);
+  return { achieved, ...stats };
+}
 
+function printFixed(f: FixedRateResult, how: string): void {
+  console.log(
+    `vigil HTTP -> nop, ${how}, at a fixed ${fmt(FIXED_RATE_SPANS)} spans/s (achieved ${fmt(f.achieved)}, after ${FIXED_WARMUP_MS / 1000}s at that rate, measured over ${FIXED_RATE_MS / 1000}s): ` +
+      `CPU ${fmt(f.cpuPct, 1)}% of one core (user ${fmt(f.userPct, 1)}%, system ${fmt(f.systemPct, 1)}%; GC pauses ${fmt(f.gcPct, 2)}% in ${f.gcCount} collections; by thread: ${f.threads || 'n/a'}), ` +
+      `RSS ${mb(f.rss)} (peak ${mb(f.maxRss)})   (targets: CPU < 5%, RSS < 150 MB)`,
+  );
+}
+
+function printRows(rows: { name: string; r: LoadResult; maxRss: number; cpuPct: number }[]): void {
   console.log('');
   console.log(`| run | spans/s | p99 latency | peak RSS | server CPU | spans per server CPU-second | load generator CPU | errors |`);
   console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
@@ -481,20 +576,17 @@ async function runPinned(pin: boolean): Promise<void> {
     );
   console.log('(server CPU below 100% means the server was not the bottleneck: the load generator or a busy machine was;');
   console.log(' "spans per server CPU-second" is then the better measure of what one dedicated core would take)');
-  const ratio = rows[1]!.r.spansPerSec / rows[0]!.r.spansPerSec;
+  const ratio = (i: number) => rows[i]!.r.spansPerSec / rows[0]!.r.spansPerSec;
   const perCpu = (i: number) => rows[i]!.r.spansPerSec / rows[i]!.cpuPct;
   console.log('');
   console.log(
-    `vigil HTTP / reference: ${fmt(ratio, 2)}x in spans/s, ${fmt(perCpu(1) / perCpu(0), 2)}x per server CPU-second   ` +
+    `vigil HTTP / reference: passed through ${fmt(ratio(1), 2)}x in spans/s (${fmt(perCpu(1) / perCpu(0), 2)}x per server CPU-second); ` +
+      `every request decoded ${fmt(ratio(2), 2)}x (${fmt(perCpu(2) / perCpu(0), 2)}x per server CPU-second)   ` +
       `(targets: HTTP >= 250,000 spans/s and >= 1.2x; gRPC >= 150,000 spans/s)`,
   );
   console.log(
-    `with cost and percentiles: ${fmt(rows[3]!.r.spansPerSec)} spans/s, ${fmt((rows[3]!.r.spansPerSec / rows[1]!.r.spansPerSec) * 100)}% of the no-processor figure ` +
-      `(${fmt(perCpu(3) * 100)} vs ${fmt(perCpu(1) * 100)} spans per server CPU-second; target: at least 60%, e.g. 250k -> 150k)`,
-  );
-  console.log(
-    `vigil HTTP at a fixed ${fmt(FIXED_RATE_SPANS)} spans/s (achieved ${fmt(achieved)}): CPU ${fmt(fixed.cpuPct, 1)}% of one core, ` +
-      `RSS ${mb(fixed.rss)} (peak ${mb(fixed.maxRss)})   (targets: CPU < 5%, RSS < 150 MB)`,
+    `with cost and percentiles: ${fmt(rows[4]!.r.spansPerSec)} spans/s, ${fmt((rows[4]!.r.spansPerSec / rows[2]!.r.spansPerSec) * 100)}% of the decoded no-processor figure ` +
+      `(${fmt(perCpu(4) * 100)} vs ${fmt(perCpu(2) * 100)} spans per server CPU-second; target: at least 60%, e.g. 250k -> 150k)`,
   );
 }
 
