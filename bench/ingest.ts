@@ -438,8 +438,9 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US'
 const mb = (b: number) => `${fmt(b / 1024 / 1024, 1)} MB`;
 
 /** Decode only, in this process: ms per batch for vigil's decoder and for protobufjs reflection. */
-async function decodeOnly(payload: Buffer): Promise<{ vigilMs: number; protobufjsMs: number }> {
+async function decodeOnly(payload: Buffer): Promise<{ vigilMs: number; scanMs: number; protobufjsMs: number }> {
   const { decodeExportRequest } = await import('../src/otlp/proto.ts');
+  const { scanExportRequest } = await import('../src/otlp/scan.ts');
   const protobuf = (await import('protobufjs')).default;
   const Request = protobuf.parse(OTLP_TRACE_PROTO).root.lookupType('otlp.ExportTraceServiceRequest');
   const time = (f: () => unknown) => {
@@ -452,7 +453,11 @@ async function decodeOnly(payload: Buffer): Promise<{ vigilMs: number; protobufj
     }
     return (performance.now() - t0) / n;
   };
-  return { vigilMs: time(() => decodeExportRequest('traces', payload)), protobufjsMs: time(() => Request.decode(payload)) };
+  return {
+    vigilMs: time(() => decodeExportRequest('traces', payload)),
+    scanMs: time(() => scanExportRequest('traces', payload)),
+    protobufjsMs: time(() => Request.decode(payload)),
+  };
 }
 
 export async function run(): Promise<void> {
@@ -492,7 +497,8 @@ async function runPinned(pin: boolean): Promise<void> {
   console.log(
     `decode only (one ${SPANS_PER_BATCH}-span batch, this process): vigil ${fmt(dec.vigilMs, 2)} ms (${fmt((SPANS_PER_BATCH / dec.vigilMs) * 1000)} spans/s, ` +
       `into the full model), protobufjs reflection ${fmt(dec.protobufjsMs, 2)} ms (${fmt((SPANS_PER_BATCH / dec.protobufjsMs) * 1000)} spans/s, ` +
-      `message objects only): ${fmt(dec.protobufjsMs / dec.vigilMs, 2)}x`,
+      `message objects only): ${fmt(dec.protobufjsMs / dec.vigilMs, 2)}x; ` +
+      `vigil's validating scan (pass-through) ${fmt(dec.scanMs, 3)} ms, ${fmt(dec.vigilMs / dec.scanMs, 1)}x faster than its decode`,
   );
 
   const rows: { name: string; r: LoadResult; maxRss: number; cpuPct: number }[] = [];
