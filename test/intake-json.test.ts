@@ -78,6 +78,22 @@ describe('OTLP/JSON codec', () => {
     expect(dps[1]).toEqual({ asInt: '7' });
   });
 
+  it('takes enum values by name too (SPAN_KIND_SERVER, STATUS_CODE_ERROR, SEVERITY_NUMBER_WARN2, AGGREGATION_TEMPORALITY_DELTA)', () => {
+    const t = fromOtlpJson('traces', { resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'x', kind: 'SPAN_KIND_SERVER', status: { code: 'STATUS_CODE_ERROR' } }, { kind: '3' }] }] }] });
+    const spans = t.resourceSpans![0]!.scopeSpans[0]!.spans;
+    expect([spans[0]!.kind, spans[0]!.status.code, spans[1]!.kind]).toEqual([2, 2, 3]);
+    const l = fromOtlpJson('logs', { resourceLogs: [{ scopeLogs: [{ logRecords: [{ severityNumber: 'SEVERITY_NUMBER_WARN2' }, { severityNumber: 'SEVERITY_NUMBER_FATAL4' }] }] }] });
+    expect(l.resourceLogs![0]!.scopeLogs[0]!.logRecords.map((r) => r.severityNumber)).toEqual([14, 24]);
+    const m = fromOtlpJson('metrics', {
+      resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'n', sum: { aggregationTemporality: 'AGGREGATION_TEMPORALITY_DELTA', isMonotonic: true, dataPoints: [{ asInt: '1' }] } }] }] }],
+    });
+    const data = m.resourceMetrics![0]!.scopeMetrics[0]!.metrics[0]!.data as { aggregationTemporality: number };
+    expect(data.aggregationTemporality).toBe(1);
+    expect(() => fromOtlpJson('traces', { resourceSpans: [{ scopeSpans: [{ spans: [{ kind: 'SPAN_KIND_SEVER' }] }] }] })).toThrow(
+      'resourceSpans[0].scopeSpans[0].spans[0].kind: expected an integer or one of SPAN_KIND_UNSPECIFIED, SPAN_KIND_INTERNAL, SPAN_KIND_SERVER',
+    );
+  });
+
   it('ignores unknown fields', () => {
     const b = fromOtlpJson('traces', { resourceSpans: [{ whatever: 1, scopeSpans: [{ spans: [{ name: 'x', future: { a: 1 } }] }] }] });
     expect(b.resourceSpans![0]!.scopeSpans[0]!.spans[0]!.name).toBe('x');

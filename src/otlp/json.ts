@@ -462,6 +462,26 @@ function decInt32(o: Json, key: string, p: PathStack, min: number, max: number):
 const U32 = 0xffffffff;
 const I32 = 0x7fffffff;
 
+/**
+ * An enum field: an integer, as OTLP/JSON says senders MUST write it, or the value's name, which the
+ * protobuf JSON mapping allows and which hand-written JSON uses ("SPAN_KIND_SERVER").
+ */
+function decEnum(o: Json, key: string, p: PathStack, names: readonly string[]): number {
+  const v = o[key];
+  if (typeof v === 'string' && !INT_TEXT.test(v)) {
+    const i = names.indexOf(v);
+    if (i < 0) return p.fail(`expected an integer or one of ${names.join(', ')}, got ${describe(v)}`, key);
+    return i;
+  }
+  return decInt32(o, key, p, 0, I32);
+}
+const SPAN_KINDS = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
+const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+const TEMPORALITIES = ['AGGREGATION_TEMPORALITY_UNSPECIFIED', 'AGGREGATION_TEMPORALITY_DELTA', 'AGGREGATION_TEMPORALITY_CUMULATIVE'];
+const SEVERITIES = ['SEVERITY_NUMBER_UNSPECIFIED'].concat(
+  ...['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].map((l) => [`SEVERITY_NUMBER_${l}`, `SEVERITY_NUMBER_${l}2`, `SEVERITY_NUMBER_${l}3`, `SEVERITY_NUMBER_${l}4`]),
+);
+
 function decUint32(o: Json, key: string, p: PathStack): number {
   return decInt32(o, key, p, 0, U32);
 }
@@ -624,7 +644,7 @@ function decSpan(v: unknown, p: PathStack): Span {
     parentSpanId: decId(o, 'parentSpanId', p, 8),
     flags: decUint32(o, 'flags', p),
     name: decString(o, 'name', p),
-    kind: decInt32(o, 'kind', p, 0, I32),
+    kind: decEnum(o, 'kind', p, SPAN_KINDS),
     startTimeUnixNano: decU64(o, 'startTimeUnixNano', p),
     endTimeUnixNano: decU64(o, 'endTimeUnixNano', p),
     attributes: decAttrs(o, 'attributes', p),
@@ -633,7 +653,7 @@ function decSpan(v: unknown, p: PathStack): Span {
     droppedEventsCount: decUint32(o, 'droppedEventsCount', p),
     links: decList(o, 'links', p, decLink),
     droppedLinksCount: decUint32(o, 'droppedLinksCount', p),
-    status: decMsg(o, 'status', p, (s, pp) => ({ message: decString(s, 'message', pp), code: decInt32(s, 'code', pp, 0, I32) })),
+    status: decMsg(o, 'status', p, (s, pp) => ({ message: decString(s, 'message', pp), code: decEnum(s, 'code', pp, STATUS_CODES) })),
   };
 }
 
@@ -681,20 +701,20 @@ function decMetric(v: unknown, p: PathStack): Metric {
     data = decMsg(o, 'sum', p, (b, pp) => ({
       type: 'sum',
       dataPoints: decList(b, 'dataPoints', pp, decNumberPoint),
-      aggregationTemporality: decInt32(b, 'aggregationTemporality', pp, 0, I32),
+      aggregationTemporality: decEnum(b, 'aggregationTemporality', pp, TEMPORALITIES),
       isMonotonic: decBool(b, 'isMonotonic', pp),
     }));
   else if (o.histogram != null)
     data = decMsg(o, 'histogram', p, (b, pp) => ({
       type: 'histogram',
       dataPoints: decList(b, 'dataPoints', pp, decHistogramPoint),
-      aggregationTemporality: decInt32(b, 'aggregationTemporality', pp, 0, I32),
+      aggregationTemporality: decEnum(b, 'aggregationTemporality', pp, TEMPORALITIES),
     }));
   else if (o.exponentialHistogram != null)
     data = decMsg(o, 'exponentialHistogram', p, (b, pp) => ({
       type: 'exponentialHistogram',
       dataPoints: decList(b, 'dataPoints', pp, decExpHistogramPoint),
-      aggregationTemporality: decInt32(b, 'aggregationTemporality', pp, 0, I32),
+      aggregationTemporality: decEnum(b, 'aggregationTemporality', pp, TEMPORALITIES),
     }));
   else if (o.summary != null) data = decMsg(o, 'summary', p, (b, pp) => ({ type: 'summary', dataPoints: decList(b, 'dataPoints', pp, decSummaryPoint) }));
   return {
@@ -826,7 +846,7 @@ function decLogRecord(v: unknown, p: PathStack): LogRecord {
   return {
     timeUnixNano: decU64(o, 'timeUnixNano', p),
     observedTimeUnixNano: decU64(o, 'observedTimeUnixNano', p),
-    severityNumber: decInt32(o, 'severityNumber', p, 0, I32),
+    severityNumber: decEnum(o, 'severityNumber', p, SEVERITIES),
     severityText: decString(o, 'severityText', p),
     body,
     attributes: decAttrs(o, 'attributes', p),
