@@ -3,7 +3,9 @@
  * -> a consumer that counts, in a child process), with `sending_queue.storage: disk` (queued on disk,
  * fsync'd before consume() resolves) and `memory`. Two arrival patterns: 16 consume() calls in flight (a
  * receiver serving many clients) and one at a time. "accepted/s": how fast consume() resolves; "end to
- * end": until the upstream acknowledged the last batch. Figures are printed, not asserted.
+ * end": until the upstream acknowledged the last batch. Each protocol is also run with the requests "passed
+ * through" (as the otlp receiver hands them on when nothing in between reads them: bytes, not a model, so
+ * the exporter does not encode). Figures are printed, not asserted.
  *
  *   node --import tsx bench/forward.ts        (P=grpc or P=http/protobuf: one protocol only)
  */
@@ -117,19 +119,30 @@ async function scenario(protocol: 'grpc' | 'http/protobuf', storage: 'disk' | 'm
 
 export async function run(): Promise<void> {
   const batches: Batch[] = [];
-  for (let i = 0; i < 8; i++) batches.push(decodeExportRequest('traces', await genAiTracesRequest(SPANS, i)));
+  // The same requests as the otlp receiver hands them on when nothing between it and the exporter reads the
+  // data (pass-through): the exporter then queues the received bytes instead of encoding a model.
+  const encoded: Batch[] = [];
+  for (let i = 0; i < 8; i++) {
+    const bytes = await genAiTracesRequest(SPANS, i);
+    batches.push(decodeExportRequest('traces', bytes));
+    encoded.push({ encoded: { signal: 'traces', bytes, items: SPANS } });
+  }
   const up = await startUpstream();
-  const rows: Row[] = [];
+  const rows: (Row & { input: string })[] = [];
   try {
-    for (const protocol of (process.env.P ? [process.env.P] : ['http/protobuf', 'grpc']) as ('grpc' | 'http/protobuf')[])
+    for (const protocol of (process.env.P ? [process.env.P] : ['http/protobuf', 'grpc']) as ('grpc' | 'http/protobuf')[]) {
       for (const inFlight of [16, 1])
-        for (const storage of hasStorageKey() ? (['memory', 'disk'] as const) : (['memory'] as const)) rows.push(await scenario(protocol, storage, inFlight, up, batches));
+        for (const storage of hasStorageKey() ? (['memory', 'disk'] as const) : (['memory'] as const))
+          rows.push({ input: 'decoded', ...(await scenario(protocol, storage, inFlight, up, batches)) });
+      for (const storage of ['memory', 'disk'] as const) rows.push({ input: 'passed through', ...(await scenario(protocol, storage, 16, up, encoded)) });
+    }
   } finally {
     up.stop();
   }
   console.log(`otlp exporter -> vigil upstream (child process), ${BATCHES} batches of ${SPANS} spans, gzip, 4 consumers, ${os.cpus().length} cores`);
   console.table(
     rows.map((r) => ({
+      input: r.input,
       protocol: r.protocol,
       storage: r.storage,
       'consume() in flight': r.inFlight,
