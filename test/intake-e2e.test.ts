@@ -1,9 +1,12 @@
 /**
  * End to end through a whole configured vigil (config file -> Service): OTLP from the official SDK
  * exporter and JSON events enter vigil A's otlp and http_json receivers, go through the memory limiter and
- * the cost processor, and leave through A's otlp exporter to an upstream otlp receiver.
+ * the cost processor, and leave through A's otlp exporter to an upstream otlp receiver. And a forwarding
+ * pipeline that reads nothing (memory_limiter -> batch -> otlp): what goes upstream is the clients' bytes.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -14,10 +17,13 @@ import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
 import { loadConfig, formatConfigError } from '../src/config/load.ts';
 import { silentLogger } from '../src/logger.ts';
-import { getAttr } from '../src/model.ts';
+import { countItems, getAttr } from '../src/model.ts';
+import { fromOtlpJson } from '../src/otlp/json.ts';
+import { decodeExportRequest, encodeExportRequest } from '../src/otlp/proto.ts';
 import { Service } from '../src/service.ts';
 import { SinkConsumer, configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
 import { freePort } from './helpers/daemon.ts';
+import { readFixtureFile } from './intake-fixtures.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -110,4 +116,77 @@ service:
     expect(metrics).toMatch(/vigil_receiver_accepted_items_total\{receiver="http_json",signal="traces"\} 1/);
     expect(metrics).toMatch(/vigil_exporter_sent_items_total\{exporter="otlp\/upstream",signal="traces"\} 2/);
   });
+
+  it('forwards protobuf requests byte for byte through memory_limiter -> batch -> otlp when nothing reads them', async () => {
+    // The upstream: a plain HTTP server keeping every body it is sent.
+    const bodies: Buffer[] = [];
+    const upstream = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => upstream.close(() => r())));
+    const upPort = (upstream.address() as AddressInfo).port;
+
+    const httpPort = await freePort();
+    const dir = tempDir('vigil-intake-e2e-');
+    cleanup.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'pipelines.yaml');
+    fs.writeFileSync(
+      file,
+      `receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:${httpPort}}
+processors:
+  memory_limiter: {limit_mib: 2048}
+  batch: {send_batch_size: 100000, timeout: 300ms}
+exporters:
+  otlp/upstream:
+    endpoint: http://127.0.0.1:${upPort}
+    protocol: http/protobuf
+    compression: none
+service:
+  state_dir: ${dir}/state
+  telemetry:
+    logs: {level: error}
+    endpoint: 127.0.0.1:0
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter, batch]
+      exporters: [otlp/upstream]
+`,
+    );
+    const loaded = await loadConfig([file]);
+    expect(loaded.errors.map(formatConfigError)).toEqual([]);
+    const service = new Service(loaded.config!, { logger: silentLogger() });
+    await service.start();
+    cleanup.push(async () => {
+      await service.shutdown();
+    });
+
+    // Three requests; the second carries a field this vigil does not know (field 99 of the request): it goes
+    // along too, as OTLP lets a newer client send what an older hop does not read.
+    const sent = [0, 1, 2].map(() => Buffer.from(encodeExportRequest(fromOtlpJson('traces', readFixtureFile('trace.json')), 'traces')));
+    sent[1] = Buffer.concat([sent[1]!, Buffer.from([0x9a, 0x06, 0x03, 0x61, 0x62, 0x63])]); // field 99, LEN 3, "abc"
+    for (const body of sent) {
+      const res = await request(`http://127.0.0.1:${httpPort}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+      expect(res.statusCode).toBe(200);
+      await res.body.arrayBuffer();
+    }
+    await waitFor(() => bodies.length === 1, 10_000, 'one batched request upstream');
+    // The batch processor joined the three requests end to end: exactly the bytes the clients sent.
+    expect(bodies[0]!.equals(Buffer.concat(sent))).toBe(true);
+    const spans = countItems(decodeExportRequest('traces', bodies[0]!)).traces;
+    expect(spans).toBe(3 * countItems(fromOtlpJson('traces', readFixtureFile('trace.json'))).traces);
+    const metrics = await (await request(`http://127.0.0.1:${service.telemetryPort}/metrics`)).body.text();
+    expect(metrics).toMatch(new RegExp(`vigil_receiver_accepted_items_total\\{receiver="otlp",signal="traces"\\} ${spans}`));
+    expect(metrics).toMatch(new RegExp(`vigil_exporter_sent_items_total\\{exporter="otlp/upstream",signal="traces"\\} ${spans}`));
+  });
 });
+
