@@ -13,6 +13,7 @@
  *   node --import tsx bench/ingest.ts [--fixed-only]
  *   BENCH_FIXED_WARMUP_MS=30000  milliseconds at the fixed rate before measuring (default 10000)
  *   BENCH_SERVER_FLAGS="--cpu-prof"  extra node flags for the server processes
+ *   BENCH_FIXED_ONLY=decoded|passed  with --fixed-only: one of the two fixed-rate runs
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -489,8 +490,10 @@ async function runPinned(pin: boolean): Promise<void> {
   );
 
   if (process.argv.includes('--fixed-only')) {
-    printFixed(await fixedRate(pin, payloads, 'vigil-http'), 'passed through encoded');
-    printFixed(await fixedRate(pin, payloads, 'vigil-http-decoded'), 'every request decoded');
+    // BENCH_FIXED_ONLY=decoded or passed: one of the two runs
+    const only = process.env.BENCH_FIXED_ONLY;
+    if (only !== 'decoded') printFixed(await fixedRate(pin, payloads, 'vigil-http'), 'passed through encoded');
+    if (only !== 'passed') printFixed(await fixedRate(pin, payloads, 'vigil-http-decoded'), 'every request decoded');
     return;
   }
   const dec = await decodeOnly(payloads[0]!);
