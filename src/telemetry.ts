@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Attributes, type Meter, type ObservableResult, ValueType } from '@opentelemetry/api';
+import { type Attributes, type Meter, ValueType } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ComponentKind } from './component.ts';

@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { schemaProblems, validateManifests } from '../deploy/kubernetes/validate.ts';
 import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { tempDir } from './helpers/index.ts';
