@@ -4,14 +4,11 @@
  * server receives the Alertmanager-shaped webhook; the spans get fast again and the resolve arrives.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig, formatConfigError } from '../src/config/load.ts';
-import { silentLogger } from '../src/logger.ts';
-import { Service } from '../src/service.ts';
+import { startService } from './helpers/service.ts';
 import { tempDir, waitFor } from './helpers/index.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';
 import { freePort } from './helpers/daemon.ts';
@@ -36,9 +33,8 @@ describe('alerts end to end', () => {
     const dir = tempDir('vigil-alerts-e2e-');
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const httpPort = await freePort();
-    const file = path.join(dir, 'pipelines.yaml');
-    fs.writeFileSync(
-      file,
+    const service = await startService(
+      dir,
       `receivers:
   otlp:
     protocols:
@@ -80,10 +76,6 @@ service:
       exporters: [webhook/ops]
 `,
     );
-    const loaded = await loadConfig([file]);
-    expect(loaded.errors.map(formatConfigError)).toEqual([]);
-    const service = new Service(loaded.config!, { logger: silentLogger() });
-    await service.start();
     cleanup.push(() => service.shutdown());
 
     const provider = new BasicTracerProvider({

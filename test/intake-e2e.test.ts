@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -15,12 +14,10 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
-import { loadConfig, formatConfigError } from '../src/config/load.ts';
-import { silentLogger } from '../src/logger.ts';
 import { countItems, getAttr } from '../src/model.ts';
 import { fromOtlpJson } from '../src/otlp/json.ts';
 import { decodeExportRequest, encodeExportRequest } from '../src/otlp/proto.ts';
-import { Service } from '../src/service.ts';
+import { startService } from './helpers/service.ts';
 import { SinkConsumer, configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
 import { freePort } from './helpers/daemon.ts';
 import { readFixtureFile } from './intake-fixtures.ts';
@@ -44,9 +41,8 @@ describe('intake end to end through a configured vigil', () => {
     const [grpcPort, httpPort, jsonPort] = [await freePort(), await freePort(), await freePort()];
     const dir = tempDir('vigil-intake-e2e-');
     cleanup.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
-    const file = path.join(dir, 'pipelines.yaml');
-    fs.writeFileSync(
-      file,
+    const service = await startService(
+      dir,
       `receivers:
   otlp:
     protocols:
@@ -74,10 +70,6 @@ service:
       exporters: [otlp/upstream]
 `,
     );
-    const loaded = await loadConfig([file]);
-    expect(loaded.errors.map(formatConfigError)).toEqual([]);
-    const service = new Service(loaded.config!, { logger: silentLogger() });
-    await service.start();
     cleanup.push(async () => {
       await service.shutdown();
     });
@@ -135,9 +127,8 @@ service:
     const httpPort = await freePort();
     const dir = tempDir('vigil-intake-e2e-');
     cleanup.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
-    const file = path.join(dir, 'pipelines.yaml');
-    fs.writeFileSync(
-      file,
+    const service = await startService(
+      dir,
       `receivers:
   otlp:
     protocols:
@@ -162,10 +153,6 @@ service:
       exporters: [otlp/upstream]
 `,
     );
-    const loaded = await loadConfig([file]);
-    expect(loaded.errors.map(formatConfigError)).toEqual([]);
-    const service = new Service(loaded.config!, { logger: silentLogger() });
-    await service.start();
     cleanup.push(async () => {
       await service.shutdown();
     });
