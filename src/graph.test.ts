@@ -9,6 +9,7 @@ import { silentLogger } from './logger.ts';
 import type { Batch, ResourceSpans } from './model.ts';
 import { ServiceTelemetry } from './telemetry.ts';
 import { created, events, registerDoubles } from '../test/helpers/doubles.ts';
+import { resourceSpans, span } from '../test/percentiles-helpers.ts';
 import { tempDir } from '../test/helpers/index.ts';
 
 beforeAll(registerDoubles);
@@ -32,38 +33,8 @@ function graphOf(c: ServiceConfig): Graph {
   return new Graph(c, { logger: silentLogger(), telemetry: new ServiceTelemetry(), host: { reportFatal: () => {} } });
 }
 
-function spans(...names: string[]): ResourceSpans[] {
-  return [
-    {
-      resource: { attributes: [], droppedAttributesCount: 0 },
-      schemaUrl: '',
-      scopeSpans: [
-        {
-          scope: { name: 's', version: '', attributes: [], droppedAttributesCount: 0 },
-          schemaUrl: '',
-          spans: names.map((name) => ({
-            traceId: '0af7651916cd43dd8448eb211c80319c',
-            spanId: 'b7ad6b7169203331',
-            traceState: '',
-            parentSpanId: '',
-            flags: 0,
-            name,
-            kind: 1,
-            startTimeUnixNano: 1n,
-            endTimeUnixNano: 2n,
-            attributes: [],
-            droppedAttributesCount: 0,
-            events: [],
-            droppedEventsCount: 0,
-            links: [],
-            droppedLinksCount: 0,
-            status: { code: 0, message: '' },
-          })),
-        },
-      ],
-    },
-  ];
-}
+/** One resource whose spans have these names. */
+const spans = (...names: string[]): ResourceSpans[] => [resourceSpans('svc', names.map((name) => span(1, 1, { name })))];
 
 const names = (b: Batch[]) => b.flatMap((x) => (x.resourceSpans ?? []).flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name))));
 

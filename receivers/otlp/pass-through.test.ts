@@ -11,9 +11,10 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/component.ts';
-import { type Batch, countItems } from '../../src/model.ts';
+import { type Batch, countItems, type Span } from '../../src/model.ts';
 import { decodeEncoded, decodeExportRequest, encodeExportRequest } from '../../src/otlp/proto.ts';
 import { SinkConsumer, configFor, testSettings } from '../../test/helpers/index.ts';
+import { attrs, resourceSpans, span } from '../../test/percentiles-helpers.ts';
 import { otlpReceiverFactory } from './index.ts';
 import type { OtlpReceiver } from './otlp-receiver.ts';
 
@@ -49,38 +50,11 @@ async function post(address: string, path: string, body: Uint8Array | string, ty
   return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()) };
 }
 
-function span(name: string, traceId = '0af7651916cd43dd8448eb211c80319c', spanId = 'b7ad6b7169203331') {
-  return {
-    traceId,
-    spanId,
-    traceState: '',
-    parentSpanId: '',
-    flags: 1,
-    name,
-    kind: 2,
-    startTimeUnixNano: 1_700_000_000_000_000_000n,
-    endTimeUnixNano: 1_700_000_000_250_000_000n,
-    attributes: [{ key: 'gen_ai.request.model', value: 'gpt-4o' }, { key: 'gen_ai.usage.input_tokens', value: 1200n }],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: '' },
-  };
-}
+const NOW_MS = 1_700_000_000_250;
 
-function traces(...spans: ReturnType<typeof span>[]): Batch {
-  return {
-    resourceSpans: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: 'bot' }], droppedAttributesCount: 0 },
-        schemaUrl: '',
-        scopeSpans: [{ scope: { name: 's', version: '1', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', spans }],
-      },
-    ],
-  };
-}
+/** A GenAI chat span named `name`. */
+const chat = (name: string) => span(NOW_MS, 250, { name, attributes: attrs({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1200n }) });
+const traces = (...spans: Span[]): Batch => ({ resourceSpans: [resourceSpans('bot', spans)] });
 
 describe('otlp receiver, encoded pass-through', () => {
   it('hands on what the official exporters send undecoded, and it decodes to what a decoding receiver delivers', async () => {
@@ -119,7 +93,7 @@ describe('otlp receiver, encoded pass-through', () => {
     const sink = new EncodedSink();
     const r = await start(sink);
     // A span with an all-zero span id: partial success, and the good span goes on, decoded.
-    const mixed = traces(span('good'), span('bad', '0af7651916cd43dd8448eb211c80319c', '0000000000000000'));
+    const mixed = traces(chat('good'), { ...chat('bad'), spanId: '0000000000000000' });
     const res = await post(r.httpAddress, '/v1/traces', encodeExportRequest(mixed, 'traces'), 'application/x-protobuf');
     expect(res.status).toBe(200);
     expect(res.body.length).toBeGreaterThan(0); // partial_success
@@ -130,7 +104,7 @@ describe('otlp receiver, encoded pass-through', () => {
     expect((await post(r.httpAddress, '/v1/traces', json, 'application/json')).status).toBe(200);
     expect(sink.kinds).toEqual(['decoded', 'decoded']);
 
-    const good = encodeExportRequest(traces(span('x')), 'traces');
+    const good = encodeExportRequest(traces(chat('x')), 'traces');
     const truncated = good.subarray(0, good.length - 3);
     const bad = await post(r.httpAddress, '/v1/traces', truncated, 'application/x-protobuf');
     expect(bad.status).toBe(400);
@@ -150,7 +124,7 @@ describe('otlp receiver, encoded pass-through', () => {
     const r = await start(sink);
     // Large enough to arrive in several chunks, so that the body is joined in a pooled buffer.
     const bodies = [0, 1, 2, 3].map((k) =>
-      encodeExportRequest(traces(...Array.from({ length: 600 }, (_, i) => span(`s${k}-${i}`))), 'traces'),
+      encodeExportRequest(traces(...Array.from({ length: 600 }, (_, i) => chat(`s${k}-${i}`))), 'traces'),
     );
     for (const body of [...bodies, ...bodies]) expect((await post(r.httpAddress, '/v1/traces', body, 'application/x-protobuf')).status).toBe(200);
     expect(sink.kinds.every((k) => k === 'encoded')).toBe(true);
