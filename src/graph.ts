@@ -51,12 +51,16 @@ function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () =>
 
 /**
  * `consume` for a component: an encoded batch is decoded first unless the component takes encoded ones
- * (receivers only send them where every consumer takes them; this keeps any other path correct).
+ * (receivers only send them where every consumer takes them; this keeps any other path correct). The
+ * consumer takes encoded batches when the component does, and `next` (the rest of the pipeline after a
+ * processor) too.
  */
-function decodingFor(component: () => { acceptsEncoded?: boolean }, consume: (b: Batch) => Promise<void>): Consumer {
+function decodingFor(component: () => { acceptsEncoded?: boolean }, consume: (b: Batch) => Promise<void>, next?: Consumer): Consumer {
+  let takes: boolean | undefined;
+  const own = () => (takes ??= component().acceptsEncoded === true);
   return withAcceptsEncoded(
-    (b: Batch) => consume(b.encoded && component().acceptsEncoded !== true ? decodeEncoded(b) : b),
-    () => component().acceptsEncoded === true,
+    (b: Batch) => consume(b.encoded && !own() ? decodeEncoded(b) : b),
+    () => own() && (next === undefined || next.acceptsEncoded === true),
   );
 }
 
@@ -132,9 +136,7 @@ export class Graph {
     const id = p.processors[i]!;
     const next = this.chain(pipeline, i + 1);
     const processor = () => this.instance<Processor>('processor', id);
-    const own = decodingFor(processor, (b) => processor().process(b, next));
-    // Encoded batches go in only when the processor and everything after it take them.
-    return withAcceptsEncoded(own.consume, () => own.acceptsEncoded === true && next.acceptsEncoded === true);
+    return decodingFor(processor, (b) => processor().process(b, next), next);
   }
 
   private build(): void {
