@@ -7,6 +7,6 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fromSource =
   process.env.VIGIL_DIST !== '1' &&
-  existsSync(`${root}src/main.ts`) &&
+  existsSync(`${root}app/main.ts`) &&
   (await import('tsx/esm/api').then((m) => (m.register(), true), () => false));
-await import(fromSource ? '../src/main.ts' : '../dist/src/main.js');
+await import(fromSource ? '../app/main.ts' : '../dist/app/main.js');

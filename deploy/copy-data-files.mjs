@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const SOURCE_DIRS = ['src', 'receivers', 'processors', 'exporters'];
+export const SOURCE_DIRS = ['app', 'src', 'receivers', 'processors', 'exporters'];
 const DATA_EXT = /\.(json|ya?ml|txt|tmpl|html|proto)$/i;
 const SKIP_DIR = new Set(['testdata', 'node_modules', '__snapshots__', 'fixtures']);
 

@@ -1,4 +1,4 @@
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,11 +8,10 @@ import { encodeExportRequest } from './otlp/proto.ts';
 import { silentLogger } from './logger.ts';
 import type { Batch, ResourceSpans } from './model.ts';
 import { ServiceTelemetry } from './telemetry.ts';
-import { created, events, registerDoubles } from '../test/helpers/doubles.ts';
+import { created, events, testRegistry } from '../test/helpers/doubles.ts';
 import { resourceSpans, span } from '../test/percentiles-helpers.ts';
 import { tempDir } from '../test/helpers/index.ts';
 
-beforeAll(registerDoubles);
 beforeEach(() => {
   created.clear();
   events.length = 0;
@@ -24,13 +23,13 @@ async function config(doc: unknown): Promise<ServiceConfig> {
   const d = doc as { service: Record<string, unknown> };
   d.service = { state_dir: dir, telemetry: { endpoint: 'localhost:0' }, ...d.service };
   fs.writeFileSync(file, YAML.stringify(d));
-  const r = await loadConfig([file], {});
+  const r = await loadConfig([file], testRegistry, {});
   if (!r.config) throw new Error(JSON.stringify(r.errors));
   return r.config;
 }
 
 function graphOf(c: ServiceConfig): Graph {
-  return new Graph(c, { logger: silentLogger(), telemetry: new ServiceTelemetry(), host: { reportFatal: () => {} } });
+  return new Graph(c, { logger: silentLogger(), registry: testRegistry, telemetry: new ServiceTelemetry(), host: { reportFatal: () => {} } });
 }
 
 /** One resource whose spans have these names. */

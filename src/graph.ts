@@ -5,11 +5,11 @@
  * the reverse order so that in-flight data drains downstream. It knows nothing of any particular component.
  */
 import type { Component, ComponentKind, Consumer, Exporter, Factory, Host, Processor, ServiceView } from './component.ts';
-import { findFactory } from './components.ts';
 import { parseComponentId, pipelineSignal, type ServiceConfig } from './config/load.ts';
 import type { Logger } from './logger.ts';
 import { type Batch, cloneBatch, isEmpty, pickSignal, type SignalName } from './model.ts';
 import { decodeEncoded } from './otlp/proto.ts';
+import type { ComponentRegistry } from './registry.ts';
 import type { ServiceTelemetry } from './telemetry.ts';
 
 interface Node {
@@ -95,6 +95,8 @@ function toPipelines(entries: { signal: SignalName | undefined; consumer: Consum
 
 export interface GraphOptions {
   logger: Logger;
+  /** Where factories are found; every type the config names must already be loaded (`loadConfig` does that). */
+  registry: ComponentRegistry;
   telemetry: ServiceTelemetry;
   host: Host;
 }
@@ -154,7 +156,8 @@ export class Graph {
     const create = (kind: ComponentKind, id: string, emit: Consumer): void => {
       if (this.nodes.has(this.key(kind, id))) return;
       const type = parseComponentId(id)!.type;
-      const factory = findFactory(kind, type) as Factory;
+      const factory = this.opts.registry.loaded(kind, type) as Factory | undefined;
+      if (!factory) throw new Error(`internal: ${kind} type "${type}" is not loaded in the registry`);
       const section = kind === 'receiver' ? this.config.receivers : kind === 'processor' ? this.config.processors : this.config.exporters;
       const component = factory.create(
         {

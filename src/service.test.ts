@@ -1,15 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { created, registerDoubles } from '../test/helpers/doubles.ts';
+import { created, testRegistry } from '../test/helpers/doubles.ts';
 import { tempDir } from '../test/helpers/index.ts';
 import { loadConfig } from './config/load.ts';
 import { createLogger } from './logger.ts';
 import { Service } from './service.ts';
 
-beforeAll(registerDoubles);
 
 function captureLogger() {
   const lines: Record<string, unknown>[] = [];
@@ -38,9 +37,9 @@ describe('Service', () => {
   it('serves /healthz, /readyz and /metrics, reloads a good config, keeps the running one on a bad one', async () => {
     const dir = tempDir();
     const file = writeYaml(dir, 'c.yaml', base(dir));
-    const { config } = await loadConfig([file]);
+    const { config } = await loadConfig([file], testRegistry);
     const { logger, lines } = captureLogger();
-    const svc = new Service(config!, { logger });
+    const svc = new Service(config!, { logger, registry: testRegistry });
     await svc.start();
     const url = `http://127.0.0.1:${svc.telemetryPort}`;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
@@ -83,8 +82,8 @@ describe('Service', () => {
 
   it('reports not ready while a component is failed', async () => {
     const dir = tempDir();
-    const { config } = await loadConfig([writeYaml(dir, 'c.yaml', base(dir))]);
-    const svc = new Service(config!, { logger: captureLogger().logger });
+    const { config } = await loadConfig([writeYaml(dir, 'c.yaml', base(dir))], testRegistry);
+    const svc = new Service(config!, { logger: captureLogger().logger, registry: testRegistry });
     await svc.start();
     const url = `http://127.0.0.1:${svc.telemetryPort}`;
     svc.telemetry.markFailed('testsink/a', 'disk full');

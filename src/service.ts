@@ -2,14 +2,17 @@
  * The running daemon: self-telemetry endpoint, the pipeline graph, reload and drain.
  */
 import fs from 'node:fs';
-import { type LoadResult, formatConfigError, loadConfig, type ServiceConfig } from './config/load.ts';
+import { type LoadResult, formatConfigError, loadConfig, parseComponentId, type ServiceConfig } from './config/load.ts';
 import { parseDuration } from './duration.ts';
 import { Graph } from './graph.ts';
 import type { Logger } from './logger.ts';
+import type { ComponentRegistry } from './registry.ts';
 import { ServiceTelemetry } from './telemetry.ts';
 
 export interface ServiceOptions {
   logger: Logger;
+  /** The components this service may run; reloads load their configs against it too. */
+  registry: ComponentRegistry;
   /** Reused across reloads so counters keep counting; one is made if not given. */
   telemetry?: ServiceTelemetry;
 }
@@ -17,6 +20,7 @@ export interface ServiceOptions {
 export class Service {
   readonly telemetry: ServiceTelemetry;
   private readonly logger: Logger;
+  private readonly registry: ComponentRegistry;
   private graph: Graph | undefined;
   private endpoint: string | undefined;
   private reloading: Promise<boolean> | undefined;
@@ -28,6 +32,7 @@ export class Service {
     opts: ServiceOptions,
   ) {
     this.logger = opts.logger;
+    this.registry = opts.registry;
     this.telemetry = opts.telemetry ?? new ServiceTelemetry();
   }
 
@@ -63,8 +68,12 @@ export class Service {
   }
 
   private async startGraph(config: ServiceConfig): Promise<void> {
+    for (const [section, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
+      for (const id of Object.keys(config[section])) await this.registry.load(kind, parseComponentId(id)!.type);
+    }
     const graph = new Graph(config, {
       logger: this.logger,
+      registry: this.registry,
       telemetry: this.telemetry,
       host: {
         reportFatal: (id, err) => {
@@ -91,7 +100,7 @@ export class Service {
   }
 
   private async doReload(paths: string[]): Promise<boolean> {
-    const result: LoadResult = await loadConfig(paths);
+    const result: LoadResult = await loadConfig(paths, this.registry);
     if (!result.config) {
       for (const e of result.errors) this.logger.error({ code: e.code, error: formatConfigError(e) }, 'reload refused: config error');
       this.logger.error({ errors: result.errors.length }, 'reload refused: the running config is kept');

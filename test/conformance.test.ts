@@ -3,13 +3,15 @@
  * example) config validates; create then shutdown without start; start then shutdown twice.
  */
 import { describe, expect, it } from 'vitest';
-import { allFactories } from '../src/components.ts';
+import { components } from '../app/components.ts';
 import type { Exporter, Processor } from '../src/component.ts';
 import { SinkConsumer, configFor, testSettings } from './helpers/index.ts';
 
 const host = { reportFatal: () => {} };
 
-describe.each(allFactories().map((f) => [`${f.kind} ${f.type}`, f] as const))('%s', (_name, factory) => {
+const factories = await components.all();
+
+describe.each(factories.map((f) => [`${f.kind} ${f.type}`, f] as const))('%s', (_name, factory) => {
   it('has a valid default or example config', () => {
     expect(() => configFor(factory, factory.example ?? {})).not.toThrow();
   });

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { schemaProblems, validateManifests } from '../deploy/kubernetes/validate.ts';
+import { components } from '../app/components.ts';
 import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { tempDir } from './helpers/index.ts';
 
@@ -99,11 +100,11 @@ describe('deploy/kubernetes', () => {
   });
 
   describe('the vigil config in each ConfigMap', () => {
-    // what `vigil validate --config FILE` does (src/cli.ts), in-process: loadConfig with the container's env
+    // what `vigil validate --config FILE` does (app/cli.ts), in-process: loadConfig with the container's env
     const validateWith = async (text: string, name: string, env: Record<string, string>) => {
       const file = path.join(scratch, `${name}.yaml`);
       fs.writeFileSync(file, text);
-      return (await loadConfig([file], { PATH: process.env.PATH, ...env })).errors.map(formatConfigError);
+      return (await loadConfig([file], components, { PATH: process.env.PATH, ...env })).errors.map(formatConfigError);
     };
 
     it.each(['vigil-sidecar-config', 'vigil-gateway-config', 'vigil-forwarder-config'])('%s passes `vigil validate` with its container\'s environment', async (name) => {

@@ -70,7 +70,7 @@ describe('the runtime stage of deploy/Dockerfile', () => {
     expect(devOnly).toEqual(expect.arrayContaining(['typescript', 'vitest', 'dockerfile-utils']));
     for (const dep of devOnly) expect(fs.existsSync(path.join(app, 'node_modules', dep)), dep).toBe(false);
     expect(fs.existsSync(path.join(app, 'src'))).toBe(false);
-    expect(fs.existsSync(path.join(app, 'dist/src/cli.js'))).toBe(true);
+    expect(fs.existsSync(path.join(app, 'dist/app/cli.js'))).toBe(true);
     // every runtime data file beside the sources is beside the compiled modules too (e.g. the price table)
     const data = spawnSync(process.execPath, ['-e', `import('${path.join(root, 'deploy/copy-data-files.mjs')}').then((m) => console.log(JSON.stringify(m.findDataFiles('${root}'))))`], { encoding: 'utf8' });
     const files = JSON.parse(data.stdout) as string[];

@@ -258,12 +258,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = path.resolve(process.argv[2] ?? here);
   const { manifests, problems, configs } = validateManifests(dir);
   const { loadConfig, formatConfigError } = await import('../../src/config/load.ts');
+  const { components } = await import('../../app/components.ts');
   const os = await import('node:os');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-k8s-configs-'));
   for (const c of configs) {
     const file = path.join(tmp, `${c.configMap}.yaml`);
     fs.writeFileSync(file, c.text);
-    const { errors } = await loadConfig([file], { PATH: process.env.PATH, ...c.env });
+    const { errors } = await loadConfig([file], components, { PATH: process.env.PATH, ...c.env });
     for (const e of errors) problems.push(`${c.where}: ConfigMap ${c.configMap} key ${c.key}: ${formatConfigError(e).replace(file, c.key)}`);
   }
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { parseSeriesSelector, parseValues } from './series-notation.ts';
+import { components } from '../../app/components.ts';
 import { inferType, runRuleTests } from './rule-test.ts';
 
 const td = (f: string) => path.join(import.meta.dirname, 'testdata', f);
@@ -39,13 +40,13 @@ describe('promtool series notation', () => {
 
 describe('vigil test', () => {
   it('passes the passing file', async () => {
-    const r = await runRuleTests([td('rules-config.yaml')], [td('rules-pass.test.yaml')]);
+    const r = await runRuleTests([td('rules-config.yaml')], [td('rules-pass.test.yaml')], components);
     expect(r.output).toContain('SUCCESS');
     expect(r.ok).toBe(true);
   });
 
   it('fails the failing file with a diff per alert and label', async () => {
-    const r = await runRuleTests([td('rules-config.yaml')], [td('rules-fail.test.yaml')]);
+    const r = await runRuleTests([td('rules-config.yaml')], [td('rules-fail.test.yaml')], components);
     expect(r.ok).toBe(false);
     const out = r.output.replaceAll(td('') + path.sep, '');
     expect(out).toContain(
@@ -77,7 +78,7 @@ describe('vigil test', () => {
   });
 
   it('reports config errors from the loader', async () => {
-    const r = await runRuleTests([td('does-not-exist.yaml')], [td('rules-pass.test.yaml')]);
+    const r = await runRuleTests([td('does-not-exist.yaml')], [td('rules-pass.test.yaml')], components);
     expect(r.ok).toBe(false);
     expect(r.output).toMatch(/does-not-exist\.yaml/);
   });

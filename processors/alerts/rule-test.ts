@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { loadConfig, formatConfigError } from '../../src/config/load.ts';
+import type { ComponentRegistry } from '../../src/registry.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { AggregationTemporality, type Alert, type Batch, type Metric, emptyResource, emptyScope } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
@@ -62,9 +63,12 @@ export function inferType(name: string): SeriesType {
   return 'gauge';
 }
 
-/** Runs every test file against the alerts processor of the config; `output` is a readable report. */
-export async function runRuleTests(configPaths: string[], testFiles: string[]): Promise<{ ok: boolean; output: string }> {
-  const loaded = await loadConfig(configPaths);
+/**
+ * Runs every test file against the alerts processor of the config; `output` is a readable report.
+ * `registry`: the components the config may name (the CLI passes the application's).
+ */
+export async function runRuleTests(configPaths: string[], testFiles: string[], registry: ComponentRegistry): Promise<{ ok: boolean; output: string }> {
+  const loaded = await loadConfig(configPaths, registry);
   if (!loaded.config) return { ok: false, output: loaded.errors.map(formatConfigError).join('\n') };
   const cfg = loaded.config;
   const alertIds = Object.keys(cfg.processors).filter((id) => id === 'alerts' || id.startsWith('alerts/'));

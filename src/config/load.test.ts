@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { registerFactory } from '../components.ts';
+import { describe, expect, it } from 'vitest';
+import { components } from '../../app/components.ts';
 import { formatConfigError, loadConfig } from './load.ts';
 import { Endpoint } from './types.ts';
 
@@ -9,32 +9,32 @@ const td = (f: string) => path.join(import.meta.dirname, 'testdata', f);
 const rel = (f: string) => path.relative(process.cwd(), td(f));
 
 async function errorsOf(files: string[], env: NodeJS.ProcessEnv = {}): Promise<string[]> {
-  const r = await loadConfig(files.map(td), env);
+  const r = await loadConfig(files.map(td), registry, env);
   return r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }));
 }
 
-beforeAll(() => {
-  // doubles: a receiver that binds an endpoint, and an exporter that only handles alerts
-  registerFactory({
+// doubles: a receiver that binds an endpoint, and an exporter that only handles alerts
+const registry = components.with(
+  {
     type: 'listener',
     kind: 'receiver',
     schema: Type.Object({ endpoint: Endpoint('localhost:0') }, { additionalProperties: false, default: {} }),
     signals: ['traces', 'metrics', 'logs', 'alerts'],
     endpoints: (c: { endpoint: string }) => [c.endpoint],
     create: () => ({ start: async () => {}, shutdown: async () => {} }),
-  });
-  registerFactory({
+  },
+  {
     type: 'alertsonly',
     kind: 'exporter',
     schema: Type.Object({}, { additionalProperties: false, default: {} }),
     signals: ['alerts'],
     create: () => ({ start: async () => {}, shutdown: async () => {}, consume: async () => {} }),
-  });
-});
+  },
+);
 
 describe('loadConfig', () => {
   it('loads a valid file, applies defaults and env defaults, and freezes the result', async () => {
-    const r = await loadConfig([td('valid.yaml')], { VIGIL_TEST_STATE: '/tmp/vigil-state' });
+    const r = await loadConfig([td('valid.yaml')], registry, { VIGIL_TEST_STATE: '/tmp/vigil-state' });
     expect(r.errors).toEqual([]);
     const c = r.config!;
     expect(c.service.state_dir).toBe('/tmp/vigil-state');
@@ -67,7 +67,7 @@ describe('loadConfig', () => {
   });
 
   it('gives each kind of mistake its stable code', async () => {
-    const codes = async (f: string) => (await loadConfig([td(f)], {})).errors.map((e) => e.code);
+    const codes = async (f: string) => (await loadConfig([td(f)], registry, {})).errors.map((e) => e.code);
     expect(await codes('bad_three.yaml')).toEqual(['VIGIL_CONFIG_SCHEMA', 'VIGIL_CONFIG_SCHEMA', 'VIGIL_CONFIG_PIPELINE']);
     expect(await codes('bad_env.yaml')).toEqual(['VIGIL_CONFIG_ENV']);
     expect(await codes('bad_duplicate_id.yaml')).toEqual(['VIGIL_CONFIG_DUPLICATE_KEY']);
@@ -100,7 +100,7 @@ describe('loadConfig', () => {
   });
 
   it('merges files in order, types whole-value env references, and keeps $$ literal', async () => {
-    const r = await loadConfig([td('valid.yaml'), td('override.yaml')], { VIGIL_TEST_BATCH: '100' });
+    const r = await loadConfig([td('valid.yaml'), td('override.yaml')], registry, { VIGIL_TEST_BATCH: '100' });
     expect(r.errors).toEqual([]);
     expect(r.config!.exporters['debug']).toEqual({ verbosity: 'detailed' });
     expect(r.config!.processors['batch']).toEqual({ send_batch_size: 100, timeout: '200ms' });
@@ -109,14 +109,14 @@ describe('loadConfig', () => {
   });
 
   it('points errors from a later file at that file', async () => {
-    const r = await loadConfig([td('valid.yaml'), td('override.yaml')], { VIGIL_TEST_BATCH: 'many' });
+    const r = await loadConfig([td('valid.yaml'), td('override.yaml')], registry, { VIGIL_TEST_BATCH: 'many' });
     expect(r.errors.map(formatConfigError)).toEqual([
       `${td('override.yaml')}:6:22: processors.batch.send_batch_size: expected integer`,
     ]);
   });
 
   it('reports a file that cannot be read', async () => {
-    const r = await loadConfig([td('missing.yaml')]);
+    const r = await loadConfig([td('missing.yaml')], registry);
     expect(r.errors[0]!.message).toMatch(/^cannot read config file: ENOENT/);
     expect(rel('missing.yaml')).toContain('testdata');
   });

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Node as YamlNode, type Document } from 'yaml';
 import type { ComponentKind, Factory } from '../component.ts';
-import { findFactory, receiverFactories, processorFactories, exporterFactories } from '../components.ts';
 import { SIGNALS, type SignalName } from '../model.ts';
+import type { ComponentRegistry } from '../registry.ts';
 import { splitHostPort } from '../telemetry.ts';
 import { compileSchema, describeAjvErrors, validateComponentConfig } from './ajv.ts';
 import { Duration, Endpoint, Obj } from './types.ts';
@@ -125,7 +125,7 @@ export function pathToString(p: readonly (string | number)[]): string {
 const pathKey = (p: readonly (string | number)[]): string => p.join('\u0000');
 
 /** Reads, merges, expands and validates the config files. Never throws for a bad config: see `errors`. */
-export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
+export async function loadConfig(paths: string[], registry: ComponentRegistry, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
   const errors: ConfigError[] = [];
   if (paths.length === 0) {
     return { errors: [{ code: ConfigErrorCodes.READ, file: '<args>', line: 0, col: 0, path: '', message: 'no --config file given' }] };
@@ -212,9 +212,15 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
         report([section, id], `invalid component ID "${id}": expected "type" or "type/name"`, ConfigErrorCodes.COMPONENT);
         continue;
       }
-      const factory = findFactory(kind, parsed.type);
+      let factory: Factory | undefined;
+      try {
+        factory = await registry.load(kind, parsed.type);
+      } catch (err) {
+        report([section, id], `${kind} type "${parsed.type}" failed to load: ${(err as Error).message}`, ConfigErrorCodes.COMPONENT);
+        continue;
+      }
       if (!factory) {
-        const known = knownTypes(kind);
+        const known = registry.types(kind);
         report([section, id], `unknown ${kind} type "${parsed.type}" (known: ${known.join(', ')})`, ConfigErrorCodes.COMPONENT);
         continue;
       }
@@ -292,11 +298,6 @@ export async function loadConfig(paths: string[], env: NodeJS.ProcessEnv = proce
     files: paths,
   };
   return { errors: [], config: deepFreeze(config) };
-}
-
-function knownTypes(kind: ComponentKind): string[] {
-  const list = kind === 'receiver' ? receiverFactories : kind === 'processor' ? processorFactories : exporterFactories;
-  return list.map((f) => f.type).sort();
 }
 
 function sameBind(a: string, b: string): boolean {

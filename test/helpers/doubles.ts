@@ -1,7 +1,7 @@
 /** Components for wiring tests, registered under test-only types. */
 import { Type } from '@sinclair/typebox';
 import type { Component, Consumer, Exporter, Factory, Processor } from '../../src/component.ts';
-import { registerFactory } from '../../src/components.ts';
+import { components } from '../../app/components.ts';
 import { type Batch, SIGNALS } from '../../src/model.ts';
 
 const empty = Type.Object({ fail_start: Type.Boolean({ default: false }), delay_ms: Type.Integer({ default: 0 }) }, { additionalProperties: false, default: {} });
@@ -77,8 +77,5 @@ export const mutateFactory: Factory<Cfg> = {
   },
 };
 
-export function registerDoubles(): void {
-  registerFactory(sourceFactory);
-  registerFactory(sinkFactory);
-  registerFactory(mutateFactory);
-}
+/** The application's components plus the doubles (`testsource`, `testsink`, `testmutate`). */
+export const testRegistry = components.with(sourceFactory, sinkFactory, mutateFactory);

@@ -3,10 +3,11 @@
  * which exits on SIGTERM/SIGINT once drained).
  */
 import { parseArgs } from 'node:util';
-import { formatConfigError, loadConfig } from './config/load.ts';
-import { ErrorCodes } from './errors.ts';
-import { createLogger } from './logger.ts';
-import { Service } from './service.ts';
+import { formatConfigError, loadConfig } from '../src/config/load.ts';
+import { ErrorCodes } from '../src/errors.ts';
+import { createLogger } from '../src/logger.ts';
+import { Service } from '../src/service.ts';
+import { components } from './components.ts';
 
 const USAGE = `vigil: a telemetry pipeline daemon for LLM-backed services
 
@@ -69,7 +70,7 @@ async function validate(args: string[], io: Out): Promise<number> {
     return 1;
   }
   const files = parsed.values.config ?? [];
-  const result = await loadConfig(files);
+  const result = await loadConfig(files, components);
   if (result.errors.length) {
     for (const e of result.errors) io.err(`${formatConfigError(e)}\n`);
     io.err(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'} in ${files.join(', ')}\n`);
@@ -88,14 +89,14 @@ async function run(args: string[], io: Out): Promise<number> {
     return 1;
   }
   const files = parsed.values.config ?? [];
-  const result = await loadConfig(files);
+  const result = await loadConfig(files, components);
   if (!result.config) {
     for (const e of result.errors) io.err(`${formatConfigError(e)}\n`);
     io.err(`vigil run: ${result.errors.length} config error(s); not starting\n`);
     return 1;
   }
   const logger = createLogger(result.config.service.telemetry.logs.level);
-  const service = new Service(result.config, { logger });
+  const service = new Service(result.config, { logger, registry: components });
   try {
     await service.start();
   } catch (err) {
@@ -145,7 +146,7 @@ async function test(args: string[], io: Out): Promise<number> {
     return 1;
   }
   const { runRuleTests } = await import('../processors/alerts/rule-test.ts');
-  const result = await runRuleTests(files, parsed.positionals);
+  const result = await runRuleTests(files, parsed.positionals, components);
   io.out(result.output.endsWith('\n') ? result.output : `${result.output}\n`);
   return result.ok ? 0 : 1;
 }
@@ -171,7 +172,7 @@ async function silence(args: string[], io: Out): Promise<number> {
     io.err(`vigil silence: ${(err as Error).message}\n`);
     return 1;
   }
-  const result = await loadConfig(parsed.values.config ?? []);
+  const result = await loadConfig(parsed.values.config ?? [], components);
   if (!result.config) {
     for (const e of result.errors) io.err(`${formatConfigError(e)}\n`);
     return 1;
