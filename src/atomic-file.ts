@@ -1,30 +1,118 @@
 /**
  * Durable small-file writes for component state (alert state, silences, budgets, the alertmanager
- * exporter's firing set): temp file, fsync, rename over the target, fsync the directory. A crash leaves
- * either the old file or the new one, never a torn one.
+ * exporter's firing set): temp file, write every byte, fsync, rename over the target, fsync the directory.
+ * A crash leaves either the old file or the new one, never a torn one; a failed write (ENOSPC, EDQUOT,
+ * EIO, a short write that cannot be completed) throws a {@link StateWriteError} saying what, where and
+ * how much, leaves the target as it was and removes the temp file.
+ *
+ * `appendWholeSync` is the same promise for an append-only file of lines (the dead-letter file): the
+ * whole text or nothing; a failed append is cut back off.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
 let counter = 0;
 
+/** A state file could not be written; the previous version of the file is intact. */
+export class StateWriteError extends Error {
+  /** errno code of the failure (`ENOSPC`...). */
+  readonly code: string;
+  constructor(
+    readonly file: string,
+    readonly bytes: number,
+    cause: NodeJS.ErrnoException,
+  ) {
+    const code = cause.code ?? 'EIO';
+    const what = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : cause.message;
+    const free = freeBytesSync(path.dirname(file));
+    super(
+      `cannot write ${file}: ${what} (${code}) writing ${bytes} bytes` +
+        (free !== undefined ? `, ${free} bytes free on its filesystem` : '') +
+        '; the previous version is kept',
+      { cause },
+    );
+    this.name = 'StateWriteError';
+    this.code = code;
+  }
+}
+
+/** Bytes free for an unprivileged user on the filesystem of `dir` (undefined when unknown). */
+export function freeBytesSync(dir: string): number | undefined {
+  try {
+    const st = fs.statfsSync(dir);
+    return Number(st.bavail) * Number(st.bsize);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes all of `buf` at the file's position, or throws (a 0-byte write that cannot progress is EIO). */
+function writeFullySync(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = fs.writeSync(fd, buf, off, buf.length - off);
+    if (n <= 0) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
+    off += n;
+  }
+}
+
 export function writeFileAtomicSync(file: string, data: string): void {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  const buf = Buffer.from(data);
   const tmp = `${file}.${process.pid}.${++counter}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      writeFullySync(fd, buf);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw new StateWriteError(file, buf.length, e as NodeJS.ErrnoException);
   }
+  fsyncDirSync(dir);
+}
+
+/** The same, without blocking the event loop (for writes on a timer, such as budget spend). */
+export async function writeFileAtomic(file: string, data: string): Promise<void> {
+  const dir = path.dirname(file);
+  const buf = Buffer.from(data);
+  const tmp = `${file}.${process.pid}.${++counter}.tmp`;
+  try {
+    await fs.promises.mkdir(dir, { recursive: true });
+    const fh = await fs.promises.open(tmp, 'w', 0o600);
+    try {
+      let off = 0;
+      while (off < buf.length) {
+        const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+        if (bytesWritten <= 0) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
+        off += bytesWritten;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw new StateWriteError(file, buf.length, e as NodeJS.ErrnoException);
+  }
+  let dh: fs.promises.FileHandle | undefined;
+  try {
+    dh = await fs.promises.open(dir, 'r');
+    await dh.sync();
+  } catch {
+    // some filesystems refuse fsync on a directory; the rename is still atomic
+  } finally {
+    await dh?.close();
+  }
+}
+
+function fsyncDirSync(dir: string): void {
   try {
     const dfd = fs.openSync(dir, 'r');
     try {
@@ -37,32 +125,30 @@ export function writeFileAtomicSync(file: string, data: string): void {
   }
 }
 
-/** The same, without blocking the event loop (for writes on a timer, such as budget spend). */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.${++counter}.tmp`;
-  const fh = await fs.promises.open(tmp, 'w', 0o600);
+/**
+ * Appends `data` to `file` (created with its folder if missing) whole or not at all: on a failed or short
+ * write the file is truncated back to its size before the call, and a {@link StateWriteError} is thrown.
+ */
+export function appendWholeSync(file: string, data: string): void {
+  const buf = Buffer.from(data);
+  let fd: number | undefined;
+  let before = -1;
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fs.promises.rename(tmp, file);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
+    before = fs.fstatSync(fd).size;
+    writeFullySync(fd, buf);
   } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
-  let dh: fs.promises.FileHandle | undefined;
-  try {
-    dh = await fs.promises.open(dir, 'r');
-    await dh.sync();
-  } catch {
-    // some filesystems refuse fsync on a directory; the rename is still atomic
+    if (fd !== undefined && before >= 0) {
+      try {
+        fs.ftruncateSync(fd, before);
+      } catch {
+        // nothing more can be done; a reader skips a torn last line
+      }
+    }
+    throw new StateWriteError(file, buf.length, e as NodeJS.ErrnoException);
   } finally {
-    await dh?.close();
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -76,4 +162,22 @@ export function readJsonSync(file: string): unknown {
     throw e;
   }
   return JSON.parse(text) as unknown;
+}
+
+/** Removes `<file>.<pid>.<n>.tmp` files a crashed earlier run left beside `file` (returns how many). */
+export function removeStaleTemps(file: string): number {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let n = 0;
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      if (name.startsWith(`${base}.`) && name.endsWith('.tmp') && /^\.\d+\.\d+\.tmp$/.test(name.slice(base.length))) {
+        fs.rmSync(path.join(dir, name), { force: true });
+        n++;
+      }
+    }
+  } catch {
+    // no folder yet
+  }
+  return n;
 }

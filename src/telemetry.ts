@@ -32,8 +32,12 @@ export interface ComponentTelemetry {
   count(event: CountEvent, signal: SignalName, n: number): void;
   /** Registers the size (and, when known, the capacity) of a queue, read at every scrape. */
   queue(size: () => number, capacity?: () => number): void;
-  /** Marks the component failed (readiness turns 503) or healthy again. */
-  setHealthy(healthy: boolean, reason?: string): void;
+  /**
+   * Marks the component failed (readiness turns 503, `/readyz` names it with `reason`) or healthy again.
+   * `part` tells apart independent conditions of one component (`sending queue`, `state file`): each is
+   * set and cleared on its own.
+   */
+  setHealthy(healthy: boolean, reason?: string, part?: string): void;
 }
 
 const EVENT_METRIC: Record<CountEvent, { name: string; help: string }> = {
@@ -100,9 +104,10 @@ export class ServiceTelemetry {
       queue: (size, capacity) => {
         this.queues.push({ key, labels, size, capacity });
       },
-      setHealthy: (healthy, reason) => {
-        if (healthy) this.unhealthy.delete(key);
-        else this.unhealthy.set(key, reason ?? 'failed');
+      setHealthy: (healthy, reason, part) => {
+        const k = part ? `${key} (${part})` : key;
+        if (healthy) this.unhealthy.delete(k);
+        else this.unhealthy.set(k, reason ?? 'failed');
       },
     };
   }
@@ -117,6 +122,7 @@ export class ServiceTelemetry {
     const key = `${kind}/${id}`;
     this.unhealthy.delete(key);
     this.unhealthy.delete(id);
+    for (const k of [...this.unhealthy.keys()]) if (k.startsWith(`${key} (`)) this.unhealthy.delete(k);
     for (let i = this.queues.length - 1; i >= 0; i--) if (this.queues[i]!.key === key) this.queues.splice(i, 1);
   }
 

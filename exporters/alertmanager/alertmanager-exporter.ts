@@ -145,8 +145,10 @@ export class AlertmanagerSender implements NotificationSender {
   private save(): void {
     try {
       writeFileAtomicSync(this.activeFile, JSON.stringify([...this.active.values()]));
+      this.telemetry.setHealthy(true, undefined, 'state file');
     } catch (err) {
-      this.logger.warn({ err, file: this.activeFile }, 'cannot save the firing alerts');
+      this.logger.error({ err: (err as Error).message, file: this.activeFile }, 'cannot save the firing alerts (the previous file is kept; retried at the next change)');
+      this.telemetry.setHealthy(false, `cannot save the firing alerts: ${(err as Error).message}`, 'state file');
     }
   }
 }

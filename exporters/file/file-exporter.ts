@@ -1,13 +1,16 @@
 /**
  * Appends one JSON object per line: OTLP/JSON export requests for telemetry (as the Collector's file
  * exporter writes them) and `{"alert": {...}}` for each alert of a notification routed to this exporter.
- * The file is its own durable store (no delivery queue): every line is one write() on an O_APPEND file, and
- * the batch is fsync'd before consume() resolves. A line cut by a crash (kill -9 in the middle of a write)
+ * The file is its own durable store (no delivery queue): a batch is one write() on an O_APPEND file, fsync'd
+ * before consume() resolves. A batch that cannot be written whole (disk full) is cut back off the file
+ * (ftruncate to its size before the batch) and refused with a retryable error, so the file is always whole
+ * JSON lines and nothing refused is half there. A line cut by a crash (kill -9 in the middle of a write)
  * is removed when the exporter starts again, so the file always ends with a whole line.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Exporter, Host } from '../../src/component.ts';
+import { freeBytesSync } from '../../src/atomic-file.ts';
 import { retryableError } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
 import { type Batch, countItems, pickSignal } from '../../src/model.ts';
@@ -57,6 +60,9 @@ export class FileExporter implements Exporter {
   private size = 0;
   private started = false;
   private stopped = false;
+  /** Writes fail (disk full): /readyz names the exporter until one works again. */
+  private failing = false;
+  private repairBeforeOpen = false;
   private readonly maxBytes: number;
 
   constructor(
@@ -77,6 +83,11 @@ export class FileExporter implements Exporter {
   }
 
   private open(): void {
+    if (this.repairBeforeOpen) {
+      const cut = repairTornTail(this.config.path);
+      if (cut) this.logger.warn({ path: this.config.path, bytes: cut }, 'removed a partial last line left by a failed write');
+      this.repairBeforeOpen = false;
+    }
     fs.mkdirSync(path.dirname(path.resolve(this.config.path)), { recursive: true });
     this.fd = fs.openSync(this.config.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
     this.size = fs.fstatSync(this.fd).size;
@@ -102,24 +113,61 @@ export class FileExporter implements Exporter {
     }
     if (!lines.length) return;
     if (!this.started || this.stopped) throw retryableError(`exporter ${this.id} is not running`);
+    const buf = Buffer.from(lines.join('\n') + '\n');
+    let before = -1;
     try {
       if (this.fd === undefined) this.open();
-      for (const line of lines) this.writeLine(Buffer.from(line + '\n'));
+      if (this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
+      before = this.size;
+      // One write (looped until whole) for the batch on an O_APPEND file; a crash can only cut the last line.
+      let off = 0;
+      while (off < buf.length) {
+        const n = fs.writeSync(this.fd!, buf, off, buf.length - off);
+        if (n <= 0) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
+        off += n;
+      }
       if (this.config.fsync) fs.fdatasyncSync(this.fd!);
+      this.size += buf.length;
     } catch (err) {
+      const undone = before >= 0 ? this.undo(before) : true;
       for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('failed', s, counts[s]);
-      this.logger.error({ err, path: this.config.path }, 'cannot write to the file');
-      throw retryableError(`file ${this.config.path}: ${(err as Error).message}`, undefined, err);
+      const e = err as NodeJS.ErrnoException;
+      const free = freeBytesSync(path.dirname(path.resolve(this.config.path)));
+      const message =
+        `cannot write ${this.config.path}: ${e.code === 'ENOSPC' ? 'no space left on device' : e.message} (${e.code ?? 'EIO'}) writing ${buf.length} bytes` +
+        (free !== undefined ? `, ${free} bytes free on its filesystem` : '') +
+        (undone ? '; the file was cut back to its last whole line (retry later)' : '');
+      if (!this.failing) this.logger.error({ err: e.message, code: e.code, path: this.config.path, bytes: buf.length, free_bytes: free }, message);
+      this.failing = true;
+      this.telemetry.setHealthy(false, message, 'file');
+      throw retryableError(`file exporter ${this.id}: ${message}`, 1000, err);
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.telemetry.setHealthy(true, undefined, 'file');
+      this.logger.info({ path: this.config.path }, 'the file can be written again');
     }
     for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('sent', s, counts[s]);
   }
 
-  private writeLine(buf: Buffer): void {
-    if (this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
-    // One write() per line on an O_APPEND file: lines never interleave; a crash can only cut the last one.
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd!, buf, off, buf.length - off);
-    this.size += buf.length;
+  /**
+   * Cuts the file back to `size` (its size before the failed batch), so it stays whole JSON lines; when
+   * even that fails, the file is closed and its torn tail is repaired before the next write.
+   */
+  private undo(size: number): boolean {
+    try {
+      fs.ftruncateSync(this.fd!, size);
+      return true;
+    } catch {
+      try {
+        fs.closeSync(this.fd!);
+      } catch {
+        // already unusable
+      }
+      this.fd = undefined;
+      this.repairBeforeOpen = true;
+      return false;
+    }
   }
 
   /** path -> path.1 -> path.2 ... (the oldest beyond max_backups is deleted). */

@@ -30,6 +30,7 @@ export class AlertsProcessor implements Processor {
   private stopped = false;
   private emitFailing = false;
   private warnedSeriesCap = false;
+  private saveFailing = false;
 
   constructor(
     private readonly settings: CreateSettings,
@@ -126,8 +127,17 @@ export class AlertsProcessor implements Processor {
     try {
       writeFileAtomicSync(this.stateFile, text);
       this.lastWritten = text;
+      if (this.saveFailing) {
+        this.saveFailing = false;
+        this.settings.telemetry.setHealthy(true, undefined, 'state file');
+        this.settings.logger.info({ file: this.stateFile }, 'alerts: alert state saved again');
+      }
     } catch (e) {
-      this.settings.logger.error({ err: (e as Error).message, file: this.stateFile }, 'alerts: could not save alert state');
+      // Disk full is a state: the previous file is intact, the state is kept in memory and written at the
+      // next evaluation; /readyz names this processor until then.
+      if (!this.saveFailing) this.settings.logger.error({ err: (e as Error).message, file: this.stateFile }, 'alerts: could not save alert state (retried every evaluation)');
+      this.saveFailing = true;
+      this.settings.telemetry.setHealthy(false, `cannot save alert state: ${(e as Error).message}`, 'state file');
     }
   }
 

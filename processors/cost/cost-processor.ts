@@ -8,6 +8,7 @@ import { type Consumer, type CreateSettings, type Processor, stateDirFor } from 
 import { parseDuration } from '../../src/duration.ts';
 import { VigilError, ErrorCodes } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
+import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import {
   AggregationTemporality,
   type Batch,
@@ -44,6 +45,8 @@ const MAX_STREAMS = 10_000;
 export class CostProcessor implements Processor {
   private table: PriceTable | undefined;
   private readonly logger: Logger;
+  private readonly telemetry: ComponentTelemetry;
+  private saveFailing = false;
   private readonly emit: Consumer;
   private readonly intervalMs: number;
   private readonly persistMs: number;
@@ -78,6 +81,7 @@ export class CostProcessor implements Processor {
     settings: CreateSettings,
   ) {
     this.logger = settings.logger;
+    this.telemetry = settings.telemetry;
     this.emit = settings.emit;
     this.intervalMs = parseDuration(config.interval);
     this.persistMs = parseDuration(config.persist_interval);
@@ -127,7 +131,26 @@ export class CostProcessor implements Processor {
     try {
       await this.flush();
     } finally {
-      await this.budgets.persist().catch((err: unknown) => this.logger.error({ err }, `cost: could not save budget spend to ${this.budgets.path}`));
+      await this.saveBudgets();
+    }
+  }
+
+  /**
+   * Writes the budget spend; a failure (disk full) is logged, marks the processor not ready on /readyz and
+   * is retried at the next emit interval (the spend stays in memory); the next write that works clears it.
+   */
+  private async saveBudgets(): Promise<void> {
+    try {
+      await this.budgets.persist();
+      if (this.saveFailing) {
+        this.saveFailing = false;
+        this.telemetry.setHealthy(true, undefined, 'budget file');
+        this.logger.info({ file: this.budgets.path }, 'cost: budget spend saved again');
+      }
+    } catch (err) {
+      if (!this.saveFailing) this.logger.error({ err: (err as Error).message, file: this.budgets.path }, 'cost: could not save budget spend (kept in memory, retried every interval)');
+      this.saveFailing = true;
+      this.telemetry.setHealthy(false, `cannot save budget spend: ${(err as Error).message}`, 'budget file');
     }
   }
 
@@ -374,7 +397,7 @@ export class CostProcessor implements Processor {
     if (this.persistTimer || this.stopped) return;
     this.persistTimer = setTimeout(() => {
       this.persistTimer = undefined;
-      this.budgets.persist().catch((err: unknown) => this.logger.error({ err }, `cost: could not save budget spend to ${this.budgets.path}`));
+      void this.saveBudgets();
     }, this.persistMs);
     this.persistTimer.unref();
   }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Counter, Meter } from '@opentelemetry/api';
 import type { Logger } from '../logger.ts';
 import type { SignalName } from '../model.ts';
+import { appendWholeSync } from '../atomic-file.ts';
 import { ConsumerError, retryableError } from '../errors.ts';
 import type { ComponentTelemetry } from '../telemetry.ts';
 import { backoffDelay } from './backoff.ts';
@@ -135,7 +136,21 @@ export class DeliveryQueue<T> {
   /** Opens the queue in `params.dir` and starts delivering what an earlier run left in it. */
   static async open<T>(params: DeliveryQueueParams<T>): Promise<DeliveryQueue<T>> {
     fs.mkdirSync(params.dir, { recursive: true });
-    const disk = await DiskQueue.open<T>(path.join(params.dir, 'queue'));
+    const disk = await DiskQueue.open<T>(path.join(params.dir, 'queue'), {
+      onWriteState: (err) => {
+        // Disk full (or any write error) is a state: /readyz names the exporter until a write works again.
+        if (err) {
+          params.telemetry.setHealthy(false, err.message, 'sending queue');
+          params.logger.error(
+            { dir: path.join(params.dir, 'queue'), code: err.code, bytes: err.bytes, free_bytes: err.freeBytes },
+            `${err.message}; new items are refused with a retryable error until the disk has room again`,
+          );
+        } else {
+          params.telemetry.setHealthy(true, undefined, 'sending queue');
+          params.logger.info({ dir: path.join(params.dir, 'queue') }, 'the sending queue can write again');
+        }
+      },
+    });
     const q = new DeliveryQueue(params, disk);
     for (const e of disk.values()) q.ready.push(e);
     if (disk.size) params.logger.info({ queued: disk.size }, 'resuming delivery of queued notifications');
@@ -237,7 +252,13 @@ export class DeliveryQueue<T> {
   }
 
   private async append(items: { item: T; severity: number; json: string }[]): Promise<void> {
-    const entries = await this.disk.append(items);
+    let entries: QueueEntry<T>[];
+    try {
+      entries = await this.disk.append(items);
+    } catch (err) {
+      // Nothing of the failed write stays on disk or in the queue: the caller keeps the items and retries.
+      throw retryableError(`exporter ${this.p.id}: ${(err as Error).message}`, Math.max(1000, this.p.options.initialIntervalMs), err);
+    }
     for (const e of entries) if (this.disk.has(e.id)) this.ready.push(e);
     this.pump();
   }
@@ -441,9 +462,10 @@ export class DeliveryQueue<T> {
       [this.p.deadLetterField ?? 'notification']: item,
     };
     try {
-      fs.appendFileSync(this.deadLetterFile, JSON.stringify(line) + '\n');
+      // whole line or nothing: a failed append is cut back, so the file stays valid JSON lines
+      appendWholeSync(this.deadLetterFile, JSON.stringify(line) + '\n');
     } catch (err) {
-      this.p.logger.error({ err, file: this.deadLetterFile }, 'cannot write the dead-letter file');
+      this.p.logger.error({ err: (err as Error).message, file: this.deadLetterFile, [this.p.deadLetterField ?? 'notification']: item }, 'cannot write the dead-letter file: the item is in this log line only');
     }
     this.p.telemetry.count('failed', this.signalOf(item), n);
     this.deadLetterCounter.add(1, this.p.telemetry.labels);

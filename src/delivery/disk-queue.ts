@@ -8,11 +8,20 @@
  * A DONE record is always written to the same or a later segment than its ENTRY, and segments are deleted
  * oldest first once none of their entries is live, so a DONE record is never deleted while its ENTRY
  * still exists. On open every segment is replayed; a record whose length runs past the end of its file or whose
- * checksum does not match (a crash in the middle of an append) ends that segment's replay: it and what
- * follows in that file are ignored, and nothing before it or in other segments is affected. Writing always
- * continues in a fresh segment. An ENTRY is fsync'd before `append` resolves; DONE records are written
- * without fsync (a kill -9 keeps them, as they reach the page cache; a power cut may bring an entry back:
- * delivery is at least once).
+ * checksum does not match (a crash in the middle of an append) is skipped: replay looks for the next
+ * whole record after it (a frame whose header, JSON opening and CRC-32 all check), so a good record after
+ * a bad one is never dropped. Writing always continues in a fresh segment. An ENTRY is fsync'd before
+ * `append` resolves; DONE records are written without fsync (a kill -9 keeps them, as they reach the page
+ * cache; a power cut may bring an entry back: delivery is at least once).
+ *
+ * A write that fails part-way (ENOSPC, EDQUOT, EIO...) is undone before anything else is written: the
+ * segment is truncated back to its size before that write (or, if even that fails, closed and writing
+ * rolls to a new segment). The entries of the failed write are forgotten (they were never acknowledged:
+ * `append` rejects), so `size`, `bytes` and the capacity they hold reflect only what is on disk; DONE
+ * records of the failed write are kept in memory and written with the next write that succeeds (until then
+ * a restart may deliver those entries once more: at least once). While writes fail the queue is in the
+ * `writeError` state; it leaves it by itself at the next write that succeeds, and a probe (every
+ * `probeMs`) retries the held DONE records once the filesystem shows free space again.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -61,6 +70,21 @@ interface Pending {
   reject: (e: Error) => void;
   /** Entry records carry their entries, whose segment is fixed when they are written. */
   entries?: InternalEntry<unknown>[];
+  /** For compaction: the segment its entries' records are in until the copy is on disk. */
+  from?: Segment;
+}
+
+/** Why the queue cannot write (see {@link DiskQueue.writeError}). */
+export interface QueueWriteError {
+  /** errno code (`ENOSPC`, `EDQUOT`, `EIO`...). */
+  code: string;
+  /** What, where and how much, for logs and /readyz. */
+  message: string;
+  /** Bytes of the write that failed. */
+  bytes: number;
+  /** Bytes free for an unprivileged user on the queue's filesystem when it failed (undefined if unknown). */
+  freeBytes: number | undefined;
+  since: number;
 }
 
 /** Counters of what the queue wrote (for the write-amplification figure in bench/delivery.ts). */
@@ -70,6 +94,17 @@ export interface DiskQueueStats {
   fsyncs: number;
   /** Records skipped at open because they were torn or corrupt. */
   tornRecords: number;
+  /** Writes that failed (and were undone). */
+  failedWrites: number;
+}
+
+export interface DiskQueueOptions {
+  /** Size past which a segment is closed for writing (tests make it small). */
+  segmentBytes?: number;
+  /** Called when writes start failing (with why) and when they work again (undefined). */
+  onWriteState?: (err: QueueWriteError | undefined) => void;
+  /** How often a failing queue checks for free space to write its held DONE records (default 2 s). */
+  probeMs?: number;
 }
 
 export class DiskQueue<T> {
@@ -83,19 +118,26 @@ export class DiskQueue<T> {
   private flushing: Promise<void> | undefined;
   private compacting = false;
   private closed = false;
-  readonly stats: DiskQueueStats = { bytesWritten: 0, writes: 0, fsyncs: 0, tornRecords: 0 };
+  /** DONE records whose write failed: written first by the next write. */
+  private heldDone: Buffer[] = [];
+  /** The current segment could not be truncated back after a failed write: roll before writing again. */
+  private mustRoll = false;
+  private probe: NodeJS.Timeout | undefined;
+  private readonly segmentBytes: number;
+  /** Set while writes fail; undefined when the last write worked. */
+  writeError: QueueWriteError | undefined;
+  readonly stats: DiskQueueStats = { bytesWritten: 0, writes: 0, fsyncs: 0, tornRecords: 0, failedWrites: 0 };
 
   private constructor(
     readonly dir: string,
-    private readonly segmentBytes: number,
-  ) {}
+    private readonly opts: DiskQueueOptions,
+  ) {
+    this.segmentBytes = opts.segmentBytes ?? SEGMENT_BYTES;
+  }
 
-  /**
-   * Opens (creating) the queue in `dir` and replays what an earlier run left there. `segmentBytes` is the
-   * size past which a segment is closed for writing (tests make it small).
-   */
-  static async open<T>(dir: string, opts: { segmentBytes?: number } = {}): Promise<DiskQueue<T>> {
-    const q = new DiskQueue<T>(dir, opts.segmentBytes ?? SEGMENT_BYTES);
+  /** Opens (creating) the queue in `dir` and replays what an earlier run left there. */
+  static async open<T>(dir: string, opts: DiskQueueOptions = {}): Promise<DiskQueue<T>> {
+    const q = new DiskQueue<T>(dir, opts);
     await fsp.mkdir(dir, { recursive: true });
     await q.replay();
     await q.openSegment();
@@ -175,7 +217,11 @@ export class DiskQueue<T> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.flushing || this.pending.length) await (this.flushing ?? this.flush());
+    if (this.probe) clearInterval(this.probe);
+    this.probe = undefined;
+    if (this.heldDone.length) this.pending.push({ buf: Buffer.concat(this.heldDone.splice(0)), sync: false, resolve: noop, reject: noop });
+    let rounds = 0;
+    while ((this.flushing || this.pending.length) && rounds++ < 3) await (this.flushing ?? this.flush());
     await this.fh?.close();
     this.fh = undefined;
   }
@@ -189,7 +235,16 @@ export class DiskQueue<T> {
       while (this.pending.length && this.fh) {
         const batch = this.pending;
         this.pending = [];
-        if (this.current!.size >= this.segmentBytes) await this.openSegment();
+        if (this.heldDone.length) batch.unshift({ buf: Buffer.concat(this.heldDone.splice(0)), sync: false, resolve: noop, reject: noop });
+        if (this.mustRoll || this.current!.size >= this.segmentBytes) {
+          try {
+            await this.openSegment();
+            this.mustRoll = false;
+          } catch (err) {
+            await this.failed(batch, undefined, 0, err as NodeJS.ErrnoException);
+            continue;
+          }
+        }
         const seg = this.current!;
         let sync = false;
         const bufs: Buffer[] = [];
@@ -208,24 +263,109 @@ export class DiskQueue<T> {
               }
             }
         }
+        const before = seg.size;
         try {
           await writeAll(this.fh, bufs);
-          seg.size += n;
-          this.stats.bytesWritten += n;
-          this.stats.writes++;
           if (sync) {
             await this.fh.datasync();
             this.stats.fsyncs++;
           }
-          for (const p of batch) p.resolve();
         } catch (err) {
-          for (const p of batch) p.reject(err as Error);
+          await this.failed(batch, seg, before, err as NodeJS.ErrnoException, n);
+          continue;
         }
+        seg.size += n;
+        this.stats.bytesWritten += n;
+        this.stats.writes++;
+        if (this.writeError) this.recovered();
+        for (const p of batch) p.resolve();
       }
       await this.collect();
     } finally {
       this.flushing = undefined;
       if (this.pending.length && this.fh) this.kick();
+    }
+  }
+
+  /**
+   * Undoes a failed write: truncates `seg` back to `before` (or rolls to a new segment at the next write),
+   * forgets the entries it carried, keeps its DONE records for the next write, puts compacted entries back
+   * in their old segment, and rejects the appends with an error that says what, where and how much.
+   */
+  private async failed(batch: Pending[], seg: Segment | undefined, before: number, err: NodeJS.ErrnoException, bytes = 0): Promise<void> {
+    this.stats.failedWrites++;
+    if (seg) {
+      try {
+        await this.fh!.truncate(before);
+        // Make the cut durable, so no torn record reappears after a power cut.
+        await this.fh!.datasync().catch(() => undefined);
+      } catch {
+        this.mustRoll = true;
+      }
+    }
+    const why = await this.describe(err, bytes || batch.reduce((a, p) => a + p.buf.length, 0));
+    for (const p of batch) {
+      if (p.entries) {
+        for (const e of p.entries) {
+          if (this.entries.get(e.id) !== e) continue;
+          if (e.written && seg && e.seg === seg) seg.live--;
+          if (p.from) {
+            // compaction: the entry's record is still in its old segment
+            e.seg = p.from;
+            e.written = true;
+            p.from.live++;
+          } else {
+            e.written = false;
+            this.entries.delete(e.id);
+            this.liveBytes -= e.bytes;
+          }
+        }
+      } else if (!p.sync) {
+        this.heldDone.push(p.buf);
+      }
+      p.reject(Object.assign(new Error(why.message, { cause: err }), { code: why.code }));
+    }
+    const first = !this.writeError;
+    this.writeError = { ...why, since: this.writeError?.since ?? Date.now() };
+    if (first) this.opts.onWriteState?.(this.writeError);
+    if (!this.probe && !this.closed) {
+      this.probe = setInterval(() => void this.probeSpace(), this.opts.probeMs ?? 2000);
+      this.probe.unref();
+    }
+  }
+
+  private async describe(err: NodeJS.ErrnoException, bytes: number): Promise<Omit<QueueWriteError, 'since'>> {
+    const code = err.code ?? 'EIO';
+    const freeBytes = await freeBytesOf(this.dir);
+    const what = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : err.message;
+    return {
+      code,
+      bytes,
+      freeBytes,
+      message:
+        `cannot write the queue in ${this.dir}: ${what} (${code}) writing ${bytes} bytes` +
+        (freeBytes !== undefined ? `, ${freeBytes} bytes free on its filesystem` : '') +
+        '; nothing of this write was kept (retry later)',
+    };
+  }
+
+  private recovered(): void {
+    this.writeError = undefined;
+    if (this.probe) clearInterval(this.probe);
+    this.probe = undefined;
+    this.opts.onWriteState?.(undefined);
+  }
+
+  /** While writes fail: once the filesystem shows room, writes the held DONE records (or just clears the state). */
+  private async probeSpace(): Promise<void> {
+    if (!this.writeError || this.closed) return;
+    const free = await freeBytesOf(this.dir);
+    if (free !== undefined && free < Math.max(this.writeError.bytes, 4096)) return;
+    if (this.heldDone.length) {
+      this.pending.push({ buf: Buffer.alloc(0), sync: false, resolve: noop, reject: noop });
+      this.kick();
+    } else {
+      this.recovered();
     }
   }
 
@@ -244,8 +384,8 @@ export class DiskQueue<T> {
       head.live -= moved.length;
       for (const e of moved) e.written = false;
       void new Promise<void>((resolve, reject) => {
-        this.pending.push({ buf: Buffer.concat(bufs), sync: true, resolve, reject, entries: moved as InternalEntry<unknown>[] });
-      }).finally(() => {
+        this.pending.push({ buf: Buffer.concat(bufs), sync: true, resolve, reject, entries: moved as InternalEntry<unknown>[], from: head });
+      }).catch(noop).finally(() => {
         this.compacting = false;
       });
     }
@@ -272,10 +412,19 @@ export class DiskQueue<T> {
       this.segments.push(seg);
       let off = 0;
       while (off + HEADER <= data.length) {
+        if (!validRecordAt(data, off)) {
+          // A torn or corrupt record: skip to the next whole record, if any (never drop what follows).
+          this.stats.tornRecords++;
+          const next = nextRecordAfter(data, off + 1);
+          if (next < 0) {
+            off = data.length;
+            break;
+          }
+          off = next;
+          continue;
+        }
         const len = data.readUInt32LE(off);
-        const crc = data.readUInt32LE(off + 4);
         const end = off + HEADER + len;
-        if (end > data.length || zlib.crc32(data.subarray(off + 8, end)) !== crc) break;
         const type = data[off + 8];
         const payload = data.subarray(off + HEADER, end);
         if (type === TYPE_ENTRY) {
@@ -315,6 +464,43 @@ export class DiskQueue<T> {
     while (this.segments.length && this.segments[0]!.live <= 0) {
       await fsp.rm(this.segments.shift()!.file, { force: true });
     }
+  }
+}
+
+const ENTRY_START = Buffer.from('{"id":');
+
+/** Whether a whole, intact record (length within the file, known type, CRC-32 matching) starts at `off`. */
+function validRecordAt(data: Buffer, off: number): boolean {
+  if (off + HEADER > data.length) return false;
+  const len = data.readUInt32LE(off);
+  const end = off + HEADER + len;
+  if (end > data.length) return false;
+  const type = data[off + 8];
+  if (type === TYPE_DONE) {
+    if (len !== 8) return false;
+  } else if (type === TYPE_ENTRY) {
+    if (len < ENTRY_START.length || data.compare(ENTRY_START, 0, ENTRY_START.length, off + HEADER, off + HEADER + ENTRY_START.length) !== 0) return false;
+  } else return false;
+  return zlib.crc32(data.subarray(off + 8, end)) === data.readUInt32LE(off + 4);
+}
+
+/** The offset of the next intact record at or after `from`, or -1. ENTRY candidates are found by their JSON opening. */
+function nextRecordAfter(data: Buffer, from: number): number {
+  for (let off = from; off + HEADER <= data.length; off++) {
+    const type = data[off + 8];
+    if (type !== TYPE_ENTRY && type !== TYPE_DONE) continue;
+    if (validRecordAt(data, off)) return off;
+  }
+  return -1;
+}
+
+/** Bytes free for an unprivileged user on the filesystem of `dir`, or undefined when statfs is not available. */
+export async function freeBytesOf(dir: string): Promise<number | undefined> {
+  try {
+    const st = await fsp.statfs(dir);
+    return Number(st.bavail) * Number(st.bsize);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,234 @@
+/**
+ * A bad disk day (issue 12): state and output on a 1 MiB tmpfs. For the webhook exporter's queue, the otlp
+ * exporter's queue and the file exporter, in a child process: write, fill the disk, write, free it, write,
+ * kill -9, restart. Every acknowledged item must come out (queues: delivered exactly once here, since the
+ * target was down the whole time before the kill; the README promises at least once in general), nothing
+ * refused half-written, the refusals retryable, /readyz naming the exporter while the disk is full and ready
+ * again once it has room, the queue gauge counting only what is on disk. State files (alert state,
+ * alertmanager set, budgets, silences) written on a full disk keep their previous version, parse, and leave
+ * no temp file.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type ChildProcess, fork } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Exporter } from '../src/component.ts';
+import { StateWriteError, writeFileAtomic, writeFileAtomicSync } from '../src/atomic-file.ts';
+import { DiskQueue } from '../src/delivery/disk-queue.ts';
+import { webhookExporterFactory } from '../exporters/webhook/index.ts';
+import type { WebhookPayload } from '../exporters/webhook/payload.ts';
+import { otlpExporterFactory } from '../exporters/otlp/index.ts';
+import { configFor, testSettings, waitFor } from './helpers/index.ts';
+import { freePort } from './helpers/daemon.ts';
+import { mountTmpfs, skipBanner, type Tmpfs } from './helpers/tmpfs.ts';
+import { RecordingServer } from './doubles/http-server.ts';
+
+const MiB = 1024 * 1024;
+const probe = mountTmpfs(MiB);
+const canMount = typeof probe !== 'string';
+if (typeof probe === 'string') skipBanner(probe);
+else probe.unmount();
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+function tmpfs(): Tmpfs {
+  const t = mountTmpfs(MiB);
+  if (typeof t === 'string') throw new Error(t);
+  cleanup.push(() => t.unmount());
+  return t;
+}
+
+interface Reply {
+  seq: number;
+  ok?: boolean;
+  error?: string;
+  retryable?: boolean;
+  ready?: string;
+  queued?: number;
+}
+
+/** The disk-full child (test/doubles/disk-full-child.ts) and a request/answer channel to it. */
+async function child(kind: 'webhook' | 'otlp' | 'file', stateDir: string, target: string) {
+  const proc: ChildProcess = fork(new URL('./doubles/disk-full-child.ts', import.meta.url).pathname, [kind, stateDir, target], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  cleanup.push(() => void proc.kill('SIGKILL'));
+  const waiting = new Map<number, (r: Reply) => void>();
+  proc.on('message', (r: Reply) => waiting.get(r.seq)?.(r));
+  await new Promise<void>((resolve, reject) => {
+    waiting.set(0, () => resolve());
+    proc.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+  let seq = 0;
+  const ask = (msg: object): Promise<Reply> =>
+    new Promise((resolve) => {
+      const s = ++seq;
+      waiting.set(s, resolve);
+      proc.send({ ...msg, seq: s });
+    });
+  return {
+    consume: (n: number) => ask({ op: 'consume', n }),
+    status: () => ask({ op: 'status' }),
+    async kill9() {
+      proc.kill('SIGKILL');
+      if (proc.exitCode === null && proc.signalCode === null) await new Promise((r) => proc.once('exit', r));
+    },
+  };
+}
+
+/**
+ * Runs the day: 5 writes, disk filled, 5 writes, disk freed, 10 writes, kill -9. Returns the numbers of
+ * the items acknowledged and refused.
+ */
+async function badDiskDay(t: Tmpfs, c: Awaited<ReturnType<typeof child>>, kindLabel: string) {
+  const acked: number[] = [];
+  const refused: number[] = [];
+  const write = async (n: number) => {
+    const r = await c.consume(n);
+    if (r.ok) acked.push(n);
+    else {
+      refused.push(n);
+      expect(r.retryable, `refusal of ${n} is retryable: ${r.error}`).toBe(true);
+    }
+    return r;
+  };
+  for (let n = 0; n < 5; n++) expect((await write(n)).ok).toBe(true);
+  t.fill();
+  let sawFull: Reply | undefined;
+  for (let n = 5; n < 10; n++) {
+    const r = await write(n);
+    if (!r.ok) sawFull = r;
+  }
+  expect(sawFull, 'a write on the full disk is refused').toBeDefined();
+  expect(sawFull!.error).toMatch(/no space left on device \(ENOSPC\)/);
+  expect(sawFull!.error).toMatch(/\d+ bytes/);
+  expect(sawFull!.ready, '/readyz names the exporter that cannot write').toContain(`exporter/${kindLabel}`);
+  const full = await c.status();
+  if (full.queued !== undefined) expect(full.queued, 'the queue gauge counts only what is on disk').toBe(acked.length);
+  t.free();
+  for (let n = 10; n < 20; n++) expect((await write(n)).ok, `write ${n} after the disk was freed`).toBe(true);
+  const after = await c.status();
+  expect(after.ready, 'ready again once a write worked').toBeUndefined();
+  if (after.queued !== undefined) expect(after.queued).toBe(acked.length);
+  await c.kill9();
+  return { acked, refused };
+}
+
+describe.skipIf(!canMount)('disk full: tmpfs of 1 MiB', () => {
+  afterAll(() => undefined);
+
+  it('webhook exporter queue: every acknowledged notification is delivered once after fill, free, kill -9 and restart', async () => {
+    const t = tmpfs();
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/hook`;
+    const c = await child('webhook', t.dir, url);
+    const { acked, refused } = await badDiskDay(t, c, 'webhook/disk');
+    expect(refused.length).toBeGreaterThan(0);
+
+    const target = await new RecordingServer().start(port);
+    cleanup.push(() => target.close());
+    const exp = webhookExporterFactory.create(testSettings('exporter', 'webhook/disk', { stateDir: t.dir }), configFor(webhookExporterFactory, { url })) as Exporter;
+    await exp.start({ reportFatal: () => undefined });
+    cleanup.push(() => exp.shutdown());
+    const got = () => target.requests.map((r) => Number((r.json as WebhookPayload).alerts[0]!.labels.n));
+    await waitFor(() => acked.every((n) => got().includes(n)), 20_000, 'every acknowledged notification');
+    await new Promise((r) => setTimeout(r, 300));
+    const counts = new Map<number, number>();
+    for (const n of got()) counts.set(n, (counts.get(n) ?? 0) + 1);
+    for (const n of acked) expect(counts.get(n), `notification ${n}`).toBe(1);
+    for (const n of refused) expect(counts.has(n), `refused notification ${n} is not delivered`).toBe(false);
+  }, 60_000);
+
+  it('otlp exporter queue: every acknowledged span is forwarded once after fill, free, kill -9 and restart', async () => {
+    const t = tmpfs();
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}`;
+    const c = await child('otlp', t.dir, endpoint);
+    const { acked, refused } = await badDiskDay(t, c, 'otlp/disk');
+    expect(refused.length).toBeGreaterThan(0);
+
+    const target = await new RecordingServer().start(port);
+    cleanup.push(() => target.close());
+    const exp = otlpExporterFactory.create(
+      testSettings('exporter', 'otlp/disk', { stateDir: t.dir }),
+      configFor(otlpExporterFactory, { endpoint, protocol: 'http/json', compression: 'none' }),
+    ) as Exporter;
+    await exp.start({ reportFatal: () => undefined });
+    cleanup.push(() => exp.shutdown());
+    const names = () =>
+      target.requests.flatMap((r) =>
+        ((r.json as { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] }).resourceSpans ?? []).flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name))),
+      );
+    await waitFor(() => acked.every((n) => names().includes(`op-${n}`)), 20_000, 'every acknowledged span');
+    await new Promise((r) => setTimeout(r, 300));
+    for (const n of acked) expect(names().filter((x) => x === `op-${n}`).length, `span op-${n}`).toBe(1);
+    for (const n of refused) expect(names().includes(`op-${n}`), `refused span op-${n}`).toBe(false);
+  }, 60_000);
+
+  it('file exporter: the output stays valid JSON lines with every acknowledged alert once and nothing refused', async () => {
+    const t = tmpfs();
+    const file = path.join(t.dir, 'out', 'alerts.jsonl');
+    const c = await child('file', path.join(t.dir, 'state'), file);
+    const { acked, refused } = await badDiskDay(t, c, 'file/disk');
+    expect(refused.length).toBeGreaterThan(0);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const lines = text.split('\n').slice(0, -1);
+    const ns = lines.map((l, i) => {
+      let o: { alert: { labels: { n: string } } };
+      try {
+        o = JSON.parse(l) as typeof o;
+      } catch {
+        throw new Error(`line ${i + 1} is not JSON: ${l.slice(0, 80)}...`);
+      }
+      return Number(o.alert.labels.n);
+    });
+    expect(ns.sort((a, b) => a - b)).toEqual([...acked].sort((a, b) => a - b));
+  }, 60_000);
+
+  it('disk queue: a failed append is cut back, counters drop it, good records after a bad one replay', async () => {
+    const t = tmpfs();
+    const dir = path.join(t.dir, 'q');
+    const q = await DiskQueue.open<{ n: number; pad: string }>(dir);
+    const pad = 'x'.repeat(5000);
+    for (let n = 0; n < 5; n++) await q.append([{ item: { n, pad }, severity: 0 }]);
+    const bytes = q.bytes;
+    t.fill();
+    let failures = 0;
+    for (let n = 5; n < 10; n++) await q.append([{ item: { n, pad }, severity: 0 }]).catch(() => failures++);
+    expect(failures).toBeGreaterThan(0);
+    expect(q.writeError?.code).toBe('ENOSPC');
+    expect(q.size).toBe(5 + 5 - failures);
+    expect(q.bytes).toBeLessThanOrEqual(bytes + (5 - failures) * (bytes / 5) + 100);
+    t.free();
+    for (let n = 10; n < 20; n++) await q.append([{ item: { n, pad }, severity: 0 }]);
+    expect(q.writeError).toBeUndefined();
+    const expected = [...q.values()].map((e) => e.item.n);
+    // no close: as a kill -9 leaves it
+    const again = await DiskQueue.open<{ n: number; pad: string }>(dir);
+    expect([...again.values()].map((e) => e.item.n)).toEqual(expected);
+    expect(again.stats.tornRecords).toBe(0);
+    await again.close();
+  });
+
+  it('state files: a write on a full disk fails whole, keeps the previous file, leaves no temp file; it works again once freed', async () => {
+    const t = tmpfs();
+    const file = path.join(t.dir, 'processors', 'alerts', 'state.json');
+    writeFileAtomicSync(file, JSON.stringify({ version: 1, n: 'old' }));
+    t.fill();
+    const big = JSON.stringify({ version: 1, n: 'new', pad: 'z'.repeat(20_000) });
+    expect(() => writeFileAtomicSync(file, big)).toThrow(StateWriteError);
+    expect(() => writeFileAtomicSync(file, big)).toThrow(/no space left on device \(ENOSPC\) writing 20\d\d\d bytes/);
+    await expect(writeFileAtomic(file, big)).rejects.toThrow(StateWriteError);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ version: 1, n: 'old' });
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['state.json']);
+    t.free();
+    writeFileAtomicSync(file, big);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).n).toBe('new');
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['state.json']);
+  });
+});
