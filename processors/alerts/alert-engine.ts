@@ -16,6 +16,16 @@ import { SilenceSet } from './silences.ts';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+/**
+ * An alert's labels: the group's, then the rule's, then alertname and severity. A label whose value is
+ * empty is dropped (a rule label set to "" removes that label), as Prometheus and Alertmanager do.
+ */
+export function alertLabels(groupLabels: Record<string, string>, ruleLabels: Record<string, string>, alertname: string, severity: string): Record<string, string> {
+  const labels: Record<string, string> = { ...groupLabels, ...ruleLabels, alertname, severity };
+  for (const k in labels) if (labels[k] === '') delete labels[k];
+  return labels;
+}
+
 /** The group part of an instance key (`rule \0 severity \0 group`). */
 function groupKeyOf(instanceKey: string): string {
   const a = instanceKey.indexOf('\u0000');
@@ -33,8 +43,13 @@ interface Instance {
   activeSince: number;
   /** When it turned firing (undefined while pending). */
   firingSince: number | undefined;
-  /** The last evaluation at which the condition held (for keep_firing_for). */
+  /** The last evaluation at which the condition held. */
   lastTrueAt: number;
+  /**
+   * The first evaluation at which the condition no longer held while firing (Prometheus
+   * KeepFiringSince): keep_firing_for counts from here; undefined while the condition holds.
+   */
+  keepFiringSince?: number | undefined;
   value: number;
   annotations: Record<string, string>;
 }
@@ -138,6 +153,9 @@ class EngineSink implements ResultSink {
   slot: Map<string, Instance> | undefined;
   now = 0;
   resolvedNow: ResolvedAlert[] | undefined;
+  /** The instances given a result this round (kept only for rules whose no_data is not keep_state). */
+  readonly touched = new Set<Instance>();
+  trackTouched = false;
   constructor(private readonly engine: AlertEngine) {}
   result(key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
     this.engine.onResult(this, key, groupLabels, severity, active, value);
@@ -293,7 +311,7 @@ export class AlertEngine {
     let inst = slot.get(key);
     if (active === true) {
       if (!inst) {
-        const labels: Record<string, string> = { ...groupLabels, ...rule.labels, alertname: rule.name, severity };
+        const labels = alertLabels(groupLabels, rule.labels, rule.name, severity);
         inst = {
           key: `${sink.prefix}${severity}\u0000${key}`,
           rule: rule.name,
@@ -308,7 +326,9 @@ export class AlertEngine {
         };
         this.addInstance(inst, key);
       }
+      if (sink.trackTouched) sink.touched.add(inst);
       inst.lastTrueAt = now;
+      inst.keepFiringSince = undefined;
       inst.value = value;
       if (sink.hasAnnotations) inst.annotations = this.render(rule, inst.labels, value);
       if (inst.state === 'pending' && now - inst.activeSince >= rule.forMs) {
@@ -316,13 +336,36 @@ export class AlertEngine {
         inst.firingSince = now;
       }
     } else if (active === false && inst) {
+      if (sink.trackTouched) sink.touched.add(inst);
       inst.value = value;
-      if (inst.state === 'pending') this.deleteInstance(inst);
-      else if (now - inst.lastTrueAt >= rule.keepFiringForMs) {
+      if (inst.state === 'pending') {
+        this.deleteInstance(inst);
+        return;
+      }
+      // Prometheus: keep_firing_for counts from the first evaluation at which the condition is false
+      inst.keepFiringSince ??= now;
+      if (now - inst.keepFiringSince >= rule.keepFiringForMs) {
         this.deleteInstance(inst);
         sink.resolvedNow!.push({ rule: rule.name, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
       }
+    } else if (inst && sink.trackTouched) sink.touched.add(inst);
+  }
+
+  /**
+   * After a rule whose no_data is not keep_state: its alerts whose group got no result at all this round
+   * (every series of the group gone from the store) are given the rule's no-data outcome.
+   */
+  private settleUnreported(sink: EngineSink): void {
+    const rule = sink.rule!;
+    const severities = new Set([rule.severity, ...(rule.slo?.pairs.map((p) => p.severity) ?? [])]);
+    for (const severity of severities) {
+      const slot = this.slots.get(`${rule.name}\u0000${severity}`);
+      if (!slot?.size) continue;
+      for (const [groupKey, inst] of [...slot]) {
+        if (!sink.touched.has(inst)) this.onResult(sink, groupKey, inst.labels, severity, rule.noDataActive, NaN);
+      }
     }
+    sink.touched.clear();
   }
 
   /** Runs every rule at `now`, then routing; see {@link EvaluationResult}. */
@@ -339,9 +382,12 @@ export class AlertEngine {
       sink.hasAnnotations = Object.keys(rule.annotations).length > 0;
       sink.severity = rule.severity;
       sink.slot = this.slotOf(rule.name, rule.severity);
+      sink.trackTouched = rule.noDataActive !== undefined;
       try {
         evaluateRuleInto(rule, this.store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.opts.startedAt }, this.memo, this.groupsWithAlerts.get(rule.name) ?? NO_GROUPS, sink);
+        if (sink.trackTouched) this.settleUnreported(sink);
       } catch {
+        sink.touched.clear();
         continue; // a rule must never stop the others
       }
     }

@@ -55,6 +55,15 @@ export const SloSchema = Type.Object(
 
 export const OPS = ['>', '>=', '<', '<=', '==', '!='] as const;
 
+/**
+ * What a group with no data (no point in the window, a zero ratio denominator, a series gone) means:
+ * `keep_state` (the default: a firing alert stays firing, a pending one pending), `resolve` (as
+ * Prometheus: the series dropped out of the result, so its alert resolves, keep_firing_for applying), or
+ * `alerting` (as Grafana's no-data state "Alerting": no data counts as the condition holding; `for` applies).
+ */
+export const NO_DATA = ['keep_state', 'resolve', 'alerting'] as const;
+export type NoData = (typeof NO_DATA)[number];
+
 export const RuleSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, pattern: '^[A-Za-z_:][A-Za-z0-9_:.-]*$' }),
@@ -69,6 +78,7 @@ export const RuleSchema = Type.Object(
     threshold: Type.Optional(Type.Number()),
     for: Duration('0s'),
     keep_firing_for: Duration('0s'),
+    no_data: Type.Union(NO_DATA.map((v) => Type.Literal(v)), { default: 'keep_state' }),
     absent_for: Type.Optional(Duration()),
     severity: Type.String({ minLength: 1, default: 'warning' }),
     labels: Type.Record(Type.String(), Type.String(), { default: {} }),

@@ -11,7 +11,11 @@ describe('promtool series notation', () => {
     ['0+10x3', [0, 10, 20, 30]],
     ['5-2x2', [5, 3, 1]],
     ['1x2', [1, 1, 1]],
-    ['1 _ 3 stale', [1, undefined, 3, undefined]],
+    ['1 _ 3 stale', [1, undefined, 3, 'stale']],
+    ['0x10', Array(11).fill(0)],
+    ['1e3 1_000 010 08 .5 5m -Inf nan', [1000, 1000, 8, 8, 0.5, 300, -Infinity, NaN]],
+    ['0.1+0.1x2', [0.1, 0.2, 0.30000000000000004]],
+    ['_ _x0 1', [undefined, 1]],
     ['_x2 -1.5e1', [undefined, undefined, -15]],
     ['-2+4x1', [-2, 2]],
   ])('%s', (text, expected) => {
@@ -19,6 +23,10 @@ describe('promtool series notation', () => {
   });
   it('rejects what it cannot read', () => {
     expect(() => parseValues('1 two')).toThrow('bad value "two"');
+    expect(() => parseValues('0o7')).toThrow('bad value "0o7"');
+    expect(() => parseValues('0x1F')).toThrow('bad value "0x1F"');
+    expect(() => parseValues('1+2')).toThrow('bad value "1+2"');
+    expect(() => parseValues('{{schema:1 count:2}}')).toThrow('native histogram');
   });
   it('series selectors with dotted names and label names', () => {
     expect(parseSeriesSelector('span.calls{service.name="checkout", status.code="error"}')).toEqual({

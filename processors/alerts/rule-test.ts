@@ -4,54 +4,18 @@
  * ("vigil test") for the file format.
  */
 import fs from 'node:fs';
-import YAML from 'yaml';
 import { loadConfig, formatConfigError } from '../../src/config/load.ts';
 import type { ComponentRegistry } from '../../src/registry.ts';
-import { parseDuration } from '../../src/duration.ts';
 import { AggregationTemporality, type Alert, type Batch, type Metric, emptyResource, emptyScope } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
 import { AlertEngine } from './alert-engine.ts';
 import type { AlertsConfig } from './config.ts';
 import { labelsKey } from './fingerprint.ts';
 import { compileConfig } from './rules.ts';
-import { parseSeriesSelector, parseValues } from './series-notation.ts';
+import { type AlertTest, type RouteTest, readTestFile, type SeriesType, type TestFile, type TestGroup } from './rule-test-file.ts';
+import { STALE, type SeriesValue } from './series-notation.ts';
 
-type SeriesType = 'gauge' | 'counter' | 'delta' | 'histogram';
-
-interface InputSeries {
-  series: string;
-  values: string | number;
-  type?: SeriesType;
-  observations?: number;
-}
-
-interface AlertTest {
-  eval_time: string;
-  alertname: string;
-  exp_alerts?: { exp_labels?: Record<string, string | number>; exp_annotations?: Record<string, string> }[];
-}
-
-interface RouteTest {
-  eval_time?: string;
-  alertname?: string;
-  labels?: Record<string, string | number>;
-  exp_exporters: string[];
-}
-
-interface TestGroup {
-  name?: string;
-  interval?: string;
-  input_series?: InputSeries[];
-  alert_rule_test?: AlertTest[];
-  route_test?: RouteTest[];
-  exp_routes?: RouteTest[];
-}
-
-interface TestFile {
-  evaluation_interval?: string;
-  processor?: string;
-  tests?: TestGroup[];
-}
+export { readTestFile } from './rule-test-file.ts';
 
 const DELTA_NAMES = new Set(['span.calls', 'llm.cost', 'llm.tokens']);
 
@@ -76,14 +40,21 @@ export async function runRuleTests(configPaths: string[], testFiles: string[], r
   const lines: string[] = [];
   let ok = true;
   for (const file of testFiles) {
-    let doc: TestFile;
+    let text: string;
     try {
-      doc = (YAML.parse(fs.readFileSync(file, 'utf8')) ?? {}) as TestFile;
+      text = fs.readFileSync(file, 'utf8');
     } catch (e) {
       lines.push(`FAIL ${file}: ${(e as Error).message}`);
       ok = false;
       continue;
     }
+    const read = readTestFile(file, text);
+    if (!read.file) {
+      lines.push(`FAIL ${file}: the test file is not valid`, ...read.errors.map((e) => `  ${e}`));
+      ok = false;
+      continue;
+    }
+    const doc = read.file;
     const procId = doc.processor ?? (alertIds.length === 1 ? alertIds[0] : undefined);
     if (!procId || !alertIds.includes(procId)) {
       lines.push(`FAIL ${file}: name the alerts processor with "processor:" (one of: ${alertIds.join(', ') || 'none defined'})`);
@@ -114,28 +85,17 @@ export function runTestFile(
     ok = false;
     lines.push(`FAIL ${file}: ${where}`, ...msg.map((m) => `  ${m}`));
   };
-  let evalMs: number;
-  try {
-    evalMs = parseDuration(doc.evaluation_interval ?? '1m');
-  } catch (e) {
-    fail('evaluation_interval', [(e as Error).message]);
-    return { ok, lines };
-  }
   const compiled = compileConfig(config);
   if (compiled.issues.length) {
     fail('config', compiled.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
     return { ok, lines };
   }
-  if (!Array.isArray(doc.tests)) {
-    fail('tests', ['expected a list "tests:"']);
-    return { ok, lines };
-  }
   doc.tests.forEach((t, ti) => {
     const where = `tests[${ti}]${t.name ? ` (${t.name})` : ''}`;
     try {
-      const failures = runGroup(t, config, compiled, evalMs, defaultExporters, exporterIds);
+      const { failures, checks } = runGroup(t, config, compiled, doc.evaluationIntervalMs, defaultExporters, exporterIds);
       for (const f of failures) fail(`${where} ${f.where}`, f.lines);
-      if (!failures.length) lines.push(`ok   ${file}: ${where}`);
+      if (!failures.length) lines.push(`ok   ${file}: ${where} (${checks} check${checks === 1 ? '' : 's'})`);
     } catch (e) {
       fail(where, [(e as Error).message]);
     }
@@ -143,6 +103,12 @@ export function runTestFile(
   return { ok, lines };
 }
 
+/**
+ * One test group, as promtool runs it (cmd/promtool/unittest.go): the rules are evaluated at start,
+ * start + evaluation_interval, ... up to the largest eval_time, each evaluation seeing the input points
+ * at or before it; a check at eval_time T reads the state of the last evaluation at or before T (no
+ * evaluation of its own).
+ */
 function runGroup(
   t: TestGroup,
   config: AlertsConfig,
@@ -150,81 +116,77 @@ function runGroup(
   evalMs: number,
   defaultExporters: string[],
   exporterIds: string[],
-): { where: string; lines: string[] }[] {
-  const stepMs = parseDuration(t.interval ?? '1m');
-  if (stepMs <= 0) throw new Error('interval must be above 0');
+): { failures: { where: string; lines: string[] }[]; checks: number } {
+  const start = t.startMs;
   const engine = new AlertEngine({
-    config: { ...config, silences: [] },
+    config: { ...config, silences: [], ...(t.externalUrl !== undefined ? { external_url: t.externalUrl } : {}) },
     compiled: { ...compiled, silences: [] },
-    startedAt: 0,
+    startedAt: start,
     isFileExporter: (id) => id === 'file' || id.startsWith('file/'),
     defaultExporters,
     silencesFile: undefined,
   });
   // input points, by time
   const points: { time: number; batch: Batch }[] = [];
-  (t.input_series ?? []).forEach((s, si) => {
-    let parsed;
-    let values;
-    try {
-      parsed = parseSeriesSelector(s.series);
-      values = parseValues(String(s.values));
-    } catch (e) {
-      throw new Error(`input_series[${si}]: ${(e as Error).message}`);
-    }
-    const type = s.type ?? inferType(parsed.name);
-    if (!['gauge', 'counter', 'delta', 'histogram'].includes(type)) throw new Error(`input_series[${si}]: type must be gauge, counter, delta or histogram`);
-    values.forEach((v, i) => {
+  for (const s of t.inputSeries) {
+    const type = s.type ?? inferType(s.series.name);
+    s.values.forEach((v, i) => {
       if (v === undefined) return;
-      const time = i * stepMs;
-      points.push({ time, batch: pointBatch(parsed.name, parsed.labels, type, v, s.observations ?? 1, time) });
+      const time = start + i * t.intervalMs;
+      points.push({ time, batch: pointBatch(s.series.name, s.series.labels, type, v, s.observations, time) });
     });
-  });
+  }
   points.sort((a, b) => a.time - b.time);
 
   const checks: { at: number; run: () => { where: string; lines: string[] } | undefined }[] = [];
-  (t.alert_rule_test ?? []).forEach((a, ai) => {
-    const at = parseDuration(String(a.eval_time));
-    checks.push({ at, run: () => checkAlerts(engine, a, `alert_rule_test[${ai}] ${a.alertname} at ${a.eval_time}`) });
+  t.alertTests.forEach((a, ai) => {
+    checks.push({ at: a.evalTimeMs, run: () => checkAlerts(engine, a, `alert_rule_test[${ai}] ${a.alertname} at ${a.evalTimeText}`) });
   });
-  [...(t.route_test ?? []), ...(t.exp_routes ?? [])].forEach((r, ri) => {
-    const at = r.eval_time !== undefined ? parseDuration(String(r.eval_time)) : 0;
-    checks.push({ at, run: () => checkRoute(engine, r, `route_test[${ri}]${r.alertname ? ` ${r.alertname}` : ''}${r.eval_time ? ` at ${r.eval_time}` : ''}`, exporterIds) });
+  t.routeTests.forEach((r, ri) => {
+    checks.push({
+      at: r.evalTimeMs ?? 0,
+      run: () => checkRoute(engine, r, `route_test[${ri}]${r.alertname ? ` ${r.alertname}` : ''}${r.evalTimeText ? ` at ${r.evalTimeText}` : ''}`, exporterIds),
+    });
   });
+  checks.sort((a, b) => a.at - b.at);
   const end = Math.max(0, ...checks.map((c) => c.at));
-  const times = new Set<number>();
-  for (let x = 0; x <= end; x += evalMs) times.add(x);
-  for (const c of checks) times.add(c.at);
   const failures: { where: string; lines: string[] }[] = [];
   let pi = 0;
-  for (const now of [...times].sort((a, b) => a - b)) {
+  let ci = 0;
+  for (let offset = 0; offset <= end; offset += evalMs) {
+    const now = start + offset;
     while (pi < points.length && points[pi]!.time <= now) engine.ingest(points[pi++]!.batch, now);
     engine.evaluate(now).commit();
-    for (const c of checks) {
-      if (c.at !== now) continue;
-      const f = c.run();
+    // checks with offset <= eval_time < offset + evaluation_interval read this evaluation
+    while (ci < checks.length && checks[ci]!.at < offset + evalMs) {
+      const f = checks[ci++]!.run();
       if (f) failures.push(f);
     }
   }
-  return failures;
+  return { failures, checks: checks.length };
 }
 
-function pointBatch(name: string, labels: Record<string, string>, type: SeriesType, v: number, observations: number, timeMs: number): Batch {
+/** OTLP's data point flag FLAG_NO_RECORDED_VALUE: the OpenTelemetry form of a Prometheus staleness marker. */
+const NO_RECORDED_VALUE = 1;
+
+function pointBatch(name: string, labels: Record<string, string>, type: SeriesType, v: Exclude<SeriesValue, undefined>, observations: number, timeMs: number): Batch {
   const attributes = Object.entries(labels).map(([key, value]) => ({ key, value }));
   const ns = BigInt(timeMs) * 1_000_000n + 1n; // +1ns: never 0 (0 means "no timestamp")
+  const stale = v === STALE;
+  const flags = stale ? NO_RECORDED_VALUE : 0;
   let metric: Metric;
   if (type === 'histogram') {
     const sk = Sketch.forAccuracy(0.01);
-    sk.add(v, observations);
+    if (!stale) sk.add(v, observations);
     metric = {
       name,
       description: '',
       unit: '',
       metadata: [],
-      data: { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [sk.toDataPoint(attributes, ns, ns)] },
+      data: { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ ...sk.toDataPoint(attributes, ns, ns), flags }] },
     };
   } else {
-    const dp = { attributes, startTimeUnixNano: 0n, timeUnixNano: ns, value: v, exemplars: [], flags: 0 };
+    const dp = { attributes, startTimeUnixNano: 0n, timeUnixNano: ns, value: stale ? NaN : v, exemplars: [], flags };
     metric = {
       name,
       description: '',
@@ -239,19 +201,14 @@ function pointBatch(name: string, labels: Record<string, string>, type: SeriesTy
   return { resourceMetrics: [{ resource: emptyResource(), schemaUrl: '', scopeMetrics: [{ scope: emptyScope('vigil-test'), schemaUrl: '', metrics: [metric] }] }] };
 }
 
-function str(rec: Record<string, string | number> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rec ?? {})) out[k] = String(v);
-  return out;
-}
-
 function checkAlerts(engine: AlertEngine, test: AlertTest, where: string): { where: string; lines: string[] } | undefined {
   const rule = engine.rules.find((r) => r.name === test.alertname);
   if (!rule) return { where, lines: [`no rule named ${test.alertname} in the config`] };
   const got = engine.firing().filter((a) => a.labels.alertname === test.alertname);
-  const expected = (test.exp_alerts ?? []).map((e) => ({
-    labels: { alertname: test.alertname, severity: rule.severity, ...str(e.exp_labels) },
-    annotations: e.exp_annotations,
+  // promtool adds alertname to the expected labels; vigil adds the rule's severity too
+  const expected = test.expAlerts.map((e) => ({
+    labels: { alertname: test.alertname, severity: rule.severity, ...e.labels },
+    annotations: e.annotations,
   }));
   const lines = diffAlerts(expected, got);
   return lines.length ? { where, lines } : undefined;
@@ -310,13 +267,13 @@ function diffMaps(what: string, exp: Record<string, string>, got: Record<string,
 function checkRoute(engine: AlertEngine, r: RouteTest, where: string, exporterIds: string[]): { where: string; lines: string[] } | undefined {
   let got: string[];
   if (r.labels) {
-    got = engine.routeExporters({ ...(r.alertname ? { alertname: r.alertname } : {}), ...str(r.labels) });
+    got = engine.routeExporters({ ...(r.alertname ? { alertname: r.alertname } : {}), ...r.labels });
   } else {
     const firing = engine.firing().filter((a) => a.labels.alertname === r.alertname);
     if (!firing.length) return { where, lines: [`no firing alert ${r.alertname ?? '(give alertname or labels)'} to route`] };
     got = [...new Set(firing.flatMap((a) => engine.routeExporters(a.labels)))];
   }
-  const exp = [...new Set((r.exp_exporters ?? []).map(String))].sort();
+  const exp = [...new Set(r.expExporters)].sort();
   got.sort();
   const lines: string[] = [];
   for (const e of exp) if (!exporterIds.includes(e)) lines.push(`exp_exporters names "${e}", which is not an exporter in the config`);

@@ -200,7 +200,7 @@ describe('state machine', () => {
     expect(e.firing()).toHaveLength(0);
   });
 
-  it('keep_firing_for holds a firing alert through a short dip', () => {
+  it('keep_firing_for holds a firing alert through a short dip, counted from the first false evaluation (Prometheus KeepFiringSince)', () => {
     const e = engineFor({ rules: [{ ...rule, for: '0s', keep_firing_for: '30s' }] });
     const at = (t: number, v: number) => {
       e.ingest(batchOf([gauge('g', {}, v, t * S)]), t * S);
@@ -210,9 +210,10 @@ describe('state machine', () => {
     expect(at(0, 20)).toBe(1);
     expect(at(10, 1)).toBe(1);
     expect(at(20, 20)).toBe(1);
-    expect(at(30, 1)).toBe(1);
-    expect(at(49, 1)).toBe(1);
-    expect(at(50, 1)).toBe(0);
+    expect(at(30, 1)).toBe(1); // first false evaluation: keep firing until 30s + 30s
+    expect(at(50, 1)).toBe(1); // 30 s after the last true evaluation: still firing (Prometheus too)
+    expect(at(59, 1)).toBe(1);
+    expect(at(60, 1)).toBe(0);
   });
 
   it('absent_for: per group seen before, and for the whole selection never seen since start', () => {

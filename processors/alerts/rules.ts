@@ -4,7 +4,7 @@
  */
 import type { ConfigIssue } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
-import type { AlertsConfig, RuleConfig, Selection, Where } from './config.ts';
+import type { AlertsConfig, NoData, RuleConfig, Selection, Where } from './config.ts';
 import { OPS } from './config.ts';
 import { compileMatchMaps, compileWhere, type Matcher, parseMatcher } from './matchers.ts';
 import { type GroupSet, type Selector, type SeriesGroup, type SeriesStore, type Stat, WindowAccumulator, groupCacheKey, parseStat } from './series-store.ts';
@@ -29,6 +29,8 @@ export interface CompiledRule {
   threshold: number | undefined;
   forMs: number;
   keepFiringForMs: number;
+  /** What a group without data means (`no_data`): undefined keeps the state, false resolves, true fires. */
+  noDataActive: boolean | undefined;
   absentForMs: number | undefined;
   severity: string;
   labels: Record<string, string>;
@@ -83,6 +85,9 @@ function dur(text: string | undefined, path: (string | number)[], issues: Config
   }
 }
 
+/** `no_data` as the `active` an evaluation reports for a group with no data. */
+const NO_DATA_ACTIVE: Record<NoData, boolean | undefined> = { keep_state: undefined, resolve: false, alerting: true };
+
 export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[]): CompiledRule {
   const p: (string | number)[] = ['rules', index];
   const forms = [r.metric !== undefined, r.ratio !== undefined, r.slo !== undefined].filter(Boolean).length;
@@ -135,6 +140,7 @@ export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[])
     threshold: r.threshold,
     forMs: dur(r.for, [...p, 'for'], issues) ?? 0,
     keepFiringForMs: dur(r.keep_firing_for, [...p, 'keep_firing_for'], issues) ?? 0,
+    noDataActive: NO_DATA_ACTIVE[r.no_data],
     absentForMs: dur(r.absent_for, [...p, 'absent_for'], issues),
     severity: r.severity,
     labels: { ...r.labels },
@@ -425,7 +431,7 @@ export function evaluateRuleInto(
       value = den === 0 || Number.isNaN(den) ? NaN : num / den;
     }
     if (absentForMs !== undefined && absentLongEnough(absence.lastSeen.get(key)?.at, now, absentForMs)) continue; // reported below
-    const active = Number.isNaN(value) ? undefined : compare(op, value, threshold);
+    const active = Number.isNaN(value) ? rule.noDataActive : compare(op, value, threshold);
     // a group that is not active and has no alert changes nothing: skip it (most groups, most rounds)
     if (active !== true && !known.has(key)) continue;
     sink.result(key, g.labels, rule.severity, active, value);
@@ -485,7 +491,10 @@ function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: 
       }
       bySeverity.set(pair.severity, cur);
     }
-    for (const [severity, r] of bySeverity) if (r.active === true || known.has(key)) sink.result(key, g.labels, severity, r.active, r.value);
+    for (const [severity, r] of bySeverity) {
+      const active = r.active ?? rule.noDataActive;
+      if (active === true || known.has(key)) sink.result(key, g.labels, severity, active, r.value);
+    }
   }
 }
 

@@ -1,10 +1,15 @@
 /**
- * promtool's input series notation. `series`: `name{label="value", ...}` (names and label names may hold
- * dots). `values`: space-separated items, each one of
+ * promtool's input series notation (Prometheus `promql/parser`: `ParseSeriesDesc`, the grammar's
+ * `series_item`). `series`: `name{label="value", ...}` (names and label names may hold dots).
+ * `values`: space-separated items, each one of
  *   `a`        one value;                 `_`     a missing sample;       `stale`  a staleness marker
- *   `a+bxN`    a, a+b, ..., a+N*b (N+1 values);     `a-bxN` likewise downwards
- *   `axN`      a repeated N+1 times;      `_xN`   N missing samples
- * Missing samples and staleness markers both leave that step without a point.
+ *   `a+bxN`    a, a+b, ..., a+N*b (N+1 values, each the previous plus b, as promtool adds them)
+ *   `a-bxN`    likewise downwards;        `axN`   a repeated N+1 times;   `_xN`    N missing samples
+ * A number is what the PromQL lexer reads in a series description: decimal digits with an optional
+ * fraction and exponent, `_` between digits (`1_000`), an integer with a leading 0 in octal (`010` is 8,
+ * as Go's `strconv.ParseInt(s, 0, 64)` reads it), `Inf`/`NaN` (any case), a duration (`5m` is 300), a
+ * sign in front. Hexadecimal is not a number there (`0x10` is 0 repeated: eleven zeros), nor `0o7`/`0b1`.
+ * Native-histogram values (`{{...}}`) are refused: vigil's histogram series take one observation per step.
  */
 
 export interface ParsedSeries {
@@ -12,60 +17,93 @@ export interface ParsedSeries {
   labels: Record<string, string>;
 }
 
+/** A staleness marker (promtool `stale`): the series ends at that step. */
+export const STALE = 'stale';
+
+/** One step of a series: a value, a staleness marker, or undefined for a missing sample. */
+export type SeriesValue = number | typeof STALE | undefined;
+
 export function parseSeriesSelector(text: string): ParsedSeries {
-  const m = /^\s*([A-Za-z_:][A-Za-z0-9_:.-]*)\s*(?:\{(.*)\})?\s*$/s.exec(text);
-  if (!m) throw new Error(`bad series ${JSON.stringify(text)}: expected name{label="value", ...}`);
+  const m = /^\s*([A-Za-z_:][A-Za-z0-9_:.-]*)?\s*(?:\{(.*)\})?\s*$/s.exec(text);
+  if (!m || (m[1] === undefined && m[2] === undefined)) throw new Error(`bad series ${JSON.stringify(text)}: expected name{label="value", ...}`);
   const labels: Record<string, string> = {};
   const body = (m[2] ?? '').trim();
   const re = /\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/gy;
   let pos = 0;
+  let name = m[1];
   while (pos < body.length) {
     re.lastIndex = pos;
     const lm = re.exec(body);
     if (!lm) throw new Error(`bad series ${JSON.stringify(text)}: labels must be name="value" separated by commas (at "${body.slice(pos)}")`);
-    labels[lm[1]!] = JSON.parse(`"${lm[2]}"`) as string;
+    const value = JSON.parse(`"${lm[2]}"`) as string;
+    if (lm[1] === '__name__') name = value;
+    else labels[lm[1]!] = value;
     pos = re.lastIndex;
   }
-  return { name: m[1]!, labels };
+  if (!name) throw new Error(`bad series ${JSON.stringify(text)}: no metric name`);
+  return { name, labels };
 }
 
-const NUM = '[-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?|[-+]?Inf|NaN';
-const EXPAND = new RegExp(`^(${NUM})(?:([+-])(${NUM}))?x(\\d+)$`);
-const MISSING_EXPAND = /^_x(\d+)$/;
+const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+const DIGITS = String.raw`\d+(?:_\d+)*`;
+const DECIMAL = String.raw`(?:${DIGITS}(?:\.(?:${DIGITS})?)?|\.${DIGITS})(?:[eE][-+]?${DIGITS})?`;
+const DURATION = String.raw`(?:\d+(?:ms|s|m|h|d|w|y))+`;
+const UNSIGNED = String.raw`(?:${DURATION}|${DECIMAL}|[iI][nN][fF]|[nN][aA][nN])`;
+const ITEM = new RegExp(String.raw`^([-+]?${UNSIGNED})(?:([-+])(${UNSIGNED}))?(?:x(\d+))?$`);
+const MISSING = /^_(?:x(\d+))?$/;
+const MAX_EXPANSION = 1_000_000;
 
-/** The values of a series, one per step; undefined is a missing sample. */
-export function parseValues(text: string): (number | undefined)[] {
-  const out: (number | undefined)[] = [];
+/** A number as the PromQL lexer and parser read it in a series description (see the module comment). */
+export function parseSeriesNumber(text: string): number {
+  const sign = text.startsWith('-') ? -1 : 1;
+  const s = text.replace(/^[-+]/, '');
+  if (/^[iI][nN][fF]$/.test(s)) return sign * Infinity;
+  if (/^[nN][aA][nN]$/.test(s)) return NaN;
+  if (new RegExp(`^${DURATION}$`).test(s)) {
+    let total = 0;
+    for (const m of s.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(m[1]) * UNIT_S[m[2]!]!;
+    return sign * total;
+  }
+  const plain = s.replaceAll('_', '');
+  // strconv.ParseInt(s, 0, 64) first: a leading 0 means octal (when every digit is one)
+  if (/^0[0-7]+$/.test(plain)) return sign * parseInt(plain, 8);
+  return sign * Number(plain);
+}
+
+/** The values of a series, one per step (see {@link SeriesValue}); throws on what promtool refuses. */
+export function parseValues(text: string): SeriesValue[] {
+  const out: SeriesValue[] = [];
   for (const item of String(text).trim().split(/\s+/)) {
     if (item === '') continue;
-    if (item === '_' || item === 'stale') {
-      out.push(undefined);
+    if (item === STALE) {
+      out.push(STALE);
       continue;
     }
-    const mm = MISSING_EXPAND.exec(item);
+    if (item.startsWith('{{')) throw new Error(`"${item}": native histogram values are not supported (give a histogram series one observed value per step)`);
+    const mm = MISSING.exec(item);
     if (mm) {
-      for (let i = 0; i < Number(mm[1]); i++) out.push(undefined);
+      const n = mm[1] === undefined ? 1 : Number(mm[1]);
+      if (n > MAX_EXPANSION) throw new Error(`"${item}": too many values`);
+      for (let i = 0; i < n; i++) out.push(undefined);
       continue;
     }
-    const em = EXPAND.exec(item);
-    if (em) {
-      const a = num(em[1]!);
-      const b = em[3] !== undefined ? num(em[3]) * (em[2] === '-' ? -1 : 1) : 0;
-      const n = Number(em[4]);
-      if (n > 100_000) throw new Error(`"${item}": too many values`);
-      for (let i = 0; i <= n; i++) out.push(a + i * b);
+    const em = ITEM.exec(item);
+    if (!em || (em[2] !== undefined && em[4] === undefined)) {
+      throw new Error(`bad value "${item}": expected a number, _, stale, a+bxN, a-bxN, axN or _xN (hexadecimal is not a number in series values)`);
+    }
+    let a = parseSeriesNumber(em[1]!);
+    if (em[4] === undefined) {
+      out.push(a);
       continue;
     }
-    if (new RegExp(`^(?:${NUM})$`).test(item)) {
-      out.push(num(item));
-      continue;
+    const n = Number(em[4]);
+    if (n > MAX_EXPANSION) throw new Error(`"${item}": too many values`);
+    const b = em[3] !== undefined ? parseSeriesNumber(em[3]) * (em[2] === '-' ? -1 : 1) : 0;
+    // each value is the previous one plus b, as promtool computes them (not a + i*b: the rounding differs)
+    for (let i = 0; i <= n; i++) {
+      out.push(a);
+      a += b;
     }
-    throw new Error(`bad value "${item}": expected a number, _, stale, a+bxN, a-bxN, axN or _xN`);
   }
   return out;
-}
-
-function num(s: string): number {
-  if (/^[-+]?Inf$/.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
-  return Number(s);
 }

@@ -37,6 +37,9 @@ export interface SummaryPoint {
 
 const EXPLICIT_SCALE = scaleForAccuracy(0.01);
 
+/** OTLP DataPointFlags.FLAG_NO_RECORDED_VALUE: the point is a staleness marker (no value). */
+const FLAG_NO_RECORDED_VALUE = 1;
+
 let seriesCounter = 0;
 
 export class Series {
@@ -59,6 +62,8 @@ export class Series {
   version = 0;
   /** Sliding-window merged histograms per window length (dist series only). */
   windows: Map<number, WindowHist> | undefined;
+  /** Times of staleness markers (ascending; usually empty), kept as long as the points. */
+  staleAt: number[] | undefined;
   constructor(
     readonly metric: string,
     readonly key: string,
@@ -76,6 +81,7 @@ export class Series {
     this.dist = kind === 'dist' ? new DistPoints() : undefined;
     this.windows = undefined;
     this.prevCum = undefined;
+    this.staleAt = undefined;
     this.kind = kind;
     this.version++;
   }
@@ -119,8 +125,36 @@ export class Series {
     if (time > this.lastSeen) this.lastSeen = time;
   }
 
+  /**
+   * Records a staleness marker (Prometheus: the series ended here; OTLP: a point flagged
+   * FLAG_NO_RECORDED_VALUE). The marker carries no value: it only hides the series from `last` until a
+   * later point arrives, as an instant selector does not see a series whose latest sample is stale.
+   */
+  markStale(time: number): void {
+    const list = (this.staleAt ??= []);
+    let i = list.length;
+    while (i > 0 && list[i - 1]! > time) i--;
+    if (list[i - 1] !== time) list.splice(i, 0, time);
+    if (list.length > 64) list.shift(); // bounded: only the latest markers matter
+  }
+
+  /** Whether the newest point at or before `to` is followed by a staleness marker at or before `to`. */
+  staleBy(to: number, end: number): boolean {
+    const list = this.staleAt;
+    if (!list?.length) return false;
+    let i = list.length - 1;
+    while (i >= 0 && list[i]! > to) i--;
+    if (i < 0) return false;
+    return end === 0 || list[i]! >= this.t[end - 1]!;
+  }
+
   /** Drops points at or before `before`, keeping one for counters (the baseline of increase). */
   prune(before: number): void {
+    if (this.staleAt?.length) {
+      let k = 0;
+      while (k < this.staleAt.length && this.staleAt[k]! <= before) k++;
+      if (k) this.staleAt.splice(0, k);
+    }
     let n = this.firstAfter(before);
     if (this.kind === 'counter' && n > 0) n--;
     if (n === 0) return;
@@ -241,6 +275,10 @@ export class SeriesStore {
           const d = m.data;
           for (const dp of d.dataPoints) {
             const time = pointTime(dp.timeUnixNano, nowMs);
+            if (dp.flags & FLAG_NO_RECORDED_VALUE) {
+              this.existingSeries(m.name, resAttrs, dp.attributes)?.markStale(time);
+              continue;
+            }
             let kind: SeriesKind;
             switch (d.type) {
               case 'gauge':
@@ -283,6 +321,12 @@ export class SeriesStore {
       }
     }
     return stored;
+  }
+
+  /** The series of these attributes if it exists (a staleness marker never creates one). */
+  private existingSeries(metric: string, res: Record<string, string>, attrs: readonly KeyValue[]): Series | undefined {
+    const merged = attrs.length ? attrsToRecord(attrs, { ...res }) : res;
+    return this.byMetric.get(metric)?.get(seriesKey(merged));
   }
 
   private seriesFor(metric: string, res: Record<string, string>, attrs: readonly KeyValue[], kind: SeriesKind): Series | undefined {
@@ -471,6 +515,8 @@ export class WindowAccumulator {
   min = Infinity;
   max = -Infinity;
   last = 0;
+  /** How many series gave `last` a value (a series whose latest point is followed by a staleness marker gives none). */
+  lastSeries = 0;
   increase = 0;
   /** The window histograms of the dist series added (dists[0, nDists)). */
   private readonly dists: WindowHist[] = [];
@@ -488,6 +534,7 @@ export class WindowAccumulator {
     this.min = Infinity;
     this.max = -Infinity;
     this.last = 0;
+    this.lastSeries = 0;
     this.increase = 0;
     this.nDists = 0;
     this.summaryQ.length = 0;
@@ -502,6 +549,7 @@ export class WindowAccumulator {
     const start = s.firstAfter(from);
     const end = s.firstAfter(to);
     if (end <= start) return;
+    const stale = s.staleAt !== undefined && s.staleBy(to, end);
     const n = end - start;
     this.points += n;
     if (s.kind === 'dist') {
@@ -538,7 +586,10 @@ export class WindowAccumulator {
       if (x > this.max) this.max = x;
     }
     this.sum += local;
-    this.last += v[end - 1]!;
+    if (!stale) {
+      this.last += v[end - 1]!;
+      this.lastSeries++;
+    }
     if (s.kind === 'delta') {
       this.increase += local;
     } else {
@@ -614,7 +665,7 @@ export class WindowAccumulator {
       case 'count':
         return this.points;
       case 'last':
-        return this.last;
+        return this.lastSeries ? this.last : NaN;
       case 'increase':
         return this.increase;
       case 'rate':

@@ -1,0 +1,372 @@
+/**
+ * Reads a `vigil test` file as strictly as promtool reads its own (`yaml.UnmarshalStrict` into typed
+ * structs, Prometheus cmd/promtool/unittest.go): every scalar is read as text first (the YAML failsafe
+ * schema), so that `values: 0x10` stays the series notation "0x10" (eleven zeros) and `exp_labels:
+ * {code: 010}` stays "010", as a Go string field keeps them; numbers and durations are parsed from that
+ * text only where the field is a number or a duration. Unknown keys, wrong shapes and bad values are
+ * reported together, each as `file:line:col: path: message`. YAML merge keys (`<<: *anchor`) and aliases
+ * are applied, as yaml.v2 does.
+ */
+import YAML, { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type Pair } from 'yaml';
+import { parseDuration } from '../../src/duration.ts';
+import { type ParsedSeries, parseSeriesSelector, parseValues, type SeriesValue } from './series-notation.ts';
+
+export type SeriesType = 'gauge' | 'counter' | 'delta' | 'histogram';
+const SERIES_TYPES: readonly SeriesType[] = ['gauge', 'counter', 'delta', 'histogram'];
+
+/** Where a part of the test file is: `line:col` (1-based) and its key path. */
+export interface Where {
+  line: number;
+  col: number;
+  path: string;
+}
+
+export interface InputSeries {
+  series: ParsedSeries;
+  values: SeriesValue[];
+  /** As given; undefined: inferred from the metric name (see README). */
+  type: SeriesType | undefined;
+  observations: number;
+  where: Where;
+}
+
+export interface ExpectedAlert {
+  labels: Record<string, string>;
+  /** Compared exactly; an omitted `exp_annotations` is `{}` (promtool: no annotations). */
+  annotations: Record<string, string>;
+}
+
+export interface AlertTest {
+  /** Milliseconds after the group's start. */
+  evalTimeMs: number;
+  evalTimeText: string;
+  alertname: string;
+  expAlerts: ExpectedAlert[];
+  where: Where;
+}
+
+export interface RouteTest {
+  evalTimeMs: number | undefined;
+  evalTimeText: string | undefined;
+  alertname: string | undefined;
+  labels: Record<string, string> | undefined;
+  expExporters: string[];
+  where: Where;
+}
+
+export interface TestGroup {
+  name: string | undefined;
+  /** Step between input values, ms; defaults to the file's evaluation_interval (promtool). */
+  intervalMs: number;
+  /** Unix ms of time 0 (promtool `start_timestamp`; default 0, the epoch). */
+  startMs: number;
+  externalUrl: string | undefined;
+  inputSeries: InputSeries[];
+  alertTests: AlertTest[];
+  routeTests: RouteTest[];
+}
+
+export interface TestFile {
+  /** Evaluations run every this many ms from the group's start (default 1m). */
+  evaluationIntervalMs: number;
+  processor: string | undefined;
+  tests: TestGroup[];
+}
+
+/** Keys promtool knows that vigil cannot honour: refused with the reason rather than ignored. */
+const PROMTOOL_ONLY: Record<string, string> = {
+  rule_files: 'vigil reads the rules from the --config file (the alerts processor\'s rules), not from rule files',
+  group_eval_order: 'vigil evaluates the rules of an alerts processor in the order of the config',
+  fuzzy_compare: 'it applies to promql_expr_test, which vigil does not have',
+  promql_expr_test: 'vigil has no PromQL expressions to test; check the alerts they lead to with alert_rule_test',
+  external_labels: 'vigil\'s annotation templates have no $externalLabels',
+};
+
+class Reader {
+  readonly errors: string[] = [];
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document,
+    private readonly lc: LineCounter,
+  ) {}
+
+  where(node: YamlNode | null | undefined, path: string): Where {
+    const pos = this.lc.linePos(node?.range?.[0] ?? 0);
+    return { line: pos.line, col: pos.col, path };
+  }
+
+  error(node: YamlNode | null | undefined, path: string, message: string): void {
+    const w = this.where(node, path);
+    this.errors.push(`${this.file}:${w.line}:${w.col}: ${path ? `${path}: ` : ''}${message}`);
+  }
+
+  /** The node an alias points at; the node itself otherwise. */
+  deref(node: unknown): YamlNode | null {
+    if (isAlias(node)) return (node.resolve(this.doc) as YamlNode | undefined) ?? null;
+    return (node as YamlNode | null) ?? null;
+  }
+
+  /** A plain empty, `~` or `null` scalar: an absent value (a Go zero value). */
+  isNull(node: YamlNode | null): boolean {
+    if (node === null) return true;
+    return isScalar(node) && node.type === 'PLAIN' && ['', '~', 'null', 'Null', 'NULL'].includes(String(node.value));
+  }
+
+  /**
+   * The pairs of a mapping, merge keys applied (explicit keys win over merged ones); undefined (with an
+   * error) when the node is not a mapping.
+   */
+  pairs(node: YamlNode | null, path: string): Map<string, { key: YamlNode; value: YamlNode | null }> | undefined {
+    const out = new Map<string, { key: YamlNode; value: YamlNode | null }>();
+    if (this.isNull(node)) return out;
+    if (!isMap(node)) {
+      this.error(node, path, 'expected a mapping');
+      return undefined;
+    }
+    const merged: Pair[] = [];
+    for (const pair of node.items) {
+      const key = pair.key as YamlNode;
+      const name = isScalar(key) ? String(key.value) : '';
+      if (isScalar(key) && key.type === 'PLAIN' && name === '<<') {
+        merged.push(pair);
+        continue;
+      }
+      if (out.has(name)) this.error(key, join(path, name), `"${name}" is given twice`);
+      out.set(name, { key, value: this.deref(pair.value) });
+    }
+    for (const pair of merged) {
+      const v = this.deref(pair.value);
+      const sources = isSeq(v) ? v.items.map((x) => this.deref(x)) : [v];
+      for (const src of sources) {
+        if (!isMap(src)) {
+          this.error(pair.key as YamlNode, join(path, '<<'), 'a merge key takes a mapping or a list of mappings');
+          continue;
+        }
+        for (const [k, p] of this.pairs(src, path) ?? []) if (!out.has(k)) out.set(k, p);
+      }
+    }
+    return out;
+  }
+
+  /** Reads a mapping whose keys must all be in `fields`; calls each reader present. */
+  object(node: YamlNode | null, path: string, fields: Record<string, (value: YamlNode | null, path: string, key: YamlNode) => void>): boolean {
+    const pairs = this.pairs(node, path);
+    if (!pairs) return false;
+    for (const [name, { key, value }] of pairs) {
+      const p = join(path, name);
+      const read = Object.hasOwn(fields, name) ? fields[name] : undefined;
+      if (read) read(value, p, key);
+      else if (PROMTOOL_ONLY[name]) this.error(key, p, `"${name}" is not supported: ${PROMTOOL_ONLY[name]}`);
+      else this.error(key, p, `unknown key "${name}" (known: ${Object.keys(fields).join(', ')})`);
+    }
+    return true;
+  }
+
+  list(node: YamlNode | null, path: string, each: (item: YamlNode | null, path: string) => void): void {
+    if (this.isNull(node)) return;
+    if (!isSeq(node)) {
+      this.error(node, path, 'expected a list');
+      return;
+    }
+    node.items.forEach((item, i) => each(this.deref(item), `${path}[${i}]`));
+  }
+
+  text(node: YamlNode | null, path: string): string | undefined {
+    if (this.isNull(node)) return undefined;
+    if (!isScalar(node)) {
+      this.error(node, path, 'expected a single value');
+      return undefined;
+    }
+    return String(node.value);
+  }
+
+  duration(node: YamlNode | null, path: string): number | undefined {
+    const t = this.text(node, path);
+    if (t === undefined) return undefined;
+    try {
+      return parseDuration(t);
+    } catch (e) {
+      this.error(node, path, (e as Error).message);
+      return undefined;
+    }
+  }
+
+  stringMap(node: YamlNode | null, path: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, { value }] of this.pairs(node, path) ?? []) {
+      const v = this.text(value, join(path, name));
+      out[name] = v ?? '';
+    }
+    return out;
+  }
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+/** Parses a test file's text; `errors` holds every problem found (then `file` is undefined). */
+export function readTestFile(fileName: string, text: string): { file?: TestFile; errors: string[] } {
+  const lc = new LineCounter();
+  const doc = YAML.parseDocument(text, { schema: 'failsafe', lineCounter: lc, prettyErrors: true, uniqueKeys: false });
+  if (doc.errors.length) {
+    return {
+      errors: doc.errors.map((e) => {
+        const lp = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+        return `${fileName}:${lp.line}:${lp.col}: YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+      }),
+    };
+  }
+  const r = new Reader(fileName, doc, lc);
+  let evaluationIntervalMs = 60_000;
+  let processor: string | undefined;
+  const groupNodes: { node: YamlNode | null; path: string }[] = [];
+  let sawTests = false;
+  const root = doc.contents as YamlNode | null;
+  r.object(root, '', {
+    evaluation_interval: (v, p) => {
+      const ms = r.duration(v, p);
+      if (ms !== undefined && ms <= 0) r.error(v, p, 'must be above 0');
+      else if (ms !== undefined) evaluationIntervalMs = ms;
+    },
+    processor: (v, p) => (processor = r.text(v, p)),
+    tests: (v, p) => {
+      sawTests = true;
+      r.list(v, p, (item, ip) => groupNodes.push({ node: item, path: ip }));
+    },
+  });
+  if (!sawTests && r.errors.length === 0) r.error(root, 'tests', 'expected a list "tests:"');
+  const tests = groupNodes.map(({ node, path }) => readGroup(r, node, path, evaluationIntervalMs));
+  if (r.errors.length) return { errors: r.errors };
+  return { file: { evaluationIntervalMs, processor, tests }, errors: [] };
+}
+
+function readGroup(r: Reader, node: YamlNode | null, path: string, evaluationIntervalMs: number): TestGroup {
+  const g: TestGroup = {
+    name: undefined,
+    intervalMs: evaluationIntervalMs,
+    startMs: 0,
+    externalUrl: undefined,
+    inputSeries: [],
+    alertTests: [],
+    routeTests: [],
+  };
+  const routes = (v: YamlNode | null, p: string) => r.list(v, p, (item, ip) => readRouteTest(r, item, ip, g));
+  r.object(node, path, {
+    name: (v, p) => (g.name = r.text(v, p)),
+    interval: (v, p) => {
+      const ms = r.duration(v, p);
+      if (ms !== undefined && ms <= 0) r.error(v, p, 'must be above 0');
+      else if (ms !== undefined) g.intervalMs = ms;
+    },
+    start_timestamp: (v, p) => {
+      const t = r.text(v, p);
+      if (t === undefined) return;
+      const ms = /^-?\d+(\.\d+)?$/.test(t) ? Number(t) * 1000 : Date.parse(t);
+      if (Number.isNaN(ms)) r.error(v, p, `expected an RFC 3339 time or Unix seconds, got ${JSON.stringify(t)}`);
+      else g.startMs = ms;
+    },
+    external_url: (v, p) => (g.externalUrl = r.text(v, p)),
+    input_series: (v, p) => r.list(v, p, (item, ip) => readSeries(r, item, ip, g)),
+    alert_rule_test: (v, p) => r.list(v, p, (item, ip) => readAlertTest(r, item, ip, g)),
+    route_test: routes,
+    exp_routes: routes,
+  });
+  return g;
+}
+
+function readSeries(r: Reader, node: YamlNode | null, path: string, g: TestGroup): void {
+  let series: ParsedSeries | undefined;
+  let values: SeriesValue[] = [];
+  let type: SeriesType | undefined;
+  let observations = 1;
+  let sawSeries = false;
+  const ok = r.object(node, path, {
+    series: (v, p) => {
+      sawSeries = true;
+      const t = r.text(v, p);
+      if (t === undefined) return r.error(v, p, 'expected a series such as name{label="value"}');
+      try {
+        series = parseSeriesSelector(t);
+      } catch (e) {
+        r.error(v, p, (e as Error).message);
+      }
+    },
+    values: (v, p) => {
+      const t = r.text(v, p);
+      if (t === undefined) return;
+      try {
+        values = parseValues(t);
+      } catch (e) {
+        r.error(v, p, (e as Error).message);
+      }
+    },
+    type: (v, p) => {
+      const t = r.text(v, p);
+      if (t === undefined) return;
+      if ((SERIES_TYPES as readonly string[]).includes(t)) type = t as SeriesType;
+      else r.error(v, p, `expected one of ${SERIES_TYPES.join(', ')}`);
+    },
+    observations: (v, p) => {
+      const t = r.text(v, p);
+      if (t === undefined) return;
+      if (/^\d+$/.test(t) && Number(t) >= 1) observations = Number(t);
+      else r.error(v, p, 'expected a whole number above 0');
+    },
+  });
+  if (ok && !sawSeries) r.error(node, path, 'missing "series"');
+  if (series) g.inputSeries.push({ series, values, type, observations, where: r.where(node, path) });
+}
+
+function readAlertTest(r: Reader, node: YamlNode | null, path: string, g: TestGroup): void {
+  let evalTimeMs = 0;
+  let evalTimeText = '0s';
+  let alertname: string | undefined;
+  const expAlerts: ExpectedAlert[] = [];
+  const ok = r.object(node, path, {
+    eval_time: (v, p) => {
+      const ms = r.duration(v, p);
+      if (ms === undefined) return;
+      evalTimeMs = ms;
+      evalTimeText = r.text(v, p)!;
+    },
+    alertname: (v, p) => (alertname = r.text(v, p)),
+    exp_alerts: (v, p) =>
+      r.list(v, p, (item, ip) => {
+        const e: ExpectedAlert = { labels: {}, annotations: {} };
+        r.object(item, ip, {
+          exp_labels: (lv, lp) => (e.labels = r.stringMap(lv, lp)),
+          exp_annotations: (av, ap) => (e.annotations = r.stringMap(av, ap)),
+        });
+        expAlerts.push(e);
+      }),
+  });
+  if (!ok) return;
+  // promtool: "an item under alert_rule_test misses required attribute alertname"
+  if (!alertname) return r.error(node, path, 'missing "alertname"');
+  g.alertTests.push({ evalTimeMs, evalTimeText, alertname, expAlerts, where: r.where(node, path) });
+}
+
+function readRouteTest(r: Reader, node: YamlNode | null, path: string, g: TestGroup): void {
+  const t: RouteTest = { evalTimeMs: undefined, evalTimeText: undefined, alertname: undefined, labels: undefined, expExporters: [], where: r.where(node, path) };
+  let sawExporters = false;
+  const ok = r.object(node, path, {
+    eval_time: (v, p) => {
+      t.evalTimeMs = r.duration(v, p);
+      t.evalTimeText = r.text(v, p);
+    },
+    alertname: (v, p) => (t.alertname = r.text(v, p)),
+    labels: (v, p) => (t.labels = r.stringMap(v, p)),
+    exp_exporters: (v, p) => {
+      sawExporters = true;
+      r.list(v, p, (item, ip) => {
+        const e = r.text(item, ip);
+        if (e !== undefined) t.expExporters.push(e);
+      });
+    },
+  });
+  if (!ok) return;
+  if (!sawExporters) r.error(node, path, 'missing "exp_exporters"');
+  if (!t.labels && !t.alertname) r.error(node, path, 'give alertname (and eval_time) or labels');
+  g.routeTests.push(t);
+}
