@@ -120,4 +120,51 @@ describe('loadConfig', () => {
     expect(r.errors[0]!.message).toMatch(/^cannot read config file: ENOENT/);
     expect(rel('missing.yaml')).toContain('testdata');
   });
+
+  it('applies YAML merge keys (<<: *anchor), explicit keys winning, as the Collector and Prometheus do', async () => {
+    const r = await loadConfig([td('merge_keys.yaml')], registry, {});
+    expect(r.errors.map(formatConfigError)).toEqual([]);
+    const rules = (r.config!.processors['alerts'] as { rules: Record<string, unknown>[] }).rules;
+    expect(rules.map((x) => [x['name'], x['stat'], x['threshold'], x['group_by'], x['labels']])).toEqual([
+      ['SlowCheckout', 'p95', 2000, ['service.name'], { team: 'payments' }],
+      ['VerySlowCheckout', 'p95', 5000, ['service.name'], { team: 'payments', tier: 'web' }],
+    ]);
+  });
+
+  it('reports a mistake in merged keys where the anchored mapping wrote it', async () => {
+    expect(await errorsOf(['bad_merge_keys.yaml'])).toEqual([
+      'bad_merge_keys.yaml:14:17: processors.alerts.rules[0].labels.team: expected string',
+      'bad_merge_keys.yaml:14:17: processors.alerts.rules[1].labels.team: expected string',
+    ]);
+  });
+
+  it('keeps an expanded env value as text where the field takes a string, typed where it takes a number (Collector issue 10937)', async () => {
+    const env = {
+      VIGIL_TEST_BATCH: '100',
+      VIGIL_TEST_THRESHOLD: '2.5',
+      VIGIL_TEST_ACCOUNT: '012345678912',
+      VIGIL_TEST_FLAG: 'true',
+      VIGIL_TEST_TOKEN: '123',
+    };
+    const r = await loadConfig([td('env_text.yaml')], registry, env);
+    expect(r.errors.map(formatConfigError)).toEqual([]);
+    const c = r.config!;
+    expect(c.processors['batch']).toMatchObject({ send_batch_size: 100 });
+    const rule = (c.processors['alerts'] as { rules: Record<string, unknown>[] }).rules[0]!;
+    expect(rule['threshold']).toBe(2.5);
+    expect(rule['labels']).toEqual({ account: '012345678912', enabled: 'true', empty: '' });
+    expect((c.exporters['webhook'] as { headers: Record<string, string> }).headers).toEqual({ 'X-Token': '123' });
+    // a number field still refuses text that is not a number, at the reference
+    const bad = await loadConfig([td('env_text.yaml')], registry, { ...env, VIGIL_TEST_BATCH: 'many' });
+    expect(bad.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
+      'env_text.yaml:6:22: processors.batch.send_batch_size: expected integer',
+    ]);
+  });
+
+  it('a later file that sets a value replaces what an env reference of an earlier file gave', async () => {
+    const r = await loadConfig([td('valid.yaml'), td('override.yaml')], registry, { VIGIL_TEST_BATCH: '100', VIGIL_TEST_PORT: '0' });
+    expect(r.errors).toEqual([]);
+    expect(r.config!.service.telemetry.endpoint).toBe('localhost:0');
+    expect(r.config!.processors['batch']).toEqual({ send_batch_size: 100, timeout: '200ms' });
+  });
 });

@@ -1,14 +1,15 @@
 /**
  * Loads and validates vigil's config: one or more YAML files merged in order (later files override
- * earlier ones, maps merged key by key as in the Collector), `${env:NAME}` / `${env:NAME:-default}` / `$$`
- * expanded, every component config checked against its factory's JSON Schema (defaults applied, unknown
+ * earlier ones, maps merged key by key as in the Collector), YAML merge keys (`<<: *anchor`) applied,
+ * `${env:NAME}` / `${env:NAME:-default}` / `$$` expanded (a whole-value reference is typed as YAML types
+ * it, except that a field taking a string keeps the expanded text), every component config checked against its factory's JSON Schema (defaults applied, unknown
  * keys rejected), then the cross-field rules. Every problem is reported at once with `file:line:col`, the
  * key path and what was expected; the validated config is frozen.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
-import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Node as YamlNode, type Document } from 'yaml';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import YAML, { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node as YamlNode, type Document, type Scalar } from 'yaml';
 import type { ComponentKind, Factory } from '../component.ts';
 import { SIGNALS, type SignalName } from '../model.ts';
 import type { ComponentRegistry } from '../registry.ts';
@@ -124,48 +125,33 @@ export function pathToString(p: readonly (string | number)[]): string {
 
 const pathKey = (p: readonly (string | number)[]): string => p.join('\u0000');
 
+/** A whole-value env reference that YAML typed as a number, boolean or null, with the text it expanded to. */
+interface EnvText {
+  path: (string | number)[];
+  text: string;
+  typed: unknown;
+}
+
+/** What reading the files gives: the merged tree and where each of its parts came from. */
+interface ReadFiles {
+  merged: Record<string, unknown>;
+  positions: Map<string, Pos>;
+  keyPositions: Map<string, Pos>;
+  /** By path key: the expanded env values that were typed (see {@link keepEnvText}). */
+  envTexts: Map<string, EnvText>;
+}
+
+type Report = (p: (string | number)[], message: string, code?: ConfigErrorCode) => void;
+
 /** Reads, merges, expands and validates the config files. Never throws for a bad config: see `errors`. */
 export async function loadConfig(paths: string[], registry: ComponentRegistry, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
-  const errors: ConfigError[] = [];
   if (paths.length === 0) {
     return { errors: [{ code: ConfigErrorCodes.READ, file: '<args>', line: 0, col: 0, path: '', message: 'no --config file given' }] };
   }
-  let merged: Record<string, unknown> = {};
-  const positions = new Map<string, Pos>();
-  const keyPositions = new Map<string, Pos>();
-  for (const file of paths) {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(file, 'utf8');
-    } catch (err) {
-      errors.push({ code: ConfigErrorCodes.READ, file, line: 0, col: 0, path: '', message: `cannot read config file: ${(err as Error).message}` });
-      continue;
-    }
-    const lc = new LineCounter();
-    const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: false });
-    for (const e of doc.errors) {
-      const lp = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      errors.push({ code: ConfigErrorCodes.YAML, file, line: lp.line, col: lp.col, path: '', message: `YAML: ${message}` });
-    }
-    if (doc.errors.length) continue;
-    const at = (offset: number): Pos => ({ file, ...lc.linePos(offset) });
-    expandEnv(doc, env, (node, message) => {
-      const p = at(node.range?.[0] ?? 0);
-      errors.push({ code: ConfigErrorCodes.ENV, ...p, path: '', message });
-    });
-    recordPositions(doc.contents, [], at, positions, keyPositions, (pos, p, key) =>
-      errors.push({ code: ConfigErrorCodes.DUPLICATE_KEY, ...pos, path: pathToString(p), message: `"${key}" is defined twice (IDs and keys must be unique)` }),
-    );
-    if (errors.length) continue;
-    const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
-    if (js === null || js === undefined) continue;
-    if (typeof js !== 'object' || Array.isArray(js)) {
-      errors.push({ code: ConfigErrorCodes.SCHEMA, ...at(0), path: '', message: 'expected a mapping with receivers, processors, exporters and service' });
-      continue;
-    }
-    merged = deepMerge(merged, js as Record<string, unknown>);
-  }
+  const errors: ConfigError[] = [];
+  const read = await readFiles(paths, env, errors);
+  if (errors.length) return { errors: sortErrors(errors) };
+  const { merged, positions, keyPositions, envTexts } = read;
   // errors found by path now get their positions (env errors already carry theirs)
   const locate = (p: (string | number)[], atKey: boolean): Pos => {
     const k = atKey ? keyPositions.get(pathKey(p)) : undefined;
@@ -176,33 +162,164 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
     }
     return { file: paths[paths.length - 1]!, line: 1, col: 1 };
   };
-  const report = (p: (string | number)[], message: string, code: ConfigErrorCode = ConfigErrorCodes.SCHEMA) =>
+  const report: Report = (p, message, code = ConfigErrorCodes.SCHEMA) =>
     errors.push({ code, ...locate(p, message.startsWith('unknown key')), path: pathToString(p), message });
-  if (errors.length) return { errors: sortErrors(errors) };
 
-  // top level and service section
-  const top = compileSchema(TopSchema);
-  if (!top(merged as unknown)) {
-    for (const issue of describeAjvErrors(top.errors ?? [])) report(issue.path, issue.message);
-    // go on with the checks the structure still allows, so that every mistake is reported at once
-    const svc = merged['service'];
-    if (!isPlainObject(svc) || !isPlainObject(svc['pipelines'])) return { errors: sortErrors(errors) };
-    for (const section of ['receivers', 'processors', 'exporters']) if (!isPlainObject(merged[section])) merged[section] = {};
-    const pipes = svc['pipelines'] as Record<string, unknown>;
-    for (const [name, pipe] of Object.entries(pipes)) {
-      if (!isPlainObject(pipe)) {
-        delete pipes[name];
-        continue;
-      }
-      for (const list of ['receivers', 'processors', 'exporters'])
-        pipe[list] = Array.isArray(pipe[list]) ? (pipe[list] as unknown[]).filter((x) => typeof x === 'string') : [];
-    }
-    if (!isPlainObject(svc['telemetry']) || typeof (svc['telemetry'] as Record<string, unknown>)['endpoint'] !== 'string')
-      svc['telemetry'] = { endpoint: ':0' };
-  }
+  keepEnvText(merged, TopSchema, [], envTexts);
+  if (!checkTop(merged, report)) return { errors: sortErrors(errors) };
   const cfg = merged as Static<typeof TopSchema>;
+  const factories = await checkComponents(cfg, registry, envTexts, report);
+  const used = checkPipelines(cfg, factories, report);
+  checkEndpoints(cfg, factories, used, report);
+  if (errors.length) return { errors: sortErrors(errors) };
+  const config: ServiceConfig = {
+    receivers: cfg.receivers,
+    processors: cfg.processors,
+    exporters: cfg.exporters,
+    service: { ...cfg.service, state_dir: path.resolve(cfg.service.state_dir) },
+    files: paths,
+  };
+  return { errors: [], config: deepFreeze(config) };
+}
 
-  // components: IDs, types, schemas, cross-field checks of each factory
+/**
+ * Reads every file: YAML syntax, `${env:...}` expansion, duplicate keys, merge keys (`<<: *common`,
+ * applied as the Collector's and Prometheus's loaders do: explicit keys win over merged ones), then
+ * merges the files in order. Problems go to `errors`.
+ */
+async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: ConfigError[]): Promise<ReadFiles> {
+  let merged: Record<string, unknown> = {};
+  const positions = new Map<string, Pos>();
+  const keyPositions = new Map<string, Pos>();
+  const envTexts = new Map<string, EnvText>();
+  for (const file of paths) {
+    let text: string;
+    try {
+      text = await fs.promises.readFile(file, 'utf8');
+    } catch (err) {
+      errors.push({ code: ConfigErrorCodes.READ, file, line: 0, col: 0, path: '', message: `cannot read config file: ${(err as Error).message}` });
+      continue;
+    }
+    const lc = new LineCounter();
+    const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: false, merge: true });
+    for (const e of doc.errors) {
+      const lp = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      errors.push({ code: ConfigErrorCodes.YAML, file, line: lp.line, col: lp.col, path: '', message: `YAML: ${message}` });
+    }
+    if (doc.errors.length) continue;
+    const at = (offset: number): Pos => ({ file, ...lc.linePos(offset) });
+    const typedEnv = expandEnv(doc, env, (node, message) => {
+      const p = at(node.range?.[0] ?? 0);
+      errors.push({ code: ConfigErrorCodes.ENV, ...p, path: '', message });
+    });
+    const fileTexts: EnvText[] = [];
+    const walk: PositionWalk = {
+      doc,
+      at,
+      out: positions,
+      keysOut: keyPositions,
+      onDuplicate: (pos, p, key) =>
+        errors.push({ code: ConfigErrorCodes.DUPLICATE_KEY, ...pos, path: pathToString(p), message: `"${key}" is defined twice (IDs and keys must be unique)` }),
+      onScalar: (node, p) => {
+        const t = typedEnv.get(node);
+        if (t !== undefined) fileTexts.push({ path: p, text: t, typed: node.value });
+        // a later file that sets a value replaces what an earlier file's env reference gave
+        else envTexts.delete(pathKey(p));
+      },
+      depth: 0,
+    };
+    recordPositions(doc.contents, [], walk);
+    for (const t of fileTexts) envTexts.set(pathKey(t.path), t);
+    if (errors.length) continue;
+    const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    if (js === null || js === undefined) continue;
+    if (typeof js !== 'object' || Array.isArray(js)) {
+      errors.push({ code: ConfigErrorCodes.SCHEMA, ...at(0), path: '', message: 'expected a mapping with receivers, processors, exporters and service' });
+      continue;
+    }
+    merged = deepMerge(merged, js as Record<string, unknown>);
+  }
+  return { merged, positions, keyPositions, envTexts };
+}
+
+/**
+ * Where a field's schema takes a string, an expanded env value keeps the text it expanded to
+ * (`X-Token: ${env:TOKEN}` with TOKEN=012345 stays "012345"); where it takes only a number or a boolean,
+ * it stays typed (`port: ${env:PORT}` is a number); where it takes anything, it stays typed too. This is
+ * the OpenTelemetry Collector's rule (its issue 10937). `schema` describes `root`, found at `prefix`.
+ */
+function keepEnvText(root: unknown, schema: TSchema, prefix: (string | number)[], envTexts: Map<string, EnvText>): void {
+  for (const t of envTexts.values()) {
+    if (t.path.length <= prefix.length || !prefix.every((k, i) => t.path[i] === k)) continue;
+    const rest = t.path.slice(prefix.length);
+    if (!acceptsString(schemasAt(schema, rest))) continue;
+    let holder: unknown = root;
+    for (const k of rest.slice(0, -1)) holder = isPlainObject(holder) || Array.isArray(holder) ? (holder as Record<string | number, unknown>)[k] : undefined;
+    const last = rest[rest.length - 1]!;
+    if ((isPlainObject(holder) || Array.isArray(holder)) && Object.is((holder as Record<string | number, unknown>)[last], t.typed)) {
+      (holder as Record<string | number, unknown>)[last] = t.text;
+    }
+  }
+}
+
+/** The schemas that may describe the value at `p` below `schema` (every branch of a union). */
+function schemasAt(schema: TSchema, p: readonly (string | number)[]): Record<string, unknown>[] {
+  let cur: Record<string, unknown>[] = [schema as Record<string, unknown>];
+  for (const k of p) {
+    const next: Record<string, unknown>[] = [];
+    const visit = (s: Record<string, unknown>) => {
+      for (const alt of [...((s.anyOf as Record<string, unknown>[]) ?? []), ...((s.oneOf as Record<string, unknown>[]) ?? [])]) visit(alt);
+      if (typeof k === 'number') {
+        if (isPlainObject(s.items)) next.push(s.items as Record<string, unknown>);
+        return;
+      }
+      const props = s.properties as Record<string, Record<string, unknown>> | undefined;
+      if (props && Object.hasOwn(props, k)) return void next.push(props[k]!);
+      for (const [re, sub] of Object.entries((s.patternProperties as Record<string, Record<string, unknown>>) ?? {})) if (new RegExp(re).test(k)) next.push(sub);
+      if (isPlainObject(s.additionalProperties)) next.push(s.additionalProperties as Record<string, unknown>);
+    };
+    cur.forEach(visit);
+    cur = next;
+  }
+  return cur;
+}
+
+function acceptsString(schemas: Record<string, unknown>[]): boolean {
+  return schemas.some(
+    (s) =>
+      s.type === 'string' ||
+      (Array.isArray(s.type) && s.type.includes('string')) ||
+      acceptsString([...((s.anyOf as Record<string, unknown>[]) ?? []), ...((s.oneOf as Record<string, unknown>[]) ?? [])]),
+  );
+}
+
+/**
+ * The top level and the service section. On errors, the structure is patched up so that the later
+ * checks can still run and every mistake is reported at once; false when they cannot run.
+ */
+function checkTop(merged: Record<string, unknown>, report: Report): boolean {
+  const top = compileSchema(TopSchema);
+  if (top(merged as unknown)) return true;
+  for (const issue of describeAjvErrors(top.errors ?? [])) report(issue.path, issue.message);
+  const svc = merged['service'];
+  if (!isPlainObject(svc) || !isPlainObject(svc['pipelines'])) return false;
+  for (const section of ['receivers', 'processors', 'exporters']) if (!isPlainObject(merged[section])) merged[section] = {};
+  const pipes = svc['pipelines'] as Record<string, unknown>;
+  for (const [name, pipe] of Object.entries(pipes)) {
+    if (!isPlainObject(pipe)) {
+      delete pipes[name];
+      continue;
+    }
+    for (const list of ['receivers', 'processors', 'exporters'])
+      pipe[list] = Array.isArray(pipe[list]) ? (pipe[list] as unknown[]).filter((x) => typeof x === 'string') : [];
+  }
+  if (!isPlainObject(svc['telemetry']) || typeof (svc['telemetry'] as Record<string, unknown>)['endpoint'] !== 'string') svc['telemetry'] = { endpoint: ':0' };
+  return true;
+}
+
+/** Component IDs, types, schemas and each factory's cross-field checks; returns the factory of each `kind:id`. */
+async function checkComponents(cfg: Static<typeof TopSchema>, registry: ComponentRegistry, envTexts: Map<string, EnvText>, report: Report): Promise<Map<string, Factory>> {
   const factories = new Map<string, Factory>();
   for (const [section, kind] of Object.entries(SECTIONS) as [keyof typeof SECTIONS, ComponentKind][]) {
     const comps = cfg[section] as Record<string, unknown>;
@@ -220,39 +337,34 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
         continue;
       }
       if (!factory) {
-        const known = registry.types(kind);
-        report([section, id], `unknown ${kind} type "${parsed.type}" (known: ${known.join(', ')})`, ConfigErrorCodes.COMPONENT);
+        report([section, id], `unknown ${kind} type "${parsed.type}" (known: ${registry.types(kind).join(', ')})`, ConfigErrorCodes.COMPONENT);
         continue;
       }
       factories.set(`${kind}:${id}`, factory);
       if (comps[id] === null || comps[id] === undefined) comps[id] = {};
+      keepEnvText(comps[id], factory.schema, [section, id], envTexts);
       for (const issue of validateComponentConfig(factory, comps[id])) report([section, id, ...issue.path], issue.message);
     }
   }
+  return factories;
+}
 
-  // pipelines
-  const used = { receiver: new Set<string>(), processor: new Set<string>(), exporter: new Set<string>() };
+/** Each pipeline's lists: defined, of the right kind, not twice, handling the pipeline's signal. Returns the IDs used. */
+function checkPipelines(cfg: Static<typeof TopSchema>, factories: Map<string, Factory>, report: Report): Record<ComponentKind, Set<string>> {
+  const used: Record<ComponentKind, Set<string>> = { receiver: new Set(), processor: new Set(), exporter: new Set() };
   for (const [name, pipe] of Object.entries(cfg.service.pipelines)) {
     const signal = pipelineSignal(name);
     for (const [list, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
-      const ids = pipe[list];
       const seen = new Set<string>();
-      ids.forEach((id, i) => {
+      pipe[list].forEach((id, i) => {
         const p = ['service', 'pipelines', name, list, i];
-        if (seen.has(id)) {
-          report(p, `${kind} "${id}" is listed twice in this pipeline`, ConfigErrorCodes.PIPELINE);
-          return;
-        }
+        if (seen.has(id)) return report(p, `${kind} "${id}" is listed twice in this pipeline`, ConfigErrorCodes.PIPELINE);
         seen.add(id);
         const section = `${kind}s` as keyof typeof SECTIONS;
         if (!(id in (cfg[section] as object))) {
           const other = (['receiver', 'processor', 'exporter'] as const).find((k) => k !== kind && id in (cfg[`${k}s`] as object));
-          report(
-            p,
-            other ? `"${id}" is ${article(other)} ${other}, not ${article(kind)} ${kind}` : `${kind} "${id}" is not defined in ${section}`,
-            ConfigErrorCodes.PIPELINE,
-          );
-          return;
+          const message = other ? `"${id}" is ${article(other)} ${other}, not ${article(kind)} ${kind}` : `${kind} "${id}" is not defined in ${section}`;
+          return report(p, message, ConfigErrorCodes.PIPELINE);
         }
         used[kind].add(id);
         const f = factories.get(`${kind}:${id}`);
@@ -262,11 +374,12 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
       });
     }
   }
+  return used;
+}
 
-  // endpoints used twice (by components in pipelines, and the telemetry endpoint)
-  const binds: { endpoint: string; path: (string | number)[] }[] = [
-    { endpoint: cfg.service.telemetry.endpoint, path: ['service', 'telemetry', 'endpoint'] },
-  ];
+/** Endpoints bound twice (by components in pipelines, and the telemetry endpoint). */
+function checkEndpoints(cfg: Static<typeof TopSchema>, factories: Map<string, Factory>, used: Record<ComponentKind, Set<string>>, report: Report): void {
+  const binds: { endpoint: string; path: (string | number)[] }[] = [{ endpoint: cfg.service.telemetry.endpoint, path: ['service', 'telemetry', 'endpoint'] }];
   for (const [section, kind] of Object.entries(SECTIONS) as [keyof typeof SECTIONS, ComponentKind][]) {
     for (const id of used[kind]) {
       const f = factories.get(`${kind}:${id}`);
@@ -288,16 +401,6 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
       }
     }
   }
-
-  if (errors.length) return { errors: sortErrors(errors) };
-  const config: ServiceConfig = {
-    receivers: cfg.receivers,
-    processors: cfg.processors,
-    exporters: cfg.exporters,
-    service: { ...cfg.service, state_dir: path.resolve(cfg.service.state_dir) },
-    files: paths,
-  };
-  return { errors: [], config: deepFreeze(config) };
 }
 
 function sameBind(a: string, b: string): boolean {
@@ -339,38 +442,86 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-/** Records, for every key path, where its value (or its key, for a null value) starts. */
-function recordPositions(
-  node: unknown,
-  p: (string | number)[],
-  at: (offset: number) => Pos,
-  out: Map<string, Pos>,
-  keysOut: Map<string, Pos>,
-  onDuplicate: (pos: Pos, path: (string | number)[], key: string) => void,
-): void {
+interface PositionWalk {
+  doc: Document;
+  at: (offset: number) => Pos;
+  out: Map<string, Pos>;
+  keysOut: Map<string, Pos>;
+  onDuplicate: (pos: Pos, path: (string | number)[], key: string) => void;
+  /** Called for every scalar value with its key path. */
+  onScalar: (node: Scalar, path: (string | number)[]) => void;
+  /** Alias nesting (bounded: an alias may point at a node that holds it). */
+  depth: number;
+}
+
+/** A merge key (`<<`) pair, as the yaml package marks it with `merge: true`. */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && (typeof key.value === 'symbol' || (key.type === 'PLAIN' && key.value === '<<'));
+}
+
+/**
+ * Records, for every key path, where its value (or its key, for a null value) starts. Aliases are
+ * followed, and the keys a merge key brings in are recorded where the anchored mapping wrote them.
+ */
+function recordPositions(node: unknown, p: (string | number)[], w: PositionWalk): void {
+  if (isAlias(node)) {
+    if (w.depth > 20) return;
+    w.depth++;
+    recordPositions(node.resolve(w.doc), p, w);
+    w.depth--;
+    return;
+  }
   if (isMap(node)) {
     const seen = new Set<string>();
+    const merges: unknown[] = [];
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
+      if (isMergeKey(pair.key)) {
+        merges.push(pair.value);
+        continue;
+      }
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const kp = [...p, key];
       const keyNode = pair.key as YamlNode | null;
       const valueNode = pair.value as YamlNode | null;
-      if (seen.has(key)) onDuplicate(at(keyNode?.range?.[0] ?? 0), kp, key);
+      if (seen.has(key)) w.onDuplicate(w.at(keyNode?.range?.[0] ?? 0), kp, key);
       seen.add(key);
       // the value's position for scalars and lists; the key's for maps and empty values
-      const target =
-        valueNode && ((isScalar(valueNode) && valueNode.value !== null) || isSeq(valueNode)) ? valueNode : keyNode;
-      if (target?.range) out.set(pathKey(kp), at(target.range[0]));
-      if (keyNode?.range) keysOut.set(pathKey(kp), at(keyNode.range[0]));
-      recordPositions(valueNode, kp, at, out, keysOut, onDuplicate);
+      const target = valueNode && ((isScalar(valueNode) && valueNode.value !== null) || isSeq(valueNode)) ? valueNode : keyNode;
+      if (target?.range) w.out.set(pathKey(kp), w.at(target.range[0]));
+      if (keyNode?.range) w.keysOut.set(pathKey(kp), w.at(keyNode.range[0]));
+      recordPositions(valueNode, kp, w);
+    }
+    // merged keys: only those the mapping does not set itself (an earlier source wins over a later one)
+    for (const m of merges) {
+      const target = isAlias(m) ? m.resolve(w.doc) : m;
+      for (const src of isSeq(target) ? target.items.map((x) => (isAlias(x) ? x.resolve(w.doc) : x)) : [target]) {
+        if (!isMap(src) || w.depth > 20) continue;
+        for (const pair of src.items) {
+          if (!isPair(pair) || isMergeKey(pair.key)) continue;
+          const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const kp = [...p, key];
+          const keyNode = pair.key as YamlNode | null;
+          const valueNode = pair.value as YamlNode | null;
+          const at = valueNode && ((isScalar(valueNode) && valueNode.value !== null) || isSeq(valueNode)) ? valueNode : keyNode;
+          if (at?.range) w.out.set(pathKey(kp), w.at(at.range[0]));
+          if (keyNode?.range) w.keysOut.set(pathKey(kp), w.at(keyNode.range[0]));
+          w.depth++;
+          recordPositions(valueNode, kp, w);
+          w.depth--;
+        }
+      }
     }
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => {
       const n = item as YamlNode;
-      if (n?.range) out.set(pathKey([...p, i]), at(n.range[0]));
-      recordPositions(n, [...p, i], at, out, keysOut, onDuplicate);
+      if (n?.range) w.out.set(pathKey([...p, i]), w.at(n.range[0]));
+      recordPositions(n, [...p, i], w);
     });
+  } else if (isScalar(node)) {
+    w.onScalar(node, p);
   }
 }
 
@@ -379,9 +530,11 @@ const WHOLE_REF = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
 
 /**
  * Expands `${env:NAME}`, `${env:NAME:-default}` and `$$` in every scalar value. Where the reference is the
- * whole unquoted value, the result is typed as YAML would type it (`port: ${env:PORT}` is a number).
+ * whole unquoted value, the result is typed as YAML would type it (`port: ${env:PORT}` is a number); the
+ * returned map holds, for each scalar so typed, the text it expanded to (see {@link keepEnvText}).
  */
-function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNode, message: string) => void): void {
+function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNode, message: string) => void): Map<Scalar, string> {
+  const typedText = new Map<Scalar, string>();
   YAML.visit(doc, {
     Scalar(key, node) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
@@ -401,11 +554,13 @@ function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNo
       if (node.type === 'PLAIN' && WHOLE_REF.test(src)) {
         const typed = YAML.parse(expanded) as unknown;
         node.value = typed === null || ['string', 'number', 'boolean'].includes(typeof typed) ? typed : expanded;
+        if (typeof node.value !== 'string') typedText.set(node, expanded);
       } else {
         node.value = expanded;
       }
     },
   });
+  return typedText;
 }
 
 function article(kind: ComponentKind): string {
