@@ -22,7 +22,9 @@ export const components = new ComponentRegistry([
   { kind: 'exporter', type: 'email', load: async () => (await import('../exporters/email/index.ts')).emailExporterFactory },
   { kind: 'exporter', type: 'file', load: async () => (await import('../exporters/file/index.ts')).fileExporterFactory },
   { kind: 'exporter', type: 'nop', load: async () => (await import('../exporters/nop/index.ts')).nopExporterFactory },
+  { kind: 'exporter', type: 'opsgenie', load: async () => (await import('../exporters/opsgenie/index.ts')).opsgenieExporterFactory },
   { kind: 'exporter', type: 'otlp', load: async () => (await import('../exporters/otlp/index.ts')).otlpExporterFactory },
+  { kind: 'exporter', type: 'pagerduty', load: async () => (await import('../exporters/pagerduty/index.ts')).pagerdutyExporterFactory },
   { kind: 'exporter', type: 'slack', load: async () => (await import('../exporters/slack/index.ts')).slackExporterFactory },
   { kind: 'exporter', type: 'webhook', load: async () => (await import('../exporters/webhook/index.ts')).webhookExporterFactory },
 ]);

@@ -11,11 +11,13 @@ import { validateComponentConfig } from '../src/config/ajv.ts';
 import { alertmanagerExporterFactory } from '../exporters/alertmanager/index.ts';
 import { emailExporterFactory } from '../exporters/email/index.ts';
 import { fileExporterFactory } from '../exporters/file/index.ts';
+import { opsgenieExporterFactory } from '../exporters/opsgenie/index.ts';
+import { pagerdutyExporterFactory } from '../exporters/pagerduty/index.ts';
 import { slackExporterFactory } from '../exporters/slack/index.ts';
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const factories = [alertmanagerExporterFactory, emailExporterFactory, fileExporterFactory, slackExporterFactory, webhookExporterFactory] as Factory[];
+const factories = [alertmanagerExporterFactory, emailExporterFactory, fileExporterFactory, opsgenieExporterFactory, pagerdutyExporterFactory, slackExporterFactory, webhookExporterFactory] as Factory[];
 
 const issues = (f: Factory, text: string) => validateComponentConfig(f, YAML.parse(text)).map((i) => `${i.path.join('.')}: ${i.message}`);
 
@@ -65,5 +67,40 @@ describe('notification templates', () => {
     expect(t.render(n, 'slack/oncall')).toBe('FIRING/firing 2 1+1 checkout HighP95Latency |slow slack/oncall {{ literal }}');
     expect(Template.parse('{{ subject }}').render(n, 'x')).toBe('[FIRING:1] HighP95Latency checkout (critical)');
     expect(() => Template.parse('{{ labels. }}')).toThrow(/unknown variable "labels\."/);
+  });
+});
+
+describe('the shipped on-call examples', () => {
+  /** The file with its commented config lines (`# key: ...`, `#   - ...`) uncommented; prose comments stay. */
+  const uncommented = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => {
+        const m = /^(\s*)# ( *)(.*)$/.exec(l);
+        if (!m || !/^(- |[\w./-]+:|#)/.test(m[3]!) || /^[A-Z]/.test(m[3]!)) return l;
+        return m[1]! + m[2]! + m[3]!;
+      })
+      .join('\n');
+
+  it('pipelines.yaml with its pagerduty, opsgenie and slack examples uncommented validates (critical to PagerDuty, warnings to Slack)', async () => {
+    const { loadConfig, formatConfigError } = await import('../src/config/load.ts');
+    const { default: os } = await import('node:os');
+    const text = uncommented(fs.readFileSync(path.join(ROOT, 'pipelines.yaml'), 'utf8')).replace(
+      'exporters: [debug, file/alerts, file/telemetry]',
+      'exporters: [debug, file/alerts, file/telemetry, slack/oncall, email/oncall, pagerduty/oncall, opsgenie/oncall]',
+    );
+    const doc = YAML.parse(text) as { processors: { alerts: { routes: { match?: Record<string, string>; exporters: string[] }[] } }; exporters: Record<string, unknown> };
+    expect(doc.exporters).toHaveProperty('pagerduty/oncall');
+    expect(doc.exporters).toHaveProperty('opsgenie/oncall');
+    const routes = doc.processors.alerts.routes;
+    expect(routes.find((r) => r.match?.severity === 'critical')?.exporters).toContain('pagerduty/oncall');
+    expect(routes.find((r) => r.match?.severity === 'warning')?.exporters).toEqual(['slack/oncall']);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-oncall-')), 'pipelines.yaml');
+    fs.writeFileSync(file, text);
+    const env = { PAGERDUTY_ROUTING_KEY: 'R0UT1NGKEY0000000000000000000000', OPSGENIE_API_KEY: 'k', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X', SMTP_HOST: 'localhost', SMTP_USERNAME: 'u', SMTP_PASSWORD: 'p' };
+    const { components } = await import('../app/components.ts');
+    const loaded = await loadConfig([file], components, env);
+    expect(loaded.errors.map(formatConfigError)).toEqual([]);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });

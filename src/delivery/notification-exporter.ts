@@ -1,5 +1,5 @@
 /**
- * The shape every queued notification exporter shares (slack, email, webhook, alertmanager): take the
+ * The shape every queued notification exporter shares (slack, email, webhook, pagerduty, opsgenie, alertmanager): take the
  * notifications routed to this exporter's ID from a batch, queue them on disk through the DeliveryQueue,
  * and deliver each with the exporter's own `send`. Other signals, and notifications for other exporters,
  * are ignored.

@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { ComponentKind, Consumer, CreateSettings, Factory } from '../../src/component.ts';
 import { NOOP_CONSUMER } from '../../src/component.ts';
 import { validateComponentConfig } from '../../src/config/ajv.ts';
-import { silentLogger } from '../../src/logger.ts';
+import { Writable } from 'node:stream';
+import { createLogger, type Logger, silentLogger } from '../../src/logger.ts';
 import type { Batch } from '../../src/model.ts';
 import { countItems } from '../../src/model.ts';
 import { ServiceTelemetry } from '../../src/telemetry.ts';
@@ -77,4 +78,16 @@ export function configFor<C>(factory: Factory<C>, raw: unknown = {}): C {
   const issues = validateComponentConfig(factory as Factory, config);
   if (issues.length) throw new Error(issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
   return config as C;
+}
+
+/** A debug-level logger whose JSON lines are kept in `lines` (to check what is logged, and what is not). */
+export function recordingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { logger: createLogger('debug', sink as never), lines };
 }

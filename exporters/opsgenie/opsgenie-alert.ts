@@ -1,0 +1,175 @@
+/**
+ * Builds Opsgenie Alert API v2 requests for one alert group
+ * (https://docs.opsgenie.com/docs/alert-api): create (`POST /v2/alerts`) while it fires, close by alias
+ * (`POST /v2/alerts/{alias}/close?identifierType=alias`) once it is resolved.
+ * - `alias`: the SHA-256 (hex) of the group key, as Alertmanager's Opsgenie integration derives it, so the
+ *   close finds the alert the create opened, across restarts; Opsgenie de-duplicates creates on the alias.
+ * - `message` from its template (default Alertmanager's subject) cut to 130 characters, `description` (default:
+ *   the alerts with their labels, annotations and links) cut to 15,000, `tags` (20 at most, 50 characters
+ *   each), `entity` (512), `source` (100), `details` (8,000 characters in all), `responders` templated;
+ * - `priority`: the `priority` template when it renders P1..P5, else by the most severe alert's severity
+ *   (`priorities`: critical P1, error P2, warning P3, info P5, anything else P3).
+ * Whatever is cut ends with the truncation marker.
+ */
+import crypto from 'node:crypto';
+import { cut } from '../../src/delivery/format.ts';
+import { notificationRank, rankName } from '../../src/delivery/severity.ts';
+import { Template } from '../../src/delivery/template.ts';
+import type { Alert, AlertNotification } from '../../src/model.ts';
+import type { OpsgenieConfig } from './config.ts';
+
+/** Opsgenie's documented field limits. */
+export const OG_LIMITS = { message: 130, alias: 512, description: 15_000, tags: 20, tag: 50, entity: 512, source: 100, details: 8000, note: 25_000, responders: 50 } as const;
+
+export interface OpsgenieResponder {
+  type: 'team' | 'user' | 'escalation' | 'schedule';
+  id?: string;
+  name?: string;
+  username?: string;
+}
+
+export interface OpsgenieCreate {
+  message: string;
+  alias: string;
+  description?: string;
+  responders?: OpsgenieResponder[];
+  tags?: string[];
+  details?: Record<string, string>;
+  entity?: string;
+  source?: string;
+  priority: 'P1' | 'P2' | 'P3' | 'P4' | 'P5';
+  note?: string;
+}
+
+export interface OpsgenieClose {
+  source?: string;
+  note?: string;
+}
+
+/** One HTTP request to make: path below the API URL and the JSON body. */
+export interface OpsgenieRequest {
+  action: 'create' | 'close';
+  path: string;
+  body: OpsgenieCreate | OpsgenieClose;
+}
+
+/** `alias` of a group: hex SHA-256 of its group key. */
+export function opsgenieAlias(groupKey: string): string {
+  return crypto.createHash('sha256').update(groupKey).digest('hex');
+}
+
+export class OpsgenieTemplates {
+  readonly message: Template;
+  readonly description: Template | undefined;
+  readonly priority: Template | undefined;
+  readonly tags: Template[];
+  readonly responders: { type: OpsgenieResponder['type']; id: Template; name: Template; username: Template }[];
+  readonly entity: Template;
+  readonly source: Template;
+  readonly details: [string, Template][];
+  readonly note: Template;
+
+  constructor(c: OpsgenieConfig) {
+    this.message = Template.parse(c.message);
+    this.description = c.description ? Template.parse(c.description) : undefined;
+    this.priority = c.priority ? Template.parse(c.priority) : undefined;
+    this.tags = c.tags.map((s) => Template.parse(s));
+    this.responders = c.responders.map((r) => ({ type: r.type, id: Template.parse(r.id), name: Template.parse(r.name), username: Template.parse(r.username) }));
+    this.entity = Template.parse(c.entity);
+    this.source = Template.parse(c.source);
+    this.details = Object.entries(c.details).map(([k, v]) => [k, Template.parse(v)]);
+    this.note = Template.parse(c.note);
+  }
+}
+
+/** Opsgenie priority of a notification (see the module comment). */
+export function opsgeniePriority(n: AlertNotification, rendered: string, map: OpsgenieConfig['priorities']): OpsgenieCreate['priority'] {
+  const r = rendered.trim().toUpperCase();
+  if (/^P[1-5]$/.test(r)) return r as OpsgenieCreate['priority'];
+  const name = rankName(notificationRank(n)) as keyof OpsgenieConfig['priorities'];
+  return (map[name] ?? map.other) as OpsgenieCreate['priority'];
+}
+
+function alertLines(title: string, alerts: Alert[]): string[] {
+  if (!alerts.length) return [];
+  const out = [`Alerts ${title}:`];
+  for (const a of alerts) {
+    out.push('Labels:');
+    for (const k of Object.keys(a.labels ?? {}).sort()) out.push(` - ${k} = ${a.labels[k]}`);
+    out.push('Annotations:');
+    for (const k of Object.keys(a.annotations ?? {}).sort()) out.push(` - ${k} = ${a.annotations[k]}`);
+    if (a.generatorURL) out.push(`Source: ${a.generatorURL}`);
+    out.push('');
+  }
+  return out;
+}
+
+/** The default description: Alertmanager's Opsgenie description (common annotations, then each alert). */
+export function defaultDescription(n: AlertNotification): string {
+  const ann = n.commonAnnotations ?? {};
+  const head = Object.keys(ann)
+    .sort()
+    .map((k) => ann[k])
+    .join(' ');
+  const alerts = n.alerts ?? [];
+  return [head, ...alertLines('Firing', alerts.filter((a) => a.status === 'firing')), ...alertLines('Resolved', alerts.filter((a) => a.status === 'resolved'))].join('\n').trim();
+}
+
+const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ').trim();
+
+/** Details cut to Opsgenie's total: keys and values together stay within 8,000 characters. */
+function boundedDetails(d: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  let room = OG_LIMITS.details;
+  for (const [k, v] of Object.entries(d)) {
+    if (room <= k.length + 1) break;
+    const val = cut(v, room - k.length);
+    out[k] = val;
+    room -= k.length + val.length;
+  }
+  return out;
+}
+
+/** The request for `n`: create while the group fires, close once it is resolved. */
+export function buildOpsgenieRequest(n: AlertNotification, c: OpsgenieConfig, t: OpsgenieTemplates, receiver: string): OpsgenieRequest {
+  const alias = opsgenieAlias(n.groupKey);
+  const render = (tpl: Template) => tpl.render(n, receiver);
+  const source = cut(oneLine(render(t.source)), OG_LIMITS.source);
+  const note = cut(render(t.note), OG_LIMITS.note);
+  if (n.status === 'resolved') {
+    const body: OpsgenieClose = {};
+    if (source) body.source = source;
+    if (note) body.note = note;
+    return { action: 'close', path: `/v2/alerts/${encodeURIComponent(alias)}/close?identifierType=alias`, body };
+  }
+  const body: OpsgenieCreate = {
+    message: cut(oneLine(render(t.message)) || `[FIRING] ${n.groupLabels?.alertname ?? 'vigil alert'}`, OG_LIMITS.message),
+    alias,
+    priority: opsgeniePriority(n, t.priority ? render(t.priority) : '', c.priorities),
+  };
+  const description = cut(t.description ? render(t.description) : defaultDescription(n), OG_LIMITS.description);
+  if (description) body.description = description;
+  const tags = [...new Set(t.tags.map((tpl) => cut(oneLine(render(tpl)), OG_LIMITS.tag)).filter(Boolean))].slice(0, OG_LIMITS.tags);
+  if (tags.length) body.tags = tags;
+  const responders: OpsgenieResponder[] = [];
+  for (const r of t.responders) {
+    const x: OpsgenieResponder = { type: r.type };
+    const id = oneLine(render(r.id));
+    const name = oneLine(render(r.name));
+    const username = oneLine(render(r.username));
+    if (id) x.id = id;
+    if (name) x.name = name;
+    if (username) x.username = username;
+    // A responder whose templates all rendered empty names nobody: Opsgenie would refuse the whole alert.
+    if (id || name || username) responders.push(x);
+  }
+  if (responders.length) body.responders = responders.slice(0, OG_LIMITS.responders);
+  const details: Record<string, string> = {};
+  for (const [k, tpl] of t.details) details[k] = render(tpl);
+  if (t.details.length) body.details = boundedDetails(details);
+  const entity = cut(oneLine(render(t.entity)), OG_LIMITS.entity);
+  if (entity) body.entity = entity;
+  if (source) body.source = source;
+  if (note) body.note = note;
+  return { action: 'create', path: '/v2/alerts', body };
+}

@@ -1,0 +1,82 @@
+import type { Agent } from 'undici';
+import { checkStatus, httpAgent, post, redact, type HttpResponse } from '../../src/delivery/http.ts';
+import { IncidentState } from '../../src/delivery/incident-state.ts';
+import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
+import type { Logger } from '../../src/logger.ts';
+import type { AlertNotification } from '../../src/model.ts';
+import type { OpsgenieConfig } from './config.ts';
+import { buildOpsgenieRequest, opsgenieAlias, OpsgenieTemplates } from './opsgenie-alert.ts';
+
+/**
+ * Opsgenie's error answer as one line (`{"message": "...", "errors": {...}, "took", "requestId"}`), any other
+ * body as text; the API key never appears in it.
+ */
+export function opsgenieError(res: HttpResponse, apiKey: string): string {
+  let text = res.body.trim();
+  try {
+    const j = JSON.parse(res.body) as { message?: unknown; errors?: unknown; requestId?: unknown };
+    if (typeof j.message === 'string') {
+      const errs = j.errors && typeof j.errors === 'object' ? Object.values(j.errors as Record<string, unknown>).map(String) : [];
+      text = [j.message, ...errs].join(': ') + (typeof j.requestId === 'string' ? ` (requestId ${j.requestId})` : '');
+    }
+  } catch {
+    // not JSON
+  }
+  return apiKey ? text.split(apiKey).join('<api_key>') : text;
+}
+
+/**
+ * Creates an Opsgenie alert per firing group and closes it by alias when the group resolves. Status
+ * handling as Opsgenie documents it: 202 (the request is queued by Opsgenie; `result`, `requestId`) is
+ * success; 429 (rate limit) and 5xx are retried with backoff; 400, 401, 402, 403, 404, 409, 422 are permanent
+ * (dead letter, with Opsgenie's message). A create or close that is no longer the group's state when its
+ * turn comes is skipped (src/delivery/incident-state.ts).
+ */
+export class OpsgenieSender implements NotificationSender {
+  private agent: Agent | undefined;
+  private readonly templates: OpsgenieTemplates;
+  private readonly incidents: IncidentState;
+  private readonly base: string;
+
+  constructor(
+    private readonly config: OpsgenieConfig,
+    private readonly receiver: string,
+    stateDir: string,
+    private readonly logger: Logger,
+  ) {
+    this.templates = new OpsgenieTemplates(config);
+    this.incidents = new IncidentState(stateDir, logger);
+    this.base = config.api_url.replace(/\/+$/, '');
+  }
+
+  wants(n: AlertNotification): boolean {
+    return this.config.send_resolved || n.status === 'firing';
+  }
+
+  accepted(ns: readonly AlertNotification[]): void {
+    this.incidents.accept(ns, (n) => opsgenieAlias(n.groupKey));
+  }
+
+  async start(): Promise<void> {
+    this.incidents.load();
+    this.agent = httpAgent();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.agent?.close();
+  }
+
+  async send(n: AlertNotification, signal: AbortSignal): Promise<void> {
+    const alias = opsgenieAlias(n.groupKey);
+    const current = this.incidents.status(alias);
+    if (current !== n.status) {
+      this.logger.debug({ groupKey: n.groupKey, alias, status: n.status, current }, 'opsgenie: skipped a request the alert has moved past');
+      return;
+    }
+    const req = buildOpsgenieRequest(n, this.config, this.templates, this.receiver);
+    const url = this.base + req.path;
+    const res = await post(url, JSON.stringify(req.body), { 'content-type': 'application/json', 'user-agent': 'vigil', authorization: `GenieKey ${this.config.api_key}` }, signal, this.agent);
+    if (res.status >= 200 && res.status < 300) return;
+    checkStatus({ ...res, body: opsgenieError(res, this.config.api_key) }, `Opsgenie ${redact(this.base)} (${req.action} ${alias.slice(0, 12)})`);
+  }
+}

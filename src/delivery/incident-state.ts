@@ -1,0 +1,111 @@
+/**
+ * The open/closed state of each incident an on-call exporter (pagerduty, opsgenie) manages, followed in
+ * the order notifications ARRIVE, not the order their deliveries finish, and kept on disk so that a restart
+ * keeps it.
+ *
+ * Why: an incident is opened by a trigger and closed by a resolve that carry the same key (PagerDuty's
+ * `dedup_key`, Opsgenie's `alias`). Deliveries run concurrently and retry, so a trigger that failed once can
+ * come out after the resolve queued behind it, and would re-open an incident that is over; and a
+ * notification can report some alerts of a group resolved while others still fire. So each key holds the
+ * fingerprints of its alerts that fire, as of the last notification accepted; an incident is `firing` while
+ * that set is not empty. An exporter sends a notification only when its status is the incident's current
+ * one (a stale trigger after the resolve, or a partial resolve while the group still fires, is skipped).
+ *
+ * File: `<exporter state dir>/incidents.json`, rewritten atomically after each accepted batch that changed
+ * something. Bounded: at most `maxKeys` incidents; closed ones are forgotten after `keepClosedMs`, and the
+ * oldest closed (then the oldest open) go first when the bound is reached.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomicSync } from '../atomic-file.ts';
+import type { Logger } from '../logger.ts';
+import type { AlertNotification } from '../model.ts';
+
+interface Incident {
+  /** Fingerprints of the group's alerts that fire. */
+  firing: string[];
+  /** Last change (ms since the epoch). */
+  at: number;
+}
+
+export type IncidentStatus = 'firing' | 'resolved';
+
+export class IncidentState {
+  private readonly incidents = new Map<string, Incident>();
+  private readonly file: string;
+
+  constructor(
+    dir: string,
+    private readonly logger: Logger,
+    private readonly maxKeys = 10_000,
+    private readonly keepClosedMs = 7 * 24 * 3600_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.file = path.join(dir, 'incidents.json');
+  }
+
+  /** Reads the saved state; a missing file is an empty state, an unreadable one is logged and ignored. */
+  load(): void {
+    try {
+      const saved = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Record<string, Incident>;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v && Array.isArray(v.firing) && typeof v.at === 'number') this.incidents.set(k, { firing: v.firing.filter((f) => typeof f === 'string'), at: v.at });
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err: (err as Error).message, file: this.file }, 'cannot read the saved incident state; starting without it');
+    }
+  }
+
+  /** Applies notifications in arrival order (`key` gives each one's incident key) and saves the state. */
+  accept(ns: readonly AlertNotification[], key: (n: AlertNotification) => string): void {
+    const now = this.now();
+    for (const n of ns) {
+      const k = key(n);
+      const inc = this.incidents.get(k) ?? { firing: [], at: now };
+      const set = new Set(inc.firing);
+      for (const a of n.alerts ?? []) {
+        if (a.status === 'firing') set.add(a.fingerprint);
+        else set.delete(a.fingerprint);
+      }
+      // A firing notification whose alerts carry no fingerprint still opens the incident.
+      if (n.status === 'firing' && set.size === 0) set.add('');
+      if (n.status === 'resolved' && set.size === 1 && set.has('')) set.clear();
+      this.incidents.delete(k); // re-insert: Map order is then "least recently changed first"
+      this.incidents.set(k, { firing: [...set], at: now });
+    }
+    this.prune(now);
+    this.save();
+  }
+
+  /** The incident's status as of the last accepted notification (`resolved` when unknown). */
+  status(key: string): IncidentStatus {
+    const inc = this.incidents.get(key);
+    return inc && inc.firing.length ? 'firing' : 'resolved';
+  }
+
+  /** Incidents held (tests). */
+  get size(): number {
+    return this.incidents.size;
+  }
+
+  private prune(now: number): void {
+    for (const [k, v] of this.incidents) if (!v.firing.length && now - v.at > this.keepClosedMs) this.incidents.delete(k);
+    if (this.incidents.size <= this.maxKeys) return;
+    for (const [k, v] of this.incidents) {
+      if (this.incidents.size <= this.maxKeys) return;
+      if (!v.firing.length) this.incidents.delete(k);
+    }
+    for (const k of this.incidents.keys()) {
+      if (this.incidents.size <= this.maxKeys) return;
+      this.incidents.delete(k);
+    }
+  }
+
+  private save(): void {
+    try {
+      writeFileAtomicSync(this.file, JSON.stringify(Object.fromEntries(this.incidents)));
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, file: this.file }, 'cannot save the incident state');
+    }
+  }
+}
