@@ -111,12 +111,12 @@ describe('cost: pricing spans', () => {
     const { proc } = make();
     const forms: [Record<string, string | number>, number][] = [
       [{ 'gen_ai.request.model': 'openai/gpt-4o-mini' }, 0.15],
-      [{ 'gen_ai.request.model': 'azure/gpt-4o-mini' }, 0.15],
-      [{ 'gen_ai.request.model': 'us.anthropic.claude-haiku-4-5-20251001-v1:0' }, 1],
+      [{ 'gen_ai.request.model': 'azure/gpt-4o-mini' }, 0.165], // LiteLLM's azure/gpt-4o-mini entry, not OpenAI's gpt-4o-mini
+      [{ 'gen_ai.request.model': 'us.anthropic.claude-haiku-4-5-20251001-v1:0' }, 1.1], // the us. geo profile: +10% (LiteLLM, AWS Bedrock pricing)
       [{ 'gen_ai.request.model': 'anthropic.claude-3-haiku-20240307-v1:0' }, 0.25],
       [{ 'gen_ai.request.model': 'claude-opus-4-5@20251101' }, 5],
       [{ 'gen_ai.request.model': 'GPT-4.1-2025-04-14' }, 2],
-      [{ 'gen_ai.request.model': 'mistral-large-latest' }, 0.5],
+      [{ 'gen_ai.request.model': 'mistral-large-latest', 'gen_ai.provider.name': 'mistral_ai' }, 0.5], // without a provider: ambiguous (Azure's is $8)
       [{ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18' }, 0.15],
       [{ 'gen_ai.request.model': 'us.amazon.nova-micro-v1:0' }, 0.035],
     ];
@@ -151,16 +151,18 @@ describe('cost: pricing spans', () => {
       llmSpan({ 'gen_ai.request.model': 'mystery-7b', 'gen_ai.usage.input_tokens': 10 }),
       llmSpan({ 'gen_ai.request.model': 'mystery-7b', 'gen_ai.usage.input_tokens': 10 }),
       llmSpan({ 'gen_ai.request.model': 'other-13b', 'gen_ai.usage.output_tokens': 10 }),
-      llmSpan({ 'gen_ai.request.model': 'gpt-4o' }), // no tokens: not a priced call, left alone
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o' }), // no tokens: cannot be priced, counted with the reason
       span(T0, 5), // not an LLM call
     ]);
     expect(getAttr(spans[0]!.attributes, 'gen_ai.usage.cost.source')).toBe('unpriced');
     expect(cost(spans[0]!)).toBeUndefined();
-    expect(getAttr(spans[3]!.attributes, 'gen_ai.usage.cost.source')).toBeUndefined();
+    expect(getAttr(spans[3]!.attributes, 'gen_ai.usage.cost.source')).toBe('unpriced');
+    expect(cost(spans[3]!)).toBeUndefined();
     expect(spans[4]!.attributes).toEqual([]);
-    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', model: 'mystery-7b' })).toBe(2);
-    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', model: 'other-13b' })).toBe(1);
-    const warnings = logs.filter((l) => l.includes('no price for model'));
+    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', model: 'mystery-7b', reason: 'no_price' })).toBe(2);
+    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', model: 'other-13b', reason: 'no_price' })).toBe(1);
+    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', model: 'gpt-4o', reason: 'no_tokens' })).toBe(1);
+    const warnings = logs.filter((l) => l.includes('no price in the table'));
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toContain('mystery-7b');
     await proc.shutdown();
@@ -225,7 +227,7 @@ describe('cost: emitted metrics', () => {
     expect(points).toHaveLength(1); // the unpriced model has tokens but no cost
     expect(points[0]!.value).toBeCloseTo((4000 * 2.5 + 400 * 10) / 1e6, 12);
     expect(points[0]!.attributes).toEqual(
-      attrs({ 'service.name': 'bot', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.system': 'openai', 'gen_ai.operation.name': 'chat' }),
+      attrs({ 'service.name': 'bot', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.system': 'openai', 'gen_ai.operation.name': 'chat', 'gen_ai.usage.cost.model': 'gpt-4o' }),
     );
     expect(points[0]!.startTimeUnixNano).toBe(BigInt(T0) * 1_000_000n);
     expect(points[0]!.timeUnixNano).toBe(BigInt(T0 + 10_000) * 1_000_000n);

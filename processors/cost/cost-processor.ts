@@ -12,6 +12,7 @@ import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import {
   AggregationTemporality,
   type Batch,
+  type ExponentialHistogramDataPoint,
   type HistogramDataPoint,
   type KeyValue,
   type Metric,
@@ -23,7 +24,7 @@ import {
 } from '../../src/model.ts';
 import { BudgetBook } from './budget-book.ts';
 import type { CostConfig } from './config.ts';
-import { type Price, type PriceTable, buildPriceTable } from './price-table.ts';
+import { type Price, type PriceTable, type UnpricedReason, buildPriceTable, ratesFor } from './price-table.ts';
 
 /** Accumulated usage of one (service, model, provider, operation) since the last emission. */
 interface Usage {
@@ -63,10 +64,17 @@ export class CostProcessor implements Processor {
   private readonly unpricedCounter: Counter;
   private readonly counterLabels: CreateSettings['telemetry']['labels'];
   /** Counter labels of each unpriced model seen (the first MAX_MODEL_LABELS; later ones count as `other`). */
-  private readonly unpricedLabels = new Map<string, CreateSettings['telemetry']['labels'] & { model: string }>();
-  private otherLabels: (CreateSettings['telemetry']['labels'] & { model: string }) | undefined;
-  /** Unpriced calls of the batch being priced, by model. */
+  private readonly unpricedLabels = new Map<string, UnpricedLabels>();
+  private readonly otherLabels = new Map<string, UnpricedLabels>();
+  /** Unpriced calls of the batch being priced, by reason and model. */
   private readonly unpricedPending = new Map<string, number>();
+  private readonly supersededCounter: Counter;
+  /** (service, model) pairs seen as spans, with the last time (ms): their token-usage points are not counted. */
+  private readonly spanPairs = new Map<string, Map<string, number>>();
+  /** Token-usage metric usage held until the next emission (then counted, or dropped for pairs seen as spans). */
+  private readonly heldMetrics = new Map<string, HeldUsage>();
+  /** Every attribute a budget groups by (kept with held metric usage). */
+  private readonly groupKeys: string[];
   private readonly cumulative = new Map<string, { start: bigint; sum: number }>();
   /** The attributes of the call being priced, for budget group_by lookups (no closure per span). */
   private curAttrs: readonly KeyValue[] = [];
@@ -90,8 +98,12 @@ export class CostProcessor implements Processor {
     this.lastEmitNs = BigInt(Date.now()) * 1_000_000n;
     this.counterLabels = settings.telemetry.labels;
     this.unpricedCounter = settings.telemetry.meter.createCounter('vigil_processor_llm_unpriced_calls', {
-      description: 'LLM calls (spans or token-usage points) whose model has no price, by model',
+      description: 'LLM calls (spans or token-usage points) that could not be priced, by model and reason',
     });
+    this.supersededCounter = settings.telemetry.meter.createCounter('vigil_processor_llm_usage_points_superseded', {
+      description: 'gen_ai.client.token.usage points not counted because the same service and model sent priced spans',
+    });
+    this.groupKeys = [...new Set(config.budgets.flatMap((b) => b.group_by))];
   }
 
   /** Loads the price table and the saved budget spend; a bad price file fails the start with the reason. */
@@ -159,7 +171,7 @@ export class CostProcessor implements Processor {
       if (!this.table) this.loadTable(); // process() before start() (tests, `vigil test`)
       const now = Date.now();
       if (batch.resourceSpans) this.priceSpans(batch, now);
-      if (batch.resourceMetrics) this.priceMetrics(batch, now);
+      if (batch.resourceMetrics) this.priceMetrics(batch);
       if (this.budgets.isDirty) this.schedulePersist();
     } catch (err) {
       this.logger.error({ err }, 'cost: failed to price a batch (passed on unchanged)');
@@ -179,17 +191,31 @@ export class CostProcessor implements Processor {
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
           const attrs = span.attributes;
-          let reqModel: string | undefined;
-          let resModel: string | undefined;
-          let provider: string | undefined;
+          // every dialect's names (README "What it reads"); the first of each list present wins
+          let reqModel: string | undefined; // gen_ai.request.model, llm.request.model, llm.model_name
+          let resModel: string | undefined; // gen_ai.response.model, llm.response.model
+          let modelName: string | undefined;
+          let llmReqModel: string | undefined;
+          let llmResModel: string | undefined;
+          let providerName: string | undefined; // gen_ai.provider.name, llm.provider, gen_ai.system, llm.system, llm.vendor
+          let llmProvider: string | undefined;
           let system: string | undefined;
+          let llmSystem: string | undefined;
+          let address: string | undefined;
           let operation: string | undefined;
           let input = NaN;
           let output = NaN;
           let prompt = NaN;
           let completion = NaN;
-          let cacheRead = 0;
-          let cacheWrite = 0;
+          let llmPrompt = NaN;
+          let llmCompletion = NaN;
+          let oiPrompt = NaN;
+          let oiCompletion = NaN;
+          let total = NaN;
+          let cacheRead = NaN;
+          let cacheWrite = NaN;
+          let altCacheRead = NaN;
+          let altCacheWrite = NaN;
           let spanService: string | undefined;
           // where the attributes this processor writes already are (-1: absent, pushed without a scan)
           let iCost = -1;
@@ -198,76 +224,153 @@ export class CostProcessor implements Processor {
           for (let i = 0; i < attrs.length; i++) {
             const kv = attrs[i]!;
             const k = kv.key;
-            if (k.charCodeAt(0) !== 103 /* g */) {
+            const c0 = k.charCodeAt(0);
+            if (c0 === 103 /* g */) {
+              switch (k) {
+                case 'gen_ai.request.model':
+                  reqModel = str(kv.value);
+                  break;
+                case 'gen_ai.response.model':
+                  resModel = str(kv.value);
+                  break;
+                case 'gen_ai.usage.input_tokens':
+                  input = num(kv.value);
+                  break;
+                case 'gen_ai.usage.output_tokens':
+                  output = num(kv.value);
+                  break;
+                case 'gen_ai.usage.prompt_tokens':
+                  prompt = num(kv.value);
+                  break;
+                case 'gen_ai.usage.completion_tokens':
+                  completion = num(kv.value);
+                  break;
+                case 'gen_ai.usage.total_tokens':
+                  total = num(kv.value);
+                  break;
+                case 'gen_ai.usage.cache_read.input_tokens':
+                  cacheRead = num(kv.value);
+                  break;
+                case 'gen_ai.usage.cache_creation.input_tokens':
+                  cacheWrite = num(kv.value);
+                  break;
+                case 'gen_ai.usage.cache_read_input_tokens': // OpenLLMetry
+                  altCacheRead = num(kv.value);
+                  break;
+                case 'gen_ai.usage.cache_creation_input_tokens': // OpenLLMetry
+                  altCacheWrite = num(kv.value);
+                  break;
+                case 'gen_ai.provider.name':
+                  providerName = str(kv.value);
+                  break;
+                case 'gen_ai.system':
+                  system = str(kv.value);
+                  break;
+                case 'gen_ai.operation.name':
+                  operation = str(kv.value);
+                  break;
+                case 'gen_ai.usage.cost':
+                  if (iCost < 0) iCost = i;
+                  break;
+                case 'gen_ai.usage.cost.source':
+                  if (iSource < 0) iSource = i;
+                  break;
+                case 'gen_ai.usage.cost.model':
+                  if (iModel < 0) iModel = i;
+                  break;
+              }
+            } else if (c0 === 108 /* l */) {
+              switch (k) {
+                case 'llm.model_name': // OpenInference
+                  modelName = str(kv.value);
+                  break;
+                case 'llm.request.model': // OpenLLMetry (older)
+                  llmReqModel = str(kv.value);
+                  break;
+                case 'llm.response.model':
+                  llmResModel = str(kv.value);
+                  break;
+                case 'llm.provider': // OpenInference
+                  llmProvider = str(kv.value);
+                  break;
+                case 'llm.system': // OpenInference
+                case 'llm.vendor': // Traceloop (older)
+                  llmSystem ??= str(kv.value);
+                  break;
+                case 'llm.token_count.prompt': // OpenInference
+                  oiPrompt = num(kv.value);
+                  break;
+                case 'llm.token_count.completion':
+                  oiCompletion = num(kv.value);
+                  break;
+                case 'llm.token_count.prompt_details.cache_read':
+                  if (!(altCacheRead >= 0)) altCacheRead = num(kv.value);
+                  break;
+                case 'llm.token_count.prompt_details.cache_write':
+                  if (!(altCacheWrite >= 0)) altCacheWrite = num(kv.value);
+                  break;
+                case 'llm.usage.prompt_tokens': // OpenLLMetry (older)
+                  llmPrompt = num(kv.value);
+                  break;
+                case 'llm.usage.completion_tokens':
+                  llmCompletion = num(kv.value);
+                  break;
+                case 'llm.usage.cache_read_input_tokens':
+                  if (!(altCacheRead >= 0)) altCacheRead = num(kv.value);
+                  break;
+                case 'llm.usage.total_tokens':
+                case 'llm.token_count.total':
+                  if (!(total >= 0)) total = num(kv.value);
+                  break;
+                case 'llm.request.type': // OpenLLMetry: chat, completion, embedding
+                  operation ??= str(kv.value);
+                  break;
+              }
+            } else if (c0 === 115 /* s */) {
               if (k === 'service.name') spanService = str(kv.value);
-              continue;
-            }
-            switch (k) {
-              case 'gen_ai.request.model':
-                reqModel = str(kv.value);
-                break;
-              case 'gen_ai.response.model':
-                resModel = str(kv.value);
-                break;
-              case 'gen_ai.usage.input_tokens':
-                input = num(kv.value);
-                break;
-              case 'gen_ai.usage.output_tokens':
-                output = num(kv.value);
-                break;
-              case 'gen_ai.usage.prompt_tokens':
-                prompt = num(kv.value);
-                break;
-              case 'gen_ai.usage.completion_tokens':
-                completion = num(kv.value);
-                break;
-              case 'gen_ai.usage.cache_read.input_tokens':
-                cacheRead = num(kv.value);
-                break;
-              case 'gen_ai.usage.cache_creation.input_tokens':
-                cacheWrite = num(kv.value);
-                break;
-              case 'gen_ai.provider.name':
-                provider = str(kv.value);
-                break;
-              case 'gen_ai.system':
-                system = str(kv.value);
-                break;
-              case 'gen_ai.operation.name':
-                operation = str(kv.value);
-                break;
-              case 'gen_ai.usage.cost':
-                if (iCost < 0) iCost = i;
-                break;
-              case 'gen_ai.usage.cost.source':
-                if (iSource < 0) iSource = i;
-                break;
-              case 'gen_ai.usage.cost.model':
-                if (iModel < 0) iModel = i;
-                break;
+              else if (k === 'server.address') address = str(kv.value);
             }
           }
-          if (!(input >= 0)) input = prompt;
-          if (!(output >= 0)) output = completion;
+          if (!(input >= 0)) input = prompt >= 0 ? prompt : llmPrompt >= 0 ? llmPrompt : oiPrompt;
+          if (!(output >= 0)) output = completion >= 0 ? completion : llmCompletion >= 0 ? llmCompletion : oiCompletion;
+          reqModel ||= llmReqModel || modelName;
+          resModel ||= llmResModel;
+          const model = resModel || reqModel;
           const hasInput = input >= 0 && Number.isFinite(input);
           const hasOutput = output >= 0 && Number.isFinite(output);
-          const model = resModel || reqModel;
-          if (!model || (!hasInput && !hasOutput)) continue;
+          if (!hasInput && !hasOutput) {
+            // an LLM call that cannot be priced: counted with the reason, never silently dropped
+            if (total >= 0) this.markUnpriced(attrs, iSource, model ?? '', 'only_total_tokens');
+            else if (model && !NOT_A_CALL.has(operation ?? '')) this.markUnpriced(attrs, iSource, model, 'no_tokens');
+            continue;
+          }
+          if (!model) {
+            this.markUnpriced(attrs, iSource, '', 'no_model');
+            continue;
+          }
           if (!hasInput) input = 0;
           if (!hasOutput) output = 0;
+          if (!(cacheRead >= 0)) cacheRead = altCacheRead;
+          if (!(cacheWrite >= 0)) cacheWrite = altCacheWrite;
           if (!(cacheRead >= 0) || !Number.isFinite(cacheRead)) cacheRead = 0;
           if (!(cacheWrite >= 0) || !Number.isFinite(cacheWrite)) cacheWrite = 0;
 
+          const provider = providerName ?? llmProvider ?? system ?? llmSystem;
+          const ctx = table.context(provider, address);
           // the response model is what served the call; fall back to the requested one
-          let r = resModel ? table.resolve(resModel) : undefined;
-          if (!r && reqModel) r = table.resolve(reqModel);
-          const usage = this.usageFor(spanService ?? service, reqModel || resModel || '', provider ?? system ?? '', operation ?? '');
+          let r = resModel ? table.resolve(resModel, ctx) : undefined;
+          if (!r?.price && reqModel && reqModel !== resModel) {
+            const r2 = table.resolve(reqModel, ctx);
+            if (r2.price || !r) r = r2;
+          }
+          const svc = spanService ?? service;
+          const key = reqModel || resModel || '';
+          this.seenSpans(svc, key, nowMs);
+          const usage = this.usageFor(svc, key, provider ?? '', operation ?? '', r?.price?.name ?? '');
           usage.input += input;
           usage.output += output;
-          if (!r) {
-            if (iSource >= 0) attrs[iSource]!.value = 'unpriced';
-            else attrs.push({ key: 'gen_ai.usage.cost.source', value: 'unpriced' });
-            this.countUnpriced(reqModel || model);
+          if (!r?.price) {
+            this.markUnpriced(attrs, iSource, key, r?.reason ?? 'no_price');
             continue;
           }
           const cost = callCost(r.price, input, output, cacheRead, cacheWrite);
@@ -289,55 +392,137 @@ export class CostProcessor implements Processor {
     }
   }
 
-  /** Prices `gen_ai.client.token.usage` points: the sum of each point is its token count. */
-  private priceMetrics(batch: Batch, nowMs: number): void {
+  private markUnpriced(attrs: KeyValue[], iSource: number, model: string, reason: UnpricedWhy): void {
+    if (iSource >= 0) attrs[iSource]!.value = 'unpriced';
+    else attrs.push({ key: 'gen_ai.usage.cost.source', value: 'unpriced' });
+    this.countUnpriced(model, reason);
+  }
+
+  /** Remembers that (service, model) sends spans: its token-usage metric points are then not counted (README "Counted once"). */
+  private seenSpans(service: string, model: string, nowMs: number): void {
+    let models = this.spanPairs.get(service);
+    if (!models) {
+      if (this.spanPairs.size >= MAX_STREAMS) this.spanPairs.clear();
+      this.spanPairs.set(service, (models = new Map()));
+    }
+    if (models.get(model) === nowMs) return;
+    if (models.size >= MAX_STREAMS) models.clear();
+    models.set(model, nowMs);
+  }
+
+  /**
+   * Prices `gen_ai.client.token.usage` points (explicit-bucket or exponential histograms): the sum of
+   * each point is its token count. They are held until the next emission, and dropped there for any
+   * (service, model) whose calls also arrived as spans (spans win: they carry the cache split).
+   */
+  private priceMetrics(batch: Batch): void {
     const table = this.table!;
     for (const rm of batch.resourceMetrics!) {
       const rattrs = rm.resource?.attributes ?? [];
       const service = findString(rattrs, 'service.name') ?? '';
       for (const sm of rm.scopeMetrics) {
         for (const m of sm.metrics) {
-          if (m.name !== 'gen_ai.client.token.usage' || m.data?.type !== 'histogram') continue;
-          const cumulative = m.data.aggregationTemporality === AggregationTemporality.Cumulative;
-          for (const dp of m.data.dataPoints as HistogramDataPoint[]) {
+          if (m.name !== 'gen_ai.client.token.usage') continue;
+          const data = m.data;
+          if (!data || (data.type !== 'histogram' && data.type !== 'exponentialHistogram')) {
+            this.countUnpriced('', 'unsupported_metric_type', (data as { dataPoints?: unknown[] } | undefined)?.dataPoints?.length ?? 1);
+            continue;
+          }
+          const cumulative = data.aggregationTemporality === AggregationTemporality.Cumulative;
+          for (const dp of data.dataPoints as (HistogramDataPoint | ExponentialHistogramDataPoint)[]) {
             let tokens = typeof dp.sum === 'number' && Number.isFinite(dp.sum) && dp.sum >= 0 ? dp.sum : NaN;
-            if (!(tokens >= 0)) continue;
-            if (cumulative) tokens = this.tokenDelta(service, rattrs, dp, tokens);
-            if (!(tokens > 0)) continue;
             const a = dp.attributes;
-            const type = findString(a, 'gen_ai.token.type');
-            if (type !== 'input' && type !== 'output') continue;
             const reqModel = findString(a, 'gen_ai.request.model');
             const resModel = findString(a, 'gen_ai.response.model');
             const model = resModel || reqModel;
-            if (!model) continue;
-            let r = resModel ? table.resolve(resModel) : undefined;
-            if (!r && reqModel) r = table.resolve(reqModel);
-            const provider = findString(a, 'gen_ai.provider.name') ?? findString(a, 'gen_ai.system') ?? '';
-            const usage = this.usageFor(findString(a, 'service.name') ?? service, reqModel || resModel || '', provider, findString(a, 'gen_ai.operation.name') ?? '');
-            if (type === 'input') usage.input += tokens;
-            else usage.output += tokens;
-            if (!r) {
-              this.countUnpriced(reqModel || model);
+            if (!(tokens >= 0)) {
+              this.countUnpriced(model ?? '', 'no_tokens');
               continue;
             }
-            // the histogram does not say which input tokens were cached: all are priced as input
-            const cost = type === 'input' ? (tokens * r.price.input) / 1e6 : (tokens * r.price.output) / 1e6;
-            usage.cost += cost;
-            usage.priced = true;
-            if (this.budgets.active && cost > 0) {
-              this.curAttrs = a;
-              this.curResAttrs = rattrs;
-              this.budgets.add(cost, nowMs, this.lookupAttr);
+            if (cumulative) tokens = this.tokenDelta(service, rattrs, dp, tokens);
+            if (!(tokens > 0)) continue;
+            const rawType = findString(a, 'gen_ai.token.type') ?? findString(a, 'llm.usage.token_type');
+            const type = rawType === 'input' || rawType === 'prompt' ? 'input' : rawType === 'output' || rawType === 'completion' ? 'output' : undefined;
+            if (!type) {
+              this.countUnpriced(model ?? '', 'unknown_token_type');
+              continue;
             }
+            if (!model) {
+              this.countUnpriced('', 'no_model');
+              continue;
+            }
+            const provider = findString(a, 'gen_ai.provider.name') ?? findString(a, 'gen_ai.system');
+            const ctx = table.context(provider, findString(a, 'server.address'));
+            let r = resModel ? table.resolve(resModel, ctx) : undefined;
+            if (!r?.price && reqModel && reqModel !== resModel) {
+              const r2 = table.resolve(reqModel, ctx);
+              if (r2.price || !r) r = r2;
+            }
+            const svc = findString(a, 'service.name') ?? service;
+            // the histogram does not say which input tokens were cached: all are priced as input
+            const price = r?.price;
+            const cost = price ? (type === 'input' ? tokens * price.input : tokens * price.output) / 1e6 : 0;
+            this.holdMetricUsage(svc, reqModel || resModel || '', provider ?? '', findString(a, 'gen_ai.operation.name') ?? '', price?.name ?? '', type, tokens, cost, price ? undefined : (r?.reason ?? 'no_price'), a, rattrs);
           }
         }
       }
     }
   }
 
+  private holdMetricUsage(service: string, model: string, provider: string, operation: string, priced: string, type: 'input' | 'output', tokens: number, cost: number, unpriced: UnpricedWhy | undefined, a: readonly KeyValue[], rattrs: readonly KeyValue[]): void {
+    this.curAttrs = a;
+    this.curResAttrs = rattrs;
+    const groupAttrs: KeyValue[] = this.groupKeys.map((k) => ({ key: k, value: this.lookupAttr(k) ?? '' }));
+    const key = `${service}\u0001${model}\u0002${provider}\u0002${operation}\u0002${priced}\u0002${groupAttrs.map((g) => g.value).join('\u0001')}`;
+    let h = this.heldMetrics.get(key);
+    if (!h) {
+      if (this.heldMetrics.size >= MAX_USAGE_SERIES) {
+        // too many held series: count at once rather than lose it (no deduplication for these)
+        h = { service, model, provider, operation, priced, groupAttrs, input: 0, output: 0, cost: 0, points: 0, unpriced: new Map() };
+        this.applyHeld(h, Date.now());
+      } else this.heldMetrics.set(key, (h = { service, model, provider, operation, priced, groupAttrs, input: 0, output: 0, cost: 0, points: 0, unpriced: new Map() }));
+    }
+    if (type === 'input') h.input += tokens;
+    else h.output += tokens;
+    h.cost += cost;
+    h.points++;
+    if (unpriced) h.unpriced.set(unpriced, (h.unpriced.get(unpriced) ?? 0) + 1);
+  }
+
+  /** Counts the held token-usage series: dropped where spans of the same (service, model) were seen. */
+  private applyHeldMetrics(nowMs: number): void {
+    if (!this.heldMetrics.size) return;
+    for (const [svc, models] of this.spanPairs) {
+      for (const [m, t] of models) if (t < nowMs - SPAN_MEMORY_MS) models.delete(m);
+      if (!models.size) this.spanPairs.delete(svc);
+    }
+    let superseded = 0;
+    for (const h of this.heldMetrics.values()) {
+      if (this.spanPairs.get(h.service)?.has(h.model)) superseded += h.points;
+      else this.applyHeld(h, nowMs);
+    }
+    this.heldMetrics.clear();
+    if (superseded) this.supersededCounter.add(superseded, this.counterLabels);
+    if (this.unpricedPending.size) this.flushUnpriced();
+  }
+
+  private applyHeld(h: HeldUsage, nowMs: number): void {
+    const usage = this.usageFor(h.service, h.model, h.provider, h.operation, h.priced);
+    usage.input += h.input;
+    usage.output += h.output;
+    for (const [reason, n] of h.unpriced) this.countUnpriced(h.model, reason, n);
+    if (!h.priced) return;
+    usage.cost += h.cost;
+    usage.priced = true;
+    if (this.budgets.active && h.cost > 0) {
+      this.curAttrs = h.groupAttrs;
+      this.curResAttrs = [];
+      this.budgets.add(h.cost, nowMs, this.lookupAttr);
+    }
+  }
+
   /** Tokens since the previous point of a cumulative stream (the first point only primes the stream). */
-  private tokenDelta(service: string, rattrs: readonly KeyValue[], dp: HistogramDataPoint, sum: number): number {
+  private tokenDelta(service: string, rattrs: readonly KeyValue[], dp: HistogramDataPoint | ExponentialHistogramDataPoint, sum: number): number {
     const key = `${service}\u0002${rattrs.length}\u0002${dp.attributes.map((kv) => `${kv.key}=${attrToString(kv.value)}`).sort().join('\u0001')}`;
     const prev = this.cumulative.get(key);
     if (!prev && this.cumulative.size >= MAX_STREAMS) this.cumulative.clear();
@@ -347,11 +532,12 @@ export class CostProcessor implements Processor {
     return sum - prev.sum;
   }
 
-  private usageFor(service: string, model: string, provider: string, operation: string): Usage {
+  private usageFor(service: string, model: string, provider: string, operation: string, priced: string): Usage {
     let n1 = this.usageRoot.get(service) as Trie | undefined;
     let n2 = n1?.get(model) as Trie | undefined;
     let n3 = n2?.get(provider) as Trie | undefined;
-    const found = n3?.get(operation) as Usage | undefined;
+    let n4 = n3?.get(operation) as Trie | undefined;
+    const found = n4?.get(priced) as Usage | undefined;
     if (found) return found;
     if (this.usageList.length >= MAX_USAGE_SERIES) {
       return (this.usageOverflow ??= { attrs: [{ key: 'otel.metric.overflow', value: true }], service: '', cost: 0, priced: false, input: 0, output: 0 });
@@ -359,6 +545,7 @@ export class CostProcessor implements Processor {
     if (!n1) this.usageRoot.set(service, (n1 = new Map()));
     if (!n2) n1.set(model, (n2 = new Map()));
     if (!n3) n2.set(provider, (n3 = new Map()));
+    if (!n4) n3.set(operation, (n4 = new Map()));
     const attrs: KeyValue[] = [
       { key: 'service.name', value: service },
       { key: 'gen_ai.request.model', value: model },
@@ -366,26 +553,34 @@ export class CostProcessor implements Processor {
       { key: 'gen_ai.system', value: provider },
       { key: 'gen_ai.operation.name', value: operation },
     ];
+    // the table key the calls were priced with: one series per real model, whatever name was sent
+    if (priced) attrs.push({ key: 'gen_ai.usage.cost.model', value: priced });
     const u: Usage = { attrs, service, cost: 0, priced: false, input: 0, output: 0 };
-    n3.set(operation, u);
+    n4.set(priced, u);
     this.usageList.push(u);
     return u;
   }
 
-  /** Counts one unpriced call; the counter is updated once per model per batch (flushUnpriced). */
-  private countUnpriced(model: string): void {
+  /** Counts unpriced calls; the counter is updated once per (model, reason) per batch (flushUnpriced). */
+  private countUnpriced(model: string, reason: UnpricedWhy, n = 1): void {
     const pending = this.unpricedPending;
-    pending.set(model, (pending.get(model) ?? 0) + 1);
+    const k = `${reason}\u0001${model}`;
+    pending.set(k, (pending.get(k) ?? 0) + n);
   }
 
   private flushUnpriced(): void {
-    for (const [model, n] of this.unpricedPending) {
-      let labels = this.unpricedLabels.get(model);
+    for (const [k, n] of this.unpricedPending) {
+      let labels = this.unpricedLabels.get(k);
       if (!labels) {
-        if (this.unpricedLabels.size >= MAX_MODEL_LABELS) labels = (this.otherLabels ??= { ...this.counterLabels, model: 'other' });
-        else {
-          this.unpricedLabels.set(model, (labels = { ...this.counterLabels, model }));
-          this.logger.warn({ model }, `cost: no price for model "${model}"; its calls are marked gen_ai.usage.cost.source=unpriced (add it under prices:)`);
+        const cut = k.indexOf('\u0001');
+        const reason = k.slice(0, cut);
+        const model = k.slice(cut + 1);
+        if (this.unpricedLabels.size >= MAX_MODEL_LABELS) {
+          labels = this.otherLabels.get(reason);
+          if (!labels) this.otherLabels.set(reason, (labels = { ...this.counterLabels, model: 'other', reason }));
+        } else {
+          this.unpricedLabels.set(k, (labels = { ...this.counterLabels, model, reason }));
+          this.logger.warn({ model, reason }, `cost: ${REASON_TEXT[reason as UnpricedWhy] ?? reason} for model "${model}"; its calls are marked gen_ai.usage.cost.source=unpriced and counted on vigil_processor_llm_unpriced_calls_total{reason="${reason}"}`);
         }
       }
       this.unpricedCounter.add(n, labels);
@@ -409,6 +604,7 @@ export class CostProcessor implements Processor {
     const nowMs = Date.now();
     const nowNs = BigInt(nowMs) * 1_000_000n;
     const startNs = this.lastEmitNs;
+    this.applyHeldMetrics(nowMs);
     this.lastEmitNs = nowNs;
     const usages = this.usageOverflow ? [...this.usageList, this.usageOverflow] : this.usageList;
     this.usageRoot = new Map();
@@ -468,13 +664,54 @@ export class CostProcessor implements Processor {
   }
 }
 
-/** USD for one call. input includes the cached and cache-write tokens (OTel GenAI semconv), so they are taken out of it. */
+/**
+ * USD for one call. input includes the cached and cache-write tokens (OTel GenAI semconv), so they are
+ * taken out of it. Above a long-context threshold (LiteLLM `*_above_<N>k_tokens`, compared with the
+ * input tokens) every token of the call is at the tier's rates.
+ */
 export function callCost(p: Price, input: number, output: number, cacheRead: number, cacheWrite: number): number {
+  const r = ratesFor(p, input);
   const cached = Math.min(cacheRead, input);
   const written = Math.min(cacheWrite, input - cached);
   const fresh = input - cached - written;
-  return (fresh * p.input + cached * (p.cacheRead ?? p.input) + written * (p.cacheWrite ?? p.input) + output * p.output) / 1e6;
+  return (fresh * r.input + cached * r.cacheRead + written * r.cacheWrite + output * r.output) / 1e6;
 }
+
+/** Why a call was not priced (the `reason` label of vigil_processor_llm_unpriced_calls_total). */
+export type UnpricedWhy = UnpricedReason | 'no_model' | 'no_tokens' | 'only_total_tokens' | 'unknown_token_type' | 'unsupported_metric_type';
+
+const REASON_TEXT: Record<UnpricedWhy, string> = {
+  no_price: 'no price in the table',
+  ambiguous: 'the name could mean entries with different prices (give the provider, or add it under prices:)',
+  no_model: 'token counts without a model name',
+  no_tokens: 'a model but no token counts',
+  only_total_tokens: 'only a total token count (input and output are priced differently)',
+  unknown_token_type: 'a token-usage point without gen_ai.token.type input|output',
+  unsupported_metric_type: 'gen_ai.client.token.usage is not a histogram',
+};
+
+/** Operations that are not model calls themselves (OTel GenAI agent spans): no count when they carry no tokens. */
+const NOT_A_CALL = new Set(['invoke_agent', 'create_agent', 'execute_tool', 'invoke_workflow']);
+
+/** How long a (service, model) pair stays "sent as spans" after its last span. */
+const SPAN_MEMORY_MS = 60 * 60_000;
+
+type UnpricedLabels = CreateSettings['telemetry']['labels'] & { model: string; reason: string };
+
+interface HeldUsage {
+  service: string;
+  model: string;
+  provider: string;
+  operation: string;
+  priced: string;
+  groupAttrs: KeyValue[];
+  input: number;
+  output: number;
+  cost: number;
+  points: number;
+  unpriced: Map<UnpricedWhy, number>;
+}
+
 
 function numberPoint(attributes: KeyValue[], start: bigint, time: bigint, value: number | bigint): NumberDataPoint {
   return { attributes, startTimeUnixNano: start, timeUnixNano: time, value, exemplars: [], flags: 0 };

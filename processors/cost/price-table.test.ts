@@ -2,118 +2,151 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/index.ts';
-import { BUILTIN_PRICES, PriceTable, buildPriceTable, loadPriceFile, normaliseModel } from './price-table.ts';
+import { callCost } from './cost-processor.ts';
+import { BUILTIN_PRICES, PriceTable, buildPriceTable, formatPriceFile, fromLiteLlm, loadPriceFile, normaliseModel, readPriceFile } from './price-table.ts';
 
 const LITELLM = path.resolve('test/fixtures/prices/model_prices_and_context_window.json');
+const liteDoc = () => JSON.parse(fs.readFileSync(LITELLM, 'utf8')) as Record<string, Record<string, unknown>>;
 
 describe('built-in price table', () => {
-  const builtin = loadPriceFile(BUILTIN_PRICES);
+  const builtin = readPriceFile(BUILTIN_PRICES);
 
-  it('has at least 40 models from every provider the brief names, each with a checked date', () => {
-    expect(builtin.length).toBeGreaterThanOrEqual(40);
-    const doc = JSON.parse(fs.readFileSync(BUILTIN_PRICES, 'utf8')) as { models: { model: string; provider: string; checked: string }[] };
-    const providers = new Set(doc.models.map((m) => m.provider));
-    for (const p of ['openai', 'anthropic', 'google', 'mistral', 'together_ai', 'aws.bedrock', 'deepseek']) expect(providers).toContain(p);
-    expect(doc.models.some((m) => m.model.includes('nova'))).toBe(true);
-    expect(doc.models.some((m) => /llama/i.test(m.model))).toBe(true);
-    for (const m of doc.models) expect(m.checked).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  it('is the whole LiteLLM table: every token-priced entry not priced $0, with its provider, source and date', () => {
+    const raw = liteDoc();
+    const priced = Object.entries(raw).filter(([k, e]) => k !== 'sample_spec' && e && typeof e === 'object' && (typeof e.input_cost_per_token === 'number' || typeof e.output_cost_per_token === 'number'));
+    expect(builtin.entries.length + builtin.zeroPriced).toBe(priced.length);
+    expect(builtin.entries.length).toBeGreaterThan(2000);
+    expect(builtin.zeroPriced).toBeGreaterThan(100); // Ollama, free tiers: left out
+    expect(builtin.lastUpdated).toBe(raw.last_updated as unknown as string);
+    expect(builtin.source).toMatch(/litellm/i);
+    const byName = new Map(builtin.entries.map((p) => [p.name, p]));
+    for (const [name, e] of priced) {
+      const p = byName.get(name);
+      if (!p) continue; // $0
+      expect([name, p.provider, p.input, p.output]).toEqual([name, e.litellm_provider, Math.round(((e.input_cost_per_token as number) ?? 0) * 1e15) / 1e9, Math.round(((e.output_cost_per_token as number) ?? 0) * 1e15) / 1e9]);
+    }
   });
 
-  it('agrees with the LiteLLM table for the models both list under the same name', () => {
-    const lite = new Map(loadPriceFile(LITELLM).map((p) => [p.name, p]));
-    let compared = 0;
-    for (const p of builtin) {
-      const l = lite.get(p.name);
-      if (!l) continue;
-      compared++;
-      expect([p.name, p.input, p.output]).toEqual([p.name, l.input, l.output]);
-    }
-    expect(compared).toBeGreaterThan(20);
+  it('is exactly what the refresh command makes of the LiteLLM file (scripts/refresh-prices.ts)', () => {
+    const doc = JSON.parse(fs.readFileSync(BUILTIN_PRICES, 'utf8')) as { source: string; license: string; refresh: string };
+    const again = formatPriceFile(fromLiteLlm(liteDoc()), { source: doc.source, license: doc.license, refresh: doc.refresh });
+    expect(again).toBe(fs.readFileSync(BUILTIN_PRICES, 'utf8'));
+  });
+
+  it('keeps long-context tiers and cache prices', () => {
+    const sonnet4 = builtin.entries.find((p) => p.name === 'claude-sonnet-4-20250514')!;
+    expect(sonnet4).toMatchObject({ input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75, tiers: [{ above: 200_000, input: 6, output: 22.5 }] });
+    const deepseek = builtin.entries.find((p) => p.name === 'deepseek/deepseek-chat')!;
+    expect(deepseek.cacheWrite).toBeUndefined(); // LiteLLM's $0 cache write next to a real input price is "no separate price"
   });
 });
 
 describe('model name resolution', () => {
   const table = buildPriceTable('builtin', []);
-  const cases: [string, string][] = [
-    ['gpt-4o', 'gpt-4o'],
-    ['GPT-4o', 'gpt-4o'],
-    ['openai/gpt-4o', 'gpt-4o'],
-    ['azure/gpt-4o-mini', 'gpt-4o-mini'],
-    ['gpt-4o-2024-08-06', 'gpt-4o'],
-    ['gpt-4.1-mini-2025-04-14', 'gpt-4.1-mini'],
-    ['claude-sonnet-4-5-20250929', 'claude-sonnet-4-5'],
-    ['claude-sonnet-4-5@20250929', 'claude-sonnet-4-5'],
-    ['claude-opus-4-20250514', 'claude-opus-4'],
-    ['anthropic.claude-3-haiku-20240307-v1:0', 'claude-3-haiku'],
-    ['us.anthropic.claude-haiku-4-5-20251001-v1:0', 'claude-haiku-4-5'],
-    ['eu.anthropic.claude-3-7-sonnet-20250219-v1:0', 'claude-3-7-sonnet'],
-    ['bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5'],
-    ['claude-3.7-sonnet', 'claude-3-7-sonnet'],
-    ['mistral/mistral-large-latest', 'mistral-large-latest'],
-    ['Mistral-Large-Latest', 'mistral-large-latest'],
-    ['us.meta.llama3-3-70b-instruct-v1:0', 'meta.llama3-3-70b-instruct-v1:0'],
-    ['together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo', 'meta-llama/Llama-3.3-70B-Instruct-Turbo'],
-    ['us.amazon.nova-pro-v1:0', 'amazon.nova-pro-v1:0'],
-    ['bedrock/amazon.nova-lite-v1:0', 'amazon.nova-lite-v1:0'],
-    ['gemini-2.5-flash', 'gemini-2.5-flash'],
-    ['vertex_ai/gemini-2.0-flash-001', 'gemini-2.0-flash'],
-    ['deepseek/deepseek-chat', 'deepseek-chat'],
-  ];
-  for (const [raw, entry] of cases) {
-    it(`${raw} -> ${entry}`, () => {
-      expect(table.resolve(raw)?.price.name).toBe(entry);
-    });
-  }
+  const name = (model: string, provider?: string, address?: string) => table.resolve(model, table.context(provider, address)).price?.name;
 
-  it('tries the exact name first, then the normalised one, then the user regexes', () => {
+  it('takes the provider from server.address, then gen_ai.provider.name / gen_ai.system / llm.provider, then a routing prefix', () => {
+    expect(name('gpt-4o', 'openai', 'res.openai.azure.com')).toBe('azure/gpt-4o');
+    expect(name('gpt-4o', 'azure.ai.openai')).toBe('azure/gpt-4o');
+    expect(name('gpt-4o', 'openai')).toBe('gpt-4o');
+    expect(name('azure/gpt-4o')).toBe('azure/gpt-4o');
+    // a generic client name (openai) gives way to the name's own routing prefix; any other provider does not
+    expect(name('bedrock/anthropic.claude-3-haiku-20240307-v1:0', 'openai')).toBe('anthropic.claude-3-haiku-20240307-v1:0');
+    expect(name('deepseek/deepseek-chat', 'openrouter')).toBe('openrouter/deepseek/deepseek-chat');
+    expect(name('deepseek/deepseek-chat')).toBe('deepseek/deepseek-chat');
+  });
+
+  it('never crosses to another provider: a known provider without the model is unpriced', () => {
+    expect(table.resolve('llama3-70b-8192', table.context('groq', undefined))).toEqual({ reason: 'no_price' });
+    expect(table.resolve('gpt-4o', table.context('anthropic', undefined))).toEqual({ reason: 'no_price' });
+  });
+
+  it('a normalised name is priced only when every entry it could mean has the same prices', () => {
+    // mistral-large with no version: 2402 ($4), 2407 ($3), 2411 ($2), latest ($0.5) -> ambiguous
+    expect(table.resolve('mistral-large', table.context('mistral_ai', undefined))).toEqual({ reason: 'ambiguous' });
+    // a version that is not in the table is not priced as another version
+    expect(table.resolve('gpt-4o-2031-01-01', table.context('openai', undefined))).toEqual({ reason: 'no_price' });
+    // Anthropic's name on Bedrock: one Bedrock entry means it
+    expect(name('claude-3-5-sonnet-20241022', 'aws.bedrock')).toBe('anthropic.claude-3-5-sonnet-20241022-v2:0');
+    // Vertex's @ and punctuation variants
+    expect(name('claude-3-5-haiku@20241022', 'gcp.vertex_ai')).toBe('vertex_ai/claude-3-5-haiku@20241022');
+    expect(name('CLAUDE-3.7-SONNET-20250219', 'anthropic')).toBe('claude-3-7-sonnet-20250219');
+  });
+
+  it('geo profiles: the geo entry, else any other geo profile of the model (same surcharge), global. and none at the base price', () => {
+    const ctx = table.context('aws.bedrock', undefined);
+    expect(table.resolve('us.anthropic.claude-sonnet-4-6', ctx).price).toMatchObject({ input: 3.3 });
+    expect(table.resolve('apac.anthropic.claude-sonnet-4-6', ctx).price).toMatchObject({ input: 3.3 });
+    expect(table.resolve('global.anthropic.claude-sonnet-4-6', ctx).price).toMatchObject({ input: 3 });
+    expect(table.resolve('anthropic.claude-sonnet-4-6', ctx).price).toMatchObject({ input: 3 });
+  });
+
+  it('normalises names into geo, base and version', () => {
+    expect(normaliseModel('us.anthropic.claude-3-5-sonnet-20241022-v2:0')).toEqual({ geo: 'us', base: 'claude-3-5-sonnet', ver: '20241022' });
+    expect(normaliseModel('claude-3.5-sonnet@20241022')).toEqual({ geo: '', base: 'claude-3-5-sonnet', ver: '20241022' });
+    expect(normaliseModel('openai/gpt-4o-2024-08-06')).toEqual({ geo: '', base: 'gpt-4o', ver: '20240806' });
+    expect(normaliseModel('mistral-large-latest')).toEqual({ geo: '', base: 'mistral-large', ver: 'latest' });
+    expect(normaliseModel('deepseek-v3')).toEqual({ geo: '', base: 'deepseek-v3', ver: '' });
+  });
+
+  it("the user's entries win by exact name (also behind a routing prefix); regexes come last", () => {
     const t = buildPriceTable('builtin', [
       { model: 'gpt-4o-2024-08-06', input: 9, output: 9 },
       { match: '^acme-.*-large$', input: 1, output: 2 },
       { match: 'gpt-4o', input: 100, output: 100 }, // never reached for gpt-4o names: they resolve before the regexes
     ]);
-    expect(t.resolve('gpt-4o-2024-08-06')).toMatchObject({ how: 'exact', price: { input: 9 } });
-    expect(t.resolve('gpt-4o-2024-11-20')).toMatchObject({ how: 'normalised', price: { name: 'gpt-4o', input: 2.5 } });
+    expect(t.resolve('gpt-4o-2024-08-06')).toMatchObject({ how: 'user', price: { input: 9 } });
+    expect(t.resolve('openai/gpt-4o-2024-08-06')).toMatchObject({ how: 'user', price: { input: 9 } });
+    expect(t.resolve('gpt-4o')).toMatchObject({ how: 'exact', price: { name: 'gpt-4o', input: 2.5 } });
     expect(t.resolve('ACME-chat-large')).toMatchObject({ how: 'match', price: { input: 1, output: 2 } });
-    expect(t.resolve('totally-unknown-model')).toBeUndefined();
+    expect(t.resolve('totally-unknown-model')).toEqual({ reason: 'no_price' });
   });
 
-  it('normalises the usual decorations away', () => {
-    expect(normaliseModel('us.anthropic.claude-3-5-sonnet-20241022-v2:0')).toBe(normaliseModel('claude-3.5-sonnet'));
-    expect(normaliseModel('openai/gpt-4o-2024-08-06')).toBe('gpt4o');
-    expect(normaliseModel('codestral-latest')).toBe('codestral');
-  });
-
-  it('caches each distinct model string (a second lookup returns the same resolution object)', () => {
+  it('caches each (provider context, model) resolution', () => {
     const t = buildPriceTable('builtin', []);
-    const a = t.resolve('openai/gpt-4o');
-    expect(t.resolve('openai/gpt-4o')).toBe(a);
-    expect(t.resolve('nope')).toBeUndefined();
-    expect(t.resolve('nope')).toBeUndefined();
+    const ctx = t.context('openai', undefined);
+    expect(t.context('openai', undefined)).toBe(ctx);
+    const a = t.resolve('openai/gpt-4o', ctx);
+    expect(t.resolve('openai/gpt-4o', ctx)).toBe(a);
+    expect(t.resolve('openai/gpt-4o', t.context('anthropic', undefined))).not.toBe(a);
+  });
+});
+
+describe('cost arithmetic with tiers and cache fallbacks', () => {
+  it('above the threshold every token of the call is at the tier rate (LiteLLM *_above_200k_tokens)', () => {
+    const t = buildPriceTable('builtin', []);
+    const p = t.resolve('gemini/gemini-2.5-pro').price!;
+    expect(callCost(p, 200_000, 0, 0, 0)).toBeCloseTo(0.25, 12); // at the threshold: base
+    expect(callCost(p, 200_001, 1000, 0, 0)).toBeCloseTo((200_001 * 2.5 + 1000 * 15) / 1e6, 12);
+  });
+
+  it('a Claude entry without cache prices gets Anthropic\'s multipliers; any other model the input price', () => {
+    const t = new PriceTable();
+    t.add([
+      { name: 'snowflake/claude-x', provider: 'snowflake', input: 3, output: 15, cacheRead: 0.3 },
+      { name: 'plain', input: 2, output: 4 },
+    ]);
+    expect(t.resolve('snowflake/claude-x').price).toMatchObject({ cacheRead: 0.3, cacheWrite: 3.75 });
+    expect(t.resolve('plain').price).toMatchObject({ cacheRead: 2, cacheWrite: 2 });
   });
 });
 
 describe('price files', () => {
-  it('loads the LiteLLM table and prices its own models by their own names', () => {
-    const raw = JSON.parse(fs.readFileSync(LITELLM, 'utf8')) as Record<string, Record<string, unknown>>;
+  it('loads the LiteLLM file itself (price_table: <path>) with the same entries as the built-in table', () => {
     const table = buildPriceTable(LITELLM, []);
-    let checked = 0;
-    for (const [name, e] of Object.entries(raw)) {
-      if (name === 'sample_spec' || (typeof e.input_cost_per_token !== 'number' && typeof e.output_cost_per_token !== 'number')) continue;
-      const r = table.resolve(name);
-      expect(r, name).toBeDefined();
-      // the name resolves to an entry with the same prices (names differing only in case share one)
-      const inPerM = typeof e.input_cost_per_token === 'number' ? e.input_cost_per_token * 1e6 : 0;
-      const outPerM = typeof e.output_cost_per_token === 'number' ? e.output_cost_per_token * 1e6 : 0;
-      if (r!.price.name === name) {
-        expect(r!.price.input).toBeCloseTo(inPerM, 9);
-        expect(r!.price.output).toBeCloseTo(outPerM, 9);
-      }
-      checked++;
-    }
-    expect(checked).toBeGreaterThan(1500);
-    const claude = table.resolve('claude-sonnet-4-5')!.price;
-    expect(claude.cacheRead).toBe(0.3);
-    expect(claude.cacheWrite).toBe(3.75);
+    const builtin = buildPriceTable('builtin', []);
+    expect(table.size).toBe(builtin.size);
+    expect(table.resolve('us.anthropic.claude-sonnet-4-6', table.context('aws.bedrock', undefined)).price).toEqual(builtin.resolve('us.anthropic.claude-sonnet-4-6', builtin.context('aws.bedrock', undefined)).price);
+  });
+
+  it('leaves out entries priced $0 (they would be a silent $0)', () => {
+    const dir = tempDir();
+    const f = path.join(dir, 'p.json');
+    fs.writeFileSync(f, JSON.stringify({ 'ollama/llama3': { input_cost_per_token: 0, output_cost_per_token: 0, litellm_provider: 'ollama' }, m: { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6 } }));
+    const r = readPriceFile(f);
+    expect(r.entries.map((e) => e.name)).toEqual(['m']);
+    expect(r.zeroPriced).toBe(1);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a bad price file with a message naming the file and the problem', () => {
@@ -121,6 +154,8 @@ describe('price files', () => {
     const bad = path.join(dir, 'prices.json');
     fs.writeFileSync(bad, '{"models": [{"model": "x", "input": "cheap", "output": 1}]}');
     expect(() => loadPriceFile(bad)).toThrow(`price table ${bad}: models[0] (x): "input" must be a number >= 0 (USD per 1M tokens)`);
+    fs.writeFileSync(bad, '{"models": [{"model": "x", "input": 1, "output": 1, "tiers": [{"input": 2}]}]}');
+    expect(() => loadPriceFile(bad)).toThrow(`price table ${bad}: models[0].tiers[0] (x): "above" must be a number >= 0 (USD per 1M tokens)`);
     fs.writeFileSync(bad, '{not json');
     expect(() => loadPriceFile(bad)).toThrow(/not valid JSON/);
     fs.writeFileSync(bad, '{"a": {"b": 1}}');
@@ -133,6 +168,6 @@ describe('price files', () => {
     const t = new PriceTable();
     t.add([{ name: 'm', input: 1, output: 1 }]);
     t.add([{ name: 'M', input: 2, output: 2 }]);
-    expect(t.resolve('m')!.price.input).toBe(2);
+    expect(t.resolve('m').price!.input).toBe(2);
   });
 });

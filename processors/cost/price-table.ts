@@ -1,29 +1,72 @@
 /**
- * The price table: loads the built-in table, a price file (our format or LiteLLM's JSON) and the user's
- * additions, and resolves a model name as it really arrives (provider and cloud prefixes, date suffixes,
- * `-latest`, any case) to a priced entry. Resolutions are cached per distinct model string.
+ * The price table: loads the built-in table (the whole LiteLLM table, converted), a price file (our
+ * format or LiteLLM's JSON) and the user's additions, and resolves a call, given as (provider context,
+ * model name as sent), to one price — or to "unpriced" with a reason. It never prices a call from a
+ * neighbouring entry with a different price: a name that could mean entries with different prices is
+ * unpriced (`ambiguous`). Resolutions are cached per (provider context, model).
+ *
+ * Order of resolution (see processors/cost/README.md, "Model names"):
+ *   1. the user's `prices:` `model` entries (exact name, any case; also after a routing prefix);
+ *   2. the provider: `server.address` when it names a known endpoint, else `gen_ai.provider.name` /
+ *      `gen_ai.system` / `llm.provider` / `llm.system`, else a routing prefix of the model
+ *      (`openai/`, `bedrock/`, ...) — mapped to LiteLLM `litellm_provider` values;
+ *   3. exact table key (case-insensitive) when it belongs to that provider (or no provider is known);
+ *   4. the provider-qualified key (`<prefix>/<model>`, or the model among that provider's unprefixed keys);
+ *   5. a normalised match among that provider's entries (no provider known: among the unprefixed keys,
+ *      then among all), allowed only when every candidate has the same prices;
+ *   6. the user's `match:` regexes, in order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PriceEntryConfig } from './config.ts';
 
-/** One priced model, USD per 1M tokens. */
-export interface Price {
-  /** The entry's name as written in its table (what `gen_ai.usage.cost.model` records). */
-  name: string;
+/** Prices above an input-token threshold: every token of such a call is at these rates (LiteLLM `*_above_<N>k_tokens`). */
+export interface Tier {
+  /** Applies when the call's input tokens (cached ones included) are greater than this. */
+  above: number;
   input: number;
   output: number;
-  /** Cached input tokens (absent: priced as input). */
-  cacheRead?: number;
-  /** Cache-write input tokens (absent: priced as input). */
-  cacheWrite?: number;
+  cacheRead: number;
+  cacheWrite: number;
 }
+
+/** One priced entry, USD per 1M tokens. Cache prices are always set (the provider-correct fallback is applied at load). */
+export interface Price {
+  /** The entry's key as written in its table (what `gen_ai.usage.cost.model` records). */
+  name: string;
+  /** LiteLLM's `litellm_provider` (absent for user entries and own-format entries without one). */
+  provider?: string;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  /** Long-context tiers, ascending by `above`. */
+  tiers?: Tier[];
+}
+
+/** A price file entry before the fallbacks (cache prices may be absent). */
+export interface RawPrice {
+  name: string;
+  provider?: string;
+  input: number;
+  output: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  tiers?: { above: number; input?: number; output?: number; cacheRead?: number; cacheWrite?: number }[];
+}
+
+export type UnpricedReason = 'no_price' | 'ambiguous';
 
 export interface Resolution {
   price: Price;
   /** How the name was matched. */
-  how: 'exact' | 'normalised' | 'match';
+  how: 'user' | 'exact' | 'provider' | 'normalised' | 'match';
+}
+
+export interface Unpriced {
+  price?: undefined;
+  reason: UnpricedReason;
 }
 
 export const BUILTIN_PRICES = fileURLToPath(new URL('./prices.json', import.meta.url));
@@ -36,8 +79,21 @@ export class PriceFileError extends Error {
   }
 }
 
+/** What a price file holds, with its provenance (built-in table: LiteLLM source and date). */
+export interface PriceFile {
+  entries: RawPrice[];
+  source?: string;
+  lastUpdated?: string;
+  /** Entries left out because every price is $0 (free tiers, local runtimes). */
+  zeroPriced: number;
+}
+
 /** Reads a price file in our format (`{models: [...]}`) or LiteLLM's (`{name: {input_cost_per_token...}}`). */
-export function loadPriceFile(file: string): Price[] {
+export function loadPriceFile(file: string): RawPrice[] {
+  return readPriceFile(file).entries;
+}
+
+export function readPriceFile(file: string): PriceFile {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -52,146 +108,639 @@ export function loadPriceFile(file: string): Price[] {
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new PriceFileError(file, 'expected a JSON object');
   const obj = doc as Record<string, unknown>;
-  if (Array.isArray(obj.models)) return parseOwn(file, obj.models);
-  return parseLiteLlm(file, obj);
+  if (Array.isArray(obj.models)) return parseOwn(file, obj);
+  return fromLiteLlm(obj, file);
 }
 
-function parseOwn(file: string, models: unknown[]): Price[] {
-  const out: Price[] = [];
+function parseOwn(file: string, obj: Record<string, unknown>): PriceFile {
+  const models = obj.models as unknown[];
+  const entries: RawPrice[] = [];
+  let zeroPriced = 0;
   models.forEach((m, i) => {
     const where = `models[${i}]`;
     if (!m || typeof m !== 'object') throw new PriceFileError(file, `${where}: expected an object`);
     const e = m as Record<string, unknown>;
     if (typeof e.model !== 'string' || !e.model) throw new PriceFileError(file, `${where}: "model" must be a non-empty string`);
-    const num = (k: string, required: boolean): number | undefined => {
-      const v = e[k];
+    const num = (o: Record<string, unknown>, k: string, required: boolean, at = where): number | undefined => {
+      const v = o[k];
       if (v === undefined && !required) return undefined;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new PriceFileError(file, `${where} (${String(e.model)}): "${k}" must be a number >= 0 (USD per 1M tokens)`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new PriceFileError(file, `${at} (${String(e.model)}): "${k}" must be a number >= 0 (USD per 1M tokens)`);
       return v;
     };
-    out.push({ name: e.model, input: num('input', true)!, output: num('output', true)!, cacheRead: num('cache_read', false), cacheWrite: num('cache_write', false) });
+    if (e.provider !== undefined && typeof e.provider !== 'string') throw new PriceFileError(file, `${where} (${e.model}): "provider" must be a string`);
+    let tiers: RawPrice['tiers'];
+    if (e.tiers !== undefined) {
+      if (!Array.isArray(e.tiers)) throw new PriceFileError(file, `${where} (${e.model}): "tiers" must be a list`);
+      tiers = e.tiers.map((t, j) => {
+        const at = `${where}.tiers[${j}]`;
+        if (!t || typeof t !== 'object') throw new PriceFileError(file, `${at}: expected an object`);
+        const o = t as Record<string, unknown>;
+        const above = num(o, 'above', true, at)!;
+        return { above, input: num(o, 'input', false, at), output: num(o, 'output', false, at), cacheRead: num(o, 'cache_read', false, at), cacheWrite: num(o, 'cache_write', false, at) };
+      });
+    }
+    const p: RawPrice = {
+      name: e.model,
+      provider: e.provider as string | undefined,
+      input: num(e, 'input', true)!,
+      output: num(e, 'output', true)!,
+      cacheRead: num(e, 'cache_read', false),
+      cacheWrite: num(e, 'cache_write', false),
+      tiers,
+    };
+    if (isZero(p)) zeroPriced++;
+    else entries.push(p);
   });
-  if (out.length === 0) throw new PriceFileError(file, '"models" is empty');
-  return out;
+  if (entries.length === 0) throw new PriceFileError(file, '"models" is empty (or every entry is priced $0)');
+  if (typeof obj.zero_priced_left_out === 'number') zeroPriced += obj.zero_priced_left_out;
+  return { entries, zeroPriced, source: typeof obj.source === 'string' ? obj.source : undefined, lastUpdated: typeof obj.last_updated === 'string' ? obj.last_updated : undefined };
 }
 
-function parseLiteLlm(file: string, obj: Record<string, unknown>): Price[] {
-  const out: Price[] = [];
+function isZero(p: RawPrice): boolean {
+  return !p.input && !p.output && !p.cacheRead && !p.cacheWrite && !(p.tiers ?? []).some((t) => t.input || t.output);
+}
+
+const TIER_KEY = /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)_above_(\d+)k_tokens$/;
+
+/**
+ * Converts LiteLLM's `model_prices_and_context_window.json` (USD per token) into our entries (USD per
+ * 1M tokens). Kept: `input_cost_per_token`, `output_cost_per_token`, `cache_read_input_token_cost`
+ * (or DeepSeek-style `input_cost_per_token_cache_hit`), `cache_creation_input_token_cost` and the
+ * `*_above_<N>k_tokens` tiers of those four. Left out: entries priced per image/second/character only,
+ * entries whose every price is $0 (counted), and the batch/flex/priority/1-hour-cache variants.
+ */
+export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'): PriceFile {
+  const entries: RawPrice[] = [];
+  let zeroPriced = 0;
   for (const [name, v] of Object.entries(obj)) {
-    if (name === 'sample_spec' || !v || typeof v !== 'object') continue;
+    if (name === 'sample_spec' || !v || typeof v !== 'object' || Array.isArray(v)) continue;
     const e = v as Record<string, unknown>;
-    const input = e.input_cost_per_token;
-    const output = e.output_cost_per_token;
+    const input = perM(e.input_cost_per_token);
+    const output = perM(e.output_cost_per_token);
     // only token-priced entries (not per image, per second, per character)
-    if (typeof input !== 'number' && typeof output !== 'number') continue;
-    const perM = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? roundPerMillion(x) : undefined);
-    out.push({
+    if (input === undefined && output === undefined) continue;
+    const tiers = new Map<number, NonNullable<RawPrice['tiers']>[number]>();
+    for (const [k, x] of Object.entries(e)) {
+      const m = TIER_KEY.exec(k);
+      const val = m ? perM(x) : undefined;
+      if (!m || val === undefined) continue;
+      const above = Number(m[2]) * 1000;
+      let t = tiers.get(above);
+      if (!t) tiers.set(above, (t = { above }));
+      if (m[1] === 'input_cost_per_token') t.input = val;
+      else if (m[1] === 'output_cost_per_token') t.output = val;
+      else if (m[1] === 'cache_read_input_token_cost') t.cacheRead = val;
+      else t.cacheWrite = val;
+    }
+    const cacheWrite = perM(e.cache_creation_input_token_cost);
+    const p: RawPrice = {
       name,
-      input: perM(input) ?? 0,
-      output: perM(output) ?? 0,
-      cacheRead: perM(e.cache_read_input_token_cost),
-      cacheWrite: perM(e.cache_creation_input_token_cost),
-    });
+      provider: typeof e.litellm_provider === 'string' ? e.litellm_provider : undefined,
+      input: input ?? 0,
+      output: output ?? 0,
+      cacheRead: perM(e.cache_read_input_token_cost) ?? perM(e.input_cost_per_token_cache_hit),
+      // a $0 cache-write price next to a real input price (DeepSeek) means "no separate price", not free
+      cacheWrite: cacheWrite === 0 && input ? undefined : cacheWrite,
+    };
+    if (tiers.size) p.tiers = [...tiers.values()].sort((a, b) => a.above - b.above);
+    if (isZero(p)) zeroPriced++;
+    else entries.push(p);
   }
-  if (out.length === 0) {
+  if (entries.length === 0) {
     throw new PriceFileError(file, 'no priced models found: expected our format ({"models": [{"model", "input", "output"}]}) or the LiteLLM format ({"<model>": {"input_cost_per_token", "output_cost_per_token"}})');
   }
-  return out;
+  return { entries, zeroPriced, source: 'LiteLLM model_prices_and_context_window.json', lastUpdated: typeof obj.last_updated === 'string' ? obj.last_updated : undefined };
+}
+
+/**
+ * Our price file format: one entry per line, USD per 1M tokens, with the table's provenance.
+ * `{"source", "license", "last_updated", "refresh", "unit", "models": [{"model", "provider", "input",
+ * "output", "cache_read"?, "cache_write"?, "tiers"?: [{"above", "input", "output", "cache_read"?, "cache_write"?}]}]}`
+ */
+export function formatPriceFile(file: PriceFile, meta: { source: string; license: string; refresh: string }): string {
+  const line = (p: RawPrice): string => {
+    const o: Record<string, unknown> = { model: p.name };
+    if (p.provider) o.provider = p.provider;
+    o.input = p.input;
+    o.output = p.output;
+    if (p.cacheRead !== undefined) o.cache_read = p.cacheRead;
+    if (p.cacheWrite !== undefined) o.cache_write = p.cacheWrite;
+    if (p.tiers?.length) {
+      o.tiers = p.tiers.map((t) => {
+        const x: Record<string, unknown> = { above: t.above };
+        if (t.input !== undefined) x.input = t.input;
+        if (t.output !== undefined) x.output = t.output;
+        if (t.cacheRead !== undefined) x.cache_read = t.cacheRead;
+        if (t.cacheWrite !== undefined) x.cache_write = t.cacheWrite;
+        return x;
+      });
+    }
+    return JSON.stringify(o);
+  };
+  const head = {
+    $comment: 'vigil built-in LLM price table, converted from the LiteLLM price table by the refresh command below. Do not edit by hand: add or override prices with the cost processor\'s `prices:`.',
+    source: meta.source,
+    license: meta.license,
+    last_updated: file.lastUpdated ?? '',
+    refresh: meta.refresh,
+    unit: 'USD per 1M tokens',
+    zero_priced_left_out: file.zeroPriced,
+  };
+  const headText = JSON.stringify(head, null, 2).replace(/\n}$/, '');
+  const sorted = [...file.entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return `${headText},\n  "models": [\n${sorted.map((p) => `    ${line(p)}`).join(',\n')}\n  ]\n}\n`;
 }
 
 /** USD per token to USD per 1M tokens, without float noise (2.5e-6 * 1e6 = 2.4999999999999996). */
-function roundPerMillion(perToken: number): number {
-  return Math.round(perToken * 1e6 * 1e9) / 1e9;
+function perM(x: unknown): number | undefined {
+  return typeof x === 'number' && Number.isFinite(x) && x >= 0 ? Math.round(x * 1e6 * 1e9) / 1e9 : undefined;
 }
 
-const PROVIDER_PREFIX = /^.*\//;
-const REGION_PREFIX = /^(us|eu|apac|ap|au|ca|jp|global|us-gov)\./;
-const VENDOR_PREFIX = /^(anthropic|meta|amazon|mistral|deepseek|cohere|ai21|openai|google|qwen|writer|twelvelabs)\./;
-const SUFFIXES = [
-  /-v\d+(:\d+)?$/, // bedrock -v1:0, -v2:0
-  /:\d+$/,
-  /@(\d{8}|latest|\d{3})$/, // vertex @20251001, @latest, @001
-  /-\d{4}-\d{2}-\d{2}$/, // -2024-08-06
-  /-\d{8}$/, // -20241022
-  /-\d{2}-\d{4}$/, // -09-2025
-  /-\d{4}$/, // -2411 (mistral), -0613 (openai)
-  /-\d{3}$/, // -001 (gemini)
-  /-latest$/,
-];
+/** Anthropic bills a 5-minute cache write at 1.25x and a cache read at 0.1x the input price (docs.anthropic.com, "Prompt caching" pricing). */
+const CLAUDE = /claude/i;
 
 /**
- * The canonical form of a model name: lower case, without provider (`openai/`), cloud region (`us.`)
- * or vendor (`anthropic.`) prefixes, without version/date suffixes and `-latest`, and with punctuation
- * removed so that `claude-3.5-sonnet` and `claude-3-5-sonnet` meet.
+ * Fills in absent cache prices the way the provider bills them: Claude models (on any platform) at
+ * Anthropic's multipliers (write 1.25x, read 0.1x input); any other model at the input price (providers
+ * without a separate cache price bill those tokens as input). A tier without a cache price keeps the
+ * base entry's (as LiteLLM does).
  */
-export function normaliseModel(name: string): string {
-  let s = name.trim().toLowerCase().replace(PROVIDER_PREFIX, '').replace(REGION_PREFIX, '').replace(VENDOR_PREFIX, '');
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const re of SUFFIXES) {
-      const t = s.replace(re, '');
-      if (t !== s && t.length > 0) {
-        s = t;
-        changed = true;
-      }
-    }
+export function withFallbacks(p: RawPrice): Price {
+  const claude = CLAUDE.test(p.name);
+  const cacheRead = p.cacheRead ?? (claude ? round(p.input * 0.1) : p.input);
+  const cacheWrite = p.cacheWrite ?? (claude ? round(p.input * 1.25) : p.input);
+  const out: Price = { name: p.name, input: p.input, output: p.output, cacheRead, cacheWrite };
+  if (p.provider) out.provider = p.provider;
+  if (p.tiers?.length) {
+    out.tiers = p.tiers.map((t) => ({
+      above: t.above,
+      input: t.input ?? p.input,
+      output: t.output ?? p.output,
+      cacheRead: t.cacheRead ?? cacheRead,
+      cacheWrite: t.cacheWrite ?? (t.input !== undefined && claude && p.cacheWrite === undefined ? round(t.input * 1.25) : cacheWrite),
+    }));
   }
-  return s.replace(/[^a-z0-9]/g, '');
+  return out;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e9) / 1e9;
+}
+
+function samePrices(a: Price, b: Price): boolean {
+  if (a === b) return true;
+  if (a.input !== b.input || a.output !== b.output || a.cacheRead !== b.cacheRead || a.cacheWrite !== b.cacheWrite) return false;
+  const ta = a.tiers ?? [];
+  const tb = b.tiers ?? [];
+  if (ta.length !== tb.length) return false;
+  return ta.every((t, i) => {
+    const u = tb[i]!;
+    return t.above === u.above && t.input === u.input && t.output === u.output && t.cacheRead === u.cacheRead && t.cacheWrite === u.cacheWrite;
+  });
+}
+
+// ------------------------------------------------------------------------------------------ providers
+
+/** Provider families: an attribute value (lower case) -> the LiteLLM `litellm_provider` values it means. */
+const VERTEX = '@vertex';
+const ALIASES: Record<string, string[]> = {
+  // OTel GenAI gen_ai.provider.name / gen_ai.system well-known values
+  openai: ['openai', 'text-completion-openai'],
+  'azure.ai.openai': ['azure', 'azure_text'],
+  'az.ai.openai': ['azure', 'azure_text'],
+  'azure.ai.inference': ['azure_ai'],
+  'az.ai.inference': ['azure_ai'],
+  anthropic: ['anthropic'],
+  'aws.bedrock': ['bedrock', 'bedrock_converse'],
+  'gcp.gemini': ['gemini'],
+  'gcp.vertex_ai': [VERTEX],
+  'gcp.gen_ai': ['gemini', VERTEX],
+  mistral_ai: ['mistral', 'codestral'],
+  cohere: ['cohere', 'cohere_chat'],
+  x_ai: ['xai'],
+  'ibm.watsonx.ai': ['watsonx'],
+  deepseek: ['deepseek'],
+  groq: ['groq'],
+  perplexity: ['perplexity'],
+  // OpenLLMetry / OpenInference / SDK spellings
+  azure: ['azure', 'azure_text'],
+  azure_openai: ['azure', 'azure_text'],
+  azureopenai: ['azure', 'azure_text'],
+  azure_ai: ['azure_ai'],
+  bedrock: ['bedrock', 'bedrock_converse'],
+  aws: ['bedrock', 'bedrock_converse'],
+  aws_bedrock: ['bedrock', 'bedrock_converse'],
+  amazon_bedrock: ['bedrock', 'bedrock_converse'],
+  gemini: ['gemini'],
+  google_genai: ['gemini'],
+  google_ai_studio: ['gemini'],
+  'google.generativeai': ['gemini'],
+  vertex_ai: [VERTEX],
+  vertexai: [VERTEX],
+  vertex: [VERTEX],
+  google_vertexai: [VERTEX],
+  google: ['gemini', VERTEX],
+  mistral: ['mistral', 'codestral'],
+  mistralai: ['mistral', 'codestral'],
+  xai: ['xai'],
+  watsonx: ['watsonx'],
+  together: ['together_ai'],
+  togetherai: ['together_ai'],
+  together_ai: ['together_ai'],
+  fireworks: ['fireworks_ai'],
+  fireworks_ai: ['fireworks_ai'],
+  openrouter: ['openrouter'],
+  deepinfra: ['deepinfra'],
+  ollama: ['ollama'],
+  cerebras: ['cerebras'],
+  sambanova: ['sambanova'],
+  nebius: ['nebius'],
+  novita: ['novita'],
+  moonshot: ['moonshot'],
+  dashscope: ['dashscope'],
+  databricks: ['databricks'],
+  snowflake: ['snowflake'],
+  replicate: ['replicate'],
+  anyscale: ['anyscale'],
+  ai21: ['ai21'],
+  nvidia_nim: ['nvidia_nim'],
+  vercel_ai_gateway: ['vercel_ai_gateway'],
+};
+
+const PROVIDER_ALIASES = new Map<string, string[]>(Object.entries(ALIASES));
+
+/** `server.address` host -> provider family and (Bedrock) AWS region. Sources: each provider's API reference. */
+const HOSTS: [RegExp, string[]][] = [
+  [/^api\.openai\.com$/, ALIASES.openai!],
+  [/\.openai\.azure\.com$|\.cognitiveservices\.azure\.com$/, ALIASES.azure!],
+  [/\.services\.ai\.azure\.com$|\.models\.ai\.azure\.com$|\.inference\.ai\.azure\.com$/, ['azure_ai']],
+  [/^api\.anthropic\.com$/, ['anthropic']],
+  [/^bedrock-runtime(-fips)?\.[a-z0-9-]+\.amazonaws\.com$/, ALIASES.bedrock!],
+  [/^generativelanguage\.googleapis\.com$/, ['gemini']],
+  [/aiplatform\.googleapis\.com$/, [VERTEX]],
+  [/^api\.mistral\.ai$/, ['mistral']],
+  [/^codestral\.mistral\.ai$/, ['codestral']],
+  [/^api\.groq\.com$/, ['groq']],
+  [/^api\.deepseek\.com$/, ['deepseek']],
+  [/^api\.together\.(xyz|ai)$/, ['together_ai']],
+  [/^(api\.)?openrouter\.ai$/, ['openrouter']],
+  [/^api\.fireworks\.ai$/, ['fireworks_ai']],
+  [/^api\.x\.ai$/, ['xai']],
+  [/^api\.perplexity\.ai$/, ['perplexity']],
+  [/^api\.cohere\.(com|ai)$/, ALIASES.cohere!],
+  [/^api\.deepinfra\.com$/, ['deepinfra']],
+  [/^api\.cerebras\.ai$/, ['cerebras']],
+  [/^api\.sambanova\.ai$/, ['sambanova']],
+  [/^api\.moonshot\.(ai|cn)$/, ['moonshot']],
+  [/^dashscope(-intl)?\.aliyuncs\.com$/, ['dashscope']],
+  [/^api\.studio\.nebius\.(com|ai)$/, ['nebius']],
+  [/^api\.novita\.ai$/, ['novita']],
+];
+
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const GEO = /^(us|eu|apac|ap|au|ca|jp|global|us-gov)\./;
+const REGIONAL_GEOS = new Set(['us', 'eu', 'apac', 'ap', 'au', 'ca', 'jp']);
+const BEDROCK_VENDOR = /^(anthropic|meta|amazon|mistral|cohere|ai21|deepseek|openai|qwen|writer|twelvelabs|moonshot|moonshotai|minimax|google|nvidia|zai|stability)\./;
+/** A version token at the end of a name: a date, a 3-4 digit snapshot (-0613, -2411, -001, -8192) or -latest. */
+const VERSION = /-(\d{4}-\d{2}-\d{2}|\d{8}|\d{3,4}|latest|default|preview-\d{2}-\d{2}|\d{2}-\d{4})$/;
+
+/** The provider context of a call (what attributes said), with the resolutions cached for it. */
+export interface ProviderContext {
+  /** LiteLLM providers this context means (empty: unknown). */
+  providers: ReadonlySet<string>;
+  /** Whether it came from a generic client name (`openai`) that a model's routing prefix may override. */
+  generic: boolean;
+  /** AWS region from a Bedrock endpoint. */
+  awsRegion: string;
+  cache: Map<string, Resolution | Unpriced>;
+}
+
+/** A table entry with its name taken apart for matching. */
+interface Indexed {
+  price: Price;
+  /** Lower-case key. */
+  key: string;
+  /** Key without its routing prefix (and Bedrock region segment). */
+  bare: string;
+  /** Whether the key had a routing prefix (`azure/`, `openrouter/`...). */
+  qualified: boolean;
+  awsRegion: string;
+  geo: string;
+  /** Normalised base name (version token removed). */
+  base: string;
+  /** Version token ('' if none). */
+  ver: string;
+}
+
+/** A name taken apart: geo prefix, normalised base, version token. */
+export function normaliseModel(name: string): { geo: string; base: string; ver: string } {
+  let s = name.trim().toLowerCase();
+  const slash = s.lastIndexOf('/');
+  if (slash >= 0) s = s.slice(slash + 1);
+  let geo = '';
+  const g = GEO.exec(s);
+  if (g) {
+    geo = g[1]!;
+    s = s.slice(g[0].length);
+  }
+  s = s.replace(BEDROCK_VENDOR, '');
+  // Bedrock model versions (-v1:0, -v2:0, :0) and Ollama/Bedrock size tags after ':' are not snapshot dates
+  s = s.replace(/-v\d+:\d+$/, '').replace(/:\d+$/, '');
+  // Vertex writes the snapshot after '@' (claude-sonnet-4-5@20250929, gemini-1.5-pro@002)
+  s = s.replace('@', '-');
+  s = s.replace(/[._\s]+/g, '-');
+  let ver = '';
+  const v = VERSION.exec(s);
+  if (v && v.index > 0) {
+    ver = v[1]!.replace(/-/g, '');
+    s = s.slice(0, v.index);
+  }
+  return { geo, base: s, ver };
 }
 
 const CACHE_LIMIT = 10_000;
 
 export class PriceTable {
-  private readonly exact = new Map<string, Price>();
-  private readonly normalised = new Map<string, { price: Price; removed: number }>();
+  private readonly user = new Map<string, Price>();
+  private readonly exact = new Map<string, Indexed>();
+  private readonly byBare = new Map<string, Indexed[]>();
+  private readonly byBase = new Map<string, Indexed[]>();
   private readonly regexes: { re: RegExp; price: Price }[] = [];
-  private readonly cache = new Map<string, Resolution | null>();
+  /** Routing prefixes (first path segment of keys) -> the providers they mean. */
+  private readonly routes = new Map<string, Set<string>>();
+  /** Every `litellm_provider` value of the table. */
+  private readonly providerNames = new Set<string>();
+  private readonly contexts = new Map<string, Map<string, ProviderContext>>();
+  private cached = 0;
+  private readonly unknownContext: ProviderContext = { providers: new Set(), generic: false, awsRegion: '', cache: new Map() };
 
-  /** Number of entries that can be matched by name. */
+  /** Number of table entries. */
   get size(): number {
     return this.exact.size;
   }
 
-  /** Adds entries; a later entry with the same name replaces an earlier one. */
-  add(prices: readonly Price[]): void {
-    for (const p of prices) {
-      const lower = p.name.trim().toLowerCase();
-      this.exact.set(lower, p);
-      const key = normaliseModel(p.name);
-      if (!key) continue;
-      // between entries that normalise alike, keep the one closest to the canonical name (gpt-4o over
-      // azure/gpt-4o); an entry with the very same name replaces (an override)
-      const removed = lower.length - key.length;
-      const cur = this.normalised.get(key);
-      if (!cur || removed < cur.removed || cur.price.name.trim().toLowerCase() === lower) this.normalised.set(key, { price: p, removed });
-    }
-    this.cache.clear();
+  /** Adds table entries (cache fallbacks applied); a later entry with the same key replaces an earlier one. */
+  add(prices: readonly RawPrice[]): void {
+    for (const raw of prices) this.index(withFallbacks(raw));
+    this.clearCache();
+  }
+
+  /** Adds the user's `prices:` `model` entries: they win over the table for that exact name. */
+  addUser(price: Price): void {
+    this.user.set(price.name.trim().toLowerCase(), price);
+    this.clearCache();
   }
 
   addMatch(re: RegExp, price: Price): void {
     this.regexes.push({ re, price });
-    this.cache.clear();
+    this.clearCache();
   }
 
-  /** The price for a model name as received, or undefined when it cannot be priced. Cached per string. */
-  resolve(model: string): Resolution | undefined {
-    const hit = this.cache.get(model);
-    if (hit !== undefined) return hit ?? undefined;
-    const r = this.lookup(model);
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(model, r ?? null);
+  private clearCache(): void {
+    this.contexts.clear();
+    this.unknownContext.cache.clear();
+    this.cached = 0;
+  }
+
+  private index(p: Price): void {
+    const key = p.name.trim().toLowerCase();
+    const old = this.exact.get(key);
+    if (old) this.unindex(old);
+    if (p.provider) this.providerNames.add(p.provider);
+    let rest = key;
+    let qualified = false;
+    let awsRegion = '';
+    const slash = key.indexOf('/');
+    if (slash > 0 && p.provider) {
+      const seg = key.slice(0, slash);
+      const prov = p.provider;
+      if (seg === prov || prov.startsWith(`${seg}-`) || prov.startsWith(`${seg}_`) || seg.replace(/-/g, '_') === prov || (seg === 'bedrock' && prov.startsWith('bedrock'))) {
+        qualified = true;
+        rest = key.slice(slash + 1);
+        let set = this.routes.get(seg);
+        if (!set) this.routes.set(seg, (set = new Set()));
+        set.add(prov);
+        const s2 = rest.indexOf('/');
+        if (s2 > 0 && AWS_REGION.test(rest.slice(0, s2))) {
+          awsRegion = rest.slice(0, s2);
+          rest = rest.slice(s2 + 1);
+        }
+      }
+    }
+    const n = normaliseModel(rest);
+    const e: Indexed = { price: p, key, bare: rest, qualified, awsRegion, geo: n.geo, base: n.base, ver: n.ver };
+    this.exact.set(key, e);
+    push(this.byBare, rest, e);
+    push(this.byBase, n.base, e);
+  }
+
+  private unindex(e: Indexed): void {
+    const drop = (m: Map<string, Indexed[]>, k: string) => {
+      const l = m.get(k);
+      if (l) m.set(k, l.filter((x) => x !== e));
+    };
+    drop(this.byBare, e.bare);
+    drop(this.byBase, e.base);
+  }
+
+  /** The providers an attribute value means (lower case; unknown values: an empty set). */
+  providersOf(value: string): Set<string> {
+    const v = value.trim().toLowerCase();
+    const alias = PROVIDER_ALIASES.get(v);
+    if (alias) return new Set(alias);
+    const route = this.routes.get(v) ?? this.routes.get(v.replace(/[-.]/g, '_'));
+    if (route) return new Set(route);
+    if (this.providerNames.has(v)) return new Set([v]);
+    return new Set();
+  }
+
+  /**
+   * The provider context for a call's attributes, cached per (provider attribute, server.address).
+   * `provider` is the first of gen_ai.provider.name, gen_ai.system, llm.provider, llm.system present.
+   */
+  context(provider: string | undefined, address: string | undefined): ProviderContext {
+    if (!provider && !address) return this.unknownContext;
+    const p = provider ?? '';
+    const a = address ?? '';
+    let byAddr = this.contexts.get(p);
+    let ctx = byAddr?.get(a);
+    if (ctx) return ctx;
+    ctx = this.makeContext(p, a);
+    if (!byAddr) this.contexts.set(p, (byAddr = new Map()));
+    if (byAddr.size < CACHE_LIMIT) byAddr.set(a, ctx);
+    return ctx;
+  }
+
+  private makeContext(provider: string, address: string): ProviderContext {
+    const host = address.trim().toLowerCase().replace(/^[a-z]+:\/\//, '').replace(/[:/].*$/, '');
+    if (host) {
+      for (const [re, provs] of HOSTS) {
+        if (!re.test(host)) continue;
+        const region = /^bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host)?.[1] ?? '';
+        return { providers: this.expand(provs), generic: false, awsRegion: region, cache: new Map() };
+      }
+    }
+    const provs = provider ? this.providersOf(provider) : new Set<string>();
+    return { providers: this.expand([...provs]), generic: provider.trim().toLowerCase() === 'openai', awsRegion: '', cache: new Map() };
+  }
+
+  private expand(provs: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    for (const p of provs) {
+      if (p === VERTEX) {
+        for (const x of this.providerNames) if (x.startsWith('vertex_ai')) out.add(x);
+      } else out.add(p);
+    }
+    return out;
+  }
+
+  /** The price for a model name as received, in a provider context (default: none known). Cached per (context, model). */
+  resolve(model: string, ctx: ProviderContext = this.unknownContext): Resolution | Unpriced {
+    const hit = ctx.cache.get(model);
+    if (hit !== undefined) return hit;
+    const r = this.lookup(model, ctx);
+    if (this.cached >= CACHE_LIMIT) this.clearCache();
+    ctx.cache.set(model, r);
+    this.cached++;
     return r;
   }
 
-  private lookup(model: string): Resolution | undefined {
-    const exact = this.exact.get(model.trim().toLowerCase());
-    if (exact) return { price: exact, how: 'exact' };
-    const key = normaliseModel(model);
-    const n = key ? this.normalised.get(key) : undefined;
-    if (n) return { price: n.price, how: 'normalised' };
+  private lookup(model: string, ctx: ProviderContext): Resolution | Unpriced {
+    const lower = model.trim().toLowerCase();
+    // 1. the user's own entries
+    const u = this.user.get(lower);
+    if (u) return { price: u, how: 'user' };
+    // a routing prefix in the name (openai/gpt-4o, bedrock/us-east-1/anthropic.claude-...)
+    let rest = lower;
+    let routed: Set<string> | undefined;
+    let awsRegion = ctx.awsRegion;
+    const slash = lower.indexOf('/');
+    if (slash > 0) {
+      const seg = lower.slice(0, slash);
+      const alias = PROVIDER_ALIASES.get(seg);
+      const provs = alias ? this.expand(alias) : this.routes.get(seg);
+      if (provs) {
+        routed = provs;
+        rest = lower.slice(slash + 1);
+        const s2 = rest.indexOf('/');
+        if (s2 > 0 && AWS_REGION.test(rest.slice(0, s2))) {
+          awsRegion = rest.slice(0, s2);
+          rest = rest.slice(s2 + 1);
+        }
+        const ur = this.user.get(rest);
+        if (ur) return { price: ur, how: 'user' };
+      }
+    }
+    // 2. the provider: the attributes', unless only a generic client name (openai) was given and the name routes elsewhere
+    let providers: ReadonlySet<string> = ctx.providers;
+    if (routed && (providers.size === 0 || (ctx.generic && !intersects(routed, providers)))) providers = routed;
+    const names = rest === lower ? [lower] : [lower, rest];
+    let r: Resolution | Unpriced | undefined;
+    if (providers.size === 0) r = this.unknownProvider(lower, names);
+    else r = this.forProviders(names, providers, awsRegion);
+    if (r.price) return r;
     for (const { re, price } of this.regexes) if (re.test(model)) return { price, how: 'match' };
-    return undefined;
+    return r;
   }
+
+  private unknownProvider(lower: string, names: string[]): Resolution | Unpriced {
+    // 3. the exact key
+    const e = this.exact.get(lower);
+    if (e && !e.awsRegion) return { price: e.price, how: 'exact' };
+    // unprefixed keys are each model's own provider (LiteLLM's default for a bare name), then any
+    const bare = this.pick(names.flatMap((n) => this.byBare.get(n) ?? []).filter((x) => !x.qualified && !x.awsRegion), 'exact');
+    if (bare) return bare;
+    const all = this.normalisedCandidates(names[names.length - 1]!, undefined, '');
+    const own = all.filter((x) => !x.qualified);
+    if (own.length) return this.pick(own, 'normalised') ?? { reason: 'ambiguous' };
+    if (all.length) return this.pick(all, 'normalised') ?? { reason: 'ambiguous' };
+    return { reason: 'no_price' };
+  }
+
+  private forProviders(names: string[], providers: ReadonlySet<string>, awsRegion: string): Resolution | Unpriced {
+    // 3./4. the exact key or the provider-qualified one: entries of these providers whose name without
+    // routing prefix is the name as sent (with or without its own routing prefix)
+    const inProv = (x: Indexed) => x.price.provider !== undefined && providers.has(x.price.provider);
+    const exact = this.exact.get(names[0]!);
+    if (exact && inProv(exact) && exact.awsRegion === awsRegion) return { price: exact.price, how: 'exact' };
+    let bare = names.flatMap((n) => this.byBare.get(n) ?? []).filter(inProv);
+    bare = byRegion(bare, awsRegion);
+    if (bare.length) return this.pick(bare, 'provider') ?? { reason: 'ambiguous' };
+    // 5. normalised, among this provider's entries
+    const cands = this.normalisedCandidates(names[names.length - 1]!, inProv, awsRegion);
+    if (cands.length) return this.pick(cands, 'normalised') ?? { reason: 'ambiguous' };
+    return { reason: 'no_price' };
+  }
+
+  /** Entries the name could mean after normalisation, with the geo (cross-region profile) rules applied. */
+  private normalisedCandidates(name: string, filter: ((x: Indexed) => boolean) | undefined, awsRegion: string): Indexed[] {
+    const n = normaliseModel(name);
+    if (!n.base) return [];
+    let list = this.byBase.get(n.base) ?? [];
+    if (filter) list = list.filter(filter);
+    // a versioned name (date, snapshot, -latest) means only entries of that version; an unversioned
+    // name may mean any version (all must then have the same prices)
+    if (n.ver) list = list.filter((x) => x.ver === n.ver);
+    else {
+      // an unversioned name that normalises exactly like unversioned entries means those
+      const plain = list.filter((x) => x.ver === '');
+      if (plain.length && byRegion(plain, awsRegion).length) list = plain;
+    }
+    list = byRegion(list, awsRegion);
+    if (!list.length) return list;
+    // geo: a regional profile (us., eu., jp., au., apac.) is priced as the entries of that geo, else as
+    // any regional profile of the model (they carry the same surcharge), else as the base model; global.
+    // and no prefix are priced as the base model; us-gov. only as itself
+    const geo = n.geo;
+    const same = list.filter((x) => x.geo === geo);
+    if (same.length || geo === 'us-gov') return same;
+    if (REGIONAL_GEOS.has(geo)) {
+      const regional = list.filter((x) => REGIONAL_GEOS.has(x.geo));
+      if (regional.length) return regional;
+    }
+    const base = list.filter((x) => x.geo === '');
+    if (base.length) return base;
+    return geo === '' ? list.filter((x) => x.geo === 'global') : [];
+  }
+
+  /** One price when every candidate has the same prices (the shortest key names it), else undefined. */
+  private pick(cands: Indexed[], how: Resolution['how']): Resolution | undefined {
+    if (!cands.length) return undefined;
+    let best = cands[0]!;
+    for (const c of cands) {
+      if (!samePrices(c.price, best.price)) return undefined;
+      if (c.key.length < best.key.length || (c.key.length === best.key.length && c.key < best.key)) best = c;
+    }
+    return { price: best.price, how };
+  }
+}
+
+function byRegion(list: Indexed[], awsRegion: string): Indexed[] {
+  if (awsRegion) {
+    const inRegion = list.filter((x) => x.awsRegion === awsRegion);
+    if (inRegion.length) return inRegion;
+  }
+  return list.filter((x) => x.awsRegion === '');
+}
+
+function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  for (const x of a) if (b.has(x)) return true;
+  return false;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+/** The rates that apply to a call with `input` input tokens (the highest tier it is above, else the base). */
+export function ratesFor(p: Price, input: number): { input: number; output: number; cacheRead: number; cacheWrite: number } {
+  const tiers = p.tiers;
+  if (tiers) {
+    for (let i = tiers.length - 1; i >= 0; i--) if (input > tiers[i]!.above) return tiers[i]!;
+  }
+  return p;
 }
 
 /** Builds the table a cost processor uses: the base table (builtin or a file), then the user's `prices`. */
@@ -200,8 +749,9 @@ export function buildPriceTable(priceTable: string, prices: readonly PriceEntryC
   const file = priceTable === 'builtin' ? BUILTIN_PRICES : path.resolve(baseDir, priceTable);
   table.add(loadPriceFile(file));
   for (const p of prices) {
-    const price: Price = { name: p.model ?? p.match ?? '', input: p.input, output: p.output, cacheRead: p.cache_read, cacheWrite: p.cache_write };
-    if (p.model) table.add([price]);
+    // the user's own entries: a cache price not given is the input price (as documented), $0 allowed
+    const price: Price = { name: p.model ?? p.match ?? '', input: p.input, output: p.output, cacheRead: p.cache_read ?? p.input, cacheWrite: p.cache_write ?? p.input };
+    if (p.model) table.addUser(price);
     else if (p.match) table.addMatch(new RegExp(p.match, 'i'), price);
   }
   return table;

@@ -1,0 +1,211 @@
+/**
+ * Real calls, in the name forms and attribute dialects instrumentations emit, priced end to end through
+ * the cost processor with the built-in table (the LiteLLM snapshot of 2026-07-24). Each case gives the
+ * model as sent, the provider attributes, the tokens, the expected USD (or "unpriced" with the reason)
+ * and the public source of the price. Unless said otherwise a case is 1M input + 1M output tokens, so
+ * the USD is the sum of the two list prices per 1M tokens; models with a 200k long-context tier get
+ * 100k + 100k (a tenth of that sum) unless the case is about the tier.
+ */
+import fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.ts';
+import { type Span, getAttr } from '../../src/model.ts';
+import { ServiceTelemetry } from '../../src/telemetry.ts';
+import { SinkConsumer, configFor, tempDir, testSettings } from '../../test/helpers/index.ts';
+import { attrs, counterValue, resourceSpans, span } from '../../test/percentiles-helpers.ts';
+import type { CostProcessor } from './cost-processor.ts';
+import { costProcessorFactory as factory } from './index.ts';
+
+type Attrs = Record<string, string | number>;
+/** [what, span attributes (model, provider, tokens in any dialect), expected USD or the unpriced reason, source] */
+type Case = [string, Attrs, number | `unpriced:${string}`, string];
+
+const M = 1_000_000;
+/** Models with a long-context tier (LiteLLM *_above_200k_tokens) are given 100k + 100k tokens, below it. */
+const K100 = 100_000;
+/** The OTel GenAI (current) names for a call of `input` + `output` tokens. */
+const otel = (model: string, provider: string | undefined, input = M, output = M, more: Attrs = {}): Attrs => ({
+  'gen_ai.request.model': model,
+  ...(provider ? { 'gen_ai.provider.name': provider } : {}),
+  'gen_ai.usage.input_tokens': input,
+  'gen_ai.usage.output_tokens': output,
+  ...more,
+});
+
+const OPENAI = 'OpenAI API pricing, openai.com/api/pricing';
+const ANTHROPIC = 'Anthropic pricing, docs.anthropic.com/en/docs/about-claude/pricing';
+const BEDROCK = 'Amazon Bedrock pricing, aws.amazon.com/bedrock/pricing (geo cross-region profiles +10% from Claude Sonnet 4.5 on; LiteLLM us./eu./jp./au. entries)';
+const GEMINI = 'Gemini API pricing, ai.google.dev/gemini-api/docs/pricing';
+const VERTEX = 'Vertex AI generative AI pricing, cloud.google.com/vertex-ai/generative-ai/pricing (LiteLLM vertex_ai-language-models entry)';
+const MISTRAL = 'Mistral pricing, mistral.ai/pricing (LiteLLM mistral/ entries)';
+const LITELLM_TEST = "LiteLLM's own cost tests (tests/test_litellm, test_completion_cost.py) for the same model and provider";
+const LANGFUSE = 'Langfuse default model match pattern (langfuse/langfuse packages/shared default-model-prices)';
+const ISSUE = 'issue 14, "What was seen"';
+
+const cases: Case[] = [
+  // ---------------------------------------------------------------------------------------- OpenAI
+  ['gpt-4o, openai', otel('gpt-4o', 'openai'), 12.5, OPENAI],
+  ['gpt-4o-2024-05-13 is not gpt-4o ($5/$15)', otel('gpt-4o-2024-05-13', 'openai'), 20, `${OPENAI}; ${ISSUE}`],
+  ['gpt-4o-2024-08-06', otel('gpt-4o-2024-08-06', 'openai'), 12.5, OPENAI],
+  ['gpt-4o-mini', otel('gpt-4o-mini', 'openai'), 0.75, OPENAI],
+  ['response model wins: gpt-4o-mini-2024-07-18', otel('gpt-4o', 'openai', M, M, { 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18' }), 0.75, OPENAI],
+  ['openai/gpt-4o (routing prefix, no provider attribute)', { 'gen_ai.request.model': 'openai/gpt-4o', 'gen_ai.usage.input_tokens': M, 'gen_ai.usage.output_tokens': M }, 12.5, `${LANGFUSE}: (?i)^(openai\\/)?(gpt-4o)$`],
+  ['GPT-4o (any case)', otel('GPT-4o', undefined), 12.5, LANGFUSE],
+  ['gpt-4.1', otel('gpt-4.1', 'openai'), 10, OPENAI],
+  ['gpt-4.1-mini-2025-04-14', otel('gpt-4.1-mini-2025-04-14', 'openai'), 2, OPENAI],
+  ['o3-mini', otel('o3-mini', 'openai'), 5.5, OPENAI],
+  ['o1', otel('o1', 'openai'), 75, OPENAI],
+  ['gpt-3.5-turbo-0125', otel('gpt-3.5-turbo-0125', 'openai'), 2, OPENAI],
+  ['gpt-4o, 1M input of which 500k cached ($1.25)', otel('gpt-4o', 'openai', M, 0, { 'gen_ai.usage.cache_read.input_tokens': 500_000 }), 0.5 * 2.5 + 0.5 * 1.25, OPENAI],
+  ['text-embedding-3-small (embeddings)', otel('text-embedding-3-small', 'openai', M, 0, { 'gen_ai.operation.name': 'embeddings' }), 0.02, OPENAI],
+  ['OpenAI SDK aimed at DeepSeek (server.address wins over gen_ai.system=openai)', otel('deepseek-chat', undefined, M, M, { 'gen_ai.system': 'openai', 'server.address': 'api.deepseek.com' }), 0.7, 'DeepSeek API pricing, api-docs.deepseek.com/quick_start/pricing'],
+  // ----------------------------------------------------------------------------------------- Azure
+  ['gpt-4o on Azure OpenAI (az.ai.openai)', otel('gpt-4o', undefined, M, M, { 'gen_ai.system': 'az.ai.openai' }), 12.5, 'Azure OpenAI pricing (LiteLLM azure/gpt-4o)'],
+  ['Azure deployment name, response model gpt-4o-2024-11-20', otel('prod-gpt4o', 'azure.ai.openai', M, M, { 'gen_ai.response.model': 'gpt-4o-2024-11-20' }), 13.75, 'Azure OpenAI regional price (LiteLLM azure/gpt-4o-2024-11-20: $2.75/$11)'],
+  ['gpt-4o-mini via *.openai.azure.com with gen_ai.system=openai', otel('gpt-4o-mini', undefined, M, M, { 'gen_ai.system': 'openai', 'server.address': 'contoso.openai.azure.com' }), 0.825, 'Azure OpenAI regional price (LiteLLM azure/gpt-4o-mini: $0.165/$0.66)'],
+  // ------------------------------------------------------------------------------------- Anthropic
+  ['claude-sonnet-4-5-20250929', otel('claude-sonnet-4-5-20250929', 'anthropic', K100, K100), 1.8, ANTHROPIC],
+  ['claude-sonnet-4-5 (alias)', otel('claude-sonnet-4-5', 'anthropic', K100, K100), 1.8, ANTHROPIC],
+  ['claude-opus-4-1-20250805', otel('claude-opus-4-1-20250805', 'anthropic'), 90, ANTHROPIC],
+  ['claude-3-7-sonnet-20250219', otel('claude-3-7-sonnet-20250219', 'anthropic'), 18, ANTHROPIC],
+  ['claude-haiku-4-5-20251001', otel('claude-haiku-4-5-20251001', 'anthropic'), 6, ANTHROPIC],
+  ['claude-3-haiku-20240307', otel('claude-3-haiku-20240307', 'anthropic'), 1.5, ANTHROPIC],
+  ['claude-sonnet-4 above 200k input: every token at $6 (300k input)', otel('claude-sonnet-4-20250514', 'anthropic', 300_000, 0), 1.8, `${ANTHROPIC} (long context); ${ISSUE}`],
+  ['claude-sonnet-4 above 200k: output at $22.5 too', otel('claude-sonnet-4-20250514', 'anthropic', 300_000, 10_000), 1.8 + 0.225, `${ANTHROPIC} (long context)`],
+  ['claude-sonnet-4 at 150k input: base rates', otel('claude-sonnet-4-20250514', 'anthropic', 150_000, 10_000), 0.45 + 0.15, ANTHROPIC],
+  [
+    'claude-sonnet-4-5 cache: 100k input = 80k read + 10k write + 10k fresh',
+    otel('claude-sonnet-4-5', 'anthropic', K100, 0, { 'gen_ai.usage.cache_read.input_tokens': 80_000, 'gen_ai.usage.cache_creation.input_tokens': 10_000 }),
+    0.03 + 0.024 + 0.0375,
+    `${ANTHROPIC} (prompt caching: write 1.25x, read 0.1x)`,
+  ],
+  [
+    'OpenLLMetry: gen_ai.system=Anthropic, prompt/completion tokens, cache_read_input_tokens',
+    { 'gen_ai.system': 'Anthropic', 'gen_ai.request.model': 'claude-3-7-sonnet-20250219', 'gen_ai.usage.prompt_tokens': M, 'gen_ai.usage.completion_tokens': 0, 'gen_ai.usage.cache_read_input_tokens': 500_000 },
+    1.5 + 0.15,
+    ANTHROPIC,
+  ],
+  // --------------------------------------------------------------------------------------- Bedrock
+  ['anthropic.claude-3-5-sonnet-20241022-v2:0', otel('anthropic.claude-3-5-sonnet-20241022-v2:0', 'aws.bedrock', K100, K100), 1.8, `${BEDROCK}; ${LANGFUSE}`],
+  ['claude-3-5-sonnet-20241022 sent to Bedrock (Anthropic name form)', otel('claude-3-5-sonnet-20241022', 'aws.bedrock', K100, K100), 1.8, BEDROCK],
+  ['us. profile of Claude Sonnet 4.5: +10%', otel('us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'aws.bedrock', K100, K100), 1.98, `${BEDROCK}; ${ISSUE}`],
+  ['eu. profile of Claude Haiku 4.5: +10%', otel('eu.anthropic.claude-haiku-4-5-20251001-v1:0', 'aws.bedrock'), 6.6, BEDROCK],
+  ['jp. profile of Claude Sonnet 4.6: +10%', otel('jp.anthropic.claude-sonnet-4-6', 'aws.bedrock'), 19.8, BEDROCK],
+  ['au. profile of Claude Sonnet 4.5: +10%', otel('au.anthropic.claude-sonnet-4-5-20250929-v1:0', 'aws.bedrock', K100, K100), 1.98, BEDROCK],
+  ['apac. profile (no apac. entry): priced as the other geo profiles', otel('apac.anthropic.claude-sonnet-4-5-20250929-v1:0', 'aws.bedrock', K100, K100), 1.98, BEDROCK],
+  ['global. profile of Claude Sonnet 4.5: base price', otel('global.anthropic.claude-sonnet-4-5-20250929-v1:0', 'aws.bedrock', K100, K100), 1.8, BEDROCK],
+  ['bedrock/us.anthropic.claude-sonnet-4-6 (LiteLLM routing prefix, no provider attribute)', { 'gen_ai.request.model': 'bedrock/us.anthropic.claude-sonnet-4-6', 'gen_ai.usage.input_tokens': M, 'gen_ai.usage.output_tokens': M }, 19.8, `${BEDROCK}; ${ISSUE}`],
+  ['anthropic.claude-3-haiku-20240307-v1:0', otel('anthropic.claude-3-haiku-20240307-v1:0', 'aws.bedrock'), 1.5, `${BEDROCK}; ${LANGFUSE}`],
+  ['us. profile of Claude 3.7 Sonnet: no surcharge', otel('us.anthropic.claude-3-7-sonnet-20250219-v1:0', 'aws.bedrock'), 18, BEDROCK],
+  ['Llama 3 70B in eu-west-1 (region from server.address)', otel('meta.llama3-70b-instruct-v1:0', 'aws.bedrock', M, M, { 'server.address': 'bedrock-runtime.eu-west-1.amazonaws.com' }), 2.86 + 3.78, `${BEDROCK} (eu-west-1)`],
+  ['Llama 3 70B, no region: us-east-1 on-demand', otel('meta.llama3-70b-instruct-v1:0', 'aws.bedrock'), 2.65 + 3.5, BEDROCK],
+  ['amazon.nova-pro-v1:0', otel('amazon.nova-pro-v1:0', 'aws.bedrock'), 4, BEDROCK],
+  ['us.amazon.nova-micro-v1:0', otel('us.amazon.nova-micro-v1:0', 'aws.bedrock'), 0.175, BEDROCK],
+  [
+    'OpenInference: llm.provider=aws, llm.model_name, llm.token_count.prompt/completion',
+    { 'llm.provider': 'aws', 'llm.model_name': 'anthropic.claude-3-5-haiku-20241022-v1:0', 'llm.token_count.prompt': M, 'llm.token_count.completion': M, 'openinference.span.kind': 'LLM' },
+    4.8,
+    BEDROCK,
+  ],
+  // ---------------------------------------------------------------------------------------- Google
+  ['gemini-2.0-flash-001 on the Gemini API (gcp.gemini)', otel('gemini-2.0-flash-001', 'gcp.gemini'), 0.5, `${GEMINI}; ${ISSUE}`],
+  ['gemini-2.0-flash-001 on Vertex AI', otel('gemini-2.0-flash-001', 'gcp.vertex_ai'), 0.75, `${VERTEX}; ${LITELLM_TEST}`],
+  ['gemini-2.5-pro above 200k: every input token at $2.50 (250k)', otel('gemini-2.5-pro', 'gcp.gemini', 250_000, 0), 0.625, `${GEMINI}; ${ISSUE}`],
+  ['gemini-2.5-pro below 200k', otel('gemini-2.5-pro', 'gcp.gemini', 100_000, 10_000), 0.125 + 0.1, GEMINI],
+  ['gemini-2.5-flash', otel('gemini-2.5-flash', 'gcp.gemini'), 2.8, GEMINI],
+  ['models/gemini-2.5-flash via generativelanguage.googleapis.com', otel('models/gemini-2.5-flash', undefined, M, M, { 'server.address': 'generativelanguage.googleapis.com' }), 2.8, GEMINI],
+  ['gemini-2.5-pro, provider "google" (Gemini API and Vertex agree)', otel('gemini-2.5-pro', undefined, K100, K100, { 'gen_ai.system': 'google' }), 1.125, `${GEMINI}; ${VERTEX}`],
+  ['claude-sonnet-4-5@20250929 on Vertex AI', otel('claude-sonnet-4-5@20250929', 'gcp.vertex_ai', K100, K100), 1.8, `Vertex AI partner models pricing; ${LANGFUSE}`],
+  // --------------------------------------------------------------------------------------- Mistral
+  ['mistral-large-latest (mistral_ai) is not Azure AI\'s mistral-large', otel('mistral-large-latest', 'mistral_ai'), 2, `${MISTRAL}; ${ISSUE}`],
+  ['mistral-medium-2505 is not mistral-medium-latest', otel('mistral-medium-2505', 'mistral_ai'), 2.4, `${MISTRAL}; ${ISSUE}`],
+  ['mistral-small-latest', otel('mistral-small-latest', 'mistral_ai'), 0.24, MISTRAL],
+  ['mistral-large-latest without a provider: ambiguous', otel('mistral-large-latest', undefined), 'unpriced:ambiguous', `${MISTRAL}; Azure's azure/mistral-large-latest is $8/$24`],
+  // -------------------------------------------------------------------------------------- DeepSeek
+  ['deepseek-chat on DeepSeek', otel('deepseek-chat', 'deepseek'), 0.7, 'DeepSeek API pricing, api-docs.deepseek.com/quick_start/pricing'],
+  ['deepseek/deepseek-chat via OpenRouter is OpenRouter\'s price', otel('deepseek/deepseek-chat', 'openrouter'), 0.42, `OpenRouter model page (LiteLLM openrouter/deepseek/deepseek-chat); ${ISSUE}`],
+  ['deepseek-v3 (no such key; -v3 is part of the name)', otel('deepseek-v3', undefined), 'unpriced:ambiguous', ISSUE],
+  // ------------------------------------------------------------------------------ Groq, Together, xAI
+  ['llama3-70b-8192 on Groq: never Ollama\'s $0', otel('llama3-70b-8192', 'groq'), 'unpriced:no_price', ISSUE],
+  ['llama-3.3-70b-versatile on Groq', otel('llama-3.3-70b-versatile', 'groq'), 0.59 + 0.79, 'Groq pricing, groq.com/pricing'],
+  ['groq/llama-3.1-8b-instant (routing prefix)', otel('groq/llama-3.1-8b-instant', undefined), 0.05 + 0.08, 'Groq pricing, groq.com/pricing'],
+  ['Together: meta-llama/Llama-3.3-70B-Instruct-Turbo', otel('meta-llama/Llama-3.3-70B-Instruct-Turbo', undefined, M, M, { 'gen_ai.system': 'together' }), 1.76, `Together AI pricing, together.ai/pricing; ${ISSUE}`],
+  ['Together by server.address api.together.xyz', otel('meta-llama/Llama-3.3-70B-Instruct-Turbo', undefined, M, M, { 'server.address': 'api.together.xyz' }), 1.76, 'Together AI pricing, together.ai/pricing'],
+  ['the same name with no provider: ambiguous (DeepInfra is $0.13/$0.39)', otel('meta-llama/Llama-3.3-70B-Instruct-Turbo', undefined), 'unpriced:ambiguous', ISSUE],
+  ['grok-3 on xAI (x_ai)', otel('grok-3', 'x_ai'), 18, 'xAI API pricing, docs.x.ai/docs/models'],
+  ['OpenRouter: anthropic/claude-3.5-sonnet by server.address', otel('anthropic/claude-3.5-sonnet', undefined, M, M, { 'gen_ai.system': 'openai', 'server.address': 'openrouter.ai' }), 18, 'OpenRouter model page (LiteLLM openrouter/anthropic/claude-3.5-sonnet)'],
+  ['command-r-plus on Cohere', otel('command-r-plus', 'cohere'), 12.5, 'Cohere pricing, cohere.com/pricing'],
+  // --------------------------------------------------------------------------------------- dialects
+  [
+    'OpenInference: llm.provider=openai, llm.model_name, llm.token_count.*',
+    { 'llm.provider': 'openai', 'llm.system': 'openai', 'llm.model_name': 'gpt-4o-mini', 'llm.token_count.prompt': M, 'llm.token_count.completion': M, 'llm.token_count.total': 2 * M },
+    0.75,
+    OPENAI,
+  ],
+  [
+    'OpenInference: prompt_details.cache_read',
+    { 'llm.provider': 'anthropic', 'llm.model_name': 'claude-sonnet-4-5', 'llm.token_count.prompt': K100, 'llm.token_count.completion': 0, 'llm.token_count.prompt_details.cache_read': K100 },
+    0.03,
+    ANTHROPIC,
+  ],
+  ['OpenLLMetry (older): llm.request.model, llm.usage.prompt/completion_tokens, llm.vendor', { 'llm.vendor': 'openai', 'llm.request.model': 'gpt-4o', 'llm.usage.prompt_tokens': M, 'llm.usage.completion_tokens': M }, 12.5, OPENAI],
+  ['deprecated gen_ai.usage.prompt_tokens/completion_tokens + gen_ai.system', { 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.prompt_tokens': M, 'gen_ai.usage.completion_tokens': M }, 12.5, OPENAI],
+  ['string token counts', otel('gpt-4o', 'openai', M, M, { 'gen_ai.usage.input_tokens': '1000000', 'gen_ai.usage.output_tokens': '1000000' }), 12.5, OPENAI],
+  // --------------------------------------------------------------------------------- unpriceable
+  ['only llm.usage.total_tokens', { 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'llm.usage.total_tokens': 2 * M }, 'unpriced:only_total_tokens', 'input and output are priced differently'],
+  ['tokens but no model', { 'gen_ai.system': 'openai', 'gen_ai.usage.input_tokens': M }, 'unpriced:no_model', 'nothing to look up'],
+  ['a model but no tokens', { 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.operation.name': 'chat' }, 'unpriced:no_tokens', 'nothing to price'],
+  ['Ollama (LiteLLM lists it at $0): unpriced, never a silent $0', otel('llama3:70b', 'ollama'), 'unpriced:no_price', ISSUE],
+  ['an unknown model', otel('acme-llm-9000', 'openai'), 'unpriced:no_price', 'not in the table'],
+];
+
+const telemetry = new ServiceTelemetry();
+const dirs: string[] = [];
+afterAll(async () => {
+  await telemetry.close();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function make(raw: Record<string, unknown> = {}): CostProcessor {
+  const stateDir = tempDir();
+  dirs.push(stateDir);
+  const settings = testSettings('processor', 'cost', { emit: new SinkConsumer(), stateDir, telemetry: telemetry.forComponent('processor', 'cost'), logger: createLogger('error') });
+  return factory.create(settings, configFor(factory, raw)) as CostProcessor;
+}
+
+async function priceOne(proc: CostProcessor, a: Attrs): Promise<Span> {
+  const next = new SinkConsumer();
+  await proc.process({ resourceSpans: [resourceSpans('svc', [span(Date.now(), 1000, { attributes: attrs(a) })])] }, next);
+  return next.spans[0]!;
+}
+
+describe('pricing real calls (table-driven, public sources)', () => {
+  const proc = make();
+  it('has at least 60 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(60);
+  });
+  for (const [what, a, expected, source] of cases) {
+    it(`${what} -> ${typeof expected === 'number' ? `$${expected}` : expected} (${source})`, async () => {
+      const before = typeof expected === 'string' ? await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', reason: expected.slice(9) }) : 0;
+      const s = await priceOne(proc, a);
+      const cost = getAttr(s.attributes, 'gen_ai.usage.cost');
+      if (typeof expected === 'number') {
+        expect({ source: getAttr(s.attributes, 'gen_ai.usage.cost.source'), model: getAttr(s.attributes, 'gen_ai.usage.cost.model') }).toMatchObject({ source: 'table' });
+        expect(cost as number).toBeCloseTo(expected, 9);
+      } else {
+        expect(cost).toBeUndefined();
+        expect(getAttr(s.attributes, 'gen_ai.usage.cost.source')).toBe('unpriced');
+        const after = await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', reason: expected.slice(9) });
+        expect(after - before).toBe(1);
+      }
+    });
+  }
+
+  it("a $0 price is used only when the user's own prices: say so", async () => {
+    const own = make({ prices: [{ model: 'llama3:70b', input: 0, output: 0 }] });
+    const s = await priceOne(own, otel('llama3:70b', 'ollama'));
+    expect(getAttr(s.attributes, 'gen_ai.usage.cost')).toBe(0);
+    expect(getAttr(s.attributes, 'gen_ai.usage.cost.source')).toBe('table');
+    expect(getAttr(s.attributes, 'gen_ai.usage.cost.model')).toBe('llama3:70b');
+  });
+});
