@@ -1,5 +1,5 @@
 /**
- * The command line: `vigil run | validate | test | silence`. `main` returns the exit code (except `run`,
+ * The command line: `vigil run | validate | test | status | alerts | silence`. `main` returns the exit code (except `run`,
  * which exits on SIGTERM/SIGINT once drained).
  */
 import { parseArgs } from 'node:util';
@@ -15,11 +15,17 @@ usage:
   vigil run --config FILE [--config FILE ...]       run the daemon (SIGHUP reloads, SIGTERM drains and exits)
   vigil validate --config FILE [--config FILE ...]  check the config; exit 0, or 1 with every error
   vigil test --config FILE [...] TESTFILE...        run alert-rule unit tests (like promtool test rules)
-  vigil silence add --config FILE --matcher 'label=value' [--matcher ...] --duration 2h [--comment TEXT] [--processor alerts]
-  vigil silence list --config FILE [--processor alerts]
-  vigil silence expire --config FILE ID [--processor alerts]
+  vigil status [--output text|json|markdown]         overview of a running daemon: health, latency, spend, alerts
+  vigil alerts [MATCHER...] [--active] [--output json]   firing alerts (like amtool alert query)
+  vigil silence add MATCHER... [--duration 2h | --end TIME] [--start TIME] --comment TEXT [--author NAME]
+  vigil silence list [MATCHER...] [--expired] [--output json]
+  vigil silence expire ID [ID...]
 
 Several --config files are merged in order; later ones override earlier ones.
+status, alerts and silence talk to the running daemon's API on its telemetry endpoint: --url http://host:port,
+or --config FILE to take service.telemetry.endpoint (and the API token) from the config, else $VIGIL_URL, else
+http://localhost:8888. Writes send --token, else $VIGIL_API_TOKEN, else the config's api.bearer_token.
+A MATCHER is Alertmanager's: name="value", name!="value", name=~"regex", name!~"regex".
 `;
 
 type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -36,6 +42,10 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       return test(rest, io);
     case 'silence':
       return silence(rest, io);
+    case 'alerts':
+      return alerts(rest, io);
+    case 'status':
+      return status(rest, io);
     case '--version':
     case 'version':
       io.out('vigil 0.1.0\n');
@@ -151,6 +161,29 @@ async function test(args: string[], io: Out): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+/** --url, --config, --token: where the daemon is (see resolveTarget). */
+const TARGET_OPTIONS = {
+  url: { type: 'string' },
+  config: { type: 'string', multiple: true, short: 'c' },
+  token: { type: 'string' },
+} as const;
+
+async function clientFor(values: { url?: string; config?: string[]; token?: string }) {
+  const { ApiClient, resolveTarget } = await import('../src/api/client.ts');
+  const t = await resolveTarget(values, components);
+  return new ApiClient(t.url, t.token);
+}
+
+const pad = (rows: string[][]): string => {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+};
+
+function matcherText(m: { name: string; value: string; isRegex: boolean; isEqual: boolean }): string {
+  return `${m.name}${m.isRegex ? (m.isEqual ? '=~' : '!~') : m.isEqual ? '=' : '!='}${JSON.stringify(m.value)}`;
+}
+
+/** `vigil silence add|list|query|expire`: through the daemon's API (amtool's commands, vigil's flags). */
 async function silence(args: string[], io: Out): Promise<number> {
   const [sub, ...rest] = args;
   let parsed;
@@ -158,12 +191,17 @@ async function silence(args: string[], io: Out): Promise<number> {
     parsed = parseArgs({
       args: rest,
       options: {
-        config: { type: 'string', multiple: true, short: 'c' },
-        matcher: { type: 'string', multiple: true },
-        duration: { type: 'string' },
+        ...TARGET_OPTIONS,
+        matcher: { type: 'string', multiple: true, short: 'm' },
+        duration: { type: 'string', short: 'd' },
+        start: { type: 'string' },
+        end: { type: 'string' },
         comment: { type: 'string' },
-        processor: { type: 'string' },
+        author: { type: 'string' },
         'created-by': { type: 'string' },
+        expired: { type: 'boolean' },
+        filter: { type: 'string', multiple: true },
+        output: { type: 'string', short: 'o' },
       },
       allowPositionals: true,
       strict: true,
@@ -172,43 +210,145 @@ async function silence(args: string[], io: Out): Promise<number> {
     io.err(`vigil silence: ${(err as Error).message}\n`);
     return 1;
   }
-  const result = await loadConfig(parsed.values.config ?? [], components);
-  if (!result.config) {
-    for (const e of result.errors) io.err(`${formatConfigError(e)}\n`);
-    return 1;
-  }
-  const alertIds = Object.keys(result.config.processors).filter((id) => id === 'alerts' || id.startsWith('alerts/'));
-  const processorId = parsed.values.processor ?? (alertIds.length === 1 ? alertIds[0] : undefined);
-  if (!processorId || !alertIds.includes(processorId)) {
-    io.err(`vigil silence: name the alerts processor with --processor (one of: ${alertIds.join(', ') || 'none defined'})\n`);
-    return 1;
-  }
-  const silences = await import('../processors/alerts/silences.ts');
-  const stateDir = result.config.service.state_dir;
+  const v = parsed.values;
   try {
+    const { parseAmMatchers } = await import('../src/api/matchers.ts');
     if (sub === 'add') {
-      const s = await silences.addSilence(stateDir, processorId, {
-        matchers: parsed.values.matcher ?? [],
-        duration: parsed.values.duration,
-        comment: parsed.values.comment ?? '',
-        createdBy: parsed.values['created-by'] ?? process.env.USER ?? 'vigil',
+      const texts = [...(v.matcher ?? []), ...parsed.positionals];
+      if (!texts.length) throw new Error('give at least one matcher: vigil silence add alertname=HighP95Latency service.name=checkout --duration 2h');
+      const matchers = texts.flatMap((t) => parseAmMatchers(t));
+      const { parseDuration } = await import('../src/duration.ts');
+      const startMs = v.start ? Date.parse(v.start) : Date.now();
+      if (Number.isNaN(startMs)) throw new Error(`--start ${JSON.stringify(v.start)}: expected an RFC 3339 time`);
+      let endMs: number;
+      if (v.end) {
+        if (v.duration) throw new Error('give --duration or --end, not both');
+        endMs = Date.parse(v.end);
+        if (Number.isNaN(endMs)) throw new Error(`--end ${JSON.stringify(v.end)}: expected an RFC 3339 time`);
+      } else {
+        const d = v.duration ?? '1h';
+        try {
+          endMs = startMs + parseDuration(d);
+        } catch {
+          throw new Error(`--duration ${JSON.stringify(d)}: expected a duration such as 30m, 2h or 1d`);
+        }
+      }
+      const client = await clientFor(v);
+      const r = await client.request<{ silenceID: string }>('POST', '/api/v2/silences', {
+        matchers,
+        startsAt: new Date(startMs).toISOString(),
+        endsAt: new Date(endMs).toISOString(),
+        createdBy: v.author ?? v['created-by'] ?? process.env.USER ?? 'vigil',
+        comment: v.comment ?? '',
       });
-      io.out(`${JSON.stringify(s)}\n`);
+      io.out(`${r.silenceID}\n`);
       return 0;
     }
-    if (sub === 'list') {
-      for (const s of await silences.listSilences(stateDir, processorId)) io.out(`${JSON.stringify(s)}\n`);
+    if (sub === 'list' || sub === 'query') {
+      const client = await clientFor(v);
+      const q = new URLSearchParams();
+      for (const f of [...(v.filter ?? []), ...parsed.positionals]) q.append('filter', f);
+      type S = { id: string; status: { state: string }; matchers: { name: string; value: string; isRegex: boolean; isEqual: boolean }[]; startsAt: string; endsAt: string; createdBy: string; comment: string };
+      const list = (await client.request<S[]>('GET', `/api/v2/silences${q.size ? `?${q}` : ''}`)).filter((s) => v.expired || s.status.state !== 'expired');
+      if (v.output === 'json') io.out(`${JSON.stringify(list, null, 2)}\n`);
+      else if (!list.length) io.out(v.expired ? 'no silences\n' : 'no active or pending silences (--expired shows the others)\n');
+      else io.out(pad([['ID', 'STATE', 'MATCHERS', 'ENDS AT', 'CREATED BY', 'COMMENT'], ...list.map((s) => [s.id, s.status.state, s.matchers.map(matcherText).join(' '), s.endsAt, s.createdBy, s.comment])]));
       return 0;
     }
-    if (sub === 'expire' && parsed.positionals[0]) {
-      await silences.expireSilence(stateDir, processorId, parsed.positionals[0]);
-      io.out(`expired ${parsed.positionals[0]}\n`);
+    if (sub === 'expire') {
+      if (!parsed.positionals.length) throw new Error('give the id of the silence to expire (vigil silence list shows them)');
+      const client = await clientFor(v);
+      for (const given of parsed.positionals) {
+        let id = given;
+        if (!/^[0-9a-f-]{36}$/.test(given) && !given.startsWith('config-')) {
+          // a unique prefix of an id, as shown by `vigil silence list`
+          const all = await client.request<{ id: string; status: { state: string } }[]>('GET', '/api/v2/silences');
+          const hits = all.filter((s) => s.id.startsWith(given) && s.status.state !== 'expired');
+          if (hits.length !== 1) throw new Error(hits.length ? `silence id prefix ${given} is ambiguous` : `no active or pending silence with id ${given}`);
+          id = hits[0]!.id;
+        }
+        await client.request('DELETE', `/api/v2/silence/${encodeURIComponent(id)}`);
+        io.out(`expired ${id}\n`);
+      }
       return 0;
     }
   } catch (err) {
     io.err(`vigil silence: ${(err as Error).message}\n`);
     return 1;
   }
-  io.err(`vigil silence: expected add, list or expire ID\n`);
+  io.err('vigil silence: expected add, list (or query) or expire ID\n');
   return 1;
+}
+
+/** `vigil alerts`: the firing alerts, as `amtool alert query` lists them. */
+async function alerts(args: string[], io: Out): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { ...TARGET_OPTIONS, filter: { type: 'string', multiple: true }, active: { type: 'boolean' }, output: { type: 'string', short: 'o' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    io.err(`vigil alerts: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const v = parsed.values;
+  try {
+    const client = await clientFor(v);
+    const q = new URLSearchParams();
+    for (const f of [...(v.filter ?? []), ...parsed.positionals]) q.append('filter', f);
+    if (v.active) {
+      q.set('silenced', 'false');
+      q.set('inhibited', 'false');
+    }
+    type A = { labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; status: { state: string; silencedBy: string[]; inhibitedBy: string[] } };
+    const list = await client.request<A[]>('GET', `/api/v2/alerts${q.size ? `?${q}` : ''}`);
+    if (v.output === 'json') {
+      io.out(`${JSON.stringify(list, null, 2)}\n`);
+      return 0;
+    }
+    if (!list.length) {
+      io.out('no alerts firing\n');
+      return 0;
+    }
+    const state = (a: A) => (a.status.silencedBy.length ? 'silenced' : a.status.inhibitedBy.length ? 'inhibited' : 'firing');
+    const labels = (a: A) =>
+      Object.entries(a.labels)
+        .filter(([k]) => k !== 'alertname')
+        .map(([k, x]) => `${k}=${x}`)
+        .join(' ');
+    io.out(pad([['ALERTNAME', 'STATE', 'STARTS AT', 'LABELS', 'SUMMARY'], ...list.map((a) => [a.labels.alertname ?? '', state(a), a.startsAt, labels(a), a.annotations.summary ?? ''])]));
+    return 0;
+  } catch (err) {
+    io.err(`vigil alerts: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** `vigil status`: the overview of a running daemon, as text, JSON or Markdown. */
+async function status(args: string[], io: Out): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...TARGET_OPTIONS, output: { type: 'string', short: 'o', default: 'text' } }, strict: true });
+  } catch (err) {
+    io.err(`vigil status: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const v = parsed.values;
+  if (!['text', 'json', 'markdown'].includes(v.output)) {
+    io.err(`vigil status: --output ${JSON.stringify(v.output)}: expected text, json or markdown\n`);
+    return 1;
+  }
+  try {
+    const client = await clientFor(v);
+    const o = await client.request<import('../src/api/overview.ts').Overview>('GET', '/api/overview');
+    const { formatOverviewMarkdown, formatOverviewText } = await import('../src/api/overview-format.ts');
+    io.out(v.output === 'json' ? `${JSON.stringify(o, null, 2)}\n` : v.output === 'markdown' ? formatOverviewMarkdown(o) : formatOverviewText(o));
+    return 0;
+  } catch (err) {
+    io.err(`vigil status: ${(err as Error).message}\n`);
+    return 1;
+  }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Copies the data files that components read at run time (price tables, JSON schemas, templates: any
-// *.json, *.yaml, *.yml, *.txt, *.tmpl, *.html beside the sources) into the build output, at the same
+// *.json, *.yaml, *.yml, *.txt, *.tmpl, *.html, and the status page's *.css, *.js, *.svg beside the sources) into the build output, at the same
 // relative path, so that `new URL('./prices.json', import.meta.url)` resolves from dist/ as it does from
 // the sources. Test files and testdata/ folders are left out.
 //
@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export const SOURCE_DIRS = ['app', 'src', 'receivers', 'processors', 'exporters'];
-const DATA_EXT = /\.(json|ya?ml|txt|tmpl|html|proto)$/i;
+const DATA_EXT = /\.(json|ya?ml|txt|tmpl|html|css|js|svg|proto)$/i;
 const SKIP_DIR = new Set(['testdata', 'node_modules', '__snapshots__', 'fixtures']);
 
 /** Relative paths (from `root`) of every runtime data file below the source folders. */

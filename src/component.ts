@@ -5,6 +5,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from './logger.ts';
 import type { Batch, SignalName } from './model.ts';
+import type { SilenceSource } from './silence-store.ts';
+import type { ComponentStatus } from './status.ts';
 import type { ComponentTelemetry } from './telemetry.ts';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
@@ -37,6 +39,11 @@ export interface Component {
    * on-disk queue (exporters). Idempotent, safe to call without `start()`, resolves once done.
    */
   shutdown(): Promise<void>;
+  /**
+   * Optional capability: the component's live state for the status page, the Alertmanager-compatible API
+   * and `vigil status` (src/status.ts gives the contract: on demand, cheap, no I/O, JSON-ready copies).
+   */
+  status?(nowMs: number): ComponentStatus;
 }
 
 export type Receiver = Component;
@@ -83,6 +90,11 @@ export interface CreateSettings {
   emit: Consumer;
   /** The whole validated service config, read-only (the alerts processor reads exporter IDs from it). */
   service: ServiceView;
+  /**
+   * The daemon's silences (written through the API on the telemetry endpoint), read-only; absent where
+   * a component is created outside a service (tests, `vigil test`).
+   */
+  silences?: SilenceSource;
 }
 
 /** A read-only view of the assembled config that some components need. */

@@ -10,6 +10,8 @@ import type { Logger } from './logger.ts';
 import { type Batch, cloneBatch, isEmpty, pickSignal, type SignalName } from './model.ts';
 import { decodeEncoded } from './otlp/proto.ts';
 import type { ComponentRegistry } from './registry.ts';
+import type { SilenceSource } from './silence-store.ts';
+import type { ComponentStatus } from './status.ts';
 import type { ServiceTelemetry } from './telemetry.ts';
 
 interface Node {
@@ -99,6 +101,8 @@ export interface GraphOptions {
   registry: ComponentRegistry;
   telemetry: ServiceTelemetry;
   host: Host;
+  /** The daemon's silences, handed to every component (the alerts processors read them). */
+  silences?: SilenceSource;
 }
 
 export class Graph {
@@ -168,6 +172,7 @@ export class Graph {
           stateDir: this.config.service.state_dir,
           emit,
           service: view,
+          ...(this.opts.silences ? { silences: this.opts.silences } : {}),
         },
         section[id] as never,
       );
@@ -257,6 +262,23 @@ export class Graph {
       if (errors.length) throw new AggregateError(errors, `shutdown: ${errors.map((e) => e.message).join('; ')}`);
     })();
     return this.shutdownPromise;
+  }
+
+  /**
+   * What every component with the status capability reports at `nowMs`, in start order (exporters,
+   * processors, receivers). A reporter that throws is left out with its error, never failing the others.
+   */
+  statuses(nowMs: number): { kind: ComponentKind; id: string; status?: ComponentStatus; error?: string }[] {
+    const out: { kind: ComponentKind; id: string; status?: ComponentStatus; error?: string }[] = [];
+    for (const n of this.order) {
+      if (typeof n.component.status !== 'function') continue;
+      try {
+        out.push({ kind: n.kind, id: n.id, status: n.component.status(nowMs) });
+      } catch (e) {
+        out.push({ kind: n.kind, id: n.id, error: (e as Error).message });
+      }
+    }
+    return out;
   }
 
   /** The component instance of an ID (tests and the service use it). */

@@ -2,12 +2,21 @@
  * The running daemon: self-telemetry endpoint, the pipeline graph, reload and drain.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { type LoadResult, formatConfigError, loadConfig, parseComponentId, type ServiceConfig } from './config/load.ts';
 import { parseDuration } from './duration.ts';
 import { Graph } from './graph.ts';
 import type { Logger } from './logger.ts';
 import type { ComponentRegistry } from './registry.ts';
 import { ServiceTelemetry } from './telemetry.ts';
+import { AlertsApi } from './api/alertmanager.ts';
+import { apiHandler } from './api/http.ts';
+import { buildOverview, type Overview } from './api/overview.ts';
+import { SilenceStore } from './silence-store.ts';
+import type { AlertsStatus } from './status.ts';
+
+/** vigil's version (package.json), shown by the API and the status page. */
+export const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface ServiceOptions {
   logger: Logger;
@@ -26,6 +35,11 @@ export class Service {
   private reloading: Promise<boolean> | undefined;
   /** The port the telemetry endpoint is bound to (useful when the config says port 0). */
   telemetryPort = 0;
+  /** The daemon's silences (the API writes them, the alerts processors read them); opened at start. */
+  silences: SilenceStore | undefined;
+  private apiToken = '';
+  readonly startedAt = Date.now();
+  private readonly alertsApi: AlertsApi;
 
   constructor(
     private config: ServiceConfig,
@@ -34,6 +48,64 @@ export class Service {
     this.logger = opts.logger;
     this.registry = opts.registry;
     this.telemetry = opts.telemetry ?? new ServiceTelemetry();
+    const self = this;
+    this.alertsApi = new AlertsApi({
+      alertsStatuses: (now) => this.alertsStatuses(now),
+      get silences() {
+        return self.silences!;
+      },
+      auth: () => ({ token: this.apiToken, unauthenticatedWrites: this.config.service.telemetry.api.unauthenticated_writes }),
+      startedAt: this.startedAt,
+      version: VERSION,
+    });
+    this.telemetry.setRequestHandler(apiHandler({ alerts: this.alertsApi, overview: (now) => this.overview(now) }));
+  }
+
+  private alertsStatuses(nowMs: number): AlertsStatus[] {
+    const out: AlertsStatus[] = [];
+    for (const s of this.graph?.statuses(nowMs) ?? []) if (s.status?.alerts) out.push(s.status.alerts);
+    return out;
+  }
+
+  /** The overview the status page, `GET /api/overview` and `vigil status` show. */
+  overview(nowMs = Date.now()): Overview {
+    const api = this.config.service.telemetry.api;
+    return buildOverview(
+      {
+        version: VERSION,
+        startedAt: this.startedAt,
+        notReadyReason: this.telemetry.notReadyReason(),
+        pipelines: this.config.service.pipelines,
+        componentIds: {
+          receiver: Object.keys(this.config.receivers),
+          processor: Object.keys(this.config.processors),
+          exporter: Object.keys(this.config.exporters),
+        },
+        stats: this.telemetry.componentStats(),
+        statuses: this.graph?.statuses(nowMs) ?? [],
+        silences: this.silences ? this.alertsApi.silences(new URLSearchParams(), nowMs) : [],
+        api: { tokenRequired: this.apiToken !== '', writable: this.apiToken !== '' || api.unauthenticated_writes },
+      },
+      nowMs,
+    );
+  }
+
+  /** The API token of a config: `bearer_token`, or the trimmed content of `bearer_token_file` (validation refuses both). */
+  private readApiToken(config: ServiceConfig): string {
+    const api = config.service.telemetry.api;
+    if (api.bearer_token_file) {
+      try {
+        return fs.readFileSync(api.bearer_token_file, 'utf8').trim();
+      } catch (e) {
+        throw new Error(`service.telemetry.api.bearer_token_file: cannot read ${api.bearer_token_file}: ${(e as Error).message}`);
+      }
+    }
+    return api.bearer_token;
+  }
+
+  private openSilences(stateDir: string): void {
+    if (this.silences && path.dirname(this.silences.file) === path.resolve(stateDir)) return;
+    this.silences = SilenceStore.open(path.resolve(stateDir), (message) => this.logger.warn({ file: path.join(stateDir, 'silences.json') }, message));
   }
 
   get currentConfig(): ServiceConfig {
@@ -48,8 +120,10 @@ export class Service {
   /** Binds the telemetry endpoint, then starts every pipeline; /readyz turns 200 once all started. */
   async start(): Promise<void> {
     this.telemetry.phase = 'starting';
-    await this.listenTelemetry();
+    this.apiToken = this.readApiToken(this.config);
     fs.mkdirSync(this.config.service.state_dir, { recursive: true });
+    this.openSilences(this.config.service.state_dir);
+    await this.listenTelemetry();
     await this.startGraph(this.config);
     this.telemetry.phase = 'running';
     this.logger.info(
@@ -75,6 +149,7 @@ export class Service {
       logger: this.logger,
       registry: this.registry,
       telemetry: this.telemetry,
+      ...(this.silences ? { silences: this.silences } : {}),
       host: {
         reportFatal: (id, err) => {
           this.logger.error({ component: id, err: err.message }, 'component failed');
@@ -113,6 +188,8 @@ export class Service {
     this.graph = undefined;
     try {
       fs.mkdirSync(next.service.state_dir, { recursive: true });
+      this.apiToken = this.readApiToken(next);
+      this.openSilences(next.service.state_dir);
       this.config = next;
       await this.listenTelemetry();
       await this.startGraph(next);
@@ -122,6 +199,8 @@ export class Service {
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'reload refused: the new pipelines failed to start; restoring the running config');
       this.config = previous;
+      this.apiToken = this.readApiToken(previous);
+      this.openSilences(previous.service.state_dir);
       await this.listenTelemetry().catch(() => undefined);
       await this.startGraph(previous);
       this.telemetry.phase = 'running';

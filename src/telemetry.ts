@@ -13,6 +13,9 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ComponentKind } from './component.ts';
 import type { SignalName } from './model.ts';
 
+/** Answers a request on the telemetry endpoint; resolves to false when it does not know the path. */
+export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
+
 /** What a component counts. Receivers: accepted / refused; processors: dropped; exporters: sent / failed. */
 export type CountEvent = 'accepted' | 'refused' | 'dropped' | 'sent' | 'failed';
 
@@ -58,6 +61,7 @@ export class ServiceTelemetry {
   private readonly unhealthy = new Map<string, string>();
   private readonly queues: { key: string; labels: Attributes; size: () => number; capacity?: () => number }[] = [];
   private server: http.Server | undefined;
+  private extra: RequestHandler | undefined;
   /** `starting` until every pipeline started; `draining` once shutdown begins. */
   phase: 'starting' | 'running' | 'draining' = 'starting';
 
@@ -169,6 +173,49 @@ export class ServiceTelemetry {
     );
   }
 
+  /**
+   * Per component (`receiver/otlp`), its running totals per counted event (summed over signals), the
+   * items in its queues (and their capacity when known) and, when it failed, why. Read for the status page.
+   */
+  componentStats(): Map<string, { counts: Partial<Record<CountEvent, number>>; queue?: { size: number; capacity?: number }; unhealthy?: string }> {
+    const out = new Map<string, { counts: Partial<Record<CountEvent, number>>; queue?: { size: number; capacity?: number }; unhealthy?: string }>();
+    const entry = (key: string) => {
+      let e = out.get(key);
+      if (!e) out.set(key, (e = { counts: {} }));
+      return e;
+    };
+    for (const [k, tallies] of this.counters) {
+      const [kind, event] = k.split(':') as [ComponentKind, CountEvent];
+      for (const t of tallies.values()) {
+        const e = entry(`${kind}/${String(t.attrs[kind])}`);
+        e.counts[event] = (e.counts[event] ?? 0) + t.value;
+      }
+    }
+    for (const q of this.queues) {
+      const e = entry(q.key);
+      let size = 0;
+      let capacity: number | undefined;
+      try {
+        size = q.size();
+        capacity = q.capacity?.();
+      } catch {
+        // a queue being closed reads as empty
+      }
+      e.queue = { size: (e.queue?.size ?? 0) + size, ...(capacity !== undefined ? { capacity: (e.queue?.capacity ?? 0) + capacity } : {}) };
+    }
+    // keys are `kind/id`, or a bare id for failures reported through the host (markFailed)
+    for (const [k, reason] of this.unhealthy) entry(k).unhealthy = reason;
+    return out;
+  }
+
+  /**
+   * Serves everything but /metrics, /healthz and /readyz through `handler` (the API and the status page);
+   * it resolves to false for a path it does not know (404).
+   */
+  setRequestHandler(handler: RequestHandler | undefined): void {
+    this.extra = handler;
+  }
+
   /** Why the service is not ready, or undefined when it is. */
   notReadyReason(): string | undefined {
     if (this.phase !== 'running') return this.phase;
@@ -195,6 +242,24 @@ export class ServiceTelemetry {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    if (this.extra && path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
+      const handler = this.extra;
+      void (async () => {
+        let url: URL;
+        try {
+          url = new URL(req.url ?? '/', 'http://vigil.invalid');
+        } catch {
+          res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request URL\n');
+          return;
+        }
+        if (await handler(req, res, url)) return;
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /, /metrics, /healthz, /readyz, /api/v2/alerts, /api/overview\n');
+      })().catch((e: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error: ${(e as Error)?.message ?? String(e)}\n`);
+        else res.destroy();
+      });
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;

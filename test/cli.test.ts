@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { main } from '../app/cli.ts';
 import { tempDir } from './helpers/index.ts';
+import { startService } from './helpers/service.ts';
+import { freePort } from './helpers/daemon.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const at = (p: string) => path.join(ROOT, p);
@@ -34,30 +36,58 @@ describe('vigil CLI', () => {
     expect(bad.out).toContain('FAILED');
   });
 
-  it('adds, lists and expires silences in the state directory', async () => {
+  it('adds, lists and expires silences through the running daemon, from any directory; fails loudly when it is not running', async () => {
     const dir = tempDir();
-    const config = path.join(dir, 'c.yaml');
-    fs.writeFileSync(
-      config,
+    const service = await startService(
+      dir,
       YAML.stringify({
         receivers: { nop: {} },
         processors: { alerts: { rules: [] } },
         exporters: { debug: {} },
-        service: { state_dir: dir, telemetry: { endpoint: 'localhost:0' }, pipelines: { main: { receivers: ['nop'], processors: ['alerts'], exporters: ['debug'] } } },
+        service: { state_dir: dir, telemetry: { endpoint: '127.0.0.1:0', api: { bearer_token: 's3cret' } }, pipelines: { main: { receivers: ['nop'], processors: ['alerts'], exporters: ['debug'] } } },
       }),
     );
-    const add = await cli('silence', 'add', '--config', config, '--matcher', 'alertname=HighP95Latency', '--duration', '2h', '--comment', 'deploy');
-    expect(add.err).toBe('');
-    expect(add.code).toBe(0);
-    const { id } = JSON.parse(add.out) as { id: string };
-    const list = await cli('silence', 'list', '--config', config);
-    expect(list.out).toContain(id);
-    expect(list.out).toContain('"status":"active"');
-    expect((await cli('silence', 'expire', '--config', config, id)).code).toBe(0);
-    expect((await cli('silence', 'list', '--config', config)).out).not.toContain('"status":"active"');
-    const bad = await cli('silence', 'add', '--config', config, '--matcher', 'no operator here', '--duration', '2h');
-    expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/^vigil silence: /);
+    try {
+      const url = `http://127.0.0.1:${service.telemetryPort}`;
+      const add = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'alertname=HighP95Latency', '--matcher', 'service.name=~"check.*"', '--duration', '2h', '--comment', 'deploy');
+      expect(add.err).toBe('');
+      expect(add.code).toBe(0);
+      const id = add.out.trim();
+      expect(service.silences!.get(id)!.matchers).toEqual([
+        { name: 'service.name', value: 'check.*', isRegex: true, isEqual: true },
+        { name: 'alertname', value: 'HighP95Latency', isRegex: false, isEqual: true },
+      ]);
+      const list = await cli('silence', 'list', '--url', url);
+      expect(list.out).toContain(id);
+      expect(list.out).toMatch(/active\s+service\.name=~"check\.\*" alertname="HighP95Latency"/);
+      const noToken = await cli('silence', 'expire', '--url', url, id);
+      expect(noToken.code).toBe(1);
+      expect(noToken.err).toMatch(/401 .*--token/);
+      expect((await cli('silence', 'expire', '--url', url, '--token', 's3cret', id.slice(0, 8))).out).toBe(`expired ${id}\n`);
+      expect((await cli('silence', 'list', '--url', url)).out).toMatch(/^no active or pending silences/);
+      expect((await cli('silence', 'list', '--url', url, '--expired')).out).toContain('expired');
+      const bad = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'no operator here', '--duration', '2h');
+      expect(bad.code).toBe(1);
+      expect(bad.err).toMatch(/^vigil silence: invalid matcher "no operator here"/);
+      // the URL and token come from the config when --config is given
+      const cfg = path.join(dir, 'pipelines.yaml');
+      const viaConfig = await cli('silence', 'add', '--config', cfg, 'alertname=X', '--comment', 'c');
+      expect(viaConfig.err).toMatch(/telemetry endpoint 127\.0\.0\.1:0 .*port 0.*--url/);
+      const rewritten = fs.readFileSync(cfg, 'utf8').replace('127.0.0.1:0', `127.0.0.1:${service.telemetryPort}`);
+      fs.writeFileSync(cfg, rewritten);
+      const ok = await cli('silence', 'add', '--config', cfg, 'alertname=X', '--comment', 'c');
+      expect(ok.err).toBe('');
+      expect(service.silences!.get(ok.out.trim())).toBeDefined();
+    } finally {
+      await service.shutdown();
+    }
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const down = await cli('silence', 'list', '--url', closed);
+    expect(down.code).toBe(1);
+    expect(down.err).toBe(`vigil silence: cannot reach vigil at ${closed} (ECONNREFUSED): is the daemon running? Give its telemetry endpoint with --url or --config\n`);
+    const alertsDown = await cli('alerts', '--url', closed);
+    expect(alertsDown.code).toBe(1);
+    expect(alertsDown.err).toMatch(/cannot reach vigil/);
   });
 
   it('explains unknown commands and options', async () => {

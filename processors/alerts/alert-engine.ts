@@ -13,6 +13,8 @@ import { type Matcher, matchAll } from './matchers.ts';
 import { type CompiledConfig, type CompiledRule, type ResultSink, RoundMemo, evaluateRuleInto, retentionOf } from './rules.ts';
 import { SeriesStore } from './series-store.ts';
 import { SilenceSet } from './silences.ts';
+import type { SilenceSource } from '../../src/silence-store.ts';
+import type { AlertStatus } from '../../src/status.ts';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -119,8 +121,8 @@ export interface EngineOptions {
   isFileExporter: (id: string) => boolean;
   /** Where alerts go when `routes` is empty. */
   defaultExporters: readonly string[];
-  /** `silences.json` of this processor, or undefined (no runtime silences). */
-  silencesFile: string | undefined;
+  /** The daemon's silence set (src/silence-store.ts), or undefined (config silences only). */
+  silences?: SilenceSource;
   /** `service.telemetry.endpoint` (host:port): the base URL when `external_url` is not set. */
   telemetryEndpoint?: string;
 }
@@ -178,6 +180,8 @@ export class AlertEngine {
   private readonly absence = new Map<string, Map<string, { labels: Record<string, string>; at: number }>>();
   private configSilenceStarts: Record<string, number> = {};
   private silences: SilenceSet;
+  /** The last evaluation (Unix ms; 0 before the first). */
+  lastEvaluationMs = 0;
   private readonly externalURL: string;
   private readonly ruleByName = new Map<string, CompiledRule>();
   private readonly memo = new RoundMemo();
@@ -227,7 +231,12 @@ export class AlertEngine {
       const endsMs = s.ends_at ? Date.parse(s.ends_at) : startsMs + parseDuration(s.duration ?? '0s');
       return { id, matchers: this.opts.compiled.silences[i]?.matchers ?? [], startsMs, endsMs };
     });
-    return new SilenceSet(this.opts.silencesFile, fromConfig);
+    return new SilenceSet(this.opts.silences, fromConfig);
+  }
+
+  /** The config's silences (`silences:`) with their ids and times (Unix ms), in config order. */
+  configSilences(): readonly { id: string; startsMs: number; endsMs: number }[] {
+    return this.silences.config;
   }
 
   /** Stores the metric points rules read; returns how many were stored. */
@@ -247,6 +256,11 @@ export class AlertEngine {
     const out: Alert[] = [];
     for (const inst of this.instances.values()) if (inst.state === 'pending') out.push(this.toAlert(inst));
     return out;
+  }
+
+  /** Every exporter some route sends alerts to. */
+  receiverNames(): string[] {
+    return [...new Set(this.routes.flatMap((r) => r.exporters))];
   }
 
   /** The exporters a label set is routed to (first match wins unless continue). */
@@ -370,6 +384,7 @@ export class AlertEngine {
 
   /** Runs every rule at `now`, then routing; see {@link EvaluationResult}. */
   evaluate(now: number): EvaluationResult {
+    this.lastEvaluationMs = now;
     this.store.prune(now);
     this.silences.refresh();
     const resolvedNow: ResolvedAlert[] = [];
@@ -431,15 +446,61 @@ export class AlertEngine {
   }
 
   private isInhibited(alert: Instance, firing: readonly Instance[]): boolean {
+    return this.inhibitors(alert, firing, true).length > 0;
+  }
+
+  /** Fingerprints of the firing alerts that inhibit `alert` (the first only, when `first`). */
+  private inhibitors(alert: Instance, firing: readonly Instance[], first = false): string[] {
+    const out: string[] = [];
     for (const rule of this.inhibit) {
       if (!matchAll(rule.target, alert.labels)) continue;
       for (const src of firing) {
         if (src.fingerprint === alert.fingerprint) continue;
         if (!matchAll(rule.source, src.labels)) continue;
-        if (rule.equal.every((l) => (src.labels[l] ?? '') === (alert.labels[l] ?? ''))) return true;
+        if (rule.equal.every((l) => (src.labels[l] ?? '') === (alert.labels[l] ?? ''))) {
+          if (!out.includes(src.fingerprint)) out.push(src.fingerprint);
+          if (first) return out;
+        }
       }
     }
-    return false;
+    return out;
+  }
+
+  /**
+   * Every pending and firing alert as the status page and the Alertmanager API show it, with the
+   * silences and inhibitions in force at `now` (the silence set is re-read first, so a silence just
+   * added shows at once; notifications follow at the next evaluation). `endsAt` is the last evaluation
+   * plus `resolveAfterMs`, as Prometheus sends alerts to Alertmanager.
+   */
+  statusAlerts(now: number, resolveAfterMs: number): AlertStatus[] {
+    this.silences.refresh();
+    const firingInst: Instance[] = [];
+    for (const inst of this.instances.values()) if (inst.state === 'firing') firingInst.push(inst);
+    const updated = new Date(this.lastEvaluationMs || now).toISOString();
+    const ends = new Date((this.lastEvaluationMs || now) + resolveAfterMs).toISOString();
+    const out: AlertStatus[] = [];
+    for (const inst of this.instances.values()) {
+      const a = this.toAlert(inst);
+      const routes = this.routingOf(inst);
+      const receivers = [...new Set(routes.flatMap((r) => r.route.exporters))];
+      out.push({
+        labels: { ...a.labels },
+        annotations: { ...a.annotations },
+        state: inst.state,
+        startsAt: a.startsAt,
+        updatedAt: updated,
+        endsAt: ends,
+        fingerprint: a.fingerprint,
+        generatorURL: a.generatorURL,
+        value: Number.isFinite(a.value) ? a.value : null,
+        rule: inst.rule,
+        receivers,
+        groups: routes.map((r) => ({ labels: { ...r.labels }, receiver: r.route.exporters.join(',') })),
+        inhibitedBy: inst.state === 'firing' && this.inhibit.length ? this.inhibitors(inst, firingInst) : [],
+        silencedBy: this.silences.allSilencing(inst.labels, now),
+      });
+    }
+    return out;
   }
 
   /** The routes an instance's labels match, with its group key and labels in each (labels never change: computed once). */

@@ -17,7 +17,8 @@ import { AlertEngine, type EngineState } from './alert-engine.ts';
 import { readJsonSync, writeFileAtomicSync } from '../../src/atomic-file.ts';
 import type { AlertsConfig } from './config.ts';
 import type { CompiledConfig } from './rules.ts';
-import { silencesFile } from './silences.ts';
+import { RecentRing, type ComponentStatus, type NotificationRecord, type RuleStatus } from '../../src/status.ts';
+import { describeRule } from './describe.ts';
 
 export class AlertsProcessor implements Processor {
   readonly engine: AlertEngine;
@@ -31,6 +32,9 @@ export class AlertsProcessor implements Processor {
   private emitFailing = false;
   private warnedSeriesCap = false;
   private saveFailing = false;
+  private readonly recent = new RecentRing<NotificationRecord>(50);
+  private readonly rules: Omit<RuleStatus, 'firing' | 'pending'>[];
+  private readonly configSilences: { matchers: string[]; comment: string }[];
 
   constructor(
     private readonly settings: CreateSettings,
@@ -48,9 +52,39 @@ export class AlertsProcessor implements Processor {
       startedAt: Date.now(),
       isFileExporter: (id) => id === 'file' || id.startsWith('file/'),
       defaultExporters: [...defaultExporters],
-      silencesFile: silencesFile(settings.stateDir, settings.id),
+      silences: settings.silences,
       telemetryEndpoint: settings.service.telemetryEndpoint,
     });
+    this.rules = config.rules.map((r) => describeRule(r));
+    this.configSilences = config.silences.map((s) => ({ matchers: [...s.matchers], comment: s.comment }));
+  }
+
+  /** Alerts (pending and firing, with silences and inhibitions), rules and the last notifications. */
+  status(nowMs: number): ComponentStatus {
+    const alerts = this.engine.statusAlerts(nowMs, 4 * this.intervalMs);
+    const count = new Map<string, { firing: number; pending: number }>();
+    for (const a of alerts) {
+      const c = count.get(a.rule) ?? { firing: 0, pending: 0 };
+      c[a.state]++;
+      count.set(a.rule, c);
+    }
+    return {
+      alerts: {
+        intervalMs: this.intervalMs,
+        lastEvaluationMs: this.engine.lastEvaluationMs,
+        alerts,
+        rules: this.rules.map((r) => ({ ...r, labels: { ...r.labels }, annotations: { ...r.annotations }, ...(count.get(r.name) ?? { firing: 0, pending: 0 }) })),
+        notifications: this.recent.list(),
+        receivers: this.engine.receiverNames(),
+        configSilences: this.engine.configSilences().map((c, i) => ({
+          id: c.id,
+          matchers: [...(this.configSilences[i]?.matchers ?? [])],
+          startsAt: new Date(c.startsMs).toISOString(),
+          endsAt: Number.isFinite(c.endsMs) ? new Date(c.endsMs).toISOString() : '',
+          comment: this.configSilences[i]?.comment ?? '',
+        })),
+      },
+    };
   }
 
   async start(_host?: Host): Promise<void> {
@@ -108,6 +142,15 @@ export class AlertsProcessor implements Processor {
     if (result.notifications.length) {
       try {
         await this.settings.emit.consume({ alerts: result.notifications });
+        for (const n of result.notifications)
+          this.recent.push({
+            at: now,
+            groupKey: n.groupKey,
+            status: n.status,
+            exporters: [...n.exporters],
+            alertnames: [...new Set(n.alerts.map((a) => a.labels.alertname ?? ''))],
+            alerts: n.alerts.length,
+          });
         if (this.emitFailing) this.settings.logger.info('alerts: notifications accepted again');
         this.emitFailing = false;
       } catch (e) {

@@ -124,7 +124,7 @@ function runGroup(
     startedAt: start,
     isFileExporter: (id) => id === 'file' || id.startsWith('file/'),
     defaultExporters,
-    silencesFile: undefined,
+    silences: undefined,
   });
   // input points, by time
   const points: { time: number; batch: Batch }[] = [];

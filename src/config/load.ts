@@ -58,6 +58,14 @@ const ServiceSchema = Obj({
       level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' }),
     }),
     endpoint: Endpoint('localhost:8888'),
+    api: Obj(
+      {
+        bearer_token: Type.String({ default: '', description: 'token that writes (silences) must send as Authorization: Bearer <token>; empty: none' }),
+        bearer_token_file: Type.String({ default: '', description: 'file holding the token (read at start and reload; whitespace trimmed)' }),
+        unauthenticated_writes: Type.Boolean({ default: false, description: 'allow writes without a token (only where the endpoint is private)' }),
+      },
+      { description: 'the Alertmanager-compatible API and the status page on the telemetry endpoint' },
+    ),
   }),
   pipelines: Type.Record(Type.String(), PipelineSchema, { minProperties: 1 }),
 });
@@ -171,6 +179,7 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
   const factories = await checkComponents(cfg, registry, envTexts, report);
   const used = checkPipelines(cfg, factories, report);
   checkEndpoints(cfg, factories, used, report);
+  checkApi(cfg, report);
   if (errors.length) return { errors: sortErrors(errors) };
   const config: ServiceConfig = {
     receivers: cfg.receivers,
@@ -375,6 +384,13 @@ function checkPipelines(cfg: Static<typeof TopSchema>, factories: Map<string, Fa
     }
   }
   return used;
+}
+
+/** The API's token: given inline or from a file, not both. */
+function checkApi(cfg: Static<typeof TopSchema>, report: Report): void {
+  const api = (cfg.service.telemetry as { api?: { bearer_token?: string; bearer_token_file?: string } }).api;
+  if (api?.bearer_token && api.bearer_token_file)
+    report(['service', 'telemetry', 'api', 'bearer_token_file'], 'give bearer_token or bearer_token_file, not both', ConfigErrorCodes.SCHEMA);
 }
 
 /** Endpoints bound twice (by components in pipelines, and the telemetry endpoint). */

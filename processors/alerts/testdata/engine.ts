@@ -1,11 +1,12 @@
 /** Builds an AlertEngine from a raw alerts config (defaults applied, validated) for tests. */
 import { configFor } from '../../../test/helpers/index.ts';
+import type { SilenceSource } from '../../../src/silence-store.ts';
 import { AlertEngine } from '../alert-engine.ts';
 import type { AlertsConfig } from '../config.ts';
 import { alertsProcessorFactory } from '../index.ts';
 import { compileConfig } from '../rules.ts';
 
-export function engineFor(raw: unknown, opts: { startedAt?: number; silencesFile?: string; defaultExporters?: string[] } = {}): AlertEngine {
+export function engineFor(raw: unknown, opts: { startedAt?: number; silences?: SilenceSource; defaultExporters?: string[] } = {}): AlertEngine {
   const config = configFor<AlertsConfig>(alertsProcessorFactory, raw);
   const compiled = compileConfig(config);
   if (compiled.issues.length) throw new Error(JSON.stringify(compiled.issues));
@@ -15,7 +16,7 @@ export function engineFor(raw: unknown, opts: { startedAt?: number; silencesFile
     startedAt: opts.startedAt ?? 0,
     isFileExporter: (id) => id.startsWith('file'),
     defaultExporters: opts.defaultExporters ?? [],
-    silencesFile: opts.silencesFile,
+    silences: opts.silences,
   });
 }
 

@@ -1,0 +1,99 @@
+/**
+ * The client `vigil silence`, `vigil alerts` and `vigil status` use to talk to a running daemon's API on
+ * its telemetry endpoint. Every failure becomes an ApiClientError whose message says what went wrong and
+ * where: an unreachable daemon ("is it running? give --url"), a refused token, an error the API answered.
+ */
+import { loadConfig, formatConfigError } from '../config/load.ts';
+import type { ComponentRegistry } from '../registry.ts';
+import fs from 'node:fs';
+
+export class ApiClientError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ApiClientError';
+  }
+}
+
+/** `http://host:port` of a telemetry endpoint (`host:port`; an empty or wildcard host becomes localhost). */
+export function urlOfEndpoint(endpoint: string): string {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(endpoint.trim());
+  if (!m) throw new ApiClientError(`invalid telemetry endpoint "${endpoint}": expected host:port`);
+  const host = m[1] ?? m[2] ?? '';
+  const reachable = host === '' || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${reachable}:${m[3]}`;
+}
+
+/**
+ * Where the daemon is and which token to send: `--url` wins, else the telemetry endpoint of the `--config`
+ * files (and their API token when readable), else `$VIGIL_URL`, else http://localhost:8888. `--token`, then
+ * `$VIGIL_API_TOKEN`, then the config's token.
+ */
+export async function resolveTarget(opts: { url?: string; config?: string[]; token?: string }, registry: ComponentRegistry): Promise<{ url: string; token: string }> {
+  let url = opts.url;
+  let token = opts.token ?? process.env.VIGIL_API_TOKEN ?? '';
+  if (opts.config?.length) {
+    const r = await loadConfig(opts.config, registry);
+    if (!r.config) throw new ApiClientError(`cannot read the config for the daemon's address:\n${r.errors.map(formatConfigError).join('\n')}`);
+    const endpoint = r.config.service.telemetry.endpoint;
+    if (!url && /:0+$/.test(endpoint)) throw new ApiClientError(`the config's telemetry endpoint ${endpoint} has port 0 (any free port): give the daemon's address with --url`);
+    url ??= urlOfEndpoint(endpoint);
+    if (!token) {
+      const api = r.config.service.telemetry.api;
+      if (api.bearer_token) token = api.bearer_token;
+      else if (api.bearer_token_file) {
+        try {
+          token = fs.readFileSync(api.bearer_token_file, 'utf8').trim();
+        } catch {
+          // not readable by this user: writes will say that a token is needed
+        }
+      }
+    }
+  }
+  url ??= process.env.VIGIL_URL || 'http://localhost:8888';
+  if (!/^https?:\/\//.test(url)) throw new ApiClientError(`--url ${JSON.stringify(url)}: expected http://host:port or https://host:port`);
+  return { url: url.replace(/\/+$/, ''), token };
+}
+
+export class ApiClient {
+  constructor(
+    readonly url: string,
+    private readonly token: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  /** Sends a request; resolves with the parsed JSON body (undefined when empty). */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token && method !== 'GET') headers.authorization = `Bearer ${this.token}`;
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (e as Error).message;
+      throw new ApiClientError(`cannot reach vigil at ${this.url} (${why}): is the daemon running? Give its telemetry endpoint with --url or --config`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+    if (!res.ok) {
+      const msg = typeof parsed === 'string' ? parsed.trim() : JSON.stringify(parsed);
+      const hint = res.status === 401 ? ' (give the API token with --token or $VIGIL_API_TOKEN)' : res.status === 404 && typeof parsed !== 'string' ? ` (is ${this.url} a vigil?)` : '';
+      throw new ApiClientError(`${method} ${this.url}${path}: ${res.status} ${msg}${hint}`, res.status);
+    }
+    return parsed as T;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Silences, as Alertmanager keeps them: one set for the whole daemon, created, updated and expired through
+ * the v2 API (`/api/v2/silences`, used by amtool, Grafana, the status page and `vigil silence`), persisted in
+ * `<state_dir>/silences.json` with atomic writes (temp file, fsync, rename). Writes are serialised (one at a
+ * time, each on top of the previous), so concurrent API calls never lose one another. Alerts processors read
+ * the set through {@link SilenceSource} and apply a change at their next evaluation.
+ *
+ * Validation follows Alertmanager's `silence.validateSilence`: at least one matcher, valid regexes, not every
+ * matcher matching the empty label (which would silence everything), endsAt after startsAt and not in the
+ * past. Expired silences are kept for `retentionMs` (Alertmanager's --data.retention, 120h) then dropped.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readJsonSync, writeFileAtomic } from './atomic-file.ts';
+import { type AmMatcher, MatcherError, compileAmMatcher, parseAmMatchers } from './api/matchers.ts';
+
+/** A stored silence (Alertmanager's gettableSilence without its status, which depends on the time). */
+export interface StoredSilence {
+  id: string;
+  matchers: AmMatcher[];
+  /** RFC 3339. */
+  startsAt: string;
+  endsAt: string;
+  createdBy: string;
+  comment: string;
+  updatedAt: string;
+}
+
+export type SilenceState = 'active' | 'pending' | 'expired';
+
+/** Alertmanager's postableSilence: `id` set means "update that silence". */
+export interface SilenceInput {
+  id?: string;
+  matchers: AmMatcher[];
+  startsAt: string;
+  endsAt: string;
+  createdBy: string;
+  comment: string;
+}
+
+/** Read access for the alerts processors. */
+export interface SilenceSource {
+  /** Changes whenever a silence is added, updated or expired (compare it to skip recompiling). */
+  readonly version: number;
+  /** Every stored silence, expired ones included; callers check the times. */
+  list(): readonly StoredSilence[];
+}
+
+/** Bad input (the API answers 400). */
+export class SilenceInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SilenceInputError';
+  }
+}
+
+/** No silence with that id (the API answers 404). */
+export class SilenceNotFoundError extends Error {
+  constructor(id: string) {
+    super(`silence ${id} not found`);
+    this.name = 'SilenceNotFoundError';
+  }
+}
+
+export function silenceState(s: Pick<StoredSilence, 'startsAt' | 'endsAt'>, nowMs: number): SilenceState {
+  if (Date.parse(s.endsAt) <= nowMs) return 'expired';
+  if (Date.parse(s.startsAt) > nowMs) return 'pending';
+  return 'active';
+}
+
+const RETENTION_MS = 120 * 3_600_000;
+const MAX_SILENCES = 10_000;
+const MAX_TEXT = 4096;
+
+function isoOf(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v === '') throw new SilenceInputError(`${what} is required (an RFC 3339 time)`);
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new SilenceInputError(`${what} ${JSON.stringify(v)} is not an RFC 3339 time`);
+  return new Date(ms).toISOString();
+}
+
+/** Checks and normalises a postable silence; throws SilenceInputError saying what is wrong. */
+export function validateSilenceInput(input: unknown, nowMs: number): SilenceInput {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SilenceInputError('expected a JSON object (a postableSilence)');
+  const o = input as Record<string, unknown>;
+  if (!Array.isArray(o.matchers) || o.matchers.length === 0) throw new SilenceInputError('matchers: at least one matcher is required');
+  const matchers: AmMatcher[] = o.matchers.map((m, i) => {
+    if (typeof m !== 'object' || m === null) throw new SilenceInputError(`matchers[${i}]: expected {name, value, isRegex, isEqual}`);
+    const r = m as Record<string, unknown>;
+    if (typeof r.name !== 'string' || r.name === '') throw new SilenceInputError(`matchers[${i}].name: a label name is required`);
+    if (typeof r.value !== 'string') throw new SilenceInputError(`matchers[${i}].value: a string is required`);
+    if (typeof r.isRegex !== 'boolean') throw new SilenceInputError(`matchers[${i}].isRegex: true or false is required`);
+    if (r.isEqual !== undefined && typeof r.isEqual !== 'boolean') throw new SilenceInputError(`matchers[${i}].isEqual: true or false expected`);
+    const am: AmMatcher = { name: r.name, value: r.value, isRegex: r.isRegex, isEqual: r.isEqual !== false };
+    try {
+      compileAmMatcher(am);
+    } catch (e) {
+      throw new SilenceInputError(`matchers[${i}]: ${(e as Error).message}`);
+    }
+    return am;
+  });
+  if (matchers.every((m) => compileAmMatcher(m).test({}))) throw new SilenceInputError('matchers: at least one matcher must not match the empty string (this silence would mute every alert)');
+  const startsAt = isoOf(o.startsAt, 'startsAt');
+  const endsAt = isoOf(o.endsAt, 'endsAt');
+  if (Date.parse(endsAt) <= Date.parse(startsAt)) throw new SilenceInputError(`endsAt (${endsAt}) must be after startsAt (${startsAt})`);
+  if (Date.parse(endsAt) <= nowMs) throw new SilenceInputError(`endsAt (${endsAt}) is in the past`);
+  if (typeof o.createdBy !== 'string' || o.createdBy.trim() === '') throw new SilenceInputError('createdBy is required');
+  if (typeof o.comment !== 'string') throw new SilenceInputError('comment is required (a string)');
+  if (o.createdBy.length > MAX_TEXT || o.comment.length > MAX_TEXT) throw new SilenceInputError(`createdBy and comment are limited to ${MAX_TEXT} characters`);
+  if (o.id !== undefined && o.id !== '' && typeof o.id !== 'string') throw new SilenceInputError('id: a string expected');
+  const id = typeof o.id === 'string' && o.id !== '' ? o.id : undefined;
+  return { ...(id ? { id } : {}), matchers, startsAt, endsAt, createdBy: o.createdBy, comment: o.comment };
+}
+
+export class SilenceStore implements SilenceSource {
+  private silences: StoredSilence[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  version = 0;
+
+  private constructor(readonly file: string) {}
+
+  /**
+   * Opens the store of a state directory. A missing file is an empty set; one that is not valid JSON is
+   * moved aside (`.corrupt`) and reported through `warn`. Silences that `vigil silence add` wrote before
+   * the API existed (`<state_dir>/processors/<alerts id>/silences.json`) are taken over once.
+   */
+  static open(stateDir: string, warn: (message: string) => void = () => undefined): SilenceStore {
+    const store = new SilenceStore(path.join(stateDir, 'silences.json'));
+    let raw: unknown;
+    try {
+      raw = readJsonSync(store.file);
+    } catch (e) {
+      warn(`${store.file}: ${(e as Error).message}; starting with no silences (old file kept as .corrupt)`);
+      try {
+        fs.renameSync(store.file, `${store.file}.corrupt`);
+      } catch {
+        // left as is; it is overwritten at the next write
+      }
+    }
+    if (raw === undefined) raw = legacySilences(stateDir, warn);
+    const list = (raw as { silences?: unknown } | undefined)?.silences;
+    if (Array.isArray(list)) {
+      for (const s of list) {
+        try {
+          const m = s as StoredSilence;
+          const matchers = (m.matchers as unknown[]).map((x) => (typeof x === 'string' ? parseAmMatchers(x)[0]! : (x as AmMatcher)));
+          for (const x of matchers) compileAmMatcher(x);
+          if (typeof m.id !== 'string' || Number.isNaN(Date.parse(m.startsAt)) || Number.isNaN(Date.parse(m.endsAt))) continue;
+          store.silences.push({
+            id: m.id,
+            matchers,
+            startsAt: m.startsAt,
+            endsAt: m.endsAt,
+            createdBy: String(m.createdBy ?? ''),
+            comment: String(m.comment ?? ''),
+            updatedAt: typeof m.updatedAt === 'string' ? m.updatedAt : m.startsAt,
+          });
+        } catch (e) {
+          warn(`${store.file}: a silence was skipped: ${(e as Error).message}`);
+        }
+      }
+    }
+    store.version = 1;
+    return store;
+  }
+
+  list(): readonly StoredSilence[] {
+    return this.silences;
+  }
+
+  get(id: string): StoredSilence | undefined {
+    return this.silences.find((s) => s.id === id);
+  }
+
+  /**
+   * Creates a silence, or updates the one named by `input.id` as Alertmanager does: in place while that
+   * is possible (same matchers, and its start unchanged once started), otherwise by expiring it and
+   * creating a new one. Resolves with the id once the set is on disk. Rejects with SilenceInputError
+   * (bad input), SilenceNotFoundError (unknown id) or the write's error (the set is then unchanged).
+   */
+  upsert(raw: unknown, nowMs = Date.now()): Promise<string> {
+    return this.serialised(() => {
+      const input = validateSilenceInput(raw, nowMs);
+      const now = new Date(nowMs).toISOString();
+      const next = this.silences.map((s) => ({ ...s }));
+      if (input.id) {
+        const old = next.find((s) => s.id === input.id);
+        if (!old) throw new SilenceNotFoundError(input.id);
+        const state = silenceState(old, nowMs);
+        const sameMatchers = JSON.stringify(old.matchers) === JSON.stringify(input.matchers);
+        const canUpdate = state !== 'expired' && sameMatchers && (state === 'pending' || old.startsAt === input.startsAt || Date.parse(input.startsAt) <= nowMs);
+        if (canUpdate) {
+          Object.assign(old, { endsAt: input.endsAt, comment: input.comment, createdBy: input.createdBy, updatedAt: now });
+          if (state === 'pending') old.startsAt = input.startsAt;
+          return { next, result: old.id };
+        }
+        if (state !== 'expired') Object.assign(old, { endsAt: now, updatedAt: now, ...(state === 'pending' ? { startsAt: now } : {}) });
+      }
+      const startsAt = Date.parse(input.startsAt) < nowMs ? now : input.startsAt;
+      const created: StoredSilence = { id: crypto.randomUUID(), matchers: input.matchers, startsAt, endsAt: input.endsAt, createdBy: input.createdBy, comment: input.comment, updatedAt: now };
+      next.push(created);
+      return { next, result: created.id };
+    }, nowMs);
+  }
+
+  /** Ends a silence now. Rejects with SilenceNotFoundError, or SilenceInputError when it already expired. */
+  expire(id: string, nowMs = Date.now()): Promise<StoredSilence> {
+    return this.serialised(() => {
+      const next = this.silences.map((s) => ({ ...s }));
+      const s = next.find((x) => x.id === id);
+      if (!s) throw new SilenceNotFoundError(id);
+      if (silenceState(s, nowMs) === 'expired') throw new SilenceInputError(`silence ${id} already expired`);
+      const now = new Date(nowMs).toISOString();
+      if (silenceState(s, nowMs) === 'pending') s.startsAt = now;
+      s.endsAt = now;
+      s.updatedAt = now;
+      return { next, result: s };
+    }, nowMs);
+  }
+
+  /** Runs one change after the previous one settled; writes the new set, then swaps it in. */
+  private serialised<T>(change: () => { next: StoredSilence[]; result: T }, nowMs: number): Promise<T> {
+    const run = this.chain.then(async () => {
+      const { next, result } = change();
+      const kept = next.filter((s) => Date.parse(s.endsAt) > nowMs - RETENTION_MS);
+      if (kept.length > MAX_SILENCES) throw new SilenceInputError(`too many silences (${MAX_SILENCES}); expire some first`);
+      await writeFileAtomic(this.file, JSON.stringify({ version: 1, silences: kept }, null, 1));
+      this.silences = kept;
+      this.version++;
+      return result;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Silences from the per-processor files of earlier versions, merged (undefined when there are none). */
+function legacySilences(stateDir: string, warn: (message: string) => void): { silences: unknown[] } | undefined {
+  const dir = path.join(stateDir, 'processors');
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const out: unknown[] = [];
+  for (const e of entries) {
+    const f = path.join(dir, e, 'silences.json');
+    try {
+      const raw = readJsonSync(f) as { silences?: unknown[] } | undefined;
+      if (Array.isArray(raw?.silences)) out.push(...raw.silences);
+    } catch (err) {
+      warn(`${f}: ${(err as Error).message}`);
+    }
+  }
+  return out.length ? { silences: out } : undefined;
+}
+
+export { MatcherError };
