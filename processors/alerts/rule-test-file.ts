@@ -75,7 +75,6 @@ export interface TestFile {
 
 /** Keys promtool knows that vigil cannot honour: refused with the reason rather than ignored. */
 const PROMTOOL_ONLY: Record<string, string> = {
-  rule_files: 'vigil reads the rules from the --config file (the alerts processor\'s rules), not from rule files',
   group_eval_order: 'vigil evaluates the rules of an alerts processor in the order of the config',
   fuzzy_compare: 'it applies to promql_expr_test, which vigil does not have',
   promql_expr_test: 'vigil has no PromQL expressions to test; check the alerts they lead to with alert_rule_test',
@@ -230,6 +229,9 @@ export function readTestFile(fileName: string, text: string): { file?: TestFile;
       else if (ms !== undefined) evaluationIntervalMs = ms;
     },
     processor: (v, p) => (processor = r.text(v, p)),
+    // the Prometheus rule files the tests were written for: read by promtool, not by vigil (its rules
+    // come from --config), so that one test file serves both
+    rule_files: (v, p) => r.list(v, p, (item, ip) => r.text(item, ip)),
     tests: (v, p) => {
       sawTests = true;
       r.list(v, p, (item, ip) => groupNodes.push({ node: item, path: ip }));

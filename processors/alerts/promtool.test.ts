@@ -1,0 +1,113 @@
+/**
+ * Prometheus's own rule unit tests (cmd/promtool/testdata) and alerting-rule tests (rules/*_test.go),
+ * translated into `vigil test` files (testdata/promtool/, each naming its source). Every file is run by
+ * `vigil test` against config.yaml, and by the real `promtool test rules` (Debian's `prometheus` package,
+ * installed by .ci/steps/45-prometheus-promtool.sh) against prometheus-rules.yml: both must give the same
+ * verdict, except where a file says why promtool's version differs. The cases that cannot be translated
+ * are listed in README.md ("Prometheus rule tests").
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { components } from '../../app/components.ts';
+import { runRuleTests } from './rule-test.ts';
+
+const dir = path.join(import.meta.dirname, 'testdata', 'promtool');
+const run = promisify(execFile);
+
+type Verdict = 'pass' | 'fail';
+
+interface Case {
+  file: string;
+  vigil: Verdict;
+  /** promtool's verdict: Prometheus 2.42 (Debian 12) and 3.x (the source's, and vigil's semantics). */
+  promtool: { v2: Verdict; v3: Verdict };
+}
+
+const CASES: Case[] = [
+  { file: 'unittest-alerts.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  { file: 'unittest-promql-as-alerts.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  // Prometheus 2 windows include their start: test_missing is still seen at 5m, 61 samples in [0, 1m]
+  { file: 'left-open-windows.test.yaml', vigil: 'pass', promtool: { v2: 'fail', v3: 'pass' } },
+  { file: 'failing.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
+  { file: 'manager-alerting-rule.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  { file: 'keep-firing-for.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  { file: 'empty-label.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  // the default group interval became the evaluation_interval in Prometheus 2.49 (before: no default)
+  { file: 'no-test-group-interval.test.yaml', vigil: 'pass', promtool: { v2: 'fail', v3: 'pass' } },
+  { file: 'evaluation-interval-default.test.yaml', vigil: 'pass', promtool: { v2: 'fail', v3: 'pass' } },
+  { file: 'long-period.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  // start_timestamp came after 2.42, whose strict reading refuses it
+  { file: 'start-timestamp.test.yaml', vigil: 'pass', promtool: { v2: 'fail', v3: 'pass' } },
+  { file: 'bad-input-series.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
+  { file: 'unknown-keys.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
+];
+
+async function vigil(file: string): Promise<{ ok: boolean; output: string }> {
+  const r = await runRuleTests([path.join(dir, 'config.yaml')], [path.join(dir, file)], components);
+  return { ok: r.ok, output: r.output.replaceAll(dir + path.sep, '') };
+}
+
+async function promtoolVersion(): Promise<number[]> {
+  const { stdout } = await run('promtool', ['--version']).catch((e: Error) => {
+    throw new Error(`promtool is needed (Debian package "prometheus", see .ci/steps/45-prometheus-promtool.sh): ${e.message}`);
+  });
+  const m = /version (\d+)\.(\d+)/.exec(stdout);
+  if (!m) throw new Error(`cannot read promtool's version from ${JSON.stringify(stdout)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+describe('Prometheus rule tests translated into vigil test files', () => {
+  it.each(CASES)('vigil test $file: $vigil', async (c) => {
+    const r = await vigil(c.file);
+    expect(r.ok, r.output).toBe(c.vigil === 'pass');
+    if (c.vigil === 'pass') expect(r.output).not.toContain('FAIL');
+  });
+
+  it('failing.test.yaml fails each check, with what was expected and what fired', async () => {
+    expect((await vigil('failing.test.yaml')).output).toBe(
+      [
+        'FAIL failing.test.yaml: tests[0] (Failing alert test) alert_rule_test[0] InstanceDown at 5m',
+        '  expected 0 firing alert(s), got 1',
+        '  unexpected alert {alertname="InstanceDown", job="test", severity="page"} (firing, value 0)',
+        'FAIL failing.test.yaml: tests[1] (wrong test) alert_rule_test[0] TestIsOne at 0',
+        '  expected 1 firing alert(s), got 0',
+        '  missing alert {alertname="TestIsOne", severity="warning"} (expected firing, not firing)',
+        'FAILED',
+      ].join('\n'),
+    );
+  });
+
+  it('bad input and unknown keys are reported with file:line:col', async () => {
+    expect((await vigil('bad-input-series.test.yaml')).output).toBe(
+      [
+        'FAIL bad-input-series.test.yaml: the test file is not valid',
+        '  bad-input-series.test.yaml:6:17: tests[0].input_series[0].series: bad series "up{job=\\"prometheus\\", instance=\\"localhost:9090\\"": expected name{label="value", ...}',
+        'FAILED',
+      ].join('\n'),
+    );
+    expect((await vigil('unknown-keys.test.yaml')).output).toBe(
+      [
+        'FAIL unknown-keys.test.yaml: the test file is not valid',
+        '  unknown-keys.test.yaml:9:5: tests[0].alert_rule_tests: unknown key "alert_rule_tests" (known: name, interval, start_timestamp, external_url, input_series, alert_rule_test, route_test, exp_routes)',
+        'FAILED',
+      ].join('\n'),
+    );
+  });
+
+  it('promtool gives the same verdicts on the same files (with prometheus-rules.yml)', async () => {
+    const [major] = await promtoolVersion();
+    const got: Record<string, Verdict> = {};
+    const want: Record<string, Verdict> = {};
+    for (const c of CASES) {
+      const code = await run('promtool', ['test', 'rules', c.file], { cwd: dir }).then(
+        () => 0,
+        (e: { code?: number }) => e.code ?? -1,
+      );
+      got[c.file] = code === 0 ? 'pass' : 'fail';
+      want[c.file] = major! >= 3 ? c.promtool.v3 : c.promtool.v2;
+    }
+    expect(got).toEqual(want);
+  });
+});
