@@ -107,6 +107,25 @@ export interface ServiceView {
   pipelines: Readonly<Record<string, { receivers: readonly string[]; processors: readonly string[]; exporters: readonly string[] }>>;
 }
 
+/**
+ * Declared capabilities: the core acts on these, never on a component's type or ID.
+ * (Collector: `consumer.Capabilities{MutatesData}` and `service/internal/graph/capabilities.go`.)
+ */
+export interface Capabilities {
+  /**
+   * Processors: `process` changes the batch it is given (adds attributes, drops items). Where one batch
+   * goes to several pipelines, the graph gives such a pipeline a copy of its own; pipelines whose
+   * processors only read share the batch.
+   */
+  mutatesData?: boolean;
+  /**
+   * Processors: the signals it derives and emits on its own (`percentiles`: metrics; `alerts`: alerts).
+   * Derived data reaches the rest of every pipeline that lists the processor, whatever the pipeline's name,
+   * and counts as what the pipeline carries when exporters are checked.
+   */
+  derives?: readonly SignalName[];
+}
+
 /** A path-scoped config problem a factory's `validate` reports (path relative to the component's config). */
 export interface ConfigIssue {
   /** JSON-pointer-like list of keys/indices below the component's own config, e.g. ['rules', 2, 'where']. */
@@ -125,6 +144,8 @@ export interface Factory<C = unknown> {
   schema: TSchema;
   /** The signals the component handles; the others pass through a processor unchanged. */
   signals: readonly SignalName[];
+  /** What the graph and the config checks may assume of the component (none declared: none of them). */
+  capabilities?: Capabilities;
   /**
    * Cross-field checks the schema cannot express (a regex that does not compile, a template that does
    * not parse). Called after schema validation and defaults; each issue is reported with its position.

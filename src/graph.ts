@@ -1,7 +1,9 @@
 /**
  * The pipeline graph: one instance per component ID, shared by every pipeline that lists it; fan-in from
- * several receivers, fan-out to several exporters; pipelines restricted to one signal by their name.
- * Starts exporters, then processors, then receivers (rolling back on a failed start) and shuts down in
+ * several receivers, fan-out to several exporters; a pipeline named after a signal takes only that signal
+ * from its receivers.
+ * Data a processor derives reaches the rest of its pipelines whatever their signal. Starts exporters, then
+ * processors, then receivers (rolling back on a failed start) and shuts down in
  * the reverse order so that in-flight data drains downstream. It knows nothing of any particular component.
  */
 import type { Component, ComponentKind, Consumer, Exporter, Factory, Host, Processor, ServiceView } from './component.ts';
@@ -78,18 +80,29 @@ function restrictTo(signal: SignalName | undefined, next: Consumer): Consumer {
   );
 }
 
+/** One pipeline a batch is delivered to: the signal it takes (all when undefined) and its rest from here on. */
+interface PipelineEntry {
+  signal: SignalName | undefined;
+  consumer: Consumer;
+  /** Whether something in this rest of the pipeline changes the data (a processor with `mutatesData`). */
+  mutates: boolean;
+}
+
 /**
- * Delivers one batch to several pipelines. Every pipeline but the last gets its own copy, because
- * processors may change what they are given (the cost processor adds attributes to spans).
+ * Delivers one batch to several pipelines. Pipelines whose rest only reads share the batch; each one
+ * that changes data gets a copy of its own, except that when every pipeline changes data the last one
+ * takes the original (nobody else reads it then). (Collector `internal/fanoutconsumer`.)
  */
-function toPipelines(entries: { signal: SignalName | undefined; consumer: Consumer }[]): Consumer {
+function toPipelines(entries: PipelineEntry[]): Consumer {
   if (entries.length === 1) return restrictTo(entries[0]!.signal, entries[0]!.consumer);
+  const allMutate = entries.every((e) => e.mutates);
   return withAcceptsEncoded(
     (batch: Batch): Promise<void> => {
       const parts = entries
-        .map((e) => ({ consumer: e.consumer, part: e.signal ? pickSignal(batch, e.signal) : batch }))
+        .map((e) => ({ consumer: e.consumer, mutates: e.mutates, part: e.signal ? pickSignal(batch, e.signal) : batch }))
         .filter((p) => !isEmpty(p.part));
-      return settleAll(parts.map((p, i) => p.consumer.consume(i === parts.length - 1 ? p.part : cloneBatch(p.part))));
+      const last = parts.length - 1;
+      return settleAll(parts.map((p, i) => p.consumer.consume(p.mutates && !(allMutate && i === last) ? cloneBatch(p.part) : p.part)));
     },
     () => entries.every((e) => e.consumer.acceptsEncoded === true),
   );
@@ -157,6 +170,10 @@ export class Graph {
       telemetryEndpoint: this.config.service.telemetry.endpoint,
       pipelines,
     };
+    const factoryOf = (kind: ComponentKind, id: string): Factory | undefined => this.opts.registry.loaded(kind, parseComponentId(id)!.type) as Factory | undefined;
+    /** Whether a processor from index `i` on in the pipeline changes data. */
+    const mutatesFrom = (pipeline: string, i: number): boolean =>
+      pipelines[pipeline]!.processors.slice(i).some((id) => factoryOf('processor', id)?.capabilities?.mutatesData === true);
     const create = (kind: ComponentKind, id: string, emit: Consumer): void => {
       if (this.nodes.has(this.key(kind, id))) return;
       const type = parseComponentId(id)!.type;
@@ -182,12 +199,13 @@ export class Graph {
 
     // exporters
     for (const name of names) for (const id of pipelines[name]!.exporters) create('exporter', id, { consume: () => Promise.resolve() });
-    // processors: emit into the rest of every pipeline listing them
+    // processors: what they derive goes into the rest of every pipeline listing them, whatever its signal
+    // (a typed pipeline restricts what its receivers bring in, not what its processors derive)
     for (const name of names) {
       for (const id of pipelines[name]!.processors) {
         const entries = names.flatMap((n) => {
           const idx = pipelines[n]!.processors.indexOf(id);
-          return idx < 0 ? [] : [{ signal: pipelineSignal(n), consumer: this.chain(n, idx + 1) }];
+          return idx < 0 ? [] : [{ signal: undefined, consumer: this.chain(n, idx + 1), mutates: mutatesFrom(n, idx + 1) }];
         });
         create('processor', id, toPipelines(entries));
       }
@@ -197,7 +215,7 @@ export class Graph {
       for (const id of pipelines[name]!.receivers) {
         const entries = names
           .filter((n) => pipelines[n]!.receivers.includes(id))
-          .map((n) => ({ signal: pipelineSignal(n), consumer: this.chain(n, 0) }));
+          .map((n) => ({ signal: pipelineSignal(n), consumer: this.chain(n, 0), mutates: mutatesFrom(n, 0) }));
         create('receiver', id, toPipelines(entries));
       }
     }

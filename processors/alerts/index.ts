@@ -8,6 +8,7 @@ export const alertsProcessorFactory: Factory<AlertsConfig> = {
   kind: 'processor',
   schema: AlertsConfigSchema,
   signals: ['metrics'],
+  capabilities: { derives: ['alerts'] },
   validate: (config) => compileConfig(config).issues,
   create: (settings, config) => {
     const compiled = compileConfig(config);

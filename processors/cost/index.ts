@@ -10,6 +10,8 @@ export const costProcessorFactory: Factory<CostConfig> = {
   kind: 'processor',
   schema: CostConfigSchema,
   signals: ['traces', 'metrics'],
+  // writes gen_ai.usage.cost onto spans; emits llm.cost, llm.tokens and budget metrics
+  capabilities: { mutatesData: true, derives: ['metrics'] },
   validate(config) {
     const issues: ConfigIssue[] = [];
     try {

@@ -8,6 +8,8 @@ export const percentilesProcessorFactory: Factory<PercentilesConfig> = {
   kind: 'processor',
   schema: PercentilesConfigSchema,
   signals: ['traces', 'metrics'],
+  // span.duration, span.calls and *.distribution of each window
+  capabilities: { derives: ['metrics'] },
   validate(config) {
     const issues: ConfigIssue[] = [];
     if (!(parseDuration(config.window) > 0)) issues.push({ path: ['window'], message: 'must be greater than 0' });

@@ -95,7 +95,7 @@ describe('loadConfig', () => {
       'bad_endpoints.yaml:3:15: receivers.listener/a.endpoint: endpoint localhost:4999 is already used by service.telemetry.endpoint',
       'bad_endpoints.yaml:5:15: receivers.listener/b.endpoint: endpoint 127.0.0.1:4999 is already used by service.telemetry.endpoint',
       'bad_endpoints.yaml:5:15: receivers.listener/b.endpoint: endpoint 127.0.0.1:4999 is already used by receivers.listener/a.endpoint',
-      'bad_endpoints.yaml:14:19: service.pipelines.traces.exporters[0]: exporter "alertsonly" does not handle traces (it handles alerts)',
+      'bad_endpoints.yaml:14:19: service.pipelines.traces.exporters[0]: exporter "alertsonly" would receive nothing: it handles alerts, and pipeline "traces" carries traces (from its receivers); add an alerts processor to this pipeline\'s processors, or list "alertsonly" in a pipeline that has one',
     ]);
   });
 

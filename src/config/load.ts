@@ -377,11 +377,12 @@ function checkPipelines(cfg: Static<typeof TopSchema>, factories: Map<string, Fa
         }
         used[kind].add(id);
         const f = factories.get(`${kind}:${id}`);
-        if (f && signal && kind !== 'processor' && !f.signals.includes(signal)) {
+        if (f && signal && kind === 'receiver' && !f.signals.includes(signal)) {
           report(p, `${kind} "${id}" does not handle ${signal} (it handles ${f.signals.join(', ')})`, ConfigErrorCodes.PIPELINE);
         }
       });
     }
+    checkExportersReachable(name, pipe, signal, factories, report);
   }
   return used;
 }
@@ -417,6 +418,43 @@ function checkEndpoints(cfg: Static<typeof TopSchema>, factories: Map<string, Fa
       }
     }
   }
+}
+
+/**
+ * Refuses an exporter to which its pipeline can deliver nothing: none of the signals it handles comes in
+ * through the pipeline's receivers (only the pipeline's own signal, when it is named after one) or is
+ * derived by one of its processors (their declared `capabilities.derives`).
+ */
+function checkExportersReachable(
+  name: string,
+  pipe: { receivers: string[]; processors: string[]; exporters: string[] },
+  signal: SignalName | undefined,
+  factories: Map<string, Factory>,
+  report: (p: (string | number)[], message: string, code?: ConfigErrorCode) => void,
+): void {
+  const intake = new Set<SignalName>();
+  for (const id of pipe.receivers) for (const s of factories.get(`receiver:${id}`)?.signals ?? []) if (!signal || s === signal) intake.add(s);
+  const derived = new Map<SignalName, string[]>();
+  for (const id of pipe.processors) {
+    for (const s of factories.get(`processor:${id}`)?.capabilities?.derives ?? []) derived.set(s, [...(derived.get(s) ?? []), id]);
+  }
+  pipe.exporters.forEach((id, i) => {
+    const f = factories.get(`exporter:${id}`);
+    if (!f || f.signals.some((s) => intake.has(s) || derived.has(s))) return;
+    const carried = [
+      ...[...intake].map((s) => `${s} (from its receivers)`),
+      ...[...derived].map(([s, by]) => `${s} (derived by ${by.join(', ')})`),
+    ];
+    const wants = f.signals.join(' or ');
+    const fix = f.signals.includes('alerts')
+      ? `add an alerts processor to this pipeline's processors, or list "${id}" in a pipeline that has one`
+      : `list "${id}" in a pipeline that carries ${wants}`;
+    report(
+      ['service', 'pipelines', name, 'exporters', i],
+      `exporter "${id}" would receive nothing: it handles ${wants}, and pipeline "${name}" carries ${carried.join(', ') || 'nothing'}; ${fix}`,
+      ConfigErrorCodes.PIPELINE,
+    );
+  });
 }
 
 function sameBind(a: string, b: string): boolean {

@@ -61,6 +61,7 @@ export const mutateFactory: Factory<Cfg> = {
   kind: 'processor',
   schema: empty,
   signals: SIGNALS,
+  capabilities: { mutatesData: true },
   create: (s, cfg): Processor => {
     const c = {
       ...lifecycle('processor', s.id, cfg),
