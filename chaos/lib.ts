@@ -1,0 +1,265 @@
+/**
+ * What the chaos scenarios share: starting vigil as a user runs it (a child process, optionally with a
+ * heap cap and a file-descriptor limit), sampling its RSS, timing requests, percentiles, and invariants
+ * that are collected and reported together at the end.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+
+/** The checkout whose vigil runs: this one, or `VIGIL_ROOT` (to measure another version). */
+export const ROOT = path.resolve(process.env.VIGIL_ROOT ?? path.join(import.meta.dirname, '..'));
+/** Short mode (CI): smaller loads, shorter phases; the invariants are the same. */
+export const SHORT = process.env.CHAOS_SHORT === '1';
+
+export function tempDir(prefix = 'vigil-chaos-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface Vigil {
+  proc: ChildProcess;
+  pid: number;
+  telemetryUrl: string;
+  logs: string[];
+  stderr(): string;
+  /** Exit code, or signal name, once exited. */
+  exit: Promise<string>;
+  exited(): boolean;
+  /** Resident set size now, in MiB (0 once exited). */
+  rssMiB(): number;
+  stop(): Promise<string>;
+}
+
+export interface VigilOptions {
+  /** --max-old-space-size, in MB. */
+  heapMiB?: number;
+  /** `ulimit -n` for the child. */
+  nofile?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts `vigil run --config <file>` and waits until /readyz is 200. */
+export async function startVigil(configFile: string, telemetryPort: number, o: VigilOptions = {}): Promise<Vigil> {
+  const node = [process.execPath, ...(o.heapMiB ? [`--max-old-space-size=${o.heapMiB}`] : []), path.join(ROOT, 'bin/vigil.js'), 'run', '--config', configFile];
+  const quoted = node.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const cmd = o.nofile ? `ulimit -n ${o.nofile} && exec ${quoted}` : `exec ${quoted}`;
+  const proc = spawn('sh', ['-c', cmd], { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  let err = '';
+  let buf = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      logs.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      if (logs.length > 20_000) logs.splice(0, 10_000);
+    }
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (err.length > 200_000) err = err.slice(-100_000);
+  });
+  let done = false;
+  const exit = new Promise<string>((resolve) =>
+    proc.on('exit', (code, sig) => {
+      done = true;
+      resolve(sig ?? String(code));
+    }),
+  );
+  const telemetryUrl = `http://127.0.0.1:${telemetryPort}`;
+  const t0 = Date.now();
+  for (;;) {
+    if (done) throw new Error(`vigil exited before ready:\n${err}\n${logs.slice(-20).join('\n')}`);
+    if (Date.now() - t0 > 30_000) throw new Error(`vigil not ready after 30 s:\n${err}`);
+    try {
+      const r = await fetch(`${telemetryUrl}/readyz`);
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  return {
+    proc,
+    pid: proc.pid!,
+    telemetryUrl,
+    logs,
+    stderr: () => err,
+    exit,
+    exited: () => done,
+    rssMiB: () => rssMiB(proc.pid!),
+    async stop() {
+      if (!done) proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      const r = await exit;
+      clearTimeout(t);
+      return r;
+    },
+  };
+}
+
+export function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples RSS every `everyMs`; `stop()` returns the samples (seconds since start, MiB). */
+export function sampleRss(pid: number, everyMs = 1000): { stop(): [number, number][]; max(): number } {
+  const t0 = Date.now();
+  const samples: [number, number][] = [];
+  const take = () => samples.push([Math.round((Date.now() - t0) / 100) / 10, rssMiB(pid)]);
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return samples;
+    },
+    max: () => Math.max(...samples.map((s) => s[1])),
+  };
+}
+
+/** A compact "t=0s 80MiB, t=5s 120MiB ..." line of at most ~16 samples. */
+export function rssLine(samples: [number, number][]): string {
+  const step = Math.max(1, Math.ceil(samples.length / 16));
+  return samples
+    .filter((_, i) => i % step === 0 || i === samples.length - 1)
+    .map(([t, m]) => `${t}s:${m}`)
+    .join(' ');
+}
+
+export function percentile(xs: number[], q: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
+}
+
+export interface HttpResult {
+  status: number; // 0: no answer (connection error or client timeout)
+  error?: string;
+  ms: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP request with a client timeout (as an OTel SDK has: 10 s by default). */
+export function request(
+  url: string,
+  o: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer; timeoutMs?: number; agent?: http.Agent } = {},
+): Promise<HttpResult> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (r: Omit<HttpResult, 'ms'>) => {
+      if (settled) return;
+      settled = true;
+      resolve({ ...r, ms: performance.now() - t0 });
+    };
+    const req = http.request(url, { method: o.method ?? 'GET', headers: o.headers, agent: o.agent ?? false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8').slice(0, 2000) }));
+      res.on('error', (e) => done({ status: 0, error: e.message, headers: {}, body: '' }));
+    });
+    req.setTimeout(o.timeoutMs ?? 10_000, () => {
+      req.destroy(new Error('client timeout'));
+    });
+    req.on('error', (e) => done({ status: 0, error: e.message, headers: {}, body: '' }));
+    req.end(o.body);
+  });
+}
+
+/** Tallies values ("200": 12, "503": 3). */
+export function tally(xs: (string | number)[]): Record<string, number> {
+  const t: Record<string, number> = {};
+  for (const x of xs) t[String(x)] = (t[String(x)] ?? 0) + 1;
+  return t;
+}
+
+/** Invariants: each `check` is printed; `finish()` exits 1 when one failed. */
+export class Invariants {
+  private failed = 0;
+  constructor(private readonly scenario: string) {}
+  check(ok: boolean, what: string): void {
+    console.log(`  [${ok ? 'ok' : 'FAIL'}] ${what}`);
+    if (!ok) this.failed++;
+  }
+  finish(): never {
+    console.log(`${this.scenario}: ${this.failed ? `${this.failed} invariant(s) failed` : 'all invariants hold'}`);
+    process.exit(this.failed ? 1 : 0);
+  }
+}
+
+export function figure(name: string, value: unknown): void {
+  console.log(`  ${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+}
+
+export function writeYaml(file: string, config: unknown): string {
+  fs.writeFileSync(file, typeof config === 'string' ? config : YAML.stringify(config));
+  return file;
+}
+
+/** The vigil config embedded in a Kubernetes manifest's ConfigMap (`data["pipelines.yaml"]`). */
+export function configFromManifest(file: string): Record<string, any> {
+  for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
+    const o = doc.toJS() as { kind?: string; data?: Record<string, string> };
+    if (o?.kind === 'ConfigMap' && o.data?.['pipelines.yaml']) return YAML.parse(o.data['pipelines.yaml']) as Record<string, any>;
+  }
+  throw new Error(`no ConfigMap with pipelines.yaml in ${file}`);
+}
+
+/** Load average now (the machine is shared: figures are noisy). */
+export function loadavg(): string {
+  return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+}
+
+/** An OTLP/JSON trace request of `n` spans; `name(i)` and `attrs(i)` shape each span. */
+export function traceJson(n: number, o: { name?: (i: number) => string; attrs?: (i: number) => Record<string, string | number>; service?: string; traceId?: string; durationMs?: number } = {}): string {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const spans = [];
+  for (let i = 0; i < n; i++) {
+    const a = o.attrs?.(i) ?? {};
+    spans.push({
+      traceId: o.traceId ?? randomHex(16),
+      spanId: randomHex(8),
+      name: o.name?.(i) ?? 'chat',
+      kind: 3,
+      startTimeUnixNano: String(now - BigInt(o.durationMs ?? 100) * 1_000_000n),
+      endTimeUnixNano: String(now),
+      attributes: Object.entries(a).map(([key, v]) => ({ key, value: typeof v === 'number' ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : { stringValue: v } })),
+      status: {},
+    });
+  }
+  return JSON.stringify({
+    resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: o.service ?? 'checkout' } }] }, scopeSpans: [{ scope: { name: 'chaos' }, spans }] }],
+  });
+}
+
+export function randomHex(bytes: number): string {
+  let s = '';
+  for (let i = 0; i < bytes; i++) s += ((Math.random() * 256) | 0).toString(16).padStart(2, '0');
+  return s;
+}
