@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { Invariants, figure, freePort, loadavg, request, startVigil, tempDir, traceJson, writeYaml } from './lib.ts';
 
 const inv = new Invariants('hostile');
@@ -20,7 +21,8 @@ const upstream = http.createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     try {
-      const o = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: { scopeSpans: { spans: { name: string }[] }[] }[] };
+      const raw = Buffer.concat(chunks);
+      const o = JSON.parse((req.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw).toString('utf8')) as { resourceSpans?: { scopeSpans: { spans: { name: string }[] }[] }[] };
       for (const rs of o.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) forwarded.push(s.name);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     } catch {

@@ -78,6 +78,10 @@ export async function startVigil(configFile: string, telemetryPort: number, o: V
     if (err.length > 200_000) err = err.slice(-100_000);
   });
   let done = false;
+  // A scenario that throws or exits early must not leave its vigil running.
+  process.on('exit', () => {
+    if (!done) proc.kill('SIGKILL');
+  });
   const exit = new Promise<string>((resolve) =>
     proc.on('exit', (code, sig) => {
       done = true;

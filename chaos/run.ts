@@ -29,10 +29,15 @@ for (const name of names) {
   console.log(`\n=== chaos/${name}.chaos.ts ===`);
   const t0 = Date.now();
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(dir, `${name}.chaos.ts`)], { stdio: 'inherit' });
+    // A process group of its own: on timeout the scenario and the vigil it started are killed together.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(dir, `${name}.chaos.ts`)], { stdio: 'inherit', detached: true });
     const timer = setTimeout(() => {
       console.error(`chaos/${name}: still running after ${LIMIT_MS} ms: killed`);
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     }, LIMIT_MS);
     child.on('exit', (c, sig) => {
       clearTimeout(timer);

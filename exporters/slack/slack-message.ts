@@ -92,8 +92,10 @@ export function buildSlackMessage(n: AlertNotification, o: SlackMessageOptions):
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `… and ${alerts.length - shown} more alerts in this group ${TRUNCATION_MARKER}` } });
   }
   const firstSummary = alerts[0]?.annotations?.summary ?? '';
+  // `text` and `fallback` are parsed for links and mentions (`<!channel>`, `<url|label>`) like any mrkdwn:
+  // escaped, so that a label or annotation taken from telemetry cannot ping a channel or plant a link.
   const fallback = cut(
-    [title, intro, firstSummary && alerts.length === 1 ? firstSummary : `${alerts.length} alerts`].filter(Boolean).join('\n'),
+    escapeMrkdwn([title, intro, firstSummary && alerts.length === 1 ? firstSummary : `${alerts.length} alerts`].filter(Boolean).join('\n')),
     SLACK_MAX_TEXT,
   );
   const payload: SlackPayload = { text: fallback, attachments: [{ color: colorFor(n), fallback, blocks }] };

@@ -4,6 +4,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { MAX_ANY_VALUE_DEPTH } from '../../src/otlp/json.ts';
+import { MAX_DURATION_MS, MAX_TIME_UNIX_MS, MAX_TIME_UNIX_NANO, isTokenCountKey, tokenCountProblem } from '../../src/limits.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -11,8 +13,8 @@ const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 /** Attribute values: scalars, arrays, nested objects (become a key-value list), or null. */
 const AttrValue = Type.Union([Scalar, Type.Null(), Type.Array(Type.Unknown()), Type.Object({})]);
 const Attributes = Type.Record(Type.String(), AttrValue, { description: 'Attributes; JSON integers become int64, other numbers double' });
-const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: 0 })], {
-  description: 'RFC 3339, or Unix milliseconds; default now',
+const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Number({ minimum: 0, maximum: MAX_TIME_UNIX_MS })], {
+  description: 'RFC 3339, or Unix milliseconds (up to 2554-07-21, the end of OTLP\'s uint64 nanoseconds); default now',
 });
 const HexId = (chars: number) => Type.String({ pattern: `^[0-9a-fA-F]{${chars}}$` });
 
@@ -31,7 +33,7 @@ export const SpanEventSchema = Type.Object(
     kind: Type.Literal('span'),
     ...common,
     parent_span_id: Type.Optional(HexId(16)),
-    duration_ms: Type.Optional(Type.Number({ minimum: 0 })),
+    duration_ms: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_DURATION_MS, description: 'milliseconds, at most 365 days' })),
     status: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('error'), Type.Literal('unset')])),
     status_message: Type.Optional(Type.String()),
     span_kind: Type.Optional(
@@ -98,6 +100,10 @@ function describeError(e: ErrorObject): string {
     case 'pattern':
       what = `expected hex characters (${String(p.pattern).match(/\{(\d+)\}/)?.[1] ?? ''})`;
       break;
+    case 'maximum':
+    case 'minimum':
+      what = `expected a number ${e.keyword === 'maximum' ? '<=' : '>='} ${String(p.limit)}`;
+      break;
     default:
       what = e.message ?? e.keyword;
   }
@@ -110,7 +116,10 @@ export function validateEvent(v: unknown): { event: Event } | { reason: string }
   const kind = (v as { kind?: unknown }).kind;
   const validate = typeof kind === 'string' ? validators[kind] : undefined;
   if (!validate) return { reason: `kind: expected "span", "metric" or "log", got ${JSON.stringify(kind ?? null)}` };
-  if (validate(v)) return { event: v as Event };
+  if (validate(v)) {
+    const problem = eventProblem(v as Event);
+    return problem ? { reason: problem } : { event: v as Event };
+  }
   // With anyOf (timestamp, attributes), report the most specific error Ajv found.
   const errors = validate.errors ?? [];
   const best = errors.find((e) => e.keyword !== 'anyOf') ?? errors[0];
@@ -118,5 +127,53 @@ export function validateEvent(v: unknown): { event: Event } | { reason: string }
     const at = best.instancePath.slice(1).replace(/\//g, '.');
     if (at === 'timestamp') return { reason: 'timestamp: expected an RFC 3339 date-time or Unix milliseconds' };
   }
+  const range = errors.find((e) => e.keyword === 'maximum' || e.keyword === 'minimum');
+  if (range && range.instancePath === '/timestamp') {
+    return { reason: `timestamp: expected Unix milliseconds from 0 to ${MAX_TIME_UNIX_MS} (2554-07-21, the last time OTLP can carry)` };
+  }
   return { reason: best ? describeError(best) : 'invalid event' };
+}
+
+/** Depth of a JSON value (a scalar is 1), counted only up to `limit + 1` so that hostile depth costs nothing. */
+function depthOver(v: unknown, limit: number): boolean {
+  // Iterative: a value nested 100,000 deep must not exhaust the stack here either.
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d > limit) return true;
+    for (const child of Array.isArray(x) ? x : Object.values(x as object)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return false;
+}
+
+/**
+ * What the schema cannot say about a schema-valid event: nesting depth of attribute values and log bodies
+ * (MAX_ANY_VALUE_DEPTH, as for OTLP), finite metric values, a start plus duration that OTLP can carry
+ * (uint64 nanoseconds), token counts in range. Undefined when the event is fine.
+ */
+export function eventProblem(e: Event): string | undefined {
+  for (const key of ['attributes', 'resource'] as const) {
+    const o = e[key];
+    if (!o) continue;
+    for (const k of Object.keys(o)) {
+      if (depthOver(o[k], MAX_ANY_VALUE_DEPTH)) return `${key}.${k}: value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`;
+      if (key === 'attributes' && isTokenCountKey(k)) {
+        const p = tokenCountProblem(o[k]);
+        if (p) return `attributes.${k}: ${p}`;
+      }
+    }
+  }
+  if (e.kind === 'log' && depthOver(e.body, MAX_ANY_VALUE_DEPTH)) return `body: nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`;
+  if (e.kind === 'metric' && !Number.isFinite(e.value)) return `value: expected a finite number, got ${String(e.value)}`;
+  if (e.timestamp !== undefined) {
+    const ms = typeof e.timestamp === 'number' ? e.timestamp : Date.parse(e.timestamp);
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_UNIX_MS)
+      return `timestamp: expected a time from 1970-01-01 to 2554-07-21 (what OTLP can carry), got ${JSON.stringify(e.timestamp)}`;
+  }
+  if (e.kind === 'span' && e.duration_ms !== undefined) {
+    const start = typeof e.timestamp === 'number' ? e.timestamp : e.timestamp !== undefined ? Date.parse(e.timestamp) : Date.now();
+    if (BigInt(Math.ceil(start + e.duration_ms)) * 1_000_000n > MAX_TIME_UNIX_NANO) return 'duration_ms: the span would end after 2554-07-21, the last time OTLP can carry';
+  }
+  return undefined;
 }

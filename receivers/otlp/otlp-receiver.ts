@@ -9,11 +9,13 @@ import {
   type IntakeReply,
   type IntakeRoute,
   bearerMatches,
+  dataError,
   deliver,
   readTlsFiles,
 } from '../../src/otlp/intake.ts';
 import { type PartialSuccess, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
 import { scanExportRequest } from '../../src/otlp/scan.ts';
+import { tokenAttributesProblem } from '../../src/limits.ts';
 import { splitHostPort } from '../../src/telemetry.ts';
 import { type OtlpReceiverConfig, enabledProtocols } from './config.ts';
 
@@ -125,16 +127,29 @@ export class OtlpReceiver implements Component {
     let rejected = 0;
     let what = '';
     if (signal === 'traces') {
+      let badIds = 0;
+      let badTokens = '';
       for (const rs of batch.resourceSpans ?? [])
         for (const ss of rs.scopeSpans) {
           let bad = 0;
-          for (const s of ss.spans) if (!validId(s.traceId) || !validId(s.spanId)) bad++;
+          for (const s of ss.spans) {
+            if (!validId(s.traceId) || !validId(s.spanId)) {
+              bad++;
+              badIds++;
+              continue;
+            }
+            const p = tokenAttributesProblem(s.attributes);
+            if (p) {
+              bad++;
+              badTokens ||= p;
+            }
+          }
           if (bad) {
-            ss.spans = ss.spans.filter((s) => validId(s.traceId) && validId(s.spanId));
+            ss.spans = ss.spans.filter((s) => validId(s.traceId) && validId(s.spanId) && !tokenAttributesProblem(s.attributes));
             rejected += bad;
           }
         }
-      what = 'spans without a valid trace_id or span_id';
+      what = [badIds ? 'spans without a valid trace_id or span_id' : '', badTokens ? `spans with a token count out of range (first: ${badTokens})` : ''].filter(Boolean).join(' or ');
     } else if (signal === 'metrics') {
       for (const rm of batch.resourceMetrics ?? [])
         for (const sm of rm.scopeMetrics) {
@@ -265,7 +280,7 @@ export class OtlpReceiver implements Component {
 
   private grpcExport(signal: OtlpSignal, call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
     const fail = (err: unknown) => {
-      const ie = err instanceof IntakeError ? err : undefined;
+      const ie = dataError(err);
       const code = ie ? grpcCodeFor(ie.status) : grpc.status.INTERNAL;
       const message = ie ? ie.message : `internal error: ${(err as Error).message}`;
       if (!ie) this.settings.logger.error({ err }, 'gRPC export failed');

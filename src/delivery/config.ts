@@ -69,9 +69,15 @@ export interface DeliveryOptions {
   rateLimitKey: string;
 }
 
-/** For a factory's validate(): a problem with a URL that must be http(s), or undefined. */
+/**
+ * For a factory's validate(): a problem with a URL that must be http(s), or undefined. The message never
+ * quotes the URL: it may be a secret (a Slack webhook URL, a token in a query), and `vigil validate` output
+ * ends up in CI logs. It names the scheme found instead.
+ */
 export function httpUrlIssue(url: string): string | undefined {
-  return /^https?:\/\/[^/\s]/i.test(url) ? undefined : `expected an http:// or https:// URL, got "${url.slice(0, 80)}"`;
+  if (/^https?:\/\/[^/\s]/i.test(url)) return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  return `expected an http:// or https:// URL, got ${scheme ? `a "${scheme.toLowerCase()}:" URL` : 'a value without a scheme'} (the value is not shown: it may be a secret)`;
 }
 
 export function deliveryOptions(c: DeliveryConfig, over: Partial<DeliveryOptions> = {}): DeliveryOptions {

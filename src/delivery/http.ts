@@ -53,7 +53,8 @@ export function checkStatus(res: HttpResponse, what: string): void {
 export function redact(url: string): string {
   try {
     const u = new URL(url);
-    const p = u.pathname.length > 24 ? `${u.pathname.slice(0, 16)}…` : u.pathname;
+    // A long path may carry a secret (Slack's /services/T…/B…/<token>): keep its first segment only.
+    const p = u.pathname.length > 24 ? `${u.pathname.slice(0, u.pathname.indexOf('/', 1) + 1 || 16)}…` : u.pathname;
     return `${u.protocol}//${u.host}${p}`;
   } catch {
     return '<invalid url>';

@@ -95,6 +95,18 @@ export class IntakeError extends Error {
   }
 }
 
+/**
+ * An error that the same data would raise again however often it is sent (a stack overflow on a hostile
+ * nesting, a number that cannot be converted): a permanent 400, never a retryable answer that would make
+ * the client resend a poison pill for ever. Undefined for any other error.
+ */
+export function dataError(e: unknown): IntakeError | undefined {
+  if (e instanceof IntakeError) return e;
+  if (e instanceof RangeError || e instanceof TypeError || e instanceof SyntaxError)
+    return new IntakeError(400, `data cannot be processed: ${e.message}`);
+  return undefined;
+}
+
 /** Default wait suggested to a client when the pipeline refuses without saying how long. */
 export const DEFAULT_RETRY_AFTER_MS = 1000;
 
@@ -107,6 +119,8 @@ export async function deliver(emit: Consumer, batch: Parameters<Consumer['consum
     await emit.consume(batch);
   } catch (e) {
     if (e instanceof ConsumerError && e.permanent) throw new IntakeError(400, `data refused: ${e.message}`);
+    const poison = dataError(e);
+    if (poison) throw poison;
     const ms = e instanceof ConsumerError && e.retryAfterMs !== undefined ? e.retryAfterMs : DEFAULT_RETRY_AFTER_MS;
     throw new IntakeError(503, `pipeline busy, retry later: ${(e as Error).message}`, ms);
   }
@@ -382,7 +396,7 @@ export class HttpIntakeServer {
       res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) });
       res.end(reply.body);
     } catch (e) {
-      const err = e instanceof IntakeError ? e : undefined;
+      const err = dataError(e);
       const status = err?.status ?? 500;
       const message = err ? err.message : `internal error: ${(e as Error).message}`;
       if (!err) this.opts.logger.error({ err: e }, 'intake request failed');

@@ -364,6 +364,8 @@ function encLogRecord(r: LogRecord): Json {
  */
 class PathStack {
   private readonly parts: (string | number)[] = [];
+  /** AnyValues being decoded inside one another (arrays and key-value lists), against MAX_ANY_VALUE_DEPTH. */
+  anyDepth = 0;
   push(p: string | number): void {
     this.parts.push(p);
   }
@@ -556,7 +558,24 @@ function decId(o: Json, key: string, p: PathStack, bytes: number): string {
 
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 
+/**
+ * Deepest nesting of attribute values (arrays and key-value lists in one another) accepted in OTLP/JSON and
+ * in JSON events. The protobuf decoder's message depth limit (64) allows about as much (each key-value list
+ * level is 3 messages deep); no real attribute comes close, and deeper values are a hostile payload
+ * (decoding, processing or re-encoding them would exhaust the stack): they are refused with a 400.
+ */
+export const MAX_ANY_VALUE_DEPTH = 20;
+
 function decAnyValue(v: unknown, p: PathStack): AnyValue {
+  if (++p.anyDepth > MAX_ANY_VALUE_DEPTH) p.fail(`attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels (arrays and key-value lists in one another)`);
+  try {
+    return decAnyValueAt(v, p);
+  } finally {
+    p.anyDepth--;
+  }
+}
+
+function decAnyValueAt(v: unknown, p: PathStack): AnyValue {
   const o = decObj(v, p);
   // Exactly one member is expected; the first one present wins (an empty object is an empty value).
   if (o.stringValue !== undefined) {

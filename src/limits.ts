@@ -1,0 +1,50 @@
+/**
+ * Ranges of the numbers vigil takes from its input (durations, timestamps, token counts). A value out of
+ * range is a hostile or broken item: it is refused (HTTP 400 / partial success) with a message naming the
+ * field and the range, never accepted to break its batch further down (an end time past uint64 nanoseconds
+ * cannot be re-encoded as OTLP; a negative token count would make a negative cost).
+ */
+import type { AnyValue, KeyValue } from './model.ts';
+
+/** Latest time that fits OTLP's `fixed64` nanoseconds since the epoch (2554-07-21T23:34:33Z), in ns. */
+export const MAX_TIME_UNIX_NANO = 2n ** 64n - 1n;
+/** The same, in whole milliseconds. */
+export const MAX_TIME_UNIX_MS = Number(MAX_TIME_UNIX_NANO / 1_000_000n);
+/** Longest span duration taken from a JSON event: 365 days, in milliseconds. */
+export const MAX_DURATION_MS = 365 * 24 * 3600 * 1000;
+/** Most tokens one LLM call may report for one token type (a billion: far above any model's context). */
+export const MAX_TOKEN_COUNT = 1_000_000_000;
+
+/**
+ * True for the attributes that carry token counts in the dialects vigil reads (OTel GenAI current and
+ * deprecated, OpenLLMetry `llm.usage.*`, OpenInference `llm.token_count.*`).
+ */
+export function isTokenCountKey(key: string): boolean {
+  return (
+    (key.startsWith('gen_ai.usage.') && key.endsWith('tokens')) ||
+    (key.startsWith('llm.usage.') && key.endsWith('tokens')) ||
+    key.startsWith('llm.token_count.')
+  );
+}
+
+/** Why `value` is not a valid token count (a whole number in [0, MAX_TOKEN_COUNT]), or undefined. */
+export function tokenCountProblem(value: AnyValue | number | unknown): string | undefined {
+  let n: number;
+  if (typeof value === 'bigint') n = Number(value);
+  else if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) n = Number(value);
+  else return undefined; // not numeric: ignored by readers, not an out-of-range number
+  if (!Number.isFinite(n) || n < 0 || n > MAX_TOKEN_COUNT || !Number.isInteger(n))
+    return `expected a whole number of tokens from 0 to ${MAX_TOKEN_COUNT}, got ${String(value)}`;
+  return undefined;
+}
+
+/** The first token-count attribute out of range, as `key: problem`, or undefined. */
+export function tokenAttributesProblem(attrs: readonly KeyValue[]): string | undefined {
+  for (const kv of attrs) {
+    if (!isTokenCountKey(kv.key)) continue;
+    const p = tokenCountProblem(kv.value);
+    if (p) return `${kv.key}: ${p}`;
+  }
+  return undefined;
+}

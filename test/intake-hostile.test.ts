@@ -1,0 +1,146 @@
+/**
+ * Hostile input gets a permanent 400 (gRPC INVALID_ARGUMENT) with a message naming what and where, never a
+ * 500 or a retryable status: nesting past the depth limit, numbers out of range (durations, timestamps,
+ * token counts, non-finite values), and a downstream failure that the same data would cause again. One bad
+ * item does not break the others of its request.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { httpJsonReceiverFactory } from '../receivers/http_json/index.ts';
+import type { HttpJsonReceiver } from '../receivers/http_json/http-json-receiver.ts';
+import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
+import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
+import { MAX_ANY_VALUE_DEPTH, parseOtlpJson } from '../src/otlp/json.ts';
+import { encodeExportRequest } from '../src/otlp/proto.ts';
+import { SinkConsumer, configFor, testSettings } from './helpers/index.ts';
+
+const running: { shutdown(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((r) => r.shutdown()));
+});
+
+async function otlp() {
+  const sink = new SinkConsumer();
+  const r = otlpReceiverFactory.create(
+    testSettings('receiver', 'otlp', { emit: sink }),
+    configFor(otlpReceiverFactory, { protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } } }),
+  ) as OtlpReceiver;
+  await r.start();
+  running.push(r);
+  return { r, sink, url: `http://${r.httpAddress}/v1/traces` };
+}
+
+async function events() {
+  const sink = new SinkConsumer();
+  const r = httpJsonReceiverFactory.create(testSettings('receiver', 'http_json', { emit: sink }), configFor(httpJsonReceiverFactory, { endpoint: '127.0.0.1:0' })) as HttpJsonReceiver;
+  await r.start();
+  running.push(r);
+  return { sink, url: `http://${r.address}/v1/events` };
+}
+
+async function post(url: string, body: string | Buffer, contentType = 'application/json') {
+  const res = await request(url, { method: 'POST', body, headers: { 'content-type': contentType } });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, text };
+}
+
+const nest = (depth: number, open: string, close: string, inner: string) => open.repeat(depth) + inner + close.repeat(depth);
+const kvlist = (depth: number) => nest(depth, '{"kvlistValue":{"values":[{"key":"k","value":', '}]}}', '{"stringValue":"x"}');
+const arrays = (depth: number) => nest(depth, '{"arrayValue":{"values":[', ']}}', '{"stringValue":"x"}');
+const TRACE = (attrValue: string, name = 'op') =>
+  `{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"${name}","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"nested","value":${attrValue}}]}]}]}]}`;
+
+describe('OTLP receiver: hostile bodies', () => {
+  it.each([
+    ['key-value lists nested 2,000 deep', kvlist(2000)],
+    ['arrays nested 100,000 deep', arrays(100_000)],
+    [`key-value lists nested ${MAX_ANY_VALUE_DEPTH + 1} deep`, kvlist(MAX_ANY_VALUE_DEPTH)],
+  ])('answers 400 to attribute values %s, naming the path', async (_what, value) => {
+    const { url, sink } = await otlp();
+    const res = await post(url, TRACE(value));
+    expect(res.status).toBe(400);
+    expect(res.headers['retry-after']).toBeUndefined();
+    expect(JSON.parse(res.text)).toMatchObject({ code: 3 });
+    expect(res.text).toContain('resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.');
+    expect(res.text).toContain(`attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
+    expect(sink.batches).toHaveLength(0);
+  });
+
+  it(`accepts attribute values nested ${MAX_ANY_VALUE_DEPTH} deep`, async () => {
+    const { url, sink } = await otlp();
+    const res = await post(url, TRACE(kvlist(MAX_ANY_VALUE_DEPTH - 1)));
+    expect(res.status).toBe(200);
+    expect(sink.spans).toHaveLength(1);
+  });
+
+  it('answers 400 (not 503 for ever) when the pipeline fails on the data itself, over HTTP and gRPC', async () => {
+    const { r, url, sink } = await otlp();
+    sink.fail = new RangeError('Maximum call stack size exceeded');
+    const res = await post(url, TRACE('{"stringValue":"x"}'));
+    expect(res.status).toBe(400);
+    expect(res.headers['retry-after']).toBeUndefined();
+    expect(res.text).toContain('data cannot be processed: Maximum call stack size exceeded');
+    const body = encodeExportRequest(parseOtlpJson('traces', TRACE('{"stringValue":"x"}')), 'traces');
+    const client = new grpc.Client(r.grpcAddress, grpc.credentials.createInsecure());
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, body, new grpc.Metadata(), (e) => resolve(e)),
+    );
+    client.close();
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).toBe('data cannot be processed: Maximum call stack size exceeded');
+  });
+
+  it('rejects spans whose token counts are out of range through partial success and keeps the rest', async () => {
+    const { url, sink } = await otlp();
+    const span = (name: string, tokens: string) =>
+      `{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"${name === 'good' ? 'eee19b7ec3c1b174' : 'eee19b7ec3c1b175'}","name":"${name}","attributes":[{"key":"gen_ai.usage.input_tokens","value":${tokens}}]}`;
+    const res = await post(url, `{"resourceSpans":[{"scopeSpans":[{"spans":[${span('good', '{"intValue":"12"}')},${span('bad', '{"intValue":"-5"}')}]}]}]}`);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({
+      partialSuccess: {
+        rejectedSpans: '1',
+        errorMessage: '1 spans with a token count out of range (first: gen_ai.usage.input_tokens: expected a whole number of tokens from 0 to 1000000000, got -5) were rejected',
+      },
+    });
+    expect(sink.spans.map((s) => s.name)).toEqual(['good']);
+  });
+});
+
+describe('http_json receiver: numbers out of range and hostile nesting', () => {
+  const span = (extra: Record<string, unknown>) => ({ kind: 'span', name: 'chat', duration_ms: 5, ...extra });
+  it.each([
+    ['duration_ms 1e308', span({ duration_ms: 1e308 }), 'duration_ms: expected a number <= 31536000000'],
+    ['duration_ms 1e300', span({ duration_ms: 1e300 }), 'duration_ms: expected a number <= 31536000000'],
+    ['duration_ms -1', span({ duration_ms: -1 }), 'duration_ms: expected a number >= 0'],
+    ['a timestamp past 2554', span({ timestamp: 1e300 }), 'timestamp: expected'],
+    ['a span ending past 2554', span({ timestamp: 18446744073000, duration_ms: 10_000_000 }), 'duration_ms: the span would end after 2554-07-21'],
+    ['a negative token count', span({ attributes: { 'gen_ai.usage.input_tokens': -5 } }), 'attributes.gen_ai.usage.input_tokens: expected a whole number of tokens from 0 to 1000000000, got -5'],
+    ['a token count of 1e30', span({ attributes: { 'gen_ai.usage.output_tokens': 1e30 } }), 'attributes.gen_ai.usage.output_tokens: expected a whole number of tokens'],
+    ['attributes nested 5,000 deep', '@DEEP@', `attributes.a: value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`],
+  ])('answers 400 to %s with the reason', async (_what, event, reason) => {
+    const { url, sink } = await events();
+    const body = event === '@DEEP@' ? `{"kind":"span","name":"x","attributes":{"a":${nest(5000, '{"a":', '}', '1')}}}` : JSON.stringify(event);
+    const res = await post(url, body);
+    expect(res.status).toBe(400);
+    const json = JSON.parse(res.text) as { rejected: number; errors: { index: number; reason: string }[] };
+    expect(json.rejected).toBe(1);
+    expect(json.errors[0]!.reason).toContain(reason);
+    expect(sink.batches).toHaveLength(0);
+  });
+
+  it('answers 400 to a metric value that JSON turns into Infinity', async () => {
+    const { url } = await events();
+    const res = await post(url, '{"kind":"metric","name":"m","value":1e400}');
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('value: expected a finite number, got Infinity');
+  });
+
+  it('keeps the good events of a request that holds a bad one', async () => {
+    const { url, sink } = await events();
+    const res = await post(url, JSON.stringify([span({ name: 'a' }), span({ duration_ms: 1e300 }), span({ name: 'b' })]));
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ accepted: 2, rejected: 1, errors: [{ index: 1, reason: 'duration_ms: expected a number <= 31536000000' }] });
+    expect(sink.spans.map((s) => s.name)).toEqual(['a', 'b']);
+  });
+});
