@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { main } from '../src/cli.ts';
+import { main } from '../app/cli.ts';
 import { httpUrlIssue } from '../src/delivery/config.ts';
 import { redact } from '../src/delivery/http.ts';
 import { tempDir } from './helpers/index.ts';
