@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util';
 import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { ErrorCodes } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
+import { startSelfExport } from '../src/self-export.ts';
 import { Service } from '../src/service.ts';
+import { ServiceTelemetry } from '../src/telemetry.ts';
 import { components } from './components.ts';
 
 const USAGE = `vigil: a telemetry pipeline daemon for LLM-backed services
@@ -105,13 +107,27 @@ async function run(args: string[], io: Out): Promise<number> {
     io.err(`vigil run: ${result.errors.length} config error(s); not starting\n`);
     return 1;
   }
-  const logger = createLogger(result.config.service.telemetry.logs.level);
-  const service = new Service(result.config, { logger, registry: components });
+  const own = result.config.service.telemetry;
+  let selfExport;
+  try {
+    selfExport = await startSelfExport(own);
+  } catch (err) {
+    io.err(`vigil run: service.telemetry: cannot set up OTLP export: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const logger = createLogger(own.logs.level, selfExport.logDestination);
+  const service = new Service(result.config, {
+    logger,
+    registry: components,
+    telemetry: new ServiceTelemetry({ metricReaders: selfExport.metricReaders, ...(selfExport.resource ? { resource: selfExport.resource } : {}) }),
+    ...(selfExport.tracer ? { tracer: selfExport.tracer } : {}),
+  });
   try {
     await service.start();
   } catch (err) {
     logger.fatal({ code: (err as { code?: string }).code ?? ErrorCodes.START_FAILED, err: (err as Error).message }, 'start failed');
     await service.shutdown().catch(() => undefined);
+    await selfExport.shutdown();
     return 1;
   }
   return new Promise<number>((resolve) => {
@@ -124,8 +140,9 @@ async function run(args: string[], io: Out): Promise<number> {
       }
       stopping = true;
       logger.info({ signal }, 'draining and shutting down');
-      void service.shutdown().then((ok) => {
+      void service.shutdown().then(async (ok) => {
         logger.info({ clean: ok }, 'stopped');
+        await selfExport.shutdown();
         resolve(ok ? 0 : 1);
       });
     };

@@ -8,8 +8,9 @@
  */
 import type { Component, ComponentKind, Consumer, Exporter, Factory, Host, Processor, ServiceView } from './component.ts';
 import { parseComponentId, pipelineSignal, type ServiceConfig } from './config/load.ts';
+import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { Logger } from './logger.ts';
-import { type Batch, cloneBatch, isEmpty, pickSignal, type SignalName } from './model.ts';
+import { type Batch, cloneBatch, countItems, isEmpty, pickSignal, type SignalName } from './model.ts';
 import { decodeEncoded } from './otlp/proto.ts';
 import type { ComponentRegistry } from './registry.ts';
 import type { SilenceSource } from './silence-store.ts';
@@ -108,10 +109,37 @@ function toPipelines(entries: PipelineEntry[]): Consumer {
   );
 }
 
+/** `consumer` with a span around each call when there is a tracer (see {@link GraphOptions.tracer}). */
+function traced(tracer: Tracer | undefined, name: string, attrs: Record<string, string>, consumer: Consumer): Consumer {
+  if (!tracer) return consumer;
+  return withAcceptsEncoded(
+    (batch: Batch) =>
+      tracer.startActiveSpan(name, { attributes: attrs }, async (span) => {
+        const n = countItems(batch);
+        span.setAttributes({ 'vigil.items.traces': n.traces, 'vigil.items.metrics': n.metrics, 'vigil.items.logs': n.logs, 'vigil.items.alerts': n.alerts });
+        try {
+          await consumer.consume(batch);
+        } catch (err) {
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+          throw err;
+        } finally {
+          span.end();
+        }
+      }),
+    () => consumer.acceptsEncoded === true,
+  );
+}
+
 export interface GraphOptions {
   logger: Logger;
   /** Where factories are found; every type the config names must already be loaded (`loadConfig` does that). */
   registry: ComponentRegistry;
+  /**
+   * When given, each batch a receiver hands on is a span (`receive <id>`) and each exporter's part of it a
+   * child span (`export <id>`), with the signal and item count; failures are recorded on them.
+   */
+  tracer?: Tracer;
   telemetry: ServiceTelemetry;
   host: Host;
   /** The daemon's silences, handed to every component (the alerts processors read them). */
@@ -148,7 +176,7 @@ export class Graph {
     if (i >= p.processors.length) {
       const exporters = p.exporters.map((id) => {
         const exporter = () => this.instance<Exporter>('exporter', id);
-        return decodingFor(exporter, (b) => exporter().consume(b));
+        return traced(this.opts.tracer, `export ${id}`, { 'vigil.exporter': id }, decodingFor(exporter, (b) => exporter().consume(b)));
       });
       return fanOut(exporters);
     }
@@ -216,7 +244,7 @@ export class Graph {
         const entries = names
           .filter((n) => pipelines[n]!.receivers.includes(id))
           .map((n) => ({ signal: pipelineSignal(n), consumer: this.chain(n, 0), mutates: mutatesFrom(n, 0) }));
-        create('receiver', id, toPipelines(entries));
+        create('receiver', id, traced(this.opts.tracer, `receive ${id}`, { 'vigil.receiver': id }, toPipelines(entries)));
       }
     }
 

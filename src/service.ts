@@ -6,6 +6,7 @@ import path from 'node:path';
 import { type LoadResult, formatConfigError, loadConfig, parseComponentId, type ServiceConfig } from './config/load.ts';
 import { parseDuration } from './duration.ts';
 import { Graph } from './graph.ts';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from './logger.ts';
 import type { ComponentRegistry } from './registry.ts';
 import { ServiceTelemetry } from './telemetry.ts';
@@ -22,6 +23,8 @@ export interface ServiceOptions {
   logger: Logger;
   /** The components this service may run; reloads load their configs against it too. */
   registry: ComponentRegistry;
+  /** Spans of the pipelines' work (`service.telemetry.traces`); none when undefined. */
+  tracer?: Tracer;
   /** Reused across reloads so counters keep counting; one is made if not given. */
   telemetry?: ServiceTelemetry;
 }
@@ -30,6 +33,7 @@ export class Service {
   readonly telemetry: ServiceTelemetry;
   private readonly logger: Logger;
   private readonly registry: ComponentRegistry;
+  private readonly tracer: Tracer | undefined;
   private graph: Graph | undefined;
   private endpoint: string | undefined;
   private reloading: Promise<boolean> | undefined;
@@ -47,6 +51,7 @@ export class Service {
   ) {
     this.logger = opts.logger;
     this.registry = opts.registry;
+    this.tracer = opts.tracer;
     this.telemetry = opts.telemetry ?? new ServiceTelemetry();
     const self = this;
     this.alertsApi = new AlertsApi({
@@ -148,6 +153,7 @@ export class Service {
     const graph = new Graph(config, {
       logger: this.logger,
       registry: this.registry,
+      ...(this.tracer ? { tracer: this.tracer } : {}),
       telemetry: this.telemetry,
       ...(this.silences ? { silences: this.silences } : {}),
       host: {

@@ -9,7 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Attributes, type Meter, ValueType } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { Resource } from '@opentelemetry/resources';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { ComponentKind } from './component.ts';
 import type { SignalName } from './model.ts';
 
@@ -65,9 +66,10 @@ export class ServiceTelemetry {
   /** `starting` until every pipeline started; `draining` once shutdown begins. */
   phase: 'starting' | 'running' | 'draining' = 'starting';
 
-  constructor() {
+  /** `metricReaders`: further readers of vigil's own metrics (OTLP export, `service.telemetry.metrics.readers`). */
+  constructor(opts: { metricReaders?: MetricReader[]; resource?: Resource } = {}) {
     this.exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
-    this.provider = new MeterProvider({ readers: [this.exporter] });
+    this.provider = new MeterProvider({ readers: [this.exporter, ...(opts.metricReaders ?? [])], ...(opts.resource ? { resource: opts.resource } : {}) });
     this.meter = this.provider.getMeter('vigil');
     this.registerProcessMetrics();
     const queueSize = this.meter.createObservableGauge('vigil_exporter_queue_size', {

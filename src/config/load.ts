@@ -13,6 +13,7 @@ import YAML, { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node a
 import type { ComponentKind, Factory } from '../component.ts';
 import { SIGNALS, type SignalName } from '../model.ts';
 import type { ComponentRegistry } from '../registry.ts';
+import { SelfExportSchemas } from '../self-export.ts';
 import { splitHostPort } from '../telemetry.ts';
 import { compileSchema, describeAjvErrors, validateComponentConfig } from './ajv.ts';
 import { Duration, Endpoint, Obj } from './types.ts';
@@ -56,7 +57,11 @@ const ServiceSchema = Obj({
   telemetry: Obj({
     logs: Obj({
       level: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' }),
+      processors: SelfExportSchemas.logsProcessors,
     }),
+    resource: SelfExportSchemas.resource,
+    metrics: SelfExportSchemas.metrics,
+    traces: SelfExportSchemas.traces,
     endpoint: Endpoint('localhost:8888'),
     api: Obj(
       {
