@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseSeriesSelector, parseValues } from './series-notation.ts';
 import { components } from '../../app/components.ts';
-import { inferType, runRuleTests } from './rule-test.ts';
+import { inferType, readTestFile, runRuleTests } from './rule-test.ts';
 
 const td = (f: string) => path.join(import.meta.dirname, 'testdata', f);
 
@@ -91,3 +93,159 @@ describe('vigil test', () => {
     expect(r.output).toMatch(/does-not-exist\.yaml/);
   });
 });
+
+/** Runs a test file given as text against testdata/semantics-config.yaml; the output without the temp path. */
+async function runText(text: string): Promise<{ ok: boolean; output: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-rule-test-'));
+  const file = path.join(dir, 't.test.yaml');
+  fs.writeFileSync(file, text);
+  try {
+    const r = await runRuleTests([td('semantics-config.yaml')], [file], components);
+    return { ok: r.ok, output: r.output.replaceAll(file, 't.test.yaml') };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A test file of one group: `series` lines, then alert checks `[eval_time, alertname, firing label sets]`. */
+function testFile(opts: { evaluationInterval?: string; interval?: string; series: [string, string][]; checks: [string, string, Record<string, string>[]][] }): string {
+  const lines = [...(opts.evaluationInterval ? [`evaluation_interval: ${opts.evaluationInterval}`] : []), 'tests:', '  - input_series:'];
+  if (opts.interval) lines.splice(lines.length - 1, 1, `  - interval: ${opts.interval}`, '    input_series:');
+  for (const [series, values] of opts.series) lines.push(`      - series: '${series}'`, `        values: '${values}'`);
+  lines.push('    alert_rule_test:');
+  for (const [at, name, alerts] of opts.checks) {
+    lines.push(`      - eval_time: ${at}`, `        alertname: ${name}`, `        exp_alerts: [${alerts.map((l) => `{exp_labels: ${JSON.stringify(l)}}`).join(', ')}]`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+describe('vigil test reads test files as promtool does', () => {
+  it('keeps scalars as text: unquoted 0x10 is the series notation (eleven zeros), 1e3 and 010 stay as written', () => {
+    const r = readTestFile(
+      't.yaml',
+      ['tests:', '  - input_series:', '      - {series: a, values: 0x10}', '      - {series: b, values: 1e3}', '    alert_rule_test:', '      - eval_time: 0', '        alertname: X', '        exp_alerts: [{exp_labels: {code: 010, on: yes}}]'].join('\n'),
+    );
+    expect(r.errors).toEqual([]);
+    const g = r.file!.tests[0]!;
+    expect(g.inputSeries.map((s) => s.values)).toEqual([Array(11).fill(0), [1000]]);
+    expect(g.alertTests[0]!.expAlerts).toEqual([{ labels: { code: '010', on: 'yes' }, annotations: {} }]);
+    expect(g.intervalMs).toBe(60_000); // no interval: the evaluation_interval (default 1m)
+  });
+
+  it('refuses unknown keys, promql_expr_test and bad values, all at once, each with file:line:col', () => {
+    const r = readTestFile(
+      't.yaml',
+      [
+        'evaluation_interval: 1m',
+        'evalution_interval: 2m',
+        'tests:',
+        '  - name: only promql',
+        '    input_series:',
+        '      - {series: a, values: 0o7}',
+        '    promql_expr_test:',
+        '      - expr: a',
+        '  - alert_rule_tests: []',
+        '    alert_rule_test:',
+        '      - eval_time: soon',
+        '        alertname: X',
+        '        exp_alerts: [{exp_label: {a: b}}]',
+        '      - eval_time: 1m',
+      ].join('\n'),
+    );
+    expect(r.errors).toEqual([
+      't.yaml:2:1: evalution_interval: unknown key "evalution_interval" (known: evaluation_interval, processor, rule_files, tests)',
+      't.yaml:6:29: tests[0].input_series[0].values: bad value "0o7": expected a number, _, stale, a+bxN, a-bxN, axN or _xN (hexadecimal is not a number in series values)',
+      't.yaml:7:5: tests[0].promql_expr_test: "promql_expr_test" is not supported: vigil has no PromQL expressions to test; check the alerts they lead to with alert_rule_test',
+      't.yaml:9:5: tests[1].alert_rule_tests: unknown key "alert_rule_tests" (known: name, interval, start_timestamp, external_url, input_series, alert_rule_test, route_test, exp_routes)',
+      't.yaml:11:20: tests[1].alert_rule_test[0].eval_time: invalid duration "soon": expected a number and a unit (ms, s, m, h, d, w), e.g. "10s"',
+      't.yaml:13:23: tests[1].alert_rule_test[0].exp_alerts[0].exp_label: unknown key "exp_label" (known: exp_labels, exp_annotations)',
+      't.yaml:14:9: tests[1].alert_rule_test[1]: missing "alertname"',
+    ]);
+  });
+
+  it('the state at eval_time is that of the last evaluation at or before it (for: 30s, evaluations every 1m: firing at 1m, not at 45s)', async () => {
+    const r = await runText(
+      testFile({
+        series: [['g', '1x5']],
+        checks: [
+          ['45s', 'ForThirtySeconds', []],
+          ['59s', 'ForThirtySeconds', []],
+        ],
+      }),
+    );
+    expect(r.output).toBe('ok   t.test.yaml: tests[0] (2 checks)\nSUCCESS');
+    const firing = await runText(
+      ['tests:', '  - input_series: [{series: g, values: 1x5}]', '    alert_rule_test:', '      - {eval_time: 1m, alertname: ForThirtySeconds, exp_alerts: [{exp_annotations: {summary: g is 1}}]}'].join('\n'),
+    );
+    expect(firing.output).toBe('ok   t.test.yaml: tests[0] (1 check)\nSUCCESS');
+  });
+
+  it('an omitted exp_annotations means no annotations (promtool), so an alert that has some fails', async () => {
+    const r = await runText(testFile({ series: [['g', '1x5']], checks: [['2m', 'ForThirtySeconds', [{}]]] }));
+    expect(r.ok).toBe(false);
+    expect(r.output).toBe(
+      [
+        'FAIL t.test.yaml: tests[0] alert_rule_test[0] ForThirtySeconds at 2m',
+        '  alert {alertname="ForThirtySeconds", severity="warning"}:',
+        '    annotation summary: expected (none), got "g is 1"',
+        'FAILED',
+      ].join('\n'),
+    );
+  });
+
+  it('the input step defaults to the evaluation_interval', async () => {
+    const r = await runText(testFile({ evaluationInterval: '30s', series: [['nd', '0 1']], checks: [['29s', 'KeepState', []], ['30s', 'KeepState', [{}]]] }));
+    expect(r.output).toBe('ok   t.test.yaml: tests[0] (2 checks)\nSUCCESS');
+  });
+});
+
+describe('no_data, and stale as a staleness marker, in vigil test', () => {
+  it('stale: keep_state stays firing; resolve resolves at the marker; alerting stays firing', async () => {
+    const r = await runText(
+      testFile({
+        series: [['nd', '1 1 stale']],
+        checks: [
+          ['1m', 'KeepState', [{}]],
+          ['1m', 'Resolve', [{}]],
+          ['2m', 'KeepState', [{}]],
+          ['2m', 'Resolve', []],
+          ['2m', 'Alerting', [{}]],
+          ['20m', 'KeepState', [{}]],
+          ['20m', 'Resolve', []],
+          ['20m', 'Alerting', [{}]],
+        ],
+      }),
+    );
+    expect(r.output).toBe('ok   t.test.yaml: tests[0] (8 checks)\nSUCCESS');
+  });
+
+  it('a missing sample is no staleness marker: resolve waits until the last point leaves the 5m window', async () => {
+    const r = await runText(
+      testFile({
+        series: [['nd', '1 _x10']],
+        checks: [
+          ['4m', 'Resolve', [{}]],
+          ['5m', 'Resolve', []],
+          ['5m', 'KeepState', [{}]],
+        ],
+      }),
+    );
+    expect(r.output).toBe('ok   t.test.yaml: tests[0] (3 checks)\nSUCCESS');
+  });
+
+  it('alerting: no data counts as the condition holding, for applies (pending at 5m, firing at 6m), data back resolves it', async () => {
+    const r = await runText(
+      testFile({
+        series: [['nd', '0 _x6 0']],
+        checks: [
+          ['4m', 'Alerting', []],
+          ['5m', 'Alerting', []],
+          ['6m', 'Alerting', [{}]],
+          ['7m', 'Alerting', []],
+        ],
+      }),
+    );
+    expect(r.output).toBe('ok   t.test.yaml: tests[0] (4 checks)\nSUCCESS');
+  });
+});
+

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchOf, dist, explicitHist, gauge, sum } from './testdata/batches.ts';
+import { fingerprint } from './fingerprint.ts';
 import { engineFor, tick } from './testdata/engine.ts';
 
 const S = 1000;
@@ -277,3 +278,82 @@ function range(a: number, b: number): number[] {
   for (let i = a; i <= b; i++) out.push(i);
   return out;
 }
+
+describe('labels, staleness and no_data (Prometheus semantics)', () => {
+  const base = { name: 'R', metric: 'g', stat: 'last', op: '>', threshold: 10 };
+  const stale = (labels: Record<string, string>, timeMs: number) => {
+    const m = gauge('g', labels, NaN, timeMs);
+    if (m.data?.type === 'gauge') m.data.dataPoints[0]!.flags = 1; // FLAG_NO_RECORDED_VALUE: a staleness marker
+    return m;
+  };
+
+  it('drops empty label values: a rule label "" (which also removes a group label), empty group_by values; the fingerprint is that of the labels left', () => {
+    const e = engineFor({ rules: [{ ...base, group_by: ['service.name', 'tier', 'zone'], labels: { team: '', zone: '', owner: 'x' } }] });
+    e.ingest(batchOf([gauge('g', { 'service.name': 'checkout', tier: '', zone: 'eu' }, 20, 0)]), 0);
+    tick(e, 0);
+    const [a] = e.firing();
+    const labels = { 'service.name': 'checkout', owner: 'x', alertname: 'R', severity: 'warning' };
+    expect(a!.labels).toEqual(labels);
+    expect(a!.fingerprint).toBe(fingerprint(labels));
+  });
+
+  it('an OTLP staleness marker (FLAG_NO_RECORDED_VALUE) hides the series from last until a later point', () => {
+    const e = engineFor({ rules: [{ ...base, no_data: 'resolve' }] });
+    e.ingest(batchOf([gauge('g', {}, 20, 0)]), 0);
+    tick(e, 0);
+    expect(e.firing()).toHaveLength(1);
+    e.ingest(batchOf([stale({}, 10 * S)]), 10 * S);
+    tick(e, 10 * S);
+    expect(e.firing()).toHaveLength(0);
+    e.ingest(batchOf([gauge('g', {}, 30, 20 * S)]), 20 * S);
+    tick(e, 20 * S);
+    expect(e.firing().map((x) => x.value)).toEqual([30]);
+  });
+
+  it('a staleness marker is not a sample for the other stats (as range functions skip stale samples)', () => {
+    const e = engineFor({ rules: [{ ...base, stat: 'max', no_data: 'resolve' }] });
+    e.ingest(batchOf([gauge('g', {}, 20, 0)]), 0);
+    e.ingest(batchOf([stale({}, 10 * S)]), 10 * S);
+    tick(e, 10 * S);
+    expect(e.firing().map((x) => x.value)).toEqual([20]);
+  });
+
+  it('no_data resolve: keep_firing_for counts from the first evaluation without data', () => {
+    const e = engineFor({ rules: [{ ...base, window: '1m', keep_firing_for: '1m', no_data: 'resolve' }] });
+    e.ingest(batchOf([gauge('g', {}, 20, 0)]), 0);
+    for (const t of [0, 30, 60]) tick(e, t * S); // the point leaves the window at 60 s
+    expect(e.firing()).toHaveLength(1);
+    tick(e, 119 * S);
+    expect(e.firing()).toHaveLength(1);
+    tick(e, 120 * S);
+    expect(e.firing()).toHaveLength(0);
+  });
+
+  it('no_data applies to an alert whose series are gone from the store; keep_state keeps it', () => {
+    const resolve = engineFor({ rules: [{ ...base, no_data: 'resolve' }] });
+    const keep = engineFor({ rules: [base] });
+    for (const e of [resolve, keep]) {
+      e.ingest(batchOf([gauge('g', {}, 20, 0)]), 0);
+      tick(e, 0);
+      expect(e.firing()).toHaveLength(1);
+      tick(e, 60 * M); // the series was pruned: its group gives no result at all
+      expect(e.store.size).toBe(0);
+    }
+    expect(resolve.firing()).toHaveLength(0);
+    expect(keep.firing()).toHaveLength(1);
+  });
+
+  it('no_data alerting: a group without data fires after for, and resolves when data says the condition is false', () => {
+    const e = engineFor({ rules: [{ ...base, window: '1m', for: '1m', no_data: 'alerting' }] });
+    e.ingest(batchOf([gauge('g', {}, 1, 0)]), 0);
+    tick(e, 0);
+    tick(e, 60 * S); // no point in (0, 60s]: pending
+    expect([e.pending().length, e.firing().length]).toEqual([1, 0]);
+    tick(e, 120 * S);
+    expect(e.firing()).toHaveLength(1);
+    e.ingest(batchOf([gauge('g', {}, 1, 130 * S)]), 130 * S);
+    tick(e, 130 * S);
+    expect(e.firing()).toHaveLength(0);
+  });
+});
+
