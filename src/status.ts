@@ -72,7 +72,6 @@ export interface ModelCost {
   todayUsd: number;
   /** Spend since the start of the current UTC month, as seen by this run (not persisted), USD. */
   monthUsd: number;
-  calls: number;
   inputTokens: number;
   outputTokens: number;
   /** True when the model has no price (its calls are counted, never silently $0). */

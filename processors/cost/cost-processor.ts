@@ -23,6 +23,8 @@ import {
   getAttr,
 } from '../../src/model.ts';
 import { BudgetBook } from './budget-book.ts';
+import { ModelCosts, budgetStatus } from './cost-status.ts';
+import type { ComponentStatus } from '../../src/status.ts';
 import type { CostConfig } from './config.ts';
 import { type Price, type PriceTable, type UnpricedReason, buildPriceTable, ratesFor } from './price-table.ts';
 
@@ -52,6 +54,7 @@ export class CostProcessor implements Processor {
   private readonly intervalMs: number;
   private readonly persistMs: number;
   private readonly budgets: BudgetBook;
+  private readonly modelCosts = new ModelCosts();
   private readonly stateDir: string;
   private usageRoot: Trie = new Map();
   private usageList: Usage[] = [];
@@ -618,6 +621,8 @@ export class CostProcessor implements Processor {
       return g;
     };
     for (const u of usages) {
+      const model = u.attrs.find((a) => a.key === 'gen_ai.request.model')?.value;
+      if (typeof model === 'string') this.modelCosts.add(model, u.priced ? u.cost : 0, u.priced, u.input, u.output, nowMs);
       const g = groupOf(u.service);
       if (u.priced) g.cost.push(numberPoint(u.attrs, startNs, nowNs, u.cost));
       if (u.input) g.tokens.push(numberPoint([...u.attrs, { key: 'gen_ai.token.type', value: 'input' }], startNs, nowNs, BigInt(Math.round(u.input))));
@@ -649,6 +654,16 @@ export class CostProcessor implements Processor {
       if (this.budgets.isDirty) this.schedulePersist(); // a period roll-over changes the state too
     }
     if (resourceMetrics.length) await this.emit.consume({ resourceMetrics });
+  }
+
+  /** Spend against each budget (with the projection to the end of the period) and cost per model. */
+  status(nowMs: number): ComponentStatus {
+    return {
+      cost: {
+        budgets: this.budgets.active ? this.budgets.snapshot(nowMs).flatMap((b) => budgetStatus(b, nowMs)) : [],
+        models: this.modelCosts.list(nowMs),
+      },
+    };
   }
 
   /** For tests: resolves once pending budget writes are on disk. */

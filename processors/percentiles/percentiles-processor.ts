@@ -26,6 +26,8 @@ import {
 import { MAX_SCALE, MIN_SCALE, Sketch, scaleForAccuracy } from '../../src/sketch.ts';
 import type { PercentilesConfig } from './config.ts';
 import { CumulativeToDelta } from './cumulative-to-delta.ts';
+import { LatencyHistory } from './latency-history.ts';
+import type { ComponentStatus } from '../../src/status.ts';
 
 const STATUS_NAMES = ['unset', 'ok', 'error'] as const;
 /** Trie key for a dimension a received metric point does not carry (its attribute is then left out). */
@@ -90,6 +92,7 @@ export class PercentilesProcessor implements Processor {
   private readonly resVals: (string | undefined)[];
   private lastWindow: WindowState | undefined;
   private invalidWarned = false;
+  private readonly history: LatencyHistory;
 
   constructor(
     private readonly config: PercentilesConfig,
@@ -98,6 +101,7 @@ export class PercentilesProcessor implements Processor {
     this.windowMs = parseDuration(config.window);
     if (!(this.windowMs > 0)) throw new Error('percentiles: window must be greater than 0');
     this.scale = scaleForAccuracy(config.relative_accuracy);
+    this.history = new LatencyHistory(this.windowMs, this.scale);
     this.dims = config.dimensions.slice();
     this.serviceDim = this.dims.indexOf('service.name');
     this.quantiles = [...new Set([0, ...config.quantiles, 1])].sort((a, b) => a - b);
@@ -145,6 +149,11 @@ export class PercentilesProcessor implements Processor {
     return next.consume(batch);
   }
 
+  /** Latency and errors per service and model over the last windows (the status page's charts). */
+  status(nowMs: number): ComponentStatus {
+    return { latency: this.history.status(nowMs) };
+  }
+
   /** Number of series held across all open windows (for tests and the benchmark). */
   seriesHeld(): number {
     let n = 0;
@@ -180,7 +189,10 @@ export class PercentilesProcessor implements Processor {
       if (this.lastWindow === w) this.lastWindow = undefined;
     }
     const resourceMetrics: ResourceMetrics[] = [];
-    for (const w of due) resourceMetrics.push(...this.render(w));
+    for (const w of due) {
+      this.history.record(w.index, w.spanOverflow ? [...w.spanSeries, w.spanOverflow] : w.spanSeries);
+      resourceMetrics.push(...this.render(w));
+    }
     if (resourceMetrics.length) await this.emit.consume({ resourceMetrics });
   }
 

@@ -70,8 +70,8 @@ function tables(o: Overview): Table[] {
   });
   out.push({
     title: 'Cost per model',
-    head: ['model', 'today', 'this month', 'calls', 'input tokens', 'output tokens'],
-    rows: o.cost.models.map((m) => [`${m.model}${m.unpriced ? ' (unpriced)' : ''}`, usd(m.todayUsd), usd(m.monthUsd), String(m.calls), String(m.inputTokens), String(m.outputTokens)]),
+    head: ['model', 'today', 'this month', 'input tokens', 'output tokens'],
+    rows: o.cost.models.map((m) => [`${m.model}${m.unpriced ? ' (unpriced)' : ''}`, usd(m.todayUsd), usd(m.monthUsd), String(m.inputTokens), String(m.outputTokens)]),
     empty: 'no LLM calls seen',
   });
   out.push({

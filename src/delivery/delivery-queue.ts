@@ -15,6 +15,7 @@ import type { SignalName } from '../model.ts';
 import { appendWholeSync } from '../atomic-file.ts';
 import { ConsumerError, retryableError } from '../errors.ts';
 import type { ComponentTelemetry } from '../telemetry.ts';
+import { type DeliveryRecord, RecentRing } from '../status.ts';
 import { backoffDelay } from './backoff.ts';
 import type { DeliveryOptions } from './config.ts';
 import { DiskQueue, type QueueEntry } from './disk-queue.ts';
@@ -116,6 +117,7 @@ export class DeliveryQueue<T> {
   private readonly rand: () => number;
   private delivered = 0;
   private deadLettered = 0;
+  private readonly recentRing = new RecentRing<DeliveryRecord>(50);
   private dropped = 0;
 
   private constructor(
@@ -166,6 +168,26 @@ export class DeliveryQueue<T> {
   /** The disk queue's write counters (bench). */
   get diskStats() {
     return this.disk.stats;
+  }
+
+  /** The last deliveries, dead letters and drops (newest first), and where dead letters go: for the status page. */
+  recent(): { records: DeliveryRecord[]; deadLetterFile: string } {
+    return { records: this.recentRing.list(), deadLetterFile: this.deadLetterFile };
+  }
+
+  private remember(outcome: DeliveryRecord['outcome'], item: T, attempts: number, at: number, reason?: string): void {
+    const d = this.p.describe(item);
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    this.recentRing.push({
+      at,
+      outcome,
+      ...(str(d.groupKey) !== undefined ? { groupKey: str(d.groupKey) } : {}),
+      ...(str(d.status) !== undefined ? { status: str(d.status) } : {}),
+      ...(str(d.alertname) !== undefined ? { alertname: str(d.alertname) } : {}),
+      alerts: this.p.itemCount(item),
+      attempts,
+      ...(reason !== undefined ? { reason } : {}),
+    });
   }
 
   stats(): DeliveryStats {
@@ -277,6 +299,7 @@ export class DeliveryQueue<T> {
 
   private drop(item: T, rank: number, reason: string): void {
     this.dropped++;
+    this.remember('dropped', item, 0, Date.now(), reason);
     const n = this.p.itemCount(item);
     this.p.telemetry.count('failed', this.signalOf(item), n);
     this.droppedCounter.add(1, { ...this.p.telemetry.labels, severity: rankName(rank) });
@@ -411,6 +434,7 @@ export class DeliveryQueue<T> {
     const now = Date.now();
     if (err === undefined) {
       this.delivered++;
+      this.remember('delivered', e.item, st.attempts, now);
       this.state.delete(e.id);
       if (this.disk.has(e.id)) {
         this.disk.remove(e.id);
@@ -450,6 +474,7 @@ export class DeliveryQueue<T> {
 
   private writeDeadLetter(item: T, reason: string, attempts: number, firstAttemptAt: number, lastAttemptAt: number, enqueuedAt = lastAttemptAt): void {
     this.deadLettered++;
+    this.remember('dead_letter', item, attempts, lastAttemptAt, reason);
     const n = this.p.itemCount(item);
     const line = {
       time: new Date(lastAttemptAt).toISOString(),

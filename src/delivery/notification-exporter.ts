@@ -10,6 +10,7 @@ import type { AlertNotification, Batch } from '../model.ts';
 import { type DeliveryConfig, type DeliveryOptions, deliveryOptions } from './config.ts';
 import { DeliveryQueue } from './delivery-queue.ts';
 import { notificationRank } from './severity.ts';
+import type { ComponentStatus } from '../status.ts';
 
 /** What an exporter plugs into the NotificationExporter. */
 export interface NotificationSender {
@@ -67,6 +68,14 @@ export class NotificationExporter implements Exporter {
       });
     })();
     await this.starting;
+  }
+
+  /** Queue size, deliveries and dead letters, with the last of them (the status page's "recent notifications"). */
+  status(_nowMs: number): ComponentStatus {
+    if (!this.queue) return {};
+    const st = this.queue.stats();
+    const { records, deadLetterFile } = this.queue.recent();
+    return { deliveries: { queued: st.queued, delivered: st.delivered, deadLettered: st.deadLettered, deadLetterFile, recent: records } };
   }
 
   async consume(batch: Batch): Promise<void> {

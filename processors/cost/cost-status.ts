@@ -1,0 +1,78 @@
+/**
+ * What the cost processor reports to the status page: each budget's spend in the current period against
+ * its limit, with a linear projection to the end of the period, and the cost per model today and this
+ * month (UTC calendar; counted from the emitted usage, in memory: after a restart it counts from then on,
+ * while budget spend itself is persisted).
+ */
+import type { KeyValue } from '../../src/model.ts';
+import type { BudgetStatus, ModelCost } from '../../src/status.ts';
+import type { BudgetConfig } from './config.ts';
+
+const DAY_MS = 86_400_000;
+const MAX_MODELS = 500;
+
+/** Start and end (Unix ms) of the calendar period holding `nowMs` in `timezone` (DST shifts within it ignored). */
+export function periodBounds(kind: 'day' | 'month', timezone: string, nowMs: number): { start: number; end: number } {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: timezone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' }).formatToParts(nowMs);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  const [y, mo, d, h, mi, s] = [get('year'), get('month'), get('day'), get('hour'), get('minute'), get('second')];
+  const midnight = nowMs - ((h * 60 + mi) * 60 + s) * 1000 - (nowMs % 1000);
+  if (kind === 'day') return { start: midnight, end: midnight + DAY_MS };
+  const start = midnight - (d - 1) * DAY_MS;
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  return { start, end: start + days * DAY_MS };
+}
+
+export function budgetStatus(b: { config: BudgetConfig; period: string; groups: { attrs: KeyValue[]; spent: number }[] }, nowMs: number): BudgetStatus[] {
+  const { start, end } = periodBounds(b.config.period, b.config.timezone, nowMs);
+  const elapsed = Math.max(nowMs - start, 60_000); // the first minute of a period projects nothing wild
+  return b.groups.map((g) => ({
+    name: b.config.name,
+    period: b.config.period,
+    periodLabel: b.period,
+    timezone: b.config.timezone,
+    limitUsd: b.config.limit_usd,
+    group: Object.fromEntries(g.attrs.map((a) => [a.key, String(a.value)])),
+    spentUsd: g.spent,
+    utilization: g.spent / b.config.limit_usd,
+    projectedUsd: (g.spent * (end - start)) / elapsed,
+    periodEndMs: end,
+  }));
+}
+
+/** Cost and tokens per model, today and this month (UTC). */
+export class ModelCosts {
+  private day = '';
+  private month = '';
+  private readonly models = new Map<string, ModelCost>();
+
+  /** Adds the usage of one emission at `nowMs`. */
+  add(model: string, usd: number, priced: boolean, input: number, output: number, nowMs: number): void {
+    this.roll(nowMs);
+    let m = this.models.get(model);
+    if (!m) {
+      if (this.models.size >= MAX_MODELS) return;
+      this.models.set(model, (m = { model, todayUsd: 0, monthUsd: 0, inputTokens: 0, outputTokens: 0, unpriced: false }));
+    }
+    m.todayUsd += usd;
+    m.monthUsd += usd;
+    m.inputTokens += input;
+    m.outputTokens += output;
+    if (!priced && (input || output)) m.unpriced = true;
+  }
+
+  private roll(nowMs: number): void {
+    const iso = new Date(nowMs).toISOString();
+    const day = iso.slice(0, 10);
+    const month = iso.slice(0, 7);
+    if (month !== this.month) this.models.clear();
+    else if (day !== this.day) for (const m of this.models.values()) m.todayUsd = 0;
+    this.day = day;
+    this.month = month;
+  }
+
+  list(nowMs: number): ModelCost[] {
+    this.roll(nowMs);
+    return [...this.models.values()].map((m) => ({ ...m }));
+  }
+}
