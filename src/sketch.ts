@@ -281,8 +281,11 @@ export class Sketch {
   }
 
   /** Adds an OTLP exponential histogram data point (exact at the coarser of the two scales). */
-  mergeDataPoint(dp: ExponentialHistogramDataPoint): void {
-    if (dp.count === 0) return;
+  mergeDataPoint(dp: ExponentialHistogramDataPoint): boolean {
+    if (dp.count === 0) return true;
+    if (dp.zeroCount === 0 && !hasCounts(dp.positive.bucketCounts) && !hasCounts(dp.negative.bucketCounts)) {
+      return this.addWhole(dp.count, dp.sum, dp.min, dp.max);
+    }
     if (dp.scale < this.scale) this.downscaleTo(Math.max(MIN_SCALE, dp.scale));
     this.makeRoomFor(dp.scale, dp.positive.offset, dp.positive.bucketCounts.length, dp.negative.offset, dp.negative.bucketCounts.length);
     const by = dp.scale - this.scale;
@@ -296,6 +299,31 @@ export class Sketch {
     if (lo < this.min) this.min = lo;
     if (hi > this.max) this.max = hi;
     this.enforceMaxBuckets();
+    return true;
+  }
+
+  /**
+   * Adds `count` observations known only by their sum, min and max (a histogram point without buckets, or
+   * with one bucket covering everything): all are placed at the mean (sum / count), kept within [min, max],
+   * or, without a sum, midway between min and max or at whichever of them is known. The sum stays exact.
+   * Returns false (and adds nothing) when none of sum, min and max is known: there is no value to place.
+   */
+  addWhole(count: number, sum: number | undefined, min: number | undefined, max: number | undefined): boolean {
+    if (!(count > 0)) return true;
+    let v: number;
+    if (sum !== undefined && Number.isFinite(sum)) v = sum / count;
+    else if (min !== undefined && max !== undefined) v = min + (max - min) / 2;
+    else if (min !== undefined) v = min;
+    else if (max !== undefined) v = max;
+    else return false;
+    if (min !== undefined && v < min) v = min;
+    if (max !== undefined && v > max) v = max;
+    const before = this.sum;
+    this.add(v, count);
+    if (sum !== undefined && Number.isFinite(sum)) this.sum = before + sum;
+    if (min !== undefined && min < this.min) this.min = min;
+    if (max !== undefined && max > this.max) this.max = max;
+    return true;
   }
 
   /**
@@ -303,8 +331,11 @@ export class Sketch {
    * geometric one where both bounds are positive), clamped by the point's min and max. The error is
    * therefore up to half the bucket's width, not the sketch's relative accuracy.
    */
-  mergeExplicitHistogram(dp: HistogramDataPoint): void {
+  mergeExplicitHistogram(dp: HistogramDataPoint): boolean {
     const bounds = dp.explicitBounds;
+    // no buckets (count and sum only), or one bucket spanning everything (a view with `boundaries: []`):
+    // nothing is known of where the values are but their sum, min and max
+    if (dp.bucketCounts.length <= 1) return this.addWhole(dp.count, dp.sum, dp.min, dp.max);
     let estSum = 0;
     let n = 0;
     for (let i = 0; i < dp.bucketCounts.length; i++) {
@@ -328,20 +359,19 @@ export class Sketch {
     if (dp.min !== undefined && dp.min < this.min) this.min = dp.min;
     if (dp.max !== undefined && dp.max > this.max) this.max = dp.max;
     this.enforceMaxBuckets();
+    return true;
   }
 
   private lowestBoundOf(dp: ExponentialHistogramDataPoint): number {
-    const b = 2 ** (2 ** -dp.scale);
-    if (dp.negative.bucketCounts.some((c) => c > 0)) return -(b ** (dp.negative.offset + dp.negative.bucketCounts.length));
+    if (hasCounts(dp.negative.bucketCounts)) return -boundOf(dp.negative.offset + dp.negative.bucketCounts.length, dp.scale);
     if (dp.zeroCount > 0) return 0;
-    return b ** dp.positive.offset;
+    return boundOf(dp.positive.offset, dp.scale);
   }
 
   private highestBoundOf(dp: ExponentialHistogramDataPoint): number {
-    const b = 2 ** (2 ** -dp.scale);
-    if (dp.positive.bucketCounts.some((c) => c > 0)) return b ** (dp.positive.offset + dp.positive.bucketCounts.length);
+    if (hasCounts(dp.positive.bucketCounts)) return boundOf(dp.positive.offset + dp.positive.bucketCounts.length, dp.scale);
     if (dp.zeroCount > 0) return 0;
-    return -(b ** dp.negative.offset);
+    return -boundOf(dp.negative.offset, dp.scale);
   }
 
   /** The value at quantile q in [0, 1] (NaN when empty); q=0 is the min and q=1 the max. */
@@ -369,7 +399,13 @@ export class Sketch {
 
   /** The representative value of bucket i: the point of (base^i, base^(i+1)] with the least relative error. */
   private valueOf(i: number): number {
-    return (2 * this.base ** (i + 1)) / (1 + this.base);
+    const v = (2 * this.base ** (i + 1)) / (1 + this.base);
+    if (Number.isFinite(v) && v > 0) return v;
+    // coarse scales (base 2^512 and beyond) overflow the formula: the same point in log space, then held
+    // within what a double can hold (the bucket's value is then only known to be that large)
+    const b = 2 ** -this.scale;
+    const log2v = 1 + i * b - Math.log2(1 + 2 ** -b);
+    return Math.min(Number.MAX_VALUE, Math.max(Number.MIN_VALUE, 2 ** log2v));
   }
 
   private clamp(v: number): number {
@@ -440,4 +476,14 @@ function mergeBuckets(into: Buckets, counts: ArrayLike<number>, offset: number, 
     const c = counts[i]!;
     if (c) into.add((offset + i) >> by, c);
   }
+}
+
+/** The lower bound base^index of bucket `index` at `scale`, held within the range of a double. */
+function boundOf(index: number, scale: number): number {
+  return Math.min(Number.MAX_VALUE, Math.max(Number.MIN_VALUE, 2 ** (index * 2 ** -scale)));
+}
+
+function hasCounts(counts: ArrayLike<number>): boolean {
+  for (let i = 0; i < counts.length; i++) if (counts[i]! > 0) return true;
+  return false;
 }

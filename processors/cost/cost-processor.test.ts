@@ -247,10 +247,10 @@ describe('cost: emitted metrics', () => {
   it('prices the gen_ai.client.token.usage histogram (its sum is the token count) into llm.cost', async () => {
     const { proc, emitted } = make();
     await proc.start();
-    const point = (type: string, sum: number, start: bigint): HistogramDataPoint => ({
+    const point = (type: string, sum: number, start: bigint, afterMs = 0): HistogramDataPoint => ({
       attributes: attrs({ 'gen_ai.token.type': type, 'gen_ai.request.model': 'gpt-4.1', 'gen_ai.provider.name': 'openai', 'gen_ai.operation.name': 'chat' }),
       startTimeUnixNano: start,
-      timeUnixNano: BigInt(T0) * 1_000_000n,
+      timeUnixNano: BigInt(T0 + afterMs) * 1_000_000n,
       count: 1,
       sum,
       bucketCounts: [1],
@@ -274,7 +274,7 @@ describe('cost: emitted metrics', () => {
     // a cumulative stream that started now: 5000 input, then 7000 (an increment of 2000)
     const start = BigInt(T0) * 1_000_000n;
     await proc.process(batch(AggregationTemporality.Cumulative, [point('input', 5_000, start)]), next);
-    await proc.process(batch(AggregationTemporality.Cumulative, [point('input', 7_000, start)]), next);
+    await proc.process(batch(AggregationTemporality.Cumulative, [point('input', 7_000, start, 1000)]), next);
     expect(next.metrics).toHaveLength(3);
     await proc.flush();
     const dp = emitted.metrics.find((m) => m.name === 'llm.cost')!.data!.dataPoints[0] as NumberDataPoint;

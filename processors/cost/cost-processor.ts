@@ -18,10 +18,10 @@ import {
   type Metric,
   type NumberDataPoint,
   type ResourceMetrics,
-  attrToString,
   emptyScope,
-  getAttr,
 } from '../../src/model.ts';
+import { findString, valueNumber as num, valueString as str } from '../../src/attributes.ts';
+import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import { BudgetBook } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
 import type { ComponentStatus } from '../../src/status.ts';
@@ -78,7 +78,8 @@ export class CostProcessor implements Processor {
   private readonly heldMetrics = new Map<string, HeldUsage>();
   /** Every attribute a budget groups by (kept with held metric usage). */
   private readonly groupKeys: string[];
-  private readonly cumulative = new Map<string, { start: bigint; sum: number }>();
+  /** Token-usage points as increments, whatever their temporality (src/streams). */
+  private readonly streams: MetricStreamReader;
   /** The attributes of the call being priced, for budget group_by lookups (no closure per span). */
   private curAttrs: readonly KeyValue[] = [];
   private curResAttrs: readonly KeyValue[] = [];
@@ -100,6 +101,7 @@ export class CostProcessor implements Processor {
     this.budgets = new BudgetBook(config.budgets, this.stateDir);
     this.lastEmitNs = BigInt(Date.now()) * 1_000_000n;
     this.counterLabels = settings.telemetry.labels;
+    this.streams = new MetricStreamReader({ component: 'cost', logger: settings.logger, telemetry: settings.telemetry, maxStreams: MAX_STREAMS });
     this.unpricedCounter = settings.telemetry.meter.createCounter('vigil_processor_llm_unpriced_calls', {
       description: 'LLM calls (spans or token-usage points) that could not be priced, by model and reason',
     });
@@ -139,6 +141,7 @@ export class CostProcessor implements Processor {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.streams.close();
     if (this.timer) clearInterval(this.timer);
     if (this.persistTimer) clearTimeout(this.persistTimer);
     this.timer = this.persistTimer = undefined;
@@ -419,57 +422,63 @@ export class CostProcessor implements Processor {
    * (service, model) whose calls also arrived as spans (spans win: they carry the cache split).
    */
   private priceMetrics(batch: Batch): void {
-    const table = this.table!;
-    for (const rm of batch.resourceMetrics!) {
-      const rattrs = rm.resource?.attributes ?? [];
-      const service = findString(rattrs, 'service.name') ?? '';
-      for (const sm of rm.scopeMetrics) {
-        for (const m of sm.metrics) {
-          if (m.name !== 'gen_ai.client.token.usage') continue;
-          const data = m.data;
-          if (!data || (data.type !== 'histogram' && data.type !== 'exponentialHistogram')) {
-            this.countUnpriced('', 'unsupported_metric_type', (data as { dataPoints?: unknown[] } | undefined)?.dataPoints?.length ?? 1);
-            continue;
-          }
-          const cumulative = data.aggregationTemporality === AggregationTemporality.Cumulative;
-          for (const dp of data.dataPoints as (HistogramDataPoint | ExponentialHistogramDataPoint)[]) {
-            let tokens = typeof dp.sum === 'number' && Number.isFinite(dp.sum) && dp.sum >= 0 ? dp.sum : NaN;
-            const a = dp.attributes;
-            const reqModel = findString(a, 'gen_ai.request.model');
-            const resModel = findString(a, 'gen_ai.response.model');
-            const model = resModel || reqModel;
-            if (!(tokens >= 0)) {
-              this.countUnpriced(model ?? '', 'no_tokens');
-              continue;
-            }
-            if (cumulative) tokens = this.tokenDelta(service, rattrs, dp, tokens);
-            if (!(tokens > 0)) continue;
-            const rawType = findString(a, 'gen_ai.token.type') ?? findString(a, 'llm.usage.token_type');
-            const type = rawType === 'input' || rawType === 'prompt' ? 'input' : rawType === 'output' || rawType === 'completion' ? 'output' : undefined;
-            if (!type) {
-              this.countUnpriced(model ?? '', 'unknown_token_type');
-              continue;
-            }
-            if (!model) {
-              this.countUnpriced('', 'no_model');
-              continue;
-            }
-            const provider = findString(a, 'gen_ai.provider.name') ?? findString(a, 'gen_ai.system');
-            const ctx = table.context(provider, findString(a, 'server.address'));
-            let r = resModel ? table.resolve(resModel, ctx) : undefined;
-            if (!r?.price && reqModel && reqModel !== resModel) {
-              const r2 = table.resolve(reqModel, ctx);
-              if (r2.price || !r) r = r2;
-            }
-            const svc = findString(a, 'service.name') ?? service;
-            // the histogram does not say which input tokens were cached: all are priced as input
-            const price = r?.price;
-            const cost = price ? (type === 'input' ? tokens * price.input : tokens * price.output) / 1e6 : 0;
-            this.holdMetricUsage(svc, reqModel || resModel || '', provider ?? '', findString(a, 'gen_ai.operation.name') ?? '', price?.name ?? '', type, tokens, cost, price ? undefined : (r?.reason ?? 'no_price'), a, rattrs);
-          }
-        }
-      }
+    // cumulative streams are read as increments by the shared stream reader (src/streams): one stream
+    // per resource (two replicas are two streams), scope and point attributes
+    this.streams.read(batch, this.wantsTokenUsage, this.tokenVisitor);
+  }
+
+  private readonly wantsTokenUsage = (m: Metric): boolean => {
+    if (m.name !== 'gen_ai.client.token.usage') return false;
+    const data = m.data;
+    if (!data || (data.type !== 'histogram' && data.type !== 'exponentialHistogram')) {
+      this.countUnpriced('', 'unsupported_metric_type', (data as { dataPoints?: unknown[] } | undefined)?.dataPoints?.length ?? 1);
+      return false;
     }
+    return true;
+  };
+
+  private readonly tokenVisitor: MetricPointVisitor = {
+    histogram: (ctx, delta, dp) => this.priceTokenPoint(ctx, delta, dp),
+    exponentialHistogram: (ctx, delta, dp) => this.priceTokenPoint(ctx, delta, dp),
+  };
+
+  /** One token-usage point: `delta` is what it adds since its stream's previous point (undefined: a baseline). */
+  private priceTokenPoint(ctx: PointContext, delta: { sum?: number } | undefined, dp: HistogramDataPoint | ExponentialHistogramDataPoint): void {
+    const table = this.table!;
+    const rattrs = ctx.resourceMetrics.resource?.attributes ?? [];
+    const a = dp.attributes;
+    const reqModel = findString(a, 'gen_ai.request.model');
+    const resModel = findString(a, 'gen_ai.response.model');
+    const model = resModel || reqModel;
+    if (!(typeof dp.sum === 'number' && Number.isFinite(dp.sum) && dp.sum >= 0)) {
+      this.countUnpriced(model ?? '', 'no_tokens');
+      return;
+    }
+    if (!delta) return; // a cumulative stream's baseline: nothing new yet
+    const tokens = delta.sum ?? NaN;
+    if (!(tokens > 0)) return;
+    const rawType = findString(a, 'gen_ai.token.type') ?? findString(a, 'llm.usage.token_type');
+    const type = rawType === 'input' || rawType === 'prompt' ? 'input' : rawType === 'output' || rawType === 'completion' ? 'output' : undefined;
+    if (!type) {
+      this.countUnpriced(model ?? '', 'unknown_token_type');
+      return;
+    }
+    if (!model) {
+      this.countUnpriced('', 'no_model');
+      return;
+    }
+    const provider = findString(a, 'gen_ai.provider.name') ?? findString(a, 'gen_ai.system');
+    const pctx = table.context(provider, findString(a, 'server.address'));
+    let r = resModel ? table.resolve(resModel, pctx) : undefined;
+    if (!r?.price && reqModel && reqModel !== resModel) {
+      const r2 = table.resolve(reqModel, pctx);
+      if (r2.price || !r) r = r2;
+    }
+    const svc = findString(a, 'service.name') ?? findString(rattrs, 'service.name') ?? '';
+    // the histogram does not say which input tokens were cached: all are priced as input
+    const price = r?.price;
+    const cost = price ? (type === 'input' ? tokens * price.input : tokens * price.output) / 1e6 : 0;
+    this.holdMetricUsage(svc, reqModel || resModel || '', provider ?? '', findString(a, 'gen_ai.operation.name') ?? '', price?.name ?? '', type, tokens, cost, price ? undefined : (r?.reason ?? 'no_price'), a, rattrs);
   }
 
   private holdMetricUsage(service: string, model: string, provider: string, operation: string, priced: string, type: 'input' | 'output', tokens: number, cost: number, unpriced: UnpricedWhy | undefined, a: readonly KeyValue[], rattrs: readonly KeyValue[]): void {
@@ -522,17 +531,6 @@ export class CostProcessor implements Processor {
       this.curResAttrs = [];
       this.budgets.add(h.cost, nowMs, this.lookupAttr);
     }
-  }
-
-  /** Tokens since the previous point of a cumulative stream (the first point only primes the stream). */
-  private tokenDelta(service: string, rattrs: readonly KeyValue[], dp: HistogramDataPoint | ExponentialHistogramDataPoint, sum: number): number {
-    const key = `${service}\u0002${rattrs.length}\u0002${dp.attributes.map((kv) => `${kv.key}=${attrToString(kv.value)}`).sort().join('\u0001')}`;
-    const prev = this.cumulative.get(key);
-    if (!prev && this.cumulative.size >= MAX_STREAMS) this.cumulative.clear();
-    this.cumulative.set(key, { start: dp.startTimeUnixNano, sum });
-    if (!prev) return dp.startTimeUnixNano >= this.lastEmitNs - BigInt(this.intervalMs) * 1_000_000n ? sum : 0;
-    if (prev.start !== dp.startTimeUnixNano || sum < prev.sum) return sum; // reset
-    return sum - prev.sum;
   }
 
   private usageFor(service: string, model: string, provider: string, operation: string, priced: string): Usage {
@@ -744,17 +742,3 @@ function resourceOf(service: string, metrics: Metric[]): ResourceMetrics {
   };
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : v === undefined || v === null ? undefined : attrToString(v as never);
-}
-
-function num(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && v.trim() !== '') return Number(v);
-  return NaN;
-}
-
-function findString(attrs: readonly KeyValue[], key: string): string | undefined {
-  return str(getAttr(attrs, key));
-}

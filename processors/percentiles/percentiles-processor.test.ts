@@ -306,10 +306,11 @@ describe('percentiles processor: received metrics', () => {
 
   it('turns cumulative histograms into increments (an SDK re-exporting does not double count)', async () => {
     const { proc, emitted } = make({ dimensions: ['service.name'], metrics: ['rt'] });
+    let at = T0 + 500;
     const point = (counts: number[], sum: number) => ({
       attributes: [],
       startTimeUnixNano: ns(T0),
-      timeUnixNano: ns(T0 + 500),
+      timeUnixNano: ns((at += 100)),
       count: counts.reduce((a, b) => a + b, 0),
       sum,
       bucketCounts: counts,
@@ -328,8 +329,34 @@ describe('percentiles processor: received metrics', () => {
     await proc.process(metricsBatch('api', metric([1, 5, 1], 400)), new SinkConsumer());
     await proc.shutdown();
     const out = points<ExponentialHistogramDataPoint>(emitted, 'rt.distribution')[0]!;
-    expect(out.count).toBe(7); // 3 from the first (the stream started in a held window) + 4 new
-    expect(out.sum).toBe(400);
+    // the stream started (T0) before the processor could see it (T0 + 1000): its first point is a
+    // baseline, the second adds its increments (as Prometheus' increase() and the Collector do)
+    expect(out.count).toBe(4);
+    expect(out.sum).toBe(300);
+    expect(await counterValue(telemetry, 'vigil_processor_metric_points_skipped', { processor: 'percentiles', reason: 'cumulative_baseline' })).toBe(1);
+  });
+
+  it('counts a cumulative stream that started after it could see it whole from its first point', async () => {
+    const { proc, emitted } = make({ dimensions: ['service.name'], metrics: ['rt'] });
+    const metric = (count: number, sum: number, t: number): Metric => ({
+      name: 'rt',
+      description: '',
+      unit: 'ms',
+      metadata: [],
+      data: {
+        type: 'histogram',
+        aggregationTemporality: AggregationTemporality.Cumulative,
+        dataPoints: [{ attributes: [], startTimeUnixNano: ns(T0 + 1000), timeUnixNano: ns(t), count, sum, bucketCounts: [count, 0], explicitBounds: [100], exemplars: [], flags: 0 }],
+      },
+    });
+    await proc.process(metricsBatch('api', metric(3, 30, T0 + 1100)), new SinkConsumer());
+    await proc.process(metricsBatch('api', metric(5, 70, T0 + 1200)), new SinkConsumer());
+    await proc.process(metricsBatch('api', metric(5, 70, T0 + 1200)), new SinkConsumer()); // a duplicate: skipped
+    await proc.shutdown();
+    const out = points<ExponentialHistogramDataPoint>(emitted, 'rt.distribution')[0]!;
+    expect(out.count).toBe(5);
+    expect(out.sum).toBe(70);
+    expect(await counterValue(telemetry, 'vigil_processor_metric_points_skipped', { processor: 'percentiles', reason: 'out_of_order' })).toBe(1);
   });
 
   it('refuses malformed points without failing the batch', async () => {
@@ -346,7 +373,7 @@ describe('percentiles processor: received metrics', () => {
     expect(next.metrics).toHaveLength(1);
     await proc.shutdown();
     expect(points(emitted, 'latency.distribution')).toHaveLength(0);
-    expect(await counterValue(telemetry, 'vigil_processor_invalid_items', { processor: 'percentiles' })).toBe(1);
+    expect(await counterValue(telemetry, 'vigil_processor_metric_points_skipped', { processor: 'percentiles', reason: 'malformed' })).toBe(1);
   });
 });
 

@@ -18,14 +18,12 @@ import {
   type ResourceMetrics,
   StatusCode,
   type SummaryDataPoint,
-  attrToString,
   emptyScope,
-  getAttr,
-  toNumber,
 } from '../../src/model.ts';
-import { MAX_SCALE, MIN_SCALE, Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import { findNumber, findString } from '../../src/attributes.ts';
+import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import type { PercentilesConfig } from './config.ts';
-import { CumulativeToDelta } from './cumulative-to-delta.ts';
 import { LatencyHistory } from './latency-history.ts';
 import type { ComponentStatus } from '../../src/status.ts';
 
@@ -33,8 +31,6 @@ const STATUS_NAMES = ['unset', 'ok', 'error'] as const;
 /** Trie key for a dimension a received metric point does not carry (its attribute is then left out). */
 const ABSENT = '\u0000';
 const OVERFLOW_ATTRS: KeyValue[] = [{ key: 'otel.metric.overflow', value: true }];
-/** Bucket count above which a received exponential histogram point is refused as hostile. */
-const MAX_INPUT_BUCKETS = 1 << 16;
 
 /** One series of span data: the span's dimensions plus status.code. */
 interface SpanSeries {
@@ -78,7 +74,21 @@ export class PercentilesProcessor implements Processor {
   private readonly units = new Map<string, string>();
   private readonly spanAttrs: string[];
   private readonly held = new Map<number, WindowState>();
-  private readonly cumulative: CumulativeToDelta;
+  /** Received metric points as deltas, whatever their temporality (src/streams). */
+  private readonly streams: MetricStreamReader;
+  private readonly wantsMetric = (m: Metric): boolean => {
+    if (!this.metricNames.has(m.name)) return false;
+    if (!this.units.has(m.name)) this.units.set(m.name, m.unit ?? '');
+    return true;
+  };
+  private readonly metricVisitor: MetricPointVisitor = {
+    number: (ctx, value, dp) => this.observeNumber(ctx, value, dp),
+    histogram: (ctx, delta) => this.observeHistogram(ctx, delta),
+    exponentialHistogram: (ctx, delta) => this.observeExponential(ctx, delta),
+  };
+  /** Scratch of observeMetrics: the batch's arrival time and late points. */
+  private nowMs = 0;
+  private late = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly logger: Logger;
@@ -107,7 +117,12 @@ export class PercentilesProcessor implements Processor {
     this.quantiles = [...new Set([0, ...config.quantiles, 1])].sort((a, b) => a - b);
     this.metricNames = new Set(config.metrics);
     this.spanAttrs = config.span_attributes.slice();
-    this.cumulative = new CumulativeToDelta(Math.max(1000, config.max_series * 4));
+    this.streams = new MetricStreamReader({
+      component: 'percentiles',
+      logger: settings.logger,
+      telemetry: settings.telemetry,
+      maxStreams: Math.max(1000, config.max_series * 4),
+    });
     this.vals = new Array<string>(this.dims.length + 1).fill('');
     this.resVals = new Array<string | undefined>(this.dims.length).fill(undefined);
     this.logger = settings.logger;
@@ -133,6 +148,7 @@ export class PercentilesProcessor implements Processor {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.streams.close();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush(Infinity);
@@ -267,7 +283,7 @@ export class PercentilesProcessor implements Processor {
           const ms = diff > 0n ? Number(diff) / 1e6 : 0;
           series.duration.add(ms);
           for (let i = 0; i < spanAttrs.length; i++) {
-            const n = numberAttr(attrs, spanAttrs[i]!);
+            const n = findNumber(attrs, spanAttrs[i]!);
             if (n === undefined) continue;
             let sk = series.extra[i];
             if (!sk) series.extra[i] = sk = new Sketch(this.scale);
@@ -314,80 +330,36 @@ export class PercentilesProcessor implements Processor {
   }
 
   private observeMetrics(batch: Batch, nowMs: number): void {
-    for (const rm of batch.resourceMetrics!) {
-      const rattrs = rm.resource?.attributes ?? [];
-      for (const sm of rm.scopeMetrics) {
-        for (const m of sm.metrics) {
-          if (!this.metricNames.has(m.name) || !m.data) continue;
-          if (!this.units.has(m.name)) this.units.set(m.name, m.unit ?? '');
-          try {
-            this.observeMetric(m, rattrs, nowMs);
-          } catch (err) {
-            this.countInvalid(1, `metric ${m.name}: ${(err as Error).message}`);
-          }
-        }
-      }
-    }
+    this.nowMs = nowMs;
+    this.late = 0;
+    this.streams.read(batch, this.wantsMetric, this.metricVisitor);
+    if (this.late) this.lateCounter.add(this.late, this.counterLabels);
   }
 
-  private observeMetric(m: Metric, rattrs: KeyValue[], nowMs: number): void {
-    const data = m.data!;
-    let late = 0;
-    let invalid = 0;
-    const oldestHeld = BigInt(Math.floor(nowMs / this.windowMs) - this.config.late_windows) * BigInt(this.windowMs) * 1_000_000n;
-    switch (data.type) {
-      case 'gauge':
-        for (const dp of data.dataPoints as NumberDataPoint[]) {
-          const v = typeof dp.value === 'bigint' ? Number(dp.value) : dp.value;
-          if (typeof v !== 'number' || !Number.isFinite(v)) {
-            invalid++;
-            continue;
-          }
-          const target = this.metricTarget(m.name, dp.attributes, rattrs, dp.timeUnixNano, nowMs);
-          if (!target) late++;
-          else target.add(v);
-        }
-        break;
-      case 'histogram':
-        for (let dp of data.dataPoints as HistogramDataPoint[]) {
-          if (!validExplicit(dp)) {
-            invalid++;
-            continue;
-          }
-          if (data.aggregationTemporality === AggregationTemporality.Cumulative) {
-            const d = this.cumulative.explicitDelta(streamKey(m.name, rattrs, dp.attributes), dp, oldestHeld);
-            if (!d) continue;
-            dp = d;
-          }
-          if (dp.count === 0) continue;
-          const target = this.metricTarget(m.name, dp.attributes, rattrs, dp.timeUnixNano, nowMs);
-          if (!target) late++;
-          else target.mergeExplicitHistogram(dp);
-        }
-        break;
-      case 'exponentialHistogram':
-        for (let dp of data.dataPoints as ExponentialHistogramDataPoint[]) {
-          if (!validExponential(dp)) {
-            invalid++;
-            continue;
-          }
-          if (data.aggregationTemporality === AggregationTemporality.Cumulative) {
-            const d = this.cumulative.exponentialDelta(streamKey(m.name, rattrs, dp.attributes), dp, oldestHeld);
-            if (!d) continue;
-            dp = d;
-          }
-          if (dp.count === 0) continue;
-          const target = this.metricTarget(m.name, dp.attributes, rattrs, dp.timeUnixNano, nowMs);
-          if (!target) late++;
-          else target.mergeDataPoint(dp);
-        }
-        break;
-      default:
-        // sums and summaries are not distributions (a summary's quantiles cannot be merged): ignored
-        break;
+  /** Gauges: each value is one observation. Sums carry no distribution: counted as unsupported. */
+  private observeNumber(ctx: PointContext, value: number | undefined, dp: NumberDataPoint): void {
+    if (ctx.metric.data!.type !== 'gauge') {
+      this.streams.skip('unsupported_type', 1, `metric ${ctx.metric.name} is a sum; percentiles summarises gauges and histograms`);
+      return;
     }
-    if (late) this.lateCounter.add(late, this.counterLabels);
-    if (invalid) this.countInvalid(invalid, `metric ${m.name}: malformed data points`);
+    if (value === undefined) return;
+    const target = this.metricTarget(ctx.metric.name, dp.attributes, ctx.resourceMetrics.resource.attributes, dp.timeUnixNano, this.nowMs);
+    if (!target) this.late++;
+    else target.add(value);
+  }
+
+  private observeHistogram(ctx: PointContext, delta: HistogramDataPoint | undefined): void {
+    if (!delta || delta.count === 0) return;
+    const target = this.metricTarget(ctx.metric.name, delta.attributes, ctx.resourceMetrics.resource.attributes, delta.timeUnixNano, this.nowMs);
+    if (!target) this.late++;
+    else if (!target.mergeExplicitHistogram(delta)) this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
+  }
+
+  private observeExponential(ctx: PointContext, delta: ExponentialHistogramDataPoint | undefined): void {
+    if (!delta || delta.count === 0) return;
+    const target = this.metricTarget(ctx.metric.name, delta.attributes, ctx.resourceMetrics.resource.attributes, delta.timeUnixNano, this.nowMs);
+    if (!target) this.late++;
+    else if (!target.mergeDataPoint(delta)) this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
   }
 
   /** The sketch of a received metric's series, or undefined when the point's window is no longer held. */
@@ -540,51 +512,4 @@ export class PercentilesProcessor implements Processor {
     };
     (summary.data!.dataPoints as SummaryDataPoint[]).push(dp);
   }
-}
-
-/** A dimension's value as a string (attribute values of other types rendered), undefined when absent. */
-function findString(attrs: readonly KeyValue[], key: string): string | undefined {
-  const v = getAttr(attrs, key);
-  return v === undefined || typeof v === 'string' ? v : attrToString(v);
-}
-
-function numberAttr(attrs: readonly KeyValue[], key: string): number | undefined {
-  const v = getAttr(attrs, key);
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  return toNumber(v);
-}
-
-/** Identity of a received stream for cumulative-to-delta: metric, resource and point attributes. */
-function streamKey(name: string, rattrs: readonly KeyValue[], attrs: readonly KeyValue[]): string {
-  const parts = [name];
-  for (const kv of [...rattrs].sort(byKey)) parts.push(`r:${kv.key}=${attrToString(kv.value)}`);
-  for (const kv of [...attrs].sort(byKey)) parts.push(`a:${kv.key}=${attrToString(kv.value)}`);
-  return parts.join('\u0001');
-}
-
-function byKey(a: KeyValue, b: KeyValue): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
-function validExplicit(dp: HistogramDataPoint): boolean {
-  if (!Array.isArray(dp.bucketCounts) || !Array.isArray(dp.explicitBounds)) return false;
-  if (dp.bucketCounts.length !== 0 && dp.bucketCounts.length !== dp.explicitBounds.length + 1) return false;
-  for (const b of dp.explicitBounds) if (typeof b !== 'number' || !Number.isFinite(b)) return false;
-  for (let i = 1; i < dp.explicitBounds.length; i++) if (!(dp.explicitBounds[i]! > dp.explicitBounds[i - 1]!)) return false;
-  for (const c of dp.bucketCounts) if (typeof c !== 'number' || !(c >= 0) || !Number.isFinite(c)) return false;
-  return true;
-}
-
-function validExponential(dp: ExponentialHistogramDataPoint): boolean {
-  if (!Number.isInteger(dp.scale) || dp.scale < MIN_SCALE || dp.scale > MAX_SCALE) return false;
-  if (!(dp.zeroCount >= 0) || !Number.isFinite(dp.zeroCount)) return false;
-  for (const b of [dp.positive, dp.negative]) {
-    if (!b || !Array.isArray(b.bucketCounts) || !Number.isInteger(b.offset)) return false;
-    if (b.bucketCounts.length > MAX_INPUT_BUCKETS) return false;
-    // indices beyond the range of a double (|log2 v| > 1100) are not real data
-    const limit = 1100 * 2 ** dp.scale;
-    if (Math.abs(b.offset) > limit || Math.abs(b.offset + b.bucketCounts.length) > limit) return false;
-    for (const c of b.bucketCounts) if (typeof c !== 'number' || !(c >= 0) || !Number.isFinite(c)) return false;
-  }
-  return true;
 }
