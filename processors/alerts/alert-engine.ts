@@ -6,6 +6,8 @@
  */
 import crypto from 'node:crypto';
 import { parseDuration } from '../../src/duration.ts';
+import type { Logger } from '../../src/logger.ts';
+import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import type { Alert, AlertNotification, Batch } from '../../src/model.ts';
 import type { AlertsConfig, RouteConfig } from './config.ts';
 import { fingerprint, labelsKey } from './fingerprint.ts';
@@ -125,6 +127,9 @@ export interface EngineOptions {
   silences?: SilenceSource;
   /** `service.telemetry.endpoint` (host:port): the base URL when `external_url` is not set. */
   telemetryEndpoint?: string;
+  /** Where the metric stream reader logs and counts skipped points (default: silent, not counted). */
+  logger?: Logger;
+  telemetry?: ComponentTelemetry;
 }
 
 /** `external_url`, else `http://<telemetry endpoint>` (a wildcard host becomes localhost), else `http://localhost:8888`. */
@@ -199,6 +204,9 @@ export class AlertEngine {
       maxSeries: config.max_series,
       maxPointsPerSeries: config.max_points_per_series,
       retention: retentionOf(this.rules, parseDuration(config.interval)),
+      logger: opts.logger,
+      telemetry: opts.telemetry,
+      sinceMs: opts.startedAt,
     });
     const d = config.route_defaults;
     const routeOf = (r: RouteConfig, i: number): Route => {

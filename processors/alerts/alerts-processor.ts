@@ -54,6 +54,8 @@ export class AlertsProcessor implements Processor {
       defaultExporters: [...defaultExporters],
       silences: settings.silences,
       telemetryEndpoint: settings.service.telemetryEndpoint,
+      logger: settings.logger,
+      telemetry: settings.telemetry,
     });
     this.rules = config.rules.map((r) => describeRule(r));
     this.configSilences = config.silences.map((s) => ({ matchers: [...s.matchers], comment: s.comment }));
@@ -187,6 +189,7 @@ export class AlertsProcessor implements Processor {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.engine.store.close();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.running) await this.running.catch(() => undefined);

@@ -2,27 +2,26 @@
  * What the rules read: per metric name and attribute set, a time-ordered series of points, kept for the
  * longest window a rule needs on that metric (plus slack). Only metrics some rule names are stored.
  *
- * Point kinds: `gauge` and `delta` (sums with delta temporality) keep their values; `counter` (cumulative
- * sums) keeps raw cumulative values, and rate/increase handle resets as Prometheus does (a drop is a
- * reset); `dist` keeps each point's buckets compactly (see DistPoints: exponential histograms as they
- * come; explicit histograms folded with mergeExplicitHistogram; cumulative histograms turned into
- * per-point deltas first), and per window length a merged histogram updated incrementally (WindowHist);
- * `summary` keeps count, sum and quantiles.
+ * Points enter through the shared metric stream reader (src/streams, docs/metric-streams.md), which
+ * turns cumulative points into increments the same way for every processor. Point kinds: `gauge` (gauges,
+ * and cumulative non-monotonic sums: an up-down counter's value) and `delta` (delta sums) keep their
+ * values; `counter` (cumulative monotonic sums) keeps the value and, beside it, the increment since the
+ * stream's previous point, which rate/increase add up; `dist` keeps each point's buckets compactly (see
+ * DistPoints: exponential histograms as they come, explicit histograms folded with
+ * mergeExplicitHistogram; cumulative ones as increments), and per window length a merged histogram
+ * updated incrementally (WindowHist); `summary` keeps count and sum increments and the latest quantiles.
  *
  * Memory is bounded twice: at most `maxSeries` series (further new series are dropped and counted), and
  * at most `maxPointsPerSeries` points per series (beyond it the older half is merged pairwise: deltas
  * and sketches add up, gauges and counters keep the later point, so windows lose time resolution at
  * their old end, never data).
  */
-import {
-  AggregationTemporality,
-  type Batch,
-  type ExponentialHistogramDataPoint,
-  type HistogramDataPoint,
-  type KeyValue,
-  attrToString,
-} from '../../src/model.ts';
-import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import type { Logger } from '../../src/logger.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { type Batch, type KeyValue, type Metric, type ResourceMetrics, attrToString } from '../../src/model.ts';
+import { MAX_SCALE, Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
+import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import { DistPoints } from './dist-points.ts';
 import { type Matcher, matchAll } from './matchers.ts';
 import { GroupHist, type HistView, WindowHist, quantileOf } from './window-histogram.ts';
@@ -37,8 +36,6 @@ export interface SummaryPoint {
 
 const EXPLICIT_SCALE = scaleForAccuracy(0.01);
 
-/** OTLP DataPointFlags.FLAG_NO_RECORDED_VALUE: the point is a staleness marker (no value). */
-const FLAG_NO_RECORDED_VALUE = 1;
 
 let seriesCounter = 0;
 
@@ -52,8 +49,8 @@ export class Series {
   /** dist: the points' buckets and stats (parallel to t). */
   dist: DistPoints | undefined;
   sm: SummaryPoint[] = [];
-  /** The previous cumulative histogram point (to turn cumulative histograms into deltas). */
-  prevCum: HistogramDataPoint | ExponentialHistogramDataPoint | undefined;
+  /** counter: each point's increment since the stream's previous point (0 for a baseline), parallel to t. */
+  inc: number[] = [];
   /** Time of the newest point ever stored (stays after pruning). */
   lastSeen = -Infinity;
   /** Points removed from the front so far: absolute index = base + array index. */
@@ -80,8 +77,8 @@ export class Series {
     this.sm = [];
     this.dist = kind === 'dist' ? new DistPoints() : undefined;
     this.windows = undefined;
-    this.prevCum = undefined;
     this.staleAt = undefined;
+    this.inc = [];
     this.kind = kind;
     this.version++;
   }
@@ -107,7 +104,8 @@ export class Series {
     return lo;
   }
 
-  insert(time: number, value: number, sketch?: Sketch, summary?: SummaryPoint): void {
+  /** Inserts a point in time order; `inc` is a counter point's increment (ignored for other kinds). */
+  insert(time: number, value: number, sketch?: Sketch, summary?: SummaryPoint, inc = 0): void {
     let i = this.t.length;
     while (i > 0 && this.t[i - 1]! > time) i--;
     if (i === this.t.length) {
@@ -115,12 +113,14 @@ export class Series {
       this.v.push(value);
       if (this.kind === 'dist') this.dist!.push(sketch!);
       if (this.kind === 'summary') this.sm.push(summary!);
+      if (this.kind === 'counter') this.inc.push(inc);
     } else {
       this.version++;
       this.t.splice(i, 0, time);
       this.v.splice(i, 0, value);
       if (this.kind === 'dist') this.dist!.insertAt(i, sketch!);
       if (this.kind === 'summary') this.sm.splice(i, 0, summary!);
+      if (this.kind === 'counter') this.inc.splice(i, 0, inc);
     }
     if (time > this.lastSeen) this.lastSeen = time;
   }
@@ -163,6 +163,7 @@ export class Series {
     this.v.splice(0, n);
     if (this.kind === 'dist') this.dist!.removeFront(n);
     if (this.kind === 'summary') this.sm.splice(0, n);
+    if (this.kind === 'counter') this.inc.splice(0, n);
   }
 
   /** Merges the older half pairwise (see the module comment). */
@@ -173,9 +174,11 @@ export class Series {
     const v: number[] = [];
     const sk: Sketch[] = [];
     const sm: SummaryPoint[] = [];
+    const inc: number[] = [];
     let i = 0;
     for (; i + 1 < half; i += 2) {
       t.push(this.t[i + 1]!);
+      if (this.kind === 'counter') inc.push(this.inc[i]! + this.inc[i + 1]!);
       switch (this.kind) {
         case 'delta':
           v.push(this.v[i]! + this.v[i + 1]!);
@@ -203,7 +206,9 @@ export class Series {
       v.push(this.v[i]!);
       if (this.kind === 'dist') sk.push(this.dist!.sketchAt(i));
       if (this.kind === 'summary') sm.push(this.sm[i]!);
+      if (this.kind === 'counter') inc.push(this.inc[i]!);
     }
+    this.inc = inc;
     this.t = t;
     this.v = v;
     if (this.kind === 'dist') this.dist!.replaceAll(sk);
@@ -240,6 +245,11 @@ export interface StoreOptions {
   maxPointsPerSeries: number;
   /** Retention per metric name, milliseconds. Metrics not listed are not stored. */
   retention: ReadonlyMap<string, number>;
+  /** For the stream reader: where it logs and counts skipped points (default: silent, not counted). */
+  logger?: Logger;
+  telemetry?: ComponentTelemetry;
+  /** Since when (ms) vigil could see metric streams (default: now): see src/streams. */
+  sinceMs?: number;
 }
 
 export class SeriesStore {
@@ -250,8 +260,23 @@ export class SeriesStore {
   private readonly groupCache = new Map<string, GroupSet>();
   /** Points refused because the series cap was reached (since start). */
   droppedPoints = 0;
+  /** Received points as deltas, whatever their temporality (src/streams). */
+  private readonly streams: MetricStreamReader;
+  /** Scratch of ingest(): the batch's arrival time, points stored, the current resource's attributes. */
+  private nowMs = 0;
+  private stored = 0;
+  private resOf: ResourceMetrics | undefined;
+  private resAttrs: Record<string, string> = {};
 
-  constructor(private readonly opts: StoreOptions) {}
+  constructor(private readonly opts: StoreOptions) {
+    this.streams = new MetricStreamReader({
+      component: 'alerts',
+      logger: opts.logger ?? silentLogger(),
+      telemetry: opts.telemetry,
+      maxStreams: opts.maxSeries * 2,
+      sinceMs: opts.sinceMs,
+    });
+  }
 
   get size(): number {
     return this.seriesCount;
@@ -262,65 +287,94 @@ export class SeriesStore {
     return this.opts.retention.has(metric);
   }
 
-  /** Stores the points of every wanted metric in the batch. `nowMs` replaces missing or far-future times. */
+  /**
+   * Stores the points of every wanted metric in the batch. `nowMs` replaces missing or far-future times.
+   * Points come through the shared stream reader (src/streams): cumulative histograms and summaries are
+   * stored as the increments since their stream's previous point (a baseline stores nothing), cumulative
+   * monotonic sums keep their value and the increment beside it.
+   */
   ingest(batch: Batch, nowMs: number): number {
-    let stored = 0;
     if (!batch.resourceMetrics) return 0;
-    for (const rm of batch.resourceMetrics) {
-      let resAttrs: Record<string, string> | undefined;
-      for (const sm of rm.scopeMetrics) {
-        for (const m of sm.metrics) {
-          if (!m.data || !this.opts.retention.has(m.name)) continue;
-          resAttrs ??= attrsToRecord(rm.resource.attributes, {});
-          const d = m.data;
-          for (const dp of d.dataPoints) {
-            const time = pointTime(dp.timeUnixNano, nowMs);
-            if (dp.flags & FLAG_NO_RECORDED_VALUE) {
-              this.existingSeries(m.name, resAttrs, dp.attributes)?.markStale(time);
-              continue;
-            }
-            let kind: SeriesKind;
-            switch (d.type) {
-              case 'gauge':
-                kind = 'gauge';
-                break;
-              case 'sum':
-                kind = d.aggregationTemporality === AggregationTemporality.Cumulative ? 'counter' : 'delta';
-                break;
-              case 'histogram':
-              case 'exponentialHistogram':
-                kind = 'dist';
-                break;
-              case 'summary':
-                kind = 'summary';
-                break;
-            }
-            const s = this.seriesFor(m.name, resAttrs, dp.attributes, kind);
-            if (!s) {
-              this.droppedPoints++;
-              continue;
-            }
-            if (d.type === 'gauge' || d.type === 'sum') {
-              const n = dp as { value: number | bigint };
-              const val = typeof n.value === 'bigint' ? Number(n.value) : n.value;
-              if (!Number.isFinite(val)) continue;
-              s.insert(time, val);
-            } else if (d.type === 'summary') {
-              const sp = dp as (typeof d.dataPoints)[number];
-              s.insert(time, sp.count, undefined, { count: sp.count, sum: sp.sum, quantiles: sp.quantileValues.map((q) => ({ ...q })) });
-            } else {
-              const cumulative = d.aggregationTemporality === AggregationTemporality.Cumulative;
-              const sk = d.type === 'histogram' ? explicitToSketch(s, dp as HistogramDataPoint, cumulative) : expToSketch(s, dp as ExponentialHistogramDataPoint, cumulative);
-              if (!sk) continue;
-              s.insert(time, sk.count, sk);
-            }
-            if (s.length > this.opts.maxPointsPerSeries) s.compact();
-            stored++;
-          }
-        }
-      }
+    this.stored = 0;
+    this.nowMs = nowMs;
+    this.resOf = undefined;
+    this.streams.read(batch, this.wantsMetric, this.visitor, nowMs);
+    return this.stored;
+  }
+
+  /** Forgets what the stream reader registered on /metrics (call when the store is dropped). */
+  close(): void {
+    this.streams.close();
+  }
+
+  private readonly wantsMetric = (m: Metric): boolean => this.opts.retention.has(m.name);
+  private readonly visitor: MetricPointVisitor = {
+    number: (ctx, delta, dp) => {
+      const d = ctx.metric.data!;
+      // a cumulative monotonic sum is a counter (its value, and the increment beside it); a cumulative
+      // non-monotonic one (an up-down counter) is a gauge of its current value, as Prometheus maps it
+      const counter = ctx.cumulative && d.type === 'sum' && d.isMonotonic;
+      const kind: SeriesKind = counter ? 'counter' : ctx.cumulative || d.type === 'gauge' ? 'gauge' : 'delta';
+      const value = typeof dp.value === 'bigint' ? Number(dp.value) : dp.value;
+      const s = this.pointSeries(ctx, dp, kind);
+      if (!s) return;
+      s.insert(pointTime(dp.timeUnixNano, this.nowMs), value, undefined, undefined, counter ? (delta ?? 0) : 0);
+      this.afterInsert(s);
+    },
+    histogram: (ctx, delta) => {
+      if (!delta || delta.count === 0) return;
+      const sk = new Sketch(EXPLICIT_SCALE);
+      if (!sk.mergeExplicitHistogram(delta)) return this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
+      this.storeDist(ctx, delta, sk);
+    },
+    exponentialHistogram: (ctx, delta) => {
+      if (!delta || delta.count === 0) return;
+      const sk = new Sketch(Math.min(MAX_SCALE, delta.scale));
+      if (!sk.mergeDataPoint(delta)) return this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
+      this.storeDist(ctx, delta, sk);
+    },
+    // a staleness marker (Prometheus) / FLAG_NO_RECORDED_VALUE point (OTLP): never creates a series
+    noRecordedValue: (ctx, dp) => {
+      this.existingSeries(ctx.metric.name, this.resourceAttrs(ctx), dp.attributes)?.markStale(pointTime(dp.timeUnixNano, this.nowMs));
+    },
+    summary: (ctx, delta) => {
+      if (!delta) return;
+      const s = this.pointSeries(ctx, delta, 'summary');
+      if (!s) return;
+      s.insert(pointTime(delta.timeUnixNano, this.nowMs), delta.count, undefined, {
+        count: delta.count,
+        sum: delta.sum,
+        quantiles: delta.quantileValues.map((q) => ({ quantile: q.quantile, value: q.value })),
+      });
+      this.afterInsert(s);
+    },
+  };
+
+  private storeDist(ctx: PointContext, dp: { attributes: KeyValue[]; timeUnixNano: bigint }, sk: Sketch): void {
+    const s = this.pointSeries(ctx, dp, 'dist');
+    if (!s) return;
+    s.insert(pointTime(dp.timeUnixNano, this.nowMs), sk.count, sk);
+    this.afterInsert(s);
+  }
+
+  /** The current resource's attributes as a record (built once per resource of a batch). */
+  private resourceAttrs(ctx: PointContext): Record<string, string> {
+    if (this.resOf !== ctx.resourceMetrics) {
+      this.resOf = ctx.resourceMetrics;
+      this.resAttrs = attrsToRecord(ctx.resourceMetrics.resource.attributes, {});
     }
-    return stored;
+    return this.resAttrs;
+  }
+
+  private pointSeries(ctx: PointContext, dp: { attributes: KeyValue[] }, kind: SeriesKind): Series | undefined {
+    const s = this.seriesFor(ctx.metric.name, this.resourceAttrs(ctx), dp.attributes, kind);
+    if (!s) this.droppedPoints++;
+    return s;
+  }
+
+  private afterInsert(s: Series): void {
+    if (s.length > this.opts.maxPointsPerSeries) s.compact();
+    this.stored++;
   }
 
   /** The series of these attributes if it exists (a staleness marker never creates one). */
@@ -428,67 +482,6 @@ function pointTime(ns: bigint, nowMs: number): number {
   return ms > nowMs + 300_000 ? nowMs : ms;
 }
 
-function explicitToSketch(s: Series, dp: HistogramDataPoint, cumulative: boolean): Sketch | undefined {
-  let point = dp;
-  if (cumulative) {
-    const prev = s.prevCum as HistogramDataPoint | undefined;
-    s.prevCum = dp;
-    if (prev && 'explicitBounds' in prev && sameBounds(prev.explicitBounds, dp.explicitBounds) && dp.count >= prev.count) {
-      const counts = dp.bucketCounts.map((c, i) => c - (prev.bucketCounts[i] ?? 0));
-      if (counts.some((c) => c < 0)) point = dp;
-      else point = { ...dp, count: dp.count - prev.count, sum: dp.sum !== undefined && prev.sum !== undefined ? dp.sum - prev.sum : undefined, bucketCounts: counts, min: undefined, max: undefined };
-    }
-  }
-  if (point.count <= 0) return undefined;
-  const sk = new Sketch(EXPLICIT_SCALE);
-  sk.mergeExplicitHistogram(point);
-  return sk;
-}
-
-function sameBounds(a: number[], b: number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function expToSketch(s: Series, dp: ExponentialHistogramDataPoint, cumulative: boolean): Sketch | undefined {
-  let point = dp;
-  if (cumulative) {
-    const prev = s.prevCum as ExponentialHistogramDataPoint | undefined;
-    s.prevCum = dp;
-    if (prev && 'scale' in prev && prev.scale === dp.scale && dp.count >= prev.count) {
-      const pos = subtractBuckets(dp.positive, prev.positive);
-      const neg = subtractBuckets(dp.negative, prev.negative);
-      if (pos && neg && dp.zeroCount >= prev.zeroCount) {
-        point = {
-          ...dp,
-          count: dp.count - prev.count,
-          sum: dp.sum !== undefined && prev.sum !== undefined ? dp.sum - prev.sum : undefined,
-          zeroCount: dp.zeroCount - prev.zeroCount,
-          positive: pos,
-          negative: neg,
-          min: undefined,
-          max: undefined,
-        };
-      }
-    }
-  }
-  if (point.count <= 0) return undefined;
-  return Sketch.fromDataPoint(point);
-}
-
-function subtractBuckets(cur: { offset: number; bucketCounts: number[] }, prev: { offset: number; bucketCounts: number[] }) {
-  const counts = cur.bucketCounts.slice();
-  for (let i = 0; i < prev.bucketCounts.length; i++) {
-    const c = prev.bucketCounts[i]!;
-    if (!c) continue;
-    const j = prev.offset + i - cur.offset;
-    if (j < 0 || j >= counts.length || counts[j]! < c) return undefined;
-    counts[j]! -= c;
-  }
-  return { offset: cur.offset, bucketCounts: counts };
-}
-
 // ------------------------------------------------------------------------------------------ statistics
 
 export type Stat =
@@ -592,8 +585,12 @@ export class WindowAccumulator {
     }
     if (s.kind === 'delta') {
       this.increase += local;
+    } else if (s.kind === 'counter') {
+      // the increments the stream reader computed (resets, restarts and baselines already handled)
+      const inc = s.inc;
+      for (let i = start; i < end; i++) this.increase += inc[i]!;
     } else {
-      // counters and gauges: increase with resets, from the last point before the window when there is one
+      // gauges: increase with drops as resets, from the last point before the window when there is one
       let prev = start > 0 ? v[start - 1]! : v[start]!;
       let inc = 0;
       for (let i = start > 0 ? start : start + 1; i < end; i++) {

@@ -36,6 +36,7 @@ import {
   type ExponentialHistogramDataPoint,
   type HistogramDataPoint,
   type InstrumentationScope,
+  type KeyValue,
   type Metric,
   type NumberDataPoint,
   type Resource,
@@ -111,7 +112,15 @@ export interface MetricPointVisitor {
   exponentialHistogram?(ctx: PointContext, delta: ExponentialHistogramDataPoint | undefined, point: ExponentialHistogramDataPoint): void;
   /** Summaries are cumulative by definition (OTLP): `delta` has the count and sum since the previous point. */
   summary?(ctx: PointContext, delta: SummaryDataPoint | undefined, point: SummaryDataPoint): void;
+  /**
+   * A point flagged FLAG_NO_RECORDED_VALUE (a staleness marker: the stream has no value at that time). It
+   * carries no value and leaves the stream's state as it was; without this method it is ignored.
+   */
+  noRecordedValue?(ctx: PointContext, point: { attributes: KeyValue[]; timeUnixNano: bigint }): void;
 }
+
+/** OTLP DataPointFlags.FLAG_NO_RECORDED_VALUE. */
+export const FLAG_NO_RECORDED_VALUE = 1;
 
 export interface MetricStreamReaderOptions {
   /** Component name for log lines (`percentiles`). */
@@ -123,8 +132,10 @@ export interface MetricStreamReaderOptions {
   maxStreams: number;
   /** A stream with no point for this long (wall clock, ms) is forgotten. Default 15 minutes. */
   idleMs?: number;
-  /** The clock (ms); default Date.now. The reader "could see" streams from its creation time on. */
+  /** The clock (ms); default Date.now. */
   now?: () => number;
+  /** Since when (ms) vigil could see streams; default: the reader's creation time. */
+  sinceMs?: number;
 }
 
 export const DEFAULT_STREAM_IDLE_MS = 15 * 60_000;
@@ -146,7 +157,7 @@ export class MetricStreamReader {
     this.now = opts.now ?? Date.now;
     this.idleMs = opts.idleMs ?? DEFAULT_STREAM_IDLE_MS;
     const nowMs = this.now();
-    this.horizonNs = BigInt(Math.floor(nowMs)) * 1_000_000n;
+    this.horizonNs = BigInt(Math.floor(opts.sinceMs ?? nowMs)) * 1_000_000n;
     this.lastSweepMs = nowMs;
     this.totals = opts.telemetry ? totalsFor(opts.telemetry) : { live: () => 0, removed: { idle: 0, limit: 0 }, skipped: new Map() };
     this.totals.live = this.liveCount;
@@ -171,11 +182,11 @@ export class MetricStreamReader {
 
   /**
    * Hands every point of the metrics `wants` accepts to `visitor` (see {@link MetricPointVisitor}), in
-   * batch order. Never throws on input: malformed points are skipped and counted.
+   * batch order. `nowMs` (default: the clock) is the arrival time. Never throws on input: malformed
+   * points are skipped and counted.
    */
-  read(batch: Batch, wants: (metric: Metric) => boolean, visitor: MetricPointVisitor): void {
+  read(batch: Batch, wants: (metric: Metric) => boolean, visitor: MetricPointVisitor, nowMs: number = this.now()): void {
     if (!batch.resourceMetrics) return;
-    const nowMs = this.now();
     if (nowMs - this.lastSweepMs >= Math.min(60_000, this.idleMs / 2)) this.sweep(nowMs);
     const ctx = this.ctx;
     for (const rm of batch.resourceMetrics) {
@@ -228,6 +239,10 @@ export class MetricStreamReader {
         if (!visit) return this.skip('unsupported_type', d.dataPoints.length, `metric ${name} is a ${d.type}`);
         const monotonic = d.type === 'sum' && d.isMonotonic;
         for (const dp of d.dataPoints) {
+          if (dp.flags & FLAG_NO_RECORDED_VALUE) {
+            visitor.noRecordedValue?.(ctx, dp);
+            continue;
+          }
           const problem = numberProblem(dp);
           if (problem) {
             this.skip('malformed', 1, `metric ${name}: ${problem}`);
@@ -263,6 +278,10 @@ export class MetricStreamReader {
         const visit = visitor.histogram;
         if (!visit) return this.skip('unsupported_type', d.dataPoints.length, `metric ${name} is a histogram`);
         for (const dp of d.dataPoints) {
+          if (dp.flags & FLAG_NO_RECORDED_VALUE) {
+            visitor.noRecordedValue?.(ctx, dp);
+            continue;
+          }
           const problem = histogramProblem(dp);
           if (problem) {
             this.skip('malformed', 1, `metric ${name}: ${problem}`);
@@ -281,6 +300,10 @@ export class MetricStreamReader {
         const visit = visitor.exponentialHistogram;
         if (!visit) return this.skip('unsupported_type', d.dataPoints.length, `metric ${name} is an exponential histogram`);
         for (const dp of d.dataPoints) {
+          if (dp.flags & FLAG_NO_RECORDED_VALUE) {
+            visitor.noRecordedValue?.(ctx, dp);
+            continue;
+          }
           const problem = exponentialProblem(dp, MIN_SCALE, MAX_SCALE);
           if (problem) {
             this.skip('malformed', 1, `metric ${name}: ${problem}`);
@@ -299,6 +322,10 @@ export class MetricStreamReader {
         const visit = visitor.summary;
         if (!visit) return this.skip('unsupported_type', d.dataPoints.length, `metric ${name} is a summary`);
         for (const dp of d.dataPoints) {
+          if (dp.flags & FLAG_NO_RECORDED_VALUE) {
+            visitor.noRecordedValue?.(ctx, dp);
+            continue;
+          }
           const problem = summaryProblem(dp);
           if (problem) {
             this.skip('malformed', 1, `metric ${name}: ${problem}`);
