@@ -21,6 +21,9 @@ export class StreamState {
   time: bigint;
   /** Wall-clock ms when the stream last had a point (for idle expiry). */
   lastSeenMs: number;
+  /** Where the StreamTable holds it (its context key and attribute path). */
+  context = '';
+  path: unknown[] = [];
   /** Sum points: the value; histograms and summaries: the count. */
   value = 0;
   /** Histograms and summaries: the sum (undefined when the point had none). */
@@ -45,7 +48,7 @@ export class StreamState {
 }
 
 /** Marker returned when the new point is a reset: it counts whole. */
-export const RESET = 1;
+export const RESET: unique symbol = Symbol('reset');
 /** A difference, a reset, or (number points) a plain number. */
 export type Diff<T> = T | typeof RESET;
 

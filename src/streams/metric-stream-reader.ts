@@ -30,6 +30,7 @@ import type { Attributes, Meter } from '@opentelemetry/api';
 import type { ComponentTelemetry } from '../telemetry.ts';
 import type { Logger } from '../logger.ts';
 import { attributesKey } from '../attributes.ts';
+import { StreamTable } from './stream-table.ts';
 import {
   AggregationTemporality,
   type Batch,
@@ -141,8 +142,7 @@ export interface MetricStreamReaderOptions {
 export const DEFAULT_STREAM_IDLE_MS = 15 * 60_000;
 
 export class MetricStreamReader {
-  private readonly byContext = new Map<string, Map<string, StreamState>>();
-  private streams = 0;
+  private readonly table = new StreamTable();
   /** Streams that started before this (sender clock, ns) started before vigil could see them. */
   private horizonNs: bigint;
   private lastSweepMs: number;
@@ -165,7 +165,7 @@ export class MetricStreamReader {
 
   /** Cumulative streams held. */
   get size(): number {
-    return this.streams;
+    return this.table.size;
   }
 
   /** Points not counted so far, by reason (for tests and diagnostics). */
@@ -178,7 +178,7 @@ export class MetricStreamReader {
     if (this.totals.live === this.liveCount) this.totals.live = () => 0;
   }
 
-  private readonly liveCount = (): number => this.streams;
+  private readonly liveCount = (): number => this.table.size;
 
   /**
    * Hands every point of the metrics `wants` accepts to `visitor` (see {@link MetricPointVisitor}), in
@@ -202,14 +202,14 @@ export class MetricStreamReader {
           // summaries have no temporality field: OTLP defines them as cumulative
           const cumulative = d.type === 'summary' || (d.type !== 'gauge' && d.aggregationTemporality === AggregationTemporality.Cumulative);
           ctx.cumulative = cumulative;
-          let streams: Map<string, StreamState> | undefined;
+          let streams: Trie | undefined;
           if (cumulative) {
             resKey ??= resourceKey(rm.resource);
             scopeKey ??= scopeKeyOf(sm.scope);
             const monotonic = d.type === 'sum' ? (d.isMonotonic ? 'm' : 'n') : '';
             const key = `${resKey}\u0002${scopeKey}\u0002${m.name.length}:${m.name}${d.type}\u0002${m.unit}\u0002${monotonic}`;
-            streams = this.byContext.get(key);
-            if (!streams) this.byContext.set(key, (streams = new Map()));
+            this.context = key;
+            streams = this.table.root(key);
           }
           this.readMetric(ctx, streams, nowMs, visitor);
         }
@@ -229,7 +229,7 @@ export class MetricStreamReader {
     else this.opts.logger.warn(msg);
   }
 
-  private readMetric(ctx: PointContext, streams: Map<string, StreamState> | undefined, nowMs: number, visitor: MetricPointVisitor): void {
+  private readMetric(ctx: PointContext, streams: Trie | undefined, nowMs: number, visitor: MetricPointVisitor): void {
     const d = ctx.metric.data!;
     const name = ctx.metric.name;
     switch (d.type) {
@@ -341,7 +341,7 @@ export class MetricStreamReader {
 
   /** The delta of a cumulative histogram or summary point; undefined for a baseline; SKIP when not handed over. */
   private cumulative<T extends { count: number; startTimeUnixNano: bigint; timeUnixNano: bigint; attributes: NumberDataPoint['attributes'] }>(
-    streams: Map<string, StreamState>,
+    streams: Trie,
     dp: T,
     nowMs: number,
     diff: (s: StreamState, dp: T) => T | typeof RESET,
@@ -369,23 +369,23 @@ export class MetricStreamReader {
 
   /** The state just created or found by stateFor (the one remember() fills). */
   private last: StreamState | undefined;
+  /** The context key of the metric being read. */
+  private context = '';
 
   /**
    * The stream's state, or NEW_WHOLE / NEW_BASELINE for a stream seen for the first time (its state is
    * created and left in `last`), or undefined when the point cannot be placed at all.
    */
-  private stateFor(streams: Map<string, StreamState>, dp: { startTimeUnixNano: bigint; timeUnixNano: bigint; attributes: NumberDataPoint['attributes'] }, nowMs: number): StreamState | typeof NEW_WHOLE | typeof NEW_BASELINE | undefined {
-    const key = attributesKey(dp.attributes);
-    const s = streams.get(key);
+  private stateFor(streams: Trie, dp: { startTimeUnixNano: bigint; timeUnixNano: bigint; attributes: NumberDataPoint['attributes'] }, nowMs: number): StreamState | typeof NEW_WHOLE | typeof NEW_BASELINE | undefined {
+    const s = this.table.find(streams, dp.attributes);
     if (s) {
       this.last = s;
       return s;
     }
-    if (this.streams >= this.opts.maxStreams) this.makeRoom(nowMs);
+    if (this.table.size >= this.opts.maxStreams) this.makeRoom(nowMs);
     const start = typeof dp.startTimeUnixNano === 'bigint' ? dp.startTimeUnixNano : 0n;
     const created = new StreamState(start, pointTime(dp, nowMs), nowMs);
-    streams.set(key, created);
-    this.streams++;
+    this.table.add(this.context, dp.attributes, created);
     this.last = created;
     if (start > 0n && start >= this.horizonNs) return NEW_WHOLE;
     this.skip('cumulative_baseline', 1);
@@ -417,35 +417,25 @@ export class MetricStreamReader {
   private sweep(nowMs: number): void {
     this.lastSweepMs = nowMs;
     const before = nowMs - this.idleMs;
-    for (const [key, streams] of this.byContext) {
-      for (const [k, s] of streams) {
-        if (s.lastSeenMs >= before) continue;
-        streams.delete(k);
-        this.forget(s);
-        this.totals.removed.idle++;
-      }
-      if (streams.size === 0) this.byContext.delete(key);
+    for (const s of this.table.values()) {
+      if (s.lastSeenMs >= before) continue;
+      this.forget(s);
+      this.totals.removed.idle++;
     }
   }
 
   /** At the stream limit: forgets idle streams, else the oldest one. */
   private makeRoom(nowMs: number): void {
     if (nowMs - this.lastSweepMs >= 1000) this.sweep(nowMs);
-    if (this.streams < this.opts.maxStreams) return;
-    for (const [key, streams] of this.byContext) {
-      for (const [k, s] of streams) {
-        streams.delete(k);
-        if (streams.size === 0) this.byContext.delete(key);
-        this.forget(s);
-        this.totals.removed.limit++;
-        return;
-      }
-      this.byContext.delete(key);
-    }
+    if (this.table.size < this.opts.maxStreams) return;
+    const s = this.table.oldest();
+    if (!s) return;
+    this.forget(s);
+    this.totals.removed.limit++;
   }
 
   private forget(s: StreamState): void {
-    this.streams--;
+    this.table.delete(s);
     if (s.time > this.horizonNs) this.horizonNs = s.time;
   }
 }
@@ -492,6 +482,8 @@ function totalsFor(t: ComponentTelemetry): Totals {
   if (!entry) byComponent.set(key, (entry = { labels: t.labels, totals: { live: () => 0, removed: { idle: 0, limit: 0 }, skipped: new Map() } }));
   return entry.totals;
 }
+
+type Trie = ReturnType<StreamTable['root']>;
 
 const SKIP = Symbol('skip');
 const NEW_WHOLE = 1 as const;
