@@ -30,6 +30,12 @@ export function alertLabels(groupLabels: Record<string, string>, ruleLabels: Rec
   return labels;
 }
 
+/** The group key of a slot key (see AlertEngine.addInstance). */
+function groupOfSlotKey(slotKey: string): string {
+  const i = slotKey.indexOf('\u0002');
+  return i < 0 ? slotKey : slotKey.slice(0, i);
+}
+
 /** The group part of an instance key (`rule \0 severity \0 group`). */
 function groupKeyOf(instanceKey: string): string {
   const a = instanceKey.indexOf('\u0000');
@@ -177,6 +183,8 @@ export class AlertEngine {
   private readonly instances = new Map<string, Instance>();
   /** The instances per rule and severity (`rule \0 severity`), by group key: found without building their key. */
   private readonly slots = new Map<string, Map<string, Instance>>();
+  /** Instances of rules with templated labels, by `rule \0 severity \0 group key`: every label set of a group. */
+  private readonly labelVariants = new Map<string, Set<Instance>>();
   /** Group keys (RuleResult.key) with an alert, per rule name. */
   private readonly groupsWithAlerts = new Map<string, Map<string, number>>();
   private resolved: ResolvedAlert[] = [];
@@ -295,25 +303,45 @@ export class AlertEngine {
     return m;
   }
 
-  private addInstance(inst: Instance, groupKey: string): void {
+  /**
+   * `slotKey`: the instance's key within its rule and severity: the group key, followed by
+   * `\u0002` and its label set when the rule's labels are templates (one group may then hold several
+   * alerts, one per label set, as in Prometheus).
+   */
+  private addInstance(inst: Instance, slotKey: string): void {
     this.instances.set(inst.key, inst);
-    const slotKey = inst.key.slice(0, inst.key.length - groupKey.length - 1);
-    let slot = this.slots.get(slotKey);
-    if (!slot) this.slots.set(slotKey, (slot = new Map()));
-    slot.set(groupKey, inst);
+    const ruleSeverity = inst.key.slice(0, inst.key.length - slotKey.length - 1);
+    let slot = this.slots.get(ruleSeverity);
+    if (!slot) this.slots.set(ruleSeverity, (slot = new Map()));
+    slot.set(slotKey, inst);
+    const gk = groupOfSlotKey(slotKey);
     let m = this.groupsWithAlerts.get(inst.rule);
     if (!m) this.groupsWithAlerts.set(inst.rule, (m = new Map()));
-    m.set(groupKey, (m.get(groupKey) ?? 0) + 1);
+    m.set(gk, (m.get(gk) ?? 0) + 1);
+    if (gk !== slotKey) {
+      const k = `${ruleSeverity}\u0000${gk}`;
+      let set = this.labelVariants.get(k);
+      if (!set) this.labelVariants.set(k, (set = new Set()));
+      set.add(inst);
+    }
   }
 
   private deleteInstance(inst: Instance): void {
     this.instances.delete(inst.key);
     const m = this.groupsWithAlerts.get(inst.rule);
-    const gk = groupKeyOf(inst.key);
-    this.slots.get(inst.key.slice(0, inst.key.length - gk.length - 1))?.delete(gk);
+    const slotKey = groupKeyOf(inst.key);
+    const ruleSeverity = inst.key.slice(0, inst.key.length - slotKey.length - 1);
+    this.slots.get(ruleSeverity)?.delete(slotKey);
+    const gk = groupOfSlotKey(slotKey);
     const n = (m?.get(gk) ?? 0) - 1;
     if (n > 0) m!.set(gk, n);
     else m?.delete(gk);
+    if (gk !== slotKey) {
+      const k = `${ruleSeverity}\u0000${gk}`;
+      const set = this.labelVariants.get(k);
+      set?.delete(inst);
+      if (set?.size === 0) this.labelVariants.delete(k);
+    }
   }
 
   private absenceFor(rule: string): Map<string, { labels: Record<string, string>; at: number }> {
@@ -328,49 +356,101 @@ export class AlertEngine {
   /** One result of the rule being evaluated (see EngineSink). */
   onResult(sink: EngineSink, key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
     const rule = sink.rule!;
-    const now = sink.now;
+    if (rule.labelTemplates) return this.onTemplatedResult(sink, key, groupLabels, severity, active, value);
     const slot = severity === sink.severity ? sink.slot! : this.slotOf(rule.name, severity);
     let inst = slot.get(key);
     if (active === true) {
       if (!inst) {
-        const labels = alertLabels(groupLabels, rule.labels, rule.name, severity);
-        inst = {
-          key: `${sink.prefix}${severity}\u0000${key}`,
-          rule: rule.name,
-          labels,
-          fingerprint: fingerprint(labels),
-          state: 'pending',
-          activeSince: now,
-          firingSince: undefined,
-          lastTrueAt: now,
-          value,
-          annotations: {},
-        };
+        inst = this.newInstance(sink, key, alertLabels(groupLabels, rule.labels, rule.name, severity), severity, value);
         this.addInstance(inst, key);
       }
-      if (sink.trackTouched) sink.touched.add(inst);
-      inst.lastTrueAt = now;
-      inst.keepFiringSince = undefined;
-      inst.value = value;
-      if (sink.hasAnnotations) inst.annotations = this.render(rule, inst.labels, value);
-      if (inst.state === 'pending' && now - inst.activeSince >= rule.forMs) {
-        inst.state = 'firing';
-        inst.firingSince = now;
+      this.holds(sink, inst, value);
+    } else if (active === false && inst) this.lapses(sink, inst, value);
+    else if (inst && sink.trackTouched) sink.touched.add(inst);
+  }
+
+  /**
+   * A result of a rule whose labels are templates (rendered with the value and the group's labels, as
+   * Prometheus expands them at each evaluation): a new label set is a new alert, and the group's alerts
+   * with another label set no longer hold (Prometheus TestAlertingRuleLabelsUpdate).
+   */
+  private onTemplatedResult(sink: EngineSink, key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
+    const rule = sink.rule!;
+    const variants = this.labelVariants.get(`${sink.prefix}${severity}\u0000${key}`);
+    let current: Instance | undefined;
+    if (active === true) {
+      const rendered: Record<string, string> = { ...rule.labels };
+      for (const [k, t] of Object.entries(rule.labelTemplates!)) {
+        try {
+          rendered[k] = t.render({ value, threshold: rule.threshold, labels: groupLabels });
+        } catch (e) {
+          rendered[k] = `template error: ${(e as Error).message}`;
+        }
       }
-    } else if (active === false && inst) {
-      if (sink.trackTouched) sink.touched.add(inst);
-      inst.value = value;
-      if (inst.state === 'pending') {
-        this.deleteInstance(inst);
-        return;
+      const labels = alertLabels(groupLabels, rendered, rule.name, severity);
+      const slotKey = `${key}\u0002${labelsKey(labels)}`;
+      const slot = severity === sink.severity ? sink.slot! : this.slotOf(rule.name, severity);
+      current = slot.get(slotKey);
+      if (!current) {
+        current = this.newInstance(sink, slotKey, labels, severity, value);
+        this.addInstance(current, slotKey);
       }
-      // Prometheus: keep_firing_for counts from the first evaluation at which the condition is false
-      inst.keepFiringSince ??= now;
-      if (now - inst.keepFiringSince >= rule.keepFiringForMs) {
-        this.deleteInstance(inst);
-        sink.resolvedNow!.push({ rule: rule.name, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
-      }
-    } else if (inst && sink.trackTouched) sink.touched.add(inst);
+      this.holds(sink, current, value);
+    }
+    if (!variants) return;
+    for (const inst of [...variants]) {
+      if (inst === current) continue;
+      if (active === undefined) {
+        if (sink.trackTouched) sink.touched.add(inst);
+      } else this.lapses(sink, inst, value);
+    }
+  }
+
+  private newInstance(sink: EngineSink, slotKey: string, labels: Record<string, string>, severity: string, value: number): Instance {
+    return {
+      key: `${sink.prefix}${severity}\u0000${slotKey}`,
+      rule: sink.rule!.name,
+      labels,
+      fingerprint: fingerprint(labels),
+      state: 'pending',
+      activeSince: sink.now,
+      firingSince: undefined,
+      lastTrueAt: sink.now,
+      value,
+      annotations: {},
+    };
+  }
+
+  /** The condition holds for `inst` at this evaluation: pending until `for` has passed, then firing. */
+  private holds(sink: EngineSink, inst: Instance, value: number): void {
+    const now = sink.now;
+    if (sink.trackTouched) sink.touched.add(inst);
+    inst.lastTrueAt = now;
+    inst.keepFiringSince = undefined;
+    inst.value = value;
+    if (sink.hasAnnotations) inst.annotations = this.render(sink.rule!, inst.labels, value);
+    if (inst.state === 'pending' && now - inst.activeSince >= sink.rule!.forMs) {
+      inst.state = 'firing';
+      inst.firingSince = now;
+    }
+  }
+
+  /** The condition no longer holds for `inst`: a pending alert is dropped, a firing one resolves after keep_firing_for. */
+  private lapses(sink: EngineSink, inst: Instance, value: number): void {
+    const now = sink.now;
+    const rule = sink.rule!;
+    if (sink.trackTouched) sink.touched.add(inst);
+    inst.value = value;
+    if (inst.state === 'pending') {
+      this.deleteInstance(inst);
+      return;
+    }
+    // Prometheus: keep_firing_for counts from the first evaluation at which the condition is false
+    inst.keepFiringSince ??= now;
+    if (now - inst.keepFiringSince >= rule.keepFiringForMs) {
+      this.deleteInstance(inst);
+      sink.resolvedNow!.push({ rule: rule.name, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
+    }
   }
 
   /**
@@ -383,8 +463,10 @@ export class AlertEngine {
     for (const severity of severities) {
       const slot = this.slots.get(`${rule.name}\u0000${severity}`);
       if (!slot?.size) continue;
-      for (const [groupKey, inst] of [...slot]) {
-        if (!sink.touched.has(inst)) this.onResult(sink, groupKey, inst.labels, severity, rule.noDataActive, NaN);
+      for (const inst of [...slot.values()]) {
+        if (sink.touched.has(inst)) continue;
+        if (rule.noDataActive) this.holds(sink, inst, NaN);
+        else this.lapses(sink, inst, NaN);
       }
     }
     sink.touched.clear();

@@ -355,5 +355,34 @@ describe('labels, staleness and no_data (Prometheus semantics)', () => {
     tick(e, 130 * S);
     expect(e.firing()).toHaveLength(0);
   });
+
+  it('templated labels are rendered at each evaluation, an empty result is dropped, and a new label set is a new alert (TestAlertingRuleLabelsUpdate)', () => {
+    const e = engineFor({ rules: [{ ...base, threshold: 0, for: '1m', group_by: ['job'], labels: { band: '{{ value | round }}', tier: '{{ labels.tier }}' } }] });
+    const at = (t: number, v: number) => {
+      e.ingest(batchOf([gauge('g', { job: 'api' }, v, t * M)]), t * M);
+      tick(e, t * M);
+      return { pending: e.pending().map((a) => a.labels), firing: e.firing().map((a) => a.labels) };
+    };
+    const band = (b: string) => ({ job: 'api', band: b, alertname: 'R', severity: 'warning' });
+    expect(at(0, 5)).toEqual({ pending: [band('5')], firing: [] });
+    expect(at(1, 6)).toEqual({ pending: [band('6')], firing: [] }); // 5 was pending: dropped, 6 starts over
+    expect(at(2, 6)).toEqual({ pending: [], firing: [band('6')] });
+    expect(at(3, 7)).toEqual({ pending: [band('7')], firing: [] }); // the firing 6 resolves
+    expect(e.firing()).toHaveLength(0);
+  });
+
+  it('a templated label keeps its alert while it renders the same, and resolves with the condition', () => {
+    const e = engineFor({ rules: [{ ...base, threshold: 0, labels: { summary_label: 'job {{ labels.job }}' }, group_by: ['job'] }] });
+    e.ingest(batchOf([gauge('g', { job: 'api' }, 5, 0)]), 0);
+    tick(e, 0);
+    const [first] = e.firing();
+    expect(first!.labels).toEqual({ job: 'api', summary_label: 'job api', alertname: 'R', severity: 'warning' });
+    e.ingest(batchOf([gauge('g', { job: 'api' }, 9, 30 * S)]), 30 * S);
+    tick(e, 30 * S);
+    expect(e.firing().map((a) => [a.fingerprint, a.startsAt])).toEqual([[first!.fingerprint, first!.startsAt]]);
+    e.ingest(batchOf([gauge('g', { job: 'api' }, -1, 60 * S)]), 60 * S);
+    tick(e, 60 * S);
+    expect(e.firing()).toHaveLength(0);
+  });
 });
 

@@ -33,7 +33,10 @@ export interface CompiledRule {
   noDataActive: boolean | undefined;
   absentForMs: number | undefined;
   severity: string;
+  /** The constant labels (the templated ones are in labelTemplates). */
   labels: Record<string, string>;
+  /** Labels whose values are templates (`{{ ... }}`), rendered at each evaluation; undefined when none. */
+  labelTemplates: Record<string, CompiledTemplate> | undefined;
   annotations: Record<string, CompiledTemplate>;
   repeatIntervalMs: number | undefined;
   groupBy: string[];
@@ -128,6 +131,19 @@ export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[])
     }
   }
   for (const k of ['alertname', 'severity']) if (k in r.labels) issues.push({ path: [...p, 'labels', k], message: `label ${k} is set by the rule itself` });
+  const labels: Record<string, string> = {};
+  let labelTemplates: Record<string, CompiledTemplate> | undefined;
+  for (const [k, v] of Object.entries(r.labels)) {
+    if (!v.includes('{{')) {
+      labels[k] = v;
+      continue;
+    }
+    try {
+      (labelTemplates ??= {})[k] = compileTemplate(v);
+    } catch (e) {
+      issues.push({ path: [...p, 'labels', k], message: `bad template: ${(e as Error).message}` });
+    }
+  }
   const windowMs = dur(r.window, [...p, 'window'], issues) ?? 300_000;
   if (windowMs <= 0) issues.push({ path: [...p, 'window'], message: 'window must be above 0' });
   const rule: CompiledRule = {
@@ -143,7 +159,8 @@ export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[])
     noDataActive: NO_DATA_ACTIVE[r.no_data],
     absentForMs: dur(r.absent_for, [...p, 'absent_for'], issues),
     severity: r.severity,
-    labels: { ...r.labels },
+    labels,
+    labelTemplates,
     annotations,
     repeatIntervalMs: dur(r.repeat_interval, [...p, 'repeat_interval'], issues),
     groupBy: [...r.group_by],
