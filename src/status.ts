@@ -155,6 +155,20 @@ export interface AlertsStatus {
   configSilences: ConfigSilence[];
   /** Every exporter a route sends alerts to. */
   receivers: string[];
+  /** The routes, as Alertmanager config `route.routes` entries (receiver = the route's exporters joined by ","). */
+  routes: AmRoute[];
+}
+
+/** One route as Alertmanager's config writes it (for `GET /api/v2/status` `config.original`). */
+export interface AmRoute {
+  receiver: string;
+  matchers?: string[];
+  group_by?: string[];
+  continue?: boolean;
+  group_wait?: string;
+  group_interval?: string;
+  repeat_interval?: string;
+  routes?: AmRoute[];
 }
 
 /** A delivery outcome of a queued notification exporter. */

@@ -13,6 +13,7 @@ import type { Service } from '../src/service.ts';
 import { freePort } from './helpers/daemon.ts';
 import { tempDir, waitFor } from './helpers/index.ts';
 import { startService } from './helpers/service.ts';
+import { AlertmanagerProcess, alertmanagerBinary } from './doubles/alertmanager.ts';
 
 const run = promisify(execFile);
 const AMTOOL = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => fs.existsSync(p));
@@ -136,6 +137,10 @@ describe('the Alertmanager v2 API with amtool', () => {
     const all = JSON.parse(await amtool('alert', 'query', '--silenced', '-o', 'json')) as { labels: Record<string, string>; status: { state: string; silencedBy: string[] } }[];
     expect(all.find((a) => a.labels.queue === 'orders')!.status).toMatchObject({ state: 'suppressed', silencedBy: [id] });
 
+    // the status's config is one Alertmanager reads: amtool shows and tests vigil's routing tree from it
+    expect(await amtool('config', 'routes')).toMatch(/default-route\s+receiver: vigil\n\s+└── default-route\s+receiver: file\/alerts/);
+    expect((await amtool('config', 'routes', 'test', 'queue=orders', 'alertname=QueueBacklog')).trim()).toBe('file/alerts');
+
     await amtool(`--http.config.file=${http}`, 'silence', 'expire', id);
     const expired = JSON.parse(await amtool('silence', 'query', '--expired', '-o', 'json')) as { id: string; status: { state: string } }[];
     expect(expired.map((s) => [s.id, s.status.state])).toEqual([[id, 'expired']]);
@@ -230,4 +235,69 @@ describe('the API directly', () => {
     const after = (await (await fetch(`${api}/api/v2/silences`)).json()) as { id: string; status: { state: string } }[];
     expect(after.filter((s) => ids.includes(s.id)).every((s) => s.status.state === 'expired')).toBe(true);
   });
+});
+
+/**
+ * The JSON shape of a value: object keys (sorted) with their shapes, array element shapes, or the type. Label
+ * and annotation sets are maps whose keys depend on the config (group_by), so they are just "map".
+ */
+function shape(v: unknown, key = ''): unknown {
+  if ((key === 'labels' || key === 'annotations') && v && typeof v === 'object') return 'map';
+  if (Array.isArray(v)) return v.length ? [shape(v[0])] : [];
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, shape((v as Record<string, unknown>)[k], k)]));
+  return typeof v;
+}
+
+describe('the same answers as a real Alertmanager', () => {
+  const bin = alertmanagerBinary();
+  it.runIf(bin || process.env.CI)('alerts, groups, silences, a silence and the status have the shapes Alertmanager gives (what Grafana and amtool decode)', async () => {
+    expect(bin, 'prometheus-alertmanager must be installed (.ci/steps/40-alertmanager.sh)').toBeDefined();
+    const am = await new AlertmanagerProcess(bin!).start();
+    try {
+      // the same alert and the same silence on both
+      const labels = { alertname: 'QueueBacklog', queue: 'orders', severity: 'warning' };
+      const post = await fetch(`${am.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([{ labels, annotations: { summary: 'x' }, startsAt: new Date().toISOString(), generatorURL: 'http://vigil/alerts?rule=QueueBacklog' }]),
+      });
+      expect(post.status).toBe(200);
+      const silence = {
+        matchers: [{ name: 'queue', value: 'orders', isRegex: false, isEqual: true }],
+        startsAt: new Date().toISOString(),
+        endsAt: new Date(Date.now() + 3600_000).toISOString(),
+        createdBy: 'test',
+        comment: 'shape check',
+      };
+      const both = async (method: string, p: string, body?: unknown) => {
+        const init = { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, ...(body ? { body: JSON.stringify(body) } : {}) };
+        const [a, v] = await Promise.all([fetch(`${am.url}${p}`, init), fetch(`${api}${p}`, init)]);
+        expect([p, v.status]).toEqual([p, a.status]);
+        return [await a.json(), await v.json()] as [unknown, unknown];
+      };
+      const [amId, vigilId] = await both('POST', '/api/v2/silences', silence);
+      expect(shape(vigilId)).toEqual(shape(amId));
+      await waitFor(async () => ((await (await fetch(`${am.url}/api/v2/alerts?filter=queue%3D%22orders%22`)).json()) as { status: { state: string } }[])[0]?.status.state === 'suppressed', 10_000, 'Alertmanager marks the alert silenced');
+      for (const p of ['/api/v2/alerts?filter=queue%3D%22orders%22', '/api/v2/alerts/groups?filter=queue%3D%22orders%22', '/api/v2/silences?filter=queue%3D%22orders%22', '/api/v2/receivers']) {
+        const [a, v] = await both('GET', p);
+        expect([p, shape(v)]).toEqual([p, shape(a)]);
+      }
+      const one = async (base: string, id: unknown) => (await fetch(`${base}/api/v2/silence/${(id as { silenceID: string }).silenceID}`)).json();
+      expect(shape(await one(api, vigilId))).toEqual(shape(await one(am.url, amId)));
+      const [amStatus, vigilStatus] = await both('GET', '/api/v2/status');
+      const s = (x: unknown) => shape(x) as { cluster: Record<string, unknown>; versionInfo: unknown; config: unknown; uptime: unknown };
+      expect(Object.keys(s(vigilStatus))).toEqual(Object.keys(s(amStatus)));
+      expect(s(vigilStatus).versionInfo).toEqual(s(amStatus).versionInfo);
+      expect(s(vigilStatus).config).toEqual(s(amStatus).config);
+      expect(s(vigilStatus).cluster.status).toEqual(s(amStatus).cluster.status);
+      // an invalid silence: 400 with a JSON string on both
+      const bad = { ...silence, matchers: [{ name: 'queue', value: '(unclosed', isRegex: true, isEqual: true }] };
+      const [amErr, vigilErr] = await both('POST', '/api/v2/silences', bad);
+      expect([typeof vigilErr, typeof amErr]).toEqual(['string', 'string']);
+      const expire = async (base: string, id: unknown) => (await fetch(`${base}/api/v2/silence/${(id as { silenceID: string }).silenceID}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } })).status;
+      expect(await expire(api, vigilId)).toBe(await expire(am.url, amId));
+    } finally {
+      await am.stop();
+    }
+  }, 60_000);
 });

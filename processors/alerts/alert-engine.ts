@@ -11,12 +11,12 @@ import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import type { Alert, AlertNotification, Batch } from '../../src/model.ts';
 import type { AlertsConfig, RouteConfig } from './config.ts';
 import { fingerprint, labelsKey } from './fingerprint.ts';
-import { type Matcher, matchAll } from './matchers.ts';
+import { type Matcher, formatMatcher, matchAll } from './matchers.ts';
 import { type CompiledConfig, type CompiledRule, type ResultSink, RoundMemo, evaluateRuleInto, retentionOf } from './rules.ts';
 import { SeriesStore } from './series-store.ts';
 import { SilenceSet } from './silences.ts';
 import type { SilenceSource } from '../../src/silence-store.ts';
-import type { AlertStatus } from '../../src/status.ts';
+import type { AlertStatus, AmRoute } from '../../src/status.ts';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -272,6 +272,20 @@ export class AlertEngine {
     const out: Alert[] = [];
     for (const inst of this.instances.values()) if (inst.state === 'pending') out.push(this.toAlert(inst));
     return out;
+  }
+
+  /** The routes as Alertmanager config route entries, in matching order. */
+  amRoutes(): AmRoute[] {
+    const dur = (ms: number) => (ms % 3_600_000 === 0 && ms ? `${ms / 3_600_000}h` : ms % 60_000 === 0 && ms ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+    return this.routes.map((r) => ({
+      receiver: r.exporters.join(','),
+      ...(r.matchers.length ? { matchers: r.matchers.map(formatMatcher) } : {}),
+      group_by: r.groupBy === 'all' ? ['...'] : [...r.groupBy],
+      ...(r.continue ? { continue: true } : {}),
+      group_wait: dur(r.groupWaitMs),
+      group_interval: dur(r.groupIntervalMs),
+      repeat_interval: dur(r.repeatIntervalMs),
+    }));
   }
 
   /** Every exporter some route sends alerts to. */

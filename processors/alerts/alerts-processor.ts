@@ -78,6 +78,7 @@ export class AlertsProcessor implements Processor {
         rules: this.rules.map((r) => ({ ...r, labels: { ...r.labels }, annotations: { ...r.annotations }, ...(count.get(r.name) ?? { firing: 0, pending: 0 }) })),
         notifications: this.recent.list(),
         receivers: this.engine.receiverNames(),
+        routes: this.engine.amRoutes(),
         configSilences: this.engine.configSilences().map((c, i) => ({
           id: c.id,
           matchers: [...(this.configSilences[i]?.matchers ?? [])],

@@ -308,11 +308,14 @@ export class AlertsApi {
   }
 
   status(nowMs: number): unknown {
-    const receivers = this.receivers(nowMs).map((r) => r.name);
-    // a config Alertmanager would take, without vigil's secrets: one receiver per exporter list
+    // a config Alertmanager would take, without vigil's secrets: the routes of every alerts processor under
+    // a root that receives nothing, one receiver per exporter list (amtool `config routes`, Grafana's policies)
+    const routes = this.ctx.alertsStatuses(nowMs).flatMap((st) => st.routes);
+    const names = new Set<string>(['vigil']);
+    for (const r of routes) names.add(r.receiver);
     const original = stringify({
-      route: { receiver: receivers[0] ?? 'vigil', group_by: ['alertname'] },
-      receivers: (receivers.length ? receivers : ['vigil']).map((name) => ({ name })),
+      route: { receiver: 'vigil', group_by: ['alertname'], ...(routes.length ? { routes } : {}) },
+      receivers: [...names].map((name) => ({ name })),
     });
     return {
       cluster: { name: 'vigil', status: 'disabled', peers: [] },
