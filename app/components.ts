@@ -25,6 +25,7 @@ export const components = new ComponentRegistry([
   { kind: 'exporter', type: 'opsgenie', load: async () => (await import('../exporters/opsgenie/index.ts')).opsgenieExporterFactory },
   { kind: 'exporter', type: 'otlp', load: async () => (await import('../exporters/otlp/index.ts')).otlpExporterFactory },
   { kind: 'exporter', type: 'pagerduty', load: async () => (await import('../exporters/pagerduty/index.ts')).pagerdutyExporterFactory },
+  { kind: 'exporter', type: 'prometheus', load: async () => (await import('../exporters/prometheus/index.ts')).prometheusExporterFactory },
   { kind: 'exporter', type: 'slack', load: async () => (await import('../exporters/slack/index.ts')).slackExporterFactory },
   { kind: 'exporter', type: 'webhook', load: async () => (await import('../exporters/webhook/index.ts')).webhookExporterFactory },
 ]);

@@ -131,6 +131,22 @@ function traced(tracer: Tracer | undefined, name: string, attrs: Record<string, 
   );
 }
 
+/** A receiver's consumer that records how long each batch takes through the pipelines (vigil_pipeline_duration_seconds). */
+function timed(inner: Consumer, telemetry: ServiceTelemetry, receiver: string): Consumer {
+  const attrs = { receiver };
+  return withAcceptsEncoded(
+    async (batch: Batch): Promise<void> => {
+      const t0 = performance.now();
+      try {
+        await inner.consume(batch);
+      } finally {
+        telemetry.pipelineDuration.record((performance.now() - t0) / 1000, attrs);
+      }
+    },
+    () => inner.acceptsEncoded === true,
+  );
+}
+
 export interface GraphOptions {
   logger: Logger;
   /** Where factories are found; every type the config names must already be loaded (`loadConfig` does that). */
@@ -244,7 +260,7 @@ export class Graph {
         const entries = names
           .filter((n) => pipelines[n]!.receivers.includes(id))
           .map((n) => ({ signal: pipelineSignal(n), consumer: this.chain(n, 0), mutates: mutatesFrom(n, 0) }));
-        create('receiver', id, traced(this.opts.tracer, `receive ${id}`, { 'vigil.receiver': id }, toPipelines(entries)));
+        create('receiver', id, timed(traced(this.opts.tracer, `receive ${id}`, { 'vigil.receiver': id }, toPipelines(entries)), this.opts.telemetry, id));
       }
     }
 

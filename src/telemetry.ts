@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Attributes, type Meter, ValueType } from '@opentelemetry/api';
+import { type Attributes, type Histogram, type Meter, ValueType } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
@@ -57,6 +57,11 @@ export class ServiceTelemetry {
   readonly exporter: PrometheusExporter;
   readonly provider: MeterProvider;
   readonly meter: Meter;
+  /**
+   * `vigil_pipeline_duration_seconds{receiver}`: how long a receiver's batch takes through the pipelines
+   * until every exporter accepted it (queued it, for exporters with a queue). Recorded once per batch.
+   */
+  readonly pipelineDuration: Histogram;
   /** Per `kind:event`, the totals of each component and signal behind its observable counter. */
   private readonly counters = new Map<string, Map<string, Tally>>();
   private readonly unhealthy = new Map<string, string>();
@@ -72,6 +77,11 @@ export class ServiceTelemetry {
     this.provider = new MeterProvider({ readers: [this.exporter, ...(opts.metricReaders ?? [])], ...(opts.resource ? { resource: opts.resource } : {}) });
     this.meter = this.provider.getMeter('vigil');
     this.registerProcessMetrics();
+    this.pipelineDuration = this.meter.createHistogram('vigil_pipeline_duration_seconds', {
+      description: 'Time a received batch takes through the pipelines until every exporter accepted it',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    });
     const queueSize = this.meter.createObservableGauge('vigil_exporter_queue_size', {
       description: 'Items waiting in an exporter queue',
       valueType: ValueType.INT,

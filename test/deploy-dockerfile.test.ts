@@ -27,7 +27,7 @@ describe('deploy/Dockerfile', () => {
     expect(build.some((i) => i.keyword === 'RUN' && /npm run build/.test(i.args))).toBe(true);
     expect(runtime.some((i) => i.keyword === 'RUN' && /npm ci --omit=dev/.test(i.args))).toBe(true);
     expect(runtime.some((i) => i.keyword === 'COPY' && /--from=build \/src\/dist/.test(i.args))).toBe(true);
-    expect(runtime.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).sort()).toEqual(['4317', '4318', '4319', '8888']);
+    expect(runtime.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).sort()).toEqual(['4317', '4318', '4319', '8888', '9464']);
     expect(runtime.find((i) => i.keyword === 'VOLUME')?.args).toContain('/var/lib/vigil');
     expect(runtime.find((i) => i.keyword === 'USER')?.args).toMatch(/^[1-9]\d*:[1-9]\d*$/);
     expect(runtime.find((i) => i.keyword === 'HEALTHCHECK')?.args).toContain('process.env.VIGIL_HEALTHCHECK_URL');

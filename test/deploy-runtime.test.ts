@@ -87,6 +87,7 @@ describe('the runtime stage of deploy/Dockerfile', () => {
         VIGIL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${ports.http}`,
         VIGIL_HTTP_JSON_ENDPOINT: `127.0.0.1:${ports.json}`,
         VIGIL_TELEMETRY_ENDPOINT: `127.0.0.1:${ports.telemetry}`,
+        VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
         VIGIL_STATE_DIR: stateDir,
       }),
     });

@@ -126,6 +126,7 @@ describe('deploy/systemd/vigil.service', () => {
         VIGIL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
         VIGIL_HTTP_JSON_ENDPOINT: `127.0.0.1:${json}`,
         VIGIL_TELEMETRY_ENDPOINT: `127.0.0.1:${tel}`,
+        VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
         VIGIL_STATE_DIR: path.join(dir, 'state'),
       },
     });

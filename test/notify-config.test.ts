@@ -86,8 +86,8 @@ describe('the shipped on-call examples', () => {
     const { loadConfig, formatConfigError } = await import('../src/config/load.ts');
     const { default: os } = await import('node:os');
     const text = uncommented(fs.readFileSync(path.join(ROOT, 'pipelines.yaml'), 'utf8')).replace(
-      'exporters: [debug, file/alerts, file/telemetry]',
-      'exporters: [debug, file/alerts, file/telemetry, slack/oncall, email/oncall, pagerduty/oncall, opsgenie/oncall]',
+      'exporters: [debug, file/alerts, file/telemetry, prometheus]',
+      'exporters: [debug, file/alerts, file/telemetry, prometheus, slack/oncall, email/oncall, pagerduty/oncall, opsgenie/oncall]',
     );
     const doc = YAML.parse(text) as { processors: { alerts: { routes: { match?: Record<string, string>; exporters: string[] }[] } }; exporters: Record<string, unknown> };
     expect(doc.exporters).toHaveProperty('pagerduty/oncall');

@@ -42,7 +42,7 @@ export function writeConfig(file: string, config: unknown): string {
 /** Starts `node bin/vigil.js run --config ...` and waits until /readyz answers 200. */
 export async function startDaemon(configFiles: string[], telemetryPort: number, opts: { env?: NodeJS.ProcessEnv; cwd?: string; readyTimeoutMs?: number } = {}): Promise<Daemon> {
   const args = [path.join(ROOT, 'bin/vigil.js'), 'run', ...configFiles.flatMap((f) => ['--config', f])];
-  const proc = spawn(process.execPath, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   let buf = '';

@@ -1,0 +1,21 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Duration, Endpoint, Obj } from '../../src/config/types.ts';
+
+export const PrometheusConfigSchema = Obj({
+  endpoint: Endpoint('localhost:9464'),
+  path: Type.String({ pattern: '^/', default: '/metrics', description: 'HTTP path of the exposition' }),
+  resource_attributes: Type.Array(Type.String(), {
+    default: ['service.name'],
+    description: 'resource attributes added as labels to every series of the resource (all of them are on target_info)',
+  }),
+  add_metric_suffixes: Type.Boolean({ default: true, description: 'unit and _total suffixes as the OTel compatibility spec says' }),
+  summary_quantiles: Type.Array(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), {
+    default: [0.5, 0.9, 0.95, 0.99],
+    description: 'quantiles of the summary derived from each exponential histogram (its last window)',
+  }),
+  histogram_scale: Type.Integer({ minimum: -4, maximum: 8, default: 3, description: 'scale of the classic bucket bounds of exponential histograms: bounds are powers of 2^(2^-scale)' }),
+  histogram_max_buckets: Type.Integer({ minimum: 4, maximum: 1000, default: 160, description: 'classic buckets per histogram at most (a wider range lowers the scale)' }),
+  max_series: Type.Integer({ minimum: 1, default: 10_000, description: 'streams held at most (a histogram with its buckets is one); points of further new streams are dropped and counted' }),
+  metric_expiration: Duration('5m', 'a stream not updated for this long is no longer exposed'),
+});
+export type PrometheusConfig = Static<typeof PrometheusConfigSchema>;

@@ -1,0 +1,497 @@
+/**
+ * What the prometheus exporter serves: the metrics that reached it, turned into Prometheus series and kept
+ * between scrapes.
+ *
+ * Temporality (delta -> cumulative, as the Collector's `deltatocumulative` processor does it): every stream
+ * (metric + resource + scope + point attributes) keeps a running total from its first point:
+ * - a delta point is added when it comes after what the stream holds (its start >= the stream's last
+ *   time, its time > it); a point that overlaps or precedes it is a late point: dropped and counted
+ *   (`vigil_exporter_prometheus_dropped_points_total{reason="late"}`), never added twice;
+ * - a cumulative point replaces the stream's value when newer; a lower value or a new start time is a
+ *   reset (the producer restarted): the value starts over and so does the stream's start (`_created`),
+ *   which Prometheus's `rate()` reads as a counter reset;
+ * - an explicit-bucket histogram whose bounds change starts over the same way (a reset);
+ * - gauges keep the newest point; a non-monotonic delta sum (an up-down counter) is accumulated and
+ *   exposed as a gauge.
+ * Exponential histograms are accumulated exactly (src/sketch.ts) and exposed as classic histograms
+ * (exp-buckets.ts), plus a summary of the quantiles of the last point (the last window) named as the metric
+ * `<name>.summary` would be, unless that metric itself is received (the percentiles processor sends it).
+ *
+ * Bounds: at most `maxSeries` streams (a histogram with all its buckets is one); points of further new
+ * streams are dropped and counted (`reason="max_series"`). A stream not updated for `expireMs` is removed.
+ */
+import type { AlertNotification, AnyValue, KeyValue, Metric, Resource, ResourceMetrics, InstrumentationScope } from '../../src/model.ts';
+import { AggregationTemporality, attrToString, getAttr } from '../../src/model.ts';
+import { Sketch } from '../../src/sketch.ts';
+import { boundOf, type ClassicRange, coverRange, cumulativeCounts } from './exp-buckets.ts';
+import { type PromType, prometheusNames, sanitizeLabelName } from './naming.ts';
+
+export interface StoreOptions {
+  /** Resource attributes added as labels to every series of the resource. */
+  promote: readonly string[];
+  addSuffixes: boolean;
+  summaryQuantiles: readonly number[];
+  histogramScale: number;
+  histogramMaxBuckets: number;
+  maxSeries: number;
+  expireMs: number;
+  now?: () => number;
+}
+
+export type DropReason = 'late' | 'max_series' | 'type_conflict' | 'invalid';
+
+interface StreamBase {
+  /** Rendered `k="v",...` (no braces), labels sorted by name. */
+  labels: string;
+  /** Start of the accumulation (ns), for `_created`. */
+  startNs: bigint;
+  /** Time of the newest point taken (ns). */
+  lastNs: bigint;
+  /** When it was last updated (ms, the exporter's clock), for expiry. */
+  seenAt: number;
+  /** Rendered sample lines, cached until the stream changes. */
+  text: string | undefined;
+}
+
+interface NumberStream extends StreamBase {
+  kind: 'number';
+  value: number;
+}
+
+interface HistogramStream extends StreamBase {
+  kind: 'histogram';
+  bounds: number[];
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+interface ExpStream extends StreamBase {
+  kind: 'exp';
+  sketch: Sketch;
+  range: ClassicRange | undefined;
+}
+
+interface SummaryStream extends StreamBase {
+  kind: 'summary';
+  quantiles: [number, number][];
+  sum: number;
+  count: number;
+}
+
+type Stream = NumberStream | HistogramStream | ExpStream | SummaryStream;
+
+export interface Family {
+  type: PromType;
+  /** OpenMetrics family name (no `_total`). */
+  family: string;
+  /** Base of the series names (`_total` for counters). */
+  sample: string;
+  unit: string;
+  help: string;
+  streams: Map<string, Stream>;
+}
+
+/** An alert as ALERTS shows it. */
+export interface ActiveAlert {
+  labels: Record<string, string>;
+  /** Seconds since the epoch. */
+  activeAt: number;
+}
+
+const escapeValue = (v: string) => (/[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v);
+
+/** `k="v",...` of sorted label pairs; empty values are left out (Prometheus treats them as absent). */
+export function renderLabels(labels: Map<string, string>): string {
+  const keys = [...labels.keys()].sort();
+  let out = '';
+  for (const k of keys) {
+    const v = labels.get(k)!;
+    if (v === '') continue;
+    if (out) out += ',';
+    out += `${k}="${escapeValue(v)}"`;
+  }
+  return out;
+}
+
+/** Adds attributes as labels; names that collide once sanitised are joined with `;` in key order. */
+function addAttributes(into: Map<string, string>, attrs: readonly KeyValue[], only?: readonly string[]): void {
+  const pairs: [string, string][] = [];
+  for (const kv of attrs) {
+    if (only && !only.includes(kv.key)) continue;
+    pairs.push([kv.key, attrToString(kv.value)]);
+  }
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const local = new Map<string, string>();
+  for (const [k, v] of pairs) {
+    const name = sanitizeLabelName(k);
+    const prev = local.get(name);
+    local.set(name, prev === undefined ? v : `${prev};${v}`);
+  }
+  for (const [k, v] of local) if (!into.has(k)) into.set(k, v);
+}
+
+const str = (v: AnyValue | undefined) => (v === undefined ? '' : attrToString(v));
+
+/** `job` and `instance` of a resource, as the compatibility spec derives them. */
+export function jobAndInstance(resource: Resource): { job: string; instance: string } {
+  const name = str(getAttr(resource.attributes, 'service.name'));
+  const ns = str(getAttr(resource.attributes, 'service.namespace'));
+  return { job: name ? (ns ? `${ns}/${name}` : name) : '', instance: str(getAttr(resource.attributes, 'service.instance.id')) };
+}
+
+const TARGET_EXCLUDED = new Set(['service.name', 'service.namespace', 'service.instance.id']);
+
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+const toNum = (v: number | bigint) => (typeof v === 'bigint' ? Number(v) : v);
+const nsToSeconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
+
+export class MetricStore {
+  readonly families = new Map<string, Family>();
+  /** target_info series by rendered labels. */
+  readonly targets = new Map<string, { labels: string; seenAt: number }>();
+  readonly alerts = new Map<string, ActiveAlert>();
+  private series = 0;
+  private readonly now: () => number;
+  /** Called for every dropped point. */
+  onDrop: (reason: DropReason, n: number) => void = () => undefined;
+
+  constructor(private readonly o: StoreOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Streams held (a histogram with its buckets is one). */
+  get size(): number {
+    return this.series;
+  }
+
+  /** Takes every metric of the batch; returns the number of points taken. */
+  addResourceMetrics(rms: readonly ResourceMetrics[]): number {
+    // Summaries received under `<name>.summary` win over the ones this exporter derives for `<name>`.
+    const received = new Set<string>();
+    for (const rm of rms) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.data?.type === 'summary') received.add(m.name);
+    let taken = 0;
+    for (const rm of rms) {
+      const { job, instance } = jobAndInstance(rm.resource);
+      this.noteTarget(rm.resource, job, instance);
+      for (const sm of rm.scopeMetrics) {
+        for (const m of sm.metrics) taken += this.addMetric(m, rm.resource, sm.scope, job, instance, received);
+      }
+    }
+    return taken;
+  }
+
+  private noteTarget(resource: Resource, job: string, instance: string): void {
+    if (!resource.attributes.length) return;
+    const labels = new Map<string, string>([
+      ['job', job],
+      ['instance', instance],
+    ]);
+    addAttributes(
+      labels,
+      resource.attributes.filter((kv) => !TARGET_EXCLUDED.has(kv.key)),
+    );
+    const rendered = renderLabels(labels);
+    const t = this.targets.get(rendered);
+    if (t) t.seenAt = this.now();
+    else this.targets.set(rendered, { labels: rendered, seenAt: this.now() });
+  }
+
+  private labelsFor(attrs: readonly KeyValue[], resource: Resource, scope: InstrumentationScope, job: string, instance: string): Map<string, string> {
+    const labels = new Map<string, string>();
+    addAttributes(labels, attrs);
+    addAttributes(labels, resource.attributes, this.o.promote);
+    if (!labels.has('job')) labels.set('job', job);
+    if (!labels.has('instance')) labels.set('instance', instance);
+    if (scope.name && !labels.has('otel_scope_name')) labels.set('otel_scope_name', scope.name);
+    if (scope.version && !labels.has('otel_scope_version')) labels.set('otel_scope_version', scope.version);
+    return labels;
+  }
+
+  private family(otelName: string, unit: string, help: string, type: PromType): Family | undefined {
+    const names = prometheusNames(otelName, unit, type, this.o.addSuffixes);
+    let f = this.families.get(names.family);
+    if (!f) {
+      f = { type, family: names.family, sample: names.sample, unit: names.unit, help, streams: new Map() };
+      this.families.set(names.family, f);
+    } else if (f.type !== type) return undefined;
+    if (!f.help && help) f.help = help;
+    return f;
+  }
+
+  /** The stream for `labels` in `f`, created when there is room. */
+  private stream<S extends Stream>(f: Family, labels: string, make: () => S): S | undefined {
+    const s = f.streams.get(labels);
+    if (s) return s as S;
+    if (this.series >= this.o.maxSeries) return undefined;
+    const created = make();
+    f.streams.set(labels, created);
+    this.series++;
+    return created;
+  }
+
+  private addMetric(m: Metric, resource: Resource, scope: InstrumentationScope, job: string, instance: string, received: Set<string>): number {
+    const d = m.data;
+    if (!d) return 0;
+    const now = this.now();
+    let taken = 0;
+    const fail = (reason: DropReason, n = 1) => this.onDrop(reason, n);
+    switch (d.type) {
+      case 'gauge':
+      case 'sum': {
+        const type: PromType = d.type === 'sum' && d.isMonotonic ? 'counter' : 'gauge';
+        const f = this.family(m.name, m.unit, m.description, type);
+        if (!f) return fail('type_conflict', d.dataPoints.length), 0;
+        const delta = d.type === 'sum' && d.aggregationTemporality === AggregationTemporality.Delta;
+        for (const p of d.dataPoints) {
+          const v = toNum(p.value);
+          if (!Number.isFinite(v) && !Number.isNaN(v)) {
+            fail('invalid');
+            continue;
+          }
+          const labels = renderLabels(this.labelsFor(p.attributes, resource, scope, job, instance));
+          const s = this.stream<NumberStream>(f, labels, () => ({ kind: 'number', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, value: 0 }));
+          if (!s) {
+            fail('max_series');
+            continue;
+          }
+          if (d.type === 'gauge') {
+            if (p.timeUnixNano < s.lastNs) {
+              fail('late');
+              continue;
+            }
+            s.value = v;
+          } else if (delta) {
+            if (!this.inOrderDelta(s, p.startTimeUnixNano, p.timeUnixNano)) {
+              fail('late');
+              continue;
+            }
+            s.value += v;
+          } else {
+            if (p.timeUnixNano <= s.lastNs) {
+              fail('late');
+              continue;
+            }
+            const reset = type === 'counter' && (v < s.value || (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs));
+            if (reset || s.lastNs < 0n) s.startNs = p.startTimeUnixNano || p.timeUnixNano;
+            s.value = v;
+          }
+          s.lastNs = p.timeUnixNano;
+          s.seenAt = now;
+          s.text = undefined;
+          taken++;
+        }
+        return taken;
+      }
+      case 'histogram': {
+        const f = this.family(m.name, m.unit, m.description, 'histogram');
+        if (!f) return fail('type_conflict', d.dataPoints.length), 0;
+        const delta = d.aggregationTemporality === AggregationTemporality.Delta;
+        for (const p of d.dataPoints) {
+          const labels = renderLabels(this.labelsFor(p.attributes, resource, scope, job, instance));
+          const s = this.stream<HistogramStream>(f, labels, () => ({ kind: 'histogram', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, bounds: [...p.explicitBounds], counts: new Array(p.explicitBounds.length + 1).fill(0), sum: 0, count: 0 }));
+          if (!s) {
+            fail('max_series');
+            continue;
+          }
+          const sameBounds = s.bounds.length === p.explicitBounds.length && s.bounds.every((b, i) => b === p.explicitBounds[i]);
+          if (delta ? !this.inOrderDelta(s, p.startTimeUnixNano, p.timeUnixNano) : p.timeUnixNano <= s.lastNs) {
+            fail('late');
+            continue;
+          }
+          const reset = !sameBounds || (!delta && (p.count < s.count || (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs)));
+          if (reset) {
+            s.bounds = [...p.explicitBounds];
+            s.counts = new Array(p.explicitBounds.length + 1).fill(0);
+            s.sum = 0;
+            s.count = 0;
+            s.startNs = p.startTimeUnixNano || p.timeUnixNano;
+          }
+          if (delta) {
+            for (let i = 0; i < p.bucketCounts.length && i < s.counts.length; i++) s.counts[i]! += p.bucketCounts[i]!;
+            s.sum += p.sum ?? 0;
+            s.count += p.count;
+          } else {
+            s.counts = s.counts.map((_, i) => p.bucketCounts[i] ?? 0);
+            s.sum = p.sum ?? 0;
+            s.count = p.count;
+          }
+          s.lastNs = p.timeUnixNano;
+          s.seenAt = now;
+          s.text = undefined;
+          taken++;
+        }
+        return taken;
+      }
+      case 'exponentialHistogram': {
+        const f = this.family(m.name, m.unit, m.description, 'histogram');
+        if (!f) return fail('type_conflict', d.dataPoints.length), 0;
+        const sf = received.has(`${m.name}.summary`) ? undefined : this.family(`${m.name}.summary`, m.unit, m.description ? `${m.description} (quantiles of the last window)` : '', 'summary');
+        const delta = d.aggregationTemporality === AggregationTemporality.Delta;
+        for (const p of d.dataPoints) {
+          const labels = renderLabels(this.labelsFor(p.attributes, resource, scope, job, instance));
+          const s = this.stream<ExpStream>(f, labels, () => ({ kind: 'exp', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, sketch: new Sketch(p.scale), range: undefined }));
+          if (!s) {
+            fail('max_series');
+            continue;
+          }
+          if (delta ? !this.inOrderDelta(s, p.startTimeUnixNano, p.timeUnixNano) : p.timeUnixNano <= s.lastNs) {
+            fail('late');
+            continue;
+          }
+          const window = Sketch.fromDataPoint(p);
+          if (delta) s.sketch.mergeDataPoint(p);
+          else {
+            if (p.count < s.sketch.count || (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs)) s.startNs = p.startTimeUnixNano || p.timeUnixNano;
+            s.sketch = window.clone();
+          }
+          s.range = coverRange(s.range, s.sketch, this.o.histogramScale, this.o.histogramMaxBuckets);
+          s.lastNs = p.timeUnixNano;
+          s.seenAt = now;
+          s.text = undefined;
+          taken++;
+          if (sf) {
+            const ss = this.stream<SummaryStream>(sf, labels, () => ({ kind: 'summary', labels, startNs: s.startNs, lastNs: -1n, seenAt: now, text: undefined, quantiles: [], sum: 0, count: 0 }));
+            if (!ss) continue;
+            ss.quantiles = this.o.summaryQuantiles.map((q) => [q, window.count ? window.quantile(q) : NaN]);
+            ss.sum = s.sketch.sum;
+            ss.count = s.sketch.count;
+            ss.startNs = s.startNs;
+            ss.lastNs = p.timeUnixNano;
+            ss.seenAt = now;
+            ss.text = undefined;
+          }
+        }
+        return taken;
+      }
+      case 'summary': {
+        const f = this.family(m.name, m.unit, m.description, 'summary');
+        if (!f) return fail('type_conflict', d.dataPoints.length), 0;
+        for (const p of d.dataPoints) {
+          const labels = renderLabels(this.labelsFor(p.attributes, resource, scope, job, instance));
+          const s = this.stream<SummaryStream>(f, labels, () => ({ kind: 'summary', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, quantiles: [], sum: 0, count: 0 }));
+          if (!s) {
+            fail('max_series');
+            continue;
+          }
+          if (p.timeUnixNano <= s.lastNs) {
+            fail('late');
+            continue;
+          }
+          // A point whose interval follows the last one is a window of its own (the percentiles processor's
+          // summaries): its count and sum add up. One with the stream's start is cumulative: it replaces them.
+          const windowed = s.lastNs >= 0n && p.startTimeUnixNano >= s.lastNs;
+          if (windowed) {
+            s.count += p.count;
+            s.sum += p.sum;
+          } else {
+            if (s.lastNs >= 0n && (p.count < s.count || p.startTimeUnixNano !== s.startNs)) s.startNs = p.startTimeUnixNano || p.timeUnixNano;
+            s.count = p.count;
+            s.sum = p.sum;
+          }
+          s.quantiles = p.quantileValues.map((q) => [q.quantile, q.value]);
+          s.lastNs = p.timeUnixNano;
+          s.seenAt = now;
+          s.text = undefined;
+          taken++;
+        }
+        return taken;
+      }
+    }
+    return taken;
+  }
+
+  /** A delta point follows what the stream holds: not before its last time, and newer. */
+  private inOrderDelta(s: StreamBase, start: bigint, time: bigint): boolean {
+    if (s.lastNs < 0n) return true;
+    if (time <= s.lastNs) return false;
+    return start === 0n || start >= s.lastNs;
+  }
+
+  /** Takes the alert notifications (every one, whichever exporters it names): firing alerts are kept, resolved ones forgotten. */
+  addAlerts(ns: readonly AlertNotification[]): boolean {
+    let changed = false;
+    for (const n of ns)
+      for (const a of n.alerts ?? []) {
+        const key = a.fingerprint || JSON.stringify(a.labels);
+        if (a.status === 'firing') {
+          const activeAt = Date.parse(a.startsAt) / 1000;
+          const prev = this.alerts.get(key);
+          if (!prev || prev.activeAt !== activeAt) {
+            if (!prev && this.alerts.size >= this.o.maxSeries) {
+              this.onDrop('max_series', 1);
+              continue;
+            }
+            this.alerts.set(key, { labels: { ...a.labels }, activeAt: Number.isFinite(activeAt) ? activeAt : this.now() / 1000 });
+            changed = true;
+          }
+        } else if (this.alerts.delete(key)) changed = true;
+      }
+    return changed;
+  }
+
+  /** Removes streams and targets not updated for the expiry time; returns how many streams went. */
+  expire(): number {
+    const cutoff = this.now() - this.o.expireMs;
+    let gone = 0;
+    for (const [name, f] of this.families) {
+      for (const [k, s] of f.streams)
+        if (s.seenAt < cutoff) {
+          f.streams.delete(k);
+          gone++;
+        }
+      if (!f.streams.size) this.families.delete(name);
+    }
+    for (const [k, t] of this.targets) if (t.seenAt < cutoff) this.targets.delete(k);
+    this.series -= gone;
+    return gone;
+  }
+
+  /** The sample lines of a stream (cached until it changes). */
+  sampleLines(f: Family, s: Stream): string {
+    if (s.text !== undefined) return s.text;
+    const l = s.labels;
+    const brace = (extra: string) => (l ? (extra ? `{${l},${extra}}` : `{${l}}`) : extra ? `{${extra}}` : '');
+    let out = '';
+    switch (s.kind) {
+      case 'number':
+        out = `${f.sample}${brace('')} ${formatValue(s.value)}\n`;
+        break;
+      case 'histogram': {
+        let run = 0;
+        for (let i = 0; i < s.bounds.length; i++) {
+          run += s.counts[i] ?? 0;
+          out += `${f.sample}_bucket${brace(`le="${formatValue(s.bounds[i]!)}"`)} ${run}\n`;
+        }
+        out += `${f.sample}_bucket${brace('le="+Inf"')} ${s.count}\n${f.sample}_sum${brace('')} ${formatValue(s.sum)}\n${f.sample}_count${brace('')} ${s.count}\n`;
+        break;
+      }
+      case 'exp': {
+        if (s.range) {
+          const counts = cumulativeCounts(s.sketch, s.range);
+          for (let i = 0; i < counts.length; i++) out += `${f.sample}_bucket${brace(`le="${formatValue(boundOf(s.range.lo + i, s.range.scale))}"`)} ${counts[i]}\n`;
+        }
+        out += `${f.sample}_bucket${brace('le="+Inf"')} ${s.sketch.count}\n${f.sample}_sum${brace('')} ${formatValue(s.sketch.sum)}\n${f.sample}_count${brace('')} ${s.sketch.count}\n`;
+        break;
+      }
+      case 'summary':
+        for (const [q, v] of s.quantiles) out += `${f.sample}${brace(`quantile="${formatValue(q)}"`)} ${formatValue(v)}\n`;
+        out += `${f.sample}_sum${brace('')} ${formatValue(s.sum)}\n${f.sample}_count${brace('')} ${s.count}\n`;
+        break;
+    }
+    s.text = out;
+    return out;
+  }
+
+  /** `_created` (seconds) of a stream, for OpenMetrics. */
+  createdSeconds(s: Stream): number {
+    return nsToSeconds(s.startNs);
+  }
+}
+

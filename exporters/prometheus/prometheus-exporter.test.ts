@@ -1,0 +1,249 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AggregationTemporality, type KeyValue, type Metric, type MetricData, type ResourceMetrics } from '../../src/model.ts';
+import { Sketch } from '../../src/sketch.ts';
+import { configFor, testSettings } from '../../test/helpers/index.ts';
+import { makeAlert, makeNotification } from '../../test/doubles/alerts.ts';
+import { boundOf } from './exp-buckets.ts';
+import { negotiate, render } from './exposition.ts';
+import { prometheusExporterFactory } from './index.ts';
+import { MetricStore, type StoreOptions } from './metric-store.ts';
+import { prometheusNames, sanitizeLabelName } from './naming.ts';
+import type { PrometheusExporter } from './prometheus-exporter.ts';
+
+const kv = (o: Record<string, string>): KeyValue[] => Object.entries(o).map(([key, value]) => ({ key, value }));
+const s = (sec: number) => BigInt(sec) * 1_000_000_000n;
+
+function rm(metrics: Metric[], resource: Record<string, string> = { 'service.name': 'checkout' }): ResourceMetrics[] {
+  return [{ resource: { attributes: kv(resource), droppedAttributesCount: 0 }, schemaUrl: '', scopeMetrics: [{ scope: { name: 'vigil/test', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', metrics }] }];
+}
+const metric = (name: string, unit: string, data: MetricData): Metric => ({ name, unit, description: '', metadata: [], data });
+const sum = (value: number, start: number, end: number, temporality = AggregationTemporality.Delta, attrs: Record<string, string> = {}) =>
+  metric('llm.cost', 'USD', { type: 'sum', isMonotonic: true, aggregationTemporality: temporality, dataPoints: [{ attributes: kv(attrs), startTimeUnixNano: s(start), timeUnixNano: s(end), value, exemplars: [], flags: 0 }] });
+
+function store(over: Partial<StoreOptions> = {}) {
+  let now = 1_000_000;
+  const drops: string[] = [];
+  const st = new MetricStore({ promote: ['service.name'], addSuffixes: true, summaryQuantiles: [0.5, 0.95], histogramScale: 3, histogramMaxBuckets: 160, maxSeries: 100, expireMs: 60_000, now: () => now, ...over });
+  st.onDrop = (r, n) => drops.push(`${r}:${n}`);
+  return { st, drops, advance: (ms: number) => (now += ms), text: () => render(st, 'text') };
+}
+const sample = (text: string, name: string) => {
+  const m = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+};
+
+describe('names (OTel -> Prometheus compatibility spec)', () => {
+  it.each([
+    ['llm.cost', 'USD', 'counter', 'llm_cost_USD_total'],
+    ['span.duration', 'ms', 'histogram', 'span_duration_milliseconds'],
+    ['http.server.request.duration', 's', 'histogram', 'http_server_request_duration_seconds'],
+    ['system.network.io', 'By', 'counter', 'system_network_io_bytes_total'],
+    ['system.cpu.utilization', '1', 'gauge', 'system_cpu_utilization_ratio'],
+    ['span.calls', '{call}', 'counter', 'span_calls_total'],
+    ['requests_total', '{request}', 'counter', 'requests_total'],
+    ['speed', 'm/s', 'gauge', 'speed_meters_per_second'],
+    ['throughput', 'By/s', 'gauge', 'throughput_bytes_per_second'],
+    ['disk.used', 'MiBy', 'gauge', 'disk_used_mebibytes'],
+    ['cpu_seconds', 's', 'counter', 'cpu_seconds_total'],
+    ['temperature', 'Cel', 'gauge', 'temperature_celsius'],
+    ['ratio.of.things', '1', 'counter', 'ratio_of_things_total'],
+    ['2xx.count', '', 'counter', '_2xx_count_total'],
+    ['foo..bar--baz', '%', 'gauge', 'foo_bar_baz_percent'],
+  ])('%s (%s, %s) -> %s', (name, unit, type, expected) => {
+    expect(prometheusNames(name, unit, type as 'counter', true).sample).toBe(expected);
+  });
+
+  it('OpenMetrics family of a counter has no _total; no suffixes when turned off', () => {
+    expect(prometheusNames('llm.cost', 'USD', 'counter')).toEqual({ family: 'llm_cost_USD', sample: 'llm_cost_USD_total', unit: 'USD' });
+    expect(prometheusNames('llm.cost', 'USD', 'counter', false).sample).toBe('llm_cost');
+  });
+
+  it('label names', () => {
+    expect(sanitizeLabelName('service.name')).toBe('service_name');
+    expect(sanitizeLabelName('gen_ai.request.model')).toBe('gen_ai_request_model');
+    expect(sanitizeLabelName('0foo')).toBe('key_0foo');
+    expect(sanitizeLabelName('__reserved')).toBe('key__reserved');
+    expect(sanitizeLabelName('_private')).toBe('_private');
+  });
+
+  it('attributes that collide once sanitised are joined with ";" in key order; target_info and job/instance from the resource', () => {
+    const { st, text } = store();
+    st.addResourceMetrics(rm([sum(1, 0, 10, AggregationTemporality.Delta, { 'a.b': 'dot', a_b: 'underscore' })], { 'service.name': 'checkout', 'service.namespace': 'shop', 'service.instance.id': 'pod-1', 'host.name': 'h1' }));
+    const t = text();
+    expect(t).toContain('llm_cost_USD_total{a_b="dot;underscore",instance="pod-1",job="shop/checkout",otel_scope_name="vigil/test",service_name="checkout"} 1');
+    expect(t).toContain('target_info{host_name="h1",instance="pod-1",job="shop/checkout"} 1');
+  });
+});
+
+describe('delta to cumulative', () => {
+  it('adds delta points in order; a late or overlapping point is dropped and counted, never added twice', () => {
+    const { st, drops, text } = store();
+    const key = 'llm_cost_USD_total{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}';
+    st.addResourceMetrics(rm([sum(1.5, 0, 10)]));
+    st.addResourceMetrics(rm([sum(2, 10, 20)]));
+    expect(sample(text(), key)).toBe(3.5);
+    st.addResourceMetrics(rm([sum(2, 10, 20)])); // the same window again
+    st.addResourceMetrics(rm([sum(7, 5, 25)])); // overlaps what was taken
+    st.addResourceMetrics(rm([sum(9, 0, 5)])); // earlier than what was taken
+    expect(sample(text(), key)).toBe(3.5);
+    expect(drops).toEqual(['late:1', 'late:1', 'late:1']);
+    st.addResourceMetrics(rm([sum(0.5, 30, 40)])); // after a gap: fine
+    expect(sample(text(), key)).toBe(4);
+  });
+
+  it('cumulative points replace; a drop or a new start time is a reset (_created moves)', () => {
+    const { st, text } = store();
+    const key = 'llm_cost_USD_total{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}';
+    const created = 'llm_cost_USD_created{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}';
+    st.addResourceMetrics(rm([sum(5, 100, 110, AggregationTemporality.Cumulative)]));
+    st.addResourceMetrics(rm([sum(8, 100, 120, AggregationTemporality.Cumulative)]));
+    expect(sample(text(), key)).toBe(8);
+    expect(sample(render(st, 'openmetrics'), created)).toBe(100);
+    st.addResourceMetrics(rm([sum(2, 100, 130, AggregationTemporality.Cumulative)])); // lower value: reset
+    expect(sample(text(), key)).toBe(2);
+    expect(sample(render(st, 'openmetrics'), created)).toBe(100);
+    st.addResourceMetrics(rm([sum(3, 125, 140, AggregationTemporality.Cumulative)])); // new start: producer restarted
+    expect(sample(text(), key)).toBe(3);
+    expect(sample(render(st, 'openmetrics'), created)).toBe(125);
+    st.addResourceMetrics(rm([sum(99, 125, 135, AggregationTemporality.Cumulative)])); // older than the last point
+    expect(sample(text(), key)).toBe(3);
+  });
+
+  it('explicit histograms accumulate; new bounds start over', () => {
+    const { st, text } = store();
+    const h = (counts: number[], bounds: number[], start: number, end: number) =>
+      metric('rt', 'ms', { type: 'histogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ attributes: [], startTimeUnixNano: s(start), timeUnixNano: s(end), count: counts.reduce((a, b) => a + b, 0), sum: 10, bucketCounts: counts, explicitBounds: bounds, exemplars: [], flags: 0 }] });
+    st.addResourceMetrics(rm([h([1, 2, 3], [10, 100], 0, 10)]));
+    st.addResourceMetrics(rm([h([1, 0, 1], [10, 100], 10, 20)]));
+    const t = text();
+    expect(sample(t, 'rt_milliseconds_bucket{job="checkout",otel_scope_name="vigil/test",service_name="checkout",le="10"}')).toBe(2);
+    expect(sample(t, 'rt_milliseconds_bucket{job="checkout",otel_scope_name="vigil/test",service_name="checkout",le="100"}')).toBe(4);
+    expect(sample(t, 'rt_milliseconds_count{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}')).toBe(8);
+    expect(sample(t, 'rt_milliseconds_sum{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}')).toBe(20);
+    st.addResourceMetrics(rm([h([4, 0], [50], 20, 30)]));
+    const t2 = text();
+    expect(t2).not.toContain('le="100"');
+    expect(sample(t2, 'rt_milliseconds_bucket{job="checkout",otel_scope_name="vigil/test",service_name="checkout",le="50"}')).toBe(4);
+  });
+
+  it('exponential histograms: exact cumulative counts at fixed power-of-2^(1/8) bounds, and a summary of the last window', () => {
+    const { st, text } = store();
+    const exp = (values: number[], start: number, end: number) => {
+      const sk = new Sketch(6);
+      for (const v of values) sk.add(v);
+      return metric('span.duration', 'ms', { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [sk.toDataPoint([], s(start), s(end))] });
+    };
+    const first = Array.from({ length: 100 }, (_, i) => 10 + i); // 10..109
+    const second = Array.from({ length: 100 }, (_, i) => 1000 + i * 10); // 1000..1990
+    st.addResourceMetrics(rm([exp(first, 0, 10)]));
+    st.addResourceMetrics(rm([exp(second, 10, 20)]));
+    const t = text();
+    const L = 'job="checkout",otel_scope_name="vigil/test",service_name="checkout"';
+    const all = [...first, ...second];
+    const buckets = [...t.matchAll(new RegExp(`^span_duration_milliseconds_bucket\\{${L},le="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => [m[1]!, Number(m[2])] as const);
+    expect(buckets.length).toBeGreaterThan(50);
+    for (const [le, count] of buckets) {
+      if (le === '+Inf') expect(count).toBe(200);
+      else expect(count, `le=${le}`).toBe(all.filter((v) => v <= Number(le)).length);
+    }
+    // every bound is a power of 2^(1/8)
+    for (const [le] of buckets.filter(([le]) => le !== '+Inf')) expect(Math.abs(Math.log2(Number(le)) * 8 - Math.round(Math.log2(Number(le)) * 8))).toBeLessThan(1e-9);
+    expect(boundOf(7, 3)).toBe(2);
+    // summary: quantiles of the last window only (1000..1990), count and sum of everything
+    const p95 = sample(t, `span_duration_summary_milliseconds{${L},quantile="0.95"}`)!;
+    expect(Math.abs(p95 - 1940) / 1940).toBeLessThan(0.02);
+    expect(sample(t, `span_duration_summary_milliseconds_count{${L}}`)).toBe(200);
+  });
+
+  it('a received <name>.summary wins over the derived one; its windows add up', () => {
+    const { st, text } = store();
+    const sk = new Sketch(6);
+    sk.add(5);
+    const summary = (q95: number, count: number, start: number, end: number) =>
+      metric('span.duration.summary', 'ms', { type: 'summary', dataPoints: [{ attributes: [], startTimeUnixNano: s(start), timeUnixNano: s(end), count, sum: count * 2, quantileValues: [{ quantile: 0.95, value: q95 }], flags: 0 }] });
+    st.addResourceMetrics(rm([metric('span.duration', 'ms', { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [sk.toDataPoint([], s(0), s(10))] }), summary(7, 3, 0, 10)]));
+    st.addResourceMetrics(rm([summary(9, 4, 10, 20)]));
+    const t = text();
+    expect(t.match(/span_duration_summary_milliseconds\{[^}]*quantile="0.95"\} (\S+)/g)).toHaveLength(1);
+    expect(t).toMatch(/span_duration_summary_milliseconds\{[^}]*quantile="0.95"\} 9$/m);
+    expect(t).toMatch(/span_duration_summary_milliseconds_count\{[^}]*\} 7$/m);
+  });
+});
+
+describe('bounds, expiry, ALERTS, formats', () => {
+  it('max_series: points of new streams beyond it are dropped and counted; stale streams expire', () => {
+    const { st, drops, advance, text } = store({ maxSeries: 2, expireMs: 60_000 });
+    st.addResourceMetrics(rm([sum(1, 0, 10, AggregationTemporality.Delta, { m: 'a' }), sum(1, 0, 10, AggregationTemporality.Delta, { m: 'b' }), sum(1, 0, 10, AggregationTemporality.Delta, { m: 'c' })]));
+    expect(st.size).toBe(2);
+    expect(drops).toEqual(['max_series:1']);
+    advance(30_000);
+    st.addResourceMetrics(rm([sum(1, 10, 20, AggregationTemporality.Delta, { m: 'a' })]));
+    advance(40_000);
+    expect(st.expire()).toBe(1);
+    expect(text()).toContain('m="a"');
+    expect(text()).not.toContain('m="b"');
+    st.addResourceMetrics(rm([sum(1, 0, 10, AggregationTemporality.Delta, { m: 'c' })]));
+    expect(text()).toContain('m="c"');
+  });
+
+  it('ALERTS and ALERTS_FOR_STATE for firing alerts of any notification; a resolve removes them', () => {
+    const { st, text } = store();
+    const a = makeAlert({ alertname: 'HighP95Latency', severity: 'critical', 'service.name': 'checkout' });
+    st.addAlerts([makeNotification(['slack/oncall'], { alerts: [a] })]);
+    const t = text();
+    expect(t).toContain('ALERTS{alertname="HighP95Latency",alertstate="firing",service_name="checkout",severity="critical"} 1');
+    expect(t).toContain(`ALERTS_FOR_STATE{alertname="HighP95Latency",service_name="checkout",severity="critical"} ${Date.parse(a.startsAt) / 1000}`);
+    st.addAlerts([makeNotification(['file/alerts'], { alerts: [{ ...a, status: 'resolved' }] })]);
+    expect(text()).not.toContain('ALERTS');
+  });
+
+  it('content negotiation: OpenMetrics when asked for (as Prometheus asks), the text format otherwise', () => {
+    expect(negotiate('application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1')).toBe('openmetrics');
+    expect(negotiate('text/plain;version=0.0.4;q=1,application/openmetrics-text;q=0.5')).toBe('text');
+    expect(negotiate(undefined)).toBe('text');
+    expect(negotiate('*/*')).toBe('text');
+    const { st } = store();
+    st.addResourceMetrics(rm([sum(1, 0, 10)]));
+    const om = render(st, 'openmetrics');
+    expect(om).toContain('# TYPE llm_cost_USD counter\n# UNIT llm_cost_USD USD\n');
+    expect(om).toMatch(/^llm_cost_USD_created\{/m);
+    expect(om.endsWith('# EOF\n')).toBe(true);
+    expect(om).toContain('# TYPE target info');
+    const text = render(st, 'text');
+    expect(text).toContain('# TYPE llm_cost_USD_total counter');
+    expect(text).not.toContain('# EOF');
+  });
+});
+
+describe('prometheus exporter component', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const s of stops.splice(0)) await s();
+  });
+
+  it('serves /metrics over HTTP (gzip when asked), 404 elsewhere; keeps ALERTS across a restart', async () => {
+    const settings = testSettings('exporter', 'prometheus');
+    const make = async () => {
+      const e = prometheusExporterFactory.create(settings, configFor(prometheusExporterFactory, { endpoint: '127.0.0.1:0' })) as PrometheusExporter;
+      await e.start({ reportFatal: () => undefined });
+      stops.push(() => e.shutdown());
+      return e;
+    };
+    const e = await make();
+    await e.consume({ resourceMetrics: rm([sum(2.5, 0, 10)]), alerts: [makeNotification(['x'])] });
+    const res = await fetch(`http://${e.address}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+    expect(res.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    const body = await res.text();
+    expect(body).toMatch(/^llm_cost_USD_total\{[^}]*\} 2.5$/m);
+    expect((await fetch(`http://${e.address}/other`)).status).toBe(404);
+    await e.shutdown();
+    const again = await make();
+    expect(again.scrape().body).toContain('ALERTS{alertname="HighP95Latency"');
+  });
+
+  it('rejects bad config with the key named', () => {
+    expect(() => configFor(prometheusExporterFactory, { summary_quantiles: [1.5] })).toThrow(/summary_quantiles/);
+    expect(() => configFor(prometheusExporterFactory, { metric_expiration: '0s' })).toThrow(/metric_expiration: must be more than 0/);
+    expect(() => configFor(prometheusExporterFactory, { endpoint: 'nope' })).toThrow(/endpoint/);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * The prometheus exporter: serves the metrics (and the alerts processor's alerts) that reach it on its own
+ * HTTP endpoint for Prometheus to scrape. `consume` only updates the store (metric-store.ts); a scrape
+ * renders it (exposition.ts). Firing alerts are kept in `<state dir>/alerts.json` so that ALERTS survive a
+ * restart.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import type { Counter } from '@opentelemetry/api';
+import { writeFileAtomicSync } from '../../src/atomic-file.ts';
+import type { CreateSettings, Exporter, Host } from '../../src/component.ts';
+import { stateDirFor } from '../../src/component.ts';
+import { parseDuration } from '../../src/duration.ts';
+import type { Batch } from '../../src/model.ts';
+import { splitHostPort } from '../../src/telemetry.ts';
+import type { PrometheusConfig } from './config.ts';
+import { CONTENT_TYPES, negotiate, render } from './exposition.ts';
+import { type ActiveAlert, MetricStore } from './metric-store.ts';
+
+export class PrometheusExporter implements Exporter {
+  readonly store: MetricStore;
+  private server: http.Server | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly alertsFile: string;
+  private readonly dropped: Counter;
+  private stopped = false;
+  /** The address it listens on once started (`host:port`, the real port when 0 was asked). */
+  address = '';
+
+  constructor(
+    private readonly settings: CreateSettings,
+    private readonly config: PrometheusConfig,
+  ) {
+    this.store = new MetricStore({
+      promote: config.resource_attributes,
+      addSuffixes: config.add_metric_suffixes,
+      summaryQuantiles: config.summary_quantiles,
+      histogramScale: config.histogram_scale,
+      histogramMaxBuckets: config.histogram_max_buckets,
+      maxSeries: config.max_series,
+      expireMs: parseDuration(config.metric_expiration),
+    });
+    this.alertsFile = path.join(stateDirFor(settings), 'alerts.json');
+    const meter = settings.telemetry.meter;
+    this.dropped = meter.createCounter('vigil_exporter_prometheus_dropped_points', {
+      description: 'Points the prometheus exporter did not take, by reason (late, max_series, type_conflict, invalid)',
+    });
+    const labels = settings.telemetry.labels;
+    this.store.onDrop = (reason, n) => this.dropped.add(n, { ...labels, reason });
+    meter.createObservableGauge('vigil_exporter_prometheus_series', { description: 'Streams the prometheus exporter serves' }).addCallback((r) => r.observe(this.store.size, labels));
+  }
+
+  async start(_host?: Host): Promise<void> {
+    if (this.server) return;
+    this.loadAlerts();
+    const { host, port } = splitHostPort(this.config.endpoint);
+    const server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new Error(`prometheus exporter ${this.settings.id}: cannot listen on ${this.config.endpoint}: ${err.message}`)));
+      server.listen(port, host, () => resolve());
+    });
+    server.on('error', (err) => this.settings.logger.error({ err: err.message }, 'prometheus exporter server error'));
+    this.server = server;
+    const a = server.address();
+    this.address = a && typeof a === 'object' ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : this.config.endpoint;
+    const every = Math.max(1000, Math.min(60_000, parseDuration(this.config.metric_expiration) / 4));
+    this.timer = setInterval(() => this.store.expire(), every);
+    this.timer.unref();
+    this.settings.logger.info({ endpoint: this.address, path: this.config.path }, 'prometheus exporter listening');
+  }
+
+  async consume(batch: Batch): Promise<void> {
+    if (batch.resourceMetrics?.length) {
+      const n = this.store.addResourceMetrics(batch.resourceMetrics);
+      if (n) this.settings.telemetry.count('sent', 'metrics', n);
+    }
+    if (batch.alerts?.length && this.store.addAlerts(batch.alerts)) this.saveAlerts();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    const s = this.server;
+    this.server = undefined;
+    if (s) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  }
+
+  /** The exposition as a scrape with this Accept header gets it (tests, bench). */
+  scrape(accept?: string): { contentType: string; body: string } {
+    this.store.expire();
+    const format = negotiate(accept);
+    return { contentType: CONTENT_TYPES[format], body: render(this.store, format) };
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url !== this.config.path) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; metrics are at ${this.config.path}\n`);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    try {
+      const { contentType, body } = this.scrape(req.headers.accept);
+      const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      const payload = gzip ? zlib.gzipSync(body, { level: 1 }) : Buffer.from(body);
+      res.writeHead(200, { 'content-type': contentType, 'content-length': payload.length, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+      res.end(req.method === 'HEAD' ? undefined : payload);
+    } catch (err) {
+      this.settings.logger.error({ err: (err as Error).message }, 'prometheus exporter: rendering the exposition failed');
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('exposition failed\n');
+    }
+  }
+
+  private loadAlerts(): void {
+    try {
+      const saved = JSON.parse(fs.readFileSync(this.alertsFile, 'utf8')) as Record<string, ActiveAlert>;
+      for (const [k, a] of Object.entries(saved)) if (a && typeof a.activeAt === 'number' && a.labels && typeof a.labels === 'object') this.store.alerts.set(k, a);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.settings.logger.warn({ err: (err as Error).message, file: this.alertsFile }, 'cannot read the saved alerts; ALERTS starts empty');
+    }
+  }
+
+  private saveAlerts(): void {
+    try {
+      writeFileAtomicSync(this.alertsFile, JSON.stringify(Object.fromEntries(this.store.alerts)));
+    } catch (err) {
+      this.settings.logger.warn({ err: (err as Error).message, file: this.alertsFile }, 'cannot save the firing alerts');
+    }
+  }
+}
