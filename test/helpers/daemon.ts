@@ -74,7 +74,7 @@ export async function startDaemon(configFiles: string[], telemetryPort: number, 
         return false;
       }
     },
-    opts.readyTimeoutMs ?? 20_000,
+    opts.readyTimeoutMs ?? 60_000,
     'vigil /readyz',
   );
   return {
