@@ -28,6 +28,18 @@ const MODELS = [
   'gemini-2.5-pro', 'gemini-2.5-flash', 'vertex_ai/gemini-2.0-flash-001', 'mistral-large-latest', 'mistral/mistral-small-latest',
   'together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo', 'us.meta.llama3-3-70b-instruct-v1:0', 'deepseek-chat', 'us.amazon.nova-pro-v1:0', 'my-unknown-model',
 ];
+/** The OTel gen_ai.provider.name each model is called through (a name with a routing prefix says it itself). */
+function providerOf(model: string): string {
+  if (/^(us\.|eu\.)?(anthropic|meta|amazon)\./.test(model)) return 'aws.bedrock';
+  if (model.includes('claude')) return 'anthropic';
+  if (model.startsWith('gemini')) return 'gcp.gemini';
+  if (model.startsWith('vertex_ai/')) return 'gcp.vertex_ai';
+  if (model.includes('mistral')) return 'mistral_ai';
+  if (model.startsWith('together_ai/')) return 'together';
+  if (model.startsWith('deepseek')) return 'deepseek';
+  if (model.startsWith('azure/')) return 'azure.ai.openai';
+  return 'openai';
+}
 const SERVICES = ['support-bot', 'search', 'checkout', 'summariser'];
 const BATCH = 512;
 
@@ -57,7 +69,7 @@ function makeBatches(n: number, seed = 1, uniqueKey?: (i: number) => string): Ba
       const input = Math.floor(200 + r() * 4000);
       const attrs: KeyValue[] = [
         { key: 'gen_ai.operation.name', value: 'chat' },
-        { key: 'gen_ai.provider.name', value: model.includes('claude') ? 'anthropic' : 'openai' },
+        { key: 'gen_ai.provider.name', value: providerOf(model) },
         { key: 'gen_ai.request.model', value: model },
         { key: 'gen_ai.usage.input_tokens', value: BigInt(input) },
         { key: 'gen_ai.usage.output_tokens', value: BigInt(Math.floor(20 + r() * 800)) },

@@ -67,10 +67,11 @@ export class CostProcessor implements Processor {
   private readonly unpricedCounter: Counter;
   private readonly counterLabels: CreateSettings['telemetry']['labels'];
   /** Counter labels of each unpriced model seen (the first MAX_MODEL_LABELS; later ones count as `other`). */
-  private readonly unpricedLabels = new Map<string, UnpricedLabels>();
-  private readonly otherLabels = new Map<string, UnpricedLabels>();
+  private readonly unpricedLabels = new Map<UnpricedWhy, Map<string, UnpricedLabels>>();
+  private labelCount = 0;
+  private readonly otherLabels = new Map<UnpricedWhy, UnpricedLabels>();
   /** Unpriced calls of the batch being priced, by reason and model. */
-  private readonly unpricedPending = new Map<string, number>();
+  private readonly unpricedPending = new Map<UnpricedWhy, Map<string, number>>();
   private readonly supersededCounter: Counter;
   /** (service, model) pairs seen as spans, with the last time (ms): their token-usage points are not counted. */
   private readonly spanPairs = new Map<string, Map<string, number>>();
@@ -564,27 +565,29 @@ export class CostProcessor implements Processor {
 
   /** Counts unpriced calls; the counter is updated once per (model, reason) per batch (flushUnpriced). */
   private countUnpriced(model: string, reason: UnpricedWhy, n = 1): void {
-    const pending = this.unpricedPending;
-    const k = `${reason}\u0001${model}`;
-    pending.set(k, (pending.get(k) ?? 0) + n);
+    let byModel = this.unpricedPending.get(reason);
+    if (!byModel) this.unpricedPending.set(reason, (byModel = new Map()));
+    byModel.set(model, (byModel.get(model) ?? 0) + n);
   }
 
   private flushUnpriced(): void {
-    for (const [k, n] of this.unpricedPending) {
-      let labels = this.unpricedLabels.get(k);
-      if (!labels) {
-        const cut = k.indexOf('\u0001');
-        const reason = k.slice(0, cut);
-        const model = k.slice(cut + 1);
-        if (this.unpricedLabels.size >= MAX_MODEL_LABELS) {
-          labels = this.otherLabels.get(reason);
-          if (!labels) this.otherLabels.set(reason, (labels = { ...this.counterLabels, model: 'other', reason }));
-        } else {
-          this.unpricedLabels.set(k, (labels = { ...this.counterLabels, model, reason }));
-          this.logger.warn({ model, reason }, `cost: ${REASON_TEXT[reason as UnpricedWhy] ?? reason} for model "${model}"; its calls are marked gen_ai.usage.cost.source=unpriced and counted on vigil_processor_llm_unpriced_calls_total{reason="${reason}"}`);
+    for (const [reason, byModel] of this.unpricedPending) {
+      let known = this.unpricedLabels.get(reason);
+      if (!known) this.unpricedLabels.set(reason, (known = new Map()));
+      for (const [model, n] of byModel) {
+        let labels = known.get(model);
+        if (!labels) {
+          if (this.labelCount >= MAX_MODEL_LABELS) {
+            labels = this.otherLabels.get(reason);
+            if (!labels) this.otherLabels.set(reason, (labels = { ...this.counterLabels, model: 'other', reason }));
+          } else {
+            this.labelCount++;
+            known.set(model, (labels = { ...this.counterLabels, model, reason }));
+            this.logger.warn({ model, reason }, `cost: ${REASON_TEXT[reason]} for model "${model}"; its calls are marked gen_ai.usage.cost.source=unpriced and counted on vigil_processor_llm_unpriced_calls_total{reason="${reason}"}`);
+          }
         }
+        this.unpricedCounter.add(n, labels);
       }
-      this.unpricedCounter.add(n, labels);
     }
     this.unpricedPending.clear();
   }
