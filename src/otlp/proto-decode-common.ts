@@ -1,0 +1,250 @@
+/**
+ * Decoders shared by every signal: resource, scope, attributes (key/value, any value, arrays, kvlists), and
+ * the helpers that decode a sub-message or a field and prefix errors with its path.
+ */
+import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../model.ts';
+import { MAX_DEPTH, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader } from './proto-wire.ts';
+import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST, t } from './proto-fields.ts';
+
+export function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: number): T {
+  try {
+    const saved = r.enter();
+    const v = f(r);
+    r.leave(saved);
+    return v;
+  } catch (e) {
+    prefix(e, field, index);
+  }
+}
+
+// Monomorphic copies of `sub` for the hottest messages (attributes, values, spans): a direct call that V8
+// can inline, where `sub`'s call through `f` is megamorphic.
+export function kvAt(r: Reader, field: string, index: number): KeyValue {
+  // A one-byte length, in bounds, at a depth the general path would accept: try the fast path first.
+  const p = r.pos;
+  const n = r.buf[p]!;
+  if (p < r.limit && n < 0x80 && n < r.limit - p && r.depth < MAX_DEPTH) {
+    const kv = kvFast(r, p + 1, p + 1 + n);
+    if (kv !== null) {
+      r.pos = p + 1 + n;
+      return kv;
+    }
+  }
+  try {
+    const saved = r.enter();
+    const v = decKeyValue(r);
+    r.leave(saved);
+    return v;
+  } catch (e) {
+    prefix(e, field, index);
+  }
+}
+export function anyAt(r: Reader, field: string, index: number): AnyValue {
+  try {
+    const saved = r.enter();
+    const v = decAnyValue(r);
+    r.leave(saved);
+    return v;
+  } catch (e) {
+    prefix(e, field, index);
+  }
+}
+/** Reads a scalar field via `f`, prefixing any error with the field's name. */
+export function field<T>(r: Reader, f: (r: Reader) => T, name: string): T {
+  try {
+    return f(r);
+  } catch (e) {
+    prefix(e, name, -1);
+  }
+}
+
+export function idField(r: Reader, size: number, name: string): string {
+  try {
+    return r.id(size);
+  } catch (e) {
+    prefix(e, name, -1);
+  }
+}
+
+export function decResource(r: Reader): Resource {
+  const attributes: KeyValue[] = [];
+  let dropped = 0;
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    if (tag === t(1, LEN)) attributes.push(kvAt(r, 'attributes', attributes.length));
+    else if (tag === t(2, VARINT)) dropped = r.varint();
+    else r.skip(tag, F_RESOURCE, 'Resource');
+  }
+  return { attributes, droppedAttributesCount: dropped };
+}
+
+export function decScope(r: Reader): InstrumentationScope {
+  let name = '';
+  let version = '';
+  const attributes: KeyValue[] = [];
+  let dropped = 0;
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    switch (tag) {
+      case t(1, LEN):
+        name = r.string();
+        break;
+      case t(2, LEN):
+        version = r.string();
+        break;
+      case t(3, LEN):
+        attributes.push(kvAt(r, 'attributes', attributes.length));
+        break;
+      case t(4, VARINT):
+        dropped = r.varint();
+        break;
+      default:
+        r.skip(tag, F_SCOPE, 'InstrumentationScope');
+    }
+  }
+  return { name, version, attributes, droppedAttributesCount: dropped };
+}
+
+/**
+ * The KeyValue in bytes [p, lim) when it has the shape every SDK writes: key (field 1), then value (field 2)
+ * holding exactly one scalar field that ends the KeyValue, each length in one byte. Null for anything else
+ * (odd or damaged): the caller then takes the general loop, which also produces the errors.
+ */
+export function kvFast(r: Reader, p: number, lim: number): KeyValue | null {
+  const b = r.buf;
+  if (lim - p >= 5 && b[p] === 0x0a) {
+    const kn = b[p + 1]!;
+    const q = p + 2 + kn;
+    // q + 3 <= lim: the value's tag, its length and its own field tag are in this message.
+    if (kn < 0x80 && q + 3 <= lim && b[q] === 0x12 && b[q + 1]! < 0x80 && b[q + 1]! + q + 2 === lim) {
+      const vt = b[q + 2]!;
+      const vs = q + 3;
+      if (vt === 0x0a) {
+        const sn = b[vs]!;
+        if (sn < 0x80 && sn + vs + 1 === lim) {
+          return { key: kn === 0 ? '' : r.str(p + 2, kn), value: sn === 0 ? '' : r.str(vs + 1, sn) };
+        }
+      } else if (vt === 0x18) {
+        // int64 of up to 7 bytes (fits a double exactly); the last byte must end the message.
+        let n = 0;
+        let mul = 1;
+        let i = vs;
+        let c = 0x80;
+        while (c >= 0x80 && i < lim && i < vs + 7) {
+          c = b[i++]!;
+          n += (c & 0x7f) * mul;
+          mul *= 128;
+        }
+        if (c < 0x80 && i === lim) {
+          return { key: kn === 0 ? '' : r.str(p + 2, kn), value: n < SMALL_BIGINTS ? SMALL_BIGINT[n]! : BigInt(n) };
+        }
+      } else if (vt === 0x21) {
+        if (vs + 8 === lim) {
+          return { key: kn === 0 ? '' : r.str(p + 2, kn), value: r.view.getFloat64(vs, true) };
+        }
+      } else if (vt === 0x10) {
+        const c = b[vs]!;
+        if (c < 0x80 && vs + 1 === lim) {
+          return { key: kn === 0 ? '' : r.str(p + 2, kn), value: c !== 0 };
+        }
+      } else if (vt === 0x2a && r.depth < MAX_DEPTH - 2) {
+        // An array of strings (gen_ai.response.finish_reasons): each element one string field. The depth
+        // check is the general path's: the KeyValue, the array and each element are one level each.
+        const an = b[vs]!;
+        if (an < 0x80 && vs + 1 + an === lim) {
+          const values: AnyValue[] = [];
+          let i = vs + 1;
+          while (i < lim) {
+            // Element: values (field 1) of length en, holding string_value (field 1) of length sn = en - 2.
+            const en = b[i + 1]!;
+            const sn = b[i + 3]!;
+            if (lim - i < 4 || b[i] !== 0x0a || b[i + 2] !== 0x0a || en >= 0x80 || sn !== en - 2 || i + 2 + en > lim) return null;
+            values.push(sn === 0 ? '' : r.str(i + 4, sn));
+            i += 2 + en;
+          }
+          return { key: kn === 0 ? '' : r.str(p + 2, kn), value: values };
+        }
+      }
+    }
+  }
+  return null;
+}
+
+export function decKeyValue(r: Reader): KeyValue {
+  let key = '';
+  let value: AnyValue = null;
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    if (tag === t(1, LEN)) key = r.string();
+    else if (tag === t(2, LEN)) {
+      // The value inline (no sub-message call): nesting depth is still counted by arrays and kvlists.
+      const n = r.len();
+      const saved = r.limit;
+      r.limit = r.pos + n;
+      try {
+        value = decAnyValue(r);
+      } catch (e) {
+        prefix(e, 'value', -1);
+      }
+      r.pos = r.limit;
+      r.limit = saved;
+    } else r.skip(tag, F_KV, 'KeyValue');
+  }
+  return { key, value };
+}
+
+export function decAnyValue(r: Reader): AnyValue {
+  let value: AnyValue = null;
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    switch (tag) {
+      case t(1, LEN):
+        value = r.string();
+        break;
+      case t(2, VARINT):
+        value = r.varint() !== 0;
+        break;
+      case t(3, VARINT):
+        value = r.varint64();
+        break;
+      case t(4, I64):
+        value = r.double();
+        break;
+      case t(5, LEN):
+        value = sub(r, decArrayValue, 'array_value', -1);
+        break;
+      case t(6, LEN):
+        value = { kvlist: sub(r, decKvList, 'kvlist_value', -1) };
+        break;
+      case t(7, LEN):
+        value = r.bytes();
+        break;
+      default:
+        r.skip(tag, F_ANY, 'AnyValue');
+    }
+  }
+  return value;
+}
+
+export function decArrayValue(r: Reader): AnyValue[] {
+  const values: AnyValue[] = [];
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    if (tag === t(1, LEN)) values.push(anyAt(r, 'values', values.length));
+    else r.skip(tag, F_LIST, 'ArrayValue');
+  }
+  return values;
+}
+
+export function decKvList(r: Reader): KeyValue[] {
+  const values: KeyValue[] = [];
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    if (tag === t(1, LEN)) values.push(kvAt(r, 'values', values.length));
+    else r.skip(tag, F_LIST, 'KeyValueList');
+  }
+  return values;
+}
+
+export const EMPTY_RESOURCE = (): Resource => ({ attributes: [], droppedAttributesCount: 0 });
+export const EMPTY_SCOPE = (): InstrumentationScope => ({ name: '', version: '', attributes: [], droppedAttributesCount: 0 });

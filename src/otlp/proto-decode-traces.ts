@@ -1,0 +1,213 @@
+/**
+ * Decoders of ExportTraceServiceRequest's messages: ResourceSpans, ScopeSpans, Span, Status, Event, Link.
+ */
+import type { InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink, Status } from '../model.ts';
+import { VARINT, I64, LEN, I32, prefix, Reader } from './proto-wire.ts';
+import { F_RESOURCE_SPANS, F_SCOPE_SPANS, F_SPAN, F_EVENT, F_LINK, F_STATUS, t } from './proto-fields.ts';
+import { sub, kvAt, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
+
+function spanAt(r: Reader, field: string, index: number): Span {
+  try {
+    const saved = r.enter();
+    const v = decSpan(r);
+    r.leave(saved);
+    return v;
+  } catch (e) {
+    prefix(e, field, index);
+  }
+}
+
+
+export function decResourceSpans(r: Reader): ResourceSpans {
+  let resource: Resource | undefined;
+  const scopeSpans: ScopeSpans[] = [];
+  let schemaUrl = '';
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    if (tag === t(2, LEN)) scopeSpans.push(sub(r, decScopeSpans, 'scope_spans', scopeSpans.length));
+    else if (tag === t(1, LEN)) resource = sub(r, decResource, 'resource', -1);
+    else if (tag === t(3, LEN)) schemaUrl = r.string();
+    else r.skip(tag, F_RESOURCE_SPANS, 'ResourceSpans');
+  }
+  return { resource: resource ?? EMPTY_RESOURCE(), scopeSpans, schemaUrl };
+}
+
+function decScopeSpans(r: Reader): ScopeSpans {
+  let scope: InstrumentationScope | undefined;
+  const spans: Span[] = [];
+  let schemaUrl = '';
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    if (tag === t(2, LEN)) spans.push(spanAt(r, 'spans', spans.length));
+    else if (tag === t(1, LEN)) scope = sub(r, decScope, 'scope', -1);
+    else if (tag === t(3, LEN)) schemaUrl = r.string();
+    else r.skip(tag, F_SCOPE_SPANS, 'ScopeSpans');
+  }
+  return { scope: scope ?? EMPTY_SCOPE(), spans, schemaUrl };
+}
+
+function decSpan(r: Reader): Span {
+  let traceId = '';
+  let spanId = '';
+  let traceState = '';
+  let parentSpanId = '';
+  let flags = 0;
+  let name = '';
+  let kind = 0;
+  let start = 0n;
+  let end = 0n;
+  const attributes: KeyValue[] = [];
+  let droppedAttributesCount = 0;
+  const events: SpanEvent[] = [];
+  let droppedEventsCount = 0;
+  const links: SpanLink[] = [];
+  let droppedLinksCount = 0;
+  let status: Status | undefined;
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    switch (tag) {
+      case t(1, LEN):
+        traceId = idField(r, 16, 'trace_id');
+        break;
+      case t(2, LEN):
+        spanId = idField(r, 8, 'span_id');
+        break;
+      case t(3, LEN):
+        traceState = r.string();
+        break;
+      case t(4, LEN):
+        parentSpanId = idField(r, 8, 'parent_span_id');
+        break;
+      case t(16, I32):
+        flags = r.fixed32();
+        break;
+      case t(5, LEN):
+        name = r.string();
+        break;
+      case t(6, VARINT):
+        kind = r.varint() | 0;
+        break;
+      case t(7, I64):
+        start = r.fixed64();
+        break;
+      case t(8, I64):
+        end = r.fixed64();
+        break;
+      case t(9, LEN):
+        attributes.push(kvAt(r, 'attributes', attributes.length));
+        break;
+      case t(10, VARINT):
+        droppedAttributesCount = r.varint();
+        break;
+      case t(11, LEN):
+        events.push(sub(r, decEvent, 'events', events.length));
+        break;
+      case t(12, VARINT):
+        droppedEventsCount = r.varint();
+        break;
+      case t(13, LEN):
+        links.push(sub(r, decLink, 'links', links.length));
+        break;
+      case t(14, VARINT):
+        droppedLinksCount = r.varint();
+        break;
+      case t(15, LEN):
+        status = sub(r, decStatus, 'status', -1);
+        break;
+      default:
+        r.skip(tag, F_SPAN, 'Span');
+    }
+  }
+  return {
+    traceId,
+    spanId,
+    traceState,
+    parentSpanId,
+    flags,
+    name,
+    kind,
+    startTimeUnixNano: start,
+    endTimeUnixNano: end,
+    attributes,
+    droppedAttributesCount,
+    events,
+    droppedEventsCount,
+    links,
+    droppedLinksCount,
+    status: status ?? { message: '', code: 0 },
+  };
+}
+
+function decStatus(r: Reader): Status {
+  let message = '';
+  let code = 0;
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    if (tag === t(2, LEN)) message = r.string();
+    else if (tag === t(3, VARINT)) code = r.varint() | 0;
+    else r.skip(tag, F_STATUS, 'Status');
+  }
+  return { message, code };
+}
+
+function decEvent(r: Reader): SpanEvent {
+  let time = 0n;
+  let name = '';
+  const attributes: KeyValue[] = [];
+  let dropped = 0;
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    switch (tag) {
+      case t(1, I64):
+        time = r.fixed64();
+        break;
+      case t(2, LEN):
+        name = r.string();
+        break;
+      case t(3, LEN):
+        attributes.push(kvAt(r, 'attributes', attributes.length));
+        break;
+      case t(4, VARINT):
+        dropped = r.varint();
+        break;
+      default:
+        r.skip(tag, F_EVENT, 'Span.Event');
+    }
+  }
+  return { timeUnixNano: time, name, attributes, droppedAttributesCount: dropped };
+}
+
+function decLink(r: Reader): SpanLink {
+  let traceId = '';
+  let spanId = '';
+  let traceState = '';
+  const attributes: KeyValue[] = [];
+  let dropped = 0;
+  let flags = 0;
+  while (r.pos < r.limit) {
+    const tag = r.varint();
+    switch (tag) {
+      case t(1, LEN):
+        traceId = idField(r, 16, 'trace_id');
+        break;
+      case t(2, LEN):
+        spanId = idField(r, 8, 'span_id');
+        break;
+      case t(3, LEN):
+        traceState = r.string();
+        break;
+      case t(4, LEN):
+        attributes.push(kvAt(r, 'attributes', attributes.length));
+        break;
+      case t(5, VARINT):
+        dropped = r.varint();
+        break;
+      case t(6, I32):
+        flags = r.fixed32();
+        break;
+      default:
+        r.skip(tag, F_LINK, 'Span.Link');
+    }
+  }
+  return { traceId, spanId, traceState, attributes, droppedAttributesCount: dropped, flags };
+}

@@ -1,0 +1,70 @@
+/**
+ * Decodes OTLP Export*ServiceRequest protobuf bytes into vigil's model (the receivers' hot path; see proto.ts).
+ */
+import type { Batch, ResourceLogs, ResourceMetrics, ResourceSpans } from '../model.ts';
+import { LEN, ProtoError, Reader } from './proto-wire.ts';
+import { F_REQ_TRACES, F_REQ_METRICS, F_REQ_LOGS, t } from './proto-fields.ts';
+import { sub } from './proto-decode-common.ts';
+import { decResourceSpans } from './proto-decode-traces.ts';
+import { decResourceMetrics } from './proto-decode-metrics.ts';
+import { decResourceLogs } from './proto-decode-logs.ts';
+import { OtlpDecodeError, type OtlpSignal } from './json.ts';
+
+
+/**
+ * Decodes an Export{Trace,Metrics,Logs}ServiceRequest. Throws {@link OtlpDecodeError} on malformed input.
+ * The returned batch shares no memory with `bytes` (bytes values are copied).
+ */
+export function decodeExportRequest(signal: OtlpSignal, bytes: Uint8Array): Batch {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new Reader(buf);
+  try {
+    switch (signal) {
+      case 'traces': {
+        const out: ResourceSpans[] = [];
+        while (r.pos < r.limit) {
+          const tag = r.varint();
+          if (tag === t(1, LEN)) out.push(sub(r, decResourceSpans, 'resource_spans', out.length));
+          else r.skip(tag, F_REQ_TRACES, 'ExportTraceServiceRequest');
+        }
+        return { resourceSpans: out };
+      }
+      case 'metrics': {
+        const out: ResourceMetrics[] = [];
+        while (r.pos < r.limit) {
+          const tag = r.varint();
+          if (tag === t(1, LEN)) out.push(sub(r, decResourceMetrics, 'resource_metrics', out.length));
+          else r.skip(tag, F_REQ_METRICS, 'ExportMetricsServiceRequest');
+        }
+        return { resourceMetrics: out };
+      }
+      case 'logs': {
+        const out: ResourceLogs[] = [];
+        while (r.pos < r.limit) {
+          const tag = r.varint();
+          if (tag === t(1, LEN)) out.push(sub(r, decResourceLogs, 'resource_logs', out.length));
+          else r.skip(tag, F_REQ_LOGS, 'ExportLogsServiceRequest');
+        }
+        return { resourceLogs: out };
+      }
+    }
+  } catch (e) {
+    if (e instanceof ProtoError) throw new OtlpDecodeError(e.path, e.message);
+    if (e instanceof RangeError) throw new OtlpDecodeError('', `malformed input (${e.message})`);
+    throw e;
+  }
+}
+
+/**
+ * The batch with its {@link Batch.encoded} request decoded into the model, for a consumer that reads the
+ * model; the batch itself when it carries none. The request was checked when it was received, so this does
+ * not fail on it.
+ */
+export function decodeEncoded(batch: Batch): Batch {
+  const e = batch.encoded;
+  if (!e) return batch;
+  const { encoded: _, ...rest } = batch;
+  return { ...rest, ...decodeExportRequest(e.signal, e.bytes) };
+}
+
+/** Decodes one length-delimited sub-message with `f`, prefixing any error with `field[index]`. */
