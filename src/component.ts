@@ -95,6 +95,13 @@ export interface CreateSettings {
    * a component is created outside a service (tests, `vigil test`).
    */
   silences?: SilenceSource;
+  /**
+   * At a reload, the instance of this kind and ID that the new one replaces (its config changed), already
+   * shut down: a component may take over what it held in memory (the alerts processor its stored series).
+   * Undefined at the first start. A component whose config did not change is not replaced at all: the
+   * reload keeps it running.
+   */
+  previous?: Component;
 }
 
 /** A read-only view of the assembled config that some components need. */

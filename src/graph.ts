@@ -21,6 +21,104 @@ interface Node {
   kind: ComponentKind;
   id: string;
   component: Component;
+  /** The `emit` the component was created with (receivers and processors): a reload re-points it. */
+  relay: Relay | undefined;
+  /** Taken over running from the graph a reload replaced: not started again here. */
+  reused: boolean;
+}
+
+/** A running component a reload carries over to the next graph, with its `emit`. */
+export interface CarriedComponent {
+  component: Component;
+  relay: Relay | undefined;
+}
+
+/**
+ * The `emit` of a receiver or processor: a consumer whose target a reload can swap, so that a component
+ * whose config did not change is kept running (its listening sockets and keep-alive connections, its
+ * stored series and windows) while the pipelines behind it are replaced. `hold()` makes new calls wait
+ * (instead of failing) until `release()`; `idle()` resolves once no call is in flight.
+ */
+export class Relay implements Consumer {
+  private held: { promise: Promise<void>; release: () => void } | undefined;
+  private inflight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(public target: Consumer) {}
+
+  get acceptsEncoded(): boolean {
+    return this.target.acceptsEncoded === true;
+  }
+
+  consume(batch: Batch): Promise<void> {
+    if (this.held) return this.afterHold(batch);
+    this.inflight++;
+    let p: Promise<void>;
+    try {
+      p = this.target.consume(batch);
+    } catch (e) {
+      this.done();
+      return Promise.reject(e);
+    }
+    return p.finally(() => this.done());
+  }
+
+  private async afterHold(batch: Batch): Promise<void> {
+    while (this.held) await this.held.promise;
+    return this.consume(batch);
+  }
+
+  private done(): void {
+    if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  hold(): void {
+    if (this.held) return;
+    let release!: () => void;
+    const promise = new Promise<void>((r) => (release = r));
+    this.held = { promise, release };
+  }
+
+  release(): void {
+    const h = this.held;
+    this.held = undefined;
+    h?.release();
+  }
+
+  idle(): Promise<void> {
+    return this.inflight === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
+  }
+}
+
+/** JSON with object keys sorted, so that two equal configs give the same text. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.keys(val as object).sort().map((k) => [k, (val as Record<string, unknown>)[k]]))
+      : val,
+  );
+}
+
+/**
+ * What a component's behaviour depends on: its own config, the state folder, and for a processor what it
+ * reads of the service (the exporters of the pipelines listing it, the exporter IDs, the telemetry endpoint).
+ * Two configs giving a component the same text let a reload keep it running.
+ */
+function identityOf(config: ServiceConfig, kind: ComponentKind, id: string): string | undefined {
+  const section = kind === 'receiver' ? config.receivers : kind === 'processor' ? config.processors : config.exporters;
+  if (!(id in section)) return undefined;
+  const { pipelines } = config.service;
+  const listed = Object.keys(pipelines).filter((n) => (pipelines[n]![`${kind}s` as 'receivers' | 'processors' | 'exporters'] as readonly string[]).includes(id));
+  if (!listed.length) return undefined;
+  const view =
+    kind === 'processor'
+      ? {
+          exporterIds: Object.keys(config.exporters).sort(),
+          telemetry: config.service.telemetry.endpoint,
+          pipelines: listed.map((n) => [n, pipelines[n]!.exporters]),
+        }
+      : undefined;
+  return stableJson({ config: section[id], stateDir: config.service.state_dir, view });
 }
 
 /** Waits for every delivery, then rejects with the first failure (each target gets its chance first). */
@@ -160,6 +258,10 @@ export interface GraphOptions {
   host: Host;
   /** The daemon's silences, handed to every component (the alerts processors read them). */
   silences?: SilenceSource;
+  /** Running components carried over from the graph a reload replaces (see {@link Graph.detach}), by `kind:id`. */
+  reuse?: ReadonlyMap<string, CarriedComponent>;
+  /** The graph a reload replaced (shut down): a new component may take over state of the one it replaces. */
+  previous?: Graph;
 }
 
 export class Graph {
@@ -218,8 +320,17 @@ export class Graph {
     /** Whether a processor from index `i` on in the pipeline changes data. */
     const mutatesFrom = (pipeline: string, i: number): boolean =>
       pipelines[pipeline]!.processors.slice(i).some((id) => factoryOf('processor', id)?.capabilities?.mutatesData === true);
-    const create = (kind: ComponentKind, id: string, emit: Consumer): void => {
+    const create = (kind: ComponentKind, id: string, target: Consumer): void => {
       if (this.nodes.has(this.key(kind, id))) return;
+      const carried = this.opts.reuse?.get(this.key(kind, id));
+      if (carried) {
+        // kept running across the reload: only what it emits into is re-pointed (released by the service)
+        if (carried.relay) carried.relay.target = target;
+        this.nodes.set(this.key(kind, id), { kind, id, component: carried.component, relay: carried.relay, reused: true });
+        return;
+      }
+      const relay = kind === 'exporter' ? undefined : new Relay(target);
+      const emit: Consumer = relay ?? target;
       const type = parseComponentId(id)!.type;
       const factory = this.opts.registry.loaded(kind, type) as Factory | undefined;
       if (!factory) throw new Error(`internal: ${kind} type "${type}" is not loaded in the registry`);
@@ -234,10 +345,11 @@ export class Graph {
           emit,
           service: view,
           ...(this.opts.silences ? { silences: this.opts.silences } : {}),
+          previous: this.opts.previous?.get(kind, id),
         },
         section[id] as never,
       );
-      const node = { kind, id, component };
+      const node: Node = { kind, id, component, relay, reused: false };
       this.nodes.set(this.key(kind, id), node);
     };
 
@@ -293,25 +405,80 @@ export class Graph {
   /** Starts every component; on a failure shuts down what was started and rejects naming the component. */
   async start(): Promise<void> {
     for (const node of this.order) {
+      if (node.reused) {
+        this.started.push(node);
+        continue;
+      }
       try {
         await node.component.start(this.opts.host);
         this.started.push(node);
       } catch (err) {
         const e = new Error(`failed to start ${node.kind} "${node.id}": ${(err as Error).message}`, { cause: err });
-        await this.shutdown().catch(() => undefined);
+        // what was carried over from the previous graph keeps running (the service gives it to the next try)
+        await this.shutdown(this.reusedKeys()).catch(() => undefined);
         throw e;
       }
     }
   }
 
+  private reusedKeys(): Set<string> {
+    return new Set([...this.nodes.entries()].filter(([, n]) => n.reused).map(([k]) => k));
+  }
+
+  /** The relays of components carried over from the previous graph (the service releases them once this graph runs). */
+  carriedRelays(): Relay[] {
+    return [...this.nodes.values()].filter((n) => n.reused && n.relay).map((n) => n.relay!);
+  }
+
+  /**
+   * The components (`kind:id`) a reload to `next` can keep running: those whose config, state folder and
+   * (processors) view of the service are the same in both configs.
+   */
+  keepableIn(next: ServiceConfig): Set<string> {
+    const out = new Set<string>();
+    for (const n of this.nodes.values()) {
+      const now = identityOf(this.config, n.kind, n.id);
+      if (now !== undefined && now === identityOf(next, n.kind, n.id)) out.add(this.key(n.kind, n.id));
+    }
+    return out;
+  }
+
+  /**
+   * For a reload: holds the `emit` of the components in `keep` (their new calls wait), waits up to
+   * `timeoutMs` for their calls in flight into this graph to finish, shuts down everything else (receivers
+   * first, so that what they accepted drains), and returns the kept components, still running, for the
+   * next graph ({@link GraphOptions.reuse}).
+   */
+  async detach(keep: ReadonlySet<string>, timeoutMs: number): Promise<Map<string, CarriedComponent>> {
+    const carried = new Map<string, CarriedComponent>();
+    for (const k of keep) {
+      const n = this.nodes.get(k);
+      if (!n) continue;
+      n.relay?.hold();
+      carried.set(k, { component: n.component, relay: n.relay });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...carried.values()].map((c) => c.relay?.idle())),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.shutdown(keep);
+    return carried;
+  }
+
   /**
    * Shuts down receivers first, then processors from upstream to downstream, then exporters, so that data
-   * in flight drains through to the exporters. Collects every error. Idempotent.
+   * in flight drains through to the exporters. Collects every error. Idempotent. Components in `keep`
+   * (`kind:id`) are left running: a reload carries them over.
    */
-  shutdown(): Promise<void> {
+  shutdown(keep?: ReadonlySet<string>): Promise<void> {
     this.shutdownPromise ??= (async () => {
       const errors: Error[] = [];
-      const toStop = [...this.order].reverse();
+      const toStop = [...this.order].reverse().filter((n) => !keep?.has(this.key(n.kind, n.id)));
       for (const node of toStop) {
         try {
           await node.component.shutdown();
@@ -341,6 +508,11 @@ export class Graph {
       }
     }
     return out;
+  }
+
+  /** The relay (emit) of a component by `kind:id`, if it has one. */
+  relayOf(key: string): Relay | undefined {
+    return this.nodes.get(key)?.relay;
   }
 
   /** The component instance of an ID (tests and the service use it). */

@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type LoadResult, formatConfigError, loadConfig, parseComponentId, type ServiceConfig } from './config/load.ts';
 import { parseDuration } from './duration.ts';
-import { Graph } from './graph.ts';
 import type { Tracer } from '@opentelemetry/api';
+import type { ComponentKind } from './component.ts';
+import { type CarriedComponent, Graph } from './graph.ts';
 import type { Logger } from './logger.ts';
 import type { ComponentRegistry } from './registry.ts';
 import { ServiceTelemetry } from './telemetry.ts';
@@ -156,7 +157,7 @@ export class Service {
     this.telemetryPort = addr.port;
   }
 
-  private async startGraph(config: ServiceConfig): Promise<void> {
+  private async startGraph(config: ServiceConfig, carry?: { reuse: Map<string, CarriedComponent>; previous: Graph }): Promise<void> {
     for (const [section, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
       for (const id of Object.keys(config[section])) await this.registry.load(kind, parseComponentId(id)!.type);
     }
@@ -172,9 +173,13 @@ export class Service {
           this.telemetry.markFailed(id, err.message);
         },
       },
+      reuse: carry?.reuse,
+      previous: carry?.previous,
     });
     await graph.start();
     this.graph = graph;
+    // what waited at the kept components' emit during the swap now flows into the new pipelines
+    for (const r of graph.carriedRelays()) r.release();
   }
 
   /**
@@ -200,17 +205,34 @@ export class Service {
     const next = result.config;
     const previous = this.config;
     this.telemetry.phase = 'starting';
-    await this.graph?.shutdown().catch((err: Error) => this.logger.warn({ err: err.message }, 'while stopping the old pipelines'));
+    const old = this.graph;
     this.graph = undefined;
+    // Components whose config did not change keep running (listening sockets and keep-alive connections,
+    // stored series, open windows, queues): their emit waits during the swap; the rest drains and stops.
+    const keep = old ? old.keepableIn(next) : new Set<string>();
+    let reuse = new Map<string, CarriedComponent>();
+    if (old) {
+      reuse = await old
+        .detach(keep, parseDuration(previous.service.shutdown_timeout))
+        .catch((err: Error) => {
+          this.logger.warn({ err: err.message }, 'while stopping the old pipelines');
+          return new Map<string, CarriedComponent>([...keep].flatMap((k) => {
+            const [kind, ...rest] = k.split(':');
+            const c = old.get(kind as ComponentKind, rest.join(':'));
+            return c ? [[k, { component: c, relay: old.relayOf(k) }] as [string, CarriedComponent]] : [];
+          }));
+        });
+    }
+    const carry = old ? { reuse, previous: old } : undefined;
     try {
       fs.mkdirSync(next.service.state_dir, { recursive: true });
       this.apiToken = this.readApiToken(next);
       this.openSilences(next.service.state_dir);
       this.config = next;
       await this.listenTelemetry();
-      await this.startGraph(next);
+      await this.startGraph(next, carry);
       this.telemetry.phase = 'running';
-      this.logger.info({ pipelines: Object.keys(next.service.pipelines) }, 'config reloaded');
+      this.logger.info({ pipelines: Object.keys(next.service.pipelines), kept: [...keep].sort() }, 'config reloaded');
       return true;
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'reload refused: the new pipelines failed to start; restoring the running config');
@@ -218,7 +240,11 @@ export class Service {
       this.apiToken = this.readApiToken(previous);
       this.openSilences(previous.service.state_dir);
       await this.listenTelemetry().catch(() => undefined);
-      await this.startGraph(previous);
+      try {
+        await this.startGraph(previous, carry);
+      } finally {
+        for (const c of reuse.values()) c.relay?.release();
+      }
       this.telemetry.phase = 'running';
       return false;
     }

@@ -125,6 +125,12 @@ export interface EngineOptions {
   compiled: CompiledConfig;
   /** Absence "since start" counts from here. */
   startedAt: number;
+  /**
+   * Since when the stored series hold data (default `startedAt`): a window reaching before it is not fully
+   * observed and counts as no data for clearing. `vigil test` passes -Infinity (its input is the whole
+   * history).
+   */
+  observedFrom?: number;
   /** Exporter IDs of type `file` (they get resolves of silenced alerts too). */
   isFileExporter: (id: string) => boolean;
   /** Where alerts go when `routes` is empty. */
@@ -215,6 +221,7 @@ export class AlertEngine {
       logger: opts.logger,
       telemetry: opts.telemetry,
       sinceMs: opts.startedAt,
+      observedFrom: opts.observedFrom ?? opts.startedAt,
     });
     const d = config.route_defaults;
     const routeOf = (r: RouteConfig, i: number): Route => {
@@ -454,6 +461,10 @@ export class AlertEngine {
     const now = sink.now;
     const rule = sink.rule!;
     if (sink.trackTouched) sink.touched.add(inst);
+    // A window not yet observed for its full length since this store began (a restart, a new rule after
+    // a reload) counts as no data for clearing: the alert neither resolves nor loses its `for` clock
+    // because vigil restarted. (Not for absent_for rules, whose clearing is data coming back.)
+    if (rule.absentForMs === undefined && !this.fullyObserved(rule, now)) return;
     inst.value = value;
     if (inst.state === 'pending') {
       this.deleteInstance(inst);
@@ -484,6 +495,12 @@ export class AlertEngine {
       }
     }
     sink.touched.clear();
+  }
+
+  /** Whether every metric `rule` reads has been observed for its whole window (capped at the retention kept) by `now`. */
+  private fullyObserved(rule: CompiledRule, now: number): boolean {
+    for (const [metric, span] of rule.needs) if (now - Math.min(rule.windowMs, span) < this.store.observedSince(metric)) return false;
+    return true;
   }
 
   /** Runs every rule at `now`, then routing; see {@link EvaluationResult}. */

@@ -103,6 +103,14 @@ export class AlertsProcessor implements Processor {
       this.engine.restore(state as EngineState);
       this.lastWritten = JSON.stringify(this.engine.snapshot());
     }
+    // A reload that changed this processor's config: the series of metrics the new rules still read are
+    // carried over, so that their windows do not restart empty (the reload keeps an unchanged processor
+    // running as it is).
+    const prev = this.settings.previous;
+    if (prev instanceof AlertsProcessor) {
+      const taken = this.engine.store.adopt(prev.engine.store, Date.now());
+      if (taken) this.settings.logger.info({ series: taken }, 'alerts: stored series carried over from before the reload');
+    }
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
     this.timer.unref();
   }

@@ -122,6 +122,7 @@ function runGroup(
     config: { ...config, silences: [], ...(t.externalUrl !== undefined ? { external_url: t.externalUrl } : {}) },
     compiled: { ...compiled, silences: [] },
     startedAt: start,
+    observedFrom: -Infinity,
     isFileExporter: (id) => id === 'file' || id.startsWith('file/'),
     defaultExporters,
     silences: undefined,

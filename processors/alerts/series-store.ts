@@ -250,6 +250,8 @@ export interface StoreOptions {
   telemetry?: ComponentTelemetry;
   /** Since when (ms) vigil could see metric streams (default: now): see src/streams. */
   sinceMs?: number;
+  /** Since when (ms) the store holds data for the rules' windows (default: its creation); see observedSince. */
+  observedFrom?: number;
 }
 
 export class SeriesStore {
@@ -261,14 +263,19 @@ export class SeriesStore {
   /** Points refused because the series cap was reached (since start). */
   droppedPoints = 0;
   /** Received points as deltas, whatever their temporality (src/streams). */
-  private readonly streams: MetricStreamReader;
+  private streams: MetricStreamReader;
   /** Scratch of ingest(): the batch's arrival time, points stored, the current resource's attributes. */
   private nowMs = 0;
   private stored = 0;
   private resOf: ResourceMetrics | undefined;
   private resAttrs: Record<string, string> = {};
 
+  /** Per metric, since when it has been observed, when earlier or later than the store's start (see {@link adopt}). */
+  private readonly observedFrom = new Map<string, number>();
+  private readonly startedAt: number;
+
   constructor(private readonly opts: StoreOptions) {
+    this.startedAt = opts.observedFrom ?? Date.now();
     this.streams = new MetricStreamReader({
       component: 'alerts',
       logger: opts.logger ?? silentLogger(),
@@ -276,6 +283,43 @@ export class SeriesStore {
       maxStreams: opts.maxSeries * 2,
       sinceMs: opts.sinceMs,
     });
+  }
+
+  /**
+   * Since when (ms) the points of `metric` have been observed: the store's start, or for series a reload
+   * carried over, the earliest time their data can cover. A window reaching before this is not fully
+   * observed (the rules treat it as no data for clearing: a restart must not resolve an alert).
+   */
+  observedSince(metric: string): number {
+    return this.observedFrom.get(metric) ?? this.startedAt;
+  }
+
+  /**
+   * Takes over the series of `old` (a store the alerts processor had before a reload changed its config)
+   * for every metric this store keeps: no window restarts empty because of the reload. A metric's points
+   * cover at most the old retention back, so it counts as observed from `max(old start, now - old
+   * retention)`. Series beyond `maxSeries` are left behind. Returns the number of series taken.
+   */
+  adopt(old: SeriesStore, now: number): number {
+    let taken = 0;
+    for (const [metric, perMetric] of old.byMetric) {
+      if (!this.opts.retention.has(metric)) continue;
+      let mine = this.byMetric.get(metric);
+      if (!mine) this.byMetric.set(metric, (mine = new Map()));
+      for (const [key, series] of perMetric) {
+        if (mine.has(key) || this.seriesCount >= this.opts.maxSeries) continue;
+        mine.set(key, series);
+        this.seriesCount++;
+        taken++;
+      }
+      const oldKeep = old.opts.retention.get(metric) ?? 0;
+      this.observedFrom.set(metric, Math.max(old.observedSince(metric), now - oldKeep));
+    }
+    // the stream reader's baselines too, so the first cumulative point after the reload is an increment
+    this.streams = old.streams;
+    if (taken) this.generation++;
+    this.groupCache.clear();
+    return taken;
   }
 
   get size(): number {

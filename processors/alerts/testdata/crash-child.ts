@@ -19,7 +19,7 @@ const settings = testSettings('processor', 'alerts', {
 });
 const config = configFor(alertsProcessorFactory, {
   interval: '1h', // the parent drives evaluations
-  rules: [{ name: 'HighLoad', metric: 'load', stat: 'last', window: '5m', op: '>', threshold: 10, severity: 'critical' }],
+  rules: [{ name: 'HighLoad', metric: 'load', stat: 'last', window: '1m', op: '>', threshold: 10, severity: 'critical' }],
   routes: [{ exporters: ['webhook/ops'], group_wait: '0s', repeat_interval: '4h' }],
 });
 const proc = alertsProcessorFactory.create(settings, config) as AlertsProcessor;

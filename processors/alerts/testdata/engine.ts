@@ -6,7 +6,7 @@ import type { AlertsConfig } from '../config.ts';
 import { alertsProcessorFactory } from '../index.ts';
 import { compileConfig } from '../rules.ts';
 
-export function engineFor(raw: unknown, opts: { startedAt?: number; silences?: SilenceSource; defaultExporters?: string[] } = {}): AlertEngine {
+export function engineFor(raw: unknown, opts: { startedAt?: number; observedFrom?: number; silences?: SilenceSource; defaultExporters?: string[] } = {}): AlertEngine {
   const config = configFor<AlertsConfig>(alertsProcessorFactory, raw);
   const compiled = compileConfig(config);
   if (compiled.issues.length) throw new Error(JSON.stringify(compiled.issues));
@@ -14,6 +14,8 @@ export function engineFor(raw: unknown, opts: { startedAt?: number; silences?: S
     config,
     compiled,
     startedAt: opts.startedAt ?? 0,
+    // the unit tests model a processor that has been running for ever, unless they say otherwise
+    observedFrom: opts.observedFrom ?? -Infinity,
     isFileExporter: (id) => id.startsWith('file'),
     defaultExporters: opts.defaultExporters ?? [],
     silences: opts.silences,
