@@ -661,11 +661,18 @@ export class PriceTable {
     // 3./4. the exact key or the provider-qualified one: entries of these providers whose name without
     // routing prefix is the name as sent (with or without its own routing prefix)
     const inProv = (x: Indexed) => x.price.provider !== undefined && providers.has(x.price.provider);
-    const exact = this.exact.get(names[0]!);
-    if (exact && inProv(exact) && exact.awsRegion === awsRegion) return { price: exact.price, how: 'exact' };
-    let bare = names.flatMap((n) => this.byBare.get(n) ?? []).filter(inProv);
-    bare = byRegion(bare, awsRegion);
-    if (bare.length) return this.pick(bare, 'provider') ?? { reason: 'ambiguous' };
+    // (the exact key is among them: a key is its own bare name, or the name without its routing prefix);
+    // where the provider means several (gcp.gen_ai: Gemini API and Vertex), they must agree
+    const direct = byRegion(
+      names.flatMap((n) => this.byBare.get(n) ?? []).filter(inProv),
+      awsRegion,
+    );
+    if (direct.length) {
+      const r = this.pick(direct, 'provider', names[0]);
+      if (!r) return { reason: 'ambiguous' };
+      if (r.price.name.trim().toLowerCase() === names[0]) r.how = 'exact';
+      return r;
+    }
     // 5. normalised, among this provider's entries
     const cands = this.normalisedCandidates(names[names.length - 1]!, inProv, awsRegion);
     if (cands.length) return this.pick(cands, 'normalised') ?? { reason: 'ambiguous' };
@@ -703,13 +710,14 @@ export class PriceTable {
     return geo === '' ? list.filter((x) => x.geo === 'global') : [];
   }
 
-  /** One price when every candidate has the same prices (the shortest key names it), else undefined. */
-  private pick(cands: Indexed[], how: Resolution['how']): Resolution | undefined {
+  /** One price when every candidate has the same prices (the key as sent, else the shortest key names it), else undefined. */
+  private pick(cands: Indexed[], how: Resolution['how'], exactKey = ''): Resolution | undefined {
     if (!cands.length) return undefined;
     let best = cands[0]!;
     for (const c of cands) {
       if (!samePrices(c.price, best.price)) return undefined;
-      if (c.key.length < best.key.length || (c.key.length === best.key.length && c.key < best.key)) best = c;
+      if (best.key === exactKey) continue;
+      if (c.key === exactKey || c.key.length < best.key.length || (c.key.length === best.key.length && c.key < best.key)) best = c;
     }
     return { price: best.price, how };
   }

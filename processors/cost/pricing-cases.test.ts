@@ -114,7 +114,8 @@ const cases: Case[] = [
   ['gemini-2.5-pro below 200k', otel('gemini-2.5-pro', 'gcp.gemini', 100_000, 10_000), 0.125 + 0.1, GEMINI],
   ['gemini-2.5-flash', otel('gemini-2.5-flash', 'gcp.gemini'), 2.8, GEMINI],
   ['models/gemini-2.5-flash via generativelanguage.googleapis.com', otel('models/gemini-2.5-flash', undefined, M, M, { 'server.address': 'generativelanguage.googleapis.com' }), 2.8, GEMINI],
-  ['gemini-2.5-pro, provider "google" (Gemini API and Vertex agree)', otel('gemini-2.5-pro', undefined, K100, K100, { 'gen_ai.system': 'google' }), 1.125, `${GEMINI}; ${VERTEX}`],
+  ['gemini-2.0-flash, provider "google" (Gemini API and Vertex agree)', otel('gemini-2.0-flash', undefined, M, M, { 'gen_ai.system': 'google' }), 0.5, `${GEMINI}; ${VERTEX}`],
+  ['gemini-2.0-flash-001, provider "google": Gemini API $0.10 or Vertex $0.15, ambiguous', otel('gemini-2.0-flash-001', undefined, M, M, { 'gen_ai.system': 'google' }), 'unpriced:ambiguous', `${GEMINI}; ${VERTEX}`],
   ['claude-sonnet-4-5@20250929 on Vertex AI', otel('claude-sonnet-4-5@20250929', 'gcp.vertex_ai', K100, K100), 1.8, `Vertex AI partner models pricing; ${LANGFUSE}`],
   // --------------------------------------------------------------------------------------- Mistral
   ['mistral-large-latest (mistral_ai) is not Azure AI\'s mistral-large', otel('mistral-large-latest', 'mistral_ai'), 2, `${MISTRAL}; ${ISSUE}`],
