@@ -90,6 +90,18 @@ export interface Family {
   unit: string;
   help: string;
   streams: Map<string, Stream>;
+  /** Streams by the raw form of the point attributes that reached them (see streamFor). */
+  index: Map<string, Stream>;
+}
+
+/** What the points of one scope share. */
+interface Context {
+  resource: Resource;
+  scope: InstrumentationScope;
+  job: string;
+  instance: string;
+  /** Resource and scope part of the raw stream key. */
+  key: string;
 }
 
 /** An alert as ALERTS shows it. */
@@ -180,8 +192,10 @@ export class MetricStore {
     for (const rm of rms) {
       const { job, instance } = jobAndInstance(rm.resource);
       this.noteTarget(rm.resource, job, instance);
+      const resKey = `${job}\u0001${instance}\u0001${this.o.promote.map((k) => str(getAttr(rm.resource.attributes, k))).join('\u0001')}`;
       for (const sm of rm.scopeMetrics) {
-        for (const m of sm.metrics) taken += this.addMetric(m, rm.resource, sm.scope, job, instance, received);
+        const ctx: Context = { resource: rm.resource, scope: sm.scope, job, instance, key: `${resKey}\u0002${sm.scope.name}\u0001${sm.scope.version}\u0002` };
+        for (const m of sm.metrics) taken += this.addMetric(m, ctx, received);
       }
     }
     return taken;
@@ -218,11 +232,30 @@ export class MetricStore {
     const names = prometheusNames(otelName, unit, type, this.o.addSuffixes);
     let f = this.families.get(names.family);
     if (!f) {
-      f = { type, family: names.family, sample: names.sample, unit: names.unit, help, streams: new Map() };
+      f = { type, family: names.family, sample: names.sample, unit: names.unit, help, streams: new Map(), index: new Map() };
       this.families.set(names.family, f);
     } else if (f.type !== type) return undefined;
     if (!f.help && help) f.help = help;
     return f;
+  }
+
+  /**
+   * The stream of a point: found by the point's attributes as they came (no sorting, no escaping: the hot
+   * path); only a point never seen in this form has its labels built, sanitised and rendered.
+   */
+  private streamFor<S extends Stream>(f: Family, attrs: readonly KeyValue[], ctx: Context, make: (labels: string) => S): S | undefined {
+    let raw = ctx.key;
+    for (let i = 0; i < attrs.length; i++) {
+      const a = attrs[i]!;
+      const v = a.value;
+      raw += `${a.key}\u0001${typeof v === 'string' ? v : attrToString(v)}\u0002`;
+    }
+    const hit = f.index.get(raw);
+    if (hit) return hit as S;
+    const labels = renderLabels(this.labelsFor(attrs, ctx.resource, ctx.scope, ctx.job, ctx.instance));
+    const s = this.stream(f, labels, () => make(labels));
+    if (s) f.index.set(raw, s);
+    return s;
   }
 
   /** The stream for `labels` in `f`, created when there is room. */
@@ -236,7 +269,7 @@ export class MetricStore {
     return created;
   }
 
-  private addMetric(m: Metric, resource: Resource, scope: InstrumentationScope, job: string, instance: string, received: Set<string>): number {
+  private addMetric(m: Metric, ctx: Context, received: Set<string>): number {
     const d = m.data;
     if (!d) return 0;
     const now = this.now();
@@ -255,8 +288,7 @@ export class MetricStore {
             fail('invalid');
             continue;
           }
-          const labels = renderLabels(this.labelsFor(p.attributes, resource, scope, job, instance));
-          const s = this.stream<NumberStream>(f, labels, () => ({ kind: 'number', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, value: 0 }));
+          const s = this.streamFor<NumberStream>(f, p.attributes, ctx, (labels) => ({ kind: 'number', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, value: 0 }));
           if (!s) {
             fail('max_series');
             continue;
@@ -294,8 +326,7 @@ export class MetricStore {
         if (!f) return fail('type_conflict', d.dataPoints.length), 0;
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
-          const labels = renderLabels(this.labelsFor(p.attributes, resource, scope, job, instance));
-          const s = this.stream<HistogramStream>(f, labels, () => ({ kind: 'histogram', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, bounds: [...p.explicitBounds], counts: new Array(p.explicitBounds.length + 1).fill(0), sum: 0, count: 0 }));
+          const s = this.streamFor<HistogramStream>(f, p.attributes, ctx, (labels) => ({ kind: 'histogram', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, bounds: [...p.explicitBounds], counts: new Array(p.explicitBounds.length + 1).fill(0), sum: 0, count: 0 }));
           if (!s) {
             fail('max_series');
             continue;
@@ -335,8 +366,7 @@ export class MetricStore {
         const sf = received.has(`${m.name}.summary`) ? undefined : this.family(`${m.name}.summary`, m.unit, m.description ? `${m.description} (quantiles of the last window)` : '', 'summary');
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
-          const labels = renderLabels(this.labelsFor(p.attributes, resource, scope, job, instance));
-          const s = this.stream<ExpStream>(f, labels, () => ({ kind: 'exp', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, sketch: new Sketch(p.scale), range: undefined }));
+          const s = this.streamFor<ExpStream>(f, p.attributes, ctx, (labels) => ({ kind: 'exp', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, sketch: new Sketch(p.scale), range: undefined }));
           if (!s) {
             fail('max_series');
             continue;
@@ -357,6 +387,7 @@ export class MetricStore {
           s.text = undefined;
           taken++;
           if (sf) {
+            const labels = s.labels;
             const ss = this.stream<SummaryStream>(sf, labels, () => ({ kind: 'summary', labels, startNs: s.startNs, lastNs: -1n, seenAt: now, text: undefined, quantiles: [], sum: 0, count: 0 }));
             if (!ss) continue;
             ss.quantiles = this.o.summaryQuantiles.map((q) => [q, window.count ? window.quantile(q) : NaN]);
@@ -374,8 +405,7 @@ export class MetricStore {
         const f = this.family(m.name, m.unit, m.description, 'summary');
         if (!f) return fail('type_conflict', d.dataPoints.length), 0;
         for (const p of d.dataPoints) {
-          const labels = renderLabels(this.labelsFor(p.attributes, resource, scope, job, instance));
-          const s = this.stream<SummaryStream>(f, labels, () => ({ kind: 'summary', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, quantiles: [], sum: 0, count: 0 }));
+          const s = this.streamFor<SummaryStream>(f, p.attributes, ctx, (labels) => ({ kind: 'summary', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, quantiles: [], sum: 0, count: 0 }));
           if (!s) {
             fail('max_series');
             continue;
@@ -446,6 +476,7 @@ export class MetricStore {
           f.streams.delete(k);
           gone++;
         }
+      for (const [k, s] of f.index) if (s.seenAt < cutoff) f.index.delete(k);
       if (!f.streams.size) this.families.delete(name);
     }
     for (const [k, t] of this.targets) if (t.seenAt < cutoff) this.targets.delete(k);
