@@ -76,9 +76,7 @@ export type SkipReason =
   /** A metric type the processor does not read (e.g. a sum given to `percentiles`). */
   | 'unsupported_type'
   /** A distribution point with nothing to place (no bucket, sum, min or max). */
-  | 'no_value'
-  /** A point without the field the processor reads (e.g. a token-usage histogram without a sum). */
-  | 'no_sum';
+  | 'no_value';
 
 const MESSAGES: Record<SkipReason, string> = {
   cumulative_baseline: 'the first point of a cumulative stream that started before vigil could see it is its baseline: only later increments are counted',
@@ -87,7 +85,6 @@ const MESSAGES: Record<SkipReason, string> = {
   malformed: 'a metric point that breaks the OTLP data model was skipped',
   unsupported_type: 'a metric of a type this processor does not read was skipped',
   no_value: 'a histogram point with no bucket, sum, min or max has no value to place: skipped',
-  no_sum: 'a histogram point without a sum was skipped',
 };
 
 /** Where a point was found; lent for the duration of the visitor call (the reader reuses it). */
@@ -217,7 +214,7 @@ export class MetricStreamReader {
     }
   }
 
-  /** Counts points a processor could not use for its own reasons (`no_sum`, `no_value`...), logged once per reason. */
+  /** Counts points a processor could not use for its own reasons (`no_value`, `unsupported_type`...), logged once per reason. */
   skip(reason: SkipReason, n: number, detail?: string): void {
     if (n <= 0) return;
     const skipped = this.totals.skipped;
