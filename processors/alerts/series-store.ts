@@ -315,8 +315,13 @@ export class SeriesStore {
       const oldKeep = old.opts.retention.get(metric) ?? 0;
       this.observedFrom.set(metric, Math.max(old.observedSince(metric), now - oldKeep));
     }
-    // the stream reader's baselines too, so the first cumulative point after the reload is an increment
+    // the stream reader's baselines too, so the first cumulative point after the reload is an increment;
+    // the old store gets this one's unused reader, so that its close() does not stop the adopted one's
+    // figures on /metrics
+    const unused = this.streams;
     this.streams = old.streams;
+    old.streams = unused;
+    this.streams.claim();
     if (taken) this.generation++;
     this.groupCache.clear();
     return taken;

@@ -170,6 +170,11 @@ export class MetricStreamReader {
     return Object.fromEntries(this.totals.skipped);
   }
 
+  /** Makes this reader the one whose live streams /metrics shows for its component (one taken over at a reload). */
+  claim(): void {
+    this.totals.live = this.liveCount;
+  }
+
   /** Stops reporting this reader's live streams on /metrics (call at shutdown; idempotent). */
   close(): void {
     if (this.totals.live === this.liveCount) this.totals.live = () => 0;
