@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileTemplate } from './template.ts';
+import { compileTemplate } from '../../processors/alerts/template.ts';
 
 const render = (src: string, value = 1234.5678, labels: Record<string, string> = { 'service.name': 'checkout', team: 'pay' }) =>
   compileTemplate(src).render({ value, threshold: 2000, labels });
@@ -29,7 +29,7 @@ describe('annotation templates', () => {
   it.each([
     ['{{ value', /unclosed "\{\{"/],
     ['{{ }}', /empty/],
-    ['{{ nope }}', /unknown expression "nope"/],
+    ['{{ nope }}', /unknown variable "nope" at character 1; known: value, \$value, \.Value, threshold, labels\.NAME/],
     ['{{ value | shout }}', /unknown filter "shout"/],
     ['{{ value | printf %d }}', /printf needs a quoted format/],
     ['{{ value | printf "%d %d" }}', /exactly one verb/],
@@ -37,5 +37,23 @@ describe('annotation templates', () => {
     ['{{ value | humanize 3 }}', /takes no argument/],
   ])('rejects %s', (src, re) => {
     expect(() => compileTemplate(src)).toThrow(re);
+  });
+});
+
+describe('one language for annotations and notifications', () => {
+  it('notification templates take the same filters, and {{{{ is a literal {{', async () => {
+    const { Template } = await import('../delivery/template.ts');
+    const n = {
+      status: 'firing',
+      groupKey: '{}:{alertname="X"}',
+      groupLabels: { alertname: 'X' },
+      commonLabels: { alertname: 'X', 'service.name': 'checkout' },
+      commonAnnotations: { value: '1234.5678' },
+      alerts: [{ status: 'firing' }, { status: 'resolved' }],
+    };
+    const t = Template.parse('{{ STATUS }} {{ labels.service.name | upper }} {{ commonAnnotations.value | humanize }} {{ firing }}/{{ count }} {{{{x}}');
+    expect(t.render(n as never, 'slack/oncall')).toBe('FIRING CHECKOUT 1.235k 1/2 {{x}}');
+    expect(() => Template.parse('{{ value }}')).toThrow(/unknown variable "value" at character 1; known: status, STATUS/);
+    expect(() => Template.parse('{{ status | shout }}')).toThrow(/unknown filter "shout" at character 1/);
   });
 });
