@@ -149,6 +149,8 @@ export class Service {
   }
 
   private async listenTelemetry(): Promise<void> {
+    const read = this.config.service.telemetry.auth.bearer_token;
+    this.telemetry.readTokens = read ? [read, ...(this.apiToken ? [this.apiToken] : [])] : [];
     const endpoint = this.config.service.telemetry.endpoint;
     if (this.endpoint === endpoint) return;
     await this.telemetry.closeServer().catch(() => undefined);

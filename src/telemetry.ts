@@ -13,6 +13,8 @@ import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { ComponentKind } from './component.ts';
 import type { SignalName } from './model.ts';
+import { defaultMaxConnections } from './otlp/connections.ts';
+import { bearerMatches } from './otlp/intake.ts';
 
 /** Answers a request on the telemetry endpoint; resolves to false when it does not know the path. */
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
@@ -238,8 +240,11 @@ export class ServiceTelemetry {
   /** Starts the HTTP endpoint (`host:port`); resolves with the bound address. */
   async listen(endpoint: string): Promise<AddressInfo> {
     const { host, port } = splitHostPort(endpoint);
-    const server = http.createServer((req, res) => this.handle(req, res));
+    // Probes must keep answering when clients misbehave: headers within 10 s (checked every second), a
+    // whole request within 30 s, and a connection cap so that idle sockets cannot take every descriptor.
+    const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => this.handle(req, res));
     server.keepAliveTimeout = 5000;
+    server.maxConnections = defaultMaxConnections();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -252,8 +257,18 @@ export class ServiceTelemetry {
     return server.address() as AddressInfo;
   }
 
+  /**
+   * Tokens that may read the endpoint (`service.telemetry.auth.bearer_token`, and the API's write token);
+   * empty: open. /healthz and /readyz stay open for probes.
+   */
+  readTokens: string[] = [];
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    if (this.readTokens.length && path !== '/healthz' && path !== '/readyz' && !this.readTokens.some((t) => bearerMatches(req.headers.authorization, t))) {
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('missing or invalid bearer token (service.telemetry.auth)\n');
+      return;
+    }
     if (this.extra && path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
       const handler = this.extra;
       void (async () => {

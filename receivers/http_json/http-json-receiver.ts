@@ -16,6 +16,7 @@ import {
   SpanKind,
   StatusCode,
 } from '../../src/model.ts';
+import { Admission, ConnectionStats } from '../../src/otlp/connections.ts';
 import { HttpIntakeServer, IntakeError, type IntakeReply, deliver } from '../../src/otlp/intake.ts';
 import type { HttpJsonReceiverConfig } from './config.ts';
 import { type Event, type LogEvent, type MetricEvent, type SpanEvent, validateEvent } from './event-schema.ts';
@@ -45,11 +46,17 @@ export interface EventsResponse {
  */
 export class HttpJsonReceiver implements Component {
   private server: HttpIntakeServer | undefined;
+  /** Requests and bytes in flight. */
+  readonly admission: Admission;
+  private readonly connections: ConnectionStats;
 
   constructor(
     private readonly settings: CreateSettings,
     private readonly config: HttpJsonReceiverConfig,
-  ) {}
+  ) {
+    this.admission = new Admission({ maxRequests: config.max_requests_in_flight, maxBytes: config.max_bytes_in_flight });
+    this.connections = new ConnectionStats(settings.logger, settings.telemetry);
+  }
 
   /** `host:port` bound (after start). */
   get address(): string {
@@ -63,7 +70,7 @@ export class HttpJsonReceiver implements Component {
       routes: {
         '/v1/events': {
           contentTypes: [JSON_TYPE, ...NDJSON_TYPES, 'text/plain', ''],
-          handle: ({ body, contentType }) => this.handleEvents(body, contentType),
+          handle: ({ body, contentType, clientGone }) => this.handleEvents(body, contentType, clientGone),
         },
       },
       maxBodyBytes: this.config.max_request_body_size,
@@ -71,6 +78,9 @@ export class HttpJsonReceiver implements Component {
       tls: this.config.tls,
       bearerToken: this.config.auth.bearer_token,
       logger: this.settings.logger,
+      maxConnections: this.config.max_connections,
+      connectionStats: this.connections,
+      admission: this.admission,
       formatError: (status, message) => ({ status, contentType: JSON_TYPE, body: JSON.stringify({ error: message }) }),
     });
     await server.start();
@@ -84,7 +94,7 @@ export class HttpJsonReceiver implements Component {
     await server?.shutdown();
   }
 
-  private async handleEvents(body: Buffer, contentType: string): Promise<IntakeReply> {
+  private async handleEvents(body: Buffer, contentType: string, clientGone?: () => boolean): Promise<IntakeReply> {
     const items = parseEvents(body.toString('utf8'), contentType);
     if (items.length === 0) throw new IntakeError(400, 'no events in the request: send one JSON event, a JSON array of events, or NDJSON');
     const errors: EventError[] = [];
@@ -113,7 +123,7 @@ export class HttpJsonReceiver implements Component {
     const counts = { traces: 0, metrics: 0, logs: 0 };
     for (const e of good) counts[signalOf(e.kind)]++;
     try {
-      await deliver(this.settings.emit, batch);
+      await deliver(this.settings.emit, batch, clientGone);
     } catch (e) {
       for (const s of ['traces', 'metrics', 'logs'] as const) tel.count('refused', s, counts[s]);
       throw e;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Endpoint, Obj } from '../../src/config/types.ts';
+import { Duration, Endpoint, Obj } from '../../src/config/types.ts';
 import { intakeSchemaProps } from '../../src/otlp/intake.ts';
 
 export const DEFAULT_GRPC_ENDPOINT = 'localhost:4317';
@@ -12,6 +12,22 @@ const GrpcSchema = Type.Union([
     endpoint: Type.Optional(Endpoint(DEFAULT_GRPC_ENDPOINT)),
     max_concurrent_streams: Type.Optional(
       Type.Integer({ minimum: 1, description: 'HTTP/2 streams (exports in flight) per client connection; unset: unlimited' }),
+    ),
+    keepalive: Type.Optional(
+      Obj(
+        {
+          server_parameters: Type.Optional(
+            Obj({
+              max_connection_idle: Duration('5m', 'a connection with no call for this long is closed (GOAWAY)'),
+              max_connection_age: Duration('30m', 'a connection is closed gracefully after this long (clients reconnect, load spreads)'),
+              max_connection_age_grace: Duration('30s', 'calls in flight get this long to finish after max_connection_age'),
+              time: Duration('1m', 'the server pings a connection idle this long, to find dead peers'),
+              timeout: Duration('20s', 'a ping not answered within this closes the connection'),
+            }),
+          ),
+        },
+        { description: 'gRPC keepalive, as the Collector names it (keepalive.server_parameters.*)' },
+      ),
     ),
   }),
 ]);

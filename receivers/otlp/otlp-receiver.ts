@@ -8,6 +8,8 @@ import {
   IntakeError,
   type IntakeReply,
   type IntakeRoute,
+  CLIENT_GONE,
+  DEFAULT_RETRY_AFTER_MS,
   bearerMatches,
   dataError,
   deliver,
@@ -16,6 +18,7 @@ import {
 import { type PartialSuccess, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
 import { scanExportRequest } from '../../src/otlp/scan.ts';
 import { tokenAttributesProblem } from '../../src/limits.ts';
+import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2 } from '../../src/otlp/connections.ts';
 import { splitHostPort } from '../../src/telemetry.ts';
 import { type OtlpReceiverConfig, enabledProtocols } from './config.ts';
 
@@ -39,11 +42,13 @@ function grpcCodeFor(httpStatus: number): grpc.status {
       return grpc.status.INVALID_ARGUMENT;
     case 401:
       return grpc.status.UNAUTHENTICATED;
-    case 413:
+    case 413: // too large: without RetryInfo, so that clients do not retry it
+    case 429: // admission control: with RetryInfo (OTLP: RESOURCE_EXHAUSTED is retryable only with it)
       return grpc.status.RESOURCE_EXHAUSTED;
-    case 429:
     case 503:
       return grpc.status.UNAVAILABLE;
+    case CLIENT_GONE:
+      return grpc.status.CANCELLED;
     case 404:
       return grpc.status.UNIMPLEMENTED;
     default:
@@ -64,11 +69,17 @@ export class OtlpReceiver implements Component {
   private grpcServer: grpc.Server | undefined;
   private grpcPort = 0;
   private grpcHost = '';
+  /** Requests and bytes in flight, over both protocols. */
+  readonly admission: Admission;
+  private readonly connections: ConnectionStats;
 
   constructor(
     private readonly settings: CreateSettings,
     private readonly config: OtlpReceiverConfig,
-  ) {}
+  ) {
+    this.admission = new Admission({ maxRequests: config.max_requests_in_flight, maxBytes: config.max_bytes_in_flight });
+    this.connections = new ConnectionStats(settings.logger, settings.telemetry);
+  }
 
   /** `host:port` the HTTP server is bound to (after start). */
   get httpAddress(): string {
@@ -176,7 +187,7 @@ export class OtlpReceiver implements Component {
   }
 
   /** Validates, then hands one request's batch to the pipelines; counts accepted and refused items. */
-  private async ingest(signal: OtlpSignal, batch: Batch): Promise<PartialSuccess | undefined> {
+  private async ingest(signal: OtlpSignal, batch: Batch, clientGone?: () => boolean): Promise<PartialSuccess | undefined> {
     // An encoded batch was scanned: it holds nothing to reject.
     const partial = batch.encoded ? undefined : this.rejectInvalid(signal, batch);
     const n = countItems(batch)[signal];
@@ -184,7 +195,7 @@ export class OtlpReceiver implements Component {
     if (partial) tel.count('refused', signal, partial.rejected);
     if (n === 0) return partial;
     try {
-      await deliver(this.settings.emit, batch);
+      await deliver(this.settings.emit, batch, clientGone);
     } catch (e) {
       tel.count('refused', signal, n);
       throw e;
@@ -206,6 +217,9 @@ export class OtlpReceiver implements Component {
       tls: this.config.tls,
       bearerToken: this.config.auth.bearer_token,
       logger: this.settings.logger,
+      maxConnections: this.config.max_connections,
+      connectionStats: this.connections,
+      admission: this.admission,
       formatError: (status, message, contentType) => {
         const code = grpcCodeFor(status);
         return contentType === PROTOBUF
@@ -223,7 +237,7 @@ export class OtlpReceiver implements Component {
       // Both decoders copy what they keep (strings, bytes values), and an encoded batch lends its bytes only
       // until the pipelines answer (see EncodedRequest): the body can be reused once the reply is made.
       releasesBody: true,
-      handle: async ({ body, contentType }): Promise<IntakeReply> => {
+      handle: async ({ body, contentType, clientGone }): Promise<IntakeReply> => {
         const json = contentType === JSON_TYPE;
         let batch: Batch;
         try {
@@ -232,7 +246,7 @@ export class OtlpReceiver implements Component {
           if (e instanceof OtlpDecodeError) throw new IntakeError(400, `invalid OTLP/${json ? 'JSON' : 'protobuf'} ${signal} request: ${e.message}`);
           throw e;
         }
-        const partial = await this.ingest(signal, batch);
+        const partial = await this.ingest(signal, batch, clientGone);
         if (!json) return { status: 200, contentType: PROTOBUF, body: encodeExportResponse(partial) };
         const resp = partial ? { partialSuccess: { [REJECTED_JSON_KEY[signal]]: String(partial.rejected), errorMessage: partial.errorMessage } } : {};
         return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(resp) };
@@ -244,8 +258,14 @@ export class OtlpReceiver implements Component {
 
   private async startGrpc(endpoint: string): Promise<void> {
     const { host, port } = splitHostPort(endpoint);
+    const ka = keepaliveMs(this.config);
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.config.max_request_body_size,
+      'grpc.keepalive_time_ms': ka.time,
+      'grpc.keepalive_timeout_ms': ka.timeout,
+      'grpc.max_connection_idle_ms': ka.maxConnectionIdle,
+      'grpc.max_connection_age_ms': ka.maxConnectionAge,
+      'grpc.max_connection_age_grace_ms': ka.maxConnectionAgeGrace,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
       ...(this.config.protocols.grpc?.max_concurrent_streams ? { 'grpc.max_concurrent_streams': this.config.protocols.grpc.max_concurrent_streams } : {}),
       interceptors: [readTimeoutInterceptor(parseDuration(this.config.read_timeout))],
@@ -276,6 +296,9 @@ export class OtlpReceiver implements Component {
       server.bindAsync(`${bindHost}:${port}`, creds, (err, bound) => (err ? reject(new Error(`cannot listen on ${endpoint} (gRPC): ${err.message}`)) : resolve(bound))),
     );
     widenFlowControlWindows(server);
+    forEachHttp2Server(server, (h2) =>
+      guardHttp2(h2, `grpc ${endpoint}`, this.config.max_connections ?? defaultMaxConnections(), parseDuration(this.config.read_timeout), this.connections),
+    );
   }
 
   private grpcExport(signal: OtlpSignal, call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
@@ -285,7 +308,7 @@ export class OtlpReceiver implements Component {
       const message = ie ? ie.message : `internal error: ${(err as Error).message}`;
       if (!ie) this.settings.logger.error({ err }, 'gRPC export failed');
       const metadata = new grpc.Metadata();
-      if (code === grpc.status.UNAVAILABLE && ie?.retryAfterMs !== undefined)
+      if ((code === grpc.status.UNAVAILABLE || code === grpc.status.RESOURCE_EXHAUSTED) && ie?.retryAfterMs !== undefined)
         metadata.set('grpc-status-details-bin', encodeRpcStatus({ code, message, retryDelayMs: ie.retryAfterMs }));
       cb({ code, details: message, metadata });
     };
@@ -297,14 +320,37 @@ export class OtlpReceiver implements Component {
         return;
       }
     }
+    const bytes = call.request.length;
+    if (!this.admission.tryAcquire(bytes)) {
+      const l = this.admission.limits;
+      fail(new IntakeError(429, `too many requests in flight (max_requests_in_flight ${l.maxRequests}, max_bytes_in_flight ${l.maxBytes}): retry later`, DEFAULT_RETRY_AFTER_MS));
+      return;
+    }
+    const started = performance.now();
+    const done = () => {
+      this.admission.release(bytes);
+      this.admission.observe(performance.now() - started);
+    };
     let batch: Batch;
     try {
       batch = this.fromProtobuf(signal, call.request);
     } catch (e) {
+      done();
       fail(e instanceof OtlpDecodeError ? new IntakeError(400, `invalid OTLP/protobuf ${signal} request: ${e.message}`) : e);
       return;
     }
-    this.ingest(signal, batch).then((partial) => cb(null, encodeExportResponse(partial)), fail);
+    // Cancelled by the client, or past the deadline it gave: it will retry, so this one is not written.
+    const clientGone = () => call.cancelled || deadlinePassed(call.getDeadline());
+    this.ingest(signal, batch, clientGone).then(
+      (partial) => {
+        done();
+        cb(null, encodeExportResponse(partial));
+      },
+      (e) => {
+        done();
+        fail(e);
+      },
+    );
   }
 }
 
@@ -340,6 +386,33 @@ function readTimeoutInterceptor(ms: number): grpc.ServerInterceptor {
       },
     });
   };
+}
+
+/** True when a gRPC call's deadline (a Date or ms since the epoch; Infinity: none) has passed. */
+function deadlinePassed(deadline: grpc.Deadline): boolean {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) && ms <= Date.now();
+}
+
+const KEEPALIVE_DEFAULTS = { max_connection_idle: '5m', max_connection_age: '30m', max_connection_age_grace: '30s', time: '1m', timeout: '20s' };
+
+/** The gRPC keepalive settings in ms, defaults filled in (the Collector's names, gRPC's semantics). */
+export function keepaliveMs(c: OtlpReceiverConfig): { maxConnectionIdle: number; maxConnectionAge: number; maxConnectionAgeGrace: number; time: number; timeout: number } {
+  const p = { ...KEEPALIVE_DEFAULTS, ...(c.protocols.grpc?.keepalive?.server_parameters ?? {}) };
+  return {
+    maxConnectionIdle: parseDuration(p.max_connection_idle),
+    maxConnectionAge: parseDuration(p.max_connection_age),
+    maxConnectionAgeGrace: parseDuration(p.max_connection_age_grace),
+    time: parseDuration(p.time),
+    timeout: parseDuration(p.timeout),
+  };
+}
+
+/** Calls `f` on each HTTP/2 server inside a grpc-js server (its internal list; nothing if absent). */
+function forEachHttp2Server(server: grpc.Server, f: (h2: import('node:http2').Http2Server) => void): void {
+  const h2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(h2Servers instanceof Map)) return;
+  for (const h2 of h2Servers.keys() as Iterable<import('node:http2').Http2Server>) if (typeof h2?.on === 'function') f(h2);
 }
 
 /** Per-stream and per-connection HTTP/2 receive windows of the gRPC server. */

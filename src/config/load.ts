@@ -63,6 +63,15 @@ const ServiceSchema = Obj({
     metrics: SelfExportSchemas.metrics,
     traces: SelfExportSchemas.traces,
     endpoint: Endpoint('localhost:8888'),
+    auth: Obj(
+      {
+        bearer_token: Type.String({
+          default: '',
+          description: 'when set, every request but /healthz and /readyz (probes) must send Authorization: Bearer <token> (the api token is accepted too)',
+        }),
+      },
+      { description: 'read access to /metrics, the API and the status page: set it wherever the endpoint binds beyond loopback' },
+    ),
     api: Obj(
       {
         bearer_token: Type.String({ default: '', description: 'token that writes (silences) must send as Authorization: Bearer <token>; empty: none' }),

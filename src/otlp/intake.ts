@@ -17,6 +17,7 @@ import { Duration, Obj } from '../config/types.ts';
 import { ConsumerError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { splitHostPort } from '../telemetry.ts';
+import { type Admission, type ConnectionStats, capConnections, defaultMaxConnections } from './connections.ts';
 
 // ------------------------------------------------------------------------------------- shared config
 
@@ -35,11 +36,28 @@ export type AuthConfig = Static<typeof AuthSchema>;
 
 /** 4 MiB, the Collector's default for gRPC messages. */
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+/** Requests in flight per receiver by default. */
+export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 64;
+/** Bytes of request bodies in flight per receiver by default (64 MiB). */
+export const DEFAULT_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
 /** Keys every intake receiver has (merged into its own schema). */
 export const intakeSchemaProps = () => ({
   max_request_body_size: Type.Integer({ minimum: 1, default: DEFAULT_MAX_BODY, description: 'Largest request body accepted, in bytes, after decompression' }),
-  read_timeout: Duration('10s', 'Time a client has to send the whole request body'),
+  read_timeout: Duration('10s', 'Time a client has to send the request headers and body (and a new connection its first request)'),
+  max_connections: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'open connections per listener; beyond it new ones are closed at once. Default: from the descriptor limit (ulimit -n)' }),
+  ),
+  max_requests_in_flight: Type.Integer({
+    minimum: 1,
+    default: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
+    description: 'requests being read or processed at once (all protocols of the receiver); beyond it: HTTP 429 / gRPC RESOURCE_EXHAUSTED with a retry delay',
+  }),
+  max_bytes_in_flight: Type.Integer({
+    minimum: 1,
+    default: DEFAULT_MAX_BYTES_IN_FLIGHT,
+    description: 'bytes of request bodies (decompressed) held at once by the receiver; beyond it: HTTP 429 / gRPC RESOURCE_EXHAUSTED with a retry delay',
+  }),
   tls: TlsServerSchema,
   auth: AuthSchema,
 });
@@ -107,6 +125,9 @@ export function dataError(e: unknown): IntakeError | undefined {
   return undefined;
 }
 
+/** Status of a request whose client went away (nginx's 499): nobody reads the answer. */
+export const CLIENT_GONE = 499;
+
 /** Default wait suggested to a client when the pipeline refuses without saying how long. */
 export const DEFAULT_RETRY_AFTER_MS = 1000;
 
@@ -114,7 +135,9 @@ export const DEFAULT_RETRY_AFTER_MS = 1000;
  * Hands a batch to the pipelines; a refusal becomes an {@link IntakeError}: retryable -> 503 with
  * Retry-After, permanent -> 400. Never swallows a refusal.
  */
-export async function deliver(emit: Consumer, batch: Parameters<Consumer['consume']>[0]): Promise<void> {
+export async function deliver(emit: Consumer, batch: Parameters<Consumer['consume']>[0], clientGone?: () => boolean): Promise<void> {
+  // A client that gave up (timeout, cancel) will send the data again: writing it now would duplicate it.
+  if (clientGone?.()) throw new IntakeError(CLIENT_GONE, 'the client went away before the request was processed: not delivered');
   try {
     await emit.consume(batch);
   } catch (e) {
@@ -133,6 +156,8 @@ export interface IntakeRequest {
   body: Buffer;
   contentType: string;
   headers: http.IncomingHttpHeaders;
+  /** True once the client has closed the connection or given up on this request (pass to {@link deliver}). */
+  clientGone(): boolean;
 }
 
 export interface IntakeReply {
@@ -164,6 +189,12 @@ export interface HttpIntakeOptions {
   formatError(status: number, message: string, contentType: string): IntakeReply;
   /** Called for every request refused before its items were counted (to count them as refused). */
   onRefused?(path: string, status: number): void;
+  /** Connection cap of the listener (default: from the descriptor limit). */
+  maxConnections?: number;
+  /** Where refused and timed-out connections are counted and logged. */
+  connectionStats?: ConnectionStats;
+  /** The receiver's bound on requests and bytes in flight (shared with its other protocols). */
+  admission?: Admission;
 }
 
 /**
@@ -331,17 +362,25 @@ export class HttpIntakeServer {
     const { host, port } = splitHostPort(this.opts.endpoint);
     const tls = readTlsFiles(this.opts.tls);
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    // Node checks header and request deadlines every connectionsCheckingInterval (30 s by default): every
+    // second instead, so that read_timeout is what a slow client gets.
+    const timing = { connectionsCheckingInterval: 1000, headersTimeout: Math.max(1000, this.opts.readTimeoutMs), requestTimeout: 0 };
     const server = tls
-      ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca }, handler)
-      : http.createServer(handler);
+      ? https.createServer({ ...timing, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca }, handler)
+      : http.createServer(timing, handler);
     server.keepAliveTimeout = 65_000;
-    server.headersTimeout = Math.min(66_000, Math.max(1000, this.opts.readTimeoutMs + 1000));
-    server.requestTimeout = 0; // our own body timeout answers 408 with a message
+    // Headers must arrive within read_timeout (a header trickle is cut then, not when Node's default 30 s
+    // check comes round: the check runs every second); the body has its own timer, which answers 408.
+    server.headersTimeout = Math.max(1000, this.opts.readTimeoutMs);
+    server.requestTimeout = 0;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`cannot listen on ${this.opts.endpoint}: ${e.message}`)));
       server.listen(port, host, () => resolve());
     });
     server.on('error', (e) => this.opts.logger.error({ err: e }, 'HTTP server error'));
+    const max = this.opts.maxConnections ?? defaultMaxConnections();
+    if (this.opts.connectionStats) capConnections(server, `http ${this.opts.endpoint}`, max, this.opts.connectionStats);
+    else server.maxConnections = max;
     server.on('clientError', (err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
@@ -364,6 +403,7 @@ export class HttpIntakeServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -382,16 +422,35 @@ export class HttpIntakeServer {
       if (route.contentTypes.length && !route.contentTypes.includes(contentType))
         throw new IntakeError(415, `unsupported Content-Type "${contentType || '(none)'}": use ${route.contentTypes.join(' or ')}`);
       let reply: IntakeReply;
-      if (route.releasesBody) {
-        const { body, pooled } = await readBody(req, this.opts.maxBodyBytes, this.opts.readTimeoutMs, this.pool);
-        try {
-          reply = await route.handle({ body, contentType, headers: req.headers });
-        } finally {
-          if (pooled) this.pool.give(pooled);
+      const admission = this.opts.admission;
+      const declared = Number(req.headers['content-length']);
+      let held = Number.isFinite(declared) && declared > 0 ? Math.min(declared, this.opts.maxBodyBytes) : 0;
+      if (admission && !admission.tryAcquire(held)) {
+        throw new IntakeError(
+          429,
+          `too many requests in flight (max_requests_in_flight ${admission.limits.maxRequests}, max_bytes_in_flight ${admission.limits.maxBytes}): retry later`,
+          DEFAULT_RETRY_AFTER_MS,
+        );
+      }
+      const clientGone = () => res.destroyed || req.socket.destroyed;
+      try {
+        const read = route.releasesBody ? await readBody(req, this.opts.maxBodyBytes, this.opts.readTimeoutMs, this.pool) : { body: await readBody(req, this.opts.maxBodyBytes, this.opts.readTimeoutMs), pooled: undefined };
+        if (admission && read.body.length > held) {
+          const more = read.body.length - held;
+          if (!admission.tryGrow(more)) {
+            if (read.pooled) this.pool.give(read.pooled);
+            throw new IntakeError(429, `too many request bytes in flight (max_bytes_in_flight ${admission.limits.maxBytes}): retry later`, DEFAULT_RETRY_AFTER_MS);
+          }
+          held += more;
         }
-      } else {
-        const body = await readBody(req, this.opts.maxBodyBytes, this.opts.readTimeoutMs);
-        reply = await route.handle({ body, contentType, headers: req.headers });
+        try {
+          reply = await route.handle({ body: read.body, contentType, headers: req.headers, clientGone });
+        } finally {
+          if (read.pooled) this.pool.give(read.pooled);
+          admission?.observe(performance.now() - arrived);
+        }
+      } finally {
+        if (admission) admission.release(held);
       }
       res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) });
       res.end(reply.body);

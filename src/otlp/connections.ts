@@ -1,0 +1,227 @@
+/**
+ * Connection hygiene and admission control for the intake listeners (OTLP HTTP and gRPC, http_json, the
+ * telemetry endpoint):
+ * - a cap on open connections per listener (`max_connections`); over it a new connection is closed at
+ *   once by the kernel-facing server (Node's `server.maxConnections`), so idle or slow clients cannot
+ *   exhaust the process's file descriptors and starve `/healthz` and ordinary clients;
+ * - a deadline for a new connection's first request (a connection that never sends one is closed after
+ *   `read_timeout`), HTTP header and body timeouts enforced within about a second, and gRPC keepalive and
+ *   max connection idle/age (see the otlp receiver's config);
+ * - refused and timed-out connections counted on /metrics and logged, at most once per 10 s per listener;
+ * - a bound on requests and bytes in flight per receiver ({@link Admission}): beyond it a request is
+ *   answered at once with a retryable refusal instead of queueing, so latency stays bounded under overload.
+ */
+import fs from 'node:fs';
+import type http2 from 'node:http2';
+import type net from 'node:net';
+import type { Counter } from '@opentelemetry/api';
+import type { Logger } from '../logger.ts';
+import type { ComponentTelemetry } from '../telemetry.ts';
+
+/** The soft limit of open file descriptors of this process (`ulimit -n`), or undefined when unknown. */
+export function openFileLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (!m || m[1] === 'unlimited') return undefined;
+    return Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Descriptors kept for everything but client connections (files, queues, outgoing connections, logs). */
+const RESERVED_FDS = 64;
+/** Listeners a process usually has (OTLP gRPC, OTLP HTTP, http_json, telemetry) sharing the descriptors. */
+const LISTENERS = 4;
+
+/**
+ * The default connection cap of one listener: a quarter of the descriptors left after a reserve, at most
+ * 4096 and at least 16, so that a full listener still leaves descriptors to the others (at `ulimit -n 1024`:
+ * 240; at 256: 48).
+ */
+export function defaultMaxConnections(limit = openFileLimit()): number {
+  if (limit === undefined) return 4096;
+  return Math.max(16, Math.min(4096, Math.floor((limit - RESERVED_FDS) / LISTENERS)));
+}
+
+const LOG_EVERY_MS = 10_000;
+
+/** Counts and logs (rate-limited) what happens to one component's connections. */
+export class ConnectionStats {
+  private readonly refused: Counter | undefined;
+  private readonly closed: Counter | undefined;
+  private readonly pending = new Map<string, number>();
+  private lastLog = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly telemetry: ComponentTelemetry | undefined,
+  ) {
+    this.refused = telemetry?.meter.createCounter('vigil_receiver_refused_connections', {
+      description: 'Connections refused because the listener had max_connections open',
+    });
+    this.closed = telemetry?.meter.createCounter('vigil_receiver_timed_out_connections', {
+      description: 'Connections closed by the receiver: no request within read_timeout, or idle',
+    });
+  }
+
+  /** A connection refused on `listener` (e.g. "grpc 127.0.0.1:4317") because it was full. */
+  refusedConnection(listener: string, limit: number): void {
+    this.refused?.add(1, { ...this.telemetry!.labels, listener });
+    this.note(`refused (max_connections ${limit} reached) on ${listener}`);
+  }
+
+  /** A connection closed because it sent no request in time (`reason`). */
+  closedConnection(listener: string, reason: string): void {
+    this.closed?.add(1, { ...this.telemetry!.labels, listener, reason });
+    this.note(`closed (${reason}) on ${listener}`);
+  }
+
+  private note(what: string): void {
+    this.pending.set(what, (this.pending.get(what) ?? 0) + 1);
+    const now = Date.now();
+    if (now - this.lastLog >= LOG_EVERY_MS) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), LOG_EVERY_MS - (now - this.lastLog));
+      this.timer.unref();
+    }
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lastLog = Date.now();
+    if (!this.pending.size) return;
+    const connections = Object.fromEntries(this.pending);
+    this.pending.clear();
+    this.logger.warn({ connections }, 'connections refused or closed (logged at most every 10 s)');
+  }
+}
+
+/** Caps the connections of a plain net/http server; counts and logs what is refused. */
+export function capConnections(server: net.Server, listener: string, max: number, stats: ConnectionStats): void {
+  server.maxConnections = max;
+  server.on('drop', () => stats.refusedConnection(listener, max));
+}
+
+/**
+ * Caps the connections of an HTTP/2 (gRPC) server and closes a session that has not opened a stream within
+ * `firstRequestMs` (an idle or half-open TCP connection, a client that never speaks HTTP/2): grpc-js's own
+ * idle timer (`grpc.max_connection_idle_ms`) only runs for sessions that completed the handshake.
+ */
+export function guardHttp2(server: http2.Http2Server, listener: string, max: number, firstRequestMs: number, stats: ConnectionStats): void {
+  capConnections(server, listener, max, stats);
+  server.on('session', (session: http2.ServerHttp2Session) => {
+    let streams = 0;
+    const timer = setTimeout(() => {
+      if (streams === 0 && !session.destroyed) {
+        stats.closedConnection(listener, 'no request within read_timeout');
+        session.destroy();
+      }
+    }, firstRequestMs);
+    timer.unref();
+    session.on('stream', () => {
+      if (streams++ === 0) clearTimeout(timer);
+    });
+    session.once('close', () => clearTimeout(timer));
+  });
+}
+
+/** Answer time above which a receiver stops admitting more requests until those in flight drain (ms). */
+export const TARGET_LATENCY_MS = 500;
+
+/** Event-loop lag (moving average) above which new requests are refused while others are in flight (ms). */
+export const MAX_LOOP_LAG_MS = 100;
+
+/**
+ * How late the event loop runs a 20 ms timer, as a moving average: the time any request (and /healthz)
+ * waits before its turn. Sampled by one unref'd timer for the whole process, started on first use.
+ */
+class LoopLag {
+  private avg = 0;
+  private timer: NodeJS.Timeout | undefined;
+  ms(): number {
+    if (!this.timer) this.start();
+    return this.avg;
+  }
+  private start(): void {
+    const every = 20;
+    let expected = performance.now() + every;
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const lag = Math.max(0, now - expected);
+      expected = now + every;
+      this.avg = this.avg * 0.7 + lag * 0.3;
+    }, every);
+    this.timer.unref();
+  }
+}
+const loopLag = new LoopLag();
+
+/** Limits of requests and bytes in flight (received, not yet answered) for one receiver. */
+export interface AdmissionLimits {
+  maxRequests: number;
+  maxBytes: number;
+}
+
+/**
+ * Admission control: at most `maxRequests` requests and `maxBytes` of request bodies in flight for one
+ * receiver (all its protocols). {@link tryAcquire} says whether one more fits; every successful acquire
+ * is released once, when the request is answered. The OTLP spec's answer to a refusal is a retryable
+ * 429/503 with Retry-After (HTTP) or RESOURCE_EXHAUSTED with RetryInfo / UNAVAILABLE (gRPC).
+ */
+export class Admission {
+  private requests = 0;
+  private bytes = 0;
+  /** Moving average of the time the pipelines took to answer a request, in ms. */
+  private latencyMs = 0;
+  constructor(readonly limits: AdmissionLimits) {}
+
+  /**
+   * Records how long the pipelines took to answer one admitted request (after its body was read). While the
+   * moving average is above {@link TARGET_LATENCY_MS} and other requests are in flight, new ones are
+   * refused: the requests already queued drain first, so that a client waits at most about that long
+   * instead of piling up behind a saturated pipeline until its own timeout (then retrying a request that
+   * was written after all).
+   */
+  observe(ms: number): void {
+    this.latencyMs = this.latencyMs === 0 ? ms : this.latencyMs * 0.8 + ms * 0.2;
+  }
+
+  /** Requests in flight now. */
+  get inFlight(): number {
+    return this.requests;
+  }
+  /** Bytes of request bodies in flight now. */
+  get bytesInFlight(): number {
+    return this.bytes;
+  }
+
+  /** Takes a slot for a request of `bytes` (0 when not yet known); false when it does not fit. */
+  tryAcquire(bytes: number): boolean {
+    if (this.requests >= this.limits.maxRequests) return false;
+    if (this.requests >= 2 && this.latencyMs > TARGET_LATENCY_MS) return false;
+    // The event loop itself is behind: requests already in flight wait for CPU, a new one would wait longer.
+    if (this.requests >= 1 && loopLag.ms() > MAX_LOOP_LAG_MS) return false;
+    // A request larger than the whole budget still goes through when nothing else is in flight.
+    if (this.bytes > 0 && this.bytes + bytes > this.limits.maxBytes) return false;
+    this.requests++;
+    this.bytes += bytes;
+    return true;
+  }
+
+  /** Grows a request's share by `bytes` once its body turns out larger than announced; false if over. */
+  tryGrow(bytes: number): boolean {
+    if (bytes <= 0) return true;
+    if (this.bytes + bytes > this.limits.maxBytes && this.bytes > 0) return false;
+    this.bytes += bytes;
+    return true;
+  }
+
+  /** Gives back a request's slot and its `bytes`. */
+  release(bytes: number): void {
+    this.requests--;
+    this.bytes -= bytes;
+  }
+}

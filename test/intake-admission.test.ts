@@ -1,0 +1,137 @@
+/**
+ * Admission control and connection hygiene at the receivers: beyond max_requests_in_flight a request is
+ * answered at once with HTTP 429 + Retry-After / gRPC RESOURCE_EXHAUSTED with RetryInfo (OTLP's retryable
+ * answers) instead of queueing; a listener over max_connections closes new connections and counts them;
+ * a connection that sends no request within read_timeout is closed.
+ */
+import net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
+import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
+import type { Consumer } from '../src/component.ts';
+import type { Batch } from '../src/model.ts';
+import { defaultMaxConnections } from '../src/otlp/connections.ts';
+import { parseOtlpJson } from '../src/otlp/json.ts';
+import { decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
+import { ServiceTelemetry } from '../src/telemetry.ts';
+import { configFor, testSettings, waitFor } from './helpers/index.ts';
+
+const TRACE = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"op"}]}]}]}';
+
+/** A consumer that holds every batch until `open()`. */
+class GateConsumer implements Consumer {
+  batches: Batch[] = [];
+  private waiting: (() => void)[] = [];
+  private opened = false;
+  async consume(batch: Batch): Promise<void> {
+    if (!this.opened) await new Promise<void>((r) => this.waiting.push(r));
+    this.batches.push(batch);
+  }
+  get held(): number {
+    return this.waiting.length;
+  }
+  open(): void {
+    this.opened = true;
+    for (const w of this.waiting.splice(0)) w();
+  }
+}
+
+const running: OtlpReceiver[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((r) => r.shutdown()));
+});
+
+async function start(raw: Record<string, unknown>, telemetry = new ServiceTelemetry()) {
+  const gate = new GateConsumer();
+  const settings = testSettings('receiver', 'otlp', { emit: gate });
+  const r = otlpReceiverFactory.create(
+    { ...settings, telemetry: telemetry.forComponent('receiver', 'otlp') },
+    configFor(otlpReceiverFactory, { protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } }, ...raw }),
+  ) as OtlpReceiver;
+  await r.start();
+  running.push(r);
+  return { r, gate, telemetry, url: `http://${r.httpAddress}/v1/traces` };
+}
+
+const post = (url: string) => request(url, { method: 'POST', body: TRACE, headers: { 'content-type': 'application/json' } }).then(async (res) => ({ status: res.statusCode, headers: res.headers, text: await res.body.text() }));
+
+function grpcExport(address: string) {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const body = encodeExportRequest(parseOtlpJson('traces', TRACE), 'traces');
+  return new Promise<grpc.ServiceError | null>((resolve) =>
+    client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, body, new grpc.Metadata(), (e) => {
+      client.close();
+      resolve(e);
+    }),
+  );
+}
+
+describe('admission control', () => {
+  it('refuses requests beyond max_requests_in_flight at once: HTTP 429 + Retry-After, gRPC RESOURCE_EXHAUSTED + RetryInfo; admits again once they drain', async () => {
+    const { r, gate, url } = await start({ max_requests_in_flight: 2 });
+    const held = [post(url), post(url)];
+    await waitFor(() => gate.held === 2, 5000, 'two requests held by the pipeline');
+    const refused = await post(url);
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused.text)).toEqual({ code: grpc.status.RESOURCE_EXHAUSTED, message: expect.stringContaining('too many requests in flight (max_requests_in_flight 2') });
+    const err = await grpcExport(r.grpcAddress);
+    expect(err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    const details = err!.metadata.get('grpc-status-details-bin')[0] as Buffer;
+    expect(decodeRpcStatus(details)).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, retryDelayMs: 1000 });
+    expect(r.admission.inFlight).toBe(2);
+    gate.open();
+    expect((await Promise.all(held)).map((x) => x.status)).toEqual([200, 200]);
+    expect(r.admission.inFlight).toBe(0);
+    expect(r.admission.bytesInFlight).toBe(0);
+    expect((await post(url)).status).toBe(200);
+    expect(await grpcExport(r.grpcAddress)).toBeNull();
+    expect(gate.batches).toHaveLength(4);
+  });
+});
+
+describe('connection hygiene', () => {
+  it('closes connections beyond max_connections, counts them on /metrics, and closes connections that send no request within read_timeout', async () => {
+    const { r, url, telemetry, gate } = await start({ max_connections: 3, read_timeout: '1s' });
+    const [host, port] = r.httpAddress.split(':') as [string, string];
+    const grpcPort = Number(r.grpcAddress.split(':').pop());
+    const open = (p: number) => {
+      const s = net.connect(p, host);
+      const closed = new Promise<number>((resolve) => {
+        const t0 = Date.now();
+        s.on('close', () => resolve(Date.now() - t0));
+      });
+      s.on('error', () => undefined);
+      s.resume();
+      return { s, closed };
+    };
+    const idleGrpc = [open(grpcPort), open(grpcPort), open(grpcPort)];
+    const overGrpc = open(grpcPort);
+    const idleHttp = [open(Number(port)), open(Number(port)), open(Number(port))];
+    const overHttp = open(Number(port));
+    // Over the cap: closed at once.
+    expect(await overGrpc.closed).toBeLessThan(900);
+    expect(await overHttp.closed).toBeLessThan(900);
+    // Idle: closed after read_timeout (1 s), checked about every second.
+    for (const c of [...idleGrpc, ...idleHttp]) expect(await c.closed).toBeGreaterThanOrEqual(900);
+    // And the listener serves again.
+    gate.open();
+    expect((await post(url)).status).toBe(200);
+    const addr = await telemetry.listen('127.0.0.1:0');
+    const metrics = await (await fetch(`http://127.0.0.1:${addr.port}/metrics`)).text();
+    await telemetry.closeServer();
+    expect(metrics).toMatch(new RegExp(`vigil_receiver_refused_connections_total\\{receiver="otlp",listener="grpc 127.0.0.1:0"\\} 1`));
+    expect(metrics).toMatch(/vigil_receiver_refused_connections_total\{receiver="otlp",listener="http 127.0.0.1:0"\} 1/);
+    expect(metrics).toMatch(/vigil_receiver_timed_out_connections_total\{receiver="otlp",listener="grpc 127.0.0.1:0",reason="no request within read_timeout"\} 3/);
+  });
+
+  it('derives the default connection cap from the descriptor limit', () => {
+    expect(defaultMaxConnections(1024)).toBe(240);
+    expect(defaultMaxConnections(256)).toBe(48);
+    expect(defaultMaxConnections(100)).toBe(16);
+    expect(defaultMaxConnections(1_048_576)).toBe(4096);
+    expect(defaultMaxConnections(undefined)).toBe(4096);
+  });
+});
