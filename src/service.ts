@@ -213,6 +213,7 @@ export class Service {
     // stored series, open windows, queues): their emit waits during the swap; the rest drains and stops.
     const keep = old ? old.keepableIn(next) : new Set<string>();
     let reuse = new Map<string, CarriedComponent>();
+    const swapStart = Date.now();
     if (old) {
       reuse = await old
         .detach(keep, parseDuration(previous.service.shutdown_timeout))
@@ -226,6 +227,7 @@ export class Service {
         });
     }
     const carry = old ? { reuse, previous: old } : undefined;
+    const detachedMs = Date.now() - swapStart;
     try {
       fs.mkdirSync(next.service.state_dir, { recursive: true });
       this.apiToken = this.readApiToken(next);
@@ -234,7 +236,11 @@ export class Service {
       await this.listenTelemetry();
       await this.startGraph(next, carry);
       this.telemetry.phase = 'running';
-      this.logger.info({ pipelines: Object.keys(next.service.pipelines), kept: [...keep].sort() }, 'config reloaded');
+      // swap_ms: how long the kept components' intake waited (the old pipelines drained, the new ones started)
+      this.logger.info(
+        { pipelines: Object.keys(next.service.pipelines), kept: [...keep].sort(), drain_ms: detachedMs, swap_ms: Date.now() - swapStart },
+        'config reloaded',
+      );
       return true;
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'reload refused: the new pipelines failed to start; restoring the running config');
