@@ -170,6 +170,8 @@ export class MetricStore {
   readonly targets = new Map<string, { labels: string; seenAt: number }>();
   readonly alerts = new Map<string, ActiveAlert>();
   private series = 0;
+  /** Names of the summary metrics received so far. */
+  private readonly receivedSummaries = new Set<string>();
   private readonly now: () => number;
   /** Called for every dropped point. */
   onDrop: (reason: DropReason, n: number) => void = () => undefined;
@@ -185,9 +187,10 @@ export class MetricStore {
 
   /** Takes every metric of the batch; returns the number of points taken. */
   addResourceMetrics(rms: readonly ResourceMetrics[]): number {
-    // Summaries received under `<name>.summary` win over the ones this exporter derives for `<name>`.
-    const received = new Set<string>();
-    for (const rm of rms) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.data?.type === 'summary') received.add(m.name);
+    // Summaries received under `<name>.summary` (in this batch or any earlier one) win over the ones this
+    // exporter derives for `<name>`.
+    const received = this.receivedSummaries;
+    for (const rm of rms) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.data?.type === 'summary' && received.size < 10_000) received.add(m.name);
     let taken = 0;
     for (const rm of rms) {
       const { job, instance } = jobAndInstance(rm.resource);
@@ -252,6 +255,8 @@ export class MetricStore {
     }
     const hit = f.index.get(raw);
     if (hit) return hit as S;
+    // The index is a cache: points whose attributes come in ever new orders must not grow it without end.
+    if (f.index.size >= 4 * this.o.maxSeries) f.index.clear();
     const labels = renderLabels(this.labelsFor(attrs, ctx.resource, ctx.scope, ctx.job, ctx.instance));
     const s = this.stream(f, labels, () => make(labels));
     if (s) f.index.set(raw, s);

@@ -155,6 +155,20 @@ describe('delta to cumulative', () => {
     expect(sample(t, `span_duration_summary_milliseconds_count{${L}}`)).toBe(200);
   });
 
+  it('a received <name>.summary wins over the derived one, also when it came in an earlier batch', () => {
+    const { st, text } = store();
+    const sk = new Sketch(6);
+    sk.add(5);
+    const hist = (start: number, end: number) => metric('span.duration', 'ms', { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [sk.toDataPoint([], s(start), s(end))] });
+    const summary = metric('span.duration.summary', 'ms', { type: 'summary', dataPoints: [{ attributes: [], startTimeUnixNano: s(0), timeUnixNano: s(10), count: 1, sum: 5, quantileValues: [{ quantile: 0.95, value: 5 }, { quantile: 1, value: 5 }], flags: 0 }] });
+    st.addResourceMetrics(rm([summary]));
+    st.addResourceMetrics(rm([hist(0, 10)]));
+    st.addResourceMetrics(rm([hist(10, 20)]));
+    // only the received quantiles (0.95 and 1), none of the derived 0.5
+    expect(text()).not.toContain('quantile="0.5"');
+    expect(text()).toContain('quantile="1"');
+  });
+
   it('a received <name>.summary wins over the derived one; its windows add up', () => {
     const { st, text } = store();
     const sk = new Sketch(6);
