@@ -6,7 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from './logger.ts';
 import type { Batch, SignalName } from './model.ts';
 import type { SilenceSource } from './silence-store.ts';
-import type { ComponentStatus } from './status.ts';
+import type { AlertsStatus, ComponentStatus } from './status.ts';
 import type { ComponentTelemetry } from './telemetry.ts';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
@@ -65,6 +65,11 @@ export interface Exporter extends Component, Consumer {}
 export interface Host {
   /** Reports a fatal runtime failure of a component; /readyz turns 503. */
   reportFatal(id: string, err: Error): void;
+  /**
+   * What every alerts processor of the running service reports now (pending and firing alerts with their
+   * labels and start times: what the alerts API serves). Absent outside a service (tests).
+   */
+  alertsStatuses?(nowMs: number): AlertsStatus[];
 }
 
 /** Everything a factory's `create` receives besides its config. */

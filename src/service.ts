@@ -174,6 +174,7 @@ export class Service {
           this.logger.error({ component: id, err: err.message }, 'component failed');
           this.telemetry.markFailed(id, err.message);
         },
+        alertsStatuses: (nowMs) => this.alertsStatuses(nowMs),
       },
       reuse: carry?.reuse,
       previous: carry?.previous,

@@ -4,7 +4,7 @@
  * exporter); Prometheus scrapes the exporter and vigil's own /metrics every second; PromQL over its HTTP API
  * gives the request rate, the p95 from histogram_quantile (within the documented bucket error), the p95 from
  * the summary (within the percentiles processor's accuracy), the exact LLM cost total and the ALERTS series
- * of a firing alert. Then every query of the shipped Grafana dashboards runs against that Prometheus without
+ * of a firing alert and of a pending one. Then every query of the shipped Grafana dashboards runs against that Prometheus without
  * an error, and every metric name in them is one that vigil really serves.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -68,6 +68,16 @@ processors:
         op: ">"
         threshold: 500
         severity: critical
+      - name: SlowForAnHour
+        metric: span.duration
+        stat: p95
+        where: {service.name: checkout}
+        group_by: [service.name]
+        window: 5s
+        op: ">"
+        threshold: 500
+        for: 1h
+        severity: warning
     routes:
       - exporters: [file/alerts]
         group_wait: 0s
@@ -176,6 +186,9 @@ scrape_configs:
     await waitFor(async () => (await promQuery(base, 'ALERTS{alertname="HighP95Latency",alertstate="firing"}')).length === 1, 20_000, 'ALERTS in Prometheus');
     const alerts = await promQuery(base, 'ALERTS{alertname="HighP95Latency",alertstate="firing"}');
     expect(alerts[0]!.metric).toMatchObject({ alertname: 'HighP95Latency', alertstate: 'firing', severity: 'critical', service_name: 'checkout' });
+    // A rule whose `for` has not elapsed: pending, as Prometheus shows its own pending alerts.
+    await waitFor(async () => (await promQuery(base, 'ALERTS{alertname="SlowForAnHour",alertstate="pending"}')).length === 1, 20_000, 'a pending alert in ALERTS');
+    expect(await promQuery(base, 'ALERTS{alertname="SlowForAnHour",alertstate="firing"}')).toEqual([]);
     const forState = await promQuery(base, 'ALERTS_FOR_STATE{alertname="HighP95Latency"}');
     expect(Number(forState[0]!.value[1])).toBeGreaterThan(Date.now() / 1000 - 120);
 

@@ -5,7 +5,7 @@
  * Differences between the two: OpenMetrics names a counter's family without `_total` and adds
  * `_created`, declares `# UNIT`, calls `target_info` an `info` family, and ends with `# EOF`.
  */
-import { type Family, formatValue, type MetricStore, renderLabels } from './metric-store.ts';
+import { type ActiveAlert, type Family, formatValue, type MetricStore, renderLabels } from './metric-store.ts';
 
 export type Format = 'text' | 'openmetrics';
 
@@ -58,8 +58,11 @@ function writeFamily(out: string[], store: MetricStore, f: Family, om: boolean):
   }
 }
 
-/** The whole exposition. */
-export function render(store: MetricStore, format: Format): string {
+/**
+ * The whole exposition. `alerts` (the alerts processors' live state, pending ones included) replaces the
+ * alerts the store knows from notifications when given.
+ */
+export function render(store: MetricStore, format: Format, alerts?: Iterable<ActiveAlert>): string {
   const om = format === 'openmetrics';
   const out: string[] = [];
   if (store.targets.size) {
@@ -68,22 +71,25 @@ export function render(store: MetricStore, format: Format): string {
     for (const t of store.targets.values()) out.push(`target_info{${t.labels}} 1\n`);
   }
   for (const f of store.families.values()) writeFamily(out, store, f, om);
-  if (store.alerts.size) {
-    const firing: string[] = [];
-    const forState: string[] = [];
-    for (const a of store.alerts.values()) {
+  const source = alerts ?? store.alerts.values();
+  const firing: string[] = [];
+  const forState: string[] = [];
+  {
+    for (const a of source) {
       const labels = new Map<string, string>();
       for (const [k, v] of Object.entries(a.labels)) {
         const name = k === 'alertstate' ? 'alertstate' : sanitize(k);
         labels.set(name, labels.has(name) ? `${labels.get(name)};${v}` : v);
       }
       forState.push(`ALERTS_FOR_STATE{${renderLabels(labels)}} ${formatValue(a.activeAt)}\n`);
-      labels.set('alertstate', 'firing');
+      labels.set('alertstate', a.state ?? 'firing');
       firing.push(`ALERTS{${renderLabels(labels)}} 1\n`);
     }
-    header(out, 'ALERTS', 'gauge', 'Alerts of the alerts processor that fire (as Prometheus exposes its alerting rules)', '', om);
+  }
+  if (firing.length) {
+    header(out, 'ALERTS', 'gauge', 'Pending and firing alerts of the alerts processor (as Prometheus exposes its alerting rules)', '', om);
     out.push(...firing);
-    header(out, 'ALERTS_FOR_STATE', 'gauge', 'When each firing alert became active (seconds since the epoch)', '', om);
+    header(out, 'ALERTS_FOR_STATE', 'gauge', 'When each pending or firing alert became active (seconds since the epoch)', '', om);
     out.push(...forState);
   }
   if (om) out.push('# EOF\n');

@@ -109,6 +109,8 @@ export interface ActiveAlert {
   labels: Record<string, string>;
   /** Seconds since the epoch. */
   activeAt: number;
+  /** `firing` when absent (alerts known from notifications). */
+  state?: 'pending' | 'firing';
 }
 
 const escapeValue = (v: string) => (/[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v);

@@ -9,6 +9,7 @@ import { prometheusExporterFactory } from './index.ts';
 import { MetricStore, type StoreOptions } from './metric-store.ts';
 import { prometheusNames, sanitizeLabelName } from './naming.ts';
 import type { PrometheusExporter } from './prometheus-exporter.ts';
+import type { AlertsStatus } from '../../src/status.ts';
 
 const kv = (o: Record<string, string>): KeyValue[] => Object.entries(o).map(([key, value]) => ({ key, value }));
 const s = (sec: number) => BigInt(sec) * 1_000_000_000n;
@@ -253,6 +254,22 @@ describe('prometheus exporter component', () => {
     await e.shutdown();
     const again = await make();
     expect(again.scrape().body).toContain('ALERTS{alertname="HighP95Latency"');
+  });
+
+  it('ALERTS from the running alerts processors when the service reports them: pending ones too, routed or not', async () => {
+    const settings = testSettings('exporter', 'prometheus');
+    const e = prometheusExporterFactory.create(settings, configFor(prometheusExporterFactory, { endpoint: '127.0.0.1:0' })) as PrometheusExporter;
+    const alert = (name: string, state: 'pending' | 'firing', startsAt: string) => ({ labels: { alertname: name, severity: 'warning', 'service.name': 'checkout' }, state, startsAt });
+    const statuses = [{ alerts: [alert('SlowButPending', 'pending', '2026-11-29T10:00:00Z'), alert('Slow', 'firing', '2026-11-29T09:00:00Z')] }] as unknown as AlertsStatus[];
+    await e.start({ reportFatal: () => undefined, alertsStatuses: () => statuses });
+    stops.push(() => e.shutdown());
+    // a notification for an alert the processors no longer report is not shown: the live state wins
+    await e.consume({ alerts: [makeNotification(['x'])] });
+    const body = e.scrape().body;
+    expect(body).toContain('ALERTS{alertname="SlowButPending",alertstate="pending",service_name="checkout",severity="warning"} 1');
+    expect(body).toContain('ALERTS{alertname="Slow",alertstate="firing",service_name="checkout",severity="warning"} 1');
+    expect(body).toContain(`ALERTS_FOR_STATE{alertname="SlowButPending",service_name="checkout",severity="warning"} ${Date.parse('2026-11-29T10:00:00Z') / 1000}`);
+    expect(body).not.toContain('HighP95Latency');
   });
 
   it('rejects bad config with the key named', () => {

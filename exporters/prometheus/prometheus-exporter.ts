@@ -26,6 +26,7 @@ export class PrometheusExporter implements Exporter {
   private readonly alertsFile: string;
   private readonly dropped: Counter;
   private stopped = false;
+  private host: Host | undefined;
   /** The address it listens on once started (`host:port`, the real port when 0 was asked). */
   address = '';
 
@@ -52,8 +53,9 @@ export class PrometheusExporter implements Exporter {
     meter.createObservableGauge('vigil_exporter_prometheus_series', { description: 'Streams the prometheus exporter serves' }).addCallback((r) => r.observe(this.store.size, labels));
   }
 
-  async start(_host?: Host): Promise<void> {
+  async start(serviceHost?: Host): Promise<void> {
     if (this.server) return;
+    this.host = serviceHost;
     this.loadAlerts();
     const { host, port } = splitHostPort(this.config.endpoint);
     const server = http.createServer((req, res) => this.handle(req, res));
@@ -95,7 +97,24 @@ export class PrometheusExporter implements Exporter {
   scrape(accept?: string): { contentType: string; body: string } {
     this.store.expire();
     const format = negotiate(accept);
-    return { contentType: CONTENT_TYPES[format], body: render(this.store, format) };
+    return { contentType: CONTENT_TYPES[format], body: render(this.store, format, this.liveAlerts()) };
+  }
+
+  /**
+   * The alerts processors' pending and firing alerts as the running service reports them (the alerts API
+   * reads the same), or undefined when there is no alerts processor to ask: then ALERTS comes from the
+   * notifications that passed through this exporter (firing only).
+   */
+  private liveAlerts(): ActiveAlert[] | undefined {
+    const statuses = this.host?.alertsStatuses?.(Date.now());
+    if (!statuses || statuses.length === 0) return undefined;
+    const out: ActiveAlert[] = [];
+    for (const s of statuses)
+      for (const a of s.alerts) {
+        const at = Date.parse(a.startsAt) / 1000;
+        out.push({ labels: a.labels, state: a.state, activeAt: Number.isFinite(at) ? at : Date.now() / 1000 });
+      }
+    return out;
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
