@@ -340,6 +340,26 @@ describe('queue durability', () => {
     await third.close();
   });
 
+  it('replay skips a bad record in the middle of a segment and keeps every good record after it', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const disk = await DiskQueue.open<{ n: number; s: string }>(d);
+    for (let n = 1; n <= 4; n++) await disk.append([{ item: { n, s: 'x'.repeat(100) }, severity: 1 }]);
+    await disk.close();
+    const file = path.join(d, fs.readdirSync(d).filter((f) => f.endsWith('.seg')).sort()[0]!);
+    const data = fs.readFileSync(file);
+    // damage record 2 (a byte of its payload: its CRC-32 no longer matches) and cut into record 3's header
+    const second = data.indexOf('{"id":2');
+    data[second + 20] ^= 0xff;
+    const third = data.indexOf('{"id":3') - 9;
+    const torn = Buffer.concat([data.subarray(0, third), data.subarray(third, third + 5), data.subarray(third)]);
+    fs.writeFileSync(file, torn);
+    const again = await DiskQueue.open<{ n: number; s: string }>(d);
+    expect([...again.values()].map((e) => e.item.n)).toEqual([1, 3, 4]);
+    expect(again.stats.tornRecords).toBe(1); // one damaged stretch (record 2 and the stray bytes), skipped as one
+    await again.close();
+  });
+
   it('compacts a head segment held by a stuck entry, and keeps that entry across a restart', async () => {
     const d = tempDir();
     dirs.push(d);

@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 import { type CreateSettings, type Exporter, type Host, stateDirFor } from '../../src/component.ts';
 import { backoffDelay } from '../../src/delivery/backoff.ts';
 import type { DeliveryOptions } from '../../src/delivery/config.ts';
+import { appendWholeSync } from '../../src/atomic-file.ts';
 import { DeliveryQueue } from '../../src/delivery/delivery-queue.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { permanentError, retryableError } from '../../src/errors.ts';
@@ -371,10 +372,10 @@ export class OtlpExporter implements Exporter {
       request: { signal: job.signal, items: job.items, encoding: this.wire, body: job.body.toString('base64') } satisfies QueuedRequest,
     };
     try {
-      fs.mkdirSync(path.dirname(this.deadLetterFile), { recursive: true });
-      fs.appendFileSync(this.deadLetterFile, JSON.stringify(line) + '\n');
+      // whole line or nothing (a full disk must not tear the file)
+      appendWholeSync(this.deadLetterFile, JSON.stringify(line) + '\n');
     } catch (err) {
-      this.settings.logger.error({ err, file: this.deadLetterFile }, 'cannot write the dead-letter file');
+      this.settings.logger.error({ err: (err as Error).message, file: this.deadLetterFile }, 'cannot write the dead-letter file');
     }
     this.settings.logger.error({ signal: job.signal, items: job.items, attempts: job.attempts, reason, dead_letter: this.deadLetterFile }, 'export request not sent: written to the dead letter');
   }
