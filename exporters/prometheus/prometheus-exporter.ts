@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import type { Counter } from '@opentelemetry/api';
+import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import { writeFileAtomicSync } from '../../src/atomic-file.ts';
 import type { CreateSettings, Exporter, Host } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
@@ -19,12 +19,40 @@ import type { PrometheusConfig } from './config.ts';
 import { CONTENT_TYPES, negotiate, render } from './exposition.ts';
 import { type ActiveAlert, MetricStore } from './metric-store.ts';
 
+/** The exporter's instruments, created once per meter and shared by every instance (a reload makes new ones). */
+interface Instruments {
+  dropped: Counter;
+  /** Live exporters whose stream count the gauge reports. */
+  live: Set<{ store: MetricStore; labels: Attributes }>;
+}
+const instruments = new WeakMap<Meter, Instruments>();
+
+function instrumentsFor(meter: Meter): Instruments {
+  let i = instruments.get(meter);
+  if (!i) {
+    const live = new Set<{ store: MetricStore; labels: Attributes }>();
+    i = {
+      dropped: meter.createCounter('vigil_exporter_prometheus_dropped_points', {
+        description: 'Points the prometheus exporter did not take, by reason (late, max_series, type_conflict, invalid)',
+      }),
+      live,
+    };
+    meter.createObservableGauge('vigil_exporter_prometheus_series', { description: 'Streams the prometheus exporter serves' }).addCallback((r) => {
+      for (const e of live) r.observe(e.store.size, e.labels);
+    });
+    instruments.set(meter, i);
+  }
+  return i;
+}
+
 export class PrometheusExporter implements Exporter {
   readonly store: MetricStore;
   private server: http.Server | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly alertsFile: string;
   private readonly dropped: Counter;
+  private readonly live: { store: MetricStore; labels: Attributes };
+  private readonly liveSet: Set<{ store: MetricStore; labels: Attributes }>;
   private stopped = false;
   private host: Host | undefined;
   /** The address it listens on once started (`host:port`, the real port when 0 was asked). */
@@ -44,13 +72,13 @@ export class PrometheusExporter implements Exporter {
       expireMs: parseDuration(config.metric_expiration),
     });
     this.alertsFile = path.join(stateDirFor(settings), 'alerts.json');
-    const meter = settings.telemetry.meter;
-    this.dropped = meter.createCounter('vigil_exporter_prometheus_dropped_points', {
-      description: 'Points the prometheus exporter did not take, by reason (late, max_series, type_conflict, invalid)',
-    });
+    const ins = instrumentsFor(settings.telemetry.meter);
     const labels = settings.telemetry.labels;
+    this.dropped = ins.dropped;
     this.store.onDrop = (reason, n) => this.dropped.add(n, { ...labels, reason });
-    meter.createObservableGauge('vigil_exporter_prometheus_series', { description: 'Streams the prometheus exporter serves' }).addCallback((r) => r.observe(this.store.size, labels));
+    this.live = { store: this.store, labels };
+    this.liveSet = ins.live;
+    ins.live.add(this.live);
   }
 
   async start(serviceHost?: Host): Promise<void> {
@@ -84,6 +112,7 @@ export class PrometheusExporter implements Exporter {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.liveSet.delete(this.live);
     if (this.timer) clearInterval(this.timer);
     const s = this.server;
     this.server = undefined;
