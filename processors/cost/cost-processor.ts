@@ -26,7 +26,7 @@ import { BudgetBook } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
 import type { ComponentStatus } from '../../src/status.ts';
 import type { CostConfig } from './config.ts';
-import { type Price, type PriceTable, type UnpricedReason, buildPriceTable, ratesFor } from './price-table.ts';
+import { type Price, type PriceTable, type ProviderContext, type Resolution, type Unpriced, type UnpricedReason, buildPriceTable, ratesFor } from './price-table.ts';
 
 /** Accumulated usage of one (service, model, provider, operation) since the last emission. */
 interface Usage {
@@ -35,6 +35,8 @@ interface Usage {
   cost: number;
   /** Whether any of it was priced (an unpriced-only series emits tokens but no cost). */
   priced: boolean;
+  /** When (ms) spans of it were last recorded as seen (seenSpans), so that is done once per batch. */
+  seenAt?: number;
   input: number;
   output: number;
 }
@@ -192,6 +194,18 @@ export class CostProcessor implements Processor {
 
   private priceSpans(batch: Batch, nowMs: number): void {
     const table = this.table!;
+    // the previous span's call shape and what it resolved to (no object per span)
+    let lastUsage: Usage | undefined;
+    let lastR: Resolution | Unpriced | undefined;
+    let lastProvider: string | undefined;
+    let lastAddress: string | undefined;
+    let lastRes: string | undefined;
+    let lastReq: string | undefined;
+    let lastService: string | undefined;
+    let lastOperation: string | undefined;
+    let ctx: ProviderContext | undefined;
+    let ctxProvider: string | undefined;
+    let ctxAddress: string | undefined;
     for (const rs of batch.resourceSpans!) {
       const rattrs = rs.resource?.attributes ?? [];
       const service = findString(rattrs, 'service.name') ?? '';
@@ -363,17 +377,41 @@ export class CostProcessor implements Processor {
           if (!(cacheWrite >= 0) || !Number.isFinite(cacheWrite)) cacheWrite = 0;
 
           const provider = providerName ?? llmProvider ?? system ?? llmSystem;
-          const ctx = table.context(provider, address);
-          // the response model is what served the call; fall back to the requested one
-          let r = resModel ? table.resolve(resModel, ctx) : undefined;
-          if (!r?.price && reqModel && reqModel !== resModel) {
-            const r2 = table.resolve(reqModel, ctx);
-            if (r2.price || !r) r = r2;
-          }
           const svc = spanService ?? service;
+          let r: Resolution | Unpriced | undefined;
+          let usage: Usage;
+          if (lastUsage !== undefined && lastReq === reqModel && lastRes === resModel && lastProvider === provider && lastAddress === address && lastService === svc && lastOperation === operation) {
+            // the same call shape as the previous span (the common case in a batch): no lookups
+            r = lastR;
+            usage = lastUsage;
+          } else {
+            if (ctx === undefined || ctxProvider !== provider || ctxAddress !== address) {
+              ctx = table.context(provider, address);
+              ctxProvider = provider;
+              ctxAddress = address;
+            }
+            // the response model is what served the call; fall back to the requested one
+            r = resModel ? table.resolve(resModel, ctx) : undefined;
+            if (!r?.price && reqModel && reqModel !== resModel) {
+              const r2 = table.resolve(reqModel, ctx);
+              if (r2.price || !r) r = r2;
+            }
+            const key = reqModel || resModel || '';
+            usage = this.usageFor(svc, key, provider ?? '', operation ?? '', r?.price?.name ?? '');
+            if (usage.seenAt !== nowMs) {
+              usage.seenAt = nowMs;
+              this.seenSpans(svc, key, nowMs);
+            }
+            lastUsage = usage;
+            lastR = r;
+            lastProvider = provider;
+            lastAddress = address;
+            lastRes = resModel;
+            lastReq = reqModel;
+            lastService = svc;
+            lastOperation = operation;
+          }
           const key = reqModel || resModel || '';
-          this.seenSpans(svc, key, nowMs);
-          const usage = this.usageFor(svc, key, provider ?? '', operation ?? '', r?.price?.name ?? '');
           usage.input += input;
           usage.output += output;
           if (!r?.price) {

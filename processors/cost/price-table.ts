@@ -468,6 +468,8 @@ export class PriceTable {
   private readonly regexes: { re: RegExp; price: Price }[] = [];
   /** Routing prefixes (first path segment of keys) -> the providers they mean. */
   private readonly routes = new Map<string, Set<string>>();
+  /** The vendor namespaces of OpenRouter's keys (`openrouter/<namespace>/<model>`). */
+  private readonly openRouterNamespaces = new Set<string>();
   /** Every `litellm_provider` value of the table. */
   private readonly providerNames = new Set<string>();
   private readonly contexts = new Map<string, Map<string, ProviderContext>>();
@@ -525,6 +527,7 @@ export class PriceTable {
           awsRegion = rest.slice(0, s2);
           rest = rest.slice(s2 + 1);
         }
+        if (prov === 'openrouter' && s2 > 0) this.openRouterNamespaces.add(rest.slice(0, s2));
       }
     }
     const n = normaliseModel(rest);
@@ -633,7 +636,12 @@ export class PriceTable {
     }
     // 2. the provider: the attributes', unless only a generic client name (openai) was given and the name routes elsewhere
     let providers: ReadonlySet<string> = ctx.providers;
-    if (routed && (providers.size === 0 || (ctx.generic && !intersects(routed, providers)))) providers = routed;
+    if (routed && providers.size === 0) providers = routed;
+    else if (routed && ctx.generic && !intersects(routed, providers)) {
+      // an OpenAI-compatible client with a vendor/model name: a LiteLLM-style route, or OpenRouter's
+      // namespace for the same vendor (deepseek/, anthropic/, openai/): both must then agree
+      providers = this.openRouterNamespaces.has(lower.slice(0, slash)) ? new Set([...routed, 'openrouter']) : routed;
+    }
     const names = rest === lower ? [lower] : [lower, rest];
     let r: Resolution | Unpriced | undefined;
     if (providers.size === 0) r = this.unknownProvider(lower, names);

@@ -125,6 +125,7 @@ const cases: Case[] = [
   // -------------------------------------------------------------------------------------- DeepSeek
   ['deepseek-chat on DeepSeek', otel('deepseek-chat', 'deepseek'), 0.7, 'DeepSeek API pricing, api-docs.deepseek.com/quick_start/pricing'],
   ['deepseek/deepseek-chat via OpenRouter is OpenRouter\'s price', otel('deepseek/deepseek-chat', 'openrouter'), 0.42, `OpenRouter model page (LiteLLM openrouter/deepseek/deepseek-chat); ${ISSUE}`],
+  ['deepseek/deepseek-chat from an OpenAI-compatible client, no endpoint: LiteLLM route ($0.28) or OpenRouter ($0.14), ambiguous', otel('deepseek/deepseek-chat', undefined, M, M, { 'gen_ai.system': 'openai' }), 'unpriced:ambiguous', ISSUE],
   ['deepseek-v3 (no such key; -v3 is part of the name)', otel('deepseek-v3', undefined), 'unpriced:ambiguous', ISSUE],
   // ------------------------------------------------------------------------------ Groq, Together, xAI
   ['llama3-70b-8192 on Groq: never Ollama\'s $0', otel('llama3-70b-8192', 'groq'), 'unpriced:no_price', ISSUE],
