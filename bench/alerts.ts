@@ -138,7 +138,7 @@ export function evaluationCost(): {
   }
   const c = config({ interval: '10s', rules, routes: [{ exporters: ['webhook/ops'] }] });
   const compiled = compileConfig(c);
-  const engine = new AlertEngine({ config: c, compiled, startedAt: 0, isFileExporter: () => false, defaultExporters: [], silences: undefined });
+  const engine = new AlertEngine({ config: c, compiled, startedAt: 0, keepsSilencedResolves: () => false, defaultExporters: [], silences: undefined });
   const t0 = Date.now() - 600_000;
   const feed = (step: number) => {
     const t = t0 + step * 10_000;

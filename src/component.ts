@@ -109,8 +109,37 @@ export interface CreateSettings {
   previous?: Component;
 }
 
+/**
+ * What an exporter declares it does with alert notifications, so that the alerts processor need not
+ * recognise exporters by their ID.
+ */
+export interface ExporterCapabilities {
+  /** It takes alert notifications routed to it (batches with `alerts`). */
+  takesAlerts: boolean;
+  /** It keeps the resolve of an alert that was silenced, so that its record is complete (the file exporter). */
+  keepsSilencedResolves: boolean;
+}
+
+/** An exporter's capabilities: its factory's declaration, or "takes alerts when it handles the alerts signal". */
+export function exporterCapabilities(factory: Pick<Factory, 'signals' | 'alertCapabilities'>, config: unknown): ExporterCapabilities {
+  const declared = factory.alertCapabilities?.(config as never) ?? {};
+  return { takesAlerts: declared.takesAlerts ?? factory.signals.includes('alerts'), keepsSilencedResolves: declared.keepsSilencedResolves ?? false };
+}
+
+/** What a processor's wiring check sees of the whole config (see {@link Factory.checkWiring}). */
+export interface WiringContext {
+  /** The processor's own ID. */
+  id: string;
+  componentIds: Record<ComponentKind, readonly string[]>;
+  pipelines: Readonly<Record<string, { receivers: readonly string[]; processors: readonly string[]; exporters: readonly string[] }>>;
+  /** The capabilities of every defined exporter whose config is valid. */
+  exporterCapabilities: Readonly<Record<string, ExporterCapabilities>>;
+}
+
 /** A read-only view of the assembled config that some components need. */
 export interface ServiceView {
+  /** Every exporter's declared capabilities (see {@link ExporterCapabilities}); absent in some tests. */
+  exporterCapabilities?: Readonly<Record<string, ExporterCapabilities>>;
   /** Every defined component ID by kind. */
   componentIds: Record<ComponentKind, readonly string[]>;
   /** `service.telemetry.endpoint` (host:port), where /metrics, /healthz and /readyz are served. */
@@ -163,6 +192,16 @@ export interface Factory<C = unknown> {
    * not parse). Called after schema validation and defaults; each issue is reported with its position.
    */
   validate?(config: C): ConfigIssue[];
+  /**
+   * Checks that need the rest of the config (a route naming an exporter): called once every component's
+   * own config is valid; each issue is reported at its position in the component's config.
+   */
+  checkWiring?(config: C, context: WiringContext): ConfigIssue[];
+  /**
+   * For exporters: what it does with alert notifications, which may depend on its config (see
+   * {@link ExporterCapabilities}); by default it takes alerts when its `signals` include them.
+   */
+  alertCapabilities?(config: C): Partial<ExporterCapabilities>;
   /** Network endpoints (host:port) the config binds, for the "endpoint used twice" check. */
   endpoints?(config: C): string[];
   create(settings: CreateSettings, config: C): Component;

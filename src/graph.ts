@@ -6,7 +6,7 @@
  * processors, then receivers (rolling back on a failed start) and shuts down in
  * the reverse order so that in-flight data drains downstream. It knows nothing of any particular component.
  */
-import type { Component, ComponentKind, Consumer, Exporter, Factory, Host, Processor, ServiceView } from './component.ts';
+import { type Component, type ComponentKind, type Consumer, type Exporter, type Factory, type Host, type Processor, type ServiceView, exporterCapabilities } from './component.ts';
 import { parseComponentId, pipelineSignal, type ServiceConfig } from './config/load.ts';
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { Logger } from './logger.ts';
@@ -315,6 +315,12 @@ export class Graph {
       },
       telemetryEndpoint: this.config.service.telemetry.endpoint,
       pipelines,
+      exporterCapabilities: Object.fromEntries(
+        Object.keys(this.config.exporters).flatMap((id) => {
+          const f = this.opts.registry.loaded('exporter', parseComponentId(id)!.type) as Factory | undefined;
+          return f ? [[id, exporterCapabilities(f, this.config.exporters[id])]] : [];
+        }),
+      ),
     };
     const factoryOf = (kind: ComponentKind, id: string): Factory | undefined => this.opts.registry.loaded(kind, parseComponentId(id)!.type) as Factory | undefined;
     /** Whether a processor from index `i` on in the pipeline changes data. */

@@ -44,6 +44,13 @@ export interface ComponentTelemetry {
    * set and cleared on its own.
    */
   setHealthy(healthy: boolean, reason?: string, part?: string): void;
+  /**
+   * Serves JSON below `prefix` (e.g. `/api/v1/rules/`) on the telemetry endpoint: `lookup` gets the rest of
+   * the path (URI-decoded) and returns what it knows of it, or undefined. A GET answers
+   * `{"status":"success","data":[...]}` with every component's answer (404 when none knew the name).
+   * Optional: test doubles may leave it out.
+   */
+  serveJson?(prefix: string, lookup: (name: string) => unknown): void;
 }
 
 const EVENT_METRIC: Record<CountEvent, { name: string; help: string }> = {
@@ -67,6 +74,8 @@ export class ServiceTelemetry {
   /** Per `kind:event`, the totals of each component and signal behind its observable counter. */
   private readonly counters = new Map<string, Map<string, Tally>>();
   private readonly unhealthy = new Map<string, string>();
+  /** JSON lookups served on the endpoint (see ComponentTelemetry.serveJson), by owner. */
+  private readonly jsonRoutes: { key: string; prefix: string; lookup: (name: string) => unknown }[] = [];
   private readonly queues: { key: string; labels: Attributes; size: () => number; capacity?: () => number }[] = [];
   private server: http.Server | undefined;
   private extra: RequestHandler | undefined;
@@ -122,6 +131,9 @@ export class ServiceTelemetry {
       queue: (size, capacity) => {
         this.queues.push({ key, labels, size, capacity });
       },
+      serveJson: (prefix, lookup) => {
+        this.jsonRoutes.push({ key, prefix, lookup });
+      },
       setHealthy: (healthy, reason, part) => {
         const k = part ? `${key} (${part})` : key;
         if (healthy) this.unhealthy.delete(k);
@@ -142,6 +154,32 @@ export class ServiceTelemetry {
     this.unhealthy.delete(id);
     for (const k of [...this.unhealthy.keys()]) if (k.startsWith(`${key} (`)) this.unhealthy.delete(k);
     for (let i = this.queues.length - 1; i >= 0; i--) if (this.queues[i]!.key === key) this.queues.splice(i, 1);
+    for (let i = this.jsonRoutes.length - 1; i >= 0; i--) if (this.jsonRoutes[i]!.key === key) this.jsonRoutes.splice(i, 1);
+  }
+
+  /** Answers a path served by a component's serveJson; false when no route has that prefix. */
+  private serveJsonRoute(path: string, res: http.ServerResponse): boolean {
+    const routes = this.jsonRoutes.filter((r) => path.startsWith(r.prefix) && path.length > r.prefix.length);
+    if (!routes.length) return false;
+    let name: string;
+    try {
+      name = decodeURIComponent(path.slice(routes[0]!.prefix.length));
+    } catch {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', error: 'bad URI encoding' }));
+      return true;
+    }
+    const data: unknown[] = [];
+    for (const r of routes) {
+      try {
+        const v = r.lookup(name);
+        if (v !== undefined) data.push(v);
+      } catch {
+        // one component's failure does not hide the others' answers
+      }
+    }
+    const body = data.length ? { status: 'success', data } : { status: 'error', error: `nothing named ${JSON.stringify(name)} here` };
+    res.writeHead(data.length ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    return true;
   }
 
   /**
@@ -269,6 +307,8 @@ export class ServiceTelemetry {
       res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('missing or invalid bearer token (service.telemetry.auth)\n');
       return;
     }
+    // components' JSON lookups (/api/v1/rules/NAME) come before the API and the page
+    if ((req.method === 'GET' || req.method === 'HEAD') && this.serveJsonRoute(path ?? '', res)) return;
     if (this.extra && path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
       const handler = this.extra;
       void (async () => {

@@ -8,6 +8,8 @@ export const fileExporterFactory: Factory<FileConfig> = {
   kind: 'exporter',
   schema: FileConfigSchema,
   signals: SIGNALS,
+  // a file is the record: it keeps the resolves of silenced alerts too
+  alertCapabilities: (config) => ({ takesAlerts: config.signals.includes('alerts'), keepsSilencedResolves: true }),
   example: { path: './data/alerts.jsonl', signals: ['alerts'] },
   create: (settings, config) => new FileExporter(settings.id, config, settings.logger, settings.telemetry),
 };

@@ -4,9 +4,11 @@
  * evaluation that changed something (atomic write), so that a restart or a kill -9 neither pages twice
  * inside a repeat interval nor loses a resolve.
  *
- * Delivery is at-least-once: notifications are emitted first and recorded as sent once `emit` accepted
- * them (the notification exporters queue on disk before accepting); a crash between the two can repeat a
- * notification, never lose one. A refused emit is retried at the next evaluation.
+ * Delivery is at-least-once and tracked per exporter and notification: each notification is emitted on
+ * its own (a batch holding one notification that names one exporter) and recorded as sent for that
+ * exporter once `emit` accepted it (the notification exporters queue on disk before accepting); a crash between the two
+ * can repeat a notification, never lose one. A refusal is retried at the next evaluation for the refusing
+ * exporter only: the others are never given the same notification again because one refused.
  */
 import path from 'node:path';
 import type { CreateSettings, Host, Processor, Consumer } from '../../src/component.ts';
@@ -19,6 +21,7 @@ import type { AlertsConfig } from './config.ts';
 import type { CompiledConfig } from './rules.ts';
 import { RecentRing, type ComponentStatus, type NotificationRecord, type RuleStatus } from '../../src/status.ts';
 import { describeRule } from './describe.ts';
+import { alertReceivers } from './wiring.ts';
 
 export class AlertsProcessor implements Processor {
   readonly engine: AlertEngine;
@@ -29,7 +32,8 @@ export class AlertsProcessor implements Processor {
   private lastWritten = '';
   private started = false;
   private stopped = false;
-  private emitFailing = false;
+  /** Exporters whose last emit was refused (logged once per refusal spell). */
+  private readonly refusing = new Set<string>();
   private warnedSeriesCap = false;
   private saveFailing = false;
   private readonly recent = new RecentRing<NotificationRecord>(50);
@@ -44,14 +48,13 @@ export class AlertsProcessor implements Processor {
     this.intervalMs = parseDuration(config.interval);
     const dir = stateDirFor(settings);
     this.stateFile = path.join(dir, 'state.json');
-    const defaultExporters = new Set<string>();
-    for (const p of Object.values(settings.service.pipelines)) if (p.processors.includes(settings.id)) for (const e of p.exporters) defaultExporters.add(e);
+    const caps = settings.service.exporterCapabilities;
     this.engine = new AlertEngine({
       config,
       compiled,
       startedAt: Date.now(),
-      isFileExporter: (id) => id === 'file' || id.startsWith('file/'),
-      defaultExporters: [...defaultExporters],
+      keepsSilencedResolves: (id) => caps?.[id]?.keepsSilencedResolves ?? false,
+      defaultExporters: alertReceivers(settings.id, settings.service.pipelines, caps),
       silences: settings.silences,
       telemetryEndpoint: settings.service.telemetryEndpoint,
       logger: settings.logger,
@@ -111,6 +114,11 @@ export class AlertsProcessor implements Processor {
       const taken = this.engine.store.adopt(prev.engine.store, Date.now());
       if (taken) this.settings.logger.info({ series: taken }, 'alerts: stored series carried over from before the reload');
     }
+    // the rule and its current alerts, as JSON, on the telemetry endpoint (GET /api/v1/rules/NAME)
+    this.settings.telemetry.serveJson?.('/api/v1/rules/', (name) => {
+      const d = this.engine.describeRule(name);
+      return d && { processor: this.settings.id, ...d };
+    });
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
     this.timer.unref();
   }
@@ -150,10 +158,21 @@ export class AlertsProcessor implements Processor {
 
   private async round(now: number): Promise<void> {
     const result = this.engine.evaluate(now);
-    if (result.notifications.length) {
-      try {
-        await this.settings.emit.consume({ alerts: result.notifications });
-        for (const n of result.notifications)
+    // one consume per exporter and notification: an exporter's refusal (or a partial one) holds back only
+    // that exporter's notifications from then on; each exporter keeps its notifications in order
+    const accepted = new Set<string>();
+    await Promise.all(
+      [...result.byExporter].map(async ([exporter, notifications]) => {
+        for (const n of notifications) {
+          try {
+            await this.settings.emit.consume({ alerts: [n] });
+          } catch (e) {
+            if (!this.refusing.has(exporter))
+              this.settings.logger.warn({ exporter, err: (e as Error).message }, 'alerts: notifications refused; retrying for this exporter at the next evaluation');
+            this.refusing.add(exporter);
+            return;
+          }
+          accepted.add(`${exporter}\u0000${n.groupKey}`);
           this.recent.push({
             at: now,
             groupKey: n.groupKey,
@@ -162,16 +181,11 @@ export class AlertsProcessor implements Processor {
             alertnames: [...new Set(n.alerts.map((a) => a.labels.alertname ?? ''))],
             alerts: n.alerts.length,
           });
-        if (this.emitFailing) this.settings.logger.info('alerts: notifications accepted again');
-        this.emitFailing = false;
-      } catch (e) {
-        if (!this.emitFailing) this.settings.logger.warn({ err: (e as Error).message }, 'alerts: notifications refused downstream; retrying at the next evaluation');
-        this.emitFailing = true;
-        this.persist();
-        return;
-      }
-    }
-    result.commit();
+        }
+        if (this.refusing.delete(exporter)) this.settings.logger.info({ exporter }, 'alerts: notifications accepted again');
+      }),
+    );
+    result.commit((exporter, groupKey) => accepted.has(`${exporter}\u0000${groupKey}`));
     this.persist();
   }
 

@@ -90,27 +90,69 @@ export const RuleSchema = Type.Object(
 export type RuleConfig = Static<typeof RuleSchema>;
 
 const RouteOptions = {
-  group_by: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  group_by: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: "labels that make a group; ['...'] means every label" })),
   group_wait: Type.Optional(Duration()),
   group_interval: Type.Optional(Duration()),
   repeat_interval: Type.Optional(Duration()),
   send_resolved: Type.Optional(Type.Boolean()),
 };
 
+/** One node of the route tree: Alertmanager's `route`, with receivers written as exporter lists. */
+export const RouteNodeSchema = Type.Recursive(
+  (This) =>
+    Type.Object(
+      {
+        exporters: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'the receiver: exporter IDs (inherited when unset)' })),
+        receiver: Type.Optional(Type.String({ minLength: 1, description: 'a name from `receivers` (instead of exporters)' })),
+        matchers: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+        match: Type.Optional(Type.Record(Type.String(), Type.String())),
+        match_re: Type.Optional(Type.Record(Type.String(), Type.String())),
+        continue: Type.Optional(Type.Boolean()),
+        mute_time_intervals: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+        active_time_intervals: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+        routes: Type.Optional(Type.Array(This)),
+        ...RouteOptions,
+      },
+      { additionalProperties: false },
+    ),
+  { $id: 'AlertsRoute' },
+);
+export type RouteNodeConfig = Static<typeof RouteNodeSchema>;
+
+/** A legacy flat-list route (`routes:`), read as a child of the root route. */
 export const RouteSchema = Type.Object(
   {
+    matchers: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     match: Type.Record(Type.String(), Type.String(), { default: {} }),
     match_re: Type.Record(Type.String(), Type.String(), { default: {} }),
     exporters: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     continue: Type.Boolean({ default: false }),
+    mute_time_intervals: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    active_time_intervals: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     ...RouteOptions,
   },
   { additionalProperties: false },
 );
 export type RouteConfig = Static<typeof RouteSchema>;
 
+/** Alertmanager's `time_intervals[].time_intervals[]` entry (timeinterval.TimeInterval). */
+export const TimeIntervalSchema = Type.Object(
+  {
+    times: Type.Optional(Type.Array(Type.Object({ start_time: Type.String(), end_time: Type.String() }, { additionalProperties: false }))),
+    weekdays: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    days_of_month: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    months: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    years: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    location: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type TimeIntervalConfig = Static<typeof TimeIntervalSchema>;
+
 export const InhibitSchema = Type.Object(
   {
+    source_matchers: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    target_matchers: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     source_match: Type.Record(Type.String(), Type.String(), { default: {} }),
     source_match_re: Type.Record(Type.String(), Type.String(), { default: {} }),
     target_match: Type.Record(Type.String(), Type.String(), { default: {} }),
@@ -143,14 +185,17 @@ export const AlertsConfigSchema = Obj({
   max_series: Type.Integer({ minimum: 1, default: 50_000 }),
   max_points_per_series: Type.Integer({ minimum: 16, default: 4096 }),
   rules: Type.Array(RuleSchema, { default: [] }),
-  route_defaults: Obj({
-    group_by: Type.Array(Type.String({ minLength: 1 }), { default: ['alertname'] }),
-    group_wait: Duration('10s'),
-    group_interval: Duration('1m'),
-    repeat_interval: Duration('4h'),
-    send_resolved: Type.Boolean({ default: true }),
-  }),
-  routes: Type.Array(RouteSchema, { default: [] }),
+  route: Type.Optional(RouteNodeSchema),
+  receivers: Type.Array(
+    Type.Object({ name: Type.String({ minLength: 1 }), exporters: Type.Array(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
+    { default: [], description: 'named exporter lists, for routes that say `receiver: NAME`' },
+  ),
+  time_intervals: Type.Array(
+    Type.Object({ name: Type.String({ minLength: 1 }), time_intervals: Type.Array(TimeIntervalSchema) }, { additionalProperties: false }),
+    { default: [] },
+  ),
+  route_defaults: Type.Optional(Type.Object(RouteOptions, { additionalProperties: false, description: 'shorthand: the root route options' })),
+  routes: Type.Optional(Type.Array(RouteSchema, { description: 'shorthand: the root route children' })),
   inhibit: Type.Array(InhibitSchema, { default: [] }),
   silences: Type.Array(SilenceConfigSchema, { default: [] }),
 });

@@ -1,8 +1,19 @@
 /**
- * Label matchers: the `where` of a rule (`{k: v}`, `{k: {"!=": v}}`, `{k: {"=~": re}}`, `{k: {"!~": re}}`),
- * route `match`/`match_re`, inhibition rules and silence matchers (`name=value`, `name!=value`,
- * `name=~re`, `name!~re`). Regexes are fully anchored, as in Prometheus. A missing label matches as "".
+ * Label matchers as Alertmanager has them: the `where` of a rule (`{k: v}`, `{k: {"!=": v}}`,
+ * `{k: {"=~": re}}`, `{k: {"!~": re}}`), route `matchers` / legacy `match` and `match_re`, inhibition rules
+ * and silences.
+ *
+ * Regexes use RE2 semantics (linear time, no backreferences or lookarounds), through the pure-JS RE2 port
+ * `re2js`, and are fully anchored as Alertmanager anchors them (`^(?:RE)$`, pkg/labels/matcher.go). A
+ * missing label matches as "".
+ *
+ * Matcher text follows Alertmanager's UTF-8 matcher grammar (matcher/parse): `name op value` where `op` is
+ * one of `=`, `!=`, `=~`, `!~`; the name and the value are either unquoted (no space and none of
+ * `{}!=~,\"'` + backtick) or double-quoted with Go escapes (`"service.name"="a \"b\""`); a list may be
+ * written `{a="b", c=~"d"}`. As Alertmanager's compatibility mode does, a single matcher that this grammar
+ * refuses is read the classic way: a name, an operator, and the rest of the text as the value.
  */
+import { RE2JS } from 're2js';
 import type { Where } from './config.ts';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
@@ -11,21 +22,31 @@ export interface Matcher {
   name: string;
   op: MatchOp;
   value: string;
-  /** The anchored regex for `=~` / `!~`. */
-  re?: RegExp;
+  /** The anchored RE2 regex for `=~` / `!~`. */
+  re?: RE2JS;
+}
+
+/**
+ * Compiles an RE2 pattern fully anchored. Throws an Error naming the pattern and, from RE2's parser, what
+ * is wrong and where (the offending part of the pattern).
+ */
+export function compileRegex(pattern: string): RE2JS {
+  try {
+    // the pattern alone first: errors then point into what the user wrote, and `a)|(b` cannot escape the anchors
+    RE2JS.compile(pattern);
+    return RE2JS.compile(`^(?:${pattern})$`);
+  } catch (e) {
+    const msg = (e as Error).message.replace(/^error parsing regexp: /, '');
+    // RE2 reports the offending fragment between backquotes; give its offset in the pattern too
+    const frag = /`([^`]*)`\s*$/.exec(msg)?.[1];
+    const at = frag ? pattern.indexOf(frag) : -1;
+    throw new Error(`invalid regex ${JSON.stringify(pattern)} (RE2 syntax): ${msg}${at >= 0 ? ` at offset ${at}` : ''}`);
+  }
 }
 
 /** A matcher; throws an Error saying what is wrong with a regex. */
 export function makeMatcher(name: string, op: MatchOp, value: string): Matcher {
-  if (op === '=~' || op === '!~') {
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(?:${value})$`, 'u');
-    } catch (e) {
-      throw new Error(`invalid regex ${JSON.stringify(value)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
-    }
-    return { name, op, value, re };
-  }
+  if (op === '=~' || op === '!~') return { name, op, value, re: compileRegex(value) };
   return { name, op, value };
 }
 
@@ -37,9 +58,9 @@ export function matchOne(m: Matcher, labels: Readonly<Record<string, string>>): 
     case '!=':
       return v !== m.value;
     case '=~':
-      return m.re!.test(v);
+      return m.re!.matches(v);
     case '!~':
-      return !m.re!.test(v);
+      return !m.re!.matches(v);
   }
 }
 
@@ -66,35 +87,189 @@ export function compileWhere(where: Where): { matchers: Matcher[]; issues: { key
   return { matchers, issues };
 }
 
-/** Compiles route/inhibit `match` (equality) and `match_re` (anchored regex) maps. Throws on a bad regex. */
+/**
+ * Compiles legacy `match` (equality) and `match_re` (anchored regex) maps. Throws on a bad regex. As in
+ * Alertmanager, a `match_re` value is kept anchored (`^(?:v)$`, config.Regexp), which is how it shows in
+ * route and group keys.
+ */
 export function compileMatchMaps(match: Record<string, string>, matchRe: Record<string, string>): Matcher[] {
   const out: Matcher[] = [];
   for (const [k, v] of Object.entries(match)) out.push(makeMatcher(k, '=', v));
-  for (const [k, v] of Object.entries(matchRe)) out.push(makeMatcher(k, '=~', v));
+  for (const [k, v] of Object.entries(matchRe)) out.push({ ...makeMatcher(k, '=~', v), value: `^(?:${v})$` });
   return out;
 }
 
-const MATCHER_RE = /^\s*([^\s=!~]+)\s*(=~|!~|!=|=)\s*(.*?)\s*$/s;
+// ------------------------------------------------------------------------------------ matcher grammar
 
-/** Parses `name=value`, `name!=value`, `name=~re`, `name!~re` (the value may be double-quoted). Throws. */
-export function parseMatcher(text: string): Matcher {
-  const m = MATCHER_RE.exec(text);
-  if (!m) throw new Error(`invalid matcher ${JSON.stringify(text)}: expected name=value, name!=value, name=~regex or name!~regex`);
-  let value = m[3]!;
-  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
-    try {
-      value = JSON.parse(value) as string;
-    } catch {
-      throw new Error(`invalid matcher ${JSON.stringify(text)}: bad quoted value`);
-    }
+const RESERVED = new Set([...'{}!=~,\\"\'`']);
+const isSpace = (c: string) => /\s/u.test(c);
+const isReserved = (c: string) => isSpace(c) || RESERVED.has(c);
+
+type Tok = { kind: '{' | '}' | ',' | 'op' | 'quoted' | 'unquoted'; text: string; col: number };
+
+/** Splits matcher text into tokens; throws `col: what` (1-based column, counted in characters). */
+function lex(input: string): Tok[] {
+  const chars = [...input];
+  const out: Tok[] = [];
+  let i = 0;
+  while (i < chars.length) {
+    const c = chars[i]!;
+    const col = i + 1;
+    if (c === '{' || c === '}' || c === ',') {
+      out.push({ kind: c, text: c, col });
+      i++;
+    } else if (c === '=' || c === '!') {
+      const two = c + (chars[i + 1] ?? '');
+      if (two === '=~' || two === '!=' || two === '!~') {
+        out.push({ kind: 'op', text: two, col });
+        i += 2;
+      } else if (c === '=') {
+        out.push({ kind: 'op', text: '=', col });
+        i++;
+      } else throw new Error(`${col}: "!" must be followed by "=" or "~"`);
+    } else if (c === '"') {
+      let j = i + 1;
+      let escaped = false;
+      for (; j < chars.length; j++) {
+        if (escaped) escaped = false;
+        else if (chars[j] === '\\') escaped = true;
+        else if (chars[j] === '"') break;
+      }
+      if (j >= chars.length) throw new Error(`${col}: ${chars.slice(i).join('')}: missing end "`);
+      out.push({ kind: 'quoted', text: chars.slice(i, j + 1).join(''), col });
+      i = j + 1;
+    } else if (isSpace(c)) {
+      i++;
+    } else if (!isReserved(c)) {
+      let j = i;
+      while (j < chars.length && !isReserved(chars[j]!)) j++;
+      out.push({ kind: 'unquoted', text: chars.slice(i, j).join(''), col });
+      i = j;
+    } else throw new Error(`${col}: ${c}: invalid input`);
   }
+  return out;
+}
+
+/** A Go-style double-quoted string's value (JSON's escapes plus \a \b \f \v \xHH \' and \UHHHHHHHH). */
+function unquote(t: Tok): string {
+  if (t.kind === 'unquoted') return t.text;
+  const body = t.text.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|U[0-9a-fA-F]{8}|[av'])/g, (_, e: string) => {
+    if (e === 'a') return '\\u0007';
+    if (e === 'v') return '\\u000b';
+    if (e === "'") return "'";
+    const cp = parseInt(e.slice(1), 16);
+    return JSON.stringify(String.fromCodePoint(cp)).slice(1, -1);
+  });
   try {
-    return makeMatcher(m[1]!, m[2] as MatchOp, value);
-  } catch (e) {
-    throw new Error(`invalid matcher ${JSON.stringify(text)}: ${(e as Error).message}`);
+    return JSON.parse(`"${body}"`) as string;
+  } catch {
+    throw new Error(`${t.col}: ${t.text}: invalid quoted string`);
   }
 }
 
-export function formatMatcher(m: Matcher): string {
-  return `${m.name}${m.op}${JSON.stringify(m.value)}`;
+/** Parses one matcher list in Alertmanager's UTF-8 grammar; throws `col: what`. */
+function parseUtf8(input: string): Matcher[] {
+  const toks = lex(input);
+  let i = 0;
+  const out: Matcher[] = [];
+  const end = () => `${[...input].length + 1}: unexpected end of input`;
+  const braced = toks[0]?.kind === '{';
+  if (braced) i++;
+  while (i < toks.length && toks[i]!.kind !== '}') {
+    const name = toks[i]!;
+    if (name.kind !== 'quoted' && name.kind !== 'unquoted') throw new Error(`${name.col}: unexpected ${name.text}: expected a label name`);
+    const op = toks[i + 1];
+    if (!op) throw new Error(`${end()}, expected an operator such as '=', '!=', '=~' or '!~'`);
+    if (op.kind !== 'op') throw new Error(`${op.col}: unexpected ${op.text}: expected an operator such as '=', '!=', '=~' or '!~'`);
+    const value = toks[i + 2];
+    if (!value) throw new Error(`${end()}, expected a label value`);
+    if (value.kind !== 'quoted' && value.kind !== 'unquoted') throw new Error(`${value.col}: unexpected ${value.text}: expected a label value`);
+    let m: Matcher;
+    try {
+      m = makeMatcher(unquote(name), op.text as MatchOp, unquote(value));
+    } catch (e) {
+      throw new Error(`${value.col}: ${(e as Error).message}`);
+    }
+    out.push(m);
+    i += 3;
+    const sep = toks[i];
+    if (sep === undefined) break;
+    if (sep.kind === ',') {
+      i++;
+      continue;
+    }
+    if (sep.kind !== '}') throw new Error(`${sep.col}: unexpected ${sep.text}: expected a comma or close brace`);
+  }
+  if (braced) {
+    if (toks[i]?.kind !== '}') throw new Error(`${end()}, expected close brace`);
+    i++;
+  } else if (toks[i]?.kind === '}') throw new Error(`${toks[i]!.col}: }: expected opening brace`);
+  if (i < toks.length) throw new Error(`${toks[i]!.col}: ${toks[i]!.text}: expected end of input`);
+  return out;
+}
+
+/** The classic (Alertmanager < 0.27) reading of one matcher: name, operator, the rest as the value. */
+const CLASSIC_RE = /^\s*([a-zA-Z_:][a-zA-Z0-9_:.]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/s;
+
+function parseClassic(text: string): Matcher | undefined {
+  const m = CLASSIC_RE.exec(text);
+  if (!m) return undefined;
+  let value = m[3]!;
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = unquote({ kind: 'quoted', text: value, col: 1 });
+  return makeMatcher(m[1]!, m[2] as MatchOp, value);
+}
+
+/**
+ * Parses matcher text: one matcher (`name=value`) or a list (`{a="b", c!~"d"}` or `a="b", c="d"`).
+ * Throws an Error quoting the text with the column and what was expected.
+ */
+export function parseMatchers(text: string): Matcher[] {
+  try {
+    const ms = parseUtf8(text);
+    if (!ms.length && text.trim() !== '{}') throw new Error('1: no matcher');
+    return ms;
+  } catch (e) {
+    const msg = (e as Error).message;
+    let classic: Matcher | undefined;
+    try {
+      classic = parseClassic(text);
+    } catch (re) {
+      throw new Error(`invalid matcher ${JSON.stringify(text)}: ${(re as Error).message}`);
+    }
+    if (classic) return [classic];
+    const col = /^(\d+): /.exec(msg);
+    throw new Error(
+      `invalid matcher ${JSON.stringify(text)}${col ? ` at column ${col[1]}` : ''}: ${col ? msg.slice(col[0].length) : msg}${/expected/.test(msg) ? '' : ' (expected name=value, name!=value, name=~regex or name!~regex)'}`,
+    );
+  }
+}
+
+/** Parses exactly one matcher (a silence's or a `--matcher`). Throws as {@link parseMatchers}. */
+export function parseMatcher(text: string): Matcher {
+  const ms = parseMatchers(text);
+  if (ms.length !== 1) throw new Error(`invalid matcher ${JSON.stringify(text)}: expected one matcher, found ${ms.length}`);
+  return ms[0]!;
+}
+
+const NEEDS_QUOTES = /[\s{}!=~,\\"'`]/u;
+
+/** Alertmanager's text of a matcher (pkg/labels Matcher.String): `name="value"`, a reserved name quoted. */
+export function formatMatcher(m: Pick<Matcher, 'name' | 'op' | 'value'>): string {
+  if (NEEDS_QUOTES.test(m.name)) return `${goQuote(m.name)}${m.op}${goQuote(m.value)}`;
+  return `${m.name}${m.op}"${m.value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`;
+}
+
+function goQuote(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** Alertmanager's order of a route's matchers (labels.Matchers.Less): by name, value, then operator. */
+export function sortMatchers(ms: Matcher[]): Matcher[] {
+  const rank: Record<MatchOp, number> = { '=': 0, '!=': 1, '=~': 2, '!~': 3 };
+  return ms.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : rank[a.op] - rank[b.op]));
+}
+
+/** `{a="b",c=~"d"}` as Alertmanager writes a matcher list (labels.Matchers.String). */
+export function formatMatchers(ms: readonly Matcher[]): string {
+  return `{${ms.map(formatMatcher).join(',')}}`;
 }

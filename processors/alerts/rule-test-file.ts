@@ -45,12 +45,25 @@ export interface AlertTest {
   where: Where;
 }
 
+/** One route an alert is expected to reach, in tree order; options are compared only when given. */
+export interface ExpectedRoute {
+  exporters: string[];
+  groupBy?: string[];
+  groupWaitMs?: number;
+  groupIntervalMs?: number;
+  repeatIntervalMs?: number;
+  sendResolved?: boolean;
+}
+
 export interface RouteTest {
   evalTimeMs: number | undefined;
   evalTimeText: string | undefined;
   alertname: string | undefined;
   labels: Record<string, string> | undefined;
-  expExporters: string[];
+  /** `exp_exporters`: every exporter reached, as a set (undefined when not given). */
+  expExporters: string[] | undefined;
+  /** `exp_receivers`: the matched routes in tree order, with their inherited options. */
+  expRoutes: ExpectedRoute[] | undefined;
   where: Where;
 }
 
@@ -350,8 +363,15 @@ function readAlertTest(r: Reader, node: YamlNode | null, path: string, g: TestGr
 }
 
 function readRouteTest(r: Reader, node: YamlNode | null, path: string, g: TestGroup): void {
-  const t: RouteTest = { evalTimeMs: undefined, evalTimeText: undefined, alertname: undefined, labels: undefined, expExporters: [], where: r.where(node, path) };
-  let sawExporters = false;
+  const t: RouteTest = { evalTimeMs: undefined, evalTimeText: undefined, alertname: undefined, labels: undefined, expExporters: undefined, expRoutes: undefined, where: r.where(node, path) };
+  const strings = (v: YamlNode | null, p: string): string[] => {
+    const out: string[] = [];
+    r.list(v, p, (item, ip) => {
+      const e = r.text(item, ip);
+      if (e !== undefined) out.push(e);
+    });
+    return out;
+  };
   const ok = r.object(node, path, {
     eval_time: (v, p) => {
       t.evalTimeMs = r.duration(v, p);
@@ -359,16 +379,34 @@ function readRouteTest(r: Reader, node: YamlNode | null, path: string, g: TestGr
     },
     alertname: (v, p) => (t.alertname = r.text(v, p)),
     labels: (v, p) => (t.labels = r.stringMap(v, p)),
-    exp_exporters: (v, p) => {
-      sawExporters = true;
+    exp_exporters: (v, p) => (t.expExporters = strings(v, p)),
+    exp_receivers: (v, p) => {
+      t.expRoutes = [];
       r.list(v, p, (item, ip) => {
-        const e = r.text(item, ip);
-        if (e !== undefined) t.expExporters.push(e);
+        const e: ExpectedRoute = { exporters: [] };
+        let sawList = false;
+        r.object(item, ip, {
+          exporters: (x, xp) => {
+            sawList = true;
+            e.exporters = strings(x, xp);
+          },
+          group_by: (x, xp) => (e.groupBy = strings(x, xp)),
+          group_wait: (x, xp) => (e.groupWaitMs = r.duration(x, xp)),
+          group_interval: (x, xp) => (e.groupIntervalMs = r.duration(x, xp)),
+          repeat_interval: (x, xp) => (e.repeatIntervalMs = r.duration(x, xp)),
+          send_resolved: (x, xp) => {
+            const b = r.text(x, xp);
+            if (b !== 'true' && b !== 'false') r.error(x, xp, 'expected true or false');
+            else e.sendResolved = b === 'true';
+          },
+        });
+        if (!sawList) r.error(item, ip, 'missing "exporters"');
+        t.expRoutes!.push(e);
       });
     },
   });
   if (!ok) return;
-  if (!sawExporters) r.error(node, path, 'missing "exp_exporters"');
+  if (!t.expExporters && !t.expRoutes) r.error(node, path, 'missing "exp_exporters" or "exp_receivers"');
   if (!t.labels && !t.alertname) r.error(node, path, 'give alertname (and eval_time) or labels');
   g.routeTests.push(t);
 }

@@ -123,7 +123,7 @@ function runGroup(
     compiled: { ...compiled, silences: [] },
     startedAt: start,
     observedFrom: -Infinity,
-    isFileExporter: (id) => id === 'file' || id.startsWith('file/'),
+    keepsSilencedResolves: () => false,
     defaultExporters,
     silences: undefined,
   });
@@ -266,24 +266,55 @@ function diffMaps(what: string, exp: Record<string, string>, got: Record<string,
 }
 
 function checkRoute(engine: AlertEngine, r: RouteTest, where: string, exporterIds: string[]): { where: string; lines: string[] } | undefined {
-  let got: string[];
+  let labelSets: Record<string, string>[];
   if (r.labels) {
-    got = engine.routeExporters({ ...(r.alertname ? { alertname: r.alertname } : {}), ...r.labels });
+    labelSets = [{ ...(r.alertname ? { alertname: r.alertname } : {}), ...r.labels }];
   } else {
     const firing = engine.firing().filter((a) => a.labels.alertname === r.alertname);
     if (!firing.length) return { where, lines: [`no firing alert ${r.alertname ?? '(give alertname or labels)'} to route`] };
-    got = [...new Set(firing.flatMap((a) => engine.routeExporters(a.labels)))];
+    labelSets = firing.map((a) => a.labels);
   }
-  const exp = [...new Set(r.expExporters)].sort();
-  got.sort();
   const lines: string[] = [];
-  for (const e of exp) if (!exporterIds.includes(e)) lines.push(`exp_exporters names "${e}", which is not an exporter in the config`);
-  if (exp.join(',') !== got.join(',')) {
-    lines.push(`exporters expected [${exp.join(', ')}], got [${got.join(', ')}]`);
-    const missing = exp.filter((e) => !got.includes(e));
-    const extra = got.filter((e) => !exp.includes(e));
-    if (missing.length) lines.push(`  missing: ${missing.join(', ')}`);
-    if (extra.length) lines.push(`  unexpected: ${extra.join(', ')}`);
+  const named = [...(r.expExporters ?? []), ...(r.expRoutes ?? []).flatMap((x) => x.exporters)];
+  for (const e of new Set(named)) if (!exporterIds.includes(e)) lines.push(`names exporter "${e}", which is not an exporter in the config`);
+  if (r.expExporters) {
+    const got = [...new Set(labelSets.flatMap((l) => engine.routeExporters(l)))].sort();
+    const exp = [...new Set(r.expExporters)].sort();
+    if (exp.join(',') !== got.join(',')) {
+      lines.push(`exporters expected [${exp.join(', ')}], got [${got.join(', ')}]`);
+      const missing = exp.filter((e) => !got.includes(e));
+      const extra = got.filter((e) => !exp.includes(e));
+      if (missing.length) lines.push(`  missing: ${missing.join(', ')}`);
+      if (extra.length) lines.push(`  unexpected: ${extra.join(', ')}`);
+    }
+  }
+  if (r.expRoutes) {
+    for (const labels of labelSets) {
+      const got = engine.routesFor(labels);
+      const show = (e: string[]) => `[${e.join(', ')}]`;
+      const gotExporters = got.map((n) => [...engine.dispatcher.exportersOf(n)]);
+      if (got.length !== r.expRoutes.length || r.expRoutes.some((x, i) => show(x.exporters) !== show(gotExporters[i]!))) {
+        lines.push(`receivers in tree order expected ${r.expRoutes.map((x) => show(x.exporters)).join(' ')}, got ${gotExporters.map(show).join(' ')} (routes ${got.map((n) => n.path.join('.')).join(', ')})`);
+        continue;
+      }
+      r.expRoutes.forEach((x, i) => {
+        const n = got[i]!;
+        const at = `receiver ${i + 1} ${show(x.exporters)} (${n.path.join('.')})`;
+        const groupBy = n.groupBy === 'all' ? ['...'] : [...n.groupBy];
+        if (x.groupBy && [...x.groupBy].sort().join(',') !== [...groupBy].sort().join(',')) lines.push(`${at}: group_by expected ${show(x.groupBy)}, got ${show(groupBy)}`);
+        const ms = (v: number) => formatMs(v);
+        if (x.groupWaitMs !== undefined && x.groupWaitMs !== n.groupWaitMs) lines.push(`${at}: group_wait expected ${ms(x.groupWaitMs)}, got ${ms(n.groupWaitMs)}`);
+        if (x.groupIntervalMs !== undefined && x.groupIntervalMs !== n.groupIntervalMs) lines.push(`${at}: group_interval expected ${ms(x.groupIntervalMs)}, got ${ms(n.groupIntervalMs)}`);
+        if (x.repeatIntervalMs !== undefined && x.repeatIntervalMs !== n.repeatIntervalMs) lines.push(`${at}: repeat_interval expected ${ms(x.repeatIntervalMs)}, got ${ms(n.repeatIntervalMs)}`);
+        if (x.sendResolved !== undefined && x.sendResolved !== n.sendResolved) lines.push(`${at}: send_resolved expected ${x.sendResolved}, got ${n.sendResolved}`);
+      });
+    }
   }
   return lines.length ? { where, lines } : undefined;
+}
+
+/** Milliseconds as the shortest duration text (`90s`, `5m`, `4h`). */
+function formatMs(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
 }

@@ -6,7 +6,9 @@ import type { ConfigIssue } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { AlertsConfig, NoData, RuleConfig, Selection, Where } from './config.ts';
 import { OPS } from './config.ts';
-import { compileMatchMaps, compileWhere, type Matcher, parseMatcher } from './matchers.ts';
+import { compileWhere, type Matcher, parseMatcher } from './matchers.ts';
+import { type CompiledInhibit, type RouteNode, compileInhibit, compileRoutes } from './routes.ts';
+import { type TimeIntervals, compileTimeIntervals } from './time-intervals.ts';
 import { type GroupSet, type Selector, type SeriesGroup, type SeriesStore, type Stat, WindowAccumulator, groupCacheKey, parseStat } from './series-store.ts';
 import { type CompiledTemplate, compileTemplate } from './template.ts';
 
@@ -205,8 +207,10 @@ export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[])
 
 export interface CompiledConfig {
   rules: CompiledRule[];
-  routeMatchers: Matcher[][];
-  inhibit: { source: Matcher[]; target: Matcher[]; equal: string[] }[];
+  /** The route tree (routes.ts). */
+  route: RouteNode;
+  inhibit: CompiledInhibit[];
+  timeIntervals: TimeIntervals;
   silences: { matchers: Matcher[] }[];
   issues: ConfigIssue[];
 }
@@ -215,15 +219,9 @@ export interface CompiledConfig {
 export function compileConfig(config: AlertsConfig): CompiledConfig {
   const issues: ConfigIssue[] = [];
   const rules = config.rules.map((r, i) => compileRule(r, i, issues));
-  const routeMatchers = config.routes.map((r, i) => compileMaps(r.match, r.match_re, ['routes', i], 'match_re', issues));
-  for (const [i, r] of config.routes.entries()) {
-    for (const k of ['group_wait', 'group_interval', 'repeat_interval'] as const) dur(r[k], ['routes', i, k], issues);
-  }
-  const inhibit = config.inhibit.map((h, i) => ({
-    source: compileMaps(h.source_match, h.source_match_re, ['inhibit', i], 'source_match_re', issues),
-    target: compileMaps(h.target_match, h.target_match_re, ['inhibit', i], 'target_match_re', issues),
-    equal: h.equal,
-  }));
+  const timeIntervals = compileTimeIntervals(config.time_intervals, issues);
+  const route = compileRoutes(config, issues);
+  const inhibit = compileInhibit(config.inhibit, issues);
   const silences = config.silences.map((s, i) => {
     const matchers: Matcher[] = [];
     s.matchers.forEach((text, j) => {
@@ -241,20 +239,7 @@ export function compileConfig(config: AlertsConfig): CompiledConfig {
     if (s.ends_at !== undefined && s.duration !== undefined) issues.push({ path: ['silences', i], message: 'give ends_at or duration, not both' });
     return { matchers };
   });
-  return { rules, routeMatchers, inhibit, silences, issues };
-}
-
-function compileMaps(match: Record<string, string>, re: Record<string, string>, path: (string | number)[], reKey: string, issues: ConfigIssue[]): Matcher[] {
-  const out: Matcher[] = [];
-  for (const [k, v] of Object.entries(match)) out.push(...compileMatchMaps({ [k]: v }, {}));
-  for (const [k, v] of Object.entries(re)) {
-    try {
-      out.push(...compileMatchMaps({}, { [k]: v }));
-    } catch (e) {
-      issues.push({ path: [...path, reKey, k], message: (e as Error).message });
-    }
-  }
-  return out;
+  return { rules, route, inhibit, timeIntervals, silences, issues };
 }
 
 // ------------------------------------------------------------------------------------------ evaluation

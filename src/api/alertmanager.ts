@@ -312,7 +312,11 @@ export class AlertsApi {
     // a root that receives nothing, one receiver per exporter list (amtool `config routes`, Grafana's policies)
     const routes = this.ctx.alertsStatuses(nowMs).flatMap((st) => st.routes);
     const names = new Set<string>(['vigil']);
-    for (const r of routes) names.add(r.receiver);
+    const collect = (r: { receiver: string; routes?: { receiver: string }[] }): void => {
+      names.add(r.receiver);
+      for (const c of r.routes ?? []) collect(c);
+    };
+    for (const r of routes) collect(r); // route trees: every receiver at every depth
     const original = stringify({
       route: { receiver: 'vigil', group_by: ['alertname'], ...(routes.length ? { routes } : {}) },
       receivers: [...names].map((name) => ({ name })),

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import YAML, { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node as YamlNode, type Document, type Scalar } from 'yaml';
-import type { ComponentKind, Factory } from '../component.ts';
+import { type ComponentKind, type ExporterCapabilities, type Factory, exporterCapabilities } from '../component.ts';
 import { SIGNALS, type SignalName } from '../model.ts';
 import type { ComponentRegistry } from '../registry.ts';
 import { SelfExportSchemas } from '../self-export.ts';
@@ -194,6 +194,8 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
   const used = checkPipelines(cfg, factories, report);
   checkEndpoints(cfg, factories, used, report);
   checkApi(cfg, report);
+  // only on an otherwise valid config: a component's checkWiring may assume its own config is valid
+  if (!errors.length) checkWiring(cfg, factories, report);
   if (errors.length) return { errors: sortErrors(errors) };
   const config: ServiceConfig = {
     receivers: cfg.receivers,
@@ -406,6 +408,24 @@ function checkApi(cfg: Static<typeof TopSchema>, report: Report): void {
   const api = (cfg.service.telemetry as { api?: { bearer_token?: string; bearer_token_file?: string } }).api;
   if (api?.bearer_token && api.bearer_token_file)
     report(['service', 'telemetry', 'api', 'bearer_token_file'], 'give bearer_token or bearer_token_file, not both', ConfigErrorCodes.SCHEMA);
+}
+
+/** Wiring checks that need the whole config (a route naming an exporter that cannot receive its alerts). */
+function checkWiring(cfg: Static<typeof TopSchema>, factories: Map<string, Factory>, report: Report): void {
+  const caps: Record<string, ExporterCapabilities> = {};
+  for (const id of Object.keys(cfg.exporters)) {
+    const f = factories.get(`exporter:${id}`);
+    if (f) caps[id] = exporterCapabilities(f, (cfg.exporters as Record<string, unknown>)[id]);
+  }
+  const componentIds = { receiver: Object.keys(cfg.receivers), processor: Object.keys(cfg.processors), exporter: Object.keys(cfg.exporters) };
+  for (const [section, kind] of Object.entries(SECTIONS) as [keyof typeof SECTIONS, ComponentKind][]) {
+    for (const [id, compConfig] of Object.entries(cfg[section] as Record<string, unknown>)) {
+      const f = factories.get(`${kind}:${id}`);
+      if (!f?.checkWiring) continue;
+      for (const issue of f.checkWiring(compConfig as never, { id, componentIds, pipelines: cfg.service.pipelines, exporterCapabilities: caps }))
+        report([section, id, ...issue.path], issue.message, ConfigErrorCodes.PIPELINE);
+    }
+  }
 }
 
 /** Endpoints bound twice (by components in pipelines, and the telemetry endpoint). */

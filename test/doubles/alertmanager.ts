@@ -29,12 +29,16 @@ export class AlertmanagerProcess {
   private dir = '';
   log = '';
 
-  constructor(private readonly bin: string) {}
+  /** `config`: the alertmanager.yml to run with (default: one null receiver, group_wait 1s). */
+  constructor(
+    private readonly bin: string,
+    private readonly config = "route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n",
+  ) {}
 
   async start(): Promise<this> {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-am-'));
     const cfg = path.join(this.dir, 'alertmanager.yml');
-    fs.writeFileSync(cfg, "route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n");
+    fs.writeFileSync(cfg, this.config);
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
       this.url = `http://127.0.0.1:${port}`;

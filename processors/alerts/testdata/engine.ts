@@ -16,7 +16,7 @@ export function engineFor(raw: unknown, opts: { startedAt?: number; observedFrom
     startedAt: opts.startedAt ?? 0,
     // the unit tests model a processor that has been running for ever, unless they say otherwise
     observedFrom: opts.observedFrom ?? -Infinity,
-    isFileExporter: (id) => id.startsWith('file'),
+    keepsSilencedResolves: (id) => id.startsWith('file'),
     defaultExporters: opts.defaultExporters ?? [],
     silences: opts.silences,
   });

@@ -1,0 +1,464 @@
+/**
+ * The dispatcher: groups firing alerts per route as Alertmanager's dispatcher does, and decides, per
+ * exporter, when a group is notified, as Alertmanager's notification pipeline does (notify/dedup_stage.go,
+ * with a notification log per group and exporter).
+ *
+ * - An alert goes into one group per route it matches (routes.ts); the group is keyed by Alertmanager's
+ *   group key. A new group waits `group_wait`, then is flushed every `group_interval`.
+ * - A flush sends each exporter of the route the group's current state: every alert of the group that is
+ *   not muted, the firing ones and those resolved since the group was last flushed, sorted as Alertmanager
+ *   sorts them (labels `job`, then `instance`, then the label sets); `status` is `firing` while any alert in
+ *   it fires, `commonLabels` / `commonAnnotations` are taken over all of them.
+ * - Per exporter, a flush is sent only when Alertmanager's DedupStage would send it: the first time the
+ *   group has a firing alert, when the firing set has an alert the exporter was not told of, when every
+ *   alert resolved and the exporter had been told of firing ones, when alerts resolved and `send_resolved`
+ *   is on, and when `repeat_interval` passed since the last notification to that exporter.
+ * - Unlike Alertmanager, a group already notified is flushed at the evaluation at which one of its alerts
+ *   resolves, not at its next `group_interval` tick (the resolve goes out at once).
+ * - Muting: silenced and inhibited alerts are left out of notifications (Alertmanager's MuteStage); an
+ *   exporter that keeps resolved alerts of silenced groups (the file exporter) still gets their resolves.
+ *   A route's `mute_time_intervals` / `active_time_intervals` mute the whole flush (the alerts are still
+ *   evaluated and recorded, and the notification log is not advanced, so the group is notified once the
+ *   interval ends).
+ * - Delivery is tracked per exporter and group: `commit` takes which notifications each exporter accepted.
+ *   An exporter that accepted is never given the same notification again because another refused (or
+ *   because it refused another group's); a refused notification is retried for that exporter alone at the
+ *   next evaluation, with the group's state at that time.
+ */
+import type { Alert, AlertNotification } from '../../src/model.ts';
+import { type Matcher, matchAll } from './matchers.ts';
+import type { Instance, ResolvedAlert } from './rule-state.ts';
+import { type CompiledInhibit, type ExporterList, type RouteNode, groupKeyOf, groupLabelsOf, matchRoute, walkRoutes } from './routes.ts';
+import type { SilenceSet } from './silences.ts';
+import { type TimeIntervals, inAnyInterval } from './time-intervals.ts';
+
+/** A resolved alert stays in its group at most this long while an exporter keeps refusing it (Alertmanager's notification log retention). */
+export const RESOLVED_RETENTION_MS = 120 * 3_600_000;
+
+export interface DispatcherOptions {
+  route: RouteNode;
+  inhibit: CompiledInhibit[];
+  timeIntervals: TimeIntervals;
+  externalURL: string;
+  /** Resolves `'default'` (every exporter that receives this processor's alerts). */
+  exportersOf: (list: ExporterList) => readonly string[];
+  /** Whether an exporter keeps resolved alerts of silenced groups (declared capability). */
+  keepsSilencedResolves: (exporterId: string) => boolean;
+  /** A rule's own `repeat_interval`, by alertname, if it sets one. */
+  ruleRepeatMs: (alertname: string) => number | undefined;
+}
+
+interface PendingResolve {
+  alert: Alert;
+  /** Exporters of the route that have not had a flush since the alert resolved. */
+  pending: string[];
+  at: number;
+}
+
+interface Group {
+  key: string;
+  route: RouteNode;
+  labels: Record<string, string>;
+  createdAt: number;
+  nextFlushAt: number;
+  /** Whether the group had its first flush (after group_wait). */
+  flushed: boolean;
+  resolved: Map<string, PendingResolve>;
+  /** Exporters whose last notification was refused: flushed again at the next evaluation. */
+  retry: Set<string>;
+}
+
+/** A notification log entry (nflogpb.Entry): what one exporter was last told about one group. */
+export interface NflogEntry {
+  firing: string[];
+  resolved: string[];
+  at: number;
+}
+
+/** What the dispatcher persists (JSON). */
+export interface DispatcherState {
+  groups: {
+    key: string;
+    route: number;
+    labels: Record<string, string>;
+    createdAt: number;
+    nextFlushAt: number;
+    flushed: boolean;
+    resolved: PendingResolve[];
+    retry: string[];
+  }[];
+  nflog: [string, string, NflogEntry][];
+}
+
+export interface DispatchResult {
+  /** Every notification of the round, each for one exporter (`exporters: [id]`). */
+  notifications: AlertNotification[];
+  /** The same, per exporter. */
+  byExporter: Map<string, AlertNotification[]>;
+  /**
+   * Records the round: `accepted(exporter, groupKey)` says whether that exporter accepted its notification
+   * of that group (all were, when omitted). Refused ones are retried at the next round, for that exporter
+   * and group only.
+   */
+  commit(accepted?: (exporter: string, groupKey: string) => boolean): void;
+}
+
+interface Routed {
+  route: RouteNode;
+  key: string;
+  labels: Record<string, string>;
+}
+
+const FLUSH_KEYS = ['job', 'instance'];
+
+/** Alertmanager's order of alerts in a notification (alert.AlertSlice.Less). */
+export function compareAlerts(a: Alert, b: Alert): number {
+  for (const k of FLUSH_KEYS) {
+    const x = a.labels[k];
+    const y = b.labels[k];
+    if (x === undefined && y === undefined) continue;
+    if (x === undefined) return 1;
+    if (y === undefined) return -1;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return labelSetBefore(a.labels, b.labels) ? -1 : labelSetBefore(b.labels, a.labels) ? 1 : 0;
+}
+
+/** prometheus/common model.LabelSet.Before: fewer labels first, then by sorted names and values. */
+function labelSetBefore(a: Record<string, string>, b: Record<string, string>): boolean {
+  const an = Object.keys(a);
+  const bn = Object.keys(b);
+  if (an.length !== bn.length) return an.length < bn.length;
+  const names = [...an, ...bn].sort();
+  for (const n of names) {
+    const x = a[n];
+    if (x === undefined) return true;
+    const y = b[n];
+    if (y === undefined) return false;
+    if (x !== y) return x < y;
+  }
+  return false;
+}
+
+/** Alertmanager's DedupStage.needsUpdate. */
+export function needsUpdate(entry: NflogEntry | undefined, firing: ReadonlySet<string>, resolved: ReadonlySet<string>, sendResolved: boolean, repeatMs: number, now: number): boolean {
+  if (!entry) return firing.size > 0;
+  const prevFiring = new Set(entry.firing);
+  for (const fp of firing) if (!prevFiring.has(fp)) return true;
+  if (firing.size === 0) return entry.firing.length > 0;
+  if (sendResolved) {
+    const prevResolved = new Set(entry.resolved);
+    for (const fp of resolved) if (!prevResolved.has(fp)) return true;
+  }
+  return now - entry.at >= repeatMs;
+}
+
+function common(alerts: readonly Alert[], pick: (a: Alert) => Record<string, string>): Record<string, string> {
+  if (!alerts.length) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pick(alerts[0]!))) if (alerts.every((a) => pick(a)[k] === v)) out[k] = v;
+  return out;
+}
+
+export class Dispatcher {
+  private readonly groups = new Map<string, Group>();
+  private readonly nflog = new Map<string, Map<string, NflogEntry>>();
+  private readonly routeByIdx = new Map<number, RouteNode>();
+  private readonly routing = new WeakMap<Instance, Routed[]>();
+
+  constructor(private readonly opts: DispatcherOptions) {
+    walkRoutes(opts.route, (n) => this.routeByIdx.set(n.idx, n));
+  }
+
+  /** The route nodes a label set goes to, in tree order. */
+  routesFor(labels: Readonly<Record<string, string>>): RouteNode[] {
+    return matchRoute(this.opts.route, labels);
+  }
+
+  exportersOf(route: RouteNode): readonly string[] {
+    return this.opts.exportersOf(route.exporters);
+  }
+
+  private routed(labels: Readonly<Record<string, string>>): Routed[] {
+    return this.routesFor(labels).map((route) => {
+      const gl = groupLabelsOf(route, labels);
+      return { route, key: groupKeyOf(route, gl), labels: gl };
+    });
+  }
+
+  private routingOf(inst: Instance): Routed[] {
+    let r = this.routing.get(inst);
+    if (!r) this.routing.set(inst, (r = this.routed(inst.labels)));
+    return r;
+  }
+
+  private groupFor(r: Routed, now: number): Group {
+    let g = this.groups.get(r.key);
+    if (!g) {
+      g = { key: r.key, route: r.route, labels: r.labels, createdAt: now, nextFlushAt: now + r.route.groupWaitMs, flushed: false, resolved: new Map(), retry: new Set() };
+      this.groups.set(r.key, g);
+    }
+    return g;
+  }
+
+  /** Whether an alert with these labels is inhibited by one of the firing alerts (Alertmanager's inhibit.go). */
+  private inhibited(labels: Readonly<Record<string, string>>, firing: readonly Instance[]): boolean {
+    return this.inhibitors(labels, firing, true).length > 0;
+  }
+
+  /**
+   * Fingerprints of the firing alerts that inhibit an alert with these labels (the first only, when
+   * `first`): a source alert matching a rule's source matchers, with the `equal` labels of the target; an
+   * alert that matches both sides is not inhibited by alerts that also match both sides (inhibit.go).
+   */
+  inhibitors(labels: Readonly<Record<string, string>>, firing: readonly Instance[], first = false): string[] {
+    const out: string[] = [];
+    for (const rule of this.opts.inhibit) {
+      if (!matchAll(rule.target, labels)) continue;
+      const twoSided = matchAll(rule.source, labels);
+      for (const src of firing) {
+        if (!matchAll(rule.source, src.labels)) continue;
+        if (twoSided && matchAll(rule.target as Matcher[], src.labels)) continue;
+        if (rule.equal.every((l) => (src.labels[l] ?? '') === (labels[l] ?? ''))) {
+          if (!out.includes(src.fingerprint)) out.push(src.fingerprint);
+          if (first) return out;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** An instance's group on each route it matches (route, group key, group labels). */
+  groupsOf(inst: Instance): readonly { route: RouteNode; key: string; labels: Record<string, string> }[] {
+    return this.routingOf(inst);
+  }
+
+  /** Whether any inhibition rule is configured. */
+  get inhibits(): boolean {
+    return this.opts.inhibit.length > 0;
+  }
+
+  /** Whether the route's time intervals mute it at `now`. */
+  timeMuted(route: RouteNode, now: number): boolean {
+    if (route.muteTimeIntervals.length && inAnyInterval(this.opts.timeIntervals, route.muteTimeIntervals, now)) return true;
+    if (route.activeTimeIntervals.length && !inAnyInterval(this.opts.timeIntervals, route.activeTimeIntervals, now)) return true;
+    return false;
+  }
+
+  /**
+   * One round: puts the firing alerts and the alerts that resolved in this round into their groups, flushes
+   * the groups that are due, and returns the notifications (see {@link DispatchResult}).
+   */
+  dispatch(now: number, firing: readonly Instance[], resolvedNow: readonly ResolvedAlert[], silences: SilenceSet, toAlert: (i: Instance) => Alert): DispatchResult {
+    const mutedFiring = new Set<string>();
+    if (silences.any() || this.opts.inhibit.length)
+      for (const a of firing) if (silences.silencedBy(a.labels, now) || this.inhibited(a.labels, firing)) mutedFiring.add(a.fingerprint);
+
+    const members = new Map<string, Instance[]>();
+    for (const inst of firing)
+      for (const r of this.routingOf(inst)) {
+        const g = this.groupFor(r, now);
+        g.resolved.delete(inst.fingerprint); // fired again
+        let list = members.get(g.key);
+        if (!list) members.set(g.key, (list = []));
+        list.push(inst);
+      }
+    const immediate = new Set<string>();
+    for (const r of resolvedNow)
+      for (const rt of this.routed(r.alert.labels)) {
+        const g = this.groupFor(rt, now);
+        if (members.get(g.key)?.some((i) => i.fingerprint === r.alert.fingerprint)) continue;
+        g.resolved.set(r.alert.fingerprint, { alert: r.alert, pending: [...this.exportersOf(rt.route)], at: now });
+        if (g.flushed && rt.route.sendResolved) immediate.add(g.key);
+      }
+
+    const byExporter = new Map<string, AlertNotification[]>();
+    const sentTo = new Set<string>();
+    const notifications: AlertNotification[] = [];
+    const marks: { group: Group; exporter: string; entry: NflogEntry | undefined; flushed: boolean }[] = [];
+    const alertOf = new Map<Instance, Alert>();
+    for (const g of this.groups.values()) {
+      const route = g.route;
+      const timerDue = now >= g.nextFlushAt;
+      const all = this.exportersOf(route);
+      const flushFor = timerDue || immediate.has(g.key) ? all : all.filter((e) => g.retry.has(e));
+      if (!flushFor.length) continue;
+      const inGroup = members.get(g.key) ?? [];
+      if (timerDue) {
+        if (!inGroup.length && !g.resolved.size) continue; // nothing to say: dropped below
+        g.nextFlushAt = now + route.groupIntervalMs;
+        g.flushed = true;
+      }
+      if (this.timeMuted(route, now)) {
+        // muted: nothing is sent and nothing recorded, except that resolved alerts are not kept for later
+        for (const e of flushFor) marks.push({ group: g, exporter: e, entry: undefined, flushed: true });
+        continue;
+      }
+      const firingAlerts: Alert[] = [];
+      let repeatMs = route.repeatIntervalMs;
+      let override: number | undefined;
+      for (const inst of inGroup) {
+        if (mutedFiring.has(inst.fingerprint)) continue;
+        let a = alertOf.get(inst);
+        if (!a) alertOf.set(inst, (a = toAlert(inst)));
+        firingAlerts.push(a);
+        const r = this.opts.ruleRepeatMs(inst.rule);
+        if (r !== undefined) override = Math.min(override ?? r, r);
+      }
+      if (override !== undefined) repeatMs = override;
+      const firingSet = new Set(firingAlerts.map((a) => a.fingerprint));
+      const resolvedShown: { alert: Alert; silenced: boolean }[] = [];
+      for (const r of g.resolved.values()) {
+        if (this.inhibited(r.alert.labels, firing)) continue;
+        resolvedShown.push({ alert: r.alert, silenced: silences.silencedBy(r.alert.labels, now) !== undefined });
+      }
+      for (const e of flushFor) {
+        const keeps = this.opts.keepsSilencedResolves(e);
+        const resolved = resolvedShown.filter((r) => !r.silenced || keeps);
+        const resolvedSet = new Set(resolved.map((r) => r.alert.fingerprint));
+        const entry = this.nflog.get(g.key)?.get(e);
+        let need = needsUpdate(entry, firingSet, resolvedSet, route.sendResolved, repeatMs, now);
+        if (!need && keeps && route.sendResolved) {
+          const told = new Set(entry?.resolved ?? []);
+          need = resolved.some((r) => r.silenced && !told.has(r.alert.fingerprint));
+        }
+        if (!need) {
+          marks.push({ group: g, exporter: e, entry: undefined, flushed: true });
+          continue;
+        }
+        const alerts = route.sendResolved ? [...firingAlerts, ...resolved.map((r) => r.alert)] : [...firingAlerts];
+        alerts.sort(compareAlerts);
+        marks.push({ group: g, exporter: e, entry: { firing: [...firingSet], resolved: [...resolvedSet], at: now }, flushed: true });
+        if (!alerts.length) continue;
+        const n: AlertNotification = {
+          exporters: [e],
+          groupKey: g.key,
+          status: firingAlerts.length ? 'firing' : 'resolved',
+          groupLabels: { ...g.labels },
+          commonLabels: common(alerts, (a) => a.labels),
+          commonAnnotations: common(alerts, (a) => a.annotations),
+          externalURL: this.opts.externalURL,
+          alerts,
+        };
+        notifications.push(n);
+        sentTo.add(`${e}\u0000${g.key}`);
+        let list = byExporter.get(e);
+        if (!list) byExporter.set(e, (list = []));
+        list.push(n);
+      }
+    }
+
+    return {
+      notifications,
+      byExporter,
+      commit: (accepted = () => true) => {
+        for (const m of marks) {
+          const sent = sentTo.has(`${m.exporter}\u0000${m.group.key}`);
+          if (sent && !accepted(m.exporter, m.group.key)) {
+            m.group.retry.add(m.exporter);
+            continue;
+          }
+          m.group.retry.delete(m.exporter);
+          if (m.entry) {
+            let log = this.nflog.get(m.group.key);
+            if (!log) this.nflog.set(m.group.key, (log = new Map()));
+            log.set(m.exporter, m.entry);
+          }
+          // this exporter had its flush: resolved alerts present now are no longer kept for it
+          for (const r of m.group.resolved.values()) if (r.at <= now) r.pending = r.pending.filter((x) => x !== m.exporter);
+        }
+        for (const g of this.groups.values()) {
+          for (const [fp, r] of g.resolved) if (!r.pending.length || now - r.at > RESOLVED_RETENTION_MS) g.resolved.delete(fp);
+          if (!members.has(g.key) && !g.resolved.size && !g.retry.size) {
+            this.groups.delete(g.key);
+            this.nflog.delete(g.key);
+          }
+        }
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------- persistence
+
+  snapshot(): DispatcherState {
+    const nflog: [string, string, NflogEntry][] = [];
+    for (const [key, log] of this.nflog) for (const [e, entry] of log) nflog.push([key, e, entry]);
+    return {
+      groups: [...this.groups.values()].map((g) => ({
+        key: g.key,
+        route: g.route.idx,
+        labels: g.labels,
+        createdAt: g.createdAt,
+        nextFlushAt: g.nextFlushAt,
+        flushed: g.flushed,
+        resolved: [...g.resolved.values()],
+        retry: [...g.retry],
+      })),
+      nflog,
+    };
+  }
+
+  /** Restores a snapshot; groups of routes that changed (another key) are dropped. */
+  restore(state: Partial<DispatcherState> | undefined): void {
+    for (const g of state?.groups ?? []) {
+      const route = g && this.routeByIdx.get(g.route);
+      if (!route || typeof g.key !== 'string' || !g.key.startsWith(`${route.key}:`)) continue;
+      const resolved = new Map<string, PendingResolve>();
+      for (const r of Array.isArray(g.resolved) ? g.resolved : []) if (r?.alert?.fingerprint && Array.isArray(r.pending)) resolved.set(r.alert.fingerprint, r);
+      this.groups.set(g.key, {
+        key: g.key,
+        route,
+        labels: g.labels ?? {},
+        createdAt: Number(g.createdAt) || 0,
+        nextFlushAt: Number(g.nextFlushAt) || 0,
+        flushed: g.flushed !== false,
+        resolved,
+        retry: new Set(Array.isArray(g.retry) ? g.retry : []),
+      });
+    }
+    for (const [key, e, entry] of state?.nflog ?? []) {
+      if (typeof key !== 'string' || typeof e !== 'string' || !entry || !Array.isArray(entry.firing)) continue;
+      let log = this.nflog.get(key);
+      if (!log) this.nflog.set(key, (log = new Map()));
+      log.set(e, { firing: entry.firing, resolved: Array.isArray(entry.resolved) ? entry.resolved : [], at: Number(entry.at) || 0 });
+    }
+  }
+
+  /**
+   * Reads version-1 state (per exporter, per alert: last notified): each firing alert's groups get a
+   * notification log entry for the exporters that were told of it, so an upgrade pages no one again.
+   */
+  restoreV1(firing: readonly Instance[], notified: [string, string, { status: string; at: number }][], now: number): void {
+    const byFp = new Map<string, Map<string, number>>();
+    for (const [e, fp, n] of notified) {
+      if (n?.status !== 'firing') continue;
+      let m = byFp.get(fp);
+      if (!m) byFp.set(fp, (m = new Map()));
+      m.set(e, n.at);
+    }
+    for (const inst of firing) {
+      const told = byFp.get(inst.fingerprint);
+      if (!told) continue;
+      for (const r of this.routingOf(inst)) {
+        const g = this.groupFor(r, now);
+        g.flushed = true;
+        g.nextFlushAt = now + r.route.groupIntervalMs;
+        for (const e of this.exportersOf(r.route)) {
+          const at = told.get(e);
+          if (at === undefined) continue;
+          let log = this.nflog.get(g.key);
+          if (!log) this.nflog.set(g.key, (log = new Map()));
+          const entry = log.get(e) ?? { firing: [], resolved: [], at };
+          entry.firing.push(inst.fingerprint);
+          entry.at = Math.min(entry.at, at);
+          log.set(e, entry);
+        }
+      }
+    }
+  }
+
+  /** The groups (for diagnostics and the rule description). */
+  groupCount(): number {
+    return this.groups.size;
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * Rule state: the alert instances of every rule and the Prometheus state machine they go through
+ * (inactive -> pending -> firing -> resolved), fed by the rules' per-group results (rules.ts). Each round
+ * returns the alerts that resolved; the dispatcher (dispatcher.ts) decides who hears of what.
+ */
+import type { Alert } from '../../src/model.ts';
+import { fingerprint, labelsKey } from './fingerprint.ts';
+import { type CompiledRule, type ResultSink, RoundMemo, evaluateRuleInto } from './rules.ts';
+import type { SeriesStore } from './series-store.ts';
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/**
+ * An alert's labels: the group's, then the rule's, then alertname and severity. A label whose value is
+ * empty is dropped (a rule label set to "" removes that label), as Prometheus and Alertmanager do.
+ */
+export function alertLabels(groupLabels: Record<string, string>, ruleLabels: Record<string, string>, alertname: string, severity: string): Record<string, string> {
+  const labels: Record<string, string> = { ...groupLabels, ...ruleLabels, alertname, severity };
+  for (const k in labels) if (labels[k] === '') delete labels[k];
+  return labels;
+}
+
+/** The group key of a slot key (see AlertEngine.addInstance). */
+function groupOfSlotKey(slotKey: string): string {
+  const i = slotKey.indexOf('\u0002');
+  return i < 0 ? slotKey : slotKey.slice(0, i);
+}
+
+/** The group part of an instance key (`rule \0 severity \0 group`). */
+export function groupKeyOf(instanceKey: string): string {
+  const a = instanceKey.indexOf('\u0000');
+  return instanceKey.slice(instanceKey.indexOf('\u0000', a + 1) + 1);
+}
+
+export interface Instance {
+  /** rule name, severity and group key: how an evaluation result finds its alert. */
+  key: string;
+  rule: string;
+  labels: Record<string, string>;
+  fingerprint: string;
+  state: 'pending' | 'firing';
+  /** When the condition started holding (Prometheus ActiveAt; the alert's startsAt). */
+  activeSince: number;
+  /** When it turned firing (undefined while pending). */
+  firingSince: number | undefined;
+  /** The last evaluation at which the condition held. */
+  lastTrueAt: number;
+  /**
+   * The first evaluation at which the condition no longer held while firing (Prometheus
+   * KeepFiringSince): keep_firing_for counts from here; undefined while the condition holds.
+   */
+  keepFiringSince?: number | undefined;
+  value: number;
+  annotations: Record<string, string>;
+}
+
+export interface ResolvedAlert {
+  rule: string;
+  alert: Alert;
+}
+
+const NO_GROUPS: ReadonlyMap<string, number> = new Map();
+
+/** Passes a rule's results to the state, with what it needs about the rule being evaluated. */
+class StateSink implements ResultSink {
+  rule: CompiledRule | undefined;
+  prefix = '';
+  severity = '';
+  hasAnnotations = false;
+  slot: Map<string, Instance> | undefined;
+  now = 0;
+  resolvedNow: ResolvedAlert[] = [];
+  /** The instances given a result this round (kept only for rules whose no_data is not keep_state). */
+  readonly touched = new Set<Instance>();
+  trackTouched = false;
+  constructor(private readonly state: RuleState) {}
+  result(key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
+    this.state.onResult(this, key, groupLabels, severity, active, value);
+  }
+}
+
+export class RuleState {
+  readonly instances = new Map<string, Instance>();
+  /** The instances per rule and severity (`rule \0 severity`), by slot key: found without building their key. */
+  private readonly slots = new Map<string, Map<string, Instance>>();
+  /** Instances of rules with templated labels, by `rule \0 severity \0 group key`: every label set of a group. */
+  private readonly labelVariants = new Map<string, Set<Instance>>();
+  /** Group keys (RuleResult.key) with an alert, per rule name. */
+  private readonly groupsWithAlerts = new Map<string, Map<string, number>>();
+  readonly absence = new Map<string, Map<string, { labels: Record<string, string>; at: number }>>();
+  private readonly ruleByName = new Map<string, CompiledRule>();
+  private readonly memo = new RoundMemo();
+  private readonly sink = new StateSink(this);
+  private store: SeriesStore | undefined;
+
+  constructor(
+    readonly rules: CompiledRule[],
+    private readonly startedAt: number,
+    /** Builds the Alert of an instance (the engine knows generatorURL). */
+    private readonly toAlert: (inst: Instance) => Alert,
+  ) {
+    for (const r of rules) this.ruleByName.set(r.name, r);
+  }
+
+  rule(name: string): CompiledRule | undefined {
+    return this.ruleByName.get(name);
+  }
+
+  private slotOf(rule: string, severity: string): Map<string, Instance> {
+    const k = `${rule}\u0000${severity}`;
+    let m = this.slots.get(k);
+    if (!m) this.slots.set(k, (m = new Map()));
+    return m;
+  }
+
+  /**
+   * `slotKey`: the instance's key within its rule and severity: the group key, followed by
+   * `\u0002` and its label set when the rule's labels are templates (one group may then hold several
+   * alerts, one per label set, as in Prometheus).
+   */
+  addInstance(inst: Instance, slotKey: string): void {
+    this.instances.set(inst.key, inst);
+    const ruleSeverity = inst.key.slice(0, inst.key.length - slotKey.length - 1);
+    let slot = this.slots.get(ruleSeverity);
+    if (!slot) this.slots.set(ruleSeverity, (slot = new Map()));
+    slot.set(slotKey, inst);
+    const gk = groupOfSlotKey(slotKey);
+    let m = this.groupsWithAlerts.get(inst.rule);
+    if (!m) this.groupsWithAlerts.set(inst.rule, (m = new Map()));
+    m.set(gk, (m.get(gk) ?? 0) + 1);
+    if (gk !== slotKey) {
+      const k = `${ruleSeverity}\u0000${gk}`;
+      let set = this.labelVariants.get(k);
+      if (!set) this.labelVariants.set(k, (set = new Set()));
+      set.add(inst);
+    }
+  }
+
+  private deleteInstance(inst: Instance): void {
+    this.instances.delete(inst.key);
+    const m = this.groupsWithAlerts.get(inst.rule);
+    const slotKey = groupKeyOf(inst.key);
+    const ruleSeverity = inst.key.slice(0, inst.key.length - slotKey.length - 1);
+    this.slots.get(ruleSeverity)?.delete(slotKey);
+    const gk = groupOfSlotKey(slotKey);
+    const n = (m?.get(gk) ?? 0) - 1;
+    if (n > 0) m!.set(gk, n);
+    else m?.delete(gk);
+    if (gk !== slotKey) {
+      const k = `${ruleSeverity}\u0000${gk}`;
+      const set = this.labelVariants.get(k);
+      set?.delete(inst);
+      if (set?.size === 0) this.labelVariants.delete(k);
+    }
+  }
+
+  absenceFor(rule: string): Map<string, { labels: Record<string, string>; at: number }> {
+    let m = this.absence.get(rule);
+    if (!m) this.absence.set(rule, (m = new Map()));
+    return m;
+  }
+
+  /** One result of the rule being evaluated (see StateSink). */
+  onResult(sink: StateSink, key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
+    const rule = sink.rule!;
+    if (rule.labelTemplates) return this.onTemplatedResult(sink, key, groupLabels, severity, active, value);
+    const slot = severity === sink.severity ? sink.slot! : this.slotOf(rule.name, severity);
+    let inst = slot.get(key);
+    if (active === true) {
+      if (!inst) {
+        inst = this.newInstance(sink, key, alertLabels(groupLabels, rule.labels, rule.name, severity), severity, value);
+        this.addInstance(inst, key);
+      }
+      this.holds(sink, inst, value);
+    } else if (active === false && inst) this.lapses(sink, inst, value);
+    else if (inst && sink.trackTouched) sink.touched.add(inst);
+  }
+
+  /**
+   * A result of a rule whose labels are templates (rendered with the value and the group's labels, as
+   * Prometheus expands them at each evaluation): a new label set is a new alert, and the group's alerts
+   * with another label set no longer hold (Prometheus TestAlertingRuleLabelsUpdate).
+   */
+  private onTemplatedResult(sink: StateSink, key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
+    const rule = sink.rule!;
+    const variants = this.labelVariants.get(`${sink.prefix}${severity}\u0000${key}`);
+    let current: Instance | undefined;
+    if (active === true) {
+      const rendered: Record<string, string> = { ...rule.labels };
+      for (const [k, t] of Object.entries(rule.labelTemplates!)) {
+        try {
+          rendered[k] = t.render({ value, threshold: rule.threshold, labels: groupLabels });
+        } catch (e) {
+          rendered[k] = `template error: ${(e as Error).message}`;
+        }
+      }
+      const labels = alertLabels(groupLabels, rendered, rule.name, severity);
+      const slotKey = `${key}\u0002${labelsKey(labels)}`;
+      const slot = severity === sink.severity ? sink.slot! : this.slotOf(rule.name, severity);
+      current = slot.get(slotKey);
+      if (!current) {
+        current = this.newInstance(sink, slotKey, labels, severity, value);
+        this.addInstance(current, slotKey);
+      }
+      this.holds(sink, current, value);
+    }
+    if (!variants) return;
+    for (const inst of [...variants]) {
+      if (inst === current) continue;
+      if (active === undefined) {
+        if (sink.trackTouched) sink.touched.add(inst);
+      } else this.lapses(sink, inst, value);
+    }
+  }
+
+  private newInstance(sink: StateSink, slotKey: string, labels: Record<string, string>, severity: string, value: number): Instance {
+    return {
+      key: `${sink.prefix}${severity}\u0000${slotKey}`,
+      rule: sink.rule!.name,
+      labels,
+      fingerprint: fingerprint(labels),
+      state: 'pending',
+      activeSince: sink.now,
+      firingSince: undefined,
+      lastTrueAt: sink.now,
+      value,
+      annotations: {},
+    };
+  }
+
+  /** The condition holds for `inst` at this evaluation: pending until `for` has passed, then firing. */
+  private holds(sink: StateSink, inst: Instance, value: number): void {
+    const now = sink.now;
+    if (sink.trackTouched) sink.touched.add(inst);
+    inst.lastTrueAt = now;
+    inst.keepFiringSince = undefined;
+    inst.value = value;
+    if (sink.hasAnnotations) inst.annotations = this.render(sink.rule!, inst.labels, value);
+    if (inst.state === 'pending' && now - inst.activeSince >= sink.rule!.forMs) {
+      inst.state = 'firing';
+      inst.firingSince = now;
+    }
+  }
+
+  /** The condition no longer holds for `inst`: a pending alert is dropped, a firing one resolves after keep_firing_for. */
+  private lapses(sink: StateSink, inst: Instance, value: number): void {
+    const now = sink.now;
+    const rule = sink.rule!;
+    if (sink.trackTouched) sink.touched.add(inst);
+    // A window not yet observed for its full length since this store began (a restart, a new rule after
+    // a reload) counts as no data for clearing: the alert neither resolves nor loses its `for` clock
+    // because vigil restarted. (Not for absent_for rules, whose clearing is data coming back.)
+    if (rule.absentForMs === undefined && !this.fullyObserved(rule, now)) return;
+    inst.value = value;
+    if (inst.state === 'pending') {
+      this.deleteInstance(inst);
+      return;
+    }
+    // Prometheus: keep_firing_for counts from the first evaluation at which the condition is false
+    inst.keepFiringSince ??= now;
+    if (now - inst.keepFiringSince >= rule.keepFiringForMs) {
+      this.deleteInstance(inst);
+      sink.resolvedNow.push({ rule: rule.name, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
+    }
+  }
+
+  /**
+   * After a rule whose no_data is not keep_state: its alerts whose group got no result at all this round
+   * (every series of the group gone from the store) are given the rule's no-data outcome.
+   */
+  private settleUnreported(sink: StateSink): void {
+    const rule = sink.rule!;
+    const severities = new Set([rule.severity, ...(rule.slo?.pairs.map((p) => p.severity) ?? [])]);
+    for (const severity of severities) {
+      const slot = this.slots.get(`${rule.name}\u0000${severity}`);
+      if (!slot?.size) continue;
+      for (const inst of [...slot.values()]) {
+        if (sink.touched.has(inst)) continue;
+        if (rule.noDataActive) this.holds(sink, inst, NaN);
+        else this.lapses(sink, inst, NaN);
+      }
+    }
+    sink.touched.clear();
+  }
+
+  /** Whether every metric `rule` reads has been observed for its whole window (capped at the retention kept) by `now`. */
+  private fullyObserved(rule: CompiledRule, now: number): boolean {
+    for (const [metric, span] of rule.needs) if (now - Math.min(rule.windowMs, span) < this.store!.observedSince(metric)) return false;
+    return true;
+  }
+
+  private render(rule: CompiledRule, labels: Record<string, string>, value: number): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, t] of Object.entries(rule.annotations)) {
+      try {
+        out[k] = t.render({ value, threshold: rule.threshold, labels });
+      } catch (e) {
+        out[k] = `template error: ${(e as Error).message}`;
+      }
+    }
+    return out;
+  }
+
+  /** Runs every rule at `now` on `store`; returns the alerts that resolved in this round. */
+  evaluate(store: SeriesStore, now: number): ResolvedAlert[] {
+    this.store = store;
+    const resolvedNow: ResolvedAlert[] = [];
+    const sink = this.sink;
+    sink.now = now;
+    sink.resolvedNow = resolvedNow;
+    for (const rule of this.rules) {
+      sink.rule = rule;
+      sink.prefix = `${rule.name}\u0000`;
+      sink.hasAnnotations = Object.keys(rule.annotations).length > 0;
+      sink.severity = rule.severity;
+      sink.slot = this.slotOf(rule.name, rule.severity);
+      sink.trackTouched = rule.noDataActive !== undefined;
+      try {
+        evaluateRuleInto(rule, store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.startedAt }, this.memo, this.groupsWithAlerts.get(rule.name) ?? NO_GROUPS, sink);
+        if (sink.trackTouched) this.settleUnreported(sink);
+      } catch {
+        sink.touched.clear();
+        continue; // a rule must never stop the others
+      }
+    }
+    // alerts of rules that no longer exist (config changed across a restart) are resolved, never lost
+    for (const inst of this.instances.values()) {
+      if (this.ruleByName.has(inst.rule)) continue;
+      this.deleteInstance(inst);
+      if (inst.state === 'firing') resolvedNow.push({ rule: inst.rule, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
+    }
+    return resolvedNow;
+  }
+}
