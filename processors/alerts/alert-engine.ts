@@ -151,7 +151,7 @@ export class AlertEngine {
   amRoutes(): AmRoute[] {
     const dur = (ms: number) => (ms % 3_600_000 === 0 && ms ? `${ms / 3_600_000}h` : ms % 60_000 === 0 && ms ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
     const node = (r: RouteNode): AmRoute => ({
-      receiver: r.receiver ?? this.dispatcher.exportersOf(r).join(','),
+      receiver: r.receiver ?? (this.dispatcher.exportersOf(r).join(',') || 'vigil'), // an empty list: Alertmanager's config root receiver, which sends nothing
       ...(r.matchers.length ? { matchers: r.matchers.map(formatMatcher) } : {}),
       group_by: r.groupBy === 'all' ? ['...'] : [...r.groupBy],
       ...(r.continue ? { continue: true } : {}),
