@@ -244,6 +244,24 @@ describe('cost: emitted metrics', () => {
     await proc.shutdown();
   });
 
+  it('keys llm.cost, llm.tokens and the status rows by the priced model: one per real model, whatever name was sent', async () => {
+    const { proc, emitted } = make();
+    await price(proc, [
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 1000 }),
+      llmSpan({ 'gen_ai.request.model': 'openai/gpt-4o', 'gen_ai.usage.input_tokens': 1000 }),
+      llmSpan({ 'gen_ai.request.model': 'GPT-4o', 'gen_ai.system': 'openai', 'gen_ai.usage.input_tokens': 1000 }),
+    ]);
+    await proc.flush();
+    const points = emitted.metrics.find((m) => m.name === 'llm.cost')!.data!.dataPoints as NumberDataPoint[];
+    expect(new Set(points.map((p) => getAttr(p.attributes, 'gen_ai.usage.cost.model')))).toEqual(new Set(['gpt-4o']));
+    const tokens = emitted.metrics.find((m) => m.name === 'llm.tokens')!.data!.dataPoints as NumberDataPoint[];
+    expect(tokens.every((p) => getAttr(p.attributes, 'gen_ai.usage.cost.model') === 'gpt-4o')).toBe(true);
+    const rows = proc.status(Date.now()).cost!.models;
+    expect(rows.map((r) => [r.model, r.inputTokens])).toEqual([['gpt-4o', 3000]]);
+    expect(rows[0]!.todayUsd).toBeCloseTo((3000 * 2.5) / 1e6, 12);
+    await proc.shutdown();
+  });
+
   it('prices the gen_ai.client.token.usage histogram (its sum is the token count) into llm.cost', async () => {
     const { proc, emitted } = make();
     await proc.start();

@@ -660,7 +660,8 @@ export class CostProcessor implements Processor {
       return g;
     };
     for (const u of usages) {
-      const model = u.attrs.find((a) => a.key === 'gen_ai.request.model')?.value;
+      // one row per real model: the table key it was priced with, else the name as sent
+      const model = (u.attrs.find((a) => a.key === 'gen_ai.usage.cost.model') ?? u.attrs.find((a) => a.key === 'gen_ai.request.model'))?.value;
       if (typeof model === 'string') this.modelCosts.add(model, u.priced ? u.cost : 0, u.priced, u.input, u.output, nowMs);
       const g = groupOf(u.service);
       if (u.priced) g.cost.push(numberPoint(u.attrs, startNs, nowNs, u.cost));
