@@ -84,7 +84,7 @@ async function scenario(label: string, n: number, inFlight: number, url: string,
   const tAccepted = performance.now();
   while (received() - base < n) await new Promise((r) => setTimeout(r, 2));
   const tDone = performance.now();
-  const stats = exp.delivery!.diskStats;
+  const stats = exp.delivery!.diskStats!;
   await exp.shutdown();
   const io1 = procWriteBytes();
   await telemetry.close();

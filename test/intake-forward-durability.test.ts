@@ -130,7 +130,7 @@ describe('otlp exporter on-disk queue', () => {
       endpoint: `http://127.0.0.1:${httpPort}`,
       protocol: 'http/json',
       retry: { initial_interval: '20ms', max_interval: '50ms' },
-      sending_queue: { drain_timeout: '50ms' },
+      shutdown_timeout: '50ms',
     });
     for (const b of batches) await first.consume(b);
     await first.shutdown();
@@ -176,7 +176,8 @@ describe('otlp exporter on-disk queue', () => {
       endpoint: `http://127.0.0.1:${await freePort()}`,
       protocol: 'http/json',
       compression: 'none',
-      sending_queue: { storage, max_bytes: 1024, drain_timeout: '100ms' },
+      shutdown_timeout: '100ms',
+      sending_queue: { storage, max_bytes: 1024 },
     });
     await exp.consume(fromOtlpJson('traces', JSON.parse(tracesJson(9, 40).json)));
     expect(exp.queued).toBe(0);

@@ -114,7 +114,8 @@ describe('otlp exporter', () => {
       endpoint: `http://127.0.0.1:${port}`,
       protocol: 'http/protobuf',
       retry: { initial_interval: '1s', max_interval: '1s' },
-      sending_queue: { queue_size: 2, num_consumers: 1, drain_timeout: '100ms' },
+      shutdown_timeout: '100ms',
+      sending_queue: { max_items: 2, num_consumers: 1 },
     });
     const a = await receiver({ http: { endpoint: '127.0.0.1:0' }, grpc: { endpoint: '127.0.0.1:0' } }, exp);
     const batch = SAMPLE_BATCHES.traces[0]!;
@@ -199,7 +200,8 @@ describe('otlp exporter', () => {
       endpoint: `http://127.0.0.1:${await freePort()}`,
       protocol: 'http/protobuf',
       retry: { initial_interval: '10ms', max_interval: '20ms' },
-      sending_queue: { num_consumers: 1, drain_timeout: '200ms', storage: 'memory' },
+      shutdown_timeout: '200ms',
+      sending_queue: { num_consumers: 1, storage: 'memory' },
     });
     for (const batch of SAMPLE_BATCHES.logs) await down.consume(batch);
     expect(down.queued).toBeGreaterThan(0);

@@ -62,6 +62,8 @@ function options(over: Partial<DeliveryOptions> = {}): DeliveryOptions {
     maxItems: 100,
     maxBytes: 1 << 20,
     concurrency: 1,
+    storage: 'disk',
+    queueEnabled: true,
     minSendIntervalMs: 0,
     rateLimitKey: '',
     ...over,
@@ -222,7 +224,7 @@ describe('DeliveryQueue with a fake clock', () => {
     await q.enqueue([notif('warning', 'w1')]);
     await vi.advanceTimersByTimeAsync(10);
     await q.enqueue([notif('info', 'i1'), notif('critical', 'c1'), notif('info', 'i2')]);
-    const keys = () => [...(q as unknown as { disk: DiskQueue<AlertNotification> }).disk.values()].map((e) => e.item.groupKey);
+    const keys = () => [...(q as unknown as { store: DiskQueue<AlertNotification> }).store.values()].map((e) => e.item.groupKey);
     expect(keys()).toEqual(['w1', 'i1', 'c1', 'i2']);
     await q.enqueue([notif('error', 'e1')]); // drops i1 (info, oldest)
     expect(keys()).toEqual(['w1', 'c1', 'i2', 'e1']);
@@ -394,5 +396,50 @@ describe('queue durability', () => {
     expect(last.size).toBe(0);
     await last.close();
     expect(fs.readdirSync(d).filter((f) => f.endsWith('.seg')).length).toBe(1);
+  });
+});
+
+describe('DeliveryQueue storage and no queue (the one delivery path of every queued exporter)', () => {
+  it('storage: memory delivers like disk, writes no queue file, and dead-letters what shutdown could not deliver', async () => {
+    const got: string[] = [];
+    let up = true;
+    const { q, dir, deadLetters } = await open(
+      async (n) => {
+        if (!up) throw retryableError('target down');
+        got.push(n.groupKey);
+      },
+      { storage: 'memory', shutdownTimeoutMs: 50, initialIntervalMs: 10_000 },
+    );
+    await q.enqueue([notif('warning', 'a')]);
+    await waitForQ(() => got.length === 1);
+    expect(got).toEqual(['a']);
+    expect(fs.existsSync(path.join(dir, 'queue'))).toBe(false);
+    up = false;
+    await q.enqueue([notif('critical', 'b')]);
+    await q.close();
+    expect(deadLetters().map((d) => [d.notification.groupKey, d.reason])).toEqual([['b', 'exporter shut down before it could be delivered (sending_queue.storage: memory)']]);
+    expect(deadLetters()[0]!.attempts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sending_queue.enabled: false sends inside enqueue, once, and hands a failure back as the target said', async () => {
+    let answer: 'ok' | 'retry' | 'permanent' = 'ok';
+    let calls = 0;
+    const { q, deadLetters } = await open(
+      async () => {
+        calls++;
+        if (answer === 'retry') throw retryableError('503 from target', 2000);
+        if (answer === 'permanent') throw new ConsumerError('400 from target', { permanent: true });
+      },
+      { queueEnabled: false },
+    );
+    await q.enqueue([notif('warning', 'a')]);
+    expect(calls).toBe(1);
+    answer = 'retry';
+    await expect(q.enqueue([notif('warning', 'b')])).rejects.toMatchObject({ permanent: false, retryAfterMs: 2000 });
+    answer = 'permanent';
+    await expect(q.enqueue([notif('warning', 'c')])).rejects.toMatchObject({ permanent: true });
+    expect(calls).toBe(3);
+    expect(q.size).toBe(0);
+    expect(deadLetters()).toEqual([]);
   });
 });

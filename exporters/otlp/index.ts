@@ -24,6 +24,11 @@ export const otlpExporterFactory: Factory<OtlpExporterConfig> = {
     }
     if (!!config.tls.cert_file !== !!config.tls.key_file) issues.push({ path: ['tls'], message: 'cert_file and key_file go together' });
     if (config.signals.length === 0) issues.push({ path: ['signals'], message: 'list at least one signal' });
+    // the shared delivery block's names (src/delivery/README.md) replaced these
+    if (config.sending_queue.queue_size !== undefined)
+      issues.push({ path: ['sending_queue', 'queue_size'], message: `renamed: write sending_queue.max_items: ${config.sending_queue.queue_size} (the same key as every queued exporter)` });
+    if (config.sending_queue.drain_timeout !== undefined)
+      issues.push({ path: ['sending_queue', 'drain_timeout'], message: `renamed: write shutdown_timeout: ${config.sending_queue.drain_timeout} at the exporter's top level (the same key as every queued exporter)` });
     return issues;
   },
   create: (settings, config) => new OtlpExporter(settings, config),

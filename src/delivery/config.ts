@@ -1,7 +1,8 @@
 /**
- * The one delivery config block every notification exporter shares (`timeout`, `retry`, `sending_queue`,
- * `shutdown_timeout`): each exporter's schema spreads {@link deliveryConfigProps} into its own, and each
- * exporter's README points at src/delivery/README.md for the meaning of these keys.
+ * The one delivery config block every queued exporter shares, the notification exporters and `otlp` alike
+ * (`timeout`, `retry`, `sending_queue`, `shutdown_timeout`): each exporter's schema spreads
+ * {@link deliveryConfigProps} into its own, and each exporter's README points at src/delivery/README.md
+ * for the meaning of these keys. (Collector: exporterhelper's `timeout`, `retry_on_failure`, `sending_queue`.)
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Obj } from '../config/types.ts';
@@ -21,11 +22,16 @@ export const RetrySchema = Obj(
 
 export const SendingQueueSchema = Obj(
   {
+    enabled: Type.Boolean({ default: true, description: 'false: no queue; one attempt inside the call, failures go back upstream' }),
+    storage: Type.Union([Type.Literal('disk'), Type.Literal('memory')], {
+      default: 'disk',
+      description: "disk: queued and fsync'd in the exporter's state folder before the call returns (survives a crash); memory: lost with the process (what shutdown cannot deliver goes to the dead letter)",
+    }),
     max_items: Type.Integer({ minimum: 1, default: 10_000, description: 'notifications held at most' }),
     max_bytes: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024, description: 'bytes of queued notifications held at most' }),
     num_consumers: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'concurrent deliveries' }),
   },
-  { description: 'the on-disk queue in the exporter state folder' },
+  { description: 'the queue in the exporter state folder (or in memory)' },
 );
 
 /** Spread into an exporter's schema: `Obj({ url: ..., ...deliveryConfigProps })`. */
@@ -60,6 +66,10 @@ export interface DeliveryOptions {
   maxItems: number;
   maxBytes: number;
   concurrency: number;
+  /** `sending_queue.storage`. */
+  storage: 'disk' | 'memory';
+  /** `sending_queue.enabled`: false sends inside `enqueue`, once. */
+  queueEnabled: boolean;
   /** Minimum time between two sends (a target's rate limit: Slack's one message a second); 0 = none. */
   minSendIntervalMs: number;
   /**
@@ -93,6 +103,8 @@ export function deliveryOptions(c: DeliveryConfig, over: Partial<DeliveryOptions
     maxItems: c.sending_queue.max_items,
     maxBytes: c.sending_queue.max_bytes,
     concurrency: c.sending_queue.num_consumers,
+    storage: c.sending_queue.storage,
+    queueEnabled: c.sending_queue.enabled,
     minSendIntervalMs: 0,
     rateLimitKey: '',
     ...over,

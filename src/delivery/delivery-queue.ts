@@ -19,6 +19,7 @@ import { type DeliveryRecord, RecentRing } from '../status.ts';
 import { backoffDelay } from './backoff.ts';
 import type { DeliveryOptions } from './config.ts';
 import { DiskQueue, type QueueEntry } from './disk-queue.ts';
+import { MemoryQueue, type QueueStore } from './queue-store.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { CRITICAL_RANK, rankName } from './severity.ts';
 
@@ -122,7 +123,7 @@ export class DeliveryQueue<T> {
 
   private constructor(
     private readonly p: DeliveryQueueParams<T>,
-    private readonly disk: DiskQueue<T>,
+    private readonly store: QueueStore<T>,
   ) {
     this.deadLetterFile = path.join(p.dir, 'dead-letter.jsonl');
     this.rand = p.rand ?? Math.random;
@@ -130,14 +131,22 @@ export class DeliveryQueue<T> {
     this.deadLetterCounter = counters.deadLetter;
     this.droppedCounter = counters.dropped;
     p.telemetry.queue(
-      () => this.disk.size,
+      () => this.store.size,
       () => p.options.maxItems,
     );
   }
 
-  /** Opens the queue in `params.dir` and starts delivering what an earlier run left in it. */
+  /**
+   * Opens the queue (`options.storage`: on disk in `params.dir/queue/`, or in memory) and starts delivering
+   * what an earlier run left on disk.
+   */
   static async open<T>(params: DeliveryQueueParams<T>): Promise<DeliveryQueue<T>> {
     fs.mkdirSync(params.dir, { recursive: true });
+    if (params.options.storage === 'memory') {
+      const q = new DeliveryQueue(params, new MemoryQueue<T>());
+      q.pump();
+      return q;
+    }
     const disk = await DiskQueue.open<T>(path.join(params.dir, 'queue'), {
       onWriteState: (err) => {
         // Disk full (or any write error) is a state: /readyz names the exporter until a write works again.
@@ -162,12 +171,12 @@ export class DeliveryQueue<T> {
   }
 
   get size(): number {
-    return this.disk.size;
+    return this.store.size;
   }
 
-  /** The disk queue's write counters (bench). */
+  /** The disk queue's write counters (bench); undefined for `storage: memory`. */
   get diskStats() {
-    return this.disk.stats;
+    return this.store instanceof DiskQueue ? this.store.stats : undefined;
   }
 
   /** The last deliveries, dead letters and drops (newest first), and where dead letters go: for the status page. */
@@ -192,8 +201,8 @@ export class DeliveryQueue<T> {
 
   stats(): DeliveryStats {
     return {
-      queued: this.disk.size,
-      queuedBytes: this.disk.bytes,
+      queued: this.store.size,
+      queuedBytes: this.store.bytes,
       inflight: this.inflight,
       delivered: this.delivered,
       deadLettered: this.deadLettered,
@@ -207,6 +216,7 @@ export class DeliveryQueue<T> {
    */
   async enqueue(items: readonly T[]): Promise<void> {
     if (this.closing) throw retryableError(`exporter ${this.p.id} is shutting down`);
+    if (!this.p.options.queueEnabled) return this.sendNow(items);
     const { maxItems, maxBytes } = this.p.options;
     if (this.p.whenFull === 'refuse') return this.enqueueOrRefuse(items);
     const accepted: { item: T; severity: number; json: string }[] = [];
@@ -220,17 +230,17 @@ export class DeliveryQueue<T> {
         continue;
       }
       let keep = true;
-      while (this.disk.size + accepted.length + 1 > maxItems || this.disk.bytes + addBytes + bytes > maxBytes) {
+      while (this.store.size + accepted.length + 1 > maxItems || this.store.bytes + addBytes + bytes > maxBytes) {
         const victim = this.findVictim(rank);
         if (victim) {
           this.drop(victim.item, victim.severity, 'queue full: dropped the oldest of the lowest severity');
-          this.disk.remove(victim.id);
+          this.store.remove(victim.id);
           this.state.delete(victim.id);
           continue;
         }
         if (rank >= CRITICAL_RANK) {
           this.p.logger.error(
-            { ...this.p.describe(item), queued: this.disk.size, max_items: maxItems, max_bytes: maxBytes },
+            { ...this.p.describe(item), queued: this.store.size, max_items: maxItems, max_bytes: maxBytes },
             'SENDING QUEUE FULL OF CRITICAL NOTIFICATIONS: refusing a new critical notification (retryable); the target is down or too slow',
           );
           // Keep what was accepted before this item in this call.
@@ -249,6 +259,31 @@ export class DeliveryQueue<T> {
     if (accepted.length) await this.append(accepted);
   }
 
+  /**
+   * `sending_queue.enabled: false`: no queue; one attempt per item inside `enqueue`, under `timeout`. A
+   * failure rejects (retryable or permanent as the target said), so the caller upstream decides.
+   */
+  private async sendNow(items: readonly T[]): Promise<void> {
+    for (const item of items) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new Error(`timed out after ${this.p.options.timeoutMs} ms`)), this.p.options.timeoutMs);
+      const now = Date.now();
+      try {
+        const rejected = (await this.p.send(item, controller.signal, 1)) ?? 0;
+        const n = this.p.itemCount(item);
+        this.delivered++;
+        this.p.telemetry.count('sent', this.signalOf(item), n - rejected);
+        if (rejected > 0) this.p.telemetry.count('failed', this.signalOf(item), rejected);
+        this.remember('delivered', item, 1, now);
+      } catch (err) {
+        if (err instanceof ConsumerError && err.permanent) this.p.telemetry.count('failed', this.signalOf(item), this.p.itemCount(item));
+        throw err instanceof ConsumerError ? err : retryableError(`exporter ${this.p.id}: ${(err as Error).message}`, undefined, err);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
   /** `whenFull: 'refuse'`: all of `items` are queued, or none (a retryable error when they do not fit). */
   private async enqueueOrRefuse(items: readonly T[]): Promise<void> {
     const { maxItems, maxBytes } = this.p.options;
@@ -265,9 +300,9 @@ export class DeliveryQueue<T> {
       addBytes += bytes;
     }
     if (!accepted.length) return;
-    if (this.disk.size + accepted.length > maxItems || this.disk.bytes + addBytes > maxBytes)
+    if (this.store.size + accepted.length > maxItems || this.store.bytes + addBytes > maxBytes)
       throw retryableError(
-        `exporter ${this.p.id}: sending queue is full (${this.disk.size}/${maxItems} items, ${this.disk.bytes}/${maxBytes} bytes)`,
+        `exporter ${this.p.id}: sending queue is full (${this.store.size}/${maxItems} items, ${this.store.bytes}/${maxBytes} bytes)`,
         this.p.options.initialIntervalMs,
       );
     await this.append(accepted);
@@ -276,19 +311,19 @@ export class DeliveryQueue<T> {
   private async append(items: { item: T; severity: number; json: string }[]): Promise<void> {
     let entries: QueueEntry<T>[];
     try {
-      entries = await this.disk.append(items);
+      entries = await this.store.append(items);
     } catch (err) {
       // Nothing of the failed write stays on disk or in the queue: the caller keeps the items and retries.
       throw retryableError(`exporter ${this.p.id}: ${(err as Error).message}`, Math.max(1000, this.p.options.initialIntervalMs), err);
     }
-    for (const e of entries) if (this.disk.has(e.id)) this.ready.push(e);
+    for (const e of entries) if (this.store.has(e.id)) this.ready.push(e);
     this.pump();
   }
 
   /** The oldest queued entry with the lowest severity, no more severe than `rank`, not in flight. */
   private findVictim(rank: number): QueueEntry<T> | undefined {
     let best: QueueEntry<T> | undefined;
-    for (const e of this.disk.values()) {
+    for (const e of this.store.values()) {
       if (e.severity > rank || e.severity >= CRITICAL_RANK) continue;
       if (this.state.get(e.id)?.controller) continue;
       if (!best || e.severity < best.severity) best = e;
@@ -327,10 +362,19 @@ export class DeliveryQueue<T> {
     this.aborted = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const left = this.disk.size;
+    const left = this.store.size;
     for (const st of this.state.values()) st.controller?.abort(new Error('shutting down'));
-    await this.disk.close();
-    if (left) this.p.logger.info({ queued: left }, 'notifications left in the queue for the next start');
+    if (this.store instanceof MemoryQueue) {
+      // Nothing in memory survives the process: what was not delivered goes to the dead letter, not nowhere.
+      const now = Date.now();
+      for (const e of [...this.store.values()]) {
+        const st = this.state.get(e.id);
+        this.writeDeadLetter(e.item, 'exporter shut down before it could be delivered (sending_queue.storage: memory)', st?.attempts ?? 0, st?.firstAttemptAt ?? now, now, e.enqueuedAt);
+        this.store.remove(e.id);
+      }
+    }
+    await this.store.close();
+    if (left && !(this.store instanceof MemoryQueue)) this.p.logger.info({ queued: left }, 'notifications left in the queue for the next start');
   }
 
   private get nextSendAt(): number {
@@ -353,14 +397,14 @@ export class DeliveryQueue<T> {
     const now = Date.now();
     while (this.delayed.peekDue() <= now) {
       const e = this.delayed.pop()!;
-      if (this.disk.has(e.id)) this.ready.push(e);
+      if (this.store.has(e.id)) this.ready.push(e);
     }
     const { concurrency, minSendIntervalMs } = this.p.options;
     while (this.inflight < concurrency && this.readyHead < this.ready.length) {
       if (this.pausedUntil > now || this.nextSendAt > now) break;
       const e = this.ready[this.readyHead]!;
       this.ready[this.readyHead++] = undefined as unknown as QueueEntry<T>;
-      if (!this.disk.has(e.id)) continue;
+      if (!this.store.has(e.id)) continue;
       if (minSendIntervalMs > 0) this.nextSendAt = now + minSendIntervalMs;
       this.attempt(e, now);
     }
@@ -436,14 +480,14 @@ export class DeliveryQueue<T> {
       this.delivered++;
       this.remember('delivered', e.item, st.attempts, now);
       this.state.delete(e.id);
-      if (this.disk.has(e.id)) {
-        this.disk.remove(e.id);
+      if (this.store.has(e.id)) {
+        this.store.remove(e.id);
         const n = this.p.itemCount(e.item);
         const bad = Math.min(Math.max(0, rejected), n);
         this.p.telemetry.count('sent', this.signalOf(e.item), n - bad);
         if (bad) this.p.telemetry.count('failed', this.signalOf(e.item), bad);
       }
-    } else if (this.disk.has(e.id)) {
+    } else if (this.store.has(e.id)) {
       const message = err instanceof Error ? err.message : String(err);
       st.lastError = message;
       const permanent = err instanceof ConsumerError && err.permanent;
@@ -469,7 +513,7 @@ export class DeliveryQueue<T> {
   private deadLetter(e: QueueEntry<T>, reason: string, st: Attempts, now: number): void {
     this.state.delete(e.id);
     this.writeDeadLetter(e.item, reason, st.attempts, st.firstAttemptAt, now, e.enqueuedAt);
-    this.disk.remove(e.id);
+    this.store.remove(e.id);
   }
 
   private writeDeadLetter(item: T, reason: string, attempts: number, firstAttemptAt: number, lastAttemptAt: number, enqueuedAt = lastAttemptAt): void {
