@@ -73,7 +73,7 @@ async function scenario(protocol: 'grpc' | 'http/protobuf', storage: 'disk' | 'm
   const raw: Record<string, unknown> = {
     endpoint: protocol === 'grpc' ? `http://${up.grpc}` : `http://${up.http}`,
     protocol,
-    sending_queue: { queue_size: BATCHES + 10, max_bytes: 2 ** 30, num_consumers: 4 },
+    sending_queue: { max_items: BATCHES + 10, max_bytes: 2 ** 30, num_consumers: 4 },
   };
   if (hasStorageKey()) (raw['sending_queue'] as Record<string, unknown>)['storage'] = storage;
   const issues = validateComponentConfig(otlpExporterFactory as Factory, raw);
