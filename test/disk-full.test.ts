@@ -16,7 +16,7 @@ import type { Exporter } from '../src/component.ts';
 import { StateWriteError, writeFileAtomic, writeFileAtomicSync } from '../src/atomic-file.ts';
 import { DiskQueue } from '../src/delivery/disk-queue.ts';
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
-import type { WebhookPayload } from '../exporters/webhook/payload.ts';
+import type { WebhookPayload } from '../src/delivery/webhook-payload.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { configFor, testSettings, waitFor } from './helpers/index.ts';
 import { freePort } from './helpers/daemon.ts';

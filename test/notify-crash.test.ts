@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import type { Exporter } from '../src/component.ts';
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
-import type { WebhookPayload } from '../exporters/webhook/payload.ts';
+import type { WebhookPayload } from '../src/delivery/webhook-payload.ts';
 import { configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';
 import { freePort } from './helpers/daemon.ts';

@@ -17,7 +17,7 @@ import { tempDir, waitFor } from './helpers/index.ts';
 import { SlackServer } from './doubles/slack-server.ts';
 import { SmtpTestServer } from './doubles/smtp-server.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';
-import type { WebhookPayload } from '../exporters/webhook/payload.ts';
+import type { WebhookPayload } from '../src/delivery/webhook-payload.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const cleanup: (() => Promise<unknown> | unknown)[] = [];

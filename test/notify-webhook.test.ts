@@ -4,7 +4,7 @@ import path from 'node:path';
 import { stateDirFor } from '../src/component.ts';
 import type { Exporter } from '../src/component.ts';
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
-import type { WebhookPayload } from '../exporters/webhook/payload.ts';
+import type { WebhookPayload } from '../src/delivery/webhook-payload.ts';
 import { configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
 import { makeAlert, makeNotification } from './doubles/alerts.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';

@@ -17,7 +17,7 @@ import { type Batch, countItems, pickSignal } from '../../src/model.ts';
 import { stringifyOtlpJson } from '../../src/otlp/json.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import { notificationsFor } from '../../src/delivery/notification-exporter.ts';
-import { webhookAlert } from '../webhook/payload.ts';
+import { webhookAlert } from '../../src/delivery/webhook-payload.ts';
 import type { FileConfig } from './config.ts';
 
 /** Cuts a trailing partial line (no final "\n") left by a crash; returns the bytes removed. */

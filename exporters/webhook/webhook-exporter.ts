@@ -4,7 +4,7 @@ import { checkStatus, httpAgent, post, redact } from '../../src/delivery/http.ts
 import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { WebhookConfig } from './config.ts';
-import { webhookPayload } from './payload.ts';
+import { webhookPayload } from '../../src/delivery/webhook-payload.ts';
 
 /** The HMAC header value for a body: `sha256=<hex>`. */
 export function signature(secret: string, body: Buffer | string): string {

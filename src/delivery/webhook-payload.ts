@@ -1,9 +1,14 @@
-/** The Alertmanager webhook body (version "4"), which the webhook and file exporters both write. */
-import type { Alert, AlertNotification } from '../../src/model.ts';
+/**
+ * The Alertmanager webhook body (version "4"): the shape every tool that takes Alertmanager webhooks reads,
+ * written by the webhook exporter and, one line per notification, by the file exporter. (Alertmanager
+ * `notify/webhook/webhook.go` Message.)
+ */
+import type { Alert, AlertNotification } from '../model.ts';
 
 /** One item of `alerts[]`: Alertmanager's fields plus vigil's `value` (null when not a finite number). */
 export type WebhookAlert = Omit<Alert, 'value'> & { value: number | null };
 
+/** The JSON body of one notification. */
 export interface WebhookPayload {
   version: '4';
   groupKey: string;
@@ -17,6 +22,7 @@ export interface WebhookPayload {
   alerts: WebhookAlert[];
 }
 
+/** One alert as the webhook body carries it. */
 export function webhookAlert(a: Alert): WebhookAlert {
   return {
     status: a.status,
