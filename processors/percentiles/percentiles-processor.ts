@@ -8,7 +8,6 @@ import type { Consumer, CreateSettings, Processor } from '../../src/component.ts
 import { parseDuration } from '../../src/duration.ts';
 import type { Logger } from '../../src/logger.ts';
 import {
-  AggregationTemporality,
   type Batch,
   type ExponentialHistogramDataPoint,
   type HistogramDataPoint,
@@ -17,14 +16,14 @@ import {
   type NumberDataPoint,
   type ResourceMetrics,
   StatusCode,
-  type SummaryDataPoint,
-  emptyScope,
 } from '../../src/model.ts';
 import { findNumber, findString } from '../../src/attributes.ts';
 import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import type { PercentilesConfig } from './config.ts';
 import { LatencyHistory } from './latency-history.ts';
+import { type RenderOptions, renderWindow } from './render.ts';
+import { type MetricSeries, type SpanSeries, type Trie, WindowState } from './window-state.ts';
 import type { ComponentStatus } from '../../src/status.ts';
 
 const STATUS_NAMES = ['unset', 'ok', 'error'] as const;
@@ -32,44 +31,14 @@ const STATUS_NAMES = ['unset', 'ok', 'error'] as const;
 const ABSENT = '\u0000';
 const OVERFLOW_ATTRS: KeyValue[] = [{ key: 'otel.metric.overflow', value: true }];
 
-/** One series of span data: the span's dimensions plus status.code. */
-interface SpanSeries {
-  attrs: KeyValue[];
-  /** Value of `service.name` when it is a dimension ('' otherwise): the emitted resource. */
-  service: string;
-  duration: Sketch;
-  /** One sketch per configured span attribute (created when first seen). */
-  extra: (Sketch | undefined)[];
-}
-
-/** One series of a received metric: the point's (or resource's) values of the dimensions it carries. */
-interface MetricSeries {
-  attrs: KeyValue[];
-  service: string;
-  sketch: Sketch;
-}
-
-type Trie<T> = Map<string, Trie<T> | T>;
-
-/** Everything held for one window. */
-class WindowState {
-  readonly spanRoot: Trie<SpanSeries> = new Map();
-  readonly spanSeries: SpanSeries[] = [];
-  spanOverflow: SpanSeries | undefined;
-  readonly metricRoots = new Map<string, Trie<MetricSeries>>();
-  readonly metricSeries = new Map<string, MetricSeries[]>();
-  readonly metricOverflow = new Map<string, MetricSeries>();
-  /** Series created in this window (span and metric), against max_series. */
-  seriesCount = 0;
-  constructor(readonly index: number) {}
-}
-
 export class PercentilesProcessor implements Processor {
   private readonly windowMs: number;
   private readonly scale: number;
   private readonly dims: string[];
   private readonly serviceDim: number;
   private readonly quantiles: number[];
+  /** What renderWindow reads (the config's parts and the units seen). */
+  private readonly renderOptions: RenderOptions;
   private readonly metricNames: Set<string>;
   private readonly units = new Map<string, string>();
   private readonly spanAttrs: string[];
@@ -117,6 +86,7 @@ export class PercentilesProcessor implements Processor {
     this.quantiles = [...new Set([0, ...config.quantiles, 1])].sort((a, b) => a - b);
     this.metricNames = new Set(config.metrics);
     this.spanAttrs = config.span_attributes.slice();
+    this.renderOptions = { windowMs: this.windowMs, quantiles: this.quantiles, spanAttrs: this.spanAttrs, units: this.units };
     this.streams = new MetricStreamReader({
       component: 'percentiles',
       logger: settings.logger,
@@ -207,7 +177,7 @@ export class PercentilesProcessor implements Processor {
     const resourceMetrics: ResourceMetrics[] = [];
     for (const w of due) {
       this.history.record(w.index, w.spanOverflow ? [...w.spanSeries, w.spanOverflow] : w.spanSeries);
-      resourceMetrics.push(...this.render(w));
+      resourceMetrics.push(...renderWindow(w, this.renderOptions));
     }
     if (resourceMetrics.length) await this.emit.consume({ resourceMetrics });
   }
@@ -414,102 +384,5 @@ export class PercentilesProcessor implements Processor {
       this.invalidWarned = true;
       this.logger.warn({ items: n }, `percentiles: dropped unreadable input (${what}); further cases are only counted`);
     }
-  }
-
-  // ------------------------------------------------------------------------------------------ render
-
-  /** The metrics of one window, one ResourceMetrics per service (when service.name is a dimension). */
-  private render(w: WindowState): ResourceMetrics[] {
-    const startNs = BigInt(w.index) * BigInt(this.windowMs) * 1_000_000n;
-    const endNs = startNs + BigInt(this.windowMs) * 1_000_000n;
-    const groups = new Map<string, Map<string, Metric>>();
-    const metricFor = (service: string, name: string, make: () => Metric): Metric => {
-      let g = groups.get(service);
-      if (!g) groups.set(service, (g = new Map()));
-      let m = g.get(name);
-      if (!m) g.set(name, (m = make()));
-      return m;
-    };
-    const spanSeries = w.spanOverflow ? [...w.spanSeries, w.spanOverflow] : w.spanSeries;
-    for (const s of spanSeries) {
-      if (s.duration.count === 0) continue;
-      this.addDistribution(metricFor, s.service, 'span.duration', 'span.duration.summary', 'ms', s.duration, s.attrs, startNs, endNs);
-      const calls = metricFor(s.service, 'span.calls', () => ({
-        name: 'span.calls',
-        description: 'Spans seen in the window',
-        unit: '{call}',
-        metadata: [],
-        data: { type: 'sum', dataPoints: [], aggregationTemporality: AggregationTemporality.Delta, isMonotonic: true },
-      }));
-      (calls.data!.dataPoints as NumberDataPoint[]).push({
-        attributes: s.attrs,
-        startTimeUnixNano: startNs,
-        timeUnixNano: endNs,
-        value: BigInt(s.duration.count),
-        exemplars: [],
-        flags: 0,
-      });
-      for (let i = 0; i < this.spanAttrs.length; i++) {
-        const sk = s.extra[i];
-        if (!sk || sk.count === 0) continue;
-        const name = this.spanAttrs[i]!;
-        this.addDistribution(metricFor, s.service, `${name}.distribution`, `${name}.summary`, '', sk, s.attrs, startNs, endNs);
-      }
-    }
-    for (const [name, list] of w.metricSeries) {
-      const unit = this.units.get(name) ?? '';
-      for (const s of list) this.addDistribution(metricFor, s.service, `${name}.distribution`, `${name}.summary`, unit, s.sketch, s.attrs, startNs, endNs);
-    }
-    for (const [name, s] of w.metricOverflow) {
-      this.addDistribution(metricFor, '', `${name}.distribution`, `${name}.summary`, this.units.get(name) ?? '', s.sketch, s.attrs, startNs, endNs);
-    }
-    const out: ResourceMetrics[] = [];
-    for (const [service, metrics] of groups) {
-      out.push({
-        resource: { attributes: service !== '' ? [{ key: 'service.name', value: service }] : [], droppedAttributesCount: 0 },
-        scopeMetrics: [{ scope: emptyScope('vigil/percentiles'), metrics: [...metrics.values()], schemaUrl: '' }],
-        schemaUrl: '',
-      });
-    }
-    return out;
-  }
-
-  private addDistribution(
-    metricFor: (service: string, name: string, make: () => Metric) => Metric,
-    service: string,
-    histName: string,
-    summaryName: string,
-    unit: string,
-    sketch: Sketch,
-    attrs: KeyValue[],
-    startNs: bigint,
-    endNs: bigint,
-  ): void {
-    if (sketch.count === 0) return;
-    const hist = metricFor(service, histName, () => ({
-      name: histName,
-      description: 'Distribution over the window (mergeable exponential histogram)',
-      unit,
-      metadata: [],
-      data: { type: 'exponentialHistogram', dataPoints: [], aggregationTemporality: AggregationTemporality.Delta },
-    }));
-    (hist.data!.dataPoints as ExponentialHistogramDataPoint[]).push(sketch.toDataPoint(attrs, startNs, endNs));
-    const summary = metricFor(service, summaryName, () => ({
-      name: summaryName,
-      description: 'Quantiles over the window (0 = min, 1 = max)',
-      unit,
-      metadata: [],
-      data: { type: 'summary', dataPoints: [] },
-    }));
-    const dp: SummaryDataPoint = {
-      attributes: attrs,
-      startTimeUnixNano: startNs,
-      timeUnixNano: endNs,
-      count: sketch.count,
-      sum: sketch.sum,
-      quantileValues: this.quantiles.map((q) => ({ quantile: q, value: sketch.quantile(q) })),
-      flags: 0,
-    };
-    (summary.data!.dataPoints as SummaryDataPoint[]).push(dp);
   }
 }
