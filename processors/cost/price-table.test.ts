@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/index.ts';
 import { callCost } from './cost-processor.ts';
-import { BUILTIN_PRICES, PriceTable, buildPriceTable, formatPriceFile, fromLiteLlm, loadPriceFile, normaliseModel, readPriceFile } from './price-table.ts';
+import { BUILTIN_PRICES, PriceTable, buildPriceTable, formatPriceFile, fromLiteLlm, loadPriceFile, normaliseModel, readPriceFile, withFallbacks } from './price-table.ts';
 
 const LITELLM = path.resolve('test/fixtures/prices/model_prices_and_context_window.json');
 const liteDoc = () => JSON.parse(fs.readFileSync(LITELLM, 'utf8')) as Record<string, Record<string, unknown>>;
@@ -54,6 +54,24 @@ describe('model name resolution', () => {
     expect(name('bedrock/anthropic.claude-3-haiku-20240307-v1:0', 'openai')).toBe('anthropic.claude-3-haiku-20240307-v1:0');
     expect(name('deepseek/deepseek-chat', 'openrouter')).toBe('openrouter/deepseek/deepseek-chat');
     expect(name('deepseek/deepseek-chat')).toBe('deepseek/deepseek-chat');
+  });
+
+  it('every key of the table, sent as it is (with its provider, or with none), gets its own prices or is unpriced: never another price', () => {
+    const t = buildPriceTable('builtin', []);
+    const entries = readPriceFile(BUILTIN_PRICES).entries;
+    const prices = (p: { input: number; output: number; cacheRead: number; cacheWrite: number; tiers?: unknown }) => JSON.stringify([p.input, p.output, p.cacheRead, p.cacheWrite, p.tiers]);
+    const wrong: string[] = [];
+    let unpriced = 0;
+    for (const e of entries) {
+      const want = prices(withFallbacks(e));
+      for (const ctx of [t.context(e.provider, undefined), t.context(undefined, undefined)]) {
+        const r = t.resolve(e.name, ctx);
+        if (!r.price) unpriced++;
+        else if (prices(r.price) !== want) wrong.push(`${e.name} (${e.provider}) -> ${r.price.name}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(unpriced).toBeLessThan(20); // a few keys LiteLLM lists twice at different prices under two providers
   });
 
   it('never crosses to another provider: a known provider without the model is unpriced', () => {

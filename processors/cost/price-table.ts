@@ -676,6 +676,10 @@ export class PriceTable {
       awsRegion,
     );
     if (direct.length) {
+      // the key exactly as sent wins over its own provider's other spellings (LiteLLM lists some models
+      // twice with different prices); not over another provider the attributes could mean
+      const ex = direct.find((x) => x.key === names[0]);
+      if (ex && direct.every((x) => x.price.provider === ex.price.provider || samePrices(x.price, ex.price))) return { price: ex.price, how: 'exact' };
       const r = this.pick(direct, 'provider', names[0]);
       if (!r) return { reason: 'ambiguous' };
       if (r.price.name.trim().toLowerCase() === names[0]) r.how = 'exact';
