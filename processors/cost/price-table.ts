@@ -632,6 +632,10 @@ export class PriceTable {
         }
         const ur = this.user.get(rest);
         if (ur) return { price: ur, how: 'user' };
+      } else if (AWS_REGION.test(seg)) {
+        // <region>/<model id> (a Bedrock region without the bedrock/ prefix)
+        awsRegion = seg;
+        rest = lower.slice(slash + 1);
       }
     }
     // 2. the provider: the attributes', unless only a generic client name (openai) was given and the name routes elsewhere
