@@ -17,6 +17,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from './helpers/index.ts';
 import { freePort, startDaemon, writeConfig, type Daemon } from './helpers/daemon.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';
+import http from 'node:http';
+import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
+import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
+import { SinkConsumer, configFor, testSettings } from './helpers/index.ts';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -168,4 +172,53 @@ service:
     expect(seen.size).toBeGreaterThan(10);
     expect([...seen].filter(([, n]) => n > 1), `windows emitted twice (reload at ${new Date(reloadedAt).toISOString()})`).toEqual([]);
   }, 90_000);
+});
+
+describe('a receiver that stops (SIGTERM, or a reload that changed it) drains its keep-alive connections', () => {
+  it('no request on an open keep-alive connection is reset: each is answered (with Connection: close) or finds the port closed', async () => {
+    const sink = new SinkConsumer();
+    const r = otlpReceiverFactory.create(
+      testSettings('receiver', 'otlp', { emit: sink }),
+      configFor(otlpReceiverFactory, { protocols: { http: { endpoint: '127.0.0.1:0' } } }),
+    ) as OtlpReceiver;
+    await r.start({ reportFatal: () => undefined });
+    const url = `http://${r.httpAddress}/v1/traces`;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const body = JSON.stringify({ resourceSpans: [] });
+    const outcomes: string[] = [];
+    const post = () =>
+      new Promise<void>((resolve) => {
+        const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            outcomes.push(String(res.statusCode));
+            resolve();
+          });
+        });
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          outcomes.push(e.code ?? e.message);
+          resolve();
+        });
+        req.end(body);
+      });
+    let running = true;
+    const loops = Array.from({ length: 8 }, async () => {
+      while (running) {
+        await post();
+        await sleep(Math.random() * 20);
+      }
+    });
+    await sleep(500);
+    await r.shutdown();
+    await sleep(300);
+    running = false;
+    await Promise.all(loops);
+    agent.destroy();
+    const counts: Record<string, number> = {};
+    for (const o of outcomes) counts[o] = (counts[o] ?? 0) + 1;
+    // ECONNREFUSED: the port is closed (the sender retries, nothing was half-sent); anything else is a reset
+    const resets = outcomes.filter((o) => o !== '200' && o !== 'ECONNREFUSED');
+    expect(counts['200'], JSON.stringify(counts)).toBeGreaterThan(20);
+    expect(resets, JSON.stringify(counts)).toEqual([]);
+  });
 });

@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
@@ -341,8 +342,13 @@ function readBodyInto(req: http.IncomingMessage, maxBytes: number, timeoutMs: nu
 }
 
 /** An HTTP(S) server that runs intake routes. */
+/** How long a draining intake server keeps serving requests on its open keep-alive connections. */
+const DRAIN_GRACE_MS = 1000;
+
 export class HttpIntakeServer {
   private server: http.Server | undefined;
+  /** Shutting down: every answer closes its connection. */
+  private draining = false;
   private addr: AddressInfo | undefined;
   private readonly pool = new BodyPool();
 
@@ -390,15 +396,32 @@ export class HttpIntakeServer {
     this.addr = server.address() as AddressInfo;
   }
 
+  /**
+   * Drains without resetting keep-alive connections: no new connection is accepted; a request that
+   * arrives on an open connection during the next `DRAIN_GRACE_MS` is still served, its answer saying
+   * `Connection: close` (so the client opens a new connection, to the next server, rather than seeing its
+   * request cut); connections still idle after that are closed, and any left 2 s later are cut.
+   */
   async shutdown(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
+    this.draining = true;
     await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      // Requests in flight get a moment to finish, then their connections are cut.
-      setTimeout(() => server.closeAllConnections(), 2000).unref();
+      // net.Server's close: stop listening but keep the open connections (http.Server's close would also
+      // close the idle keep-alive ones at once, cutting a request a client is sending on one right then)
+      net.Server.prototype.close.call(server, () => {
+        // now http.Server's own close, for what it clears besides (its connection-checking timer)
+        server.close(() => undefined);
+        resolve();
+      });
+      const idle = setTimeout(() => {
+        server.closeIdleConnections();
+        // Requests in flight get a moment to finish, then their connections are cut.
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }, DRAIN_GRACE_MS);
+      idle.unref();
+      server.once('close', () => clearTimeout(idle));
     });
   }
 
@@ -452,7 +475,11 @@ export class HttpIntakeServer {
       } finally {
         if (admission) admission.release(held);
       }
-      res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) });
+      res.writeHead(reply.status, {
+        'content-type': reply.contentType,
+        'content-length': Buffer.byteLength(reply.body),
+        ...(this.draining ? { connection: 'close' } : {}),
+      });
       res.end(reply.body);
     } catch (e) {
       const err = dataError(e);
@@ -465,7 +492,7 @@ export class HttpIntakeServer {
       const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) };
       if (err?.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
       // The body may be unread (413, 408, 401 ...): close rather than read what is left of it.
-      if (!req.complete) headers.connection = 'close';
+      if (!req.complete || this.draining) headers.connection = 'close';
       if (res.headersSent) {
         res.destroy();
         return;
