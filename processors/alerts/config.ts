@@ -84,6 +84,12 @@ export const RuleSchema = Type.Object(
     labels: Type.Record(Type.String(), Type.String(), { default: {} }),
     annotations: Type.Record(Type.String(), Type.String(), { default: {} }),
     repeat_interval: Type.Optional(Duration()),
+    limit: Type.Integer({
+      minimum: 0,
+      default: 500,
+      description:
+        "most alerts (pending and firing) the rule may have, as Prometheus's rule `limit`; beyond it the rule's alerts are withdrawn and one RuleLimitExceeded alert says how many there would be; 0: no limit",
+    }),
   },
   { additionalProperties: false },
 );

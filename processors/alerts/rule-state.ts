@@ -61,6 +61,10 @@ export interface ResolvedAlert {
 
 const NO_GROUPS: ReadonlyMap<string, number> = new Map();
 
+/** The slot of a rule's RuleLimitExceeded alert (no group key of a result ends like this). */
+export const LIMIT_SLOT = '\u0000\u0003limit';
+const limitKey = (rule: string) => `${rule}\u0000warning${LIMIT_SLOT}`;
+
 /** Passes a rule's results to the state, with what it needs about the rule being evaluated. */
 class StateSink implements ResultSink {
   rule: CompiledRule | undefined;
@@ -70,6 +74,10 @@ class StateSink implements ResultSink {
   slot: Map<string, Instance> | undefined;
   now = 0;
   resolvedNow: ResolvedAlert[] = [];
+  /** New alerts the rule may still create this round (its `limit` less those it holds); Infinity: no limit. */
+  room = Infinity;
+  /** Results that would have created an alert beyond the limit this round. */
+  overflow = 0;
   /** The instances given a result this round (kept only for rules whose no_data is not keep_state). */
   readonly touched = new Set<Instance>();
   trackTouched = false;
@@ -81,6 +89,8 @@ class StateSink implements ResultSink {
 
 export class RuleState {
   readonly instances = new Map<string, Instance>();
+  /** Alerts (pending and firing) held per rule, against its `limit`. */
+  private readonly ruleCounts = new Map<string, number>();
   /** The instances per rule and severity (`rule \0 severity`), by slot key: found without building their key. */
   private readonly slots = new Map<string, Map<string, Instance>>();
   /** Instances of rules with templated labels, by `rule \0 severity \0 group key`: every label set of a group. */
@@ -119,7 +129,13 @@ export class RuleState {
    * alerts, one per label set, as in Prometheus).
    */
   addInstance(inst: Instance, slotKey: string): void {
+    if (inst.key.endsWith(LIMIT_SLOT)) {
+      // A RuleLimitExceeded alert (restored from a snapshot) is kept apart from the rule's own alerts.
+      this.instances.set(inst.key, inst);
+      return;
+    }
     this.instances.set(inst.key, inst);
+    this.ruleCounts.set(inst.rule, (this.ruleCounts.get(inst.rule) ?? 0) + 1);
     const ruleSeverity = inst.key.slice(0, inst.key.length - slotKey.length - 1);
     let slot = this.slots.get(ruleSeverity);
     if (!slot) this.slots.set(ruleSeverity, (slot = new Map()));
@@ -137,7 +153,11 @@ export class RuleState {
   }
 
   private deleteInstance(inst: Instance): void {
-    this.instances.delete(inst.key);
+    if (inst.key.endsWith(LIMIT_SLOT)) {
+      this.instances.delete(inst.key);
+      return;
+    }
+    if (this.instances.delete(inst.key)) this.ruleCounts.set(inst.rule, (this.ruleCounts.get(inst.rule) ?? 1) - 1);
     const m = this.groupsWithAlerts.get(inst.rule);
     const slotKey = groupKeyOf(inst.key);
     const ruleSeverity = inst.key.slice(0, inst.key.length - slotKey.length - 1);
@@ -168,6 +188,11 @@ export class RuleState {
     let inst = slot.get(key);
     if (active === true) {
       if (!inst) {
+        if (sink.room <= 0) {
+          sink.overflow++;
+          return;
+        }
+        sink.room--;
         inst = this.newInstance(sink, key, alertLabels(groupLabels, rule.labels, rule.name, severity), severity, value);
         this.addInstance(inst, key);
       }
@@ -198,11 +223,15 @@ export class RuleState {
       const slotKey = `${key}\u0002${labelsKey(labels)}`;
       const slot = severity === sink.severity ? sink.slot! : this.slotOf(rule.name, severity);
       current = slot.get(slotKey);
-      if (!current) {
-        current = this.newInstance(sink, slotKey, labels, severity, value);
-        this.addInstance(current, slotKey);
+      if (!current && sink.room <= 0) sink.overflow++;
+      else {
+        if (!current) {
+          sink.room--;
+          current = this.newInstance(sink, slotKey, labels, severity, value);
+          this.addInstance(current, slotKey);
+        }
+        this.holds(sink, current, value);
       }
-      this.holds(sink, current, value);
     }
     if (!variants) return;
     for (const inst of [...variants]) {
@@ -289,6 +318,55 @@ export class RuleState {
     return true;
   }
 
+  /**
+   * Prometheus's rule `limit`, with one alert instead of an evaluation error: while a rule would hold more
+   * than `limit` alerts, its alerts are withdrawn (pending ones silently, firing ones resolved: at most
+   * `limit` of them) and one `RuleLimitExceeded` alert (labels `rule`, severity warning) carries the count
+   * as its value; once the rule is back within its limit, that alert resolves and the rule's alerts return
+   * at the next evaluation. An alert storm is one page, not thousands.
+   */
+  private enforceLimit(rule: CompiledRule, now: number, overflow: number, resolvedNow: ResolvedAlert[]): void {
+    const held = this.ruleCounts.get(rule.name) ?? 0;
+    const total = held + overflow;
+    const key = limitKey(rule.name);
+    const current = this.instances.get(key);
+    if (total <= rule.limit && overflow === 0) {
+      if (current) {
+        this.instances.delete(key);
+        resolvedNow.push({ rule: rule.name, alert: { ...this.toAlert(current), status: 'resolved', endsAt: new Date(now).toISOString() } });
+      }
+      return;
+    }
+    for (const inst of [...this.instances.values()]) {
+      if (inst.rule !== rule.name || inst.key === key) continue;
+      this.deleteInstance(inst);
+      // Alerts that fired at an earlier evaluation were (or will be) notified: resolve them. Those that
+      // turned firing in this round were never sent.
+      if (inst.state === 'firing' && inst.firingSince !== undefined && inst.firingSince < now)
+        resolvedNow.push({ rule: inst.rule, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
+    }
+    const summary = `rule ${rule.name} would raise ${total} alerts, over its limit of ${rule.limit}: its alerts are withheld until it is back within the limit`;
+    if (current) {
+      current.value = total;
+      current.lastTrueAt = now;
+      current.annotations = { summary };
+      return;
+    }
+    const labels = { alertname: 'RuleLimitExceeded', rule: rule.name, severity: 'warning' };
+    this.instances.set(key, {
+      key,
+      rule: rule.name,
+      labels,
+      fingerprint: fingerprint(labels),
+      state: 'firing',
+      activeSince: now,
+      firingSince: now,
+      lastTrueAt: now,
+      value: total,
+      annotations: { summary },
+    });
+  }
+
   private render(rule: CompiledRule, labels: Record<string, string>, value: number): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, t] of Object.entries(rule.annotations)) {
@@ -315,9 +393,13 @@ export class RuleState {
       sink.severity = rule.severity;
       sink.slot = this.slotOf(rule.name, rule.severity);
       sink.trackTouched = rule.noDataActive !== undefined;
+      const overLimit = this.instances.has(limitKey(rule.name));
+      sink.room = rule.limit > 0 ? (overLimit ? 0 : Math.max(0, rule.limit - (this.ruleCounts.get(rule.name) ?? 0))) : Infinity;
+      sink.overflow = 0;
       try {
         evaluateRuleInto(rule, store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.startedAt }, this.memo, this.groupsWithAlerts.get(rule.name) ?? NO_GROUPS, sink);
         if (sink.trackTouched) this.settleUnreported(sink);
+        if (rule.limit > 0 && (sink.overflow > 0 || overLimit)) this.enforceLimit(rule, now, sink.overflow, resolvedNow);
       } catch {
         sink.touched.clear();
         continue; // a rule must never stop the others

@@ -31,6 +31,8 @@ export interface CompiledRule {
   threshold: number | undefined;
   forMs: number;
   keepFiringForMs: number;
+  /** Most alerts the rule may hold (Prometheus rule `limit`); 0: no limit. */
+  limit: number;
   /** What a group without data means (`no_data`): undefined keeps the state, false resolves, true fires. */
   noDataActive: boolean | undefined;
   absentForMs: number | undefined;
@@ -158,6 +160,7 @@ export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[])
     threshold: r.threshold,
     forMs: dur(r.for, [...p, 'for'], issues) ?? 0,
     keepFiringForMs: dur(r.keep_firing_for, [...p, 'keep_firing_for'], issues) ?? 0,
+    limit: r.limit ?? 500,
     noDataActive: NO_DATA_ACTIVE[r.no_data],
     absentForMs: dur(r.absent_for, [...p, 'absent_for'], issues),
     severity: r.severity,
