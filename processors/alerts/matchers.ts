@@ -3,9 +3,8 @@
  * `{k: {"=~": re}}`, `{k: {"!~": re}}`), route `matchers` / legacy `match` and `match_re`, inhibition rules
  * and silences.
  *
- * Regexes use RE2 semantics (linear time, no backreferences or lookarounds), through the pure-JS RE2 port
- * `re2js`, and are fully anchored as Alertmanager anchors them (`^(?:RE)$`, pkg/labels/matcher.go). A
- * missing label matches as "".
+ * Regexes use RE2 semantics (src/regex.ts: linear time, no backreferences or lookarounds), fully anchored
+ * as Alertmanager anchors them (`^(?:RE)$`, pkg/labels/matcher.go). A missing label matches as "".
  *
  * Matcher text follows Alertmanager's UTF-8 matcher grammar (matcher/parse): `name op value` where `op` is
  * one of `=`, `!=`, `=~`, `!~`; the name and the value are either unquoted (no space and none of
@@ -13,7 +12,7 @@
  * written `{a="b", c=~"d"}`. As Alertmanager's compatibility mode does, a single matcher that this grammar
  * refuses is read the classic way: a name, an operator, and the rest of the text as the value.
  */
-import { RE2JS } from 're2js';
+import { type AnchoredRegex, compileRegex } from '../../src/regex.ts';
 import type { Where } from './config.ts';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
@@ -23,26 +22,10 @@ export interface Matcher {
   op: MatchOp;
   value: string;
   /** The anchored RE2 regex for `=~` / `!~`. */
-  re?: RE2JS;
+  re?: AnchoredRegex;
 }
 
-/**
- * Compiles an RE2 pattern fully anchored. Throws an Error naming the pattern and, from RE2's parser, what
- * is wrong and where (the offending part of the pattern).
- */
-export function compileRegex(pattern: string): RE2JS {
-  try {
-    // the pattern alone first: errors then point into what the user wrote, and `a)|(b` cannot escape the anchors
-    RE2JS.compile(pattern);
-    return RE2JS.compile(`^(?:${pattern})$`);
-  } catch (e) {
-    const msg = (e as Error).message.replace(/^error parsing regexp: /, '');
-    // RE2 reports the offending fragment between backquotes; give its offset in the pattern too
-    const frag = /`([^`]*)`\s*$/.exec(msg)?.[1];
-    const at = frag ? pattern.indexOf(frag) : -1;
-    throw new Error(`invalid regex ${JSON.stringify(pattern)} (RE2 syntax): ${msg}${at >= 0 ? ` at offset ${at}` : ''}`);
-  }
-}
+export { compileRegex };
 
 /** A matcher; throws an Error saying what is wrong with a regex. */
 export function makeMatcher(name: string, op: MatchOp, value: string): Matcher {

@@ -5,6 +5,7 @@ import type { AlertNotification } from '../../src/model.ts';
 import { SilenceStore, silenceState } from '../../src/silence-store.ts';
 import { batchOf, gauge } from './testdata/batches.ts';
 import { engineFor, tick } from './testdata/engine.ts';
+import { compileTimeIntervals, inAnyInterval } from './time-intervals.ts';
 
 const S = 1000;
 const M = 60_000;
@@ -273,5 +274,59 @@ describe('route tree', () => {
     // these would not finish before the test's timeout (figures: npm run bench alerts)
     for (let n = 20; n <= 4000; n *= 2) expect(e.routeExporters({ x: 'a'.repeat(n) })).toEqual([]);
     expect(e.routeExporters({ x: `${'a'.repeat(27)}b` })).toEqual(['slack/x']);
+  });
+});
+
+describe('time intervals', () => {
+  // 2026-11-27 is a Friday; 2026-11-28 a Saturday
+  const FRI_17_30 = Date.parse('2026-11-27T17:30:00Z');
+  const SAT_10_00 = Date.parse('2026-11-28T10:00:00Z');
+  const MON_09_00 = Date.parse('2026-11-30T09:00:00Z');
+
+  it('mute_time_intervals: muted alerts are evaluated and recorded, not sent; sent when the interval ends', () => {
+    const e = engineFor({
+      rules: [rule('A')],
+      time_intervals: [{ name: 'weekends', time_intervals: [{ weekdays: ['saturday', 'sunday'] }] }],
+      route: { exporters: [], group_wait: '0s', group_interval: '1m', routes: [{ matchers: ['alertname="A"'], exporters: ['slack/x'], mute_time_intervals: ['weekends'] }] },
+    });
+    set(e, 'A', 's1', 1, SAT_10_00);
+    expect(sent(tick(e, SAT_10_00))).toEqual([]);
+    expect(e.firing().map((a) => a.labels['service.name'])).toEqual(['s1']); // evaluated, firing, recorded
+    set(e, 'A', 's1', 1, MON_09_00);
+    expect(sent(tick(e, MON_09_00))).toEqual(['slack/x: firing A/s1']);
+  });
+
+  it('active_time_intervals: sent only inside; times, days_of_month (negative), months, years and location', () => {
+    const e = engineFor({
+      rules: [rule('A')],
+      time_intervals: [
+        {
+          name: 'office',
+          time_intervals: [{ weekdays: ['monday:friday'], times: [{ start_time: '09:00', end_time: '18:00' }], location: 'Europe/Paris' }],
+        },
+      ],
+      route: { exporters: ['slack/x'], group_wait: '0s', group_interval: '1m', active_time_intervals: ['office'] },
+    });
+    set(e, 'A', 's1', 1, FRI_17_30);
+    expect(sent(tick(e, FRI_17_30))).toEqual([]); // 18:30 in Paris: outside
+    set(e, 'A', 's1', 1, MON_09_00);
+    expect(sent(tick(e, MON_09_00))).toEqual(['slack/x: firing A/s1']); // 10:00 in Paris
+
+    const issues: import('../../src/component.ts').ConfigIssue[] = [];
+    const ti = compileTimeIntervals(
+      [
+        { name: 'last-days', time_intervals: [{ days_of_month: ['-3:-1'], months: ['november', '12'], years: ['2026:2027'] }] },
+        { name: 'night', time_intervals: [{ times: [{ start_time: '22:00', end_time: '24:00' }, { start_time: '00:00', end_time: '06:00' }] }] },
+      ],
+      issues,
+    );
+    expect(issues).toEqual([]);
+    expect(inAnyInterval(ti, ['last-days'], Date.parse('2026-11-28T12:00:00Z'))).toBe(true); // 28th of 30
+    expect(inAnyInterval(ti, ['last-days'], Date.parse('2026-11-27T12:00:00Z'))).toBe(false);
+    expect(inAnyInterval(ti, ['last-days'], Date.parse('2026-10-30T12:00:00Z'))).toBe(false); // October
+    expect(inAnyInterval(ti, ['last-days'], Date.parse('2028-11-29T12:00:00Z'))).toBe(false); // 2028
+    expect(inAnyInterval(ti, ['night'], Date.parse('2026-11-28T23:59:00Z'))).toBe(true);
+    expect(inAnyInterval(ti, ['night'], Date.parse('2026-11-28T06:00:00Z'))).toBe(false); // end excluded
+    expect(inAnyInterval(ti, ['night', 'last-days'], Date.parse('2026-11-28T12:00:00Z'))).toBe(true);
   });
 });

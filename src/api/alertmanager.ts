@@ -16,6 +16,7 @@
  * amtool prints them. Writes need `Authorization: Bearer <service.telemetry.api.bearer_token>` (401
  * otherwise); without a configured token they are refused unless `unauthenticated_writes: true`.
  */
+import { compileRegex } from '../regex.ts';
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { stringify } from 'yaml';
@@ -125,13 +126,14 @@ function filterParam(q: URLSearchParams): CompiledAmMatcher[] {
   return out;
 }
 
-function receiverParam(q: URLSearchParams): RegExp | undefined {
+function receiverParam(q: URLSearchParams): { test(s: string): boolean } | undefined {
   const r = q.get('receiver');
   if (r === null || r === '') return undefined;
   try {
-    return new RegExp(`^(?:${r})$`, 'u');
+    const re = compileRegex(r); // RE2, as Alertmanager
+    return { test: (s) => re.matches(s) };
   } catch (e) {
-    throw new ApiError(400, `receiver: invalid regex: ${(e as Error).message}`);
+    throw new ApiError(400, `receiver: ${(e as Error).message}`);
   }
 }
 

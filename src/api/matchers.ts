@@ -7,6 +7,7 @@
  * vigil's labels do. A list may be wrapped in braces and separated by commas: `{a="b", c=~"d.*"}`.
  * Regexes are fully anchored, as in Prometheus and Alertmanager. A missing label matches as "".
  */
+import { type AnchoredRegex, compileRegex } from '../regex.ts';
 
 /** Alertmanager's `matcher` object (OpenAPI `matcher`). */
 export interface AmMatcher {
@@ -47,13 +48,13 @@ export function compileAmMatcher(m: AmMatcher): CompiledAmMatcher {
   if (typeof m.value !== 'string') throw new MatcherError(`matcher ${m.name}: the value must be a string`);
   const { name, value, isRegex, isEqual } = m;
   if (isRegex) {
-    let re: RegExp;
+    let re: AnchoredRegex;
     try {
-      re = new RegExp(`^(?:${value})$`, 'su');
+      re = compileRegex(value); // RE2, as Alertmanager: linear time, fully anchored
     } catch (e) {
-      throw new MatcherError(`matcher ${name}: invalid regex ${JSON.stringify(value)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+      throw new MatcherError(`matcher ${name}: ${(e as Error).message}`);
     }
-    return { name, value, isRegex, isEqual, test: (l) => re.test(l[name] ?? '') === isEqual };
+    return { name, value, isRegex, isEqual, test: (l) => re.matches(l[name] ?? '') === isEqual };
   }
   return { name, value, isRegex, isEqual, test: (l) => ((l[name] ?? '') === value) === isEqual };
 }
