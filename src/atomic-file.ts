@@ -10,13 +10,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ErrorCodes, VigilError } from './errors.ts';
 
 let counter = 0;
 
 /** A state file could not be written; the previous version of the file is intact. */
-export class StateWriteError extends Error {
+export class StateWriteError extends VigilError {
   /** errno code of the failure (`ENOSPC`...). */
-  readonly code: string;
+  readonly errno: string;
   constructor(
     readonly file: string,
     readonly bytes: number,
@@ -26,13 +27,14 @@ export class StateWriteError extends Error {
     const what = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : cause.message;
     const free = freeBytesSync(path.dirname(file));
     super(
+      ErrorCodes.STATE_WRITE,
       `cannot write ${file}: ${what} (${code}) writing ${bytes} bytes` +
         (free !== undefined ? `, ${free} bytes free on its filesystem` : '') +
         '; the previous version is kept',
-      { cause },
+      cause,
     );
     this.name = 'StateWriteError';
-    this.code = code;
+    this.errno = code;
   }
 }
 

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readJsonSync, writeFileAtomic } from './atomic-file.ts';
 import { type AmMatcher, MatcherError, compileAmMatcher, parseAmMatchers } from './api/matchers.ts';
+import { ErrorCodes, VigilError } from './errors.ts';
 
 /** A stored silence (Alertmanager's gettableSilence without its status, which depends on the time). */
 export interface StoredSilence {
@@ -48,17 +49,17 @@ export interface SilenceSource {
 }
 
 /** Bad input (the API answers 400). */
-export class SilenceInputError extends Error {
+export class SilenceInputError extends VigilError {
   constructor(message: string) {
-    super(message);
+    super(ErrorCodes.SILENCE_INVALID, message);
     this.name = 'SilenceInputError';
   }
 }
 
 /** No silence with that id (the API answers 404). */
-export class SilenceNotFoundError extends Error {
+export class SilenceNotFoundError extends VigilError {
   constructor(id: string) {
-    super(`silence ${id} not found`);
+    super(ErrorCodes.SILENCE_NOT_FOUND, `silence ${id} not found`);
     this.name = 'SilenceNotFoundError';
   }
 }

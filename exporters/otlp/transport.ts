@@ -9,13 +9,14 @@ import { parseRetryAfter } from '../../src/delivery/backoff.ts';
 import type { OtlpSignal } from '../../src/otlp/json.ts';
 import { type PartialSuccess, decodeExportResponse, decodeRpcStatus } from '../../src/otlp/proto.ts';
 import type { OtlpExporterConfig } from './config.ts';
+import { ErrorCodes, VigilError } from '../../src/errors.ts';
 
 /** A failed send: `retryable` follows the OTLP spec's lists of retryable HTTP statuses and gRPC codes. */
-export class SendError extends Error {
+export class SendError extends VigilError {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   constructor(message: string, retryable: boolean, retryAfterMs?: number) {
-    super(message);
+    super(ErrorCodes.EXPORT_FAILED, message);
     this.name = 'SendError';
     this.retryable = retryable;
     this.retryAfterMs = retryAfterMs;

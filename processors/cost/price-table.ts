@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PriceEntryConfig } from './config.ts';
+import { ErrorCodes, VigilError } from '../../src/errors.ts';
 
 /** Prices above an input-token threshold: every token of such a call is at these rates (LiteLLM `*_above_<N>k_tokens`). */
 export interface Tier {
@@ -72,9 +73,9 @@ export interface Unpriced {
 export const BUILTIN_PRICES = fileURLToPath(new URL('./prices.json', import.meta.url));
 
 /** A price file that cannot be used, with the reason and where. */
-export class PriceFileError extends Error {
+export class PriceFileError extends VigilError {
   constructor(file: string, reason: string) {
-    super(`price table ${file}: ${reason}`);
+    super(ErrorCodes.PRICE_FILE, `price table ${file}: ${reason}`);
     this.name = 'PriceFileError';
   }
 }

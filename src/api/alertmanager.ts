@@ -24,6 +24,7 @@ import type { SilenceStore, StoredSilence } from '../silence-store.ts';
 import { SilenceInputError, SilenceNotFoundError, silenceState } from '../silence-store.ts';
 import type { AlertStatus, AlertsStatus, ConfigSilence } from '../status.ts';
 import { type AmMatcher, type CompiledAmMatcher, MatcherError, compileAmMatcher, matchesAll, parseAmMatchers } from './matchers.ts';
+import { ErrorCodes, VigilError } from '../errors.ts';
 
 /** What the API reads and writes. */
 export interface AlertsApiContext {
@@ -38,12 +39,13 @@ export interface AlertsApiContext {
 }
 
 /** An error answer: HTTP status and the message (sent as a JSON string). */
-export class ApiError extends Error {
+export class ApiError extends VigilError {
   constructor(
     readonly status: number,
     message: string,
   ) {
-    super(message);
+    super(status === 400 ? ErrorCodes.API_BAD_REQUEST : status === 401 ? ErrorCodes.API_UNAUTHORIZED : status === 404 ? ErrorCodes.API_NOT_FOUND : ErrorCodes.API_ERROR, message);
+    this.name = 'ApiError';
   }
 }
 

@@ -6,13 +6,14 @@
 import { loadConfig, formatConfigError } from '../config/load.ts';
 import type { ComponentRegistry } from '../registry.ts';
 import fs from 'node:fs';
+import { ErrorCodes, VigilError } from '../errors.ts';
 
-export class ApiClientError extends Error {
+export class ApiClientError extends VigilError {
   constructor(
     message: string,
     readonly status?: number,
   ) {
-    super(message);
+    super(ErrorCodes.API_CLIENT, message);
     this.name = 'ApiClientError';
   }
 }

@@ -1,3 +1,4 @@
+import { ErrorCodes, VigilError } from '../errors.ts';
 /**
  * Alertmanager's matchers as the v2 API carries them: structured (`{name, value, isRegex, isEqual}`, in
  * silences) and as text (`filter=alertname="X"` query parameters, `vigil silence add` arguments). The text
@@ -24,9 +25,9 @@ export interface CompiledAmMatcher extends AmMatcher {
 }
 
 /** A bad matcher or regex; the API answers 400 with its message. */
-export class MatcherError extends Error {
+export class MatcherError extends VigilError {
   constructor(message: string) {
-    super(message);
+    super(ErrorCodes.MATCHER_INVALID, message);
     this.name = 'MatcherError';
   }
 }

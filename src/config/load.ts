@@ -17,17 +17,18 @@ import { SelfExportSchemas } from '../self-export.ts';
 import { splitHostPort } from '../telemetry.ts';
 import { compileSchema, describeAjvErrors, validateComponentConfig } from './ajv.ts';
 import { Duration, Endpoint, Obj } from './types.ts';
+import { ErrorCodes } from '../errors.ts';
 
-/** Stable codes of config errors, one per kind of mistake (matched by tools; the message is for people). */
+/** The config codes of the catalogue (src/errors.ts), by short name. */
 export const ConfigErrorCodes = {
-  READ: 'VIGIL_CONFIG_READ',
-  YAML: 'VIGIL_CONFIG_YAML',
-  ENV: 'VIGIL_CONFIG_ENV',
-  DUPLICATE_KEY: 'VIGIL_CONFIG_DUPLICATE_KEY',
-  SCHEMA: 'VIGIL_CONFIG_SCHEMA',
-  COMPONENT: 'VIGIL_CONFIG_COMPONENT',
-  PIPELINE: 'VIGIL_CONFIG_PIPELINE',
-  ENDPOINT: 'VIGIL_CONFIG_ENDPOINT',
+  READ: ErrorCodes.CONFIG_READ,
+  YAML: ErrorCodes.CONFIG_YAML,
+  ENV: ErrorCodes.CONFIG_ENV,
+  DUPLICATE_KEY: ErrorCodes.CONFIG_DUPLICATE_KEY,
+  SCHEMA: ErrorCodes.CONFIG_SCHEMA,
+  COMPONENT: ErrorCodes.CONFIG_COMPONENT,
+  PIPELINE: ErrorCodes.CONFIG_PIPELINE,
+  ENDPOINT: ErrorCodes.CONFIG_ENDPOINT,
 } as const;
 export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];
 

@@ -15,7 +15,7 @@ import zlib from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigIssue, Consumer } from '../component.ts';
 import { Duration, Obj } from '../config/types.ts';
-import { ConsumerError } from '../errors.ts';
+import { ConsumerError, type ErrorCode, ErrorCodes, VigilError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { splitHostPort } from '../telemetry.ts';
 import { type Admission, type ConnectionStats, capConnections, defaultMaxConnections } from './connections.ts';
@@ -103,11 +103,22 @@ export function bearerMatches(header: string | undefined, token: string): boolea
 // ---------------------------------------------------------------------------------------------- errors
 
 /** A request refused by the intake itself, with the HTTP status to answer. */
-export class IntakeError extends Error {
+/** The catalogue code of an intake refusal with this HTTP status. */
+function intakeCode(status: number): ErrorCode {
+  if (status === 401) return ErrorCodes.INTAKE_UNAUTHENTICATED;
+  if (status === 404 || status === 405 || status === 415) return ErrorCodes.INTAKE_UNSUPPORTED;
+  if (status === 408) return ErrorCodes.INTAKE_TIMEOUT;
+  if (status === 413) return ErrorCodes.INTAKE_TOO_LARGE;
+  if (status === 429 || status === 503) return ErrorCodes.INTAKE_OVERLOADED;
+  if (status === 499) return ErrorCodes.INTAKE_CLIENT_GONE;
+  return ErrorCodes.INTAKE_INVALID;
+}
+
+export class IntakeError extends VigilError {
   readonly status: number;
   readonly retryAfterMs: number | undefined;
   constructor(status: number, message: string, retryAfterMs?: number) {
-    super(message);
+    super(intakeCode(status), message);
     this.name = 'IntakeError';
     this.status = status;
     this.retryAfterMs = retryAfterMs;

@@ -1,3 +1,4 @@
+import { ErrorCodes, VigilError } from '../errors.ts';
 /**
  * OTLP/JSON <-> vigil's model (src/model.ts).
  *
@@ -42,11 +43,11 @@ import type {
 export type OtlpSignal = 'traces' | 'metrics' | 'logs';
 
 /** A malformed OTLP payload (JSON or protobuf). `path` says where, the message says what. */
-export class OtlpDecodeError extends Error {
+export class OtlpDecodeError extends VigilError {
   /** Where the problem is: a JSON path (`resourceSpans[0].scopeSpans[1]`) or a protobuf field path. */
   readonly path: string;
   constructor(path: string, problem: string) {
-    super(path ? `${path}: ${problem}` : problem);
+    super(ErrorCodes.OTLP_DECODE, path ? `${path}: ${problem}` : problem);
     this.name = 'OtlpDecodeError';
     this.path = path;
   }
