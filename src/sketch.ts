@@ -400,12 +400,7 @@ export class Sketch {
   /** The representative value of bucket i: the point of (base^i, base^(i+1)] with the least relative error. */
   private valueOf(i: number): number {
     const v = (2 * this.base ** (i + 1)) / (1 + this.base);
-    if (Number.isFinite(v) && v > 0) return v;
-    // coarse scales (base 2^512 and beyond) overflow the formula: the same point in log space, then held
-    // within what a double can hold (the bucket's value is then only known to be that large)
-    const b = 2 ** -this.scale;
-    const log2v = 1 + i * b - Math.log2(1 + 2 ** -b);
-    return Math.min(Number.MAX_VALUE, Math.max(Number.MIN_VALUE, 2 ** log2v));
+    return Number.isFinite(v) && v > 0 ? v : bucketValue(i, this.scale);
   }
 
   private clamp(v: number): number {
@@ -476,6 +471,20 @@ function mergeBuckets(into: Buckets, counts: ArrayLike<number>, offset: number, 
     const c = counts[i]!;
     if (c) into.add((offset + i) >> by, c);
   }
+}
+
+/**
+ * The representative value of bucket `index` at `scale` (the point of (base^i, base^(i+1)] with the least
+ * relative error, 2 base^(i+1) / (1 + base)), always finite and positive: at coarse scales (base 2^512 and
+ * beyond) the formula overflows, so it is taken in log space and held within what a double can hold.
+ */
+export function bucketValue(index: number, scale: number): number {
+  const base = 2 ** (2 ** -scale);
+  const v = (2 * base ** (index + 1)) / (1 + base);
+  if (Number.isFinite(v) && v > 0) return v;
+  const b = 2 ** -scale;
+  const log2v = 1 + index * b - Math.log2(1 + 2 ** -b);
+  return Math.min(Number.MAX_VALUE, Math.max(Number.MIN_VALUE, 2 ** log2v));
 }
 
 /** The lower bound base^index of bucket `index` at `scale`, held within the range of a double. */

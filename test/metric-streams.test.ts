@@ -134,6 +134,63 @@ describe('alerts after a vigil start on a cumulative stream running for an hour'
   });
 });
 
+describe('alerts on odd shapes', () => {
+  it('a cumulative stream with no new request: count and rate 0 (not "no data"), min and p95 no data', () => {
+    const e = engineFor(
+      {
+        rules: [
+          { name: 'Count', metric: 'http.server.request.duration', stat: 'count', window: '30s', op: '>=', threshold: 0 },
+          { name: 'Rate', metric: 'http.server.request.duration', stat: 'rate', window: '30s', op: '>=', threshold: 0 },
+          { name: 'Min', metric: 'http.server.request.duration', stat: 'min', window: '30s', op: '>', threshold: -1 },
+          { name: 'P95', metric: 'http.server.request.duration', stat: 'p95', window: '30s', op: '>', threshold: -1 },
+        ],
+      },
+      { startedAt: VIGIL_START },
+    );
+    // the service's stream repeats its lifetime total: nothing new
+    for (let k = 1; k <= 10; k++) {
+      const b = serviceStream('explicit', 1);
+      (b.resourceMetrics![0]!.scopeMetrics[0]!.metrics[0]!.data!.dataPoints[0] as { timeUnixNano: bigint }).timeUnixNano = ns(VIGIL_START + 1500 * k);
+      e.ingest(b, VIGIL_START + 1500 * k);
+    }
+    tick(e, VIGIL_START + 15_000);
+    const v = Object.fromEntries(e.firing().map((a) => [a.labels.alertname!, a.value]));
+    expect(v).toEqual({ Count: 0, Rate: 0 });
+  });
+
+  it('an exponential histogram at scale -10: p95 and max are finite', () => {
+    const e = engineFor(
+      {
+        rules: [
+          { name: 'P95', metric: 'rt', stat: 'p95', window: '1m', op: '>', threshold: 0 },
+          { name: 'Max', metric: 'rt', stat: 'max', window: '1m', op: '>', threshold: 0 },
+        ],
+      },
+      { startedAt: VIGIL_START },
+    );
+    const dp: ExponentialHistogramDataPoint = {
+      attributes: [],
+      startTimeUnixNano: ns(VIGIL_START),
+      timeUnixNano: ns(VIGIL_START + 1000),
+      count: 5,
+      sum: 5000,
+      scale: -10,
+      zeroCount: 0,
+      positive: { offset: 0, bucketCounts: [5] },
+      negative: { offset: 0, bucketCounts: [] },
+      flags: 0,
+      exemplars: [],
+      zeroThreshold: 0,
+    };
+    e.ingest(batchOf({ type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [dp] }, 'rt'), VIGIL_START + 1000);
+    tick(e, VIGIL_START + 2000);
+    const v = Object.fromEntries(e.firing().map((a) => [a.labels.alertname!, a.value]));
+    // bucket 0 is (1, 2^1024]: its least-relative-error point 2 base / (1 + base) tends to 2; its top
+    // is as large as a double holds
+    expect(v).toEqual({ P95: 2, Max: Number.MAX_VALUE });
+  });
+});
+
 describe('cost: cumulative token streams of two replicas', () => {
   let telemetry: ServiceTelemetry;
   beforeEach(() => {

@@ -370,14 +370,16 @@ export class SeriesStore {
       s.insert(pointTime(dp.timeUnixNano, this.nowMs), value, undefined, undefined, counter ? (delta ?? 0) : 0);
       this.afterInsert(s);
     },
+    // a point with no new observation is stored too (count 0): `count` and `rate` over a window of such
+    // points are 0, not "no data"
     histogram: (ctx, delta) => {
-      if (!delta || delta.count === 0) return;
+      if (!delta) return;
       const sk = new Sketch(EXPLICIT_SCALE);
       if (!sk.mergeExplicitHistogram(delta)) return this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
       this.storeDist(ctx, delta, sk);
     },
     exponentialHistogram: (ctx, delta) => {
-      if (!delta || delta.count === 0) return;
+      if (!delta) return;
       const sk = new Sketch(Math.min(MAX_SCALE, delta.scale));
       if (!sk.mergeDataPoint(delta)) return this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
       this.storeDist(ctx, delta, sk);
@@ -665,9 +667,9 @@ export class WindowAccumulator {
         case 'last':
           return sk.count === 0 ? NaN : sk.sum / sk.count;
         case 'min':
-          return sk.min;
+          return sk.count === 0 ? NaN : sk.min;
         case 'max':
-          return sk.max;
+          return sk.count === 0 ? NaN : sk.max;
         case 'sum':
           return sk.sum;
         case 'count':

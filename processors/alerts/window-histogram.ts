@@ -14,7 +14,7 @@
  * the window moved back or jumped, when points were inserted late or compacted, and every
  * REBUILD_EVERY updates (so that fractional counts cannot drift).
  */
-import { DEFAULT_MAX_BUCKETS, MIN_SCALE } from '../../src/sketch.ts';
+import { DEFAULT_MAX_BUCKETS, MIN_SCALE, bucketValue } from '../../src/sketch.ts';
 import { COUNT, type DistPoints, MAX, MIN, NNEG, NPOS, SCALE, START, STRIDE, SUM, ZERO } from './dist-points.ts';
 
 const MAXB = DEFAULT_MAX_BUCKETS;
@@ -382,17 +382,16 @@ export function quantileOf(v: HistView, q: number): number {
   if (q <= 0) return v.min;
   if (q >= 1) return v.max;
   const rank = q * (v.count - 1);
-  const base = 2 ** (2 ** -v.scale);
   let seen = 0;
   for (let k = v.negHi; k >= v.negLo; k--) {
     seen += v.neg[k - v.negOff]!;
-    if (seen > rank) return clamp(v, -((2 * base ** (k + 1)) / (1 + base)));
+    if (seen > rank) return clamp(v, -bucketValue(k, v.scale));
   }
   seen += v.zero;
   if (seen > rank) return clamp(v, 0);
   for (let k = v.posLo; k <= v.posHi; k++) {
     seen += v.pos[k - v.posOff]!;
-    if (seen > rank) return clamp(v, (2 * base ** (k + 1)) / (1 + base));
+    if (seen > rank) return clamp(v, bucketValue(k, v.scale));
   }
   return v.max;
 }
