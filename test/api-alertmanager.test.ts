@@ -301,3 +301,48 @@ describe('the same answers as a real Alertmanager', () => {
     }
   }, 60_000);
 });
+
+describe('writes without a configured token', () => {
+  const minimal = (d: string, api: string) => `
+receivers:
+  nop: {}
+processors:
+  alerts: {rules: []}
+exporters:
+  nop: {}
+service:
+  state_dir: "${d}/state"
+  telemetry: {endpoint: "127.0.0.1:0", api: ${api}}
+  pipelines:
+    main: {receivers: [nop], processors: [alerts], exporters: [nop]}
+`;
+  const body = JSON.stringify({
+    matchers: [{ name: 'alertname', value: 'X', isRegex: false, isEqual: true }],
+    startsAt: new Date().toISOString(),
+    endsAt: new Date(Date.now() + 3600_000).toISOString(),
+    createdBy: 't',
+    comment: '',
+  });
+
+  it('are refused (401, saying how to enable them) unless unauthenticated_writes is set', async () => {
+    const d = tempDir('vigil-api-ro-');
+    const ro = await startService(d, minimal(d, '{}'));
+    try {
+      const r = await fetch(`http://127.0.0.1:${ro.telemetryPort}/api/v2/silences`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer anything' }, body });
+      expect(r.status).toBe(401);
+      expect(await r.json()).toBe('writes are disabled: no API token is configured (set service.telemetry.api.bearer_token, or unauthenticated_writes: true)');
+      expect(ro.overview().api).toEqual({ tokenRequired: false, writable: false });
+    } finally {
+      await ro.shutdown();
+    }
+    const open = await startService(d, minimal(d, '{unauthenticated_writes: true}'));
+    try {
+      const r = await fetch(`http://127.0.0.1:${open.telemetryPort}/api/v2/silences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(r.status).toBe(200);
+      expect(open.overview().api).toEqual({ tokenRequired: false, writable: true });
+    } finally {
+      await open.shutdown();
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

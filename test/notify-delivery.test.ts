@@ -183,6 +183,22 @@ describe('DeliveryQueue with a fake clock', () => {
     expect(deadLetters()[0]!.reason).toBe('permanent error: 400 invalid_payload');
   });
 
+  it('reports its last deliveries and dead letters, newest first (the status page)', async () => {
+    const { q, dir } = await open(async (n) => {
+      if (n.groupKey === 'bad') throw permanentError('400 invalid_payload');
+    });
+    await q.enqueue([notif('warning', 'good')]);
+    await vi.advanceTimersByTimeAsync(100);
+    await q.enqueue([notif('critical', 'bad')]);
+    await vi.advanceTimersByTimeAsync(100);
+    const { records, deadLetterFile } = q.recent();
+    expect(deadLetterFile).toBe(path.join(dir, 'dead-letter.jsonl'));
+    expect(records.map((r) => [r.outcome, r.groupKey, r.alerts, r.attempts, r.reason])).toEqual([
+      ['dead_letter', 'bad', 1, 1, 'permanent error: 400 invalid_payload'],
+      ['delivered', 'good', 1, 1, undefined],
+    ]);
+  });
+
   it('times an attempt out (retryable) and keeps the rate limit', async () => {
     const t0 = Date.now();
     const starts: number[] = [];

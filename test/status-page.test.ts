@@ -177,6 +177,12 @@ service:
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'status-page.png'), fullPage: true });
 
+    // expired from the page: the alert fires (and is notified) again
+    await page.locator(`#silences tr[data-silence="${silences[0]!.id}"] button`, { hasText: 'Expire' }).click();
+    await expect.poll(() => page.textContent('#silence-state'), { timeout: 10_000 }).toBe(`expired ${silences[0]!.id.slice(0, 8)}`);
+    await expect.poll(() => alertRow.locator('.badge').first().textContent(), { timeout: 10_000 }).toBe('firing');
+    await waitFor(() => firingLines() > before, 10_000, 'notified again once the silence expired');
+
     // the alert's generatorURL opens its rule on the page
     const generatorURL = (JSON.parse(fs.readFileSync(`${dir}/alerts.jsonl`, 'utf8').split('\n')[0]!) as { alert: { generatorURL: string } }).alert.generatorURL;
     const ruleUrl = new URL(generatorURL);

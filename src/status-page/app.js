@@ -8,7 +8,9 @@
   const REFRESH_MS = 5000;
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
-  const ruleParam = params.get('rule');
+  // an alert's generatorURL: /alerts?rule=NAME, or the rule's own path /api/v1/rules/NAME opened in a browser
+  const rulePath = /^\/api\/v1\/rules\/([^/]+)$/.exec(location.pathname);
+  const ruleParam = params.get('rule') || (rulePath ? decodeURIComponent(rulePath[1]) : null);
   let last = null; // previous overview, for rates
   const charts = new Map(); // series key -> { plot, el }
   let token = sessionStorage.getItem('vigil.token') || '';
