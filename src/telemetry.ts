@@ -307,8 +307,10 @@ export class ServiceTelemetry {
       res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('missing or invalid bearer token (service.telemetry.auth)\n');
       return;
     }
-    // components' JSON lookups (/api/v1/rules/NAME) come before the API and the page
-    if ((req.method === 'GET' || req.method === 'HEAD') && this.serveJsonRoute(path ?? '', res)) return;
+    // components' JSON lookups (/api/v1/rules/NAME) come before the API and the page, except for a browser
+    // (Accept: text/html) when the page is served: an alert's generatorURL opens the rule on the status page
+    const wantsPage = this.extra !== undefined && /\btext\/html\b/.test(req.headers.accept ?? '');
+    if ((req.method === 'GET' || req.method === 'HEAD') && !wantsPage && this.serveJsonRoute(path ?? '', res)) return;
     if (this.extra && path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
       const handler = this.extra;
       void (async () => {

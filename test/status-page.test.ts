@@ -130,7 +130,8 @@ service:
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+    // a refresh in flight when the test navigates away is aborted by the browser: not a page problem
+    page.on('requestfailed', (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
 
     await page.goto(base, { waitUntil: 'load' });
     // the service's p95, as the API computes it, in the latency table
@@ -190,6 +191,14 @@ service:
     await page.locator('#rule-panel:not([hidden]) code').first().waitFor();
     expect(await page.textContent('#rule-panel')).toContain('p95(span.duration[1m]) by (service.name) > 1000');
     await page.screenshot({ path: path.join(ARTIFACTS, 'status-page-rule.png') });
+    expect(`${ruleUrl.pathname}${ruleUrl.search}`).toBe('/alerts?rule=HighP95Latency');
+    // the rule's JSON path shows the page to a browser, and JSON to a program
+    await page.goto(`${base}/api/v1/rules/HighP95Latency`, { waitUntil: 'load' });
+    await page.locator('#rule-panel:not([hidden]) code').first().waitFor();
+    expect(await page.textContent('#rule-name')).toBe('HighP95Latency');
+    const asJson = await fetch(`${base}/api/v1/rules/HighP95Latency`, { headers: { accept: 'application/json' } });
+    expect(asJson.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(JSON.stringify(await asJson.json())).toContain('HighP95Latency');
 
     expect(problems).toEqual([]);
   }, 120_000);

@@ -32,7 +32,7 @@ function vendorFiles(): Record<string, string> {
   }
 }
 
-/** Paths that show the page (the alert generatorURL's `/alerts?rule=...` opens the rule on it). */
+/** Paths that show the page (`/alerts?rule=NAME` opens a rule on it, as does `/api/v1/rules/NAME` from a browser). */
 const PAGE_PATHS = new Set(['/', '/index.html', '/alerts', '/rules']);
 
 export function apiHandler(opts: { alerts: AlertsApi; overview: (nowMs: number) => Overview }): RequestHandler {
@@ -74,6 +74,8 @@ export function apiHandler(opts: { alerts: AlertsApi; overview: (nowMs: number) 
       return true;
     }
     if (PAGE_PATHS.has(p)) return file(res, req, path.join(PAGE_DIR, 'index.html'));
+    // a rule's own path (an alert's generatorURL, JSON for programs) opened in a browser: the page shows the rule
+    if (p.startsWith('/api/v1/rules/') && /\btext\/html\b/.test(req.headers.accept ?? '')) return file(res, req, path.join(PAGE_DIR, 'index.html'));
     if (p.startsWith('/static/')) {
       const name = p.slice('/static/'.length);
       if (!/^[a-z0-9-]+\.(js|css|svg)$/.test(name)) return false;
