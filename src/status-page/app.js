@@ -223,9 +223,36 @@
     return el;
   }
 
+  function errorChartFor(key, s) {
+    const data = [s.points.map((p) => p.t / 1000), s.points.map((p) => (p.calls ? p.errors / p.calls : null))];
+    const k = key + '\u0000errors';
+    let c = charts.get(k);
+    if (c) {
+      c.plot.setData(data);
+      return c.el;
+    }
+    const el = h('div', { class: 'chart small-chart' });
+    const plot = new uPlot(
+      {
+        width: 140,
+        height: 64,
+        legend: { show: false },
+        cursor: { show: false },
+        axes: [{ show: false }, { show: false }],
+        scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(0.05, max)] } },
+        series: [{}, { stroke: '#d23c3c', width: 1, fill: 'rgba(210,60,60,0.15)' }],
+      },
+      data,
+      el,
+    );
+    c = { plot, el };
+    charts.set(k, c);
+    return el;
+  }
+
   function renderLatency(o) {
     const minutes = Math.round(o.latency.summaryWindowMs / 60000);
-    $('latency-span').textContent = minutes ? '(summaries over the last ' + minutes + ' min; charts: p50 grey, p95 orange, p99 red, one point per ' + o.latency.windowMs / 1000 + 's window)' : '';
+    $('latency-span').textContent = minutes ? '(summaries over the last ' + minutes + ' min; charts: one point per ' + o.latency.windowMs / 1000 + 's window, latency p50 grey, p95 orange, p99 red; error rate from 0)' : '';
     const seen = new Set();
     const rows = o.latency.series.map((s) => {
       const key = s.by + '\u0000' + s.name;
@@ -241,13 +268,14 @@
         num(int(s.calls)),
         h('td', { class: 'num' + (s.errorRate > 0.05 ? ' bad' : '') }, pct(s.errorRate)),
         h('td', { class: 'chart-cell' }, chartFor(key, s)),
+        h('td', { class: 'chart-cell small' }, errorChartFor(key, s)),
       );
     });
-    for (const k of [...charts.keys()]) if (!seen.has(k)) {
+    for (const k of [...charts.keys()]) if (!seen.has(k.endsWith('\u0000errors') ? k.slice(0, -'\u0000errors'.length) : k)) {
       charts.get(k).plot.destroy();
       charts.delete(k);
     }
-    table($('latency'), ['by', 'name', 'p50', 'p95', 'p99', 'calls', 'error rate', 'p50 / p95 / p99'], rows, 'no latency data yet: a percentiles processor reports it once a window closes');
+    table($('latency'), ['by', 'name', 'p50', 'p95', 'p99', 'calls', 'error rate', 'p50 / p95 / p99', 'error rate'], rows, 'no latency data yet: a percentiles processor reports it once a window closes');
   }
 
   function renderCost(o) {
