@@ -33,6 +33,7 @@ A MATCHER is Alertmanager's: name="value", name!="value", name=~"regex", name!~"
 type Out = { out: (s: string) => void; err: (s: string) => void };
 const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
+/** Runs one CLI command with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[], io: Out = stdio): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {

@@ -102,6 +102,7 @@ export const ErrorCodes = {
   SILENCE_INVALID: 'VIGIL_SILENCE_INVALID',
   SILENCE_NOT_FOUND: 'VIGIL_SILENCE_NOT_FOUND',
 } as const;
+/** One of the catalogue's codes. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /** An error with a stable {@link ErrorCodes} code. */

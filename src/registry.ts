@@ -19,6 +19,7 @@ export interface RegistryEntry {
 
 const key = (kind: ComponentKind, type: string): string => `${kind}:${type}`;
 
+/** The registry of component factories, loaded lazily (see the module comment). */
 export class ComponentRegistry {
   private readonly entries = new Map<string, RegistryEntry>();
   private readonly loadedFactories = new Map<string, Factory<any>>();

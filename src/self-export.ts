@@ -40,6 +40,7 @@ export const SelfOtlpExporterSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** The validated `exporter.otlp` block. */
 export type SelfOtlpExporterConfig = Static<typeof SelfOtlpExporterSchema>;
 
 const ExporterSchema = Type.Object({ otlp: SelfOtlpExporterSchema }, { additionalProperties: false });

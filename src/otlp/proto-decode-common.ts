@@ -6,6 +6,7 @@ import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../mode
 import { MAX_DEPTH, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader } from './proto-wire.ts';
 import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST, t } from './proto-fields.ts';
 
+/** Decodes one length-delimited sub-message with `f`, prefixing any error with `field[index]`. */
 export function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: number): T {
   try {
     const saved = r.enter();
@@ -39,6 +40,7 @@ export function kvAt(r: Reader, field: string, index: number): KeyValue {
     prefix(e, field, index);
   }
 }
+/** `sub` for an AnyValue, monomorphic. */
 export function anyAt(r: Reader, field: string, index: number): AnyValue {
   try {
     const saved = r.enter();
@@ -58,6 +60,7 @@ export function field<T>(r: Reader, f: (r: Reader) => T, name: string): T {
   }
 }
 
+/** A trace or span id of `size` bytes as lowercase hex (empty stays empty; another length is an error). */
 export function idField(r: Reader, size: number, name: string): string {
   try {
     return r.id(size);
@@ -66,6 +69,7 @@ export function idField(r: Reader, size: number, name: string): string {
   }
 }
 
+/** Decodes a Resource. */
 export function decResource(r: Reader): Resource {
   const attributes: KeyValue[] = [];
   let dropped = 0;
@@ -78,6 +82,7 @@ export function decResource(r: Reader): Resource {
   return { attributes, droppedAttributesCount: dropped };
 }
 
+/** Decodes an InstrumentationScope. */
 export function decScope(r: Reader): InstrumentationScope {
   let name = '';
   let version = '';
@@ -170,6 +175,7 @@ export function kvFast(r: Reader, p: number, lim: number): KeyValue | null {
   return null;
 }
 
+/** Decodes a KeyValue. */
 export function decKeyValue(r: Reader): KeyValue {
   let key = '';
   let value: AnyValue = null;
@@ -193,6 +199,7 @@ export function decKeyValue(r: Reader): KeyValue {
   return { key, value };
 }
 
+/** Decodes an AnyValue (nested arrays and kvlists up to MAX_DEPTH). */
 export function decAnyValue(r: Reader): AnyValue {
   let value: AnyValue = null;
   while (r.pos < r.limit) {
@@ -226,6 +233,7 @@ export function decAnyValue(r: Reader): AnyValue {
   return value;
 }
 
+/** Decodes an ArrayValue. */
 export function decArrayValue(r: Reader): AnyValue[] {
   const values: AnyValue[] = [];
   while (r.pos < r.limit) {
@@ -236,6 +244,7 @@ export function decArrayValue(r: Reader): AnyValue[] {
   return values;
 }
 
+/** Decodes a KeyValueList. */
 export function decKvList(r: Reader): KeyValue[] {
   const values: KeyValue[] = [];
   while (r.pos < r.limit) {
@@ -246,5 +255,7 @@ export function decKvList(r: Reader): KeyValue[] {
   return values;
 }
 
+/** A new empty Resource (a message without one). */
 export const EMPTY_RESOURCE = (): Resource => ({ attributes: [], droppedAttributesCount: 0 });
+/** A new empty InstrumentationScope (a message without one). */
 export const EMPTY_SCOPE = (): InstrumentationScope => ({ name: '', version: '', attributes: [], droppedAttributesCount: 0 });

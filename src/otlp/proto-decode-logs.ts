@@ -6,6 +6,7 @@ import { VARINT, I64, LEN, I32, Reader } from './proto-wire.ts';
 import { F_RESOURCE_LOGS, F_SCOPE_LOGS, F_LOG, t } from './proto-fields.ts';
 import { sub, kvAt, anyAt, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
+/** Decodes a ResourceLogs (its ScopeLogs and LogRecords). */
 export function decResourceLogs(r: Reader): ResourceLogs {
   let resource: Resource | undefined;
   const scopeLogs: ScopeLogs[] = [];

@@ -7,6 +7,7 @@ import { VARINT, I64, LEN, Reader } from './proto-wire.ts';
 import { F_RESOURCE_METRICS, F_SCOPE_METRICS, F_METRIC, F_GAUGE, F_SUM, F_NUMBER_DP, F_HIST_DP, F_EXP_DP, F_BUCKETS, F_SUMMARY_DP, F_QUANTILE, F_EXEMPLAR, t } from './proto-fields.ts';
 import { sub, kvAt, field, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
+/** Decodes a ResourceMetrics (its ScopeMetrics, Metrics, points and exemplars). */
 export function decResourceMetrics(r: Reader): ResourceMetrics {
   let resource: Resource | undefined;
   const scopeMetrics: ScopeMetrics[] = [];

@@ -18,6 +18,7 @@ function spanAt(r: Reader, field: string, index: number): Span {
 }
 
 
+/** Decodes a ResourceSpans (its ScopeSpans, Spans, events and links). */
 export function decResourceSpans(r: Reader): ResourceSpans {
   let resource: Resource | undefined;
   const scopeSpans: ScopeSpans[] = [];

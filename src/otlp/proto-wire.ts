@@ -4,6 +4,7 @@
  * field path ({@link ProtoError}).
  */
 
+/** Deepest message nesting the decoder accepts (deeper input is an error, not a stack overflow). */
 export const MAX_DEPTH = 64;
 
 /** Node's Buffer has these (undocumented but stable) fast paths behind toString/write; typed here. */
@@ -11,10 +12,15 @@ export type FastBuffer = Buffer & { utf8Slice(start: number, end: number): strin
 
 // Wire types.
 export const VARINT = 0;
+/** Protobuf wire type: 64-bit fixed. */
 export const I64 = 1;
+/** Protobuf wire type: length-delimited. */
 export const LEN = 2;
+/** Protobuf wire type: start group (deprecated, skipped). */
 export const SGROUP = 3;
+/** Protobuf wire type: end group. */
 export const EGROUP = 4;
+/** Protobuf wire type: 32-bit fixed. */
 export const I32 = 5;
 
 /** Char codes of the lowercase hex digits. */
@@ -25,19 +31,26 @@ for (let i = 0; i < 16; i++) NIBBLE[i] = '0123456789abcdef'.charCodeAt(i);
 // their bytes returns the string already made, which is several times cheaper than decoding UTF-8 again
 // and leaves less garbage. A miss overwrites the slot; the cache never grows.
 export const INTERN_SLOTS = 2048;
+/** Longest string (bytes) the intern cache holds. */
 export const INTERN_WIDTH = 48;
+/** Intern cache: the bytes of each slot. */
 export const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_WIDTH);
+/** Intern cache: the byte length in each slot (-1: empty). */
 export const internLens = new Int32Array(INTERN_SLOTS);
+/** Intern cache: the string of each slot. */
 export const internStrs: string[] = new Array<string>(INTERN_SLOTS).fill('');
 
+/** Intern cache: a DataView over `internBytes` for word compares. */
 export const internView = new DataView(internBytes.buffer);
 
 // Small int64 values (token counts, max_tokens, HTTP status codes) come from a table: bigints are immutable,
 // so sharing them is safe, and it saves an allocation (~20 ns) per int attribute.
 export const SMALL_BIGINTS = 4096;
+/** Pre-made bigints 0..SMALL_BIGINTS-1. */
 export const SMALL_BIGINT: bigint[] = [];
 for (let i = 0; i < SMALL_BIGINTS; i++) SMALL_BIGINT.push(BigInt(i));
 
+/** The string of `n` UTF-8 bytes at `start`, from the intern cache when it holds them (short keys repeat across spans). */
 export function intern(b: FastBuffer, view: DataView, start: number, n: number): string {
   // Hash the length and four sampled bytes (the full compare below settles collisions).
   let h = Math.imul(n, 0x9e3779b1) ^ b[start]! ^ (b[start + n - 1]! << 8) ^ (b[start + (n >>> 1)]! << 16) ^ (b[start + (n >>> 2)]! << 24);
@@ -100,6 +113,7 @@ export class ProtoError extends Error {
   }
 }
 
+/** Rethrows `e` with `field[index]` prepended to its path (a RangeError becomes a ProtoError). */
 export function prefix(e: unknown, field: string, index: number): never {
   const seg = index >= 0 ? `${field}[${index}]` : field;
   if (e instanceof ProtoError) {

@@ -65,6 +65,7 @@ export interface RpcStatus {
 
 const RETRY_INFO_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 
+/** Encodes a google.rpc.Status (with a RetryInfo in its details when `retryDelayMs` is set). */
 export function encodeRpcStatus(s: RpcStatus): Buffer {
   const w = new Writer(128);
   w.uint(1, s.code);
@@ -84,6 +85,7 @@ export function encodeRpcStatus(s: RpcStatus): Buffer {
   return w.finish();
 }
 
+/** Decodes a google.rpc.Status and the RetryInfo among its details. */
 export function decodeRpcStatus(bytes: Uint8Array): RpcStatus {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new Reader(buf);
