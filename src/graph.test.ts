@@ -99,6 +99,51 @@ describe('Graph', () => {
     await g.shutdown();
   });
 
+  it('lets what a processor derives flow on in a pipeline named after another signal', async () => {
+    const g = graphOf(
+      await config({
+        receivers: { testsource: {} },
+        processors: { 'testmutate/p': {} },
+        exporters: { 'testsink/t': {} },
+        service: { pipelines: { traces: { receivers: ['testsource'], processors: ['testmutate/p'], exporters: ['testsink/t'] } } },
+      }),
+    );
+    await g.start();
+    const logs = [{ resource: { attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', scopeLogs: [] }];
+    // intake is restricted to traces ...
+    await created.get('testsource')!.emit.consume({ resourceSpans: spans('in'), resourceLogs: logs });
+    // ... what the processor derives is not
+    await created.get('testmutate/p')!.emit.consume({ resourceLogs: logs });
+    expect(created.get('testsink/t')!.received.map((b) => Object.keys(b).sort())).toEqual([['resourceSpans'], ['resourceLogs']]);
+    await g.shutdown();
+  });
+
+  it('shares a batch between pipelines that only read it, and copies it for one that changes data', async () => {
+    const g = graphOf(
+      await config({
+        receivers: { testsource: {} },
+        processors: { testmutate: {} },
+        exporters: { 'testsink/a': {}, 'testsink/b': {}, 'testsink/m': {} },
+        service: {
+          pipelines: {
+            a: { receivers: ['testsource'], exporters: ['testsink/a'] },
+            b: { receivers: ['testsource'], exporters: ['testsink/b'] },
+            m: { receivers: ['testsource'], processors: ['testmutate'], exporters: ['testsink/m'] },
+          },
+        },
+      }),
+    );
+    await g.start();
+    const batch = { resourceSpans: spans('s') };
+    await created.get('testsource')!.emit.consume(batch);
+    expect(created.get('testsink/a')!.received[0]).toBe(batch);
+    expect(created.get('testsink/b')!.received[0]).toBe(batch);
+    expect(created.get('testsink/m')!.received[0]).not.toBe(batch);
+    expect(names([batch])).toEqual(['s']);
+    expect(names(created.get('testsink/m')!.received)).toEqual(['s+testmutate']);
+    await g.shutdown();
+  });
+
   it("routes a processor's own output to the rest of every pipeline that lists it", async () => {
     const g = graphOf(
       await config({
