@@ -40,7 +40,10 @@ const heapArg = /--max-old-space-size=(\d+)/.exec(fs.readFileSync(manifest, 'utf
 cfg.receivers.otlp.protocols = { grpc: { ...cfg.receivers.otlp.protocols.grpc, endpoint: `127.0.0.1:${grpcPort}` }, http: { ...cfg.receivers.otlp.protocols.http, endpoint: `127.0.0.1:${httpPort}` } };
 cfg.service.telemetry.endpoint = `127.0.0.1:${tel}`;
 cfg.service.state_dir = path.join(dir, 'state');
-for (const e of Object.values(cfg.exporters) as { path?: string }[]) if (e.path) e.path = path.join(dir, path.basename(e.path));
+for (const e of Object.values(cfg.exporters) as { path?: string; endpoint?: string }[]) {
+  if (e.path) e.path = path.join(dir, path.basename(e.path));
+  if (e.endpoint?.startsWith('0.0.0.0:')) e.endpoint = '127.0.0.1:0'; // a scrape endpoint (prometheus)
+}
 const config = writeYaml(path.join(dir, 'pipelines.yaml'), cfg);
 const env = {
   SLACK_WEBHOOK_URL: slackUrl,

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { schemaProblems, validateManifests } from '../deploy/kubernetes/validate.ts';
 import { components } from '../app/components.ts';
 import { formatConfigError, loadConfig } from '../src/config/load.ts';
+import YAML from 'yaml';
 import { tempDir } from './helpers/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -121,9 +122,32 @@ describe('deploy/kubernetes', () => {
     });
   });
 
-  it('the image\'s default config (deploy/pipelines.container.yaml) passes `vigil validate` with no environment set', () => {
-    const r = spawnSync(process.execPath, [path.join(root, 'bin/vigil.js'), 'validate', '--config', path.join(root, 'deploy/pipelines.container.yaml')], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  it('the image\'s default config (deploy/pipelines.container.yaml) passes `vigil validate` with only VIGIL_BEARER_TOKEN set, and names it when missing', () => {
+    const validate = (env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, [path.join(root, 'bin/vigil.js'), 'validate', '--config', path.join(root, 'deploy/pipelines.container.yaml')], { cwd: root, encoding: 'utf8', timeout: 30_000, env });
+    const { VIGIL_BEARER_TOKEN: _unset, ...withoutToken } = process.env;
+    const r = validate({ ...withoutToken, VIGIL_BEARER_TOKEN: 'a-token' });
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/error/i);
     expect(r.status).toBe(0);
+    const missing = validate(withoutToken);
+    expect(missing.status).toBe(1);
+    expect(`${missing.stdout}${missing.stderr}`).toContain('VIGIL_BEARER_TOKEN');
+  });
+
+  it('every listener of the shipped configs that binds beyond loopback requires a bearer token from the environment', () => {
+    const configs: [string, Record<string, any>][] = [['deploy/pipelines.container.yaml', YAML.parse(fs.readFileSync(path.join(root, 'deploy/pipelines.container.yaml'), 'utf8'))]];
+    for (const f of ['sidecar.yaml', 'gateway.yaml', 'sidecar-forwarding.yaml'])
+      for (const doc of YAML.parseAllDocuments(fs.readFileSync(path.join(root, 'deploy/kubernetes', f), 'utf8'))) {
+        const o = doc.toJS() as { kind?: string; data?: Record<string, string> };
+        if (o?.kind === 'ConfigMap' && o.data?.['pipelines.yaml']) configs.push([f, YAML.parse(o.data['pipelines.yaml'])]);
+      }
+    expect(configs).toHaveLength(4);
+    for (const [file, c] of configs) {
+      const listeners: [string, unknown][] = [];
+      for (const [id, r] of Object.entries<any>(c.receivers ?? {})) listeners.push([`receivers.${id}`, r.auth?.bearer_token]);
+      for (const [id, e] of Object.entries<any>(c.exporters ?? {})) if (id.startsWith('prometheus')) listeners.push([`exporters.${id}`, e.auth?.bearer_token]);
+      listeners.push(['service.telemetry', c.service?.telemetry?.auth?.bearer_token]);
+      for (const [where, token] of listeners) expect(token, `${file} ${where}`).toBe('${env:VIGIL_BEARER_TOKEN}');
+    }
   });
 });

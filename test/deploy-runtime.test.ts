@@ -89,6 +89,7 @@ describe('the runtime stage of deploy/Dockerfile', () => {
         VIGIL_TELEMETRY_ENDPOINT: `127.0.0.1:${ports.telemetry}`,
         VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
         VIGIL_STATE_DIR: stateDir,
+        VIGIL_BEARER_TOKEN: 'runtime-token',
       }),
     });
     proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -102,12 +103,12 @@ describe('the runtime stage of deploy/Dockerfile', () => {
 
     // the receivers of the container config take data
     const trace = fs.readFileSync(path.join(root, 'test/fixtures/otlp-examples/trace.json'), 'utf8');
-    const r1 = await fetch(`http://127.0.0.1:${ports.http}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: trace });
+    const r1 = await fetch(`http://127.0.0.1:${ports.http}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer runtime-token' }, body: trace });
     expect(r1.status).toBe(200);
     const event = { kind: 'span', name: 'chat', service: 'support-bot', duration_ms: 1234.5, status: 'ok', attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 200 } };
-    const r2 = await fetch(`http://127.0.0.1:${ports.json}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    const r2 = await fetch(`http://127.0.0.1:${ports.json}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer runtime-token' }, body: JSON.stringify(event) });
     expect(r2.status).toBe(200);
-    await waitFor(async () => /vigil_receiver_accepted_items[^\n]*receiver="otlp"/.test(await (await fetch(`${tel}/metrics`)).text()), 10_000, '/metrics to count the accepted spans');
+    await waitFor(async () => /vigil_receiver_accepted_items[^\n]*receiver="otlp"/.test(await (await fetch(`${tel}/metrics`, { headers: { authorization: 'Bearer runtime-token' } })).text()), 10_000, '/metrics to count the accepted spans');
 
     // the Dockerfile's HEALTHCHECK command, as written, against this daemon's telemetry port (the image's
     // ENV VIGIL_HEALTHCHECK_URL points it at 127.0.0.1:8888; here the port is another)

@@ -128,14 +128,15 @@ describe('deploy/systemd/vigil.service', () => {
         VIGIL_TELEMETRY_ENDPOINT: `127.0.0.1:${tel}`,
         VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
         VIGIL_STATE_DIR: path.join(dir, 'state'),
+        VIGIL_BEARER_TOKEN: 'systemd-token',
       },
     });
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
     try {
       await waitFor(() => fetch(`http://127.0.0.1:${tel}/readyz`).then((r) => r.status === 200, () => false), 30_000, 'vigil under strace to be ready');
       const body = fs.readFileSync(path.join(root, 'test/fixtures/otlp-examples/trace.json'), 'utf8');
-      expect((await fetch(`http://127.0.0.1:${http}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status).toBe(200);
-      await (await fetch(`http://127.0.0.1:${tel}/metrics`)).text();
+      expect((await fetch(`http://127.0.0.1:${http}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer systemd-token' }, body })).status).toBe(200);
+      await (await fetch(`http://127.0.0.1:${tel}/metrics`, { headers: { authorization: 'Bearer systemd-token' } })).text();
       // SIGTERM to node itself (strace's child), as systemd's KillSignal would send it
       const child = spawnSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
       expect(child).toMatch(/^\d+$/);

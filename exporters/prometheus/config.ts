@@ -4,6 +4,9 @@ import { Duration, Endpoint, Obj } from '../../src/config/types.ts';
 export const PrometheusConfigSchema = Obj({
   endpoint: Endpoint('localhost:9464'),
   path: Type.String({ pattern: '^/', default: '/metrics', description: 'HTTP path of the exposition' }),
+  auth: Obj({
+    bearer_token: Type.String({ default: '', description: 'when set, scrapes must send Authorization: Bearer <token> (Prometheus: authorization.credentials)' }),
+  }),
   resource_attributes: Type.Array(Type.String(), {
     default: ['service.name'],
     description: 'resource attributes added as labels to every series of the resource (all of them are on target_info)',

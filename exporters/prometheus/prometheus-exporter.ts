@@ -14,6 +14,8 @@ import type { CreateSettings, Exporter, Host } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
+import { defaultMaxConnections } from '../../src/otlp/connections.ts';
+import { bearerMatches } from '../../src/otlp/intake.ts';
 import { splitHostPort } from '../../src/telemetry.ts';
 import type { PrometheusConfig } from './config.ts';
 import { CONTENT_TYPES, negotiate, render } from './exposition.ts';
@@ -86,7 +88,9 @@ export class PrometheusExporter implements Exporter {
     this.host = serviceHost;
     this.loadAlerts();
     const { host, port } = splitHostPort(this.config.endpoint);
-    const server = http.createServer((req, res) => this.handle(req, res));
+    // Scrapes are small: headers within 10 s (checked every second), a capped number of connections.
+    const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => this.handle(req, res));
+    server.maxConnections = defaultMaxConnections();
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new Error(`prometheus exporter ${this.settings.id}: cannot listen on ${this.config.endpoint}: ${err.message}`)));
       server.listen(port, host, () => resolve());
@@ -148,6 +152,10 @@ export class PrometheusExporter implements Exporter {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = (req.url ?? '/').split('?')[0];
+    if (!bearerMatches(req.headers.authorization, this.config.auth.bearer_token)) {
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('missing or invalid bearer token\n');
+      return;
+    }
     if (url !== this.config.path) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; metrics are at ${this.config.path}\n`);
       return;

@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { Consumer, Processor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { retryableError } from '../../src/errors.ts';
@@ -5,6 +7,25 @@ import type { Logger } from '../../src/logger.ts';
 import { type Batch, countItems, SIGNALS } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import type { MemoryLimiterConfig } from './config.ts';
+
+/**
+ * V8's full collection, obtained once without --expose-gc (the flag is set at run time and `gc` taken from
+ * a fresh context); undefined where that is not possible.
+ */
+let collect: (() => void) | undefined | null = null;
+export function fullGc(): (() => void) | undefined {
+  if (collect !== null) return collect;
+  collect = (globalThis as { gc?: () => void }).gc;
+  if (!collect) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      collect = vm.runInNewContext('gc') as () => void;
+    } catch {
+      collect = undefined;
+    }
+  }
+  return collect;
+}
 
 /** Reads the memory in use (V8 heap + buffers outside it), in bytes. Replaceable for tests. */
 export type MemoryReader = () => number;
@@ -15,12 +36,22 @@ export const readMemory: MemoryReader = () => {
 
 /**
  * Refuses data with a retryable error (receivers answer 503 + Retry-After / UNAVAILABLE) while memory in
- * use is above the soft limit (`limit_mib - spike_limit_mib`), measured every `check_interval`; above the
- * hard limit it also asks V8 for a collection when the process runs with --expose-gc.
+ * use is above the soft limit (`limit_mib - spike_limit_mib`), measured every `check_interval`.
+ *
+ * Measured above the soft limit, it first runs a full collection (at most once per 2 s) and measures
+ * again, as the Collector's limiter runs the Go GC: a heap full of garbage is not a reason to refuse, and
+ * once the input stops nothing else would make V8 collect, so the process would refuse for minutes what it
+ * has room for. The limits are also kept under V8's own heap limit (`--max-old-space-size`): with
+ * `limit_mib` above it the process would die of "heap out of memory" before refusing anything, so the
+ * hard limit becomes 90% of V8's limit and the soft limit keeps its distance below it.
  */
+/** V8's heap limit of this process (`--max-old-space-size` or its default), in bytes. */
+const v8HeapLimit = v8.getHeapStatistics().heap_size_limit;
+
 export class MemoryLimiter implements Processor {
   private timer: NodeJS.Timeout | undefined;
   private refusing = false;
+  private lastGc = 0;
   private readonly soft: number;
   private readonly hard: number;
   private readonly intervalMs: number;
@@ -31,10 +62,10 @@ export class MemoryLimiter implements Processor {
     private readonly telemetry: ComponentTelemetry,
     private readonly read: MemoryReader = readMemory,
   ) {
-    const limit = config.limit_mib * 1024 * 1024;
     const spike = (config.spike_limit_mib ?? Math.floor(config.limit_mib * 0.2)) * 1024 * 1024;
+    const limit = Math.min(config.limit_mib * 1024 * 1024, Math.floor(v8HeapLimit * 0.9));
     this.hard = limit;
-    this.soft = Math.max(0, limit - spike);
+    this.soft = Math.max(Math.floor(limit / 2), limit - spike);
     this.intervalMs = parseDuration(config.check_interval);
   }
 
@@ -46,8 +77,16 @@ export class MemoryLimiter implements Processor {
 
   /** Measures now and updates whether data is refused. */
   check(): void {
-    const used = this.read();
-    if (used > this.hard) (globalThis as { gc?: () => void }).gc?.();
+    let used = this.read();
+    const now = Date.now();
+    if (used > this.soft && now - this.lastGc >= 2000) {
+      const gc = fullGc();
+      if (gc) {
+        this.lastGc = now;
+        gc();
+        used = this.read();
+      }
+    }
     const refusing = used > this.soft;
     if (refusing !== this.refusing) {
       this.refusing = refusing;
