@@ -197,7 +197,7 @@ export class RuleState {
         this.addInstance(inst, key);
       }
       this.holds(sink, inst, value);
-    } else if (active === false && inst) this.lapses(sink, inst, value);
+    } else if (active === false && inst) this.lapses(sink, inst);
     else if (inst && sink.trackTouched) sink.touched.add(inst);
   }
 
@@ -238,7 +238,7 @@ export class RuleState {
       if (inst === current) continue;
       if (active === undefined) {
         if (sink.trackTouched) sink.touched.add(inst);
-      } else this.lapses(sink, inst, value);
+      } else this.lapses(sink, inst);
     }
   }
 
@@ -272,7 +272,7 @@ export class RuleState {
   }
 
   /** The condition no longer holds for `inst`: a pending alert is dropped, a firing one resolves after keep_firing_for. */
-  private lapses(sink: StateSink, inst: Instance, value: number): void {
+  private lapses(sink: StateSink, inst: Instance): void {
     const now = sink.now;
     const rule = sink.rule!;
     if (sink.trackTouched) sink.touched.add(inst);
@@ -280,11 +280,12 @@ export class RuleState {
     // a reload) counts as no data for clearing: the alert neither resolves nor loses its `for` clock
     // because vigil restarted. (Not for absent_for rules, whose clearing is data coming back.)
     if (rule.absentForMs === undefined && !this.fullyObserved(rule, now)) return;
-    inst.value = value;
     if (inst.state === 'pending') {
       this.deleteInstance(inst);
       return;
     }
+    // the value and annotations stay those of the last evaluation at which the condition held (Prometheus
+    // leaves an alert that is not in the result untouched, also while keep_firing_for holds it)
     // Prometheus: keep_firing_for counts from the first evaluation at which the condition is false
     inst.keepFiringSince ??= now;
     if (now - inst.keepFiringSince >= rule.keepFiringForMs) {
@@ -306,7 +307,7 @@ export class RuleState {
       for (const inst of [...slot.values()]) {
         if (sink.touched.has(inst)) continue;
         if (rule.noDataActive) this.holds(sink, inst, NaN);
-        else this.lapses(sink, inst, NaN);
+        else this.lapses(sink, inst);
       }
     }
     sink.touched.clear();

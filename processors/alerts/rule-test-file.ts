@@ -8,7 +8,6 @@
  * are applied, as yaml.v2 does.
  */
 import YAML, { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type Pair } from 'yaml';
-import { parseDuration } from '../../src/duration.ts';
 import { type ParsedSeries, parseSeriesSelector, parseValues, type SeriesValue } from './series-notation.ts';
 
 export type SeriesType = 'gauge' | 'counter' | 'delta' | 'histogram';
@@ -195,12 +194,9 @@ class Reader {
   duration(node: YamlNode | null, path: string): number | undefined {
     const t = this.text(node, path);
     if (t === undefined) return undefined;
-    try {
-      return parseDuration(t);
-    } catch (e) {
-      this.error(node, path, (e as Error).message);
-      return undefined;
-    }
+    const ms = parsePrometheusDuration(t);
+    if (ms === undefined) this.error(node, path, `invalid duration "${t}": expected a Prometheus duration such as "1m", "1h30m", "1d" or "0" (units y w d h m s ms, in that order, whole numbers)`);
+    return ms;
   }
 
   stringMap(node: YamlNode | null, path: string): Record<string, string> {
@@ -211,6 +207,23 @@ class Reader {
     }
     return out;
   }
+}
+
+const PROM_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+const PROM_UNITS_MS = [31_536_000_000, 604_800_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
+
+/**
+ * A duration as Prometheus reads `eval_time`, `interval` and `evaluation_interval` (prometheus/common
+ * `model.ParseDuration`): whole numbers with units y (365d), w, d, h, m, s, ms, each at most once and in
+ * that order; `0` alone is zero. Undefined when the text is not one.
+ */
+export function parsePrometheusDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const m = PROM_DURATION.exec(text);
+  if (!m || text === '') return undefined;
+  let ms = 0;
+  for (let i = 0; i < PROM_UNITS_MS.length; i++) if (m[i + 1] !== undefined) ms += Number(m[i + 1]) * PROM_UNITS_MS[i]!;
+  return ms;
 }
 
 function join(path: string, key: string): string {

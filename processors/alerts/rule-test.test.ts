@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseSeriesSelector, parseValues } from './series-notation.ts';
 import { components } from '../../app/components.ts';
+import { parsePrometheusDuration } from './rule-test-file.ts';
 import { inferType, readTestFile, runRuleTests } from './rule-test.ts';
 
 const td = (f: string) => path.join(import.meta.dirname, 'testdata', f);
@@ -132,6 +133,11 @@ describe('vigil test reads test files as promtool does', () => {
     expect(g.intervalMs).toBe(60_000); // no interval: the evaluation_interval (default 1m)
   });
 
+  it('reads durations as Prometheus does (model.ParseDuration)', () => {
+    expect(['0', '90s', '1h30m', '1d', '1y', '2w3d', '1m500ms'].map(parsePrometheusDuration)).toEqual([0, 90_000, 5_400_000, 86_400_000, 31_536_000_000, 1_468_800_000, 60_500]);
+    expect(['1.5m', '30s1m', '1m1m', '', '5', '-1m'].map(parsePrometheusDuration)).toEqual(Array(6).fill(undefined));
+  });
+
   it('refuses unknown keys, promql_expr_test and bad values, all at once, each with file:line:col', () => {
     const r = readTestFile(
       't.yaml',
@@ -157,7 +163,7 @@ describe('vigil test reads test files as promtool does', () => {
       't.yaml:6:29: tests[0].input_series[0].values: bad value "0o7": expected a number, _, stale, a+bxN, a-bxN, axN or _xN (hexadecimal is not a number in series values)',
       't.yaml:7:5: tests[0].promql_expr_test: "promql_expr_test" is not supported: vigil has no PromQL expressions to test; check the alerts they lead to with alert_rule_test',
       't.yaml:9:5: tests[1].alert_rule_tests: unknown key "alert_rule_tests" (known: name, interval, start_timestamp, external_url, input_series, alert_rule_test, route_test, exp_routes)',
-      't.yaml:11:20: tests[1].alert_rule_test[0].eval_time: invalid duration "soon": expected a number and a unit (ms, s, m, h, d, w), e.g. "10s"',
+      't.yaml:11:20: tests[1].alert_rule_test[0].eval_time: invalid duration "soon": expected a Prometheus duration such as "1m", "1h30m", "1d" or "0" (units y w d h m s ms, in that order, whole numbers)',
       't.yaml:13:23: tests[1].alert_rule_test[0].exp_alerts[0].exp_label: unknown key "exp_label" (known: exp_labels, exp_annotations)',
       't.yaml:14:9: tests[1].alert_rule_test[1]: missing "alertname"',
     ]);

@@ -212,6 +212,7 @@ describe('state machine', () => {
     expect(at(10, 1)).toBe(1);
     expect(at(20, 20)).toBe(1);
     expect(at(30, 1)).toBe(1); // first false evaluation: keep firing until 30s + 30s
+    expect(e.firing()[0]!.value).toBe(20); // the value of the last evaluation at which it held (Prometheus)
     expect(at(50, 1)).toBe(1); // 30 s after the last true evaluation: still firing (Prometheus too)
     expect(at(59, 1)).toBe(1);
     expect(at(60, 1)).toBe(0);
