@@ -155,6 +155,22 @@ describe('opsgenie exporter', () => {
     expect(og.requests).toHaveLength(3);
   });
 
+  it('a slow answer beyond the timeout is retried, and the alert is created once', async () => {
+    const { og, exp } = await setup({ timeout: '200ms' });
+    const answer = og.responder;
+    let calls = 0;
+    og.responder = async (req) => {
+      if (++calls === 1) await new Promise((r) => setTimeout(r, 600));
+      return answer(req);
+    };
+    const n = firing();
+    await exp.consume({ alerts: [n] });
+    await waitFor(() => og.requests.length >= 2 && og.actions.length >= 2, 5000, 'second attempt after the timeout');
+    // Opsgenie de-duplicates on the alias: the slow first attempt and the retry make one open alert.
+    expect(og.alerts.size).toBe(1);
+    expect(og.alerts.get(opsgenieAlias(n.groupKey))!.count).toBe(og.actions.length);
+  });
+
   it('cuts a long message at 130 characters and a long description at 15,000, with the marker', async () => {
     const { og, exp } = await setup({ message: '{{ annotations.summary }}', description: '{{ annotations.description }}' });
     const n = makeNotification(['opsgenie/oncall'], { alerts: [makeAlert({ alertname: 'A', severity: 'warning' }, { annotations: { summary: 'slow '.repeat(100), description: 'd'.repeat(20_000) } })] });

@@ -7,7 +7,7 @@
  * of a firing alert and of a pending one. Then every query of the shipped Grafana dashboards runs against that Prometheus without
  * an error, and every metric name in them is one that vigil really serves.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -191,6 +191,16 @@ scrape_configs:
     expect(await promQuery(base, 'ALERTS{alertname="SlowForAnHour",alertstate="firing"}')).toEqual([]);
     const forState = await promQuery(base, 'ALERTS_FOR_STATE{alertname="HighP95Latency"}');
     expect(Number(forState[0]!.value[1])).toBeGreaterThan(Date.now() / 1000 - 120);
+
+    // 5b. Prometheus took the OpenMetrics exposition (it asks for it first); promtool parses the text format
+    // 0.0.4 too. Its only remarks are the lints of names the OTel compatibility spec prescribes (a unit that
+    // is not a base unit: span.duration is in ms; "summary" in span.duration.summary's name).
+    const textScrape = await (await fetch(`http://127.0.0.1:${exporterPort}/metrics`, { headers: { accept: 'text/plain;version=0.0.4' } })).text();
+    expect(textScrape).not.toContain('# EOF');
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: textScrape, encoding: 'utf8' });
+    const remarks = `${lint.stdout}${lint.stderr}`.split('\n').filter(Boolean);
+    expect(lint.status === 0 || lint.status === 3, remarks.join('\n')).toBe(true);
+    for (const r of remarks) expect(r, r).toMatch(/use base unit "seconds" instead of "milliseconds"|should not include type 'summary'/);
 
     // 6. The dashboards: every query is valid PromQL for this Prometheus and names only metrics vigil serves:
     // the pipeline's metrics as the exporter really serves them; vigil's own as its /metrics serves them or,
