@@ -58,10 +58,15 @@ export const OPS = ['>', '>=', '<', '<=', '==', '!='] as const;
 /**
  * What a group with no data (no point in the window, a zero ratio denominator, a series gone) means:
  * `keep_state` (the default: a firing alert stays firing, a pending one pending), `resolve` (as
- * Prometheus: the series dropped out of the result, so its alert resolves, keep_firing_for applying), or
- * `alerting` (as Grafana's no-data state "Alerting": no data counts as the condition holding; `for` applies).
+ * Prometheus: the series dropped out of the result, so its alert resolves, keep_firing_for applying),
+ * `alerting` (as Grafana's no-data state "Alerting": no data counts as the condition holding; `for`
+ * applies), or `no_data_alert` (as Grafana's no-data state "NoData": the group's alert lapses and a
+ * separate alert `alertname="DatasourceNoData", rulename="<rule>"` fires, `for` applying, until data is back).
  */
-export const NO_DATA = ['keep_state', 'resolve', 'alerting'] as const;
+export const NO_DATA = ['keep_state', 'resolve', 'alerting', 'no_data_alert'] as const;
+
+/** The alertname of a `no_data: no_data_alert` alert (Grafana's). */
+export const NO_DATA_ALERTNAME = 'DatasourceNoData';
 export type NoData = (typeof NO_DATA)[number];
 
 export const RuleSchema = Type.Object(

@@ -4,9 +4,13 @@
  * returns the alerts that resolved; the dispatcher (dispatcher.ts) decides who hears of what.
  */
 import type { Alert } from '../../src/model.ts';
+import { NO_DATA_ALERTNAME } from './config.ts';
 import { fingerprint, labelsKey } from './fingerprint.ts';
 import { type CompiledRule, type ResultSink, RoundMemo, evaluateRuleInto } from './rules.ts';
 import type { SeriesStore } from './series-store.ts';
+
+/** The slot key suffix of a group's DatasourceNoData alert (`no_data: no_data_alert`). */
+const NO_DATA_SUFFIX = '\u0002\u0003nodata';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -144,7 +148,7 @@ export class RuleState {
     let m = this.groupsWithAlerts.get(inst.rule);
     if (!m) this.groupsWithAlerts.set(inst.rule, (m = new Map()));
     m.set(gk, (m.get(gk) ?? 0) + 1);
-    if (gk !== slotKey) {
+    if (gk !== slotKey && !slotKey.endsWith(NO_DATA_SUFFIX)) {
       const k = `${ruleSeverity}\u0000${gk}`;
       let set = this.labelVariants.get(k);
       if (!set) this.labelVariants.set(k, (set = new Set()));
@@ -166,7 +170,7 @@ export class RuleState {
     const n = (m?.get(gk) ?? 0) - 1;
     if (n > 0) m!.set(gk, n);
     else m?.delete(gk);
-    if (gk !== slotKey) {
+    if (gk !== slotKey && !slotKey.endsWith(NO_DATA_SUFFIX)) {
       const k = `${ruleSeverity}\u0000${gk}`;
       const set = this.labelVariants.get(k);
       set?.delete(inst);
@@ -183,6 +187,10 @@ export class RuleState {
   /** One result of the rule being evaluated (see StateSink). */
   onResult(sink: StateSink, key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined, value: number): void {
     const rule = sink.rule!;
+    if (rule.noDataAlert) {
+      this.noDataAlert(sink, key, groupLabels, severity, active);
+      if (active === undefined) active = false; // the group's own alert lapses while its NoData alert holds
+    }
     if (rule.labelTemplates) return this.onTemplatedResult(sink, key, groupLabels, severity, active, value);
     const slot = severity === sink.severity ? sink.slot! : this.slotOf(rule.name, severity);
     let inst = slot.get(key);
@@ -240,6 +248,31 @@ export class RuleState {
         if (sink.trackTouched) sink.touched.add(inst);
       } else this.lapses(sink, inst);
     }
+  }
+
+  /**
+   * `no_data: no_data_alert` (Grafana's NoData state): without data, the group's DatasourceNoData alert
+   * (the group's labels, the rule's constant labels, `rulename`) holds; with data, it lapses.
+   */
+  private noDataAlert(sink: StateSink, key: string, groupLabels: Record<string, string>, severity: string, active: boolean | undefined): void {
+    const rule = sink.rule!;
+    const slotKey = `${key}${NO_DATA_SUFFIX}`;
+    const slot = severity === sink.severity ? sink.slot! : this.slotOf(rule.name, severity);
+    let inst = slot.get(slotKey);
+    if (active !== undefined) {
+      if (inst) this.lapses(sink, inst);
+      return;
+    }
+    if (!inst) {
+      if (sink.room <= 0) {
+        sink.overflow++;
+        return;
+      }
+      sink.room--;
+      inst = this.newInstance(sink, slotKey, alertLabels(groupLabels, { ...rule.labels, rulename: rule.name }, NO_DATA_ALERTNAME, severity), severity, NaN);
+      this.addInstance(inst, slotKey);
+    }
+    this.holds(sink, inst, NaN);
   }
 
   private newInstance(sink: StateSink, slotKey: string, labels: Record<string, string>, severity: string, value: number): Instance {
@@ -306,7 +339,11 @@ export class RuleState {
       if (!slot?.size) continue;
       for (const inst of [...slot.values()]) {
         if (sink.touched.has(inst)) continue;
-        if (rule.noDataActive) this.holds(sink, inst, NaN);
+        if (rule.noDataAlert) {
+          // the group is gone from the store: its NoData alert holds, its own alert lapses
+          if (inst.labels.alertname === NO_DATA_ALERTNAME && inst.labels.rulename === rule.name) this.holds(sink, inst, NaN);
+          else this.lapses(sink, inst);
+        } else if (rule.noDataActive) this.holds(sink, inst, NaN);
         else this.lapses(sink, inst);
       }
     }
@@ -393,7 +430,7 @@ export class RuleState {
       sink.hasAnnotations = Object.keys(rule.annotations).length > 0;
       sink.severity = rule.severity;
       sink.slot = this.slotOf(rule.name, rule.severity);
-      sink.trackTouched = rule.noDataActive !== undefined;
+      sink.trackTouched = rule.noDataActive !== undefined || rule.noDataAlert;
       const overLimit = this.instances.has(limitKey(rule.name));
       sink.room = rule.limit > 0 ? (overLimit ? 0 : Math.max(0, rule.limit - (this.ruleCounts.get(rule.name) ?? 0))) : Infinity;
       sink.overflow = 0;

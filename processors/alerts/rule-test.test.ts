@@ -253,5 +253,22 @@ describe('no_data, and stale as a staleness marker, in vigil test', () => {
     );
     expect(r.output).toBe('ok   t.test.yaml: tests[0] (4 checks)\nSUCCESS');
   });
+
+  it('no_data_alert: a staleness marker resolves the rule\'s alert and fires DatasourceNoData with its rulename', async () => {
+    const r = await runText(
+      testFile({
+        series: [['nd{job="api"}', '1 stale _ 1']],
+        checks: [
+          ['0', 'NoDataAlert', [{ severity: 'critical' }]],
+          ['0', 'DatasourceNoData', []],
+          ['1m', 'NoDataAlert', []],
+          ['1m', 'DatasourceNoData', [{ rulename: 'NoDataAlert', severity: 'critical' }]],
+          ['3m', 'DatasourceNoData', []],
+          ['3m', 'NoDataAlert', [{ severity: 'critical' }]],
+        ],
+      }),
+    );
+    expect(r.output).toBe('ok   t.test.yaml: tests[0] (6 checks)\nSUCCESS');
+  });
 });
 

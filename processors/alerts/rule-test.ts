@@ -9,7 +9,7 @@ import type { ComponentRegistry } from '../../src/registry.ts';
 import { AggregationTemporality, type Alert, type Batch, type Metric, emptyResource, emptyScope } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
 import { AlertEngine } from './alert-engine.ts';
-import type { AlertsConfig } from './config.ts';
+import { type AlertsConfig, NO_DATA_ALERTNAME } from './config.ts';
 import { labelsKey } from './fingerprint.ts';
 import { compileConfig } from './rules.ts';
 import { type AlertTest, type RouteTest, readTestFile, type SeriesType, type TestFile, type TestGroup } from './rule-test-file.ts';
@@ -203,12 +203,14 @@ function pointBatch(name: string, labels: Record<string, string>, type: SeriesTy
 }
 
 function checkAlerts(engine: AlertEngine, test: AlertTest, where: string): { where: string; lines: string[] } | undefined {
-  const rule = engine.rules.find((r) => r.name === test.alertname);
+  // DatasourceNoData: the alerts of the rules with no_data: no_data_alert (each expected alert names its rulename)
+  const noData = test.alertname === NO_DATA_ALERTNAME ? engine.rules.filter((r) => r.noDataAlert) : [];
+  const rule = engine.rules.find((r) => r.name === test.alertname) ?? noData[0];
   if (!rule) return { where, lines: [`no rule named ${test.alertname} in the config`] };
   const got = engine.firing().filter((a) => a.labels.alertname === test.alertname);
   // promtool adds alertname to the expected labels; vigil adds the rule's severity too
   const expected = test.expAlerts.map((e) => ({
-    labels: { alertname: test.alertname, severity: rule.severity, ...e.labels },
+    labels: { alertname: test.alertname, severity: (noData.find((r) => r.name === e.labels.rulename) ?? rule).severity, ...e.labels },
     annotations: e.annotations,
   }));
   const lines = diffAlerts(expected, got);

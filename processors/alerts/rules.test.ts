@@ -385,5 +385,23 @@ describe('labels, staleness and no_data (Prometheus semantics)', () => {
     tick(e, 60 * S);
     expect(e.firing()).toHaveLength(0);
   });
+
+  it('no_data no_data_alert (Grafana NoData): the group\'s alert lapses and a DatasourceNoData alert fires after for, until data is back', () => {
+    const e = engineFor({ rules: [{ ...base, window: '1m', for: '1m', group_by: ['job'], labels: { team: 'api' }, no_data: 'no_data_alert' }] });
+    const names = () => ({ pending: e.pending().map((a) => a.labels.alertname), firing: e.firing().map((a) => a.labels) });
+    const point = (t: number) => e.ingest(batchOf([gauge('g', { job: 'api' }, 20, t * S)]), t * S);
+    point(0);
+    tick(e, 0);
+    point(60);
+    tick(e, 60 * S);
+    expect(names()).toEqual({ pending: [], firing: [{ job: 'api', team: 'api', alertname: 'R', severity: 'warning' }] });
+    tick(e, 120 * S); // nothing in (60 s, 120 s]: R resolves, its NoData alert is pending
+    expect(names()).toEqual({ pending: ['DatasourceNoData'], firing: [] });
+    tick(e, 180 * S);
+    expect(names()).toEqual({ pending: [], firing: [{ job: 'api', team: 'api', rulename: 'R', alertname: 'DatasourceNoData', severity: 'warning' }] });
+    point(190);
+    tick(e, 190 * S);
+    expect(names()).toEqual({ pending: ['R'], firing: [] });
+  });
 });
 

@@ -35,6 +35,8 @@ export interface CompiledRule {
   limit: number;
   /** What a group without data means (`no_data`): undefined keeps the state, false resolves, true fires. */
   noDataActive: boolean | undefined;
+  /** `no_data: no_data_alert`: a group without data raises a DatasourceNoData alert of its own (Grafana's NoData). */
+  noDataAlert: boolean;
   absentForMs: number | undefined;
   severity: string;
   /** The constant labels (the templated ones are in labelTemplates). */
@@ -93,7 +95,7 @@ function dur(text: string | undefined, path: (string | number)[], issues: Config
 }
 
 /** `no_data` as the `active` an evaluation reports for a group with no data. */
-const NO_DATA_ACTIVE: Record<NoData, boolean | undefined> = { keep_state: undefined, resolve: false, alerting: true };
+const NO_DATA_ACTIVE: Record<NoData, boolean | undefined> = { keep_state: undefined, resolve: false, alerting: true, no_data_alert: undefined };
 
 export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[]): CompiledRule {
   const p: (string | number)[] = ['rules', index];
@@ -162,6 +164,7 @@ export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[])
     keepFiringForMs: dur(r.keep_firing_for, [...p, 'keep_firing_for'], issues) ?? 0,
     limit: r.limit ?? 500,
     noDataActive: NO_DATA_ACTIVE[r.no_data],
+    noDataAlert: r.no_data === 'no_data_alert',
     absentForMs: dur(r.absent_for, [...p, 'absent_for'], issues),
     severity: r.severity,
     labels,
@@ -438,7 +441,7 @@ export function evaluateRuleInto(
     if (absentForMs !== undefined && absentLongEnough(absence.lastSeen.get(key)?.at, now, absentForMs)) continue; // reported below
     const active = Number.isNaN(value) ? rule.noDataActive : compare(op, value, threshold);
     // a group that is not active and has no alert changes nothing: skip it (most groups, most rounds)
-    if (active !== true && !known.has(key)) continue;
+    if (active !== true && !known.has(key) && !(active === undefined && rule.noDataAlert)) continue;
     sink.result(key, g.labels, rule.severity, active, value);
   }
   if (absentForMs !== undefined) {
@@ -498,7 +501,7 @@ function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: 
     }
     for (const [severity, r] of bySeverity) {
       const active = r.active ?? rule.noDataActive;
-      if (active === true || known.has(key)) sink.result(key, g.labels, severity, active, r.value);
+      if (active === true || known.has(key) || (active === undefined && rule.noDataAlert)) sink.result(key, g.labels, severity, active, r.value);
     }
   }
 }
