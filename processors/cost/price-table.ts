@@ -366,6 +366,11 @@ const ALIASES: Record<string, string[]> = {
   ai21: ['ai21'],
   nvidia_nim: ['nvidia_nim'],
   vercel_ai_gateway: ['vercel_ai_gateway'],
+  // Vercel AI SDK provider ids (gen_ai.system = "<provider>.<api>", e.g. openai.chat, anthropic.messages)
+  'amazon-bedrock': ['bedrock', 'bedrock_converse'],
+  'google.generative-ai': ['gemini'],
+  'google.vertex': [VERTEX],
+  'azure-openai': ['azure', 'azure_text'],
 };
 
 const PROVIDER_ALIASES = new Map<string, string[]>(Object.entries(ALIASES));
@@ -555,6 +560,9 @@ export class PriceTable {
     const route = this.routes.get(v) ?? this.routes.get(v.replace(/[-.]/g, '_'));
     if (route) return new Set(route);
     if (this.providerNames.has(v)) return new Set([v]);
+    // "<provider>.<api>" (Vercel AI SDK: openai.chat, anthropic.messages, google.vertex.chat, amazon-bedrock)
+    const dot = v.lastIndexOf('.');
+    if (dot > 0) return this.providersOf(v.slice(0, dot));
     return new Set();
   }
 
@@ -614,6 +622,11 @@ export class PriceTable {
     // 1. the user's own entries
     const u = this.user.get(lower);
     if (u) return { price: u, how: 'user' };
+    // an OpenAI fine-tuned model (ft:<base model>:<org>:<suffix>:<id>) is billed at the ft:<base model> price
+    if (lower.startsWith('ft:')) {
+      const cut = lower.indexOf(':', 3);
+      if (cut > 3) return this.lookup(lower.slice(0, cut), ctx);
+    }
     // a routing prefix in the name (openai/gpt-4o, bedrock/us-east-1/anthropic.claude-...)
     let rest = lower;
     let routed: Set<string> | undefined;

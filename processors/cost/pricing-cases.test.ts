@@ -57,6 +57,7 @@ const cases: Case[] = [
   ['o1', otel('o1', 'openai'), 75, OPENAI],
   ['gpt-3.5-turbo-0125', otel('gpt-3.5-turbo-0125', 'openai'), 2, OPENAI],
   ['gpt-4o, 1M input of which 500k cached ($1.25)', otel('gpt-4o', 'openai', M, 0, { 'gen_ai.usage.cache_read.input_tokens': 500_000 }), 0.5 * 2.5 + 0.5 * 1.25, OPENAI],
+  ['OpenAI fine-tuned gpt-4.1-mini (ft:<base>:<org>:<suffix>:<id>)', otel('ft:gpt-4.1-mini-2025-04-14:acme::B1x2y3z4', 'openai'), 0.8 + 3.2, 'OpenAI pricing, fine-tuning models (LiteLLM ft:gpt-4.1-mini-2025-04-14)'],
   ['text-embedding-3-small (embeddings)', otel('text-embedding-3-small', 'openai', M, 0, { 'gen_ai.operation.name': 'embeddings' }), 0.02, OPENAI],
   ['OpenAI SDK aimed at DeepSeek (server.address wins over gen_ai.system=openai)', otel('deepseek-chat', undefined, M, M, { 'gen_ai.system': 'openai', 'server.address': 'api.deepseek.com' }), 0.7, 'DeepSeek API pricing, api-docs.deepseek.com/quick_start/pricing'],
   // ----------------------------------------------------------------------------------------- Azure
@@ -152,6 +153,8 @@ const cases: Case[] = [
   ],
   ['OpenLLMetry (older): llm.request.model, llm.usage.prompt/completion_tokens, llm.vendor', { 'llm.vendor': 'openai', 'llm.request.model': 'gpt-4o', 'llm.usage.prompt_tokens': M, 'llm.usage.completion_tokens': M }, 12.5, OPENAI],
   ['deprecated gen_ai.usage.prompt_tokens/completion_tokens + gen_ai.system', { 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.prompt_tokens': M, 'gen_ai.usage.completion_tokens': M }, 12.5, OPENAI],
+  ['Vercel AI SDK: gen_ai.system=anthropic.messages', otel('claude-3-7-sonnet-20250219', undefined, M, M, { 'gen_ai.system': 'anthropic.messages' }), 18, ANTHROPIC],
+  ['Vercel AI SDK: gen_ai.system=google.vertex.chat', otel('gemini-2.0-flash-001', undefined, M, M, { 'gen_ai.system': 'google.vertex.chat' }), 0.75, VERTEX],
   ['string token counts', otel('gpt-4o', 'openai', M, M, { 'gen_ai.usage.input_tokens': '1000000', 'gen_ai.usage.output_tokens': '1000000' }), 12.5, OPENAI],
   // --------------------------------------------------------------------------------- unpriceable
   ['only llm.usage.total_tokens', { 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'llm.usage.total_tokens': 2 * M }, 'unpriced:only_total_tokens', 'input and output are priced differently'],
