@@ -89,12 +89,12 @@ describe('the shipped on-call examples', () => {
       'exporters: [debug, file/alerts, file/telemetry, prometheus]',
       'exporters: [debug, file/alerts, file/telemetry, prometheus, slack/oncall, email/oncall, pagerduty/oncall, opsgenie/oncall]',
     );
-    const doc = YAML.parse(text) as { processors: { alerts: { routes: { match?: Record<string, string>; exporters: string[] }[] } }; exporters: Record<string, unknown> };
+    const doc = YAML.parse(text) as { processors: { alerts: { route: { routes: { matchers?: string[]; exporters: string[] }[] } } }; exporters: Record<string, unknown> };
     expect(doc.exporters).toHaveProperty('pagerduty/oncall');
     expect(doc.exporters).toHaveProperty('opsgenie/oncall');
-    const routes = doc.processors.alerts.routes;
-    expect(routes.find((r) => r.match?.severity === 'critical')?.exporters).toContain('pagerduty/oncall');
-    expect(routes.find((r) => r.match?.severity === 'warning')?.exporters).toEqual(['slack/oncall']);
+    const routes = doc.processors.alerts.route.routes;
+    expect(routes.find((r) => r.matchers?.includes('severity="critical"'))?.exporters).toContain('pagerduty/oncall');
+    expect(routes.find((r) => r.matchers?.includes('severity="warning"'))?.exporters).toEqual(['slack/oncall']);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-oncall-')), 'pipelines.yaml');
     fs.writeFileSync(file, text);
     const env = { PAGERDUTY_ROUTING_KEY: 'R0UT1NGKEY0000000000000000000000', OPSGENIE_API_KEY: 'k', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X', SMTP_HOST: 'localhost', SMTP_USERNAME: 'u', SMTP_PASSWORD: 'p' };

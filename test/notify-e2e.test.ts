@@ -66,11 +66,15 @@ describe('notifications end to end', () => {
               annotations: { summary: 'LLM spend today is at {{ value }} of the daily budget' },
             },
           ],
-          routes: [
-            { exporters: ['file/alerts'], group_by: ['alertname', 'service.name'], group_wait: '0s', continue: true },
-            { match: { severity: 'critical' }, exporters: ['slack/oncall', 'email/oncall'], group_by: ['alertname', 'service.name'], group_wait: '0s', continue: true },
-            { exporters: ['webhook/ops'], group_by: ['alertname', 'service.name'], group_wait: '0s' },
-          ],
+          route: {
+            group_by: ['alertname', 'service.name'],
+            group_wait: '0s',
+            routes: [
+              { exporters: ['file/alerts'], continue: true },
+              { matchers: ['severity="critical"'], exporters: ['slack/oncall', 'email/oncall'], continue: true },
+              { exporters: ['webhook/ops'] },
+            ],
+          },
         },
       },
       exporters: {
