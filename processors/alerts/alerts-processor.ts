@@ -172,7 +172,7 @@ export class AlertsProcessor implements Processor {
             this.refusing.add(exporter);
             return;
           }
-          accepted.add(`${exporter}\u0000${n.groupKey}`);
+          accepted.add(`${exporter}\u0000${result.groupOf(n)}`);
           this.recent.push({
             at: now,
             groupKey: n.groupKey,
@@ -185,7 +185,7 @@ export class AlertsProcessor implements Processor {
         if (this.refusing.delete(exporter)) this.settings.logger.info({ exporter }, 'alerts: notifications accepted again');
       }),
     );
-    result.commit((exporter, groupKey) => accepted.has(`${exporter}\u0000${groupKey}`));
+    result.commit((exporter, group) => accepted.has(`${exporter}\u0000${group}`));
     this.persist();
   }
 

@@ -56,7 +56,13 @@ interface PendingResolve {
 }
 
 interface Group {
+  /**
+   * The group's identity here: route index and group key. Two routes may have the same Alertmanager key
+   * (two siblings without matchers are both `{}/{}`); as in Alertmanager, their groups stay apart.
+   */
   key: string;
+  /** Alertmanager's group key (`{}/{...}:{...}`), as notifications carry it. */
+  groupKey: string;
   route: RouteNode;
   labels: Record<string, string>;
   createdAt: number;
@@ -79,6 +85,7 @@ export interface NflogEntry {
 export interface DispatcherState {
   groups: {
     key: string;
+    groupKey: string;
     route: number;
     labels: Record<string, string>;
     createdAt: number;
@@ -96,16 +103,20 @@ export interface DispatchResult {
   /** The same, per exporter. */
   byExporter: Map<string, AlertNotification[]>;
   /**
-   * Records the round: `accepted(exporter, groupKey)` says whether that exporter accepted its notification
-   * of that group (all were, when omitted). Refused ones are retried at the next round, for that exporter
+   * Records the round: `accepted(exporter, group)` says whether that exporter accepted its notification
+   * about that group (`groupOf(notification)`; all were, when omitted). Refused ones are retried at the next round, for that exporter
    * and group only.
    */
-  commit(accepted?: (exporter: string, groupKey: string) => boolean): void;
+  commit(accepted?: (exporter: string, group: string) => boolean): void;
+  /** The group a notification of this round is about (what `commit`'s `accepted` is asked about). */
+  groupOf(n: AlertNotification): string;
 }
 
 interface Routed {
   route: RouteNode;
+  /** The group's identity (route index and group key). */
   key: string;
+  groupKey: string;
   labels: Record<string, string>;
 }
 
@@ -182,7 +193,8 @@ export class Dispatcher {
   private routed(labels: Readonly<Record<string, string>>): Routed[] {
     return this.routesFor(labels).map((route) => {
       const gl = groupLabelsOf(route, labels);
-      return { route, key: groupKeyOf(route, gl), labels: gl };
+      const groupKey = groupKeyOf(route, gl);
+      return { route, key: `${route.idx}\u0000${groupKey}`, groupKey, labels: gl };
     });
   }
 
@@ -195,7 +207,7 @@ export class Dispatcher {
   private groupFor(r: Routed, now: number): Group {
     let g = this.groups.get(r.key);
     if (!g) {
-      g = { key: r.key, route: r.route, labels: r.labels, createdAt: now, nextFlushAt: now + r.route.groupWaitMs, flushed: false, resolved: new Map(), retry: new Set() };
+      g = { key: r.key, groupKey: r.groupKey, route: r.route, labels: r.labels, createdAt: now, nextFlushAt: now + r.route.groupWaitMs, flushed: false, resolved: new Map(), retry: new Set() };
       this.groups.set(r.key, g);
     }
     return g;
@@ -229,7 +241,7 @@ export class Dispatcher {
   }
 
   /** An instance's group on each route it matches (route, group key, group labels). */
-  groupsOf(inst: Instance): readonly { route: RouteNode; key: string; labels: Record<string, string> }[] {
+  groupsOf(inst: Instance): readonly { route: RouteNode; groupKey: string; labels: Record<string, string> }[] {
     return this.routingOf(inst);
   }
 
@@ -274,6 +286,7 @@ export class Dispatcher {
 
     const byExporter = new Map<string, AlertNotification[]>();
     const sentTo = new Set<string>();
+    const groupOfNotification = new Map<AlertNotification, string>();
     const notifications: AlertNotification[] = [];
     const marks: { group: Group; exporter: string; entry: NflogEntry | undefined; flushed: boolean }[] = [];
     const alertOf = new Map<Instance, Alert>();
@@ -332,7 +345,7 @@ export class Dispatcher {
         if (!alerts.length) continue;
         const n: AlertNotification = {
           exporters: [e],
-          groupKey: g.key,
+          groupKey: g.groupKey,
           status: firingAlerts.length ? 'firing' : 'resolved',
           groupLabels: { ...g.labels },
           commonLabels: common(alerts, (a) => a.labels),
@@ -342,6 +355,7 @@ export class Dispatcher {
         };
         notifications.push(n);
         sentTo.add(`${e}\u0000${g.key}`);
+        groupOfNotification.set(n, g.key);
         let list = byExporter.get(e);
         if (!list) byExporter.set(e, (list = []));
         list.push(n);
@@ -351,6 +365,7 @@ export class Dispatcher {
     return {
       notifications,
       byExporter,
+      groupOf: (n) => groupOfNotification.get(n) ?? n.groupKey,
       commit: (accepted = () => true) => {
         for (const m of marks) {
           const sent = sentTo.has(`${m.exporter}\u0000${m.group.key}`);
@@ -386,6 +401,7 @@ export class Dispatcher {
     return {
       groups: [...this.groups.values()].map((g) => ({
         key: g.key,
+        groupKey: g.groupKey,
         route: g.route.idx,
         labels: g.labels,
         createdAt: g.createdAt,
@@ -402,11 +418,12 @@ export class Dispatcher {
   restore(state: Partial<DispatcherState> | undefined): void {
     for (const g of state?.groups ?? []) {
       const route = g && this.routeByIdx.get(g.route);
-      if (!route || typeof g.key !== 'string' || !g.key.startsWith(`${route.key}:`)) continue;
+      if (!route || typeof g.key !== 'string' || typeof g.groupKey !== 'string' || g.key !== `${route.idx}\u0000${g.groupKey}` || !g.groupKey.startsWith(`${route.key}:`)) continue;
       const resolved = new Map<string, PendingResolve>();
       for (const r of Array.isArray(g.resolved) ? g.resolved : []) if (r?.alert?.fingerprint && Array.isArray(r.pending)) resolved.set(r.alert.fingerprint, r);
       this.groups.set(g.key, {
         key: g.key,
+        groupKey: g.groupKey,
         route,
         labels: g.labels ?? {},
         createdAt: Number(g.createdAt) || 0,

@@ -330,3 +330,19 @@ describe('time intervals', () => {
     expect(inAnyInterval(ti, ['night', 'last-days'], Date.parse('2026-11-28T12:00:00Z'))).toBe(true);
   });
 });
+
+describe('groups of routes with the same key', () => {
+  it('two sibling routes without matchers (both {}/{}) keep their own groups, as in Alertmanager', () => {
+    const e = engineFor({
+      rules: [rule('A', { severity: 'critical' })],
+      route: { group_wait: '0s', routes: [{ exporters: ['file/a'], continue: true }, { matchers: ['severity="critical"'], exporters: ['slack/x'], continue: true }, { exporters: ['webhook/ops'] }] },
+    });
+    set(e, 'A', 's1', 1, 0);
+    const ns = tick(e, 0);
+    expect(sent(ns)).toEqual(['file/a: firing A/s1', 'slack/x: firing A/s1', 'webhook/ops: firing A/s1']);
+    // the same Alertmanager group key for both siblings without matchers
+    expect(ns.map((n) => `${n.exporters[0]} ${n.groupKey}`).sort()).toEqual(['file/a {}/{}:{}', 'slack/x {}/{severity="critical"}:{}', 'webhook/ops {}/{}:{}']);
+    set(e, 'A', 's1', 0, 60_000);
+    expect(sent(tick(e, 60_000))).toEqual(['file/a: resolved A/s1', 'slack/x: resolved A/s1', 'webhook/ops: resolved A/s1']);
+  });
+});
