@@ -141,6 +141,8 @@ export const MAX_LOOP_LAG_MS = 100;
 class LoopLag {
   private avg = 0;
   private expected = 0;
+  /** performance.now() of the timer's last run. */
+  lastTickAt = 0;
   private timer: NodeJS.Timeout | undefined;
   /**
    * The lag now: the larger of the moving average and how overdue the next tick is at this moment (while
@@ -150,11 +152,17 @@ class LoopLag {
     if (!this.timer) this.start();
     return Math.max(this.avg, performance.now() - this.expected);
   }
+  /** The moving average alone: high only when the loop has been late tick after tick. */
+  sustained(): number {
+    if (!this.timer) this.start();
+    return this.avg;
+  }
   private start(): void {
     const every = 20;
     this.expected = performance.now() + every;
     this.timer = setInterval(() => {
       const now = performance.now();
+      this.lastTickAt = now;
       const lag = Math.max(0, now - this.expected);
       this.expected = now + every;
       this.avg = this.avg * 0.7 + lag * 0.3;
@@ -209,14 +217,13 @@ export class Admission {
     if (this.requests >= this.limits.maxRequests) return false;
     if (this.requests >= 2 && this.latencyMs > TARGET_LATENCY_MS) return false;
     // The event loop itself is behind: requests queue before any handler runs (a pipeline that answers
-    // synchronously leaves nothing "in flight" to count). Then at most one request is admitted per lag
-    // period: the others get a cheap refusal, the queue drains, and the process keeps working at its
-    // saturation rate instead of answering everyone late.
-    const lag = loopLag.ms();
-    if (lag > MAX_LOOP_LAG_MS) {
-      const now = performance.now();
-      if (this.requests >= 1 || now - this.lastAdmitAt < lag) return false;
-    }
+    // synchronously leaves nothing "in flight" to count). Then one request is admitted per stall of the
+    // loop (none since its timer last ran): the others, handled in the same stall, get a cheap refusal, the
+    // queue drains, and the process keeps working at its saturation rate instead of answering everyone
+    // late. A lone client after a pause (a GC, a slow batch) is still admitted.
+    // Only a sustained lag counts (the moving average, and the loop behind right now): one pause (a GC, a
+    // compile, a big batch) must not refuse the next client.
+    if (loopLag.sustained() > MAX_LOOP_LAG_MS && loopLag.ms() > MAX_LOOP_LAG_MS && (this.requests >= 1 || this.lastAdmitAt > loopLag.lastTickAt)) return false;
     // A request larger than the whole budget still goes through when nothing else is in flight.
     if (this.bytes > 0 && this.bytes + bytes > this.limits.maxBytes) return false;
     this.requests++;
