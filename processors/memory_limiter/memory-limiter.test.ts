@@ -36,4 +36,31 @@ describe('memory_limiter', () => {
     );
     expect(() => configFor(memoryLimiterProcessorFactory, { limit_mib: 100 })).not.toThrow();
   });
+
+  it('collects garbage before refusing: a heap of garbage is not refused, and it accepts again as soon as memory is back', async () => {
+    let used = 180 * 1048576;
+    let collections = 0;
+    const settings = testSettings('processor', 'memory_limiter');
+    const gc = () => {
+      collections++;
+      used = garbageOnly ? 90 * 1048576 : used;
+    };
+    let garbageOnly = true;
+    const ml = new MemoryLimiter(configFor(memoryLimiterProcessorFactory, { limit_mib: 200, spike_limit_mib: 50 }), silentLogger(), settings.telemetry, () => used, gc);
+    await ml.start();
+    const sink = new SinkConsumer();
+    await ml.process({ resourceSpans: [] }, sink);
+    expect(collections).toBe(1);
+    expect(sink.batches).toHaveLength(1);
+    await ml.shutdown();
+
+    // Live data over the soft limit: refused even after a collection.
+    garbageOnly = false;
+    used = 180 * 1048576;
+    const ml2 = new MemoryLimiter(configFor(memoryLimiterProcessorFactory, { limit_mib: 200, spike_limit_mib: 50 }), silentLogger(), settings.telemetry, () => used, gc);
+    await ml2.start();
+    expect(await ml2.process({ resourceSpans: [] }, sink).catch((e: unknown) => e)).toBeInstanceOf(ConsumerError);
+    expect(collections).toBe(2);
+    await ml2.shutdown();
+  });
 });

@@ -61,6 +61,8 @@ export class MemoryLimiter implements Processor {
     private readonly logger: Logger,
     private readonly telemetry: ComponentTelemetry,
     private readonly read: MemoryReader = readMemory,
+    /** A full collection (default: V8's, see {@link fullGc}); replaceable for tests. */
+    private readonly collectGarbage: (() => void) | undefined = fullGc(),
   ) {
     const spike = (config.spike_limit_mib ?? Math.floor(config.limit_mib * 0.2)) * 1024 * 1024;
     const limit = Math.min(config.limit_mib * 1024 * 1024, Math.floor(v8HeapLimit * 0.9));
@@ -80,10 +82,9 @@ export class MemoryLimiter implements Processor {
     let used = this.read();
     const now = Date.now();
     if (used > this.soft && now - this.lastGc >= 2000) {
-      const gc = fullGc();
-      if (gc) {
+      if (this.collectGarbage) {
         this.lastGc = now;
-        gc();
+        this.collectGarbage();
         used = this.read();
       }
     }
