@@ -96,7 +96,7 @@ describe('vigil run', () => {
     const dir = tempDir();
     const file = writeConfig(path.join(dir, 'bad.yaml'), { exporters: { debug: { verbosity: 'loud' } }, service: { pipelines: {} } });
     const telPort = await freePort();
-    await expect(startDaemon([file], telPort, { readyTimeoutMs: 10_000 })).rejects.toThrow(
+    await expect(startDaemon([file], telPort, { readyTimeoutMs: 45_000 })).rejects.toThrow(
       /bad\.yaml:3:16: exporters\.debug\.verbosity: expected one of "basic", "normal", "detailed"\n.*bad\.yaml:5:3: service\.pipelines: expected at least 1 entry\nvigil run: 2 config error\(s\); not starting/,
     );
   });
