@@ -99,7 +99,7 @@ describe('vigil run', () => {
     await expect(startDaemon([file], telPort, { readyTimeoutMs: 45_000 })).rejects.toThrow(
       /bad\.yaml:3:16: exporters\.debug\.verbosity: expected one of "basic", "normal", "detailed"\n.*bad\.yaml:5:3: service\.pipelines: expected at least 1 entry\nvigil run: 2 config error\(s\); not starting/,
     );
-    }, 60_000);
+  }, 60_000);
 });
 
 describe('vigil validate', () => {
