@@ -190,6 +190,9 @@ service:
     await page.goto(`${base}${ruleUrl.pathname}${ruleUrl.search}`, { waitUntil: 'load' });
     await page.locator('#rule-panel:not([hidden]) code').first().waitFor();
     expect(await page.textContent('#rule-panel')).toContain('p95(span.duration[1m]) by (service.name) > 1000');
+    expect(await page.textContent('#rule-body')).toBe(
+      'p95(span.duration[1m]) by (service.name) > 1000severity critical, for 0s, processor alerts: 1 firing, 0 pendingsummary: p95 latency of {{ labels.service.name }} is {{ value | humanize }} ms',
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, 'status-page-rule.png') });
     expect(`${ruleUrl.pathname}${ruleUrl.search}`).toBe('/alerts?rule=HighP95Latency');
     // the rule's JSON path shows the page to a browser, and JSON to a program

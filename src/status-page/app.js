@@ -188,12 +188,13 @@
       $('rule-body').replaceChildren(h('p', { class: 'muted' }, 'no rule named ' + ruleParam + ' in the running config'));
       return;
     }
-    $('rule-body').replaceChildren(
+    const parts = [
       h('p', {}, h('code', {}, r.expr)),
       h('p', {}, 'severity ', h('span', { class: 'badge ' + r.severity }, r.severity), ', for ' + (r.forMs / 1000) + 's, processor ' + r.processor + ': ' + r.firing + ' firing, ' + r.pending + ' pending'),
       Object.keys(r.labels).length ? h('p', {}, 'labels ', chips(r.labels)) : null,
       ...Object.entries(r.annotations).map(([k, v]) => h('p', {}, k + ': ', h('code', {}, v))),
-    );
+    ];
+    $('rule-body').replaceChildren(...parts.filter(Boolean));
   }
 
   function chartFor(key, s) {
