@@ -22,6 +22,7 @@ import { configFor, testSettings, waitFor } from './helpers/index.ts';
 import { freePort } from './helpers/daemon.ts';
 import { mountTmpfs, skipBanner, type Tmpfs } from './helpers/tmpfs.ts';
 import { RecordingServer } from './doubles/http-server.ts';
+import { makeAlert, makeNotification } from './doubles/alerts.ts';
 
 const MiB = 1024 * 1024;
 const probe = mountTmpfs(MiB);
@@ -189,6 +190,32 @@ describe.skipIf(!canMount)('disk full: tmpfs of 1 MiB', () => {
     });
     expect(ns.sort((a, b) => a - b)).toEqual([...acked].sort((a, b) => a - b));
   }, 60_000);
+
+  it('a dead letter that cannot be written on a full disk keeps the notification queued until it can', async () => {
+    const t = tmpfs();
+    const target = await new RecordingServer(() => ({ status: 400, body: 'invalid_payload' })).start();
+    cleanup.push(() => target.close());
+    target.script.push({ status: 503 });
+    const exp = webhookExporterFactory.create(
+      testSettings('exporter', 'webhook/dl', { stateDir: t.dir }),
+      configFor(webhookExporterFactory, { url: `${target.url}/hook`, retry: { initial_interval: '300ms' } }),
+    ) as Exporter & { queue: { size: number } };
+    await exp.start({ reportFatal: () => undefined });
+    cleanup.push(() => exp.shutdown());
+    await exp.consume({ alerts: [makeNotification(['webhook/dl'], { alerts: [makeAlert({ alertname: 'DL', pad: 'q'.repeat(2000) })] })] });
+    await waitFor(() => target.requests.length >= 1, 5000, 'the first (retryable) attempt');
+    t.fill();
+    await waitFor(() => target.requests.length >= 2, 5000, 'the second attempt, answered 400 (permanent)');
+    await new Promise((r) => setTimeout(r, 300));
+    const dlFile = path.join(t.dir, 'exporters', 'webhook_dl', 'dead-letter.jsonl');
+    expect(exp.queue.size, 'kept queued while the dead letter cannot be written').toBe(1);
+    expect(fs.existsSync(dlFile) ? fs.readFileSync(dlFile, 'utf8') : '').toBe('');
+    t.free();
+    await waitFor(() => exp.queue.size === 0, 10_000, 'the dead letter written once there is room');
+    const lines = fs.readFileSync(dlFile, 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!).reason).toMatch(/permanent error/);
+  }, 30_000);
 
   it('disk queue: a failed append is cut back, counters drop it, good records after a bad one replay', async () => {
     const t = tmpfs();

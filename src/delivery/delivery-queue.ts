@@ -23,6 +23,9 @@ import { MemoryQueue, type QueueStore } from './queue-store.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { CRITICAL_RANK, rankName } from './severity.ts';
 
+/** How soon a dead-letter line that could not be written (disk full) is tried again. */
+const DEAD_LETTER_RETRY_MS = 5000;
+
 const meterCounters = new WeakMap<Meter, { deadLetter: Counter; dropped: Counter }>();
 
 /** The delivery counters, created once per meter (every exporter shares them, told apart by labels). */
@@ -84,6 +87,8 @@ interface Attempts {
   nextAt: number;
   lastError: string;
   controller: AbortController | undefined;
+  /** Set when its dead-letter line could not be written (disk full): the write is retried, not a delivery. */
+  deadLetterReason?: string;
 }
 
 /** What `stats()` reports (tests and bench). */
@@ -405,6 +410,11 @@ export class DeliveryQueue<T> {
       const e = this.ready[this.readyHead]!;
       this.ready[this.readyHead++] = undefined as unknown as QueueEntry<T>;
       if (!this.store.has(e.id)) continue;
+      const held = this.state.get(e.id);
+      if (held?.deadLetterReason !== undefined) {
+        this.deadLetter(e, held.deadLetterReason, held, now);
+        continue;
+      }
       if (minSendIntervalMs > 0) this.nextSendAt = now + minSendIntervalMs;
       this.attempt(e, now);
     }
@@ -510,16 +520,30 @@ export class DeliveryQueue<T> {
     this.pump();
   }
 
+  /**
+   * Moves a queued entry to the dead letter. When the line cannot be written (disk full) and the queue is
+   * on disk, the entry stays queued and the dead-letter write is tried again later (every 5 s): nothing
+   * accepted is lost because the dead-letter file could not take it.
+   */
   private deadLetter(e: QueueEntry<T>, reason: string, st: Attempts, now: number): void {
+    const keep = this.p.options.storage !== 'memory';
+    if (!this.writeDeadLetter(e.item, reason, st.attempts, st.firstAttemptAt, now, e.enqueuedAt, keep)) {
+      st.deadLetterReason = reason;
+      st.nextAt = now + DEAD_LETTER_RETRY_MS;
+      this.delayed.push(e, st.nextAt);
+      return;
+    }
     this.state.delete(e.id);
-    this.writeDeadLetter(e.item, reason, st.attempts, st.firstAttemptAt, now, e.enqueuedAt);
     this.store.remove(e.id);
   }
 
-  private writeDeadLetter(item: T, reason: string, attempts: number, firstAttemptAt: number, lastAttemptAt: number, enqueuedAt = lastAttemptAt): void {
-    this.deadLettered++;
-    this.remember('dead_letter', item, attempts, lastAttemptAt, reason);
-    const n = this.p.itemCount(item);
+  /**
+   * Appends a dead-letter line and counts it; returns false, counting nothing, when the line could not be
+   * written and `keepOnFailure` (the caller keeps the item and tries again). Otherwise a line that cannot be
+   * written is logged with the whole item.
+   */
+  private writeDeadLetter(item: T, reason: string, attempts: number, firstAttemptAt: number, lastAttemptAt: number, enqueuedAt = lastAttemptAt, keepOnFailure = false): boolean {
+    const field = this.p.deadLetterField ?? 'notification';
     const line = {
       time: new Date(lastAttemptAt).toISOString(),
       exporter: this.p.id,
@@ -528,14 +552,26 @@ export class DeliveryQueue<T> {
       enqueued_at: new Date(enqueuedAt).toISOString(),
       first_attempt_at: new Date(firstAttemptAt).toISOString(),
       last_attempt_at: new Date(lastAttemptAt).toISOString(),
-      [this.p.deadLetterField ?? 'notification']: item,
+      [field]: item,
     };
     try {
       // whole line or nothing: a failed append is cut back, so the file stays valid JSON lines
       appendWholeSync(this.deadLetterFile, JSON.stringify(line) + '\n');
     } catch (err) {
-      this.p.logger.error({ err: (err as Error).message, file: this.deadLetterFile, [this.p.deadLetterField ?? 'notification']: item }, 'cannot write the dead-letter file: the item is in this log line only');
+      if (keepOnFailure) {
+        this.p.logger.error({ ...this.p.describe(item), err: (err as Error).message, file: this.deadLetterFile, reason }, `cannot write the dead-letter file: the item stays queued and the write is retried in ${DEAD_LETTER_RETRY_MS / 1000} s`);
+        return false;
+      }
+      this.p.logger.error({ err: (err as Error).message, file: this.deadLetterFile, [field]: item }, 'cannot write the dead-letter file: the item is in this log line only');
     }
+    this.countDeadLetter(item, reason, attempts, lastAttemptAt);
+    return true;
+  }
+
+  private countDeadLetter(item: T, reason: string, attempts: number, lastAttemptAt: number): void {
+    this.deadLettered++;
+    this.remember('dead_letter', item, attempts, lastAttemptAt, reason);
+    const n = this.p.itemCount(item);
     this.p.telemetry.count('failed', this.signalOf(item), n);
     this.deadLetterCounter.add(1, this.p.telemetry.labels);
     this.p.logger.error({ ...this.p.describe(item), alerts: n, attempts, reason, dead_letter: this.deadLetterFile }, 'notification not delivered: written to the dead letter');
