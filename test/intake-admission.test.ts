@@ -12,7 +12,8 @@ import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
 import type { Consumer } from '../src/component.ts';
 import type { Batch } from '../src/model.ts';
-import { defaultMaxConnections } from '../src/otlp/connections.ts';
+import { Admission, defaultMaxConnections } from '../src/otlp/connections.ts';
+import { CLIENT_GONE, IntakeError, deliver } from '../src/otlp/intake.ts';
 import { parseOtlpJson } from '../src/otlp/json.ts';
 import { decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
 import { ServiceTelemetry } from '../src/telemetry.ts';
@@ -135,3 +136,35 @@ describe('connection hygiene', () => {
     expect(defaultMaxConnections(undefined)).toBe(4096);
   });
 });
+
+describe('a request whose client went away', () => {
+  it('is not delivered (the client will send it again), and is counted as refused with status 499', async () => {
+    const gate = new GateConsumer();
+    gate.open();
+    const batch = parseOtlpJson('traces', TRACE);
+    const err = await deliver(gate, batch, () => true).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntakeError);
+    expect((err as IntakeError).status).toBe(CLIENT_GONE);
+    expect(gate.batches).toHaveLength(0);
+    await deliver(gate, batch, () => false);
+    expect(gate.batches).toHaveLength(1);
+  });
+});
+
+describe('Admission', () => {
+  it('bounds requests and bytes in flight; one request larger than the byte budget passes alone', () => {
+    const a = new Admission({ maxRequests: 3, maxBytes: 100 });
+    expect(a.tryAcquire(60)).toBe(true);
+    expect(a.tryAcquire(50)).toBe(false); // 110 bytes
+    expect(a.tryAcquire(40)).toBe(true);
+    expect(a.tryGrow(10)).toBe(false);
+    expect(a.tryAcquire(0)).toBe(true);
+    expect(a.tryAcquire(0)).toBe(false); // 3 requests
+    a.release(60);
+    a.release(40);
+    a.release(0);
+    expect([a.inFlight, a.bytesInFlight]).toEqual([0, 0]);
+    expect(a.tryAcquire(500)).toBe(true);
+  });
+});
+
