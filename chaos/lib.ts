@@ -185,7 +185,7 @@ export function request(
     const req = http.request(url, { method: o.method ?? 'GET', headers: o.headers, agent: o.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8').slice(0, 2000) }));
+      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8').slice(0, 4_000_000) }));
       res.on('error', (e) => done({ status: 0, error: e.message, headers: {}, body: '' }));
     });
     req.setTimeout(o.timeoutMs ?? 10_000, () => {
