@@ -466,7 +466,9 @@ export class HttpIntakeServer {
           DEFAULT_RETRY_AFTER_MS,
         );
       }
-      const clientGone = () => res.destroyed || req.socket.destroyed;
+      // Gone: the connection closed, or the client sent FIN after its request (an HTTP client does that only
+      // when it gives up: its timeout fired while the request waited in the accept queue or the event loop).
+      const clientGone = () => res.destroyed || req.socket.destroyed || req.socket.readableEnded;
       try {
         const read = route.releasesBody ? await readBody(req, this.opts.maxBodyBytes, this.opts.readTimeoutMs, this.pool) : { body: await readBody(req, this.opts.maxBodyBytes, this.opts.readTimeoutMs), pooled: undefined };
         if (admission && read.body.length > held) {
