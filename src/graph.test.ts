@@ -99,6 +99,27 @@ describe('Graph', () => {
     await g.shutdown();
   });
 
+  it('keeps a processor across a reload only when everything after it is kept (a batch holds data for its next)', async () => {
+    const dir = tempDir();
+    const cfg = (delay: number) =>
+      config({
+        receivers: { testsource: {} },
+        processors: { batch: { timeout: '10s' }, testmutate: {} },
+        exporters: { 'testsink/changed': { delay_ms: delay }, 'testsink/same': {} },
+        service: {
+          state_dir: dir,
+          pipelines: {
+            a: { receivers: ['testsource'], processors: ['batch'], exporters: ['testsink/changed'] },
+            b: { receivers: ['testsource'], processors: ['testmutate'], exporters: ['testsink/same'] },
+          },
+        },
+      });
+    const g = graphOf(await cfg(0));
+    // the batch processor's config is the same, but what it flushes into changed: it is not kept
+    const keep = g.keepableIn(await cfg(5));
+    expect([...keep].sort()).toEqual(['exporter:testsink/same', 'processor:testmutate', 'receiver:testsource']);
+  });
+
   it('lets what a processor derives flow on in a pipeline named after another signal', async () => {
     const g = graphOf(
       await config({

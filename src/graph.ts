@@ -446,6 +446,24 @@ export class Graph {
       const now = identityOf(this.config, n.kind, n.id);
       if (now !== undefined && now === identityOf(next, n.kind, n.id)) out.add(this.key(n.kind, n.id));
     }
+    // A processor may hold data for its `next` (the batch processor's pending batches): it is kept only
+    // when everything after it, in every pipeline of either config, is kept too; otherwise what it holds
+    // would flush into components the reload shut down. Repeat until nothing more drops out.
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const cfg of [this.config, next]) {
+        for (const p of Object.values(cfg.service.pipelines)) {
+          p.processors.forEach((id, i) => {
+            const k = this.key('processor', id);
+            if (!out.has(k)) return;
+            const after = [...p.processors.slice(i + 1).map((x) => this.key('processor', x)), ...p.exporters.map((x) => this.key('exporter', x))];
+            if (after.every((x) => out.has(x))) return;
+            out.delete(k);
+            changed = true;
+          });
+        }
+      }
+    }
     return out;
   }
 
