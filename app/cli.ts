@@ -6,9 +6,6 @@ import { parseArgs } from 'node:util';
 import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { ErrorCodes } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
-import { startSelfExport } from '../src/self-export.ts';
-import { Service } from '../src/service.ts';
-import { ServiceTelemetry } from '../src/telemetry.ts';
 import { components } from './components.ts';
 
 const USAGE = `vigil: a telemetry pipeline daemon for LLM-backed services
@@ -108,6 +105,13 @@ async function run(args: string[], io: Out): Promise<number> {
     io.err(`vigil run: ${result.errors.length} config error(s); not starting\n`);
     return 1;
   }
+  // The daemon's own modules (service, self-telemetry and the OpenTelemetry metrics SDK under it) load only
+  // for `run`: `validate`, `test` and the API commands do not pay for them (test/startup-modules.test.ts).
+  const [{ startSelfExport }, { Service }, { ServiceTelemetry }] = await Promise.all([
+    import('../src/self-export.ts'),
+    import('../src/service.ts'),
+    import('../src/telemetry.ts'),
+  ]);
   const own = result.config.service.telemetry;
   let selfExport;
   try {

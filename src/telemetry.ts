@@ -15,6 +15,7 @@ import type { ComponentKind } from './component.ts';
 import type { SignalName } from './model.ts';
 import { defaultMaxConnections } from './otlp/connections.ts';
 import { bearerMatches } from './otlp/intake.ts';
+import { splitHostPort } from './endpoint.ts';
 
 /** Answers a request on the telemetry endpoint; resolves to false when it does not know the path. */
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
@@ -363,10 +364,4 @@ export class ServiceTelemetry {
   }
 }
 
-/** Splits `host:port` (`[::1]:4317`, `:4317`, `0.0.0.0:4318`); an empty host means every interface. */
-export function splitHostPort(endpoint: string): { host: string | undefined; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(endpoint.trim());
-  if (!m) throw new Error(`invalid endpoint "${endpoint}": expected host:port`);
-  const host = m[1] ?? m[2];
-  return { host: host === '' ? undefined : host, port: Number(m[3]) };
-}
+export { splitHostPort } from './endpoint.ts';

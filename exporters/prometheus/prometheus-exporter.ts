@@ -16,7 +16,7 @@ import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
 import { defaultMaxConnections } from '../../src/otlp/connections.ts';
 import { bearerMatches } from '../../src/otlp/intake.ts';
-import { splitHostPort } from '../../src/telemetry.ts';
+import { splitHostPort } from '../../src/endpoint.ts';
 import type { PrometheusConfig } from './config.ts';
 import { CONTENT_TYPES, negotiate, render } from './exposition.ts';
 import { type ActiveAlert, MetricStore } from './metric-store.ts';

@@ -19,7 +19,7 @@ import { type PartialSuccess, decodeExportRequest, encodeExportResponse, encodeR
 import { scanExportRequest } from '../../src/otlp/scan.ts';
 import { tokenAttributesProblem } from '../../src/limits.ts';
 import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2 } from '../../src/otlp/connections.ts';
-import { splitHostPort } from '../../src/telemetry.ts';
+import { splitHostPort } from '../../src/endpoint.ts';
 import { type OtlpReceiverConfig, enabledProtocols } from './config.ts';
 
 const PROTOBUF = 'application/x-protobuf';

@@ -14,7 +14,7 @@ import { type ComponentKind, type ExporterCapabilities, type Factory, exporterCa
 import { SIGNALS, type SignalName } from '../model.ts';
 import type { ComponentRegistry } from '../registry.ts';
 import { SelfExportSchemas } from '../self-export.ts';
-import { splitHostPort } from '../telemetry.ts';
+import { splitHostPort } from '../endpoint.ts';
 import { compileSchema, describeAjvErrors, validateComponentConfig } from './ajv.ts';
 import { Duration, Endpoint, Obj } from './types.ts';
 import { ErrorCodes } from '../errors.ts';

@@ -17,7 +17,7 @@ import type { ConfigIssue, Consumer } from '../component.ts';
 import { Duration, Obj } from '../config/types.ts';
 import { ConsumerError, type ErrorCode, ErrorCodes, VigilError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { splitHostPort } from '../telemetry.ts';
+import { splitHostPort } from '../endpoint.ts';
 import { type Admission, type ConnectionStats, capConnections, defaultMaxConnections } from './connections.ts';
 
 // ------------------------------------------------------------------------------------- shared config

@@ -1,0 +1,113 @@
+/**
+ * Start-up cost as a count, not a timing (issue 21): the modules that `vigil validate` and `vigil run` load
+ * for the shipped pipelines.yaml, listed by scripts/module-log/preload.mjs. Components the config does not
+ * name, and packages only they use, must not load; `validate` must not load the daemon's self-telemetry
+ * (the OpenTelemetry metrics SDK); and the totals must stay within a budget, so that a new eager import
+ * fails here instead of slowing every start. Raise a budget only with the reason in the commit.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/index.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const tsx = path.join(root, 'node_modules/tsx/dist/loader.mjs');
+const preload = path.join(root, 'scripts/module-log/preload.mjs');
+
+/** What the module list says: vigil's own files (repo-relative) and a count of modules per package. */
+interface Loaded {
+  own: string[];
+  packages: Map<string, number>;
+  total: number;
+}
+
+function parse(list: string): Loaded {
+  const own: string[] = [];
+  const packages = new Map<string, number>();
+  let total = 0;
+  for (const line of list.split('\n')) {
+    if (!line) continue;
+    const where = line.slice(4).replace(/^file:\/\//, '');
+    if (where.startsWith('node:') || !where.startsWith('/')) continue; // built-ins cost no loading
+    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(where)?.[1];
+    if (pkg === 'tsx' || pkg === 'esbuild' || pkg === 'get-tsconfig' || pkg === 'resolve-pkg-maps') continue; // the test's TypeScript loader
+    total++;
+    if (pkg) packages.set(pkg, (packages.get(pkg) ?? 0) + 1);
+    else if (where.startsWith(root)) own.push(path.relative(root, where));
+  }
+  return { own, packages, total };
+}
+
+/** Runs the CLI from source with the module log; `run` is stopped with SIGTERM once ready. */
+async function modulesOf(command: 'validate' | 'run'): Promise<Loaded> {
+  const dir = tempDir('startup-modules-');
+  const log = path.join(dir, 'modules.txt');
+  const env = {
+    ...process.env,
+    VIGIL_MODULE_LOG: log,
+    VIGIL_STATE_DIR: path.join(dir, 'state'),
+    VIGIL_ALERTS_FILE: path.join(dir, 'alerts.jsonl'),
+    VIGIL_OTLP_GRPC_ENDPOINT: '127.0.0.1:0',
+    VIGIL_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
+    VIGIL_JSON_ENDPOINT: '127.0.0.1:0',
+    VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
+    VIGIL_TELEMETRY_ENDPOINT: '127.0.0.1:0',
+  };
+  const child = spawn(process.execPath, ['--import', tsx, '--import', preload, path.join(root, 'app/main.ts'), command, '--config', path.join(root, 'pipelines.yaml')], {
+    cwd: dir, // the shipped config writes ./data/telemetry.jsonl
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+    if (command === 'run' && out.includes('everything is ready')) child.kill('SIGTERM');
+  });
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  expect(code, out).toBe(0);
+  if (command === 'run') expect(out).toContain('everything is ready');
+  return parse(fs.readFileSync(log, 'utf8'));
+}
+
+/** Packages that only components the shipped config does not use (or tools) need. */
+const NOT_FOR_SHIPPED_CONFIG = [
+  'nodemailer', // email exporter
+  'undici', // slack / webhook / pagerduty / opsgenie / alertmanager / otlp exporters
+  'protobufjs',
+  'playwright-core',
+  'uplot', // served to the browser, never imported
+  '@opentelemetry/sdk-trace-base', // self-export of traces, off in the shipped config
+  '@opentelemetry/sdk-logs',
+  '@opentelemetry/exporter-trace-otlp-grpc',
+  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/exporter-trace-otlp-proto',
+  '@opentelemetry/exporter-metrics-otlp-grpc',
+  '@opentelemetry/exporter-metrics-otlp-http',
+  '@opentelemetry/exporter-metrics-otlp-proto',
+];
+/** Component folders the shipped config does not name. */
+const UNUSED_COMPONENTS = ['exporters/email/', 'exporters/slack/', 'exporters/webhook/', 'exporters/pagerduty/', 'exporters/opsgenie/', 'exporters/alertmanager/', 'exporters/otlp/', 'exporters/nop/', 'receivers/nop/', 'processors/batch/'];
+
+describe('modules loaded at start with the shipped pipelines.yaml', () => {
+  it('vigil validate loads the used components only, no self-telemetry, within its budget', async () => {
+    const m = await modulesOf('validate');
+    for (const p of [...NOT_FOR_SHIPPED_CONFIG, '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus']) expect(m.packages.has(p), p).toBe(false);
+    for (const c of UNUSED_COMPONENTS) expect(m.own.filter((f) => f.startsWith(c)), c).toEqual([]);
+    // the components the config names are loaded (their config schemas validate it)
+    for (const c of ['receivers/otlp/', 'receivers/http_json/', 'processors/cost/', 'processors/alerts/', 'exporters/file/', 'exporters/prometheus/'])
+      expect(m.own.some((f) => f.startsWith(c)), c).toBe(true);
+    expect(m.own).not.toContain('src/telemetry.ts');
+    // 2026-11-29: 551 modules (typebox's ESM build alone is 200 of them); before issue 21: 853
+    expect(m.total).toBeLessThanOrEqual(580);
+  }, 60_000);
+
+  it('vigil run loads the used components only, within its budget', async () => {
+    const m = await modulesOf('run');
+    for (const p of NOT_FOR_SHIPPED_CONFIG) expect(m.packages.has(p), p).toBe(false);
+    for (const c of UNUSED_COMPONENTS) expect(m.own.filter((f) => f.startsWith(c)), c).toEqual([]);
+    // 2026-11-29: 853 modules, of which the OpenTelemetry metrics SDK behind vigil's own /metrics ~290
+    expect(m.total).toBeLessThanOrEqual(880);
+  }, 60_000);
+});
