@@ -93,6 +93,33 @@ describe('file exporter', () => {
     expect(b2.at(-1)! + 1).toBe(b1[0]);
   });
 
+  it('writes to /dev/null (a device: fdatasync EINVAL is not an error, no rotation, no cut back)', async () => {
+    for (const fsync of ['batch', 'interval', 'none', true] as const) {
+      const exp = fileExporterFactory.create(testSettings('exporter', 'file/null'), configFor(fileExporterFactory, { path: '/dev/null', fsync, max_megabytes: 0.001 })) as Exporter;
+      await exp.start({ reportFatal: () => undefined });
+      const traces = parseOtlpJson('traces', fixture('trace.json'));
+      for (let i = 0; i < 5; i++) await expect(exp.consume(traces), `fsync: ${String(fsync)}`).resolves.toBeUndefined();
+      await exp.shutdown();
+    }
+    expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
+  });
+
+  it('batches that arrive together are written as one group, each whole and in arrival order, under every fsync policy', async () => {
+    for (const fsync of ['batch', 'interval', 'none'] as const) {
+      const { exp, file } = await setup({ fsync, fsync_interval: '10ms' });
+      const batches = Array.from({ length: 50 }, (_, i) => ({
+        alerts: [makeNotification(['file/alerts'], { alerts: [makeAlert({ alertname: 'G', severity: 'info', i: String(i) })] })],
+      }));
+      await Promise.all(batches.map((b) => exp.consume(b)));
+      const order = readLines(file).map((l) => Number((l.alert as { labels: { i: string } }).labels.i));
+      expect(order, `fsync: ${fsync}`).toEqual(batches.map((_, i) => i));
+    }
+  });
+
+  it('rejects an unknown fsync policy with the choices', () => {
+    expect(() => configFor(fileExporterFactory, { path: '/tmp/x.jsonl', fsync: 'always' })).toThrow(/fsync/);
+  });
+
   it('cuts a torn last line on start', async () => {
     const d = dir();
     const file = path.join(d, 'x.jsonl');

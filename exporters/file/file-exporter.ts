@@ -1,16 +1,29 @@
 /**
  * Appends one JSON object per line: OTLP/JSON export requests for telemetry (as the Collector's file
  * exporter writes them) and `{"alert": {...}}` for each alert of a notification routed to this exporter.
- * The file is its own durable store (no delivery queue): a batch is one write() on an O_APPEND file, fsync'd
- * before consume() resolves. A batch that cannot be written whole (disk full) is cut back off the file
- * (ftruncate to its size before the batch) and refused with a retryable error, so the file is always whole
- * JSON lines and nothing refused is half there. A line cut by a crash (kill -9 in the middle of a write)
- * is removed when the exporter starts again, so the file always ends with a whole line.
+ * The file is its own durable store (no delivery queue). Writes are off the event loop and grouped: the
+ * batches that arrive while a write is in progress are written together in the next one (one write() on
+ * an O_APPEND file, then one fdatasync for the group: group commit). `fsync` sets when the lines are synced
+ * (a documented policy, default `batch`):
+ *   - `batch`: each group is fdatasync'd before its consume() calls resolve (nothing acknowledged is lost
+ *     to a power cut);
+ *   - `interval`: fdatasync every `fsync_interval` (default 1s) while there is unsynced data; a crash of
+ *     the machine (not of vigil) can lose up to that much acknowledged data;
+ *   - `none`: the kernel writes back when it likes (and at rotation and shutdown).
+ * `true` / `false` are accepted for `batch` / `none`. A path that is not a regular file (`/dev/null`, a
+ * FIFO, a terminal) is written the same way but never rotated, cut back or synced (fdatasync fails there
+ * with EINVAL: it is not an error). A group that cannot be written whole (disk full) is cut back off the
+ * file (ftruncate to its size before the group) and every batch of it is refused with a retryable error,
+ * so the file is always whole JSON lines and nothing refused is half there. A line cut by a crash (kill -9
+ * in the middle of a write) is removed when the exporter starts again, so the file always ends with a
+ * whole line.
  */
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import type { Exporter, Host } from '../../src/component.ts';
 import { freeBytesSync } from '../../src/atomic-file.ts';
+import { parseDuration } from '../../src/duration.ts';
 import { retryableError } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
 import { type Batch, countItems, pickSignal } from '../../src/model.ts';
@@ -64,6 +77,15 @@ export class FileExporter implements Exporter {
   private failing = false;
   private repairBeforeOpen = false;
   private readonly maxBytes: number;
+  /** The path is a regular file (not a device, FIFO or terminal): rotated, cut back, synced. */
+  private regular = true;
+  /** Batches waiting for the next group write, and the write in progress. */
+  private pending: { buf: Buffer; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private flushing: Promise<void> | undefined;
+  /** Bytes written since the last fdatasync (policy `interval`). */
+  private dirty = false;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private readonly policy: 'batch' | 'interval' | 'none';
 
   constructor(
     private readonly id: string,
@@ -72,14 +94,21 @@ export class FileExporter implements Exporter {
     private readonly telemetry: ComponentTelemetry,
   ) {
     this.maxBytes = config.max_megabytes * 1024 * 1024;
+    this.policy = fsyncPolicy(config.fsync);
   }
 
   /** Repairs a torn last line now; the file (and its folder) is opened at the first line to write. */
   async start(_host?: Host): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const cut = repairTornTail(this.config.path);
-    if (cut) this.logger.warn({ path: this.config.path, bytes: cut }, 'removed a partial last line left by an earlier crash');
+    if (isRegularOrAbsent(this.config.path)) {
+      const cut = repairTornTail(this.config.path);
+      if (cut) this.logger.warn({ path: this.config.path, bytes: cut }, 'removed a partial last line left by an earlier crash');
+    }
+    if (this.policy === 'interval') {
+      this.syncTimer = setInterval(() => void this.syncNow(), Math.max(1, parseDuration(this.config.fsync_interval)));
+      this.syncTimer.unref();
+    }
   }
 
   private open(): void {
@@ -90,7 +119,9 @@ export class FileExporter implements Exporter {
     }
     fs.mkdirSync(path.dirname(path.resolve(this.config.path)), { recursive: true });
     this.fd = fs.openSync(this.config.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o644);
-    this.size = fs.fstatSync(this.fd).size;
+    const st = fs.fstatSync(this.fd);
+    this.regular = st.isFile();
+    this.size = this.regular ? st.size : 0;
   }
 
   async consume(batch: Batch): Promise<void> {
@@ -114,29 +145,19 @@ export class FileExporter implements Exporter {
     if (!lines.length) return;
     if (!this.started || this.stopped) throw retryableError(`exporter ${this.id} is not running`);
     const buf = Buffer.from(lines.join('\n') + '\n');
-    let before = -1;
     try {
-      if (this.fd === undefined) this.open();
-      if (this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
-      before = this.size;
-      // One write (looped until whole) for the batch on an O_APPEND file; a crash can only cut the last line.
-      let off = 0;
-      while (off < buf.length) {
-        const n = fs.writeSync(this.fd!, buf, off, buf.length - off);
-        if (n <= 0) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
-        off += n;
-      }
-      if (this.config.fsync) fs.fdatasyncSync(this.fd!);
-      this.size += buf.length;
+      await new Promise<void>((resolve, reject) => {
+        this.pending.push({ buf, resolve, reject });
+        this.flushing ??= this.flushLoop();
+      });
     } catch (err) {
-      const undone = before >= 0 ? this.undo(before) : true;
       for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('failed', s, counts[s]);
-      const e = err as NodeJS.ErrnoException;
+      const e = err as NodeJS.ErrnoException & { undone?: boolean; groupBytes?: number };
       const free = freeBytesSync(path.dirname(path.resolve(this.config.path)));
       const message =
-        `cannot write ${this.config.path}: ${e.code === 'ENOSPC' ? 'no space left on device' : e.message} (${e.code ?? 'EIO'}) writing ${buf.length} bytes` +
+        `cannot write ${this.config.path}: ${e.code === 'ENOSPC' ? 'no space left on device' : e.message} (${e.code ?? 'EIO'}) writing ${e.groupBytes ?? buf.length} bytes` +
         (free !== undefined ? `, ${free} bytes free on its filesystem` : '') +
-        (undone ? '; the file was cut back to its last whole line (retry later)' : '');
+        (e.undone ? '; the file was cut back to its last whole line (retry later)' : '');
       if (!this.failing) this.logger.error({ err: e.message, code: e.code, path: this.config.path, bytes: buf.length, free_bytes: free }, message);
       this.failing = true;
       this.telemetry.setHealthy(false, message, 'file');
@@ -150,8 +171,77 @@ export class FileExporter implements Exporter {
     for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('sent', s, counts[s]);
   }
 
+  /** Writes the waiting batches a group at a time until none wait (one loop runs at a time). */
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const group = this.pending.splice(0);
+        const buf = group.length === 1 ? group[0]!.buf : Buffer.concat(group.map((g) => g.buf));
+        try {
+          await this.writeGroup(buf);
+          for (const g of group) g.resolve();
+        } catch (err) {
+          for (const g of group) g.reject(err as Error);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** One group: rotate if due, write whole, sync by the policy; on failure cut the file back. */
+  private async writeGroup(buf: Buffer): Promise<void> {
+    let before = -1;
+    try {
+      if (this.fd === undefined) this.open();
+      if (this.regular && this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) await this.rotate();
+      before = this.size;
+      // One write (looped until whole) for the group on an O_APPEND file; a crash can only cut the last line.
+      let off = 0;
+      while (off < buf.length) {
+        const { bytesWritten: n } = await write(this.fd!, buf, off, buf.length - off);
+        if (n <= 0) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
+        off += n;
+      }
+      if (this.policy === 'batch') await this.sync();
+      else this.dirty = true;
+      if (this.regular) this.size += buf.length;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { undone?: boolean; groupBytes?: number };
+      e.undone = before >= 0 && this.regular ? this.undo(before) : before < 0;
+      e.groupBytes = buf.length;
+      throw e;
+    }
+  }
+
+  /** fdatasync of the open file; a file that cannot be synced (a device: EINVAL) is not an error. */
+  private async sync(): Promise<void> {
+    if (this.fd === undefined || !this.regular) return;
+    try {
+      await fdatasync(this.fd);
+      this.dirty = false;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+        this.regular = false; // a special file that reports itself as regular: write on, never sync
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** Policy `interval`: syncs what was written since the last sync; a failure is logged and retried. */
+  private async syncNow(): Promise<void> {
+    if (!this.dirty || this.flushing) return;
+    try {
+      await this.sync();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, path: this.config.path }, 'fdatasync failed; retried at the next interval');
+    }
+  }
+
   /**
-   * Cuts the file back to `size` (its size before the failed batch), so it stays whole JSON lines; when
+   * Cuts the file back to `size` (its size before the failed group), so it stays whole JSON lines; when
    * even that fails, the file is closed and its torn tail is repaired before the next write.
    */
   private undo(size: number): boolean {
@@ -170,9 +260,9 @@ export class FileExporter implements Exporter {
     }
   }
 
-  /** path -> path.1 -> path.2 ... (the oldest beyond max_backups is deleted). */
-  private rotate(): void {
-    if (this.config.fsync) fs.fdatasyncSync(this.fd!);
+  /** path -> path.1 -> path.2 ... (the oldest beyond max_backups is deleted); the old file is synced first. */
+  private async rotate(): Promise<void> {
+    if (this.policy !== 'none' || this.dirty) await this.sync();
     fs.closeSync(this.fd!);
     this.fd = undefined;
     const p = this.config.path;
@@ -192,13 +282,32 @@ export class FileExporter implements Exporter {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    while (this.flushing) await this.flushing;
     if (this.fd !== undefined) {
       try {
-        fs.fsyncSync(this.fd);
+        if (this.regular) fs.fsyncSync(this.fd);
       } finally {
         fs.closeSync(this.fd);
         this.fd = undefined;
       }
     }
+  }
+}
+
+const write = promisify(fs.write) as (fd: number, buf: Buffer, off: number, len: number) => Promise<{ bytesWritten: number; buffer: Buffer }>;
+const fdatasync = promisify(fs.fdatasync);
+
+/** `fsync` as configured -> the policy (`true` = `batch`, `false` = `none`). */
+function fsyncPolicy(v: FileConfig['fsync']): 'batch' | 'interval' | 'none' {
+  return v === true ? 'batch' : v === false ? 'none' : v;
+}
+
+/** True when `file` is a regular file or does not exist yet (a device or FIFO gets no tail repair). */
+function isRegularOrAbsent(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return true;
   }
 }
