@@ -58,6 +58,11 @@ function writeFullySync(fd: number, buf: Buffer): void {
   }
 }
 
+/**
+ * Writes `data` (UTF-8) to `file` durably and atomically, blocking (see this file's comment): temp file mode
+ * 0600 beside it, fsync, rename over `file`, fsync of the directory (created when missing).
+ * Throws a {@link StateWriteError} when the write fails; the previous file is then intact.
+ */
 export function writeFileAtomicSync(file: string, data: string): void {
   const dir = path.dirname(file);
   const buf = Buffer.from(data);

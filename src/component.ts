@@ -9,6 +9,9 @@ import type { SilenceSource } from './silence-store.ts';
 import type { AlertsStatus, ComponentStatus } from './status.ts';
 import type { ComponentTelemetry } from './telemetry.ts';
 
+/**
+ * The three kinds of pipeline component, as in the Collector's `receivers:` / `processors:` / `exporters:` sections.
+ */
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
 
 /** Receives batches. The caller gives the batch up when it calls. */
@@ -46,8 +49,14 @@ export interface Component {
   status?(nowMs: number): ComponentStatus;
 }
 
+/**
+ * A receiver: a {@link Component} that takes data in (OTLP, HTTP JSON) and hands it to its pipelines' `emit` consumer.
+ */
 export type Receiver = Component;
 
+/**
+ * A processor: a {@link Component} that sits between receivers and exporters and transforms, drops or adds to batches.
+ */
 export interface Processor extends Component {
   /**
    * Processes a batch flowing through one pipeline and passes what remains on to `next` (that
@@ -59,6 +68,9 @@ export interface Processor extends Component {
   readonly acceptsEncoded?: boolean;
 }
 
+/**
+ * An exporter: a {@link Component} that is also a {@link Consumer}; `consume` sends (or queues) a batch to its destination.
+ */
 export interface Exporter extends Component, Consumer {}
 
 /** What the service gives a component at start. */

@@ -245,6 +245,7 @@ function timed(inner: Consumer, telemetry: ServiceTelemetry, receiver: string): 
   );
 }
 
+/** What a {@link Graph} is built with besides the config. */
 export interface GraphOptions {
   logger: Logger;
   /** Where factories are found; every type the config names must already be loaded (`loadConfig` does that). */
@@ -264,6 +265,11 @@ export interface GraphOptions {
   previous?: Graph;
 }
 
+/**
+ * The pipeline graph of one config (see this file's comment): builds one instance per component ID, starts
+ * them exporters first, and shuts them down receivers first. A reload builds a new graph that may take over
+ * running components of the old one.
+ */
 export class Graph {
   private readonly nodes = new Map<string, Node>();
   /** Components in start order: exporters, processors (downstream first), receivers. */

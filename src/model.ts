@@ -14,22 +14,34 @@
  * given before passing it on (the graph clones a batch before fanning it out to several pipelines).
  */
 
+/**
+ * An OTLP `AnyValue` (common/v1): string, bool, int64 (`bigint`), double (`number`), bytes (`Uint8Array`), array,
+ * key-value list, or `null` for an empty value.
+ */
 export type AnyValue = string | boolean | number | bigint | Uint8Array | AnyValue[] | KeyValueList | null;
 
+/**
+ * An OTLP `KeyValueList` value: an ordered list of key-value pairs (keys are meant to be unique, not enforced here).
+ */
 export interface KeyValueList {
   kvlist: KeyValue[];
 }
 
+/** An OTLP `KeyValue`: one attribute, a key and its {@link AnyValue}. */
 export interface KeyValue {
   key: string;
   value: AnyValue;
 }
 
+/** An OTLP `Resource` (resource/v1): the attributes of the entity producing telemetry (`service.name`, ...). */
 export interface Resource {
   attributes: KeyValue[];
   droppedAttributesCount: number;
 }
 
+/**
+ * An OTLP `InstrumentationScope` (common/v1): the library that produced the telemetry, name and version ("" when absent).
+ */
 export interface InstrumentationScope {
   name: string;
   version: string;
@@ -39,6 +51,7 @@ export interface InstrumentationScope {
 
 // ---------------------------------------------------------------------------------------------- traces
 
+/** OTLP `Span.SpanKind` (trace/v1), with the proto's numeric values. */
 export enum SpanKind {
   Unspecified = 0,
   Internal = 1,
@@ -48,17 +61,20 @@ export enum SpanKind {
   Consumer = 5,
 }
 
+/** OTLP `Status.StatusCode` (trace/v1), with the proto's numeric values: Unset 0, Ok 1, Error 2. */
 export enum StatusCode {
   Unset = 0,
   Ok = 1,
   Error = 2,
 }
 
+/** An OTLP span `Status`: a code and a developer-facing message ("" when absent). */
 export interface Status {
   message: string;
   code: StatusCode;
 }
 
+/** An OTLP `Span.Event`: a named, timestamped (ns since the Unix epoch) annotation on a span. */
 export interface SpanEvent {
   timeUnixNano: bigint;
   name: string;
@@ -66,6 +82,7 @@ export interface SpanEvent {
   droppedAttributesCount: number;
 }
 
+/** An OTLP `Span.Link` to another span: its trace and span ids (lowercase hex), W3C trace state and attributes. */
 export interface SpanLink {
   traceId: string;
   spanId: string;
@@ -75,6 +92,10 @@ export interface SpanLink {
   flags: number;
 }
 
+/**
+ * An OTLP `Span` (trace/v1). Ids are lowercase hex ("" when absent: `parentSpanId` of a root span), times are
+ * ns since the Unix epoch, `flags` is the proto's fixed32 (W3C trace flags in the low byte).
+ */
 export interface Span {
   traceId: string;
   spanId: string;
@@ -94,12 +115,16 @@ export interface Span {
   status: Status;
 }
 
+/** An OTLP `ScopeSpans`: the spans of one instrumentation scope. */
 export interface ScopeSpans {
   scope: InstrumentationScope;
   spans: Span[];
   schemaUrl: string;
 }
 
+/**
+ * An OTLP `ResourceSpans`: the spans of one resource, grouped by scope; an item of `ExportTraceServiceRequest.resourceSpans`.
+ */
 export interface ResourceSpans {
   resource: Resource;
   scopeSpans: ScopeSpans[];
@@ -108,12 +133,20 @@ export interface ResourceSpans {
 
 // --------------------------------------------------------------------------------------------- metrics
 
+/**
+ * OTLP `AggregationTemporality` (metrics/v1): whether a sum/histogram point covers the interval since the previous
+ * point (Delta) or since a fixed start (Cumulative).
+ */
 export enum AggregationTemporality {
   Unspecified = 0,
   Delta = 1,
   Cumulative = 2,
 }
 
+/**
+ * An OTLP `Exemplar`: one sampled measurement (time in ns since the Unix epoch) with the attributes the
+ * aggregation filtered out and the span it was taken in (lowercase hex ids, "" when absent).
+ */
 export interface Exemplar {
   filteredAttributes: KeyValue[];
   timeUnixNano: bigint;
@@ -123,6 +156,10 @@ export interface Exemplar {
   traceId: string;
 }
 
+/**
+ * An OTLP `NumberDataPoint`: one value of a gauge or sum, with its attributes and times (ns since the Unix epoch;
+ * `startTimeUnixNano` 0n when absent). `flags` bit 0 is OTLP's "no recorded value".
+ */
 export interface NumberDataPoint {
   attributes: KeyValue[];
   startTimeUnixNano: bigint;
@@ -133,6 +170,11 @@ export interface NumberDataPoint {
   flags: number;
 }
 
+/**
+ * An OTLP explicit-bucket `HistogramDataPoint`: `bucketCounts` has `explicitBounds.length + 1` entries, bucket i
+ * covering (bounds[i-1], bounds[i]] (upper-inclusive, as the spec says); `sum`, `min`, `max` are optional as in
+ * the proto. Times in ns since the Unix epoch.
+ */
 export interface HistogramDataPoint {
   attributes: KeyValue[];
   startTimeUnixNano: bigint;
@@ -147,11 +189,19 @@ export interface HistogramDataPoint {
   max?: number;
 }
 
+/**
+ * One sign's buckets of an OTLP exponential histogram: `bucketCounts[k]` counts the values in bucket index
+ * `offset + k` (bucket i covers (base^i, base^(i+1)], base = 2^(2^-scale)).
+ */
 export interface ExponentialHistogramBuckets {
   offset: number;
   bucketCounts: number[];
 }
 
+/**
+ * An OTLP `ExponentialHistogramDataPoint`: base-2 exponential buckets at `scale`, `zeroCount` values with
+ * |v| <= `zeroThreshold`, and positive/negative bucket ranges. Times in ns since the Unix epoch.
+ */
 export interface ExponentialHistogramDataPoint {
   attributes: KeyValue[];
   startTimeUnixNano: bigint;
@@ -169,11 +219,16 @@ export interface ExponentialHistogramDataPoint {
   zeroThreshold: number;
 }
 
+/** One quantile of an OTLP summary point: `quantile` in [0, 1] and the value at it. */
 export interface ValueAtQuantile {
   quantile: number;
   value: number;
 }
 
+/**
+ * An OTLP `SummaryDataPoint` (a pre-computed quantile summary, kept for compatibility as the spec says): count,
+ * sum and quantile values. Times in ns since the Unix epoch.
+ */
 export interface SummaryDataPoint {
   attributes: KeyValue[];
   startTimeUnixNano: bigint;
@@ -184,6 +239,10 @@ export interface SummaryDataPoint {
   flags: number;
 }
 
+/**
+ * The data of an OTLP `Metric` (the proto's `data` oneof), tagged by `type`: gauge, sum (with temporality and
+ * monotonicity), histogram, exponential histogram or summary.
+ */
 export type MetricData =
   | { type: 'gauge'; dataPoints: NumberDataPoint[] }
   | { type: 'sum'; dataPoints: NumberDataPoint[]; aggregationTemporality: AggregationTemporality; isMonotonic: boolean }
@@ -195,6 +254,9 @@ export type MetricData =
     }
   | { type: 'summary'; dataPoints: SummaryDataPoint[] };
 
+/**
+ * An OTLP `Metric` (metrics/v1): name, description, unit (UCUM, e.g. `ms`, `By`, `{token}`), metadata and data points.
+ */
 export interface Metric {
   name: string;
   description: string;
@@ -204,12 +266,14 @@ export interface Metric {
   data: MetricData | undefined;
 }
 
+/** An OTLP `ScopeMetrics`: the metrics of one instrumentation scope. */
 export interface ScopeMetrics {
   scope: InstrumentationScope;
   metrics: Metric[];
   schemaUrl: string;
 }
 
+/** An OTLP `ResourceMetrics`: the metrics of one resource, grouped by scope. */
 export interface ResourceMetrics {
   resource: Resource;
   scopeMetrics: ScopeMetrics[];
@@ -218,6 +282,10 @@ export interface ResourceMetrics {
 
 // ------------------------------------------------------------------------------------------------ logs
 
+/**
+ * An OTLP `LogRecord` (logs/v1). Times in ns since the Unix epoch (0n when absent); `severityNumber` is OTLP's
+ * 1..24 scale (0 = unspecified); ids lowercase hex, "" when absent.
+ */
 export interface LogRecord {
   timeUnixNano: bigint;
   observedTimeUnixNano: bigint;
@@ -232,12 +300,14 @@ export interface LogRecord {
   eventName: string;
 }
 
+/** An OTLP `ScopeLogs`: the log records of one instrumentation scope. */
 export interface ScopeLogs {
   scope: InstrumentationScope;
   logRecords: LogRecord[];
   schemaUrl: string;
 }
 
+/** An OTLP `ResourceLogs`: the log records of one resource, grouped by scope. */
 export interface ResourceLogs {
   resource: Resource;
   scopeLogs: ScopeLogs[];
@@ -284,7 +354,11 @@ export interface AlertNotification {
 
 // --------------------------------------------------------------------------------------------- batches
 
+/**
+ * The signals a pipeline carries: OTLP's three plus vigil's `alerts` (alert notifications from the alerts processor).
+ */
 export type SignalName = 'traces' | 'metrics' | 'logs' | 'alerts';
+/** Every {@link SignalName}, in the order they are reported. */
 export const SIGNALS: readonly SignalName[] = ['traces', 'metrics', 'logs', 'alerts'];
 
 /** What flows through a pipeline: any of the signals, each optional. */
@@ -353,10 +427,12 @@ export function attrToString(v: AnyValue | undefined): string {
   return JSON.stringify(Object.fromEntries(v.kvlist.map((kv) => [kv.key, attrToString(kv.value)])));
 }
 
+/** A new resource with no attributes. */
 export function emptyResource(): Resource {
   return { attributes: [], droppedAttributesCount: 0 };
 }
 
+/** A new instrumentation scope with the given name and version (both "" by default) and no attributes. */
 export function emptyScope(name = '', version = ''): InstrumentationScope {
   return { name, version, attributes: [], droppedAttributesCount: 0 };
 }

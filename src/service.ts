@@ -30,6 +30,7 @@ export const VERSION = ((): string => {
   return 'unknown';
 })();
 
+/** What a {@link Service} is built with: logger, component registry, and optionally a tracer and telemetry. */
 export interface ServiceOptions {
   logger: Logger;
   /** The components this service may run; reloads load their configs against it too. */
@@ -40,6 +41,10 @@ export interface ServiceOptions {
   telemetry?: ServiceTelemetry;
 }
 
+/**
+ * The running daemon: loads the graph of a config, serves the telemetry endpoint (/metrics, health, the API and
+ * status page), owns the silence store, reloads (SIGHUP) and drains on shutdown.
+ */
 export class Service {
   readonly telemetry: ServiceTelemetry;
   private readonly logger: Logger;

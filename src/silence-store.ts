@@ -28,6 +28,7 @@ export interface StoredSilence {
   updatedAt: string;
 }
 
+/** A silence's state at a time, as Alertmanager's `silenceStatus.state`. */
 export type SilenceState = 'active' | 'pending' | 'expired';
 
 /** Alertmanager's postableSilence: `id` set means "update that silence". */
@@ -64,6 +65,10 @@ export class SilenceNotFoundError extends VigilError {
   }
 }
 
+/**
+ * A silence's state at `nowMs` (Unix ms), as Alertmanager decides it: expired once `endsAt` <= now, pending
+ * while `startsAt` > now, active otherwise.
+ */
 export function silenceState(s: Pick<StoredSilence, 'startsAt' | 'endsAt'>, nowMs: number): SilenceState {
   if (Date.parse(s.endsAt) <= nowMs) return 'expired';
   if (Date.parse(s.startsAt) > nowMs) return 'pending';
@@ -114,6 +119,10 @@ export function validateSilenceInput(input: unknown, nowMs: number): SilenceInpu
   return { ...(id ? { id } : {}), matchers, startsAt, endsAt, createdBy: o.createdBy, comment: o.comment };
 }
 
+/**
+ * The daemon's silence set (see this file's comment): validated writes, serialised and persisted atomically in
+ * `<state_dir>/silences.json`. Invalid input throws a `SilenceInputError`.
+ */
 export class SilenceStore implements SilenceSource {
   private silences: StoredSilence[] = [];
   private chain: Promise<unknown> = Promise.resolve();

@@ -10,7 +10,13 @@
  */
 import type { ExponentialHistogramDataPoint, HistogramDataPoint } from './model.ts';
 
+/**
+ * The finest exponential-histogram scale vigil uses, 20 (the maximum the OTel metrics SDK spec allows; base 2^(2^-20)).
+ */
 export const MAX_SCALE = 20;
+/**
+ * The coarsest exponential-histogram scale vigil uses, -10 (the minimum the OTel metrics SDK spec allows; base 2^1024).
+ */
 export const MIN_SCALE = -10;
 /**
  * Default cap on the buckets of each sign. At scale 6 (1% accuracy) 4096 buckets span a ratio of 2^64
@@ -160,6 +166,11 @@ class Buckets {
   }
 }
 
+/**
+ * A mergeable quantile sketch on OTLP's exponential-histogram buckets (see the file comment): counts, sum, min and
+ * max of the values added, plus positive/negative buckets at `scale` and a zero count. Holds at most
+ * `maxBuckets` buckets per sign, downscaling itself (coarser, larger error) instead of growing.
+ */
 export class Sketch {
   scale: number;
   private scaleFactor: number;

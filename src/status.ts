@@ -40,6 +40,7 @@ export interface LatencySeries {
   points: LatencyPoint[];
 }
 
+/** What a percentiles processor reports: its window and summary span (ms) and its latency series. */
 export interface LatencyStatus {
   /** The percentiles processor's window (aggregation step), milliseconds. */
   windowMs: number;
@@ -48,6 +49,7 @@ export interface LatencyStatus {
   series: LatencySeries[];
 }
 
+/** The state of one cost budget (one group of one budget) in its current calendar period; amounts in USD. */
 export interface BudgetStatus {
   name: string;
   period: 'day' | 'month';
@@ -66,6 +68,7 @@ export interface BudgetStatus {
   periodEndMs: number;
 }
 
+/** The spend and token counts (input/output tokens) of one model as seen by a cost processor; amounts in USD. */
 export interface ModelCost {
   model: string;
   /** Spend today (UTC calendar day), USD. */
@@ -78,6 +81,7 @@ export interface ModelCost {
   unpriced: boolean;
 }
 
+/** What a cost processor reports: its budgets' states and its per-model spend. */
 export interface CostStatus {
   budgets: BudgetStatus[];
   models: ModelCost[];
@@ -143,6 +147,10 @@ export interface ConfigSilence {
   comment: string;
 }
 
+/**
+ * What an alerts processor reports: its alerts, rules, recent notifications, silences, receivers and routes (the
+ * alerts API and the status page read it).
+ */
 export interface AlertsStatus {
   /** Evaluation interval, milliseconds. */
   intervalMs: number;
@@ -185,6 +193,10 @@ export interface DeliveryRecord {
   reason?: string;
 }
 
+/**
+ * What a notification exporter reports about its deliveries: counts (queued, delivered, dead-lettered), where dead
+ * letters go, and the most recent attempts.
+ */
 export interface DeliveriesStatus {
   queued: number;
   delivered: number;

@@ -175,6 +175,9 @@ function configSilenceToGettable(s: ConfigSilence, nowMs: number): GettableSilen
   };
 }
 
+/**
+ * A stored silence as Alertmanager's v2 `gettableSilence`, with its `status.state` (active, pending, expired) at `nowMs` (Unix ms).
+ */
 export function silenceToGettable(s: StoredSilence, nowMs: number): GettableSilence {
   return {
     id: s.id,
@@ -202,6 +205,10 @@ function sortSilences(list: GettableSilence[]): GettableSilence[] {
   });
 }
 
+/**
+ * The Alertmanager v2 API subset described in this file's comment, answered from the alerts processors' state
+ * (through its context) and the daemon's silence store.
+ */
 export class AlertsApi {
   constructor(private readonly ctx: AlertsApiContext) {}
 

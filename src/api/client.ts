@@ -8,6 +8,10 @@ import type { ComponentRegistry } from '../registry.ts';
 import fs from 'node:fs';
 import { ErrorCodes, VigilError } from '../errors.ts';
 
+/**
+ * A failure of the API client (unreachable daemon, refused token, an error the API answered, a bad `--url` or
+ * endpoint); `status` is the HTTP status when the API answered.
+ */
 export class ApiClientError extends VigilError {
   constructor(
     message: string,
@@ -58,6 +62,11 @@ export async function resolveTarget(opts: { url?: string; config?: string[]; tok
   return { url: url.replace(/\/+$/, ''), token };
 }
 
+/**
+ * The HTTP client of the daemon's API at `url` (no trailing slash): sends JSON, adds `Authorization: Bearer <token>`
+ * to writes (non-GET requests) when a token is set, gives up after `timeoutMs` (default 10 s). Failures reject
+ * with an {@link ApiClientError}.
+ */
 export class ApiClient {
   constructor(
     readonly url: string,

@@ -35,6 +35,10 @@ function vendorFiles(): Record<string, string> {
 /** Paths that show the page (`/alerts?rule=NAME` opens a rule on it, as does `/api/v1/rules/NAME` from a browser). */
 const PAGE_PATHS = new Set(['/', '/index.html', '/alerts', '/rules']);
 
+/**
+ * The telemetry endpoint's handler for everything but /metrics, /healthz and /readyz (see this file's comment):
+ * the Alertmanager v2 API, `GET /api/overview` and the status page's static files.
+ */
 export function apiHandler(opts: { alerts: AlertsApi; overview: (nowMs: number) => Overview }): RequestHandler {
   const vendor = vendorFiles();
   const cache = new Map<string, Buffer>();

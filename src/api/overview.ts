@@ -8,6 +8,10 @@ import type { ComponentKind } from '../component.ts';
 import type { AlertStatus, BudgetStatus, ComponentStatus, DeliveriesStatus, LatencySeries, ModelCost, NotificationRecord, RuleStatus } from '../status.ts';
 import type { GettableSilence } from './alertmanager.ts';
 
+/**
+ * One component in the overview: its kind and ID, its health (with the reason when unhealthy), its running item
+ * counts since start, and its queue (size and capacity, in items) when it has one.
+ */
 export interface ComponentOverview {
   kind: ComponentKind;
   id: string;
@@ -23,6 +27,9 @@ export interface ComponentOverview {
   queue?: { size: number; capacity?: number };
 }
 
+/**
+ * The JSON of `GET /api/overview` (see this file's comment); times are RFC 3339, windows in milliseconds, spend in USD.
+ */
 export interface Overview {
   version: string;
   /** RFC 3339. */
@@ -50,6 +57,10 @@ export interface Overview {
   api: { tokenRequired: boolean; writable: boolean };
 }
 
+/**
+ * What {@link buildOverview} is built from: the service's version, start time (Unix ms), pipelines, component
+ * IDs, telemetry counters, the components' status reports, the silences and the API's settings.
+ */
 export interface OverviewInputs {
   version: string;
   startedAt: number;
@@ -62,6 +73,7 @@ export interface OverviewInputs {
   api: { tokenRequired: boolean; writable: boolean };
 }
 
+/** Builds the {@link Overview} at `nowMs` (Unix ms) from the service's counters and the components' reports. */
 export function buildOverview(inp: OverviewInputs, nowMs: number): Overview {
   const components: ComponentOverview[] = [];
   for (const kind of ['receiver', 'processor', 'exporter'] as const) {

@@ -6,11 +6,16 @@ import type { Factory } from '../component.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
+/**
+ * The Ajv instance every config schema is compiled with: all errors reported, `default`s filled in
+ * (`useDefaults`), no type coercion, with ajv-formats.
+ */
 export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
 addFormats(ajv);
 
 const compiled = new WeakMap<TSchema, ValidateFunction>();
 
+/** The Ajv validator of a TypeBox schema, compiled once per schema object and cached. */
 export function compileSchema(schema: TSchema): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
@@ -62,6 +67,9 @@ function relevant(e: ErrorObject, _i: number, all: ErrorObject[]): boolean {
   return true;
 }
 
+/**
+ * An RFC 6901 JSON Pointer (`/a/0/b`, `~1` and `~0` unescaped) as a key path (`['a', 0, 'b']`); all-digit segments become numbers.
+ */
 export function pointerToPath(pointer: string): (string | number)[] {
   if (!pointer) return [];
   return pointer
@@ -71,6 +79,10 @@ export function pointerToPath(pointer: string): (string | number)[] {
     .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
 }
 
+/**
+ * One Ajv error as a {@link SchemaIssue}: its path below the config and a plain-words message (`unknown key "x"`,
+ * `missing required key "y"`, `expected one of ...`).
+ */
 export function describeAjvError(e: ErrorObject): SchemaIssue {
   const path = pointerToPath(e.instancePath);
   const p = e.params as Record<string, unknown>;

@@ -30,6 +30,7 @@ export const ConfigErrorCodes = {
   PIPELINE: ErrorCodes.CONFIG_PIPELINE,
   ENDPOINT: ErrorCodes.CONFIG_ENDPOINT,
 } as const;
+/** The error catalogue codes a {@link ConfigError} may carry (the values of `ConfigErrorCodes`). */
 export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];
 
 /** One problem in the config, located in the user's file. */
@@ -95,7 +96,9 @@ const TopSchema = Type.Object(
   { additionalProperties: false, required: ['service'] },
 );
 
+/** One entry of `service.pipelines`: its receivers, processors and exporters by component ID. */
 export type PipelineConfig = Static<typeof PipelineSchema>;
+/** The validated `service:` section of the config (pipelines, telemetry, state_dir...), defaults applied. */
 export type ServiceSection = Static<typeof ServiceSchema>;
 
 /** The validated, merged, frozen config. Component configs carry their defaults. */
@@ -108,6 +111,7 @@ export interface ServiceConfig {
   files: readonly string[];
 }
 
+/** The outcome of loading a config: every error found (empty on success) and, when there are none, the config. */
 export interface LoadResult {
   errors: ConfigError[];
   config?: ServiceConfig;
@@ -140,6 +144,9 @@ export function parseComponentId(id: string): { type: string; name: string | und
   return m ? { type: m[1]!, name: m[2] } : undefined;
 }
 
+/**
+ * A key path as text: `['service', 'pipelines', 'main', 'exporters', 1]` -> `service.pipelines.main.exporters[1]`.
+ */
 export function pathToString(p: readonly (string | number)[]): string {
   let s = '';
   for (const k of p) s += typeof k === 'number' ? `[${k}]` : s === '' ? k : `.${k}`;

@@ -1,5 +1,10 @@
 /** Exponential backoff with jitter, and Retry-After parsing. Pure functions, so they are tested alone. */
 
+/**
+ * The exporter retry policy (the `retry_on_failure` config, converted to milliseconds), as the Collector's exporterhelper:
+ * `initialIntervalMs` is the first wait, each further wait is multiplied by `multiplier` up to `maxIntervalMs`,
+ * and `randomizationFactor` (0..1) spreads each wait by ± that share. See {@link backoffDelay}.
+ */
 export interface BackoffPolicy {
   initialIntervalMs: number;
   maxIntervalMs: number;

@@ -3,6 +3,10 @@ import { Agent, request } from 'undici';
 import { ConsumerError, permanentError, retryableError } from '../errors.ts';
 import { parseRetryAfter } from './backoff.ts';
 
+/**
+ * A destination's answer to {@link post}: HTTP status code, response headers (lower-case names, as Node gives them) and
+ * the body as text, truncated to at most 64 KiB.
+ */
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;

@@ -3,8 +3,12 @@ import type { AlertNotification } from '../model.ts';
 
 /** critical > error > warning > info > anything else. */
 export const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 4, error: 3, warning: 2, info: 1 };
+/** The rank of `critical` in {@link SEVERITY_RANK} (4), the highest. */
 export const CRITICAL_RANK = 4;
 
+/**
+ * The rank of a `severity` label value in {@link SEVERITY_RANK}, case-insensitive; 0 for an absent or unknown severity.
+ */
 export function severityRank(severity: string | undefined): number {
   return (severity !== undefined && SEVERITY_RANK[severity.toLowerCase()]) || 0;
 }
@@ -16,6 +20,9 @@ export function notificationRank(n: AlertNotification): number {
   return r;
 }
 
+/**
+ * The severity name of a rank from {@link severityRank} (`critical`, `error`, `warning`, `info`), `other` for 0 or out of range.
+ */
 export function rankName(rank: number): string {
   return ['other', 'info', 'warning', 'error', 'critical'][rank] ?? 'other';
 }

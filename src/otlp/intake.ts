@@ -28,11 +28,14 @@ export const TlsServerSchema = Obj({
   key_file: Type.String({ default: '', description: 'PEM private key of cert_file' }),
   client_ca_file: Type.String({ default: '', description: 'PEM CA bundle: when set, clients must present a certificate it signed' }),
 });
+/** The `tls:` settings of an intake listener (PEM cert, key and optional client CA files; empty: plain HTTP). */
 export type TlsServerConfig = Static<typeof TlsServerSchema>;
 
+/** The schema of an intake receiver's `auth:` section (TypeBox; defaults applied by Ajv). */
 export const AuthSchema = Obj({
   bearer_token: Type.String({ default: '', description: 'When set, requests must carry `Authorization: Bearer <token>`' }),
 });
+/** An intake receiver's `auth:` section: `bearer_token` ("" = no authentication). */
 export type AuthConfig = Static<typeof AuthSchema>;
 
 /** 4 MiB, the Collector's default for gRPC messages. */
@@ -114,6 +117,10 @@ function intakeCode(status: number): ErrorCode {
   return ErrorCodes.INTAKE_INVALID;
 }
 
+/**
+ * A request refused by the intake itself, with the HTTP status to answer (400, 401, 408, 413, 415, 429, 499,
+ * 503...), the catalogue code that status maps to, and, for 429/503, the wait to suggest in Retry-After (ms).
+ */
 export class IntakeError extends VigilError {
   readonly status: number;
   readonly retryAfterMs: number | undefined;
@@ -172,12 +179,14 @@ export interface IntakeRequest {
   clientGone(): boolean;
 }
 
+/** A route's answer: HTTP status, Content-Type and body. */
 export interface IntakeReply {
   status: number;
   contentType: string;
   body: string | Buffer;
 }
 
+/** One path an {@link HttpIntakeServer} serves (e.g. OTLP/HTTP's `/v1/traces`). */
 export interface IntakeRoute {
   /** Media types the route takes; others get 415. Empty: any. */
   contentTypes: readonly string[];
@@ -189,6 +198,10 @@ export interface IntakeRoute {
   handle(req: IntakeRequest): Promise<IntakeReply>;
 }
 
+/**
+ * What an {@link HttpIntakeServer} is built with: the `host:port` to bind, its routes by path, the body limit
+ * (bytes, after decompression), the read timeout (ms), TLS, the bearer token ("" = none) and hooks.
+ */
 export interface HttpIntakeOptions {
   endpoint: string;
   routes: Record<string, IntakeRoute>;
@@ -277,6 +290,7 @@ export interface ReadBody {
  * pool, a body of several chunks is joined in a pooled buffer (`pooled`, to give back when done).
  */
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer>;
+// With a pool: the body, and the pooled buffer that holds it when it came in several chunks (give it back).
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number, pool: BodyPool): Promise<ReadBody>;
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number, pool?: BodyPool): Promise<Buffer | ReadBody> {
   return readBodyInto(req, maxBytes, timeoutMs, pool).then((r) => (pool ? r : r.body));
@@ -356,6 +370,10 @@ function readBodyInto(req: http.IncomingMessage, maxBytes: number, timeoutMs: nu
 /** How long a draining intake server keeps serving requests on its open keep-alive connections. */
 const DRAIN_GRACE_MS = 1000;
 
+/**
+ * An HTTP(S) server that runs intake routes: binds `endpoint`, checks the bearer token, method, media type,
+ * body size and read time of each request, refuses with the route's error format, and drains on shutdown.
+ */
 export class HttpIntakeServer {
   private server: http.Server | undefined;
   /** Shutting down: every answer closes its connection. */

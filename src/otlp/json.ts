@@ -80,6 +80,10 @@ function encDouble(v: number): number | string {
   return v > 0 ? 'Infinity' : '-Infinity';
 }
 
+/**
+ * An {@link AnyValue} in OTLP/JSON form (`{stringValue}`, `{intValue: "<decimal>"}`, `{doubleValue}`,
+ * `{bytesValue: <base64>}`, `{arrayValue}`, `{kvlistValue}`; `{}` for null), as the OTLP/HTTP JSON encoding says.
+ */
 export function encAnyValue(v: AnyValue): Json {
   if (v === null || v === undefined) return {};
   switch (typeof v) {

@@ -54,6 +54,7 @@ export type Diff<T> = T | typeof RESET;
 
 // ------------------------------------------------------------------------------------------------ sums
 
+/** Keeps a sum point's value as its stream's previous value. */
 export function rememberNumber(s: StreamState, v: number): void {
   s.value = v;
 }
@@ -66,6 +67,7 @@ export function diffNumber(s: StreamState, v: number, monotonic: boolean): Diff<
 
 // ------------------------------------------------------------------------------------- explicit buckets
 
+/** Keeps an explicit-bucket histogram point (count, sum, bounds, bucket counts) as its stream's previous point. */
 export function rememberHistogram(s: StreamState, dp: HistogramDataPoint): void {
   s.value = dp.count;
   s.sum = dp.sum;
@@ -76,6 +78,10 @@ export function rememberHistogram(s: StreamState, dp: HistogramDataPoint): void 
   for (let i = 0; i < n; i++) c[i] = dp.bucketCounts[i]!;
 }
 
+/**
+ * The increment of a cumulative histogram point over the previous one (see this file's comment): {@link RESET}
+ * when the count or any bucket went down; without buckets when the bounds changed; no min or max.
+ */
 export function diffHistogram(s: StreamState, dp: HistogramDataPoint): Diff<HistogramDataPoint> {
   const count = dp.count - s.value;
   if (count < 0) return RESET;
@@ -111,6 +117,9 @@ export function diffHistogram(s: StreamState, dp: HistogramDataPoint): Diff<Hist
 
 // ---------------------------------------------------------------------------------- exponential buckets
 
+/**
+ * Keeps an exponential histogram point (count, sum, scale, zero bucket, both bucket ranges) as its stream's previous point.
+ */
 export function rememberExponential(s: StreamState, dp: ExponentialHistogramDataPoint): void {
   s.value = dp.count;
   s.sum = dp.sum;
@@ -123,6 +132,10 @@ export function rememberExponential(s: StreamState, dp: ExponentialHistogramData
   s.neg = copyInto(s.neg, dp.negative.bucketCounts);
 }
 
+/**
+ * The increment of a cumulative exponential histogram point over the previous one (see this file's comment):
+ * {@link RESET} when a count went down; both brought to the coarser scale when the scale changed; no min or max.
+ */
 export function diffExponential(s: StreamState, dp: ExponentialHistogramDataPoint): Diff<ExponentialHistogramDataPoint> {
   const count = dp.count - s.value;
   const zero = dp.zeroCount - s.zeroCount;
@@ -190,6 +203,7 @@ function diffBuckets(
 
 // ------------------------------------------------------------------------------------------- summaries
 
+/** Keeps a summary point's count and sum as its stream's previous point. */
 export function rememberSummary(s: StreamState, dp: SummaryDataPoint): void {
   s.value = dp.count;
   s.sum = dp.sum;
@@ -219,6 +233,11 @@ export function numberProblem(dp: NumberDataPoint): string | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? undefined : 'value is not a finite number';
 }
 
+/**
+ * Why an explicit-bucket histogram point is unusable (a count that is not a non-negative integer, bounds not
+ * finite and strictly increasing, not `bounds + 1` bucket counts, buckets not adding up to the count, a
+ * non-finite sum/min/max, min > max), or undefined when it is sound.
+ */
 export function histogramProblem(dp: HistogramDataPoint): string | undefined {
   if (!isCount(dp.count)) return 'count is not a non-negative integer';
   if (!Array.isArray(dp.bucketCounts) || !Array.isArray(dp.explicitBounds)) return 'bucket counts or bounds are not arrays';
@@ -243,6 +262,11 @@ export function histogramProblem(dp: HistogramDataPoint): string | undefined {
 /** Bucket count above which an exponential histogram point is refused as hostile (2^16 per sign). */
 export const MAX_INPUT_BUCKETS = 1 << 16;
 
+/**
+ * Why an exponential histogram point is unusable (counts not non-negative integers, scale outside
+ * [`minScale`, `maxScale`], a bad zero threshold, more than {@link MAX_INPUT_BUCKETS} buckets per sign, indices
+ * beyond a double's range, non-finite statistics), or undefined when it is sound.
+ */
 export function exponentialProblem(dp: ExponentialHistogramDataPoint, minScale: number, maxScale: number): string | undefined {
   if (!isCount(dp.count)) return 'count is not a non-negative integer';
   if (!Number.isInteger(dp.scale) || dp.scale < minScale || dp.scale > maxScale) return `scale ${dp.scale} is outside [${minScale}, ${maxScale}]`;
@@ -265,6 +289,10 @@ export function exponentialProblem(dp: ExponentialHistogramDataPoint, minScale: 
   return statsProblem(dp.sum, dp.min, dp.max);
 }
 
+/**
+ * Why a summary point is unusable (a count that is not a non-negative integer, a non-finite sum, a quantile
+ * outside [0, 1] or a non-finite value), or undefined when it is sound.
+ */
 export function summaryProblem(dp: SummaryDataPoint): string | undefined {
   if (!isCount(dp.count)) return 'count is not a non-negative integer';
   if (typeof dp.sum !== 'number' || !Number.isFinite(dp.sum)) return 'sum is not a finite number';

@@ -120,6 +120,7 @@ export interface MetricPointVisitor {
 /** OTLP DataPointFlags.FLAG_NO_RECORDED_VALUE. */
 export const FLAG_NO_RECORDED_VALUE = 1;
 
+/** What a {@link MetricStreamReader} is built with; times in milliseconds. */
 export interface MetricStreamReaderOptions {
   /** Component name for log lines (`percentiles`). */
   component: string;
@@ -136,8 +137,14 @@ export interface MetricStreamReaderOptions {
   sinceMs?: number;
 }
 
+/** How long a cumulative stream may go without a point before it is forgotten by default: 15 minutes, in ms. */
 export const DEFAULT_STREAM_IDLE_MS = 15 * 60_000;
 
+/**
+ * Reads the metric points of batches for a processor, turning cumulative points into increments per stream
+ * (see cumulative.ts) and skipping unusable points with a counted, logged reason. Holds at most `maxStreams`
+ * streams and forgets idle ones.
+ */
 export class MetricStreamReader {
   private readonly table = new StreamTable();
   /** Streams that started before this (sender clock, ns) started before vigil could see them. */

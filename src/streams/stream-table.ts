@@ -15,6 +15,9 @@ type Trie = Map<unknown, unknown>;
 /** The key under which a trie node holds the stream whose attributes end there. */
 const END = Symbol('stream');
 
+/**
+ * The cumulative streams a {@link MetricStreamReader} holds, per context and attributes (see this file's comment).
+ */
 export class StreamTable {
   private readonly roots = new Map<string, Trie>();
   private readonly all = new Set<StreamState>();
