@@ -8,6 +8,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Obj } from '../config/types.ts';
 import { parseDuration } from '../duration.ts';
 
+/**
+ * The schema of an exporter's `retry` block (TypeBox; defaults applied by Ajv): the Collector exporterhelper's
+ * `retry_on_failure` keys, durations as strings (`1s`).
+ */
 export const RetrySchema = Obj(
   {
     enabled: Type.Boolean({ default: true, description: 'false: one attempt, then the dead letter' }),
@@ -20,6 +24,10 @@ export const RetrySchema = Obj(
   { description: 'retries with exponential backoff and jitter; a Retry-After from the target wins' },
 );
 
+/**
+ * The schema of an exporter's `sending_queue` block (TypeBox; defaults applied by Ajv), after the Collector
+ * exporterhelper's `sending_queue`: storage (disk or memory), bounds in items and bytes, concurrent deliveries.
+ */
 export const SendingQueueSchema = Obj(
   {
     enabled: Type.Boolean({ default: true, description: 'false: no queue; one attempt inside the call, failures go back upstream' }),
@@ -42,7 +50,9 @@ export const deliveryConfigProps = {
   sending_queue: SendingQueueSchema,
 };
 
+/** A validated `retry` block (durations still strings such as `30s`; see {@link deliveryOptions}). */
 export type RetryConfig = Static<typeof RetrySchema>;
+/** A validated `sending_queue` block. */
 export type SendingQueueConfig = Static<typeof SendingQueueSchema>;
 /** The delivery keys of an exporter config. */
 export interface DeliveryConfig {
@@ -90,6 +100,10 @@ export function httpUrlIssue(url: string): string | undefined {
   return `expected an http:// or https:// URL, got ${scheme ? `a "${scheme.toLowerCase()}:" URL` : 'a value without a scheme'} (the value is not shown: it may be a secret)`;
 }
 
+/**
+ * The delivery config of an exporter in milliseconds and counts ({@link DeliveryOptions}); `over` replaces any
+ * field (exporters and tests). Throws when a duration does not parse (already checked by the schema).
+ */
 export function deliveryOptions(c: DeliveryConfig, over: Partial<DeliveryOptions> = {}): DeliveryOptions {
   return {
     timeoutMs: parseDuration(c.timeout),

@@ -45,6 +45,10 @@ function countersFor(meter: Meter): { deadLetter: Counter; dropped: Counter } {
   return c;
 }
 
+/**
+ * What a {@link DeliveryQueue} of items `T` is built with: state folder, component ID, options, logger,
+ * telemetry and the `send` that delivers one item.
+ */
 export interface DeliveryQueueParams<T> {
   /** The exporter's state folder: the queue goes to `<dir>/queue/`, dead letters to `<dir>/dead-letter.jsonl`. */
   dir: string;
@@ -101,6 +105,7 @@ export interface DeliveryStats {
   dropped: number;
 }
 
+/** The bounded, durable, retrying delivery queue of an exporter (see this file's comment), holding items `T`. */
 export class DeliveryQueue<T> {
   private readonly state = new Map<number, Attempts>();
   private ready: QueueEntry<T>[] = [];

@@ -98,6 +98,7 @@ export interface DiskQueueStats {
   failedWrites: number;
 }
 
+/** Tuning of a {@link DiskQueue}: segment size (bytes), write-state callback and free-space probe period (ms). */
 export interface DiskQueueOptions {
   /** Size past which a segment is closed for writing (tests make it small). */
   segmentBytes?: number;
@@ -107,6 +108,10 @@ export interface DiskQueueOptions {
   probeMs?: number;
 }
 
+/**
+ * The durable on-disk FIFO of JSON items `T` described in this file's comment. `append` rejects with a
+ * `QueueWriteError` when the write fails; nothing half-written is kept.
+ */
 export class DiskQueue<T> {
   private readonly entries = new Map<number, InternalEntry<T>>();
   private readonly segments: Segment[] = [];

@@ -28,8 +28,13 @@ interface Incident {
   at: number;
 }
 
+/** An incident's status, as the alert notification that opens or closes it says (`firing` or `resolved`). */
 export type IncidentStatus = 'firing' | 'resolved';
 
+/**
+ * The open/closed state of an on-call exporter's incidents, in arrival order (see this file's comment), kept in
+ * `<dir>/incidents.json`; at most `maxKeys` incidents (default 10 000), closed ones kept `keepClosedMs` (default 7 days).
+ */
 export class IncidentState {
   private readonly incidents = new Map<string, Incident>();
   private readonly file: string;

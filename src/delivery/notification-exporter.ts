@@ -32,6 +32,10 @@ export function notificationsFor(batch: Batch, id: string): AlertNotification[] 
   return out;
 }
 
+/**
+ * The queued exporter of alert notifications (see this file's comment) that plugs an exporter's
+ * {@link NotificationSender} into a {@link DeliveryQueue}.
+ */
 export class NotificationExporter implements Exporter {
   private queue: DeliveryQueue<AlertNotification> | undefined;
   private starting: Promise<void> | undefined;

@@ -292,6 +292,8 @@ export interface ReadBody {
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer>;
 // With a pool: the body, and the pooled buffer that holds it when it came in several chunks (give it back).
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number, pool: BodyPool): Promise<ReadBody>;
+// The implementation of both overloads above. Rejects with an IntakeError: 415 for an encoding other than gzip or
+// none, 413 past `maxBytes` (after decompression), 408 past `timeoutMs`.
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number, pool?: BodyPool): Promise<Buffer | ReadBody> {
   return readBodyInto(req, maxBytes, timeoutMs, pool).then((r) => (pool ? r : r.body));
 }
