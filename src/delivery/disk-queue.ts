@@ -109,8 +109,9 @@ export interface DiskQueueOptions {
 }
 
 /**
- * The durable on-disk FIFO of JSON items `T` described in this file's comment. `append` rejects with a
- * `QueueWriteError` when the write fails; nothing half-written is kept.
+ * The durable on-disk FIFO of JSON items `T` described in this file's comment. `append` rejects when the
+ * queue is closed, or with an error saying what, where and how much when the write fails (nothing
+ * half-written is kept).
  */
 export class DiskQueue<T> {
   private readonly entries = new Map<number, InternalEntry<T>>();
