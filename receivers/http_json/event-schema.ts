@@ -28,6 +28,11 @@ const common = {
   span_id: Type.Optional(HexId(16)),
 };
 
+/**
+ * The JSON Schema of a `kind: "span"` event: the common fields (name, service, timestamp as RFC 3339 or Unix
+ * ms, attributes, resource, hex trace/span ids) plus parent span id, `duration_ms` (milliseconds, at most 365
+ * days), status and span kind (OTLP's names, lower-case).
+ */
 export const SpanEventSchema = Type.Object(
   {
     kind: Type.Literal('span'),
@@ -43,6 +48,10 @@ export const SpanEventSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The JSON Schema of a `kind: "metric"` event: the common fields plus `value`, `metric_type` (counter, gauge,
+ * histogram), and the metric's `unit` and `description`.
+ */
 export const MetricEventSchema = Type.Object(
   {
     kind: Type.Literal('metric'),
@@ -55,6 +64,10 @@ export const MetricEventSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The JSON Schema of a `kind: "log"` event: the common fields plus an event name, `severity` (a text, or OTLP's
+ * severity number 0..24) and any JSON `body`.
+ */
 export const LogEventSchema = Type.Object(
   {
     kind: Type.Literal('log'),
@@ -66,9 +79,13 @@ export const LogEventSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A validated span event. */
 export type SpanEvent = Static<typeof SpanEventSchema>;
+/** A validated metric event. */
 export type MetricEvent = Static<typeof MetricEventSchema>;
+/** A validated log event. */
 export type LogEvent = Static<typeof LogEventSchema>;
+/** Any validated `POST /v1/events` event, told apart by `kind`. */
 export type Event = SpanEvent | MetricEvent | LogEvent;
 
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false });

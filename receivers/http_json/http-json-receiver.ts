@@ -27,6 +27,7 @@ const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application
 const MAX_LISTED_ERRORS = 100;
 const SCOPE_NAME = 'vigil/http_json';
 
+/** Why one event of a `POST /v1/events` request was rejected: its 0-based position in the request and the reason. */
 export interface EventError {
   index: number;
   reason: string;

@@ -3,6 +3,7 @@ import { validateTls } from '../../src/otlp/intake.ts';
 import { type HttpJsonReceiverConfig, HttpJsonReceiverConfigSchema } from './config.ts';
 import { HttpJsonReceiver } from './http-json-receiver.ts';
 
+/** The factory of the `http_json` receiver (`POST /v1/events`, plain JSON events for traces, metrics and logs). */
 export const httpJsonReceiverFactory: Factory<HttpJsonReceiverConfig> = {
   type: 'http_json',
   kind: 'receiver',

@@ -2,7 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Endpoint, Obj } from '../../src/config/types.ts';
 import { intakeSchemaProps } from '../../src/otlp/intake.ts';
 
+/** The OTLP/gRPC receiver's default endpoint, `localhost:4317` (OTLP's default port for gRPC, as the Collector). */
 export const DEFAULT_GRPC_ENDPOINT = 'localhost:4317';
+/** The OTLP/HTTP receiver's default endpoint, `localhost:4318` (OTLP's default port for HTTP, as the Collector). */
 export const DEFAULT_HTTP_ENDPOINT = 'localhost:4318';
 
 /** A protocol's settings; `null` (a bare `grpc:` in YAML) means "enabled with defaults", as in the Collector. */
@@ -33,6 +35,11 @@ const GrpcSchema = Type.Union([
 ]);
 const HttpSchema = Type.Union([Type.Null(), Obj({ endpoint: Type.Optional(Endpoint(DEFAULT_HTTP_ENDPOINT)) })]);
 
+/**
+ * The schema of the otlp receiver's config (TypeBox; defaults applied by Ajv), after the Collector's otlpreceiver:
+ * `protocols.grpc` / `protocols.http` (both enabled when `protocols` is omitted) plus the keys every intake
+ * receiver has.
+ */
 export const OtlpReceiverConfigSchema = Obj({
   protocols: Obj(
     {
@@ -46,6 +53,9 @@ export const OtlpReceiverConfigSchema = Obj({
   ),
   ...intakeSchemaProps(),
 });
+/**
+ * The otlp receiver's validated config, defaults applied (see {@link enabledProtocols} for the endpoints in use).
+ */
 export type OtlpReceiverConfig = Static<typeof OtlpReceiverConfigSchema>;
 
 /** The endpoints of the enabled protocols (undefined: disabled). */

@@ -3,6 +3,10 @@ import { validateTls } from '../../src/otlp/intake.ts';
 import { type OtlpReceiverConfig, OtlpReceiverConfigSchema, enabledProtocols } from './config.ts';
 import { OtlpReceiver } from './otlp-receiver.ts';
 
+/**
+ * The factory of the `otlp` receiver (OTLP/gRPC and OTLP/HTTP with protobuf or JSON, all three signals); its
+ * config is refused when no protocol is enabled or the TLS files are unusable.
+ */
 export const otlpReceiverFactory: Factory<OtlpReceiverConfig> = {
   type: 'otlp',
   kind: 'receiver',
