@@ -47,6 +47,10 @@ export function alertsEndpoint(url: string): string {
   return u.endsWith('/api/v2/alerts') ? u : `${u}/api/v2/alerts`;
 }
 
+/**
+ * The alertmanager exporter's sender (see this file's comment): POSTs alerts to `<url>/api/v2/alerts` as
+ * Prometheus does, keeps the firing set in `<state dir>/active.json` and re-sends it every `resend_delay`.
+ */
 export class AlertmanagerSender implements NotificationSender {
   private agent: Agent | undefined;
   /** Firing alerts by fingerprint, as last received. */

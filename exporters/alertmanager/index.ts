@@ -5,6 +5,10 @@ import { NotificationExporter } from '../../src/delivery/notification-exporter.t
 import { type AlertmanagerConfig, AlertmanagerConfigSchema } from './config.ts';
 import { AlertmanagerSender } from './alertmanager-exporter.ts';
 
+/**
+ * The factory of the `alertmanager` exporter (alert notifications to Alertmanager's API v2); the config is
+ * refused when `url` is not http(s) or `resend_delay` is not more than 0.
+ */
 export const alertmanagerExporterFactory: Factory<AlertmanagerConfig> = {
   type: 'alertmanager',
   kind: 'exporter',

@@ -2,6 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Obj } from '../../src/config/types.ts';
 import { deliveryConfigProps } from '../../src/delivery/config.ts';
 
+/**
+ * The schema of the email exporter's `smtp:` block (TypeBox; defaults applied by Ajv): server, port (default
+ * 587), implicit TLS or STARTTLS policy (default required), AUTH credentials, CA file, EHLO name.
+ */
 export const SmtpSchema = Obj({
   host: Type.String({ minLength: 1, description: 'SMTP server host name' }),
   port: Type.Integer({ minimum: 1, maximum: 65535, default: 587, description: 'SMTP port (587 submission, 465 implicit TLS, 25 relay)' }),
@@ -19,6 +23,10 @@ export const SmtpSchema = Obj({
 
 const Address = Type.String({ minLength: 3, pattern: '^[^\\r\\n]*@[^\\r\\n]*$' });
 
+/**
+ * The schema of the email exporter's config (TypeBox; defaults applied by Ajv): `smtp`, `from`, `to`, `cc`
+ * (addresses without CR/LF), subject template, `send_resolved` (default true) and the shared delivery keys.
+ */
 export const EmailConfigSchema = Obj({
   smtp: SmtpSchema,
   from: Type.String({ minLength: 3, pattern: '^[^\\r\\n]*@[^\\r\\n]*$', description: 'From: address, e.g. "vigil <vigil@example.com>"' }),
@@ -28,4 +36,5 @@ export const EmailConfigSchema = Obj({
   send_resolved: Type.Boolean({ default: true, description: 'also mail when a group resolves' }),
   ...deliveryConfigProps,
 });
+/** The email exporter's validated config, defaults applied. */
 export type EmailConfig = Static<typeof EmailConfigSchema>;

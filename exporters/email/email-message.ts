@@ -9,6 +9,7 @@ export function headerSafe(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
 }
 
+/** `s` with `& < > " '` replaced by HTML entities, safe in element text and in quoted attribute values. */
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
@@ -41,6 +42,10 @@ function view(a: Alert): AlertView {
   };
 }
 
+/**
+ * The mail for one notification: its subject (the rendered template, made header-safe) and the same content
+ * as plain text and as HTML (every value escaped), one section per alert.
+ */
 export function buildEmail(n: AlertNotification, subjectTemplate: Template, receiver: string): { subject: string; text: string; html: string } {
   const subject = headerSafe(subjectTemplate.render(n, receiver));
   const alerts = (n.alerts ?? []).map(view);

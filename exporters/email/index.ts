@@ -5,6 +5,10 @@ import { templateIssue } from '../../src/delivery/template.ts';
 import { type EmailConfig, EmailConfigSchema } from './config.ts';
 import { EmailSender } from './email-exporter.ts';
 
+/**
+ * The factory of the `email` exporter (alert notifications by SMTP); the config is refused when the subject
+ * template does not parse or a password is given without a user name.
+ */
 export const emailExporterFactory: Factory<EmailConfig> = {
   type: 'email',
   kind: 'exporter',

@@ -3,6 +3,10 @@ import { Duration, Obj } from '../../src/config/types.ts';
 
 const Signal = Type.Union([Type.Literal('traces'), Type.Literal('metrics'), Type.Literal('logs'), Type.Literal('alerts')]);
 
+/**
+ * The schema of the file exporter's config (TypeBox; defaults applied by Ajv): path, signals written, rotation
+ * size (`max_megabytes`, MiB; 0 = never) and backups kept, and fsync after each batch (default true).
+ */
 export const FileConfigSchema = Obj({
   path: Type.String({ minLength: 1, description: 'the file lines are appended to (its folder is created)' }),
   signals: Type.Array(Signal, { default: ['traces', 'metrics', 'logs', 'alerts'], uniqueItems: true, description: 'what is written' }),
@@ -15,4 +19,5 @@ export const FileConfigSchema = Obj({
   }),
   fsync_interval: Duration('1s', 'with fsync: interval, how often unsynced lines are fdatasync\'d'),
 });
+/** The file exporter's validated config, defaults applied. */
 export type FileConfig = Static<typeof FileConfigSchema>;

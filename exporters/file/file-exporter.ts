@@ -68,6 +68,10 @@ export function repairTornTail(file: string): number {
   }
 }
 
+/**
+ * The file exporter (see this file's comment): JSON lines appended to `path` and fsync'd, rotated past
+ * `max_megabytes`; a batch that cannot be written whole is refused with a retryable error.
+ */
 export class FileExporter implements Exporter {
   private fd: number | undefined;
   private size = 0;

@@ -3,6 +3,7 @@ import { SIGNALS } from '../../src/model.ts';
 import { type FileConfig, FileConfigSchema } from './config.ts';
 import { FileExporter } from './file-exporter.ts';
 
+/** The factory of the `file` exporter (JSON lines of any signal); it keeps the resolves of silenced alerts too. */
 export const fileExporterFactory: Factory<FileConfig> = {
   type: 'file',
   kind: 'exporter',

@@ -2,6 +2,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Obj } from '../../src/config/types.ts';
 import { deliveryConfigProps } from '../../src/delivery/config.ts';
 
+/**
+ * The schema of the webhook exporter's config (TypeBox; defaults applied by Ajv): URL, extra headers,
+ * `max_alerts` (0 = all; the rest counted in `truncatedAlerts`, as Alertmanager's webhook_config), optional
+ * HMAC-SHA256 signing secret, and the shared delivery keys.
+ */
 export const WebhookConfigSchema = Obj({
   url: Type.String({ format: 'uri', description: 'where alert notifications are POSTed' }),
   headers: Type.Record(Type.String(), Type.String(), { default: {}, description: 'extra HTTP headers (e.g. Authorization)' }),
@@ -9,4 +14,5 @@ export const WebhookConfigSchema = Obj({
   hmac_secret: Type.String({ default: '', description: 'when set, X-Vigil-Signature: sha256=<hex HMAC-SHA256 of the body>' }),
   ...deliveryConfigProps,
 });
+/** The webhook exporter's validated config, defaults applied. */
 export type WebhookConfig = Static<typeof WebhookConfigSchema>;

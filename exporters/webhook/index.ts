@@ -4,6 +4,9 @@ import { NotificationExporter } from '../../src/delivery/notification-exporter.t
 import { type WebhookConfig, WebhookConfigSchema } from './config.ts';
 import { WebhookSender } from './webhook-exporter.ts';
 
+/**
+ * The factory of the `webhook` exporter (Alertmanager-style webhook JSON POSTs); the config is refused when `url` is not http(s).
+ */
 export const webhookExporterFactory: Factory<WebhookConfig> = {
   type: 'webhook',
   kind: 'exporter',
