@@ -12,6 +12,12 @@ const Responder = Obj({
   username: Type.String({ default: '', description: 'template of the user name (an e-mail address), for type user' }),
 });
 
+/**
+ * The schema of the opsgenie exporter's config (TypeBox; defaults applied by Ajv): API URL (US or EU), API
+ * integration key (sent as `Authorization: GenieKey <key>`), `send_resolved`, the templates of the Alert API v2
+ * fields (message, description, priority, tags, responders, entity, source, details, note), the severity to
+ * P1..P5 map, and the shared delivery keys.
+ */
 export const OpsgenieConfigSchema = Obj({
   api_url: Type.String({ format: 'uri', default: OPSGENIE_API_URL, description: 'Opsgenie API base URL: https://api.opsgenie.com (US) or https://api.eu.opsgenie.com (EU)' }),
   api_key: Type.String({ minLength: 1, description: 'an API integration key (a secret: use ${env:OPSGENIE_API_KEY}); sent as "Authorization: GenieKey <key>"' }),
@@ -37,4 +43,5 @@ export const OpsgenieConfigSchema = Obj({
   note: Type.String({ default: '', description: 'template of a note added when the alert is created and when it is closed' }),
   ...deliveryConfigProps,
 });
+/** The opsgenie exporter's validated config, defaults applied. */
 export type OpsgenieConfig = Static<typeof OpsgenieConfigSchema>;

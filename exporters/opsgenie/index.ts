@@ -7,6 +7,10 @@ import { OpsgenieSender } from './opsgenie-exporter.ts';
 
 const TEMPLATE_KEYS = ['message', 'description', 'priority', 'entity', 'source', 'note'] as const;
 
+/**
+ * The factory of the `opsgenie` exporter (alert groups as Opsgenie alerts, created and closed by alias); the
+ * config is refused when `api_url` is not http(s) or a template does not parse.
+ */
 export const opsgenieExporterFactory: Factory<OpsgenieConfig> = {
   type: 'opsgenie',
   kind: 'exporter',

@@ -21,6 +21,10 @@ import type { OpsgenieConfig } from './config.ts';
 /** Opsgenie's documented field limits. */
 export const OG_LIMITS = { message: 130, alias: 512, description: 15_000, tags: 20, tag: 50, entity: 512, source: 100, details: 8000, note: 25_000, responders: 50 } as const;
 
+/**
+ * A responder of an Opsgenie alert (Alert API v2 `responders[]`): a team, user, escalation or schedule, by
+ * `id`, `name` or (users) `username`.
+ */
 export interface OpsgenieResponder {
   type: 'team' | 'user' | 'escalation' | 'schedule';
   id?: string;
@@ -28,6 +32,7 @@ export interface OpsgenieResponder {
   username?: string;
 }
 
+/** The body of Opsgenie's create-alert request (`POST /v2/alerts`), fields cut to {@link OG_LIMITS}. */
 export interface OpsgenieCreate {
   message: string;
   alias: string;
@@ -41,6 +46,7 @@ export interface OpsgenieCreate {
   note?: string;
 }
 
+/** The body of Opsgenie's close-alert request (`POST /v2/alerts/{alias}/close?identifierType=alias`). */
 export interface OpsgenieClose {
   source?: string;
   note?: string;
@@ -58,6 +64,11 @@ export function opsgenieAlias(groupKey: string): string {
   return crypto.createHash('sha256').update(groupKey).digest('hex');
 }
 
+/**
+ * The opsgenie exporter's templates, parsed once from its config (an empty `description` or `priority` is
+ * undefined: the default text or the severity map is used). Throws when a template does not parse (the
+ * factory's validation reports that first).
+ */
 export class OpsgenieTemplates {
   readonly message: Template;
   readonly description: Template | undefined;

@@ -4,6 +4,11 @@ import { SendingQueueSchema, deliveryConfigProps } from '../../src/delivery/conf
 
 const Signal = Type.Union([Type.Literal('traces'), Type.Literal('metrics'), Type.Literal('logs')]);
 
+/**
+ * The schema of the otlp exporter's config (TypeBox; defaults applied by Ajv), after the Collector's otlp and
+ * otlphttp exporters: endpoint, protocol (grpc, http/protobuf or http/json; default grpc), headers, gzip
+ * compression, signals forwarded, client TLS, and the shared delivery keys (`max_items` counts requests here).
+ */
 export const OtlpExporterConfigSchema = Obj({
   endpoint: Type.String({
     minLength: 1,
@@ -33,4 +38,5 @@ export const OtlpExporterConfigSchema = Obj({
     { description: 'the queue in the exporter state folder (or in memory)' },
   ),
 });
+/** The otlp exporter's validated config, defaults applied. */
 export type OtlpExporterConfig = Static<typeof OtlpExporterConfigSchema>;

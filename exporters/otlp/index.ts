@@ -2,6 +2,10 @@ import type { ConfigIssue, Factory } from '../../src/component.ts';
 import { type OtlpExporterConfig, OtlpExporterConfigSchema } from './config.ts';
 import { OtlpExporter } from './otlp-exporter.ts';
 
+/**
+ * The factory of the `otlp` exporter (traces, metrics and logs to an OTLP/gRPC or OTLP/HTTP endpoint); the
+ * config is refused when the endpoint does not suit the protocol.
+ */
 export const otlpExporterFactory: Factory<OtlpExporterConfig> = {
   type: 'otlp',
   kind: 'exporter',

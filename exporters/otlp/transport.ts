@@ -23,6 +23,10 @@ export class SendError extends VigilError {
   }
 }
 
+/**
+ * One exporter's connection to its OTLP endpoint: sends encoded export requests (protobuf or JSON bytes) per
+ * signal; a failure rejects with a {@link SendError} whose `retryable` follows the OTLP spec.
+ */
 export interface Transport {
   /**
    * Sends one encoded export request; resolves with the partial success (zero when all was taken).
@@ -59,6 +63,10 @@ function readFile(what: string, file: string): Buffer | undefined {
   }
 }
 
+/**
+ * The transport of a config: gRPC for `protocol: grpc`, HTTP (`<endpoint>/v1/<signal>`) otherwise; each request
+ * is given up after `timeoutMs` ms. Throws when the endpoint is not a URL (the factory validates it first).
+ */
 export function createTransport(config: OtlpExporterConfig, timeoutMs: number): Transport {
   return config.protocol === 'grpc' ? new GrpcTransport(config, timeoutMs) : new HttpTransport(config, timeoutMs);
 }

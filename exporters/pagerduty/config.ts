@@ -15,6 +15,11 @@ const Image = Obj({
   alt: Type.String({ default: '', description: 'template of the alternative text' }),
 });
 
+/**
+ * The schema of the pagerduty exporter's config (TypeBox; defaults applied by Ajv): Events API v2 URL, routing
+ * key, `send_resolved`, the templates of the event's fields, `default_severity`, details, links, images, and
+ * the shared delivery keys.
+ */
 export const PagerDutyConfigSchema = Obj({
   url: Type.String({ format: 'uri', default: PAGERDUTY_EVENTS_URL, description: 'Events API v2 endpoint (EU service region: https://events.eu.pagerduty.com/v2/enqueue)' }),
   routing_key: Type.String({ minLength: 1, description: 'the integration key of an Events API v2 integration (a secret: use ${env:PAGERDUTY_ROUTING_KEY})' }),
@@ -37,4 +42,5 @@ export const PagerDutyConfigSchema = Obj({
   images: Type.Array(Image, { default: [], description: 'images shown in the incident' }),
   ...deliveryConfigProps,
 });
+/** The pagerduty exporter's validated config, defaults applied. */
 export type PagerDutyConfig = Static<typeof PagerDutyConfigSchema>;

@@ -7,6 +7,10 @@ import { PagerDutySender } from './pagerduty-exporter.ts';
 
 const TEMPLATE_KEYS = ['summary', 'severity', 'source', 'component', 'group', 'class', 'client', 'client_url'] as const;
 
+/**
+ * The factory of the `pagerduty` exporter (alert groups as PagerDuty Events API v2 triggers and resolves); the
+ * config is refused when `url` is not http(s) or a template does not parse.
+ */
 export const pagerdutyExporterFactory: Factory<PagerDutyConfig> = {
   type: 'pagerduty',
   kind: 'exporter',

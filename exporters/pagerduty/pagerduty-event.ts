@@ -22,6 +22,7 @@ import type { PagerDutyConfig } from './config.ts';
 
 /** PagerDuty's documented limits. */
 export const PD_MAX_SUMMARY = 1024;
+/** Longest `dedup_key` PagerDuty takes, 255 characters (Events API v2). */
 export const PD_MAX_DEDUP_KEY = 255;
 /** The whole event must stay under 512 KB. */
 export const PD_MAX_EVENT_BYTES = 512 * 1024;
@@ -30,9 +31,15 @@ const MAX_ANNOTATION = 2000;
 /** Links to alert pages at most (PagerDuty shows them as a list). */
 const MAX_ALERT_LINKS = 10;
 
+/** The four `payload.severity` values the PagerDuty Events API v2 accepts, most severe first. */
 export const PD_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
+/** One of {@link PD_SEVERITIES}. */
 export type PagerDutySeverity = (typeof PD_SEVERITIES)[number];
 
+/**
+ * A PagerDuty Events API v2 event (`POST /v2/enqueue`), as built by this file (see its comment); a resolve has
+ * no `payload`.
+ */
 export interface PagerDutyEvent {
   routing_key: string;
   event_action: 'trigger' | 'resolve';

@@ -8,6 +8,10 @@ import { SlackSender } from './slack-exporter.ts';
 /** Slack allows one message a second per incoming webhook. */
 export const SLACK_MIN_INTERVAL_MS = 1000;
 
+/**
+ * The factory of the `slack` exporter (alert groups as Slack incoming-webhook messages, at most one a second
+ * per webhook); the config is refused when `webhook_url` is not http(s) or a template does not parse.
+ */
 export const slackExporterFactory: Factory<SlackConfig> = {
   type: 'slack',
   kind: 'exporter',

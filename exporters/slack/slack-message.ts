@@ -11,20 +11,29 @@ import { notificationRank } from '../../src/delivery/severity.ts';
 import type { Template } from '../../src/delivery/template.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
 
+/** Most Block Kit blocks in one Slack message (Slack's limit, 50). */
 export const SLACK_MAX_BLOCKS = 50;
+/** Longest text of a Block Kit section block, in characters (Slack's limit, 3000). */
 export const SLACK_MAX_SECTION = 3000;
+/** Longest text of a Block Kit header block, in characters (Slack's limit, 150). */
 export const SLACK_MAX_HEADER = 150;
+/** Longest top-level `text` vigil sends, in characters (kept under 4000). */
 export const SLACK_MAX_TEXT = 3999;
 
 /** Attachment colours: resolved green; firing by severity. */
 export const COLORS = { resolved: '#2eb886', critical: '#d40e0d', error: '#e01e5a', warning: '#ff9900', info: '#439fe0', other: '#808080' } as const;
 
+/** One Block Kit block of the message (header, section, context or divider) with plain-text or mrkdwn text. */
 export interface SlackBlock {
   type: 'header' | 'section' | 'context' | 'divider';
   text?: { type: 'plain_text' | 'mrkdwn'; text: string };
   elements?: { type: 'mrkdwn'; text: string }[];
 }
 
+/**
+ * The incoming-webhook JSON body: fallback `text`, optional channel/user name/icon overrides, and one coloured
+ * attachment holding the blocks.
+ */
 export interface SlackPayload {
   text: string;
   channel?: string;
@@ -33,6 +42,10 @@ export interface SlackPayload {
   attachments: { color: string; fallback: string; blocks: SlackBlock[] }[];
 }
 
+/**
+ * What {@link buildSlackMessage} needs besides the notification: the parsed templates, the receiver (exporter
+ * ID) and the overrides from the config ("" = the webhook's own).
+ */
 export interface SlackMessageOptions {
   title: Template;
   text: Template | undefined;
@@ -42,6 +55,9 @@ export interface SlackMessageOptions {
   icon_emoji: string;
 }
 
+/**
+ * The attachment colour of a notification ({@link COLORS}): green when resolved, else by the most severe alert's severity.
+ */
 export function colorFor(n: AlertNotification): string {
   if (n.status === 'resolved') return COLORS.resolved;
   return [COLORS.other, COLORS.info, COLORS.warning, COLORS.error, COLORS.critical][notificationRank(n)]!;
@@ -78,6 +94,9 @@ function alertSection(a: Alert): string {
   return cut(lines.join('\n'), SLACK_MAX_SECTION);
 }
 
+/**
+ * The Slack message for one notification (see this file's comment); Slack's limits are kept by cutting, never by failing.
+ */
 export function buildSlackMessage(n: AlertNotification, o: SlackMessageOptions): SlackPayload {
   const title = o.title.render(n, o.receiver).replace(/[\r\n]+/g, ' ');
   const blocks: SlackBlock[] = [{ type: 'header', text: { type: 'plain_text', text: cut(title || 'vigil alert', SLACK_MAX_HEADER) } }];
