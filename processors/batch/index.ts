@@ -3,6 +3,7 @@ import { SIGNALS } from '../../src/model.ts';
 import { BatchProcessor } from './batch-processor.ts';
 import { type BatchConfig, BatchConfigSchema } from './config.ts';
 
+/** The factory of the `batch` processor, which groups items of every signal into larger batches. */
 export const batchProcessorFactory: Factory<BatchConfig> = {
   type: 'batch',
   kind: 'processor',

@@ -12,6 +12,7 @@ import type { BudgetConfig } from './config.ts';
 export const MAX_GROUPS = 1000;
 const OVERFLOW_KEY = '\u0000overflow';
 
+/** The spend of one group of a budget in the current period, USD. */
 export interface BudgetGroup {
   /** The group_by attributes (empty for an ungrouped budget). */
   attrs: KeyValue[];
@@ -48,10 +49,18 @@ export function periodOf(formatter: Intl.DateTimeFormat, kind: 'day' | 'month', 
   return kind === 'day' ? `${y}-${m}-${d}` : `${y}-${m}`;
 }
 
+/**
+ * A formatter giving the calendar year, month and day (2 digits) in `timezone` (an IANA name). Throws a
+ * RangeError for an unknown time zone.
+ */
 export function calendarFormatter(timezone: string): Intl.DateTimeFormat {
   return new Intl.DateTimeFormat('en-US', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
 }
 
+/**
+ * Budget spend per calendar period and group (see this file's comment), in USD, persisted in
+ * `<state dir>/budgets.json`; at most {@link MAX_GROUPS} groups per budget.
+ */
 export class BudgetBook {
   private readonly budgets: BudgetState[];
   private readonly file: string;

@@ -3,6 +3,10 @@ import { Duration, Obj } from '../../src/config/types.ts';
 
 const PerMillion = (description: string) => Type.Number({ minimum: 0, description });
 
+/**
+ * The schema of one `prices:` entry: an exact `model` name or a `match` regex, and prices in USD per 1M tokens
+ * (input, output, and cache read/write, which default to the input price).
+ */
 export const PriceEntrySchema = Type.Object(
   {
     model: Type.Optional(Type.String({ minLength: 1, description: 'exact model name (any case)' })),
@@ -14,8 +18,13 @@ export const PriceEntrySchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** One validated `prices:` entry (USD per 1M tokens). */
 export type PriceEntryConfig = Static<typeof PriceEntrySchema>;
 
+/**
+ * The schema of one `budgets:` entry: name (the `budget` attribute's value), period (calendar day or month),
+ * `limit_usd` (USD per period), `group_by` attributes and IANA `timezone` (default UTC).
+ */
 export const BudgetSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, description: 'the value of the `budget` attribute' }),
@@ -26,8 +35,13 @@ export const BudgetSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** One validated `budgets:` entry, defaults applied. */
 export type BudgetConfig = Static<typeof BudgetSchema>;
 
+/**
+ * The schema of the cost processor's config (TypeBox; defaults applied by Ajv): price table (`builtin` or a
+ * file), price additions (USD per 1M tokens), budgets, emit `interval` (default 10s) and `persist_interval` (default 1s).
+ */
 export const CostConfigSchema = Obj({
   price_table: Type.String({ minLength: 1, default: 'builtin', description: '`builtin` or a path to a price file (ours or LiteLLM JSON)' }),
   prices: Type.Array(PriceEntrySchema, { default: [], description: 'additions and overrides, USD per 1M tokens' }),
@@ -35,4 +49,5 @@ export const CostConfigSchema = Obj({
   interval: Duration('10s', 'how often llm.cost, llm.tokens and the budget gauges are emitted'),
   persist_interval: Duration('1s', 'budget spend is written to disk at most this long after it changes'),
 });
+/** The cost processor's validated config, defaults applied. */
 export type CostConfig = Static<typeof CostConfigSchema>;

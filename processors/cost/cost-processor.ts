@@ -47,6 +47,10 @@ const MAX_USAGE_SERIES = 10_000;
 const MAX_MODEL_LABELS = 1000;
 const MAX_STREAMS = 10_000;
 
+/**
+ * The cost processor (see this file's comment): prices LLM calls in USD from their token counts, sets the
+ * cost on spans, emits cost, token and budget metrics every `interval`, and persists budget spend.
+ */
 export class CostProcessor implements Processor {
   private table: PriceTable | undefined;
   private readonly logger: Logger;

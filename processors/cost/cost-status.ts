@@ -23,6 +23,10 @@ export function periodBounds(kind: 'day' | 'month', timezone: string, nowMs: num
   return { start, end: start + days * DAY_MS };
 }
 
+/**
+ * The status of each group of one budget at `nowMs` (Unix ms): spend, utilization, and spend projected linearly
+ * to the end of the period (USD), elapsed time counted as at least one minute.
+ */
 export function budgetStatus(b: { config: BudgetConfig; period: string; groups: { attrs: KeyValue[]; spent: number }[] }, nowMs: number): BudgetStatus[] {
   const { start, end } = periodBounds(b.config.period, b.config.timezone, nowMs);
   const elapsed = Math.max(nowMs - start, 60_000); // the first minute of a period projects nothing wild

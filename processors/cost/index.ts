@@ -5,6 +5,10 @@ import { type CostConfig, CostConfigSchema } from './config.ts';
 import { CostProcessor } from './cost-processor.ts';
 import { BUILTIN_PRICES, loadPriceFile } from './price-table.ts';
 
+/**
+ * The factory of the `cost` processor (LLM cost from traces and the GenAI token usage metric); the config is
+ * refused when the price table cannot be loaded or a price entry is unusable.
+ */
 export const costProcessorFactory: Factory<CostConfig> = {
   type: 'cost',
   kind: 'processor',

@@ -57,19 +57,26 @@ export interface RawPrice {
   tiers?: { above: number; input?: number; output?: number; cacheRead?: number; cacheWrite?: number }[];
 }
 
+/**
+ * Why a call has no price: no entry for the model (`no_price`), or a name that could mean entries with
+ * different prices (`ambiguous`).
+ */
 export type UnpricedReason = 'no_price' | 'ambiguous';
 
+/** A model name resolved to one price (USD per 1M tokens), and how it was matched (see this file's comment). */
 export interface Resolution {
   price: Price;
   /** How the name was matched. */
   how: 'user' | 'exact' | 'provider' | 'normalised' | 'match';
 }
 
+/** A model name that resolved to no price, and why. */
 export interface Unpriced {
   price?: undefined;
   reason: UnpricedReason;
 }
 
+/** Path of the built-in price table (`prices.json` beside this file, converted from LiteLLM's table). */
 export const BUILTIN_PRICES = fileURLToPath(new URL('./prices.json', import.meta.url));
 
 /** A price file that cannot be used, with the reason and where. */
@@ -94,6 +101,10 @@ export function loadPriceFile(file: string): RawPrice[] {
   return readPriceFile(file).entries;
 }
 
+/**
+ * Reads a price file in our format or LiteLLM's, with its provenance. Throws a {@link PriceFileError} when the
+ * file cannot be read, is not JSON, or does not have a usable shape.
+ */
 export function readPriceFile(file: string): PriceFile {
   let text: string;
   try {
@@ -466,6 +477,10 @@ export function normaliseModel(name: string): { geo: string; base: string; ver: 
 
 const CACHE_LIMIT = 10_000;
 
+/**
+ * The price table (see this file's comment): built-in or file entries plus the user's, resolving (provider
+ * context, model) to a price in USD per 1M tokens or to {@link Unpriced}; resolutions are cached (bounded).
+ */
 export class PriceTable {
   private readonly user = new Map<string, Price>();
   private readonly exact = new Map<string, Indexed>();

@@ -3,6 +3,9 @@ import { SIGNALS } from '../../src/model.ts';
 import { type MemoryLimiterConfig, MemoryLimiterConfigSchema } from './config.ts';
 import { MemoryLimiter } from './memory-limiter.ts';
 
+/**
+ * The factory of the `memory_limiter` processor; the config is refused when `spike_limit_mib` is not below `limit_mib`.
+ */
 export const memoryLimiterProcessorFactory: Factory<MemoryLimiterConfig> = {
   type: 'memory_limiter',
   kind: 'processor',

@@ -13,6 +13,7 @@ import type { MemoryLimiterConfig } from './config.ts';
  * a fresh context); undefined where that is not possible.
  */
 let collect: (() => void) | undefined | null = null;
+// V8's full collection (see the comment above `collect`), or undefined where it cannot be had.
 export function fullGc(): (() => void) | undefined {
   if (collect !== null) return collect;
   collect = (globalThis as { gc?: () => void }).gc;
@@ -29,6 +30,7 @@ export function fullGc(): (() => void) | undefined {
 
 /** Reads the memory in use (V8 heap + buffers outside it), in bytes. Replaceable for tests. */
 export type MemoryReader = () => number;
+/** The default {@link MemoryReader}: `heapUsed + external` of `process.memoryUsage()`, bytes. */
 export const readMemory: MemoryReader = () => {
   const m = process.memoryUsage();
   return m.heapUsed + m.external;
@@ -48,6 +50,8 @@ export const readMemory: MemoryReader = () => {
 /** V8's heap limit of this process (`--max-old-space-size` or its default), in bytes. */
 const v8HeapLimit = v8.getHeapStatistics().heap_size_limit;
 
+// The memory_limiter processor (see the comment above `v8HeapLimit`): refuses data with a retryable error while
+// memory in use is above the soft limit.
 export class MemoryLimiter implements Processor {
   private timer: NodeJS.Timeout | undefined;
   private refusing = false;

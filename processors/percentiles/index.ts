@@ -3,6 +3,10 @@ import { parseDuration } from '../../src/duration.ts';
 import { type PercentilesConfig, PercentilesConfigSchema } from './config.ts';
 import { PercentilesProcessor } from './percentiles-processor.ts';
 
+/**
+ * The factory of the `percentiles` processor (latency distributions per series and window); the config is
+ * refused for a window that is not positive or a dimension listed twice or as `status.code`.
+ */
 export const percentilesProcessorFactory: Factory<PercentilesConfig> = {
   type: 'percentiles',
   kind: 'processor',

@@ -34,6 +34,9 @@ export interface WindowSeries {
   duration: Sketch;
 }
 
+/**
+ * The latency history the status page shows (see this file's comment); windows of `windowMs` ms, sketches at `scale`.
+ */
 export class LatencyHistory {
   private readonly keys = new Map<string, Key>();
 

@@ -31,6 +31,10 @@ const STATUS_NAMES = ['unset', 'ok', 'error'] as const;
 const ABSENT = '\u0000';
 const OVERFLOW_ATTRS: KeyValue[] = [{ key: 'otel.metric.overflow', value: true }];
 
+/**
+ * The percentiles processor (see this file's comment): distributions per series and wall-clock window, emitted
+ * as delta exponential histograms, summaries and a call counter when each window closes.
+ */
 export class PercentilesProcessor implements Processor {
   private readonly windowMs: number;
   private readonly scale: number;

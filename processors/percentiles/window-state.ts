@@ -22,6 +22,7 @@ export interface MetricSeries {
   sketch: Sketch;
 }
 
+/** A trie over dimension values: each level maps one value to the next level, the last to the series `T`. */
 export type Trie<T> = Map<string, Trie<T> | T>;
 
 /** Everything held for one window. */
