@@ -1,6 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Endpoint, Obj } from '../../src/config/types.ts';
 
+/**
+ * The schema of the prometheus exporter's config (TypeBox; defaults applied by Ajv), after the Collector's
+ * prometheus exporter: endpoint (default `localhost:9464`) and path, scrape bearer token, promoted resource
+ * attributes, metric name suffixes (OTel's Prometheus compatibility spec), summary quantiles, classic bucket
+ * scale and count, `max_series` (streams) and `metric_expiration` (default 5m).
+ */
 export const PrometheusConfigSchema = Obj({
   endpoint: Endpoint('localhost:9464'),
   path: Type.String({ pattern: '^/', default: '/metrics', description: 'HTTP path of the exposition' }),
@@ -21,4 +27,5 @@ export const PrometheusConfigSchema = Obj({
   max_series: Type.Integer({ minimum: 1, default: 10_000, description: 'streams held at most (a histogram with its buckets is one); points of further new streams are dropped and counted' }),
   metric_expiration: Duration('5m', 'a stream not updated for this long is no longer exposed'),
 });
+/** The prometheus exporter's validated config, defaults applied. */
 export type PrometheusConfig = Static<typeof PrometheusConfigSchema>;

@@ -14,6 +14,7 @@
  */
 import type { Sketch } from '../../src/sketch.ts';
 
+/** The classic buckets a stream exposes (see this file's comment): their scale and the range of bucket indices. */
 export interface ClassicRange {
   /** Scale of the bounds. */
   scale: number;

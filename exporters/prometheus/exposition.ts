@@ -7,8 +7,10 @@
  */
 import { type ActiveAlert, type Family, formatValue, type MetricStore, renderLabels } from './metric-store.ts';
 
+/** The two exposition formats: Prometheus text 0.0.4 and OpenMetrics 1.0.0. */
 export type Format = 'text' | 'openmetrics';
 
+/** The Content-Type of each {@link Format}, as Prometheus and the OpenMetrics spec name them. */
 export const CONTENT_TYPES: Record<Format, string> = {
   text: 'text/plain; version=0.0.4; charset=utf-8',
   openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',

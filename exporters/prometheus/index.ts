@@ -3,6 +3,10 @@ import { parseDuration } from '../../src/duration.ts';
 import { type PrometheusConfig, PrometheusConfigSchema } from './config.ts';
 import { PrometheusExporter } from './prometheus-exporter.ts';
 
+/**
+ * The factory of the `prometheus` exporter (metrics and alerts as ALERTS series, scraped from its own endpoint);
+ * the config is refused for a `metric_expiration` that is not positive or a quantile listed twice.
+ */
 export const prometheusExporterFactory: Factory<PrometheusConfig> = {
   type: 'prometheus',
   kind: 'exporter',

@@ -26,6 +26,10 @@ import { Sketch } from '../../src/sketch.ts';
 import { boundOf, type ClassicRange, coverRange, cumulativeCounts } from './exp-buckets.ts';
 import { type PromType, prometheusNames, sanitizeLabelName } from './naming.ts';
 
+/**
+ * What a {@link MetricStore} is built with: promoted resource attributes, suffix rule, summary quantiles,
+ * classic bucket scale and count, the bound on streams, the expiry (ms) and the clock (ms, default Date.now).
+ */
 export interface StoreOptions {
   /** Resource attributes added as labels to every series of the resource. */
   promote: readonly string[];
@@ -38,6 +42,11 @@ export interface StoreOptions {
   now?: () => number;
 }
 
+/**
+ * Why a point was dropped, the `reason` label of `vigil_exporter_prometheus_dropped_points_total`: `late`
+ * (overlaps what the stream holds), `max_series` (a new stream past the bound), `type_conflict` (the name is
+ * already a family of another type), `invalid` (an unusable point).
+ */
 export type DropReason = 'late' | 'max_series' | 'type_conflict' | 'invalid';
 
 interface StreamBase {
@@ -81,6 +90,9 @@ interface SummaryStream extends StreamBase {
 
 type Stream = NumberStream | HistogramStream | ExpStream | SummaryStream;
 
+/**
+ * One metric family: its Prometheus type, names (family, sample base), unit, help and streams by rendered labels.
+ */
 export interface Family {
   type: PromType;
   /** OpenMetrics family name (no `_total`). */
@@ -156,6 +168,7 @@ export function jobAndInstance(resource: Resource): { job: string; instance: str
 
 const TARGET_EXCLUDED = new Set(['service.name', 'service.namespace', 'service.instance.id']);
 
+/** A sample value as the exposition formats write it: `NaN`, `+Inf`, `-Inf`, else JavaScript's shortest decimal. */
 export function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
@@ -166,6 +179,10 @@ export function formatValue(v: number): string {
 const toNum = (v: number | bigint) => (typeof v === 'bigint' ? Number(v) : v);
 const nsToSeconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
 
+/**
+ * The prometheus exporter's series (see this file's comment): OTLP points turned into Prometheus streams,
+ * kept between scrapes, bounded by `maxSeries` and expired after `expireMs`.
+ */
 export class MetricStore {
   readonly families = new Map<string, Family>();
   /** target_info series by rendered labels. */

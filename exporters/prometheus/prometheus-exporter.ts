@@ -47,6 +47,10 @@ function instrumentsFor(meter: Meter): Instruments {
   return i;
 }
 
+/**
+ * The prometheus exporter (see this file's comment): `consume` updates the store; its HTTP server renders the
+ * store on each scrape of `path` (optional bearer token, gzip when asked).
+ */
 export class PrometheusExporter implements Exporter {
   readonly store: MetricStore;
   private server: http.Server | undefined;
