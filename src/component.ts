@@ -177,6 +177,12 @@ export interface Capabilities {
    * and counts as what the pipeline carries when exporters are checked.
    */
   derives?: readonly SignalName[];
+  /**
+   * Processors: `process` may resolve before the batch went on to the `next` it was given (it holds
+   * batches and sends them later, as `batch` does). A reload never keeps such a processor running: it is
+   * shut down, which sends what it holds into the pipelines it was given, before their exporters stop.
+   */
+  holdsBatches?: boolean;
 }
 
 /** A path-scoped config problem a factory's `validate` reports (path relative to the component's config). */

@@ -444,11 +444,15 @@ export class Graph {
 
   /**
    * The components (`kind:id`) a reload to `next` can keep running: those whose config, state folder and
-   * (processors) view of the service are the same in both configs.
+   * (processors) view of the service are the same in both configs, except processors that hold batches
+   * for later (`capabilities.holdsBatches`).
    */
   keepableIn(next: ServiceConfig): Set<string> {
     const out = new Set<string>();
     for (const n of this.nodes.values()) {
+      // a processor that holds batches for its `next` must flush them into the old pipelines: not kept
+      const factory = this.opts.registry.loaded(n.kind, parseComponentId(n.id)!.type) as Factory | undefined;
+      if (factory?.capabilities?.holdsBatches) continue;
       const now = identityOf(this.config, n.kind, n.id);
       if (now !== undefined && now === identityOf(next, n.kind, n.id)) out.add(this.key(n.kind, n.id));
     }

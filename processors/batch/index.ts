@@ -9,5 +9,6 @@ export const batchProcessorFactory: Factory<BatchConfig> = {
   kind: 'processor',
   schema: BatchConfigSchema,
   signals: SIGNALS,
+  capabilities: { holdsBatches: true },
   create: (settings, config) => new BatchProcessor(config, settings.logger, settings.telemetry),
 };
