@@ -41,6 +41,10 @@ interface EngineStateV1 {
   configSilenceStarts?: Record<string, number>;
 }
 
+/**
+ * What an {@link AlertEngine} is built with: the config and its compiled form, the start time and the time
+ * from which data is observed (Unix ms), and optional logging, telemetry and exporter capabilities.
+ */
 export interface EngineOptions {
   config: AlertsConfig;
   compiled: CompiledConfig;
@@ -89,8 +93,13 @@ export function ruleJsonPath(ruleName: string): string {
   return `/api/v1/rules/${encodeURIComponent(ruleName)}`;
 }
 
+/** What one evaluation returns: the round's notifications and the `commit` that records which were accepted. */
 export type EvaluationResult = DispatchResult;
 
+/**
+ * The alerting engine without timers (see this file's comment): `ingest` stores points, `evaluate(nowMs)` runs
+ * the rules, the state machine and the dispatcher; its state is saved and restored as {@link EngineState}.
+ */
 export class AlertEngine {
   readonly store: SeriesStore;
   readonly rules: CompiledRule[];

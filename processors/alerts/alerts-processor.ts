@@ -23,6 +23,10 @@ import { RecentRing, type ComponentStatus, type NotificationRecord, type RuleSta
 import { describeRule } from './describe.ts';
 import { alertReceivers } from './wiring.ts';
 
+/**
+ * The `alerts` processor (see this file's comment): stores the metrics the rules read, evaluates every
+ * `interval`, emits one notification per batch, and persists its state in `<state dir>`.
+ */
 export class AlertsProcessor implements Processor {
   readonly engine: AlertEngine;
   private readonly intervalMs: number;

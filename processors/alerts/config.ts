@@ -17,9 +17,18 @@ const WhereValue = Type.Union([
     { additionalProperties: false, minProperties: 1 },
   ),
 ]);
+/**
+ * The schema of a `where` map (attribute name -> a value for equality, or one `{"=", "!=", "=~", "!~": value}`
+ * operator object); default `{}`.
+ */
 export const WhereSchema = Type.Record(Type.String(), WhereValue, { default: {} });
+/** A validated `where` map (see {@link WhereSchema}). */
 export type Where = Static<typeof WhereSchema>;
 
+/**
+ * The schema of a selection (a ratio's numerator/denominator, an SLO's good/bad/total): a metric name, or a
+ * list of names whose values are added, and a `where`.
+ */
 export const SelectionSchema = Type.Object(
   {
     metric: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
@@ -29,8 +38,14 @@ export const SelectionSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A validated selection (see {@link SelectionSchema}). */
 export type Selection = Static<typeof SelectionSchema>;
 
+/**
+ * The schema of one SLO burn-rate window pair: `long` and `short` durations, the burn-rate `factor` both must
+ * exceed, and an optional severity (default: the rule's). After the Google SRE Workbook's multiwindow,
+ * multi-burn-rate alerts.
+ */
 export const SloWindowSchema = Type.Object(
   {
     long: Duration(),
@@ -40,8 +55,13 @@ export const SloWindowSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** One validated SLO window pair (durations still strings). */
 export type SloWindow = Static<typeof SloWindowSchema>;
 
+/**
+ * The schema of a rule's `slo`: `objective` in (0, 1), `good` or `bad` and `total` selections, and optional
+ * window pairs (default {@link DEFAULT_SLO_WINDOWS}); see the README's "SLO burn-rate rules".
+ */
 export const SloSchema = Type.Object(
   {
     objective: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
@@ -53,6 +73,7 @@ export const SloSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The comparison operators a rule's `op` may be (`value op threshold`), as PromQL's comparison operators. */
 export const OPS = ['>', '>=', '<', '<=', '==', '!='] as const;
 
 /**
@@ -67,8 +88,15 @@ export const NO_DATA = ['keep_state', 'resolve', 'alerting', 'no_data_alert'] as
 
 /** The alertname of a `no_data: no_data_alert` alert (Grafana's). */
 export const NO_DATA_ALERTNAME = 'DatasourceNoData';
+/** One of {@link NO_DATA}. */
 export type NoData = (typeof NO_DATA)[number];
 
+/**
+ * The schema of one alert rule (TypeBox; defaults applied by Ajv): one of `metric` (with `stat`), `ratio` or
+ * `slo`; `where`, `group_by`, `window` (default 5m), `op` and `threshold`, `for` and `keep_firing_for` (as
+ * Prometheus), `no_data`, `absent_for`, severity (default warning), labels, annotations (templates),
+ * `repeat_interval` and `limit` (default 500). Cross-field checks are in compileRule.
+ */
 export const RuleSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, pattern: '^[A-Za-z_:][A-Za-z0-9_:.-]*$' }),
@@ -98,6 +126,7 @@ export const RuleSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** One validated rule, defaults applied (durations still strings). */
 export type RuleConfig = Static<typeof RuleSchema>;
 
 const RouteOptions = {
@@ -128,6 +157,7 @@ export const RouteNodeSchema = Type.Recursive(
     ),
   { $id: 'AlertsRoute' },
 );
+/** One validated node of the route tree (see {@link RouteNodeSchema}). */
 export type RouteNodeConfig = Static<typeof RouteNodeSchema>;
 
 /** A legacy flat-list route (`routes:`), read as a child of the root route. */
@@ -144,6 +174,7 @@ export const RouteSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** One validated legacy flat-list route (see {@link RouteSchema}). */
 export type RouteConfig = Static<typeof RouteSchema>;
 
 /** Alertmanager's `time_intervals[].time_intervals[]` entry (timeinterval.TimeInterval). */
@@ -158,8 +189,13 @@ export const TimeIntervalSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** One validated time interval entry (see {@link TimeIntervalSchema}). */
 export type TimeIntervalConfig = Static<typeof TimeIntervalSchema>;
 
+/**
+ * The schema of one inhibition rule, as Alertmanager's `inhibit_rules`: source and target matchers (or legacy
+ * `*_match` / `*_match_re` maps) and the `equal` labels.
+ */
 export const InhibitSchema = Type.Object(
   {
     source_matchers: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
@@ -172,8 +208,13 @@ export const InhibitSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** One validated inhibition rule. */
 export type InhibitConfig = Static<typeof InhibitSchema>;
 
+/**
+ * The schema of one silence written in the config: Alertmanager matchers (at least one), `starts_at` and
+ * `ends_at` (RFC 3339) or a `duration`, comment and author (default `config`).
+ */
 export const SilenceConfigSchema = Type.Object(
   {
     matchers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
@@ -185,8 +226,14 @@ export const SilenceConfigSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** One validated config silence. */
 export type SilenceConfig = Static<typeof SilenceConfigSchema>;
 
+/**
+ * The schema of the alerts processor's config (TypeBox; defaults applied by Ajv): evaluation `interval`
+ * (default 10s), `external_url`, bounds (`max_series`, `max_points_per_series`), rules, the route tree (or the
+ * `route_defaults` + `routes` shorthand), named receivers, time intervals, inhibition rules and silences.
+ */
 export const AlertsConfigSchema = Obj({
   interval: Duration('10s', 'how often every rule is evaluated'),
   external_url: Type.String({
@@ -210,4 +257,5 @@ export const AlertsConfigSchema = Obj({
   inhibit: Type.Array(InhibitSchema, { default: [] }),
   silences: Type.Array(SilenceConfigSchema, { default: [] }),
 });
+/** The alerts processor's validated config, defaults applied. */
 export type AlertsConfig = Static<typeof AlertsConfigSchema>;

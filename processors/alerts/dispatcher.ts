@@ -35,6 +35,10 @@ import { type TimeIntervals, inAnyInterval } from './time-intervals.ts';
 /** A resolved alert stays in its group at most this long while an exporter keeps refusing it (Alertmanager's notification log retention). */
 export const RESOLVED_RETENTION_MS = 120 * 3_600_000;
 
+/**
+ * What a {@link Dispatcher} is built with: the compiled route tree, inhibition rules and time intervals, the
+ * external URL, and how to resolve exporter lists, capabilities and per-rule repeat intervals (ms).
+ */
 export interface DispatcherOptions {
   route: RouteNode;
   inhibit: CompiledInhibit[];
@@ -97,6 +101,9 @@ export interface DispatcherState {
   nflog: [string, string, NflogEntry][];
 }
 
+/**
+ * The notifications of one dispatch round and the `commit` that records, per exporter and group, which were accepted.
+ */
 export interface DispatchResult {
   /** Every notification of the round, each for one exporter (`exporters: [id]`). */
   notifications: AlertNotification[];
@@ -171,6 +178,10 @@ function common(alerts: readonly Alert[], pick: (a: Alert) => Record<string, str
   return out;
 }
 
+/**
+ * The dispatcher (see this file's comment): groups alerts per route and decides, per exporter, when a group is
+ * notified, as Alertmanager's dispatcher and notification pipeline do.
+ */
 export class Dispatcher {
   private readonly groups = new Map<string, Group>();
   private readonly nflog = new Map<string, Map<string, NflogEntry>>();

@@ -14,16 +14,24 @@ import { Sketch } from '../../src/sketch.ts';
 export const STRIDE = 9;
 /** Offsets within a point's record in `meta`. */
 export const COUNT = 0;
+/** Offset of the point's exponential-histogram scale. */
 export const SCALE = 1;
+/** Offset of the point's zero-bucket count. */
 export const ZERO = 2;
+/** Offset of the point's sum of observations. */
 export const SUM = 3;
+/** Offset of the point's smallest observation. */
 export const MIN = 4;
+/** Offset of the point's largest observation. */
 export const MAX = 5;
 /** Arena position of the point's first bucket (positive buckets first, ascending, then negative ones). */
 export const START = 6;
+/** Offset of the number of the point's non-zero positive buckets in the arena. */
 export const NPOS = 7;
+/** Offset of the number of the point's non-zero negative buckets in the arena. */
 export const NNEG = 8;
 
+/** The compact stored points of one distribution series (see this file's comment). */
 export class DistPoints {
   /** STRIDE numbers per point. */
   meta: number[] = [];

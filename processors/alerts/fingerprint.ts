@@ -12,6 +12,10 @@ function addBytes(h: bigint, bytes: Uint8Array): bigint {
   return h;
 }
 
+/**
+ * The fingerprint of a label set, as Prometheus and Alertmanager compute it (see this file's comment):
+ * 16 lowercase hex digits.
+ */
 export function fingerprint(labels: Readonly<Record<string, string>>): string {
   const names = Object.keys(labels).sort();
   let h = OFFSET;

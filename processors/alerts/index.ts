@@ -4,6 +4,10 @@ import { AlertsProcessor } from './alerts-processor.ts';
 import { compileConfig } from './rules.ts';
 import { checkWiring } from './wiring.ts';
 
+/**
+ * The factory of the `alerts` processor (metric rules -> routed alert notifications); `validate` reports every
+ * problem of the rules, routes, inhibitions and silences, and `create` throws when a config has any.
+ */
 export const alertsProcessorFactory: Factory<AlertsConfig> = {
   type: 'alerts',
   kind: 'processor',

@@ -15,8 +15,10 @@
 import { type AnchoredRegex, compileRegex } from '../../src/regex.ts';
 import type { Where } from './config.ts';
 
+/** Alertmanager's matcher operators: equal, not equal, regex match, regex no match. */
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
+/** One compiled label matcher (see this file's comment). */
 export interface Matcher {
   name: string;
   op: MatchOp;
@@ -33,6 +35,7 @@ export function makeMatcher(name: string, op: MatchOp, value: string): Matcher {
   return { name, op, value };
 }
 
+/** Whether `labels` satisfy one matcher; a missing label is "" (as Alertmanager), regexes are fully anchored. */
 export function matchOne(m: Matcher, labels: Readonly<Record<string, string>>): boolean {
   const v = labels[m.name] ?? '';
   switch (m.op) {
@@ -47,6 +50,7 @@ export function matchOne(m: Matcher, labels: Readonly<Record<string, string>>): 
   }
 }
 
+/** Whether `labels` satisfy every matcher (true for an empty list). */
 export function matchAll(ms: readonly Matcher[], labels: Readonly<Record<string, string>>): boolean {
   for (let i = 0; i < ms.length; i++) if (!matchOne(ms[i]!, labels)) return false;
   return true;

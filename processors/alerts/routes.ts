@@ -28,6 +28,7 @@ import { type Matcher, compileMatchMaps, formatMatchers, matchAll, parseMatchers
 /** Where a node's exporters come from: a list, or "every exporter that receives this processor's alerts". */
 export type ExporterList = readonly string[] | 'default';
 
+/** One node of the compiled route tree (see this file's comment), with its inherited options resolved. */
 export interface RouteNode {
   /** Alertmanager's Route.Idx: children are numbered before their parent, in walk order. */
   idx: number;
@@ -53,12 +54,17 @@ export interface RouteNode {
   routes: RouteNode[];
 }
 
+/**
+ * A compiled inhibition rule: a firing alert matching `source` mutes the alerts matching `target` that have the
+ * same values of the `equal` labels (Alertmanager's inhibit_rules).
+ */
 export interface CompiledInhibit {
   source: Matcher[];
   target: Matcher[];
   equal: string[];
 }
 
+/** The root route's timing defaults, Alertmanager's: `group_wait` 30s, `group_interval` 5m, `repeat_interval` 4h. */
 export const ROOT_DEFAULTS = { group_wait: '30s', group_interval: '5m', repeat_interval: '4h' } as const;
 
 /** The root route the config describes (the tree, or the shorthand). */

@@ -12,6 +12,7 @@ import type { SeriesStore } from './series-store.ts';
 /** The slot key suffix of a group's DatasourceNoData alert (`no_data: no_data_alert`). */
 const NO_DATA_SUFFIX = '\u0002\u0003nodata';
 
+/** Go's zero time as RFC 3339, the `endsAt` of a firing alert with no known end (as Alertmanager's API shows it). */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /**
@@ -36,6 +37,7 @@ export function groupKeyOf(instanceKey: string): string {
   return instanceKey.slice(instanceKey.indexOf('\u0000', a + 1) + 1);
 }
 
+/** One alert instance of a rule (pending or firing), as persisted; times are Unix ms. */
 export interface Instance {
   /** rule name, severity and group key: how an evaluation result finds its alert. */
   key: string;
@@ -58,6 +60,7 @@ export interface Instance {
   annotations: Record<string, string>;
 }
 
+/** An alert that resolved in a round, with the rule it came from. */
 export interface ResolvedAlert {
   rule: string;
   alert: Alert;
@@ -91,6 +94,10 @@ class StateSink implements ResultSink {
   }
 }
 
+/**
+ * The alert instances of every rule and the Prometheus state machine they go through (see this file's
+ * comment), with the per-rule `limit` and `no_data` handling.
+ */
 export class RuleState {
   readonly instances = new Map<string, Instance>();
   /** Alerts (pending and firing) held per rule, against its `limit`. */

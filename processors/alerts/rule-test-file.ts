@@ -10,6 +10,10 @@
 import YAML, { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type Pair } from 'yaml';
 import { type ParsedSeries, parseSeriesSelector, parseValues, type SeriesValue } from './series-notation.ts';
 
+/**
+ * How an input series of a `vigil test` file is fed: as a gauge, a cumulative counter, a delta sum, or a
+ * histogram (one observation per step).
+ */
 export type SeriesType = 'gauge' | 'counter' | 'delta' | 'histogram';
 const SERIES_TYPES: readonly SeriesType[] = ['gauge', 'counter', 'delta', 'histogram'];
 
@@ -20,6 +24,7 @@ export interface Where {
   path: string;
 }
 
+/** One `input_series` entry: the parsed series, its expanded values (one per step), its type and where it is. */
 export interface InputSeries {
   series: ParsedSeries;
   values: SeriesValue[];
@@ -29,12 +34,14 @@ export interface InputSeries {
   where: Where;
 }
 
+/** One expected alert of an `alert_rule_test` (promtool's `exp_alerts` item): labels and annotations. */
 export interface ExpectedAlert {
   labels: Record<string, string>;
   /** Compared exactly; an omitted `exp_annotations` is `{}` (promtool: no annotations). */
   annotations: Record<string, string>;
 }
 
+/** One `alert_rule_test` (promtool's): the alerts expected for `alertname` at `eval_time`. */
 export interface AlertTest {
   /** Milliseconds after the group's start. */
   evalTimeMs: number;
@@ -54,6 +61,10 @@ export interface ExpectedRoute {
   sendResolved?: boolean;
 }
 
+/**
+ * One route test (vigil's own, like amtool's `config routes test`): the exporters and routes an alert (by
+ * `alertname` or labels) is expected to reach.
+ */
 export interface RouteTest {
   evalTimeMs: number | undefined;
   evalTimeText: string | undefined;
@@ -66,6 +77,7 @@ export interface RouteTest {
   where: Where;
 }
 
+/** One test group of the file (promtool's `tests[]` item): interval, start time, input series and tests. */
 export interface TestGroup {
   name: string | undefined;
   /** Step between input values, ms; defaults to the file's evaluation_interval (promtool). */
@@ -78,6 +90,7 @@ export interface TestGroup {
   routeTests: RouteTest[];
 }
 
+/** A parsed `vigil test` file: the evaluation interval (ms), the alerts processor it tests, and its test groups. */
 export interface TestFile {
   /** Evaluations run every this many ms from the group's start (default 1m). */
   evaluationIntervalMs: number;

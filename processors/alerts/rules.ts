@@ -12,8 +12,10 @@ import { type TimeIntervals, compileTimeIntervals } from './time-intervals.ts';
 import { type GroupSet, type Selector, type SeriesGroup, type SeriesStore, type Stat, WindowAccumulator, groupCacheKey, parseStat } from './series-store.ts';
 import { type CompiledTemplate, compileTemplate } from './template.ts';
 
+/** A comparison operator of {@link OPS}. */
 export type Op = (typeof OPS)[number];
 
+/** One compiled SLO window pair: long and short windows (ms), the burn-rate factor and the pair's severity. */
 export interface SloPair {
   longMs: number;
   shortMs: number;
@@ -21,6 +23,10 @@ export interface SloPair {
   severity: string;
 }
 
+/**
+ * A rule compiled once at load (see this file's comment): durations in ms, selectors, templates, and the
+ * metrics it reads with the span of data each needs.
+ */
 export interface CompiledRule {
   index: number;
   name: string;
@@ -66,6 +72,10 @@ export interface RuleResult {
   value: number;
 }
 
+/**
+ * The default SLO window pairs, the Google SRE Workbook's multiwindow, multi-burn-rate values: 1h/5m at 14.4
+ * and 6h/30m at 6 (the rule's severity), 3d/6h at 1 (warning).
+ */
 export const DEFAULT_SLO_WINDOWS = [
   { long: '1h', short: '5m', factor: 14.4 },
   { long: '6h', short: '30m', factor: 6 },
@@ -97,6 +107,10 @@ function dur(text: string | undefined, path: (string | number)[], issues: Config
 /** `no_data` as the `active` an evaluation reports for a group with no data. */
 const NO_DATA_ACTIVE: Record<NoData, boolean | undefined> = { keep_state: undefined, resolve: false, alerting: true, no_data_alert: undefined };
 
+/**
+ * Compiles rule number `index` of the config; every problem found is pushed onto `issues` with its config path
+ * (`rules.<index>...`) rather than thrown.
+ */
 export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[]): CompiledRule {
   const p: (string | number)[] = ['rules', index];
   const forms = [r.metric !== undefined, r.ratio !== undefined, r.slo !== undefined].filter(Boolean).length;
@@ -211,6 +225,9 @@ export function compileRule(r: RuleConfig, index: number, issues: ConfigIssue[])
   return rule;
 }
 
+/**
+ * The alerts config compiled: rules, route tree, inhibitions, time intervals, config silences, and every issue found.
+ */
 export interface CompiledConfig {
   rules: CompiledRule[];
   /** The route tree (routes.ts). */
@@ -332,6 +349,7 @@ function statOf(group: SeriesGroup | undefined, stat: Stat, now: number, windowM
   return acc.result(stat, windowMs);
 }
 
+/** `v op t` (JavaScript comparison: with NaN on either side every operator is false except `!=`). */
 export function compare(op: Op, v: number, t: number): boolean {
   switch (op) {
     case '>':

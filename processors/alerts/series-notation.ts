@@ -12,6 +12,7 @@
  * Native-histogram values (`{{...}}`) are refused: vigil's histogram series take one observation per step.
  */
 
+/** A parsed `series` selector: metric name and labels. */
 export interface ParsedSeries {
   name: string;
   labels: Record<string, string>;
@@ -23,6 +24,10 @@ export const STALE = 'stale';
 /** One step of a series: a value, a staleness marker, or undefined for a missing sample. */
 export type SeriesValue = number | typeof STALE | undefined;
 
+/**
+ * Parses `name{label="value", ...}` (see this file's comment; `__name__` sets the name). Throws an Error
+ * naming the text when it is not that form.
+ */
 export function parseSeriesSelector(text: string): ParsedSeries {
   const m = /^\s*([A-Za-z_:][A-Za-z0-9_:.-]*)?\s*(?:\{(.*)\})?\s*$/s.exec(text);
   if (!m || (m[1] === undefined && m[2] === undefined)) throw new Error(`bad series ${JSON.stringify(text)}: expected name{label="value", ...}`);

@@ -26,8 +26,12 @@ import { DistPoints } from './dist-points.ts';
 import { type Matcher, matchAll } from './matchers.ts';
 import { GroupHist, type HistView, WindowHist, quantileOf } from './window-histogram.ts';
 
+/**
+ * How a series keeps its points (see this file's comment): gauge, delta, counter, dist (distribution) or summary.
+ */
 export type SeriesKind = 'gauge' | 'delta' | 'counter' | 'dist' | 'summary';
 
+/** One stored summary point: count and sum increments and the latest quantiles. */
 export interface SummaryPoint {
   count: number;
   sum: number;
@@ -39,6 +43,7 @@ const EXPLICIT_SCALE = scaleForAccuracy(0.01);
 
 let seriesCounter = 0;
 
+/** One stored series (see this file's comment): a metric and attribute set, its points (times in ms) and caches. */
 export class Series {
   /** A number unique to the series (spreads the window caches' rebuilds over evaluations). */
   readonly seq = seriesCounter++;
@@ -224,6 +229,7 @@ export interface Selector {
   matchers: readonly Matcher[];
 }
 
+/** The series of one group of a rule's selection (its `group_by` values). */
 export interface SeriesGroup {
   /** The group key (the group_by values, each followed by \u0000). */
   key: string;
@@ -240,6 +246,10 @@ export interface GroupSet {
   list: SeriesGroup[];
 }
 
+/**
+ * What a {@link SeriesStore} is built with: its bounds, the retention per metric (ms), logging, telemetry,
+ * and since when (Unix ms) streams and windows are observed.
+ */
 export interface StoreOptions {
   maxSeries: number;
   maxPointsPerSeries: number;
@@ -254,6 +264,10 @@ export interface StoreOptions {
   observedFrom?: number;
 }
 
+/**
+ * What the rules read (see this file's comment): bounded series per metric and attributes, fed by the metric
+ * stream reader.
+ */
 export class SeriesStore {
   private readonly byMetric = new Map<string, Map<string, Series>>();
   private seriesCount = 0;
@@ -535,6 +549,7 @@ function pointTime(ns: bigint, nowMs: number): number {
 
 // ------------------------------------------------------------------------------------------ statistics
 
+/** A rule's `stat`: a quantile (`pNN`, q in [0, 1]) or one of avg, min, max, sum, count, rate, increase, last. */
 export type Stat =
   | { kind: 'quantile'; q: number }
   | { kind: 'avg' | 'min' | 'max' | 'sum' | 'count' | 'rate' | 'increase' | 'last' };

@@ -26,6 +26,7 @@ interface CompiledInterval {
   zone: string | undefined; // undefined: UTC; 'Local': the process's zone
 }
 
+/** The compiled `time_intervals` (see this file's comment): each name with its list of intervals. */
 export type TimeIntervals = Map<string, CompiledInterval[]>;
 
 function parseRanges(list: string[] | undefined, path: (string | number)[], issues: ConfigIssue[], one: (s: string) => number | undefined, check: (a: number, b: number) => string | undefined): Range[] | undefined {
