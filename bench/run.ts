@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const ORDER = ['ingest', 'processors', 'metric-points', 'alerts', 'delivery', 'prometheus'];
+const ORDER = ['daemon', 'ingest', 'processors', 'metric-points', 'alerts', 'delivery', 'prometheus'];
 const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
 const dir = import.meta.dirname;
 const all = fs

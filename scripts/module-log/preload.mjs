@@ -2,11 +2,13 @@
 // file one line per module the process loaded: `esm <url>` for every module that went through the ES module
 // loader (vigil's own, packages' ESM builds, the CommonJS entries they import) and `cjs <path>` for every
 // CommonJS module in require's cache. Used by test/startup-modules.test.ts and bench/daemon.ts to count what
-// start-up loads (a count that does not depend on machine load, unlike a timing).
+// start-up loads (a count that does not depend on machine load, unlike a timing). With
+// VIGIL_MEMORY_LOG=<file>, SIGUSR2 writes process.memoryUsage() there as JSON (bench/daemon.ts: heap beside RSS).
 import fs from 'node:fs';
 import { createRequire, register } from 'node:module';
 
 const out = process.env.VIGIL_MODULE_LOG;
+let write = () => {};
 if (out) {
   const { port1, port2 } = new MessageChannel();
   const esm = new Set();
@@ -14,11 +16,17 @@ if (out) {
   port1.unref();
   register('./hook.mjs', { parentURL: import.meta.url, data: { port: port2 }, transferList: [port2] });
   const cache = createRequire(import.meta.url).cache;
-  const write = () => {
+  write = () => {
     const lines = [...[...esm].map((u) => `esm ${u}`), ...Object.keys(cache).map((p) => `cjs ${p}`)];
     fs.writeFileSync(out, lines.join('\n') + '\n');
   };
   process.on('exit', write);
-  // a daemon asked for its list while running (bench/daemon.ts)
-  process.on('SIGUSR2', write);
+}
+const memOut = process.env.VIGIL_MEMORY_LOG;
+if (out || memOut) {
+  // a running daemon asked for its module list and memory (bench/daemon.ts)
+  process.on('SIGUSR2', () => {
+    write();
+    if (memOut) fs.writeFileSync(memOut, JSON.stringify(process.memoryUsage()));
+  });
 }

@@ -1,0 +1,272 @@
+/**
+ * The daemon as shipped (issue 21): `node dist/app/main.js run --config pipelines.yaml` (the repo's own
+ * config: otlp + http_json -> memory_limiter, cost, percentiles, alerts -> debug, file x2, prometheus),
+ * built first, driven over loopback by the official OpenTelemetry JS exporter (OTLP/HTTP protobuf, the
+ * SDK's own encoder). Figures, each beside its goal from the README's benchmark table:
+ *   - start to ready: process spawn to the "everything is ready" log line;
+ *   - modules loaded at start (a count, independent of machine load);
+ *   - idle RSS, with the V8 heap (total / used) beside it, 3 s after ready;
+ *   - at a fixed 10,000 spans/s in 100-span requests (the Collector testbed's size), and again in 512-span
+ *     requests: CPU of the daemon process (all threads, from /proc/PID/stat) as % of one core, RSS and heap.
+ * Spans: GenAI client spans as an OpenAI instrumentation writes them, 14 attributes each with unique
+ * response ids and client addresses, a Kubernetes pod's resource (17 attributes), timestamps taken at
+ * send time (so `percentiles` counts them, never drops them as late).
+ *
+ *   node --import tsx bench/daemon.ts
+ *   BENCH_DAEMON_WARMUP_MS=5000 BENCH_DAEMON_MEASURE_MS=20000  time at the rate before / while measuring
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { goalNumber } from './_goals.ts';
+import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+const root = path.resolve(import.meta.dirname, '..');
+const WARMUP_MS = Number(process.env.BENCH_DAEMON_WARMUP_MS ?? 5000);
+const MEASURE_MS = Number(process.env.BENCH_DAEMON_MEASURE_MS ?? 20_000);
+const RATE = 10_000;
+const MiB = 1024 * 1024;
+
+/** The goals, read from the README's benchmark table (the one place they are kept). */
+const AT_RATE = '`vigil run` at 10,000 spans/s, 100-span requests';
+const GOALS = {
+  startMs: goalNumber('`vigil run` start to ready', /< ([\d,]+) ms/),
+  idleRssMiB: goalNumber('`vigil run` idle RSS', /< (\d+) MiB/),
+  cpuPct: goalNumber(AT_RATE, /CPU <= (\d+)%/),
+  rssAtRateMiB: goalNumber(AT_RATE, /RSS < (\d+) MiB/),
+};
+
+interface Daemon {
+  child: ChildProcess;
+  readyMs: number;
+  httpPort: number;
+  dir: string;
+  out: () => string;
+}
+
+/** With `moduleLog`, the module hook that lists modules runs too (it slows loading: not for the start time). */
+async function startDaemon(moduleLog: boolean): Promise<Daemon> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-daemon-'));
+  const env = {
+    ...process.env,
+    ...(moduleLog ? { VIGIL_MODULE_LOG: path.join(dir, 'modules.txt') } : {}),
+    VIGIL_MEMORY_LOG: path.join(dir, 'memory.json'),
+    VIGIL_STATE_DIR: path.join(dir, 'state'),
+    VIGIL_ALERTS_FILE: path.join(dir, 'alerts.jsonl'),
+    VIGIL_OTLP_GRPC_ENDPOINT: '127.0.0.1:0',
+    VIGIL_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
+    VIGIL_JSON_ENDPOINT: '127.0.0.1:0',
+    VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
+    VIGIL_TELEMETRY_ENDPOINT: '127.0.0.1:0',
+  };
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    ['--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(root, 'dist/app/main.js'), 'run', '--config', path.join(root, 'pipelines.yaml')],
+    { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  const ready = new Promise<{ ms: number; httpPort: number }>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      const before = out.length;
+      out += c.toString();
+      // the debug exporter logs a line per batch: keep only what start-up said
+      if (out.length > 1_000_000) out = out.slice(0, before);
+      if (out.includes('everything is ready')) {
+        const m = /"http":"127\.0\.0\.1:(\d+)"/.exec(out);
+        if (m) resolve({ ms: performance.now() - t0, httpPort: Number(m[1]) });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`vigil run exited (${code}) before ready:\n${out}`)));
+  });
+  const r = await ready;
+  return { child, readyMs: r.ms, httpPort: r.httpPort, dir, out: () => out };
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** utime + stime of the whole process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+/** The daemon's process.memoryUsage(), asked for with SIGUSR2 (scripts/module-log/preload.mjs). */
+async function heapOf(d: Daemon): Promise<{ heapTotal: number; heapUsed: number; external: number; arrayBuffers: number } | undefined> {
+  const file = path.join(d.dir, 'memory.json');
+  fs.rmSync(file, { force: true });
+  d.child.kill('SIGUSR2');
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (fs.existsSync(file)) {
+      try {
+        return JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch {
+        // being written
+      }
+    }
+  }
+  return undefined;
+}
+
+function countModules(d: Daemon): number {
+  const file = path.join(d.dir, 'modules.txt');
+  if (!fs.existsSync(file)) return NaN;
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.slice(4).startsWith('node:')).length;
+}
+
+const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'o3-mini'];
+const SERVICES = ['support-bot', 'search-api', 'summarizer', 'triage'];
+
+/** ReadableSpans with fresh timestamps: `n` GenAI client spans of ~14 attributes, unique ids and addresses. */
+function makeSpans(provider: BasicTracerProvider, memory: InMemorySpanExporter, n: number, seq: number): ReadableSpan[] {
+  const tracer = provider.getTracer('opentelemetry.instrumentation.openai', '0.48.0');
+  const now = Date.now();
+  for (let i = 0; i < n; i++) {
+    const model = MODELS[(seq + i) % MODELS.length]!;
+    const durMs = 200 + ((seq * 7919 + i * 104_729) % 2500);
+    const span = tracer.startSpan(`chat ${model}`, {
+      kind: SpanKind.CLIENT,
+      startTime: now - durMs,
+      attributes: {
+        'gen_ai.system': 'openai',
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': model,
+        'gen_ai.response.model': `${model}-2024-08-06`,
+        'gen_ai.response.id': `chatcmpl-${randomBytes(12).toString('base64url')}`,
+        'gen_ai.request.max_tokens': 1024,
+        'gen_ai.request.temperature': 0.7,
+        'gen_ai.usage.input_tokens': 300 + ((seq + i * 31) % 3000),
+        'gen_ai.usage.output_tokens': 20 + ((seq + i * 17) % 800),
+        'gen_ai.response.finish_reasons': ['stop'],
+        'server.address': 'api.openai.com',
+        'server.port': 443,
+        'client.address': `10.${(i >> 8) & 255}.${i & 255}.${(seq + i) % 250}`,
+        'http.response.status_code': 200,
+      },
+    });
+    if ((seq + i) % 50 === 0) span.setStatus({ code: SpanStatusCode.ERROR, message: 'rate limited' });
+    span.end(now);
+  }
+  const spans = memory.getFinishedSpans().slice();
+  memory.reset();
+  return spans;
+}
+
+function provider(service: string): { provider: BasicTracerProvider; memory: InMemorySpanExporter } {
+  const memory = new InMemorySpanExporter();
+  const pod = `${service}-7d9c8b5f4-${randomBytes(3).toString('hex')}`;
+  const p = new BasicTracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': service,
+      'service.version': '1.4.2',
+      'service.instance.id': randomBytes(8).toString('hex'),
+      'deployment.environment.name': 'production',
+      'telemetry.sdk.language': 'python',
+      'telemetry.sdk.name': 'opentelemetry',
+      'telemetry.sdk.version': '1.27.0',
+      'k8s.cluster.name': 'prod-eu-west-1',
+      'k8s.namespace.name': 'llm-apps',
+      'k8s.deployment.name': service,
+      'k8s.replicaset.name': pod.slice(0, pod.lastIndexOf('-')),
+      'k8s.pod.name': pod,
+      'k8s.pod.uid': randomBytes(16).toString('hex'),
+      'k8s.node.name': 'ip-10-0-12-34.eu-west-1.compute.internal',
+      'k8s.container.name': 'app',
+      'container.id': randomBytes(32).toString('hex'),
+      'host.name': pod,
+    }),
+    spanProcessors: [new SimpleSpanProcessor(memory)],
+  });
+  return { provider: p, memory };
+}
+
+/** Sends RATE spans/s in `perRequest`-span requests for `ms`; returns requests that failed. */
+async function drive(httpPort: number, perRequest: number, ms: number): Promise<{ sent: number; failed: number }> {
+  const senders = SERVICES.map((s) => ({ ...provider(s), exporter: new OTLPTraceExporter({ url: `http://127.0.0.1:${httpPort}/v1/traces`, timeoutMillis: 10_000, concurrencyLimit: 1000 }) }));
+  const perSecond = RATE / perRequest;
+  const start = performance.now();
+  let sent = 0;
+  let failed = 0;
+  let seq = 0;
+  const inflight = new Set<Promise<void>>();
+  while (performance.now() - start < ms) {
+    const due = Math.floor(((performance.now() - start) / 1000) * perSecond);
+    while (seq < due) {
+      const s = senders[seq % senders.length]!;
+      const spans = makeSpans(s.provider, s.memory, perRequest, seq++);
+      const p = new Promise<void>((resolve) =>
+        s.exporter.export(spans, (r) => {
+          if (r.code === 0) sent += spans.length;
+          else if (failed++ === 0) console.log(`first failed request: ${r.error?.message}`);
+          resolve();
+        }),
+      );
+      inflight.add(p);
+      void p.then(() => inflight.delete(p));
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await Promise.all(inflight);
+  await Promise.all(senders.map((s) => s.exporter.shutdown()));
+  return { sent, failed };
+}
+
+const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
+const verdict = (ok: boolean) => (ok ? 'meets' : 'MISSES');
+
+export async function run(): Promise<void> {
+  console.log(`load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (timings move with it; the module count does not)`);
+  const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  if (b.status !== 0) throw new Error('npm run build failed');
+
+  for (const perRequest of [100, 512]) {
+    const d = await startDaemon(perRequest === 512);
+    try {
+      const pid = d.child.pid!;
+      if (perRequest === 100) {
+        console.log(`start to ready (dist/, shipped pipelines.yaml): ${d.readyMs.toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(d.readyMs < GOALS.startMs)})`);
+        await new Promise((r) => setTimeout(r, 3000));
+        const rss = rssBytes(pid);
+        const heap = await heapOf(d);
+        console.log(
+          `idle RSS 3 s after ready: ${mib(rss)}   heap ${heap ? `${mib(heap.heapTotal)} total / ${mib(heap.heapUsed)} used, external ${mib(heap.external)}` : 'n/a'}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`,
+        );
+      } else {
+        await heapOf(d); // SIGUSR2 also writes the module list
+        console.log(`modules loaded at start: ${countModules(d)} (ES modules and CommonJS, built-ins excluded; the CI check is test/startup-modules.test.ts)`);
+      }
+      await drive(d.httpPort, perRequest, WARMUP_MS);
+      const cpu0 = cpuSeconds(pid);
+      const t0 = performance.now();
+      const r = await drive(d.httpPort, perRequest, MEASURE_MS);
+      const cpuPct = ((cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+      const rss = rssBytes(pid);
+      const heap = await heapOf(d);
+      const achieved = r.sent / (MEASURE_MS / 1000);
+      console.log(
+        `vigil run at ${RATE.toLocaleString('en')} spans/s in ${perRequest}-span requests (achieved ${Math.round(achieved).toLocaleString('en')}/s, ${r.failed} failed requests; after ${WARMUP_MS / 1000}s at the rate, measured ${MEASURE_MS / 1000}s): ` +
+          `CPU ${cpuPct.toFixed(1)}% of one core (goal <= ${GOALS.cpuPct}%: ${verdict(cpuPct <= GOALS.cpuPct)}), RSS ${mib(rss)} (goal < ${GOALS.rssAtRateMiB} MiB: ${verdict(rss < GOALS.rssAtRateMiB * MiB)}), ` +
+          `heap ${heap ? `${mib(heap.heapTotal)} total / ${mib(heap.heapUsed)} used` : 'n/a'}`,
+      );
+    } finally {
+      d.child.kill('SIGTERM');
+      await new Promise((r) => d.child.once('exit', r));
+      fs.rmSync(d.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
