@@ -3,7 +3,7 @@ import { Obj } from '../../src/config/types.ts';
 
 /**
  * The schema of the debug exporter's config (TypeBox; defaults applied by Ajv): `verbosity` basic, normal
- * (default) or detailed, as the Collector's debug exporter.
+ * (default) or detailed (the Collector's debug exporter's levels).
  */
 export const DebugConfigSchema = Obj({
   verbosity: Type.Union([Type.Literal('basic'), Type.Literal('normal'), Type.Literal('detailed')], {

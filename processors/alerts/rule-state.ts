@@ -12,7 +12,7 @@ import type { SeriesStore } from './series-store.ts';
 /** The slot key suffix of a group's DatasourceNoData alert (`no_data: no_data_alert`). */
 const NO_DATA_SUFFIX = '\u0002\u0003nodata';
 
-/** Go's zero time as RFC 3339, the `endsAt` of a firing alert with no known end (as Alertmanager's API shows it). */
+/** Go's zero time as RFC 3339, the `endsAt` of a firing alert with no known end (as Alertmanager's webhook payload shows it). */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /**

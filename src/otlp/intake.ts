@@ -374,7 +374,7 @@ const DRAIN_GRACE_MS = 1000;
 
 /**
  * An HTTP(S) server that runs intake routes: binds `endpoint`, checks the bearer token, method, media type,
- * body size and read time of each request, refuses with the route's error format, and drains on shutdown.
+ * body size and read time of each request, answers refusals with `formatError`'s body, and drains on shutdown.
  */
 export class HttpIntakeServer {
   private server: http.Server | undefined;
