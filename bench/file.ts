@@ -1,0 +1,92 @@
+/**
+ * The `file` exporter (issue 21): spans/s written as OTLP/JSON lines, 512-span GenAI batches (decoded
+ * model batches, as the exporter receives them from a pipeline), 16 consume() calls in flight (as a
+ * receiver with concurrent requests gives it), for each fsync policy, to a file in the temp folder and to
+ * /dev/null. Beside it: the JSON encoding alone (what the event loop still pays per span), so the
+ * write path's own cost shows. The goal is read from the README's benchmark table.
+ *
+ *   node --import tsx bench/file.ts
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Exporter } from '../src/component.ts';
+import { validateComponentConfig } from '../src/config/ajv.ts';
+import { silentLogger } from '../src/logger.ts';
+import { NOOP_CONSUMER } from '../src/component.ts';
+import { decodeExportRequest } from '../src/otlp/proto.ts';
+import { stringifyOtlpJson } from '../src/otlp/json.ts';
+import { ServiceTelemetry } from '../src/telemetry.ts';
+import { fileExporterFactory } from '../exporters/file/index.ts';
+import type { FileConfig } from '../exporters/file/config.ts';
+import { goalNumber } from './_goals.ts';
+import { genAiTracesRequest } from './ingest.ts';
+
+const SPANS = 512;
+const IN_FLIGHT = 16;
+const MS = Number(process.env.BENCH_FILE_MS ?? 3000);
+const GOAL = goalNumber('file exporter', />= ([\d,.]+)k spans\/s/) * 1000;
+
+async function exporterFor(file: string, fsync: FileConfig['fsync']): Promise<Exporter> {
+  const config = { path: file, fsync, max_megabytes: 0, signals: ['traces'] };
+  const issues = validateComponentConfig(fileExporterFactory as never, config);
+  if (issues.length) throw new Error(JSON.stringify(issues));
+  const telemetry = new ServiceTelemetry();
+  const exp = fileExporterFactory.create(
+    {
+      id: 'file/bench',
+      kind: 'exporter',
+      logger: silentLogger(),
+      telemetry: telemetry.forComponent('exporter', 'file/bench'),
+      stateDir: os.tmpdir(),
+      emit: NOOP_CONSUMER,
+      service: { componentIds: { receiver: [], processor: [], exporter: [] }, pipelines: {}, telemetryEndpoint: 'localhost:8888' },
+    },
+    config as unknown as FileConfig,
+  ) as Exporter;
+  await exp.start({ reportFatal: () => undefined });
+  return exp;
+}
+
+export async function run(): Promise<void> {
+  console.log(`load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  const batches = await Promise.all([0, 1, 2, 3].map(async (seed) => decodeExportRequest('traces', await genAiTracesRequest(SPANS, seed))));
+  // the encoding alone
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < MS / 2) stringifyOtlpJson(batches[n++ % batches.length]!, 'traces');
+  const encodeRate = (n * SPANS) / ((performance.now() - t0) / 1000);
+  console.log(`OTLP/JSON encoding alone (on the event loop): ${Math.round(encodeRate).toLocaleString('en')} spans/s`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-file-'));
+  const rows = [];
+  try {
+    for (const [target, file] of [
+      ['temp file', path.join(dir, 'out.jsonl')],
+      ['/dev/null', '/dev/null'],
+    ] as const) {
+      for (const fsync of ['batch', 'interval', 'none'] as const) {
+        if (target === '/dev/null' && fsync !== 'batch') continue; // nothing is synced there
+        const exp = await exporterFor(file, fsync);
+        let spans = 0;
+        let i = 0;
+        const start = performance.now();
+        const worker = async () => {
+          while (performance.now() - start < MS) {
+            await exp.consume(batches[i++ % batches.length]!);
+            spans += SPANS;
+          }
+        };
+        await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+        const rate = spans / ((performance.now() - start) / 1000);
+        await exp.shutdown();
+        rows.push({ target, fsync, 'spans/s': Math.round(rate).toLocaleString('en'), goal: `>= ${GOAL.toLocaleString('en')}`, verdict: rate >= GOAL ? 'meets' : 'MISSES' });
+        fs.rmSync(path.join(dir, 'out.jsonl'), { force: true });
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  console.table(rows);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
