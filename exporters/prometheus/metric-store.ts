@@ -207,7 +207,7 @@ export class MetricStore {
   /** Takes every metric of the batch; returns the number of points taken. */
   addResourceMetrics(rms: readonly ResourceMetrics[]): number {
     // Summaries received under `<name>.summary` (in this batch or any earlier one) win over the ones this
-    // exporter derives for `<name>`.
+    // exporter derives for `<name>`; for `<m>.distribution`, the percentiles processor's twin is `<m>.summary`.
     const received = this.receivedSummaries;
     for (const rm of rms) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.data?.type === 'summary' && received.size < 10_000) received.add(m.name);
     let taken = 0;
@@ -387,7 +387,7 @@ export class MetricStore {
       case 'exponentialHistogram': {
         const f = this.family(m.name, m.unit, m.description, 'histogram');
         if (!f) return fail('type_conflict', d.dataPoints.length), 0;
-        const sf = received.has(`${m.name}.summary`) ? undefined : this.family(`${m.name}.summary`, m.unit, m.description ? `${m.description} (quantiles of the last window)` : '', 'summary');
+        const sf = received.has(`${m.name}.summary`) || received.has(summaryTwin(m.name)) ? undefined : this.family(`${m.name}.summary`, m.unit, m.description ? `${m.description} (quantiles of the last window)` : '', 'summary');
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
           const s = this.streamFor<ExpStream>(f, p.attributes, ctx, (labels) => ({ kind: 'exp', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, sketch: new Sketch(p.scale), range: undefined }));
@@ -550,3 +550,11 @@ export class MetricStore {
   }
 }
 
+/**
+ * The summary the percentiles processor sends beside an exponential histogram: `span.duration` has
+ * `span.duration.summary`, and a `<m>.distribution` (span attributes, received metrics) has `<m>.summary`
+ * (processors/percentiles/render.ts), not `<m>.distribution.summary`.
+ */
+function summaryTwin(histogramName: string): string {
+  return histogramName.endsWith('.distribution') ? `${histogramName.slice(0, -'.distribution'.length)}.summary` : `${histogramName}.summary`;
+}

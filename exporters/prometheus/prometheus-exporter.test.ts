@@ -170,6 +170,23 @@ describe('delta to cumulative', () => {
     expect(text()).toContain('quantile="1"');
   });
 
+  it('a <m>.distribution histogram takes the received <m>.summary as its summary (the percentiles processor\'s pair), not a second derived family', () => {
+    const { st, text } = store();
+    const sk = new Sketch(6);
+    sk.add(0.0045);
+    const hist = metric('gen_ai.usage.cost.distribution', '', { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [sk.toDataPoint([], s(0), s(10))] });
+    const summary = metric('gen_ai.usage.cost.summary', '', { type: 'summary', dataPoints: [{ attributes: [], startTimeUnixNano: s(0), timeUnixNano: s(10), count: 1, sum: 0.0045, quantileValues: [{ quantile: 0.95, value: 0.0045 }], flags: 0 }] });
+    st.addResourceMetrics(rm([hist, summary]));
+    const t = text();
+    expect(t).toMatch(/^gen_ai_usage_cost_summary\{[^}]*quantile="0.95"\} 0.0045$/m);
+    expect(t).toContain('gen_ai_usage_cost_distribution_bucket{');
+    expect(t).not.toContain('gen_ai_usage_cost_distribution_summary');
+    // without the received twin, the derived summary is still served
+    const other = store();
+    other.st.addResourceMetrics(rm([hist]));
+    expect(other.text()).toMatch(/^gen_ai_usage_cost_distribution_summary\{[^}]*quantile="0.95"\} /m);
+  });
+
   it('a received <name>.summary wins over the derived one; its windows add up', () => {
     const { st, text } = store();
     const sk = new Sketch(6);

@@ -97,12 +97,21 @@ function tables(o: Overview): Table[] {
   return out;
 }
 
+/**
+ * A pipeline as data flows through it: its receivers side by side, the processors in order, its exporters
+ * side by side (`otlp, http_json -> memory_limiter -> cost -> debug, prometheus`); receivers and exporters
+ * are fan-in and fan-out, not steps of a chain.
+ */
+export function pipelineChain(p: { receivers: readonly string[]; processors: readonly string[]; exporters: readonly string[] }): string {
+  return [p.receivers.join(', '), ...p.processors, p.exporters.join(', ')].filter((s) => s !== '').join(' -> ');
+}
+
 function header(o: Overview): string[] {
   const firing = `${o.alerts.firing} firing, ${o.alerts.suppressed} silenced or inhibited, ${o.alerts.pending} pending`;
   return [
     `vigil ${o.version}: ${o.ready ? 'ready' : `NOT READY (${o.notReadyReason ?? ''})`}; up since ${o.startedAt}; at ${o.generatedAt}`,
     `alerts: ${firing}`,
-    `pipelines: ${o.pipelines.map((p) => `${p.name} [${[...p.receivers, ...p.processors, ...p.exporters].join(' -> ')}]`).join('; ')}`,
+    `pipelines: ${o.pipelines.map((p) => `${p.name} [${pipelineChain(p)}]`).join('; ')}`,
   ];
 }
 

@@ -333,7 +333,7 @@
   let lastNow = '';
 
   function renderComponents(o) {
-    $('pipelines').replaceChildren(...o.pipelines.map((p) => h('p', {}, h('strong', {}, p.name), ': ', [...p.receivers, ...p.processors, ...p.exporters].join(' → '))));
+    $('pipelines').replaceChildren(...o.pipelines.map((p) => h('p', {}, h('strong', {}, p.name), ': ', [p.receivers.join(', '), ...p.processors, p.exporters.join(', ')].filter((x) => x !== '').join(' → '))));
     lastNow = o.generatedAt;
     table(
       $('components'),

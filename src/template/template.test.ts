@@ -22,6 +22,14 @@ describe('annotation templates', () => {
     expect(render('{{ value | humanizeDuration }}', 0.25)).toBe('250ms');
     expect(render('{{ value | humanizeMillis }}', 2500)).toBe('2.5s');
     expect(render('{{ value | humanizePercentage }}', 0.0525)).toBe('5.25%');
+    // Prometheus: fmt.Sprintf("%.4g%%", v*100) (Go's %g: 4 significant digits, exponent below 1e-4 / from 1e4)
+    expect(render('{{ value | humanizePercentage }}', 1 / 7)).toBe('14.29%');
+    expect(render('{{ value | humanizePercentage }}', 0.8)).toBe('80%');
+    expect(render('{{ value | humanizePercentage }}', 1)).toBe('100%');
+    expect(render('{{ value | humanizePercentage }}', 0.123456789)).toBe('12.35%');
+    expect(render('{{ value | humanizePercentage }}', 123.456)).toBe('1.235e+04%');
+    expect(render('{{ value | humanizePercentage }}', 1e-7)).toBe('1e-05%');
+    expect(render('{{ value | humanizePercentage }}', 0)).toBe('0%');
     expect(render('{{ value | humanize1024 }}', 2048)).toBe('2Ki');
     expect(render('{{ value | humanize }}', 0.005)).toBe('5m');
     expect(render('{{ value }}', NaN)).toBe('NaN');

@@ -145,7 +145,7 @@ function compileFilter(f: string, at: number): Filter {
       return (v) => humanizeDuration(num(v) / 1000);
     case 'humanizePercentage':
       noArg();
-      return (v) => `${formatNumber(num(v) * 100)}%`;
+      return (v) => `${formatG4(num(v) * 100)}%`;
     case 'upper':
       noArg();
       return (v) => String(typeof v === 'number' ? formatNumber(v) : v).toUpperCase();
@@ -209,6 +209,22 @@ export function formatNumber(n: number): string {
   const abs = Math.abs(n);
   if (abs >= 1e-4 && abs < 1e15) return String(Number(n.toPrecision(Math.max(4, Math.ceil(Math.log10(abs)) + 4))));
   return n.toPrecision(4);
+}
+
+/**
+ * `n` as Go's `%.4g` prints it (4 significant digits, trailing zeros dropped, exponent form below 1e-4 and
+ * from 1e4 on: `1.235e+04`), what Prometheus's `humanizePercentage` uses (`fmt.Sprintf("%.4g%%", v*100)`,
+ * template/template.go), so 1/7 is `14.29%`, not `14.2857%`.
+ */
+export function formatG4(n: number): string {
+  if (!Number.isFinite(n) || n === 0) return formatNumber(n);
+  const [mant, expText] = n.toExponential(3).split('e') as [string, string];
+  const exp = Number(expText);
+  if (exp < -4 || exp >= 4) {
+    const m = mant.includes('.') ? mant.replace(/0+$/, '').replace(/\.$/, '') : mant;
+    return `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  return String(Number(n.toPrecision(4)));
 }
 
 /** `n` with an SI prefix (1.235k, 5m), as Prometheus's `humanize`. */
