@@ -186,5 +186,5 @@ describe('notifications end to end', () => {
       expect(metrics).toMatch(new RegExp(`vigil_exporter_queue_size\\{[^}]*exporter="${id}"[^}]*\\} 0`));
     }
     await daemon.stop('SIGTERM');
-  });
+  }, 90_000); // its own waits (daemon start, firing, resolve) add up to more than the 30 s default
 });
