@@ -130,7 +130,10 @@ async function run(args: string[], io: Out): Promise<number> {
   try {
     await service.start();
   } catch (err) {
-    logger.fatal({ code: (err as { code?: string }).code ?? ErrorCodes.START_FAILED, err: (err as Error).message }, 'start failed');
+    // The catalogue's code always (src/errors.ts: "a port in use, a state folder not writable"); the system
+    // error's own code (EADDRINUSE, EACCES ...) goes beside it as `cause`.
+    const cause = (err as { code?: unknown }).code;
+    logger.fatal({ code: ErrorCodes.START_FAILED, ...(typeof cause === 'string' && cause !== ErrorCodes.START_FAILED ? { cause } : {}), err: (err as Error).message }, 'start failed');
     await service.shutdown().catch(() => undefined);
     await selfExport.shutdown();
     return 1;

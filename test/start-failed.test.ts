@@ -1,0 +1,43 @@
+/**
+ * A start that fails after the config validated (here: the telemetry port is already taken) logs the
+ * catalogue's code VIGIL_START_FAILED (README "Config reference", src/errors.ts), with the system error's
+ * code beside it, and exits 1.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/index.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const dir = tempDir('vigil-start-failed-');
+const holder = net.createServer();
+
+afterAll(async () => {
+  await new Promise<void>((r) => holder.close(() => r()));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('vigil run when a port is taken', () => {
+  it('logs code VIGIL_START_FAILED with cause EADDRINUSE and the address, and exits 1', async () => {
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const port = (holder.address() as net.AddressInfo).port;
+    const config = path.join(dir, 'vigil.yaml');
+    fs.writeFileSync(
+      config,
+      `receivers: {nop: {}}\nexporters: {nop: {}}\nservice:\n  state_dir: ${JSON.stringify(path.join(dir, 'state'))}\n  telemetry: {endpoint: "127.0.0.1:${port}"}\n  pipelines: {main: {receivers: [nop], exporters: [nop]}}\n`,
+    );
+    const proc = spawn(process.execPath, [path.join(ROOT, 'bin/vigil.js'), 'run', '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const code = await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+    expect(code).toBe(1);
+    const line = out.split('\n').find((l) => l.includes('"start failed"'));
+    expect(line, out).toBeDefined();
+    const rec = JSON.parse(line!) as { level: string; code: string; cause?: string; err: string };
+    expect(rec).toMatchObject({ level: 'fatal', code: 'VIGIL_START_FAILED', cause: 'EADDRINUSE' });
+    expect(rec.err).toContain(`127.0.0.1:${port}`);
+  }, 60_000);
+});
