@@ -127,44 +127,60 @@ async function run(args: string[], io: Out): Promise<number> {
     telemetry: new ServiceTelemetry({ metricReaders: selfExport.metricReaders, ...(selfExport.resource ? { resource: selfExport.resource } : {}) }),
     ...(selfExport.tracer ? { tracer: selfExport.tracer } : {}),
   });
-  try {
-    await service.start();
-  } catch (err) {
-    // The catalogue's code always (src/errors.ts: "a port in use, a state folder not writable"); the system
-    // error's own code (EADDRINUSE, EACCES ...) goes beside it as `cause`.
-    const cause = (err as { code?: unknown }).code;
-    logger.fatal({ code: ErrorCodes.START_FAILED, ...(typeof cause === 'string' && cause !== ErrorCodes.START_FAILED ? { cause } : {}), err: (err as Error).message }, 'start failed');
-    await service.shutdown().catch(() => undefined);
-    await selfExport.shutdown();
-    return 1;
-  }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        resolve(1);
-        return;
-      }
-      stopping = true;
-      logger.info({ signal }, 'draining and shutting down');
-      void service.shutdown().then(async (ok) => {
+  // Signals are handled from before the start: a SIGTERM that arrives while the pipelines start (or right
+  // as "everything is ready" is logged) drains once the start is over, instead of killing the process.
+  let running = false;
+  let stopping = false;
+  let resolveExit!: (code: number) => void;
+  const exit = new Promise<number>((r) => (resolveExit = r));
+  const starting = service.start().then(
+    () => {
+      running = true;
+    },
+    async (err: unknown) => {
+      // The catalogue's code always (src/errors.ts: "a port in use, a state folder not writable"); the system
+      // error's own code (EADDRINUSE, EACCES ...) goes beside it as `cause`.
+      const cause = (err as { code?: unknown }).code;
+      logger.fatal({ code: ErrorCodes.START_FAILED, ...(typeof cause === 'string' && cause !== ErrorCodes.START_FAILED ? { cause } : {}), err: (err as Error).message }, 'start failed');
+      await service.shutdown().catch(() => undefined);
+      await selfExport.shutdown();
+      resolveExit(1);
+      throw err;
+    },
+  );
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      resolveExit(1);
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, running ? 'draining and shutting down' : 'signal during start: draining once started');
+    void starting
+      .then(() => service.shutdown())
+      .then(async (ok) => {
         logger.info({ clean: ok }, 'stopped');
         await selfExport.shutdown();
-        resolve(ok ? 0 : 1);
-      });
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      if (stopping) return;
-      logger.info({ files }, 'SIGHUP: reloading config');
-      void service.reload(files);
-    });
-    process.on('unhandledRejection', (reason) => {
-      logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection (kept running)');
-    });
+        resolveExit(ok ? 0 : 1);
+      })
+      .catch(() => undefined);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (!running) {
+      logger.warn({ files }, 'SIGHUP during start: ignored (send it again once ready)');
+      return;
+    }
+    logger.info({ files }, 'SIGHUP: reloading config');
+    void service.reload(files);
   });
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection (kept running)');
+  });
+  await starting.catch(() => undefined);
+  return exit;
 }
 
 async function test(args: string[], io: Out): Promise<number> {
