@@ -129,10 +129,10 @@ export function guardHttp2(server: http2.Http2Server, listener: string, max: num
 }
 
 /** Answer time above which a receiver stops admitting more requests until those in flight drain (ms). */
-export const TARGET_LATENCY_MS = 500;
+export const TARGET_LATENCY_MS = 2000;
 
 /** Event-loop lag (moving average) above which new requests are refused while others are in flight (ms). */
-export const MAX_LOOP_LAG_MS = 100;
+export const MAX_LOOP_LAG_MS = 500;
 
 /**
  * How late the event loop runs a 20 ms timer, as a moving average: the time any request (and /healthz)
@@ -223,7 +223,9 @@ export class Admission {
     // late. A lone client after a pause (a GC, a slow batch) is still admitted.
     // Only a sustained lag counts (the moving average, and the loop behind right now): one pause (a GC, a
     // compile, a big batch) must not refuse the next client.
-    if (loopLag.sustained() > MAX_LOOP_LAG_MS && loopLag.ms() > MAX_LOOP_LAG_MS && (this.requests >= 1 || this.lastAdmitAt > loopLag.lastTickAt)) return false;
+    // (Requests merely in flight do not count here: one may be a slow client whose body is still arriving,
+    // using no CPU; on a busy machine that would refuse a second client for nothing.)
+    if (loopLag.sustained() > MAX_LOOP_LAG_MS && loopLag.ms() > MAX_LOOP_LAG_MS && this.lastAdmitAt > loopLag.lastTickAt) return false;
     // A request larger than the whole budget still goes through when nothing else is in flight.
     if (this.bytes > 0 && this.bytes + bytes > this.limits.maxBytes) return false;
     this.requests++;

@@ -457,7 +457,6 @@ export class HttpIntakeServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const arrived = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -499,11 +498,13 @@ export class HttpIntakeServer {
           }
           held += more;
         }
+        // Timed from the body read on: a slow client's upload says nothing about the pipeline.
+        const started = performance.now();
         try {
           reply = await route.handle({ body: read.body, contentType, headers: req.headers, clientGone });
         } finally {
           if (read.pooled) this.pool.give(read.pooled);
-          admission?.observe(performance.now() - arrived);
+          admission?.observe(performance.now() - started);
         }
       } finally {
         if (admission) admission.release(held);
