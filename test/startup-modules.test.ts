@@ -60,9 +60,14 @@ async function modulesOf(command: 'validate' | 'run'): Promise<Loaded> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let stopping = false;
   child.stdout.on('data', (c: Buffer) => {
     out += c.toString();
-    if (command === 'run' && out.includes('everything is ready')) child.kill('SIGTERM');
+    // once: a second SIGTERM makes vigil exit at once (code 1) instead of draining
+    if (command === 'run' && !stopping && out.includes('everything is ready')) {
+      stopping = true;
+      child.kill('SIGTERM');
+    }
   });
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
