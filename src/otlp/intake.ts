@@ -41,7 +41,7 @@ export type AuthConfig = Static<typeof AuthSchema>;
 /** 4 MiB, the Collector's default for gRPC messages. */
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 /** Requests in flight per receiver by default. */
-export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 64;
+export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 16;
 /** Bytes of request bodies in flight per receiver by default (64 MiB). */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
