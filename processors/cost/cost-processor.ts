@@ -20,7 +20,8 @@ import {
   type ResourceMetrics,
   emptyScope,
 } from '../../src/model.ts';
-import { findString, valueNumber as num, valueString as str } from '../../src/attributes.ts';
+import { findString } from '../../src/attributes.ts';
+import { type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import { BudgetBook } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
@@ -87,6 +88,8 @@ export class CostProcessor implements Processor {
   private readonly groupKeys: string[];
   /** Token-usage points as increments, whatever their temporality (src/streams). */
   private readonly streams: MetricStreamReader;
+  /** The LLM call of the span being priced (reused for every span). */
+  private readonly call: GenAiCall = newGenAiCall();
   /** The attributes of the call being priced, for budget group_by lookups (no closure per span). */
   private curAttrs: readonly KeyValue[] = [];
   private curResAttrs: readonly KeyValue[] = [];
@@ -216,150 +219,11 @@ export class CostProcessor implements Processor {
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
           const attrs = span.attributes;
-          // every dialect's names (README "What it reads"); the first of each list present wins
-          let reqModel: string | undefined; // gen_ai.request.model, llm.request.model, llm.model_name
-          let resModel: string | undefined; // gen_ai.response.model, llm.response.model
-          let modelName: string | undefined;
-          let llmReqModel: string | undefined;
-          let llmResModel: string | undefined;
-          let providerName: string | undefined; // gen_ai.provider.name, llm.provider, gen_ai.system, llm.system, llm.vendor
-          let llmProvider: string | undefined;
-          let system: string | undefined;
-          let llmSystem: string | undefined;
-          let address: string | undefined;
-          let operation: string | undefined;
-          let input = NaN;
-          let output = NaN;
-          let prompt = NaN;
-          let completion = NaN;
-          let llmPrompt = NaN;
-          let llmCompletion = NaN;
-          let oiPrompt = NaN;
-          let oiCompletion = NaN;
-          let total = NaN;
-          let cacheRead = NaN;
-          let cacheWrite = NaN;
-          let altCacheRead = NaN;
-          let altCacheWrite = NaN;
-          let spanService: string | undefined;
-          // where the attributes this processor writes already are (-1: absent, pushed without a scan)
-          let iCost = -1;
-          let iSource = -1;
-          let iModel = -1;
-          for (let i = 0; i < attrs.length; i++) {
-            const kv = attrs[i]!;
-            const k = kv.key;
-            const c0 = k.charCodeAt(0);
-            if (c0 === 103 /* g */) {
-              switch (k) {
-                case 'gen_ai.request.model':
-                  reqModel = str(kv.value);
-                  break;
-                case 'gen_ai.response.model':
-                  resModel = str(kv.value);
-                  break;
-                case 'gen_ai.usage.input_tokens':
-                  input = num(kv.value);
-                  break;
-                case 'gen_ai.usage.output_tokens':
-                  output = num(kv.value);
-                  break;
-                case 'gen_ai.usage.prompt_tokens':
-                  prompt = num(kv.value);
-                  break;
-                case 'gen_ai.usage.completion_tokens':
-                  completion = num(kv.value);
-                  break;
-                case 'gen_ai.usage.total_tokens':
-                  total = num(kv.value);
-                  break;
-                case 'gen_ai.usage.cache_read.input_tokens':
-                  cacheRead = num(kv.value);
-                  break;
-                case 'gen_ai.usage.cache_creation.input_tokens':
-                  cacheWrite = num(kv.value);
-                  break;
-                case 'gen_ai.usage.cache_read_input_tokens': // OpenLLMetry
-                  altCacheRead = num(kv.value);
-                  break;
-                case 'gen_ai.usage.cache_creation_input_tokens': // OpenLLMetry
-                  altCacheWrite = num(kv.value);
-                  break;
-                case 'gen_ai.provider.name':
-                  providerName = str(kv.value);
-                  break;
-                case 'gen_ai.system':
-                  system = str(kv.value);
-                  break;
-                case 'gen_ai.operation.name':
-                  operation = str(kv.value);
-                  break;
-                case 'gen_ai.usage.cost':
-                  if (iCost < 0) iCost = i;
-                  break;
-                case 'gen_ai.usage.cost.source':
-                  if (iSource < 0) iSource = i;
-                  break;
-                case 'gen_ai.usage.cost.model':
-                  if (iModel < 0) iModel = i;
-                  break;
-              }
-            } else if (c0 === 108 /* l */) {
-              switch (k) {
-                case 'llm.model_name': // OpenInference
-                  modelName = str(kv.value);
-                  break;
-                case 'llm.request.model': // OpenLLMetry (older)
-                  llmReqModel = str(kv.value);
-                  break;
-                case 'llm.response.model':
-                  llmResModel = str(kv.value);
-                  break;
-                case 'llm.provider': // OpenInference
-                  llmProvider = str(kv.value);
-                  break;
-                case 'llm.system': // OpenInference
-                case 'llm.vendor': // Traceloop (older)
-                  llmSystem ??= str(kv.value);
-                  break;
-                case 'llm.token_count.prompt': // OpenInference
-                  oiPrompt = num(kv.value);
-                  break;
-                case 'llm.token_count.completion':
-                  oiCompletion = num(kv.value);
-                  break;
-                case 'llm.token_count.prompt_details.cache_read':
-                  if (!(altCacheRead >= 0)) altCacheRead = num(kv.value);
-                  break;
-                case 'llm.token_count.prompt_details.cache_write':
-                  if (!(altCacheWrite >= 0)) altCacheWrite = num(kv.value);
-                  break;
-                case 'llm.usage.prompt_tokens': // OpenLLMetry (older)
-                  llmPrompt = num(kv.value);
-                  break;
-                case 'llm.usage.completion_tokens':
-                  llmCompletion = num(kv.value);
-                  break;
-                case 'llm.usage.cache_read_input_tokens':
-                  if (!(altCacheRead >= 0)) altCacheRead = num(kv.value);
-                  break;
-                case 'llm.usage.total_tokens':
-                case 'llm.token_count.total':
-                  if (!(total >= 0)) total = num(kv.value);
-                  break;
-                case 'llm.request.type': // OpenLLMetry: chat, completion, embedding
-                  operation ??= str(kv.value);
-                  break;
-              }
-            } else if (c0 === 115 /* s */) {
-              if (k === 'service.name') spanService = str(kv.value);
-              else if (k === 'server.address') address = str(kv.value);
-            }
-          }
-          if (!(input >= 0)) input = prompt >= 0 ? prompt : llmPrompt >= 0 ? llmPrompt : oiPrompt;
-          if (!(output >= 0)) output = completion >= 0 ? completion : llmCompletion >= 0 ? llmCompletion : oiCompletion;
-          reqModel ||= llmReqModel || modelName;
-          resModel ||= llmResModel;
+          // every dialect's names, read in one pass into the reused `call` (genai-call.ts)
+          const call = this.call;
+          readGenAiCall(attrs, call);
+          const { reqModel, resModel, total, operation, address, iCost, iSource, iModel } = call;
+          let { input, output, cacheRead, cacheWrite } = call;
           const model = resModel || reqModel;
           const hasInput = input >= 0 && Number.isFinite(input);
           const hasOutput = output >= 0 && Number.isFinite(output);
@@ -375,13 +239,11 @@ export class CostProcessor implements Processor {
           }
           if (!hasInput) input = 0;
           if (!hasOutput) output = 0;
-          if (!(cacheRead >= 0)) cacheRead = altCacheRead;
-          if (!(cacheWrite >= 0)) cacheWrite = altCacheWrite;
           if (!(cacheRead >= 0) || !Number.isFinite(cacheRead)) cacheRead = 0;
           if (!(cacheWrite >= 0) || !Number.isFinite(cacheWrite)) cacheWrite = 0;
 
-          const provider = providerName ?? llmProvider ?? system ?? llmSystem;
-          const svc = spanService ?? service;
+          const provider = call.provider;
+          const svc = call.spanService ?? service;
           let r: Resolution | Unpriced | undefined;
           let usage: Usage;
           if (lastUsage !== undefined && lastReq === reqModel && lastRes === resModel && lastProvider === provider && lastAddress === address && lastService === svc && lastOperation === operation) {
