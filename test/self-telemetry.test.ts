@@ -87,5 +87,5 @@ describe('service.telemetry over OTLP', () => {
     const receive = spans().find((s) => s.name === 'receive otlp')!;
     expect(receive.attributes.find((a) => a.key === 'vigil.receiver')?.value.stringValue).toBe('otlp');
     expect(spans().some((s) => s.name === 'export nop')).toBe(true);
-  });
+  }, 120_000);
 });
