@@ -86,7 +86,7 @@ async function validate(args: string[], io: Out): Promise<number> {
     io.err(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'} in ${files.join(', ')}\n`);
     return 1;
   }
-  io.out(`config OK: ${files.join(', ')} (${Object.keys(result.config!.service.pipelines).length} pipelines)\n`);
+  io.out(`config OK: ${files.join(', ')} (${Object.keys(result.config!.service.pipelines).length} pipeline${Object.keys(result.config!.service.pipelines).length === 1 ? '' : 's'})\n`);
   return 0;
 }
 
@@ -290,9 +290,9 @@ async function silence(args: string[], io: Out): Promise<number> {
       const q = new URLSearchParams();
       for (const f of [...(v.filter ?? []), ...parsed.positionals]) q.append('filter', f);
       type S = { id: string; status: { state: string }; matchers: { name: string; value: string; isRegex: boolean; isEqual: boolean }[]; startsAt: string; endsAt: string; createdBy: string; comment: string };
-      const list = (await client.request<S[]>('GET', `/api/v2/silences${q.size ? `?${q}` : ''}`)).filter((s) => v.expired || s.status.state !== 'expired');
+      const list = (await client.request<S[]>('GET', `/api/v2/silences${q.size ? `?${q}` : ''}`)).filter((s) => (v.expired ? s.status.state === 'expired' : s.status.state !== 'expired'));
       if (v.output === 'json') io.out(`${JSON.stringify(list, null, 2)}\n`);
-      else if (!list.length) io.out(v.expired ? 'no silences\n' : 'no active or pending silences (--expired shows the others)\n');
+      else if (!list.length) io.out(v.expired ? 'no expired silences\n' : 'no active or pending silences (--expired shows the expired ones)\n');
       else io.out(pad([['ID', 'STATE', 'MATCHERS', 'ENDS AT', 'CREATED BY', 'COMMENT'], ...list.map((s) => [s.id, s.status.state, s.matchers.map(matcherText).join(' '), s.endsAt, s.createdBy, s.comment])]));
       return 0;
     }
