@@ -1,7 +1,5 @@
-import type { Agent } from 'undici';
-import { checkStatus, httpAgent, post, redact, type HttpResponse } from '../../src/delivery/http.ts';
-import { IncidentState } from '../../src/delivery/incident-state.ts';
-import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
+import { checkStatus, post, redact, type HttpResponse } from '../../src/delivery/http.ts';
+import { IncidentSender } from '../../src/delivery/notification-exporter.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { OpsgenieConfig } from './config.ts';
@@ -32,47 +30,24 @@ export function opsgenieError(res: HttpResponse, apiKey: string): string {
  * (dead letter, with Opsgenie's message). A create or close that is no longer the group's state when its
  * turn comes is skipped (src/delivery/incident-state.ts).
  */
-export class OpsgenieSender implements NotificationSender {
-  private agent: Agent | undefined;
+export class OpsgenieSender extends IncidentSender {
   private readonly templates: OpsgenieTemplates;
-  private readonly incidents: IncidentState;
   private readonly base: string;
 
   constructor(
     private readonly config: OpsgenieConfig,
     private readonly receiver: string,
     stateDir: string,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
+    super({ sendResolved: config.send_resolved, stateDir, logger, incidentKey: opsgenieAlias, keyField: 'alias', skipMessage: 'opsgenie: skipped a request the alert has moved past' });
     this.templates = new OpsgenieTemplates(config);
-    this.incidents = new IncidentState(stateDir, logger);
     this.base = config.api_url.replace(/\/+$/, '');
   }
 
-  wants(n: AlertNotification): boolean {
-    return this.config.send_resolved || n.status === 'firing';
-  }
-
-  accepted(ns: readonly AlertNotification[]): void {
-    this.incidents.accept(ns, (n) => opsgenieAlias(n.groupKey));
-  }
-
-  async start(): Promise<void> {
-    this.incidents.load();
-    this.agent = httpAgent();
-  }
-
-  async shutdown(): Promise<void> {
-    await this.agent?.close();
-  }
-
   async send(n: AlertNotification, signal: AbortSignal): Promise<void> {
-    const alias = opsgenieAlias(n.groupKey);
-    const current = this.incidents.status(alias);
-    if (current !== n.status) {
-      this.logger.debug({ groupKey: n.groupKey, alias, status: n.status, current }, 'opsgenie: skipped a request the alert has moved past');
-      return;
-    }
+    const alias = this.currentKey(n);
+    if (alias === undefined) return;
     const req = buildOpsgenieRequest(n, this.config, this.templates, this.receiver);
     const url = this.base + req.path;
     const res = await post(url, JSON.stringify(req.body), { 'content-type': 'application/json', 'user-agent': 'vigil', authorization: `GenieKey ${this.config.api_key}` }, signal, this.agent);

@@ -1,7 +1,5 @@
-import type { Agent } from 'undici';
-import { checkStatus, httpAgent, post, redact, type HttpResponse } from '../../src/delivery/http.ts';
-import { IncidentState } from '../../src/delivery/incident-state.ts';
-import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
+import { checkStatus, post, redact, type HttpResponse } from '../../src/delivery/http.ts';
+import { IncidentSender } from '../../src/delivery/notification-exporter.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { PagerDutyConfig } from './config.ts';
@@ -31,45 +29,22 @@ export function pagerDutyError(res: HttpResponse, routingKey: string): string {
  * (and its Retry-After when given); 5xx: retried. A trigger or resolve that is no longer the incident's state
  * when its turn comes (a retried trigger behind the resolve) is skipped (src/delivery/incident-state.ts).
  */
-export class PagerDutySender implements NotificationSender {
-  private agent: Agent | undefined;
+export class PagerDutySender extends IncidentSender {
   private readonly templates: PagerDutyTemplates;
-  private readonly incidents: IncidentState;
 
   constructor(
     private readonly config: PagerDutyConfig,
     private readonly receiver: string,
     stateDir: string,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
+    super({ sendResolved: config.send_resolved, stateDir, logger, incidentKey: dedupKey, keyField: 'dedup_key', skipMessage: 'pagerduty: skipped an event the incident has moved past' });
     this.templates = new PagerDutyTemplates(config);
-    this.incidents = new IncidentState(stateDir, logger);
-  }
-
-  wants(n: AlertNotification): boolean {
-    return this.config.send_resolved || n.status === 'firing';
-  }
-
-  accepted(ns: readonly AlertNotification[]): void {
-    this.incidents.accept(ns, (n) => dedupKey(n.groupKey));
-  }
-
-  async start(): Promise<void> {
-    this.incidents.load();
-    this.agent = httpAgent();
-  }
-
-  async shutdown(): Promise<void> {
-    await this.agent?.close();
   }
 
   async send(n: AlertNotification, signal: AbortSignal): Promise<void> {
-    const key = dedupKey(n.groupKey);
-    const current = this.incidents.status(key);
-    if (current !== n.status) {
-      this.logger.debug({ groupKey: n.groupKey, dedup_key: key, status: n.status, current }, 'pagerduty: skipped an event the incident has moved past');
-      return;
-    }
+    const key = this.currentKey(n);
+    if (key === undefined) return;
     const event = buildPagerDutyEvent(n, this.config, this.templates, this.receiver);
     const res = await post(this.config.url, JSON.stringify(event), { 'content-type': 'application/json', 'user-agent': 'vigil' }, signal, this.agent);
     if (res.status >= 200 && res.status < 300) return;
