@@ -283,68 +283,50 @@ export class MetricStreamReader {
         }
         return;
       }
-      case 'histogram': {
-        const visit = visitor.histogram;
-        if (!visit) return this.skip('unsupported_type', d.dataPoints.length, `metric ${name} is a histogram`);
-        for (const dp of d.dataPoints) {
-          if (dp.flags & FLAG_NO_RECORDED_VALUE) {
-            visitor.noRecordedValue?.(ctx, dp);
-            continue;
-          }
-          const problem = histogramProblem(dp);
-          if (problem) {
-            this.skip('malformed', 1, `metric ${name}: ${problem}`);
-            continue;
-          }
-          if (!streams) {
-            visit.call(visitor, ctx, dp, dp);
-            continue;
-          }
-          const delta = this.cumulative(streams, dp, nowMs, diffHistogram, rememberHistogram);
-          if (delta !== SKIP) visit.call(visitor, ctx, delta, dp);
-        }
-        return;
+      case 'histogram':
+        return this.readDistribution(ctx, streams, nowMs, visitor, visitor.histogram, d.dataPoints, 'a histogram', histogramProblem, diffHistogram, rememberHistogram);
+      case 'exponentialHistogram':
+        return this.readDistribution(ctx, streams, nowMs, visitor, visitor.exponentialHistogram, d.dataPoints, 'an exponential histogram', (dp) => exponentialProblem(dp, MIN_SCALE, MAX_SCALE), diffExponential, rememberExponential);
+      case 'summary':
+        return this.readDistribution(ctx, streams, nowMs, visitor, visitor.summary, d.dataPoints, 'a summary', summaryProblem, diffSummary, rememberSummary);
+    }
+  }
+
+  /**
+   * The points of a histogram, exponential histogram or summary (the same steps for each): no-recorded-value
+   * points to `noRecordedValue`, malformed ones skipped and counted, then each point (delta points as they
+   * are, cumulative ones through {@link cumulative}) to `visit`.
+   */
+  private readDistribution<T extends { flags: number; count: number; startTimeUnixNano: bigint; timeUnixNano: bigint; attributes: NumberDataPoint['attributes'] }>(
+    ctx: PointContext,
+    streams: Trie | undefined,
+    nowMs: number,
+    visitor: MetricPointVisitor,
+    visit: ((ctx: PointContext, delta: T | undefined, point: T) => void) | undefined,
+    points: readonly T[],
+    what: string,
+    problemOf: (dp: T) => string | undefined,
+    diff: (s: StreamState, dp: T) => T | typeof RESET,
+    remember: (s: StreamState, dp: T) => void,
+  ): void {
+    const name = ctx.metric.name;
+    if (!visit) return this.skip('unsupported_type', points.length, `metric ${name} is ${what}`);
+    for (const dp of points) {
+      if (dp.flags & FLAG_NO_RECORDED_VALUE) {
+        visitor.noRecordedValue?.(ctx, dp);
+        continue;
       }
-      case 'exponentialHistogram': {
-        const visit = visitor.exponentialHistogram;
-        if (!visit) return this.skip('unsupported_type', d.dataPoints.length, `metric ${name} is an exponential histogram`);
-        for (const dp of d.dataPoints) {
-          if (dp.flags & FLAG_NO_RECORDED_VALUE) {
-            visitor.noRecordedValue?.(ctx, dp);
-            continue;
-          }
-          const problem = exponentialProblem(dp, MIN_SCALE, MAX_SCALE);
-          if (problem) {
-            this.skip('malformed', 1, `metric ${name}: ${problem}`);
-            continue;
-          }
-          if (!streams) {
-            visit.call(visitor, ctx, dp, dp);
-            continue;
-          }
-          const delta = this.cumulative(streams, dp, nowMs, diffExponential, rememberExponential);
-          if (delta !== SKIP) visit.call(visitor, ctx, delta, dp);
-        }
-        return;
+      const problem = problemOf(dp);
+      if (problem) {
+        this.skip('malformed', 1, `metric ${name}: ${problem}`);
+        continue;
       }
-      case 'summary': {
-        const visit = visitor.summary;
-        if (!visit) return this.skip('unsupported_type', d.dataPoints.length, `metric ${name} is a summary`);
-        for (const dp of d.dataPoints) {
-          if (dp.flags & FLAG_NO_RECORDED_VALUE) {
-            visitor.noRecordedValue?.(ctx, dp);
-            continue;
-          }
-          const problem = summaryProblem(dp);
-          if (problem) {
-            this.skip('malformed', 1, `metric ${name}: ${problem}`);
-            continue;
-          }
-          const delta = this.cumulative(streams!, dp, nowMs, diffSummary, rememberSummary);
-          if (delta !== SKIP) visit.call(visitor, ctx, delta, dp);
-        }
-        return;
+      if (!streams) {
+        visit.call(visitor, ctx, dp, dp);
+        continue;
       }
+      const delta = this.cumulative(streams, dp, nowMs, diff, remember);
+      if (delta !== SKIP) visit.call(visitor, ctx, delta, dp);
     }
   }
 
