@@ -350,16 +350,9 @@ export class MetricStore {
         if (!f) return fail('type_conflict', d.dataPoints.length), 0;
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
-          const s = this.streamFor<HistogramStream>(f, p.attributes, ctx, (labels) => ({ kind: 'histogram', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, bounds: [...p.explicitBounds], counts: new Array(p.explicitBounds.length + 1).fill(0), sum: 0, count: 0 }));
-          if (!s) {
-            fail('max_series');
-            continue;
-          }
+          const s = this.histogramStreamFor<HistogramStream>(f, p, delta, ctx, (labels) => ({ kind: 'histogram', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, bounds: [...p.explicitBounds], counts: new Array(p.explicitBounds.length + 1).fill(0), sum: 0, count: 0 }));
+          if (!s) continue;
           const sameBounds = s.bounds.length === p.explicitBounds.length && s.bounds.every((b, i) => b === p.explicitBounds[i]);
-          if (delta ? !this.inOrderDelta(s, p.startTimeUnixNano, p.timeUnixNano) : p.timeUnixNano <= s.lastNs) {
-            fail('late');
-            continue;
-          }
           const reset = !sameBounds || (!delta && (p.count < s.count || (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs)));
           if (reset) {
             s.bounds = [...p.explicitBounds];
@@ -387,18 +380,11 @@ export class MetricStore {
       case 'exponentialHistogram': {
         const f = this.family(m.name, m.unit, m.description, 'histogram');
         if (!f) return fail('type_conflict', d.dataPoints.length), 0;
-        const sf = received.has(`${m.name}.summary`) || received.has(summaryTwin(m.name)) ? undefined : this.family(`${m.name}.summary`, m.unit, m.description ? `${m.description} (quantiles of the last window)` : '', 'summary');
+        const sf = summaryTwins(m.name).some((n) => received.has(n)) ? undefined : this.family(`${m.name}.summary`, m.unit, m.description ? `${m.description} (quantiles of the last window)` : '', 'summary');
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
-          const s = this.streamFor<ExpStream>(f, p.attributes, ctx, (labels) => ({ kind: 'exp', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, sketch: new Sketch(p.scale), range: undefined }));
-          if (!s) {
-            fail('max_series');
-            continue;
-          }
-          if (delta ? !this.inOrderDelta(s, p.startTimeUnixNano, p.timeUnixNano) : p.timeUnixNano <= s.lastNs) {
-            fail('late');
-            continue;
-          }
+          const s = this.histogramStreamFor<ExpStream>(f, p, delta, ctx, (labels) => ({ kind: 'exp', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, sketch: new Sketch(p.scale), range: undefined }));
+          if (!s) continue;
           const window = Sketch.fromDataPoint(p);
           if (delta) s.sketch.mergeDataPoint(p);
           else {
@@ -459,6 +445,17 @@ export class MetricStore {
       }
     }
     return taken;
+  }
+
+  /**
+   * The stream of a (classic or exponential) histogram point, or undefined when the point is dropped and
+   * counted: no room for a new stream (`max_series`), or a point late for the stream (`late`).
+   */
+  private histogramStreamFor<S extends Stream>(f: Family, p: { attributes: readonly KeyValue[]; startTimeUnixNano: bigint; timeUnixNano: bigint }, delta: boolean, ctx: Context, make: (labels: string) => S): S | undefined {
+    const s = this.streamFor<S>(f, p.attributes, ctx, make);
+    if (!s) return this.onDrop('max_series', 1), undefined;
+    if (delta ? !this.inOrderDelta(s, p.startTimeUnixNano, p.timeUnixNano) : p.timeUnixNano <= s.lastNs) return this.onDrop('late', 1), undefined;
+    return s;
   }
 
   /** A delta point follows what the stream holds: not before its last time, and newer. */
@@ -551,10 +548,12 @@ export class MetricStore {
 }
 
 /**
- * The summary the percentiles processor sends beside an exponential histogram: `span.duration` has
- * `span.duration.summary`, and a `<m>.distribution` (span attributes, received metrics) has `<m>.summary`
+ * The names under which a received summary stands in for the derived one of an exponential histogram
+ * `<name>`: `<name>.summary` (the name the derived summary takes), and for a `<m>.distribution` (span
+ * attributes, received metrics) also `<m>.summary`, the name the percentiles processor gives it
  * (processors/percentiles/render.ts), not `<m>.distribution.summary`.
  */
-function summaryTwin(histogramName: string): string {
-  return histogramName.endsWith('.distribution') ? `${histogramName.slice(0, -'.distribution'.length)}.summary` : `${histogramName}.summary`;
+function summaryTwins(histogramName: string): string[] {
+  const own = `${histogramName}.summary`;
+  return histogramName.endsWith('.distribution') ? [own, `${histogramName.slice(0, -'.distribution'.length)}.summary`] : [own];
 }
