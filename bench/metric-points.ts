@@ -9,14 +9,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type CreateSettings, NOOP_CONSUMER, type Processor } from '../src/component.ts';
-import { validateComponentConfig } from '../src/config/ajv.ts';
-import { silentLogger } from '../src/logger.ts';
+import { NOOP_CONSUMER, type Processor } from '../src/component.ts';
 import { AggregationTemporality, type Batch, type HistogramDataPoint, type KeyValue, type ResourceMetrics, emptyScope } from '../src/model.ts';
-import { ServiceTelemetry } from '../src/telemetry.ts';
 import { alertsProcessorFactory } from '../processors/alerts/index.ts';
 import { costProcessorFactory } from '../processors/cost/index.ts';
 import { percentilesProcessorFactory } from '../processors/percentiles/index.ts';
+import { configFor, testSettings } from '../test/helpers/index.ts';
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
 
 const BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1000];
 const SERVICES = 8;
@@ -117,27 +117,6 @@ class StreamSource {
   }
 }
 
-const telemetry = new ServiceTelemetry();
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
-
-function settings(id: string): CreateSettings {
-  return {
-    id,
-    kind: 'processor',
-    logger: silentLogger(),
-    telemetry: telemetry.forComponent('processor', id),
-    stateDir,
-    emit: NOOP_CONSUMER,
-    service: { componentIds: { receiver: [], processor: [], exporter: [] }, pipelines: {} },
-  };
-}
-
-function config(factory: { schema: unknown }, raw: Record<string, unknown>): never {
-  const c = structuredClone(raw);
-  const issues = validateComponentConfig(factory as never, c);
-  if (issues.length) throw new Error(JSON.stringify(issues));
-  return c as never;
-}
 
 /** ns per point of `work` over about `ms` of fresh batches, and ns per point of building them alone. */
 async function measure(source: () => StreamSource, work: ((b: Batch) => Promise<void>) | undefined, ms: number): Promise<number> {
@@ -163,23 +142,23 @@ export async function run(): Promise<void> {
   rows.push(['building the batch alone', `${build.toFixed(0)} ns/point`]);
 
   const pct = percentilesProcessorFactory.create(
-    settings('percentiles'),
-    config(percentilesProcessorFactory, { window: '1h', dimensions: ['service.name', 'http.route'], metrics: ['http.server.request.duration'] }),
+    testSettings('processor', 'percentiles', { stateDir }),
+    configFor(percentilesProcessorFactory, { window: '1h', dimensions: ['service.name', 'http.route'], metrics: ['http.server.request.duration'] }),
   ) as Processor;
   await pct.start({ reportFatal: () => {} });
   const p = await measure(() => new StreamSource('latency'), (b) => pct.process(b, NOOP_CONSUMER), 2500);
   rows.push(['percentiles, cumulative histogram', `${(p - build).toFixed(0)} ns/point`]);
   await pct.shutdown();
 
-  const cost = costProcessorFactory.create(settings('cost'), config(costProcessorFactory, {})) as Processor;
+  const cost = costProcessorFactory.create(testSettings('processor', 'cost', { stateDir }), configFor(costProcessorFactory, {})) as Processor;
   await cost.start({ reportFatal: () => {} });
   const c = await measure(() => new StreamSource('tokens'), (b) => cost.process(b, NOOP_CONSUMER), 2500);
   rows.push(['cost, cumulative gen_ai.client.token.usage', `${(c - build).toFixed(0)} ns/point`]);
   await cost.shutdown();
 
   const alerts = alertsProcessorFactory.create(
-    { ...settings('alerts'), service: { componentIds: { receiver: [], processor: [], exporter: ['file/x'] }, pipelines: {} } },
-    config(alertsProcessorFactory, {
+    { ...testSettings('processor', 'alerts', { stateDir }), service: { componentIds: { receiver: [], processor: [], exporter: ['file/x'] }, pipelines: {} } },
+    configFor(alertsProcessorFactory, {
       interval: '1h',
       rules: [{ name: 'SlowRoute', metric: 'http.server.request.duration', stat: 'p95', op: '>', threshold: 500, window: '5m', group_by: ['service.name'] }],
       routes: [{ exporters: ['file/x'] }],
@@ -197,7 +176,6 @@ export async function run(): Promise<void> {
   for (const r of rows) console.log(`| ${r[0].padEnd(w0)} | ${r[1].padStart(w1)} |`);
   console.log(`load average: ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
   fs.rmSync(stateDir, { recursive: true, force: true });
-  await telemetry.close();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

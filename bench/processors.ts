@@ -10,17 +10,17 @@
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { type Consumer, type CreateSettings, NOOP_CONSUMER, type Processor } from '../src/component.ts';
-import { validateComponentConfig } from '../src/config/ajv.ts';
-import { silentLogger } from '../src/logger.ts';
+import { type Consumer, NOOP_CONSUMER, type Processor } from '../src/component.ts';
 import { type Batch, type KeyValue, type Span, StatusCode, emptyScope } from '../src/model.ts';
-import { ServiceTelemetry } from '../src/telemetry.ts';
 import { costProcessorFactory } from '../processors/cost/index.ts';
 import { percentilesProcessorFactory } from '../processors/percentiles/index.ts';
 import type { PercentilesProcessor } from '../processors/percentiles/percentiles-processor.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { configFor, testSettings } from '../test/helpers/index.ts';
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
 
 const MODELS = [
   'gpt-4o', 'openai/gpt-4o-mini', 'gpt-4.1-2025-04-14', 'gpt-5-mini', 'o4-mini', 'azure/gpt-4.1-nano',
@@ -111,36 +111,15 @@ function makeBatches(n: number, seed = 1, uniqueKey?: (i: number) => string): Ba
   return out;
 }
 
-const telemetry = new ServiceTelemetry();
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
-
-function settings(id: string): CreateSettings {
-  return {
-    id,
-    kind: 'processor',
-    logger: silentLogger(),
-    telemetry: telemetry.forComponent('processor', id),
-    stateDir,
-    emit: NOOP_CONSUMER,
-    service: { componentIds: { receiver: [], processor: [], exporter: [] }, pipelines: {} },
-  };
-}
-
-function config(factory: { schema: unknown }, raw: Record<string, unknown>): never {
-  const c = structuredClone(raw);
-  const issues = validateComponentConfig(factory as never, c);
-  if (issues.length) throw new Error(JSON.stringify(issues));
-  return c as never;
-}
 
 function makeCost(): Processor {
-  return costProcessorFactory.create(settings('cost'), config(costProcessorFactory, { budgets: [{ name: 'daily', limit_usd: 1000, group_by: ['service.name'] }] })) as Processor;
+  return costProcessorFactory.create(testSettings('processor', 'cost', { stateDir }), configFor(costProcessorFactory, { budgets: [{ name: 'daily', limit_usd: 1000, group_by: ['service.name'] }] })) as Processor;
 }
 
 function makePercentiles(extra: Record<string, unknown> = {}): Processor {
   return percentilesProcessorFactory.create(
-    settings('percentiles'),
-    config(percentilesProcessorFactory, {
+    testSettings('processor', 'percentiles', { stateDir }),
+    configFor(percentilesProcessorFactory, {
       window: '1h', // one window for the whole run: nothing is emitted or late mid-measurement
       dimensions: ['service.name', 'span.name', 'gen_ai.request.model'],
       span_attributes: ['gen_ai.usage.cost', 'gen_ai.usage.output_tokens'],
@@ -218,7 +197,6 @@ export async function run(): Promise<void> {
     `targets: cost alone <= 1000 ns/span: ${costAlone.nsPerSpan <= 1000 ? 'met' : 'MISSED'} (load average ${os.loadavg()[0]!.toFixed(1)}); chain >= 150,000 spans/s: ${chain.spansPerSec >= 150_000 ? 'met' : 'MISSED'}; memory < 300 MB at 100k series: ${mb < 300 ? 'met' : 'MISSED'}`,
   );
   fs.rmSync(stateDir, { recursive: true, force: true });
-  await telemetry.close();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();
