@@ -12,7 +12,7 @@ export interface QueueStore<T> {
   values(): IterableIterator<QueueEntry<T>>;
   /** Live entries. */
   readonly size: number;
-  /** Bytes of the live entries (their on-disk record size, also for memory, so bounds mean the same). */
+  /** Bytes of the live entries: their on-disk record size (DiskQueue.recordSizeOf), in memory too, so bounds mean the same. */
   readonly bytes: number;
   has(id: number): boolean;
   /** Appends items; resolves once they are stored (on disk: written and fsync'd), with their entries in order. */
@@ -23,8 +23,6 @@ export interface QueueStore<T> {
   close(): Promise<void>;
 }
 
-/** Size of an entry's on-disk record for this JSON (both stores count it the same, so bounds mean the same). */
-export const recordSizeOf = (json: string): number => DiskQueue.recordSizeOf(json);
 
 /** A queue store in memory: `sending_queue.storage: memory`. Nothing survives a restart. */
 export class MemoryQueue<T> implements QueueStore<T> {
@@ -53,7 +51,7 @@ export class MemoryQueue<T> implements QueueStore<T> {
     if (this.closed) return Promise.reject(new Error('queue is closed'));
     const out: QueueEntry<T>[] = [];
     for (const { item, severity, json } of items) {
-      const e: QueueEntry<T> = { id: this.nextId++, item, bytes: recordSizeOf(json ?? JSON.stringify(item)), severity, enqueuedAt: now };
+      const e: QueueEntry<T> = { id: this.nextId++, item, bytes: DiskQueue.recordSizeOf(json ?? JSON.stringify(item)), severity, enqueuedAt: now };
       this.entries.set(e.id, e);
       this.liveBytes += e.bytes;
       out.push(e);
