@@ -1,5 +1,5 @@
 import { checkStatus, post, redact, type HttpResponse } from '../../src/delivery/http.ts';
-import { IncidentSender } from '../../src/delivery/notification-exporter.ts';
+import { IncidentSender } from '../../src/delivery/incident-sender.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { PagerDutyConfig } from './config.ts';
