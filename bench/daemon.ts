@@ -29,6 +29,8 @@ import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpa
 const root = path.resolve(import.meta.dirname, '..');
 const WARMUP_MS = Number(process.env.BENCH_DAEMON_WARMUP_MS ?? 5000);
 const MEASURE_MS = Number(process.env.BENCH_DAEMON_MEASURE_MS ?? 20_000);
+/** Extra node flags for the daemon, e.g. BENCH_DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it. */
+const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const RATE = 10_000;
 const MiB = 1024 * 1024;
 
@@ -67,7 +69,7 @@ async function startDaemon(moduleLog: boolean): Promise<Daemon> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    ['--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(root, 'dist/app/main.js'), 'run', '--config', path.join(root, 'pipelines.yaml')],
+    [...nodeArgs, '--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(root, 'dist/app/main.js'), 'run', '--config', path.join(root, 'pipelines.yaml')],
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
