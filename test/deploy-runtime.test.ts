@@ -38,10 +38,11 @@ let output = '';
 const ports = { grpc: 0, http: 0, json: 0, telemetry: 0 };
 
 beforeAll(async () => {
-  // build stage: `npm run build` (tsc -p tsconfig.build.json) and deploy/copy-data-files.mjs
+  // build stage: `npm run build` (tsc -p tsconfig.build.json), deploy/copy-data-files.mjs and deploy/bundle.mjs
   const build = path.join(work, 'build');
   run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', path.join(build, 'dist')], root);
   run(process.execPath, [path.join(root, 'deploy/copy-data-files.mjs'), root, path.join(build, 'dist')], root);
+  run(process.execPath, [path.join(root, 'deploy/bundle.mjs'), root, path.join(build, 'dist')], root);
   // runtime stage
   fs.mkdirSync(app, { recursive: true });
   for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(root, f), path.join(app, f));
