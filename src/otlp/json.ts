@@ -1,4 +1,5 @@
 import { ErrorCodes, VigilError } from '../errors.ts';
+import { otlpJsonText } from './json-text.ts';
 /**
  * OTLP/JSON <-> vigil's model (src/model.ts).
  *
@@ -69,9 +70,13 @@ export function toOtlpJson(batch: Batch, signal: OtlpSignal): Record<string, unk
   }
 }
 
-/** The JSON export request as text (what an HTTP body or a file line holds). */
+/**
+ * The JSON export request as text (what an HTTP body or a file line holds): byte for byte
+ * `JSON.stringify(toOtlpJson(batch, signal))`, written straight from the model without the object tree
+ * (src/otlp/json-text.ts; 3-5x faster, no garbage per field).
+ */
 export function stringifyOtlpJson(batch: Batch, signal: OtlpSignal): string {
-  return JSON.stringify(toOtlpJson(batch, signal));
+  return otlpJsonText(batch, signal);
 }
 
 function encDouble(v: number): number | string {
