@@ -110,7 +110,8 @@ export class RuleState {
   private readonly groupsWithAlerts = new Map<string, Map<string, number>>();
   readonly absence = new Map<string, Map<string, { labels: Record<string, string>; at: number }>>();
   private readonly ruleByName = new Map<string, CompiledRule>();
-  private readonly memo = new RoundMemo();
+  /** The values shared by the rules within a round (and its cost counts: RoundMemo.seriesRead). */
+  readonly memo = new RoundMemo();
   private readonly sink = new StateSink(this);
   private store: SeriesStore | undefined;
 

@@ -316,6 +316,36 @@ function keysOf(rule: CompiledRule): RuleKeys {
  */
 export class RoundMemo {
   private readonly values = new Map<string, GroupValues>();
+  private readonly lastSeen = new WeakMap<GroupSet, { now: number; at: Float64Array }>();
+  /**
+   * Series read into a window accumulator since this memo began: a cost count that does not move with
+   * load (tests check it grows by about the series of each distinct selection, group_by, stat and window
+   * per round, not by rules x series).
+   */
+  seriesRead = 0;
+  /** Series whose newest point time was read for absent_for since this memo began (as seriesRead). */
+  seriesSeen = 0;
+
+  /**
+   * The newest point time (Unix ms, -Infinity when none) of each group of `set` (at[g.i]), computed once
+   * per round for every absent_for rule over the same selection and group_by.
+   */
+  lastSeenOf(set: GroupSet, now: number): Float64Array {
+    let e = this.lastSeen.get(set);
+    if (!e) this.lastSeen.set(set, (e = { now: NaN, at: new Float64Array(set.list.length) }));
+    if (e.now !== now) {
+      const list = set.list;
+      for (let i = 0; i < list.length; i++) {
+        const series = list[i]!.series;
+        let seen = -Infinity;
+        for (let j = 0; j < series.length; j++) if (series[j]!.lastSeen > seen) seen = series[j]!.lastSeen;
+        e.at[i] = seen;
+        this.seriesSeen += series.length;
+      }
+      e.now = now;
+    }
+    return e.at;
+  }
 
   /** The stat per group of a selection at `now` (values[g.i] for each group g of the returned set). */
   groupValues(store: SeriesStore, sel: Selector, groupBy: readonly string[], stat: Stat, windowMs: number, now: number, key?: string, groupsKey?: string): GroupValues {
@@ -326,7 +356,10 @@ export class RoundMemo {
       const set = store.groupSet(sel, groupBy, groupsKey);
       const list = set.list;
       if (e.values.length < list.length) e.values = new Float64Array(list.length);
-      for (let i = 0; i < list.length; i++) e.values[i] = statOf(list[i]!, stat, now, windowMs);
+      for (let i = 0; i < list.length; i++) {
+        e.values[i] = statOf(list[i]!, stat, now, windowMs);
+        this.seriesRead += list[i]!.series.length;
+      }
       e.set = set;
       e.now = now;
     }
@@ -425,22 +458,28 @@ export function evaluateRuleInto(
   const groupSet = store.groupSet(mainSel, rule.groupBy, keys.mainGroups);
   const groups = groupSet.map;
   const list = groupSet.list;
-  const numGroups = rule.kind === 'ratio' ? store.groupSet(rule.numerator!, rule.groupBy, keys.numGroups).map : undefined;
+  const numSet = rule.kind === 'ratio' ? store.groupSet(rule.numerator!, rule.groupBy, keys.numGroups) : undefined;
+  const numGroups = numSet?.map;
   const hasCondition = rule.op !== undefined && rule.threshold !== undefined && rule.stat !== undefined;
   const mainValues = hasCondition ? memo.groupValues(store, mainSel, rule.groupBy, rule.stat!, rule.windowMs, now, keys.mainMemo, keys.mainGroups) : undefined;
   const numValues = hasCondition && rule.kind === 'ratio' ? memo.groupValues(store, rule.numerator!, rule.groupBy, rule.stat!, rule.windowMs, now, keys.numMemo, keys.numGroups) : undefined;
   // the main values are over the same group set as `list` (same selection and group_by, same generation)
   const direct = mainValues !== undefined && mainValues.set === groupSet;
   const absentForMs = rule.absentForMs;
+  // absent_for: the newest point per group, shared by the rules over the same selection and group_by
+  const seenMain = absentForMs !== undefined ? memo.lastSeenOf(groupSet, now) : undefined;
+  const seenNum = absentForMs !== undefined && numSet ? memo.lastSeenOf(numSet, now) : undefined;
   const op = rule.op!;
   const threshold = rule.threshold!;
   for (let gi = 0; gi < list.length; gi++) {
     const g = list[gi]!;
     const key = g.key;
     if (absentForMs !== undefined) {
-      let seen = -Infinity;
-      for (const s of g.series) if (s.lastSeen > seen) seen = s.lastSeen;
-      if (numGroups) for (const s of numGroups.get(key)?.series ?? []) if (s.lastSeen > seen) seen = s.lastSeen;
+      let seen = seenMain![gi]!;
+      if (seenNum) {
+        const ng = numGroups!.get(key);
+        if (ng !== undefined && seenNum[ng.i]! > seen) seen = seenNum[ng.i]!;
+      }
       const prev = absence.lastSeen.get(key);
       if (!prev) {
         if (absence.lastSeen.size < MAX_ABSENCE_GROUPS) absence.lastSeen.set(key, { labels: g.labels, at: seen });
@@ -486,14 +525,27 @@ function evaluateSlo(rule: CompiledRule, store: SeriesStore, now: number, memo: 
   const slo = rule.slo!;
   const budget = 1 - slo.objective;
   const totals = store.groups(slo.total, rule.groupBy);
+  if (totals.size === 0) return;
+  // the increases per group over each window, once per round for every rule over the same selections
+  const perWindow = new Map<number, { total: GroupValues; part: GroupValues }>();
+  for (const pair of slo.pairs) {
+    for (const ms of [pair.longMs, pair.shortMs]) {
+      if (perWindow.has(ms)) continue;
+      perWindow.set(ms, {
+        total: memo.groupValues(store, slo.total, rule.groupBy, INCREASE, ms, now),
+        part: memo.groupValues(store, slo.good ?? slo.bad!, rule.groupBy, INCREASE, ms, now),
+      });
+    }
+  }
   const burnCache = new Map<number, number>();
   for (const [key, g] of totals) {
     burnCache.clear();
     const burn = (ms: number): number => {
       let b = burnCache.get(ms);
       if (b !== undefined) return b;
-      const total = valueOf(memo.groupValues(store, slo.total, rule.groupBy, INCREASE, ms, now), key);
-      let part = valueOf(memo.groupValues(store, slo.good ?? slo.bad!, rule.groupBy, INCREASE, ms, now), key);
+      const w = perWindow.get(ms)!;
+      const total = valueOf(w.total, key);
+      let part = valueOf(w.part, key);
       if (Number.isNaN(part)) part = 0;
       const errRatio = slo.good ? (total - part) / total : part / total;
       b = !(total > 0) ? NaN : Math.max(0, errRatio) / budget;

@@ -11,6 +11,12 @@
  * mergeExplicitHistogram; cumulative ones as increments), and per window length a merged histogram
  * updated incrementally (WindowHist); `summary` keeps count and sum increments and the latest quantiles.
  *
+ * Selections are cheap to rebuild (Prometheus's inverted index, tsdb/index/postings.go): the series of each
+ * metric are kept with postings lists (label value -> series), built for a label the first time a rule's
+ * equality matcher names it and kept up to date as series come and go, so that a selection visits only the
+ * series of its smallest equality posting list (its other matchers, regexes and negations, filter those),
+ * and the selection cache is invalidated per metric, not whenever any series anywhere changes.
+ *
  * Memory is bounded twice: at most `maxSeries` series (further new series are dropped and counted), and
  * at most `maxPointsPerSeries` points per series (beyond it the older half is merged pairwise: deltas
  * and sketches add up, gauges and counters keep the later point, so windows lose time resolution at
@@ -54,6 +60,75 @@ export interface GroupSet {
 }
 
 /**
+ * The series of one metric (see this file's comment): by series key, and per indexed label name, the
+ * series per value, each list in the order the series were added (as `byKey` iterates).
+ */
+class MetricSeries {
+  readonly byKey = new Map<string, Series>();
+  /** The store-wide change stamp of the last series added to or removed from this metric. */
+  stamp = 0;
+  /** Label name -> value -> series (only labels some equality matcher asked for; a missing label is not indexed). */
+  private readonly postings = new Map<string, Map<string, Set<Series>>>();
+
+  add(s: Series): void {
+    this.byKey.set(s.key, s);
+    for (const [label, byValue] of this.postings) {
+      const v = s.attrs[label];
+      if (v === undefined) continue;
+      let set = byValue.get(v);
+      if (!set) byValue.set(v, (set = new Set()));
+      set.add(s);
+    }
+  }
+
+  delete(s: Series): void {
+    this.byKey.delete(s.key);
+    for (const [label, byValue] of this.postings) {
+      const v = s.attrs[label];
+      if (v === undefined) continue;
+      const set = byValue.get(v);
+      if (!set) continue;
+      set.delete(s);
+      if (set.size === 0) byValue.delete(v);
+    }
+  }
+
+  /** The series whose label `label` is `value` (built on first use for that label, then maintained). */
+  postingsFor(label: string, value: string): ReadonlySet<Series> | undefined {
+    let byValue = this.postings.get(label);
+    if (!byValue) {
+      this.postings.set(label, (byValue = new Map()));
+      for (const s of this.byKey.values()) {
+        const v = s.attrs[label];
+        if (v === undefined) continue;
+        let set = byValue.get(v);
+        if (!set) byValue.set(v, (set = new Set()));
+        set.add(s);
+      }
+    }
+    return byValue.get(value);
+  }
+
+  /**
+   * The series a selection needs to look at: the smallest posting list of its equality matchers with a
+   * non-empty value (`k: ""` also matches a missing label, which no posting list holds), else every series.
+   * The caller still checks every matcher on each.
+   */
+  candidates(matchers: readonly Matcher[]): Iterable<Series> {
+    let best: ReadonlySet<Series> | undefined;
+    for (const m of matchers) {
+      if (m.op !== '=' || m.value === '') continue;
+      const set = this.postingsFor(m.name, m.value);
+      if (!set) return NO_SERIES;
+      if (!best || set.size < best.size) best = set;
+    }
+    return best ?? this.byKey.values();
+  }
+}
+
+const NO_SERIES: readonly Series[] = [];
+
+/**
  * What a {@link SeriesStore} is built with: its bounds, the retention per metric (ms), logging, telemetry,
  * and since when (Unix ms) streams and windows are observed.
  */
@@ -76,10 +151,13 @@ export interface StoreOptions {
  * stream reader.
  */
 export class SeriesStore {
-  private readonly byMetric = new Map<string, Map<string, Series>>();
+  /** Per stored metric (an entry stays when its series are gone: metric names are bounded by the rules'). */
+  private readonly byMetric = new Map<string, MetricSeries>();
   private seriesCount = 0;
-  /** Bumped whenever a series is added or removed: invalidates selection caches. */
+  /** Bumped whenever a series is added or removed; the metric's `stamp` takes its value (see groupSet). */
   private generation = 0;
+  /** Series looked at to build selections since the store began (a cost count for tests and benches, not timing). */
+  seriesScanned = 0;
   private readonly groupCache = new Map<string, GroupSet>();
   /** Points refused because the series cap was reached (since start). */
   droppedPoints = 0;
@@ -125,11 +203,11 @@ export class SeriesStore {
     let taken = 0;
     for (const [metric, perMetric] of old.byMetric) {
       if (!this.opts.retention.has(metric)) continue;
-      let mine = this.byMetric.get(metric);
-      if (!mine) this.byMetric.set(metric, (mine = new Map()));
-      for (const [key, series] of perMetric) {
-        if (mine.has(key) || this.seriesCount >= this.opts.maxSeries) continue;
-        mine.set(key, series);
+      const mine = this.metricSeries(metric);
+      for (const [key, series] of perMetric.byKey) {
+        if (mine.byKey.has(key) || this.seriesCount >= this.opts.maxSeries) continue;
+        mine.add(series);
+        mine.stamp = ++this.generation;
         this.seriesCount++;
         taken++;
       }
@@ -143,7 +221,6 @@ export class SeriesStore {
     this.streams = old.streams;
     old.streams = unused;
     this.streams.claim();
-    if (taken) this.generation++;
     this.groupCache.clear();
     return taken;
   }
@@ -252,15 +329,20 @@ export class SeriesStore {
   /** The series of these attributes if it exists (a staleness marker never creates one). */
   private existingSeries(metric: string, res: Record<string, string>, attrs: readonly KeyValue[]): Series | undefined {
     const merged = attrs.length ? attrsToRecord(attrs, { ...res }) : res;
-    return this.byMetric.get(metric)?.get(seriesKey(merged));
+    return this.byMetric.get(metric)?.byKey.get(seriesKey(merged));
+  }
+
+  private metricSeries(metric: string): MetricSeries {
+    let m = this.byMetric.get(metric);
+    if (!m) this.byMetric.set(metric, (m = new MetricSeries()));
+    return m;
   }
 
   private seriesFor(metric: string, res: Record<string, string>, attrs: readonly KeyValue[], kind: SeriesKind): Series | undefined {
     const merged = attrs.length ? attrsToRecord(attrs, { ...res }) : res;
     const key = seriesKey(merged);
-    let perMetric = this.byMetric.get(metric);
-    if (!perMetric) this.byMetric.set(metric, (perMetric = new Map()));
-    let s = perMetric.get(key);
+    const perMetric = this.metricSeries(metric);
+    let s = perMetric.byKey.get(key);
     if (s) {
       // the metric changed type: start over rather than mix kinds
       if (s.kind !== kind) s.resetAs(kind);
@@ -268,9 +350,9 @@ export class SeriesStore {
     }
     if (this.seriesCount >= this.opts.maxSeries) return undefined;
     s = new Series(metric, key, merged === res ? { ...res } : merged, kind);
-    perMetric.set(key, s);
+    perMetric.add(s);
+    perMetric.stamp = ++this.generation;
     this.seriesCount++;
-    this.generation++;
     return s;
   }
 
@@ -278,19 +360,18 @@ export class SeriesStore {
   prune(nowMs: number): void {
     for (const [metric, perMetric] of this.byMetric) {
       const keep = this.opts.retention.get(metric) ?? 0;
-      for (const s of perMetric.values()) {
+      for (const s of perMetric.byKey.values()) {
         // prune in steps of a minute rather than a point at a time: a few stale points cost nothing
         // (windows are cut by time), shifting arrays every round does
         // (the slack, 30 to 60 s, differs between series, so that they do not all shift in the same round)
         if (s.length && s.t[0]! > nowMs - keep - 60_000 + (s.seq % 4) * 10_000 && s.kind !== 'counter') continue;
         s.prune(nowMs - keep);
         if (s.length === 0 || (s.kind === 'counter' && s.t[s.t.length - 1]! <= nowMs - keep)) {
-          perMetric.delete(s.key);
+          perMetric.delete(s);
+          perMetric.stamp = ++this.generation;
           this.seriesCount--;
-          this.generation++;
         }
       }
-      if (perMetric.size === 0) this.byMetric.delete(metric);
     }
   }
 
@@ -299,16 +380,27 @@ export class SeriesStore {
     return this.groupSet(sel, groupBy).map;
   }
 
-  /** As {@link groups}, with the list too; `cacheKey` (selector id and group_by) can be given precomputed. */
+  /**
+   * As {@link groups}, with the list too; `cacheKey` (selector id and group_by) can be given precomputed.
+   * Rebuilt only when a series of one of the selection's metrics came or went (`gen`: the newest change
+   * stamp among them, which only grows), visiting only the candidates of its equality matchers
+   * (MetricSeries.candidates). Groups and their series are in the order the series were added.
+   */
   groupSet(sel: Selector, groupBy: readonly string[], cacheKey: string = groupCacheKey(sel, groupBy)): GroupSet {
+    let gen = 0;
+    for (const metric of sel.metrics) {
+      const stamp = this.byMetric.get(metric)?.stamp ?? 0;
+      if (stamp > gen) gen = stamp;
+    }
     const hit = this.groupCache.get(cacheKey);
-    if (hit && hit.gen === this.generation) return hit;
+    if (hit && hit.gen === gen) return hit;
     const groups = new Map<string, SeriesGroup>();
     const list: SeriesGroup[] = [];
     for (const metric of sel.metrics) {
       const perMetric = this.byMetric.get(metric);
       if (!perMetric) continue;
-      for (const s of perMetric.values()) {
+      for (const s of perMetric.candidates(sel.matchers)) {
+        this.seriesScanned++;
         if (!matchAll(sel.matchers, s.attrs)) continue;
         const labels: Record<string, string> = {};
         let key = '';
@@ -325,7 +417,7 @@ export class SeriesStore {
         grp.series.push(s);
       }
     }
-    const set = { gen: this.generation, map: groups, list };
+    const set = { gen, map: groups, list };
     this.groupCache.set(cacheKey, set);
     return set;
   }

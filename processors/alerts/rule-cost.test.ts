@@ -1,0 +1,166 @@
+/**
+ * The cost of an evaluation round, as counts that do not move with load (issue 21, "rules that select
+ * many series stay cheap"): series read into window accumulators per round, and series looked at to
+ * build selections. They must grow with the distinct (selection, group_by, stat, window) of the rules and
+ * the series those select, not with rules x series. Timing is in `npm run bench alerts`.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { matchAll } from './matchers.ts';
+import type { Selector } from './series-store.ts';
+import { SeriesStore } from './series-store.ts';
+import { compileWhere } from './matchers.ts';
+import { batchOf, dist, gauge, sum } from './testdata/batches.ts';
+import { engineFor, tick } from './testdata/engine.ts';
+
+const S = 1000;
+
+/** `services` x `ops` gauge series of metric g, one point each at `t`. */
+function feedGauges(e: ReturnType<typeof engineFor>, services: number, ops: number, t: number): void {
+  const metrics = [];
+  for (let s = 0; s < services; s++) for (let o = 0; o < ops; o++) metrics.push(gauge('g', { 'service.name': `svc-${s}`, 'span.name': `op-${o}` }, s * ops + o, t));
+  e.ingest(batchOf(metrics), t);
+}
+
+describe('rules over the same selection share one read of its series per round', () => {
+  it('1,000 rules over all series of one metric, thresholds differing, read each series once', () => {
+    const services = 40;
+    const ops = 50; // 2,000 series
+    const rules = Array.from({ length: 1000 }, (_, i) => ({ name: `Avg_${i}`, metric: 'g', group_by: ['service.name'], stat: 'avg', window: '5m', op: '>', threshold: i * 2 }));
+    const e = engineFor({ rules, routes: [{ exporters: ['webhook/x'] }] });
+    for (let step = 1; step <= 3; step++) feedGauges(e, services, ops, step * 10 * S);
+    tick(e, 30 * S + 1);
+    const read0 = e.state.memo.seriesRead;
+    feedGauges(e, services, ops, 40 * S);
+    tick(e, 40 * S + 1);
+    // one distinct (selection, group_by, stat, window): its 2,000 series, once (1,000 x 2,000 without sharing)
+    expect(e.state.memo.seriesRead - read0).toBe(services * ops);
+    // and each rule still applies its own threshold: group svc-s averages s*50 + 24.5, rule i fires when that > 2i
+    const firing = new Map<string, number>();
+    for (const inst of e.state.instances.values()) firing.set(inst.rule, (firing.get(inst.rule) ?? 0) + 1);
+    for (const i of [0, 1, 300, 612, 999]) {
+      let want = 0;
+      for (let s = 0; s < services; s++) if (s * ops + (ops - 1) / 2 > i * 2) want++;
+      expect(firing.get(`Avg_${i}`) ?? 0).toBe(want);
+    }
+  });
+
+  it('counts one read per distinct selection, group_by, stat and window (latency quantiles and error ratios)', () => {
+    const services = 10;
+    const ops = 20; // 200 histogram series, 200 counter series (20 of them errors)
+    const rules: unknown[] = [];
+    for (let i = 0; i < 200; i++) {
+      rules.push({ name: `P95_${i}`, metric: 'span.duration', group_by: ['span.name'], stat: 'p95', window: '5m', op: '>', threshold: 100 + i });
+      rules.push({ name: `P99_${i}`, metric: 'span.duration', group_by: ['span.name'], stat: 'p99', window: '5m', op: '>', threshold: 100 + i });
+      rules.push({
+        name: `Err_${i}`,
+        ratio: { numerator: { metric: 'span.calls', where: { 'status.code': 'error' } }, denominator: { metric: 'span.calls' } },
+        group_by: ['span.name'],
+        stat: 'sum',
+        window: '5m',
+        op: '>',
+        threshold: i / 1000,
+      });
+      rules.push({ name: `Gone_${i}`, metric: 'span.calls', group_by: ['service.name'], absent_for: '10m' });
+    }
+    const e = engineFor({ rules, routes: [{ exporters: ['webhook/x'] }] });
+    const feed = (t: number) => {
+      const metrics = [];
+      for (let s = 0; s < services; s++) {
+        for (let o = 0; o < ops; o++) {
+          const labels = { 'service.name': `svc-${s}`, 'span.name': `op-${o}` };
+          metrics.push(dist('span.duration', labels, [50 + o, 100 + s, 300], t));
+          metrics.push(sum('span.calls', { ...labels, 'status.code': o % 10 === 0 ? 'error' : 'ok' }, 10, t));
+        }
+      }
+      e.ingest(batchOf(metrics), t);
+    };
+    for (let step = 1; step <= 3; step++) feed(step * 10 * S);
+    tick(e, 30 * S + 1);
+    const read0 = e.state.memo.seriesRead;
+    const seen0 = e.state.memo.seriesSeen;
+    feed(40 * S);
+    tick(e, 40 * S + 1);
+    const n = services * ops;
+    // p95 and p99 over the histograms (2 x 200), the ratio's denominator (200) and numerator (20)
+    expect(e.state.memo.seriesRead - read0).toBe(2 * n + n + n / 10);
+    // absent_for: the newest point per group of its one selection, once for its 200 rules
+    expect(e.state.memo.seriesSeen - seen0).toBe(n);
+    expect(e.state.instances.size).toBeGreaterThan(0); // the low thresholds fire
+  });
+});
+
+describe('selections are built from the postings of their equality matchers', () => {
+  it('100 rules each on one service: a new series costs a rebuild over each rule\'s own series, not all of them', () => {
+    const services = 100;
+    const ops = 20; // 2,000 series, 20 per service
+    const rules = Array.from({ length: services }, (_, i) => ({
+      name: `Svc_${i}`,
+      metric: 'g',
+      where: { 'service.name': `svc-${i}`, 'span.name': { '!~': 'health.*' } },
+      group_by: ['span.name'],
+      stat: 'max',
+      window: '5m',
+      op: '>',
+      threshold: 1e9,
+    }));
+    const e = engineFor({ rules: [...rules, { name: 'Other', metric: 'h', stat: 'max', window: '5m', op: '>', threshold: 1e9 }], routes: [{ exporters: ['webhook/x'] }] });
+    feedGauges(e, services, ops, 10 * S);
+    tick(e, 10 * S + 1);
+    let scanned = e.store.seriesScanned;
+    tick(e, 11 * S); // nothing came or went: every selection from the cache
+    expect(e.store.seriesScanned - scanned).toBe(0);
+    // a new series of another metric leaves these selections alone
+    e.ingest(batchOf([gauge('h', { 'service.name': 'svc-1' }, 1, 12 * S)]), 12 * S);
+    scanned = e.store.seriesScanned;
+    tick(e, 12 * S + 1);
+    expect(e.store.seriesScanned - scanned).toBe(1); // the rule on h
+    // a new series of g: each of the 100 selections is rebuilt from its own service's postings (20 or 21)
+    e.ingest(batchOf([gauge('g', { 'service.name': 'svc-7', 'span.name': 'op-new' }, 1, 13 * S)]), 13 * S);
+    scanned = e.store.seriesScanned;
+    tick(e, 13 * S + 1);
+    expect(e.store.seriesScanned - scanned).toBe(services * ops + 1); // 100 x 2,001 with a full scan per selection
+    expect(e.store.groups({ id: 'q', metrics: ['g'], matchers: compileWhere({ 'service.name': 'svc-7' }).matchers }, ['span.name']).size).toBe(ops + 1);
+  });
+
+  it('select exactly what a scan of every series with every matcher selects, as series come and go', () => {
+    const labelValue = fc.constantFrom('a', 'b', 'c', '');
+    const attrs = fc.record({ x: labelValue, y: labelValue, z: labelValue }, { requiredKeys: [] });
+    const matcher = fc.record({ name: fc.constantFrom('x', 'y', 'z'), op: fc.constantFrom('=', '=', '!=', '=~', '!~'), value: fc.constantFrom('a', 'b', '', 'a|b', '.*', 'c?') });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(attrs, { maxLength: 12 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.array(matcher, { maxLength: 3 }), { minLength: 1, maxLength: 6 }),
+        (steps, where) => {
+          const store = new SeriesStore({ maxSeries: 1000, maxPointsPerSeries: 64, retention: new Map([['g', 20 * S]]) });
+          const selectors: Selector[] = where.map((ms, i) => {
+            const w: Record<string, Record<string, string>> = {};
+            for (const m of ms) (w[m.name] ??= {})[m.op] = m.value;
+            return { id: `s${i}`, metrics: ['g'], matchers: compileWhere(w).matchers };
+          });
+          const all: Selector = { id: 'all', metrics: ['g'], matchers: [] };
+          steps.forEach((points, step) => {
+            const t = (step + 1) * 30 * S;
+            // kept 20 s (plus the store's slack of 30-60 s): a series not fed for a few steps goes
+            store.ingest(batchOf(points.map((a) => gauge('g', a, 1, t))), t);
+            store.prune(t);
+            const every = [...store.groups(all, []).values()].flatMap((g) => g.series);
+            for (const sel of selectors) {
+              for (const groupBy of [[], ['y']]) {
+                const got = [...store.groups(sel, groupBy).values()].map((g) => [g.key, g.series.map((s) => s.key)]);
+                const want = new Map<string, string[]>();
+                for (const s of every) {
+                  if (!matchAll(sel.matchers, s.attrs)) continue;
+                  const key = groupBy.map((l) => `${s.attrs[l] ?? ''}\u0000`).join('');
+                  want.set(key, [...(want.get(key) ?? []), s.key]);
+                }
+                expect(got).toEqual([...want]);
+              }
+            }
+          });
+        },
+      ),
+      { numRuns: 150, seed: 21 },
+    );
+  });
+});
