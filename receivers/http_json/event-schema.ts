@@ -2,12 +2,10 @@
  * The JSON Schema of one `POST /v1/events` event, per kind (span, metric, log), compiled once by Ajv.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { compileSchema } from '../../src/config/ajv.ts';
 import { MAX_ANY_VALUE_DEPTH } from '../../src/otlp/json.ts';
 import { MAX_DURATION_MS, MAX_TIME_UNIX_MS, MAX_TIME_UNIX_NANO, isTokenCountKey, tokenCountProblem } from '../../src/limits.ts';
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 /** Attribute values: scalars, arrays, nested objects (become a key-value list), or null. */
@@ -88,12 +86,12 @@ export type LogEvent = Static<typeof LogEventSchema>;
 /** Any validated `POST /v1/events` event, told apart by `kind`. */
 export type Event = SpanEvent | MetricEvent | LogEvent;
 
-const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false });
-addFormats(ajv);
+/** The event schemas by `kind`, compiled with src/config/ajv.ts's `events` option set (first error only, no defaults). */
+export const EVENT_SCHEMAS: Readonly<Record<'span' | 'metric' | 'log', TSchema>> = { span: SpanEventSchema, metric: MetricEventSchema, log: LogEventSchema };
 const validators: Record<string, ValidateFunction> = {
-  span: ajv.compile(SpanEventSchema as TSchema),
-  metric: ajv.compile(MetricEventSchema as TSchema),
-  log: ajv.compile(LogEventSchema as TSchema),
+  span: compileSchema(SpanEventSchema, 'events'),
+  metric: compileSchema(MetricEventSchema, 'events'),
+  log: compileSchema(LogEventSchema, 'events'),
 };
 
 function describeError(e: ErrorObject): string {

@@ -1,34 +1,83 @@
-/** The one Ajv instance: component schemas are compiled once, with defaults applied and types checked. */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+/**
+ * Schema validation with Ajv, compiled once per schema, or ahead of time: `npm run build` (deploy/bundle.mjs)
+ * compiles every schema vigil ships to code with Ajv's standalone mode ({@link standaloneModule}), and the
+ * bundle carries those validators in src/config/precompiled.ts, so that `vigil run` from dist/ neither loads
+ * Ajv's compiler nor compiles at start (issue 21). A schema the build did not see (run from the sources,
+ * tests' doubles, a schema changed since) is compiled at first use, with the same options.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import type { Factory } from '../component.ts';
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+import { PRECOMPILED } from './precompiled.ts';
 
 /**
- * The Ajv instance every config schema is compiled with: all errors reported, `default`s filled in
- * (`useDefaults`), no type coercion, with ajv-formats.
+ * The option sets schemas are compiled with. `config` (component and top-level config): all errors reported,
+ * `default`s filled in (`useDefaults`), no type coercion. `events` (http_json events, per request): the first
+ * error only, no defaults. Both with ajv-formats' full formats.
  */
-export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
-addFormats(ajv);
+export const AJV_OPTIONS = {
+  config: { allErrors: true, useDefaults: true, strict: false, coerceTypes: false },
+  events: { allErrors: false, useDefaults: false, strict: false, coerceTypes: false },
+} as const satisfies Record<string, Options>;
+/** The name of an option set in {@link AJV_OPTIONS}. */
+export type AjvOptionSet = keyof typeof AJV_OPTIONS;
 
-const compiled = new WeakMap<TSchema, ValidateFunction>();
+// Ajv and ajv-formats are loaded on first runtime compilation only (CommonJS, through require).
+const requireCjs = createRequire(import.meta.url);
+const instances = new Map<AjvOptionSet, Ajv>();
 
-/** The Ajv validator of a TypeBox schema, compiled once per schema object and cached. */
-export function compileSchema(schema: TSchema): ValidateFunction {
-  let v = compiled.get(schema);
+function newAjv(set: AjvOptionSet, extra: Options = {}): Ajv {
+  const { Ajv: AjvClass } = requireCjs('ajv') as typeof import('ajv');
+  const addFormats = (requireCjs('ajv-formats') as { default: (ajv: Ajv) => Ajv }).default;
+  const ajv = new AjvClass({ ...AJV_OPTIONS[set], ...extra });
+  addFormats(ajv);
+  return ajv;
+}
+
+/**
+ * The key of a schema's validator: the option set and the SHA-1 of the schema's JSON (an identifier:
+ * `config_<40 hex>`). The build and the runtime compute it alike, so a changed schema never meets a stale
+ * precompiled validator.
+ */
+export function schemaKey(schema: TSchema, set: AjvOptionSet = 'config'): string {
+  return `${set}_${createHash('sha1').update(JSON.stringify(schema)).digest('hex')}`;
+}
+
+const compiled = new Map<AjvOptionSet, WeakMap<TSchema, ValidateFunction>>();
+
+/**
+ * The Ajv validator of a TypeBox schema under option set `set`: the build's precompiled one when there is one
+ * for this schema, else compiled now; once per schema object, cached.
+ */
+export function compileSchema(schema: TSchema, set: AjvOptionSet = 'config'): ValidateFunction {
+  let bySchema = compiled.get(set);
+  if (!bySchema) compiled.set(set, (bySchema = new WeakMap()));
+  let v = bySchema.get(schema);
   if (!v) {
-    v = ajv.compile(schema);
-    compiled.set(schema, v);
+    v = (PRECOMPILED.get(schemaKey(schema, set)) as ValidateFunction | undefined) ?? runtimeCompile(schema, set);
+    bySchema.set(schema, v);
   }
   return v;
 }
 
-/** One problem found in a component config, with the path below that config. */
-export interface SchemaIssue {
-  path: (string | number)[];
-  message: string;
+function runtimeCompile(schema: TSchema, set: AjvOptionSet): ValidateFunction {
+  let ajv = instances.get(set);
+  if (!ajv) instances.set(set, (ajv = newAjv(set)));
+  return ajv.compile(schema);
+}
+
+/**
+ * The ES module source of `schema`'s validator under option set `set`, compiled by Ajv's standalone mode
+ * (https://ajv.js.org/standalone.html): `export default` the validate function. Its runtime helpers and
+ * formats are `require`d from ajv and ajv-formats (deploy/bundle.mjs bundles them). Build time only.
+ */
+export function standaloneModule(schema: TSchema, set: AjvOptionSet = 'config'): string {
+  const { _ } = requireCjs('ajv') as typeof import('ajv');
+  const standaloneCode = (requireCjs('ajv/dist/standalone') as { default: (ajv: Ajv, v: ValidateFunction) => string }).default;
+  const ajv = newAjv(set, { code: { source: true, esm: true, formats: _`require("ajv-formats/dist/formats").fullFormats` } });
+  return standaloneCode(ajv, ajv.compile(schema));
 }
 
 /** Validates (and fills defaults into) a component config in place; returns every issue found. */
@@ -38,6 +87,12 @@ export function validateComponentConfig(factory: Factory, config: unknown): Sche
     return factory.validate ? factory.validate(config as never) : [];
   }
   return describeAjvErrors(validate.errors ?? []);
+}
+
+/** One problem found in a component config, with the path below that config. */
+export interface SchemaIssue {
+  path: (string | number)[];
+  message: string;
 }
 
 /** Turns Ajv's errors into issues: one per place, alternatives of a union merged into "expected one of". */

@@ -86,7 +86,8 @@ const ServiceSchema = Obj({
   pipelines: Type.Record(Type.String(), PipelineSchema, { minProperties: 1 }),
 });
 
-const TopSchema = Type.Object(
+/** The config file's top level (receivers, processors, exporters, service); each component's own schema checks its section. */
+export const TopSchema = Type.Object(
   {
     receivers: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
     processors: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
