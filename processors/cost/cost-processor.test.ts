@@ -328,3 +328,95 @@ describe('cost: config and startup', () => {
   });
 });
 
+
+describe('cost: spans of a shape already seen (the per-shape cache of README "Speed")', () => {
+  it('prices, counts and budgets every span as a processor that has never seen its shape does', async () => {
+    // a processor under test sees the spans in batches (shapes repeat: cache hits), and is flushed midway
+    // (the cache goes with the usage series); the reference prices each span alone and flushes after
+    // each, so every span of it is resolved from scratch
+    const budgets = [{ name: 'per-service', limit_usd: 1000, group_by: ['service.name'] }];
+    const { proc, emitted } = make({ budgets });
+    const ref = make({ budgets });
+    let seed = 7;
+    const r = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    // the same name resolves differently by provider, endpoint, response model (sources: pricing-cases)
+    const shapes: Record<string, string>[] = [
+      { 'gen_ai.request.model': 'deepseek/deepseek-chat', 'gen_ai.provider.name': 'deepseek' },
+      { 'gen_ai.request.model': 'deepseek/deepseek-chat', 'gen_ai.provider.name': 'openrouter' },
+      { 'gen_ai.request.model': 'deepseek/deepseek-chat', 'gen_ai.system': 'openai' },
+      { 'gen_ai.request.model': 'deepseek-chat', 'gen_ai.system': 'openai', 'server.address': 'api.deepseek.com' },
+      { 'gen_ai.request.model': 'deepseek-chat', 'gen_ai.system': 'openai' },
+      { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' },
+      { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.response.model': 'gpt-4o-2024-05-13', 'gen_ai.provider.name': 'openai' },
+      { 'gen_ai.response.model': 'gpt-4o-2024-05-13' },
+      { 'gen_ai.request.model': 'claude-sonnet-4-5-20250929', 'gen_ai.provider.name': 'anthropic' },
+      { 'gen_ai.request.model': 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'gen_ai.provider.name': 'aws.bedrock' },
+      { 'gen_ai.request.model': 'mystery-7b', 'gen_ai.provider.name': 'openai' },
+    ];
+    const specs: { svc: string; a: Record<string, string | bigint> }[] = [];
+    for (let i = 0; i < 400; i++) {
+      const a: Record<string, string | bigint> = { ...pick(shapes), 'gen_ai.usage.input_tokens': BigInt(1 + Math.floor(r() * 5000)), 'gen_ai.usage.output_tokens': BigInt(Math.floor(r() * 900)) };
+      const op = pick(['chat', 'chat', 'text_completion', undefined]);
+      if (op) a['gen_ai.operation.name'] = op;
+      if (r() < 0.3) a['gen_ai.usage.cache_read.input_tokens'] = BigInt(Math.floor(r() * 1000));
+      const own = pick([undefined, undefined, 'a', 'c']);
+      if (own) a['service.name'] = own;
+      specs.push({ svc: pick(['a', 'b']), a });
+    }
+    const mk = (s: (typeof specs)[number]) => llmSpan(s.a);
+    const sum = (m: Map<string, number>, batches: Batch[]) => {
+      for (const b of batches) {
+        for (const metric of (b.resourceMetrics ?? []).flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))) {
+          if (metric.name !== 'llm.cost' && metric.name !== 'llm.tokens') continue;
+          for (const p of metric.data!.dataPoints as NumberDataPoint[]) {
+            const k = `${metric.name} ${JSON.stringify([...p.attributes].sort((x, y) => (x.key < y.key ? -1 : 1)))}`;
+            m.set(k, (m.get(k) ?? 0) + Number(p.value));
+          }
+        }
+      }
+    };
+    const got: Span[] = [];
+    const want: Span[] = [];
+    const periods = [specs.slice(0, 200), specs.slice(200)];
+    for (const period of periods) {
+      for (let i = 0; i < period.length; ) {
+        // batches of 1-40 spans in runs of the same resource
+        const n = 1 + Math.floor(r() * 40);
+        const resources = [];
+        for (let j = i; j < Math.min(i + n, period.length); ) {
+          let k = j;
+          while (k < Math.min(i + n, period.length) && period[k]!.svc === period[j]!.svc) k++;
+          resources.push(resourceSpans(period[j]!.svc, period.slice(j, k).map(mk)));
+          j = k;
+        }
+        const next = new SinkConsumer();
+        await proc.process({ resourceSpans: resources }, next);
+        got.push(...next.spans);
+        i += n;
+      }
+      for (const s of period) {
+        want.push(...(await price(ref.proc, [mk(s)], s.svc)));
+        await ref.proc.flush();
+      }
+      await proc.flush();
+      const gotSums = new Map<string, number>();
+      const wantSums = new Map<string, number>();
+      sum(gotSums, emitted.batches.splice(0));
+      sum(wantSums, ref.emitted.batches.splice(0));
+      expect([...gotSums.keys()].sort()).toEqual([...wantSums.keys()].sort());
+      for (const [k, v] of wantSums) expect(gotSums.get(k), k).toBeCloseTo(v, 12);
+    }
+    expect(got).toHaveLength(specs.length);
+    const view = (s: Span) => ['gen_ai.usage.cost', 'gen_ai.usage.cost.source', 'gen_ai.usage.cost.model'].map((k) => getAttr(s.attributes, k));
+    expect(got.map(view)).toEqual(want.map(view));
+    // the draw covered priced, unpriced and ambiguous shapes
+    expect(new Set(got.map((s) => getAttr(s.attributes, 'gen_ai.usage.cost.source')))).toEqual(new Set(['table', 'unpriced']));
+    expect(new Set(got.map((s) => getAttr(s.attributes, 'gen_ai.usage.cost.model'))).size).toBeGreaterThan(5);
+    const rows = proc.status(Date.now()).cost!.budgets;
+    expect(rows.length).toBe(3); // services a, b (resources) and c (a span's own service.name)
+    expect(rows).toEqual(ref.proc.status(Date.now()).cost!.budgets);
+    await proc.shutdown();
+    await ref.proc.shutdown();
+  });
+});

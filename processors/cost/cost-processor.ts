@@ -44,6 +44,17 @@ interface Usage {
 
 type Trie = Map<string, Trie | Usage>;
 
+/** What a span's call attributes (model, provider, endpoint, operation) resolved to, for one service. */
+interface CallShape {
+  reqModel: string | undefined;
+  resModel: string | undefined;
+  provider: string | undefined;
+  address: string | undefined;
+  operation: string | undefined;
+  r: Resolution | Unpriced;
+  usage: Usage;
+}
+
 const MAX_USAGE_SERIES = 10_000;
 const MAX_MODEL_LABELS = 1000;
 const MAX_STREAMS = 10_000;
@@ -64,6 +75,13 @@ export class CostProcessor implements Processor {
   private readonly modelCosts = new ModelCosts();
   private readonly stateDir: string;
   private usageRoot: Trie = new Map();
+  /**
+   * Call shapes seen since the last emission, by service then model as sent: each holds what the shape
+   * resolved to and its usage series, so that a span of a known shape costs no lookup. Dropped with the
+   * usage series at each emission; bounded by MAX_USAGE_SERIES.
+   */
+  private shapes = new Map<string, Map<string, CallShape[]>>();
+  private shapeCount = 0;
   private usageList: Usage[] = [];
   private usageOverflow: Usage | undefined;
   private lastEmitNs: bigint;
@@ -93,7 +111,10 @@ export class CostProcessor implements Processor {
   /** The attributes of the call being priced, for budget group_by lookups (no closure per span). */
   private curAttrs: readonly KeyValue[] = [];
   private curResAttrs: readonly KeyValue[] = [];
+  /** service.name of the call being priced (span, else resource), when already known: no scan for it. */
+  private curService: string | undefined;
   private readonly lookupAttr = (key: string): string | undefined => {
+    if (this.curService !== undefined && key === 'service.name') return this.curService;
     const v = findString(this.curAttrs, key);
     return v !== undefined ? v : findString(this.curResAttrs, key);
   };
@@ -201,21 +222,14 @@ export class CostProcessor implements Processor {
 
   private priceSpans(batch: Batch, nowMs: number): void {
     const table = this.table!;
-    // the previous span's call shape and what it resolved to (no object per span)
-    let lastUsage: Usage | undefined;
-    let lastR: Resolution | Unpriced | undefined;
-    let lastProvider: string | undefined;
-    let lastAddress: string | undefined;
-    let lastRes: string | undefined;
-    let lastReq: string | undefined;
-    let lastService: string | undefined;
-    let lastOperation: string | undefined;
     let ctx: ProviderContext | undefined;
     let ctxProvider: string | undefined;
     let ctxAddress: string | undefined;
     for (const rs of batch.resourceSpans!) {
       const rattrs = rs.resource?.attributes ?? [];
       const service = findString(rattrs, 'service.name') ?? '';
+      // the call shapes of this resource's service, looked up once per resource
+      const resShapes = this.shapesOf(service);
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
           const attrs = span.attributes;
@@ -243,41 +257,44 @@ export class CostProcessor implements Processor {
           if (!(cacheWrite >= 0) || !Number.isFinite(cacheWrite)) cacheWrite = 0;
 
           const provider = call.provider;
-          const svc = call.spanService ?? service;
-          let r: Resolution | Unpriced | undefined;
-          let usage: Usage;
-          if (lastUsage !== undefined && lastReq === reqModel && lastRes === resModel && lastProvider === provider && lastAddress === address && lastService === svc && lastOperation === operation) {
-            // the same call shape as the previous span (the common case in a batch): no lookups
-            r = lastR;
-            usage = lastUsage;
-          } else {
+          const spanService = call.spanService;
+          const svc = spanService ?? service;
+          const key = reqModel || resModel || '';
+          // the same call shape as an earlier span since the last emission: its resolution and usage
+          // series without any lookup (one Map get by model name; README "Speed")
+          const shapes = spanService === undefined || spanService === service ? resShapes : this.shapesOf(svc);
+          const list = shapes.get(key);
+          let shape: CallShape | undefined;
+          if (list !== undefined) {
+            for (let j = 0; j < list.length; j++) {
+              const s = list[j]!;
+              if (s.reqModel === reqModel && s.resModel === resModel && s.provider === provider && s.address === address && s.operation === operation) {
+                shape = s;
+                break;
+              }
+            }
+          }
+          if (shape === undefined) {
             if (ctx === undefined || ctxProvider !== provider || ctxAddress !== address) {
               ctx = table.context(provider, address);
               ctxProvider = provider;
               ctxAddress = address;
             }
             // the response model is what served the call; fall back to the requested one
-            r = resModel ? table.resolve(resModel, ctx) : undefined;
+            let r: Resolution | Unpriced | undefined = resModel ? table.resolve(resModel, ctx) : undefined;
             if (!r?.price && reqModel && reqModel !== resModel) {
               const r2 = table.resolve(reqModel, ctx);
               if (r2.price || !r) r = r2;
             }
-            const key = reqModel || resModel || '';
-            usage = this.usageFor(svc, key, provider ?? '', operation ?? '', r?.price?.name ?? '');
-            if (usage.seenAt !== nowMs) {
-              usage.seenAt = nowMs;
-              this.seenSpans(svc, key, nowMs);
-            }
-            lastUsage = usage;
-            lastR = r;
-            lastProvider = provider;
-            lastAddress = address;
-            lastRes = resModel;
-            lastReq = reqModel;
-            lastService = svc;
-            lastOperation = operation;
+            shape = { reqModel, resModel, provider, address, operation, r: r!, usage: this.usageFor(svc, key, provider ?? '', operation ?? '', r?.price?.name ?? '') };
+            this.rememberShape(svc, shapes, key, list, shape);
           }
-          const key = reqModel || resModel || '';
+          const r = shape.r;
+          const usage = shape.usage;
+          if (usage.seenAt !== nowMs) {
+            usage.seenAt = nowMs;
+            this.seenSpans(svc, key, nowMs);
+          }
           usage.input += input;
           usage.output += output;
           if (!r?.price) {
@@ -296,6 +313,7 @@ export class CostProcessor implements Processor {
           if (this.budgets.active && cost > 0) {
             this.curAttrs = attrs;
             this.curResAttrs = rattrs;
+            this.curService = svc;
             this.budgets.add(cost, nowMs, this.lookupAttr);
           }
         }
@@ -307,6 +325,35 @@ export class CostProcessor implements Processor {
     if (iSource >= 0) attrs[iSource]!.value = 'unpriced';
     else attrs.push({ key: 'gen_ai.usage.cost.source', value: 'unpriced' });
     this.countUnpriced(model, reason);
+  }
+
+  /** The call shapes of one service (created on first use; all are dropped at each emission). */
+  private shapesOf(service: string): Map<string, CallShape[]> {
+    let m = this.shapes.get(service);
+    if (m === undefined) {
+      if (this.shapeCount >= MAX_USAGE_SERIES) this.clearShapes();
+      this.shapes.set(service, (m = new Map()));
+      this.shapeCount++;
+    }
+    return m;
+  }
+
+  private rememberShape(service: string, shapes: Map<string, CallShape[]>, model: string, list: CallShape[] | undefined, shape: CallShape): void {
+    if (this.shapeCount >= MAX_USAGE_SERIES) {
+      // bounded like the usage series they point to: past the bound, forget them all and start again
+      this.clearShapes();
+      shapes.clear();
+      this.shapes.set(service, shapes);
+      list = undefined;
+    }
+    if (list === undefined) shapes.set(model, [shape]);
+    else list.push(shape);
+    this.shapeCount++;
+  }
+
+  private clearShapes(): void {
+    this.shapes = new Map();
+    this.shapeCount = 0;
   }
 
   /** Remembers that (service, model) sends spans: its token-usage metric points are then not counted (README "Counted once"). */
@@ -389,6 +436,7 @@ export class CostProcessor implements Processor {
   private holdMetricUsage(service: string, model: string, provider: string, operation: string, priced: string, type: 'input' | 'output', tokens: number, cost: number, unpriced: UnpricedWhy | undefined, a: readonly KeyValue[], rattrs: readonly KeyValue[]): void {
     this.curAttrs = a;
     this.curResAttrs = rattrs;
+    this.curService = undefined;
     const groupAttrs: KeyValue[] = this.groupKeys.map((k) => ({ key: k, value: this.lookupAttr(k) ?? '' }));
     const key = `${service}\u0001${model}\u0002${provider}\u0002${operation}\u0002${priced}\u0002${groupAttrs.map((g) => g.value).join('\u0001')}`;
     let h = this.heldMetrics.get(key);
@@ -434,6 +482,7 @@ export class CostProcessor implements Processor {
     if (this.budgets.active && h.cost > 0) {
       this.curAttrs = h.groupAttrs;
       this.curResAttrs = [];
+      this.curService = undefined;
       this.budgets.add(h.cost, nowMs, this.lookupAttr);
     }
   }
@@ -516,6 +565,7 @@ export class CostProcessor implements Processor {
     this.lastEmitNs = nowNs;
     const usages = this.usageOverflow ? [...this.usageList, this.usageOverflow] : this.usageList;
     this.usageRoot = new Map();
+    this.clearShapes();
     this.usageList = [];
     this.usageOverflow = undefined;
 

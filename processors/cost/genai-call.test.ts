@@ -1,0 +1,111 @@
+/**
+ * The dialect reader against a plain reference: for every quantity, the first name of its list (the cost
+ * README's "What it reads" table) that is present. Random attribute lists mix every known name with
+ * decoys of the same length (one character changed, other case), unrelated keys, keys built at run time
+ * (not the interned literals), and keys longer than any known name, so that the length-first dispatch is
+ * exercised on each path: no candidate, a candidate that differs, the name itself.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AnyValue, KeyValue } from '../../src/model.ts';
+import { valueNumber, valueString } from '../../src/attributes.ts';
+import { GENAI_CALL_KEYS, type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
+
+function rand(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NUMERIC = new Set([...GENAI_CALL_KEYS.keys()].filter((k) => /tokens|token_count|cache_/.test(k)));
+const WRITTEN = ['gen_ai.usage.cost', 'gen_ai.usage.cost.source', 'gen_ai.usage.cost.model'];
+
+/** What readGenAiCall must give, from lookups by name (attribute lists without duplicate keys). */
+function reference(attrs: readonly KeyValue[]): GenAiCall {
+  const at = (k: string) => attrs.findIndex((a) => a.key === k);
+  const s = (k: string): string | undefined => {
+    const i = at(k);
+    return i < 0 ? undefined : valueString(attrs[i]!.value);
+  };
+  const n = (k: string): number => {
+    const i = at(k);
+    return i < 0 ? NaN : valueNumber(attrs[i]!.value);
+  };
+  /** Of names read as alternatives in one place, the one that comes first in the list. */
+  const firstInList = <T>(keys: string[], read: (k: string) => T, ok: (v: T) => boolean, none: T): T => {
+    const present = keys.filter((k) => at(k) >= 0 && ok(read(k))).sort((a, b) => at(a) - at(b));
+    return present.length ? read(present[0]!) : none;
+  };
+  const firstValid = (...vals: number[]): number => vals.find((v) => v >= 0) ?? vals[vals.length - 1]!;
+  const total = n('gen_ai.usage.total_tokens') >= 0 ? n('gen_ai.usage.total_tokens') : firstInList(['llm.usage.total_tokens', 'llm.token_count.total'], n, (v) => v >= 0, n('gen_ai.usage.total_tokens'));
+  const cacheRead = n('gen_ai.usage.cache_read.input_tokens');
+  const cacheWrite = n('gen_ai.usage.cache_creation.input_tokens');
+  const altRead = n('gen_ai.usage.cache_read_input_tokens') >= 0 ? n('gen_ai.usage.cache_read_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_read', 'llm.usage.cache_read_input_tokens'], n, (v) => v >= 0, NaN);
+  const altWrite = firstValid(n('gen_ai.usage.cache_creation_input_tokens'), n('llm.token_count.prompt_details.cache_write'), NaN);
+  return {
+    reqModel: s('gen_ai.request.model') || s('llm.request.model') || s('llm.model_name'),
+    resModel: s('gen_ai.response.model') || s('llm.response.model'),
+    provider: s('gen_ai.provider.name') ?? s('llm.provider') ?? s('gen_ai.system') ?? firstInList(['llm.system', 'llm.vendor'], s, (v) => v !== undefined, undefined),
+    address: s('server.address'),
+    operation: s('gen_ai.operation.name') ?? s('llm.request.type'),
+    spanService: s('service.name'),
+    input: firstValid(n('gen_ai.usage.input_tokens'), n('gen_ai.usage.prompt_tokens'), n('llm.usage.prompt_tokens'), n('llm.token_count.prompt')),
+    output: firstValid(n('gen_ai.usage.output_tokens'), n('gen_ai.usage.completion_tokens'), n('llm.usage.completion_tokens'), n('llm.token_count.completion')),
+    total,
+    cacheRead: cacheRead >= 0 ? cacheRead : altRead,
+    cacheWrite: cacheWrite >= 0 ? cacheWrite : altWrite,
+    iCost: at(WRITTEN[0]!),
+    iSource: at(WRITTEN[1]!),
+    iModel: at(WRITTEN[2]!),
+  };
+}
+
+/** A copy of `s` that is not the interned literal (as keys decoded from the wire are). */
+const fresh = (s: string): string => [...s].join('');
+
+describe('readGenAiCall', () => {
+  it('reads every dialect as the reference does, whatever else the span carries', () => {
+    const r = rand(14);
+    const known = [...GENAI_CALL_KEYS.keys()];
+    const decoys = known.flatMap((k) => [k.slice(0, -1) + (k.endsWith('x') ? 'y' : 'x'), k.toUpperCase(), `x${k.slice(1)}`]);
+    const others = ['http.route', 'http.request.method', 'llm.input_messages.0.message.content', 'gen_ai.prompt.0.content', 'a', '', `${'llm.'.repeat(20)}long`];
+    const value = (k: string): AnyValue => {
+      const x = r();
+      if (NUMERIC.has(k)) return x < 0.4 ? BigInt(Math.floor(r() * 5000)) : x < 0.7 ? Math.floor(r() * 5000) : x < 0.85 ? String(Math.floor(r() * 5000)) : x < 0.92 ? '' : null;
+      return x < 0.9 ? `v${Math.floor(r() * 5)}` : x < 0.95 ? '' : null;
+    };
+    let withModel = 0;
+    for (let i = 0; i < 3000; i++) {
+      const keys = new Set<string>();
+      const size = Math.floor(r() * 14);
+      while (keys.size < size) {
+        const x = r();
+        const pool = x < 0.6 ? known : x < 0.85 ? decoys : others;
+        keys.add(pool[Math.floor(r() * pool.length)]!);
+      }
+      const list: KeyValue[] = [...keys].map((k) => ({ key: r() < 0.5 ? fresh(k) : k, value: value(k) }));
+      const got = newGenAiCall();
+      readGenAiCall(list, got);
+      expect(got, JSON.stringify(list, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))).toEqual(reference(list));
+      if (got.reqModel) withModel++;
+    }
+    expect(withModel).toBeGreaterThan(500); // the draw did exercise the model names
+  });
+
+  it('reuses the call object: every field is reset for the next span', () => {
+    const call = newGenAiCall();
+    readGenAiCall([{ key: 'gen_ai.request.model', value: 'gpt-4o' }, { key: 'gen_ai.usage.input_tokens', value: 10n }, { key: 'gen_ai.usage.cost', value: 1 }, { key: 'service.name', value: 'a' }], call);
+    expect(call).toMatchObject({ reqModel: 'gpt-4o', input: 10, iCost: 2, spanService: 'a' });
+    readGenAiCall([{ key: 'http.route', value: '/' }], call);
+    expect(call).toEqual(newGenAiCall());
+  });
+
+  it('takes the first service.name when a span repeats it (as an attribute lookup does)', () => {
+    const call = newGenAiCall();
+    readGenAiCall([{ key: 'service.name', value: 'first' }, { key: 'service.name', value: 'second' }], call);
+    expect(call.spanService).toBe('first');
+  });
+});
