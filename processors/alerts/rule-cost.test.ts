@@ -12,6 +12,7 @@ import { SeriesStore } from './series-store.ts';
 import { compileWhere } from './matchers.ts';
 import { batchOf, dist, gauge, sum } from './testdata/batches.ts';
 import { engineFor, tick } from './testdata/engine.ts';
+import { type ResultSink, RoundMemo, compileRule, evaluateRuleInto } from './rules.ts';
 
 const S = 1000;
 
@@ -161,6 +162,51 @@ describe('selections are built from the postings of their equality matchers', ()
         },
       ),
       { numRuns: 150, seed: 21 },
+    );
+  });
+});
+
+describe('a rule reports the same results whether it looks at every group or only at those that matter', () => {
+  it('for any values, op, threshold, no_data and alerts held (general loop vs the shared-values pass)', () => {
+    const op = fc.constantFrom('>', '>=', '<', '<=', '==', '!=');
+    const noData = fc.constantFrom('keep_state', 'resolve', 'alerting', 'no_data_alert');
+    // per group: a value, or none in the window (no data)
+    const group = fc.option(fc.constantFrom(0, 1, 2, 5, 7, -3), { nil: undefined });
+    fc.assert(
+      fc.property(fc.array(group, { minLength: 1, maxLength: 30 }), op, fc.constantFrom(-5, 0, 2, 5, 8), noData, fc.boolean(), fc.array(fc.nat(40)), (vals, o, threshold, nd, ratio, knownIdx) => {
+        const store = new SeriesStore({ maxSeries: 1000, maxPointsPerSeries: 64, retention: new Map([['g', 600 * S], ['d', 600 * S]]) });
+        const now = 300 * S;
+        const metrics = [];
+        for (let i = 0; i < vals.length; i++) {
+          const v = vals[i];
+          // no data: the group's only point is older than the window
+          metrics.push(gauge('g', { grp: `k${i}` }, v ?? 1, v === undefined ? 10 * S : 290 * S));
+          metrics.push(gauge('d', { grp: `k${i}` }, i % 3, 290 * S));
+        }
+        store.ingest(batchOf(metrics), now);
+        const issues: { path: unknown; message: string }[] = [];
+        const cfg = ratio
+          ? { ratio: { numerator: { metric: 'g' }, denominator: { metric: 'd' } } }
+          : { metric: 'g' };
+        const rule = compileRule(
+          { name: 'R', ...cfg, where: {}, stat: 'last', window: '1m', op: o, threshold, group_by: ['grp'], no_data: nd, labels: {}, annotations: {}, severity: 'warning' } as never,
+          0,
+          issues as never,
+        );
+        expect(issues).toEqual([]);
+        const known = new Map(knownIdx.map((i) => [`k${i}\u0000`, 1]));
+        const run = (k: { has(key: string): boolean }) => {
+          const out: unknown[] = [];
+          const sink: ResultSink = { result: (...args) => void out.push(args) };
+          evaluateRuleInto(rule, store, now, { lastSeen: new Map(), startedAt: 0 }, new RoundMemo(), k, sink);
+          return out;
+        };
+        // a KnownGroups that is not a Map takes the general loop
+        const general = run({ has: (key) => known.has(key) });
+        const fast = run(known);
+        expect(fast).toEqual(general);
+      }),
+      { numRuns: 300, seed: 21 },
     );
   });
 });

@@ -291,6 +291,8 @@ interface RuleKeys {
   numGroups: string;
   mainMemo: string;
   numMemo: string;
+  /** A ratio rule's memo key of its per-group ratios (numerator and denominator memo keys). */
+  ratioMemo: string;
 }
 const ruleKeys = new WeakMap<CompiledRule, RuleKeys>();
 
@@ -304,7 +306,9 @@ function keysOf(rule: CompiledRule): RuleKeys {
     numGroups: rule.numerator ? groupCacheKey(rule.numerator, rule.groupBy) : '',
     mainMemo: memoKeyOf(main, rule.groupBy, stat, rule.windowMs),
     numMemo: rule.numerator ? memoKeyOf(rule.numerator, rule.groupBy, stat, rule.windowMs) : '',
+    ratioMemo: '',
   };
+  if (rule.numerator) k.ratioMemo = `${k.mainMemo}\u0001${k.numMemo}`;
   ruleKeys.set(rule, k);
   return k;
 }
@@ -345,6 +349,32 @@ export class RoundMemo {
       e.now = now;
     }
     return e.at;
+  }
+
+  private readonly ratios = new Map<string, { now: number; den: GroupValues | undefined; values: Float64Array }>();
+
+  /**
+   * A ratio rule's value per group of its denominator's set at `now` (values[g.i]), computed once per round
+   * for every rule with the same numerator, denominator, group_by, stat and window: numerator / denominator,
+   * a group with denominator data but no numerator series counting its numerator as 0 (not for quantiles),
+   * NaN (no data) when the denominator is 0 or has no data.
+   */
+  ratioValues(key: string, den: GroupValues, num: GroupValues, stat: Stat, now: number): Float64Array {
+    let e = this.ratios.get(key);
+    if (!e) this.ratios.set(key, (e = { now: NaN, den: undefined, values: new Float64Array(0) }));
+    if (e.now !== now || e.den !== den) {
+      const list = den.set!.list;
+      if (e.values.length < list.length) e.values = new Float64Array(list.length);
+      for (let i = 0; i < list.length; i++) {
+        const d = den.values[i]!;
+        let n = valueOf(num, list[i]!.key);
+        if (Number.isNaN(n) && !Number.isNaN(d) && stat.kind !== 'quantile') n = 0;
+        e.values[i] = d === 0 || Number.isNaN(d) ? NaN : n / d;
+      }
+      e.now = now;
+      e.den = den;
+    }
+    return e.values;
   }
 
   /** The stat per group of a selection at `now` (values[g.i] for each group g of the returned set). */
@@ -466,6 +496,11 @@ export function evaluateRuleInto(
   // the main values are over the same group set as `list` (same selection and group_by, same generation)
   const direct = mainValues !== undefined && mainValues.set === groupSet;
   const absentForMs = rule.absentForMs;
+  if (direct && absentForMs === undefined && known instanceof Map) {
+    // the rule's value per group, as the rules over the same selections share it
+    const values = rule.kind === 'metric' ? mainValues.values : memo.ratioValues(keys.ratioMemo, mainValues, numValues!, rule.stat!, now);
+    return reportGroups(rule, list, groups, values, known, sink);
+  }
   // absent_for: the newest point per group, shared by the rules over the same selection and group_by
   const seenMain = absentForMs !== undefined ? memo.lastSeenOf(groupSet, now) : undefined;
   const seenNum = absentForMs !== undefined && numSet ? memo.lastSeenOf(numSet, now) : undefined;
@@ -514,6 +549,84 @@ export function evaluateRuleInto(
         else if (!hasCondition || !groups.has(key)) sink.result(key, seen.labels, rule.severity, false, value);
       }
     }
+  }
+}
+
+/** Scratch lists of group indices for reportGroups (grown as needed; evaluation is not re-entered). */
+let mustReport = new Int32Array(256);
+let knownOnly = new Int32Array(64);
+
+/**
+ * Reports the groups of a rule without absent_for whose value per group (`values[g.i]`, no data as NaN)
+ * is computed, as the general loop of evaluateRuleInto does and in the same order (group order), but
+ * without looking at the other groups one by one: one pass over the values finds the groups whose
+ * condition holds (or that raise a no-data alert), and the groups that hold an alert come from `known`.
+ * With 1,000 rules over one selection of 10,000 groups, each rule costs a scan of a Float64Array and its
+ * own alerts, not 10,000 group lookups.
+ */
+function reportGroups(rule: CompiledRule, list: readonly SeriesGroup[], groups: ReadonlyMap<string, SeriesGroup>, values: Float64Array, known: ReadonlyMap<string, unknown>, sink: ResultSink): void {
+  const n = list.length;
+  const op = rule.op!;
+  const threshold = rule.threshold!;
+  const noData = rule.noDataActive;
+  // a group without data is reported regardless of alerts when it counts as active, or raises its NoData alert
+  const nanReported = noData === true || rule.noDataAlert;
+  if (mustReport.length < n) mustReport = new Int32Array(Math.max(n, mustReport.length * 2));
+  const must = mustReport;
+  let k = 0;
+  switch (op) {
+    case '>':
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        if (v > threshold || (nanReported && v !== v)) must[k++] = i;
+      }
+      break;
+    case '>=':
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        if (v >= threshold || (nanReported && v !== v)) must[k++] = i;
+      }
+      break;
+    case '<':
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        if (v < threshold || (nanReported && v !== v)) must[k++] = i;
+      }
+      break;
+    case '<=':
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        if (v <= threshold || (nanReported && v !== v)) must[k++] = i;
+      }
+      break;
+    default:
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        if (v !== v ? nanReported : compare(op, v, threshold)) must[k++] = i;
+      }
+  }
+  // the groups with an alert that the pass above did not pick (their condition no longer holds, or no data)
+  let m = 0;
+  if (known.size) {
+    if (knownOnly.length < known.size) knownOnly = new Int32Array(Math.max(known.size, knownOnly.length * 2));
+    for (const key of known.keys()) {
+      const g = groups.get(key as string);
+      if (g === undefined) continue;
+      const v = values[g.i]!;
+      if (v !== v ? nanReported : compare(op, v, threshold)) continue;
+      knownOnly[m++] = g.i;
+    }
+    if (m > 1) knownOnly.subarray(0, m).sort();
+  }
+  // both lists in group order, merged: results go out in the order of the groups, as the general loop gives them
+  let a = 0;
+  let b = 0;
+  while (a < k || b < m) {
+    const gi = b >= m || (a < k && must[a]! < knownOnly[b]!) ? must[a++]! : knownOnly[b++]!;
+    const g = list[gi]!;
+    const value = values[gi]!;
+    const active = value !== value ? noData : compare(op, value, threshold);
+    sink.result(g.key, g.labels, rule.severity, active, value);
   }
 }
 
