@@ -31,6 +31,10 @@ const WARMUP_MS = Number(process.env.BENCH_DAEMON_WARMUP_MS ?? 5000);
 const MEASURE_MS = Number(process.env.BENCH_DAEMON_MEASURE_MS ?? 20_000);
 /** Extra node flags for the daemon, e.g. BENCH_DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it. */
 const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** Another config than the shipped one (to see what each component costs at the rate); the figures then do not count for the goals. */
+const configPath = path.resolve(process.env.BENCH_DAEMON_CONFIG ?? path.join(root, 'pipelines.yaml'));
+/** Spans per request of each run (BENCH_DAEMON_SIZES=100 runs only the first). */
+const SIZES = (process.env.BENCH_DAEMON_SIZES ?? '100,512').split(',').map(Number);
 const RATE = 10_000;
 const MiB = 1024 * 1024;
 
@@ -69,7 +73,7 @@ async function startDaemon(moduleLog: boolean): Promise<Daemon> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [...nodeArgs, '--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(root, 'dist/app/main.js'), 'run', '--config', path.join(root, 'pipelines.yaml')],
+    [...nodeArgs, '--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(root, 'dist/app/main.js'), 'run', '--config', configPath],
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -234,7 +238,7 @@ export async function run(): Promise<void> {
   const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (b.status !== 0) throw new Error('npm run build failed');
 
-  for (const perRequest of [100, 512]) {
+  for (const perRequest of SIZES) {
     const d = await startDaemon(perRequest === 512);
     try {
       const pid = d.child.pid!;
