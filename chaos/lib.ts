@@ -57,7 +57,9 @@ export interface VigilOptions {
 
 /** Starts `vigil run --config <file>` and waits until /readyz is 200. */
 export async function startVigil(configFile: string, telemetryPort: number, o: VigilOptions = {}): Promise<Vigil> {
-  const node = [process.execPath, ...(o.heapMiB ? [`--max-old-space-size=${o.heapMiB}`] : []), path.join(ROOT, 'bin/vigil.js'), 'run', '--config', configFile];
+  // CHAOS_VIGIL_NODE_ARGS: extra node flags for vigil (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile a scenario)
+  const extra = (process.env.CHAOS_VIGIL_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const node = [process.execPath, ...extra, ...(o.heapMiB ? [`--max-old-space-size=${o.heapMiB}`] : []), path.join(ROOT, 'bin/vigil.js'), 'run', '--config', configFile];
   const quoted = node.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const cmd = o.nofile ? `ulimit -n ${o.nofile} && exec ${quoted}` : `exec ${quoted}`;
   const proc = spawn('sh', ['-c', cmd], { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
