@@ -16,6 +16,7 @@ import type { SignalName } from './model.ts';
 import { defaultMaxConnections } from './otlp/connections.ts';
 import { bearerMatches } from './otlp/intake.ts';
 import { splitHostPort } from './endpoint.ts';
+import { memoryBudget } from './memory-budget.ts';
 
 /** Answers a request on the telemetry endpoint; resolves to false when it does not know the path. */
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
@@ -223,6 +224,22 @@ export class ServiceTelemetry {
         r.observe(uptime, (Date.now() - started) / 1000);
       },
       [rss, heap, cpu, uptime],
+    );
+    // the process-wide memory budget (src/memory-budget.ts): bytes accounted per store, its limit, and
+    // items folded or shed because it was full
+    const used = this.meter.createObservableGauge('vigil_memory_budget_used_bytes', { unit: 'By', description: 'Bytes held by a store that grows with its input, as accounted in the memory budget (estimate)' });
+    const limit = this.meter.createObservableGauge('vigil_memory_budget_limit_bytes', { unit: 'By', description: 'Limit of the process-wide memory budget: past it, stores fold new series into overflow series or shed them' });
+    const shed = this.meter.createObservableCounter('vigil_memory_budget_shed_items', { description: 'Items folded into an overflow series or shed because the memory budget was full, by store' });
+    this.meter.addBatchObservableCallback(
+      (r) => {
+        memoryBudget.compact();
+        r.observe(limit, memoryBudget.limitBytes);
+        for (const [store, e] of memoryBudget.byStore()) {
+          r.observe(used, e.bytes, { store });
+          r.observe(shed, e.shed, { store });
+        }
+      },
+      [used, limit, shed],
     );
   }
 

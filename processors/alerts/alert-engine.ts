@@ -136,6 +136,9 @@ export class AlertEngine {
       exportersOf: (list) => (list === 'default' ? opts.defaultExporters : list),
       keepsSilencedResolves: opts.keepsSilencedResolves,
       ruleRepeatMs: (name) => this.state.rule(name)?.repeatIntervalMs,
+      maxGroups: config.max_aggregation_groups,
+      logger: opts.logger,
+      telemetry: opts.telemetry,
     });
     this.silences = this.buildSilences();
   }

@@ -136,7 +136,7 @@ export class AlertsProcessor implements Processor {
         if (over > 0) {
           // not dropped from the pipeline (the batch goes on), only not stored for the rules
           this.settings.telemetry.count('dropped', 'metrics', over);
-          if (!this.warnedSeriesCap) this.settings.logger.warn({ max_series: this.engine.store.size }, 'alerts: series cap reached; points of new series are not evaluated');
+          if (!this.warnedSeriesCap) this.settings.logger.warn({ series: this.engine.store.size }, 'alerts: series cap (max_series) or memory budget reached; points of new series are not evaluated');
           this.warnedSeriesCap = true;
         }
       } catch (e) {
@@ -217,6 +217,7 @@ export class AlertsProcessor implements Processor {
     if (this.stopped) return;
     this.stopped = true;
     this.engine.store.close();
+    this.engine.dispatcher.close();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.running) await this.running.catch(() => undefined);

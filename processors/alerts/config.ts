@@ -231,7 +231,7 @@ export type SilenceConfig = Static<typeof SilenceConfigSchema>;
 
 /**
  * The schema of the alerts processor's config (TypeBox; defaults applied by Ajv): evaluation `interval`
- * (default 10s), `external_url`, bounds (`max_series`, `max_points_per_series`), rules, the route tree (or the
+ * (default 10s), `external_url`, bounds (`max_series`, `max_points_per_series`, `max_aggregation_groups`), rules, the route tree (or the
  * `route_defaults` + `routes` shorthand), named receivers, time intervals, inhibition rules and silences.
  */
 export const AlertsConfigSchema = Obj({
@@ -242,6 +242,11 @@ export const AlertsConfigSchema = Obj({
   }),
   max_series: Type.Integer({ minimum: 1, default: 50_000 }),
   max_points_per_series: Type.Integer({ minimum: 16, default: 4096 }),
+  max_aggregation_groups: Type.Integer({
+    minimum: 1,
+    default: 1000,
+    description: 'notification (aggregation) groups per route; alerts that would open more go to the route\'s one overflow group, counted',
+  }),
   rules: Type.Array(RuleSchema, { default: [] }),
   route: Type.Optional(RouteNodeSchema),
   receivers: Type.Array(

@@ -24,13 +24,37 @@
  *   An exporter that accepted is never given the same notification again because another refused (or
  *   because it refused another group's); a refused notification is retried for that exporter alone at the
  *   next evaluation, with the group's state at that time.
+ * - Bounded: at most `maxGroups` aggregation groups per route (the alerts processor's
+ *   `max_aggregation_groups`, default {@link DEFAULT_MAX_AGGREGATION_GROUPS}), after the group limit of
+ *   Alertmanager's dispatcher (dispatch.go, `alertmanager_dispatcher_aggregation_group_limit_reached_total`).
+ *   Alertmanager drops an alert that would open a group past the limit; here it goes to the route's one
+ *   overflow group instead (group labels `{group_overflow="true"}`), so it is still notified, in one
+ *   notification with every other alert past the limit, and the alerts that did so are counted
+ *   (`vigil_processor_aggregation_group_limit_reached_total`) and logged at most once a minute. The same
+ *   happens when the process's memory budget (src/memory-budget.ts) is full: groups are accounted there
+ *   (store `processor/alerts aggregation groups`). An alert storm over a high-cardinality `group_by`
+ *   therefore costs at most `maxGroups + 1` groups and notifications per route and exporter, whatever the
+ *   rules' own `limit`.
  */
+import type { Counter } from '@opentelemetry/api';
+import type { Logger } from '../../src/logger.ts';
+import { type BudgetAccount, labelsBytes, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
+import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import { type Matcher, matchAll } from './matchers.ts';
 import type { Instance, ResolvedAlert } from './rule-state.ts';
 import { type CompiledInhibit, type ExporterList, type RouteNode, groupKeyOf, groupLabelsOf, matchRoute, walkRoutes } from './routes.ts';
 import type { SilenceSet } from './silences.ts';
 import { type TimeIntervals, inAnyInterval } from './time-intervals.ts';
+
+/** Aggregation groups per route when the config does not say (`max_aggregation_groups`). */
+export const DEFAULT_MAX_AGGREGATION_GROUPS = 1000;
+
+/** The group labels of a route's overflow group (the alerts past `max_aggregation_groups`). */
+export const OVERFLOW_GROUP_LABELS: Readonly<Record<string, string>> = Object.freeze({ group_overflow: 'true' });
+
+/** The overflow group is logged about at most this often (ms). */
+const LIMIT_LOG_EVERY_MS = 60_000;
 
 /** A resolved alert stays in its group at most this long while an exporter keeps refusing it (Alertmanager's notification log retention). */
 export const RESOLVED_RETENTION_MS = 120 * 3_600_000;
@@ -50,6 +74,13 @@ export interface DispatcherOptions {
   keepsSilencedResolves: (exporterId: string) => boolean;
   /** A rule's own `repeat_interval`, by alertname, if it sets one. */
   ruleRepeatMs: (alertname: string) => number | undefined;
+  /** Aggregation groups per route (default {@link DEFAULT_MAX_AGGREGATION_GROUPS}); past it, the overflow group. */
+  maxGroups?: number;
+  /** Where the group limit is logged (rate-limited) and counted; absent in tests: not logged, counted on `groupLimitReached` only. */
+  logger?: Logger;
+  telemetry?: ComponentTelemetry;
+  /** Where the groups' bytes are accounted (default: a new account in the process's memory budget). */
+  budget?: BudgetAccount;
 }
 
 interface PendingResolve {
@@ -76,6 +107,8 @@ interface Group {
   resolved: Map<string, PendingResolve>;
   /** Exporters whose last notification was refused: flushed again at the next evaluation. */
   retry: Set<string>;
+  /** Bytes charged to the memory budget for it. */
+  bytes: number;
 }
 
 /** A notification log entry (nflogpb.Entry): what one exporter was last told about one group. */
@@ -171,6 +204,16 @@ export function needsUpdate(entry: NflogEntry | undefined, firing: ReadonlySet<s
   return now - entry.at >= repeatMs;
 }
 
+/** The identity of a route's overflow group (never a real group's: those are `idx\u0000{...}`). */
+function overflowKey(route: RouteNode): string {
+  return `${route.idx}\u0000\u0001overflow`;
+}
+
+/** Estimated bytes of one group: its object, maps and sets, key and labels (its alerts are the rules'). */
+function groupBytes(key: string, labels: Readonly<Record<string, string>>): number {
+  return 700 + 2 * stringBytes(key) + labelsBytes(labels);
+}
+
 function common(alerts: readonly Alert[], pick: (a: Alert) => Record<string, string>): Record<string, string> {
   if (!alerts.length) return {};
   const out: Record<string, string> = {};
@@ -184,12 +227,33 @@ function common(alerts: readonly Alert[], pick: (a: Alert) => Record<string, str
  */
 export class Dispatcher {
   private readonly groups = new Map<string, Group>();
+  /** Groups per route index (overflow groups included). */
+  private readonly perRoute = new Map<number, number>();
+  private readonly maxGroups: number;
+  readonly budget: BudgetAccount;
+  /** Alerts that went to an overflow group since start (each counted once while it stays there). */
+  groupLimitReached = 0;
+  private readonly limitCounter: Counter | undefined;
+  /** Fingerprints in an overflow group at the last round (counted once while they stay there). */
+  private overflowed = new Set<string>();
+  private overflowedNow = new Set<string>();
+  private lastLimitLog = -Infinity;
   private readonly nflog = new Map<string, Map<string, NflogEntry>>();
   private readonly routeByIdx = new Map<number, RouteNode>();
   private readonly routing = new WeakMap<Instance, Routed[]>();
 
   constructor(private readonly opts: DispatcherOptions) {
     walkRoutes(opts.route, (n) => this.routeByIdx.set(n.idx, n));
+    this.maxGroups = opts.maxGroups ?? DEFAULT_MAX_AGGREGATION_GROUPS;
+    this.budget = opts.budget ?? memoryBudget.account('processor/alerts aggregation groups');
+    this.limitCounter = opts.telemetry?.meter.createCounter('vigil_processor_aggregation_group_limit_reached', {
+      description: 'Alerts put in their route\'s overflow group because the route had max_aggregation_groups groups or the memory budget was full',
+    });
+  }
+
+  /** Gives the groups' bytes back to the memory budget (the processor is shut down or replaced). */
+  close(): void {
+    this.budget.close();
   }
 
   /** The route nodes a label set goes to, in tree order. */
@@ -215,13 +279,52 @@ export class Dispatcher {
     return r;
   }
 
-  private groupFor(r: Routed, now: number): Group {
-    let g = this.groups.get(r.key);
-    if (!g) {
-      g = { key: r.key, groupKey: r.groupKey, route: r.route, labels: r.labels, createdAt: now, nextFlushAt: now + r.route.groupWaitMs, flushed: false, resolved: new Map(), retry: new Set() };
-      this.groups.set(r.key, g);
-    }
+  /**
+   * The group of `r`, created when missing; past the route's group limit (or with the memory budget full)
+   * the route's overflow group, and the alert `fp` is counted once while it stays there.
+   */
+  private groupFor(r: Routed, now: number, fp: string): Group {
+    const g = this.groups.get(r.key);
+    if (g) return g;
+    const bytes = groupBytes(r.key, r.labels);
+    if ((this.perRoute.get(r.route.idx) ?? 0) < this.maxGroups && this.budget.admit(bytes)) return this.addGroup(r.key, r.groupKey, r.route, r.labels, now, bytes);
+    if (!this.budget.admit(bytes)) this.budget.shed(1);
+    this.overflowedNow.add(fp);
+    const key = overflowKey(r.route);
+    return this.groups.get(key) ?? this.addGroup(key, `${r.route.key}:{group_overflow="true"}`, r.route, { ...OVERFLOW_GROUP_LABELS }, now, groupBytes(key, OVERFLOW_GROUP_LABELS));
+  }
+
+  private addGroup(key: string, groupKey: string, route: RouteNode, labels: Record<string, string>, now: number, bytes: number): Group {
+    const g: Group = { key, groupKey, route, labels, createdAt: now, nextFlushAt: now + route.groupWaitMs, flushed: false, resolved: new Map(), retry: new Set(), bytes };
+    this.groups.set(key, g);
+    this.perRoute.set(route.idx, (this.perRoute.get(route.idx) ?? 0) + 1);
+    this.budget.add(bytes);
     return g;
+  }
+
+  private deleteGroup(g: Group): void {
+    if (!this.groups.delete(g.key)) return;
+    this.nflog.delete(g.key);
+    this.perRoute.set(g.route.idx, (this.perRoute.get(g.route.idx) ?? 1) - 1);
+    this.budget.add(-g.bytes);
+  }
+
+  /** Counts (and logs, at most once a minute) the alerts that went to an overflow group this round. */
+  private countOverflow(now: number): void {
+    let fresh = 0;
+    for (const fp of this.overflowedNow) if (!this.overflowed.has(fp)) fresh++;
+    this.overflowed = this.overflowedNow;
+    this.overflowedNow = new Set();
+    if (!fresh) return;
+    this.groupLimitReached += fresh;
+    this.limitCounter?.add(fresh, this.opts.telemetry!.labels);
+    if (now - this.lastLimitLog >= LIMIT_LOG_EVERY_MS) {
+      this.lastLimitLog = now;
+      this.opts.logger?.warn(
+        { alerts: this.overflowed.size, max_aggregation_groups: this.maxGroups, groups: this.groups.size },
+        'alerts: aggregation group limit reached (or memory budget full); further alerts go to their route\'s overflow group (logged at most once a minute)',
+      );
+    }
   }
 
   /** Whether an alert with these labels is inhibited by one of the firing alerts (Alertmanager's inhibit.go). */
@@ -280,7 +383,7 @@ export class Dispatcher {
     const members = new Map<string, Instance[]>();
     for (const inst of firing)
       for (const r of this.routingOf(inst)) {
-        const g = this.groupFor(r, now);
+        const g = this.groupFor(r, now, inst.fingerprint);
         g.resolved.delete(inst.fingerprint); // fired again
         let list = members.get(g.key);
         if (!list) members.set(g.key, (list = []));
@@ -289,12 +392,13 @@ export class Dispatcher {
     const immediate = new Set<string>();
     for (const r of resolvedNow)
       for (const rt of this.routed(r.alert.labels)) {
-        const g = this.groupFor(rt, now);
+        const g = this.groupFor(rt, now, r.alert.fingerprint);
         if (members.get(g.key)?.some((i) => i.fingerprint === r.alert.fingerprint)) continue;
         g.resolved.set(r.alert.fingerprint, { alert: r.alert, pending: [...this.exportersOf(rt.route)], at: now });
         if (g.flushed && rt.route.sendResolved) immediate.add(g.key);
       }
 
+    this.countOverflow(now);
     const byExporter = new Map<string, AlertNotification[]>();
     const sentTo = new Set<string>();
     const groupOfNotification = new Map<AlertNotification, string>();
@@ -395,10 +499,7 @@ export class Dispatcher {
         }
         for (const g of this.groups.values()) {
           for (const [fp, r] of g.resolved) if (!r.pending.length || now - r.at > RESOLVED_RETENTION_MS) g.resolved.delete(fp);
-          if (!members.has(g.key) && !g.resolved.size && !g.retry.size) {
-            this.groups.delete(g.key);
-            this.nflog.delete(g.key);
-          }
+          if (!members.has(g.key) && !g.resolved.size && !g.retry.size) this.deleteGroup(g);
         }
       },
     };
@@ -429,20 +530,17 @@ export class Dispatcher {
   restore(state: Partial<DispatcherState> | undefined): void {
     for (const g of state?.groups ?? []) {
       const route = g && this.routeByIdx.get(g.route);
-      if (!route || typeof g.key !== 'string' || typeof g.groupKey !== 'string' || g.key !== `${route.idx}\u0000${g.groupKey}` || !g.groupKey.startsWith(`${route.key}:`)) continue;
+      if (!route || typeof g.key !== 'string' || typeof g.groupKey !== 'string' || (g.key !== `${route.idx}\u0000${g.groupKey}` && g.key !== overflowKey(route)) || !g.groupKey.startsWith(`${route.key}:`)) continue;
       const resolved = new Map<string, PendingResolve>();
       for (const r of Array.isArray(g.resolved) ? g.resolved : []) if (r?.alert?.fingerprint && Array.isArray(r.pending)) resolved.set(r.alert.fingerprint, r);
-      this.groups.set(g.key, {
-        key: g.key,
-        groupKey: g.groupKey,
-        route,
-        labels: g.labels ?? {},
-        createdAt: Number(g.createdAt) || 0,
-        nextFlushAt: Number(g.nextFlushAt) || 0,
-        flushed: g.flushed !== false,
-        resolved,
-        retry: new Set(Array.isArray(g.retry) ? g.retry : []),
-      });
+      if (this.groups.has(g.key)) continue;
+      const labels = g.labels ?? {};
+      const restored = this.addGroup(g.key, g.groupKey, route, labels, 0, groupBytes(g.key, labels));
+      restored.createdAt = Number(g.createdAt) || 0;
+      restored.nextFlushAt = Number(g.nextFlushAt) || 0;
+      restored.flushed = g.flushed !== false;
+      restored.resolved = resolved;
+      restored.retry = new Set(Array.isArray(g.retry) ? g.retry : []);
     }
     for (const [key, e, entry] of state?.nflog ?? []) {
       if (typeof key !== 'string' || typeof e !== 'string' || !entry || !Array.isArray(entry.firing)) continue;
@@ -468,7 +566,7 @@ export class Dispatcher {
       const told = byFp.get(inst.fingerprint);
       if (!told) continue;
       for (const r of this.routingOf(inst)) {
-        const g = this.groupFor(r, now);
+        const g = this.groupFor(r, now, inst.fingerprint);
         g.flushed = true;
         g.nextFlushAt = now + r.route.groupIntervalMs;
         for (const e of this.exportersOf(r.route)) {

@@ -20,11 +20,15 @@
  * Memory is bounded twice: at most `maxSeries` series (further new series are dropped and counted), and
  * at most `maxPointsPerSeries` points per series (beyond it the older half is merged pairwise: deltas
  * and sketches add up, gauges and counters keep the later point, so windows lose time resolution at
- * their old end, never data).
+ * their old end, never data). Its bytes are accounted in the process-wide memory budget
+ * (src/memory-budget.ts, store `processor/alerts series`): an estimate per series added with the series,
+ * removed with it, recomputed with its points at every prune; when the budget is full a new series is not
+ * created (its points are dropped and counted, as past `maxSeries`), the series held keep their points.
  */
 import type { Logger } from '../../src/logger.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { type Batch, type KeyValue, type Metric, type ResourceMetrics, attrToString } from '../../src/model.ts';
+import { type BudgetAccount, labelsBytes, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import { MAX_SCALE, Sketch } from '../../src/sketch.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
@@ -144,6 +148,24 @@ export interface StoreOptions {
   sinceMs?: number;
   /** Since when (ms) the store holds data for the rules' windows (default: its creation); see observedSince. */
   observedFrom?: number;
+  /** Where its bytes are accounted (default: a new account in the process's memory budget). */
+  budget?: BudgetAccount;
+}
+
+/**
+ * Estimated bytes of one stored series: the object and its arrays (measured: about 750 bytes for a series
+ * of two labels with up to 10 points, 1,500 with one histogram point), its key and labels, and per point
+ * its time, value and increment (a histogram point: its sketch).
+ */
+export function seriesBytes(s: Series): number {
+  return newSeriesBytes(s.key, s.attrs) + s.length * (s.kind === 'dist' ? 900 : s.kind === 'summary' ? 200 : 32);
+}
+
+/** {@link seriesBytes} of a series without points: the object, key, labels and its entries in the label postings. */
+function newSeriesBytes(key: string, labels: Readonly<Record<string, string>>): number {
+  let postings = 0;
+  for (const _ in labels) postings += 64;
+  return 600 + stringBytes(key) + labelsBytes(labels) + postings;
 }
 
 /**
@@ -159,8 +181,10 @@ export class SeriesStore {
   /** Series looked at to build selections since the store began (a cost count for tests and benches, not timing). */
   seriesScanned = 0;
   private readonly groupCache = new Map<string, GroupSet>();
-  /** Points refused because the series cap was reached (since start). */
+  /** Points refused because the series cap was reached or the memory budget was full (since start). */
   droppedPoints = 0;
+  /** This store's share of the process's memory budget. */
+  readonly budget: BudgetAccount;
   /** Received points as deltas, whatever their temporality (src/streams). */
   private streams: MetricStreamReader;
   /** Scratch of ingest(): the batch's arrival time, points stored, the current resource's attributes. */
@@ -175,6 +199,7 @@ export class SeriesStore {
 
   constructor(private readonly opts: StoreOptions) {
     this.startedAt = opts.observedFrom ?? Date.now();
+    this.budget = opts.budget ?? memoryBudget.account('processor/alerts series');
     this.streams = new MetricStreamReader({
       component: 'alerts',
       logger: opts.logger ?? silentLogger(),
@@ -209,6 +234,7 @@ export class SeriesStore {
         mine.add(series);
         mine.stamp = ++this.generation;
         this.seriesCount++;
+        this.budget.add(seriesBytes(series));
         taken++;
       }
       const oldKeep = old.opts.retention.get(metric) ?? 0;
@@ -252,6 +278,7 @@ export class SeriesStore {
   /** Forgets what the stream reader registered on /metrics (call when the store is dropped). */
   close(): void {
     this.streams.close();
+    this.budget.close();
   }
 
   private readonly wantsMetric = (m: Metric): boolean => this.opts.retention.has(m.name);
@@ -349,30 +376,42 @@ export class SeriesStore {
       return s;
     }
     if (this.seriesCount >= this.opts.maxSeries) return undefined;
-    s = new Series(metric, key, merged === res ? { ...res } : merged, kind);
+    const labels = merged === res ? { ...res } : merged;
+    const estimate = newSeriesBytes(key, labels) + 32;
+    if (!this.budget.admit(estimate)) {
+      this.budget.shed(1);
+      return undefined;
+    }
+    s = new Series(metric, key, labels, kind);
     perMetric.add(s);
     perMetric.stamp = ++this.generation;
+    this.budget.add(estimate);
     this.seriesCount++;
     return s;
   }
 
   /** Drops points older than each metric's retention, and series left empty. */
   prune(nowMs: number): void {
+    let bytes = 0;
     for (const [metric, perMetric] of this.byMetric) {
       const keep = this.opts.retention.get(metric) ?? 0;
       for (const s of perMetric.byKey.values()) {
         // prune in steps of a minute rather than a point at a time: a few stale points cost nothing
         // (windows are cut by time), shifting arrays every round does
         // (the slack, 30 to 60 s, differs between series, so that they do not all shift in the same round)
-        if (s.length && s.t[0]! > nowMs - keep - 60_000 + (s.seq % 4) * 10_000 && s.kind !== 'counter') continue;
+        if (s.length && s.t[0]! > nowMs - keep - 60_000 + (s.seq % 4) * 10_000 && s.kind !== 'counter') {
+          bytes += seriesBytes(s);
+          continue;
+        }
         s.prune(nowMs - keep);
         if (s.length === 0 || (s.kind === 'counter' && s.t[s.t.length - 1]! <= nowMs - keep)) {
           perMetric.delete(s);
           perMetric.stamp = ++this.generation;
           this.seriesCount--;
-        }
+        } else bytes += seriesBytes(s);
       }
     }
+    this.budget.set(bytes);
   }
 
   /** The series a selector picks, grouped by the values of `groupBy` (cached until the series set changes). */

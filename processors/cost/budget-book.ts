@@ -5,12 +5,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../src/atomic-file.ts';
+import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { KeyValue } from '../../src/model.ts';
 import type { BudgetConfig } from './config.ts';
 
-/** Groups kept per budget; past it, spend of new groups goes to one overflow group. */
+/**
+ * Groups kept per budget; past it, or when the process's memory budget is full (src/memory-budget.ts,
+ * store `processor/cost budget groups`), spend of new groups goes to one overflow group.
+ */
 export const MAX_GROUPS = 1000;
 const OVERFLOW_KEY = '\u0000overflow';
+
+/** Estimated bytes of one group: its map entry, object and attributes, and its key twice (key and values). */
+function groupBytes(key: string): number {
+  return 300 + 2 * stringBytes(key);
+}
 
 /** The spend of one group of a budget in the current period, USD. */
 export interface BudgetGroup {
@@ -66,10 +75,17 @@ export class BudgetBook {
   private readonly file: string;
   private dirty = false;
   private writing: Promise<void> = Promise.resolve();
+  /** The groups' share of the process's memory budget. */
+  readonly budget: BudgetAccount = memoryBudget.account('processor/cost budget groups');
 
   constructor(configs: readonly BudgetConfig[], stateDir: string) {
     this.file = path.join(stateDir, 'budgets.json');
     this.budgets = configs.map((config) => ({ config, period: '', groups: new Map(), formatter: calendarFormatter(config.timezone), minute: NaN, lastKey: '', lastGroup: undefined }));
+  }
+
+  /** Gives the groups' bytes back to the memory budget (the processor is shut down). */
+  close(): void {
+    this.budget.close();
   }
 
   get path(): string {
@@ -118,7 +134,9 @@ export class BudgetBook {
         if (typeof g.spent !== 'number' || !Number.isFinite(g.spent) || !g.attrs || typeof g.attrs !== 'object') continue;
         if (Object.keys(g.attrs).join('\u0001') !== b.config.group_by.join('\u0001')) continue; // group_by changed
         const attrs: KeyValue[] = Object.entries(g.attrs).map(([key, value]) => ({ key, value: String(value) }));
-        b.groups.set(groupKey(attrs), { attrs, spent: g.spent });
+        const k = groupKey(attrs);
+        if (!b.groups.has(k)) this.budget.add(groupBytes(k));
+        b.groups.set(k, { attrs, spent: g.spent });
         restored++;
       }
     }
@@ -146,12 +164,19 @@ export class BudgetBook {
     if (b.lastGroup !== undefined && key === b.lastKey) return b.lastGroup;
     let g = b.groups.get(key);
     if (!g) {
-      if (b.groups.size >= MAX_GROUPS) {
+      const bytes = groupBytes(key);
+      const fits = this.budget.admit(bytes);
+      if (!fits) this.budget.shed(1);
+      if (b.groups.size >= MAX_GROUPS || !fits) {
         g = b.groups.get(OVERFLOW_KEY);
-        if (!g) b.groups.set(OVERFLOW_KEY, (g = { attrs: [{ key: 'otel.metric.overflow', value: true }], spent: 0 }));
+        if (!g) {
+          b.groups.set(OVERFLOW_KEY, (g = { attrs: [{ key: 'otel.metric.overflow', value: true }], spent: 0 }));
+          this.budget.add(groupBytes(OVERFLOW_KEY));
+        }
       } else {
         g = { attrs: by.map((k) => ({ key: k, value: lookup(k) ?? '' })), spent: 0 };
         b.groups.set(key, g);
+        this.budget.add(bytes);
       }
     }
     b.lastKey = key;
@@ -170,6 +195,7 @@ export class BudgetBook {
     if (p !== b.period) {
       if (b.period !== '' && b.groups.size) this.dirty = true;
       b.period = p;
+      for (const k of b.groups.keys()) this.budget.add(-groupBytes(k));
       b.groups.clear();
       b.lastGroup = undefined;
     }

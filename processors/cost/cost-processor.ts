@@ -3,6 +3,7 @@
  * `gen_ai.client.token.usage` histogram), sets the cost on each span, emits `llm.cost` / `llm.tokens`
  * every interval and keeps calendar budgets whose spend survives a restart.
  */
+import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { Counter } from '@opentelemetry/api';
 import { type Consumer, type CreateSettings, type Processor, stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
@@ -58,6 +59,8 @@ interface CallShape {
 const MAX_USAGE_SERIES = 10_000;
 const MAX_MODEL_LABELS = 1000;
 const MAX_STREAMS = 10_000;
+/** Estimated bytes of one usage series or held metric usage without its strings (objects, trie maps, attributes). */
+const USAGE_BYTES = 900;
 
 /**
  * The cost processor (see this file's comment): prices LLM calls in USD from their token counts, sets the
@@ -84,7 +87,12 @@ export class CostProcessor implements Processor {
   private shapeCount = 0;
   private usageList: Usage[] = [];
   private usageOverflow: Usage | undefined;
+  /** The usage series and held metric usage's share of the process's memory budget (src/memory-budget.ts). */
+  readonly budget: BudgetAccount = memoryBudget.account('processor/cost usage');
   private lastEmitNs: bigint;
+  /** Bytes charged to the budget for the usage series since the last emission, and for the held metric usage. */
+  private usageBytes = 0;
+  private heldBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private persistTimer: NodeJS.Timeout | undefined;
   private started = false;
@@ -173,6 +181,7 @@ export class CostProcessor implements Processor {
     if (this.stopped) return;
     this.stopped = true;
     this.streams.close();
+    this.budget.close();
     if (this.timer) clearInterval(this.timer);
     if (this.persistTimer) clearTimeout(this.persistTimer);
     this.timer = this.persistTimer = undefined;
@@ -181,6 +190,7 @@ export class CostProcessor implements Processor {
       await this.flush();
     } finally {
       await this.saveBudgets();
+      this.budgets.close();
     }
   }
 
@@ -441,11 +451,17 @@ export class CostProcessor implements Processor {
     const key = `${service}\u0001${model}\u0002${provider}\u0002${operation}\u0002${priced}\u0002${groupAttrs.map((g) => g.value).join('\u0001')}`;
     let h = this.heldMetrics.get(key);
     if (!h) {
-      if (this.heldMetrics.size >= MAX_USAGE_SERIES) {
+      const bytes = USAGE_BYTES + stringBytes(key) * 2;
+      if (this.heldMetrics.size >= MAX_USAGE_SERIES || !this.budget.admit(bytes)) {
+        if (this.heldMetrics.size < MAX_USAGE_SERIES) this.budget.shed(1);
         // too many held series: count at once rather than lose it (no deduplication for these)
         h = { service, model, provider, operation, priced, groupAttrs, input: 0, output: 0, cost: 0, points: 0, unpriced: new Map() };
         this.applyHeld(h, Date.now());
-      } else this.heldMetrics.set(key, (h = { service, model, provider, operation, priced, groupAttrs, input: 0, output: 0, cost: 0, points: 0, unpriced: new Map() }));
+      } else {
+        this.heldMetrics.set(key, (h = { service, model, provider, operation, priced, groupAttrs, input: 0, output: 0, cost: 0, points: 0, unpriced: new Map() }));
+        this.budget.add(bytes);
+        this.heldBytes += bytes;
+      }
     }
     if (type === 'input') h.input += tokens;
     else h.output += tokens;
@@ -467,6 +483,8 @@ export class CostProcessor implements Processor {
       else this.applyHeld(h, nowMs);
     }
     this.heldMetrics.clear();
+    this.budget.add(-this.heldBytes);
+    this.heldBytes = 0;
     if (superseded) this.supersededCounter.add(superseded, this.counterLabels);
     if (this.unpricedPending.size) this.flushUnpriced();
   }
@@ -494,7 +512,10 @@ export class CostProcessor implements Processor {
     let n4 = n3?.get(operation) as Trie | undefined;
     const found = n4?.get(priced) as Usage | undefined;
     if (found) return found;
-    if (this.usageList.length >= MAX_USAGE_SERIES) {
+    const bytes = USAGE_BYTES + 2 * (stringBytes(service) + stringBytes(model) + stringBytes(provider) + stringBytes(operation) + stringBytes(priced));
+    const fits = this.budget.admit(bytes);
+    if (!fits && this.usageList.length < MAX_USAGE_SERIES) this.budget.shed(1);
+    if (this.usageList.length >= MAX_USAGE_SERIES || !fits) {
       return (this.usageOverflow ??= { attrs: [{ key: 'otel.metric.overflow', value: true }], service: '', cost: 0, priced: false, input: 0, output: 0 });
     }
     if (!n1) this.usageRoot.set(service, (n1 = new Map()));
@@ -513,6 +534,8 @@ export class CostProcessor implements Processor {
     const u: Usage = { attrs, service, cost: 0, priced: false, input: 0, output: 0 };
     n4.set(priced, u);
     this.usageList.push(u);
+    this.budget.add(bytes);
+    this.usageBytes += bytes;
     return u;
   }
 
@@ -568,6 +591,8 @@ export class CostProcessor implements Processor {
     this.clearShapes();
     this.usageList = [];
     this.usageOverflow = undefined;
+    this.budget.add(-this.usageBytes);
+    this.usageBytes = 0;
 
     const groups = new Map<string, { cost: NumberDataPoint[]; tokens: NumberDataPoint[] }>();
     const groupOf = (service: string) => {

@@ -4,6 +4,7 @@ import type { Consumer, Processor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { retryableError } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
+import { LIMITER_BUDGET_FRACTION, type MemoryBudget, memoryBudget } from '../../src/memory-budget.ts';
 import { type Batch, countItems, SIGNALS } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import type { MemoryLimiterConfig } from './config.ts';
@@ -46,6 +47,13 @@ export const readMemory: MemoryReader = () => {
  * has room for. The limits are also kept under V8's own heap limit (`--max-old-space-size`): with
  * `limit_mib` above it the process would die of "heap out of memory" before refusing anything, so the
  * hard limit becomes 90% of V8's limit and the soft limit keeps its distance below it.
+ *
+ * It also sets the process-wide memory budget (src/memory-budget.ts) to half of its soft limit: the stores
+ * that grow with their input fold or shed new series past it instead of filling the heap with data that
+ * stays for a whole window or retention (which would keep the heap over the soft limit, and every client
+ * refused, for minutes after a burst). And it reads the budget between its measurements: the heap it
+ * measured plus the bytes accounted since then is what it compares with the soft limit for each batch, so
+ * a burst is refused at once rather than a `check_interval` later.
  */
 /** V8's heap limit of this process (`--max-old-space-size` or its default), in bytes. */
 const v8HeapLimit = v8.getHeapStatistics().heap_size_limit;
@@ -59,6 +67,9 @@ export class MemoryLimiter implements Processor {
   private readonly soft: number;
   private readonly hard: number;
   private readonly intervalMs: number;
+  /** Bytes accounted in the budget when memory was last measured, and that measurement. */
+  private accountedAtRead = 0;
+  private lastRead = 0;
 
   constructor(
     config: MemoryLimiterConfig,
@@ -67,6 +78,8 @@ export class MemoryLimiter implements Processor {
     private readonly read: MemoryReader = readMemory,
     /** A full collection (default: V8's, see {@link fullGc}); replaceable for tests. */
     private readonly collectGarbage: (() => void) | undefined = fullGc(),
+    /** The process-wide memory budget that this limiter bounds and reads (default: the process's). */
+    private readonly budget: MemoryBudget = memoryBudget,
   ) {
     const spike = (config.spike_limit_mib ?? Math.floor(config.limit_mib * 0.2)) * 1024 * 1024;
     const limit = Math.min(config.limit_mib * 1024 * 1024, Math.floor(v8HeapLimit * 0.9));
@@ -75,7 +88,13 @@ export class MemoryLimiter implements Processor {
     this.intervalMs = parseDuration(config.check_interval);
   }
 
+  /** The bytes the accounted stores may hold together under this limiter (half its soft limit). */
+  get budgetBytes(): number {
+    return Math.floor(this.soft * LIMITER_BUDGET_FRACTION);
+  }
+
   async start(): Promise<void> {
+    this.budget.setLimit(this, this.budgetBytes);
     this.check();
     this.timer = setInterval(() => this.check(), this.intervalMs);
     this.timer.unref();
@@ -92,6 +111,8 @@ export class MemoryLimiter implements Processor {
         used = this.read();
       }
     }
+    this.lastRead = used;
+    this.accountedAtRead = this.budget.total;
     const refusing = used > this.soft;
     if (refusing !== this.refusing) {
       this.refusing = refusing;
@@ -104,7 +125,8 @@ export class MemoryLimiter implements Processor {
   readonly acceptsEncoded = true;
 
   async process(batch: Batch, next: Consumer): Promise<void> {
-    if (this.refusing) {
+    // between measurements, what the stores accounted since the last one is added to it
+    if (this.refusing || this.lastRead + (this.budget.total - this.accountedAtRead) > this.soft) {
       const c = countItems(batch);
       for (const s of SIGNALS) this.telemetry.count('refused', s, c[s]);
       throw retryableError('memory limiter: memory in use is above the soft limit; retry later', this.intervalMs);
@@ -113,6 +135,7 @@ export class MemoryLimiter implements Processor {
   }
 
   async shutdown(): Promise<void> {
+    this.budget.clearLimit(this);
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }

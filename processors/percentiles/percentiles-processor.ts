@@ -18,6 +18,7 @@ import {
   StatusCode,
 } from '../../src/model.ts';
 import { findNumber, findString } from '../../src/attributes.ts';
+import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import type { PercentilesConfig } from './config.ts';
@@ -30,6 +31,10 @@ const STATUS_NAMES = ['unset', 'ok', 'error'] as const;
 /** Trie key for a dimension a received metric point does not carry (its attribute is then left out). */
 const ABSENT = '\u0000';
 const OVERFLOW_ATTRS: KeyValue[] = [{ key: 'otel.metric.overflow', value: true }];
+/** Estimated bytes of one sketch (measured: about 700 at any scale, its buckets preallocated). */
+const SKETCH_BYTES = 800;
+/** Estimated bytes of one series without its strings: the object, its attributes array, its sketch. */
+const SERIES_BYTES = 400 + SKETCH_BYTES;
 
 /**
  * The percentiles processor (see this file's comment): distributions per series and wall-clock window, emitted
@@ -76,6 +81,8 @@ export class PercentilesProcessor implements Processor {
   private lastWindow: WindowState | undefined;
   private invalidWarned = false;
   private readonly history: LatencyHistory;
+  /** The held windows' share of the process's memory budget (src/memory-budget.ts). */
+  readonly budget: BudgetAccount = memoryBudget.account('processor/percentiles series');
 
   constructor(
     private readonly config: PercentilesConfig,
@@ -104,7 +111,7 @@ export class PercentilesProcessor implements Processor {
     const meter = settings.telemetry.meter;
     this.counterLabels = settings.telemetry.labels;
     this.overflowCounter = meter.createCounter('vigil_processor_series_overflow_items', {
-      description: 'Observations folded into the overflow series because max_series was reached',
+      description: 'Observations folded into the overflow series because max_series was reached or the memory budget was full',
     });
     this.lateCounter = meter.createCounter('vigil_processor_late_items', {
       description: 'Observations whose window was no longer held (dropped)',
@@ -123,6 +130,7 @@ export class PercentilesProcessor implements Processor {
     if (this.stopped) return;
     this.stopped = true;
     this.streams.close();
+    this.budget.close();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush(Infinity);
@@ -175,6 +183,7 @@ export class PercentilesProcessor implements Processor {
     if (due.length === 0) return;
     due.sort((a, b) => a.index - b.index);
     for (const w of due) {
+      this.budget.add(-w.bytes);
       this.held.delete(w.index);
       if (this.lastWindow === w) this.lastWindow = undefined;
     }
@@ -246,10 +255,14 @@ export class PercentilesProcessor implements Processor {
           vals[nd] = STATUS_NAMES[code === StatusCode.Ok || code === StatusCode.Error ? code : 0]!;
           let series = this.findSpanSeries(w);
           if (!series) {
-            if (w.seriesCount >= this.config.max_series) {
+            const bytes = w.seriesCount >= this.config.max_series ? 0 : this.spanSeriesBytes();
+            if (bytes === 0 || !this.budget.admit(bytes)) {
+              if (bytes) this.budget.shed(1);
+              if (!w.spanOverflow) this.charge(w, SERIES_BYTES);
               series = w.spanOverflow ??= this.newSpanSeries(OVERFLOW_ATTRS, '');
               overflow++;
             } else {
+              this.charge(w, bytes);
               series = this.createSpanSeries(w);
             }
           }
@@ -260,7 +273,10 @@ export class PercentilesProcessor implements Processor {
             const n = findNumber(attrs, spanAttrs[i]!);
             if (n === undefined) continue;
             let sk = series.extra[i];
-            if (!sk) series.extra[i] = sk = new Sketch(this.scale);
+            if (!sk) {
+              series.extra[i] = sk = new Sketch(this.scale);
+              this.charge(w, SKETCH_BYTES);
+            }
             sk.add(n);
           }
         }
@@ -269,6 +285,19 @@ export class PercentilesProcessor implements Processor {
     if (late) this.lateCounter.add(late, this.counterLabels);
     if (overflow) this.overflowCounter.add(overflow, this.counterLabels);
     if (invalid) this.countInvalid(invalid, 'spans without start or end time');
+  }
+
+  /** Adds `bytes` to window `w`'s share of the budget (given back when the window is flushed). */
+  private charge(w: WindowState, bytes: number): void {
+    w.bytes += bytes;
+    this.budget.add(bytes);
+  }
+
+  /** Estimated bytes of a new span series of the current values (this.vals): the series, its trie path, its sketch. */
+  private spanSeriesBytes(): number {
+    let n = SERIES_BYTES;
+    for (let i = 0; i < this.vals.length; i++) n += 2 * stringBytes(this.vals[i]!) + 96;
+    return n;
   }
 
   private findSpanSeries(w: WindowState): SpanSeries | undefined {
@@ -352,15 +381,26 @@ export class PercentilesProcessor implements Processor {
     for (let d = 0; d < nd && node; d++) node = (node as Trie<MetricSeries>).get(vals[d]!);
     if (nd === 0) node = root.get('');
     if (node) return (node as MetricSeries).sketch;
-    if (w.seriesCount >= this.config.max_series) {
+    let bytes = 0;
+    if (w.seriesCount < this.config.max_series) {
+      bytes = SERIES_BYTES + stringBytes(name);
+      for (let d = 0; d < nd; d++) bytes += 2 * stringBytes(vals[d]!) + 96;
+      if (!this.budget.admit(bytes)) {
+        this.budget.shed(1);
+        bytes = 0;
+      }
+    }
+    if (bytes === 0) {
       this.overflowCounter.add(1, this.counterLabels);
       let o = w.metricOverflow.get(name);
       if (!o) {
         o = { attrs: OVERFLOW_ATTRS, service: '', sketch: new Sketch(this.scale) };
         w.metricOverflow.set(name, o);
+        this.charge(w, SERIES_BYTES + stringBytes(name));
       }
       return o.sketch;
     }
+    this.charge(w, bytes);
     let parent: Trie<MetricSeries> = root;
     for (let d = 0; d < nd - 1; d++) {
       let child = parent.get(vals[d]!) as Trie<MetricSeries> | undefined;

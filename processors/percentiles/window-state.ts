@@ -35,5 +35,7 @@ export class WindowState {
   readonly metricOverflow = new Map<string, MetricSeries>();
   /** Series created in this window (span and metric), against max_series. */
   seriesCount = 0;
+  /** Bytes charged to the memory budget for this window's series (given back when it is flushed). */
+  bytes = 0;
   constructor(readonly index: number) {}
 }
