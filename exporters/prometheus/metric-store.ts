@@ -20,6 +20,7 @@
  * Bounds: at most `maxSeries` streams (a histogram with all its buckets is one); points of further new
  * streams are dropped and counted (`reason="max_series"`). A stream not updated for `expireMs` is removed.
  */
+import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { AlertNotification, AnyValue, KeyValue, Metric, Resource, ResourceMetrics, InstrumentationScope } from '../../src/model.ts';
 import { AggregationTemporality, attrToString, getAttr } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
@@ -40,14 +41,22 @@ export interface StoreOptions {
   maxSeries: number;
   expireMs: number;
   now?: () => number;
+  /** Where the streams' bytes are accounted (default: a new account in the process's memory budget). */
+  budget?: BudgetAccount;
+}
+
+/** Estimated bytes of one stream of these rendered labels: the stream, its map entries, labels and index key. */
+function streamBytes(labels: string): number {
+  return 600 + 3 * stringBytes(labels);
 }
 
 /**
  * Why a point was dropped, the `reason` label of `vigil_exporter_prometheus_dropped_points_total`: `late`
  * (overlaps what the stream holds), `max_series` (a new stream past the bound), `type_conflict` (the name is
- * already a family of another type), `invalid` (an unusable point).
+ * already a family of another type), `invalid` (an unusable point), `memory_budget` (a new stream while the
+ * process's memory budget is full: src/memory-budget.ts).
  */
-export type DropReason = 'late' | 'max_series' | 'type_conflict' | 'invalid';
+export type DropReason = 'late' | 'max_series' | 'type_conflict' | 'invalid' | 'memory_budget';
 
 interface StreamBase {
   /** Rendered `k="v",...` (no braces), labels sorted by name. */
@@ -194,9 +203,19 @@ export class MetricStore {
   private readonly now: () => number;
   /** Called for every dropped point. */
   onDrop: (reason: DropReason, n: number) => void = () => undefined;
+  /** The streams' share of the process's memory budget (src/memory-budget.ts). */
+  readonly budget: BudgetAccount;
+  /** Why the last stream was not created (`max_series` or `memory_budget`). */
+  private refusal: DropReason = 'max_series';
 
   constructor(private readonly o: StoreOptions) {
     this.now = o.now ?? Date.now;
+    this.budget = o.budget ?? memoryBudget.account('exporter/prometheus streams');
+  }
+
+  /** Gives the streams' bytes back to the memory budget (the exporter is shut down). */
+  close(): void {
+    this.budget.close();
   }
 
   /** Streams held (a histogram with its buckets is one). */
@@ -286,9 +305,19 @@ export class MetricStore {
   private stream<S extends Stream>(f: Family, labels: string, make: () => S): S | undefined {
     const s = f.streams.get(labels);
     if (s) return s as S;
-    if (this.series >= this.o.maxSeries) return undefined;
+    if (this.series >= this.o.maxSeries) {
+      this.refusal = 'max_series';
+      return undefined;
+    }
+    const bytes = streamBytes(labels);
+    if (!this.budget.admit(bytes)) {
+      this.refusal = 'memory_budget';
+      this.budget.shed(1);
+      return undefined;
+    }
     const created = make();
     f.streams.set(labels, created);
+    this.budget.add(bytes);
     this.series++;
     return created;
   }
@@ -314,7 +343,7 @@ export class MetricStore {
           }
           const s = this.streamFor<NumberStream>(f, p.attributes, ctx, (labels) => ({ kind: 'number', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, value: 0 }));
           if (!s) {
-            fail('max_series');
+            fail(this.refusal);
             continue;
           }
           if (d.type === 'gauge') {
@@ -417,7 +446,7 @@ export class MetricStore {
         for (const p of d.dataPoints) {
           const s = this.streamFor<SummaryStream>(f, p.attributes, ctx, (labels) => ({ kind: 'summary', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, quantiles: [], sum: 0, count: 0 }));
           if (!s) {
-            fail('max_series');
+            fail(this.refusal);
             continue;
           }
           if (p.timeUnixNano <= s.lastNs) {
@@ -453,7 +482,7 @@ export class MetricStore {
    */
   private histogramStreamFor<S extends Stream>(f: Family, p: { attributes: readonly KeyValue[]; startTimeUnixNano: bigint; timeUnixNano: bigint }, delta: boolean, ctx: Context, make: (labels: string) => S): S | undefined {
     const s = this.streamFor<S>(f, p.attributes, ctx, make);
-    if (!s) return this.onDrop('max_series', 1), undefined;
+    if (!s) return this.onDrop(this.refusal, 1), undefined;
     if (delta ? !this.inOrderDelta(s, p.startTimeUnixNano, p.timeUnixNano) : p.timeUnixNano <= s.lastNs) return this.onDrop('late', 1), undefined;
     return s;
   }
@@ -495,6 +524,7 @@ export class MetricStore {
       for (const [k, s] of f.streams)
         if (s.seenAt < cutoff) {
           f.streams.delete(k);
+          this.budget.add(-streamBytes(k));
           gone++;
         }
       for (const [k, s] of f.index) if (s.seenAt < cutoff) f.index.delete(k);

@@ -35,7 +35,7 @@ function instrumentsFor(meter: Meter): Instruments {
     const live = new Set<{ store: MetricStore; labels: Attributes }>();
     i = {
       dropped: meter.createCounter('vigil_exporter_prometheus_dropped_points', {
-        description: 'Points the prometheus exporter did not take, by reason (late, max_series, type_conflict, invalid)',
+        description: 'Points the prometheus exporter did not take, by reason (late, max_series, memory_budget, type_conflict, invalid)',
       }),
       live,
     };
@@ -121,6 +121,7 @@ export class PrometheusExporter implements Exporter {
     if (this.stopped) return;
     this.stopped = true;
     this.liveSet.delete(this.live);
+    this.store.close();
     if (this.timer) clearInterval(this.timer);
     const s = this.server;
     this.server = undefined;

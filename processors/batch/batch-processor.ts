@@ -1,6 +1,7 @@
 import type { Consumer, Processor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Logger } from '../../src/logger.ts';
+import { type BudgetAccount, memoryBudget } from '../../src/memory-budget.ts';
 import { type Batch, countItems, type EncodedRequest, isEmpty, SIGNALS } from '../../src/model.ts';
 import { decodeEncoded } from '../../src/otlp/proto.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
@@ -13,18 +14,29 @@ interface Pending {
   /** Encoded requests held per signal (copies: the bytes given to `process` are only lent). */
   encoded: Map<EncodedSignal, { parts: Buffer[]; items: number }>;
   items: number;
+  /** Bytes charged to the memory budget for what is held (encoded: their length; decoded: an estimate per item). */
+  bytes: number;
   timer: NodeJS.Timeout | undefined;
 }
+
+/** Estimated bytes of one decoded item held (a span or point with a few attributes, as decoded objects). */
+const DECODED_ITEM_BYTES = 1024;
 
 /**
  * Groups batches into larger ones: sends when `send_batch_size` items are held or `timeout` passed since
  * the first one arrived. As in the Collector, `process` resolves once the data is held: a send that
  * fails later is logged and counted as dropped. One buffer per downstream (one per pipeline).
+ *
+ * What it holds is accounted in the process's memory budget (src/memory-budget.ts, store
+ * `processor/batch buffers`); when the budget is full a buffer is sent at once instead of held (nothing is
+ * dropped: the batches just go out smaller), counted as shed.
  */
 export class BatchProcessor implements Processor {
   private readonly pending = new Map<Consumer, Pending>();
   private readonly timeoutMs: number;
   private stopped = false;
+  /** The buffers' share of the process's memory budget. */
+  readonly budget: BudgetAccount = memoryBudget.account('processor/batch buffers');
 
   constructor(
     private readonly config: BatchConfig,
@@ -48,7 +60,7 @@ export class BatchProcessor implements Processor {
     if (this.stopped) return next.consume(batch);
     let p = this.pending.get(next);
     if (!p) {
-      p = { batch: { resourceSpans: [], resourceMetrics: [], resourceLogs: [], alerts: [] }, encoded: new Map(), items: 0, timer: undefined };
+      p = { batch: { resourceSpans: [], resourceMetrics: [], resourceLogs: [], alerts: [] }, encoded: new Map(), items: 0, bytes: 0, timer: undefined };
       this.pending.set(next, p);
     }
     const e = batch.encoded;
@@ -63,8 +75,17 @@ export class BatchProcessor implements Processor {
     if (batch.resourceLogs) p.batch.resourceLogs.push(...batch.resourceLogs);
     if (batch.alerts) p.batch.alerts.push(...batch.alerts);
     const c = countItems(batch);
-    p.items += c.traces + c.metrics + c.logs + c.alerts;
+    const items = c.traces + c.metrics + c.logs + c.alerts;
+    p.items += items;
+    const bytes = (e ? e.bytes.length : 0) + (items - (e ? e.items : 0)) * DECODED_ITEM_BYTES;
+    const fits = this.budget.admit(bytes);
+    p.bytes += bytes;
+    this.budget.add(bytes);
     if (p.items >= this.config.send_batch_size) return this.flush(next);
+    if (!fits) {
+      this.budget.shed(items);
+      return this.flush(next);
+    }
     if (!p.timer) {
       p.timer = setTimeout(() => void this.flush(next).catch(() => undefined), this.timeoutMs);
       p.timer.unref();
@@ -75,6 +96,7 @@ export class BatchProcessor implements Processor {
     const p = this.pending.get(next);
     if (!p) return;
     this.pending.delete(next);
+    this.budget.add(-p.bytes);
     if (p.timer) clearTimeout(p.timer);
     const sends: Batch[] = [];
     for (const [signal, held] of p.encoded) {
@@ -115,5 +137,6 @@ export class BatchProcessor implements Processor {
   async shutdown(): Promise<void> {
     this.stopped = true;
     await Promise.allSettled([...this.pending.keys()].map((next) => this.flush(next)));
+    this.budget.close();
   }
 }

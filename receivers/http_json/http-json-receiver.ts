@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { memoryBudget } from '../../src/memory-budget.ts';
 import type { Component, CreateSettings, Host } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import {
@@ -55,7 +56,7 @@ export class HttpJsonReceiver implements Component {
     private readonly settings: CreateSettings,
     private readonly config: HttpJsonReceiverConfig,
   ) {
-    this.admission = new Admission({ maxRequests: config.max_requests_in_flight, maxBytes: config.max_bytes_in_flight });
+    this.admission = new Admission({ maxRequests: config.max_requests_in_flight, maxBytes: config.max_bytes_in_flight }, memoryBudget.account(`receiver/${settings.id} requests in flight`));
     this.connections = new ConnectionStats(settings.logger, settings.telemetry);
   }
 
@@ -93,6 +94,7 @@ export class HttpJsonReceiver implements Component {
     const server = this.server;
     this.server = undefined;
     await server?.shutdown();
+    this.admission.close();
   }
 
   private async handleEvents(body: Buffer, contentType: string, clientGone?: () => boolean): Promise<IntakeReply> {

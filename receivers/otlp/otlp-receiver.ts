@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { memoryBudget } from '../../src/memory-budget.ts';
 import type { Component, CreateSettings, Host } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { type Batch, countItems } from '../../src/model.ts';
@@ -77,7 +78,7 @@ export class OtlpReceiver implements Component {
     private readonly settings: CreateSettings,
     private readonly config: OtlpReceiverConfig,
   ) {
-    this.admission = new Admission({ maxRequests: config.max_requests_in_flight, maxBytes: config.max_bytes_in_flight });
+    this.admission = new Admission({ maxRequests: config.max_requests_in_flight, maxBytes: config.max_bytes_in_flight }, memoryBudget.account(`receiver/${settings.id} requests in flight`));
     this.connections = new ConnectionStats(settings.logger, settings.telemetry);
   }
 
@@ -128,6 +129,7 @@ export class OtlpReceiver implements Component {
           });
         }),
     ]);
+    this.admission.close();
   }
 
   /**

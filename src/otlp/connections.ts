@@ -16,6 +16,7 @@ import type http2 from 'node:http2';
 import type net from 'node:net';
 import type { Counter } from '@opentelemetry/api';
 import type { Logger } from '../logger.ts';
+import { type BudgetAccount, memoryBudget } from '../memory-budget.ts';
 import type { ComponentTelemetry } from '../telemetry.ts';
 
 /** The soft limit of open file descriptors of this process (`ulimit -n`), or undefined when unknown. */
@@ -183,6 +184,10 @@ export interface AdmissionLimits {
  * receiver (all its protocols). {@link tryAcquire} says whether one more fits; every successful acquire
  * is released once, when the request is answered. The OTLP spec's answer to a refusal is a retryable
  * 429/503 with Retry-After (HTTP) or RESOURCE_EXHAUSTED with RetryInfo / UNAVAILABLE (gRPC).
+ *
+ * The bytes in flight are also accounted in the process's memory budget (src/memory-budget.ts, store
+ * `receiver/<id> requests in flight`), which the memory_limiter reads between its measurements; they are
+ * bounded here by `maxBytes`, not refused for the budget (they leave within a request's time).
  */
 export class Admission {
   private requests = 0;
@@ -190,7 +195,16 @@ export class Admission {
   /** Moving average of the time the pipelines took to answer a request, in ms. */
   private latencyMs = 0;
   private lastAdmitAt = 0;
-  constructor(readonly limits: AdmissionLimits) {}
+  constructor(
+    readonly limits: AdmissionLimits,
+    /** Where the bytes in flight are accounted (default: an account of the process's memory budget). */
+    readonly budget: BudgetAccount = memoryBudget.account('receiver requests in flight'),
+  ) {}
+
+  /** Gives the bytes in flight back to the budget (the receiver is shut down). */
+  close(): void {
+    this.budget.close();
+  }
 
   /**
    * Records how long the pipelines took to answer one admitted request (after its body was read). While the
@@ -230,6 +244,7 @@ export class Admission {
     if (this.bytes > 0 && this.bytes + bytes > this.limits.maxBytes) return false;
     this.requests++;
     this.bytes += bytes;
+    this.budget.add(bytes);
     this.lastAdmitAt = performance.now();
     return true;
   }
@@ -239,6 +254,7 @@ export class Admission {
     if (bytes <= 0) return true;
     if (this.bytes + bytes > this.limits.maxBytes && this.bytes > 0) return false;
     this.bytes += bytes;
+    this.budget.add(bytes);
     return true;
   }
 
@@ -246,5 +262,6 @@ export class Admission {
   release(bytes: number): void {
     this.requests--;
     this.bytes -= bytes;
+    this.budget.add(-bytes);
   }
 }
