@@ -29,6 +29,11 @@ export class AlertmanagerProcess {
   private dir = '';
   log = '';
 
+  /** The process ID while it runs (bench/delivery.ts reads its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** `config`: the alertmanager.yml to run with (default: one null receiver, group_wait 1s). */
   constructor(
     private readonly bin: string,
