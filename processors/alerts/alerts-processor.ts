@@ -162,18 +162,20 @@ export class AlertsProcessor implements Processor {
 
   private async round(now: number): Promise<void> {
     const result = this.engine.evaluate(now);
-    // one consume per exporter and notification: an exporter's refusal (or a partial one) holds back only
-    // that exporter's notifications from then on; each exporter keeps its notifications in order
+    // one consume per exporter and notification, all of an exporter's issued at once so that a queued
+    // exporter writes them with one fdatasync (group commit) instead of one each; each call reaches the
+    // exporter's queue in issue order, so each exporter keeps its notifications in order. A refusal holds
+    // back only the refused notifications (their groups are not committed: they are sent again at the next
+    // evaluation) and marks that exporter as refusing.
     const accepted = new Set<string>();
     await Promise.all(
       [...result.byExporter].map(async ([exporter, notifications]) => {
-        for (const n of notifications) {
-          try {
-            await this.settings.emit.consume({ alerts: [n] });
-          } catch (e) {
-            if (!this.refusing.has(exporter))
-              this.settings.logger.warn({ exporter, err: (e as Error).message }, 'alerts: notifications refused; retrying for this exporter at the next evaluation');
-            this.refusing.add(exporter);
+        const settled = await Promise.allSettled(notifications.map((n) => this.settings.emit.consume({ alerts: [n] })));
+        let refusal: unknown;
+        settled.forEach((r, i) => {
+          const n = notifications[i]!;
+          if (r.status === 'rejected') {
+            refusal ??= r.reason;
             return;
           }
           accepted.add(`${exporter}\u0000${result.groupOf(n)}`);
@@ -185,6 +187,12 @@ export class AlertsProcessor implements Processor {
             alertnames: [...new Set(n.alerts.map((a) => a.labels.alertname ?? ''))],
             alerts: n.alerts.length,
           });
+        });
+        if (refusal !== undefined) {
+          if (!this.refusing.has(exporter))
+            this.settings.logger.warn({ exporter, err: (refusal as Error)?.message ?? String(refusal) }, 'alerts: notifications refused; retrying for this exporter at the next evaluation');
+          this.refusing.add(exporter);
+          return;
         }
         if (this.refusing.delete(exporter)) this.settings.logger.info({ exporter }, 'alerts: notifications accepted again');
       }),

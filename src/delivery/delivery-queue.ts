@@ -95,6 +95,15 @@ interface Attempts {
   deadLetterReason?: string;
 }
 
+/** An attempt's timeout: every attempt of a queue has the same `timeoutMs`, so they expire in FIFO order. */
+interface Deadline {
+  at: number;
+  /** The attempt ended (answered or timed out): nothing to do when its time comes. */
+  settled: boolean;
+  /** Aborts the attempt and settles it as timed out. */
+  expire: () => void;
+}
+
 /** What `stats()` reports (tests and bench). */
 export interface DeliveryStats {
   queued: number;
@@ -119,6 +128,10 @@ export class DeliveryQueue<T> {
   private pausedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** Attempt timeouts in start order (= expiry order), from `deadlineHead` on; one timer serves them all. */
+  private deadlines: Deadline[] = [];
+  private deadlineHead = 0;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private aborted = false;
   private idleWaiters: (() => void)[] = [];
@@ -372,6 +385,8 @@ export class DeliveryQueue<T> {
     this.aborted = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
     const left = this.store.size;
     for (const st of this.state.values()) st.controller?.abort(new Error('shutting down'));
     if (this.store instanceof MemoryQueue) {
@@ -450,6 +465,11 @@ export class DeliveryQueue<T> {
     this.timer.unref();
   }
 
+  /**
+   * Starts one delivery attempt of `e`. Its timeout is a {@link Deadline} in the queue's FIFO, served by
+   * one shared timer (no timer, race or extra promise per attempt); whichever comes first, the answer or
+   * the deadline, settles the attempt, once.
+   */
   private attempt(e: QueueEntry<T>, now: number): void {
     let st = this.state.get(e.id);
     if (!st) this.state.set(e.id, (st = { attempts: 0, firstAttemptAt: now, nextAt: 0, lastError: '', controller: undefined }));
@@ -458,28 +478,70 @@ export class DeliveryQueue<T> {
     st.controller = controller;
     this.inflight++;
     const timeoutMs = this.p.options.timeoutMs;
-    let timeout: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timeout = setTimeout(() => {
+    const attempts = st;
+    const deadline: Deadline = {
+      at: now + timeoutMs,
+      settled: false,
+      expire: () => {
         const err = retryableError(`attempt timed out after ${timeoutMs}ms`);
         controller.abort(err);
-        reject(err);
-      }, timeoutMs);
-      timeout.unref();
-    });
-    timedOut.catch(() => undefined);
+        finish(err);
+      },
+    };
+    const finish = (err: unknown, rejected = 0) => {
+      if (deadline.settled) return;
+      deadline.settled = true;
+      this.dropSettledDeadlines();
+      this.settle(e, attempts, err, rejected);
+    };
+    this.deadlines.push(deadline);
+    if (!this.deadlineTimer) this.armDeadlines(now);
     let sending: Promise<void | number>;
     try {
       sending = this.p.send(e.item, controller.signal, st.attempts);
     } catch (err) {
       sending = Promise.reject(err);
     }
-    Promise.race([sending, timedOut]).then(
-      (rejected) => this.settle(e, st, undefined, typeof rejected === 'number' ? rejected : 0),
-      (err: unknown) => this.settle(e, st, err ?? new Error('unknown error')),
+    sending.then(
+      (rejected) => finish(undefined, typeof rejected === 'number' ? rejected : 0),
+      (err: unknown) => finish(err ?? new Error('unknown error')),
     );
-    void timeout;
-    sending.catch(() => undefined).finally(() => clearTimeout(timeout));
+  }
+
+  /** Forgets the settled deadlines at the head of the FIFO (answers come mostly in start order). */
+  private dropSettledDeadlines(): void {
+    while (this.deadlineHead < this.deadlines.length && this.deadlines[this.deadlineHead]!.settled) this.deadlines[this.deadlineHead++] = undefined as unknown as Deadline;
+    if (this.deadlineHead === this.deadlines.length) {
+      this.deadlines = [];
+      this.deadlineHead = 0;
+    } else if (this.deadlineHead > 1024 && this.deadlineHead * 2 > this.deadlines.length) {
+      this.deadlines = this.deadlines.slice(this.deadlineHead);
+      this.deadlineHead = 0;
+    }
+  }
+
+  /** Sets the shared timer for the earliest pending deadline; when it fires, expires what is due and re-arms. */
+  private armDeadlines(now: number): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.dropSettledDeadlines();
+    const head = this.deadlines[this.deadlineHead];
+    if (!head || this.aborted) return;
+    this.deadlineTimer = setTimeout(
+      () => {
+        this.deadlineTimer = undefined;
+        const at = Date.now();
+        while (this.deadlineHead < this.deadlines.length) {
+          const d = this.deadlines[this.deadlineHead]!;
+          if (!d.settled && d.at > at) break;
+          this.deadlines[this.deadlineHead++] = undefined as unknown as Deadline;
+          if (!d.settled) d.expire();
+        }
+        this.armDeadlines(at);
+      },
+      Math.max(0, head.at - now),
+    );
+    this.deadlineTimer.unref();
   }
 
   private signalOf(item: T): SignalName {

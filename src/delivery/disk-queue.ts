@@ -10,9 +10,17 @@
  * still exists. On open every segment is replayed; a record whose length runs past the end of its file or whose
  * checksum does not match (a crash in the middle of an append) is skipped: replay looks for the next
  * whole record after it (a frame whose header, JSON opening and CRC-32 all check), so a good record after
- * a bad one is never dropped. Writing always continues in a fresh segment. An ENTRY is fsync'd before
- * `append` resolves; DONE records are written without fsync (a kill -9 keeps them, as they reach the page
- * cache; a power cut may bring an entry back: delivery is at least once).
+ * a bad one is never dropped. Writing always continues in a fresh segment.
+ *
+ * Group commit: appends that arrive while a write is in flight (or in the same tick) share the next
+ * `write` and `fdatasync`; an `append` resolves only once its ENTRY records are fdatasync'd. DONE records
+ * are batched too, and never synced on their own: `remove` keeps them in memory, and they are written with
+ * the next ENTRY write, or by one shared timer at most `doneFlushMs` (default 20 ms) later, or at once when
+ * 64 KiB of them are waiting, or by `close`. So a crash never loses an un-acknowledged (live) entry: its
+ * ENTRY was on disk before `append` resolved, and its DONE is only written after. What a crash can do is
+ * bring back an entry already done: after a kill -9, one removed within the last `doneFlushMs` (its DONE
+ * was still in memory); after a power cut, also one whose DONE reached the page cache but no fdatasync
+ * (a later ENTRY write's fdatasync covers the DONE records written before it). Delivery is at least once.
  *
  * A write that fails part-way (ENOSPC, EDQUOT, EIO...) is undone before anything else is written: the
  * segment is truncated back to its size before that write (or, if even that fails, closed and writing
@@ -35,6 +43,8 @@ const TYPE_DONE = 2;
 const SEGMENT_BYTES = 8 * 1024 * 1024;
 /** Segments held behind a still-live head before its live entries are moved to the tail (compaction). */
 const COMPACT_AFTER_SEGMENTS = 8;
+/** DONE records waiting in memory are written at once past this many bytes. */
+const DONE_BATCH_BYTES = 64 * 1024;
 
 interface Segment {
   seq: number;
@@ -87,11 +97,20 @@ export interface QueueWriteError {
   since: number;
 }
 
-/** Counters of what the queue wrote (for the write-amplification figure in bench/delivery.ts). */
+/**
+ * Counters of what the queue wrote (bench/delivery.ts's write-amplification figures; the group-commit test
+ * asserts on `writes` and `fsyncs`, which count system-call level work and do not move with load).
+ */
 export interface DiskQueueStats {
   bytesWritten: number;
+  /** Successful writes to a segment file (each one `write` call, unless the kernel took it in parts). */
   writes: number;
+  /** fdatasync calls after successful writes. */
   fsyncs: number;
+  /** ENTRY records appended (successful or not): `appends / fsyncs` is the group-commit factor. */
+  appends: number;
+  /** DONE records handed to the writer. */
+  dones: number;
   /** Records skipped at open because they were torn or corrupt. */
   tornRecords: number;
   /** Writes that failed (and were undone). */
@@ -106,6 +125,11 @@ export interface DiskQueueOptions {
   onWriteState?: (err: QueueWriteError | undefined) => void;
   /** How often a failing queue checks for free space to write its held DONE records (default 2 s). */
   probeMs?: number;
+  /**
+   * Longest a DONE record waits in memory before it is written when no ENTRY write takes it along (ms,
+   * default 20). A kill -9 within this time after a delivery brings that entry back once at restart.
+   */
+  doneFlushMs?: number;
 }
 
 /**
@@ -126,13 +150,18 @@ export class DiskQueue<T> {
   private closed = false;
   /** DONE records whose write failed: written first by the next write. */
   private heldDone: Buffer[] = [];
+  /** DONE records not handed to the writer yet (see the file's comment), and their bytes. */
+  private doneBufs: Buffer[] = [];
+  private doneBytes = 0;
+  /** The one timer that writes waiting DONE records (shared by every `remove`). */
+  private doneTimer: NodeJS.Timeout | undefined;
   /** The current segment could not be truncated back after a failed write: roll before writing again. */
   private mustRoll = false;
   private probe: NodeJS.Timeout | undefined;
   private readonly segmentBytes: number;
   /** Set while writes fail; undefined when the last write worked. */
   writeError: QueueWriteError | undefined;
-  readonly stats: DiskQueueStats = { bytesWritten: 0, writes: 0, fsyncs: 0, tornRecords: 0, failedWrites: 0 };
+  readonly stats: DiskQueueStats = { bytesWritten: 0, writes: 0, fsyncs: 0, appends: 0, dones: 0, tornRecords: 0, failedWrites: 0 };
 
   private constructor(
     readonly dir: string,
@@ -183,6 +212,11 @@ export class DiskQueue<T> {
     return HEADER + Buffer.byteLength(json) + 60;
   }
 
+  /** DONE records waiting in memory for their write (tests). */
+  get waitingDone(): number {
+    return this.doneBufs.length;
+  }
+
   /**
    * Appends items; resolves once they are written and fsync'd, with their entries (in order). The
    * entries are visible in `values()` from the call on.
@@ -193,15 +227,16 @@ export class DiskQueue<T> {
     const out: InternalEntry<T>[] = [];
     for (const { item, severity, json } of items) {
       const id = this.nextId++;
-      const buf = frame(TYPE_ENTRY, entryPayload(id, now, severity, json ?? JSON.stringify(item)));
+      const buf = entryRecord(id, now, severity, json ?? JSON.stringify(item));
       const e: InternalEntry<T> = { id, item, bytes: buf.length, severity, enqueuedAt: now, seg: this.current!, written: false };
       this.entries.set(id, e);
       this.liveBytes += buf.length;
       bufs.push(buf);
       out.push(e);
     }
+    this.stats.appends += out.length;
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ buf: Buffer.concat(bufs), sync: true, resolve, reject, entries: out as InternalEntry<unknown>[] });
+      this.pending.push({ buf: bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs), sync: true, resolve, reject, entries: out as InternalEntry<unknown>[] });
       this.kick();
     }).then(() => out);
   }
@@ -212,11 +247,31 @@ export class DiskQueue<T> {
     if (!e) return;
     this.entries.delete(id);
     this.liveBytes -= e.bytes;
-    const b = Buffer.alloc(8);
-    b.writeDoubleLE(id);
-    this.pending.push({ buf: frame(TYPE_DONE, b), sync: false, resolve: noop, reject: noop });
     if (e.written) e.seg.live--;
-    this.kick();
+    const b = doneRecord(id);
+    this.stats.dones++;
+    this.doneBufs.push(b);
+    this.doneBytes += b.length;
+    if (this.doneBytes >= DONE_BATCH_BYTES) {
+      this.takeDone();
+      this.kick();
+    } else if (!this.doneTimer && !this.closed) {
+      this.doneTimer = setTimeout(() => {
+        this.doneTimer = undefined;
+        if (this.takeDone()) this.kick();
+      }, this.opts.doneFlushMs ?? 20);
+      this.doneTimer.unref();
+    }
+  }
+
+  /** Hands the waiting DONE records to the writer as one unsynced write; false when there were none. */
+  private takeDone(): boolean {
+    if (!this.doneBufs.length) return false;
+    const buf = this.doneBufs.length === 1 ? this.doneBufs[0]! : Buffer.concat(this.doneBufs, this.doneBytes);
+    this.doneBufs = [];
+    this.doneBytes = 0;
+    this.pending.push({ buf, sync: false, resolve: noop, reject: noop });
+    return true;
   }
 
   /** Writes what is pending and closes the file. The queue stays on disk for the next open. */
@@ -225,6 +280,9 @@ export class DiskQueue<T> {
     this.closed = true;
     if (this.probe) clearInterval(this.probe);
     this.probe = undefined;
+    if (this.doneTimer) clearTimeout(this.doneTimer);
+    this.doneTimer = undefined;
+    this.takeDone();
     if (this.heldDone.length) this.pending.push({ buf: Buffer.concat(this.heldDone.splice(0)), sync: false, resolve: noop, reject: noop });
     let rounds = 0;
     while ((this.flushing || this.pending.length) && rounds++ < 3) await (this.flushing ?? this.flush());
@@ -239,6 +297,8 @@ export class DiskQueue<T> {
   private async flush(): Promise<void> {
     try {
       while (this.pending.length && this.fh) {
+        // waiting DONE records ride along with this write (no write of their own)
+        this.takeDone();
         const batch = this.pending;
         this.pending = [];
         if (this.heldDone.length) batch.unshift({ buf: Buffer.concat(this.heldDone.splice(0)), sync: false, resolve: noop, reject: noop });
@@ -386,7 +446,7 @@ export class DiskQueue<T> {
       const head = this.segments[0]!;
       const moved = [...this.entries.values()].filter((e) => e.seg === head);
       // Re-append the same records (same ids) at the tail; the head is deleted once they are fsync'd.
-      const bufs = moved.map((e) => frame(TYPE_ENTRY, entryPayload(e.id, e.enqueuedAt, e.severity, JSON.stringify(e.item))));
+      const bufs = moved.map((e) => entryRecord(e.id, e.enqueuedAt, e.severity, JSON.stringify(e.item)));
       head.live -= moved.length;
       for (const e of moved) e.written = false;
       void new Promise<void>((resolve, reject) => {
@@ -413,7 +473,14 @@ export class DiskQueue<T> {
     const names = (await fsp.readdir(this.dir)).filter((n) => /^\d{10}\.seg$/.test(n)).sort();
     for (const name of names) {
       const file = path.join(this.dir, name);
-      const data = await fsp.readFile(file);
+      let data: Buffer;
+      try {
+        data = await fsp.readFile(file);
+      } catch (err) {
+        // deleted since the listing (a fully-done segment another opener's collect removed): nothing live in it
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
       const seg: Segment = { seq: Number(name.slice(0, 10)), file, live: 0, size: data.length };
       this.segments.push(seg);
       let off = 0;
@@ -510,16 +577,26 @@ export async function freeBytesOf(dir: string): Promise<number | undefined> {
   }
 }
 
-/** The JSON of an ENTRY record, `{"id","t","s","i"}`, built around the item's own JSON (no second stringify). */
-function entryPayload(id: number, t: number, severity: number, itemJson: string): Buffer {
-  return Buffer.from(`{"id":${id},"t":${t},"s":${severity},"i":${itemJson}}`);
+/** A whole ENTRY record `{"id","t","s","i"}` built around the item's own JSON (no second stringify), written straight into the frame (one buffer, no intermediate copy). */
+function entryRecord(id: number, t: number, severity: number, itemJson: string): Buffer {
+  const head = `{"id":${id},"t":${t},"s":${severity},"i":`;
+  const len = head.length + Buffer.byteLength(itemJson) + 1;
+  const b = Buffer.allocUnsafe(HEADER + len);
+  b.writeUInt32LE(len, 0);
+  b[8] = TYPE_ENTRY;
+  let off = HEADER + b.write(head, HEADER, 'latin1');
+  off += b.write(itemJson, off, 'utf8');
+  b[off] = 0x7d; // '}'
+  b.writeUInt32LE(zlib.crc32(b.subarray(8)), 4);
+  return b;
 }
 
-function frame(type: number, payload: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(HEADER + payload.length);
-  b.writeUInt32LE(payload.length, 0);
-  b[8] = type;
-  payload.copy(b, HEADER);
+/** A DONE record for `id`. */
+function doneRecord(id: number): Buffer {
+  const b = Buffer.allocUnsafe(HEADER + 8);
+  b.writeUInt32LE(8, 0);
+  b[8] = TYPE_DONE;
+  b.writeDoubleLE(id, HEADER);
   b.writeUInt32LE(zlib.crc32(b.subarray(8)), 4);
   return b;
 }
