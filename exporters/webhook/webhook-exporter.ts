@@ -14,11 +14,15 @@ export function signature(secret: string, body: Buffer | string): string {
 /** POSTs each notification as an Alertmanager webhook body. */
 export class WebhookSender implements NotificationSender {
   private agent: Agent | undefined;
+  /** The request headers, built once (a signature is added per body). */
+  private readonly headers: Record<string, string>;
 
   constructor(
     private readonly config: WebhookConfig,
     private readonly receiver: string,
-  ) {}
+  ) {
+    this.headers = { 'user-agent': 'vigil', ...config.headers, 'content-type': 'application/json' };
+  }
 
   async start(): Promise<void> {
     this.agent = httpAgent();
@@ -29,13 +33,9 @@ export class WebhookSender implements NotificationSender {
   }
 
   async send(n: AlertNotification, signal: AbortSignal): Promise<void> {
-    const body = Buffer.from(JSON.stringify(webhookPayload(n, this.receiver, this.config.max_alerts)));
-    const headers: Record<string, string> = {
-      'user-agent': 'vigil',
-      ...this.config.headers,
-      'content-type': 'application/json',
-    };
-    if (this.config.hmac_secret) headers['x-vigil-signature'] = signature(this.config.hmac_secret, body);
+    // the JSON text itself: undici writes it as UTF-8, the same bytes the signature is computed over
+    const body = JSON.stringify(webhookPayload(n, this.receiver, this.config.max_alerts));
+    const headers = this.config.hmac_secret ? { ...this.headers, 'x-vigil-signature': signature(this.config.hmac_secret, body) } : this.headers;
     const res = await post(this.config.url, body, headers, signal, this.agent);
     checkStatus(res, `webhook ${redact(this.config.url)}`);
   }

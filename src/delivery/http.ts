@@ -1,5 +1,5 @@
 /** HTTP for exporters: one POST with undici, and the status -> retryable/permanent classification. */
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, getGlobalDispatcher } from 'undici';
 import { ConsumerError, permanentError, retryableError } from '../errors.ts';
 import { parseRetryAfter } from './backoff.ts';
 
@@ -18,7 +18,38 @@ export function httpAgent(): Agent {
   return new Agent({ keepAliveTimeout: 10_000, connections: 16 });
 }
 
-/** POSTs `body`; network failures reject with a retryable ConsumerError. Reads at most 64 KiB of the answer. */
+/** Origin and path of the URLs posted to (an exporter posts to one or a few): parsed once, not per request. */
+const targets = new Map<string, { origin: string; path: string }>();
+
+function targetOf(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    // bounded: a sender that builds URLs per notification must not grow this without end
+    if (targets.size >= 256) targets.clear();
+    targets.set(url, t);
+  }
+  return t;
+}
+
+/** The answer's body as text, at most 64 KiB of it kept (the rest is read and discarded). */
+function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    body.on('data', (chunk: Buffer) => {
+      if (text.length < 65536) text += chunk.toString('utf8');
+    });
+    body.on('end', () => resolve(text.slice(0, 65536)));
+    body.on('error', reject);
+  });
+}
+
+/**
+ * POSTs `body` (through `dispatcher`, else undici's global one); network failures reject with a retryable
+ * ConsumerError. Reads at most 64 KiB of the answer. @throws ConsumerError (retryable), or `TypeError` for
+ * a URL that does not parse.
+ */
 export async function post(
   url: string,
   body: string | Buffer,
@@ -27,12 +58,10 @@ export async function post(
   dispatcher?: Agent,
 ): Promise<HttpResponse> {
   try {
-    const res = await request(url, { method: 'POST', body, headers, signal, dispatcher });
-    let text = '';
-    for await (const chunk of res.body) {
-      if (text.length < 65536) text += (chunk as Buffer).toString('utf8');
-    }
-    return { status: res.statusCode, headers: res.headers, body: text.slice(0, 65536) };
+    const { origin, path } = targetOf(url);
+    const res = await (dispatcher ?? getGlobalDispatcher()).request({ origin, path, method: 'POST', body, headers, signal });
+    const text = await readCapped(res.body);
+    return { status: res.statusCode, headers: res.headers, body: text };
   } catch (err) {
     if (err instanceof ConsumerError) throw err;
     const reason = signal.aborted && signal.reason instanceof Error ? signal.reason.message : (err as Error).message;
