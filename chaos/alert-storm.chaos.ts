@@ -2,8 +2,13 @@
  * An alert storm: one rule grouped by `user.id` over 100,000 distinct values (a gauge received over
  * OTLP/HTTP), routed to a webhook grouped by user. Without a per-rule limit that is one alert and one POST
  * per user.
+ * A second rule over the same points has its limit lifted (`limit: 0`) and goes to a second webhook,
+ * grouped by user too: there the dispatcher's `max_aggregation_groups` (50 here) is what bounds the groups
+ * and the POSTs; the alerts past it arrive together in one overflow group, none lost.
  * Figures: alerts and webhook POSTs, RSS over time.
- * Invariants: no crash, webhook POSTs bounded (<= 20), RSS under 512 MiB, the rule's limit reported.
+ * Invariants: no crash, webhook POSTs bounded (<= 20 for the limited rule, <= 100 for the unlimited one),
+ * every alert of the unlimited rule delivered, RSS under 512 MiB, the rule's limit reported, the group
+ * limit counted on /metrics.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -34,21 +39,49 @@ const hook = http.createServer((req, res) => {
 });
 await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${(hook.address() as import('node:net').AddressInfo).port}/hook`;
+let rawPosts = 0;
+const rawUsers = new Set<string>();
+let overflowPosts = 0;
+const rawHook = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    rawPosts++;
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { groupLabels: Record<string, string>; alerts: { labels: Record<string, string> }[] };
+      if (body.groupLabels.group_overflow === 'true') overflowPosts++;
+      for (const a of body.alerts) rawUsers.add(a.labels['user.id'] ?? '');
+    } catch {
+      // counted as a POST only
+    }
+    res.writeHead(200).end();
+  });
+});
+await new Promise<void>((r) => rawHook.listen(0, '127.0.0.1', r));
+const rawUrl = `http://127.0.0.1:${(rawHook.address() as import('node:net').AddressInfo).port}/hook`;
+const MAX_GROUPS = 50;
 
 const config = writeYaml(path.join(dir, 'pipelines.yaml'), {
   receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${httpPort}` } } } },
   processors: {
     alerts: {
       interval: '1s',
-      rules: [{ name: 'QueueBacklog', metric: 'queue_depth', stat: 'last', group_by: ['user.id'], window: '1m', op: '>', threshold: 0, severity: 'warning' }],
-      routes: [{ exporters: ['webhook/ops'], group_by: ['alertname', 'user.id'], group_wait: '0s', group_interval: '1s' }],
+      max_aggregation_groups: MAX_GROUPS,
+      rules: [
+        { name: 'QueueBacklog', metric: 'queue_depth', stat: 'last', group_by: ['user.id'], window: '1m', op: '>', threshold: 0, severity: 'warning' },
+        { name: 'QueueBacklogUnlimited', metric: 'queue_depth', stat: 'last', group_by: ['user.id'], window: '1m', op: '>', threshold: 0, severity: 'info', limit: 0 },
+      ],
+      routes: [
+        { matchers: ['alertname="QueueBacklogUnlimited"'], exporters: ['webhook/raw'], group_by: ['alertname', 'user.id'], group_wait: '0s', group_interval: '1s' },
+        { exporters: ['webhook/ops'], group_by: ['alertname', 'user.id'], group_wait: '0s', group_interval: '1s' },
+      ],
     },
   },
-  exporters: { 'webhook/ops': { url: hookUrl } },
+  exporters: { 'webhook/ops': { url: hookUrl }, 'webhook/raw': { url: rawUrl } },
   service: {
     state_dir: path.join(dir, 'state'),
     telemetry: { endpoint: `127.0.0.1:${tel}` },
-    pipelines: { main: { receivers: ['otlp'], processors: ['alerts'], exporters: ['webhook/ops'] } },
+    pipelines: { main: { receivers: ['otlp'], processors: ['alerts'], exporters: ['webhook/ops', 'webhook/raw'] } },
   },
 });
 figure('load average (start)', loadavg());
@@ -72,12 +105,18 @@ const metrics = crashed ? '' : (await request(`${vigil.telemetryUrl}/metrics`)).
 const code = await vigil.stop();
 const samples = rss.stop();
 figure('webhook', `${posts} POSTs holding ${alerts} alerts; by alertname ${JSON.stringify(Object.fromEntries(names))}`);
+figure('webhook (rule limit 0)', `${rawPosts} POSTs (${overflowPosts} of the overflow group) holding ${rawUsers.size} distinct users of ${USERS}`);
 figure('RSS MiB over time', rssLine(samples));
-const limitLine = metrics.split('\n').filter((l) => /limit|overflow|dropped_series|series/i.test(l) && !l.startsWith('#')).slice(0, 6);
+const limitLine = metrics.split('\n').filter((l) => /limit|overflow|dropped_series|memory_budget/i.test(l) && !l.startsWith('#')).slice(0, 12);
+const groupLimit = Number(/vigil_processor_aggregation_group_limit_reached_total\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
 figure('/metrics (limits)', limitLine.join(' | ') || '(none)');
 inv.check(!crashed, `no crash (${crashed ? `exited ${code}` : 'running'})`);
 inv.check(posts <= 20, `webhook POSTs bounded: ${posts} <= 20`);
 inv.check(Math.max(...samples.map((s) => s[1])) < 512, `RSS under 512 MiB (max ${Math.max(...samples.map((s) => s[1]))})`);
 inv.check([...names.keys()].some((n) => /limit/i.test(n)), 'the rule limit was reported as an alert');
+inv.check(rawPosts <= 2 * MAX_GROUPS, `unlimited rule: webhook POSTs bounded by max_aggregation_groups: ${rawPosts} <= ${2 * MAX_GROUPS}`);
+inv.check(rawUsers.size === USERS, `unlimited rule: every alert delivered (${rawUsers.size} of ${USERS} users)`);
+inv.check(groupLimit >= USERS - MAX_GROUPS, `group limit counted on /metrics (${groupLimit} >= ${USERS - MAX_GROUPS})`);
 hook.close();
+rawHook.close();
 inv.finish();

@@ -88,7 +88,7 @@ const firstOk = after.find((a) => a.status === '200');
 const lastRefused = [...after].reverse().find((a) => a.status !== '200');
 figure('after the burst', `statuses ${JSON.stringify(tally(after.map((a) => a.status)))}; first 200 after ${firstOk ? `${firstOk.t.toFixed(1)} s` : 'never'}; last refusal at ${lastRefused ? `${lastRefused.t.toFixed(1)} s` : '-'}`);
 const crashed = vigil.exited();
-const metrics = crashed ? '' : (await request(`${vigil.telemetryUrl}/metrics`, {})).body;
+const metrics = crashed ? '' : (await request(`${vigil.telemetryUrl}/metrics`, { headers: { authorization: 'Bearer chaos-token' } })).body;
 const code = await vigil.stop();
 const samples = rss.stop();
 figure('RSS MiB over time', rssLine(samples));
@@ -100,7 +100,7 @@ figure('alerts.jsonl', (() => {
 figure('Slack posts', slackPosts);
 const oom = /heap out of memory/i.test(vigil.stderr());
 if (crashed) figure('stderr (tail)', vigil.stderr().slice(-600));
-void metrics;
+figure('memory budget (/metrics)', metrics.split('\n').filter((l) => /^vigil_memory_budget|series_overflow_items_total|vigil_processor_refused_items_total/.test(l)).join(' | ') || '(none)');
 inv.check(!crashed && !oom, `no crash (${crashed ? `exited: ${code}${oom ? ', heap out of memory' : ''}` : 'still running'})`);
 inv.check(Math.max(...samples.map((s) => s[1])) < CONTAINER_LIMIT_MIB, `RSS stayed under ${CONTAINER_LIMIT_MIB} MiB`);
 inv.check(![...burst, ...after.map((a) => a.status)].some((s) => s.startsWith('5') && s !== '503'), 'no 500');

@@ -4,6 +4,7 @@
  * answers) instead of queueing; a listener over max_connections closes new connections and counts them;
  * a connection that sends no request within read_timeout is closed.
  */
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
@@ -12,12 +13,13 @@ import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
 import type { Consumer } from '../src/component.ts';
 import type { Batch } from '../src/model.ts';
-import { Admission, defaultMaxConnections } from '../src/otlp/connections.ts';
+import { Admission, defaultMaxConnections, loopBehindMs } from '../src/otlp/connections.ts';
 import { CLIENT_GONE, IntakeError, deliver } from '../src/otlp/intake.ts';
 import { parseOtlpJson } from '../src/otlp/json.ts';
 import { decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
 import { ServiceTelemetry } from '../src/telemetry.ts';
-import { configFor, testSettings, waitFor } from './helpers/index.ts';
+import { configFor, recordingLogger, testSettings, waitFor } from './helpers/index.ts';
+import { counterValue } from './percentiles-helpers.ts';
 
 const TRACE = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"op"}]}]}]}';
 
@@ -138,6 +140,43 @@ describe('connection hygiene', () => {
 });
 
 describe('a request whose client went away', () => {
+  it('end to end: a real HTTP client that gives up while its request waits is answered 499 and its data is not written', async () => {
+    const { logger, lines } = recordingLogger();
+    const telemetry = new ServiceTelemetry();
+    const gate = new GateConsumer();
+    gate.open();
+    const settings = testSettings('receiver', 'otlp', { emit: gate, logger });
+    const r = otlpReceiverFactory.create(
+      { ...settings, telemetry: telemetry.forComponent('receiver', 'otlp') },
+      configFor(otlpReceiverFactory, { protocols: { http: { endpoint: '127.0.0.1:0' } } }),
+    ) as OtlpReceiver;
+    await r.start();
+    running.push(r);
+    const url = `http://${r.httpAddress}/v1/traces`;
+    // The client is Node's own fetch (undici) in another process, with a 300 ms timeout. While it sends its
+    // request and gives up, this process's event loop is held (as a saturated daemon's is), so the server
+    // reads the whole request and the client's FIN only afterwards, then processes it.
+    const client = spawn(
+      process.execPath,
+      ['-e', `fetch(${JSON.stringify(url)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: ${JSON.stringify(TRACE)}, signal: AbortSignal.timeout(300) }).then((r) => console.log('status', r.status), (e) => console.log('gave up', e.name))`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    client.stdout.on('data', (c: Buffer) => (out += String(c)));
+    const exited = new Promise<void>((resolve) => client.on('exit', () => resolve()));
+    const hold = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(hold, 0, 0, 2500); // the client starts, sends, times out and exits meanwhile
+    await exited;
+    expect(out).toMatch(/gave up (TimeoutError|AbortError)/);
+    await waitFor(async () => (await counterValue(telemetry, 'vigil_receiver_refused_items', { receiver: 'otlp', signal: 'traces' })) === 1, 5000, 'the request counted as refused');
+    expect(gate.batches).toHaveLength(0);
+    expect(await counterValue(telemetry, 'vigil_receiver_accepted_items', { receiver: 'otlp' })).toBe(0);
+    expect(lines.some((l) => /"status":499/.test(l) && /client went away/.test(l))).toBe(true);
+    await telemetry.close();
+    // the held loop is forgotten by the lag average before the next test
+    await waitFor(() => loopBehindMs() < 50, 5000, 'the event loop lag to settle');
+  });
+
   it('is not delivered (the client will send it again), and is counted as refused with status 499', async () => {
     const gate = new GateConsumer();
     gate.open();

@@ -173,6 +173,11 @@ class LoopLag {
 }
 const loopLag = new LoopLag();
 
+/** How late the event loop is now (ms): see {@link LoopLag.ms}. */
+export function loopBehindMs(): number {
+  return loopLag.ms();
+}
+
 /** Limits of requests and bytes in flight (received, not yet answered) for one receiver. */
 export interface AdmissionLimits {
   maxRequests: number;

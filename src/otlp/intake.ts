@@ -18,7 +18,7 @@ import { Duration, Obj } from '../config/types.ts';
 import { ConsumerError, type ErrorCode, ErrorCodes, VigilError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { splitHostPort } from '../endpoint.ts';
-import { type Admission, type ConnectionStats, capConnections, defaultMaxConnections } from './connections.ts';
+import { type Admission, type ConnectionStats, capConnections, defaultMaxConnections, loopBehindMs } from './connections.ts';
 
 // ------------------------------------------------------------------------------------- shared config
 
@@ -147,6 +147,9 @@ export function dataError(e: unknown): IntakeError | undefined {
 /** Status of a request whose client went away (nginx's 499): nobody reads the answer. */
 export const CLIENT_GONE = 499;
 
+/** Event-loop lag (ms) above which {@link deliver} lets the loop turn before it checks whether the client is still there. */
+export const CLIENT_GONE_CHECK_LAG_MS = 100;
+
 /** Default wait suggested to a client when the pipeline refuses without saying how long. */
 export const DEFAULT_RETRY_AFTER_MS = 1000;
 
@@ -156,6 +159,14 @@ export const DEFAULT_RETRY_AFTER_MS = 1000;
  */
 export async function deliver(emit: Consumer, batch: Parameters<Consumer['consume']>[0], clientGone?: () => boolean): Promise<void> {
   // A client that gave up (timeout, cancel) will send the data again: writing it now would duplicate it.
+  // After the event loop was held up (a saturated daemon), a request and its client's FIN or RST may sit
+  // in the same socket buffer: the data is read in one poll phase, the end of the stream only in the next.
+  // Then two turns of the loop are let pass first, so that the check sees what the client did meanwhile
+  // (a request handled on time pays nothing).
+  if (clientGone && loopBehindMs() > CLIENT_GONE_CHECK_LAG_MS) {
+    await new Promise<void>((r) => setImmediate(r));
+    await new Promise<void>((r) => setImmediate(r));
+  }
   if (clientGone?.()) throw new IntakeError(CLIENT_GONE, 'the client went away before the request was processed: not delivered');
   try {
     await emit.consume(batch);
