@@ -8,23 +8,20 @@
  *   - idle RSS, with the V8 heap (total / used) beside it, 3 s after ready;
  *   - at a fixed 10,000 spans/s in 100-span requests (the Collector testbed's size), and again in 512-span
  *     requests: CPU of the daemon process (all threads, from /proc/PID/stat) as % of one core, RSS and heap.
- * Spans: GenAI client spans as an OpenAI instrumentation writes them, 14 attributes each with unique
- * response ids and client addresses, a Kubernetes pod's resource (17 attributes), timestamps taken at
- * send time (so `percentiles` counts them, never drops them as late).
+ * Spans: bench/_spans.ts's GenAI client spans (14 attributes each with unique response ids and client
+ * addresses, a Kubernetes pod's resource of 17 attributes), made at send time (so `percentiles` counts
+ * them, never drops them as late).
  *
  *   node --import tsx bench/daemon.ts
  *   BENCH_DAEMON_WARMUP_MS=5000 BENCH_DAEMON_MEASURE_MS=20000  time at the rate before / while measuring
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import { goalNumber } from './_goals.ts';
-import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { SERVICES, makeSpans, provider } from './_spans.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const WARMUP_MS = Number(process.env.BENCH_DAEMON_WARMUP_MS ?? 5000);
@@ -131,72 +128,6 @@ function countModules(d: Daemon): number {
     .readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l && !l.slice(4).startsWith('node:')).length;
-}
-
-const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'o3-mini'];
-const SERVICES = ['support-bot', 'search-api', 'summarizer', 'triage'];
-
-/** ReadableSpans with fresh timestamps: `n` GenAI client spans of ~14 attributes, unique ids and addresses. */
-function makeSpans(provider: BasicTracerProvider, memory: InMemorySpanExporter, n: number, seq: number): ReadableSpan[] {
-  const tracer = provider.getTracer('opentelemetry.instrumentation.openai', '0.48.0');
-  const now = Date.now();
-  for (let i = 0; i < n; i++) {
-    const model = MODELS[(seq + i) % MODELS.length]!;
-    const durMs = 200 + ((seq * 7919 + i * 104_729) % 2500);
-    const span = tracer.startSpan(`chat ${model}`, {
-      kind: SpanKind.CLIENT,
-      startTime: now - durMs,
-      attributes: {
-        'gen_ai.system': 'openai',
-        'gen_ai.operation.name': 'chat',
-        'gen_ai.request.model': model,
-        'gen_ai.response.model': `${model}-2024-08-06`,
-        'gen_ai.response.id': `chatcmpl-${randomBytes(12).toString('base64url')}`,
-        'gen_ai.request.max_tokens': 1024,
-        'gen_ai.request.temperature': 0.7,
-        'gen_ai.usage.input_tokens': 300 + ((seq + i * 31) % 3000),
-        'gen_ai.usage.output_tokens': 20 + ((seq + i * 17) % 800),
-        'gen_ai.response.finish_reasons': ['stop'],
-        'server.address': 'api.openai.com',
-        'server.port': 443,
-        'client.address': `10.${(i >> 8) & 255}.${i & 255}.${(seq + i) % 250}`,
-        'http.response.status_code': 200,
-      },
-    });
-    if ((seq + i) % 50 === 0) span.setStatus({ code: SpanStatusCode.ERROR, message: 'rate limited' });
-    span.end(now);
-  }
-  const spans = memory.getFinishedSpans().slice();
-  memory.reset();
-  return spans;
-}
-
-function provider(service: string): { provider: BasicTracerProvider; memory: InMemorySpanExporter } {
-  const memory = new InMemorySpanExporter();
-  const pod = `${service}-7d9c8b5f4-${randomBytes(3).toString('hex')}`;
-  const p = new BasicTracerProvider({
-    resource: resourceFromAttributes({
-      'service.name': service,
-      'service.version': '1.4.2',
-      'service.instance.id': randomBytes(8).toString('hex'),
-      'deployment.environment.name': 'production',
-      'telemetry.sdk.language': 'python',
-      'telemetry.sdk.name': 'opentelemetry',
-      'telemetry.sdk.version': '1.27.0',
-      'k8s.cluster.name': 'prod-eu-west-1',
-      'k8s.namespace.name': 'llm-apps',
-      'k8s.deployment.name': service,
-      'k8s.replicaset.name': pod.slice(0, pod.lastIndexOf('-')),
-      'k8s.pod.name': pod,
-      'k8s.pod.uid': randomBytes(16).toString('hex'),
-      'k8s.node.name': 'ip-10-0-12-34.eu-west-1.compute.internal',
-      'k8s.container.name': 'app',
-      'container.id': randomBytes(32).toString('hex'),
-      'host.name': pod,
-    }),
-    spanProcessors: [new SimpleSpanProcessor(memory)],
-  });
-  return { provider: p, memory };
 }
 
 /** Sends RATE spans/s in `perRequest`-span requests for `ms`; returns requests that failed. */
