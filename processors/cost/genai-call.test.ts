@@ -3,7 +3,8 @@
  * README's "What it reads" table) that is present. Random attribute lists mix every known name with
  * decoys of the same length (one character changed, other case), unrelated keys, keys built at run time
  * (not the interned literals), and keys longer than any known name, so that the length-first dispatch is
- * exercised on each path: no candidate, a candidate that differs, the name itself.
+ * exercised on each path (no candidate, a candidate that differs, the name itself), and each list is read
+ * twice, the second time through the per-position shortcut.
  */
 import { describe, expect, it } from 'vitest';
 import type { AnyValue, KeyValue } from '../../src/model.ts';
@@ -87,9 +88,14 @@ describe('readGenAiCall', () => {
         keys.add(pool[Math.floor(r() * pool.length)]!);
       }
       const list: KeyValue[] = [...keys].map((k) => ({ key: r() < 0.5 ? fresh(k) : k, value: value(k) }));
+      const want = reference(list);
       const got = newGenAiCall();
       readGenAiCall(list, got);
-      expect(got, JSON.stringify(list, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))).toEqual(reference(list));
+      expect(got, JSON.stringify(list, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))).toEqual(want);
+      // again: now every position holds the name it last saw (the per-position shortcut taken throughout)
+      const again = newGenAiCall();
+      readGenAiCall(list, again);
+      expect(again).toEqual(want);
       if (got.reqModel) withModel++;
     }
     expect(withModel).toBeGreaterThan(500); // the draw did exercise the model names

@@ -46,37 +46,39 @@ export function newGenAiCall(): GenAiCall {
 // most a few string compares, never a walk through every name (the hot path of the cost processor).
 const REQ_MODEL = 1;
 const RES_MODEL = 2;
-const INPUT = 3;
-const OUTPUT = 4;
-const PROMPT = 5;
-const COMPLETION = 6;
-const TOTAL = 7;
-const CACHE_READ = 8;
-const CACHE_WRITE = 9;
-const ALT_CACHE_READ = 10;
-const ALT_CACHE_WRITE = 11;
-const PROVIDER_NAME = 12;
-const SYSTEM = 13;
-const OPERATION = 14;
-const COST = 15;
-const COST_SOURCE = 16;
-const COST_MODEL = 17;
-const MODEL_NAME = 18;
-const LLM_REQ_MODEL = 19;
-const LLM_RES_MODEL = 20;
-const LLM_PROVIDER = 21;
-const LLM_SYSTEM = 22;
-const OI_PROMPT = 23;
-const OI_COMPLETION = 24;
-const OI_CACHE_READ = 25;
-const OI_CACHE_WRITE = 26;
-const LLM_PROMPT = 27;
-const LLM_COMPLETION = 28;
-const LLM_CACHE_READ = 29;
-const LLM_TOTAL = 30;
-const LLM_REQUEST_TYPE = 31;
-const SERVICE_NAME = 32;
-const SERVER_ADDRESS = 33;
+const PROVIDER_NAME = 3;
+const SYSTEM = 4;
+const OPERATION = 5;
+const COST = 6;
+const COST_SOURCE = 7;
+const COST_MODEL = 8;
+const MODEL_NAME = 9;
+const LLM_REQ_MODEL = 10;
+const LLM_RES_MODEL = 11;
+const LLM_PROVIDER = 12;
+const LLM_SYSTEM = 13;
+const LLM_REQUEST_TYPE = 14;
+const SERVICE_NAME = 15;
+const SERVER_ADDRESS = 16;
+/** Codes from here on are token counts (read as numbers). */
+const FIRST_COUNT = 17;
+const INPUT = 17;
+const OUTPUT = 18;
+const PROMPT = 19;
+const COMPLETION = 20;
+const TOTAL = 21;
+const CACHE_READ = 22;
+const CACHE_WRITE = 23;
+const ALT_CACHE_READ = 24;
+const ALT_CACHE_WRITE = 25;
+const OI_PROMPT = 26;
+const OI_COMPLETION = 27;
+const OI_CACHE_READ = 28;
+const OI_CACHE_WRITE = 29;
+const LLM_PROMPT = 30;
+const LLM_COMPLETION = 31;
+const LLM_CACHE_READ = 32;
+const LLM_TOTAL = 33;
 
 /** Every name read, with its code (the README's "What it reads" table); the current OTel names first. */
 export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
@@ -126,6 +128,22 @@ for (const [name, code] of GENAI_CALL_KEYS) {
   CODES[name.length]!.push(code);
 }
 
+/** The code of an attribute name (0: not read). */
+function codeOf(k: string): number {
+  const len = k.length;
+  if (len > MAX_LEN) return 0;
+  const names = NAMES[len]!;
+  for (let j = 0; j < names.length; j++) if (names[j] === k) return CODES[len]![j]!;
+  return 0;
+}
+
+// The name last seen at each of the first SLOTS positions and its code: spans of one instrumentation
+// carry their attributes in the same order, and a decoder that reuses key strings (src/otlp intern
+// cache) gives the same string object, so the check is one identity compare.
+const SLOTS = 32;
+const slotKey: string[] = new Array<string>(SLOTS).fill('');
+const slotCode = new Int32Array(SLOTS);
+
 /** Fills `out` from `attrs` (every field is set, so `out` may be reused); the first name of each list present wins. */
 export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void {
   // every dialect's names (README "What it reads"); the first of each list present wins
@@ -162,68 +180,63 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   for (let i = 0; i < attrs.length; i++) {
     const kv = attrs[i]!;
     const k = kv.key;
-    const len = k.length;
-    if (len > MAX_LEN) continue;
-    const names = NAMES[len]!;
-    let code = 0;
-    for (let j = 0; j < names.length; j++) {
-      if (names[j] === k) {
-        code = CODES[len]![j]!;
-        break;
+    let code: number;
+    if (i < SLOTS && k === slotKey[i]) code = slotCode[i]!;
+    else {
+      code = codeOf(k);
+      if (i < SLOTS) {
+        slotKey[i] = k;
+        slotCode[i] = code;
       }
     }
+    if (code === 0) continue;
+    // the value as a count (valueNumber, its common cases inline) or as a string (valueString)
+    const v = kv.value;
+    const n = code < FIRST_COUNT ? NaN : typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : num(v);
     switch (code) {
-      case 0:
-        break;
       case REQ_MODEL:
-        reqModel = str(kv.value);
+        reqModel = typeof v === 'string' ? v : str(v);
         break;
       case RES_MODEL:
-        resModel = str(kv.value);
+        resModel = typeof v === 'string' ? v : str(v);
         break;
       case INPUT:
-        input = num(kv.value);
+        input = n;
         break;
       case OUTPUT:
-        output = num(kv.value);
+        output = n;
         break;
       case PROMPT:
-        prompt = num(kv.value);
+        prompt = n;
         break;
       case COMPLETION:
-        completion = num(kv.value);
+        completion = n;
         break;
-      case TOTAL: {
+      case TOTAL:
         // a name read ahead of others never erases their valid count with an invalid one of its own
-        const v = num(kv.value);
-        if (v >= 0 || !(total >= 0)) total = v;
+        if (n >= 0 || !(total >= 0)) total = n;
         break;
-      }
       case CACHE_READ:
-        cacheRead = num(kv.value);
+        cacheRead = n;
         break;
       case CACHE_WRITE:
-        cacheWrite = num(kv.value);
+        cacheWrite = n;
         break;
-      case ALT_CACHE_READ: {
-        const v = num(kv.value);
-        if (v >= 0 || !(altCacheRead >= 0)) altCacheRead = v;
+      case ALT_CACHE_READ:
+        if (n >= 0 || !(altCacheRead >= 0)) altCacheRead = n;
         break;
-      }
-      case ALT_CACHE_WRITE: {
-        const v = num(kv.value);
-        if (v >= 0 || !(altCacheWrite >= 0)) altCacheWrite = v;
+      case ALT_CACHE_WRITE:
+        if (n >= 0 || !(altCacheWrite >= 0)) altCacheWrite = n;
         break;
-      }
       case PROVIDER_NAME:
-        providerName = str(kv.value);
+        providerName = typeof v === 'string' ? v : str(v);
         break;
       case SYSTEM:
-        system = str(kv.value);
+        system = typeof v === 'string' ? v : str(v);
         break;
       case OPERATION: {
-        const v = str(kv.value);
-        if (v !== undefined) operation = v;
+        const op = typeof v === 'string' ? v : str(v);
+        if (op !== undefined) operation = op;
         break;
       }
       case COST:
@@ -236,54 +249,54 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
         if (iModel < 0) iModel = i;
         break;
       case MODEL_NAME:
-        modelName = str(kv.value);
+        modelName = typeof v === 'string' ? v : str(v);
         break;
       case LLM_REQ_MODEL:
-        llmReqModel = str(kv.value);
+        llmReqModel = typeof v === 'string' ? v : str(v);
         break;
       case LLM_RES_MODEL:
-        llmResModel = str(kv.value);
+        llmResModel = typeof v === 'string' ? v : str(v);
         break;
       case LLM_PROVIDER:
-        llmProvider = str(kv.value);
+        llmProvider = typeof v === 'string' ? v : str(v);
         break;
       case LLM_SYSTEM:
-        llmSystem ??= str(kv.value);
+        llmSystem ??= typeof v === 'string' ? v : str(v);
         break;
       case OI_PROMPT:
-        oiPrompt = num(kv.value);
+        oiPrompt = n;
         break;
       case OI_COMPLETION:
-        oiCompletion = num(kv.value);
+        oiCompletion = n;
         break;
       case OI_CACHE_READ:
       case LLM_CACHE_READ:
-        if (!(altCacheRead >= 0)) altCacheRead = num(kv.value);
+        if (!(altCacheRead >= 0)) altCacheRead = n;
         break;
       case OI_CACHE_WRITE:
-        if (!(altCacheWrite >= 0)) altCacheWrite = num(kv.value);
+        if (!(altCacheWrite >= 0)) altCacheWrite = n;
         break;
       case LLM_PROMPT:
-        llmPrompt = num(kv.value);
+        llmPrompt = n;
         break;
       case LLM_COMPLETION:
-        llmCompletion = num(kv.value);
+        llmCompletion = n;
         break;
       case LLM_TOTAL:
-        if (!(total >= 0)) total = num(kv.value);
+        if (!(total >= 0)) total = n;
         break;
       case LLM_REQUEST_TYPE:
-        operation ??= str(kv.value);
+        operation ??= typeof v === 'string' ? v : str(v);
         break;
       case SERVICE_NAME:
         // the first service.name, as an attribute lookup (findString) sees it
         if (!sawService) {
           sawService = true;
-          spanService = str(kv.value);
+          spanService = typeof v === 'string' ? v : str(v);
         }
         break;
       case SERVER_ADDRESS:
-        address = str(kv.value);
+        address = typeof v === 'string' ? v : str(v);
         break;
     }
   }
