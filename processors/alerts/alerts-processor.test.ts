@@ -5,6 +5,7 @@ import { alertsProcessorFactory } from './index.ts';
 import type { AlertsProcessor } from './alerts-processor.ts';
 import { externalUrlOf } from './alert-engine.ts';
 import { batchOf, gauge } from './testdata/batches.ts';
+import type { Batch } from '../../src/model.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -91,5 +92,64 @@ describe('alerts processor', () => {
     expect(await urls('vigil.internal:9464', { external_url: 'https://alerts.example/' })).toEqual(['https://alerts.example', 'https://alerts.example/alerts?rule=Budget']);
     expect(externalUrlOf('', '[::]:8888')).toBe('http://localhost:8888');
     expect(externalUrlOf('', '[::1]:8888')).toBe('http://[::1]:8888');
+  });
+});
+
+describe('alerts processor: handing notifications to an exporter', () => {
+  it("issues an exporter's notifications of a round all at once, in order; a refused one comes back next round, an accepted one does not", async () => {
+    vi.useFakeTimers({ now: new Date('2026-11-23T10:00:00Z') });
+    const dir = tempDir();
+    dirs.push(dir);
+    const N = 60;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const calls: string[] = [];
+    let refuse = (_svc: string) => false;
+    const emit = {
+      consume: async (b: Batch) => {
+        const n = b.alerts![0]!;
+        const svc = n.alerts[0]!.labels.svc!;
+        calls.push(svc);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        // answered later, as a disk queue answers after its fdatasync
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+        if (refuse(svc)) throw new Error(`refused ${svc}`);
+      },
+    };
+    const settings = testSettings('processor', 'alerts', {
+      stateDir: dir,
+      emit,
+      service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines: { main: { receivers: [], processors: ['alerts'], exporters: ['webhook/ops'] } } },
+    });
+    const proc = alertsProcessorFactory.create(
+      settings,
+      configFor(alertsProcessorFactory, {
+        interval: '10s',
+        rules: [{ name: 'High', metric: 'x', stat: 'last', op: '>', threshold: 1, group_by: ['svc'] }],
+        route_defaults: { group_wait: '0s', group_by: ['svc'] },
+      }),
+    ) as AlertsProcessor;
+    await proc.start({ reportFatal: () => undefined });
+    const svcs = Array.from({ length: N }, (_, i) => `s${String(i).padStart(3, '0')}`);
+    await proc.process(batchOf(svcs.map((svc) => gauge('x', { svc }, 5, Date.now()))), new SinkConsumer());
+    refuse = (svc) => Number(svc.slice(1)) % 3 === 0;
+    await vi.advanceTimersByTimeAsync(10_000);
+    await vi.advanceTimersByTimeAsync(100); // the answers (5 ms later)
+    expect(calls).toHaveLength(N);
+    // all N were in flight together (one at a time would make this 1)
+    expect(maxInFlight).toBe(N);
+    expect(calls).toEqual(svcs); // issued in the round's order
+    // later rounds: only the refused ones again (their groups were not committed), once each
+    const refused = svcs.filter((s) => Number(s.slice(1)) % 3 === 0);
+    calls.length = 0;
+    refuse = () => false;
+    for (let i = 0; i < 36; i++) {
+      await proc.process(batchOf(svcs.map((svc) => gauge('x', { svc }, 5, Date.now()))), new SinkConsumer());
+      await vi.advanceTimersByTimeAsync(10_000);
+    }
+    expect([...calls].sort()).toEqual(refused);
+    await proc.shutdown();
   });
 });
