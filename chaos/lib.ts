@@ -269,3 +269,56 @@ export function randomHex(bytes: number): string {
   for (let i = 0; i < bytes; i++) s += ((Math.random() * 256) | 0).toString(16).padStart(2, '0');
   return s;
 }
+
+/**
+ * Polls `url` every `everyMs` from a process of its own (as a kubelet probe would: the scenario's own
+ * process is busy generating load, and its event loop lag would count as the daemon's). `stop()` returns
+ * each answer's latency in ms (`timeoutMs` for a failure or a timeout).
+ */
+export function startProbe(url: string, everyMs = 200, timeoutMs = 5000): { stop: () => Promise<number[]> } {
+  const script = `
+    const http = require('node:http');
+    const out = []; let on = true;
+    process.on('SIGTERM', () => { on = false; });
+    (async () => {
+      while (on) {
+        const t0 = performance.now();
+        const ms = await new Promise((resolve) => {
+          const req = http.get(${JSON.stringify(url)}, { agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : ${timeoutMs})); });
+          req.setTimeout(${timeoutMs}, () => { req.destroy(); });
+          req.on('error', () => resolve(${timeoutMs}));
+        });
+        out.push(ms);
+        await new Promise((r) => setTimeout(r, ${everyMs}));
+      }
+      process.stdout.write(JSON.stringify(out));
+    })();`;
+  const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  proc.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  return {
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await exited;
+      return text ? (JSON.parse(text) as number[]) : [];
+    },
+  };
+}
+
+/** Samples this process's own event-loop lag every 50 ms (ms late per tick) until `stop()`. */
+export function clientLag(): { stop: () => number[] } {
+  const out: number[] = [];
+  let expected = performance.now() + 50;
+  const t = setInterval(() => {
+    const now = performance.now();
+    out.push(Math.max(0, now - expected));
+    expected = now + 50;
+  }, 50);
+  return {
+    stop: () => {
+      clearInterval(t);
+      return out;
+    },
+  };
+}

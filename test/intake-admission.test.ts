@@ -13,7 +13,7 @@ import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
 import type { Consumer } from '../src/component.ts';
 import type { Batch } from '../src/model.ts';
-import { Admission, defaultMaxConnections, loopBehindMs } from '../src/otlp/connections.ts';
+import { Admission, defaultMaxConnections, loopBehindMs, intakeTurn } from '../src/otlp/connections.ts';
 import { CLIENT_GONE, IntakeError, deliver } from '../src/otlp/intake.ts';
 import { parseOtlpJson } from '../src/otlp/json.ts';
 import { decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
@@ -207,3 +207,16 @@ describe('Admission', () => {
   });
 });
 
+
+describe('intakeTurn', () => {
+  it('lets admitted requests work one per event-loop turn, in arrival order, with other callbacks between them', async () => {
+    const order: string[] = [];
+    const turns = [1, 2, 3].map((i) => intakeTurn().then(() => void order.push(`request ${i}`)));
+    setImmediate(() => order.push('other callback'));
+    await Promise.all(turns);
+    // All three queued at once; a plain promise chain would run them back to back before anything else.
+    expect(order).toEqual(['request 1', 'other callback', 'request 2', 'request 3']);
+    // The queue empties and starts again.
+    await intakeTurn();
+  });
+});

@@ -19,7 +19,7 @@ import {
 import { type PartialSuccess, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
 import { scanExportRequest } from '../../src/otlp/scan.ts';
 import { tokenAttributesProblem } from '../../src/limits.ts';
-import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2 } from '../../src/otlp/connections.ts';
+import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2, intakeTurn } from '../../src/otlp/connections.ts';
 import { splitHostPort } from '../../src/endpoint.ts';
 import { type OtlpReceiverConfig, enabledProtocols } from './config.ts';
 
@@ -333,6 +333,20 @@ export class OtlpReceiver implements Component {
       this.admission.release(bytes);
       this.admission.observe(performance.now() - started);
     };
+    // Cancelled by the client, or past the deadline it gave: it will retry, so this one is not written.
+    const clientGone = () => call.cancelled || deadlinePassed(call.getDeadline());
+    void intakeTurn().then(() => this.grpcIngest(signal, call, cb, clientGone, done, fail));
+  }
+
+  /** The gRPC export once it is the request's turn (see intakeTurn): decode, then the pipelines. */
+  private grpcIngest(
+    signal: OtlpSignal,
+    call: grpc.ServerUnaryCall<Buffer, Buffer>,
+    cb: grpc.sendUnaryData<Buffer>,
+    clientGone: () => boolean,
+    done: () => void,
+    fail: (err: unknown) => void,
+  ): void {
     let batch: Batch;
     try {
       batch = this.fromProtobuf(signal, call.request);
@@ -341,8 +355,6 @@ export class OtlpReceiver implements Component {
       fail(e instanceof OtlpDecodeError ? new IntakeError(400, `invalid OTLP/protobuf ${signal} request: ${e.message}`) : e);
       return;
     }
-    // Cancelled by the client, or past the deadline it gave: it will retry, so this one is not written.
-    const clientGone = () => call.cancelled || deadlinePassed(call.getDeadline());
     this.ingest(signal, batch, clientGone).then(
       (partial) => {
         done();

@@ -18,7 +18,7 @@ import { Duration, Obj } from '../config/types.ts';
 import { ConsumerError, type ErrorCode, ErrorCodes, VigilError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { splitHostPort } from '../endpoint.ts';
-import { type Admission, type ConnectionStats, capConnections, defaultMaxConnections, loopBehindMs } from './connections.ts';
+import { type Admission, type ConnectionStats, capConnections, defaultMaxConnections, loopBehindMs, intakeTurn } from './connections.ts';
 
 // ------------------------------------------------------------------------------------- shared config
 
@@ -512,6 +512,7 @@ export class HttpIntakeServer {
         // Timed from the body read on: a slow client's upload says nothing about the pipeline.
         const started = performance.now();
         try {
+          await intakeTurn();
           reply = await route.handle({ body: read.body, contentType, headers: req.headers, clientGone });
         } finally {
           if (read.pooled) this.pool.give(read.pooled);
