@@ -168,11 +168,15 @@ export function intakeTurn(): Promise<void> {
   });
 }
 
-/** Answer time above which a receiver stops admitting more requests until those in flight drain (ms). */
-export const TARGET_LATENCY_MS = 500;
+/**
+ * Answer time above which a receiver stops admitting more requests until those in flight drain (ms). 1 s, not
+ * lower: on a loaded machine (a CI runner, two cores shared by many processes) ordinary answers take hundreds
+ * of ms, and a tighter target refused ordinary clients (500 ms refused end-to-end tests there).
+ */
+export const TARGET_LATENCY_MS = 1000;
 
 /** Event-loop lag (moving average) above which new requests are refused while others are in flight (ms). */
-export const MAX_LOOP_LAG_MS = 250;
+export const MAX_LOOP_LAG_MS = 500;
 
 /**
  * How late the event loop runs a 20 ms timer, as a moving average: the time any request (and /healthz)
