@@ -18,15 +18,10 @@
 //     relative URLs resolve to the copied data files as they do from the sources.
 //   - CommonJS packages inside an ES module bundle call `require` for node's built-ins: a banner gives each
 //     output file a real `require` (createRequire).
-//   - src/config/precompiled.ts (empty in the sources) becomes the Ajv standalone validators of every schema
-//     vigil ships (the top level, every component's, the http_json events), compiled here from tsc's per-file
-//     output (so `npm run build` runs tsc first), so that the daemon neither loads Ajv's compiler nor compiles
-//     a schema at start (src/config/ajv.ts).
 // Left out of the bundle (loaded from node_modules as before): @grpc/grpc-js, which finds its own .proto
 // files through __dirname (channelz, ORCA), which a bundle would break.
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 /** Packages loaded from node_modules at run time instead of bundled (see above). */
@@ -51,55 +46,11 @@ function importMetaUrlPlugin(root, dist, outdir) {
   };
 }
 
-/**
- * Every schema the shipped code compiles, as `[key, ES module source]`, from tsc's per-file output in `dist`:
- * the config's top level, each component's config (all components, so that any config starts precompiled)
- * and the http_json event schemas.
- */
-async function standaloneValidators(dist) {
-  const load = (rel) => import(pathToFileURL(path.join(dist, rel)).href);
-  const [{ components }, { TopSchema }, { EVENT_SCHEMAS }, { standaloneModule, schemaKey }] = await Promise.all([
-    load('app/components.js'),
-    load('src/config/load.js'),
-    load('receivers/http_json/event-schema.js'),
-    load('src/config/ajv.js'),
-  ]);
-  const schemas = [[TopSchema, 'config'], ...(await components.all()).map((f) => [f.schema, 'config']), ...Object.values(EVENT_SCHEMAS).map((s) => [s, 'events'])];
-  const out = new Map();
-  for (const [schema, set] of schemas) {
-    const key = schemaKey(schema, set);
-    if (!out.has(key)) out.set(key, standaloneModule(schema, set));
-  }
-  return out;
-}
-
-/** Replaces src/config/precompiled.ts with the validators (one virtual module each, `vigil-validator:<key>`). */
-function precompiledValidatorsPlugin(root, validators) {
-  const NS = 'vigil-validator';
-  return {
-    name: 'vigil-precompiled-validators',
-    setup(build) {
-      const target = path.join(root, 'src/config/precompiled.ts');
-      build.onLoad({ filter: /precompiled\.ts$/ }, (args) => {
-        if (args.path !== target) return undefined;
-        const keys = [...validators.keys()];
-        const contents =
-          keys.map((k, i) => `import v${i} from ${JSON.stringify(`${NS}:${k}`)};`).join('\n') +
-          `\nexport const PRECOMPILED = new Map([${keys.map((k, i) => `[${JSON.stringify(k)}, v${i}]`).join(', ')}]);\n`;
-        return { contents, loader: 'js', resolveDir: path.dirname(target) };
-      });
-      build.onResolve({ filter: new RegExp(`^${NS}:`) }, (args) => ({ path: args.path.slice(NS.length + 1), namespace: NS }));
-      build.onLoad({ filter: /.*/, namespace: NS }, (args) => ({ contents: validators.get(args.path), loader: 'js', resolveDir: root }));
-    },
-  };
-}
-
-/** Bundles `<root>/app/main.ts` into `<dist>/app/` (tsc's output must be in `dist`); returns the files written and the validator count. */
+/** Bundles `<root>/app/main.ts` into `<dist>/app/`; returns the output files written. */
 export async function bundle(root, dist) {
   const outdir = path.join(dist, 'app');
   // chunks of an earlier build (their names change with their content)
   if (fs.existsSync(outdir)) for (const f of fs.readdirSync(outdir)) if (CHUNK.test(f)) fs.rmSync(path.join(outdir, f));
-  const validators = await standaloneValidators(dist);
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: ['app/main.ts'],
@@ -114,14 +65,14 @@ export async function bundle(root, dist) {
     metafile: true,
     logLevel: 'warning',
     external: EXTERNAL,
-    plugins: [importMetaUrlPlugin(root, dist, outdir), precompiledValidatorsPlugin(root, validators)],
+    plugins: [importMetaUrlPlugin(root, dist, outdir)],
     banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
   });
-  return { files: Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')), validators: validators.size };
+  return Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [root = '.', dist = 'dist'] = process.argv.slice(2);
-  const { files, validators } = await bundle(path.resolve(root), path.resolve(root, dist));
-  console.log(`bundled app/main.ts into ${files.length} file(s) in ${path.join(dist, 'app')}, with ${validators} precompiled schema validators`);
+  const files = await bundle(path.resolve(root), path.resolve(root, dist));
+  console.log(`bundled app/main.ts into ${files.length} file(s) in ${path.join(dist, 'app')}`);
 }

@@ -6,7 +6,7 @@
  * receivers take data, the Dockerfile's own HEALTHCHECK command passes, and SIGTERM exits 0. The directory
  * has no src/ and no dev dependencies, so the daemon can only be running the compiled dist/.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,9 +20,15 @@ const app = path.join(work, 'opt-vigil');
 const stateDir = path.join(work, 'var-lib-vigil');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 
-function run(cmd: string, args: string[], cwd: string, timeout = 240_000): void {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: cleanEnv() });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+/** Runs a build step; asynchronously, so that vitest's worker keeps answering its RPC meanwhile (npm ci, the bundle). */
+async function run(cmd: string, args: string[], cwd: string, timeout = 240_000): Promise<void> {
+  const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = execFile(cmd, args, { cwd, encoding: 'utf8', timeout, env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: unknown }).code as number | null) ?? 1 : 0, out: `${stdout}\n${stderr}` }),
+    );
+    child.stdin?.end();
+  });
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}):\n${r.out}`);
 }
 
 /** The environment without what vitest adds for its own workers. */
@@ -38,15 +44,18 @@ let output = '';
 const ports = { grpc: 0, http: 0, json: 0, telemetry: 0 };
 
 beforeAll(async () => {
-  // build stage: `npm run build` (tsc -p tsconfig.build.json), deploy/copy-data-files.mjs and deploy/bundle.mjs
+  // build stage: `npm run build` (tsc -p tsconfig.build.json), deploy/copy-data-files.mjs, deploy/precompile-schemas.mjs and deploy/bundle.mjs
   const build = path.join(work, 'build');
-  run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', path.join(build, 'dist')], root);
-  run(process.execPath, [path.join(root, 'deploy/copy-data-files.mjs'), root, path.join(build, 'dist')], root);
-  run(process.execPath, [path.join(root, 'deploy/bundle.mjs'), root, path.join(build, 'dist')], root);
+  fs.mkdirSync(build, { recursive: true });
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(build, 'node_modules')); // the build stage's `npm ci`
+  await run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', path.join(build, 'dist')], root);
+  await run(process.execPath, [path.join(root, 'deploy/copy-data-files.mjs'), root, path.join(build, 'dist')], root);
+  await run(process.execPath, [path.join(root, 'deploy/precompile-schemas.mjs'), root, path.join(build, 'dist')], root);
+  await run(process.execPath, [path.join(root, 'deploy/bundle.mjs'), root, path.join(build, 'dist')], root);
   // runtime stage
   fs.mkdirSync(app, { recursive: true });
   for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(root, f), path.join(app, f));
-  run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], app);
+  await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], app);
   fs.cpSync(path.join(build, 'dist'), path.join(app, 'dist'), { recursive: true });
   fs.cpSync(path.join(root, 'bin'), path.join(app, 'bin'), { recursive: true });
   fs.mkdirSync(path.join(app, 'etc/vigil'), { recursive: true });
@@ -59,8 +68,10 @@ afterAll(async () => {
     proc.kill('SIGKILL');
     await exited;
   }
-  fs.rmSync(work, { recursive: true, force: true });
-});
+  // asynchronously: removing the installed node_modules takes a while on a loaded machine, and a blocking
+  // rmSync starves vitest's worker RPC ("Timeout calling onTaskUpdate")
+  await fs.promises.rm(work, { recursive: true, force: true });
+}, 120_000);
 
 describe('the runtime stage of deploy/Dockerfile', () => {
   it('has production dependencies only, the compiled code and its data files, and no sources', () => {

@@ -4,39 +4,29 @@
  * every schema the build precompiles (the config's top level, every component's, the http_json events), on
  * real configs (the shipped pipelines.yaml, src/config/testdata, every component's testdata) and on
  * fast-check's mutations of them, both say valid or not alike, report the same errors and fill in the same
- * defaults. The standalone code is bundled here with esbuild as the build does, and imported.
+ * defaults. The standalone code (a CommonJS module) is evaluated here with the repo's `require`, as the
+ * daemon requires the file deploy/precompile-schemas.mjs writes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
 import { components } from '../app/components.ts';
-import { type AjvOptionSet, compileSchema, schemaKey, standaloneModule } from '../src/config/ajv.ts';
+import { type AjvOptionSet, compileSchema, standaloneModule } from '../src/config/ajv.ts';
 import { TopSchema } from '../src/config/load.ts';
 import { EVENT_SCHEMAS } from '../receivers/http_json/event-schema.ts';
-import { tempDir } from './helpers/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 type Validate = ((data: unknown) => boolean) & { errors?: unknown[] | null };
 
-/** The standalone module of `schema`, bundled as deploy/bundle.mjs does (runtime helpers from ajv, ajv-formats), imported. */
-async function precompiled(schema: TSchema, set: AjvOptionSet, dir: string): Promise<Validate> {
-  const out = await esbuild.build({
-    stdin: { contents: standaloneModule(schema, set), resolveDir: ROOT, loader: 'js' },
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    write: false,
-    logLevel: 'silent',
-    banner: { js: "import { createRequire as __c } from 'node:module'; const require = __c(import.meta.url);" },
-  });
-  const file = path.join(dir, `${schemaKey(schema, set)}.mjs`);
-  fs.writeFileSync(file, out.outputFiles[0]!.text);
-  return ((await import(pathToFileURL(file).href)) as { default: Validate }).default;
+/** The standalone module of `schema` evaluated as CommonJS, its `require` resolving from the repo (ajv, ajv-formats). */
+function precompiled(schema: TSchema, set: AjvOptionSet): Validate {
+  const module = { exports: {} as unknown };
+  new Function('module', 'exports', 'require', standaloneModule(schema, set))(module, module.exports, createRequire(path.join(ROOT, 'package.json')));
+  return module.exports as Validate;
 }
 
 /** Configs of the YAML samples (pipelines.yaml, the container's, src/config/testdata, components' testdata): whole files for the top level, sections by component type. */
@@ -94,7 +84,6 @@ function mutated(base: unknown): fc.Arbitrary<unknown> {
 }
 
 describe('precompiled (standalone) schema validators', async () => {
-  const dir = tempDir('vigil-precompiled-');
   const factories = await components.all();
   const { top, byType } = samples();
   const cases: [string, TSchema, AjvOptionSet, unknown[]][] = [
@@ -119,7 +108,7 @@ describe('precompiled (standalone) schema validators', async () => {
 
   it.each(cases)('%s: same verdict, errors and defaults as runtime compilation', async (_name, schema, set, inputs) => {
     const runtime = compileSchema(schema, set) as Validate;
-    const ahead = await precompiled(schema, set, dir);
+    const ahead = precompiled(schema, set);
     expect(ahead).not.toBe(runtime);
     const same = (input: unknown) => {
       const a = structuredClone(input);

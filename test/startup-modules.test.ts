@@ -5,7 +5,7 @@
  * (the OpenTelemetry metrics SDK); and the totals must stay within a budget, so that a new eager import
  * fails here instead of slowing every start. Raise a budget only with the reason in the commit.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,8 +39,11 @@ function parse(list: string): Loaded {
   return { own, packages, total };
 }
 
-/** Runs the CLI from source with the module log; `run` is stopped with SIGTERM once ready. */
-async function modulesOf(command: 'validate' | 'run'): Promise<Loaded> {
+/**
+ * Runs the CLI with the module log, from the sources (through tsx) or from a built dist/ (`dist`: its
+ * app/main.js); `run` is stopped with SIGTERM once ready.
+ */
+async function modulesOf(command: 'validate' | 'run', dist?: string): Promise<Loaded> {
   const dir = tempDir('startup-modules-');
   const log = path.join(dir, 'modules.txt');
   const env = {
@@ -54,7 +57,8 @@ async function modulesOf(command: 'validate' | 'run'): Promise<Loaded> {
     VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
     VIGIL_TELEMETRY_ENDPOINT: '127.0.0.1:0',
   };
-  const child = spawn(process.execPath, ['--import', tsx, '--import', preload, path.join(root, 'app/main.ts'), command, '--config', path.join(root, 'pipelines.yaml')], {
+  const entry = dist ? ['--import', preload, path.join(dist, 'app/main.js')] : ['--import', tsx, '--import', preload, path.join(root, 'app/main.ts')];
+  const child = spawn(process.execPath, [...entry, command, '--config', path.join(root, 'pipelines.yaml')], {
     cwd: dir, // the shipped config writes ./data/telemetry.jsonl
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -115,4 +119,25 @@ describe('modules loaded at start with the shipped pipelines.yaml', () => {
     // 2026-11-29: 846 modules, of which the OpenTelemetry metrics SDK behind vigil's own /metrics ~290
     expect(m.total).toBeLessThanOrEqual(880);
   }, 60_000);
+
+  it('vigil run from the build (bundled, schemas precompiled) loads neither Ajv\'s compiler nor unused packages, within its budget', async () => {
+    // `npm run build`'s steps, into a temporary dist/
+    const build = tempDir('startup-modules-dist-');
+    const dist = path.join(build, 'dist');
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(build, 'node_modules')); // the packages, as beside the repo's dist/
+    // asynchronously, so that vitest's worker keeps answering its RPC meanwhile
+    const step = (file: string, args: string[]) =>
+      new Promise<void>((resolve, reject) =>
+        execFile(process.execPath, [file, ...args], { cwd: root, encoding: 'utf8', timeout: 240_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${file}: ${err.message}\n${stdout}${stderr}`)) : resolve())),
+      );
+    await step(path.join(root, 'node_modules/typescript/bin/tsc'), ['-p', path.join(root, 'tsconfig.build.json'), '--outDir', dist]);
+    for (const s of ['copy-data-files', 'precompile-schemas', 'bundle']) await step(path.join(root, `deploy/${s}.mjs`), [root, dist]);
+    const m = await modulesOf('run', dist);
+    for (const p of NOT_FOR_SHIPPED_CONFIG) expect(m.packages.has(p), p).toBe(false);
+    // the precompiled validators need Ajv's small runtime helpers only (ajv/dist/runtime/*), never its compiler
+    expect(m.packages.get('ajv') ?? 0).toBeLessThanOrEqual(3);
+    expect(m.packages.has('@sinclair/typebox'), 'typebox is bundled').toBe(false);
+    // 2026-11-29: 142 files (the bundle's chunks, 10 precompiled validators, grpc-js unbundled: 66); 849 unbundled
+    expect(m.total).toBeLessThanOrEqual(160);
+  }, 300_000);
 });

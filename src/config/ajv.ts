@@ -1,16 +1,18 @@
 /**
- * Schema validation with Ajv, compiled once per schema, or ahead of time: `npm run build` (deploy/bundle.mjs)
- * compiles every schema vigil ships to code with Ajv's standalone mode ({@link standaloneModule}), and the
- * bundle carries those validators in src/config/precompiled.ts, so that `vigil run` from dist/ neither loads
- * Ajv's compiler nor compiles at start (issue 21). A schema the build did not see (run from the sources,
- * tests' doubles, a schema changed since) is compiled at first use, with the same options.
+ * Schema validation with Ajv, compiled once per schema, or ahead of time: `npm run build`
+ * (deploy/precompile-schemas.mjs) compiles every schema vigil ships to code with Ajv's standalone mode
+ * ({@link standaloneModule}), one CommonJS file per schema in dist/precompiled-validators/, named by
+ * {@link schemaKey}; `vigil run` from dist/ requires the file of each schema it uses instead of loading Ajv's
+ * compiler and compiling at start (issue 21). A schema the build did not see (run from the sources, tests'
+ * doubles, a schema changed since) is compiled at first use, with the same options.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import type { Factory } from '../component.ts';
-import { PRECOMPILED } from './precompiled.ts';
 
 /**
  * The option sets schemas are compiled with. `config` (component and top-level config): all errors reported,
@@ -45,6 +47,17 @@ export function schemaKey(schema: TSchema, set: AjvOptionSet = 'config'): string
   return `${set}_${createHash('sha1').update(JSON.stringify(schema)).digest('hex')}`;
 }
 
+/**
+ * Where the build writes the precompiled validators: `<dist>/precompiled-validators/<key>.cjs` (from
+ * dist/src/config/ajv.js; run from the sources the folder does not exist, and every schema compiles at run time).
+ */
+export const PRECOMPILED_DIR = fileURLToPath(new URL('../../precompiled-validators/', import.meta.url));
+
+function precompiled(key: string): ValidateFunction | undefined {
+  const file = `${PRECOMPILED_DIR}${key}.cjs`;
+  return fs.existsSync(file) ? (requireCjs(file) as ValidateFunction) : undefined;
+}
+
 const compiled = new Map<AjvOptionSet, WeakMap<TSchema, ValidateFunction>>();
 
 /**
@@ -56,7 +69,7 @@ export function compileSchema(schema: TSchema, set: AjvOptionSet = 'config'): Va
   if (!bySchema) compiled.set(set, (bySchema = new WeakMap()));
   let v = bySchema.get(schema);
   if (!v) {
-    v = (PRECOMPILED.get(schemaKey(schema, set)) as ValidateFunction | undefined) ?? runtimeCompile(schema, set);
+    v = precompiled(schemaKey(schema, set)) ?? runtimeCompile(schema, set);
     bySchema.set(schema, v);
   }
   return v;
@@ -69,14 +82,14 @@ function runtimeCompile(schema: TSchema, set: AjvOptionSet): ValidateFunction {
 }
 
 /**
- * The ES module source of `schema`'s validator under option set `set`, compiled by Ajv's standalone mode
- * (https://ajv.js.org/standalone.html): `export default` the validate function. Its runtime helpers and
- * formats are `require`d from ajv and ajv-formats (deploy/bundle.mjs bundles them). Build time only.
+ * The CommonJS module source of `schema`'s validator under option set `set`, compiled by Ajv's standalone
+ * mode (https://ajv.js.org/standalone.html): `module.exports` is the validate function; its runtime helpers
+ * and formats are `require`d from ajv and ajv-formats (dependencies of the runtime image). Build time only.
  */
 export function standaloneModule(schema: TSchema, set: AjvOptionSet = 'config'): string {
   const { _ } = requireCjs('ajv') as typeof import('ajv');
   const standaloneCode = (requireCjs('ajv/dist/standalone') as { default: (ajv: Ajv, v: ValidateFunction) => string }).default;
-  const ajv = newAjv(set, { code: { source: true, esm: true, formats: _`require("ajv-formats/dist/formats").fullFormats` } });
+  const ajv = newAjv(set, { code: { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` } });
   return standaloneCode(ajv, ajv.compile(schema));
 }
 
