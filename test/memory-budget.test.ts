@@ -4,6 +4,7 @@
  * back when entries go, the memory_limiter that sets it and reads it between its measurements, its figures
  * on /metrics, and estimates that are not below what V8 really holds.
  */
+import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SeriesStore, seriesBytes } from '../processors/alerts/series-store.ts';
 import { Series } from '../processors/alerts/series.ts';
@@ -16,7 +17,8 @@ import { silentLogger } from '../src/logger.ts';
 import { MemoryBudget, memoryBudget } from '../src/memory-budget.ts';
 import type { Batch, Metric } from '../src/model.ts';
 import { ServiceTelemetry } from '../src/telemetry.ts';
-import { SinkConsumer, configFor, testSettings } from './helpers/index.ts';
+import { type Daemon, freePort, startDaemon, writeConfig } from './helpers/daemon.ts';
+import { SinkConsumer, configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
 import { counterValue, resourceSpans, span } from './percentiles-helpers.ts';
 
 const MiB = 1048576;
@@ -182,4 +184,56 @@ describe('memory_limiter and the budget', () => {
     await ml.shutdown();
     expect(budget.limitBytes).toBe(1024 * MiB);
   });
+});
+
+describe('the budget in the daemon', () => {
+  const daemons: Daemon[] = [];
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await d.stop();
+  });
+
+  it('folds a burst of distinct span names past the budget, shows it per store on /metrics, and takes new series again once the window is emitted', async () => {
+    const dir = tempDir();
+    const [http, tel] = [await freePort(), await freePort()];
+    const config = writeConfig(path.join(dir, 'vigil.yaml'), {
+      receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${http}` } } } },
+      // soft limit 96 MiB: a budget of 48 MiB, about 30,000 span series at this estimate
+      processors: { memory_limiter: { limit_mib: 120, spike_limit_mib: 24 }, percentiles: { window: '8s', late_windows: 0, dimensions: ['service.name', 'span.name'], max_series: 1_000_000 } },
+      exporters: { nop: {} },
+      service: { state_dir: path.join(dir, 'state'), telemetry: { endpoint: `127.0.0.1:${tel}` }, pipelines: { traces: { receivers: ['otlp'], processors: ['memory_limiter', 'percentiles'], exporters: ['nop'] }, metrics: { receivers: ['otlp'], exporters: ['nop'] } } },
+    });
+    const vigil = await startDaemon([config], tel, { env: { NODE_OPTIONS: '--max-old-space-size=160' } });
+    daemons.push(vigil);
+    const scrape = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${tel}/metrics`)).text();
+      const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+      return {
+        limit: num(/^vigil_memory_budget_limit_bytes (\d+)/m),
+        used: num(/^vigil_memory_budget_used_bytes\{store="processor\/percentiles series"\} (\d+)/m),
+        shed: num(/^vigil_memory_budget_shed_items_total\{store="processor\/percentiles series"\} (\d+)/m),
+      };
+    };
+    expect((await scrape()).limit).toBe(Math.floor(96 * MiB * 0.5));
+    let n = 0;
+    const statuses: number[] = [];
+    // 40,000 distinct names in a few seconds (within one or two windows)
+    for (let r = 0; r < 20; r++) {
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const spans = Array.from({ length: 2000 }, () => ({ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: `op-${n++}`, startTimeUnixNano: String(now - 5_000_000n), endTimeUnixNano: String(now) }));
+      const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] }, scopeSpans: [{ scope: {}, spans }] }] });
+      statuses.push((await fetch(`http://127.0.0.1:${http}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status);
+    }
+    // nothing but accepted or retryable refusals (memory_limiter); never a 500
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    const burst = await scrape();
+    expect(burst.shed).toBeGreaterThan(0);
+    expect(burst.used).toBeGreaterThan(0);
+    expect(burst.used).toBeLessThanOrEqual(burst.limit);
+    // the windows are emitted and their bytes come back: a new span name is a series of its own again
+    await waitFor(async () => (await scrape()).used === 0, 15_000, 'the percentiles windows emitted');
+    const ok = await fetch(`http://127.0.0.1:${http}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: {}, spans: [{ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: 'checkout', startTimeUnixNano: String(BigInt(Date.now() - 5) * 1_000_000n), endTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n) }] }] }] }) });
+    expect(ok.status).toBe(200);
+    expect((await scrape()).used).toBeGreaterThan(0);
+    expect((await scrape()).shed).toBe(burst.shed);
+  }, 60_000);
 });
