@@ -175,18 +175,36 @@ export function compareAlerts(a: Alert, b: Alert): number {
   return labelSetBefore(a.labels, b.labels) ? -1 : labelSetBefore(b.labels, a.labels) ? 1 : 0;
 }
 
-/** prometheus/common model.LabelSet.Before: fewer labels first, then by sorted names and values. */
+/** The sorted label names of a label set, kept per label set object (sorting 2,500 alerts compares each ~20 times). */
+const sortedNames = new WeakMap<Record<string, string>, string[]>();
+function namesOf(labels: Record<string, string>): string[] {
+  let n = sortedNames.get(labels);
+  if (!n) sortedNames.set(labels, (n = Object.keys(labels).sort()));
+  return n;
+}
+
+/**
+ * prometheus/common model.LabelSet.Before: fewer labels first, then over the union of both sets' names in
+ * order, the first name one set lacks (that set first) or whose values differ (the smaller value first).
+ */
 function labelSetBefore(a: Record<string, string>, b: Record<string, string>): boolean {
-  const an = Object.keys(a);
-  const bn = Object.keys(b);
+  const an = namesOf(a);
+  const bn = namesOf(b);
   if (an.length !== bn.length) return an.length < bn.length;
-  const names = [...an, ...bn].sort();
-  for (const n of names) {
-    const x = a[n];
-    if (x === undefined) return true;
-    const y = b[n];
-    if (y === undefined) return false;
-    if (x !== y) return x < y;
+  // the sorted union of the two sorted name lists, walked without building it
+  let i = 0;
+  let j = 0;
+  while (i < an.length || j < bn.length) {
+    const x = an[i];
+    const y = bn[j];
+    const n = y === undefined || (x !== undefined && x < y) ? x! : y;
+    if (x === n) i++;
+    if (y === n) j++;
+    const av = a[n];
+    if (av === undefined) return true;
+    const bv = b[n];
+    if (bv === undefined) return false;
+    if (av !== bv) return av < bv;
   }
   return false;
 }
