@@ -82,8 +82,23 @@ export function checkStatus(res: HttpResponse, what: string): void {
   throw permanentError(detail);
 }
 
-/** A URL for log lines: no credentials, no query, and the path of a secret-bearing URL (Slack's) shortened. */
+const redacted = new Map<string, string>();
+
+/**
+ * A URL for log lines: no credentials, no query, and the path of a secret-bearing URL (Slack's) shortened.
+ * Remembered per URL (senders pass the same few on every delivery; at most 256 kept).
+ */
 export function redact(url: string): string {
+  let r = redacted.get(url);
+  if (r === undefined) {
+    r = redactUrl(url);
+    if (redacted.size >= 256) redacted.clear();
+    redacted.set(url, r);
+  }
+  return r;
+}
+
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     // A long path may carry a secret (Slack's /services/T…/B…/<token>): keep its first segment only.
