@@ -9,7 +9,8 @@
  * - Alertmanager: a fresh process per run (loopback, ephemeral port, clustering off, `group_by: ['...']` so
  *   every alert is a group of its own, `group_wait: 0s`), the alerts POSTed to `/api/v2/alerts` in requests
  *   of 500; the clock runs from the first POST to the Nth webhook received; CPU from /proc/<pid>/stat.
- * - vigil: a fresh webhook exporter and state folder per run (`sending_queue.num_consumers: 16`, disk
+ * - vigil: a fresh webhook exporter and state folder per run (`sending_queue.num_consumers: 16`; a row
+ *   with the default 4 too: Alertmanager sends every group's notification at once, unbounded; disk
  *   queue, fdatasync on), fed the way the alerts processor feeds an exporter after an evaluation round: one
  *   `consume()` per notification, all issued at once (they share fdatasyncs: group commit). The clock runs
  *   from the first `consume()` to the Nth webhook received; CPU from process.cpuUsage() (this process runs
@@ -186,10 +187,10 @@ async function runAlertmanager(bin: string, recv: Receiver, n: number): Promise<
   }
 }
 
-async function runVigil(recv: Receiver, n: number, together: boolean): Promise<Result> {
+async function runVigil(recv: Receiver, n: number, together: boolean, consumers = 16): Promise<Result> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-delivery-'));
   const telemetry = new ServiceTelemetry();
-  const config = structuredClone({ url: recv.url, sending_queue: { num_consumers: 16, max_items: n + 10 } }) as unknown as WebhookConfig;
+  const config = structuredClone({ url: recv.url, sending_queue: { num_consumers: consumers, max_items: n + 10 } }) as unknown as WebhookConfig;
   const issues = validateComponentConfig(webhookExporterFactory as Factory, config);
   if (issues.length) throw new Error(JSON.stringify(issues));
   const exp = webhookExporterFactory.create(
@@ -273,6 +274,8 @@ export async function run(): Promise<void> {
       ]);
       if (a) verdicts.push(`${n} alerts: vigil ${v.rate >= a.rate ? 'at or above' : 'BELOW'} Alertmanager's rate (${(v.rate / a.rate).toFixed(2)}x)`);
     }
+    const dflt = best([await runVigil(recv, 1000, true, 4), await runVigil(recv, 1000, true, 4)]);
+    rows.push(['1000, num_consumers 4 (default)', '', '', dflt.rate.toFixed(0), dflt.cpuMsPer1k.toFixed(0), '', String(dflt.extra!.fsyncs), String(dflt.extra!.writes), dflt.extra!.queueBytes.toFixed(0), dflt.extra!.diskBytes?.toFixed(0) ?? 'n/a']);
     const seq = await runVigil(recv, 300, false);
     rows.push(['300, one consume() at a time', '', '', seq.rate.toFixed(0), seq.cpuMsPer1k.toFixed(0), '', String(seq.extra!.fsyncs), String(seq.extra!.writes), seq.extra!.queueBytes.toFixed(0), seq.extra!.diskBytes?.toFixed(0) ?? 'n/a']);
   } finally {
