@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AnyValue, Batch, KeyValue } from '../src/model.ts';
 import { fromOtlpJson, stringifyOtlpJson, toOtlpJson, type OtlpSignal } from '../src/otlp/json.ts';
-import { otlpJsonText } from '../src/otlp/json-text.ts';
+import { otlpJsonBytes, otlpJsonText } from '../src/otlp/json-text.ts';
 import { decodeExportRequest, encodeExportRequest } from '../src/otlp/proto.ts';
 import { logsBatch, metricsBatch, tracesBatch } from './intake-arbitraries.ts';
 import { FIXTURES_LIST, readFixtureFile } from './intake-fixtures.ts';
@@ -25,6 +25,13 @@ function expectSame(batch: Batch, signal: OtlpSignal): string {
     expect.fail(`differs at ${i}: got ...${JSON.stringify(got.slice(Math.max(0, i - 60), i + 60))} want ...${JSON.stringify(want.slice(Math.max(0, i - 60), i + 60))}`);
   }
   expect(stringifyOtlpJson(batch, signal)).toBe(want);
+  // the bytes the exporters write: UTF-8 of the same text, byte for byte (twice: the second from the key cache)
+  const bytes = Buffer.from(want);
+  for (let i = 0; i < 2; i++) {
+    const b = otlpJsonBytes(batch, signal);
+    if (!b.equals(bytes)) expect(b.toString('latin1')).toBe(bytes.toString('latin1'));
+  }
+  expect(otlpJsonBytes(batch, signal, true).equals(Buffer.concat([bytes, Buffer.from('\n')]))).toBe(true);
   return got;
 }
 
@@ -87,6 +94,27 @@ describe('OTLP/JSON text written directly = JSON.stringify(toOtlpJson(...))', ()
       expect(changed).toBeGreaterThan(50);
     });
   }
+
+  it('the cache of attribute bytes never changes the text: repeated, unique and non-ASCII values, more keys than it holds', () => {
+    const span = (attributes: KeyValue[], i: number) => ({
+      traceId: '', spanId: '', traceState: '', parentSpanId: '', flags: 0, name: `s${i}`, kind: 0 as const,
+      startTimeUnixNano: BigInt(i), endTimeUnixNano: 0n, attributes, droppedAttributesCount: 0,
+      events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { message: '', code: 0 as const },
+    });
+    const values = (i: number): AnyValue[] => [`v${i % 7}`, `unique-${i}`, BigInt(i % 5), i % 3, i % 2 === 0, `é${i % 4}`, `q"${i % 3}`, 'x'.repeat(150 + (i % 4)), i % 2 ? -0 : 0, NaN, `${i % 7}`, BigInt(i)];
+    for (let round = 0; round < 6; round++) {
+      const spans = [];
+      for (let i = 0; i < 120; i++) {
+        const attrs: KeyValue[] = values(i + round).map((value, j) => ({ key: `k${j}`, value }));
+        // keys beyond what the cache holds, a long key, non-ASCII and escaped keys, an empty key
+        attrs.push({ key: `key-${round}-${i}`, value: 'same' }, { key: 'k'.repeat(200), value: 1n }, { key: 'ключ', value: 'v' }, { key: 'a"b', value: 'v' }, { key: '', value: 'v' });
+        spans.push(span(attrs, i));
+      }
+      expectSame({ resourceSpans: [{ resource: { attributes: [], droppedAttributesCount: 0 }, scopeSpans: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, spans, schemaUrl: '' }], schemaUrl: '' }] }, 'traces');
+    }
+    // a request whose only non-ASCII text is an attribute seen before
+    for (let i = 0; i < 3; i++) expectSame({ resourceLogs: [{ resource: { attributes: [{ key: 'only', value: 'ünïcode' }], droppedAttributesCount: 0 }, scopeLogs: [], schemaUrl: '' }] }, 'logs');
+  });
 
   it('awkward values: escapes, surrogates, non-finite and negative-zero doubles, extreme integers, empty and nested values', () => {
     const strings = ['', 'plain', 'quote " and \\ backslash', 'line\nfeed\ttab\r\u0000\u001f\u007f', '\u2028\u2029', 'emoji 😀 pair', 'lone \ud800 high', 'lone \udc00 low', 'é ü 中文', '</script>'];

@@ -2,7 +2,7 @@
  * Appends one JSON object per line: OTLP/JSON export requests for telemetry (as the Collector's file
  * exporter writes them) and `{"alert": {...}}` for each alert of a notification routed to this exporter.
  * The file is its own durable store (no delivery queue). Writes are off the event loop and grouped: the
- * batches that arrive while a write is in progress are written together in the next one (one write() on
+ * batches that arrive while a write is in progress are written together in the next one (one writev() on
  * an O_APPEND file, then one fdatasync for the group: group commit). `fsync` sets when the lines are synced
  * (a documented policy, default `batch`):
  *   - `batch`: each group is fdatasync'd before its consume() calls resolve (nothing acknowledged is lost
@@ -27,7 +27,7 @@ import { parseDuration } from '../../src/duration.ts';
 import { retryableError } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
 import { type Batch, countItems, pickSignal } from '../../src/model.ts';
-import { stringifyOtlpJson } from '../../src/otlp/json.ts';
+import { otlpJsonBytes } from '../../src/otlp/json-text.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import { notificationsFor } from '../../src/delivery/notification-exporter.ts';
 import { webhookAlert } from '../../src/delivery/webhook-payload.ts';
@@ -129,26 +129,27 @@ export class FileExporter implements Exporter {
   }
 
   async consume(batch: Batch): Promise<void> {
-    const lines: string[] = [];
+    // One line per signal (OTLP/JSON written straight to bytes, "\n" included) and one per alert.
+    const lines: Buffer[] = [];
     const counts = { traces: 0, metrics: 0, logs: 0, alerts: 0 };
     for (const signal of this.config.signals) {
       if (signal === 'alerts') {
         for (const n of notificationsFor(batch, this.id))
           for (const a of n.alerts) {
-            lines.push(JSON.stringify({ alert: { ...webhookAlert(a), receiver: this.id } }));
+            lines.push(Buffer.from(JSON.stringify({ alert: { ...webhookAlert(a), receiver: this.id } }) + '\n'));
             counts.alerts++;
           }
       } else {
         const part = pickSignal(batch, signal);
         const c = countItems(part)[signal];
         if (c === 0) continue;
-        lines.push(stringifyOtlpJson(part, signal));
+        lines.push(otlpJsonBytes(part, signal, true));
         counts[signal] += c;
       }
     }
     if (!lines.length) return;
     if (!this.started || this.stopped) throw retryableError(`exporter ${this.id} is not running`);
-    const buf = Buffer.from(lines.join('\n') + '\n');
+    const buf = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
     try {
       await new Promise<void>((resolve, reject) => {
         this.pending.push({ buf, resolve, reject });
@@ -180,9 +181,8 @@ export class FileExporter implements Exporter {
     try {
       while (this.pending.length) {
         const group = this.pending.splice(0);
-        const buf = group.length === 1 ? group[0]!.buf : Buffer.concat(group.map((g) => g.buf));
         try {
-          await this.writeGroup(buf);
+          await this.writeGroup(group.map((g) => g.buf));
           for (const g of group) g.resolve();
         } catch (err) {
           for (const g of group) g.reject(err as Error);
@@ -194,26 +194,33 @@ export class FileExporter implements Exporter {
   }
 
   /** One group: rotate if due, write whole, sync by the policy; on failure cut the file back. */
-  private async writeGroup(buf: Buffer): Promise<void> {
+  private async writeGroup(bufs: Buffer[]): Promise<void> {
     let before = -1;
+    let bytes = 0;
+    for (const b of bufs) bytes += b.length;
     try {
       if (this.fd === undefined) this.open();
-      if (this.regular && this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) await this.rotate();
+      if (this.regular && this.maxBytes > 0 && this.size > 0 && this.size + bytes > this.maxBytes) await this.rotate();
       before = this.size;
-      // One write (looped until whole) for the group on an O_APPEND file; a crash can only cut the last line.
+      // One writev (looped until whole) for the group on an O_APPEND file, without copying the batches into
+      // one buffer; a crash can only cut the last line.
+      let i = 0;
       let off = 0;
-      while (off < buf.length) {
-        const { bytesWritten: n } = await write(this.fd!, buf, off, buf.length - off);
-        if (n <= 0) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
-        off += n;
+      while (i < bufs.length) {
+        const parts = off ? [bufs[i]!.subarray(off), ...bufs.slice(i + 1, i + IOV_MAX)] : bufs.slice(i, i + IOV_MAX);
+        const { bytesWritten } = await writev(this.fd!, parts);
+        if (bytesWritten <= 0) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
+        let n = off + bytesWritten;
+        while (i < bufs.length && n >= bufs[i]!.length) n -= bufs[i++]!.length;
+        off = n;
       }
       if (this.policy === 'batch') await this.sync();
       else this.dirty = true;
-      if (this.regular) this.size += buf.length;
+      if (this.regular) this.size += bytes;
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { undone?: boolean; groupBytes?: number };
       e.undone = before >= 0 && this.regular ? this.undo(before) : before < 0;
-      e.groupBytes = buf.length;
+      e.groupBytes = bytes;
       throw e;
     }
   }
@@ -299,7 +306,9 @@ export class FileExporter implements Exporter {
   }
 }
 
-const write = promisify(fs.write) as (fd: number, buf: Buffer, off: number, len: number) => Promise<{ bytesWritten: number; buffer: Buffer }>;
+const writev = promisify(fs.writev) as (fd: number, bufs: Buffer[]) => Promise<{ bytesWritten: number; buffers: Buffer[] }>;
+/** Buffers given to one writev (Linux's IOV_MAX). */
+const IOV_MAX = 1024;
 const fdatasync = promisify(fs.fdatasync);
 
 /** `fsync` as configured -> the policy (`true` = `batch`, `false` = `none`). */

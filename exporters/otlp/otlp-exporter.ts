@@ -6,7 +6,8 @@ import { type DeliveryOptions, deliveryOptions } from '../../src/delivery/config
 import { DeliveryQueue } from '../../src/delivery/delivery-queue.ts';
 import { permanentError, retryableError } from '../../src/errors.ts';
 import { type Batch, countItems, pickSignal } from '../../src/model.ts';
-import { type OtlpSignal, parseOtlpJson, stringifyOtlpJson } from '../../src/otlp/json.ts';
+import { type OtlpSignal, parseOtlpJson } from '../../src/otlp/json.ts';
+import { otlpJsonBytes } from '../../src/otlp/json-text.ts';
 import { decodeEncoded, decodeExportRequest, encodeExportRequest } from '../../src/otlp/proto.ts';
 import type { OtlpExporterConfig } from './config.ts';
 import { SendError, type Transport, createTransport } from './transport.ts';
@@ -156,7 +157,7 @@ export class OtlpExporter implements Exporter {
       return encoding.endsWith('+gzip') ? gzip(view) : Buffer.from(view);
     }
     const model = e ? decodeEncoded(batch) : batch;
-    const raw = json ? Buffer.from(stringifyOtlpJson(model, signal)) : encodeExportRequest(model, signal);
+    const raw = json ? otlpJsonBytes(model, signal) : encodeExportRequest(model, signal);
     if (encoding.endsWith('+gzip')) return gzip(raw);
     // Copy out of the encoder's scratch so the queued job owns its bytes.
     return raw.byteOffset === 0 && raw.length === raw.buffer.byteLength ? raw : Buffer.from(raw);
@@ -171,7 +172,7 @@ export class OtlpExporter implements Exporter {
       const fromJson = from.startsWith('json');
       if (fromJson !== to.startsWith('json')) {
         const batch = fromJson ? parseOtlpJson(req.signal, raw.toString('utf8')) : decodeExportRequest(req.signal, raw);
-        raw = to.startsWith('json') ? Buffer.from(stringifyOtlpJson(batch, req.signal)) : Buffer.from(encodeExportRequest(batch, req.signal));
+        raw = to.startsWith('json') ? otlpJsonBytes(batch, req.signal) : Buffer.from(encodeExportRequest(batch, req.signal));
       }
       return to.endsWith('+gzip') ? await gzip(raw) : raw;
     } catch (e) {

@@ -1,16 +1,22 @@
 /**
- * OTLP/JSON text written straight from vigil's model (src/model.ts), without the object tree that
- * {@link toOtlpJson} builds: the hot path of the `file` exporter and of the `otlp` exporter's http/json.
+ * OTLP/JSON written straight from vigil's model (src/model.ts) into bytes, without the object tree that
+ * {@link toOtlpJson} builds nor a JavaScript string to flatten and encode: the hot path of the `file`
+ * exporter and of the `otlp` exporter's http/json.
  *
- * The text is byte for byte `JSON.stringify(toOtlpJson(batch, signal))` (test/otlp-json-text.test.ts
- * holds the two to that over random batches and every OTLP example): the same key order (the proto field
- * order OTLP/JSON and the Collector's file exporter write), lowerCamelCase keys, ids as lowercase hex,
- * 64-bit integers as decimal strings, doubles as JSON numbers or the strings "NaN"/"Infinity"/"-Infinity"
- * (the protobuf JSON mapping), bytes as base64, and fields holding their default value left out.
+ * The output is byte for byte `Buffer.from(JSON.stringify(toOtlpJson(batch, signal)))`
+ * (test/otlp-json-text.test.ts holds the two to that over random batches, every OTLP example and every
+ * field changed in turn): the same key order (the proto field order that OTLP/JSON and the Collector's file
+ * exporter write), lowerCamelCase keys, ids as lowercase hex, 64-bit integers as decimal strings, doubles
+ * as JSON numbers or the strings "NaN"/"Infinity"/"-Infinity" (the protobuf JSON mapping), bytes as
+ * base64, and fields holding their default value left out.
  *
- * Strings are written between quotes as they are unless they hold a character JSON must escape (a quote,
- * a backslash, a control character) or a surrogate (a lone one becomes `\udxxx`, as JSON.stringify
- * writes it); those few go through JSON.stringify.
+ * How: one scratch buffer per process, written byte by byte (the encoder is synchronous, so calls never
+ * interleave); strings of printable ASCII (nearly all of them: keys, ids, model names) are copied as they
+ * are, any other string (a quote, a backslash, a control character, non-ASCII text) goes through
+ * JSON.stringify and is written as UTF-8. Attributes with a scalar value repeat from span to span
+ * (`gen_ai.system: "openai"`), so the bytes of a key (`{"key":"gen_ai.system","value":`) and of a whole
+ * key-value pair are kept in a bounded cache (at most {@link MAX_CACHED_KEYS} keys, emptied when full, {@link MAX_CACHED_VALUES}
+ * values of at most {@link MAX_CACHED_BYTES} bytes each; a key whose values do not repeat stops caching them).
  */
 import type {
   AnyValue,
@@ -37,406 +43,839 @@ import type {
   SummaryDataPoint,
 } from '../model.ts';
 
-/** The signals of an OTLP export request (as {@link OtlpSignal} in json.ts, repeated to keep this file a leaf). */
+/** The signals of an OTLP export request (as `OtlpSignal` in json.ts, repeated to keep this file a leaf). */
 type Signal = 'traces' | 'metrics' | 'logs';
 
 /**
- * The OTLP/JSON export request for one signal of `batch`, as text (one line: no newline in it). Equal to
- * `JSON.stringify(toOtlpJson(batch, signal))`; throws only where that would (a value nested past the
- * stack, a model that breaks its types).
+ * The OTLP/JSON export request for one signal of `batch` as UTF-8 bytes, in a Buffer of its own (one line:
+ * no newline in it unless `newline`, then one "\n" at the end). Equal to
+ * `Buffer.from(JSON.stringify(toOtlpJson(batch, signal)))`; throws only where that would (a model that
+ * breaks its own types).
  */
+export function otlpJsonBytes(batch: Batch, signal: Signal, newline = false): Buffer {
+  write(batch, signal);
+  if (newline) {
+    room(1);
+    buf[pos++] = 0x0a;
+  }
+  const out = Buffer.allocUnsafe(pos);
+  buf.copy(out, 0, 0, pos);
+  release();
+  return out;
+}
+
+/** The same as text: `JSON.stringify(toOtlpJson(batch, signal))`, character for character. */
 export function otlpJsonText(batch: Batch, signal: Signal): string {
+  write(batch, signal);
+  const text = buf.toString(ascii ? 'latin1' : 'utf8', 0, pos);
+  release();
+  return text;
+}
+
+function write(batch: Batch, signal: Signal): void {
+  pos = 0;
+  ascii = true;
   switch (signal) {
     case 'traces': {
       const list = batch.resourceSpans ?? [];
-      let s = '{"resourceSpans":[';
-      for (let i = 0; i < list.length; i++) s += (i ? ',' : '') + resourceSpans(list[i]!);
-      return s + ']}';
+      lit('{"resourceSpans":[');
+      for (let i = 0; i < list.length; i++) {
+        if (i) byte(0x2c);
+        resourceSpans(list[i]!);
+      }
+      break;
     }
     case 'metrics': {
       const list = batch.resourceMetrics ?? [];
-      let s = '{"resourceMetrics":[';
-      for (let i = 0; i < list.length; i++) s += (i ? ',' : '') + resourceMetrics(list[i]!);
-      return s + ']}';
+      lit('{"resourceMetrics":[');
+      for (let i = 0; i < list.length; i++) {
+        if (i) byte(0x2c);
+        resourceMetrics(list[i]!);
+      }
+      break;
     }
     case 'logs': {
       const list = batch.resourceLogs ?? [];
-      let s = '{"resourceLogs":[';
-      for (let i = 0; i < list.length; i++) s += (i ? ',' : '') + resourceLogs(list[i]!);
-      return s + ']}';
+      lit('{"resourceLogs":[');
+      for (let i = 0; i < list.length; i++) {
+        if (i) byte(0x2c);
+        resourceLogs(list[i]!);
+      }
+      break;
+    }
+  }
+  lit(']}');
+}
+
+// ------------------------------------------------------------------------------------- the byte writer
+
+/** Scratch kept between calls up to this size (a larger one, for a huge batch, is let go after it). */
+const KEEP_BYTES = 4 * 1024 * 1024;
+let buf = Buffer.allocUnsafeSlow(256 * 1024);
+let pos = 0;
+/** Nothing but ASCII written so far (every string went the fast way): latin1 decodes it as utf8 would. */
+let ascii = true;
+
+function room(n: number): void {
+  if (pos + n <= buf.length) return;
+  const next = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, pos + n));
+  buf.copy(next, 0, 0, pos);
+  buf = next;
+}
+
+function release(): void {
+  if (buf.length > KEEP_BYTES) buf = Buffer.allocUnsafeSlow(KEEP_BYTES);
+}
+
+function byte(b: number): void {
+  room(1);
+  buf[pos++] = b;
+}
+
+/** ASCII text as it is (constants, numbers, base64). */
+function lit(s: string): void {
+  const n = s.length;
+  room(n);
+  const b = buf;
+  let p = pos;
+  for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+  pos = p;
+}
+
+/** Bytes as they are (a cached fragment). */
+function copy(src: Uint8Array): void {
+  const n = src.length;
+  room(n);
+  if (n > 24) {
+    buf.set(src, pos);
+    pos += n;
+    return;
+  }
+  const b = buf;
+  let p = pos;
+  for (let i = 0; i < n; i++) b[p++] = src[i]!;
+  pos = p;
+}
+
+/** A comma unless the object (or array) was just opened: a field is never the first after another '{'. */
+function sep(): void {
+  room(1);
+  const c = buf[pos - 1];
+  if (c !== 0x7b && c !== 0x5b) buf[pos++] = 0x2c;
+}
+
+/** `"name":` after a comma when a field came before it in this object. */
+function key(nameColon: string): void {
+  sep();
+  lit(nameColon);
+}
+
+/** `s` as a JSON string literal, quotes included: printable ASCII copied, anything else by JSON.stringify. */
+function str(s: string): void {
+  const n = s.length;
+  room(n + 2);
+  const b = buf;
+  let p = pos;
+  b[p++] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return strSlow(s);
+    b[p++] = c;
+  }
+  b[p++] = 0x22;
+  pos = p;
+}
+
+function strSlow(s: string): void {
+  const j = JSON.stringify(s);
+  room(j.length * 3);
+  pos += buf.write(j, pos, 'utf8');
+  ascii = false;
+}
+
+/** Nothing in `s` that {@link str} would send the slow way. */
+function isPrintableAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/** A double as encDouble + JSON.stringify write it: a number, or "NaN" / "Infinity" / "-Infinity". */
+function dbl(v: number): void {
+  if (Number.isFinite(v)) lit('' + v);
+  else if (Number.isNaN(v)) lit('"NaN"');
+  else lit(v > 0 ? '"Infinity"' : '"-Infinity"');
+}
+
+/** A 64-bit integer field (putU64): a decimal string. */
+function u64(v: bigint | number): void {
+  lit(typeof v === 'bigint' ? '"' + v.toString() + '"' : '"' + String(Math.trunc(v)) + '"');
+}
+
+// -------------------------------------------------------------------------------------------- common
+
+function anyValue(v: AnyValue): void {
+  if (v === null || v === undefined) return lit('{}');
+  switch (typeof v) {
+    case 'string':
+      lit('{"stringValue":');
+      str(v);
+      return byte(0x7d);
+    case 'boolean':
+      return lit(v ? '{"boolValue":true}' : '{"boolValue":false}');
+    case 'bigint':
+      return lit('{"intValue":"' + v.toString() + '"}');
+    case 'number':
+      lit('{"doubleValue":');
+      dbl(v);
+      return byte(0x7d);
+  }
+  if (v instanceof Uint8Array) return lit('{"bytesValue":"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') + '"}');
+  if (Array.isArray(v)) {
+    if (!v.length) return lit('{"arrayValue":{}}');
+    lit('{"arrayValue":{"values":[');
+    for (let i = 0; i < v.length; i++) {
+      if (i) byte(0x2c);
+      anyValue(v[i]!);
+    }
+    return lit(']}}');
+  }
+  const kvs = v.kvlist;
+  if (!kvs.length) return lit('{"kvlistValue":{}}');
+  lit('{"kvlistValue":{"values":');
+  keyValues(kvs);
+  lit('}}');
+}
+
+/** Keys whose bytes are cached (a new key past that empties the cache). */
+export const MAX_CACHED_KEYS = 512;
+/** Whole key-value pairs cached per key. */
+export const MAX_CACHED_VALUES = 32;
+/** Longest key-value pair cached, in bytes. */
+export const MAX_CACHED_BYTES = 192;
+
+interface CachedKey {
+  /** `{"key":"<key>","value":` (or `{"value":` for an empty key). */
+  prefix: Uint8Array;
+  /** Scalar value -> the whole pair's bytes; null once the values proved not to repeat. */
+  values: Map<unknown, Uint8Array> | null;
+  hits: number;
+  misses: number;
+  /** The values were dropped once already for a poor hit rate. */
+  cleared: boolean;
+}
+const keyCache = new Map<string, CachedKey>();
+
+/** Keys longer than this are not cached. */
+const MAX_CACHED_KEY_LENGTH = 128;
+
+/** `{"key":"<key>","value":`, or `{"value":` for an empty key (encKeyValue leaves an empty key out). */
+function keyPrefix(k: string): void {
+  if (k) {
+    lit('{"key":');
+    str(k);
+    lit(',"value":');
+  } else lit('{"value":');
+}
+
+function keyValue(kv: KeyValue): void {
+  const v = kv.value;
+  let c = keyCache.get(kv.key);
+  if (c === undefined) {
+    if (kv.key.length > MAX_CACHED_KEY_LENGTH || !isPrintableAscii(kv.key)) {
+      keyPrefix(kv.key);
+      anyValue(v);
+      return byte(0x7d);
+    }
+    // Full (keys come and go, or keys that vary): start again, so the keys of the current traffic get in.
+    if (keyCache.size >= MAX_CACHED_KEYS) keyCache.clear();
+    const start = pos;
+    keyPrefix(kv.key);
+    c = { prefix: new Uint8Array(buf.subarray(start, pos)), values: new Map(), hits: 0, misses: 0, cleared: false };
+    pos = start;
+    keyCache.set(kv.key, c);
+  }
+  const values = c.values;
+  const t = typeof v;
+  if (values === null || (t !== 'string' && t !== 'bigint' && t !== 'number' && t !== 'boolean')) {
+    copy(c.prefix);
+    anyValue(v);
+    return byte(0x7d);
+  }
+  const hit = values.get(v);
+  if (hit !== undefined) {
+    c.hits++;
+    return copy(hit);
+  }
+  c.misses++;
+  const start = pos;
+  const wasAscii = ascii;
+  ascii = true;
+  copy(c.prefix);
+  anyValue(v);
+  byte(0x7d);
+  // Only ASCII pairs (and keys) are cached, so a cache hit never hides non-ASCII bytes from `ascii`.
+  const pairAscii = ascii;
+  ascii = wasAscii && pairAscii;
+  if (!pairAscii || pos - start > MAX_CACHED_BYTES) return;
+  if (values.size < MAX_CACHED_VALUES) values.set(v, new Uint8Array(buf.subarray(start, pos)));
+  else if (c.misses > c.hits) {
+    // Full of values that do not come back (ids, token counts): try once more, then stop caching them.
+    if (c.cleared) c.values = null;
+    else {
+      values.clear();
+      c.cleared = true;
+      c.hits = c.misses = 0;
     }
   }
 }
 
-// A character JSON.stringify would not copy as it is: '"', '\\', U+0000-U+001F, and surrogates (a well-formed
-// pair is copied, a lone one escaped: JSON.stringify decides).
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** `s` as a JSON string literal, quotes included. */
-function str(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"';
-}
-
-/** A double as encDouble + JSON.stringify write it: a number, or "NaN" / "Infinity" / "-Infinity". */
-function dbl(v: number): string {
-  if (Number.isFinite(v)) return '' + v;
-  if (Number.isNaN(v)) return '"NaN"';
-  return v > 0 ? '"Infinity"' : '"-Infinity"';
-}
-
-/** A 64-bit integer field (putU64): a decimal string. */
-function u64(v: bigint | number): string {
-  return '"' + (typeof v === 'bigint' ? v.toString() : String(Math.trunc(v))) + '"';
-}
-
-/** Appends `"key":value` to an object under construction (`o` is '{' or '{...'). */
-function add(o: string, kv: string): string {
-  return o.length === 1 ? o + kv : o + ',' + kv;
-}
-
-function anyValue(v: AnyValue): string {
-  if (v === null || v === undefined) return '{}';
-  switch (typeof v) {
-    case 'string':
-      return '{"stringValue":' + str(v) + '}';
-    case 'boolean':
-      return v ? '{"boolValue":true}' : '{"boolValue":false}';
-    case 'bigint':
-      return '{"intValue":"' + v.toString() + '"}';
-    case 'number':
-      return '{"doubleValue":' + dbl(v) + '}';
+function keyValues(list: readonly KeyValue[]): void {
+  byte(0x5b);
+  for (let i = 0; i < list.length; i++) {
+    if (i) byte(0x2c);
+    keyValue(list[i]!);
   }
-  if (v instanceof Uint8Array) return '{"bytesValue":"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') + '"}';
-  if (Array.isArray(v)) {
-    if (!v.length) return '{"arrayValue":{}}';
-    let s = '{"arrayValue":{"values":[';
-    for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + anyValue(v[i]!);
-    return s + ']}}';
+  byte(0x5d);
+}
+
+function resource(r: Resource): void {
+  byte(0x7b);
+  if (r.attributes.length) {
+    lit('"attributes":');
+    keyValues(r.attributes);
   }
-  const kvs = v.kvlist;
-  if (!kvs.length) return '{"kvlistValue":{}}';
-  return '{"kvlistValue":{"values":' + keyValues(kvs) + '}}';
+  if (r.droppedAttributesCount !== 0) {
+    key('"droppedAttributesCount":');
+    dbl(r.droppedAttributesCount);
+  }
+  byte(0x7d);
 }
 
-function keyValue(kv: KeyValue): string {
-  return (kv.key ? '{"key":' + str(kv.key) + ',"value":' : '{"value":') + anyValue(kv.value) + '}';
+function scope(sc: InstrumentationScope): void {
+  byte(0x7b);
+  if (sc.name) {
+    lit('"name":');
+    str(sc.name);
+  }
+  if (sc.version) {
+    key('"version":');
+    str(sc.version);
+  }
+  if (sc.attributes.length) {
+    key('"attributes":');
+    keyValues(sc.attributes);
+  }
+  if (sc.droppedAttributesCount !== 0) {
+    key('"droppedAttributesCount":');
+    dbl(sc.droppedAttributesCount);
+  }
+  byte(0x7d);
 }
 
-/** A non-empty list of key-values as a JSON array. */
-function keyValues(list: readonly KeyValue[]): string {
-  let s = '[' + keyValue(list[0]!);
-  for (let i = 1; i < list.length; i++) s += ',' + keyValue(list[i]!);
-  return s + ']';
-}
-
-function resource(r: Resource): string {
-  let o = '{';
-  if (r.attributes.length) o += '"attributes":' + keyValues(r.attributes);
-  if (r.droppedAttributesCount !== 0) o = add(o, '"droppedAttributesCount":' + dbl(r.droppedAttributesCount));
-  return o + '}';
-}
-
-function scope(sc: InstrumentationScope): string {
-  let o = '{';
-  if (sc.name) o += '"name":' + str(sc.name);
-  if (sc.version) o = add(o, '"version":' + str(sc.version));
-  if (sc.attributes.length) o = add(o, '"attributes":' + keyValues(sc.attributes));
-  if (sc.droppedAttributesCount !== 0) o = add(o, '"droppedAttributesCount":' + dbl(sc.droppedAttributesCount));
-  return o + '}';
+/** `,"<name>":[...]` for a non-empty list, each item written by `one`. */
+function list<T>(nameColon: string, items: readonly T[], one: (item: T) => void): void {
+  key(nameColon);
+  byte(0x5b);
+  for (let i = 0; i < items.length; i++) {
+    if (i) byte(0x2c);
+    one(items[i]!);
+  }
+  byte(0x5d);
 }
 
 // ------------------------------------------------------------------------------------------------ traces
 
-function resourceSpans(rs: ResourceSpans): string {
-  let o = '{"resource":' + resource(rs.resource);
-  const list = rs.scopeSpans;
-  if (list.length) {
-    o += ',"scopeSpans":[' + scopeSpans(list[0]!);
-    for (let i = 1; i < list.length; i++) o += ',' + scopeSpans(list[i]!);
-    o += ']';
+function resourceSpans(rs: ResourceSpans): void {
+  lit('{"resource":');
+  resource(rs.resource);
+  if (rs.scopeSpans.length) list('"scopeSpans":', rs.scopeSpans, scopeSpans);
+  if (rs.schemaUrl) {
+    lit(',"schemaUrl":');
+    str(rs.schemaUrl);
   }
-  if (rs.schemaUrl) o += ',"schemaUrl":' + str(rs.schemaUrl);
-  return o + '}';
+  byte(0x7d);
 }
 
-function scopeSpans(ss: ScopeSpans): string {
-  let o = '{"scope":' + scope(ss.scope);
-  const list = ss.spans;
-  if (list.length) {
-    o += ',"spans":[' + span(list[0]!);
-    for (let i = 1; i < list.length; i++) o += ',' + span(list[i]!);
-    o += ']';
+function scopeSpans(ss: ScopeSpans): void {
+  lit('{"scope":');
+  scope(ss.scope);
+  const spans = ss.spans;
+  if (spans.length) {
+    lit(',"spans":[');
+    for (let i = 0; i < spans.length; i++) {
+      if (i) byte(0x2c);
+      span(spans[i]!);
+    }
+    byte(0x5d);
   }
-  if (ss.schemaUrl) o += ',"schemaUrl":' + str(ss.schemaUrl);
-  return o + '}';
+  if (ss.schemaUrl) {
+    lit(',"schemaUrl":');
+    str(ss.schemaUrl);
+  }
+  byte(0x7d);
 }
 
-function span(s: Span): string {
-  let o = '{';
-  if (s.traceId) o += '"traceId":' + str(s.traceId);
-  if (s.spanId) o = add(o, '"spanId":' + str(s.spanId));
-  if (s.traceState) o = add(o, '"traceState":' + str(s.traceState));
-  if (s.parentSpanId) o = add(o, '"parentSpanId":' + str(s.parentSpanId));
-  if (s.flags !== 0) o = add(o, '"flags":' + dbl(s.flags));
-  if (s.name) o = add(o, '"name":' + str(s.name));
-  if (s.kind !== 0) o = add(o, '"kind":' + dbl(s.kind));
-  if (s.startTimeUnixNano) o = add(o, '"startTimeUnixNano":' + u64(s.startTimeUnixNano));
-  if (s.endTimeUnixNano) o = add(o, '"endTimeUnixNano":' + u64(s.endTimeUnixNano));
-  if (s.attributes.length) o = add(o, '"attributes":' + keyValues(s.attributes));
-  if (s.droppedAttributesCount !== 0) o = add(o, '"droppedAttributesCount":' + dbl(s.droppedAttributesCount));
-  const events = s.events;
-  if (events.length) {
-    let a = '"events":[' + event(events[0]!);
-    for (let i = 1; i < events.length; i++) a += ',' + event(events[i]!);
-    o = add(o, a + ']');
+function span(s: Span): void {
+  byte(0x7b);
+  if (s.traceId) {
+    lit('"traceId":');
+    str(s.traceId);
   }
-  if (s.droppedEventsCount !== 0) o = add(o, '"droppedEventsCount":' + dbl(s.droppedEventsCount));
-  const links = s.links;
-  if (links.length) {
-    let a = '"links":[' + link(links[0]!);
-    for (let i = 1; i < links.length; i++) a += ',' + link(links[i]!);
-    o = add(o, a + ']');
+  if (s.spanId) {
+    key('"spanId":');
+    str(s.spanId);
   }
-  if (s.droppedLinksCount !== 0) o = add(o, '"droppedLinksCount":' + dbl(s.droppedLinksCount));
+  if (s.traceState) {
+    key('"traceState":');
+    str(s.traceState);
+  }
+  if (s.parentSpanId) {
+    key('"parentSpanId":');
+    str(s.parentSpanId);
+  }
+  if (s.flags !== 0) {
+    key('"flags":');
+    dbl(s.flags);
+  }
+  if (s.name) {
+    key('"name":');
+    str(s.name);
+  }
+  if (s.kind !== 0) {
+    key('"kind":');
+    dbl(s.kind);
+  }
+  if (s.startTimeUnixNano) {
+    key('"startTimeUnixNano":');
+    u64(s.startTimeUnixNano);
+  }
+  if (s.endTimeUnixNano) {
+    key('"endTimeUnixNano":');
+    u64(s.endTimeUnixNano);
+  }
+  if (s.attributes.length) {
+    key('"attributes":');
+    keyValues(s.attributes);
+  }
+  if (s.droppedAttributesCount !== 0) {
+    key('"droppedAttributesCount":');
+    dbl(s.droppedAttributesCount);
+  }
+  if (s.events.length) list('"events":', s.events, event);
+  if (s.droppedEventsCount !== 0) {
+    key('"droppedEventsCount":');
+    dbl(s.droppedEventsCount);
+  }
+  if (s.links.length) list('"links":', s.links, link);
+  if (s.droppedLinksCount !== 0) {
+    key('"droppedLinksCount":');
+    dbl(s.droppedLinksCount);
+  }
   const st = s.status;
-  let so = '{';
-  if (st.message) so += '"message":' + str(st.message);
-  if (st.code !== 0) so = add(so, '"code":' + dbl(st.code));
-  return add(o, '"status":' + so + '}') + '}';
+  key('"status":{');
+  if (st.message) {
+    lit('"message":');
+    str(st.message);
+  }
+  if (st.code !== 0) {
+    key('"code":');
+    dbl(st.code);
+  }
+  lit('}}');
 }
 
-function event(e: SpanEvent): string {
-  let o = '{';
-  if (e.timeUnixNano) o += '"timeUnixNano":' + u64(e.timeUnixNano);
-  if (e.name) o = add(o, '"name":' + str(e.name));
-  if (e.attributes.length) o = add(o, '"attributes":' + keyValues(e.attributes));
-  if (e.droppedAttributesCount !== 0) o = add(o, '"droppedAttributesCount":' + dbl(e.droppedAttributesCount));
-  return o + '}';
+function event(e: SpanEvent): void {
+  byte(0x7b);
+  if (e.timeUnixNano) {
+    lit('"timeUnixNano":');
+    u64(e.timeUnixNano);
+  }
+  if (e.name) {
+    key('"name":');
+    str(e.name);
+  }
+  if (e.attributes.length) {
+    key('"attributes":');
+    keyValues(e.attributes);
+  }
+  if (e.droppedAttributesCount !== 0) {
+    key('"droppedAttributesCount":');
+    dbl(e.droppedAttributesCount);
+  }
+  byte(0x7d);
 }
 
-function link(l: SpanLink): string {
-  let o = '{';
-  if (l.traceId) o += '"traceId":' + str(l.traceId);
-  if (l.spanId) o = add(o, '"spanId":' + str(l.spanId));
-  if (l.traceState) o = add(o, '"traceState":' + str(l.traceState));
-  if (l.attributes.length) o = add(o, '"attributes":' + keyValues(l.attributes));
-  if (l.droppedAttributesCount !== 0) o = add(o, '"droppedAttributesCount":' + dbl(l.droppedAttributesCount));
-  if (l.flags !== 0) o = add(o, '"flags":' + dbl(l.flags));
-  return o + '}';
+function link(l: SpanLink): void {
+  byte(0x7b);
+  if (l.traceId) {
+    lit('"traceId":');
+    str(l.traceId);
+  }
+  if (l.spanId) {
+    key('"spanId":');
+    str(l.spanId);
+  }
+  if (l.traceState) {
+    key('"traceState":');
+    str(l.traceState);
+  }
+  if (l.attributes.length) {
+    key('"attributes":');
+    keyValues(l.attributes);
+  }
+  if (l.droppedAttributesCount !== 0) {
+    key('"droppedAttributesCount":');
+    dbl(l.droppedAttributesCount);
+  }
+  if (l.flags !== 0) {
+    key('"flags":');
+    dbl(l.flags);
+  }
+  byte(0x7d);
 }
 
 // ----------------------------------------------------------------------------------------------- metrics
 
-function resourceMetrics(rm: ResourceMetrics): string {
-  let o = '{"resource":' + resource(rm.resource);
-  const list = rm.scopeMetrics;
-  if (list.length) {
-    o += ',"scopeMetrics":[' + scopeMetrics(list[0]!);
-    for (let i = 1; i < list.length; i++) o += ',' + scopeMetrics(list[i]!);
-    o += ']';
+function resourceMetrics(rm: ResourceMetrics): void {
+  lit('{"resource":');
+  resource(rm.resource);
+  if (rm.scopeMetrics.length) list('"scopeMetrics":', rm.scopeMetrics, scopeMetrics);
+  if (rm.schemaUrl) {
+    lit(',"schemaUrl":');
+    str(rm.schemaUrl);
   }
-  if (rm.schemaUrl) o += ',"schemaUrl":' + str(rm.schemaUrl);
-  return o + '}';
+  byte(0x7d);
 }
 
-function scopeMetrics(sm: ScopeMetrics): string {
-  let o = '{"scope":' + scope(sm.scope);
-  const list = sm.metrics;
-  if (list.length) {
-    o += ',"metrics":[' + metric(list[0]!);
-    for (let i = 1; i < list.length; i++) o += ',' + metric(list[i]!);
-    o += ']';
+function scopeMetrics(sm: ScopeMetrics): void {
+  lit('{"scope":');
+  scope(sm.scope);
+  if (sm.metrics.length) list('"metrics":', sm.metrics, metric);
+  if (sm.schemaUrl) {
+    lit(',"schemaUrl":');
+    str(sm.schemaUrl);
   }
-  if (sm.schemaUrl) o += ',"schemaUrl":' + str(sm.schemaUrl);
-  return o + '}';
+  byte(0x7d);
 }
 
-/** `"dataPoints":[...]` for a non-empty list, written by `one`. */
-function points<P>(list: readonly P[], one: (p: P) => string): string {
-  let s = '"dataPoints":[' + one(list[0]!);
-  for (let i = 1; i < list.length; i++) s += ',' + one(list[i]!);
-  return s + ']';
-}
-
-function metric(m: Metric): string {
-  let o = '{';
-  if (m.name) o += '"name":' + str(m.name);
-  if (m.description) o = add(o, '"description":' + str(m.description));
-  if (m.unit) o = add(o, '"unit":' + str(m.unit));
+function metric(m: Metric): void {
+  byte(0x7b);
+  if (m.name) {
+    lit('"name":');
+    str(m.name);
+  }
+  if (m.description) {
+    key('"description":');
+    str(m.description);
+  }
+  if (m.unit) {
+    key('"unit":');
+    str(m.unit);
+  }
   const d = m.data;
   if (d) {
-    let b = '{';
+    sep();
+    str((d as { type: string }).type);
+    lit(':{');
     switch (d.type) {
       case 'gauge':
-        if (d.dataPoints.length) b += points(d.dataPoints, numberPoint);
+        if (d.dataPoints.length) list('"dataPoints":', d.dataPoints, numberPoint);
         break;
       case 'sum':
-        if (d.dataPoints.length) b += points(d.dataPoints, numberPoint);
-        if (d.aggregationTemporality !== 0) b = add(b, '"aggregationTemporality":' + dbl(d.aggregationTemporality));
-        if (d.isMonotonic) b = add(b, '"isMonotonic":true');
+        if (d.dataPoints.length) list('"dataPoints":', d.dataPoints, numberPoint);
+        if (d.aggregationTemporality !== 0) {
+          key('"aggregationTemporality":');
+          dbl(d.aggregationTemporality);
+        }
+        if (d.isMonotonic) key('"isMonotonic":true');
         break;
       case 'histogram':
-        if (d.dataPoints.length) b += points(d.dataPoints, histogramPoint);
-        if (d.aggregationTemporality !== 0) b = add(b, '"aggregationTemporality":' + dbl(d.aggregationTemporality));
+        if (d.dataPoints.length) list('"dataPoints":', d.dataPoints, histogramPoint);
+        if (d.aggregationTemporality !== 0) {
+          key('"aggregationTemporality":');
+          dbl(d.aggregationTemporality);
+        }
         break;
       case 'exponentialHistogram':
-        if (d.dataPoints.length) b += points(d.dataPoints, expHistogramPoint);
-        if (d.aggregationTemporality !== 0) b = add(b, '"aggregationTemporality":' + dbl(d.aggregationTemporality));
+        if (d.dataPoints.length) list('"dataPoints":', d.dataPoints, expHistogramPoint);
+        if (d.aggregationTemporality !== 0) {
+          key('"aggregationTemporality":');
+          dbl(d.aggregationTemporality);
+        }
         break;
       case 'summary':
-        if (d.dataPoints.length) b += points(d.dataPoints, summaryPoint);
+        if (d.dataPoints.length) list('"dataPoints":', d.dataPoints, summaryPoint);
         break;
     }
-    o = add(o, str((d as { type: string }).type) + ':' + b + '}');
+    byte(0x7d);
   }
-  if (m.metadata.length) o = add(o, '"metadata":' + keyValues(m.metadata));
-  return o + '}';
+  if (m.metadata.length) {
+    key('"metadata":');
+    keyValues(m.metadata);
+  }
+  byte(0x7d);
 }
 
-/** `"asInt":"<decimal>"` or `"asDouble":<double>` (the point's value oneof). */
-function pointValue(v: number | bigint): string {
-  return typeof v === 'bigint' ? '"asInt":"' + v.toString() + '"' : '"asDouble":' + dbl(v);
+/** `"asInt":"<decimal>"` or `"asDouble":<double>` (the point's value oneof), after a comma if needed. */
+function pointValue(v: number | bigint): void {
+  if (typeof v === 'bigint') {
+    key('"asInt":"');
+    lit(v.toString() + '"');
+  } else {
+    key('"asDouble":');
+    dbl(v);
+  }
 }
 
-function exemplars(list: readonly Exemplar[]): string {
-  let s = '"exemplars":[' + exemplar(list[0]!);
-  for (let i = 1; i < list.length; i++) s += ',' + exemplar(list[i]!);
-  return s + ']';
+function exemplar(e: Exemplar): void {
+  byte(0x7b);
+  if (e.filteredAttributes.length) {
+    lit('"filteredAttributes":');
+    keyValues(e.filteredAttributes);
+  }
+  if (e.timeUnixNano) {
+    key('"timeUnixNano":');
+    u64(e.timeUnixNano);
+  }
+  pointValue(e.value);
+  if (e.spanId) {
+    lit(',"spanId":');
+    str(e.spanId);
+  }
+  if (e.traceId) {
+    lit(',"traceId":');
+    str(e.traceId);
+  }
+  byte(0x7d);
 }
 
-function exemplar(e: Exemplar): string {
-  let o = '{';
-  if (e.filteredAttributes.length) o += '"filteredAttributes":' + keyValues(e.filteredAttributes);
-  if (e.timeUnixNano) o = add(o, '"timeUnixNano":' + u64(e.timeUnixNano));
-  o = add(o, pointValue(e.value));
-  if (e.spanId) o += ',"spanId":' + str(e.spanId);
-  if (e.traceId) o += ',"traceId":' + str(e.traceId);
-  return o + '}';
+/** `{` and attributes, startTimeUnixNano, timeUnixNano: the head every point kind shares. */
+function pointHead(attributes: readonly KeyValue[], start: bigint, time: bigint): void {
+  byte(0x7b);
+  if (attributes.length) {
+    lit('"attributes":');
+    keyValues(attributes);
+  }
+  if (start) {
+    key('"startTimeUnixNano":');
+    u64(start);
+  }
+  if (time) {
+    key('"timeUnixNano":');
+    u64(time);
+  }
 }
 
-/** attributes, startTimeUnixNano, timeUnixNano: the head every point kind shares. */
-function pointHead(attributes: readonly KeyValue[], start: bigint, time: bigint): string {
-  let o = '{';
-  if (attributes.length) o += '"attributes":' + keyValues(attributes);
-  if (start) o = add(o, '"startTimeUnixNano":' + u64(start));
-  if (time) o = add(o, '"timeUnixNano":' + u64(time));
-  return o;
-}
-
-function numberPoint(p: NumberDataPoint): string {
-  let o = add(pointHead(p.attributes, p.startTimeUnixNano, p.timeUnixNano), pointValue(p.value));
-  if (p.exemplars.length) o += ',' + exemplars(p.exemplars);
-  if (p.flags !== 0) o += ',"flags":' + dbl(p.flags);
-  return o + '}';
+function numberPoint(p: NumberDataPoint): void {
+  pointHead(p.attributes, p.startTimeUnixNano, p.timeUnixNano);
+  pointValue(p.value);
+  if (p.exemplars.length) list('"exemplars":', p.exemplars, exemplar);
+  if (p.flags !== 0) {
+    lit(',"flags":');
+    dbl(p.flags);
+  }
+  byte(0x7d);
 }
 
 /** A list of counts as JSON strings (`["1","0"]`), as `String(c)` writes each. */
-function counts(list: readonly number[]): string {
-  let s = '["' + String(list[0]);
-  for (let i = 1; i < list.length; i++) s += '","' + String(list[i]);
-  return s + '"]';
+function counts(nameColon: string, items: readonly number[]): void {
+  key(nameColon);
+  lit('["' + String(items[0]));
+  for (let i = 1; i < items.length; i++) lit('","' + String(items[i]));
+  lit('"]');
 }
 
-function doubles(list: readonly number[]): string {
-  let s = '[' + dbl(list[0]!);
-  for (let i = 1; i < list.length; i++) s += ',' + dbl(list[i]!);
-  return s + ']';
+function histogramPoint(p: HistogramDataPoint): void {
+  pointHead(p.attributes, p.startTimeUnixNano, p.timeUnixNano);
+  if (p.count) {
+    key('"count":');
+    u64(p.count);
+  }
+  if (p.sum !== undefined) {
+    key('"sum":');
+    dbl(p.sum);
+  }
+  if (p.bucketCounts.length) counts('"bucketCounts":', p.bucketCounts);
+  if (p.explicitBounds.length) list('"explicitBounds":', p.explicitBounds, dbl);
+  if (p.exemplars.length) list('"exemplars":', p.exemplars, exemplar);
+  if (p.flags !== 0) {
+    key('"flags":');
+    dbl(p.flags);
+  }
+  if (p.min !== undefined) {
+    key('"min":');
+    dbl(p.min);
+  }
+  if (p.max !== undefined) {
+    key('"max":');
+    dbl(p.max);
+  }
+  byte(0x7d);
 }
 
-function histogramPoint(p: HistogramDataPoint): string {
-  let o = pointHead(p.attributes, p.startTimeUnixNano, p.timeUnixNano);
-  if (p.count) o = add(o, '"count":' + u64(p.count));
-  if (p.sum !== undefined) o = add(o, '"sum":' + dbl(p.sum));
-  if (p.bucketCounts.length) o = add(o, '"bucketCounts":' + counts(p.bucketCounts));
-  if (p.explicitBounds.length) o = add(o, '"explicitBounds":' + doubles(p.explicitBounds));
-  if (p.exemplars.length) o = add(o, exemplars(p.exemplars));
-  if (p.flags !== 0) o = add(o, '"flags":' + dbl(p.flags));
-  if (p.min !== undefined) o = add(o, '"min":' + dbl(p.min));
-  if (p.max !== undefined) o = add(o, '"max":' + dbl(p.max));
-  return o + '}';
+function buckets(b: ExponentialHistogramBuckets): void {
+  byte(0x7b);
+  if (b.offset !== 0) {
+    lit('"offset":');
+    dbl(b.offset);
+  }
+  if (b.bucketCounts.length) counts('"bucketCounts":', b.bucketCounts);
+  byte(0x7d);
 }
 
-function buckets(b: ExponentialHistogramBuckets): string {
-  let o = '{';
-  if (b.offset !== 0) o += '"offset":' + dbl(b.offset);
-  if (b.bucketCounts.length) o = add(o, '"bucketCounts":' + counts(b.bucketCounts));
-  return o + '}';
+function expHistogramPoint(p: ExponentialHistogramDataPoint): void {
+  pointHead(p.attributes, p.startTimeUnixNano, p.timeUnixNano);
+  if (p.count) {
+    key('"count":');
+    u64(p.count);
+  }
+  if (p.sum !== undefined) {
+    key('"sum":');
+    dbl(p.sum);
+  }
+  if (p.scale !== 0) {
+    key('"scale":');
+    dbl(p.scale);
+  }
+  if (p.zeroCount) {
+    key('"zeroCount":');
+    u64(p.zeroCount);
+  }
+  if (p.positive.offset !== 0 || p.positive.bucketCounts.length) {
+    key('"positive":');
+    buckets(p.positive);
+  }
+  if (p.negative.offset !== 0 || p.negative.bucketCounts.length) {
+    key('"negative":');
+    buckets(p.negative);
+  }
+  if (p.flags !== 0) {
+    key('"flags":');
+    dbl(p.flags);
+  }
+  if (p.exemplars.length) list('"exemplars":', p.exemplars, exemplar);
+  if (p.min !== undefined) {
+    key('"min":');
+    dbl(p.min);
+  }
+  if (p.max !== undefined) {
+    key('"max":');
+    dbl(p.max);
+  }
+  if (p.zeroThreshold !== 0) {
+    key('"zeroThreshold":');
+    dbl(p.zeroThreshold);
+  }
+  byte(0x7d);
 }
 
-function expHistogramPoint(p: ExponentialHistogramDataPoint): string {
-  let o = pointHead(p.attributes, p.startTimeUnixNano, p.timeUnixNano);
-  if (p.count) o = add(o, '"count":' + u64(p.count));
-  if (p.sum !== undefined) o = add(o, '"sum":' + dbl(p.sum));
-  if (p.scale !== 0) o = add(o, '"scale":' + dbl(p.scale));
-  if (p.zeroCount) o = add(o, '"zeroCount":' + u64(p.zeroCount));
-  if (p.positive.offset !== 0 || p.positive.bucketCounts.length) o = add(o, '"positive":' + buckets(p.positive));
-  if (p.negative.offset !== 0 || p.negative.bucketCounts.length) o = add(o, '"negative":' + buckets(p.negative));
-  if (p.flags !== 0) o = add(o, '"flags":' + dbl(p.flags));
-  if (p.exemplars.length) o = add(o, exemplars(p.exemplars));
-  if (p.min !== undefined) o = add(o, '"min":' + dbl(p.min));
-  if (p.max !== undefined) o = add(o, '"max":' + dbl(p.max));
-  if (p.zeroThreshold !== 0) o = add(o, '"zeroThreshold":' + dbl(p.zeroThreshold));
-  return o + '}';
-}
-
-function summaryPoint(p: SummaryDataPoint): string {
-  let o = pointHead(p.attributes, p.startTimeUnixNano, p.timeUnixNano);
-  if (p.count) o = add(o, '"count":' + u64(p.count));
-  if (p.sum !== 0) o = add(o, '"sum":' + dbl(p.sum));
+function summaryPoint(p: SummaryDataPoint): void {
+  pointHead(p.attributes, p.startTimeUnixNano, p.timeUnixNano);
+  if (p.count) {
+    key('"count":');
+    u64(p.count);
+  }
+  if (p.sum !== 0) {
+    key('"sum":');
+    dbl(p.sum);
+  }
   const qs = p.quantileValues;
   if (qs.length) {
-    let a = '"quantileValues":[';
+    key('"quantileValues":[');
     for (let i = 0; i < qs.length; i++) {
       const q = qs[i]!;
-      let qo = '{';
-      if (q.quantile !== 0) qo += '"quantile":' + dbl(q.quantile);
-      if (q.value !== 0) qo = add(qo, '"value":' + dbl(q.value));
-      a += (i ? ',' : '') + qo + '}';
+      lit(i ? ',{' : '{');
+      if (q.quantile !== 0) {
+        lit('"quantile":');
+        dbl(q.quantile);
+      }
+      if (q.value !== 0) {
+        key('"value":');
+        dbl(q.value);
+      }
+      byte(0x7d);
     }
-    o = add(o, a + ']');
+    byte(0x5d);
   }
-  if (p.flags !== 0) o = add(o, '"flags":' + dbl(p.flags));
-  return o + '}';
+  if (p.flags !== 0) {
+    key('"flags":');
+    dbl(p.flags);
+  }
+  byte(0x7d);
 }
 
 // -------------------------------------------------------------------------------------------------- logs
 
-function resourceLogs(rl: ResourceLogs): string {
-  let o = '{"resource":' + resource(rl.resource);
-  const list = rl.scopeLogs;
-  if (list.length) {
-    o += ',"scopeLogs":[' + scopeLogs(list[0]!);
-    for (let i = 1; i < list.length; i++) o += ',' + scopeLogs(list[i]!);
-    o += ']';
+function resourceLogs(rl: ResourceLogs): void {
+  lit('{"resource":');
+  resource(rl.resource);
+  if (rl.scopeLogs.length) list('"scopeLogs":', rl.scopeLogs, scopeLogs);
+  if (rl.schemaUrl) {
+    lit(',"schemaUrl":');
+    str(rl.schemaUrl);
   }
-  if (rl.schemaUrl) o += ',"schemaUrl":' + str(rl.schemaUrl);
-  return o + '}';
+  byte(0x7d);
 }
 
-function scopeLogs(sl: ScopeLogs): string {
-  let o = '{"scope":' + scope(sl.scope);
-  const list = sl.logRecords;
-  if (list.length) {
-    o += ',"logRecords":[' + logRecord(list[0]!);
-    for (let i = 1; i < list.length; i++) o += ',' + logRecord(list[i]!);
-    o += ']';
+function scopeLogs(sl: ScopeLogs): void {
+  lit('{"scope":');
+  scope(sl.scope);
+  if (sl.logRecords.length) list('"logRecords":', sl.logRecords, logRecord);
+  if (sl.schemaUrl) {
+    lit(',"schemaUrl":');
+    str(sl.schemaUrl);
   }
-  if (sl.schemaUrl) o += ',"schemaUrl":' + str(sl.schemaUrl);
-  return o + '}';
+  byte(0x7d);
 }
 
-function logRecord(r: LogRecord): string {
-  let o = '{';
-  if (r.timeUnixNano) o += '"timeUnixNano":' + u64(r.timeUnixNano);
-  if (r.observedTimeUnixNano) o = add(o, '"observedTimeUnixNano":' + u64(r.observedTimeUnixNano));
-  if (r.severityNumber !== 0) o = add(o, '"severityNumber":' + dbl(r.severityNumber));
-  if (r.severityText) o = add(o, '"severityText":' + str(r.severityText));
-  if (r.body !== null && r.body !== undefined) o = add(o, '"body":' + anyValue(r.body));
-  if (r.attributes.length) o = add(o, '"attributes":' + keyValues(r.attributes));
-  if (r.droppedAttributesCount !== 0) o = add(o, '"droppedAttributesCount":' + dbl(r.droppedAttributesCount));
-  if (r.flags !== 0) o = add(o, '"flags":' + dbl(r.flags));
-  if (r.traceId) o = add(o, '"traceId":' + str(r.traceId));
-  if (r.spanId) o = add(o, '"spanId":' + str(r.spanId));
-  if (r.eventName) o = add(o, '"eventName":' + str(r.eventName));
-  return o + '}';
+function logRecord(r: LogRecord): void {
+  byte(0x7b);
+  if (r.timeUnixNano) {
+    lit('"timeUnixNano":');
+    u64(r.timeUnixNano);
+  }
+  if (r.observedTimeUnixNano) {
+    key('"observedTimeUnixNano":');
+    u64(r.observedTimeUnixNano);
+  }
+  if (r.severityNumber !== 0) {
+    key('"severityNumber":');
+    dbl(r.severityNumber);
+  }
+  if (r.severityText) {
+    key('"severityText":');
+    str(r.severityText);
+  }
+  if (r.body !== null && r.body !== undefined) {
+    key('"body":');
+    anyValue(r.body);
+  }
+  if (r.attributes.length) {
+    key('"attributes":');
+    keyValues(r.attributes);
+  }
+  if (r.droppedAttributesCount !== 0) {
+    key('"droppedAttributesCount":');
+    dbl(r.droppedAttributesCount);
+  }
+  if (r.flags !== 0) {
+    key('"flags":');
+    dbl(r.flags);
+  }
+  if (r.traceId) {
+    key('"traceId":');
+    str(r.traceId);
+  }
+  if (r.spanId) {
+    key('"spanId":');
+    str(r.spanId);
+  }
+  if (r.eventName) {
+    key('"eventName":');
+    str(r.eventName);
+  }
+  byte(0x7d);
 }
