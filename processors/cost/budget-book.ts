@@ -32,7 +32,8 @@ interface BudgetState {
   config: BudgetConfig;
   period: string;
   groups: Map<string, BudgetGroup>;
-  formatter: Intl.DateTimeFormat;
+  /** The calendar of the budget's time zone; undefined for UTC (read from Date, no ICU formatter needed). */
+  formatter: Intl.DateTimeFormat | undefined;
   /** The minute (ms / 60000) `period` was last computed for. */
   minute: number;
   /** The group the previous call went to, and its key (consecutive calls mostly share it). */
@@ -45,8 +46,12 @@ interface PersistedFile {
   budgets: Record<string, { period: string; kind: string; timezone: string; groups: { attrs: Record<string, string>; spent: number }[] }>;
 }
 
-/** The calendar period (`2026-11-23` or `2026-11`) that `ms` falls in, in the formatter's time zone. */
-export function periodOf(formatter: Intl.DateTimeFormat, kind: 'day' | 'month', ms: number): string {
+/**
+ * The calendar period (`2026-11-23` or `2026-11`) that `ms` falls in, in the formatter's time zone (UTC when
+ * `formatter` is undefined).
+ */
+export function periodOf(formatter: Intl.DateTimeFormat | undefined, kind: 'day' | 'month', ms: number): string {
+  if (!formatter) return new Date(ms).toISOString().slice(0, kind === 'day' ? 10 : 7);
   let y = '';
   let m = '';
   let d = '';
@@ -67,6 +72,20 @@ export function calendarFormatter(timezone: string): Intl.DateTimeFormat {
 }
 
 /**
+ * True for the names of UTC itself. Budgets in UTC (the default) need no formatter: the first
+ * Intl.DateTimeFormat of a process initialises ICU's time zone data, ~20-60 ms of start-up.
+ */
+export function isUtc(timezone: string): boolean {
+  const t = timezone.toUpperCase();
+  return t === 'UTC' || t === 'ETC/UTC' || t === 'GMT' || t === 'ETC/GMT';
+}
+
+/** The formatter {@link periodOf} needs for `timezone`: undefined for UTC. Throws a RangeError for an unknown zone. */
+export function calendarFor(timezone: string): Intl.DateTimeFormat | undefined {
+  return isUtc(timezone) ? undefined : calendarFormatter(timezone);
+}
+
+/**
  * Budget spend per calendar period and group (see this file's comment), in USD, persisted in
  * `<state dir>/budgets.json`; at most {@link MAX_GROUPS} groups per budget.
  */
@@ -80,7 +99,7 @@ export class BudgetBook {
 
   constructor(configs: readonly BudgetConfig[], stateDir: string) {
     this.file = path.join(stateDir, 'budgets.json');
-    this.budgets = configs.map((config) => ({ config, period: '', groups: new Map(), formatter: calendarFormatter(config.timezone), minute: NaN, lastKey: '', lastGroup: undefined }));
+    this.budgets = configs.map((config) => ({ config, period: '', groups: new Map(), formatter: calendarFor(config.timezone), minute: NaN, lastKey: '', lastGroup: undefined }));
   }
 
   /** Gives the groups' bytes back to the memory budget (the processor is shut down). */

@@ -1,6 +1,6 @@
 import type { ConfigIssue, Factory } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
-import { calendarFormatter } from './budget-book.ts';
+import { calendarFor } from './budget-book.ts';
 import { type CostConfig, CostConfigSchema } from './config.ts';
 import { CostProcessor } from './cost-processor.ts';
 import { BUILTIN_PRICES, loadPriceFile } from './price-table.ts';
@@ -38,7 +38,7 @@ export const costProcessorFactory: Factory<CostConfig> = {
       if (names.has(b.name)) issues.push({ path: ['budgets', i, 'name'], message: `budget "${b.name}" is defined twice` });
       names.add(b.name);
       try {
-        calendarFormatter(b.timezone);
+        calendarFor(b.timezone);
       } catch {
         issues.push({ path: ['budgets', i, 'timezone'], message: `unknown time zone "${b.timezone}" (expected an IANA name such as Europe/Paris)` });
       }
