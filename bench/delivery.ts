@@ -16,7 +16,11 @@
  *   from the first `consume()` to the Nth webhook received; CPU from process.cpuUsage() (this process runs
  *   only vigil). A second row issues the calls one at a time (each waits for its own fdatasync: the disk's
  *   sync latency bounds it).
- * Runs alternate (Alertmanager, vigil, Alertmanager, vigil...) so that load on the machine moves both; the
+ * - vigil's whole path (rows "rule -> alerts processor -> exporter"): n series over a rule's threshold, one
+ *   evaluation round of the alerts processor (one alert and one group per series), the same exporter; the
+ *   clock runs from the evaluation to the Nth webhook received. This is the counterpart of Alertmanager's
+ *   API -> dispatcher -> notify path.
+ * Runs alternate (Alertmanager, vigil, vigil's whole path, Alertmanager...) so that load on the machine moves both; the
  * best of the rounds is printed with the load average. One unmeasured vigil run of 500 comes first (JIT
  * warm-up: a running daemon has compiled its delivery path long before a burst of 1,000 alerts). The goal is the README's row "notifications through
  * the fsync'd disk queue to a webhook".
@@ -34,6 +38,10 @@ import type { NotificationExporter } from '../src/delivery/notification-exporter
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
 import type { WebhookConfig } from '../exporters/webhook/config.ts';
 import { AlertmanagerProcess, alertmanagerBinary } from '../test/doubles/alertmanager.ts';
+import { alertsProcessorFactory } from '../processors/alerts/index.ts';
+import type { AlertsProcessor } from '../processors/alerts/alerts-processor.ts';
+import { batchOf, gauge } from '../processors/alerts/testdata/batches.ts';
+import { SinkConsumer, configFor, testSettings } from '../test/helpers/index.ts';
 
 const SIZES = [1_000, 5_000];
 const ROUNDS = Number(process.env.BENCH_DELIVERY_ROUNDS ?? 3);
@@ -234,6 +242,56 @@ async function runVigil(recv: Receiver, n: number, together: boolean, consumers 
   }
 }
 
+/**
+ * vigil's whole path from data to webhook, the counterpart of Alertmanager's API -> dispatcher -> notify:
+ * n series over a threshold, one evaluation round of the alerts processor (one alert and one group per
+ * series, as `group_by: ['...']` in Alertmanager), the webhook exporter's durable queue, the webhook. The
+ * clock runs from the evaluation to the Nth webhook received.
+ */
+async function runVigilPipeline(recv: Receiver, n: number): Promise<Result> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-delivery-'));
+  const telemetry = new ServiceTelemetry();
+  const exp = webhookExporterFactory.create(
+    { ...testSettings('exporter', 'webhook/bench', { stateDir }), telemetry: telemetry.forComponent('exporter', 'webhook/bench') },
+    configFor(webhookExporterFactory, { url: recv.url, sending_queue: { num_consumers: 16, max_items: n + 10 } }),
+  ) as NotificationExporter;
+  await exp.start({ reportFatal: () => undefined });
+  const proc = alertsProcessorFactory.create(
+    testSettings('processor', 'alerts', {
+      stateDir,
+      emit: { consume: (b) => exp.consume(b) },
+      service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/bench'] }, pipelines: { main: { receivers: [], processors: ['alerts'], exporters: ['webhook/bench'] } } },
+    }),
+    configFor(alertsProcessorFactory, {
+      interval: '1h', // evaluated by the bench's own tick()
+      max_aggregation_groups: n + 10,
+      rules: [{ name: 'HighP95Latency', metric: 'latency.p95', stat: 'last', op: '>', threshold: 1000, group_by: ['service_name'], limit: 0, annotations: { summary: 'p95 latency of {{ $labels.service_name }} is {{ $value }} ms' } }],
+      route_defaults: { group_wait: '0s', group_by: ['...'] },
+    }),
+  ) as AlertsProcessor;
+  await proc.start({ reportFatal: () => undefined });
+  try {
+    const now = Date.now();
+    await proc.process(batchOf(Array.from({ length: n }, (_, i) => gauge('latency.p95', { service_name: `svc-${i}` }, 2000 + i, now))), new SinkConsumer());
+    const done = recv.expect(n);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await proc.tick(Date.now());
+    await done;
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    await proc.shutdown();
+    await exp.shutdown();
+    const st = exp.delivery!.diskStats!;
+    return { rate: (n / ms) * 1000, cpuMsPer1k: ((cpu.user + cpu.system) / 1000 / n) * 1000, extra: { fsyncs: st.fsyncs, writes: st.writes, queueBytes: st.bytesWritten / n, diskBytes: undefined } };
+  } finally {
+    await proc.shutdown();
+    await exp.shutdown();
+    await telemetry.close();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
 const best = (rs: Result[]) => rs.reduce((a, b) => (b.rate > a.rate ? b : a));
 
 export async function run(): Promise<void> {
@@ -243,7 +301,7 @@ export async function run(): Promise<void> {
   const bin = process.env.BENCH_DELIVERY_SIDES === 'vigil' ? undefined : alertmanagerBinary();
   if (!bin) console.log('Alertmanager is not installed (.ci/steps/40-alertmanager.sh installs it): vigil figures only');
   const rows: string[][] = [
-    ['alerts', 'Alertmanager /s', 'AM CPU ms/1k', 'vigil /s (durable)', 'vigil CPU ms/1k', 'vigil / AM', 'fdatasyncs', 'writes', 'queue B/notif', 'disk B/notif (/proc)'],
+    ['alerts (vigil: consume() per notification, all at once)', 'Alertmanager /s', 'AM CPU ms/1k', 'vigil /s (durable)', 'vigil CPU ms/1k', 'vigil / AM', 'fdatasyncs', 'writes', 'queue B/notif', 'disk B/notif (/proc)'],
   ];
   const payloadBytes = Buffer.byteLength(JSON.stringify(notification(1, new Date().toISOString())));
   const verdicts: string[] = [];
@@ -253,12 +311,15 @@ export async function run(): Promise<void> {
     for (const n of SIZES) {
       const am: Result[] = [];
       const vg: Result[] = [];
+      const pl: Result[] = [];
       for (let r = 0; r < ROUNDS; r++) {
         if (bin) am.push(await runAlertmanager(bin, recv, n));
         vg.push(await runVigil(recv, n, true));
+        pl.push(await runVigilPipeline(recv, n));
       }
       const a = bin ? best(am) : undefined;
       const v = best(vg);
+      const p = best(pl);
       const x = v.extra!;
       rows.push([
         `${n}`,
@@ -272,7 +333,11 @@ export async function run(): Promise<void> {
         x.queueBytes.toFixed(0),
         x.diskBytes !== undefined ? x.diskBytes.toFixed(0) : 'n/a',
       ]);
-      if (a) verdicts.push(`${n} alerts: vigil ${v.rate >= a.rate ? 'at or above' : 'BELOW'} Alertmanager's rate (${(v.rate / a.rate).toFixed(2)}x)`);
+      rows.push([`${n}, rule -> alerts processor -> exporter`, '', '', p.rate.toFixed(0), p.cpuMsPer1k.toFixed(0), a ? (p.rate / a.rate).toFixed(2) : 'n/a', String(p.extra!.fsyncs), String(p.extra!.writes), p.extra!.queueBytes.toFixed(0), 'n/a']);
+      if (a)
+        verdicts.push(
+          `${n} alerts: exporter ${v.rate >= a.rate ? 'at or above' : 'BELOW'} Alertmanager's rate (${(v.rate / a.rate).toFixed(2)}x), whole path ${p.rate >= a.rate ? 'at or above' : 'BELOW'} (${(p.rate / a.rate).toFixed(2)}x)`,
+        );
     }
     const dflt = best([await runVigil(recv, 1000, true, 4), await runVigil(recv, 1000, true, 4)]);
     rows.push(['1000, num_consumers 4 (default)', '', '', dflt.rate.toFixed(0), dflt.cpuMsPer1k.toFixed(0), '', String(dflt.extra!.fsyncs), String(dflt.extra!.writes), dflt.extra!.queueBytes.toFixed(0), dflt.extra!.diskBytes?.toFixed(0) ?? 'n/a']);
