@@ -15,7 +15,8 @@ import type { PercentilesProcessor } from '../processors/percentiles/percentiles
 import { ConsumerError } from '../src/errors.ts';
 import { silentLogger } from '../src/logger.ts';
 import { MemoryBudget, memoryBudget } from '../src/memory-budget.ts';
-import type { Batch, Metric } from '../src/model.ts';
+import { AggregationTemporality, type Batch, type Metric } from '../src/model.ts';
+import { MetricStreamReader, type MetricPointVisitor } from '../src/streams/metric-stream-reader.ts';
 import { ServiceTelemetry } from '../src/telemetry.ts';
 import { type Daemon, freePort, startDaemon, writeConfig } from './helpers/daemon.ts';
 import { SinkConsumer, configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
@@ -134,6 +135,33 @@ describe('stores under the budget', () => {
     expect(text).toMatch(new RegExp(`vigil_memory_budget_shed_items_total\\{store="processor/percentiles series"\\} ${500 - held}`));
     expect(text).toMatch(/vigil_memory_budget_used_bytes\{store="processor\/alerts series"\}|vigil_memory_budget_used_bytes\{store="processor\/percentiles series"\}/);
     await tel.close();
+  });
+
+  it('metric stream reader: while the budget is full a new cumulative stream takes the place of the oldest, so the streams held stop growing', () => {
+    const budget = new MemoryBudget(50_000);
+    const account = budget.account('processor/test metric streams');
+    const t0 = Date.UTC(2026, 10, 23, 10);
+    const reader = new MetricStreamReader({ component: 'test', logger: silentLogger(), maxStreams: 100_000, sinceMs: t0 - 60_000, budget: account });
+    const seen: number[] = [];
+    const visitor = { number: (_c: unknown, delta: number | undefined) => void seen.push(delta ?? -1) } as unknown as MetricPointVisitor;
+    const cumulative = (users: number[], value: number, timeMs: number): Batch => {
+      const b = gaugeBatch('requests', users, value, timeMs);
+      const m = b.resourceMetrics![0]!.scopeMetrics[0]!.metrics[0]!;
+      const points = (m.data as { dataPoints: { startTimeUnixNano: bigint }[] }).dataPoints;
+      for (const p of points) p.startTimeUnixNano = BigInt(t0 - 30_000) * 1_000_000n;
+      m.data = { type: 'sum', isMonotonic: true, aggregationTemporality: AggregationTemporality.Cumulative, dataPoints: points } as never;
+      return b;
+    };
+    reader.read(cumulative(Array.from({ length: 1000 }, (_, i) => i), 1, t0), () => true, visitor, t0);
+    const held = reader.size;
+    expect(held).toBeGreaterThan(10);
+    expect(held).toBeLessThan(1000);
+    expect(account.shedItems).toBe(1000 - held);
+    expect(budget.total).toBeLessThanOrEqual(50_000 + 1000);
+    reader.read(cumulative(Array.from({ length: 1000 }, (_, i) => 5000 + i), 1, t0 + 1000), () => true, visitor, t0 + 1000);
+    expect(reader.size).toBe(held);
+    reader.close();
+    expect(budget.total).toBe(0);
   });
 
   it('estimates a stored alert series at no less than V8 holds for it', () => {

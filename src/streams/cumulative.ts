@@ -23,6 +23,8 @@ export class StreamState {
   lastSeenMs: number;
   /** Where the StreamTable holds it (its context key and attribute path). */
   context = '';
+  /** Bytes charged to the memory budget for it (src/memory-budget.ts). */
+  bytes = 0;
   path: unknown[] = [];
   /** Sum points: the value; histograms and summaries: the count. */
   value = 0;

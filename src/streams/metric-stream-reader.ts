@@ -26,6 +26,7 @@
  *   streams are `vigil_processor_metric_streams{processor}`, forgotten ones
  *   `vigil_processor_metric_streams_removed_total{processor,reason="idle"|"limit"}`.
  */
+import { type BudgetAccount, memoryBudget, stringBytes } from '../memory-budget.ts';
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { ComponentTelemetry } from '../telemetry.ts';
 import type { Logger } from '../logger.ts';
@@ -129,6 +130,8 @@ export interface MetricStreamReaderOptions {
   telemetry?: ComponentTelemetry;
   /** Most cumulative streams held; past it the oldest is forgotten. */
   maxStreams: number;
+  /** Where the streams' bytes are accounted (default: an account `processor/<component> metric streams` of the process's memory budget). */
+  budget?: BudgetAccount;
   /** A stream with no point for this long (wall clock, ms) is forgotten. Default 15 minutes. */
   idleMs?: number;
   /** The clock (ms); default Date.now. */
@@ -143,10 +146,23 @@ export const DEFAULT_STREAM_IDLE_MS = 15 * 60_000;
 /**
  * Reads the metric points of batches for a processor, turning cumulative points into increments per stream
  * (see cumulative.ts) and skipping unusable points with a counted, logged reason. Holds at most `maxStreams`
- * streams and forgets idle ones.
+ * streams and forgets idle ones. Its streams are accounted in the process's memory budget
+ * (src/memory-budget.ts); while the budget is full, a new stream takes the place of the oldest one (as at
+ * `maxStreams`, counted as `reason="limit"` and as shed), so the streams held do not grow.
  */
+/** Estimated bytes of one stream: its state, its path in the stream table and its attributes' strings. */
+function streamBytes(context: string, attrs: readonly KeyValue[]): number {
+  let n = 400 + stringBytes(context) / 4;
+  for (let i = 0; i < attrs.length; i++) {
+    const v = attrs[i]!.value;
+    n += 120 + stringBytes(attrs[i]!.key) + (typeof v === 'string' ? stringBytes(v) : 16);
+  }
+  return n;
+}
+
 export class MetricStreamReader {
   private readonly table = new StreamTable();
+  private readonly budget: BudgetAccount;
   /** Streams that started before this (sender clock, ns) started before vigil could see them. */
   private horizonNs: bigint;
   private lastSweepMs: number;
@@ -165,6 +181,7 @@ export class MetricStreamReader {
     this.lastSweepMs = nowMs;
     this.totals = opts.telemetry ? totalsFor(opts.telemetry) : { live: () => 0, removed: { idle: 0, limit: 0 }, skipped: new Map() };
     this.totals.live = this.liveCount;
+    this.budget = opts.budget ?? memoryBudget.account(`processor/${opts.component} metric streams`);
   }
 
   /** Cumulative streams held. */
@@ -185,6 +202,7 @@ export class MetricStreamReader {
   /** Stops reporting this reader's live streams on /metrics (call at shutdown; idempotent). */
   close(): void {
     if (this.totals.live === this.liveCount) this.totals.live = () => 0;
+    this.budget.close();
   }
 
   private readonly liveCount = (): number => this.table.size;
@@ -373,10 +391,17 @@ export class MetricStreamReader {
       this.last = s;
       return s;
     }
+    const bytes = streamBytes(this.context, dp.attributes);
     if (this.table.size >= this.opts.maxStreams) this.makeRoom(nowMs);
+    else if (!this.budget.admit(bytes)) {
+      this.budget.shed(1);
+      this.makeRoom(nowMs, true);
+    }
     const start = typeof dp.startTimeUnixNano === 'bigint' ? dp.startTimeUnixNano : 0n;
     const created = new StreamState(start, pointTime(dp, nowMs), nowMs);
     this.table.add(this.context, dp.attributes, created);
+    created.bytes = bytes;
+    this.budget.add(bytes);
     this.last = created;
     if (start > 0n && start >= this.horizonNs) return NEW_WHOLE;
     this.skip('cumulative_baseline', 1);
@@ -415,10 +440,10 @@ export class MetricStreamReader {
     }
   }
 
-  /** At the stream limit: forgets idle streams, else the oldest one. */
-  private makeRoom(nowMs: number): void {
+  /** At the stream limit (or with the memory budget full: `budgetFull`): forgets idle streams, else the oldest one. */
+  private makeRoom(nowMs: number, budgetFull = false): void {
     if (nowMs - this.lastSweepMs >= 1000) this.sweep(nowMs);
-    if (this.table.size < this.opts.maxStreams) return;
+    if (!budgetFull && this.table.size < this.opts.maxStreams) return;
     const s = this.table.oldest();
     if (!s) return;
     this.forget(s);
@@ -427,6 +452,7 @@ export class MetricStreamReader {
 
   private forget(s: StreamState): void {
     this.table.delete(s);
+    this.budget.add(-s.bytes);
     if (s.time > this.horizonNs) this.horizonNs = s.time;
   }
 }
