@@ -219,8 +219,18 @@ export function payload(bytes: Buffer): Payload {
     spans,
     fresh() {
       const b = Buffer.from(bytes);
+      // fixed64 + shift in two 32-bit halves with a carry (exact in doubles; BigInt per field cost ~4x the rest)
       const shift = BigInt(Date.now()) * 1_000_000n - newest;
-      for (const t of spots.times) b.writeBigUInt64LE(b.readBigUInt64LE(t) + shift, t);
+      if (shift > 0n) {
+        const shiftLo = Number(shift & 0xffffffffn);
+        const shiftHi = Number(shift >> 32n);
+        for (const t of spots.times) {
+          const lo = b.readUInt32LE(t) + shiftLo;
+          const carry = lo >= 0x1_0000_0000 ? 1 : 0;
+          b.writeUInt32LE(lo - carry * 0x1_0000_0000, t);
+          b.writeUInt32LE((b.readUInt32LE(t + 4) + shiftHi + carry) >>> 0, t + 4);
+        }
+      }
       for (const at of spots.traceIds) for (let i = 0; i < 16; i += 4) b.writeUInt32LE(next(), at + i);
       for (const at of spots.spanIds) for (let i = 0; i < 8; i += 4) b.writeUInt32LE(next(), at + i);
       for (const at of spots.responseIds) {

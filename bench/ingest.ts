@@ -351,6 +351,10 @@ async function saturate(send: (body: Buffer) => Promise<boolean>, payloads: Payl
   return { spansPerSec: ok / secs, p99ms: percentile(lat, 0.99), errors, clientCpuPct: ((cpu.user + cpu.system) / 1e6 / secs) * 100 };
 }
 
+/** Why requests failed in the current run (status or error code), with counts. */
+const failures = new Map<string, number>();
+const failure = (why: string) => failures.set(why, (failures.get(why) ?? 0) + 1);
+
 function httpSender(port: number): { send: (b: Buffer) => Promise<boolean>; close: () => Promise<void> } {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CLIENTS, pipelining: 1, keepAliveTimeout: 60_000 });
   return {
@@ -358,8 +362,10 @@ function httpSender(port: number): { send: (b: Buffer) => Promise<boolean>; clos
       try {
         const res = await pool.request({ path: '/v1/traces', method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
         await res.body.dump();
+        if (res.statusCode !== 200) failure(`HTTP ${res.statusCode}`);
         return res.statusCode === 200;
-      } catch {
+      } catch (e) {
+        failure((e as { code?: string }).code ?? (e as Error).message);
         return false;
       }
     },
@@ -398,8 +404,14 @@ function grpcSender(port: number): { send: (b: Buffer) => Promise<boolean>; clos
         });
         req.on('trailers', (t) => (status = Number(t['grpc-status'])));
         req.on('data', () => undefined);
-        req.on('end', () => resolve(status === 0));
-        req.on('error', () => resolve(false));
+        req.on('end', () => {
+          if (status !== 0) failure(`grpc-status ${status}`);
+          resolve(status === 0);
+        });
+        req.on('error', (e) => {
+          failure((e as { code?: string }).code ?? e.message);
+          resolve(false);
+        });
         req.end(frame(body));
       }),
     close: async () => {
@@ -464,6 +476,8 @@ async function makePayloads(n: number): Promise<Payload[]> {
 }
 
 interface Row {
+  /** why requests failed (warm-up included), e.g. "HTTP 503 x12" */
+  failures: string;
   name: string;
   kind: ServerKind;
   r: LoadResult;
@@ -517,12 +531,13 @@ async function runPinned(pin: boolean): Promise<void> {
       ['4. vigil otlp/http -> cost -> percentiles -> nop', 'vigil-http-processors'],
     ] as const) {
       const server = await startServer(kind, pin);
+      failures.clear();
       const sender = kind.startsWith('vigil-grpc') ? grpcSender(server.port) : httpSender(server.port);
       const r = await saturate(sender.send, payloads, SATURATE_MS, () => server.ask('mark'));
       const stats = await server.ask<ServerStats>('stats');
       await sender.close();
       await stopServer(server);
-      rows.push({ name, kind, r, stats });
+      rows.push({ name, kind, r, stats, failures: [...failures].map(([k, n]) => `${k} x${n}`).join(', ') });
     }
     printRows(size, rows);
   }
@@ -587,9 +602,9 @@ function printRows(size: number, rows: Row[]): void {
   console.log('');
   console.log(`| run (${size}-span requests) | spans/s | p99 latency | peak RSS | heap total / used at the end | server CPU | spans per server CPU-second | load generator CPU | errors |`);
   console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
-  for (const { name, r, stats } of rows)
+  for (const { name, r, stats, failures } of rows)
     console.log(
-      `| ${name} | ${fmt(r.spansPerSec)} | ${fmt(r.p99ms, 1)} ms | ${mb(stats.maxRss)} | ${mb(stats.heapTotal)} / ${mb(stats.heapUsed)} | ${fmt(stats.cpuPct)}% | ${fmt(r.spansPerSec / (stats.cpuPct / 100))} | ${fmt(r.clientCpuPct)}% | ${r.errors} |`,
+      `| ${name} | ${fmt(r.spansPerSec)} | ${fmt(r.p99ms, 1)} ms | ${mb(stats.maxRss)} | ${mb(stats.heapTotal)} / ${mb(stats.heapUsed)} | ${fmt(stats.cpuPct)}% | ${fmt(r.spansPerSec / (stats.cpuPct / 100))} | ${fmt(r.clientCpuPct)}% | ${r.errors}${failures ? ` (${failures})` : ''} |`,
     );
   console.log('(server CPU below 100% means the server was not the bottleneck: the load generator or a busy machine was;');
   console.log(' "spans per server CPU-second" is then the better measure of what one dedicated core would take)');
