@@ -290,8 +290,12 @@ export class DiskQueue<T> {
     this.fh = undefined;
   }
 
+  /**
+   * Starts the writer unless it runs. It starts a microtask later, so that every append and removal made in
+   * the same synchronous run (a round's notifications handed over together) goes into its first write.
+   */
   private kick(): void {
-    if (!this.flushing && this.fh) this.flushing = this.flush();
+    if (!this.flushing && this.fh) this.flushing = Promise.resolve().then(() => this.flush());
   }
 
   private async flush(): Promise<void> {
