@@ -6,6 +6,7 @@
  */
 import type { KeyValue } from '../../src/model.ts';
 import type { BudgetStatus, ModelCost } from '../../src/status.ts';
+import { isUtc } from './budget-book.ts';
 import type { BudgetConfig } from './config.ts';
 
 const DAY_MS = 86_400_000;
@@ -13,9 +14,16 @@ const MAX_MODELS = 500;
 
 /** Start and end (Unix ms) of the calendar period holding `nowMs` in `timezone` (DST shifts within it ignored). */
 export function periodBounds(kind: 'day' | 'month', timezone: string, nowMs: number): { start: number; end: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: timezone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' }).formatToParts(nowMs);
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-  const [y, mo, d, h, mi, s] = [get('year'), get('month'), get('day'), get('hour'), get('minute'), get('second')];
+  let y, mo, d, h, mi, s;
+  if (isUtc(timezone)) {
+    // UTC's fields from Date itself: no ICU time zone data loaded (budget-book.ts)
+    const t = new Date(nowMs);
+    [y, mo, d, h, mi, s] = [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()];
+  } else {
+    const parts = new Intl.DateTimeFormat('en-US', { timeZone: timezone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' }).formatToParts(nowMs);
+    const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+    [y, mo, d, h, mi, s] = [get('year'), get('month'), get('day'), get('hour'), get('minute'), get('second')];
+  }
   const midnight = nowMs - ((h * 60 + mi) * 60 + s) * 1000 - (nowMs % 1000);
   if (kind === 'day') return { start: midnight, end: midnight + DAY_MS };
   const start = midnight - (d - 1) * DAY_MS;
