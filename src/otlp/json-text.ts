@@ -211,7 +211,9 @@ function dbl(v: number): void {
 
 /** A 64-bit integer field (putU64): a decimal string. */
 function u64(v: bigint | number): void {
-  lit(typeof v === 'bigint' ? '"' + v.toString() + '"' : '"' + String(Math.trunc(v)) + '"');
+  byte(0x22);
+  lit(typeof v === 'bigint' ? v.toString() : String(Math.trunc(v)));
+  byte(0x22);
 }
 
 // -------------------------------------------------------------------------------------------- common
@@ -226,13 +228,19 @@ function anyValue(v: AnyValue): void {
     case 'boolean':
       return lit(v ? '{"boolValue":true}' : '{"boolValue":false}');
     case 'bigint':
-      return lit('{"intValue":"' + v.toString() + '"}');
+      lit('{"intValue":"');
+      lit(v.toString());
+      return lit('"}');
     case 'number':
       lit('{"doubleValue":');
       dbl(v);
       return byte(0x7d);
   }
-  if (v instanceof Uint8Array) return lit('{"bytesValue":"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') + '"}');
+  if (v instanceof Uint8Array) {
+    lit('{"bytesValue":"');
+    lit(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
+    return lit('"}');
+  }
   if (Array.isArray(v)) {
     if (!v.length) return lit('{"arrayValue":{}}');
     lit('{"arrayValue":{"values":[');
@@ -623,7 +631,8 @@ function metric(m: Metric): void {
 function pointValue(v: number | bigint): void {
   if (typeof v === 'bigint') {
     key('"asInt":"');
-    lit(v.toString() + '"');
+    lit(v.toString());
+    byte(0x22);
   } else {
     key('"asDouble":');
     dbl(v);
