@@ -5,7 +5,7 @@
  * a table of awkward values, and a mutation of every field of the examples (each change shows in the text).
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AnyValue, Batch, KeyValue } from '../src/model.ts';
 import { fromOtlpJson, stringifyOtlpJson, toOtlpJson, type OtlpSignal } from '../src/otlp/json.ts';
 import { otlpJsonBytes, otlpJsonText } from '../src/otlp/json-text.ts';
@@ -94,6 +94,20 @@ describe('OTLP/JSON text written directly = JSON.stringify(toOtlpJson(...))', ()
       expect(changed).toBeGreaterThan(50);
     });
   }
+
+  it('stays direct: no object tree and no JSON.stringify for a batch of printable ASCII (a count, not a timing)', async () => {
+    const { genAiTracesRequest } = await import('../bench/ingest.ts');
+    const batch = decodeExportRequest('traces', await genAiTracesRequest(64, 1));
+    const want = reference(batch, 'traces');
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const bytes = otlpJsonBytes(batch, 'traces');
+      expect(stringify).not.toHaveBeenCalled();
+      expect(bytes.toString()).toBe(want);
+    } finally {
+      stringify.mockRestore();
+    }
+  });
 
   it('the cache of attribute bytes never changes the text: repeated, unique and non-ASCII values, more keys than it holds', () => {
     const span = (attributes: KeyValue[], i: number) => ({
