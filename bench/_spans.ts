@@ -20,7 +20,9 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
+/** The models the spans name, in turn (`gen_ai.request.model`; all in the cost processor's price table). */
 export const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'o3-mini'];
+/** The services (`service.name`) senders take turns as. */
 export const SERVICES = ['support-bot', 'search-api', 'summarizer', 'triage'];
 
 /** A client address with three-digit octets (`10.ddd.ddd.ddd`, 14 bytes), so `fresh()` can rewrite it in place. */
