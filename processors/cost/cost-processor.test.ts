@@ -330,11 +330,15 @@ describe('cost: config and startup', () => {
 
 
 describe('cost: spans of a shape already seen (the per-shape cache of README "Speed")', () => {
-  it('prices, counts and budgets every span as a processor that has never seen its shape does', async () => {
+  // budgets by service.name (or nothing): spend added once per shape and batch; by any other attribute:
+  // span by span
+  it.each([
+    ['service.name', [{ name: 'per-service', limit_usd: 1000, group_by: ['service.name'] }, { name: 'total', limit_usd: 1000, group_by: [] }], 3 + 1],
+    ['another attribute', [{ name: 'per-provider', limit_usd: 1000, group_by: ['gen_ai.provider.name'] }], 4],
+  ])('prices, counts and budgets (by %s) every span as a processor that has never seen its shape does', async (_by, budgets, groups) => {
     // a processor under test sees the spans in batches (shapes repeat: cache hits), and is flushed midway
     // (the cache goes with the usage series); the reference prices each span alone and flushes after
     // each, so every span of it is resolved from scratch
-    const budgets = [{ name: 'per-service', limit_usd: 1000, group_by: ['service.name'] }];
     const { proc, emitted } = make({ budgets });
     const ref = make({ budgets });
     let seed = 7;
@@ -413,9 +417,13 @@ describe('cost: spans of a shape already seen (the per-shape cache of README "Sp
     // the draw covered priced, unpriced and ambiguous shapes
     expect(new Set(got.map((s) => getAttr(s.attributes, 'gen_ai.usage.cost.source')))).toEqual(new Set(['table', 'unpriced']));
     expect(new Set(got.map((s) => getAttr(s.attributes, 'gen_ai.usage.cost.model'))).size).toBeGreaterThan(5);
+    // by service: a, b (resources), c (a span's own service.name), and the total; by provider: deepseek,
+    // openrouter, openai, anthropic (aws.bedrock spans only when drawn priced) and the empty value
     const rows = proc.status(Date.now()).cost!.budgets;
-    expect(rows.length).toBe(3); // services a, b (resources) and c (a span's own service.name)
-    expect(rows).toEqual(ref.proc.status(Date.now()).cost!.budgets);
+    const refRows = ref.proc.status(Date.now()).cost!.budgets;
+    expect(rows.length).toBeGreaterThanOrEqual(groups);
+    expect(rows.map((b) => ({ ...b, spentUsd: 0, projectedUsd: 0, utilization: 0 }))).toEqual(refRows.map((b) => ({ ...b, spentUsd: 0, projectedUsd: 0, utilization: 0 })));
+    rows.forEach((b, i) => expect(b.spentUsd).toBeCloseTo(refRows[i]!.spentUsd, 12));
     await proc.shutdown();
     await ref.proc.shutdown();
   });

@@ -54,6 +54,10 @@ interface CallShape {
   operation: string | undefined;
   r: Resolution | Unpriced;
   usage: Usage;
+  /** The service the shape belongs to (the span's service.name, else its resource's). */
+  service: string;
+  /** Spend of this batch's spans of the shape not yet added to the budgets (see CostProcessor.budgetPending). */
+  spend: number;
 }
 
 const MAX_USAGE_SERIES = 10_000;
@@ -121,6 +125,14 @@ export class CostProcessor implements Processor {
   private curResAttrs: readonly KeyValue[] = [];
   /** service.name of the call being priced (span, else resource), when already known: no scan for it. */
   private curService: string | undefined;
+  /**
+   * Whether every budget groups by nothing or by service.name alone: a call shape then always lands in the
+   * same budget groups, and its spans' spend is added to the budgets once per batch (budgetPending) rather
+   * than span by span.
+   */
+  private readonly budgetsByService: boolean;
+  /** Call shapes of the batch being priced with spend not yet added to the budgets. */
+  private readonly budgetPending: CallShape[] = [];
   private readonly lookupAttr = (key: string): string | undefined => {
     if (this.curService !== undefined && key === 'service.name') return this.curService;
     const v = findString(this.curAttrs, key);
@@ -148,6 +160,7 @@ export class CostProcessor implements Processor {
       description: 'gen_ai.client.token.usage points not counted because the same service and model sent priced spans',
     });
     this.groupKeys = [...new Set(config.budgets.flatMap((b) => b.group_by))];
+    this.budgetsByService = this.groupKeys.every((k) => k === 'service.name');
   }
 
   /** Loads the price table and the saved budget spend; a bad price file fails the start with the reason. */
@@ -223,6 +236,11 @@ export class CostProcessor implements Processor {
     } catch (err) {
       this.logger.error({ err }, 'cost: failed to price a batch (passed on unchanged)');
     } finally {
+      if (this.budgetPending.length) {
+        // a batch that failed midway: what it priced still counts
+        this.addPendingSpend(Date.now());
+        this.schedulePersist();
+      }
       if (this.unpricedPending.size) this.flushUnpriced();
     }
     return next.consume(batch);
@@ -296,7 +314,7 @@ export class CostProcessor implements Processor {
               const r2 = table.resolve(reqModel, ctx);
               if (r2.price || !r) r = r2;
             }
-            shape = { reqModel, resModel, provider, address, operation, r: r!, usage: this.usageFor(svc, key, provider ?? '', operation ?? '', r?.price?.name ?? '') };
+            shape = { reqModel, resModel, provider, address, operation, r: r!, usage: this.usageFor(svc, key, provider ?? '', operation ?? '', r?.price?.name ?? ''), service: svc, spend: 0 };
             this.rememberShape(svc, shapes, key, list, shape);
           }
           const r = shape.r;
@@ -320,15 +338,36 @@ export class CostProcessor implements Processor {
           else attrs.push({ key: 'gen_ai.usage.cost.model', value: r.price.name });
           usage.cost += cost;
           usage.priced = true;
-          if (this.budgets.active && cost > 0) {
-            this.curAttrs = attrs;
-            this.curResAttrs = rattrs;
-            this.curService = svc;
-            this.budgets.add(cost, nowMs, this.lookupAttr);
+          if (cost > 0 && this.budgets.active) {
+            if (this.budgetsByService) {
+              if (shape.spend === 0) this.budgetPending.push(shape);
+              shape.spend += cost;
+            } else {
+              this.curAttrs = attrs;
+              this.curResAttrs = rattrs;
+              this.curService = svc;
+              this.budgets.add(cost, nowMs, this.lookupAttr);
+            }
           }
         }
       }
     }
+    if (this.budgetPending.length) this.addPendingSpend(nowMs);
+  }
+
+  /** Adds the spend of the batch's call shapes to the budgets (budgets grouped by service.name or nothing). */
+  private addPendingSpend(nowMs: number): void {
+    const pending = this.budgetPending;
+    this.curAttrs = [];
+    this.curResAttrs = [];
+    for (let i = 0; i < pending.length; i++) {
+      const shape = pending[i]!;
+      this.curService = shape.service;
+      this.budgets.add(shape.spend, nowMs, this.lookupAttr);
+      shape.spend = 0;
+    }
+    pending.length = 0;
+    this.curService = undefined;
   }
 
   private markUnpriced(attrs: KeyValue[], iSource: number, model: string, reason: UnpricedWhy): void {
