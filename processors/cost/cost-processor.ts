@@ -72,6 +72,8 @@ const USAGE_BYTES = 900;
  */
 export class CostProcessor implements Processor {
   private table: PriceTable | undefined;
+  /** start() (or a first batch) has run: budgets restored, the user's price file read. */
+  private loaded = false;
   private readonly logger: Logger;
   private readonly telemetry: ComponentTelemetry;
   private saveFailing = false;
@@ -176,18 +178,30 @@ export class CostProcessor implements Processor {
   }
 
   private loadTable(): void {
-    if (this.table) return;
-    try {
-      this.table = buildPriceTable(this.config.price_table, this.config.prices);
-    } catch (err) {
-      throw new VigilError(ErrorCodes.START_FAILED, `cost: ${(err as Error).message}`, err);
-    }
+    if (this.loaded) return;
+    // The user's price file is read now: a bad one fails the start with the reason. The built-in table
+    // (shipped with vigil and tested) is parsed and indexed at first use instead: about 2,000 entries, tens of
+    // ms and their memory that a daemon without LLM data never spends (issue 21).
+    if (this.config.price_table !== 'builtin') this.priceTable();
+    this.loaded = true;
     // restore saved spend before anything is added (and before anything could overwrite the file)
     if (this.budgets.active) {
       const { restored, error } = this.budgets.load(Date.now());
       if (error) this.logger.error(error);
       else if (restored) this.logger.info({ groups: restored }, 'cost: budget spend restored');
     }
+  }
+
+  /** The price table, built on first call. */
+  private priceTable(): PriceTable {
+    if (!this.table) {
+      try {
+        this.table = buildPriceTable(this.config.price_table, this.config.prices);
+      } catch (err) {
+        throw new VigilError(ErrorCodes.START_FAILED, `cost: ${(err as Error).message}`, err);
+      }
+    }
+    return this.table;
   }
 
   async shutdown(): Promise<void> {
@@ -198,7 +212,7 @@ export class CostProcessor implements Processor {
     if (this.timer) clearInterval(this.timer);
     if (this.persistTimer) clearTimeout(this.persistTimer);
     this.timer = this.persistTimer = undefined;
-    if (!this.table) return; // never started nor given data: nothing to flush
+    if (!this.loaded) return; // never started nor given data: nothing to flush
     try {
       await this.flush();
     } finally {
@@ -228,7 +242,7 @@ export class CostProcessor implements Processor {
 
   async process(batch: Batch, next: Consumer): Promise<void> {
     try {
-      if (!this.table) this.loadTable(); // process() before start() (tests, `vigil test`)
+      if (!this.loaded) this.loadTable(); // process() before start() (tests, `vigil test`)
       const now = Date.now();
       if (batch.resourceSpans) this.priceSpans(batch, now);
       if (batch.resourceMetrics) this.priceMetrics(batch);
@@ -249,7 +263,7 @@ export class CostProcessor implements Processor {
   // ----------------------------------------------------------------------------------------- pricing
 
   private priceSpans(batch: Batch, nowMs: number): void {
-    const table = this.table!;
+    const table = this.priceTable();
     let ctx: ProviderContext | undefined;
     let ctxProvider: string | undefined;
     let ctxAddress: string | undefined;
@@ -445,7 +459,7 @@ export class CostProcessor implements Processor {
 
   /** One token-usage point: `delta` is what it adds since its stream's previous point (undefined: a baseline). */
   private priceTokenPoint(ctx: PointContext, delta: { sum?: number } | undefined, dp: HistogramDataPoint | ExponentialHistogramDataPoint): void {
-    const table = this.table!;
+    const table = this.priceTable();
     const rattrs = ctx.resourceMetrics.resource?.attributes ?? [];
     const a = dp.attributes;
     const reqModel = findString(a, 'gen_ai.request.model');

@@ -3,7 +3,7 @@ import { parseDuration } from '../../src/duration.ts';
 import { calendarFor } from './budget-book.ts';
 import { type CostConfig, CostConfigSchema } from './config.ts';
 import { CostProcessor } from './cost-processor.ts';
-import { BUILTIN_PRICES, loadPriceFile } from './price-table.ts';
+import { loadPriceFile } from './price-table.ts';
 
 /**
  * The factory of the `cost` processor (LLM cost from traces and the GenAI token usage metric); the config is
@@ -18,10 +18,14 @@ export const costProcessorFactory: Factory<CostConfig> = {
   capabilities: { mutatesData: true, derives: ['metrics'] },
   validate(config) {
     const issues: ConfigIssue[] = [];
-    try {
-      loadPriceFile(config.price_table === 'builtin' ? BUILTIN_PRICES : config.price_table);
-    } catch (err) {
-      issues.push({ path: ['price_table'], message: (err as Error).message });
+    // a price file of the user's is checked here; the built-in one ships with vigil (and is tested), so
+    // validating a config does not parse its ~260 KB (issue 21, start-up)
+    if (config.price_table !== 'builtin') {
+      try {
+        loadPriceFile(config.price_table);
+      } catch (err) {
+        issues.push({ path: ['price_table'], message: (err as Error).message });
+      }
     }
     config.prices.forEach((p, i) => {
       if ((p.model === undefined) === (p.match === undefined)) issues.push({ path: ['prices', i], message: 'give exactly one of "model" (exact name) or "match" (regex)' });
