@@ -4,6 +4,7 @@
 // (node resolves, reads and compiles each module separately: that was most of the start-up time).
 //
 //   node deploy/bundle.mjs <repo root> <dist dir>
+//   VIGIL_BUNDLE_META=<file>: also writes esbuild's metafile there (what each chunk holds, by input, in bytes)
 //
 // Output: <dist>/app/main.js (the entry bin/vigil.js and `npm start` run, replacing tsc's) and its chunks
 // <dist>/app/<name>-<HASH>.js. Each component stays a chunk of its own, imported only when a config names it
@@ -75,6 +76,7 @@ export async function bundle(root, dist) {
     plugins: [importMetaUrlPlugin(root, dist, outdir)],
     banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
   });
+  if (process.env.VIGIL_BUNDLE_META) fs.writeFileSync(process.env.VIGIL_BUNDLE_META, JSON.stringify(result.metafile));
   return Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
 }
 
