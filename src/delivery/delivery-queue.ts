@@ -95,13 +95,22 @@ interface Attempts {
   deadLetterReason?: string;
 }
 
-/** An attempt's timeout: every attempt of a queue has the same `timeoutMs`, so they expire in FIFO order. */
-interface Deadline {
+/** A string field of `describe()`'s answer, or undefined. */
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * One attempt in flight and its timeout: every attempt of a queue has the same `timeoutMs`, so they expire
+ * in FIFO order. (Plain data, no closures: the bundle's keepNames names every closure made per attempt.)
+ */
+interface Deadline<T> {
   at: number;
   /** The attempt ended (answered or timed out): nothing to do when its time comes. */
   settled: boolean;
-  /** Aborts the attempt and settles it as timed out. */
-  expire: () => void;
+  entry: QueueEntry<T>;
+  attempts: Attempts;
+  controller: AbortController;
 }
 
 /** What `stats()` reports (tests and bench). */
@@ -129,7 +138,7 @@ export class DeliveryQueue<T> {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   /** Attempt timeouts in start order (= expiry order), from `deadlineHead` on; one timer serves them all. */
-  private deadlines: Deadline[] = [];
+  private deadlines: Deadline<T>[] = [];
   private deadlineHead = 0;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private closing = false;
@@ -209,7 +218,6 @@ export class DeliveryQueue<T> {
 
   private remember(outcome: DeliveryRecord['outcome'], item: T, attempts: number, at: number, reason?: string): void {
     const d = this.p.describe(item);
-    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     this.recentRing.push({
       at,
       outcome,
@@ -477,23 +485,7 @@ export class DeliveryQueue<T> {
     const controller = new AbortController();
     st.controller = controller;
     this.inflight++;
-    const timeoutMs = this.p.options.timeoutMs;
-    const attempts = st;
-    const deadline: Deadline = {
-      at: now + timeoutMs,
-      settled: false,
-      expire: () => {
-        const err = retryableError(`attempt timed out after ${timeoutMs}ms`);
-        controller.abort(err);
-        finish(err);
-      },
-    };
-    const finish = (err: unknown, rejected = 0) => {
-      if (deadline.settled) return;
-      deadline.settled = true;
-      this.dropSettledDeadlines();
-      this.settle(e, attempts, err, rejected);
-    };
+    const deadline: Deadline<T> = { at: now + this.p.options.timeoutMs, settled: false, entry: e, attempts: st, controller };
     this.deadlines.push(deadline);
     if (!this.deadlineTimer) this.armDeadlines(now);
     let sending: Promise<void | number>;
@@ -503,14 +495,29 @@ export class DeliveryQueue<T> {
       sending = Promise.reject(err);
     }
     sending.then(
-      (rejected) => finish(undefined, typeof rejected === 'number' ? rejected : 0),
-      (err: unknown) => finish(err ?? new Error('unknown error')),
+      (rejected) => this.finishAttempt(deadline, undefined, typeof rejected === 'number' ? rejected : 0),
+      (err: unknown) => this.finishAttempt(deadline, err ?? new Error('unknown error')),
     );
+  }
+
+  /** The attempt's answer or its timeout, whichever comes first, settles it; the other is ignored. */
+  private finishAttempt(d: Deadline<T>, err: unknown, rejected = 0): void {
+    if (d.settled) return;
+    d.settled = true;
+    this.dropSettledDeadlines();
+    this.settle(d.entry, d.attempts, err, rejected);
+  }
+
+  /** Aborts an attempt whose time is up and settles it as timed out (retryable). */
+  private expireAttempt(d: Deadline<T>): void {
+    const err = retryableError(`attempt timed out after ${this.p.options.timeoutMs}ms`);
+    d.controller.abort(err);
+    this.finishAttempt(d, err);
   }
 
   /** Forgets the settled deadlines at the head of the FIFO (answers come mostly in start order). */
   private dropSettledDeadlines(): void {
-    while (this.deadlineHead < this.deadlines.length && this.deadlines[this.deadlineHead]!.settled) this.deadlines[this.deadlineHead++] = undefined as unknown as Deadline;
+    while (this.deadlineHead < this.deadlines.length && this.deadlines[this.deadlineHead]!.settled) this.deadlines[this.deadlineHead++] = undefined as unknown as Deadline<T>;
     if (this.deadlineHead === this.deadlines.length) {
       this.deadlines = [];
       this.deadlineHead = 0;
@@ -534,8 +541,8 @@ export class DeliveryQueue<T> {
         while (this.deadlineHead < this.deadlines.length) {
           const d = this.deadlines[this.deadlineHead]!;
           if (!d.settled && d.at > at) break;
-          this.deadlines[this.deadlineHead++] = undefined as unknown as Deadline;
-          if (!d.settled) d.expire();
+          this.deadlines[this.deadlineHead++] = undefined as unknown as Deadline<T>;
+          if (!d.settled) this.expireAttempt(d);
         }
         this.armDeadlines(at);
       },
