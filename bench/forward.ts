@@ -139,7 +139,10 @@ export async function run(): Promise<void> {
   } finally {
     up.stop();
   }
-  console.log(`otlp exporter -> vigil upstream (child process), ${BATCHES} batches of ${SPANS} spans, gzip, 4 consumers, ${os.cpus().length} cores`);
+  console.log(
+    `otlp exporter -> vigil upstream (child process), ${BATCHES} batches of ${SPANS} spans (bench/_spans.ts: the OTel SDK's GenAI spans), gzip, 4 consumers, ${os.cpus().length} cores; ` +
+      `load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (no goal in the README's table)`,
+  );
   console.table(
     rows.map((r) => ({
       input: r.input,

@@ -27,7 +27,7 @@ if (unknown.length) {
 }
 let failed = 0;
 for (const name of names) {
-  console.log(`\n=== bench/${name}.ts ===`);
+  console.log(`\n=== bench/${name}.ts === load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   const url = pathToFileURL(path.join(dir, `${name}.ts`)).href;
   const script = `const m = await import(${JSON.stringify(url)}); await m.run(); process.exit(0);`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'inherit' });
