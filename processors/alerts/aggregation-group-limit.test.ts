@@ -82,6 +82,8 @@ describe('aggregation group limit', () => {
     expect(engine.dispatcher.groupLimitReached).toBe(0);
     const held = engine.dispatcher.budget.bytes - before;
     expect(held).toBeGreaterThan(20 * 500);
+    // the alerts themselves are accounted too (never shed: each rule's limit bounds them)
+    expect(engine.state.budget.bytes).toBeGreaterThan(20 * 900);
     // the alerts resolve (once the window is fully observed: a restart never resolves): once the resolve
     // is notified their groups go, and so do their bytes
     await vi.advanceTimersByTimeAsync(60_000);
@@ -90,6 +92,7 @@ describe('aggregation group limit', () => {
     expect(emitted.alerts.filter((n) => n.status === 'resolved')).toHaveLength(20);
     expect(engine.dispatcher.groupCount()).toBe(0);
     expect(engine.dispatcher.budget.bytes).toBe(before);
+    expect(engine.state.budget.bytes).toBe(0);
     await proc.shutdown();
   });
 });

@@ -226,6 +226,7 @@ export class AlertsProcessor implements Processor {
     this.stopped = true;
     this.engine.store.close();
     this.engine.dispatcher.close();
+    this.engine.state.budget.close();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.running) await this.running.catch(() => undefined);

@@ -3,6 +3,7 @@
  * (inactive -> pending -> firing -> resolved), fed by the rules' per-group results (rules.ts). Each round
  * returns the alerts that resolved; the dispatcher (dispatcher.ts) decides who hears of what.
  */
+import { type BudgetAccount, labelsBytes, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { Alert } from '../../src/model.ts';
 import { NO_DATA_ALERTNAME } from './config.ts';
 import { fingerprint, labelsKey } from './fingerprint.ts';
@@ -98,8 +99,20 @@ class StateSink implements ResultSink {
  * The alert instances of every rule and the Prometheus state machine they go through (see this file's
  * comment), with the per-rule `limit` and `no_data` handling.
  */
+/** Estimated bytes of one alert instance: the object, its key, labels and annotations, its entries in the indexes. */
+function instanceBytes(inst: Instance): number {
+  return 900 + 2 * stringBytes(inst.key) + labelsBytes(inst.labels);
+}
+
 export class RuleState {
   readonly instances = new Map<string, Instance>();
+  /**
+   * The instances' share of the process's memory budget (src/memory-budget.ts): accounted, never shed (an
+   * alert is not dropped for memory); each rule's `limit` bounds them.
+   */
+  readonly budget: BudgetAccount = memoryBudget.account('processor/alerts alert instances');
+  /** What each instance was charged (its labels may be rewritten later). */
+  private readonly charged = new WeakMap<Instance, number>();
   /** Alerts (pending and firing) held per rule, against its `limit`. */
   private readonly ruleCounts = new Map<string, number>();
   /** The instances per rule and severity (`rule \0 severity`), by slot key: found without building their key. */
@@ -146,6 +159,13 @@ export class RuleState {
       this.instances.set(inst.key, inst);
       return;
     }
+    const prev = this.instances.get(inst.key);
+    if (prev !== inst) {
+      if (prev) this.budget.add(-(this.charged.get(prev) ?? 0));
+      const bytes = instanceBytes(inst);
+      this.charged.set(inst, bytes);
+      this.budget.add(bytes);
+    }
     this.instances.set(inst.key, inst);
     this.ruleCounts.set(inst.rule, (this.ruleCounts.get(inst.rule) ?? 0) + 1);
     const ruleSeverity = inst.key.slice(0, inst.key.length - slotKey.length - 1);
@@ -169,7 +189,11 @@ export class RuleState {
       this.instances.delete(inst.key);
       return;
     }
-    if (this.instances.delete(inst.key)) this.ruleCounts.set(inst.rule, (this.ruleCounts.get(inst.rule) ?? 1) - 1);
+    const held = this.instances.get(inst.key);
+    if (this.instances.delete(inst.key)) {
+      this.ruleCounts.set(inst.rule, (this.ruleCounts.get(inst.rule) ?? 1) - 1);
+      if (held) this.budget.add(-(this.charged.get(held) ?? 0));
+    }
     const m = this.groupsWithAlerts.get(inst.rule);
     const slotKey = groupKeyOf(inst.key);
     const ruleSeverity = inst.key.slice(0, inst.key.length - slotKey.length - 1);
