@@ -95,15 +95,15 @@ class StateSink implements ResultSink {
   }
 }
 
-/**
- * The alert instances of every rule and the Prometheus state machine they go through (see this file's
- * comment), with the per-rule `limit` and `no_data` handling.
- */
 /** Estimated bytes of one alert instance: the object, its key, labels and annotations, its entries in the indexes. */
 function instanceBytes(inst: Instance): number {
   return 900 + 2 * stringBytes(inst.key) + labelsBytes(inst.labels);
 }
 
+/**
+ * The alert instances of every rule and the Prometheus state machine they go through (see this file's
+ * comment), with the per-rule `limit` and `no_data` handling.
+ */
 export class RuleState {
   readonly instances = new Map<string, Instance>();
   /**

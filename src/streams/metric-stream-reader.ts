@@ -143,13 +143,6 @@ export interface MetricStreamReaderOptions {
 /** How long a cumulative stream may go without a point before it is forgotten by default: 15 minutes, in ms. */
 export const DEFAULT_STREAM_IDLE_MS = 15 * 60_000;
 
-/**
- * Reads the metric points of batches for a processor, turning cumulative points into increments per stream
- * (see cumulative.ts) and skipping unusable points with a counted, logged reason. Holds at most `maxStreams`
- * streams and forgets idle ones. Its streams are accounted in the process's memory budget
- * (src/memory-budget.ts); while the budget is full, a new stream takes the place of the oldest one (as at
- * `maxStreams`, counted as `reason="limit"` and as shed), so the streams held do not grow.
- */
 /** Estimated bytes of one stream: its state, its path in the stream table and its attributes' strings. */
 function streamBytes(context: string, attrs: readonly KeyValue[]): number {
   let n = 400 + stringBytes(context) / 4;
@@ -160,6 +153,13 @@ function streamBytes(context: string, attrs: readonly KeyValue[]): number {
   return n;
 }
 
+/**
+ * Reads the metric points of batches for a processor, turning cumulative points into increments per stream
+ * (see cumulative.ts) and skipping unusable points with a counted, logged reason. Holds at most `maxStreams`
+ * streams and forgets idle ones. Its streams are accounted in the process's memory budget
+ * (src/memory-budget.ts); while the budget is full, a new stream takes the place of the oldest one (as at
+ * `maxStreams`, counted as `reason="limit"` and as shed), so the streams held do not grow.
+ */
 export class MetricStreamReader {
   private readonly table = new StreamTable();
   private readonly budget: BudgetAccount;
