@@ -158,7 +158,8 @@ export interface StoreOptions {
  * its time, value and increment (a histogram point: its sketch).
  */
 export function seriesBytes(s: Series): number {
-  return newSeriesBytes(s.key, s.attrs) + s.length * (s.kind === 'dist' ? 900 : s.kind === 'summary' ? 200 : 32);
+  if (s.baseBytes === 0) s.baseBytes = newSeriesBytes(s.key, s.attrs);
+  return s.baseBytes + s.length * (s.kind === 'dist' ? 900 : s.kind === 'summary' ? 200 : 32);
 }
 
 /** {@link seriesBytes} of a series without points: the object, key, labels and its entries in the label postings. */
@@ -377,12 +378,14 @@ export class SeriesStore {
     }
     if (this.seriesCount >= this.opts.maxSeries) return undefined;
     const labels = merged === res ? { ...res } : merged;
-    const estimate = newSeriesBytes(key, labels) + 32;
+    const base = newSeriesBytes(key, labels);
+    const estimate = base + 32;
     if (!this.budget.admit(estimate)) {
       this.budget.shed(1);
       return undefined;
     }
     s = new Series(metric, key, labels, kind);
+    s.baseBytes = base;
     perMetric.add(s);
     perMetric.stamp = ++this.generation;
     this.budget.add(estimate);

@@ -48,6 +48,8 @@ export class Series {
   windows: Map<number, WindowHist> | undefined;
   /** Times of staleness markers (ascending; usually empty), kept as long as the points. */
   staleAt: number[] | undefined;
+  /** Estimated bytes of the series without its points, for the memory budget (set by the store; 0: not yet). */
+  baseBytes = 0;
   constructor(
     readonly metric: string,
     readonly key: string,
