@@ -14,6 +14,7 @@
  *
  *   node --import tsx bench/daemon.ts
  *   BENCH_DAEMON_WARMUP_MS=5000 BENCH_DAEMON_MEASURE_MS=20000  time at the rate before / while measuring
+ *   BENCH_DAEMON_START_ONLY=5  start and idle RSS only, in 5 rounds (median beside each), then the module count
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,6 +33,8 @@ const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Bo
 const configPath = path.resolve(process.env.BENCH_DAEMON_CONFIG ?? path.join(root, 'pipelines.yaml'));
 /** Spans per request of each run (BENCH_DAEMON_SIZES=100 runs only the first). */
 const SIZES = (process.env.BENCH_DAEMON_SIZES ?? '100,512').split(',').map(Number);
+/** Rounds of the start-only run (0: the full bench). */
+const START_ONLY = Number(process.env.BENCH_DAEMON_START_ONLY ?? 0);
 const RATE = 10_000;
 const MiB = 1024 * 1024;
 
@@ -47,6 +50,8 @@ const GOALS = {
 interface Daemon {
   child: ChildProcess;
   readyMs: number;
+  /** CPU time the daemon used until ready (user + system, all threads): moves less with machine load than readyMs. */
+  readyCpuMs: number;
   httpPort: number;
   dir: string;
   out: () => string;
@@ -74,7 +79,7 @@ async function startDaemon(moduleLog: boolean): Promise<Daemon> {
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
-  const ready = new Promise<{ ms: number; httpPort: number }>((resolve, reject) => {
+  const ready = new Promise<{ ms: number; cpuMs: number; httpPort: number }>((resolve, reject) => {
     child.stdout!.on('data', (c: Buffer) => {
       const before = out.length;
       out += c.toString();
@@ -82,13 +87,13 @@ async function startDaemon(moduleLog: boolean): Promise<Daemon> {
       if (out.length > 1_000_000) out = out.slice(0, before);
       if (out.includes('everything is ready')) {
         const m = /"http":"127\.0\.0\.1:(\d+)"/.exec(out);
-        if (m) resolve({ ms: performance.now() - t0, httpPort: Number(m[1]) });
+        if (m) resolve({ ms: performance.now() - t0, cpuMs: cpuSeconds(child.pid!) * 1000, httpPort: Number(m[1]) });
       }
     });
     child.on('exit', (code) => reject(new Error(`vigil run exited (${code}) before ready:\n${out}`)));
   });
   const r = await ready;
-  return { child, readyMs: r.ms, httpPort: r.httpPort, dir, out: () => out };
+  return { child, readyMs: r.ms, readyCpuMs: r.cpuMs, httpPort: r.httpPort, dir, out: () => out };
 }
 
 function rssBytes(pid: number): number {
@@ -168,13 +173,14 @@ export async function run(): Promise<void> {
   console.log(`load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (timings move with it; the module count does not)`);
   const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (b.status !== 0) throw new Error('npm run build failed');
+  if (START_ONLY > 0) return startOnly(START_ONLY);
 
   for (const perRequest of SIZES) {
     const d = await startDaemon(perRequest === 512);
     try {
       const pid = d.child.pid!;
       if (perRequest === 100) {
-        console.log(`start to ready (dist/, shipped pipelines.yaml): ${d.readyMs.toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(d.readyMs < GOALS.startMs)})`);
+        console.log(`start to ready (dist/, shipped pipelines.yaml): ${d.readyMs.toFixed(0)} ms, CPU ${d.readyCpuMs.toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(d.readyMs < GOALS.startMs)})`);
         await new Promise((r) => setTimeout(r, 3000));
         const rss = rssBytes(pid);
         const heap = await heapOf(d);
@@ -205,6 +211,40 @@ export async function run(): Promise<void> {
       await new Promise((r) => d.child.once('exit', r));
       fs.rmSync(d.dir, { recursive: true, force: true });
     }
+  }
+}
+
+/** `rounds` starts: start to ready, CPU to ready, idle RSS and heap 3 s after ready, each with the median; then the module count. */
+async function startOnly(rounds: number): Promise<void> {
+  const rows: { ms: number; cpu: number; rss: number }[] = [];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (let i = 0; i < rounds; i++) {
+    const d = await startDaemon(false);
+    try {
+      await new Promise((r) => setTimeout(r, 3000));
+      const rss = rssBytes(d.child.pid!);
+      const heap = await heapOf(d);
+      rows.push({ ms: d.readyMs, cpu: d.readyCpuMs, rss });
+      console.log(
+        `round ${i + 1}: start to ready ${d.readyMs.toFixed(0)} ms (CPU ${d.readyCpuMs.toFixed(0)} ms), idle RSS ${mib(rss)}, heap ${heap ? `${mib(heap.heapTotal)} total / ${mib(heap.heapUsed)} used` : 'n/a'}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+      );
+    } finally {
+      d.child.kill('SIGTERM');
+      await new Promise((r) => d.child.once('exit', r));
+      fs.rmSync(d.dir, { recursive: true, force: true });
+    }
+  }
+  const ms = median(rows.map((r) => r.ms));
+  const rss = median(rows.map((r) => r.rss));
+  console.log(`median of ${rounds}: start to ready ${ms.toFixed(0)} ms, CPU ${median(rows.map((r) => r.cpu)).toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(ms < GOALS.startMs)}); idle RSS ${mib(rss)}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`);
+  const d = await startDaemon(true);
+  try {
+    await heapOf(d); // SIGUSR2 also writes the module list
+    console.log(`modules loaded at start: ${countModules(d)} (ES modules and CommonJS, built-ins excluded; the CI check is test/startup-modules.test.ts)`);
+  } finally {
+    d.child.kill('SIGTERM');
+    await new Promise((r) => d.child.once('exit', r));
+    fs.rmSync(d.dir, { recursive: true, force: true });
   }
 }
 
