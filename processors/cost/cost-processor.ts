@@ -344,12 +344,17 @@ export class CostProcessor implements Processor {
             continue;
           }
           const cost = callCost(r.price, input, output, cacheRead, cacheWrite);
-          if (iCost >= 0) attrs[iCost]!.value = cost;
-          else attrs.push({ key: 'gen_ai.usage.cost', value: cost });
-          if (iSource >= 0) attrs[iSource]!.value = 'table';
-          else attrs.push({ key: 'gen_ai.usage.cost.source', value: 'table' });
-          if (iModel >= 0) attrs[iModel]!.value = r.price.name;
-          else attrs.push({ key: 'gen_ai.usage.cost.model', value: r.price.name });
+          if (iCost < 0 && iSource < 0 && iModel < 0) {
+            // a span priced for the first time (the common case): one push, one growth of the array
+            attrs.push({ key: 'gen_ai.usage.cost', value: cost }, { key: 'gen_ai.usage.cost.source', value: 'table' }, { key: 'gen_ai.usage.cost.model', value: r.price.name });
+          } else {
+            if (iCost >= 0) attrs[iCost]!.value = cost;
+            else attrs.push({ key: 'gen_ai.usage.cost', value: cost });
+            if (iSource >= 0) attrs[iSource]!.value = 'table';
+            else attrs.push({ key: 'gen_ai.usage.cost.source', value: 'table' });
+            if (iModel >= 0) attrs[iModel]!.value = r.price.name;
+            else attrs.push({ key: 'gen_ai.usage.cost.model', value: r.price.name });
+          }
           usage.cost += cost;
           usage.priced = true;
           if (cost > 0 && this.budgets.active) {
