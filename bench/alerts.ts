@@ -9,6 +9,12 @@
  * 3. The same with wide rules (issue 21): each of the 1,000 rules selects ALL the series of its metric
  *    (no `where` on the service; thresholds differ), which the narrow case (each rule reads 100 series)
  *    does not show. Target: < 200 ms a round. Goals are read from the README's benchmark table.
+ *    Two more shapes of the same 1,000 rules: wide rules grouped by service and span name (5,000 groups per
+ *    rule: each rule's pass over its groups, not the shared values, is the cost; errors in one service only,
+ *    so that 2,500 alerts fire as in the other shapes), goal as the wide case; and narrow rules while 100
+ *    new series arrive every round (they invalidate the cached selections: the cost of rebuilding them),
+ *    goal as the narrow case. Beside the times, counts that do not move with load: series read into
+ *    window accumulators and series looked at to rebuild selections, per round.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -113,7 +119,10 @@ function liveBytes(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
-export function evaluationCost(wide = false): {
+/** The shapes of the evaluation-cost case (see this file's comment). */
+export type EvalShape = 'narrow' | 'wide' | 'wide-groups' | 'narrow-churn';
+
+export function evaluationCost(shape: EvalShape | boolean = false): {
   series: number;
   rules: number;
   p50: number;
@@ -123,18 +132,25 @@ export function evaluationCost(wide = false): {
   /** Live bytes held by the engine (after a full GC), per series. */
   bytesPerSeries: number;
   rssMb: number;
+  /** Series read into window accumulators per round (median). */
+  readPerRound: number;
+  /** Series looked at to rebuild selections per round (median). */
+  scannedPerRound: number;
 } {
+  const mode: EvalShape = shape === true ? 'wide' : shape === false ? 'narrow' : shape;
+  const wide = mode === 'wide' || mode === 'wide-groups';
+  const groupBy = mode === 'wide-groups' ? ['service.name', 'span.name'] : ['span.name'];
   const before = liveBytes();
   const services = 100;
   const ops = 50;
   const rules: unknown[] = [];
   for (let i = 0; i < 500; i++) {
     const svc = wide ? {} : { 'service.name': `svc-${i % services}` };
-    rules.push({ name: `P95_${i}`, metric: 'span.duration', ...(wide ? {} : { where: svc }), group_by: ['span.name'], stat: 'p95', window: '5m', op: '>', threshold: 2000 + i });
+    rules.push({ name: `P95_${i}`, metric: 'span.duration', ...(wide ? {} : { where: svc }), group_by: groupBy, stat: 'p95', window: '5m', op: '>', threshold: 2000 + i });
     rules.push({
       name: `Err_${i}`,
       ratio: { numerator: { metric: 'span.calls', where: { ...svc, 'status.code': 'error' } }, denominator: { metric: 'span.calls', ...(wide ? {} : { where: svc }) } },
-      group_by: ['span.name'],
+      group_by: groupBy,
       stat: 'sum',
       window: '5m',
       op: '>',
@@ -152,8 +168,12 @@ export function evaluationCost(wide = false): {
       for (let o = 0; o < ops; o++) {
         const labels = { 'service.name': `svc-${s}`, 'span.name': `op-${o}` };
         metrics.push(dist('span.duration', labels, [100 + o, 200 + s, 300, 1500 + step], t));
-        metrics.push(sum('span.calls', { ...labels, 'status.code': o % 10 === 0 ? 'error' : 'ok' }, 10, t));
+        metrics.push(sum('span.calls', { ...labels, 'status.code': o % 10 === 0 && (mode !== 'wide-groups' || s === 0) ? 'error' : 'ok' }, 10, t));
       }
+    }
+    // churn: 100 series never seen before (a new span name of each service), from the first timed round on
+    if (mode === 'narrow-churn' && step >= 30) {
+      for (let s = 0; s < services; s++) metrics.push(sum('span.calls', { 'service.name': `svc-${s}`, 'span.name': `new-${step}`, 'status.code': 'ok' }, 1, t));
     }
     engine.ingest(batchOf(metrics), t);
     return t;
@@ -162,20 +182,27 @@ export function evaluationCost(wide = false): {
   // each round: one new 10 s point per series arrives (not timed), then one evaluation (timed)
   const times: number[] = [];
   const cpu: number[] = [];
+  const read: number[] = [];
+  const scanned: number[] = [];
   const rounds = wide ? 5 : 32; // a wide round took 3.5 s before issue 21
   for (let r = 0; r < rounds; r++) {
     const t = feed(30 + r);
     // collect the feeding's garbage first (when run with --expose-gc), so that the round is timed alone
     (globalThis as { gc?: () => void }).gc?.();
     const start = performance.now();
+    // (read through optional fields, so that this file also runs against the code before the counts)
+    const counts = () => [(engine.state as { memo?: { seriesRead: number } }).memo?.seriesRead ?? NaN, (engine.store as { seriesScanned?: number }).seriesScanned ?? NaN];
+    const [read0, scanned0] = counts();
     const c0 = process.cpuUsage();
     engine.evaluate(t + 1).commit();
     const c = process.cpuUsage(c0);
+    const [read1, scanned1] = counts();
+    read.push(read1! - read0!);
+    scanned.push(scanned1! - scanned0!);
     times.push(performance.now() - start);
     cpu.push((c.user + c.system) / 1000);
   }
-  times.splice(0, wide ? 1 : 2); // warm-up (JIT, selection caches)
-  cpu.splice(0, wide ? 1 : 2);
+  for (const xs of [times, cpu, read, scanned]) xs.splice(0, wide ? 1 : 2); // warm-up (JIT, selection caches)
   const held = liveBytes() - before;
   const rssMb = process.memoryUsage().rss / 2 ** 20;
   return {
@@ -187,12 +214,17 @@ export function evaluationCost(wide = false): {
     cpuP99: pct(cpu, 99),
     bytesPerSeries: held / engine.store.size,
     rssMb,
+    readPerRound: pct(read, 50),
+    scannedPerRound: pct(scanned, 50),
   };
 }
 
-/** `only`: 'latency' or 'eval' runs just that part (node --import tsx bench/alerts.ts eval). */
+/**
+ * `only`: 'latency' or 'eval' runs just that part (node --import tsx bench/alerts.ts eval); 'eval:wide,narrow'
+ * only those shapes of the evaluation cost.
+ */
 export async function run(only?: string): Promise<void> {
-  if (only !== 'eval') {
+  if (only !== 'eval' && !only?.startsWith('eval:')) {
     const l = await latency();
     console.log('alerts: detection latency (data in -> notification out), interval 1s, group_wait 0s');
     const goal = goalNumber('alert detection', /p99 < ([\d,]+) ms/);
@@ -203,11 +235,19 @@ export async function run(only?: string): Promise<void> {
   const narrowGoal = goalNumber('alert evaluation, 1,000 rules over 10,000 series', /< (\d+) ms p99/);
   const wideGoal = goalNumber('alert evaluation, 1,000 rules over 10,000 series', /all 10,000 series: < (\d+) ms/);
   const rows = [];
-  for (const wide of [false, true]) {
-    const e = evaluationCost(wide);
+  const label: Record<EvalShape, string> = {
+    narrow: 'each over 100 series',
+    wide: 'each over all series of its metric',
+    'wide-groups': 'each over all series, 5,000 groups',
+    'narrow-churn': 'each over 100 series, 100 new a round',
+  };
+  const shapes = (['narrow', 'wide', 'wide-groups', 'narrow-churn'] as const).filter((x) => !only?.startsWith('eval:') || only.slice(5).split(',').includes(x));
+  for (const shape of shapes) {
+    const e = evaluationCost(shape);
+    const wide = shape === 'wide' || shape === 'wide-groups';
     const goal = wide ? wideGoal : narrowGoal;
     rows.push({
-      rules: wide ? `${e.rules}, each over all series of its metric` : `${e.rules}, each over 100 series`,
+      rules: `${e.rules}, ${label[shape]}`,
       series: e.series,
       'p50 ms': e.p50.toFixed(1),
       'p99 ms': e.p99.toFixed(1),
@@ -217,11 +257,14 @@ export async function run(only?: string): Promise<void> {
       verdict: (wide ? e.p50 : e.p99) < goal ? 'meets' : 'MISSES',
       'live KiB/series': (e.bytesPerSeries / 1024).toFixed(1),
       'rss MiB': e.rssMb.toFixed(0),
+      'series read/round': e.readPerRound,
+      'series scanned/round': e.scannedPerRound,
     });
   }
   console.log('alerts: evaluation round cost');
   console.table(rows);
   const load = os.loadavg()[0]!;
+  console.log(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (load > os.cpus().length) console.log(`(load average ${load.toFixed(1)} on ${os.cpus().length} cores: wall times include waiting for a CPU; the cpu columns do not)`);
 }
 
