@@ -2,9 +2,17 @@
  * User regexes (route, inhibition and silence matchers, rule `where`, API filters) with RE2 semantics, as
  * Prometheus and Alertmanager have them: linear time in the input (no backtracking: `(a+)+b` on a long
  * string returns at once), no backreferences or lookarounds, and fully anchored (`^(?:RE)$`,
- * Alertmanager's pkg/labels). Backed by `re2js`, a maintained pure-JS port of RE2 (no native build).
+ * Alertmanager's pkg/labels). Backed by `re2js`, a maintained pure-JS port of RE2 (no native build), loaded
+ * at the first regex compiled: a config without regex matchers (the shipped one) does not load it (issue 21).
  */
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS as RE2JSClass } from 're2js';
+
+let re2: typeof RE2JSClass | undefined;
+/** re2js's CommonJS build, required on first use (synchronously: compiling happens while a config loads). */
+function RE2(): typeof RE2JSClass {
+  return (re2 ??= (createRequire(import.meta.url)('re2js') as { RE2JS: typeof RE2JSClass }).RE2JS);
+}
 
 /** A compiled, fully anchored RE2 pattern. */
 export interface AnchoredRegex {
@@ -19,8 +27,8 @@ export interface AnchoredRegex {
 export function compileRegex(pattern: string): AnchoredRegex {
   try {
     // the pattern alone first: errors then point into what the user wrote, and `a)|(b` cannot escape the anchors
-    RE2JS.compile(pattern);
-    return RE2JS.compile(`^(?:${pattern})$`);
+    RE2().compile(pattern);
+    return RE2().compile(`^(?:${pattern})$`);
   } catch (e) {
     const msg = (e as Error).message.replace(/^error parsing regexp: /, '');
     const frag = /`([^`]*)`\s*$/.exec(msg)?.[1];
