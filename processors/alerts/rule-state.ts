@@ -73,6 +73,15 @@ const NO_GROUPS: ReadonlyMap<string, number> = new Map();
 export const LIMIT_SLOT = '\u0000\u0003limit';
 const limitKey = (rule: string) => `${rule}\u0000warning${LIMIT_SLOT}`;
 
+/** A rule's constant parts in a round (see RuleState.prepare). */
+interface PreparedRule {
+  prefix: string;
+  hasAnnotations: boolean;
+  limitKey: string;
+  slot: Map<string, Instance>;
+  absence: { lastSeen: Map<string, { labels: Record<string, string>; at: number }>; startedAt: number };
+}
+
 /** Passes a rule's results to the state, with what it needs about the rule being evaluated. */
 class StateSink implements ResultSink {
   rule: CompiledRule | undefined;
@@ -449,6 +458,20 @@ export class RuleState {
     return out;
   }
 
+  /** What each round needs of rule i that does not change: built at its first round (not 1,000 strings a round). */
+  private readonly prepared: PreparedRule[] = [];
+
+  private prepare(rule: CompiledRule): PreparedRule {
+    return {
+      prefix: `${rule.name}\u0000`,
+      hasAnnotations: Object.keys(rule.annotations).length > 0,
+      limitKey: limitKey(rule.name),
+      // slots and absence maps are never replaced once made (entries come and go)
+      slot: this.slotOf(rule.name, rule.severity),
+      absence: { lastSeen: this.absenceFor(rule.name), startedAt: this.startedAt },
+    };
+  }
+
   /** Runs every rule at `now` on `store`; returns the alerts that resolved in this round. */
   evaluate(store: SeriesStore, now: number): ResolvedAlert[] {
     this.store = store;
@@ -456,18 +479,21 @@ export class RuleState {
     const sink = this.sink;
     sink.now = now;
     sink.resolvedNow = resolvedNow;
-    for (const rule of this.rules) {
+    const rules = this.rules;
+    for (let ri = 0; ri < rules.length; ri++) {
+      const rule = rules[ri]!;
+      const p = (this.prepared[ri] ??= this.prepare(rule));
       sink.rule = rule;
-      sink.prefix = `${rule.name}\u0000`;
-      sink.hasAnnotations = Object.keys(rule.annotations).length > 0;
+      sink.prefix = p.prefix;
+      sink.hasAnnotations = p.hasAnnotations;
       sink.severity = rule.severity;
-      sink.slot = this.slotOf(rule.name, rule.severity);
+      sink.slot = p.slot;
       sink.trackTouched = rule.noDataActive !== undefined || rule.noDataAlert;
-      const overLimit = this.instances.has(limitKey(rule.name));
+      const overLimit = this.instances.has(p.limitKey);
       sink.room = rule.limit > 0 ? (overLimit ? 0 : Math.max(0, rule.limit - (this.ruleCounts.get(rule.name) ?? 0))) : Infinity;
       sink.overflow = 0;
       try {
-        evaluateRuleInto(rule, store, now, { lastSeen: this.absenceFor(rule.name), startedAt: this.startedAt }, this.memo, this.groupsWithAlerts.get(rule.name) ?? NO_GROUPS, sink);
+        evaluateRuleInto(rule, store, now, p.absence, this.memo, this.groupsWithAlerts.get(rule.name) ?? NO_GROUPS, sink);
         if (sink.trackTouched) this.settleUnreported(sink);
         if (rule.limit > 0 && (sink.overflow > 0 || overLimit)) this.enforceLimit(rule, now, sink.overflow, resolvedNow);
       } catch {
