@@ -1,4 +1,4 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as GrpcJs from '@grpc/grpc-js';
 import { memoryBudget } from '../../src/memory-budget.ts';
 import type { Component, CreateSettings, Host } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
@@ -23,6 +23,13 @@ import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2, intakeTu
 import { splitHostPort } from '../../src/endpoint.ts';
 import { type OtlpReceiverConfig, enabledProtocols } from './config.ts';
 
+/**
+ * @grpc/grpc-js, imported when a gRPC listener starts (startGrpc), not with the component: `vigil validate`
+ * and configs without `protocols.grpc` do not load its ~70 modules (issue 21). Everything below that uses
+ * it runs on a started gRPC server.
+ */
+let grpc: typeof GrpcJs;
+
 const PROTOBUF = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
 const SIGNALS: readonly OtlpSignal[] = ['traces', 'metrics', 'logs'];
@@ -36,7 +43,7 @@ const GRPC_SERVICES: Record<OtlpSignal, string> = {
 const REJECTED_JSON_KEY: Record<OtlpSignal, string> = { traces: 'rejectedSpans', metrics: 'rejectedDataPoints', logs: 'rejectedLogRecords' };
 
 /** The gRPC status matching an intake HTTP status. */
-function grpcCodeFor(httpStatus: number): grpc.status {
+function grpcCodeFor(httpStatus: number): GrpcJs.status {
   switch (httpStatus) {
     case 400:
     case 415:
@@ -67,7 +74,7 @@ const identity = (b: Buffer) => b;
  */
 export class OtlpReceiver implements Component {
   private http: HttpIntakeServer | undefined;
-  private grpcServer: grpc.Server | undefined;
+  private grpcServer: GrpcJs.Server | undefined;
   private grpcPort = 0;
   private grpcHost = '';
   /** Requests and bytes in flight, over both protocols. */
@@ -259,6 +266,7 @@ export class OtlpReceiver implements Component {
   // ------------------------------------------------------------------------------------------- gRPC
 
   private async startGrpc(endpoint: string): Promise<void> {
+    grpc ??= await import('@grpc/grpc-js');
     const { host, port } = splitHostPort(endpoint);
     const ka = keepaliveMs(this.config);
     const server = new grpc.Server({
@@ -273,7 +281,7 @@ export class OtlpReceiver implements Component {
       interceptors: [readTimeoutInterceptor(parseDuration(this.config.read_timeout))],
     });
     for (const signal of SIGNALS) {
-      const definition: grpc.ServiceDefinition = {
+      const definition: GrpcJs.ServiceDefinition = {
         Export: {
           path: GRPC_SERVICES[signal],
           requestStream: false,
@@ -285,7 +293,7 @@ export class OtlpReceiver implements Component {
           originalName: 'export',
         },
       };
-      server.addService(definition, { Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.grpcExport(signal, call, cb) });
+      server.addService(definition, { Export: (call: GrpcJs.ServerUnaryCall<Buffer, Buffer>, cb: GrpcJs.sendUnaryData<Buffer>) => this.grpcExport(signal, call, cb) });
     }
     const tls = readTlsFiles(this.config.tls);
     const creds = tls
@@ -303,7 +311,7 @@ export class OtlpReceiver implements Component {
     );
   }
 
-  private grpcExport(signal: OtlpSignal, call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
+  private grpcExport(signal: OtlpSignal, call: GrpcJs.ServerUnaryCall<Buffer, Buffer>, cb: GrpcJs.sendUnaryData<Buffer>): void {
     const fail = (err: unknown) => {
       const ie = dataError(err);
       const code = ie ? grpcCodeFor(ie.status) : grpc.status.INTERNAL;
@@ -341,8 +349,8 @@ export class OtlpReceiver implements Component {
   /** The gRPC export once it is the request's turn (see intakeTurn): decode, then the pipelines. */
   private grpcIngest(
     signal: OtlpSignal,
-    call: grpc.ServerUnaryCall<Buffer, Buffer>,
-    cb: grpc.sendUnaryData<Buffer>,
+    call: GrpcJs.ServerUnaryCall<Buffer, Buffer>,
+    cb: GrpcJs.sendUnaryData<Buffer>,
     clientGone: () => boolean,
     done: () => void,
     fail: (err: unknown) => void,
@@ -372,7 +380,7 @@ export class OtlpReceiver implements Component {
  * Ends a gRPC call whose request message has not fully arrived within `ms` (a slow or stalled client) with
  * DEADLINE_EXCEEDED, as the HTTP side answers 408: grpc-js itself would wait for ever.
  */
-function readTimeoutInterceptor(ms: number): grpc.ServerInterceptor {
+function readTimeoutInterceptor(ms: number): GrpcJs.ServerInterceptor {
   return (_method, call) => {
     let timer: NodeJS.Timeout | undefined;
     const clear = () => {
@@ -403,7 +411,7 @@ function readTimeoutInterceptor(ms: number): grpc.ServerInterceptor {
 }
 
 /** True when a gRPC call's deadline (a Date or ms since the epoch; Infinity: none) has passed. */
-function deadlinePassed(deadline: grpc.Deadline): boolean {
+function deadlinePassed(deadline: GrpcJs.Deadline): boolean {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(ms) && ms <= Date.now();
 }
@@ -423,7 +431,7 @@ export function keepaliveMs(c: OtlpReceiverConfig): { maxConnectionIdle: number;
 }
 
 /** Calls `f` on each HTTP/2 server inside a grpc-js server (its internal list; nothing if absent). */
-function forEachHttp2Server(server: grpc.Server, f: (h2: import('node:http2').Http2Server) => void): void {
+function forEachHttp2Server(server: GrpcJs.Server, f: (h2: import('node:http2').Http2Server) => void): void {
   const h2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
   if (!(h2Servers instanceof Map)) return;
   for (const h2 of h2Servers.keys() as Iterable<import('node:http2').Http2Server>) if (typeof h2?.on === 'function') f(h2);
@@ -439,7 +447,7 @@ const GRPC_CONNECTION_WINDOW = 1024 * 1024;
  * each wait is a scheduling delay. grpc-js has no option for it: this opens the windows on every session
  * through its (internal) list of HTTP/2 servers, and does nothing if that list is not there.
  */
-function widenFlowControlWindows(server: grpc.Server): void {
+function widenFlowControlWindows(server: GrpcJs.Server): void {
   const h2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
   if (!(h2Servers instanceof Map)) return;
   for (const h2 of h2Servers.keys() as Iterable<import('node:http2').Http2Server>) {
