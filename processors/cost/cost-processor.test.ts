@@ -13,6 +13,7 @@ import {
   emptyScope,
   getAttr,
 } from '../../src/model.ts';
+import { memoryBudget } from '../../src/memory-budget.ts';
 import { ServiceTelemetry } from '../../src/telemetry.ts';
 import { SinkConsumer, configFor, tempDir, testSettings } from '../../test/helpers/index.ts';
 import { attrs, counterValue, resourceSpans, span } from '../../test/percentiles-helpers.ts';
@@ -426,5 +427,31 @@ describe('cost: spans of a shape already seen (the per-shape cache of README "Sp
     rows.forEach((b, i) => expect(b.spentUsd).toBeCloseTo(refRows[i]!.spentUsd, 12));
     await proc.shutdown();
     await ref.proc.shutdown();
+  });
+
+  it('charges the call shapes to the memory budget and gives them back at emission; with no room, prices the same', async () => {
+    const owner = {};
+    try {
+      const spans = () =>
+        ['gpt-4o', 'claude-sonnet-4-5-20250929', 'gpt-4o', 'deepseek-chat', 'gpt-4o'].map((m, i) =>
+          llmSpan({ 'gen_ai.request.model': m, 'gen_ai.usage.input_tokens': 1000 + i, 'gen_ai.usage.output_tokens': 100, 'server.address': `host-${i % 2}.example` }),
+        );
+      const roomy = make();
+      const got = await price(roomy.proc, spans());
+      expect(roomy.proc.budget.bytes).toBeGreaterThan(0);
+      await roomy.proc.flush();
+      expect(roomy.proc.budget.bytes).toBe(0); // usage series and shapes go at emission
+      // no room at all: nothing is kept, every span is resolved on its own, the prices do not move
+      memoryBudget.setLimit(owner, memoryBudget.total);
+      const full = make();
+      const again = await price(full.proc, spans());
+      expect(full.proc.budget.bytes).toBe(0);
+      expect(again.map(cost)).toEqual(got.map(cost));
+      expect(got.map(cost).every((c) => typeof c === 'number' && c > 0)).toBe(true);
+      await roomy.proc.shutdown();
+      await full.proc.shutdown();
+    } finally {
+      memoryBudget.clearLimit(owner);
+    }
   });
 });

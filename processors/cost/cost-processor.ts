@@ -65,6 +65,8 @@ const MAX_MODEL_LABELS = 1000;
 const MAX_STREAMS = 10_000;
 /** Estimated bytes of one usage series or held metric usage without its strings (objects, trie maps, attributes). */
 const USAGE_BYTES = 900;
+/** Estimated bytes of one call shape without its own strings (the object, its list and map slot). */
+const SHAPE_BYTES = 200;
 
 /**
  * The cost processor (see this file's comment): prices LLM calls in USD from their token counts, sets the
@@ -91,6 +93,8 @@ export class CostProcessor implements Processor {
    */
   private shapes = new Map<string, Map<string, CallShape[]>>();
   private shapeCount = 0;
+  /** Bytes charged to the memory budget for the call shapes (given back when they are dropped). */
+  private shapeBytes = 0;
   private usageList: Usage[] = [];
   private usageOverflow: Usage | undefined;
   /** The usage series and held metric usage's share of the process's memory budget (src/memory-budget.ts). */
@@ -406,9 +410,15 @@ export class CostProcessor implements Processor {
     return m;
   }
 
+  /**
+   * Keeps a call shape for the next spans of it. Bounded like the usage series they point to (past the
+   * bound, all are forgotten and the cache starts again) and charged to the memory budget; when the budget
+   * is full the shape is not kept (its spans are then resolved each time: slower, the same prices).
+   */
   private rememberShape(service: string, shapes: Map<string, CallShape[]>, model: string, list: CallShape[] | undefined, shape: CallShape): void {
+    const bytes = SHAPE_BYTES + stringBytes(shape.address ?? '') + stringBytes(shape.resModel ?? '');
+    if (!this.budget.admit(bytes)) return;
     if (this.shapeCount >= MAX_USAGE_SERIES) {
-      // bounded like the usage series they point to: past the bound, forget them all and start again
       this.clearShapes();
       shapes.clear();
       this.shapes.set(service, shapes);
@@ -417,11 +427,15 @@ export class CostProcessor implements Processor {
     if (list === undefined) shapes.set(model, [shape]);
     else list.push(shape);
     this.shapeCount++;
+    this.budget.add(bytes);
+    this.shapeBytes += bytes;
   }
 
   private clearShapes(): void {
     this.shapes = new Map();
     this.shapeCount = 0;
+    this.budget.add(-this.shapeBytes);
+    this.shapeBytes = 0;
   }
 
   /** Remembers that (service, model) sends spans: its token-usage metric points are then not counted (README "Counted once"). */
