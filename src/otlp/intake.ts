@@ -40,8 +40,12 @@ export type AuthConfig = Static<typeof AuthSchema>;
 
 /** 4 MiB, the Collector's default for gRPC messages. */
 export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
-/** Requests in flight per receiver by default. */
-export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 16;
+/**
+ * Requests in flight per receiver by default. 16 refused the bursts of ordinary clients (four services
+ * flushing 100-span batches at 10k spans/s in all got 429s when one of them caught up); memory is bounded
+ * by max_bytes_in_flight and latency by the refusal while answers run late.
+ */
+export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 64;
 /** Bytes of request bodies in flight per receiver by default (64 MiB). */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
