@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/model.ts';
-import { compareAlerts } from './dispatcher.ts';
+import { compareAlerts, sortAlerts } from './dispatcher.ts';
 import { matchAll } from './matchers.ts';
 import type { Selector } from './series-store.ts';
 import { SeriesStore } from './series-store.ts';
@@ -247,6 +247,18 @@ describe('the order of alerts in a notification', () => {
         expect(compareAlerts(x, y)).toBe(want);
       }),
       { numRuns: 2000, seed: 21 },
+    );
+  });
+  it('sortAlerts gives the order of sorting with compareAlerts (stable: equal label sets keep their order)', () => {
+    const labels = fc.dictionary(fc.constantFrom('alertname', 'job', 'instance', 'a', 'b'), fc.constantFrom('x', 'y', '1'), { maxKeys: 4 });
+    fc.assert(
+      fc.property(fc.array(labels, { maxLength: 40 }), (sets) => {
+        const alerts = sets.map((l, i) => ({ labels: l, fingerprint: String(i) }) as Alert);
+        const want = [...alerts].sort(compareAlerts).map((a) => a.fingerprint);
+        sortAlerts(alerts);
+        expect(alerts.map((a) => a.fingerprint)).toEqual(want);
+      }),
+      { numRuns: 500, seed: 21 },
     );
   });
 });
