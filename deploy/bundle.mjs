@@ -13,20 +13,23 @@
 // The rest of <dist> (tsc's per-file output and the data files deploy/copy-data-files.mjs copied) stays:
 // the data files are read at run time.
 //
-// Two things a bundle changes, and how they are kept working:
+// What a bundle changes, and how it is kept working:
 //   - `import.meta.url` in vigil's own sources (data files found next to a module: prices.json, the status
 //     page) is rewritten to the URL the module has in tsc's per-file layout, <dist>/<path>.js, so that those
 //     relative URLs resolve to the copied data files as they do from the sources.
 //   - CommonJS packages inside an ES module bundle call `require` for node's built-ins: a banner gives each
 //     output file a real `require` (createRequire).
-// Left out of the bundle (loaded from node_modules as before): @grpc/grpc-js, which finds its own .proto
-// files through __dirname (channelz, ORCA), which a bundle would break.
+//   - @grpc/grpc-js finds its channelz and ORCA .proto files through `__dirname` (code vigil never runs: no
+//     admin services, no ORCA); those two files get the directory of the installed package instead, so
+//     that they would still work. @grpc/proto-loader, which only they load, stays out of the bundle.
+//   - A CommonJS package imported lazily (`await import('@grpc/grpc-js')`) gives its exports as `default`
+//     only in the bundle: such imports go through src/import-package.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 
 /** Packages loaded from node_modules at run time instead of bundled (see above). */
-export const EXTERNAL = ['@grpc/grpc-js'];
+export const EXTERNAL = ['@grpc/proto-loader'];
 /** The name esbuild gives chunks and lazily imported entries: `<name>-<8 base-32 chars>.js`. */
 const CHUNK = /-[A-Z0-9]{8}\.js(\.map)?$/;
 
@@ -42,6 +45,19 @@ function importMetaUrlPlugin(root, dist, outdir) {
         const perFile = path.join(dist, path.relative(root, args.path).replace(/\.ts$/, '.js'));
         const fromOut = path.relative(outdir, perFile).split(path.sep).join('/');
         return { contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromOut)}, import.meta.url).href`), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/** grpc-js's files that read `__dirname`: it becomes the installed package's build/src directory, found at run time. */
+function grpcDirnamePlugin() {
+  return {
+    name: 'vigil-grpc-dirname',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]@grpc[\\/]grpc-js[\\/]build[\\/]src[\\/](channelz|orca)\.js$/ }, async (args) => {
+        const source = await fs.promises.readFile(args.path, 'utf8');
+        return { contents: source.replaceAll('${__dirname}', "${require('node:path').dirname(require.resolve('@grpc/grpc-js/build/src/index.js'))}"), loader: 'js' };
       });
     },
   };
@@ -73,7 +89,7 @@ export async function bundle(root, dist) {
     metafile: true,
     logLevel: 'warning',
     external: EXTERNAL,
-    plugins: [importMetaUrlPlugin(root, dist, outdir)],
+    plugins: [importMetaUrlPlugin(root, dist, outdir), grpcDirnamePlugin()],
     banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" },
   });
   if (process.env.VIGIL_BUNDLE_META) fs.writeFileSync(process.env.VIGIL_BUNDLE_META, JSON.stringify(result.metafile));

@@ -28,6 +28,7 @@ import type { Attributes, Tracer } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { parseDuration } from './duration.ts';
+import { importPackage } from './import-package.ts';
 import { Duration, Obj } from './config/types.ts';
 
 /** `exporter.otlp` of a reader or processor. */
@@ -91,7 +92,7 @@ function exporterOptions(c: SelfOtlpExporterConfig, signal: Signal): { url: stri
 }
 
 async function grpcMetadata(headers: Record<string, string>) {
-  const { Metadata } = await import('@grpc/grpc-js');
+  const { Metadata } = await importPackage(import('@grpc/grpc-js'));
   const m = new Metadata();
   for (const [k, v] of Object.entries(headers)) m.set(k, v);
   return m;
@@ -99,23 +100,23 @@ async function grpcMetadata(headers: Record<string, string>) {
 
 async function metricExporter(c: SelfOtlpExporterConfig): Promise<PushMetricExporter> {
   const o = exporterOptions(c, 'metrics');
-  if (c.protocol === 'grpc') return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter({ ...o, metadata: await grpcMetadata(c.headers) });
-  if (c.protocol === 'http/json') return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter(o);
-  return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter(o);
+  if (c.protocol === 'grpc') return new (await importPackage(import('@opentelemetry/exporter-metrics-otlp-grpc'))).OTLPMetricExporter({ ...o, metadata: await grpcMetadata(c.headers) });
+  if (c.protocol === 'http/json') return new (await importPackage(import('@opentelemetry/exporter-metrics-otlp-http'))).OTLPMetricExporter(o);
+  return new (await importPackage(import('@opentelemetry/exporter-metrics-otlp-proto'))).OTLPMetricExporter(o);
 }
 
 async function logExporter(c: SelfOtlpExporterConfig) {
   const o = exporterOptions(c, 'logs');
-  if (c.protocol === 'grpc') return new (await import('@opentelemetry/exporter-logs-otlp-grpc')).OTLPLogExporter({ ...o, metadata: await grpcMetadata(c.headers) });
-  if (c.protocol === 'http/json') return new (await import('@opentelemetry/exporter-logs-otlp-http')).OTLPLogExporter(o);
-  return new (await import('@opentelemetry/exporter-logs-otlp-proto')).OTLPLogExporter(o);
+  if (c.protocol === 'grpc') return new (await importPackage(import('@opentelemetry/exporter-logs-otlp-grpc'))).OTLPLogExporter({ ...o, metadata: await grpcMetadata(c.headers) });
+  if (c.protocol === 'http/json') return new (await importPackage(import('@opentelemetry/exporter-logs-otlp-http'))).OTLPLogExporter(o);
+  return new (await importPackage(import('@opentelemetry/exporter-logs-otlp-proto'))).OTLPLogExporter(o);
 }
 
 async function traceExporter(c: SelfOtlpExporterConfig) {
   const o = exporterOptions(c, 'traces');
-  if (c.protocol === 'grpc') return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter({ ...o, metadata: await grpcMetadata(c.headers) });
-  if (c.protocol === 'http/json') return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(o);
-  return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(o);
+  if (c.protocol === 'grpc') return new (await importPackage(import('@opentelemetry/exporter-trace-otlp-grpc'))).OTLPTraceExporter({ ...o, metadata: await grpcMetadata(c.headers) });
+  if (c.protocol === 'http/json') return new (await importPackage(import('@opentelemetry/exporter-trace-otlp-http'))).OTLPTraceExporter(o);
+  return new (await importPackage(import('@opentelemetry/exporter-trace-otlp-proto'))).OTLPTraceExporter(o);
 }
 
 /** pino's numeric levels to OTel severity numbers (logs data model: DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21). */
@@ -145,12 +146,12 @@ export interface SelfExport {
 export async function startSelfExport(config: SelfExportConfig, stdout: NodeJS.WritableStream = process.stdout): Promise<SelfExport> {
   const attrs: Attributes = { 'service.name': 'vigil', 'service.version': '0.1.0', ...config.resource };
   const needsResource = config.metrics.readers.length + config.logs.processors.length + config.traces.processors.length > 0;
-  const resource = needsResource ? (await import('@opentelemetry/resources')).resourceFromAttributes(attrs) : undefined;
+  const resource = needsResource ? (await importPackage(import('@opentelemetry/resources'))).resourceFromAttributes(attrs) : undefined;
   const stops: (() => Promise<void>)[] = [];
 
   const metricReaders: MetricReader[] = [];
   if (config.metrics.readers.length) {
-    const { PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+    const { PeriodicExportingMetricReader } = await importPackage(import('@opentelemetry/sdk-metrics'));
     for (const r of config.metrics.readers) {
       const interval = parseDuration(r.periodic.interval);
       const timeout = Math.min(parseDuration(r.periodic.exporter.otlp.timeout), interval);
@@ -160,7 +161,7 @@ export async function startSelfExport(config: SelfExportConfig, stdout: NodeJS.W
 
   let logDestination: Writable | undefined;
   if (config.logs.processors.length) {
-    const { LoggerProvider, BatchLogRecordProcessor } = await import('@opentelemetry/sdk-logs');
+    const { LoggerProvider, BatchLogRecordProcessor } = await importPackage(import('@opentelemetry/sdk-logs'));
     const processors = [];
     for (const p of config.logs.processors) processors.push(new BatchLogRecordProcessor({ exporter: await logExporter(p.batch.exporter.otlp) }));
     const provider = new LoggerProvider({ resource: resource!, processors });
@@ -193,8 +194,8 @@ export async function startSelfExport(config: SelfExportConfig, stdout: NodeJS.W
 
   let tracer: Tracer | undefined;
   if (config.traces.processors.length) {
-    const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
-    const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+    const { NodeTracerProvider } = await importPackage(import('@opentelemetry/sdk-trace-node'));
+    const { BatchSpanProcessor } = await importPackage(import('@opentelemetry/sdk-trace-base'));
     const spanProcessors = [];
     for (const p of config.traces.processors) spanProcessors.push(new BatchSpanProcessor(await traceExporter(p.batch.exporter.otlp)));
     const provider = new NodeTracerProvider({ resource: resource!, spanProcessors });

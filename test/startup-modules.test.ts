@@ -8,6 +8,7 @@
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/index.ts';
 
@@ -41,9 +42,10 @@ function parse(list: string): Loaded {
 
 /**
  * Runs the CLI with the module log, from the sources (through tsx) or from a built dist/ (`dist`: its
- * app/main.js); `run` is stopped with SIGTERM once ready.
+ * app/main.js), on the shipped pipelines.yaml and an optional config file merged over it; `run` is stopped
+ * with SIGTERM once ready (and `whileReady`, given the log so far, has finished).
  */
-async function modulesOf(command: 'validate' | 'run', dist?: string): Promise<Loaded> {
+async function modulesOf(command: 'validate' | 'run', dist?: string, overlay?: string, whileReady?: (log: string) => Promise<void>): Promise<Loaded> {
   const dir = tempDir('startup-modules-');
   const log = path.join(dir, 'modules.txt');
   const env = {
@@ -58,7 +60,8 @@ async function modulesOf(command: 'validate' | 'run', dist?: string): Promise<Lo
     VIGIL_TELEMETRY_ENDPOINT: '127.0.0.1:0',
   };
   const entry = dist ? ['--import', preload, path.join(dist, 'app/main.js')] : ['--import', tsx, '--import', preload, path.join(root, 'app/main.ts')];
-  const child = spawn(process.execPath, [...entry, command, '--config', path.join(root, 'pipelines.yaml')], {
+  const configs = ['--config', path.join(root, 'pipelines.yaml'), ...(overlay ? ['--config', overlay] : [])];
+  const child = spawn(process.execPath, [...entry, command, ...configs], {
     cwd: dir, // the shipped config writes ./data/telemetry.jsonl
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,7 +73,7 @@ async function modulesOf(command: 'validate' | 'run', dist?: string): Promise<Lo
     // once: a second SIGTERM makes vigil exit at once (code 1) instead of draining
     if (command === 'run' && !stopping && out.includes('everything is ready')) {
       stopping = true;
-      child.kill('SIGTERM');
+      void (whileReady ?? (async () => undefined))(out).finally(() => child.kill('SIGTERM'));
     }
   });
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -136,13 +139,31 @@ describe('modules loaded at start with the shipped pipelines.yaml', () => {
       );
     await step(path.join(root, 'node_modules/typescript/bin/tsc'), ['-p', path.join(root, 'tsconfig.build.json'), '--outDir', dist]);
     for (const s of ['copy-data-files', 'precompile-schemas', 'bundle']) await step(path.join(root, `deploy/${s}.mjs`), [root, dist]);
-    const m = await modulesOf('run', dist);
+    // and its gRPC listener (grpc-js is in the bundle) takes an OTLP export
+    let grpcReply = '';
+    const m = await modulesOf('run', dist, undefined, async (log) => {
+      const port = /"grpc":"127\.0\.0\.1:(\d+)"/.exec(log)?.[1];
+      const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      const id = (b: Buffer) => b;
+      grpcReply = await new Promise<string>((resolve) =>
+        client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', id, id, Buffer.alloc(0), (err) => resolve(err ? `${err.code} ${err.details}` : 'OK')),
+      );
+      client.close();
+    });
+    expect(grpcReply).toBe('OK');
     for (const p of NOT_FOR_SHIPPED_CONFIG) expect(m.packages.has(p), p).toBe(false);
     // the precompiled validators need Ajv's small runtime helpers only (ajv/dist/runtime/*), never its compiler
     expect(m.packages.get('ajv') ?? 0).toBeLessThanOrEqual(3);
     expect(m.packages.has('@sinclair/typebox'), 'typebox is bundled').toBe(false);
-    // 2026-11-29: 132 files (the bundle's chunks, 10 precompiled validators and 4 Ajv runtime helpers,
-    // grpc-js unbundled: 66 of them); 849 unbundled
-    expect(m.total).toBeLessThanOrEqual(150);
+    // The packages the bundle imports lazily (CommonJS ones give their exports as `default` there:
+    // src/import-package.ts) work from it: vigil's own telemetry exported over OTLP/gRPC for all three
+    // signals (the gRPC exporters, grpc-js' Metadata and sdk-trace-node are CommonJS) starts and gets ready.
+    const overlay = path.join(build, 'self-export.yaml');
+    const otlp = '{exporter: {otlp: {protocol: grpc, endpoint: "http://127.0.0.1:9"}}}';
+    fs.writeFileSync(overlay, `service:\n  telemetry:\n    metrics: {readers: [{periodic: ${otlp}}]}\n    logs: {processors: [{batch: ${otlp}}]}\n    traces: {processors: [{batch: ${otlp}}]}\n`);
+    const withExport = await modulesOf('run', dist, overlay);
+    expect(withExport.total, 'the OTLP exporters load').toBeGreaterThan(m.total);
+    // 2026-11-29: 68 files (the bundle's chunks, 10 precompiled validators and 4 Ajv runtime helpers); 849 unbundled
+    expect(m.total).toBeLessThanOrEqual(80);
   }, 300_000);
 });

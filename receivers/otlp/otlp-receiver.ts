@@ -1,4 +1,5 @@
 import type * as GrpcJs from '@grpc/grpc-js';
+import { importPackage } from '../../src/import-package.ts';
 import { memoryBudget } from '../../src/memory-budget.ts';
 import type { Component, CreateSettings, Host } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
@@ -266,7 +267,7 @@ export class OtlpReceiver implements Component {
   // ------------------------------------------------------------------------------------------- gRPC
 
   private async startGrpc(endpoint: string): Promise<void> {
-    grpc ??= await import('@grpc/grpc-js');
+    grpc ??= await importPackage(import('@grpc/grpc-js'));
     const { host, port } = splitHostPort(endpoint);
     const ka = keepaliveMs(this.config);
     const server = new grpc.Server({
