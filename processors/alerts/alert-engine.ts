@@ -338,7 +338,14 @@ export class AlertEngine {
     for (const [rule, list] of Object.entries(state.absence ?? {})) {
       if (!this.state.rule(rule)?.absentForMs) continue;
       const m = this.state.absenceFor(rule);
-      for (const [k, labels, at] of list) m.set(k, { labels, at });
+      // in place when the entry exists: the rules keep references to entries (rules.ts absenceEntriesOf)
+      for (const [k, labels, at] of list) {
+        const e = m.get(k);
+        if (e) {
+          e.labels = labels;
+          e.at = at;
+        } else m.set(k, { labels, at });
+      }
     }
     this.configSilenceStarts = { ...(state.configSilenceStarts ?? {}) };
     this.silences = this.buildSilences();

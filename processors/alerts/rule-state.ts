@@ -130,6 +130,10 @@ export class RuleState {
   private readonly labelVariants = new Map<string, Set<Instance>>();
   /** Group keys (RuleResult.key) with an alert, per rule name. */
   private readonly groupsWithAlerts = new Map<string, Map<string, number>>();
+  /**
+   * Per absent_for rule, per group key: its labels and newest point (ms). Entries are updated in place and
+   * never deleted or replaced (the evaluation keeps references to them, rules.ts absenceEntriesOf).
+   */
   readonly absence = new Map<string, Map<string, { labels: Record<string, string>; at: number }>>();
   private readonly ruleByName = new Map<string, CompiledRule>();
   /** The values shared by the rules within a round (and its cost counts: RoundMemo.seriesRead). */

@@ -504,20 +504,26 @@ export function evaluateRuleInto(
   // absent_for: the newest point per group, shared by the rules over the same selection and group_by
   const seenMain = absentForMs !== undefined ? memo.lastSeenOf(groupSet, now) : undefined;
   const seenNum = absentForMs !== undefined && numSet ? memo.lastSeenOf(numSet, now) : undefined;
+  // the rule's absence entry of each group (entries are updated in place, never replaced), found once per group set
+  const entries = absentForMs !== undefined ? absenceEntriesOf(absence.lastSeen, groupSet) : undefined;
   const op = rule.op!;
   const threshold = rule.threshold!;
   for (let gi = 0; gi < list.length; gi++) {
     const g = list[gi]!;
     const key = g.key;
-    if (absentForMs !== undefined) {
+    if (entries !== undefined) {
       let seen = seenMain![gi]!;
       if (seenNum) {
         const ng = numGroups!.get(key);
         if (ng !== undefined && seenNum[ng.i]! > seen) seen = seenNum[ng.i]!;
       }
-      const prev = absence.lastSeen.get(key);
-      if (!prev) {
-        if (absence.lastSeen.size < MAX_ABSENCE_GROUPS) absence.lastSeen.set(key, { labels: g.labels, at: seen });
+      let prev = entries[gi];
+      if (prev === undefined) {
+        prev = absence.lastSeen.get(key);
+        if (!prev) {
+          if (absence.lastSeen.size < MAX_ABSENCE_GROUPS) absence.lastSeen.set(key, (prev = { labels: g.labels, at: seen }));
+        } else if (prev.at < seen) prev.at = seen;
+        entries[gi] = prev;
       } else if (prev.at < seen) prev.at = seen;
     }
     if (!hasCondition) continue;
@@ -530,7 +536,7 @@ export function evaluateRuleInto(
       if (Number.isNaN(num) && !Number.isNaN(den) && rule.stat!.kind !== 'quantile') num = 0;
       value = den === 0 || Number.isNaN(den) ? NaN : num / den;
     }
-    if (absentForMs !== undefined && absentLongEnough(absence.lastSeen.get(key)?.at, now, absentForMs)) continue; // reported below
+    if (entries !== undefined && absentLongEnough(entries[gi]?.at, now, absentForMs!)) continue; // reported below
     const active = Number.isNaN(value) ? rule.noDataActive : compare(op, value, threshold);
     // a group that is not active and has no alert changes nothing: skip it (most groups, most rounds)
     if (active !== true && !known.has(key) && !(active === undefined && rule.noDataAlert)) continue;
@@ -543,11 +549,15 @@ export function evaluateRuleInto(
       sink.result('', {}, rule.severity, active, active ? (now - absence.startedAt) / 1000 : NaN);
     } else {
       if (rule.groupBy.length) sink.result('', {}, rule.severity, false, NaN);
-      for (const [key, seen] of absence.lastSeen) {
-        const value = (now - seen.at) / 1000;
-        if (absentLongEnough(seen.at, now, absentForMs)) sink.result(key, seen.labels, rule.severity, true, value);
-        else if (!hasCondition || !groups.has(key)) sink.result(key, seen.labels, rule.severity, false, value);
-      }
+      // "not absent" changes nothing for a group without an alert: with the rule's alerts known (a Map),
+      // only the groups that hold one are told (10,000 groups a rule, most rounds none)
+      const onlyKnown = known instanceof Map;
+      const anyKnown = onlyKnown && known.size > 0;
+      // (forEach: no [key, value] array per entry)
+      absence.lastSeen.forEach((seen, key) => {
+        if (now - seen.at >= absentForMs) sink.result(key, seen.labels, rule.severity, true, (now - seen.at) / 1000);
+        else if ((!onlyKnown || (anyKnown && known.has(key))) && (!hasCondition || !groups.has(key))) sink.result(key, seen.labels, rule.severity, false, (now - seen.at) / 1000);
+      });
     }
   }
 }
@@ -628,6 +638,16 @@ function reportGroups(rule: CompiledRule, list: readonly SeriesGroup[], groups: 
     const active = value !== value ? noData : compare(op, value, threshold);
     sink.result(g.key, g.labels, rule.severity, active, value);
   }
+}
+
+type AbsenceEntry = { labels: Record<string, string>; at: number };
+const absenceEntries = new WeakMap<Map<string, AbsenceEntry>, { set: GroupSet; entries: (AbsenceEntry | undefined)[] }>();
+
+/** Per group of `set` (by g.i), the entry of `lastSeen` once looked up (undefined until then); new per group set. */
+function absenceEntriesOf(lastSeen: Map<string, AbsenceEntry>, set: GroupSet): (AbsenceEntry | undefined)[] {
+  let c = absenceEntries.get(lastSeen);
+  if (!c || c.set !== set) absenceEntries.set(lastSeen, (c = { set, entries: new Array<AbsenceEntry | undefined>(set.list.length) }));
+  return c.entries;
 }
 
 function absentLongEnough(at: number | undefined, now: number, ms: number): boolean {
