@@ -10,6 +10,7 @@
  * RESOURCE_EXHAUSTED.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
@@ -128,9 +129,12 @@ interface Result {
 }
 const results: Result[] = [];
 
+// Keep-alive connections, as the OTel SDKs' OTLP/HTTP exporters keep them (Node's: an http.Agent with
+// keepAlive and no socket limit), so a refused client retries on its connection instead of opening another.
+const httpAgent = new http.Agent({ keepAlive: true });
 function sendHttp(): Promise<Result> {
   const { id, body } = nextRequest();
-  return request(`http://127.0.0.1:${httpPort}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body, timeoutMs: CLIENT_TIMEOUT_MS }).then((r) => ({
+  return request(`http://127.0.0.1:${httpPort}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body, timeoutMs: CLIENT_TIMEOUT_MS, agent: httpAgent }).then((r) => ({
     via: 'http',
     id,
     status: r.status ? String(r.status) : r.error === 'client timeout' ? 'timeout' : 'error',
@@ -206,6 +210,11 @@ figure('offered', `${rate.toFixed(1)} requests/s for ${OVERLOAD_S} s (${sent} re
 figure('statuses (HTTP)', tally(overload.filter((r) => r.via === 'http').map((r) => r.status)));
 figure('statuses (gRPC)', tally(overload.filter((r) => r.via === 'grpc').map((r) => r.status)));
 figure('latency ms', `p50 ${percentile(lat, 0.5).toFixed(0)}  p99 ${percentile(lat, 0.99).toFixed(0)} (goal < 1000)  max ${Math.max(...lat).toFixed(0)}`);
+for (const via of ['http', 'grpc'] as const)
+  for (const [label, pick] of [['accepted', (r: Result) => r.status === '200' || r.status === 'OK'], ['refused', (r: Result) => ['429', '503', 'UNAVAILABLE', 'RESOURCE_EXHAUSTED'].includes(r.status)]] as const) {
+    const ms = overload.filter((r) => r.via === via && pick(r)).map((r) => r.ms);
+    if (ms.length) figure(`latency ms, ${via} ${label}`, `n ${ms.length}  p50 ${percentile(ms, 0.5).toFixed(0)}  p90 ${percentile(ms, 0.9).toFixed(0)}  p99 ${percentile(ms, 0.99).toFixed(0)}  max ${Math.max(...ms).toFixed(0)}`);
+  }
 figure('load generator event-loop lag ms (lag of the sending process itself, part of the latency above)', `p50 ${percentile(clientLagMs, 0.5).toFixed(0)}  p99 ${percentile(clientLagMs, 0.99).toFixed(0)}  max ${Math.max(0, ...clientLagMs).toFixed(0)}`);
 figure('/healthz ms (probed from a separate process)', `p50 ${percentile(healthz, 0.5).toFixed(1)}  p99 ${percentile(healthz, 0.99).toFixed(1)}  max ${Math.max(...healthz).toFixed(1)} (goal < 50)`);
 figure('load average (end)', loadavg());
@@ -240,5 +249,6 @@ const p99 = percentile(lat, 0.99);
 inv.check(refused.length > 0 || p99 < 1000, `kept up (p99 ${p99.toFixed(0)} ms < 1000) or said so: ${refused.length} requests refused with 429/503/UNAVAILABLE/RESOURCE_EXHAUSTED`);
 inv.check(refused.every((r) => r.retryAfter), 'every refusal carries Retry-After / RetryInfo');
 for (const c of grpcClients) c.close();
+httpAgent.destroy();
 fs.rmSync(dir, { recursive: true, force: true });
 inv.finish();

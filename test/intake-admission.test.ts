@@ -5,6 +5,7 @@
  * a connection that sends no request within read_timeout is closed.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
@@ -92,6 +93,35 @@ describe('admission control', () => {
     expect((await post(url)).status).toBe(200);
     expect(await grpcExport(r.grpcAddress)).toBeNull();
     expect(gate.batches).toHaveLength(4);
+  });
+});
+
+describe('admission control and keep-alive', () => {
+  it('answers a 429 on a keep-alive connection without closing it: the client retries on the same socket', async () => {
+    const { gate, url } = await start({ max_requests_in_flight: 1 });
+    const held = post(url);
+    await waitFor(() => gate.held === 1, 5000, 'one request held by the pipeline');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    // a body larger than one TCP read, so that the 429 goes out before the body is read
+    const big = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: 2000 }, (_, i) => ({ traceId: '5b8efff798038103d269b633813fc60c', spanId: (i + 1).toString(16).padStart(16, '0'), name: 'op' })) }] }] });
+    const send = (body: string) =>
+      new Promise<{ status: number; connection: string | undefined; socket: unknown }>((resolve, reject) => {
+        const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, socket: req.socket }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const refused = await send(big);
+    expect(refused.status).toBe(429);
+    expect(refused.connection).not.toBe('close');
+    gate.open();
+    expect((await held).status).toBe(200);
+    const ok = await send(TRACE);
+    expect(ok.status).toBe(200);
+    expect(ok.socket).toBe(refused.socket);
+    agent.destroy();
   });
 });
 

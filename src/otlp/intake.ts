@@ -541,8 +541,15 @@ export class HttpIntakeServer {
       const reply = this.opts.formatError(status, message, contentType);
       const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) };
       if (err?.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
-      // The body may be unread (413, 408, 401 ...): close rather than read what is left of it.
-      if (!req.complete || this.draining) headers.connection = 'close';
+      // The body may be unread (413, 408, 401 ...): close rather than read what is left of it. Except a 429
+      // whose declared body is within max_request_body_size: the client (an OTLP SDK) retries on the same
+      // keep-alive connection, so the rest of the body is read and discarded (Node dumps an unread request
+      // body once the answer is sent). Closing would cost it a new connection per refusal, and the event loop
+      // accepts one connection per turn (libuv): at 2x saturation the reconnections of refused clients
+      // queued in the kernel's accept backlog (511) for seconds, and SYN retries came on top.
+      const declared = Number(req.headers['content-length']);
+      const dumpable = status === 429 && Number.isFinite(declared) && declared <= this.opts.maxBodyBytes;
+      if ((!req.complete && !dumpable) || this.draining) headers.connection = 'close';
       if (res.headersSent) {
         res.destroy();
         return;
