@@ -43,25 +43,41 @@ const GRPC_SERVICES: Record<OtlpSignal, string> = {
 
 const REJECTED_JSON_KEY: Record<OtlpSignal, string> = { traces: 'rejectedSpans', metrics: 'rejectedDataPoints', logs: 'rejectedLogRecords' };
 
+/**
+ * gRPC status codes, as numbered by the gRPC spec (doc/statuscodes.md), the same as `grpc.status`. Kept here
+ * because HTTP answers carry them too (the OTLP/HTTP error body is a google.rpc.Status) and @grpc/grpc-js is
+ * loaded only when a gRPC listener starts: an HTTP-only receiver has no `grpc` to read them from.
+ */
+const GrpcCode = {
+  CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const satisfies Partial<Record<keyof typeof GrpcJs.status, number>>;
+
 /** The gRPC status matching an intake HTTP status. */
-function grpcCodeFor(httpStatus: number): GrpcJs.status {
+function grpcCodeFor(httpStatus: number): number {
   switch (httpStatus) {
     case 400:
     case 415:
-      return grpc.status.INVALID_ARGUMENT;
+      return GrpcCode.INVALID_ARGUMENT;
     case 401:
-      return grpc.status.UNAUTHENTICATED;
+      return GrpcCode.UNAUTHENTICATED;
     case 413: // too large: without RetryInfo, so that clients do not retry it
     case 429: // admission control: with RetryInfo (OTLP: RESOURCE_EXHAUSTED is retryable only with it)
-      return grpc.status.RESOURCE_EXHAUSTED;
+      return GrpcCode.RESOURCE_EXHAUSTED;
     case 503:
-      return grpc.status.UNAVAILABLE;
+      return GrpcCode.UNAVAILABLE;
     case CLIENT_GONE:
-      return grpc.status.CANCELLED;
+      return GrpcCode.CANCELLED;
     case 404:
-      return grpc.status.UNIMPLEMENTED;
+      return GrpcCode.UNIMPLEMENTED;
     default:
-      return grpc.status.INTERNAL;
+      return GrpcCode.INTERNAL;
   }
 }
 
@@ -315,11 +331,11 @@ export class OtlpReceiver implements Component {
   private grpcExport(signal: OtlpSignal, call: GrpcJs.ServerUnaryCall<Buffer, Buffer>, cb: GrpcJs.sendUnaryData<Buffer>): void {
     const fail = (err: unknown) => {
       const ie = dataError(err);
-      const code = ie ? grpcCodeFor(ie.status) : grpc.status.INTERNAL;
+      const code = ie ? grpcCodeFor(ie.status) : GrpcCode.INTERNAL;
       const message = ie ? ie.message : `internal error: ${(err as Error).message}`;
       if (!ie) this.settings.logger.error({ err }, 'gRPC export failed');
       const metadata = new grpc.Metadata();
-      if ((code === grpc.status.UNAVAILABLE || code === grpc.status.RESOURCE_EXHAUSTED) && ie?.retryAfterMs !== undefined)
+      if ((code === GrpcCode.UNAVAILABLE || code === GrpcCode.RESOURCE_EXHAUSTED) && ie?.retryAfterMs !== undefined)
         metadata.set('grpc-status-details-bin', encodeRpcStatus({ code, message, retryDelayMs: ie.retryAfterMs }));
       cb({ code, details: message, metadata });
     };

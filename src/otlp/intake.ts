@@ -538,7 +538,14 @@ export class HttpIntakeServer {
       if (!err) this.opts.logger.error({ err: e }, 'intake request failed');
       else this.opts.logger.debug({ status, path, message }, 'request refused');
       this.opts.onRefused?.(path, status);
-      const reply = this.opts.formatError(status, message, contentType);
+      let reply: IntakeReply;
+      try {
+        reply = this.opts.formatError(status, message, contentType);
+      } catch (formatErr) {
+        // Never leave a request unanswered because its error could not be formatted.
+        this.opts.logger.error({ err: formatErr }, 'intake error answer could not be formatted');
+        reply = { status, contentType: 'application/json', body: JSON.stringify({ code: 13, message }) };
+      }
       const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) };
       if (err?.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
       // The body may be unread (413, 408, 401 ...): close rather than read what is left of it. Except a 429
