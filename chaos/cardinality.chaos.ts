@@ -18,7 +18,6 @@ const AFTER_S = SHORT ? 15 : 30;
 const SPANS_PER_S = 1000;
 const REQ_PER_S = 10;
 const HEAP_MIB = 192;
-const CONTAINER_LIMIT_MIB = 256;
 
 const dir = tempDir();
 const [httpPort, grpcPort, tel, smtpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -33,9 +32,13 @@ const slack = http.createServer((req, res) => {
 await new Promise<void>((r) => slack.listen(0, '127.0.0.1', r));
 const slackUrl = `http://127.0.0.1:${(slack.address() as import('node:net').AddressInfo).port}/services/T000/B000/XXXX`;
 
-const manifest = path.join(ROOT, 'deploy/kubernetes/sidecar.yaml');
+// CHAOS_MANIFEST: another shipped Kubernetes manifest (deploy/kubernetes/gateway.yaml ...), the sidecar by default
+const manifest = path.join(ROOT, process.env.CHAOS_MANIFEST ?? 'deploy/kubernetes/sidecar.yaml');
 const cfg = configFromManifest(manifest);
 const heapArg = /--max-old-space-size=(\d+)/.exec(fs.readFileSync(manifest, 'utf8'))?.[1];
+// The vigil container's memory limit (the first `limits:` of the manifest: vigil's own container comes first).
+const limitMatch = /limits:\s*\{[^}]*memory:\s*(\d+)(Mi|Gi)/.exec(fs.readFileSync(manifest, 'utf8'));
+const CONTAINER_LIMIT_MIB = limitMatch ? Number(limitMatch[1]) * (limitMatch[2] === 'Gi' ? 1024 : 1) : 256;
 // Loopback and free ports instead of 0.0.0.0:4317/4318/8888, a temp dir instead of /var/lib/vigil.
 cfg.receivers.otlp.protocols = { grpc: { ...cfg.receivers.otlp.protocols.grpc, endpoint: `127.0.0.1:${grpcPort}` }, http: { ...cfg.receivers.otlp.protocols.http, endpoint: `127.0.0.1:${httpPort}` } };
 cfg.service.telemetry.endpoint = `127.0.0.1:${tel}`;
@@ -55,7 +58,7 @@ const env = {
   OTLP_BEARER_TOKEN: 'chaos-token',
   VIGIL_BEARER_TOKEN: 'chaos-token',
 };
-figure('heap cap', `${HEAP_MIB} MB (manifest says ${heapArg ?? '?'})`);
+figure('heap cap', `${heapArg ?? HEAP_MIB} MB (from ${path.relative(ROOT, manifest)}; container limit ${CONTAINER_LIMIT_MIB} MiB)`);
 figure('load average (start)', loadavg());
 const vigil = await startVigil(config, tel, { heapMiB: Number(heapArg ?? HEAP_MIB), env });
 const rss = sampleRss(vigil.pid, 1000);
