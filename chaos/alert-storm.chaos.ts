@@ -2,7 +2,7 @@
  * An alert storm: one rule grouped by `user.id` over 100,000 distinct values (a gauge received over
  * OTLP/HTTP), routed to a webhook grouped by user. Without a per-rule limit that is one alert and one POST
  * per user.
- * A second rule, over a gauge of 20,000 users, has its limit raised (`limit: 25000`) and goes to a second
+ * A second rule, over a gauge of 10,000 users, has its limit raised (`limit: 15000`) and goes to a second
  * webhook, grouped by user too: there the dispatcher's `max_aggregation_groups` (50 here) is what bounds the
  * groups and the POSTs; the alerts past it arrive together in one overflow group, none lost. (With the limit
  * lifted altogether, `limit: 0`, the alerts themselves are what the user allowed to grow: 100,000 of them
@@ -20,8 +20,8 @@ const inv = new Invariants('alert-storm');
 const USERS = SHORT ? 20_000 : 100_000;
 const RUN_S = SHORT ? 12 : 30;
 /** Users of the second rule, whose limit is raised to RAISED_LIMIT. */
-const RAISED_USERS = 20_000;
-const RAISED_LIMIT = 25_000;
+const RAISED_USERS = 10_000;
+const RAISED_LIMIT = 15_000;
 const dir = tempDir();
 const [httpPort, tel] = [await freePort(), await freePort()];
 let posts = 0;
