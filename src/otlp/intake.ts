@@ -542,9 +542,10 @@ export class HttpIntakeServer {
       try {
         reply = this.opts.formatError(status, message, contentType);
       } catch (formatErr) {
-        // Never leave a request unanswered because its error could not be formatted.
+        // Never leave a request unanswered because its error could not be formatted: a plain-text 500 needs
+        // nothing of the receiver's own body format (google.rpc.Status, the http_json error object).
         this.opts.logger.error({ err: formatErr }, 'intake error answer could not be formatted');
-        reply = { status, contentType: 'application/json', body: JSON.stringify({ code: 13, message }) };
+        reply = { status: 500, contentType: 'text/plain', body: `internal error: ${message}\n` };
       }
       const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) };
       if (err?.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
@@ -561,7 +562,7 @@ export class HttpIntakeServer {
         res.destroy();
         return;
       }
-      res.writeHead(status, headers);
+      res.writeHead(reply.status, headers);
       res.end(reply.body);
     }
   }
