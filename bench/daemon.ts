@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { goalNumber } from './_goals.ts';
+import { shippedConfigEnv } from '../scripts/module-log/shipped-env.mjs';
 import { SERVICES, makeSpans, provider } from './_spans.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -64,13 +65,7 @@ async function startDaemon(moduleLog: boolean): Promise<Daemon> {
     ...process.env,
     ...(moduleLog ? { VIGIL_MODULE_LOG: path.join(dir, 'modules.txt') } : {}),
     VIGIL_MEMORY_LOG: path.join(dir, 'memory.json'),
-    VIGIL_STATE_DIR: path.join(dir, 'state'),
-    VIGIL_ALERTS_FILE: path.join(dir, 'alerts.jsonl'),
-    VIGIL_OTLP_GRPC_ENDPOINT: '127.0.0.1:0',
-    VIGIL_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
-    VIGIL_JSON_ENDPOINT: '127.0.0.1:0',
-    VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
-    VIGIL_TELEMETRY_ENDPOINT: '127.0.0.1:0',
+    ...shippedConfigEnv(dir),
   };
   const t0 = performance.now();
   const child = spawn(

@@ -11,6 +11,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/index.ts';
+import { shippedConfigEnv } from '../scripts/module-log/shipped-env.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const tsx = path.join(root, 'node_modules/tsx/dist/loader.mjs');
@@ -51,13 +52,7 @@ async function modulesOf(command: 'validate' | 'run', dist?: string, overlay?: s
   const env = {
     ...process.env,
     VIGIL_MODULE_LOG: log,
-    VIGIL_STATE_DIR: path.join(dir, 'state'),
-    VIGIL_ALERTS_FILE: path.join(dir, 'alerts.jsonl'),
-    VIGIL_OTLP_GRPC_ENDPOINT: '127.0.0.1:0',
-    VIGIL_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
-    VIGIL_JSON_ENDPOINT: '127.0.0.1:0',
-    VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
-    VIGIL_TELEMETRY_ENDPOINT: '127.0.0.1:0',
+    ...shippedConfigEnv(dir),
   };
   const entry = dist ? ['--import', preload, path.join(dist, 'app/main.js')] : ['--import', tsx, '--import', preload, path.join(root, 'app/main.ts')];
   const configs = ['--config', path.join(root, 'pipelines.yaml'), ...(overlay ? ['--config', overlay] : [])];

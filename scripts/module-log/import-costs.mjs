@@ -11,19 +11,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { shippedConfigEnv } from './shipped-env.mjs';
 
 const root = path.resolve(process.argv[2] ?? path.join(import.meta.dirname, '../..'));
 const d = (p) => pathToFileURL(path.join(root, 'dist', p)).href;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-import-costs-'));
-Object.assign(process.env, {
-  VIGIL_STATE_DIR: path.join(dir, 'state'),
-  VIGIL_ALERTS_FILE: path.join(dir, 'alerts.jsonl'),
-  VIGIL_OTLP_GRPC_ENDPOINT: '127.0.0.1:0',
-  VIGIL_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
-  VIGIL_JSON_ENDPOINT: '127.0.0.1:0',
-  VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
-  VIGIL_TELEMETRY_ENDPOINT: '127.0.0.1:0',
-});
+Object.assign(process.env, shippedConfigEnv(dir));
 process.chdir(dir);
 
 const rows = [];
