@@ -6,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type NumberDataPoint, getAttr } from '../src/model.ts';
 import { costProcessorFactory as factory } from '../processors/cost/index.ts';
 import type { CostProcessor } from '../processors/cost/cost-processor.ts';
-import { calendarFor, calendarFormatter, periodOf } from '../processors/cost/budget-book.ts';
 import { SinkConsumer, configFor, tempDir, testSettings } from './helpers/index.ts';
 import { attrs, resourceSpans, span } from './percentiles-helpers.ts';
 
@@ -180,18 +179,5 @@ describe('cost budgets', () => {
     expect(await gauge(proc, emitted, 'llm.budget.spent', 'daily')).toBeCloseTo(2.5, 9);
     expect(await gauge(proc, emitted, 'llm.budget.utilization', 'daily')).toBeCloseTo(0.25, 9);
     await proc.shutdown();
-  });
-});
-
-describe('budget periods in UTC without an ICU formatter', () => {
-  it('give the same day and month as the UTC formatter, around midnights and month ends', () => {
-    const utc = calendarFormatter('UTC');
-    const times = [Date.UTC(2026, 10, 29, 23, 59, 59, 999), Date.UTC(2026, 10, 30, 0, 0, 0, 0), Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), Date.UTC(2028, 1, 29, 12), 0];
-    for (let i = 0; i < 200; i++) times.push(Date.UTC(2026, 0, 1) + i * 7_919_000 * 13);
-    for (const ms of times)
-      for (const kind of ['day', 'month'] as const) expect(periodOf(calendarFor('UTC'), kind, ms), new Date(ms).toISOString()).toBe(periodOf(utc, kind, ms));
-    expect(calendarFor('utc')).toBeUndefined();
-    expect(calendarFor('Europe/Paris')).toBeInstanceOf(Intl.DateTimeFormat);
-    expect(() => calendarFor('Mars/Olympus')).toThrow(RangeError);
   });
 });
