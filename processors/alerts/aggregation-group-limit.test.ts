@@ -6,10 +6,9 @@
  */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SinkConsumer, configFor, tempDir, testSettings } from '../../test/helpers/index.ts';
-import type { AlertsProcessor } from './alerts-processor.ts';
+import { configFor } from '../../test/helpers/index.ts';
 import { DEFAULT_MAX_AGGREGATION_GROUPS, OVERFLOW_GROUP_LABELS } from './dispatcher.ts';
-import { batchOf, gauge } from './testdata/batches.ts';
+import { startQueueBacklog } from './testdata/queue-backlog.ts';
 import { alertsProcessorFactory } from './index.ts';
 
 const dirs: string[] = [];
@@ -18,32 +17,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function setup(extra: Record<string, unknown>) {
-  vi.useFakeTimers({ now: new Date('2026-11-23T10:00:00Z') });
-  const dir = tempDir();
-  dirs.push(dir);
-  const emitted = new SinkConsumer();
-  const settings = testSettings('processor', 'alerts', {
-    stateDir: dir,
-    emit: emitted,
-    service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines: { main: { receivers: [], processors: ['alerts'], exporters: ['webhook/ops'] } } },
-  });
-  const proc = alertsProcessorFactory.create(
-    settings,
-    configFor(alertsProcessorFactory, {
-      interval: '10s',
-      rules: [{ name: 'QueueBacklog', metric: 'queue_depth', stat: 'last', group_by: ['user.id'], window: '1m', op: '>', threshold: 0, limit: 0 }],
-      route_defaults: { group_wait: '0s', group_interval: '10s', group_by: ['alertname', 'user.id'] },
-      ...extra,
-    }),
-  ) as AlertsProcessor;
-  await proc.start({ reportFatal: () => undefined });
-  const send = async (from: number, to: number, value = 5) => {
-    const points = Array.from({ length: to - from }, (_, i) => gauge('queue_depth', { 'user.id': `u${from + i}` }, value, Date.now()));
-    await proc.process(batchOf(points), new SinkConsumer());
-  };
-  return { proc, emitted, send, engine: (proc as unknown as { engine: import('./alert-engine.ts').AlertEngine }).engine };
-}
+const setup = (extra: Record<string, unknown>) => startQueueBacklog(dirs, { limit: 0 }, extra);
 
 describe('aggregation group limit', () => {
   it('puts the alerts past max_aggregation_groups into one overflow group per route, notified and counted once', async () => {

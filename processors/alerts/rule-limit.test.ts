@@ -5,9 +5,8 @@
  */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SinkConsumer, configFor, tempDir, testSettings } from '../../test/helpers/index.ts';
-import type { AlertsProcessor } from './alerts-processor.ts';
-import { batchOf, gauge } from './testdata/batches.ts';
+import { SinkConsumer, configFor } from '../../test/helpers/index.ts';
+import { startQueueBacklog } from './testdata/queue-backlog.ts';
 import { alertsProcessorFactory } from './index.ts';
 
 const dirs: string[] = [];
@@ -17,29 +16,10 @@ afterEach(() => {
 });
 
 async function setup(rule: Record<string, unknown>) {
-  vi.useFakeTimers({ now: new Date('2026-11-23T10:00:00Z') });
-  const dir = tempDir();
-  dirs.push(dir);
-  const emitted = new SinkConsumer();
-  const settings = testSettings('processor', 'alerts', {
-    stateDir: dir,
-    emit: emitted,
-    service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines: { main: { receivers: [], processors: ['alerts'], exporters: ['webhook/ops'] } } },
-  });
-  const proc = alertsProcessorFactory.create(
-    settings,
-    configFor(alertsProcessorFactory, {
-      interval: '10s',
-      rules: [{ name: 'QueueBacklog', metric: 'queue_depth', stat: 'last', group_by: ['user.id'], window: '1m', op: '>', threshold: 0, ...rule }],
-      route_defaults: { group_wait: '0s', group_interval: '10s', group_by: ['alertname', 'user.id'] },
-    }),
-  ) as AlertsProcessor;
-  await proc.start({ reportFatal: () => undefined });
-  const send = async (users: number, value = 5) => {
-    const points = Array.from({ length: users }, (_, i) => gauge('queue_depth', { 'user.id': `u${i}` }, value, Date.now()));
-    await proc.process(batchOf(points), new SinkConsumer());
-  };
-  return { proc, emitted, send };
+  const r = await startQueueBacklog(dirs, rule);
+  /** queue_depth for users u0 .. u<users - 1>. */
+  const send = (users: number, value = 5) => r.send(0, users, value);
+  return { proc: r.proc, emitted: r.emitted, send };
 }
 
 const names = (s: SinkConsumer) => s.alerts.flatMap((n) => n.alerts.map((a) => `${a.labels.alertname}:${a.status}`));
