@@ -133,14 +133,25 @@ service:
     // a refresh in flight when the test navigates away is aborted by the browser: not a page problem
     page.on('requestfailed', (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
 
+    // the overviews the page itself fetched: what it shows is compared with what it read (a second read by
+    // the test can fall in a later window, whose merged p95 differs)
+    const pageOverviews: Overview[] = [];
+    page.on('response', (r) => {
+      if (new URL(r.url()).pathname === '/api/overview' && r.ok()) void r.json().then((o: Overview) => pageOverviews.push(o), () => undefined);
+    });
     await page.goto(base, { waitUntil: 'load' });
     // the service's p95, as the API computes it, in the latency table
     const row = page.locator('#latency tr[data-series="service:support-bot"]');
     await row.waitFor({ timeout: 15_000 });
-    const p95Text = (await row.locator('td.p95').textContent())!;
-    expect(p95Text).toMatch(/^1\.\d\d s$/);
-    const apiP95 = (await overview()).latency.series.find((s) => s.by === 'service' && s.name === 'support-bot')!.p95!;
-    expect(Math.abs(Number.parseFloat(p95Text) * 1000 - apiP95)).toBeLessThan(60); // one refresh apart
+    const servicePoint = (o: Overview) => o.latency.series.find((s) => s.by === 'service' && s.name === 'support-bot');
+    // shown with two decimals of a second: within 5 ms of the p95 in the last overview the page drew
+    await expect
+      .poll(async () => {
+        const text = (await row.locator('td.p95').textContent())!;
+        const shown = pageOverviews.length ? servicePoint(pageOverviews[pageOverviews.length - 1]!)?.p95 : undefined;
+        return /^1\.\d\d s$/.test(text) && shown != null && Math.abs(Number.parseFloat(text) * 1000 - shown) <= 5 ? 'matches' : `${text} vs ${shown}`;
+      }, { timeout: 12_000 })
+      .toBe('matches');
     expect(await page.locator('#latency .chart canvas').count()).toBeGreaterThan(0);
     // the spend against the budget
     const budget = page.locator('#budgets [data-budget="daily-total"] .budget-text');
