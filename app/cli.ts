@@ -124,7 +124,7 @@ async function run(args: string[], io: Out): Promise<number> {
   const service = new Service(result.config, {
     logger,
     registry: components,
-    telemetry: new ServiceTelemetry({ metricReaders: selfExport.metricReaders, ...(selfExport.resource ? { resource: selfExport.resource } : {}) }),
+    telemetry: new ServiceTelemetry(selfExport.meter ? { mirror: selfExport.meter } : {}),
     ...(selfExport.tracer ? { tracer: selfExport.tracer } : {}),
   });
   // Signals are handled from before the start: a SIGTERM that arrives while the pipelines start (or right

@@ -24,9 +24,9 @@
  */
 import { Writable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Attributes, Tracer } from '@opentelemetry/api';
+import type { Attributes, Meter, Tracer } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import type { MetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { parseDuration } from './duration.ts';
 import { importPackage } from './import-package.ts';
 import { Duration, Obj } from './config/types.ts';
@@ -124,9 +124,13 @@ const SEVERITY: Record<string, number> = { trace: 1, debug: 5, info: 9, warn: 13
 
 /** What {@link startSelfExport} set up. */
 export interface SelfExport {
-  /** Metric readers to hand to the service's MeterProvider (none when no reader is configured). */
-  metricReaders: MetricReader[];
-  /** The resource of vigil's own telemetry, for the MeterProvider of those readers (undefined when nothing is exported). */
+  /**
+   * A meter of the OTel metrics SDK whose periodic readers export over OTLP, to be the mirror of the
+   * service's own meter (src/own-meter.ts); undefined when no reader is configured (the SDK is not loaded).
+   * Its provider is flushed and shut down by `shutdown`.
+   */
+  meter: Meter | undefined;
+  /** The resource of vigil's own telemetry (undefined when nothing is exported). */
   resource: Resource | undefined;
   /**
    * A pino destination that writes every line to `stdout` and also emits it as an OTel log record
@@ -149,14 +153,18 @@ export async function startSelfExport(config: SelfExportConfig, stdout: NodeJS.W
   const resource = needsResource ? (await importPackage(import('@opentelemetry/resources'))).resourceFromAttributes(attrs) : undefined;
   const stops: (() => Promise<void>)[] = [];
 
-  const metricReaders: MetricReader[] = [];
+  let meter: Meter | undefined;
   if (config.metrics.readers.length) {
-    const { PeriodicExportingMetricReader } = await importPackage(import('@opentelemetry/sdk-metrics'));
+    const { MeterProvider, PeriodicExportingMetricReader } = await importPackage(import('@opentelemetry/sdk-metrics'));
+    const readers = [];
     for (const r of config.metrics.readers) {
       const interval = parseDuration(r.periodic.interval);
       const timeout = Math.min(parseDuration(r.periodic.exporter.otlp.timeout), interval);
-      metricReaders.push(new PeriodicExportingMetricReader({ exporter: await metricExporter(r.periodic.exporter.otlp), exportIntervalMillis: interval, exportTimeoutMillis: timeout }));
+      readers.push(new PeriodicExportingMetricReader({ exporter: await metricExporter(r.periodic.exporter.otlp), exportIntervalMillis: interval, exportTimeoutMillis: timeout }));
     }
+    const provider = new MeterProvider({ readers, resource: resource! });
+    meter = provider.getMeter('vigil');
+    stops.push(() => provider.shutdown());
   }
 
   let logDestination: Writable | undefined;
@@ -206,7 +214,7 @@ export async function startSelfExport(config: SelfExportConfig, stdout: NodeJS.W
 
   let stopped: Promise<void> | undefined;
   return {
-    metricReaders,
+    meter,
     resource,
     logDestination,
     tracer,

@@ -1,6 +1,7 @@
 /**
- * vigil's own telemetry: OpenTelemetry metrics (sdk-metrics) read by a Prometheus exporter and served as
- * text on `service.telemetry.endpoint` `/metrics`, with `/healthz` and `/readyz` beside it.
+ * vigil's own telemetry: OpenTelemetry metrics instruments, served in the Prometheus text format on
+ * `service.telemetry.endpoint` `/metrics` by vigil's own meter (src/own-meter.ts: the exposition of
+ * exporter-prometheus without loading the OTel metrics SDK), with `/healthz` and `/readyz` beside it.
  *
  * Names follow the Collector's `otelcol_*` metrics with a `vigil_` prefix, labelled by component ID and
  * signal: `vigil_receiver_accepted_items_total{receiver="otlp",signal="traces"}` and so on.
@@ -8,9 +9,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Attributes, type Histogram, type Meter, ValueType } from '@opentelemetry/api';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import type { Resource } from '@opentelemetry/resources';
-import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { OwnMeter } from './own-meter.ts';
 import type { ComponentKind } from './component.ts';
 import type { SignalName } from './model.ts';
 import { defaultMaxConnections } from './otlp/connections.ts';
@@ -65,9 +64,8 @@ const EVENT_METRIC: Record<CountEvent, { name: string; help: string }> = {
 
 /** The process-wide registry behind /metrics, /healthz and /readyz. */
 export class ServiceTelemetry {
-  readonly exporter: PrometheusExporter;
-  readonly provider: MeterProvider;
-  readonly meter: Meter;
+  /** The meter behind /metrics (and, with `mirror`, behind OTLP export too). */
+  readonly meter: OwnMeter;
   /**
    * `vigil_pipeline_duration_seconds{receiver}`: how long a receiver's batch takes through the pipelines
    * until every exporter accepted it (queued it, for exporters with a queue). Recorded once per batch.
@@ -84,11 +82,13 @@ export class ServiceTelemetry {
   /** `starting` until every pipeline started; `draining` once shutdown begins. */
   phase: 'starting' | 'running' | 'draining' = 'starting';
 
-  /** `metricReaders`: further readers of vigil's own metrics (OTLP export, `service.telemetry.metrics.readers`). */
-  constructor(opts: { metricReaders?: MetricReader[]; resource?: Resource } = {}) {
-    this.exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
-    this.provider = new MeterProvider({ readers: [this.exporter, ...(opts.metricReaders ?? [])], ...(opts.resource ? { resource: opts.resource } : {}) });
-    this.meter = this.provider.getMeter('vigil');
+  /**
+   * `mirror`: a meter of the OTel metrics SDK whose readers export vigil's own metrics over OTLP
+   * (`service.telemetry.metrics.readers`, src/self-export.ts); every instrument and measurement goes to it
+   * too. Without it, the SDK is not loaded.
+   */
+  constructor(opts: { mirror?: Meter } = {}) {
+    this.meter = new OwnMeter(opts.mirror);
     this.registerProcessMetrics();
     this.pipelineDuration = this.meter.createHistogram('vigil_pipeline_duration_seconds', {
       description: 'Time a received batch takes through the pipelines until every exporter accepted it',
@@ -352,7 +352,7 @@ export class ServiceTelemetry {
       return;
     }
     if (path === '/metrics') {
-      this.exporter.getMetricsRequestHandler(req, res);
+      this.meter.serve(res);
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
@@ -364,10 +364,9 @@ export class ServiceTelemetry {
     }
   }
 
-  /** Stops serving and shuts the meter provider down. */
+  /** Stops serving (the mirror's SDK provider, if any, is shut down by whoever made it: src/self-export.ts). */
   async close(): Promise<void> {
     await this.closeServer();
-    await this.provider.shutdown().catch(() => undefined);
   }
 
   /** Stops serving the HTTP endpoint (the metrics keep counting; `listen` may be called again). */

@@ -129,7 +129,7 @@ describe('stores under the budget', () => {
     // /metrics: bytes per store, the limit, what was shed
     const text = await new Promise<string>((resolve) => {
       const res = { statusCode: 0, setHeader() {}, end: (body: string) => resolve(body) };
-      tel.exporter.getMetricsRequestHandler({} as never, res as never);
+      tel.meter.serve(res as never);
     });
     expect(text).toMatch(/vigil_memory_budget_limit_bytes \d+/);
     expect(text).toMatch(new RegExp(`vigil_memory_budget_shed_items_total\\{store="processor/percentiles series"\\} ${500 - held}`));

@@ -62,15 +62,13 @@ export function resourceSpans(service: string, spans: Span[], resourceAttrs: Key
 
 /** Sum of a counter's points on a ServiceTelemetry whose labels include every entry of `labels`. */
 export async function counterValue(tel: ServiceTelemetry, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const { resourceMetrics } = await tel.exporter.collect();
   let total = 0;
-  for (const sm of resourceMetrics.scopeMetrics)
-    for (const m of sm.metrics) {
-      if (m.descriptor.name !== name) continue;
-      for (const dp of m.dataPoints) {
-        const a = dp.attributes as Record<string, unknown>;
-        if (Object.entries(labels).every(([k, v]) => a[k] === v)) total += dp.value as number;
-      }
+  for (const m of await tel.meter.read()) {
+    if (m.name !== name) continue;
+    for (const dp of m.points) {
+      const a = dp.attributes as Record<string, unknown>;
+      if (Object.entries(labels).every(([k, v]) => a[k] === v)) total += dp.value as number;
     }
+  }
   return total;
 }
