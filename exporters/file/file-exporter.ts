@@ -3,12 +3,14 @@
  * exporter writes them) and `{"alert": {...}}` for each alert of a notification routed to this exporter.
  * The file is its own durable store (no delivery queue). Writes are off the event loop and grouped: the
  * batches that arrive while a write is in progress are written together in the next one (one writev() on
- * an O_APPEND file, then one fdatasync for the group: group commit). `fsync` sets when the lines are synced
- * (a documented policy, default `batch`):
- *   - `batch`: each group is fdatasync'd before its consume() calls resolve (nothing acknowledged is lost
- *     to a power cut);
- *   - `interval`: fdatasync every `fsync_interval` (default 1s) while there is unsynced data; a crash of
- *     the machine (not of vigil) can lose up to that much acknowledged data;
+ * an O_APPEND file: group commit), and the fdatasync of one group runs while the next group is written
+ * (pipelined commits). Every policy acknowledges a batch only once its write() completed, so nothing
+ * acknowledged is lost if vigil crashes. `fsync` sets when the lines are synced (a documented policy,
+ * default `batch`):
+ *   - `batch`: a batch is acknowledged once an fdatasync that started after its write completed has
+ *     returned (nothing acknowledged is lost to a power cut);
+ *   - `interval`: fdatasync every `fsync_interval` (default 1s) while there is unsynced data, beside the
+ *     writes; a crash of the machine (not of vigil) can lose up to that much acknowledged data;
  *   - `none`: the kernel writes back when it likes (and at rotation and shutdown).
  * `true` / `false` are accepted for `batch` / `none`. A path that is not a regular file (`/dev/null`, a
  * FIFO, a terminal) is written the same way but never rotated, cut back or synced (fdatasync fails there
@@ -69,33 +71,89 @@ export function repairTornTail(file: string): number {
 }
 
 /**
+ * The file system calls of the commit path: `node:fs` by default. A test puts a failing disk in between
+ * (an fdatasync that fails with EIO cannot be had from a real disk on demand); nothing else replaces them.
+ */
+export interface FileIo {
+  /** writev(2): writes `bufs` in order at the end of the O_APPEND file `fd`; resolves the bytes written (may be short). */
+  writev(fd: number, bufs: Buffer[]): Promise<number>;
+  /** fdatasync(2) of `fd`: resolves once every byte written before the call is on stable storage. */
+  fdatasync(fd: number): Promise<void>;
+}
+
+const writevAsync = promisify(fs.writev) as (fd: number, bufs: Buffer[]) => Promise<{ bytesWritten: number }>;
+const fdatasyncAsync = promisify(fs.fdatasync);
+/** The real calls (libuv's thread pool: off the event loop). */
+export const nodeFileIo: FileIo = {
+  writev: async (fd, bufs) => (await writevAsync(fd, bufs)).bytesWritten,
+  fdatasync: (fd) => fdatasyncAsync(fd),
+};
+
+/** One consume() call's lines on their way to the file: queued, written at `start`, then acknowledged or refused. */
+interface Commit {
+  buf: Buffer;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  /** Offset of its first byte in the file, once written (-1 before). */
+  start: number;
+}
+
+/** An error of the commit path, with what the refusal message says about the file. */
+type CommitError = NodeJS.ErrnoException & { undone?: boolean; groupBytes?: number };
+
+/**
  * The file exporter (see this file's comment): JSON lines appended to `path` and fsync'd, rotated past
  * `max_megabytes`; a batch that cannot be written whole is refused with a retryable error.
+ *
+ * Commits are pipelined: one write (writev of every batch waiting) and one fdatasync can be in flight at
+ * once, on two threads of libuv's pool, so the batches that arrive while group N is being synced are
+ * written meanwhile and the next fdatasync covers them all. With `fsync: batch` a batch is acknowledged
+ * only by an fdatasync that started after its write completed (one that covers it); with `interval` and
+ * `none` once its write completed. A failed fdatasync refuses exactly the batches it covers: the file is
+ * cut back to the first of them, and the batches written after it (not acknowledged yet) are written
+ * again.
  */
 export class FileExporter implements Exporter {
   private fd: number | undefined;
+  /** Bytes in the file (the offset the next write lands at); 0 for a device. */
   private size = 0;
   private started = false;
   private stopped = false;
   /** Writes fail (disk full): /readyz names the exporter until one works again. */
   private failing = false;
+  /** The file is closed and its torn tail repaired before the next write (a cut-back that failed). */
+  private reopen = false;
   private repairBeforeOpen = false;
   private readonly maxBytes: number;
   /** The path is a regular file (not a device, FIFO or terminal): rotated, cut back, synced. */
   private regular = true;
-  /** Batches waiting for the next group write, and the write in progress. */
-  private pending: { buf: Buffer; resolve: () => void; reject: (err: Error) => void }[] = [];
-  private flushing: Promise<void> | undefined;
-  /** Bytes written since the last fdatasync (policy `interval`). */
-  private dirty = false;
-  private syncTimer: NodeJS.Timeout | undefined;
   private readonly policy: 'batch' | 'interval' | 'none';
+  /** Encoded batches waiting for the next write, in arrival order. */
+  private queue: Commit[] = [];
+  /** Written, waiting for the fdatasync that covers them (`fsync: batch` on a regular file), in file order. */
+  private written: Commit[] = [];
+  /** The write loop runs (one at a time); `writer` settles when it stops. */
+  private writing = false;
+  private writer: Promise<void> = Promise.resolve();
+  /** The write in flight, bookkeeping included (a failed fdatasync waits for it before it cuts the file). */
+  private writeStep: Promise<void> | undefined;
+  /** The sync loop runs (one at a time); `syncer` settles when it stops. */
+  private syncing = false;
+  private syncer: Promise<void> = Promise.resolve();
+  /** A failed fdatasync is being undone: no write starts until the file is cut back. */
+  private paused = false;
+  /** Bytes written since the last fdatasync started (policies `interval` and `none`). */
+  private dirty = false;
+  /** Policy `interval`: the timer asked for an fdatasync of what is dirty. */
+  private syncDue = false;
+  private syncTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly id: string,
     private readonly config: FileConfig,
     private readonly logger: Logger,
     private readonly telemetry: ComponentTelemetry,
+    private readonly io: FileIo = nodeFileIo,
   ) {
     this.maxBytes = config.max_megabytes * 1024 * 1024;
     this.policy = fsyncPolicy(config.fsync);
@@ -110,7 +168,11 @@ export class FileExporter implements Exporter {
       if (cut) this.logger.warn({ path: this.config.path, bytes: cut }, 'removed a partial last line left by an earlier crash');
     }
     if (this.policy === 'interval') {
-      this.syncTimer = setInterval(() => void this.syncNow(), Math.max(1, parseDuration(this.config.fsync_interval)));
+      this.syncTimer = setInterval(() => {
+        if (!this.dirty) return;
+        this.syncDue = true;
+        this.kickSyncer();
+      }, Math.max(1, parseDuration(this.config.fsync_interval)));
       this.syncTimer.unref();
     }
   }
@@ -152,12 +214,12 @@ export class FileExporter implements Exporter {
     const buf = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
     try {
       await new Promise<void>((resolve, reject) => {
-        this.pending.push({ buf, resolve, reject });
-        this.flushing ??= this.flushLoop();
+        this.queue.push({ buf, resolve, reject, start: -1 });
+        this.kickWriter();
       });
     } catch (err) {
       for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('failed', s, counts[s]);
-      const e = err as NodeJS.ErrnoException & { undone?: boolean; groupBytes?: number };
+      const e = err as CommitError;
       const free = freeBytesSync(path.dirname(path.resolve(this.config.path)));
       const message =
         `cannot write ${this.config.path}: ${e.code === 'ENOSPC' ? 'no space left on device' : e.message} (${e.code ?? 'EIO'}) writing ${e.groupBytes ?? buf.length} bytes` +
@@ -176,106 +238,207 @@ export class FileExporter implements Exporter {
     for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('sent', s, counts[s]);
   }
 
-  /** Writes the waiting batches a group at a time until none wait (one loop runs at a time). */
-  private async flushLoop(): Promise<void> {
-    try {
-      while (this.pending.length) {
-        const group = this.pending.splice(0);
-        try {
-          await this.writeGroup(group.map((g) => g.buf));
-          for (const g of group) g.resolve();
-        } catch (err) {
-          for (const g of group) g.reject(err as Error);
+  private kickWriter(): void {
+    if (this.writing || this.paused || !this.queue.length) return;
+    this.writing = true;
+    this.writer = this.writeLoop().finally(() => {
+      this.writing = false;
+      this.kickWriter();
+    });
+  }
+
+  private kickSyncer(): void {
+    if (this.syncing || (!this.written.length && !this.syncDue)) return;
+    this.syncing = true;
+    this.syncer = this.syncLoop().finally(() => {
+      this.syncing = false;
+      this.kickSyncer();
+    });
+  }
+
+  /**
+   * Writes what waits, a group at a time: each group is every batch queued when the previous write ended
+   * (as much of it as fits in the file before rotation). It does not wait for the fdatasync of the group
+   * before: the sync loop runs beside it.
+   */
+  private async writeLoop(): Promise<void> {
+    while (this.queue.length && !this.paused) {
+      try {
+        // Close, rotate or open between writes, never with an fdatasync in flight on the file closed.
+        if (this.reopen) {
+          await this.syncIdle();
+          if (this.paused) continue;
+          this.close();
         }
+        if (this.fd === undefined) this.open();
+        if (this.rotationDue()) {
+          await this.syncIdle();
+          if (this.paused) continue;
+          await this.rotate();
+        }
+      } catch (err) {
+        // Nothing of the queue was written: all of it is refused (the file is as it was).
+        for (const c of this.queue.splice(0)) c.reject(Object.assign(err as CommitError, { undone: true }));
+        continue;
       }
-    } finally {
-      this.flushing = undefined;
+      const group = this.takeGroup();
+      const step = this.writeGroup(group);
+      this.writeStep = step;
+      await step;
+      this.writeStep = undefined;
     }
   }
 
-  /** One group: rotate if due, write whole, sync by the policy; on failure cut the file back. */
-  private async writeGroup(bufs: Buffer[]): Promise<void> {
-    let before = -1;
+  /** The file holds lines and the next batch would take it past max_megabytes. */
+  private rotationDue(): boolean {
+    return this.regular && this.maxBytes > 0 && this.size > 0 && this.size + this.queue[0]!.buf.length > this.maxBytes;
+  }
+
+  /** The next group: the queued batches that fit before rotation is due (always the first one). */
+  private takeGroup(): Commit[] {
+    if (!this.regular || this.maxBytes <= 0) return this.queue.splice(0);
+    let bytes = this.size + this.queue[0]!.buf.length;
+    let n = 1;
+    while (n < this.queue.length && bytes + this.queue[n]!.buf.length <= this.maxBytes) bytes += this.queue[n++]!.buf.length;
+    return this.queue.splice(0, n);
+  }
+
+  /** One group, written whole (writev looped until whole) or cut back off the file and refused. */
+  private async writeGroup(group: Commit[]): Promise<void> {
+    const before = this.size;
     let bytes = 0;
-    for (const b of bufs) bytes += b.length;
+    for (const c of group) {
+      c.start = before + bytes;
+      bytes += c.buf.length;
+    }
     try {
-      if (this.fd === undefined) this.open();
-      if (this.regular && this.maxBytes > 0 && this.size > 0 && this.size + bytes > this.maxBytes) await this.rotate();
-      before = this.size;
-      // One writev (looped until whole) for the group on an O_APPEND file, without copying the batches into
-      // one buffer; a crash can only cut the last line.
+      // One writev (looped until whole) on an O_APPEND file, without copying the batches into one buffer; a
+      // crash can only cut the last line.
       let i = 0;
       let off = 0;
-      while (i < bufs.length) {
-        const parts = off ? [bufs[i]!.subarray(off), ...bufs.slice(i + 1, i + IOV_MAX)] : bufs.slice(i, i + IOV_MAX);
-        const { bytesWritten } = await writev(this.fd!, parts);
-        if (bytesWritten <= 0) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
-        let n = off + bytesWritten;
-        while (i < bufs.length && n >= bufs[i]!.length) n -= bufs[i++]!.length;
+      while (i < group.length) {
+        const parts: Buffer[] = [];
+        if (off) parts.push(group[i]!.buf.subarray(off));
+        for (let j = off ? i + 1 : i; j < group.length && parts.length < IOV_MAX; j++) parts.push(group[j]!.buf);
+        const n0 = await this.io.writev(this.fd!, parts);
+        if (!(n0 > 0)) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
+        let n = off + n0;
+        while (i < group.length && n >= group[i]!.buf.length) n -= group[i++]!.buf.length;
         off = n;
       }
-      if (this.policy === 'batch') await this.sync();
-      else this.dirty = true;
-      if (this.regular) this.size += bytes;
     } catch (err) {
-      const e = err as NodeJS.ErrnoException & { undone?: boolean; groupBytes?: number };
-      e.undone = before >= 0 && this.regular ? this.undo(before) : before < 0;
+      const e = err as CommitError;
+      e.undone = this.regular ? this.undo(before) : false;
       e.groupBytes = bytes;
-      throw e;
+      for (const c of group) c.reject(e);
+      return;
+    }
+    if (this.regular) this.size += bytes;
+    if (this.policy === 'batch' && this.regular) {
+      for (const c of group) this.written.push(c);
+      this.kickSyncer();
+    } else {
+      if (this.regular) this.dirty = true;
+      for (const c of group) c.resolve();
     }
   }
 
-  /** fdatasync of the open file; a file that cannot be synced (a device: EINVAL) is not an error. */
-  private async sync(): Promise<void> {
-    if (this.fd === undefined || !this.regular) return;
-    try {
-      await fdatasync(this.fd);
+  /**
+   * fdatasync's what was written, one call at a time, beside the writes. `batch`: each call covers the
+   * batches whose write had completed when it started, and acknowledges them when it returns. `interval`:
+   * one call when the timer asks; a failure is logged and the next interval tries again.
+   */
+  private async syncLoop(): Promise<void> {
+    while ((this.written.length || this.syncDue) && this.fd !== undefined) {
+      const covered = this.written.splice(0);
+      const fd = this.fd;
+      this.syncDue = false;
+      const wasDirty = this.dirty;
       this.dirty = false;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EINVAL' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
-        this.regular = false; // a special file that reports itself as regular: write on, never sync
-        return;
+      try {
+        if (this.regular) await this.io.fdatasync(fd);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EINVAL' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+          this.regular = false; // a special file that reports itself as regular: write on, never sync
+        } else if (covered.length) {
+          await this.failSync(covered, err as CommitError);
+          continue;
+        } else {
+          this.dirty ||= wasDirty;
+          this.logger.warn({ err: (err as Error).message, path: this.config.path }, 'fdatasync failed; retried at the next interval');
+          continue;
+        }
       }
-      throw err;
+      for (const c of covered) c.resolve();
     }
   }
 
-  /** Policy `interval`: syncs what was written since the last sync; a failure is logged and retried. */
-  private async syncNow(): Promise<void> {
-    if (!this.dirty || this.flushing) return;
+  /**
+   * An fdatasync that covered `covered` failed: their bytes may not be on disk. Waits for the write in
+   * flight, cuts the file back to the first of them and refuses them; the batches written after them are
+   * queued again in front (their order kept), or refused too when the file cannot be cut back.
+   */
+  private async failSync(covered: Commit[], err: CommitError): Promise<void> {
+    this.paused = true;
     try {
-      await this.sync();
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message, path: this.config.path }, 'fdatasync failed; retried at the next interval');
+      while (this.writeStep) await this.writeStep;
+      const cut = covered[0]!.start;
+      const after = this.written.splice(0);
+      let bytes = 0;
+      for (const c of covered) bytes += c.buf.length;
+      err.groupBytes = bytes;
+      err.undone = this.undo(cut);
+      for (const c of covered) c.reject(err);
+      if (err.undone) this.queue.unshift(...after);
+      else for (const c of after) c.reject(err);
+    } finally {
+      this.paused = false;
+      this.kickWriter();
+    }
+  }
+
+  /** Resolves once no fdatasync is in flight and nothing written waits for one. */
+  private async syncIdle(): Promise<void> {
+    while (this.syncing || (this.written.length && this.fd !== undefined)) {
+      this.kickSyncer();
+      await this.syncer;
     }
   }
 
   /**
    * Cuts the file back to `size` (its size before the failed group), so it stays whole JSON lines; when
-   * even that fails, the file is closed and its torn tail is repaired before the next write.
+   * even that fails, the file is closed (once no fdatasync is in flight) and its torn tail is repaired
+   * before the next write.
    */
   private undo(size: number): boolean {
     try {
       fs.ftruncateSync(this.fd!, size);
+      this.size = size;
       return true;
     } catch {
-      try {
-        fs.closeSync(this.fd!);
-      } catch {
-        // already unusable
-      }
-      this.fd = undefined;
+      this.reopen = true;
       this.repairBeforeOpen = true;
       return false;
     }
   }
 
+  private close(): void {
+    try {
+      fs.closeSync(this.fd!);
+    } catch {
+      // already unusable
+    }
+    this.fd = undefined;
+    this.reopen = false;
+  }
+
   /** path -> path.1 -> path.2 ... (the oldest beyond max_backups is deleted); the old file is synced first. */
   private async rotate(): Promise<void> {
-    if (this.policy !== 'none' || this.dirty) await this.sync();
-    fs.closeSync(this.fd!);
-    this.fd = undefined;
+    // `batch`: every line of it is synced already (syncIdle); otherwise sync what the kernel still holds.
+    if (this.dirty) await this.io.fdatasync(this.fd!);
+    this.dirty = false;
+    this.close();
     const p = this.config.path;
     const keep = this.config.max_backups;
     if (keep === 0) {
@@ -294,22 +457,19 @@ export class FileExporter implements Exporter {
     if (this.stopped) return;
     this.stopped = true;
     if (this.syncTimer) clearInterval(this.syncTimer);
-    while (this.flushing) await this.flushing;
+    while (this.writing || this.syncing) await Promise.all([this.writer, this.syncer]);
     if (this.fd !== undefined) {
       try {
         if (this.regular) fs.fsyncSync(this.fd);
       } finally {
-        fs.closeSync(this.fd);
-        this.fd = undefined;
+        this.close();
       }
     }
   }
 }
 
-const writev = promisify(fs.writev) as (fd: number, bufs: Buffer[]) => Promise<{ bytesWritten: number; buffers: Buffer[] }>;
 /** Buffers given to one writev (Linux's IOV_MAX). */
 const IOV_MAX = 1024;
-const fdatasync = promisify(fs.fdatasync);
 
 /** `fsync` as configured -> the policy (`true` = `batch`, `false` = `none`). */
 function fsyncPolicy(v: FileConfig['fsync']): 'batch' | 'interval' | 'none' {
