@@ -15,6 +15,9 @@
  *   node --import tsx bench/daemon.ts
  *   BENCH_DAEMON_WARMUP_MS=5000 BENCH_DAEMON_MEASURE_MS=20000  time at the rate before / while measuring
  *   BENCH_DAEMON_START_ONLY=5  start and idle RSS only, in 5 rounds (median beside each), then the module count
+ *   BENCH_DAEMON_AB=/path/to/other/dist  A/B of CPU at the rate: this build (A) and another (B, e.g. a copy of dist/ built
+ *     from the code before a change, kept inside the repo so it finds node_modules) alternated over BENCH_DAEMON_ROUNDS
+ *     rounds (default 4), each a fresh daemon: CPU seconds idle and at the rate, the main thread's share beside all threads
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,10 +33,17 @@ const WARMUP_MS = Number(process.env.BENCH_DAEMON_WARMUP_MS ?? 5000);
 const MEASURE_MS = Number(process.env.BENCH_DAEMON_MEASURE_MS ?? 20_000);
 /** Extra node flags for the daemon, e.g. BENCH_DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it. */
 const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** In an A/B run, node flags of B instead (to compare flags on one build: BENCH_DAEMON_AB=dist BENCH_DAEMON_B_NODE_ARGS=...). */
+const bNodeArgs = process.env.BENCH_DAEMON_B_NODE_ARGS === undefined ? nodeArgs : process.env.BENCH_DAEMON_B_NODE_ARGS.split(' ').filter(Boolean);
 /** Another config than the shipped one (to see what each component costs at the rate); the figures then do not count for the goals. */
 const configPath = path.resolve(process.env.BENCH_DAEMON_CONFIG ?? path.join(root, 'pipelines.yaml'));
 /** Spans per request of each run (BENCH_DAEMON_SIZES=100 runs only the first). */
 const SIZES = (process.env.BENCH_DAEMON_SIZES ?? '100,512').split(',').map(Number);
+/** The build the daemon runs from (its app/main.js). */
+const DIST = path.resolve(process.env.BENCH_DAEMON_DIST ?? path.join(root, 'dist'));
+/** Another build to alternate with DIST (A/B of CPU at the rate). */
+const AB = process.env.BENCH_DAEMON_AB ? path.resolve(process.env.BENCH_DAEMON_AB) : undefined;
+const ROUNDS = Number(process.env.BENCH_DAEMON_ROUNDS ?? 4);
 /** Rounds of the start-only run (0: the full bench). */
 const START_ONLY = Number(process.env.BENCH_DAEMON_START_ONLY ?? 0);
 const RATE = 10_000;
@@ -59,7 +69,7 @@ interface Daemon {
 }
 
 /** With `moduleLog`, the module hook that lists modules runs too (it slows loading: not for the start time). */
-async function startDaemon(moduleLog: boolean): Promise<Daemon> {
+async function startDaemon(moduleLog: boolean, dist = DIST, args = nodeArgs): Promise<Daemon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-daemon-'));
   const env = {
     ...process.env,
@@ -70,7 +80,7 @@ async function startDaemon(moduleLog: boolean): Promise<Daemon> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [...nodeArgs, '--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(root, 'dist/app/main.js'), 'run', '--config', configPath],
+    [...args, '--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(dist, 'app/main.js'), 'run', '--config', configPath],
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -101,6 +111,28 @@ function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+/** utime + stime in seconds of the main (JavaScript) thread, and of all other threads (GC helpers, compiler, libuv pool). */
+function threadCpuSeconds(pid: number): { main: number; mainSys: number; others: number } {
+  let main = 0;
+  let mainSys = 0;
+  let others = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const s = (Number(f[11]) + Number(f[12])) / 100;
+    if (Number(tid) === pid) {
+      main += s;
+      mainSys += Number(f[12]) / 100;
+    } else others += s;
+  }
+  return { main, mainSys, others };
 }
 
 /** The daemon's process.memoryUsage(), asked for with SIGUSR2 (scripts/module-log/preload.mjs). */
@@ -169,6 +201,7 @@ export async function run(): Promise<void> {
   const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (b.status !== 0) throw new Error('npm run build failed');
   if (START_ONLY > 0) return startOnly(START_ONLY);
+  if (AB) return abRounds(AB);
 
   for (const perRequest of SIZES) {
     const d = await startDaemon(perRequest === 512);
@@ -206,6 +239,52 @@ export async function run(): Promise<void> {
       await new Promise((r) => d.child.once('exit', r));
       fs.rmSync(d.dir, { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * A/B of CPU: DIST (A) and `other` (B) alternated (A B, B A, ...) for ROUNDS rounds, a fresh daemon each time:
+ * CPU % of one core idle (10 s after ready, no input) and at the rate (after the warm-up), each split into the main
+ * thread and the others, with the load average beside each; then the medians.
+ */
+async function abRounds(other: string): Promise<void> {
+  const builds = { A: DIST, B: other };
+  const rows: Record<string, { idle: number; rate: number; main: number }[]> = { A: [], B: [] };
+  const IDLE_MS = Number(process.env.BENCH_DAEMON_IDLE_MS ?? 10_000);
+  const perRequest = SIZES[0]!;
+  const pct = (s: number, ms: number) => (s / (ms / 1000)) * 100;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of round % 2 ? (['B', 'A'] as const) : (['A', 'B'] as const)) {
+      const d = await startDaemon(false, builds[name], name === 'B' ? bNodeArgs : nodeArgs);
+      try {
+        const pid = d.child.pid!;
+        await new Promise((r) => setTimeout(r, 2000));
+        const i0 = threadCpuSeconds(pid);
+        await new Promise((r) => setTimeout(r, IDLE_MS));
+        const i1 = threadCpuSeconds(pid);
+        await drive(d.httpPort, perRequest, WARMUP_MS);
+        const c0 = threadCpuSeconds(pid);
+        const t0 = performance.now();
+        const r = await drive(d.httpPort, perRequest, MEASURE_MS);
+        const c1 = threadCpuSeconds(pid);
+        const ms = performance.now() - t0;
+        const row = { idle: pct(i1.main + i1.others - i0.main - i0.others, IDLE_MS), rate: pct(c1.main + c1.others - c0.main - c0.others, ms), main: pct(c1.main - c0.main, ms) };
+        rows[name]!.push(row);
+        console.log(
+          `round ${round + 1} ${name}: idle ${row.idle.toFixed(2)}% (main ${pct(i1.main - i0.main, IDLE_MS).toFixed(2)}%), at ${RATE} spans/s in ${perRequest}-span requests ${row.rate.toFixed(1)}% (main thread ${row.main.toFixed(1)}% of which system ${pct(c1.mainSys - c0.mainSys, ms).toFixed(1)}%, ` +
+            `others ${(row.rate - row.main).toFixed(1)}%), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rssBytes(pid))}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+        );
+      } finally {
+        d.child.kill('SIGTERM');
+        await new Promise((r) => d.child.once('exit', r));
+        fs.rmSync(d.dir, { recursive: true, force: true });
+      }
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (const name of ['A', 'B'] as const) {
+    const rs = rows[name]!;
+    console.log(`${name} ${builds[name]}: median idle ${median(rs.map((r) => r.idle)).toFixed(2)}%, at the rate ${median(rs.map((r) => r.rate)).toFixed(1)}% (main thread ${median(rs.map((r) => r.main)).toFixed(1)}%)`);
   }
 }
 
