@@ -28,7 +28,7 @@ import { freeBytesSync } from '../../src/atomic-file.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { retryableError } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
-import { type Batch, countItems, pickSignal } from '../../src/model.ts';
+import { type Alert, type Batch, countItems, pickSignal } from '../../src/model.ts';
 import { otlpJsonBytes } from '../../src/otlp/json-text.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import { notificationsFor } from '../../src/delivery/notification-exporter.ts';
@@ -147,6 +147,9 @@ export class FileExporter implements Exporter {
   /** Policy `interval`: the timer asked for an fdatasync of what is dirty. */
   private syncDue = false;
   private syncTimer: NodeJS.Timeout | undefined;
+  /** An encoding ran in this turn of the event loop; the consume() calls in `encodeWaiters` wait for theirs. */
+  private encodeTurnTaken = false;
+  private readonly encodeWaiters: (() => void)[] = [];
 
   constructor(
     private readonly id: string,
@@ -191,26 +194,37 @@ export class FileExporter implements Exporter {
   }
 
   async consume(batch: Batch): Promise<void> {
-    // One line per signal (OTLP/JSON written straight to bytes, "\n" included) and one per alert.
-    const lines: Buffer[] = [];
+    // What this exporter writes of the batch: one line per signal and one per alert of its notifications.
     const counts = { traces: 0, metrics: 0, logs: 0, alerts: 0 };
+    const parts: { signal: 'traces' | 'metrics' | 'logs'; part: Batch }[] = [];
+    const alerts: Alert[] = [];
     for (const signal of this.config.signals) {
       if (signal === 'alerts') {
-        for (const n of notificationsFor(batch, this.id))
-          for (const a of n.alerts) {
-            lines.push(Buffer.from(JSON.stringify({ alert: { ...webhookAlert(a), receiver: this.id } }) + '\n'));
-            counts.alerts++;
-          }
+        for (const n of notificationsFor(batch, this.id)) for (const a of n.alerts) alerts.push(a);
+        counts.alerts = alerts.length;
       } else {
         const part = pickSignal(batch, signal);
         const c = countItems(part)[signal];
         if (c === 0) continue;
-        lines.push(otlpJsonBytes(part, signal, true));
-        counts[signal] += c;
+        parts.push({ signal, part });
+        counts[signal] = c;
       }
     }
-    if (!lines.length) return;
+    if (!parts.length && !alerts.length) return;
     if (!this.started || this.stopped) throw retryableError(`exporter ${this.id} is not running`);
+    const turn = this.encodeTurn();
+    if (turn) await turn;
+    if (this.stopped) throw retryableError(`exporter ${this.id} is not running`);
+    // OTLP/JSON written straight to bytes, "\n" included; the lines keep the order of `signals`.
+    const lines: Buffer[] = [];
+    for (const signal of this.config.signals) {
+      if (signal === 'alerts') {
+        for (const a of alerts) lines.push(Buffer.from(JSON.stringify({ alert: { ...webhookAlert(a), receiver: this.id } }) + '\n'));
+      } else {
+        const p = parts.find((x) => x.signal === signal);
+        if (p) lines.push(otlpJsonBytes(p.part, signal, true));
+      }
+    }
     const buf = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -237,6 +251,31 @@ export class FileExporter implements Exporter {
     }
     for (const s of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('sent', s, counts[s]);
   }
+
+  /**
+   * One encoding per turn of the event loop: the consume() calls that arrive together (a group
+   * acknowledged at once) encode one a turn, in arrival order, so the completion of a write or an
+   * fdatasync waits for at most one encoding before the next write or fdatasync starts, not for all of
+   * them (measured: the event loop busy 95-100% of the time instead of 66%, groups of ~1 batch instead of
+   * 8). Resolves at once (undefined) when no encoding ran in this turn.
+   */
+  private encodeTurn(): Promise<void> | undefined {
+    if (this.encodeTurnTaken) return new Promise<void>((resolve) => this.encodeWaiters.push(resolve));
+    this.encodeTurnTaken = true;
+    setImmediate(this.nextEncodeTurn);
+    return undefined;
+  }
+
+  /** Hands the turn to the next waiting consume() (the next turn again after it), or frees it. */
+  private readonly nextEncodeTurn = (): void => {
+    const next = this.encodeWaiters.shift();
+    if (!next) {
+      this.encodeTurnTaken = false;
+      return;
+    }
+    next();
+    setImmediate(this.nextEncodeTurn);
+  };
 
   private kickWriter(): void {
     if (this.writing || this.paused || !this.queue.length) return;
