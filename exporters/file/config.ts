@@ -5,7 +5,7 @@ const Signal = Type.Union([Type.Literal('traces'), Type.Literal('metrics'), Type
 
 /**
  * The schema of the file exporter's config (TypeBox; defaults applied by Ajv): path, signals written, rotation
- * size (`max_megabytes`, MiB; 0 = never) and backups kept, and fsync after each batch (default true).
+ * size (`max_megabytes`, MiB; 0 = never) and backups kept, and the fsync policy (default `batch`: synced before acknowledged).
  */
 export const FileConfigSchema = Obj({
   path: Type.String({ minLength: 1, description: 'the file lines are appended to (its folder is created)' }),
