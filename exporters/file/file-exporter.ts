@@ -287,7 +287,7 @@ export class FileExporter implements Exporter {
   }
 
   private kickSyncer(): void {
-    if (this.syncing || (!this.written.length && !this.syncDue)) return;
+    if (this.syncing || this.fd === undefined || (!this.written.length && !this.syncDue)) return;
     this.syncing = true;
     this.syncer = this.syncLoop().finally(() => {
       this.syncing = false;
@@ -388,7 +388,12 @@ export class FileExporter implements Exporter {
    * one call when the timer asks; a failure is logged and the next interval tries again.
    */
   private async syncLoop(): Promise<void> {
-    while ((this.written.length || this.syncDue) && this.fd !== undefined) {
+    while (this.written.length || this.syncDue) {
+      // Nothing open to sync (a file that could not be opened again): nothing written waits then either.
+      if (this.fd === undefined) {
+        this.syncDue = false;
+        break;
+      }
       const covered = this.written.splice(0);
       const fd = this.fd;
       this.syncDue = false;
