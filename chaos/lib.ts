@@ -275,7 +275,7 @@ export function randomHex(bytes: number): string {
  * process is busy generating load, and its event loop lag would count as the daemon's). `stop()` returns
  * each answer's latency in ms (`timeoutMs` for a failure or a timeout).
  */
-export function startProbe(url: string, everyMs = 200, timeoutMs = 5000): { stop: () => Promise<number[]> } {
+export function startProbe(url: string, everyMs = 50, timeoutMs = 5000): { stop: () => Promise<number[]> } {
   const script = `
     const http = require('node:http');
     const out = []; let on = true;

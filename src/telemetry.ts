@@ -16,6 +16,7 @@ import { defaultMaxConnections } from './otlp/connections.ts';
 import { bearerMatches } from './otlp/intake.ts';
 import { splitHostPort } from './endpoint.ts';
 import { memoryBudget } from './memory-budget.ts';
+import { TelemetryFront, privateSocketPath } from './telemetry-front.ts';
 
 /** Answers a request on the telemetry endpoint; resolves to false when it does not know the path. */
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
@@ -77,7 +78,7 @@ export class ServiceTelemetry {
   /** JSON lookups served on the endpoint (see ComponentTelemetry.serveJson), by owner. */
   private readonly jsonRoutes: { key: string; prefix: string; lookup: (name: string) => unknown }[] = [];
   private readonly queues: { key: string; labels: Attributes; size: () => number; capacity?: () => number }[] = [];
-  private server: http.Server | undefined;
+  private server: { server: http.Server; front: TelemetryFront; cleanup: () => void } | undefined;
   private extra: RequestHandler | undefined;
   /** `starting` until every pipeline started; `draining` once shutdown begins. */
   phase: 'starting' | 'running' | 'draining' = 'starting';
@@ -293,25 +294,68 @@ export class ServiceTelemetry {
     return undefined;
   }
 
-  /** Starts the HTTP endpoint (`host:port`); resolves with the bound address. */
-  async listen(endpoint: string): Promise<AddressInfo> {
+  /**
+   * Starts the HTTP endpoint (`host:port`); resolves with the bound address. The public port is owned by
+   * a worker thread that answers `/healthz` itself and passes everything else to this thread's server on
+   * a private local socket (src/telemetry-front.ts); rejects with the listen error (`code` EADDRINUSE...).
+   */
+  async listen(endpoint: string, opts: { stallLimitMs?: number } = {}): Promise<AddressInfo> {
     const { host, port } = splitHostPort(endpoint);
     // Probes must keep answering when clients misbehave: headers within 10 s (checked every second), a
-    // whole request within 30 s, and a connection cap so that idle sockets cannot take every descriptor.
+    // whole request within 30 s, and a connection cap so that idle sockets cannot take every descriptor
+    // (on the public side, the front applies the same).
     const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => this.handle(req, res));
     server.keepAliveTimeout = 5000;
     server.maxConnections = defaultMaxConnections();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
+    const socket = privateSocketPath();
+    const bind = (on: () => void) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        on();
+        server.once('listening', () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    try {
+      await bind(() => server.listen(socket.path));
+    } catch (e) {
+      socket.cleanup();
+      throw e;
+    }
     server.unref();
-    this.server = server;
-    return server.address() as AddressInfo;
+    let front: TelemetryFront;
+    try {
+      front = await TelemetryFront.start({ host, port, upstream: socket.path, maxConnections: defaultMaxConnections(), ...opts });
+    } catch (e) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      socket.cleanup();
+      throw e;
+    }
+    this.server = { server, front, cleanup: socket.cleanup };
+    this.watchFront(front, host, front.address.port, opts);
+    return front.address;
   }
+
+  /** Restarts the front on the same port if its thread ends on its own (it should not). */
+  private watchFront(front: TelemetryFront, host: string | undefined, port: number, opts: { stallLimitMs?: number }): void {
+    front.onUnexpectedExit((why) => {
+      const current = this.server;
+      if (current?.front !== front) return;
+      this.onFrontLost?.(why);
+      void TelemetryFront.start({ host, port, upstream: current.server.address() as string, maxConnections: defaultMaxConnections(), ...opts }).then(
+        (again) => {
+          if (this.server !== current) return void again.close();
+          current.front = again;
+          this.watchFront(again, host, port, opts);
+        },
+        (e: unknown) => this.onFrontLost?.(`restart failed: ${(e as Error).message}`),
+      );
+    });
+  }
+
+  /** Told when the front's thread ended on its own (the service logs it). */
+  onFrontLost: ((why: string) => void) | undefined;
 
   /**
    * Tokens that may read the endpoint (`service.telemetry.auth.bearer_token`, and the API's write token);
@@ -371,11 +415,13 @@ export class ServiceTelemetry {
 
   /** Stops serving the HTTP endpoint (the metrics keep counting; `listen` may be called again). */
   async closeServer(): Promise<void> {
-    const server = this.server;
+    const current = this.server;
     this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (current) {
+      await current.front.close();
+      current.server.closeAllConnections();
+      await new Promise<void>((resolve) => current.server.close(() => resolve()));
+      current.cleanup();
     }
   }
 }
