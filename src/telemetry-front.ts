@@ -10,7 +10,7 @@
  * worker has its own event loop and heap, so main-thread GC pauses and long turns do not reach the probe.
  *
  * Liveness stays truthful: the main thread writes the time of its latest loop turn into shared memory
- * every 100 ms; `/healthz` answers 200 `ok` while that time is at most `stallLimitMs` old, and 503
+ * every 250 ms; `/healthz` answers 200 `ok` while that time is at most `stallLimitMs` old, and 503
  * naming the stall otherwise (a wedged loop fails its probe at once instead of timing out). This is the
  * Collector's `health_check` idea (an endpoint that answers independently of the pipelines) with a
  * liveness check of the one thread vigil runs on.
@@ -18,6 +18,7 @@
  * The front applies the endpoint's connection hygiene (headers within 10 s, a request within 30 s,
  * keep-alive 5 s, a connection cap); hop-by-hop headers are not passed on (RFC 9110 section 7.6.1).
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -27,7 +28,7 @@ import { Worker } from 'node:worker_threads';
 /** `/healthz` answers 503 when the main event loop has not turned for longer than this (ms). */
 export const DEFAULT_STALL_LIMIT_MS = 5000;
 /** How often the main thread stamps its heartbeat (ms). */
-const BEAT_MS = 100;
+const BEAT_MS = 250;
 
 /** Where and how the front listens. */
 export interface FrontOptions {
@@ -89,11 +90,16 @@ parentPort.on('message', (m) => {
 });
 `;
 
-/** A place for the main thread's private server: a socket in a new directory only this user can read. */
+/**
+ * Where the main thread's server listens for the front: on Linux an abstract Unix socket (no file, so a
+ * read-only root filesystem is fine; reachable from this network namespace only, and served with the
+ * same bearer-token rules as the public port), a named pipe on Windows, elsewhere a socket in a new
+ * directory only this user can read.
+ */
 export function privateSocketPath(): { path: string; cleanup: () => void } {
-  if (process.platform === 'win32') {
-    return { path: `\\\\.\\pipe\\vigil-telemetry-${process.pid}-${Math.random().toString(36).slice(2)}`, cleanup: () => undefined };
-  }
+  const name = `vigil-telemetry-${process.pid}-${randomBytes(8).toString('hex')}`;
+  if (process.platform === 'linux') return { path: `\0${name}`, cleanup: () => undefined };
+  if (process.platform === 'win32') return { path: `\\\\.\\pipe\\${name}`, cleanup: () => undefined };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-tel-'));
   return { path: path.join(dir, 'http.sock'), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
