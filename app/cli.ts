@@ -7,6 +7,7 @@ import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { ErrorCodes } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { components } from './components.ts';
+import { resumeOptimization } from '../src/startup-tiering.ts';
 
 const USAGE = `vigil: a telemetry pipeline daemon for LLM-backed services
 
@@ -136,6 +137,8 @@ async function run(args: string[], io: Out): Promise<number> {
   const starting = service.start().then(
     () => {
       running = true;
+      // start-up is over: functions that get hot with data are optimized from here (src/startup-tiering.ts)
+      resumeOptimization();
     },
     async (err: unknown) => {
       // The catalogue's code always (src/errors.ts: "a port in use, a state folder not writable"); the system

@@ -1,5 +1,11 @@
 /** The process entry point: runs the CLI with the process's arguments and exits with its code. */
-import { main } from './cli.ts';
+import { deferOptimization } from '../src/startup-tiering.ts';
+
+// `run` resumes optimizing once ready, `validate` exits when done (src/startup-tiering.ts); the CLI is
+// imported after this so that its own module evaluation is covered too.
+const command = process.argv[2];
+if (command === 'run' || command === 'validate') deferOptimization();
+const { main } = await import('./cli.ts');
 
 process.exitCode = await main(process.argv.slice(2));
 // `run` resolves only once drained; the other commands leave nothing running worth waiting for
