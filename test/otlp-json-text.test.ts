@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import type { AnyValue, Batch, KeyValue } from '../src/model.ts';
 import { fromOtlpJson, stringifyOtlpJson, toOtlpJson, type OtlpSignal } from '../src/otlp/json.ts';
-import { otlpJsonBytes, otlpJsonText } from '../src/otlp/json-text.ts';
+import { otlpJsonBytes, otlpJsonBytesInto, otlpJsonText } from '../src/otlp/json-text.ts';
 import { decodeExportRequest, encodeExportRequest } from '../src/otlp/proto.ts';
 import { logsBatch, metricsBatch, tracesBatch } from './intake-arbitraries.ts';
 import { FIXTURES_LIST, readFixtureFile } from './intake-fixtures.ts';
@@ -31,7 +31,16 @@ function expectSame(batch: Batch, signal: OtlpSignal): string {
     const b = otlpJsonBytes(batch, signal);
     if (!b.equals(bytes)) expect(b.toString('latin1')).toBe(bytes.toString('latin1'));
   }
-  expect(otlpJsonBytes(batch, signal, true).equals(Buffer.concat([bytes, Buffer.from('\n')]))).toBe(true);
+  const line = Buffer.concat([bytes, Buffer.from('\n')]);
+  expect(otlpJsonBytes(batch, signal, true).equals(line)).toBe(true);
+  // written into a caller's buffer (the file exporter's pool): one with room, and one too small (it grows)
+  for (const into of [Buffer.alloc(line.length * 4 + 1024, 0x2a), Buffer.alloc(line.length + 64, 0x2a), Buffer.alloc(16, 0x2a)]) {
+    const view = otlpJsonBytesInto(batch, signal, true, into);
+    expect(view.equals(line)).toBe(true);
+    if (into.length < line.length) expect(view.buffer).not.toBe(into.buffer); // grew into a buffer of its own
+    if (into.length > line.length * 4) expect(view.buffer).toBe(into.buffer); // no copy: the bytes are in `into`
+  }
+  expect(otlpJsonBytes(batch, signal).equals(bytes)).toBe(true); // the module's scratch buffer is its own again
   return got;
 }
 

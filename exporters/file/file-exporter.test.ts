@@ -9,7 +9,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Batch } from '../../src/model.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { parseOtlpJson } from '../../src/otlp/json.ts';
+import { otlpJsonBytes } from '../../src/otlp/json-text.ts';
 import { ServiceTelemetry } from '../../src/telemetry.ts';
 import { configFor, tempDir, waitFor } from '../../test/helpers/index.ts';
 import { makeAlert, makeNotification } from '../../test/doubles/alerts.ts';
@@ -233,6 +236,51 @@ describe('file exporter: pipelined commits (fsync: batch)', () => {
       expect(Math.max(0, ...synced), f).toBe(st.size);
     }
     expect(seq).toEqual(Array.from({ length: N }, (_, i) => i));
+  });
+});
+
+describe('file exporter: OTLP lines encoded into pooled buffers', () => {
+  const trace = fs.readFileSync(new URL('../../test/fixtures/otlp-examples/trace.json', import.meta.url), 'utf8');
+  /** The example trace with its span names made unique (`span-<i>`), so each line tells its batch. */
+  const traces = (i: number) => parseOtlpJson('traces', trace.replace(/"name":\s*"([^"]*)"/g, `"name": "$1-${i}"`));
+  const expected = (batches: Batch[]) => Buffer.concat(batches.map((b) => otlpJsonBytes(b, 'traces', true))).toString('utf8');
+
+  it('each line is its own batch, whole, when buffers are reused under overlapping commits and a failed fdatasync', async () => {
+    const { exp, file, disk } = await setup({ signals: ['traces'] });
+    const ok: Batch[] = [];
+    // Overlapping commits: every fdatasync held a little, 120 batches in flight in waves.
+    disk.hold = true;
+    const releaser = setInterval(() => {
+      for (const s of disk.pending()) s.release();
+    }, 2);
+    cleanup.push(() => clearInterval(releaser));
+    for (let wave = 0; wave < 6; wave++) {
+      const batches = Array.from({ length: 20 }, (_, j) => traces(wave * 20 + j));
+      await Promise.all(batches.map((b) => exp.consume(b)));
+      ok.push(...batches);
+    }
+    clearInterval(releaser);
+    // A failed fdatasync: the batches written after it are written again from their (not yet reused) buffers.
+    const a = traces(1000);
+    const pa = track(exp.consume(a));
+    await waitFor(() => disk.pending().length === 1, 5000, 'the fdatasync of batch 1000');
+    const first = disk.pending()[0]!;
+    const b = [traces(1001), traces(1002)];
+    const pb = b.map((x) => track(exp.consume(x)));
+    await waitFor(() => fs.statSync(file).size === Buffer.byteLength(expected([...ok, a, ...b])), 5000, 'batches 1001, 1002 written');
+    first.release(eio());
+    await waitFor(() => pa.done && disk.pending().length === 1, 5000, 'batch 1000 refused, the rewrite synced');
+    expect(pa.error?.message).toMatch(/EIO/);
+    // New batches encoded meanwhile take buffers from the pool: they must not be the rewritten ones'.
+    const c = [traces(1003), traces(1004)];
+    const pc = c.map((x) => track(exp.consume(x)));
+    disk.hold = false;
+    for (const s of disk.pending()) s.release();
+    await waitFor(() => [...pb, ...pc].every((t) => t.done), 5000, 'batches 1001..1004 acknowledged');
+    expect([...pb, ...pc].map((t) => t.error)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(fs.readFileSync(file, 'utf8')).toBe(expected([...ok, ...b, ...c]));
+    // Nothing in flight: the pool keeps two buffers.
+    expect((exp as unknown as { spares: unknown[] }).spares.length).toBeLessThanOrEqual(2);
   });
 });
 

