@@ -13,11 +13,15 @@
  * them, never drops them as late).
  *
  *   node --import tsx bench/daemon.ts
- *   BENCH_DAEMON_WARMUP_MS=5000 BENCH_DAEMON_MEASURE_MS=20000  time at the rate before / while measuring
+ *   BENCH_DAEMON_WARMUP_MS=30000 BENCH_DAEMON_MEASURE_MS=20000  time at the rate before / while measuring (at 100
+ *     requests a second V8 is still optimizing the request path 10 s after the start: ~160 functions optimized
+ *     between 3 and 13 s, ~10 between 40 and 50 s; the warm-up's own CPU is printed beside the steady figure)
  *   BENCH_DAEMON_START_ONLY=5  start and idle RSS only, in 5 rounds (median beside each), then the module count
  *   BENCH_DAEMON_AB=/path/to/other/dist  A/B of CPU at the rate: this build (A) and another (B, e.g. a copy of dist/ built
  *     from the code before a change, kept inside the repo so it finds node_modules) alternated over BENCH_DAEMON_ROUNDS
  *     rounds (default 4), each a fresh daemon: CPU seconds idle and at the rate, the main thread's share beside all threads
+ *   BENCH_DAEMON_AB=floor  the same against bench/_http-floor.mjs (a plain node:http server that reads each body and
+ *     answers 200): what any Node HTTP intake pays per request on this machine, the floor under vigil's figure
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,7 +33,7 @@ import { shippedConfigEnv } from '../scripts/module-log/shipped-env.mjs';
 import { SERVICES, makeSpans, provider } from './_spans.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const WARMUP_MS = Number(process.env.BENCH_DAEMON_WARMUP_MS ?? 5000);
+const WARMUP_MS = Number(process.env.BENCH_DAEMON_WARMUP_MS ?? 30_000);
 const MEASURE_MS = Number(process.env.BENCH_DAEMON_MEASURE_MS ?? 20_000);
 /** Extra node flags for the daemon, e.g. BENCH_DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it. */
 const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -42,7 +46,8 @@ const SIZES = (process.env.BENCH_DAEMON_SIZES ?? '100,512').split(',').map(Numbe
 /** The build the daemon runs from (its app/main.js). */
 const DIST = path.resolve(process.env.BENCH_DAEMON_DIST ?? path.join(root, 'dist'));
 /** Another build to alternate with DIST (A/B of CPU at the rate). */
-const AB = process.env.BENCH_DAEMON_AB ? path.resolve(process.env.BENCH_DAEMON_AB) : undefined;
+const FLOOR = 'floor';
+const AB = process.env.BENCH_DAEMON_AB === FLOOR ? FLOOR : process.env.BENCH_DAEMON_AB ? path.resolve(process.env.BENCH_DAEMON_AB) : undefined;
 const ROUNDS = Number(process.env.BENCH_DAEMON_ROUNDS ?? 4);
 /** Rounds of the start-only run (0: the full bench). */
 const START_ONLY = Number(process.env.BENCH_DAEMON_START_ONLY ?? 0);
@@ -80,7 +85,9 @@ async function startDaemon(moduleLog: boolean, dist = DIST, args = nodeArgs): Pr
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [...args, '--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(dist, 'app/main.js'), 'run', '--config', configPath],
+    dist === FLOOR
+      ? [path.join(root, 'bench/_http-floor.mjs')]
+      : [...args, '--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(dist, 'app/main.js'), 'run', '--config', configPath],
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -113,11 +120,16 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
 }
 
-/** utime + stime in seconds of the main (JavaScript) thread, and of all other threads (GC helpers, compiler, libuv pool). */
-function threadCpuSeconds(pid: number): { main: number; mainSys: number; others: number } {
+/**
+ * utime + stime in seconds of the main (JavaScript) thread, and of all other threads (GC helpers, compiler, libuv
+ * pool); and the voluntary context switches of all threads (each a sleep and a wake-up: a count that does not move
+ * with the machine's load, while each wake-up costs ~0.1 ms of CPU on a small VM).
+ */
+function threadCpuSeconds(pid: number): { main: number; mainSys: number; others: number; wakeups: number } {
   let main = 0;
   let mainSys = 0;
   let others = 0;
+  let wakeups = 0;
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     let stat: string;
     try {
@@ -127,12 +139,18 @@ function threadCpuSeconds(pid: number): { main: number; mainSys: number; others:
     }
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const s = (Number(f[11]) + Number(f[12])) / 100;
+    try {
+      const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
+      wakeups += m ? Number(m[1]) : 0;
+    } catch {
+      // the thread ended
+    }
     if (Number(tid) === pid) {
       main += s;
       mainSys += Number(f[12]) / 100;
     } else others += s;
   }
-  return { main, mainSys, others };
+  return { main, mainSys, others, wakeups };
 }
 
 /** The daemon's process.memoryUsage(), asked for with SIGUSR2 (scripts/module-log/preload.mjs). */
@@ -219,7 +237,10 @@ export async function run(): Promise<void> {
         await heapOf(d); // SIGUSR2 also writes the module list
         console.log(`modules loaded at start: ${countModules(d)} (ES modules and CommonJS, built-ins excluded; the CI check is test/startup-modules.test.ts)`);
       }
+      const w0 = cpuSeconds(pid);
+      const wt0 = performance.now();
       await drive(d.httpPort, perRequest, WARMUP_MS);
+      const warmPct = ((cpuSeconds(pid) - w0) / ((performance.now() - wt0) / 1000)) * 100;
       const cpu0 = cpuSeconds(pid);
       const t0 = performance.now();
       const r = await drive(d.httpPort, perRequest, MEASURE_MS);
@@ -232,7 +253,8 @@ export async function run(): Promise<void> {
       console.log(
         `vigil run at ${RATE.toLocaleString('en')} spans/s in ${perRequest}-span requests (achieved ${Math.round(achieved).toLocaleString('en')}/s, ${r.failed} failed requests; after ${WARMUP_MS / 1000}s at the rate, measured ${MEASURE_MS / 1000}s): ` +
           `CPU ${cpuPct.toFixed(1)}% of one core (goal <= ${GOALS.cpuPct}%: ${atRate ? verdict(cpuPct <= GOALS.cpuPct) : 'NOT MEASURED: the rate was not reached'}), RSS ${mib(rss)} (goal < ${GOALS.rssAtRateMiB} MiB: ${verdict(rss < GOALS.rssAtRateMiB * MiB)}), ` +
-          `heap ${heap ? `${mib(heap.heapTotal)} total / ${mib(heap.heapUsed)} used` : 'n/a'}`,
+          `heap ${heap ? `${mib(heap.heapTotal)} total / ${mib(heap.heapUsed)} used` : 'n/a'}; ` +
+          `CPU ${warmPct.toFixed(1)}% over the first ${WARMUP_MS / 1000}s at the rate (JIT warming up)`,
       );
     } finally {
       d.child.kill('SIGTERM');
@@ -272,7 +294,7 @@ async function abRounds(other: string): Promise<void> {
         rows[name]!.push(row);
         console.log(
           `round ${round + 1} ${name}: idle ${row.idle.toFixed(2)}% (main ${pct(i1.main - i0.main, IDLE_MS).toFixed(2)}%), at ${RATE} spans/s in ${perRequest}-span requests ${row.rate.toFixed(1)}% (main thread ${row.main.toFixed(1)}% of which system ${pct(c1.mainSys - c0.mainSys, ms).toFixed(1)}%, ` +
-            `others ${(row.rate - row.main).toFixed(1)}%), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rssBytes(pid))}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+            `others ${(row.rate - row.main).toFixed(1)}%; ${((c1.wakeups - c0.wakeups) / (ms / 1000)).toFixed(0)} wake-ups/s of all threads), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rssBytes(pid))}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
         );
       } finally {
         d.child.kill('SIGTERM');
