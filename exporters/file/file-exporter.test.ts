@@ -42,10 +42,23 @@ class HeldDisk implements FileIo {
   writesDuringSync = 0;
   private syncsInFlight = 0;
 
+  /** The next writev writes part of its bytes, then the one after fails with ENOSPC (a disk that fills up). */
+  fillUp = false;
+
   async writev(fd: number, bufs: Buffer[]): Promise<number> {
     if (this.syncsInFlight) this.writesDuringSync++;
+    if (this.fillUp) {
+      this.fillUp = false;
+      this.full = true;
+      return nodeFileIo.writev(fd, [bufs[0]!.subarray(0, Math.max(1, bufs[0]!.length >> 1))]);
+    }
+    if (this.full) {
+      this.full = false;
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    }
     return nodeFileIo.writev(fd, bufs);
   }
+  private full = false;
 
   async fdatasync(fd: number): Promise<void> {
     const st = fs.fstatSync(fd);
@@ -199,6 +212,32 @@ describe('file exporter: pipelined commits (fsync: batch)', () => {
     await exp.consume(batch(2));
     await exp.consume(batch(3));
     expect(seqOf(fs.readFileSync(file, 'utf8'))).toEqual([0, 1, 4, 5, 6, 2, 3]);
+  });
+
+  it('a write that fails while an fdatasync is in flight refuses its own batch only; the batch that fdatasync covers is acknowledged', async () => {
+    const { exp, file, disk } = await setup({});
+    disk.hold = true;
+    const zero = track(exp.consume(batch(0)));
+    await waitFor(() => disk.pending().length === 1, 5000, 'the fdatasync of batch 0');
+    const one = track(exp.consume(batch(1)));
+    await waitFor(() => seqOf(fs.readFileSync(file, 'utf8')).length === 2, 5000, 'batch 1 written');
+    disk.pending()[0]!.release();
+    await waitFor(() => zero.done && disk.pending().length === 1, 5000, 'batch 0 acknowledged, the fdatasync of batch 1 held');
+    const held = disk.pending()[0]!;
+    const sizeBefore = fs.statSync(file).size;
+    expect(held.size).toBe(sizeBefore);
+    disk.fillUp = true; // half of batch 2 goes in, then ENOSPC
+    const two = track(exp.consume(batch(2, 3000)));
+    await waitFor(() => two.done, 5000, 'batch 2 refused');
+    expect(two.error?.message).toMatch(/no space left on device \(ENOSPC\).*cut back/);
+    expect(fs.statSync(file).size).toBe(sizeBefore); // cut back to the lines before it
+    expect(one.done).toBe(false); // still waiting for its fdatasync
+    disk.hold = false;
+    held.release();
+    await waitFor(() => one.done, 5000, 'batch 1 acknowledged');
+    expect([zero.error, one.error]).toEqual([undefined, undefined]);
+    await exp.consume(batch(3));
+    expect(seqOf(fs.readFileSync(file, 'utf8'))).toEqual([0, 1, 3]);
   });
 
   it('rotates while commits are in flight: every line once, in order, each rotated file synced whole before it was closed', async () => {
