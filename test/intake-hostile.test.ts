@@ -12,7 +12,7 @@ import type { HttpJsonReceiver } from '../receivers/http_json/http-json-receiver
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
 import { MAX_ANY_VALUE_DEPTH, parseOtlpJson } from '../src/otlp/json.ts';
-import { encodeExportRequest } from '../src/otlp/proto.ts';
+import { type DecodeChecks, decodeExportRequest, decodeExportResponse, encodeExportRequest } from '../src/otlp/proto.ts';
 import { SinkConsumer, configFor, testSettings } from './helpers/index.ts';
 
 const running: { shutdown(): Promise<void> }[] = [];
@@ -104,6 +104,48 @@ describe('OTLP receiver: hostile bodies', () => {
       },
     });
     expect(sink.spans.map((s) => s.name)).toEqual(['good']);
+  });
+});
+
+describe('OTLP receiver: token counts out of range in protobuf', () => {
+  // Each shape takes another path of the decoder: a negative int64 (10-byte varint: the general KeyValue
+  // loop), an int64 past the range (the one-scalar fast path), a double with a fraction, a numeric string,
+  // the OpenInference and OpenLLMetry keys. The decoder tells the receiver whether any token count is out
+  // of range; a shape it missed would let its span through.
+  const bad: [string, string, string][] = [
+    ['negative', 'gen_ai.usage.input_tokens', '{"intValue":"-5"}'],
+    ['past the range', 'gen_ai.usage.output_tokens', '{"intValue":"2000000000"}'],
+    ['a fraction', 'llm.token_count.prompt', '{"doubleValue":1.5}'],
+    ['a negative string', 'llm.usage.total_tokens', '{"stringValue":"-3"}'],
+    ['a decimal string', 'gen_ai.usage.input_tokens', '{"stringValue":"2.5"}'],
+  ];
+  const span = (name: string, i: number, attrs: string) =>
+    `{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b1${String(i).padStart(2, '0')}","name":"${name}","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[${attrs}]}`;
+  const good = `{"key":"gen_ai.usage.input_tokens","value":{"intValue":"12"}},{"key":"gen_ai.usage.output_tokens","value":{"stringValue":"7"}},{"key":"gen_ai.request.temperature","value":{"doubleValue":0.7}},{"key":"big","value":{"intValue":"5000000000"}}`;
+  const traceJson = (spans: string[]) => `{"resourceSpans":[{"scopeSpans":[{"spans":[${spans.join(',')}]}]}]}`;
+
+  it.each(bad)('rejects a span whose token count is %s and keeps the rest', async (_what, key, value) => {
+    const { url, sink } = await otlp();
+    const body = encodeExportRequest(parseOtlpJson('traces', traceJson([span('good', 1, good), span('bad', 2, `{"key":"${key}","value":${value}}`)])), 'traces');
+    const res = await request(url, { method: 'POST', body: Buffer.from(body), headers: { 'content-type': 'application/x-protobuf' } });
+    expect(res.statusCode).toBe(200);
+    const partial = decodeExportResponse(Buffer.from(await res.body.arrayBuffer()));
+    expect(partial.rejected).toBe(1);
+    expect(partial.errorMessage).toContain(`spans with a token count out of range (first: ${key}: expected a whole number of tokens`);
+    expect(sink.spans.map((s) => s.name)).toEqual(['good']);
+  });
+
+  it('the decoder says whether any token count is out of range, at any depth', () => {
+    const decode = (attrs: string) => {
+      const checks: DecodeChecks = { tokenCountSuspect: true };
+      decodeExportRequest('traces', encodeExportRequest(parseOtlpJson('traces', traceJson([span('s', 1, attrs)])), 'traces'), checks);
+      return checks.tokenCountSuspect;
+    };
+    expect(decode(good)).toBe(false);
+    for (const [, key, value] of bad) expect(decode(`{"key":"${key}","value":${value}}`)).toBe(true);
+    // inside a kvlist too (the receiver then checks each span itself)
+    expect(decode(`{"key":"outer","value":{"kvlistValue":{"values":[{"key":"gen_ai.usage.input_tokens","value":{"intValue":"-1"}}]}}}`)).toBe(true);
+    expect(decode(`{"key":"outer","value":{"kvlistValue":{"values":[{"key":"gen_ai.usage.input_tokens","value":{"intValue":"1"}}]}}}`)).toBe(false);
   });
 });
 

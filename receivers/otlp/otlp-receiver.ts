@@ -17,7 +17,7 @@ import {
   deliver,
   readTlsFiles,
 } from '../../src/otlp/intake.ts';
-import { type PartialSuccess, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
+import { type DecodeChecks, type PartialSuccess, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
 import { scanExportRequest } from '../../src/otlp/scan.ts';
 import { tokenAttributesProblem } from '../../src/limits.ts';
 import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2, intakeTurn } from '../../src/otlp/connections.ts';
@@ -97,6 +97,8 @@ export class OtlpReceiver implements Component {
   /** Requests and bytes in flight, over both protocols. */
   readonly admission: Admission;
   private readonly connections: ConnectionStats;
+  /** Batches the protobuf decoder found without a token count out of range (rejectInvalid skips that check for them). */
+  private readonly tokenCountsInRange = new WeakSet<Batch>();
 
   constructor(
     private readonly settings: CreateSettings,
@@ -157,8 +159,11 @@ export class OtlpReceiver implements Component {
   }
 
   /**
-   * Drops what OTLP declares invalid (spans without a trace or span id, metrics without a name) and says
-   * how many items went, for partial_success. The rest of the request is kept.
+   * Drops what OTLP declares invalid (spans without a trace or span id, metrics without a name) and what
+   * vigil refuses (spans with a token count out of range, src/limits.ts) and says how many items went, for
+   * partial_success. The rest of the request is kept. Token counts are checked span by span only when the
+   * protobuf decoder saw one out of range in the request, or when the batch came from JSON
+   * ({@link tokenCountsInRange}).
    */
   private rejectInvalid(signal: OtlpSignal, batch: Batch): PartialSuccess | undefined {
     let rejected = 0;
@@ -166,6 +171,7 @@ export class OtlpReceiver implements Component {
     if (signal === 'traces') {
       let badIds = 0;
       let badTokens = '';
+      const checkTokens = !this.tokenCountsInRange.has(batch);
       for (const rs of batch.resourceSpans ?? [])
         for (const ss of rs.scopeSpans) {
           let bad = 0;
@@ -175,14 +181,14 @@ export class OtlpReceiver implements Component {
               badIds++;
               continue;
             }
-            const p = tokenAttributesProblem(s.attributes);
+            const p = checkTokens ? tokenAttributesProblem(s.attributes) : undefined;
             if (p) {
               bad++;
               badTokens ||= p;
             }
           }
           if (bad) {
-            ss.spans = ss.spans.filter((s) => validId(s.traceId) && validId(s.spanId) && !tokenAttributesProblem(s.attributes));
+            ss.spans = ss.spans.filter((s) => validId(s.traceId) && validId(s.spanId) && !(checkTokens && tokenAttributesProblem(s.attributes)));
             rejected += bad;
           }
         }
@@ -209,7 +215,10 @@ export class OtlpReceiver implements Component {
       const items = scanExportRequest(signal, bytes);
       if (items >= 0) return { encoded: { signal, bytes, items } };
     }
-    return decodeExportRequest(signal, bytes);
+    const checks: DecodeChecks = { tokenCountSuspect: true };
+    const batch = decodeExportRequest(signal, bytes, checks);
+    if (!checks.tokenCountSuspect) this.tokenCountsInRange.add(batch);
+    return batch;
   }
 
   /** Validates, then hands one request's batch to the pipelines; counts accepted and refused items. */

@@ -11,13 +11,30 @@ import { decResourceLogs } from './proto-decode-logs.ts';
 import { OtlpDecodeError, type OtlpSignal } from './json.ts';
 
 
+/** What the decoder saw on the way that spares the receiver a walk over the decoded items. */
+export interface DecodeChecks {
+  /**
+   * False when no attribute with a token-count key (limits.ts `isTokenCountKey`), at any depth, holds a
+   * value out of the token range (`tokenCountProblem`): no span has a token count to reject. True: some
+   * may (the receiver checks each span).
+   */
+  tokenCountSuspect: boolean;
+}
+
 /**
  * Decodes an Export{Trace,Metrics,Logs}ServiceRequest. Throws {@link OtlpDecodeError} on malformed input.
- * The returned batch shares no memory with `bytes` (bytes values are copied).
+ * The returned batch shares no memory with `bytes` (bytes values are copied). With `checks`, fills it in
+ * (see {@link DecodeChecks}).
  */
-export function decodeExportRequest(signal: OtlpSignal, bytes: Uint8Array): Batch {
+export function decodeExportRequest(signal: OtlpSignal, bytes: Uint8Array, checks?: DecodeChecks): Batch {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new Reader(buf);
+  const batch = decodeWith(r, signal);
+  if (checks) checks.tokenCountSuspect = r.tokenCountSuspect;
+  return batch;
+}
+
+function decodeWith(r: Reader, signal: OtlpSignal): Batch {
   try {
     switch (signal) {
       case 'traces': {

@@ -131,6 +131,11 @@ export class Reader {
   pos = 0;
   limit: number;
   depth = 0;
+  /**
+   * A KeyValue with a token-count key (limits.ts `isTokenCountKey`) held a value out of the token range, at
+   * any depth: the receiver then runs its per-span token check ({@link DecodeChecks}).
+   */
+  tokenCountSuspect = false;
   constructor(buf: Buffer) {
     this.buf = buf as FastBuffer;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -13,6 +13,6 @@
  * proto-encode.ts (the writer), rpc-status.ts (responses, google.rpc.Status, RetryInfo).
  */
 export { OtlpDecodeError } from './json.ts';
-export { decodeEncoded, decodeExportRequest } from './proto-decode.ts';
+export { type DecodeChecks, decodeEncoded, decodeExportRequest } from './proto-decode.ts';
 export { encodeExportRequest } from './proto-encode.ts';
 export { type PartialSuccess, type RpcStatus, decodeExportResponse, decodeRpcStatus, encodeExportResponse, encodeRpcStatus } from './rpc-status.ts';
