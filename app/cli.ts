@@ -7,7 +7,7 @@ import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { ErrorCodes } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { components } from './components.ts';
-import { resumeOptimization } from '../src/startup-tiering.ts';
+import { releaseAfterStartup } from '../src/startup-v8.ts';
 
 const USAGE = `vigil: a telemetry pipeline daemon for LLM-backed services
 
@@ -137,8 +137,8 @@ async function run(args: string[], io: Out): Promise<number> {
   const starting = service.start().then(
     () => {
       running = true;
-      // start-up is over: functions that get hot with data are optimized from here (src/startup-tiering.ts)
-      resumeOptimization();
+      // start-up is over: hot code is optimized and the young generation grows under load from here (src/startup-v8.ts)
+      releaseAfterStartup();
     },
     async (err: unknown) => {
       // The catalogue's code always (src/errors.ts: "a port in use, a state folder not writable"); the system

@@ -1,10 +1,10 @@
 /** The process entry point: runs the CLI with the process's arguments and exits with its code. */
-import { deferOptimization } from '../src/startup-tiering.ts';
+import { holdForStartup } from '../src/startup-v8.ts';
 
-// `run` resumes optimizing once ready, `validate` exits when done (src/startup-tiering.ts); the CLI is
-// imported after this so that its own module evaluation is covered too.
+// V8 settings held while starting: `run` releases them once ready, `validate` exits when done (src/startup-v8.ts); the CLI is imported
+// after this so that its own module evaluation is covered too.
 const command = process.argv[2];
-if (command === 'run' || command === 'validate') deferOptimization();
+if (command === 'run' || command === 'validate') holdForStartup();
 const { main } = await import('./cli.ts');
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,81 @@
+/**
+ * src/startup-v8.ts: while held, V8 does not optimize and the young generation does not grow; once
+ * released, hot code is optimized by TurboFan and the young generation grows under allocation as usual;
+ * a user's own flags are never overridden. Read in a child process as V8 reports them
+ * (%GetOptimizationStatus with --allow-natives-syntax, the new space's size), not as timings.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/index.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+/** V8's OptimizationStatus bit for code compiled by TurboFan (src/runtime/runtime-test.cc). */
+const TURBOFANNED = 1 << 6;
+
+interface Seen {
+  /** What heldForStartup() said while held, and after the release. */
+  held: { tiering: boolean; growth: boolean } | null;
+  after: unknown;
+  /** The hot function's optimization status while held, then after the release. */
+  tierHeld: number;
+  tierReleased: number;
+  /** The new space's size (bytes) at start, after retaining 300,000 objects while held, and as many again after the release. */
+  newStart: number;
+  newHeld: number;
+  newReleased: number;
+}
+
+async function probe(nodeFlags: string[]): Promise<Seen> {
+  const dir = tempDir('startup-v8-');
+  const script = path.join(dir, 'probe.mts');
+  fs.writeFileSync(
+    script,
+    `import v8 from 'node:v8';
+import { holdForStartup, releaseAfterStartup, heldForStartup } from ${JSON.stringify(path.join(root, 'src/startup-v8.ts'))};
+const status = (f) => globalThis.eval('(f) => %GetOptimizationStatus(f)')(f);
+const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += (a[i] * 3) | 0; return s; }
+const a = Array.from({ length: 1000 }, (_, i) => i);
+const keep = [];
+const retain = () => { for (let i = 0; i < 300000; i++) keep.push({ i, s: 'x' + i }); };
+const newStart = newSpace();
+holdForStartup();
+for (let k = 0; k < 20000; k++) hot(a);
+retain();
+const seen = { held: heldForStartup() ?? null, tierHeld: status(hot), newStart, newHeld: newSpace() };
+releaseAfterStartup();
+for (let k = 0; k < 20000; k++) hot(a);
+retain();
+console.log(JSON.stringify({ ...seen, after: heldForStartup() ?? null, tierReleased: status(hot), newReleased: newSpace() }));
+`,
+  );
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--allow-natives-syntax', ...nodeFlags, '--import', 'tsx', script], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
+  const seen = JSON.parse(out) as Seen;
+  expect(seen.after).toBeNull();
+  return seen;
+}
+
+describe('V8 settings held during start-up', () => {
+  it('while held nothing is optimized and the young generation stays small; released, both behave as usual', async () => {
+    const s = await probe([]);
+    expect(s.held).toEqual({ tiering: true, growth: true });
+    expect(s.tierHeld & TURBOFANNED).toBe(0);
+    expect(s.tierReleased & TURBOFANNED).toBe(TURBOFANNED);
+    // held: at most both semi-spaces of the initial size committed; released: grown several times over
+    expect(s.newHeld).toBeLessThanOrEqual(2 * s.newStart);
+    expect(s.newReleased).toBeGreaterThan(4 * s.newHeld);
+  }, 60_000);
+
+  it("leaves a user's own --no-opt and --semi-space-growth-factor alone", async () => {
+    const s = await probe(['--no-opt', '--semi-space-growth-factor=3']);
+    expect(s.held).toEqual({ tiering: false, growth: false });
+    expect(s.tierHeld & TURBOFANNED).toBe(0);
+    expect(s.tierReleased & TURBOFANNED).toBe(0);
+    // the user's factor applies while "held" too: the young generation grows
+    expect(s.newHeld).toBeGreaterThan(2 * s.newStart);
+  }, 60_000);
+});
