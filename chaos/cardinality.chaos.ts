@@ -1,6 +1,6 @@
 /**
  * A cardinality burst through the shipped sidecar config (deploy/kubernetes/sidecar.yaml's ConfigMap, with
- * its NODE_OPTIONS heap cap of 192 MB): 1,000 spans/s, every one with a new span name (`op-<n>`), then
+ * its NODE_OPTIONS (heap cap and young generation)): 1,000 spans/s, every one with a new span name (`op-<n>`), then
  * ordinary traffic (one span name). Slack is a local server that answers as Slack does, SMTP a closed
  * port (notifications wait in their on-disk queues).
  * Figures: statuses during and after the burst, RSS over time, time until ordinary data is accepted again.
@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { Invariants, ROOT, SHORT, configFromManifest, figure, freePort, loadavg, request, rssLine, sampleRss, sleep, startVigil, tally, tempDir, traceJson, writeYaml } from './lib.ts';
+import { Invariants, ROOT, SHORT, configFromManifest, nodeOptionsFromManifest, figure, freePort, loadavg, request, rssLine, sampleRss, sleep, startVigil, tally, tempDir, traceJson, writeYaml } from './lib.ts';
 
 const inv = new Invariants('cardinality');
 const BURST_S = SHORT ? 10 : 30;
@@ -35,7 +35,7 @@ const slackUrl = `http://127.0.0.1:${(slack.address() as import('node:net').Addr
 // CHAOS_MANIFEST: another shipped Kubernetes manifest (deploy/kubernetes/gateway.yaml ...), the sidecar by default
 const manifest = path.join(ROOT, process.env.CHAOS_MANIFEST ?? 'deploy/kubernetes/sidecar.yaml');
 const cfg = configFromManifest(manifest);
-const heapArg = /--max-old-space-size=(\d+)/.exec(fs.readFileSync(manifest, 'utf8'))?.[1];
+const nodeOptions = nodeOptionsFromManifest(manifest);
 // The vigil container's memory limit (the first `limits:` of the manifest: vigil's own container comes first).
 const limitMatch = /limits:\s*\{[^}]*memory:\s*(\d+)(Mi|Gi)/.exec(fs.readFileSync(manifest, 'utf8'));
 const CONTAINER_LIMIT_MIB = limitMatch ? Number(limitMatch[1]) * (limitMatch[2] === 'Gi' ? 1024 : 1) : 256;
@@ -58,9 +58,9 @@ const env = {
   OTLP_BEARER_TOKEN: 'chaos-token',
   VIGIL_BEARER_TOKEN: 'chaos-token',
 };
-figure('heap cap', `${heapArg ?? HEAP_MIB} MB (from ${path.relative(ROOT, manifest)}; container limit ${CONTAINER_LIMIT_MIB} MiB)`);
+figure('NODE_OPTIONS', `${nodeOptions || `--max-old-space-size=${HEAP_MIB}`} (from ${path.relative(ROOT, manifest)}; container limit ${CONTAINER_LIMIT_MIB} MiB)`);
 figure('load average (start)', loadavg());
-const vigil = await startVigil(config, tel, { heapMiB: Number(heapArg ?? HEAP_MIB), env });
+const vigil = await startVigil(config, tel, { dist: true, ...(nodeOptions ? { env: { ...env, NODE_OPTIONS: nodeOptions } } : { heapMiB: HEAP_MIB, env }) });
 const rss = sampleRss(vigil.pid, 1000);
 const post = (body: string) =>
   request(`http://127.0.0.1:${httpPort}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer chaos-token' }, body, timeoutMs: 10_000 });

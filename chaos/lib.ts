@@ -3,7 +3,7 @@
  * heap cap and a file-descriptor limit), sampling its RSS, timing requests, percentiles, and invariants
  * that are collected and reported together at the end.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -53,16 +53,40 @@ export interface VigilOptions {
   /** `ulimit -n` for the child. */
   nofile?: number;
   env?: NodeJS.ProcessEnv;
+  /** Run dist/ (built by {@link ensureDist}) as the container does, instead of the sources. */
+  dist?: boolean;
 }
 
 /** Starts `vigil run --config <file>` and waits until /readyz is 200. */
+/**
+ * Builds dist/ (`npm run build`) unless it is newer than every source file: scenarios that check RSS against a
+ * container's memory limit run vigil as the container does, compiled (running from the TypeScript sources
+ * through tsx holds ~70 MiB more). CHAOS_FROM_SOURCE=1 skips this and runs the sources.
+ */
+export function ensureDist(): boolean {
+  if (process.env.CHAOS_FROM_SOURCE === '1') return false;
+  const main = path.join(ROOT, 'dist', 'app', 'main.js');
+  const built = fs.existsSync(main) ? fs.statSync(main).mtimeMs : 0;
+  const newer = (dir: string): boolean => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() ? newer(p) : /\.(ts|json|js|html|css)$/.test(e.name) && fs.statSync(p).mtimeMs > built) return true;
+    }
+    return false;
+  };
+  if (built && !['src', 'app', 'receivers', 'processors', 'exporters'].some((d) => newer(path.join(ROOT, d)))) return true;
+  const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status})`);
+  return true;
+}
+
 export async function startVigil(configFile: string, telemetryPort: number, o: VigilOptions = {}): Promise<Vigil> {
   // CHAOS_VIGIL_NODE_ARGS: extra node flags for vigil (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile a scenario)
   const extra = (process.env.CHAOS_VIGIL_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const node = [process.execPath, ...extra, ...(o.heapMiB ? [`--max-old-space-size=${o.heapMiB}`] : []), path.join(ROOT, 'bin/vigil.js'), 'run', '--config', configFile];
   const quoted = node.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const cmd = o.nofile ? `ulimit -n ${o.nofile} && exec ${quoted}` : `exec ${quoted}`;
-  const proc = spawn('sh', ['-c', cmd], { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('sh', ['-c', cmd], { cwd: ROOT, env: { ...process.env, ...o.env, ...(o.dist && ensureDist() ? { VIGIL_DIST: '1' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   let err = '';
   let buf = '';
@@ -235,6 +259,22 @@ export function configFromManifest(file: string): Record<string, any> {
     if (o?.kind === 'ConfigMap' && o.data?.['pipelines.yaml']) return YAML.parse(o.data['pipelines.yaml']) as Record<string, any>;
   }
   throw new Error(`no ConfigMap with pipelines.yaml in ${file}`);
+}
+
+/** The NODE_OPTIONS the manifest gives the vigil container (heap cap, young generation), '' if none. */
+export function nodeOptionsFromManifest(file: string): string {
+  for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))) {
+    const o = doc.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: Container[]; initContainers?: Container[] } } } };
+    const pod = o?.spec?.template?.spec;
+    for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
+      if (/^(?:.*\/)?vigil(?::|@|$)/.test(String(c.image))) return String(c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '');
+    }
+  }
+  return '';
+}
+interface Container {
+  image?: string;
+  env?: { name: string; value?: string }[];
 }
 
 /** Load average now (the machine is shared: figures are noisy). */

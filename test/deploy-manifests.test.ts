@@ -94,6 +94,17 @@ describe('deploy/kubernetes', () => {
         'sidecar-forwarding.yaml (Deployment/search) container vigil: exporter otlp/gateway endpoint http://vigil-gw:4317 names no Service defined here'],
       ['sidecar-forwarding.yaml', (t) => t.replace('limits: {cpu: 500m, memory: 256Mi}', 'limits: {cpu: 500m}'),
         'sidecar-forwarding.yaml (Deployment/search) container vigil: resources.limits.memory is not set'],
+      // memory sizing (deploy/README.md, "Sizing memory"): heap + young generation + bodies in flight + runtime
+      ['sidecar.yaml', (t) => t.replace('--max-old-space-size=136 --max-semi-space-size=8', '--max-old-space-size=136'),
+        'sidecar.yaml (Deployment/checkout) container vigil: resources.limits.memory (256 MiB) is below what vigil may hold at once: heap 136 + young generation 3 x 16 + request bodies in flight 16 + runtime 64 = 264 MiB (lower --max-old-space-size, --max-semi-space-size or max_bytes_in_flight, or raise the limit)'],
+      ['sidecar.yaml', (t) => t.replace('max_bytes_in_flight: 16777216', 'max_bytes_in_flight: 50331648'),
+        'sidecar.yaml (Deployment/checkout) container vigil: resources.limits.memory (256 MiB) is below what vigil may hold at once: heap 136 + young generation 3 x 8 + request bodies in flight 48 + runtime 64 = 272 MiB (lower --max-old-space-size, --max-semi-space-size or max_bytes_in_flight, or raise the limit)'],
+      ['gateway.yaml', (t) => t.replace('limits: {cpu: "2", memory: 1Gi}', 'limits: {cpu: "2", memory: 900Mi}'),
+        'gateway.yaml (Deployment/vigil-gateway) container vigil: resources.limits.memory (900 MiB) is below what vigil may hold at once: heap 768 + young generation 3 x 16 + request bodies in flight 64 + runtime 64 = 944 MiB (lower --max-old-space-size, --max-semi-space-size or max_bytes_in_flight, or raise the limit)'],
+      ['sidecar.yaml', (t) => t.replace('value: --max-old-space-size=136 --max-semi-space-size=8', 'value: --max-semi-space-size=8'),
+        "sidecar.yaml (Deployment/checkout) container vigil: NODE_OPTIONS sets no --max-old-space-size: V8 sizes its heap from the node's memory, not from the container's limit"],
+      ['gateway.yaml', (t) => t.replace('limit_mib: 690', 'limit_mib: 700'),
+        'gateway.yaml (Deployment/vigil-gateway) container vigil: processors.memory_limiter.limit_mib 700 is above 90% of --max-old-space-size=768: the heap would run out before the limiter refuses'],
     ];
     for (const [file, edit, expected] of cases) {
       expect(validateManifests(mutated(file, edit)).problems).toEqual([expected]);

@@ -123,6 +123,40 @@ describe('admission control and keep-alive', () => {
     expect(ok.socket).toBe(refused.socket);
     agent.destroy();
   });
+
+  it('reads the rest of the body before a refusal to a client that closes after the request, so it reads the answer instead of EPIPE', async () => {
+    const { gate, url } = await start({ max_requests_in_flight: 1 });
+    const held = post(url);
+    await waitFor(() => gate.held === 1, 5000, 'one request held by the pipeline');
+    const body = Buffer.alloc(3 * 1024 * 1024, 0x20); // whitespace: never parsed, the request is refused first
+    const outcome = await new Promise<{ status?: number; error?: string }>((resolve) => {
+      let status: number | undefined;
+      // agent: false sends "Connection: close": the server closes the socket once it has answered
+      let ended = false;
+      let written = false;
+      const settle = () => ended && written && setTimeout(() => resolve({ status }), 100);
+      const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+        status = res.statusCode;
+        res.resume();
+        res.on('end', () => {
+          ended = true;
+          settle();
+        });
+      });
+      req.on('finish', () => {
+        written = true;
+        settle();
+      });
+      req.on('error', (e) => resolve({ status, error: (e as NodeJS.ErrnoException).code ?? e.message }));
+      setTimeout(() => resolve({ status, error: `after 10 s: answer ${ended ? 'read' : 'not read'}, body ${written ? 'written' : 'not written'}` }), 10_000);
+      // the first part, then the rest after the refusal has been decided
+      req.write(body.subarray(0, 64 * 1024));
+      setTimeout(() => req.end(body.subarray(64 * 1024)), 300);
+    });
+    expect(outcome).toEqual({ status: 429 });
+    gate.open();
+    expect((await held).status).toBe(200);
+  });
 });
 
 describe('connection hygiene', () => {

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { DEFAULT_MAX_BYTES_IN_FLIGHT } from '../../src/otlp/intake.ts';
 
 type Obj = Record<string, any>;
 
@@ -105,6 +106,57 @@ function splitEndpoint(ep: string): { host: string; port: number } | undefined {
 }
 
 /** Validates every manifest in `dir` (default: this folder). */
+/** MiB of a Kubernetes memory quantity (`256Mi`, `1Gi`, `512M`, `1e9`), undefined if unreadable. */
+export function quantityMiB(q: unknown): number | undefined {
+  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(q ?? '').trim());
+  if (!m) return undefined;
+  const unit: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return (Number(m[1]) * unit[m[2] ?? '']!) / 1024 ** 2;
+}
+
+/** V8's default semi-space on 64-bit (MiB); the young generation is three of them (V8 `Heap::YoungGenerationSizeFromSemiSpaceSize`). */
+const V8_DEFAULT_SEMI_SPACE_MIB = 16;
+/**
+ * Resident memory of vigil beside the V8 heap (MiB): node and its code, the ICU data, thread stacks, the
+ * telemetry endpoint's thread. Measured: RSS minus V8's heap total is 45-52 MiB idle and under load.
+ */
+export const RUNTIME_MIB = 64;
+
+/**
+ * The memory-sizing rule (deploy/README.md, "Sizing memory"): everything vigil may hold at once must fit the
+ * container's memory limit, or the kernel kills the container before memory_limiter refuses anything:
+ * `--max-old-space-size` + 3 x `--max-semi-space-size` + the request bodies its receivers may hold
+ * (`max_bytes_in_flight` of every otlp and http_json receiver) + {@link RUNTIME_MIB} <= `limits.memory`; and
+ * memory_limiter's `limit_mib` within 90% of the old-space cap, as the limiter itself requires.
+ */
+export function memorySizingProblems(where: string, nodeOptions: string | undefined, limit: unknown, cfg: Obj): string[] {
+  const problems: string[] = [];
+  const oldMiB = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions ?? '')?.[1] ?? Number.NaN);
+  const semiMiB = Number(/--max-semi-space-size=(\d+)/.exec(nodeOptions ?? '')?.[1] ?? V8_DEFAULT_SEMI_SPACE_MIB);
+  if (!Number.isFinite(oldMiB)) {
+    problems.push(`${where}: NODE_OPTIONS sets no --max-old-space-size: V8 sizes its heap from the node's memory, not from the container's limit`);
+    return problems;
+  }
+  const limitMiB = quantityMiB(limit);
+  if (limitMiB === undefined) return problems; // "limits.memory is not set" is reported beside the other resources
+  let bodiesMiB = 0;
+  for (const [id, r] of Object.entries<Obj>(cfg.receivers ?? {})) {
+    if (/^(otlp|http_json)(\/|$)/.test(id)) bodiesMiB += (r?.max_bytes_in_flight ?? DEFAULT_MAX_BYTES_IN_FLIGHT) / 1024 ** 2;
+  }
+  const need = oldMiB + 3 * semiMiB + bodiesMiB + RUNTIME_MIB;
+  if (need > limitMiB) {
+    problems.push(
+      `${where}: resources.limits.memory (${limitMiB} MiB) is below what vigil may hold at once: heap ${oldMiB} + young generation 3 x ${semiMiB} + request bodies in flight ${bodiesMiB} + runtime ${RUNTIME_MIB} = ${need} MiB (lower --max-old-space-size, --max-semi-space-size or max_bytes_in_flight, or raise the limit)`,
+    );
+  }
+  for (const [id, p] of Object.entries<Obj>(cfg.processors ?? {})) {
+    if (/^memory_limiter(\/|$)/.test(id) && typeof p?.limit_mib === 'number' && p.limit_mib > 0.9 * oldMiB) {
+      problems.push(`${where}: processors.${id}.limit_mib ${p.limit_mib} is above 90% of --max-old-space-size=${oldMiB}: the heap would run out before the limiter refuses`);
+    }
+  }
+  return problems;
+}
+
 export function validateManifests(dir = here): ManifestReport {
   const { manifests, problems } = loadManifests(dir);
   const configs: VigilConfigRef[] = [];
@@ -192,6 +244,7 @@ export function validateManifests(dir = here): ManifestReport {
       for (const m2 of text.matchAll(ENV_REF)) {
         if (!m2[2] && !declared.has(m2[1]!)) problems.push(`${cw}: the config needs \${env:${m2[1]}}, which the container's env does not set`);
       }
+      problems.push(...memorySizingProblems(cw, env.NODE_OPTIONS, c.resources?.limits?.memory, cfg));
       const portByName = new Map<string, number>((c.ports ?? []).map((p: Obj) => [p.name, p.containerPort]));
       const containerPorts = new Set<number>((c.ports ?? []).map((p: Obj) => p.containerPort));
       const probePort = (probe: Obj | undefined) => {

@@ -549,15 +549,21 @@ export class HttpIntakeServer {
       }
       const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) };
       if (err?.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
-      // The body may be unread (413, 408, 401 ...): close rather than read what is left of it. Except a 429
-      // whose declared body is within max_request_body_size: the client (an OTLP SDK) retries on the same
+      // The body may be unread (413, 408, 401 ...): close rather than read what is left of it. Except a
+      // retryable refusal (429, 503) whose declared body is within max_request_body_size: a client still
+      // writing its body would otherwise meet a closed socket (EPIPE) and never read the answer and its
+      // Retry-After; and the client (an OTLP SDK) retries on the same
       // keep-alive connection, so the rest of the body is read and discarded (Node dumps an unread request
       // body once the answer is sent). Closing would cost it a new connection per refusal, and the event loop
       // accepts one connection per turn (libuv): at 2x saturation the reconnections of refused clients
       // queued in the kernel's accept backlog (511) for seconds, and SYN retries came on top.
       const declared = Number(req.headers['content-length']);
-      const dumpable = status === 429 && Number.isFinite(declared) && declared <= this.opts.maxBodyBytes;
+      const dumpable = (status === 429 || status === 503) && Number.isFinite(declared) && declared <= this.opts.maxBodyBytes;
       if ((!req.complete && !dumpable) || this.draining) headers.connection = 'close';
+      // A client that asked to close the connection after this request (no keep-alive) is still writing its
+      // body: Node would close the socket right after the answer, and the client would meet EPIPE instead
+      // of reading it (RFC 9112 section 9.6). Read the rest of the body into nothing first.
+      else if (dumpable && !req.complete && !res.shouldKeepAlive) await discardBody(req, this.opts.readTimeoutMs);
       if (res.headersSent) {
         res.destroy();
         return;
@@ -566,4 +572,17 @@ export class HttpIntakeServer {
       res.end(reply.body);
     }
   }
+}
+
+/** Reads what is left of a request body and drops it; resolves when it ended, failed, or after `timeoutMs`. */
+function discardBody(req: http.IncomingMessage, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    req.once('end', done).once('close', done).once('error', done);
+    req.resume();
+  });
 }
