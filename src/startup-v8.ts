@@ -35,6 +35,15 @@ export function holdForStartup(): void {
   if (held.growth) v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
 
+/**
+ * Sets the held growth factor again once a worker thread is online: V8 raises a factor below 2 back to 2
+ * whenever it configures an isolate's heap (Heap::ConfigureHeap, on the new thread), and that flag is
+ * process-wide. A no-op unless held. (The TurboFan flag is not touched by that.)
+ */
+export function reassertAfterWorkerStart(): void {
+  if (held?.growth) v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
+
 /** Gives V8 its usual settings back; a no-op unless {@link holdForStartup} held them. Idempotent. */
 export function releaseAfterStartup(): void {
   if (!held) return;

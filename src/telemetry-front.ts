@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { reassertAfterWorkerStart } from './startup-v8.ts';
 
 /** `/healthz` answers 503 when the main event loop has not turned for longer than this (ms). */
 export const DEFAULT_STALL_LIMIT_MS = 5000;
@@ -44,8 +45,8 @@ export interface FrontOptions {
 // vitest) and from the bundle in dist/, with no file of its own to find at run time. Node built-ins only.
 const WORKER_SOURCE = String.raw`'use strict';
 const http = require('node:http');
-const { parentPort, workerData: d } = require('node:worker_threads');
-const beat = new Float64Array(d.beat);
+const { parentPort, workerData } = require('node:worker_threads');
+const beat = new Float64Array(workerData.beat);
 // RFC 9110 7.6.1: connection-specific fields are not forwarded; Date is the upstream's
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 8 });
@@ -54,7 +55,10 @@ const passOn = (raw) => {
   for (let i = 0; i < raw.length; i += 2) if (!HOP.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
   return out;
 };
-const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10000, requestTimeout: 30000 }, (req, res) => {
+// the listen options come in a message: the thread may have booted before they were known (prewarm)
+let server;
+const listen = (d) => {
+server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10000, requestTimeout: 30000 }, (req, res) => {
   const p = (req.url || '/').split('?')[0];
   if (p === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
     const age = Math.max(0, Date.now() - beat[0]);
@@ -82,13 +86,48 @@ server.keepAliveTimeout = 5000;
 server.maxConnections = d.maxConnections;
 server.on('error', (e) => parentPort.postMessage({ type: 'error', error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, address: e.address, port: e.port } }));
 server.listen(d.port, d.host, () => parentPort.postMessage({ type: 'listening', address: server.address() }));
+};
 parentPort.on('message', (m) => {
+  if (m && m.type === 'listen') return listen(m.options);
   if (m !== 'close') return;
+  agent.destroy();
+  if (!server) return parentPort.postMessage({ type: 'closed' });
   server.close(() => parentPort.postMessage({ type: 'closed' }));
   server.closeAllConnections();
-  agent.destroy();
 });
 `;
+
+/** A front's thread, booted and waiting for its listen options. */
+interface Thread {
+  worker: Worker;
+  beat: Float64Array;
+  /** Set once the thread errored or exited: it is not handed out then. */
+  gone: boolean;
+}
+
+function spawnThread(): Thread {
+  const beat = new Float64Array(new SharedArrayBuffer(8));
+  beat[0] = Date.now();
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { beat: beat.buffer },
+    // a small heap: it holds headers and streams bodies through
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+    stdout: false,
+    stderr: false,
+  });
+  worker.unref();
+  // once its isolate exists (configuring it reset a held V8 flag: src/startup-v8.ts)
+  worker.once('online', reassertAfterWorkerStart);
+  const t: Thread = { worker, beat, gone: false };
+  // an idle prewarmed thread that fails must not take the process down ('error' without a listener throws)
+  worker.on('error', () => (t.gone = true));
+  worker.once('exit', () => (t.gone = true));
+  return t;
+}
+
+/** The thread {@link TelemetryFront.prewarm} booted ahead, until a start takes it. */
+let warm: Thread | undefined;
 
 /**
  * Where the main thread's server listens for the front: on Linux an abstract Unix socket (no file, so a
@@ -126,18 +165,24 @@ export class TelemetryFront {
     this.timer.unref();
   }
 
+  /**
+   * Boots a front's thread ahead of {@link start}, which then takes it: its boot (about 100 ms of CPU)
+   * overlaps the main thread's own start-up (loading modules, the config) on a second core instead of
+   * coming after it (issue 21: start to ready). Idempotent; the idle thread does not keep the process alive.
+   * Returns the thread's id (the {@link threadId} of the front that takes it).
+   */
+  static prewarm(): number {
+    if (!warm || warm.gone) warm = spawnThread();
+    return warm.worker.threadId;
+  }
+
   static async start(o: FrontOptions): Promise<TelemetryFront> {
-    const beat = new Float64Array(new SharedArrayBuffer(8));
+    let thread = warm;
+    warm = undefined;
+    if (!thread || thread.gone) thread = spawnThread();
+    const { worker, beat } = thread;
     beat[0] = Date.now();
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { beat: beat.buffer, host: o.host, port: o.port, upstream: o.upstream, maxConnections: o.maxConnections, stallLimitMs: o.stallLimitMs ?? DEFAULT_STALL_LIMIT_MS },
-      // a small heap: it holds headers and streams bodies through
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
-      stdout: false,
-      stderr: false,
-    });
-    worker.unref();
+    worker.postMessage({ type: 'listen', options: { host: o.host, port: o.port, upstream: o.upstream, maxConnections: o.maxConnections, stallLimitMs: o.stallLimitMs ?? DEFAULT_STALL_LIMIT_MS } });
     const address = await new Promise<AddressInfo>((resolve, reject) => {
       const onMessage = (m: { type: string; address?: AddressInfo; error?: Parameters<typeof listenError>[0] }) => {
         if (m.type === 'listening') resolve(m.address!);
@@ -154,6 +199,11 @@ export class TelemetryFront {
       throw e;
     });
     return new TelemetryFront(worker, address, beat);
+  }
+
+  /** The worker thread's id. */
+  get threadId(): number {
+    return this.worker.threadId;
   }
 
   /** Calls `onExit` if the front's thread ends without `close()` (it should not: it is then restarted). */

@@ -27,13 +27,15 @@ interface Seen {
   newReleased: number;
 }
 
-async function probe(nodeFlags: string[]): Promise<Seen> {
+/** `worker`: a worker thread starts while held (and the hold is re-asserted once it is online, as the telemetry front does). */
+async function probe(nodeFlags: string[], worker = false): Promise<Seen> {
   const dir = tempDir('startup-v8-');
   const script = path.join(dir, 'probe.mts');
   fs.writeFileSync(
     script,
     `import v8 from 'node:v8';
-import { holdForStartup, releaseAfterStartup, heldForStartup } from ${JSON.stringify(path.join(root, 'src/startup-v8.ts'))};
+import { Worker } from 'node:worker_threads';
+import { holdForStartup, releaseAfterStartup, heldForStartup, reassertAfterWorkerStart } from ${JSON.stringify(path.join(root, 'src/startup-v8.ts'))};
 const status = (f) => globalThis.eval('(f) => %GetOptimizationStatus(f)')(f);
 const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
 function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += (a[i] * 3) | 0; return s; }
@@ -42,6 +44,11 @@ const keep = [];
 const retain = () => { for (let i = 0; i < 300000; i++) keep.push({ i, s: 'x' + i }); };
 const newStart = newSpace();
 holdForStartup();
+if (${worker}) {
+  const w = new Worker('setTimeout(() => {}, 100)', { eval: true });
+  await new Promise((r) => w.once('online', r));
+  reassertAfterWorkerStart();
+}
 for (let k = 0; k < 20000; k++) hot(a);
 retain();
 const seen = { held: heldForStartup() ?? null, tierHeld: status(hot), newStart, newHeld: newSpace() };
@@ -77,5 +84,11 @@ describe('V8 settings held during start-up', () => {
     expect(s.tierReleased & TURBOFANNED).toBe(0);
     // the user's factor applies while "held" too: the young generation grows
     expect(s.newHeld).toBeGreaterThan(2 * s.newStart);
+  }, 60_000);
+
+  it('a worker thread started while held (V8 resets the growth factor when it configures its heap) does not undo the hold once re-asserted', async () => {
+    const s = await probe([], true);
+    expect(s.newHeld).toBeLessThanOrEqual(2 * s.newStart);
+    expect(s.newReleased).toBeGreaterThan(4 * s.newHeld);
   }, 60_000);
 });

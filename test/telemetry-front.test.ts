@@ -3,11 +3,12 @@
  * /healthz itself from the main loop's heartbeat, and passes everything else to the main thread's server.
  * Probes run in child processes so that they go on while this test's own event loop is held on purpose.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServiceTelemetry } from '../src/telemetry.ts';
+import { TelemetryFront, privateSocketPath } from '../src/telemetry-front.ts';
 
 const open: ServiceTelemetry[] = [];
 afterEach(async () => {
@@ -154,4 +155,29 @@ describe('the telemetry endpoint front', () => {
     expect((await other.listen(`127.0.0.1:${port}`)).port).toBe(port);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });
+
+  it('prewarm: a thread booted ahead is the one a start takes, and it serves; an idle prewarmed thread does not keep a process alive', async () => {
+    const id = TelemetryFront.prewarm();
+    expect(TelemetryFront.prewarm()).toBe(id); // idempotent
+    const upstream = http.createServer((_req, res) => res.end('from the main thread\n'));
+    const socket = privateSocketPath();
+    await new Promise<void>((r) => upstream.listen(socket.path, r));
+    const front = await TelemetryFront.start({ host: '127.0.0.1', port: 0, upstream: socket.path, maxConnections: 100 });
+    try {
+      expect(front.threadId).toBe(id);
+      expect(TelemetryFront.prewarm()).not.toBe(id); // taken: a new one boots
+      const base = `http://127.0.0.1:${front.address.port}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${base}/metrics`)).text()).toBe('from the main thread\n');
+    } finally {
+      await front.close();
+      await new Promise<void>((r) => upstream.close(() => r()));
+      socket.cleanup();
+    }
+    const script = `import(${JSON.stringify(new URL('../src/telemetry-front.ts', import.meta.url).pathname)}).then((m) => { m.TelemetryFront.prewarm(); console.log('warm'); });`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', '-e', script], { timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    expect(out).toBe('warm\n');
+  }, 60_000);
 });
