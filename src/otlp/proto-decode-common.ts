@@ -4,7 +4,7 @@
  */
 import { MAX_TOKEN_COUNT, isTokenCountKey, tokenCountProblem } from '../limits.ts';
 import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../model.ts';
-import { MAX_DEPTH, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader } from './proto-wire.ts';
+import { INTERN_VALUE_WIDTH, MAX_DEPTH, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader } from './proto-wire.ts';
 import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST, t } from './proto-fields.ts';
 
 /** Decodes one length-delimited sub-message with `f`, prefixing any error with `field[index]`. */
@@ -132,7 +132,8 @@ export function kvFast(r: Reader, p: number, lim: number): KeyValue | null {
         const sn = b[vs]!;
         if (sn < 0x80 && sn + vs + 1 === lim) {
           const key = kn === 0 ? '' : r.str(p + 2, kn);
-          const value = sn === 0 ? '' : r.str(vs + 1, sn);
+          // a long value is most often unique (a response id, a message id): decoded without the intern cache
+          const value = sn === 0 ? '' : sn <= INTERN_VALUE_WIDTH ? r.str(vs + 1, sn) : r.buf.utf8Slice(vs + 1, vs + 1 + sn);
           // a numeric string counts as a number for token counts
           if (isTokenCountKey(key) && tokenCountProblem(value) !== undefined) r.tokenCountSuspect = true;
           return { key, value };
