@@ -1,6 +1,6 @@
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { Consumer, Processor } from '../../src/component.ts';
+import { fullGc } from '../../src/heap.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { retryableError } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
@@ -9,25 +9,7 @@ import { type Batch, countItems, SIGNALS } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import type { MemoryLimiterConfig } from './config.ts';
 
-/**
- * V8's full collection, obtained once without --expose-gc (the flag is set at run time and `gc` taken from
- * a fresh context); undefined where that is not possible.
- */
-let collect: (() => void) | undefined | null = null;
-// V8's full collection (see the comment above `collect`), or undefined where it cannot be had.
-export function fullGc(): (() => void) | undefined {
-  if (collect !== null) return collect;
-  collect = (globalThis as { gc?: () => void }).gc;
-  if (!collect) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      collect = vm.runInNewContext('gc') as () => void;
-    } catch {
-      collect = undefined;
-    }
-  }
-  return collect;
-}
+export { fullGc };
 
 /** Reads the memory in use (V8 heap + buffers outside it), in bytes. Replaceable for tests. */
 export type MemoryReader = () => number;

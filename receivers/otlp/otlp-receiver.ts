@@ -4,6 +4,7 @@ import { memoryBudget } from '../../src/memory-budget.ts';
 import type { Component, CreateSettings, Host } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { type Batch, countItems } from '../../src/model.ts';
+import { DecodeMemory } from '../../src/otlp/decode-memory.ts';
 import { type OtlpSignal, OtlpDecodeError, parseOtlpJson } from '../../src/otlp/json.ts';
 import {
   HttpIntakeServer,
@@ -216,7 +217,8 @@ export class OtlpReceiver implements Component {
       if (items >= 0) return { encoded: { signal, bytes, items } };
     }
     const checks: DecodeChecks = { tokenCountSuspect: true };
-    const batch = decodeExportRequest(signal, bytes, checks);
+    // refused (413 / 503) before a request decodes into more memory than the heap can give it
+    const batch = decodeExportRequest(signal, bytes, checks, new DecodeMemory().check);
     if (!checks.tokenCountSuspect) this.tokenCountsInRange.add(batch);
     return batch;
   }
@@ -276,7 +278,7 @@ export class OtlpReceiver implements Component {
         const json = contentType === JSON_TYPE;
         let batch: Batch;
         try {
-          batch = json ? parseOtlpJson(signal, body.toString('utf8')) : this.fromProtobuf(signal, body);
+          batch = json ? parseOtlpJsonGuarded(signal, body.toString('utf8')) : this.fromProtobuf(signal, body);
         } catch (e) {
           if (e instanceof OtlpDecodeError) throw new IntakeError(400, `invalid OTLP/${json ? 'JSON' : 'protobuf'} ${signal} request: ${e.message}`);
           throw e;
@@ -494,4 +496,14 @@ function validId(id: string): boolean {
   if (id === '') return false;
   for (let i = 0; i < id.length; i++) if (id.charCodeAt(i) !== 48) return true;
   return false;
+}
+
+/** An OTLP/JSON request, parsed only when what it parses into fits (src/otlp/decode-memory.ts). */
+function parseOtlpJsonGuarded(signal: OtlpSignal, text: string): Batch {
+  const memory = new DecodeMemory();
+  const estimate = memory.admitJson(text);
+  const batch = parseOtlpJson(signal, text);
+  // the model made from the parsed JSON is about as large again
+  memory.check(2 * estimate);
+  return batch;
 }

@@ -4,7 +4,7 @@
  */
 import { MAX_TOKEN_COUNT, isTokenCountKey, tokenCountProblem } from '../limits.ts';
 import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../model.ts';
-import { INTERN_VALUE_WIDTH, MAX_DEPTH, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader } from './proto-wire.ts';
+import { INTERN_VALUE_WIDTH, MAX_DEPTH, DECODED_BYTES, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader } from './proto-wire.ts';
 import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST, t } from './proto-fields.ts';
 
 /** Decodes one length-delimited sub-message with `f`, prefixing any error with `field[index]`. */
@@ -22,6 +22,7 @@ export function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: num
 // Monomorphic copies of `sub` for the hottest messages (attributes, values, spans): a direct call that V8
 // can inline, where `sub`'s call through `f` is megamorphic.
 export function kvAt(r: Reader, field: string, index: number): KeyValue {
+  r.count(DECODED_BYTES.keyValue);
   // A one-byte length, in bounds, at a depth the general path would accept: try the fast path first.
   const p = r.pos;
   const n = r.buf[p]!;

@@ -2,7 +2,7 @@
  * Decoders of ExportLogsServiceRequest's messages: ResourceLogs, ScopeLogs, LogRecord.
  */
 import type { AnyValue, InstrumentationScope, KeyValue, LogRecord, Resource, ResourceLogs, ScopeLogs } from '../model.ts';
-import { VARINT, I64, LEN, I32, Reader } from './proto-wire.ts';
+import { DECODED_BYTES, VARINT, I64, LEN, I32, Reader } from './proto-wire.ts';
 import { F_RESOURCE_LOGS, F_SCOPE_LOGS, F_LOG, t } from './proto-fields.ts';
 import { sub, kvAt, anyAt, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
@@ -36,6 +36,7 @@ function decScopeLogs(r: Reader): ScopeLogs {
 }
 
 function decLogRecord(r: Reader): LogRecord {
+  r.count(DECODED_BYTES.logRecord);
   let time = 0n;
   let observed = 0n;
   let severityNumber = 0;

@@ -3,7 +3,7 @@
  * data kinds (gauge, sum, histogram, exponential histogram, summary), their points and exemplars.
  */
 import type { Exemplar, ExponentialHistogramBuckets, ExponentialHistogramDataPoint, HistogramDataPoint, InstrumentationScope, KeyValue, Metric, MetricData, NumberDataPoint, Resource, ResourceMetrics, ScopeMetrics, SummaryDataPoint, ValueAtQuantile } from '../model.ts';
-import { VARINT, I64, LEN, Reader } from './proto-wire.ts';
+import { DECODED_BYTES, VARINT, I64, LEN, Reader } from './proto-wire.ts';
 import { F_RESOURCE_METRICS, F_SCOPE_METRICS, F_METRIC, F_GAUGE, F_SUM, F_NUMBER_DP, F_HIST_DP, F_EXP_DP, F_BUCKETS, F_SUMMARY_DP, F_QUANTILE, F_EXEMPLAR, t } from './proto-fields.ts';
 import { sub, kvAt, field, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
@@ -37,6 +37,7 @@ function decScopeMetrics(r: Reader): ScopeMetrics {
 }
 
 function decMetric(r: Reader): Metric {
+  r.count(DECODED_BYTES.metric);
   let name = '';
   let description = '';
   let unit = '';
@@ -172,6 +173,7 @@ function decExemplar(r: Reader): Exemplar {
 }
 
 function decNumberPoint(r: Reader): NumberDataPoint {
+  r.count(DECODED_BYTES.dataPoint);
   const attributes: KeyValue[] = [];
   let start = 0n;
   let time = 0n;
@@ -218,6 +220,7 @@ function readFixed64List(r: Reader, tag: number, out: number[]): void {
   const n = r.len();
   if (n % 8 !== 0) r.fail(`packed fixed64 length ${n} is not a multiple of 8`);
   const end = r.pos + n;
+  r.count(n); // 8 bytes a number in the array, as many as the input
   while (r.pos < end) out.push(r.fixed64Number());
 }
 
@@ -229,6 +232,7 @@ function readDoubleList(r: Reader, tag: number, out: number[]): void {
   const n = r.len();
   if (n % 8 !== 0) r.fail(`packed double length ${n} is not a multiple of 8`);
   const end = r.pos + n;
+  r.count(n);
   while (r.pos < end) out.push(r.double());
 }
 
@@ -238,11 +242,13 @@ function readVarintList(r: Reader, tag: number, out: number[]): void {
     return;
   }
   const saved = r.enter();
+  r.count(8 * (r.limit - r.pos)); // up to one number (8 bytes) per input byte
   while (r.pos < r.limit) out.push(r.varintNumber());
   r.leave(saved);
 }
 
 function decHistogramPoint(r: Reader): HistogramDataPoint {
+  r.count(DECODED_BYTES.dataPoint);
   const attributes: KeyValue[] = [];
   let start = 0n;
   let time = 0n;
@@ -318,6 +324,7 @@ function decBuckets(r: Reader): ExponentialHistogramBuckets {
 }
 
 function decExpHistogramPoint(r: Reader): ExponentialHistogramDataPoint {
+  r.count(DECODED_BYTES.dataPoint);
   const attributes: KeyValue[] = [];
   let start = 0n;
   let time = 0n;
@@ -415,6 +422,7 @@ function decQuantile(r: Reader): ValueAtQuantile {
 }
 
 function decSummaryPoint(r: Reader): SummaryDataPoint {
+  r.count(DECODED_BYTES.dataPoint);
   const attributes: KeyValue[] = [];
   let start = 0n;
   let time = 0n;

@@ -2,12 +2,13 @@
  * Decoders of ExportTraceServiceRequest's messages: ResourceSpans, ScopeSpans, Span, Status, Event, Link.
  */
 import type { InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink, Status } from '../model.ts';
-import { VARINT, I64, LEN, I32, prefix, Reader } from './proto-wire.ts';
+import { DECODED_BYTES, VARINT, I64, LEN, I32, prefix, Reader } from './proto-wire.ts';
 import { F_RESOURCE_SPANS, F_SCOPE_SPANS, F_SPAN, F_EVENT, F_LINK, F_STATUS, t } from './proto-fields.ts';
 import { sub, kvAt, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
 function spanAt(r: Reader, field: string, index: number): Span {
   try {
+    r.count(DECODED_BYTES.span);
     const saved = r.enter();
     const v = decSpan(r);
     r.leave(saved);
@@ -20,6 +21,7 @@ function spanAt(r: Reader, field: string, index: number): Span {
 
 /** Decodes a ResourceSpans (its ScopeSpans, Spans, events and links). */
 export function decResourceSpans(r: Reader): ResourceSpans {
+  r.count(DECODED_BYTES.resourceSpans);
   let resource: Resource | undefined;
   const scopeSpans: ScopeSpans[] = [];
   let schemaUrl = '';
@@ -34,6 +36,7 @@ export function decResourceSpans(r: Reader): ResourceSpans {
 }
 
 function decScopeSpans(r: Reader): ScopeSpans {
+  r.count(DECODED_BYTES.scopeSpans);
   let scope: InstrumentationScope | undefined;
   const spans: Span[] = [];
   let schemaUrl = '';
@@ -152,6 +155,7 @@ function decStatus(r: Reader): Status {
 }
 
 function decEvent(r: Reader): SpanEvent {
+  r.count(DECODED_BYTES.event);
   let time = 0n;
   let name = '';
   const attributes: KeyValue[] = [];

@@ -24,12 +24,16 @@ export interface DecodeChecks {
 /**
  * Decodes an Export{Trace,Metrics,Logs}ServiceRequest. Throws {@link OtlpDecodeError} on malformed input.
  * The returned batch shares no memory with `bytes` (bytes values are copied). With `checks`, fills it in
- * (see {@link DecodeChecks}).
+ * (see {@link DecodeChecks}). With `memoryCheck`, tells it the estimated decoded size (Reader.decoded, proto-wire.ts)
+ * every MEMORY_CHECK_BYTES of it and at the end; what it throws stops decoding and is thrown as is
+ * (src/otlp/decode-memory.ts).
  */
-export function decodeExportRequest(signal: OtlpSignal, bytes: Uint8Array, checks?: DecodeChecks): Batch {
+export function decodeExportRequest(signal: OtlpSignal, bytes: Uint8Array, checks?: DecodeChecks, memoryCheck?: (decodedBytes: number) => void): Batch {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new Reader(buf);
+  r.memoryCheck = memoryCheck;
   const batch = decodeWith(r, signal);
+  memoryCheck?.(r.decoded + 2 * r.pos);
   if (checks) checks.tokenCountSuspect = r.tokenCountSuspect;
   return batch;
 }
