@@ -12,7 +12,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/component.ts';
 import { type Batch, countItems, type Span } from '../../src/model.ts';
-import { decodeEncoded, decodeExportRequest, encodeExportRequest } from '../../src/otlp/proto.ts';
+import { decodeEncoded, decodeExportRequest, decodeExportResponse, encodeExportRequest } from '../../src/otlp/proto.ts';
 import { SinkConsumer, configFor, testSettings } from '../../test/helpers/index.ts';
 import { attrs, resourceSpans, span } from '../../test/percentiles-helpers.ts';
 import { otlpReceiverFactory } from './index.ts';
@@ -117,6 +117,34 @@ describe('otlp receiver, encoded pass-through', () => {
     expect(message).not.toBe('');
     expect(bad.body.toString('latin1')).toContain(message);
     expect(sink.kinds).toHaveLength(2);
+  });
+
+  it('decodes instead when a token count is out of range or written as a string, and hands on counts in range undecoded', async () => {
+    const sink = new EncodedSink();
+    const r = await start(sink);
+    const withTokens = (name: string, key: string, value: bigint | number | string) => span(NOW_MS, 250, { name, attributes: attrs({ 'gen_ai.request.model': 'gpt-4o', [key]: value }) });
+    // every shape of token count the receiver refuses, each beside a good span: partial success, the good span decoded
+    const bad: [string, bigint | number | string][] = [
+      ['gen_ai.usage.input_tokens', -5n],
+      ['gen_ai.usage.output_tokens', 2_000_000_000n],
+      ['llm.token_count.prompt', 1.5],
+      ['llm.usage.total_tokens', -1],
+      ['gen_ai.usage.input_tokens', '-3'],
+    ];
+    for (const [key, value] of bad) {
+      const res = await post(r.httpAddress, '/v1/traces', encodeExportRequest(traces(chat('good'), withTokens('bad', key, value)), 'traces'), 'application/x-protobuf');
+      expect(res.status).toBe(200);
+      expect(decodeExportResponse(res.body).rejected, `${key}: ${value}`).toBe(1);
+      const last = sink.batches.at(-1)!;
+      expect(last.encoded, `${key}: ${value}`).toBeUndefined();
+      expect(last.resourceSpans![0]!.scopeSpans[0]!.spans.map((s) => s.name)).toEqual(['good']);
+    }
+    // in range, as an int64 or a whole double: passed on undecoded
+    for (const [key, value] of [['gen_ai.usage.input_tokens', 1_000_000_000n], ['llm.token_count.completion', 42]] as const) {
+      const res = await post(r.httpAddress, '/v1/traces', encodeExportRequest(traces(withTokens('ok', key, value)), 'traces'), 'application/x-protobuf');
+      expect(res.status).toBe(200);
+      expect(sink.kinds.at(-1), `${key}: ${value}`).toBe('encoded');
+    }
   });
 
   it('lends the body only until the pipelines answer: copies taken in consume() stay intact as the buffer is reused', async () => {

@@ -6,6 +6,7 @@ import type { Batch } from '../model.ts';
 import { parseOtlpJson } from './json.ts';
 import { decodeExportRequest, encodeExportRequest } from './proto.ts';
 import { scanExportRequest } from './scan.ts';
+import { tokenAttributesProblem } from '../limits.ts';
 import { signalBatches } from '../../test/intake-arbitraries.ts';
 import { genAiTracesRequest } from '../../bench/ingest.ts';
 
@@ -17,10 +18,11 @@ const SIGNALS: Signal[] = ['traces', 'metrics', 'logs'];
 /** As the OTLP receiver's validId: present and not all zero. */
 const validId = (id: string) => id !== '' && /[^0]/.test(id);
 
-/** Items the receiver's rejectInvalid would drop (spans without valid ids, metrics without a name). */
+/** Items the receiver's rejectInvalid would drop (spans without valid ids or with a token count out of range, metrics without a name). */
 function invalidItems(batch: Batch): number {
   let bad = 0;
-  for (const rs of batch.resourceSpans ?? []) for (const ss of rs.scopeSpans) for (const s of ss.spans) if (!validId(s.traceId) || !validId(s.spanId)) bad++;
+  for (const rs of batch.resourceSpans ?? [])
+    for (const ss of rs.scopeSpans) for (const s of ss.spans) if (!validId(s.traceId) || !validId(s.spanId) || tokenAttributesProblem(s.attributes)) bad++;
   for (const rm of batch.resourceMetrics ?? []) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) if (m.name === '') bad++;
   return bad;
 }
@@ -909,5 +911,35 @@ describe('scanExportRequest', () => {
 
   it("counts the benchmark's 512-span GenAI batch (its speed against the decoder is printed there)", async () => {
     expect(scanExportRequest('traces', await genAiTracesRequest(512))).toBe(512);
+  });
+});
+
+describe('token counts (the receiver refuses a span whose token count is out of range)', () => {
+  const base = parseOtlpJson('traces', JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 's' }] }] }] }));
+  const request = (key: string, value: bigint | number | string) => {
+    const batch = structuredClone(base);
+    batch.resourceSpans![0]!.scopeSpans[0]!.spans[0]!.attributes = [{ key, value }];
+    return encodeExportRequest(batch, 'traces');
+  };
+
+  it('names token-count keys byte for byte as isTokenCountKey does the decoded string', () => {
+    const keys = [
+      'gen_ai.usage.input_tokens', 'gen_ai.usage.tokens', 'gen_ai.usage.cost', 'gen_ai.request.max_tokens', 'gen_ai.usage.input_tokens2',
+      'xgen_ai.usage.tokens', 'llm.usage.tokens', 'llm.usage.prompt_tokens', 'llm.usage.prompt', 'llm.token_count.', 'llm.token_count',
+      'llm.token_count.prompt_details.cache_read', 'llm.tokens', 'gen_ai.usage.é_tokens', '', 'g', 'l',
+    ];
+    for (const key of keys) expect(scanExportRequest('traces', request(key, -1n)), key).toBe(oracle('traces', request(key, -1n)));
+  });
+
+  it('passes counts in range (int64, whole doubles), sends out-of-range ones and strings to the decoder', () => {
+    const k = 'gen_ai.usage.output_tokens';
+    for (const v of [0n, 1n, 1_000_000_000n, 0, 42, 1e9]) expect(checked('traces', request(k, v)), String(v)).toBe(1);
+    for (const v of [-1n, 1_000_000_001n, 2n ** 40n, -0.5, 1.5, 1e9 + 1, Number.NaN, Number.POSITIVE_INFINITY]) expect(checked('traces', request(k, v)), String(v)).toBe(-1);
+    // a count written as a string: decoded whatever it says (the decoder's check reads numbers in strings)
+    expect(checked('traces', request(k, '12'))).toBe(-1);
+    expect(oracle('traces', request(k, '12'))).toBe(1);
+    expect(oracle('traces', request(k, '-3'))).toBe(-1);
+    // other attributes of any value are not token counts
+    expect(checked('traces', request('gen_ai.request.max_tokens', -1n))).toBe(1);
   });
 });

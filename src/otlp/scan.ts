@@ -9,8 +9,9 @@
  *     encodings, varints of at most 10 bytes, truncation, lengths within the enclosing message, id lengths,
  *     nesting depth as the decoder counts it, group start/end matching, invalid wire types);
  *  2. the OTLP receiver's `rejectInvalid` would reject nothing: every span has a trace_id and a span_id that
- *     are present and not all zero bytes (the last occurrence counts, as in the decoder), and every metric
- *     has a non-empty name (idem);
+ *     are present and not all zero bytes (the last occurrence counts, as in the decoder), every metric
+ *     has a non-empty name (idem), and every attribute named as a token count (src/limits.ts) holds an int64
+ *     or a double that is a whole number from 0 to 10^9 (one written as a string: -1, the decoder decides);
  *  3. the request has a plain shape whose meaning does not depend on decoder details: every singular message
  *     field and every oneof (resource, scope, Span.status, Metric's data, a data point's value, an
  *     exemplar's value, AnyValue's value, KeyValue.value, LogRecord.body, the buckets of an exponential
@@ -324,6 +325,51 @@ function scanScopeX(b: Uint8Array, p: number, end: number, depth: number, sig: n
   return count;
 }
 
+
+// Token counts (src/limits.ts): the OTLP receiver rejects a span whose token-count attribute
+// (`isTokenCountKey`) is not a whole number from 0 to MAX_TOKEN_COUNT. The scan passes such a KeyValue only
+// when its value is an int64 or a double in that range; a token count written as a string, or in an unusual
+// KeyValue shape, sends the request to the decoder (-1), which gives the exact partial success.
+const GEN_AI_USAGE = [...Buffer.from('gen_ai.usage.')];
+const LLM_USAGE = [...Buffer.from('llm.usage.')];
+const LLM_TOKEN_COUNT = [...Buffer.from('llm.token_count.')];
+const TOKENS = [...Buffer.from('tokens')];
+const MAX_TOKENS = 1_000_000_000; // MAX_TOKEN_COUNT in src/limits.ts
+
+function bytesAt(b: Uint8Array, p: number, want: number[]): boolean {
+  for (let i = 0; i < want.length; i++) if (b[p + i] !== want[i]) return false;
+  return true;
+}
+
+/** True when the `n` key bytes at p name a token count, as `isTokenCountKey` does for the decoded string. */
+function tokenKeyAt(b: Uint8Array, p: number, n: number): boolean {
+  const c = b[p];
+  if (c === 0x67 /* g */) return n >= 19 && b[p + 7] === 0x75 /* u */ && bytesAt(b, p, GEN_AI_USAGE) && bytesAt(b, p + n - 6, TOKENS);
+  if (c !== 0x6c /* l */ || n < 10 || b[p + 3] !== 0x2e /* . */) return false;
+  return (bytesAt(b, p, LLM_USAGE) && n >= 16 && bytesAt(b, p + n - 6, TOKENS)) || (n >= 16 && bytesAt(b, p, LLM_TOKEN_COUNT));
+}
+
+/** True when the varint at p (ending at `end`) is a token count in range: at most 5 bytes, at most MAX_TOKENS. */
+function tokenVarintAt(b: Uint8Array, p: number, end: number): boolean {
+  if (end - p > 5) return false; // a negative int64 takes 10 bytes
+  let n = 0;
+  let mul = 1;
+  for (let i = p; i < end; i++) {
+    n += (b[i]! & 0x7f) * mul;
+    mul *= 128;
+  }
+  return n <= MAX_TOKENS;
+}
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+/** True when the little-endian double at p is a token count in range (a whole number from 0 to MAX_TOKENS). */
+function tokenDoubleAt(b: Uint8Array, p: number): boolean {
+  for (let i = 0; i < 8; i++) f64Bytes[i] = b[p + i]!;
+  const x = f64[0]!;
+  return x >= 0 && x <= MAX_TOKENS && Number.isInteger(x);
+}
+
 /**
  * A repeated KeyValue field's value at p in a message at `depth` (attributes, metadata, kvlist values): the
  * position after it, or -1. The KeyValue is one level deeper.
@@ -345,13 +391,16 @@ function kvField(b: Uint8Array, p: number, end: number, depth: number): number {
         if (vn === 0) return e; // an empty AnyValue
         const vt = b[v]!;
         if (vt === 0x0a) {
-          // string_value, one-byte length filling the value
-          if (vn >= 2 && b[v + 1]! + 2 === vn) return e;
+          // string_value, one-byte length filling the value (a token count as a string: decoded, see tokenKeyAt)
+          if (vn >= 2 && b[v + 1]! + 2 === vn) return tokenKeyAt(b, s + 2, kn) ? -1 : e;
         } else if (vt === 0x21) {
           // double_value
-          if (vn === 9) return e;
-        } else if (vt === 0x18 || vt === 0x10) {
-          // int_value, bool_value: one varint filling the value
+          if (vn === 9) return tokenKeyAt(b, s + 2, kn) && !tokenDoubleAt(b, v + 1) ? -1 : e;
+        } else if (vt === 0x18) {
+          // int_value: one varint filling the value
+          if (vn >= 2 && skipVarint(b, v + 1, e) === e) return tokenKeyAt(b, s + 2, kn) && !tokenVarintAt(b, v + 1, e) ? -1 : e;
+        } else if (vt === 0x10) {
+          // bool_value: one varint filling the value
           if (vn >= 2 && skipVarint(b, v + 1, e) === e) return e;
         }
       }
@@ -441,8 +490,12 @@ function scanKeyValue(b: Uint8Array, p: number, end: number, depth: number): num
       p = vp;
       if (p < 0) return -1;
     }
-    if (tag === 0x0a) p = skipLen(b, p, end);
-    else if (tag === 0x12) {
+    if (tag === 0x0a) {
+      // a token-count key in an unusual shape: decoded (the receiver checks its value)
+      const n = lenAt(b, p, end);
+      if (n < 0 || tokenKeyAt(b, vp, n)) return -1;
+      p = vp + n;
+    } else if (tag === 0x12) {
       const n = lenAt(b, p, end);
       if (n < 0 || ++values > 1) return -1;
       const s = vp;
