@@ -26,28 +26,28 @@ const userFlags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? '
 const userTiering = /(^|\s)--(no-)?(opt|turbofan|jitless|max-opt)\b/.test(userFlags);
 const userGrowth = /(^|\s)--semi[-_]space[-_]growth[-_]factor\b/.test(userFlags);
 let held: { tiering: boolean; growth: boolean } | undefined;
+let reassert: NodeJS.Timeout | undefined;
 
 /** Holds both settings (those the user did not set) until {@link releaseAfterStartup}. Idempotent. */
 export function holdForStartup(): void {
   if (held) return;
   held = { tiering: !userTiering, growth: !userGrowth };
   if (held.tiering) v8.setFlagsFromString('--no-opt');
-  if (held.growth) v8.setFlagsFromString('--semi-space-growth-factor=1');
-}
-
-/**
- * Sets the held growth factor again once a worker thread is online: V8 raises a factor below 2 back to 2
- * whenever it configures an isolate's heap (Heap::ConfigureHeap, on the new thread), and that flag is
- * process-wide. A no-op unless held. (The TurboFan flag is not touched by that.)
- */
-export function reassertAfterWorkerStart(): void {
-  if (held?.growth) v8.setFlagsFromString('--semi-space-growth-factor=1');
+  if (held.growth) {
+    v8.setFlagsFromString('--semi-space-growth-factor=1');
+    // A worker thread started meanwhile (the telemetry front boots during start-up) sets the factor back to
+    // 2 when V8 configures its heap, on that thread at a moment this one cannot see: set it again every few
+    // ms until released (a flag write; the timer does not keep the process alive).
+    reassert = setInterval(() => v8.setFlagsFromString('--semi-space-growth-factor=1'), 5);
+    reassert.unref();
+  }
 }
 
 /** Gives V8 its usual settings back; a no-op unless {@link holdForStartup} held them. Idempotent. */
 export function releaseAfterStartup(): void {
   if (!held) return;
   if (held.tiering) v8.setFlagsFromString('--opt');
+  clearInterval(reassert);
   if (held.growth) v8.setFlagsFromString('--semi-space-growth-factor=2');
   held = undefined;
 }

@@ -24,7 +24,6 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { reassertAfterWorkerStart } from './startup-v8.ts';
 
 /** `/healthz` answers 503 when the main event loop has not turned for longer than this (ms). */
 export const DEFAULT_STALL_LIMIT_MS = 5000;
@@ -117,8 +116,6 @@ function spawnThread(): Thread {
     stderr: false,
   });
   worker.unref();
-  // once its isolate exists (configuring it reset a held V8 flag: src/startup-v8.ts)
-  worker.once('online', reassertAfterWorkerStart);
   const t: Thread = { worker, beat, gone: false };
   // an idle prewarmed thread that fails must not take the process down ('error' without a listener throws)
   worker.on('error', () => (t.gone = true));
