@@ -81,6 +81,10 @@ async function validate(args: string[], io: Out): Promise<number> {
     return 1;
   }
   const files = parsed.values.config ?? [];
+  if (!files.length) {
+    io.err('vigil validate: no --config file given (vigil validate --config pipelines.yaml)\n');
+    return 1;
+  }
   const result = await loadConfig(files, components);
   if (result.errors.length) {
     for (const e of result.errors) io.err(`${formatConfigError(e)}\n`);
@@ -100,6 +104,10 @@ async function run(args: string[], io: Out): Promise<number> {
     return 1;
   }
   const files = parsed.values.config ?? [];
+  if (!files.length) {
+    io.err('vigil run: no --config file given (vigil run --config pipelines.yaml)\n');
+    return 1;
+  }
   const result = await loadConfig(files, components);
   if (!result.config) {
     for (const e of result.errors) io.err(`${formatConfigError(e)}\n`);

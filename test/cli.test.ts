@@ -63,6 +63,8 @@ describe('vigil CLI', () => {
       const noToken = await cli('silence', 'expire', '--url', url, id);
       expect(noToken.code).toBe(1);
       expect(noToken.err).toMatch(/401 .*--token/);
+      const wrongToken = await cli('silence', 'expire', '--url', url, '--token', 'not-it', id);
+      expect(wrongToken.err).toMatch(/401 .*the daemon refused the token given/);
       expect((await cli('silence', 'expire', '--url', url, '--token', 's3cret', id.slice(0, 8))).out).toBe(`expired ${id}\n`);
       expect((await cli('silence', 'list', '--url', url)).out).toMatch(/^no active or pending silences/);
       // --expired lists the expired ones only, as amtool's `silence query --expired` does
@@ -100,6 +102,10 @@ describe('vigil CLI', () => {
     const o = await cli('validate', '--confg', 'x');
     expect(o.code).toBe(1);
     expect(o.err).toContain("Unknown option '--confg'");
+    for (const command of ['validate', 'run']) {
+      const none = await cli(command);
+      expect([none.code, none.err]).toEqual([1, `vigil ${command}: no --config file given (vigil ${command} --config pipelines.yaml)\n`]);
+    }
     expect((await cli('--help')).code).toBe(0);
   });
 });

@@ -98,7 +98,7 @@ describe('notifications end to end', () => {
       env: {
         VIGIL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${httpPort}`,
         VIGIL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpcPort}`,
-        VIGIL_JSON_ENDPOINT: `127.0.0.1:${jsonPort}`,
+        VIGIL_HTTP_JSON_ENDPOINT: `127.0.0.1:${jsonPort}`,
         VIGIL_TELEMETRY_ENDPOINT: `127.0.0.1:${telPort}`,
         VIGIL_STATE_DIR: path.join(dir, 'state'),
         VIGIL_ALERTS_FILE: alertsFile,

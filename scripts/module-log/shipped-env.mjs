@@ -10,7 +10,7 @@ export function shippedConfigEnv(dir) {
     VIGIL_ALERTS_FILE: path.join(dir, 'alerts.jsonl'),
     VIGIL_OTLP_GRPC_ENDPOINT: '127.0.0.1:0',
     VIGIL_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
-    VIGIL_JSON_ENDPOINT: '127.0.0.1:0',
+    VIGIL_HTTP_JSON_ENDPOINT: '127.0.0.1:0',
     VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
     VIGIL_TELEMETRY_ENDPOINT: '127.0.0.1:0',
   };

@@ -101,7 +101,16 @@ export class ApiClient {
     }
     if (!res.ok) {
       const msg = typeof parsed === 'string' ? parsed.trim() : JSON.stringify(parsed);
-      const hint = res.status === 401 ? ' (give the API token with --token or $VIGIL_API_TOKEN)' : res.status === 404 && typeof parsed !== 'string' ? ` (is ${this.url} a vigil?)` : '';
+      const hint =
+        res.status === 401
+          ? /no API token is configured/.test(msg)
+            ? ' (the daemon has no API token: start it with $VIGIL_API_TOKEN or service.telemetry.api.bearer_token set, then give the same token here)'
+            : this.token
+              ? ' (the daemon refused the token given: it must equal its service.telemetry.api.bearer_token)'
+              : ' (give the API token with --token or $VIGIL_API_TOKEN)'
+          : res.status === 404 && typeof parsed !== 'string'
+            ? ` (is ${this.url} a vigil?)`
+            : '';
       throw new ApiClientError(`${method} ${this.url}${path}: ${res.status} ${msg}${hint}`, res.status);
     }
     return parsed as T;
