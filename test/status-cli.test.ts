@@ -119,7 +119,9 @@ describe('vigil status', () => {
     const svc = o.latency.series.find((s) => s.by === 'service')!;
     expect(r.out).toMatch(/^vigil \S+: ready; up since /);
     expect(r.out).toContain('alerts: 1 firing, 0 silenced or inhibited, 0 pending');
-    expect(r.out).toMatch(/\n {2}receiver\/http_json\s+ok\s+\d+/);
+    expect(r.out).toMatch(/\n {2}receiver\/http_json\s+ok\s+\d+\s+\d+\s+-\s+-\s+-/);
+    // a processor counts what it refuses and drops, not what it accepts or sends
+    expect(r.out).toMatch(/\n {2}processor\/cost\s+ok\s+-\s+\d+\s+\d+\s+-\s+-/);
     expect(r.out).toMatch(new RegExp(`\\n {2}service\\s+support-bot\\s+\\d+ ms\\s+${Math.round(svc.p95! / 10)}\\d ms\\s+\\d+ ms\\s+\\d+\\s+20\\.0%`));
     expect(r.out).toMatch(/\n {2}model\s+gpt-4o\s+/);
     expect(r.out).toMatch(/\n {2}daily-total\s+\d{4}-\d\d-\d\d\s+\$\d+\.\d+\s+\$20\.00\s+\d+\.\d+%\s+\$\d+\.\d+/);

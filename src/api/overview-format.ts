@@ -30,6 +30,13 @@ interface Table {
   empty: string;
 }
 
+/** The counters each kind of component keeps (telemetry.ts CountEvent); the others show '-', not a 0 it never counts. */
+const COUNTED: Record<string, readonly string[]> = {
+  receiver: ['accepted', 'refused'],
+  processor: ['refused', 'dropped'],
+  exporter: ['sent', 'failed'],
+};
+
 function tables(o: Overview): Table[] {
   const now = Date.parse(o.generatedAt);
   const minutes = Math.round(o.latency.summaryWindowMs / 60000);
@@ -40,11 +47,7 @@ function tables(o: Overview): Table[] {
     rows: o.components.map((c) => [
       `${c.kind}/${c.id}`,
       c.healthy ? 'ok' : `FAILED: ${c.reason ?? ''}`,
-      String(c.accepted),
-      String(c.refused),
-      String(c.dropped),
-      String(c.sent),
-      String(c.failed),
+      ...(['accepted', 'refused', 'dropped', 'sent', 'failed'] as const).map((k) => (COUNTED[c.kind]?.includes(k) ? String(c[k]) : '-')),
       c.queue ? `${c.queue.size}${c.queue.capacity !== undefined ? `/${c.queue.capacity}` : ''}` : '',
     ]),
     empty: 'no components',
