@@ -8,9 +8,8 @@
  * ordinary data accepted again within seconds of the burst's end.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { Invariants, ROOT, SHORT, configFromManifest, nodeOptionsFromManifest, figure, freePort, loadavg, request, rssLine, sampleRss, sleep, startVigil, tally, tempDir, traceJson, writeYaml } from './lib.ts';
+import { Invariants, SHORT, figure, request, rssLine, sampleRss, sleep, startFromManifest, tally, traceJson } from './lib.ts';
 
 const inv = new Invariants('cardinality');
 const BURST_S = SHORT ? 10 : 30;
@@ -19,48 +18,7 @@ const SPANS_PER_S = 1000;
 const REQ_PER_S = 10;
 const HEAP_MIB = 192;
 
-const dir = tempDir();
-const [httpPort, grpcPort, tel, smtpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-let slackPosts = 0;
-const slack = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    slackPosts++;
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-  });
-});
-await new Promise<void>((r) => slack.listen(0, '127.0.0.1', r));
-const slackUrl = `http://127.0.0.1:${(slack.address() as import('node:net').AddressInfo).port}/services/T000/B000/XXXX`;
-
-// CHAOS_MANIFEST: another shipped Kubernetes manifest (deploy/kubernetes/gateway.yaml ...), the sidecar by default
-const manifest = path.join(ROOT, process.env.CHAOS_MANIFEST ?? 'deploy/kubernetes/sidecar.yaml');
-const cfg = configFromManifest(manifest);
-const nodeOptions = nodeOptionsFromManifest(manifest);
-// The vigil container's memory limit (the first `limits:` of the manifest: vigil's own container comes first).
-const limitMatch = /limits:\s*\{[^}]*memory:\s*(\d+)(Mi|Gi)/.exec(fs.readFileSync(manifest, 'utf8'));
-const CONTAINER_LIMIT_MIB = limitMatch ? Number(limitMatch[1]) * (limitMatch[2] === 'Gi' ? 1024 : 1) : 256;
-// Loopback and free ports instead of 0.0.0.0:4317/4318/8888, a temp dir instead of /var/lib/vigil.
-cfg.receivers.otlp.protocols = { grpc: { ...cfg.receivers.otlp.protocols.grpc, endpoint: `127.0.0.1:${grpcPort}` }, http: { ...cfg.receivers.otlp.protocols.http, endpoint: `127.0.0.1:${httpPort}` } };
-cfg.service.telemetry.endpoint = `127.0.0.1:${tel}`;
-cfg.service.state_dir = path.join(dir, 'state');
-for (const e of Object.values(cfg.exporters) as { path?: string; endpoint?: string }[]) {
-  if (e.path) e.path = path.join(dir, path.basename(e.path));
-  if (e.endpoint?.startsWith('0.0.0.0:')) e.endpoint = '127.0.0.1:0'; // a scrape endpoint (prometheus)
-}
-const config = writeYaml(path.join(dir, 'pipelines.yaml'), cfg);
-const env = {
-  SLACK_WEBHOOK_URL: slackUrl,
-  SMTP_HOST: '127.0.0.1',
-  SMTP_PORT: String(smtpPort),
-  SMTP_USERNAME: 'vigil',
-  SMTP_PASSWORD: 'chaos-password',
-  ALERT_EMAIL_TO: 'oncall@example.com',
-  OTLP_BEARER_TOKEN: 'chaos-token',
-  VIGIL_BEARER_TOKEN: 'chaos-token',
-};
-figure('NODE_OPTIONS', `${nodeOptions || `--max-old-space-size=${HEAP_MIB}`} (from ${path.relative(ROOT, manifest)}; container limit ${CONTAINER_LIMIT_MIB} MiB)`);
-figure('load average (start)', loadavg());
-const vigil = await startVigil(config, tel, { dist: true, ...(nodeOptions ? { env: { ...env, NODE_OPTIONS: nodeOptions } } : { heapMiB: HEAP_MIB, env }) });
+const { vigil, dir, httpPort, containerLimitMiB: CONTAINER_LIMIT_MIB, slackPosts, close } = await startFromManifest(HEAP_MIB);
 const rss = sampleRss(vigil.pid, 1000);
 const post = (body: string) =>
   request(`http://127.0.0.1:${httpPort}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer chaos-token' }, body, timeoutMs: 10_000 });
@@ -100,7 +58,7 @@ figure('alerts.jsonl', (() => {
   const f = path.join(dir, 'alerts.jsonl');
   return fs.existsSync(f) ? `${(fs.statSync(f).size / 1048576).toFixed(1)} MiB` : 'absent';
 })());
-figure('Slack posts', slackPosts);
+figure('Slack posts', slackPosts());
 const oom = /heap out of memory/i.test(vigil.stderr());
 if (crashed) figure('stderr (tail)', vigil.stderr().slice(-600));
 figure('memory budget (/metrics)', metrics.split('\n').filter((l) => /^vigil_memory_budget|series_overflow_items_total|vigil_processor_refused_items_total/.test(l)).join(' | ') || '(none)');
@@ -109,6 +67,5 @@ inv.check(Math.max(...samples.map((s) => s[1])) < CONTAINER_LIMIT_MIB, `RSS stay
 inv.check(![...burst, ...after.map((a) => a.status)].some((s) => s.startsWith('5') && s !== '503'), 'no 500');
 inv.check(!!firstOk && firstOk.t < 10, `ordinary data accepted again within 10 s of the burst (${firstOk ? `${firstOk.t.toFixed(1)} s` : 'never'})`);
 inv.check(after.slice(-10).every((a) => a.status === '200'), 'the last 10 ordinary requests all accepted');
-slack.close();
-fs.rmSync(dir, { recursive: true, force: true });
+close();
 inv.finish();

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -275,6 +275,81 @@ export function nodeOptionsFromManifest(file: string): string {
 interface Container {
   image?: string;
   env?: { name: string; value?: string }[];
+}
+
+/** vigil running a shipped Kubernetes manifest's config on loopback (see {@link startFromManifest}). */
+export interface ManifestVigil {
+  vigil: Vigil;
+  dir: string;
+  httpPort: number;
+  grpcPort: number;
+  /** The vigil container's memory limit, MiB. */
+  containerLimitMiB: number;
+  /** POSTs the local Slack received. */
+  slackPosts(): number;
+  /** Closes the local Slack (vigil is stopped by its own `stop()`) and removes the temp dir. */
+  close(): void;
+}
+
+/**
+ * Starts vigil from `dist/` on the config of a shipped Kubernetes manifest (`CHAOS_MANIFEST`, the sidecar by
+ * default) with the container's `NODE_OPTIONS` (heap cap, young generation; `defaultHeapMiB` when it has
+ * none), as the container runs it: loopback and free ports instead of 0.0.0.0:4317/4318/8888, a temp dir
+ * instead of /var/lib/vigil, Slack a local server that answers as Slack does, SMTP a closed port
+ * (notifications wait in their on-disk queues), the bearer token `chaos-token`. Prints what it ran.
+ */
+export async function startFromManifest(defaultHeapMiB: number): Promise<ManifestVigil> {
+  const dir = tempDir();
+  const [httpPort, grpcPort, tel, smtpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  let slackPosts = 0;
+  const slack = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      slackPosts++;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((r) => slack.listen(0, '127.0.0.1', r));
+  const slackUrl = `http://127.0.0.1:${(slack.address() as AddressInfo).port}/services/T000/B000/XXXX`;
+  const manifest = path.join(ROOT, process.env.CHAOS_MANIFEST ?? 'deploy/kubernetes/sidecar.yaml');
+  const cfg = configFromManifest(manifest);
+  const nodeOptions = nodeOptionsFromManifest(manifest);
+  // The vigil container's memory limit (the first `limits:` of the manifest: vigil's own container comes first).
+  const limitMatch = /limits:\s*\{[^}]*memory:\s*(\d+)(Mi|Gi)/.exec(fs.readFileSync(manifest, 'utf8'));
+  const containerLimitMiB = limitMatch ? Number(limitMatch[1]) * (limitMatch[2] === 'Gi' ? 1024 : 1) : 256;
+  cfg.receivers.otlp.protocols = { grpc: { ...cfg.receivers.otlp.protocols.grpc, endpoint: `127.0.0.1:${grpcPort}` }, http: { ...cfg.receivers.otlp.protocols.http, endpoint: `127.0.0.1:${httpPort}` } };
+  cfg.service.telemetry.endpoint = `127.0.0.1:${tel}`;
+  cfg.service.state_dir = path.join(dir, 'state');
+  for (const e of Object.values(cfg.exporters) as { path?: string; endpoint?: string }[]) {
+    if (e.path) e.path = path.join(dir, path.basename(e.path));
+    if (e.endpoint?.startsWith('0.0.0.0:')) e.endpoint = '127.0.0.1:0'; // a scrape endpoint (prometheus)
+  }
+  const config = writeYaml(path.join(dir, 'pipelines.yaml'), cfg);
+  const env = {
+    SLACK_WEBHOOK_URL: slackUrl,
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(smtpPort),
+    SMTP_USERNAME: 'vigil',
+    SMTP_PASSWORD: 'chaos-password',
+    ALERT_EMAIL_TO: 'oncall@example.com',
+    OTLP_BEARER_TOKEN: 'chaos-token',
+    VIGIL_BEARER_TOKEN: 'chaos-token',
+  };
+  figure('NODE_OPTIONS', `${nodeOptions || `--max-old-space-size=${defaultHeapMiB}`} (from ${path.relative(ROOT, manifest)}; container limit ${containerLimitMiB} MiB)`);
+  figure('load average (start)', loadavg());
+  const vigil = await startVigil(config, tel, { dist: true, ...(nodeOptions ? { env: { ...env, NODE_OPTIONS: nodeOptions } } : { heapMiB: defaultHeapMiB, env }) });
+  return {
+    vigil,
+    dir,
+    httpPort,
+    grpcPort,
+    containerLimitMiB,
+    slackPosts: () => slackPosts,
+    close: () => {
+      slack.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Load average now (the machine is shared: figures are noisy). */

@@ -118,7 +118,7 @@ const GrpcClient = grpc.makeGenericClientConstructor(
   },
   'TraceService',
 );
-const grpcClients = Array.from({ length: 2 }, () => new GrpcClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & { Export: Function });
+const grpcClients = Array.from({ length: 2 }, () => new GrpcClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Export: Function });
 
 interface Result {
   via: 'http' | 'grpc';

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { genAiTracesRequest } from '../../bench/_spans.ts';
+import { amplifyingRequest, field, repeat } from '../../test/helpers/amplifying-requests.ts';
 import { fullGc } from '../heap.ts';
 import type { Batch } from '../model.ts';
 import { DecodeMemory, type HeapReading } from './decode-memory.ts';
@@ -13,45 +14,12 @@ import { IntakeError } from './intake.ts';
 import { decodeExportRequest } from './proto-decode.ts';
 import type { OtlpSignal } from './json.ts';
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-const field = (tag: number, body: Buffer) => Buffer.concat([Buffer.from([tag, ...varint(body.length)]), body]);
-const repeat = (b: Buffer, n: number) => Buffer.concat(Array<Buffer>(n).fill(b));
-
-/** A minimal valid span's fields (ids, a one-letter name, start and end), seeded ids. */
-function spanBytes(i: number): Buffer {
-  const s = Buffer.alloc(49);
-  const now = BigInt(Date.now()) * 1_000_000n;
-  s[0] = 0x0a;
-  s[1] = 16;
-  s.writeUInt32BE(i + 1, 2);
-  s[18] = 0x12;
-  s[19] = 8;
-  s.writeUInt32BE(i + 1, 20);
-  s[28] = 0x2a;
-  s[29] = 1;
-  s[30] = 0x78;
-  s[31] = 0x39;
-  s.writeBigUInt64LE(now - 1_000_000n, 32);
-  s[40] = 0x41;
-  s.writeBigUInt64LE(now, 41);
-  return s;
-}
-const oneSpanRequest = (span: Buffer) => field(0x0a, field(0x12, field(0x12, span)));
-
 /** Requests of the shapes that decode into the most memory per byte (see decode-memory.ts). */
 const SHAPES: [string, OtlpSignal, () => Buffer | Promise<Buffer>][] = [
-  ['minimal spans', 'traces', () => field(0x0a, field(0x12, Buffer.concat(Array.from({ length: 20_000 }, (_, i) => field(0x12, spanBytes(i))))))],
-  ['span events', 'traces', () => oneSpanRequest(Buffer.concat([spanBytes(0), repeat(field(0x5a, Buffer.from([0x12, 0x01, 0x65])), 200_000)]))],
-  ['empty attributes', 'traces', () => oneSpanRequest(Buffer.concat([spanBytes(0), repeat(field(0x4a, Buffer.alloc(0)), 300_000)]))],
-  ['resource_spans of one span each', 'traces', () => Buffer.concat(Array.from({ length: 20_000 }, (_, i) => field(0x0a, Buffer.concat([field(0x0a, Buffer.alloc(0)), field(0x12, field(0x12, spanBytes(i)))]))))],
+  ['minimal spans', 'traces', () => amplifyingRequest('spans', 20_000)],
+  ['span events', 'traces', () => amplifyingRequest('events', 200_000)],
+  ['empty attributes', 'traces', () => amplifyingRequest('attributes', 300_000)],
+  ['resource_spans of one span each', 'traces', () => amplifyingRequest('resources', 20_000)],
   ['GenAI spans of the OTel SDK (14 attributes, 17 resource attributes)', 'traces', () => genAiTracesRequest(2000, 7)],
   // ResourceMetrics { ScopeMetrics { Metric { name "m", gauge { data_points: NumberDataPoint { as_int 1 (sfixed64) } x N } } } }
   ['gauge points', 'metrics', () => field(0x0a, field(0x12, field(0x12, Buffer.concat([field(0x0a, Buffer.from('m')), field(0x2a, repeat(field(0x0a, Buffer.from([0x31, 1, 0, 0, 0, 0, 0, 0, 0])), 100_000))]))))],
@@ -94,7 +62,7 @@ function heap(limit: number, ...used: number[]): HeapReading & { reads: number }
 
 describe('DecodeMemory', () => {
   it('stops a request past a quarter of the heap limit with 413 naming the limit, before it is decoded whole', () => {
-    const body = oneSpanRequest(Buffer.concat([spanBytes(0), repeat(field(0x5a, Buffer.from([0x12, 0x01, 0x65])), 200_000)]));
+    const body = amplifyingRequest('events', 200_000);
     const guard = new DecodeMemory(heap(16 * 1048576, 0), () => undefined);
     let last = 0;
     const err = (() => {
