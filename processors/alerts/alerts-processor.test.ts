@@ -5,6 +5,7 @@ import { alertsProcessorFactory } from './index.ts';
 import type { AlertsProcessor } from './alerts-processor.ts';
 import { externalUrlOf } from './alert-engine.ts';
 import { batchOf, gauge } from './testdata/batches.ts';
+import { startAlertsProcessor } from './testdata/queue-backlog.ts';
 import type { Batch } from '../../src/model.ts';
 
 const dirs: string[] = [];
@@ -15,24 +16,11 @@ afterEach(() => {
 
 describe('alerts processor', () => {
   it('passes batches on unchanged and evaluates on its own timer every interval', async () => {
-    vi.useFakeTimers({ now: new Date('2026-11-23T10:00:00Z') });
-    const dir = tempDir();
-    dirs.push(dir);
-    const emitted = new SinkConsumer();
-    const settings = testSettings('processor', 'alerts', {
-      stateDir: dir,
-      emit: emitted,
-      service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines: { main: { receivers: [], processors: ['alerts'], exporters: ['webhook/ops'] } } },
+    const { proc, emitted } = await startAlertsProcessor(dirs, {
+      interval: '10s',
+      rules: [{ name: 'Budget', metric: 'llm.budget.utilization', where: { budget: 'daily' }, stat: 'last', op: '>=', threshold: 0.8, annotations: { summary: '{{ value | humanizePercentage }} spent' } }],
+      route_defaults: { group_wait: '0s' },
     });
-    const proc = alertsProcessorFactory.create(
-      settings,
-      configFor(alertsProcessorFactory, {
-        interval: '10s',
-        rules: [{ name: 'Budget', metric: 'llm.budget.utilization', where: { budget: 'daily' }, stat: 'last', op: '>=', threshold: 0.8, annotations: { summary: '{{ value | humanizePercentage }} spent' } }],
-        route_defaults: { group_wait: '0s' },
-      }),
-    ) as AlertsProcessor;
-    await proc.start({ reportFatal: () => undefined });
     const next = new SinkConsumer();
     const batch = batchOf([gauge('llm.budget.utilization', { budget: 'daily' }, 0.85, Date.now())]);
     await proc.process(batch, next);
@@ -97,9 +85,6 @@ describe('alerts processor', () => {
 
 describe('alerts processor: handing notifications to an exporter', () => {
   it("issues an exporter's notifications of a round all at once, in order; a refused one comes back next round, an accepted one does not", async () => {
-    vi.useFakeTimers({ now: new Date('2026-11-23T10:00:00Z') });
-    const dir = tempDir();
-    dirs.push(dir);
     const N = 60;
     let inFlight = 0;
     let maxInFlight = 0;
@@ -118,20 +103,15 @@ describe('alerts processor: handing notifications to an exporter', () => {
         if (refuse(svc)) throw new Error(`refused ${svc}`);
       },
     };
-    const settings = testSettings('processor', 'alerts', {
-      stateDir: dir,
-      emit,
-      service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines: { main: { receivers: [], processors: ['alerts'], exporters: ['webhook/ops'] } } },
-    });
-    const proc = alertsProcessorFactory.create(
-      settings,
-      configFor(alertsProcessorFactory, {
+    const { proc } = await startAlertsProcessor(
+      dirs,
+      {
         interval: '10s',
         rules: [{ name: 'High', metric: 'x', stat: 'last', op: '>', threshold: 1, group_by: ['svc'] }],
         route_defaults: { group_wait: '0s', group_by: ['svc'] },
-      }),
-    ) as AlertsProcessor;
-    await proc.start({ reportFatal: () => undefined });
+      },
+      emit,
+    );
     const svcs = Array.from({ length: N }, (_, i) => `s${String(i).padStart(3, '0')}`);
     await proc.process(batchOf(svcs.map((svc) => gauge('x', { svc }, 5, Date.now()))), new SinkConsumer());
     refuse = (svc) => Number(svc.slice(1)) % 3 === 0;
