@@ -1,4 +1,4 @@
-import { DecodeMemory } from '../../src/otlp/decode-memory.ts';
+import { decodeMemory } from '../../src/otlp/decode-memory.ts';
 import crypto from 'node:crypto';
 import { memoryBudget } from '../../src/memory-budget.ts';
 import type { Component, CreateSettings, Host } from '../../src/component.ts';
@@ -101,8 +101,7 @@ export class HttpJsonReceiver implements Component {
   private async handleEvents(body: Buffer, contentType: string, clientGone?: () => boolean): Promise<IntakeReply> {
     const text = body.toString('utf8');
     // refused (413 / 503) before the events parse into more memory than the heap can give them
-    const memory = new DecodeMemory();
-    memory.admitJson(text);
+    decodeMemory.admitJson(text);
     const items = parseEvents(text, contentType);
     if (items.length === 0) throw new IntakeError(400, 'no events in the request: send one JSON event, a JSON array of events, or NDJSON');
     const errors: EventError[] = [];

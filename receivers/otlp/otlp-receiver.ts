@@ -4,7 +4,7 @@ import { memoryBudget } from '../../src/memory-budget.ts';
 import type { Component, CreateSettings, Host } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { type Batch, countItems } from '../../src/model.ts';
-import { DecodeMemory } from '../../src/otlp/decode-memory.ts';
+import { decodeMemory } from '../../src/otlp/decode-memory.ts';
 import { type OtlpSignal, OtlpDecodeError, parseOtlpJson } from '../../src/otlp/json.ts';
 import {
   HttpIntakeServer,
@@ -218,7 +218,7 @@ export class OtlpReceiver implements Component {
     }
     const checks: DecodeChecks = { tokenCountSuspect: true };
     // refused (413 / 503) before a request decodes into more memory than the heap can give it
-    const batch = decodeExportRequest(signal, bytes, checks, new DecodeMemory().check);
+    const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check);
     if (!checks.tokenCountSuspect) this.tokenCountsInRange.add(batch);
     return batch;
   }
@@ -500,10 +500,9 @@ function validId(id: string): boolean {
 
 /** An OTLP/JSON request, parsed only when what it parses into fits (src/otlp/decode-memory.ts). */
 function parseOtlpJsonGuarded(signal: OtlpSignal, text: string): Batch {
-  const memory = new DecodeMemory();
-  const estimate = memory.admitJson(text);
+  const estimate = decodeMemory.admitJson(text);
   const batch = parseOtlpJson(signal, text);
   // the model made from the parsed JSON is about as large again
-  memory.check(2 * estimate);
+  decodeMemory.check(2 * estimate);
   return batch;
 }

@@ -44,7 +44,10 @@ const v8Heap: HeapReading = {
 let lastCollection = 0;
 const mib = (b: number) => Math.round(b / 1048576);
 
-/** One request's guard (see this file's comment). */
+/**
+ * The guard (see this file's comment). It keeps no state of a request's own (the decoder counts, this
+ * compares), so the receivers share {@link decodeMemory}; tests make their own with a fake heap and clock.
+ */
 export class DecodeMemory {
   constructor(
     private readonly heap: HeapReading = v8Heap,
@@ -98,3 +101,6 @@ export class DecodeMemory {
     }
   }
 }
+
+/** The guard every receiver uses, on V8's heap. */
+export const decodeMemory = new DecodeMemory();
