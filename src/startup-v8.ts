@@ -21,12 +21,18 @@
  * alone.
  */
 import v8 from 'node:v8';
+import type { Worker } from 'node:worker_threads';
 
 const userFlags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
 const userTiering = /(^|\s)--(no-)?(opt|turbofan|jitless|max-opt)\b/.test(userFlags);
 const userGrowth = /(^|\s)--semi[-_]space[-_]growth[-_]factor\b/.test(userFlags);
 let held: { tiering: boolean; growth: boolean } | undefined;
-let reassert: NodeJS.Timeout | undefined;
+/** Sets the held growth factor again once a new worker thread runs (see holdForStartup). */
+const reassertOnWorker = (w: Worker): void => {
+  w.once('online', () => {
+    if (held?.growth) v8.setFlagsFromString('--semi-space-growth-factor=1');
+  });
+};
 
 /** Holds both settings (those the user did not set) until {@link releaseAfterStartup}. Idempotent. */
 export function holdForStartup(): void {
@@ -36,10 +42,9 @@ export function holdForStartup(): void {
   if (held.growth) {
     v8.setFlagsFromString('--semi-space-growth-factor=1');
     // A worker thread started meanwhile (the telemetry front boots during start-up) sets the factor back to
-    // 2 when V8 configures its heap, on that thread at a moment this one cannot see: set it again every few
-    // ms until released (a flag write; the timer does not keep the process alive).
-    reassert = setInterval(() => v8.setFlagsFromString('--semi-space-growth-factor=1'), 5);
-    reassert.unref();
+    // 2 when V8 configures its heap, on that thread, before the worker runs: set it again once each new
+    // worker is online (Node's process 'worker' event announces every Worker created).
+    process.on('worker', reassertOnWorker);
   }
 }
 
@@ -47,7 +52,7 @@ export function holdForStartup(): void {
 export function releaseAfterStartup(): void {
   if (!held) return;
   if (held.tiering) v8.setFlagsFromString('--opt');
-  clearInterval(reassert);
+  process.off('worker', reassertOnWorker);
   if (held.growth) v8.setFlagsFromString('--semi-space-growth-factor=2');
   held = undefined;
 }
