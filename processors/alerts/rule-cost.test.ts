@@ -94,7 +94,7 @@ describe('rules over the same selection share one read of its series per round',
 });
 
 describe('selections are built from the postings of their equality matchers', () => {
-  it('100 rules each on one service: a new series costs a rebuild over each rule\'s own series, not all of them', () => {
+  it('100 rules each on one service: a new series is checked against the selections of its own service only, none rebuilt', () => {
     const services = 100;
     const ops = 20; // 2,000 series, 20 per service
     const rules = Array.from({ length: services }, (_, i) => ({
@@ -113,17 +113,75 @@ describe('selections are built from the postings of their equality matchers', ()
     let scanned = e.store.seriesScanned;
     tick(e, 11 * S); // nothing came or went: every selection from the cache
     expect(e.store.seriesScanned - scanned).toBe(0);
-    // a new series of another metric leaves these selections alone
+    // a new series of another metric leaves these selections alone: it is checked against the rule on h only
+    scanned = e.store.seriesScanned;
     e.ingest(batchOf([gauge('h', { 'service.name': 'svc-1' }, 1, 12 * S)]), 12 * S);
-    scanned = e.store.seriesScanned;
     tick(e, 12 * S + 1);
-    expect(e.store.seriesScanned - scanned).toBe(1); // the rule on h
-    // a new series of g: each of the 100 selections is rebuilt from its own service's postings (20 or 21)
-    e.ingest(batchOf([gauge('g', { 'service.name': 'svc-7', 'span.name': 'op-new' }, 1, 13 * S)]), 13 * S);
+    expect(e.store.seriesScanned - scanned).toBe(1);
+    // a new series of g: checked against the one selection of its service (svc-7) and added to it in place;
+    // before the selections were kept up to date, all 100 were rebuilt from their postings (2,001 series)
     scanned = e.store.seriesScanned;
+    e.ingest(batchOf([gauge('g', { 'service.name': 'svc-7', 'span.name': 'op-new' }, 1, 13 * S)]), 13 * S);
     tick(e, 13 * S + 1);
-    expect(e.store.seriesScanned - scanned).toBe(services * ops + 1); // 100 x 2,001 with a full scan per selection
+    expect(e.store.seriesScanned - scanned).toBe(1);
     expect(e.store.groups({ id: 'q', metrics: ['g'], matchers: compileWhere({ 'service.name': 'svc-7' }).matchers }, ['span.name']).size).toBe(ops + 1);
+  });
+
+  it('series coming and going every round cost checks proportional to them, not rebuilds of the selections they touch', () => {
+    // the bench's narrow shape, small: 20 services x 10 span names; per service a p95 rule and an error
+    // ratio rule; every round 20 new series (one per service) arrive and, later, expire
+    const services = 20;
+    const ops = 10;
+    const rules: unknown[] = [];
+    for (let i = 0; i < services; i++) {
+      const svc = { 'service.name': `svc-${i}` };
+      rules.push({ name: `P95_${i}`, metric: 'span.duration', where: svc, group_by: ['span.name'], stat: 'p95', window: '1m', op: '>', threshold: 1e9 });
+      rules.push({
+        name: `Err_${i}`,
+        ratio: { numerator: { metric: 'span.calls', where: { ...svc, 'status.code': 'error' } }, denominator: { metric: 'span.calls', where: svc } },
+        group_by: ['span.name'],
+        stat: 'sum',
+        window: '1m',
+        op: '>',
+        threshold: 0.05,
+      });
+    }
+    const e = engineFor({ interval: '10s', rules, routes: [{ exporters: ['webhook/x'] }] });
+    const feed = (target: ReturnType<typeof engineFor>, step: number) => {
+      const t = step * 10 * S;
+      const metrics = [];
+      for (let s = 0; s < services; s++) {
+        for (let o = 0; o < ops; o++) {
+          const labels = { 'service.name': `svc-${s}`, 'span.name': `op-${o}` };
+          metrics.push(dist('span.duration', labels, [100 + o, 200 + s], t));
+          metrics.push(sum('span.calls', { ...labels, 'status.code': o % 5 === 0 ? 'error' : 'ok' }, 10, t));
+        }
+        // churn: a span name never seen before, in error half the time (it fires while it lasts)
+        metrics.push(sum('span.calls', { 'service.name': `svc-${s}`, 'span.name': `new-${step}`, 'status.code': step % 2 ? 'error' : 'ok' }, 1, t));
+      }
+      target.ingest(batchOf(metrics), t);
+      return t;
+    };
+    for (let step = 1; step <= 12; step++) tick(e, feed(e, step) + 1);
+    const perRound: number[] = [];
+    for (let step = 13; step <= 30; step++) {
+      const scanned = e.store.seriesScanned;
+      const t = feed(e, step);
+      tick(e, t + 1);
+      perRound.push(e.store.seriesScanned - scanned);
+      // the new series is in its selections at once: an error one fires in the round it arrived
+      const fired = [...e.state.instances.values()].some((i) => i.rule === 'Err_3' && i.labels['span.name'] === `new-${step}` && i.state === 'firing');
+      expect(fired).toBe(step % 2 === 1);
+    }
+    // series expired meanwhile (kept 1m + 2 x 10s + 1m, plus the store's slack), and went from their selections in place
+    const svc3 = e.store.groups({ id: 'x', metrics: ['span.calls'], matchers: compileWhere({ 'service.name': 'svc-3' }).matchers }, ['span.name']);
+    expect(svc3.has('new-1\u0000')).toBe(false);
+    expect(svc3.has('new-30\u0000')).toBe(true);
+    // each round: 20 new series, each checked against its service's two span.calls selections (numerator
+    // and denominator), and 20 expired ones the same; rebuilding instead looks at every series of each
+    // selection they touch (2 x 20 selections x 100+ series a round)
+    expect(Math.max(...perRound)).toBeLessThanOrEqual(2 * 2 * services);
+    expect(Math.min(...perRound)).toBeGreaterThan(0);
   });
 
   it('select exactly what a scan of every series with every matcher selects, as series come and go', () => {
@@ -135,24 +193,28 @@ describe('selections are built from the postings of their equality matchers', ()
         fc.array(fc.array(attrs, { maxLength: 12 }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.array(matcher, { maxLength: 3 }), { minLength: 1, maxLength: 6 }),
         (steps, where) => {
-          const store = new SeriesStore({ maxSeries: 1000, maxPointsPerSeries: 64, retention: new Map([['g', 20 * S]]) });
+          const store = new SeriesStore({ maxSeries: 1000, maxPointsPerSeries: 64, retention: new Map([['g', 20 * S], ['h', 20 * S]]) });
           const selectors: Selector[] = where.map((ms, i) => {
             const w: Record<string, Record<string, string>> = {};
             for (const m of ms) (w[m.name] ??= {})[m.op] = m.value;
-            return { id: `s${i}`, metrics: ['g'], matchers: compileWhere(w).matchers };
+            // every other selection reads two metrics (h's series come after g's, whatever their arrival)
+            return { id: `s${i}`, metrics: i % 2 ? ['g', 'h'] : ['g'], matchers: compileWhere(w).matchers };
           });
           const all: Selector = { id: 'all', metrics: ['g'], matchers: [] };
+          const allH: Selector = { id: 'allH', metrics: ['h'], matchers: [] };
           steps.forEach((points, step) => {
             const t = (step + 1) * 30 * S;
             // kept 20 s (plus the store's slack of 30-60 s): a series not fed for a few steps goes
-            store.ingest(batchOf(points.map((a) => gauge('g', a, 1, t))), t);
+            store.ingest(batchOf(points.map((a, i) => gauge(i % 3 === 2 ? 'h' : 'g', a, 1, t))), t);
             store.prune(t);
-            const every = [...store.groups(all, []).values()].flatMap((g) => g.series);
+            // the reference: every series of each metric in store order, from a selection built afresh
+            const everyOf = (metric: string) => [...store.groups({ ...(metric === 'g' ? all : allH), id: `${metric}-${step}` }, []).values()].flatMap((g) => g.series);
+            const every = { g: everyOf('g'), h: everyOf('h') };
             for (const sel of selectors) {
               for (const groupBy of [[], ['y']]) {
                 const got = [...store.groups(sel, groupBy).values()].map((g) => [g.key, g.series.map((s) => s.key)]);
                 const want = new Map<string, string[]>();
-                for (const s of every) {
+                for (const s of sel.metrics.flatMap((m) => every[m as 'g' | 'h'])) {
                   if (!matchAll(sel.matchers, s.attrs)) continue;
                   const key = groupBy.map((l) => `${s.attrs[l] ?? ''}\u0000`).join('');
                   want.set(key, [...(want.get(key) ?? []), s.key]);

@@ -273,6 +273,10 @@ const acc = new WindowAccumulator();
 export interface GroupValues {
   now: number;
   set: GroupSet | undefined;
+  /** The version of `set` the values were computed for (GroupSet.version). */
+  version: number;
+  /** Bumped at every recomputation (what ratio values computed from these compare). */
+  stamp: number;
   values: Float64Array;
 }
 
@@ -320,7 +324,7 @@ function keysOf(rule: CompiledRule): RuleKeys {
  */
 export class RoundMemo {
   private readonly values = new Map<string, GroupValues>();
-  private readonly lastSeen = new WeakMap<GroupSet, { now: number; at: Float64Array }>();
+  private readonly lastSeen = new WeakMap<GroupSet, { now: number; version: number; at: Float64Array }>();
   /**
    * Series read into a window accumulator since this memo began: a cost count that does not move with
    * load (tests check it grows by about the series of each distinct selection, group_by, stat and window
@@ -336,9 +340,10 @@ export class RoundMemo {
    */
   lastSeenOf(set: GroupSet, now: number): Float64Array {
     let e = this.lastSeen.get(set);
-    if (!e) this.lastSeen.set(set, (e = { now: NaN, at: new Float64Array(set.list.length) }));
-    if (e.now !== now) {
+    if (!e) this.lastSeen.set(set, (e = { now: NaN, version: -1, at: new Float64Array(set.list.length) }));
+    if (e.now !== now || e.version !== set.version) {
       const list = set.list;
+      if (e.at.length < list.length) e.at = new Float64Array(Math.max(list.length, e.at.length * 2));
       for (let i = 0; i < list.length; i++) {
         const series = list[i]!.series;
         let seen = -Infinity;
@@ -347,11 +352,12 @@ export class RoundMemo {
         this.seriesSeen += series.length;
       }
       e.now = now;
+      e.version = set.version;
     }
     return e.at;
   }
 
-  private readonly ratios = new Map<string, { now: number; den: GroupValues | undefined; values: Float64Array }>();
+  private readonly ratios = new Map<string, { now: number; den: GroupValues | undefined; denStamp: number; numStamp: number; values: Float64Array }>();
 
   /**
    * A ratio rule's value per group of its denominator's set at `now` (values[g.i]), computed once per round
@@ -361,10 +367,10 @@ export class RoundMemo {
    */
   ratioValues(key: string, den: GroupValues, num: GroupValues, stat: Stat, now: number): Float64Array {
     let e = this.ratios.get(key);
-    if (!e) this.ratios.set(key, (e = { now: NaN, den: undefined, values: new Float64Array(0) }));
-    if (e.now !== now || e.den !== den) {
+    if (!e) this.ratios.set(key, (e = { now: NaN, den: undefined, denStamp: -1, numStamp: -1, values: new Float64Array(0) }));
+    if (e.now !== now || e.den !== den || e.denStamp !== den.stamp || e.numStamp !== num.stamp) {
       const list = den.set!.list;
-      if (e.values.length < list.length) e.values = new Float64Array(list.length);
+      if (e.values.length < list.length) e.values = new Float64Array(Math.max(list.length, e.values.length * 2));
       for (let i = 0; i < list.length; i++) {
         const d = den.values[i]!;
         let n = valueOf(num, list[i]!.key);
@@ -373,6 +379,8 @@ export class RoundMemo {
       }
       e.now = now;
       e.den = den;
+      e.denStamp = den.stamp;
+      e.numStamp = num.stamp;
     }
     return e.values;
   }
@@ -381,16 +389,19 @@ export class RoundMemo {
   groupValues(store: SeriesStore, sel: Selector, groupBy: readonly string[], stat: Stat, windowMs: number, now: number, key?: string, groupsKey?: string): GroupValues {
     const k = key ?? memoKeyOf(sel, groupBy, stat, windowMs);
     let e = this.values.get(k);
-    if (!e) this.values.set(k, (e = { now: NaN, set: undefined, values: new Float64Array(0) }));
-    if (e.now !== now) {
-      const set = store.groupSet(sel, groupBy, groupsKey);
+    if (!e) this.values.set(k, (e = { now: NaN, set: undefined, version: -1, stamp: 0, values: new Float64Array(0) }));
+    const set = store.groupSet(sel, groupBy, groupsKey);
+    // the same round and the same groups (another rule over them): computed already
+    if (e.now !== now || e.set !== set || e.version !== set.version) {
       const list = set.list;
-      if (e.values.length < list.length) e.values = new Float64Array(list.length);
+      if (e.values.length < list.length) e.values = new Float64Array(Math.max(list.length, e.values.length * 2));
       for (let i = 0; i < list.length; i++) {
         e.values[i] = statOf(list[i]!, stat, now, windowMs);
         this.seriesRead += list[i]!.series.length;
       }
       e.set = set;
+      e.version = set.version;
+      e.stamp++;
       e.now = now;
     }
     return e;
@@ -641,12 +652,12 @@ function reportGroups(rule: CompiledRule, list: readonly SeriesGroup[], groups: 
 }
 
 type AbsenceEntry = { labels: Record<string, string>; at: number };
-const absenceEntries = new WeakMap<Map<string, AbsenceEntry>, { set: GroupSet; entries: (AbsenceEntry | undefined)[] }>();
+const absenceEntries = new WeakMap<Map<string, AbsenceEntry>, { set: GroupSet; version: number; entries: (AbsenceEntry | undefined)[] }>();
 
-/** Per group of `set` (by g.i), the entry of `lastSeen` once looked up (undefined until then); new per group set. */
+/** Per group of `set` (by g.i), the entry of `lastSeen` once looked up (undefined until then); new per group set and version. */
 function absenceEntriesOf(lastSeen: Map<string, AbsenceEntry>, set: GroupSet): (AbsenceEntry | undefined)[] {
   let c = absenceEntries.get(lastSeen);
-  if (!c || c.set !== set) absenceEntries.set(lastSeen, (c = { set, entries: new Array<AbsenceEntry | undefined>(set.list.length) }));
+  if (!c || c.set !== set || c.version !== set.version) absenceEntries.set(lastSeen, (c = { set, version: set.version, entries: new Array<AbsenceEntry | undefined>(set.list.length) }));
   return c.entries;
 }
 

@@ -14,8 +14,13 @@
  * Selections are cheap to rebuild (Prometheus's inverted index, tsdb/index/postings.go): the series of each
  * metric are kept with postings lists (label value -> series), built for a label the first time a rule's
  * equality matcher names it and kept up to date as series come and go, so that a selection visits only the
- * series of its smallest equality posting list (its other matchers, regexes and negations, filter those),
- * and the selection cache is invalidated per metric, not whenever any series anywhere changes.
+ * series of its smallest equality posting list (its other matchers, regexes and negations, filter those).
+ * A selection, once built, is kept up to date as series come and go rather than rebuilt: each metric
+ * indexes the cached selections over it by the label value of their first equality matcher, so that a
+ * new or removed series is checked against the selections that could hold it (work proportional to the
+ * series that came or went, not to the series selected). Where an in-place change could not keep the
+ * order a rebuild gives (a group's first series removed while the group stays, a selection over several
+ * metrics), the selection is dropped and rebuilt on its next use.
  *
  * Memory is bounded twice: at most `maxSeries` series (further new series are dropped and counted), and
  * at most `maxPointsPerSeries` points per series (beyond it the older half is merged pairwise: deltas
@@ -56,11 +61,21 @@ export interface SeriesGroup {
   series: Series[];
 }
 
-/** The groups of one selection and group_by, as a map by key and as a list (iterated without allocating). */
+/**
+ * The groups of one selection and group_by, as a map by key and as a list (iterated without allocating),
+ * kept up to date in place as series come and go (see this file's comment).
+ */
 export interface GroupSet {
+  /** The store's change count when the set was built. */
   gen: number;
   map: Map<string, SeriesGroup>;
   list: SeriesGroup[];
+  /** Bumped at every change in place (a series or group added or removed): values computed per group for an older version are stale. */
+  version: number;
+  sel: Selector;
+  groupBy: readonly string[];
+  /** Its key in the store's selection cache. */
+  cacheKey: string;
 }
 
 /**
@@ -69,8 +84,12 @@ export interface GroupSet {
  */
 class MetricSeries {
   readonly byKey = new Map<string, Series>();
-  /** The store-wide change stamp of the last series added to or removed from this metric. */
-  stamp = 0;
+  /**
+   * The cached selections over this metric (see this file's comment), by the label name and value of
+   * their first equality matcher with a non-empty value; `watchAll`: those without one.
+   */
+  readonly watchByLabel = new Map<string, Map<string, GroupSet[]>>();
+  readonly watchAll: GroupSet[] = [];
   /** Label name -> value -> series (only labels some equality matcher asked for; a missing label is not indexed). */
   private readonly postings = new Map<string, Map<string, Set<Series>>>();
 
@@ -177,9 +196,13 @@ export class SeriesStore {
   /** Per stored metric (an entry stays when its series are gone: metric names are bounded by the rules'). */
   private readonly byMetric = new Map<string, MetricSeries>();
   private seriesCount = 0;
-  /** Bumped whenever a series is added or removed; the metric's `stamp` takes its value (see groupSet). */
+  /** Bumped whenever a series is added or removed. */
   private generation = 0;
-  /** Series looked at to build selections since the store began (a cost count for tests and benches, not timing). */
+  /**
+   * Series looked at to build selections or keep them up to date since the store began (a cost count for
+   * tests and benches, not timing): a build counts each candidate series, a series that came or went
+   * counts once per cached selection it was checked against.
+   */
   seriesScanned = 0;
   private readonly groupCache = new Map<string, GroupSet>();
   /** Points refused because the series cap was reached or the memory budget was full (since start). */
@@ -233,7 +256,7 @@ export class SeriesStore {
       for (const [key, series] of perMetric.byKey) {
         if (mine.byKey.has(key) || this.seriesCount >= this.opts.maxSeries) continue;
         mine.add(series);
-        mine.stamp = ++this.generation;
+        ++this.generation;
         this.seriesCount++;
         this.budget.add(seriesBytes(series));
         taken++;
@@ -248,7 +271,7 @@ export class SeriesStore {
     this.streams = old.streams;
     old.streams = unused;
     this.streams.claim();
-    this.groupCache.clear();
+    this.dropSelections();
     return taken;
   }
 
@@ -387,7 +410,8 @@ export class SeriesStore {
     s = new Series(metric, key, labels, kind);
     s.baseBytes = base;
     perMetric.add(s);
-    perMetric.stamp = ++this.generation;
+    ++this.generation;
+    this.seriesCame(perMetric, s, true);
     this.budget.add(estimate);
     this.seriesCount++;
     return s;
@@ -409,7 +433,8 @@ export class SeriesStore {
         s.prune(nowMs - keep);
         if (s.length === 0 || (s.kind === 'counter' && s.t[s.t.length - 1]! <= nowMs - keep)) {
           perMetric.delete(s);
-          perMetric.stamp = ++this.generation;
+          ++this.generation;
+          this.seriesCame(perMetric, s, false);
           this.seriesCount--;
         } else bytes += seriesBytes(s);
       }
@@ -424,45 +449,148 @@ export class SeriesStore {
 
   /**
    * As {@link groups}, with the list too; `cacheKey` (selector id and group_by) can be given precomputed.
-   * Rebuilt only when a series of one of the selection's metrics came or went (`gen`: the newest change
-   * stamp among them, which only grows), visiting only the candidates of its equality matchers
-   * (MetricSeries.candidates). Groups and their series are in the order the series were added.
+   * Built once, visiting only the candidates of its equality matchers (MetricSeries.candidates), then kept
+   * up to date as series come and go (see this file's comment). Groups and their series are in the order
+   * the series were added.
    */
   groupSet(sel: Selector, groupBy: readonly string[], cacheKey: string = groupCacheKey(sel, groupBy)): GroupSet {
-    let gen = 0;
-    for (const metric of sel.metrics) {
-      const stamp = this.byMetric.get(metric)?.stamp ?? 0;
-      if (stamp > gen) gen = stamp;
-    }
     const hit = this.groupCache.get(cacheKey);
-    if (hit && hit.gen === gen) return hit;
-    const groups = new Map<string, SeriesGroup>();
-    const list: SeriesGroup[] = [];
+    if (hit) return hit;
+    const set: GroupSet = { gen: this.generation, map: new Map(), list: [], version: 0, sel, groupBy, cacheKey };
     for (const metric of sel.metrics) {
       const perMetric = this.byMetric.get(metric);
       if (!perMetric) continue;
       for (const s of perMetric.candidates(sel.matchers)) {
         this.seriesScanned++;
-        if (!matchAll(sel.matchers, s.attrs)) continue;
-        const labels: Record<string, string> = {};
-        let key = '';
-        for (const g of groupBy) {
-          const v = s.attrs[g] ?? '';
-          if (v !== '') labels[g] = v;
-          key += `${v}\u0000`;
-        }
-        let grp = groups.get(key);
-        if (!grp) {
-          groups.set(key, (grp = { key, i: list.length, labels, series: [] }));
-          list.push(grp);
-        }
-        grp.series.push(s);
+        if (matchAll(sel.matchers, s.attrs)) addToGroup(set, s);
       }
     }
-    const set = { gen, map: groups, list };
     this.groupCache.set(cacheKey, set);
+    this.watch(set, true);
     return set;
   }
+
+  /** Registers (or unregisters) a cached selection with the metrics it reads (see MetricSeries.watchByLabel). */
+  private watch(set: GroupSet, on: boolean): void {
+    const eq = set.sel.matchers.find((m) => m.op === '=' && m.value !== '');
+    for (const metric of set.sel.metrics) {
+      const perMetric = this.metricSeries(metric);
+      let list: GroupSet[] | undefined = perMetric.watchAll;
+      if (eq) {
+        let byValue = perMetric.watchByLabel.get(eq.name);
+        if (!byValue && on) perMetric.watchByLabel.set(eq.name, (byValue = new Map()));
+        list = byValue?.get(eq.value);
+        if (!list && on) byValue!.set(eq.value, (list = []));
+        if (!list) continue;
+        if (!on) {
+          const i = list.indexOf(set);
+          if (i >= 0) list.splice(i, 1);
+          if (list.length === 0) byValue!.delete(eq.value);
+          if (byValue!.size === 0) perMetric.watchByLabel.delete(eq.name);
+          continue;
+        }
+      }
+      if (on) list.push(set);
+      else {
+        const i = list.indexOf(set);
+        if (i >= 0) list.splice(i, 1);
+      }
+    }
+  }
+
+  /** Forgets every cached selection (they are rebuilt on their next use). */
+  private dropSelections(): void {
+    this.groupCache.clear();
+    for (const perMetric of this.byMetric.values()) {
+      perMetric.watchByLabel.clear();
+      perMetric.watchAll.length = 0;
+    }
+  }
+
+  /** Drops one cached selection: rebuilt on its next use. */
+  private dropSelection(set: GroupSet): void {
+    if (this.groupCache.get(set.cacheKey) === set) this.groupCache.delete(set.cacheKey);
+    this.watch(set, false);
+  }
+
+  /** Series `s` of `perMetric` was added (`came`) or removed: updates the cached selections that may hold it. */
+  private seriesCame(perMetric: MetricSeries, s: Series, came: boolean): void {
+    let drop: GroupSet[] | undefined;
+    const visit = (sets: readonly GroupSet[]) => {
+      for (let i = 0; i < sets.length; i++) {
+        const set = sets[i]!;
+        this.seriesScanned++;
+        if (!matchAll(set.sel.matchers, s.attrs)) continue;
+        if (!(came ? addInPlace(set, s) : removeInPlace(set, s))) (drop ??= []).push(set);
+      }
+    };
+    for (const [label, byValue] of perMetric.watchByLabel) {
+      const v = s.attrs[label];
+      if (v === undefined) continue;
+      const sets = byValue.get(v);
+      if (sets) visit(sets);
+    }
+    visit(perMetric.watchAll);
+    if (drop) for (const set of drop) this.dropSelection(set);
+  }
+}
+
+/** Adds `s` to its group of `set` (a new group at the end of the list). */
+function addToGroup(set: GroupSet, s: Series): void {
+  const labels: Record<string, string> = {};
+  let key = '';
+  for (const g of set.groupBy) {
+    const v = s.attrs[g] ?? '';
+    if (v !== '') labels[g] = v;
+    key += `${v}\u0000`;
+  }
+  let grp = set.map.get(key);
+  if (!grp) {
+    set.map.set(key, (grp = { key, i: set.list.length, labels, series: [] }));
+    set.list.push(grp);
+  }
+  grp.series.push(s);
+}
+
+/** The group key of `s` in `set`. */
+function groupKeyIn(set: GroupSet, s: Series): string {
+  let key = '';
+  for (const g of set.groupBy) key += `${s.attrs[g] ?? ''}\u0000`;
+  return key;
+}
+
+/**
+ * A new series `s` (matching the selection) goes last, where a rebuild would put it: false when it would
+ * not (a selection over several metrics: the series of the earlier metrics come first).
+ */
+function addInPlace(set: GroupSet, s: Series): boolean {
+  const metrics = set.sel.metrics;
+  if (metrics.length > 1) return false;
+  addToGroup(set, s);
+  set.version++;
+  return true;
+}
+
+/**
+ * Removes series `s` (matching the selection) in place, keeping the order a rebuild gives: false when it
+ * cannot (the first series of a group that stays: the group's place could change; several metrics).
+ */
+function removeInPlace(set: GroupSet, s: Series): boolean {
+  if (set.sel.metrics.length > 1) return false;
+  const key = groupKeyIn(set, s);
+  const grp = set.map.get(key);
+  if (!grp) return false;
+  const i = grp.series.indexOf(s);
+  if (i < 0) return false;
+  if (grp.series.length === 1) {
+    set.map.delete(key);
+    const list = set.list;
+    list.splice(grp.i, 1);
+    for (let j = grp.i; j < list.length; j++) list[j]!.i = j;
+  } else if (i === 0) return false;
+  else grp.series.splice(i, 1);
+  set.version++;
+  return true;
 }
 
 /** The group cache key of a selection and group_by. */
