@@ -225,7 +225,8 @@ describe('the budget in the daemon', () => {
     const [http, tel] = [await freePort(), await freePort()];
     const config = writeConfig(path.join(dir, 'vigil.yaml'), {
       receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${http}` } } } },
-      // soft limit 96 MiB: a budget of 48 MiB, about 30,000 span series at this estimate
+      // soft limit 96 MiB: a budget of 48 MiB, about 30,000 span series of the 600-character names below
+      // (each charged about 1.6 KB, most of it the name; with short names a series is charged about 400 bytes)
       processors: { memory_limiter: { limit_mib: 120, spike_limit_mib: 24 }, percentiles: { window: '8s', late_windows: 0, dimensions: ['service.name', 'span.name'], max_series: 1_000_000 } },
       exporters: { nop: {} },
       service: { state_dir: path.join(dir, 'state'), telemetry: { endpoint: `127.0.0.1:${tel}` }, pipelines: { traces: { receivers: ['otlp'], processors: ['memory_limiter', 'percentiles'], exporters: ['nop'] }, metrics: { receivers: ['otlp'], exporters: ['nop'] } } },
@@ -245,9 +246,10 @@ describe('the budget in the daemon', () => {
     let n = 0;
     const statuses: number[] = [];
     // 40,000 distinct names in a few seconds (within one or two windows)
+    const long = 'x'.repeat(600);
     for (let r = 0; r < 20; r++) {
       const now = BigInt(Date.now()) * 1_000_000n;
-      const spans = Array.from({ length: 2000 }, () => ({ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: `op-${n++}`, startTimeUnixNano: String(now - 5_000_000n), endTimeUnixNano: String(now) }));
+      const spans = Array.from({ length: 2000 }, () => ({ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: `op-${n++}-${long}`, startTimeUnixNano: String(now - 5_000_000n), endTimeUnixNano: String(now) }));
       const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] }, scopeSpans: [{ scope: {}, spans }] }] });
       statuses.push((await fetch(`http://127.0.0.1:${http}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status);
     }

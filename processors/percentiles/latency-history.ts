@@ -8,6 +8,7 @@
 import { Sketch } from '../../src/sketch.ts';
 import type { KeyValue } from '../../src/model.ts';
 import type { LatencySeries, LatencyStatus } from '../../src/status.ts';
+import { type Dist, distCount, toSketch } from './dist.ts';
 
 interface Point {
   t: number;
@@ -31,7 +32,8 @@ const MODEL_KEYS = ['gen_ai.request.model', 'gen_ai.response.model'];
 export interface WindowSeries {
   attrs: readonly KeyValue[];
   service: string;
-  duration: Sketch;
+  /** Span durations, at the history's scale (a packed distribution or a Sketch). */
+  duration: Dist;
 }
 
 /**
@@ -58,11 +60,11 @@ export class LatencyHistory {
       const k = `${by}\u0000${name}`;
       let a = acc.get(k);
       if (!a) acc.set(k, (a = { by, name, sketch: new Sketch(this.scale), errors: 0 }));
-      a.sketch.merge(s.duration);
-      if (error) a.errors += s.duration.count;
+      a.sketch.merge(toSketch(s.duration, this.scale));
+      if (error) a.errors += distCount(s.duration);
     };
     for (const s of series) {
-      if (s.duration.count === 0) continue;
+      if (distCount(s.duration) === 0) continue;
       let model: string | undefined;
       let error = false;
       for (const a of s.attrs) {

@@ -1,6 +1,6 @@
 /**
- * The percentiles processor: per series and per wall-clock window, mergeable distributions (src/sketch.ts)
- * of span durations, numeric span attributes and configured received metrics, emitted every window as
+ * The percentiles processor: per series and per wall-clock window, mergeable distributions (./dist.ts over
+ * src/sketch.ts) of span durations, numeric span attributes and configured received metrics, emitted every window as
  * OTLP exponential histograms (delta) plus summaries and a call counter.
  */
 import type { Counter } from '@opentelemetry/api';
@@ -19,22 +19,20 @@ import {
 } from '../../src/model.ts';
 import { findNumber, findString } from '../../src/attributes.ts';
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
-import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import { type Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import { type Dist, SKETCH_BYTES, distAdd, newDist, packedBytes, packedEntries, toSketch } from './dist.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import type { PercentilesConfig } from './config.ts';
 import { LatencyHistory } from './latency-history.ts';
 import { type RenderOptions, renderWindow } from './render.ts';
-import { type MetricSeries, type SpanSeries, type Trie, WindowState } from './window-state.ts';
+import { ABSENT, type MetricSeriesView, STATUS_NAMES, type SpanLeaf, type Trie, WindowState } from './window-state.ts';
 import type { ComponentStatus } from '../../src/status.ts';
 
-const STATUS_NAMES = ['unset', 'ok', 'error'] as const;
-/** Trie key for a dimension a received metric point does not carry (its attribute is then left out). */
-const ABSENT = '\u0000';
 const OVERFLOW_ATTRS: KeyValue[] = [{ key: 'otel.metric.overflow', value: true }];
-/** Estimated bytes of one sketch (measured: about 700 at any scale, its buckets preallocated). */
-const SKETCH_BYTES = 800;
-/** Estimated bytes of one series without its strings: the object, its attributes array, its sketch. */
-const SERIES_BYTES = 400 + SKETCH_BYTES;
+/** Estimated bytes of a new distribution (a packed store with room for its first buckets; growth is charged as it happens). */
+const DIST_BYTES = packedBytes(1);
+/** Estimated bytes of one trie entry besides its key string: the Map's slot and a share of its table and object. */
+const TRIE_ENTRY_BYTES = 72;
 
 /**
  * The percentiles processor (see this file's comment): distributions per series and wall-clock window, emitted
@@ -51,6 +49,8 @@ export class PercentilesProcessor implements Processor {
   private readonly metricNames: Set<string>;
   private readonly units = new Map<string, string>();
   private readonly spanAttrs: string[];
+  /** Slots per status.code in a SpanLeaf: the duration and one per span attribute. */
+  private readonly stride: number;
   private readonly held = new Map<number, WindowState>();
   /** Received metric points as deltas, whatever their temporality (src/streams). */
   private readonly streams: MetricStreamReader;
@@ -67,6 +67,9 @@ export class PercentilesProcessor implements Processor {
   /** Scratch of observeMetrics: the batch's arrival time and late points. */
   private nowMs = 0;
   private late = 0;
+  /** Scratch of metricTarget: the Map holding the target series' distribution, and its key there. */
+  private targetParent: Map<string, unknown> | undefined;
+  private targetKey = '';
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly logger: Logger;
@@ -75,7 +78,7 @@ export class PercentilesProcessor implements Processor {
   private readonly lateCounter: Counter;
   private readonly invalidCounter: Counter;
   private readonly counterLabels: CreateSettings['telemetry']['labels'];
-  /** Scratch: the current item's dimension values (no allocation per span). */
+  /** Scratch: the current item's dimension values (no allocation per span; one '' with no dimension). */
   private readonly vals: string[];
   private readonly resVals: (string | undefined)[];
   private lastWindow: WindowState | undefined;
@@ -97,14 +100,15 @@ export class PercentilesProcessor implements Processor {
     this.quantiles = [...new Set([0, ...config.quantiles, 1])].sort((a, b) => a - b);
     this.metricNames = new Set(config.metrics);
     this.spanAttrs = config.span_attributes.slice();
-    this.renderOptions = { windowMs: this.windowMs, quantiles: this.quantiles, spanAttrs: this.spanAttrs, units: this.units };
+    this.stride = 1 + this.spanAttrs.length;
+    this.renderOptions = { windowMs: this.windowMs, scale: this.scale, quantiles: this.quantiles, spanAttrs: this.spanAttrs, units: this.units };
     this.streams = new MetricStreamReader({
       component: 'percentiles',
       logger: settings.logger,
       telemetry: settings.telemetry,
       maxStreams: Math.max(1000, config.max_series * 4),
     });
-    this.vals = new Array<string>(this.dims.length + 1).fill('');
+    this.vals = new Array<string>(Math.max(1, this.dims.length)).fill('');
     this.resVals = new Array<string | undefined>(this.dims.length).fill(undefined);
     this.logger = settings.logger;
     this.emit = settings.emit;
@@ -189,8 +193,11 @@ export class PercentilesProcessor implements Processor {
     }
     const resourceMetrics: ResourceMetrics[] = [];
     for (const w of due) {
-      this.history.record(w.index, w.spanOverflow ? [...w.spanSeries, w.spanOverflow] : w.spanSeries);
-      resourceMetrics.push(...renderWindow(w, this.renderOptions));
+      const spans = w.spanSeries(this.dims, this.serviceDim, this.stride, OVERFLOW_ATTRS);
+      const overflow = new Map<string, MetricSeriesView>();
+      for (const [name, dist] of w.metricOverflow) overflow.set(name, { attrs: OVERFLOW_ATTRS, service: '', dist });
+      this.history.record(w.index, spans);
+      resourceMetrics.push(...renderWindow(w.index, spans, w.metricSeries(this.dims, this.serviceDim), overflow, this.renderOptions));
     }
     if (resourceMetrics.length) await this.emit.consume({ resourceMetrics });
   }
@@ -224,6 +231,7 @@ export class PercentilesProcessor implements Processor {
     const vals = this.vals;
     const resVals = this.resVals;
     const spanAttrs = this.spanAttrs;
+    const stride = this.stride;
     let late = 0;
     let overflow = 0;
     let invalid = 0;
@@ -252,32 +260,37 @@ export class PercentilesProcessor implements Processor {
             vals[d] = v ?? '';
           }
           const code = span.status?.code;
-          vals[nd] = STATUS_NAMES[code === StatusCode.Ok || code === StatusCode.Error ? code : 0]!;
-          let series = this.findSpanSeries(w);
-          if (!series) {
-            const bytes = w.seriesCount >= this.config.max_series ? 0 : this.spanSeriesBytes();
+          let slot = (code === StatusCode.Ok || code === StatusCode.Error ? code : 0) * stride;
+          let leaf = this.findSpanLeaf(w);
+          if (leaf?.[slot] === undefined) {
+            const bytes = w.seriesCount >= this.config.max_series ? 0 : this.spanSeriesBytes(leaf === undefined);
             if (bytes === 0 || !this.budget.admit(bytes)) {
               if (bytes) this.budget.shed(1);
-              if (!w.spanOverflow) this.charge(w, SERIES_BYTES);
-              series = w.spanOverflow ??= this.newSpanSeries(OVERFLOW_ATTRS, '');
+              leaf = w.spanOverflow;
+              if (!leaf) {
+                leaf = w.spanOverflow = new Array<Dist | undefined>(stride).fill(undefined);
+                leaf[0] = newDist(this.scale);
+                this.charge(w, leafBytes(stride) + DIST_BYTES);
+              }
+              slot = 0;
               overflow++;
             } else {
               this.charge(w, bytes);
-              series = this.createSpanSeries(w);
+              leaf ??= this.createSpanLeaf(w);
+              leaf[slot] = newDist(this.scale);
+              w.seriesCount++;
             }
           }
           const diff = end - start;
-          const ms = diff > 0n ? Number(diff) / 1e6 : 0;
-          series.duration.add(ms);
+          this.addTo(w, leaf, slot, diff > 0n ? Number(diff) / 1e6 : 0);
           for (let i = 0; i < spanAttrs.length; i++) {
             const n = findNumber(attrs, spanAttrs[i]!);
             if (n === undefined) continue;
-            let sk = series.extra[i];
-            if (!sk) {
-              series.extra[i] = sk = new Sketch(this.scale);
-              this.charge(w, SKETCH_BYTES);
+            if (leaf[slot + 1 + i] === undefined) {
+              leaf[slot + 1 + i] = newDist(this.scale);
+              this.charge(w, DIST_BYTES);
             }
-            sk.add(n);
+            this.addTo(w, leaf, slot + 1 + i, n);
           }
         }
       }
@@ -293,43 +306,64 @@ export class PercentilesProcessor implements Processor {
     this.budget.add(bytes);
   }
 
-  /** Estimated bytes of a new span series of the current values (this.vals): the series, its trie path, its sketch. */
-  private spanSeriesBytes(): number {
-    let n = SERIES_BYTES;
-    for (let i = 0; i < this.vals.length; i++) n += 2 * stringBytes(this.vals[i]!) + 96;
+  /**
+   * Adds observation `v` to the distribution in `holder[key]` (a SpanLeaf slot), storing the Sketch a packed
+   * store becomes and charging window `w` for what the store grows by.
+   */
+  private addTo(w: WindowState, holder: SpanLeaf, key: number, v: number): void {
+    const d = holder[key]!;
+    if (!Array.isArray(d)) {
+      d.add(v);
+      return;
+    }
+    const before = packedEntries(d);
+    const r = distAdd(d, v, this.scale);
+    if (r !== d) holder[key] = r;
+    this.chargeGrowth(w, d, before, r);
+  }
+
+  /**
+   * Charges window `w` for what packed store `d` of `before` buckets grew by when a value was added: a new
+   * bucket (when V8 grows the array), or the Sketch `r` it became.
+   */
+  private chargeGrowth(w: WindowState, d: number[], before: number, r: Dist): void {
+    if (r !== d) this.charge(w, SKETCH_BYTES - packedBytes(Math.max(1, before)));
+    else if (packedEntries(d) > before) this.charge(w, packedBytes(before + 1) - packedBytes(Math.max(1, before)));
+  }
+
+  /**
+   * Estimated bytes of a new span series of the current values (this.vals): its distribution, and when its
+   * leaf is new the leaf and its trie path (an entry and the key string per dimension).
+   */
+  private spanSeriesBytes(newLeaf: boolean): number {
+    let n = DIST_BYTES;
+    if (!newLeaf) return n;
+    n += leafBytes(this.stride);
+    for (let i = 0; i < this.vals.length; i++) n += stringBytes(this.vals[i]!) + TRIE_ENTRY_BYTES;
     return n;
   }
 
-  private findSpanSeries(w: WindowState): SpanSeries | undefined {
-    let node: Trie<SpanSeries> | SpanSeries | undefined = w.spanRoot;
+  private findSpanLeaf(w: WindowState): SpanLeaf | undefined {
+    let node: Trie<SpanLeaf> | SpanLeaf | undefined = w.spanRoot;
     const vals = this.vals;
     for (let i = 0; i < vals.length; i++) {
-      node = (node as Trie<SpanSeries>).get(vals[i]!);
+      node = (node as Trie<SpanLeaf>).get(vals[i]!);
       if (node === undefined) return undefined;
     }
-    return node as SpanSeries;
+    return node as SpanLeaf;
   }
 
-  private createSpanSeries(w: WindowState): SpanSeries {
+  private createSpanLeaf(w: WindowState): SpanLeaf {
     const vals = this.vals;
-    let node: Trie<SpanSeries> = w.spanRoot;
+    let node: Trie<SpanLeaf> = w.spanRoot;
     for (let i = 0; i < vals.length - 1; i++) {
-      let child = node.get(vals[i]!) as Trie<SpanSeries> | undefined;
+      let child = node.get(vals[i]!) as Trie<SpanLeaf> | undefined;
       if (!child) node.set(vals[i]!, (child = new Map()));
       node = child;
     }
-    const attrs: KeyValue[] = [];
-    for (let d = 0; d < this.dims.length; d++) attrs.push({ key: this.dims[d]!, value: vals[d]! });
-    attrs.push({ key: 'status.code', value: vals[vals.length - 1]! });
-    const series = this.newSpanSeries(attrs, this.serviceDim >= 0 ? vals[this.serviceDim]! : '');
-    node.set(vals[vals.length - 1]!, series);
-    w.spanSeries.push(series);
-    w.seriesCount++;
-    return series;
-  }
-
-  private newSpanSeries(attrs: KeyValue[], service: string): SpanSeries {
-    return { attrs, service, duration: new Sketch(this.scale), extra: [] };
+    const leaf = new Array<Dist | undefined>(STATUS_NAMES.length * this.stride).fill(undefined);
+    node.set(vals[vals.length - 1]!, leaf);
+    return leaf;
   }
 
   private observeMetrics(batch: Batch, nowMs: number): void {
@@ -346,27 +380,55 @@ export class PercentilesProcessor implements Processor {
       return;
     }
     if (value === undefined) return;
-    const target = this.metricTarget(ctx.metric.name, dp.attributes, ctx.resourceMetrics.resource.attributes, dp.timeUnixNano, this.nowMs);
-    if (!target) this.late++;
-    else target.add(value);
+    const w = this.metricTarget(ctx.metric.name, dp.attributes, ctx.resourceMetrics.resource.attributes, dp.timeUnixNano, this.nowMs);
+    if (!w) {
+      this.late++;
+      return;
+    }
+    const parent = this.targetParent!;
+    const key = this.targetKey;
+    const d = parent.get(key) as Dist;
+    if (!Array.isArray(d)) {
+      d.add(value);
+      return;
+    }
+    const before = packedEntries(d);
+    const r = distAdd(d, value, this.scale);
+    if (r !== d) parent.set(key, r);
+    this.chargeGrowth(w, d, before, r);
   }
 
   private observeHistogram(ctx: PointContext, delta: HistogramDataPoint | undefined): void {
     if (!delta || delta.count === 0) return;
-    const target = this.metricTarget(ctx.metric.name, delta.attributes, ctx.resourceMetrics.resource.attributes, delta.timeUnixNano, this.nowMs);
-    if (!target) this.late++;
-    else if (!target.mergeExplicitHistogram(delta)) this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
+    const w = this.metricTarget(ctx.metric.name, delta.attributes, ctx.resourceMetrics.resource.attributes, delta.timeUnixNano, this.nowMs);
+    if (!w) this.late++;
+    else if (!this.targetSketch(w).mergeExplicitHistogram(delta)) this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
   }
 
   private observeExponential(ctx: PointContext, delta: ExponentialHistogramDataPoint | undefined): void {
     if (!delta || delta.count === 0) return;
-    const target = this.metricTarget(ctx.metric.name, delta.attributes, ctx.resourceMetrics.resource.attributes, delta.timeUnixNano, this.nowMs);
-    if (!target) this.late++;
-    else if (!target.mergeDataPoint(delta)) this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
+    const w = this.metricTarget(ctx.metric.name, delta.attributes, ctx.resourceMetrics.resource.attributes, delta.timeUnixNano, this.nowMs);
+    if (!w) this.late++;
+    else if (!this.targetSketch(w).mergeDataPoint(delta)) this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
   }
 
-  /** The sketch of a received metric's series, or undefined when the point's window is no longer held. */
-  private metricTarget(name: string, attrs: KeyValue[], rattrs: KeyValue[], timeNs: bigint, nowMs: number): Sketch | undefined {
+  /** The target's distribution as a Sketch (a received histogram merges into a Sketch), stored in its place. */
+  private targetSketch(w: WindowState): Sketch {
+    const parent = this.targetParent!;
+    const d = parent.get(this.targetKey) as Dist;
+    if (!Array.isArray(d)) return d;
+    const s = toSketch(d, this.scale);
+    parent.set(this.targetKey, s);
+    this.charge(w, SKETCH_BYTES - packedBytes(Math.max(1, packedEntries(d))));
+    return s;
+  }
+
+  /**
+   * Finds or creates the series of a received metric's point (folding it into the metric's overflow series
+   * past max_series or the budget) and leaves its place in targetParent / targetKey; returns the point's
+   * window, or undefined when that window is no longer held.
+   */
+  private metricTarget(name: string, attrs: KeyValue[], rattrs: KeyValue[], timeNs: bigint, nowMs: number): WindowState | undefined {
     const w = this.windowFor(typeof timeNs === 'bigint' ? timeNs : 0n, nowMs);
     if (!w) return undefined;
     const nd = this.dims.length;
@@ -377,14 +439,22 @@ export class PercentilesProcessor implements Processor {
     }
     let root = w.metricRoots.get(name);
     if (!root) w.metricRoots.set(name, (root = new Map()));
-    let node: Trie<MetricSeries> | MetricSeries | undefined = root;
-    for (let d = 0; d < nd && node; d++) node = (node as Trie<MetricSeries>).get(vals[d]!);
-    if (nd === 0) node = root.get('');
-    if (node) return (node as MetricSeries).sketch;
+    let parent: Trie<Dist> = root;
+    let node: Trie<Dist> | Dist | undefined = root;
+    for (let d = 0; d < nd - 1 && node; d++) node = (node as Trie<Dist>).get(vals[d]!);
+    const leafKey = nd === 0 ? '' : vals[nd - 1]!;
+    if (node) {
+      parent = node as Trie<Dist>;
+      if (parent.has(leafKey)) {
+        this.targetParent = parent;
+        this.targetKey = leafKey;
+        return w;
+      }
+    }
     let bytes = 0;
     if (w.seriesCount < this.config.max_series) {
-      bytes = SERIES_BYTES + stringBytes(name);
-      for (let d = 0; d < nd; d++) bytes += 2 * stringBytes(vals[d]!) + 96;
+      bytes = DIST_BYTES + stringBytes(name);
+      for (let d = 0; d < nd; d++) bytes += stringBytes(vals[d]!) + TRIE_ENTRY_BYTES;
       if (!this.budget.admit(bytes)) {
         this.budget.shed(1);
         bytes = 0;
@@ -392,34 +462,26 @@ export class PercentilesProcessor implements Processor {
     }
     if (bytes === 0) {
       this.overflowCounter.add(1, this.counterLabels);
-      let o = w.metricOverflow.get(name);
-      if (!o) {
-        o = { attrs: OVERFLOW_ATTRS, service: '', sketch: new Sketch(this.scale) };
-        w.metricOverflow.set(name, o);
-        this.charge(w, SERIES_BYTES + stringBytes(name));
+      if (!w.metricOverflow.has(name)) {
+        w.metricOverflow.set(name, newDist(this.scale));
+        this.charge(w, DIST_BYTES + TRIE_ENTRY_BYTES + stringBytes(name));
       }
-      return o.sketch;
+      this.targetParent = w.metricOverflow;
+      this.targetKey = name;
+      return w;
     }
     this.charge(w, bytes);
-    let parent: Trie<MetricSeries> = root;
+    parent = root;
     for (let d = 0; d < nd - 1; d++) {
-      let child = parent.get(vals[d]!) as Trie<MetricSeries> | undefined;
+      let child = parent.get(vals[d]!) as Trie<Dist> | undefined;
       if (!child) parent.set(vals[d]!, (child = new Map()));
       parent = child;
     }
-    const sattrs: KeyValue[] = [];
-    for (let d = 0; d < nd; d++) if (vals[d] !== ABSENT) sattrs.push({ key: this.dims[d]!, value: vals[d]! });
-    const series: MetricSeries = {
-      attrs: sattrs,
-      service: this.serviceDim >= 0 && vals[this.serviceDim] !== ABSENT ? vals[this.serviceDim]! : '',
-      sketch: new Sketch(this.scale),
-    };
-    parent.set(nd === 0 ? '' : vals[nd - 1]!, series);
-    let list = w.metricSeries.get(name);
-    if (!list) w.metricSeries.set(name, (list = []));
-    list.push(series);
+    parent.set(leafKey, newDist(this.scale));
     w.seriesCount++;
-    return series.sketch;
+    this.targetParent = parent;
+    this.targetKey = leafKey;
+    return w;
   }
 
   private countInvalid(n: number, what: string): void {
@@ -429,4 +491,9 @@ export class PercentilesProcessor implements Processor {
       this.logger.warn({ items: n }, `percentiles: dropped unreadable input (${what}); further cases are only counted`);
     }
   }
+}
+
+/** Estimated bytes of a SpanLeaf of `stride` slots per status.code (the JSArray and its FixedArray). */
+function leafBytes(stride: number): number {
+  return 48 + 8 * STATUS_NAMES.length * stride;
 }

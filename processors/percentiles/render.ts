@@ -13,12 +13,14 @@ import {
   type SummaryDataPoint,
   emptyScope,
 } from '../../src/model.ts';
-import type { Sketch } from '../../src/sketch.ts';
-import type { WindowState } from './window-state.ts';
+import { type Dist, distCount, distQuantile, distSum, distToDataPoint } from './dist.ts';
+import type { MetricSeriesView, SpanSeriesView } from './window-state.ts';
 
 /** What rendering needs of the processor's config. */
 export interface RenderOptions {
   windowMs: number;
+  /** Scale of the series' distributions (packed ones carry none of their own). */
+  scale: number;
   /** Quantiles of the summaries, 0 and 1 included, ascending. */
   quantiles: readonly number[];
   /** Configured numeric span attributes (their sketches are SpanSeries.extra, same order). */
@@ -27,9 +29,18 @@ export interface RenderOptions {
   units: ReadonlyMap<string, string>;
 }
 
-/** The metrics of one window, one ResourceMetrics per service (when service.name is a dimension). */
-export function renderWindow(w: WindowState, o: RenderOptions): ResourceMetrics[] {
-  const startNs = BigInt(w.index) * BigInt(o.windowMs) * 1_000_000n;
+/**
+ * The metrics of window `index` from its span series (overflow included) and its received metrics' series
+ * and overflow series by metric name: one ResourceMetrics per service (when service.name is a dimension).
+ */
+export function renderWindow(
+  index: number,
+  spanSeries: readonly SpanSeriesView[],
+  metricSeries: ReadonlyMap<string, readonly MetricSeriesView[]>,
+  metricOverflow: ReadonlyMap<string, MetricSeriesView>,
+  o: RenderOptions,
+): ResourceMetrics[] {
+  const startNs = BigInt(index) * BigInt(o.windowMs) * 1_000_000n;
   const endNs = startNs + BigInt(o.windowMs) * 1_000_000n;
   const groups = new Map<string, Map<string, Metric>>();
   const metricFor = (service: string, name: string, make: () => Metric): Metric => {
@@ -39,9 +50,8 @@ export function renderWindow(w: WindowState, o: RenderOptions): ResourceMetrics[
     if (!m) g.set(name, (m = make()));
     return m;
   };
-  const spanSeries = w.spanOverflow ? [...w.spanSeries, w.spanOverflow] : w.spanSeries;
   for (const s of spanSeries) {
-    if (s.duration.count === 0) continue;
+    if (distCount(s.duration) === 0) continue;
     addDistribution(o, metricFor, s.service, 'span.duration', 'span.duration.summary', 'ms', s.duration, s.attrs, startNs, endNs);
     const calls = metricFor(s.service, 'span.calls', () => ({
       name: 'span.calls',
@@ -54,23 +64,23 @@ export function renderWindow(w: WindowState, o: RenderOptions): ResourceMetrics[
       attributes: s.attrs,
       startTimeUnixNano: startNs,
       timeUnixNano: endNs,
-      value: BigInt(s.duration.count),
+      value: BigInt(distCount(s.duration)),
       exemplars: [],
       flags: 0,
     });
     for (let i = 0; i < o.spanAttrs.length; i++) {
       const sk = s.extra[i];
-      if (!sk || sk.count === 0) continue;
+      if (!sk || distCount(sk) === 0) continue;
       const name = o.spanAttrs[i]!;
       addDistribution(o, metricFor, s.service, `${name}.distribution`, `${name}.summary`, '', sk, s.attrs, startNs, endNs);
     }
   }
-  for (const [name, list] of w.metricSeries) {
+  for (const [name, list] of metricSeries) {
     const unit = o.units.get(name) ?? '';
-    for (const s of list) addDistribution(o, metricFor, s.service, `${name}.distribution`, `${name}.summary`, unit, s.sketch, s.attrs, startNs, endNs);
+    for (const s of list) addDistribution(o, metricFor, s.service, `${name}.distribution`, `${name}.summary`, unit, s.dist, s.attrs, startNs, endNs);
   }
-  for (const [name, s] of w.metricOverflow) {
-    addDistribution(o, metricFor, '', `${name}.distribution`, `${name}.summary`, o.units.get(name) ?? '', s.sketch, s.attrs, startNs, endNs);
+  for (const [name, s] of metricOverflow) {
+    addDistribution(o, metricFor, '', `${name}.distribution`, `${name}.summary`, o.units.get(name) ?? '', s.dist, s.attrs, startNs, endNs);
   }
   const out: ResourceMetrics[] = [];
   for (const [service, metrics] of groups) {
@@ -90,12 +100,13 @@ function addDistribution(
   histName: string,
   summaryName: string,
   unit: string,
-  sketch: Sketch,
+  dist: Dist,
   attrs: KeyValue[],
   startNs: bigint,
   endNs: bigint,
 ): void {
-  if (sketch.count === 0) return;
+  const count = distCount(dist);
+  if (count === 0) return;
   const hist = metricFor(service, histName, () => ({
     name: histName,
     description: 'Distribution over the window (mergeable exponential histogram)',
@@ -103,7 +114,7 @@ function addDistribution(
     metadata: [],
     data: { type: 'exponentialHistogram', dataPoints: [], aggregationTemporality: AggregationTemporality.Delta },
   }));
-  (hist.data!.dataPoints as ExponentialHistogramDataPoint[]).push(sketch.toDataPoint(attrs, startNs, endNs));
+  (hist.data!.dataPoints as ExponentialHistogramDataPoint[]).push(distToDataPoint(dist, o.scale, attrs, startNs, endNs));
   const summary = metricFor(service, summaryName, () => ({
     name: summaryName,
     description: 'Quantiles over the window (0 = min, 1 = max)',
@@ -115,9 +126,9 @@ function addDistribution(
     attributes: attrs,
     startTimeUnixNano: startNs,
     timeUnixNano: endNs,
-    count: sketch.count,
-    sum: sketch.sum,
-    quantileValues: o.quantiles.map((q) => ({ quantile: q, value: sketch.quantile(q) })),
+    count,
+    sum: distSum(dist),
+    quantileValues: o.quantiles.map((q) => ({ quantile: q, value: distQuantile(dist, q, o.scale) })),
     flags: 0,
   };
   (summary.data!.dataPoints as SummaryDataPoint[]).push(dp);

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
+import { normal, prng } from '../../test/percentiles-helpers.ts';
+import { type Dist, PACKED_MAX_BUCKETS, distAdd, distCount, distQuantile, distSlots, distSum, distToDataPoint, newDist, packedEntries, toSketch } from './dist.ts';
+
+const QS = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
+
+/** Adds `values` both to a new distribution and to a Sketch of the same scale. */
+function both(values: readonly number[], scale: number): { d: Dist; s: Sketch } {
+  let d = newDist(scale);
+  const s = new Sketch(scale);
+  for (const v of values) {
+    d = distAdd(d, v, scale);
+    s.add(v);
+  }
+  return { d, s };
+}
+
+function expectSame(d: Dist, s: Sketch, scale: number): void {
+  expect(distCount(d)).toBe(s.count);
+  expect(distSum(d)).toBe(s.sum);
+  expect(distToDataPoint(d, scale, [], 1n, 2n)).toEqual(s.toDataPoint([], 1n, 2n));
+  for (const q of QS) expect(distQuantile(d, q, scale)).toBe(s.quantile(q));
+  const back = toSketch(d, scale);
+  expect(back.toDataPoint([], 1n, 2n)).toEqual(s.toDataPoint([], 1n, 2n));
+  for (const q of QS) expect(back.quantile(q)).toBe(s.quantile(q));
+}
+
+describe('a series distribution (packed, then a Sketch)', () => {
+  const rand = prng(21);
+  const gauss = normal(rand);
+  const lognormal = (n: number) => Array.from({ length: n }, () => Math.exp(6 + gauss()));
+  const cases: [string, () => number[]][] = [
+    ['one value', () => [42]],
+    ['8 lognormal latencies', () => lognormal(8)],
+    ['40 lognormal latencies', () => lognormal(40)],
+    ['500 lognormal latencies (past the packed bound)', () => lognormal(500)],
+    ['a constant', () => Array.from({ length: 1000 }, () => 3.25)],
+    ['zeros among positives', () => [0, 5, 0, 7.5, 0.001, 0, 12]],
+    ['a negative value after positives', () => [5, 7, 9, -3, 11, 0]],
+    ['NaN and infinities (ignored)', () => [NaN, 1, Infinity, 2, -Infinity, 3]],
+    ['1e-300 to 1e300 (wider than 4096 buckets: downscaled)', () => [1, 1e-300, 1e300, 17, 1e-5, 1e5]],
+    ['tokens and costs', () => Array.from({ length: 60 }, () => Math.floor(rand() * 4000) * (rand() < 0.5 ? 1 : 0.000002))],
+  ];
+  for (const accuracy of [0.01, 0.001, 0.0001, 0.3]) {
+    const scale = scaleForAccuracy(accuracy);
+    for (const [name, gen] of cases) {
+      it(`answers exactly as a Sketch at scale ${scale}: ${name}`, () => {
+        const values = gen();
+        const { d, s } = both(values, scale);
+        expectSame(d, s, scale);
+      });
+    }
+  }
+
+  it('holds one slot per distinct bucket while packed, where a Sketch holds every bucket between the smallest and largest value', () => {
+    const values = [3, 15, 80, 260, 900, 2500, 7000, 40_000];
+    const { d, s } = both(values, 6);
+    expect(Array.isArray(d)).toBe(true);
+    expect(distSlots(d)).toBe(8);
+    // the dense store spans log2(40000 / 3) * 64 = 877 buckets for 8 values
+    expect(distSlots(s)).toBeGreaterThanOrEqual(877);
+  });
+
+  it(`becomes a Sketch at the ${PACKED_MAX_BUCKETS + 1}th distinct bucket, and with a negative value`, () => {
+    let d = newDist(6);
+    for (let i = 0; i < PACKED_MAX_BUCKETS; i++) d = distAdd(d, 1.1 ** i, 6);
+    expect(packedEntries(d)).toBe(PACKED_MAX_BUCKETS);
+    d = distAdd(d, 1.1 ** 1000, 6);
+    expect(d).toBeInstanceOf(Sketch);
+    expect(distCount(d)).toBe(PACKED_MAX_BUCKETS + 1);
+    expect(distAdd(newDist(6), -1, 6)).toBeInstanceOf(Sketch);
+    expect(distAdd(newDist(6), 0, 6)).not.toBeInstanceOf(Sketch);
+  });
+
+  it('becomes a Sketch before one bucket would count past 2^24 - 1 (an entry holds its count in 24 bits)', () => {
+    // the packed layout (dist.ts): [count, sum, min, max, zeroCount, index * 2^24 + count]
+    const full = 2 ** 24 - 1;
+    const i = new Sketch(6).indexOf(10);
+    const d: Dist = [full, 10 * full, 10, 10, 0, i * 2 ** 24 + full];
+    const r = distAdd(d, 10, 6);
+    expect(r).toBeInstanceOf(Sketch);
+    const dp = distToDataPoint(r, 6, [], 0n, 0n);
+    expect(dp.count).toBe(full + 1);
+    expect(dp.positive).toEqual({ offset: i, bucketCounts: [full + 1] });
+  });
+
+  it('starts as a Sketch at scales too fine for packed indices', () => {
+    expect(newDist(14)).toBeInstanceOf(Sketch);
+    expect(Array.isArray(newDist(13))).toBe(true);
+  });
+
+  it('merges exactly: packed windows merged through their data points answer as one Sketch of all the data', () => {
+    const all = new Sketch(6);
+    const merged = new Sketch(6);
+    for (let w = 0; w < 20; w++) {
+      const values = lognormal(1 + (w % 9));
+      for (const v of values) all.add(v);
+      merged.merge(Sketch.fromDataPoint(distToDataPoint(both(values, 6).d, 6, [], 0n, 0n)));
+    }
+    const a = all.toDataPoint([], 0n, 0n);
+    const m = merged.toDataPoint([], 0n, 0n);
+    expect(m.positive).toEqual(a.positive);
+    expect([m.count, m.min, m.max, m.zeroCount]).toEqual([a.count, a.min, a.max, a.zeroCount]);
+    expect(m.sum).toBeCloseTo(a.sum!, 6);
+    for (const q of QS) expect(merged.quantile(q)).toBe(all.quantile(q));
+  });
+});
