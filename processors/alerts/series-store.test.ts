@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Sketch } from '../../src/sketch.ts';
-import { Series, WindowAccumulator, SeriesStore } from './series-store.ts';
-import { batchOf, gauge } from './testdata/batches.ts';
+import { MemoryBudget } from '../../src/memory-budget.ts';
+import { Series, WindowAccumulator, SeriesStore, seriesBytes } from './series-store.ts';
+import { batchOf, gauge, sum } from './testdata/batches.ts';
 
 function distSeries(values: number[][], scales: number[] = []): Series {
   const s = new Series('m', '', {}, 'dist');
@@ -163,5 +164,50 @@ describe('series store bounds', () => {
     expect(store.size).toBe(1);
     store.prune(122_000);
     expect(store.size).toBe(0);
+  });
+});
+
+describe('prune visits the series that are due, not all of them', () => {
+  it('leaves every series as a prune of all of them would, and its bytes as the sum over the series, for any points and times', () => {
+    const S = 1000;
+    const keep = 20 * S;
+    const point = fc.record({
+      series: fc.integer({ min: 0, max: 5 }),
+      // counters are cumulative monotonic sums (pruned every round), the others gauges, late points included
+      counter: fc.boolean(),
+      ago: fc.integer({ min: -5, max: 90 }),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.record({ points: fc.array(point, { maxLength: 8 }), advance: fc.integer({ min: 1, max: 40 }) }), { minLength: 1, maxLength: 25 }), (steps) => {
+        const budget = new MemoryBudget(1e12);
+        const account = budget.account('processor/alerts series');
+        const store = new SeriesStore({ maxSeries: 1000, maxPointsPerSeries: 6, retention: new Map([['g', keep], ['c', keep]]), budget: account });
+        let now = 100 * S;
+        for (const [n, step] of steps.entries()) {
+          now += step.advance * S;
+          const metrics = step.points.map((p) => (p.counter ? sum('c', { k: `${p.series}` }, n + 1, now - p.ago * S, true) : gauge('g', { k: `${p.series}` }, p.ago, now - p.ago * S)));
+          store.ingest(batchOf(metrics), now);
+          store.prune(now);
+          let bytes = 0;
+          for (const metric of ['g', 'c']) {
+            const all = [...store.groups({ id: `${metric}-${n}`, metrics: [metric], matchers: [] }, []).values()].flatMap((g) => g.series);
+            for (const s of all) {
+              bytes += seriesBytes(s);
+              expect(s.length).toBeGreaterThan(0);
+              if (s.kind === 'counter') {
+                // one point at most at or before the retention (the baseline), and the newest after it
+                expect(s.t.filter((t) => t <= now - keep).length).toBeLessThanOrEqual(1);
+                expect(s.t[s.t.length - 1]!).toBeGreaterThan(now - keep);
+              } else {
+                // not yet due: its first point within the retention plus its slack of 30 to 60 s
+                expect(s.t[0]!).toBeGreaterThan(now - keep - 60 * S + (s.seq % 4) * 10 * S);
+              }
+            }
+          }
+          expect(account.bytes).toBe(bytes);
+        }
+      }),
+      { numRuns: 200, seed: 21 },
+    );
   });
 });

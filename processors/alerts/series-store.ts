@@ -27,7 +27,8 @@
  * and sketches add up, gauges and counters keep the later point, so windows lose time resolution at
  * their old end, never data). Its bytes are accounted in the process-wide memory budget
  * (src/memory-budget.ts, store `processor/alerts series`): an estimate per series added with the series,
- * removed with it, recomputed with its points at every prune; when the budget is full a new series is not
+ * removed with it, and the estimate of every series with its points (kept up to date as points come and
+ * go) set at every prune; when the budget is full a new series is not
  * created (its points are dropped and counted, as past `maxSeries`), the series held keep their points.
  */
 import type { Logger } from '../../src/logger.ts';
@@ -205,6 +206,15 @@ export class SeriesStore {
    */
   seriesScanned = 0;
   private readonly groupCache = new Map<string, GroupSet>();
+  /** {@link seriesBytes} summed over the series held, kept up to date as series and points come and go. */
+  private bytes = 0;
+  /**
+   * When each series is next due for pruning (see prune): per second (Unix ms / 1000), the series filed
+   * there (an entry is stale when the series has moved since: Series.pruneBucket); counters, pruned every
+   * round, apart. A prune visits the series due, not all of them.
+   */
+  private readonly pruneDue = new Map<number, Series[]>();
+  private readonly counters = new Set<Series>();
   /** Points refused because the series cap was reached or the memory budget was full (since start). */
   droppedPoints = 0;
   /** This store's share of the process's memory budget. */
@@ -259,6 +269,9 @@ export class SeriesStore {
         ++this.generation;
         this.seriesCount++;
         this.budget.add(seriesBytes(series));
+        this.bytes += seriesBytes(series);
+        series.pruneBucket = -1;
+        this.fileForPrune(series, now);
         taken++;
       }
       const oldKeep = old.opts.retention.get(metric) ?? 0;
@@ -316,8 +329,10 @@ export class SeriesStore {
       const value = typeof dp.value === 'bigint' ? Number(dp.value) : dp.value;
       const s = this.pointSeries(ctx, dp, kind);
       if (!s) return;
+      const before = seriesBytes(s);
+      const first = s.length ? s.t[0]! : Infinity;
       s.insert(pointTime(dp.timeUnixNano, this.nowMs), value, undefined, undefined, counter ? (delta ?? 0) : 0);
-      this.afterInsert(s);
+      this.afterInsert(s, before, first);
     },
     // a point with no new observation is stored too (count 0): `count` and `rate` over a window of such
     // points are 0, not "no data"
@@ -341,20 +356,24 @@ export class SeriesStore {
       if (!delta) return;
       const s = this.pointSeries(ctx, delta, 'summary');
       if (!s) return;
+      const before = seriesBytes(s);
+      const first = s.length ? s.t[0]! : Infinity;
       s.insert(pointTime(delta.timeUnixNano, this.nowMs), delta.count, undefined, {
         count: delta.count,
         sum: delta.sum,
         quantiles: delta.quantileValues.map((q) => ({ quantile: q.quantile, value: q.value })),
       });
-      this.afterInsert(s);
+      this.afterInsert(s, before, first);
     },
   };
 
   private storeDist(ctx: PointContext, dp: { attributes: KeyValue[]; timeUnixNano: bigint }, sk: Sketch): void {
     const s = this.pointSeries(ctx, dp, 'dist');
     if (!s) return;
+    const before = seriesBytes(s);
+    const first = s.length ? s.t[0]! : Infinity;
     s.insert(pointTime(dp.timeUnixNano, this.nowMs), sk.count, sk);
-    this.afterInsert(s);
+    this.afterInsert(s, before, first);
   }
 
   /** The current resource's attributes as a record (built once per resource of a batch). */
@@ -372,9 +391,37 @@ export class SeriesStore {
     return s;
   }
 
-  private afterInsert(s: Series): void {
+  /** After a point went into `s` (which held `before` bytes and had its first point at `first`). */
+  private afterInsert(s: Series, before: number, first: number): void {
     if (s.length > this.opts.maxPointsPerSeries) s.compact();
+    this.bytes += seriesBytes(s) - before;
+    // a point older than the first one: the series may be due earlier than it was filed for
+    if (s.t[0]! < first && s.kind !== 'counter') {
+      s.pruneBucket = -1;
+      this.fileForPrune(s, this.nowMs);
+    }
     this.stored++;
+  }
+
+  /**
+   * Files `s` for the prune at or after `at` (Unix ms) when it is due then (see prune): counters every round,
+   * others once their first point is old enough.
+   */
+  private fileForPrune(s: Series, at: number): void {
+    if (s.kind === 'counter') {
+      this.counters.add(s);
+      s.pruneBucket = -1;
+      return;
+    }
+    this.counters.delete(s);
+    const keep = this.opts.retention.get(s.metric) ?? 0;
+    const due = s.length ? Math.max(at, s.t[0]! + keep + 60_000 - (s.seq % 4) * 10_000) : at;
+    const bucket = Math.floor(due / 1000);
+    if (s.pruneBucket !== -1 && s.pruneBucket <= bucket) return; // filed for an earlier prune already
+    s.pruneBucket = bucket;
+    let list = this.pruneDue.get(bucket);
+    if (!list) this.pruneDue.set(bucket, (list = []));
+    list.push(s);
   }
 
   /** The series of these attributes if it exists (a staleness marker never creates one). */
@@ -396,7 +443,13 @@ export class SeriesStore {
     let s = perMetric.byKey.get(key);
     if (s) {
       // the metric changed type: start over rather than mix kinds
-      if (s.kind !== kind) s.resetAs(kind);
+      if (s.kind !== kind) {
+        this.bytes -= seriesBytes(s);
+        s.resetAs(kind);
+        this.bytes += seriesBytes(s);
+        s.pruneBucket = -1;
+        this.fileForPrune(s, this.nowMs);
+      }
       return s;
     }
     if (this.seriesCount >= this.opts.maxSeries) return undefined;
@@ -413,33 +466,66 @@ export class SeriesStore {
     ++this.generation;
     this.seriesCame(perMetric, s, true);
     this.budget.add(estimate);
+    this.bytes += seriesBytes(s);
+    this.fileForPrune(s, this.nowMs);
     this.seriesCount++;
     return s;
   }
 
-  /** Drops points older than each metric's retention, and series left empty. */
+  /**
+   * Drops points older than each metric's retention, and series left empty. Points go in steps of a minute
+   * rather than one at a time: a few stale points cost nothing (windows are cut by time), shifting arrays
+   * every round does; the slack, 30 to 60 s, differs between series so that they do not all shift in the
+   * same round. A series is visited when it is due (filed by the time of its first point), counters every
+   * round (they keep one point before the retention and go when their newest point is that old).
+   */
   prune(nowMs: number): void {
-    let bytes = 0;
-    for (const [metric, perMetric] of this.byMetric) {
-      const keep = this.opts.retention.get(metric) ?? 0;
-      for (const s of perMetric.byKey.values()) {
-        // prune in steps of a minute rather than a point at a time: a few stale points cost nothing
-        // (windows are cut by time), shifting arrays every round does
-        // (the slack, 30 to 60 s, differs between series, so that they do not all shift in the same round)
-        if (s.length && s.t[0]! > nowMs - keep - 60_000 + (s.seq % 4) * 10_000 && s.kind !== 'counter') {
-          bytes += seriesBytes(s);
+    const now = Math.floor(nowMs / 1000);
+    for (const [bucket, list] of this.pruneDue) {
+      if (bucket > now) continue;
+      let kept = 0;
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i]!;
+        if (s.pruneBucket !== bucket) continue; // moved since it was filed here
+        const keep = this.opts.retention.get(s.metric) ?? 0;
+        if (s.length && s.t[0]! > nowMs - keep - 60_000 + (s.seq % 4) * 10_000) {
+          // not due yet (its first point moved on, a compaction): due later within this second, or filed anew
+          if (Math.floor((s.t[0]! + keep + 60_000 - (s.seq % 4) * 10_000) / 1000) <= now) list[kept++] = s;
+          else {
+            s.pruneBucket = -1;
+            this.fileForPrune(s, nowMs);
+          }
           continue;
         }
-        s.prune(nowMs - keep);
-        if (s.length === 0 || (s.kind === 'counter' && s.t[s.t.length - 1]! <= nowMs - keep)) {
-          perMetric.delete(s);
-          ++this.generation;
-          this.seriesCame(perMetric, s, false);
-          this.seriesCount--;
-        } else bytes += seriesBytes(s);
+        s.pruneBucket = -1;
+        this.pruneSeries(s, nowMs, keep);
       }
+      if (kept) list.length = kept;
+      else this.pruneDue.delete(bucket);
     }
-    this.budget.set(bytes);
+    for (const s of this.counters) this.pruneSeries(s, nowMs, this.opts.retention.get(s.metric) ?? 0);
+    this.budget.set(this.bytes);
+  }
+
+  private pruneSeries(s: Series, nowMs: number, keep: number): void {
+    const perMetric = this.byMetric.get(s.metric);
+    if (perMetric?.byKey.get(s.key) !== s) {
+      this.counters.delete(s);
+      return; // no longer held
+    }
+    const before = seriesBytes(s);
+    s.prune(nowMs - keep);
+    if (s.length === 0 || (s.kind === 'counter' && s.t[s.t.length - 1]! <= nowMs - keep)) {
+      perMetric.delete(s);
+      this.counters.delete(s);
+      ++this.generation;
+      this.seriesCame(perMetric, s, false);
+      this.seriesCount--;
+      this.bytes -= before;
+    } else {
+      this.bytes += seriesBytes(s) - before;
+      this.fileForPrune(s, nowMs + 1);
+    }
   }
 
   /** The series a selector picks, grouped by the values of `groupBy` (cached until the series set changes). */

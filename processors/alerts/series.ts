@@ -50,6 +50,8 @@ export class Series {
   staleAt: number[] | undefined;
   /** Estimated bytes of the series without its points, for the memory budget (set by the store; 0: not yet). */
   baseBytes = 0;
+  /** The store's prune schedule: the second (Unix ms / 1000) this series is filed under; -1: not filed (counters, new). */
+  pruneBucket = -1;
   constructor(
     readonly metric: string,
     readonly key: string,
