@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
 import { normal, prng } from '../../test/percentiles-helpers.ts';
-import { type Dist, PACKED_MAX_BUCKETS, distAdd, distCount, distQuantile, distSlots, distSum, distToDataPoint, newDist, packedEntries, toSketch } from './dist.ts';
+import { type Dist, PACKED_MAX_BUCKETS, distAdd, distCount, distMergeInto, distQuantile, distSlots, distSum, distToDataPoint, newDist, packedEntries, toSketch } from './dist.ts';
 
 const QS = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
 
@@ -104,5 +104,32 @@ describe('a series distribution (packed, then a Sketch)', () => {
     expect([m.count, m.min, m.max, m.zeroCount]).toEqual([a.count, a.min, a.max, a.zeroCount]);
     expect(m.sum).toBeCloseTo(a.sum!, 6);
     for (const q of QS) expect(merged.quantile(q)).toBe(all.quantile(q));
+  });
+
+  it('merges into a Sketch as Sketch.merge does: at its scale, downscaled, and when the union passes the bucket cap', () => {
+    const many = lognormal(300);
+    const some = lognormal(50);
+    const targets: [string, () => Sketch][] = [
+      ['empty', () => new Sketch(6)],
+      ['holding latencies', () => both(many, 6).s],
+      ['downscaled to 4', () => {
+        const s = both(some, 6).s;
+        s.downscaleTo(4);
+        return s;
+      }],
+      ['holding 1e-30 (the union passes 4096 buckets)', () => both([1e-30, 2e-30], 6).s],
+      ['holding negatives and zeros', () => both([-5, -0.5, 0, 0, 3], 6).s],
+    ];
+    for (const [, make] of targets) {
+      for (const values of [lognormal(8), [0, 0, 4], [1e30, 1]]) {
+        const { d } = both(values, 6);
+        const direct = make();
+        const reference = make();
+        distMergeInto(direct, d, 6);
+        reference.merge(toSketch(d, 6));
+        expect(direct.toDataPoint([], 0n, 0n)).toEqual(reference.toDataPoint([], 0n, 0n));
+        for (const q of QS) expect(direct.quantile(q)).toBe(reference.quantile(q));
+      }
+    }
   });
 });

@@ -138,6 +138,37 @@ export function toSketch(d: Dist, scale: number): Sketch {
   return s;
 }
 
+/**
+ * Adds `d` into `target` (Sketch.merge), without building a Sketch of a packed `d` when `target` is at
+ * `d`'s scale and the buckets of both fit within its cap: then merging is adding each bucket's count,
+ * which is what Sketch.merge does in that case.
+ */
+export function distMergeInto(target: Sketch, d: Dist, scale: number): void {
+  if (!Array.isArray(d)) return target.merge(d);
+  if (d[COUNT] === 0) return;
+  const pos = target.positive;
+  if (target.scale !== scale) return target.merge(toSketch(d, scale));
+  if (d.length > HEAD) {
+    let lo = Math.floor(d[HEAD]! / UNIT);
+    let hi = Math.floor(d[d.length - 1]! / UNIT);
+    if (pos.length > 0) {
+      lo = Math.min(lo, pos.offset);
+      hi = Math.max(hi, pos.offset + pos.length - 1);
+    }
+    if (hi - lo + 1 > target.maxBuckets) return target.merge(toSketch(d, scale));
+    for (let k = HEAD; k < d.length; k++) {
+      const e = d[k]!;
+      const i = Math.floor(e / UNIT);
+      pos.add(i, e - i * UNIT);
+    }
+  }
+  target.zeroCount += d[ZERO]!;
+  target.count += d[COUNT]!;
+  target.sum += d[SUM]!;
+  if (d[MIN]! < target.min) target.min = d[MIN]!;
+  if (d[MAX]! > target.max) target.max = d[MAX]!;
+}
+
 /** Number of observations. */
 export function distCount(d: Dist): number {
   return Array.isArray(d) ? d[COUNT]! : d.count;

@@ -8,7 +8,7 @@
 import { Sketch } from '../../src/sketch.ts';
 import type { KeyValue } from '../../src/model.ts';
 import type { LatencySeries, LatencyStatus } from '../../src/status.ts';
-import { type Dist, distCount, toSketch } from './dist.ts';
+import { type Dist, distCount, distMergeInto } from './dist.ts';
 
 interface Point {
   t: number;
@@ -60,7 +60,7 @@ export class LatencyHistory {
       const k = `${by}\u0000${name}`;
       let a = acc.get(k);
       if (!a) acc.set(k, (a = { by, name, sketch: new Sketch(this.scale), errors: 0 }));
-      a.sketch.merge(toSketch(s.duration, this.scale));
+      distMergeInto(a.sketch, s.duration, this.scale);
       if (error) a.errors += distCount(s.duration);
     };
     for (const s of series) {
