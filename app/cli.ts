@@ -3,11 +3,12 @@
  * which exits on SIGTERM/SIGINT once drained).
  */
 import { parseArgs } from 'node:util';
+import { forgetValidators } from '../src/config/ajv.ts';
 import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { ErrorCodes } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { components } from './components.ts';
-import { releaseAfterStartup } from '../src/startup-v8.ts';
+import { capYoungGeneration, releaseAfterStartup } from '../src/startup-v8.ts';
 
 const USAGE = `vigil: a telemetry pipeline daemon for LLM-backed services
 
@@ -145,8 +146,11 @@ async function run(args: string[], io: Out): Promise<number> {
   const starting = service.start().then(
     () => {
       running = true;
-      // start-up is over: hot code is optimized and the young generation grows under load from here (src/startup-v8.ts)
+      // start-up is over: hot code is optimized and the young generation grows under load from here, within a cap (src/startup-v8.ts)
       releaseAfterStartup();
+      capYoungGeneration();
+      // the config's validators ran once: a reload loads them again (src/config/ajv.ts)
+      forgetValidators('config');
     },
     async (err: unknown) => {
       // The catalogue's code always (src/errors.ts: "a port in use, a state folder not writable"); the system
@@ -185,7 +189,7 @@ async function run(args: string[], io: Out): Promise<number> {
       return;
     }
     logger.info({ files }, 'SIGHUP: reloading config');
-    void service.reload(files);
+    void service.reload(files).finally(() => forgetValidators('config'));
   });
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection (kept running)');

@@ -13,25 +13,48 @@
  *   idle heap keeps (4.6-5.0 MiB of new space, nearly empty): held, 1.8 MiB; 2-3 MiB of idle RSS.
  *
  * V8 reads both flags at each decision (a function's tiering, a scavenge's resizing), so after
- * {@link releaseAfterStartup} hot code is optimized and the young generation grows under load as usual
- * (up to `--max-semi-space-size`): the CPU at 10,000 spans/s did not move (A/B in the README's table).
+ * {@link releaseAfterStartup} hot code is optimized and the young generation grows under load.
+ *
+ * A worker thread resets the growth factor to 2 when V8 configures its heap (V8's Heap::ConfigureHeap raises
+ * any factor below 2), on that thread, before the worker runs any JavaScript: the telemetry front's thread
+ * boots during start-up. While held, the factor is therefore set again every 2 ms from a worker's creation
+ * until it is online (about 30-100 ms); waiting for 'online' alone let the main heap's scavenges of that
+ * window double the young generation (4 MiB committed at idle instead of 2).
+ *
+ * After start-up, {@link capYoungGeneration} keeps the young generation's growth within a cap (default
+ * {@link YOUNG_GENERATION_CAP_MIB}): V8 grows it, by the same growth factor, up to 2 x 16 MiB semi-spaces under a
+ * steady allocation rate, most of it resident; the cap sets the factor to 1 once the committed young generation
+ * reached it (checked after each garbage collection), and back to 2 below it.
  *
  * A user's own choice wins: a flag of the same family on the command line or in NODE_OPTIONS (`--opt`,
- * `--no-opt`, `--turbofan`, `--jitless`, `--max-opt`; `--semi-space-growth-factor`) leaves that setting
- * alone.
+ * `--no-opt`, `--turbofan`, `--jitless`, `--max-opt`; `--semi-space-growth-factor`, `--max-semi-space-size`)
+ * leaves that setting alone.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 
 const userFlags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
 const userTiering = /(^|\s)--(no-)?(opt|turbofan|jitless|max-opt)\b/.test(userFlags);
 const userGrowth = /(^|\s)--semi[-_]space[-_]growth[-_]factor\b/.test(userFlags);
+const userYoungSize = userGrowth || /(^|\s)--(max|min)[-_]semi[-_]space[-_]size\b/.test(userFlags);
 let held: { tiering: boolean; growth: boolean } | undefined;
-/** Sets the held growth factor again once a new worker thread runs (see holdForStartup). */
+/**
+ * Sets the held growth factor again, every 2 ms from a worker thread's creation until it is online (or gone):
+ * V8 resets it on that thread at a moment this one cannot see (see this file's comment).
+ */
 const reassertOnWorker = (w: Worker): void => {
-  w.once('online', () => {
+  const hold = (): void => {
     if (held?.growth) v8.setFlagsFromString('--semi-space-growth-factor=1');
-  });
+  };
+  const poll = setInterval(hold, 2);
+  poll.unref();
+  const done = (): void => {
+    clearInterval(poll);
+    hold();
+  };
+  w.once('online', done);
+  w.once('exit', done);
 };
 
 /** Holds both settings (those the user did not set) until {@link releaseAfterStartup}. Idempotent. */
@@ -55,6 +78,56 @@ export function releaseAfterStartup(): void {
   process.off('worker', reassertOnWorker);
   if (held.growth) v8.setFlagsFromString('--semi-space-growth-factor=2');
   held = undefined;
+}
+
+/**
+ * The young generation's committed size (MiB, both semi-spaces: `v8.getHeapSpaceStatistics()`'s `new_space`)
+ * that {@link capYoungGeneration} keeps it within by default. V8's own limit on 64-bit is 32 MiB (2 x 16 MiB
+ * semi-spaces), which the daemon reached at 10,000 spans/s; the A/B of the CPU at that rate, capped against
+ * uncapped, is in the README's benchmark table.
+ */
+export const YOUNG_GENERATION_CAP_MIB = 8;
+let cap: { observer: PerformanceObserver; atCap: boolean } | undefined;
+
+/** The young generation's committed size in bytes (both semi-spaces). */
+export function youngGenerationBytes(): number {
+  return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+}
+
+/**
+ * Keeps the young generation within `mib` MiB committed (a power of two >= 2: V8 doubles it at each growth)
+ * from now on: after each garbage collection, the growth factor is set to 1 when the young generation reached
+ * the cap (set again at each collection: a new worker thread resets it) and to 2 below it. A no-op when the user
+ * set `--semi-space-growth-factor` or `--max-semi-space-size` / `--min-semi-space-size`, or while start-up holds
+ * the factor ({@link holdForStartup}; call it after {@link releaseAfterStartup}). Idempotent; the observer does not
+ * keep the process alive. Returns whether a cap is in force.
+ */
+export function capYoungGeneration(mib = YOUNG_GENERATION_CAP_MIB): boolean {
+  if (userYoungSize || held?.growth) return false;
+  if (!(mib >= 2 && Number.isInteger(Math.log2(mib)))) throw new RangeError(`young generation cap: ${mib} MiB is not a power of two >= 2`);
+  cap?.observer.disconnect();
+  const bytes = mib * 1024 * 1024;
+  const check = (): void => {
+    if (!cap) return;
+    const atCap = youngGenerationBytes() >= bytes;
+    // at the cap: set at every collection (a new worker thread resets it); below: once, when it changes
+    if (atCap) v8.setFlagsFromString('--semi-space-growth-factor=1');
+    else if (cap.atCap) v8.setFlagsFromString('--semi-space-growth-factor=2');
+    cap.atCap = atCap;
+  };
+  const observer = new PerformanceObserver(check);
+  cap = { observer, atCap: false };
+  observer.observe({ entryTypes: ['gc'] });
+  check();
+  return true;
+}
+
+/** Lifts the cap of {@link capYoungGeneration} (growth factor 2 again). */
+export function uncapYoungGeneration(): void {
+  if (!cap) return;
+  cap.observer.disconnect();
+  cap = undefined;
+  v8.setFlagsFromString('--semi-space-growth-factor=2');
 }
 
 /** Which settings are held now (for tests). */

@@ -22,11 +22,15 @@ interface Loaded {
   own: string[];
   packages: Map<string, number>;
   total: number;
+  /** Every module file loaded (not built-ins), and those still in require's cache when the process exited. */
+  files: string[];
+  cached: string[];
 }
 
-function parse(list: string): Loaded {
+function parse(list: string, cachedList = ''): Loaded {
   const own: string[] = [];
   const packages = new Map<string, number>();
+  const files: string[] = [];
   let total = 0;
   for (const line of list.split('\n')) {
     if (!line) continue;
@@ -35,10 +39,11 @@ function parse(list: string): Loaded {
     const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(where)?.[1];
     if (pkg === 'tsx' || pkg === 'esbuild' || pkg === 'get-tsconfig' || pkg === 'resolve-pkg-maps') continue; // the test's TypeScript loader
     total++;
+    files.push(where);
     if (pkg) packages.set(pkg, (packages.get(pkg) ?? 0) + 1);
     else if (where.startsWith(root)) own.push(path.relative(root, where));
   }
-  return { own, packages, total };
+  return { own, packages, total, files, cached: cachedList.split('\n').filter(Boolean) };
 }
 
 /**
@@ -75,7 +80,7 @@ async function modulesOf(command: 'validate' | 'run', dist?: string, overlay?: s
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   expect(code, out).toBe(0);
   if (command === 'run') expect(out).toContain('everything is ready');
-  return parse(fs.readFileSync(log, 'utf8'));
+  return parse(fs.readFileSync(log, 'utf8'), fs.existsSync(`${log}.cached`) ? fs.readFileSync(`${log}.cached`, 'utf8') : '');
 }
 
 /** Packages that only components the shipped config does not use (or tools) need. */
@@ -151,6 +156,13 @@ describe('modules loaded at start with the shipped pipelines.yaml', () => {
     // the precompiled validators need Ajv's small runtime helpers only (ajv/dist/runtime/*), never its compiler
     expect(m.packages.get('ajv') ?? 0).toBeLessThanOrEqual(3);
     expect(m.packages.has('@sinclair/typebox'), 'typebox is bundled').toBe(false);
+    // idle memory: the config's validators, used once at start, are no longer held once the daemon runs
+    // (src/config/ajv.ts forgetValidators); http_json's per-request events validators stay
+    const validators = (list: string[], set: string) => list.filter((f) => f.includes(`/precompiled-validators/${set}_`));
+    expect(validators(m.files, 'config').length, 'config validators loaded at start').toBeGreaterThan(5);
+    expect(validators(m.cached, 'config'), 'config validators still in require.cache once running').toEqual([]);
+    expect(validators(m.cached, 'events').length).toBe(validators(m.files, 'events').length);
+    expect(validators(m.cached, 'events').length).toBeGreaterThan(0);
     // The packages the bundle imports lazily (CommonJS ones give their exports as `default` there:
     // src/import-package.ts) work from it: vigil's own telemetry exported over OTLP/gRPC for all three
     // signals (the gRPC exporters, grpc-js' Metadata and sdk-trace-node are CommonJS) starts and gets ready.

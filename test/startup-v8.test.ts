@@ -91,4 +91,77 @@ describe('V8 settings held during start-up', () => {
     expect(s.newHeld).toBeLessThanOrEqual(2 * s.newStart);
     expect(s.newReleased).toBeGreaterThan(4 * s.newHeld);
   }, 60_000);
+
+  it('a worker thread booting while this thread keeps allocating (V8 resets the factor before the worker is online) does not undo the hold', async () => {
+    // the telemetry front's thread boots beside start-up's module loading: allocation goes on, with event-loop turns,
+    // until the worker is online
+    const s = await run(`
+holdForStartup();
+const newStart = newSpace();
+const w = new Worker('setTimeout(() => {}, 100)', { eval: true });
+let online = false;
+w.once('online', () => (online = true));
+let chunks = 0;
+while (!online || chunks < 20) {
+  for (let i = 0; i < 20000; i++) keep.push({ i, s: 'x' + i });
+  chunks++;
+  await new Promise((r) => setTimeout(r, 1));
+}
+console.log(JSON.stringify({ newStart, newHeld: newSpace(), chunks }));
+releaseAfterStartup();
+`);
+    expect(s.chunks).toBeGreaterThanOrEqual(20);
+    expect(s.newHeld).toBeLessThanOrEqual(2 * (s.newStart as number));
+  }, 60_000);
+
+  it('capYoungGeneration keeps the young generation within its cap under allocation, and lifts it again', async () => {
+    const s = await run(`
+// in turns of ~2,000 retained objects (about what a request of 100 spans leaves behind): the cap is checked
+// after each collection, a turn later
+const grow = async () => {
+  for (let c = 0; c < 600; c++) {
+    for (let i = 0; i < 2000; i++) keep.push({ i, s: 'x' + i });
+    await new Promise((r) => setImmediate(r));
+  }
+  return newSpace();
+};
+const capped = capYoungGeneration(4);
+const newCapped = await grow();
+uncapYoungGeneration();
+const newUncapped = await grow();
+console.log(JSON.stringify({ capped, newCapped, newUncapped }));
+`);
+    expect(s.capped).toBe(true);
+    expect(s.newCapped).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(s.newCapped).toBeGreaterThan(2 * 1024 * 1024);
+    // V8's own growth goes past it
+    expect(s.newUncapped as number).toBeGreaterThan(8 * 1024 * 1024);
+  }, 60_000);
+
+  it("does not cap when the user sized the young generation, nor while start-up holds the factor", async () => {
+    const user = await run(`console.log(JSON.stringify({ capped: capYoungGeneration(4) }));`, ['--max-semi-space-size=8']);
+    expect(user.capped).toBe(false);
+    const heldNow = await run(`holdForStartup(); console.log(JSON.stringify({ capped: capYoungGeneration(4) })); releaseAfterStartup();`);
+    expect(heldNow.capped).toBe(false);
+  }, 60_000);
 });
+
+/** Runs `body` (an ES module's top-level code) in a fresh node with startup-v8's exports, `newSpace()`, `keep` and `Worker` in scope; returns the JSON it printed. */
+async function run(body: string, nodeFlags: string[] = []): Promise<Record<string, number | boolean>> {
+  const dir = tempDir('startup-v8-');
+  const script = path.join(dir, 'run.mts');
+  fs.writeFileSync(
+    script,
+    `import v8 from 'node:v8';
+import { Worker } from 'node:worker_threads';
+import { holdForStartup, releaseAfterStartup, capYoungGeneration, uncapYoungGeneration } from ${JSON.stringify(path.join(root, 'src/startup-v8.ts'))};
+const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+const keep = [];
+${body}
+`,
+  );
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [...nodeFlags, '--import', 'tsx', script], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
+  return JSON.parse(out) as Record<string, number | boolean>;
+}

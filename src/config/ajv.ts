@@ -53,12 +53,51 @@ export function schemaKey(schema: TSchema, set: AjvOptionSet = 'config'): string
  */
 export const PRECOMPILED_DIR = fileURLToPath(new URL('../../precompiled-validators/', import.meta.url));
 
-function precompiled(key: string): ValidateFunction | undefined {
+/** The precompiled validator files required so far, by option set (what {@link forgetValidators} unloads). */
+const requiredFiles = new Map<AjvOptionSet, Set<string>>();
+
+function precompiled(key: string, set: AjvOptionSet): ValidateFunction | undefined {
   const file = `${PRECOMPILED_DIR}${key}.cjs`;
-  return fs.existsSync(file) ? (requireCjs(file) as ValidateFunction) : undefined;
+  if (!fs.existsSync(file)) return undefined;
+  const v = requireCjs(file) as ValidateFunction;
+  let files = requiredFiles.get(set);
+  if (!files) requiredFiles.set(set, (files = new Set()));
+  files.add(requireCjs.resolve(file));
+  return v;
 }
 
 const compiled = new Map<AjvOptionSet, WeakMap<TSchema, ValidateFunction>>();
+
+/**
+ * Drops the validators of option set `set`: the cached ones, the precompiled modules from require's cache and
+ * the Ajv instance that compiled the others, so that garbage collection frees their code and sources. For the
+ * `config` set once the daemon is running (issue 21, idle memory: the shipped config's validators are about
+ * 0.8 MiB of heap, one of them 0.5 MiB, used once at start); a later {@link compileSchema} (a reload) loads them
+ * again. Returns how many precompiled modules left require's cache. A validator still referenced elsewhere stays
+ * usable.
+ */
+export function forgetValidators(set: AjvOptionSet): number {
+  compiled.delete(set);
+  instances.delete(set);
+  const files = requiredFiles.get(set) ?? new Set<string>();
+  requiredFiles.delete(set);
+  let n = 0;
+  for (const file of files) {
+    const m = requireCjs.cache[file];
+    if (!m) continue;
+    delete requireCjs.cache[file];
+    // the requiring module lists it among its children too
+    const siblings = (m as { parent?: NodeJS.Module | null }).parent?.children;
+    if (siblings?.includes(m)) siblings.splice(siblings.indexOf(m), 1);
+    n++;
+  }
+  return n;
+}
+
+/** The precompiled validator modules of option set `set` now in require's cache (for tests and the idle-memory check). */
+export function loadedPrecompiledValidators(set: AjvOptionSet): string[] {
+  return Object.keys(requireCjs.cache).filter((f) => f.startsWith(PRECOMPILED_DIR) && f.slice(PRECOMPILED_DIR.length).startsWith(`${set}_`));
+}
 
 /**
  * The Ajv validator of a TypeBox schema under option set `set`: the build's precompiled one when there is one
@@ -69,7 +108,7 @@ export function compileSchema(schema: TSchema, set: AjvOptionSet = 'config'): Va
   if (!bySchema) compiled.set(set, (bySchema = new WeakMap()));
   let v = bySchema.get(schema);
   if (!v) {
-    v = precompiled(schemaKey(schema, set)) ?? runtimeCompile(schema, set);
+    v = precompiled(schemaKey(schema, set), set) ?? runtimeCompile(schema, set);
     bySchema.set(schema, v);
   }
   return v;
