@@ -113,6 +113,36 @@ function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/**
+ * What RSS is made of, from /proc/PID/smaps: file-backed pages (the node binary, libraries), glibc's malloc arenas
+ * (the main one, `[heap]`, and each thread's: a read-write mapping followed by its reserved rest, 64 MiB together)
+ * and the other anonymous memory (both V8 heaps, the main thread's and the telemetry front's worker thread's, thread
+ * stacks). Bytes.
+ */
+function rssParts(pid: number): { file: number; malloc: number; mallocArenas: number; otherAnon: number } {
+  const maps: { a: bigint; b: bigint; perm: string; name: string; rss: number }[] = [];
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) maps.push({ a: BigInt(`0x${m[1]}`), b: BigInt(`0x${m[2]}`), perm: m[3]!, name: m[4]!, rss: 0 });
+    else if (line.startsWith('Rss:') && maps.length) maps[maps.length - 1]!.rss = Number(/(\d+)/.exec(line)![1]) * 1024;
+  }
+  const out = { file: 0, malloc: 0, mallocArenas: 0, otherAnon: 0 };
+  maps.forEach((m, i) => {
+    const next = maps[i + 1];
+    if (m.name.startsWith('/')) out.file += m.rss;
+    else if (m.name === '[heap]') out.malloc += m.rss;
+    else if (!m.name && m.perm === 'rw-p' && next?.perm === '---p' && next.a === m.b && next.b - m.a === 64n * 1024n * 1024n) {
+      out.malloc += m.rss;
+      out.mallocArenas++;
+    } else if (!m.name || m.name.startsWith('[anon')) out.otherAnon += m.rss;
+  });
+  return out;
+}
+const rssPartsText = (pid: number) => {
+  const p = rssParts(pid);
+  return `RSS parts: file-backed ${mib(p.file)}, malloc ${mib(p.malloc)} (main arena + ${p.mallocArenas} thread arenas), V8 heaps and other anonymous ${mib(p.otherAnon)}`;
+};
+
 /** utime + stime of the whole process, in seconds. */
 function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -154,7 +184,7 @@ function threadCpuSeconds(pid: number): { main: number; mainSys: number; others:
 }
 
 /** The daemon's process.memoryUsage(), asked for with SIGUSR2 (scripts/module-log/preload.mjs). */
-async function heapOf(d: Daemon): Promise<{ heapTotal: number; heapUsed: number; external: number; arrayBuffers: number } | undefined> {
+async function heapOf(d: Daemon): Promise<{ heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; spaces?: Record<string, number> } | undefined> {
   const file = path.join(d.dir, 'memory.json');
   fs.rmSync(file, { force: true });
   d.child.kill('SIGUSR2');
@@ -212,6 +242,9 @@ async function drive(httpPort: number, perRequest: number, ms: number): Promise<
 }
 
 const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
+/** The heap as printed beside RSS: total / used, and the young generation's committed size (both semi-spaces). */
+const heapText = (heap: Awaited<ReturnType<typeof heapOf>>) =>
+  heap ? `${mib(heap.heapTotal)} total / ${mib(heap.heapUsed)} used${heap.spaces?.new_space !== undefined ? ` (young generation ${mib(heap.spaces.new_space)})` : ''}` : 'n/a';
 const verdict = (ok: boolean) => (ok ? 'meets' : 'MISSES');
 
 export async function run(): Promise<void> {
@@ -231,8 +264,9 @@ export async function run(): Promise<void> {
         const rss = rssBytes(pid);
         const heap = await heapOf(d);
         console.log(
-          `idle RSS 3 s after ready: ${mib(rss)}   heap ${heap ? `${mib(heap.heapTotal)} total / ${mib(heap.heapUsed)} used, external ${mib(heap.external)}` : 'n/a'}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`,
+          `idle RSS 3 s after ready: ${mib(rss)}   heap ${heapText(heap)}${heap ? `, external ${mib(heap.external)}` : ''}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`,
         );
+        console.log(`  idle ${rssPartsText(pid)}`);
       } else {
         await heapOf(d); // SIGUSR2 also writes the module list
         console.log(`modules loaded at start: ${countModules(d)} (ES modules and CommonJS, built-ins excluded; the CI check is test/startup-modules.test.ts)`);
@@ -253,9 +287,10 @@ export async function run(): Promise<void> {
       console.log(
         `vigil run at ${RATE.toLocaleString('en')} spans/s in ${perRequest}-span requests (achieved ${Math.round(achieved).toLocaleString('en')}/s, ${r.failed} failed requests; after ${WARMUP_MS / 1000}s at the rate, measured ${MEASURE_MS / 1000}s): ` +
           `CPU ${cpuPct.toFixed(1)}% of one core (goal <= ${GOALS.cpuPct}%: ${atRate ? verdict(cpuPct <= GOALS.cpuPct) : 'NOT MEASURED: the rate was not reached'}), RSS ${mib(rss)} (goal < ${GOALS.rssAtRateMiB} MiB: ${verdict(rss < GOALS.rssAtRateMiB * MiB)}), ` +
-          `heap ${heap ? `${mib(heap.heapTotal)} total / ${mib(heap.heapUsed)} used` : 'n/a'}; ` +
+          `heap ${heapText(heap)}; ` +
           `CPU ${warmPct.toFixed(1)}% over the first ${WARMUP_MS / 1000}s at the rate (JIT warming up)`,
       );
+      console.log(`  at the rate ${rssPartsText(pid)}`);
     } finally {
       d.child.kill('SIGTERM');
       await new Promise((r) => d.child.once('exit', r));
@@ -290,11 +325,12 @@ async function abRounds(other: string): Promise<void> {
         const r = await drive(d.httpPort, perRequest, MEASURE_MS);
         const c1 = threadCpuSeconds(pid);
         const ms = performance.now() - t0;
+        const heap = await heapOf(d);
         const row = { idle: pct(i1.main + i1.others - i0.main - i0.others, IDLE_MS), rate: pct(c1.main + c1.others - c0.main - c0.others, ms), main: pct(c1.main - c0.main, ms) };
         rows[name]!.push(row);
         console.log(
           `round ${round + 1} ${name}: idle ${row.idle.toFixed(2)}% (main ${pct(i1.main - i0.main, IDLE_MS).toFixed(2)}%), at ${RATE} spans/s in ${perRequest}-span requests ${row.rate.toFixed(1)}% (main thread ${row.main.toFixed(1)}% of which system ${pct(c1.mainSys - c0.mainSys, ms).toFixed(1)}%, ` +
-            `others ${(row.rate - row.main).toFixed(1)}%; ${((c1.wakeups - c0.wakeups) / (ms / 1000)).toFixed(0)} wake-ups/s of all threads), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rssBytes(pid))}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+            `others ${(row.rate - row.main).toFixed(1)}%; ${((c1.wakeups - c0.wakeups) / (ms / 1000)).toFixed(0)} wake-ups/s of all threads), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rssBytes(pid))}, heap ${heapText(heap)}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
         );
       } finally {
         d.child.kill('SIGTERM');
@@ -322,7 +358,7 @@ async function startOnly(rounds: number): Promise<void> {
       const heap = await heapOf(d);
       rows.push({ ms: d.readyMs, cpu: d.readyCpuMs, rss });
       console.log(
-        `round ${i + 1}: start to ready ${d.readyMs.toFixed(0)} ms (CPU ${d.readyCpuMs.toFixed(0)} ms), idle RSS ${mib(rss)}, heap ${heap ? `${mib(heap.heapTotal)} total / ${mib(heap.heapUsed)} used` : 'n/a'}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+        `round ${i + 1}: start to ready ${d.readyMs.toFixed(0)} ms (CPU ${d.readyCpuMs.toFixed(0)} ms), idle RSS ${mib(rss)}, heap ${heapText(heap)}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       );
     } finally {
       d.child.kill('SIGTERM');
