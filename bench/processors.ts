@@ -7,7 +7,9 @@
  * into a 1 h window (nothing is emitted or late mid-measurement): the number of series percentiles holds
  * after each run is printed, to show the spans were counted (issue 21 saw a replay of ~30 s old payloads
  * dropped as late, 0 series held, in bench/ingest.ts run 4). Memory is RSS beside the JS heap and the
- * array buffers (the sketches' bucket counts are typed arrays, outside the heap when not tiny).
+ * array buffers (a Sketch's bucket counts are typed arrays, outside the heap when not tiny; a series'
+ * packed store is a plain array in the heap: processors/percentiles/dist.ts), from before the first
+ * batch to after the last, the batches built one at a time as they are sent.
  * Goals come from the README's benchmark table (bench/_goals.ts). The end-to-end figure, otlp -> cost ->
  * percentiles beside the intake without processors, is run 4 of bench/ingest.ts.
  */
