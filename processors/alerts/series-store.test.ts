@@ -4,6 +4,7 @@ import { Sketch } from '../../src/sketch.ts';
 import { MemoryBudget } from '../../src/memory-budget.ts';
 import { Series, WindowAccumulator, SeriesStore, seriesBytes } from './series-store.ts';
 import { batchOf, gauge, sum } from './testdata/batches.ts';
+import { WindowHist } from './window-histogram.ts';
 
 function distSeries(values: number[][], scales: number[] = []): Series {
   const s = new Series('m', '', {}, 'dist');
@@ -121,7 +122,16 @@ describe('sliding window histograms', () => {
       acc.reset();
       acc.add(s, i * 10 - 300, i * 10, -1);
       expectSameStats(acc, freshMerge([s], i * 10 - 300, i * 10), 300);
+      // the slid histogram is the one a full read of the window gives, field by field (the sum too: same order)
+      const slid = s.windows!.get(300)!;
+      const fresh = new WindowHist();
+      const a0 = s.base + s.firstAfter(i * 10 - 300);
+      fresh.update(s.dist!, s.base, s.version, a0, s.base + s.firstAfter(i * 10), 0);
+      for (const k of ['scale', 'count', 'zero', 'sum', 'min', 'max', 'posLo', 'posHi', 'negLo', 'negHi'] as const) expect(slid[k]).toBe(fresh[k]);
+      for (let k = fresh.posLo; k <= fresh.posHi; k++) expect(slid.pos[k - slid.posOff]).toBe(fresh.pos[k - fresh.posOff]);
     }
+    // most rounds slid without a full read (every point at scale 6, whole counts)
+    expect(WindowHist.slides).toBeGreaterThan(200);
   });
 
   it('a late (out-of-order) point invalidates the cache', () => {

@@ -13,6 +13,12 @@
  * The window histogram is rebuilt from its points when that scale gets finer (a coarse point left), when
  * the window moved back or jumped, when points were inserted late or compacted, and every
  * REBUILD_EVERY updates (so that fractional counts cannot drift).
+ *
+ * The usual slide (a point or two in, as many out, every point at one scale, whole counts) does not re-read
+ * every point's record either: with whole counts (below 2^53) adding and subtracting is exact, so the
+ * count and zero count are kept by difference and the bucket ranges are the first and last non-zero
+ * buckets (counts are never negative), which is what a full read gives; only the sum (floating point,
+ * added in point order as a full read adds it), min and max are re-read, three numbers a point.
  */
 import { DEFAULT_MAX_BUCKETS, MIN_SCALE, bucketValue } from '../../src/sketch.ts';
 import { COUNT, type DistPoints, MAX, MIN, NNEG, NPOS, SCALE, START, STRIDE, SUM, ZERO } from './dist-points.ts';
@@ -72,7 +78,25 @@ function coversTightly(arr: Float64Array, off: number, lo: number, hi: number): 
 export class WindowHist implements HistView {
   scale = 0;
   count = 0;
-  sum = 0;
+  /** The sum of the window's points, added in point order; after a slide, read from the points when first asked. */
+  get sum(): number {
+    if (!this.sumRead) {
+      const m = this.d!.meta;
+      let sum = 0;
+      for (let o = (this.a - this.base) * STRIDE, e = (this.b - this.base) * STRIDE; o < e; o += STRIDE) sum += m[o + SUM]!;
+      this.sumOf = sum;
+      this.sumRead = true;
+    }
+    return this.sumOf;
+  }
+  private sumOf = 0;
+  private sumRead = true;
+  /** The points of the last update and their base (the absolute index of d's first point). */
+  private d: DistPoints | undefined;
+  private base = 0;
+  /** How many points of the window have a min equal to `min` (a max equal to `max`): when 0, they are re-read. */
+  private minHeld = 0;
+  private maxHeld = 0;
   min = Infinity;
   max = -Infinity;
   zero = 0;
@@ -89,16 +113,42 @@ export class WindowHist implements HistView {
   private a = 0;
   private b = 0;
   private updates = 0;
+  /** Updates done by the slide without a full read, process-wide (a cost count for tests and benches). */
+  static slides = 0;
+  /** Every point in [a, b) has whole counts (point, zero and bucket counts): the slide below is exact. */
+  private whole = false;
+  /** Every point in [a, b) is at `scale` (the merge did not have to go coarser than the points). */
+  private uniform = false;
 
   /**
    * Makes this the merge of the points with absolute indices [a, b) (a < b) of a series whose first
    * stored point has absolute index `base`. `seq` staggers the periodic rebuilds across series.
    */
   update(d: DistPoints, base: number, version: number, a: number, b: number, seq: number): void {
+    this.d = d;
+    this.base = base;
     // the same points as last time (another rule reading the same window): nothing to do
     if (version === this.version && a === this.a && b === this.b && b > a) return;
     const i0 = a - base;
     const i1 = b - base;
+    if (
+      this.whole &&
+      this.uniform &&
+      version === this.version &&
+      this.b > this.a &&
+      a >= this.a &&
+      b >= this.b &&
+      this.a >= base &&
+      a - this.a + (b - this.b) < b - a &&
+      this.updates < REBUILD_EVERY &&
+      this.slide(d, this.a - base, i0, this.b - base, i1)
+    ) {
+      WindowHist.slides++;
+      this.updates++;
+      this.a = a;
+      this.b = b;
+      return;
+    }
     const oldScale = this.scale;
     const target = this.scan(d, i0, i1);
     const incremental =
@@ -120,15 +170,154 @@ export class WindowHist implements HistView {
       if (ok) {
         for (let i = this.b - base; i < i1; i++) this.apply(d, i, 1);
         this.updates++;
+        this.whole = this.whole && wholeCounts(d, this.b - base, i1);
       } else this.rebuild(d, i0, i1, target, 0);
     } else this.rebuild(d, i0, i1, target, this.version === -1 ? seq % REBUILD_EVERY : 0);
+    this.uniform = this.scale === this.scanMinScale && this.scanMinScale === this.scanMaxScale;
     this.version = version;
     this.a = a;
     this.b = b;
   }
 
+  /**
+   * The usual slide (see this file's comment): points [l0, l1) leave, [e0, e1) enter, all at this.scale
+   * with whole counts. False, with nothing changed, when it does not apply (the caller then reads every
+   * point).
+   */
+  private slide(d: DistPoints, l0: number, l1: number, e0: number, e1: number): boolean {
+    const m = d.meta;
+    const idx = d.idx;
+    const scale = this.scale;
+    let pLo = this.posLo;
+    let pHi = this.posHi;
+    let nLo = this.negLo;
+    let nHi = this.negHi;
+    for (let o = e0 * STRIDE, e = e1 * STRIDE; o < e; o += STRIDE) {
+      if (m[o + SCALE] !== scale) return false;
+      const start = m[o + START]!;
+      const np = m[o + NPOS]!;
+      const nn = m[o + NNEG]!;
+      if (np > 0) {
+        if (pLo > pHi) {
+          pLo = idx[start]!;
+          pHi = idx[start + np - 1]!;
+        } else {
+          if (idx[start]! < pLo) pLo = idx[start]!;
+          if (idx[start + np - 1]! > pHi) pHi = idx[start + np - 1]!;
+        }
+      }
+      if (nn > 0) {
+        if (nLo > nHi) {
+          nLo = idx[start + np]!;
+          nHi = idx[start + np + nn - 1]!;
+        } else {
+          if (idx[start + np]! < nLo) nLo = idx[start + np]!;
+          if (idx[start + np + nn - 1]! > nHi) nHi = idx[start + np + nn - 1]!;
+        }
+      }
+    }
+    if (pHi - pLo + 1 > MAXB || nHi - nLo + 1 > MAXB || !wholeCounts(d, e0, e1)) return false;
+    // arrays around the ranges with the entering points (moved, at the same scale, when they do not cover them)
+    if (!coversTightly(this.pos, this.posOff, pLo, pHi)) {
+      const pad = padOf(pLo, pHi);
+      const pos = pLo > pHi ? EMPTY : new Float64Array(pHi - pLo + 1 + 2 * pad);
+      if (!move(this.pos, this.posOff, pos, pLo - pad, 0)) return false;
+      this.pos = pos;
+      this.posOff = pLo - pad;
+    }
+    if (!coversTightly(this.neg, this.negOff, nLo, nHi)) {
+      const pad = padOf(nLo, nHi);
+      const neg = nLo > nHi ? EMPTY : new Float64Array(nHi - nLo + 1 + 2 * pad);
+      if (!move(this.neg, this.negOff, neg, nLo - pad, 0)) return false;
+      this.neg = neg;
+      this.negOff = nLo - pad;
+    }
+    let count = this.count;
+    let zero = this.zero;
+    let min = this.min;
+    let max = this.max;
+    let minHeld = this.minHeld;
+    let maxHeld = this.maxHeld;
+    for (let i = l0; i < l1; i++) {
+      this.apply(d, i, -1);
+      const o = i * STRIDE;
+      count -= m[o + COUNT]!;
+      zero -= m[o + ZERO]!;
+      if (m[o + MIN] === min) minHeld--;
+      if (m[o + MAX] === max) maxHeld--;
+    }
+    for (let i = e0; i < e1; i++) {
+      this.apply(d, i, 1);
+      const o = i * STRIDE;
+      count += m[o + COUNT]!;
+      zero += m[o + ZERO]!;
+      const lo = m[o + MIN]!;
+      const hi = m[o + MAX]!;
+      if (lo < min) {
+        min = lo;
+        minHeld = 1;
+      } else if (lo === min) minHeld++;
+      if (hi > max) {
+        max = hi;
+        maxHeld = 1;
+      } else if (hi === max) maxHeld++;
+    }
+    this.count = count;
+    this.zero = zero;
+    this.sumRead = false;
+    // the min (max) left with the last point that held it, or a zero (whose sign a full read keeps as
+    // first seen): read from the points (a full read's order)
+    if (minHeld <= 0 || min === 0) {
+      min = Infinity;
+      minHeld = 0;
+      for (let o = l1 * STRIDE, e = e1 * STRIDE; o < e; o += STRIDE) {
+        const x = m[o + MIN]!;
+        if (x < min) {
+          min = x;
+          minHeld = 1;
+        } else if (x === min) minHeld++;
+      }
+    }
+    if (maxHeld <= 0 || max === 0) {
+      max = -Infinity;
+      maxHeld = 0;
+      for (let o = l1 * STRIDE, e = e1 * STRIDE; o < e; o += STRIDE) {
+        const x = m[o + MAX]!;
+        if (x > max) {
+          max = x;
+          maxHeld = 1;
+        } else if (x === max) maxHeld++;
+      }
+    }
+    this.min = min;
+    this.max = max;
+    this.minHeld = minHeld;
+    this.maxHeld = maxHeld;
+    // the ranges: first and last non-zero buckets (whole, non-negative counts: zero means no point has it)
+    const pos = this.pos;
+    while (pLo <= pHi && pos[pLo - this.posOff] === 0) pLo++;
+    while (pHi >= pLo && pos[pHi - this.posOff] === 0) pHi--;
+    if (pLo > pHi) {
+      pLo = 0;
+      pHi = -1;
+    }
+    const neg = this.neg;
+    while (nLo <= nHi && neg[nLo - this.negOff] === 0) nLo++;
+    while (nHi >= nLo && neg[nHi - this.negOff] === 0) nHi--;
+    if (nLo > nHi) {
+      nLo = 0;
+      nHi = -1;
+    }
+    this.posLo = pLo;
+    this.posHi = pHi;
+    this.negLo = nLo;
+    this.negHi = nHi;
+    return true;
+  }
+
   private rebuild(d: DistPoints, i0: number, i1: number, target: number, updates: number): void {
     this.scale = target;
+    this.whole = wholeCounts(d, i0, i1);
     if (coversTightly(this.pos, this.posOff, this.posLo, this.posHi)) this.pos.fill(0);
     else {
       const pad = padOf(this.posLo, this.posHi);
@@ -194,6 +383,9 @@ export class WindowHist implements HistView {
     // one pass: the ranges are kept at the lowest scale seen so far, and shifted when a lower one comes
     // (floor shifts compose: (x >> a) >> b === x >> (a + b))
     let minScale = Infinity;
+    let maxScale = -Infinity;
+    let minHeld = 0;
+    let maxHeld = 0;
     let pLo = 0;
     let pHi = -1;
     let nLo = 0;
@@ -202,9 +394,18 @@ export class WindowHist implements HistView {
       count += m[o + COUNT]!;
       sum += m[o + SUM]!;
       zero += m[o + ZERO]!;
-      if (m[o + MIN]! < min) min = m[o + MIN]!;
-      if (m[o + MAX]! > max) max = m[o + MAX]!;
+      const lo = m[o + MIN]!;
+      const hi = m[o + MAX]!;
+      if (lo < min) {
+        min = lo;
+        minHeld = 1;
+      } else if (lo === min) minHeld++;
+      if (hi > max) {
+        max = hi;
+        maxHeld = 1;
+      } else if (hi === max) maxHeld++;
       const scale = m[o + SCALE]!;
+      if (scale > maxScale) maxScale = scale;
       if (scale < minScale) {
         if (minScale !== Infinity) {
           const by = minScale - scale;
@@ -247,16 +448,43 @@ export class WindowHist implements HistView {
       }
     }
     this.count = count;
-    this.sum = sum;
+    this.sumOf = sum;
+    this.sumRead = true;
     this.zero = zero;
     this.min = min;
     this.max = max;
+    this.minHeld = minHeld;
+    this.maxHeld = maxHeld;
     this.posLo = pLo;
     this.posHi = pHi;
     this.negLo = nLo;
     this.negHi = nHi;
+    this.scanMinScale = minScale;
+    this.scanMaxScale = maxScale;
     return fitScale(this, minScale);
   }
+
+  /** The lowest and highest point scale the last full read saw. */
+  private scanMinScale = 0;
+  private scanMaxScale = 0;
+}
+
+/** Whether the points [i0, i1) have whole counts (point, zero and bucket counts), small enough to add exactly. */
+function wholeCounts(d: DistPoints, i0: number, i1: number): boolean {
+  const m = d.meta;
+  const cnt = d.cnt;
+  for (let o = i0 * STRIDE, e = i1 * STRIDE; o < e; o += STRIDE) {
+    const c = m[o + COUNT]!;
+    const z = m[o + ZERO]!;
+    if (!Number.isInteger(c) || !Number.isInteger(z) || c > 2 ** 40 || c < 0 || z < 0) return false;
+    const start = m[o + START]!;
+    const end = start + m[o + NPOS]! + m[o + NNEG]!;
+    for (let k = start; k < end; k++) {
+      const x = cnt[k]!;
+      if (!Number.isInteger(x) || x < 0) return false;
+    }
+  }
+  return true;
 }
 
 /** Copies the non-zero counts of `src` (offset srcOff) into `dst` (offset dstOff), `by` scales coarser. */
