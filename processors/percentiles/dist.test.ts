@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { ExponentialHistogramDataPoint, HistogramDataPoint } from '../../src/model.ts';
 import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
 import { normal, prng } from '../../test/percentiles-helpers.ts';
-import { type Dist, PACKED_MAX_BUCKETS, distAdd, distCount, distMergeInto, distQuantile, distSlots, distSum, distToDataPoint, newDist, packedEntries, toSketch } from './dist.ts';
+import { type Dist, PACKED_MAX_BUCKETS, distAdd, distCount, distMergeDataPoint, distMergeExplicit, distMergeInto, distQuantile, distSlots, distSum, distToDataPoint, newDist, packedEntries, toSketch } from './dist.ts';
 
 const QS = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
 
@@ -131,5 +132,59 @@ describe('a series distribution (packed, then a Sketch)', () => {
         for (const q of QS) expect(direct.quantile(q)).toBe(reference.quantile(q));
       }
     }
+  });
+
+  it('merges received histogram points as a Sketch does: packed while the result fits, else as the Sketch it becomes', () => {
+    const exp = (scale: number, offset: number, counts: number[], extra: Partial<ExponentialHistogramDataPoint> = {}): ExponentialHistogramDataPoint => {
+      const n = counts.reduce((a, b) => a + b, 0) + (extra.zeroCount ?? 0) + (extra.negative?.bucketCounts.reduce((a, b) => a + b, 0) ?? 0);
+      return { attributes: [], startTimeUnixNano: 0n, timeUnixNano: 0n, count: n, sum: 17.5 * n, scale, zeroCount: 0, positive: { offset, bucketCounts: counts }, negative: { offset: 0, bucketCounts: [] }, flags: 0, exemplars: [], zeroThreshold: 0, ...extra };
+    };
+    const explicit = (bounds: number[], counts: number[], extra: Partial<HistogramDataPoint> = {}): HistogramDataPoint => ({
+      attributes: [], startTimeUnixNano: 0n, timeUnixNano: 0n, count: counts.reduce((a, b) => a + b, 0), sum: 123.25, bucketCounts: counts, explicitBounds: bounds, flags: 0, exemplars: [], ...extra,
+    });
+    const states: [string, number[]][] = [
+      ['empty', []],
+      ['8 latencies', lognormal(8)],
+      ['60 distinct buckets', Array.from({ length: 60 }, (_, i) => 1.05 ** i)],
+      ['zeros', [0, 0, 3]],
+    ];
+    const points: [string, (d: Dist) => Dist | undefined, (s: Sketch) => boolean][] = [];
+    const addExp = (name: string, dp: ExponentialHistogramDataPoint) => points.push([name, (d) => distMergeDataPoint(d, dp, 6), (s) => s.mergeDataPoint(dp)]);
+    const addExplicit = (name: string, dp: HistogramDataPoint) => points.push([name, (d) => distMergeExplicit(d, dp, 6), (s) => s.mergeExplicitHistogram(dp)]);
+    addExp('exponential, same scale', exp(6, 400, [1, 0, 3, 0, 0, 2]));
+    addExp('exponential, finer scale', exp(8, 1700, [4, 1, 0, 0, 9, 1, 1]));
+    addExp('exponential, coarser scale', exp(3, 50, [2, 5]));
+    addExp('exponential, a zero count', exp(6, 400, [1, 2], { zeroCount: 3 }));
+    addExp('exponential, zeros and negatives', exp(6, 300, [1], { zeroCount: 2, negative: { offset: 10, bucketCounts: [3] } }));
+    addExp('exponential, 30 buckets', exp(6, 380, Array.from({ length: 30 }, (_, i) => 1 + (i % 3))));
+    addExp('exponential, far away (past 4096 buckets with the latencies)', exp(6, -9000, [1, 1]));
+    addExp('exponential, one bucket past 2^24 - 1', exp(6, 400, [2 ** 24]));
+    addExp('exponential, no bucket (count and sum only)', exp(6, 0, [], { count: 5, sum: 50 }));
+    addExp('exponential, nothing to place', exp(6, 0, [], { count: 5, sum: undefined as never }));
+    addExplicit('explicit, latency bounds', explicit([5, 10, 25, 50, 100, 250, 500, 1000], [1, 3, 0, 7, 2, 0, 1, 0, 1]));
+    addExplicit('explicit, min and max', explicit([10, 100], [2, 5, 1], { min: 3, max: 450 }));
+    addExplicit('explicit, a bucket around 0', explicit([-1, 1], [0, 3, 0]));
+    addExplicit('explicit, negative bounds', explicit([-10, 0, 10], [1, 2, 3, 4]));
+    addExplicit('explicit, no bucket', explicit([], [], { count: 4, sum: 40 }));
+    addExplicit('explicit, nothing to place', explicit([], [], { count: 4, sum: undefined }));
+    for (const [, values] of states) {
+      for (const [name, merge, reference] of points) {
+        const { d } = both(values, 6);
+        const ref = toSketch(d, 6).clone();
+        const ok = reference(ref);
+        const r = merge(d);
+        if (!ok) {
+          expect(r, name).toBeUndefined();
+          continue;
+        }
+        expect(r, name).toBeDefined();
+        expect(distToDataPoint(r!, 6, [], 0n, 0n), name).toEqual(ref.toDataPoint([], 0n, 0n));
+        for (const q of QS) expect(distQuantile(r!, q, 6), name).toBe(ref.quantile(q));
+      }
+    }
+    // the small cases stay packed
+    const small = distMergeExplicit(both(lognormal(8), 6).d, explicit([5, 10, 25, 50, 100, 250, 500, 1000], [1, 3, 0, 7, 2, 0, 1, 0, 1]), 6);
+    expect(Array.isArray(small)).toBe(true);
+    expect(Array.isArray(distMergeDataPoint(newDist(6), exp(6, 400, [1, 0, 3]), 6))).toBe(true);
   });
 });

@@ -19,7 +19,7 @@
  * Indices of the scales a packed store is used at (at most {@link PACKED_MAX_SCALE}) stay below 2^24 in
  * magnitude, so every entry is an exact integer below 2^53.
  */
-import type { ExponentialHistogramDataPoint, KeyValue } from '../../src/model.ts';
+import type { ExponentialHistogramDataPoint, HistogramDataPoint, KeyValue } from '../../src/model.ts';
 import { DEFAULT_MAX_BUCKETS, Sketch, bucketValue } from '../../src/sketch.ts';
 
 /** One series' distribution: a packed store (see the file comment) or a Sketch. */
@@ -83,14 +83,7 @@ export function distAdd(d: Dist, v: number, scale: number): Dist {
   if (v > 0) {
     const i = indexOf(v, 2 ** scale);
     const lo = i * UNIT;
-    // first entry >= lo (the bucket, if present)
-    let a = HEAD;
-    let b = d.length;
-    while (a < b) {
-      const m = (a + b) >>> 1;
-      if (d[m]! < lo) a = m + 1;
-      else b = m;
-    }
+    const a = entryAt(d, i);
     if (a < d.length && d[a]! < lo + UNIT) {
       if (d[a]! - lo >= MAX_ENTRY_COUNT) return promoteWith(d, v, scale);
       d[a]! += 1;
@@ -167,6 +160,106 @@ export function distMergeInto(target: Sketch, d: Dist, scale: number): void {
   target.sum += d[SUM]!;
   if (d[MIN]! < target.min) target.min = d[MIN]!;
   if (d[MAX]! > target.max) target.max = d[MAX]!;
+}
+
+/** One empty Sketch per scale, that a received point is merged into before its buckets are added to a packed store. */
+const scratch = new Map<number, Sketch>();
+
+/**
+ * Merges a received exponential histogram point (Sketch.mergeDataPoint) into `d`. Returns the distribution
+ * that now holds it (`d`, or the Sketch a packed `d` became), or undefined when the point had nothing to
+ * place (no bucket, sum, min or max: `d` is unchanged).
+ */
+export function distMergeDataPoint(d: Dist, dp: ExponentialHistogramDataPoint, scale: number): Dist | undefined {
+  if (!Array.isArray(d)) return d.mergeDataPoint(dp) ? d : undefined;
+  const s = scratchAt(scale);
+  if (!s.mergeDataPoint(dp)) return undefined;
+  if (addSketch(d, s, scale)) return d;
+  const full = toSketch(d, scale);
+  full.mergeDataPoint(dp);
+  return full;
+}
+
+/** As distMergeDataPoint, for a received explicit-bucket histogram point (Sketch.mergeExplicitHistogram). */
+export function distMergeExplicit(d: Dist, dp: HistogramDataPoint, scale: number): Dist | undefined {
+  if (!Array.isArray(d)) return d.mergeExplicitHistogram(dp) ? d : undefined;
+  const s = scratchAt(scale);
+  if (!s.mergeExplicitHistogram(dp)) return undefined;
+  if (addSketch(d, s, scale)) return d;
+  const full = toSketch(d, scale);
+  full.mergeExplicitHistogram(dp);
+  return full;
+}
+
+function scratchAt(scale: number): Sketch {
+  let s = scratch.get(scale);
+  // a point of a coarser scale leaves the scratch downscaled: start again at the scale asked for
+  if (!s || s.scale !== scale) scratch.set(scale, (s = new Sketch(scale)));
+  else s.reset();
+  return s;
+}
+
+/**
+ * Adds Sketch `s` (what one received point merged into an empty Sketch gave) into packed `d`, when the
+ * result is what merging the point into the Sketch of `d` gives: `s` still at `d`'s scale, no negative
+ * bucket, and the union within the packed bounds (distinct buckets, bucket counts) and the Sketch's cap on
+ * its span (past it that Sketch would downscale). The point's effects compose so: bucket counts, zero
+ * count, count and sum add (the sum is added once, as the Sketch adds it), min and max are the extremes.
+ * Returns false, `d` untouched, otherwise.
+ */
+function addSketch(d: number[], s: Sketch, scale: number): boolean {
+  if (s.scale !== scale || s.negative.toArray().length > 0) return false;
+  const pos = s.positive;
+  let fresh = 0;
+  let lo = d.length > HEAD ? Math.floor(d[HEAD]! / UNIT) : Infinity;
+  let hi = d.length > HEAD ? Math.floor(d[d.length - 1]! / UNIT) : -Infinity;
+  for (let j = 0; j < pos.length; j++) {
+    const c = pos.counts[j]!;
+    if (c === 0) continue;
+    const i = pos.offset + j;
+    const a = entryAt(d, i);
+    if (!Number.isInteger(c)) return false;
+    if (a < d.length && d[a]! < (i + 1) * UNIT) {
+      if (d[a]! - i * UNIT + c > MAX_ENTRY_COUNT) return false;
+    } else {
+      if (c > MAX_ENTRY_COUNT) return false;
+      fresh++;
+      if (i < lo) lo = i;
+      if (i > hi) hi = i;
+    }
+  }
+  if (d.length - HEAD + fresh > PACKED_MAX_BUCKETS || (fresh > 0 && hi - lo + 1 > DEFAULT_MAX_BUCKETS)) return false;
+  for (let j = 0; j < pos.length; j++) {
+    const c = pos.counts[j]!;
+    if (c === 0) continue;
+    const i = pos.offset + j;
+    const a = entryAt(d, i);
+    if (a < d.length && d[a]! < (i + 1) * UNIT) d[a]! += c;
+    else {
+      d.push(0);
+      for (let k = d.length - 1; k > a; k--) d[k] = d[k - 1]!;
+      d[a] = i * UNIT + c;
+    }
+  }
+  d[ZERO]! += s.zeroCount;
+  d[COUNT]! += s.count;
+  d[SUM]! += s.sum;
+  if (s.min < d[MIN]!) d[MIN] = s.min;
+  if (s.max > d[MAX]!) d[MAX] = s.max;
+  return true;
+}
+
+/** Position of the first entry of `d` whose index is at least `i` (the bucket's entry, if present). */
+function entryAt(d: number[], i: number): number {
+  const lo = i * UNIT;
+  let a = HEAD;
+  let b = d.length;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (d[m]! < lo) a = m + 1;
+    else b = m;
+  }
+  return a;
 }
 
 /** Number of observations. */

@@ -19,8 +19,8 @@ import {
 } from '../../src/model.ts';
 import { findNumber, findString } from '../../src/attributes.ts';
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
-import { type Sketch, scaleForAccuracy } from '../../src/sketch.ts';
-import { type Dist, SKETCH_BYTES, distAdd, newDist, packedBytes, packedEntries, toSketch } from './dist.ts';
+import { scaleForAccuracy } from '../../src/sketch.ts';
+import { type Dist, SKETCH_BYTES, distAdd, distMergeDataPoint, distMergeExplicit, newDist, packedBytes, packedEntries } from './dist.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import type { PercentilesConfig } from './config.ts';
 import { LatencyHistory } from './latency-history.ts';
@@ -70,6 +70,8 @@ export class PercentilesProcessor implements Processor {
   /** Scratch of metricTarget: the Map holding the target series' distribution, and its key there. */
   private targetParent: Map<string, unknown> | undefined;
   private targetKey = '';
+  /** Buckets of the target's packed store before a merge (targetDist), for what its growth is charged. */
+  private targetBefore = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly logger: Logger;
@@ -323,12 +325,12 @@ export class PercentilesProcessor implements Processor {
   }
 
   /**
-   * Charges window `w` for what packed store `d` of `before` buckets grew by when a value was added: a new
-   * bucket (when V8 grows the array), or the Sketch `r` it became.
+   * Charges window `w` for what packed store `d` of `before` buckets grew by when values were added: new
+   * buckets (when V8 grows the array), or the Sketch `r` it became.
    */
   private chargeGrowth(w: WindowState, d: number[], before: number, r: Dist): void {
     if (r !== d) this.charge(w, SKETCH_BYTES - packedBytes(Math.max(1, before)));
-    else if (packedEntries(d) > before) this.charge(w, packedBytes(before + 1) - packedBytes(Math.max(1, before)));
+    else if (packedEntries(d) > before) this.charge(w, packedBytes(packedEntries(d)) - packedBytes(Math.max(1, before)));
   }
 
   /**
@@ -402,25 +404,37 @@ export class PercentilesProcessor implements Processor {
     if (!delta || delta.count === 0) return;
     const w = this.metricTarget(ctx.metric.name, delta.attributes, ctx.resourceMetrics.resource.attributes, delta.timeUnixNano, this.nowMs);
     if (!w) this.late++;
-    else if (!this.targetSketch(w).mergeExplicitHistogram(delta)) this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
+    else this.merged(w, distMergeExplicit(this.targetDist(), delta, this.scale), ctx.metric.name);
   }
 
   private observeExponential(ctx: PointContext, delta: ExponentialHistogramDataPoint | undefined): void {
     if (!delta || delta.count === 0) return;
     const w = this.metricTarget(ctx.metric.name, delta.attributes, ctx.resourceMetrics.resource.attributes, delta.timeUnixNano, this.nowMs);
     if (!w) this.late++;
-    else if (!this.targetSketch(w).mergeDataPoint(delta)) this.streams.skip('no_value', 1, `metric ${ctx.metric.name}`);
+    else this.merged(w, distMergeDataPoint(this.targetDist(), delta, this.scale), ctx.metric.name);
   }
 
-  /** The target's distribution as a Sketch (a received histogram merges into a Sketch), stored in its place. */
-  private targetSketch(w: WindowState): Sketch {
-    const parent = this.targetParent!;
-    const d = parent.get(this.targetKey) as Dist;
-    if (!Array.isArray(d)) return d;
-    const s = toSketch(d, this.scale);
-    parent.set(this.targetKey, s);
-    this.charge(w, SKETCH_BYTES - packedBytes(Math.max(1, packedEntries(d))));
-    return s;
+  /** The distribution metricTarget found. */
+  private targetDist(): Dist {
+    const d = this.targetParent!.get(this.targetKey) as Dist;
+    this.targetBefore = packedEntries(d);
+    return d;
+  }
+
+  /**
+   * After a received histogram point was merged into the target's distribution (targetDist): stores `r`, what
+   * holds it now, and charges its growth; or counts the point as having no value (`r` undefined).
+   */
+  private merged(w: WindowState, r: Dist | undefined, metric: string): void {
+    if (r === undefined) {
+      this.streams.skip('no_value', 1, `metric ${metric}`);
+      return;
+    }
+    const before = this.targetBefore;
+    const d = this.targetParent!.get(this.targetKey) as Dist;
+    if (!Array.isArray(d)) return;
+    if (r !== d) this.targetParent!.set(this.targetKey, r);
+    this.chargeGrowth(w, d, before, r);
   }
 
   /**
