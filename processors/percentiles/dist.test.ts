@@ -165,6 +165,9 @@ describe('a series distribution (packed, then a Sketch)', () => {
     addExplicit('explicit, min and max', explicit([10, 100], [2, 5, 1], { min: 3, max: 450 }));
     addExplicit('explicit, a bucket around 0', explicit([-1, 1], [0, 3, 0]));
     addExplicit('explicit, negative bounds', explicit([-10, 0, 10], [1, 2, 3, 4]));
+    addExplicit('explicit, a bucket past 2^24 - 1', explicit([10, 100], [2 ** 24, 1, 0]));
+    addExplicit('explicit, 80 buckets', explicit(Array.from({ length: 80 }, (_, i) => 1.1 ** i), Array.from({ length: 81 }, () => 1)));
+    addExplicit('explicit, the same sketch bucket twice', explicit([100, 100.1, 100.2], [0, 2, 3, 0]));
     addExplicit('explicit, no bucket', explicit([], [], { count: 4, sum: 40 }));
     addExplicit('explicit, nothing to place', explicit([], [], { count: 4, sum: undefined }));
     for (const [, values] of states) {

@@ -183,12 +183,111 @@ export function distMergeDataPoint(d: Dist, dp: ExponentialHistogramDataPoint, s
 /** As distMergeDataPoint, for a received explicit-bucket histogram point (Sketch.mergeExplicitHistogram). */
 export function distMergeExplicit(d: Dist, dp: HistogramDataPoint, scale: number): Dist | undefined {
   if (!Array.isArray(d)) return d.mergeExplicitHistogram(dp) ? d : undefined;
+  if (dp.bucketCounts.length > 1) {
+    if (packedMergeExplicit(d, dp, scale)) return d;
+    const full = toSketch(d, scale);
+    full.mergeExplicitHistogram(dp);
+    return full;
+  }
   const s = scratchAt(scale);
   if (!s.mergeExplicitHistogram(dp)) return undefined;
   if (addSketch(d, s, scale)) return d;
   const full = toSketch(d, scale);
   full.mergeExplicitHistogram(dp);
   return full;
+}
+
+/** Scratch of packedMergeExplicit: bucket index and count of each placed bucket of the point. */
+const placedIndex: number[] = [];
+const placedCount: number[] = [];
+
+/**
+ * Sketch.mergeExplicitHistogram (two or more buckets) done on packed `d`: each bucket's count at its
+ * midpoint, computed as the Sketch computes it. Returns false, `d` untouched, when the result might not be
+ * what the Sketch of `d` would hold (a negative midpoint, a fractional count, or possibly past the packed
+ * bounds or the Sketch's span cap: checked conservatively, a bucket hit twice counted twice).
+ */
+function packedMergeExplicit(d: number[], dp: HistogramDataPoint, scale: number): boolean {
+  const bounds = dp.explicitBounds;
+  const counts = dp.bucketCounts;
+  const scaleFactor = 2 ** scale;
+  let placed = 0;
+  let estSum = 0;
+  let n = 0;
+  let zero = 0;
+  let min = d[MIN]!;
+  let max = d[MAX]!;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i]!;
+    if (!c) continue;
+    if (!Number.isInteger(c) || c > MAX_ENTRY_COUNT) return false;
+    let lo = i === 0 ? (dp.min ?? bounds[0] ?? 0) : bounds[i - 1]!;
+    let hi = i >= bounds.length ? (dp.max ?? bounds[bounds.length - 1] ?? lo) : bounds[i]!;
+    if (dp.min !== undefined && lo < dp.min) lo = dp.min;
+    if (dp.max !== undefined && hi > dp.max) hi = dp.max;
+    const mid = lo > 0 && hi > 0 ? Math.sqrt(lo * hi) : (lo + hi) / 2;
+    if (mid > 0) {
+      placedIndex[placed] = indexOf(mid, scaleFactor);
+      placedCount[placed++] = c;
+    } else if (mid < 0) return false;
+    else zero += c;
+    estSum += mid * c;
+    n += c;
+    if (mid < min) min = mid;
+    if (mid > max) max = mid;
+  }
+  let fresh = 0;
+  let first = d.length > HEAD ? Math.floor(d[HEAD]! / UNIT) : Infinity;
+  let last = d.length > HEAD ? Math.floor(d[d.length - 1]! / UNIT) : -Infinity;
+  // the midpoints ascend with the bounds: walk the entries along with them (from the start again if not)
+  let a = HEAD;
+  for (let k = 0; k < placed; k++) {
+    const i = placedIndex[k]!;
+    const lo = i * UNIT;
+    if (k > 0 && i < placedIndex[k - 1]!) a = HEAD;
+    while (a < d.length && d[a]! < lo) a++;
+    if (a < d.length && d[a]! < lo + UNIT) {
+      if (d[a]! - i * UNIT + n > MAX_ENTRY_COUNT) return false;
+    } else {
+      fresh++;
+      if (i < first) first = i;
+      if (i > last) last = i;
+    }
+  }
+  if (n > MAX_ENTRY_COUNT || d.length - HEAD + fresh > PACKED_MAX_BUCKETS || (fresh > 0 && last - first + 1 > DEFAULT_MAX_BUCKETS)) return false;
+  a = HEAD;
+  for (let k = 0; k < placed; k++) {
+    const i = placedIndex[k]!;
+    const lo = i * UNIT;
+    if (k > 0 && i < placedIndex[k - 1]!) a = HEAD;
+    while (a < d.length && d[a]! < lo) a++;
+    if (a < d.length && d[a]! < lo + UNIT) d[a]! += placedCount[k]!;
+    else {
+      d.push(0);
+      for (let j = d.length - 1; j > a; j--) d[j] = d[j - 1]!;
+      d[a] = lo + placedCount[k]!;
+    }
+  }
+  d[ZERO]! += zero;
+  d[COUNT]! += n;
+  d[SUM]! += dp.sum ?? estSum;
+  if (dp.min !== undefined && dp.min < min) min = dp.min;
+  if (dp.max !== undefined && dp.max > max) max = dp.max;
+  d[MIN] = min;
+  d[MAX] = max;
+  return true;
+}
+
+/** Adds count `c` to bucket `i` of packed `d` (a new entry in its place when the bucket has none). */
+function insert(d: number[], i: number, c: number): void {
+  const a = entryAt(d, i);
+  if (a < d.length && d[a]! < (i + 1) * UNIT) {
+    d[a]! += c;
+    return;
+  }
+  d.push(0);
+  for (let k = d.length - 1; k > a; k--) d[k] = d[k - 1]!;
+  d[a] = i * UNIT + c;
 }
 
 function scratchAt(scale: number): Sketch {
@@ -232,14 +331,7 @@ function addSketch(d: number[], s: Sketch, scale: number): boolean {
   for (let j = 0; j < pos.length; j++) {
     const c = pos.counts[j]!;
     if (c === 0) continue;
-    const i = pos.offset + j;
-    const a = entryAt(d, i);
-    if (a < d.length && d[a]! < (i + 1) * UNIT) d[a]! += c;
-    else {
-      d.push(0);
-      for (let k = d.length - 1; k > a; k--) d[k] = d[k - 1]!;
-      d[a] = i * UNIT + c;
-    }
+    insert(d, pos.offset + j, c);
   }
   d[ZERO]! += s.zeroCount;
   d[COUNT]! += s.count;

@@ -67,7 +67,8 @@ export class PercentilesProcessor implements Processor {
   /** Scratch of observeMetrics: the batch's arrival time and late points. */
   private nowMs = 0;
   private late = 0;
-  /** Scratch of metricTarget: the Map holding the target series' distribution, and its key there. */
+  /** Scratch of metricTarget: the target series' distribution, the Map holding it and its key there. */
+  private target: Dist | undefined;
   private targetParent: Map<string, unknown> | undefined;
   private targetKey = '';
   /** Buckets of the target's packed store before a merge (targetDist), for what its growth is charged. */
@@ -387,16 +388,14 @@ export class PercentilesProcessor implements Processor {
       this.late++;
       return;
     }
-    const parent = this.targetParent!;
-    const key = this.targetKey;
-    const d = parent.get(key) as Dist;
+    const d = this.target!;
     if (!Array.isArray(d)) {
       d.add(value);
       return;
     }
     const before = packedEntries(d);
     const r = distAdd(d, value, this.scale);
-    if (r !== d) parent.set(key, r);
+    if (r !== d) this.targetParent!.set(this.targetKey, r);
     this.chargeGrowth(w, d, before, r);
   }
 
@@ -416,7 +415,7 @@ export class PercentilesProcessor implements Processor {
 
   /** The distribution metricTarget found. */
   private targetDist(): Dist {
-    const d = this.targetParent!.get(this.targetKey) as Dist;
+    const d = this.target!;
     this.targetBefore = packedEntries(d);
     return d;
   }
@@ -430,9 +429,9 @@ export class PercentilesProcessor implements Processor {
       this.streams.skip('no_value', 1, `metric ${metric}`);
       return;
     }
+    const d = this.target!;
+    if (!Array.isArray(d) || r === d && packedEntries(d) === this.targetBefore) return;
     const before = this.targetBefore;
-    const d = this.targetParent!.get(this.targetKey) as Dist;
-    if (!Array.isArray(d)) return;
     if (r !== d) this.targetParent!.set(this.targetKey, r);
     this.chargeGrowth(w, d, before, r);
   }
@@ -459,7 +458,9 @@ export class PercentilesProcessor implements Processor {
     const leafKey = nd === 0 ? '' : vals[nd - 1]!;
     if (node) {
       parent = node as Trie<Dist>;
-      if (parent.has(leafKey)) {
+      const found = parent.get(leafKey) as Dist | undefined;
+      if (found !== undefined) {
+        this.target = found;
         this.targetParent = parent;
         this.targetKey = leafKey;
         return w;
@@ -476,10 +477,12 @@ export class PercentilesProcessor implements Processor {
     }
     if (bytes === 0) {
       this.overflowCounter.add(1, this.counterLabels);
-      if (!w.metricOverflow.has(name)) {
-        w.metricOverflow.set(name, newDist(this.scale));
+      let o = w.metricOverflow.get(name);
+      if (!o) {
+        w.metricOverflow.set(name, (o = newDist(this.scale)));
         this.charge(w, DIST_BYTES + TRIE_ENTRY_BYTES + stringBytes(name));
       }
+      this.target = o;
       this.targetParent = w.metricOverflow;
       this.targetKey = name;
       return w;
@@ -491,7 +494,9 @@ export class PercentilesProcessor implements Processor {
       if (!child) parent.set(vals[d]!, (child = new Map()));
       parent = child;
     }
-    parent.set(leafKey, newDist(this.scale));
+    const created = newDist(this.scale);
+    parent.set(leafKey, created);
+    this.target = created;
     w.seriesCount++;
     this.targetParent = parent;
     this.targetKey = leafKey;
