@@ -119,18 +119,21 @@ function rssBytes(pid: number): number {
  * and the other anonymous memory (both V8 heaps, the main thread's and the telemetry front's worker thread's, thread
  * stacks). Bytes.
  */
-function rssParts(pid: number): { file: number; malloc: number; mallocArenas: number; otherAnon: number } {
+function rssParts(pid: number): { file: number; malloc: number; mainArena: number; mallocArenas: number; otherAnon: number } {
   const maps: { a: bigint; b: bigint; perm: string; name: string; rss: number }[] = [];
   for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
     const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (m) maps.push({ a: BigInt(`0x${m[1]}`), b: BigInt(`0x${m[2]}`), perm: m[3]!, name: m[4]!, rss: 0 });
     else if (line.startsWith('Rss:') && maps.length) maps[maps.length - 1]!.rss = Number(/(\d+)/.exec(line)![1]) * 1024;
   }
-  const out = { file: 0, malloc: 0, mallocArenas: 0, otherAnon: 0 };
+  const out = { file: 0, malloc: 0, mainArena: 0, mallocArenas: 0, otherAnon: 0 };
   maps.forEach((m, i) => {
     const next = maps[i + 1];
     if (m.name.startsWith('/')) out.file += m.rss;
-    else if (m.name === '[heap]') out.malloc += m.rss;
+    else if (m.name === '[heap]') {
+      out.malloc += m.rss;
+      out.mainArena += m.rss;
+    }
     else if (!m.name && m.perm === 'rw-p' && next?.perm === '---p' && next.a === m.b && next.b - m.a === 64n * 1024n * 1024n) {
       out.malloc += m.rss;
       out.mallocArenas++;
@@ -140,7 +143,7 @@ function rssParts(pid: number): { file: number; malloc: number; mallocArenas: nu
 }
 const rssPartsText = (pid: number) => {
   const p = rssParts(pid);
-  return `RSS parts: file-backed ${mib(p.file)}, malloc ${mib(p.malloc)} (main arena + ${p.mallocArenas} thread arenas), V8 heaps and other anonymous ${mib(p.otherAnon)}`;
+  return `RSS parts: file-backed ${mib(p.file)}, malloc ${mib(p.malloc)} (main arena ${mib(p.mainArena)}, ${p.mallocArenas} thread arenas ${mib(p.malloc - p.mainArena)}), V8 heaps and other anonymous ${mib(p.otherAnon)}`;
 };
 
 /** utime + stime of the whole process, in seconds. */
@@ -290,7 +293,7 @@ export async function run(): Promise<void> {
           `heap ${heapText(heap)}; ` +
           `CPU ${warmPct.toFixed(1)}% over the first ${WARMUP_MS / 1000}s at the rate (JIT warming up)`,
       );
-      console.log(`  at the rate ${rssPartsText(pid)}`);
+      console.log(`  at the rate ${rssPartsText(pid)}${heap ? `; external ${mib(heap.external)}, array buffers ${mib(heap.arrayBuffers)}` : ''}`);
     } finally {
       d.child.kill('SIGTERM');
       await new Promise((r) => d.child.once('exit', r));
