@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { heldForStartup } from './startup-v8.ts';
 
 /** `/healthz` answers 503 when the main event loop has not turned for longer than this (ms). */
 export const DEFAULT_STALL_LIMIT_MS = 5000;
@@ -43,8 +44,11 @@ export interface FrontOptions {
 // The worker's code, run as CommonJS from a string so that it works the same from the sources (tsx,
 // vitest) and from the bundle in dist/, with no file of its own to find at run time. Node built-ins only.
 const WORKER_SOURCE = String.raw`'use strict';
-const http = require('node:http');
 const { parentPort, workerData } = require('node:worker_threads');
+// V8 reset the process-wide growth factor start-up holds when it configured this thread's heap: set it again
+// from here too, as early as this thread runs (src/startup-v8.ts)
+if (workerData.holdGrowth) require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
+const http = require('node:http');
 const beat = new Float64Array(workerData.beat);
 // RFC 9110 7.6.1: connection-specific fields are not forwarded; Date is the upstream's
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -109,7 +113,7 @@ function spawnThread(): Thread {
   beat[0] = Date.now();
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { beat: beat.buffer },
+    workerData: { beat: beat.buffer, holdGrowth: heldForStartup()?.growth === true },
     // a small heap: it holds headers and streams bodies through
     resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
     stdout: false,
