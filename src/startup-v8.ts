@@ -18,13 +18,18 @@
  * A worker thread resets the growth factor to 2 when V8 configures its heap (V8's Heap::ConfigureHeap raises
  * any factor below 2), on that thread, before the worker runs any JavaScript: the telemetry front's thread
  * boots during start-up. While held, the factor is therefore set again every 2 ms from a worker's creation
- * until it is online (about 30-100 ms); waiting for 'online' alone let the main heap's scavenges of that
- * window double the young generation (4 MiB committed at idle instead of 2).
+ * until it is online (about 30-100 ms), and the telemetry front's thread sets it itself as its first statement
+ * (src/telemetry-front.ts: the timer cannot fire while a module's evaluation keeps this loop busy); waiting for
+ * 'online' alone let the main heap's scavenges of that window double the young generation (4 MiB committed at
+ * idle instead of 2, 1.5-2 MiB of RSS).
  *
  * After start-up, {@link capYoungGeneration} keeps the young generation's growth within a cap (default
  * {@link YOUNG_GENERATION_CAP_MIB}): V8 grows it, by the same growth factor, up to 2 x 16 MiB semi-spaces under a
- * steady allocation rate, most of it resident; the cap sets the factor to 1 once the committed young generation
- * reached it (checked after each garbage collection), and back to 2 below it.
+ * steady allocation rate, most of it resident (16-32 MiB at 10,000 spans/s); the cap sets the factor to 1 once the
+ * committed young generation reached it, and back to 2 below it. It is checked after each garbage collection (a
+ * `gc` PerformanceObserver, a loop turn later), so a loop congested by overload can step past it once (16 MiB
+ * was seen at twice the machine's capacity); V8 shrinks the young generation again when allocation calms down.
+ * V8 has no way to lower `--max-semi-space-size` at run time, and a flag would have to be in every start command.
  *
  * A user's own choice wins: a flag of the same family on the command line or in NODE_OPTIONS (`--opt`,
  * `--no-opt`, `--turbofan`, `--jitless`, `--max-opt`; `--semi-space-growth-factor`, `--max-semi-space-size`)
