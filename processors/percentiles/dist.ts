@@ -5,7 +5,8 @@
  * as a Sketch that had been given the same values (same count, sum, min, max and zero count; the sum
  * added up in the same order), and it turns into that Sketch before it would differ (a negative value,
  * more than {@link PACKED_MAX_BUCKETS} distinct buckets, a span of buckets past the Sketch's cap, a
- * count past 2^24 - 1 in one bucket, or a merge of a received histogram). So quantiles keep the
+ * count past 2^24 - 1 in one bucket, or a received histogram point that would take it past these or is
+ * of a coarser scale). So quantiles keep the
  * relative-accuracy bound of the scale (DDSketch's guarantee) and emitted windows merge exactly.
  *
  * Why: a Sketch costs about 2.8 KB at 8 observations of a lognormal latency (two bucket objects, two typed
@@ -420,15 +421,6 @@ export function distToDataPoint(d: Dist, scale: number, attributes: KeyValue[], 
     max: count ? d[MAX]! : undefined,
     zeroThreshold: 0,
   };
-}
-
-/**
- * Estimated bytes `d` holds (its own accounting: the packed array by its entries, a Sketch by its fixed
- * part and the capacity of its bucket counts).
- */
-export function distBytes(d: Dist): number {
-  if (Array.isArray(d)) return packedBytes(d.length - HEAD);
-  return SKETCH_FIXED_BYTES + d.positive.counts.byteLength + d.negative.counts.byteLength;
 }
 
 /** Number of bucket count slots `d` holds (packed: one per distinct bucket; Sketch: its dense arrays' capacity). */
