@@ -58,7 +58,8 @@ describe('a series distribution (packed, then a Sketch)', () => {
     const values = [3, 15, 80, 260, 900, 2500, 7000, 40_000];
     const { d, s } = both(values, 6);
     expect(Array.isArray(d)).toBe(true);
-    expect(distSlots(d)).toBe(8);
+    expect(packedEntries(d)).toBe(8);
+    expect(distSlots(d)).toBeLessThanOrEqual(9); // grown 2, 4, 6, 9 slots
     // the dense store spans log2(40000 / 3) * 64 = 877 buckets for 8 values
     expect(distSlots(s)).toBeGreaterThanOrEqual(877);
   });

@@ -15,8 +15,11 @@
  * 100,000 live series).
  *
  * Packed layout: one plain array of doubles (V8 keeps it as an unboxed FixedDoubleArray; no ArrayBuffer):
- * `[count, sum, min, max, zeroCount, e0, e1, ...]` where each entry `e = index * 2^24 + count` is one
- * positive bucket (count 1 to 2^24 - 1) and the entries are sorted by index (their order as numbers).
+ * `[count, sum, min, max, zeroCount, e0, e1, ..., Infinity, ...]` where each entry `e = index * 2^24 +
+ * count` is one positive bucket (count 1 to 2^24 - 1), the entries are sorted by index (their order as
+ * numbers) and the free slots after them hold Infinity. The array is grown by copying it into one a
+ * little longer (Array.prototype.concat allocates exactly the length; a push would leave V8's slack of
+ * half the length plus 16 slots).
  * Indices of the scales a packed store is used at (at most {@link PACKED_MAX_SCALE}) stay below 2^24 in
  * magnitude, so every entry is an exact integer below 2^53.
  */
@@ -42,16 +45,16 @@ const UNIT = 16_777_216;
 /** The largest count of one bucket in a packed entry. */
 const MAX_ENTRY_COUNT = UNIT - 1;
 
-/**
- * Estimated bytes of a packed store of `entries` buckets: the JSArray (32 bytes) and its FixedDoubleArray
- * (16 + 8 a slot), whose capacity V8 grows as a push finds it full: from the 5 of the literal to
- * capacity + capacity / 2 + 16 (V8's JSObject::NewElementsCapacity).
- */
-export function packedBytes(entries: number): number {
-  let cap = HEAD;
-  while (cap < HEAD + entries) cap = cap + (cap >> 1) + 16;
-  return 48 + 8 * cap;
+/** Bytes of packed store `d`: the JSArray (32 bytes) and its FixedDoubleArray (16 + 8 a slot, free ones included). */
+export function packedBytes(d: readonly number[]): number {
+  return 48 + 8 * d.length;
 }
+/** Bucket slots of a new packed store. */
+const INITIAL_SLOTS = 2;
+/** Bytes of a new packed store. */
+export const NEW_PACKED_BYTES = 48 + 8 * (HEAD + INITIAL_SLOTS);
+/** PADS[k]: k free slots, appended to grow a store. */
+const PADS: number[][] = Array.from({ length: PACKED_MAX_BUCKETS + 1 }, (_, k) => new Array<number>(k).fill(Infinity));
 /** Estimated bytes of a Sketch (measured with a heap snapshot: the object, boxed doubles, two bucket objects and typed arrays with their ArrayBuffers and malloc'd stores) before its counts. */
 const SKETCH_FIXED_BYTES = 900;
 /**
@@ -63,7 +66,7 @@ export const SKETCH_BYTES = SKETCH_FIXED_BYTES + 4 * 1024;
 
 /** A new, empty distribution at `scale`: packed when the scale allows it. */
 export function newDist(scale: number): Dist {
-  return scale <= PACKED_MAX_SCALE ? [0, 0, Infinity, -Infinity, 0] : new Sketch(scale);
+  return scale <= PACKED_MAX_SCALE ? [0, 0, Infinity, -Infinity, 0, Infinity, Infinity] : new Sketch(scale);
 }
 
 /** Bucket index of a positive value at a scale whose factor is `scaleFactor` = 2^scale (as Sketch.indexOf). */
@@ -73,9 +76,11 @@ function indexOf(v: number, scaleFactor: number): number {
 
 /**
  * Adds one observation `v` (NaN and infinities are ignored, as Sketch.add does). Returns the distribution
- * that now holds it: `d` itself, or the Sketch that a packed `d` became (the caller stores it in `d`'s place).
+ * that now holds it: `d` itself, or the longer copy of a packed `d` or the Sketch it became (the caller
+ * stores it in `d`'s place).
  */
-export function distAdd(d: Dist, v: number, scale: number): Dist {
+export function distAdd(dist: Dist, v: number, scale: number): Dist {
+  let d = dist;
   if (!Array.isArray(d)) {
     d.add(v);
     return d;
@@ -89,15 +94,15 @@ export function distAdd(d: Dist, v: number, scale: number): Dist {
       if (d[a]! - lo >= MAX_ENTRY_COUNT) return promoteWith(d, v, scale);
       d[a]! += 1;
     } else {
-      const n = d.length - HEAD;
-      if (n >= PACKED_MAX_BUCKETS) return promoteWith(d, v, scale);
-      if (n > 0) {
+      const e = end(d);
+      if (e - HEAD >= PACKED_MAX_BUCKETS) return promoteWith(d, v, scale);
+      if (e > HEAD) {
         const first = Math.floor(d[HEAD]! / UNIT);
-        const last = Math.floor(d[d.length - 1]! / UNIT);
+        const last = Math.floor(d[e - 1]! / UNIT);
         if (Math.max(last, i) - Math.min(first, i) + 1 > DEFAULT_MAX_BUCKETS) return promoteWith(d, v, scale);
       }
-      d.push(0);
-      for (let k = d.length - 1; k > a; k--) d[k] = d[k - 1]!;
+      if (e === d.length) d = grow(d, e - HEAD + 1);
+      for (let k = e; k > a; k--) d[k] = d[k - 1]!;
       d[a] = lo + 1;
     }
   } else if (v === 0) d[ZERO]! += 1;
@@ -107,6 +112,25 @@ export function distAdd(d: Dist, v: number, scale: number): Dist {
   if (v < d[MIN]!) d[MIN] = v;
   if (v > d[MAX]!) d[MAX] = v;
   return d;
+}
+
+/** Position after the last entry of packed `d` (its first free slot, or its length when full). */
+function end(d: readonly number[]): number {
+  let a = HEAD;
+  let b = d.length;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (d[m]! < Infinity) a = m + 1;
+    else b = m;
+  }
+  return a;
+}
+
+/** A copy of packed `d` with room for at least `entries` buckets: half as many slots again, at least 2 more, at most the packed bound. */
+function grow(d: readonly number[], entries: number): number[] {
+  const cap = d.length - HEAD;
+  const next = Math.min(PACKED_MAX_BUCKETS, Math.max(entries, cap + Math.max(2, cap >> 1)));
+  return d.concat(PADS[next - cap]!);
 }
 
 function promoteWith(d: number[], v: number, scale: number): Sketch {
@@ -119,7 +143,8 @@ function promoteWith(d: number[], v: number, scale: number): Sketch {
 export function toSketch(d: Dist, scale: number): Sketch {
   if (!Array.isArray(d)) return d;
   const s = new Sketch(scale);
-  for (let k = HEAD; k < d.length; k++) {
+  const n = end(d);
+  for (let k = HEAD; k < n; k++) {
     const e = d[k]!;
     const i = Math.floor(e / UNIT);
     s.positive.add(i, e - i * UNIT);
@@ -142,15 +167,16 @@ export function distMergeInto(target: Sketch, d: Dist, scale: number): void {
   if (d[COUNT] === 0) return;
   const pos = target.positive;
   if (target.scale !== scale) return target.merge(toSketch(d, scale));
-  if (d.length > HEAD) {
+  const n = end(d);
+  if (n > HEAD) {
     let lo = Math.floor(d[HEAD]! / UNIT);
-    let hi = Math.floor(d[d.length - 1]! / UNIT);
+    let hi = Math.floor(d[n - 1]! / UNIT);
     if (pos.length > 0) {
       lo = Math.min(lo, pos.offset);
       hi = Math.max(hi, pos.offset + pos.length - 1);
     }
     if (hi - lo + 1 > target.maxBuckets) return target.merge(toSketch(d, scale));
-    for (let k = HEAD; k < d.length; k++) {
+    for (let k = HEAD; k < n; k++) {
       const e = d[k]!;
       const i = Math.floor(e / UNIT);
       pos.add(i, e - i * UNIT);
@@ -175,7 +201,8 @@ export function distMergeDataPoint(d: Dist, dp: ExponentialHistogramDataPoint, s
   if (!Array.isArray(d)) return d.mergeDataPoint(dp) ? d : undefined;
   const s = scratchAt(scale);
   if (!s.mergeDataPoint(dp)) return undefined;
-  if (addSketch(d, s, scale)) return d;
+  const packed = addSketch(d, s, scale);
+  if (packed) return packed;
   const full = toSketch(d, scale);
   full.mergeDataPoint(dp);
   return full;
@@ -185,30 +212,36 @@ export function distMergeDataPoint(d: Dist, dp: ExponentialHistogramDataPoint, s
 export function distMergeExplicit(d: Dist, dp: HistogramDataPoint, scale: number): Dist | undefined {
   if (!Array.isArray(d)) return d.mergeExplicitHistogram(dp) ? d : undefined;
   if (dp.bucketCounts.length > 1) {
-    if (packedMergeExplicit(d, dp, scale)) return d;
+    const packed = packedMergeExplicit(d, dp, scale);
+    if (packed) return packed;
     const full = toSketch(d, scale);
     full.mergeExplicitHistogram(dp);
     return full;
   }
   const s = scratchAt(scale);
   if (!s.mergeExplicitHistogram(dp)) return undefined;
-  if (addSketch(d, s, scale)) return d;
+  const packed = addSketch(d, s, scale);
+  if (packed) return packed;
   const full = toSketch(d, scale);
   full.mergeExplicitHistogram(dp);
   return full;
 }
 
-/** Scratch of packedMergeExplicit: bucket index and count of each placed bucket of the point. */
+/** Scratch of packedMergeExplicit: bucket index and count of each bucket of the point placed at a positive midpoint. */
 const placedIndex: number[] = [];
 const placedCount: number[] = [];
+/** Scratch of packedMergeExplicit: the entry of each placed bucket found in the store. */
+const placedAt: number[] = [];
 
 /**
  * Sketch.mergeExplicitHistogram (two or more buckets) done on packed `d`: each bucket's count at its
- * midpoint, computed as the Sketch computes it. Returns false, `d` untouched, when the result might not be
+ * midpoint, computed as the Sketch computes it. Returns `d` or its longer copy that holds the result, or
+ * undefined, `d` untouched, when the result might not be
  * what the Sketch of `d` would hold (a negative midpoint, a fractional count, or possibly past the packed
  * bounds or the Sketch's span cap: checked conservatively, a bucket hit twice counted twice).
  */
-function packedMergeExplicit(d: number[], dp: HistogramDataPoint, scale: number): boolean {
+function packedMergeExplicit(dist: number[], dp: HistogramDataPoint, scale: number): number[] | undefined {
+  let d = dist;
   const bounds = dp.explicitBounds;
   const counts = dp.bucketCounts;
   const scaleFactor = 2 ** scale;
@@ -221,7 +254,7 @@ function packedMergeExplicit(d: number[], dp: HistogramDataPoint, scale: number)
   for (let i = 0; i < counts.length; i++) {
     const c = counts[i]!;
     if (!c) continue;
-    if (!Number.isInteger(c) || c > MAX_ENTRY_COUNT) return false;
+    if (!Number.isInteger(c) || c > MAX_ENTRY_COUNT) return undefined;
     let lo = i === 0 ? (dp.min ?? bounds[0] ?? 0) : bounds[i - 1]!;
     let hi = i >= bounds.length ? (dp.max ?? bounds[bounds.length - 1] ?? lo) : bounds[i]!;
     if (dp.min !== undefined && lo < dp.min) lo = dp.min;
@@ -230,7 +263,7 @@ function packedMergeExplicit(d: number[], dp: HistogramDataPoint, scale: number)
     if (mid > 0) {
       placedIndex[placed] = indexOf(mid, scaleFactor);
       placedCount[placed++] = c;
-    } else if (mid < 0) return false;
+    } else if (mid < 0) return undefined;
     else zero += c;
     estSum += mid * c;
     n += c;
@@ -238,35 +271,44 @@ function packedMergeExplicit(d: number[], dp: HistogramDataPoint, scale: number)
     if (mid > max) max = mid;
   }
   let fresh = 0;
-  let first = d.length > HEAD ? Math.floor(d[HEAD]! / UNIT) : Infinity;
-  let last = d.length > HEAD ? Math.floor(d[d.length - 1]! / UNIT) : -Infinity;
+  const used = end(d);
+  let first = used > HEAD ? Math.floor(d[HEAD]! / UNIT) : Infinity;
+  let last = used > HEAD ? Math.floor(d[used - 1]! / UNIT) : -Infinity;
   // the midpoints ascend with the bounds: walk the entries along with them (from the start again if not)
   let a = HEAD;
   for (let k = 0; k < placed; k++) {
     const i = placedIndex[k]!;
     const lo = i * UNIT;
     if (k > 0 && i < placedIndex[k - 1]!) a = HEAD;
-    while (a < d.length && d[a]! < lo) a++;
-    if (a < d.length && d[a]! < lo + UNIT) {
-      if (d[a]! - i * UNIT + n > MAX_ENTRY_COUNT) return false;
+    while (a < used && d[a]! < lo) a++;
+    if (a < used && d[a]! < lo + UNIT) {
+      if (d[a]! - i * UNIT + n > MAX_ENTRY_COUNT) return undefined;
+      placedAt[k] = a;
     } else {
       fresh++;
       if (i < first) first = i;
       if (i > last) last = i;
     }
   }
-  if (n > MAX_ENTRY_COUNT || d.length - HEAD + fresh > PACKED_MAX_BUCKETS || (fresh > 0 && last - first + 1 > DEFAULT_MAX_BUCKETS)) return false;
-  a = HEAD;
-  for (let k = 0; k < placed; k++) {
-    const i = placedIndex[k]!;
-    const lo = i * UNIT;
-    if (k > 0 && i < placedIndex[k - 1]!) a = HEAD;
-    while (a < d.length && d[a]! < lo) a++;
-    if (a < d.length && d[a]! < lo + UNIT) d[a]! += placedCount[k]!;
-    else {
-      d.push(0);
-      for (let j = d.length - 1; j > a; j--) d[j] = d[j - 1]!;
-      d[a] = lo + placedCount[k]!;
+  if (n > MAX_ENTRY_COUNT || used - HEAD + fresh > PACKED_MAX_BUCKETS || (fresh > 0 && last - first + 1 > DEFAULT_MAX_BUCKETS)) return undefined;
+  if (fresh === 0) {
+    // every bucket is there already (the usual case for a stream of points): add at the places found
+    for (let k = 0; k < placed; k++) d[placedAt[k]!]! += placedCount[k]!;
+  } else {
+    if (used + fresh > d.length) d = grow(d, used - HEAD + fresh);
+    let e = used;
+    a = HEAD;
+    for (let k = 0; k < placed; k++) {
+      const i = placedIndex[k]!;
+      const lo = i * UNIT;
+      if (k > 0 && i < placedIndex[k - 1]!) a = HEAD;
+      while (a < e && d[a]! < lo) a++;
+      if (a < e && d[a]! < lo + UNIT) d[a]! += placedCount[k]!;
+      else {
+        for (let j = e; j > a; j--) d[j] = d[j - 1]!;
+        d[a] = lo + placedCount[k]!;
+        e++;
+      }
     }
   }
   d[ZERO]! += zero;
@@ -276,18 +318,17 @@ function packedMergeExplicit(d: number[], dp: HistogramDataPoint, scale: number)
   if (dp.max !== undefined && dp.max > max) max = dp.max;
   d[MIN] = min;
   d[MAX] = max;
-  return true;
+  return d;
 }
 
-/** Adds count `c` to bucket `i` of packed `d` (a new entry in its place when the bucket has none). */
+/** Adds count `c` to bucket `i` of packed `d` (a new entry in its place when the bucket has none: `d` must have a free slot). */
 function insert(d: number[], i: number, c: number): void {
   const a = entryAt(d, i);
   if (a < d.length && d[a]! < (i + 1) * UNIT) {
     d[a]! += c;
     return;
   }
-  d.push(0);
-  for (let k = d.length - 1; k > a; k--) d[k] = d[k - 1]!;
+  for (let k = end(d); k > a; k--) d[k] = d[k - 1]!;
   d[a] = i * UNIT + c;
 }
 
@@ -305,30 +346,33 @@ function scratchAt(scale: number): Sketch {
  * bucket, and the union within the packed bounds (distinct buckets, bucket counts) and the Sketch's cap on
  * its span (past it that Sketch would downscale). The point's effects compose so: bucket counts, zero
  * count, count and sum add (the sum is added once, as the Sketch adds it), min and max are the extremes.
- * Returns false, `d` untouched, otherwise.
+ * Returns `d` or its longer copy that holds the result; undefined, `d` untouched, otherwise.
  */
-function addSketch(d: number[], s: Sketch, scale: number): boolean {
-  if (s.scale !== scale || s.negative.toArray().length > 0) return false;
+function addSketch(dist: number[], s: Sketch, scale: number): number[] | undefined {
+  let d = dist;
+  if (s.scale !== scale || s.negative.toArray().length > 0) return undefined;
   const pos = s.positive;
   let fresh = 0;
-  let lo = d.length > HEAD ? Math.floor(d[HEAD]! / UNIT) : Infinity;
-  let hi = d.length > HEAD ? Math.floor(d[d.length - 1]! / UNIT) : -Infinity;
+  const used = end(d);
+  let lo = used > HEAD ? Math.floor(d[HEAD]! / UNIT) : Infinity;
+  let hi = used > HEAD ? Math.floor(d[used - 1]! / UNIT) : -Infinity;
   for (let j = 0; j < pos.length; j++) {
     const c = pos.counts[j]!;
     if (c === 0) continue;
     const i = pos.offset + j;
     const a = entryAt(d, i);
-    if (!Number.isInteger(c)) return false;
+    if (!Number.isInteger(c)) return undefined;
     if (a < d.length && d[a]! < (i + 1) * UNIT) {
-      if (d[a]! - i * UNIT + c > MAX_ENTRY_COUNT) return false;
+      if (d[a]! - i * UNIT + c > MAX_ENTRY_COUNT) return undefined;
     } else {
-      if (c > MAX_ENTRY_COUNT) return false;
+      if (c > MAX_ENTRY_COUNT) return undefined;
       fresh++;
       if (i < lo) lo = i;
       if (i > hi) hi = i;
     }
   }
-  if (d.length - HEAD + fresh > PACKED_MAX_BUCKETS || (fresh > 0 && hi - lo + 1 > DEFAULT_MAX_BUCKETS)) return false;
+  if (used - HEAD + fresh > PACKED_MAX_BUCKETS || (fresh > 0 && hi - lo + 1 > DEFAULT_MAX_BUCKETS)) return undefined;
+  if (used + fresh > d.length) d = grow(d, used - HEAD + fresh);
   for (let j = 0; j < pos.length; j++) {
     const c = pos.counts[j]!;
     if (c === 0) continue;
@@ -339,7 +383,7 @@ function addSketch(d: number[], s: Sketch, scale: number): boolean {
   d[SUM]! += s.sum;
   if (s.min < d[MIN]!) d[MIN] = s.min;
   if (s.max > d[MAX]!) d[MAX] = s.max;
-  return true;
+  return d;
 }
 
 /** Position of the first entry of `d` whose index is at least `i` (the bucket's entry, if present). */
@@ -377,7 +421,8 @@ export function distQuantile(d: Dist, q: number, scale: number): number {
   const rank = q * (count - 1);
   let seen = d[ZERO]!;
   if (seen > rank) return clamp(0, min, max);
-  for (let k = HEAD; k < d.length; k++) {
+  const n = end(d);
+  for (let k = HEAD; k < n; k++) {
     const e = d[k]!;
     const i = Math.floor(e / UNIT);
     seen += e - i * UNIT;
@@ -396,10 +441,11 @@ export function distToDataPoint(d: Dist, scale: number, attributes: KeyValue[], 
   const count = d[COUNT]!;
   let offset = 0;
   let counts: number[] = [];
-  if (d.length > HEAD) {
+  const n = end(d);
+  if (n > HEAD) {
     offset = Math.floor(d[HEAD]! / UNIT);
-    counts = new Array<number>(Math.floor(d[d.length - 1]! / UNIT) - offset + 1).fill(0);
-    for (let k = HEAD; k < d.length; k++) {
+    counts = new Array<number>(Math.floor(d[n - 1]! / UNIT) - offset + 1).fill(0);
+    for (let k = HEAD; k < n; k++) {
       const e = d[k]!;
       const i = Math.floor(e / UNIT);
       counts[i - offset] = e - i * UNIT;
@@ -423,7 +469,7 @@ export function distToDataPoint(d: Dist, scale: number, attributes: KeyValue[], 
   };
 }
 
-/** Number of bucket count slots `d` holds (packed: one per distinct bucket; Sketch: its dense arrays' capacity). */
+/** Number of bucket count slots `d` holds (packed: its entries and free slots; Sketch: its dense arrays' capacity). */
 export function distSlots(d: Dist): number {
   if (Array.isArray(d)) return d.length - HEAD;
   return d.positive.counts.length + d.negative.counts.length;
@@ -431,5 +477,5 @@ export function distSlots(d: Dist): number {
 
 /** Number of buckets a packed store holds (0 for a Sketch). */
 export function packedEntries(d: Dist): number {
-  return Array.isArray(d) ? d.length - HEAD : 0;
+  return Array.isArray(d) ? end(d) - HEAD : 0;
 }

@@ -20,7 +20,7 @@ import {
 import { findNumber, findString } from '../../src/attributes.ts';
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import { scaleForAccuracy } from '../../src/sketch.ts';
-import { type Dist, SKETCH_BYTES, distAdd, distMergeDataPoint, distMergeExplicit, newDist, packedBytes, packedEntries } from './dist.ts';
+import { type Dist, NEW_PACKED_BYTES, SKETCH_BYTES, distAdd, distMergeDataPoint, distMergeExplicit, newDist, packedBytes } from './dist.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import type { PercentilesConfig } from './config.ts';
 import { LatencyHistory } from './latency-history.ts';
@@ -30,7 +30,7 @@ import type { ComponentStatus } from '../../src/status.ts';
 
 const OVERFLOW_ATTRS: KeyValue[] = [{ key: 'otel.metric.overflow', value: true }];
 /** Estimated bytes of a new distribution (a packed store with room for its first buckets; growth is charged as it happens). */
-const DIST_BYTES = packedBytes(1);
+const DIST_BYTES = NEW_PACKED_BYTES;
 /** Estimated bytes of one trie entry besides its key string: the Map's slot and a share of its table and object. */
 const TRIE_ENTRY_BYTES = 72;
 
@@ -71,8 +71,6 @@ export class PercentilesProcessor implements Processor {
   private target: Dist | undefined;
   private targetParent: Map<string, unknown> | undefined;
   private targetKey = '';
-  /** Buckets of the target's packed store before a merge (targetDist), for what its growth is charged. */
-  private targetBefore = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly logger: Logger;
@@ -319,19 +317,16 @@ export class PercentilesProcessor implements Processor {
       d.add(v);
       return;
     }
-    const before = packedEntries(d);
     const r = distAdd(d, v, this.scale);
-    if (r !== d) holder[key] = r;
-    this.chargeGrowth(w, d, before, r);
+    if (r !== d) {
+      holder[key] = r;
+      this.chargeGrowth(w, d, r);
+    }
   }
 
-  /**
-   * Charges window `w` for what packed store `d` of `before` buckets grew by when values were added: new
-   * buckets (when V8 grows the array), or the Sketch `r` it became.
-   */
-  private chargeGrowth(w: WindowState, d: number[], before: number, r: Dist): void {
-    if (r !== d) this.charge(w, SKETCH_BYTES - packedBytes(Math.max(1, before)));
-    else if (packedEntries(d) > before) this.charge(w, packedBytes(packedEntries(d)) - packedBytes(Math.max(1, before)));
+  /** Charges window `w` for what packed store `d` grew by when it was replaced by `r`: its longer copy, or the Sketch it became. */
+  private chargeGrowth(w: WindowState, d: number[], r: Dist): void {
+    this.charge(w, (Array.isArray(r) ? packedBytes(r) : SKETCH_BYTES) - packedBytes(d));
   }
 
   /**
@@ -393,10 +388,11 @@ export class PercentilesProcessor implements Processor {
       d.add(value);
       return;
     }
-    const before = packedEntries(d);
     const r = distAdd(d, value, this.scale);
-    if (r !== d) this.targetParent!.set(this.targetKey, r);
-    this.chargeGrowth(w, d, before, r);
+    if (r !== d) {
+      this.targetParent!.set(this.targetKey, r);
+      this.chargeGrowth(w, d, r);
+    }
   }
 
   private observeHistogram(ctx: PointContext, delta: HistogramDataPoint | undefined): void {
@@ -415,9 +411,7 @@ export class PercentilesProcessor implements Processor {
 
   /** The distribution metricTarget found. */
   private targetDist(): Dist {
-    const d = this.target!;
-    this.targetBefore = packedEntries(d);
-    return d;
+    return this.target!;
   }
 
   /**
@@ -430,10 +424,9 @@ export class PercentilesProcessor implements Processor {
       return;
     }
     const d = this.target!;
-    if (!Array.isArray(d) || r === d && packedEntries(d) === this.targetBefore) return;
-    const before = this.targetBefore;
-    if (r !== d) this.targetParent!.set(this.targetKey, r);
-    this.chargeGrowth(w, d, before, r);
+    if (r === d || !Array.isArray(d)) return;
+    this.targetParent!.set(this.targetKey, r);
+    this.chargeGrowth(w, d, r);
   }
 
   /**
