@@ -50,7 +50,7 @@ export function packedBytes(d: readonly number[]): number {
   return 48 + 8 * d.length;
 }
 /** Bucket slots of a new packed store. */
-const INITIAL_SLOTS = 2;
+const INITIAL_SLOTS = 4;
 /** Bytes of a new packed store. */
 export const NEW_PACKED_BYTES = 48 + 8 * (HEAD + INITIAL_SLOTS);
 /** PADS[k]: k free slots, appended to grow a store. */
@@ -66,7 +66,7 @@ export const SKETCH_BYTES = SKETCH_FIXED_BYTES + 4 * 1024;
 
 /** A new, empty distribution at `scale`: packed when the scale allows it. */
 export function newDist(scale: number): Dist {
-  return scale <= PACKED_MAX_SCALE ? [0, 0, Infinity, -Infinity, 0, Infinity, Infinity] : new Sketch(scale);
+  return scale <= PACKED_MAX_SCALE ? [0, 0, Infinity, -Infinity, 0, Infinity, Infinity, Infinity, Infinity] : new Sketch(scale);
 }
 
 /** Bucket index of a positive value at a scale whose factor is `scaleFactor` = 2^scale (as Sketch.indexOf). */
@@ -126,10 +126,15 @@ function end(d: readonly number[]): number {
   return a;
 }
 
-/** A copy of packed `d` with room for at least `entries` buckets: half as many slots again, at least 2 more, at most the packed bound. */
+/**
+ * A copy of packed `d` with room for at least `entries` buckets: twice the slots (4, 8, 16, ...; at most
+ * the packed bound). Doubling copies a store once for the 5 to 8 buckets of a series of a few
+ * observations: each copy leaves garbage that a window's series make together, and the heap grown for it
+ * stays in RSS (measured: growing by half as much again held 30 MiB more RSS at 100,000 series).
+ */
 function grow(d: readonly number[], entries: number): number[] {
   const cap = d.length - HEAD;
-  const next = Math.min(PACKED_MAX_BUCKETS, Math.max(entries, cap + Math.max(2, cap >> 1)));
+  const next = Math.min(PACKED_MAX_BUCKETS, Math.max(entries, 2 * cap));
   return d.concat(PADS[next - cap]!);
 }
 
