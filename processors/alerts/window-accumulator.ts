@@ -132,7 +132,7 @@ export class WindowAccumulator {
         this.nDists === 1 ? this.dists[0]! : stat.kind === 'quantile' ? this.group.merge(this.dists, this.nDists) : this.group.scalars(this.dists, this.nDists);
       switch (stat.kind) {
         case 'quantile':
-          return quantileOf(sk, stat.q);
+          return this.nDists === 1 ? this.dists[0]!.quantile(stat.q) : quantileOf(sk, stat.q);
         case 'avg':
         case 'last':
           return sk.count === 0 ? NaN : sk.sum / sk.count;

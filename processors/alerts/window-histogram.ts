@@ -318,6 +318,8 @@ export class WindowHist implements HistView {
   private rebuild(d: DistPoints, i0: number, i1: number, target: number, updates: number): void {
     this.scale = target;
     this.whole = wholeCounts(d, i0, i1);
+    this.posTotal = 0;
+    this.negTotal = 0;
     if (coversTightly(this.pos, this.posOff, this.posLo, this.posHi)) this.pos.fill(0);
     else {
       const pad = padOf(this.posLo, this.posHi);
@@ -364,9 +366,59 @@ export class WindowHist implements HistView {
     const cnt = d.cnt;
     const pos = this.pos;
     const neg = this.neg;
-    for (let k = start; k < split; k++) pos[(idx[k]! >> sh) - this.posOff] += sign * cnt[k]!;
-    for (let k = split; k < end; k++) neg[(idx[k]! >> sh) - this.negOff] += sign * cnt[k]!;
+    let p = 0;
+    let n = 0;
+    for (let k = start; k < split; k++) {
+      pos[(idx[k]! >> sh) - this.posOff] += sign * cnt[k]!;
+      p += cnt[k]!;
+    }
+    for (let k = split; k < end; k++) {
+      neg[(idx[k]! >> sh) - this.negOff] += sign * cnt[k]!;
+      n += cnt[k]!;
+    }
+    this.posTotal += sign * p;
+    this.negTotal += sign * n;
   }
+
+  /**
+   * The value at quantile q, as {@link quantileOf} answers it. With whole counts every partial sum is exact
+   * in any order, so a high quantile is found from the top bucket down (p95 reads the top 5% of the
+   * buckets, not the 95% below); the bucket's value is kept for the next round (usually the same bucket).
+   */
+  quantile(q: number): number {
+    if (!this.whole || !(q > 0.5 && q < 1) || this.count === 0) return quantileOf(this, q);
+    const rank = q * (this.count - 1);
+    const below = this.negTotal + this.zero;
+    const total = below + this.posTotal;
+    // in the negative buckets or the zero bucket, or past every bucket (the max): as quantileOf reads it
+    if (below > rank || !(total > rank)) return quantileOf(this, q);
+    const pos = this.pos;
+    const off = this.posOff;
+    let above = 0; // the counts of the buckets above k
+    for (let k = this.posHi; k > this.posLo; k--) {
+      const c = pos[k - off]!;
+      // the buckets up to k - 1 are still past the rank: the answer is lower
+      if (total - (above + c) > rank) above += c;
+      else return clamp(this, this.valueAt(k));
+    }
+    return clamp(this, this.valueAt(this.posLo));
+  }
+
+  /** bucketValue(k, this.scale), the last one kept. */
+  private valueAt(k: number): number {
+    if (k !== this.valueIdx || this.scale !== this.valueScale) {
+      this.valueIdx = k;
+      this.valueScale = this.scale;
+      this.value = bucketValue(k, this.scale);
+    }
+    return this.value;
+  }
+  private valueIdx = NaN;
+  private valueScale = NaN;
+  private value = 0;
+  /** The counts of the positive (negative) buckets added up: exact with whole counts. */
+  private posTotal = 0;
+  private negTotal = 0;
 
   /**
    * Reads the point records of [i0, i1): count, sum, zero, min, max, and the merge's scale with the
