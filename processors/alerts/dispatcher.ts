@@ -107,6 +107,12 @@ interface Group {
   resolved: Map<string, PendingResolve>;
   /** Exporters whose last notification was refused: flushed again at the next evaluation. */
   retry: Set<string>;
+  /**
+   * Its firing alerts in dispatch round `round` (see Dispatcher.round): a list kept on the group and
+   * refilled each round, not a map of new lists every round (2,500 firing alerts, every interval).
+   */
+  members: Instance[];
+  round: number;
   /** Bytes charged to the memory budget for it. */
   bytes: number;
 }
@@ -244,6 +250,8 @@ export function needsUpdate(entry: NflogEntry | undefined, firing: ReadonlySet<s
   return now - entry.at >= repeatMs;
 }
 
+const NO_MEMBERS: readonly Instance[] = [];
+
 /** The identity of a route's overflow group (never a real group's: those are `idx\u0000{...}`). */
 function overflowKey(route: RouteNode): string {
   return `${route.idx}\u0000\u0001overflow`;
@@ -267,6 +275,8 @@ function common(alerts: readonly Alert[], pick: (a: Alert) => Record<string, str
  */
 export class Dispatcher {
   private readonly groups = new Map<string, Group>();
+  /** Dispatch rounds so far (Group.round). */
+  private round = 0;
   /** Groups per route index (overflow groups included). */
   private readonly perRoute = new Map<number, number>();
   private readonly maxGroups: number;
@@ -335,7 +345,7 @@ export class Dispatcher {
   }
 
   private addGroup(key: string, groupKey: string, route: RouteNode, labels: Record<string, string>, now: number, bytes: number): Group {
-    const g: Group = { key, groupKey, route, labels, createdAt: now, nextFlushAt: now + route.groupWaitMs, flushed: false, resolved: new Map(), retry: new Set(), bytes };
+    const g: Group = { key, groupKey, route, labels, createdAt: now, nextFlushAt: now + route.groupWaitMs, flushed: false, resolved: new Map(), retry: new Set(), bytes, members: [], round: -1 };
     this.groups.set(key, g);
     this.perRoute.set(route.idx, (this.perRoute.get(route.idx) ?? 0) + 1);
     this.budget.add(bytes);
@@ -420,20 +430,24 @@ export class Dispatcher {
     if (silences.any() || this.opts.inhibit.length)
       for (const a of firing) if (silences.silencedBy(a.labels, now) || this.inhibited(a.labels, firing)) mutedFiring.add(a.fingerprint);
 
-    const members = new Map<string, Instance[]>();
+    const round = ++this.round;
+    // the firing alerts of each group this round: g.members when g.round === round
+    const membersOf = (g: Group): readonly Instance[] => (g.round === round ? g.members : NO_MEMBERS);
     for (const inst of firing)
       for (const r of this.routingOf(inst)) {
         const g = this.groupFor(r, now, inst.fingerprint);
-        g.resolved.delete(inst.fingerprint); // fired again
-        let list = members.get(g.key);
-        if (!list) members.set(g.key, (list = []));
-        list.push(inst);
+        if (g.resolved.size) g.resolved.delete(inst.fingerprint); // fired again
+        if (g.round !== round) {
+          g.round = round;
+          g.members.length = 0;
+        }
+        g.members.push(inst);
       }
     const immediate = new Set<string>();
     for (const r of resolvedNow)
       for (const rt of this.routed(r.alert.labels)) {
         const g = this.groupFor(rt, now, r.alert.fingerprint);
-        if (members.get(g.key)?.some((i) => i.fingerprint === r.alert.fingerprint)) continue;
+        if (membersOf(g).some((i) => i.fingerprint === r.alert.fingerprint)) continue;
         g.resolved.set(r.alert.fingerprint, { alert: r.alert, pending: [...this.exportersOf(rt.route)], at: now });
         if (g.flushed && rt.route.sendResolved) immediate.add(g.key);
       }
@@ -451,7 +465,7 @@ export class Dispatcher {
       const all = this.exportersOf(route);
       const flushFor = timerDue || immediate.has(g.key) ? all : all.filter((e) => g.retry.has(e));
       if (!flushFor.length) continue;
-      const inGroup = members.get(g.key) ?? [];
+      const inGroup = membersOf(g);
       if (timerDue) {
         if (!inGroup.length && !g.resolved.size) continue; // nothing to say: dropped below
         g.nextFlushAt = now + route.groupIntervalMs;
@@ -539,7 +553,8 @@ export class Dispatcher {
         }
         for (const g of this.groups.values()) {
           for (const [fp, r] of g.resolved) if (!r.pending.length || now - r.at > RESOLVED_RETENTION_MS) g.resolved.delete(fp);
-          if (!members.has(g.key) && !g.resolved.size && !g.retry.size) this.deleteGroup(g);
+          // (no firing alert this round, nor in a round dispatched since)
+          if (g.round < round && !g.resolved.size && !g.retry.size) this.deleteGroup(g);
         }
       },
     };

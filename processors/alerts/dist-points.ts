@@ -55,9 +55,9 @@ export class DistPoints {
     this.meta.splice(i * STRIDE, 0, ...this.encode(sk));
   }
 
-  /** Drops the first n points (their buckets become dead arena space). */
+  /** Drops the first n points (their buckets become dead arena space); shifts in place, allocating nothing. */
   removeFront(n: number): void {
-    this.meta.splice(0, n * STRIDE);
+    dropFront(this.meta, n * STRIDE);
     if (this.meta.length === 0) this.used = 0;
   }
 
@@ -141,4 +141,20 @@ export class DistPoints {
     this.cnt = cnt;
     this.used = w;
   }
+}
+
+/**
+ * Removes the first n elements of `a` in place (`a.splice(0, n)` without the array of removed elements it
+ * returns: pruning runs every round over thousands of series, and that garbage is what the young
+ * generation collects).
+ */
+export function dropFront<T>(a: T[], n: number): void {
+  if (n <= 0) return;
+  const len = a.length - n;
+  if (len <= 0) {
+    a.length = 0;
+    return;
+  }
+  for (let i = 0; i < len; i++) a[i] = a[i + n]!;
+  a.length = len;
 }

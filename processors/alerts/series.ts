@@ -4,7 +4,7 @@
  * points by pairwise merging of the older half, with per-window caches.
  */
 import { Sketch, scaleForAccuracy } from '../../src/sketch.ts';
-import { DistPoints } from './dist-points.ts';
+import { DistPoints, dropFront } from './dist-points.ts';
 import { WindowHist } from './window-histogram.ts';
 
 /**
@@ -150,11 +150,11 @@ export class Series {
     if (this.kind === 'counter' && n > 0) n--;
     if (n === 0) return;
     this.base += n;
-    this.t.splice(0, n);
-    this.v.splice(0, n);
+    dropFront(this.t, n);
+    dropFront(this.v, n);
     if (this.kind === 'dist') this.dist!.removeFront(n);
-    if (this.kind === 'summary') this.sm.splice(0, n);
-    if (this.kind === 'counter') this.inc.splice(0, n);
+    if (this.kind === 'summary') dropFront(this.sm, n);
+    if (this.kind === 'counter') dropFront(this.inc, n);
   }
 
   /** Merges the older half pairwise (see the module comment). */
