@@ -112,6 +112,8 @@ interface Group {
    * refilled each round, not a map of new lists every round (2,500 firing alerts, every interval).
    */
   members: Instance[];
+  /** How many of `members` are this round's (the list is overwritten, not emptied: no new backing store each round). */
+  nMembers: number;
   round: number;
   /** Bytes charged to the memory budget for it. */
   bytes: number;
@@ -250,7 +252,7 @@ export function needsUpdate(entry: NflogEntry | undefined, firing: ReadonlySet<s
   return now - entry.at >= repeatMs;
 }
 
-const NO_MEMBERS: readonly Instance[] = [];
+const NO_EXPORTERS: readonly string[] = [];
 
 /** The identity of a route's overflow group (never a real group's: those are `idx\u0000{...}`). */
 function overflowKey(route: RouteNode): string {
@@ -345,7 +347,7 @@ export class Dispatcher {
   }
 
   private addGroup(key: string, groupKey: string, route: RouteNode, labels: Record<string, string>, now: number, bytes: number): Group {
-    const g: Group = { key, groupKey, route, labels, createdAt: now, nextFlushAt: now + route.groupWaitMs, flushed: false, resolved: new Map(), retry: new Set(), bytes, members: [], round: -1 };
+    const g: Group = { key, groupKey, route, labels, createdAt: now, nextFlushAt: now + route.groupWaitMs, flushed: false, resolved: new Map(), retry: new Set(), bytes, members: [], nMembers: 0, round: -1 };
     this.groups.set(key, g);
     this.perRoute.set(route.idx, (this.perRoute.get(route.idx) ?? 0) + 1);
     this.budget.add(bytes);
@@ -431,23 +433,28 @@ export class Dispatcher {
       for (const a of firing) if (silences.silencedBy(a.labels, now) || this.inhibited(a.labels, firing)) mutedFiring.add(a.fingerprint);
 
     const round = ++this.round;
-    // the firing alerts of each group this round: g.members when g.round === round
-    const membersOf = (g: Group): readonly Instance[] => (g.round === round ? g.members : NO_MEMBERS);
-    for (const inst of firing)
-      for (const r of this.routingOf(inst)) {
-        const g = this.groupFor(r, now, inst.fingerprint);
+    // the firing alerts of each group this round: g.members[0, g.nMembers) when g.round === round
+    const nMembersOf = (g: Group): number => (g.round === round ? g.nMembers : 0);
+    for (let i = 0; i < firing.length; i++) {
+      const inst = firing[i]!;
+      const routed = this.routingOf(inst);
+      for (let j = 0; j < routed.length; j++) {
+        const g = this.groupFor(routed[j]!, now, inst.fingerprint);
         if (g.resolved.size) g.resolved.delete(inst.fingerprint); // fired again
         if (g.round !== round) {
           g.round = round;
-          g.members.length = 0;
+          g.nMembers = 0;
         }
-        g.members.push(inst);
+        g.members[g.nMembers++] = inst;
       }
+    }
     const immediate = new Set<string>();
     for (const r of resolvedNow)
       for (const rt of this.routed(r.alert.labels)) {
         const g = this.groupFor(rt, now, r.alert.fingerprint);
-        if (membersOf(g).some((i) => i.fingerprint === r.alert.fingerprint)) continue;
+        let firesAgain = false;
+        for (let i = 0, n = nMembersOf(g); i < n && !firesAgain; i++) firesAgain = g.members[i]!.fingerprint === r.alert.fingerprint;
+        if (firesAgain) continue;
         g.resolved.set(r.alert.fingerprint, { alert: r.alert, pending: [...this.exportersOf(rt.route)], at: now });
         if (g.flushed && rt.route.sendResolved) immediate.add(g.key);
       }
@@ -463,11 +470,11 @@ export class Dispatcher {
       const route = g.route;
       const timerDue = now >= g.nextFlushAt;
       const all = this.exportersOf(route);
-      const flushFor = timerDue || immediate.has(g.key) ? all : all.filter((e) => g.retry.has(e));
+      const flushFor = timerDue || immediate.has(g.key) ? all : g.retry.size ? all.filter((e) => g.retry.has(e)) : NO_EXPORTERS;
       if (!flushFor.length) continue;
-      const inGroup = membersOf(g);
+      const nInGroup = nMembersOf(g);
       if (timerDue) {
-        if (!inGroup.length && !g.resolved.size) continue; // nothing to say: dropped below
+        if (!nInGroup && !g.resolved.size) continue; // nothing to say: dropped below
         g.nextFlushAt = now + route.groupIntervalMs;
         g.flushed = true;
       }
@@ -479,7 +486,8 @@ export class Dispatcher {
       const firingAlerts: Alert[] = [];
       let repeatMs = route.repeatIntervalMs;
       let override: number | undefined;
-      for (const inst of inGroup) {
+      for (let i = 0; i < nInGroup; i++) {
+        const inst = g.members[i]!;
         if (mutedFiring.has(inst.fingerprint)) continue;
         let a = alertOf.get(inst);
         if (!a) alertOf.set(inst, (a = toAlert(inst)));
