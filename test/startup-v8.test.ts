@@ -11,8 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-/** V8's OptimizationStatus bit for code compiled by TurboFan (src/runtime/runtime-test.cc). */
+/** V8's OptimizationStatus bits for code compiled by TurboFan and by Sparkplug (src/runtime/runtime-test.cc). */
 const TURBOFANNED = 1 << 6;
+const BASELINE = 1 << 15;
 
 interface Seen {
   /** What heldForStartup() said while held, and after the release. */
@@ -71,6 +72,7 @@ describe('V8 settings held during start-up', () => {
     const s = await probe([]);
     expect(s.held).toEqual({ tiering: true, growth: true });
     expect(s.tierHeld & TURBOFANNED).toBe(0);
+    expect(s.tierHeld & BASELINE, 'no Sparkplug code while held').toBe(0);
     expect(s.tierReleased & TURBOFANNED).toBe(TURBOFANNED);
     // held: at most both semi-spaces of the initial size committed; released: grown several times over
     expect(s.newHeld).toBeLessThanOrEqual(2 * s.newStart);
