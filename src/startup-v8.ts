@@ -14,7 +14,7 @@
  *   start-up's allocations, most of which survive, grew the semi-spaces from 1 to ~2.4 MiB each, which an
  *   idle heap keeps (4.6-5.0 MiB of new space, nearly empty): held, 1.8 MiB; 2-3 MiB of idle RSS.
  *
- * V8 reads both flags at each decision (a function's tiering, a scavenge's resizing), so after
+ * V8 reads these flags at each decision (a function's tiering, a scavenge's resizing), so after
  * {@link releaseAfterStartup} hot code is optimized and the young generation grows under load.
  *
  * A worker thread resets the growth factor to 2 when V8 configures its heap (V8's Heap::ConfigureHeap raises
