@@ -6,8 +6,8 @@
  * added up in the same order), and it turns into that Sketch before it would differ (a negative value,
  * more than {@link PACKED_MAX_BUCKETS} distinct buckets, a span of buckets past the Sketch's cap, a
  * count past 2^24 - 1 in one bucket, or a received histogram point that would take it past these or is
- * of a coarser scale). So quantiles keep the
- * relative-accuracy bound of the scale (DDSketch's guarantee) and emitted windows merge exactly.
+ * of a coarser scale). So quantiles keep the relative-accuracy bound of the scale (DDSketch's
+ * guarantee) and emitted windows merge exactly.
  *
  * Why: a Sketch costs about 2.8 KB at 8 observations of a lognormal latency (two bucket objects, two typed
  * arrays with their ArrayBuffers, boxed doubles, and a dense Uint32Array over every bucket between the
@@ -17,10 +17,9 @@
  * Packed layout: one plain array of doubles (V8 keeps it as an unboxed FixedDoubleArray; no ArrayBuffer):
  * `[count, sum, min, max, zeroCount, e0, e1, ..., Infinity, ...]` where each entry `e = index * 2^24 +
  * count` is one positive bucket (count 1 to 2^24 - 1), the entries are sorted by index (their order as
- * numbers) and the free slots after them hold Infinity. The array is grown by copying it into one a
- * little longer (Array.prototype.concat allocates exactly the length; a push would leave V8's slack of
- * half the length plus 16 slots).
- * Indices of the scales a packed store is used at (at most {@link PACKED_MAX_SCALE}) stay below 2^24 in
+ * numbers) and the free slots after them hold Infinity. The array starts with 4 free slots and is grown
+ * by copying it into one with twice the slots (Array.prototype.concat allocates exactly the length; a
+ * push would leave V8's slack of half the length plus 16 slots). Indices of the scales a packed store is used at (at most {@link PACKED_MAX_SCALE}) stay below 2^24 in
  * magnitude, so every entry is an exact integer below 2^53.
  */
 import type { ExponentialHistogramDataPoint, HistogramDataPoint, KeyValue } from '../../src/model.ts';
