@@ -221,3 +221,16 @@ describe('prune visits the series that are due, not all of them', () => {
     );
   });
 });
+
+describe('finding a window from where the last one was', () => {
+  it('gives the binary search\'s index for any times, point and guess', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 30 }), fc.integer({ min: -5, max: 55 }), fc.integer({ min: -3, max: 35 }), (times, from, guess) => {
+        const s = new Series('m', '', {}, 'delta');
+        for (const t of [...times].sort((a, b) => a - b)) s.insert(t, 1);
+        expect(s.firstAfterNear(from, guess)).toBe(s.firstAfter(from));
+      }),
+      { numRuns: 500, seed: 21 },
+    );
+  });
+});

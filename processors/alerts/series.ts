@@ -46,6 +46,12 @@ export class Series {
   version = 0;
   /** Sliding-window merged histograms per window length (dist series only). */
   windows: Map<number, WindowHist> | undefined;
+  /** The first of `windows` made, and its length (found without a map lookup: most series are read over one window). */
+  window: WindowHist | undefined;
+  windowMs = NaN;
+  /** Absolute indices (base + array index) of the last window read: where the next one is looked for first. */
+  hintFrom = 0;
+  hintTo = 0;
   /** Times of staleness markers (ascending; usually empty), kept as long as the points. */
   staleAt: number[] | undefined;
   /** Estimated bytes of the series without its points, for the memory budget (set by the store; 0: not yet). */
@@ -68,6 +74,8 @@ export class Series {
     this.sm = [];
     this.dist = kind === 'dist' ? new DistPoints() : undefined;
     this.windows = undefined;
+    this.window = undefined;
+    this.windowMs = NaN;
     this.staleAt = undefined;
     this.inc = [];
     this.kind = kind;
@@ -81,6 +89,21 @@ export class Series {
 
   get length(): number {
     return this.t.length;
+  }
+
+  /**
+   * {@link firstAfter}, looked for first at array index `guess` and the few after it (a window that moved
+   * on by a point or two), then by binary search.
+   */
+  firstAfterNear(from: number, guess: number): number {
+    const t = this.t;
+    const n = t.length;
+    let i = guess;
+    if (i >= 0 && i <= n && (i === 0 || t[i - 1]! <= from)) {
+      for (let steps = 0; i < n && t[i]! <= from && steps < 4; steps++) i++;
+      if (i === n || t[i]! > from) return i;
+    }
+    return this.firstAfter(from);
   }
 
   /** Index of the first point with time > from (binary search). */

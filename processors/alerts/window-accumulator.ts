@@ -60,17 +60,27 @@ export class WindowAccumulator {
 
   /** Adds the points of `s` in (from, to]; `q` is the quantile a summary should report (or -1). */
   add(s: Series, from: number, to: number, q: number): void {
-    const start = s.firstAfter(from);
-    const end = s.firstAfter(to);
+    // the window moved on by a point or two since the last read: found next to where it was, not by a search
+    const start = s.firstAfterNear(from, s.hintFrom - s.base);
+    const end = s.firstAfterNear(to, s.hintTo - s.base);
+    s.hintFrom = s.base + start;
+    s.hintTo = s.base + end;
     if (end <= start) return;
     const stale = s.staleAt !== undefined && s.staleBy(to, end);
     const n = end - start;
     this.points += n;
     if (s.kind === 'dist') {
       const windowMs = to - from;
-      s.windows ??= new Map();
-      let w = s.windows.get(windowMs);
-      if (!w) s.windows.set(windowMs, (w = new WindowHist()));
+      let w = s.windowMs === windowMs ? s.window : undefined;
+      if (!w) {
+        s.windows ??= new Map();
+        w = s.windows.get(windowMs);
+        if (!w) s.windows.set(windowMs, (w = new WindowHist()));
+        if (s.window === undefined) {
+          s.window = w;
+          s.windowMs = windowMs;
+        }
+      }
       w.update(s.dist!, s.base, s.version, s.base + start, s.base + end, s.seq);
       this.dists[this.nDists++] = w;
       return;
