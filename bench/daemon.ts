@@ -328,12 +328,14 @@ async function abRounds(other: string): Promise<void> {
         const r = await drive(d.httpPort, perRequest, MEASURE_MS);
         const c1 = threadCpuSeconds(pid);
         const ms = performance.now() - t0;
-        const heap = await heapOf(d);
+        const rss = rssBytes(pid);
+        // the floor server (bench/_http-floor.mjs) does not answer SIGUSR2 with its heap
+        const heap = builds[name] === FLOOR ? undefined : await heapOf(d);
         const row = { idle: pct(i1.main + i1.others - i0.main - i0.others, IDLE_MS), rate: pct(c1.main + c1.others - c0.main - c0.others, ms), main: pct(c1.main - c0.main, ms) };
         rows[name]!.push(row);
         console.log(
           `round ${round + 1} ${name}: idle ${row.idle.toFixed(2)}% (main ${pct(i1.main - i0.main, IDLE_MS).toFixed(2)}%), at ${RATE} spans/s in ${perRequest}-span requests ${row.rate.toFixed(1)}% (main thread ${row.main.toFixed(1)}% of which system ${pct(c1.mainSys - c0.mainSys, ms).toFixed(1)}%, ` +
-            `others ${(row.rate - row.main).toFixed(1)}%; ${((c1.wakeups - c0.wakeups) / (ms / 1000)).toFixed(0)} wake-ups/s of all threads), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rssBytes(pid))}, heap ${heapText(heap)}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+            `others ${(row.rate - row.main).toFixed(1)}%; ${((c1.wakeups - c0.wakeups) / (ms / 1000)).toFixed(0)} wake-ups/s of all threads), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rss)}, heap ${heapText(heap)}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
         );
       } finally {
         d.child.kill('SIGTERM');
