@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { created, testRegistry } from '../test/helpers/doubles.ts';
 import { tempDir } from '../test/helpers/index.ts';
 import { loadConfig } from './config/load.ts';
-import { createLogger } from './logger.ts';
+import { CoalescingDestination, createLogger } from './logger.ts';
 import { Service } from './service.ts';
 
 
@@ -34,6 +34,21 @@ const base = (dir: string, sink = 'testsink/a') => ({
 });
 
 describe('Service', () => {
+  it('writes "everything is ready" when start() resolves, not with the next coalesced write of the log', async () => {
+    const dir = tempDir();
+    const { config } = await loadConfig([writeYaml(dir, 'c.yaml', base(dir))], testRegistry);
+    const writes: string[] = [];
+    const dest = new CoalescingDestination({ write: (d: string) => writes.push(d) });
+    const svc = new Service(config!, { logger: createLogger('info', dest), registry: testRegistry });
+    try {
+      await svc.start();
+      expect(writes.join('')).toContain('"message":"everything is ready"');
+    } finally {
+      await svc.shutdown();
+      dest.close();
+    }
+  });
+
   it('serves /healthz, /readyz and /metrics, reloads a good config, keeps the running one on a bad one', async () => {
     const dir = tempDir();
     const file = writeYaml(dir, 'c.yaml', base(dir));

@@ -159,6 +159,8 @@ export class Service {
       { pipelines: Object.keys(this.config.service.pipelines), telemetry: this.endpoint, port: this.telemetryPort },
       'everything is ready',
     );
+    // written now, not with the next coalesced write (src/logger.ts): scripts and tests wait for this line
+    this.logger.flush();
   }
 
   private async listenTelemetry(): Promise<void> {
