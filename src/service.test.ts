@@ -39,8 +39,11 @@ describe('Service', () => {
     const { config } = await loadConfig([writeYaml(dir, 'c.yaml', base(dir))], testRegistry);
     const writes: string[] = [];
     const dest = new CoalescingDestination({ write: (d: string) => writes.push(d) });
-    const svc = new Service(config!, { logger: createLogger('info', dest), registry: testRegistry });
+    const logger = createLogger('info', dest);
+    const svc = new Service(config!, { logger, registry: testRegistry });
     try {
+      // a line just before (as components log while starting): the ready line would be coalesced behind it
+      logger.info('starting');
       await svc.start();
       expect(writes.join('')).toContain('"message":"everything is ready"');
     } finally {
