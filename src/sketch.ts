@@ -199,7 +199,7 @@ export class Sketch {
 
   /** Bucket index of a positive value at this sketch's scale. */
   indexOf(v: number): number {
-    return Math.ceil(Math.log2(v) * this.scaleFactor) - 1;
+    return bucketIndex(v, this.scaleFactor);
   }
 
   /** Adds `n` observations of `v` (NaN and infinities are ignored). */
@@ -482,6 +482,15 @@ function mergeBuckets(into: Buckets, counts: ArrayLike<number>, offset: number, 
     const c = counts[i]!;
     if (c) into.add((offset + i) >> by, c);
   }
+}
+
+/**
+ * Bucket index of a positive value `v` at the scale whose factor is `scaleFactor` (2^scale): bucket i holds
+ * (base^i, base^(i+1)], base = 2^(2^-scale) (OTLP exponential histogram). The one rule every store uses
+ * (Sketch, the percentiles processor's packed store), so that they place a value alike.
+ */
+export function bucketIndex(v: number, scaleFactor: number): number {
+  return Math.ceil(Math.log2(v) * scaleFactor) - 1;
 }
 
 /**

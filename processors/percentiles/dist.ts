@@ -23,7 +23,7 @@
  * magnitude, so every entry is an exact integer below 2^53.
  */
 import type { ExponentialHistogramDataPoint, HistogramDataPoint, KeyValue } from '../../src/model.ts';
-import { DEFAULT_MAX_BUCKETS, Sketch, bucketValue } from '../../src/sketch.ts';
+import { DEFAULT_MAX_BUCKETS, Sketch, bucketIndex, bucketValue } from '../../src/sketch.ts';
 
 /** One series' distribution: a packed store (see the file comment) or a Sketch. */
 export type Dist = number[] | Sketch;
@@ -68,11 +68,6 @@ export function newDist(scale: number): Dist {
   return scale <= PACKED_MAX_SCALE ? [0, 0, Infinity, -Infinity, 0, Infinity, Infinity, Infinity, Infinity] : new Sketch(scale);
 }
 
-/** Bucket index of a positive value at a scale whose factor is `scaleFactor` = 2^scale (as Sketch.indexOf). */
-function indexOf(v: number, scaleFactor: number): number {
-  return Math.ceil(Math.log2(v) * scaleFactor) - 1;
-}
-
 /**
  * Adds one observation `v` (NaN and infinities are ignored, as Sketch.add does). Returns the distribution
  * that now holds it: `d` itself, or the longer copy of a packed `d` or the Sketch it became (the caller
@@ -86,7 +81,7 @@ export function distAdd(dist: Dist, v: number, scale: number): Dist {
   }
   if (!Number.isFinite(v)) return d;
   if (v > 0) {
-    const i = indexOf(v, 2 ** scale);
+    const i = bucketIndex(v, 2 ** scale);
     const lo = i * UNIT;
     const a = entryAt(d, i);
     if (a < d.length && d[a]! < lo + UNIT) {
@@ -113,16 +108,9 @@ export function distAdd(dist: Dist, v: number, scale: number): Dist {
   return d;
 }
 
-/** Position after the last entry of packed `d` (its first free slot, or its length when full). */
+/** Position after the last entry of packed `d` (its first free slot, or its length when full): free slots hold Infinity. */
 function end(d: readonly number[]): number {
-  let a = HEAD;
-  let b = d.length;
-  while (a < b) {
-    const m = (a + b) >>> 1;
-    if (d[m]! < Infinity) a = m + 1;
-    else b = m;
-  }
-  return a;
+  return firstAtLeast(d, Infinity);
 }
 
 /**
@@ -265,7 +253,7 @@ function packedMergeExplicit(dist: number[], dp: HistogramDataPoint, scale: numb
     if (dp.max !== undefined && hi > dp.max) hi = dp.max;
     const mid = lo > 0 && hi > 0 ? Math.sqrt(lo * hi) : (lo + hi) / 2;
     if (mid > 0) {
-      placedIndex[placed] = indexOf(mid, scaleFactor);
+      placedIndex[placed] = bucketIndex(mid, scaleFactor);
       placedCount[placed++] = c;
     } else if (mid < 0) return undefined;
     else zero += c;
@@ -391,13 +379,17 @@ function addSketch(dist: number[], s: Sketch, scale: number): number[] | undefin
 }
 
 /** Position of the first entry of `d` whose index is at least `i` (the bucket's entry, if present). */
-function entryAt(d: number[], i: number): number {
-  const lo = i * UNIT;
+function entryAt(d: readonly number[], i: number): number {
+  return firstAtLeast(d, i * UNIT);
+}
+
+/** Position of the first slot of `d` at or past HEAD holding at least `x` (slots are sorted, free ones Infinity). */
+function firstAtLeast(d: readonly number[], x: number): number {
   let a = HEAD;
   let b = d.length;
   while (a < b) {
     const m = (a + b) >>> 1;
-    if (d[m]! < lo) a = m + 1;
+    if (d[m]! < x) a = m + 1;
     else b = m;
   }
   return a;
