@@ -6,6 +6,9 @@ import { COALESCE_MS, CoalescingDestination, createLogger } from './logger.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The JSON lines of one write. */
+const linesOf = <T>(write: string) => write.trimEnd().split('\n').map((l) => JSON.parse(l) as T);
+
 describe('CoalescingDestination', () => {
   afterEach(() => vi.useRealTimers());
 
@@ -26,7 +29,7 @@ describe('CoalescingDestination', () => {
     expect(writes).toHaveLength(1);
     vi.advanceTimersByTime(COALESCE_MS);
     expect(writes).toHaveLength(2);
-    const lines = writes[1]!.trimEnd().split('\n').map((l) => JSON.parse(l) as { i: number });
+    const lines = linesOf<{ i: number }>(writes[1]!);
     expect(lines.map((l) => l.i)).toEqual([...Array(100).keys()]);
     vi.advanceTimersByTime(10 * COALESCE_MS);
     log.info('later');
@@ -42,7 +45,7 @@ describe('CoalescingDestination', () => {
     expect(writes).toHaveLength(1);
     log.warn('disk full');
     expect(writes).toHaveLength(2);
-    expect(writes[1]!.trimEnd().split('\n').map((l) => (JSON.parse(l) as { message: string }).message)).toEqual(['second', 'third', 'disk full']);
+    expect(linesOf<{ message: string }>(writes[1]!).map((l) => l.message)).toEqual(['second', 'third', 'disk full']);
     log.error('boom');
     expect(writes).toHaveLength(3);
     dest.close();
@@ -54,7 +57,7 @@ describe('CoalescingDestination', () => {
     const big = 'x'.repeat(8 * 1024);
     for (let i = 0; i < 8; i++) log.info({ big }, 'big');
     expect(writes).toHaveLength(2);
-    expect(writes[1]!.trimEnd().split('\n')).toHaveLength(8);
+    expect(linesOf(writes[1]!)).toHaveLength(8);
     dest.close();
   });
 
@@ -66,7 +69,7 @@ describe('CoalescingDestination', () => {
       process.exit(3);`;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
     expect(r.status).toBe(3);
-    const seen = r.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { i: number }).i);
+    const seen = linesOf<{ i: number }>(r.stdout).map((l) => l.i);
     expect(seen).toEqual([...Array(1000).keys()]);
   });
 });

@@ -10,13 +10,16 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export const COALESCE_MS = 100;
 /** Buffered lines are written at once when they reach this many bytes. */
 const COALESCE_BYTES = 64 * 1024;
-/** Lines at these levels are written at once, after whatever was buffered before them. */
-const URGENT = /^\{"level":"(?:warn|error|fatal)"/;
+/** Lines at this pino level (warn) and above are written at once, after whatever was buffered before them. */
+const URGENT_LEVEL = 40;
 
 /** What {@link CoalescingDestination} writes to: one `write` per flush (pino's SonicBoom, or a test's sink). */
 export interface LineSink {
   write(data: string): unknown;
 }
+
+/** pino's destination metadata flag (pino/lib/symbols.js `needsMetadataGsym`). */
+const PINO_METADATA: unique symbol = Symbol.for('pino.metadata') as never;
 
 const live = new Set<CoalescingDestination>();
 let exitHooked = false;
@@ -32,6 +35,13 @@ let exitHooked = false;
  * by SIGKILL or a V8 fatal error loses at most the last 100 ms of info and debug lines.
  */
 export class CoalescingDestination implements DestinationStream {
+  /** Asks pino to set `lastLevel` (and the other `last*` fields) before each write (pino's destination metadata). */
+  readonly [PINO_METADATA] = true;
+  /** The numeric pino level of the line being written (set by pino, see above). */
+  lastLevel = 0;
+  /** Set by pino with lastLevel; cleared at each write so that a logged object is not held until the next line. */
+  lastObj: unknown;
+  lastLogger: unknown;
   private pending: string[] = [];
   private pendingBytes = 0;
   private lastWrite = -Infinity;
@@ -52,6 +62,9 @@ export class CoalescingDestination implements DestinationStream {
   }
 
   write(line: string): void {
+    const urgent = this.lastLevel >= URGENT_LEVEL;
+    this.lastObj = undefined;
+    this.lastLogger = undefined;
     const t = this.now();
     if (this.pending.length === 0 && t - this.lastWrite >= COALESCE_MS) {
       this.lastWrite = t;
@@ -60,7 +73,7 @@ export class CoalescingDestination implements DestinationStream {
     }
     this.pending.push(line);
     this.pendingBytes += line.length;
-    if (this.pendingBytes >= COALESCE_BYTES || URGENT.test(line)) this.flush();
+    if (this.pendingBytes >= COALESCE_BYTES || urgent) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), Math.max(0, COALESCE_MS - (t - this.lastWrite))).unref();
   }
 
