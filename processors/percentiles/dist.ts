@@ -191,12 +191,22 @@ const scratch = new Map<number, Sketch>();
  */
 export function distMergeDataPoint(d: Dist, dp: ExponentialHistogramDataPoint, scale: number): Dist | undefined {
   if (!Array.isArray(d)) return d.mergeDataPoint(dp) ? d : undefined;
+  return mergeViaScratch(d, scale, (s) => s.mergeDataPoint(dp));
+}
+
+/**
+ * A received point merged into packed `d` the Sketch's way: `merge` (a Sketch method that returns whether
+ * the point had anything to place) into an empty scratch Sketch at `scale`, whose buckets are then added to
+ * `d`; where they do not fit, `d` becomes a Sketch and the point is merged into it. Undefined when the
+ * point had nothing to place.
+ */
+function mergeViaScratch(d: number[], scale: number, merge: (s: Sketch) => boolean): Dist | undefined {
   const s = scratchAt(scale);
-  if (!s.mergeDataPoint(dp)) return undefined;
+  if (!merge(s)) return undefined;
   const packed = addSketch(d, s, scale);
   if (packed) return packed;
   const full = toSketch(d, scale);
-  full.mergeDataPoint(dp);
+  merge(full);
   return full;
 }
 
@@ -210,13 +220,7 @@ export function distMergeExplicit(d: Dist, dp: HistogramDataPoint, scale: number
     full.mergeExplicitHistogram(dp);
     return full;
   }
-  const s = scratchAt(scale);
-  if (!s.mergeExplicitHistogram(dp)) return undefined;
-  const packed = addSketch(d, s, scale);
-  if (packed) return packed;
-  const full = toSketch(d, scale);
-  full.mergeExplicitHistogram(dp);
-  return full;
+  return mergeViaScratch(d, scale, (s) => s.mergeExplicitHistogram(dp));
 }
 
 /** Scratch of packedMergeExplicit: bucket index and count of each bucket of the point placed at a positive midpoint. */
