@@ -383,16 +383,7 @@ export class PercentilesProcessor implements Processor {
       this.late++;
       return;
     }
-    const d = this.target!;
-    if (!Array.isArray(d)) {
-      d.add(value);
-      return;
-    }
-    const r = distAdd(d, value, this.scale);
-    if (r !== d) {
-      this.targetParent!.set(this.targetKey, r);
-      this.chargeGrowth(w, d, r);
-    }
+    this.merged(w, distAdd(this.targetDist(), value, this.scale), ctx.metric.name);
   }
 
   private observeHistogram(ctx: PointContext, delta: HistogramDataPoint | undefined): void {
@@ -415,8 +406,9 @@ export class PercentilesProcessor implements Processor {
   }
 
   /**
-   * After a received histogram point was merged into the target's distribution (targetDist): stores `r`, what
-   * holds it now, and charges its growth; or counts the point as having no value (`r` undefined).
+   * After a received point was added or merged into the target's distribution (targetDist): stores `r`, what
+   * holds it now, and charges its growth; or counts the point as having no value (`r` undefined: a histogram
+   * point with nothing to place).
    */
   private merged(w: WindowState, r: Dist | undefined, metric: string): void {
     if (r === undefined) {
