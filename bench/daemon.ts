@@ -31,6 +31,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { goalNumber } from './_goals.ts';
 import { shippedConfigEnv } from '../scripts/module-log/shipped-env.mjs';
 import { SERVICES, makeSpans, provider } from './_spans.ts';
+import { cpuSecondsOf, loadAverage, rssBytesOf } from './_proc.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const WARMUP_MS = Number(process.env.BENCH_DAEMON_WARMUP_MS ?? 30_000);
@@ -99,18 +100,13 @@ async function startDaemon(moduleLog: boolean, dist = DIST, args = nodeArgs): Pr
       if (out.length > 1_000_000) out = out.slice(0, before);
       if (out.includes('everything is ready')) {
         const m = /"http":"127\.0\.0\.1:(\d+)"/.exec(out);
-        if (m) resolve({ ms: performance.now() - t0, cpuMs: cpuSeconds(child.pid!) * 1000, httpPort: Number(m[1]) });
+        if (m) resolve({ ms: performance.now() - t0, cpuMs: cpuSecondsOf(child.pid!) * 1000, httpPort: Number(m[1]) });
       }
     });
     child.on('exit', (code) => reject(new Error(`vigil run exited (${code}) before ready:\n${out}`)));
   });
   const r = await ready;
   return { child, readyMs: r.ms, readyCpuMs: r.cpuMs, httpPort: r.httpPort, dir, out: () => out };
-}
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 /**
@@ -145,13 +141,6 @@ const rssPartsText = (pid: number) => {
   const p = rssParts(pid);
   return `RSS parts: file-backed ${mib(p.file)}, malloc ${mib(p.malloc)} (main arena ${mib(p.mainArena)}, ${p.mallocArenas} thread arenas ${mib(p.malloc - p.mainArena)}), V8 heaps and other anonymous ${mib(p.otherAnon)}`;
 };
-
-/** utime + stime of the whole process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
-}
 
 /**
  * utime + stime in seconds of the main (JavaScript) thread, and of all other threads (GC helpers, compiler, libuv
@@ -251,7 +240,7 @@ const heapText = (heap: Awaited<ReturnType<typeof heapOf>>) =>
 const verdict = (ok: boolean) => (ok ? 'meets' : 'MISSES');
 
 export async function run(): Promise<void> {
-  console.log(`load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (timings move with it; the module count does not)`);
+  console.log(`load average ${loadAverage()} (timings move with it; the module count does not)`);
   const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (b.status !== 0) throw new Error('npm run build failed');
   if (START_ONLY > 0) return startOnly(START_ONLY);
@@ -264,7 +253,7 @@ export async function run(): Promise<void> {
       if (perRequest === 100) {
         console.log(`start to ready (dist/, shipped pipelines.yaml): ${d.readyMs.toFixed(0)} ms, CPU ${d.readyCpuMs.toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(d.readyMs < GOALS.startMs)})`);
         await new Promise((r) => setTimeout(r, 3000));
-        const rss = rssBytes(pid);
+        const rss = rssBytesOf(pid);
         const heap = await heapOf(d);
         console.log(
           `idle RSS 3 s after ready: ${mib(rss)}   heap ${heapText(heap)}${heap ? `, external ${mib(heap.external)}` : ''}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`,
@@ -274,15 +263,15 @@ export async function run(): Promise<void> {
         await heapOf(d); // SIGUSR2 also writes the module list
         console.log(`modules loaded at start: ${countModules(d)} (ES modules and CommonJS, built-ins excluded; the CI check is test/startup-modules.test.ts)`);
       }
-      const w0 = cpuSeconds(pid);
+      const w0 = cpuSecondsOf(pid);
       const wt0 = performance.now();
       await drive(d.httpPort, perRequest, WARMUP_MS);
-      const warmPct = ((cpuSeconds(pid) - w0) / ((performance.now() - wt0) / 1000)) * 100;
-      const cpu0 = cpuSeconds(pid);
+      const warmPct = ((cpuSecondsOf(pid) - w0) / ((performance.now() - wt0) / 1000)) * 100;
+      const cpu0 = cpuSecondsOf(pid);
       const t0 = performance.now();
       const r = await drive(d.httpPort, perRequest, MEASURE_MS);
-      const cpuPct = ((cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
-      const rss = rssBytes(pid);
+      const cpuPct = ((cpuSecondsOf(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+      const rss = rssBytesOf(pid);
       const heap = await heapOf(d);
       const achieved = r.sent / (MEASURE_MS / 1000);
       for (const line of d.out().split('\n')) if (/"level":"(warn|error)"/.test(line)) console.log(`vigil said: ${line.slice(0, 300)}`);
@@ -328,14 +317,14 @@ async function abRounds(other: string): Promise<void> {
         const r = await drive(d.httpPort, perRequest, MEASURE_MS);
         const c1 = threadCpuSeconds(pid);
         const ms = performance.now() - t0;
-        const rss = rssBytes(pid);
+        const rss = rssBytesOf(pid);
         // the floor server (bench/_http-floor.mjs) does not answer SIGUSR2 with its heap
         const heap = builds[name] === FLOOR ? undefined : await heapOf(d);
         const row = { idle: pct(i1.main + i1.others - i0.main - i0.others, IDLE_MS), rate: pct(c1.main + c1.others - c0.main - c0.others, ms), main: pct(c1.main - c0.main, ms) };
         rows[name]!.push(row);
         console.log(
           `round ${round + 1} ${name}: idle ${row.idle.toFixed(2)}% (main ${pct(i1.main - i0.main, IDLE_MS).toFixed(2)}%), at ${RATE} spans/s in ${perRequest}-span requests ${row.rate.toFixed(1)}% (main thread ${row.main.toFixed(1)}% of which system ${pct(c1.mainSys - c0.mainSys, ms).toFixed(1)}%, ` +
-            `others ${(row.rate - row.main).toFixed(1)}%; ${((c1.wakeups - c0.wakeups) / (ms / 1000)).toFixed(0)} wake-ups/s of all threads), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rss)}, heap ${heapText(heap)}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+            `others ${(row.rate - row.main).toFixed(1)}%; ${((c1.wakeups - c0.wakeups) / (ms / 1000)).toFixed(0)} wake-ups/s of all threads), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rss)}, heap ${heapText(heap)}   load ${loadAverage()}`,
         );
       } finally {
         d.child.kill('SIGTERM');
@@ -359,11 +348,11 @@ async function startOnly(rounds: number): Promise<void> {
     const d = await startDaemon(false);
     try {
       await new Promise((r) => setTimeout(r, 3000));
-      const rss = rssBytes(d.child.pid!);
+      const rss = rssBytesOf(d.child.pid!);
       const heap = await heapOf(d);
       rows.push({ ms: d.readyMs, cpu: d.readyCpuMs, rss });
       console.log(
-        `round ${i + 1}: start to ready ${d.readyMs.toFixed(0)} ms (CPU ${d.readyCpuMs.toFixed(0)} ms), idle RSS ${mib(rss)}, heap ${heapText(heap)}   load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+        `round ${i + 1}: start to ready ${d.readyMs.toFixed(0)} ms (CPU ${d.readyCpuMs.toFixed(0)} ms), idle RSS ${mib(rss)}, heap ${heapText(heap)}   load ${loadAverage()}`,
       );
     } finally {
       d.child.kill('SIGTERM');

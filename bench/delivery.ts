@@ -42,12 +42,12 @@ import { alertsProcessorFactory } from '../processors/alerts/index.ts';
 import type { AlertsProcessor } from '../processors/alerts/alerts-processor.ts';
 import { batchOf, gauge } from '../processors/alerts/testdata/batches.ts';
 import { SinkConsumer, configFor, testSettings } from '../test/helpers/index.ts';
+import { cpuSecondsOf, loadAverage } from './_proc.ts';
 
 const SIZES = [1_000, 5_000];
 const ROUNDS = Number(process.env.BENCH_DELIVERY_ROUNDS ?? 3);
 /** Whole-run bound: a stuck side fails the bench instead of hanging it. */
 const RUN_TIMEOUT_MS = 60_000;
-const CLK_TCK = 100;
 
 function procWriteBytes(): number | undefined {
   try {
@@ -60,13 +60,7 @@ function procWriteBytes(): number | undefined {
 
 /** utime + stime of a process, in ms. */
 function cpuMsOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-}
-
-function loadavg(): string {
-  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  return cpuSecondsOf(pid) * 1000;
 }
 
 function alertLabels(i: number): Record<string, string> {
@@ -348,7 +342,7 @@ export async function run(): Promise<void> {
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const r of rows) console.log(r.map((v, c) => v.padEnd(widths[c]!)).join('  '));
-  console.log(`best of ${ROUNDS} alternating rounds; webhook payload ${payloadBytes} bytes; load average ${loadavg()}`);
+  console.log(`best of ${ROUNDS} alternating rounds; webhook payload ${payloadBytes} bytes; load average ${loadAverage()}`);
   console.log(`goal: at or above Alertmanager's rate for 1,000 and 5,000 alerts, durable: ${verdicts.join('; ') || 'n/a (no Alertmanager)'}`);
 }
 

@@ -27,6 +27,7 @@ import type { FileConfig } from '../exporters/file/config.ts';
 import { FileExporter, type FileIo, nodeFileIo } from '../exporters/file/file-exporter.ts';
 import { goalNumber } from './_goals.ts';
 import { genAiTracesRequest } from './ingest.ts';
+import { loadAverage } from './_proc.ts';
 
 const SPANS = 512;
 const IN_FLIGHT = 16;
@@ -72,7 +73,7 @@ function mainThreadCpuMs(): number | undefined {
 const CLOCK_TICKS = 100;
 
 export async function run(): Promise<void> {
-  console.log(`load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`load average ${loadAverage()}`);
   const batches = await Promise.all([0, 1, 2, 3].map(async (seed) => decodeExportRequest('traces', await genAiTracesRequest(SPANS, seed))));
   // The encoding alone, on the event loop, to the bytes that are written: the reference (object tree,
   // JSON.stringify, UTF-8) against the direct writer the exporters use, alternated in rounds in this one

@@ -23,6 +23,7 @@ import type { Batch } from '../src/model.ts';
 import { decodeExportRequest } from '../src/otlp/proto.ts';
 import { ServiceTelemetry } from '../src/telemetry.ts';
 import { genAiTracesRequest } from './ingest.ts';
+import { loadAverage } from './_proc.ts';
 
 const SPANS = 512;
 const BATCHES = 600;
@@ -141,7 +142,7 @@ export async function run(): Promise<void> {
   }
   console.log(
     `otlp exporter -> vigil upstream (child process), ${BATCHES} batches of ${SPANS} spans (bench/_spans.ts: the OTel SDK's GenAI spans), gzip, 4 consumers, ${os.cpus().length} cores; ` +
-      `load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (no goal in the README's table)`,
+      `load average ${loadAverage()} (no goal in the README's table)`,
   );
   console.table(
     rows.map((r) => ({

@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { goalNumber } from './_goals.ts';
 import { type Payload, SERVICES, genAiTracesRequest, payload } from './_spans.ts';
+import { loadAverage } from './_proc.ts';
 
 const SIZES = (process.env.BENCH_INGEST_SIZES ?? '100,512').split(',').map(Number);
 const CLIENTS = 32;
@@ -423,7 +424,6 @@ function grpcSender(port: number): { send: (b: Buffer) => Promise<boolean>; clos
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
 const mb = (b: number) => `${fmt(b / 1024 / 1024, 1)} MiB`;
 const verdict = (ok: boolean) => (ok ? 'meets' : 'MISSES');
-const loadavg = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 /**
  * Decode only, in this process: ms per request for vigil's decoder, its validating scan and protobufjs
@@ -514,7 +514,7 @@ async function runPinned(pin: boolean): Promise<void> {
     console.log(
       `\ningest: OTLP traces, ${size}-span requests (${fmt(bytes / 1024, 1)} KiB protobuf from the OTel SDK's serializer, ${fmt(bytes / size)} bytes a span; ` +
         `fresh timestamps, ids, response ids and client addresses at each send), ${CLIENTS} keep-alive clients, ${SATURATE_MS / 1000}s per run; ` +
-        `servers run ${bundle ? 'compiled (esbuild bundle)' : 'through tsx'}, ${pin ? 'pinned to core 0 (taskset), load generator on core 1' : 'not pinned'}; load average ${loadavg()}`,
+        `servers run ${bundle ? 'compiled (esbuild bundle)' : 'through tsx'}, ${pin ? 'pinned to core 0 (taskset), load generator on core 1' : 'not pinned'}; load average ${loadAverage()}`,
     );
     const dec = await decodeOnly(payloads);
     const t = (x: { wallMs: number; cpuMs: number }) => `${fmt(x.cpuMs, 3)} ms CPU (${fmt(x.wallMs, 3)} wall; ${fmt((size / x.cpuMs) * 1000)} spans per CPU-second)`;
@@ -594,7 +594,7 @@ async function fixedRate(pin: boolean, payloads: Payload[], kind: ServerKind): P
 function printFixed(f: FixedRateResult, how: string): void {
   console.log(
     `in-process otlp receiver -> nop (no processors: not the shipped pipeline, no goal; see bench/daemon.ts), ${how}, at a fixed ${fmt(FIXED_RATE_SPANS)} spans/s in ${FIXED_SPANS_PER_REQUEST}-span requests ` +
-      `(achieved ${fmt(f.achieved)}, after ${FIXED_WARMUP_MS / 1000}s at that rate, measured over ${FIXED_RATE_MS / 1000}s; load average ${loadavg()}): ` +
+      `(achieved ${fmt(f.achieved)}, after ${FIXED_WARMUP_MS / 1000}s at that rate, measured over ${FIXED_RATE_MS / 1000}s; load average ${loadAverage()}): ` +
       `CPU ${fmt(f.cpuPct, 1)}% of one core (user ${fmt(f.userPct, 1)}%, system ${fmt(f.systemPct, 1)}%; GC pauses ${fmt(f.gcPct, 2)}% in ${f.gcCount} collections; by thread: ${f.threads || 'n/a'}), ` +
       `RSS ${mb(f.rss)} (peak ${mb(f.maxRss)}), heap ${mb(f.heapTotal)} total / ${mb(f.heapUsed)} used`,
   );
@@ -617,7 +617,7 @@ function printRows(size: number, rows: Row[]): void {
   const grpc = by('vigil-grpc-decoded').r.spansPerSec;
   const proc = by('vigil-http-processors');
   const GOALS = goals();
-  console.log(`load average ${loadavg()}`);
+  console.log(`load average ${loadAverage()}`);
   console.log(
     `vigil otlp/http, every request decoded: ${fmt(dec)} spans/s (goal >= ${fmt(GOALS.httpSpans)}: ${verdict(dec >= GOALS.httpSpans)}; ` +
       `${fmt(perCpu('vigil-http-decoded'))} per server CPU-second: ${verdict(perCpu('vigil-http-decoded') >= GOALS.httpSpans)}), ` +

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadAverage } from './_proc.ts';
 
 const ORDER = ['daemon', 'ingest', 'processors', 'metric-points', 'alerts', 'delivery', 'prometheus'];
 const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
@@ -27,7 +28,7 @@ if (unknown.length) {
 }
 let failed = 0;
 for (const name of names) {
-  console.log(`\n=== bench/${name}.ts === load average ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`\n=== bench/${name}.ts === load average ${loadAverage()}`);
   const url = pathToFileURL(path.join(dir, `${name}.ts`)).href;
   const script = `const m = await import(${JSON.stringify(url)}); await m.run(); process.exit(0);`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'inherit' });
