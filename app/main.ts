@@ -5,8 +5,6 @@ import { holdForStartup } from '../src/startup-v8.ts';
 // after this so that its own module evaluation is covered too.
 const command = process.argv[2];
 if (command === 'run' || command === 'validate') holdForStartup();
-// the telemetry endpoint's thread boots while the CLI and the config load (src/telemetry-front.ts)
-if (command === 'run') (await import('../src/telemetry-front.ts')).TelemetryFront.prewarm();
 const { main } = await import('./cli.ts');
 
 process.exitCode = await main(process.argv.slice(2));

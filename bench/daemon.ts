@@ -112,8 +112,7 @@ async function startDaemon(moduleLog: boolean, dist = DIST, args = nodeArgs): Pr
 /**
  * What RSS is made of, from /proc/PID/smaps: file-backed pages (the node binary, libraries), glibc's malloc arenas
  * (the main one, `[heap]`, and each thread's: a read-write mapping followed by its reserved rest, 64 MiB together)
- * and the other anonymous memory (both V8 heaps, the main thread's and the telemetry front's worker thread's, thread
- * stacks). Bytes.
+ * and the other anonymous memory (the V8 heap, thread stacks). Bytes.
  */
 function rssParts(pid: number): { file: number; malloc: number; mainArena: number; mallocArenas: number; otherAnon: number } {
   const maps: { a: bigint; b: bigint; perm: string; name: string; rss: number }[] = [];

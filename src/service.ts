@@ -69,7 +69,7 @@ export class Service {
     this.registry = opts.registry;
     this.tracer = opts.tracer;
     this.telemetry = opts.telemetry ?? new ServiceTelemetry();
-    this.telemetry.onFrontLost = (why) => this.logger.error({ code: 'VIGIL_TELEMETRY_FRONT_LOST', why }, 'the telemetry endpoint\'s thread ended; starting it again');
+    this.telemetry.onServerError = (err, repeated) => this.logger.warn({ err, repeated }, 'telemetry endpoint: a connection could not be accepted');
     const self = this;
     this.alertsApi = new AlertsApi({
       alertsStatuses: (now) => this.alertsStatuses(now),

@@ -18,12 +18,11 @@
  * {@link releaseAfterStartup} hot code is optimized and the young generation grows under load.
  *
  * A worker thread resets the growth factor to 2 when V8 configures its heap (V8's Heap::ConfigureHeap raises
- * any factor below 2), on that thread, before the worker runs any JavaScript: the telemetry front's thread
- * boots during start-up. While held, the factor is therefore set again every 2 ms from a worker's creation
- * until it is online (about 30-100 ms), and the telemetry front's thread sets it itself as its first statement
- * (src/telemetry-front.ts: the timer cannot fire while a module's evaluation keeps this loop busy); waiting for
- * 'online' alone let the main heap's scavenges of that window double the young generation (4 MiB committed at
- * idle instead of 2, 1.5-2 MiB of RSS).
+ * any factor below 2), on that thread, before the worker runs any JavaScript. vigil starts none of its own, but
+ * one can boot during start-up (the thread of Node's module-customization hooks, when a `--import` registers
+ * them, as tsx and the bench's module log do). While held, the factor is therefore set again every 2 ms from a
+ * worker's creation until it is online (about 30-100 ms); waiting for 'online' alone let the main heap's
+ * scavenges of that window double the young generation (4 MiB committed at idle instead of 2, 1.5-2 MiB of RSS).
  *
  * After start-up, {@link capYoungGeneration} keeps the young generation's growth within a cap (default
  * {@link YOUNG_GENERATION_CAP_MIB}): V8 grows it, by the same growth factor, up to 2 x 16 MiB semi-spaces under a
@@ -73,7 +72,7 @@ export function holdForStartup(): void {
   if (held.tiering) v8.setFlagsFromString('--no-sparkplug');
   if (held.growth) {
     v8.setFlagsFromString('--semi-space-growth-factor=1');
-    // A worker thread started meanwhile (the telemetry front boots during start-up) sets the factor back to
+    // A worker thread started meanwhile (a module-customization hooks thread, say) sets the factor back to
     // 2 when V8 configures its heap, on that thread, before the worker runs: set it again once each new
     // worker is online (Node's process 'worker' event announces every Worker created).
     process.on('worker', reassertOnWorker);
