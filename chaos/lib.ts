@@ -81,7 +81,8 @@ export function ensureDist(): boolean {
 }
 
 export async function startVigil(configFile: string, telemetryPort: number, o: VigilOptions = {}): Promise<Vigil> {
-  // CHAOS_VIGIL_NODE_ARGS: extra node flags for vigil (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile a scenario)
+  // CHAOS_VIGIL_NODE_ARGS: extra node flags for vigil (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile a scenario);
+  // CHAOS_DUMP=file: vigil's stdout appended to that file too (e.g. with '--trace-gc' as a node flag)
   const extra = (process.env.CHAOS_VIGIL_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const node = [process.execPath, ...extra, ...(o.heapMiB ? [`--max-old-space-size=${o.heapMiB}`] : []), path.join(ROOT, 'bin/vigil.js'), 'run', '--config', configFile];
   const quoted = node.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -91,6 +92,7 @@ export async function startVigil(configFile: string, telemetryPort: number, o: V
   let err = '';
   let buf = '';
   proc.stdout!.on('data', (d: Buffer) => {
+    if (process.env.CHAOS_DUMP) fs.appendFileSync(process.env.CHAOS_DUMP, d);
     buf += d.toString();
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
