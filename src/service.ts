@@ -149,8 +149,7 @@ export class Service {
     this.apiToken = this.readApiToken(this.config);
     fs.mkdirSync(this.config.service.state_dir, { recursive: true });
     this.openSilences(this.config.service.state_dir);
-    // The endpoint's front is a worker thread whose boot (~100 ms of CPU) overlaps the pipelines' start on a
-    // second core instead of coming before it (issue 21: start to ready).
+    // The endpoint binds while the pipelines start (either failing fails the start; /readyz says 503 until both are done).
     const [listened, started] = await Promise.allSettled([this.listenTelemetry(), this.startGraph(this.config)]);
     if (listened.status === 'rejected') throw listened.reason;
     if (started.status === 'rejected') throw started.reason;

@@ -28,7 +28,7 @@ interface Seen {
   newReleased: number;
 }
 
-/** `worker`: a worker thread starts while held (as the telemetry front's does during start-up), and this thread yields a few times after. */
+/** `worker`: a worker thread starts while held (as a module-customization hooks thread does during start-up), and this thread yields a few times after. */
 async function probe(nodeFlags: string[], worker = false): Promise<Seen> {
   const dir = tempDir('startup-v8-');
   const script = path.join(dir, 'probe.mts');
@@ -95,7 +95,7 @@ describe('V8 settings held during start-up', () => {
   }, 60_000);
 
   it('a worker thread booting while this thread keeps allocating (V8 resets the factor before the worker is online) does not undo the hold', async () => {
-    // the telemetry front's thread boots beside start-up's module loading: allocation goes on, with event-loop turns,
+    // a worker thread (a hooks thread, a library's) boots beside start-up's module loading: allocation goes on, with event-loop turns,
     // until the worker is online
     const s = await run(`
 holdForStartup();
