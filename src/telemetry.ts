@@ -300,7 +300,7 @@ export class ServiceTelemetry {
    * Probes stay fast at saturation without a thread of their own: intake work runs one request per turn of
    * the event loop (src/otlp/connections.ts `intakeTurn`), and a connection accepted here makes the next turn
    * yield (`yieldTurn`), so that its request, read at the loop's next poll, waits for at most the intake turn
-   * already running, not for one more (issue 11: `/healthz` under 50 ms at 2x saturation; measured 31-33 ms
+   * already running, not for one more (issue 11: `/healthz` under 50 ms at 2x saturation; measured 31-38 ms
    * p99 in chaos/overload.chaos.ts). A loop that is stuck does not answer at all, and the probe times out:
    * a liveness failure, as it should be.
    */
