@@ -288,6 +288,32 @@ export async function run(): Promise<void> {
       await new Promise((r) => d.child.once('exit', r));
       fs.rmSync(d.dir, { recursive: true, force: true });
     }
+    if (perRequest === 100 && process.env.BENCH_DAEMON_FLOOR !== '0') await floorAtRate(perRequest);
+  }
+}
+
+/**
+ * The floor under the CPU figure, printed beside it: bench/_http-floor.mjs (a plain node:http server that reads each
+ * body and answers 200, nothing else) driven the same way, after 10 s at the rate. What any Node HTTP intake pays on
+ * this machine for the bytes and wake-ups alone; vigil's own work is the difference. BENCH_DAEMON_FLOOR=0 skips it.
+ */
+async function floorAtRate(perRequest: number): Promise<void> {
+  const d = await startDaemon(false, FLOOR);
+  try {
+    const pid = d.child.pid!;
+    await drive(d.httpPort, perRequest, 10_000);
+    const cpu0 = cpuSecondsOf(pid);
+    const t0 = performance.now();
+    await drive(d.httpPort, perRequest, MEASURE_MS);
+    const pct = ((cpuSecondsOf(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+    console.log(
+      `  the floor at the same rate (bench/_http-floor.mjs: node:http reading each body, no decoding, no pipeline): CPU ${pct.toFixed(1)}% of one core; ` +
+        `the goal leaves vigil ${(GOALS.cpuPct - pct).toFixed(1)} points above it   load ${loadAverage()}`,
+    );
+  } finally {
+    d.child.kill('SIGTERM');
+    await new Promise((r) => d.child.once('exit', r));
+    fs.rmSync(d.dir, { recursive: true, force: true });
   }
 }
 
