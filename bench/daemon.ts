@@ -22,6 +22,7 @@
  *     rounds (default 4), each a fresh daemon: CPU seconds idle and at the rate, the main thread's share beside all threads
  *   BENCH_DAEMON_AB=floor  the same against bench/_http-floor.mjs (a plain node:http server that reads each body and
  *     answers 200): what any Node HTTP intake pays per request on this machine, the floor under vigil's figure
+ *   BENCH_DAEMON_FLOOR=0  skip the floor's run that the full bench prints beside the 100-span CPU figure
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
