@@ -135,6 +135,18 @@ describe('OTLP/JSON text written directly = JSON.stringify(toOtlpJson(...))', ()
       }
       expectSame({ resourceSpans: [{ resource: { attributes: [], droppedAttributesCount: 0 }, scopeSpans: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, spans, schemaUrl: '' }], schemaUrl: '' }] }, 'traces');
     }
+    // keys that change places from span to span (the writer remembers the last key and pair at each position),
+    // with values equal by === but written differently in another type (1 and 1n, '1' and 1)
+    const orders = [['a', 'b', 'c'], ['c', 'a', 'b'], ['a', 'c'], ['b', 'a', 'c', 'd']];
+    const typed: AnyValue[] = [1, 1n, '1', true, 'x', 'é', 1, 0, -0];
+    for (let round = 0; round < 3; round++) {
+      const spans = [];
+      for (let i = 0; i < 60; i++) {
+        const order = orders[(i + round) % orders.length]!;
+        spans.push(span(order.map((key, j) => ({ key, value: typed[(i + j * 2 + round) % typed.length]! })), i));
+      }
+      expectSame({ resourceSpans: [{ resource: { attributes: [], droppedAttributesCount: 0 }, scopeSpans: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, spans, schemaUrl: '' }], schemaUrl: '' }] }, 'traces');
+    }
     // a request whose only non-ASCII text is an attribute seen before
     for (let i = 0; i < 3; i++) expectSame({ resourceLogs: [{ resource: { attributes: [{ key: 'only', value: 'ünïcode' }], droppedAttributesCount: 0 }, scopeLogs: [], schemaUrl: '' }] }, 'logs');
   });

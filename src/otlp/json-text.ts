@@ -311,9 +311,30 @@ function keyPrefix(k: string): void {
   } else lit('{"value":');
 }
 
-function keyValue(kv: KeyValue): void {
+/**
+ * The last key, its cache entry, and the last cached pair written at each position of an attribute list (the
+ * first {@link MEMO_POSITIONS}): spans of one SDK carry the same keys in the same order, and their decoded keys
+ * are the same string objects, so a compare by identity replaces the cache's two hash lookups. Exact by
+ * construction: a pair's bytes depend on its key and value only, and only ASCII pairs from the cache are kept.
+ */
+const MEMO_POSITIONS = 32;
+const memoKey: (string | undefined)[] = new Array<string | undefined>(MEMO_POSITIONS).fill(undefined);
+const memoEntry: (CachedKey | undefined)[] = new Array<CachedKey | undefined>(MEMO_POSITIONS).fill(undefined);
+const memoValue: unknown[] = new Array<unknown>(MEMO_POSITIONS).fill(undefined);
+const memoBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(MEMO_POSITIONS).fill(undefined);
+
+function keyValue(kv: KeyValue, at: number): void {
   const v = kv.value;
-  let c = keyCache.get(kv.key);
+  let c: CachedKey | undefined;
+  const memo = at < MEMO_POSITIONS;
+  if (memo && memoKey[at] === kv.key) {
+    c = memoEntry[at]!;
+    const bytes = memoBytes[at];
+    if (bytes !== undefined && memoValue[at] === v) {
+      c.hits++;
+      return copy(bytes);
+    }
+  } else c = keyCache.get(kv.key);
   if (c === undefined) {
     if (kv.key.length > MAX_CACHED_KEY_LENGTH || !isPrintableAscii(kv.key)) {
       keyPrefix(kv.key);
@@ -328,6 +349,11 @@ function keyValue(kv: KeyValue): void {
     pos = start;
     keyCache.set(kv.key, c);
   }
+  if (memo && memoKey[at] !== kv.key) {
+    memoKey[at] = kv.key;
+    memoEntry[at] = c;
+    memoBytes[at] = undefined;
+  }
   const values = c.values;
   const t = typeof v;
   if (values === null || (t !== 'string' && t !== 'bigint' && t !== 'number' && t !== 'boolean')) {
@@ -338,6 +364,10 @@ function keyValue(kv: KeyValue): void {
   const hit = values.get(v);
   if (hit !== undefined) {
     c.hits++;
+    if (memo) {
+      memoValue[at] = v;
+      memoBytes[at] = hit;
+    }
     return copy(hit);
   }
   c.misses++;
@@ -351,7 +381,14 @@ function keyValue(kv: KeyValue): void {
   const pairAscii = ascii;
   ascii = wasAscii && pairAscii;
   if (!pairAscii || pos - start > MAX_CACHED_BYTES) return;
-  if (values.size < MAX_CACHED_VALUES) values.set(v, new Uint8Array(buf.subarray(start, pos)));
+  if (values.size < MAX_CACHED_VALUES) {
+    const bytes = new Uint8Array(buf.subarray(start, pos));
+    values.set(v, bytes);
+    if (memo) {
+      memoValue[at] = v;
+      memoBytes[at] = bytes;
+    }
+  }
   else if (c.misses > c.hits) {
     // Full of values that do not come back (ids, token counts): try once more, then stop caching them.
     if (c.cleared) c.values = null;
@@ -367,7 +404,7 @@ function keyValues(list: readonly KeyValue[]): void {
   byte(0x5b);
   for (let i = 0; i < list.length; i++) {
     if (i) byte(0x2c);
-    keyValue(list[i]!);
+    keyValue(list[i]!, i);
   }
   byte(0x5d);
 }
