@@ -11,6 +11,7 @@ import { type CarriedComponent, Graph } from './graph.ts';
 import type { Logger } from './logger.ts';
 import type { ComponentRegistry } from './registry.ts';
 import { ServiceTelemetry } from './telemetry.ts';
+import { ConnectionStats } from './otlp/connections.ts';
 import { AlertsApi } from './api/alertmanager.ts';
 import { apiHandler } from './api/http.ts';
 import { buildOverview, type Overview } from './api/overview.ts';
@@ -69,7 +70,7 @@ export class Service {
     this.registry = opts.registry;
     this.tracer = opts.tracer;
     this.telemetry = opts.telemetry ?? new ServiceTelemetry();
-    this.telemetry.onServerError = (err, repeated) => this.logger.warn({ err, repeated }, 'telemetry endpoint: a connection could not be accepted');
+    this.telemetry.connectionStats = new ConnectionStats(this.logger, undefined);
     const self = this;
     this.alertsApi = new AlertsApi({
       alertsStatuses: (now) => this.alertsStatuses(now),

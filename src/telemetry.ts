@@ -12,7 +12,7 @@ import { type Attributes, type Histogram, type Meter, ValueType } from '@opentel
 import { OwnMeter } from './own-meter.ts';
 import type { ComponentKind } from './component.ts';
 import type { SignalName } from './model.ts';
-import { defaultMaxConnections, yieldTurn } from './otlp/connections.ts';
+import { type ConnectionStats, capConnections, defaultMaxConnections, yieldTurn } from './otlp/connections.ts';
 import { bearerMatches } from './otlp/intake.ts';
 import { splitHostPort } from './endpoint.ts';
 import { memoryBudget } from './memory-budget.ts';
@@ -311,7 +311,6 @@ export class ServiceTelemetry {
     // idle sockets cannot take every descriptor.
     const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => this.handle(req, res));
     server.keepAliveTimeout = 5000;
-    server.maxConnections = defaultMaxConnections();
     server.on('connection', yieldTurn);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -320,16 +319,12 @@ export class ServiceTelemetry {
         resolve();
       });
     });
-    // a failed accept (EMFILE at the descriptor limit) is told, at most once every 10 s; never a crash
-    let lastTold = 0;
-    let untold = 0;
-    server.on('error', (e) => {
-      const now = Date.now();
-      if (now - lastTold < 10_000) return void untold++;
-      this.onServerError?.(e, untold);
-      lastTold = now;
-      untold = 0;
-    });
+    const max = defaultMaxConnections();
+    if (this.connectionStats) capConnections(server, `telemetry ${endpoint}`, max, this.connectionStats);
+    else {
+      server.maxConnections = max;
+      server.on('error', () => undefined); // a failed accept is libuv's to retry; never a crash
+    }
     server.unref();
     this.server = server;
     return server.address() as AddressInfo;
@@ -386,8 +381,8 @@ export class ServiceTelemetry {
     }
   }
 
-  /** Told when the endpoint fails to accept a connection (`repeated`: failures not told since the last call); the service logs it. */
-  onServerError: ((err: Error, repeated: number) => void) | undefined;
+  /** Where the endpoint counts and logs its refused and failed connections (the service's logger; src/otlp/connections.ts). */
+  connectionStats: ConnectionStats | undefined;
 
   /** Stops serving (the mirror's SDK provider, if any, is shut down by whoever made it: src/self-export.ts). */
   async close(): Promise<void> {

@@ -79,6 +79,11 @@ export class ConnectionStats {
     this.note(`closed (${reason}) on ${listener}`);
   }
 
+  /** A connection `listener` could not accept (EMFILE at the descriptor limit, ...): libuv tries again at the next one. */
+  acceptFailed(listener: string, err: NodeJS.ErrnoException): void {
+    this.note(`not accepted (${err.code ?? err.message}) on ${listener}`);
+  }
+
   private note(what: string): void {
     this.pending.set(what, (this.pending.get(what) ?? 0) + 1);
     const now = Date.now();
@@ -96,14 +101,19 @@ export class ConnectionStats {
     if (!this.pending.size) return;
     const connections = Object.fromEntries(this.pending);
     this.pending.clear();
-    this.logger.warn({ connections }, 'connections refused or closed (logged at most every 10 s)');
+    this.logger.warn({ connections }, 'connections refused, closed or not accepted (logged at most every 10 s)');
   }
 }
 
-/** Caps the connections of a plain net/http server; counts and logs what is refused. */
+/**
+ * Caps the connections of a listening net/http server; counts and logs what is refused, and logs (never throws)
+ * a connection it fails to accept: an 'error' on a listening server is a failed accept, which Node emits and
+ * which would end the process without a listener.
+ */
 export function capConnections(server: net.Server, listener: string, max: number, stats: ConnectionStats): void {
   server.maxConnections = max;
   server.on('drop', () => stats.refusedConnection(listener, max));
+  server.on('error', (e: NodeJS.ErrnoException) => stats.acceptFailed(listener, e));
 }
 
 /**

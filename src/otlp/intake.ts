@@ -429,10 +429,12 @@ export class HttpIntakeServer {
       server.once('error', (e) => reject(new Error(`cannot listen on ${this.opts.endpoint}: ${e.message}`)));
       server.listen(port, host, () => resolve());
     });
-    server.on('error', (e) => this.opts.logger.error({ err: e }, 'HTTP server error'));
     const max = this.opts.maxConnections ?? defaultMaxConnections();
     if (this.opts.connectionStats) capConnections(server, `http ${this.opts.endpoint}`, max, this.opts.connectionStats);
-    else server.maxConnections = max;
+    else {
+      server.maxConnections = max;
+      server.on('error', (e) => this.opts.logger.error({ err: e }, 'HTTP server error'));
+    }
     server.on('clientError', (err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
