@@ -234,6 +234,22 @@ async function drive(httpPort: number, perRequest: number, ms: number): Promise<
   return { sent, failed };
 }
 
+/** {@link drive} on daemon `d`, with the daemon's CPU over that time (all threads) as % of one core. */
+async function driveMeasured(d: Daemon, perRequest: number, ms: number): Promise<{ sent: number; failed: number; cpuPct: number }> {
+  const pid = d.child.pid!;
+  const cpu0 = cpuSecondsOf(pid);
+  const t0 = performance.now();
+  const r = await drive(d.httpPort, perRequest, ms);
+  return { ...r, cpuPct: ((cpuSecondsOf(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100 };
+}
+
+/** Stops a daemon of {@link startDaemon} (SIGTERM, then its exit) and removes its folder. */
+async function stopDaemon(d: Daemon): Promise<void> {
+  d.child.kill('SIGTERM');
+  await new Promise((r) => d.child.once('exit', r));
+  fs.rmSync(d.dir, { recursive: true, force: true });
+}
+
 const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
 /** The heap as printed beside RSS: total / used, and the young generation's committed size (both semi-spaces). */
 const heapText = (heap: Awaited<ReturnType<typeof heapOf>>) =>
@@ -264,14 +280,9 @@ export async function run(): Promise<void> {
         await heapOf(d); // SIGUSR2 also writes the module list
         console.log(`modules loaded at start: ${countModules(d)} (ES modules and CommonJS, built-ins excluded; the CI check is test/startup-modules.test.ts)`);
       }
-      const w0 = cpuSecondsOf(pid);
-      const wt0 = performance.now();
-      await drive(d.httpPort, perRequest, WARMUP_MS);
-      const warmPct = ((cpuSecondsOf(pid) - w0) / ((performance.now() - wt0) / 1000)) * 100;
-      const cpu0 = cpuSecondsOf(pid);
-      const t0 = performance.now();
-      const r = await drive(d.httpPort, perRequest, MEASURE_MS);
-      const cpuPct = ((cpuSecondsOf(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+      const warmPct = (await driveMeasured(d, perRequest, WARMUP_MS)).cpuPct;
+      const r = await driveMeasured(d, perRequest, MEASURE_MS);
+      const cpuPct = r.cpuPct;
       const rss = rssBytesOf(pid);
       const heap = await heapOf(d);
       const achieved = r.sent / (MEASURE_MS / 1000);
@@ -285,9 +296,7 @@ export async function run(): Promise<void> {
       );
       console.log(`  at the rate ${rssPartsText(pid)}${heap ? `; external ${mib(heap.external)}, array buffers ${mib(heap.arrayBuffers)}` : ''}`);
     } finally {
-      d.child.kill('SIGTERM');
-      await new Promise((r) => d.child.once('exit', r));
-      fs.rmSync(d.dir, { recursive: true, force: true });
+      await stopDaemon(d);
     }
     if (perRequest === 100 && process.env.BENCH_DAEMON_FLOOR !== '0') await floorAtRate(perRequest);
   }
@@ -301,20 +310,14 @@ export async function run(): Promise<void> {
 async function floorAtRate(perRequest: number): Promise<void> {
   const d = await startDaemon(false, FLOOR);
   try {
-    const pid = d.child.pid!;
     await drive(d.httpPort, perRequest, 10_000);
-    const cpu0 = cpuSecondsOf(pid);
-    const t0 = performance.now();
-    await drive(d.httpPort, perRequest, MEASURE_MS);
-    const pct = ((cpuSecondsOf(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+    const pct = (await driveMeasured(d, perRequest, MEASURE_MS)).cpuPct;
     console.log(
       `  the floor at the same rate (bench/_http-floor.mjs: node:http reading each body, no decoding, no pipeline): CPU ${pct.toFixed(1)}% of one core; ` +
         `the goal leaves vigil ${(GOALS.cpuPct - pct).toFixed(1)} points above it   load ${loadAverage()}`,
     );
   } finally {
-    d.child.kill('SIGTERM');
-    await new Promise((r) => d.child.once('exit', r));
-    fs.rmSync(d.dir, { recursive: true, force: true });
+    await stopDaemon(d);
   }
 }
 
@@ -354,9 +357,7 @@ async function abRounds(other: string): Promise<void> {
             `others ${(row.rate - row.main).toFixed(1)}%; ${((c1.wakeups - c0.wakeups) / (ms / 1000)).toFixed(0)} wake-ups/s of all threads), ${(r.sent / (ms / 1000)).toFixed(0)} spans/s, ${r.failed} failed, RSS ${mib(rss)}, heap ${heapText(heap)}   load ${loadAverage()}`,
         );
       } finally {
-        d.child.kill('SIGTERM');
-        await new Promise((r) => d.child.once('exit', r));
-        fs.rmSync(d.dir, { recursive: true, force: true });
+        await stopDaemon(d);
       }
     }
   }
@@ -382,9 +383,7 @@ async function startOnly(rounds: number): Promise<void> {
         `round ${i + 1}: start to ready ${d.readyMs.toFixed(0)} ms (CPU ${d.readyCpuMs.toFixed(0)} ms), idle RSS ${mib(rss)}, heap ${heapText(heap)}   load ${loadAverage()}`,
       );
     } finally {
-      d.child.kill('SIGTERM');
-      await new Promise((r) => d.child.once('exit', r));
-      fs.rmSync(d.dir, { recursive: true, force: true });
+      await stopDaemon(d);
     }
   }
   const ms = median(rows.map((r) => r.ms));
@@ -395,9 +394,7 @@ async function startOnly(rounds: number): Promise<void> {
     await heapOf(d); // SIGUSR2 also writes the module list
     console.log(`modules loaded at start: ${countModules(d)} (ES modules and CommonJS, built-ins excluded; the CI check is test/startup-modules.test.ts)`);
   } finally {
-    d.child.kill('SIGTERM');
-    await new Promise((r) => d.child.once('exit', r));
-    fs.rmSync(d.dir, { recursive: true, force: true });
+    await stopDaemon(d);
   }
 }
 
