@@ -1,8 +1,7 @@
 /**
  * The `alerts` processor: stores the metrics flowing through it for the rules, evaluates every `interval`
  * (timer unref'd), emits routed notifications on `settings.emit`, and persists its state after every
- * evaluation that changed something (atomic write, off the event loop once the round's notifications are
- * handed over), so that a restart or a kill -9 neither pages twice
+ * evaluation that changed something (atomic write), so that a restart or a kill -9 neither pages twice
  * inside a repeat interval nor loses a resolve.
  *
  * Delivery is at-least-once and tracked per exporter and notification: each notification is emitted on
@@ -17,7 +16,7 @@ import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
 import { AlertEngine, type EngineState } from './alert-engine.ts';
-import { readJsonSync, writeFileAtomic } from '../../src/atomic-file.ts';
+import { readJsonSync, writeFileAtomicSync } from '../../src/atomic-file.ts';
 import type { AlertsConfig } from './config.ts';
 import type { CompiledConfig } from './rules.ts';
 import { RecentRing, type ComponentStatus, type NotificationRecord, type RuleStatus } from '../../src/status.ts';
@@ -35,8 +34,6 @@ export class AlertsProcessor implements Processor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastWritten = '';
-  /** The state file writes in flight, in order (see {@link persist}); never rejects. */
-  private saving: Promise<void> = Promise.resolve();
   private started = false;
   private stopped = false;
   /** Exporters whose last emit was refused (logged once per refusal spell). */
@@ -204,21 +201,11 @@ export class AlertsProcessor implements Processor {
     this.persist();
   }
 
-  /**
-   * Writes the state file when the state changed since the last write that succeeded. The state is taken now;
-   * the write and its fsyncs run off the event loop, one after another in the order taken (`saving`): the
-   * notifications just accepted are being delivered meanwhile (a blocking write of 5,000 alerts' state held
-   * them up for ~15 ms). {@link shutdown} waits for the last one.
-   */
   private persist(): void {
     const text = JSON.stringify(this.engine.snapshot());
     if (text === this.lastWritten) return;
-    this.saving = this.saving.then(() => this.write(text));
-  }
-
-  private async write(text: string): Promise<void> {
     try {
-      await writeFileAtomic(this.stateFile, text);
+      writeFileAtomicSync(this.stateFile, text);
       this.lastWritten = text;
       if (this.saveFailing) {
         this.saveFailing = false;
@@ -244,6 +231,5 @@ export class AlertsProcessor implements Processor {
     this.timer = undefined;
     if (this.running) await this.running.catch(() => undefined);
     if (this.started) this.persist();
-    await this.saving;
   }
 }

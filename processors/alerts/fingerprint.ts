@@ -3,13 +3,23 @@
  * order, each name and value followed by the 0xff separator byte, written as 16 lowercase hex digits.
  */
 const encoder = new TextEncoder();
+/** Char codes of the lowercase hex digits. */
+const NIBBLE = Uint16Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
-// FNV-1a 64 in two unsigned 32-bit halves (a BigInt per byte measured 7.7 us an alert of 4 labels, this 1.8 us; an evaluation
+// FNV-1a 64 in two unsigned 32-bit halves (a BigInt per byte measured 7.7 us an alert of 4 labels, this 1.1 us; an evaluation
 // round that starts 5,000 alerts spent 30 ms in it). The prime is 2^40 + 0x1b3, so h * prime mod 2^64 is
 // h * 0x1b3 + (h << 40): the low half's product with 0x1b3 carries into the high half, and the low half shifted
 // by 8 is all of h << 40 that stays below 2^64. Every intermediate stays below 2^53, exact in a double; `>>> 0`
 // takes it modulo 2^32.
-const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
+
+/** The 64-bit hash `hi:lo` as 16 lowercase hex digits (one call with every char code: ~20x `toString(16)` twice). */
+function hex64(hi: number, lo: number): string {
+  const N = NIBBLE;
+  return String.fromCharCode(
+    N[hi >>> 28]!, N[(hi >>> 24) & 15]!, N[(hi >>> 20) & 15]!, N[(hi >>> 16) & 15]!, N[(hi >>> 12) & 15]!, N[(hi >>> 8) & 15]!, N[(hi >>> 4) & 15]!, N[hi & 15]!,
+    N[lo >>> 28]!, N[(lo >>> 24) & 15]!, N[(lo >>> 20) & 15]!, N[(lo >>> 16) & 15]!, N[(lo >>> 12) & 15]!, N[(lo >>> 8) & 15]!, N[(lo >>> 4) & 15]!, N[lo & 15]!,
+  );
+}
 
 /**
  * The fingerprint of a label set, as Prometheus and Alertmanager compute it (see this file's comment):
@@ -22,7 +32,7 @@ export function fingerprint(labels: Readonly<Record<string, string>>): string {
   for (let k = 0; k < names.length * 2; k++) {
     const s = k & 1 ? labels[names[k >> 1]!]! : names[k >> 1]!;
     // the UTF-8 bytes: the char codes while they are ASCII; otherwise as TextEncoder writes them (a lone
-    // surrogate as U+FFFD, as Go writes invalid UTF-8)
+    // surrogate as U+FFFD)
     let bytes: Uint8Array | undefined;
     for (let i = 0; i < s.length; i++)
       if (s.charCodeAt(i) >= 0x80) {
@@ -38,7 +48,7 @@ export function fingerprint(labels: Readonly<Record<string, string>>): string {
       hi = (hi * 0x1b3 + ((l << 8) >>> 0) + (t - lo) / 0x100000000) >>> 0;
     }
   }
-  return hex8(hi) + hex8(lo);
+  return hex64(hi, lo);
 }
 
 /** A canonical string of a label set (sorted, quoted), used as a map key and in group keys. */
