@@ -16,6 +16,24 @@ export function cpuSecondsOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/**
+ * The time process `pid`'s threads spent on a CPU, in seconds, as the scheduler counts it (the first field of
+ * /proc/<pid>/task/<tid>/schedstat, nanoseconds; proc(5)). utime + stime come from sampling at each timer tick,
+ * which could charge a process that runs briefly at each wake-up more or less than it ran; this count cannot.
+ * Threads that ended since an earlier reading are missing from a later one.
+ */
+export function schedCpuSecondsOf(pid: number): number {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1e9;
+}
+
 /** Resident set size of process `pid` in bytes (VmRSS); NaN when /proc does not say. */
 export function rssBytesOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -32,7 +32,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { goalNumber } from './_goals.ts';
 import { shippedConfigEnv } from '../scripts/module-log/shipped-env.mjs';
 import { SERVICES, makeSpans, provider } from './_spans.ts';
-import { cpuSecondsOf, loadAverage, rssBytesOf } from './_proc.ts';
+import { cpuSecondsOf, loadAverage, rssBytesOf, schedCpuSecondsOf } from './_proc.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const WARMUP_MS = Number(process.env.BENCH_DAEMON_WARMUP_MS ?? 30_000);
@@ -234,14 +234,22 @@ async function drive(httpPort: number, perRequest: number, ms: number): Promise<
   return { sent, failed };
 }
 
-/** {@link drive} on daemon `d`, with the daemon's CPU over that time (all threads) as % of one core. */
-async function driveMeasured(d: Daemon, perRequest: number, ms: number): Promise<{ sent: number; failed: number; cpuPct: number }> {
+/**
+ * {@link drive} on daemon `d`, with the daemon's CPU over that time (all threads) as % of one core: `cpuPct` from
+ * utime + stime (what `top` and the Collector's testbed read), `schedPct` from the scheduler's own count beside it.
+ */
+async function driveMeasured(d: Daemon, perRequest: number, ms: number): Promise<{ sent: number; failed: number; cpuPct: number; schedPct: number }> {
   const pid = d.child.pid!;
   const cpu0 = cpuSecondsOf(pid);
+  const sched0 = schedCpuSecondsOf(pid);
   const t0 = performance.now();
   const r = await drive(d.httpPort, perRequest, ms);
-  return { ...r, cpuPct: ((cpuSecondsOf(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100 };
+  const s = (performance.now() - t0) / 1000;
+  return { ...r, cpuPct: ((cpuSecondsOf(pid) - cpu0) / s) * 100, schedPct: ((schedCpuSecondsOf(pid) - sched0) / s) * 100 };
 }
+
+/** The scheduler's count beside a CPU figure (see {@link schedCpuSecondsOf}). */
+const schedText = (r: { schedPct: number }) => `the scheduler's count ${r.schedPct.toFixed(1)}%`;
 
 /** Stops a daemon of {@link startDaemon} (SIGTERM, then its exit) and removes its folder. */
 async function stopDaemon(d: Daemon): Promise<void> {
@@ -290,7 +298,7 @@ export async function run(): Promise<void> {
       const atRate = achieved >= RATE * 0.9;
       console.log(
         `vigil run at ${RATE.toLocaleString('en')} spans/s in ${perRequest}-span requests (achieved ${Math.round(achieved).toLocaleString('en')}/s, ${r.failed} failed requests; after ${WARMUP_MS / 1000}s at the rate, measured ${MEASURE_MS / 1000}s): ` +
-          `CPU ${cpuPct.toFixed(1)}% of one core (goal <= ${GOALS.cpuPct}%: ${atRate ? verdict(cpuPct <= GOALS.cpuPct) : 'NOT MEASURED: the rate was not reached'}), RSS ${mib(rss)} (goal < ${GOALS.rssAtRateMiB} MiB: ${verdict(rss < GOALS.rssAtRateMiB * MiB)}), ` +
+          `CPU ${cpuPct.toFixed(1)}% of one core (${schedText(r)}; goal <= ${GOALS.cpuPct}%: ${atRate ? verdict(cpuPct <= GOALS.cpuPct) : 'NOT MEASURED: the rate was not reached'}), RSS ${mib(rss)} (goal < ${GOALS.rssAtRateMiB} MiB: ${verdict(rss < GOALS.rssAtRateMiB * MiB)}), ` +
           `heap ${heapText(heap)}; ` +
           `CPU ${warmPct.toFixed(1)}% over the first ${WARMUP_MS / 1000}s at the rate (JIT warming up)`,
       );
@@ -311,9 +319,10 @@ async function floorAtRate(perRequest: number): Promise<void> {
   const d = await startDaemon(false, FLOOR);
   try {
     await drive(d.httpPort, perRequest, 10_000);
-    const pct = (await driveMeasured(d, perRequest, MEASURE_MS)).cpuPct;
+    const m = await driveMeasured(d, perRequest, MEASURE_MS);
+    const pct = m.cpuPct;
     console.log(
-      `  the floor at the same rate (bench/_http-floor.mjs: node:http reading each body, no decoding, no pipeline): CPU ${pct.toFixed(1)}% of one core; ` +
+      `  the floor at the same rate (bench/_http-floor.mjs: node:http reading each body, no decoding, no pipeline): CPU ${pct.toFixed(1)}% of one core (${schedText(m)}); ` +
         `the goal leaves vigil ${(GOALS.cpuPct - pct).toFixed(1)} points above it   load ${loadAverage()}`,
     );
   } finally {
