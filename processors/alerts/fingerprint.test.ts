@@ -51,3 +51,10 @@ describe('fingerprint against the BigInt definition', () => {
     expect(fingerprint(labels)).toBe(reference(labels));
   });
 });
+
+describe('fingerprint of values that are not strings', () => {
+  it('hashes them as TextEncoder takes them (undefined as empty, others as their string), without throwing', () => {
+    const odd = { a: undefined, b: null, c: 12, d: true } as unknown as Record<string, string>;
+    expect(fingerprint(odd)).toBe(fingerprint({ a: '', b: 'null', c: '12', d: 'true' }));
+  });
+});

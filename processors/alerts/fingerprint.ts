@@ -30,7 +30,9 @@ export function fingerprint(labels: Readonly<Record<string, string>>): string {
   let hi = 0xcbf29ce4;
   let lo = 0x84222325;
   for (let k = 0; k < names.length * 2; k++) {
-    const s = k & 1 ? labels[names[k >> 1]!]! : names[k >> 1]!;
+    const raw: unknown = k & 1 ? labels[names[k >> 1]!] : names[k >> 1];
+    // a value that is not a string (a hand-edited state file) is hashed as TextEncoder would take it
+    const s = typeof raw === 'string' ? raw : raw === undefined ? '' : String(raw);
     // the UTF-8 bytes: the char codes while they are ASCII; otherwise as TextEncoder writes them (a lone
     // surrogate as U+FFFD)
     let bytes: Uint8Array | undefined;
