@@ -3,6 +3,7 @@
  * length, wire type and nesting depth checked), string interning and hex ids, and the error that carries a
  * field path ({@link ProtoError}).
  */
+import { hex8, hex16 } from '../hex.ts';
 
 /** Deepest message nesting the decoder accepts (deeper input is an error, not a stack overflow). */
 export const MAX_DEPTH = 64;
@@ -23,9 +24,6 @@ export const EGROUP = 4;
 /** Protobuf wire type: 32-bit fixed. */
 export const I32 = 5;
 
-/** Char codes of the lowercase hex digits. */
-export const NIBBLE = new Uint16Array(16);
-for (let i = 0; i < 16; i++) NIBBLE[i] = '0123456789abcdef'.charCodeAt(i);
 
 // Short strings (attribute keys, model names, span names) repeat from span to span: a small cache keyed by
 // their bytes returns the string already made, which is several times cheaper than decoding UTF-8 again
@@ -85,32 +83,6 @@ export function intern(b: FastBuffer, view: DataView, start: number, n: number):
   internLens[slot] = n;
   internStrs[slot] = s;
   return s;
-}
-
-// One call with every char code builds a flat string: about twice as fast as toString('hex'). (Measured
-// against a table of 256 two-char strings: concatenating them builds a rope that must be flattened later, and
-// against filling a scratch buffer for latin1Slice: both slower.)
-/** The 8 bytes at p as 16 lowercase hex digits. */
-export function hex8(b: Uint8Array, p: number): string {
-  const N = NIBBLE;
-  return String.fromCharCode(
-    N[b[p]! >> 4]!, N[b[p]! & 15]!, N[b[p + 1]! >> 4]!, N[b[p + 1]! & 15]!, N[b[p + 2]! >> 4]!, N[b[p + 2]! & 15]!,
-    N[b[p + 3]! >> 4]!, N[b[p + 3]! & 15]!, N[b[p + 4]! >> 4]!, N[b[p + 4]! & 15]!, N[b[p + 5]! >> 4]!, N[b[p + 5]! & 15]!,
-    N[b[p + 6]! >> 4]!, N[b[p + 6]! & 15]!, N[b[p + 7]! >> 4]!, N[b[p + 7]! & 15]!,
-  );
-}
-
-/** The 16 bytes at p as 32 lowercase hex digits. */
-export function hex16(b: Uint8Array, p: number): string {
-  const N = NIBBLE;
-  return String.fromCharCode(
-    N[b[p]! >> 4]!, N[b[p]! & 15]!, N[b[p + 1]! >> 4]!, N[b[p + 1]! & 15]!, N[b[p + 2]! >> 4]!, N[b[p + 2]! & 15]!,
-    N[b[p + 3]! >> 4]!, N[b[p + 3]! & 15]!, N[b[p + 4]! >> 4]!, N[b[p + 4]! & 15]!, N[b[p + 5]! >> 4]!, N[b[p + 5]! & 15]!,
-    N[b[p + 6]! >> 4]!, N[b[p + 6]! & 15]!, N[b[p + 7]! >> 4]!, N[b[p + 7]! & 15]!, N[b[p + 8]! >> 4]!, N[b[p + 8]! & 15]!,
-    N[b[p + 9]! >> 4]!, N[b[p + 9]! & 15]!, N[b[p + 10]! >> 4]!, N[b[p + 10]! & 15]!, N[b[p + 11]! >> 4]!, N[b[p + 11]! & 15]!,
-    N[b[p + 12]! >> 4]!, N[b[p + 12]! & 15]!, N[b[p + 13]! >> 4]!, N[b[p + 13]! & 15]!, N[b[p + 14]! >> 4]!, N[b[p + 14]! & 15]!,
-    N[b[p + 15]! >> 4]!, N[b[p + 15]! & 15]!,
-  );
 }
 
 /** Thrown inside the decoder; the path is prefixed on the way out by each enclosing message. */
