@@ -12,7 +12,8 @@ import { type Attributes, type Histogram, type Meter, ValueType } from '@opentel
 import { OwnMeter } from './own-meter.ts';
 import type { ComponentKind } from './component.ts';
 import type { SignalName } from './model.ts';
-import { type ConnectionStats, capConnections, defaultMaxConnections, yieldTurn } from './otlp/connections.ts';
+import { ConnectionStats, defaultMaxConnections, listenCapped, yieldTurn } from './otlp/connections.ts';
+import { silentLogger } from './logger.ts';
 import { bearerMatches } from './otlp/intake.ts';
 import { splitHostPort } from './endpoint.ts';
 import { memoryBudget } from './memory-budget.ts';
@@ -312,19 +313,8 @@ export class ServiceTelemetry {
     const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => this.handle(req, res));
     server.keepAliveTimeout = 5000;
     server.on('connection', yieldTurn);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const max = defaultMaxConnections();
-    if (this.connectionStats) capConnections(server, `telemetry ${endpoint}`, max, this.connectionStats);
-    else {
-      server.maxConnections = max;
-      server.on('error', () => undefined); // a failed accept is libuv's to retry; never a crash
-    }
+    // without the service's stats (a ServiceTelemetry of its own, in tests and benches), a silent count
+    await listenCapped(server, host, port, `telemetry ${endpoint}`, defaultMaxConnections(), this.connectionStats ?? new ConnectionStats(silentLogger(), undefined));
     server.unref();
     this.server = server;
     return server.address() as AddressInfo;

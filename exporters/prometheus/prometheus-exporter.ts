@@ -14,7 +14,7 @@ import type { CreateSettings, Exporter, Host } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
-import { defaultMaxConnections } from '../../src/otlp/connections.ts';
+import { ConnectionStats, defaultMaxConnections, listenCapped } from '../../src/otlp/connections.ts';
 import { bearerMatches } from '../../src/otlp/intake.ts';
 import { splitHostPort } from '../../src/endpoint.ts';
 import type { PrometheusConfig } from './config.ts';
@@ -94,12 +94,11 @@ export class PrometheusExporter implements Exporter {
     const { host, port } = splitHostPort(this.config.endpoint);
     // Scrapes are small: headers within 10 s (checked every second), a capped number of connections.
     const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => this.handle(req, res));
-    server.maxConnections = defaultMaxConnections();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new Error(`prometheus exporter ${this.settings.id}: cannot listen on ${this.config.endpoint}: ${err.message}`)));
-      server.listen(port, host, () => resolve());
+    // refused and failed connections logged at most every 10 s, as every listener's
+    const stats = new ConnectionStats(this.settings.logger, undefined);
+    await listenCapped(server, host, port, `prometheus ${this.config.endpoint}`, defaultMaxConnections(), stats).catch((err: Error) => {
+      throw new Error(`prometheus exporter ${this.settings.id}: cannot listen on ${this.config.endpoint}: ${err.message}`);
     });
-    server.on('error', (err) => this.settings.logger.error({ err: err.message }, 'prometheus exporter server error'));
     this.server = server;
     const a = server.address();
     this.address = a && typeof a === 'object' ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : this.config.endpoint;

@@ -1,6 +1,6 @@
 /**
- * Connection hygiene and admission control for the intake listeners (OTLP HTTP and gRPC, http_json, the
- * telemetry endpoint):
+ * Connection hygiene and admission control for the listeners (OTLP HTTP and gRPC, http_json, the telemetry
+ * endpoint, the prometheus exporter's scrape endpoint):
  * - a cap on open connections per listener (`max_connections`); over it a new connection is closed at
  *   once by the kernel-facing server (Node's `server.maxConnections`), so idle or slow clients cannot
  *   exhaust the process's file descriptors and starve `/healthz` and ordinary clients;
@@ -114,6 +114,21 @@ export function capConnections(server: net.Server, listener: string, max: number
   server.maxConnections = max;
   server.on('drop', () => stats.refusedConnection(listener, max));
   server.on('error', (e: NodeJS.ErrnoException) => stats.acceptFailed(listener, e));
+}
+
+/**
+ * Binds a net/http server to `host:port`, then caps its connections ({@link capConnections}). Resolves once it
+ * listens; rejects with the listen error (`code` EADDRINUSE, EACCES, ...), leaving no listener of its own behind.
+ */
+export async function listenCapped(server: net.Server, host: string | undefined, port: number, listener: string, max: number, stats: ConnectionStats): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  capConnections(server, listener, max, stats);
 }
 
 /**

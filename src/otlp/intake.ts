@@ -18,7 +18,7 @@ import { Duration, Obj } from '../config/types.ts';
 import { ConsumerError, type ErrorCode, ErrorCodes, VigilError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { splitHostPort } from '../endpoint.ts';
-import { type Admission, type ConnectionStats, capConnections, defaultMaxConnections, loopBehindMs, intakeTurn } from './connections.ts';
+import { type Admission, ConnectionStats, defaultMaxConnections, listenCapped, loopBehindMs, intakeTurn } from './connections.ts';
 
 // ------------------------------------------------------------------------------------- shared config
 
@@ -425,16 +425,10 @@ export class HttpIntakeServer {
     // check comes round: the check runs every second); the body has its own timer, which answers 408.
     server.headersTimeout = Math.max(1000, this.opts.readTimeoutMs);
     server.requestTimeout = 0;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new Error(`cannot listen on ${this.opts.endpoint}: ${e.message}`)));
-      server.listen(port, host, () => resolve());
+    const stats = this.opts.connectionStats ?? new ConnectionStats(this.opts.logger, undefined);
+    await listenCapped(server, host, port, `http ${this.opts.endpoint}`, this.opts.maxConnections ?? defaultMaxConnections(), stats).catch((e: Error) => {
+      throw new Error(`cannot listen on ${this.opts.endpoint}: ${e.message}`);
     });
-    const max = this.opts.maxConnections ?? defaultMaxConnections();
-    if (this.opts.connectionStats) capConnections(server, `http ${this.opts.endpoint}`, max, this.opts.connectionStats);
-    else {
-      server.maxConnections = max;
-      server.on('error', (e) => this.opts.logger.error({ err: e }, 'HTTP server error'));
-    }
     server.on('clientError', (err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
