@@ -11,8 +11,9 @@
  *   2b. vigil otlp/http -> nop with every request decoded into the model (what any pipeline that reads
  *      spans pays): the figure set beside the goal;
  *   3. / 3b. the same two over gRPC;
- *   4. vigil otlp/http -> cost -> percentiles -> nop (the shipped pipeline's percentiles dimensions); the
- *      series percentiles holds at the end are printed, to show the spans were counted and not dropped as late.
+ *   4. vigil otlp/http -> cost -> percentiles -> nop (the shipped pipeline's percentiles dimensions), the
+ *      decoder building only the span attributes the two read, as the pipeline graph has it; the series
+ *      percentiles holds at the end are printed, to show the spans were counted and not dropped as late.
  * Each server is pinned to core 0 (`taskset -c 0` when available), the load generator to core 1. Goals
  * come from the README's benchmark table (bench/_goals.ts); figures are printed, never asserted.
  * The fixed-rate CPU and RSS goal (10,000 spans/s) is the shipped daemon's: bench/daemon.ts.
@@ -165,8 +166,11 @@ async function serve(kind: ServerKind): Promise<void> {
         span_attributes: ['gen_ai.usage.cost'],
       });
       seriesHeld = () => (percentiles as import('../processors/percentiles/percentiles-processor.ts').PercentilesProcessor).seriesHeld();
+      // what the graph would tell the receiver: the span attributes cost and percentiles read (the decoder builds only those)
+      const { unionOfReads } = await import('../src/graph.ts');
+      const readsSpanAttributes = unionOfReads([cost.readsSpanAttributes, percentiles.readsSpanAttributes]);
       const afterCost = { consume: (b: import('../src/model.ts').Batch) => percentiles.process(b, nop) };
-      into = { consume: (b) => cost.process(b, afterCost) };
+      into = { consume: (b) => cost.process(b, afterCost), readsSpanAttributes };
     }
     const receiver = otlpReceiverFactory.create({ ...settings('receiver', 'otlp'), emit: into }, raw as never) as import('../receivers/otlp/otlp-receiver.ts').OtlpReceiver;
     await receiver.start({ reportFatal: () => undefined });

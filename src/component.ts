@@ -28,6 +28,14 @@ export interface Consumer {
    * builds when everything downstream takes such batches, and decodes for components that do not.
    */
   readonly acceptsEncoded?: boolean;
+  /**
+   * The span attribute keys `consume` reads or overwrites: an empty list when it reads none (it takes no
+   * spans, or only counts them); absent when it may read any (the default). The OTLP receiver reads its
+   * `emit` consumer's list and has the protobuf decoder build only those span attributes and the token
+   * counts (src/otlp/proto-decode-common.ts `SpanAttributeFilter`); the graph works the list out for the
+   * consumers it builds, as the union over everything downstream.
+   */
+  readonly readsSpanAttributes?: readonly string[];
 }
 
 /** What every running component has. */
@@ -66,6 +74,11 @@ export interface Processor extends Component {
   process(batch: Batch, next: Consumer): Promise<void>;
   /** As {@link Consumer.acceptsEncoded}: `process` takes batches that carry an encoded request. */
   readonly acceptsEncoded?: boolean;
+  /**
+   * As {@link Consumer.readsSpanAttributes}: the span attribute keys `process` itself reads or writes (the graph
+   * adds what the rest of the pipeline reads); absent: any.
+   */
+  readonly readsSpanAttributes?: readonly string[];
 }
 
 /**

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type ServiceConfig } from './config/load.ts';
 import { Graph } from './graph.ts';
+import { GENAI_CALL_KEYS } from '../processors/cost/genai-call.ts';
 import { encodeExportRequest } from './otlp/proto.ts';
 import { silentLogger } from './logger.ts';
 import type { Batch, ResourceSpans } from './model.ts';
@@ -246,6 +247,54 @@ describe('Graph', () => {
     const got = created.get('testsink')!.received;
     expect(got[0]!.encoded).toBeUndefined();
     expect(names(got)).toEqual(['e1', 'e2']);
+    await g.shutdown();
+  });
+
+  it('works out the span attributes everything behind a receiver reads, for its decoder', async () => {
+    const dir = tempDir();
+    const g = graphOf(
+      await config({
+        receivers: { 'testsource/derived': {}, 'testsource/forward': {}, 'testsource/typed': {}, 'testsource/normal': {}, 'testsource/sink': {} },
+        processors: {
+          memory_limiter: {},
+          batch: {},
+          cost: { budgets: [{ name: 'per-team', period: 'day', limit_usd: 5, group_by: ['team.name'] }] },
+          percentiles: { dimensions: ['service.name', 'span.name', 'deployment.environment'], span_attributes: ['gen_ai.usage.cost', 'queue.depth'] },
+        },
+        exporters: {
+          debug: { verbosity: 'basic' },
+          'debug/normal': {},
+          'file/metrics': { path: path.join(dir, 'm.jsonl'), signals: ['metrics', 'logs'] },
+          'file/traces': { path: path.join(dir, 't.jsonl'), signals: ['traces'] },
+          nop: {},
+          testsink: {},
+        },
+        service: {
+          pipelines: {
+            // derived metrics only: what cost and percentiles read
+            'traces/derived': { receivers: ['testsource/derived'], processors: ['memory_limiter', 'cost', 'percentiles', 'batch'], exporters: ['debug', 'file/metrics', 'nop'] },
+            // spans written whole: every attribute
+            'traces/forward': { receivers: ['testsource/forward'], processors: ['percentiles'], exporters: ['nop', 'file/traces'] },
+            // a pipeline of another signal takes no spans, whatever it would print
+            'traces/typed': { receivers: ['testsource/typed'], processors: ['percentiles'], exporters: ['nop'] },
+            'metrics/typed': { receivers: ['testsource/typed'], exporters: ['debug/normal'] },
+            'traces/normal': { receivers: ['testsource/normal'], exporters: ['debug/normal'] },
+            // a component that declares nothing may read anything
+            'traces/sink': { receivers: ['testsource/sink'], exporters: ['nop', 'testsink'] },
+          },
+        },
+      }),
+    );
+    await g.start();
+    const reads = (id: string) => created.get(`testsource/${id}`)!.emit.readsSpanAttributes;
+    const costKeys = [...GENAI_CALL_KEYS.keys()];
+    const pctKeys = ['service.name', 'span.name', 'deployment.environment', 'gen_ai.usage.cost', 'queue.depth'];
+    expect(new Set(reads('derived'))).toEqual(new Set([...costKeys, 'team.name', ...pctKeys]));
+    expect(reads('derived')!.length).toBe(new Set(reads('derived')).size);
+    expect(reads('forward')).toBeUndefined();
+    expect(new Set(reads('typed'))).toEqual(new Set(pctKeys));
+    expect(reads('normal')).toBeUndefined();
+    expect(reads('sink')).toBeUndefined();
     await g.shutdown();
   });
 });

@@ -50,6 +50,10 @@ export class Relay implements Consumer {
     return this.target.acceptsEncoded === true;
   }
 
+  get readsSpanAttributes(): readonly string[] | undefined {
+    return this.target.readsSpanAttributes;
+  }
+
   consume(batch: Batch): Promise<void> {
     if (this.held) return this.afterHold(batch);
     this.inflight++;
@@ -134,20 +138,35 @@ export function fanOut(consumers: Consumer[]): Consumer {
   return withAcceptsEncoded(
     (batch: Batch) => settleAll(consumers.map((c) => c.consume(batch))),
     () => consumers.every((c) => c.acceptsEncoded === true),
+    () => unionOfReads(consumers.map((c) => c.readsSpanAttributes)),
   );
 }
 
 /**
- * A consumer whose `acceptsEncoded` is worked out on first read (components are all created by then;
- * they are not yet when the graph wires them) and then kept.
+ * The span attribute keys that several consumers read together ({@link Consumer.readsSpanAttributes}):
+ * undefined (any) when one of them reads any, else each key once.
  */
-function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () => boolean): Consumer {
+export function unionOfReads(lists: readonly (readonly string[] | undefined)[]): readonly string[] | undefined {
+  if (lists.some((l) => l === undefined)) return undefined;
+  return [...new Set(lists.flatMap((l) => l!))];
+}
+
+/**
+ * A consumer whose `acceptsEncoded` and `readsSpanAttributes` are worked out on first read (components are all
+ * created by then; they are not yet when the graph wires them) and then kept.
+ */
+function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () => boolean, reads: () => readonly string[] | undefined): Consumer {
   let known: boolean | undefined;
+  let knownReads: { list: readonly string[] | undefined } | undefined;
   return {
     consume,
     get acceptsEncoded() {
       known ??= accepts();
       return known;
+    },
+    get readsSpanAttributes() {
+      knownReads ??= { list: reads() };
+      return knownReads.list;
     },
   };
 }
@@ -158,12 +177,13 @@ function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () =>
  * consumer takes encoded batches when the component does, and `next` (the rest of the pipeline after a
  * processor) too.
  */
-function decodingFor(component: () => { acceptsEncoded?: boolean }, consume: (b: Batch) => Promise<void>, next?: Consumer): Consumer {
+function decodingFor(component: () => { acceptsEncoded?: boolean; readsSpanAttributes?: readonly string[] }, consume: (b: Batch) => Promise<void>, next?: Consumer): Consumer {
   let takes: boolean | undefined;
   const own = () => (takes ??= component().acceptsEncoded === true);
   return withAcceptsEncoded(
     (b: Batch) => consume(b.encoded && !own() ? decodeEncoded(b) : b),
     () => own() && (next === undefined || next.acceptsEncoded === true),
+    () => unionOfReads(next === undefined ? [component().readsSpanAttributes] : [component().readsSpanAttributes, next.readsSpanAttributes]),
   );
 }
 
@@ -176,6 +196,8 @@ function restrictTo(signal: SignalName | undefined, next: Consumer): Consumer {
       return isEmpty(part) ? Promise.resolve() : next.consume(part);
     },
     () => next.acceptsEncoded === true,
+    // a pipeline of another signal is never given spans: it reads none
+    () => (signal === 'traces' ? next.readsSpanAttributes : []),
   );
 }
 
@@ -204,6 +226,7 @@ function toPipelines(entries: PipelineEntry[]): Consumer {
       return settleAll(parts.map((p, i) => p.consumer.consume(p.mutates && !(allMutate && i === last) ? cloneBatch(p.part) : p.part)));
     },
     () => entries.every((e) => e.consumer.acceptsEncoded === true),
+    () => unionOfReads(entries.map((e) => (e.signal === undefined || e.signal === 'traces' ? e.consumer.readsSpanAttributes : []))),
   );
 }
 
@@ -226,6 +249,7 @@ function traced(tracer: Tracer | undefined, name: string, attrs: Record<string, 
         }
       }),
     () => consumer.acceptsEncoded === true,
+    () => consumer.readsSpanAttributes,
   );
 }
 
@@ -242,6 +266,7 @@ function timed(inner: Consumer, telemetry: ServiceTelemetry, receiver: string): 
       }
     },
     () => inner.acceptsEncoded === true,
+    () => inner.readsSpanAttributes,
   );
 }
 

@@ -11,6 +11,8 @@ function attrs(kvs: readonly KeyValue[]): Record<string, string> {
   return out;
 }
 
+const NO_ATTRIBUTES: readonly string[] = [];
+
 /** Prints what it receives to the log: a line per batch, per item, or every field. */
 export class DebugExporter implements Exporter {
   constructor(
@@ -21,6 +23,11 @@ export class DebugExporter implements Exporter {
 
   async start(): Promise<void> {}
   async shutdown(): Promise<void> {}
+
+  /** `basic` only counts items; `normal` and `detailed` print every attribute. */
+  get readsSpanAttributes(): readonly string[] | undefined {
+    return this.config.verbosity === 'basic' ? NO_ATTRIBUTES : undefined;
+  }
 
   async consume(batch: Batch): Promise<void> {
     const counts = countItems(batch);

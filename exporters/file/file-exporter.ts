@@ -101,6 +101,8 @@ interface Commit {
 /** An error of the commit path, with what the refusal message says about the file. */
 type CommitError = NodeJS.ErrnoException & { undone?: boolean; groupBytes?: number };
 
+const NO_ATTRIBUTES: readonly string[] = [];
+
 /**
  * The file exporter (see this file's comment): JSON lines appended to `path` and fsync'd, rotated past
  * `max_megabytes`; a batch that cannot be written whole is refused with a retryable error.
@@ -170,6 +172,11 @@ export class FileExporter implements Exporter {
   ) {
     this.maxBytes = config.max_megabytes * 1024 * 1024;
     this.policy = fsyncPolicy(config.fsync);
+  }
+
+  /** Every attribute of the spans it writes; none when it writes no spans. */
+  get readsSpanAttributes(): readonly string[] | undefined {
+    return this.config.signals.includes('traces') ? undefined : NO_ATTRIBUTES;
   }
 
   /** Repairs a torn last line now; the file (and its folder) is opened at the first line to write. */

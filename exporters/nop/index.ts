@@ -11,6 +11,7 @@ export const nopExporterFactory: Factory<Record<string, never>> = {
   create: (settings): Exporter => ({
     // Reads nothing but the counts, which an encoded request carries: no need to decode it.
     acceptsEncoded: true,
+    readsSpanAttributes: [],
     start: async () => {},
     shutdown: async () => {},
     consume: async (batch: Batch) => {

@@ -52,6 +52,8 @@ function instrumentsFor(meter: Meter): Instruments {
  * store on each scrape of `path` (optional bearer token, gzip when asked).
  */
 export class PrometheusExporter implements Exporter {
+  /** Takes metrics and alerts only. */
+  readonly readsSpanAttributes: readonly string[] = [];
   readonly store: MetricStore;
   private server: http.Server | undefined;
   private timer: NodeJS.Timeout | undefined;

@@ -28,6 +28,8 @@ import { alertReceivers } from './wiring.ts';
  * `interval`, emits one notification per batch, and persists its state in `<state dir>`.
  */
 export class AlertsProcessor implements Processor {
+  /** Passes spans on unread (its rules read the metrics that other processors derive from them). */
+  readonly readsSpanAttributes: readonly string[] = [];
   readonly engine: AlertEngine;
   private readonly intervalMs: number;
   private readonly stateFile: string;

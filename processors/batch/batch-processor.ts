@@ -52,6 +52,8 @@ export class BatchProcessor implements Processor {
    * resources, by protobuf's rule for repeated fields.
    */
   readonly acceptsEncoded = true;
+  /** Moves spans whole, reads none of their attributes. */
+  readonly readsSpanAttributes: readonly string[] = [];
 
   async start(): Promise<void> {}
 

@@ -22,7 +22,7 @@ import {
   emptyScope,
 } from '../../src/model.ts';
 import { findString } from '../../src/attributes.ts';
-import { type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
+import { GENAI_CALL_KEYS, type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import { BudgetBook } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
@@ -167,7 +167,14 @@ export class CostProcessor implements Processor {
     });
     this.groupKeys = [...new Set(config.budgets.flatMap((b) => b.group_by))];
     this.budgetsByService = this.groupKeys.every((k) => k === 'service.name');
+    this.readsSpanAttributes = [...new Set([...GENAI_CALL_KEYS.keys(), ...this.groupKeys])];
   }
+
+  /**
+   * The span attributes it reads: every dialect's call attributes (genai-call.ts, including the cost
+   * attributes it writes over) and the budgets' `group_by` keys.
+   */
+  readonly readsSpanAttributes: readonly string[];
 
   /** Loads the price table and the saved budget spend; a bad price file fails the start with the reason. */
   async start(): Promise<void> {

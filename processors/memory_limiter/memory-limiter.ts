@@ -105,6 +105,8 @@ export class MemoryLimiter implements Processor {
 
   /** Reads only item counts: encoded requests pass through as they are. */
   readonly acceptsEncoded = true;
+  /** Reads no span attribute. */
+  readonly readsSpanAttributes: readonly string[] = [];
 
   async process(batch: Batch, next: Consumer): Promise<void> {
     // between measurements, what the stores accounted since the last one is added to it

@@ -39,6 +39,8 @@ const TRIE_ENTRY_BYTES = 72;
  * as delta exponential histograms, summaries and a call counter when each window closes.
  */
 export class PercentilesProcessor implements Processor {
+  /** The span attributes it reads: its dimensions (`span.name` is the span's name, not an attribute) and `span_attributes`. */
+  readonly readsSpanAttributes: readonly string[];
   private readonly windowMs: number;
   private readonly scale: number;
   private readonly dims: string[];
@@ -101,6 +103,7 @@ export class PercentilesProcessor implements Processor {
     this.quantiles = [...new Set([0, ...config.quantiles, 1])].sort((a, b) => a - b);
     this.metricNames = new Set(config.metrics);
     this.spanAttrs = config.span_attributes.slice();
+    this.readsSpanAttributes = [...new Set([...this.dims, ...this.spanAttrs])];
     this.stride = 1 + this.spanAttrs.length;
     this.renderOptions = { windowMs: this.windowMs, scale: this.scale, quantiles: this.quantiles, spanAttrs: this.spanAttrs, units: this.units };
     this.streams = new MetricStreamReader({

@@ -18,7 +18,7 @@ import {
   deliver,
   readTlsFiles,
 } from '../../src/otlp/intake.ts';
-import { type DecodeChecks, type PartialSuccess, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
+import { type DecodeChecks, type PartialSuccess, SpanAttributeFilter, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
 import { scanExportRequest } from '../../src/otlp/scan.ts';
 import { tokenAttributesProblem } from '../../src/limits.ts';
 import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2, intakeTurn } from '../../src/otlp/connections.ts';
@@ -217,11 +217,27 @@ export class OtlpReceiver implements Component {
       if (items >= 0) return { encoded: { signal, bytes, items } };
     }
     const checks: DecodeChecks = { tokenCountSuspect: true };
-    // refused (413 / 503) before a request decodes into more memory than the heap can give it
-    const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check);
+    // refused (413 / 503) before a request decodes into more memory than the heap can give it; spans carry
+    // only the attributes something downstream reads
+    const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check, signal === 'traces' ? this.spanFilter() : undefined);
     if (!checks.tokenCountSuspect) this.tokenCountsInRange.add(batch);
     return batch;
   }
+
+  /**
+   * The span attributes the pipelines read ({@link Consumer.readsSpanAttributes} of `emit`), as the decoder takes
+   * them; undefined when something reads any. Made again only when the list changes (a reload re-points `emit`).
+   */
+  private spanFilter(): SpanAttributeFilter | undefined {
+    const reads = this.settings.emit.readsSpanAttributes;
+    if (reads !== this.filterFor) {
+      this.filterFor = reads;
+      this.filter = reads === undefined ? undefined : new SpanAttributeFilter(reads);
+    }
+    return this.filter;
+  }
+  private filterFor: readonly string[] | undefined = undefined;
+  private filter: SpanAttributeFilter | undefined = undefined;
 
   /** Validates, then hands one request's batch to the pipelines; counts accepted and refused items. */
   private async ingest(signal: OtlpSignal, batch: Batch, clientGone?: () => boolean): Promise<PartialSuccess | undefined> {

@@ -37,6 +37,8 @@ export function notificationsFor(batch: Batch, id: string): AlertNotification[] 
  * {@link NotificationSender} into a {@link DeliveryQueue}.
  */
 export class NotificationExporter implements Exporter {
+  /** Takes alerts only. */
+  readonly readsSpanAttributes: readonly string[] = [];
   private queue: DeliveryQueue<AlertNotification> | undefined;
   private starting: Promise<void> | undefined;
   private stopped = false;

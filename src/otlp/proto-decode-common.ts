@@ -21,25 +21,68 @@ export function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: num
 
 // Monomorphic copies of `sub` for the hottest messages (attributes, values, spans): a direct call that V8
 // can inline, where `sub`'s call through `f` is megamorphic.
-export function kvAt(r: Reader, field: string, index: number): KeyValue {
+export function kvAt(r: Reader, field: string, index: number, filter?: SpanAttributeFilter): KeyValue {
   r.count(DECODED_BYTES.keyValue);
   // A one-byte length, in bounds, at a depth the general path would accept: try the fast path first.
   const p = r.pos;
   const n = r.buf[p]!;
   if (p < r.limit && n < 0x80 && n < r.limit - p && r.depth < MAX_DEPTH) {
-    const kv = kvFast(r, p + 1, p + 1 + n);
+    const kv = kvFast(r, p + 1, p + 1 + n, filter, index);
     if (kv !== null) {
       r.pos = p + 1 + n;
       return kv;
     }
   }
+  let v: KeyValue;
   try {
     const saved = r.enter();
-    const v = decKeyValue(r);
+    v = decKeyValue(r);
     r.leave(saved);
-    return v;
   } catch (e) {
     prefix(e, field, index);
+  }
+  return filter === undefined || filter.keeps(v.key, index) ? v : SKIPPED;
+}
+
+/**
+ * What {@link kvAt} and {@link kvFast} return, given a {@link SpanAttributeFilter}, for an attribute the filter does
+ * not keep: checked like any other, not built. Compared by identity; never handed on.
+ */
+export const SKIPPED: KeyValue = Object.freeze({ key: '', value: null }) as KeyValue;
+
+/** Positions whose keys {@link SpanAttributeFilter} remembers. */
+const FILTER_SLOTS = 32;
+
+/**
+ * The span attributes a pipeline reads, as the decoder takes them (src/graph.ts: the union of the
+ * `readsSpanAttributes` of everything downstream of the receiver). A span attribute whose key is not kept is read
+ * and checked as usual (a malformed one is the same error) but not built: its value is never decoded into a
+ * string and the span does not carry it, so nobody pays for the response ids, addresses and request
+ * parameters no component looks at (issue 21). Token-count keys (limits.ts `isTokenCountKey`) are always kept:
+ * the receiver checks their range.
+ */
+export class SpanAttributeFilter {
+  /** The keys kept besides the token counts. */
+  readonly keys: ReadonlySet<string>;
+  // The key last seen at each of the first positions of a span and whether it was kept: spans of one
+  // instrumentation carry their attributes in the same order, and the intern cache gives the same key string,
+  // so the decision is one identity compare instead of a Set lookup per attribute.
+  private readonly memoKey: (string | undefined)[] = new Array<string | undefined>(FILTER_SLOTS).fill(undefined);
+  private readonly memoKept = new Uint8Array(FILTER_SLOTS);
+
+  constructor(keys: Iterable<string>) {
+    this.keys = new Set(keys);
+  }
+
+  /** Whether the attribute `key`, the `index`-th of its span, is built. */
+  keeps(key: string, index: number): boolean {
+    if (index < FILTER_SLOTS && this.memoKey[index] === key) return this.memoKept[index] === 1;
+    const kept = this.keys.has(key) || isTokenCountKey(key);
+    if (index < FILTER_SLOTS) {
+      this.memoKey[index] = key;
+      this.memoKept[index] = kept ? 1 : 0;
+    }
+    return kept;
   }
 }
 /** `sub` for an AnyValue, monomorphic. */
@@ -120,7 +163,7 @@ export function decScope(r: Reader): InstrumentationScope {
  * `r.tokenCountSuspect`: the check costs a compare per value here, where the receiver's own walk over every
  * attribute of every span after decoding cost ~0.3 us a span (14 attributes).
  */
-export function kvFast(r: Reader, p: number, lim: number): KeyValue | null {
+export function kvFast(r: Reader, p: number, lim: number, filter?: SpanAttributeFilter, index = 0): KeyValue | null {
   const b = r.buf;
   if (lim - p >= 5 && b[p] === 0x0a) {
     const kn = b[p + 1]!;
@@ -133,6 +176,7 @@ export function kvFast(r: Reader, p: number, lim: number): KeyValue | null {
         const sn = b[vs]!;
         if (sn < 0x80 && sn + vs + 1 === lim) {
           const key = kn === 0 ? '' : r.str(p + 2, kn);
+          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
           // a long value is most often unique (a response id, a message id): decoded without the intern cache
           const value = sn === 0 ? '' : sn <= INTERN_VALUE_WIDTH ? r.str(vs + 1, sn) : r.buf.utf8Slice(vs + 1, vs + 1 + sn);
           // a numeric string counts as a number for token counts
@@ -152,6 +196,7 @@ export function kvFast(r: Reader, p: number, lim: number): KeyValue | null {
         }
         if (c < 0x80 && i === lim) {
           const key = kn === 0 ? '' : r.str(p + 2, kn);
+          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
           // n >= 0 here (a negative int64 takes 10 bytes: the general path)
           if (n > MAX_TOKEN_COUNT && isTokenCountKey(key)) r.tokenCountSuspect = true;
           return { key, value: n < SMALL_BIGINTS ? SMALL_BIGINT[n]! : BigInt(n) };
@@ -159,6 +204,7 @@ export function kvFast(r: Reader, p: number, lim: number): KeyValue | null {
       } else if (vt === 0x21) {
         if (vs + 8 === lim) {
           const key = kn === 0 ? '' : r.str(p + 2, kn);
+          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
           const value = r.view.getFloat64(vs, true);
           if (!(value >= 0 && value <= MAX_TOKEN_COUNT && Number.isInteger(value)) && isTokenCountKey(key)) r.tokenCountSuspect = true;
           return { key, value };
@@ -166,24 +212,36 @@ export function kvFast(r: Reader, p: number, lim: number): KeyValue | null {
       } else if (vt === 0x10) {
         const c = b[vs]!;
         if (c < 0x80 && vs + 1 === lim) {
-          return { key: kn === 0 ? '' : r.str(p + 2, kn), value: c !== 0 };
+          const key = kn === 0 ? '' : r.str(p + 2, kn);
+          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
+          return { key, value: c !== 0 };
         }
       } else if (vt === 0x2a && r.depth < MAX_DEPTH - 2) {
         // An array of strings (gen_ai.response.finish_reasons): each element one string field. The depth
         // check is the general path's: the KeyValue, the array and each element are one level each.
         const an = b[vs]!;
         if (an < 0x80 && vs + 1 + an === lim) {
-          const values: AnyValue[] = [];
+          // the shape of every element first (anything else: the general path), then the strings if kept
           let i = vs + 1;
+          let count = 0;
           while (i < lim) {
             // Element: values (field 1) of length en, holding string_value (field 1) of length sn = en - 2.
             const en = b[i + 1]!;
             const sn = b[i + 3]!;
             if (lim - i < 4 || b[i] !== 0x0a || b[i + 2] !== 0x0a || en >= 0x80 || sn !== en - 2 || i + 2 + en > lim) return null;
-            values.push(sn === 0 ? '' : r.str(i + 4, sn));
             i += 2 + en;
+            count++;
           }
-          return { key: kn === 0 ? '' : r.str(p + 2, kn), value: values };
+          const key = kn === 0 ? '' : r.str(p + 2, kn);
+          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
+          const values: AnyValue[] = new Array<AnyValue>(count);
+          i = vs + 1;
+          for (let k = 0; k < count; k++) {
+            const sn = b[i + 3]!;
+            values[k] = sn === 0 ? '' : r.str(i + 4, sn);
+            i += 4 + sn;
+          }
+          return { key, value: values };
         }
       }
     }

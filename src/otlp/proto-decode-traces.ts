@@ -4,7 +4,7 @@
 import type { InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink, Status } from '../model.ts';
 import { DECODED_BYTES, VARINT, I64, LEN, I32, prefix, Reader } from './proto-wire.ts';
 import { F_RESOURCE_SPANS, F_SCOPE_SPANS, F_SPAN, F_EVENT, F_LINK, F_STATUS, t } from './proto-fields.ts';
-import { sub, kvAt, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
+import { sub, kvAt, SKIPPED, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
 function spanAt(r: Reader, field: string, index: number): Span {
   try {
@@ -61,6 +61,8 @@ function decSpan(r: Reader): Span {
   let start = 0n;
   let end = 0n;
   const attributes: KeyValue[] = [];
+  const filter = r.spanFilter;
+  let nAttributes = 0;
   let droppedAttributesCount = 0;
   const events: SpanEvent[] = [];
   let droppedEventsCount = 0;
@@ -97,9 +99,11 @@ function decSpan(r: Reader): Span {
       case t(8, I64):
         end = r.fixed64();
         break;
-      case t(9, LEN):
-        attributes.push(kvAt(r, 'attributes', attributes.length));
+      case t(9, LEN): {
+        const kv = kvAt(r, 'attributes', nAttributes++, filter);
+        if (kv !== SKIPPED) attributes.push(kv);
         break;
+      }
       case t(10, VARINT):
         droppedAttributesCount = r.varint();
         break;

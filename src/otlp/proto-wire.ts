@@ -4,6 +4,7 @@
  * field path ({@link ProtoError}).
  */
 import { hex8, hex16 } from '../hex.ts';
+import type { SpanAttributeFilter } from './proto-decode-common.ts';
 
 /** Deepest message nesting the decoder accepts (deeper input is an error, not a stack overflow). */
 export const MAX_DEPTH = 64;
@@ -141,6 +142,8 @@ export class Reader {
    * {@link MEMORY_CHECK_BYTES} of it; throws to stop decoding (src/otlp/decode-memory.ts).
    */
   memoryCheck: ((decodedBytes: number) => void) | undefined = undefined;
+  /** The span attributes to build (proto-decode-common.ts); undefined: all of them. */
+  spanFilter: SpanAttributeFilter | undefined = undefined;
   /** Adds `bytes` to {@link decoded}; calls {@link memoryCheck} when due. */
   count(bytes: number): void {
     if ((this.decoded += bytes) > this.nextCheck) {

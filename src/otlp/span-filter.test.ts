@@ -1,0 +1,133 @@
+/**
+ * The decoder's span attribute filter (proto-decode-common.ts `SpanAttributeFilter`): spans decoded with one carry
+ * exactly the attributes it keeps, and the token counts, in their order and with the values the full decode
+ * gives; everything else decodes the same, and malformed input fails the same way.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Batch, KeyValue, Span } from '../model.ts';
+import { isTokenCountKey } from '../limits.ts';
+import { type DecodeChecks, decodeExportRequest, encodeExportRequest, OtlpDecodeError, SpanAttributeFilter } from './proto.ts';
+import { tracesBatch } from '../../test/intake-arbitraries.ts';
+import { genAiTracesRequest } from '../../bench/_spans.ts';
+import { resourceSpans, span } from '../../test/percentiles-helpers.ts';
+
+/** The full decode of `bytes` with each span's attributes cut to what `keep` (and the token-count rule) keeps. */
+function expected(bytes: Uint8Array, keep: ReadonlySet<string>): Batch {
+  const b = decodeExportRequest('traces', bytes);
+  for (const rs of b.resourceSpans!) for (const ss of rs.scopeSpans) for (const s of ss.spans) s.attributes = s.attributes.filter((a) => keep.has(a.key) || isTokenCountKey(a.key));
+  return b;
+}
+
+const spansOf = (b: Batch): Span[] => b.resourceSpans!.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
+
+/** One request of spans whose attributes are these lists (in this order). */
+function request(...lists: KeyValue[][]): Buffer {
+  return encodeExportRequest({ resourceSpans: [resourceSpans('svc', lists.map((attributes, i) => ({ ...span(1, 2, { name: `s${i}` }), attributes })))] }, 'traces');
+}
+
+/** The error decoding `bytes` throws (with or without a filter). */
+function decodeError(bytes: Uint8Array, filter?: SpanAttributeFilter): string {
+  try {
+    decodeExportRequest('traces', bytes, undefined, undefined, filter);
+  } catch (e) {
+    expect(e).toBeInstanceOf(OtlpDecodeError);
+    return (e as Error).message;
+  }
+  throw new Error('decoded without an error');
+}
+
+describe('SpanAttributeFilter', () => {
+  it('decodes any batch as the full decoder does, with span attributes cut to the kept keys (property)', () => {
+    // the keys to keep: any subset of the span attribute keys the batch has, and some it has not
+    const withKeep = tracesBatch.chain((batch) => {
+      const keys = [...new Set(spansOf(batch).flatMap((s) => s.attributes.map((a) => a.key)))];
+      return fc.tuple(fc.constant(batch), fc.subarray(keys), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }));
+    });
+    fc.assert(
+      fc.property(withKeep, ([batch, some, others]) => {
+        const keep = new Set([...some, ...others]);
+        const bytes = encodeExportRequest(batch, 'traces');
+        const got = decodeExportRequest('traces', bytes, undefined, undefined, new SpanAttributeFilter(keep));
+        expect(got).toEqual(expected(bytes, keep));
+      }),
+      { numRuns: 300, seed: 21 },
+    );
+  });
+
+  it('builds only the kept attributes of real GenAI spans (the OTel SDK encoder), values as the full decode', async () => {
+    const bytes = await genAiTracesRequest(50, 1);
+    const keep = new Set(['gen_ai.request.model', 'gen_ai.response.model', 'server.address', 'gen_ai.response.finish_reasons', 'not.there']);
+    const filter = new SpanAttributeFilter(keep);
+    const full = decodeExportRequest('traces', bytes);
+    const got = decodeExportRequest('traces', bytes, undefined, undefined, filter);
+    expect(got).toEqual(expected(bytes, keep));
+    const keys = spansOf(got)[7]!.attributes.map((a) => a.key);
+    // the four kept ones in the span's order, and the two token counts although not asked for
+    expect(keys).toEqual(['gen_ai.request.model', 'gen_ai.response.model', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'gen_ai.response.finish_reasons', 'server.address']);
+    expect(spansOf(full)[7]!.attributes.length).toBe(14);
+    // the same filter again (its position memo warm) gives the same
+    expect(decodeExportRequest('traces', bytes, undefined, undefined, filter)).toEqual(got);
+  });
+
+  it('decides by key, not by position: spans with their attributes in other orders', () => {
+    const filter = new SpanAttributeFilter(['a', 'c']);
+    const bytes = request(
+      [{ key: 'a', value: 'x' }, { key: 'b', value: 1n }, { key: 'c', value: true }],
+      [{ key: 'b', value: 'y' }, { key: 'a', value: 2.5 }, { key: 'c', value: ['p', 'q'] }],
+      [{ key: 'c', value: 'z' }, { key: 'b', value: ['r'] }, { key: 'a', value: { kvlist: [{ key: 'b', value: 'in a kvlist' }] } }],
+    );
+    const got = spansOf(decodeExportRequest('traces', bytes, undefined, undefined, filter)).map((s) => s.attributes);
+    expect(got).toEqual([
+      [{ key: 'a', value: 'x' }, { key: 'c', value: true }],
+      [{ key: 'a', value: 2.5 }, { key: 'c', value: ['p', 'q'] }],
+      [{ key: 'c', value: 'z' }, { key: 'a', value: { kvlist: [{ key: 'b', value: 'in a kvlist' }] } }],
+    ]);
+  });
+
+  it('keeps token counts it was not asked for, and the decoder still flags one out of range', () => {
+    const bytes = request([{ key: 'gen_ai.usage.input_tokens', value: -5n }, { key: 'llm.token_count.prompt', value: '12' }, { key: 'other', value: 'x' }]);
+    const checks: DecodeChecks = { tokenCountSuspect: false };
+    const got = decodeExportRequest('traces', bytes, checks, undefined, new SpanAttributeFilter([]));
+    expect(spansOf(got)[0]!.attributes).toEqual([
+      { key: 'gen_ai.usage.input_tokens', value: -5n },
+      { key: 'llm.token_count.prompt', value: '12' },
+    ]);
+    expect(checks.tokenCountSuspect).toBe(true);
+  });
+
+  it('fails on a malformed attribute it does not keep with the error of the full decoder', () => {
+    const good = request([{ key: 'kept', value: 'k' }, { key: 'skipped', value: 'abc' }]);
+    // the skipped attribute's string_value (field 1, wire type 2: 0x0a) turned into field 1 with wire type 7
+    const at = good.indexOf(Buffer.from([0x0a, 0x03, 0x61, 0x62, 0x63]));
+    expect(at).toBeGreaterThan(0);
+    const bad = Buffer.from(good);
+    bad[at] = 0x0f;
+    const filter = new SpanAttributeFilter(['kept']);
+    const message = decodeError(bad);
+    expect(message).toContain('attributes[1]');
+    expect(decodeError(bad, filter)).toBe(message);
+    // a value cut short inside the attribute: the same error too
+    const short = Buffer.from(good);
+    short[at + 1] = 0x05;
+    expect(decodeError(short, filter)).toBe(decodeError(short));
+  });
+
+  it('leaves resource, scope, event and link attributes whole', () => {
+    const rs = resourceSpans('svc', [
+      {
+        ...span(1, 2, { name: 's' }),
+        attributes: [{ key: 'dropped', value: 'x' }],
+        events: [{ timeUnixNano: 5n, name: 'e', attributes: [{ key: 'dropped', value: 'event' }], droppedAttributesCount: 0 }],
+        links: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceState: '', attributes: [{ key: 'dropped', value: 'link' }], droppedAttributesCount: 0, flags: 0 }],
+      },
+    ]);
+    rs.resource.attributes.push({ key: 'dropped', value: 'resource' });
+    rs.scopeSpans[0]!.scope.attributes.push({ key: 'dropped', value: 'scope' });
+    const bytes = encodeExportRequest({ resourceSpans: [rs] }, 'traces');
+    const got = decodeExportRequest('traces', bytes, undefined, undefined, new SpanAttributeFilter([]));
+    const full = decodeExportRequest('traces', bytes);
+    spansOf(full)[0]!.attributes = [];
+    expect(got).toEqual(full);
+  });
+});
