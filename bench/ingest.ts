@@ -12,7 +12,7 @@
  *      spans pays): the figure set beside the goal;
  *   3. / 3b. the same two over gRPC;
  *   4. vigil otlp/http -> cost -> percentiles -> nop (the shipped pipeline's percentiles dimensions), the
- *      decoder building only the span attributes the two read, as the pipeline graph has it; the series
+ *      decoder building only what the two read of each span, as the pipeline graph has it; the series
  *      percentiles holds at the end are printed, to show the spans were counted and not dropped as late.
  * Each server is pinned to core 0 (`taskset -c 0` when available), the load generator to core 1. Goals
  * come from the README's benchmark table (bench/_goals.ts); figures are printed, never asserted.
@@ -166,11 +166,11 @@ async function serve(kind: ServerKind): Promise<void> {
         span_attributes: ['gen_ai.usage.cost'],
       });
       seriesHeld = () => (percentiles as import('../processors/percentiles/percentiles-processor.ts').PercentilesProcessor).seriesHeld();
-      // what the graph would tell the receiver: the span attributes cost and percentiles read (the decoder builds only those)
-      const { unionOfReads } = await import('../src/graph.ts');
-      const readsSpanAttributes = unionOfReads([cost.readsSpanAttributes, percentiles.readsSpanAttributes]);
+      // what the graph would tell the receiver: what cost and percentiles read of each span (the decoder builds only that)
+      const { unionOfSpanReads } = await import('../src/graph.ts');
+      const spanReads = unionOfSpanReads([cost.spanReads, percentiles.spanReads, { attributes: [], ids: false }]);
       const afterCost = { consume: (b: import('../src/model.ts').Batch) => percentiles.process(b, nop) };
-      into = { consume: (b) => cost.process(b, afterCost), readsSpanAttributes };
+      into = { consume: (b) => cost.process(b, afterCost), spanReads };
     }
     const receiver = otlpReceiverFactory.create({ ...settings('receiver', 'otlp'), emit: into }, raw as never) as import('../receivers/otlp/otlp-receiver.ts').OtlpReceiver;
     await receiver.start({ reportFatal: () => undefined });

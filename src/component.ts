@@ -29,13 +29,23 @@ export interface Consumer {
    */
   readonly acceptsEncoded?: boolean;
   /**
-   * The span attribute keys `consume` reads or overwrites: an empty list when it reads none (it takes no
-   * spans, or only counts them); absent when it may read any (the default). The OTLP receiver reads its
-   * `emit` consumer's list and has the protobuf decoder build only those span attributes and the token
-   * counts (src/otlp/proto-decode-common.ts `SpanAttributeFilter`); the graph works the list out for the
-   * consumers it builds, as the union over everything downstream.
+   * What `consume` reads of each span ({@link SpanReads}); absent when it may read anything (the default).
+   * The OTLP receiver reads its `emit` consumer's and has the protobuf decoder build only that (src/otlp/
+   * proto-decode-common.ts `SpanDecodePlan`); the graph works it out for the consumers it builds, as the
+   * union over everything downstream.
    */
-  readonly readsSpanAttributes?: readonly string[];
+  readonly spanReads?: SpanReads;
+}
+
+/**
+ * What a component reads of each span besides its name, kind, times, status, events and links (those are
+ * always decoded): `{ attributes: [], ids: false }` for one that takes no spans or only counts them.
+ */
+export interface SpanReads {
+  /** The attribute keys it reads or overwrites; absent: any attribute. */
+  readonly attributes?: readonly string[];
+  /** Whether it reads trace_id, span_id, parent_span_id or trace_state. */
+  readonly ids: boolean;
 }
 
 /** What every running component has. */
@@ -75,10 +85,10 @@ export interface Processor extends Component {
   /** As {@link Consumer.acceptsEncoded}: `process` takes batches that carry an encoded request. */
   readonly acceptsEncoded?: boolean;
   /**
-   * As {@link Consumer.readsSpanAttributes}: the span attribute keys `process` itself reads or writes (the graph
-   * adds what the rest of the pipeline reads); absent: any.
+   * As {@link Consumer.spanReads}: what `process` itself reads or writes of each span (the graph adds what the
+   * rest of the pipeline reads); absent: anything.
    */
-  readonly readsSpanAttributes?: readonly string[];
+  readonly spanReads?: SpanReads;
 }
 
 /**

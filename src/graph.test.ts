@@ -3,7 +3,7 @@ import YAML from 'yaml';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type ServiceConfig } from './config/load.ts';
-import { Graph } from './graph.ts';
+import { Graph, unionOfSpanReads } from './graph.ts';
 import { GENAI_CALL_KEYS } from '../processors/cost/genai-call.ts';
 import { encodeExportRequest } from './otlp/proto.ts';
 import { silentLogger } from './logger.ts';
@@ -286,15 +286,28 @@ describe('Graph', () => {
       }),
     );
     await g.start();
-    const reads = (id: string) => created.get(`testsource/${id}`)!.emit.readsSpanAttributes;
+    const reads = (id: string) => created.get(`testsource/${id}`)!.emit.spanReads;
     const costKeys = [...GENAI_CALL_KEYS.keys()];
     const pctKeys = ['service.name', 'span.name', 'deployment.environment', 'gen_ai.usage.cost', 'queue.depth'];
-    expect(new Set(reads('derived'))).toEqual(new Set([...costKeys, 'team.name', ...pctKeys]));
-    expect(reads('derived')!.length).toBe(new Set(reads('derived')).size);
+    const derived = reads('derived')!;
+    expect(new Set(derived.attributes)).toEqual(new Set([...costKeys, 'team.name', ...pctKeys]));
+    expect(derived.attributes!.length).toBe(new Set(derived.attributes).size);
+    expect(derived.ids).toBe(false);
     expect(reads('forward')).toBeUndefined();
-    expect(new Set(reads('typed'))).toEqual(new Set(pctKeys));
+    expect(new Set(reads('typed')!.attributes)).toEqual(new Set(pctKeys));
+    expect(reads('typed')!.ids).toBe(false);
     expect(reads('normal')).toBeUndefined();
     expect(reads('sink')).toBeUndefined();
     await g.shutdown();
+  });
+
+  it('unions what consumers read of spans: anything, any attribute, the ids', () => {
+    const none = { attributes: [], ids: false };
+    expect(unionOfSpanReads([none, { attributes: ['a', 'b'], ids: false }, { attributes: ['b', 'c'], ids: false }])).toEqual({ attributes: ['a', 'b', 'c'], ids: false });
+    expect(unionOfSpanReads([none, { attributes: ['a'], ids: true }])).toEqual({ attributes: ['a'], ids: true });
+    expect(unionOfSpanReads([{ attributes: ['a'], ids: false }, { ids: false }])).toEqual({ ids: false });
+    expect(unionOfSpanReads([{ ids: true }, none])).toEqual({ ids: true });
+    expect(unionOfSpanReads([none, undefined])).toBeUndefined();
+    expect(unionOfSpanReads([none])).toEqual(none);
   });
 });

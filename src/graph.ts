@@ -6,7 +6,7 @@
  * processors, then receivers (rolling back on a failed start) and shuts down in
  * the reverse order so that in-flight data drains downstream. It knows nothing of any particular component.
  */
-import { type Component, type ComponentKind, type Consumer, type Exporter, type Factory, type Host, type Processor, type ServiceView, exporterCapabilities } from './component.ts';
+import { type Component, type ComponentKind, type Consumer, type Exporter, type Factory, type Host, type Processor, type ServiceView, type SpanReads, exporterCapabilities } from './component.ts';
 import { parseComponentId, pipelineSignal, type ServiceConfig } from './config/load.ts';
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { Logger } from './logger.ts';
@@ -50,8 +50,8 @@ export class Relay implements Consumer {
     return this.target.acceptsEncoded === true;
   }
 
-  get readsSpanAttributes(): readonly string[] | undefined {
-    return this.target.readsSpanAttributes;
+  get spanReads(): SpanReads | undefined {
+    return this.target.spanReads;
   }
 
   consume(batch: Batch): Promise<void> {
@@ -138,35 +138,42 @@ export function fanOut(consumers: Consumer[]): Consumer {
   return withAcceptsEncoded(
     (batch: Batch) => settleAll(consumers.map((c) => c.consume(batch))),
     () => consumers.every((c) => c.acceptsEncoded === true),
-    () => unionOfReads(consumers.map((c) => c.readsSpanAttributes)),
+    () => unionOfSpanReads(consumers.map((c) => c.spanReads)),
   );
 }
 
+/** Reads nothing of a span: a pipeline of another signal, which is never given spans. */
+const READS_NOTHING: SpanReads = { attributes: [], ids: false };
+
 /**
- * The span attribute keys that several consumers read together ({@link Consumer.readsSpanAttributes}):
- * undefined (any) when one of them reads any, else each key once.
+ * What several consumers read of each span together ({@link Consumer.spanReads}): undefined (anything) when
+ * one of them may read anything; else any attribute when one reads any, else each key once; the ids when one
+ * reads them.
  */
-export function unionOfReads(lists: readonly (readonly string[] | undefined)[]): readonly string[] | undefined {
-  if (lists.some((l) => l === undefined)) return undefined;
-  return [...new Set(lists.flatMap((l) => l!))];
+export function unionOfSpanReads(reads: readonly (SpanReads | undefined)[]): SpanReads | undefined {
+  if (reads.some((r) => r === undefined)) return undefined;
+  const all = reads as readonly SpanReads[];
+  const ids = all.some((r) => r.ids);
+  if (all.some((r) => r.attributes === undefined)) return { ids };
+  return { attributes: [...new Set(all.flatMap((r) => r.attributes!))], ids };
 }
 
 /**
- * A consumer whose `acceptsEncoded` and `readsSpanAttributes` are worked out on first read (components are all
- * created by then; they are not yet when the graph wires them) and then kept.
+ * A consumer whose `acceptsEncoded` and `spanReads` are worked out on first read (components are all created
+ * by then; they are not yet when the graph wires them) and then kept.
  */
-function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () => boolean, reads: () => readonly string[] | undefined): Consumer {
+function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () => boolean, reads: () => SpanReads | undefined): Consumer {
   let known: boolean | undefined;
-  let knownReads: { list: readonly string[] | undefined } | undefined;
+  let knownReads: { reads: SpanReads | undefined } | undefined;
   return {
     consume,
     get acceptsEncoded() {
       known ??= accepts();
       return known;
     },
-    get readsSpanAttributes() {
-      knownReads ??= { list: reads() };
-      return knownReads.list;
+    get spanReads() {
+      knownReads ??= { reads: reads() };
+      return knownReads.reads;
     },
   };
 }
@@ -177,13 +184,13 @@ function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () =>
  * consumer takes encoded batches when the component does, and `next` (the rest of the pipeline after a
  * processor) too.
  */
-function decodingFor(component: () => { acceptsEncoded?: boolean; readsSpanAttributes?: readonly string[] }, consume: (b: Batch) => Promise<void>, next?: Consumer): Consumer {
+function decodingFor(component: () => { acceptsEncoded?: boolean; spanReads?: SpanReads }, consume: (b: Batch) => Promise<void>, next?: Consumer): Consumer {
   let takes: boolean | undefined;
   const own = () => (takes ??= component().acceptsEncoded === true);
   return withAcceptsEncoded(
     (b: Batch) => consume(b.encoded && !own() ? decodeEncoded(b) : b),
     () => own() && (next === undefined || next.acceptsEncoded === true),
-    () => unionOfReads(next === undefined ? [component().readsSpanAttributes] : [component().readsSpanAttributes, next.readsSpanAttributes]),
+    () => unionOfSpanReads(next === undefined ? [component().spanReads] : [component().spanReads, next.spanReads]),
   );
 }
 
@@ -197,7 +204,7 @@ function restrictTo(signal: SignalName | undefined, next: Consumer): Consumer {
     },
     () => next.acceptsEncoded === true,
     // a pipeline of another signal is never given spans: it reads none
-    () => (signal === 'traces' ? next.readsSpanAttributes : []),
+    () => (signal === 'traces' ? next.spanReads : READS_NOTHING),
   );
 }
 
@@ -226,7 +233,7 @@ function toPipelines(entries: PipelineEntry[]): Consumer {
       return settleAll(parts.map((p, i) => p.consumer.consume(p.mutates && !(allMutate && i === last) ? cloneBatch(p.part) : p.part)));
     },
     () => entries.every((e) => e.consumer.acceptsEncoded === true),
-    () => unionOfReads(entries.map((e) => (e.signal === undefined || e.signal === 'traces' ? e.consumer.readsSpanAttributes : []))),
+    () => unionOfSpanReads(entries.map((e) => (e.signal === undefined || e.signal === 'traces' ? e.consumer.spanReads : READS_NOTHING))),
   );
 }
 
@@ -249,7 +256,7 @@ function traced(tracer: Tracer | undefined, name: string, attrs: Record<string, 
         }
       }),
     () => consumer.acceptsEncoded === true,
-    () => consumer.readsSpanAttributes,
+    () => consumer.spanReads,
   );
 }
 
@@ -266,7 +273,7 @@ function timed(inner: Consumer, telemetry: ServiceTelemetry, receiver: string): 
       }
     },
     () => inner.acceptsEncoded === true,
-    () => inner.readsSpanAttributes,
+    () => inner.spanReads,
   );
 }
 

@@ -16,7 +16,7 @@ import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
 import { permanentError, retryableError } from '../src/errors.ts';
 import { fromOtlpJson, type OtlpSignal } from '../src/otlp/json.ts';
-import { decodeExportResponse, decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
+import { UNDECODED_ID, decodeExportResponse, decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
 import { SinkConsumer, configFor, tempDir, testSettings } from './helpers/index.ts';
 import { FIXTURES_LIST, fixturePath, readFixtureFile } from './intake-fixtures.ts';
 
@@ -25,8 +25,7 @@ afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.shutdown()));
 });
 
-async function start(raw: Record<string, unknown> = {}) {
-  const sink = new SinkConsumer();
+async function start(raw: Record<string, unknown> = {}, sink = new SinkConsumer()) {
   const config = configFor(otlpReceiverFactory, { protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } }, ...raw });
   const r = otlpReceiverFactory.create(testSettings('receiver', 'otlp', { emit: sink }), config) as OtlpReceiver;
   await r.start();
@@ -182,6 +181,25 @@ describe('otlp receiver: bad input over HTTP', () => {
     expect(sink.spans.map((s) => s.name)).toEqual(['good']);
     const pb = await post(`${base}/v1/traces`, encodeExportRequest(fromOtlpJson('traces', JSON.parse(body)), 'traces'), PB);
     expect(decodeExportResponse(pb.bytes)).toEqual({ rejected: 2, errorMessage: expect.stringMatching(/^2 spans/) });
+  });
+
+  it('rejects the same spans when nothing downstream reads ids or attributes (no hex made, attributes left out)', async () => {
+    // a pipeline that only counts spans: the decoder checks the ids and token counts but builds neither ids nor other attributes
+    const counting = Object.assign(new SinkConsumer(), { spanReads: { attributes: [], ids: false } });
+    const { sink, base } = await start({}, counting);
+    const attributes = [{ key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } }];
+    const body = {
+      resourceSpans: [{ scopeSpans: [{ spans: [
+        { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: 'good', attributes },
+        { spanId: 'eee19b7ec3c1b175', name: 'no trace id', attributes },
+        { traceId: '00000000000000000000000000000000', spanId: 'eee19b7ec3c1b176', name: 'zero trace id', attributes },
+        { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b177', name: 'bad tokens', attributes: [{ key: 'gen_ai.usage.input_tokens', value: { intValue: '-3' } }] },
+      ] }] }],
+    };
+    const pb = await post(`${base}/v1/traces`, encodeExportRequest(fromOtlpJson('traces', body), 'traces'), PB);
+    expect(pb.status).toBe(200);
+    expect(decodeExportResponse(pb.bytes)).toEqual({ rejected: 3, errorMessage: expect.stringMatching(/^3 spans without a valid trace_id or span_id or spans with a token count out of range \(first: gen_ai.usage.input_tokens/) });
+    expect(sink.spans.map((s) => [s.name, s.traceId, s.spanId, s.attributes])).toEqual([['good', UNDECODED_ID, UNDECODED_ID, []]]);
   });
 
   it('answers overload with 503 + Retry-After, a permanent refusal with 400, never a silent drop', async () => {

@@ -1,4 +1,4 @@
-import type { Exporter } from '../../src/component.ts';
+import type { Exporter, SpanReads } from '../../src/component.ts';
 import type { Logger } from '../../src/logger.ts';
 import { toOtlpJson } from '../../src/otlp/json.ts';
 import { type Batch, attrToString, countItems, getAttr, type KeyValue } from '../../src/model.ts';
@@ -11,7 +11,7 @@ function attrs(kvs: readonly KeyValue[]): Record<string, string> {
   return out;
 }
 
-const NO_ATTRIBUTES: readonly string[] = [];
+const COUNTS_ONLY: SpanReads = { attributes: [], ids: false };
 
 /** Prints what it receives to the log: a line per batch, per item, or every field. */
 export class DebugExporter implements Exporter {
@@ -24,9 +24,9 @@ export class DebugExporter implements Exporter {
   async start(): Promise<void> {}
   async shutdown(): Promise<void> {}
 
-  /** `basic` only counts items; `normal` and `detailed` print every attribute. */
-  get readsSpanAttributes(): readonly string[] | undefined {
-    return this.config.verbosity === 'basic' ? NO_ATTRIBUTES : undefined;
+  /** `basic` only counts items; `normal` and `detailed` print every attribute and the ids. */
+  get spanReads(): SpanReads | undefined {
+    return this.config.verbosity === 'basic' ? COUNTS_ONLY : undefined;
   }
 
   async consume(batch: Batch): Promise<void> {

@@ -11,7 +11,7 @@ export const nopExporterFactory: Factory<Record<string, never>> = {
   create: (settings): Exporter => ({
     // Reads nothing but the counts, which an encoded request carries: no need to decode it.
     acceptsEncoded: true,
-    readsSpanAttributes: [],
+    spanReads: { attributes: [], ids: false },
     start: async () => {},
     shutdown: async () => {},
     consume: async (batch: Batch) => {

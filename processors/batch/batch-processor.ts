@@ -1,4 +1,4 @@
-import type { Consumer, Processor } from '../../src/component.ts';
+import type { Consumer, Processor, SpanReads } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Logger } from '../../src/logger.ts';
 import { type BudgetAccount, memoryBudget } from '../../src/memory-budget.ts';
@@ -52,8 +52,8 @@ export class BatchProcessor implements Processor {
    * resources, by protobuf's rule for repeated fields.
    */
   readonly acceptsEncoded = true;
-  /** Moves spans whole, reads none of their attributes. */
-  readonly readsSpanAttributes: readonly string[] = [];
+  /** Moves spans whole, reads nothing of them. */
+  readonly spanReads: SpanReads = { attributes: [], ids: false };
 
   async start(): Promise<void> {}
 

@@ -5,7 +5,7 @@
  */
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { Counter } from '@opentelemetry/api';
-import { type Consumer, type CreateSettings, type Processor, stateDirFor } from '../../src/component.ts';
+import { type Consumer, type CreateSettings, type Processor, type SpanReads, stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { VigilError, ErrorCodes } from '../../src/errors.ts';
 import type { Logger } from '../../src/logger.ts';
@@ -167,14 +167,14 @@ export class CostProcessor implements Processor {
     });
     this.groupKeys = [...new Set(config.budgets.flatMap((b) => b.group_by))];
     this.budgetsByService = this.groupKeys.every((k) => k === 'service.name');
-    this.readsSpanAttributes = [...new Set([...GENAI_CALL_KEYS.keys(), ...this.groupKeys])];
+    this.spanReads = { attributes: [...new Set([...GENAI_CALL_KEYS.keys(), ...this.groupKeys])], ids: false };
   }
 
   /**
-   * The span attributes it reads: every dialect's call attributes (genai-call.ts, including the cost
-   * attributes it writes over) and the budgets' `group_by` keys.
+   * What it reads of a span: every dialect's call attributes (genai-call.ts, including the cost attributes
+   * it writes over) and the budgets' `group_by` keys; not the ids.
    */
-  readonly readsSpanAttributes: readonly string[];
+  readonly spanReads: SpanReads;
 
   /** Loads the price table and the saved budget spend; a bad price file fails the start with the reason. */
   async start(): Promise<void> {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 import { type Batch, type Span, getAttr } from '../../src/model.ts';
-import { SpanAttributeFilter, decodeExportRequest, encodeExportRequest } from '../../src/otlp/proto.ts';
+import { SpanDecodePlan, decodeExportRequest, encodeExportRequest } from '../../src/otlp/proto.ts';
 import { ServiceTelemetry } from '../../src/telemetry.ts';
 import { SinkConsumer, configFor, tempDir, testSettings } from '../../test/helpers/index.ts';
 import { attrs, counterValue, resourceSpans, span } from '../../test/percentiles-helpers.ts';
@@ -207,8 +207,8 @@ describe('pricing real calls (table-driven, public sources)', () => {
     });
   }
 
-  it('prices every case the same from a span decoded with only the attributes it reads (readsSpanAttributes)', async () => {
-    const filter = new SpanAttributeFilter(proc.readsSpanAttributes);
+  it('prices every case the same from a span decoded with only what it reads of it (spanReads)', async () => {
+    const plan = new SpanDecodePlan(proc.spanReads);
     const costOf = (s: Span) => ['gen_ai.usage.cost', 'gen_ai.usage.cost.source', 'gen_ai.usage.cost.model'].map((k) => getAttr(s.attributes, k));
     let built = 0;
     for (const [, a] of cases) {
@@ -216,7 +216,7 @@ describe('pricing real calls (table-driven, public sources)', () => {
       const noisy = { 'gen_ai.response.id': 'chatcmpl-Bx1', 'client.address': '10.1.2.3', 'http.response.status_code': 200, ...a };
       const bytes = encodeExportRequest({ resourceSpans: [resourceSpans('svc', [span(Date.now(), 1000, { attributes: attrs(noisy) })])] }, 'traces');
       const full = decodeExportRequest('traces', bytes);
-      const slim = decodeExportRequest('traces', bytes, undefined, undefined, filter);
+      const slim = decodeExportRequest('traces', bytes, undefined, undefined, plan);
       built += slim.resourceSpans![0]!.scopeSpans[0]!.spans[0]!.attributes.length;
       const priced = async (b: Batch) => {
         const next = new SinkConsumer();

@@ -1,5 +1,5 @@
 import v8 from 'node:v8';
-import type { Consumer, Processor } from '../../src/component.ts';
+import type { Consumer, Processor, SpanReads } from '../../src/component.ts';
 import { fullGc } from '../../src/heap.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { retryableError } from '../../src/errors.ts';
@@ -105,8 +105,8 @@ export class MemoryLimiter implements Processor {
 
   /** Reads only item counts: encoded requests pass through as they are. */
   readonly acceptsEncoded = true;
-  /** Reads no span attribute. */
-  readonly readsSpanAttributes: readonly string[] = [];
+  /** Reads nothing of a span. */
+  readonly spanReads: SpanReads = { attributes: [], ids: false };
 
   async process(batch: Batch, next: Consumer): Promise<void> {
     // between measurements, what the stores accounted since the last one is added to it

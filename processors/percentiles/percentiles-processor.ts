@@ -4,7 +4,7 @@
  * OTLP exponential histograms (delta) plus summaries and a call counter.
  */
 import type { Counter } from '@opentelemetry/api';
-import type { Consumer, CreateSettings, Processor } from '../../src/component.ts';
+import type { Consumer, CreateSettings, Processor, SpanReads } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Logger } from '../../src/logger.ts';
 import {
@@ -39,8 +39,8 @@ const TRIE_ENTRY_BYTES = 72;
  * as delta exponential histograms, summaries and a call counter when each window closes.
  */
 export class PercentilesProcessor implements Processor {
-  /** The span attributes it reads: its dimensions (`span.name` is the span's name, not an attribute) and `span_attributes`. */
-  readonly readsSpanAttributes: readonly string[];
+  /** What it reads of a span: the attributes of its dimensions (`span.name` is the span's name) and `span_attributes`; not the ids. */
+  readonly spanReads: SpanReads;
   private readonly windowMs: number;
   private readonly scale: number;
   private readonly dims: string[];
@@ -103,7 +103,7 @@ export class PercentilesProcessor implements Processor {
     this.quantiles = [...new Set([0, ...config.quantiles, 1])].sort((a, b) => a - b);
     this.metricNames = new Set(config.metrics);
     this.spanAttrs = config.span_attributes.slice();
-    this.readsSpanAttributes = [...new Set([...this.dims, ...this.spanAttrs])];
+    this.spanReads = { attributes: [...new Set([...this.dims, ...this.spanAttrs])], ids: false };
     this.stride = 1 + this.spanAttrs.length;
     this.renderOptions = { windowMs: this.windowMs, scale: this.scale, quantiles: this.quantiles, spanAttrs: this.spanAttrs, units: this.units };
     this.streams = new MetricStreamReader({

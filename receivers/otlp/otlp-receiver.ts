@@ -1,7 +1,7 @@
 import type * as GrpcJs from '@grpc/grpc-js';
 import { importPackage } from '../../src/import-package.ts';
 import { memoryBudget } from '../../src/memory-budget.ts';
-import type { Component, CreateSettings, Host } from '../../src/component.ts';
+import type { Component, CreateSettings, Host, SpanReads } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { type Batch, countItems } from '../../src/model.ts';
 import { decodeMemory } from '../../src/otlp/decode-memory.ts';
@@ -18,7 +18,7 @@ import {
   deliver,
   readTlsFiles,
 } from '../../src/otlp/intake.ts';
-import { type DecodeChecks, type PartialSuccess, SpanAttributeFilter, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
+import { type DecodeChecks, type PartialSuccess, SpanDecodePlan, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
 import { scanExportRequest } from '../../src/otlp/scan.ts';
 import { tokenAttributesProblem } from '../../src/limits.ts';
 import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2, intakeTurn } from '../../src/otlp/connections.ts';
@@ -219,25 +219,25 @@ export class OtlpReceiver implements Component {
     const checks: DecodeChecks = { tokenCountSuspect: true };
     // refused (413 / 503) before a request decodes into more memory than the heap can give it; spans carry
     // only the attributes something downstream reads
-    const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check, signal === 'traces' ? this.spanFilter() : undefined);
+    const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check, signal === 'traces' ? this.spanPlan() : undefined);
     if (!checks.tokenCountSuspect) this.tokenCountsInRange.add(batch);
     return batch;
   }
 
   /**
-   * The span attributes the pipelines read ({@link Consumer.readsSpanAttributes} of `emit`), as the decoder takes
-   * them; undefined when something reads any. Made again only when the list changes (a reload re-points `emit`).
+   * What the pipelines read of each span (`spanReads` of `emit`, src/component.ts), as the decoder takes it;
+   * undefined when something may read anything. Made again only when that changes (a reload re-points `emit`).
    */
-  private spanFilter(): SpanAttributeFilter | undefined {
-    const reads = this.settings.emit.readsSpanAttributes;
-    if (reads !== this.filterFor) {
-      this.filterFor = reads;
-      this.filter = reads === undefined ? undefined : new SpanAttributeFilter(reads);
+  private spanPlan(): SpanDecodePlan | undefined {
+    const reads = this.settings.emit.spanReads;
+    if (reads !== this.planFor) {
+      this.planFor = reads;
+      this.plan = reads === undefined ? undefined : new SpanDecodePlan(reads);
     }
-    return this.filter;
+    return this.plan;
   }
-  private filterFor: readonly string[] | undefined = undefined;
-  private filter: SpanAttributeFilter | undefined = undefined;
+  private planFor: SpanReads | undefined = undefined;
+  private plan: SpanDecodePlan | undefined = undefined;
 
   /** Validates, then hands one request's batch to the pipelines; counts accepted and refused items. */
   private async ingest(signal: OtlpSignal, batch: Batch, clientGone?: () => boolean): Promise<PartialSuccess | undefined> {

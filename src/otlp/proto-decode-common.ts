@@ -21,7 +21,7 @@ export function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: num
 
 // Monomorphic copies of `sub` for the hottest messages (attributes, values, spans): a direct call that V8
 // can inline, where `sub`'s call through `f` is megamorphic.
-export function kvAt(r: Reader, field: string, index: number, filter?: SpanAttributeFilter): KeyValue {
+export function kvAt(r: Reader, field: string, index: number, filter?: SpanDecodePlan): KeyValue {
   r.count(DECODED_BYTES.keyValue);
   // A one-byte length, in bounds, at a depth the general path would accept: try the fast path first.
   const p = r.pos;
@@ -45,40 +45,45 @@ export function kvAt(r: Reader, field: string, index: number, filter?: SpanAttri
 }
 
 /**
- * What {@link kvAt} and {@link kvFast} return, given a {@link SpanAttributeFilter}, for an attribute the filter does
+ * What {@link kvAt} and {@link kvFast} return, given a {@link SpanDecodePlan}, for an attribute the plan does
  * not keep: checked like any other, not built. Compared by identity; never handed on.
  */
 export const SKIPPED: KeyValue = Object.freeze({ key: '', value: null }) as KeyValue;
 
-/** Positions whose keys {@link SpanAttributeFilter} remembers. */
-const FILTER_SLOTS = 32;
+/** Positions whose keys {@link SpanDecodePlan} remembers. */
+const PLAN_SLOTS = 32;
 
 /**
- * The span attributes a pipeline reads, as the decoder takes them (src/graph.ts: the union of the
- * `readsSpanAttributes` of everything downstream of the receiver). A span attribute whose key is not kept is read
- * and checked as usual (a malformed one is the same error) but not built: its value is never decoded into a
- * string and the span does not carry it, so nobody pays for the response ids, addresses and request
- * parameters no component looks at (issue 21). Token-count keys (limits.ts `isTokenCountKey`) are always kept:
- * the receiver checks their range.
+ * What a span decodes into when the pipelines behind the receiver read only part of it (src/graph.ts: the
+ * union of the `spanReads` of everything downstream; src/component.ts `SpanReads`). Everything is read and
+ * checked as usual (malformed input is the same error), but:
+ * - an attribute whose key is not kept is not built: its value never becomes a string and the span does not
+ *   carry it, so nobody pays for response ids, addresses and request parameters no component looks at
+ *   (issue 21). Token-count keys (limits.ts `isTokenCountKey`) are always kept: the receiver checks their range;
+ * - without `ids`, trace_id, span_id and parent_span_id are not turned into hex: each is carried as
+ *   {@link UNDECODED_ID} when present and not all zero (what the receiver checks), else as ''; trace_state as ''.
  */
-export class SpanAttributeFilter {
-  /** The keys kept besides the token counts. */
-  readonly keys: ReadonlySet<string>;
+export class SpanDecodePlan {
+  /** The attribute keys kept besides the token counts; undefined: every attribute. */
+  readonly keys: ReadonlySet<string> | undefined;
+  /** Ids are built as hex strings. */
+  readonly ids: boolean;
   // The key last seen at each of the first positions of a span and whether it was kept: spans of one
   // instrumentation carry their attributes in the same order, and the intern cache gives the same key string,
   // so the decision is one identity compare instead of a Set lookup per attribute.
-  private readonly memoKey: (string | undefined)[] = new Array<string | undefined>(FILTER_SLOTS).fill(undefined);
-  private readonly memoKept = new Uint8Array(FILTER_SLOTS);
+  private readonly memoKey: (string | undefined)[] = new Array<string | undefined>(PLAN_SLOTS).fill(undefined);
+  private readonly memoKept = new Uint8Array(PLAN_SLOTS);
 
-  constructor(keys: Iterable<string>) {
-    this.keys = new Set(keys);
+  constructor(reads: { readonly attributes?: readonly string[]; readonly ids: boolean }) {
+    this.keys = reads.attributes === undefined ? undefined : new Set(reads.attributes);
+    this.ids = reads.ids;
   }
 
-  /** Whether the attribute `key`, the `index`-th of its span, is built. */
+  /** Whether the attribute `key`, the `index`-th of its span, is built (only called when {@link keys} is set). */
   keeps(key: string, index: number): boolean {
-    if (index < FILTER_SLOTS && this.memoKey[index] === key) return this.memoKept[index] === 1;
-    const kept = this.keys.has(key) || isTokenCountKey(key);
-    if (index < FILTER_SLOTS) {
+    if (index < PLAN_SLOTS && this.memoKey[index] === key) return this.memoKept[index] === 1;
+    const kept = this.keys!.has(key) || isTokenCountKey(key);
+    if (index < PLAN_SLOTS) {
       this.memoKey[index] = key;
       this.memoKept[index] = kept ? 1 : 0;
     }
@@ -113,6 +118,21 @@ export function idField(r: Reader, size: number, name: string): string {
     prefix(e, name, -1);
   }
 }
+
+/** As {@link idField}, checked the same way, but {@link UNDECODED_ID} for any id present and not all zero (no hex). */
+export function idChecked(r: Reader, size: number, name: string): string {
+  try {
+    return r.idPresent(size) ? UNDECODED_ID : '';
+  } catch (e) {
+    prefix(e, name, -1);
+  }
+}
+
+/**
+ * The trace or span id of a span decoded without its ids ({@link SpanDecodePlan}): present and not all zero
+ * (as the receiver requires), but not turned into hex because nothing downstream reads it.
+ */
+export const UNDECODED_ID = 'not-decoded';
 
 /** Decodes a Resource. */
 export function decResource(r: Reader): Resource {
@@ -163,7 +183,7 @@ export function decScope(r: Reader): InstrumentationScope {
  * `r.tokenCountSuspect`: the check costs a compare per value here, where the receiver's own walk over every
  * attribute of every span after decoding cost ~0.3 us a span (14 attributes).
  */
-export function kvFast(r: Reader, p: number, lim: number, filter?: SpanAttributeFilter, index = 0): KeyValue | null {
+export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePlan, index = 0): KeyValue | null {
   const b = r.buf;
   if (lim - p >= 5 && b[p] === 0x0a) {
     const kn = b[p + 1]!;

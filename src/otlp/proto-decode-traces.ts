@@ -4,7 +4,7 @@
 import type { InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink, Status } from '../model.ts';
 import { DECODED_BYTES, VARINT, I64, LEN, I32, prefix, Reader } from './proto-wire.ts';
 import { F_RESOURCE_SPANS, F_SCOPE_SPANS, F_SPAN, F_EVENT, F_LINK, F_STATUS, t } from './proto-fields.ts';
-import { sub, kvAt, SKIPPED, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
+import { sub, kvAt, SKIPPED, idField, idChecked, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
 function spanAt(r: Reader, field: string, index: number): Span {
   try {
@@ -61,7 +61,10 @@ function decSpan(r: Reader): Span {
   let start = 0n;
   let end = 0n;
   const attributes: KeyValue[] = [];
-  const filter = r.spanFilter;
+  const plan = r.spanPlan;
+  // attributes to leave unbuilt; ids to check without making their hex (SpanDecodePlan)
+  const filter = plan !== undefined && plan.keys !== undefined ? plan : undefined;
+  const ids = plan === undefined || plan.ids;
   let nAttributes = 0;
   let droppedAttributesCount = 0;
   const events: SpanEvent[] = [];
@@ -73,16 +76,20 @@ function decSpan(r: Reader): Span {
     const tag = r.varint();
     switch (tag) {
       case t(1, LEN):
-        traceId = idField(r, 16, 'trace_id');
+        traceId = ids ? idField(r, 16, 'trace_id') : idChecked(r, 16, 'trace_id');
         break;
       case t(2, LEN):
-        spanId = idField(r, 8, 'span_id');
+        spanId = ids ? idField(r, 8, 'span_id') : idChecked(r, 8, 'span_id');
         break;
       case t(3, LEN):
-        traceState = r.string();
+        if (ids) traceState = r.string();
+        else {
+          const n = r.len();
+          r.pos += n;
+        }
         break;
       case t(4, LEN):
-        parentSpanId = idField(r, 8, 'parent_span_id');
+        parentSpanId = ids ? idField(r, 8, 'parent_span_id') : idChecked(r, 8, 'parent_span_id');
         break;
       case t(16, I32):
         flags = r.fixed32();

@@ -4,7 +4,7 @@
 import type { Batch, ResourceLogs, ResourceMetrics, ResourceSpans } from '../model.ts';
 import { LEN, ProtoError, Reader } from './proto-wire.ts';
 import { F_REQ_TRACES, F_REQ_METRICS, F_REQ_LOGS, t } from './proto-fields.ts';
-import { type SpanAttributeFilter, sub } from './proto-decode-common.ts';
+import { type SpanDecodePlan, sub } from './proto-decode-common.ts';
 import { decResourceSpans } from './proto-decode-traces.ts';
 import { decResourceMetrics } from './proto-decode-metrics.ts';
 import { decResourceLogs } from './proto-decode-logs.ts';
@@ -26,20 +26,20 @@ export interface DecodeChecks {
  * The returned batch shares no memory with `bytes` (bytes values are copied). With `checks`, fills it in
  * (see {@link DecodeChecks}). With `memoryCheck`, tells it the estimated decoded size (Reader.decoded, proto-wire.ts)
  * every MEMORY_CHECK_BYTES of it and at the end; what it throws stops decoding and is thrown as is
- * (src/otlp/decode-memory.ts). With `spanFilter`, spans carry only the attributes it keeps (the others are
- * checked, not built; see {@link SpanAttributeFilter}).
+ * (src/otlp/decode-memory.ts). With `spanPlan`, spans carry only what it keeps (the rest is checked, not
+ * built; see {@link SpanDecodePlan}).
  */
 export function decodeExportRequest(
   signal: OtlpSignal,
   bytes: Uint8Array,
   checks?: DecodeChecks,
   memoryCheck?: (decodedBytes: number) => void,
-  spanFilter?: SpanAttributeFilter,
+  spanPlan?: SpanDecodePlan,
 ): Batch {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new Reader(buf);
   r.memoryCheck = memoryCheck;
-  r.spanFilter = spanFilter;
+  r.spanPlan = spanPlan;
   const batch = decodeWith(r, signal);
   memoryCheck?.(r.decoded + 2 * r.pos);
   if (checks) checks.tokenCountSuspect = r.tokenCountSuspect;

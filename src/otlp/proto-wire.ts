@@ -4,7 +4,7 @@
  * field path ({@link ProtoError}).
  */
 import { hex8, hex16 } from '../hex.ts';
-import type { SpanAttributeFilter } from './proto-decode-common.ts';
+import type { SpanDecodePlan } from './proto-decode-common.ts';
 
 /** Deepest message nesting the decoder accepts (deeper input is an error, not a stack overflow). */
 export const MAX_DEPTH = 64;
@@ -142,8 +142,8 @@ export class Reader {
    * {@link MEMORY_CHECK_BYTES} of it; throws to stop decoding (src/otlp/decode-memory.ts).
    */
   memoryCheck: ((decodedBytes: number) => void) | undefined = undefined;
-  /** The span attributes to build (proto-decode-common.ts); undefined: all of them. */
-  spanFilter: SpanAttributeFilter | undefined = undefined;
+  /** What to build of each span (proto-decode-common.ts); undefined: all of it. */
+  spanPlan: SpanDecodePlan | undefined = undefined;
   /** Adds `bytes` to {@link decoded}; calls {@link memoryCheck} when due. */
   count(bytes: number): void {
     if ((this.decoded += bytes) > this.nextCheck) {
@@ -300,6 +300,21 @@ export class Reader {
     const p = this.pos;
     this.pos = p + n;
     return n === 8 ? hex8(b, p) : hex16(b, p);
+  }
+
+  /**
+   * Checks a trace (16) or span (8) id as {@link id} does without making its hex: true when it is present and
+   * not all zero.
+   */
+  idPresent(size: number): boolean {
+    const n = this.len();
+    if (n === 0) return false;
+    if (n !== size) this.fail(`expected ${size} bytes, got ${n}`);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + n;
+    for (let i = p; i < p + n; i++) if (b[i] !== 0) return true;
+    return false;
   }
 
   /** Enters a length-delimited sub-message; returns the limit to restore with {@link leave}. */

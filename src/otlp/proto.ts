@@ -14,6 +14,6 @@
  */
 export { OtlpDecodeError } from './json.ts';
 export { type DecodeChecks, decodeEncoded, decodeExportRequest } from './proto-decode.ts';
-export { SpanAttributeFilter } from './proto-decode-common.ts';
+export { SpanDecodePlan, UNDECODED_ID } from './proto-decode-common.ts';
 export { encodeExportRequest } from './proto-encode.ts';
 export { type PartialSuccess, type RpcStatus, decodeExportResponse, decodeRpcStatus, encodeExportResponse, encodeRpcStatus } from './rpc-status.ts';

@@ -1,21 +1,38 @@
 /**
- * The decoder's span attribute filter (proto-decode-common.ts `SpanAttributeFilter`): spans decoded with one carry
- * exactly the attributes it keeps, and the token counts, in their order and with the values the full decode
- * gives; everything else decodes the same, and malformed input fails the same way.
+ * The decoder's span decode plan (proto-decode-common.ts `SpanDecodePlan`): spans decoded with one carry exactly
+ * the attributes it keeps, and the token counts, in their order and with the values the full decode gives, and
+ * without its ids, UNDECODED_ID for each id present and not zero; everything else decodes the same, and
+ * malformed input fails the same way.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Batch, KeyValue, Span } from '../model.ts';
 import { isTokenCountKey } from '../limits.ts';
-import { type DecodeChecks, decodeExportRequest, encodeExportRequest, OtlpDecodeError, SpanAttributeFilter } from './proto.ts';
+import { type DecodeChecks, decodeExportRequest, encodeExportRequest, OtlpDecodeError, SpanDecodePlan, UNDECODED_ID } from './proto.ts';
 import { tracesBatch } from '../../test/intake-arbitraries.ts';
 import { genAiTracesRequest } from '../../bench/_spans.ts';
 import { resourceSpans, span } from '../../test/percentiles-helpers.ts';
 
-/** The full decode of `bytes` with each span's attributes cut to what `keep` (and the token-count rule) keeps. */
-function expected(bytes: Uint8Array, keep: ReadonlySet<string>): Batch {
+/** An id as a plan without ids carries it: UNDECODED_ID when present and not all zero, else ''. */
+const undecoded = (id: string) => (/[^0]/.test(id) ? UNDECODED_ID : '');
+
+/**
+ * The full decode of `bytes` with each span's attributes cut to what `keep` (and the token-count rule) keeps,
+ * and, without `ids`, its ids as the plan carries them.
+ */
+function expected(bytes: Uint8Array, keep: ReadonlySet<string>, ids = true): Batch {
   const b = decodeExportRequest('traces', bytes);
-  for (const rs of b.resourceSpans!) for (const ss of rs.scopeSpans) for (const s of ss.spans) s.attributes = s.attributes.filter((a) => keep.has(a.key) || isTokenCountKey(a.key));
+  for (const rs of b.resourceSpans!)
+    for (const ss of rs.scopeSpans)
+      for (const s of ss.spans) {
+        s.attributes = s.attributes.filter((a) => keep.has(a.key) || isTokenCountKey(a.key));
+        if (!ids) {
+          s.traceId = undecoded(s.traceId);
+          s.spanId = undecoded(s.spanId);
+          s.parentSpanId = undecoded(s.parentSpanId);
+          s.traceState = '';
+        }
+      }
   return b;
 }
 
@@ -27,9 +44,9 @@ function request(...lists: KeyValue[][]): Buffer {
 }
 
 /** The error decoding `bytes` throws (with or without a filter). */
-function decodeError(bytes: Uint8Array, filter?: SpanAttributeFilter): string {
+function decodeError(bytes: Uint8Array, plan?: SpanDecodePlan): string {
   try {
-    decodeExportRequest('traces', bytes, undefined, undefined, filter);
+    decodeExportRequest('traces', bytes, undefined, undefined, plan);
   } catch (e) {
     expect(e).toBeInstanceOf(OtlpDecodeError);
     return (e as Error).message;
@@ -37,19 +54,19 @@ function decodeError(bytes: Uint8Array, filter?: SpanAttributeFilter): string {
   throw new Error('decoded without an error');
 }
 
-describe('SpanAttributeFilter', () => {
-  it('decodes any batch as the full decoder does, with span attributes cut to the kept keys (property)', () => {
+describe('SpanDecodePlan', () => {
+  it('decodes any batch as the full decoder does, span attributes cut to the kept keys, ids with or without hex (property)', () => {
     // the keys to keep: any subset of the span attribute keys the batch has, and some it has not
     const withKeep = tracesBatch.chain((batch) => {
       const keys = [...new Set(spansOf(batch).flatMap((s) => s.attributes.map((a) => a.key)))];
-      return fc.tuple(fc.constant(batch), fc.subarray(keys), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }));
+      return fc.tuple(fc.constant(batch), fc.subarray(keys), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }), fc.boolean());
     });
     fc.assert(
-      fc.property(withKeep, ([batch, some, others]) => {
+      fc.property(withKeep, ([batch, some, others, ids]) => {
         const keep = new Set([...some, ...others]);
         const bytes = encodeExportRequest(batch, 'traces');
-        const got = decodeExportRequest('traces', bytes, undefined, undefined, new SpanAttributeFilter(keep));
-        expect(got).toEqual(expected(bytes, keep));
+        const got = decodeExportRequest('traces', bytes, undefined, undefined, new SpanDecodePlan({ attributes: [...keep], ids }));
+        expect(got).toEqual(expected(bytes, keep, ids));
       }),
       { numRuns: 300, seed: 21 },
     );
@@ -58,7 +75,7 @@ describe('SpanAttributeFilter', () => {
   it('builds only the kept attributes of real GenAI spans (the OTel SDK encoder), values as the full decode', async () => {
     const bytes = await genAiTracesRequest(50, 1);
     const keep = new Set(['gen_ai.request.model', 'gen_ai.response.model', 'server.address', 'gen_ai.response.finish_reasons', 'not.there']);
-    const filter = new SpanAttributeFilter(keep);
+    const filter = new SpanDecodePlan({ attributes: [...keep], ids: true });
     const full = decodeExportRequest('traces', bytes);
     const got = decodeExportRequest('traces', bytes, undefined, undefined, filter);
     expect(got).toEqual(expected(bytes, keep));
@@ -71,7 +88,7 @@ describe('SpanAttributeFilter', () => {
   });
 
   it('decides by key, not by position: spans with their attributes in other orders', () => {
-    const filter = new SpanAttributeFilter(['a', 'c']);
+    const filter = new SpanDecodePlan({ attributes: ['a', 'c'], ids: true });
     const bytes = request(
       [{ key: 'a', value: 'x' }, { key: 'b', value: 1n }, { key: 'c', value: true }],
       [{ key: 'b', value: 'y' }, { key: 'a', value: 2.5 }, { key: 'c', value: ['p', 'q'] }],
@@ -88,7 +105,7 @@ describe('SpanAttributeFilter', () => {
   it('keeps token counts it was not asked for, and the decoder still flags one out of range', () => {
     const bytes = request([{ key: 'gen_ai.usage.input_tokens', value: -5n }, { key: 'llm.token_count.prompt', value: '12' }, { key: 'other', value: 'x' }]);
     const checks: DecodeChecks = { tokenCountSuspect: false };
-    const got = decodeExportRequest('traces', bytes, checks, undefined, new SpanAttributeFilter([]));
+    const got = decodeExportRequest('traces', bytes, checks, undefined, new SpanDecodePlan({ attributes: [], ids: true }));
     expect(spansOf(got)[0]!.attributes).toEqual([
       { key: 'gen_ai.usage.input_tokens', value: -5n },
       { key: 'llm.token_count.prompt', value: '12' },
@@ -103,7 +120,7 @@ describe('SpanAttributeFilter', () => {
     expect(at).toBeGreaterThan(0);
     const bad = Buffer.from(good);
     bad[at] = 0x0f;
-    const filter = new SpanAttributeFilter(['kept']);
+    const filter = new SpanDecodePlan({ attributes: ['kept'], ids: true });
     const message = decodeError(bad);
     expect(message).toContain('attributes[1]');
     expect(decodeError(bad, filter)).toBe(message);
@@ -111,6 +128,29 @@ describe('SpanAttributeFilter', () => {
     const short = Buffer.from(good);
     short[at + 1] = 0x05;
     expect(decodeError(short, filter)).toBe(decodeError(short));
+  });
+
+  it('with every attribute and without ids: the attributes whole, the ids checked but not made hex', () => {
+    const zero16 = '0'.repeat(32);
+    const s = (traceId: string, spanId: string, parentSpanId: string): Span => ({ ...span(1, 2, { name: 'x', attributes: [{ key: 'a', value: 'b' }] }), traceId, spanId, parentSpanId, traceState: 'k=v' });
+    const rs = resourceSpans('svc', [s('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', '00f067aa0ba902b7'), s(zero16, '', '0'.repeat(16))]);
+    const bytes = encodeExportRequest({ resourceSpans: [rs] }, 'traces');
+    const got = spansOf(decodeExportRequest('traces', bytes, undefined, undefined, new SpanDecodePlan({ ids: false })));
+    expect(got.map((x) => [x.traceId, x.spanId, x.parentSpanId, x.traceState, x.attributes])).toEqual([
+      [UNDECODED_ID, UNDECODED_ID, UNDECODED_ID, '', [{ key: 'a', value: 'b' }]],
+      ['', '', '', '', [{ key: 'a', value: 'b' }]],
+    ]);
+    // an id of the wrong size is the same error either way
+    for (const [traceId, spanId, parent, field] of [
+      ['0af7651916cd43dd8448eb211c8031', 'b7ad6b7169203331', '', 'trace_id'],
+      ['0af7651916cd43dd8448eb211c80319c', 'b7ad6b71692033', '', 'span_id'],
+      ['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331', 'b7ad6b7169203331aa', 'parent_span_id'],
+    ] as const) {
+      const bad = encodeExportRequest({ resourceSpans: [resourceSpans('svc', [s(traceId, spanId, parent)])] }, 'traces');
+      const message = decodeError(bad);
+      expect(message).toContain(`${field}: expected`);
+      expect(decodeError(bad, new SpanDecodePlan({ ids: false }))).toBe(message);
+    }
   });
 
   it('leaves resource, scope, event and link attributes whole', () => {
@@ -125,7 +165,7 @@ describe('SpanAttributeFilter', () => {
     rs.resource.attributes.push({ key: 'dropped', value: 'resource' });
     rs.scopeSpans[0]!.scope.attributes.push({ key: 'dropped', value: 'scope' });
     const bytes = encodeExportRequest({ resourceSpans: [rs] }, 'traces');
-    const got = decodeExportRequest('traces', bytes, undefined, undefined, new SpanAttributeFilter([]));
+    const got = decodeExportRequest('traces', bytes, undefined, undefined, new SpanDecodePlan({ attributes: [], ids: true }));
     const full = decodeExportRequest('traces', bytes);
     spansOf(full)[0]!.attributes = [];
     expect(got).toEqual(full);
