@@ -218,7 +218,7 @@ export class OtlpReceiver implements Component {
     }
     const checks: DecodeChecks = { tokenCountSuspect: true };
     // refused (413 / 503) before a request decodes into more memory than the heap can give it; spans carry
-    // only the attributes something downstream reads
+    // only what something downstream reads of them (README "Only what something reads of a span")
     const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check, signal === 'traces' ? this.spanPlan() : undefined);
     if (!checks.tokenCountSuspect) this.tokenCountsInRange.add(batch);
     return batch;
