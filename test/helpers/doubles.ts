@@ -35,16 +35,24 @@ export const sourceFactory: Factory<Cfg> = {
   },
 };
 
-export const sinkFactory: Factory<Cfg> = {
+const sinkSchema = Type.Object(
+  { fail_start: Type.Boolean({ default: false }), delay_ms: Type.Integer({ default: 0 }), span_attributes: Type.Optional(Type.Array(Type.String())) },
+  { additionalProperties: false, default: {} },
+);
+type SinkCfg = Cfg & { span_attributes?: string[] };
+
+/** Keeps every batch it is given; with `span_attributes`, declares that it reads only those of a span (and no ids). */
+export const sinkFactory: Factory<SinkCfg> = {
   type: 'testsink',
   kind: 'exporter',
-  schema: empty,
+  schema: sinkSchema,
   signals: SIGNALS,
   create: (s, cfg): Exporter => {
     const c = {
       ...lifecycle('exporter', s.id, cfg),
       received: [] as Batch[],
       emit: s.emit,
+      spanReads: cfg.span_attributes ? { attributes: cfg.span_attributes, ids: false } : undefined,
       consume: async (b: Batch) => {
         if (cfg.delay_ms) await new Promise((r) => setTimeout(r, cfg.delay_ms));
         c.received.push(b);
