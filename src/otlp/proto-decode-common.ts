@@ -20,7 +20,8 @@ export function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: num
 }
 
 // Monomorphic copies of `sub` for the hottest messages (attributes, values, spans): a direct call that V8
-// can inline, where `sub`'s call through `f` is megamorphic.
+// can inline, where `sub`'s call through `f` is megamorphic. With `filter` (a span's attributes), an attribute
+// the plan does not keep comes back as SKIPPED once checked (the general path decodes it, then drops it).
 export function kvAt(r: Reader, field: string, index: number, filter?: SpanDecodePlan): KeyValue {
   r.count(DECODED_BYTES.keyValue);
   // A one-byte length, in bounds, at a depth the general path would accept: try the fast path first.
@@ -182,6 +183,8 @@ export function decScope(r: Reader): InstrumentationScope {
  * A token-count key whose value is out of the token range (limits.ts `tokenCountProblem`) sets
  * `r.tokenCountSuspect`: the check costs a compare per value here, where the receiver's own walk over every
  * attribute of every span after decoding cost ~0.3 us a span (14 attributes).
+ * With `filter` (a span's attributes, the `index`-th), an attribute the plan does not keep is checked the same
+ * way (its shape, in full, before its key is looked at) and returned as {@link SKIPPED}, its value not built.
  */
 export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePlan, index = 0): KeyValue | null {
   const b = r.buf;
