@@ -29,6 +29,19 @@ export function retryableError(message: string, retryAfterMs?: number, cause?: u
   return new ConsumerError(message, { permanent: false, retryAfterMs, cause });
 }
 
+/**
+ * The pipelines behind a receiver changed (a reload re-pointed its `emit`) between the decoding of a request
+ * and its delivery, and now read more of a span than was decoded for the old ones (src/otlp/proto-decode.ts
+ * `decodedCovers`). Internal: the receiver decodes the request again, whole, and delivers that; a client never
+ * sees it.
+ */
+export class StaleDecodeError extends Error {
+  constructor() {
+    super('the pipelines changed while the request was decoded for them');
+    this.name = 'StaleDecodeError';
+  }
+}
+
 /** Whether an error asks the sender to retry (anything not explicitly permanent is retryable). */
 export function isRetryable(err: unknown): boolean {
   return !(err instanceof ConsumerError && err.permanent);

@@ -11,7 +11,8 @@ import { parseComponentId, pipelineSignal, type ServiceConfig } from './config/l
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { Logger } from './logger.ts';
 import { type Batch, cloneBatch, countItems, isEmpty, pickSignal, type SignalName } from './model.ts';
-import { decodeEncoded } from './otlp/proto.ts';
+import { decodeEncoded, decodedCovers } from './otlp/proto.ts';
+import { StaleDecodeError } from './errors.ts';
 import type { ComponentRegistry } from './registry.ts';
 import type { SilenceSource } from './silence-store.ts';
 import type { ComponentStatus } from './status.ts';
@@ -56,6 +57,8 @@ export class Relay implements Consumer {
 
   consume(batch: Batch): Promise<void> {
     if (this.held) return this.afterHold(batch);
+    // a request decoded for the pipelines before a reload, which read less of a span than these
+    if (!decodedCovers(batch, this.target.spanReads)) return Promise.reject(new StaleDecodeError());
     this.inflight++;
     let p: Promise<void>;
     try {

@@ -26,9 +26,12 @@ afterEach(async () => {
 const TRACE_ID = '5b8efff798038103d269b633813fc60c';
 const SPAN_ID = 'eee19b7ec3c1b174';
 
-/** The config: otlp -> testsink/counting (reads one attribute, no ids), and with `whole` also testsink/whole (declares nothing). */
-function config(dir: string, whole: boolean): unknown {
-  const exporters: Record<string, unknown> = { 'testsink/counting': { span_attributes: ['gen_ai.request.model'] } };
+/**
+ * The config: otlp -> testsink/counting (reads one attribute, no ids), and with `whole` also testsink/whole
+ * (declares nothing). With `delayMs`, the counting sink takes that long per batch.
+ */
+function config(dir: string, whole: boolean, delayMs = 0): unknown {
+  const exporters: Record<string, unknown> = { 'testsink/counting': { span_attributes: ['gen_ai.request.model'], delay_ms: delayMs } };
   if (whole) exporters['testsink/whole'] = {};
   return {
     receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } } },
@@ -37,16 +40,24 @@ function config(dir: string, whole: boolean): unknown {
   };
 }
 
-/** Posts one span of two attributes to the receiver; returns the spans the counting sink got from it. */
-async function post(svc: Service): Promise<Span[]> {
-  const receiver = svc.pipelines!.get('receiver', 'otlp') as OtlpReceiver;
-  const sp = { ...span(Date.now(), 5, { name: 'chat', attributes: [{ key: 'gen_ai.request.model', value: 'gpt-4o' }, { key: 'gen_ai.response.id', value: 'chatcmpl-1' }] }), traceId: TRACE_ID, spanId: SPAN_ID };
+/** The receiver's HTTP address (read it outside a reload: the service has no pipelines while it swaps them). */
+const addressOf = (svc: Service): string => (svc.pipelines!.get('receiver', 'otlp') as OtlpReceiver).httpAddress;
+
+/** Posts one span named `name`, of two attributes, to the receiver at `address`. */
+function send(address: string, name = 'chat'): Promise<Response> {
+  const sp = { ...span(Date.now(), 5, { name, attributes: [{ key: 'gen_ai.request.model', value: 'gpt-4o' }, { key: 'gen_ai.response.id', value: 'chatcmpl-1' }] }), traceId: TRACE_ID, spanId: SPAN_ID };
   const body = encodeExportRequest({ resourceSpans: [resourceSpans('svc', [sp])] }, 'traces');
-  const sink = created.get('testsink/counting')!;
-  const before = sink.received.length;
-  const res = await fetch(`http://${receiver.httpAddress}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
-  expect(res.status).toBe(200);
-  return sink.received.slice(before).flatMap((b) => b.resourceSpans!.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+  return fetch(`http://${address}/v1/traces`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+}
+
+/** The spans a sink got. */
+const spansOf = (sink: string): Span[] => created.get(sink)!.received.flatMap((b) => b.resourceSpans!.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+
+/** Posts one span; returns the spans the counting sink got from it. */
+async function post(svc: Service): Promise<Span[]> {
+  const before = spansOf('testsink/counting').length;
+  expect((await send(addressOf(svc))).status).toBe(200);
+  return spansOf('testsink/counting').slice(before);
 }
 
 describe('span reads across reloads', () => {
@@ -73,5 +84,33 @@ describe('span reads across reloads', () => {
     expect(await svc.reload([file])).toBe(true);
     const again = (await post(svc))[0]!;
     expect([again.traceId, again.attributes.length]).toEqual([UNDECODED_ID, 1]);
+  });
+
+  it('decodes again, whole, a request decoded for the pipelines a reload replaces while it waits (found in review)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'c.yaml');
+    fs.writeFileSync(file, YAML.stringify(config(dir, false, 600)));
+    const { config: loaded } = await loadConfig([file], testRegistry);
+    const svc = new Service(loaded!, { logger: silentLogger(), registry: testRegistry });
+    services.push(svc);
+    await svc.start();
+
+    const address = addressOf(svc);
+    // "a" is in the slow counting sink: the reload waits for it with the receiver's emit held
+    const a = send(address, 'a');
+    await new Promise((r) => setTimeout(r, 100));
+    fs.writeFileSync(file, YAML.stringify(config(dir, true, 600)));
+    const reloaded = svc.reload([file]);
+    await new Promise((r) => setTimeout(r, 100));
+    // "b" arrives during the hold: decoded for the old pipelines (one attribute, no ids), delivered to the new ones
+    const b = send(address, 'b');
+    expect((await a).status).toBe(200);
+    expect(await reloaded).toBe(true);
+    expect((await b).status).toBe(200);
+
+    // the new exporter reads whole spans: it gets "b" whole, once; the counting sink gets it once too
+    const whole = spansOf('testsink/whole').filter((s) => s.name === 'b');
+    expect(whole.map((s) => [s.traceId, s.spanId, s.attributes.map((x) => x.key)])).toEqual([[TRACE_ID, SPAN_ID, ['gen_ai.request.model', 'gen_ai.response.id']]]);
+    expect(spansOf('testsink/counting').filter((s) => s.name === 'b')).toHaveLength(1);
   });
 });

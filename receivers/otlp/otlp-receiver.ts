@@ -18,7 +18,8 @@ import {
   deliver,
   readTlsFiles,
 } from '../../src/otlp/intake.ts';
-import { type DecodeChecks, type PartialSuccess, SpanDecodePlan, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
+import { type DecodeChecks, type PartialSuccess, SpanDecodePlan, decodeExportRequest, encodeExportResponse, encodeRpcStatus, markDecodedFor } from '../../src/otlp/proto.ts';
+import { StaleDecodeError } from '../../src/errors.ts';
 import { scanExportRequest } from '../../src/otlp/scan.ts';
 import { tokenAttributesProblem } from '../../src/limits.ts';
 import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2, intakeTurn } from '../../src/otlp/connections.ts';
@@ -211,7 +212,7 @@ export class OtlpReceiver implements Component {
    * the scan finds it well-formed with nothing to reject (then nothing decodes it unless something needs
    * to), decoded otherwise. Throws {@link OtlpDecodeError} on malformed input.
    */
-  private fromProtobuf(signal: OtlpSignal, bytes: Buffer): Batch {
+  private fromProtobuf(signal: OtlpSignal, bytes: Buffer, whole = false): Batch {
     if (this.settings.emit.acceptsEncoded === true) {
       const items = scanExportRequest(signal, bytes);
       if (items >= 0) return { encoded: { signal, bytes, items } };
@@ -219,9 +220,26 @@ export class OtlpReceiver implements Component {
     const checks: DecodeChecks = { tokenCountSuspect: true };
     // refused (413 / 503) before a request decodes into more memory than the heap can give it; spans carry
     // only what something downstream reads of them (README "Only what something reads of a span")
-    const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check, signal === 'traces' ? this.spanPlan() : undefined);
+    const plan = signal === 'traces' && !whole ? this.spanPlan() : undefined;
+    const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check, plan);
+    if (plan) markDecodedFor(batch, this.planFor!);
     if (!checks.tokenCountSuspect) this.tokenCountsInRange.add(batch);
     return batch;
+  }
+
+  /**
+   * {@link ingest} of a request's batch. When a reload replaced the pipelines between the decoding and the
+   * delivery with ones that read more of a span than was decoded (the `emit` refuses the batch with a
+   * StaleDecodeError before anything reads it), the protobuf request (`bytes`) is decoded again, whole, and
+   * handed over again: nothing was delivered or counted the first time.
+   */
+  private async ingestDecoded(signal: OtlpSignal, batch: Batch, bytes: Buffer | undefined, clientGone?: () => boolean): Promise<PartialSuccess | undefined> {
+    try {
+      return await this.ingest(signal, batch, clientGone);
+    } catch (e) {
+      if (!(e instanceof StaleDecodeError) || bytes === undefined) throw e;
+      return this.ingest(signal, this.fromProtobuf(signal, bytes, true), clientGone);
+    }
   }
 
   /**
@@ -245,15 +263,19 @@ export class OtlpReceiver implements Component {
     const partial = batch.encoded ? undefined : this.rejectInvalid(signal, batch);
     const n = countItems(batch)[signal];
     const tel = this.settings.telemetry;
-    if (partial) tel.count('refused', signal, partial.rejected);
-    if (n === 0) return partial;
-    try {
-      await deliver(this.settings.emit, batch, clientGone);
-    } catch (e) {
-      tel.count('refused', signal, n);
-      throw e;
+    if (n > 0) {
+      try {
+        await deliver(this.settings.emit, batch, clientGone);
+      } catch (e) {
+        // decoded for pipelines a reload replaced: decoded again by the caller, nothing counted yet
+        if (e instanceof StaleDecodeError) throw e;
+        if (partial) tel.count('refused', signal, partial.rejected);
+        tel.count('refused', signal, n);
+        throw e;
+      }
     }
-    tel.count('accepted', signal, n);
+    if (partial) tel.count('refused', signal, partial.rejected);
+    if (n > 0) tel.count('accepted', signal, n);
     return partial;
   }
 
@@ -299,7 +321,7 @@ export class OtlpReceiver implements Component {
           if (e instanceof OtlpDecodeError) throw new IntakeError(400, `invalid OTLP/${json ? 'JSON' : 'protobuf'} ${signal} request: ${e.message}`);
           throw e;
         }
-        const partial = await this.ingest(signal, batch, clientGone);
+        const partial = await this.ingestDecoded(signal, batch, json ? undefined : body, clientGone);
         if (!json) return { status: 200, contentType: PROTOBUF, body: encodeExportResponse(partial) };
         const resp = partial ? { partialSuccess: { [REJECTED_JSON_KEY[signal]]: String(partial.rejected), errorMessage: partial.errorMessage } } : {};
         return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(resp) };
@@ -407,7 +429,7 @@ export class OtlpReceiver implements Component {
       fail(e instanceof OtlpDecodeError ? new IntakeError(400, `invalid OTLP/protobuf ${signal} request: ${e.message}`) : e);
       return;
     }
-    this.ingest(signal, batch, clientGone).then(
+    this.ingestDecoded(signal, batch, call.request, clientGone).then(
       (partial) => {
         done();
         cb(null, encodeExportResponse(partial));

@@ -15,7 +15,7 @@ import zlib from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigIssue, Consumer } from '../component.ts';
 import { Duration, Obj } from '../config/types.ts';
-import { ConsumerError, type ErrorCode, ErrorCodes, VigilError } from '../errors.ts';
+import { ConsumerError, type ErrorCode, ErrorCodes, StaleDecodeError, VigilError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { splitHostPort } from '../endpoint.ts';
 import { type Admission, ConnectionStats, defaultMaxConnections, listenCapped, loopBehindMs, intakeTurn } from './connections.ts';
@@ -175,6 +175,8 @@ export async function deliver(emit: Consumer, batch: Parameters<Consumer['consum
   try {
     await emit.consume(batch);
   } catch (e) {
+    // decoded for pipelines a reload has since replaced: the receiver decodes it again (never a client's answer)
+    if (e instanceof StaleDecodeError) throw e;
     if (e instanceof ConsumerError && e.permanent) throw new IntakeError(400, `data refused: ${e.message}`);
     const poison = dataError(e);
     if (poison) throw poison;

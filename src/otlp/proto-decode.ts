@@ -1,6 +1,7 @@
 /**
  * Decodes OTLP Export*ServiceRequest protobuf bytes into vigil's model (the receivers' hot path; see proto.ts).
  */
+import type { SpanReads } from '../component.ts';
 import type { Batch, ResourceLogs, ResourceMetrics, ResourceSpans } from '../model.ts';
 import { LEN, ProtoError, Reader } from './proto-wire.ts';
 import { F_REQ_TRACES, F_REQ_METRICS, F_REQ_LOGS, t } from './proto-fields.ts';
@@ -82,6 +83,29 @@ function decodeWith(r: Reader, signal: OtlpSignal): Batch {
     if (e instanceof RangeError) throw new OtlpDecodeError('', `malformed input (${e.message})`);
     throw e;
   }
+}
+
+/** What the spans of a batch were decoded for, when that was less than whole (see {@link markDecodedFor}). */
+const decodedFor = new WeakMap<Batch, SpanReads>();
+
+/** Records that `batch` was decoded with a plan made from `reads` (its spans carry only that). */
+export function markDecodedFor(batch: Batch, reads: SpanReads): void {
+  decodedFor.set(batch, reads);
+}
+
+/**
+ * Whether `batch` carries all that a consumer reading `needs` of its spans reads: it was decoded whole (or is
+ * not a decoded request at all), or for reads that cover `needs` (every attribute key, and the ids if needed).
+ * The receiver's `emit` (src/graph.ts Relay) checks it at each delivery: a reload may have re-pointed it since.
+ */
+export function decodedCovers(batch: Batch, needs: SpanReads | undefined): boolean {
+  const have = decodedFor.get(batch);
+  if (have === undefined || have === needs) return true;
+  if (needs === undefined || (needs.ids && !have.ids)) return false;
+  if (have.attributes === undefined) return true;
+  if (needs.attributes === undefined) return false;
+  const kept = new Set(have.attributes);
+  return needs.attributes.every((k) => kept.has(k));
 }
 
 /**

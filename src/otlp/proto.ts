@@ -13,7 +13,7 @@
  * proto-encode.ts (the writer), rpc-status.ts (responses, google.rpc.Status, RetryInfo).
  */
 export { OtlpDecodeError } from './json.ts';
-export { type DecodeChecks, decodeEncoded, decodeExportRequest } from './proto-decode.ts';
+export { type DecodeChecks, decodeEncoded, decodeExportRequest, decodedCovers, markDecodedFor } from './proto-decode.ts';
 export { SpanDecodePlan, UNDECODED_ID } from './proto-decode-common.ts';
 export { encodeExportRequest } from './proto-encode.ts';
 export { type PartialSuccess, type RpcStatus, decodeExportResponse, decodeRpcStatus, encodeExportResponse, encodeRpcStatus } from './rpc-status.ts';

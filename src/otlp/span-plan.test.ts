@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Batch, KeyValue, Span } from '../model.ts';
 import { isTokenCountKey } from '../limits.ts';
-import { type DecodeChecks, decodeExportRequest, encodeExportRequest, OtlpDecodeError, SpanDecodePlan, UNDECODED_ID } from './proto.ts';
+import { type DecodeChecks, decodeExportRequest, decodedCovers, encodeExportRequest, markDecodedFor, OtlpDecodeError, SpanDecodePlan, UNDECODED_ID } from './proto.ts';
 import { tracesBatch } from '../../test/intake-arbitraries.ts';
 import { genAiTracesRequest } from '../../bench/_spans.ts';
 import { resourceSpans, span } from '../../test/percentiles-helpers.ts';
@@ -169,5 +169,59 @@ describe('SpanDecodePlan', () => {
     const full = decodeExportRequest('traces', bytes);
     spansOf(full)[0]!.attributes = [];
     expect(got).toEqual(full);
+  });
+
+  it('knows whether a batch decoded with a plan carries what another consumer reads (decodedCovers)', () => {
+    const reads = { attributes: ['a', 'b'], ids: false };
+    const batch: Batch = { resourceSpans: [] };
+    // not marked: decoded whole (or not a decoded request), covers anything
+    expect(decodedCovers(batch, undefined)).toBe(true);
+    markDecodedFor(batch, reads);
+    expect(decodedCovers(batch, reads)).toBe(true);
+    expect(decodedCovers(batch, { attributes: ['b'], ids: false })).toBe(true);
+    expect(decodedCovers(batch, { attributes: [], ids: false })).toBe(true);
+    expect(decodedCovers(batch, { attributes: ['b', 'c'], ids: false })).toBe(false);
+    expect(decodedCovers(batch, { attributes: ['a'], ids: true })).toBe(false);
+    expect(decodedCovers(batch, { ids: false })).toBe(false);
+    expect(decodedCovers(batch, undefined)).toBe(false);
+    const allAttributes: Batch = { resourceSpans: [] };
+    markDecodedFor(allAttributes, { ids: false });
+    expect(decodedCovers(allAttributes, { attributes: ['x'], ids: false })).toBe(true);
+    expect(decodedCovers(allAttributes, { ids: false })).toBe(true);
+    expect(decodedCovers(allAttributes, { ids: true })).toBe(false);
+  });
+
+  it('fails or decodes a damaged real request exactly as the full decoder does (mutation fuzz)', async () => {
+    // a real 3-span GenAI request with 1-3 random bytes overwritten, 3,000 times (a fixed seed): the error, or
+    // the batch and the token-count flag, must be the full decode's (cut to the plan)
+    const base = Buffer.from(await genAiTracesRequest(3, 1));
+    const keep = new Set(['gen_ai.request.model', 'server.address']);
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const run = (bytes: Uint8Array, plan?: SpanDecodePlan) => {
+      const checks: DecodeChecks = { tokenCountSuspect: true };
+      try {
+        return { batch: decodeExportRequest('traces', bytes, checks, undefined, plan), suspect: checks.tokenCountSuspect, err: undefined };
+      } catch (e) {
+        return { batch: undefined, suspect: undefined, err: (e as Error).message };
+      }
+    };
+    let decoded = 0;
+    for (let iter = 0; iter < 3000; iter++) {
+      const b = Buffer.from(base);
+      for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+      const full = run(b);
+      for (const ids of [true, false]) {
+        const slim = run(b, new SpanDecodePlan({ attributes: [...keep], ids }));
+        expect(slim.err, `round ${iter}`).toEqual(full.err);
+        if (full.err !== undefined) continue;
+        decoded++;
+        expect(slim.suspect).toBe(full.suspect);
+        expect(slim.batch).toEqual(expected(b, keep, ids));
+      }
+    }
+    // both kinds were seen
+    expect(decoded).toBeGreaterThan(100);
+    expect(decoded).toBeLessThan(6000);
   });
 });
