@@ -115,11 +115,17 @@ export class Writer {
   }
   hexId(field: number, hex: string): void {
     if (!hex) return;
+    const start = this.pos;
     this.tag(field, LEN);
     const n = hex.length >>> 1;
     this.varint(n);
     this.ensure(n);
-    this.pos += this.buf.write(hex, this.pos, n, 'hex');
+    const written = this.buf.write(hex, this.pos, n, 'hex');
+    // Not hex (an id the decoder did not build, src/otlp/proto-decode-common.ts UNDECODED_ID) or an odd length:
+    // the field is left out rather than written with a length its bytes do not fill (a request the next hop
+    // could not decode at all).
+    if (written !== n || hex.length !== 2 * n) this.pos = start;
+    else this.pos += n;
   }
   /** Starts a length-delimited field; returns the position of its one reserved length byte. */
   fork(field: number): number {

@@ -224,4 +224,11 @@ describe('SpanDecodePlan', () => {
     expect(decoded).toBeGreaterThan(100);
     expect(decoded).toBeLessThan(6000);
   });
+
+  it('an undecoded id, were it ever encoded, is left out: the request stays decodable (defence in depth)', () => {
+    const sp = { ...span(1, 2, { name: 'x', attributes: [{ key: 'a', value: 'b' }] }), traceId: UNDECODED_ID, spanId: 'b7ad6b7169203331', parentSpanId: 'abc' };
+    const bytes = encodeExportRequest({ resourceSpans: [resourceSpans('svc', [sp])] }, 'traces');
+    const got = spansOf(decodeExportRequest('traces', bytes))[0]!;
+    expect([got.traceId, got.spanId, got.parentSpanId, got.name, got.attributes]).toEqual(['', 'b7ad6b7169203331', '', 'x', [{ key: 'a', value: 'b' }]]);
+  });
 });
