@@ -168,7 +168,7 @@ async function serve(kind: ServerKind): Promise<void> {
       seriesHeld = () => (percentiles as import('../processors/percentiles/percentiles-processor.ts').PercentilesProcessor).seriesHeld();
       // what the graph would tell the receiver: what cost and percentiles read of each span (the decoder builds only that)
       const { unionOfSpanReads } = await import('../src/graph.ts');
-      const spanReads = unionOfSpanReads([cost.spanReads, percentiles.spanReads, { attributes: [], ids: false }]);
+      const spanReads = unionOfSpanReads([cost.spanReads, percentiles.spanReads, nop.spanReads]);
       const afterCost = { consume: (b: import('../src/model.ts').Batch) => percentiles.process(b, nop) };
       into = { consume: (b) => cost.process(b, afterCost), spanReads };
     }

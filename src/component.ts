@@ -48,6 +48,9 @@ export interface SpanReads {
   readonly ids: boolean;
 }
 
+/** The {@link SpanReads} of a component that takes no spans, or only counts them: no attribute, no ids. */
+export const READS_NO_SPAN_FIELDS: SpanReads = Object.freeze({ attributes: Object.freeze([]) as readonly string[], ids: false });
+
 /** What every running component has. */
 export interface Component {
   /**

@@ -1,4 +1,4 @@
-import type { Exporter, SpanReads } from '../../src/component.ts';
+import { type Exporter, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import type { Logger } from '../../src/logger.ts';
 import { toOtlpJson } from '../../src/otlp/json.ts';
 import { type Batch, attrToString, countItems, getAttr, type KeyValue } from '../../src/model.ts';
@@ -10,8 +10,6 @@ function attrs(kvs: readonly KeyValue[]): Record<string, string> {
   for (const kv of kvs) out[kv.key] = attrToString(kv.value);
   return out;
 }
-
-const COUNTS_ONLY: SpanReads = { attributes: [], ids: false };
 
 /** Prints what it receives to the log: a line per batch, per item, or every field. */
 export class DebugExporter implements Exporter {
@@ -26,7 +24,7 @@ export class DebugExporter implements Exporter {
 
   /** `basic` only counts items; `normal` and `detailed` print every attribute and the ids. */
   get spanReads(): SpanReads | undefined {
-    return this.config.verbosity === 'basic' ? COUNTS_ONLY : undefined;
+    return this.config.verbosity === 'basic' ? READS_NO_SPAN_FIELDS : undefined;
   }
 
   async consume(batch: Batch): Promise<void> {

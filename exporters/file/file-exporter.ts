@@ -23,7 +23,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import type { Exporter, Host, SpanReads } from '../../src/component.ts';
+import { type Exporter, type Host, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { freeBytesSync } from '../../src/atomic-file.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { retryableError } from '../../src/errors.ts';
@@ -101,8 +101,6 @@ interface Commit {
 /** An error of the commit path, with what the refusal message says about the file. */
 type CommitError = NodeJS.ErrnoException & { undone?: boolean; groupBytes?: number };
 
-const NO_SPANS: SpanReads = { attributes: [], ids: false };
-
 /**
  * The file exporter (see this file's comment): JSON lines appended to `path` and fsync'd, rotated past
  * `max_megabytes`; a batch that cannot be written whole is refused with a retryable error.
@@ -176,7 +174,7 @@ export class FileExporter implements Exporter {
 
   /** All of every span it writes; nothing when it writes no spans. */
   get spanReads(): SpanReads | undefined {
-    return this.config.signals.includes('traces') ? undefined : NO_SPANS;
+    return this.config.signals.includes('traces') ? undefined : READS_NO_SPAN_FIELDS;
   }
 
   /** Repairs a torn last line now; the file (and its folder) is opened at the first line to write. */

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { Exporter, Factory } from '../../src/component.ts';
+import { type Exporter, type Factory, READS_NO_SPAN_FIELDS } from '../../src/component.ts';
 import { type Batch, countItems, SIGNALS } from '../../src/model.ts';
 
 /** Discards everything it receives, counting it as sent. For benchmarks and for wiring tests. */
@@ -11,7 +11,7 @@ export const nopExporterFactory: Factory<Record<string, never>> = {
   create: (settings): Exporter => ({
     // Reads nothing but the counts, which an encoded request carries: no need to decode it.
     acceptsEncoded: true,
-    spanReads: { attributes: [], ids: false },
+    spanReads: READS_NO_SPAN_FIELDS,
     start: async () => {},
     shutdown: async () => {},
     consume: async (batch: Batch) => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import { writeFileAtomicSync } from '../../src/atomic-file.ts';
-import type { CreateSettings, Exporter, Host, SpanReads } from '../../src/component.ts';
+import { type CreateSettings, type Exporter, type Host, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
@@ -53,7 +53,7 @@ function instrumentsFor(meter: Meter): Instruments {
  */
 export class PrometheusExporter implements Exporter {
   /** Takes metrics and alerts only. */
-  readonly spanReads: SpanReads = { attributes: [], ids: false };
+  readonly spanReads: SpanReads = READS_NO_SPAN_FIELDS;
   readonly store: MetricStore;
   private server: http.Server | undefined;
   private timer: NodeJS.Timeout | undefined;

@@ -11,7 +11,7 @@
  * exporter only: the others are never given the same notification again because one refused.
  */
 import path from 'node:path';
-import type { CreateSettings, Host, Processor, Consumer, SpanReads } from '../../src/component.ts';
+import { type CreateSettings, type Host, type Processor, type Consumer, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
@@ -29,7 +29,7 @@ import { alertReceivers } from './wiring.ts';
  */
 export class AlertsProcessor implements Processor {
   /** Passes spans on unread (its rules read the metrics that other processors derive from them). */
-  readonly spanReads: SpanReads = { attributes: [], ids: false };
+  readonly spanReads: SpanReads = READS_NO_SPAN_FIELDS;
   readonly engine: AlertEngine;
   private readonly intervalMs: number;
   private readonly stateFile: string;

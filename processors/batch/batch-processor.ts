@@ -1,4 +1,4 @@
-import type { Consumer, Processor, SpanReads } from '../../src/component.ts';
+import { type Consumer, type Processor, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Logger } from '../../src/logger.ts';
 import { type BudgetAccount, memoryBudget } from '../../src/memory-budget.ts';
@@ -53,7 +53,7 @@ export class BatchProcessor implements Processor {
    */
   readonly acceptsEncoded = true;
   /** Moves spans whole, reads nothing of them. */
-  readonly spanReads: SpanReads = { attributes: [], ids: false };
+  readonly spanReads: SpanReads = READS_NO_SPAN_FIELDS;
 
   async start(): Promise<void> {}
 

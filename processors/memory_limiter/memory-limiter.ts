@@ -1,5 +1,5 @@
 import v8 from 'node:v8';
-import type { Consumer, Processor, SpanReads } from '../../src/component.ts';
+import { type Consumer, type Processor, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { fullGc } from '../../src/heap.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { retryableError } from '../../src/errors.ts';
@@ -106,7 +106,7 @@ export class MemoryLimiter implements Processor {
   /** Reads only item counts: encoded requests pass through as they are. */
   readonly acceptsEncoded = true;
   /** Reads nothing of a span. */
-  readonly spanReads: SpanReads = { attributes: [], ids: false };
+  readonly spanReads: SpanReads = READS_NO_SPAN_FIELDS;
 
   async process(batch: Batch, next: Consumer): Promise<void> {
     // between measurements, what the stores accounted since the last one is added to it

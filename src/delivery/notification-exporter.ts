@@ -4,7 +4,7 @@
  * and deliver each with the exporter's own `send`. Other signals, and notifications for other exporters,
  * are ignored.
  */
-import { type CreateSettings, type Exporter, type Host, type SpanReads, stateDirFor } from '../component.ts';
+import { type CreateSettings, type Exporter, type Host, READS_NO_SPAN_FIELDS, type SpanReads, stateDirFor } from '../component.ts';
 import { retryableError } from '../errors.ts';
 import type { AlertNotification, Batch } from '../model.ts';
 import { type DeliveryConfig, type DeliveryOptions, deliveryOptions } from './config.ts';
@@ -38,7 +38,7 @@ export function notificationsFor(batch: Batch, id: string): AlertNotification[] 
  */
 export class NotificationExporter implements Exporter {
   /** Takes alerts only. */
-  readonly spanReads: SpanReads = { attributes: [], ids: false };
+  readonly spanReads: SpanReads = READS_NO_SPAN_FIELDS;
   private queue: DeliveryQueue<AlertNotification> | undefined;
   private starting: Promise<void> | undefined;
   private stopped = false;
