@@ -1,7 +1,7 @@
 import type * as GrpcJs from '@grpc/grpc-js';
 import { importPackage } from '../../src/import-package.ts';
 import { memoryBudget } from '../../src/memory-budget.ts';
-import type { Component, CreateSettings, Host, SpanReads } from '../../src/component.ts';
+import type { Component, CreateSettings, Host } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import { type Batch, countItems } from '../../src/model.ts';
 import { decodeMemory } from '../../src/otlp/decode-memory.ts';
@@ -18,7 +18,7 @@ import {
   deliver,
   readTlsFiles,
 } from '../../src/otlp/intake.ts';
-import { type DecodeChecks, type PartialSuccess, SpanDecodePlan, decodeExportRequest, encodeExportResponse, encodeRpcStatus, markDecodedFor } from '../../src/otlp/proto.ts';
+import { type DecodeChecks, type PartialSuccess, SpanDecodePlan, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
 import { StaleDecodeError } from '../../src/errors.ts';
 import { scanExportRequest } from '../../src/otlp/scan.ts';
 import { tokenAttributesProblem } from '../../src/limits.ts';
@@ -222,7 +222,6 @@ export class OtlpReceiver implements Component {
     // only what something downstream reads of them (README "Only what something reads of a span")
     const plan = signal === 'traces' && !whole ? this.spanPlan() : undefined;
     const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check, plan);
-    if (plan) markDecodedFor(batch, this.planFor!);
     if (!checks.tokenCountSuspect) this.tokenCountsInRange.add(batch);
     return batch;
   }
@@ -248,13 +247,9 @@ export class OtlpReceiver implements Component {
    */
   private spanPlan(): SpanDecodePlan | undefined {
     const reads = this.settings.emit.spanReads;
-    if (reads !== this.planFor) {
-      this.planFor = reads;
-      this.plan = reads === undefined ? undefined : new SpanDecodePlan(reads);
-    }
+    if (reads !== this.plan?.reads) this.plan = reads === undefined ? undefined : new SpanDecodePlan(reads);
     return this.plan;
   }
-  private planFor: SpanReads | undefined = undefined;
   private plan: SpanDecodePlan | undefined = undefined;
 
   /** Validates, then hands one request's batch to the pipelines; counts accepted and refused items. */

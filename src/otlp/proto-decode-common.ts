@@ -3,6 +3,7 @@
  * the helpers that decode a sub-message or a field and prefix errors with its path.
  */
 import { MAX_TOKEN_COUNT, isTokenCountKey, tokenCountProblem } from '../limits.ts';
+import type { SpanReads } from '../component.ts';
 import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../model.ts';
 import { INTERN_VALUE_WIDTH, MAX_DEPTH, DECODED_BYTES, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader } from './proto-wire.ts';
 import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST, t } from './proto-fields.ts';
@@ -62,12 +63,12 @@ const PLAN_SLOTS = 32;
  *   carry it, so nobody pays for response ids, addresses and request parameters no component looks at
  *   (issue 21). Token-count keys (limits.ts `isTokenCountKey`) are always kept: the receiver checks their range;
  * - without `ids`, trace_id, span_id and parent_span_id are not turned into hex: each is carried as
- *   {@link UNDECODED_ID} when present and not all zero (what the receiver checks), else as ''; trace_state as ''.
+ *   UNDECODED_ID (proto-wire.ts) when present and not all zero (what the receiver checks), else as ''; trace_state as ''.
  */
 export class SpanDecodePlan {
-  /** The attribute keys kept besides the token counts; undefined: every attribute. */
+  /** The attribute keys kept besides the token counts (`reads.attributes`); undefined: every attribute. */
   readonly keys: ReadonlySet<string> | undefined;
-  /** Ids are built as hex strings. */
+  /** Ids are built as hex strings (`reads.ids`). */
   readonly ids: boolean;
   // The key last seen at each of the first positions of a span and whether it was kept: spans of one
   // instrumentation carry their attributes in the same order, and the intern cache gives the same key string,
@@ -75,9 +76,19 @@ export class SpanDecodePlan {
   private readonly memoKey: (string | undefined)[] = new Array<string | undefined>(PLAN_SLOTS).fill(undefined);
   private readonly memoKept = new Uint8Array(PLAN_SLOTS);
 
-  constructor(reads: { readonly attributes?: readonly string[]; readonly ids: boolean }) {
+  /** `reads`: what the pipelines read of a span (src/component.ts `SpanReads`), kept as given. */
+  constructor(readonly reads: SpanReads) {
     this.keys = reads.attributes === undefined ? undefined : new Set(reads.attributes);
     this.ids = reads.ids;
+  }
+
+  /** Whether a span decoded with this plan carries all that a consumer reading `needs` of it reads. */
+  covers(needs: SpanReads | undefined): boolean {
+    if (needs === this.reads) return true;
+    if (needs === undefined || (needs.ids && !this.ids)) return false;
+    const keys = this.keys;
+    if (keys === undefined) return true;
+    return needs.attributes !== undefined && needs.attributes.every((k) => keys.has(k));
   }
 
   /** Whether the attribute `key`, the `index`-th of its span, is built (only called when {@link keys} is set). */
@@ -111,29 +122,17 @@ export function field<T>(r: Reader, f: (r: Reader) => T, name: string): T {
   }
 }
 
-/** A trace or span id of `size` bytes as lowercase hex (empty stays empty; another length is an error). */
-export function idField(r: Reader, size: number, name: string): string {
-  try {
-    return r.id(size);
-  } catch (e) {
-    prefix(e, name, -1);
-  }
-}
-
-/** As {@link idField}, checked the same way, but {@link UNDECODED_ID} for any id present and not all zero (no hex). */
-export function idChecked(r: Reader, size: number, name: string): string {
-  try {
-    return r.idPresent(size) ? UNDECODED_ID : '';
-  } catch (e) {
-    prefix(e, name, -1);
-  }
-}
-
 /**
- * The trace or span id of a span decoded without its ids ({@link SpanDecodePlan}): present and not all zero
- * (as the receiver requires), but not turned into hex because nothing downstream reads it.
+ * A trace or span id of `size` bytes as lowercase hex (empty stays empty; another length is an error); without
+ * `hex`, checked the same way but not made hex (Reader.id).
  */
-export const UNDECODED_ID = 'not-decoded';
+export function idField(r: Reader, size: number, name: string, hex = true): string {
+  try {
+    return r.id(size, hex);
+  } catch (e) {
+    prefix(e, name, -1);
+  }
+}
 
 /** Decodes a Resource. */
 export function decResource(r: Reader): Resource {

@@ -4,7 +4,7 @@
 import type { InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink, Status } from '../model.ts';
 import { DECODED_BYTES, VARINT, I64, LEN, I32, prefix, Reader } from './proto-wire.ts';
 import { F_RESOURCE_SPANS, F_SCOPE_SPANS, F_SPAN, F_EVENT, F_LINK, F_STATUS, t } from './proto-fields.ts';
-import { sub, kvAt, SKIPPED, idField, idChecked, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
+import { sub, kvAt, SKIPPED, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
 function spanAt(r: Reader, field: string, index: number): Span {
   try {
@@ -76,10 +76,10 @@ function decSpan(r: Reader): Span {
     const tag = r.varint();
     switch (tag) {
       case t(1, LEN):
-        traceId = ids ? idField(r, 16, 'trace_id') : idChecked(r, 16, 'trace_id');
+        traceId = idField(r, 16, 'trace_id', ids);
         break;
       case t(2, LEN):
-        spanId = ids ? idField(r, 8, 'span_id') : idChecked(r, 8, 'span_id');
+        spanId = idField(r, 8, 'span_id', ids);
         break;
       case t(3, LEN):
         if (ids) traceState = r.string();
@@ -89,7 +89,7 @@ function decSpan(r: Reader): Span {
         }
         break;
       case t(4, LEN):
-        parentSpanId = ids ? idField(r, 8, 'parent_span_id') : idChecked(r, 8, 'parent_span_id');
+        parentSpanId = idField(r, 8, 'parent_span_id', ids);
         break;
       case t(16, I32):
         flags = r.fixed32();

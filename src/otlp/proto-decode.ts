@@ -42,6 +42,7 @@ export function decodeExportRequest(
   r.memoryCheck = memoryCheck;
   r.spanPlan = spanPlan;
   const batch = decodeWith(r, signal);
+  if (spanPlan) decodedWith.set(batch, spanPlan);
   memoryCheck?.(r.decoded + 2 * r.pos);
   if (checks) checks.tokenCountSuspect = r.tokenCountSuspect;
   return batch;
@@ -85,27 +86,17 @@ function decodeWith(r: Reader, signal: OtlpSignal): Batch {
   }
 }
 
-/** What the spans of a batch were decoded for, when that was less than whole (see {@link markDecodedFor}). */
-const decodedFor = new WeakMap<Batch, SpanReads>();
-
-/** Records that `batch` was decoded with a plan made from `reads` (its spans carry only that). */
-export function markDecodedFor(batch: Batch, reads: SpanReads): void {
-  decodedFor.set(batch, reads);
-}
+/** The plan each batch decoded with one was decoded with (its spans carry only what the plan keeps). */
+const decodedWith = new WeakMap<Batch, SpanDecodePlan>();
 
 /**
  * Whether `batch` carries all that a consumer reading `needs` of its spans reads: it was decoded whole (or is
- * not a decoded request at all), or for reads that cover `needs` (every attribute key, and the ids if needed).
- * The receiver's `emit` (src/graph.ts Relay) checks it at each delivery: a reload may have re-pointed it since.
+ * not a decoded request at all), or with a plan that covers `needs` ({@link SpanDecodePlan.covers}). The
+ * receiver's `emit` (src/graph.ts Relay) checks it at each delivery: a reload may have re-pointed it since.
  */
 export function decodedCovers(batch: Batch, needs: SpanReads | undefined): boolean {
-  const have = decodedFor.get(batch);
-  if (have === undefined || have === needs) return true;
-  if (needs === undefined || (needs.ids && !have.ids)) return false;
-  if (have.attributes === undefined) return true;
-  if (needs.attributes === undefined) return false;
-  const kept = new Set(have.attributes);
-  return needs.attributes.every((k) => kept.has(k));
+  const plan = decodedWith.get(batch);
+  return plan === undefined || plan.covers(needs);
 }
 
 /**

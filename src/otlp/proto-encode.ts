@@ -121,7 +121,7 @@ export class Writer {
     this.varint(n);
     this.ensure(n);
     const written = this.buf.write(hex, this.pos, n, 'hex');
-    // Not hex (an id the decoder did not build, src/otlp/proto-decode-common.ts UNDECODED_ID) or an odd length:
+    // Not hex (an id the decoder did not build, src/otlp/proto-wire.ts UNDECODED_ID) or an odd length:
     // the field is left out rather than written with a length its bytes do not fill (a request the next hop
     // could not decode at all).
     if (written !== n || hex.length !== 2 * n) this.pos = start;

@@ -6,6 +6,12 @@
 import { hex8, hex16 } from '../hex.ts';
 import type { SpanDecodePlan } from './proto-decode-common.ts';
 
+/**
+ * The trace or span id of a span decoded without its ids (proto-decode-common.ts `SpanDecodePlan`): present and
+ * not all zero (as the receiver requires), but not turned into hex because nothing downstream reads it.
+ */
+export const UNDECODED_ID = 'not-decoded';
+
 /** Deepest message nesting the decoder accepts (deeper input is an error, not a stack overflow). */
 export const MAX_DEPTH = 64;
 
@@ -291,30 +297,20 @@ export class Reader {
     return new Uint8Array(this.buf.buffer.slice(this.buf.byteOffset + start, this.buf.byteOffset + start + n));
   }
 
-  /** A trace (16) or span (8) id as lowercase hex; empty stays "". */
-  id(size: number): string {
+  /**
+   * A trace (16) or span (8) id: with `hex`, as lowercase hex ("" when empty); without, checked the same way
+   * but not turned into hex: {@link UNDECODED_ID} when present and not all zero, else "".
+   */
+  id(size: number, hex = true): string {
     const n = this.len();
     if (n === 0) return '';
     if (n !== size) this.fail(`expected ${size} bytes, got ${n}`);
     const b = this.buf;
     const p = this.pos;
     this.pos = p + n;
-    return n === 8 ? hex8(b, p) : hex16(b, p);
-  }
-
-  /**
-   * Checks a trace (16) or span (8) id as {@link id} does without making its hex: true when it is present and
-   * not all zero.
-   */
-  idPresent(size: number): boolean {
-    const n = this.len();
-    if (n === 0) return false;
-    if (n !== size) this.fail(`expected ${size} bytes, got ${n}`);
-    const b = this.buf;
-    const p = this.pos;
-    this.pos = p + n;
-    for (let i = p; i < p + n; i++) if (b[i] !== 0) return true;
-    return false;
+    if (hex) return n === 8 ? hex8(b, p) : hex16(b, p);
+    for (let i = p; i < p + n; i++) if (b[i] !== 0) return UNDECODED_ID;
+    return '';
   }
 
   /** Enters a length-delimited sub-message; returns the limit to restore with {@link leave}. */

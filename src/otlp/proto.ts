@@ -13,7 +13,8 @@
  * proto-encode.ts (the writer), rpc-status.ts (responses, google.rpc.Status, RetryInfo).
  */
 export { OtlpDecodeError } from './json.ts';
-export { type DecodeChecks, decodeEncoded, decodeExportRequest, decodedCovers, markDecodedFor } from './proto-decode.ts';
-export { SpanDecodePlan, UNDECODED_ID } from './proto-decode-common.ts';
+export { type DecodeChecks, decodeEncoded, decodeExportRequest, decodedCovers } from './proto-decode.ts';
+export { SpanDecodePlan } from './proto-decode-common.ts';
+export { UNDECODED_ID } from './proto-wire.ts';
 export { encodeExportRequest } from './proto-encode.ts';
 export { type PartialSuccess, type RpcStatus, decodeExportResponse, decodeRpcStatus, encodeExportResponse, encodeRpcStatus } from './rpc-status.ts';

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Batch, KeyValue, Span } from '../model.ts';
 import { isTokenCountKey } from '../limits.ts';
-import { type DecodeChecks, decodeExportRequest, decodedCovers, encodeExportRequest, markDecodedFor, OtlpDecodeError, SpanDecodePlan, UNDECODED_ID } from './proto.ts';
+import { type DecodeChecks, decodeExportRequest, decodedCovers, encodeExportRequest, OtlpDecodeError, SpanDecodePlan, UNDECODED_ID } from './proto.ts';
 import { tracesBatch } from '../../test/intake-arbitraries.ts';
 import { genAiTracesRequest } from '../../bench/_spans.ts';
 import { resourceSpans, span } from '../../test/percentiles-helpers.ts';
@@ -173,10 +173,11 @@ describe('SpanDecodePlan', () => {
 
   it('knows whether a batch decoded with a plan carries what another consumer reads (decodedCovers)', () => {
     const reads = { attributes: ['a', 'b'], ids: false };
-    const batch: Batch = { resourceSpans: [] };
-    // not marked: decoded whole (or not a decoded request), covers anything
-    expect(decodedCovers(batch, undefined)).toBe(true);
-    markDecodedFor(batch, reads);
+    const bytes = request([{ key: 'a', value: 'x' }]);
+    // decoded whole (or not a decoded request): covers anything
+    expect(decodedCovers(decodeExportRequest('traces', bytes), undefined)).toBe(true);
+    expect(decodedCovers({ resourceSpans: [] }, undefined)).toBe(true);
+    const batch = decodeExportRequest('traces', bytes, undefined, undefined, new SpanDecodePlan(reads));
     expect(decodedCovers(batch, reads)).toBe(true);
     expect(decodedCovers(batch, { attributes: ['b'], ids: false })).toBe(true);
     expect(decodedCovers(batch, { attributes: [], ids: false })).toBe(true);
@@ -184,8 +185,7 @@ describe('SpanDecodePlan', () => {
     expect(decodedCovers(batch, { attributes: ['a'], ids: true })).toBe(false);
     expect(decodedCovers(batch, { ids: false })).toBe(false);
     expect(decodedCovers(batch, undefined)).toBe(false);
-    const allAttributes: Batch = { resourceSpans: [] };
-    markDecodedFor(allAttributes, { ids: false });
+    const allAttributes = decodeExportRequest('traces', bytes, undefined, undefined, new SpanDecodePlan({ ids: false }));
     expect(decodedCovers(allAttributes, { attributes: ['x'], ids: false })).toBe(true);
     expect(decodedCovers(allAttributes, { ids: false })).toBe(true);
     expect(decodedCovers(allAttributes, { ids: true })).toBe(false);
