@@ -6,7 +6,7 @@
  * processors, then receivers (rolling back on a failed start) and shuts down in
  * the reverse order so that in-flight data drains downstream. It knows nothing of any particular component.
  */
-import { type Component, type ComponentKind, type Consumer, type Exporter, type Factory, type Host, type Processor, type ServiceView, type SpanReads, exporterCapabilities } from './component.ts';
+import { type Component, type ComponentKind, type Consumer, type Exporter, type Factory, type Host, type Processor, type ServiceView, type SpanReads, READS_NO_SPAN_FIELDS, exporterCapabilities } from './component.ts';
 import { parseComponentId, pipelineSignal, type ServiceConfig } from './config/load.ts';
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { Logger } from './logger.ts';
@@ -138,15 +138,12 @@ async function settleAll(deliveries: Promise<void>[]): Promise<void> {
 /** Calls every consumer with the batch, waits for all; rejects with the first error once all are done. */
 export function fanOut(consumers: Consumer[]): Consumer {
   if (consumers.length === 1) return consumers[0]!;
-  return withAcceptsEncoded(
+  return declaring(
     (batch: Batch) => settleAll(consumers.map((c) => c.consume(batch))),
     () => consumers.every((c) => c.acceptsEncoded === true),
     () => unionOfSpanReads(consumers.map((c) => c.spanReads)),
   );
 }
-
-/** Reads nothing of a span: a pipeline of another signal, which is never given spans. */
-const READS_NOTHING: SpanReads = { attributes: [], ids: false };
 
 /**
  * What several consumers read of each span together ({@link Consumer.spanReads}): undefined (anything) when
@@ -161,11 +158,24 @@ export function unionOfSpanReads(reads: readonly (SpanReads | undefined)[]): Spa
   return { attributes: [...new Set(all.flatMap((r) => r.attributes!))], ids };
 }
 
+/** A consumer that runs `consume` around `inner`'s and declares what `inner` declares. */
+function around(inner: Consumer, consume: (b: Batch) => Promise<void>): Consumer {
+  return {
+    consume,
+    get acceptsEncoded() {
+      return inner.acceptsEncoded === true;
+    },
+    get spanReads() {
+      return inner.spanReads;
+    },
+  };
+}
+
 /**
  * A consumer whose `acceptsEncoded` and `spanReads` are worked out on first read (components are all created
  * by then; they are not yet when the graph wires them) and then kept.
  */
-function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () => boolean, reads: () => SpanReads | undefined): Consumer {
+function declaring(consume: (b: Batch) => Promise<void>, accepts: () => boolean, reads: () => SpanReads | undefined): Consumer {
   let known: boolean | undefined;
   let knownReads: { reads: SpanReads | undefined } | undefined;
   return {
@@ -190,7 +200,7 @@ function withAcceptsEncoded(consume: (b: Batch) => Promise<void>, accepts: () =>
 function decodingFor(component: () => { acceptsEncoded?: boolean; spanReads?: SpanReads }, consume: (b: Batch) => Promise<void>, next?: Consumer): Consumer {
   let takes: boolean | undefined;
   const own = () => (takes ??= component().acceptsEncoded === true);
-  return withAcceptsEncoded(
+  return declaring(
     (b: Batch) => consume(b.encoded && !own() ? decodeEncoded(b) : b),
     () => own() && (next === undefined || next.acceptsEncoded === true),
     () => unionOfSpanReads(next === undefined ? [component().spanReads] : [component().spanReads, next.spanReads]),
@@ -200,14 +210,14 @@ function decodingFor(component: () => { acceptsEncoded?: boolean; spanReads?: Sp
 /** Passes on only the pipeline's signal (all of them when unrestricted); skips empty batches. */
 function restrictTo(signal: SignalName | undefined, next: Consumer): Consumer {
   if (!signal) return next;
-  return withAcceptsEncoded(
+  return declaring(
     (batch: Batch): Promise<void> => {
       const part = pickSignal(batch, signal);
       return isEmpty(part) ? Promise.resolve() : next.consume(part);
     },
     () => next.acceptsEncoded === true,
     // a pipeline of another signal is never given spans: it reads none
-    () => (signal === 'traces' ? next.spanReads : READS_NOTHING),
+    () => (signal === 'traces' ? next.spanReads : READS_NO_SPAN_FIELDS),
   );
 }
 
@@ -227,7 +237,7 @@ interface PipelineEntry {
 function toPipelines(entries: PipelineEntry[]): Consumer {
   if (entries.length === 1) return restrictTo(entries[0]!.signal, entries[0]!.consumer);
   const allMutate = entries.every((e) => e.mutates);
-  return withAcceptsEncoded(
+  return declaring(
     (batch: Batch): Promise<void> => {
       const parts = entries
         .map((e) => ({ consumer: e.consumer, mutates: e.mutates, part: e.signal ? pickSignal(batch, e.signal) : batch }))
@@ -236,14 +246,15 @@ function toPipelines(entries: PipelineEntry[]): Consumer {
       return settleAll(parts.map((p, i) => p.consumer.consume(p.mutates && !(allMutate && i === last) ? cloneBatch(p.part) : p.part)));
     },
     () => entries.every((e) => e.consumer.acceptsEncoded === true),
-    () => unionOfSpanReads(entries.map((e) => (e.signal === undefined || e.signal === 'traces' ? e.consumer.spanReads : READS_NOTHING))),
+    () => unionOfSpanReads(entries.map((e) => (e.signal === undefined || e.signal === 'traces' ? e.consumer.spanReads : READS_NO_SPAN_FIELDS))),
   );
 }
 
 /** `consumer` with a span around each call when there is a tracer (see {@link GraphOptions.tracer}). */
 function traced(tracer: Tracer | undefined, name: string, attrs: Record<string, string>, consumer: Consumer): Consumer {
   if (!tracer) return consumer;
-  return withAcceptsEncoded(
+  return around(
+    consumer,
     (batch: Batch) =>
       tracer.startActiveSpan(name, { attributes: attrs }, async (span) => {
         const n = countItems(batch);
@@ -258,26 +269,20 @@ function traced(tracer: Tracer | undefined, name: string, attrs: Record<string, 
           span.end();
         }
       }),
-    () => consumer.acceptsEncoded === true,
-    () => consumer.spanReads,
   );
 }
 
 /** A receiver's consumer that records how long each batch takes through the pipelines (vigil_pipeline_duration_seconds). */
 function timed(inner: Consumer, telemetry: ServiceTelemetry, receiver: string): Consumer {
   const attrs = { receiver };
-  return withAcceptsEncoded(
-    async (batch: Batch): Promise<void> => {
-      const t0 = performance.now();
-      try {
-        await inner.consume(batch);
-      } finally {
-        telemetry.pipelineDuration.record((performance.now() - t0) / 1000, attrs);
-      }
-    },
-    () => inner.acceptsEncoded === true,
-    () => inner.spanReads,
-  );
+  return around(inner, async (batch: Batch): Promise<void> => {
+    const t0 = performance.now();
+    try {
+      await inner.consume(batch);
+    } finally {
+      telemetry.pipelineDuration.record((performance.now() - t0) / 1000, attrs);
+    }
+  });
 }
 
 /** What a {@link Graph} is built with besides the config. */
