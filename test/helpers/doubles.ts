@@ -35,10 +35,7 @@ export const sourceFactory: Factory<Cfg> = {
   },
 };
 
-const sinkSchema = Type.Object(
-  { fail_start: Type.Boolean({ default: false }), delay_ms: Type.Integer({ default: 0 }), span_attributes: Type.Optional(Type.Array(Type.String())) },
-  { additionalProperties: false, default: {} },
-);
+const sinkSchema = Type.Object({ ...empty.properties, span_attributes: Type.Optional(Type.Array(Type.String())) }, { additionalProperties: false, default: {} });
 type SinkCfg = Cfg & { span_attributes?: string[] };
 
 /** Keeps every batch it is given; with `span_attributes`, declares that it reads only those of a span (and no ids). */
