@@ -22,6 +22,8 @@
  *     rounds (default 4), each a fresh daemon: CPU seconds idle and at the rate, the main thread's share beside all threads
  *   BENCH_DAEMON_AB=floor  the same against bench/_http-floor.mjs (a plain node:http server that reads each body and
  *     answers 200): what any Node HTTP intake pays per request on this machine, the floor under vigil's figure
+ *   BENCH_DAEMON_CPU_ROUNDS=3  rounds of the 100-span CPU figure, each a fresh daemon followed by the floor: the
+ *     verdict is on the median (one run moves by 2-4 points on a shared VM), RSS on the largest
  *   BENCH_DAEMON_FLOOR=0  skip the floor's run that the full bench prints beside the 100-span CPU figure
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -51,6 +53,8 @@ const DIST = path.resolve(process.env.BENCH_DAEMON_DIST ?? path.join(root, 'dist
 const FLOOR = 'floor';
 const AB = process.env.BENCH_DAEMON_AB === FLOOR ? FLOOR : process.env.BENCH_DAEMON_AB ? path.resolve(process.env.BENCH_DAEMON_AB) : undefined;
 const ROUNDS = Number(process.env.BENCH_DAEMON_ROUNDS ?? 4);
+/** Rounds of the CPU figure at the rate in the first size's requests (each a fresh daemon, then the floor); judged on the median. */
+const CPU_ROUNDS = Number(process.env.BENCH_DAEMON_CPU_ROUNDS ?? 3);
 /** Rounds of the start-only run (0: the full bench). */
 const START_ONLY = Number(process.env.BENCH_DAEMON_START_ONLY ?? 0);
 /** Spans a second (BENCH_DAEMON_RATE=40000 to see how the CPU per span moves with the rate; the goals are at 10,000). */
@@ -272,42 +276,82 @@ export async function run(): Promise<void> {
   if (AB) return abRounds(AB);
 
   for (const perRequest of SIZES) {
-    const d = await startDaemon(perRequest === 512);
-    try {
-      const pid = d.child.pid!;
-      if (perRequest === 100) {
-        console.log(`start to ready (dist/, shipped pipelines.yaml): ${d.readyMs.toFixed(0)} ms, CPU ${d.readyCpuMs.toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(d.readyMs < GOALS.startMs)})`);
-        await new Promise((r) => setTimeout(r, 3000));
-        const rss = rssBytesOf(pid);
-        const heap = await heapOf(d);
-        console.log(
-          `idle RSS 3 s after ready: ${mib(rss)}   heap ${heapText(heap)}${heap ? `, external ${mib(heap.external)}` : ''}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`,
-        );
-        console.log(`  idle ${rssPartsText(pid)}`);
-      } else {
-        await heapOf(d); // SIGUSR2 also writes the module list
-        console.log(`modules loaded at start: ${countModules(d)} (ES modules and CommonJS, built-ins excluded; the CI check is test/startup-modules.test.ts)`);
+    // the first size's CPU figure is the goal's: a single run moves by 2-4 points on a shared VM (the same build
+    // measured 9.0, 12.7, 13.5 and 9.2% in one hour), so it is taken over CPU_ROUNDS rounds, each a fresh daemon
+    // followed by the floor, and judged on the median
+    const rounds = perRequest === SIZES[0] ? CPU_ROUNDS : 1;
+    const vigil: AtRate[] = [];
+    const floors: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const d = await startDaemon(perRequest === 512);
+      try {
+        const pid = d.child.pid!;
+        if (perRequest === 100 && round === 1) {
+          console.log(`start to ready (dist/, shipped pipelines.yaml): ${d.readyMs.toFixed(0)} ms, CPU ${d.readyCpuMs.toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(d.readyMs < GOALS.startMs)})`);
+          await new Promise((r) => setTimeout(r, 3000));
+          const rss = rssBytesOf(pid);
+          const heap = await heapOf(d);
+          console.log(
+            `idle RSS 3 s after ready: ${mib(rss)}   heap ${heapText(heap)}${heap ? `, external ${mib(heap.external)}` : ''}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`,
+          );
+          console.log(`  idle ${rssPartsText(pid)}`);
+        } else if (perRequest === 512) {
+          await heapOf(d); // SIGUSR2 also writes the module list
+          console.log(`modules loaded at start: ${countModules(d)} (ES modules and CommonJS, built-ins excluded; the CI check is test/startup-modules.test.ts)`);
+        }
+        const m = await atRate(d, perRequest);
+        vigil.push(m);
+        console.log(`${rounds > 1 ? `round ${round} of ${rounds}: ` : ''}${m.text}   load ${loadAverage()}`);
+        console.log(`  at the rate ${rssPartsText(pid)}${m.heap ? `; external ${mib(m.heap.external)}, array buffers ${mib(m.heap.arrayBuffers)}` : ''}`);
+      } finally {
+        await stopDaemon(d);
       }
-      const warmPct = (await driveMeasured(d, perRequest, WARMUP_MS)).cpuPct;
-      const r = await driveMeasured(d, perRequest, MEASURE_MS);
-      const cpuPct = r.cpuPct;
-      const rss = rssBytesOf(pid);
-      const heap = await heapOf(d);
-      const achieved = r.sent / (MEASURE_MS / 1000);
-      for (const line of d.out().split('\n')) if (/"level":"(warn|error)"/.test(line)) console.log(`vigil said: ${line.slice(0, 300)}`);
-      const atRate = achieved >= RATE * 0.9;
-      console.log(
-        `vigil run at ${RATE.toLocaleString('en')} spans/s in ${perRequest}-span requests (achieved ${Math.round(achieved).toLocaleString('en')}/s, ${r.failed} failed requests; after ${WARMUP_MS / 1000}s at the rate, measured ${MEASURE_MS / 1000}s): ` +
-          `CPU ${cpuPct.toFixed(1)}% of one core (${schedText(r)}; goal <= ${GOALS.cpuPct}%: ${atRate ? verdict(cpuPct <= GOALS.cpuPct) : 'NOT MEASURED: the rate was not reached'}), RSS ${mib(rss)} (goal < ${GOALS.rssAtRateMiB} MiB: ${verdict(rss < GOALS.rssAtRateMiB * MiB)}), ` +
-          `heap ${heapText(heap)}; ` +
-          `CPU ${warmPct.toFixed(1)}% over the first ${WARMUP_MS / 1000}s at the rate (JIT warming up)`,
-      );
-      console.log(`  at the rate ${rssPartsText(pid)}${heap ? `; external ${mib(heap.external)}, array buffers ${mib(heap.arrayBuffers)}` : ''}`);
-    } finally {
-      await stopDaemon(d);
+      if (perRequest === 100 && process.env.BENCH_DAEMON_FLOOR !== '0') floors.push(await floorAtRate(perRequest, rounds > 1 ? `round ${round} of ${rounds}: ` : ''));
     }
-    if (perRequest === 100 && process.env.BENCH_DAEMON_FLOOR !== '0') await floorAtRate(perRequest);
+    if (rounds > 1) {
+      const cpus = vigil.map((m) => m.cpuPct);
+      const cpu = median(cpus);
+      const rss = Math.max(...vigil.map((m) => m.rss));
+      const allAtRate = vigil.every((m) => m.atRate);
+      console.log(
+        `vigil run at ${RATE.toLocaleString('en')} spans/s in ${perRequest}-span requests, median of ${rounds} rounds: CPU ${cpu.toFixed(1)}% of one core (rounds ${cpus.map((c) => c.toFixed(1)).join(', ')}; goal <= ${GOALS.cpuPct}%: ${allAtRate ? verdict(cpu <= GOALS.cpuPct) : 'NOT MEASURED: the rate was not reached'}), ` +
+          `RSS at most ${mib(rss)} (goal < ${GOALS.rssAtRateMiB} MiB: ${verdict(rss < GOALS.rssAtRateMiB * MiB)})` +
+          (floors.length === rounds
+            ? `; the floor ${median(floors).toFixed(1)}% (rounds ${floors.map((f) => f.toFixed(1)).join(', ')}), vigil above the floor by ${median(cpus.map((c, i) => c - floors[i]!)).toFixed(1)} points (median of the rounds' differences; the goal leaves ${(GOALS.cpuPct - median(floors)).toFixed(1)})`
+            : ''),
+      );
+    }
   }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** What {@link atRate} measured of a daemon at the rate, and its line. */
+interface AtRate {
+  cpuPct: number;
+  rss: number;
+  heap: Awaited<ReturnType<typeof heapOf>>;
+  atRate: boolean;
+  text: string;
+}
+
+/** Drives daemon `d` at RATE for WARMUP_MS, then measures MEASURE_MS: CPU (all threads), RSS and heap, with its line. */
+async function atRate(d: Daemon, perRequest: number): Promise<AtRate> {
+  const pid = d.child.pid!;
+  const warmPct = (await driveMeasured(d, perRequest, WARMUP_MS)).cpuPct;
+  const r = await driveMeasured(d, perRequest, MEASURE_MS);
+  const cpuPct = r.cpuPct;
+  const rss = rssBytesOf(pid);
+  const heap = await heapOf(d);
+  const achieved = r.sent / (MEASURE_MS / 1000);
+  for (const line of d.out().split('\n')) if (/"level":"(warn|error)"/.test(line)) console.log(`vigil said: ${line.slice(0, 300)}`);
+  const atRate = achieved >= RATE * 0.9;
+  const text =
+    `vigil run at ${RATE.toLocaleString('en')} spans/s in ${perRequest}-span requests (achieved ${Math.round(achieved).toLocaleString('en')}/s, ${r.failed} failed requests; after ${WARMUP_MS / 1000}s at the rate, measured ${MEASURE_MS / 1000}s): ` +
+    `CPU ${cpuPct.toFixed(1)}% of one core (${schedText(r)}; goal <= ${GOALS.cpuPct}%: ${atRate ? verdict(cpuPct <= GOALS.cpuPct) : 'NOT MEASURED: the rate was not reached'}), RSS ${mib(rss)} (goal < ${GOALS.rssAtRateMiB} MiB: ${verdict(rss < GOALS.rssAtRateMiB * MiB)}), ` +
+    `heap ${heapText(heap)}; ` +
+    `CPU ${warmPct.toFixed(1)}% over the first ${WARMUP_MS / 1000}s at the rate (JIT warming up)`;
+  return { cpuPct, rss, heap, atRate, text };
 }
 
 /**
@@ -315,16 +359,17 @@ export async function run(): Promise<void> {
  * body and answers 200, nothing else) driven the same way, after 10 s at the rate. What any Node HTTP intake pays on
  * this machine for the bytes and wake-ups alone; vigil's own work is the difference. BENCH_DAEMON_FLOOR=0 skips it.
  */
-async function floorAtRate(perRequest: number): Promise<void> {
+async function floorAtRate(perRequest: number, label = ''): Promise<number> {
   const d = await startDaemon(false, FLOOR);
   try {
     await drive(d.httpPort, perRequest, 10_000);
     const m = await driveMeasured(d, perRequest, MEASURE_MS);
     const pct = m.cpuPct;
     console.log(
-      `  the floor at the same rate (bench/_http-floor.mjs: node:http reading each body, no decoding, no pipeline): CPU ${pct.toFixed(1)}% of one core (${schedText(m)}); ` +
+      `  ${label}the floor at the same rate (bench/_http-floor.mjs: node:http reading each body, no decoding, no pipeline): CPU ${pct.toFixed(1)}% of one core (${schedText(m)}); ` +
         `the goal leaves vigil ${(GOALS.cpuPct - pct).toFixed(1)} points above it   load ${loadAverage()}`,
     );
+    return pct;
   } finally {
     await stopDaemon(d);
   }
@@ -370,7 +415,6 @@ async function abRounds(other: string): Promise<void> {
       }
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const name of ['A', 'B'] as const) {
     const rs = rows[name]!;
     console.log(`${name} ${builds[name]}: median idle ${median(rs.map((r) => r.idle)).toFixed(2)}%, at the rate ${median(rs.map((r) => r.rate)).toFixed(1)}% (main thread ${median(rs.map((r) => r.main)).toFixed(1)}%)`);
