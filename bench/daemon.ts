@@ -20,6 +20,7 @@
  *   BENCH_DAEMON_AB=/path/to/other/dist  A/B of CPU at the rate: this build (A) and another (B, e.g. a copy of dist/ built
  *     from the code before a change, kept inside the repo so it finds node_modules) alternated over BENCH_DAEMON_ROUNDS
  *     rounds (default 4), each a fresh daemon: CPU seconds idle and at the rate, the main thread's share beside all threads
+ *   BENCH_DAEMON_B_CONFIG=other.yaml  in an A/B run, B runs this config (what a component costs at the rate)
  *   BENCH_DAEMON_AB=floor  the same against bench/_http-floor.mjs (a plain node:http server that reads each body and
  *     answers 200): what any Node HTTP intake pays per request on this machine, the floor under vigil's figure
  *   BENCH_DAEMON_CPU_ROUNDS=3  rounds of the 100-span CPU figure, each a fresh daemon followed by the floor: the
@@ -45,6 +46,8 @@ const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Bo
 const bNodeArgs = process.env.BENCH_DAEMON_B_NODE_ARGS === undefined ? nodeArgs : process.env.BENCH_DAEMON_B_NODE_ARGS.split(' ').filter(Boolean);
 /** Another config than the shipped one (to see what each component costs at the rate); the figures then do not count for the goals. */
 const configPath = path.resolve(process.env.BENCH_DAEMON_CONFIG ?? path.join(root, 'pipelines.yaml'));
+/** In an A/B run, B's config instead (to see what a component costs at the rate: BENCH_DAEMON_AB=dist BENCH_DAEMON_B_CONFIG=...). */
+const bConfigPath = process.env.BENCH_DAEMON_B_CONFIG ? path.resolve(process.env.BENCH_DAEMON_B_CONFIG) : configPath;
 /** Spans per request of each run (BENCH_DAEMON_SIZES=100 runs only the first). */
 const SIZES = (process.env.BENCH_DAEMON_SIZES ?? '100,512').split(',').map(Number);
 /** The build the daemon runs from (its app/main.js). */
@@ -81,7 +84,7 @@ interface Daemon {
 }
 
 /** With `moduleLog`, the module hook that lists modules runs too (it slows loading: not for the start time). */
-async function startDaemon(moduleLog: boolean, dist = DIST, args = nodeArgs): Promise<Daemon> {
+async function startDaemon(moduleLog: boolean, dist = DIST, args = nodeArgs, config = configPath): Promise<Daemon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-daemon-'));
   const env = {
     ...process.env,
@@ -94,7 +97,7 @@ async function startDaemon(moduleLog: boolean, dist = DIST, args = nodeArgs): Pr
     process.execPath,
     dist === FLOOR
       ? [path.join(root, 'bench/_http-floor.mjs')]
-      : [...args, '--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(dist, 'app/main.js'), 'run', '--config', configPath],
+      : [...args, '--import', path.join(root, 'scripts/module-log/preload.mjs'), path.join(dist, 'app/main.js'), 'run', '--config', config],
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -388,7 +391,7 @@ async function abRounds(other: string): Promise<void> {
   const pct = (s: number, ms: number) => (s / (ms / 1000)) * 100;
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of round % 2 ? (['B', 'A'] as const) : (['A', 'B'] as const)) {
-      const d = await startDaemon(false, builds[name], name === 'B' ? bNodeArgs : nodeArgs);
+      const d = await startDaemon(false, builds[name], name === 'B' ? bNodeArgs : nodeArgs, name === 'B' ? bConfigPath : configPath);
       try {
         const pid = d.child.pid!;
         await new Promise((r) => setTimeout(r, 2000));

@@ -334,19 +334,29 @@ export class Graph {
     return n.component as T;
   }
 
+  /**
+   * The component `kind` `id`, looked up on the first call and kept: the graph wires consumers before it creates
+   * the components, and a graph's components never change after (a reload builds a new graph), so a batch does
+   * not pay a key string and a map lookup per component.
+   */
+  private resolver<T extends Component>(kind: ComponentKind, id: string): () => T {
+    let component: T | undefined;
+    return () => (component ??= this.instance<T>(kind, id));
+  }
+
   /** The consumer that runs a pipeline from processor index `i` on. */
   private chain(pipeline: string, i: number): Consumer {
     const p = this.config.service.pipelines[pipeline]!;
     if (i >= p.processors.length) {
       const exporters = p.exporters.map((id) => {
-        const exporter = () => this.instance<Exporter>('exporter', id);
+        const exporter = this.resolver<Exporter>('exporter', id);
         return traced(this.opts.tracer, `export ${id}`, { 'vigil.exporter': id }, decodingFor(exporter, (b) => exporter().consume(b)));
       });
       return fanOut(exporters);
     }
     const id = p.processors[i]!;
     const next = this.chain(pipeline, i + 1);
-    const processor = () => this.instance<Processor>('processor', id);
+    const processor = this.resolver<Processor>('processor', id);
     return decodingFor(processor, (b) => processor().process(b, next), next);
   }
 

@@ -11,13 +11,49 @@ function attrs(kvs: readonly KeyValue[]): Record<string, string> {
   return out;
 }
 
-/** Prints what it receives to the log: a line per batch, per item, or every field. */
+/**
+ * Which lines of a kind (their message: `batch`, `span`, `traces` ...) are printed, as the Collector's debug exporter
+ * samples them (zap's sampler, zapcore.NewSamplerWithOptions): in each second, the first `initial` lines, then every
+ * `thereafter`th (1: every one; 0: none until the next second). Seconds from `now`, in milliseconds.
+ */
+export class LineSampler {
+  private second = -1;
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly initial: number,
+    private readonly thereafter: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Whether the next line of kind `message` is printed. */
+  take(message: string): boolean {
+    if (this.thereafter === 1) return true;
+    const second = Math.floor(this.now() / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.seen.clear();
+    }
+    const n = (this.seen.get(message) ?? 0) + 1;
+    this.seen.set(message, n);
+    if (n <= this.initial) return true;
+    return this.thereafter > 0 && (n - this.initial) % this.thereafter === 0;
+  }
+}
+
+/** Prints what it receives to the log: a line per batch, per item, or every field; sampled (see {@link LineSampler}). */
 export class DebugExporter implements Exporter {
+  private readonly sampler: LineSampler;
+
+  /** `now`: milliseconds, monotonic, for the sampler's seconds (replaceable for tests). */
   constructor(
     private readonly config: DebugConfig,
     private readonly logger: Logger,
     private readonly telemetry: ComponentTelemetry,
-  ) {}
+    now?: () => number,
+  ) {
+    this.sampler = new LineSampler(config.sampling_initial, config.sampling_thereafter, now);
+  }
 
   async start(): Promise<void> {}
   async shutdown(): Promise<void> {}
@@ -31,49 +67,53 @@ export class DebugExporter implements Exporter {
     const counts = countItems(batch);
     const v = this.config.verbosity;
     if (v === 'basic') {
-      this.logger.info(counts, 'batch');
+      if (this.sampler.take('batch')) this.logger.info(counts, 'batch');
     } else if (v === 'detailed') {
-      if (batch.resourceSpans?.length) this.logger.info(toOtlpJson(batch, 'traces'), 'traces');
-      if (batch.resourceMetrics?.length) this.logger.info(toOtlpJson(batch, 'metrics'), 'metrics');
-      if (batch.resourceLogs?.length) this.logger.info(toOtlpJson(batch, 'logs'), 'logs');
-      if (batch.alerts?.length) this.logger.info({ alerts: batch.alerts }, 'alerts');
+      if (batch.resourceSpans?.length && this.sampler.take('traces')) this.logger.info(toOtlpJson(batch, 'traces'), 'traces');
+      if (batch.resourceMetrics?.length && this.sampler.take('metrics')) this.logger.info(toOtlpJson(batch, 'metrics'), 'metrics');
+      if (batch.resourceLogs?.length && this.sampler.take('logs')) this.logger.info(toOtlpJson(batch, 'logs'), 'logs');
+      if (batch.alerts?.length && this.sampler.take('alerts')) this.logger.info({ alerts: batch.alerts }, 'alerts');
     } else {
       for (const rs of batch.resourceSpans ?? []) {
         const service = attrToString(getAttr(rs.resource.attributes, 'service.name'));
         for (const ss of rs.scopeSpans)
           for (const s of ss.spans)
-            this.logger.info(
-              {
-                signal: 'span',
-                service,
-                name: s.name,
-                traceId: s.traceId,
-                spanId: s.spanId,
-                durationMs: Number(s.endTimeUnixNano - s.startTimeUnixNano) / 1e6,
-                status: s.status.code,
-                attributes: attrs(s.attributes),
-              },
-              'span',
-            );
+            if (this.sampler.take('span'))
+              this.logger.info(
+                {
+                  signal: 'span',
+                  service,
+                  name: s.name,
+                  traceId: s.traceId,
+                  spanId: s.spanId,
+                  durationMs: Number(s.endTimeUnixNano - s.startTimeUnixNano) / 1e6,
+                  status: s.status.code,
+                  attributes: attrs(s.attributes),
+                },
+                'span',
+              );
       }
       for (const rm of batch.resourceMetrics ?? []) {
         const service = attrToString(getAttr(rm.resource.attributes, 'service.name'));
         for (const sm of rm.scopeMetrics)
           for (const m of sm.metrics)
-            this.logger.info(
-              { signal: 'metric', service, name: m.name, unit: m.unit, type: m.data?.type, points: m.data?.dataPoints.length ?? 0 },
-              'metric',
-            );
+            if (this.sampler.take('metric'))
+              this.logger.info(
+                { signal: 'metric', service, name: m.name, unit: m.unit, type: m.data?.type, points: m.data?.dataPoints.length ?? 0 },
+                'metric',
+              );
       }
       for (const rl of batch.resourceLogs ?? []) {
         const service = attrToString(getAttr(rl.resource.attributes, 'service.name'));
         for (const sl of rl.scopeLogs)
           for (const r of sl.logRecords)
-            this.logger.info({ signal: 'log', service, severity: r.severityText || r.severityNumber, body: attrToString(r.body) }, 'log');
+            if (this.sampler.take('log'))
+              this.logger.info({ signal: 'log', service, severity: r.severityText || r.severityNumber, body: attrToString(r.body) }, 'log');
       }
       for (const n of batch.alerts ?? [])
         for (const a of n.alerts)
-          this.logger.info({ signal: 'alert', status: a.status, labels: a.labels, annotations: a.annotations, value: a.value, exporters: n.exporters }, 'alert');
+          if (this.sampler.take('alert'))
+            this.logger.info({ signal: 'alert', status: a.status, labels: a.labels, annotations: a.annotations, value: a.value, exporters: n.exporters }, 'alert');
     }
     for (const signal of ['traces', 'metrics', 'logs', 'alerts'] as const) this.telemetry.count('sent', signal, counts[signal]);
   }
