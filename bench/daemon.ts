@@ -23,8 +23,9 @@
  *   BENCH_DAEMON_B_CONFIG=other.yaml  in an A/B run, B runs this config (what a component costs at the rate)
  *   BENCH_DAEMON_AB=floor  the same against bench/_http-floor.mjs (a plain node:http server that reads each body and
  *     answers 200): what any Node HTTP intake pays per request on this machine, the floor under vigil's figure
- *   BENCH_DAEMON_CPU_ROUNDS=3  rounds of the 100-span CPU figure, each a fresh daemon followed by the floor: the
- *     verdict is on the median (one run moves by 2-4 points on a shared VM), RSS on the largest
+ *   BENCH_DAEMON_CPU_ROUNDS=3  rounds of the 100-span run, each a fresh daemon (start, idle RSS, then CPU at the rate)
+ *     followed by the floor: the verdicts are on the medians (one CPU run moves by 2-4 points on a shared VM, one
+ *     start by 100-200 ms), RSS at the rate on the largest
  *   BENCH_DAEMON_FLOOR=0  skip the floor's run that the full bench prints beside the 100-span CPU figure
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -285,17 +286,22 @@ export async function run(): Promise<void> {
     const rounds = perRequest === SIZES[0] ? CPU_ROUNDS : 1;
     const vigil: AtRate[] = [];
     const floors: number[] = [];
+    const starts: number[] = [];
+    const idles: number[] = [];
     for (let round = 1; round <= rounds; round++) {
       const d = await startDaemon(perRequest === 512);
       try {
         const pid = d.child.pid!;
-        if (perRequest === 100 && round === 1) {
-          console.log(`start to ready (dist/, shipped pipelines.yaml): ${d.readyMs.toFixed(0)} ms, CPU ${d.readyCpuMs.toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(d.readyMs < GOALS.startMs)})`);
+        if (perRequest === 100) {
+          const label = rounds > 1 ? `round ${round} of ${rounds}: ` : '';
+          starts.push(d.readyMs);
+          console.log(`${label}start to ready (dist/, shipped pipelines.yaml): ${d.readyMs.toFixed(0)} ms, CPU ${d.readyCpuMs.toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(d.readyMs < GOALS.startMs)})`);
           await new Promise((r) => setTimeout(r, 3000));
           const rss = rssBytesOf(pid);
+          idles.push(rss);
           const heap = await heapOf(d);
           console.log(
-            `idle RSS 3 s after ready: ${mib(rss)}   heap ${heapText(heap)}${heap ? `, external ${mib(heap.external)}` : ''}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`,
+            `${label}idle RSS 3 s after ready: ${mib(rss)}   heap ${heapText(heap)}${heap ? `, external ${mib(heap.external)}` : ''}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`,
           );
           console.log(`  idle ${rssPartsText(pid)}`);
         } else if (perRequest === 512) {
@@ -310,6 +316,14 @@ export async function run(): Promise<void> {
         await stopDaemon(d);
       }
       if (perRequest === 100 && process.env.BENCH_DAEMON_FLOOR !== '0') floors.push(await floorAtRate(perRequest, rounds > 1 ? `round ${round} of ${rounds}: ` : ''));
+    }
+    if (rounds > 1 && starts.length === rounds) {
+      const start = median(starts);
+      const idle = median(idles);
+      console.log(
+        `start to ready, median of ${rounds} starts: ${start.toFixed(0)} ms (${starts.map((t) => t.toFixed(0)).join(', ')}; goal < ${GOALS.startMs} ms: ${verdict(start < GOALS.startMs)}); ` +
+          `idle RSS 3 s after ready, median: ${mib(idle)} (${idles.map((b) => mib(b)).join(', ')}; goal < ${GOALS.idleRssMiB} MiB: ${verdict(idle < GOALS.idleRssMiB * MiB)})`,
+      );
     }
     if (rounds > 1) {
       const cpus = vigil.map((m) => m.cpuPct);
