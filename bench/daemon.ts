@@ -280,10 +280,10 @@ export async function run(): Promise<void> {
   if (AB) return abRounds(AB);
 
   for (const perRequest of SIZES) {
-    // the first size's CPU figure is the goal's: a single run moves by 2-4 points on a shared VM (the same build
+    // the 100-span CPU figure is the goal's: a single run moves by 2-4 points on a shared VM (the same build
     // measured 9.0, 12.7, 13.5 and 9.2% in one hour), so it is taken over CPU_ROUNDS rounds, each a fresh daemon
     // followed by the floor, and judged on the median
-    const rounds = perRequest === SIZES[0] ? CPU_ROUNDS : 1;
+    const rounds = perRequest === 100 ? CPU_ROUNDS : 1;
     const vigil: AtRate[] = [];
     const floors: number[] = [];
     const starts: number[] = [];
@@ -341,7 +341,12 @@ export async function run(): Promise<void> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The median (the mean of the two middle values of an even count). */
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
 
 /** What {@link atRate} measured of a daemon at the rate, and its line. */
 interface AtRate {
@@ -399,6 +404,11 @@ async function floorAtRate(perRequest: number, label = ''): Promise<number> {
  */
 async function abRounds(other: string): Promise<void> {
   const builds = { A: DIST, B: other };
+  // what each side runs, as printed: the build, and the config when B's differs
+  const sides = {
+    A: bConfigPath === configPath ? DIST : `${DIST} with ${path.relative(root, configPath)}`,
+    B: other === FLOOR ? FLOOR : bConfigPath === configPath ? other : `${other} with ${path.relative(root, bConfigPath)}`,
+  };
   const rows: Record<string, { idle: number; rate: number; main: number }[]> = { A: [], B: [] };
   const IDLE_MS = Number(process.env.BENCH_DAEMON_IDLE_MS ?? 10_000);
   const perRequest = SIZES[0]!;
@@ -434,7 +444,7 @@ async function abRounds(other: string): Promise<void> {
   }
   for (const name of ['A', 'B'] as const) {
     const rs = rows[name]!;
-    console.log(`${name} ${builds[name]}: median idle ${median(rs.map((r) => r.idle)).toFixed(2)}%, at the rate ${median(rs.map((r) => r.rate)).toFixed(1)}% (main thread ${median(rs.map((r) => r.main)).toFixed(1)}%)`);
+    console.log(`${name} ${sides[name]}: median idle ${median(rs.map((r) => r.idle)).toFixed(2)}%, at the rate ${median(rs.map((r) => r.rate)).toFixed(1)}% (main thread ${median(rs.map((r) => r.main)).toFixed(1)}%)`);
   }
 }
 

@@ -102,7 +102,7 @@ describe('loadConfig', () => {
   it('merges files in order, types whole-value env references, and keeps $$ literal', async () => {
     const r = await loadConfig([td('valid.yaml'), td('override.yaml')], registry, { VIGIL_TEST_BATCH: '100' });
     expect(r.errors).toEqual([]);
-    expect(r.config!.exporters['debug']).toEqual({ verbosity: 'detailed' });
+    expect(r.config!.exporters['debug']).toEqual({ verbosity: 'detailed', sampling_initial: 2, sampling_thereafter: 1 });
     expect(r.config!.processors['batch']).toEqual({ send_batch_size: 100, timeout: '200ms' });
     expect(r.config!.processors['memory_limiter']).toMatchObject({ limit_mib: 512 });
     expect(r.config!.service.state_dir).toBe(path.resolve('./data-${env:HOME}'));
