@@ -6,10 +6,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+// one port picker for tests and chaos scenarios: it never hands the same port out twice in a process
+import { freePort } from '../test/helpers/free-port.ts';
+export { freePort };
 
 /** The checkout whose vigil runs: this one, or `VIGIL_ROOT` (to measure another version). */
 export const ROOT = path.resolve(process.env.VIGIL_ROOT ?? path.join(import.meta.dirname, '..'));
@@ -18,17 +21,6 @@ export const SHORT = process.env.CHAOS_SHORT === '1';
 
 export function tempDir(prefix = 'vigil-chaos-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,24 +1,13 @@
 /** Runs `vigil run` as a child process for process-level tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { waitFor } from './index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** A TCP port free right now on 127.0.0.1 (for configs that must name a port before start). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './free-port.ts';
 
 export interface Daemon {
   proc: ChildProcess;
