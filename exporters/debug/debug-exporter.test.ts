@@ -13,6 +13,7 @@ import type { DebugConfig } from './config.ts';
 
 const trace = fs.readFileSync(path.join(import.meta.dirname, '../../test/fixtures/otlp-examples/trace.json'), 'utf8');
 
+/** A logger whose JSON lines are collected in `lines`. */
 function lineSink() {
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger(
@@ -27,17 +28,9 @@ function lineSink() {
   return { logger, lines };
 }
 
+/** A debug exporter of `verbosity` (sampling at its defaults) writing into `lines`. */
 function run(verbosity: string) {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger(
-    'info',
-    new Writable({
-      write(c: Buffer, _e, cb) {
-        for (const l of c.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-        cb();
-      },
-    }),
-  );
+  const { logger, lines } = lineSink();
   const exp = debugExporterFactory.create(testSettings('exporter', 'debug', { logger }), configFor(debugExporterFactory, { verbosity })) as Exporter;
   return { exp, lines };
 }
