@@ -62,7 +62,7 @@ async function modulesOf(command: 'validate' | 'run', dist?: string, overlay?: s
   const entry = dist ? ['--import', preload, path.join(dist, 'app/main.js')] : ['--import', tsx, '--import', preload, path.join(root, 'app/main.ts')];
   const configs = ['--config', path.join(root, 'pipelines.yaml'), ...(overlay ? ['--config', overlay] : [])];
   const child = spawn(process.execPath, [...entry, command, ...configs], {
-    cwd: dir, // the shipped config writes ./data/telemetry.jsonl
+    cwd: dir, // anything the shipped config keeps at a relative path lands here
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -88,6 +88,18 @@ describe('debug exporter', () => {
       expect(lines).toHaveLength(7);
     });
 
+    it('opens a second at the first line after the last one closed, as zap does (not on a fixed grid)', async () => {
+      const { exp, lines, advance } = sampled({ verbosity: 'basic', sampling_initial: 1, sampling_thereafter: 0 });
+      advance(900);
+      await exp.consume(batch()); // opens [5.9 s, 6.9 s)
+      advance(200);
+      await exp.consume(batch()); // 6.1 s: the same second
+      expect(lines).toHaveLength(1);
+      advance(800);
+      await exp.consume(batch()); // 6.9 s: a new one
+      expect(lines).toHaveLength(2);
+    });
+
     it('prints none after the first lines of a second when sampling_thereafter is 0', async () => {
       const { exp, lines, advance } = sampled({ verbosity: 'basic', sampling_initial: 3, sampling_thereafter: 0 });
       for (let i = 0; i < 50; i++) await exp.consume(batch());

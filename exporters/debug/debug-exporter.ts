@@ -13,12 +13,12 @@ function attrs(kvs: readonly KeyValue[]): Record<string, string> {
 
 /**
  * Which lines of a kind (their message: `batch`, `span`, `traces` ...) are printed, as the Collector's debug exporter
- * samples them (zap's sampler, zapcore.NewSamplerWithOptions): in each second, the first `initial` lines, then every
- * `thereafter`th (1: every one; 0: none until the next second). Seconds from `now`, in milliseconds.
+ * samples them (zap's sampler, zapcore.NewSamplerWithOptions): a second opens at the first line of a kind after the
+ * last one closed; in it, the first `initial` lines of that kind are printed, then every `thereafter`th (1: every
+ * one; 0: none until the second closes). `now`: milliseconds, monotonic.
  */
 export class LineSampler {
-  private second = -1;
-  private readonly seen = new Map<string, number>();
+  private readonly windows = new Map<string, { closesAt: number; lines: number }>();
 
   constructor(
     private readonly initial: number,
@@ -29,13 +29,14 @@ export class LineSampler {
   /** Whether the next line of kind `message` is printed. */
   take(message: string): boolean {
     if (this.thereafter === 1) return true;
-    const second = Math.floor(this.now() / 1000);
-    if (second !== this.second) {
-      this.second = second;
-      this.seen.clear();
+    const now = this.now();
+    let w = this.windows.get(message);
+    if (w === undefined) this.windows.set(message, (w = { closesAt: now + 1000, lines: 0 }));
+    else if (now >= w.closesAt) {
+      w.closesAt = now + 1000;
+      w.lines = 0;
     }
-    const n = (this.seen.get(message) ?? 0) + 1;
-    this.seen.set(message, n);
+    const n = ++w.lines;
     if (n <= this.initial) return true;
     return this.thereafter > 0 && (n - this.initial) % this.thereafter === 0;
   }

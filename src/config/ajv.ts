@@ -16,11 +16,13 @@ import type { Factory } from '../component.ts';
 
 /**
  * The option sets schemas are compiled with. `config` (component and top-level config): all errors reported,
- * `default`s filled in (`useDefaults`), no type coercion. `events` (http_json events, per request): the first
- * error only, no defaults. Both with ajv-formats' full formats.
+ * `default`s filled in (`useDefaults`), no type coercion, and no infinities or NaN where a number or an integer
+ * is expected (`strictNumbers`: YAML writes them `.inf` and `.nan`, and Ajv would otherwise take `.inf` for an
+ * integer). `events` (http_json events, per request): the first error only, no defaults. Both with ajv-formats'
+ * full formats.
  */
 export const AJV_OPTIONS = {
-  config: { allErrors: true, useDefaults: true, strict: false, coerceTypes: false },
+  config: { allErrors: true, useDefaults: true, strict: false, coerceTypes: false, strictNumbers: true },
   events: { allErrors: false, useDefaults: false, strict: false, coerceTypes: false },
 } as const satisfies Record<string, Options>;
 /** The name of an option set in {@link AJV_OPTIONS}. */

@@ -54,6 +54,14 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses YAML infinities and NaN where a number or an integer is expected (Ajv takes .inf for an integer unless told not to)', async () => {
+    expect(await errorsOf(['bad_numbers.yaml'])).toEqual([
+      'bad_numbers.yaml:5:22: processors.batch.send_batch_size: expected integer',
+      'bad_numbers.yaml:7:16: processors.memory_limiter.limit_mib: expected integer',
+      'bad_numbers.yaml:10:26: exporters.debug.sampling_thereafter: expected integer',
+    ]);
+  });
+
   it('reports YAML syntax errors with their position', async () => {
     const errs = await errorsOf(['bad_yaml.yaml']);
     expect(errs.length).toBeGreaterThan(0);
