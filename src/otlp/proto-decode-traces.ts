@@ -83,10 +83,7 @@ function decSpan(r: Reader): Span {
         break;
       case t(3, LEN):
         if (ids) traceState = r.string();
-        else {
-          const n = r.len();
-          r.pos += n;
-        }
+        else r.skipLen();
         break;
       case t(4, LEN):
         parentSpanId = idField(r, 8, 'parent_span_id', ids);

@@ -328,6 +328,12 @@ export class Reader {
     this.depth--;
   }
 
+  /** Skips a length-delimited value (its length checked against the message, as {@link len} does). */
+  skipLen(): void {
+    const n = this.len();
+    this.pos += n;
+  }
+
   /** Skips a field this decoder does not know, or fails if `fields` says it is known with another wire type. */
   skip(tag: number, fields: readonly (string | undefined)[], message: string): void {
     const field = tag >>> 3;
@@ -346,11 +352,9 @@ export class Reader {
       case I64:
         this.need(8);
         return;
-      case LEN: {
-        const n = this.len();
-        this.pos += n;
+      case LEN:
+        this.skipLen();
         return;
-      }
       case I32:
         this.need(4);
         return;
