@@ -257,21 +257,24 @@ export class OtlpReceiver implements Component {
     // An encoded batch was scanned: it holds nothing to reject.
     const partial = batch.encoded ? undefined : this.rejectInvalid(signal, batch);
     const n = countItems(batch)[signal];
-    const tel = this.settings.telemetry;
     if (n > 0) {
       try {
         await deliver(this.settings.emit, batch, clientGone);
       } catch (e) {
-        // decoded for pipelines a reload replaced: decoded again by the caller, nothing counted yet
-        if (e instanceof StaleDecodeError) throw e;
-        if (partial) tel.count('refused', signal, partial.rejected);
-        tel.count('refused', signal, n);
+        // decoded for pipelines a reload replaced: the caller decodes it again and that delivery is counted
+        if (!(e instanceof StaleDecodeError)) this.count(signal, partial, 'refused', n);
         throw e;
       }
     }
-    if (partial) tel.count('refused', signal, partial.rejected);
-    if (n > 0) tel.count('accepted', signal, n);
+    this.count(signal, partial, 'accepted', n);
     return partial;
+  }
+
+  /** Counts one request: the items validation rejected (`partial`) as refused, the `n` handed on as `outcome`. */
+  private count(signal: OtlpSignal, partial: PartialSuccess | undefined, outcome: 'accepted' | 'refused', n: number): void {
+    const tel = this.settings.telemetry;
+    if (partial) tel.count('refused', signal, partial.rejected);
+    if (n > 0) tel.count(outcome, signal, n);
   }
 
   // ------------------------------------------------------------------------------------------- HTTP
