@@ -38,6 +38,7 @@ import { Pool } from 'undici';
 import { goalNumber } from './_goals.ts';
 import { type Payload, SERVICES, genAiTracesRequest, payload } from './_spans.ts';
 import { loadAverage } from './_proc.ts';
+import { median } from './_stats.ts';
 
 const SIZES = (process.env.BENCH_INGEST_SIZES ?? '100,512').split(',').map(Number);
 const CLIENTS = 32;
@@ -462,12 +463,11 @@ async function decodeOnly(payloads: Payload[]): Promise<Record<'vigil' | 'vigilA
     }
     // the median call (a collection inside one call would move a mean); single-threaded and never waiting, so a
     // call's wall time is its CPU time
-    const ms = calls.sort((a, b) => a - b)[50]!;
+    const ms = median(calls);
     return { wallMs: ms, cpuMs: ms };
   };
-  const vigil = time((b) => decodeExportRequest('traces', b));
   return {
-    vigil,
+    vigil: time((b) => decodeExportRequest('traces', b)),
     vigilAfterIdle: await afterIdle(),
     scan: time((b) => scanExportRequest('traces', b)),
     protobufjs: time((b) => Request.decode(b)),

@@ -18,6 +18,7 @@ import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
 import type { PrometheusConfig } from '../exporters/prometheus/config.ts';
 import type { PrometheusExporter } from '../exporters/prometheus/prometheus-exporter.ts';
 import { goalNumber } from './_goals.ts';
+import { median } from './_stats.ts';
 
 /**
  * Goals, from the README's benchmark table (bench/_goals.ts): a scrape well inside Prometheus's default
@@ -97,7 +98,6 @@ async function cpuMs(f: () => unknown): Promise<number> {
   return (c.user + c.system) / 1000;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const TEXT = 'text/plain;version=0.0.4';
 const OM = 'application/openmetrics-text;version=1.0.0';
 
