@@ -5,7 +5,7 @@
 import { MAX_TOKEN_COUNT, isTokenCountKey, tokenCountProblem } from '../limits.ts';
 import type { SpanReads } from '../component.ts';
 import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../model.ts';
-import { INTERN_VALUE_WIDTH, MAX_DEPTH, DECODED_BYTES, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader } from './proto-wire.ts';
+import { INTERN_VALUE_WIDTH, INTERN_WIDTH, MAX_DEPTH, DECODED_BYTES, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader, sameBytes } from './proto-wire.ts';
 import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST, t } from './proto-fields.ts';
 
 /** Decodes one length-delimited sub-message with `f`, prefixing any error with `field[index]`. */
@@ -70,12 +70,16 @@ export class SpanDecodePlan {
   readonly keys: ReadonlySet<string> | undefined;
   /** Ids are built as hex strings (`reads.ids`). */
   readonly ids: boolean;
-  // The key last seen at each of the first positions of a span and whether it was kept: spans of one
-  // instrumentation carry their attributes in the same order, and the intern cache gives the same key string,
-  // so the decision is one identity compare instead of a Set lookup per attribute.
+  // The key last seen at each of the first positions of a span, its bytes and whether it was kept: spans of one
+  // instrumentation carry their attributes in the same order, so a key is most often the same bytes as the one
+  // at its position in the span before. Then one compare of those bytes gives the key's string and the
+  // decision: no string is made for a key that is not kept, and neither the intern cache's hash nor its slot
+  // (a cache line far from the span's bytes) is touched.
   private readonly memoKey: (string | undefined)[] = new Array<string | undefined>(PLAN_SLOTS).fill(undefined);
   private readonly memoKept = new Uint8Array(PLAN_SLOTS);
-
+  private readonly memoLen = new Int32Array(PLAN_SLOTS).fill(-1);
+  private readonly memoBytes = new Uint8Array(PLAN_SLOTS * INTERN_WIDTH);
+  private readonly memoView = new DataView(this.memoBytes.buffer);
   /** `reads`: what the pipelines read of a span (src/component.ts `SpanReads`), kept as given. */
   constructor(readonly reads: SpanReads) {
     this.keys = reads.attributes === undefined ? undefined : new Set(reads.attributes);
@@ -91,6 +95,25 @@ export class SpanDecodePlan {
     return needs.attributes !== undefined && needs.attributes.every((k) => keys.has(k));
   }
 
+  /**
+   * The key of the attribute whose `n` key bytes are at `start` of `r`'s buffer, the `index`-th of its span,
+   * when the plan keeps it; undefined when it does not (only called when {@link keys} is set).
+   */
+  keptKey(r: Reader, start: number, n: number, index: number): string | undefined {
+    if (index < PLAN_SLOTS && this.memoLen[index] === n && sameBytes(r.buf, r.view, start, n, this.memoBytes, this.memoView, index * INTERN_WIDTH))
+      return this.memoKept[index] === 1 ? this.memoKey[index] : undefined;
+    const key = n === 0 ? '' : r.str(start, n);
+    const kept = this.keeps(key, index);
+    if (index < PLAN_SLOTS && n <= INTERN_WIDTH) {
+      const b = r.buf;
+      const bytes = this.memoBytes;
+      const base = index * INTERN_WIDTH;
+      for (let i = 0; i < n; i++) bytes[base + i] = b[start + i]!;
+      this.memoLen[index] = n;
+    }
+    return kept ? key : undefined;
+  }
+
   /** Whether the attribute `key`, the `index`-th of its span, is built (only called when {@link keys} is set). */
   keeps(key: string, index: number): boolean {
     if (index < PLAN_SLOTS && this.memoKey[index] === key) return this.memoKept[index] === 1;
@@ -98,6 +121,7 @@ export class SpanDecodePlan {
     if (index < PLAN_SLOTS) {
       this.memoKey[index] = key;
       this.memoKept[index] = kept ? 1 : 0;
+      this.memoLen[index] = -1; // the bytes of this key are not known here (keptKey records them)
     }
     return kept;
   }
@@ -197,8 +221,8 @@ export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePla
       if (vt === 0x0a) {
         const sn = b[vs]!;
         if (sn < 0x80 && sn + vs + 1 === lim) {
-          const key = kn === 0 ? '' : r.str(p + 2, kn);
-          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
+          const key = keyAt(r, p + 2, kn, filter, index);
+          if (key === undefined) return SKIPPED;
           // a long value is most often unique (a response id, a message id): decoded without the intern cache
           const value = sn === 0 ? '' : sn <= INTERN_VALUE_WIDTH ? r.str(vs + 1, sn) : r.buf.utf8Slice(vs + 1, vs + 1 + sn);
           // a numeric string counts as a number for token counts
@@ -217,16 +241,16 @@ export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePla
           mul *= 128;
         }
         if (c < 0x80 && i === lim) {
-          const key = kn === 0 ? '' : r.str(p + 2, kn);
-          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
+          const key = keyAt(r, p + 2, kn, filter, index);
+          if (key === undefined) return SKIPPED;
           // n >= 0 here (a negative int64 takes 10 bytes: the general path)
           if (n > MAX_TOKEN_COUNT && isTokenCountKey(key)) r.tokenCountSuspect = true;
           return { key, value: n < SMALL_BIGINTS ? SMALL_BIGINT[n]! : BigInt(n) };
         }
       } else if (vt === 0x21) {
         if (vs + 8 === lim) {
-          const key = kn === 0 ? '' : r.str(p + 2, kn);
-          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
+          const key = keyAt(r, p + 2, kn, filter, index);
+          if (key === undefined) return SKIPPED;
           const value = r.view.getFloat64(vs, true);
           if (!(value >= 0 && value <= MAX_TOKEN_COUNT && Number.isInteger(value)) && isTokenCountKey(key)) r.tokenCountSuspect = true;
           return { key, value };
@@ -234,8 +258,8 @@ export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePla
       } else if (vt === 0x10) {
         const c = b[vs]!;
         if (c < 0x80 && vs + 1 === lim) {
-          const key = kn === 0 ? '' : r.str(p + 2, kn);
-          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
+          const key = keyAt(r, p + 2, kn, filter, index);
+          if (key === undefined) return SKIPPED;
           return { key, value: c !== 0 };
         }
       } else if (vt === 0x2a && r.depth < MAX_DEPTH - 2) {
@@ -254,8 +278,8 @@ export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePla
             i += 2 + en;
             count++;
           }
-          const key = kn === 0 ? '' : r.str(p + 2, kn);
-          if (filter !== undefined && !filter.keeps(key, index)) return SKIPPED;
+          const key = keyAt(r, p + 2, kn, filter, index);
+          if (key === undefined) return SKIPPED;
           const values: AnyValue[] = new Array<AnyValue>(count);
           i = vs + 1;
           for (let k = 0; k < count; k++) {
@@ -269,6 +293,12 @@ export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePla
     }
   }
   return null;
+}
+
+/** The key of `kn` bytes at `p`: with `filter`, undefined when the plan does not keep it (the `index`-th attribute). */
+function keyAt(r: Reader, p: number, kn: number, filter: SpanDecodePlan | undefined, index: number): string | undefined {
+  if (filter !== undefined) return filter.keptKey(r, p, kn, index);
+  return kn === 0 ? '' : r.str(p, kn);
 }
 
 /** Decodes a KeyValue. */

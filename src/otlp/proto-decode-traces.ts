@@ -50,6 +50,12 @@ function decScopeSpans(r: Reader): ScopeSpans {
   return { scope: scope ?? EMPTY_SCOPE(), spans, schemaUrl };
 }
 
+// A span without events, links or status shares these (frozen: nothing downstream writes a span's events,
+// links or status), instead of two empty arrays and an object made for each span.
+const NO_EVENTS = Object.freeze([]) as unknown as SpanEvent[];
+const NO_LINKS = Object.freeze([]) as unknown as SpanLink[];
+const UNSET_STATUS: Status = Object.freeze({ message: '', code: 0 });
+
 function decSpan(r: Reader): Span {
   let traceId = '';
   let spanId = '';
@@ -67,9 +73,9 @@ function decSpan(r: Reader): Span {
   const ids = plan === undefined || plan.ids;
   let nAttributes = 0;
   let droppedAttributesCount = 0;
-  const events: SpanEvent[] = [];
+  let events = NO_EVENTS;
   let droppedEventsCount = 0;
-  const links: SpanLink[] = [];
+  let links = NO_LINKS;
   let droppedLinksCount = 0;
   let status: Status | undefined;
   while (r.pos < r.limit) {
@@ -112,12 +118,14 @@ function decSpan(r: Reader): Span {
         droppedAttributesCount = r.varint();
         break;
       case t(11, LEN):
+        if (events === NO_EVENTS) events = [];
         events.push(sub(r, decEvent, 'events', events.length));
         break;
       case t(12, VARINT):
         droppedEventsCount = r.varint();
         break;
       case t(13, LEN):
+        if (links === NO_LINKS) links = [];
         links.push(sub(r, decLink, 'links', links.length));
         break;
       case t(14, VARINT):
@@ -146,7 +154,7 @@ function decSpan(r: Reader): Span {
     droppedEventsCount,
     links,
     droppedLinksCount,
-    status: status ?? { message: '', code: 0 },
+    status: status ?? UNSET_STATUS,
   };
 }
 

@@ -102,6 +102,36 @@ describe('SpanDecodePlan', () => {
     ]);
   });
 
+  it('remembers a key by its bytes at each position, and never hands out a key another span had there', () => {
+    // server.address and client.address: the same length at the same position; a kvlist value (the general path)
+    // and a key longer than the memo holds in between
+    const long = `k.${'x'.repeat(60)}`;
+    const filter = new SpanDecodePlan({ attributes: ['server.address', long], ids: true });
+    const bytes = request(
+      [{ key: 'server.address', value: 'a' }],
+      [{ key: 'client.address', value: 'b' }],
+      [{ key: 'server.address', value: { kvlist: [{ key: 'client.address', value: 'c' }] } }],
+      [{ key: 'client.address', value: 'd' }],
+      [{ key: long, value: 'e' }],
+      [{ key: 'server.address', value: 'f' }],
+      [{ key: 'server.addresz', value: 'g' }],
+      [{ key: 'server.address', value: 'h' }],
+    );
+    for (let round = 0; round < 2; round++) {
+      const got = spansOf(decodeExportRequest('traces', bytes, undefined, undefined, filter)).map((s) => s.attributes);
+      expect(got).toEqual([
+        [{ key: 'server.address', value: 'a' }],
+        [],
+        [{ key: 'server.address', value: { kvlist: [{ key: 'client.address', value: 'c' }] } }],
+        [],
+        [{ key: long, value: 'e' }],
+        [{ key: 'server.address', value: 'f' }],
+        [],
+        [{ key: 'server.address', value: 'h' }],
+      ]);
+    }
+  });
+
   it('keeps token counts it was not asked for, and the decoder still flags one out of range', () => {
     const bytes = request([{ key: 'gen_ai.usage.input_tokens', value: -5n }, { key: 'llm.token_count.prompt', value: '12' }, { key: 'other', value: 'x' }]);
     const checks: DecodeChecks = { tokenCountSuspect: false };
