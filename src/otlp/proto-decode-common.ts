@@ -5,8 +5,8 @@
 import { MAX_TOKEN_COUNT, isTokenCountKey, tokenCountProblem } from '../limits.ts';
 import type { SpanReads } from '../component.ts';
 import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../model.ts';
-import { INTERN_VALUE_WIDTH, INTERN_WIDTH, MAX_DEPTH, DECODED_BYTES, VARINT, I64, LEN, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader, sameBytes } from './proto-wire.ts';
-import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST, t } from './proto-fields.ts';
+import { INTERN_VALUE_WIDTH, INTERN_WIDTH, MAX_DEPTH, DECODED_BYTES, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader, sameBytes } from './proto-wire.ts';
+import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST } from './proto-fields.ts';
 
 /** Decodes one length-delimited sub-message with `f`, prefixing any error with `field[index]`. */
 export function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: number): T {
@@ -164,8 +164,8 @@ export function decResource(r: Reader): Resource {
   let dropped = 0;
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, LEN)) attributes.push(kvAt(r, 'attributes', attributes.length));
-    else if (tag === t(2, VARINT)) dropped = r.varint();
+    if (tag === 10 /* t(1, LEN) */) attributes.push(kvAt(r, 'attributes', attributes.length));
+    else if (tag === 16 /* t(2, VARINT) */) dropped = r.varint();
     else r.skip(tag, F_RESOURCE, 'Resource');
   }
   return { attributes, droppedAttributesCount: dropped };
@@ -180,16 +180,16 @@ export function decScope(r: Reader): InstrumentationScope {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(1, LEN):
+      case 10 /* t(1, LEN) */:
         name = r.string();
         break;
-      case t(2, LEN):
+      case 18 /* t(2, LEN) */:
         version = r.string();
         break;
-      case t(3, LEN):
+      case 26 /* t(3, LEN) */:
         attributes.push(kvAt(r, 'attributes', attributes.length));
         break;
-      case t(4, VARINT):
+      case 32 /* t(4, VARINT) */:
         dropped = r.varint();
         break;
       default:
@@ -307,8 +307,8 @@ export function decKeyValue(r: Reader): KeyValue {
   let value: AnyValue = null;
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, LEN)) key = r.string();
-    else if (tag === t(2, LEN)) {
+    if (tag === 10 /* t(1, LEN) */) key = r.string();
+    else if (tag === 18 /* t(2, LEN) */) {
       // The value inline (no sub-message call): nesting depth is still counted by arrays and kvlists.
       const n = r.len();
       const saved = r.limit;
@@ -332,25 +332,25 @@ export function decAnyValue(r: Reader): AnyValue {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(1, LEN):
+      case 10 /* t(1, LEN) */:
         value = r.string();
         break;
-      case t(2, VARINT):
+      case 16 /* t(2, VARINT) */:
         value = r.varint() !== 0;
         break;
-      case t(3, VARINT):
+      case 24 /* t(3, VARINT) */:
         value = r.varint64();
         break;
-      case t(4, I64):
+      case 33 /* t(4, I64) */:
         value = r.double();
         break;
-      case t(5, LEN):
+      case 42 /* t(5, LEN) */:
         value = sub(r, decArrayValue, 'array_value', -1);
         break;
-      case t(6, LEN):
+      case 50 /* t(6, LEN) */:
         value = { kvlist: sub(r, decKvList, 'kvlist_value', -1) };
         break;
-      case t(7, LEN):
+      case 58 /* t(7, LEN) */:
         value = r.bytes();
         break;
       default:
@@ -365,7 +365,7 @@ export function decArrayValue(r: Reader): AnyValue[] {
   const values: AnyValue[] = [];
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, LEN)) values.push(anyAt(r, 'values', values.length));
+    if (tag === 10 /* t(1, LEN) */) values.push(anyAt(r, 'values', values.length));
     else r.skip(tag, F_LIST, 'ArrayValue');
   }
   return values;
@@ -376,7 +376,7 @@ export function decKvList(r: Reader): KeyValue[] {
   const values: KeyValue[] = [];
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, LEN)) values.push(kvAt(r, 'values', values.length));
+    if (tag === 10 /* t(1, LEN) */) values.push(kvAt(r, 'values', values.length));
     else r.skip(tag, F_LIST, 'KeyValueList');
   }
   return values;

@@ -2,8 +2,8 @@
  * Decoders of ExportLogsServiceRequest's messages: ResourceLogs, ScopeLogs, LogRecord.
  */
 import type { AnyValue, InstrumentationScope, KeyValue, LogRecord, Resource, ResourceLogs, ScopeLogs } from '../model.ts';
-import { DECODED_BYTES, VARINT, I64, LEN, I32, Reader } from './proto-wire.ts';
-import { F_RESOURCE_LOGS, F_SCOPE_LOGS, F_LOG, t } from './proto-fields.ts';
+import { DECODED_BYTES, Reader } from './proto-wire.ts';
+import { F_RESOURCE_LOGS, F_SCOPE_LOGS, F_LOG } from './proto-fields.ts';
 import { sub, kvAt, anyAt, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
 /** Decodes a ResourceLogs (its ScopeLogs and LogRecords). */
@@ -13,9 +13,9 @@ export function decResourceLogs(r: Reader): ResourceLogs {
   let schemaUrl = '';
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(2, LEN)) scopeLogs.push(sub(r, decScopeLogs, 'scope_logs', scopeLogs.length));
-    else if (tag === t(1, LEN)) resource = sub(r, decResource, 'resource', -1);
-    else if (tag === t(3, LEN)) schemaUrl = r.string();
+    if (tag === 18 /* t(2, LEN) */) scopeLogs.push(sub(r, decScopeLogs, 'scope_logs', scopeLogs.length));
+    else if (tag === 10 /* t(1, LEN) */) resource = sub(r, decResource, 'resource', -1);
+    else if (tag === 26 /* t(3, LEN) */) schemaUrl = r.string();
     else r.skip(tag, F_RESOURCE_LOGS, 'ResourceLogs');
   }
   return { resource: resource ?? EMPTY_RESOURCE(), scopeLogs, schemaUrl };
@@ -27,9 +27,9 @@ function decScopeLogs(r: Reader): ScopeLogs {
   let schemaUrl = '';
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(2, LEN)) logRecords.push(sub(r, decLogRecord, 'log_records', logRecords.length));
-    else if (tag === t(1, LEN)) scope = sub(r, decScope, 'scope', -1);
-    else if (tag === t(3, LEN)) schemaUrl = r.string();
+    if (tag === 18 /* t(2, LEN) */) logRecords.push(sub(r, decLogRecord, 'log_records', logRecords.length));
+    else if (tag === 10 /* t(1, LEN) */) scope = sub(r, decScope, 'scope', -1);
+    else if (tag === 26 /* t(3, LEN) */) schemaUrl = r.string();
     else r.skip(tag, F_SCOPE_LOGS, 'ScopeLogs');
   }
   return { scope: scope ?? EMPTY_SCOPE(), logRecords, schemaUrl };
@@ -51,37 +51,37 @@ function decLogRecord(r: Reader): LogRecord {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(1, I64):
+      case 9 /* t(1, I64) */:
         time = r.fixed64();
         break;
-      case t(11, I64):
+      case 89 /* t(11, I64) */:
         observed = r.fixed64();
         break;
-      case t(2, VARINT):
+      case 16 /* t(2, VARINT) */:
         severityNumber = r.varint() | 0;
         break;
-      case t(3, LEN):
+      case 26 /* t(3, LEN) */:
         severityText = r.string();
         break;
-      case t(5, LEN):
+      case 42 /* t(5, LEN) */:
         body = anyAt(r, 'body', -1);
         break;
-      case t(6, LEN):
+      case 50 /* t(6, LEN) */:
         attributes.push(kvAt(r, 'attributes', attributes.length));
         break;
-      case t(7, VARINT):
+      case 56 /* t(7, VARINT) */:
         dropped = r.varint();
         break;
-      case t(8, I32):
+      case 69 /* t(8, I32) */:
         flags = r.fixed32();
         break;
-      case t(9, LEN):
+      case 74 /* t(9, LEN) */:
         traceId = idField(r, 16, 'trace_id');
         break;
-      case t(10, LEN):
+      case 82 /* t(10, LEN) */:
         spanId = idField(r, 8, 'span_id');
         break;
-      case t(12, LEN):
+      case 98 /* t(12, LEN) */:
         eventName = r.string();
         break;
       default:

@@ -3,8 +3,8 @@
  * data kinds (gauge, sum, histogram, exponential histogram, summary), their points and exemplars.
  */
 import type { Exemplar, ExponentialHistogramBuckets, ExponentialHistogramDataPoint, HistogramDataPoint, InstrumentationScope, KeyValue, Metric, MetricData, NumberDataPoint, Resource, ResourceMetrics, ScopeMetrics, SummaryDataPoint, ValueAtQuantile } from '../model.ts';
-import { DECODED_BYTES, VARINT, I64, LEN, Reader } from './proto-wire.ts';
-import { F_RESOURCE_METRICS, F_SCOPE_METRICS, F_METRIC, F_GAUGE, F_SUM, F_NUMBER_DP, F_HIST_DP, F_EXP_DP, F_BUCKETS, F_SUMMARY_DP, F_QUANTILE, F_EXEMPLAR, t } from './proto-fields.ts';
+import { DECODED_BYTES, VARINT, I64, Reader } from './proto-wire.ts';
+import { F_RESOURCE_METRICS, F_SCOPE_METRICS, F_METRIC, F_GAUGE, F_SUM, F_NUMBER_DP, F_HIST_DP, F_EXP_DP, F_BUCKETS, F_SUMMARY_DP, F_QUANTILE, F_EXEMPLAR } from './proto-fields.ts';
 import { sub, kvAt, field, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
 /** Decodes a ResourceMetrics (its ScopeMetrics, Metrics, points and exemplars). */
@@ -14,9 +14,9 @@ export function decResourceMetrics(r: Reader): ResourceMetrics {
   let schemaUrl = '';
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(2, LEN)) scopeMetrics.push(sub(r, decScopeMetrics, 'scope_metrics', scopeMetrics.length));
-    else if (tag === t(1, LEN)) resource = sub(r, decResource, 'resource', -1);
-    else if (tag === t(3, LEN)) schemaUrl = r.string();
+    if (tag === 18 /* t(2, LEN) */) scopeMetrics.push(sub(r, decScopeMetrics, 'scope_metrics', scopeMetrics.length));
+    else if (tag === 10 /* t(1, LEN) */) resource = sub(r, decResource, 'resource', -1);
+    else if (tag === 26 /* t(3, LEN) */) schemaUrl = r.string();
     else r.skip(tag, F_RESOURCE_METRICS, 'ResourceMetrics');
   }
   return { resource: resource ?? EMPTY_RESOURCE(), scopeMetrics, schemaUrl };
@@ -28,9 +28,9 @@ function decScopeMetrics(r: Reader): ScopeMetrics {
   let schemaUrl = '';
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(2, LEN)) metrics.push(sub(r, decMetric, 'metrics', metrics.length));
-    else if (tag === t(1, LEN)) scope = sub(r, decScope, 'scope', -1);
-    else if (tag === t(3, LEN)) schemaUrl = r.string();
+    if (tag === 18 /* t(2, LEN) */) metrics.push(sub(r, decMetric, 'metrics', metrics.length));
+    else if (tag === 10 /* t(1, LEN) */) scope = sub(r, decScope, 'scope', -1);
+    else if (tag === 26 /* t(3, LEN) */) schemaUrl = r.string();
     else r.skip(tag, F_SCOPE_METRICS, 'ScopeMetrics');
   }
   return { scope: scope ?? EMPTY_SCOPE(), metrics, schemaUrl };
@@ -46,31 +46,31 @@ function decMetric(r: Reader): Metric {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(1, LEN):
+      case 10 /* t(1, LEN) */:
         name = r.string();
         break;
-      case t(2, LEN):
+      case 18 /* t(2, LEN) */:
         description = r.string();
         break;
-      case t(3, LEN):
+      case 26 /* t(3, LEN) */:
         unit = r.string();
         break;
-      case t(5, LEN):
+      case 42 /* t(5, LEN) */:
         data = sub(r, decGauge, 'gauge', -1);
         break;
-      case t(7, LEN):
+      case 58 /* t(7, LEN) */:
         data = sub(r, decSum, 'sum', -1);
         break;
-      case t(9, LEN):
+      case 74 /* t(9, LEN) */:
         data = sub(r, decHistogram, 'histogram', -1);
         break;
-      case t(10, LEN):
+      case 82 /* t(10, LEN) */:
         data = sub(r, decExpHistogram, 'exponential_histogram', -1);
         break;
-      case t(11, LEN):
+      case 90 /* t(11, LEN) */:
         data = sub(r, decSummary, 'summary', -1);
         break;
-      case t(12, LEN):
+      case 98 /* t(12, LEN) */:
         metadata.push(kvAt(r, 'metadata', metadata.length));
         break;
       default:
@@ -84,7 +84,7 @@ function decGauge(r: Reader): MetricData {
   const dataPoints: NumberDataPoint[] = [];
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, LEN)) dataPoints.push(sub(r, decNumberPoint, 'data_points', dataPoints.length));
+    if (tag === 10 /* t(1, LEN) */) dataPoints.push(sub(r, decNumberPoint, 'data_points', dataPoints.length));
     else r.skip(tag, F_GAUGE, 'Gauge');
   }
   return { type: 'gauge', dataPoints };
@@ -96,9 +96,9 @@ function decSum(r: Reader): MetricData {
   let monotonic = false;
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, LEN)) dataPoints.push(sub(r, decNumberPoint, 'data_points', dataPoints.length));
-    else if (tag === t(2, VARINT)) temporality = r.varint() | 0;
-    else if (tag === t(3, VARINT)) monotonic = r.varint() !== 0;
+    if (tag === 10 /* t(1, LEN) */) dataPoints.push(sub(r, decNumberPoint, 'data_points', dataPoints.length));
+    else if (tag === 16 /* t(2, VARINT) */) temporality = r.varint() | 0;
+    else if (tag === 24 /* t(3, VARINT) */) monotonic = r.varint() !== 0;
     else r.skip(tag, F_SUM, 'Sum');
   }
   return { type: 'sum', dataPoints, aggregationTemporality: temporality, isMonotonic: monotonic };
@@ -109,8 +109,8 @@ function decHistogram(r: Reader): MetricData {
   let temporality = 0;
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, LEN)) dataPoints.push(sub(r, decHistogramPoint, 'data_points', dataPoints.length));
-    else if (tag === t(2, VARINT)) temporality = r.varint() | 0;
+    if (tag === 10 /* t(1, LEN) */) dataPoints.push(sub(r, decHistogramPoint, 'data_points', dataPoints.length));
+    else if (tag === 16 /* t(2, VARINT) */) temporality = r.varint() | 0;
     else r.skip(tag, F_SUM, 'Histogram');
   }
   return { type: 'histogram', dataPoints, aggregationTemporality: temporality };
@@ -121,8 +121,8 @@ function decExpHistogram(r: Reader): MetricData {
   let temporality = 0;
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, LEN)) dataPoints.push(sub(r, decExpHistogramPoint, 'data_points', dataPoints.length));
-    else if (tag === t(2, VARINT)) temporality = r.varint() | 0;
+    if (tag === 10 /* t(1, LEN) */) dataPoints.push(sub(r, decExpHistogramPoint, 'data_points', dataPoints.length));
+    else if (tag === 16 /* t(2, VARINT) */) temporality = r.varint() | 0;
     else r.skip(tag, F_SUM, 'ExponentialHistogram');
   }
   return { type: 'exponentialHistogram', dataPoints, aggregationTemporality: temporality };
@@ -132,7 +132,7 @@ function decSummary(r: Reader): MetricData {
   const dataPoints: SummaryDataPoint[] = [];
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, LEN)) dataPoints.push(sub(r, decSummaryPoint, 'data_points', dataPoints.length));
+    if (tag === 10 /* t(1, LEN) */) dataPoints.push(sub(r, decSummaryPoint, 'data_points', dataPoints.length));
     else r.skip(tag, F_GAUGE, 'Summary');
   }
   return { type: 'summary', dataPoints };
@@ -147,22 +147,22 @@ function decExemplar(r: Reader): Exemplar {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(7, LEN):
+      case 58 /* t(7, LEN) */:
         filteredAttributes.push(kvAt(r, 'filtered_attributes', filteredAttributes.length));
         break;
-      case t(2, I64):
+      case 17 /* t(2, I64) */:
         time = r.fixed64();
         break;
-      case t(3, I64):
+      case 25 /* t(3, I64) */:
         value = r.double();
         break;
-      case t(6, I64):
+      case 49 /* t(6, I64) */:
         value = r.sfixed64();
         break;
-      case t(4, LEN):
+      case 34 /* t(4, LEN) */:
         spanId = idField(r, 8, 'span_id');
         break;
-      case t(5, LEN):
+      case 42 /* t(5, LEN) */:
         traceId = idField(r, 16, 'trace_id');
         break;
       default:
@@ -183,25 +183,25 @@ function decNumberPoint(r: Reader): NumberDataPoint {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(7, LEN):
+      case 58 /* t(7, LEN) */:
         attributes.push(kvAt(r, 'attributes', attributes.length));
         break;
-      case t(2, I64):
+      case 17 /* t(2, I64) */:
         start = r.fixed64();
         break;
-      case t(3, I64):
+      case 25 /* t(3, I64) */:
         time = r.fixed64();
         break;
-      case t(4, I64):
+      case 33 /* t(4, I64) */:
         value = r.double();
         break;
-      case t(6, I64):
+      case 49 /* t(6, I64) */:
         value = r.sfixed64();
         break;
-      case t(5, LEN):
+      case 42 /* t(5, LEN) */:
         exemplars.push(sub(r, decExemplar, 'exemplars', exemplars.length));
         break;
-      case t(8, VARINT):
+      case 64 /* t(8, VARINT) */:
         flags = r.varint();
         break;
       default:
@@ -263,39 +263,39 @@ function decHistogramPoint(r: Reader): HistogramDataPoint {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(9, LEN):
+      case 74 /* t(9, LEN) */:
         attributes.push(kvAt(r, 'attributes', attributes.length));
         break;
-      case t(2, I64):
+      case 17 /* t(2, I64) */:
         start = r.fixed64();
         break;
-      case t(3, I64):
+      case 25 /* t(3, I64) */:
         time = r.fixed64();
         break;
-      case t(4, I64):
+      case 33 /* t(4, I64) */:
         count = r.fixed64Number();
         break;
-      case t(5, I64):
+      case 41 /* t(5, I64) */:
         sum = r.double();
         break;
-      case t(6, LEN):
-      case t(6, I64):
+      case 50 /* t(6, LEN) */:
+      case 49 /* t(6, I64) */:
         field(r, (rr) => readFixed64List(rr, tag, bucketCounts), 'bucket_counts');
         break;
-      case t(7, LEN):
-      case t(7, I64):
+      case 58 /* t(7, LEN) */:
+      case 57 /* t(7, I64) */:
         field(r, (rr) => readDoubleList(rr, tag, explicitBounds), 'explicit_bounds');
         break;
-      case t(8, LEN):
+      case 66 /* t(8, LEN) */:
         exemplars.push(sub(r, decExemplar, 'exemplars', exemplars.length));
         break;
-      case t(10, VARINT):
+      case 80 /* t(10, VARINT) */:
         flags = r.varint();
         break;
-      case t(11, I64):
+      case 89 /* t(11, I64) */:
         min = r.double();
         break;
-      case t(12, I64):
+      case 97 /* t(12, I64) */:
         max = r.double();
         break;
       default:
@@ -314,10 +314,10 @@ function decBuckets(r: Reader): ExponentialHistogramBuckets {
   const bucketCounts: number[] = [];
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, VARINT)) {
+    if (tag === 8 /* t(1, VARINT) */) {
       const z = r.varint();
       offset = (z >>> 1) ^ -(z & 1);
-    } else if (tag === t(2, LEN) || tag === t(2, VARINT)) readVarintList(r, tag, bucketCounts);
+    } else if (tag === 18 /* t(2, LEN) */ || tag === 16 /* t(2, VARINT) */) readVarintList(r, tag, bucketCounts);
     else r.skip(tag, F_BUCKETS, 'Buckets');
   }
   return { offset, bucketCounts };
@@ -342,48 +342,48 @@ function decExpHistogramPoint(r: Reader): ExponentialHistogramDataPoint {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(1, LEN):
+      case 10 /* t(1, LEN) */:
         attributes.push(kvAt(r, 'attributes', attributes.length));
         break;
-      case t(2, I64):
+      case 17 /* t(2, I64) */:
         start = r.fixed64();
         break;
-      case t(3, I64):
+      case 25 /* t(3, I64) */:
         time = r.fixed64();
         break;
-      case t(4, I64):
+      case 33 /* t(4, I64) */:
         count = r.fixed64Number();
         break;
-      case t(5, I64):
+      case 41 /* t(5, I64) */:
         sum = r.double();
         break;
-      case t(6, VARINT): {
+      case 48 /* t(6, VARINT) */: {
         const z = r.varint();
         scale = (z >>> 1) ^ -(z & 1);
         break;
       }
-      case t(7, I64):
+      case 57 /* t(7, I64) */:
         zeroCount = r.fixed64Number();
         break;
-      case t(8, LEN):
+      case 66 /* t(8, LEN) */:
         positive = sub(r, decBuckets, 'positive', -1);
         break;
-      case t(9, LEN):
+      case 74 /* t(9, LEN) */:
         negative = sub(r, decBuckets, 'negative', -1);
         break;
-      case t(10, VARINT):
+      case 80 /* t(10, VARINT) */:
         flags = r.varint();
         break;
-      case t(11, LEN):
+      case 90 /* t(11, LEN) */:
         exemplars.push(sub(r, decExemplar, 'exemplars', exemplars.length));
         break;
-      case t(12, I64):
+      case 97 /* t(12, I64) */:
         min = r.double();
         break;
-      case t(13, I64):
+      case 105 /* t(13, I64) */:
         max = r.double();
         break;
-      case t(14, I64):
+      case 113 /* t(14, I64) */:
         zeroThreshold = r.double();
         break;
       default:
@@ -414,8 +414,8 @@ function decQuantile(r: Reader): ValueAtQuantile {
   let value = 0;
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(1, I64)) quantile = r.double();
-    else if (tag === t(2, I64)) value = r.double();
+    if (tag === 9 /* t(1, I64) */) quantile = r.double();
+    else if (tag === 17 /* t(2, I64) */) value = r.double();
     else r.skip(tag, F_QUANTILE, 'ValueAtQuantile');
   }
   return { quantile, value };
@@ -433,25 +433,25 @@ function decSummaryPoint(r: Reader): SummaryDataPoint {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(7, LEN):
+      case 58 /* t(7, LEN) */:
         attributes.push(kvAt(r, 'attributes', attributes.length));
         break;
-      case t(2, I64):
+      case 17 /* t(2, I64) */:
         start = r.fixed64();
         break;
-      case t(3, I64):
+      case 25 /* t(3, I64) */:
         time = r.fixed64();
         break;
-      case t(4, I64):
+      case 33 /* t(4, I64) */:
         count = r.fixed64Number();
         break;
-      case t(5, I64):
+      case 41 /* t(5, I64) */:
         sum = r.double();
         break;
-      case t(6, LEN):
+      case 50 /* t(6, LEN) */:
         quantileValues.push(sub(r, decQuantile, 'quantile_values', quantileValues.length));
         break;
-      case t(8, VARINT):
+      case 64 /* t(8, VARINT) */:
         flags = r.varint();
         break;
       default:

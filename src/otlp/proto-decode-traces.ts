@@ -2,8 +2,8 @@
  * Decoders of ExportTraceServiceRequest's messages: ResourceSpans, ScopeSpans, Span, Status, Event, Link.
  */
 import type { InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink, Status } from '../model.ts';
-import { DECODED_BYTES, VARINT, I64, LEN, I32, prefix, Reader } from './proto-wire.ts';
-import { F_RESOURCE_SPANS, F_SCOPE_SPANS, F_SPAN, F_EVENT, F_LINK, F_STATUS, t } from './proto-fields.ts';
+import { DECODED_BYTES, prefix, Reader } from './proto-wire.ts';
+import { F_RESOURCE_SPANS, F_SCOPE_SPANS, F_SPAN, F_EVENT, F_LINK, F_STATUS } from './proto-fields.ts';
 import { sub, kvAt, SKIPPED, idField, decResource, decScope, EMPTY_RESOURCE, EMPTY_SCOPE } from './proto-decode-common.ts';
 
 function spanAt(r: Reader, field: string, index: number): Span {
@@ -27,9 +27,9 @@ export function decResourceSpans(r: Reader): ResourceSpans {
   let schemaUrl = '';
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(2, LEN)) scopeSpans.push(sub(r, decScopeSpans, 'scope_spans', scopeSpans.length));
-    else if (tag === t(1, LEN)) resource = sub(r, decResource, 'resource', -1);
-    else if (tag === t(3, LEN)) schemaUrl = r.string();
+    if (tag === 18 /* t(2, LEN) */) scopeSpans.push(sub(r, decScopeSpans, 'scope_spans', scopeSpans.length));
+    else if (tag === 10 /* t(1, LEN) */) resource = sub(r, decResource, 'resource', -1);
+    else if (tag === 26 /* t(3, LEN) */) schemaUrl = r.string();
     else r.skip(tag, F_RESOURCE_SPANS, 'ResourceSpans');
   }
   return { resource: resource ?? EMPTY_RESOURCE(), scopeSpans, schemaUrl };
@@ -42,9 +42,9 @@ function decScopeSpans(r: Reader): ScopeSpans {
   let schemaUrl = '';
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(2, LEN)) spans.push(spanAt(r, 'spans', spans.length));
-    else if (tag === t(1, LEN)) scope = sub(r, decScope, 'scope', -1);
-    else if (tag === t(3, LEN)) schemaUrl = r.string();
+    if (tag === 18 /* t(2, LEN) */) spans.push(spanAt(r, 'spans', spans.length));
+    else if (tag === 10 /* t(1, LEN) */) scope = sub(r, decScope, 'scope', -1);
+    else if (tag === 26 /* t(3, LEN) */) schemaUrl = r.string();
     else r.skip(tag, F_SCOPE_SPANS, 'ScopeSpans');
   }
   return { scope: scope ?? EMPTY_SCOPE(), spans, schemaUrl };
@@ -81,57 +81,57 @@ function decSpan(r: Reader): Span {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(1, LEN):
+      case 10 /* t(1, LEN) */:
         traceId = idField(r, 16, 'trace_id', ids);
         break;
-      case t(2, LEN):
+      case 18 /* t(2, LEN) */:
         spanId = idField(r, 8, 'span_id', ids);
         break;
-      case t(3, LEN):
+      case 26 /* t(3, LEN) */:
         if (ids) traceState = r.string();
         else r.skipLen();
         break;
-      case t(4, LEN):
+      case 34 /* t(4, LEN) */:
         parentSpanId = idField(r, 8, 'parent_span_id', ids);
         break;
-      case t(16, I32):
+      case 133 /* t(16, I32) */:
         flags = r.fixed32();
         break;
-      case t(5, LEN):
+      case 42 /* t(5, LEN) */:
         name = r.string();
         break;
-      case t(6, VARINT):
+      case 48 /* t(6, VARINT) */:
         kind = r.varint() | 0;
         break;
-      case t(7, I64):
+      case 57 /* t(7, I64) */:
         start = r.fixed64();
         break;
-      case t(8, I64):
+      case 65 /* t(8, I64) */:
         end = r.fixed64();
         break;
-      case t(9, LEN): {
+      case 74 /* t(9, LEN) */: {
         const kv = kvAt(r, 'attributes', nAttributes++, filter);
         if (kv !== SKIPPED) attributes.push(kv);
         break;
       }
-      case t(10, VARINT):
+      case 80 /* t(10, VARINT) */:
         droppedAttributesCount = r.varint();
         break;
-      case t(11, LEN):
+      case 90 /* t(11, LEN) */:
         if (events === NO_EVENTS) events = [];
         events.push(sub(r, decEvent, 'events', events.length));
         break;
-      case t(12, VARINT):
+      case 96 /* t(12, VARINT) */:
         droppedEventsCount = r.varint();
         break;
-      case t(13, LEN):
+      case 106 /* t(13, LEN) */:
         if (links === NO_LINKS) links = [];
         links.push(sub(r, decLink, 'links', links.length));
         break;
-      case t(14, VARINT):
+      case 112 /* t(14, VARINT) */:
         droppedLinksCount = r.varint();
         break;
-      case t(15, LEN):
+      case 122 /* t(15, LEN) */:
         status = sub(r, decStatus, 'status', -1);
         break;
       default:
@@ -163,8 +163,8 @@ function decStatus(r: Reader): Status {
   let code = 0;
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === t(2, LEN)) message = r.string();
-    else if (tag === t(3, VARINT)) code = r.varint() | 0;
+    if (tag === 18 /* t(2, LEN) */) message = r.string();
+    else if (tag === 24 /* t(3, VARINT) */) code = r.varint() | 0;
     else r.skip(tag, F_STATUS, 'Status');
   }
   return { message, code };
@@ -179,16 +179,16 @@ function decEvent(r: Reader): SpanEvent {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(1, I64):
+      case 9 /* t(1, I64) */:
         time = r.fixed64();
         break;
-      case t(2, LEN):
+      case 18 /* t(2, LEN) */:
         name = r.string();
         break;
-      case t(3, LEN):
+      case 26 /* t(3, LEN) */:
         attributes.push(kvAt(r, 'attributes', attributes.length));
         break;
-      case t(4, VARINT):
+      case 32 /* t(4, VARINT) */:
         dropped = r.varint();
         break;
       default:
@@ -208,22 +208,22 @@ function decLink(r: Reader): SpanLink {
   while (r.pos < r.limit) {
     const tag = r.varint();
     switch (tag) {
-      case t(1, LEN):
+      case 10 /* t(1, LEN) */:
         traceId = idField(r, 16, 'trace_id');
         break;
-      case t(2, LEN):
+      case 18 /* t(2, LEN) */:
         spanId = idField(r, 8, 'span_id');
         break;
-      case t(3, LEN):
+      case 26 /* t(3, LEN) */:
         traceState = r.string();
         break;
-      case t(4, LEN):
+      case 34 /* t(4, LEN) */:
         attributes.push(kvAt(r, 'attributes', attributes.length));
         break;
-      case t(5, VARINT):
+      case 40 /* t(5, VARINT) */:
         dropped = r.varint();
         break;
-      case t(6, I32):
+      case 53 /* t(6, I32) */:
         flags = r.fixed32();
         break;
       default:
