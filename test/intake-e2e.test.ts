@@ -103,7 +103,14 @@ service:
       expect(getAttr(s.attributes, 'gen_ai.usage.cost')).toBeGreaterThan(0);
     }
 
-    const metrics = await (await request(`http://127.0.0.1:${service.telemetryPort}/metrics`)).body.text();
+    // the exporter counts a batch as sent when upstream's answer reaches it, which can be after the sink has it
+    const sent = /vigil_exporter_sent_items_total\{exporter="otlp\/upstream",signal="traces"\} 2/;
+    let metrics = '';
+    await waitFor(
+      async () => sent.test((metrics = await (await request(`http://127.0.0.1:${service.telemetryPort}/metrics`)).body.text())),
+      10_000,
+      'both spans counted as sent',
+    );
     expect(metrics).toMatch(/vigil_receiver_accepted_items_total\{receiver="otlp",signal="traces"\} 1/);
     expect(metrics).toMatch(/vigil_receiver_accepted_items_total\{receiver="http_json",signal="traces"\} 1/);
     expect(metrics).toMatch(/vigil_exporter_sent_items_total\{exporter="otlp\/upstream",signal="traces"\} 2/);

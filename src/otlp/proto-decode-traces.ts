@@ -51,7 +51,9 @@ function decScopeSpans(r: Reader): ScopeSpans {
 }
 
 // A span without events, links or status shares these (frozen: nothing downstream writes a span's events,
-// links or status), instead of two empty arrays and an object made for each span.
+// links or status), instead of two empty arrays and an object made for each span. A clone of a batch
+// (model.ts cloneBatch) keeps them shared but not frozen: a component that changes a span's events, links or
+// status must give the span new ones, never write into these.
 const NO_EVENTS = Object.freeze([]) as unknown as SpanEvent[];
 const NO_LINKS = Object.freeze([]) as unknown as SpanLink[];
 const UNSET_STATUS: Status = Object.freeze({ message: '', code: 0 });
