@@ -5,7 +5,7 @@
 import { MAX_TOKEN_COUNT, isTokenCountKey, tokenCountProblem } from '../limits.ts';
 import type { SpanReads } from '../component.ts';
 import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../model.ts';
-import { INTERN_VALUE_WIDTH, INTERN_WIDTH, MAX_DEPTH, DECODED_BYTES, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader, sameBytes } from './proto-wire.ts';
+import { INTERN_VALUE_WIDTH, INTERN_WIDTH, MAX_DEPTH, DECODED_BYTES, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader, copyBytes, sameBytes } from './proto-wire.ts';
 import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST } from './proto-fields.ts';
 
 /** Decodes one length-delimited sub-message with `f`, prefixing any error with `field[index]`. */
@@ -43,7 +43,7 @@ export function kvAt(r: Reader, field: string, index: number, filter?: SpanDecod
   } catch (e) {
     prefix(e, field, index);
   }
-  return filter === undefined || filter.keeps(v.key, index) ? v : SKIPPED;
+  return filter === undefined || filter.keeps(v.key) ? v : SKIPPED;
 }
 
 /**
@@ -70,13 +70,14 @@ export class SpanDecodePlan {
   readonly keys: ReadonlySet<string> | undefined;
   /** Ids are built as hex strings (`reads.ids`). */
   readonly ids: boolean;
-  // The key last seen at each of the first positions of a span, its bytes and whether it was kept: spans of one
-  // instrumentation carry their attributes in the same order, so a key is most often the same bytes as the one
-  // at its position in the span before. Then one compare of those bytes gives the key's string and the
-  // decision: no string is made for a key that is not kept, and neither the intern cache's hash nor its slot
-  // (a cache line far from the span's bytes) is touched.
-  private readonly memoKey: (string | undefined)[] = new Array<string | undefined>(PLAN_SLOTS).fill(undefined);
+  // The key last seen at each of the first positions of a span (kvFast's shape, up to INTERN_WIDTH bytes), its
+  // bytes and whether it was kept: spans of one instrumentation carry their attributes in the same order, so a
+  // key is most often the same bytes as the one at its position in the span before. Then one compare of those
+  // bytes gives the key's string and the decision: no string is made for a key that is not kept, and neither the
+  // intern cache's hash nor its slot (a cache line far from the span's bytes) is touched.
+  private readonly memoKey: string[] = new Array<string>(PLAN_SLOTS).fill('');
   private readonly memoKept = new Uint8Array(PLAN_SLOTS);
+  /** Byte length of the key remembered at each position; -1: none. */
   private readonly memoLen = new Int32Array(PLAN_SLOTS).fill(-1);
   private readonly memoBytes = new Uint8Array(PLAN_SLOTS * INTERN_WIDTH);
   private readonly memoView = new DataView(this.memoBytes.buffer);
@@ -100,30 +101,24 @@ export class SpanDecodePlan {
    * when the plan keeps it; undefined when it does not (only called when {@link keys} is set).
    */
   keptKey(r: Reader, start: number, n: number, index: number): string | undefined {
-    if (index < PLAN_SLOTS && this.memoLen[index] === n && sameBytes(r.buf, r.view, start, n, this.memoBytes, this.memoView, index * INTERN_WIDTH))
+    const memo = index < PLAN_SLOTS && n <= INTERN_WIDTH;
+    const base = index * INTERN_WIDTH;
+    if (memo && this.memoLen[index] === n && sameBytes(r.buf, r.view, start, n, this.memoBytes, this.memoView, base))
       return this.memoKept[index] === 1 ? this.memoKey[index] : undefined;
-    const key = n === 0 ? '' : r.str(start, n);
-    const kept = this.keeps(key, index);
-    if (index < PLAN_SLOTS && n <= INTERN_WIDTH) {
-      const b = r.buf;
-      const bytes = this.memoBytes;
-      const base = index * INTERN_WIDTH;
-      for (let i = 0; i < n; i++) bytes[base + i] = b[start + i]!;
+    const key = r.str(start, n);
+    const kept = this.keeps(key);
+    if (memo) {
+      copyBytes(r.buf, start, n, this.memoBytes, base);
       this.memoLen[index] = n;
+      this.memoKey[index] = key;
+      this.memoKept[index] = kept ? 1 : 0;
     }
     return kept ? key : undefined;
   }
 
-  /** Whether the attribute `key`, the `index`-th of its span, is built (only called when {@link keys} is set). */
-  keeps(key: string, index: number): boolean {
-    if (index < PLAN_SLOTS && this.memoKey[index] === key) return this.memoKept[index] === 1;
-    const kept = this.keys!.has(key) || isTokenCountKey(key);
-    if (index < PLAN_SLOTS) {
-      this.memoKey[index] = key;
-      this.memoKept[index] = kept ? 1 : 0;
-      this.memoLen[index] = -1; // the bytes of this key are not known here (keptKey records them)
-    }
-    return kept;
+  /** Whether an attribute with `key` is built (only called when {@link keys} is set). */
+  keeps(key: string): boolean {
+    return this.keys!.has(key) || isTokenCountKey(key);
   }
 }
 /** `sub` for an AnyValue, monomorphic. */
@@ -224,7 +219,7 @@ export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePla
           const key = keyAt(r, p + 2, kn, filter, index);
           if (key === undefined) return SKIPPED;
           // a long value is most often unique (a response id, a message id): decoded without the intern cache
-          const value = sn === 0 ? '' : sn <= INTERN_VALUE_WIDTH ? r.str(vs + 1, sn) : r.buf.utf8Slice(vs + 1, vs + 1 + sn);
+          const value = sn <= INTERN_VALUE_WIDTH ? r.str(vs + 1, sn) : r.buf.utf8Slice(vs + 1, vs + 1 + sn);
           // a numeric string counts as a number for token counts
           if (isTokenCountKey(key) && tokenCountProblem(value) !== undefined) r.tokenCountSuspect = true;
           return { key, value };
@@ -284,7 +279,7 @@ export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePla
           i = vs + 1;
           for (let k = 0; k < count; k++) {
             const sn = b[i + 3]!;
-            values[k] = sn === 0 ? '' : r.str(i + 4, sn);
+            values[k] = r.str(i + 4, sn);
             i += 4 + sn;
           }
           return { key, value: values };
@@ -297,8 +292,7 @@ export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePla
 
 /** The key of `kn` bytes at `p`: with `filter`, undefined when the plan does not keep it (the `index`-th attribute). */
 function keyAt(r: Reader, p: number, kn: number, filter: SpanDecodePlan | undefined, index: number): string | undefined {
-  if (filter !== undefined) return filter.keptKey(r, p, kn, index);
-  return kn === 0 ? '' : r.str(p, kn);
+  return filter !== undefined ? filter.keptKey(r, p, kn, index) : r.str(p, kn);
 }
 
 /** Decodes a KeyValue. */

@@ -82,7 +82,12 @@ export function sameBytes(b: FastBuffer, view: DataView, start: number, n: numbe
   return i === n;
 }
 
-/** The string of `n` UTF-8 bytes at `start`, from the intern cache when it holds them (short keys repeat across spans). */
+/** Copies the `n` bytes at `start` of `b` to `base` of `bytes` (a byte loop: keys are short, and no view is made). */
+export function copyBytes(b: FastBuffer, start: number, n: number, bytes: Uint8Array, base: number): void {
+  for (let i = 0; i < n; i++) bytes[base + i] = b[start + i]!;
+}
+
+/** The string of `n` (> 0) UTF-8 bytes at `start`, from the intern cache when it holds them (short keys repeat across spans). */
 export function intern(b: FastBuffer, view: DataView, start: number, n: number): string {
   // Hash the length and four sampled bytes (the full compare below settles collisions).
   let h = Math.imul(n, 0x9e3779b1) ^ b[start]! ^ (b[start + n - 1]! << 8) ^ (b[start + (n >>> 1)]! << 16) ^ (b[start + (n >>> 2)]! << 24);
@@ -91,7 +96,7 @@ export function intern(b: FastBuffer, view: DataView, start: number, n: number):
   const base = slot * INTERN_WIDTH;
   if (internLens[slot] === n && sameBytes(b, view, start, n, internBytes, internView, base)) return internStrs[slot]!;
   const s = b.utf8Slice(start, start + n);
-  for (let i = 0; i < n; i++) internBytes[base + i] = b[start + i]!;
+  copyBytes(b, start, n, internBytes, base);
   internLens[slot] = n;
   internStrs[slot] = s;
   return s;
@@ -282,15 +287,14 @@ export class Reader {
 
   string(): string {
     const n = this.len();
-    if (n === 0) return '';
     const start = this.pos;
     this.pos = start + n;
-    if (n <= INTERN_WIDTH) return intern(this.buf, this.view, start, n);
-    return this.buf.utf8Slice(start, start + n);
+    return this.str(start, n);
   }
 
-  /** The `n` (> 0) bytes at `start` as a string; the caller has checked they lie in the message. */
+  /** The `n` bytes at `start` as a string; the caller has checked they lie in the message. */
   str(start: number, n: number): string {
+    if (n === 0) return '';
     if (n <= INTERN_WIDTH) return intern(this.buf, this.view, start, n);
     return this.buf.utf8Slice(start, start + n);
   }
