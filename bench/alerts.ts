@@ -33,6 +33,7 @@ import { alertsProcessorFactory } from '../processors/alerts/index.ts';
 import { compileConfig } from '../processors/alerts/rules.ts';
 import { batchOf, dist, sum } from '../processors/alerts/testdata/batches.ts';
 import { goalNumber } from './_goals.ts';
+import { percentile } from './_stats.ts';
 
 function config(raw: unknown): AlertsConfig {
   const c = structuredClone(raw);
@@ -40,11 +41,6 @@ function config(raw: unknown): AlertsConfig {
   if (issues.length) throw new Error(JSON.stringify(issues));
   return c as AlertsConfig;
 }
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 
 async function latency(): Promise<{ p50: number; p99: number; max: number; n: number }> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-alerts-'));
@@ -103,7 +99,7 @@ async function latency(): Promise<{ p50: number; p99: number; max: number; n: nu
   await proc.shutdown();
   await telemetry.close();
   fs.rmSync(stateDir, { recursive: true, force: true });
-  return { p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat), n: lat.length };
+  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), max: Math.max(...lat), n: lat.length };
 }
 
 /** Live memory (JS heap plus typed-array backing stores), bytes. */
@@ -205,14 +201,14 @@ export function evaluationCost(shape: EvalShape | boolean = false): {
   return {
     series: engine.store.size,
     rules: engine.rules.length,
-    p50: pct(times, 50),
-    p99: pct(times, 99),
-    cpuP50: pct(cpu, 50),
-    cpuP99: pct(cpu, 99),
+    p50: percentile(times, 0.5),
+    p99: percentile(times, 0.99),
+    cpuP50: percentile(cpu, 0.5),
+    cpuP99: percentile(cpu, 0.99),
     bytesPerSeries: held / engine.store.size,
     rssMb,
-    readPerRound: pct(read, 50),
-    scannedPerRound: pct(scanned, 50),
+    readPerRound: percentile(read, 0.5),
+    scannedPerRound: percentile(scanned, 0.5),
   };
 }
 

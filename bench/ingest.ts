@@ -38,7 +38,7 @@ import { Pool } from 'undici';
 import { goalNumber } from './_goals.ts';
 import { type Payload, SERVICES, genAiTracesRequest, payload } from './_spans.ts';
 import { loadAverage } from './_proc.ts';
-import { median } from './_stats.ts';
+import { median, percentile } from './_stats.ts';
 
 const SIZES = (process.env.BENCH_INGEST_SIZES ?? '100,512').split(',').map(Number);
 const CLIENTS = 32;
@@ -310,11 +310,6 @@ async function stopServer(s: ServerHandle): Promise<void> {
   await new Promise((r) => s.child.once('exit', r));
 }
 
-function percentile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
 interface LoadResult {
   spansPerSec: number;
   p99ms: number;
@@ -353,7 +348,6 @@ async function saturate(send: (body: Buffer) => Promise<boolean>, payloads: Payl
   await Promise.all(Array.from({ length: CLIENTS }, (_, i) => loop(i)));
   const secs = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  lat.sort((a, b) => a - b);
   return { spansPerSec: ok / secs, p99ms: percentile(lat, 0.99), errors, clientCpuPct: ((cpu.user + cpu.system) / 1e6 / secs) * 100 };
 }
 

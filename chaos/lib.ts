@@ -12,7 +12,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 // one port picker for tests and chaos scenarios: it never hands the same port out twice in a process
 import { freePort } from '../test/helpers/free-port.ts';
-export { freePort };
+import { percentile } from '../bench/_stats.ts';
+export { freePort, percentile };
 
 /** The checkout whose vigil runs: this one, or `VIGIL_ROOT` (to measure another version). */
 export const ROOT = path.resolve(process.env.VIGIL_ROOT ?? path.join(import.meta.dirname, '..'));
@@ -173,12 +174,6 @@ export function rssLine(samples: [number, number][]): string {
     .filter((_, i) => i % step === 0 || i === samples.length - 1)
     .map(([t, m]) => `${t}s:${m}`)
     .join(' ');
-}
-
-export function percentile(xs: number[], q: number): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 }
 
 export interface HttpResult {
