@@ -18,7 +18,7 @@ import { countItems, getAttr } from '../src/model.ts';
 import { fromOtlpJson } from '../src/otlp/json.ts';
 import { decodeExportRequest, encodeExportRequest } from '../src/otlp/proto.ts';
 import { startService } from './helpers/service.ts';
-import { SinkConsumer, configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
+import { SinkConsumer, configFor, metricsWhen, tempDir, testSettings, waitFor } from './helpers/index.ts';
 import { freePort } from './helpers/daemon.ts';
 import { readFixtureFile } from './intake-fixtures.ts';
 
@@ -104,13 +104,7 @@ service:
     }
 
     // the exporter counts a batch as sent when upstream's answer reaches it, which can be after the sink has it
-    const sent = /vigil_exporter_sent_items_total\{exporter="otlp\/upstream",signal="traces"\} 2/;
-    let metrics = '';
-    await waitFor(
-      async () => sent.test((metrics = await (await request(`http://127.0.0.1:${service.telemetryPort}/metrics`)).body.text())),
-      10_000,
-      'both spans counted as sent',
-    );
+    const metrics = await metricsWhen(`http://127.0.0.1:${service.telemetryPort}/metrics`, [/vigil_exporter_sent_items_total\{exporter="otlp\/upstream",signal="traces"\} 2/]);
     expect(metrics).toMatch(/vigil_receiver_accepted_items_total\{receiver="otlp",signal="traces"\} 1/);
     expect(metrics).toMatch(/vigil_receiver_accepted_items_total\{receiver="http_json",signal="traces"\} 1/);
     expect(metrics).toMatch(/vigil_exporter_sent_items_total\{exporter="otlp\/upstream",signal="traces"\} 2/);
@@ -178,7 +172,9 @@ service:
     expect(bodies[0]!.equals(Buffer.concat(sent))).toBe(true);
     const spans = countItems(decodeExportRequest('traces', bodies[0]!)).traces;
     expect(spans).toBe(3 * countItems(fromOtlpJson('traces', readFixtureFile('trace.json'))).traces);
-    const metrics = await (await request(`http://127.0.0.1:${service.telemetryPort}/metrics`)).body.text();
+    const metrics = await metricsWhen(`http://127.0.0.1:${service.telemetryPort}/metrics`, [
+      new RegExp(`vigil_exporter_sent_items_total\\{exporter="otlp/upstream",signal="traces"\\} ${spans}`),
+    ]);
     expect(metrics).toMatch(new RegExp(`vigil_receiver_accepted_items_total\\{receiver="otlp",signal="traces"\\} ${spans}`));
     expect(metrics).toMatch(new RegExp(`vigil_exporter_sent_items_total\\{exporter="otlp/upstream",signal="traces"\\} ${spans}`));
   });

@@ -13,7 +13,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { type Daemon, freePort, startDaemon, writeConfig } from './helpers/daemon.ts';
-import { tempDir, waitFor } from './helpers/index.ts';
+import { metricsWhen, tempDir, waitFor } from './helpers/index.ts';
 import { SlackServer } from './doubles/slack-server.ts';
 import { SmtpTestServer } from './doubles/smtp-server.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';
@@ -179,9 +179,14 @@ describe('notifications end to end', () => {
     const resolvedMail = await simpleParser(smtp.mails.at(-1)!.raw);
     expect(resolvedMail.subject).toMatch(/^\[RESOLVED\] HighP95Latency checkout/);
     expect(slack.violations).toEqual([]);
-    // The exporters' counters and queues are on /metrics.
-    const metrics = await (await fetch(`${daemon.telemetryUrl}/metrics`)).text();
-    for (const id of ['slack/oncall', 'email/oncall', 'webhook/ops']) {
+    // The exporters' counters and queues are on /metrics (a queue lets a notification go when its target's answer
+    // reaches it, which can be after the target has it).
+    const ids = ['slack/oncall', 'email/oncall', 'webhook/ops'];
+    const metrics = await metricsWhen(
+      `${daemon.telemetryUrl}/metrics`,
+      ids.map((id) => new RegExp(`vigil_exporter_queue_size\\{[^}]*exporter="${id}"[^}]*\\} 0`)),
+    );
+    for (const id of ids) {
       expect(metrics).toMatch(new RegExp(`vigil_exporter_sent_items_total\\{[^}]*exporter="${id}"[^}]*\\} [1-9]`));
       expect(metrics).toMatch(new RegExp(`vigil_exporter_queue_size\\{[^}]*exporter="${id}"[^}]*\\} 0`));
     }

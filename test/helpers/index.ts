@@ -51,6 +51,23 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs 
   }
 }
 
+/**
+ * The text of `url` (a /metrics page) once every pattern matches it, polling; rejects after `timeoutMs`. For
+ * counters an exporter updates when its target's answer reaches it, which can be after the target has the data.
+ */
+export async function metricsWhen(url: string, patterns: readonly RegExp[], timeoutMs = 10_000): Promise<string> {
+  let text = '';
+  await waitFor(
+    async () => {
+      text = await (await fetch(url)).text();
+      return patterns.every((p) => p.test(text));
+    },
+    timeoutMs,
+    `${url} to show ${patterns.map(String).join(', ')}`,
+  );
+  return text;
+}
+
 /** A fresh temporary directory, removed by the caller's afterEach if it likes. */
 export function tempDir(prefix = 'vigil-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
