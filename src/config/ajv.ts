@@ -140,7 +140,7 @@ export function validateComponentConfig(factory: Factory, config: unknown): Sche
   if (validate(config)) {
     return factory.validate ? factory.validate(config as never) : [];
   }
-  return describeAjvErrors(validate.errors ?? []);
+  return describeAjvErrors(validate.errors ?? [], factory.schema);
 }
 
 /** One problem found in a component config, with the path below that config. */
@@ -149,8 +149,12 @@ export interface SchemaIssue {
   message: string;
 }
 
-/** Turns Ajv's errors into issues: one per place, alternatives of a union merged into "expected one of". */
-export function describeAjvErrors(errors: ErrorObject[]): SchemaIssue[] {
+/**
+ * Turns Ajv's errors into issues: one per place, alternatives of a union merged into "expected one of". With the
+ * schema that was validated against, a bound's message names the type the schema wants ("expected an integer >=
+ * 1" rather than "a number").
+ */
+export function describeAjvErrors(errors: ErrorObject[], schema?: TSchema): SchemaIssue[] {
   const consts = new Map<string, unknown[]>();
   for (const e of errors) if (e.keyword === 'const') consts.set(e.instancePath, [...(consts.get(e.instancePath) ?? []), (e.params as { allowedValue: unknown }).allowedValue]);
   const out: SchemaIssue[] = [];
@@ -163,9 +167,23 @@ export function describeAjvErrors(errors: ErrorObject[]): SchemaIssue[] {
       out.push({ path: pointerToPath(e.instancePath), message: `expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` });
       continue;
     }
-    out.push(describeAjvError(e));
+    out.push(describeAjvError(e, schema));
   }
   return out;
+}
+
+/**
+ * The schema object that holds keyword `e.keyword` of an Ajv error: `e.schemaPath` (`#/properties/a/minimum`, an
+ * RFC 6901 pointer into `root`) without its last segment. Undefined when the path leaves `root` (a `$ref`).
+ */
+function schemaHolding(root: TSchema, e: ErrorObject): Record<string, unknown> | undefined {
+  if (!e.schemaPath.startsWith('#/')) return undefined;
+  let at: unknown = root;
+  for (const seg of pointerToPath(e.schemaPath.slice(1)).slice(0, -1)) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string | number, unknown>)[seg];
+  }
+  return at !== null && typeof at === 'object' ? (at as Record<string, unknown>) : undefined;
 }
 
 /** Drops the noise Ajv adds around `anyOf`/`oneOf` ("must match a schema in anyOf") when a branch said more. */
@@ -190,9 +208,10 @@ export function pointerToPath(pointer: string): (string | number)[] {
 
 /**
  * One Ajv error as a {@link SchemaIssue}: its path below the config and a plain-words message (`unknown key "x"`,
- * `missing required key "y"`, `expected one of ...`).
+ * `missing required key "y"`, `expected one of ...`). `schema` (the one validated against) lets a bound's message
+ * name the type: `expected an integer >= 1`.
  */
-export function describeAjvError(e: ErrorObject): SchemaIssue {
+export function describeAjvError(e: ErrorObject, schema?: TSchema): SchemaIssue {
   const path = pointerToPath(e.instancePath);
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
@@ -216,7 +235,10 @@ export function describeAjvError(e: ErrorObject): SchemaIssue {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { path, message: `expected a number ${String(p.comparison)} ${String(p.limit)}` };
+      return {
+        path,
+        message: `expected ${schema && schemaHolding(schema, e)?.type === 'integer' ? 'an integer' : 'a number'} ${String(p.comparison)} ${String(p.limit)}`,
+      };
     default:
       return { path, message: e.message ?? e.keyword };
   }

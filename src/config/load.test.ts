@@ -62,6 +62,14 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('names the type a bound belongs to: a negative integer is "expected an integer >= 1", not "a number"', async () => {
+    expect(await errorsOf(['bad_bounds.yaml'])).toEqual([
+      'bad_bounds.yaml:5:22: processors.batch.send_batch_size: expected an integer >= 1',
+      'bad_bounds.yaml:7:16: processors.memory_limiter.limit_mib: expected an integer >= 1',
+      'bad_bounds.yaml:8:22: processors.memory_limiter.spike_limit_mib: expected an integer >= 0',
+    ]);
+  });
+
   it('reports YAML syntax errors with their position', async () => {
     const errs = await errorsOf(['bad_yaml.yaml']);
     expect(errs.length).toBeGreaterThan(0);
