@@ -14,6 +14,7 @@ import {
   getAttr,
 } from '../../src/model.ts';
 import { memoryBudget } from '../../src/memory-budget.ts';
+import { BUILTIN_PRICES } from './price-table.ts';
 import { ServiceTelemetry } from '../../src/telemetry.ts';
 import { SinkConsumer, configFor, tempDir, testSettings } from '../../test/helpers/index.ts';
 import { attrs, counterValue, resourceSpans, span } from '../../test/percentiles-helpers.ts';
@@ -312,6 +313,25 @@ describe('cost: config and startup', () => {
     expect(() => configFor(factory, { price_table: bad })).toThrow(`price_table: price table ${bad}: models[0] (gpt-x): "input" must be a number >= 0`);
     const proc = factory.create(testSettings('processor', 'cost', { stateDir: dir }), { ...configFor(factory, {}), price_table: bad }) as CostProcessor;
     await expect(proc.start()).rejects.toThrow(`cost: price table ${bad}: models[0] (gpt-x)`);
+    await proc.shutdown();
+  });
+
+  it('fails the start, not the first batch, when the built-in price table cannot be read (a broken install)', async () => {
+    // the install is broken for this test only: accessSync answers for BUILTIN_PRICES as for a missing file
+    const real = fs.accessSync;
+    const spy = vi.spyOn(fs, 'accessSync').mockImplementation((p, mode) => {
+      if (p === BUILTIN_PRICES) throw Object.assign(new Error(`ENOENT: no such file or directory, access '${p}'`), { code: 'ENOENT' });
+      real(p, mode);
+    });
+    try {
+      const { proc } = make({});
+      await expect(proc.start()).rejects.toThrow(`cost: the built-in price table ${BUILTIN_PRICES} cannot be read (ENOENT`);
+      await proc.shutdown();
+    } finally {
+      spy.mockRestore();
+    }
+    const { proc } = make({});
+    await proc.start();
     await proc.shutdown();
   });
 

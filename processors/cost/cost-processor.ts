@@ -3,6 +3,7 @@
  * `gen_ai.client.token.usage` histogram), sets the cost on each span, emits `llm.cost` / `llm.tokens`
  * every interval and keeps calendar budgets whose spend survives a restart.
  */
+import fs from 'node:fs';
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { Counter } from '@opentelemetry/api';
 import { type Consumer, type CreateSettings, type Processor, type SpanReads, stateDirFor } from '../../src/component.ts';
@@ -28,7 +29,7 @@ import { BudgetBook } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
 import type { ComponentStatus } from '../../src/status.ts';
 import type { CostConfig } from './config.ts';
-import { type Price, type PriceTable, type ProviderContext, type Resolution, type Unpriced, type UnpricedReason, buildPriceTable, ratesFor } from './price-table.ts';
+import { type Price, type PriceTable, type ProviderContext, type Resolution, type Unpriced, type UnpricedReason, BUILTIN_PRICES, buildPriceTable, ratesFor } from './price-table.ts';
 
 /** Accumulated usage of one (service, model, provider, operation) since the last emission. */
 interface Usage {
@@ -74,6 +75,8 @@ const SHAPE_BYTES = 200;
  */
 export class CostProcessor implements Processor {
   private table: PriceTable | undefined;
+  /** Why the price table could not be built (see priceTable()). */
+  private tableError: VigilError | undefined;
   /** start() (or a first batch) has run: budgets restored, the user's price file read. */
   private loaded = false;
   private readonly logger: Logger;
@@ -194,6 +197,18 @@ export class CostProcessor implements Processor {
     // (shipped with vigil and tested) is parsed and indexed at first use instead: about 2,000 entries, tens of
     // ms and their memory that a daemon without LLM data never spends (issue 21).
     if (this.config.price_table !== 'builtin') this.priceTable();
+    else {
+      // ... but a broken install (the file missing or unreadable) fails the start, not the first batch
+      try {
+        fs.accessSync(BUILTIN_PRICES, fs.constants.R_OK);
+      } catch (err) {
+        throw new VigilError(
+          ErrorCodes.START_FAILED,
+          `cost: the built-in price table ${BUILTIN_PRICES} cannot be read (${(err as Error).message}): reinstall vigil, or set price_table to a price file`,
+          err,
+        );
+      }
+    }
     this.loaded = true;
     // restore saved spend before anything is added (and before anything could overwrite the file)
     if (this.budgets.active) {
@@ -203,13 +218,18 @@ export class CostProcessor implements Processor {
     }
   }
 
-  /** The price table, built on first call. */
+  /**
+   * The price table, built on first call. A table that cannot be built (a corrupt built-in file) fails each
+   * batch with the same error, which is kept: the file is not read again per batch.
+   */
   private priceTable(): PriceTable {
+    if (this.tableError) throw this.tableError;
     if (!this.table) {
       try {
         this.table = buildPriceTable(this.config.price_table, this.config.prices);
       } catch (err) {
-        throw new VigilError(ErrorCodes.START_FAILED, `cost: ${(err as Error).message}`, err);
+        this.tableError = new VigilError(ErrorCodes.START_FAILED, `cost: ${(err as Error).message}`, err);
+        throw this.tableError;
       }
     }
     return this.table;
