@@ -9,8 +9,8 @@
  * Matcher text follows Alertmanager's UTF-8 matcher grammar (matcher/parse): `name op value` where `op` is
  * one of `=`, `!=`, `=~`, `!~`; the name and the value are either unquoted (no space and none of
  * `{}!=~,\"'` + backtick) or double-quoted with Go escapes (`"service.name"="a \"b\""`); a list may be
- * written `{a="b", c=~"d"}`. As Alertmanager's compatibility mode does, a single matcher that this grammar
- * refuses is read the classic way: a name, an operator, and the rest of the text as the value.
+ * written `{a="b", c=~"d"}`. As Alertmanager's default (fallback) mode does (matcher/compat), text that the
+ * classic grammar (pkg/labels/parse.go) reads is read that way, also where the UTF-8 grammar disagrees.
  */
 import { type AnchoredRegex, compileRegex } from '../../src/regex.ts';
 import type { Where } from './config.ts';
@@ -195,35 +195,115 @@ function parseUtf8(input: string): Matcher[] {
   return out;
 }
 
-/** The classic (Alertmanager < 0.27) reading of one matcher: name, operator, the rest as the value. */
-const CLASSIC_RE = /^\s*([a-zA-Z_:][a-zA-Z0-9_:.]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/s;
+// ------------------------------------------------------------------------------------ classic grammar
 
-function parseClassic(text: string): Matcher | undefined {
-  const m = CLASSIC_RE.exec(text);
+/** pkg/labels/parse.go's matcher: a classic label name, an operator, the rest (trimmed) as the value. */
+const CLASSIC_RE = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*([\s\S]*?)\s*$/;
+/** The same for a dotted name (vigil's extension for OTel names such as `service.name`). */
+const DOTTED_RE = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*\.[a-zA-Z0-9_:.]*)\s*(=~|=|!=|!~)\s*([\s\S]*?)\s*$/;
+
+/**
+ * One matcher as Alertmanager's classic parser reads it (pkg/labels ParseMatcher): the value may be
+ * wrapped in double quotes; inside it `\n`, `\"` and `\\` are escapes and any other backslash is literal
+ * (`"\t"` is a backslash and a t, `\.` stays `\.`); an unescaped `"` inside is an error. Returns
+ * undefined when the text is not of that shape; throws (plain text) on a bad value or regex.
+ */
+function parseClassicMatcher(text: string, re = CLASSIC_RE): Matcher | undefined {
+  const m = re.exec(text);
   if (!m) return undefined;
-  let value = m[3]!;
-  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = unquote({ kind: 'quoted', text: value, col: 1 });
+  let raw = m[3]!;
+  let expectTrailingQuote = false;
+  if (raw.startsWith('"')) {
+    raw = raw.slice(1);
+    expectTrailingQuote = true;
+  }
+  let value = '';
+  let escaped = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (escaped) {
+      escaped = false;
+      value += c === 'n' ? '\n' : c === '"' || c === '\\' ? c : `\\${c}`;
+      continue;
+    }
+    if (c === '\\') {
+      if (i < raw.length - 1) escaped = true;
+      else value += c;
+    } else if (c === '"') {
+      if (!expectTrailingQuote || i < raw.length - 1) throw new Error(`matcher value contains unescaped double quote: ${m[3]}`);
+      expectTrailingQuote = false;
+    } else value += c;
+  }
+  if (expectTrailingQuote) throw new Error(`matcher value contains unescaped double quote: ${m[3]}`);
   return makeMatcher(m[1]!, m[2] as MatchOp, value);
 }
 
 /**
- * Parses matcher text: one matcher (`name=value`) or a list (`{a="b", c!~"d"}` or `a="b", c="d"`).
- * Throws an Error quoting the text with the column and what was expected.
+ * A matcher list as Alertmanager's classic parser reads it (pkg/labels ParseMatchers): one leading `{` and
+ * one trailing `}` are dropped, the text is split at commas outside double quotes, a last empty part is
+ * ignored and each part is read by {@link parseClassicMatcher}. Undefined when a part is not a matcher.
+ */
+function parseClassicMatchers(text: string): Matcher[] | undefined {
+  let s = text.startsWith('{') ? text.slice(1) : text;
+  if (s.endsWith('}')) s = s.slice(0, -1);
+  const parts: string[] = [];
+  let inside = false;
+  let escaped = false;
+  let token = '';
+  for (const c of s) {
+    if (c === ',' && !inside) {
+      parts.push(token);
+      token = '';
+      continue;
+    }
+    if (c === '"') {
+      if (!escaped) inside = !inside;
+      else escaped = false;
+    } else if (c === '\\') escaped = !escaped;
+    else escaped = false;
+    token += c;
+  }
+  if (token.trim() !== '') parts.push(token.trim());
+  const out: Matcher[] = [];
+  for (const part of parts) {
+    const m = parseClassicMatcher(part);
+    if (!m) return undefined;
+    out.push(m);
+  }
+  return out;
+}
+
+/**
+ * Parses matcher text: one matcher (`name=value`) or a list (`{a="b", c!~"d"}` or `a="b", c="d"`), as
+ * Alertmanager's default (fallback) mode does (matcher/compat FallbackMatchersParser): text the classic
+ * parser reads is read the classic way, also where the UTF-8 grammar would read it differently (Alertmanager
+ * logs that disagreement and keeps the classic reading: `"\t"` is a backslash and a t, `foo=bar}` is
+ * `foo="bar"`); other text is read by the UTF-8 grammar (quoted or dotted names, Go escapes). As a vigil
+ * extension, a single matcher with a dotted name that both refuse is read the classic way
+ * (`service.name=a b`). Throws an Error quoting the text with the column and what was expected.
  */
 export function parseMatchers(text: string): Matcher[] {
+  let classicError: Error | undefined;
+  try {
+    const classic = parseClassicMatchers(text);
+    if (classic) return classic;
+  } catch (e) {
+    classicError = e as Error;
+  }
   try {
     const ms = parseUtf8(text);
     if (!ms.length && text.trim() !== '{}') throw new Error('1: no matcher');
     return ms;
   } catch (e) {
     const msg = (e as Error).message;
-    let classic: Matcher | undefined;
+    let dotted: Matcher | undefined;
     try {
-      classic = parseClassic(text);
+      dotted = parseClassicMatcher(text, DOTTED_RE);
     } catch (re) {
-      throw new Error(`invalid matcher ${JSON.stringify(text)}: ${(re as Error).message}`);
+      classicError ??= re as Error;
     }
-    if (classic) return [classic];
+    if (dotted) return [dotted];
+    if (classicError && /^invalid regex/.test(classicError.message)) throw new Error(`invalid matcher ${JSON.stringify(text)}: ${classicError.message}`);
     const col = /^(\d+): /.exec(msg);
     throw new Error(
       `invalid matcher ${JSON.stringify(text)}${col ? ` at column ${col[1]}` : ''}: ${col ? msg.slice(col[0].length) : msg}${/expected/.test(msg) ? '' : ' (expected name=value, name!=value, name=~regex or name!~regex)'}`,
@@ -231,8 +311,19 @@ export function parseMatchers(text: string): Matcher[] {
   }
 }
 
-/** Parses exactly one matcher (a silence's or a `--matcher`). Throws as {@link parseMatchers}. */
+/**
+ * Parses exactly one matcher (a silence's or a `--matcher`), as Alertmanager's FallbackMatcherParser: no
+ * braces; the classic reading of the whole text first (`a=b,c` is the value `b,c`), else the UTF-8 grammar.
+ * Throws as {@link parseMatchers}.
+ */
 export function parseMatcher(text: string): Matcher {
+  if (text.startsWith('{') || text.endsWith('}')) throw new Error(`invalid matcher ${JSON.stringify(text)}: unexpected open or close brace (one matcher takes no braces)`);
+  try {
+    const classic = parseClassicMatcher(text);
+    if (classic) return classic;
+  } catch {
+    // read by the UTF-8 grammar below, which says what is wrong
+  }
   const ms = parseMatchers(text);
   if (ms.length !== 1) throw new Error(`invalid matcher ${JSON.stringify(text)}: expected one matcher, found ${ms.length}`);
   return ms[0]!;

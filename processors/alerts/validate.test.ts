@@ -37,7 +37,7 @@ describe('config validation', () => {
     [{ silences: [{ matchers: ['a=b'] }] }, ['silences.0: a silence needs ends_at or duration']],
     // RE2: lookarounds do not exist (a config error naming the pattern and the offending part)
     [{ route: { routes: [{ matchers: ['x=~"a(?=b)"'] }] } }, ['route.routes.0.matchers.0: invalid matcher "x=~\\"a(?=b)\\"": invalid regex "a(?=b)" (RE2 syntax): invalid or unsupported Perl syntax: `(?=` at offset 1']],
-    [{ route: { routes: [{ matchers: ['{a="b",'] }] } }, ['route.routes.0.matchers.0: invalid matcher "{a=\\"b\\"," at column 8: unexpected end of input, expected close brace']],
+    [{ route: { routes: [{ matchers: ['{a="b" c="d"}'] }] } }, ['route.routes.0.matchers.0: invalid matcher "{a=\\"b\\" c=\\"d\\"}" at column 8: unexpected c: expected a comma or close brace']],
     [{ route: { receiver: 'nope' } }, ['route.receiver: receiver "nope" is not defined in receivers (none defined)']],
     [{ route: { routes: [{ mute_time_intervals: ['weekends'] }] } }, ['route.routes.0.mute_time_intervals.0: time interval "weekends" is not defined in time_intervals']],
     [{ route: {}, routes: [] }, ['route: give either route: (a route tree) or the shorthand routes: / route_defaults:, not both']],
