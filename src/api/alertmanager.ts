@@ -279,8 +279,10 @@ export class AlertsApi {
           all.push(g);
         }
       }
-    // a silence matches a filter when its equality matchers, taken as labels, satisfy every filter matcher
-    const selected = filter.length === 0 ? all : all.filter((s) => matchesAll(filter, Object.fromEntries(s.matchers.map((m) => [m.name, m.value]))));
+    // as Alertmanager's CheckSilenceMatchesFilterLabels (api/v2): a silence is selected when, for every filter
+    // matcher, it has a matcher with the same name, operator and value (`queue=~"ord.*"` finds the silences
+    // written `queue=~"ord.*"`, not those whose `queue="orders"` the regex would match)
+    const selected = all.filter((s) => filter.every((f) => s.matchers.some((m) => m.name === f.name && m.isRegex === f.isRegex && m.isEqual === f.isEqual && m.value === f.value)));
     return sortSilences(selected);
   }
 
