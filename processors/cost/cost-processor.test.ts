@@ -209,6 +209,27 @@ describe('cost: bad input', () => {
     expect(cost(next.spans[3]!)).toBeUndefined();
     await proc.shutdown();
   });
+
+  it('reads a token count beyond 2^53 - 1 (1e308, "Infinity") as no count: no absurd price, and the interval is still emitted', async () => {
+    const { proc, emitted } = make({ budgets: [{ name: 'day', limit_usd: 10 }] });
+    const huge = (input: number | string) => llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': input, 'gen_ai.usage.prompt_tokens': 500, 'gen_ai.usage.output_tokens': 10 });
+    const spans = await price(proc, [
+      llmSpan({ 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 10 }),
+      huge(1e308),
+      huge(1e308),
+      huge('Infinity'),
+      huge(2 ** 60),
+    ]);
+    // the unusable input_tokens does not hide the usable prompt_tokens (README "What it reads")
+    for (const s of spans.slice(1)) expect(cost(s)).toBeCloseTo((500 * 2.5 + 10 * 10) / 1e6, 12);
+    await expect(proc.flush()).resolves.toBeUndefined();
+    const tokens = emitted.metrics.find((m) => m.name === 'llm.tokens')!.data!.dataPoints as NumberDataPoint[];
+    const tok = (model: string, type: string) => tokens.find((p) => getAttr(p.attributes, 'gen_ai.request.model') === model && getAttr(p.attributes, 'gen_ai.token.type') === type)?.value;
+    expect([tok('gpt-4o-mini', 'input'), tok('gpt-4o', 'input'), tok('gpt-4o', 'output')]).toEqual([1000n, 2000n, 40n]);
+    const spent = emitted.metrics.find((m) => m.name === 'llm.budget.spent')!.data!.dataPoints[0] as NumberDataPoint;
+    expect(spent.value).toBeCloseTo((1000 * 0.15 + 10 * 0.6 + 4 * (500 * 2.5 + 10 * 10)) / 1e6, 12);
+    await proc.shutdown();
+  });
 });
 
 describe('cost: emitted metrics', () => {

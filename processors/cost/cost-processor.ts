@@ -23,7 +23,7 @@ import {
   emptyScope,
 } from '../../src/model.ts';
 import { findString } from '../../src/attributes.ts';
-import { GENAI_CALL_KEYS, type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
+import { GENAI_CALL_KEYS, type GenAiCall, MAX_TOKEN_COUNT, newGenAiCall, readGenAiCall } from './genai-call.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import { BudgetBook } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
@@ -511,7 +511,7 @@ export class CostProcessor implements Processor {
     const reqModel = findString(a, 'gen_ai.request.model');
     const resModel = findString(a, 'gen_ai.response.model');
     const model = resModel || reqModel;
-    if (!(typeof dp.sum === 'number' && Number.isFinite(dp.sum) && dp.sum >= 0)) {
+    if (!(typeof dp.sum === 'number' && dp.sum >= 0 && dp.sum <= MAX_TOKEN_COUNT)) {
       this.countUnpriced(model ?? '', 'no_tokens');
       return;
     }
@@ -705,8 +705,8 @@ export class CostProcessor implements Processor {
       if (typeof model === 'string') this.modelCosts.add(model, u.priced ? u.cost : 0, u.priced, u.input, u.output, nowMs);
       const g = groupOf(u.service);
       if (u.priced) g.cost.push(numberPoint(u.attrs, startNs, nowNs, u.cost));
-      if (u.input) g.tokens.push(numberPoint([...u.attrs, { key: 'gen_ai.token.type', value: 'input' }], startNs, nowNs, BigInt(Math.round(u.input))));
-      if (u.output) g.tokens.push(numberPoint([...u.attrs, { key: 'gen_ai.token.type', value: 'output' }], startNs, nowNs, BigInt(Math.round(u.output))));
+      if (u.input) g.tokens.push(numberPoint([...u.attrs, { key: 'gen_ai.token.type', value: 'input' }], startNs, nowNs, int64(u.input)));
+      if (u.output) g.tokens.push(numberPoint([...u.attrs, { key: 'gen_ai.token.type', value: 'output' }], startNs, nowNs, int64(u.output)));
     }
     const resourceMetrics: ResourceMetrics[] = [];
     for (const [service, g] of groups) {
@@ -770,6 +770,15 @@ export function callCost(p: Price, input: number, output: number, cacheRead: num
   const written = Math.min(cacheWrite, input - cached);
   const fresh = input - cached - written;
   return (fresh * r.input + cached * r.cacheRead + written * r.cacheWrite + output * r.output) / 1e6;
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A token total as an OTLP int64 (`llm.tokens`): rounded, and held at the int64 maximum rather than wrapped. */
+function int64(n: number): bigint {
+  if (!Number.isFinite(n)) return n > 0 ? INT64_MAX : 0n;
+  const b = BigInt(Math.round(n));
+  return b > INT64_MAX ? INT64_MAX : b;
 }
 
 /** Why a call was not priced (the `reason` label of vigil_processor_llm_unpriced_calls_total). */

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyValue, KeyValue } from '../../src/model.ts';
 import { valueNumber, valueString } from '../../src/attributes.ts';
-import { GENAI_CALL_KEYS, type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
+import { GENAI_CALL_KEYS, type GenAiCall, MAX_TOKEN_COUNT, newGenAiCall, readGenAiCall } from './genai-call.ts';
 
 function rand(seed: number): () => number {
   let a = seed >>> 0;
@@ -33,7 +33,8 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
   };
   const n = (k: string): number => {
     const i = at(k);
-    return i < 0 ? NaN : valueNumber(attrs[i]!.value);
+    const v = i < 0 ? NaN : valueNumber(attrs[i]!.value);
+    return v > MAX_TOKEN_COUNT ? NaN : v; // beyond 2^53 - 1 (or infinite): not a count
   };
   /** Of names read as alternatives in one place, the one that comes first in the list. */
   const firstInList = <T>(keys: string[], read: (k: string) => T, ok: (v: T) => boolean, none: T): T => {
@@ -75,7 +76,7 @@ describe('readGenAiCall', () => {
     const others = ['http.route', 'http.request.method', 'llm.input_messages.0.message.content', 'gen_ai.prompt.0.content', 'a', '', `${'llm.'.repeat(20)}long`];
     const value = (k: string): AnyValue => {
       const x = r();
-      if (NUMERIC.has(k)) return x < 0.4 ? BigInt(Math.floor(r() * 5000)) : x < 0.7 ? Math.floor(r() * 5000) : x < 0.85 ? String(Math.floor(r() * 5000)) : x < 0.92 ? '' : null;
+      if (NUMERIC.has(k)) return x < 0.4 ? BigInt(Math.floor(r() * 5000)) : x < 0.7 ? Math.floor(r() * 5000) : x < 0.85 ? String(Math.floor(r() * 5000)) : x < 0.9 ? '' : x < 0.92 ? [1e308, 'Infinity', 2 ** 60][Math.floor(r() * 3)]! : null;
       return x < 0.9 ? `v${Math.floor(r() * 5)}` : x < 0.95 ? '' : null;
     };
     let withModel = 0;

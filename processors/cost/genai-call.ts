@@ -8,7 +8,15 @@
 import type { KeyValue } from '../../src/model.ts';
 import { valueNumber as num, valueString as str } from '../../src/attributes.ts';
 
-/** What one span says about its LLM call. Token counts are NaN when absent; models and names undefined. */
+/**
+ * The largest token count read as a count: 2^53 - 1 (Number.MAX_SAFE_INTEGER, the largest integer a double
+ * holds exactly). A larger or non-finite value (`1e308`, `"Infinity"`) is no real call's count: it is read as
+ * an unusable value, like a negative one, so it can neither price a call at an absurd cost nor overflow the
+ * emitted `llm.tokens` (int64) and the budgets.
+ */
+export const MAX_TOKEN_COUNT = Number.MAX_SAFE_INTEGER;
+
+/** What one span says about its LLM call. Token counts are NaN when absent or unusable; models and names undefined. */
 export interface GenAiCall {
   /** The requested model (gen_ai.request.model, llm.request.model, llm.model_name). */
   reqModel: string | undefined;
@@ -192,7 +200,8 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
     if (code === 0) continue;
     // the value as a count (valueNumber, its common cases inline) or as a string (valueString)
     const v = kv.value;
-    const n = code < FIRST_COUNT ? NaN : typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : num(v);
+    let n = code < FIRST_COUNT ? NaN : typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : num(v);
+    if (n > MAX_TOKEN_COUNT) n = NaN; // not a count (MAX_TOKEN_COUNT)
     switch (code) {
       case REQ_MODEL:
         reqModel = typeof v === 'string' ? v : str(v);
