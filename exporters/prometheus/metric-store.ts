@@ -12,7 +12,9 @@
  *   which Prometheus's `rate()` reads as a counter reset;
  * - an explicit-bucket histogram whose bounds change starts over the same way (a reset);
  * - gauges keep the newest point; a non-monotonic delta sum (an up-down counter) is accumulated and
- *   exposed as a gauge.
+ *   exposed as a gauge;
+ * - a NaN or infinite value or sum to be added to a running total is dropped (`invalid`): added, it would
+ *   poison the total for the stream's life; a FLAG_NO_RECORDED_VALUE point leaves the stream as it was.
  * Exponential histograms are accumulated exactly (src/sketch.ts) and exposed as classic histograms
  * (exp-buckets.ts), plus a summary of the quantiles of the last point (the last window) named as the metric
  * `<name>.summary` would be, unless that metric itself is received (the percentiles processor sends it).
@@ -24,6 +26,7 @@ import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-
 import type { AlertNotification, AnyValue, KeyValue, Metric, Resource, ResourceMetrics, InstrumentationScope } from '../../src/model.ts';
 import { AggregationTemporality, attrToString, getAttr } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
+import { FLAG_NO_RECORDED_VALUE } from '../../src/streams/metric-stream-reader.ts';
 import { boundOf, type ClassicRange, coverRange, cumulativeCounts } from './exp-buckets.ts';
 import { type PromType, prometheusNames, sanitizeLabelName } from './naming.ts';
 
@@ -185,6 +188,8 @@ export function formatValue(v: number): string {
   return String(v);
 }
 
+/** A sum that can be added to a running total (absent counts as 0, as the accumulation reads it). */
+const finiteSum = (sum: number | undefined) => sum === undefined || Number.isFinite(sum);
 const toNum = (v: number | bigint) => (typeof v === 'bigint' ? Number(v) : v);
 const nsToSeconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
 
@@ -336,8 +341,11 @@ export class MetricStore {
         if (!f) return fail('type_conflict', d.dataPoints.length), 0;
         const delta = d.type === 'sum' && d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
+          if (p.flags & FLAG_NO_RECORDED_VALUE) continue; // no value: the stream stays as it was
           const v = toNum(p.value);
-          if (!Number.isFinite(v) && !Number.isNaN(v)) {
+          // an infinite value is never usable; NaN is a gauge's or a cumulative value's to show, but added
+          // to a delta sum's running total it would be NaN for ever after
+          if (!Number.isFinite(v) && (delta || !Number.isNaN(v))) {
             fail('invalid');
             continue;
           }
@@ -379,6 +387,11 @@ export class MetricStore {
         if (!f) return fail('type_conflict', d.dataPoints.length), 0;
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
+          if (p.flags & FLAG_NO_RECORDED_VALUE) continue;
+          if (delta && !finiteSum(p.sum)) {
+            fail('invalid');
+            continue;
+          }
           const s = this.histogramStreamFor<HistogramStream>(f, p, delta, ctx, (labels) => ({ kind: 'histogram', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, bounds: [...p.explicitBounds], counts: new Array(p.explicitBounds.length + 1).fill(0), sum: 0, count: 0 }));
           if (!s) continue;
           const sameBounds = s.bounds.length === p.explicitBounds.length && s.bounds.every((b, i) => b === p.explicitBounds[i]);
@@ -412,6 +425,11 @@ export class MetricStore {
         const sf = summaryTwins(m.name).some((n) => received.has(n)) ? undefined : this.family(`${m.name}.summary`, m.unit, m.description ? `${m.description} (quantiles of the last window)` : '', 'summary');
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
+          if (p.flags & FLAG_NO_RECORDED_VALUE) continue;
+          if (delta && !finiteSum(p.sum)) {
+            fail('invalid');
+            continue;
+          }
           const s = this.histogramStreamFor<ExpStream>(f, p, delta, ctx, (labels) => ({ kind: 'exp', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, sketch: new Sketch(p.scale), range: undefined }));
           if (!s) continue;
           const window = Sketch.fromDataPoint(p);
@@ -444,6 +462,11 @@ export class MetricStore {
         const f = this.family(m.name, m.unit, m.description, 'summary');
         if (!f) return fail('type_conflict', d.dataPoints.length), 0;
         for (const p of d.dataPoints) {
+          if (p.flags & FLAG_NO_RECORDED_VALUE) continue;
+          if (!finiteSum(p.sum)) {
+            fail('invalid');
+            continue;
+          }
           const s = this.streamFor<SummaryStream>(f, p.attributes, ctx, (labels) => ({ kind: 'summary', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, quantiles: [], sum: 0, count: 0 }));
           if (!s) {
             fail(this.refusal);

@@ -110,6 +110,35 @@ describe('delta to cumulative', () => {
     expect(sample(text(), key)).toBe(3);
   });
 
+  it('a NaN or infinite delta is dropped as invalid, not added to the running total for ever; a no-recorded-value point leaves the stream as it was', () => {
+    const { st, drops, text } = store();
+    const lbl = '{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}';
+    const h = (sumv: number, start: number, end: number, flags = 0) =>
+      metric('rt', 'ms', { type: 'histogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ attributes: [], startTimeUnixNano: s(start), timeUnixNano: s(end), count: 2, sum: sumv, bucketCounts: [1, 1], explicitBounds: [5], exemplars: [], flags }] });
+    const e = (sumv: number, start: number, end: number) =>
+      metric('lat', 'ms', { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ attributes: [], startTimeUnixNano: s(start), timeUnixNano: s(end), count: 1, sum: sumv, scale: 0, zeroCount: 0, zeroThreshold: 0, positive: { offset: 1, bucketCounts: [1] }, negative: { offset: 0, bucketCounts: [] }, exemplars: [], flags: 0 }] });
+    const noValue = (m: Metric): Metric => ({ ...m, data: { ...m.data!, dataPoints: m.data!.dataPoints.map((p) => ({ ...p, flags: 1 })) } as MetricData });
+    st.addResourceMetrics(rm([sum(1.5, 0, 10), h(7, 0, 10), e(3, 0, 10)]));
+    st.addResourceMetrics(rm([sum(NaN, 10, 20), h(NaN, 10, 20), e(Infinity, 10, 20)]));
+    st.addResourceMetrics(rm([sum(2, 20, 30), h(3, 20, 30), e(3.5, 20, 30)]));
+    expect(drops).toEqual(['invalid:1', 'invalid:1', 'invalid:1']);
+    const t = text();
+    expect(sample(t, `llm_cost_USD_total${lbl}`)).toBe(3.5);
+    expect([sample(t, `rt_milliseconds_sum${lbl}`), sample(t, `rt_milliseconds_count${lbl}`)]).toEqual([10, 4]);
+    expect([sample(t, `lat_milliseconds_sum${lbl}`), sample(t, `lat_milliseconds_count${lbl}`)]).toEqual([6.5, 2]);
+    // a staleness marker (FLAG_NO_RECORDED_VALUE, value 0) of a cumulative counter is not a reset to 0
+    const c = (v: number, end: number) => sum(v, 100, end, AggregationTemporality.Cumulative, { stream: 'c' });
+    const key = `llm_cost_USD_total{job="checkout",otel_scope_name="vigil/test",service_name="checkout",stream="c"}`;
+    st.addResourceMetrics(rm([c(10, 110)]));
+    st.addResourceMetrics(rm([noValue(c(0, 120)), noValue(h(0, 30, 40))]));
+    expect(sample(text(), key)).toBe(10);
+    expect(sample(render(st, 'openmetrics'), key.replace('_total', '_created'))).toBe(100);
+    st.addResourceMetrics(rm([c(15, 130)]));
+    expect(sample(render(st, 'openmetrics'), key.replace('_total', '_created'))).toBe(100);
+    expect(sample(text(), key)).toBe(15);
+    expect(sample(text(), `rt_milliseconds_count${lbl}`)).toBe(4);
+  });
+
   it('explicit histograms accumulate; new bounds start over', () => {
     const { st, text } = store();
     const h = (counts: number[], bounds: number[], start: number, end: number) =>
