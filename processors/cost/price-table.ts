@@ -415,6 +415,8 @@ const HOSTS: [RegExp, string[]][] = [
 ];
 
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+/** `arn:<partition>:bedrock:<region>:<account>:foundation-model/<model id>` or `...:inference-profile/<profile id>` (AWS Bedrock API reference, ARNs). */
+const BEDROCK_ARN = /^arn:aws[a-z-]*:bedrock:([a-z0-9-]*):\d*:(?:foundation-model|inference-profile)\/(.+)$/;
 const GEO = /^(us|eu|apac|ap|au|ca|jp|global|us-gov)\./;
 const REGIONAL_GEOS = new Set(['us', 'eu', 'apac', 'ap', 'au', 'ca', 'jp']);
 const BEDROCK_VENDOR = /^(anthropic|meta|amazon|mistral|cohere|ai21|deepseek|openai|qwen|writer|twelvelabs|moonshot|moonshotai|minimax|google|nvidia|zai|stability)\./;
@@ -642,6 +644,10 @@ export class PriceTable {
       const cut = lower.indexOf(':', 3);
       if (cut > 3) return this.lookup(lower.slice(0, cut), ctx);
     }
+    // a Bedrock model or inference profile ARN names its region and model id: priced as bedrock/<region>/<id>
+    // (an application inference profile or a provisioned model is an opaque id: not a model name)
+    const arn = BEDROCK_ARN.exec(lower);
+    if (arn) return this.lookup(arn[1] ? `bedrock/${arn[1]}/${arn[2]}` : `bedrock/${arn[2]}`, ctx);
     // a routing prefix in the name (openai/gpt-4o, bedrock/us-east-1/anthropic.claude-...)
     let rest = lower;
     let routed: Set<string> | undefined;

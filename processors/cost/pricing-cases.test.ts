@@ -101,6 +101,10 @@ const cases: Case[] = [
   ['us. profile of Claude 3.7 Sonnet: no surcharge', otel('us.anthropic.claude-3-7-sonnet-20250219-v1:0', 'aws.bedrock'), 18, BEDROCK],
   ['Llama 3 70B in eu-west-1 (region from server.address)', otel('meta.llama3-70b-instruct-v1:0', 'aws.bedrock', M, M, { 'server.address': 'bedrock-runtime.eu-west-1.amazonaws.com' }), 2.86 + 3.78, `${BEDROCK} (eu-west-1)`],
   ['Llama 3 70B, no region: us-east-1 on-demand', otel('meta.llama3-70b-instruct-v1:0', 'aws.bedrock'), 2.65 + 3.5, BEDROCK],
+  ['foundation-model ARN: the region in the ARN (eu-west-1) picks the price', otel('arn:aws:bedrock:eu-west-1::foundation-model/meta.llama3-70b-instruct-v1:0', 'aws.bedrock'), 2.86 + 3.78, `${BEDROCK} (eu-west-1); AWS Bedrock ARN format`],
+  ['GovCloud foundation-model ARN: the GovCloud price', otel('arn:aws-us-gov:bedrock:us-gov-west-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0', undefined, K100, K100), 0.36 + 1.8, `${BEDROCK} (AWS GovCloud, LiteLLM bedrock/us-gov-west-1/...)`],
+  ['inference-profile ARN of a us. profile: the geo profile price', otel('arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'aws.bedrock', K100, K100), 1.98, BEDROCK],
+  ['application-inference-profile ARN: an opaque id, unpriced', otel('arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3', 'aws.bedrock'), 'unpriced:no_price', 'the ARN names no model'],
   ['amazon.nova-pro-v1:0', otel('amazon.nova-pro-v1:0', 'aws.bedrock'), 4, BEDROCK],
   ['us.amazon.nova-micro-v1:0', otel('us.amazon.nova-micro-v1:0', 'aws.bedrock'), 0.175, BEDROCK],
   [
