@@ -46,7 +46,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
   const cacheRead = n('gen_ai.usage.cache_read.input_tokens');
   const cacheWrite = n('gen_ai.usage.cache_creation.input_tokens');
   const altRead = n('gen_ai.usage.cache_read_input_tokens') >= 0 ? n('gen_ai.usage.cache_read_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_read', 'llm.usage.cache_read_input_tokens'], n, (v) => v >= 0, NaN);
-  const altWrite = firstValid(n('gen_ai.usage.cache_creation_input_tokens'), n('llm.token_count.prompt_details.cache_write'), NaN);
+  const altWrite = n('gen_ai.usage.cache_creation_input_tokens') >= 0 ? n('gen_ai.usage.cache_creation_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_write', 'llm.usage.cache_creation_input_tokens'], n, (v) => v >= 0, NaN);
   return {
     reqModel: s('gen_ai.request.model') || s('llm.request.model') || s('llm.model_name'),
     resModel: s('gen_ai.response.model') || s('llm.response.model'),

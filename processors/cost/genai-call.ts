@@ -87,6 +87,7 @@ const LLM_PROMPT = 30;
 const LLM_COMPLETION = 31;
 const LLM_CACHE_READ = 32;
 const LLM_TOTAL = 33;
+const LLM_CACHE_WRITE = 34;
 
 /** Every name read, with its code (the README's "What it reads" table); the current OTel names first. */
 export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
@@ -120,6 +121,7 @@ export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
   ['llm.usage.prompt_tokens', LLM_PROMPT], // OpenLLMetry (older)
   ['llm.usage.completion_tokens', LLM_COMPLETION],
   ['llm.usage.cache_read_input_tokens', LLM_CACHE_READ],
+  ['llm.usage.cache_creation_input_tokens', LLM_CACHE_WRITE],
   ['llm.usage.total_tokens', LLM_TOTAL],
   ['llm.token_count.total', LLM_TOTAL],
   ['llm.request.type', LLM_REQUEST_TYPE], // OpenLLMetry: chat, completion, embedding
@@ -283,6 +285,7 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
         if (!(altCacheRead >= 0)) altCacheRead = n;
         break;
       case OI_CACHE_WRITE:
+      case LLM_CACHE_WRITE:
         if (!(altCacheWrite >= 0)) altCacheWrite = n;
         break;
       case LLM_PROMPT:

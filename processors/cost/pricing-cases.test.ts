@@ -87,6 +87,12 @@ const cases: Case[] = [
     1.5 + 0.15,
     ANTHROPIC,
   ],
+  [
+    'OpenLLMetry (older): llm.usage.cache_read/cache_creation_input_tokens, each at its own rate',
+    { 'gen_ai.system': 'Anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5', 'llm.usage.prompt_tokens': K100, 'llm.usage.completion_tokens': 0, 'llm.usage.cache_read_input_tokens': 50_000, 'llm.usage.cache_creation_input_tokens': 40_000 },
+    0.03 + 0.015 + 0.15,
+    `${ANTHROPIC} (prompt caching: write 1.25x, read 0.1x)`,
+  ],
   // --------------------------------------------------------------------------------------- Bedrock
   ['anthropic.claude-3-5-sonnet-20241022-v2:0', otel('anthropic.claude-3-5-sonnet-20241022-v2:0', 'aws.bedrock', K100, K100), 1.8, `${BEDROCK}; ${LANGFUSE}`],
   ['claude-3-5-sonnet-20241022 sent to Bedrock (Anthropic name form)', otel('claude-3-5-sonnet-20241022', 'aws.bedrock', K100, K100), 1.8, BEDROCK],
