@@ -415,6 +415,8 @@ const HOSTS: [RegExp, string[]][] = [
 ];
 
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+/** An OpenAI fine-tuned model id, `[<routing prefix>/]ft:<base model>:<org>:<suffix>:<id>`: group 1 is up to the base model. */
+const FINE_TUNED = /^((?:[^/:]+\/)?ft:[^:]+):/;
 /** `arn:<partition>:bedrock:<region>:<account>:foundation-model/<model id>` or `...:inference-profile/<profile id>` (AWS Bedrock API reference, ARNs). */
 const BEDROCK_ARN = /^arn:aws[a-z-]*:bedrock:([a-z0-9-]*):\d*:(?:foundation-model|inference-profile)\/(.+)$/;
 const GEO = /^(us|eu|apac|ap|au|ca|jp|global|us-gov)\./;
@@ -639,11 +641,10 @@ export class PriceTable {
     // 1. the user's own entries
     const u = this.user.get(lower);
     if (u) return { price: u, how: 'user' };
-    // an OpenAI fine-tuned model (ft:<base model>:<org>:<suffix>:<id>) is billed at the ft:<base model> price
-    if (lower.startsWith('ft:')) {
-      const cut = lower.indexOf(':', 3);
-      if (cut > 3) return this.lookup(lower.slice(0, cut), ctx);
-    }
+    // an OpenAI fine-tuned model (ft:<base model>:<org>:<suffix>:<id>, also behind a routing prefix:
+    // openai/ft:...) is billed at the ft:<base model> price
+    const ft = FINE_TUNED.exec(lower);
+    if (ft) return this.lookup(ft[1]!, ctx);
     // a Bedrock model or inference profile ARN names its region and model id: priced as bedrock/<region>/<id>
     // (an application inference profile or a provisioned model is an opaque id: not a model name)
     const arn = BEDROCK_ARN.exec(lower);

@@ -59,6 +59,7 @@ const cases: Case[] = [
   ['gpt-3.5-turbo-0125', otel('gpt-3.5-turbo-0125', 'openai'), 2, OPENAI],
   ['gpt-4o, 1M input of which 500k cached ($1.25)', otel('gpt-4o', 'openai', M, 0, { 'gen_ai.usage.cache_read.input_tokens': 500_000 }), 0.5 * 2.5 + 0.5 * 1.25, OPENAI],
   ['OpenAI fine-tuned gpt-4.1-mini (ft:<base>:<org>:<suffix>:<id>)', otel('ft:gpt-4.1-mini-2025-04-14:acme::B1x2y3z4', 'openai'), 0.8 + 3.2, 'OpenAI pricing, fine-tuning models (LiteLLM ft:gpt-4.1-mini-2025-04-14)'],
+  ['fine-tuned model behind a LiteLLM routing prefix (openai/ft:...)', { 'gen_ai.request.model': 'openai/ft:gpt-4o-mini-2024-07-18:acme:support:9xYz1', 'gen_ai.usage.input_tokens': M, 'gen_ai.usage.output_tokens': M }, 0.3 + 1.2, 'OpenAI pricing, fine-tuning models (LiteLLM ft:gpt-4o-mini-2024-07-18)'],
   ['text-embedding-3-small (embeddings)', otel('text-embedding-3-small', 'openai', M, 0, { 'gen_ai.operation.name': 'embeddings' }), 0.02, OPENAI],
   ['OpenAI SDK aimed at DeepSeek (server.address wins over gen_ai.system=openai)', otel('deepseek-chat', undefined, M, M, { 'gen_ai.system': 'openai', 'server.address': 'api.deepseek.com' }), 0.7, 'DeepSeek API pricing, api-docs.deepseek.com/quick_start/pricing'],
   // ----------------------------------------------------------------------------------------- Azure
