@@ -12,7 +12,7 @@
  * Whatever is cut ends with the truncation marker.
  */
 import crypto from 'node:crypto';
-import { cut } from '../../src/delivery/format.ts';
+import { cut, sortedNames, sortedValues } from '../../src/delivery/format.ts';
 import { notificationRank, rankName } from '../../src/delivery/severity.ts';
 import { Template } from '../../src/delivery/template.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
@@ -101,29 +101,36 @@ export function opsgeniePriority(n: AlertNotification, rendered: string, map: Op
   return (map[name] ?? map.other) as OpsgenieCreate['priority'];
 }
 
-function alertLines(title: string, alerts: Alert[]): string[] {
-  if (!alerts.length) return [];
-  const out = [`Alerts ${title}:`];
+/** Alertmanager's `__text_alert_list` (template/default.tmpl): per alert its labels, annotations and source. */
+function textAlertList(alerts: Alert[]): string {
+  let out = '';
   for (const a of alerts) {
-    out.push('Labels:');
-    for (const k of Object.keys(a.labels ?? {}).sort()) out.push(` - ${k} = ${a.labels[k]}`);
-    out.push('Annotations:');
-    for (const k of Object.keys(a.annotations ?? {}).sort()) out.push(` - ${k} = ${a.annotations[k]}`);
-    if (a.generatorURL) out.push(`Source: ${a.generatorURL}`);
-    out.push('');
+    const labels = a.labels ?? {};
+    const annotations = a.annotations ?? {};
+    out += 'Labels:\n';
+    for (const k of sortedNames(labels)) out += ` - ${k} = ${labels[k]}\n`;
+    out += 'Annotations:\n';
+    for (const k of sortedNames(annotations)) out += ` - ${k} = ${annotations[k]}\n`;
+    out += `Source: ${a.generatorURL ?? ''}\n`;
   }
   return out;
 }
 
-/** The default description: Alertmanager's Opsgenie description (common annotations, then each alert). */
+/**
+ * The default description: Alertmanager's `opsgenie.default.description` (template/default.tmpl) to the
+ * character: the common annotations' values (`SortedPairs` order) joined by spaces, a newline, then
+ * `Alerts Firing:` and each firing alert's `__text_alert_list`, a newline, then `Alerts Resolved:` and each
+ * resolved alert's.
+ */
 export function defaultDescription(n: AlertNotification): string {
-  const ann = n.commonAnnotations ?? {};
-  const head = Object.keys(ann)
-    .sort()
-    .map((k) => ann[k])
-    .join(' ');
   const alerts = n.alerts ?? [];
-  return [head, ...alertLines('Firing', alerts.filter((a) => a.status === 'firing')), ...alertLines('Resolved', alerts.filter((a) => a.status === 'resolved'))].join('\n').trim();
+  const firing = alerts.filter((a) => a.status === 'firing');
+  const resolved = alerts.filter((a) => a.status === 'resolved');
+  let out = `${sortedValues(n.commonAnnotations ?? {}).join(' ')}\n`;
+  if (firing.length) out += `Alerts Firing:\n${textAlertList(firing)}`;
+  out += '\n';
+  if (resolved.length) out += `Alerts Resolved:\n${textAlertList(resolved)}`;
+  return out;
 }
 
 const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ').trim();

@@ -15,28 +15,61 @@ export function cut(text: string, max: number, marker = TRUNCATION_MARKER): stri
   return text.slice(0, end) + marker;
 }
 
-/** Label values ordered by label name. */
-export function sortedValues(labels: Record<string, string>): string[] {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => labels[k]!);
+/** Go's string order (byte-wise UTF-8, i.e. code point order; JS's `<` compares UTF-16 code units). */
+function goLess(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // a surrogate (an astral code point) sorts after every BMP character
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    if (sx !== sy) return sx ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /**
- * The subject Alertmanager's default templates write: `[FIRING:2] HighP95Latency checkout (critical)` —
- * the status (with the count of firing alerts while firing), the group labels' values by label name,
- * then in parentheses the values of the common labels that are not group labels, when there are any.
- * `[RESOLVED] ...` once every alert is resolved.
+ * The names of a label (or annotation) set in Alertmanager's `SortedPairs` order (template.KV.SortedPairs):
+ * `alertname` first, then the others by name in Go's string order. Templates' `.Names`, `.Values` and
+ * `.SortedPairs` all use it.
+ */
+export function sortedNames(labels: Record<string, string>): string[] {
+  const names = Object.keys(labels).filter((k) => k !== 'alertname');
+  names.sort(goLess);
+  if ('alertname' in labels) names.unshift('alertname');
+  return names;
+}
+
+/** Label values in {@link sortedNames} order (Alertmanager's `.SortedPairs.Values`). */
+export function sortedValues(labels: Record<string, string>): string[] {
+  return sortedNames(labels).map((k) => labels[k]!);
+}
+
+/**
+ * The subject Alertmanager's default templates write (`__subject` of template/default.tmpl, behind
+ * `email.default.subject`, `slack.default.title`, `pagerduty.default.description`, `opsgenie.default.message`):
+ * `[FIRING:2] HighP95Latency checkout (critical)` — the status (with the count of firing alerts while
+ * firing), a space, the group labels' values in `SortedPairs` order (`alertname` first) joined by spaces, a
+ * space, then, when there are more common labels than group labels, the values of the common labels that
+ * are not group labels in parentheses. `[RESOLVED] ...` once every alert is resolved. The text is the
+ * template's to the character: with no group labels it reads `[FIRING:1]  (a b)`, and with no other common
+ * labels it ends with a space (`[RESOLVED] HighP95Latency checkout `); exporters that need one line trim it.
  */
 export function alertmanagerSubject(n: AlertNotification): string {
   const firing = n.alerts.filter((a) => a.status === 'firing').length;
   const head = n.status === 'firing' ? `[FIRING:${firing}]` : '[RESOLVED]';
   const group = n.groupLabels ?? {};
-  const parts = [head, ...sortedValues(group)];
-  const rest: Record<string, string> = {};
-  for (const [k, v] of Object.entries(n.commonLabels ?? {})) if (!(k in group)) rest[k] = v;
-  if (Object.keys(rest).length) parts.push(`(${sortedValues(rest).join(' ')})`);
-  return parts.join(' ');
+  const common = n.commonLabels ?? {};
+  let tail = '';
+  if (Object.keys(common).length > Object.keys(group).length) {
+    const rest: Record<string, string> = {};
+    for (const [k, v] of Object.entries(common)) if (!(k in group)) rest[k] = v;
+    tail = `(${sortedValues(rest).join(' ')})`;
+  }
+  return `${head} ${sortedValues(group).join(' ')} ${tail}`;
 }
 
 /** A value as the notifications print it (NaN / absent: "n/a"; up to 6 significant digits). */
