@@ -30,7 +30,7 @@ describe('annotation templates', () => {
     expect(render('{{ value | humanizePercentage }}', 123.456)).toBe('1.235e+04%');
     expect(render('{{ value | humanizePercentage }}', 1e-7)).toBe('1e-05%');
     expect(render('{{ value | humanizePercentage }}', 0)).toBe('0%');
-    expect(render('{{ value | humanize1024 }}', 2048)).toBe('2Ki');
+    expect(render('{{ value | humanize1024 }}', 2048)).toBe('2ki'); // Prometheus's first binary prefix is "ki" (promtool-templates.test.ts)
     expect(render('{{ value | humanize }}', 0.005)).toBe('5m');
     expect(render('{{ value }}', NaN)).toBe('NaN');
   });
