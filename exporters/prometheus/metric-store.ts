@@ -10,7 +10,9 @@
  * - a cumulative point replaces the stream's value when newer; a lower value or a new start time is a
  *   reset (the producer restarted): the value starts over and so does the stream's start (`_created`),
  *   which Prometheus's `rate()` reads as a counter reset;
- * - an explicit-bucket histogram whose bounds change starts over the same way (a reset);
+ * - an explicit-bucket histogram whose bounds change starts over the same way (a reset); a point without
+ *   bucket counts is bucketless whatever bounds it carries: it has only the +Inf bucket (its `le` buckets
+ *   are not served as 0 while `_count` grows), a change of bounds like any other;
  * - gauges keep the newest point; a non-monotonic delta sum (an up-down counter) is accumulated and
  *   exposed as a gauge;
  * - a NaN or infinite value or sum to be added to a running total is dropped (`invalid`): added, it would
@@ -190,6 +192,8 @@ export function formatValue(v: number): string {
 
 /** A sum that can be added to a running total (absent counts as 0, as the accumulation reads it). */
 const finiteSum = (sum: number | undefined) => sum === undefined || Number.isFinite(sum);
+/** The bounds of a bucketless histogram point: only the +Inf bucket. */
+const NO_BOUNDS: readonly number[] = [];
 const toNum = (v: number | bigint) => (typeof v === 'bigint' ? Number(v) : v);
 const nsToSeconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
 
@@ -392,13 +396,17 @@ export class MetricStore {
             fail('invalid');
             continue;
           }
-          const s = this.histogramStreamFor<HistogramStream>(f, p, delta, ctx, (labels) => ({ kind: 'histogram', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, bounds: [...p.explicitBounds], counts: new Array(p.explicitBounds.length + 1).fill(0), sum: 0, count: 0 }));
+          // A point without bucket counts is bucketless (count and sum only; docs/metric-streams.md): bounds it
+          // may carry locate none of its observations, so it has no `le` bucket but +Inf. Served with the
+          // stream's earlier bounds, they would read 0 while `_count` grows (a reset to rate()).
+          const bounds = p.bucketCounts.length ? p.explicitBounds : NO_BOUNDS;
+          const s = this.histogramStreamFor<HistogramStream>(f, p, delta, ctx, (labels) => ({ kind: 'histogram', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, bounds: [...bounds], counts: new Array(bounds.length + 1).fill(0), sum: 0, count: 0 }));
           if (!s) continue;
-          const sameBounds = s.bounds.length === p.explicitBounds.length && s.bounds.every((b, i) => b === p.explicitBounds[i]);
+          const sameBounds = s.bounds.length === bounds.length && s.bounds.every((b, i) => b === bounds[i]);
           const reset = !sameBounds || (!delta && (p.count < s.count || (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs)));
           if (reset) {
-            s.bounds = [...p.explicitBounds];
-            s.counts = new Array(p.explicitBounds.length + 1).fill(0);
+            s.bounds = [...bounds];
+            s.counts = new Array(bounds.length + 1).fill(0);
             s.sum = 0;
             s.count = 0;
             s.startNs = p.startTimeUnixNano || p.timeUnixNano;

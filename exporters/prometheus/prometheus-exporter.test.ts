@@ -156,6 +156,42 @@ describe('delta to cumulative', () => {
     expect(sample(t2, 'rt_milliseconds_bucket{job="checkout",otel_scope_name="vigil/test",service_name="checkout",le="50"}')).toBe(4);
   });
 
+  it('a point without bucket counts (count and sum only, bounds or not) serves _count, _sum and le="+Inf" only: no le bucket goes down, none claims its observations', () => {
+    const { st, drops, text } = store();
+    const L = 'job="checkout",otel_scope_name="vigil/test",service_name="checkout"';
+    const h = (counts: number[], count: number, bounds: number[], end: number, temporality = AggregationTemporality.Cumulative, start = 0) =>
+      metric('rt', 'ms', { type: 'histogram', aggregationTemporality: temporality, dataPoints: [{ attributes: [], startTimeUnixNano: s(start), timeUnixNano: s(end), count, sum: count * 2, bucketCounts: counts, explicitBounds: bounds, exemplars: [], flags: 0 }] });
+    const buckets = (t: string) => new Map([...t.matchAll(new RegExp(`^rt_milliseconds_bucket\\{${L},le="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => [m[1]!, Number(m[2])]));
+    // every scrape: each le series never below its value at an earlier scrape (rate() would read a reset)
+    const served = new Map<string, number>();
+    const scrape = () => {
+      const b = buckets(text());
+      for (const [le, v] of b) {
+        expect(v, `le=${le} went down`).toBeGreaterThanOrEqual(served.get(le) ?? 0);
+        served.set(le, v);
+      }
+      return b;
+    };
+    st.addResourceMetrics(rm([h([10, 5, 3, 2], 20, [1, 2, 3], 10)]));
+    expect(scrape()).toEqual(new Map([['1', 10], ['2', 15], ['3', 18], ['+Inf', 20]]));
+    st.addResourceMetrics(rm([h([], 25, [1, 2, 3], 20)])); // same stream, bucketless: bounds locate nothing
+    expect(scrape()).toEqual(new Map([['+Inf', 25]]));
+    expect(sample(text(), `rt_milliseconds_count{${L}}`)).toBe(25);
+    expect(sample(text(), `rt_milliseconds_sum{${L}}`)).toBe(50);
+    st.addResourceMetrics(rm([h([14, 7, 5, 4], 30, [1, 2, 3], 30)])); // buckets again: their cumulative values go on
+    expect(scrape()).toEqual(new Map([['1', 14], ['2', 21], ['3', 26], ['+Inf', 30]]));
+    // a stream whose first point is bucketless does not serve bounds with 0 below a count of 7
+    st.addResourceMetrics(rm([{ ...h([], 7, [1, 2, 3], 10), name: 'rt2' }]));
+    expect(text()).not.toMatch(/^rt2_milliseconds_bucket\{[^}]*le="1"/m);
+    expect(text()).toMatch(/^rt2_milliseconds_bucket\{[^}]*le="\+Inf"\} 7$/m);
+    // delta: a bucketless point changes the bucket layout, so the running total starts over (as new bounds do)
+    st.addResourceMetrics(rm([{ ...h([10, 5, 3, 2], 20, [1, 2, 3], 10, AggregationTemporality.Delta, 0), name: 'rt3' }]));
+    st.addResourceMetrics(rm([{ ...h([], 5, [1, 2, 3], 20, AggregationTemporality.Delta, 10), name: 'rt3' }]));
+    expect(text()).not.toMatch(/^rt3_milliseconds_bucket\{[^}]*le="1"/m);
+    expect(text()).toMatch(/^rt3_milliseconds_bucket\{[^}]*le="\+Inf"\} 5$/m);
+    expect(drops).toEqual([]);
+  });
+
   it('exponential histograms: exact cumulative counts at fixed power-of-2^(1/8) bounds, and a summary of the last window', () => {
     const { st, text } = store();
     const exp = (values: number[], start: number, end: number) => {
