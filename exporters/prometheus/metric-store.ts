@@ -16,7 +16,11 @@
  * - gauges keep the newest point; a non-monotonic delta sum (an up-down counter) is accumulated and
  *   exposed as a gauge;
  * - a NaN or infinite value or sum to be added to a running total is dropped (`invalid`): added, it would
- *   poison the total for the stream's life; a FLAG_NO_RECORDED_VALUE point leaves the stream as it was.
+ *   poison the total for the stream's life; a FLAG_NO_RECORDED_VALUE point leaves the stream as it was;
+ * - a histogram point the stream reader calls malformed (src/streams/cumulative.ts `histogramProblem`,
+ *   `exponentialProblem`: bucket counts that do not match the bounds or add up to the count, negative or
+ *   fractional counts, bounds not increasing, a scale or bucket index out of range, a non-finite sum) is
+ *   dropped (`invalid`): served, its `le` buckets would not be monotonic or would exceed `+Inf`.
  * Exponential histograms are accumulated exactly (src/sketch.ts) and exposed as classic histograms
  * (exp-buckets.ts), plus a summary of the quantiles of the last point (the last window) named as the metric
  * `<name>.summary` would be, unless that metric itself is received (the percentiles processor sends it).
@@ -27,7 +31,8 @@
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { AlertNotification, AnyValue, KeyValue, Metric, Resource, ResourceMetrics, InstrumentationScope } from '../../src/model.ts';
 import { AggregationTemporality, attrToString, getAttr } from '../../src/model.ts';
-import { Sketch } from '../../src/sketch.ts';
+import { MAX_SCALE, MIN_SCALE, Sketch } from '../../src/sketch.ts';
+import { exponentialProblem, histogramProblem } from '../../src/streams/cumulative.ts';
 import { FLAG_NO_RECORDED_VALUE } from '../../src/streams/metric-stream-reader.ts';
 import { boundOf, type ClassicRange, coverRange, cumulativeCounts } from './exp-buckets.ts';
 import { type PromType, prometheusNames, sanitizeLabelName } from './naming.ts';
@@ -392,7 +397,9 @@ export class MetricStore {
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
           if (p.flags & FLAG_NO_RECORDED_VALUE) continue;
-          if (delta && !finiteSum(p.sum)) {
+          // the stream reader's rule (counts, bounds, bucket counts adding up to the count, finite sum):
+          // served, a malformed point gives `le` buckets that are not monotonic or exceed `+Inf`
+          if (histogramProblem(p) !== undefined) {
             fail('invalid');
             continue;
           }
@@ -434,7 +441,8 @@ export class MetricStore {
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
           if (p.flags & FLAG_NO_RECORDED_VALUE) continue;
-          if (delta && !finiteSum(p.sum)) {
+          // the stream reader's rule, as for explicit buckets (and the sketch's scale range)
+          if (exponentialProblem(p, MIN_SCALE, MAX_SCALE) !== undefined) {
             fail('invalid');
             continue;
           }

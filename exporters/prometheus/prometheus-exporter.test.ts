@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AggregationTemporality, type KeyValue, type Metric, type MetricData, type ResourceMetrics } from '../../src/model.ts';
+import { AggregationTemporality, type ExponentialHistogramDataPoint, type KeyValue, type Metric, type MetricData, type ResourceMetrics } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
 import { configFor, testSettings } from '../../test/helpers/index.ts';
 import { makeAlert, makeNotification } from '../../test/doubles/alerts.ts';
@@ -190,6 +190,50 @@ describe('delta to cumulative', () => {
     expect(text()).not.toMatch(/^rt3_milliseconds_bucket\{[^}]*le="1"/m);
     expect(text()).toMatch(/^rt3_milliseconds_bucket\{[^}]*le="\+Inf"\} 5$/m);
     expect(drops).toEqual([]);
+  });
+
+  it('a malformed histogram point (the stream reader\'s rule: src/streams/cumulative.ts histogramProblem) is dropped as invalid, never served as non-monotonic buckets', () => {
+    const { st, drops, text } = store();
+    const L = 'job="checkout",otel_scope_name="vigil/test",service_name="checkout"';
+    const h = (counts: number[], count: number, bounds: number[], end: number, temporality = AggregationTemporality.Cumulative, sumv = 1) =>
+      metric('rt', 'ms', { type: 'histogram', aggregationTemporality: temporality, dataPoints: [{ attributes: [], startTimeUnixNano: s(temporality === AggregationTemporality.Delta ? end - 10 : 0), timeUnixNano: s(end), count, sum: sumv, bucketCounts: counts, explicitBounds: bounds, exemplars: [], flags: 0 }] });
+    const le = (t: string) => [...t.matchAll(new RegExp(`^rt_milliseconds_bucket\\{${L},le="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => Number(m[2]));
+    st.addResourceMetrics(rm([h([1, 1, 1], 3, [1, 2], 10)]));
+    const bad = [
+      h([5, 5, 5], 3, [1, 2], 20), // buckets add up to 15, count 3: le="2" 10 > le="+Inf" 3
+      h([1, 1], 3, [1, 2], 30), // 2 bucket counts for 2 bounds
+      h([1, 1, 1, 1], 4, [1, 2], 40), // 4 bucket counts for 2 bounds
+      h([1, 1, 1], 3, [2, 1], 50), // bounds not increasing
+      h([1, 1, 1.5], 3.5, [1, 2], 60), // a fractional count
+      h([1, 1, 1], 3, [1, 2], 70, AggregationTemporality.Cumulative, NaN), // a non-finite sum
+      h([2, 2, 2], 6, [1, NaN], 80), // a bound that is not a number
+    ];
+    for (const b of bad) st.addResourceMetrics(rm([b]));
+    expect(drops).toEqual(bad.map(() => 'invalid:1'));
+    expect(le(text())).toEqual([1, 2, 3]);
+    expect(sample(text(), `rt_milliseconds_sum{${L}}`)).toBe(1);
+    // delta points too, and the running total goes on from the last sound point
+    st.addResourceMetrics(rm([{ ...h([1, 0, 0], 1, [1, 2], 10, AggregationTemporality.Delta), name: 'rtd' }]));
+    st.addResourceMetrics(rm([{ ...h([0, 0, 9], 1, [1, 2], 20, AggregationTemporality.Delta), name: 'rtd' }]));
+    st.addResourceMetrics(rm([{ ...h([0, 1, 0], 1, [1, 2], 30, AggregationTemporality.Delta), name: 'rtd' }]));
+    expect(drops.length).toBe(bad.length + 1);
+    expect([...text().matchAll(/^rtd_milliseconds_bucket\{[^}]*\} (\S+)$/gm)].map((m) => Number(m[1]))).toEqual([1, 2, 2]);
+    // exponential histograms: the reader's exponentialProblem
+    const e = (name: string, over: Partial<ExponentialHistogramDataPoint>) =>
+      metric(name, 'ms', { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Cumulative, dataPoints: [{ attributes: [], startTimeUnixNano: s(0), timeUnixNano: s(10), count: 3, sum: 3, scale: 0, zeroCount: 0, zeroThreshold: 0, positive: { offset: 0, bucketCounts: [1, 1, 1] }, negative: { offset: 0, bucketCounts: [] }, exemplars: [], flags: 0, ...over }] });
+    const badExp = [
+      e('e1', { count: 1 }), // buckets add up to 3: le="8" 3 > le="+Inf" 1
+      e('e2', { positive: { offset: 0, bucketCounts: [-5, 4, 4] } }), // a negative bucket count
+      e('e3', { positive: { offset: 1e9, bucketCounts: [1, 1, 1] } }), // beyond a double's range: le="+Inf" served four times
+      e('e4', { scale: 40 }),
+      e('e5', { sum: NaN }),
+    ];
+    drops.length = 0;
+    st.addResourceMetrics(rm(badExp));
+    expect(drops).toEqual(badExp.map(() => 'invalid:1'));
+    expect(text()).not.toMatch(/^e\d_/m);
+    st.addResourceMetrics(rm([e('e6', {})]));
+    expect(text()).toMatch(/^e6_milliseconds_bucket\{[^}]*le="\+Inf"\} 3$/m);
   });
 
   it('exponential histograms: exact cumulative counts at fixed power-of-2^(1/8) bounds, and a summary of the last window', () => {
