@@ -26,6 +26,24 @@ export function valueNumber(v: AnyValue | undefined): number {
   return NaN;
 }
 
+/**
+ * A string that is a count: decimal digits, with a minus sign at most, nothing around them, the form
+ * OTLP/JSON gives an int64 (proto3 JSON mapping; vigil's own decoder, src/otlp/json.ts, takes no other).
+ */
+const DECIMAL_INTEGER = /^-?[0-9]+$/;
+
+/**
+ * An attribute value as a count (tokens): int64 and double as they are, a string only when it is a decimal
+ * integer (`"1000"`); NaN for anything else, including the strings Number() would read as another number
+ * (`"0x10"` is 16, `"1e3"` 1000, `" 12 "` and `"12.0"` 12) or as no count at all. Range is the caller's to check.
+ */
+export function valueCount(v: AnyValue | undefined): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && DECIMAL_INTEGER.test(v)) return Number(v);
+  return NaN;
+}
+
 /** The value of attribute `key` as a finite number; undefined when absent, not numeric or not finite. */
 export function findNumber(attrs: readonly KeyValue[], key: string): number | undefined {
   const n = valueNumber(getAttr(attrs, key));

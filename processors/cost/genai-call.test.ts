@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AnyValue, KeyValue } from '../../src/model.ts';
-import { valueNumber, valueString } from '../../src/attributes.ts';
+import { valueCount, valueString } from '../../src/attributes.ts';
 import { GENAI_CALL_KEYS, type GenAiCall, MAX_TOKEN_COUNT, newGenAiCall, readGenAiCall } from './genai-call.ts';
 
 function rand(seed: number): () => number {
@@ -33,7 +33,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
   };
   const n = (k: string): number => {
     const i = at(k);
-    const v = i < 0 ? NaN : valueNumber(attrs[i]!.value);
+    const v = i < 0 ? NaN : valueCount(attrs[i]!.value);
     return v > MAX_TOKEN_COUNT ? NaN : v; // beyond 2^53 - 1 (or infinite): not a count
   };
   /** Of names read as alternatives in one place, the one that comes first in the list. */
@@ -76,7 +76,7 @@ describe('readGenAiCall', () => {
     const others = ['http.route', 'http.request.method', 'llm.input_messages.0.message.content', 'gen_ai.prompt.0.content', 'a', '', `${'llm.'.repeat(20)}long`];
     const value = (k: string): AnyValue => {
       const x = r();
-      if (NUMERIC.has(k)) return x < 0.4 ? BigInt(Math.floor(r() * 5000)) : x < 0.7 ? Math.floor(r() * 5000) : x < 0.85 ? String(Math.floor(r() * 5000)) : x < 0.9 ? '' : x < 0.92 ? [1e308, 'Infinity', 2 ** 60][Math.floor(r() * 3)]! : null;
+      if (NUMERIC.has(k)) return x < 0.4 ? BigInt(Math.floor(r() * 5000)) : x < 0.7 ? Math.floor(r() * 5000) : x < 0.85 ? String(Math.floor(r() * 5000)) : x < 0.9 ? '' : x < 0.92 ? [1e308, 'Infinity', 2 ** 60, '0x10', '1e3', ' 12 '][Math.floor(r() * 6)]! : null;
       return x < 0.9 ? `v${Math.floor(r() * 5)}` : x < 0.95 ? '' : null;
     };
     let withModel = 0;
@@ -100,6 +100,31 @@ describe('readGenAiCall', () => {
       if (got.reqModel) withModel++;
     }
     expect(withModel).toBeGreaterThan(500); // the draw did exercise the model names
+  });
+
+  it('a token count given as a string is a decimal integer (as OTLP/JSON writes an int64), nothing else Number() would read', () => {
+    const read = (v: AnyValue, fallback?: AnyValue) => {
+      const call = newGenAiCall();
+      const attrs: KeyValue[] = [{ key: 'gen_ai.usage.input_tokens', value: v }, { key: 'gen_ai.usage.output_tokens', value: v }];
+      if (fallback !== undefined) attrs.push({ key: 'llm.usage.prompt_tokens', value: fallback });
+      readGenAiCall(attrs, call);
+      return call;
+    };
+    // Number() reads these as 16, 1000, 12, 12: not what the sender's count said, or not a count's form
+    for (const bad of ['0x10', '1e3', ' 12 ', '1,000', '-5', '12.0', '0b11', '0o7', '+12', '12n', 'Infinity', '']) {
+      expect(read(bad).input, JSON.stringify(bad)).toBeNaN();
+      expect(read(bad).output, JSON.stringify(bad)).toBeNaN();
+      // not a count: the next name's count is used, as for any unusable value
+      expect(read(bad, '7').input, JSON.stringify(bad)).toBe(7);
+    }
+    expect(read('1000')).toMatchObject({ input: 1000, output: 1000 });
+    expect(read('0').input).toBe(0);
+    expect(read('0012').input).toBe(12);
+    expect(read('9007199254740991').input).toBe(MAX_TOKEN_COUNT);
+    expect(read('9007199254740992').input).toBeNaN();
+    // typed values are unchanged: int64 and double as they are
+    expect(read(12n).input).toBe(12);
+    expect(read(12).input).toBe(12);
   });
 
   it('reuses the call object: every field is reset for the next span', () => {

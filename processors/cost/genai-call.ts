@@ -6,7 +6,7 @@
  * cost processor's hot path).
  */
 import type { KeyValue } from '../../src/model.ts';
-import { valueNumber as num, valueString as str } from '../../src/attributes.ts';
+import { valueCount as num, valueString as str } from '../../src/attributes.ts';
 
 /**
  * The largest token count read as a count: 2^53 - 1 (Number.MAX_SAFE_INTEGER, the largest integer a double
@@ -200,7 +200,7 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
       }
     }
     if (code === 0) continue;
-    // the value as a count (valueNumber, its common cases inline) or as a string (valueString)
+    // the value as a count (valueCount, its common cases inline) or as a string (valueString)
     const v = kv.value;
     let n = code < FIRST_COUNT ? NaN : typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : num(v);
     if (n > MAX_TOKEN_COUNT) n = NaN; // not a count (MAX_TOKEN_COUNT)
