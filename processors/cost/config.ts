@@ -5,7 +5,7 @@ const PerMillion = (description: string) => Type.Number({ minimum: 0, descriptio
 
 /**
  * The schema of one `prices:` entry: an exact `model` name or a `match` regex, and prices in USD per 1M tokens
- * (input, output, and cache read/write, which default to the input price).
+ * (input, output, cache read/write, which default to the input price, and reasoning, which defaults to the output price).
  */
 export const PriceEntrySchema = Type.Object(
   {
@@ -15,6 +15,7 @@ export const PriceEntrySchema = Type.Object(
     output: PerMillion('USD per 1M output tokens'),
     cache_read: Type.Optional(PerMillion('USD per 1M cached input tokens (default: the input price)')),
     cache_write: Type.Optional(PerMillion('USD per 1M cache-write input tokens (default: the input price)')),
+    reasoning: Type.Optional(PerMillion('USD per 1M reasoning output tokens (default: the output price)')),
   },
   { additionalProperties: false },
 );

@@ -310,7 +310,7 @@ export class CostProcessor implements Processor {
           const call = this.call;
           readGenAiCall(attrs, call);
           const { reqModel, resModel, total, operation, address, iCost, iSource, iModel } = call;
-          let { input, output, cacheRead, cacheWrite } = call;
+          let { input, output, cacheRead, cacheWrite, reasoning } = call;
           const model = resModel || reqModel;
           const hasInput = input >= 0 && Number.isFinite(input);
           const hasOutput = output >= 0 && Number.isFinite(output);
@@ -328,6 +328,7 @@ export class CostProcessor implements Processor {
           if (!hasOutput) output = 0;
           if (!(cacheRead >= 0) || !Number.isFinite(cacheRead)) cacheRead = 0;
           if (!(cacheWrite >= 0) || !Number.isFinite(cacheWrite)) cacheWrite = 0;
+          if (!(reasoning >= 0) || !Number.isFinite(reasoning)) reasoning = 0;
 
           const provider = call.provider;
           const spanService = call.spanService;
@@ -374,7 +375,7 @@ export class CostProcessor implements Processor {
             this.markUnpriced(attrs, iSource, key, r?.reason ?? 'no_price');
             continue;
           }
-          const cost = callCost(r.price, input, output, cacheRead, cacheWrite);
+          const cost = callCost(r.price, input, output, cacheRead, cacheWrite, reasoning);
           if (iCost < 0 && iSource < 0 && iModel < 0) {
             // a span priced for the first time (the common case): one push, one growth of the array
             attrs.push({ key: 'gen_ai.usage.cost', value: cost }, { key: 'gen_ai.usage.cost.source', value: 'table' }, { key: 'gen_ai.usage.cost.model', value: r.price.name });
@@ -760,16 +761,19 @@ export class CostProcessor implements Processor {
 }
 
 /**
- * USD for one call. input includes the cached and cache-write tokens (OTel GenAI semconv), so they are
- * taken out of it. Above a long-context threshold (LiteLLM `*_above_<N>k_tokens`, compared with the
- * input tokens) every token of the call is at the tier's rates.
+ * USD for one call. input includes the cached and cache-write tokens and output the reasoning tokens (OTel
+ * GenAI semconv), so they are taken out of them: each token is priced once, at its own rate. Reasoning
+ * tokens are priced whole, the rest of the output at the output rate (`max(0, output - reasoning)`, as
+ * LiteLLM's generic_cost_per_token and DashScope calculator do). Above a long-context threshold (LiteLLM
+ * `*_above_<N>k_tokens`, compared with the input tokens) every token of the call is at the tier's rates.
  */
-export function callCost(p: Price, input: number, output: number, cacheRead: number, cacheWrite: number): number {
+export function callCost(p: Price, input: number, output: number, cacheRead: number, cacheWrite: number, reasoning = 0): number {
   const r = ratesFor(p, input);
   const cached = Math.min(cacheRead, input);
   const written = Math.min(cacheWrite, input - cached);
   const fresh = input - cached - written;
-  return (fresh * r.input + cached * r.cacheRead + written * r.cacheWrite + output * r.output) / 1e6;
+  const text = Math.max(0, output - reasoning);
+  return (fresh * r.input + cached * r.cacheRead + written * r.cacheWrite + text * r.output + reasoning * r.reasoning) / 1e6;
 }
 
 const INT64_MAX = 2n ** 63n - 1n;

@@ -59,6 +59,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
     total,
     cacheRead: cacheRead >= 0 ? cacheRead : altRead,
     cacheWrite: cacheWrite >= 0 ? cacheWrite : altWrite,
+    reasoning: firstValid(n('gen_ai.usage.reasoning.output_tokens'), n('gen_ai.usage.reasoning_tokens'), n('llm.token_count.completion_details.reasoning')),
     iCost: at(WRITTEN[0]!),
     iSource: at(WRITTEN[1]!),
     iModel: at(WRITTEN[2]!),

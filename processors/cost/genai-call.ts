@@ -38,6 +38,8 @@ export interface GenAiCall {
   /** Cache read and cache write input tokens (subsets of input); NaN when absent. */
   cacheRead: number;
   cacheWrite: number;
+  /** Reasoning tokens (a subset of output: OTel GenAI semconv); NaN when absent. */
+  reasoning: number;
   /** Where the attributes the cost processor writes already are (-1: absent). */
   iCost: number;
   iSource: number;
@@ -46,7 +48,7 @@ export interface GenAiCall {
 
 /** A GenAiCall to reuse with {@link readGenAiCall}. */
 export function newGenAiCall(): GenAiCall {
-  return { reqModel: undefined, resModel: undefined, provider: undefined, address: undefined, operation: undefined, spanService: undefined, input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, iCost: -1, iSource: -1, iModel: -1 };
+  return { reqModel: undefined, resModel: undefined, provider: undefined, address: undefined, operation: undefined, spanService: undefined, input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, iCost: -1, iSource: -1, iModel: -1 };
 }
 
 // Attribute names this reader knows, each with a code for the switch below. Names are first told apart
@@ -88,6 +90,9 @@ const LLM_COMPLETION = 31;
 const LLM_CACHE_READ = 32;
 const LLM_TOTAL = 33;
 const LLM_CACHE_WRITE = 34;
+const REASONING = 35;
+const ALT_REASONING = 36;
+const OI_REASONING = 37;
 
 /** Every name read, with its code (the README's "What it reads" table); the current OTel names first. */
 export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
@@ -102,6 +107,8 @@ export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
   ['gen_ai.usage.cache_creation.input_tokens', CACHE_WRITE],
   ['gen_ai.usage.cache_read_input_tokens', ALT_CACHE_READ], // OpenLLMetry
   ['gen_ai.usage.cache_creation_input_tokens', ALT_CACHE_WRITE], // OpenLLMetry
+  ['gen_ai.usage.reasoning.output_tokens', REASONING],
+  ['gen_ai.usage.reasoning_tokens', ALT_REASONING], // OpenLLMetry
   ['gen_ai.provider.name', PROVIDER_NAME],
   ['gen_ai.system', SYSTEM],
   ['gen_ai.operation.name', OPERATION],
@@ -118,6 +125,7 @@ export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
   ['llm.token_count.completion', OI_COMPLETION],
   ['llm.token_count.prompt_details.cache_read', OI_CACHE_READ],
   ['llm.token_count.prompt_details.cache_write', OI_CACHE_WRITE],
+  ['llm.token_count.completion_details.reasoning', OI_REASONING],
   ['llm.usage.prompt_tokens', LLM_PROMPT], // OpenLLMetry (older)
   ['llm.usage.completion_tokens', LLM_COMPLETION],
   ['llm.usage.cache_read_input_tokens', LLM_CACHE_READ],
@@ -181,6 +189,9 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   let cacheWrite = NaN;
   let altCacheRead = NaN;
   let altCacheWrite = NaN;
+  let reasoning = NaN; // gen_ai.usage.reasoning.output_tokens, gen_ai.usage.reasoning_tokens, llm.token_count.completion_details.reasoning
+  let altReasoning = NaN;
+  let oiReasoning = NaN;
   let spanService: string | undefined;
   let sawService = false;
   // where the attributes this processor writes already are (-1: absent, pushed without a scan)
@@ -297,6 +308,15 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
       case LLM_TOTAL:
         if (!(total >= 0)) total = n;
         break;
+      case REASONING:
+        reasoning = n;
+        break;
+      case ALT_REASONING:
+        altReasoning = n;
+        break;
+      case OI_REASONING:
+        oiReasoning = n;
+        break;
       case LLM_REQUEST_TYPE:
         operation ??= typeof v === 'string' ? v : str(v);
         break;
@@ -327,6 +347,7 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   out.total = total;
   out.cacheRead = cacheRead >= 0 ? cacheRead : altCacheRead;
   out.cacheWrite = cacheWrite >= 0 ? cacheWrite : altCacheWrite;
+  out.reasoning = reasoning >= 0 ? reasoning : altReasoning >= 0 ? altReasoning : oiReasoning;
   out.iCost = iCost;
   out.iSource = iSource;
   out.iModel = iModel;

@@ -138,6 +138,29 @@ describe('cost arithmetic with tiers and cache fallbacks', () => {
     expect(callCost(p, 200_001, 1000, 0, 0)).toBeCloseTo((200_001 * 2.5 + 1000 * 15) / 1e6, 12);
   });
 
+  it('reasoning: its own price from every source (LiteLLM file, our file, prices:), else the output price (of the tier)', () => {
+    const dir = tempDir();
+    const lite = path.join(dir, 'litellm.json');
+    fs.writeFileSync(lite, JSON.stringify({ 'r-model': { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, output_cost_per_reasoning_token: 5e-6 }, plain: { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, output_cost_per_token_above_200k_tokens: 3e-6 } }));
+    const own = path.join(dir, 'own.json');
+    fs.writeFileSync(own, formatPriceFile(readPriceFile(lite), { source: 's', license: 'l', refresh: 'r' }));
+    for (const file of [lite, own]) {
+      const t = buildPriceTable(file, [{ model: 'mine', input: 1, output: 2, reasoning: 7 }, { model: 'mine-plain', input: 1, output: 2 }]);
+      const r = t.resolve('r-model').price!;
+      // 1M output of which 400k reasoning: 600k at $2 + 400k at $5, never the 400k twice
+      expect(callCost(r, 0, 1_000_000, 0, 0, 400_000)).toBeCloseTo(0.6 * 2 + 0.4 * 5, 12);
+      const plain = t.resolve('plain').price!;
+      expect(callCost(plain, 0, 1_000_000, 0, 0, 400_000)).toBeCloseTo(2, 12);
+      expect(callCost(plain, 300_000, 1_000_000, 0, 0, 400_000)).toBeCloseTo(0.3 * 1 + 0.6 * 3 + 0.4 * 3, 12); // reasoning at the tier's output price
+      expect(callCost(t.resolve('mine').price!, 0, 1_000_000, 0, 0, 400_000)).toBeCloseTo(0.6 * 2 + 0.4 * 7, 12);
+      expect(callCost(t.resolve('mine-plain').price!, 0, 1_000_000, 0, 0, 400_000)).toBeCloseTo(2, 12);
+    }
+    expect(fs.readFileSync(own, 'utf8')).toContain('{"model":"r-model","input":1,"output":2,"reasoning":5}');
+    fs.writeFileSync(own, '{"models": [{"model": "x", "input": 1, "output": 1, "reasoning": -1}]}');
+    expect(() => loadPriceFile(own)).toThrow(`price table ${own}: models[0] (x): "reasoning" must be a number >= 0 (USD per 1M tokens)`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a Claude entry without cache prices gets Anthropic\'s multipliers; any other model the input price', () => {
     const t = new PriceTable();
     t.add([

@@ -30,9 +30,14 @@ export interface Tier {
   output: number;
   cacheRead: number;
   cacheWrite: number;
+  /** Reasoning output tokens: the entry's own reasoning price, else the tier's output price. */
+  reasoning: number;
 }
 
-/** One priced entry, USD per 1M tokens. Cache prices are always set (the provider-correct fallback is applied at load). */
+/**
+ * One priced entry, USD per 1M tokens. Cache and reasoning prices are always set (the provider-correct
+ * fallback is applied at load; reasoning tokens without a price of their own are output tokens).
+ */
 export interface Price {
   /** The entry's key as written in its table (what `gen_ai.usage.cost.model` records). */
   name: string;
@@ -42,6 +47,8 @@ export interface Price {
   output: number;
   cacheRead: number;
   cacheWrite: number;
+  /** Reasoning output tokens (LiteLLM `output_cost_per_reasoning_token`; default: the output price). */
+  reasoning: number;
   /** Long-context tiers, ascending by `above`. */
   tiers?: Tier[];
 }
@@ -54,6 +61,7 @@ export interface RawPrice {
   output: number;
   cacheRead?: number;
   cacheWrite?: number;
+  reasoning?: number;
   tiers?: { above: number; input?: number; output?: number; cacheRead?: number; cacheWrite?: number }[];
 }
 
@@ -158,6 +166,7 @@ function parseOwn(file: string, obj: Record<string, unknown>): PriceFile {
       output: num(e, 'output', true)!,
       cacheRead: num(e, 'cache_read', false),
       cacheWrite: num(e, 'cache_write', false),
+      reasoning: num(e, 'reasoning', false),
       tiers,
     };
     if (isZero(p)) zeroPriced++;
@@ -177,8 +186,9 @@ const TIER_KEY = /^(input_cost_per_token|output_cost_per_token|cache_read_input_
 /**
  * Converts LiteLLM's `model_prices_and_context_window.json` (USD per token) into our entries (USD per
  * 1M tokens). Kept: `input_cost_per_token`, `output_cost_per_token`, `cache_read_input_token_cost`
- * (or DeepSeek-style `input_cost_per_token_cache_hit`), `cache_creation_input_token_cost` and the
- * `*_above_<N>k_tokens` tiers of those four. Left out: entries priced per image/second/character only,
+ * (or DeepSeek-style `input_cost_per_token_cache_hit`), `cache_creation_input_token_cost`,
+ * `output_cost_per_reasoning_token` (when it differs from the output price, the default) and the
+ * `*_above_<N>k_tokens` tiers of the first four. Left out: entries priced per image/second/character only,
  * entries whose every price is $0 (counted), and the batch/flex/priority/1-hour-cache variants.
  */
 export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'): PriceFile {
@@ -205,6 +215,7 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
       else t.cacheWrite = val;
     }
     const cacheWrite = perM(e.cache_creation_input_token_cost);
+    const reasoning = perM(e.output_cost_per_reasoning_token);
     const p: RawPrice = {
       name,
       provider: typeof e.litellm_provider === 'string' ? e.litellm_provider : undefined,
@@ -214,6 +225,7 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
       // a $0 cache-write price next to a real input price (DeepSeek) means "no separate price", not free
       cacheWrite: cacheWrite === 0 && input ? undefined : cacheWrite,
     };
+    if (reasoning !== undefined && reasoning !== p.output) p.reasoning = reasoning;
     if (tiers.size) p.tiers = [...tiers.values()].sort((a, b) => a.above - b.above);
     if (isZero(p)) zeroPriced++;
     else entries.push(p);
@@ -227,7 +239,7 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
 /**
  * Our price file format: one entry per line, USD per 1M tokens, with the table's provenance.
  * `{"source", "license", "last_updated", "refresh", "unit", "models": [{"model", "provider", "input",
- * "output", "cache_read"?, "cache_write"?, "tiers"?: [{"above", "input", "output", "cache_read"?, "cache_write"?}]}]}`
+ * "output", "cache_read"?, "cache_write"?, "reasoning"?, "tiers"?: [{"above", "input", "output", "cache_read"?, "cache_write"?}]}]}`
  */
 export function formatPriceFile(file: PriceFile, meta: { source: string; license: string; refresh: string }): string {
   const line = (p: RawPrice): string => {
@@ -237,6 +249,7 @@ export function formatPriceFile(file: PriceFile, meta: { source: string; license
     o.output = p.output;
     if (p.cacheRead !== undefined) o.cache_read = p.cacheRead;
     if (p.cacheWrite !== undefined) o.cache_write = p.cacheWrite;
+    if (p.reasoning !== undefined) o.reasoning = p.reasoning;
     if (p.tiers?.length) {
       o.tiers = p.tiers.map((t) => {
         const x: Record<string, unknown> = { above: t.above };
@@ -275,13 +288,14 @@ const CLAUDE = /claude/i;
  * Fills in absent cache prices the way the provider bills them: Claude models (on any platform) at
  * Anthropic's multipliers (write 1.25x, read 0.1x input); any other model at the input price (providers
  * without a separate cache price bill those tokens as input). A tier without a cache price keeps the
- * base entry's (as LiteLLM does).
+ * base entry's (as LiteLLM does). Reasoning tokens without a price of their own are at the output price (of
+ * the tier, when one applies), as LiteLLM's cost calculator bills them.
  */
 export function withFallbacks(p: RawPrice): Price {
   const claude = CLAUDE.test(p.name);
   const cacheRead = p.cacheRead ?? (claude ? round(p.input * 0.1) : p.input);
   const cacheWrite = p.cacheWrite ?? (claude ? round(p.input * 1.25) : p.input);
-  const out: Price = { name: p.name, input: p.input, output: p.output, cacheRead, cacheWrite };
+  const out: Price = { name: p.name, input: p.input, output: p.output, cacheRead, cacheWrite, reasoning: p.reasoning ?? p.output };
   if (p.provider) out.provider = p.provider;
   if (p.tiers?.length) {
     out.tiers = p.tiers.map((t) => ({
@@ -290,6 +304,7 @@ export function withFallbacks(p: RawPrice): Price {
       output: t.output ?? p.output,
       cacheRead: t.cacheRead ?? cacheRead,
       cacheWrite: t.cacheWrite ?? (t.input !== undefined && claude && p.cacheWrite === undefined ? round(t.input * 1.25) : cacheWrite),
+      reasoning: p.reasoning ?? t.output ?? p.output,
     }));
   }
   return out;
@@ -301,13 +316,13 @@ function round(x: number): number {
 
 function samePrices(a: Price, b: Price): boolean {
   if (a === b) return true;
-  if (a.input !== b.input || a.output !== b.output || a.cacheRead !== b.cacheRead || a.cacheWrite !== b.cacheWrite) return false;
+  if (a.input !== b.input || a.output !== b.output || a.cacheRead !== b.cacheRead || a.cacheWrite !== b.cacheWrite || a.reasoning !== b.reasoning) return false;
   const ta = a.tiers ?? [];
   const tb = b.tiers ?? [];
   if (ta.length !== tb.length) return false;
   return ta.every((t, i) => {
     const u = tb[i]!;
-    return t.above === u.above && t.input === u.input && t.output === u.output && t.cacheRead === u.cacheRead && t.cacheWrite === u.cacheWrite;
+    return t.above === u.above && t.input === u.input && t.output === u.output && t.cacheRead === u.cacheRead && t.cacheWrite === u.cacheWrite && t.reasoning === u.reasoning;
   });
 }
 
@@ -795,7 +810,7 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 }
 
 /** The rates that apply to a call with `input` input tokens (the highest tier it is above, else the base). */
-export function ratesFor(p: Price, input: number): { input: number; output: number; cacheRead: number; cacheWrite: number } {
+export function ratesFor(p: Price, input: number): { input: number; output: number; cacheRead: number; cacheWrite: number; reasoning: number } {
   const tiers = p.tiers;
   if (tiers) {
     for (let i = tiers.length - 1; i >= 0; i--) if (input > tiers[i]!.above) return tiers[i]!;
@@ -809,8 +824,9 @@ export function buildPriceTable(priceTable: string, prices: readonly PriceEntryC
   const file = priceTable === 'builtin' ? BUILTIN_PRICES : path.resolve(baseDir, priceTable);
   table.add(loadPriceFile(file));
   for (const p of prices) {
-    // the user's own entries: a cache price not given is the input price (as documented), $0 allowed
-    const price: Price = { name: p.model ?? p.match ?? '', input: p.input, output: p.output, cacheRead: p.cache_read ?? p.input, cacheWrite: p.cache_write ?? p.input };
+    // the user's own entries: a cache price not given is the input price, a reasoning price the output
+    // price (as documented), $0 allowed
+    const price: Price = { name: p.model ?? p.match ?? '', input: p.input, output: p.output, cacheRead: p.cache_read ?? p.input, cacheWrite: p.cache_write ?? p.input, reasoning: p.reasoning ?? p.output };
     if (p.model) table.addUser(price);
     else if (p.match) table.addMatch(new RegExp(p.match, 'i'), price);
   }

@@ -42,6 +42,8 @@ const MISTRAL = 'Mistral pricing, mistral.ai/pricing (LiteLLM mistral/ entries)'
 const LITELLM_TEST = "LiteLLM's own cost tests (tests/test_litellm, test_completion_cost.py) for the same model and provider";
 const LANGFUSE = 'Langfuse default model match pattern (langfuse/langfuse packages/shared default-model-prices)';
 const ISSUE = 'issue 14, "What was seen"';
+const DASHSCOPE = 'Alibaba Model Studio pricing, help.aliyun.com/zh/model-studio/billing-for-model-studio (LiteLLM dashscope/ entries, output_cost_per_reasoning_token)';
+const LITELLM_REASONING = "LiteLLM's cost calculator (litellm_core_utils/llm_cost_calc/utils.py generic_cost_per_token, llms/dashscope/cost_calculator.py)";
 
 const cases: Case[] = [
   // ---------------------------------------------------------------------------------------- OpenAI
@@ -168,6 +170,41 @@ const cases: Case[] = [
   ['Vercel AI SDK: gen_ai.system=anthropic.messages', otel('claude-3-7-sonnet-20250219', undefined, M, M, { 'gen_ai.system': 'anthropic.messages' }), 18, ANTHROPIC],
   ['Vercel AI SDK: gen_ai.system=google.vertex.chat', otel('gemini-2.0-flash-001', undefined, M, M, { 'gen_ai.system': 'google.vertex.chat' }), 0.75, VERTEX],
   ['string token counts', otel('gpt-4o', 'openai', M, M, { 'gen_ai.usage.input_tokens': '1000000', 'gen_ai.usage.output_tokens': '1000000' }), 12.5, OPENAI],
+  // ---------------------------------------------------------------------------- reasoning tokens
+  // Reasoning tokens are part of the output tokens (OTel GenAI semconv: output_tokens "including reasoning
+  // tokens"); LiteLLM prices the rest of the output at the output rate and the reasoning at
+  // output_cost_per_reasoning_token where the model has one (generic_cost_per_token, dashscope cost_calculator)
+  [
+    'qwen-plus on DashScope ($0.4/$1.2, reasoning $4): 1M input, 1M output of which 600k reasoning (OTel)',
+    otel('qwen-plus-2025-04-28', 'dashscope', M, M, { 'gen_ai.usage.reasoning.output_tokens': 600_000 }),
+    0.4 + 0.4 * 1.2 + 0.6 * 4,
+    `${DASHSCOPE}; ${LITELLM_REASONING}`,
+  ],
+  [
+    'qwen-turbo via dashscope-intl.aliyuncs.com ($0.05/$0.2, reasoning $0.5): OpenLLMetry gen_ai.usage.reasoning_tokens',
+    { 'gen_ai.system': 'openai', 'server.address': 'dashscope-intl.aliyuncs.com', 'gen_ai.request.model': 'qwen-turbo', 'gen_ai.usage.prompt_tokens': M, 'gen_ai.usage.completion_tokens': M, 'gen_ai.usage.reasoning_tokens': 250_000 },
+    0.05 + 0.75 * 0.2 + 0.25 * 0.5,
+    `${DASHSCOPE}; ${LITELLM_REASONING}`,
+  ],
+  [
+    'perplexity/sonar-deep-research ($2/$8, reasoning $3): OpenInference llm.token_count.completion_details.reasoning',
+    { 'llm.provider': 'perplexity', 'llm.model_name': 'sonar-deep-research', 'llm.token_count.prompt': M, 'llm.token_count.completion': M, 'llm.token_count.completion_details.reasoning': 400_000 },
+    2 + 0.6 * 8 + 0.4 * 3,
+    `Perplexity pricing, docs.perplexity.ai/getting-started/pricing (LiteLLM perplexity/sonar-deep-research); ${LITELLM_REASONING}`,
+  ],
+  ['o3-mini (no reasoning price): reasoning at the output rate, counted once', otel('o3-mini', 'openai', M, M, { 'gen_ai.usage.reasoning.output_tokens': 700_000 }), 5.5, `${OPENAI}; ${LITELLM_REASONING}`],
+  [
+    'reasoning above the output count (not a part of it): the output is all reasoning, priced once at its rate',
+    otel('qwen-plus-2025-04-28', 'dashscope', 0, 100_000, { 'gen_ai.usage.reasoning.output_tokens': 300_000 }),
+    0.3 * 4,
+    `${LITELLM_REASONING} (text = max(0, completion - reasoning))`,
+  ],
+  [
+    'an unusable reasoning count ("1e3", -5) is no count: the output at the output rate',
+    otel('qwen-plus-2025-04-28', 'dashscope', 0, M, { 'gen_ai.usage.reasoning.output_tokens': '1e3', 'gen_ai.usage.reasoning_tokens': -5 }),
+    1.2,
+    DASHSCOPE,
+  ],
   // --------------------------------------------------------------------------------- unpriceable
   ['only llm.usage.total_tokens', { 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'llm.usage.total_tokens': 2 * M }, 'unpriced:only_total_tokens', 'input and output are priced differently'],
   ['tokens but no model', { 'gen_ai.system': 'openai', 'gen_ai.usage.input_tokens': M }, 'unpriced:no_model', 'nothing to look up'],
