@@ -268,11 +268,11 @@ async function silence(args: string[], io: Out): Promise<number> {
   }
   const v = parsed.values;
   try {
-    const { parseAmMatchers } = await import('../src/api/matchers.ts');
+    const { parseAmMatcher } = await import('../src/api/matchers.ts');
     if (sub === 'add') {
       const texts = [...(v.matcher ?? []), ...parsed.positionals];
       if (!texts.length) throw new Error('give at least one matcher: vigil silence add alertname=HighP95Latency service.name=checkout --duration 2h');
-      const matchers = texts.flatMap((t) => parseAmMatchers(t));
+      const matchers = texts.map((t) => parseAmMatcher(t)); // one matcher an argument, as amtool silence add
       const { parseDuration } = await import('../src/duration.ts');
       const startMs = v.start ? Date.parse(v.start) : Date.now();
       if (Number.isNaN(startMs)) throw new Error(`--start ${JSON.stringify(v.start)}: expected an RFC 3339 time`);

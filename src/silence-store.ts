@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readJsonSync, writeFileAtomic } from './atomic-file.ts';
-import { type AmMatcher, MatcherError, compileAmMatcher, parseAmMatchers } from './api/matchers.ts';
+import { type AmMatcher, MatcherError, compileAmMatcher, parseAmMatcher } from './api/matchers.ts';
 import { ErrorCodes, VigilError } from './errors.ts';
 
 /** A stored silence (Alertmanager's gettableSilence without its status, which depends on the time). */
@@ -154,7 +154,7 @@ export class SilenceStore implements SilenceSource {
       for (const s of list) {
         try {
           const m = s as StoredSilence;
-          const matchers = (m.matchers as unknown[]).map((x) => (typeof x === 'string' ? parseAmMatchers(x)[0]! : (x as AmMatcher)));
+          const matchers = (m.matchers as unknown[]).map((x) => (typeof x === 'string' ? parseAmMatcher(x) : (x as AmMatcher)));
           for (const x of matchers) compileAmMatcher(x);
           if (typeof m.id !== 'string' || Number.isNaN(Date.parse(m.startsAt)) || Number.isNaN(Date.parse(m.endsAt))) continue;
           store.silences.push({

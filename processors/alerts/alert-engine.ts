@@ -17,7 +17,7 @@ import { type Instance, type ResolvedAlert, RuleState, ZERO_TIME, groupKeyOf } f
 import { type RouteNode, walkRoutes } from './routes.ts';
 import type { SilenceSource } from '../../src/silence-store.ts';
 import type { AlertStatus, AmRoute } from '../../src/status.ts';
-import { formatMatcher } from './matchers.ts';
+import { formatMatcher } from '../../src/matchers.ts';
 import { SeriesStore } from './series-store.ts';
 import { SilenceSet } from './silences.ts';
 

@@ -41,7 +41,7 @@ import type { Logger } from '../../src/logger.ts';
 import { type BudgetAccount, labelsBytes, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
-import { type Matcher, matchAll } from './matchers.ts';
+import { type Matcher, matchAll } from '../../src/matchers.ts';
 import type { Instance, ResolvedAlert } from './rule-state.ts';
 import { type CompiledInhibit, type ExporterList, type RouteNode, groupKeyOf, groupLabelsOf, matchRoute, walkRoutes } from './routes.ts';
 import type { SilenceSet } from './silences.ts';

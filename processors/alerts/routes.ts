@@ -23,7 +23,7 @@ import type { ConfigIssue } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { AlertsConfig, InhibitConfig, RouteNodeConfig } from './config.ts';
 import { labelsKey } from './fingerprint.ts';
-import { type Matcher, compileMatchMaps, formatMatchers, matchAll, parseMatchers, sortMatchers } from './matchers.ts';
+import { type Matcher, compileMatchMaps, formatMatchers, matchAll, parseMatchers, sortMatchers } from '../../src/matchers.ts';
 
 /** Where a node's exporters come from: a list, or "every exporter that receives this processor's alerts". */
 export type ExporterList = readonly string[] | 'default';

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/model.ts';
 import { compareAlerts, sortAlerts } from './dispatcher.ts';
-import { matchAll } from './matchers.ts';
+import { matchAll } from '../../src/matchers.ts';
 import type { Selector } from './series-store.ts';
 import { SeriesStore } from './series-store.ts';
 import { compileWhere } from './matchers.ts';

@@ -38,7 +38,7 @@ import { type BudgetAccount, labelsBytes, memoryBudget, stringBytes } from '../.
 import { MAX_SCALE, Sketch } from '../../src/sketch.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
-import { type Matcher, matchAll } from './matchers.ts';
+import { type Matcher, matchAll } from '../../src/matchers.ts';
 import { EXPLICIT_SCALE, Series, type SeriesKind } from './series.ts';
 
 export { Series, type SeriesKind, type SummaryPoint } from './series.ts';

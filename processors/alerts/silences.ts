@@ -5,7 +5,7 @@
  * evaluation: a new or expired silence applies at the next one.
  */
 import type { SilenceSource } from '../../src/silence-store.ts';
-import { type Matcher, type MatchOp, makeMatcher, matchAll, parseMatcher } from './matchers.ts';
+import { type Matcher, type MatchOp, makeMatcher, matchAll, parseMatcher } from '../../src/matchers.ts';
 
 /** A silence with text matchers (config silences). Times are RFC 3339. */
 export interface Silence {

@@ -23,7 +23,7 @@ import { stringify } from 'yaml';
 import type { SilenceStore, StoredSilence } from '../silence-store.ts';
 import { SilenceInputError, SilenceNotFoundError, silenceState } from '../silence-store.ts';
 import type { AlertStatus, AlertsStatus, ConfigSilence } from '../status.ts';
-import { type AmMatcher, type CompiledAmMatcher, MatcherError, compileAmMatcher, matchesAll, parseAmMatchers } from './matchers.ts';
+import { type AmMatcher, type CompiledAmMatcher, MatcherError, compileAmMatcher, matchesAll, parseAmMatcher } from './matchers.ts';
 import { ErrorCodes, VigilError } from '../errors.ts';
 
 /** What the API reads and writes. */
@@ -120,7 +120,7 @@ function filterParam(q: URLSearchParams): CompiledAmMatcher[] {
   const out: CompiledAmMatcher[] = [];
   for (const f of q.getAll('filter')) {
     try {
-      for (const m of parseAmMatchers(f)) out.push(compileAmMatcher(m));
+      out.push(compileAmMatcher(parseAmMatcher(f))); // one matcher a filter, as Alertmanager (a=b,c=d is the value b,c=d)
     } catch (e) {
       throw new ApiError(400, `bad matcher format: ${(e as Error).message}`);
     }
@@ -158,7 +158,7 @@ function toGettable(a: AlertStatus & { silencedBy?: string[] }): GettableAlert {
 function configSilenceToGettable(s: ConfigSilence, nowMs: number): GettableSilence | undefined {
   let matchers: AmMatcher[];
   try {
-    matchers = s.matchers.flatMap((m) => parseAmMatchers(m));
+    matchers = s.matchers.map(parseAmMatcher); // as processors/alerts/silences.ts reads them
   } catch {
     return undefined;
   }
