@@ -150,9 +150,11 @@ function parseUtf8(input: string): Matcher[] {
     const value = toks[i + 2];
     if (!value) throw new Error(`${end()}, expected a label value`);
     if (value.kind !== 'quoted' && value.kind !== 'unquoted') throw new Error(`${value.col}: unexpected ${value.text}: expected a label value`);
+    const nameText = unquote(name); // throws `col: what` itself
+    const valueText = unquote(value);
     let m: Matcher;
     try {
-      m = makeMatcher(unquote(name), op.text as MatchOp, unquote(value));
+      m = makeMatcher(nameText, op.text as MatchOp, valueText);
     } catch (e) {
       throw new Error(`${value.col}: ${(e as Error).message}`);
     }
