@@ -143,6 +143,10 @@ export function compileRoutes(config: AlertsConfig, issues: ConfigIssue[]): Rout
       });
     const groupBy = cr.group_by === undefined ? (parent?.groupBy ?? []) : cr.group_by.includes('...') ? 'all' : [...new Set(cr.group_by)];
     if (cr.group_by?.includes('...') && cr.group_by.length > 1) issues.push({ path: at('group_by'), message: "'...' groups by every label: it cannot be combined with other labels" });
+    // as Alertmanager's config.Route UnmarshalYAML: `duplicated label "a" in group_by`
+    cr.group_by?.forEach((l, i) => {
+      if (l !== '...' && cr.group_by!.indexOf(l) < i) issues.push({ path: at('group_by', i), message: `duplicated label ${JSON.stringify(l)} in group_by (also at index ${cr.group_by!.indexOf(l)})` });
+    });
     const self: RouteNode = {
       idx: -1,
       parent,

@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { validateComponentConfig } from '../../src/config/ajv.ts';
-import { testSettings, configFor } from '../../test/helpers/index.ts';
+import { formatConfigError, loadConfig } from '../../src/config/load.ts';
+import { components } from '../../app/components.ts';
+import { testSettings, configFor, tempDir } from '../../test/helpers/index.ts';
 import { alertsProcessorFactory } from './index.ts';
 
 const issues = (raw: unknown) => validateComponentConfig(alertsProcessorFactory, structuredClone(raw)).map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -49,6 +53,53 @@ describe('config validation', () => {
     [{ rules: [{ ...base, severity: 'x', colour: 'red' }] }, ['rules.0.colour: unknown key "colour"']],
   ])('%j', (raw, expected) => {
     expect(issues(raw)).toEqual(expected);
+  });
+
+  const AMTOOL = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => fs.existsSync(p));
+  it.skipIf(!AMTOOL)('a route group_by is refused where amtool check-config refuses it (a duplicated label, ... with others)', async () => {
+    const dir = tempDir('vigil-group-by-');
+    try {
+      for (const groupBy of [['a', 'a'], ['a', 'b', 'a'], ['alertname', 'a', 'b'], ['...'], ['...', 'a'], [], ['a', 'b', 'b', 'a']]) {
+        for (const nested of [false, true]) {
+          const route = nested ? { receiver: 'none', routes: [{ receiver: 'none', group_by: groupBy }] } : { receiver: 'none', group_by: groupBy };
+          const file = path.join(dir, 'alertmanager.yml');
+          fs.writeFileSync(file, YAML.stringify({ route, receivers: [{ name: 'none' }] }));
+          const am = await promisify(execFile)(AMTOOL!, ['check-config', file]).then(
+            () => 'accepted',
+            (e: { stdout: string }) => `refused${/duplicated label/.test(e.stdout) ? ' (duplicate)' : ''}`,
+          );
+          const found = issues({ route: { ...route, receiver: undefined, routes: nested ? [{ group_by: groupBy }] : undefined } });
+          const vigil = found.length ? `refused${found.some((f) => f.includes('duplicated label')) ? ' (duplicate)' : ''}` : 'accepted';
+          expect({ groupBy, nested, vigil }).toEqual({ groupBy, nested, vigil: am });
+          for (const f of found.filter((x) => x.includes('duplicated label'))) {
+            // the path is the second listing of the label, and the message names it
+            const m = /^route(?:\.routes\.0)?\.group_by\.(\d+): duplicated label "(.*?)" in group_by/.exec(f);
+            expect(m, f).not.toBeNull();
+            expect(groupBy.indexOf(m![2]!)).toBeLessThan(Number(m![1]));
+            expect(groupBy[Number(m![1])]).toBe(m![2]);
+          }
+        }
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('a duplicated group_by label is a config error at its file:line:col', async () => {
+    const dir = tempDir('vigil-group-by-');
+    try {
+      const text = `receivers:\n  nop:\nprocessors:\n  alerts:\n    route:\n      group_by: [service.name, alertname, service.name]\nexporters:\n  nop:\nservice:\n  pipelines:\n    main: {receivers: [nop], processors: [alerts], exporters: [nop]}\n`;
+      const file = path.join(dir, 'pipelines.yaml');
+      fs.writeFileSync(file, text);
+      const loaded = await loadConfig([file], components);
+      const line = text.split('\n').findIndex((l) => l.includes('group_by'));
+      const col = text.split('\n')[line]!.lastIndexOf('service.name') + 1;
+      expect(loaded.errors.map(formatConfigError)).toEqual([
+        `${file}:${line + 1}:${col}: processors.alerts.route.group_by[2]: duplicated label "service.name" in group_by (also at index 0)`,
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('create refuses a route naming an exporter that does not exist', () => {
