@@ -95,7 +95,8 @@ export function compileRoutes(config: AlertsConfig, issues: ConfigIssue[]): Rout
   const { node, path } = rootRouteConfig(config);
   const counter = { n: 0 };
   const build = (cr: RouteNodeConfig, p: (string | number)[], parent: RouteNode | undefined): RouteNode => {
-    const at = (k: string | number, ...more: (string | number)[]) => (p.length ? [...p, k, ...more] : [k, ...more]);
+    // the shorthand's root (path []) is route_defaults, except its routes (the top-level routes: list)
+    const at = (k: string | number, ...more: (string | number)[]) => (p.length ? [...p, k, ...more] : k === 'routes' ? [k, ...more] : ['route_defaults', k, ...more]);
     const dur = (k: 'group_wait' | 'group_interval' | 'repeat_interval', inherited: number): number => {
       const v = cr[k];
       if (v === undefined) return inherited;

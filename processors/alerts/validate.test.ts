@@ -43,6 +43,11 @@ describe('config validation', () => {
     [{ route: { routes: [{ matchers: ['x=~"a(?=b)"'] }] } }, ['route.routes.0.matchers.0: invalid matcher "x=~\\"a(?=b)\\"": invalid regex "a(?=b)" (RE2 syntax): invalid or unsupported Perl syntax: `(?=` at offset 1']],
     [{ route: { routes: [{ matchers: ['{a="b" c="d"}'] }] } }, ['route.routes.0.matchers.0: invalid matcher "{a=\\"b\\" c=\\"d\\"}" at column 8: unexpected c: expected a comma or close brace']],
     [{ route: { receiver: 'nope' } }, ['route.receiver: receiver "nope" is not defined in receivers (none defined)']],
+    // the shorthand: an issue of route_defaults is at route_defaults, one of a list entry at routes
+    [{ route_defaults: { group_by: ['...', 'a'] }, routes: [{ group_by: ['b', 'b'], exporters: [] }] }, [
+      "route_defaults.group_by: '...' groups by every label: it cannot be combined with other labels",
+      'routes.0.group_by.1: duplicated label "b" in group_by (also at index 0)',
+    ]],
     [{ route: { routes: [{ mute_time_intervals: ['weekends'] }] } }, ['route.routes.0.mute_time_intervals.0: time interval "weekends" is not defined in time_intervals']],
     [{ route: {}, routes: [] }, ['route: give either route: (a route tree) or the shorthand routes: / route_defaults:, not both']],
     [{ time_intervals: [{ name: 'w', time_intervals: [{ times: [{ start_time: '18:00', end_time: '09:00' }], weekdays: ['friday:monday'], location: 'Mars/Base' }] }] }, [
