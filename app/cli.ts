@@ -235,10 +235,6 @@ const pad = (rows: string[][]): string => {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 };
 
-function matcherText(m: { name: string; value: string; isRegex: boolean; isEqual: boolean }): string {
-  return `${m.name}${m.isRegex ? (m.isEqual ? '=~' : '!~') : m.isEqual ? '=' : '!='}${JSON.stringify(m.value)}`;
-}
-
 /** `vigil silence add|list|query|expire`: through the daemon's API (amtool's commands, vigil's flags). */
 async function silence(args: string[], io: Out): Promise<number> {
   const [sub, ...rest] = args;
@@ -268,9 +264,10 @@ async function silence(args: string[], io: Out): Promise<number> {
   }
   const v = parsed.values;
   try {
-    const { parseAmMatcher } = await import('../src/api/matchers.ts');
+    const { amtoolArguments, formatAmMatcher, parseAmMatcher } = await import('../src/api/matchers.ts');
     if (sub === 'add') {
-      const texts = [...(v.matcher ?? []), ...parsed.positionals];
+      // as amtool: a first argument that is not a matcher is the alert name
+      const texts = [...(v.matcher ?? []), ...amtoolArguments(parsed.positionals)];
       if (!texts.length) throw new Error('give at least one matcher: vigil silence add alertname=HighP95Latency service.name=checkout --duration 2h');
       const matchers = texts.map((t) => parseAmMatcher(t)); // one matcher an argument, as amtool silence add
       const { parseDuration } = await import('../src/duration.ts');
@@ -303,12 +300,12 @@ async function silence(args: string[], io: Out): Promise<number> {
     if (sub === 'list' || sub === 'query') {
       const client = await clientFor(v);
       const q = new URLSearchParams();
-      for (const f of [...(v.filter ?? []), ...parsed.positionals]) q.append('filter', f);
+      for (const f of [...(v.filter ?? []), ...amtoolArguments(parsed.positionals)]) q.append('filter', f);
       type S = { id: string; status: { state: string }; matchers: { name: string; value: string; isRegex: boolean; isEqual: boolean }[]; startsAt: string; endsAt: string; createdBy: string; comment: string };
       const list = (await client.request<S[]>('GET', `/api/v2/silences${q.size ? `?${q}` : ''}`)).filter((s) => (v.expired ? s.status.state === 'expired' : s.status.state !== 'expired'));
       if (v.output === 'json') io.out(`${JSON.stringify(list, null, 2)}\n`);
       else if (!list.length) io.out(v.expired ? 'no expired silences\n' : 'no active or pending silences (--expired shows the expired ones)\n');
-      else io.out(pad([['ID', 'STATE', 'MATCHERS', 'ENDS AT', 'CREATED BY', 'COMMENT'], ...list.map((s) => [s.id, s.status.state, s.matchers.map(matcherText).join(' '), s.endsAt, s.createdBy, s.comment])]));
+      else io.out(pad([['ID', 'STATE', 'MATCHERS', 'ENDS AT', 'CREATED BY', 'COMMENT'], ...list.map((s) => [s.id, s.status.state, s.matchers.map(formatAmMatcher).join(' '), s.endsAt, s.createdBy, s.comment])]));
       return 0;
     }
     if (sub === 'expire') {
@@ -353,8 +350,10 @@ async function alerts(args: string[], io: Out): Promise<number> {
   const v = parsed.values;
   try {
     const client = await clientFor(v);
+    const { amtoolArguments } = await import('../src/api/matchers.ts');
     const q = new URLSearchParams();
-    for (const f of [...(v.filter ?? []), ...parsed.positionals]) q.append('filter', f);
+    // as amtool alert query: a first argument that is not a matcher is the alert name
+    for (const f of [...(v.filter ?? []), ...amtoolArguments(parsed.positionals)]) q.append('filter', f);
     if (v.active) {
       q.set('silenced', 'false');
       q.set('inhibited', 'false');

@@ -71,7 +71,12 @@ describe('vigil CLI', () => {
       const expiredList = (await cli('silence', 'list', '--url', url, '--expired')).out;
       expect(expiredList).toContain(id);
       expect(expiredList).toMatch(/expired/);
-      const bad = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'no operator here', '--duration', '2h');
+      // as amtool silence add: a first argument that is not a matcher is the alert name; a later one is an error
+      const byName = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'HighP95Latency', 'service.name=checkout', '--duration', '2h', '--comment', 'c');
+      expect(byName.err).toBe('');
+      expect(service.silences!.get(byName.out.trim())!.matchers).toContainEqual({ name: 'alertname', value: 'HighP95Latency', isRegex: false, isEqual: true });
+      expect((await cli('silence', 'list', '--url', url, 'HighP95Latency')).out).toContain(byName.out.trim());
+      const bad = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'alertname=X', 'no operator here', '--duration', '2h');
       expect(bad.code).toBe(1);
       expect(bad.err).toMatch(/^vigil silence: invalid matcher "no operator here"/);
       // the URL and token come from the config when --config is given

@@ -172,5 +172,8 @@ describe('vigil alerts', () => {
     expect((await cli('alerts', '--url', url, 'severity="critical"')).out).toBe('no alerts firing\n');
     const json = JSON.parse((await cli('alerts', '--url', url, '-o', 'json', 'alertname=HighErrorRate')).out) as { labels: Record<string, string> }[];
     expect(json.map((a) => a.labels['service.name'])).toEqual(['support-bot']);
+    // as amtool alert query: a first argument that is not a matcher is the alert name
+    expect((await cli('alerts', '--url', url, 'HighErrorRate')).out).toMatch(/^ALERTNAME.*\nHighErrorRate\s+firing/);
+    expect((await cli('alerts', '--url', url, 'NoSuchAlert')).out).toBe('no alerts firing\n');
   });
 });

@@ -9,7 +9,7 @@
  * matches as "".
  */
 import { ErrorCodes, VigilError } from '../errors.ts';
-import { type MatchOp, type Matcher, makeMatcher, matchOne, parseMatcher } from '../matchers.ts';
+import { type MatchOp, type Matcher, formatMatcher, makeMatcher, matchOne, parseMatcher } from '../matchers.ts';
 
 /** Alertmanager's `matcher` object (OpenAPI `matcher`). */
 export interface AmMatcher {
@@ -74,4 +74,26 @@ export function parseAmMatcher(text: string): AmMatcher {
   } catch (e) {
     throw new MatcherError((e as Error).message);
   }
+}
+
+/**
+ * amtool's reading of the matcher arguments of `alert query`, `silence add` and `silence query`: when the first
+ * one is not a matcher, it is the alert name (`amtool alert query HighLatency` means `alertname=HighLatency`;
+ * amtool cli/alert_query.go, silence_add.go, silence_query.go). Returns the arguments to send.
+ */
+export function amtoolArguments(texts: readonly string[]): string[] {
+  const out = [...texts];
+  if (out.length) {
+    try {
+      parseMatcher(out[0]!);
+    } catch {
+      out[0] = `alertname=${out[0]}`;
+    }
+  }
+  return out;
+}
+
+/** A structured matcher as Alertmanager and amtool write it (`name="value"`, `name=~"regex"`; src/matchers.ts formatMatcher). */
+export function formatAmMatcher(m: AmMatcher): string {
+  return formatMatcher({ name: m.name, op: opOf(m), value: m.value });
 }
