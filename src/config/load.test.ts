@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
@@ -145,6 +147,23 @@ describe('loadConfig', () => {
       ['SlowCheckout', 'p95', 2000, ['service.name'], { team: 'payments' }],
       ['VerySlowCheckout', 'p95', 5000, ['service.name'], { team: 'payments', tier: 'web' }],
     ]);
+  });
+
+  it('refuses a "billion laughs" file at once, naming the alias that expands most, and takes an anchor used many times', async () => {
+    const errs = await errorsOf(['bad_alias_bomb.yaml']);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(/^bad_alias_bomb\.yaml:12:60: service\.pipelines\.main\.processors: YAML: aliases expand the document to [\d,]+ nodes .*the alias \*h alone expands to [\d,]+: a "billion laughs"/);
+    // 300 uses of one small anchor: far past the yaml package's default limit of 100 alias uses, yet plain
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-alias-'));
+    const file = path.join(dir, 'anchors.yaml');
+    const ids = Array.from({ length: 300 }, (_, i) => `nop/${i}`);
+    fs.writeFileSync(
+      file,
+      ['receivers:', '  nop:', 'exporters:', '  nop: &plain {}', ...ids.map((id) => `  ${id}: *plain`), 'service:', `  pipelines: {main: {receivers: [nop], exporters: [${ids.join(', ')}]}}`].join('\n'),
+    );
+    const r = await loadConfig([file], registry, {});
+    expect(r.errors.map(formatConfigError)).toEqual([]);
+    expect(Object.keys(r.config!.exporters)).toHaveLength(301);
   });
 
   it('reports a mistake in merged keys where the anchored mapping wrote it', async () => {

@@ -243,6 +243,13 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
     }
     if (doc.errors.length) continue;
     const at = (offset: number): Pos => ({ file, ...lc.linePos(offset) });
+    // Aliases are counted before anything follows them: a "billion laughs" file (anchors aliasing
+    // anchors) would otherwise take exponential time and memory in every walk below.
+    const aliasError = checkAliases(doc);
+    if (aliasError) {
+      errors.push({ code: ConfigErrorCodes.YAML, ...at(aliasError.offset), path: pathToString(aliasError.path), message: `YAML: ${aliasError.message}` });
+      continue;
+    }
     const typedEnv = expandEnv(doc, env, (node, message) => {
       const p = at(node.range?.[0] ?? 0);
       errors.push({ code: ConfigErrorCodes.ENV, ...p, path: '', message });
@@ -266,7 +273,8 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
     recordPositions(doc.contents, [], walk);
     for (const t of fileTexts) envTexts.set(pathKey(t.path), t);
     if (errors.length) continue;
-    const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    // aliases are bounded by checkAliases, which counts the expansion itself
+    const js = doc.toJS({ maxAliasCount: -1 }) as unknown;
     if (js === null || js === undefined) continue;
     if (typeof js !== 'object' || Array.isArray(js)) {
       errors.push({ code: ConfigErrorCodes.SCHEMA, ...at(0), path: '', message: 'expected a mapping with receivers, processors, exporters and service' });
@@ -537,6 +545,66 @@ function deepFreeze<T>(v: T): T {
     for (const x of Object.values(v as object)) deepFreeze(x);
   }
   return v;
+}
+
+/**
+ * How many nodes the document may hold once its aliases are expanded: ten times what it writes, plus
+ * 100,000. Every walk over the config (positions, merging, schema checks) visits the expanded tree, so a
+ * "billion laughs" file (anchors aliasing anchors, 9^9 nodes from 90 written) must be refused before
+ * any of them; an anchor used a few hundred times is still fine (Go's yaml.v3, which the Collector and
+ * Prometheus use, bounds the ratio of alias to plain nodes the same way: "excessive aliasing").
+ */
+function expandedSizeLimit(written: number): number {
+  return written * 10 + 100_000;
+}
+
+/** Undefined when the document's aliases stay within {@link expandedSizeLimit}; else the alias that expands most, and why. */
+function checkAliases(doc: Document): { offset: number; path: (string | number)[]; message: string } | undefined {
+  const sizes = new Map<unknown, number>();
+  let written = 0;
+  let worst: { node: YamlNode; size: number } | undefined;
+  // the expanded size of each node, memoized so that the count itself is linear in the written document
+  const size = (node: unknown): number => {
+    if (node === null || typeof node !== 'object') return 0;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    sizes.set(node, 1); // an alias inside the node it refers to (a recursive structure) counts once
+    let n = 1;
+    if (isAlias(node)) {
+      n = size(node.resolve(doc));
+      if (!worst || n > worst.size) worst = { node, size: n };
+    } else {
+      written++;
+      if (isMap(node) || isSeq(node)) for (const item of node.items) n += size(item);
+      else if (isPair(node)) n = size(node.key) + size(node.value);
+    }
+    sizes.set(node, n);
+    return n;
+  };
+  const total = size(doc.contents);
+  if (total <= expandedSizeLimit(written) || !worst) return undefined;
+  const bomb = worst.node as YamlNode & { source: string };
+  let at: (string | number)[] = [];
+  YAML.visit(doc, {
+    Alias(_key, node, ancestors) {
+      if (node !== bomb) return undefined;
+      for (let i = 0; i < ancestors.length; i++) {
+        const a = ancestors[i];
+        const child = ancestors[i + 1] ?? node;
+        if (isPair(a) && isScalar(a.key)) at.push(String(a.key.value));
+        else if (isSeq(a)) at.push(a.items.indexOf(child as never));
+      }
+      return YAML.visit.BREAK;
+    },
+  });
+  return {
+    offset: bomb.range?.[0] ?? 0,
+    path: at,
+    message:
+      `aliases expand the document to ${total.toLocaleString('en-US')} nodes from ${written.toLocaleString('en-US')} written ` +
+      `(at most ${expandedSizeLimit(written).toLocaleString('en-US')}); the alias *${bomb.source} alone expands to ${worst.size.toLocaleString('en-US')}: ` +
+      'a "billion laughs" structure of anchors aliasing anchors? Write the values out',
+  };
 }
 
 interface PositionWalk {
