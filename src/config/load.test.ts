@@ -84,6 +84,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses a ${...} that is not ${env:NAME}, instead of keeping it as text (the Collector refuses them too)', async () => {
+    expect(await errorsOf(['bad_env_syntax.yaml'])).toEqual([
+      'bad_env_syntax.yaml:8:10: "${env:1BAD}" is not a reference vigil expands: the variable name "1BAD" must match [A-Za-z_][A-Za-z0-9_]*',
+      'bad_env_syntax.yaml:9:10: "${ENV:TOKEN}" is not a reference vigil expands: the only scheme is "env" (${env:NAME}), not "ENV" (write $$ for a literal $)',
+      'bad_env_syntax.yaml:10:10: "${file:/run/secrets/token}" is not a reference vigil expands: the only scheme is "env" (${env:NAME}), not "file" (write $$ for a literal $)',
+      'bad_env_syntax.yaml:11:10: "${env:}" is not a reference vigil expands: the variable name is empty',
+      'bad_env_syntax.yaml:12:10: "${env:UNCLOSED" is not a reference vigil expands: it has no closing "}" (write $$ for a literal $)',
+    ]);
+  });
+
   it('gives each kind of mistake its stable code', async () => {
     const codes = async (f: string) => (await loadConfig([td(f)], registry, {})).errors.map((e) => e.code);
     expect(await codes('bad_three.yaml')).toEqual(['VIGIL_CONFIG_SCHEMA', 'VIGIL_CONFIG_SCHEMA', 'VIGIL_CONFIG_PIPELINE']);

@@ -690,7 +690,8 @@ function recordPositions(node: unknown, p: (string | number)[], w: PositionWalk)
   }
 }
 
-const ENV_REF = /\$\$|\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+// `$$`, a reference, or (the last alternative) any other `${...` : a mistyped reference, refused rather than kept as text
+const ENV_REF = /\$\$|\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}?/g;
 const WHOLE_REF = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
 
 /**
@@ -705,8 +706,13 @@ function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNo
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
       const src = node.value;
       let missing = false;
-      const expanded = src.replace(ENV_REF, (all, name: string | undefined, def: string | undefined) => {
+      const expanded = src.replace(ENV_REF, (all: string, name: string | undefined, def: string | undefined) => {
         if (all === '$$') return '$';
+        if (name === undefined) {
+          missing = true;
+          onError(node, `${JSON.stringify(all)} is not a reference vigil expands: ${badReference(all)}`);
+          return '';
+        }
         const v = env[name!];
         if (v !== undefined && v !== '') return v;
         if (def !== undefined) return def;
@@ -726,6 +732,20 @@ function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNo
     },
   });
   return typedText;
+}
+
+/**
+ * Why `${...` is not `${env:NAME}` or `${env:NAME:-default}`. The Collector's rules: a name matches
+ * `[A-Za-z_][A-Za-z0-9_]*`, and a scheme it has no provider for is an error, not literal text.
+ */
+function badReference(ref: string): string {
+  const literal = 'write $$ for a literal $';
+  if (!ref.endsWith('}')) return `it has no closing "}" (${literal})`;
+  const m = /^\$\{([^:}]*):(.*)\}$/s.exec(ref);
+  if (!m) return `expected \${env:NAME} or \${env:NAME:-default} (${literal})`;
+  if (m[1] !== 'env') return `the only scheme is "env" (\${env:NAME}), not ${JSON.stringify(m[1])} (${literal})`;
+  const name = m[2]!.split(':-')[0]!;
+  return name === '' ? 'the variable name is empty' : `the variable name ${JSON.stringify(name)} must match [A-Za-z_][A-Za-z0-9_]*`;
 }
 
 function article(kind: ComponentKind): string {
