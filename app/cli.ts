@@ -29,12 +29,28 @@ http://localhost:8888. Writes send --token, else $VIGIL_API_TOKEN, else the conf
 A MATCHER is Alertmanager's: name="value", name!="value", name=~"regex", name!~"regex".
 `;
 
+const COMMANDS = ['run', 'validate', 'test', 'status', 'alerts', 'silence'];
+
+/** The USAGE lines of one command, and the notes below them that concern it. */
+function commandUsage(command: string): string {
+  const [head, notes] = USAGE.split('\n\n').slice(1) as [string, string];
+  const lines = head.split('\n').filter((l) => l.startsWith(`  vigil ${command} `));
+  const configNote = ['run', 'validate', 'test'].includes(command) ? notes.split('\n')[0]! : notes.split('\n').slice(1).join('\n');
+  return `usage:\n${lines.join('\n')}\n\n${configNote.trimEnd()}\n`;
+}
+
 type Out = { out: (s: string) => void; err: (s: string) => void };
 const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 /** Runs one CLI command with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[], io: Out = stdio): Promise<number> {
   const [command, ...rest] = argv;
+  // `vigil COMMAND --help` (or -h) anywhere before a `--`: that command's usage lines, exit 0
+  const beforeDashes = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
+  if (command && COMMANDS.includes(command) && beforeDashes.some((a) => a === '--help' || a === '-h')) {
+    io.out(commandUsage(command));
+    return 0;
+  }
   switch (command) {
     case 'run':
       return run(rest, io);

@@ -113,4 +113,25 @@ describe('vigil CLI', () => {
     }
     expect((await cli('--help')).code).toBe(0);
   });
+
+  it('prints each command\'s usage for --help or -h, exit 0, as the top-level --help does', async () => {
+    for (const [argv, shows] of [
+      [['run', '--help'], 'vigil run --config FILE'],
+      [['validate', '-h'], 'vigil validate --config FILE'],
+      [['test', '--config', 'x.yaml', '--help'], 'vigil test --config FILE'],
+      [['status', '--help'], 'vigil status [--output'],
+      [['alerts', '--help'], 'vigil alerts [MATCHER...]'],
+      [['silence', '--help'], 'vigil silence expire ID'],
+      [['silence', 'add', '--help'], 'vigil silence add MATCHER...'],
+    ] as const) {
+      const r = await cli(...argv);
+      expect([argv, r.code, r.err]).toEqual([argv, 0, '']);
+      expect(r.out).toContain(shows);
+      expect(r.out).toMatch(/^usage:\n/);
+      // only that command's lines
+      expect(r.out.match(/^ {2}vigil (\w+)/gm)!.every((l) => l.endsWith(argv[0]))).toBe(true);
+    }
+    // after --, --help is a positional (a test file so named), not a request for help
+    expect((await cli('test', '--config', 'x.yaml', '--', '--help')).out).not.toMatch(/^usage:/);
+  });
 });
