@@ -102,6 +102,11 @@ async function validate(args: string[], io: Out): Promise<number> {
     io.err('vigil validate: no --config file given (vigil validate --config pipelines.yaml)\n');
     return 1;
   }
+  if (parsed.positionals.length) {
+    // `--config a.yaml b.yaml` would otherwise check or run a.yaml alone
+    io.err(`vigil validate: unexpected argument${parsed.positionals.length === 1 ? '' : 's'} ${parsed.positionals.map((p) => JSON.stringify(p)).join(' ')}: give each file with its own --config (vigil validate --config a.yaml --config b.yaml)\n`);
+    return 1;
+  }
   const result = await loadConfig(files, components);
   if (result.errors.length) {
     for (const e of result.errors) io.err(`${formatConfigError(e)}\n`);
@@ -123,6 +128,11 @@ async function run(args: string[], io: Out): Promise<number> {
   const files = parsed.values.config ?? [];
   if (!files.length) {
     io.err('vigil run: no --config file given (vigil run --config pipelines.yaml)\n');
+    return 1;
+  }
+  if (parsed.positionals.length) {
+    // `--config a.yaml b.yaml` would otherwise check or run a.yaml alone
+    io.err(`vigil run: unexpected argument${parsed.positionals.length === 1 ? '' : 's'} ${parsed.positionals.map((p) => JSON.stringify(p)).join(' ')}: give each file with its own --config (vigil run --config a.yaml --config b.yaml)\n`);
     return 1;
   }
   const result = await loadConfig(files, components);

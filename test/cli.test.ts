@@ -114,6 +114,17 @@ describe('vigil CLI', () => {
     expect((await cli('--help')).code).toBe(0);
   });
 
+  it('refuses a file given without --config to validate and run, instead of ignoring it', async () => {
+    for (const command of ['validate', 'run']) {
+      const r = await cli(command, '--config', at('pipelines.yaml'), 'other.yaml');
+      expect([r.code, r.out, r.err]).toEqual([
+        1,
+        '',
+        `vigil ${command}: unexpected argument "other.yaml": give each file with its own --config (vigil ${command} --config a.yaml --config b.yaml)\n`,
+      ]);
+    }
+  });
+
   it('prints each command\'s usage for --help or -h, exit 0, as the top-level --help does', async () => {
     for (const [argv, shows] of [
       [['run', '--help'], 'vigil run --config FILE'],
