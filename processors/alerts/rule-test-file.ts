@@ -292,7 +292,16 @@ function readGroup(r: Reader, node: YamlNode | null, path: string, evaluationInt
     alertTests: [],
     routeTests: [],
   };
-  const routes = (v: YamlNode | null, p: string) => r.list(v, p, (item, ip) => readRouteTest(r, item, ip, g));
+  // an eval_time is reached by evaluating every evaluation_interval from 0: bounded, as series values are
+  const evalTime: EvalTime = (v, p) => {
+    const ms = r.duration(v, p);
+    if (ms !== undefined && ms / evaluationIntervalMs > MAX_EVALUATIONS) {
+      r.error(v, p, `${r.text(v, p)} is ${Math.floor(ms / evaluationIntervalMs).toLocaleString('en-US')} evaluations at evaluation_interval ${evaluationIntervalMs / 1000}s; at most ${MAX_EVALUATIONS.toLocaleString('en-US')}`);
+      return undefined;
+    }
+    return ms;
+  };
+  const routes = (v: YamlNode | null, p: string) => r.list(v, p, (item, ip) => readRouteTest(r, item, ip, g, evalTime));
   r.object(node, path, {
     name: (v, p) => (g.name = r.text(v, p)),
     interval: (v, p) => {
@@ -309,7 +318,7 @@ function readGroup(r: Reader, node: YamlNode | null, path: string, evaluationInt
     },
     external_url: (v, p) => (g.externalUrl = r.text(v, p)),
     input_series: (v, p) => r.list(v, p, (item, ip) => readSeries(r, item, ip, g)),
-    alert_rule_test: (v, p) => r.list(v, p, (item, ip) => readAlertTest(r, item, ip, g)),
+    alert_rule_test: (v, p) => r.list(v, p, (item, ip) => readAlertTest(r, item, ip, g, evalTime)),
     route_test: routes,
     exp_routes: routes,
   });
@@ -359,14 +368,23 @@ function readSeries(r: Reader, node: YamlNode | null, path: string, g: TestGroup
   if (series) g.inputSeries.push({ series, values, type, observations, where: r.where(node, path) });
 }
 
-function readAlertTest(r: Reader, node: YamlNode | null, path: string, g: TestGroup): void {
+/**
+ * How many rule evaluations one test group may take (its largest eval_time over evaluation_interval):
+ * 1,000,000, some 20 s of work, as series values are bounded by their expansion (series-notation.ts).
+ */
+const MAX_EVALUATIONS = 1_000_000;
+
+/** Reads an eval_time in ms; undefined (and an error) when it is not a duration or is too far. */
+type EvalTime = (v: YamlNode | null, p: string) => number | undefined;
+
+function readAlertTest(r: Reader, node: YamlNode | null, path: string, g: TestGroup, evalTime: EvalTime): void {
   let evalTimeMs = 0;
   let evalTimeText = '0s';
   let alertname: string | undefined;
   const expAlerts: ExpectedAlert[] = [];
   const ok = r.object(node, path, {
     eval_time: (v, p) => {
-      const ms = r.duration(v, p);
+      const ms = evalTime(v, p);
       if (ms === undefined) return;
       evalTimeMs = ms;
       evalTimeText = r.text(v, p)!;
@@ -388,7 +406,7 @@ function readAlertTest(r: Reader, node: YamlNode | null, path: string, g: TestGr
   g.alertTests.push({ evalTimeMs, evalTimeText, alertname, expAlerts, where: r.where(node, path) });
 }
 
-function readRouteTest(r: Reader, node: YamlNode | null, path: string, g: TestGroup): void {
+function readRouteTest(r: Reader, node: YamlNode | null, path: string, g: TestGroup, evalTime: EvalTime): void {
   const t: RouteTest = { evalTimeMs: undefined, evalTimeText: undefined, alertname: undefined, labels: undefined, expExporters: undefined, expRoutes: undefined, where: r.where(node, path) };
   const strings = (v: YamlNode | null, p: string): string[] => {
     const out: string[] = [];
@@ -400,7 +418,7 @@ function readRouteTest(r: Reader, node: YamlNode | null, path: string, g: TestGr
   };
   const ok = r.object(node, path, {
     eval_time: (v, p) => {
-      t.evalTimeMs = r.duration(v, p);
+      t.evalTimeMs = evalTime(v, p);
       t.evalTimeText = r.text(v, p);
     },
     alertname: (v, p) => (t.alertname = r.text(v, p)),

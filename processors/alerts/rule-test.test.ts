@@ -138,6 +138,26 @@ describe('vigil test reads test files as promtool does', () => {
     expect(['1.5m', '30s1m', '1m1m', '', '5', '-1m'].map(parsePrometheusDuration)).toEqual(Array(6).fill(undefined));
   });
 
+  it('refuses an eval_time too many evaluations away, which would run for days, as series values too long are refused', () => {
+    const r = readTestFile(
+      't.yaml',
+      [
+        'evaluation_interval: 1s',
+        'tests:',
+        '  - input_series: [{series: a, values: "1"}]',
+        '    alert_rule_test:',
+        '      - {eval_time: 1000d, alertname: X}',
+        '      - {eval_time: 11d, alertname: X}',
+        '    route_test:',
+        '      - {eval_time: 1y, alertname: X, exp_exporters: []}',
+      ].join('\n'),
+    );
+    expect(r.errors).toEqual([
+      't.yaml:5:21: tests[0].alert_rule_test[0].eval_time: 1000d is 86,400,000 evaluations at evaluation_interval 1s; at most 1,000,000',
+      't.yaml:8:21: tests[0].route_test[0].eval_time: 1y is 31,536,000 evaluations at evaluation_interval 1s; at most 1,000,000',
+    ]);
+  });
+
   it('refuses unknown keys, promql_expr_test and bad values, all at once, each with file:line:col', () => {
     const r = readTestFile(
       't.yaml',
