@@ -10,6 +10,7 @@
  * can repeat a notification, never lose one. A refusal is retried at the next evaluation for the refusing
  * exporter only: the others are never given the same notification again because one refused.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { type CreateSettings, type Host, type Processor, type Consumer, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
@@ -30,7 +31,9 @@ import { alertReceivers } from './wiring.ts';
 export class AlertsProcessor implements Processor {
   /** Passes spans on unread (its rules read the metrics that other processors derive from them). */
   readonly spanReads: SpanReads = READS_NO_SPAN_FIELDS;
-  readonly engine: AlertEngine;
+  /** Replaced only at start, when the saved state could not be restored into it (see {@link restoreState}). */
+  engine: AlertEngine;
+  private readonly newEngine: () => AlertEngine;
   private readonly intervalMs: number;
   private readonly stateFile: string;
   private timer: NodeJS.Timeout | undefined;
@@ -55,17 +58,19 @@ export class AlertsProcessor implements Processor {
     const dir = stateDirFor(settings);
     this.stateFile = path.join(dir, 'state.json');
     const caps = settings.service.exporterCapabilities;
-    this.engine = new AlertEngine({
-      config,
-      compiled,
-      startedAt: Date.now(),
-      keepsSilencedResolves: (id) => caps?.[id]?.keepsSilencedResolves ?? false,
-      defaultExporters: alertReceivers(settings.id, settings.service.pipelines, caps),
-      silences: settings.silences,
-      telemetryEndpoint: settings.service.telemetryEndpoint,
-      logger: settings.logger,
-      telemetry: settings.telemetry,
-    });
+    this.newEngine = () =>
+      new AlertEngine({
+        config,
+        compiled,
+        startedAt: Date.now(),
+        keepsSilencedResolves: (id) => caps?.[id]?.keepsSilencedResolves ?? false,
+        defaultExporters: alertReceivers(settings.id, settings.service.pipelines, caps),
+        silences: settings.silences,
+        telemetryEndpoint: settings.service.telemetryEndpoint,
+        logger: settings.logger,
+        telemetry: settings.telemetry,
+      });
+    this.engine = this.newEngine();
     this.rules = config.rules.map((r) => describeRule(r));
     this.configSilences = config.silences.map((s) => ({ matchers: [...s.matchers], comment: s.comment }));
   }
@@ -99,19 +104,39 @@ export class AlertsProcessor implements Processor {
     };
   }
 
+  /**
+   * Restores the saved state. A file that is not JSON, of a version this vigil does not know (written by
+   * a newer one) or of a shape the engine cannot take is moved aside as `state.json.corrupt` (never
+   * overwritten unseen), logged as an error naming the file and why, and the processor starts with no
+   * alert state, as the budget and silence stores do: a start never fails on it.
+   */
+  private restoreState(): void {
+    let problem: string | undefined;
+    try {
+      const state = readJsonSync(this.stateFile) as { version?: unknown } | undefined;
+      if (state === undefined) return;
+      if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new Error('expected a JSON object');
+      if (state.version !== 1 && state.version !== 2) throw new Error(`unknown version ${JSON.stringify(state.version)} (this vigil reads versions 1 and 2)`);
+      this.engine.restore(state as EngineState);
+      this.lastWritten = JSON.stringify(this.engine.snapshot());
+      return;
+    } catch (e) {
+      problem = (e as Error).message;
+    }
+    this.engine = this.newEngine(); // a restore that threw half-way leaves no trace
+    let kept = ' (old file kept as state.json.corrupt)';
+    try {
+      fs.renameSync(this.stateFile, `${this.stateFile}.corrupt`);
+    } catch {
+      kept = ''; // it is overwritten at the next save
+    }
+    this.settings.logger.error({ err: problem, file: this.stateFile }, `alert state file unreadable; starting with no alert state${kept}`);
+  }
+
   async start(_host?: Host): Promise<void> {
     if (this.started) return;
     this.started = true;
-    let state: unknown;
-    try {
-      state = readJsonSync(this.stateFile);
-    } catch (e) {
-      this.settings.logger.warn({ err: (e as Error).message, file: this.stateFile }, 'alert state file unreadable; starting with no alert state');
-    }
-    if (state) {
-      this.engine.restore(state as EngineState);
-      this.lastWritten = JSON.stringify(this.engine.snapshot());
-    }
+    this.restoreState();
     // A reload that changed this processor's config: the series of metrics the new rules still read are
     // carried over, so that their windows do not restart empty (the reload keeps an unchanged processor
     // running as it is).
