@@ -155,6 +155,28 @@ describe('cost budgets', () => {
     await proc.shutdown();
   });
 
+  it('a state file of the right version but another shape does not fail the start either: it is kept aside', async () => {
+    vi.setSystemTime(Date.UTC(2026, 10, 23, 12));
+    const first = make([{ name: 'daily', period: 'day', limit_usd: 10 }]);
+    await first.proc.start();
+    await spend(first.proc, 4);
+    await first.proc.shutdown();
+    const saved = JSON.parse(fs.readFileSync(first.proc.budgetFile, 'utf8')) as { budgets: Record<string, { groups: unknown }> };
+    expect(saved.budgets['daily']!.groups).toHaveLength(1); // the period and time zone match: its groups are read
+    for (const damage of [{ budgets: null }, { budgets: { daily: { ...saved.budgets['daily'], groups: 5 } } }, { budgets: { daily: { ...saved.budgets['daily'], groups: [null] } } }]) {
+      const damaged = JSON.stringify({ ...saved, ...damage });
+      fs.writeFileSync(first.proc.budgetFile, damaged);
+      fs.rmSync(`${first.proc.budgetFile}.corrupt`, { force: true });
+      const { proc, emitted } = make([{ name: 'daily', period: 'day', limit_usd: 10 }], first.stateDir);
+      await proc.start();
+      expect(await gauge(proc, emitted, 'llm.budget.spent', 'daily')).toBe(0);
+      // [null]: that group is skipped, the file read; the others are kept aside
+      if (Array.isArray(damage.budgets?.daily?.groups)) expect(fs.existsSync(`${proc.budgetFile}.corrupt`)).toBe(false);
+      else expect(fs.readFileSync(`${proc.budgetFile}.corrupt`, 'utf8')).toBe(damaged);
+      await proc.shutdown();
+    }
+  });
+
   it('survives kill -9: a child process spends, is SIGKILLed, and a restart finds the spend', async () => {
     vi.useRealTimers();
     const stateDir = tempDir();

@@ -134,7 +134,10 @@ export class BudgetBook {
     let doc: PersistedFile;
     try {
       doc = JSON.parse(text) as PersistedFile;
-      if (!doc || doc.version !== 1 || typeof doc.budgets !== 'object') throw new Error('unexpected content');
+      if (!doc || doc.version !== 1 || !isRecord(doc.budgets)) throw new Error('unexpected content: expected {"version": 1, "budgets": {...}}');
+      for (const [name, saved] of Object.entries(doc.budgets)) {
+        if (!isRecord(saved) || (saved.groups !== undefined && !Array.isArray(saved.groups))) throw new Error(`unexpected content: budget ${JSON.stringify(name)} is not {"groups": [...], ...}`);
+      }
     } catch (err) {
       try {
         fs.renameSync(this.file, `${this.file}.corrupt`);
@@ -150,7 +153,7 @@ export class BudgetBook {
       const saved = doc.budgets[b.config.name];
       if (!saved || saved.kind !== b.config.period || saved.timezone !== b.config.timezone || saved.period !== b.period) continue;
       for (const g of saved.groups ?? []) {
-        if (typeof g.spent !== 'number' || !Number.isFinite(g.spent) || !g.attrs || typeof g.attrs !== 'object') continue;
+        if (!isRecord(g) || typeof g.spent !== 'number' || !Number.isFinite(g.spent) || !g.attrs || typeof g.attrs !== 'object') continue;
         if (Object.keys(g.attrs).join('\u0001') !== b.config.group_by.join('\u0001')) continue; // group_by changed
         const attrs: KeyValue[] = Object.entries(g.attrs).map(([key, value]) => ({ key, value: String(value) }));
         const k = groupKey(attrs);
@@ -256,4 +259,8 @@ export class BudgetBook {
 
 function groupKey(attrs: readonly KeyValue[]): string {
   return attrs.map((a) => String(a.value)).join('\u0001');
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
