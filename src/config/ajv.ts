@@ -157,17 +157,30 @@ export interface SchemaIssue {
 export function describeAjvErrors(errors: ErrorObject[], schema?: TSchema): SchemaIssue[] {
   const consts = new Map<string, unknown[]>();
   for (const e of errors) if (e.keyword === 'const') consts.set(e.instancePath, [...(consts.get(e.instancePath) ?? []), (e.params as { allowedValue: unknown }).allowedValue]);
+  // the types the branches of a union wanted at each place (merged into one "expected string or array")
+  const types = new Map<string, string[]>();
+  for (const e of errors) if (e.keyword === 'type') types.set(e.instancePath, [...new Set([...(types.get(e.instancePath) ?? []), ...String((e.params as { type: unknown }).type).split(',')])]);
   const out: SchemaIssue[] = [];
   const done = new Set<string>();
+  const push = (issue: SchemaIssue) => {
+    const key = `${issue.path.join('\u0000')}\u0001${issue.message}`;
+    if (!done.has(key)) out.push(issue);
+    done.add(key);
+  };
   for (const e of errors.filter(relevant)) {
     if (e.keyword === 'const' && consts.get(e.instancePath)!.length > 1) {
-      if (done.has(e.instancePath)) continue;
-      done.add(e.instancePath);
       const allowed = consts.get(e.instancePath)!;
-      out.push({ path: pointerToPath(e.instancePath), message: `expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` });
+      push({ path: pointerToPath(e.instancePath), message: `expected one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` });
       continue;
     }
-    out.push(describeAjvError(e, schema));
+    if (e.keyword === 'type') {
+      // a union's other branches: the value has the type of a branch that says more (a literal's "expected
+      // one of", or a mistake further in), so "expected null" beside them is noise
+      if (consts.has(e.instancePath) || errors.some((o) => o.instancePath.startsWith(`${e.instancePath}/`))) continue;
+      push({ path: pointerToPath(e.instancePath), message: `expected ${types.get(e.instancePath)!.join(' or ')}` });
+      continue;
+    }
+    push(describeAjvError(e, schema));
   }
   return out;
 }

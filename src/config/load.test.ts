@@ -56,6 +56,14 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('says one thing per mistake: no "expected string" thrice beside "expected one of", no "expected null" from a union\'s other branch', async () => {
+    const r = await loadConfig([td('bad_types.yaml')], components, {});
+    expect(r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
+      'bad_types.yaml:5:24: receivers.otlp.protocols.http.endpoint: expected host:port',
+      'bad_types.yaml:8:16: exporters.debug.verbosity: expected one of "basic", "normal", "detailed"',
+    ]);
+  });
+
   it('refuses YAML infinities and NaN where a number or an integer is expected (Ajv takes .inf for an integer unless told not to)', async () => {
     expect(await errorsOf(['bad_numbers.yaml'])).toEqual([
       'bad_numbers.yaml:5:22: processors.batch.send_batch_size: expected integer',
