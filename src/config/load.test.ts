@@ -121,6 +121,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reports a broken receivers list once, not also an exporter that "would receive nothing" because of it', async () => {
+    expect(await errorsOf(['bad_receivers_list.yaml'])).toEqual([
+      'bad_receivers_list.yaml:9:18: service.pipelines.main.receivers: expected array',
+      'bad_receivers_list.yaml:12:19: service.pipelines.other.receivers[0]: receiver "nosuch" is not defined in receivers',
+    ]);
+  });
+
   it('refuses a duplicate component ID', async () => {
     const errs = await errorsOf(['bad_duplicate_id.yaml']);
     expect(errs).toEqual(['bad_duplicate_id.yaml:5:3: exporters.debug: "debug" is defined twice (IDs and keys must be unique)']);

@@ -483,6 +483,10 @@ function checkExportersReachable(
   factories: Map<string, Factory>,
   report: (p: (string | number)[], message: string, code?: ConfigErrorCode) => void,
 ): void {
+  // a pipeline whose receivers or processors are already in error (none, not defined, of an unknown type)
+  // says nothing more: what its exporters would get cannot be known, and "would receive nothing" misleads
+  if (!pipe.receivers.length) return;
+  if (pipe.receivers.some((id) => !factories.has(`receiver:${id}`)) || pipe.processors.some((id) => !factories.has(`processor:${id}`))) return;
   const intake = new Set<SignalName>();
   for (const id of pipe.receivers) for (const s of factories.get(`receiver:${id}`)?.signals ?? []) if (!signal || s === signal) intake.add(s);
   const derived = new Map<SignalName, string[]>();
