@@ -15,8 +15,9 @@ export const otlpExporterFactory: Factory<OtlpExporterConfig> = {
   validate(config): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
     if (config.protocol === 'grpc') {
-      if (!/^(https?:\/\/)?(\[[^\]]+\]|[^:/[\]]+):\d{1,5}\/?$/.test(config.endpoint))
-        issues.push({ path: ['endpoint'], message: 'expected host:port or http(s)://host:port for protocol grpc' });
+      const m = /^(https?:\/\/)?(\[[^\]]+\]|[^:/[\]]+):(\d{1,5})\/?$/.exec(config.endpoint);
+      if (!m || Number(m[3]) > 65535)
+        issues.push({ path: ['endpoint'], message: 'expected host:port or http(s)://host:port (a port from 0 to 65535) for protocol grpc' });
     } else {
       let ok = false;
       try {

@@ -259,6 +259,6 @@ export function describeAjvError(e: ErrorObject, schema?: TSchema): SchemaIssue 
 
 function patternMessage(pattern: string): string {
   if (pattern.includes('ms|s|m|h|d')) return 'expected a duration such as "500ms", "10s", "5m", "4h", "1d"';
-  if (pattern.includes(':')) return 'expected host:port';
+  if (pattern.includes(':')) return 'expected host:port with a port from 0 to 65535';
   return `expected a string matching ${pattern}`;
 }

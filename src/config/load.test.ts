@@ -59,8 +59,17 @@ describe('loadConfig', () => {
   it('says one thing per mistake: no "expected string" thrice beside "expected one of", no "expected null" from a union\'s other branch', async () => {
     const r = await loadConfig([td('bad_types.yaml')], components, {});
     expect(r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
-      'bad_types.yaml:5:24: receivers.otlp.protocols.http.endpoint: expected host:port',
+      'bad_types.yaml:5:24: receivers.otlp.protocols.http.endpoint: expected host:port with a port from 0 to 65535',
       'bad_types.yaml:8:16: exporters.debug.verbosity: expected one of "basic", "normal", "detailed"',
+    ]);
+  });
+
+  it('refuses a port past 65535 in an endpoint to bind or to send to', async () => {
+    const r = await loadConfig([td('bad_ports.yaml')], components, {});
+    expect(r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
+      'bad_ports.yaml:5:24: receivers.otlp.protocols.grpc.endpoint: expected host:port with a port from 0 to 65535',
+      'bad_ports.yaml:6:24: receivers.otlp.protocols.http.endpoint: expected host:port with a port from 0 to 65535',
+      'bad_ports.yaml:9:23: exporters.otlp/up.endpoint: expected host:port or http(s)://host:port (a port from 0 to 65535) for protocol grpc',
     ]);
   });
 
