@@ -176,7 +176,9 @@ export function describeAjvErrors(errors: ErrorObject[], schema?: TSchema): Sche
     if (e.keyword === 'type') {
       // a union's other branches: the value has the type of a branch that says more (a literal's "expected
       // one of", or a mistake further in), so "expected null" beside them is noise
-      if (consts.has(e.instancePath) || errors.some((o) => o.instancePath.startsWith(`${e.instancePath}/`))) continue;
+      const saysMore = (o: ErrorObject) =>
+        o.instancePath.startsWith(`${e.instancePath}/`) || (o.instancePath === e.instancePath && !['type', 'anyOf', 'oneOf'].includes(o.keyword));
+      if (consts.has(e.instancePath) || errors.some(saysMore)) continue;
       push({ path: pointerToPath(e.instancePath), message: `expected ${types.get(e.instancePath)!.join(' or ')}` });
       continue;
     }

@@ -60,7 +60,8 @@ describe('loadConfig', () => {
     const r = await loadConfig([td('bad_types.yaml')], components, {});
     expect(r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
       'bad_types.yaml:5:24: receivers.otlp.protocols.http.endpoint: expected host:port with a port from 0 to 65535',
-      'bad_types.yaml:8:16: exporters.debug.verbosity: expected one of "basic", "normal", "detailed"',
+      'bad_types.yaml:6:39: receivers.otlp.protocols.grpc.tls: unknown key "tls"',
+      'bad_types.yaml:9:16: exporters.debug.verbosity: expected one of "basic", "normal", "detailed"',
     ]);
   });
 
