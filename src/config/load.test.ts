@@ -74,6 +74,21 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses a certificate, key or token file that cannot be read, at its key, all at once', async () => {
+    const r = await loadConfig([td('bad_files.yaml')], components, {});
+    expect(r.errors.map((e) => [e.code, formatConfigError({ ...e, file: path.basename(e.file) })])).toEqual([
+      ['VIGIL_CONFIG_READ', 'bad_files.yaml:4:22: receivers.otlp.tls.cert_file: cannot read ./testdata-no-such/cert.pem: no such file'],
+      ['VIGIL_CONFIG_READ', 'bad_files.yaml:4:61: receivers.otlp.tls.key_file: cannot read ./testdata-no-such/key.pem: no such file'],
+      ['VIGIL_CONFIG_READ', 'bad_files.yaml:11:26: service.telemetry.api.bearer_token_file: cannot read /: not a regular file'],
+    ]);
+    // the same files, present, pass
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-files-'));
+    for (const f of ['cert.pem', 'key.pem', 'token']) fs.writeFileSync(path.join(dir, f), 'x');
+    const text = fs.readFileSync(td('bad_files.yaml'), 'utf8').replaceAll('./testdata-no-such', dir).replace('bearer_token_file: /', `bearer_token_file: ${dir}/token`);
+    fs.writeFileSync(path.join(dir, 'ok.yaml'), text);
+    expect((await loadConfig([path.join(dir, 'ok.yaml')], components, {})).errors).toEqual([]);
+  });
+
   it('refuses YAML infinities and NaN where a number or an integer is expected (Ajv takes .inf for an integer unless told not to)', async () => {
     expect(await errorsOf(['bad_numbers.yaml'])).toEqual([
       'bad_numbers.yaml:5:22: processors.batch.send_batch_size: expected integer',

@@ -203,6 +203,7 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
   const used = checkPipelines(cfg, factories, report);
   checkEndpoints(cfg, factories, used, report);
   checkApi(cfg, report);
+  checkInputFiles(cfg, report);
   // only on an otherwise valid config: a component's checkWiring may assume its own config is valid
   if (!errors.length) checkWiring(cfg, factories, report);
   if (errors.length) return { errors: sortErrors(errors) };
@@ -425,6 +426,30 @@ function checkApi(cfg: Static<typeof TopSchema>, report: Report): void {
   const api = (cfg.service.telemetry as { api?: { bearer_token?: string; bearer_token_file?: string } }).api;
   if (api?.bearer_token && api.bearer_token_file)
     report(['service', 'telemetry', 'api', 'bearer_token_file'], 'give bearer_token or bearer_token_file, not both', ConfigErrorCodes.SCHEMA);
+}
+
+/**
+ * Every `*_file` key (TLS certificates and keys, CA bundles, token files) names a file vigil reads at start
+ * and reload: one that is missing or unreadable is a config error here, at the key, rather than a start
+ * that fails (or a reload refused) later.
+ */
+function checkInputFiles(cfg: Static<typeof TopSchema>, report: Report): void {
+  const visit = (v: unknown, p: (string | number)[]): void => {
+    if (Array.isArray(v)) return v.forEach((x, i) => visit(x, [...p, i]));
+    if (!isPlainObject(v)) return;
+    for (const [k, x] of Object.entries(v)) {
+      if (k.endsWith('_file') && typeof x === 'string' && x !== '') {
+        try {
+          if (!fs.statSync(x).isFile()) throw new Error('not a regular file');
+          fs.accessSync(x, fs.constants.R_OK);
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          report([...p, k], `cannot read ${x}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message}`, ConfigErrorCodes.READ);
+        }
+      } else visit(x, [...p, k]);
+    }
+  };
+  for (const section of ['receivers', 'processors', 'exporters', 'service'] as const) visit(cfg[section], [section]);
 }
 
 /** Wiring checks that need the whole config (a route naming an exporter that cannot receive its alerts). */
