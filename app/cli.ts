@@ -160,6 +160,7 @@ async function run(args: string[], io: Out): Promise<number> {
   const service = new Service(result.config, {
     logger,
     registry: components,
+    configFiles: files,
     telemetry: new ServiceTelemetry(selfExport.meter ? { mirror: selfExport.meter } : {}),
     ...(selfExport.tracer ? { tracer: selfExport.tracer } : {}),
   });
@@ -169,6 +170,11 @@ async function run(args: string[], io: Out): Promise<number> {
   let stopping = false;
   let resolveExit!: (code: number) => void;
   const exit = new Promise<number>((r) => (resolveExit = r));
+  // The daemon runs until a signal stops it, whatever its config holds open: the telemetry endpoint does not
+  // hold the event loop (unref'd), so a config of `nop` receivers would otherwise end the process right after
+  // "everything is ready" (Node's exit code 13, an unsettled top-level await). One idle timer holds it: no wake-up.
+  const hold = setInterval(() => undefined, 2 ** 31 - 1);
+  void exit.then(() => clearInterval(hold));
   const starting = service.start().then(
     () => {
       running = true;
@@ -181,7 +187,7 @@ async function run(args: string[], io: Out): Promise<number> {
     async (err: unknown) => {
       // The catalogue's code always (src/errors.ts: "a port in use, a state folder not writable"); the system
       // error's own code (EADDRINUSE, EACCES ...) goes beside it as `cause`.
-      const cause = (err as { code?: unknown }).code;
+      const cause = systemErrorCode(err);
       logger.fatal({ code: ErrorCodes.START_FAILED, ...(typeof cause === 'string' && cause !== ErrorCodes.START_FAILED ? { cause } : {}), err: (err as Error).message }, 'start failed');
       await service.shutdown().catch(() => undefined);
       await selfExport.shutdown();
@@ -215,13 +221,25 @@ async function run(args: string[], io: Out): Promise<number> {
       return;
     }
     logger.info({ files }, 'SIGHUP: reloading config');
-    void service.reload(files).finally(() => forgetValidators('config'));
+    void service.reload(files);
   });
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection (kept running)');
   });
   await starting.catch(() => undefined);
   return exit;
+}
+
+/**
+ * The system error code (`EADDRINUSE`, `EACCES`, ...) behind a start failure: the `code` of the error or of one it
+ * wraps (`cause`), else one named in the message (gRPC's bind error carries it only as text). Undefined when none.
+ */
+function systemErrorCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  }
+  return /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES|EPERM|ENOENT|ENOTDIR|ENOSPC|EROFS)\b/.exec(err instanceof Error ? err.message : String(err))?.[1];
 }
 
 async function test(args: string[], io: Out): Promise<number> {

@@ -2,7 +2,9 @@
  * The running daemon: self-telemetry endpoint, the pipeline graph, reload and drain.
  */
 import fs from 'node:fs';
+import type http from 'node:http';
 import path from 'node:path';
+import { forgetValidators } from './config/ajv.ts';
 import { type LoadResult, formatConfigError, loadConfig, parseComponentId, type ServiceConfig } from './config/load.ts';
 import { parseDuration } from './duration.ts';
 import type { Tracer } from '@opentelemetry/api';
@@ -12,7 +14,7 @@ import type { Logger } from './logger.ts';
 import type { ComponentRegistry } from './registry.ts';
 import { ServiceTelemetry } from './telemetry.ts';
 import { ConnectionStats } from './otlp/connections.ts';
-import { AlertsApi } from './api/alertmanager.ts';
+import { AlertsApi, type ApiError, checkWrite } from './api/alertmanager.ts';
 import { apiHandler } from './api/http.ts';
 import { buildOverview, type Overview } from './api/overview.ts';
 import { SilenceStore } from './silence-store.ts';
@@ -40,6 +42,11 @@ export interface ServiceOptions {
   tracer?: Tracer;
   /** Reused across reloads so counters keep counting; one is made if not given. */
   telemetry?: ServiceTelemetry;
+  /**
+   * The config files `vigil run` was given: with them, `POST /-/reload` on the telemetry endpoint loads them again
+   * (as SIGHUP does); without them (a service built in code) it answers 404.
+   */
+  configFiles?: readonly string[];
 }
 
 /**
@@ -54,6 +61,8 @@ export class Service {
   private graph: Graph | undefined;
   private endpoint: string | undefined;
   private reloading: Promise<boolean> | undefined;
+  /** Why the last reload was refused (what `POST /-/reload` answers); cleared by one that takes effect. */
+  private lastReloadError: string | undefined;
   /** The port the telemetry endpoint is bound to (useful when the config says port 0). */
   telemetryPort = 0;
   /** The daemon's silences (the API writes them, the alerts processors read them); opened at start. */
@@ -81,7 +90,31 @@ export class Service {
       startedAt: this.startedAt,
       version: VERSION,
     });
-    this.telemetry.setRequestHandler(apiHandler({ alerts: this.alertsApi, overview: (now) => this.overview(now) }));
+    const api = apiHandler({ alerts: this.alertsApi, overview: (now) => this.overview(now) });
+    const files = opts.configFiles;
+    this.telemetry.setRequestHandler((req, res, url) => (url.pathname === '/-/reload' ? this.reloadRequest(req, res, files) : api(req, res, url)));
+  }
+
+  /**
+   * `POST /-/reload` (or PUT), as Alertmanager's and Prometheus's lifecycle endpoint: loads the config files again
+   * (see {@link reload}); 200 when the new config took effect, 500 with the reason when it was refused (the
+   * running config is kept). A write: it needs the API token (`service.telemetry.api`), as silences do.
+   */
+  private async reloadRequest(req: http.IncomingMessage, res: http.ServerResponse, files: readonly string[] | undefined): Promise<boolean> {
+    const answer = (status: number, text: string, headers: http.OutgoingHttpHeaders = {}) => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(`${text}\n`);
+      return true;
+    };
+    if (req.method !== 'POST' && req.method !== 'PUT') return answer(405, 'use POST /-/reload', { allow: 'POST, PUT' });
+    if (!files?.length) return answer(404, 'reload is not available: this service was not started by vigil run --config');
+    try {
+      checkWrite(req, { token: this.apiToken, unauthenticatedWrites: this.config.service.telemetry.api.unauthenticated_writes });
+    } catch (e) {
+      return answer((e as ApiError).status ?? 401, (e as Error).message);
+    }
+    this.logger.info({ files }, 'POST /-/reload: reloading config');
+    const ok = await this.reload([...files]);
+    return ok ? answer(200, 'config reloaded') : answer(500, `failed to reload config: ${this.lastReloadError ?? 'see the log'}; the running config is kept`);
   }
 
   private alertsStatuses(nowMs: number): AlertsStatus[] {
@@ -207,9 +240,17 @@ export class Service {
    * logged. Resolves to whether the new config took effect.
    */
   reload(paths: string[]): Promise<boolean> {
-    this.reloading ??= this.doReload(paths).finally(() => {
-      this.reloading = undefined;
-    });
+    this.reloading ??= this.doReload(paths)
+      .then((ok) => {
+        this.telemetry.lastReload = ok ? { ok, successAtMs: Date.now() } : { ...this.telemetry.lastReload, ok };
+        if (ok) this.lastReloadError = undefined;
+        return ok;
+      })
+      .finally(() => {
+        this.reloading = undefined;
+        // the config's validators ran once more: let them go again (src/config/ajv.ts, issue 21)
+        forgetValidators('config');
+      });
     return this.reloading;
   }
 
@@ -218,6 +259,7 @@ export class Service {
     if (!result.config) {
       for (const e of result.errors) this.logger.error({ code: e.code, error: formatConfigError(e) }, 'reload refused: config error');
       this.logger.error({ errors: result.errors.length }, 'reload refused: the running config is kept');
+      this.lastReloadError = result.errors.map(formatConfigError).join('; ');
       return false;
     }
     const next = result.config;
@@ -260,6 +302,7 @@ export class Service {
       return true;
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'reload refused: the new pipelines failed to start; restoring the running config');
+      this.lastReloadError = `the new pipelines failed to start: ${(err as Error).message}`;
       this.config = previous;
       this.apiToken = this.readApiToken(previous);
       this.openSilences(previous.service.state_dir);

@@ -82,6 +82,13 @@ export class ServiceTelemetry {
   private extra: RequestHandler | undefined;
   /** `starting` until every pipeline started; `draining` once shutdown begins. */
   phase: 'starting' | 'running' | 'draining' = 'starting';
+  /**
+   * The last config load: whether it took effect, and when one last did (Unix ms; the start counts). Served as
+   * `vigil_config_last_reload_successful` and `vigil_config_last_reload_success_timestamp_seconds`, as Prometheus
+   * and Alertmanager serve `*_config_last_reload_successful`: a refused reload keeps the running config, and
+   * this is how a monitor sees it.
+   */
+  lastReload = { ok: true, successAtMs: Date.now() };
 
   /**
    * `mirror`: a meter of the OTel metrics SDK whose readers export vigil's own metrics over OTLP
@@ -210,6 +217,15 @@ export class ServiceTelemetry {
   }
 
   private registerProcessMetrics(): void {
+    const reloadOk = this.meter.createObservableGauge('vigil_config_last_reload_successful', { description: 'Whether the last config reload took effect (1) or was refused and the running config kept (0)' });
+    const reloadAt = this.meter.createObservableGauge('vigil_config_last_reload_success_timestamp_seconds', { unit: 's', description: 'When the config last loaded: the start or the last reload that took effect (Unix time)' });
+    this.meter.addBatchObservableCallback(
+      (r) => {
+        r.observe(reloadOk, this.lastReload.ok ? 1 : 0);
+        r.observe(reloadAt, this.lastReload.successAtMs / 1000);
+      },
+      [reloadOk, reloadAt],
+    );
     const started = Date.now();
     const rss = this.meter.createObservableGauge('vigil_process_memory_rss', { unit: 'By', description: 'Resident set size' });
     const heap = this.meter.createObservableGauge('vigil_process_runtime_heap_alloc', { unit: 'By', description: 'V8 heap in use' });
