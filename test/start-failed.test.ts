@@ -40,4 +40,27 @@ describe('vigil run when a port is taken', () => {
     expect(rec).toMatchObject({ level: 'fatal', code: 'VIGIL_START_FAILED', cause: 'EADDRINUSE' });
     expect(rec.err).toContain(`127.0.0.1:${port}`);
   }, 60_000);
+
+  // the same for a component's listener, whose error the graph wraps ("failed to start receiver ...")
+  it.each([
+    ['the otlp receiver (HTTP)', (port: number) => `receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:${port}"}}}}\nexporters: {nop: {}}`, 'otlp'],
+    ['the otlp receiver (gRPC)', (port: number) => `receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:${port}"}}}}\nexporters: {nop: {}}`, 'otlp'],
+    ['the prometheus exporter', (port: number) => `receivers: {nop: {}}\nexporters: {prometheus: {endpoint: "127.0.0.1:${port}"}}`, 'nop'],
+  ])('logs cause EADDRINUSE when %s cannot listen', async (_what, components, receiver) => {
+    const port = (holder.address() as net.AddressInfo).port;
+    const config = path.join(dir, 'component.yaml');
+    const exporter = components(port).includes('prometheus') ? 'prometheus' : 'nop';
+    fs.writeFileSync(
+      config,
+      `${components(port)}\nservice:\n  state_dir: ${JSON.stringify(path.join(dir, 'state'))}\n  telemetry: {endpoint: "127.0.0.1:0"}\n  pipelines: {main: {receivers: [${receiver}], exporters: [${exporter}]}}\n`,
+    );
+    const proc = spawn(process.execPath, [path.join(ROOT, 'bin/vigil.js'), 'run', '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    expect(await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)))).toBe(1);
+    const line = out.split('\n').find((l) => l.includes('"start failed"'));
+    expect(line, out).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ level: 'fatal', code: 'VIGIL_START_FAILED', cause: 'EADDRINUSE' });
+  }, 60_000);
 });

@@ -99,7 +99,7 @@ export class PrometheusExporter implements Exporter {
     // refused and failed connections logged at most every 10 s, as every listener's
     const stats = new ConnectionStats(this.settings.logger, undefined);
     await listenCapped(server, host, port, `prometheus ${this.config.endpoint}`, defaultMaxConnections(), stats).catch((err: Error) => {
-      throw new Error(`prometheus exporter ${this.settings.id}: cannot listen on ${this.config.endpoint}: ${err.message}`);
+      throw new Error(`prometheus exporter ${this.settings.id}: cannot listen on ${this.config.endpoint}: ${err.message}`, { cause: err });
     });
     this.server = server;
     const a = server.address();

@@ -367,7 +367,7 @@ export class OtlpReceiver implements Component {
     this.grpcServer = server;
     this.grpcHost = bindHost;
     this.grpcPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${bindHost}:${port}`, creds, (err, bound) => (err ? reject(new Error(`cannot listen on ${endpoint} (gRPC): ${err.message}`)) : resolve(bound))),
+      server.bindAsync(`${bindHost}:${port}`, creds, (err, bound) => (err ? reject(new Error(`cannot listen on ${endpoint} (gRPC): ${err.message}`, { cause: err })) : resolve(bound))),
     );
     widenFlowControlWindows(server);
     forEachHttp2Server(server, (h2) =>

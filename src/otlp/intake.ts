@@ -429,7 +429,7 @@ export class HttpIntakeServer {
     server.requestTimeout = 0;
     const stats = this.opts.connectionStats ?? new ConnectionStats(this.opts.logger, undefined);
     await listenCapped(server, host, port, `http ${this.opts.endpoint}`, this.opts.maxConnections ?? defaultMaxConnections(), stats).catch((e: Error) => {
-      throw new Error(`cannot listen on ${this.opts.endpoint}: ${e.message}`);
+      throw new Error(`cannot listen on ${this.opts.endpoint}: ${e.message}`, { cause: e });
     });
     server.on('clientError', (err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
