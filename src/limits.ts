@@ -12,6 +12,15 @@ export const MAX_TIME_UNIX_NANO = 2n ** 64n - 1n;
 export const MAX_TIME_UNIX_MS = Number(MAX_TIME_UNIX_NANO / 1_000_000n);
 /** Longest span duration taken from a JSON event: 365 days, in milliseconds. */
 export const MAX_DURATION_MS = 365 * 24 * 3600 * 1000;
+/**
+ * Deepest nesting of attribute values and log bodies (AnyValues: arrays and key-value lists in one another)
+ * accepted from any intake: OTLP/protobuf, OTLP/JSON and JSON events alike, counting every AnyValue on the
+ * way down (a top-level scalar is 1 level, a scalar inside one array 2). One limit for every encoding, so that
+ * what one tier accepts as protobuf can be forwarded as OTLP/JSON and accepted by the next. No real attribute
+ * comes close; deeper values are a hostile payload (decoding, processing or re-encoding them would exhaust
+ * the stack): they are refused with a 400.
+ */
+export const MAX_ANY_VALUE_DEPTH = 20;
 /** Most tokens one LLM call may report for one token type (a billion: far above any model's context). */
 export const MAX_TOKEN_COUNT = 1_000_000_000;
 

@@ -11,8 +11,9 @@ import { httpJsonReceiverFactory } from '../receivers/http_json/index.ts';
 import type { HttpJsonReceiver } from '../receivers/http_json/http-json-receiver.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
-import { MAX_ANY_VALUE_DEPTH, parseOtlpJson } from '../src/otlp/json.ts';
-import { type DecodeChecks, decodeExportRequest, decodeExportResponse, encodeExportRequest } from '../src/otlp/proto.ts';
+import type { AnyValue, Batch } from '../src/model.ts';
+import { MAX_ANY_VALUE_DEPTH, parseOtlpJson, toOtlpJson } from '../src/otlp/json.ts';
+import { type DecodeChecks, decodeEncoded, decodeExportRequest, decodeExportResponse, decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
 import { SinkConsumer, configFor, testSettings } from './helpers/index.ts';
 
 const running: { shutdown(): Promise<void> }[] = [];
@@ -20,8 +21,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.shutdown()));
 });
 
-async function otlp() {
-  const sink = new SinkConsumer();
+async function otlp(sink = new SinkConsumer()) {
   const r = otlpReceiverFactory.create(
     testSettings('receiver', 'otlp', { emit: sink }),
     configFor(otlpReceiverFactory, { protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } } }),
@@ -104,6 +104,83 @@ describe('OTLP receiver: hostile bodies', () => {
       },
     });
     expect(sink.spans.map((s) => s.name)).toEqual(['good']);
+  });
+});
+
+describe('OTLP receiver: attribute nesting in protobuf, the same limit as OTLP/JSON', () => {
+  // `levels` AnyValues one inside the other, counted as OTLP/JSON counts them (the scalar at the bottom is
+  // one): arrays, key-value lists, or key-value lists around an array of strings (the decoder's and the
+  // scan's fast path for gen_ai.response.finish_reasons).
+  const shapes: Record<string, (levels: number) => AnyValue> = {
+    arrays: (levels) => {
+      let v: AnyValue = 'x';
+      for (let i = 1; i < levels; i++) v = [v];
+      return v;
+    },
+    'key-value lists': (levels) => {
+      let v: AnyValue = 'x';
+      for (let i = 1; i < levels; i++) v = { kvlist: [{ key: 'k', value: v }] };
+      return v;
+    },
+    'key-value lists around an array of strings': (levels) => {
+      let v: AnyValue = ['stop', 'length'];
+      for (let i = 2; i < levels; i++) v = { kvlist: [{ key: 'k', value: v }] };
+      return v;
+    },
+  };
+  const traceWith = (value: AnyValue): Batch => {
+    const batch = parseOtlpJson('traces', TRACE('{"stringValue":"x"}'));
+    batch.resourceSpans![0]!.scopeSpans[0]!.spans[0]!.attributes[0]!.value = value;
+    return batch;
+  };
+  const logWith = (body: AnyValue): Batch => {
+    const batch = parseOtlpJson('logs', '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1"}]}]}]}');
+    batch.resourceLogs![0]!.scopeLogs[0]!.logRecords[0]!.body = body;
+    return batch;
+  };
+  // the receiver decoding every request, and handing on the bytes of those its scan passes (pass-through)
+  const sinks = { decoding: () => new SinkConsumer(), 'pass-through': () => Object.assign(new SinkConsumer(), { acceptsEncoded: true }) };
+
+  describe.each(Object.entries(sinks))('%s', (_how, makeSink) => {
+    it.each(Object.entries(shapes))(`takes %s ${MAX_ANY_VALUE_DEPTH} levels deep, which OTLP/JSON takes too`, async (_shape, deep) => {
+      const { r, sink } = await otlp(makeSink());
+      for (const [signal, batch] of [['traces', traceWith(deep(MAX_ANY_VALUE_DEPTH))], ['logs', logWith(deep(MAX_ANY_VALUE_DEPTH))]] as const) {
+        const res = await request(`http://${r.httpAddress}/v1/${signal}`, { method: 'POST', body: Buffer.from(encodeExportRequest(batch, signal)), headers: { 'content-type': 'application/x-protobuf' } });
+        await res.body.arrayBuffer();
+        expect(res.statusCode).toBe(200);
+        // what was taken can be forwarded as OTLP/JSON (an otlp exporter with protocol http/json)
+        const taken = sink.batches.at(-1)!;
+        const received = taken.encoded ? decodeEncoded(taken) : taken;
+        expect(parseOtlpJson(signal, JSON.stringify(toOtlpJson(received, signal)))).toEqual(received);
+      }
+    });
+
+    it.each(Object.entries(shapes))(`refuses %s ${MAX_ANY_VALUE_DEPTH + 1} levels deep with 400 / INVALID_ARGUMENT, as OTLP/JSON does`, async (_shape, deep) => {
+      const { r, sink } = await otlp(makeSink());
+      const json = JSON.stringify(toOtlpJson(traceWith(deep(MAX_ANY_VALUE_DEPTH + 1)), 'traces'));
+      expect(() => parseOtlpJson('traces', json)).toThrow(`attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
+      for (const [signal, batch, where] of [
+        ['traces', traceWith(deep(MAX_ANY_VALUE_DEPTH + 1)), 'resource_spans[0].scope_spans[0].spans[0].attributes[0].value.'],
+        ['logs', logWith(deep(MAX_ANY_VALUE_DEPTH + 1)), 'resource_logs[0].scope_logs[0].log_records[0].body.'],
+      ] as const) {
+        const body = Buffer.from(encodeExportRequest(batch, signal));
+        const res = await request(`http://${r.httpAddress}/v1/${signal}`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+        expect(res.statusCode).toBe(400);
+        const { code, message } = decodeRpcStatus(Buffer.from(await res.body.arrayBuffer()));
+        expect(code).toBe(3);
+        expect(message).toContain(where);
+        expect(message).toContain(`attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
+        const svc = signal === 'traces' ? 'trace.v1.TraceService' : 'logs.v1.LogsService';
+        const client = new grpc.Client(r.grpcAddress, grpc.credentials.createInsecure());
+        const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+          client.makeUnaryRequest(`/opentelemetry.proto.collector.${svc}/Export`, (b: Buffer) => b, (b: Buffer) => b, body, new grpc.Metadata(), (e) => resolve(e)),
+        );
+        client.close();
+        expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+        expect(err?.details).toContain(`attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
+      }
+      expect(sink.batches).toHaveLength(0);
+    });
   });
 });
 

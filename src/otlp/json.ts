@@ -1,4 +1,5 @@
 import { ErrorCodes, VigilError } from '../errors.ts';
+import { MAX_ANY_VALUE_DEPTH } from '../limits.ts';
 import { otlpJsonText } from './json-text.ts';
 /**
  * OTLP/JSON <-> vigil's model (src/model.ts).
@@ -569,13 +570,7 @@ function decId(o: Json, key: string, p: PathStack, bytes: number): string {
 
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 
-/**
- * Deepest nesting of attribute values (arrays and key-value lists in one another) accepted in OTLP/JSON and
- * in JSON events. The protobuf decoder's message depth limit (64) allows about as much (each key-value list
- * level is 3 messages deep); no real attribute comes close, and deeper values are a hostile payload
- * (decoding, processing or re-encoding them would exhaust the stack): they are refused with a 400.
- */
-export const MAX_ANY_VALUE_DEPTH = 20;
+export { MAX_ANY_VALUE_DEPTH };
 
 function decAnyValue(v: unknown, p: PathStack): AnyValue {
   if (++p.anyDepth > MAX_ANY_VALUE_DEPTH) p.fail(`attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels (arrays and key-value lists in one another)`);

@@ -2,7 +2,7 @@
  * Decoders shared by every signal: resource, scope, attributes (key/value, any value, arrays, kvlists), and
  * the helpers that decode a sub-message or a field and prefix errors with its path.
  */
-import { MAX_TOKEN_COUNT, isTokenCountKey, tokenCountProblem } from '../limits.ts';
+import { MAX_ANY_VALUE_DEPTH, MAX_TOKEN_COUNT, isTokenCountKey, tokenCountProblem } from '../limits.ts';
 import type { SpanReads } from '../component.ts';
 import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../model.ts';
 import { INTERN_VALUE_WIDTH, INTERN_WIDTH, MAX_DEPTH, DECODED_BYTES, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader, copyBytes, sameBytes } from './proto-wire.ts';
@@ -257,9 +257,10 @@ export function kvFast(r: Reader, p: number, lim: number, filter?: SpanDecodePla
           if (key === undefined) return SKIPPED;
           return { key, value: c !== 0 };
         }
-      } else if (vt === 0x2a && r.depth < MAX_DEPTH - 2) {
+      } else if (vt === 0x2a && r.depth < MAX_DEPTH - 2 && r.anyDepth < MAX_ANY_VALUE_DEPTH - 1) {
         // An array of strings (gen_ai.response.finish_reasons): each element one string field. The depth
-        // check is the general path's: the KeyValue, the array and each element are one level each.
+        // checks are the general path's: the KeyValue, the array and each element are one message level
+        // each; the array is an AnyValue at level anyDepth + 1, its strings at anyDepth + 2.
         const an = b[vs]!;
         if (an < 0x80 && vs + 1 + an === lim) {
           // the shape of every element first (anything else: the general path), then the strings if kept
@@ -320,7 +321,7 @@ export function decKeyValue(r: Reader): KeyValue {
   return { key, value };
 }
 
-/** Decodes an AnyValue (nested arrays and kvlists up to MAX_DEPTH). */
+/** Decodes an AnyValue (arrays and kvlists nested up to MAX_ANY_VALUE_DEPTH, within MAX_DEPTH messages). */
 export function decAnyValue(r: Reader): AnyValue {
   let value: AnyValue = null;
   while (r.pos < r.limit) {
@@ -357,24 +358,36 @@ export function decAnyValue(r: Reader): AnyValue {
 /** Decodes an ArrayValue. */
 export function decArrayValue(r: Reader): AnyValue[] {
   const values: AnyValue[] = [];
+  // the array's own level (no need to restore it on a throw: an error ends the whole decode)
+  const level = ++r.anyDepth;
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === 10 /* t(1, LEN) */) values.push(anyAt(r, 'values', values.length));
-    else r.skip(tag, F_LIST, 'ArrayValue');
+    if (tag === 10 /* t(1, LEN) */) {
+      if (level >= MAX_ANY_VALUE_DEPTH) r.fail(ANY_TOO_DEEP);
+      values.push(anyAt(r, 'values', values.length));
+    } else r.skip(tag, F_LIST, 'ArrayValue');
   }
+  r.anyDepth--;
   return values;
 }
 
 /** Decodes a KeyValueList. */
 export function decKvList(r: Reader): KeyValue[] {
   const values: KeyValue[] = [];
+  const level = ++r.anyDepth;
   while (r.pos < r.limit) {
     const tag = r.varint();
-    if (tag === 10 /* t(1, LEN) */) values.push(kvAt(r, 'values', values.length));
-    else r.skip(tag, F_LIST, 'KeyValueList');
+    if (tag === 10 /* t(1, LEN) */) {
+      if (level >= MAX_ANY_VALUE_DEPTH) r.fail(ANY_TOO_DEEP);
+      values.push(kvAt(r, 'values', values.length));
+    } else r.skip(tag, F_LIST, 'KeyValueList');
   }
+  r.anyDepth--;
   return values;
 }
+
+/** The problem of an element that would nest deeper than MAX_ANY_VALUE_DEPTH (OTLP/JSON's words, json.ts). */
+const ANY_TOO_DEEP = `attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels (arrays and key-value lists in one another)`;
 
 /** A new empty Resource (a message without one). */
 export const EMPTY_RESOURCE = (): Resource => ({ attributes: [], droppedAttributesCount: 0 });

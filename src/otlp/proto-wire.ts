@@ -143,6 +143,11 @@ export class Reader {
   limit: number;
   depth = 0;
   /**
+   * Arrays and key-value lists (AnyValues) open around the value being decoded: their elements are AnyValues
+   * at level `anyDepth + 1`, refused past limits.ts `MAX_ANY_VALUE_DEPTH` as OTLP/JSON refuses them.
+   */
+  anyDepth = 0;
+  /**
    * A KeyValue with a token-count key (limits.ts `isTokenCountKey`) held a value out of the token range, at
    * any depth: the receiver then runs its per-span token check ({@link DecodeChecks}).
    */

@@ -865,7 +865,8 @@ describe('scanExportRequest', () => {
         ['logs', bodyChain],
       ] as const) {
         let last = 1;
-        for (let levels = 25; levels <= 66; levels++) {
+        // from below the attribute-value limit (20 AnyValues) to past the message limit (64)
+        for (let levels = 15; levels <= 66; levels++) {
           const x = chain(levels);
           const ok = oracle(signal, x);
           expect(scanExportRequest(signal, x), `${chain.name}(${levels})`).toBe(ok);
@@ -875,12 +876,15 @@ describe('scanExportRequest', () => {
         expect(last).toBe(-1);
       }
       expect(boundaries).toBe(5);
-      // The brief's case: 65 levels of nested kvlist values (each a level, with its KeyValue), one more than allowed.
+      // The brief's case: 65 levels of nested kvlist values (each a level, with its KeyValue), one more than
+      // allowed; the attribute-value limit (MAX_ANY_VALUE_DEPTH, as in OTLP/JSON) refuses them first.
       let v = ld(1, []);
       for (let i = 0; i < 65; i++) v = ld(6, ld(1, ld(2, v)));
       const deep = logsReq(ld(5, v));
-      expect(() => decodeExportRequest('logs', deep)).toThrow(/nesting deeper than 64/);
+      expect(() => decodeExportRequest('logs', deep)).toThrow(/attribute value nested deeper than 20 levels/);
       expect(scanExportRequest('logs', deep)).toBe(-1);
+      // Groups reach the message limit alone.
+      expect(() => decodeExportRequest('traces', groupChain(66))).toThrow(/nesting deeper than 64/);
     });
 
     it('a duplicated Span.status, and other singular message fields or oneofs sent twice', () => {

@@ -7,7 +7,8 @@
  *  1. {@link decodeExportRequest} would succeed: every check the decoder in proto.ts makes is made here the
  *     same way (tags, field number 0, wire types of known fields, which fields accept packed and unpacked
  *     encodings, varints of at most 10 bytes, truncation, lengths within the enclosing message, id lengths,
- *     nesting depth as the decoder counts it, group start/end matching, invalid wire types);
+ *     nesting depth as the decoder counts it (messages, and attribute values: limits.ts MAX_ANY_VALUE_DEPTH),
+ *     group start/end matching, invalid wire types);
  *  2. the OTLP receiver's `rejectInvalid` would reject nothing: every span has a trace_id and a span_id that
  *     are present and not all zero bytes (the last occurrence counts, as in the decoder), every metric
  *     has a non-empty name (idem), and every attribute named as a token count (src/limits.ts) holds an int64
@@ -27,11 +28,19 @@
  * hands everything else to it.
  */
 
+import { MAX_ANY_VALUE_DEPTH } from '../limits.ts';
+
 /** As in proto.ts: a message may nest at most this deep (sub-messages, packed varint lists, groups). */
 const MAX_DEPTH = 64;
 
 /** The position after the varint last read by {@link rv} or {@link lenAt}. */
 let vp = 0;
+
+/**
+ * Arrays and key-value lists (AnyValues) open around the value being scanned, as the decoder's
+ * `Reader.anyDepth`. Reset by each scan (a scan that answers -1 leaves it wherever it stopped).
+ */
+let anyNest = 0;
 
 const mask = (...fields: number[]): number => fields.reduce((m, f) => m | (1 << f), 0);
 
@@ -83,6 +92,7 @@ export function scanExportRequest(signal: 'traces' | 'metrics' | 'logs', bytes: 
   const end = b.length;
   let p = 0;
   let count = 0;
+  anyNest = 0;
   while (p < end) {
     let tag = b[p]!;
     if (tag < 0x80) p++;
@@ -416,7 +426,7 @@ function kvFieldSlow(b: Uint8Array, p: number, end: number, depth: number): numb
   const e = s + n;
   // array_value of strings (gen_ai.response.finish_reasons), one-byte lengths: the KeyValue, the array and
   // each element are one level each; an element is string_value (field 1) filling it.
-  if (n >= 6 && depth < MAX_DEPTH - 2 && b[s] === 0x0a && b[s + 1]! < 0x80) {
+  if (n >= 6 && depth < MAX_DEPTH - 2 && anyNest < MAX_ANY_VALUE_DEPTH - 1 && b[s] === 0x0a && b[s + 1]! < 0x80) {
     const q = s + 2 + b[s + 1]!;
     const v = q + 2;
     if (v + 2 <= e && b[q] === 0x12 && b[q + 1]! < 0x80 && v + b[q + 1]! === e && b[v] === 0x2a && b[v + 1]! < 0x80 && v + 2 + b[v + 1]! === e) {
@@ -533,10 +543,14 @@ function scanAnyValue(b: Uint8Array, p: number, end: number, depth: number): num
       case 0x2a: // array_value
       case 0x32: {
         // kvlist_value
+        // Its elements would be AnyValues at level anyNest + 2: past MAX_ANY_VALUE_DEPTH, the decoder decides
+        // (it refuses any element there).
         const n = lenAt(b, p, end);
-        if (n < 0 || depth >= MAX_DEPTH) return -1;
+        if (n < 0 || depth >= MAX_DEPTH || anyNest >= MAX_ANY_VALUE_DEPTH - 1) return -1;
         const s = vp;
+        anyNest++;
         if ((tag === 0x2a ? scanArrayValue(b, s, s + n, depth + 1) : scanKvList(b, s, s + n, depth + 1)) < 0) return -1;
+        anyNest--;
         p = s + n;
         break;
       }
