@@ -248,6 +248,45 @@ describe('http_json receiver: numbers out of range and hostile nesting', () => {
     expect(sink.batches).toHaveLength(0);
   });
 
+  it(`counts nesting as OTLP/JSON does: ${MAX_ANY_VALUE_DEPTH} levels taken (and forwardable as OTLP/JSON), ${MAX_ANY_VALUE_DEPTH + 1} refused, a scalar or null at the bottom counting as one`, async () => {
+    const { url, sink } = await events();
+    const arrays = (levels: number, leaf: unknown) => {
+      let v: unknown = leaf;
+      for (let i = 1; i < levels; i++) v = [v];
+      return v;
+    };
+    const objects = (levels: number, leaf: unknown) => {
+      let v: unknown = leaf;
+      for (let i = 1; i < levels; i++) v = { k: v };
+      return v;
+    };
+    const ok = [
+      { kind: 'log', name: 'arrays', attributes: { a: arrays(MAX_ANY_VALUE_DEPTH, 'x') } },
+      { kind: 'log', name: 'objects', body: objects(MAX_ANY_VALUE_DEPTH, null) },
+      // an empty array is no deeper than itself
+      { kind: 'log', name: 'empty', attributes: { a: arrays(MAX_ANY_VALUE_DEPTH, []) } },
+    ];
+    const deep = [
+      { kind: 'log', name: 'arrays', attributes: { a: arrays(MAX_ANY_VALUE_DEPTH + 1, 'x') } },
+      { kind: 'span', name: 'objects', resource: { r: objects(MAX_ANY_VALUE_DEPTH + 1, 1) } },
+      { kind: 'log', name: 'null', body: arrays(MAX_ANY_VALUE_DEPTH + 1, null) },
+    ];
+    const res = await post(url, JSON.stringify([...ok, ...deep]));
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({
+      accepted: 3,
+      rejected: 3,
+      errors: [
+        { index: 3, reason: `attributes.a: value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels` },
+        { index: 4, reason: `resource.r: value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels` },
+        { index: 5, reason: `body: nested deeper than ${MAX_ANY_VALUE_DEPTH} levels` },
+      ],
+    });
+    // what was taken, written as OTLP/JSON (an otlp exporter with protocol http/json), is taken by OTLP/JSON
+    for (const batch of sink.batches) expect(parseOtlpJson('logs', JSON.stringify(toOtlpJson(batch, 'logs')))).toEqual({ resourceLogs: batch.resourceLogs });
+    expect(sink.logRecords).toHaveLength(3);
+  });
+
   it('answers 400 to a metric value that JSON turns into Infinity', async () => {
     const { url } = await events();
     const res = await post(url, '{"kind":"metric","name":"m","value":1e400}');

@@ -149,15 +149,20 @@ export function validateEvent(v: unknown): { event: Event } | { reason: string }
   return { reason: best ? describeError(best) : 'invalid event' };
 }
 
-/** Depth of a JSON value (a scalar is 1), counted only up to `limit + 1` so that hostile depth costs nothing. */
+/**
+ * Whether a JSON value is deeper than `limit`, counted as the AnyValue it becomes is counted by OTLP/JSON
+ * (json.ts): the value is level 1 and every element of an array or member of an object, scalars and nulls too,
+ * one level below its container. Stops at `limit + 1`, so that hostile depth costs nothing.
+ */
 function depthOver(v: unknown, limit: number): boolean {
   // Iterative: a value nested 100,000 deep must not exhaust the stack here either.
   const stack: [unknown, number][] = [[v, 1]];
   while (stack.length) {
     const [x, d] = stack.pop()!;
     if (x === null || typeof x !== 'object') continue;
-    if (d > limit) return true;
-    for (const child of Array.isArray(x) ? x : Object.values(x as object)) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
+    const children = Array.isArray(x) ? (x as unknown[]) : Object.values(x as object);
+    if (children.length > 0 && d >= limit) return true;
+    for (const child of children) if (child !== null && typeof child === 'object') stack.push([child, d + 1]);
   }
   return false;
 }
