@@ -192,6 +192,7 @@ describe('connection hygiene', () => {
     expect(metrics).toMatch(new RegExp(`vigil_receiver_refused_connections_total\\{receiver="otlp",listener="grpc 127.0.0.1:0"\\} 1`));
     expect(metrics).toMatch(/vigil_receiver_refused_connections_total\{receiver="otlp",listener="http 127.0.0.1:0"\} 1/);
     expect(metrics).toMatch(/vigil_receiver_timed_out_connections_total\{receiver="otlp",listener="grpc 127.0.0.1:0",reason="no request within read_timeout"\} 3/);
+    expect(metrics).toMatch(/vigil_receiver_timed_out_connections_total\{receiver="otlp",listener="http 127.0.0.1:0",reason="no request within read_timeout"\} 3/);
   });
 
   it('derives the default connection cap from the descriptor limit', () => {

@@ -166,6 +166,43 @@ describe('otlp receiver: bad input over HTTP', () => {
     expect(sink.spans).toHaveLength(1);
   });
 
+  it('answers a connection whose headers trickle in, or never come, with 408 by read_timeout; oversized headers 431; garbage 400', async () => {
+    const { sink, base, r } = await start({ read_timeout: '1s' });
+    const [host, port] = r.httpAddress.split(':');
+    const connect = async () => {
+      const socket = net.connect(Number(port), host);
+      const reply = new Promise<string>((resolve) => {
+        let data = '';
+        socket.on('data', (d) => (data += d.toString()));
+        socket.on('close', () => resolve(data));
+        socket.on('error', () => resolve(data));
+      });
+      await new Promise<void>((r2) => socket.once('connect', () => r2()));
+      return { socket, reply };
+    };
+    const idle = await connect();
+    const trickle = await connect();
+    trickle.socket.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\n');
+    const drip = setInterval(() => trickle.socket.writable && trickle.socket.write('X-Slow: 1\r\n'), 100);
+    const huge = await connect();
+    huge.socket.write(`POST /v1/traces HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+    const garbage = await connect();
+    garbage.socket.write('HELLO THERE\r\n\r\n');
+    try {
+      for (const c of [idle, trickle]) {
+        const text = await c.reply;
+        expect(text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+        expect(text).toMatch(/request headers not received within read_timeout \(1000 ms\)/);
+      }
+    } finally {
+      clearInterval(drip);
+    }
+    expect(await huge.reply).toMatch(/^HTTP\/1\.1 431 /);
+    expect(await garbage.reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*bad HTTP request: /);
+    expect((await post(`${base}/v1/traces`, traceBytes(), PB)).status).toBe(200);
+    expect(sink.spans).toHaveLength(1);
+  });
+
   it('reports partial success for spans without ids, keeping the valid ones', async () => {
     const { sink, base } = await start();
     const body = JSON.stringify({

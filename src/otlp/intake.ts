@@ -428,13 +428,28 @@ export class HttpIntakeServer {
     server.headersTimeout = Math.max(1000, this.opts.readTimeoutMs);
     server.requestTimeout = 0;
     const stats = this.opts.connectionStats ?? new ConnectionStats(this.opts.logger, undefined);
-    await listenCapped(server, host, port, `http ${this.opts.endpoint}`, this.opts.maxConnections ?? defaultMaxConnections(), stats).catch((e: Error) => {
+    const listener = `http ${this.opts.endpoint}`;
+    await listenCapped(server, host, port, listener, this.opts.maxConnections ?? defaultMaxConnections(), stats).catch((e: Error) => {
       throw new Error(`cannot listen on ${this.opts.endpoint}: ${e.message}`, { cause: e });
     });
-    server.on('clientError', (err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // Node's parser and its deadline checks: a request (or a new connection's first request) whose headers
+      // did not all arrive within read_timeout is a 408, as a body that is too slow; headers larger than
+      // Node's limit (--max-http-header-size, 16 KiB) a 431 (RFC 6585); anything else unparsable a 400.
+      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const [status, reason] = timedOut
+        ? [408, 'Request Timeout']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large']
+          : [400, 'Bad Request'];
+      const text = timedOut
+        ? `request headers not received within read_timeout (${server.headersTimeout} ms)\n`
+        : `bad HTTP request: ${err.message}\n`;
+      if (socket.writable)
+        socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
       else socket.destroy();
-      this.opts.logger.debug({ err }, 'bad HTTP request');
+      if (timedOut) stats.closedConnection(listener, 'no request within read_timeout');
+      this.opts.logger.debug({ err, status }, 'bad HTTP request');
     });
     this.server = server;
     this.addr = server.address() as AddressInfo;
