@@ -142,6 +142,10 @@ export function validateEvent(v: unknown): { event: Event } | { reason: string }
     const at = best.instancePath.slice(1).replace(/\//g, '.');
     if (at === 'timestamp') return { reason: 'timestamp: expected an RFC 3339 date-time or Unix milliseconds' };
   }
+  // severity is a name or a number: say both, and what came (Ajv's first branch alone would say "expected string")
+  if (errors.some((e) => e.keyword === 'anyOf' && e.instancePath === '/severity')) {
+    return { reason: `severity: expected a name (trace, debug, info, warn, error, fatal ...) or an integer from 0 to 24, got ${JSON.stringify((v as { severity?: unknown }).severity)}` };
+  }
   const range = errors.find((e) => e.keyword === 'maximum' || e.keyword === 'minimum');
   if (range && range.instancePath === '/timestamp') {
     return { reason: `timestamp: expected Unix milliseconds from 0 to ${MAX_TIME_UNIX_MS} (2554-07-21, the last time OTLP can carry)` };
