@@ -265,6 +265,38 @@ describe('delta to cumulative', () => {
     expect(sample(t, `span_duration_summary_milliseconds_count{${L}}`)).toBe(200);
   });
 
+  it('drops and counts as invalid the histogram points the OTLP data model calls unusable, as the processors do; the good ones are served', () => {
+    const { st, drops, text } = store();
+    const L = 'job="checkout",otel_scope_name="vigil/test",service_name="checkout"';
+    const exp = (name: string, scale: number, offset: number, counts: number[]) =>
+      metric(name, 'ms', {
+        type: 'exponentialHistogram',
+        aggregationTemporality: AggregationTemporality.Delta,
+        dataPoints: [{ attributes: [], startTimeUnixNano: s(0), timeUnixNano: s(10), count: counts.reduce((a, b) => a + b, 0), sum: 1, scale, zeroCount: 0, zeroThreshold: 0, positive: { offset, bucketCounts: counts }, negative: { offset: 0, bucketCounts: [] }, exemplars: [], flags: 0 }],
+      });
+    const classic = (name: string, counts: number[], bounds: number[], count = counts.reduce((a, b) => a + b, 0)) =>
+      metric(name, 'ms', { type: 'histogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ attributes: [], startTimeUnixNano: s(0), timeUnixNano: s(10), count, sum: 10, bucketCounts: counts, explicitBounds: bounds, exemplars: [], flags: 0 }] });
+    st.addResourceMetrics(
+      rm([
+        // buckets across 2^31 (an OTLP sint32 offset of 2^31 - 1): held the event loop and grew the heap for ever
+        exp('bad.offset', 20, 2 ** 31 - 1, [8, 1]),
+        exp('bad.scale', 1000, 0, [1]),
+        classic('bad.bounds', [1, 1, 1], [5, 1]),
+        classic('bad.nan', [1, 1], [Number.NaN]),
+        classic('bad.count', [1, 1, 1], [1, 2], 7),
+        classic('bad.shape', [1, 1, 1], [1]),
+        exp('good.exp', 3, 8, [2, 1]),
+        classic('good.classic', [1, 2], [10]),
+      ]),
+    );
+    expect(drops).toEqual(['invalid:1', 'invalid:1', 'invalid:1', 'invalid:1', 'invalid:1', 'invalid:1']);
+    const t = text();
+    expect(t).not.toMatch(/^bad_/m);
+    expect(sample(t, `good_exp_milliseconds_count{${L}}`)).toBe(3);
+    expect(sample(t, `good_classic_milliseconds_bucket{${L},le="10"}`)).toBe(1);
+    expect(sample(t, `good_classic_milliseconds_count{${L}}`)).toBe(3);
+  });
+
   it('a received <name>.summary wins over the derived one, also when it came in an earlier batch', () => {
     const { st, text } = store();
     const sk = new Sketch(6);
