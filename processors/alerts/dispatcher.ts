@@ -17,6 +17,9 @@
  *   resolves, not at its next `group_interval` tick (the resolve goes out at once).
  * - Muting: silenced and inhibited alerts are left out of notifications (Alertmanager's MuteStage); an
  *   exporter that keeps resolved alerts of silenced groups (the file exporter) still gets their resolves.
+ *   A flush in which every alert of the group is muted sends nothing and leaves the notification log as it
+ *   was (Alertmanager's MuteStage ends the pipeline before DedupStage), so unmuting an alert already told of
+ *   is not news.
  *   A route's `mute_time_intervals` / `active_time_intervals` mute the whole flush (the alerts are still
  *   evaluated and recorded, and the notification log is not advanced, so the group is notified once the
  *   interval ends).
@@ -505,6 +508,12 @@ export class Dispatcher {
       for (const e of flushFor) {
         const keeps = this.opts.keepsSilencedResolves(e);
         const resolved = resolvedShown.filter((r) => !r.silenced || keeps);
+        if (!firingAlerts.length && !resolved.length) {
+          // every alert muted: Alertmanager's pipeline stops after its MuteStage, before DedupStage, so the
+          // notification log keeps what the exporter was told (an alert told of, muted, then unmuted is not new)
+          marks.push({ group: g, exporter: e, entry: undefined, flushed: true });
+          continue;
+        }
         const resolvedSet = new Set(resolved.map((r) => r.alert.fingerprint));
         const entry = this.nflog.get(g.key)?.get(e);
         let need = needsUpdate(entry, firingSet, resolvedSet, route.sendResolved, repeatMs, now);

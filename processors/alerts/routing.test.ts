@@ -162,6 +162,24 @@ describe('inhibition', () => {
     expect(sent(tick(e, 30 * S))).toEqual(['slack/x: firing Slow/a', 'slack/x: firing Slow/b', 'slack/x: resolved Down/a']);
     expect(sent(tick(e, 60 * S))).toEqual([]);
   });
+  it('a group whose every firing alert is muted keeps its notification log: no page again when the mute ends (Alertmanager stops the pipeline at an empty MuteStage)', () => {
+    const e = engineFor({
+      rules: [rule('Down', { severity: 'critical' }), rule('Slow', { severity: 'warning' })],
+      route_defaults: { group_wait: '0s', group_interval: '1m', repeat_interval: '4h', group_by: ['alertname'] },
+      routes: [{ exporters: ['slack/x'] }],
+      inhibit: [{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['service.name'] }],
+    });
+    set(e, 'Slow', 'a', 1, 0);
+    expect(sent(tick(e, 0))).toEqual(['slack/x: firing Slow/a']);
+    set(e, 'Down', 'a', 1, 30 * S); // inhibits Slow/a, the only alert of its group, across the group's ticks
+    expect(sent(tick(e, 30 * S))).toEqual(['slack/x: firing Down/a']);
+    expect(sent(tick(e, 60 * S))).toEqual([]);
+    expect(sent(tick(e, 90 * S))).toEqual([]);
+    set(e, 'Down', 'a', 0, 100 * S); // the source clears: Slow/a was told and still fires; nothing new for its group
+    expect(sent(tick(e, 100 * S))).toEqual(['slack/x: resolved Down/a']);
+    expect(sent(tick(e, 120 * S))).toEqual([]);
+    expect(sent(tick(e, 180 * S))).toEqual([]);
+  });
 });
 
 describe('silences', () => {
