@@ -156,12 +156,22 @@ export interface ExporterCapabilities {
   takesAlerts: boolean;
   /** It keeps the resolve of an alert that was silenced, so that its record is complete (the file exporter). */
   keepsSilencedResolves: boolean;
+  /**
+   * It takes resolved alerts (its own `send_resolved`, default true). `false` is an Alertmanager
+   * integration's `send_resolved: false` (notify/notify.go DedupStage and RetryStage): the alerts processor
+   * does not notify it of a resolve alone and leaves resolved alerts out of its notifications.
+   */
+  sendsResolved: boolean;
 }
 
 /** An exporter's capabilities: its factory's declaration, or "takes alerts when it handles the alerts signal". */
 export function exporterCapabilities(factory: Pick<Factory, 'signals' | 'alertCapabilities'>, config: unknown): ExporterCapabilities {
   const declared = factory.alertCapabilities?.(config as never) ?? {};
-  return { takesAlerts: declared.takesAlerts ?? factory.signals.includes('alerts'), keepsSilencedResolves: declared.keepsSilencedResolves ?? false };
+  return {
+    takesAlerts: declared.takesAlerts ?? factory.signals.includes('alerts'),
+    keepsSilencedResolves: declared.keepsSilencedResolves ?? false,
+    sendsResolved: declared.sendsResolved ?? true,
+  };
 }
 
 /** What a processor's wiring check sees of the whole config (see {@link Factory.checkWiring}). */

@@ -113,4 +113,10 @@ describe.each(factories.filter((f) => f.kind === 'exporter').map((f) => [f.type,
     if (caps.takesAlerts) expect(factory.signals).toContain('alerts');
     if (caps.keepsSilencedResolves) expect(caps.takesAlerts).toBe(true);
   });
+  // an Alertmanager integration's send_resolved decides what it is notified of (notify.go DedupStage), so
+  // an exporter with that key tells the alerts processor, which decides what each exporter is sent
+  it.skipIf(typeof (config as Record<string, unknown>).send_resolved !== 'boolean')('declares its send_resolved as sendsResolved', () => {
+    expect(caps.sendsResolved).toBe(true);
+    expect(exporterCapabilities(factory, { ...(config as object), send_resolved: false }).sendsResolved).toBe(false);
+  });
 });

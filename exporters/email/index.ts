@@ -14,6 +14,8 @@ export const emailExporterFactory: Factory<EmailConfig> = {
   kind: 'exporter',
   schema: EmailConfigSchema,
   signals: ['alerts'],
+  // its send_resolved is an Alertmanager integration's: the alerts processor reads it (src/component.ts)
+  alertCapabilities: (config) => ({ sendsResolved: config.send_resolved }),
   example: { smtp: { host: 'smtp.example.com' }, from: 'vigil <vigil@example.com>', to: ['oncall@example.com'] },
   validate(config) {
     const issues: ConfigIssue[] = [];

@@ -16,6 +16,8 @@ export const opsgenieExporterFactory: Factory<OpsgenieConfig> = {
   kind: 'exporter',
   schema: OpsgenieConfigSchema,
   signals: ['alerts'],
+  // its send_resolved is an Alertmanager integration's: the alerts processor reads it (src/component.ts)
+  alertCapabilities: (config) => ({ sendsResolved: config.send_resolved }),
   example: { api_url: 'http://127.0.0.1:9', api_key: '00000000-0000-0000-0000-000000000000' },
   validate(config) {
     const issues: ConfigIssue[] = [];

@@ -16,6 +16,8 @@ export const pagerdutyExporterFactory: Factory<PagerDutyConfig> = {
   kind: 'exporter',
   schema: PagerDutyConfigSchema,
   signals: ['alerts'],
+  // its send_resolved is an Alertmanager integration's: the alerts processor reads it (src/component.ts)
+  alertCapabilities: (config) => ({ sendsResolved: config.send_resolved }),
   example: { url: 'http://127.0.0.1:9/v2/enqueue', routing_key: 'R0UT1NGKEY0000000000000000000000' },
   validate(config) {
     const issues: ConfigIssue[] = [];

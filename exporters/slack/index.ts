@@ -17,6 +17,8 @@ export const slackExporterFactory: Factory<SlackConfig> = {
   kind: 'exporter',
   schema: SlackConfigSchema,
   signals: ['alerts'],
+  // its send_resolved is an Alertmanager integration's: the alerts processor reads it (src/component.ts)
+  alertCapabilities: (config) => ({ sendsResolved: config.send_resolved }),
   example: { webhook_url: 'https://hooks.slack.com/services/T000/B000/XXXXXXXX' },
   validate(config) {
     const issues: ConfigIssue[] = [];

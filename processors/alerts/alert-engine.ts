@@ -61,6 +61,8 @@ export interface EngineOptions {
   telemetry?: ComponentTelemetry;
   /** Whether an exporter keeps resolved alerts of silenced groups (its declared capability). */
   keepsSilencedResolves: (id: string) => boolean;
+  /** Whether an exporter takes resolved alerts (its declared capability, its own `send_resolved`); default: all do. */
+  sendsResolved?: (id: string) => boolean;
   /** Where alerts go when the root route names no exporters: every exporter that receives this processor's alerts. */
   defaultExporters: readonly string[];
   /** The daemon's silence set (src/silence-store.ts), or undefined (config silences only). */
@@ -135,6 +137,7 @@ export class AlertEngine {
       externalURL: this.externalURL,
       exportersOf: (list) => (list === 'default' ? opts.defaultExporters : list),
       keepsSilencedResolves: opts.keepsSilencedResolves,
+      sendsResolved: opts.sendsResolved,
       ruleRepeatMs: (name) => this.state.rule(name)?.repeatIntervalMs,
       maxGroups: config.max_aggregation_groups,
       logger: opts.logger,

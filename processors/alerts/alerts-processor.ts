@@ -64,6 +64,7 @@ export class AlertsProcessor implements Processor {
         compiled,
         startedAt: Date.now(),
         keepsSilencedResolves: (id) => caps?.[id]?.keepsSilencedResolves ?? false,
+        sendsResolved: (id) => caps?.[id]?.sendsResolved ?? true,
         defaultExporters: alertReceivers(settings.id, settings.service.pipelines, caps),
         silences: settings.silences,
         telemetryEndpoint: settings.service.telemetryEndpoint,

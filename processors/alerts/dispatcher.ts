@@ -75,6 +75,12 @@ export interface DispatcherOptions {
   exportersOf: (list: ExporterList) => readonly string[];
   /** Whether an exporter keeps resolved alerts of silenced groups (declared capability). */
   keepsSilencedResolves: (exporterId: string) => boolean;
+  /**
+   * Whether an exporter takes resolved alerts (declared capability: its own `send_resolved`; default true).
+   * As an Alertmanager integration's `send_resolved`, `false` means a resolve alone is no news to it, the
+   * resolved alerts are left out of its notifications, and the sooner resolve flush is not for it.
+   */
+  sendsResolved?: (exporterId: string) => boolean;
   /** A rule's own `repeat_interval`, by alertname, if it sets one. */
   ruleRepeatMs: (alertname: string) => number | undefined;
   /** Aggregation groups per route (default {@link DEFAULT_MAX_AGGREGATION_GROUPS}); past it, the overflow group. */
@@ -316,6 +322,11 @@ export class Dispatcher {
     return matchRoute(this.opts.route, labels);
   }
 
+  /** Whether the exporter takes resolved alerts ({@link DispatcherOptions.sendsResolved}). */
+  private sendsResolved(exporterId: string): boolean {
+    return this.opts.sendsResolved?.(exporterId) ?? true;
+  }
+
   exportersOf(route: RouteNode): readonly string[] {
     return this.opts.exportersOf(route.exporters);
   }
@@ -473,7 +484,13 @@ export class Dispatcher {
       const route = g.route;
       const timerDue = now >= g.nextFlushAt;
       const all = this.exportersOf(route);
-      const flushFor = timerDue || immediate.has(g.key) ? all : g.retry.size ? all.filter((e) => g.retry.has(e)) : NO_EXPORTERS;
+      const flushFor = timerDue
+        ? all
+        : immediate.has(g.key)
+          ? all.filter((e) => g.retry.has(e) || this.sendsResolved(e))
+          : g.retry.size
+            ? all.filter((e) => g.retry.has(e))
+            : NO_EXPORTERS;
       if (!flushFor.length) continue;
       const nInGroup = nMembersOf(g);
       if (timerDue) {
@@ -507,6 +524,7 @@ export class Dispatcher {
       }
       for (const e of flushFor) {
         const keeps = this.opts.keepsSilencedResolves(e);
+        const sendResolved = route.sendResolved && this.sendsResolved(e);
         const resolved = resolvedShown.filter((r) => !r.silenced || keeps);
         if (!firingAlerts.length && !resolved.length) {
           // every alert muted: Alertmanager's pipeline stops after its MuteStage, before DedupStage, so the
@@ -516,8 +534,8 @@ export class Dispatcher {
         }
         const resolvedSet = new Set(resolved.map((r) => r.alert.fingerprint));
         const entry = this.nflog.get(g.key)?.get(e);
-        let need = needsUpdate(entry, firingSet, resolvedSet, route.sendResolved, repeatMs, now);
-        if (!need && keeps && route.sendResolved) {
+        let need = needsUpdate(entry, firingSet, resolvedSet, sendResolved, repeatMs, now);
+        if (!need && keeps && sendResolved) {
           const told = new Set(entry?.resolved ?? []);
           need = resolved.some((r) => r.silenced && !told.has(r.alert.fingerprint));
         }
@@ -525,7 +543,7 @@ export class Dispatcher {
           marks.push({ group: g, exporter: e, entry: undefined, flushed: true });
           continue;
         }
-        const alerts = route.sendResolved ? [...firingAlerts, ...resolved.map((r) => r.alert)] : [...firingAlerts];
+        const alerts = sendResolved ? [...firingAlerts, ...resolved.map((r) => r.alert)] : [...firingAlerts];
         sortAlerts(alerts);
         marks.push({ group: g, exporter: e, entry: { firing: [...firingSet], resolved: [...resolvedSet], at: now }, flushed: true });
         if (!alerts.length) continue;

@@ -115,6 +115,30 @@ describe('routing and grouping', () => {
     expect(sent(tick(e2, 40 * S))).toEqual([]);
   });
 
+  it("an exporter's own send_resolved: false is its Alertmanager integration's: a resolve alone is no news to it, and resolved alerts are left out of what it gets", () => {
+    const e = engineFor(
+      {
+        rules: [rule('A')],
+        routes: [{ exporters: ['slack/quiet', 'webhook/all'], group_by: ['alertname'], group_wait: '0s', group_interval: '1m', repeat_interval: '4h' }],
+      },
+      { sendsResolved: (id) => id !== 'slack/quiet' },
+    );
+    set(e, 'A', 's1', 1, 0);
+    set(e, 'A', 's2', 1, 0);
+    expect(sent(tick(e, 0))).toEqual(['slack/quiet: firing A/s1', 'slack/quiet: firing A/s2', 'webhook/all: firing A/s1', 'webhook/all: firing A/s2']);
+    set(e, 'A', 's1', 0, 30 * S); // a resolve while s2 fires: news only to the exporter that sends resolves
+    expect(sent(tick(e, 30 * S))).toEqual(['webhook/all: firing A/s2', 'webhook/all: resolved A/s1']);
+    expect(sent(tick(e, 60 * S))).toEqual([]);
+    set(e, 'A', 's3', 1, 70 * S); // a new alert: both are told, the quiet one of the firing alerts only
+    expect(sent(tick(e, 70 * S))).toEqual([]);
+    set(e, 'A', 's2', 0, 100 * S);
+    expect(sent(tick(e, 100 * S))).toEqual(['webhook/all: firing A/s3', 'webhook/all: resolved A/s2']); // the resolve at once, to webhook only
+    expect(sent(tick(e, 120 * S))).toEqual(['slack/quiet: firing A/s3']); // the tick: s3 is news to the quiet one
+    set(e, 'A', 's3', 0, 150 * S); // all resolved: logged for the quiet one, nothing sent to it
+    expect(sent(tick(e, 150 * S))).toEqual(['webhook/all: resolved A/s3']);
+    expect(sent(tick(e, 180 * S))).toEqual([]);
+  });
+
   it('an exporter reached by two routes is notified per route, as in Alertmanager; group_by ... makes one group per alert', () => {
     const e = engineFor({
       rules: [rule('A')],
