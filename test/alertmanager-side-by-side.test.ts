@@ -90,11 +90,16 @@ const WINDOW_MS = 1000;
  * inhibition rule (a critical alert mutes the warning of its service). `step` makes the same alert changes
  * on both sides; `both(n)` waits until each side sent at least n notifications.
  */
-async function startPair(opts: { route: string; sendResolved?: boolean; inhibit?: boolean }) {
+/**
+ * Starts a real Alertmanager and a vigil side by side with the same route, each posting to a webhook of its own.
+ * `finally_`: where to register their stop (a concurrent test's own onTestFinished; by default the file's afterEach).
+ */
+async function startPair(opts: { route: string; sendResolved?: boolean; inhibit?: boolean }, finally_: (fn: () => Promise<void>) => void = (fn) => cleanup.push(fn)) {
   const sendResolved = opts.sendResolved ?? true;
   const amHook = await new WebhookReceiver().start();
   const vigilHook = await new WebhookReceiver().start();
-  cleanup.push(() => amHook.close(), () => vigilHook.close());
+  finally_(async () => void (await amHook.close()));
+  finally_(async () => void (await vigilHook.close()));
   const inhibitRule = `- source_matchers: [severity="critical"]
   target_matchers: [severity="warning"]
   equal: [service]`;
@@ -161,7 +166,8 @@ service:
 `,
     ),
   ]);
-  cleanup.push(() => am.stop(), () => service.shutdown());
+  finally_(async () => void (await am.stop()));
+  finally_(async () => void (await service.shutdown()));
   await sleep(Math.max(0, started + WINDOW_MS + 200 - Date.now()));
 
   // one step of an alert life, on both sides: metric events into vigil, alerts into Alertmanager's v2 API
@@ -285,15 +291,17 @@ repeat_interval: 1h`,
   }, 120_000);
 });
 
-describe('notification timing beside a real Alertmanager (group_wait 1s, group_interval 2s)', () => {
+// The timing cases are independent pairs that mostly wait on their timers: they run concurrently (each registers
+// its own cleanup), so the file takes about one case's time rather than six.
+describe.concurrent('notification timing beside a real Alertmanager (group_wait 1s, group_interval 2s)', () => {
   const ROOT = 'receiver: compare\ngroup_by: [alertname]\ngroup_wait: 1s\ngroup_interval: 2s\nrepeat_interval: 1h';
   const HERK = '{}:{alertname="HighErrorRate"}';
   const SDK = '{}:{alertname="ServiceDown"}';
   const fire = (alert: AlertName, service: string): Change => ({ alert, service, fire: true });
   const clear = (alert: AlertName, service: string): Change => ({ alert, service, fire: false });
 
-  it.skipIf(!bin)('alerts arriving (and resolving) during group_wait are all in the first notification; later batches wait for the next group_interval tick; two groups of one route keep their own timers', async () => {
-    const { step, both, timeline } = await startPair({ route: ROOT });
+  it.skipIf(!bin)('alerts arriving (and resolving) during group_wait are all in the first notification; later batches wait for the next group_interval tick; two groups of one route keep their own timers', async ({ onTestFinished }) => {
+    const { step, both, timeline } = await startPair({ route: ROOT }, onTestFinished);
     await step([fire(HER, 'a')]);
     await sleep(300);
     await step([fire(HER, 'b'), fire(HER, 'z')]); // during the group's group_wait
@@ -317,8 +325,8 @@ describe('notification timing beside a real Alertmanager (group_wait 1s, group_i
     });
   }, 60_000);
 
-  it.skipIf(!bin)('send_resolved true: a resolve while others fire; an alert that resolves and fires again within one group_interval; a group that all resolves, then a new alert', async () => {
-    const { step, both, timeline, sameBodies } = await startPair({ route: ROOT });
+  it.skipIf(!bin)('send_resolved true: a resolve while others fire; an alert that resolves and fires again within one group_interval; a group that all resolves, then a new alert', async ({ onTestFinished }) => {
+    const { step, both, timeline, sameBodies } = await startPair({ route: ROOT }, onTestFinished);
     await step([fire(HER, 'a'), fire(HER, 'b')]);
     await both(1, 'two alerts fire');
     await step([clear(HER, 'a')]);
@@ -342,8 +350,8 @@ describe('notification timing beside a real Alertmanager (group_wait 1s, group_i
     expect(timeline('vigil', false)[HERK]!.slice(before.vigil)).toEqual(timeline('am', false)[HERK]!.slice(before.am));
   }, 60_000);
 
-  it.skipIf(!bin)('send_resolved false: a resolve alone sends nothing; an alert the receiver never heard resolve is not news when it fires again; all resolved, then a new alert', async () => {
-    const { step, both, timeline, sameBodies } = await startPair({ route: ROOT, sendResolved: false });
+  it.skipIf(!bin)('send_resolved false: a resolve alone sends nothing; an alert the receiver never heard resolve is not news when it fires again; all resolved, then a new alert', async ({ onTestFinished }) => {
+    const { step, both, timeline, sameBodies } = await startPair({ route: ROOT, sendResolved: false }, onTestFinished);
     await step([fire(HER, 'a'), fire(HER, 'b')]);
     await both(1, 'two alerts fire');
     await step([clear(HER, 'a')]);
@@ -362,14 +370,14 @@ describe('notification timing beside a real Alertmanager (group_wait 1s, group_i
     sameBodies();
   }, 60_000);
 
-  it.skipIf(!bin)('repeat_interval with nothing changed is counted in group_interval ticks; shorter than group_interval, every tick repeats', async () => {
+  it.skipIf(!bin)('repeat_interval with nothing changed is counted in group_interval ticks; shorter than group_interval, every tick repeats', async ({ onTestFinished }) => {
     const route = `${ROOT}
 routes:
   - matchers: [alertname="HighErrorRate"]
     repeat_interval: 3s
   - matchers: [alertname="ServiceDown"]
     repeat_interval: 1s`;
-    const { step, both, timeline } = await startPair({ route });
+    const { step, both, timeline } = await startPair({ route }, onTestFinished);
     await step([fire(HER, 'a'), fire(SD, 'a')]);
     const her = '{}/{alertname="HighErrorRate"}:{alertname="HighErrorRate"}';
     const sd = '{}/{alertname="ServiceDown"}:{alertname="ServiceDown"}';
@@ -383,7 +391,7 @@ routes:
     });
   }, 60_000);
 
-  it.skipIf(!bin)('a continue: true route and its siblings each keep their own groups and timers', async () => {
+  it.skipIf(!bin)('a continue: true route and its siblings each keep their own groups and timers', async ({ onTestFinished }) => {
     const route = `${ROOT}
 routes:
   - matchers: [severity="critical"]
@@ -391,7 +399,7 @@ routes:
     group_interval: 3s
   - matchers: ['service=~"a|b"']
     group_wait: 2s`;
-    const { step, both, timeline, sameBodies } = await startPair({ route });
+    const { step, both, timeline, sameBodies } = await startPair({ route }, onTestFinished);
     const crit = '{}/{severity="critical"}:{alertname="ServiceDown"}';
     await step([fire(SD, 'a'), fire(HER, 'b'), fire(HER, 'c')]);
     await both(1, 'the critical route', crit);
@@ -411,8 +419,8 @@ routes:
     sameBodies();
   }, 60_000);
 
-  it.skipIf(!bin)('a group whose only alert is inhibited for a while is not notified again when the inhibition ends', async () => {
-    const { step, both, timeline, sameBodies } = await startPair({ route: ROOT, inhibit: true });
+  it.skipIf(!bin)('a group whose only alert is inhibited for a while is not notified again when the inhibition ends', async ({ onTestFinished }) => {
+    const { step, both, timeline, sameBodies } = await startPair({ route: ROOT, inhibit: true }, onTestFinished);
     await step([fire(HER, 'a')]);
     await both(1, 'the warning');
     await step([fire(SD, 'a')]); // inhibits the warning, the only alert of its group
