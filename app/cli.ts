@@ -2,6 +2,7 @@
  * The command line: `vigil run | validate | test | status | alerts | silence`. `main` returns the exit code (except `run`,
  * which exits on SIGTERM/SIGINT once drained).
  */
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { forgetValidators } from '../src/config/ajv.ts';
 import { formatConfigError, loadConfig } from '../src/config/load.ts';
@@ -230,6 +231,21 @@ async function run(args: string[], io: Out): Promise<number> {
   return exit;
 }
 
+/** `--output` of `vigil alerts` and `vigil silence list`: `text` (the default) or `json`; throws otherwise. */
+function checkOutput(output: string | undefined): void {
+  if (output !== undefined && output !== 'text' && output !== 'json') throw new Error(`--output ${JSON.stringify(output)}: expected text or json`);
+}
+
+/** Who creates a silence when --author is not given: the user's name, as amtool's default (`$USER`, else the account's). */
+function osUserName(): string {
+  if (process.env.USER) return process.env.USER;
+  try {
+    return os.userInfo().username || 'vigil';
+  } catch {
+    return 'vigil';
+  }
+}
+
 /**
  * The system error code (`EADDRINUSE`, `EACCES`, ...) behind a start failure: the `code` of the error or of one it
  * wraps (`cause`), else one named in the message (gRPC's bind error carries it only as text). Undefined when none.
@@ -335,13 +351,14 @@ async function silence(args: string[], io: Out): Promise<number> {
         matchers,
         startsAt: new Date(startMs).toISOString(),
         endsAt: new Date(endMs).toISOString(),
-        createdBy: v.author ?? v['created-by'] ?? process.env.USER ?? 'vigil',
+        createdBy: v.author ?? v['created-by'] ?? osUserName(),
         comment: v.comment ?? '',
       });
       io.out(`${r.silenceID}\n`);
       return 0;
     }
     if (sub === 'list' || sub === 'query') {
+      checkOutput(v.output);
       const client = await clientFor(v);
       const q = new URLSearchParams();
       for (const f of [...(v.filter ?? []), ...amtoolArguments(parsed.positionals)]) q.append('filter', f);
@@ -393,6 +410,7 @@ async function alerts(args: string[], io: Out): Promise<number> {
   }
   const v = parsed.values;
   try {
+    checkOutput(v.output);
     const client = await clientFor(v);
     const { amtoolArguments } = await import('../src/api/matchers.ts');
     const q = new URLSearchParams();

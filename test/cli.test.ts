@@ -1,5 +1,6 @@
 /** The CLI's commands, in process: exit codes and what they print. */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -76,6 +77,18 @@ describe('vigil CLI', () => {
       expect(byName.err).toBe('');
       expect(service.silences!.get(byName.out.trim())!.matchers).toContainEqual({ name: 'alertname', value: 'HighP95Latency', isRegex: false, isEqual: true });
       expect((await cli('silence', 'list', '--url', url, 'HighP95Latency')).out).toContain(byName.out.trim());
+      // without --author, the user's name as amtool takes it (the account's when $USER is not set)
+      const user = process.env.USER;
+      delete process.env.USER;
+      try {
+        const anon = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'alertname=Y', '--duration', '1h', '--comment', 'c');
+        expect(service.silences!.get(anon.out.trim())!.createdBy).toBe(os.userInfo().username);
+      } finally {
+        if (user !== undefined) process.env.USER = user;
+      }
+      const yaml = await cli('silence', 'list', '--url', url, '--output', 'yaml');
+      expect(yaml.code).toBe(1);
+      expect(yaml.err).toBe('vigil silence: --output "yaml": expected text or json\n');
       const bad = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'alertname=X', 'no operator here', '--duration', '2h');
       expect(bad.code).toBe(1);
       expect(bad.err).toMatch(/^vigil silence: invalid matcher "no operator here"/);

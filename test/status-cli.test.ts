@@ -175,5 +175,8 @@ describe('vigil alerts', () => {
     // as amtool alert query: a first argument that is not a matcher is the alert name
     expect((await cli('alerts', '--url', url, 'HighErrorRate')).out).toMatch(/^ALERTNAME.*\nHighErrorRate\s+firing/);
     expect((await cli('alerts', '--url', url, 'NoSuchAlert')).out).toBe('no alerts firing\n');
+    const yaml = await cli('alerts', '--url', url, '--output', 'yaml');
+    expect(yaml.code).toBe(1);
+    expect(yaml.err).toBe('vigil alerts: --output "yaml": expected text or json\n');
   });
 });
