@@ -107,6 +107,27 @@ describe('OTLP receiver: hostile bodies', () => {
   });
 });
 
+describe('JSON bodies that start with a byte order mark (RFC 8259 section 8.1: a parser may ignore it)', () => {
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+  it('OTLP/JSON: the span is taken as without the mark', async () => {
+    const { url, sink } = await otlp();
+    const res = await post(url, Buffer.concat([BOM, Buffer.from(TRACE('{"stringValue":"x"}'))]));
+    expect(res.status).toBe(200);
+    expect(sink.spans.map((s) => s.name)).toEqual(['op']);
+  });
+  it('http_json: the event is taken as without the mark', async () => {
+    const { url, sink } = await events();
+    const res = await post(url, Buffer.concat([BOM, Buffer.from('{"kind":"span","name":"chat","service":"bot","duration_ms":5}')]));
+    expect(res.status).toBe(200);
+    expect(sink.spans.map((s) => s.name)).toEqual(['chat']);
+  });
+  it('a mark anywhere else is still invalid JSON', async () => {
+    const { url } = await otlp();
+    const res = await post(url, `{} \ufeff`);
+    expect(res.status).toBe(400);
+  });
+});
+
 describe('OTLP receiver: attribute nesting in protobuf, the same limit as OTLP/JSON', () => {
   // `levels` AnyValues one inside the other, counted as OTLP/JSON counts them (the scalar at the bottom is
   // one): arrays, key-value lists, or key-value lists around an array of strings (the decoder's and the

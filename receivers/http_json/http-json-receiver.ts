@@ -20,6 +20,7 @@ import {
 } from '../../src/model.ts';
 import { Admission, ConnectionStats } from '../../src/otlp/connections.ts';
 import { HttpIntakeServer, IntakeError, type IntakeReply, deliver } from '../../src/otlp/intake.ts';
+import { withoutBom } from '../../src/otlp/json.ts';
 import type { HttpJsonReceiverConfig } from './config.ts';
 import { type Event, type LogEvent, type MetricEvent, type SpanEvent, validateEvent } from './event-schema.ts';
 
@@ -99,7 +100,7 @@ export class HttpJsonReceiver implements Component {
   }
 
   private async handleEvents(body: Buffer, contentType: string, clientGone?: () => boolean): Promise<IntakeReply> {
-    const text = body.toString('utf8');
+    const text = withoutBom(body.toString('utf8')); // a byte order mark is ignored (RFC 8259 section 8.1)
     // refused (413 / 503) before the events parse into more memory than the heap can give them
     decodeMemory.admitJson(text);
     const items = parseEvents(text, contentType);

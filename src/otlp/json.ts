@@ -415,15 +415,23 @@ export function fromOtlpJson(signal: OtlpSignal, parsed: unknown): Batch {
   }
 }
 
-/** Parses the text of an OTLP/JSON export request; invalid JSON is an {@link OtlpDecodeError} too. */
+/**
+ * Parses the text of an OTLP/JSON export request; invalid JSON is an {@link OtlpDecodeError} too. A byte order mark
+ * before the text is ignored, as RFC 8259 section 8.1 allows a parser to (an editor or a Windows tool may add one).
+ */
 export function parseOtlpJson(signal: OtlpSignal, text: string): Batch {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(withoutBom(text));
   } catch (e) {
     throw new OtlpDecodeError('', `invalid JSON: ${(e as Error).message}`);
   }
   return fromOtlpJson(signal, parsed);
+}
+
+/** `text` without a leading byte order mark (U+FEFF), which JSON.parse would refuse as an unexpected token. */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function decObj(v: unknown, p: PathStack): Json {
