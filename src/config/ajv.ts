@@ -140,7 +140,7 @@ export function validateComponentConfig(factory: Factory, config: unknown): Sche
   if (validate(config)) {
     return factory.validate ? factory.validate(config as never) : [];
   }
-  return describeAjvErrors(validate.errors ?? [], factory.schema);
+  return describeAjvErrors(validate.errors ?? [], factory.schema, config);
 }
 
 /** One problem found in a component config, with the path below that config. */
@@ -154,7 +154,7 @@ export interface SchemaIssue {
  * schema that was validated against, a bound's message names the type the schema wants ("expected an integer >=
  * 1" rather than "a number").
  */
-export function describeAjvErrors(errors: ErrorObject[], schema?: TSchema): SchemaIssue[] {
+export function describeAjvErrors(errors: ErrorObject[], schema?: TSchema, data?: unknown): SchemaIssue[] {
   const consts = new Map<string, unknown[]>();
   for (const e of errors) if (e.keyword === 'const') consts.set(e.instancePath, [...(consts.get(e.instancePath) ?? []), (e.params as { allowedValue: unknown }).allowedValue]);
   // the types the branches of a union wanted at each place (merged into one "expected string or array")
@@ -179,12 +179,27 @@ export function describeAjvErrors(errors: ErrorObject[], schema?: TSchema): Sche
       const saysMore = (o: ErrorObject) =>
         o.instancePath.startsWith(`${e.instancePath}/`) || (o.instancePath === e.instancePath && !['type', 'anyOf', 'oneOf'].includes(o.keyword));
       if (consts.has(e.instancePath) || errors.some(saysMore)) continue;
-      push({ path: pointerToPath(e.instancePath), message: `expected ${types.get(e.instancePath)!.join(' or ')}` });
+      const path = pointerToPath(e.instancePath);
+      push({ path, message: `expected ${types.get(e.instancePath)!.join(' or ')}${yaml11Hint(types.get(e.instancePath)!, data, path)}` });
       continue;
     }
     push(describeAjvError(e, schema));
   }
   return out;
+}
+
+/** YAML 1.1's words for booleans, which YAML 1.2 (the `yaml` package, like the Collector's loader) reads as strings. */
+const YAML11_BOOLEANS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
+
+/**
+ * ` ("yes" is a string in YAML 1.2: write true or false)` when a boolean was expected and the value at `path` of
+ * `data` is one of YAML 1.1's boolean words; "" otherwise.
+ */
+function yaml11Hint(expected: string[], data: unknown, path: (string | number)[]): string {
+  if (!expected.includes('boolean')) return '';
+  let v = data;
+  for (const seg of path) v = v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[seg] : undefined;
+  return typeof v === 'string' && YAML11_BOOLEANS.test(v) ? ` (${JSON.stringify(v)} is a string in YAML 1.2: write true or false)` : '';
 }
 
 /**

@@ -105,6 +105,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('says that YAML 1.1 words for booleans (no, off) are strings where a boolean is expected', async () => {
+    expect(await errorsOf(['bad_yaml11_booleans.yaml'])).toEqual([
+      'bad_yaml11_booleans.yaml:7:20: exporters.opsgenie.send_resolved: expected boolean ("no" is a string in YAML 1.2: write true or false)',
+      'bad_yaml11_booleans.yaml:10:35: service.telemetry.api.unauthenticated_writes: expected boolean ("off" is a string in YAML 1.2: write true or false)',
+    ]);
+  });
+
   it('reports YAML syntax errors with their position', async () => {
     const errs = await errorsOf(['bad_yaml.yaml']);
     expect(errs.length).toBeGreaterThan(0);

@@ -344,7 +344,7 @@ function acceptsString(schemas: Record<string, unknown>[]): boolean {
 function checkTop(merged: Record<string, unknown>, report: Report): boolean {
   const top = compileSchema(TopSchema);
   if (top(merged as unknown)) return true;
-  for (const issue of describeAjvErrors(top.errors ?? [], TopSchema)) report(issue.path, issue.message);
+  for (const issue of describeAjvErrors(top.errors ?? [], TopSchema, merged)) report(issue.path, issue.message);
   const svc = merged['service'];
   if (!isPlainObject(svc) || !isPlainObject(svc['pipelines'])) return false;
   for (const section of ['receivers', 'processors', 'exporters']) if (!isPlainObject(merged[section])) merged[section] = {};
