@@ -61,7 +61,7 @@ describe('POST /-/reload', () => {
     const ok = await fetch(`${url}/-/reload`, { method: 'POST', headers: auth });
     expect(await ok.text()).toBe('config reloaded\n');
     expect(ok.status).toBe(200);
-    expect(daemon.logs.some((l) => l.message === 'config reloaded')).toBe(true);
+    await daemon.waitForLog((l) => l.message === 'config reloaded'); // info lines are written in batches (src/logger.ts)
     expect(await gauge(url, 'vigil_config_last_reload_successful')).toBe(1);
     const reloadedAt = (await gauge(url, 'vigil_config_last_reload_success_timestamp_seconds'))!;
     expect(reloadedAt).toBeGreaterThan(startedAt);

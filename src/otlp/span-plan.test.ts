@@ -134,7 +134,7 @@ describe('SpanDecodePlan', () => {
     }
   });
 
-  it('holds at most 800 bytes of heap a real GenAI span with what cost and percentiles read, under 60% of the full model (a count, not a timing)', async () => {
+  it('holds at most 800 bytes of heap a real GenAI span with what cost and percentiles read, under 65% of the full model (a count, not a timing)', async () => {
     // the shipped pipeline's reads: cost's GenAI call keys in every dialect, percentiles' dimensions and span attribute
     const plan = new SpanDecodePlan({ attributes: [...GENAI_CALL_KEYS.keys(), 'service.name', 'span.name', 'gen_ai.request.model', 'gen_ai.usage.cost'], ids: false });
     const SPANS = 2000;
@@ -150,13 +150,14 @@ describe('SpanDecodePlan', () => {
       return (process.memoryUsage().heapUsed - before) / SPANS;
     };
     decodeExportRequest('traces', body, undefined, undefined, plan); // the intern cache and the plan's memo warm
-    const full = heldPerSpan();
-    const withPlan = heldPerSpan(plan);
-    expect(spansOf(kept[1]!).length).toBe(SPANS);
-    // measured: ~1,300 bytes a span whole, ~700 with the plan (~800 before spans shared their empty events, links
-    // and status); a plan that built every attribute would hold about what the full model holds
+    // the least of three measurements each: a collection's timing moves one by up to ~10% (652-729 bytes seen)
+    const full = Math.min(heldPerSpan(), heldPerSpan(), heldPerSpan());
+    const withPlan = Math.min(heldPerSpan(plan), heldPerSpan(plan), heldPerSpan(plan));
+    expect(spansOf(kept[3]!).length).toBe(SPANS);
+    // measured: ~1,250 bytes a span whole, 650-730 with the plan (~800 before spans shared their empty events, links
+    // and status); a plan that built every attribute holds ~1,150 (over both bounds)
     expect(withPlan).toBeLessThanOrEqual(800);
-    expect(withPlan).toBeLessThan(0.6 * full);
+    expect(withPlan).toBeLessThan(0.65 * full);
   });
 
   it('keeps token counts it was not asked for, and the decoder still flags one out of range', () => {
