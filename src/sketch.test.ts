@@ -21,6 +21,23 @@ describe('Sketch', () => {
     expect(capacity).toBeLessThan(2048);
   });
 
+  it('takes bucket indices past 32 bits: a point at offset 2^31 - 1 merges and downscales by floor division (>> wrapped it negative and the merge never ended)', () => {
+    const point = (scale: number, offset: number) =>
+      ({ count: 9, sum: 1, scale, zeroCount: 0, zeroThreshold: 0, positive: { offset, bucketCounts: [8, 1] }, negative: { offset: 0, bucketCounts: [] }, attributes: [], startTimeUnixNano: 0n, timeUnixNano: 0n, flags: 0, exemplars: [] }) as unknown as Parameters<Sketch['mergeDataPoint']>[0];
+    for (const offset of [2 ** 31 - 1, -(2 ** 31), 2 ** 40]) {
+      const s = new Sketch(0);
+      expect(s.mergeDataPoint(point(0, offset))).toBe(true);
+      expect(s.count).toBe(9);
+      expect(s.toDataPoint([], 0n, 0n).positive).toEqual({ offset, bucketCounts: [8, 1] });
+      // one scale coarser: indices floor-divided by 2
+      const coarse = new Sketch(-1);
+      coarse.merge(s);
+      const p = coarse.toDataPoint([], 0n, 0n).positive;
+      expect(p.offset).toBe(Math.floor(offset / 2));
+      expect(p.bucketCounts.reduce((a, b) => a + b, 0)).toBe(9);
+    }
+  });
+
   it('keeps the counts right when it grows at the front in place', () => {
     const s = Sketch.forAccuracy(0.01);
     for (const v of [100, 50, 25, 12, 6, 3]) s.add(v);

@@ -6,7 +6,7 @@
  * value of the data at that rank; the scale is chosen from the requested relative accuracy.
  *
  * Two sketches of the same scale merge exactly (bucket counts add); a finer one is downscaled to the
- * coarser scale first (index >> diff), which is also exact for the coarser mapping.
+ * coarser scale first (index floor-divided by 2^diff), which is also exact for the coarser mapping.
  */
 import type { ExponentialHistogramDataPoint, HistogramDataPoint } from './model.ts';
 
@@ -116,18 +116,22 @@ class Buckets {
     this.length = needed;
   }
 
-  /** Re-buckets to a scale `by` steps coarser (index >> by). */
+  /**
+   * Re-buckets to a scale `by` steps coarser (index floor-divided by 2^by: `>> by` for indices within 32 bits, and
+   * right for any index a double holds exactly; `>>` wrapped an offset near 2^31 to a negative one).
+   */
   downscale(by: number): void {
     if (by <= 0 || this.length === 0) return;
     const old = this.counts.subarray(0, this.length);
     const oldOffset = this.offset;
-    const newOffset = oldOffset >> by;
-    const newLen = ((oldOffset + this.length - 1) >> by) - newOffset + 1;
+    const div = 2 ** by;
+    const newOffset = Math.floor(oldOffset / div);
+    const newLen = Math.floor((oldOffset + this.length - 1) / div) - newOffset + 1;
     // sums of counts may outgrow 32 bits: add up in doubles, then keep the narrow type if they fit
     const sums = new Float64Array(Math.max(8, newLen));
     let max = 0;
     for (let i = 0; i < old.length; i++) {
-      const j = ((oldOffset + i) >> by) - newOffset;
+      const j = Math.floor((oldOffset + i) / div) - newOffset;
       const v = (sums[j]! += old[i]!);
       if (v > max) max = v;
     }
@@ -477,10 +481,12 @@ function rangeFits(own: Buckets, offset: number, len: number, by: number, ownBy:
   return hi - lo + 1 <= max;
 }
 
+/** Adds `counts` (indices from `offset`, at a scale `by` steps finer) into `into`; indices floor-divided as in downscale. */
 function mergeBuckets(into: Buckets, counts: ArrayLike<number>, offset: number, length: number, by: number): void {
+  const div = 2 ** by;
   for (let i = 0; i < length; i++) {
     const c = counts[i]!;
-    if (c) into.add((offset + i) >> by, c);
+    if (c) into.add(by === 0 ? offset + i : Math.floor((offset + i) / div), c);
   }
 }
 
