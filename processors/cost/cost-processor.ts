@@ -23,7 +23,7 @@ import {
   emptyScope,
 } from '../../src/model.ts';
 import { findString } from '../../src/attributes.ts';
-import { GENAI_CALL_KEYS, type GenAiCall, MAX_TOKEN_COUNT, newGenAiCall, readGenAiCall } from './genai-call.ts';
+import { GENAI_CALL_KEYS, type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import { BudgetBook } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
@@ -512,7 +512,7 @@ export class CostProcessor implements Processor {
     const reqModel = findString(a, 'gen_ai.request.model');
     const resModel = findString(a, 'gen_ai.response.model');
     const model = resModel || reqModel;
-    if (!(typeof dp.sum === 'number' && dp.sum >= 0 && dp.sum <= MAX_TOKEN_COUNT)) {
+    if (!(typeof dp.sum === 'number' && dp.sum >= 0 && dp.sum <= Number.MAX_SAFE_INTEGER)) {
       this.countUnpriced(model ?? '', 'no_tokens');
       return;
     }

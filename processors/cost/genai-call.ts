@@ -8,14 +8,6 @@
 import type { KeyValue } from '../../src/model.ts';
 import { valueCount as num, valueString as str } from '../../src/attributes.ts';
 
-/**
- * The largest token count read as a count: 2^53 - 1 (Number.MAX_SAFE_INTEGER, the largest integer a double
- * holds exactly). A larger or non-finite value (`1e308`, `"Infinity"`) is no real call's count: it is read as
- * an unusable value, like a negative one, so it can neither price a call at an absurd cost nor overflow the
- * emitted `llm.tokens` (int64) and the budgets.
- */
-export const MAX_TOKEN_COUNT = Number.MAX_SAFE_INTEGER;
-
 /** What one span says about its LLM call. Token counts are NaN when absent or unusable; models and names undefined. */
 export interface GenAiCall {
   /** The requested model (gen_ai.request.model, llm.request.model, llm.model_name). */
@@ -214,7 +206,10 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
     // the value as a count (valueCount, its common cases inline) or as a string (valueString)
     const v = kv.value;
     let n = code < FIRST_COUNT ? NaN : typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : num(v);
-    if (n > MAX_TOKEN_COUNT) n = NaN; // not a count (MAX_TOKEN_COUNT)
+    // beyond the largest integer a double holds exactly (or infinite): no real call's count, read as unusable like a
+    // negative one, so it neither prices a call absurdly nor overflows llm.tokens (int64) and the budgets. (The
+    // intake's own bound on one call's tokens is src/limits.ts MAX_TOKEN_COUNT.)
+    if (n > Number.MAX_SAFE_INTEGER) n = NaN;
     switch (code) {
       case REQ_MODEL:
         reqModel = typeof v === 'string' ? v : str(v);
