@@ -27,10 +27,10 @@ export function valueNumber(v: AnyValue | undefined): number {
 }
 
 /**
- * A string that is a count: decimal digits, with a minus sign at most, nothing around them, the form
- * OTLP/JSON gives an int64 (proto3 JSON mapping; vigil's own decoder, src/otlp/json.ts, takes no other).
+ * The text of an int64: decimal digits, with a minus sign at most, nothing around them, the form OTLP/JSON
+ * gives an int64 (proto3 JSON mapping); the OTLP/JSON decoder (src/otlp/json.ts) and {@link valueCount} take no other.
  */
-const DECIMAL_INTEGER = /^-?[0-9]+$/;
+export const INT64_TEXT = /^-?[0-9]+$/;
 
 /**
  * An attribute value as a count (tokens): int64 and double as they are, a string only when it is a decimal
@@ -40,7 +40,7 @@ const DECIMAL_INTEGER = /^-?[0-9]+$/;
 export function valueCount(v: AnyValue | undefined): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && DECIMAL_INTEGER.test(v)) return Number(v);
+  if (typeof v === 'string' && INT64_TEXT.test(v)) return Number(v);
   return NaN;
 }
 

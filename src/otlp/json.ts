@@ -1,6 +1,7 @@
 import { ErrorCodes, VigilError } from '../errors.ts';
 import { MAX_ANY_VALUE_DEPTH } from '../limits.ts';
 import { otlpJsonText } from './json-text.ts';
+import { INT64_TEXT } from '../attributes.ts';
 /**
  * OTLP/JSON <-> vigil's model (src/model.ts).
  *
@@ -468,7 +469,6 @@ function decBool(o: Json, key: string, p: PathStack): boolean {
   return v;
 }
 
-const INT_TEXT = /^-?\d+$/;
 
 /** A 32-bit integer field (uint32, int32, sint32, fixed32, enum): a JSON number or a decimal string. */
 function decInt32(o: Json, key: string, p: PathStack, min: number, max: number): number {
@@ -476,7 +476,7 @@ function decInt32(o: Json, key: string, p: PathStack, min: number, max: number):
   if (v === undefined || v === null) return 0;
   let n: number;
   if (typeof v === 'number') n = v;
-  else if (typeof v === 'string' && INT_TEXT.test(v)) n = Number(v);
+  else if (typeof v === 'string' && INT64_TEXT.test(v)) n = Number(v);
   else return p.fail(`expected an integer, got ${describe(v)}`, key);
   if (!Number.isInteger(n) || n < min || n > max) p.fail(`expected an integer in [${min}, ${max}], got ${describe(v)}`, key);
   return n;
@@ -490,7 +490,7 @@ const I32 = 0x7fffffff;
  */
 function decEnum(o: Json, key: string, p: PathStack, names: readonly string[]): number {
   const v = o[key];
-  if (typeof v === 'string' && !INT_TEXT.test(v)) {
+  if (typeof v === 'string' && !INT64_TEXT.test(v)) {
     const i = names.indexOf(v);
     if (i < 0) return p.fail(`expected an integer or one of ${names.join(', ')}, got ${describe(v)}`, key);
     return i;
@@ -511,7 +511,7 @@ function decUint32(o: Json, key: string, p: PathStack): number {
 /** A 64-bit integer (decimal string or a JSON number) as a bigint. */
 function toInt64(v: unknown, p: PathStack, key: string | number, unsigned: boolean): bigint {
   let b: bigint;
-  if (typeof v === 'string' && INT_TEXT.test(v)) b = BigInt(v);
+  if (typeof v === 'string' && INT64_TEXT.test(v)) b = BigInt(v);
   else if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
   else return p.fail(`expected a 64-bit integer (a decimal string or a number), got ${describe(v)}`, key);
   if (unsigned ? b < 0n || b > 0xffffffffffffffffn : b < -0x8000000000000000n || b > 0x7fffffffffffffffn)
