@@ -22,8 +22,8 @@ import type { ConfigIssue } from '../src/component.ts';
 import type { AlertsConfig } from '../processors/alerts/config.ts';
 import { compileRoutes, matchRoute } from '../processors/alerts/routes.ts';
 import { tempDir } from './helpers/index.ts';
+import { AMTOOL } from './doubles/alertmanager.ts';
 
-const AMTOOL = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => fs.existsSync(p));
 if (!AMTOOL) console.warn('\n!!!!! amtool is NOT installed: the matcher agreement test is SKIPPED. Install it with .ci/steps/40-alertmanager.sh. !!!!!\n');
 
 /** Matcher texts the classic parser reads (each the `matchers` of one route). */

@@ -18,11 +18,11 @@ import type { AlertsConfig } from '../processors/alerts/config.ts';
 import { runRuleTests } from '../processors/alerts/rule-test.ts';
 import { compileConfig } from '../processors/alerts/rules.ts';
 import { tempDir } from './helpers/index.ts';
+import { AMTOOL } from './doubles/alertmanager.ts';
 
 const DIR = path.join(import.meta.dirname, '../processors/alerts/testdata/am-routing');
 const CONFIG = path.join(DIR, 'pipelines.yaml');
 const TESTS = fs.readdirSync(DIR).filter((f) => f.endsWith('.test.yaml')).map((f) => path.join(DIR, f));
-const AMTOOL = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => fs.existsSync(p));
 if (!AMTOOL) console.warn('\n!!!!! amtool is NOT installed: the amtool agreement test is SKIPPED. Install it with .ci/steps/40-alertmanager.sh. !!!!!\n');
 
 describe("Alertmanager's routing tests", () => {

@@ -4,19 +4,15 @@
  * notification, queries it and expires it (the notifications come back). Also: writes without the token
  * are refused (401), bad input gets 400 with a message, silences survive a restart, concurrent writes all land.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../src/service.ts';
 import { freePort } from './helpers/daemon.ts';
 import { tempDir, waitFor } from './helpers/index.ts';
 import { startService } from './helpers/service.ts';
-import { AlertmanagerProcess, alertmanagerBinary } from './doubles/alertmanager.ts';
+import { AlertmanagerProcess, alertmanagerBinary, AMTOOL, amtoolAt } from './doubles/alertmanager.ts';
 
-const run = promisify(execFile);
-const AMTOOL = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => fs.existsSync(p));
 if (!AMTOOL) console.warn('\n!!!!! amtool is NOT installed (apt-get install prometheus-alertmanager, .ci/steps/40-alertmanager.sh): the amtool test fails in CI !!!!!\n');
 const TOKEN = 'test-token-5f2c';
 
@@ -40,10 +36,7 @@ function notifications(): Line[] {
 }
 const firingFor = (queue: string) => notifications().filter((l) => l.alert.status === 'firing' && l.alert.labels.queue === queue).length;
 
-async function amtool(...args: string[]): Promise<string> {
-  const { stdout } = await run(AMTOOL!, [`--alertmanager.url=${api}`, ...args], { timeout: 20_000 });
-  return stdout;
-}
+const amtool = (...args: string[]) => amtoolAt(api, ...args);
 
 async function feed(): Promise<void> {
   const events = ['orders', 'emails'].map((queue) => ({ kind: 'metric', name: 'queue_depth', service: 'worker', value: 500, metric_type: 'gauge', attributes: { queue } }));

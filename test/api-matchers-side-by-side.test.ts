@@ -14,19 +14,15 @@
  * (texts only the UTF-8 grammar reads; a single matcher ending in `}`), the last test checks vigil against
  * the equivalent classic text instead.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../app/cli.ts';
 import type { Service } from '../src/service.ts';
-import { AlertmanagerProcess, alertmanagerBinary } from './doubles/alertmanager.ts';
+import { AlertmanagerProcess, alertmanagerBinary, AMTOOL, amtoolAt as amtool } from './doubles/alertmanager.ts';
 import { freePort } from './helpers/daemon.ts';
 import { tempDir, waitFor } from './helpers/index.ts';
 import { startService } from './helpers/service.ts';
 
-const run = promisify(execFile);
-const AMTOOL = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => fs.existsSync(p));
 const bin = alertmanagerBinary();
 const ready = Boolean(AMTOOL && bin);
 if (!ready) console.warn('\n!!!!! amtool or prometheus-alertmanager is NOT installed: the matcher side-by-side test is SKIPPED. Install them with .ci/steps/40-alertmanager.sh. !!!!!\n');
@@ -106,10 +102,6 @@ let service: Service | undefined;
 let dir = '';
 let vigilUrl = '';
 let feeding: NodeJS.Timeout | undefined;
-
-async function amtool(url: string, ...args: string[]): Promise<string> {
-  return (await run(AMTOOL!, [`--alertmanager.url=${url}`, ...args], { timeout: 20_000 })).stdout;
-}
 
 /** What a side answers to one filter: the status, and the foo labels / silence comments selected, or the error text. */
 async function ask(url: string, what: 'alerts' | 'silences', filters: string[]): Promise<{ status: number; selected?: string[]; error?: string }> {

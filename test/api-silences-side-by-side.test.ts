@@ -7,17 +7,13 @@
  * Alertmanager's filter is not a label match: a silence is selected when, for every filter matcher, it has
  * a matcher of the same name, operator and value (api/v2 CheckSilenceMatchesFilterLabels).
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../src/service.ts';
-import { AlertmanagerProcess, alertmanagerBinary } from './doubles/alertmanager.ts';
+import { AlertmanagerProcess, alertmanagerBinary, AMTOOL, amtoolAt as amtool } from './doubles/alertmanager.ts';
 import { tempDir } from './helpers/index.ts';
 import { startService } from './helpers/service.ts';
 
-const run = promisify(execFile);
-const AMTOOL = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => fs.existsSync(p));
 const bin = alertmanagerBinary();
 const ready = Boolean(AMTOOL && bin);
 if (!ready) console.warn('\n!!!!! amtool or prometheus-alertmanager is NOT installed: the silences side-by-side test is SKIPPED. Install them with .ci/steps/40-alertmanager.sh. !!!!!\n');
@@ -26,10 +22,6 @@ let am: AlertmanagerProcess | undefined;
 let service: Service | undefined;
 let dir = '';
 let vigilUrl = '';
-
-async function amtool(url: string, ...args: string[]): Promise<string> {
-  return (await run(AMTOOL!, [`--alertmanager.url=${url}`, ...args], { timeout: 20_000 })).stdout;
-}
 
 const SILENCES: string[][] = [
   ['alertname=A', 'queue=orders'],

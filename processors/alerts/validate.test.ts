@@ -9,6 +9,7 @@ import { formatConfigError, loadConfig } from '../../src/config/load.ts';
 import { components } from '../../app/components.ts';
 import { testSettings, configFor, tempDir } from '../../test/helpers/index.ts';
 import { alertsProcessorFactory } from './index.ts';
+import { AMTOOL } from '../../test/doubles/alertmanager.ts';
 
 const issues = (raw: unknown) => validateComponentConfig(alertsProcessorFactory, structuredClone(raw)).map((i) => `${i.path.join('.')}: ${i.message}`);
 const base = { name: 'R', metric: 'm', stat: 'avg', op: '>', threshold: 1 };
@@ -60,7 +61,6 @@ describe('config validation', () => {
     expect(issues(raw)).toEqual(expected);
   });
 
-  const AMTOOL = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => fs.existsSync(p));
   it.skipIf(!AMTOOL)('a route group_by is refused where amtool check-config refuses it (a duplicated label, ... with others)', async () => {
     const dir = tempDir('vigil-group-by-');
     try {

@@ -2,13 +2,22 @@
  * Starts a real Alertmanager (Debian package prometheus-alertmanager, installed by .ci/steps/40-alertmanager.sh)
  * on a free loopback port, with a null receiver, a temp storage path and clustering off.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from '../helpers/daemon.ts';
 
 const CANDIDATES = ['/usr/bin/prometheus-alertmanager', '/usr/local/bin/alertmanager', '/usr/bin/alertmanager'];
+
+/** amtool (Debian's prometheus-alertmanager package ships it), or undefined when it is not installed. */
+export const AMTOOL = ['/usr/bin/amtool', '/usr/local/bin/amtool'].find((p) => fs.existsSync(p));
+
+/** What `amtool --alertmanager.url=URL ARGS...` prints (rejects when amtool exits non-zero or takes over 20 s). */
+export async function amtoolAt(url: string, ...args: string[]): Promise<string> {
+  return (await promisify(execFile)(AMTOOL!, [`--alertmanager.url=${url}`, ...args], { timeout: 20_000 })).stdout;
+}
 
 /** The Alertmanager binary, or undefined when it is not installed. */
 export function alertmanagerBinary(): string | undefined {
