@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJsonSync, writeFileAtomic } from './atomic-file.ts';
+import { readJsonSync, setAsideCorrupt, writeFileAtomic } from './atomic-file.ts';
 import { type AmMatcher, MatcherError, compileAmMatcher, parseAmMatcher } from './api/matchers.ts';
 import { ErrorCodes, VigilError } from './errors.ts';
 
@@ -142,11 +142,7 @@ export class SilenceStore implements SilenceSource {
       raw = readJsonSync(store.file);
     } catch (e) {
       warn(`${store.file}: ${(e as Error).message}; starting with no silences (old file kept as .corrupt)`);
-      try {
-        fs.renameSync(store.file, `${store.file}.corrupt`);
-      } catch {
-        // left as is; it is overwritten at the next write
-      }
+      setAsideCorrupt(store.file);
     }
     if (raw === undefined) raw = legacySilences(stateDir, warn);
     const list = (raw as { silences?: unknown } | undefined)?.silences;

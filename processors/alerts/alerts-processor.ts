@@ -10,14 +10,13 @@
  * can repeat a notification, never lose one. A refusal is retried at the next evaluation for the refusing
  * exporter only: the others are never given the same notification again because one refused.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { type CreateSettings, type Host, type Processor, type Consumer, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
 import { AlertEngine, type EngineState } from './alert-engine.ts';
-import { readJsonSync, writeFileAtomicSync } from '../../src/atomic-file.ts';
+import { readJsonSync, setAsideCorrupt, writeFileAtomicSync } from '../../src/atomic-file.ts';
 import type { AlertsConfig } from './config.ts';
 import type { CompiledConfig } from './rules.ts';
 import { RecentRing, type ComponentStatus, type NotificationRecord, type RuleStatus } from '../../src/status.ts';
@@ -125,12 +124,7 @@ export class AlertsProcessor implements Processor {
       problem = (e as Error).message;
     }
     this.engine = this.newEngine(); // a restore that threw half-way leaves no trace
-    let kept = ' (old file kept as state.json.corrupt)';
-    try {
-      fs.renameSync(this.stateFile, `${this.stateFile}.corrupt`);
-    } catch {
-      kept = ''; // it is overwritten at the next save
-    }
+    const kept = setAsideCorrupt(this.stateFile) ? ' (old file kept as state.json.corrupt)' : '';
     this.settings.logger.error({ err: problem, file: this.stateFile }, `alert state file unreadable; starting with no alert state${kept}`);
   }
 

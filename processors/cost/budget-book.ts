@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../src/atomic-file.ts';
+import { setAsideCorrupt, writeFileAtomic } from '../../src/atomic-file.ts';
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { KeyValue } from '../../src/model.ts';
 import type { BudgetConfig } from './config.ts';
@@ -139,11 +139,7 @@ export class BudgetBook {
         if (!isRecord(saved) || (saved.groups !== undefined && !Array.isArray(saved.groups))) throw new Error(`unexpected content: budget ${JSON.stringify(name)} is not {"groups": [...], ...}`);
       }
     } catch (err) {
-      try {
-        fs.renameSync(this.file, `${this.file}.corrupt`);
-      } catch {
-        // nothing more to do: it will be overwritten
-      }
+      setAsideCorrupt(this.file);
       return { restored: 0, error: `${this.file}: ${(err as Error).message}; budget spend starts from zero (old file kept as .corrupt)` };
     }
     let restored = 0;
