@@ -83,6 +83,16 @@ describe('restart in-process', () => {
     await b.proc.shutdown();
   });
 
+  /** A processor that started with no alert state fires its alert as a new one, then shuts down (and saves). */
+  async function firesAsNew(a: ReturnType<typeof instance>): Promise<void> {
+    const t0 = Date.now();
+    await a.feed('h1', 50, t0);
+    await a.proc.tick(t0);
+    await a.proc.tick(t0 + M);
+    expect(summary(a.got)).toEqual(['file/log firing h1', 'webhook/ops firing h1']);
+    await a.proc.shutdown();
+  }
+
   it('a damaged state file does not stop the processor', async () => {
     const dir = tempDir();
     dirs.push(dir);
@@ -90,12 +100,7 @@ describe('restart in-process', () => {
     fs.writeFileSync(path.join(dir, 'processors/alerts/state.json'), '{"version": 1, "instances": [nul');
     const a = instance(dir);
     await a.proc.start({ reportFatal: () => undefined });
-    const t0 = Date.now();
-    await a.feed('h1', 50, t0);
-    await a.proc.tick(t0);
-    await a.proc.tick(t0 + M);
-    expect(summary(a.got)).toEqual(['file/log firing h1', 'webhook/ops firing h1']);
-    await a.proc.shutdown();
+    await firesAsNew(a);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'processors/alerts/state.json'), 'utf8')).instances).toHaveLength(1);
   });
 
@@ -113,12 +118,7 @@ describe('restart in-process', () => {
       expect(fs.readFileSync(`${file}.corrupt`, 'utf8')).toBe(content);
       const errors = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'error');
       expect(errors).toEqual([expect.objectContaining({ file, message: 'alert state file unreadable; starting with no alert state (old file kept as state.json.corrupt)' })]);
-      const t0 = Date.now();
-      await a.feed('h1', 50, t0);
-      await a.proc.tick(t0);
-      await a.proc.tick(t0 + M);
-      expect(summary(a.got)).toEqual(['file/log firing h1', 'webhook/ops firing h1']);
-      await a.proc.shutdown();
+      await firesAsNew(a);
       expect(JSON.parse(fs.readFileSync(file, 'utf8')).version).toBe(2);
     }
   });
