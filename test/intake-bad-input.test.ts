@@ -60,6 +60,20 @@ function grpcExport(address: string, signal: OtlpSignal, body: Buffer, opts: { m
   });
 }
 
+/** A raw TCP connection to `host:port`, connected, and everything it receives until it closes. */
+async function rawConnection(address: string): Promise<{ socket: net.Socket; reply: Promise<string> }> {
+  const [host, port] = address.split(':');
+  const socket = net.connect(Number(port), host);
+  const reply = new Promise<string>((resolve) => {
+    let data = '';
+    socket.on('data', (d) => (data += d.toString()));
+    socket.on('close', () => resolve(data));
+    socket.on('error', () => resolve(data));
+  });
+  await new Promise<void>((r2) => socket.once('connect', () => r2()));
+  return { socket, reply };
+}
+
 describe('otlp receiver: the official OTLP/JSON examples', () => {
   it.each(FIXTURES_LIST)('accepts %s posted as-is, as JSON and as protobuf', async (file, signal) => {
     const { sink, base } = await start();
@@ -147,15 +161,7 @@ describe('otlp receiver: bad input over HTTP', () => {
 
   it('times out a slow client with 408 and keeps serving others', async () => {
     const { sink, base, r } = await start({ read_timeout: '300ms' });
-    const [host, port] = r.httpAddress.split(':');
-    const socket = net.connect(Number(port), host);
-    const reply = new Promise<string>((resolve) => {
-      let data = '';
-      socket.on('data', (d) => (data += d.toString()));
-      socket.on('close', () => resolve(data));
-      socket.on('error', () => resolve(data));
-    });
-    await new Promise<void>((r2) => socket.once('connect', () => r2()));
+    const { socket, reply } = await rawConnection(r.httpAddress);
     socket.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1000\r\n\r\n');
     socket.write(Buffer.alloc(10));
     // Meanwhile a normal client is served.
@@ -168,18 +174,7 @@ describe('otlp receiver: bad input over HTTP', () => {
 
   it('answers a connection whose headers trickle in, or never come, with 408 by read_timeout; oversized headers 431; garbage 400', async () => {
     const { sink, base, r } = await start({ read_timeout: '1s' });
-    const [host, port] = r.httpAddress.split(':');
-    const connect = async () => {
-      const socket = net.connect(Number(port), host);
-      const reply = new Promise<string>((resolve) => {
-        let data = '';
-        socket.on('data', (d) => (data += d.toString()));
-        socket.on('close', () => resolve(data));
-        socket.on('error', () => resolve(data));
-      });
-      await new Promise<void>((r2) => socket.once('connect', () => r2()));
-      return { socket, reply };
-    };
+    const connect = () => rawConnection(r.httpAddress);
     const idle = await connect();
     const trickle = await connect();
     trickle.socket.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\n');
