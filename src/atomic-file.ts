@@ -159,7 +159,6 @@ export function appendWholeSync(file: string, data: string): void {
   }
 }
 
-/** The parsed JSON of a file, undefined when it does not exist; throws when it is not valid JSON. */
 /**
  * Moves a state file that cannot be read back aside as `<file>.corrupt`, so that it is kept for a look rather
  * than overwritten unseen. False when it could not be moved: it is then overwritten at the next save.
@@ -173,6 +172,7 @@ export function setAsideCorrupt(file: string): boolean {
   }
 }
 
+/** The parsed JSON of a file, undefined when it does not exist; throws when it is not valid JSON. */
 export function readJsonSync(file: string): unknown {
   let text: string;
   try {
