@@ -3,7 +3,8 @@
  * config: otlp + http_json -> memory_limiter, cost, percentiles, alerts -> debug, file x2, prometheus),
  * built first, driven over loopback by the official OpenTelemetry JS exporter (OTLP/HTTP protobuf, the
  * SDK's own encoder). Figures, each beside its goal from the README's benchmark table:
- *   - start to ready: process spawn to the "everything is ready" log line;
+ *   - start to ready: process spawn to the "everything is ready" log line, with the floor under it beside it
+ *     (`node` itself to its first line, in the same environment: see nodeStartFloor);
  *   - modules loaded at start (a count, independent of machine load);
  *   - idle RSS, with the V8 heap (total / used) beside it, 3 s after ready;
  *   - at a fixed 10,000 spans/s in 100-span requests (the Collector testbed's size), and again in 512-span
@@ -60,6 +61,40 @@ const AB = process.env.BENCH_DAEMON_AB === FLOOR ? FLOOR : process.env.BENCH_DAE
 const ROUNDS = Number(process.env.BENCH_DAEMON_ROUNDS ?? 4);
 /** Rounds of the 100-span run (each a fresh daemon, then the floor); judged on the medians. */
 const CPU_ROUNDS = Number(process.env.BENCH_DAEMON_CPU_ROUNDS ?? 3);
+/**
+ * The floor under the start figure: `node` itself, spawned with the same environment and arguments style as the
+ * daemon (the bench's preload included), to its first line on stdout; ms, the median of `rounds`. With
+ * NODE_EXTRA_CA_CERTS set, node reads that CA bundle at every start (about 45 ms on this VM), so the floor is
+ * also taken without it, for the line to say how much of the start is the environment's.
+ */
+async function nodeStartFloor(rounds = 5): Promise<{ ms: number; withoutExtraCaMs?: number }> {
+  const once = (env: NodeJS.ProcessEnv) =>
+    new Promise<number>((resolve, reject) => {
+      const t0 = performance.now();
+      const child = spawn(process.execPath, ['--import', path.join(root, 'scripts/module-log/preload.mjs'), '-e', 'console.log("ready")'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      child.stdout!.once('data', () => resolve(performance.now() - t0));
+      child.on('error', reject);
+    });
+  const take = async (env: NodeJS.ProcessEnv) => {
+    const ms: number[] = [];
+    for (let i = 0; i < rounds; i++) ms.push(await once(env));
+    return median(ms);
+  };
+  const ms = await take(process.env);
+  if (!process.env.NODE_EXTRA_CA_CERTS) return { ms };
+  const { NODE_EXTRA_CA_CERTS: _, ...without } = process.env;
+  return { ms, withoutExtraCaMs: await take(without) };
+}
+
+/** The line that prints {@link nodeStartFloor}'s figures beside a start figure of `startMs`. */
+async function startFloorText(startMs: number): Promise<string> {
+  const f = await nodeStartFloor();
+  return (
+    `  the floor under it: node itself (the same preload, \`-e\` printing a line) ${f.ms.toFixed(0)} ms to its first line, median of 5; vigil's own start ${(startMs - f.ms).toFixed(0)} ms` +
+    (f.withoutExtraCaMs !== undefined ? `; NODE_EXTRA_CA_CERTS is set here: node without it ${f.withoutExtraCaMs.toFixed(0)} ms (the CA bundle is read at every start)` : '')
+  );
+}
+
 /** Rounds of the start-only run (0: the full bench). */
 const START_ONLY = Number(process.env.BENCH_DAEMON_START_ONLY ?? 0);
 /** Spans a second (BENCH_DAEMON_RATE=40000 to see how the CPU per span moves with the rate; the goals are at 10,000). */
@@ -329,6 +364,7 @@ export async function run(): Promise<void> {
         `start to ready, median of ${rounds} starts: ${start.toFixed(0)} ms (${starts.map((t) => t.toFixed(0)).join(', ')}; goal < ${GOALS.startMs} ms: ${verdict(start < GOALS.startMs)}); ` +
           `idle RSS 3 s after ready, median: ${mib(idle)} (${idles.map((b) => mib(b)).join(', ')}; goal < ${GOALS.idleRssMiB} MiB: ${verdict(idle < GOALS.idleRssMiB * MiB)})`,
       );
+      console.log(await startFloorText(start));
       const cpus = vigil.map((m) => m.cpuPct);
       const cpu = median(cpus);
       const rss = Math.max(...vigil.map((m) => m.rss));
@@ -464,6 +500,7 @@ async function startOnly(rounds: number): Promise<void> {
   const ms = median(rows.map((r) => r.ms));
   const rss = median(rows.map((r) => r.rss));
   console.log(`median of ${rounds}: start to ready ${ms.toFixed(0)} ms, CPU ${median(rows.map((r) => r.cpu)).toFixed(0)} ms   (goal < ${GOALS.startMs} ms: ${verdict(ms < GOALS.startMs)}); idle RSS ${mib(rss)}   (goal < ${GOALS.idleRssMiB} MiB: ${verdict(rss < GOALS.idleRssMiB * MiB)})`);
+  console.log(await startFloorText(ms));
   const d = await startDaemon(true);
   try {
     await heapOf(d); // SIGUSR2 also writes the module list
