@@ -77,9 +77,9 @@ describe('loadConfig', () => {
   it('refuses a certificate, key or token file that cannot be read, at its key, all at once', async () => {
     const r = await loadConfig([td('bad_files.yaml')], components, {});
     expect(r.errors.map((e) => [e.code, formatConfigError({ ...e, file: path.basename(e.file) })])).toEqual([
-      ['VIGIL_CONFIG_READ', 'bad_files.yaml:4:22: receivers.otlp.tls.cert_file: cannot read ./testdata-no-such/cert.pem: no such file'],
-      ['VIGIL_CONFIG_READ', 'bad_files.yaml:4:61: receivers.otlp.tls.key_file: cannot read ./testdata-no-such/key.pem: no such file'],
-      ['VIGIL_CONFIG_READ', 'bad_files.yaml:11:26: service.telemetry.api.bearer_token_file: cannot read /: not a regular file'],
+      ['VIGIL_CONFIG_READ', 'bad_files.yaml:4:22: receivers.otlp.tls.cert_file: ./testdata-no-such/cert.pem does not exist'],
+      ['VIGIL_CONFIG_READ', 'bad_files.yaml:4:61: receivers.otlp.tls.key_file: ./testdata-no-such/key.pem does not exist'],
+      ['VIGIL_CONFIG_READ', 'bad_files.yaml:11:26: service.telemetry.api.bearer_token_file: / is a directory, not a file'],
     ]);
     // the same files, present, pass
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-files-'));
@@ -190,10 +190,34 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('reports a file that cannot be read', async () => {
+  it('reports a file that cannot be read by its name, with no made-up line:col', async () => {
     const r = await loadConfig([td('missing.yaml')], registry);
-    expect(r.errors[0]!.message).toMatch(/^cannot read config file: ENOENT/);
+    expect(r.errors.map(formatConfigError)).toEqual([`${td('missing.yaml')}: the config file does not exist`]);
+    expect(r.errors[0]).not.toHaveProperty('line');
     expect(rel('missing.yaml')).toContain('testdata');
+  });
+
+  it('refuses a config file that is not UTF-8 at its first bad byte, instead of reading U+FFFD in its place', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-utf8-'));
+    const file = path.join(dir, 'latin1.yaml');
+    // "é" written in Latin-1 (0xe9) in a label value on line 5, after "é" in UTF-8 (two bytes, one column) on line 4
+    const text = fs.readFileSync(td('valid.yaml'), 'utf8');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('# café\n# x\n# y\n# é\n# caf'), Buffer.from([0xe9]), Buffer.from(`\n${text}`)]));
+    const r = await loadConfig([file], registry, { VIGIL_TEST_BATCH: '1' });
+    expect(r.errors.map(formatConfigError)).toEqual([`${file}:5:6: invalid UTF-8 (byte 0xe9 at byte offset 26): save the file as UTF-8`]);
+    expect(r.errors[0]!.code).toBe('VIGIL_CONFIG_READ');
+  });
+
+  it('refuses a certificate or token file that is not UTF-8 text, at its key', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-utf8-'));
+    fs.writeFileSync(path.join(dir, 'token'), Buffer.from([0x61, 0x62, 0x0a, 0x63, 0xff, 0xfe]));
+    for (const f of ['cert.pem', 'key.pem']) fs.writeFileSync(path.join(dir, f), 'x');
+    const text = fs.readFileSync(td('bad_files.yaml'), 'utf8').replaceAll('./testdata-no-such', dir).replace('bearer_token_file: /', `bearer_token_file: ${dir}/token`);
+    fs.writeFileSync(path.join(dir, 'c.yaml'), text);
+    const r = await loadConfig([path.join(dir, 'c.yaml')], components, {});
+    expect(r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
+      `c.yaml:11:26: service.telemetry.api.bearer_token_file: ${dir}/token:2:2: invalid UTF-8 (byte 0xff at byte offset 4): save the file as UTF-8`,
+    ]);
   });
 
   it('applies YAML merge keys (<<: *anchor), explicit keys winning, as the Collector and Prometheus do', async () => {

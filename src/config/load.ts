@@ -18,6 +18,7 @@ import { splitHostPort } from '../endpoint.ts';
 import { compileSchema, describeAjvErrors, validateComponentConfig } from './ajv.ts';
 import { Duration, Endpoint, Obj } from './types.ts';
 import { ErrorCodes } from '../errors.ts';
+import { describeReadError, findInvalidUtf8, readTextFile } from '../text-file.ts';
 
 /** The config codes of the catalogue (src/errors.ts), by short name. */
 export const ConfigErrorCodes = {
@@ -37,8 +38,10 @@ export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigError
 export interface ConfigError {
   code: ConfigErrorCode;
   file: string;
-  line: number;
-  col: number;
+  /** 1-based; absent for a problem of the file as a whole (it does not exist, cannot be read). */
+  line?: number;
+  /** 1-based, in characters; absent when `line` is. */
+  col?: number;
   /** Key path in the merged config, e.g. `receivers.otlp.protocols.grpc.endpoint` or `service.pipelines.main.exporters[1]`. */
   path: string;
   message: string;
@@ -128,9 +131,9 @@ const ID_PATTERN = /^([a-z][a-z0-9_]*)(?:\/([^\s/]+))?$/;
 
 type Pos = { file: string; line: number; col: number };
 
-/** Formats an error as `file:line:col: path: message`. */
+/** Formats an error as `file:line:col: path: message` (`file: message` for a problem of the whole file). */
 export function formatConfigError(e: ConfigError): string {
-  return `${e.file}:${e.line}:${e.col}: ${e.path ? `${e.path}: ` : ''}${e.message}`;
+  return `${e.file}${e.line === undefined ? '' : `:${e.line}:${e.col ?? 1}`}: ${e.path ? `${e.path}: ` : ''}${e.message}`;
 }
 
 /** The signal a pipeline is restricted to by its name (`traces`, `metrics/x`), or undefined for all. */
@@ -177,7 +180,7 @@ type Report = (p: (string | number)[], message: string, code?: ConfigErrorCode) 
 /** Reads, merges, expands and validates the config files. Never throws for a bad config: see `errors`. */
 export async function loadConfig(paths: string[], registry: ComponentRegistry, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
   if (paths.length === 0) {
-    return { errors: [{ code: ConfigErrorCodes.READ, file: '<args>', line: 0, col: 0, path: '', message: 'no --config file given' }] };
+    return { errors: [{ code: ConfigErrorCodes.READ, file: '<args>', path: '', message: 'no --config file given' }] };
   }
   const errors: ConfigError[] = [];
   const read = await readFiles(paths, env, errors);
@@ -228,13 +231,13 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
   const keyPositions = new Map<string, Pos>();
   const envTexts = new Map<string, EnvText>();
   for (const file of paths) {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(file, 'utf8');
-    } catch (err) {
-      errors.push({ code: ConfigErrorCodes.READ, file, line: 0, col: 0, path: '', message: `cannot read config file: ${(err as Error).message}` });
+    const read = await readTextFile(file);
+    if (!read.ok) {
+      const at = read.position ? { line: read.position.line, col: read.position.col } : {};
+      errors.push({ code: ConfigErrorCodes.READ, file, ...at, path: '', message: read.position ? read.message : `the config file ${read.message}` });
       continue;
     }
+    const text = read.text;
     const lc = new LineCounter();
     const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: false, merge: true });
     for (const e of doc.errors) {
@@ -439,13 +442,17 @@ function checkInputFiles(cfg: Static<typeof TopSchema>, report: Report): void {
     if (!isPlainObject(v)) return;
     for (const [k, x] of Object.entries(v)) {
       if (k.endsWith('_file') && typeof x === 'string' && x !== '') {
+        let bytes: Buffer;
         try {
-          if (!fs.statSync(x).isFile()) throw new Error('not a regular file');
-          fs.accessSync(x, fs.constants.R_OK);
+          if (!fs.statSync(x).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+          bytes = fs.readFileSync(x);
         } catch (err) {
-          const e = err as NodeJS.ErrnoException;
-          report([...p, k], `cannot read ${x}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message}`, ConfigErrorCodes.READ);
+          report([...p, k], `${x} ${describeReadError(err)}`, ConfigErrorCodes.READ);
+          continue;
         }
+        // every such file is text (PEM, a token): one that is not UTF-8 would be read with U+FFFD in it
+        const bad = findInvalidUtf8(bytes);
+        if (bad) report([...p, k], `${x}:${bad.line}:${bad.col}: ${bad.message}`, ConfigErrorCodes.READ);
       } else visit(x, [...p, k]);
     }
   };
@@ -552,7 +559,7 @@ function sameBind(a: string, b: string): boolean {
 }
 
 function sortErrors(errors: ConfigError[]): ConfigError[] {
-  return errors.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : 0));
+  return errors.sort((a, b) => (a.file === b.file ? (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0) : 0));
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
