@@ -201,7 +201,10 @@ describe('price files', () => {
     expect(() => loadPriceFile(bad)).toThrow(/not valid JSON/);
     fs.writeFileSync(bad, '{"a": {"b": 1}}');
     expect(() => loadPriceFile(bad)).toThrow(/no priced models found/);
-    expect(() => loadPriceFile(path.join(dir, 'missing.json'))).toThrow(/cannot read it \(ENOENT\)/);
+    expect(() => loadPriceFile(path.join(dir, 'missing.json'))).toThrow(`price table ${path.join(dir, 'missing.json')}: the file does not exist`);
+    // not UTF-8 (a model name in Latin-1): refused at the byte, not read with U+FFFD in the name
+    fs.writeFileSync(bad, Buffer.concat([Buffer.from('{"models": [\n  {"model": "caf'), Buffer.from([0xe9]), Buffer.from('", "input": 1, "output": 1}]}')]));
+    expect(() => loadPriceFile(bad)).toThrow(`price table ${bad}: line 2, column 17: invalid UTF-8 (byte 0xe9 at byte offset 29): save the file as UTF-8`);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -16,11 +16,11 @@
  *      then among all), allowed only when every candidate has the same prices;
  *   6. the user's `match:` regexes, in order.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PriceEntryConfig } from './config.ts';
 import { ErrorCodes, VigilError } from '../../src/errors.ts';
+import { readTextFileSync } from '../../src/text-file.ts';
 
 /** Prices above an input-token threshold: every token of such a call is at these rates (LiteLLM `*_above_<N>k_tokens`). */
 export interface Tier {
@@ -114,12 +114,9 @@ export function loadPriceFile(file: string): RawPrice[] {
  * file cannot be read, is not JSON, or does not have a usable shape.
  */
 export function readPriceFile(file: string): PriceFile {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new PriceFileError(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const read = readTextFileSync(file);
+  if (!read.ok) throw new PriceFileError(file, read.position ? `line ${read.position.line}, column ${read.position.col}: ${read.message}` : `the file ${read.message}`);
+  const text = read.text;
   let doc: unknown;
   try {
     doc = JSON.parse(text);
