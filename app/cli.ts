@@ -70,11 +70,14 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       io.out('vigil 0.1.0\n');
       return 0;
     case undefined:
+      // no command is a usage error: the usage goes with it on stderr, and the exit code says so
+      io.err(USAGE);
+      return 1;
     case '-h':
     case '--help':
     case 'help':
       io.out(USAGE);
-      return command === undefined ? 1 : 0;
+      return 0;
     default:
       io.err(`vigil: unknown command "${command}"\n\n${USAGE}`);
       return 1;
@@ -272,8 +275,10 @@ async function test(args: string[], io: Out): Promise<number> {
     return 1;
   }
   const { runRuleTests } = await import('../processors/alerts/rule-test.ts');
+  // as promtool test rules: what passed on stdout, every failure and error on stderr; exit 0, or 1
   const result = await runRuleTests(files, parsed.positionals, components);
-  io.out(result.output.endsWith('\n') ? result.output : `${result.output}\n`);
+  if (result.stdout) io.out(result.stdout);
+  if (result.stderr) io.err(result.stderr);
   return result.ok ? 0 : 1;
 }
 

@@ -33,8 +33,46 @@ describe('vigil CLI', () => {
     expect(ok.out).toContain('SUCCESS');
     const bad = await cli('test', '--config', at('processors/alerts/testdata/rules-config.yaml'), at('processors/alerts/testdata/rules-fail.test.yaml'));
     expect(bad.code).toBe(1);
-    expect(bad.out).toContain('label service.name: expected "cart", got "checkout"');
-    expect(bad.out).toContain('FAILED');
+    // as promtool test rules: the failures and the verdict on stderr
+    expect(bad.err).toContain('label service.name: expected "cart", got "checkout"');
+    expect(bad.err).toMatch(/\nFAILED\n$/);
+    expect(bad.out).not.toMatch(/FAIL/);
+  });
+
+  it('puts every error of validate, run and test on stderr with exit 1, naming a missing file without a made-up line:col', async () => {
+    const dir = tempDir();
+    const missing = path.join(dir, 'nope.yaml');
+    const config = at('processors/alerts/testdata/rules-config.yaml');
+    const passing = at('processors/alerts/testdata/rules-pass.test.yaml');
+    const latin1 = path.join(dir, 'latin1.test.yaml');
+    fs.writeFileSync(latin1, Buffer.concat([Buffer.from('tests:\n  - name: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    const cases: [string[], string][] = [
+      [['validate', '--config', missing], `${missing}: the config file does not exist\n1 error in ${missing}\n`],
+      [['run', '--config', missing], `${missing}: the config file does not exist\nvigil run: 1 config error(s); not starting\n`],
+      [['test', '--config', missing, passing], `${missing}: the config file does not exist\n1 config error in ${missing}: no test run\n`],
+      // as promtool: a test file that does not exist stops everything before any test runs
+      [['test', '--config', config, passing, missing], `${missing}: the test file does not exist\n`],
+      [['test', '--config', config, latin1], `FAIL ${latin1}:2:14: invalid UTF-8 (byte 0xe9 at byte offset 20): save the file as UTF-8\nFAILED\n`],
+      [['status', '--config', missing], `vigil status: cannot read the config for the daemon's address:\n${missing}: the config file does not exist\n`],
+      [['alerts', '--config', missing], `vigil alerts: cannot read the config for the daemon's address:\n${missing}: the config file does not exist\n`],
+      [['silence', 'list', '--config', missing], `vigil silence: cannot read the config for the daemon's address:\n${missing}: the config file does not exist\n`],
+      [['test'], 'vigil test: give --config FILE and at least one TESTFILE\n'],
+    ];
+    for (const [argv, err] of cases) {
+      const r = await cli(...argv);
+      expect([argv, r.code, r.out, r.err]).toEqual([argv, 1, '', err]);
+    }
+    // a run with a passing and a failing file: what passed on stdout, what failed on stderr
+    const mixed = await cli('test', '--config', config, passing, latin1);
+    expect([mixed.code, mixed.out]).toEqual([1, `ok   ${passing}: tests[0] (checkout errors then latency) (6 checks)\n`]);
+  });
+
+  it('prints the usage on stderr with exit 1 when no command is given (a usage error), on stdout with exit 0 for --help', async () => {
+    const none = await cli();
+    expect([none.code, none.out]).toEqual([1, '']);
+    expect(none.err).toMatch(/^vigil: a telemetry pipeline daemon/);
+    const help = await cli('--help');
+    expect([help.code, help.err, help.out]).toEqual([0, '', none.err]);
   });
 
   it('adds, lists and expires silences through the running daemon, from any directory; fails loudly when it is not running', async () => {

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { loadConfig, formatConfigError } from '../../src/config/load.ts';
+import { describeReadError, readTextFileSync } from '../../src/text-file.ts';
 import type { ComponentRegistry } from '../../src/registry.ts';
 import { AggregationTemporality, type Alert, type Batch, type Metric, emptyResource, emptyScope } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
@@ -28,47 +29,84 @@ export function inferType(name: string): SeriesType {
 }
 
 /**
- * Runs every test file against the alerts processor of the config; `output` is a readable report.
- * `registry`: the components the config may name (the CLI passes the application's).
+ * What `vigil test` reports, as promtool does: `stdout` the tests that passed and `SUCCESS`; `stderr` every
+ * failure (a config or test file that cannot be read or is not valid, a check that failed) and `FAILED`.
+ * `output` is both, in the order they happened.
  */
-export async function runRuleTests(configPaths: string[], testFiles: string[], registry: ComponentRegistry): Promise<{ ok: boolean; output: string }> {
+export interface RuleTestReport {
+  ok: boolean;
+  output: string;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs every test file against the alerts processor of the config (see {@link RuleTestReport}).
+ * `registry`: the components the config may name (the CLI passes the application's). As promtool, nothing
+ * runs when a test file does not exist; and nothing when the config has errors (all of them are reported).
+ */
+export async function runRuleTests(configPaths: string[], testFiles: string[], registry: ComponentRegistry): Promise<RuleTestReport> {
+  const lines: { err: boolean; text: string }[] = [];
+  // `ran`: tests ran, so the last line is the verdict (nothing runs when a file is missing or the config is bad)
+  const done = (ok: boolean, ran = true): RuleTestReport => {
+    if (ran) lines.push({ err: !ok, text: ok ? 'SUCCESS' : 'FAILED' });
+    const join = (ls: typeof lines) => ls.map((l) => l.text).join('\n');
+    const nl = (t: string) => (t ? `${t}\n` : '');
+    return { ok, output: join(lines), stdout: nl(join(lines.filter((l) => !l.err))), stderr: nl(join(lines.filter((l) => l.err))) };
+  };
+  for (const file of testFiles) {
+    try {
+      fs.statSync(file);
+    } catch (e) {
+      lines.push({ err: true, text: `${file}: the test file ${describeReadError(e)}` });
+    }
+  }
+  if (lines.length) return done(false, false);
   const loaded = await loadConfig(configPaths, registry);
-  if (!loaded.config) return { ok: false, output: loaded.errors.map(formatConfigError).join('\n') };
+  if (!loaded.config) {
+    lines.push(...loaded.errors.map((e) => ({ err: true, text: formatConfigError(e) })));
+    const n = loaded.errors.length;
+    lines.push({ err: true, text: `${n} config error${n === 1 ? '' : 's'} in ${configPaths.join(', ')}: no test run` });
+    return done(false, false);
+  }
   const cfg = loaded.config;
   const alertIds = Object.keys(cfg.processors).filter((id) => id === 'alerts' || id.startsWith('alerts/'));
   const exporterIds = Object.keys(cfg.exporters);
-  const lines: string[] = [];
   let ok = true;
+  const fail = (...text: string[]) => {
+    ok = false;
+    lines.push(...text.map((t) => ({ err: true, text: t })));
+  };
   for (const file of testFiles) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      lines.push(`FAIL ${file}: ${(e as Error).message}`);
-      ok = false;
+    const read = readTextFileSync(file);
+    if (!read.ok) {
+      fail(read.position ? `FAIL ${file}:${read.position.line}:${read.position.col}: ${read.message}` : `FAIL ${file}: the test file ${read.message}`);
       continue;
     }
-    const read = readTestFile(file, text);
-    if (!read.file) {
-      lines.push(`FAIL ${file}: the test file is not valid`, ...read.errors.map((e) => `  ${e}`));
-      ok = false;
+    const parsed = readTestFile(file, read.text);
+    if (!parsed.file) {
+      fail(`FAIL ${file}: the test file is not valid`, ...parsed.errors.map((e) => `  ${e}`));
       continue;
     }
-    const doc = read.file;
+    const doc = parsed.file;
     const procId = doc.processor ?? (alertIds.length === 1 ? alertIds[0] : undefined);
     if (!procId || !alertIds.includes(procId)) {
-      lines.push(`FAIL ${file}: name the alerts processor with "processor:" (one of: ${alertIds.join(', ') || 'none defined'})`);
-      ok = false;
+      fail(`FAIL ${file}: name the alerts processor with "processor:" (one of: ${alertIds.join(', ') || 'none defined'})`);
       continue;
     }
     const defaults = new Set<string>();
     for (const p of Object.values(cfg.service.pipelines)) if (p.processors.includes(procId)) for (const e of p.exporters) defaults.add(e);
     const r = runTestFile(file, doc, structuredClone(cfg.processors[procId]) as AlertsConfig, [...defaults], exporterIds);
-    lines.push(...r.lines);
+    // a file's lines: "ok" ones to stdout, each FAIL with its indented details to stderr
+    let inFail = false;
+    for (const text of r.lines) {
+      if (text.startsWith('FAIL ')) inFail = true;
+      else if (!text.startsWith(' ')) inFail = false;
+      lines.push({ err: inFail, text });
+    }
     ok &&= r.ok;
   }
-  lines.push(ok ? 'SUCCESS' : 'FAILED');
-  return { ok, output: lines.join('\n') };
+  return done(ok);
 }
 
 /** Runs one parsed test file against one alerts config (exported for tests). */
