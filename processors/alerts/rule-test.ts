@@ -167,7 +167,11 @@ function runGroup(
   });
   // input points, by time
   const points: { time: number; batch: Batch }[] = [];
-  for (const s of t.inputSeries) {
+  // A series given twice (the same name and labels, in any order): the later one replaces the earlier one whole,
+  // as promtool's `load` does (Prometheus promql/test.go loadCmd.set), not merged with it point by point.
+  const last = new Map<string, (typeof t.inputSeries)[number]>();
+  for (const s of t.inputSeries) last.set(labelsKey({ ...s.series.labels, __name__: s.series.name }), s);
+  for (const s of last.values()) {
     const type = s.type ?? inferType(s.series.name);
     s.values.forEach((v, i) => {
       if (v === undefined) return;
