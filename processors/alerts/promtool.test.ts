@@ -42,6 +42,8 @@ const CASES: Case[] = [
   { file: 'start-timestamp.test.yaml', vigil: 'pass', promtool: { v2: 'fail', v3: 'pass' } },
   { file: 'bad-input-series.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
   { file: 'unknown-keys.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
+  // the same series twice: the later replaces the earlier whole (promql/test.go loadCmd.set, unchanged in 3.x)
+  { file: 'duplicate-series.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
 ];
 
 async function vigil(file: string): Promise<{ ok: boolean; output: string }> {
@@ -94,6 +96,21 @@ describe('Prometheus rule tests translated into vigil test files', () => {
         'FAILED',
       ].join('\n'),
     );
+  });
+
+  it('vigil test uses the streams and exit codes promtool test rules does: failures and errors on stderr, exit 1', async () => {
+    const { main } = await import('../../app/cli.ts');
+    const shape = (code: number, stdout: string, stderr: string) => ({ code, stderr: stderr !== '', stdoutFails: /FAIL/.test(stdout) });
+    for (const files of [['unittest-alerts.test.yaml'], ['failing.test.yaml'], ['bad-input-series.test.yaml'], ['unittest-alerts.test.yaml', 'no-such.test.yaml']]) {
+      const p = await run('promtool', ['test', 'rules', ...files], { cwd: dir }).then(
+        (r) => shape(0, r.stdout, r.stderr),
+        (e: { code?: number; stdout: string; stderr: string }) => shape(e.code ?? -1, e.stdout, e.stderr),
+      );
+      let out = '';
+      let err = '';
+      const code = await main(['test', '--config', path.join(dir, 'config.yaml'), ...files.map((f) => path.join(dir, f))], { out: (t) => (out += t), err: (t) => (err += t) });
+      expect([files, shape(code, out, err)]).toEqual([files, p]);
+    }
   });
 
   it('promtool gives the same verdicts on the same files (with prometheus-rules.yml)', async () => {
