@@ -30,9 +30,59 @@ export function compileRegex(pattern: string): AnchoredRegex {
     RE2().compile(pattern);
     return RE2().compile(`^(?:${pattern})$`);
   } catch (e) {
+    const unsupported = perlOnlySyntax(pattern);
+    if (unsupported) {
+      throw new Error(
+        `invalid regex ${JSON.stringify(pattern)}: ${unsupported.what} \`${unsupported.text}\` at offset ${unsupported.offset}: ` +
+          'RE2 does not support it (regexes are RE2, as in Prometheus and Alertmanager)',
+      );
+    }
     const msg = (e as Error).message.replace(/^error parsing regexp: /, '');
     const frag = /`([^`]*)`\s*$/.exec(msg)?.[1];
     const at = frag ? pattern.indexOf(frag) : -1;
     throw new Error(`invalid regex ${JSON.stringify(pattern)} (RE2 syntax): ${msg}${at >= 0 ? ` at offset ${at}` : ''}`);
   }
+}
+
+const PERL_ONLY: { re: RegExp; what: string }[] = [
+  { re: /^\(\?<=/, what: 'lookbehind' },
+  { re: /^\(\?<!/, what: 'negative lookbehind' },
+  { re: /^\(\?=/, what: 'lookahead' },
+  { re: /^\(\?!/, what: 'negative lookahead' },
+  { re: /^\(\?>/, what: 'atomic group' },
+  { re: /^\\[1-9]/, what: 'backreference' },
+  { re: /^\\k<[^>]*>?/, what: 'named backreference' },
+  { re: /^\\g\{?-?\d+\}?/, what: 'backreference' },
+  { re: /^[*+?}][+]/, what: 'possessive quantifier' },
+];
+
+/**
+ * The first construct of `pattern` that PCRE and JavaScript have and RE2 refuses by design (lookaround,
+ * backreference, atomic group, possessive quantifier), outside character classes; undefined when none.
+ */
+function perlOnlySyntax(pattern: string): { what: string; text: string; offset: number } | undefined {
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (inClass) {
+      if (c === '\\') i++;
+      else if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      // a `]` right after `[` or `[^` is a literal
+      if (pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++;
+      continue;
+    }
+    const rest = pattern.slice(i);
+    for (const { re, what } of PERL_ONLY) {
+      const m = re.exec(rest);
+      // a possessive quantifier's offset is its `+`, after the quantifier it changes
+      if (m) return what === 'possessive quantifier' ? { what, text: m[0], offset: i + 1 } : { what, text: m[0], offset: i };
+    }
+    if (c === '\\') i++; // an escaped character: `\(` is a literal parenthesis
+  }
+  return undefined;
 }

@@ -40,8 +40,17 @@ describe('config validation', () => {
     [{ inhibit: [{ source_match_re: { a: '*' } }] }, ['inhibit.0.source_match_re.a: invalid regex "*" (RE2 syntax): missing argument to repetition operator: `*` at offset 0']],
     [{ silences: [{ matchers: ['bad'], duration: '1h' }] }, ["silences.0.matchers.0: invalid matcher \"bad\" at column 4: unexpected end of input, expected an operator such as '=', '!=', '=~' or '!~'"]],
     [{ silences: [{ matchers: ['a=b'] }] }, ['silences.0: a silence needs ends_at or duration']],
-    // RE2: lookarounds do not exist (a config error naming the pattern and the offending part)
-    [{ route: { routes: [{ matchers: ['x=~"a(?=b)"'] }] } }, ['route.routes.0.matchers.0: invalid matcher "x=~\\"a(?=b)\\"": invalid regex "a(?=b)" (RE2 syntax): invalid or unsupported Perl syntax: `(?=` at offset 1']],
+    // RE2: lookarounds, backreferences, atomic groups and possessive quantifiers do not exist (a config error
+    // naming the pattern, the construct, its offset, and that RE2 has no such thing)
+    [{ route: { routes: [{ matchers: ['x=~"a(?=b)"'] }] } }, ['route.routes.0.matchers.0: invalid matcher "x=~\\"a(?=b)\\"": invalid regex "a(?=b)": lookahead `(?=` at offset 1: RE2 does not support it (regexes are RE2, as in Prometheus and Alertmanager)']],
+    [{ rules: [{ ...base, where: { host: { '=~': '[(?<=]x(?<!y)z' } } }] }, [
+      'rules.0.where.host: invalid regex "[(?<=]x(?<!y)z": negative lookbehind `(?<!` at offset 7: RE2 does not support it (regexes are RE2, as in Prometheus and Alertmanager)',
+    ]],
+    [{ routes: [{ match_re: { team: '(a|b)-\\1' }, exporters: [] }] }, ['routes.0.match_re.team: invalid regex "(a|b)-\\\\1": backreference `\\1` at offset 6: RE2 does not support it (regexes are RE2, as in Prometheus and Alertmanager)']],
+    [{ inhibit: [{ source_matchers: ['job=~"\\(?=x)(?>a+)"'] }] }, [
+      'inhibit.0.source_matchers.0: invalid matcher "job=~\\"\\\\(?=x)(?>a+)\\"": invalid regex "\\\\(?=x)(?>a+)": atomic group `(?>` at offset 6: RE2 does not support it (regexes are RE2, as in Prometheus and Alertmanager)',
+    ]],
+    [{ silences: [{ matchers: ['a=~"x++"'], duration: '1h' }] }, ['silences.0.matchers.0: invalid matcher "a=~\\"x++\\"": invalid regex "x++": possessive quantifier `++` at offset 2: RE2 does not support it (regexes are RE2, as in Prometheus and Alertmanager)']],
     [{ route: { routes: [{ matchers: ['{a="b" c="d"}'] }] } }, ['route.routes.0.matchers.0: invalid matcher "{a=\\"b\\" c=\\"d\\"}" at column 8: unexpected c: expected a comma or close brace']],
     [{ route: { receiver: 'nope' } }, ['route.receiver: receiver "nope" is not defined in receivers (none defined)']],
     // the shorthand: an issue of route_defaults is at route_defaults, one of a list entry at routes
