@@ -247,6 +247,13 @@ export interface Factory<C = unknown> {
    */
   validate?(config: C): ConfigIssue[];
   /**
+   * Keys of lists (at any depth: `rules`, `routes`) whose items stand alone, named by nothing else in the
+   * config. When the schema refuses an item of one, `validate` still runs, on the config without that item,
+   * so that the problems of the other items are reported in the same run (paths point into the config as
+   * written). Without it, a schema error leaves `validate` out.
+   */
+  independentItems?: readonly string[];
+  /**
    * Checks that need the rest of the config (a route naming an exporter): called once every component's
    * own config is valid; each issue is reported at its position in the component's config.
    */

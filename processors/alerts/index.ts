@@ -15,6 +15,8 @@ export const alertsProcessorFactory: Factory<AlertsConfig> = {
   signals: ['metrics'],
   capabilities: { derives: ['alerts'] },
   validate: (config) => compileConfig(config).issues,
+  // a rule, route, inhibition or silence the schema refuses does not hide the problems of the others
+  independentItems: ['rules', 'routes', 'inhibit', 'silences'],
   checkWiring,
   create: (settings, config) => {
     const compiled = compileConfig(config);

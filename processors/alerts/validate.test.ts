@@ -116,6 +116,29 @@ describe('config validation', () => {
     }
   });
 
+  it('a schema error in one rule, route or inhibition (or the interval) does not hide the problems of the others', async () => {
+    const file = path.join(import.meta.dirname, 'testdata', 'schema-and-rule-errors.yaml');
+    const loaded = await loadConfig([file], components);
+    expect(loaded.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
+      'schema-and-rule-errors.yaml:7:15: processors.alerts.interval: expected a duration such as "500ms", "10s", "5m", "4h", "1d"',
+      'schema-and-rule-errors.yaml:14:9: processors.alerts.rules[0].colour: unknown key "colour"',
+      'schema-and-rule-errors.yaml:17:15: processors.alerts.rules[1].stat: unknown stat "p101": expected pNN (p50, p95, p99.9), avg, min, max, sum, count, rate, increase or last',
+      'schema-and-rule-errors.yaml:18:13: processors.alerts.rules[1].op: unknown op "=>": expected one of > >= < <= == !=',
+      'schema-and-rule-errors.yaml:20:17: processors.alerts.rules[1].where.x: invalid regex "a(" (RE2 syntax): missing closing ): `a(` at offset 0',
+      'schema-and-rule-errors.yaml:24:22: processors.alerts.route.routes[0].matchers[0]: invalid matcher "a=~\\"(\\"": invalid regex "(" (RE2 syntax): missing closing ): `(` at offset 0',
+      'schema-and-rule-errors.yaml:26:23: processors.alerts.route.routes[1].group_wait: expected a duration such as "500ms", "10s", "5m", "4h", "1d"',
+      'schema-and-rule-errors.yaml:27:22: processors.alerts.route.routes[2].matchers[0]: invalid matcher "c=~\\"[\\"": invalid regex "[" (RE2 syntax): missing closing ]: `[` at offset 0',
+      'schema-and-rule-errors.yaml:30:9: processors.alerts.inhibit[0].extra: unknown key "extra"',
+      'schema-and-rule-errors.yaml:31:27: processors.alerts.inhibit[1].source_matchers[0]: invalid matcher "y=~\\"(\\"": invalid regex "(" (RE2 syntax): missing closing ): `(` at offset 0',
+    ]);
+  });
+
+  it('a schema error outside the rules, routes, inhibitions and silences still stops the cross-field checks (a time interval may be named by a route)', () => {
+    expect(issues({ time_intervals: [{ name: 'w', time_intervals: [{ weekdays: 'monday' }] }], rules: [{ ...base, op: '=>' }] })).toEqual([
+      'time_intervals.0.time_intervals.0.weekdays: expected array',
+    ]);
+  });
+
   it('create refuses a route naming an exporter that does not exist', () => {
     const config = configFor(alertsProcessorFactory, { routes: [{ exporters: ['webhook/ops', 'slack/nope'] }] });
     const settings = testSettings('processor', 'alerts', { service: { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines: {} } });

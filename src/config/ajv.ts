@@ -134,13 +134,81 @@ export function standaloneModule(schema: TSchema, set: AjvOptionSet = 'config'):
   return standaloneCode(ajv, ajv.compile(schema));
 }
 
-/** Validates (and fills defaults into) a component config in place; returns every issue found. */
+/**
+ * Validates (and fills defaults into) a component config in place; returns every issue found. When the schema
+ * refuses only items of the factory's `independentItems` lists, its `validate` still runs on a copy without
+ * them, so that one bad rule does not hide the problems of the others.
+ */
 export function validateComponentConfig(factory: Factory, config: unknown): SchemaIssue[] {
   const validate = compileSchema(factory.schema);
   if (validate(config)) {
     return factory.validate ? factory.validate(config as never) : [];
   }
-  return describeAjvErrors(validate.errors ?? [], factory.schema, config);
+  const errors = validate.errors ?? [];
+  const issues = describeAjvErrors(errors, factory.schema, config);
+  if (!factory.validate || !factory.independentItems?.length) return issues;
+  const rest = withoutRefusedItems(config, errors, factory.independentItems, factory.schema);
+  if (!rest || !validate(rest.config)) return issues;
+  return [...issues, ...factory.validate(rest.config as never).map((i) => ({ ...i, path: rest.originalPath(i.path) }))];
+}
+
+/**
+ * A copy of `config` without the list items the schema refused (for each error, the innermost item of a list
+ * named in `keys` that holds it) and with a refused top-level value that has a plain default (`interval: 5
+ * minutes`) left to its default; and a map from a path in the copy to the same place in `config`. Undefined
+ * when an error is anywhere else.
+ */
+function withoutRefusedItems(
+  config: unknown,
+  errors: ErrorObject[],
+  keys: readonly string[],
+  schema: TSchema,
+): { config: unknown; originalPath: (p: (string | number)[]) => (string | number)[] } | undefined {
+  const removed = new Map<string, { path: (string | number)[]; indexes: Set<number> }>();
+  const toDefault = new Set<string>();
+  const props = (schema as { properties?: Record<string, { default?: unknown }> }).properties ?? {};
+  for (const e of errors) {
+    const p = pointerToPath(e.instancePath);
+    let cut = -1;
+    for (let i = p.length - 1; i >= 1 && cut < 0; i--) if (typeof p[i] === 'number' && keys.includes(String(p[i - 1]))) cut = i;
+    if (cut < 0) {
+      // a list or map default would drop what other parts name (time intervals, receivers): only plain values
+      const d = p.length === 1 ? props[String(p[0])]?.default : undefined;
+      if (d === undefined || (typeof d === 'object' && d !== null)) return undefined;
+      toDefault.add(String(p[0]));
+      continue;
+    }
+    const list = p.slice(0, cut);
+    const k = list.join('\u0000');
+    if (!removed.has(k)) removed.set(k, { path: list, indexes: new Set() });
+    removed.get(k)!.indexes.add(p[cut] as number);
+  }
+  const copy = structuredClone(config);
+  for (const k of toDefault) delete (copy as Record<string, unknown>)[k];
+  // inner lists first: removing from one never moves an item of a list around it
+  for (const { path, indexes } of [...removed.values()].sort((a, b) => b.path.length - a.path.length)) {
+    let holder: unknown = copy;
+    for (const k of path.slice(0, -1)) holder = (holder as Record<string | number, unknown> | undefined)?.[k];
+    const last = path[path.length - 1]!;
+    const list = (holder as Record<string | number, unknown> | undefined)?.[last];
+    if (Array.isArray(list)) (holder as Record<string | number, unknown>)[last] = list.filter((_, i) => !indexes.has(i));
+  }
+  const originalPath = (p: (string | number)[]): (string | number)[] => {
+    const out: (string | number)[] = [];
+    for (const seg of p) {
+      const gone = typeof seg === 'number' ? removed.get(out.join('\u0000'))?.indexes : undefined;
+      if (!gone) {
+        out.push(seg);
+        continue;
+      }
+      // the seg-th item kept is the original item after seg + (the removed ones before it)
+      let original = -1;
+      for (let kept = -1; kept < (seg as number); ) if (!gone.has(++original)) kept++;
+      out.push(original);
+    }
+    return out;
+  };
+  return { config: copy, originalPath };
 }
 
 /** One problem found in a component config, with the path below that config. */
