@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stateDirFor } from '../../src/component.ts';
+import { validateComponentConfig } from '../../src/config/ajv.ts';
 import { createLogger } from '../../src/logger.ts';
 import {
   AggregationTemporality,
@@ -362,6 +363,21 @@ describe('cost: config and startup', () => {
     expect(() => configFor(factory, { budgets: [{ name: 'a', limit_usd: 1, timezone: 'Mars/Olympus' }] })).toThrow(/unknown time zone "Mars\/Olympus"/);
     expect(() => configFor(factory, { budgets: [{ name: 'a', limit_usd: 1 }, { name: 'a', limit_usd: 2 }] })).toThrow(/defined twice/);
     expect(configFor(factory, { budgets: [{ name: 'a', limit_usd: 1 }] }).budgets[0]).toEqual({ name: 'a', limit_usd: 1, period: 'day', group_by: [], timezone: 'UTC' });
+  });
+
+  it('a budget or price the schema refuses does not hide the problems of the others, nor a missing price file', () => {
+    const issues = validateComponentConfig(factory, {
+      price_table: '/nonexistent/prices.json',
+      prices: [{ model: 'm', input: 'cheap', output: 1 }, { match: '(', input: 1, output: 1 }],
+      budgets: [{ name: 'a', limit_usd: 1, colour: 'red' }, { name: 'b', limit_usd: 1, timezone: 'Mars/Olympus' }],
+    }).map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(issues).toEqual([
+      'prices.0.input: expected number',
+      'budgets.0.colour: unknown key "colour"',
+      'price_table: price table /nonexistent/prices.json: the file does not exist',
+      'prices.1.match: invalid regular expression: Invalid regular expression: /(/i: Unterminated group',
+      'budgets.1.timezone: unknown time zone "Mars/Olympus" (expected an IANA name such as Europe/Paris)',
+    ]);
   });
 
   it('keeps its state under stateDirFor(settings)', () => {

@@ -16,6 +16,8 @@ export const costProcessorFactory: Factory<CostConfig> = {
   signals: ['traces', 'metrics'],
   // writes gen_ai.usage.cost onto spans; emits llm.cost, llm.tokens and budget metrics
   capabilities: { mutatesData: true, derives: ['metrics'] },
+  // a price or budget the schema refuses does not hide the problems of the others (or of the price file)
+  independentItems: ['prices', 'budgets'],
   validate(config) {
     const issues: ConfigIssue[] = [];
     // a price file of the user's is checked here; the built-in one ships with vigil (and is tested), so
