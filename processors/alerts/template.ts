@@ -3,7 +3,9 @@
  *
  * Variables: `value` (the rule's value at this evaluation), `threshold`, `labels.NAME` (NAME may contain
  * dots: `labels.service.name`), and the Prometheus spellings `$value`, `$labels.NAME`, `.Value`,
- * `.Labels.NAME`. Filters: see src/template/template.ts. A template that does not compile is a config error.
+ * `.Labels.NAME`, and the labels whole for `index` (`{{ index $labels "service.name" }}`). Functions: see
+ * src/template/template.ts (`title` is Prometheus's, strings.Title). A template that does not compile is a
+ * config error.
  */
 import { Template, type Vocabulary } from '../../src/template/template.ts';
 
@@ -26,6 +28,13 @@ const labels = (v: TemplateVars, key: string) => v.labels[key];
 export const ANNOTATION_VOCABULARY: Vocabulary<TemplateVars> = {
   scalars: { value, $value: value, '.Value': value, threshold: (v) => v.threshold ?? NaN },
   maps: { labels, $labels: labels, '.Labels': labels },
+  unsupported: {
+    externalURL: 'externalURL is not available in annotation templates (notification templates have {{ externalURL }})',
+    pathPrefix: 'pathPrefix is not available in annotation templates',
+    $externalLabels: 'vigil has no external labels: write the value itself, or a rule label',
+    '.ExternalLabels': 'vigil has no external labels: write the value itself, or a rule label',
+  },
+  title: 'strings',
 };
 
 /** A compiled annotation or label template. */

@@ -25,7 +25,7 @@ describe('config validation', () => {
     [{ rules: [base, { ...base, stat: 'p101' }] }, ['rules.1.stat: unknown stat "p101": expected pNN (p50, p95, p99.9), avg, min, max, sum, count, rate, increase or last']],
     [{ rules: [{ ...base, op: '=>' }] }, ['rules.0.op: unknown op "=>": expected one of > >= < <= == !=']],
     [{ rules: [base, base, base, { ...base, annotations: { summary: '{{ value | nope }}' } }] }, [
-      'rules.3.annotations.summary: bad template: unknown filter "nope" at character 1; known: humanize, humanize1024, humanizeDuration, humanizeMillis, humanizePercentage, printf, round, upper (toUpper), lower (toLower), title',
+      'rules.3.annotations.summary: bad template: unknown filter "nope" at character 1; known: humanize, humanize1024, humanizeDuration, humanizeMillis, humanizePercentage, humanizeTimestamp, toUpper, upper, toLower, lower, title, safeHtml, stripPort, stripDomain, parseDuration, print, println, urlquery, html, js, printf, round, reReplaceAll, match, join, stringSlice, len, index',
     ]],
     [{ rules: [{ ...base, where: { 'service.name': { '=~': 'a(' } } }] }, ['rules.0.where.service.name: invalid regex "a(" (RE2 syntax): missing closing ): `a(` at offset 0']],
     [{ rules: [{ name: 'R', ratio: { numerator: { metric: 'a', where: { k: { '!~': '[' } } }, denominator: { metric: 'b' } }, stat: 'sum', op: '>', threshold: 1 }] }, [

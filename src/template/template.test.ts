@@ -39,12 +39,60 @@ describe('annotation templates', () => {
     ['{{ }}', /empty/],
     ['{{ nope }}', /unknown variable "nope" at character 1; known: value, \$value, \.Value, threshold, labels\.NAME/],
     ['{{ value | shout }}', /unknown filter "shout"/],
-    ['{{ value | printf %d }}', /printf needs a quoted format/],
+    ['{{ value | printf %d }}', /%d at character 1 is not a variable, a number or a quoted string \(text is written in quotes: "%d"\)/],
+    ['{{ value | printf $labels.team }}', /printf needs its format as a quoted string at character 1/],
     ['{{ value | printf "%d %d" }}', /exactly one verb/],
     ['{{ value | printf "%q" }}', /unsupported verb/],
-    ['{{ value | humanize 3 }}', /takes no argument/],
+    ['{{ value | humanize 3 }}', /wrong number of arguments for humanize at character 1: want 1 \(humanize X\), got 2/],
+    // Go's control flow: vigil has none, and says what to write instead
+    ['{{ range .Alerts }}{{ .Labels.x }}{{ end }}', /"range" at character 1: vigil templates have no loops \(range\).*\{\{ len \.Alerts\.Firing \}\}/],
+    ['x {{ if $value }}y{{ end }}', /"if" at character 3: vigil templates have no conditionals \(if\)/],
+    ['{{ with $labels.team }}{{ . }}{{ end }}', /"with" at character 1: vigil templates have no blocks \(with\)/],
+    ['{{ define "x" }}y{{ end }}', /"define" at character 1: vigil templates have no named templates/],
+    ['{{ template "x" . }}', /"template" at character 1: vigil templates have no named templates/],
+    ['{{ $x := $value }}', /template variables \(\$x := \.\.\.\) are not supported at character 1/],
+    ['{{ query "up" | first | value }}', /unsupported function "query" at character 1: vigil templates cannot run queries/],
+    ['{{ if eq $value 1.0 }}', /"if" at character 1/],
+    ['{{ eq $value 1.0 }}', /unsupported function "eq" at character 1: vigil templates have no conditionals/],
+    ['{{ $labels.team | trimSpace }}', /unsupported function "trimSpace" at character 1: trimSpace is not in Alertmanager 0\.25 or Prometheus 2\.42/],
+    ['{{ toTime $value }}', /unsupported function "toTime" at character 1: .*humanizeTimestamp/],
+    ['{{ externalURL }}', /"externalURL" at character 1: externalURL is not available in annotation templates/],
+    ['{{ value | first }}', /unsupported function "first" at character 1: vigil templates cannot run queries/],
+    ['{{ .ExternalLabels.dc }}', /"\.ExternalLabels\.dc" at character 1: vigil has no external labels/],
+    // arguments of the wrong number or kind
+    ['{{ reReplaceAll "a" $labels.team }}', /wrong number of arguments for reReplaceAll at character 1: want 3 \(reReplaceAll PATTERN REPLACEMENT TEXT\), got 2/],
+    ['{{ reReplaceAll $labels.team "b" "c" }}', /reReplaceAll needs its pattern as a quoted string at character 1/],
+    ['ok {{ reReplaceAll "(a" "b" $labels.team }}', /reReplaceAll at character 4: invalid regex "\(a" \(RE2 syntax\): missing closing \)/],
+    ['{{ match "a(?=b)" $labels.team }}', /match at character 1: invalid regex/],
+    ['{{ join "," $labels.team }}', /join takes a list of text at character 1/],
+    ['{{ len $value }}', /len takes a list or text at character 1 \(e\.g\. len \.Alerts\.Firing\), but \$value may be a number/],
+    ['{{ index $labels.team "x" }}', /index takes a map and a key at character 1/],
+    ['{{ $labels }}', /\$labels is a map at character 1: write \$labels\.NAME, or index \$labels "NAME"/],
+    ['{{ match "a" $labels.team | toUpper }}', /toUpper takes one value at character 1, but match is true\/false/],
+    ['{{ $value $value }}', /\$value is not a function and takes no arguments at character 1/],
+    ['{{ $value | $labels.team }}', /cannot pipe \$value into \$labels\.team: it is not a function \(character 1\)/],
+    ['{{ humanize ($value }}', /unclosed "\(" at character 1/],
+    ['{{ value | }}', /missing value or function after "\|" at character 1/],
+    ['{{ "a}}', /unterminated string at character 1/],
+    ['{{ "\\q" }}', /unknown escape \\q in string at character 1/],
   ])('rejects %s', (src, re) => {
     expect(() => compileTemplate(src)).toThrow(re);
+  });
+
+  it.each([
+    // Go's forms: literals, nesting, several arguments, a piped value as the last argument
+    ['{{ reReplaceAll "(.*)-(?P<zone>eu|us)$" "${zone}/$1" "web-eu" }}', 'eu/web'],
+    ['{{ $labels.team | reReplaceAll `^(.)` "<$1>" }}', '<p>ay'],
+    ['{{ toUpper (index $labels "service.name") }}', 'CHECKOUT'],
+    ['{{ match "^che" .Labels.service.name }}', 'true'],
+    ['{{ printf "%s is %.1f (%d%%)" $labels.team $value 7 }}', 'pay is 1234.6 (7%)'],
+    ['{{ parseDuration "1h30m" }} {{ parseDuration "1y" }} {{ parseDuration "1.5h" }}', '5400 3.1536e+07 NaN'],
+    ['{{ stripDomain "web-1.eu.example.com:9090" }} {{ stripPort "[::1]:80" }}', 'web-1:9090 ::1'],
+    ['{{ len "héllo" }} {{ 1000000 }} {{ 1e6 }} {{ print 1 2 "x" 3 }}', '6 1000000 1e+06 1 2x3'],
+    // white space trimming and comments, a `}}` inside a string
+    ['a  {{- $labels.team -}}  b {{/* note */}}|{{- /* x */ -}}  |{{ "}}" }}', 'apayb ||}}'],
+  ])('renders %s', (src, expected) => {
+    expect(render(src)).toBe(expected);
   });
 });
 

@@ -1,36 +1,75 @@
 /**
- * vigil's one template language, for alert annotations and labels and for notification texts:
- * text with `{{ NAME | filter | filter ARG }}` placeholders. A placeholder names a variable of the place's
- * {@link Vocabulary} (nothing else: no code, no calls, no loops, so user text cannot run anything), then
- * optional filters: `humanize` (1.2k, 3.4M, 5m for 0.005), `humanize1024` (Ki, Mi, ...), `humanizeDuration`
- * (seconds to `1h 2m 3s`), `humanizeMillis` (milliseconds to the same), `humanizePercentage` (0.05 to
- * `5%`), `printf "FORMAT"` (one of %d %f %e %g %v %s, or %%), `round` and `round N` (N decimals), `upper`,
- * `lower` (also spelt `toUpper`, `toLower`), `title`. The filters are Prometheus's template functions of the
- * same names, and Go's call form works as well: `{{ humanize $value }}`, `{{ printf "%.2f" $value }}` mean
- * `{{ $value | humanize }}`, `{{ $value | printf "%.2f" }}`. printf takes Go's flags and width (`%5.1f`,
- * `%-8s`, `%+d`, `%0.0f`), and `%v`; numbers are printed and rounded as Go prints them (go-format.ts). `{{{{` writes a literal `{{`.
- * A variable that is not in the vocabulary, an unknown filter or an unclosed `{{` throws at compile time
- * (a config error), naming the character where it is.
+ * vigil's one template language, for alert annotations and labels and for notification texts: text with
+ * `{{ ... }}` placeholders, each of which writes one value. A placeholder is a Go template pipeline without
+ * Go's control flow: a variable of the place's {@link Vocabulary}, a quoted string (`"..."` with Go's
+ * escapes, or a raw `` `...` ``) or a number, then functions, either piped (`{{ $value | humanize }}`) or
+ * called (`{{ humanize $value }}`, `{{ reReplaceAll "(.*):.*" "$1" $labels.instance }}`, with parentheses
+ * for a nested call: `{{ join ", " (stringSlice "a" "b") }}`). A piped value is the function's last
+ * argument, as in Go. There are no loops, conditionals, named templates or template variables
+ * (`range`, `if`, `with`, `define`, `template`, `:=`), so user text cannot run anything; each of those is a
+ * compile error that says what to write instead. `{{- ` and ` -}}` trim the white space beside them and
+ * `{{/* ... *\/}}` is a comment, as in Go; `{{{{` writes a literal `{{`.
  *
- * Rendering is a walk over pre-compiled parts: no parsing, no regex, one string concatenation per part.
+ * The functions are Prometheus's and Alertmanager's that give one value (see {@link FUNCTIONS}), with
+ * their semantics: `humanize`, `humanize1024`, `humanizeDuration`, `humanizePercentage`,
+ * `humanizeTimestamp`, `printf`, `print`, `println`, `toUpper`, `toLower`, `title` (Prometheus's
+ * strings.Title, or Alertmanager's cases.Title in notification templates), `reReplaceAll`, `match`,
+ * `safeHtml`, `join`, `stringSlice`, `len`, `index`, `parseDuration`, `stripPort`, `stripDomain`,
+ * `urlquery`, `html`, `js`; and vigil's own `humanizeMillis`, `round`, `upper`, `lower`. Regexes are RE2
+ * (src/regex.ts) and must be quoted strings, compiled with the template. A variable that is not in the
+ * vocabulary, an unknown or unsupported function, a wrong number or kind of arguments, a bad regex or an
+ * unclosed `{{` throws at compile time (a config error), naming the character where the placeholder starts.
+ *
+ * Rendering is a walk over pre-compiled parts: no parsing, no regex compiling, one string concatenation per part.
  */
+import { compileSearchRegex } from '../regex.ts';
 import { goFormatFloat } from './go-format.ts';
+import { casesTitle, type GoValue, goParseFloat, goSprint, goSprintln, goText, goUnquote, htmlEscape, humanizeTimestamp, jsEscape, parseDuration, stripDomain, stripPort, urlQueryEscape } from './go-funcs.ts';
 
-/** A value a variable yields: numbers print with {@link formatNumber} unless a filter formats them. */
+/** A value a variable yields: numbers print with {@link formatNumber} unless a function formats them. */
 export type TemplateValue = number | string;
 
 /**
  * The variables of one place where templates are written. `scalars`: names read whole (`value`, `status`);
  * `maps`: names read as `NAME.KEY`, where everything after `NAME.` is the key, dots included
- * (`labels.service.name`). A key that is not there renders as "".
+ * (`labels.service.name`), or whole as `index NAME "KEY"`. A key that is not there renders as "".
+ * `lists`: names that are lists of text (Alertmanager's `.GroupLabels.Names`), for `join`, `len`, or
+ * written whole as Go writes a slice (`[a b]`). `alertLists`: names that are lists of alerts
+ * (`.Alerts.Firing`), given by their length: only `len` takes them, as there are no loops. `unsupported`:
+ * names a user may copy from Prometheus or Alertmanager that this place does not have, each with the
+ * message that says why and what to write instead. `title`: which `title` the place has
+ * (`strings`: Prometheus's, `cases`: Alertmanager's).
  */
 export interface Vocabulary<C> {
   scalars: Readonly<Record<string, (ctx: C) => TemplateValue>>;
   maps: Readonly<Record<string, (ctx: C, key: string) => string | undefined>>;
+  lists?: Readonly<Record<string, (ctx: C) => readonly string[]>>;
+  alertLists?: Readonly<Record<string, (ctx: C) => number>>;
+  unsupported?: Readonly<Record<string, string>>;
+  title?: 'strings' | 'cases';
 }
 
-type Filter = (v: TemplateValue) => TemplateValue;
-type Part = string | { get: (ctx: unknown) => TemplateValue; filters: Filter[] };
+/**
+ * What an expression gives, known when it compiles: `text` (a string), `number`, `value` (a variable that
+ * may be either), `bool`, `list` (of text), `alerts` (a count of alerts), `map` (a map variable, for `index`).
+ */
+type Kind = 'text' | 'number' | 'value' | 'bool' | 'list' | 'alerts' | 'map';
+type Getter = (ctx: unknown) => unknown;
+/** A compiled expression: its kind, how to get it, and its literal value when it is a literal. */
+interface Expr {
+  kind: Kind;
+  get: Getter;
+  /** The value of a literal (a quoted string or a number), known at compile time. */
+  literal?: string | number;
+  /** For messages: the expression as written. */
+  text: string;
+  /** For kind `number`: a Go int (an integer constant, a `len`), written in full where a float64 would be `1e+06`. */
+  int?: boolean;
+  /** For kind `map`: the lookup. */
+  lookup?: (ctx: unknown, key: string) => string | undefined;
+}
+
+type Part = string | Getter;
 
 /** A compiled template; `render` never throws. */
 export class Template<C> {
@@ -56,12 +95,24 @@ export class Template<C> {
         i++;
         continue;
       }
-      const close = source.indexOf('}}', i + 2);
-      if (close < 0) throw new Error(`unclosed "{{" at character ${i + 1}`);
-      if (lit) parts.push(lit);
-      lit = '';
-      parts.push(compileAction(source.slice(i + 2, close).trim(), i + 1, vocabulary as Vocabulary<unknown>));
+      const at = i + 1;
+      let start = i + 2;
+      if (source[start] === '-' && isGoSpace(source[start + 1])) {
+        lit = lit.replace(/[ \t\r\n]+$/, '');
+        start += 2;
+      }
+      const close = findClose(source, start, at);
+      let end = close;
+      const trimRight = close - 2 >= start && source[close - 1] === '-' && isGoSpace(source[close - 2]);
+      if (trimRight) end = close - 2;
+      const action = compileAction(source.slice(start, end), at, vocabulary as Vocabulary<unknown>);
+      if (action) {
+        if (lit) parts.push(lit);
+        lit = '';
+        parts.push(action);
+      }
       i = close + 2;
+      if (trimRight) while (i < source.length && isGoSpace(source[i])) i++;
     }
     if (lit) parts.push(lit);
     return new Template<C>(source, parts);
@@ -70,79 +121,418 @@ export class Template<C> {
   /** The text for `ctx`. */
   render(ctx: C): string {
     let out = '';
-    for (const p of this.parts) {
-      if (typeof p === 'string') {
-        out += p;
-        continue;
-      }
-      let v = p.get(ctx);
-      for (const f of p.filters) v = f(v);
-      out += typeof v === 'number' ? formatNumber(v) : v;
-    }
+    for (const p of this.parts) out += typeof p === 'string' ? p : (p(ctx) as string);
     return out;
   }
 }
 
-/** Every name a vocabulary knows, for error messages (`labels.NAME` for maps). */
-function known(v: Vocabulary<unknown>): string {
-  return [...Object.keys(v.scalars), ...Object.keys(v.maps).map((m) => `${m}.NAME`)].join(', ');
+function isGoSpace(c: string | undefined): boolean {
+  return c === ' ' || c === '\t' || c === '\r' || c === '\n';
 }
 
-function compileAction(inner: string, at: number, vocabulary: Vocabulary<unknown>): Part {
-  if (!inner) throw new Error(`empty "{{ }}" at character ${at}`);
-  const segments = splitPipes(inner, at).map((s) => s.trim());
-  const first = callForm(segments[0]!, vocabulary);
-  if (first) segments.splice(0, 1, first.variable, first.filter);
-  return { get: compileVariable(segments[0]!, at, vocabulary), filters: segments.slice(1).map((s) => compileFilter(s, at)) };
+/** The index of the `}}` that closes the placeholder whose text starts at `from` (quoted `}}` do not close it). */
+function findClose(source: string, from: number, at: number): number {
+  for (let j = from; j < source.length; j++) {
+    const c = source[j];
+    if (c === '"' || c === "'") {
+      j++;
+      while (j < source.length && source[j] !== c && source[j] !== '\n') j += source[j] === '\\' ? 2 : 1;
+      if (j >= source.length || source[j] !== c) throw new Error(`unterminated string at character ${at}`);
+    } else if (c === '`') {
+      j = source.indexOf('`', j + 1);
+      if (j < 0) throw new Error(`unterminated raw string at character ${at}`);
+    } else if (c === '}' && source[j + 1] === '}') return j;
+  }
+  throw new Error(`unclosed "{{" at character ${at}`);
 }
 
-/**
- * Go's call form of a filter, `{{ humanize $value }}`, `{{ printf "%.2f" $value }}`: a known filter name,
- * its arguments, then a variable as the last operand, which is what `{{ $value | humanize }}` means in Go
- * templates (a pipeline passes its value as the last argument). undefined when `segment` is not one.
- */
-function callForm(segment: string, vocabulary: Vocabulary<unknown>): { variable: string; filter: string } | undefined {
-  const m = /^([A-Za-z0-9]+)\s+([\s\S]*?)\s*([^\s"]+)$/.exec(segment);
-  if (!m || !FILTER_NAMES.has(m[1]!)) return undefined;
-  const variable = m[3]!;
-  const isVariable = Object.hasOwn(vocabulary.scalars, variable) || Object.keys(vocabulary.maps).some((k) => variable.startsWith(`${k}.`) && variable.length > k.length + 1);
-  if (!isVariable) return undefined;
-  return { variable, filter: m[2] ? `${m[1]} ${m[2]}` : m[1]! };
-}
+/** Go's keywords: control flow, which vigil's placeholders do not have. */
+const KEYWORDS: Readonly<Record<string, string>> = {
+  range: 'vigil templates have no loops (range): a placeholder writes one value. For a count write {{ len .Alerts.Firing }} (or {{ firing }}), for what the alerts share commonLabels.NAME / commonAnnotations.NAME, for a list of names {{ join ", " .GroupLabels.Names }}',
+  if: 'vigil templates have no conditionals (if): a placeholder writes one value. Write the value itself ({{ commonAnnotations.summary }}), or one rule or route per case',
+  else: 'vigil templates have no conditionals (if/else): a placeholder writes one value',
+  end: 'vigil templates have no blocks (if/range/with ... end): a placeholder writes one value',
+  with: 'vigil templates have no blocks (with): write the variable itself, e.g. {{ commonLabels.NAME }}',
+  define: 'vigil templates have no named templates (define): write the text in the field itself',
+  template: 'vigil templates have no named templates (template): write the text in the field itself; {{ subject }} is Alertmanager\'s __subject',
+  block: 'vigil templates have no named templates (block): write the text in the field itself',
+  break: 'vigil templates have no loops (break)',
+  continue: 'vigil templates have no loops (continue)',
+  nil: 'vigil templates have no nil',
+};
 
-function compileVariable(name: string, at: number, vocabulary: Vocabulary<unknown>): (ctx: unknown) => TemplateValue {
-  const scalar = Object.hasOwn(vocabulary.scalars, name) ? vocabulary.scalars[name] : undefined;
-  if (scalar) return scalar;
-  for (const [map, get] of Object.entries(vocabulary.maps)) {
-    if (name.startsWith(`${map}.`) && name.length > map.length + 1) {
-      const key = name.slice(map.length + 1);
-      return (ctx) => get(ctx, key) ?? '';
+/** Functions of Prometheus, Alertmanager and Go that vigil does not have, and why. */
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  query: 'vigil templates cannot run queries (query): the rule\'s value is {{ $value }}, its labels {{ $labels.NAME }}',
+  first: 'vigil templates cannot run queries (first works on query results)',
+  label: 'vigil templates cannot run queries (label works on query results); write {{ $labels.NAME }}',
+  value: 'vigil templates cannot run queries (value is the value of a query result)',
+  strvalue: 'vigil templates cannot run queries (strvalue works on query results)',
+  sortByLabel: 'vigil templates cannot run queries or loop (sortByLabel)',
+  args: 'vigil templates have no named templates (args is for passing arguments to one)',
+  tmpl: 'vigil templates have no named templates (tmpl)',
+  graphLink: 'vigil has no PromQL graph page to link to (graphLink)',
+  tableLink: 'vigil has no PromQL table page to link to (tableLink)',
+  toTime: 'toTime gives a Go time for its methods (.Format), which vigil templates do not have: write {{ humanizeTimestamp $value }}',
+  trimSpace: 'trimSpace is not in Alertmanager 0.25 or Prometheus 2.42, and not in vigil: use reReplaceAll "^\\\\s+|\\\\s+$" "" X',
+  and: 'vigil templates have no conditionals (and): a placeholder writes one value',
+  or: 'vigil templates have no conditionals (or): a placeholder writes one value',
+  not: 'vigil templates have no conditionals (not): a placeholder writes one value',
+  eq: 'vigil templates have no conditionals (eq): a placeholder writes one value',
+  ne: 'vigil templates have no conditionals (ne): a placeholder writes one value',
+  lt: 'vigil templates have no conditionals (lt): a placeholder writes one value',
+  le: 'vigil templates have no conditionals (le): a placeholder writes one value',
+  gt: 'vigil templates have no conditionals (gt): a placeholder writes one value',
+  ge: 'vigil templates have no conditionals (ge): a placeholder writes one value',
+  call: 'vigil templates cannot call functions held in data (call)',
+  slice: 'vigil templates have no slices of values (slice)',
+};
+
+type Token = { t: 'str'; v: string } | { t: 'word'; v: string } | { t: '(' | ')' | '|' };
+
+function tokenize(inner: string, at: number): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < inner.length) {
+    const c = inner[i]!;
+    if (isGoSpace(c)) i++;
+    else if (c === '(' || c === ')' || c === '|') {
+      out.push({ t: c });
+      i++;
+    } else if (c === '"') {
+      let j = i + 1;
+      while (j < inner.length && inner[j] !== '"') j += inner[j] === '\\' ? 2 : 1;
+      try {
+        out.push({ t: 'str', v: goUnquote(inner.slice(i + 1, j)) });
+      } catch (e) {
+        throw new Error(`${(e as Error).message} at character ${at}`);
+      }
+      i = j + 1;
+    } else if (c === '`') {
+      const j = inner.indexOf('`', i + 1);
+      out.push({ t: 'str', v: inner.slice(i + 1, j).replace(/\r/g, '') });
+      i = j + 1;
+    } else if (c === "'") throw new Error(`character constants ('x') are not supported at character ${at}: write a quoted string "x"`);
+    else {
+      let j = i;
+      while (j < inner.length && !isGoSpace(inner[j]) && !'()|"`'.includes(inner[j]!)) j++;
+      out.push({ t: 'word', v: inner.slice(i, j) });
+      i = j;
     }
   }
-  throw new Error(`unknown variable "${name}" at character ${at}; known: ${known(vocabulary)}`);
-}
-
-function splitPipes(s: string, at: number): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inStr = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '"' && s[i - 1] !== '\\') inStr = !inStr;
-    if (c === '|' && !inStr) {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  if (inStr) throw new Error(`unterminated string at character ${at}`);
-  out.push(cur);
   return out;
 }
 
-const FILTERS = 'humanize, humanize1024, humanizeDuration, humanizeMillis, humanizePercentage, printf, round, upper (toUpper), lower (toLower), title';
-const FILTER_NAMES = new Set(['humanize', 'humanize1024', 'humanizeDuration', 'humanizeMillis', 'humanizePercentage', 'printf', 'round', 'upper', 'toUpper', 'lower', 'toLower', 'title']);
+function compileAction(inner: string, at: number, vocabulary: Vocabulary<unknown>): Getter | undefined {
+  const trimmed = inner.trim();
+  if (trimmed.startsWith('/*')) {
+    if (!trimmed.endsWith('*/')) throw new Error(`unclosed comment at character ${at}`);
+    return undefined;
+  }
+  if (!trimmed) throw new Error(`empty "{{ }}" at character ${at}`);
+  const tokens = tokenize(inner, at);
+  const first = tokens[0];
+  if (first?.t === 'word' && Object.hasOwn(KEYWORDS, first.v)) throw new Error(`"${first.v}" at character ${at}: ${KEYWORDS[first.v]}`);
+  const decl = tokens.find((t) => t.t === 'word' && (t.v === ':=' || t.v === '=' || t.v.endsWith(',')));
+  if (decl) throw new Error(`template variables ($x := ...) are not supported at character ${at}: vigil templates have no variables of their own; write the expression where it is used`);
+  const p = new Parser(tokens, at, vocabulary);
+  const e = p.pipeline();
+  if (p.pos < tokens.length) throw new Error(`unexpected ")" at character ${at}`);
+  return renderer(e, at);
+}
 
-const text = (v: TemplateValue) => String(typeof v === 'number' ? formatNumber(v) : v);
+/** How a compiled expression is written into the text; a map or a list of alerts cannot be. */
+function renderer(e: Expr, at: number): Getter {
+  const get = e.get;
+  switch (e.kind) {
+    case 'text':
+      return get;
+    case 'number':
+      // a Go function's number (parseDuration, len) or a constant: as Go writes it
+      return e.int ? (ctx) => String(get(ctx)) : (ctx) => goText(get(ctx) as number);
+    case 'value':
+      return (ctx) => {
+        const v = get(ctx) as TemplateValue;
+        return typeof v === 'number' ? formatNumber(v) : v;
+      };
+    case 'bool':
+      return (ctx) => String(get(ctx));
+    case 'list':
+      return (ctx) => `[${(get(ctx) as string[]).join(' ')}]`;
+    case 'alerts':
+      throw new Error(`${e.text} is a list of alerts and vigil templates have no loops (range) at character ${at}: write {{ len ${e.text} }} for how many, or commonLabels.NAME / commonAnnotations.NAME for what they share`);
+    case 'map':
+      throw new Error(`${e.text} is a map at character ${at}: write ${e.text}.NAME, or index ${e.text} "NAME"`);
+  }
+}
+
+class Parser {
+  pos = 0;
+  constructor(
+    private readonly tokens: readonly Token[],
+    private readonly at: number,
+    private readonly vocabulary: Vocabulary<unknown>,
+  ) {}
+
+  /** command ('|' command)*, up to a ')' or the end. */
+  pipeline(): Expr {
+    let value: Expr | undefined;
+    for (;;) {
+      value = this.command(value);
+      if (this.tokens[this.pos]?.t !== '|') return value;
+      this.pos++;
+    }
+  }
+
+  /** A function and its arguments (then `piped`, as its last), or a single operand. */
+  private command(piped: Expr | undefined): Expr {
+    const start = this.pos;
+    const words: Token[] = [];
+    while (this.pos < this.tokens.length && this.tokens[this.pos]!.t !== '|' && this.tokens[this.pos]!.t !== ')') {
+      words.push(this.tokens[this.pos]!);
+      if (this.tokens[this.pos]!.t === '(') this.skipGroup();
+      else this.pos++;
+    }
+    if (!words.length) throw new Error(`missing value or function ${piped ? 'after "|"' : 'in the placeholder'} at character ${this.at}`);
+    const head = words[0]!;
+    if (head.t === 'word' && !this.isVariable(head.v) && (Object.hasOwn(FUNCTIONS, head.v) || words.length > 1 || piped)) {
+      const fn = this.fn(head.v, words.length > 1 || piped !== undefined);
+      this.pos = start + 1;
+      const args: Expr[] = [];
+      while (this.pos < this.tokens.length && this.tokens[this.pos]!.t !== '|' && this.tokens[this.pos]!.t !== ')') args.push(this.operand());
+      if (piped) args.push(piped);
+      return fn(args, this.at, head.v, this.vocabulary);
+    }
+    this.pos = start;
+    const e = this.operand();
+    if (words.length > 1) throw new Error(`${e.text} is not a function and takes no arguments at character ${this.at}`);
+    if (piped) throw new Error(`cannot pipe ${piped.text} into ${e.text}: it is not a function (character ${this.at})`);
+    return e;
+  }
+
+  private skipGroup(): void {
+    let depth = 0;
+    do {
+      const t = this.tokens[this.pos];
+      if (!t) throw new Error(`unclosed "(" at character ${this.at}`);
+      if (t.t === '(') depth++;
+      else if (t.t === ')') depth--;
+      this.pos++;
+    } while (depth > 0);
+  }
+
+  private isVariable(name: string): boolean {
+    const v = this.vocabulary;
+    return Object.hasOwn(v.scalars, name) || Object.hasOwn(v.maps, name) || Object.hasOwn(v.lists ?? {}, name) || Object.hasOwn(v.alertLists ?? {}, name) || Object.keys(v.maps).some((k) => name.startsWith(`${k}.`) && name.length > k.length + 1);
+  }
+
+  private fn(name: string, called: boolean): Fn {
+    const absent = unsupportedName(this.vocabulary, name);
+    if (absent) throw new Error(`"${name}" at character ${this.at}: ${absent}`);
+    if (Object.hasOwn(FUNCTIONS, name)) return FUNCTIONS[name]!;
+    if (Object.hasOwn(KEYWORDS, name)) throw new Error(`"${name}" at character ${this.at}: ${KEYWORDS[name]}`);
+    const why = Object.hasOwn(UNSUPPORTED, name) ? UNSUPPORTED[name] : undefined;
+    if (!called) throw new Error(`unknown variable "${name}" at character ${this.at}; known: ${known(this.vocabulary)}`);
+    if (why) throw new Error(`unsupported function "${name}" at character ${this.at}: ${why}`);
+    throw new Error(`unknown filter "${name}" at character ${this.at}; known: ${Object.keys(FUNCTIONS).join(', ')}`);
+  }
+
+  private operand(): Expr {
+    const t = this.tokens[this.pos++]!;
+    if (t.t === 'str') return { kind: 'text', get: () => t.v, literal: t.v, text: JSON.stringify(t.v) };
+    if (t.t === '(') {
+      const e = this.pipeline();
+      if (this.tokens[this.pos]?.t !== ')') throw new Error(`unclosed "(" at character ${this.at}`);
+      this.pos++;
+      return { ...e, text: `(${e.text})` };
+    }
+    if (t.t !== 'word') throw new Error(`unexpected "${t.t}" at character ${this.at}`);
+    const name = t.v;
+    if (this.isVariable(name) || unsupportedName(this.vocabulary, name)) return variable(name, this.vocabulary, this.at);
+    if (/^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(name)) {
+      const n = Number(name);
+      // an integer constant is a Go int, any other a float64
+      return { kind: 'number', get: () => n, literal: n, text: name, int: /^[-+]?\d+$/.test(name) };
+    }
+    if (name === 'true' || name === 'false') return { kind: 'bool', get: () => name === 'true', text: name };
+    if (!/^[$.]?[\p{L}_][\p{L}\p{N}_.]*$/u.test(name)) throw new Error(`${name} at character ${this.at} is not a variable, a number or a quoted string (text is written in quotes: "${name}")`);
+    // a function name as an argument is a call without arguments, as in Go
+    return this.fn(name, false)([], this.at, name, this.vocabulary);
+  }
+}
+
+/** Why a vocabulary does not have `name` (or the map it is a key of), or undefined. */
+function unsupportedName(v: Vocabulary<unknown>, name: string): string | undefined {
+  for (const [k, why] of Object.entries(v.unsupported ?? {})) if (name === k || name.startsWith(`${k}.`)) return why;
+  return undefined;
+}
+
+/** Every name a vocabulary knows, for error messages (`labels.NAME` for maps). */
+function known(v: Vocabulary<unknown>): string {
+  return [...Object.keys(v.scalars), ...Object.keys(v.maps).map((m) => `${m}.NAME`), ...Object.keys(v.lists ?? {}), ...Object.keys(v.alertLists ?? {})].join(', ');
+}
+
+function variable(name: string, v: Vocabulary<unknown>, at: number): Expr {
+  const why = unsupportedName(v, name);
+  if (why) throw new Error(`"${name}" at character ${at}: ${why}`);
+  if (Object.hasOwn(v.scalars, name)) return { kind: 'value', get: v.scalars[name]!, text: name };
+  if (v.lists && Object.hasOwn(v.lists, name)) return { kind: 'list', get: v.lists[name]!, text: name };
+  if (v.alertLists && Object.hasOwn(v.alertLists, name)) return { kind: 'alerts', get: v.alertLists[name]!, text: name };
+  if (Object.hasOwn(v.maps, name)) return { kind: 'map', get: () => undefined, lookup: v.maps[name]!, text: name };
+  for (const [map, get] of Object.entries(v.maps)) {
+    if (name.startsWith(`${map}.`) && name.length > map.length + 1) {
+      const key = name.slice(map.length + 1);
+      return { kind: 'text', get: (ctx) => get(ctx, key) ?? '', text: name };
+    }
+  }
+  throw new Error(`unknown variable "${name}" at character ${at}; known: ${known(v)}`);
+}
+
+/** A function: compiles a call from its argument expressions (a piped value last). */
+type Fn = (args: Expr[], at: number, name: string, vocabulary: Vocabulary<unknown>) => Expr;
+
+function arity(name: string, args: Expr[], at: number, min: number, max: number, usage: string): void {
+  if (args.length < min || args.length > max) throw new Error(`wrong number of arguments for ${name} at character ${at}: ${usage}, got ${args.length}`);
+}
+
+/** The getter of a one-value argument (text or number); throws for a list, map, alerts or true/false. */
+function one(name: string, e: Expr, at: number): (ctx: unknown) => TemplateValue {
+  if (e.kind === 'text' || e.kind === 'number' || e.kind === 'value') return e.get as (ctx: unknown) => TemplateValue;
+  const what = e.kind === 'bool' ? 'true/false (vigil templates have no if)' : e.kind === 'map' ? 'a map (write NAME.KEY)' : e.kind === 'alerts' ? 'a list of alerts (only len takes it)' : 'a list (join or len take it)';
+  throw new Error(`${name} takes one value at character ${at}, but ${e.text} is ${what}`);
+}
+
+/** A quoted-string argument, known at compile time (a regex or a printf format). */
+function literalText(name: string, e: Expr, at: number, what: string): string {
+  if (typeof e.literal !== 'string') throw new Error(`${name} needs its ${what} as a quoted string at character ${at}, e.g. ${name} "..."; got ${e.text}`);
+  return e.literal;
+}
+
+const text = (v: TemplateValue) => (typeof v === 'number' ? formatNumber(v) : v);
+/** An argument of print, urlquery, html, js: a Go int as a bigint, which Go's Sprint writes in full. */
+function sprintArg(e: Expr, name: string, at: number): Getter {
+  if (e.kind === 'bool') return e.get;
+  const g = one(name, e, at);
+  return e.int ? (ctx) => BigInt(g(ctx) as number) : g;
+}
+
+/** A function of one value to text or a number. */
+function unary(kind: Kind, f: (v: TemplateValue) => unknown, usage: string): Fn {
+  return (args, at, name) => {
+    arity(name, args, at, 1, 1, usage);
+    const g = one(name, args[0]!, at);
+    return { kind, get: (ctx) => f(g(ctx)), text: `${name} ${args[0]!.text}` };
+  };
+}
+
+/** A function of any number of values, given as Go's fmt.Sprint gives them. */
+function sprinted(f: (args: GoValue[]) => string, min: number): Fn {
+  return (args, at, name) => {
+    arity(name, args, at, min, Infinity, `want ${min ? 'one or more values' : 'values'}`);
+    const gs = args.map((a) => sprintArg(a, name, at));
+    return { kind: 'text', get: (ctx) => f(gs.map((g) => g(ctx) as GoValue)), text: name };
+  };
+}
+
+/**
+ * The functions vigil's templates have: Prometheus's (template/template.go), Alertmanager's
+ * (template/template.go DefaultFuncs) and Go's builtins that give one value, and vigil's own
+ * (`humanizeMillis`, `round`, `upper`, `lower`).
+ */
+export const FUNCTIONS: Readonly<Record<string, Fn>> = {
+  humanize: unary('text', (v) => humanize(num(v)), 'want 1 (humanize X)'),
+  humanize1024: unary('text', (v) => humanize1024(num(v)), 'want 1 (humanize1024 X)'),
+  humanizeDuration: unary('text', (v) => humanizeDuration(num(v)), 'want 1 (humanizeDuration SECONDS)'),
+  humanizeMillis: unary('text', (v) => humanizeDuration(num(v) / 1000), 'want 1 (humanizeMillis MILLISECONDS)'),
+  humanizePercentage: unary('text', (v) => `${g4(num(v) * 100)}%`, 'want 1 (humanizePercentage RATIO)'),
+  humanizeTimestamp: unary('text', (v) => humanizeTimestamp(num(v)) ?? 'NaN', 'want 1 (humanizeTimestamp UNIX_SECONDS)'),
+  toUpper: unary('text', (v) => text(v).toUpperCase(), 'want 1 (toUpper TEXT)'),
+  upper: unary('text', (v) => text(v).toUpperCase(), 'want 1 (upper TEXT)'),
+  toLower: unary('text', (v) => text(v).toLowerCase(), 'want 1 (toLower TEXT)'),
+  lower: unary('text', (v) => text(v).toLowerCase(), 'want 1 (lower TEXT)'),
+  title: (args, at, name, vocabulary) => unary('text', vocabulary.title === 'cases' ? (v) => casesTitle(text(v)) : (v) => title(text(v)), 'want 1 (title TEXT)')(args, at, name, vocabulary),
+  safeHtml: unary('text', text, 'want 1 (safeHtml TEXT)'),
+  stripPort: unary('text', (v) => stripPort(text(v)), 'want 1 (stripPort HOST:PORT)'),
+  stripDomain: unary('text', (v) => stripDomain(text(v)), 'want 1 (stripDomain HOST:PORT)'),
+  parseDuration: unary('number', (v) => parseDuration(text(v)) ?? NaN, 'want 1 (parseDuration DURATION)'),
+  print: sprinted(goSprint, 0),
+  println: sprinted(goSprintln, 0),
+  urlquery: sprinted((a) => urlQueryEscape(goSprint(a)), 1),
+  html: sprinted((a) => htmlEscape(goSprint(a)), 1),
+  js: sprinted((a) => jsEscape(goSprint(a)), 1),
+  printf(args, at, name) {
+    arity(name, args, at, 1, Infinity, 'want a format and its values (printf "%.2f" X)');
+    const fmt = literalText(name, args[0]!, at, 'format');
+    const values = args.slice(1).map((a) => one(name, a, at));
+    const f = compilePrintf(fmt, values.length, at);
+    return { kind: 'text', get: (ctx) => f(values.map((g) => g(ctx))), text: name };
+  },
+  round(args, at, name) {
+    arity(name, args, at, 1, 2, 'want 1 or 2 (round X, round DECIMALS X)');
+    const digits = args.length === 2 ? args[0]!.literal : 0;
+    if (typeof digits !== 'number' || !Number.isInteger(digits) || digits < 0 || digits > 15) throw new Error(`round takes a number of decimals 0-15 (character ${at})`);
+    const g = one(name, args[args.length - 1]!, at);
+    return {
+      // vigil's own: written as a variable's number is
+      kind: 'value',
+      get: (ctx) => {
+        const n = num(g(ctx));
+        return Number.isFinite(n) ? Number(n.toFixed(digits)) : n;
+      },
+      text: name,
+    };
+  },
+  reReplaceAll(args, at, name) {
+    arity(name, args, at, 3, 3, 'want 3 (reReplaceAll PATTERN REPLACEMENT TEXT)');
+    const re = regex(name, args[0]!, at);
+    const repl = one(name, args[1]!, at);
+    const s = one(name, args[2]!, at);
+    return { kind: 'text', get: (ctx) => re.replaceAll(text(s(ctx)), text(repl(ctx))), text: name };
+  },
+  match(args, at, name) {
+    arity(name, args, at, 2, 2, 'want 2 (match PATTERN TEXT)');
+    const re = regex(name, args[0]!, at);
+    const s = one(name, args[1]!, at);
+    return { kind: 'bool', get: (ctx) => re.test(text(s(ctx))), text: name };
+  },
+  join(args, at, name) {
+    arity(name, args, at, 2, 2, 'want 2 (join SEPARATOR LIST)');
+    const sep = one(name, args[0]!, at);
+    const list = args[1]!;
+    if (list.kind !== 'list') throw new Error(`join takes a list of text at character ${at} (e.g. .GroupLabels.Names, stringSlice "a" "b"), but ${list.text} is ${list.kind === 'alerts' ? 'a list of alerts' : 'not a list'}`);
+    return { kind: 'text', get: (ctx) => (list.get(ctx) as string[]).join(text(sep(ctx))), text: name };
+  },
+  stringSlice(args, at, name) {
+    const gs = args.map((a) => one(name, a, at));
+    return { kind: 'list', get: (ctx) => gs.map((g) => text(g(ctx))), text: name };
+  },
+  len(args, at, name) {
+    arity(name, args, at, 1, 1, 'want 1 (len LIST)');
+    const a = args[0]!;
+    if (a.kind === 'alerts') return { kind: 'number', get: a.get, text: name, int: true };
+    if (a.kind === 'list') return { kind: 'number', get: (ctx) => (a.get(ctx) as string[]).length, text: name, int: true };
+    // Go's len of a string counts its UTF-8 bytes; a number has no len
+    if (a.kind === 'text') return { kind: 'number', get: (ctx) => Buffer.byteLength(a.get(ctx) as string, 'utf8'), text: name, int: true };
+    throw new Error(`len takes a list or text at character ${at} (e.g. len .Alerts.Firing), but ${a.text} ${a.kind === 'map' ? 'is a map' : a.kind === 'bool' ? 'is true/false' : 'may be a number'}`);
+  },
+  index(args, at, name) {
+    arity(name, args, at, 2, 2, 'want 2 (index MAP "KEY")');
+    const [m, k] = args as [Expr, Expr];
+    if (m.kind !== 'map') throw new Error(`index takes a map and a key at character ${at} (e.g. index $labels "service.name"), but ${m.text} is not a map${m.kind === 'alerts' ? ': vigil templates have no per-alert access, write commonLabels.NAME' : ''}`);
+    const key = one(name, k, at);
+    const lookup = m.lookup!;
+    return { kind: 'text', get: (ctx) => lookup(ctx, text(key(ctx))) ?? '', text: name };
+  },
+};
+
+function regex(name: string, e: Expr, at: number) {
+  const pattern = literalText(name, e, at, 'pattern');
+  try {
+    return compileSearchRegex(pattern);
+  } catch (err) {
+    throw new Error(`${name} at character ${at}: ${(err as Error).message}`);
+  }
+}
 
 /**
  * Go's strings.Title (Prometheus's `title`): the first letter of each word in title case, a word starting
@@ -167,99 +557,53 @@ function isSeparator(ch: string): boolean {
   return /\s/u.test(ch);
 }
 
-function compileFilter(f: string, at: number): Filter {
-  const m = /^([A-Za-z0-9]+)(?:\s+(.*))?$/.exec(f);
-  if (!m) throw new Error(`bad filter "${f}" at character ${at}`);
-  const name = m[1]!;
-  const arg = m[2]?.trim();
-  const noArg = () => {
-    if (arg) throw new Error(`filter ${name} takes no argument (character ${at})`);
-  };
-  switch (name) {
-    case 'humanize':
-      noArg();
-      return (v) => humanize(num(v));
-    case 'humanize1024':
-      noArg();
-      return (v) => humanize1024(num(v));
-    case 'humanizeDuration':
-      noArg();
-      return (v) => humanizeDuration(num(v));
-    case 'humanizeMillis':
-      noArg();
-      return (v) => humanizeDuration(num(v) / 1000);
-    case 'humanizePercentage':
-      noArg();
-      return (v) => `${g4(num(v) * 100)}%`;
-    case 'upper':
-    case 'toUpper':
-      noArg();
-      return (v) => text(v).toUpperCase();
-    case 'lower':
-    case 'toLower':
-      noArg();
-      return (v) => text(v).toLowerCase();
-    case 'title':
-      noArg();
-      return (v) => title(text(v));
-    case 'round': {
-      const digits = arg === undefined ? 0 : Number(arg);
-      if (!Number.isInteger(digits) || digits < 0 || digits > 15) throw new Error(`round takes a number of decimals 0-15 (character ${at})`);
-      return (v) => {
-        const n = num(v);
-        return Number.isFinite(n) ? Number(n.toFixed(digits)) : n;
-      };
-    }
-    case 'printf': {
-      if (!arg || !/^".*"$/.test(arg)) throw new Error(`printf needs a quoted format, e.g. printf "%.2f" (character ${at})`);
-      const fmt = JSON.parse(arg) as string;
-      return compilePrintf(fmt, at);
-    }
-    default:
-      throw new Error(`unknown filter "${name}" at character ${at}; known: ${FILTERS}`);
-  }
-}
-
+/** A number, or text read as Prometheus reads it (strconv.ParseFloat); text that is no number is NaN. */
 function num(v: TemplateValue): number {
-  return typeof v === 'number' ? v : Number(v);
+  return typeof v === 'number' ? v : (goParseFloat(v) ?? NaN);
 }
 
 /** One printf verb: `%[flags][width][.precision]verb` (Go's fmt), or `%%`. */
 const PRINTF_VERB = /%(%|([-+ 0#]*)(\d*)(\.\d*)?([dfegsv]))/g;
 
-function compilePrintf(fmt: string, at: number): (v: TemplateValue) => string {
+function compilePrintf(fmt: string, values: number, at: number): (vs: TemplateValue[]) => string {
   let count = 0;
   for (const m of fmt.matchAll(PRINTF_VERB)) if (m[1] !== '%') count++;
   const stripped = fmt.replace(PRINTF_VERB, '');
   if (stripped.includes('%')) throw new Error(`printf format ${JSON.stringify(fmt)}: unsupported verb (use %d %f %.2f %e %g %v %s %%, with flags - + 0 and a width) (character ${at})`);
-  if (count !== 1) throw new Error(`printf format ${JSON.stringify(fmt)} must have exactly one verb (character ${at})`);
-  return (v) =>
-    fmt.replace(PRINTF_VERB, (_all, what: string, flags: string | undefined, width: string | undefined, prec: string | undefined, verb: string | undefined) => {
+  if (count !== values) throw new Error(`printf format ${JSON.stringify(fmt)} has ${count} verb${count === 1 ? '' : 's'} for ${values} value${values === 1 ? '' : 's'}: it must have exactly one verb per value (character ${at})`);
+  return (vs) => {
+    let next = 0;
+    return fmt.replace(PRINTF_VERB, (_all, what: string, flags: string | undefined, width: string | undefined, prec: string | undefined, verb: string | undefined) => {
       if (what === '%') return '%';
-      const p = prec === undefined ? undefined : Number(prec.slice(1) || '0');
-      let body: string;
-      let numeric = true;
-      if (verb === 's' || (verb === 'v' && typeof v === 'string')) {
-        body = typeof v === 'number' ? formatNumber(v) : v;
-        if (p !== undefined) body = [...body].slice(0, p).join('');
-        numeric = false;
-      } else {
-        const n = num(v);
-        if (verb === 'd') body = Number.isFinite(n) ? String(Math.trunc(n)) : goFormatFloat(n, 'g');
-        else body = goFormatFloat(n, verb === 'v' ? 'g' : (verb as 'e' | 'f' | 'g'), verb === 'v' ? undefined : verb === 'g' ? p : (p ?? 6));
-        if (flags?.includes('+') && !body.startsWith('-') && !body.startsWith('+')) body = `+${body}`;
-        else if (flags?.includes(' ') && !/^[-+]/.test(body)) body = ` ${body}`;
-      }
-      const w = width ? Number(width) : 0;
-      const len = [...body].length;
-      if (len >= w) return body;
-      if (flags?.includes('-')) return body + ' '.repeat(w - len);
-      if (numeric && flags?.includes('0') && /\d/.test(body)) {
-        const signLen = /^[-+ ]/.test(body) ? 1 : 0;
-        return body.slice(0, signLen) + '0'.repeat(w - len) + body.slice(signLen);
-      }
-      return ' '.repeat(w - len) + body;
+      return printfVerb(vs[next++]!, flags, width, prec, verb!);
     });
+  };
+}
+
+function printfVerb(v: TemplateValue, flags: string | undefined, width: string | undefined, prec: string | undefined, verb: string): string {
+  const p = prec === undefined ? undefined : Number(prec.slice(1) || '0');
+  let body: string;
+  let numeric = true;
+  if (verb === 's' || (verb === 'v' && typeof v === 'string')) {
+    body = typeof v === 'number' ? formatNumber(v) : v;
+    if (p !== undefined) body = [...body].slice(0, p).join('');
+    numeric = false;
+  } else {
+    const n = num(v);
+    if (verb === 'd') body = Number.isFinite(n) ? String(Math.trunc(n)) : goFormatFloat(n, 'g');
+    else body = goFormatFloat(n, verb === 'v' ? 'g' : (verb as 'e' | 'f' | 'g'), verb === 'v' ? undefined : verb === 'g' ? p : (p ?? 6));
+    if (flags?.includes('+') && !body.startsWith('-') && !body.startsWith('+')) body = `+${body}`;
+    else if (flags?.includes(' ') && !/^[-+]/.test(body)) body = ` ${body}`;
+  }
+  const w = width ? Number(width) : 0;
+  const len = [...body].length;
+  if (len >= w) return body;
+  if (flags?.includes('-')) return body + ' '.repeat(w - len);
+  if (numeric && flags?.includes('0') && /\d/.test(body)) {
+    const signLen = /^[-+ ]/.test(body) ? 1 : 0;
+    return body.slice(0, signLen) + '0'.repeat(w - len) + body.slice(signLen);
+  }
+  return ' '.repeat(w - len) + body;
 }
 
 /** How a number prints with no filter: up to 4 significant decimals, no trailing zeros. */
