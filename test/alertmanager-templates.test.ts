@@ -8,6 +8,10 @@
  * pointed at a local server. Each notification's webhook body is the group as Alertmanager saw it (the same
  * shape as vigil's AlertNotification); vigil renders it, and the text must be the one Alertmanager sent to
  * Slack (attachment title) and to Opsgenie (message, description), character for character.
+ *
+ * The Slack text is {@link FUNCTIONS_TEXT}: Alertmanager's template functions and data (counts of
+ * `.Alerts.Firing`, `join` of `.GroupLabels.Names`, `reReplaceAll`, `match`, `title`, `.Receiver`, ...)
+ * in a user's template, which vigil must render as Alertmanager does.
  */
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,6 +27,19 @@ afterEach(async () => {
 });
 
 const bin = alertmanagerBinary();
+
+/**
+ * A notification text using Alertmanager 0.25's functions (template/template.go DefaultFuncs) and Go's
+ * builtins that give one value, on its notification data, in the forms users copy (pipes, calls, nesting).
+ */
+const FUNCTIONS_TEXT = [
+  '{{- /* vigil has no range: counts and joins instead */ -}}',
+  '[{{ .Status | toUpper }}:{{ .Alerts.Firing | len }}/{{ len .Alerts }} resolved={{ len .Alerts.Resolved }}] {{ .Receiver }} {{ .ExternalURL }}',
+  'group={{ .GroupLabels.Names | join "," }} values={{ join ", " .GroupLabels.Values }} common={{ .CommonLabels.Names }} ann={{ join "," .CommonAnnotations.Names }}',
+  `{{ title .CommonLabels.alertname }} {{ .CommonLabels.tenant | title }} {{ title "hELLO wORLD ß-x o'neil 3rd_x a.b c:d ǆemal x.y.z ﬁx ΣΑΣ" }} {{ toLower .GroupLabels.Team }}`,
+  '{{ reReplaceAll "(?P<first>[A-Z])[a-z]+" "${first}." (index .CommonLabels "alertname") }} {{ reReplaceAll `^(\\w)\\w*` "$1x$1" .CommonLabels.severity }} {{ match "^(High|Slow)" .CommonLabels.alertname }} {{ safeHtml "<b>" }}',
+  '{{ join "+" (stringSlice "a" .Status "c") }} {{ len (stringSlice) }} {{ index .GroupLabels "Team" }}|{{ .CommonLabels.nope }}|{{ .CommonAnnotations.summary | urlquery }} {{ html .CommonAnnotations.summary }} {{ js "a\'b=<>" }} {{ print 1 2 "x" }} {{ printf "%s=%d %5.1f" .Status 3 2.25 }}',
+].join('\n');
 
 interface Captured {
   path: string;
@@ -73,20 +90,20 @@ const CASES: { groupBy: string[]; alerts: { labels: Record<string, string>; anno
 ];
 
 describe("Alertmanager's default templates, as vigil renders them", () => {
-  it.skipIf(!bin)('subject and Opsgenie description are the text Alertmanager sends, firing, partly resolved and resolved', async () => {
+  it.skipIf(!bin)('subject, Opsgenie description and a text using the template functions are what Alertmanager sends, firing, partly resolved and resolved', async () => {
     const cap = await captureServer();
     cleanup.push(() => cap.close());
     const receivers = CASES.map(
-      (_, i) => `  - name: r${i}
+      (_, i) => `  - name: team.r${i}
     webhook_configs: [{url: '${cap.url}/hook/${i}', send_resolved: true}]
-    slack_configs: [{api_url: '${cap.url}/slack/${i}', channel: '#c', send_resolved: true}]
+    slack_configs: [{api_url: '${cap.url}/slack/${i}', channel: '#c', send_resolved: true, text: ${JSON.stringify(FUNCTIONS_TEXT)}}]
     opsgenie_configs: [{api_url: '${cap.url}/og/${i}/', api_key: k, send_resolved: true}]`,
     );
-    const routes = CASES.map((c, i) => `    - matchers: ['case="${i}"']\n      receiver: r${i}\n      group_by: ${JSON.stringify(c.groupBy)}`);
+    const routes = CASES.map((c, i) => `    - matchers: ['case="${i}"']\n      receiver: team.r${i}\n      group_by: ${JSON.stringify(c.groupBy)}`);
     const am = await new AlertmanagerProcess(
       bin!,
       `route:
-  receiver: r0
+  receiver: team.r0
   group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
@@ -118,6 +135,7 @@ ${receivers.join('\n')}
     await settled(2 * CASES.length + 1, 'every case resolved');
 
     const subject = Template.parse('{{ subject }}');
+    const functions = Template.parse(FUNCTIONS_TEXT);
     const byCase = (prefix: string, i: number) => cap.got.filter((g) => g.path.startsWith(`/${prefix}/${i}/`) || g.path === `/${prefix}/${i}`);
     const statuses: string[] = [];
     for (let i = 0; i < CASES.length; i++) {
@@ -129,8 +147,11 @@ ${receivers.join('\n')}
       for (let j = 0; j < hook.length; j++) {
         const n = hook[j]!.body as unknown as AlertNotification;
         statuses.push(`${i}:${n.status}:${n.alerts.map((a) => a.status).join(',')}`);
-        const title = (slack[j]!.body.attachments as { title: string }[])[0]!.title;
+        const { title, text } = (slack[j]!.body.attachments as { title: string; text: string }[])[0]!;
         expect({ i, j, subject: subject.render(n, 'r') }).toEqual({ i, j, subject: title });
+        // vigil's receiver is the exporter the text is for; here, the receiver Alertmanager named (the webhook
+        // body has it regexp-quoted already, as .Receiver is)
+        expect({ i, j, text: functions.render(n, `team.r${i}`) }).toEqual({ i, j, text });
         if (n.status === 'firing') {
           expect(og[j]!.path).toBe(`/og/${i}/v2/alerts`);
           expect({ i, j, message: subject.render(n, 'r') }).toEqual({ i, j, message: og[j]!.body.message });

@@ -112,4 +112,27 @@ describe('one language for annotations and notifications', () => {
     expect(() => Template.parse('{{ value }}')).toThrow(/unknown variable "value" at character 1; known: status, STATUS/);
     expect(() => Template.parse('{{ status | shout }}')).toThrow(/unknown filter "shout" at character 1/);
   });
+
+  it("notification templates have Alertmanager's data: counts of .Alerts, lists of label names, .Receiver quoted", async () => {
+    const { Template } = await import('../delivery/template.ts');
+    const n = {
+      status: 'firing',
+      externalURL: 'http://vigil.test',
+      groupLabels: { team: 'pay', alertname: 'X' },
+      commonLabels: { alertname: 'X', team: 'pay', B: 'b' },
+      commonAnnotations: { summary: 'hELLO wORLD' },
+      alerts: [{ status: 'firing' }, { status: 'resolved' }, { status: 'firing' }],
+    };
+    const t = Template.parse(
+      '{{ .Status | toUpper }}:{{ .Alerts.Firing | len }}/{{ len .Alerts }} {{ len .Alerts.Resolved }} {{ .GroupLabels.Names | join "," }} {{ .CommonLabels.Names }} {{ join "," .CommonLabels.Values }} {{ .Receiver }} {{ title .CommonAnnotations.summary }} {{ index .CommonLabels "team" }}',
+    );
+    // Alertmanager's title is cases.Title (the rest of each word in lower case), Prometheus's strings.Title
+    expect(t.render(n as never, 'slack/on.call')).toBe('FIRING:2/3 1 alertname,team [alertname B team] X,b,pay slack/on\\.call Hello World pay');
+    expect(compileTemplate('{{ title "hELLO wORLD" }}').render({ value: 0, threshold: 0, labels: {} })).toBe('HELLO WORLD');
+    expect(() => Template.parse('{{ .Alerts.Firing }}')).toThrow(/\.Alerts\.Firing is a list of alerts and vigil templates have no loops \(range\) at character 1: write \{\{ len \.Alerts\.Firing \}\}/);
+    expect(() => Template.parse('{{ range .Alerts }}x{{ end }}')).toThrow(/"range" at character 1: vigil templates have no loops/);
+    expect(() => Template.parse('{{ .CommonLabels.SortedPairs }}')).toThrow(/"\.CommonLabels\.SortedPairs" at character 1: SortedPairs is for range, and vigil templates have no loops/);
+    expect(() => Template.parse('{{ join "," .Alerts }}')).toThrow(/join takes a list of text at character 1 .*, but \.Alerts is a list of alerts/);
+    expect(() => Template.parse('{{ index .Alerts 0 }}')).toThrow(/index takes a map and a key at character 1 .*vigil templates have no per-alert access/);
+  });
 });
