@@ -359,7 +359,9 @@ describe('cost: config and startup', () => {
 
   it('checks prices and budgets', () => {
     expect(() => configFor(factory, { prices: [{ input: 1, output: 1 }] })).toThrow(/exactly one of "model"/);
-    expect(() => configFor(factory, { prices: [{ match: '(', input: 1, output: 1 }] })).toThrow(/invalid regular expression/);
+    expect(() => configFor(factory, { prices: [{ match: '(', input: 1, output: 1 }] })).toThrow(/invalid regex "\(" \(RE2 syntax\)/);
+    // RE2, as every user regex of vigil: a lookbehind JavaScript would take is refused by name
+    expect(() => configFor(factory, { prices: [{ match: '(?<=acme-)large', input: 1, output: 1 }] })).toThrow(/lookbehind `\(\?<=` at offset 0: RE2 does not support it/);
     expect(() => configFor(factory, { budgets: [{ name: 'a', limit_usd: 1, timezone: 'Mars/Olympus' }] })).toThrow(/unknown time zone "Mars\/Olympus"/);
     expect(() => configFor(factory, { budgets: [{ name: 'a', limit_usd: 1 }, { name: 'a', limit_usd: 2 }] })).toThrow(/defined twice/);
     expect(configFor(factory, { budgets: [{ name: 'a', limit_usd: 1 }] }).budgets[0]).toEqual({ name: 'a', limit_usd: 1, period: 'day', group_by: [], timezone: 'UTC' });
@@ -375,7 +377,7 @@ describe('cost: config and startup', () => {
       'prices.0.input: expected number',
       'budgets.0.colour: unknown key "colour"',
       'price_table: price table /nonexistent/prices.json: the file does not exist',
-      'prices.1.match: invalid regular expression: Invalid regular expression: /(/i: Unterminated group',
+      'prices.1.match: invalid regex "(" (RE2 syntax): missing closing ): `(` at offset 0',
       'budgets.1.timezone: unknown time zone "Mars/Olympus" (expected an IANA name such as Europe/Paris)',
     ]);
   });

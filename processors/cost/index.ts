@@ -1,5 +1,6 @@
 import type { ConfigIssue, Factory } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
+import { compileSearchRegex } from '../../src/regex.ts';
 import { calendarFor } from './budget-book.ts';
 import { type CostConfig, CostConfigSchema } from './config.ts';
 import { CostProcessor } from './cost-processor.ts';
@@ -33,9 +34,9 @@ export const costProcessorFactory: Factory<CostConfig> = {
       if ((p.model === undefined) === (p.match === undefined)) issues.push({ path: ['prices', i], message: 'give exactly one of "model" (exact name) or "match" (regex)' });
       if (p.match !== undefined) {
         try {
-          new RegExp(p.match, 'i');
+          compileSearchRegex(p.match, { caseInsensitive: true });
         } catch (err) {
-          issues.push({ path: ['prices', i, 'match'], message: `invalid regular expression: ${(err as Error).message}` });
+          issues.push({ path: ['prices', i, 'match'], message: (err as Error).message });
         }
       }
     });

@@ -120,6 +120,19 @@ describe('model name resolution', () => {
     expect(t.resolve('totally-unknown-model')).toEqual({ reason: 'no_price' });
   });
 
+  it('`match` regexes are RE2, searched for and case-insensitive: linear in the model name a span sends', () => {
+    // first (a backtracking engine would hang on the long name below): a lookbehind, which JavaScript has and
+    // RE2 refuses, is a config error, not a regex of another dialect
+    expect(() => buildPriceTable('builtin', [{ match: '(?<=acme-)large', input: 1, output: 1 }])).toThrow(/lookbehind/);
+    const t = buildPriceTable('builtin', [
+      { match: '(a|aa)+$', input: 3, output: 4 }, // exponential for a backtracking engine on "aaa...b"
+      { match: 'internal', input: 1, output: 1 },
+    ]);
+    expect(t.resolve(`${'a'.repeat(5000)}!`)).toEqual({ reason: 'no_price' });
+    expect(t.resolve('x-AAAA')).toMatchObject({ how: 'match', price: { input: 3 } });
+    expect(t.resolve('my-INTERNAL-model-v2')).toMatchObject({ how: 'match', price: { input: 1 } });
+  });
+
   it('caches each (provider context, model) resolution', () => {
     const t = buildPriceTable('builtin', []);
     const ctx = t.context('openai', undefined);

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { PriceEntryConfig } from './config.ts';
 import { ErrorCodes, VigilError } from '../../src/errors.ts';
 import { readTextFileSync } from '../../src/text-file.ts';
+import { type SearchRegex, compileSearchRegex } from '../../src/regex.ts';
 
 /** Prices above an input-token threshold: every token of such a call is at these rates (LiteLLM `*_above_<N>k_tokens`). */
 export interface Tier {
@@ -502,7 +503,7 @@ export class PriceTable {
   private readonly exact = new Map<string, Indexed>();
   private readonly byBare = new Map<string, Indexed[]>();
   private readonly byBase = new Map<string, Indexed[]>();
-  private readonly regexes: { re: RegExp; price: Price }[] = [];
+  private readonly regexes: { re: SearchRegex; price: Price }[] = [];
   /** Routing prefixes (first path segment of keys) -> the providers they mean. */
   private readonly routes = new Map<string, Set<string>>();
   /** The vendor namespaces of OpenRouter's keys (`openrouter/<namespace>/<model>`). */
@@ -530,7 +531,8 @@ export class PriceTable {
     this.clearCache();
   }
 
-  addMatch(re: RegExp, price: Price): void {
+  /** Adds a user's `prices:` `match` entry: its RE2 regex is tried, in the order added, after every table lookup failed. */
+  addMatch(re: SearchRegex, price: Price): void {
     this.regexes.push({ re, price });
     this.clearCache();
   }
@@ -825,7 +827,7 @@ export function buildPriceTable(priceTable: string, prices: readonly PriceEntryC
     // price (as documented), $0 allowed
     const price: Price = { name: p.model ?? p.match ?? '', input: p.input, output: p.output, cacheRead: p.cache_read ?? p.input, cacheWrite: p.cache_write ?? p.input, reasoning: p.reasoning ?? p.output };
     if (p.model) table.addUser(price);
-    else if (p.match) table.addMatch(new RegExp(p.match, 'i'), price);
+    else if (p.match) table.addMatch(compileSearchRegex(p.match, { caseInsensitive: true }), price);
   }
   return table;
 }
