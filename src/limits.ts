@@ -4,6 +4,7 @@
  * field and the range, never accepted to break its batch further down (an end time past uint64 nanoseconds
  * cannot be re-encoded as OTLP; a negative token count would make a negative cost).
  */
+import { ErrorCodes, VigilError } from './errors.ts';
 import type { AnyValue, KeyValue } from './model.ts';
 
 /** Latest time that fits OTLP's `fixed64` nanoseconds since the epoch (2554-07-21T23:34:33Z), in ns. */
@@ -21,6 +22,40 @@ export const MAX_DURATION_MS = 365 * 24 * 3600 * 1000;
  * the stack): they are refused with a 400.
  */
 export const MAX_ANY_VALUE_DEPTH = 20;
+/**
+ * Most items one OTLP request may hold by default (`max_request_items`): every element of a repeated field
+ * of messages counts one (a resource_spans, scope_spans, span, span event, link, attribute, array or kvlist
+ * value, metric, data point, exemplar, quantile, log record; in OTLP/JSON, every object that is an element
+ * of an array). Decoding and processing cost about a microsecond an item whatever the item holds, so a
+ * request of empty items (2 bytes each in protobuf: two million in 4 MiB) held the event loop, and every
+ * other client and `/healthz`, for seconds. 200,000 keeps that under a few hundred ms and passes any request
+ * of real spans that fits the default body limit: 4 MiB holds at most ~82,000 minimal valid spans, or a
+ * Collector batch of 8,192 spans of 20 attributes (~172,000 items).
+ */
+export const DEFAULT_MAX_REQUEST_ITEMS = 200_000;
+/**
+ * Most events one `http_json` request may hold by default (its `max_request_items`): an event costs ~20 µs
+ * (parsing, JSON Schema validation, mapping), so 4 MiB of them held the loop for seconds; 10,000 keep a
+ * request's turn to ~200 ms.
+ */
+export const DEFAULT_MAX_REQUEST_EVENTS = 10_000;
+
+/**
+ * A request that holds more items than its receiver's `max_request_items`: refused whole (HTTP 413, gRPC
+ * RESOURCE_EXHAUSTED without retry information) before it is decoded further, as a body over
+ * `max_request_body_size` is. `where` names the first item beyond the limit when the decoder knows it.
+ */
+export class RequestItemsError extends VigilError {
+  constructor(
+    readonly limit: number,
+    what = 'items',
+    where = '',
+  ) {
+    super(ErrorCodes.INTAKE_TOO_LARGE, `the request holds more than ${limit} ${what} (max_request_items${where ? `; the first beyond it is ${where}` : ''}): send them in smaller requests`);
+    this.name = 'RequestItemsError';
+  }
+}
+
 /** Most tokens one LLM call may report for one token type (a billion: far above any model's context). */
 export const MAX_TOKEN_COUNT = 1_000_000_000;
 

@@ -1,6 +1,7 @@
 import { type Static } from '@sinclair/typebox';
 import { Endpoint, Obj } from '../../src/config/types.ts';
 import { intakeSchemaProps } from '../../src/otlp/intake.ts';
+import { DEFAULT_MAX_REQUEST_EVENTS } from '../../src/limits.ts';
 
 /**
  * The schema of the http_json receiver's config (TypeBox; defaults applied by Ajv): `endpoint` (default
@@ -8,7 +9,7 @@ import { intakeSchemaProps } from '../../src/otlp/intake.ts';
  */
 export const HttpJsonReceiverConfigSchema = Obj({
   endpoint: Endpoint('localhost:4319'),
-  ...intakeSchemaProps(),
+  ...intakeSchemaProps(DEFAULT_MAX_REQUEST_EVENTS, 'Most events in one request (elements of the JSON array, or NDJSON lines)'),
 });
 /** The http_json receiver's validated config, defaults applied. */
 export type HttpJsonReceiverConfig = Static<typeof HttpJsonReceiverConfigSchema>;

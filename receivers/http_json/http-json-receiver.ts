@@ -21,6 +21,7 @@ import {
 import { Admission, ConnectionStats } from '../../src/otlp/connections.ts';
 import { HttpIntakeServer, IntakeError, type IntakeReply, deliver } from '../../src/otlp/intake.ts';
 import { withoutBom } from '../../src/otlp/json.ts';
+import { RequestItemsError } from '../../src/limits.ts';
 import type { HttpJsonReceiverConfig } from './config.ts';
 import { type Event, type LogEvent, type MetricEvent, type SpanEvent, validateEvent } from './event-schema.ts';
 
@@ -103,7 +104,7 @@ export class HttpJsonReceiver implements Component {
     const text = withoutBom(body.toString('utf8')); // a byte order mark is ignored (RFC 8259 section 8.1)
     // refused (413 / 503) before the events parse into more memory than the heap can give them
     decodeMemory.admitJson(text);
-    const items = parseEvents(text, contentType);
+    const items = parseEvents(text, contentType, this.config.max_request_items);
     if (items.length === 0) throw new IntakeError(400, 'no events in the request: send one JSON event, a JSON array of events, or NDJSON');
     const errors: EventError[] = [];
     const good: Event[] = [];
@@ -147,10 +148,41 @@ function signalOf(kind: 'span' | 'metric' | 'log'): 'traces' | 'metrics' | 'logs
 
 type Item = { value: unknown } | { error: string };
 
-/** Splits a body into events: a JSON object, a JSON array, or NDJSON (by content type or detection). */
-export function parseEvents(text: string, contentType: string): Item[] {
+/**
+ * The elements of a JSON text that is an array (commas at depth 1, outside strings, plus one), counted up to
+ * `max + 1` without parsing it; 0 for a text that is not an array.
+ */
+export function arrayElementsIn(text: string, max: number): number {
+  let i = 0;
+  const len = text.length;
+  while (i < len && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09)) i++;
+  if (text.charCodeAt(i) !== 0x5b /* [ */) return 0;
+  let elements = 1;
+  let depth = 0;
+  for (; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < len; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \\ */) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x2c /* , */ && depth === 1 && ++elements > max) return elements;
+  }
+  return elements;
+}
+
+/**
+ * Splits a body into events: a JSON object, a JSON array, or NDJSON (by content type or detection). More than
+ * `maxEvents` array elements or NDJSON lines are refused (IntakeError 413) before they are parsed.
+ */
+export function parseEvents(text: string, contentType: string, maxEvents = Infinity): Item[] {
   const ndjson = NDJSON_TYPES.includes(contentType);
+  const tooMany = () => new IntakeError(413, new RequestItemsError(maxEvents, 'events').message);
   if (!ndjson) {
+    if (arrayElementsIn(text, maxEvents) > maxEvents) throw tooMany();
     try {
       const v: unknown = JSON.parse(text);
       return Array.isArray(v) ? v.map((value) => ({ value })) : [{ value: v }];
@@ -160,8 +192,11 @@ export function parseEvents(text: string, contentType: string): Item[] {
       if (lines.length < 2) throw new IntakeError(400, `invalid JSON: ${(e as Error).message}`);
     }
   }
+  const lines = text.split('\n');
+  let events = 0;
+  for (const line of lines) if (line.trim() !== '' && ++events > maxEvents) throw tooMany();
   const out: Item[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of lines) {
     if (line.trim() === '') continue;
     try {
       out.push({ value: JSON.parse(line) as unknown });

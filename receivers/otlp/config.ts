@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Endpoint, Obj } from '../../src/config/types.ts';
 import { intakeSchemaProps } from '../../src/otlp/intake.ts';
+import { DEFAULT_MAX_REQUEST_ITEMS } from '../../src/limits.ts';
 
 /** The OTLP/gRPC receiver's default endpoint, `localhost:4317` (OTLP's default port for gRPC, as the Collector). */
 export const DEFAULT_GRPC_ENDPOINT = 'localhost:4317';
@@ -51,7 +52,10 @@ export const OtlpReceiverConfigSchema = Obj({
       description: 'Protocols to serve. Omitted: both. A protocol left out of a given `protocols` map is disabled.',
     },
   ),
-  ...intakeSchemaProps(),
+  ...intakeSchemaProps(
+    DEFAULT_MAX_REQUEST_ITEMS,
+    'Most items in one request: each element of a repeated field of messages (resource_spans, scope_spans, spans, events, links, attributes, array and kvlist values, metrics, data points, exemplars, log records...) counts one',
+  ),
 });
 /**
  * The otlp receiver's validated config, defaults applied (see {@link enabledProtocols} for the endpoints in use).

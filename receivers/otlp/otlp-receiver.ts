@@ -21,7 +21,7 @@ import {
 import { type DecodeChecks, type PartialSuccess, SpanDecodePlan, decodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../../src/otlp/proto.ts';
 import { StaleDecodeError } from '../../src/errors.ts';
 import { scanExportRequest } from '../../src/otlp/scan.ts';
-import { tokenAttributesProblem } from '../../src/limits.ts';
+import { RequestItemsError, tokenAttributesProblem } from '../../src/limits.ts';
 import { Admission, ConnectionStats, defaultMaxConnections, guardHttp2, intakeTurn } from '../../src/otlp/connections.ts';
 import { splitHostPort } from '../../src/endpoint.ts';
 import { type OtlpReceiverConfig, enabledProtocols } from './config.ts';
@@ -221,7 +221,7 @@ export class OtlpReceiver implements Component {
     // refused (413 / 503) before a request decodes into more memory than the heap can give it; spans carry
     // only what something downstream reads of them (README "Only what something reads of a span")
     const plan = signal === 'traces' && !whole ? this.spanPlan() : undefined;
-    const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check, plan);
+    const batch = decodeExportRequest(signal, bytes, checks, decodeMemory.check, plan, this.config.max_request_items);
     if (!checks.tokenCountSuspect) this.tokenCountsInRange.add(batch);
     return batch;
   }
@@ -314,8 +314,9 @@ export class OtlpReceiver implements Component {
         const json = contentType === JSON_TYPE;
         let batch: Batch;
         try {
-          batch = json ? parseOtlpJsonGuarded(signal, body.toString('utf8')) : this.fromProtobuf(signal, body);
+          batch = json ? parseOtlpJsonGuarded(signal, body.toString('utf8'), this.config.max_request_items) : this.fromProtobuf(signal, body);
         } catch (e) {
+          if (e instanceof RequestItemsError) throw new IntakeError(413, e.message);
           if (e instanceof OtlpDecodeError) throw new IntakeError(400, `invalid OTLP/${json ? 'JSON' : 'protobuf'} ${signal} request: ${e.message}`);
           throw e;
         }
@@ -424,7 +425,13 @@ export class OtlpReceiver implements Component {
       batch = this.fromProtobuf(signal, call.request);
     } catch (e) {
       done();
-      fail(e instanceof OtlpDecodeError ? new IntakeError(400, `invalid OTLP/protobuf ${signal} request: ${e.message}`) : e);
+      fail(
+        e instanceof RequestItemsError
+          ? new IntakeError(413, e.message)
+          : e instanceof OtlpDecodeError
+            ? new IntakeError(400, `invalid OTLP/protobuf ${signal} request: ${e.message}`)
+            : e,
+      );
       return;
     }
     this.ingestDecoded(signal, batch, call.request, clientGone).then(
@@ -534,10 +541,13 @@ function validId(id: string): boolean {
   return false;
 }
 
-/** An OTLP/JSON request, parsed only when what it parses into fits (src/otlp/decode-memory.ts). */
-function parseOtlpJsonGuarded(signal: OtlpSignal, text: string): Batch {
+/**
+ * An OTLP/JSON request, parsed only when it holds at most `maxItems` items and what it parses into fits
+ * (src/otlp/decode-memory.ts).
+ */
+function parseOtlpJsonGuarded(signal: OtlpSignal, text: string, maxItems: number): Batch {
   const estimate = decodeMemory.admitJson(text);
-  const batch = parseOtlpJson(signal, text);
+  const batch = parseOtlpJson(signal, text, maxItems);
   // the model made from the parsed JSON is about as large again
   decodeMemory.check(2 * estimate);
   return batch;

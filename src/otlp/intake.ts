@@ -49,9 +49,17 @@ export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 64;
 /** Bytes of request bodies in flight per receiver by default (64 MiB). */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
-/** Keys every intake receiver has (merged into its own schema). */
-export const intakeSchemaProps = () => ({
+/**
+ * Keys every intake receiver has (merged into its own schema). `maxItems` is the default of
+ * `max_request_items`, and `itemsAre` says what it counts (the receiver's items).
+ */
+export const intakeSchemaProps = (maxItems: number, itemsAre: string) => ({
   max_request_body_size: Type.Integer({ minimum: 1, default: DEFAULT_MAX_BODY, description: 'Largest request body accepted, in bytes, after decompression' }),
+  max_request_items: Type.Integer({
+    minimum: 1,
+    default: maxItems,
+    description: `${itemsAre}; a request holding more is refused whole (HTTP 413 / gRPC RESOURCE_EXHAUSTED) before it is processed`,
+  }),
   read_timeout: Duration('10s', 'Time a client has to send the request headers and body (and a new connection its first request)'),
   max_connections: Type.Optional(
     Type.Integer({ minimum: 1, description: 'open connections per listener; beyond it new ones are closed at once. Default: from the descriptor limit (ulimit -n)' }),

@@ -1,5 +1,5 @@
 import { ErrorCodes, VigilError } from '../errors.ts';
-import { MAX_ANY_VALUE_DEPTH } from '../limits.ts';
+import { MAX_ANY_VALUE_DEPTH, RequestItemsError } from '../limits.ts';
 import { otlpJsonText } from './json-text.ts';
 import { INT64_TEXT } from '../attributes.ts';
 /**
@@ -419,8 +419,11 @@ export function fromOtlpJson(signal: OtlpSignal, parsed: unknown): Batch {
 /**
  * Parses the text of an OTLP/JSON export request; invalid JSON is an {@link OtlpDecodeError} too. A byte order mark
  * before the text is ignored, as RFC 8259 section 8.1 allows a parser to (an editor or a Windows tool may add one).
+ * With `maxItems`, a text holding more objects that are array elements (OTLP/JSON's repeated messages: the items
+ * src/limits.ts `DEFAULT_MAX_REQUEST_ITEMS` counts) is refused with {@link RequestItemsError} before it is parsed.
  */
-export function parseOtlpJson(signal: OtlpSignal, text: string): Batch {
+export function parseOtlpJson(signal: OtlpSignal, text: string, maxItems?: number): Batch {
+  if (maxItems !== undefined && jsonArrayObjects(text, maxItems) > maxItems) throw new RequestItemsError(maxItems);
   let parsed: unknown;
   try {
     parsed = JSON.parse(withoutBom(text));
@@ -428,6 +431,32 @@ export function parseOtlpJson(signal: OtlpSignal, text: string): Batch {
     throw new OtlpDecodeError('', `invalid JSON: ${(e as Error).message}`);
   }
   return fromOtlpJson(signal, parsed);
+}
+
+/**
+ * How many objects in a JSON text are elements of an array (a `{` after a `[` or a `,`, outside strings),
+ * counted up to `max + 1`: one pass over the characters, nothing built. Invalid JSON is counted as far as
+ * it goes (JSON.parse refuses it next).
+ */
+export function jsonArrayObjects(text: string, max: number): number {
+  let n = 0;
+  let prev = 0; // the last character outside strings and white space
+  const len = text.length;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < len; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+      prev = 0x22;
+    } else if (c === 0x7b /* { */) {
+      if ((prev === 0x5b /* [ */ || prev === 0x2c) /* , */ && ++n > max) return n;
+      prev = c;
+    } else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) prev = c;
+  }
+  return n;
 }
 
 /** `text` without a leading byte order mark (U+FEFF), which JSON.parse would refuse as an unexpected token. */

@@ -5,12 +5,14 @@
 import { MAX_ANY_VALUE_DEPTH, MAX_TOKEN_COUNT, isTokenCountKey, tokenCountProblem } from '../limits.ts';
 import type { SpanReads } from '../component.ts';
 import type { AnyValue, InstrumentationScope, KeyValue, Resource } from '../model.ts';
-import { INTERN_VALUE_WIDTH, INTERN_WIDTH, MAX_DEPTH, DECODED_BYTES, SMALL_BIGINTS, SMALL_BIGINT, prefix, Reader, copyBytes, sameBytes } from './proto-wire.ts';
+import { INTERN_VALUE_WIDTH, INTERN_WIDTH, MAX_DEPTH, DECODED_BYTES, SMALL_BIGINTS, SMALL_BIGINT, ItemLimitError, prefix, Reader, copyBytes, sameBytes } from './proto-wire.ts';
 import { F_RESOURCE, F_SCOPE, F_KV, F_ANY, F_LIST } from './proto-fields.ts';
 
 /** Decodes one length-delimited sub-message with `f`, prefixing any error with `field[index]`. */
 export function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: number): T {
   try {
+    // an element of a repeated field (a singular one has index -1)
+    if (index >= 0) r.item();
     const saved = r.enter();
     const v = f(r);
     r.leave(saved);
@@ -25,6 +27,7 @@ export function sub<T>(r: Reader, f: (r: Reader) => T, field: string, index: num
 // the plan does not keep comes back as SKIPPED once checked (the general path decodes it, then drops it).
 export function kvAt(r: Reader, field: string, index: number, filter?: SpanDecodePlan): KeyValue {
   r.count(DECODED_BYTES.keyValue);
+  if (--r.itemsLeft < 0) prefix(new ItemLimitError(), field, index);
   // A one-byte length, in bounds, at a depth the general path would accept: try the fast path first.
   const p = r.pos;
   const n = r.buf[p]!;
@@ -124,6 +127,7 @@ export class SpanDecodePlan {
 /** `sub` for an AnyValue, monomorphic. */
 export function anyAt(r: Reader, field: string, index: number): AnyValue {
   try {
+    if (index >= 0) r.item();
     const saved = r.enter();
     const v = decAnyValue(r);
     r.leave(saved);

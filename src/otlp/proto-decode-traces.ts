@@ -8,6 +8,7 @@ import { sub, kvAt, SKIPPED, idField, decResource, decScope, EMPTY_RESOURCE, EMP
 
 function spanAt(r: Reader, field: string, index: number): Span {
   try {
+    r.item();
     r.count(DECODED_BYTES.span);
     const saved = r.enter();
     const v = decSpan(r);

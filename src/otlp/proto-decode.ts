@@ -3,7 +3,8 @@
  */
 import type { SpanReads } from '../component.ts';
 import type { Batch, ResourceLogs, ResourceMetrics, ResourceSpans } from '../model.ts';
-import { LEN, ProtoError, Reader } from './proto-wire.ts';
+import { RequestItemsError } from '../limits.ts';
+import { ItemLimitError, LEN, ProtoError, Reader } from './proto-wire.ts';
 import { F_REQ_TRACES, F_REQ_METRICS, F_REQ_LOGS, t } from './proto-fields.ts';
 import { type SpanDecodePlan, sub } from './proto-decode-common.ts';
 import { decResourceSpans } from './proto-decode-traces.ts';
@@ -28,7 +29,9 @@ export interface DecodeChecks {
  * (see {@link DecodeChecks}). With `memoryCheck`, tells it the estimated decoded size (Reader.decoded, proto-wire.ts)
  * every MEMORY_CHECK_BYTES of it and at the end; what it throws stops decoding and is thrown as is
  * (src/otlp/decode-memory.ts). With `spanPlan`, spans carry only what it keeps (the rest is checked, not
- * built; see {@link SpanDecodePlan}).
+ * built; see {@link SpanDecodePlan}). With `maxItems`, stops at the first element of a repeated message
+ * field beyond that many in the whole request and throws {@link RequestItemsError} naming its path
+ * (src/limits.ts `DEFAULT_MAX_REQUEST_ITEMS`).
  */
 export function decodeExportRequest(
   signal: OtlpSignal,
@@ -36,12 +39,20 @@ export function decodeExportRequest(
   checks?: DecodeChecks,
   memoryCheck?: (decodedBytes: number) => void,
   spanPlan?: SpanDecodePlan,
+  maxItems?: number,
 ): Batch {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new Reader(buf);
   r.memoryCheck = memoryCheck;
   r.spanPlan = spanPlan;
-  const batch = decodeWith(r, signal);
+  if (maxItems !== undefined) r.itemsLeft = maxItems;
+  let batch: Batch;
+  try {
+    batch = decodeWith(r, signal);
+  } catch (e) {
+    if (e instanceof ItemLimitError) throw new RequestItemsError(maxItems!, 'items', e.path);
+    throw e;
+  }
   if (spanPlan) decodedWith.set(batch, spanPlan);
   memoryCheck?.(r.decoded + 2 * r.pos);
   if (checks) checks.tokenCountSuspect = r.tokenCountSuspect;
@@ -80,6 +91,7 @@ function decodeWith(r: Reader, signal: OtlpSignal): Batch {
       }
     }
   } catch (e) {
+    if (e instanceof ItemLimitError) throw e;
     if (e instanceof ProtoError) throw new OtlpDecodeError(e.path, e.message);
     if (e instanceof RangeError) throw new OtlpDecodeError('', `malformed input (${e.message})`);
     throw e;

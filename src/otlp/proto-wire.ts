@@ -111,6 +111,16 @@ export class ProtoError extends Error {
   }
 }
 
+/**
+ * Thrown by {@link Reader.item} at the first item beyond the request's limit; its path (the item's) is
+ * prefixed on the way out as a ProtoError's, then the decoder throws src/limits.ts `RequestItemsError`.
+ */
+export class ItemLimitError extends ProtoError {
+  constructor() {
+    super('', 'too many items');
+  }
+}
+
 /** Rethrows `e` with `field[index]` prepended to its path (a RangeError becomes a ProtoError). */
 export function prefix(e: unknown, field: string, index: number): never {
   const seg = index >= 0 ? `${field}[${index}]` : field;
@@ -165,6 +175,15 @@ export class Reader {
   memoryCheck: ((decodedBytes: number) => void) | undefined = undefined;
   /** What to build of each span (proto-decode-common.ts); undefined: all of it. */
   spanPlan: SpanDecodePlan | undefined = undefined;
+  /**
+   * Items (elements of repeated message fields) the request may still hold before {@link item} throws
+   * {@link ItemLimitError}; Infinity: no limit (src/limits.ts `DEFAULT_MAX_REQUEST_ITEMS`).
+   */
+  itemsLeft = Infinity;
+  /** Counts one item (an element of a repeated message field); throws {@link ItemLimitError} past the limit. */
+  item(): void {
+    if (--this.itemsLeft < 0) throw new ItemLimitError();
+  }
   /** Adds `bytes` to {@link decoded}; calls {@link memoryCheck} when due. */
   count(bytes: number): void {
     if ((this.decoded += bytes) > this.nextCheck) {
