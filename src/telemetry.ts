@@ -12,7 +12,7 @@ import { type Attributes, type Histogram, type Meter, ValueType } from '@opentel
 import { OwnMeter } from './own-meter.ts';
 import type { ComponentKind } from './component.ts';
 import type { SignalName } from './model.ts';
-import { ConnectionStats, defaultMaxConnections, listenCapped, yieldTurn } from './otlp/connections.ts';
+import { ConnectionStats, answerClientErrors, clientErrorAnswer, defaultMaxConnections, listenCapped, yieldTurn } from './otlp/connections.ts';
 import { silentLogger } from './logger.ts';
 import { bearerMatches } from './otlp/intake.ts';
 import { splitHostPort } from './endpoint.ts';
@@ -329,6 +329,8 @@ export class ServiceTelemetry {
     const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => this.handle(req, res));
     server.keepAliveTimeout = 5000;
     server.on('connection', yieldTurn);
+    // a request Node cannot parse is answered after those before it on its connection (pipelining)
+    answerClientErrors(server, (err) => clientErrorAnswer(err, server.headersTimeout, 'the headers timeout'));
     // without the service's stats (a ServiceTelemetry of its own, in tests and benches), a silent count
     await listenCapped(server, host, port, `telemetry ${endpoint}`, defaultMaxConnections(), this.connectionStats ?? new ConnectionStats(silentLogger(), undefined));
     server.unref();

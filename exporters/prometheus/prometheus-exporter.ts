@@ -14,7 +14,7 @@ import { type CreateSettings, type Exporter, type Host, READS_NO_SPAN_FIELDS, ty
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
-import { ConnectionStats, defaultMaxConnections, listenCapped } from '../../src/otlp/connections.ts';
+import { ConnectionStats, answerClientErrors, clientErrorAnswer, defaultMaxConnections, listenCapped } from '../../src/otlp/connections.ts';
 import { bearerMatches } from '../../src/otlp/intake.ts';
 import { splitHostPort } from '../../src/endpoint.ts';
 import type { PrometheusConfig } from './config.ts';
@@ -96,6 +96,8 @@ export class PrometheusExporter implements Exporter {
     const { host, port } = splitHostPort(this.config.endpoint);
     // Scrapes are small: headers within 10 s (checked every second), a capped number of connections.
     const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => this.handle(req, res));
+    // a request Node cannot parse is answered after those before it on its connection (pipelining)
+    answerClientErrors(server, (err) => clientErrorAnswer(err, server.headersTimeout, 'the headers timeout'));
     // refused and failed connections logged at most every 10 s, as every listener's
     const stats = new ConnectionStats(this.settings.logger, undefined);
     await listenCapped(server, host, port, `prometheus ${this.config.endpoint}`, defaultMaxConnections(), stats).catch((err: Error) => {

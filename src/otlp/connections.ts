@@ -13,6 +13,7 @@
  */
 import fs from 'node:fs';
 import type http2 from 'node:http2';
+import type http from 'node:http';
 import type net from 'node:net';
 import type { Counter } from '@opentelemetry/api';
 import type { Logger } from '../logger.ts';
@@ -114,6 +115,72 @@ export function capConnections(server: net.Server, listener: string, max: number
   server.maxConnections = max;
   server.on('drop', () => stats.refusedConnection(listener, max));
   server.on('error', (e: NodeJS.ErrnoException) => stats.acceptFailed(listener, e));
+}
+
+/** What {@link answerClientErrors} answers to a request Node's parser refused: status, reason phrase, body text. */
+export interface ClientErrorAnswer {
+  status: number;
+  reason: string;
+  text: string;
+}
+
+/**
+ * The answer to a request Node's parser refused, with a message: 408 when its headers did not all arrive
+ * within the server's `headersTimeout` (named `timeoutName` in the message), 431 when they exceed Node's limit (--max-http-header-size,
+ * 16 KiB; RFC 6585), 400 for anything else unparsable.
+ */
+export function clientErrorAnswer(err: NodeJS.ErrnoException, headersTimeoutMs: number, timeoutName = 'read_timeout'): ClientErrorAnswer {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, reason: 'Request Timeout', text: `request headers not received within ${timeoutName} (${headersTimeoutMs} ms)\n` };
+  if (err.code === 'HPE_HEADER_OVERFLOW') return { status: 431, reason: 'Request Header Fields Too Large', text: `bad HTTP request: ${err.message}\n` };
+  return { status: 400, reason: 'Bad Request', text: `bad HTTP request: ${err.message}\n` };
+}
+
+/**
+ * Answers what Node's HTTP parser refuses on a connection (a `clientError`: garbage, headers too large or too
+ * slow) with `answer(err)` and closes the connection, but only once every request read before it on that
+ * connection has been answered. A client may pipeline (HTTP/1.1: several requests written without waiting):
+ * a valid request followed by garbage on the same connection was processed (its data delivered) while Node's
+ * parser, reading on, hit the garbage; writing the 400 and closing then (as Node's own handler, and this
+ * one's predecessor, did) lost the valid request's answer, and the client, seeing no answer, sent again what
+ * had been taken. `onError` is told each refusal with its status (to count or log it); a connection's later
+ * parse errors (the parser stays failed) are ignored.
+ */
+export function answerClientErrors(server: http.Server, answer: (err: NodeJS.ErrnoException) => ClientErrorAnswer, onError?: (err: NodeJS.ErrnoException, status: number) => void): void {
+  const inFlight = new WeakMap<net.Socket, { pending: number; then: (() => void) | undefined }>();
+  const refused = new WeakSet<net.Socket>();
+  server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    let state = inFlight.get(socket);
+    if (!state) inFlight.set(socket, (state = { pending: 0, then: undefined }));
+    const s = state;
+    s.pending++;
+    let done = false;
+    const finished = () => {
+      if (done) return;
+      done = true;
+      if (--s.pending === 0 && s.then) {
+        const then = s.then;
+        s.then = undefined;
+        then();
+      }
+    };
+    res.once('finish', finished);
+    res.once('close', finished);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (refused.has(socket)) return;
+    refused.add(socket);
+    const a = answer(err);
+    onError?.(err, a.status);
+    const reply = () => {
+      if (socket.writable) socket.end(`HTTP/1.1 ${a.status} ${a.reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(a.text)}\r\n\r\n${a.text}`);
+      else socket.destroy();
+    };
+    const state = inFlight.get(socket);
+    // the answers of the requests before it first (Node writes them in order as they finish)
+    if (state && state.pending > 0) state.then = reply;
+    else reply();
+  });
 }
 
 /**

@@ -18,7 +18,7 @@ import { Duration, Obj } from '../config/types.ts';
 import { ConsumerError, type ErrorCode, ErrorCodes, StaleDecodeError, VigilError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { splitHostPort } from '../endpoint.ts';
-import { type Admission, ConnectionStats, defaultMaxConnections, listenCapped, loopBehindMs, intakeTurn } from './connections.ts';
+import { type Admission, ConnectionStats, answerClientErrors, clientErrorAnswer, defaultMaxConnections, listenCapped, loopBehindMs, intakeTurn } from './connections.ts';
 
 // ------------------------------------------------------------------------------------- shared config
 
@@ -440,25 +440,17 @@ export class HttpIntakeServer {
     await listenCapped(server, host, port, listener, this.opts.maxConnections ?? defaultMaxConnections(), stats).catch((e: Error) => {
       throw new Error(`cannot listen on ${this.opts.endpoint}: ${e.message}`, { cause: e });
     });
-    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      // Node's parser and its deadline checks: a request (or a new connection's first request) whose headers
-      // did not all arrive within read_timeout is a 408, as a body that is too slow; headers larger than
-      // Node's limit (--max-http-header-size, 16 KiB) a 431 (RFC 6585); anything else unparsable a 400.
-      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      const [status, reason] = timedOut
-        ? [408, 'Request Timeout']
-        : err.code === 'HPE_HEADER_OVERFLOW'
-          ? [431, 'Request Header Fields Too Large']
-          : [400, 'Bad Request'];
-      const text = timedOut
-        ? `request headers not received within read_timeout (${server.headersTimeout} ms)\n`
-        : `bad HTTP request: ${err.message}\n`;
-      if (socket.writable)
-        socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
-      else socket.destroy();
-      if (timedOut) stats.closedConnection(listener, 'no request within read_timeout');
-      this.opts.logger.debug({ err, status }, 'bad HTTP request');
-    });
+    // Node's parser and its deadline checks (clientErrorAnswer): a request (or a new connection's first
+    // request) whose headers did not all arrive within read_timeout is a 408, as a body that is too slow;
+    // answered after the requests before it on the connection (answerClientErrors: pipelining).
+    answerClientErrors(
+      server,
+      (err) => clientErrorAnswer(err, server.headersTimeout),
+      (err, status) => {
+        if (status === 408) stats.closedConnection(listener, 'no request within read_timeout');
+        this.opts.logger.debug({ err, status }, 'bad HTTP request');
+      },
+    );
     this.server = server;
     this.addr = server.address() as AddressInfo;
   }
