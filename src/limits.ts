@@ -34,11 +34,14 @@ export const MAX_ANY_VALUE_DEPTH = 20;
  */
 export const DEFAULT_MAX_REQUEST_ITEMS = 200_000;
 /**
- * Most events one `http_json` request may hold by default (its `max_request_items`): an event costs ~20 µs
- * (parsing, JSON Schema validation, mapping), so 4 MiB of them held the loop for seconds; 10,000 keep a
- * request's turn to ~200 ms.
+ * Most JSON values one `http_json` request may hold by default (its `max_request_items`): the body itself (or
+ * each NDJSON line), and each member of an object and element of an array in it, counted on the text before
+ * it is parsed. An event costs ~20-35 µs (parsing, JSON Schema validation, mapping) and each attribute more
+ * (one object of 400,000 keys: ~3 s): 4 MiB of them held the event loop for seconds (NDJSON of unparsable
+ * lines: ~14 s). 50,000 keep a request's turn to a few hundred ms: ~10,000 events without attributes, 5,000 of
+ * 5 attributes, or 50 of 1,000.
  */
-export const DEFAULT_MAX_REQUEST_EVENTS = 10_000;
+export const DEFAULT_MAX_REQUEST_VALUES = 50_000;
 
 /**
  * A request that holds more items than its receiver's `max_request_items`: refused whole (HTTP 413, gRPC

@@ -151,7 +151,7 @@ describe('OTLP/JSON: objects that are array elements are the items, counted befo
   });
 });
 
-describe('http_json: more events than max_request_items are refused before they are parsed', () => {
+describe('http_json: more JSON values than max_request_items are refused before they are parsed', () => {
   async function events(raw: Record<string, unknown> = {}) {
     const sink = new SinkConsumer();
     const r = httpJsonReceiverFactory.create(testSettings('receiver', 'http_json', { emit: sink }), configFor(httpJsonReceiverFactory, { endpoint: '127.0.0.1:0', ...raw })) as HttpJsonReceiver;
@@ -159,24 +159,31 @@ describe('http_json: more events than max_request_items are refused before they 
     running.push(r);
     return { sink, url: `http://${r.address}/v1/events` };
   }
-  const ev = '{"kind":"span","name":"chat","service":"bot","duration_ms":5,"attributes":{"a":[1,2],"b":"x,y"}}';
+  // 9 values inside (5 members, 2 attributes, 2 array elements; commas and brackets in a string count nothing)
+  // plus itself: 10 as an element of an array or as an NDJSON line
+  const ev = '{"kind":"span","name":"chat","service":"bot","duration_ms":5,"attributes":{"a":[1,2],"b":"x,[{y"}}';
+  const withAttributes = (n: number) => JSON.stringify({ kind: 'span', name: 'p', service: 'bot', duration_ms: 1, attributes: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])) }, null, 2);
+  const withArray = (n: number) => `{"kind":"span","name":"p","service":"bot","duration_ms":1,"attributes":{"a":[${Array(n).fill(1).join(',')}]}}`;
   it.each([
-    ['a JSON array', (n: number) => `[${Array(n).fill(ev).join(',')}]`, 'application/json'],
-    ['NDJSON', (n: number) => Array(n).fill(ev).join('\n') + '\n', 'application/x-ndjson'],
-    ['NDJSON of garbage lines', (n: number) => Array(n).fill('x').join('\n'), 'application/x-ndjson'],
-  ])('%s: 413 past the limit, naming it', async (_what, body, ct) => {
+    // the array itself, and 10 an event
+    ['a JSON array of 10 events', `[${Array(10).fill(ev).join(',')}]`, 'application/json'],
+    ['NDJSON of 11 events', Array(11).fill(ev).join('\n') + '\n', 'application/x-ndjson'],
+    ['NDJSON of 101 unparsable lines', Array(101).fill('x').join('\n'), 'application/x-ndjson'],
+    ['one event of 95 attributes', withAttributes(95), 'application/json'],
+    ['one event whose attribute is an array of 94 elements', withArray(94), 'application/json'],
+  ])('%s: 413 naming the limit', async (_what, body, ct) => {
     const { sink, url } = await events({ max_request_items: LIMIT });
-    const res = await post(url, body(LIMIT + 1), ct);
+    const res = await post(url, body, ct);
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.text)).toEqual({ error: `the request holds more than ${LIMIT} events (max_request_items): send them in smaller requests` });
+    expect(JSON.parse(res.text)).toEqual({ error: `the request holds more than ${LIMIT} JSON values (max_request_items): send them in smaller requests` });
     expect(sink.batches).toHaveLength(0);
   });
-  it('at the limit, and a pretty-printed event of many lines: taken', async () => {
+  it('at the limit, and a pretty-printed event (its lines are not counted): taken', async () => {
     const { sink, url } = await events({ max_request_items: LIMIT });
-    expect((await post(url, `[${Array(LIMIT).fill(ev).join(',')}]`, 'application/json')).status).toBe(200);
-    expect((await post(url, Array(LIMIT).fill(ev).join('\n'), 'application/x-ndjson')).status).toBe(200);
-    const pretty = JSON.stringify({ kind: 'span', name: 'p', service: 'bot', duration_ms: 1, attributes: Object.fromEntries(Array.from({ length: 3 * LIMIT }, (_, i) => [`k${i}`, i])) }, null, 2);
-    expect((await post(url, pretty, 'application/json')).status).toBe(200);
-    expect(sink.spans).toHaveLength(2 * LIMIT + 1);
+    expect((await post(url, `[${Array(9).fill(ev).join(',')}]`, 'application/json')).status).toBe(200);
+    expect((await post(url, Array(10).fill(ev).join('\n'), 'application/x-ndjson')).status).toBe(200);
+    expect((await post(url, withAttributes(94), 'application/json')).status).toBe(200);
+    expect((await post(url, withArray(93), 'application/json')).status).toBe(200);
+    expect(sink.spans).toHaveLength(21);
   });
 });

@@ -149,54 +149,69 @@ function signalOf(kind: 'span' | 'metric' | 'log'): 'traces' | 'metrics' | 'logs
 type Item = { value: unknown } | { error: string };
 
 /**
- * The elements of a JSON text that is an array (commas at depth 1, outside strings, plus one), counted up to
- * `max + 1` without parsing it; 0 for a text that is not an array.
+ * The values inside the objects and arrays of a JSON text (each member of an object, each element of an
+ * array, at any depth: the commas outside strings plus the non-empty objects and arrays), counted up to
+ * `max + 1` without parsing it. Text that is not JSON is counted as far as it goes (the parser refuses it next).
  */
-export function arrayElementsIn(text: string, max: number): number {
-  let i = 0;
+export function jsonValuesIn(text: string, max: number): number {
+  let n = 0;
+  let opened = false; // the last character outside strings and white space opened an object or array
   const len = text.length;
-  while (i < len && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09)) i++;
-  if (text.charCodeAt(i) !== 0x5b /* [ */) return 0;
-  let elements = 1;
-  let depth = 0;
-  for (; i < len; i++) {
+  for (let i = 0; i < len; i++) {
     const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    // the first value of an object or array that is not empty
+    if (opened && c !== 0x7d /* } */ && c !== 0x5d /* ] */ && ++n > max) return n;
+    opened = c === 0x7b /* { */ || c === 0x5b; /* [ */
     if (c === 0x22 /* " */) {
       for (i++; i < len; i++) {
         const d = text.charCodeAt(i);
         if (d === 0x5c /* \\ */) i++;
         else if (d === 0x22) break;
       }
-    } else if (c === 0x5b || c === 0x7b) depth++;
-    else if (c === 0x5d || c === 0x7d) depth--;
-    else if (c === 0x2c /* , */ && depth === 1 && ++elements > max) return elements;
+    } else if (c === 0x2c /* , */ && ++n > max) return n;
   }
-  return elements;
+  return n;
+}
+
+/** The lines of `text` that hold anything but white space, counted up to `max + 1`. */
+function linesIn(text: string, max: number): number {
+  let n = 0;
+  let blank = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) blank = true;
+    else if (blank && c !== 0x20 && c !== 0x0d && c !== 0x09) {
+      blank = false;
+      if (++n > max) return n;
+    }
+  }
+  return n;
 }
 
 /**
- * Splits a body into events: a JSON object, a JSON array, or NDJSON (by content type or detection). More than
- * `maxEvents` array elements or NDJSON lines are refused (IntakeError 413) before they are parsed.
+ * Splits a body into events: a JSON object, a JSON array, or NDJSON (by content type or detection). A body
+ * of more than `maxItems` JSON values (the body itself or each of its NDJSON lines, and every value inside
+ * them: {@link jsonValuesIn}) is refused (IntakeError 413) before it is parsed.
  */
-export function parseEvents(text: string, contentType: string, maxEvents = Infinity): Item[] {
+export function parseEvents(text: string, contentType: string, maxItems = Infinity): Item[] {
   const ndjson = NDJSON_TYPES.includes(contentType);
-  const tooMany = () => new IntakeError(413, new RequestItemsError(maxEvents, 'events').message);
+  const tooMany = () => new IntakeError(413, new RequestItemsError(maxItems, 'JSON values').message);
+  // the body (or each of its lines) is a value too
+  const values = jsonValuesIn(text, maxItems);
+  if (values + 1 > maxItems) throw tooMany();
   if (!ndjson) {
-    if (arrayElementsIn(text, maxEvents) > maxEvents) throw tooMany();
     try {
       const v: unknown = JSON.parse(text);
       return Array.isArray(v) ? v.map((value) => ({ value })) : [{ value: v }];
     } catch (e) {
       // Not one JSON document: if it has several lines, read it as NDJSON.
-      const lines = text.split('\n').filter((l) => l.trim() !== '');
-      if (lines.length < 2) throw new IntakeError(400, `invalid JSON: ${(e as Error).message}`);
+      if (linesIn(text, 2) < 2) throw new IntakeError(400, `invalid JSON: ${(e as Error).message}`);
     }
   }
-  const lines = text.split('\n');
-  let events = 0;
-  for (const line of lines) if (line.trim() !== '' && ++events > maxEvents) throw tooMany();
+  if (values + linesIn(text, maxItems - values) > maxItems) throw tooMany();
   const out: Item[] = [];
-  for (const line of lines) {
+  for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
       out.push({ value: JSON.parse(line) as unknown });
