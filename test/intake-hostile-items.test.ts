@@ -13,7 +13,7 @@ import { httpJsonReceiverFactory } from '../receivers/http_json/index.ts';
 import type { HttpJsonReceiver } from '../receivers/http_json/http-json-receiver.ts';
 import { otlpReceiverFactory } from '../receivers/otlp/index.ts';
 import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
-import { DEFAULT_MAX_REQUEST_ITEMS } from '../src/limits.ts';
+import { DEFAULT_MAX_REQUEST_ITEMS, DEFAULT_MAX_REQUEST_VALUES } from '../src/limits.ts';
 import type { OtlpSignal } from '../src/otlp/json.ts';
 import { decodeRpcStatus } from '../src/otlp/proto.ts';
 import { minimalSpan, repeat, varint } from './helpers/amplifying-requests.ts';
@@ -178,6 +178,21 @@ describe('http_json: more JSON values than max_request_items are refused before 
     expect(JSON.parse(res.text)).toEqual({ error: `the request holds more than ${LIMIT} JSON values (max_request_items): send them in smaller requests` });
     expect(sink.batches).toHaveLength(0);
   });
+  it(`the default (${DEFAULT_MAX_REQUEST_VALUES}) takes a 4 MiB body of ordinary events and refuses one of bare values past it`, async () => {
+    const { sink, url } = await events();
+    // the contract's example event (docs/product.md), as many as fit the default 4 MiB body
+    const example = JSON.stringify({ kind: 'span', name: 'chat', service: 'support-bot', timestamp: '2026-11-23T10:00:00Z', duration_ms: 1234.5, status: 'ok', attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 200 } });
+    const n = Math.floor((4 * 1024 * 1024 - 2) / (example.length + 1));
+    const full = `[${Array(n).fill(example).join(',')}]`;
+    expect(full.length).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect((await post(url, full, 'application/json')).status).toBe(200);
+    expect(sink.spans).toHaveLength(n);
+    const bare = withArray(DEFAULT_MAX_REQUEST_VALUES);
+    expect(bare.length).toBeLessThan(4 * 1024 * 1024);
+    expect((await post(url, bare, 'application/json')).status).toBe(413);
+    expect(sink.spans).toHaveLength(n);
+  });
+
   it('at the limit, and a pretty-printed event (its lines are not counted): taken', async () => {
     const { sink, url } = await events({ max_request_items: LIMIT });
     expect((await post(url, `[${Array(9).fill(ev).join(',')}]`, 'application/json')).status).toBe(200);
