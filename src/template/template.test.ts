@@ -75,6 +75,9 @@ describe('annotation templates', () => {
     ['{{ value | }}', /missing value or function after "\|" at character 1/],
     ['{{ "a}}', /unterminated string at character 1/],
     ['{{ "\\q" }}', /unknown escape \\q in string at character 1/],
+    // a width or precision past Go's fmt limit: a string that long at every render (or V8's RangeError)
+    ['{{ printf "%999999999d" $value }}', /width 999999999 in "%999999999d" is over 1,000,000, Go's fmt limit \(it prints %!\(BADWIDTH\)\) \(character 1\)/],
+    ['{{ $value | printf "%.2000000f" }}', /precision 2000000 in "%\.2000000f" is over 1,000,000/],
   ])('rejects %s', (src, re) => {
     expect(() => compileTemplate(src)).toThrow(re);
   });
@@ -93,6 +96,12 @@ describe('annotation templates', () => {
     ['a  {{- $labels.team -}}  b {{/* note */}}|{{- /* x */ -}}  |{{ "}}" }}', 'apayb ||}}'],
   ])('renders %s', (src, expected) => {
     expect(render(src)).toBe(expected);
+  });
+
+  it("never throws while rendering: a text past V8's string length limit renders as Prometheus's expansion error", () => {
+    // every position of a 1 MiB label (an empty match) replaced by 600 characters: past 2^29 characters
+    const t = compileTemplate(`x {{ reReplaceAll "" "${'y'.repeat(600)}" $labels.x }}`);
+    expect(t.render({ value: 1, threshold: 1, labels: { x: 'a'.repeat(1 << 20) } })).toBe('<error expanding template: Invalid string length>');
   });
 });
 

@@ -118,10 +118,18 @@ export class Template<C> {
     return new Template<C>(source, parts);
   }
 
-  /** The text for `ctx`. */
+  /**
+   * The text for `ctx`; never throws. Should a part fail all the same (V8's RangeError for a string past its
+   * length limit, from a value that expands past it), the text is `<error expanding template: MESSAGE>`, as
+   * Prometheus writes an annotation whose template failed (rules/alerting.go).
+   */
   render(ctx: C): string {
     let out = '';
-    for (const p of this.parts) out += typeof p === 'string' ? p : (p(ctx) as string);
+    try {
+      for (const p of this.parts) out += typeof p === 'string' ? p : (p(ctx) as string);
+    } catch (e) {
+      return `<error expanding template: ${(e as Error)?.message ?? String(e)}>`;
+    }
     return out;
   }
 }
@@ -562,6 +570,9 @@ function num(v: TemplateValue): number {
   return typeof v === 'number' ? v : (goParseFloat(v) ?? NaN);
 }
 
+/** The largest printf width or precision: Go's fmt refuses more (`tooLarge` in fmt/print.go). */
+const MAX_PRINTF_WIDTH = 1_000_000;
+
 /** One printf verb: `%[flags][width][.precision]verb` (Go's fmt), or `%%`. */
 const PRINTF_VERB = /%(%|([-+ 0#]*)(\d*)(\.\d*)?([dfegsv]))/g;
 
@@ -570,6 +581,15 @@ function compilePrintf(fmt: string, values: number, at: number): (vs: TemplateVa
   for (const m of fmt.matchAll(PRINTF_VERB)) if (m[1] !== '%') count++;
   const stripped = fmt.replace(PRINTF_VERB, '');
   if (stripped.includes('%')) throw new Error(`printf format ${JSON.stringify(fmt)}: unsupported verb (use %d %f %.2f %e %g %v %s %%, with flags - + 0 and a width) (character ${at})`);
+  for (const m of fmt.matchAll(PRINTF_VERB)) {
+    // Go's fmt reads a width or precision over 1e6 as an error (%!(BADWIDTH), %!(BADPREC)); here it would build
+    // a string of that many characters at every render, or throw V8's RangeError past its string length limit
+    const width = Number(m[3] || '0');
+    const prec = m[4] ? Number(m[4].slice(1) || '0') : 0;
+    if (width > MAX_PRINTF_WIDTH || prec > MAX_PRINTF_WIDTH) {
+      throw new Error(`printf format ${JSON.stringify(fmt)}: ${width > MAX_PRINTF_WIDTH ? 'width' : 'precision'} ${Math.max(width, prec)} in ${JSON.stringify(m[0])} is over ${MAX_PRINTF_WIDTH.toLocaleString('en')}, Go's fmt limit (it prints %!(BAD${width > MAX_PRINTF_WIDTH ? 'WIDTH' : 'PREC'})) (character ${at})`);
+    }
+  }
   if (count !== values) throw new Error(`printf format ${JSON.stringify(fmt)} has ${count} verb${count === 1 ? '' : 's'} for ${values} value${values === 1 ? '' : 's'}: it must have exactly one verb per value (character ${at})`);
   return (vs) => {
     let next = 0;
