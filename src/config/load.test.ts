@@ -247,6 +247,20 @@ describe('loadConfig', () => {
     expect(Object.keys(r.config!.exporters)).toHaveLength(301);
   });
 
+  it.each([
+    // the yaml package throws a ReferenceError for these when the document is made into values: `vigil validate` crashed
+    ['an alias with no anchor', 'receivers:\n  otlp:\n    protocols: *grpc\n', 'c.yaml:3:16: receivers.otlp.protocols: YAML: the alias *grpc has no anchor &grpc before it (an alias repeats a node anchored earlier in the file)'],
+    ['an alias before its anchor', 'exporters:\n  nop/a: *n\n  nop/b: &n {}\n', 'c.yaml:2:10: exporters.nop/a: YAML: the alias *n has no anchor &n before it (an alias repeats a node anchored earlier in the file)'],
+    // a mapping or list as a key: the yaml package made it text ("{ a: 1 }") with a process warning
+    ['a list as a key', 'receivers:\n  ? [otlp]\n  : {}\n', 'c.yaml:2:5: receivers: YAML: a key must be a plain value, not a list'],
+    ['a mapping as a key', 'processors:\n  alerts:\n    rules:\n      - {name: x}: 1\n', 'c.yaml:4:9: processors.alerts.rules[0]: YAML: a key must be a plain value, not a mapping'],
+  ])('refuses %s, naming where it is', async (_what, text, expected) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-yaml-'));
+    fs.writeFileSync(path.join(dir, 'c.yaml'), text);
+    const r = await loadConfig([path.join(dir, 'c.yaml')], registry, {});
+    expect(r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([expected]);
+  });
+
   it('reports a mistake in merged keys where the anchored mapping wrote it', async () => {
     expect(await errorsOf(['bad_merge_keys.yaml'])).toEqual([
       'bad_merge_keys.yaml:14:17: processors.alerts.rules[0].labels.team: expected string',

@@ -254,6 +254,11 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
       errors.push({ code: ConfigErrorCodes.YAML, ...at(aliasError.offset), path: pathToString(aliasError.path), message: `YAML: ${aliasError.message}` });
       continue;
     }
+    const keyError = checkKeys(doc);
+    if (keyError) {
+      errors.push({ code: ConfigErrorCodes.YAML, ...at(keyError.offset), path: pathToString(keyError.path), message: `YAML: ${keyError.message}` });
+      continue;
+    }
     const typedEnv = expandEnv(doc, env, (node, message) => {
       const p = at(node.range?.[0] ?? 0);
       errors.push({ code: ConfigErrorCodes.ENV, ...p, path: '', message });
@@ -594,11 +599,16 @@ function expandedSizeLimit(written: number): number {
   return written * 10 + 100_000;
 }
 
-/** Undefined when the document's aliases stay within {@link expandedSizeLimit}; else the alias that expands most, and why. */
+/**
+ * Undefined when every alias of the document has its anchor before it and the aliases stay within
+ * {@link expandedSizeLimit}; else the first alias without an anchor (the yaml package throws a ReferenceError for
+ * it when the document is made into values), or the alias that expands most, and why.
+ */
 function checkAliases(doc: Document): { offset: number; path: (string | number)[]; message: string } | undefined {
   const sizes = new Map<unknown, number>();
   let written = 0;
   let worst: { node: YamlNode; size: number } | undefined;
+  let unresolved: (YamlNode & { source: string }) | undefined;
   // the expanded size of each node, memoized so that the count itself is linear in the written document
   const size = (node: unknown): number => {
     if (node === null || typeof node !== 'object') return 0;
@@ -607,7 +617,9 @@ function checkAliases(doc: Document): { offset: number; path: (string | number)[
     sizes.set(node, 1); // an alias inside the node it refers to (a recursive structure) counts once
     let n = 1;
     if (isAlias(node)) {
-      n = size(node.resolve(doc));
+      const target = node.resolve(doc);
+      if (target === undefined) unresolved ??= node;
+      n = size(target);
       if (!worst || n > worst.size) worst = { node, size: n };
     } else {
       written++;
@@ -618,12 +630,55 @@ function checkAliases(doc: Document): { offset: number; path: (string | number)[
     return n;
   };
   const total = size(doc.contents);
+  if (unresolved) {
+    return {
+      offset: unresolved.range?.[0] ?? 0,
+      path: aliasPath(doc, unresolved),
+      message: `the alias *${unresolved.source} has no anchor &${unresolved.source} before it (an alias repeats a node anchored earlier in the file)`,
+    };
+  }
   if (total <= expandedSizeLimit(written) || !worst) return undefined;
   const bomb = worst.node as YamlNode & { source: string };
-  let at: (string | number)[] = [];
+  return {
+    offset: bomb.range?.[0] ?? 0,
+    path: aliasPath(doc, bomb),
+    message:
+      `aliases expand the document to ${total.toLocaleString('en-US')} nodes from ${written.toLocaleString('en-US')} written ` +
+      `(at most ${expandedSizeLimit(written).toLocaleString('en-US')}); the alias *${bomb.source} alone expands to ${worst.size.toLocaleString('en-US')}: ` +
+      'a "billion laughs" structure of anchors aliasing anchors? Write the values out',
+  };
+}
+
+/**
+ * Undefined when every mapping key of the document is a plain value; else the first key that is a mapping or
+ * a sequence (`? [a, b]: x`, `{a: 1}: x`), which a config has no use for (the yaml package would turn it into
+ * text such as "{ a: 1 }" with a process warning), with its place.
+ */
+function checkKeys(doc: Document): { offset: number; path: (string | number)[]; message: string } | undefined {
+  let found: { offset: number; path: (string | number)[]; message: string } | undefined;
+  YAML.visit(doc, {
+    Pair(_key, pair, ancestors) {
+      if (!isMap(pair.key) && !isSeq(pair.key)) return undefined;
+      const at: (string | number)[] = [];
+      for (let i = 0; i < ancestors.length; i++) {
+        const a = ancestors[i];
+        const child = ancestors[i + 1] ?? pair;
+        if (isPair(a) && isScalar(a.key)) at.push(String(a.key.value));
+        else if (isSeq(a)) at.push(a.items.indexOf(child as never));
+      }
+      found = { offset: pair.key.range?.[0] ?? 0, path: at, message: `a key must be a plain value, not a ${isMap(pair.key) ? 'mapping' : 'list'}` };
+      return YAML.visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/** The key path of alias node `alias` in `doc` (mapping keys and sequence indexes). */
+function aliasPath(doc: Document, alias: YamlNode): (string | number)[] {
+  const at: (string | number)[] = [];
   YAML.visit(doc, {
     Alias(_key, node, ancestors) {
-      if (node !== bomb) return undefined;
+      if (node !== alias) return undefined;
       for (let i = 0; i < ancestors.length; i++) {
         const a = ancestors[i];
         const child = ancestors[i + 1] ?? node;
@@ -633,14 +688,7 @@ function checkAliases(doc: Document): { offset: number; path: (string | number)[
       return YAML.visit.BREAK;
     },
   });
-  return {
-    offset: bomb.range?.[0] ?? 0,
-    path: at,
-    message:
-      `aliases expand the document to ${total.toLocaleString('en-US')} nodes from ${written.toLocaleString('en-US')} written ` +
-      `(at most ${expandedSizeLimit(written).toLocaleString('en-US')}); the alias *${bomb.source} alone expands to ${worst.size.toLocaleString('en-US')}: ` +
-      'a "billion laughs" structure of anchors aliasing anchors? Write the values out',
-  };
+  return at;
 }
 
 interface PositionWalk {
