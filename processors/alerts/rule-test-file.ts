@@ -9,6 +9,7 @@
  */
 import YAML, { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, type Pair } from 'yaml';
 import { type ParsedSeries, parseSeriesSelector, parseValues, type SeriesValue } from './series-notation.ts';
+import { checkYamlStructure, pathToString } from '../../src/config/load.ts';
 
 /**
  * How an input series of a `vigil test` file is fed: as a gauge, a cumulative counter, a delta sum, or a
@@ -254,6 +255,11 @@ export function readTestFile(fileName: string, text: string): { file?: TestFile;
         return `${fileName}:${lp.line}:${lp.col}: YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
       }),
     };
+  }
+  const problem = checkYamlStructure(doc);
+  if (problem) {
+    const lp = lc.linePos(problem.offset);
+    return { errors: [`${fileName}:${lp.line}:${lp.col}: ${pathToString(problem.path)}${problem.path.length ? ': ' : ''}YAML: ${problem.message}`] };
   }
   const r = new Reader(fileName, doc, lc);
   let evaluationIntervalMs = 60_000;

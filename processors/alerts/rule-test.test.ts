@@ -133,6 +133,19 @@ describe('vigil test reads test files as promtool does', () => {
     expect(g.intervalMs).toBe(60_000); // no interval: the evaluation_interval (default 1m)
   });
 
+  it.each([
+    // the alias made nothing: the test passed with 0 checks (Go's yaml, promtool's: "unknown anchor")
+    ['an alias with no anchor', ['tests:', '  - interval: 1m', '    input_series: *series'], 't.yaml:3:19: tests[0].input_series: YAML: the alias *series has no anchor &series before it (an alias repeats a node anchored earlier in the file)'],
+    ['a list as a key', ['tests:', '  - interval: 1m', '    ? [input_series]', '    : []'], 't.yaml:3:7: tests[0]: YAML: a key must be a plain value, not a list'],
+    ['a "billion laughs"', ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`), 'tests: *a9'], /^t\.yaml:11:8: tests: YAML: aliases expand the document to [\d,]+ nodes/],
+  ])('refuses %s in a test file, naming where', (_what, lines, expected) => {
+    const r = readTestFile('t.yaml', (lines as string[]).join('\n'));
+    expect(r.file).toBeUndefined();
+    expect(r.errors).toHaveLength(1);
+    if (typeof expected === 'string') expect(r.errors[0]).toBe(expected);
+    else expect(r.errors[0]).toMatch(expected);
+  });
+
   it('reads durations as Prometheus does (model.ParseDuration)', () => {
     expect(['0', '90s', '1h30m', '1d', '1y', '2w3d', '1m500ms'].map(parsePrometheusDuration)).toEqual([0, 90_000, 5_400_000, 86_400_000, 31_536_000_000, 1_468_800_000, 60_500]);
     expect(['1.5m', '30s1m', '1m1m', '', '5', '-1m'].map(parsePrometheusDuration)).toEqual(Array(6).fill(undefined));

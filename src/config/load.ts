@@ -249,14 +249,9 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
     const at = (offset: number): Pos => ({ file, ...lc.linePos(offset) });
     // Aliases are counted before anything follows them: a "billion laughs" file (anchors aliasing
     // anchors) would otherwise take exponential time and memory in every walk below.
-    const aliasError = checkAliases(doc);
-    if (aliasError) {
-      errors.push({ code: ConfigErrorCodes.YAML, ...at(aliasError.offset), path: pathToString(aliasError.path), message: `YAML: ${aliasError.message}` });
-      continue;
-    }
-    const keyError = checkKeys(doc);
-    if (keyError) {
-      errors.push({ code: ConfigErrorCodes.YAML, ...at(keyError.offset), path: pathToString(keyError.path), message: `YAML: ${keyError.message}` });
+    const structureError = checkYamlStructure(doc);
+    if (structureError) {
+      errors.push({ code: ConfigErrorCodes.YAML, ...at(structureError.offset), path: pathToString(structureError.path), message: `YAML: ${structureError.message}` });
       continue;
     }
     const typedEnv = expandEnv(doc, env, (node, message) => {
@@ -647,6 +642,16 @@ function checkAliases(doc: Document): { offset: number; path: (string | number)[
       `(at most ${expandedSizeLimit(written).toLocaleString('en-US')}); the alias *${bomb.source} alone expands to ${worst.size.toLocaleString('en-US')}: ` +
       'a "billion laughs" structure of anchors aliasing anchors? Write the values out',
   };
+}
+
+/**
+ * The first problem of a parsed YAML document that the yaml package does not report as an error, with its
+ * offset and key path: an alias with no anchor before it, aliases that expand past {@link expandedSizeLimit}
+ * (a "billion laughs"), or a mapping or list used as a key; undefined when there is none. For every YAML file a
+ * user writes (configs, `vigil test` files), before anything walks or converts the document.
+ */
+export function checkYamlStructure(doc: Document): { offset: number; path: (string | number)[]; message: string } | undefined {
+  return checkAliases(doc) ?? checkKeys(doc);
 }
 
 /**
