@@ -18,7 +18,10 @@ import { DiskQueue } from '../src/delivery/disk-queue.ts';
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
 import type { WebhookPayload } from '../src/delivery/webhook-payload.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
-import { configFor, testSettings, waitFor } from './helpers/index.ts';
+import { SinkConsumer, configFor, testSettings, waitFor } from './helpers/index.ts';
+import { alertsProcessorFactory } from '../processors/alerts/index.ts';
+import type { AlertsProcessor } from '../processors/alerts/alerts-processor.ts';
+import { batchOf, gauge } from '../processors/alerts/testdata/batches.ts';
 import { freePort } from './helpers/daemon.ts';
 import { mountTmpfs, skipBanner, type Tmpfs } from './helpers/tmpfs.ts';
 import { RecordingServer } from './doubles/http-server.ts';
@@ -257,5 +260,46 @@ describe.skipIf(!canMount)('disk full: tmpfs of 1 MiB', () => {
     writeFileAtomicSync(file, big);
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).n).toBe('new');
     expect(fs.readdirSync(path.dirname(file))).toEqual(['state.json']);
+  });
+});
+
+describe.skipIf(!canMount)('disk full: a reload takes over state that could not be saved', () => {
+  const pipelines = { main: { receivers: [], processors: ['alerts'], exporters: ['webhook/ops'] } };
+  const service = { componentIds: { receiver: [], processor: ['alerts'], exporter: ['webhook/ops'] }, pipelines };
+  const alertsConfig = (interval: string) => ({
+    interval,
+    rules: [{ name: 'Backlog', metric: 'queue_depth', stat: 'last', window: '5s', op: '>', threshold: 0 }],
+    routes: [{ exporters: ['webhook/ops'], group_wait: '0s', repeat_interval: '4h' }],
+  });
+
+  it('alerts: a reload that changes the processor while state.json cannot be written neither re-pages a firing alert nor forgets it', async () => {
+    const t = tmpfs();
+    const emitted = new SinkConsumer();
+    const settingsA = testSettings('processor', 'alerts', { stateDir: t.dir, emit: emitted, service });
+    const a = alertsProcessorFactory.create(settingsA, configFor(alertsProcessorFactory, alertsConfig('10s'))) as AlertsProcessor;
+    await a.start({ reportFatal: () => undefined });
+    t.fill();
+    const now = Date.now();
+    await a.process(batchOf([gauge('queue_depth', {}, 5, now)]), new SinkConsumer());
+    await a.tick(now);
+    expect(emitted.alerts.map((n) => n.status)).toEqual(['firing']);
+    const startsAt = emitted.alerts[0]!.alerts[0]!.startsAt;
+    await a.shutdown(); // its state.json cannot be written: the disk is full
+    // the reload (interval changed) replaces the processor; the disk is still full
+    const settingsB = testSettings('processor', 'alerts', { stateDir: t.dir, emit: emitted, service, previous: a });
+    const b = alertsProcessorFactory.create(settingsB, configFor(alertsProcessorFactory, alertsConfig('5s'))) as AlertsProcessor;
+    await b.start({ reportFatal: () => undefined });
+    await b.process(batchOf([gauge('queue_depth', {}, 5, now + 5000)]), new SinkConsumer());
+    await b.tick(now + 5000);
+    expect(emitted.alerts.map((n) => n.status), 'no second page for an alert already notified').toEqual(['firing']);
+    // it resolves: the resolve goes out with the same startsAt
+    await b.process(batchOf([gauge('queue_depth', {}, 0, now + 20_000)]), new SinkConsumer());
+    await b.tick(now + 20_000);
+    expect(emitted.alerts.map((n) => n.status)).toEqual(['firing', 'resolved']);
+    expect(emitted.alerts[1]!.alerts[0]!.startsAt).toBe(startsAt);
+    t.free();
+    await b.tick(now + 25_000);
+    await b.shutdown();
+    expect(fs.readdirSync(path.join(t.dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

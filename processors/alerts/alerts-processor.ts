@@ -111,6 +111,21 @@ export class AlertsProcessor implements Processor {
    * alert state, as the budget and silence stores do: a start never fails on it.
    */
   private restoreState(): void {
+    // A reload that changed this processor: the one it replaces holds the newest state in memory, newer than
+    // the file when its last saves failed (disk full): taken over, so the reload neither pages again for
+    // alerts already notified nor forgets a firing alert whose resolve must go out.
+    const prev = this.settings.previous;
+    if (prev instanceof AlertsProcessor && prev.stateFile === this.stateFile) {
+      try {
+        this.engine.restore(JSON.parse(JSON.stringify(prev.engine.snapshot())) as EngineState);
+        // what the file holds: the next save writes only when the state differs from it
+        this.lastWritten = prev.lastWritten;
+        return;
+      } catch (e) {
+        this.engine = this.newEngine();
+        this.settings.logger.warn({ err: (e as Error).message }, 'alerts: could not take over the alert state from before the reload; reading the state file');
+      }
+    }
     let problem: string | undefined;
     try {
       const state = readJsonSync(this.stateFile) as { version?: unknown } | undefined;
@@ -139,6 +154,8 @@ export class AlertsProcessor implements Processor {
     if (prev instanceof AlertsProcessor) {
       const taken = this.engine.store.adopt(prev.engine.store, Date.now());
       if (taken) this.settings.logger.info({ series: taken }, 'alerts: stored series carried over from before the reload');
+      // the state taken over may be newer than the file (its save failed): written now, or /readyz says why not
+      this.persist();
     }
     // the rule and its current alerts, as JSON, on the telemetry endpoint (GET /api/v1/rules/NAME)
     this.settings.telemetry.serveJson?.('/api/v1/rules/', (name) => {
