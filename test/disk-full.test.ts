@@ -22,6 +22,10 @@ import { SinkConsumer, configFor, testSettings, waitFor } from './helpers/index.
 import { alertsProcessorFactory } from '../processors/alerts/index.ts';
 import type { AlertsProcessor } from '../processors/alerts/alerts-processor.ts';
 import { batchOf, gauge } from '../processors/alerts/testdata/batches.ts';
+import { costProcessorFactory } from '../processors/cost/index.ts';
+import type { CostProcessor } from '../processors/cost/cost-processor.ts';
+import { getAttr, type NumberDataPoint } from '../src/model.ts';
+import { attrs, resourceSpans, span } from './percentiles-helpers.ts';
 import { freePort } from './helpers/daemon.ts';
 import { mountTmpfs, skipBanner, type Tmpfs } from './helpers/tmpfs.ts';
 import { RecordingServer } from './doubles/http-server.ts';
@@ -301,5 +305,43 @@ describe.skipIf(!canMount)('disk full: a reload takes over state that could not 
     await b.tick(now + 25_000);
     await b.shutdown();
     expect(fs.readdirSync(path.join(t.dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('cost: a reload that changes the processor while budgets.json cannot be written keeps the spend', async () => {
+    const t = tmpfs();
+    const budgets = [{ name: 'daily', period: 'day', limit_usd: 10 }];
+    const make = (previous?: CostProcessor) => {
+      const emitted = new SinkConsumer();
+      const proc = costProcessorFactory.create(
+        testSettings('processor', 'cost', { stateDir: t.dir, emit: emitted, ...(previous ? { previous } : {}) }),
+        configFor(costProcessorFactory, { budgets, persist_interval: '100ms', ...(previous ? { interval: '30s' } : {}) }),
+      ) as CostProcessor;
+      return { proc, emitted };
+    };
+    const spent = async ({ proc, emitted }: ReturnType<typeof make>) => {
+      emitted.batches.length = 0;
+      await proc.flush();
+      const points = emitted.metrics.filter((m) => m.name === 'llm.budget.spent').flatMap((m) => m.data!.dataPoints as NumberDataPoint[]);
+      return Number(points.find((dp) => getAttr(dp.attributes, 'budget') === 'daily')!.value);
+    };
+    // $2 of gpt-4o input at $2.50 per 1M tokens
+    const spend = (proc: CostProcessor) =>
+      proc.process({ resourceSpans: [resourceSpans('bot', [span(Date.now(), 10, { attributes: attrs({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 800_000 }) })])] }, new SinkConsumer());
+    const a = make();
+    await a.proc.start();
+    await spend(a.proc);
+    await a.proc.persistNow();
+    t.fill();
+    await spend(a.proc);
+    await spend(a.proc);
+    expect(await spent(a)).toBeCloseTo(6, 9);
+    await a.proc.shutdown(); // budgets.json keeps the $2 version: the disk is full
+    expect(JSON.parse(fs.readFileSync(a.proc.budgetFile, 'utf8')).budgets.daily.groups[0].spent).toBeCloseTo(2, 9);
+    const b = make(a.proc);
+    await b.proc.start();
+    expect(await spent(b), 'the spend of before the reload is kept').toBeCloseTo(6, 9);
+    t.free();
+    await b.proc.shutdown();
+    expect(JSON.parse(fs.readFileSync(b.proc.budgetFile, 'utf8')).budgets.daily.groups[0].spent, 'and written once the disk has room').toBeCloseTo(6, 9);
   });
 });

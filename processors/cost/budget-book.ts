@@ -41,7 +41,8 @@ interface BudgetState {
   lastGroup: BudgetGroup | undefined;
 }
 
-interface PersistedFile {
+/** The content of `budgets.json`: each budget's period, kind, time zone and spend per group. */
+export interface PersistedFile {
   version: 1;
   budgets: Record<string, { period: string; kind: string; timezone: string; groups: { attrs: Record<string, string>; spent: number }[] }>;
 }
@@ -142,6 +143,15 @@ export class BudgetBook {
       setAsideCorrupt(this.file);
       return { restored: 0, error: `${this.file}: ${(err as Error).message}; budget spend starts from zero (old file kept as .corrupt)` };
     }
+    return { restored: this.restore(doc, nowMs) };
+  }
+
+  /**
+   * Restores spend from a saved document (the file's content, or {@link document} of the book a reload
+   * replaces); returns the groups restored. Only budgets of the same name, period, time zone and group_by,
+   * in the current period, are taken.
+   */
+  restore(doc: PersistedFile, nowMs: number): number {
     let restored = 0;
     for (const b of this.budgets) {
       this.roll(b, nowMs);
@@ -158,7 +168,28 @@ export class BudgetBook {
         restored++;
       }
     }
-    return { restored };
+    return restored;
+  }
+
+  /** The spend as the state file holds it (what {@link persist} writes). */
+  document(): PersistedFile {
+    const doc: PersistedFile = { version: 1, budgets: {} };
+    for (const b of this.budgets) {
+      doc.budgets[b.config.name] = {
+        period: b.period,
+        kind: b.config.period,
+        timezone: b.config.timezone,
+        groups: [...b.groups.values()]
+          .filter((g) => !g.attrs.some((a) => a.key === 'otel.metric.overflow'))
+          .map((g) => ({ attrs: Object.fromEntries(g.attrs.map((a) => [a.key, String(a.value)])), spent: g.spent })),
+      };
+    }
+    return doc;
+  }
+
+  /** Marks the spend changed: the next {@link persist} writes it. */
+  markDirty(): void {
+    this.dirty = true;
   }
 
   /** Adds spend at `nowMs` for the call whose attributes `lookup` reads (the group_by values). */
@@ -233,18 +264,7 @@ export class BudgetBook {
   persist(): Promise<void> {
     if (!this.dirty) return this.writing;
     this.dirty = false;
-    const doc: PersistedFile = { version: 1, budgets: {} };
-    for (const b of this.budgets) {
-      doc.budgets[b.config.name] = {
-        period: b.period,
-        kind: b.config.period,
-        timezone: b.config.timezone,
-        groups: [...b.groups.values()]
-          .filter((g) => !g.attrs.some((a) => a.key === 'otel.metric.overflow'))
-          .map((g) => ({ attrs: Object.fromEntries(g.attrs.map((a) => [a.key, String(a.value)])), spent: g.spent })),
-      };
-    }
-    const text = JSON.stringify(doc);
+    const text = JSON.stringify(this.document());
     const write = this.writing.then(() => writeFileAtomic(this.file, text));
     this.writing = write.catch(() => {
       this.dirty = true; // try again next time

@@ -88,6 +88,8 @@ export class CostProcessor implements Processor {
   private readonly budgets: BudgetBook;
   private readonly modelCosts = new ModelCosts();
   private readonly stateDir: string;
+  /** The processor a reload replaces (its spend is taken over at load), until then. */
+  private previous: unknown;
   private usageRoot: Trie = new Map();
   /**
    * Call shapes seen since the last emission, by service then model as sent: each holds what the shape
@@ -158,6 +160,7 @@ export class CostProcessor implements Processor {
     this.intervalMs = parseDuration(config.interval);
     this.persistMs = parseDuration(config.persist_interval);
     this.stateDir = stateDirFor(settings);
+    this.previous = settings.previous;
     this.budgets = new BudgetBook(config.budgets, this.stateDir);
     this.lastEmitNs = BigInt(Date.now()) * 1_000_000n;
     this.counterLabels = settings.telemetry.labels;
@@ -211,7 +214,15 @@ export class CostProcessor implements Processor {
     }
     this.loaded = true;
     // restore saved spend before anything is added (and before anything could overwrite the file)
-    if (this.budgets.active) {
+    // A reload that changed this processor: the one it replaces holds the newest spend in memory, newer than
+    // the file when its last saves failed (disk full); taken over rather than read back from the file.
+    const prev = this.previous;
+    this.previous = undefined;
+    if (this.budgets.active && prev instanceof CostProcessor && prev.budgetFile === this.budgetFile) {
+      const restored = this.budgets.restore(prev.budgets.document(), Date.now());
+      if (prev.budgets.isDirty || prev.saveFailing) this.budgets.markDirty();
+      if (restored) this.logger.info({ groups: restored }, 'cost: budget spend carried over from before the reload');
+    } else if (this.budgets.active) {
       const { restored, error } = this.budgets.load(Date.now());
       if (error) this.logger.error(error);
       else if (restored) this.logger.info({ groups: restored }, 'cost: budget spend restored');
