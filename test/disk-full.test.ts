@@ -18,6 +18,9 @@ import { DiskQueue } from '../src/delivery/disk-queue.ts';
 import { webhookExporterFactory } from '../exporters/webhook/index.ts';
 import type { WebhookPayload } from '../src/delivery/webhook-payload.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
+import { alertmanagerExporterFactory } from '../exporters/alertmanager/index.ts';
+import type { NotificationExporter } from '../src/delivery/notification-exporter.ts';
+import type { AlertmanagerSender } from '../exporters/alertmanager/alertmanager-exporter.ts';
 import { SinkConsumer, configFor, testSettings, waitFor } from './helpers/index.ts';
 import { alertsProcessorFactory } from '../processors/alerts/index.ts';
 import type { AlertsProcessor } from '../processors/alerts/alerts-processor.ts';
@@ -343,5 +346,35 @@ describe.skipIf(!canMount)('disk full: a reload takes over state that could not 
     t.free();
     await b.proc.shutdown();
     expect(JSON.parse(fs.readFileSync(b.proc.budgetFile, 'utf8')).budgets.daily.groups[0].spent, 'and written once the disk has room').toBeCloseTo(6, 9);
+  });
+
+  it('alertmanager exporter: the firing set that could not be saved is saved once there is room, and a reload keeps it', async () => {
+    const t = tmpfs();
+    const make = (previous?: Exporter) =>
+      alertmanagerExporterFactory.create(
+        testSettings('exporter', 'alertmanager', { stateDir: t.dir, ...(previous ? { previous } : {}) }),
+        configFor(alertmanagerExporterFactory, { url: 'http://127.0.0.1:9', ...(previous ? { resend_delay: '2m' } : {}) }),
+      ) as NotificationExporter;
+    const firing = (name: string) => ({ alerts: [makeNotification(['alertmanager'], { alerts: [makeAlert({ alertname: name, severity: 'critical' })] })] });
+    const saved = () => {
+      const dir = path.join(t.dir, 'exporters', 'alertmanager');
+      return (JSON.parse(fs.readFileSync(path.join(dir, 'active.json'), 'utf8')) as { labels: Record<string, string> }[]).map((a) => a.labels.alertname).sort();
+    };
+    const a = make();
+    await a.start();
+    await a.consume(firing('One'));
+    expect(saved()).toEqual(['One']);
+    t.fill();
+    // (whether the queue takes it depends on the slack in its segment's last page; if not, the refusal is
+    // retryable) the firing set holds it, and cannot save it
+    await a.consume(firing('Two')).catch((e: Error) => expect(e.message).toMatch(/no space left on device/));
+    await a.shutdown(); // the disk is still full
+    expect(saved()).toEqual(['One']);
+    const b = make(a);
+    await b.start();
+    expect((b as unknown as { sender: AlertmanagerSender }).sender.activeCount, 'the reload keeps the firing set held in memory').toBe(2);
+    t.free();
+    await b.shutdown();
+    expect(saved(), 'saved once the disk has room, without waiting for another change').toEqual(['One', 'Two']);
   });
 });

@@ -60,6 +60,8 @@ export class AlertmanagerSender implements NotificationSender {
   private readonly endpoint: string;
   private readonly activeFile: string;
   private resending = false;
+  /** The last save of the firing set failed: retried at every resend and at shutdown, not only at the next change. */
+  private saveFailing = false;
 
   constructor(
     private readonly config: AlertmanagerConfig,
@@ -67,6 +69,8 @@ export class AlertmanagerSender implements NotificationSender {
     private readonly timeoutMs: number,
     private readonly logger: Logger,
     private readonly telemetry: ComponentTelemetry,
+    /** The sender of the exporter a reload replaces: its firing set (newer than the file when saves failed) is taken over. */
+    private previous?: AlertmanagerSender,
   ) {
     this.resendMs = parseDuration(config.resend_delay);
     this.endpoint = alertsEndpoint(config.url);
@@ -75,7 +79,12 @@ export class AlertmanagerSender implements NotificationSender {
 
   async start(): Promise<void> {
     this.agent = httpAgent();
-    try {
+    const prev = this.previous;
+    this.previous = undefined;
+    if (prev && prev.activeFile === this.activeFile) {
+      for (const [k, a] of prev.active) this.active.set(k, a);
+      if (prev.saveFailing) this.save();
+    } else try {
       const saved = JSON.parse(fs.readFileSync(this.activeFile, 'utf8')) as Alert[];
       for (const a of saved) if (a && typeof a.fingerprint === 'string' && a.labels) this.active.set(a.fingerprint, a);
     } catch (err) {
@@ -89,6 +98,7 @@ export class AlertmanagerSender implements NotificationSender {
   async shutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.saveFailing) this.save();
     await this.agent?.close();
   }
 
@@ -133,6 +143,7 @@ export class AlertmanagerSender implements NotificationSender {
 
   /** Sends every firing alert again (a failure is logged; the next tick tries again). */
   private async resend(): Promise<void> {
+    if (this.saveFailing) this.save();
     if (this.resending || this.active.size === 0) return;
     this.resending = true;
     const alerts = [...this.active.values()];
@@ -149,9 +160,13 @@ export class AlertmanagerSender implements NotificationSender {
   private save(): void {
     try {
       writeFileAtomicSync(this.activeFile, JSON.stringify([...this.active.values()]));
+      if (this.saveFailing) this.logger.info({ file: this.activeFile }, 'the firing alerts are saved again');
+      this.saveFailing = false;
       this.telemetry.setHealthy(true, undefined, 'state file');
     } catch (err) {
-      this.logger.error({ err: (err as Error).message, file: this.activeFile }, 'cannot save the firing alerts (the previous file is kept; retried at the next change)');
+      if (!this.saveFailing)
+        this.logger.error({ err: (err as Error).message, file: this.activeFile }, 'cannot save the firing alerts (the previous file is kept; retried at every resend, at the next change and at shutdown)');
+      this.saveFailing = true;
       this.telemetry.setHealthy(false, `cannot save the firing alerts: ${(err as Error).message}`, 'state file');
     }
   }

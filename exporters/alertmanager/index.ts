@@ -26,6 +26,12 @@ export const alertmanagerExporterFactory: Factory<AlertmanagerConfig> = {
     new NotificationExporter(
       settings,
       config,
-      new AlertmanagerSender(config, stateDirFor(settings), deliveryOptions(config).timeoutMs, settings.logger, settings.telemetry),
+      new AlertmanagerSender(config, stateDirFor(settings), deliveryOptions(config).timeoutMs, settings.logger, settings.telemetry, previousSender(settings.previous)),
     ),
 };
+
+/** The sender of the alertmanager exporter a reload replaces, if that is what it replaces. */
+function previousSender(previous: unknown): AlertmanagerSender | undefined {
+  const sender = previous instanceof NotificationExporter ? previous.notificationSender : undefined;
+  return sender instanceof AlertmanagerSender ? sender : undefined;
+}

@@ -53,6 +53,11 @@ export class NotificationExporter implements Exporter {
     this.options = deliveryOptions(config, over);
   }
 
+  /** The exporter's own sender (a reload hands the one it replaces to the new exporter's sender). */
+  get notificationSender(): NotificationSender {
+    return this.sender;
+  }
+
   /** The delivery queue (after start), for tests. */
   get delivery(): DeliveryQueue<AlertNotification> | undefined {
     return this.queue;
