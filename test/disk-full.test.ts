@@ -378,3 +378,28 @@ describe.skipIf(!canMount)('disk full: a reload takes over state that could not 
     expect(saved(), 'saved once the disk has room, without waiting for another change').toEqual(['One', 'Two']);
   });
 });
+
+describe.skipIf(!canMount)('disk full: a full queue', () => {
+  it('drops nothing to make room for a notification the full disk then refuses', async () => {
+    const t = tmpfs();
+    const exp = webhookExporterFactory.create(
+      testSettings('exporter', 'webhook/ops', { stateDir: t.dir }),
+      configFor(webhookExporterFactory, { url: 'http://127.0.0.1:9/hook', sending_queue: { max_items: 2 }, retry: { initial_interval: '10m', max_interval: '10m' } }),
+    ) as NotificationExporter;
+    await exp.start();
+    cleanup.push(() => exp.shutdown());
+    const big = 'x'.repeat(16 * 1024); // bigger than the slack in the last page of a segment
+    const notice = (name: string, severity: string) => ({
+      alerts: [makeNotification(['webhook/ops'], { alerts: [makeAlert({ alertname: name, severity }, { annotations: { summary: big } })] })],
+    });
+    await exp.consume(notice('W1', 'warning'));
+    await exp.consume(notice('W2', 'warning'));
+    expect(exp.delivery!.stats(), JSON.stringify(exp.delivery!.recent())).toMatchObject({ queued: 2 });
+    t.fill();
+    await expect(exp.consume(notice('C1', 'critical'))).rejects.toMatchObject({ permanent: false });
+    expect(exp.delivery!.stats(), 'the warnings stay queued: nothing was dropped for an item that was not queued').toMatchObject({ queued: 2, dropped: 0 });
+    t.free();
+    await exp.consume(notice('C1', 'critical'));
+    expect(exp.delivery!.stats(), 'once queued, the critical takes the place of the oldest warning').toMatchObject({ queued: 2, dropped: 1 });
+  });
+});

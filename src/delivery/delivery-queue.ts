@@ -252,6 +252,10 @@ export class DeliveryQueue<T> {
     if (this.p.whenFull === 'refuse') return this.enqueueOrRefuse(items);
     const accepted: { item: T; severity: number; json: string }[] = [];
     let addBytes = 0;
+    // Queued entries that make room: dropped only once the new items are on disk, so that a write that
+    // fails (disk full) drops nothing (the new items are refused, retryable, and everything queued stays).
+    const victims: QueueEntry<T>[] = [];
+    let victimBytes = 0;
     for (const item of items) {
       const rank = this.p.severity(item);
       const json = JSON.stringify(item);
@@ -261,12 +265,11 @@ export class DeliveryQueue<T> {
         continue;
       }
       let keep = true;
-      while (this.store.size + accepted.length + 1 > maxItems || this.store.bytes + addBytes + bytes > maxBytes) {
-        const victim = this.findVictim(rank);
+      while (this.store.size - victims.length + accepted.length + 1 > maxItems || this.store.bytes - victimBytes + addBytes + bytes > maxBytes) {
+        const victim = this.findVictim(rank, victims);
         if (victim) {
-          this.drop(victim.item, victim.severity, 'queue full: dropped the oldest of the lowest severity');
-          this.store.remove(victim.id);
-          this.state.delete(victim.id);
+          victims.push(victim);
+          victimBytes += victim.bytes;
           continue;
         }
         if (rank >= CRITICAL_RANK) {
@@ -275,7 +278,7 @@ export class DeliveryQueue<T> {
             'SENDING QUEUE FULL OF CRITICAL NOTIFICATIONS: refusing a new critical notification (retryable); the target is down or too slow',
           );
           // Keep what was accepted before this item in this call.
-          if (accepted.length) await this.append(accepted);
+          if (accepted.length) await this.appendDropping(accepted, victims);
           throw retryableError(`exporter ${this.p.id}: sending queue full of critical notifications`, 1000);
         }
         this.drop(item, rank, 'queue full: dropped the new notification (everything queued is more severe)');
@@ -287,7 +290,18 @@ export class DeliveryQueue<T> {
         addBytes += bytes;
       }
     }
-    if (accepted.length) await this.append(accepted);
+    if (accepted.length) await this.appendDropping(accepted, victims);
+  }
+
+  /** Appends `items`; once they are on disk, drops the `victims` that made room for them (unless delivered or in flight meanwhile). */
+  private async appendDropping(items: { item: T; severity: number; json: string }[], victims: readonly QueueEntry<T>[]): Promise<void> {
+    await this.append(items);
+    for (const victim of victims) {
+      if (!this.store.has(victim.id) || this.state.get(victim.id)?.controller) continue;
+      this.drop(victim.item, victim.severity, 'queue full: dropped the oldest of the lowest severity');
+      this.store.remove(victim.id);
+      this.state.delete(victim.id);
+    }
   }
 
   /**
@@ -351,11 +365,12 @@ export class DeliveryQueue<T> {
     this.pump();
   }
 
-  /** The oldest queued entry with the lowest severity, no more severe than `rank`, not in flight. */
-  private findVictim(rank: number): QueueEntry<T> | undefined {
+  /** The oldest queued entry with the lowest severity, no more severe than `rank`, not in flight, not already `chosen`. */
+  private findVictim(rank: number, chosen: readonly QueueEntry<T>[] = []): QueueEntry<T> | undefined {
     let best: QueueEntry<T> | undefined;
     for (const e of this.store.values()) {
       if (e.severity > rank || e.severity >= CRITICAL_RANK) continue;
+      if (chosen.includes(e)) continue;
       if (this.state.get(e.id)?.controller) continue;
       if (!best || e.severity < best.severity) best = e;
       if (best.severity === 0) break;
