@@ -63,10 +63,31 @@ function streamBytes(labels: string): number {
 /**
  * Why a point was dropped, the `reason` label of `vigil_exporter_prometheus_dropped_points_total`: `late`
  * (overlaps what the stream holds), `max_series` (a new stream past the bound), `type_conflict` (the name is
- * already a family of another type), `invalid` (an unusable point), `memory_budget` (a new stream while the
- * process's memory budget is full: src/memory-budget.ts).
+ * already a family of another type), `name_conflict` (a series name of the family is already one of another
+ * family's, or one the exporter serves itself: `target_info`, `ALERTS`), `invalid` (an unusable point),
+ * `memory_budget` (a new stream while the process's memory budget is full: src/memory-budget.ts).
  */
-export type DropReason = 'late' | 'max_series' | 'type_conflict' | 'invalid' | 'memory_budget';
+export type DropReason = 'late' | 'max_series' | 'type_conflict' | 'name_conflict' | 'invalid' | 'memory_budget';
+
+/** Names the exporter serves itself (target_info, an `info` family `target` in OpenMetrics, and the alerts). */
+const RESERVED_NAMES = ['target', 'target_info', 'ALERTS', 'ALERTS_FOR_STATE'];
+
+/**
+ * Every name a family shows in either format: its family name, its sample names, and `_created` for the
+ * types OpenMetrics gives one (counters, histograms, summaries).
+ */
+export function familyNames(f: Pick<Family, 'type' | 'family' | 'sample'>): string[] {
+  switch (f.type) {
+    case 'gauge':
+      return [f.family];
+    case 'counter':
+      return [...new Set([f.family, f.sample, `${f.family}_created`])];
+    case 'histogram':
+      return [f.family, `${f.family}_bucket`, `${f.family}_sum`, `${f.family}_count`, `${f.family}_created`];
+    case 'summary':
+      return [f.family, `${f.family}_sum`, `${f.family}_count`, `${f.family}_created`];
+  }
+}
 
 interface StreamBase {
   /** Rendered `k="v",...` (no braces), labels sorted by name. */
@@ -208,6 +229,11 @@ const nsToSeconds = (ns: bigint) => Number(ns / 1_000_000n) / 1000;
  */
 export class MetricStore {
   readonly families = new Map<string, Family>();
+  /**
+   * Every name a family shows (familyNames) -> that family, and the reserved names: two families whose series
+   * share a name would give the exposition a second `# TYPE` line for it, which fails the whole scrape.
+   */
+  private readonly names = new Map<string, Family | null>(RESERVED_NAMES.map((n) => [n, null]));
   /** target_info series by rendered labels. */
   readonly targets = new Map<string, { labels: string; seenAt: number }>();
   readonly alerts = new Map<string, ActiveAlert>();
@@ -283,13 +309,20 @@ export class MetricStore {
     return labels;
   }
 
-  private family(otelName: string, unit: string, help: string, type: PromType): Family | undefined {
+  /**
+   * The family of a metric, made on first use; a DropReason when the name is another type's family
+   * (`type_conflict`) or one of its series names is another family's or reserved (`name_conflict`).
+   */
+  private family(otelName: string, unit: string, help: string, type: PromType): Family | DropReason {
     const names = prometheusNames(otelName, unit, type, this.o.addSuffixes);
     let f = this.families.get(names.family);
     if (!f) {
-      f = { type, family: names.family, sample: names.sample, unit: names.unit, help, streams: new Map(), index: new Map() };
-      this.families.set(names.family, f);
-    } else if (f.type !== type) return undefined;
+      const made: Family = { type, family: names.family, sample: names.sample, unit: names.unit, help, streams: new Map(), index: new Map() };
+      const shown = familyNames(made);
+      if (shown.some((n) => this.names.has(n))) return 'name_conflict';
+      for (const n of shown) this.names.set(n, made);
+      this.families.set(names.family, (f = made));
+    } else if (f.type !== type) return 'type_conflict';
     if (!f.help && help) f.help = help;
     return f;
   }
@@ -347,7 +380,7 @@ export class MetricStore {
       case 'sum': {
         const type: PromType = d.type === 'sum' && d.isMonotonic ? 'counter' : 'gauge';
         const f = this.family(m.name, m.unit, m.description, type);
-        if (!f) return fail('type_conflict', d.dataPoints.length), 0;
+        if (typeof f === 'string') return fail(f, d.dataPoints.length), 0;
         const delta = d.type === 'sum' && d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
           if (p.flags & FLAG_NO_RECORDED_VALUE) continue; // no value: the stream stays as it was
@@ -393,7 +426,7 @@ export class MetricStore {
       }
       case 'histogram': {
         const f = this.family(m.name, m.unit, m.description, 'histogram');
-        if (!f) return fail('type_conflict', d.dataPoints.length), 0;
+        if (typeof f === 'string') return fail(f, d.dataPoints.length), 0;
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
           if (p.flags & FLAG_NO_RECORDED_VALUE) continue;
@@ -436,8 +469,10 @@ export class MetricStore {
       }
       case 'exponentialHistogram': {
         const f = this.family(m.name, m.unit, m.description, 'histogram');
-        if (!f) return fail('type_conflict', d.dataPoints.length), 0;
-        const sf = summaryTwins(m.name).some((n) => received.has(n)) ? undefined : this.family(`${m.name}.summary`, m.unit, m.description ? `${m.description} (quantiles of the last window)` : '', 'summary');
+        if (typeof f === 'string') return fail(f, d.dataPoints.length), 0;
+        const twin = summaryTwins(m.name).some((n) => received.has(n)) ? undefined : this.family(`${m.name}.summary`, m.unit, m.description ? `${m.description} (quantiles of the last window)` : '', 'summary');
+        // a derived summary whose names are taken is left out (the histogram is still served)
+        const sf = typeof twin === 'string' ? undefined : twin;
         const delta = d.aggregationTemporality === AggregationTemporality.Delta;
         for (const p of d.dataPoints) {
           if (p.flags & FLAG_NO_RECORDED_VALUE) continue;
@@ -476,7 +511,7 @@ export class MetricStore {
       }
       case 'summary': {
         const f = this.family(m.name, m.unit, m.description, 'summary');
-        if (!f) return fail('type_conflict', d.dataPoints.length), 0;
+        if (typeof f === 'string') return fail(f, d.dataPoints.length), 0;
         for (const p of d.dataPoints) {
           if (p.flags & FLAG_NO_RECORDED_VALUE) continue;
           if (!finiteSum(p.sum)) {
@@ -567,7 +602,10 @@ export class MetricStore {
           gone++;
         }
       for (const [k, s] of f.index) if (s.seenAt < cutoff) f.index.delete(k);
-      if (!f.streams.size) this.families.delete(name);
+      if (!f.streams.size) {
+        this.families.delete(name);
+        for (const n of familyNames(f)) if (this.names.get(n) === f) this.names.delete(n);
+      }
     }
     for (const [k, t] of this.targets) if (t.seenAt < cutoff) this.targets.delete(k);
     this.series -= gone;

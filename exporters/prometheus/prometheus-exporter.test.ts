@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AggregationTemporality, type ExponentialHistogramDataPoint, type KeyValue, type Metric, type MetricData, type ResourceMetrics } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
@@ -385,6 +386,43 @@ describe('bounds, expiry, ALERTS, formats', () => {
     const text = render(st, 'text');
     expect(text).toContain('# TYPE llm_cost_USD_total counter');
     expect(text).not.toContain('# EOF');
+  });
+});
+
+describe('series names of different families never meet (a second # TYPE line fails the whole scrape)', () => {
+  const gauge = (name: string, value = 1) => metric(name, '', { type: 'gauge', dataPoints: [{ attributes: [], startTimeUnixNano: s(0), timeUnixNano: s(10), value, exemplars: [], flags: 0 }] });
+  const counter = (name: string, unit = '') => metric(name, unit, { type: 'sum', isMonotonic: true, aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ attributes: [], startTimeUnixNano: s(0), timeUnixNano: s(10), value: 1, exemplars: [], flags: 0 }] });
+  const histogram = (name: string) =>
+    metric(name, 'ms', { type: 'histogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ attributes: [], startTimeUnixNano: s(0), timeUnixNano: s(10), count: 1, sum: 5, bucketCounts: [1, 0], explicitBounds: [10], exemplars: [], flags: 0 }] });
+
+  it.each([
+    ['target.info (the resource family)', [gauge('target.info')]],
+    ['ALERTS', [gauge('ALERTS')]],
+    ['a gauge named as a counter\'s series', [counter('jobs'), gauge('jobs_total')]],
+    ['a gauge named as a histogram\'s _count', [histogram('lat'), gauge('lat_milliseconds_count')]],
+    ['a counter whose family is a histogram\'s _sum', [histogram('lat'), counter('lat_milliseconds_sum')]],
+    ['a gauge named as an OpenMetrics _created', [counter('jobs'), gauge('jobs_created')]],
+  ])('%s: the later one is dropped as name_conflict; promtool parses the exposition', (_what, metrics) => {
+    const { st, drops, text } = store();
+    st.addResourceMetrics(rm(metrics as Metric[]));
+    expect(drops).toEqual(['name_conflict:1']);
+    for (const format of ['text', 'openmetrics'] as const) {
+      const types = render(st, format).match(/^# TYPE \S+/gm) ?? [];
+      expect(new Set(types).size, format).toBe(types.length);
+    }
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: text(), encoding: 'utf8' });
+    expect(lint.error, 'promtool must be installed (.ci/steps/45-prometheus.sh)').toBeUndefined();
+    expect(`${lint.stdout}${lint.stderr}`).not.toMatch(/error/i);
+  });
+
+  it('a name freed by expiry can be taken again', () => {
+    const { st, drops, advance, text } = store({ expireMs: 60_000 });
+    st.addResourceMetrics(rm([counter('jobs')]));
+    advance(61_000);
+    st.expire();
+    st.addResourceMetrics(rm([gauge('jobs_total', 7)]));
+    expect(drops).toEqual([]);
+    expect(text()).toMatch(/^jobs_total\{[^}]*\} 7$/m);
   });
 });
 
