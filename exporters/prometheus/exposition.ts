@@ -3,7 +3,8 @@
  * scraper's `Accept` header (content negotiation as Prometheus and the Collector do it: OpenMetrics when
  * the scraper asks for `application/openmetrics-text` at least as much as for anything else).
  * Differences between the two: OpenMetrics names a counter's family without `_total` and adds
- * `_created`, declares `# UNIT`, calls `target_info` an `info` family, and ends with `# EOF`.
+ * `_created` to counters, histograms and summaries (not gauges), declares `# UNIT`, calls `target_info` an
+ * `info` family, and ends with `# EOF`.
  */
 import { type ActiveAlert, type Family, formatValue, type MetricStore, renderLabels } from './metric-store.ts';
 
@@ -53,7 +54,8 @@ function writeFamily(out: string[], store: MetricStore, f: Family, om: boolean):
   header(out, om ? f.family : f.sample, f.type, f.help, f.unit, om);
   for (const s of f.streams.values()) {
     out.push(store.sampleLines(f, s));
-    if (om) {
+    if (om && f.type !== 'gauge') {
+      // OpenMetrics has `_created` for counters, histograms and summaries only (a gauge's would be a series of its own)
       const l = s.labels ? `{${s.labels}}` : '';
       out.push(`${f.family}_created${l} ${formatValue(store.createdSeconds(s))}\n`);
     }

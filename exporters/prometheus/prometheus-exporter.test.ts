@@ -424,6 +424,15 @@ describe('series names of different families never meet (a second # TYPE line fa
     expect(drops).toEqual([]);
     expect(text()).toMatch(/^jobs_total\{[^}]*\} 7$/m);
   });
+
+  it('OpenMetrics gives _created to counters, histograms and summaries, never to gauges', () => {
+    const { st } = store();
+    st.addResourceMetrics(rm([gauge('queue.depth'), counter('jobs'), histogram('lat')]));
+    const om = render(st, 'openmetrics');
+    expect(om).toMatch(/^jobs_created\{/m);
+    expect(om).toMatch(/^lat_milliseconds_created\{/m);
+    expect(om).not.toContain('queue_depth_created');
+  });
 });
 
 describe('prometheus exporter component', () => {
