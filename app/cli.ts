@@ -336,13 +336,14 @@ async function silence(args: string[], io: Out): Promise<number> {
       if (!texts.length) throw new Error('give at least one matcher: vigil silence add alertname=HighP95Latency service.name=checkout --duration 2h');
       const matchers = texts.map((t) => parseAmMatcher(t)); // one matcher an argument, as amtool silence add
       const { parseDuration } = await import('../src/duration.ts');
-      const startMs = v.start ? Date.parse(v.start) : Date.now();
-      if (Number.isNaN(startMs)) throw new Error(`--start ${JSON.stringify(v.start)}: expected an RFC 3339 time`);
+      const { parseApiTime } = await import('../src/rfc3339.ts');
+      const startMs = v.start ? (parseApiTime(v.start) ?? NaN) : Date.now();
+      if (Number.isNaN(startMs)) throw new Error(`--start ${JSON.stringify(v.start)}: expected an RFC 3339 time such as 2026-11-30T12:00:00Z`);
       let endMs: number;
       if (v.end) {
         if (v.duration) throw new Error('give --duration or --end, not both');
-        endMs = Date.parse(v.end);
-        if (Number.isNaN(endMs)) throw new Error(`--end ${JSON.stringify(v.end)}: expected an RFC 3339 time`);
+        endMs = parseApiTime(v.end) ?? NaN;
+        if (Number.isNaN(endMs)) throw new Error(`--end ${JSON.stringify(v.end)}: expected an RFC 3339 time such as 2026-11-30T12:00:00Z`);
       } else {
         const d = v.duration ?? '1h';
         try {

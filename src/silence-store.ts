@@ -15,6 +15,7 @@ import path from 'node:path';
 import { readJsonSync, setAsideCorrupt, writeFileAtomic } from './atomic-file.ts';
 import { type AmMatcher, MatcherError, compileAmMatcher, parseAmMatcher } from './api/matchers.ts';
 import { ErrorCodes, VigilError } from './errors.ts';
+import { parseApiTime } from './rfc3339.ts';
 
 /** A stored silence (Alertmanager's gettableSilence without its status, which depends on the time). */
 export interface StoredSilence {
@@ -81,8 +82,8 @@ const MAX_TEXT = 4096;
 
 function isoOf(v: unknown, what: string): string {
   if (typeof v !== 'string' || v === '') throw new SilenceInputError(`${what} is required (an RFC 3339 time)`);
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new SilenceInputError(`${what} ${JSON.stringify(v)} is not an RFC 3339 time`);
+  const ms = parseApiTime(v);
+  if (ms === undefined || Number.isNaN(ms)) throw new SilenceInputError(`${what} ${JSON.stringify(v)} is not an RFC 3339 time (such as 2026-11-30T12:00:00Z)`);
   return new Date(ms).toISOString();
 }
 

@@ -130,6 +130,12 @@ describe('vigil CLI', () => {
       const bad = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'alertname=X', 'no operator here', '--duration', '2h');
       expect(bad.code).toBe(1);
       expect(bad.err).toMatch(/^vigil silence: invalid matcher "no operator here"/);
+      // --start/--end are RFC 3339: a day the calendar does not have is refused (Date.parse took 02-30 as 2 March)
+      for (const flag of ['--start', '--end']) {
+        const badTime = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'alertname=X', flag, '2099-02-30T12:00:00Z', ...(flag === '--start' ? ['--duration', '2h'] : []));
+        expect(badTime.code).toBe(1);
+        expect(badTime.err).toBe(`vigil silence: ${flag} "2099-02-30T12:00:00Z": expected an RFC 3339 time such as 2026-11-30T12:00:00Z\n`);
+      }
       // the URL and token come from the config when --config is given
       const cfg = path.join(dir, 'pipelines.yaml');
       const viaConfig = await cli('silence', 'add', '--config', cfg, 'alertname=X', '--comment', 'c');
