@@ -182,8 +182,8 @@ export class SilenceStore implements SilenceSource {
 
   /**
    * Creates a silence, or updates the one named by `input.id` as Alertmanager does: in place while that
-   * is possible (same matchers, and its start unchanged once started), otherwise by expiring it and
-   * creating a new one. Resolves with the id once the set is on disk. Rejects with SilenceInputError
+   * is possible (same matchers; an active one keeps its start, a pending one may move it but not before now),
+   * otherwise by expiring it and creating a new one. Resolves with the id once the set is on disk. Rejects with SilenceInputError
    * (bad input), SilenceNotFoundError (unknown id) or the write's error (the set is then unchanged).
    */
   upsert(raw: unknown, nowMs = Date.now()): Promise<string> {
@@ -196,10 +196,13 @@ export class SilenceStore implements SilenceSource {
         if (!old) throw new SilenceNotFoundError(input.id);
         const state = silenceState(old, nowMs);
         const sameMatchers = JSON.stringify(old.matchers) === JSON.stringify(input.matchers);
-        const canUpdate = state !== 'expired' && sameMatchers && (state === 'pending' || old.startsAt === input.startsAt || Date.parse(input.startsAt) <= nowMs);
+        // Alertmanager's silences.canUpdate: an active silence keeps its start (a different one, even in the
+        // past, makes a new silence), a pending one may move its start but not before now; expired never
+        const canUpdate =
+          sameMatchers &&
+          ((state === 'active' && Date.parse(old.startsAt) === Date.parse(input.startsAt)) || (state === 'pending' && Date.parse(input.startsAt) >= nowMs));
         if (canUpdate) {
-          Object.assign(old, { endsAt: input.endsAt, comment: input.comment, createdBy: input.createdBy, updatedAt: now });
-          if (state === 'pending') old.startsAt = input.startsAt;
+          Object.assign(old, { startsAt: input.startsAt, endsAt: input.endsAt, comment: input.comment, createdBy: input.createdBy, updatedAt: now });
           return { next, result: old.id };
         }
         if (state !== 'expired') Object.assign(old, { endsAt: now, updatedAt: now, ...(state === 'pending' ? { startsAt: now } : {}) });

@@ -5,6 +5,9 @@
  * - Times: Alertmanager takes RFC 3339 and a few zone-less forms (go-openapi strfmt.DateTime), reading the
  *   zone-less ones as UTC; it refuses a date alone, a day the calendar does not have, `+0100`, lower-case
  *   `t`/`z`. The test runs with TZ set to a zone that is not UTC, where the local time would differ.
+ * - Updates (`id` in the body; what `amtool silence update` and `import` send): as Alertmanager's
+ *   silences.canUpdate, an active silence is changed in place only when its start stays the same, a pending
+ *   one only when its new start is not before now; otherwise the old one is expired and a new id is made.
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,5 +110,40 @@ describe('silence times beside a real Alertmanager', () => {
     }
     const [sa, sv] = [await get(am!.url, a.id!), await get(vigilUrl, v.id!)];
     expect(Date.parse(sv.startsAt)).toBe(Date.parse(sa.startsAt));
+  });
+});
+
+describe('updating a silence by id beside a real Alertmanager', () => {
+  const hour = 3_600_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  /** Creates a silence on `url` with `create`, posts `update(created)` with its id; what became of both. */
+  async function scenario(url: string, create: Record<string, unknown>, update: (s: Silence) => Record<string, unknown>, expireFirst = false) {
+    const b = body(create);
+    const { id } = await post(url, b);
+    if (expireFirst) await fetch(`${url}/api/v2/silence/${id}`, { method: 'DELETE' });
+    const created = await get(url, id!);
+    const r = await post(url, { ...b, ...update(created), id });
+    const old = await get(url, id!);
+    const now = r.id ? await get(url, r.id) : undefined;
+    return { status: r.status, sameId: r.id === id, oldState: old.status.state, newState: now?.status.state, comment: now?.comment };
+  }
+
+  it.runIf(bin || process.env.CI).each([
+    ['an active one, end moved', {}, (s: Silence) => ({ startsAt: s.startsAt, endsAt: iso(Date.now() + 5 * hour), comment: 'longer' })],
+    ['an active one, start moved back', {}, (s: Silence) => ({ startsAt: iso(Date.parse(s.startsAt) - hour), comment: 'earlier' })],
+    ['an active one, start moved ahead', {}, () => ({ startsAt: iso(Date.now() + hour), comment: 'later' })],
+    ['an active one, another matcher', {}, (s: Silence) => ({ startsAt: s.startsAt, matchers: [{ name: 'alertname', value: 'other', isRegex: false, isEqual: true }], comment: 'other' })],
+    ['a pending one, start moved ahead', { startsAt: iso(Date.now() + 24 * hour) }, () => ({ startsAt: iso(Date.now() + 48 * hour), comment: 'later' })],
+    ['a pending one, start moved into the past', { startsAt: iso(Date.now() + 24 * hour) }, () => ({ startsAt: iso(Date.now() - hour), comment: 'now' })],
+  ] as [string, Record<string, unknown>, (s: Silence) => Record<string, unknown>][])('%s: kept or replaced alike', async (_what, create, update) => {
+    const [a, v] = [await scenario(am!.url, create, update), await scenario(vigilUrl, create, update)];
+    expect(v).toEqual(a);
+  });
+
+  it.runIf(bin || process.env.CI)('an expired one is replaced by a new silence on both', async () => {
+    const update = () => ({ startsAt: iso(Date.now()), comment: 'again' });
+    const [a, v] = [await scenario(am!.url, {}, update, true), await scenario(vigilUrl, {}, update, true)];
+    expect(v).toEqual(a);
+    expect(v).toMatchObject({ sameId: false, oldState: 'expired', newState: 'active' });
   });
 });
