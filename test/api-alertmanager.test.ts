@@ -275,6 +275,14 @@ describe('the same answers as a real Alertmanager', () => {
         const [a, v] = await both('GET', p);
         expect([p, shape(v)]).toEqual([p, shape(a)]);
       }
+      // the state flags as Alertmanager reads them (swag.ConvertBool, any case): 1/yes/TRUE, 0/no/False
+      const counts: number[] = [];
+      for (const flag of ['silenced=1', 'silenced=TRUE', 'silenced=yes', 'silenced=0', 'silenced=False', 'silenced=no', 'active=on', 'active=off']) {
+        const [a, v] = await both('GET', `/api/v2/alerts?filter=queue%3D%22orders%22&${flag}`);
+        expect([flag, (v as unknown[]).length]).toEqual([flag, (a as unknown[]).length]);
+        counts.push((v as unknown[]).length);
+      }
+      expect(counts).toEqual([1, 1, 1, 0, 0, 0, 1, 1]);
       const one = async (base: string, id: unknown) => (await fetch(`${base}/api/v2/silence/${(id as { silenceID: string }).silenceID}`)).json();
       expect(shape(await one(api, vigilId))).toEqual(shape(await one(am.url, amId)));
       const [amStatus, vigilStatus] = await both('GET', '/api/v2/status');

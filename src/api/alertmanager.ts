@@ -108,11 +108,17 @@ export function checkWrite(req: http.IncomingMessage, auth: { token: string; una
   if (!crypto.timingSafeEqual(given, want)) throw new ApiError(401, 'the API token is wrong');
 }
 
+/** What Alertmanager's API (go-openapi swag.ConvertBool) reads as true, case-insensitive. */
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'ok', 'y', 'on', 'selected', 'checked', 't', 'enabled']);
+/** Their opposites (Alertmanager reads any other word as false too; vigil says it does not know it). */
+const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'off', 'f', 'disabled', 'unselected', 'unchecked']);
+
 function boolParam(q: URLSearchParams, name: string, dflt: boolean): boolean {
   const v = q.get(name);
   if (v === null || v === '') return dflt;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
+  const w = v.trim().toLowerCase();
+  if (TRUE_WORDS.has(w)) return true;
+  if (FALSE_WORDS.has(w)) return false;
   throw new ApiError(400, `${name}: expected true or false, got ${JSON.stringify(v)}`);
 }
 
