@@ -219,6 +219,11 @@ scrape_configs:
       await expect(promQuery(base, substituteVariables(q.expr)), q.where).resolves.toBeDefined();
     }
     expect(unknown).toEqual([]);
+    // a service without a single error span has an error rate of 0, not "No data" (a missing error series)
+    const errorRate = queries.find((q) => q.where.includes('Error rate per service'));
+    expect(errorRate, 'the service overview has an error rate panel').toBeDefined();
+    const rates = await promQuery(base, substituteVariables(errorRate!.expr));
+    expect(rates.find((r) => r.metric.service_name === 'checkout')?.value[1], errorRate!.expr).toBe('0');
     clearInterval(feeder);
     await feeding;
   }, 150_000);
