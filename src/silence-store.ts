@@ -52,10 +52,41 @@ export interface SilenceSource {
 
 /** Bad input (the API answers 400). */
 export class SilenceInputError extends VigilError {
-  constructor(message: string) {
+  /**
+   * `message`: what is wrong. `openApiCode`: set when Alertmanager's OpenAPI validation refuses the same body
+   * (a required field missing: 602; too few items: 612), which its API answers with 422 and
+   * `{"code": openApiCode, "message": ...}` rather than 400.
+   */
+  constructor(
+    message: string,
+    readonly openApiCode?: number,
+  ) {
     super(ErrorCodes.SILENCE_INVALID, message);
     this.name = 'SilenceInputError';
   }
+}
+
+/** A postableSilence's required fields, in the order Alertmanager's OpenAPI validation reports them (by name). */
+const REQUIRED_SILENCE_FIELDS = ['comment', 'createdBy', 'endsAt', 'matchers', 'startsAt'] as const;
+/** A matcher's required fields, likewise. */
+const REQUIRED_MATCHER_FIELDS = ['isRegex', 'name', 'value'] as const;
+
+/**
+ * What Alertmanager's OpenAPI validation refuses with 422 before it reads the silence (api/v2/models, go-openapi's
+ * codes): the first required field missing (602, `createdBy in body is required`, `matchers.0.name in body is
+ * required`), then an empty matcher list (612). Fields of the wrong type are refused by the JSON decoding before,
+ * with 400 (the checks of {@link validateSilenceInput}).
+ */
+function openApiProblem(o: Record<string, unknown>): SilenceInputError | undefined {
+  for (const f of REQUIRED_SILENCE_FIELDS) if (o[f] === undefined || o[f] === null) return new SilenceInputError(`${f} in body is required`, 602);
+  if (Array.isArray(o.matchers)) {
+    for (const [i, m] of o.matchers.entries()) {
+      if (typeof m !== 'object' || m === null) continue;
+      for (const f of REQUIRED_MATCHER_FIELDS) if ((m as Record<string, unknown>)[f] === undefined || (m as Record<string, unknown>)[f] === null) return new SilenceInputError(`matchers.${i}.${f} in body is required`, 602);
+    }
+    if (o.matchers.length === 0) return new SilenceInputError('matchers in body should have at least 1 items', 612);
+  }
+  return undefined;
 }
 
 /** No silence with that id (the API answers 404). */
@@ -91,6 +122,11 @@ function isoOf(v: unknown, what: string): string {
 export function validateSilenceInput(input: unknown, nowMs: number): SilenceInput {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SilenceInputError('expected a JSON object (a postableSilence)');
   const o = input as Record<string, unknown>;
+  // wrong types first (Alertmanager's JSON decoding: 400), then what its OpenAPI validation refuses (422)
+  if (o.matchers !== undefined && o.matchers !== null && !Array.isArray(o.matchers)) throw new SilenceInputError('matchers: expected a list of matchers');
+  for (const f of ['createdBy', 'comment'] as const) if (o[f] !== undefined && o[f] !== null && typeof o[f] !== 'string') throw new SilenceInputError(`${f}: expected a string`);
+  const missing = openApiProblem(o);
+  if (missing) throw missing;
   if (!Array.isArray(o.matchers) || o.matchers.length === 0) throw new SilenceInputError('matchers: at least one matcher is required');
   const matchers: AmMatcher[] = o.matchers.map((m, i) => {
     if (typeof m !== 'object' || m === null) throw new SilenceInputError(`matchers[${i}]: expected {name, value, isRegex, isEqual}`);
@@ -112,7 +148,8 @@ export function validateSilenceInput(input: unknown, nowMs: number): SilenceInpu
   const endsAt = isoOf(o.endsAt, 'endsAt');
   if (Date.parse(endsAt) <= Date.parse(startsAt)) throw new SilenceInputError(`endsAt (${endsAt}) must be after startsAt (${startsAt})`);
   if (Date.parse(endsAt) <= nowMs) throw new SilenceInputError(`endsAt (${endsAt}) is in the past`);
-  if (typeof o.createdBy !== 'string' || o.createdBy.trim() === '') throw new SilenceInputError('createdBy is required');
+  // an empty createdBy is taken, as Alertmanager takes it (amtool fills it in from the user's name)
+  if (typeof o.createdBy !== 'string') throw new SilenceInputError('createdBy is required');
   if (typeof o.comment !== 'string') throw new SilenceInputError('comment is required (a string)');
   if (o.createdBy.length > MAX_TEXT || o.comment.length > MAX_TEXT) throw new SilenceInputError(`createdBy and comment are limited to ${MAX_TEXT} characters`);
   if (o.id !== undefined && o.id !== '' && typeof o.id !== 'string') throw new SilenceInputError('id: a string expected');

@@ -40,9 +40,14 @@ export interface AlertsApiContext {
 
 /** An error answer: HTTP status and the message (sent as a JSON string). */
 export class ApiError extends VigilError {
+  /**
+   * `status`: the HTTP status; `message`: the body, as a JSON string (Alertmanager's own errors are); `body`:
+   * another body instead, such as the `{"code", "message"}` object of Alertmanager's OpenAPI validation (422).
+   */
   constructor(
     readonly status: number,
     message: string,
+    readonly body?: unknown,
   ) {
     super(status === 400 ? ErrorCodes.API_BAD_REQUEST : status === 401 ? ErrorCodes.API_UNAUTHORIZED : status === 404 ? ErrorCodes.API_NOT_FOUND : ErrorCodes.API_ERROR, message);
     this.name = 'ApiError';
@@ -403,7 +408,7 @@ export class AlertsApi {
     } catch (e) {
       const err = asApiError(e);
       if (err.status === 401) res.setHeader('www-authenticate', 'Bearer realm="vigil"');
-      if (!res.headersSent) send(err.status, err.message);
+      if (!res.headersSent) send(err.status, err.body ?? err.message);
     }
     return true;
   }
@@ -411,6 +416,7 @@ export class AlertsApi {
 
 function asApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
+  if (e instanceof SilenceInputError && e.openApiCode !== undefined) return new ApiError(422, e.message, { code: e.openApiCode, message: e.message });
   if (e instanceof SilenceInputError || e instanceof MatcherError) return new ApiError(400, e.message);
   if (e instanceof SilenceNotFoundError) return new ApiError(404, e.message);
   return new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`);

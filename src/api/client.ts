@@ -100,7 +100,9 @@ export class ApiClient {
       parsed = text;
     }
     if (!res.ok) {
-      const msg = typeof parsed === 'string' ? parsed.trim() : JSON.stringify(parsed);
+      // Alertmanager's errors are a JSON string, or `{"code", "message"}` (its OpenAPI validation, 422)
+      const message = (parsed as { message?: unknown } | undefined)?.message;
+      const msg = typeof parsed === 'string' ? parsed.trim() : typeof message === 'string' ? message : JSON.stringify(parsed);
       const hint =
         res.status === 401
           ? /no API token is configured/.test(msg)
