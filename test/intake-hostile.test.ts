@@ -247,6 +247,47 @@ describe('OTLP receiver: token counts out of range in protobuf', () => {
   });
 });
 
+describe('token counts are int: every intake path says the same of 12.5 and 12.0', () => {
+  // OTel GenAI semantic conventions define token counts as int: an integral double is a count, a fraction is refused
+  const trace = (value: string) =>
+    `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b101","name":"chat","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"gen_ai.request.model","value":{"stringValue":"gpt-4o"}},{"key":"gen_ai.usage.input_tokens","value":${value}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"3"}}]}]}]}]}`;
+  const reason = 'gen_ai.usage.input_tokens: expected a whole number of tokens from 0 to 1000000000, got 12.5';
+  const input = (sink: SinkConsumer) => sink.spans.map((s) => Number(s.attributes.find((a) => a.key === 'gen_ai.usage.input_tokens')!.value));
+
+  it('OTLP protobuf and OTLP/JSON', async () => {
+    for (const contentType of ['application/x-protobuf', 'application/json']) {
+      for (const [value, taken] of [['{"doubleValue":12.5}', false], ['{"doubleValue":12.0}', true], ['{"stringValue":"12.5"}', false]] as const) {
+        const { url, sink } = await otlp();
+        const json = trace(value);
+        const body = contentType === 'application/json' ? json : Buffer.from(encodeExportRequest(parseOtlpJson('traces', json), 'traces'));
+        const res = await request(url, { method: 'POST', body, headers: { 'content-type': contentType } });
+        expect(res.statusCode).toBe(200);
+        const raw = Buffer.from(await res.body.arrayBuffer());
+        const partial = contentType === 'application/json' ? (JSON.parse(raw.toString() || '{}') as { partialSuccess?: { errorMessage?: string } }).partialSuccess : decodeExportResponse(raw);
+        if (taken) expect(input(sink), `${contentType} ${value}`).toEqual([12]);
+        else {
+          expect(sink.spans, `${contentType} ${value}`).toHaveLength(0);
+          expect(partial?.errorMessage).toContain(reason);
+        }
+      }
+    }
+  });
+
+  it('http_json', async () => {
+    for (const [value, taken] of [[12.5, false], [12.0, true], ['12.5', false]] as const) {
+      const { url, sink } = await events();
+      const res = await post(url, JSON.stringify({ kind: 'span', name: 'chat', duration_ms: 5, attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': value, 'gen_ai.usage.output_tokens': 3 } }));
+      if (taken) {
+        expect(res.status).toBe(200);
+        expect(input(sink)).toEqual([12]);
+      } else {
+        expect(res.status, String(value)).toBe(400);
+        expect(res.text).toContain(`attributes.${reason}`);
+      }
+    }
+  });
+});
+
 describe('http_json receiver: numbers out of range and hostile nesting', () => {
   const span = (extra: Record<string, unknown>) => ({ kind: 'span', name: 'chat', duration_ms: 5, ...extra });
   it.each([

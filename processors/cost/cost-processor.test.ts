@@ -206,8 +206,40 @@ describe('cost: bad input', () => {
     expect(next.spans).toHaveLength(4);
     expect(getAttr(next.spans[0]!.attributes, 'gen_ai.usage.cost.source')).toBe('unpriced');
     expect(cost(next.spans[1]!)).toBeUndefined();
-    expect(cost(next.spans[2]!)).toBeCloseTo((10 * 10) / 1e6, 12); // negative input ignored, output priced
+    // a negative input is no count: not priced from the output alone (input 0 would be a made-up count)
+    expect(cost(next.spans[2]!)).toBeUndefined();
+    expect(getAttr(next.spans[2]!.attributes, 'gen_ai.usage.cost.source')).toBe('unpriced');
     expect(cost(next.spans[3]!)).toBeUndefined();
+    await proc.shutdown();
+  });
+
+  it('a fractional, negative or out-of-range token count (12.5, -5, 2e9) is invalid: unpriced with the reason, its tokens not counted, never priced with a count made up; 12.0 is 12', async () => {
+    const { proc, emitted, logs } = make({ budgets: [{ name: 'day', limit_usd: 10 }] });
+    const call = (a: Record<string, string | number | bigint>) => llmSpan({ 'gen_ai.request.model': 'gpt-4o', ...a });
+    const spans = await price(proc, [
+      call({ 'gen_ai.usage.input_tokens': 12.5, 'gen_ai.usage.output_tokens': 3 }),
+      call({ 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 0.5 }),
+      call({ 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 3, 'gen_ai.usage.cache_read.input_tokens': 40.5 }),
+      call({ 'llm.token_count.prompt': '2.5', 'llm.token_count.completion': 3 }),
+      call({ 'gen_ai.usage.input_tokens': -5, 'gen_ai.usage.output_tokens': 3 }),
+      call({ 'gen_ai.usage.input_tokens': 2e9, 'gen_ai.usage.output_tokens': 3 }),
+      call({ 'gen_ai.usage.input_tokens': 12.0, 'gen_ai.usage.output_tokens': 3 }), // integral double: a count
+    ]);
+    for (const s of spans.slice(0, 6)) {
+      expect(cost(s)).toBeUndefined();
+      expect(getAttr(s.attributes, 'gen_ai.usage.cost.source')).toBe('unpriced');
+    }
+    expect(cost(spans[6]!)).toBeCloseTo((12 * 2.5 + 3 * 10) / 1e6, 15);
+    await proc.flush();
+    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', model: 'gpt-4o', reason: 'invalid_tokens' })).toBe(6);
+    const warning = logs.filter((l) => l.includes('invalid_tokens'));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toContain('gen_ai.usage.input_tokens: expected a whole number of tokens from 0 to 1000000000, got 12.5');
+    // only the valid call's tokens and cost count
+    const tokens = emitted.metrics.find((m) => m.name === 'llm.tokens')!.data!.dataPoints as NumberDataPoint[];
+    expect(tokens.map((p) => [getAttr(p.attributes, 'gen_ai.token.type'), p.value])).toEqual([['input', 12n], ['output', 3n]]);
+    const spent = emitted.metrics.find((m) => m.name === 'llm.budget.spent')!.data!.dataPoints[0] as NumberDataPoint;
+    expect(spent.value).toBeCloseTo((12 * 2.5 + 3 * 10) / 1e6, 15);
     await proc.shutdown();
   });
 
@@ -322,6 +354,11 @@ describe('cost: emitted metrics', () => {
     const dp = emitted.metrics.find((m) => m.name === 'llm.cost')!.data!.dataPoints[0] as NumberDataPoint;
     expect(dp.value).toBeCloseTo(((10_000 + 7_000) * 2 + 1_000 * 8) / 1e6, 12);
     expect(getAttr(dp.attributes, 'service.name')).toBe('rag');
+    // a point whose sum is no whole number of tokens (12.5) is not priced: counted as invalid_tokens
+    await proc.process(batch(AggregationTemporality.Delta, [point('input', 12.5, 0n, 2000), point('output', -3, 0n, 2000)]), next);
+    await proc.flush();
+    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost', model: 'gpt-4.1', reason: 'invalid_tokens' })).toBe(2);
+    expect(emitted.metrics.filter((m) => m.name === 'llm.cost')).toHaveLength(1);
     await proc.shutdown();
   });
 });

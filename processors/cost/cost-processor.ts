@@ -323,6 +323,12 @@ export class CostProcessor implements Processor {
           const { reqModel, resModel, total, operation, address, iCost, iSource, iModel } = call;
           let { input, output, cacheRead, cacheWrite, reasoning } = call;
           const model = resModel || reqModel;
+          if (call.invalid !== undefined) {
+            // a token count that is no count (12.5, -5): the call is not priced, nor are its tokens counted,
+            // rather than priced with a count made up in its place (the intake refuses such spans the same way)
+            this.markUnpriced(attrs, iSource, model ?? '', 'invalid_tokens', call.invalid);
+            continue;
+          }
           const hasInput = input >= 0 && Number.isFinite(input);
           const hasOutput = output >= 0 && Number.isFinite(output);
           if (!hasInput && !hasOutput) {
@@ -432,10 +438,10 @@ export class CostProcessor implements Processor {
     this.curService = undefined;
   }
 
-  private markUnpriced(attrs: KeyValue[], iSource: number, model: string, reason: UnpricedWhy): void {
+  private markUnpriced(attrs: KeyValue[], iSource: number, model: string, reason: UnpricedWhy, detail?: string): void {
     if (iSource >= 0) attrs[iSource]!.value = 'unpriced';
     else attrs.push({ key: 'gen_ai.usage.cost.source', value: 'unpriced' });
-    this.countUnpriced(model, reason);
+    this.countUnpriced(model, reason, 1, detail);
   }
 
   /** The call shapes of one service (created on first use; all are dropped at each emission). */
@@ -523,8 +529,13 @@ export class CostProcessor implements Processor {
     const reqModel = findString(a, 'gen_ai.request.model');
     const resModel = findString(a, 'gen_ai.response.model');
     const model = resModel || reqModel;
-    if (!(typeof dp.sum === 'number' && dp.sum >= 0 && dp.sum <= Number.MAX_SAFE_INTEGER)) {
+    if (typeof dp.sum !== 'number') {
       this.countUnpriced(model ?? '', 'no_tokens');
+      return;
+    }
+    // the sum of token counts (int) is a whole number: 12.5, a negative or a non-finite sum is no count
+    if (!(dp.sum >= 0 && dp.sum <= Number.MAX_SAFE_INTEGER && dp.sum % 1 === 0)) {
+      this.countUnpriced(model ?? '', 'invalid_tokens', 1, `sum: ${String(dp.sum)}`);
       return;
     }
     if (!delta) return; // a cumulative stream's baseline: nothing new yet
@@ -651,11 +662,15 @@ export class CostProcessor implements Processor {
   }
 
   /** Counts unpriced calls; the counter is updated once per (model, reason) per batch (flushUnpriced). */
-  private countUnpriced(model: string, reason: UnpricedWhy, n = 1): void {
+  private countUnpriced(model: string, reason: UnpricedWhy, n = 1, detail?: string): void {
     let byModel = this.unpricedPending.get(reason);
     if (!byModel) this.unpricedPending.set(reason, (byModel = new Map()));
     byModel.set(model, (byModel.get(model) ?? 0) + n);
+    if (detail !== undefined && !this.unpricedDetail.has(`${reason}\0${model}`)) this.unpricedDetail.set(`${reason}\0${model}`, detail);
   }
+
+  /** The first detail (which attribute, what value) of each (reason, model) of the batch, for the warning. */
+  private readonly unpricedDetail = new Map<string, string>();
 
   private flushUnpriced(): void {
     for (const [reason, byModel] of this.unpricedPending) {
@@ -670,13 +685,15 @@ export class CostProcessor implements Processor {
           } else {
             this.labelCount++;
             known.set(model, (labels = { ...this.counterLabels, model, reason }));
-            this.logger.warn({ model, reason }, `cost: ${REASON_TEXT[reason]} for model "${model}"; its calls are marked gen_ai.usage.cost.source=unpriced and counted on vigil_processor_llm_unpriced_calls_total{reason="${reason}"}`);
+            const detail = this.unpricedDetail.get(`${reason}\0${model}`);
+            this.logger.warn({ model, reason, ...(detail ? { detail } : {}) }, `cost: ${REASON_TEXT[reason]}${detail ? ` (${detail})` : ''} for model "${model}"; its calls are marked gen_ai.usage.cost.source=unpriced and counted on vigil_processor_llm_unpriced_calls_total{reason="${reason}"}`);
           }
         }
         this.unpricedCounter.add(n, labels);
       }
     }
     this.unpricedPending.clear();
+    this.unpricedDetail.clear();
   }
 
   private schedulePersist(): void {
@@ -797,13 +814,14 @@ function int64(n: number): bigint {
 }
 
 /** Why a call was not priced (the `reason` label of vigil_processor_llm_unpriced_calls_total). */
-export type UnpricedWhy = UnpricedReason | 'no_model' | 'no_tokens' | 'only_total_tokens' | 'unknown_token_type' | 'unsupported_metric_type';
+export type UnpricedWhy = UnpricedReason | 'no_model' | 'no_tokens' | 'invalid_tokens' | 'only_total_tokens' | 'unknown_token_type' | 'unsupported_metric_type';
 
 const REASON_TEXT: Record<UnpricedWhy, string> = {
   no_price: 'no price in the table',
   ambiguous: 'the name could mean entries with different prices (give the provider, or add it under prices:)',
   no_model: 'token counts without a model name',
   no_tokens: 'a model but no token counts',
+  invalid_tokens: 'a token count that is not a whole number from 0 to 1,000,000,000 (OTel GenAI token counts are int)',
   only_total_tokens: 'only a total token count (input and output are priced differently)',
   unknown_token_type: 'a token-usage point without gen_ai.token.type input|output',
   unsupported_metric_type: 'gen_ai.client.token.usage is not a histogram',

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyValue, KeyValue } from '../../src/model.ts';
 import { valueCount, valueString } from '../../src/attributes.ts';
+import { tokenCountProblem } from '../../src/limits.ts';
 import { GENAI_CALL_KEYS, type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
 
 function rand(seed: number): () => number {
@@ -33,7 +34,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
   };
   const n = (k: string): number => {
     const i = at(k);
-    const v = i < 0 ? NaN : valueCount(attrs[i]!.value);
+    const v = i < 0 || tokenCountProblem(attrs[i]!.value) !== undefined ? NaN : valueCount(attrs[i]!.value);
     return v > Number.MAX_SAFE_INTEGER ? NaN : v; // beyond 2^53 - 1 (or infinite): not a count
   };
   /** Of names read as alternatives in one place, the one that comes first in the list. */
@@ -47,7 +48,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
   const cacheWrite = n('gen_ai.usage.cache_creation.input_tokens');
   const altRead = n('gen_ai.usage.cache_read_input_tokens') >= 0 ? n('gen_ai.usage.cache_read_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_read', 'llm.usage.cache_read_input_tokens'], n, (v) => v >= 0, NaN);
   const altWrite = n('gen_ai.usage.cache_creation_input_tokens') >= 0 ? n('gen_ai.usage.cache_creation_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_write', 'llm.usage.cache_creation_input_tokens'], n, (v) => v >= 0, NaN);
-  return {
+  const call = {
     reqModel: s('gen_ai.request.model') || s('llm.request.model') || s('llm.model_name'),
     resModel: s('gen_ai.response.model') || s('llm.response.model'),
     provider: s('gen_ai.provider.name') ?? s('llm.provider') ?? s('gen_ai.system') ?? firstInList(['llm.system', 'llm.vendor'], s, (v) => v !== undefined, undefined),
@@ -60,11 +61,47 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
     cacheRead: cacheRead >= 0 ? cacheRead : altRead,
     cacheWrite: cacheWrite >= 0 ? cacheWrite : altWrite,
     reasoning: firstValid(n('gen_ai.usage.reasoning.output_tokens'), n('gen_ai.usage.reasoning_tokens'), n('llm.token_count.completion_details.reasoning')),
+    invalid: undefined as string | undefined,
     iCost: at(WRITTEN[0]!),
     iSource: at(WRITTEN[1]!),
     iModel: at(WRITTEN[2]!),
   };
+  // the first token count (in attribute order) holding a number that is no whole count in range, of a quantity
+  // left without a usable count (the total only matters when neither input nor output is given)
+  const left = (k: string): boolean => {
+    const q = QUANTITY_OF[k]!;
+    if (q === 'total') return !(call.input >= 0 || call.output >= 0) && !(call.total >= 0);
+    return !(call[q] >= 0);
+  };
+  call.invalid = attrs.filter((a) => NUMERIC.has(a.key) && tokenCountProblem(a.value) !== undefined && left(a.key)).map((a) => `${a.key}: ${tokenCountProblem(a.value)}`)[0];
+  return call;
 }
+
+/** The quantity each token-count name gives (the README's "What it reads" table). */
+const QUANTITY_OF: Record<string, 'input' | 'output' | 'total' | 'cacheRead' | 'cacheWrite' | 'reasoning'> = {
+  'gen_ai.usage.input_tokens': 'input',
+  'gen_ai.usage.prompt_tokens': 'input',
+  'llm.usage.prompt_tokens': 'input',
+  'llm.token_count.prompt': 'input',
+  'gen_ai.usage.output_tokens': 'output',
+  'gen_ai.usage.completion_tokens': 'output',
+  'llm.usage.completion_tokens': 'output',
+  'llm.token_count.completion': 'output',
+  'gen_ai.usage.total_tokens': 'total',
+  'llm.usage.total_tokens': 'total',
+  'llm.token_count.total': 'total',
+  'gen_ai.usage.cache_read.input_tokens': 'cacheRead',
+  'gen_ai.usage.cache_read_input_tokens': 'cacheRead',
+  'llm.usage.cache_read_input_tokens': 'cacheRead',
+  'llm.token_count.prompt_details.cache_read': 'cacheRead',
+  'gen_ai.usage.cache_creation.input_tokens': 'cacheWrite',
+  'gen_ai.usage.cache_creation_input_tokens': 'cacheWrite',
+  'llm.usage.cache_creation_input_tokens': 'cacheWrite',
+  'llm.token_count.prompt_details.cache_write': 'cacheWrite',
+  'gen_ai.usage.reasoning.output_tokens': 'reasoning',
+  'gen_ai.usage.reasoning_tokens': 'reasoning',
+  'llm.token_count.completion_details.reasoning': 'reasoning',
+};
 
 /** A copy of `s` that is not the interned literal (as keys decoded from the wire are). */
 const fresh = (s: string): string => [...s].join('');
@@ -77,7 +114,7 @@ describe('readGenAiCall', () => {
     const others = ['http.route', 'http.request.method', 'llm.input_messages.0.message.content', 'gen_ai.prompt.0.content', 'a', '', `${'llm.'.repeat(20)}long`];
     const value = (k: string): AnyValue => {
       const x = r();
-      if (NUMERIC.has(k)) return x < 0.4 ? BigInt(Math.floor(r() * 5000)) : x < 0.7 ? Math.floor(r() * 5000) : x < 0.85 ? String(Math.floor(r() * 5000)) : x < 0.9 ? '' : x < 0.92 ? [1e308, 'Infinity', 2 ** 60, '0x10', '1e3', ' 12 '][Math.floor(r() * 6)]! : null;
+      if (NUMERIC.has(k)) return x < 0.4 ? BigInt(Math.floor(r() * 5000)) : x < 0.7 ? Math.floor(r() * 5000) : x < 0.85 ? String(Math.floor(r() * 5000)) : x < 0.9 ? '' : x < 0.92 ? [1e308, 'Infinity', 2 ** 60, '0x10', '1e3', ' 12 ', 12.5, -3, '2.5', 2e9, 12.0, NaN][Math.floor(r() * 12)]! : null;
       return x < 0.9 ? `v${Math.floor(r() * 5)}` : x < 0.95 ? '' : null;
     };
     let withModel = 0;
@@ -121,11 +158,41 @@ describe('readGenAiCall', () => {
     expect(read('1000')).toMatchObject({ input: 1000, output: 1000 });
     expect(read('0').input).toBe(0);
     expect(read('0012').input).toBe(12);
-    expect(read('9007199254740991').input).toBe(Number.MAX_SAFE_INTEGER);
+    expect(read('1000000000')).toMatchObject({ input: 1e9, invalid: undefined });
+    // past the most tokens one call may report (src/limits.ts MAX_TOKEN_COUNT): invalid, as the intake says
+    expect(read('1000000001')).toMatchObject({ input: NaN, invalid: expect.stringContaining('gen_ai.usage.input_tokens: expected a whole number') });
     expect(read('9007199254740992').input).toBeNaN();
     // typed values are unchanged: int64 and double as they are
     expect(read(12n).input).toBe(12);
     expect(read(12).input).toBe(12);
+  });
+
+  it('a count that is no whole number of tokens in range (12.5, -5, "2.5", NaN, 2e9) leaves the call invalid, naming it; 12.0 is 12', () => {
+    const read = (attrs: Record<string, AnyValue>) => {
+      const call = newGenAiCall();
+      readGenAiCall(Object.entries(attrs).map(([key, value]) => ({ key, value })), call);
+      return call;
+    };
+    const expected = 'expected a whole number of tokens from 0 to 1000000000';
+    expect(read({ 'gen_ai.usage.input_tokens': 12.5, 'gen_ai.usage.output_tokens': 3n }).invalid).toBe(`gen_ai.usage.input_tokens: ${expected}, got 12.5`);
+    expect(read({ 'gen_ai.usage.input_tokens': 12.5 }).input).toBeNaN();
+    for (const [key, value, others] of [
+      ['gen_ai.usage.output_tokens', -5n, { 'gen_ai.usage.input_tokens': 10n }],
+      ['gen_ai.usage.prompt_tokens', '2.5', { 'gen_ai.usage.output_tokens': 3n }],
+      ['llm.token_count.completion', Number.NaN, { 'llm.token_count.prompt': 10n }],
+      ['llm.usage.prompt_tokens', 2e9, {}],
+      ['gen_ai.usage.cache_read.input_tokens', 0.5, { 'gen_ai.usage.input_tokens': 10n, 'gen_ai.usage.output_tokens': 3n }],
+      ['gen_ai.usage.cache_creation_input_tokens', 1.5, { 'gen_ai.usage.input_tokens': 10n, 'gen_ai.usage.output_tokens': 3n }],
+      ['gen_ai.usage.reasoning.output_tokens', -1, { 'gen_ai.usage.input_tokens': 10n, 'gen_ai.usage.output_tokens': 3n }],
+    ] as [string, AnyValue, Record<string, AnyValue>][])
+      expect(read({ ...others, [key]: value }).invalid, key).toContain(`${key}: ${expected}`);
+    // another name of the same quantity with a usable count is used (no count made up); a total beside input
+    // and output is not needed
+    expect(read({ 'gen_ai.usage.input_tokens': 12.5, 'gen_ai.usage.prompt_tokens': 12n })).toMatchObject({ input: 12, invalid: undefined });
+    expect(read({ 'gen_ai.usage.input_tokens': 12n, 'gen_ai.usage.total_tokens': 7.25 }).invalid).toBeUndefined();
+    expect(read({ 'gen_ai.usage.total_tokens': 7.25 }).invalid).toContain('gen_ai.usage.total_tokens: ');
+    // an integral double, an int64, a decimal string: counts; a string that is no number at all: no count, not invalid
+    expect(read({ 'gen_ai.usage.input_tokens': 12.0, 'gen_ai.usage.output_tokens': '7', 'llm.usage.total_tokens': 'lots' })).toMatchObject({ input: 12, output: 7, invalid: undefined });
   });
 
   it('reuses the call object: every field is reset for the next span', () => {

@@ -7,6 +7,7 @@
  */
 import type { KeyValue } from '../../src/model.ts';
 import { valueCount as num, valueString as str } from '../../src/attributes.ts';
+import { MAX_TOKEN_COUNT, tokenCountProblem } from '../../src/limits.ts';
 
 /** What one span says about its LLM call. Token counts are NaN when absent or unusable; models and names undefined. */
 export interface GenAiCall {
@@ -32,6 +33,15 @@ export interface GenAiCall {
   cacheWrite: number;
   /** Reasoning tokens (a subset of output: OTel GenAI semconv); NaN when absent. */
   reasoning: number;
+  /**
+   * Set when a quantity the price needs (input, output, cache read, cache write, reasoning; the total when
+   * neither input nor output is given) has no usable count because a name of it holds a number that is no token
+   * count (negative, fractional, not finite, over src/limits.ts MAX_TOKEN_COUNT: what the intake refuses,
+   * `tokenCountProblem`): the first such attribute as `key: problem`; undefined otherwise. Such a call is not
+   * priced: any count put in its place would be made up. (Another name of the same quantity with a usable count
+   * is used, as for any unusable value.)
+   */
+  invalid: string | undefined;
   /** Where the attributes the cost processor writes already are (-1: absent). */
   iCost: number;
   iSource: number;
@@ -40,7 +50,7 @@ export interface GenAiCall {
 
 /** A GenAiCall to reuse with {@link readGenAiCall}. */
 export function newGenAiCall(): GenAiCall {
-  return { reqModel: undefined, resModel: undefined, provider: undefined, address: undefined, operation: undefined, spanService: undefined, input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, iCost: -1, iSource: -1, iModel: -1 };
+  return { reqModel: undefined, resModel: undefined, provider: undefined, address: undefined, operation: undefined, spanService: undefined, input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, invalid: undefined, iCost: -1, iSource: -1, iModel: -1 };
 }
 
 // Attribute names this reader knows, each with a code for the switch below. Names are first told apart
@@ -85,6 +95,31 @@ const LLM_CACHE_WRITE = 34;
 const REASONING = 35;
 const ALT_REASONING = 36;
 const OI_REASONING = 37;
+
+// The quantity each token-count code gives (for GenAiCall.invalid).
+const Q_INPUT = 0;
+const Q_OUTPUT = 1;
+const Q_TOTAL = 2;
+const Q_CACHE_READ = 3;
+const Q_CACHE_WRITE = 4;
+const Q_REASONING = 5;
+const QUANTITY: number[] = [];
+for (const c of [INPUT, PROMPT, LLM_PROMPT, OI_PROMPT]) QUANTITY[c] = Q_INPUT;
+for (const c of [OUTPUT, COMPLETION, LLM_COMPLETION, OI_COMPLETION]) QUANTITY[c] = Q_OUTPUT;
+for (const c of [TOTAL, LLM_TOTAL]) QUANTITY[c] = Q_TOTAL;
+for (const c of [CACHE_READ, ALT_CACHE_READ, OI_CACHE_READ, LLM_CACHE_READ]) QUANTITY[c] = Q_CACHE_READ;
+for (const c of [CACHE_WRITE, ALT_CACHE_WRITE, OI_CACHE_WRITE, LLM_CACHE_WRITE]) QUANTITY[c] = Q_CACHE_WRITE;
+for (const c of [REASONING, ALT_REASONING, OI_REASONING]) QUANTITY[c] = Q_REASONING;
+
+/** The first invalid count (GenAiCall.invalid) of a quantity the call is left without, or undefined. */
+function invalidCount(bad: readonly [number, string][], call: GenAiCall): string | undefined {
+  const io = call.input >= 0 || call.output >= 0;
+  for (const [q, problem] of bad) {
+    const v = q === Q_INPUT ? call.input : q === Q_OUTPUT ? call.output : q === Q_CACHE_READ ? call.cacheRead : q === Q_CACHE_WRITE ? call.cacheWrite : q === Q_REASONING ? call.reasoning : io ? 0 : call.total;
+    if (!(v >= 0)) return problem;
+  }
+  return undefined;
+}
 
 /** Every name read, with its code (the README's "What it reads" table); the current OTel names first. */
 export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
@@ -186,6 +221,8 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   let oiReasoning = NaN;
   let spanService: string | undefined;
   let sawService = false;
+  // token counts that are numbers but no count, as (quantity, `key: problem`): rare, so allocated only then
+  let bad: [number, string][] | undefined;
   // where the attributes this processor writes already are (-1: absent, pushed without a scan)
   let iCost = -1;
   let iSource = -1;
@@ -206,6 +243,15 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
     // the value as a count (valueCount, its common cases inline) or as a string (valueString)
     const v = kv.value;
     let n = code < FIRST_COUNT ? NaN : typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : num(v);
+    // OTel GenAI token counts are int: a number that is not a whole count in range (12.5, -5, NaN, 1e30; also
+    // as a numeric string, "-3", "2.5") is invalid, as the intake says (src/limits.ts), and is no count at all
+    if (code >= FIRST_COUNT && !(n >= 0 && n <= MAX_TOKEN_COUNT && n % 1 === 0)) {
+      const problem = typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' ? tokenCountProblem(v) : undefined;
+      if (problem !== undefined) {
+        (bad ??= []).push([QUANTITY[code]!, `${k}: ${problem}`]);
+        n = NaN;
+      }
+    }
     // beyond the largest integer a double holds exactly (or infinite): no real call's count, read as unusable like a
     // negative one, so it neither prices a call absurdly nor overflows llm.tokens (int64) and the budgets. (The
     // intake's own bound on one call's tokens is src/limits.ts MAX_TOKEN_COUNT.)
@@ -343,6 +389,7 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   out.cacheRead = cacheRead >= 0 ? cacheRead : altCacheRead;
   out.cacheWrite = cacheWrite >= 0 ? cacheWrite : altCacheWrite;
   out.reasoning = reasoning >= 0 ? reasoning : altReasoning >= 0 ? altReasoning : oiReasoning;
+  out.invalid = bad === undefined ? undefined : invalidCount(bad, out);
   out.iCost = iCost;
   out.iSource = iSource;
   out.iModel = iModel;

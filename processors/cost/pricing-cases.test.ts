@@ -200,11 +200,19 @@ const cases: Case[] = [
     `${LITELLM_REASONING} (text = max(0, completion - reasoning))`,
   ],
   [
-    'an unusable reasoning count ("1e3", -5) is no count: the output at the output rate',
-    otel('qwen-plus-2025-04-28', 'dashscope', 0, M, { 'gen_ai.usage.reasoning.output_tokens': '1e3', 'gen_ai.usage.reasoning_tokens': -5 }),
+    'a reasoning count that is not a number ("1e3") is no count: the output at the output rate',
+    otel('qwen-plus-2025-04-28', 'dashscope', 0, M, { 'gen_ai.usage.reasoning.output_tokens': '1e3' }),
     1.2,
     DASHSCOPE,
   ],
+  [
+    'a negative reasoning count (-5) is invalid: unpriced, never priced as if it were 0',
+    otel('qwen-plus-2025-04-28', 'dashscope', 0, M, { 'gen_ai.usage.reasoning.output_tokens': '1e3', 'gen_ai.usage.reasoning_tokens': -5 }),
+    'unpriced:invalid_tokens',
+    'OTel GenAI semantic conventions: token counts are int >= 0',
+  ],
+  ['a fractional input count (12.5) is invalid: unpriced', otel('gpt-4o', 'openai', 12.5, M), 'unpriced:invalid_tokens', 'OTel GenAI semantic conventions: gen_ai.usage.input_tokens is an int'],
+  ['an integral double (12.0) is a count', otel('gpt-4o', 'openai', 12.0, M), (12 * 2.5) / M + 10, OPENAI],
   // --------------------------------------------------------------------------------- unpriceable
   ['only llm.usage.total_tokens', { 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'llm.usage.total_tokens': 2 * M }, 'unpriced:only_total_tokens', 'input and output are priced differently'],
   ['tokens but no model', { 'gen_ai.system': 'openai', 'gen_ai.usage.input_tokens': M }, 'unpriced:no_model', 'nothing to look up'],
