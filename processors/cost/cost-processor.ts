@@ -792,7 +792,9 @@ export class CostProcessor implements Processor {
  * USD for one call. input includes the cached and cache-write tokens and output the reasoning tokens (OTel
  * GenAI semconv), so they are taken out of them: each token is priced once, at its own rate. Reasoning
  * tokens are priced whole, the rest of the output at the output rate (`max(0, output - reasoning)`, as
- * LiteLLM's generic_cost_per_token and DashScope calculator do). Above a long-context threshold (LiteLLM
+ * LiteLLM's generic_cost_per_token and DashScope calculator do); where the provider counts them beside the
+ * output (`Price.reasoningBeside`, Perplexity) the output is priced whole and the reasoning on top (LiteLLM's
+ * Perplexity calculator). Above a long-context threshold (LiteLLM
  * `*_above_<N>k_tokens`, compared with the input tokens) every token of the call is at the tier's rates.
  */
 export function callCost(p: Price, input: number, output: number, cacheRead: number, cacheWrite: number, reasoning = 0): number {
@@ -800,7 +802,8 @@ export function callCost(p: Price, input: number, output: number, cacheRead: num
   const cached = Math.min(cacheRead, input);
   const written = Math.min(cacheWrite, input - cached);
   const fresh = input - cached - written;
-  const text = Math.max(0, output - reasoning);
+  // reasoning counted beside the output (Perplexity's usage): the output whole, the reasoning on top
+  const text = p.reasoningBeside ? output : Math.max(0, output - reasoning);
   return (fresh * r.input + cached * r.cacheRead + written * r.cacheWrite + text * r.output + reasoning * r.reasoning) / 1e6;
 }
 

@@ -174,6 +174,32 @@ describe('cost arithmetic with tiers and cache fallbacks', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("Perplexity counts reasoning beside the completion: the output whole plus the reasoning at its own price (none: $0), from a LiteLLM file and our own", () => {
+    const dir = tempDir();
+    const lite = path.join(dir, 'litellm.json');
+    fs.writeFileSync(
+      lite,
+      JSON.stringify({
+        'perplexity/deep': { litellm_provider: 'perplexity', input_cost_per_token: 2e-6, output_cost_per_token: 8e-6, output_cost_per_reasoning_token: 3e-6 },
+        'perplexity/same': { litellm_provider: 'perplexity', input_cost_per_token: 1e-6, output_cost_per_token: 5e-6, output_cost_per_reasoning_token: 5e-6 },
+        'perplexity/none': { litellm_provider: 'perplexity', input_cost_per_token: 1e-6, output_cost_per_token: 5e-6 },
+        'other/deep': { litellm_provider: 'other', input_cost_per_token: 2e-6, output_cost_per_token: 8e-6, output_cost_per_reasoning_token: 3e-6 },
+      }),
+    );
+    const own = path.join(dir, 'own.json');
+    fs.writeFileSync(own, formatPriceFile(readPriceFile(lite), { source: 's', license: 'l', refresh: 'r' }));
+    for (const file of [lite, own]) {
+      const t = buildPriceTable(file, []);
+      // 1,000 completion + 5,000 reasoning tokens (LiteLLM llms/perplexity/cost_calculator.py)
+      expect(callCost(t.resolve('perplexity/deep').price!, 0, 1000, 0, 0, 5000), file).toBeCloseTo((1000 * 8 + 5000 * 3) / 1e6, 12);
+      expect(callCost(t.resolve('perplexity/same').price!, 0, 1000, 0, 0, 5000), file).toBeCloseTo((1000 * 5 + 5000 * 5) / 1e6, 12);
+      expect(callCost(t.resolve('perplexity/none').price!, 0, 1000, 0, 0, 5000), file).toBeCloseTo((1000 * 5) / 1e6, 12);
+      // any other provider: reasoning is a part of the output (OTel GenAI)
+      expect(callCost(t.resolve('other/deep').price!, 0, 6000, 0, 0, 5000), file).toBeCloseTo((1000 * 8 + 5000 * 3) / 1e6, 12);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a Claude entry without cache prices gets Anthropic\'s multipliers; any other model the input price', () => {
     const t = new PriceTable();
     t.add([

@@ -48,11 +48,27 @@ export interface Price {
   output: number;
   cacheRead: number;
   cacheWrite: number;
-  /** Reasoning output tokens (LiteLLM `output_cost_per_reasoning_token`; default: the output price). */
+  /**
+   * Reasoning output tokens (LiteLLM `output_cost_per_reasoning_token`; default: the output price, or 0 where
+   * reasoning tokens are counted beside the output, see {@link reasoningBeside}).
+   */
   reasoning: number;
+  /**
+   * True where the provider's usage counts reasoning tokens beside the output tokens, not among them
+   * (Perplexity: `completion_tokens` + `reasoning_tokens`): the output is then priced whole and the reasoning
+   * tokens on top at the reasoning price, as LiteLLM's llms/perplexity/cost_calculator.py does.
+   */
+  reasoningBeside?: boolean;
   /** Long-context tiers, ascending by `above`. */
   tiers?: Tier[];
 }
+
+/**
+ * LiteLLM providers whose raw usage counts reasoning tokens outside the completion tokens (Perplexity's
+ * `usage.reasoning_tokens` beside `completion_tokens`, docs.perplexity.ai "Pricing"; LiteLLM
+ * llms/perplexity/cost_calculator.py adds them on top, at `output_cost_per_reasoning_token`, 0 without one).
+ */
+const REASONING_BESIDE_OUTPUT = new Set(['perplexity']);
 
 /** A price file entry before the fallbacks (cache prices may be absent). */
 export interface RawPrice {
@@ -223,7 +239,8 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
       // a $0 cache-write price next to a real input price (DeepSeek) means "no separate price", not free
       cacheWrite: cacheWrite === 0 && input ? undefined : cacheWrite,
     };
-    if (reasoning !== undefined && reasoning !== p.output) p.reasoning = reasoning;
+    // kept where it differs from the default (the output price; 0 for reasoning counted beside the output)
+    if (reasoning !== undefined && (reasoning !== p.output || (p.provider !== undefined && REASONING_BESIDE_OUTPUT.has(p.provider)))) p.reasoning = reasoning;
     if (tiers.size) p.tiers = [...tiers.values()].sort((a, b) => a.above - b.above);
     if (isZero(p)) zeroPriced++;
     else entries.push(p);
@@ -293,8 +310,11 @@ export function withFallbacks(p: RawPrice): Price {
   const claude = CLAUDE.test(p.name);
   const cacheRead = p.cacheRead ?? (claude ? round(p.input * 0.1) : p.input);
   const cacheWrite = p.cacheWrite ?? (claude ? round(p.input * 1.25) : p.input);
-  const out: Price = { name: p.name, input: p.input, output: p.output, cacheRead, cacheWrite, reasoning: p.reasoning ?? p.output };
+  // reasoning counted beside the output (Perplexity) is billed only at a reasoning price of its own
+  const beside = p.provider !== undefined && REASONING_BESIDE_OUTPUT.has(p.provider);
+  const out: Price = { name: p.name, input: p.input, output: p.output, cacheRead, cacheWrite, reasoning: p.reasoning ?? (beside ? 0 : p.output) };
   if (p.provider) out.provider = p.provider;
+  if (beside) out.reasoningBeside = true;
   if (p.tiers?.length) {
     out.tiers = p.tiers.map((t) => ({
       above: t.above,
@@ -302,7 +322,7 @@ export function withFallbacks(p: RawPrice): Price {
       output: t.output ?? p.output,
       cacheRead: t.cacheRead ?? cacheRead,
       cacheWrite: t.cacheWrite ?? (t.input !== undefined && claude && p.cacheWrite === undefined ? round(t.input * 1.25) : cacheWrite),
-      reasoning: p.reasoning ?? t.output ?? p.output,
+      reasoning: p.reasoning ?? (beside ? 0 : (t.output ?? p.output)),
     }));
   }
   return out;
@@ -315,6 +335,7 @@ function round(x: number): number {
 function samePrices(a: Price, b: Price): boolean {
   if (a === b) return true;
   if (a.input !== b.input || a.output !== b.output || a.cacheRead !== b.cacheRead || a.cacheWrite !== b.cacheWrite || a.reasoning !== b.reasoning) return false;
+  if (a.reasoningBeside !== b.reasoningBeside) return false;
   const ta = a.tiers ?? [];
   const tb = b.tiers ?? [];
   if (ta.length !== tb.length) return false;

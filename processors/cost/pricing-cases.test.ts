@@ -43,6 +43,8 @@ const LITELLM_TEST = "LiteLLM's own cost tests (tests/test_litellm, test_complet
 const LANGFUSE = 'Langfuse default model match pattern (langfuse/langfuse packages/shared default-model-prices)';
 const ISSUE = 'issue 14, "What was seen"';
 const DASHSCOPE = 'Alibaba Model Studio pricing, help.aliyun.com/zh/model-studio/billing-for-model-studio (LiteLLM dashscope/ entries, output_cost_per_reasoning_token)';
+const PERPLEXITY = 'Perplexity pricing, docs.perplexity.ai/getting-started/pricing (LiteLLM perplexity/ entries)';
+const LITELLM_PERPLEXITY = "LiteLLM's llms/perplexity/cost_calculator.py (completion_tokens at the output price, plus reasoning_tokens at output_cost_per_reasoning_token)";
 const LITELLM_REASONING = "LiteLLM's cost calculator (litellm_core_utils/llm_cost_calc/utils.py generic_cost_per_token, llms/dashscope/cost_calculator.py)";
 
 const cases: Case[] = [
@@ -186,11 +188,31 @@ const cases: Case[] = [
     0.05 + 0.75 * 0.2 + 0.25 * 0.5,
     `${DASHSCOPE}; ${LITELLM_REASONING}`,
   ],
+  // Perplexity's usage counts reasoning_tokens beside completion_tokens, not among them: LiteLLM's Perplexity
+  // calculator prices the completion whole and the reasoning on top at output_cost_per_reasoning_token (none: $0)
   [
     'perplexity/sonar-deep-research ($2/$8, reasoning $3): OpenInference llm.token_count.completion_details.reasoning',
     { 'llm.provider': 'perplexity', 'llm.model_name': 'sonar-deep-research', 'llm.token_count.prompt': M, 'llm.token_count.completion': M, 'llm.token_count.completion_details.reasoning': 400_000 },
-    2 + 0.6 * 8 + 0.4 * 3,
-    `Perplexity pricing, docs.perplexity.ai/getting-started/pricing (LiteLLM perplexity/sonar-deep-research); ${LITELLM_REASONING}`,
+    2 + 8 + 0.4 * 3,
+    `${PERPLEXITY}; ${LITELLM_PERPLEXITY}`,
+  ],
+  [
+    'sonar-deep-research via api.perplexity.ai, a real usage (12 prompt, 3,200 completion, 75,000 reasoning tokens)',
+    { 'gen_ai.system': 'openai', 'server.address': 'api.perplexity.ai', 'gen_ai.request.model': 'sonar-deep-research', 'gen_ai.usage.input_tokens': 12, 'gen_ai.usage.output_tokens': 3200, 'gen_ai.usage.reasoning_tokens': 75_000 },
+    (12 * 2 + 3200 * 8 + 75_000 * 3) / M,
+    `${PERPLEXITY} (usage of a sonar-deep-research answer); ${LITELLM_PERPLEXITY}`,
+  ],
+  [
+    'perplexity/sonar-reasoning-pro ($2/$8, no reasoning price): the completion whole, reasoning tokens beside it not billed',
+    otel('perplexity/sonar-reasoning-pro', undefined, M, M, { 'gen_ai.usage.reasoning.output_tokens': 500_000 }),
+    2 + 8,
+    `${PERPLEXITY}; ${LITELLM_PERPLEXITY}`,
+  ],
+  [
+    'Perplexity through the Vercel AI Gateway (OpenAI-style usage: reasoning among the output)',
+    otel('vercel_ai_gateway/perplexity/sonar-reasoning-pro', undefined, M, M, { 'gen_ai.usage.reasoning.output_tokens': 500_000 }),
+    2 + 8,
+    `LiteLLM vercel_ai_gateway/perplexity/sonar-reasoning-pro; ${LITELLM_REASONING}`,
   ],
   ['o3-mini (no reasoning price): reasoning at the output rate, counted once', otel('o3-mini', 'openai', M, M, { 'gen_ai.usage.reasoning.output_tokens': 700_000 }), 5.5, `${OPENAI}; ${LITELLM_REASONING}`],
   [
