@@ -90,12 +90,33 @@ describe('cost: pricing spans', () => {
         'gen_ai.usage.cache_creation.input_tokens': 3000,
         'gen_ai.usage.output_tokens': 500,
       }),
-      // cached larger than input (a non-conforming instrumentation): never a negative fresh count
+      // cached larger than input: not a part of it (Anthropic's own usage, copied as is): 100 fresh + 400 cached
       llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.cache_read.input_tokens': 400 }),
     ]);
     expect(cost(openai!)).toBeCloseTo((200 * 2.5 + 800 * 1.25 + 100 * 10) / 1e6, 12);
     expect(cost(anthropic!)).toBeCloseTo((1000 * 3 + 6000 * 0.3 + 3000 * 3.75 + 500 * 15) / 1e6, 12);
-    expect(cost(clamp!)).toBeCloseTo((100 * 1.25) / 1e6, 12);
+    expect(cost(clamp!)).toBeCloseTo((100 * 2.5 + 400 * 1.25) / 1e6, 12);
+    await proc.shutdown();
+  });
+
+  it("reads Anthropic's own usage (input_tokens without the cache, cache counts above it) as fresh + cache read + cache write, and counts every input token", async () => {
+    const { proc, emitted } = make();
+    // Anthropic Messages API usage: {input_tokens: 10, cache_read_input_tokens: 5000, cache_creation_input_tokens: 2000, output_tokens: 300}
+    // copied as is (OpenLLMetry names); LiteLLM prices 10 x $3 + 5000 x $0.30 + 2000 x $3.75 + 300 x $15 per 1M
+    const [s] = await price(proc, [
+      llmSpan({
+        'gen_ai.system': 'anthropic',
+        'gen_ai.request.model': 'claude-sonnet-4-5-20250929',
+        'gen_ai.usage.input_tokens': 10,
+        'gen_ai.usage.cache_read_input_tokens': 5000,
+        'gen_ai.usage.cache_creation_input_tokens': 2000,
+        'gen_ai.usage.output_tokens': 300,
+      }),
+    ]);
+    expect(cost(s!)).toBeCloseTo((10 * 3 + 5000 * 0.3 + 2000 * 3.75 + 300 * 15) / 1e6, 12);
+    await proc.flush();
+    const tokens = emitted.metrics.find((m) => m.name === 'llm.tokens')!.data!.dataPoints as NumberDataPoint[];
+    expect(tokens.map((p) => [getAttr(p.attributes, 'gen_ai.token.type'), p.value])).toEqual([['input', 7010n], ['output', 300n]]);
     await proc.shutdown();
   });
 

@@ -346,6 +346,10 @@ export class CostProcessor implements Processor {
           if (!(cacheRead >= 0) || !Number.isFinite(cacheRead)) cacheRead = 0;
           if (!(cacheWrite >= 0) || !Number.isFinite(cacheWrite)) cacheWrite = 0;
           if (!(reasoning >= 0) || !Number.isFinite(reasoning)) reasoning = 0;
+          // OTel GenAI: the input includes the cache reads and writes. Anthropic's own usage does not (input_tokens
+          // are the uncached tokens only), and an instrumentation that copies it as is sends cache counts that add up
+          // to more than the input: they cannot be parts of it, so the input is read as the uncached tokens
+          if (cacheRead + cacheWrite > input) input += cacheRead + cacheWrite;
 
           const provider = call.provider;
           const spanService = call.spanService;
