@@ -228,11 +228,17 @@ export function diffSummary(s: StreamState, dp: SummaryDataPoint): Diff<SummaryD
 
 // ------------------------------------------------------------------------------------------- shapes
 
-/** A reason the point cannot be read, or undefined when it is well formed (OTLP data model rules). */
-export function numberProblem(dp: NumberDataPoint): string | undefined {
+/**
+ * A reason the point cannot be read, or undefined when it is well formed (OTLP data model rules): a value
+ * that is not a finite number; for a monotonic sum (`monotonic`), a negative value (a monotonic sum only
+ * grows: its delta points are non-negative increments and its cumulative points totals since its start,
+ * data-model.md "Sums"), which would otherwise be read as a negative increase or rate.
+ */
+export function numberProblem(dp: NumberDataPoint, monotonic = false): string | undefined {
   const v = dp.value;
-  if (typeof v === 'bigint') return undefined;
-  return typeof v === 'number' && Number.isFinite(v) ? undefined : 'value is not a finite number';
+  if (typeof v === 'bigint') return monotonic && v < 0n ? 'a monotonic sum has a negative value' : undefined;
+  if (!(typeof v === 'number' && Number.isFinite(v))) return 'value is not a finite number';
+  return monotonic && v < 0 ? 'a monotonic sum has a negative value' : undefined;
 }
 
 /**

@@ -137,6 +137,19 @@ describe('metric stream reader: cumulative sums', () => {
     expect(read(batch({ type: 'gauge', dataPoints: [{ attributes: [], startTimeUnixNano: 0n, timeUnixNano: ns(T0), value: 2.5, exemplars: [], flags: 0 }] }))).toEqual([2.5]);
   });
 
+  it('refuses a negative value of a monotonic sum (delta or cumulative) as malformed, never a negative increase; an up-down counter may be negative', async () => {
+    const { read, skipped } = setup();
+    expect(read(batch(sum(-5, T0 - 9, T0 + 1000, [], AggregationTemporality.Delta)))).toEqual([]);
+    expect(read(batch({ ...sum(0, T0 - 9, T0 + 1000, [], AggregationTemporality.Delta), dataPoints: [{ attributes: [], startTimeUnixNano: 0n, timeUnixNano: ns(T0 + 1000), value: -3n, exemplars: [], flags: 0 }] } as MetricData))).toEqual([]);
+    expect(read(batch(sum(5, T0 + 10, T0 + 1000)))).toEqual([5]);
+    expect(read(batch(sum(-2, T0 + 10, T0 + 2000)))).toEqual([]);
+    expect(await skipped('malformed')).toBe(3);
+    // the stream goes on from its last good point
+    expect(read(batch(sum(9, T0 + 10, T0 + 3000)))).toEqual([4]);
+    expect(read(batch(sum(-5, T0 - 9, T0 + 1000, [], AggregationTemporality.Delta, false)))).toEqual([-5]);
+    expect(read(batch(sum(-5, T0 + 10, T0 + 1000, [{ key: 'k', value: 'v' }], AggregationTemporality.Cumulative, false)))).toEqual([-5]);
+  });
+
   it('keys streams by the OTLP identity: resource values, scope, unit, point attribute values and their types', () => {
     const { read, reader } = setup();
     const start = T0 + 1;

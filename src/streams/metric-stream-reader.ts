@@ -270,7 +270,7 @@ export class MetricStreamReader {
             visitor.noRecordedValue?.(ctx, dp);
             continue;
           }
-          const problem = numberProblem(dp);
+          const problem = numberProblem(dp, monotonic);
           if (problem) {
             this.skip('malformed', 1, `metric ${name}: ${problem}`);
             continue;
