@@ -16,7 +16,9 @@
  * - gauges keep the newest point; a non-monotonic delta sum (an up-down counter) is accumulated and
  *   exposed as a gauge;
  * - a NaN or infinite value or sum to be added to a running total is dropped (`invalid`): added, it would
- *   poison the total for the stream's life; a FLAG_NO_RECORDED_VALUE point leaves the stream as it was;
+ *   poison the total for the stream's life; so is a negative value of a monotonic sum (the stream reader's
+ *   `malformed`: a counter that went down would read as a reset); a FLAG_NO_RECORDED_VALUE point leaves the
+ *   stream as it was;
  * - a histogram point the stream reader calls malformed (src/streams/cumulative.ts `histogramProblem`,
  *   `exponentialProblem`: bucket counts that do not match the bounds or add up to the count, negative or
  *   fractional counts, bounds not increasing, a scale or bucket index out of range, a non-finite sum) is
@@ -388,6 +390,12 @@ export class MetricStore {
           // an infinite value is never usable; NaN is a gauge's or a cumulative value's to show, but added
           // to a delta sum's running total it would be NaN for ever after
           if (!Number.isFinite(v) && (delta || !Number.isNaN(v))) {
+            fail('invalid');
+            continue;
+          }
+          // a monotonic sum only grows (the stream reader's rule, src/streams/cumulative.ts numberProblem): a
+          // negative delta would make the counter go down (a reset to rate()), a negative total is no total
+          if (type === 'counter' && v < 0) {
             fail('invalid');
             continue;
           }

@@ -111,6 +111,22 @@ describe('delta to cumulative', () => {
     expect(sample(text(), key)).toBe(3);
   });
 
+  it('a negative value of a monotonic sum (delta or cumulative) is dropped as invalid, as the processors skip it: the counter never goes down', () => {
+    const { st, drops, text } = store();
+    const key = 'llm_cost_USD_total{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}';
+    st.addResourceMetrics(rm([sum(5, 0, 10)]));
+    st.addResourceMetrics(rm([sum(-2, 10, 20)]));
+    st.addResourceMetrics(rm([sum(1, 20, 30)]));
+    expect(sample(text(), key)).toBe(6);
+    const c = (v: number, end: number) => sum(v, 100, end, AggregationTemporality.Cumulative, { stream: 'c' });
+    const ckey = key.replace('}', ',stream="c"}');
+    st.addResourceMetrics(rm([c(10, 110)]));
+    st.addResourceMetrics(rm([c(-1, 120)]));
+    expect(sample(text(), ckey)).toBe(10);
+    expect(sample(render(st, 'openmetrics'), ckey.replace('_total', '_created'))).toBe(100);
+    expect(drops).toEqual(['invalid:1', 'invalid:1']);
+  });
+
   it('a NaN or infinite delta is dropped as invalid, not added to the running total for ever; a no-recorded-value point leaves the stream as it was', () => {
     const { st, drops, text } = store();
     const lbl = '{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}';
