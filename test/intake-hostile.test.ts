@@ -299,6 +299,7 @@ describe('http_json receiver: numbers out of range and hostile nesting', () => {
     ['a negative token count', span({ attributes: { 'gen_ai.usage.input_tokens': -5 } }), 'attributes.gen_ai.usage.input_tokens: expected a whole number of tokens from 0 to 1000000000, got -5'],
     ['a token count of 1e30', span({ attributes: { 'gen_ai.usage.output_tokens': 1e30 } }), 'attributes.gen_ai.usage.output_tokens: expected a whole number of tokens'],
     ['attributes nested 5,000 deep', '@DEEP@', `attributes.a: value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`],
+    ['a counter of -2', { kind: 'metric', name: 'hits', metric_type: 'counter', value: -2 }, 'value: a counter only counts up: expected a number >= 0, got -2 (send metric_type "gauge" for a value that goes down)'],
     ['a log severity of 25', { kind: 'log', severity: 25 }, 'severity: expected a name (trace, debug, info, warn, error, fatal ...) or an integer from 0 to 24, got 25'],
     ['a log severity of 3.5', { kind: 'log', severity: 3.5 }, 'severity: expected a name (trace, debug, info, warn, error, fatal ...) or an integer from 0 to 24, got 3.5'],
     ['a log severity of true', { kind: 'log', severity: true }, 'or an integer from 0 to 24, got true'],

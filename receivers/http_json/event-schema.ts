@@ -174,7 +174,7 @@ function depthOver(v: unknown, limit: number): boolean {
 /**
  * What the schema cannot say about a schema-valid event: nesting depth of attribute values and log bodies
  * (MAX_ANY_VALUE_DEPTH, as for OTLP), finite metric values, a start plus duration that OTLP can carry
- * (uint64 nanoseconds), token counts in range. Undefined when the event is fine.
+ * (uint64 nanoseconds), token counts in range, a counter's value not negative. Undefined when the event is fine.
  */
 export function eventProblem(e: Event): string | undefined {
   for (const key of ['attributes', 'resource'] as const) {
@@ -190,6 +190,10 @@ export function eventProblem(e: Event): string | undefined {
   }
   if (e.kind === 'log' && depthOver(e.body, MAX_ANY_VALUE_DEPTH)) return `body: nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`;
   if (e.kind === 'metric' && !Number.isFinite(e.value)) return `value: expected a finite number, got ${String(e.value)}`;
+  // a counter is a monotonic sum (OTLP): it only counts up; a negative point is what the processors and the
+  // prometheus exporter refuse (src/streams/cumulative.ts numberProblem), so it is refused here with the reason
+  if (e.kind === 'metric' && e.metric_type === 'counter' && e.value < 0)
+    return `value: a counter only counts up: expected a number >= 0, got ${String(e.value)} (send metric_type "gauge" for a value that goes down)`;
   if (e.timestamp !== undefined) {
     const ms = typeof e.timestamp === 'number' ? e.timestamp : Date.parse(e.timestamp);
     if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_UNIX_MS)

@@ -319,7 +319,7 @@ function toMetric(e: MetricEvent, now: bigint): Metric {
         data: {
           type: 'sum',
           aggregationTemporality: AggregationTemporality.Delta,
-          isMonotonic: e.value >= 0,
+          isMonotonic: true, // a negative counter value is refused (event-schema.ts eventProblem)
           dataPoints: [{ attributes, startTimeUnixNano: time, timeUnixNano: time, value: e.value, exemplars: [], flags: 0 }],
         },
       };
