@@ -209,6 +209,20 @@ describe('cost arithmetic with tiers and cache fallbacks', () => {
     expect(t.resolve('snowflake/claude-x').price).toMatchObject({ cacheRead: 0.3, cacheWrite: 3.75 });
     expect(t.resolve('plain').price).toMatchObject({ cacheRead: 2, cacheWrite: 2 });
   });
+
+  it('above a long-context threshold, a cache price the entry does not have follows the tier\'s input price (one it has is kept)', () => {
+    const t = new PriceTable();
+    t.add([
+      // LiteLLM gemini-2.5-computer-use-preview-10-2025: no cache prices, a 200k tier of $2.50/$15
+      { name: 'gemini-x', input: 1.25, output: 10, tiers: [{ above: 200_000, input: 2.5, output: 15 }] },
+      { name: 'claude-y', input: 3, output: 15, tiers: [{ above: 200_000, input: 6, output: 22.5 }] },
+      { name: 'kept', input: 1, output: 2, cacheRead: 0.25, tiers: [{ above: 200_000, input: 2, output: 4 }] },
+    ]);
+    // 300k input of which 50k cached, 10k output: every token at the tier's rates
+    expect(callCost(t.resolve('gemini-x').price!, 300_000, 10_000, 50_000, 0)).toBeCloseTo((300_000 * 2.5 + 10_000 * 15) / 1e6, 12);
+    expect(callCost(t.resolve('claude-y').price!, 300_000, 10_000, 50_000, 20_000)).toBeCloseTo((230_000 * 6 + 50_000 * 0.6 + 20_000 * 7.5 + 10_000 * 22.5) / 1e6, 12);
+    expect(callCost(t.resolve('kept').price!, 300_000, 0, 50_000, 0)).toBeCloseTo((250_000 * 2 + 50_000 * 0.25) / 1e6, 12);
+  });
 });
 
 describe('price files', () => {

@@ -303,7 +303,8 @@ const CLAUDE = /claude/i;
  * Fills in absent cache prices the way the provider bills them: Claude models (on any platform) at
  * Anthropic's multipliers (write 1.25x, read 0.1x input); any other model at the input price (providers
  * without a separate cache price bill those tokens as input). A tier without a cache price keeps the
- * base entry's (as LiteLLM does). Reasoning tokens without a price of their own are at the output price (of
+ * base entry's own (as LiteLLM does), or, where the entry has none, follows the tier's input price by the
+ * same rule (cached tokens of a call above the threshold are input tokens at the tier's rate). Reasoning tokens without a price of their own are at the output price (of
  * the tier, when one applies), as LiteLLM's cost calculator bills them.
  */
 export function withFallbacks(p: RawPrice): Price {
@@ -320,8 +321,9 @@ export function withFallbacks(p: RawPrice): Price {
       above: t.above,
       input: t.input ?? p.input,
       output: t.output ?? p.output,
-      cacheRead: t.cacheRead ?? cacheRead,
-      cacheWrite: t.cacheWrite ?? (t.input !== undefined && claude && p.cacheWrite === undefined ? round(t.input * 1.25) : cacheWrite),
+      // a cache price the entry has is kept; one it does not have follows the tier's input price by the same rule
+      cacheRead: t.cacheRead ?? (t.input !== undefined && p.cacheRead === undefined ? (claude ? round(t.input * 0.1) : t.input) : cacheRead),
+      cacheWrite: t.cacheWrite ?? (t.input !== undefined && p.cacheWrite === undefined ? (claude ? round(t.input * 1.25) : t.input) : cacheWrite),
       reasoning: p.reasoning ?? (beside ? 0 : (t.output ?? p.output)),
     }));
   }
