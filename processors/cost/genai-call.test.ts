@@ -25,6 +25,11 @@ function rand(seed: number): () => number {
 const NUMERIC = new Set([...GENAI_CALL_KEYS.keys()].filter((k) => /tokens|token_count|cache_/.test(k)));
 const WRITTEN = ['gen_ai.usage.cost', 'gen_ai.usage.cost.source', 'gen_ai.usage.cost.model'];
 
+/** Why a token count's value is invalid (the intake's rule, and a string with digits that is no decimal integer); undefined when it is not. */
+function problemOf(v: AnyValue): string | undefined {
+  return tokenCountProblem(v) ?? (typeof v === 'string' && /[0-9]/.test(v) && !/^-?[0-9]+$/.test(v) ? `expected a whole number of tokens written as a decimal integer ("12"), got ${JSON.stringify(v)}` : undefined);
+}
+
 /** What readGenAiCall must give, from lookups by name (attribute lists without duplicate keys). */
 function reference(attrs: readonly KeyValue[]): GenAiCall {
   const at = (k: string) => attrs.findIndex((a) => a.key === k);
@@ -34,7 +39,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
   };
   const n = (k: string): number => {
     const i = at(k);
-    const v = i < 0 || tokenCountProblem(attrs[i]!.value) !== undefined ? NaN : valueCount(attrs[i]!.value);
+    const v = i < 0 || problemOf(attrs[i]!.value) !== undefined ? NaN : valueCount(attrs[i]!.value);
     return v > Number.MAX_SAFE_INTEGER ? NaN : v; // beyond 2^53 - 1 (or infinite): not a count
   };
   /** Of names read as alternatives in one place, the one that comes first in the list. */
@@ -73,7 +78,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
     if (q === 'total') return !(call.input >= 0 || call.output >= 0) && !(call.total >= 0);
     return !(call[q] >= 0);
   };
-  call.invalid = attrs.filter((a) => NUMERIC.has(a.key) && tokenCountProblem(a.value) !== undefined && left(a.key)).map((a) => `${a.key}: ${tokenCountProblem(a.value)}`)[0];
+  call.invalid = attrs.filter((a) => NUMERIC.has(a.key) && problemOf(a.value) !== undefined && left(a.key)).map((a) => `${a.key}: ${problemOf(a.value)}`)[0];
   return call;
 }
 
@@ -154,6 +159,9 @@ describe('readGenAiCall', () => {
       expect(read(bad).output, JSON.stringify(bad)).toBeNaN();
       // not a count: the next name's count is used, as for any unusable value
       expect(read(bad, '7').input, JSON.stringify(bad)).toBe(7);
+      // alone, a string with digits is invalid (the call is not priced with a count made up); one without is no count
+      if (/[0-9]/.test(bad)) expect(read(bad).invalid, JSON.stringify(bad)).toMatch(/^gen_ai\.usage\.input_tokens: expected a whole number of tokens/);
+      else expect(read(bad).invalid, JSON.stringify(bad)).toBeUndefined();
     }
     expect(read('1000')).toMatchObject({ input: 1000, output: 1000 });
     expect(read('0').input).toBe(0);

@@ -246,7 +246,10 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
     // OTel GenAI token counts are int: a number that is not a whole count in range (12.5, -5, NaN, 1e30; also
     // as a numeric string, "-3", "2.5") is invalid, as the intake says (src/limits.ts), and is no count at all
     if (code >= FIRST_COUNT && !(n >= 0 && n <= MAX_TOKEN_COUNT && n % 1 === 0)) {
-      const problem = typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' ? tokenCountProblem(v) : undefined;
+      let problem = typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' ? tokenCountProblem(v) : undefined;
+      // a string with digits in another form than a decimal integer ("12.0", " 12 ", "1e3", "0x10", "1,000"): no
+      // int64's form, and no count is made up from it (the call would be priced with an input of 0, say)
+      if (problem === undefined && typeof v === 'string' && /[0-9]/.test(v)) problem = `expected a whole number of tokens written as a decimal integer ("12"), got ${JSON.stringify(v)}`;
       if (problem !== undefined) {
         (bad ??= []).push([QUANTITY[code]!, `${k}: ${problem}`]);
         n = NaN;

@@ -222,9 +222,9 @@ const cases: Case[] = [
     `${LITELLM_REASONING} (text = max(0, completion - reasoning))`,
   ],
   [
-    'a reasoning count that is not a number ("1e3") is no count: the output at the output rate',
+    'a reasoning count written in another form than a decimal integer ("1e3") is invalid: unpriced, no count made up',
     otel('qwen-plus-2025-04-28', 'dashscope', 0, M, { 'gen_ai.usage.reasoning.output_tokens': '1e3' }),
-    1.2,
+    'unpriced:invalid_tokens',
     DASHSCOPE,
   ],
   [
