@@ -172,7 +172,11 @@ describe('modules loaded at start with the shipped pipelines.yaml', () => {
     const withExport = await modulesOf('run', dist, overlay);
     expect(withExport.total, 'the OTLP exporters load').toBeGreaterThan(m.total);
     // 2026-11-29: 64 files (the bundle's chunks, 10 precompiled validators and 4 Ajv runtime helpers; 68 with the
-    // OTel metrics SDK for /metrics); 849 unbundled
-    expect(m.total).toBeLessThanOrEqual(70);
+    // OTel metrics SDK for /metrics); 849 unbundled. 2026-11-30: 72, raised to 74: four small modules of that
+    // session's fixes are shared by components and the core, so esbuild gives each a chunk of its own (src/text-file.ts:
+    // strict UTF-8 reads of configs and price tables; src/rfc3339.ts: silence times as Alertmanager reads them;
+    // src/regex.ts, now also the cost processor's and the templates'; src/limits.ts, now also http_json's); one
+    // precompiled validator fewer. Each is one more file to load (well under a millisecond here).
+    expect(m.total).toBeLessThanOrEqual(74);
   }, 300_000);
 });
