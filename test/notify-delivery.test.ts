@@ -415,6 +415,43 @@ describe('queue durability', () => {
   });
 });
 
+describe('disk queue: a write that cannot progress', () => {
+  const opened: DiskQueue<unknown>[] = [];
+  afterEach(async () => {
+    for (const q of opened.splice(0)) await q.close();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    dirs = [];
+  });
+  /** The queue's open segment file handle, to make its writes fail as a bad disk would. */
+  const handleOf = (q: DiskQueue<unknown>) => (q as unknown as { fh: fs.promises.FileHandle }).fh;
+
+  it('a write the kernel takes 0 bytes of fails the append (EIO, undone), it is not retried forever', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const q = await DiskQueue.open<{ n: number }>(d);
+    opened.push(q as DiskQueue<unknown>);
+    await q.append([{ item: { n: 1 }, severity: 0 }]);
+    const fh = handleOf(q as DiskQueue<unknown>);
+    const write = fh.write.bind(fh);
+    let calls = 0;
+    // a write(2) that returns 0: no progress (a guard against the old endless loop: give up after 100)
+    (fh as { write: unknown }).write = async (buf: Buffer) => {
+      if (++calls > 100) throw new Error(`write called ${calls} times without progress`);
+      return { bytesWritten: 0, buffer: buf };
+    };
+    await expect(q.append([{ item: { n: 2 }, severity: 0 }])).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/took no more bytes/) });
+    expect(calls, 'one write, not a loop').toBe(1);
+    expect(q.writeError?.code).toBe('EIO');
+    expect(q.size, 'the refused entry is not counted').toBe(1);
+    (fh as { write: unknown }).write = write;
+    await q.append([{ item: { n: 3 }, severity: 0 }]);
+    expect(q.writeError).toBeUndefined();
+    const again = await DiskQueue.open<{ n: number }>(d);
+    opened.push(again as DiskQueue<unknown>);
+    expect([...again.values()].map((e) => e.item.n)).toEqual([1, 3]);
+  });
+});
+
 describe('DeliveryQueue storage and no queue (the one delivery path of every queued exporter)', () => {
   it('storage: memory delivers like disk, writes no queue file, and dead-letters what shutdown could not deliver', async () => {
     const got: string[] = [];

@@ -605,10 +605,12 @@ function doneRecord(id: number): Buffer {
   return b;
 }
 
+/** Writes all of `bufs` at the end of the segment, or throws: a write the kernel takes 0 bytes of cannot progress (EIO), it is not looped on. */
 async function writeAll(fh: fsp.FileHandle, bufs: Buffer[]): Promise<void> {
   let buf = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
   while (buf.length) {
     const { bytesWritten } = await fh.write(buf);
+    if (!(bytesWritten > 0)) throw Object.assign(new Error('short write: the file system took no more bytes'), { code: 'EIO' });
     buf = buf.subarray(bytesWritten);
   }
 }
