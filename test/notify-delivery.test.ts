@@ -415,7 +415,7 @@ describe('queue durability', () => {
   });
 });
 
-describe('disk queue: a write that cannot progress', () => {
+describe('disk queue: a write that cannot progress or a disk that keeps failing', () => {
   const opened: DiskQueue<unknown>[] = [];
   afterEach(async () => {
     for (const q of opened.splice(0)) await q.close();
@@ -449,6 +449,37 @@ describe('disk queue: a write that cannot progress', () => {
     const again = await DiskQueue.open<{ n: number }>(d);
     opened.push(again as DiskQueue<unknown>);
     expect([...again.values()].map((e) => e.item.n)).toEqual([1, 3]);
+  });
+
+  it('a disk whose writes keep failing (EIO at fdatasync) stays in the write-error state at every probe, until a write works', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const states: (string | undefined)[] = [];
+    const q = await DiskQueue.open<{ n: number }>(d, { onWriteState: (e) => states.push(e?.code), probeMs: 3_600_000 });
+    opened.push(q as DiskQueue<unknown>);
+    const probe = () => (q as unknown as { probeSpace(): Promise<void> }).probeSpace();
+    await q.append([{ item: { n: 1 }, severity: 0 }]);
+    const fh = handleOf(q as DiskQueue<unknown>);
+    const datasync = fh.datasync.bind(fh);
+    (fh as { datasync: unknown }).datasync = async () => {
+      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    };
+    await expect(q.append([{ item: { n: 2 }, severity: 0 }])).rejects.toMatchObject({ code: 'EIO' });
+    expect(states).toEqual(['EIO']);
+    // the filesystem shows plenty of free space: that is no sign the disk works
+    await probe();
+    await probe();
+    expect(q.writeError?.code, 'still failing: /readyz keeps naming the queue').toBe('EIO');
+    expect(states).toEqual(['EIO']);
+    (fh as { datasync: unknown }).datasync = datasync;
+    await probe();
+    expect(q.writeError, 'a probe write that works clears it').toBeUndefined();
+    expect(states).toEqual(['EIO', undefined]);
+    await q.append([{ item: { n: 3 }, severity: 0 }]);
+    const again = await DiskQueue.open<{ n: number }>(d);
+    opened.push(again as DiskQueue<unknown>);
+    expect([...again.values()].map((e) => e.item.n)).toEqual([1, 3]);
+    expect(again.stats.tornRecords).toBe(0);
   });
 });
 

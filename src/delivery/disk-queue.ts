@@ -4,7 +4,8 @@
  *
  * Records: `[u32 payload length][u32 crc32(type byte + payload)][u8 type][payload]`, little endian.
  * - type 1, ENTRY: payload is JSON `{"id", "t" (enqueued at, ms), "s" (severity rank), "i" (the item)}`;
- * - type 2, DONE: payload is the id as a float64 (the entry was delivered, dead-lettered or dropped).
+ * - type 2, DONE: payload is the id as a float64 (the entry was delivered, dead-lettered or dropped). A
+ *   DONE record for id 0 (no entry has it) is a probe write of a failing queue, ignored by replay.
  * A DONE record is always written to the same or a later segment than its ENTRY, and segments are deleted
  * oldest first once none of their entries is live, so a DONE record is never deleted while its ENTRY
  * still exists. On open every segment is replayed; a record whose length runs past the end of its file or whose
@@ -28,8 +29,10 @@
  * `append` rejects), so `size`, `bytes` and the capacity they hold reflect only what is on disk; DONE
  * records of the failed write are kept in memory and written with the next write that succeeds (until then
  * a restart may deliver those entries once more: at least once). While writes fail the queue is in the
- * `writeError` state; it leaves it by itself at the next write that succeeds, and a probe (every
- * `probeMs`) retries the held DONE records once the filesystem shows free space again.
+ * `writeError` state; it leaves it only when a write succeeds: the next append's, or a probe's (every
+ * `probeMs`, once the filesystem shows free space: the held DONE records, or a DONE record for no entry,
+ * written and fdatasync'd). Free space alone clears nothing: a read-only disk or one that answers EIO has
+ * room, and the queue stays in the state, with its reason, while it cannot write.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -123,7 +126,7 @@ export interface DiskQueueOptions {
   segmentBytes?: number;
   /** Called when writes start failing (with why) and when they work again (undefined). */
   onWriteState?: (err: QueueWriteError | undefined) => void;
-  /** How often a failing queue checks for free space to write its held DONE records (default 2 s). */
+  /** How often a failing queue checks for free space and then tries a probe write (default 2 s). */
   probeMs?: number;
   /**
    * Longest a DONE record waits in memory before it is written when no ENTRY write takes it along (ms,
@@ -158,6 +161,8 @@ export class DiskQueue<T> {
   /** The current segment could not be truncated back after a failed write: roll before writing again. */
   private mustRoll = false;
   private probe: NodeJS.Timeout | undefined;
+  /** A probe write is in flight (the next tick does not start another). */
+  private probing = false;
   private readonly segmentBytes: number;
   /** Set while writes fail; undefined when the last write worked. */
   writeError: QueueWriteError | undefined;
@@ -426,16 +431,24 @@ export class DiskQueue<T> {
     this.opts.onWriteState?.(undefined);
   }
 
-  /** While writes fail: once the filesystem shows room, writes the held DONE records (or just clears the state). */
+  /**
+   * While writes fail: once the filesystem shows room, writes a probe record (with the held DONE records, which
+   * the writer puts first) and fdatasyncs it; its success clears the state, its failure keeps it (with the new
+   * reason). Resolves once the probe write settled (or at once when there is no room yet).
+   */
   private async probeSpace(): Promise<void> {
-    if (!this.writeError || this.closed) return;
-    const free = await freeBytesOf(this.dir);
-    if (free !== undefined && free < Math.max(this.writeError.bytes, 4096)) return;
-    if (this.heldDone.length) {
-      this.pending.push({ buf: Buffer.alloc(0), sync: false, resolve: noop, reject: noop });
-      this.kick();
-    } else {
-      this.recovered();
+    if (!this.writeError || this.closed || this.probing) return;
+    this.probing = true;
+    try {
+      const free = await freeBytesOf(this.dir);
+      if (free !== undefined && free < Math.max(this.writeError.bytes, 4096)) return;
+      if (!this.writeError || this.closed) return;
+      await new Promise<void>((resolve) => {
+        this.pending.push({ buf: PROBE_RECORD, sync: true, resolve, reject: () => resolve() });
+        this.kick();
+      });
+    } finally {
+      this.probing = false;
     }
   }
 
@@ -594,6 +607,9 @@ function entryRecord(id: number, t: number, severity: number, itemJson: string):
   b.writeUInt32LE(zlib.crc32(b.subarray(8)), 4);
   return b;
 }
+
+/** A DONE record for no entry (ids start at 1): what a failing queue's probe writes. */
+const PROBE_RECORD = doneRecord(0);
 
 /** A DONE record for `id`. */
 function doneRecord(id: number): Buffer {
