@@ -8,7 +8,7 @@
  * alertmanager set, budgets, silences) written on a full disk keep their previous version, parse, and leave
  * no temp file.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +19,10 @@ import { webhookExporterFactory } from '../exporters/webhook/index.ts';
 import type { WebhookPayload } from '../src/delivery/webhook-payload.ts';
 import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { alertmanagerExporterFactory } from '../exporters/alertmanager/index.ts';
+import { pagerdutyExporterFactory } from '../exporters/pagerduty/index.ts';
+import { opsgenieExporterFactory } from '../exporters/opsgenie/index.ts';
+import { ServiceTelemetry } from '../src/telemetry.ts';
+import type { Factory } from '../src/component.ts';
 import type { NotificationExporter } from '../src/delivery/notification-exporter.ts';
 import type { AlertmanagerSender } from '../exporters/alertmanager/alertmanager-exporter.ts';
 import { SinkConsumer, configFor, testSettings, waitFor } from './helpers/index.ts';
@@ -376,6 +380,65 @@ describe.skipIf(!canMount)('disk full: a reload takes over state that could not 
     t.free();
     await b.shutdown();
     expect(saved(), 'saved once the disk has room, without waiting for another change').toEqual(['One', 'Two']);
+  });
+});
+
+describe.skipIf(!canMount)('disk full: the incident state of the on-call exporters', () => {
+  const cases: [string, Factory, Record<string, unknown>][] = [
+    ['pagerduty', pagerdutyExporterFactory as Factory, { url: 'http://127.0.0.1:9/v2/enqueue', routing_key: 'R0UT1NGKEY0000000000000000000000' }],
+    ['opsgenie', opsgenieExporterFactory as Factory, { api_url: 'http://127.0.0.1:9', api_key: '00000000-0000-0000-0000-000000000000' }],
+  ];
+  it.each(cases)('%s: a state that could not be saved is on /readyz, retried until saved, at shutdown, and a reload keeps it', async (type, factory, target) => {
+    const t = tmpfs();
+    // the clock of the retry timer (setInterval) is the only thing mocked
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanup.push(() => void vi.useRealTimers());
+    const telemetry = new ServiceTelemetry();
+    telemetry.phase = 'running';
+    // what /readyz says of the state file (the queue, on the same full disk, has its own part)
+    const stateFile = () => telemetry.notReadyReason()?.split('; ').find((p) => p.includes('(state file)'));
+    const make = (previous?: Exporter) =>
+      factory.create(
+        testSettings('exporter', type, { stateDir: t.dir, telemetry: telemetry.forComponent('exporter', type), ...(previous ? { previous } : {}) }),
+        // the reload changes the config (timeout), so the exporter is replaced
+        configFor(factory, { ...target, shutdown_timeout: '100ms', ...(previous ? { timeout: '5s' } : {}) }),
+      ) as NotificationExporter;
+    const group = (name: string, status: 'firing' | 'resolved') => ({
+      alerts: [makeNotification([type], { groupKey: `{}:{alertname="${name}"}`, status, alerts: [makeAlert({ alertname: name }, { status })] })],
+    });
+    const file = path.join(t.dir, 'exporters', type, 'incidents.json');
+    const openIncidents = () => Object.values(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { firing: string[] }>).filter((i) => i.firing.length).length;
+    // (whether the queue takes a notice on the full disk depends on the slack in its segment's last page; if
+    // not, the refusal is retryable) the incident state has it either way, and cannot save it
+    const consume = (exp: NotificationExporter, batch: ReturnType<typeof group>) => exp.consume(batch).catch((e: Error) => expect(e.message).toMatch(/no space left on device/));
+
+    const a = make();
+    await a.start();
+    await consume(a, group('One', 'firing'));
+    expect(openIncidents()).toBe(1);
+    t.fill();
+    await consume(a, group('Two', 'firing'));
+    expect(stateFile(), '/readyz names the state file that cannot be saved').toMatch(
+      new RegExp(`exporter/${type} \\(state file\\): cannot save the incident state: .*no space left on device`),
+    );
+    await a.shutdown(); // the disk is still full
+    expect(openIncidents()).toBe(1);
+
+    const b = make(a);
+    await b.start();
+    expect(stateFile(), 'still unsaved after the reload').toMatch(/state file/);
+    t.free();
+    vi.advanceTimersByTime(5000);
+    expect(openIncidents(), 'saved by the retry, without waiting for a change; the reload kept the state held in memory').toBe(2);
+    expect(stateFile(), 'ready once saved').toBeUndefined();
+
+    t.fill();
+    await consume(b, group('One', 'resolved'));
+    expect(stateFile()).toMatch(/state file/);
+    t.free();
+    await b.shutdown();
+    expect(openIncidents(), 'saved at shutdown').toBe(1);
+    expect(stateFile()).toBeUndefined();
   });
 });
 

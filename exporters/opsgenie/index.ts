@@ -1,6 +1,6 @@
 import { type ConfigIssue, type Factory, stateDirFor } from '../../src/component.ts';
 import { httpUrlIssue } from '../../src/delivery/config.ts';
-import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
+import { NotificationExporter, previousSenderOf } from '../../src/delivery/notification-exporter.ts';
 import { templateIssue } from '../../src/delivery/template.ts';
 import { type OpsgenieConfig, OpsgenieConfigSchema } from './config.ts';
 import { OpsgenieSender } from './opsgenie-exporter.ts';
@@ -44,5 +44,13 @@ export const opsgenieExporterFactory: Factory<OpsgenieConfig> = {
     });
     return issues;
   },
-  create: (settings, config) => new NotificationExporter(settings, config, new OpsgenieSender(config, settings.id, stateDirFor(settings), settings.logger)),
+  create: (settings, config) =>
+    new NotificationExporter(
+      settings,
+      config,
+      new OpsgenieSender(config, settings.id, stateDirFor(settings), settings.logger, {
+        telemetry: settings.telemetry,
+        previous: previousSenderOf(settings.previous),
+      }),
+    ),
 };

@@ -1,5 +1,5 @@
 import { checkStatus, post, redact, type HttpResponse } from '../../src/delivery/http.ts';
-import { IncidentSender } from '../../src/delivery/incident-sender.ts';
+import { IncidentSender, type IncidentSenderOptions } from '../../src/delivery/incident-sender.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { OpsgenieConfig } from './config.ts';
@@ -39,8 +39,10 @@ export class OpsgenieSender extends IncidentSender {
     private readonly receiver: string,
     stateDir: string,
     logger: Logger,
+    /** Where a state file that cannot be saved is reported, and the sender a reload replaces. */
+    reload: Pick<IncidentSenderOptions, 'telemetry' | 'previous'> = {},
   ) {
-    super({ sendResolved: config.send_resolved, stateDir, logger, incidentKey: opsgenieAlias, keyField: 'alias', skipMessage: 'opsgenie: skipped a request the alert has moved past' });
+    super({ ...reload, sendResolved: config.send_resolved, stateDir, logger, incidentKey: opsgenieAlias, keyField: 'alias', skipMessage: 'opsgenie: skipped a request the alert has moved past' });
     this.templates = new OpsgenieTemplates(config);
     this.base = config.api_url.replace(/\/+$/, '');
   }

@@ -1,6 +1,6 @@
 import { type ConfigIssue, type Factory, stateDirFor } from '../../src/component.ts';
 import { httpUrlIssue } from '../../src/delivery/config.ts';
-import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
+import { NotificationExporter, previousSenderOf } from '../../src/delivery/notification-exporter.ts';
 import { templateIssue } from '../../src/delivery/template.ts';
 import { type PagerDutyConfig, PagerDutyConfigSchema } from './config.ts';
 import { PagerDutySender } from './pagerduty-exporter.ts';
@@ -45,5 +45,13 @@ export const pagerdutyExporterFactory: Factory<PagerDutyConfig> = {
     });
     return issues;
   },
-  create: (settings, config) => new NotificationExporter(settings, config, new PagerDutySender(config, settings.id, stateDirFor(settings), settings.logger)),
+  create: (settings, config) =>
+    new NotificationExporter(
+      settings,
+      config,
+      new PagerDutySender(config, settings.id, stateDirFor(settings), settings.logger, {
+        telemetry: settings.telemetry,
+        previous: previousSenderOf(settings.previous),
+      }),
+    ),
 };

@@ -1,5 +1,5 @@
 import { checkStatus, post, redact, type HttpResponse } from '../../src/delivery/http.ts';
-import { IncidentSender } from '../../src/delivery/incident-sender.ts';
+import { IncidentSender, type IncidentSenderOptions } from '../../src/delivery/incident-sender.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { PagerDutyConfig } from './config.ts';
@@ -37,8 +37,10 @@ export class PagerDutySender extends IncidentSender {
     private readonly receiver: string,
     stateDir: string,
     logger: Logger,
+    /** Where a state file that cannot be saved is reported, and the sender a reload replaces. */
+    reload: Pick<IncidentSenderOptions, 'telemetry' | 'previous'> = {},
   ) {
-    super({ sendResolved: config.send_resolved, stateDir, logger, incidentKey: dedupKey, keyField: 'dedup_key', skipMessage: 'pagerduty: skipped an event the incident has moved past' });
+    super({ ...reload, sendResolved: config.send_resolved, stateDir, logger, incidentKey: dedupKey, keyField: 'dedup_key', skipMessage: 'pagerduty: skipped an event the incident has moved past' });
     this.templates = new PagerDutyTemplates(config);
   }
 

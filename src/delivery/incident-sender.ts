@@ -5,6 +5,7 @@
  * exporter does) does not load the HTTP client.
  */
 import type { Agent } from 'undici';
+import type { ComponentTelemetry } from '../telemetry.ts';
 import type { Logger } from '../logger.ts';
 import type { AlertNotification } from '../model.ts';
 import { httpAgent } from './http.ts';
@@ -24,6 +25,13 @@ export interface IncidentSenderOptions {
   keyField: string;
   /** The debug log message when a notification the incident has moved past is skipped. */
   skipMessage: string;
+  /** Where a state that cannot be saved is reported (`/readyz` names the exporter's `state file`). */
+  telemetry?: ComponentTelemetry;
+  /**
+   * The sender of the exporter a reload replaces (`settings.previous`'s): when it is of the same kind, its
+   * incident state held in memory is taken over (newer than the file when saves failed).
+   */
+  previous?: unknown;
 }
 
 /**
@@ -36,7 +44,10 @@ export abstract class IncidentSender implements NotificationSender {
   private readonly incidents: IncidentState;
 
   constructor(private readonly opts: IncidentSenderOptions) {
-    this.incidents = new IncidentState(opts.stateDir, opts.logger);
+    const telemetry = opts.telemetry;
+    this.incidents = new IncidentState(opts.stateDir, opts.logger, {
+      onSaveState: telemetry ? (problem) => telemetry.setHealthy(problem === undefined, problem, 'state file') : undefined,
+    });
   }
 
   wants(n: AlertNotification): boolean {
@@ -48,12 +59,25 @@ export abstract class IncidentSender implements NotificationSender {
   }
 
   async start(): Promise<void> {
-    this.incidents.load();
+    const prev = this.opts.previous;
+    this.opts.previous = undefined; // not held past the takeover
+    this.incidents.load(prev instanceof IncidentSender && prev.constructor === this.constructor ? prev.incidents : undefined);
     this.agent = httpAgent();
   }
 
   async shutdown(): Promise<void> {
+    this.incidents.close();
     await this.agent?.close();
+  }
+
+  /** Whether the incident state in memory could not be saved yet (tests). */
+  get incidentStateUnsaved(): boolean {
+    return this.incidents.unsaved;
+  }
+
+  /** Incidents held (tests). */
+  get incidentCount(): number {
+    return this.incidents.size;
   }
 
   /** The notification's incident key when its status is the incident's current one; else logs the skip and gives undefined. */

@@ -12,7 +12,10 @@
  * one (a stale trigger after the resolve, or a partial resolve while the group still fires, is skipped).
  *
  * File: `<exporter state dir>/incidents.json`, rewritten atomically after each accepted batch that changed
- * something. Bounded: at most `maxKeys` incidents; closed ones are forgotten after `keepClosedMs`, and the
+ * something. A save that fails (disk full) keeps the previous file, is reported (`onSaveState`: /readyz names
+ * the exporter's state file) and retried every `retryMs`, at the next change and at close, until it works. A
+ * reload takes over the state held in memory by the exporter it replaces (newer than the file when saves
+ * failed). Bounded: at most `maxKeys` incidents; closed ones are forgotten after `keepClosedMs`, and the
  * oldest closed (then the oldest open) go first when the bound is reached.
  */
 import fs from 'node:fs';
@@ -31,6 +34,19 @@ interface Incident {
 /** An incident's status, as the alert notification that opens or closes it says (`firing` or `resolved`). */
 export type IncidentStatus = 'firing' | 'resolved';
 
+/** Bounds, clock and save-failure reporting of an {@link IncidentState}. */
+export interface IncidentStateOptions {
+  /** Incidents held at most (default 10 000). */
+  maxKeys?: number;
+  /** How long a closed incident is remembered (ms, default 7 days). */
+  keepClosedMs?: number;
+  now?: () => number;
+  /** Called with why when a save starts failing (and at each failed retry), with undefined once a save works again. */
+  onSaveState?: (problem: string | undefined) => void;
+  /** How often a save that failed is tried again (ms, default 5 s). */
+  retryMs?: number;
+}
+
 /**
  * The open/closed state of an on-call exporter's incidents, in arrival order (see this file's comment), kept in
  * `<dir>/incidents.json`; at most `maxKeys` incidents (default 10 000), closed ones kept `keepClosedMs` (default 7 days).
@@ -38,19 +54,38 @@ export type IncidentStatus = 'firing' | 'resolved';
 export class IncidentState {
   private readonly incidents = new Map<string, Incident>();
   private readonly file: string;
+  private readonly maxKeys: number;
+  private readonly keepClosedMs: number;
+  private readonly now: () => number;
+  /** The state was loaded (from the file or a previous instance): only then is it worth taking over. */
+  private loaded = false;
+  /** The last save failed: the file is older than the state in memory. */
+  private saveFailing = false;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     dir: string,
     private readonly logger: Logger,
-    private readonly maxKeys = 10_000,
-    private readonly keepClosedMs = 7 * 24 * 3600_000,
-    private readonly now: () => number = Date.now,
+    private readonly opts: IncidentStateOptions = {},
   ) {
     this.file = path.join(dir, 'incidents.json');
+    this.maxKeys = opts.maxKeys ?? 10_000;
+    this.keepClosedMs = opts.keepClosedMs ?? 7 * 24 * 3600_000;
+    this.now = opts.now ?? Date.now;
   }
 
-  /** Reads the saved state; a missing file is an empty state, an unreadable one is logged and ignored. */
-  load(): void {
+  /**
+   * Reads the saved state; a missing file is an empty state, an unreadable one is logged and ignored. Given the
+   * state of the exporter a reload replaces (same file), takes over what it holds in memory instead, and saves it
+   * when its last save had failed.
+   */
+  load(previous?: IncidentState): void {
+    this.loaded = true;
+    if (previous && previous.loaded && previous.file === this.file) {
+      for (const [k, v] of previous.incidents) this.incidents.set(k, v);
+      if (previous.saveFailing) this.save();
+      return;
+    }
     try {
       const saved = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Record<string, Incident>;
       for (const [k, v] of Object.entries(saved)) {
@@ -93,6 +128,17 @@ export class IncidentState {
     return this.incidents.size;
   }
 
+  /** Whether the state in memory is not in the file (its last save failed). */
+  get unsaved(): boolean {
+    return this.saveFailing;
+  }
+
+  /** Stops the retry timer; a state that could not be saved is tried once more (at shutdown). */
+  close(): void {
+    if (this.saveFailing) this.save();
+    this.stopRetry();
+  }
+
   private prune(now: number): void {
     for (const [k, v] of this.incidents) if (!v.firing.length && now - v.at > this.keepClosedMs) this.incidents.delete(k);
     if (this.incidents.size <= this.maxKeys) return;
@@ -110,7 +156,26 @@ export class IncidentState {
     try {
       writeFileAtomicSync(this.file, JSON.stringify(Object.fromEntries(this.incidents)));
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message, file: this.file }, 'cannot save the incident state');
+      const message = (err as Error).message;
+      if (!this.saveFailing)
+        this.logger.error({ err: message, file: this.file }, 'cannot save the incident state (the previous file is kept; retried until it works, at the next change and at shutdown)');
+      this.saveFailing = true;
+      this.opts.onSaveState?.(`cannot save the incident state: ${message}`);
+      if (!this.retryTimer) {
+        this.retryTimer = setInterval(() => this.save(), this.opts.retryMs ?? 5000);
+        this.retryTimer.unref();
+      }
+      return;
     }
+    this.stopRetry();
+    if (!this.saveFailing) return;
+    this.saveFailing = false;
+    this.logger.info({ file: this.file }, 'the incident state is saved again');
+    this.opts.onSaveState?.(undefined);
+  }
+
+  private stopRetry(): void {
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
   }
 }

@@ -25,6 +25,11 @@ export interface NotificationSender {
   shutdown?(): Promise<void>;
 }
 
+/** The sender of the queued notification exporter a reload replaces (`settings.previous`), if it is one. */
+export function previousSenderOf(previous: unknown): NotificationSender | undefined {
+  return previous instanceof NotificationExporter ? previous.notificationSender : undefined;
+}
+
 /** The notifications in a batch that are routed to `id`. */
 export function notificationsFor(batch: Batch, id: string): AlertNotification[] {
   const out: AlertNotification[] = [];
