@@ -112,6 +112,25 @@ describe('email exporter', () => {
     expect(bad.smtp.mails).toHaveLength(0);
   });
 
+  it('retries an AUTH answered 4xx (454 temporary authentication failure, RFC 4954); a 535 stays permanent', async () => {
+    const { smtp, exp, deadLetter } = await setup();
+    smtp.failAuth.push({ code: 454, message: '4.7.0 Temporary authentication failure' });
+    await exp.consume({ alerts: [makeNotification(['email/oncall'])] });
+    await waitFor(() => smtp.mails.length === 1 || fs.existsSync(deadLetter), 10_000, 'delivery after the retry');
+    expect(fs.existsSync(deadLetter) ? fs.readFileSync(deadLetter, 'utf8') : '', 'not dead-lettered').toBe('');
+    expect(smtp.mails).toHaveLength(1);
+    expect(smtp.mails[0]!.user).toBe('vigil');
+
+    const bad = await setup();
+    bad.smtp.failAuth.push({ code: 535, message: '5.7.8 Authentication credentials invalid' });
+    await bad.exp.consume({ alerts: [makeNotification(['email/oncall'])] });
+    await waitFor(() => fs.existsSync(bad.deadLetter), 10_000, 'dead letter (535)');
+    const line = JSON.parse(fs.readFileSync(bad.deadLetter, 'utf8').trim()) as { reason: string; attempts: number };
+    expect(line.attempts).toBe(1);
+    expect(line.reason).toMatch(/permanent error: .*535/);
+    expect(bad.smtp.mails).toHaveLength(0);
+  });
+
   it('refuses an untrusted certificate unless told to skip verification', async () => {
     const { smtp, exp, deadLetter } = await setup({ ca_file: '' }, { retry: { enabled: false } });
     await exp.consume({ alerts: [makeNotification(['email/oncall'])] });

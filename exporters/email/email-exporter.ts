@@ -8,8 +8,10 @@ import type { EmailConfig } from './config.ts';
 import { buildEmail, headerSafe } from './email-message.ts';
 
 /**
- * Mails each alert group over SMTP with nodemailer. SMTP 5xx replies and failed AUTH are permanent (dead
- * letter); connection failures, timeouts and 4xx replies are retried.
+ * Mails each alert group over SMTP with nodemailer. The SMTP reply class decides (RFC 5321 4.2.1), whatever
+ * the command: a 5xx reply is permanent (dead letter), a 4xx one is retried, AUTH included (454 "Temporary
+ * authentication failure", RFC 4954, is retried; 535 bad credentials is permanent). Failed AUTH without a
+ * reply (no credentials the server's methods take) is permanent; connection failures and timeouts are retried.
  */
 export class EmailSender implements NotificationSender {
   private transport: Transporter | undefined;
@@ -71,8 +73,18 @@ export class EmailSender implements NotificationSender {
     } catch (err) {
       const e = err as Error & { responseCode?: number; code?: string };
       const detail = `SMTP ${this.config.smtp.host}:${this.config.smtp.port}: ${e.message}`;
-      if (e.code === 'EAUTH' || (e.responseCode !== undefined && e.responseCode >= 500)) throw permanentError(detail, err);
+      if (smtpFailureIsPermanent(e)) throw permanentError(detail, err);
       throw retryableError(detail, undefined, err);
     }
   }
+}
+
+/**
+ * Whether a nodemailer error is permanent: by the SMTP reply's class when the server replied (5xx permanent,
+ * 4xx retried, for AUTH as for any command); without a reply, only an AUTH failure (nodemailer's `EAUTH`:
+ * missing credentials, no method in common) is, since trying again cannot change it.
+ */
+export function smtpFailureIsPermanent(e: { responseCode?: number; code?: string }): boolean {
+  if (typeof e.responseCode === 'number' && e.responseCode >= 200) return e.responseCode >= 500;
+  return e.code === 'EAUTH';
 }

@@ -35,6 +35,8 @@ export class SmtpTestServer {
   readonly mails: ReceivedMail[] = [];
   /** Reply to the next DATA with this SMTP error code (e.g. 451 retryable, 550 permanent), then clear it. */
   failNext: { code: number; message: string }[] = [];
+  /** Reply to the next AUTH with this SMTP error code (e.g. 454 temporary, 535 bad credentials), then clear it. */
+  failAuth: { code: number; message: string }[] = [];
   port = 0;
   private server: SMTPServer | undefined;
   private cert: ReturnType<typeof selfSignedCert> | undefined;
@@ -56,7 +58,9 @@ export class SmtpTestServer {
       allowInsecureAuth: false,
       logger: false,
       onAuth: (auth, _session, cb) => {
-        if (auth.username === this.opts.username && auth.password === this.opts.password) cb(null, { user: auth.username });
+        const fail = this.failAuth.shift();
+        if (fail) cb(Object.assign(new Error(fail.message), { responseCode: fail.code }));
+        else if (auth.username === this.opts.username && auth.password === this.opts.password) cb(null, { user: auth.username });
         else cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
       },
       onData: (stream, session, cb) => {
