@@ -21,6 +21,7 @@ import { otlpExporterFactory } from '../exporters/otlp/index.ts';
 import { alertmanagerExporterFactory } from '../exporters/alertmanager/index.ts';
 import { pagerdutyExporterFactory } from '../exporters/pagerduty/index.ts';
 import { opsgenieExporterFactory } from '../exporters/opsgenie/index.ts';
+import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
 import { ServiceTelemetry } from '../src/telemetry.ts';
 import type { Factory } from '../src/component.ts';
 import type { NotificationExporter } from '../src/delivery/notification-exporter.ts';
@@ -438,6 +439,52 @@ describe.skipIf(!canMount)('disk full: the incident state of the on-call exporte
     t.free();
     await b.shutdown();
     expect(openIncidents(), 'saved at shutdown').toBe(1);
+    expect(stateFile()).toBeUndefined();
+  });
+});
+
+describe.skipIf(!canMount)('disk full: the prometheus exporter\'s ALERTS file', () => {
+  it('a firing set that could not be saved is on /readyz, saved at the next sweep and at shutdown, and a reload keeps it', async () => {
+    const t = tmpfs();
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanup.push(() => void vi.useRealTimers());
+    const telemetry = new ServiceTelemetry();
+    telemetry.phase = 'running';
+    const stateFile = () => telemetry.notReadyReason()?.split('; ').find((p) => p.includes('(state file)'));
+    const make = (previous?: Exporter) =>
+      prometheusExporterFactory.create(
+        testSettings('exporter', 'prometheus', { stateDir: t.dir, telemetry: telemetry.forComponent('exporter', 'prometheus'), ...(previous ? { previous } : {}) }),
+        // the reload changes the config, so the exporter is replaced; expiry sweeps every 60 s
+        configFor(prometheusExporterFactory, { endpoint: '127.0.0.1:0', metric_expiration: previous ? '4m' : '5m' }),
+      ) as Exporter;
+    const alert = (name: string, status: 'firing' | 'resolved') => ({ alerts: [makeNotification([], { status, alerts: [makeAlert({ alertname: name }, { status })] })] });
+    const file = path.join(t.dir, 'exporters', 'prometheus', 'alerts.json');
+    const saved = () => Object.values(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { labels: Record<string, string> }>).map((a) => a.labels.alertname).sort();
+
+    const a = make();
+    await a.start({ reportFatal: () => undefined });
+    await a.consume(alert('One', 'firing'));
+    expect(saved()).toEqual(['One']);
+    t.fill();
+    await a.consume(alert('Two', 'firing'));
+    expect(stateFile(), '/readyz names the file that cannot be saved').toMatch(/exporter\/prometheus \(state file\): cannot save the firing alerts: .*no space left on device/);
+    await a.shutdown(); // the disk is still full
+    expect(saved()).toEqual(['One']);
+
+    const b = make(a);
+    await b.start({ reportFatal: () => undefined });
+    cleanup.push(() => b.shutdown());
+    t.free();
+    vi.advanceTimersByTime(60_000);
+    expect(saved(), 'saved at the sweep, without waiting for a change; the reload kept the alerts held in memory').toEqual(['One', 'Two']);
+    expect(stateFile()).toBeUndefined();
+
+    t.fill();
+    await b.consume(alert('One', 'resolved'));
+    expect(stateFile()).toMatch(/state file/);
+    t.free();
+    await b.shutdown();
+    expect(saved(), 'saved at shutdown').toEqual(['Two']);
     expect(stateFile()).toBeUndefined();
   });
 });

@@ -62,6 +62,8 @@ export class PrometheusExporter implements Exporter {
   private readonly live: { store: MetricStore; labels: Attributes };
   private readonly liveSet: Set<{ store: MetricStore; labels: Attributes }>;
   private stopped = false;
+  /** The last save of alerts.json failed: retried at every expiry sweep, at the next change and at shutdown. */
+  private saveFailing = false;
   private host: Host | undefined;
   /** The address it listens on once started (`host:port`, the real port when 0 was asked). */
   address = '';
@@ -92,7 +94,12 @@ export class PrometheusExporter implements Exporter {
   async start(serviceHost?: Host): Promise<void> {
     if (this.server) return;
     this.host = serviceHost;
-    this.loadAlerts();
+    const prev = this.settings.previous;
+    if (prev instanceof PrometheusExporter && prev.alertsFile === this.alertsFile) {
+      // a reload: the firing alerts held in memory are newer than alerts.json when its saves failed
+      for (const [k, a] of prev.store.alerts) this.store.alerts.set(k, a);
+      if (prev.saveFailing) this.saveAlerts();
+    } else this.loadAlerts();
     const { host, port } = splitHostPort(this.config.endpoint);
     // Scrapes are small: headers within 10 s (checked every second), a capped number of connections.
     const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => this.handle(req, res));
@@ -107,7 +114,10 @@ export class PrometheusExporter implements Exporter {
     const a = server.address();
     this.address = a && typeof a === 'object' ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : this.config.endpoint;
     const every = Math.max(1000, Math.min(60_000, parseDuration(this.config.metric_expiration) / 4));
-    this.timer = setInterval(() => this.store.expire(), every);
+    this.timer = setInterval(() => {
+      this.store.expire();
+      if (this.saveFailing) this.saveAlerts();
+    }, every);
     this.timer.unref();
     this.settings.logger.info({ endpoint: this.address, path: this.config.path }, 'prometheus exporter listening');
   }
@@ -124,6 +134,7 @@ export class PrometheusExporter implements Exporter {
     if (this.stopped) return;
     this.stopped = true;
     this.liveSet.delete(this.live);
+    if (this.saveFailing) this.saveAlerts();
     this.store.close();
     if (this.timer) clearInterval(this.timer);
     const s = this.server;
@@ -193,11 +204,21 @@ export class PrometheusExporter implements Exporter {
     }
   }
 
+  /** Writes alerts.json; a failure (disk full) keeps the previous file, is on /readyz (`state file`) and is retried. */
   private saveAlerts(): void {
     try {
       writeFileAtomicSync(this.alertsFile, JSON.stringify(Object.fromEntries(this.store.alerts)));
     } catch (err) {
-      this.settings.logger.warn({ err: (err as Error).message, file: this.alertsFile }, 'cannot save the firing alerts');
+      const message = (err as Error).message;
+      if (!this.saveFailing)
+        this.settings.logger.error({ err: message, file: this.alertsFile }, 'cannot save the firing alerts (the previous file is kept; retried at every expiry sweep, at the next change and at shutdown)');
+      this.saveFailing = true;
+      this.settings.telemetry.setHealthy(false, `cannot save the firing alerts: ${message}`, 'state file');
+      return;
     }
+    if (!this.saveFailing) return;
+    this.saveFailing = false;
+    this.settings.telemetry.setHealthy(true, undefined, 'state file');
+    this.settings.logger.info({ file: this.alertsFile }, 'the firing alerts are saved again');
   }
 }
