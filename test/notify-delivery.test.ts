@@ -483,6 +483,68 @@ describe('disk queue: a write that cannot progress or a disk that keeps failing'
   });
 });
 
+describe('disk queue: segments that cannot be deleted (read-only disk)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    dirs = [];
+  });
+
+  it('a done segment whose delete fails stays listed and is deleted later; the writer does not reject', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const q = await DiskQueue.open<{ n: number; pad: string }>(d, { segmentBytes: 256 });
+    const pad = 'p'.repeat(300); // one record fills a segment
+    const es = [];
+    for (let n = 0; n < 3; n++) es.push(...(await q.append([{ item: { n, pad }, severity: 0 }])));
+    const rm = vi.spyOn(fs.promises, 'rm').mockRejectedValue(Object.assign(new Error('EROFS: read-only file system, unlink'), { code: 'EROFS' }));
+    const rejections: unknown[] = [];
+    const onRejection = (r: unknown) => rejections.push(r);
+    process.on('unhandledRejection', onRejection);
+    try {
+      for (const e of es.slice(0, 2)) q.remove(e.id);
+      await q.append([{ item: { n: 3, pad }, severity: 0 }]);
+      await q.append([{ item: { n: 4, pad }, severity: 0 }]);
+      expect(rm).toHaveBeenCalled();
+      await new Promise((r) => setImmediate(r));
+      expect(rejections, 'the writer does not reject').toEqual([]);
+      expect(fs.readdirSync(d).filter((f) => f.endsWith('.seg')).length, 'nothing deleted').toBe(q.segmentCount);
+      rm.mockRestore();
+      await q.append([{ item: { n: 5, pad }, severity: 0 }]);
+      await q.close();
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+    const again = await DiskQueue.open<{ n: number; pad: string }>(d, { segmentBytes: 256 });
+    expect([...again.values()].map((e) => e.item.n), 'the done ones are gone once deletes work').toEqual([2, 3, 4, 5]);
+    expect(fs.readdirSync(d).filter((f) => f.endsWith('.seg')).length).toBe(again.segmentCount);
+    await again.close();
+  });
+
+  it('a done head that cannot be deleted is not compacted: each append is one write, no empty one', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const q = await DiskQueue.open<{ n: number; pad: string }>(d, { segmentBytes: 256 });
+    const pad = 'p'.repeat(300); // one record fills a segment
+    const es = [];
+    for (let n = 0; n < 12; n++) es.push(...(await q.append([{ item: { n, pad }, severity: 0 }])));
+    vi.spyOn(fs.promises, 'rm').mockRejectedValue(Object.assign(new Error('EROFS: read-only file system, unlink'), { code: 'EROFS' }));
+    for (const e of es.slice(0, 10)) q.remove(e.id); // the oldest segments are done, and cannot be deleted
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+    for (let n = 12; n < 15; n++) {
+      const writes = q.stats.writes;
+      await q.append([{ item: { n, pad }, severity: 0 }]);
+      await settle();
+      expect(q.stats.writes - writes, `append ${n}: one write`).toBe(1);
+    }
+    vi.restoreAllMocks();
+    await q.close();
+  });
+});
+
 describe('DeliveryQueue storage and no queue (the one delivery path of every queued exporter)', () => {
   it('storage: memory delivers like disk, writes no queue file, and dead-letters what shutdown could not deliver', async () => {
     const got: string[] = [];

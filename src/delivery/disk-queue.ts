@@ -33,6 +33,8 @@
  * `probeMs`, once the filesystem shows free space: the held DONE records, or a DONE record for no entry,
  * written and fdatasync'd). Free space alone clears nothing: a read-only disk or one that answers EIO has
  * room, and the queue stays in the state, with its reason, while it cannot write.
+ * A fully-done segment that cannot be deleted (read-only disk) stays on the list, oldest first, and its delete
+ * is tried again after the next write; the writer never rejects because of it.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -352,7 +354,8 @@ export class DiskQueue<T> {
         seg.size += n;
         this.stats.bytesWritten += n;
         this.stats.writes++;
-        if (this.writeError) this.recovered();
+        // only bytes that reached the disk say it works again
+        if (this.writeError && n > 0) this.recovered();
         for (const p of batch) p.resolve();
       }
       await this.collect();
@@ -455,10 +458,18 @@ export class DiskQueue<T> {
   /** Deletes fully-done segments from the oldest on; moves a stuck head's few live entries to the tail. */
   private async collect(): Promise<void> {
     while (this.segments.length > 1 && this.segments[0]!.live <= 0 && this.segments[0] !== this.current) {
-      const seg = this.segments.shift()!;
-      await fsp.rm(seg.file, { force: true });
+      const seg = this.segments[0]!;
+      try {
+        await fsp.rm(seg.file, { force: true });
+      } catch {
+        // (a read-only or failing disk) kept, and oldest first: a later segment holding DONE records of its
+        // entries must not go before it. Tried again after the next write.
+        break;
+      }
+      this.segments.shift();
     }
-    if (!this.compacting && this.segments.length > COMPACT_AFTER_SEGMENTS && this.segments[0] !== this.current) {
+    // (a head with nothing live is one whose delete failed: nothing to move)
+    if (!this.compacting && this.segments.length > COMPACT_AFTER_SEGMENTS && this.segments[0] !== this.current && this.segments[0]!.live > 0) {
       this.compacting = true;
       const head = this.segments[0]!;
       const moved = [...this.entries.values()].filter((e) => e.seg === head);
