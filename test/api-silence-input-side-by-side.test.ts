@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../src/service.ts';
 import { AlertmanagerProcess, alertmanagerBinary } from './doubles/alertmanager.ts';
 import { tempDir } from './helpers/index.ts';
-import { startService } from './helpers/service.ts';
+import { startSilencesApi } from './helpers/service.ts';
 
 const bin = alertmanagerBinary();
 if (!bin) console.warn('\n!!!!! prometheus-alertmanager is NOT installed: the silence input side-by-side test fails in CI. Install it with .ci/steps/40-alertmanager.sh. !!!!!\n');
@@ -30,22 +30,7 @@ beforeAll(async () => {
   process.env.TZ = 'America/New_York'; // zone-less times must not be read in the machine's zone
   am = await new AlertmanagerProcess(bin).start();
   dir = tempDir('vigil-silence-input-');
-  service = await startService(
-    dir,
-    `receivers:
-  nop:
-processors:
-  alerts: {}
-exporters:
-  nop:
-service:
-  state_dir: ${dir}/state
-  telemetry: {endpoint: "127.0.0.1:0", logs: {level: error}, api: {unauthenticated_writes: true}}
-  pipelines:
-    main: {receivers: [nop], processors: [alerts], exporters: [nop]}
-`,
-  );
-  vigilUrl = `http://127.0.0.1:${service.telemetryPort}`;
+  ({ service, url: vigilUrl } = await startSilencesApi(dir));
 }, 60_000);
 
 afterAll(async () => {

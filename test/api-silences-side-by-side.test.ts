@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../src/service.ts';
 import { AlertmanagerProcess, alertmanagerBinary, AMTOOL, amtoolAt as amtool } from './doubles/alertmanager.ts';
 import { tempDir } from './helpers/index.ts';
-import { startService } from './helpers/service.ts';
+import { startSilencesApi } from './helpers/service.ts';
 
 const bin = alertmanagerBinary();
 const ready = Boolean(AMTOOL && bin);
@@ -38,22 +38,7 @@ beforeAll(async () => {
   if (!ready) return;
   am = await new AlertmanagerProcess(bin!).start();
   dir = tempDir('vigil-silences-sbs-');
-  service = await startService(
-    dir,
-    `receivers:
-  nop:
-processors:
-  alerts: {}
-exporters:
-  nop:
-service:
-  state_dir: ${dir}/state
-  telemetry: {endpoint: "127.0.0.1:0", logs: {level: error}, api: {unauthenticated_writes: true}}
-  pipelines:
-    main: {receivers: [nop], processors: [alerts], exporters: [nop]}
-`,
-  );
-  vigilUrl = `http://127.0.0.1:${service.telemetryPort}`;
+  ({ service, url: vigilUrl } = await startSilencesApi(dir));
   for (const [i, matchers] of SILENCES.entries())
     for (const url of [am.url, vigilUrl]) await amtool(url, 'silence', 'add', ...matchers, '-c', `s${i}`, '-a', 'tester', '-d', '1h');
 }, 60_000);

@@ -384,6 +384,18 @@ describe.skipIf(!canMount)('disk full: a reload takes over state that could not 
   });
 });
 
+/**
+ * A running service's telemetry, and what its /readyz says of state files (the queue, on the same full disk, has
+ * its own part); the clock of the retry timers (setInterval) is mocked, nothing else.
+ */
+function stateFileReadiness(): { telemetry: ServiceTelemetry; stateFile: () => string | undefined } {
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  cleanup.push(() => void vi.useRealTimers());
+  const telemetry = new ServiceTelemetry();
+  telemetry.phase = 'running';
+  return { telemetry, stateFile: () => telemetry.notReadyReason()?.split('; ').find((p) => p.includes('(state file)')) };
+}
+
 describe.skipIf(!canMount)('disk full: the incident state of the on-call exporters', () => {
   const cases: [string, Factory, Record<string, unknown>][] = [
     ['pagerduty', pagerdutyExporterFactory as Factory, { url: 'http://127.0.0.1:9/v2/enqueue', routing_key: 'R0UT1NGKEY0000000000000000000000' }],
@@ -391,13 +403,7 @@ describe.skipIf(!canMount)('disk full: the incident state of the on-call exporte
   ];
   it.each(cases)('%s: a state that could not be saved is on /readyz, retried until saved, at shutdown, and a reload keeps it', async (type, factory, target) => {
     const t = tmpfs();
-    // the clock of the retry timer (setInterval) is the only thing mocked
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    cleanup.push(() => void vi.useRealTimers());
-    const telemetry = new ServiceTelemetry();
-    telemetry.phase = 'running';
-    // what /readyz says of the state file (the queue, on the same full disk, has its own part)
-    const stateFile = () => telemetry.notReadyReason()?.split('; ').find((p) => p.includes('(state file)'));
+    const { telemetry, stateFile } = stateFileReadiness();
     const make = (previous?: Exporter) =>
       factory.create(
         testSettings('exporter', type, { stateDir: t.dir, telemetry: telemetry.forComponent('exporter', type), ...(previous ? { previous } : {}) }),
@@ -446,11 +452,7 @@ describe.skipIf(!canMount)('disk full: the incident state of the on-call exporte
 describe.skipIf(!canMount)('disk full: the prometheus exporter\'s ALERTS file', () => {
   it('a firing set that could not be saved is on /readyz, saved at the next sweep and at shutdown, and a reload keeps it', async () => {
     const t = tmpfs();
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    cleanup.push(() => void vi.useRealTimers());
-    const telemetry = new ServiceTelemetry();
-    telemetry.phase = 'running';
-    const stateFile = () => telemetry.notReadyReason()?.split('; ').find((p) => p.includes('(state file)'));
+    const { telemetry, stateFile } = stateFileReadiness();
     const make = (previous?: Exporter) =>
       prometheusExporterFactory.create(
         testSettings('exporter', 'prometheus', { stateDir: t.dir, telemetry: telemetry.forComponent('exporter', 'prometheus'), ...(previous ? { previous } : {}) }),

@@ -664,14 +664,7 @@ function checkKeys(doc: Document): { offset: number; path: (string | number)[]; 
   YAML.visit(doc, {
     Pair(_key, pair, ancestors) {
       if (!isMap(pair.key) && !isSeq(pair.key)) return undefined;
-      const at: (string | number)[] = [];
-      for (let i = 0; i < ancestors.length; i++) {
-        const a = ancestors[i];
-        const child = ancestors[i + 1] ?? pair;
-        if (isPair(a) && isScalar(a.key)) at.push(String(a.key.value));
-        else if (isSeq(a)) at.push(a.items.indexOf(child as never));
-      }
-      found = { offset: pair.key.range?.[0] ?? 0, path: at, message: `a key must be a plain value, not a ${isMap(pair.key) ? 'mapping' : 'list'}` };
+      found = { offset: pair.key.range?.[0] ?? 0, path: pathOf(ancestors, pair), message: `a key must be a plain value, not a ${isMap(pair.key) ? 'mapping' : 'list'}` };
       return YAML.visit.BREAK;
     },
   });
@@ -680,19 +673,26 @@ function checkKeys(doc: Document): { offset: number; path: (string | number)[]; 
 
 /** The key path of alias node `alias` in `doc` (mapping keys and sequence indexes). */
 function aliasPath(doc: Document, alias: YamlNode): (string | number)[] {
-  const at: (string | number)[] = [];
+  let at: (string | number)[] = [];
   YAML.visit(doc, {
     Alias(_key, node, ancestors) {
       if (node !== alias) return undefined;
-      for (let i = 0; i < ancestors.length; i++) {
-        const a = ancestors[i];
-        const child = ancestors[i + 1] ?? node;
-        if (isPair(a) && isScalar(a.key)) at.push(String(a.key.value));
-        else if (isSeq(a)) at.push(a.items.indexOf(child as never));
-      }
+      at = pathOf(ancestors, node);
       return YAML.visit.BREAK;
     },
   });
+  return at;
+}
+
+/** The key path (mapping keys, sequence indexes) of `node`, from the ancestors YAML.visit gives it. */
+function pathOf(ancestors: readonly unknown[], node: unknown): (string | number)[] {
+  const at: (string | number)[] = [];
+  for (let i = 0; i < ancestors.length; i++) {
+    const a = ancestors[i];
+    const child = ancestors[i + 1] ?? node;
+    if (isPair(a) && isScalar(a.key)) at.push(String(a.key.value));
+    else if (isSeq(a)) at.push(a.items.indexOf(child as never));
+  }
   return at;
 }
 

@@ -19,3 +19,27 @@ export async function startService(dir: string, yaml: string): Promise<Service> 
   await service.start();
   return service;
 }
+
+/**
+ * Starts a vigil whose alerts processor has no rules, for its silences API: a pipeline nop -> alerts -> nop, the
+ * telemetry endpoint on a free loopback port with unauthenticated writes (as Alertmanager takes them), state under
+ * `<dir>/state`. Returns the service (the caller shuts it down) and the API's base URL.
+ */
+export async function startSilencesApi(dir: string): Promise<{ service: Service; url: string }> {
+  const service = await startService(
+    dir,
+    `receivers:
+  nop:
+processors:
+  alerts: {}
+exporters:
+  nop:
+service:
+  state_dir: ${dir}/state
+  telemetry: {endpoint: "127.0.0.1:0", logs: {level: error}, api: {unauthenticated_writes: true}}
+  pipelines:
+    main: {receivers: [nop], processors: [alerts], exporters: [nop]}
+`,
+  );
+  return { service, url: `http://127.0.0.1:${service.telemetryPort}` };
+}
