@@ -19,7 +19,7 @@ import { CLIENT_GONE, IntakeError, deliver } from '../src/otlp/intake.ts';
 import { parseOtlpJson } from '../src/otlp/json.ts';
 import { decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
 import { ServiceTelemetry } from '../src/telemetry.ts';
-import { configFor, recordingLogger, testSettings, waitFor } from './helpers/index.ts';
+import { closeClientConnections, configFor, recordingLogger, testSettings, waitFor } from './helpers/index.ts';
 import { counterValue } from './percentiles-helpers.ts';
 
 const TRACE = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"op"}]}]}]}';
@@ -44,6 +44,7 @@ class GateConsumer implements Consumer {
 
 const running: OtlpReceiver[] = [];
 afterEach(async () => {
+  await closeClientConnections();
   await Promise.all(running.splice(0).map((r) => r.shutdown()));
 });
 

@@ -17,11 +17,12 @@ import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
 import { permanentError, retryableError } from '../src/errors.ts';
 import { fromOtlpJson, type OtlpSignal } from '../src/otlp/json.ts';
 import { UNDECODED_ID, decodeExportResponse, decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
-import { SinkConsumer, configFor, tempDir, testSettings } from './helpers/index.ts';
+import { closeClientConnections, configFor, SinkConsumer, tempDir, testSettings } from './helpers/index.ts';
 import { FIXTURES_LIST, fixturePath, readFixtureFile } from './intake-fixtures.ts';
 
 const receivers: OtlpReceiver[] = [];
 afterEach(async () => {
+  await closeClientConnections();
   await Promise.all(receivers.splice(0).map((r) => r.shutdown()));
 });
 

@@ -16,13 +16,14 @@ import type { Component } from '../src/component.ts';
 import type { Batch } from '../src/model.ts';
 import { fromOtlpJson, toOtlpJson, type OtlpSignal } from '../src/otlp/json.ts';
 import { encodeExportRequest, encodeExportResponse, encodeRpcStatus } from '../src/otlp/proto.ts';
-import { SinkConsumer, configFor, testSettings, waitFor } from './helpers/index.ts';
+import { closeClientConnections, configFor, SinkConsumer, testSettings, waitFor } from './helpers/index.ts';
 import { logsBatch, metricsBatch, tracesBatch } from './intake-arbitraries.ts';
 import { readFixtureFile } from './intake-fixtures.ts';
 import { freePort } from './helpers/daemon.ts';
 
 const started: Component[] = [];
 afterEach(async () => {
+  await closeClientConnections();
   await Promise.all(started.splice(0).reverse().map((c) => c.shutdown()));
 });
 

@@ -17,10 +17,11 @@ import { DEFAULT_MAX_REQUEST_ITEMS, DEFAULT_MAX_REQUEST_VALUES } from '../src/li
 import type { OtlpSignal } from '../src/otlp/json.ts';
 import { decodeRpcStatus } from '../src/otlp/proto.ts';
 import { minimalSpan, repeat, varint } from './helpers/amplifying-requests.ts';
-import { SinkConsumer, configFor, testSettings } from './helpers/index.ts';
+import { SinkConsumer, closeClientConnections, configFor, testSettings } from './helpers/index.ts';
 
 const running: { shutdown(): Promise<void> }[] = [];
 afterEach(async () => {
+  await closeClientConnections();
   await Promise.all(running.splice(0).map((r) => r.shutdown()));
 });
 

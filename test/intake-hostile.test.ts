@@ -14,10 +14,11 @@ import type { OtlpReceiver } from '../receivers/otlp/otlp-receiver.ts';
 import type { AnyValue, Batch } from '../src/model.ts';
 import { MAX_ANY_VALUE_DEPTH, parseOtlpJson, toOtlpJson } from '../src/otlp/json.ts';
 import { type DecodeChecks, decodeEncoded, decodeExportRequest, decodeExportResponse, decodeRpcStatus, encodeExportRequest } from '../src/otlp/proto.ts';
-import { SinkConsumer, configFor, testSettings } from './helpers/index.ts';
+import { SinkConsumer, closeClientConnections, configFor, testSettings } from './helpers/index.ts';
 
 const running: { shutdown(): Promise<void> }[] = [];
 afterEach(async () => {
+  await closeClientConnections();
   await Promise.all(running.splice(0).map((r) => r.shutdown()));
 });
 

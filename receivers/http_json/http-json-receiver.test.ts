@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { retryableError } from '../../src/errors.ts';
-import { SinkConsumer, configFor, testSettings } from '../../test/helpers/index.ts';
+import { closeClientConnections, configFor, SinkConsumer, testSettings } from '../../test/helpers/index.ts';
 import type { HttpJsonReceiver } from './http-json-receiver.ts';
 import { httpJsonReceiverFactory } from './index.ts';
 
 const running: HttpJsonReceiver[] = [];
 afterEach(async () => {
+  await closeClientConnections();
   await Promise.all(running.splice(0).map((r) => r.shutdown()));
 });
 

@@ -26,12 +26,13 @@ import {
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AnyValue, KeyValue, Span } from '../../src/model.ts';
-import { SinkConsumer, configFor, testSettings } from '../../test/helpers/index.ts';
+import { closeClientConnections, configFor, SinkConsumer, testSettings } from '../../test/helpers/index.ts';
 import { otlpReceiverFactory } from './index.ts';
 import type { OtlpReceiver } from './otlp-receiver.ts';
 
 const running: { shutdown(): Promise<void> }[] = [];
 afterEach(async () => {
+  await closeClientConnections();
   await Promise.all(running.splice(0).map((c) => c.shutdown()));
 });
 

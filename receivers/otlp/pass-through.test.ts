@@ -13,13 +13,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/component.ts';
 import { type Batch, countItems, type Span } from '../../src/model.ts';
 import { decodeEncoded, decodeExportRequest, decodeExportResponse, encodeExportRequest } from '../../src/otlp/proto.ts';
-import { SinkConsumer, configFor, testSettings } from '../../test/helpers/index.ts';
+import { closeClientConnections, configFor, SinkConsumer, testSettings } from '../../test/helpers/index.ts';
 import { attrs, resourceSpans, span } from '../../test/percentiles-helpers.ts';
 import { otlpReceiverFactory } from './index.ts';
 import type { OtlpReceiver } from './otlp-receiver.ts';
 
 const running: { shutdown(): Promise<void> }[] = [];
 afterEach(async () => {
+  await closeClientConnections();
   await Promise.all(running.splice(0).map((c) => c.shutdown()));
 });
 

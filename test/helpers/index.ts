@@ -2,6 +2,7 @@
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import type { ComponentKind, Consumer, CreateSettings, Factory } from '../../src/component.ts';
 import { NOOP_CONSUMER } from '../../src/component.ts';
 import { validateComponentConfig } from '../../src/config/ajv.ts';
@@ -107,4 +108,16 @@ export function recordingLogger(): { logger: Logger; lines: string[] } {
     },
   });
   return { logger: createLogger('debug', sink as never), lines };
+}
+
+/**
+ * Closes the keep-alive connections that undici's global dispatcher holds (a test's `request` and `fetch`; Node's
+ * fetch shares that dispatcher) and puts a fresh one in its place. A server's graceful shutdown then has no idle
+ * client connection to wait out: the intake serves requests on open connections for its drain grace (1 s,
+ * src/otlp/intake.ts) before it closes them, which a test that starts a receiver per case paid each time.
+ */
+export async function closeClientConnections(): Promise<void> {
+  const old = getGlobalDispatcher();
+  setGlobalDispatcher(new Agent());
+  await old.close();
 }
