@@ -107,7 +107,8 @@
     } catch {
       data = text;
     }
-    if (!res.ok) throw new Error(res.status + ': ' + (typeof data === 'string' ? data : JSON.stringify(data)));
+    // Alertmanager's errors are a JSON string, or {code, message} from its OpenAPI validation (422)
+    if (!res.ok) throw new Error(res.status + ': ' + (typeof data === 'string' ? data : data && typeof data.message === 'string' ? data.message : JSON.stringify(data)));
     return data;
   }
 
