@@ -188,6 +188,8 @@ export class OtlpExporter implements Exporter {
       const partial = await transport.send(req.signal, body, abort);
       if (partial.rejected > 0)
         this.settings.logger.warn({ signal: req.signal, rejected: partial.rejected, message: partial.errorMessage }, 'upstream rejected part of an export (partial success)');
+      else if (partial.errorMessage)
+        this.settings.logger.warn({ signal: req.signal, message: partial.errorMessage }, 'upstream took the whole export with a warning (partial success, nothing rejected)');
       return partial.rejected;
     } catch (e) {
       const se = e instanceof SendError ? e : new SendError((e as Error).message, true);

@@ -54,6 +54,39 @@ const RETRYABLE_GRPC = new Set([
   grpc.status.DATA_LOSS,
 ]);
 
+/** Redirects (307 / 308) followed at most. */
+const MAX_REDIRECTS = 5;
+/** Bytes of a response body read at most (the Collector's otlphttp exporter reads 64 KiB too): an answer is a status. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** Reads at most {@link MAX_RESPONSE_BYTES} of a response body, then drops the rest (and the connection). */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      n += chunk.length;
+      if (n >= MAX_RESPONSE_BYTES) break; // leaving the loop destroys the body
+    }
+  } catch {
+    // a body cut short (timeout, reset): what arrived is all there is
+  }
+  if (n >= MAX_RESPONSE_BYTES) body.destroy();
+  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES);
+}
+
+/** A partial success's rejected count as a non-negative integer (0 when upstream sent something else). */
+function rejectedCount(v: unknown): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+/** The headers without the credentials, for a redirect to another origin. */
+function withoutCredentials(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !/^(authorization|proxy-authorization|cookie)$/i.test(k)));
+}
+
 function readFile(what: string, file: string): Buffer | undefined {
   if (!file) return undefined;
   try {
@@ -102,32 +135,40 @@ class HttpTransport implements Transport {
   }
 
   async send(signal: OtlpSignal, body: Buffer, abort?: AbortSignal): Promise<PartialSuccess> {
-    let res;
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    try {
-      res = await request(`${this.base}/v1/${signal}`, {
-        method: 'POST',
-        body,
-        headers: this.headers,
-        dispatcher: this.agent,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: abort ? AbortSignal.any([timeout, abort]) : timeout,
-      });
-    } catch (e) {
-      throw new SendError(`POST ${this.base}/v1/${signal}: ${(e as Error).message}`, true);
+    const signalOf = abort ? AbortSignal.any([timeout, abort]) : timeout;
+    const first = `${this.base}/v1/${signal}`;
+    let url = first;
+    let headers = this.headers;
+    let res;
+    // 307 and 308 keep the method and body, so they are followed (a few hops; the credentials are not sent
+    // to another origin); any other redirect would turn the POST into a GET, so it is a permanent failure.
+    for (let hops = 0; ; hops++) {
+      try {
+        res = await request(url, { method: 'POST', body, headers, dispatcher: this.agent, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs, signal: signalOf });
+      } catch (e) {
+        throw new SendError(`POST ${url}: ${(e as Error).message}`, true);
+      }
+      const location = res.headers.location;
+      if ((res.statusCode !== 307 && res.statusCode !== 308) || typeof location !== 'string' || hops >= MAX_REDIRECTS) break;
+      await readCapped(res.body);
+      const next = new URL(location, url);
+      if (!/^https?:$/.test(next.protocol)) break;
+      if (next.origin !== new URL(url).origin) headers = withoutCredentials(headers);
+      url = next.toString();
     }
-    const bytes = Buffer.from(await res.body.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    const where = url === first ? `POST ${url}` : `POST ${first} (redirected to ${url})`;
+    const bytes = await readCapped(res.body);
     const ctype = String(res.headers['content-type'] ?? '');
     if (res.statusCode >= 200 && res.statusCode < 300) {
       if (!bytes.length) return { rejected: 0, errorMessage: '' };
       try {
         if (ctype.includes('json')) {
-          const p = (JSON.parse(bytes.toString('utf8')) as { partialSuccess?: Record<string, unknown> }).partialSuccess ?? {};
-          const rejected = Number(p.rejectedSpans ?? p.rejectedDataPoints ?? p.rejectedLogRecords ?? 0);
-          return { rejected, errorMessage: String(p.errorMessage ?? '') };
+          const p = (JSON.parse(bytes.toString('utf8')) as { partialSuccess?: Record<string, unknown> } | null)?.partialSuccess ?? {};
+          return { rejected: rejectedCount(p.rejectedSpans ?? p.rejectedDataPoints ?? p.rejectedLogRecords), errorMessage: String(p.errorMessage ?? '') };
         }
-        return decodeExportResponse(bytes);
+        const partial = decodeExportResponse(bytes);
+        return { rejected: rejectedCount(partial.rejected), errorMessage: partial.errorMessage };
       } catch {
         return { rejected: 0, errorMessage: '' };
       }
@@ -138,8 +179,12 @@ class HttpTransport implements Transport {
     } catch {
       message = bytes.toString('utf8', 0, 200);
     }
+    if (res.statusCode >= 300 && res.statusCode < 400) {
+      const location = res.headers.location;
+      message = `redirect${typeof location === 'string' ? ` to ${location}` : ''} not followed (only 307 and 308, at most ${MAX_REDIRECTS} hops, keep the POST): set endpoint to the final URL${message ? `; ${message}` : ''}`;
+    }
     const retryAfter = parseRetryAfter(res.headers['retry-after'] as string | undefined);
-    throw new SendError(`POST ${this.base}/v1/${signal}: HTTP ${res.statusCode}${message ? `: ${message}` : ''}`, RETRYABLE_HTTP.has(res.statusCode), retryAfter);
+    throw new SendError(`${where}: HTTP ${res.statusCode}${message ? `: ${message}` : ''}`, RETRYABLE_HTTP.has(res.statusCode), retryAfter);
   }
 
   async close(): Promise<void> {

@@ -314,8 +314,8 @@ export class DeliveryQueue<T> {
       const timer = setTimeout(() => controller.abort(new Error(`timed out after ${this.p.options.timeoutMs} ms`)), this.p.options.timeoutMs);
       const now = Date.now();
       try {
-        const rejected = (await this.p.send(item, controller.signal, 1)) ?? 0;
         const n = this.p.itemCount(item);
+        const rejected = clampRejected(await this.p.send(item, controller.signal, 1), n);
         this.delivered++;
         this.p.telemetry.count('sent', this.signalOf(item), n - rejected);
         if (rejected > 0) this.p.telemetry.count('failed', this.signalOf(item), rejected);
@@ -582,7 +582,7 @@ export class DeliveryQueue<T> {
       if (this.store.has(e.id)) {
         this.store.remove(e.id);
         const n = this.p.itemCount(e.item);
-        const bad = Math.min(Math.max(0, rejected), n);
+        const bad = clampRejected(rejected, n);
         this.p.telemetry.count('sent', this.signalOf(e.item), n - bad);
         if (bad) this.p.telemetry.count('failed', this.signalOf(e.item), bad);
       }
@@ -665,4 +665,9 @@ export class DeliveryQueue<T> {
     this.deadLetterCounter.add(1, this.p.telemetry.labels);
     this.p.logger.error({ ...this.p.describe(item), alerts: n, attempts, reason, dead_letter: this.deadLetterFile }, 'notification not delivered: written to the dead letter');
   }
+}
+
+/** What a send said it rejected, as a count from 0 to the item's `n` (anything else a target says counts as 0). */
+function clampRejected(rejected: unknown, n: number): number {
+  return typeof rejected === 'number' && Number.isFinite(rejected) && rejected > 0 ? Math.min(Math.floor(rejected), n) : 0;
 }
