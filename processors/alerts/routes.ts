@@ -7,8 +7,8 @@
  *   `continue: true`; when no child matched, the node itself is the result (so a parent's exporters are
  *   used only when none of its children matched);
  * - `exporters` (or `receiver`), `group_by`, `group_wait`, `group_interval`, `repeat_interval` and
- *   `send_resolved` are inherited from the parent when a node does not set them; `mute_time_intervals` and
- *   `active_time_intervals` are not (as in Alertmanager);
+ *   `send_resolved` are inherited from the parent when a node does not set them; `mute_time_intervals` and `active_time_intervals` are not (as in
+ *   Alertmanager), and the root route may not have them (as Alertmanager's config check);
  * - the root's defaults are Alertmanager's: no `group_by` (one group per route), `group_wait: 30s`,
  *   `group_interval: 5m`, `repeat_interval: 4h`; `send_resolved: true`; the root's exporters default to
  *   every exporter that receives this processor's alerts.
@@ -174,6 +174,9 @@ export function compileRoutes(config: AlertsConfig, issues: ConfigIssue[]): Rout
   const root = build(node, path, undefined);
   if (root.matchers.length) issues.push({ path: [...(path.length ? path : ['route']), 'matchers'], message: 'the root route matches every alert: it takes no matchers' });
   if (root.continue) issues.push({ path: [...(path.length ? path : ['route']), 'continue'], message: 'the root route cannot have continue' });
+  // as Alertmanager's config check: `root route must not have any mute time intervals` (and active ones)
+  for (const [key, what] of [['mute_time_intervals', 'mute'], ['active_time_intervals', 'active']] as const)
+    if (node[key]?.length) issues.push({ path: [...(path.length ? path : ['route']), key], message: `the root route must not have any ${what} time intervals (put them on a child route)` });
   return root;
 }
 

@@ -347,7 +347,7 @@ describe('time intervals', () => {
           time_intervals: [{ weekdays: ['monday:friday'], times: [{ start_time: '09:00', end_time: '18:00' }], location: 'Europe/Paris' }],
         },
       ],
-      route: { exporters: ['slack/x'], group_wait: '0s', group_interval: '1m', active_time_intervals: ['office'] },
+      route: { exporters: ['slack/x'], group_wait: '0s', group_interval: '1m', routes: [{ active_time_intervals: ['office'] }] },
     });
     set(e, 'A', 's1', 1, FRI_17_30);
     expect(sent(tick(e, FRI_17_30))).toEqual([]); // 18:30 in Paris: outside

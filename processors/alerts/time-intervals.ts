@@ -4,7 +4,8 @@
  * an entry when every field the entry gives matches (a missing field matches all):
  * - `times`: `[{start_time: "HH:MM", end_time: "HH:MM"}]`, start included, end excluded, `24:00` allowed;
  * - `weekdays`: `monday`, ranges `monday:friday` (inclusive, case-insensitive);
- * - `days_of_month`: `1`, `1:5`, negative days count from the end (`-1` the last day, `-3:-1`);
+ * - `days_of_month`: `1`, `1:5`, negative days count from the end (`-1` the last day, `-3:-1`, `1:-1`); as in
+ *   Alertmanager, a range whose end is before its start even in a 28-day month (`25:-5`) is an error;
  * - `months`: `january`, `1`, ranges `january:march` or `1:3`;
  * - `years`: `2024`, `2024:2026`;
  * - `location`: an IANA zone (`Europe/Paris`), `UTC` (the default) or `Local`; every field is read in it.
@@ -104,8 +105,9 @@ export function compileTimeIntervals(list: { name: string; time_intervals: TimeI
         weekdays: parseRanges(ti.weekdays, [...p, 'weekdays'], issues, weekday, ordered),
         daysOfMonth: parseRanges(ti.days_of_month, [...p, 'days_of_month'], issues, int, (a, b) => {
           if (a === 0 || b === 0 || a < -31 || a > 31 || b < -31 || b > 31) return 'days are 1 to 31 or -31 to -1';
-          if (Math.sign(a) === Math.sign(b) && a > b) return 'the start comes after the end';
           if (a < 0 && b > 0) return 'a negative start needs a negative end';
+          // as Alertmanager: counted in a 28-day month, a range whose end is always before its start is an error
+          if ((a < 0 ? 28 + a : a) > (b < 0 ? 28 + b : b)) return `the end day ${b} is always before the start day ${a}`;
           return undefined;
         }),
         months: parseRanges(ti.months, [...p, 'months'], issues, month, (a, b) => (a < 1 || b > 12 ? 'months are 1 to 12' : ordered(a, b))),
