@@ -1,9 +1,11 @@
 /**
  * Route options and time intervals as Alertmanager 0.25 reads them, checked against the real thing:
  * - what `amtool check-config` refuses in a route tree or a time interval, `vigil validate` refuses too
- *   (the root route with time intervals; a days_of_month range whose end is always before its start).
+ *   (the root route with time intervals; a days_of_month range whose end is always before its start);
+ * - the groups a real Alertmanager makes (GET /api/v2/alerts/groups) for a tree whose nodes set, inherit
+ *   or empty `group_by` are the groups vigil's tree makes (route key and group labels).
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,8 +13,13 @@ import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { validateComponentConfig } from '../src/config/ajv.ts';
 import { alertsProcessorFactory } from '../processors/alerts/index.ts';
-import { AMTOOL } from './doubles/alertmanager.ts';
+import type { AlertsConfig } from '../processors/alerts/config.ts';
+import { compileConfig } from '../processors/alerts/rules.ts';
+import { groupKeyOf, groupLabelsOf, matchRoute } from '../processors/alerts/routes.ts';
+import { AMTOOL, AlertmanagerProcess, alertmanagerBinary } from './doubles/alertmanager.ts';
 import { tempDir } from './helpers/index.ts';
+
+const BIN = alertmanagerBinary();
 
 /** The route block as both read it: vigil's `receiver` names resolve through `receivers`. */
 function amYaml(route: unknown, timeIntervals: unknown[] = []): string {
@@ -64,4 +71,70 @@ describe('config Alertmanager refuses, vigil refuses', () => {
     if (AMTOOL) expect(await amtoolCheck(amYaml(route, tis))).toMatch(/SUCCESS/);
     expect(vigilIssues(vigilConfig(route, tis))).toEqual([]);
   });
+});
+
+describe.skipIf(!BIN)('groups side by side with a real Alertmanager', () => {
+  // every way a node gets its group_by: set, inherited, emptied (`[]`, which Alertmanager reads as unset),
+  // every label (`...`), and a list under `...`
+  const route = {
+    receiver: 'r',
+    group_by: ['alertname', 'team'],
+    group_wait: '1h',
+    routes: [
+      { receiver: 's', matchers: ['case="inherit"'] },
+      { receiver: 's', matchers: ['case="empty"'], group_by: [] },
+      {
+        receiver: 's',
+        matchers: ['case="all"'],
+        group_by: ['...'],
+        routes: [
+          { matchers: ['sub="list"'], group_by: ['sub'] },
+          { matchers: ['sub="empty"'], group_by: [] },
+        ],
+      },
+      { receiver: 's', matchers: ['case="own"'], group_by: ['team'], routes: [{ matchers: ['sub="empty"'], group_by: [] }] },
+    ],
+  };
+  const cases: Record<string, string>[] = [
+    { case: 'inherit' },
+    { case: 'empty' },
+    { case: 'all' },
+    { case: 'all', sub: 'list' },
+    { case: 'all', sub: 'empty' },
+    { case: 'own' },
+    { case: 'own', sub: 'empty' },
+    { case: 'none' },
+  ];
+  const alerts = cases.map((l, i): Record<string, string> => ({ alertname: `A${i % 2}`, team: 't1', instance: `i${i}`, ...l }));
+  let am: AlertmanagerProcess;
+
+  beforeAll(async () => {
+    am = await new AlertmanagerProcess(BIN!, amYaml(route)).start();
+  }, 30_000);
+  afterAll(async () => {
+    await am?.stop();
+  });
+
+  it('Alertmanager and vigil make the same groups', async () => {
+    const r = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts.map((labels) => ({ labels }))) });
+    expect(r.status).toBe(200);
+    type AmGroup = { labels: Record<string, string>; alerts: { labels: Record<string, string> }[] };
+    let amGroups: AmGroup[] = [];
+    for (let i = 0; i < 100 && amGroups.flatMap((g) => g.alerts).length < alerts.length; i++) {
+      amGroups = (await (await fetch(`${am.url}/api/v2/alerts/groups`)).json()) as AmGroup[];
+      if (amGroups.flatMap((g) => g.alerts).length < alerts.length) await new Promise((res) => setTimeout(res, 50));
+    }
+    const config = vigilConfig(route) as unknown as AlertsConfig;
+    const issues = validateComponentConfig(alertsProcessorFactory, config);
+    expect(issues).toEqual([]);
+    const compiled = compileConfig(config);
+    expect(compiled.issues).toEqual([]);
+    const key = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort());
+    // per alert: the group labels of each group it is in
+    const amOf = alerts.map((a) => amGroups.filter((g) => g.alerts.some((x) => key(x.labels) === key(a))).map((g) => key(g.labels)).sort());
+    const vigilOf = alerts.map((a) => matchRoute(compiled.route, a).map((n) => key(groupLabelsOf(n, a))).sort());
+    expect(vigilOf.map((g, i) => ({ alert: alerts[i], groups: g }))).toEqual(amOf.map((g, i) => ({ alert: alerts[i], groups: g })));
+    // and the group keys are well formed for each
+    for (const a of alerts) for (const n of matchRoute(compiled.route, a)) expect(groupKeyOf(n, groupLabelsOf(n, a))).toMatch(/^\{\}.*:\{.*\}$/);
+  }, 30_000);
 });

@@ -7,7 +7,8 @@
  *   `continue: true`; when no child matched, the node itself is the result (so a parent's exporters are
  *   used only when none of its children matched);
  * - `exporters` (or `receiver`), `group_by`, `group_wait`, `group_interval`, `repeat_interval` and
- *   `send_resolved` are inherited from the parent when a node does not set them; `mute_time_intervals` and `active_time_intervals` are not (as in
+ *   `send_resolved` are inherited from the parent when a node does not set them (`group_by: []` counts as
+ *   not set, as Alertmanager reads it); `mute_time_intervals` and `active_time_intervals` are not (as in
  *   Alertmanager), and the root route may not have them (as Alertmanager's config check);
  * - the root's defaults are Alertmanager's: no `group_by` (one group per route), `group_wait: 30s`,
  *   `group_interval: 5m`, `repeat_interval: 4h`; `send_resolved: true`; the root's exporters default to
@@ -142,7 +143,8 @@ export function compileRoutes(config: AlertsConfig, issues: ConfigIssue[]): Rout
       (cr[key] ?? []).forEach((name, i) => {
         if (!intervals.has(name)) issues.push({ path: at(key, i), message: `time interval "${name}" is not defined in time_intervals` });
       });
-    const groupBy = cr.group_by === undefined ? (parent?.groupBy ?? []) : cr.group_by.includes('...') ? 'all' : [...new Set(cr.group_by)];
+    // as Alertmanager (config.Route reads `group_by: []` as no group_by at all): an empty list is inherited
+    const groupBy = cr.group_by === undefined || cr.group_by.length === 0 ? (parent?.groupBy ?? []) : cr.group_by.includes('...') ? 'all' : [...new Set(cr.group_by)];
     if (cr.group_by?.includes('...') && cr.group_by.length > 1) issues.push({ path: at('group_by'), message: "'...' groups by every label: it cannot be combined with other labels" });
     // as Alertmanager's config.Route UnmarshalYAML: `duplicated label "a" in group_by`
     cr.group_by?.forEach((l, i) => {
