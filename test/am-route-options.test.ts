@@ -1,7 +1,8 @@
 /**
  * Route options and time intervals as Alertmanager 0.25 reads them, checked against the real thing:
  * - what `amtool check-config` refuses in a route tree or a time interval, `vigil validate` refuses too
- *   (the root route with time intervals; a days_of_month range whose end is always before its start);
+ *   (the root route with time intervals; a days_of_month range whose end is always before its start; a
+ *   time interval defined twice), and what it reads (the deprecated top-level `mute_time_intervals`), vigil reads;
  * - the groups a real Alertmanager makes (GET /api/v2/alerts/groups) for a tree whose nodes set, inherit
  *   or empty `group_by` are the groups vigil's tree makes (route key and group labels).
  */
@@ -16,6 +17,7 @@ import { alertsProcessorFactory } from '../processors/alerts/index.ts';
 import type { AlertsConfig } from '../processors/alerts/config.ts';
 import { compileConfig } from '../processors/alerts/rules.ts';
 import { groupKeyOf, groupLabelsOf, matchRoute } from '../processors/alerts/routes.ts';
+import { inAnyInterval } from '../processors/alerts/time-intervals.ts';
 import { AMTOOL, AlertmanagerProcess, alertmanagerBinary } from './doubles/alertmanager.ts';
 import { tempDir } from './helpers/index.ts';
 
@@ -59,6 +61,28 @@ describe('config Alertmanager refuses, vigil refuses', () => {
     if (AMTOOL) expect(await amtoolCheck(amYaml(route, tis))).toMatch(amSays);
     const got = vigilIssues(vigilConfig(route, tis));
     expect(got.some((m) => vigilSays.test(m)), got.join('\n')).toBe(true);
+  });
+
+  // Alertmanager 0.25 still reads the top-level list under its deprecated name, mute_time_intervals
+  const legacy = { name: 'old', time_intervals: [{ weekdays: ['saturday', 'sunday'] }] };
+  const legacyRoute = { receiver: 'r', routes: [{ receiver: 's', mute_time_intervals: ['old'], active_time_intervals: ['t'] }] };
+  const tIntervals = [{ name: 't', time_intervals: [{ times: [{ start_time: '09:00', end_time: '17:00' }] }] }];
+
+  it('the deprecated top-level mute_time_intervals is read, as Alertmanager reads it', async () => {
+    const yaml = YAML.stringify({ ...YAML.parse(amYaml(legacyRoute, tIntervals)), mute_time_intervals: [legacy] });
+    if (AMTOOL) expect(await amtoolCheck(yaml)).toMatch(/SUCCESS/);
+    const raw = { ...vigilConfig(legacyRoute, tIntervals), mute_time_intervals: [legacy] };
+    expect(validateComponentConfig(alertsProcessorFactory, raw)).toEqual([]); // (defaults applied in place)
+    const compiled = compileConfig(raw as unknown as AlertsConfig);
+    expect(inAnyInterval(compiled.timeIntervals, ['old'], Date.parse('2026-11-28T12:00:00Z'))).toBe(true); // a Saturday
+    expect(inAnyInterval(compiled.timeIntervals, ['old'], Date.parse('2026-11-27T12:00:00Z'))).toBe(false); // a Friday
+  });
+
+  it('a name defined in both lists is refused by both', async () => {
+    const twice = { ...legacy, name: 't' };
+    const yaml = YAML.stringify({ ...YAML.parse(amYaml(legacyRoute, [...tIntervals, legacy])), mute_time_intervals: [twice] });
+    if (AMTOOL) expect(await amtoolCheck(yaml)).toMatch(/time interval "t" is not unique/);
+    expect(vigilIssues({ ...vigilConfig(legacyRoute, [...tIntervals, legacy]), mute_time_intervals: [twice] })).toEqual(['mute_time_intervals.0.name: time interval "t" is defined twice (also at time_intervals.0)']);
   });
 
   it.each([

@@ -257,6 +257,11 @@ export const AlertsConfigSchema = Obj({
     Type.Object({ name: Type.String({ minLength: 1 }), time_intervals: Type.Array(TimeIntervalSchema) }, { additionalProperties: false }),
     { default: [] },
   ),
+  mute_time_intervals: Type.Optional(
+    Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), time_intervals: Type.Array(TimeIntervalSchema) }, { additionalProperties: false }), {
+      description: "Alertmanager's deprecated name of time_intervals, still read: the same list (a name may be defined in one of the two only)",
+    }),
+  ),
   route_defaults: Type.Optional(Type.Object(RouteOptions, { additionalProperties: false, description: 'shorthand: the root route options' })),
   routes: Type.Optional(Type.Array(RouteSchema, { description: 'shorthand: the root route children' })),
   inhibit: Type.Array(InhibitSchema, { default: [] }),

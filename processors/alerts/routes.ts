@@ -92,7 +92,7 @@ export function compileRoutes(config: AlertsConfig, issues: ConfigIssue[]): Rout
     if (receivers.has(r.name)) issues.push({ path: ['receivers', i, 'name'], message: `receiver "${r.name}" is defined twice` });
     receivers.set(r.name, r.exporters);
   });
-  const intervals = new Set(config.time_intervals.map((t) => t.name));
+  const intervals = new Set([...config.time_intervals, ...(config.mute_time_intervals ?? [])].map((t) => t.name));
   const { node, path } = rootRouteConfig(config);
   const counter = { n: 0 };
   const build = (cr: RouteNodeConfig, p: (string | number)[], parent: RouteNode | undefined): RouteNode => {

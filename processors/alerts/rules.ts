@@ -243,7 +243,7 @@ export interface CompiledConfig {
 export function compileConfig(config: AlertsConfig): CompiledConfig {
   const issues: ConfigIssue[] = [];
   const rules = config.rules.map((r, i) => compileRule(r, i, issues));
-  const timeIntervals = compileTimeIntervals(config.time_intervals, issues);
+  const timeIntervals = compileTimeIntervals(config.time_intervals, issues, config.mute_time_intervals);
   const route = compileRoutes(config, issues);
   const inhibit = compileInhibit(config.inhibit, issues);
   const silences = config.silences.map((s, i) => {

@@ -68,13 +68,21 @@ function zoneOk(zone: string): boolean {
   }
 }
 
-/** Compiles `time_intervals`; each problem is an issue with its path. */
-export function compileTimeIntervals(list: { name: string; time_intervals: TimeIntervalConfig[] }[], issues: ConfigIssue[]): TimeIntervals {
+/**
+ * Compiles `time_intervals` and Alertmanager's deprecated top-level `mute_time_intervals` (the same list under
+ * its old name, still read as Alertmanager 0.25 reads it); a name may be defined once over both. Each
+ * problem is an issue with its path.
+ */
+export function compileTimeIntervals(list: { name: string; time_intervals: TimeIntervalConfig[] }[], issues: ConfigIssue[], legacy: { name: string; time_intervals: TimeIntervalConfig[] }[] = []): TimeIntervals {
   const out: TimeIntervals = new Map();
-  list.forEach((named, ni) => {
-    if (out.has(named.name)) issues.push({ path: ['time_intervals', ni, 'name'], message: `time interval "${named.name}" is defined twice` });
+  const where = new Map<string, string>();
+  const all = [...list.map((named, ni) => ({ named, at: ['time_intervals', ni] })), ...legacy.map((named, ni) => ({ named, at: ['mute_time_intervals', ni] }))];
+  all.forEach(({ named, at }) => {
+    const first = where.get(named.name);
+    if (first !== undefined) issues.push({ path: [...at, 'name'], message: `time interval "${named.name}" is defined twice (also at ${first})` });
+    else where.set(named.name, at.join('.'));
     const compiled = named.time_intervals.map((ti, j): CompiledInterval => {
-      const p = ['time_intervals', ni, 'time_intervals', j];
+      const p = [...at, 'time_intervals', j];
       const times: Range[] | undefined = ti.times?.flatMap((t, k) => {
         const a = minutes(t.start_time);
         const b = minutes(t.end_time);
@@ -115,7 +123,7 @@ export function compileTimeIntervals(list: { name: string; time_intervals: TimeI
         zone,
       };
     });
-    out.set(named.name, compiled);
+    if (first === undefined) out.set(named.name, compiled);
   });
   return out;
 }
