@@ -44,6 +44,8 @@ const CASES: Case[] = [
   { file: 'unknown-keys.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
   // the same series twice: the later replaces the earlier whole (promql/test.go loadCmd.set, unchanged in 3.x)
   { file: 'duplicate-series.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  // label values as PromQL strings: single quotes, backquotes, Go escapes (promql/parser lexer)
+  { file: 'series-label-quoting.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
 ];
 
 async function vigil(file: string): Promise<{ ok: boolean; output: string }> {

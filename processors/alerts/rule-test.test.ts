@@ -38,6 +38,18 @@ describe('promtool series notation', () => {
     });
     expect(() => parseSeriesSelector('m{a=b}')).toThrow(/labels must be name="value"/);
   });
+  it('label values are PromQL strings: quotes, backquotes and Go escapes, as promtool reads them', () => {
+    expect(parseSeriesSelector(String.raw`m{a='it\'s', b=${'`'}C:\dir${'`'}, c="\x41\101\u00e9\xc3\xbc\t\"", d="\U0001F600"}`).labels).toEqual({
+      a: "it's",
+      b: 'C:\\dir',
+      c: 'AAéü\t"',
+      d: '😀',
+    });
+    expect(() => parseSeriesSelector(String.raw`m{a="\q"}`)).toThrow('bad series "m{a=\\"\\\\q\\"}": label a: unknown escape "\\q" in a double-quoted string');
+    expect(() => parseSeriesSelector(String.raw`m{a="\x4"}`)).toThrow('label a: bad escape "\\x4"');
+    expect(() => parseSeriesSelector(String.raw`m{a="\400"}`)).toThrow('label a: bad octal escape');
+    expect(() => parseSeriesSelector(String.raw`m{a='\"'}`)).toThrow('unknown escape');
+  });
   it('input types by name', () => {
     expect([inferType('span.duration'), inferType('x.distribution'), inferType('span.calls'), inferType('reqs_total'), inferType('llm.budget.utilization')]).toEqual([
       'histogram',

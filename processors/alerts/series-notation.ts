@@ -1,6 +1,7 @@
 /**
  * promtool's input series notation (Prometheus `promql/parser`: `ParseSeriesDesc`, the grammar's
- * `series_item`). `series`: `name{label="value", ...}` (names and label names may hold dots).
+ * `series_item`). `series`: `name{label="value", ...}` (names and label names may hold dots; values are PromQL strings:
+ * double- or single-quoted with Go escapes, or raw in backquotes).
  * `values`: space-separated items, each one of
  *   `a`        one value;                 `_`     a missing sample;       `stale`  a staleness marker
  *   `a+bxN`    a, a+b, ..., a+N*b (N+1 values, each the previous plus b, as promtool adds them)
@@ -33,20 +34,69 @@ export function parseSeriesSelector(text: string): ParsedSeries {
   if (!m || (m[1] === undefined && m[2] === undefined)) throw new Error(`bad series ${JSON.stringify(text)}: expected name{label="value", ...}`);
   const labels: Record<string, string> = {};
   const body = (m[2] ?? '').trim();
-  const re = /\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/gy;
+  const re = /\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)\s*(,|$)/gy;
   let pos = 0;
   let name = m[1];
   while (pos < body.length) {
     re.lastIndex = pos;
     const lm = re.exec(body);
     if (!lm) throw new Error(`bad series ${JSON.stringify(text)}: labels must be name="value" separated by commas (at "${body.slice(pos)}")`);
-    const value = JSON.parse(`"${lm[2]}"`) as string;
+    let value: string;
+    try {
+      value = unquotePromQL(lm[2]!);
+    } catch (e) {
+      throw new Error(`bad series ${JSON.stringify(text)}: label ${lm[1]}: ${(e as Error).message}`);
+    }
     if (lm[1] === '__name__') name = value;
     else labels[lm[1]!] = value;
     pos = re.lastIndex;
   }
   if (!name) throw new Error(`bad series ${JSON.stringify(text)}: no metric name`);
   return { name, labels };
+}
+
+const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92 };
+const utf8 = new TextEncoder();
+
+/**
+ * A PromQL string literal's value, as Prometheus's lexer and `strconv.Unquote` read it: `"..."` or `'...'`
+ * with Go's escapes (`\a \b \f \n \r \t \v \\`, the enclosing quote, `\NNN` octal and `\xNN` bytes,
+ * `\uNNNN` and `\UNNNNNNNN` code points), or a raw `` `...` `` taken as written. Throws on a bad escape.
+ */
+export function unquotePromQL(literal: string): string {
+  const quote = literal[0]!;
+  const body = literal.slice(1, -1);
+  if (quote === '`') return body;
+  const bytes: number[] = [];
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c !== '\\') {
+      const cp = body.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      bytes.push(...utf8.encode(String.fromCodePoint(cp)));
+      continue;
+    }
+    const e = body[++i] ?? '';
+    const simple = SIMPLE_ESCAPES[e];
+    if (simple !== undefined) bytes.push(simple);
+    else if (e === quote) bytes.push(quote.charCodeAt(0));
+    else if (/[0-7]/.test(e)) {
+      const oct = body.slice(i, i + 3);
+      if (!/^[0-7]{3}$/.test(oct) || parseInt(oct, 8) > 255) throw new Error(`bad octal escape "\\${oct}" (three octal digits, at most \\377)`);
+      bytes.push(parseInt(oct, 8));
+      i += 2;
+    } else if (e === 'x' || e === 'u' || e === 'U') {
+      const n = e === 'x' ? 2 : e === 'u' ? 4 : 8;
+      const hex = body.slice(i + 1, i + 1 + n);
+      if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) throw new Error(`bad escape "\\${e}${hex}" (${n} hexadecimal digits)`);
+      const v = parseInt(hex, 16);
+      if (e === 'x') bytes.push(v);
+      else if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) throw new Error(`bad escape "\\${e}${hex}": not a Unicode code point`);
+      else bytes.push(...utf8.encode(String.fromCodePoint(v)));
+      i += n;
+    } else throw new Error(`unknown escape "\\${e}" in a ${quote === '"' ? 'double' : 'single'}-quoted string`);
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
