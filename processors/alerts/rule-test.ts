@@ -250,9 +250,9 @@ function checkAlerts(engine: AlertEngine, test: AlertTest, where: string): { whe
   const rule = engine.rules.find((r) => r.name === test.alertname) ?? noData[0];
   if (!rule) return { where, lines: [`no rule named ${test.alertname} in the config`] };
   const got = engine.firing().filter((a) => a.labels.alertname === test.alertname);
-  // promtool adds alertname to the expected labels; vigil adds the rule's severity too
+  // promtool sets alertname in the expected labels (over any given there); vigil adds the rule's severity too
   const expected = test.expAlerts.map((e) => ({
-    labels: { alertname: test.alertname, severity: (noData.find((r) => r.name === e.labels.rulename) ?? rule).severity, ...e.labels },
+    labels: { severity: (noData.find((r) => r.name === e.labels.rulename) ?? rule).severity, ...e.labels, alertname: test.alertname },
     annotations: e.annotations,
   }));
   const lines = diffAlerts(expected, got);
