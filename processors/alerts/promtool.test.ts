@@ -48,6 +48,8 @@ const CASES: Case[] = [
   { file: 'series-label-quoting.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
   // promtool sets alertname in exp_labels over any value given there (cmd/promtool/unittest.go)
   { file: 'exp-labels-alertname.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  // NaN and Inf are samples to promtool; vigil never stores a non-finite point, so vigil test refuses them
+  { file: 'non-finite-values.test.yaml', vigil: 'fail', promtool: { v2: 'pass', v3: 'pass' } },
 ];
 
 async function vigil(file: string): Promise<{ ok: boolean; output: string }> {
@@ -90,6 +92,14 @@ describe('Prometheus rule tests translated into vigil test files', () => {
       [
         'FAIL bad-input-series.test.yaml: the test file is not valid',
         '  bad-input-series.test.yaml:6:17: tests[0].input_series[0].series: bad series "up{job=\\"prometheus\\", instance=\\"localhost:9090\\"": expected name{label="value", ...}',
+        'FAILED',
+      ].join('\n'),
+    );
+    expect((await vigil('non-finite-values.test.yaml')).output).toBe(
+      [
+        'FAIL non-finite-values.test.yaml: the test file is not valid',
+        '  non-finite-values.test.yaml:11:17: tests[0].input_series[0].values: value 2 is NaN: vigil drops a point that is not a finite number as malformed (it is never stored), so it cannot be an input; write _ for a step without a sample, or stale for a staleness marker',
+        '  non-finite-values.test.yaml:19:17: tests[1].input_series[0].values: value 1 is Infinity: vigil drops a point that is not a finite number as malformed (it is never stored), so it cannot be an input; write _ for a step without a sample, or stale for a staleness marker',
         'FAILED',
       ].join('\n'),
     );

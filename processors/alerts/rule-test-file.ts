@@ -356,6 +356,13 @@ function readSeries(r: Reader, node: YamlNode | null, path: string, g: TestGroup
       } catch (e) {
         r.error(v, p, (e as Error).message);
       }
+      // promtool stores Inf and NaN as samples; vigil drops a non-finite point as malformed (OTLP), so the
+      // step would silently be no sample: refused instead, so that the test does not pass or fail unnoticed
+      const bad = values.findIndex((x) => typeof x === 'number' && !Number.isFinite(x));
+      if (bad >= 0) {
+        r.error(v, p, `value ${bad + 1} is ${values[bad]}: vigil drops a point that is not a finite number as malformed (it is never stored), so it cannot be an input; write _ for a step without a sample, or stale for a staleness marker`);
+        values = [];
+      }
     },
     type: (v, p) => {
       const t = r.text(v, p);

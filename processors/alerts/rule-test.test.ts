@@ -133,6 +133,17 @@ function testFile(opts: { evaluationInterval?: string; interval?: string; series
 }
 
 describe('vigil test reads test files as promtool does', () => {
+  it('refuses Inf, NaN and an overflowing a+bxN as input values (vigil never stores a non-finite point), naming the step', () => {
+    const r = readTestFile(
+      't.yaml',
+      ['tests:', '  - input_series:', '      - {series: a, values: "1 NaN"}', '      - {series: b, values: "-Inf"}', '      - {series: c, values: "1e308+1e308x3"}', '      - {series: d, values: "1 _ stale 1e308"}'].join('\n'),
+    );
+    expect(r.errors).toEqual([
+      't.yaml:3:29: tests[0].input_series[0].values: value 2 is NaN: vigil drops a point that is not a finite number as malformed (it is never stored), so it cannot be an input; write _ for a step without a sample, or stale for a staleness marker',
+      't.yaml:4:29: tests[0].input_series[1].values: value 1 is -Infinity: vigil drops a point that is not a finite number as malformed (it is never stored), so it cannot be an input; write _ for a step without a sample, or stale for a staleness marker',
+      't.yaml:5:29: tests[0].input_series[2].values: value 2 is Infinity: vigil drops a point that is not a finite number as malformed (it is never stored), so it cannot be an input; write _ for a step without a sample, or stale for a staleness marker',
+    ]);
+  });
   it('keeps scalars as text: unquoted 0x10 is the series notation (eleven zeros), 1e3 and 010 stay as written', () => {
     const r = readTestFile(
       't.yaml',
