@@ -48,6 +48,9 @@ const CASES: Case[] = [
   { file: 'series-label-quoting.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
   // promtool sets alertname in exp_labels over any value given there (cmd/promtool/unittest.go)
   { file: 'exp-labels-alertname.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  // a name before the braces wins over __name__ inside them; a label name given twice is refused
+  { file: 'series-name-and-labels.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  { file: 'duplicate-label-name.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
   // NaN and Inf are samples to promtool; vigil never stores a non-finite point, so vigil test refuses them
   { file: 'non-finite-values.test.yaml', vigil: 'fail', promtool: { v2: 'pass', v3: 'pass' } },
 ];

@@ -50,6 +50,12 @@ describe('promtool series notation', () => {
     expect(() => parseSeriesSelector(String.raw`m{a="\400"}`)).toThrow('label a: bad octal escape');
     expect(() => parseSeriesSelector(String.raw`m{a='\"'}`)).toThrow('unknown escape');
   });
+  it('a name before the braces wins over __name__; a label name given twice is refused, as promtool does', () => {
+    expect(parseSeriesSelector('other{__name__="test", a="1"}')).toEqual({ name: 'other', labels: { a: '1' } });
+    expect(parseSeriesSelector('{__name__="test"}')).toEqual({ name: 'test', labels: {} });
+    expect(() => parseSeriesSelector('m{a="1", b="2", a="1"}')).toThrow('label name "a" is given twice');
+    expect(() => parseSeriesSelector('{__name__="m", __name__="m"}')).toThrow('label name "__name__" is given twice');
+  });
   it('input types by name', () => {
     expect([inferType('span.duration'), inferType('x.distribution'), inferType('span.calls'), inferType('reqs_total'), inferType('llm.budget.utilization')]).toEqual([
       'histogram',

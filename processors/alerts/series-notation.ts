@@ -26,8 +26,9 @@ export const STALE = 'stale';
 export type SeriesValue = number | typeof STALE | undefined;
 
 /**
- * Parses `name{label="value", ...}` (see this file's comment; `__name__` sets the name). Throws an Error
- * naming the text when it is not that form.
+ * Parses `name{label="value", ...}` (see this file's comment). `__name__` sets the name when none comes
+ * before the braces (a name before them wins, as promtool reads it); a label name given twice is an error
+ * (promtool: "label name is not unique"). Throws an Error naming the text when it is not that form.
  */
 export function parseSeriesSelector(text: string): ParsedSeries {
   const m = /^\s*([A-Za-z_:][A-Za-z0-9_:.-]*)?\s*(?:\{(.*)\})?\s*$/s.exec(text);
@@ -37,6 +38,7 @@ export function parseSeriesSelector(text: string): ParsedSeries {
   const re = /\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)\s*(,|$)/gy;
   let pos = 0;
   let name = m[1];
+  const seen = new Set<string>();
   while (pos < body.length) {
     re.lastIndex = pos;
     const lm = re.exec(body);
@@ -47,7 +49,9 @@ export function parseSeriesSelector(text: string): ParsedSeries {
     } catch (e) {
       throw new Error(`bad series ${JSON.stringify(text)}: label ${lm[1]}: ${(e as Error).message}`);
     }
-    if (lm[1] === '__name__') name = value;
+    if (seen.has(lm[1]!)) throw new Error(`bad series ${JSON.stringify(text)}: label name "${lm[1]}" is given twice`);
+    seen.add(lm[1]!);
+    if (lm[1] === '__name__') name ??= value;
     else labels[lm[1]!] = value;
     pos = re.lastIndex;
   }
