@@ -51,6 +51,8 @@ const CASES: Case[] = [
   // a name before the braces wins over __name__ inside them; a label name given twice is refused
   { file: 'series-name-and-labels.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
   { file: 'duplicate-label-name.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
+  // external_labels serve only templates ($externalLabels), which vigil's config refuses: accepted, no effect
+  { file: 'external-labels.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
   // NaN and Inf are samples to promtool; vigil never stores a non-finite point, so vigil test refuses them
   { file: 'non-finite-values.test.yaml', vigil: 'fail', promtool: { v2: 'pass', v3: 'pass' } },
 ];
@@ -109,7 +111,7 @@ describe('Prometheus rule tests translated into vigil test files', () => {
     expect((await vigil('unknown-keys.test.yaml')).output).toBe(
       [
         'FAIL unknown-keys.test.yaml: the test file is not valid',
-        '  unknown-keys.test.yaml:9:5: tests[0].alert_rule_tests: unknown key "alert_rule_tests" (known: name, interval, start_timestamp, external_url, input_series, alert_rule_test, route_test, exp_routes)',
+        '  unknown-keys.test.yaml:9:5: tests[0].alert_rule_tests: unknown key "alert_rule_tests" (known: name, interval, start_timestamp, external_url, external_labels, input_series, alert_rule_test, route_test, exp_routes)',
         'FAILED',
       ].join('\n'),
     );

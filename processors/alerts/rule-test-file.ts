@@ -104,7 +104,6 @@ const PROMTOOL_ONLY: Record<string, string> = {
   group_eval_order: 'vigil evaluates the rules of an alerts processor in the order of the config',
   fuzzy_compare: 'it applies to promql_expr_test, which vigil does not have',
   promql_expr_test: 'vigil has no PromQL expressions to test; check the alerts they lead to with alert_rule_test',
-  external_labels: 'vigil\'s annotation templates have no $externalLabels',
 };
 
 class Reader {
@@ -323,6 +322,9 @@ function readGroup(r: Reader, node: YamlNode | null, path: string, evaluationInt
       else g.startMs = ms;
     },
     external_url: (v, p) => (g.externalUrl = r.text(v, p)),
+    // promtool uses them only for $externalLabels in templates, which vigil's config refuses: read (a
+    // mapping of strings, as promtool wants) and otherwise without effect, as in promtool on such rules
+    external_labels: (v, p) => r.stringMap(v, p),
     input_series: (v, p) => r.list(v, p, (item, ip) => readSeries(r, item, ip, g)),
     alert_rule_test: (v, p) => r.list(v, p, (item, ip) => readAlertTest(r, item, ip, g, evalTime)),
     route_test: routes,

@@ -224,7 +224,7 @@ describe('vigil test reads test files as promtool does', () => {
       't.yaml:2:1: evalution_interval: unknown key "evalution_interval" (known: evaluation_interval, processor, rule_files, tests)',
       't.yaml:6:29: tests[0].input_series[0].values: bad value "0o7": expected a number, _, stale, a+bxN, a-bxN, axN or _xN (hexadecimal is not a number in series values)',
       't.yaml:7:5: tests[0].promql_expr_test: "promql_expr_test" is not supported: vigil has no PromQL expressions to test; check the alerts they lead to with alert_rule_test',
-      't.yaml:9:5: tests[1].alert_rule_tests: unknown key "alert_rule_tests" (known: name, interval, start_timestamp, external_url, input_series, alert_rule_test, route_test, exp_routes)',
+      't.yaml:9:5: tests[1].alert_rule_tests: unknown key "alert_rule_tests" (known: name, interval, start_timestamp, external_url, external_labels, input_series, alert_rule_test, route_test, exp_routes)',
       't.yaml:11:20: tests[1].alert_rule_test[0].eval_time: invalid duration "soon": expected a Prometheus duration such as "1m", "1h30m", "1d" or "0" (units y w d h m s ms, in that order, whole numbers)',
       't.yaml:13:23: tests[1].alert_rule_test[0].exp_alerts[0].exp_label: unknown key "exp_label" (known: exp_labels, exp_annotations)',
       't.yaml:14:9: tests[1].alert_rule_test[1]: missing "alertname"',
