@@ -53,6 +53,8 @@ const CASES: Case[] = [
   { file: 'duplicate-label-name.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
   // external_labels serve only templates ($externalLabels), which vigil's config refuses: accepted, no effect
   { file: 'external-labels.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  // deliberate: a file with no `tests:` checks nothing; promtool says SUCCESS, vigil refuses it
+  { file: 'no-tests-key.test.yaml', vigil: 'fail', promtool: { v2: 'pass', v3: 'pass' } },
   // NaN and Inf are samples to promtool; vigil never stores a non-finite point, so vigil test refuses them
   { file: 'non-finite-values.test.yaml', vigil: 'fail', promtool: { v2: 'pass', v3: 'pass' } },
 ];
