@@ -51,6 +51,7 @@ const CASES: Case[] = [
   // a name before the braces wins over __name__ inside them; a label name given twice is refused
   { file: 'series-name-and-labels.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
   { file: 'duplicate-label-name.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
+  { file: 'series-name-space.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
   // external_labels serve only templates ($externalLabels), which vigil's config refuses: accepted, no effect
   { file: 'external-labels.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
   // deliberate: a file with no `tests:` checks nothing; promtool says SUCCESS, vigil refuses it

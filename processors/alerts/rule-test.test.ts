@@ -55,6 +55,8 @@ describe('promtool series notation', () => {
     expect(parseSeriesSelector('{__name__="test"}')).toEqual({ name: 'test', labels: {} });
     expect(() => parseSeriesSelector('m{a="1", b="2", a="1"}')).toThrow('label name "a" is given twice');
     expect(() => parseSeriesSelector('{__name__="m", __name__="m"}')).toThrow('label name "__name__" is given twice');
+    expect(() => parseSeriesSelector('m {a="1"}')).toThrow('bad series "m {a=\\"1\\"}": no space may come between the name and "{"');
+    expect(parseSeriesSelector(' m{ a = "1" , } ')).toEqual({ name: 'm', labels: { a: '1' } });
   });
   it('input types by name', () => {
     expect([inferType('span.duration'), inferType('x.distribution'), inferType('span.calls'), inferType('reqs_total'), inferType('llm.budget.utilization')]).toEqual([

@@ -31,7 +31,9 @@ export type SeriesValue = number | typeof STALE | undefined;
  * (promtool: "label name is not unique"). Throws an Error naming the text when it is not that form.
  */
 export function parseSeriesSelector(text: string): ParsedSeries {
-  const m = /^\s*([A-Za-z_:][A-Za-z0-9_:.-]*)?\s*(?:\{(.*)\})?\s*$/s.exec(text);
+  // promtool: "unexpected character in series sequence: '{'" when a space comes between them
+  if (/^\s*[A-Za-z_:][A-Za-z0-9_:.-]*\s+\{/.test(text)) throw new Error(`bad series ${JSON.stringify(text)}: no space may come between the name and "{"`);
+  const m = /^\s*([A-Za-z_:][A-Za-z0-9_:.-]*)?(?:\{(.*)\})?\s*$/s.exec(text);
   if (!m || (m[1] === undefined && m[2] === undefined)) throw new Error(`bad series ${JSON.stringify(text)}: expected name{label="value", ...}`);
   const labels: Record<string, string> = {};
   const body = (m[2] ?? '').trim();
