@@ -18,6 +18,16 @@ import { checkYamlStructure, pathToString } from '../../src/config/load.ts';
 export type SeriesType = 'gauge' | 'counter' | 'delta' | 'histogram';
 const SERIES_TYPES: readonly SeriesType[] = ['gauge', 'counter', 'delta', 'histogram'];
 
+const DELTA_NAMES = new Set(['span.calls', 'llm.cost', 'llm.tokens']);
+
+/** The type an input series gets when the test does not say (see README). */
+export function inferType(name: string): SeriesType {
+  if (name === 'span.duration' || name.endsWith('.distribution')) return 'histogram';
+  if (DELTA_NAMES.has(name)) return 'delta';
+  if (name.endsWith('_total') || name.endsWith('.total')) return 'counter';
+  return 'gauge';
+}
+
 /** Where a part of the test file is: `line:col` (1-based) and its key path. */
 export interface Where {
   line: number;
@@ -339,6 +349,7 @@ function readSeries(r: Reader, node: YamlNode | null, path: string, g: TestGroup
   let type: SeriesType | undefined;
   let observations = 1;
   let sawSeries = false;
+  let valuesAt: { node: YamlNode | null; path: string } | undefined;
   const ok = r.object(node, path, {
     series: (v, p) => {
       sawSeries = true;
@@ -365,6 +376,7 @@ function readSeries(r: Reader, node: YamlNode | null, path: string, g: TestGroup
         r.error(v, p, `value ${bad + 1} is ${values[bad]}: vigil drops a point that is not a finite number as malformed (it is never stored), so it cannot be an input; write _ for a step without a sample, or stale for a staleness marker`);
         values = [];
       }
+      valuesAt = { node: v, path: p };
     },
     type: (v, p) => {
       const t = r.text(v, p);
@@ -380,6 +392,16 @@ function readSeries(r: Reader, node: YamlNode | null, path: string, g: TestGroup
     },
   });
   if (ok && !sawSeries) r.error(node, path, 'missing "series"');
+  // a counter or delta series is a monotonic sum: vigil drops a negative point of one as malformed, so the
+  // step would silently be no sample (promtool stores it): refused, as non-finite values are
+  const monotonic = series && valuesAt ? (type ?? inferType(series.name)) : undefined;
+  if (monotonic === 'counter' || monotonic === 'delta') {
+    const neg = values.findIndex((x) => typeof x === 'number' && x < 0);
+    if (neg >= 0) {
+      r.error(valuesAt!.node, valuesAt!.path, `value ${neg + 1} is ${values[neg]}: a ${monotonic} series (${type ? 'its type' : 'inferred from its name'}) is a monotonic sum, whose negative points vigil drops as malformed, so it cannot be an input; give the series type: gauge`);
+      values = [];
+    }
+  }
   if (series) g.inputSeries.push({ series, values, type, observations, where: r.where(node, path) });
 }
 

@@ -141,6 +141,16 @@ function testFile(opts: { evaluationInterval?: string; interval?: string; series
 }
 
 describe('vigil test reads test files as promtool does', () => {
+  it('refuses a negative value in a counter or delta series (a monotonic sum, whose negative points vigil drops), not in a gauge', () => {
+    const r = readTestFile(
+      't.yaml',
+      ['tests:', '  - input_series:', '      - {series: reqs_total, values: "1 -2"}', '      - {series: x, type: delta, values: "-1"}', '      - {series: reqs_total, type: gauge, values: "-1"}', '      - {series: y, values: "-1"}'].join('\n'),
+    );
+    expect(r.errors).toEqual([
+      't.yaml:3:38: tests[0].input_series[0].values: value 2 is -2: a counter series (inferred from its name) is a monotonic sum, whose negative points vigil drops as malformed, so it cannot be an input; give the series type: gauge',
+      't.yaml:4:42: tests[0].input_series[1].values: value 1 is -1: a delta series (its type) is a monotonic sum, whose negative points vigil drops as malformed, so it cannot be an input; give the series type: gauge',
+    ]);
+  });
   it('refuses Inf, NaN and an overflowing a+bxN as input values (vigil never stores a non-finite point), naming the step', () => {
     const r = readTestFile(
       't.yaml',

@@ -13,20 +13,10 @@ import { AlertEngine } from './alert-engine.ts';
 import { type AlertsConfig, NO_DATA_ALERTNAME } from './config.ts';
 import { labelsKey } from './fingerprint.ts';
 import { compileConfig } from './rules.ts';
-import { type AlertTest, type RouteTest, readTestFile, type SeriesType, type TestFile, type TestGroup } from './rule-test-file.ts';
+import { type AlertTest, inferType, type RouteTest, readTestFile, type SeriesType, type TestFile, type TestGroup } from './rule-test-file.ts';
 import { STALE, type SeriesValue } from './series-notation.ts';
 
-export { readTestFile } from './rule-test-file.ts';
-
-const DELTA_NAMES = new Set(['span.calls', 'llm.cost', 'llm.tokens']);
-
-/** The type an input series gets when the test does not say (see README). */
-export function inferType(name: string): SeriesType {
-  if (name === 'span.duration' || name.endsWith('.distribution')) return 'histogram';
-  if (DELTA_NAMES.has(name)) return 'delta';
-  if (name.endsWith('_total') || name.endsWith('.total')) return 'counter';
-  return 'gauge';
-}
+export { inferType, readTestFile } from './rule-test-file.ts';
 
 /**
  * What `vigil test` reports, as promtool does: `stdout` the tests that passed and `SUCCESS`; `stderr` every
