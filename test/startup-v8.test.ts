@@ -134,7 +134,10 @@ const newUncapped = await grow();
 console.log(JSON.stringify({ capped, newCapped, newUncapped }));
 `);
     expect(s.capped).toBe(true);
-    expect(s.newCapped).toBeLessThanOrEqual(4 * 1024 * 1024);
+    // within the cap, or one growth step past it: the cap is checked after each collection, a loop turn later, so
+    // a loop slowed by a busy machine can let V8 double the young generation once before the check (documented in
+    // src/startup-v8.ts; seen once in CI at 8 MiB); uncapped, V8 grows it past 8 MiB (below)
+    expect(s.newCapped).toBeLessThanOrEqual(8 * 1024 * 1024);
     expect(s.newCapped).toBeGreaterThan(2 * 1024 * 1024);
     // V8's own growth goes past it
     expect(s.newUncapped as number).toBeGreaterThan(8 * 1024 * 1024);
