@@ -1,7 +1,7 @@
 import { type ConfigIssue, stateDirFor, type Factory } from '../../src/component.ts';
 import { deliveryOptions, httpUrlIssue } from '../../src/delivery/config.ts';
 import { parseDuration } from '../../src/duration.ts';
-import { NotificationExporter } from '../../src/delivery/notification-exporter.ts';
+import { NotificationExporter, previousSenderOf } from '../../src/delivery/notification-exporter.ts';
 import { type AlertmanagerConfig, AlertmanagerConfigSchema } from './config.ts';
 import { AlertmanagerSender } from './alertmanager-exporter.ts';
 
@@ -32,6 +32,6 @@ export const alertmanagerExporterFactory: Factory<AlertmanagerConfig> = {
 
 /** The sender of the alertmanager exporter a reload replaces, if that is what it replaces. */
 function previousSender(previous: unknown): AlertmanagerSender | undefined {
-  const sender = previous instanceof NotificationExporter ? previous.notificationSender : undefined;
+  const sender = previousSenderOf(previous);
   return sender instanceof AlertmanagerSender ? sender : undefined;
 }
