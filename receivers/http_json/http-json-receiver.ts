@@ -197,8 +197,11 @@ function linesIn(text: string, max: number): number {
 export function parseEvents(text: string, contentType: string, maxItems = Infinity): Item[] {
   const ndjson = NDJSON_TYPES.includes(contentType);
   const tooMany = () => new IntakeError(413, new RequestItemsError(maxItems, 'JSON values').message);
+  // Every value counted (the body, each NDJSON line, each member and element) takes a character of its own, so a
+  // text no longer than the limit cannot pass it: the common small body is not scanned for it.
+  const counted = text.length + 1 > maxItems;
   // the body (or each of its lines) is a value too
-  const values = jsonValuesIn(text, maxItems);
+  const values = counted ? jsonValuesIn(text, maxItems) : 0;
   if (values + 1 > maxItems) throw tooMany();
   if (!ndjson) {
     try {
@@ -209,7 +212,7 @@ export function parseEvents(text: string, contentType: string, maxItems = Infini
       if (linesIn(text, 2) < 2) throw new IntakeError(400, `invalid JSON: ${(e as Error).message}`);
     }
   }
-  if (values + linesIn(text, maxItems - values) > maxItems) throw tooMany();
+  if (counted && values + linesIn(text, maxItems - values) > maxItems) throw tooMany();
   const out: Item[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;

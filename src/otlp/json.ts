@@ -423,7 +423,9 @@ export function fromOtlpJson(signal: OtlpSignal, parsed: unknown): Batch {
  * src/limits.ts `DEFAULT_MAX_REQUEST_ITEMS` counts) is refused with {@link RequestItemsError} before it is parsed.
  */
 export function parseOtlpJson(signal: OtlpSignal, text: string, maxItems?: number): Batch {
-  if (maxItems !== undefined && jsonArrayObjects(text, maxItems) > maxItems) throw new RequestItemsError(maxItems);
+  // an object that is an array element takes 3 characters at least (`{}` and a `,` or `[`): a text shorter than 3
+  // per item allowed cannot hold too many, and is not scanned for them
+  if (maxItems !== undefined && text.length > 3 * maxItems && jsonArrayObjects(text, maxItems) > maxItems) throw new RequestItemsError(maxItems);
   let parsed: unknown;
   try {
     parsed = JSON.parse(withoutBom(text));
