@@ -120,17 +120,17 @@ describe('loadConfig', () => {
 
   it('names a missing environment variable and where it is used', async () => {
     expect(await errorsOf(['bad_env.yaml'])).toEqual([
-      'bad_env.yaml:5:16: environment variable VIGIL_TEST_UNSET_VARIABLE is not set and has no default (write ${env:VIGIL_TEST_UNSET_VARIABLE:-default})',
+      'bad_env.yaml:5:16: exporters.debug.verbosity: environment variable VIGIL_TEST_UNSET_VARIABLE is not set and has no default (write ${env:VIGIL_TEST_UNSET_VARIABLE:-default})',
     ]);
   });
 
   it('refuses a ${...} that is not ${env:NAME}, instead of keeping it as text (the Collector refuses them too)', async () => {
     expect(await errorsOf(['bad_env_syntax.yaml'])).toEqual([
-      'bad_env_syntax.yaml:8:10: "${env:1BAD}" is not a reference vigil expands: the variable name "1BAD" must match [A-Za-z_][A-Za-z0-9_]*',
-      'bad_env_syntax.yaml:9:10: "${ENV:TOKEN}" is not a reference vigil expands: the only scheme is "env" (${env:NAME}), not "ENV" (write $$ for a literal $)',
-      'bad_env_syntax.yaml:10:10: "${file:/run/secrets/token}" is not a reference vigil expands: the only scheme is "env" (${env:NAME}), not "file" (write $$ for a literal $)',
-      'bad_env_syntax.yaml:11:10: "${env:}" is not a reference vigil expands: the variable name is empty',
-      'bad_env_syntax.yaml:12:10: "${env:UNCLOSED" is not a reference vigil expands: it has no closing "}" (write $$ for a literal $)',
+      'bad_env_syntax.yaml:8:10: exporters.webhook.headers.A: "${env:1BAD}" is not a reference vigil expands: the variable name "1BAD" must match [A-Za-z_][A-Za-z0-9_]*',
+      'bad_env_syntax.yaml:9:10: exporters.webhook.headers.B: "${ENV:TOKEN}" is not a reference vigil expands: the only scheme is "env" (${env:NAME}), not "ENV" (write $$ for a literal $)',
+      'bad_env_syntax.yaml:10:10: exporters.webhook.headers.C: "${file:/run/secrets/token}" is not a reference vigil expands: the only scheme is "env" (${env:NAME}), not "file" (write $$ for a literal $)',
+      'bad_env_syntax.yaml:11:10: exporters.webhook.headers.D: "${env:}" is not a reference vigil expands: the variable name is empty',
+      'bad_env_syntax.yaml:12:10: exporters.webhook.headers.E: "${env:UNCLOSED" is not a reference vigil expands: it has no closing "}" (write $$ for a literal $)',
     ]);
   });
 
@@ -288,6 +288,47 @@ describe('loadConfig', () => {
     const bad = await loadConfig([td('env_text.yaml')], registry, { ...env, VIGIL_TEST_BATCH: 'many' });
     expect(bad.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
       'env_text.yaml:6:22: processors.batch.send_batch_size: expected integer',
+    ]);
+  });
+
+  it('keeps an env value that holds YAML syntax as its text: no structure, comment, quote or tag taken from it, never a crash', async () => {
+    const env = {
+      VIGIL_TEST_COMMENT: 'abc # not a comment',
+      VIGIL_TEST_UNTERMINATED: '"unterminated',
+      VIGIL_TEST_DOCS: 'a\n---\nb',
+      VIGIL_TEST_ALIAS: '*alias',
+      VIGIL_TEST_MAP: '{a: 1}',
+      VIGIL_TEST_TAG: '!!str 5',
+      VIGIL_TEST_QUOTED: "'quoted'",
+      VIGIL_TEST_LIST: '- a',
+    };
+    const r = await loadConfig([td('env_yaml_values.yaml')], registry, env);
+    expect(r.errors.map(formatConfigError)).toEqual([]);
+    expect((r.config!.exporters['webhook'] as { headers: Record<string, string> }).headers).toEqual({
+      comment: 'abc # not a comment',
+      quote: '"unterminated',
+      docs: 'a\n---\nb',
+      alias: '*alias',
+      map: '{a: 1}',
+      tag: '!!str 5',
+      quoted: "'quoted'",
+      list: '- a',
+    });
+    for (const batch of ['100 # c', '!!int 100', "'100'", '[100]', '100\n---\n1']) {
+      const bad = await loadConfig([td('env_yaml_numbers.yaml')], registry, { VIGIL_TEST_BATCH: batch });
+      expect(bad.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
+        'env_yaml_numbers.yaml:6:22: processors.batch.send_batch_size: expected integer',
+      ]);
+    }
+  });
+
+  it('reads ${NAME} and ${NAME:-default} from the environment (the Collector\'s default scheme is env)', async () => {
+    const r = await loadConfig([td('env_default_scheme.yaml')], registry, { VIGIL_TEST_BATCH: '100', VIGIL_TEST_UNSET_DIR: '/tmp/vigil-default-scheme' });
+    expect(r.errors.map(formatConfigError)).toEqual([]);
+    expect(r.config!.processors['batch']).toEqual({ send_batch_size: 100, timeout: '300ms' });
+    expect(r.config!.service.state_dir).toBe('/tmp/vigil-default-scheme');
+    expect(await errorsOf(['env_default_scheme.yaml'], { VIGIL_TEST_BATCH: '1' })).toEqual([
+      'env_default_scheme.yaml:11:14: service.state_dir: environment variable VIGIL_TEST_UNSET_DIR is not set and has no default (write ${VIGIL_TEST_UNSET_DIR:-default})',
     ]);
   });
 

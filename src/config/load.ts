@@ -254,9 +254,9 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
       errors.push({ code: ConfigErrorCodes.YAML, ...at(structureError.offset), path: pathToString(structureError.path), message: `YAML: ${structureError.message}` });
       continue;
     }
-    const typedEnv = expandEnv(doc, env, (node, message) => {
+    const typedEnv = expandEnv(doc, env, (node, keyPath, message) => {
       const p = at(node.range?.[0] ?? 0);
-      errors.push({ code: ConfigErrorCodes.ENV, ...p, path: '', message });
+      errors.push({ code: ConfigErrorCodes.ENV, ...p, path: pathToString(keyPath), message });
     });
     const fileTexts: EnvText[] = [];
     const walk: PositionWalk = {
@@ -779,19 +779,22 @@ function recordPositions(node: unknown, p: (string | number)[], w: PositionWalk)
   }
 }
 
-// `$$`, a reference, or (the last alternative) any other `${...` : a mistyped reference, refused rather than kept as text
-const ENV_REF = /\$\$|\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}?/g;
-const WHOLE_REF = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
+// `$$`, a reference (`${env:NAME}`, or `${NAME}`: env is the default scheme, as in the Collector), or (the last
+// alternative) any other `${...` : a mistyped reference, refused rather than kept as text
+const ENV_REF = /\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}?/g;
+const WHOLE_REF = /^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
 
 /**
- * Expands `${env:NAME}`, `${env:NAME:-default}` and `$$` in every scalar value. Where the reference is the
- * whole unquoted value, the result is typed as YAML would type it (`port: ${env:PORT}` is a number); the
- * returned map holds, for each scalar so typed, the text it expanded to (see {@link keepEnvText}).
+ * Expands `${env:NAME}`, `${env:NAME:-default}` (or `${NAME}`, `${NAME:-default}`) and `$$` in every scalar
+ * value. Where the reference is the whole unquoted value, the result is typed as YAML would type it
+ * (`port: ${env:PORT}` is a number) when it is a plain number, boolean or null, and stays its text otherwise
+ * (see {@link typeEnvValue}); the returned map holds, for each scalar so typed, the text it expanded to (see
+ * {@link keepEnvText}). Errors name the scalar and its key path.
  */
-function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNode, message: string) => void): Map<Scalar, string> {
+function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNode, path: (string | number)[], message: string) => void): Map<Scalar, string> {
   const typedText = new Map<Scalar, string>();
   YAML.visit(doc, {
-    Scalar(key, node) {
+    Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
       const src = node.value;
       let missing = false;
@@ -799,7 +802,7 @@ function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNo
         if (all === '$$') return '$';
         if (name === undefined) {
           missing = true;
-          onError(node, `${JSON.stringify(all)} is not a reference vigil expands: ${badReference(all)}`);
+          onError(node, pathOf(ancestors, node), `${JSON.stringify(all)} is not a reference vigil expands: ${badReference(all)}`);
           return '';
         }
         const v = env[name!];
@@ -807,13 +810,13 @@ function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNo
         if (def !== undefined) return def;
         if (v === '') return '';
         missing = true;
-        onError(node, `environment variable ${name} is not set and has no default (write \${env:${name}:-default})`);
+        const scheme = all.startsWith('${env:') ? 'env:' : '';
+        onError(node, pathOf(ancestors, node), `environment variable ${name} is not set and has no default (write \${${scheme}${name}:-default})`);
         return '';
       });
       if (missing) return;
       if (node.type === 'PLAIN' && WHOLE_REF.test(src)) {
-        const typed = YAML.parse(expanded) as unknown;
-        node.value = typed === null || ['string', 'number', 'boolean'].includes(typeof typed) ? typed : expanded;
+        node.value = typeEnvValue(expanded);
         if (typeof node.value !== 'string') typedText.set(node, expanded);
       } else {
         node.value = expanded;
@@ -821,6 +824,21 @@ function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNo
     },
   });
   return typedText;
+}
+
+/**
+ * The value of an expanded whole-value reference: a number, boolean or null where the text is exactly one
+ * plain YAML scalar that YAML types so (`8080`, `true`, `1.5`), and the text itself otherwise. A value that
+ * holds YAML syntax (`a: 1`, `[x]`, `abc # note`, `'quoted'`, `!!str 5`, `*alias`, `"open`, `---`) is
+ * never read as structure, never loses a comment, quotes or a tag, and never throws.
+ */
+function typeEnvValue(text: string): unknown {
+  const doc = YAML.parseDocument(text);
+  if (doc.errors.length || doc.warnings.length || doc.commentBefore || doc.comment) return text;
+  const c = doc.contents;
+  if (!isScalar(c) || c.type !== 'PLAIN' || c.tag || c.comment || c.commentBefore || !c.range) return text;
+  if (text.slice(c.range[0], c.range[1]) !== text.trim()) return text;
+  return c.value === null || typeof c.value === 'number' || typeof c.value === 'boolean' ? c.value : text;
 }
 
 /**
