@@ -71,15 +71,46 @@ export function readTextFileSync(file: string): TextFile {
   return decode(bytes);
 }
 
-/** {@link readTextFileSync}, reading asynchronously. */
-export async function readTextFile(file: string): Promise<TextFile> {
+/**
+ * {@link readTextFileSync}, reading asynchronously. With `maxBytes`, a file (or a device such as /dev/zero)
+ * that holds more is refused after reading `maxBytes + 1` bytes, naming the bound, instead of being read whole.
+ */
+export async function readTextFile(file: string, maxBytes?: number): Promise<TextFile> {
   let bytes: Buffer;
   try {
-    bytes = await fs.promises.readFile(file);
+    if (maxBytes === undefined) bytes = await fs.promises.readFile(file);
+    else {
+      const read = await readAtMost(file, maxBytes);
+      if (read === undefined) return { ok: false, message: `is larger than ${describeBytes(maxBytes)}` };
+      bytes = read;
+    }
   } catch (err) {
     return { ok: false, message: describeReadError(err) };
   }
   return decode(bytes);
+}
+
+/** The bytes of `file`, or undefined when it holds more than `maxBytes`. */
+async function readAtMost(file: string, maxBytes: number): Promise<Buffer | undefined> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - total));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return Buffer.concat(chunks, total);
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) return undefined;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+function describeBytes(n: number): string {
+  return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
 }
 
 function decode(bytes: Buffer): TextFile {

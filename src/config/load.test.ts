@@ -332,6 +332,39 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses a config file past 8 MiB (or a device such as /dev/zero) naming the bound, instead of reading it whole', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-big-'));
+    const big = path.join(dir, 'big.yaml');
+    fs.writeFileSync(big, `# ${'x'.repeat(8 * 1024 * 1024)}\n`);
+    const r = await loadConfig([big, '/dev/zero'], registry, {});
+    expect(r.errors.map((e) => [e.code, formatConfigError(e)])).toEqual([
+      ['VIGIL_CONFIG_READ', `${big}: the config file is larger than 8 MiB`],
+      ['VIGIL_CONFIG_READ', '/dev/zero: the config file is larger than 8 MiB'],
+    ]);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('refuses a deeply nested file with a clear error and its place, at any depth', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-deep-'));
+    const nested = (depth: number) => {
+      const lines = ['receivers:', '  nop:', 'exporters:', '  nop:', 'service:', '  pipelines:', '    main: {receivers: [nop], exporters: [nop]}', 'processors:', '  batch:'];
+      for (let i = 0; i < depth; i++) lines.push(`${'  '.repeat(i + 2)}k${i}:`);
+      return `${lines.join('\n')} 1\n`;
+    };
+    const f = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    const fmt = (e: Parameters<typeof formatConfigError>[0]) => formatConfigError({ ...e, file: path.basename(e.file) });
+    const mid = await loadConfig([f('mid.yaml', nested(200))], registry, {});
+    expect(mid.errors.map(fmt)).toEqual([
+      `mid.yaml:72:129: processors.batch.${Array.from({ length: 62 }, (_, i) => `k${i}`).join('.')}: YAML: nested deeper than 64 levels of mappings and lists`,
+    ]);
+    const deep = await loadConfig([f('deep.yaml', nested(1500)), f('flow.yaml', `x: ${'['.repeat(5000)}${']'.repeat(5000)}\n`)], registry, {});
+    expect(deep.errors.map((e) => [e.code, fmt(e).replace(/:\d+:\d+:/, ':L:C:')])).toEqual([
+      ['VIGIL_CONFIG_YAML', 'deep.yaml:L:C: YAML: nested too deeply to read (a config has at most 64 levels of mappings and lists)'],
+      ['VIGIL_CONFIG_YAML', 'flow.yaml:L:C: YAML: nested too deeply to read (a config has at most 64 levels of mappings and lists)'],
+    ]);
+    fs.rmSync(dir, { recursive: true });
+  });
+
   it('a later file that sets a value replaces what an env reference of an earlier file gave', async () => {
     const r = await loadConfig([td('valid.yaml'), td('override.yaml')], registry, { VIGIL_TEST_BATCH: '100', VIGIL_TEST_PORT: '0' });
     expect(r.errors).toEqual([]);

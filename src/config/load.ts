@@ -177,6 +177,11 @@ interface ReadFiles {
 
 type Report = (p: (string | number)[], message: string, code?: ConfigErrorCode) => void;
 
+/** The largest config file read: more (a device such as /dev/zero, a wrong file) is refused, not read whole. */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+/** The deepest nesting of mappings and lists a config file may have (vigil's own keys go about 8 deep). */
+export const MAX_CONFIG_DEPTH = 64;
+
 /** Reads, merges, expands and validates the config files. Never throws for a bad config: see `errors`. */
 export async function loadConfig(paths: string[], registry: ComponentRegistry, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
   if (paths.length === 0) {
@@ -231,7 +236,7 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
   const keyPositions = new Map<string, Pos>();
   const envTexts = new Map<string, EnvText>();
   for (const file of paths) {
-    const read = await readTextFile(file);
+    const read = await readTextFile(file, MAX_CONFIG_BYTES);
     if (!read.ok) {
       const at = read.position ? { line: read.position.line, col: read.position.col } : {};
       errors.push({ code: ConfigErrorCodes.READ, file, ...at, path: '', message: read.position ? read.message : `the config file ${read.message}` });
@@ -240,9 +245,13 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
     const text = read.text;
     const lc = new LineCounter();
     const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: false, merge: true });
-    for (const e of doc.errors) {
+    for (const [i, e] of doc.errors.entries()) {
+      if (i > 0 && /Maximum call stack size exceeded/.test(e.message)) continue; // said once per file
       const lp = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      // the yaml package catches its own stack overflow on a very deep document and reports it as is
+      const message = /Maximum call stack size exceeded/.test(e.message)
+        ? `nested too deeply to read (a config has at most ${MAX_CONFIG_DEPTH} levels of mappings and lists)`
+        : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       errors.push({ code: ConfigErrorCodes.YAML, file, line: lp.line, col: lp.col, path: '', message: `YAML: ${message}` });
     }
     if (doc.errors.length) continue;
@@ -651,7 +660,27 @@ function checkAliases(doc: Document): { offset: number; path: (string | number)[
  * user writes (configs, `vigil test` files), before anything walks or converts the document.
  */
 export function checkYamlStructure(doc: Document): { offset: number; path: (string | number)[]; message: string } | undefined {
-  return checkAliases(doc) ?? checkKeys(doc);
+  return checkDepth(doc) ?? checkAliases(doc) ?? checkKeys(doc);
+}
+
+/**
+ * Undefined when no mapping or list of the document is nested deeper than {@link MAX_CONFIG_DEPTH}; else the
+ * first one that is, with its place. Every walk over the config recurses, so depth is bounded before any.
+ */
+function checkDepth(doc: Document): { offset: number; path: (string | number)[]; message: string } | undefined {
+  const stack: { node: unknown; depth: number; path: (string | number)[] }[] = [{ node: doc.contents, depth: 0, path: [] }];
+  while (stack.length) {
+    const { node, depth, path: p } = stack.pop()!;
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth >= MAX_CONFIG_DEPTH) {
+      return { offset: node.range?.[0] ?? 0, path: p, message: `nested deeper than ${MAX_CONFIG_DEPTH} levels of mappings and lists` };
+    }
+    node.items.forEach((item, i) => {
+      if (isPair(item)) stack.push({ node: item.value, depth: depth + 1, path: [...p, isScalar(item.key) ? String(item.key.value) : String(i)] });
+      else stack.push({ node: item, depth: depth + 1, path: [...p, i] });
+    });
+  }
+  return undefined;
 }
 
 /**
