@@ -204,6 +204,42 @@ describe('percentiles processor', () => {
     expect(hist[1]!.max).toBeCloseTo(11, 6);
   });
 
+  it('drops a span that ends before it starts and counts it, instead of observing 0 ms', async () => {
+    const { proc, emitted } = make({ window: '10s', late_windows: 0, dimensions: [] });
+    await proc.start();
+    const backwards = span(T0 + 2000, 50);
+    [backwards.startTimeUnixNano, backwards.endTimeUnixNano] = [backwards.endTimeUnixNano, backwards.startTimeUnixNano];
+    const instant = span(T0 + 2000, 0); // end == start: a real 0 ms span
+    await proc.process({ resourceSpans: [resourceSpans('svc', [span(T0 + 1000, 100), backwards, instant])] }, new SinkConsumer());
+    await proc.shutdown();
+    const [hist] = points<ExponentialHistogramDataPoint>(emitted, 'span.duration');
+    expect(hist!.count).toBe(2);
+    expect(hist!.min).toBe(0);
+    expect(hist!.zeroCount).toBe(1);
+    expect(points<NumberDataPoint>(emitted, 'span.calls')[0]!.value).toBe(2n);
+    expect(await counterValue(telemetry, 'vigil_processor_invalid_items', { processor: 'percentiles' })).toBe(1);
+  });
+
+  it('puts a span ending 1 ns before a window boundary in that window, and one ending at the boundary in the next', async () => {
+    const { proc, emitted } = make({ window: '10s', late_windows: 1, dimensions: [] });
+    vi.setSystemTime(T0 + 15_000);
+    await proc.start();
+    const boundary = BigInt(T0 + 10_000) * 1_000_000n;
+    const before = span(T0 + 5_000, 7);
+    before.endTimeUnixNano = boundary - 1n;
+    before.startTimeUnixNano = boundary - 1n - 7_000_000n;
+    const at = span(T0 + 5_000, 9);
+    at.endTimeUnixNano = boundary;
+    at.startTimeUnixNano = boundary - 9_000_000n;
+    await proc.process({ resourceSpans: [resourceSpans('svc', [before, at])] }, new SinkConsumer());
+    await proc.shutdown();
+    const hist = points<ExponentialHistogramDataPoint>(emitted, 'span.duration');
+    expect(hist.map((dp) => [dp.startTimeUnixNano, dp.count, dp.max])).toEqual([
+      [BigInt(T0) * 1_000_000n, 1, 7],
+      [boundary, 1, 9],
+    ]);
+  });
+
   it('never lets bad spans stop the batch or crash the processor', async () => {
     const { proc, emitted } = make();
     const bad = span(T0, 5);

@@ -42,6 +42,8 @@ export class PercentilesProcessor implements Processor {
   /** What it reads of a span: the attributes of its dimensions (`span.name` is the span's name) and `span_attributes`; not the ids. */
   readonly spanReads: SpanReads;
   private readonly windowMs: number;
+  /** The window in nanoseconds, for placing timestamps exactly. */
+  private readonly windowNs: bigint;
   private readonly scale: number;
   private readonly dims: string[];
   private readonly serviceDim: number;
@@ -96,6 +98,7 @@ export class PercentilesProcessor implements Processor {
   ) {
     this.windowMs = parseDuration(config.window);
     if (!(this.windowMs > 0)) throw new Error('percentiles: window must be greater than 0');
+    this.windowNs = BigInt(Math.round(this.windowMs * 1e6));
     this.scale = scaleForAccuracy(config.relative_accuracy);
     this.history = new LatencyHistory(this.windowMs, this.scale);
     this.dims = config.dimensions.slice();
@@ -210,7 +213,8 @@ export class PercentilesProcessor implements Processor {
 
   private windowFor(timeNs: bigint, nowMs: number): WindowState | undefined {
     const current = Math.floor(nowMs / this.windowMs);
-    let idx = timeNs > 0n ? Math.floor(Number(timeNs) / 1e6 / this.windowMs) : current;
+    // on the bigint nanoseconds: as a double, a time 1 ns before a boundary rounds onto it (and into the next window)
+    let idx = timeNs > 0n ? Number(timeNs / this.windowNs) : current;
     if (idx > current) idx = current; // clock skew into the future: count it now
     const last = this.lastWindow;
     if (last && last.index === idx) return last;
@@ -246,7 +250,8 @@ export class PercentilesProcessor implements Processor {
         for (const span of ss.spans) {
           const end = span.endTimeUnixNano;
           const start = span.startTimeUnixNano;
-          if (typeof end !== 'bigint' || typeof start !== 'bigint' || start <= 0n || end <= 0n) {
+          // a span that ends before it starts has no duration to observe (not 0 ms): dropped and counted
+          if (typeof end !== 'bigint' || typeof start !== 'bigint' || start <= 0n || end <= 0n || end < start) {
             invalid++;
             continue;
           }
@@ -285,8 +290,7 @@ export class PercentilesProcessor implements Processor {
               w.seriesCount++;
             }
           }
-          const diff = end - start;
-          this.addTo(w, leaf, slot, diff > 0n ? Number(diff) / 1e6 : 0);
+          this.addTo(w, leaf, slot, Number(end - start) / 1e6);
           for (let i = 0; i < spanAttrs.length; i++) {
             const n = findNumber(attrs, spanAttrs[i]!);
             if (n === undefined) continue;
@@ -301,7 +305,7 @@ export class PercentilesProcessor implements Processor {
     }
     if (late) this.lateCounter.add(late, this.counterLabels);
     if (overflow) this.overflowCounter.add(overflow, this.counterLabels);
-    if (invalid) this.countInvalid(invalid, 'spans without start or end time');
+    if (invalid) this.countInvalid(invalid, 'spans without start or end time, or ending before they start');
   }
 
   /** Adds `bytes` to window `w`'s share of the budget (given back when the window is flushed). */
