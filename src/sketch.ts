@@ -389,7 +389,12 @@ export class Sketch {
     return -boundOf(dp.negative.offset, dp.scale);
   }
 
-  /** The value at quantile q in [0, 1] (NaN when empty); q=0 is the min and q=1 the max. */
+  /**
+   * The value at quantile q in [0, 1] (NaN when empty): the observation at 0-based rank floor(q * (count - 1))
+   * of the sorted observations (the lower of the two nearest ranks, as DDSketch answers), within the relative
+   * accuracy. q=0 is the min and q=1 the max, exactly; so is a rank below 1 (the lowest observation: with
+   * two observations every q below 1 answers the min).
+   */
   quantile(q: number): number {
     if (this.count === 0) return NaN;
     if (q <= 0) return this.min;
@@ -399,15 +404,17 @@ export class Sketch {
     // negative buckets, most negative first
     const neg = this.negative;
     for (let i = neg.length - 1; i >= 0; i--) {
-      seen += neg.counts[i]!;
-      if (seen > rank) return this.clamp(-this.valueOf(neg.offset + i));
+      const c = neg.counts[i]!;
+      seen += c;
+      if (seen > rank) return lowest(rank, seen, c) ? this.min : this.clamp(-this.valueOf(neg.offset + i));
     }
     seen += this.zeroCount;
-    if (seen > rank) return this.clamp(0);
+    if (seen > rank) return lowest(rank, seen, this.zeroCount) ? this.min : this.clamp(0);
     const pos = this.positive;
     for (let i = 0; i < pos.length; i++) {
-      seen += pos.counts[i]!;
-      if (seen > rank) return this.clamp(this.valueOf(pos.offset + i));
+      const c = pos.counts[i]!;
+      seen += c;
+      if (seen > rank) return lowest(rank, seen, c) ? this.min : this.clamp(this.valueOf(pos.offset + i));
     }
     return this.max;
   }
@@ -521,4 +528,13 @@ function boundOf(index: number, scale: number): number {
 function hasCounts(counts: ArrayLike<number>): boolean {
   for (let i = 0; i < counts.length; i++) if (counts[i]! > 0) return true;
   return false;
+}
+
+/**
+ * Whether a quantile walk that stopped at a bucket of count `c`, with `seen` counted up to and including it,
+ * stopped at the lowest observation: the rank is below 1 and the bucket is the first non-empty one, holding a
+ * whole observation. That observation is the min, which is then answered exactly.
+ */
+export function lowest(rank: number, seen: number, c: number): boolean {
+  return rank < 1 && seen === c && c >= 1;
 }

@@ -20,7 +20,7 @@
  * buckets (counts are never negative), which is what a full read gives; only the sum (floating point,
  * added in point order as a full read adds it), min and max are re-read, three numbers a point.
  */
-import { DEFAULT_MAX_BUCKETS, MIN_SCALE, bucketValue } from '../../src/sketch.ts';
+import { DEFAULT_MAX_BUCKETS, MIN_SCALE, bucketValue, lowest } from '../../src/sketch.ts';
 import { COUNT, type DistPoints, MAX, MIN, NNEG, NPOS, SCALE, START, STRIDE, SUM, ZERO } from './dist-points.ts';
 
 const MAXB = DEFAULT_MAX_BUCKETS;
@@ -388,6 +388,7 @@ export class WindowHist implements HistView {
   quantile(q: number): number {
     if (!this.whole || !(q > 0.5 && q < 1) || this.count === 0) return quantileOf(this, q);
     const rank = q * (this.count - 1);
+    if (rank < 1) return quantileOf(this, q); // the lowest observation: the min, as quantileOf answers it
     const below = this.negTotal + this.zero;
     const total = below + this.posTotal;
     // in the negative buckets or the zero bucket, or past every bucket (the max): as quantileOf reads it
@@ -664,14 +665,16 @@ export function quantileOf(v: HistView, q: number): number {
   const rank = q * (v.count - 1);
   let seen = 0;
   for (let k = v.negHi; k >= v.negLo; k--) {
-    seen += v.neg[k - v.negOff]!;
-    if (seen > rank) return clamp(v, -bucketValue(k, v.scale));
+    const c = v.neg[k - v.negOff]!;
+    seen += c;
+    if (seen > rank) return lowest(rank, seen, c) ? v.min : clamp(v, -bucketValue(k, v.scale));
   }
   seen += v.zero;
-  if (seen > rank) return clamp(v, 0);
+  if (seen > rank) return lowest(rank, seen, v.zero) ? v.min : clamp(v, 0);
   for (let k = v.posLo; k <= v.posHi; k++) {
-    seen += v.pos[k - v.posOff]!;
-    if (seen > rank) return clamp(v, bucketValue(k, v.scale));
+    const c = v.pos[k - v.posOff]!;
+    seen += c;
+    if (seen > rank) return lowest(rank, seen, c) ? v.min : clamp(v, bucketValue(k, v.scale));
   }
   return v.max;
 }

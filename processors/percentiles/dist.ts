@@ -23,7 +23,7 @@
  * magnitude, so every entry is an exact integer below 2^53.
  */
 import type { ExponentialHistogramDataPoint, HistogramDataPoint, KeyValue } from '../../src/model.ts';
-import { DEFAULT_MAX_BUCKETS, Sketch, bucketIndex, bucketValue } from '../../src/sketch.ts';
+import { DEFAULT_MAX_BUCKETS, Sketch, bucketIndex, bucketValue, lowest } from '../../src/sketch.ts';
 
 /** One series' distribution: a packed store (see the file comment) or a Sketch. */
 export type Dist = number[] | Sketch;
@@ -437,13 +437,14 @@ export function distQuantile(d: Dist, q: number, scale: number): number {
   if (q >= 1) return max;
   const rank = q * (count - 1);
   let seen = d[ZERO]!;
-  if (seen > rank) return clamp(0, min, max);
+  if (seen > rank) return lowest(rank, seen, seen) ? min : clamp(0, min, max);
   const n = end(d);
   for (let k = HEAD; k < n; k++) {
     const e = d[k]!;
     const i = Math.floor(e / UNIT);
-    seen += e - i * UNIT;
-    if (seen > rank) return clamp(bucketValue(i, scale), min, max);
+    const c = e - i * UNIT;
+    seen += c;
+    if (seen > rank) return lowest(rank, seen, c) ? min : clamp(bucketValue(i, scale), min, max);
   }
   return max;
 }

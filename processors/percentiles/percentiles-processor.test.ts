@@ -240,6 +240,27 @@ describe('percentiles processor', () => {
     ]);
   });
 
+  it('answers the documented quantile (rank floor(q(n-1)) of the sorted durations) on 1, 2 and 3 spans and ties, the lowest and highest exactly', async () => {
+    const { proc, emitted } = make({ window: '10s', late_windows: 0, dimensions: ['span.name'], quantiles: [0.25, 0.5, 0.9, 0.99] });
+    await proc.start();
+    const samples: Record<string, number[]> = { one: [42.5], two: [3.3, 1000], three: [1000, 3.3, 57], ties: [8, 8, 8, 1500] };
+    const spans = Object.entries(samples).flatMap(([name, ds]) => ds.map((d, i) => span(T0 + 1000 + i, d, { name })));
+    await proc.process({ resourceSpans: [resourceSpans('svc', spans)] }, new SinkConsumer());
+    await proc.shutdown();
+    const summaries = points<SummaryDataPoint>(emitted, 'span.duration.summary');
+    for (const [name, ds] of Object.entries(samples)) {
+      const sorted = ds.slice().sort((a, b) => a - b);
+      const dp = summaries.find((p) => label(p, 'span.name') === name)!;
+      for (const { quantile, value } of dp.quantileValues) {
+        const rank = Math.floor(quantile * (sorted.length - 1));
+        const expected = sorted[rank]!;
+        // the lowest and the highest observation are answered exactly; any other within relative_accuracy
+        if (rank === 0 || rank === sorted.length - 1 || expected === sorted[0]) expect(value, `${name} q=${quantile}`).toBe(expected);
+        else expect(Math.abs(value - expected) / expected, `${name} q=${quantile}`).toBeLessThanOrEqual(0.01);
+      }
+    }
+  });
+
   it('never lets bad spans stop the batch or crash the processor', async () => {
     const { proc, emitted } = make();
     const bad = span(T0, 5);
