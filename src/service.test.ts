@@ -1,10 +1,12 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { created, testRegistry } from '../test/helpers/doubles.ts';
 import { tempDir } from '../test/helpers/index.ts';
+import { freePort } from '../test/helpers/free-port.ts';
 import { loadConfig } from './config/load.ts';
 import { CoalescingDestination, createLogger } from './logger.ts';
 import { Service } from './service.ts';
@@ -109,5 +111,36 @@ describe('Service', () => {
     expect(r.status).toBe(503);
     expect(await r.text()).toContain('disk full');
     await svc.shutdown();
+  });
+
+  it('a reload moving the telemetry endpoint to a taken port is refused, names the key and address, and the endpoint stays served', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const taken = (holder.address() as net.AddressInfo).port;
+    const dir = tempDir();
+    const running = base(dir);
+    running.service.telemetry.endpoint = `127.0.0.1:${await freePort()}`;
+    const file = writeYaml(dir, 'c.yaml', running);
+    const { config } = await loadConfig([file], testRegistry);
+    const { logger, lines } = captureLogger();
+    const svc = new Service(config!, { logger, registry: testRegistry });
+    try {
+      await svc.start();
+      const url = `http://${running.service.telemetry.endpoint}`;
+      const moved = base(dir);
+      moved.service.telemetry.endpoint = `127.0.0.1:${taken}`;
+      writeYaml(dir, 'c.yaml', moved);
+      expect(await svc.reload([file])).toBe(false);
+      const refused = lines.find((l) => l['message'] === 'reload refused: the new pipelines failed to start; restoring the running config');
+      expect(String(refused?.['err'])).toContain(`service.telemetry.endpoint: cannot listen on 127.0.0.1:${taken}`);
+      // the running config's endpoint answers again, and the pipelines still deliver
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      await created.get('testsource')!.emit.consume({ resourceSpans: [] });
+      expect(created.get('testsink/a')!.received.length).toBeGreaterThan(0);
+    } finally {
+      await svc.shutdown();
+      await new Promise<void>((r) => holder.close(() => r()));
+    }
   });
 });

@@ -202,7 +202,14 @@ export class Service {
     const endpoint = this.config.service.telemetry.endpoint;
     if (this.endpoint === endpoint) return;
     await this.telemetry.closeServer().catch(() => undefined);
-    const addr = await this.telemetry.listen(endpoint);
+    // the old server is closed now: a reload that restores the running config after this fails must listen again
+    this.endpoint = undefined;
+    let addr;
+    try {
+      addr = await this.telemetry.listen(endpoint);
+    } catch (err) {
+      throw new Error(`service.telemetry.endpoint: cannot listen on ${endpoint}: ${(err as Error).message}`, { cause: err });
+    }
     this.endpoint = endpoint;
     this.telemetryPort = addr.port;
   }
