@@ -79,18 +79,36 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       io.out(USAGE);
       return 0;
     default:
-      io.err(`vigil: unknown command "${command}"\n\n${USAGE}`);
+      io.err(`vigil: ${command.startsWith('-') ? `unknown option "${command}"` : `unknown command "${command}"`}\n\n${USAGE}`);
       return 1;
   }
 }
 
 function configArgs(args: string[]) {
-  return parseArgs({
+  const parsed = parseArgs({
     args,
     options: { config: { type: 'string', multiple: true, short: 'c' } },
     allowPositionals: true,
     strict: true,
   });
+  if (parsed.values.config?.some((f) => f.trim() === '')) throw new Error('--config needs a file name, not an empty value');
+  return parsed;
+}
+
+/**
+ * What was wrong with a command's arguments, in words: Node's own message for an unknown option goes on to
+ * suggest `-- "--bogus"` (a positional argument, which no command takes that way); this points at the
+ * command's --help instead.
+ */
+function argsError(command: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const message = e.message ?? String(err);
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /^Unknown option '([^']*)'/.exec(message)?.[1];
+    if (option !== undefined) return `Unknown option '${option}' (vigil ${command} --help lists its options)`;
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `${message} (vigil ${command} --help)`;
+  return message;
 }
 
 async function validate(args: string[], io: Out): Promise<number> {
@@ -98,7 +116,7 @@ async function validate(args: string[], io: Out): Promise<number> {
   try {
     parsed = configArgs(args);
   } catch (err) {
-    io.err(`vigil validate: ${(err as Error).message}\n`);
+    io.err(`vigil validate: ${argsError('validate', err)}\n`);
     return 1;
   }
   const files = parsed.values.config ?? [];
@@ -126,7 +144,7 @@ async function run(args: string[], io: Out): Promise<number> {
   try {
     parsed = configArgs(args);
   } catch (err) {
-    io.err(`vigil run: ${(err as Error).message}\n`);
+    io.err(`vigil run: ${argsError('run', err)}\n`);
     return 1;
   }
   const files = parsed.values.config ?? [];
@@ -266,7 +284,7 @@ async function test(args: string[], io: Out): Promise<number> {
   try {
     parsed = configArgs(args);
   } catch (err) {
-    io.err(`vigil test: ${(err as Error).message}\n`);
+    io.err(`vigil test: ${argsError('test', err)}\n`);
     return 1;
   }
   const files = parsed.values.config ?? [];
@@ -324,7 +342,7 @@ async function silence(args: string[], io: Out): Promise<number> {
       strict: true,
     });
   } catch (err) {
-    io.err(`vigil silence: ${(err as Error).message}\n`);
+    io.err(`vigil silence: ${argsError('silence', err)}\n`);
     return 1;
   }
   const v = parsed.values;
@@ -411,7 +429,7 @@ async function alerts(args: string[], io: Out): Promise<number> {
       strict: true,
     });
   } catch (err) {
-    io.err(`vigil alerts: ${(err as Error).message}\n`);
+    io.err(`vigil alerts: ${argsError('alerts', err)}\n`);
     return 1;
   }
   const v = parsed.values;
@@ -456,7 +474,7 @@ async function status(args: string[], io: Out): Promise<number> {
   try {
     parsed = parseArgs({ args, options: { ...TARGET_OPTIONS, output: { type: 'string', short: 'o', default: 'text' } }, strict: true });
   } catch (err) {
-    io.err(`vigil status: ${(err as Error).message}\n`);
+    io.err(`vigil status: ${argsError('status', err)}\n`);
     return 1;
   }
   const v = parsed.values;

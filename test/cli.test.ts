@@ -171,6 +171,22 @@ describe('vigil CLI', () => {
     expect((await cli('--help')).code).toBe(0);
   });
 
+  it('says what is wrong with an option in words, pointing at --help, never at a "--" positional argument', async () => {
+    for (const command of ['run', 'validate', 'test', 'status', 'alerts', 'silence']) {
+      const r = await cli(...(command === 'silence' ? ['silence', 'list'] : [command]), '--bogus');
+      expect([r.code, r.out, r.err]).toEqual([1, '', `vigil ${command}: Unknown option '--bogus' (vigil ${command} --help lists its options)\n`]);
+    }
+    const missing = await cli('validate', '--config');
+    expect([missing.code, missing.err]).toEqual([1, "vigil validate: Option '-c, --config <value>' argument missing (vigil validate --help)\n"]);
+    for (const argv of [['validate', '--config='], ['run', '--config', ''], ['validate', '--config', at('pipelines.yaml'), '-c', ' ']]) {
+      const r = await cli(...argv);
+      expect([argv, r.code, r.err]).toEqual([argv, 1, `vigil ${argv[0]}: --config needs a file name, not an empty value\n`]);
+    }
+    const flag = await cli('-v');
+    expect([flag.code, flag.out]).toEqual([1, '']);
+    expect(flag.err).toMatch(/^vigil: unknown option "-v"\n\nvigil: a telemetry pipeline daemon/);
+  });
+
   it('refuses a file given without --config to validate and run, instead of ignoring it', async () => {
     for (const command of ['validate', 'run']) {
       const r = await cli(command, '--config', at('pipelines.yaml'), 'other.yaml');
