@@ -365,6 +365,43 @@ describe('loadConfig', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  it('says a file is empty, or has no service, rather than that "service" misses its pipelines', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-empty-'));
+    const f = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    const fmt = (r: Awaited<ReturnType<typeof loadConfig>>) => r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }));
+    expect(fmt(await loadConfig([f('empty.yaml', '')], registry, {}))).toEqual([
+      'empty.yaml:1:1: the config is empty: expected receivers, processors, exporters and service (with its pipelines)',
+    ]);
+    expect(fmt(await loadConfig([f('comments.yaml', '# nothing yet\n'), f('empty2.yaml', '\n')], registry, {}))).toEqual([
+      'empty2.yaml:1:1: the config is empty: expected receivers, processors, exporters and service (with its pipelines)',
+    ]);
+    expect(fmt(await loadConfig([f('noservice.yaml', 'receivers:\n  nop:\nbogus: 1\n')], registry, {}))).toEqual([
+      'noservice.yaml:1:1: missing required key "service" (with its pipelines)',
+      'noservice.yaml:3:1: bogus: unknown key "bogus"',
+    ]);
+    for (const text of ['- receivers\n', 'just text\n', '42\n']) {
+      expect(fmt(await loadConfig([f('notmap.yaml', text)], registry, {}))).toEqual(['notmap.yaml:1:1: expected a mapping with receivers, processors, exporters and service']);
+    }
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('refuses a pipeline name that is empty, ends in "/" or holds a space; takes main, traces and metrics/llm', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-pipenames-'));
+    const file = path.join(dir, 'names.yaml');
+    const pipes = ['main', 'traces', 'metrics/llm', '""', 'logs/', '"a b"', '/x', 'a/b/c'].map((n) => `    ${n}: {receivers: [nop], exporters: [nop]}`);
+    fs.writeFileSync(file, `receivers:\n  nop:\nexporters:\n  nop:\nservice:\n  pipelines:\n${pipes.join('\n')}\n`);
+    const r = await loadConfig([file], registry, {});
+    const why = 'expected "name" or "name/suffix" (e.g. main, traces, metrics/llm), without spaces';
+    expect(r.errors.map((e) => [e.code, formatConfigError({ ...e, file: path.basename(e.file) })])).toEqual([
+      ['VIGIL_CONFIG_PIPELINE', `names.yaml:10:5: service.pipelines.: invalid pipeline name "": ${why}`],
+      ['VIGIL_CONFIG_PIPELINE', `names.yaml:11:5: service.pipelines.logs/: invalid pipeline name "logs/": ${why}`],
+      ['VIGIL_CONFIG_PIPELINE', `names.yaml:12:5: service.pipelines.a b: invalid pipeline name "a b": ${why}`],
+      ['VIGIL_CONFIG_PIPELINE', `names.yaml:13:5: service.pipelines./x: invalid pipeline name "/x": ${why}`],
+      ['VIGIL_CONFIG_PIPELINE', `names.yaml:14:5: service.pipelines.a/b/c: invalid pipeline name "a/b/c": ${why}`],
+    ]);
+    fs.rmSync(dir, { recursive: true });
+  });
+
   it('a later file that sets a value replaces what an env reference of an earlier file gave', async () => {
     const r = await loadConfig([td('valid.yaml'), td('override.yaml')], registry, { VIGIL_TEST_BATCH: '100', VIGIL_TEST_PORT: '0' });
     expect(r.errors).toEqual([]);

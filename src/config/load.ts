@@ -128,6 +128,7 @@ const SECTIONS: Record<'receivers' | 'processors' | 'exporters', ComponentKind> 
 };
 
 const ID_PATTERN = /^([a-z][a-z0-9_]*)(?:\/([^\s/]+))?$/;
+const PIPELINE_NAME = /^[^\s/]+(?:\/[^\s/]+)?$/;
 
 type Pos = { file: string; line: number; col: number };
 
@@ -354,9 +355,19 @@ function acceptsString(schemas: Record<string, unknown>[]): boolean {
  * checks can still run and every mistake is reported at once; false when they cannot run.
  */
 function checkTop(merged: Record<string, unknown>, report: Report): boolean {
+  // said before the schema fills `service` with its defaults and asks for its pipelines instead
+  if (Object.keys(merged).length === 0) {
+    report([], 'the config is empty: expected receivers, processors, exporters and service (with its pipelines)');
+    return false;
+  }
+  const noService = !Object.hasOwn(merged, 'service');
+  if (noService) report([], 'missing required key "service" (with its pipelines)');
   const top = compileSchema(TopSchema);
   if (top(merged as unknown)) return true;
-  for (const issue of describeAjvErrors(top.errors ?? [], TopSchema, merged)) report(issue.path, issue.message);
+  for (const issue of describeAjvErrors(top.errors ?? [], TopSchema, merged)) {
+    if (noService && issue.path.length === 1 && issue.path[0] === 'service') continue; // said above
+    report(issue.path, issue.message);
+  }
   const svc = merged['service'];
   if (!isPlainObject(svc) || !isPlainObject(svc['pipelines'])) return false;
   for (const section of ['receivers', 'processors', 'exporters']) if (!isPlainObject(merged[section])) merged[section] = {};
@@ -408,6 +419,8 @@ async function checkComponents(cfg: Static<typeof TopSchema>, registry: Componen
 function checkPipelines(cfg: Static<typeof TopSchema>, factories: Map<string, Factory>, report: Report): Record<ComponentKind, Set<string>> {
   const used: Record<ComponentKind, Set<string>> = { receiver: new Set(), processor: new Set(), exporter: new Set() };
   for (const [name, pipe] of Object.entries(cfg.service.pipelines)) {
+    // the Collector's pipeline IDs: a name, or `signal/name`; `logs/` or "" would name nothing (or restrict silently)
+    if (!PIPELINE_NAME.test(name)) report(['service', 'pipelines', name], `invalid pipeline name ${JSON.stringify(name)}: expected "name" or "name/suffix" (e.g. main, traces, metrics/llm), without spaces`, ConfigErrorCodes.PIPELINE);
     const signal = pipelineSignal(name);
     for (const [list, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
       const seen = new Set<string>();
