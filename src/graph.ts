@@ -17,6 +17,7 @@ import type { ComponentRegistry } from './registry.ts';
 import type { SilenceSource } from './silence-store.ts';
 import type { ComponentStatus } from './status.ts';
 import type { ServiceTelemetry } from './telemetry.ts';
+import { timerDelay } from './timer-delay.ts';
 
 interface Node {
   kind: ComponentKind;
@@ -545,7 +546,7 @@ export class Graph {
     await Promise.race([
       Promise.all([...carried.values()].map((c) => c.relay?.idle())),
       new Promise<void>((r) => {
-        timer = setTimeout(r, timeoutMs);
+        timer = setTimeout(r, timerDelay(timeoutMs));
         timer.unref();
       }),
     ]);

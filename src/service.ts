@@ -19,6 +19,7 @@ import { apiHandler } from './api/http.ts';
 import { buildOverview, type Overview } from './api/overview.ts';
 import { SilenceStore } from './silence-store.ts';
 import type { AlertsStatus } from './status.ts';
+import { timerDelay } from './timer-delay.ts';
 
 /** vigil's version (package.json, found from src/ and from the build's dist/src/), shown by the API and the status page. */
 export const VERSION = ((): string => {
@@ -334,7 +335,7 @@ export class Service {
     const deadline = parseDuration(this.config.service.shutdown_timeout);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), deadline);
+      timer = setTimeout(() => resolve('timeout'), timerDelay(deadline));
       timer.unref();
     });
     let ok = true;

@@ -16,6 +16,7 @@ import type { Alert, AlertNotification } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { AlertmanagerConfig } from './config.ts';
+import { timerDelay } from '../../src/timer-delay.ts';
 
 /** One alert in Alertmanager's API v2 `postableAlert` shape. */
 export interface PostableAlert {
@@ -90,7 +91,7 @@ export class AlertmanagerSender implements NotificationSender {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err, file: this.activeFile }, 'cannot read the saved firing alerts; starting without them');
     }
-    this.timer = setInterval(() => void this.resend(), this.resendMs);
+    this.timer = setInterval(() => void this.resend(), timerDelay(this.resendMs));
     this.timer.unref();
     if (this.active.size) void this.resend();
   }

@@ -22,6 +22,7 @@ import type { CompiledConfig } from './rules.ts';
 import { RecentRing, type ComponentStatus, type NotificationRecord, type RuleStatus } from '../../src/status.ts';
 import { describeRule } from './describe.ts';
 import { alertReceivers } from './wiring.ts';
+import { timerDelay } from '../../src/timer-delay.ts';
 
 /**
  * The `alerts` processor (see this file's comment): stores the metrics the rules read, evaluates every
@@ -162,7 +163,7 @@ export class AlertsProcessor implements Processor {
       const d = this.engine.describeRule(name);
       return d && { processor: this.settings.id, ...d };
     });
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer = setInterval(() => void this.tick(), timerDelay(this.intervalMs));
     this.timer.unref();
   }
 

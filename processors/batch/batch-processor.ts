@@ -6,6 +6,7 @@ import { type Batch, countItems, type EncodedRequest, isEmpty, SIGNALS } from '.
 import { decodeEncoded } from '../../src/otlp/proto.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import type { BatchConfig } from './config.ts';
+import { timerDelay } from '../../src/timer-delay.ts';
 
 type EncodedSignal = EncodedRequest['signal'];
 
@@ -89,7 +90,7 @@ export class BatchProcessor implements Processor {
       return this.flush(next);
     }
     if (!p.timer) {
-      p.timer = setTimeout(() => void this.flush(next).catch(() => undefined), this.timeoutMs);
+      p.timer = setTimeout(() => void this.flush(next).catch(() => undefined), timerDelay(this.timeoutMs));
       p.timer.unref();
     }
   }

@@ -287,6 +287,16 @@ describe('cost: bad input', () => {
 });
 
 describe('cost: emitted metrics', () => {
+  it('an interval longer than Node\'s longest timer (24.8 days) does not emit every millisecond', async () => {
+    const { proc, emitted } = make({ interval: '30d' });
+    await proc.start();
+    await price(proc, [llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 100 })]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(emitted.batches).toHaveLength(0);
+    await proc.shutdown();
+    expect(emitted.metrics.filter((m) => m.name === 'llm.cost')).toHaveLength(1);
+  });
+
   it('emits llm.cost and llm.tokens every interval, per service, model, provider and operation', async () => {
     const { proc, emitted } = make({ interval: '10s' });
     await proc.start();

@@ -30,6 +30,7 @@ import { ModelCosts, budgetStatus } from './cost-status.ts';
 import type { ComponentStatus } from '../../src/status.ts';
 import type { CostConfig } from './config.ts';
 import { type Price, type PriceTable, type ProviderContext, type Resolution, type Unpriced, type UnpricedReason, BUILTIN_PRICES, buildPriceTable, ratesFor } from './price-table.ts';
+import { timerDelay } from '../../src/timer-delay.ts';
 
 /** Accumulated usage of one (service, model, provider, operation) since the last emission. */
 interface Usage {
@@ -190,7 +191,7 @@ export class CostProcessor implements Processor {
     this.started = true;
     this.timer = setInterval(() => {
       this.flush().catch((err: unknown) => this.logger.error({ err }, 'cost: emit failed'));
-    }, this.intervalMs);
+    }, timerDelay(this.intervalMs));
     this.timer.unref();
   }
 
@@ -705,7 +706,7 @@ export class CostProcessor implements Processor {
     this.persistTimer = setTimeout(() => {
       this.persistTimer = undefined;
       void this.saveBudgets();
-    }, this.persistMs);
+    }, timerDelay(this.persistMs));
     this.persistTimer.unref();
   }
 

@@ -8,6 +8,7 @@ import { LIMITER_BUDGET_FRACTION, type MemoryBudget, memoryBudget } from '../../
 import { type Batch, countItems, SIGNALS } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import type { MemoryLimiterConfig } from './config.ts';
+import { timerDelay } from '../../src/timer-delay.ts';
 
 export { fullGc };
 
@@ -78,7 +79,7 @@ export class MemoryLimiter implements Processor {
   async start(): Promise<void> {
     this.budget.setLimit(this, this.budgetBytes);
     this.check();
-    this.timer = setInterval(() => this.check(), this.intervalMs);
+    this.timer = setInterval(() => this.check(), timerDelay(this.intervalMs));
     this.timer.unref();
   }
 

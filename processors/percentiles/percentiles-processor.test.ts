@@ -261,6 +261,23 @@ describe('percentiles processor', () => {
     }
   });
 
+  it('waits out a window longer than Node\'s longest timer (24.8 days) instead of ticking every millisecond, and emits it once it closes', async () => {
+    const day = 86_400_000;
+    const { proc, emitted } = make({ window: '30d', late_windows: 0, dimensions: [] });
+    const start = Math.floor(T0 / (30 * day)) * 30 * day;
+    vi.setSystemTime(start + 1000);
+    const ticks = vi.spyOn(proc as unknown as { tick: () => void }, 'tick');
+    await proc.start();
+    await proc.process({ resourceSpans: [resourceSpans('svc', [span(start + 500, 12)])] }, new SinkConsumer());
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ticks).toHaveBeenCalledTimes(0);
+    await vi.advanceTimersByTimeAsync(30 * day - 1000); // the window's end
+    expect(ticks.mock.calls.length).toBeLessThanOrEqual(2); // once at the longest timer, once at the end
+    const hist = points<ExponentialHistogramDataPoint>(emitted, 'span.duration');
+    expect(hist.map((dp) => [dp.startTimeUnixNano, dp.count])).toEqual([[BigInt(start) * 1_000_000n, 1]]);
+    await proc.shutdown();
+  });
+
   it('never lets bad spans stop the batch or crash the processor', async () => {
     const { proc, emitted } = make();
     const bad = span(T0, 5);

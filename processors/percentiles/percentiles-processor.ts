@@ -27,6 +27,7 @@ import { LatencyHistory } from './latency-history.ts';
 import { type RenderOptions, renderWindow } from './render.ts';
 import { ABSENT, type MetricSeriesView, STATUS_NAMES, type SpanLeaf, type Trie, WindowState } from './window-state.ts';
 import type { ComponentStatus } from '../../src/status.ts';
+import { timerDelay } from '../../src/timer-delay.ts';
 
 const OVERFLOW_ATTRS: KeyValue[] = [{ key: 'otel.metric.overflow', value: true }];
 /** Estimated bytes of a new distribution (a packed store with room for its first buckets; growth is charged as it happens). */
@@ -176,7 +177,8 @@ export class PercentilesProcessor implements Processor {
     if (this.stopped) return;
     const now = Date.now();
     const next = (Math.floor(now / this.windowMs) + 1) * this.windowMs;
-    this.timer = setTimeout(() => this.tick(), Math.max(1, next - now));
+    // a window past Node's longest timer (24.8 days) ticks early: nothing is due then, and it waits again
+    this.timer = setTimeout(() => this.tick(), timerDelay(Math.max(1, next - now)));
     this.timer.unref();
   }
 

@@ -22,6 +22,7 @@ import { DiskQueue, type QueueEntry } from './disk-queue.ts';
 import { MemoryQueue, type QueueStore } from './queue-store.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { CRITICAL_RANK, rankName } from './severity.ts';
+import { timerDelay } from '../timer-delay.ts';
 
 /** How soon a dead-letter line that could not be written (disk full) is tried again. */
 const DEAD_LETTER_RETRY_MS = 5000;
@@ -311,7 +312,7 @@ export class DeliveryQueue<T> {
   private async sendNow(items: readonly T[]): Promise<void> {
     for (const item of items) {
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new Error(`timed out after ${this.p.options.timeoutMs} ms`)), this.p.options.timeoutMs);
+      const timer = setTimeout(() => controller.abort(new Error(`timed out after ${this.p.options.timeoutMs} ms`)), timerDelay(this.p.options.timeoutMs));
       const now = Date.now();
       try {
         const n = this.p.itemCount(item);
@@ -401,7 +402,7 @@ export class DeliveryQueue<T> {
         else this.idleWaiters.push(resolve);
       }),
       new Promise<void>((resolve) => {
-        deadline = setTimeout(resolve, this.p.options.shutdownTimeoutMs);
+        deadline = setTimeout(resolve, timerDelay(this.p.options.shutdownTimeoutMs));
       }),
     ]);
     clearTimeout(deadline);
@@ -483,7 +484,7 @@ export class DeliveryQueue<T> {
         this.timerAt = Infinity;
         this.pump();
       },
-      Math.max(0, at - now),
+      timerDelay(at - now),
     );
     this.timer.unref();
   }
@@ -561,7 +562,7 @@ export class DeliveryQueue<T> {
         }
         this.armDeadlines(at);
       },
-      Math.max(0, head.at - now),
+      timerDelay(head.at - now),
     );
     this.deadlineTimer.unref();
   }
