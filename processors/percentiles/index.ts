@@ -5,7 +5,8 @@ import { PercentilesProcessor } from './percentiles-processor.ts';
 
 /**
  * The factory of the `percentiles` processor (latency distributions per series and window); the config is
- * refused for a window that is not positive or a dimension listed twice or as `status.code`.
+ * refused for a window that is not positive, a dimension listed twice or as `status.code`, or a metric or span
+ * attribute listed twice (in one list or both).
  */
 export const percentilesProcessorFactory: Factory<PercentilesConfig> = {
   type: 'percentiles',
@@ -23,10 +24,15 @@ export const percentilesProcessorFactory: Factory<PercentilesConfig> = {
       else if (seen.has(d)) issues.push({ path: ['dimensions', i], message: `dimension "${d}" is listed twice` });
       seen.add(d);
     });
+    // each name gives <name>.distribution and <name>.summary: a name listed twice (or in both lists) would emit them twice
+    const named = new Map<string, string>();
     for (const [key, list] of [['metrics', config.metrics], ['span_attributes', config.span_attributes]] as const) {
       for (let i = 0; i < list.length; i++) {
         if (list[i] === 'span.duration' || list[i] === 'span.calls')
           issues.push({ path: [key, i], message: `"${list[i]}" would clash with the processor's own metric names` });
+        else if (named.has(list[i]!))
+          issues.push({ path: [key, i], message: `"${list[i]}" is already listed in ${named.get(list[i]!)} (it would emit ${list[i]}.distribution twice)` });
+        else named.set(list[i]!, key);
       }
     }
     return issues;

@@ -459,4 +459,13 @@ describe('percentiles config', () => {
     expect(() => configFor(factory, { windw: '10s' })).toThrow(/unknown key "windw"/);
     expect(() => configFor(factory, { quantiles: [1.5] })).toThrow();
   });
+
+  it('refuses a metric or span attribute listed twice, in one list or both (its .distribution would be emitted twice)', () => {
+    expect(() => configFor(factory, { span_attributes: ['gen_ai.usage.cost', 'gen_ai.usage.cost'] })).toThrow(
+      /span_attributes.1: "gen_ai.usage.cost" is already listed in span_attributes \(it would emit gen_ai.usage.cost.distribution twice\)/,
+    );
+    expect(() => configFor(factory, { metrics: ['latency', 'latency'] })).toThrow(/metrics.1: "latency" is already listed in metrics/);
+    expect(() => configFor(factory, { metrics: ['tokens'], span_attributes: ['tokens'] })).toThrow(/span_attributes.0: "tokens" is already listed in metrics/);
+    expect(configFor(factory, { metrics: ['a'], span_attributes: ['b'] })).toMatchObject({ metrics: ['a'], span_attributes: ['b'] });
+  });
 });
