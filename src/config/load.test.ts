@@ -402,6 +402,21 @@ describe('loadConfig', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  it('refuses a YAML tag it does not know (!Ref, !!float on a non-float) at its place, instead of dropping it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-tags-'));
+    const file = path.join(dir, 'tags.yaml');
+    fs.writeFileSync(
+      file,
+      'receivers:\n  nop:\nexporters:\n  webhook:\n    url: http://127.0.0.1:9/x\n    headers:\n      A: !Ref token\n      B: !!float 1\n      C: !!str 5\nservice:\n  pipelines:\n    main: {receivers: [nop], exporters: [webhook]}\n',
+    );
+    const r = await loadConfig([file], registry, {});
+    expect(r.errors.map((e) => [e.code, formatConfigError({ ...e, file: path.basename(e.file) })])).toEqual([
+      ['VIGIL_CONFIG_YAML', 'tags.yaml:7:10: YAML: unknown tag !Ref: vigil reads plain YAML values (strings, numbers, booleans, lists and mappings)'],
+      ['VIGIL_CONFIG_YAML', 'tags.yaml:8:10: YAML: the value does not read as !!float'],
+    ]);
+    fs.rmSync(dir, { recursive: true });
+  });
+
   it('a later file that sets a value replaces what an env reference of an earlier file gave', async () => {
     const r = await loadConfig([td('valid.yaml'), td('override.yaml')], registry, { VIGIL_TEST_BATCH: '100', VIGIL_TEST_PORT: '0' });
     expect(r.errors).toEqual([]);

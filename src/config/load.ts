@@ -255,7 +255,20 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
         : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       errors.push({ code: ConfigErrorCodes.YAML, file, line: lp.line, col: lp.col, path: '', message: `YAML: ${message}` });
     }
-    if (doc.errors.length) continue;
+    // a tag the YAML core schema does not know (`!Ref x`, `!!float 1`) would be dropped or read as text silently
+    for (const w of doc.warnings) {
+      const lp = w.linePos?.[0] ?? lc.linePos(w.pos[0]);
+      const first = w.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      const tag = /^Unresolved tag: (.*)$/.exec(first)?.[1]?.replace(/^tag:yaml\.org,2002:/, '!!');
+      const message =
+        tag === undefined
+          ? first
+          : tag.startsWith('!!')
+            ? `the value does not read as ${tag}`
+            : `unknown tag ${tag}: vigil reads plain YAML values (strings, numbers, booleans, lists and mappings)`;
+      errors.push({ code: ConfigErrorCodes.YAML, file, line: lp.line, col: lp.col, path: '', message: `YAML: ${message}` });
+    }
+    if (doc.errors.length || doc.warnings.length) continue;
     const at = (offset: number): Pos => ({ file, ...lc.linePos(offset) });
     // Aliases are counted before anything follows them: a "billion laughs" file (anchors aliasing
     // anchors) would otherwise take exponential time and memory in every walk below.
