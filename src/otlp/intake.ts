@@ -11,6 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigIssue, Consumer } from '../component.ts';
@@ -317,35 +318,97 @@ export interface ReadBody {
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer>;
 // With a pool: the body, and the pooled buffer that holds it when it came in several chunks (give it back).
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number, pool: BodyPool): Promise<ReadBody>;
-// The implementation of both overloads above. Rejects with an IntakeError: 415 for an encoding other than gzip or
-// none, 413 past `maxBytes` (after decompression), 408 past `timeoutMs`.
+// The implementation of both overloads above. Rejects with an IntakeError: 415 for a content coding other than
+// gzip, deflate or identity, 413 past `maxBytes` (after decompression), 408 past `timeoutMs`.
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number, pool?: BodyPool): Promise<Buffer | ReadBody> {
   return readBodyInto(req, maxBytes, timeoutMs, pool).then((r) => (pool ? r : r.body));
 }
 
+/** Content codings a request body may carry, applied in the order listed (RFC 9110 section 8.4). */
+export type ContentCoding = 'gzip' | 'deflate';
+/** Content codings stacked on one body at most (each one is inflated in turn, every stage capped). */
+export const MAX_CONTENT_CODINGS = 3;
+
+/**
+ * The content codings of a `Content-Encoding` header value, in the order the sender applied them (RFC 9110
+ * section 8.4: a comma-separated list, case-insensitive). `identity` (and an empty list) means none; `x-gzip`
+ * is `gzip` (section 8.4.1.3). Throws an {@link IntakeError} 415 naming an unknown coding, or when more than
+ * {@link MAX_CONTENT_CODINGS} are stacked.
+ */
+export function parseContentEncoding(header: string | string[] | undefined): ContentCoding[] {
+  const raw = Array.isArray(header) ? header.join(',') : (header ?? '');
+  const codings: ContentCoding[] = [];
+  for (const part of raw.split(',')) {
+    const c = part.trim().toLowerCase();
+    if (c === '' || c === 'identity') continue;
+    if (c === 'gzip' || c === 'x-gzip') codings.push('gzip');
+    else if (c === 'deflate') codings.push('deflate');
+    else throw new IntakeError(415, `unsupported Content-Encoding "${c}"${c === raw.trim().toLowerCase() ? '' : ` in "${raw.trim()}"`}: use gzip, deflate or identity`);
+  }
+  if (codings.length > MAX_CONTENT_CODINGS)
+    throw new IntakeError(415, `Content-Encoding "${raw.trim()}" stacks ${codings.length} codings: at most ${MAX_CONTENT_CODINGS} are undone`);
+  return codings;
+}
+
+/**
+ * A stream that inflates HTTP `deflate`: the zlib format (RFC 1950) as RFC 9110 defines it, or a raw deflate
+ * stream (RFC 1951) as some clients send it, told apart by the zlib header in the first two bytes.
+ */
+function createDeflateDecoder(): Transform {
+  let inflate: zlib.Inflate | zlib.InflateRaw | undefined;
+  let head: Buffer = Buffer.alloc(0);
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (!inflate) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length < 2) return cb();
+        // zlib header: compression method 8 in the low nibble of CMF, and CMF*256+FLG a multiple of 31
+        const zlibHeader = (head[0]! & 0x0f) === 8 && (head[0]! * 256 + head[1]!) % 31 === 0;
+        inflate = zlibHeader ? zlib.createInflate({ chunkSize: 64 * 1024 }) : zlib.createInflateRaw({ chunkSize: 64 * 1024 });
+        inflate.on('data', (d: Buffer) => out.push(d));
+        inflate.on('error', (e) => out.destroy(e));
+        chunk = head;
+      }
+      // keep the inflater's back-pressure: the next chunk waits until this one is taken
+      if (inflate.write(chunk)) cb();
+      else inflate.once('drain', () => cb());
+    },
+    flush(cb) {
+      if (!inflate) return cb(new Error('unexpected end of file'));
+      inflate.once('end', () => cb());
+      inflate.end();
+    },
+  });
+  return out;
+}
+
 function readBodyInto(req: http.IncomingMessage, maxBytes: number, timeoutMs: number, pool: BodyPool | undefined): Promise<ReadBody> {
-  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '')
-    return Promise.reject(new IntakeError(415, `unsupported Content-Encoding "${encoding}": use gzip or none`));
+  let codings: ContentCoding[];
+  try {
+    codings = parseContentEncoding(req.headers['content-encoding']);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const declared = Number(req.headers['content-length']);
-  if (encoding !== 'gzip' && Number.isFinite(declared) && declared > maxBytes)
+  if (codings.length === 0 && Number.isFinite(declared) && declared > maxBytes)
     return Promise.reject(new IntakeError(413, `request body of ${declared} bytes exceeds max_request_body_size (${maxBytes} bytes)`));
+  const coded = codings.length > 0;
 
   return new Promise<ReadBody>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
     let source: NodeJS.ReadableStream = req;
-    let gunzip: zlib.Gunzip | undefined;
+    const decoders: Transform[] = [];
     const finish = (err: Error | undefined, body?: ReadBody) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       req.off('aborted', onAborted);
       if (err) {
-        if (gunzip) {
-          req.unpipe(gunzip);
-          gunzip.destroy();
+        if (decoders.length) {
+          req.unpipe(decoders[0]!);
+          for (const d of decoders) d.destroy();
         }
         // Stop reading (the connection is closed after the error response).
         req.pause();
@@ -360,11 +423,22 @@ function readBodyInto(req: http.IncomingMessage, maxBytes: number, timeoutMs: nu
     const onAborted = () => finish(new IntakeError(400, 'client aborted the request'));
     req.on('aborted', onAborted);
     req.on('error', (e) => finish(new IntakeError(400, `error reading the request: ${e.message}`)));
-    if (encoding === 'gzip') {
-      gunzip = zlib.createGunzip({ chunkSize: 64 * 1024 });
-      gunzip.on('error', (e) => finish(new IntakeError(400, `invalid gzip body: ${e.message}`)));
-      req.pipe(gunzip);
-      source = gunzip;
+    // The codings were applied in the order listed: undo the last first. Every stage's output is capped at
+    // maxBytes as it streams, so no stage inflates more than the limit (a bomb inside a bomb included).
+    for (let i = codings.length - 1; i >= 0; i--) {
+      const coding = codings[i]!;
+      const decoder: Transform = coding === 'gzip' ? zlib.createGunzip({ chunkSize: 64 * 1024 }) : createDeflateDecoder();
+      decoder.on('error', (e) => finish(new IntakeError(400, `invalid ${coding} body: ${e.message}`)));
+      if (i > 0) {
+        let stage = 0;
+        decoder.on('data', (chunk: Buffer) => {
+          stage += chunk.length;
+          if (stage > maxBytes) finish(new IntakeError(413, `request body exceeds max_request_body_size (${maxBytes} bytes after decompression)`));
+        });
+      }
+      source.pipe(decoder);
+      source = decoder;
+      decoders.push(decoder);
     }
     source.on('data', (chunk: Buffer) => {
       if (done) return;
@@ -373,7 +447,7 @@ function readBodyInto(req: http.IncomingMessage, maxBytes: number, timeoutMs: nu
         finish(
           new IntakeError(
             413,
-            `request body exceeds max_request_body_size (${maxBytes} bytes${encoding === 'gzip' ? ' after decompression' : ''})`,
+            `request body exceeds max_request_body_size (${maxBytes} bytes${coded ? ' after decompression' : ''})`,
           ),
         );
         return;
