@@ -428,11 +428,54 @@ export function parseOtlpJson(signal: OtlpSignal, text: string, maxItems?: numbe
   if (maxItems !== undefined && text.length > 3 * maxItems && jsonArrayObjects(text, maxItems) > maxItems) throw new RequestItemsError(maxItems);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(withoutBom(text));
+    parsed = JSON.parse(quoteLongIntegers(withoutBom(text)));
   } catch (e) {
     throw new OtlpDecodeError('', `invalid JSON: ${(e as Error).message}`);
   }
   return fromOtlpJson(signal, parsed);
+}
+
+/** A number of 16 digits or more where a JSON value starts: the cheap test before {@link quoteLongIntegers} scans. */
+const LONG_INTEGER_HINT = /[:,[]\s*-?\d{16}/;
+
+/**
+ * `text` with every integer number of 16 digits or more (outside strings) written as a decimal string, so that
+ * JSON.parse keeps all its digits: OTLP/JSON lets a 64-bit integer (a timestamp in nanoseconds, an `intValue`,
+ * a count) be a JSON number, and a JS number holds integers exactly only up to 2^53 (16 digits), so
+ * `1700000000000000001` would otherwise become `1700000000000000000`. Every OTLP field that can hold such a
+ * number takes the decimal string form too (a double field reads it as the same number JSON.parse would
+ * make). Numbers with a fraction or an exponent are left as they are. Returns `text` itself when there is none.
+ */
+export function quoteLongIntegers(text: string): string {
+  if (!LONG_INTEGER_HINT.test(text)) return text;
+  let out = '';
+  let copied = 0;
+  const len = text.length;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < len; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      let j = c === 0x2d ? i + 1 : i;
+      const firstDigit = j;
+      while (j < len && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) j++;
+      const next = j < len ? text.charCodeAt(j) : 0;
+      if (next === 0x2e /* . */ || next === 0x65 /* e */ || next === 0x45 /* E */) {
+        // a fraction or an exponent: a double, left to JSON.parse
+        while (j < len && /[0-9.eE+-]/.test(text[j]!)) j++;
+      } else if (j - firstDigit >= 16 && text.charCodeAt(firstDigit) !== 0x30 /* a leading 0: invalid, left to JSON.parse */) {
+        out += `${text.slice(copied, start)}"${text.slice(start, j)}"`;
+        copied = j;
+      }
+      i = j - 1;
+    }
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 /**
