@@ -188,11 +188,11 @@ function encAttrs(w: Writer, field: number, attrs: readonly KeyValue[]): void {
     const kv = attrs[i]!;
     const a = w.fork(field);
     w.string(1, kv.key);
-    if (kv.value !== null && kv.value !== undefined) {
-      const b = w.fork(2);
-      encAnyValue(w, kv.value);
-      w.join(b);
-    }
+    // the value is written even when empty (an AnyValue with no member set), as the Collector's pdata writes it
+    // and as vigil's OTLP/JSON writes `"value": {}`: a decoded attribute goes on with the field it came with
+    const b = w.fork(2);
+    encAnyValue(w, kv.value);
+    w.join(b);
     w.join(a);
   }
 }
