@@ -76,8 +76,11 @@ function grpcCodeFor(httpStatus: number): number {
       return GrpcCode.UNAVAILABLE;
     case CLIENT_GONE:
       return GrpcCode.CANCELLED;
-    case 404:
+    case 404: // no such service method
+    case 405: // the method exists, but not with this HTTP verb
       return GrpcCode.UNIMPLEMENTED;
+    case 408: // the request did not arrive within read_timeout, as gRPC's DEADLINE_EXCEEDED on the same case
+      return GrpcCode.DEADLINE_EXCEEDED;
     default:
       return GrpcCode.INTERNAL;
   }
