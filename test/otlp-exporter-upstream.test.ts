@@ -72,6 +72,18 @@ describe('otlp exporter: partial success', () => {
   });
 
   it.each([
+    ['traces', 'rejected_spans'],
+    ['metrics', 'rejected_data_points'],
+    ['logs', 'rejected_log_records'],
+  ] as const)('%s: reads a JSON partial success written with the proto field names (%s), as the JSON mapping allows', async (signal, key) => {
+    const up = await upstream((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ partial_success: { [key]: '4', error_message: 'four refused' } })),
+    );
+    const t = transport({ endpoint: up.url, protocol: 'http/json' });
+    expect(await t.send(signal, Buffer.from('{}'))).toEqual({ rejected: 4, errorMessage: 'four refused' });
+  });
+
+  it.each([
     ['queued', { storage: 'memory' }],
     ['without a queue', { enabled: false }],
   ])('%s: a count that is not a number leaves the sent and failed counters numbers', async (_name, sendingQueue) => {

@@ -82,6 +82,20 @@ function rejectedCount(v: unknown): number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 0;
 }
 
+/**
+ * The partial success of an OTLP/JSON export response. Its keys are read in lowerCamelCase and as the proto
+ * field names (`partial_success`, `rejected_spans`, `error_message`), as the protobuf JSON mapping tells parsers to
+ * accept both (vigil's receiver does so for requests); anything else is nothing rejected.
+ */
+function jsonPartialSuccess(bytes: Buffer): PartialSuccess {
+  const body = JSON.parse(bytes.toString('utf8')) as Record<string, unknown> | null;
+  const raw = body?.partialSuccess ?? body?.partial_success;
+  const p = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const rejected = p.rejectedSpans ?? p.rejectedDataPoints ?? p.rejectedLogRecords ?? p.rejected_spans ?? p.rejected_data_points ?? p.rejected_log_records;
+  const message = p.errorMessage ?? p.error_message;
+  return { rejected: rejectedCount(rejected), errorMessage: typeof message === 'string' ? message : '' };
+}
+
 /** The headers without the credentials, for a redirect to another origin. */
 function withoutCredentials(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([k]) => !/^(authorization|proxy-authorization|cookie)$/i.test(k)));
@@ -163,10 +177,7 @@ class HttpTransport implements Transport {
     if (res.statusCode >= 200 && res.statusCode < 300) {
       if (!bytes.length) return { rejected: 0, errorMessage: '' };
       try {
-        if (ctype.includes('json')) {
-          const p = (JSON.parse(bytes.toString('utf8')) as { partialSuccess?: Record<string, unknown> } | null)?.partialSuccess ?? {};
-          return { rejected: rejectedCount(p.rejectedSpans ?? p.rejectedDataPoints ?? p.rejectedLogRecords), errorMessage: String(p.errorMessage ?? '') };
-        }
+        if (ctype.includes('json')) return jsonPartialSuccess(bytes);
         const partial = decodeExportResponse(bytes);
         return { rejected: rejectedCount(partial.rejected), errorMessage: partial.errorMessage };
       } catch {
