@@ -1,7 +1,8 @@
 /**
  * The google.rpc.Status an OTLP/HTTP error answer carries names the gRPC code that means what the HTTP
  * status means, in the request's encoding: 405 is UNIMPLEMENTED (as 404), 408 DEADLINE_EXCEEDED (as the
- * gRPC side answers a message that did not arrive within read_timeout), never INTERNAL.
+ * gRPC side answers a message that did not arrive within read_timeout), never INTERNAL; a 401 carries the
+ * `WWW-Authenticate` header RFC 9110 requires.
  */
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -60,5 +61,22 @@ describe('OTLP/HTTP error status bodies', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
     expect(JSON.parse(body)).toEqual({ code: grpc.status.DEADLINE_EXCEEDED, message: 'request body not received within read_timeout (300 ms)' });
+  });
+
+  it('answers a missing or wrong bearer token with 401, WWW-Authenticate: Bearer and UNAUTHENTICATED', async () => {
+    const r = await start({ auth: { bearer_token: 'right' } });
+    for (const authorization of [undefined, 'Bearer wrong', 'Basic cmlnaHQ=']) {
+      const res = await request(`http://${r.httpAddress}/v1/traces`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+      expect(JSON.parse(await res.body.text())).toEqual({ code: grpc.status.UNAUTHENTICATED, message: 'missing or invalid bearer token' });
+    }
+    const ok = await request(`http://${r.httpAddress}/v1/traces`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', authorization: 'bearer right' } });
+    expect(ok.statusCode).toBe(200);
+    await ok.body.text();
   });
 });

@@ -636,6 +636,8 @@ export class HttpIntakeServer {
       }
       const headers: http.OutgoingHttpHeaders = { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.body) };
       if (err?.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+      // RFC 9110 section 15.5.2: a 401 names the scheme it wants (as the telemetry endpoint's 401 does)
+      if (status === 401) headers['www-authenticate'] = 'Bearer';
       // The body may be unread (413, 408, 401 ...): close rather than read what is left of it. Except a
       // retryable refusal (429, 503) whose declared body is within max_request_body_size: a client still
       // writing its body would otherwise meet a closed socket (EPIPE) and never read the answer and its
