@@ -1,7 +1,8 @@
 /**
  * Content codings of an HTTP request body (RFC 9110 section 8.4) at both HTTP receivers: gzip in any case and
  * as `x-gzip`, `deflate` (the zlib format, and a raw deflate stream as some clients send it), `identity`, a
- * list of codings undone last first (also from two header lines), an unknown coding named in the 415, and
+ * list of codings undone last first (also from two header lines), an unknown coding named in the 415 (which
+ * lists the known ones in `Accept-Encoding`), and
  * the size limit checked at every stage of the inflation.
  */
 import zlib from 'node:zlib';
@@ -35,7 +36,7 @@ async function startOtlp(raw: Record<string, unknown> = {}) {
 async function post(url: string, body: Buffer, headers: Record<string, string | string[]>) {
   const res = await request(url, { method: 'POST', body, headers });
   const bytes = Buffer.from(await res.body.arrayBuffer());
-  return { status: res.statusCode, bytes };
+  return { status: res.statusCode, headers: res.headers, bytes };
 }
 
 const PB = 'application/x-protobuf';
@@ -63,17 +64,23 @@ describe('HTTP content codings', () => {
     expect(sink.spans[0]!.name).toBe(fromOtlpJson('traces', readFixtureFile('trace.json')).resourceSpans![0]!.scopeSpans[0]!.spans[0]!.name);
   });
 
-  it('refuses an unknown coding with 415 naming it, and a body that is not what its coding says with 400', async () => {
+  it('refuses an unknown coding with 415 naming it and Accept-Encoding listing the known ones, and a body that is not what its coding says with 400', async () => {
     const { sink, url } = await startOtlp();
     const br = await post(url, zlib.brotliCompressSync(good()), { 'content-type': PB, 'content-encoding': 'br' });
     expect(br.status).toBe(415);
     expect(decodeRpcStatus(br.bytes)).toEqual({ code: 3, message: 'unsupported Content-Encoding "br": use gzip, deflate or identity' });
+    // RFC 9110 section 15.5.16: a 415 for a content coding says which codings would have been taken
+    expect(br.headers['accept-encoding']).toBe('gzip, deflate');
     const listed = await post(url, zlib.gzipSync(good()), { 'content-type': PB, 'content-encoding': 'gzip, zstd' });
     expect(listed.status).toBe(415);
     expect(decodeRpcStatus(listed.bytes).message).toBe('unsupported Content-Encoding "zstd" in "gzip, zstd": use gzip, deflate or identity');
     const stacked = await post(url, good(), { 'content-type': PB, 'content-encoding': 'gzip, gzip, gzip, gzip' });
     expect(stacked.status).toBe(415);
     expect(decodeRpcStatus(stacked.bytes).message).toMatch(/stacks 4 codings: at most 3/);
+    expect(stacked.headers['accept-encoding']).toBe('gzip, deflate');
+    const wrongType = await post(url, good(), { 'content-type': 'text/plain' });
+    expect(wrongType.status).toBe(415);
+    expect(wrongType.headers['accept-encoding']).toBeUndefined();
     const notDeflate = await post(url, Buffer.from('this is not deflate at all'), { 'content-type': PB, 'content-encoding': 'deflate' });
     expect(notDeflate.status).toBe(400);
     expect(decodeRpcStatus(notDeflate.bytes).message).toMatch(/^invalid deflate body: /);

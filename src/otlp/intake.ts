@@ -324,6 +324,17 @@ export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs:
   return readBodyInto(req, maxBytes, timeoutMs, pool).then((r) => (pool ? r : r.body));
 }
 
+/** The content codings a request body may carry, as the `Accept-Encoding` of a 415 lists them (RFC 9110 section 12.5.3). */
+export const ACCEPTED_CONTENT_CODINGS = 'gzip, deflate';
+
+/** A 415 for a content coding the intake cannot undo: its answer carries `Accept-Encoding` (RFC 9110 section 15.5.16). */
+export class ContentCodingError extends IntakeError {
+  constructor(message: string) {
+    super(415, message);
+    this.name = 'ContentCodingError';
+  }
+}
+
 /** Content codings a request body may carry, applied in the order listed (RFC 9110 section 8.4). */
 export type ContentCoding = 'gzip' | 'deflate';
 /** Content codings stacked on one body at most (each one is inflated in turn, every stage capped). */
@@ -343,10 +354,10 @@ export function parseContentEncoding(header: string | string[] | undefined): Con
     if (c === '' || c === 'identity') continue;
     if (c === 'gzip' || c === 'x-gzip') codings.push('gzip');
     else if (c === 'deflate') codings.push('deflate');
-    else throw new IntakeError(415, `unsupported Content-Encoding "${c}"${c === raw.trim().toLowerCase() ? '' : ` in "${raw.trim()}"`}: use gzip, deflate or identity`);
+    else throw new ContentCodingError(`unsupported Content-Encoding "${c}"${c === raw.trim().toLowerCase() ? '' : ` in "${raw.trim()}"`}: use gzip, deflate or identity`);
   }
   if (codings.length > MAX_CONTENT_CODINGS)
-    throw new IntakeError(415, `Content-Encoding "${raw.trim()}" stacks ${codings.length} codings: at most ${MAX_CONTENT_CODINGS} are undone`);
+    throw new ContentCodingError(`Content-Encoding "${raw.trim()}" stacks ${codings.length} codings: at most ${MAX_CONTENT_CODINGS} are undone`);
   return codings;
 }
 
@@ -638,6 +649,7 @@ export class HttpIntakeServer {
       if (err?.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
       // RFC 9110 section 15.5.2: a 401 names the scheme it wants (as the telemetry endpoint's 401 does)
       if (status === 401) headers['www-authenticate'] = 'Bearer';
+      if (err instanceof ContentCodingError) headers['accept-encoding'] = ACCEPTED_CONTENT_CODINGS;
       // The body may be unread (413, 408, 401 ...): close rather than read what is left of it. Except a
       // retryable refusal (429, 503) whose declared body is within max_request_body_size: a client still
       // writing its body would otherwise meet a closed socket (EPIPE) and never read the answer and its
