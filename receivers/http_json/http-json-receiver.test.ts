@@ -31,6 +31,31 @@ async function post(url: string, body: string | Buffer, headers: Record<string, 
 }
 
 describe('http_json receiver', () => {
+  it('keeps every digit of an integer attribute past 2^53 (a 64-bit id), in a body and in NDJSON', async () => {
+    const { sink, url } = await start();
+    const body =
+      '{"kind":"log","body":"x","attributes":{"id":9007199254740993,"min":-9223372036854775808,"over":12345678901234567890,' +
+      '"list":[9007199254740995,1],"obj":{"k":1700000000000000001},"s":"\\u0000vigil-int:5"}}';
+    expect(await post(url, body)).toMatchObject({ status: 200, json: { accepted: 1 } });
+    expect(sink.logRecords[0]!.attributes).toEqual([
+      { key: 'id', value: 9007199254740993n },
+      { key: 'min', value: -9223372036854775808n },
+      { key: 'over', value: 12345678901234567890 }, // past int64: a double, as before
+      { key: 'list', value: [9007199254740995n, 1n] },
+      { key: 'obj', value: { kvlist: [{ key: 'k', value: 1700000000000000001n }] } },
+      { key: 's', value: '\u0000vigil-int:5' },
+    ]);
+    const ndjson = '{"kind":"metric","name":"m","value":12345678901234567890,"attributes":{"id":1234567890123456789}}\n{"kind":"log","body":"y"}';
+    expect(await post(url, ndjson, { 'content-type': 'application/x-ndjson' })).toMatchObject({ status: 200, json: { accepted: 2 } });
+    const point = sink.metrics[0]!.data;
+    expect(point?.type).toBe('gauge');
+    expect(point?.type === 'gauge' && point.dataPoints[0]).toMatchObject({ value: 12345678901234567890, attributes: [{ key: 'id', value: 1234567890123456789n }] });
+    // a field that is a number (not an attribute) is checked as one
+    const bad = await post(url, '{"kind":"span","name":"s","duration_ms":12345678901234567890}');
+    expect(bad.status).toBe(400);
+    expect(bad.json.errors[0].reason).toMatch(/^duration_ms: /);
+  });
+
   it('maps the product example span field by field', async () => {
     const { sink, url } = await start();
     const res = await post(

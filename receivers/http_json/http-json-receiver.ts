@@ -20,7 +20,7 @@ import {
 } from '../../src/model.ts';
 import { Admission, ConnectionStats } from '../../src/otlp/connections.ts';
 import { HttpIntakeServer, IntakeError, type IntakeReply, deliver } from '../../src/otlp/intake.ts';
-import { withoutBom } from '../../src/otlp/json.ts';
+import { quoteLongIntegers, withoutBom } from '../../src/otlp/json.ts';
 import { RequestItemsError } from '../../src/limits.ts';
 import type { HttpJsonReceiverConfig } from './config.ts';
 import { type Event, type LogEvent, type MetricEvent, type SpanEvent, validateEvent } from './event-schema.ts';
@@ -205,7 +205,7 @@ export function parseEvents(text: string, contentType: string, maxItems = Infini
   if (values + 1 > maxItems) throw tooMany();
   if (!ndjson) {
     try {
-      const v: unknown = JSON.parse(text);
+      const v: unknown = parseJsonExact(text);
       return Array.isArray(v) ? v.map((value) => ({ value })) : [{ value: v }];
     } catch (e) {
       // Not one JSON document: if it has several lines, read it as NDJSON.
@@ -217,12 +217,47 @@ export function parseEvents(text: string, contentType: string, maxItems = Infini
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
-      out.push({ value: JSON.parse(line) as unknown });
+      out.push({ value: parseJsonExact(line) });
     } catch (e) {
       out.push({ error: `invalid JSON: ${(e as Error).message}` });
     }
   }
   return out;
+}
+
+/**
+ * What marks an integer of 16 digits or more in the text given to JSON.parse: a NUL and a random tag of this
+ * process, so that no string a client sends is read as one of them.
+ */
+const LONG_INTEGER_TAG = `vigil-int-${crypto.randomBytes(8).toString('hex')}:`;
+const LONG_INTEGER_MARK = `\\u0000${LONG_INTEGER_TAG}`;
+const LONG_INTEGER_PARSED = `\u0000${LONG_INTEGER_TAG}`;
+/** The exact value of each long integer JSON.parse made a number of, by the object or array holding it and its key. */
+const exactIntegers = new WeakMap<object, Map<string, bigint>>();
+
+/**
+ * JSON.parse keeping the digits of long integers: each integer of 16 digits or more (past 2^53 a JS number
+ * rounds it) is a number as JSON.parse makes it, for the schema and every field that reads a number, and its
+ * exact value is kept beside it for an attribute, which becomes an exact int64 (see {@link jsonToAnyValue}).
+ */
+function parseJsonExact(text: string): unknown {
+  const marked = quoteLongIntegers(text, LONG_INTEGER_MARK);
+  if (marked === text) return JSON.parse(text) as unknown;
+  return JSON.parse(marked, function (this: object, key: string, value: unknown) {
+    if (typeof value !== 'string' || !value.startsWith(LONG_INTEGER_PARSED)) return value;
+    const digits = value.slice(LONG_INTEGER_PARSED.length);
+    if (!/^-?\d+$/.test(digits)) return value;
+    let exact = exactIntegers.get(this);
+    if (!exact) exactIntegers.set(this, (exact = new Map()));
+    exact.set(key, BigInt(digits));
+    return Number(digits);
+  }) as unknown;
+}
+
+/** The exact value of the integer at `holder[key]` when JSON.parse rounded it, if it fits an int64. */
+function exactInteger(holder: object, key: string | number): bigint | undefined {
+  const b = exactIntegers.get(holder)?.get(String(key));
+  return b !== undefined && b >= -0x8000000000000000n && b <= 0x7fffffffffffffffn ? b : undefined;
 }
 
 // ------------------------------------------------------------------------------------------- mapping
@@ -241,17 +276,24 @@ export function eventTime(ts: string | number | undefined, now: bigint): bigint 
   return secs * 1_000_000_000n + nanos;
 }
 
-/** A JSON value as an attribute value: integers are int64 (bigint), other numbers double. */
-export function jsonToAnyValue(v: unknown): AnyValue {
+/**
+ * A JSON value as an attribute value: integers are int64 (bigint; exact past 2^53 when the text was read by
+ * `parseEvents`, which keeps the digits JSON.parse would round), other numbers double. `holder` and `key` say
+ * where the value was, to find its exact digits.
+ */
+export function jsonToAnyValue(v: unknown, holder?: object, key?: string | number): AnyValue {
   if (v === null || v === undefined) return null;
   switch (typeof v) {
     case 'string':
     case 'boolean':
       return v;
-    case 'number':
+    case 'number': {
+      const exact = holder && key !== undefined ? exactInteger(holder, key) : undefined;
+      if (exact !== undefined) return exact;
       return Number.isInteger(v) && Number.isSafeInteger(v) ? BigInt(v) : v;
+    }
   }
-  if (Array.isArray(v)) return v.map(jsonToAnyValue);
+  if (Array.isArray(v)) return v.map((x, i) => jsonToAnyValue(x, v, i));
   if (typeof v === 'object') return { kvlist: jsonToAttributes(v as Record<string, unknown>) };
   return String(v);
 }
@@ -259,7 +301,7 @@ export function jsonToAnyValue(v: unknown): AnyValue {
 function jsonToAttributes(o: Record<string, unknown> | undefined): KeyValue[] {
   if (!o) return [];
   const out: KeyValue[] = [];
-  for (const key of Object.keys(o)) out.push({ key, value: jsonToAnyValue(o[key]) });
+  for (const key of Object.keys(o)) out.push({ key, value: jsonToAnyValue(o[key], o, key) });
   return out;
 }
 

@@ -445,8 +445,9 @@ const LONG_INTEGER_HINT = /[:,[]\s*-?\d{16}/;
  * `1700000000000000001` would otherwise become `1700000000000000000`. Every OTLP field that can hold such a
  * number takes the decimal string form too (a double field reads it as the same number JSON.parse would
  * make). Numbers with a fraction or an exponent are left as they are. Returns `text` itself when there is none.
+ * With `mark` (JSON string content, e.g. an escape), each such string starts with it, for a reviver to find.
  */
-export function quoteLongIntegers(text: string): string {
+export function quoteLongIntegers(text: string, mark = ''): string {
   if (!LONG_INTEGER_HINT.test(text)) return text;
   let out = '';
   let copied = 0;
@@ -469,7 +470,7 @@ export function quoteLongIntegers(text: string): string {
         // a fraction or an exponent: a double, left to JSON.parse
         while (j < len && /[0-9.eE+-]/.test(text[j]!)) j++;
       } else if (j - firstDigit >= 16 && text.charCodeAt(firstDigit) !== 0x30 /* a leading 0: invalid, left to JSON.parse */) {
-        out += `${text.slice(copied, start)}"${text.slice(start, j)}"`;
+        out += `${text.slice(copied, start)}"${mark}${text.slice(start, j)}"`;
         copied = j;
       }
       i = j - 1;
