@@ -171,6 +171,22 @@ describe('DeliveryQueue with a fake clock', () => {
     expect(q.stats().delivered).toBe(1);
   });
 
+  it('backs off as usual when Retry-After says 0 (or a date already past), instead of retrying in a tight loop', async () => {
+    const t0 = Date.now();
+    const attempts: number[] = [];
+    const { q } = await open(async () => {
+      attempts.push(Date.now() - t0);
+      if (attempts.length < 4) throw new ConsumerError('503', { permanent: false, retryAfterMs: 0 });
+    });
+    await q.enqueue([notif('warning', 'g')]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(attempts).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    // 0, then the backoff of the default options: +1s, +2s, +4s
+    expect(attempts).toEqual([0, 1000, 3000, 7000]);
+    expect(q.stats().delivered).toBe(1);
+  });
+
   it('sends a permanent failure to the dead letter at once', async () => {
     let calls = 0;
     const { q, deadLetters } = await open(async () => {

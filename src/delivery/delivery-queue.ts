@@ -591,7 +591,10 @@ export class DeliveryQueue<T> {
       const message = err instanceof Error ? err.message : String(err);
       st.lastError = message;
       const permanent = err instanceof ConsumerError && err.permanent;
-      const retryAfter = err instanceof ConsumerError ? err.retryAfterMs : undefined;
+      // A wait of 0 (`Retry-After: 0`, a date already past, a RetryInfo of 0 s) says nothing of how long to wait:
+      // the backoff applies, as the Collector's exporters do, or the target would be sent to in a tight loop.
+      const hinted = err instanceof ConsumerError ? err.retryAfterMs : undefined;
+      const retryAfter = hinted !== undefined && hinted > 0 ? hinted : undefined;
       if (permanent || !this.p.options.retryEnabled) {
         this.deadLetter(e, permanent ? `permanent error: ${message}` : `failed (retries disabled): ${message}`, st, now);
       } else {
