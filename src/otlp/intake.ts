@@ -312,7 +312,7 @@ export interface ReadBody {
 }
 
 /**
- * Reads a request body (gunzipping it when asked) into one buffer, enforcing size and time limits. With a
+ * Reads a request body (undoing its content codings: gzip, deflate) into one buffer, enforcing size and time limits. With a
  * pool, a body of several chunks is joined in a pooled buffer (`pooled`, to give back when done).
  */
 export function readBody(req: http.IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer>;
