@@ -110,6 +110,8 @@ export class OtlpExporter implements Exporter {
           describe: (req) => ({ signal: req.signal, items: req.items }),
           signal: (req) => req.signal,
           whenFull: 'refuse',
+          // a request waiting for its retry keeps its consumer: with num_consumers 1, upstream gets requests in order
+          retryHoldsConsumer: true,
           deadLetterField: 'request',
         });
       } catch (e) {

@@ -82,6 +82,13 @@ export interface DeliveryQueueParams<T> {
   whenFull?: 'drop' | 'refuse';
   /** Name of the item's field in a dead-letter line (default `notification`). */
   deadLetterField?: string;
+  /**
+   * A failed item waiting for its retry keeps its consumer (one of `concurrency`), as the Collector's
+   * exporters do, and goes before every item not yet sent: with a concurrency of 1 the target gets the items
+   * in the order they were queued (telemetry forwarding: cumulative points must not overtake one another).
+   * Default false: the other items go on while one waits (notifications: one failing alert holds up none).
+   */
+  retryHoldsConsumer?: boolean;
   /** Jitter source (tests pin it). */
   rand?: () => number;
 }
@@ -444,12 +451,21 @@ export class DeliveryQueue<T> {
   private pump(): void {
     if (this.aborted) return;
     const now = Date.now();
+    const ordered = this.p.retryHoldsConsumer === true;
+    const due: QueueEntry<T>[] = [];
     while (this.delayed.peekDue() <= now) {
       const e = this.delayed.pop()!;
-      if (this.store.has(e.id)) this.ready.push(e);
+      if (this.store.has(e.id)) due.push(e);
     }
+    if (ordered && due.length) {
+      // retries first, in the order they came due, then what was never sent
+      this.ready = due.concat(this.ready.slice(this.readyHead));
+      this.readyHead = 0;
+    } else for (const e of due) this.ready.push(e);
     const { concurrency, minSendIntervalMs } = this.p.options;
-    while (this.inflight < concurrency && this.readyHead < this.ready.length) {
+    // with retryHoldsConsumer, an item waiting for its retry occupies a consumer
+    const busy = () => this.inflight + (ordered ? this.delayed.size : 0);
+    while (busy() < concurrency && this.readyHead < this.ready.length) {
       if (this.pausedUntil > now || this.nextSendAt > now) break;
       const e = this.ready[this.readyHead]!;
       this.ready[this.readyHead++] = undefined as unknown as QueueEntry<T>;
@@ -469,7 +485,7 @@ export class DeliveryQueue<T> {
     if (this.isIdle() && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
     // Wake for the next due retry, or when the rate limit / pause lets the next ready item go.
     let wake = this.delayed.peekDue();
-    if (this.readyHead < this.ready.length && this.inflight < concurrency) wake = Math.min(wake, Math.max(this.pausedUntil, this.nextSendAt));
+    if (this.readyHead < this.ready.length && busy() < concurrency) wake = Math.min(wake, Math.max(this.pausedUntil, this.nextSendAt));
     this.schedule(wake, now);
   }
 
