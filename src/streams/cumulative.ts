@@ -10,6 +10,8 @@
  *   and sum are still exact differences, bucket positions are not: the delta has no buckets (see
  *   docs/metric-streams.md for what each processor does with a bucketless point);
  * - a change of exponential scale: both points are brought to the coarser scale (exact) and subtracted;
+ * - a bucketless point (count and sum only) after or before one with buckets: count and sum are exact
+ *   differences, the delta has no buckets (as on changed bounds), for explicit and exponential alike;
  * - min and max of a cumulative point cover the stream's whole life, so a difference has neither.
  */
 import type { ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, SummaryDataPoint } from '../model.ts';
@@ -155,8 +157,12 @@ export function diffExponential(s: StreamState, dp: ExponentialHistogramDataPoin
     max: undefined,
     zeroThreshold: dp.zeroThreshold,
   };
-  if (dp.zeroThreshold !== s.zeroThreshold) {
-    // values moved between the zero bucket and the others: only count and sum are exact
+  // values moved between the zero bucket and the others, or one of the two points is bucketless (count and
+  // sum only, with observations): only count and sum are exact, as for explicit bounds that changed (a
+  // bucketless point's observations are in no bucket, so subtracting buckets would invent or lose them)
+  const prevBucketless = s.value > 0 && s.zeroCount === 0 && !hasCounts(s.pos!) && !hasCounts(s.neg!);
+  const curBucketless = dp.count > 0 && dp.zeroCount === 0 && !hasCounts(dp.positive.bucketCounts) && !hasCounts(dp.negative.bucketCounts);
+  if (dp.zeroThreshold !== s.zeroThreshold || prevBucketless || curBucketless) {
     return { ...base, scale: dp.scale, zeroCount: 0, positive: { offset: 0, bucketCounts: [] }, negative: { offset: 0, bucketCounts: [] } };
   }
   if (zero < 0) return RESET;

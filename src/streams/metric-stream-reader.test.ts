@@ -201,6 +201,26 @@ describe('metric stream reader: histograms and summaries', () => {
     expect(read(batch(expo(0, 2, [1, 2], start, T0 + 3000)))).toEqual([{ count: 3, scale: 0, zeroCount: 0, positive: { offset: 2, bucketCounts: [1, 2] } }]);
   });
 
+  it('between a bucketless exponential point (count and sum only) and one with buckets, hands over count and sum without buckets, as for explicit bounds', () => {
+    const { read } = setup();
+    const start = T0 - 60_000;
+    // a point with observations but no bucket (count and sum only)
+    const bucketless = (count: number, timeMs: number): MetricData => {
+      const d = expo(0, 0, [], start, timeMs);
+      (d.dataPoints[0] as ExponentialHistogramDataPoint).count = count;
+      return d;
+    };
+    const none = { offset: 0, bucketCounts: [] };
+    expect(read(batch(bucketless(5, T0 + 1000)))).toEqual([undefined]);
+    // 7 in buckets now: 2 new observations, not buckets holding 7 (which would disagree with the count)
+    expect(read(batch(expo(0, 0, [3, 4], start, T0 + 2000)))).toEqual([{ count: 2, scale: 0, zeroCount: 0, positive: none }]);
+    // bucketless again with count 9: 2 new ones, not a reset counting all 9
+    expect(read(batch(bucketless(9, T0 + 3000)))).toEqual([{ count: 2, scale: 0, zeroCount: 0, positive: none }]);
+    // then buckets again: exact from there on
+    expect(read(batch(expo(0, 0, [5, 5], start, T0 + 4000)))).toEqual([{ count: 1, scale: 0, zeroCount: 0, positive: none }]);
+    expect(read(batch(expo(0, 0, [6, 5], start, T0 + 5000)))).toEqual([{ count: 1, scale: 0, zeroCount: 0, positive: { offset: 0, bucketCounts: [1, 0] } }]);
+  });
+
   it('turns summaries (cumulative by definition) into count and sum increments', () => {
     const { read } = setup();
     const point = (count: number, s: number, timeMs: number): MetricData => ({
