@@ -16,13 +16,14 @@
  * - gauges keep the newest point; a non-monotonic delta sum (an up-down counter) is accumulated and
  *   exposed as a gauge;
  * - a NaN or infinite value or sum to be added to a running total is dropped (`invalid`): added, it would
- *   poison the total for the stream's life; so is a negative value of a monotonic sum (the stream reader's
- *   `malformed`: a counter that went down would read as a reset); a FLAG_NO_RECORDED_VALUE point leaves the
- *   stream as it was;
+ *   poison the total for the stream's life; so is a NaN or negative value of a monotonic sum (the stream
+ *   reader's `malformed`: a counter that went down would read as a reset, one at NaN hides its resets); a
+ *   FLAG_NO_RECORDED_VALUE point leaves the stream as it was;
  * - a histogram point the stream reader calls malformed (src/streams/cumulative.ts `histogramProblem`,
  *   `exponentialProblem`: bucket counts that do not match the bounds or add up to the count, negative or
  *   fractional counts, bounds not increasing, a scale or bucket index out of range, a non-finite sum) is
- *   dropped (`invalid`): served, its `le` buckets would not be monotonic or would exceed `+Inf`.
+ *   dropped (`invalid`): served, its `le` buckets would not be monotonic or would exceed `+Inf`; so is a
+ *   summary point it calls malformed (`summaryProblem`: a bad count, a non-finite sum or quantile value).
  * Exponential histograms are accumulated exactly (src/sketch.ts) and exposed as classic histograms
  * (exp-buckets.ts), plus a summary of the quantiles of the last point (the last window) named as the metric
  * `<name>.summary` would be, unless that metric itself is received (the percentiles processor sends it).
@@ -34,7 +35,7 @@ import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-
 import type { AlertNotification, AnyValue, KeyValue, Metric, Resource, ResourceMetrics, InstrumentationScope } from '../../src/model.ts';
 import { AggregationTemporality, attrToString, getAttr } from '../../src/model.ts';
 import { MAX_SCALE, MIN_SCALE, Sketch } from '../../src/sketch.ts';
-import { exponentialProblem, histogramProblem } from '../../src/streams/cumulative.ts';
+import { exponentialProblem, histogramProblem, summaryProblem } from '../../src/streams/cumulative.ts';
 import { FLAG_NO_RECORDED_VALUE } from '../../src/streams/metric-stream-reader.ts';
 import { boundOf, type ClassicRange, coverRange, cumulativeCounts } from './exp-buckets.ts';
 import { type PromType, prometheusNames, sanitizeLabelName } from './naming.ts';
@@ -218,8 +219,6 @@ export function formatValue(v: number): string {
   return String(v);
 }
 
-/** A sum that can be added to a running total (absent counts as 0, as the accumulation reads it). */
-const finiteSum = (sum: number | undefined) => sum === undefined || Number.isFinite(sum);
 /** The bounds of a bucketless histogram point: only the +Inf bucket. */
 const NO_BOUNDS: readonly number[] = [];
 const toNum = (v: number | bigint) => (typeof v === 'bigint' ? Number(v) : v);
@@ -387,9 +386,11 @@ export class MetricStore {
         for (const p of d.dataPoints) {
           if (p.flags & FLAG_NO_RECORDED_VALUE) continue; // no value: the stream stays as it was
           const v = toNum(p.value);
-          // an infinite value is never usable; NaN is a gauge's or a cumulative value's to show, but added
-          // to a delta sum's running total it would be NaN for ever after
-          if (!Number.isFinite(v) && (delta || !Number.isNaN(v))) {
+          // an infinite value is never usable; NaN is a gauge's (or an up-down counter's) to show, but added
+          // to a delta sum's running total it would be NaN for ever after, and a counter at NaN hides its
+          // resets from rate() (NaN is never lower than the last value) and is no count (the stream
+          // reader's rule: src/streams/cumulative.ts numberProblem)
+          if (!Number.isFinite(v) && (delta || type === 'counter' || !Number.isNaN(v))) {
             fail('invalid');
             continue;
           }
@@ -522,7 +523,9 @@ export class MetricStore {
         if (typeof f === 'string') return fail(f, d.dataPoints.length), 0;
         for (const p of d.dataPoints) {
           if (p.flags & FLAG_NO_RECORDED_VALUE) continue;
-          if (!finiteSum(p.sum)) {
+          // the stream reader's rule (src/streams/cumulative.ts summaryProblem): a count that is not a
+          // non-negative integer, a non-finite sum, a quantile outside [0, 1] or a non-finite quantile value
+          if (summaryProblem(p) !== undefined) {
             fail('invalid');
             continue;
           }

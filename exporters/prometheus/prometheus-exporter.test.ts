@@ -156,6 +156,30 @@ describe('delta to cumulative', () => {
     expect(sample(text(), `rt_milliseconds_count${lbl}`)).toBe(4);
   });
 
+  it('drops what the stream reader calls malformed in counters and summaries (NaN counter, NaN or out-of-range quantile, fractional count): never served', () => {
+    const { st, drops, text } = store();
+    const lbl = '{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}';
+    const c = (v: number, end: number) => sum(v, 1, end, AggregationTemporality.Cumulative);
+    st.addResourceMetrics(rm([c(100, 10)]));
+    st.addResourceMetrics(rm([c(NaN, 20)]));
+    expect(sample(text(), `llm_cost_USD_total${lbl}`)).toBe(100);
+    expect(drops).toEqual(['invalid:1']);
+    const sm = (count: number, sumv: number, quantiles: [number, number][], end: number) =>
+      metric('lat', 'ms', { type: 'summary', dataPoints: [{ attributes: [], startTimeUnixNano: s(1), timeUnixNano: s(end), count, sum: sumv, quantileValues: quantiles.map(([quantile, value]) => ({ quantile, value })), flags: 0 }] });
+    st.addResourceMetrics(rm([sm(3, 30, [[0.5, 9]], 10)]));
+    drops.length = 0;
+    st.addResourceMetrics(rm([sm(4, 40, [[0.5, NaN]], 20)]));
+    st.addResourceMetrics(rm([sm(5, 50, [[0.5, Infinity]], 30)]));
+    st.addResourceMetrics(rm([sm(6, 60, [[2, 9]], 40)]));
+    st.addResourceMetrics(rm([sm(6.5, 60, [[0.5, 9]], 50)]));
+    st.addResourceMetrics(rm([sm(-1, 60, [[0.5, 9]], 60)]));
+    expect(drops).toEqual(['invalid:1', 'invalid:1', 'invalid:1', 'invalid:1', 'invalid:1']);
+    const t = text();
+    expect(sample(t, `lat_milliseconds{job="checkout",otel_scope_name="vigil/test",service_name="checkout",quantile="0.5"}`)).toBe(9);
+    expect([sample(t, `lat_milliseconds_sum${lbl}`), sample(t, `lat_milliseconds_count${lbl}`)]).toEqual([30, 3]);
+    expect(t).not.toMatch(/NaN|Inf[^"]|quantile="2"/);
+  });
+
   it('explicit histograms accumulate; new bounds start over', () => {
     const { st, text } = store();
     const h = (counts: number[], bounds: number[], start: number, end: number) =>
