@@ -3,7 +3,9 @@
  * between scrapes.
  *
  * Temporality (delta -> cumulative, as the Collector's `deltatocumulative` processor does it): every stream
- * (metric + resource + scope + point attributes) keeps a running total from its first point:
+ * (metric + resource + scope + point attributes, the OTLP identity) keeps a running total from its first
+ * point; a series is the first stream's whose labels render as its own (another such stream's points are
+ * dropped: `stream_conflict`, see streamFor):
  * - a delta point is added when it comes after what the stream holds (its start >= the stream's last
  *   time, its time > it); a point that overlaps or precedes it is a late point: dropped and counted
  *   (`vigil_exporter_prometheus_dropped_points_total{reason="late"}`), never added twice;
@@ -34,6 +36,7 @@
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { AlertNotification, AnyValue, KeyValue, Metric, Resource, ResourceMetrics, InstrumentationScope } from '../../src/model.ts';
 import { AggregationTemporality, attrToString, getAttr } from '../../src/model.ts';
+import { attributesKey } from '../../src/attributes.ts';
 import { MAX_SCALE, MIN_SCALE, Sketch } from '../../src/sketch.ts';
 import { exponentialProblem, histogramProblem, summaryProblem } from '../../src/streams/cumulative.ts';
 import { FLAG_NO_RECORDED_VALUE } from '../../src/streams/metric-stream-reader.ts';
@@ -68,9 +71,10 @@ function streamBytes(labels: string): number {
  * (overlaps what the stream holds), `max_series` (a new stream past the bound), `type_conflict` (the name is
  * already a family of another type), `name_conflict` (a series name of the family is already one of another
  * family's, or one the exporter serves itself: `target_info`, `ALERTS`), `invalid` (an unusable point),
- * `memory_budget` (a new stream while the process's memory budget is full: src/memory-budget.ts).
+ * `stream_conflict` (a point of another OTLP stream whose labels render as those of a series held: see
+ * streamFor), `memory_budget` (a new stream while the process's memory budget is full: src/memory-budget.ts).
  */
-export type DropReason = 'late' | 'max_series' | 'type_conflict' | 'name_conflict' | 'invalid' | 'memory_budget';
+export type DropReason = 'late' | 'max_series' | 'type_conflict' | 'name_conflict' | 'stream_conflict' | 'invalid' | 'memory_budget';
 
 /** Names the exporter serves itself (target_info, an `info` family `target` in OpenMetrics, and the alerts). */
 const RESERVED_NAMES = ['target', 'target_info', 'ALERTS', 'ALERTS_FOR_STATE'];
@@ -103,6 +107,11 @@ interface StreamBase {
   seenAt: number;
   /** Rendered sample lines, cached until the stream changes. */
   text: string | undefined;
+  /**
+   * The OTLP stream the series holds (resource attributes and values, scope, point attributes with their
+   * value types; see streamFor): another one whose labels render the same is refused (`stream_conflict`).
+   */
+  owner?: string;
 }
 
 interface NumberStream extends StreamBase {
@@ -155,7 +164,7 @@ interface Context {
   scope: InstrumentationScope;
   job: string;
   instance: string;
-  /** Resource and scope part of the raw stream key. */
+  /** Resource and scope part of the raw stream key: every resource attribute with its value, the scope's name, version and attributes. */
   key: string;
 }
 
@@ -246,7 +255,7 @@ export class MetricStore {
   onDrop: (reason: DropReason, n: number) => void = () => undefined;
   /** The streams' share of the process's memory budget (src/memory-budget.ts). */
   readonly budget: BudgetAccount;
-  /** Why the last stream was not created (`max_series` or `memory_budget`). */
+  /** Why the last stream was not found or created (`max_series`, `memory_budget` or `stream_conflict`). */
   private refusal: DropReason = 'max_series';
 
   constructor(private readonly o: StoreOptions) {
@@ -274,9 +283,13 @@ export class MetricStore {
     for (const rm of rms) {
       const { job, instance } = jobAndInstance(rm.resource);
       this.noteTarget(rm.resource, job, instance);
-      const resKey = `${job}\u0001${instance}\u0001${this.o.promote.map((k) => str(getAttr(rm.resource.attributes, k))).join('\u0001')}`;
+      // the whole resource, not only what the labels show: two replicas whose labels render the same are
+      // two OTLP streams (docs/metric-streams.md), not one stream whose value jumps between theirs
+      const resKey = attributesKey(rm.resource.attributes);
       for (const sm of rm.scopeMetrics) {
-        const ctx: Context = { resource: rm.resource, scope: sm.scope, job, instance, key: `${resKey}\u0002${sm.scope.name}\u0001${sm.scope.version}\u0002` };
+        const scope = sm.scope;
+        const scopeKey = `${scope.name.length}:${scope.name}${scope.version.length}:${scope.version}${scope.attributes?.length ? attributesKey(scope.attributes) : ''}`;
+        const ctx: Context = { resource: rm.resource, scope, job, instance, key: `${resKey}\u0002${scopeKey}\u0002` };
         for (const m of sm.metrics) taken += this.addMetric(m, ctx, received);
       }
     }
@@ -330,21 +343,36 @@ export class MetricStore {
 
   /**
    * The stream of a point: found by the point's attributes as they came (no sorting, no escaping: the hot
-   * path); only a point never seen in this form has its labels built, sanitised and rendered.
+   * path; values typed, as the OTLP identity has them); only a point never seen in this form has its labels
+   * built, sanitised and rendered. A series belongs to the first OTLP stream (resource, scope, point
+   * attributes and their types) that rendered its labels: a point of another one whose labels render the
+   * same (two replicas without `service.instance.id`, a resource attribute that is not promoted, `"200"`
+   * and `200`) is refused (`stream_conflict`) rather than mixed in, where a cumulative value jumping
+   * between two streams' totals would read as a reset at every scrape, and delta points would be dropped as
+   * late or added to another stream's total.
    */
   private streamFor<S extends Stream>(f: Family, attrs: readonly KeyValue[], ctx: Context, make: (labels: string) => S): S | undefined {
     let raw = ctx.key;
     for (let i = 0; i < attrs.length; i++) {
       const a = attrs[i]!;
       const v = a.value;
-      raw += `${a.key}\u0001${typeof v === 'string' ? v : attrToString(v)}\u0002`;
+      raw += typeof v === 'string' ? `${a.key}\u0001${v}\u0002` : `${a.key}\u0001${typeof v}\u0003${attrToString(v)}\u0002`;
     }
     const hit = f.index.get(raw);
     if (hit) return hit as S;
     // The index is a cache: points whose attributes come in ever new orders must not grow it without end.
     if (f.index.size >= 4 * this.o.maxSeries) f.index.clear();
     const labels = renderLabels(this.labelsFor(attrs, ctx.resource, ctx.scope, ctx.job, ctx.instance));
-    const s = this.stream(f, labels, () => make(labels));
+    const owner = ctx.key + attributesKey(attrs);
+    const s = this.stream(f, labels, () => {
+      const made = make(labels);
+      made.owner = owner;
+      return made;
+    });
+    if (s && s.owner !== owner) {
+      this.refusal = 'stream_conflict';
+      return undefined;
+    }
     if (s) f.index.set(raw, s);
     return s;
   }

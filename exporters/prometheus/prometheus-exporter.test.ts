@@ -180,6 +180,41 @@ describe('delta to cumulative', () => {
     expect(t).not.toMatch(/NaN|Inf[^"]|quantile="2"/);
   });
 
+  it('two OTLP streams whose labels render the same (replicas told apart by a resource attribute that is not a label, "200" and 200) do not share a series: the first keeps it, the other is dropped as stream_conflict', () => {
+    const { st, drops, text, advance } = store();
+    const pod = (name: string) => ({ 'service.name': 'checkout', 'k8s.pod.name': name });
+    const lbl = '{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}';
+    const c = (v: number, start: number, end: number) => sum(v, start, end, AggregationTemporality.Cumulative);
+    st.addResourceMetrics(rm([c(100, 1, 10)], pod('a')));
+    st.addResourceMetrics(rm([c(7, 2, 11)], pod('b')));
+    st.addResourceMetrics(rm([c(101, 1, 20)], pod('a')));
+    st.addResourceMetrics(rm([c(8, 2, 21)], pod('b')));
+    // the series is replica a's, never jumping to b's total (which rate() would read as a reset each time)
+    expect(sample(text(), `llm_cost_USD_total${lbl}`)).toBe(101);
+    expect(sample(render(st, 'openmetrics'), `llm_cost_USD_created${lbl}`)).toBe(1);
+    expect(drops).toEqual(['stream_conflict:1', 'stream_conflict:1']);
+    // delta points of b are not added to a's total, nor called late
+    drops.length = 0;
+    const d = (v: number, start: number, end: number, attrs: Record<string, string> = {}) => metric('llm.tokens', '', { type: 'sum', isMonotonic: true, aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ attributes: kv(attrs), startTimeUnixNano: s(start), timeUnixNano: s(end), value: v, exemplars: [], flags: 0 }] });
+    st.addResourceMetrics(rm([d(5, 0, 10)], pod('a')));
+    st.addResourceMetrics(rm([d(3, 0, 10)], pod('b')));
+    st.addResourceMetrics(rm([d(5, 10, 20)], pod('a')));
+    expect(sample(text(), `llm_tokens_total${lbl}`)).toBe(10);
+    expect(drops).toEqual(['stream_conflict:1']);
+    // an attribute value of another type is another OTLP stream too
+    drops.length = 0;
+    const typed = (value: string | bigint, v: number, end: number) => metric('llm.tokens', '', { type: 'sum', isMonotonic: true, aggregationTemporality: AggregationTemporality.Cumulative, dataPoints: [{ attributes: [{ key: 'code', value }], startTimeUnixNano: s(1), timeUnixNano: s(end), value: v, exemplars: [], flags: 0 }] });
+    st.addResourceMetrics(rm([{ ...typed('200', 50, 10), name: 'calls' }], pod('a')));
+    st.addResourceMetrics(rm([{ ...typed(200n, 3, 11), name: 'calls' }], pod('a')));
+    expect(sample(text(), `calls_total{code="200",job="checkout",otel_scope_name="vigil/test",service_name="checkout"}`)).toBe(50);
+    expect(drops).toEqual(['stream_conflict:1']);
+    // once a's series has expired, b's stream may take the labels
+    advance(61_000);
+    st.expire();
+    st.addResourceMetrics(rm([c(9, 2, 31)], pod('b')));
+    expect(sample(text(), `llm_cost_USD_total${lbl}`)).toBe(9);
+  });
+
   it('explicit histograms accumulate; new bounds start over', () => {
     const { st, text } = store();
     const h = (counts: number[], bounds: number[], start: number, end: number) =>

@@ -35,7 +35,7 @@ function instrumentsFor(meter: Meter): Instruments {
     const live = new Set<{ store: MetricStore; labels: Attributes }>();
     i = {
       dropped: meter.createCounter('vigil_exporter_prometheus_dropped_points', {
-        description: 'Points the prometheus exporter did not take, by reason (late, max_series, memory_budget, type_conflict, name_conflict, invalid)',
+        description: 'Points the prometheus exporter did not take, by reason (late, max_series, memory_budget, type_conflict, name_conflict, stream_conflict, invalid)',
       }),
       live,
     };
