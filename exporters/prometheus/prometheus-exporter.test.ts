@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AggregationTemporality, type ExponentialHistogramDataPoint, type KeyValue, type Metric, type MetricData, type ResourceMetrics } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
-import { configFor, testSettings } from '../../test/helpers/index.ts';
+import { configFor, recordingLogger, testSettings } from '../../test/helpers/index.ts';
 import { makeAlert, makeNotification } from '../../test/doubles/alerts.ts';
 import { boundOf } from './exp-buckets.ts';
 import { negotiate, render } from './exposition.ts';
@@ -550,6 +550,18 @@ describe('prometheus exporter component', () => {
     expect(body).toContain('ALERTS{alertname="Slow",alertstate="firing",service_name="checkout",severity="warning"} 1');
     expect(body).toContain(`ALERTS_FOR_STATE{alertname="SlowButPending",service_name="checkout",severity="warning"} ${Date.parse('2026-11-29T10:00:00Z') / 1000}`);
     expect(body).not.toContain('HighP95Latency');
+  });
+
+  it('warns once per reason a point is dropped; later drops are only counted', async () => {
+    const { logger, lines } = recordingLogger();
+    const settings = testSettings('exporter', 'prometheus', { logger });
+    const e = prometheusExporterFactory.create(settings, configFor(prometheusExporterFactory, { endpoint: '127.0.0.1:0' })) as PrometheusExporter;
+    stops.push(() => e.shutdown());
+    await e.consume({ resourceMetrics: rm([sum(NaN, 0, 10)]) });
+    await e.consume({ resourceMetrics: rm([sum(Infinity, 10, 20), sum(1, 20, 30), sum(1, 20, 30)]) });
+    const warnings = lines.map((l) => JSON.parse(l) as { level: number | string; reason?: string; message: string }).filter((l) => l.reason !== undefined);
+    expect(warnings.map((w) => w.reason)).toEqual(['invalid', 'late']);
+    expect(warnings[0]!.message).toMatch(/dropped_points_total\{reason="invalid"\}/);
   });
 
   it('rejects bad config with the key named', () => {

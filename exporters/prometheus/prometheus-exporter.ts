@@ -19,7 +19,18 @@ import { bearerMatches } from '../../src/otlp/intake.ts';
 import { splitHostPort } from '../../src/endpoint.ts';
 import type { PrometheusConfig } from './config.ts';
 import { CONTENT_TYPES, negotiate, render } from './exposition.ts';
-import { type ActiveAlert, MetricStore } from './metric-store.ts';
+import { type ActiveAlert, type DropReason, MetricStore } from './metric-store.ts';
+
+/** The warning logged the first time a point is dropped for each reason (later ones are only counted). */
+const DROP_MESSAGES: Record<DropReason, string> = {
+  late: 'a point overlapping or older than what its stream holds was dropped (late, or sent twice)',
+  max_series: 'a point of a new stream was dropped: max_series streams are served already',
+  memory_budget: "a point of a new stream was dropped: the process's memory budget is full",
+  type_conflict: 'a metric was dropped: its Prometheus name is a family of another type already',
+  name_conflict: "a metric was dropped: one of its series names is another family's or a reserved one",
+  stream_conflict: "a point was dropped: its labels render as those of a series another OTLP stream holds (set service.instance.id or promote the resource attribute that tells them apart)",
+  invalid: 'a point that cannot be served (a NaN or infinite value, a negative counter, a malformed histogram or summary) was dropped',
+};
 
 /** The exporter's instruments, created once per meter and shared by every instance (a reload makes new ones). */
 interface Instruments {
@@ -85,7 +96,13 @@ export class PrometheusExporter implements Exporter {
     const ins = instrumentsFor(settings.telemetry.meter);
     const labels = settings.telemetry.labels;
     this.dropped = ins.dropped;
-    this.store.onDrop = (reason, n) => this.dropped.add(n, { ...labels, reason });
+    const warned = new Set<DropReason>();
+    this.store.onDrop = (reason, n) => {
+      this.dropped.add(n, { ...labels, reason });
+      if (warned.has(reason)) return;
+      warned.add(reason);
+      settings.logger.warn({ reason }, `prometheus exporter: ${DROP_MESSAGES[reason]}; further cases are only counted on /metrics as vigil_exporter_prometheus_dropped_points_total{reason="${reason}"}`);
+    };
     this.live = { store: this.store, labels };
     this.liveSet = ins.live;
     ins.live.add(this.live);
