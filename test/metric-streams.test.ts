@@ -158,6 +158,24 @@ describe('alerts on odd shapes', () => {
     expect(v).toEqual({ Count: 0, Rate: 0 });
   });
 
+  it('a cumulative summary with no new request (and no quantile the rule reads): count and rate 0, avg, min and max no data, never the number of points or an infinity', () => {
+    const stats = ['count', 'rate', 'sum', 'avg', 'min', 'max', 'p95'];
+    const e = engineFor(
+      { rules: stats.map((stat) => ({ name: stat, metric: 'http.server.request.duration', stat, window: '30s', op: '>=', threshold: -1e300 })) },
+      { startedAt: VIGIL_START },
+    );
+    for (let k = 1; k <= 10; k++) {
+      const b = serviceStream('summary', 1);
+      const dp = b.resourceMetrics![0]!.scopeMetrics[0]!.metrics[0]!.data!.dataPoints[0] as SummaryDataPoint;
+      dp.timeUnixNano = ns(VIGIL_START + 1500 * k);
+      dp.quantileValues = [];
+      e.ingest(b, VIGIL_START + 1500 * k);
+    }
+    tick(e, VIGIL_START + 15_000);
+    const v = Object.fromEntries(e.firing().map((a) => [a.labels.alertname!, a.value]));
+    expect(v).toEqual({ count: 0, rate: 0, sum: 0 });
+  });
+
   it('an exponential histogram at scale -10: p95 and max are finite', () => {
     const e = engineFor(
       {

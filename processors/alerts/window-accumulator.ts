@@ -37,6 +37,8 @@ export class WindowAccumulator {
   private nDists = 0;
   private readonly group = new GroupHist();
   summaryQ: number[] = [];
+  /** Summary series added: their windows are read as summaries even when no new observation came (count 0). */
+  summaries = 0;
   summaryCount = 0;
   summarySum = 0;
   summaryMin = Infinity;
@@ -52,6 +54,7 @@ export class WindowAccumulator {
     this.increase = 0;
     this.nDists = 0;
     this.summaryQ.length = 0;
+    this.summaries = 0;
     this.summaryCount = 0;
     this.summarySum = 0;
     this.summaryMin = Infinity;
@@ -86,6 +89,7 @@ export class WindowAccumulator {
       return;
     }
     if (s.kind === 'summary') {
+      this.summaries++;
       for (let i = start; i < end; i++) {
         const p = s.sm[i]!;
         this.summaryCount += p.count;
@@ -159,7 +163,9 @@ export class WindowAccumulator {
           return sk.count / (windowMs / 1000);
       }
     }
-    if (this.summaryCount > 0 || this.summaryQ.length) {
+    // summary points in the window, even with no new observation: count, sum and rate 0, the rest no data
+    // (the points' own values are their counts: read as a gauge they gave the number of points as count)
+    if (this.summaries > 0) {
       switch (stat.kind) {
         case 'quantile':
           return this.summaryQ.length ? Math.max(...this.summaryQ) : NaN;
