@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ServiceTelemetry } from '../../src/telemetry.ts';
+import { counterValue } from '../../test/percentiles-helpers.ts';
 import { AggregationTemporality, type ExponentialHistogramDataPoint, type KeyValue, type Metric, type MetricData, type ResourceMetrics } from '../../src/model.ts';
 import { Sketch } from '../../src/sketch.ts';
 import { configFor, recordingLogger, testSettings } from '../../test/helpers/index.ts';
@@ -562,6 +564,26 @@ describe('prometheus exporter component', () => {
     const warnings = lines.map((l) => JSON.parse(l) as { level: number | string; reason?: string; message: string }).filter((l) => l.reason !== undefined);
     expect(warnings.map((w) => w.reason)).toEqual(['invalid', 'late']);
     expect(warnings[0]!.message).toMatch(/dropped_points_total\{reason="invalid"\}/);
+  });
+
+  it('counts the streams it stops serving when idle for metric_expiration on /metrics, beside the ones it serves', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.UTC(2026, 10, 30, 12, 0, 0));
+      const telemetry = new ServiceTelemetry();
+      const settings = testSettings('exporter', 'prometheus', { telemetry: telemetry.forComponent('exporter', 'prometheus') });
+      const e = prometheusExporterFactory.create(settings, configFor(prometheusExporterFactory, { endpoint: '127.0.0.1:0', metric_expiration: '5m' })) as PrometheusExporter;
+      stops.push(() => e.shutdown());
+      await e.consume({ resourceMetrics: rm([sum(1, 0, 10, AggregationTemporality.Delta, { a: '1' }), sum(1, 0, 10, AggregationTemporality.Delta, { a: '2' })]) });
+      vi.advanceTimersByTime(4 * 60_000);
+      await e.consume({ resourceMetrics: rm([sum(1, 10, 20, AggregationTemporality.Delta, { a: '1' })]) });
+      vi.advanceTimersByTime(2 * 60_000);
+      expect(e.scrape().body).not.toContain('a="2"');
+      expect(await counterValue(telemetry, 'vigil_exporter_prometheus_series_removed', { reason: 'idle' })).toBe(1);
+      expect(await counterValue(telemetry, 'vigil_exporter_prometheus_series')).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects bad config with the key named', () => {

@@ -35,6 +35,8 @@ const DROP_MESSAGES: Record<DropReason, string> = {
 /** The exporter's instruments, created once per meter and shared by every instance (a reload makes new ones). */
 interface Instruments {
   dropped: Counter;
+  /** Streams removed for want of a point within `metric_expiration`. */
+  removed: Counter;
   /** Live exporters whose stream count the gauge reports. */
   live: Set<{ store: MetricStore; labels: Attributes }>;
 }
@@ -47,6 +49,9 @@ function instrumentsFor(meter: Meter): Instruments {
     i = {
       dropped: meter.createCounter('vigil_exporter_prometheus_dropped_points', {
         description: 'Points the prometheus exporter did not take, by reason (late, max_series, memory_budget, type_conflict, name_conflict, stream_conflict, invalid)',
+      }),
+      removed: meter.createCounter('vigil_exporter_prometheus_series_removed', {
+        description: 'Streams the prometheus exporter stopped serving, by reason (idle: no point within metric_expiration)',
       }),
       live,
     };
@@ -70,6 +75,8 @@ export class PrometheusExporter implements Exporter {
   private timer: NodeJS.Timeout | undefined;
   private readonly alertsFile: string;
   private readonly dropped: Counter;
+  private readonly removed: Counter;
+  private readonly removedLabels: Attributes;
   private readonly live: { store: MetricStore; labels: Attributes };
   private readonly liveSet: Set<{ store: MetricStore; labels: Attributes }>;
   private stopped = false;
@@ -96,6 +103,8 @@ export class PrometheusExporter implements Exporter {
     const ins = instrumentsFor(settings.telemetry.meter);
     const labels = settings.telemetry.labels;
     this.dropped = ins.dropped;
+    this.removed = ins.removed;
+    this.removedLabels = { ...labels, reason: 'idle' };
     const warned = new Set<DropReason>();
     this.store.onDrop = (reason, n) => {
       this.dropped.add(n, { ...labels, reason });
@@ -132,7 +141,7 @@ export class PrometheusExporter implements Exporter {
     this.address = a && typeof a === 'object' ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : this.config.endpoint;
     const every = Math.max(1000, Math.min(60_000, parseDuration(this.config.metric_expiration) / 4));
     this.timer = setInterval(() => {
-      this.store.expire();
+      this.expire();
       if (this.saveFailing) this.saveAlerts();
     }, every);
     this.timer.unref();
@@ -162,9 +171,15 @@ export class PrometheusExporter implements Exporter {
     }
   }
 
+  /** Removes the streams idle for `metric_expiration`, counted on /metrics (`vigil_exporter_prometheus_series_removed_total{reason="idle"}`). */
+  private expire(): void {
+    const gone = this.store.expire();
+    if (gone > 0) this.removed.add(gone, this.removedLabels);
+  }
+
   /** The exposition as a scrape with this Accept header gets it (tests, bench). */
   scrape(accept?: string): { contentType: string; body: string } {
-    this.store.expire();
+    this.expire();
     const format = negotiate(accept);
     return { contentType: CONTENT_TYPES[format], body: render(this.store, format, this.liveAlerts()) };
   }
