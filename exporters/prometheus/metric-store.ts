@@ -166,6 +166,8 @@ interface Context {
   instance: string;
   /** Resource and scope part of the raw stream key: every resource attribute with its value, the scope's name, version and attributes. */
   key: string;
+  /** The metric being read: its OTLP name and unit (two metrics may share a family: `a.b` and `a_b`, or units without suffixes). */
+  metric: string;
 }
 
 /** An alert as ALERTS shows it. */
@@ -289,7 +291,7 @@ export class MetricStore {
       for (const sm of rm.scopeMetrics) {
         const scope = sm.scope;
         const scopeKey = `${scope.name.length}:${scope.name}${scope.version.length}:${scope.version}${scope.attributes?.length ? attributesKey(scope.attributes) : ''}`;
-        const ctx: Context = { resource: rm.resource, scope, job, instance, key: `${resKey}\u0002${scopeKey}\u0002` };
+        const ctx: Context = { resource: rm.resource, scope, job, instance, key: `${resKey}\u0002${scopeKey}\u0002`, metric: '' };
         for (const m of sm.metrics) taken += this.addMetric(m, ctx, received);
       }
     }
@@ -344,15 +346,15 @@ export class MetricStore {
   /**
    * The stream of a point: found by the point's attributes as they came (no sorting, no escaping: the hot
    * path; values typed, as the OTLP identity has them); only a point never seen in this form has its labels
-   * built, sanitised and rendered. A series belongs to the first OTLP stream (resource, scope, point
-   * attributes and their types) that rendered its labels: a point of another one whose labels render the
-   * same (two replicas without `service.instance.id`, a resource attribute that is not promoted, `"200"`
-   * and `200`) is refused (`stream_conflict`) rather than mixed in, where a cumulative value jumping
+   * built, sanitised and rendered. A series belongs to the first OTLP stream (resource, scope, metric name
+   * and unit, point attributes and their types) that rendered its labels: a point of another one whose
+   * labels render the same (two replicas without `service.instance.id`, a resource attribute that is not
+   * promoted, `"200"` and `200`, metrics `a.b` and `a_b`, or `ms` and `s` without unit suffixes) is refused (`stream_conflict`) rather than mixed in, where a cumulative value jumping
    * between two streams' totals would read as a reset at every scrape, and delta points would be dropped as
    * late or added to another stream's total.
    */
   private streamFor<S extends Stream>(f: Family, attrs: readonly KeyValue[], ctx: Context, make: (labels: string) => S): S | undefined {
-    let raw = ctx.key;
+    let raw = ctx.key + ctx.metric;
     for (let i = 0; i < attrs.length; i++) {
       const a = attrs[i]!;
       const v = a.value;
@@ -363,7 +365,7 @@ export class MetricStore {
     // The index is a cache: points whose attributes come in ever new orders must not grow it without end.
     if (f.index.size >= 4 * this.o.maxSeries) f.index.clear();
     const labels = renderLabels(this.labelsFor(attrs, ctx.resource, ctx.scope, ctx.job, ctx.instance));
-    const owner = ctx.key + attributesKey(attrs);
+    const owner = ctx.key + ctx.metric + attributesKey(attrs);
     const s = this.stream(f, labels, () => {
       const made = make(labels);
       made.owner = owner;
@@ -401,6 +403,7 @@ export class MetricStore {
   private addMetric(m: Metric, ctx: Context, received: Set<string>): number {
     const d = m.data;
     if (!d) return 0;
+    ctx.metric = `${m.name.length}:${m.name}${m.unit.length}:${m.unit}\u0002`;
     const now = this.now();
     let taken = 0;
     const fail = (reason: DropReason, n = 1) => this.onDrop(reason, n);

@@ -210,6 +210,16 @@ describe('delta to cumulative', () => {
     st.addResourceMetrics(rm([{ ...typed(200n, 3, 11), name: 'calls' }], pod('a')));
     expect(sample(text(), `calls_total{code="200",job="checkout",otel_scope_name="vigil/test",service_name="checkout"}`)).toBe(50);
     expect(drops).toEqual(['stream_conflict:1']);
+    // two metrics whose names render the same (a.b and a_b), or with units the names do not show
+    drops.length = 0;
+    const named = (name: string, unit: string, v: number, end: number) => metric(name, unit, { type: 'sum', isMonotonic: false, aggregationTemporality: AggregationTemporality.Cumulative, dataPoints: [{ attributes: [], startTimeUnixNano: s(1), timeUnixNano: s(end), value: v, exemplars: [], flags: 0 }] });
+    st.addResourceMetrics(rm([named('queue.depth', '', 40, 10), named('queue_depth', '', 2, 11)], pod('a')));
+    expect(sample(text(), `queue_depth${lbl}`)).toBe(40);
+    expect(drops).toEqual(['stream_conflict:1']);
+    const bare = store({ addSuffixes: false });
+    bare.st.addResourceMetrics(rm([named('latency', 'ms', 250, 10), named('latency', 's', 0.25, 11)]));
+    expect(sample(bare.text(), `latency${lbl}`)).toBe(250);
+    expect(bare.drops).toEqual(['stream_conflict:1']);
     // once a's series has expired, b's stream may take the labels
     advance(61_000);
     st.expire();
