@@ -676,7 +676,15 @@ export class MetricStore {
       case 'exp': {
         if (s.range) {
           const counts = cumulativeCounts(s.sketch, s.range);
-          for (let i = 0; i < counts.length; i++) out += `${f.sample}_bucket${brace(`le="${formatValue(boundOf(s.range.lo + i, s.range.scale))}"`)} ${counts[i]}\n`;
+          // a bound past a double (2^1024 and up: bucket indices near the top of coarse scales, down to
+          // -10) is +Inf, which the +Inf bucket below serves: written too it would be a second series with
+          // the same labels; one that underflows to the next one's value (0) is left out for the same reason
+          for (let i = 0; i < counts.length; i++) {
+            const bound = boundOf(s.range.lo + i, s.range.scale);
+            if (bound === Infinity) break;
+            if (i + 1 < counts.length && !(boundOf(s.range.lo + i + 1, s.range.scale) > bound)) continue;
+            out += `${f.sample}_bucket${brace(`le="${formatValue(bound)}"`)} ${counts[i]}\n`;
+          }
         }
         out += `${f.sample}_bucket${brace('le="+Inf"')} ${s.sketch.count}\n${f.sample}_sum${brace('')} ${formatValue(s.sketch.sum)}\n${f.sample}_count${brace('')} ${s.sketch.count}\n`;
         break;

@@ -324,6 +324,26 @@ describe('delta to cumulative', () => {
     expect(text()).toMatch(/^e6_milliseconds_bucket\{[^}]*le="\+Inf"\} 3$/m);
   });
 
+  it('an exponential histogram whose top bucket reaches past a double (scale -10, or a high index) serves one le="+Inf" series, finite bounds and quantiles', () => {
+    const { st, drops, text } = store();
+    const e = (name: string, scale: number, offset: number, counts: number[]) =>
+      metric(name, 'ms', { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ attributes: [], startTimeUnixNano: s(1), timeUnixNano: s(10), count: counts.reduce((a, b) => a + b, 0), sum: 30, scale, zeroCount: 0, zeroThreshold: 0, positive: { offset, bucketCounts: counts }, negative: { offset: 0, bucketCounts: [] }, exemplars: [], flags: 0 }] });
+    // scale -10: bucket 0 is (1, 2^1024]; scale 0: buckets 1022..1025 end at 2^1023 .. 2^1026
+    st.addResourceMetrics(rm([e('coarse', -10, 0, [3]), e('huge', 0, 1022, [1, 1, 1, 1])]));
+    expect(drops).toEqual([]);
+    const t = text();
+    for (const name of ['coarse', 'huge']) {
+      const les = [...t.matchAll(new RegExp(`^${name}_milliseconds_bucket\\{[^}]*le="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => m[1]!);
+      expect(les.filter((le) => le === '+Inf'), name).toHaveLength(1);
+      expect(new Set(les).size, name).toBe(les.length);
+      expect(les.slice(0, -1).every((le) => Number.isFinite(Number(le))), name).toBe(true);
+    }
+    // (2^1022, 2^1023] is the last bucket with a finite bound; the others count in +Inf only
+    expect(t).toMatch(/^huge_milliseconds_bucket\{[^}]*le="8.98846567431158e\+307"\} 1$/m);
+    expect(t).toMatch(/^huge_milliseconds_bucket\{[^}]*le="\+Inf"\} 4$/m);
+    expect(t).not.toMatch(/NaN/);
+  });
+
   it('exponential histograms: exact cumulative counts at fixed power-of-2^(1/8) bounds, and a summary of the last window', () => {
     const { st, text } = store();
     const exp = (values: number[], start: number, end: number) => {
