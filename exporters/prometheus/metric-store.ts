@@ -131,6 +131,11 @@ interface ExpStream extends StreamBase {
   kind: 'exp';
   sketch: Sketch;
   range: ClassicRange | undefined;
+  /**
+   * Whether what the stream holds came from bucketless points (count and sum only): the sketch places them
+   * at their mean (for the derived summary), but no `le` bucket is served, as for an explicit histogram.
+   */
+  bucketless: boolean;
 }
 
 interface SummaryStream extends StreamBase {
@@ -521,15 +526,25 @@ export class MetricStore {
             fail('invalid');
             continue;
           }
-          const s = this.histogramStreamFor<ExpStream>(f, p, delta, ctx, (labels) => ({ kind: 'exp', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, sketch: new Sketch(p.scale), range: undefined }));
+          const s = this.histogramStreamFor<ExpStream>(f, p, delta, ctx, (labels) => ({ kind: 'exp', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, sketch: new Sketch(p.scale), range: undefined, bucketless: false }));
           if (!s) continue;
           const window = Sketch.fromDataPoint(p);
-          if (delta) s.sketch.mergeDataPoint(p);
-          else {
+          // a point with observations but no bucket (count and sum only): its observations are in no bucket
+          const bucketless = p.count > 0 && p.zeroCount === 0 && !hasCounts(p.positive.bucketCounts) && !hasCounts(p.negative.bucketCounts);
+          if (delta) {
+            // bucketless observations added to bucketed ones (or the other way round) would give `le` buckets
+            // that locate only some of `_count`: the stream starts over, as an explicit one on new bounds
+            if (p.count > 0 && s.sketch.count > 0 && bucketless !== s.bucketless) {
+              s.sketch = new Sketch(p.scale);
+              s.startNs = p.startTimeUnixNano || p.timeUnixNano;
+            }
+            s.sketch.mergeDataPoint(p);
+          } else {
             if (p.count < s.sketch.count || (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs)) s.startNs = p.startTimeUnixNano || p.timeUnixNano;
             s.sketch = window.clone();
           }
-          s.range = coverRange(s.range, s.sketch, this.o.histogramScale, this.o.histogramMaxBuckets);
+          if (p.count > 0) s.bucketless = bucketless;
+          if (!s.bucketless) s.range = coverRange(s.range, s.sketch, this.o.histogramScale, this.o.histogramMaxBuckets);
           s.lastNs = p.timeUnixNano;
           s.seenAt = now;
           s.text = undefined;
@@ -674,7 +689,7 @@ export class MetricStore {
         break;
       }
       case 'exp': {
-        if (s.range) {
+        if (s.range && !s.bucketless) {
           const counts = cumulativeCounts(s.sketch, s.range);
           // a bound past a double (2^1024 and up: bucket indices near the top of coarse scales, down to
           // -10) is +Inf, which the +Inf bucket below serves: written too it would be a second series with
@@ -702,6 +717,12 @@ export class MetricStore {
   createdSeconds(s: Stream): number {
     return nsToSeconds(s.startNs);
   }
+}
+
+/** Whether any count of `counts` is not 0. */
+function hasCounts(counts: readonly number[]): boolean {
+  for (let i = 0; i < counts.length; i++) if (counts[i]) return true;
+  return false;
 }
 
 /**

@@ -344,6 +344,28 @@ describe('delta to cumulative', () => {
     expect(t).not.toMatch(/NaN/);
   });
 
+  it('a bucketless exponential histogram point (count and sum only) is served with le="+Inf" only, as an explicit one: no bucket is invented at its mean', () => {
+    const { st, drops, text } = store();
+    const lbl = 'job="checkout",otel_scope_name="vigil/test",service_name="checkout"';
+    const e = (name: string, temporality: AggregationTemporality, start: number, end: number, count: number, sumv: number, counts: number[]) =>
+      metric(name, 'ms', { type: 'exponentialHistogram', aggregationTemporality: temporality, dataPoints: [{ attributes: [], startTimeUnixNano: s(start), timeUnixNano: s(end), count, sum: sumv, scale: 0, zeroCount: 0, zeroThreshold: 0, positive: { offset: 3, bucketCounts: counts }, negative: { offset: 0, bucketCounts: [] }, exemplars: [], flags: 0 }] });
+    const les = (name: string) => [...text().matchAll(new RegExp(`^${name}_milliseconds_bucket\\{[^}]*le="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => `${m[1]}:${m[2]}`);
+    // cumulative: bucketless, then with buckets, then bucketless again
+    st.addResourceMetrics(rm([e('cum', AggregationTemporality.Cumulative, 1, 10, 3, 30, [])]));
+    expect(les('cum')).toEqual(['+Inf:3']);
+    expect(text()).toContain(`cum_summary_milliseconds{${lbl},quantile="0.5"} 10`); // where a distribution needs a value: the mean
+    st.addResourceMetrics(rm([e('cum', AggregationTemporality.Cumulative, 1, 20, 5, 70, [1, 4])]));
+    expect(les('cum')).toEqual(['16:1', '32:5', '+Inf:5']);
+    st.addResourceMetrics(rm([e('cum', AggregationTemporality.Cumulative, 1, 30, 6, 80, [])]));
+    expect(les('cum')).toEqual(['+Inf:6']);
+    // delta: with buckets, then bucketless: the stream starts over rather than serve buckets holding 2 of 5
+    st.addResourceMetrics(rm([e('del', AggregationTemporality.Delta, 0, 10, 2, 40, [1, 1])]));
+    st.addResourceMetrics(rm([e('del', AggregationTemporality.Delta, 10, 20, 3, 30, [])]));
+    expect(les('del')).toEqual(['+Inf:3']);
+    expect(text()).toContain(`del_milliseconds_count{${lbl}} 3`);
+    expect(drops).toEqual([]);
+  });
+
   it('exponential histograms: exact cumulative counts at fixed power-of-2^(1/8) bounds, and a summary of the last window', () => {
     const { st, text } = store();
     const exp = (values: number[], start: number, end: number) => {
