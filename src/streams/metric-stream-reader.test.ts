@@ -183,6 +183,25 @@ describe('metric stream reader: histograms and summaries', () => {
     expect(read(batch(hist([0, 1, 0], [10, 100], 50, start, T0 + 3000)))).toEqual([{ count: 1, sum: 50, bucketCounts: [0, 1, 0], explicitBounds: [10, 100], min: 1 }]);
   });
 
+  it('a bucket that went down is a reset whatever the start time says, even when the count grew (not a conflicting start)', async () => {
+    const { read, skipped } = setup();
+    const start = T0 - 60_000;
+    const at = (d: MetricData, startMs: number): MetricData => ((d.dataPoints[0] as HistogramDataPoint).startTimeUnixNano = ns(startMs), d);
+    read(batch(hist([1, 5, 0], [10, 100], 100, start, T0 + 1000)));
+    // a new start time before the previous point, the count grew (6 -> 7) but bucket (10, 100] went down
+    expect(read(batch(at(hist([4, 2, 1], [10, 100], 90, start, T0 + 2000), start + 500)))).toEqual([{ count: 7, sum: 90, bucketCounts: [4, 2, 1], explicitBounds: [10, 100], min: 1 }]);
+    expect(await skipped('conflicting_start_time')).toBe(0);
+    // the same for an exponential histogram's bucket
+    const e = (counts: number[], timeMs: number, startMs: number) => {
+      const d = expo(0, 2, counts, startMs, timeMs);
+      d.dataPoints[0]!.attributes = [{ key: 'k', value: 'exp' }];
+      return d;
+    };
+    read(batch(e([1, 5], T0 + 1000, start)));
+    expect(read(batch(e([4, 3], T0 + 2000, start + 500)))).toEqual([{ count: 7, scale: 0, zeroCount: 0, positive: { offset: 2, bucketCounts: [4, 3] } }]);
+    expect(await skipped('conflicting_start_time')).toBe(0);
+  });
+
   it('on a change of bounds keeps count and sum exact and hands over a bucketless increment', () => {
     const { read } = setup();
     const start = T0 - 60_000;

@@ -362,14 +362,13 @@ export class MetricStreamReader {
     if (s === NEW_WHOLE) delta = dp;
     else if (s === NEW_BASELINE) delta = undefined;
     else {
-      const change = this.change(s, dp, nowMs, s.value > dp.count ? 1 : 0);
+      // went down: the count, or any bucket (or the zero count) while the count grew (see diff)
+      const r = diff(s, dp);
+      const change = this.change(s, dp, nowMs, r === RESET ? 1 : 0);
       if (change === OUT_OF_ORDER) return SKIP;
       if (change === WHOLE) delta = dp;
       else if (change === BASELINE) delta = undefined;
-      else {
-        const r = diff(s, dp);
-        delta = r === RESET ? dp : r;
-      }
+      else delta = r === RESET ? dp : r;
       this.advance(s, dp, nowMs);
     }
     remember(this.last!, dp);
