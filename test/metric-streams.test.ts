@@ -209,6 +209,39 @@ describe('alerts on odd shapes', () => {
   });
 });
 
+describe('alerts: series are OTLP streams', () => {
+  it('two streams with the same labels (two scopes, an attribute "200" and 200, two units) are two series: last adds their values, increase does not read one jumping between them as resets', () => {
+    const e = engineFor(
+      {
+        rules: [
+          { name: 'Last', metric: 'queue.depth', stat: 'last', window: '30s', op: '>', threshold: -1 },
+          { name: 'Increase', metric: 'queue.depth', stat: 'increase', window: '30s', op: '>=', threshold: 0 },
+        ],
+      },
+      { startedAt: VIGIL_START },
+    );
+    const gauge = (value: number, k: number, scope: string, attrs: KeyValue[], unit = '1'): Batch => {
+      const b = batchOf({ type: 'gauge', dataPoints: [{ attributes: [], startTimeUnixNano: 0n, timeUnixNano: ns(VIGIL_START + 1000 * k), value, exemplars: [], flags: 0 }] }, 'queue.depth', undefined, attrs);
+      const sm = b.resourceMetrics![0]!.scopeMetrics[0]!;
+      sm.scope = emptyScope(scope);
+      sm.metrics[0]!.unit = unit;
+      return b;
+    };
+    // each stream holds steady: nothing increases
+    for (let k = 1; k <= 10; k++) {
+      e.ingest(gauge(100, k, 'lib-a', []), VIGIL_START + 1000 * k);
+      e.ingest(gauge(5, k, 'lib-b', []), VIGIL_START + 1000 * k);
+      e.ingest(gauge(20, k, 'lib-a', [{ key: 'code', value: '200' }]), VIGIL_START + 1000 * k);
+      e.ingest(gauge(3, k, 'lib-a', [{ key: 'code', value: 200n }]), VIGIL_START + 1000 * k);
+      e.ingest(gauge(7, k, 'lib-a', [{ key: 'code', value: 'x' }], 's'), VIGIL_START + 1000 * k);
+      e.ingest(gauge(7000, k, 'lib-a', [{ key: 'code', value: 'x' }], 'ms'), VIGIL_START + 1000 * k);
+    }
+    tick(e, VIGIL_START + 10_500);
+    const v = Object.fromEntries(e.firing().map((a) => [a.labels.alertname!, a.value]));
+    expect(v).toEqual({ Last: 100 + 5 + 20 + 3 + 7 + 7000, Increase: 0 });
+  });
+});
+
 describe('cost: cumulative token streams of two replicas', () => {
   let telemetry: ServiceTelemetry;
   beforeEach(() => {

@@ -33,6 +33,7 @@
  */
 import type { Logger } from '../../src/logger.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { attributesKey } from '../../src/attributes.ts';
 import { type Batch, type KeyValue, type Metric, type ResourceMetrics, attrToString } from '../../src/model.ts';
 import { type BudgetAccount, labelsBytes, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import { MAX_SCALE, Sketch } from '../../src/sketch.ts';
@@ -226,6 +227,10 @@ export class SeriesStore {
   private stored = 0;
   private resOf: ResourceMetrics | undefined;
   private resAttrs: Record<string, string> = {};
+  /** The metric whose stream part of the series key is in `streamPart`. */
+  private streamOf: PointContext['metric'] | undefined;
+  private streamScope: PointContext['scopeMetrics'] | undefined;
+  private streamPart = '';
 
   /** Per metric, since when it has been observed, when earlier or later than the store's start (see {@link adopt}). */
   private readonly observedFrom = new Map<string, number>();
@@ -350,7 +355,7 @@ export class SeriesStore {
     },
     // a staleness marker (Prometheus) / FLAG_NO_RECORDED_VALUE point (OTLP): never creates a series
     noRecordedValue: (ctx, dp) => {
-      this.existingSeries(ctx.metric.name, this.resourceAttrs(ctx), dp.attributes)?.markStale(pointTime(dp.timeUnixNano, this.nowMs));
+      this.existingSeries(ctx.metric.name, this.resourceAttrs(ctx), dp.attributes, this.streamKeyOf(ctx))?.markStale(pointTime(dp.timeUnixNano, this.nowMs));
     },
     summary: (ctx, delta) => {
       if (!delta) return;
@@ -386,7 +391,7 @@ export class SeriesStore {
   }
 
   private pointSeries(ctx: PointContext, dp: { attributes: KeyValue[] }, kind: SeriesKind): Series | undefined {
-    const s = this.seriesFor(ctx.metric.name, this.resourceAttrs(ctx), dp.attributes, kind);
+    const s = this.seriesFor(ctx.metric.name, this.resourceAttrs(ctx), dp.attributes, kind, this.streamKeyOf(ctx));
     if (!s) this.droppedPoints++;
     return s;
   }
@@ -424,10 +429,28 @@ export class SeriesStore {
     list.push(s);
   }
 
+  /**
+   * The part of a series key that its labels do not show but the OTLP stream identity has (the stream
+   * reader's, docs/metric-streams.md): the scope (name, version, attributes), the unit, and which resource
+   * attributes are not strings. Two streams whose labels are the same (two instrumentation scopes, `ms` and
+   * `s`, `"200"` and `200`) are two series: read as one, a gauge jumping between their values would make
+   * `increase` count a reset at every point and `last` the value of whichever came last.
+   */
+  private streamKeyOf(ctx: PointContext): string {
+    if (this.streamOf !== ctx.metric || this.streamScope !== ctx.scopeMetrics) {
+      this.streamOf = ctx.metric;
+      this.streamScope = ctx.scopeMetrics;
+      const sc = ctx.scopeMetrics.scope;
+      const scope = sc ? `${sc.name.length}:${sc.name}${sc.version.length}:${sc.version}${sc.attributes?.length ? attributesKey(sc.attributes) : ''}` : '';
+      this.streamPart = `\u0002${scope}\u0002${ctx.metric.unit}\u0002${typesOf(ctx.resourceMetrics.resource.attributes)}`;
+    }
+    return this.streamPart;
+  }
+
   /** The series of these attributes if it exists (a staleness marker never creates one). */
-  private existingSeries(metric: string, res: Record<string, string>, attrs: readonly KeyValue[]): Series | undefined {
+  private existingSeries(metric: string, res: Record<string, string>, attrs: readonly KeyValue[], stream: string): Series | undefined {
     const merged = attrs.length ? attrsToRecord(attrs, { ...res }) : res;
-    return this.byMetric.get(metric)?.byKey.get(seriesKey(merged));
+    return this.byMetric.get(metric)?.byKey.get(seriesKey(merged) + stream + typesOf(attrs));
   }
 
   private metricSeries(metric: string): MetricSeries {
@@ -436,9 +459,9 @@ export class SeriesStore {
     return m;
   }
 
-  private seriesFor(metric: string, res: Record<string, string>, attrs: readonly KeyValue[], kind: SeriesKind): Series | undefined {
+  private seriesFor(metric: string, res: Record<string, string>, attrs: readonly KeyValue[], kind: SeriesKind, stream: string): Series | undefined {
     const merged = attrs.length ? attrsToRecord(attrs, { ...res }) : res;
-    const key = seriesKey(merged);
+    const key = seriesKey(merged) + stream + typesOf(attrs);
     const perMetric = this.metricSeries(metric);
     let s = perMetric.byKey.get(key);
     if (s) {
@@ -687,6 +710,16 @@ export function groupCacheKey(sel: Selector, groupBy: readonly string[]): string
 function attrsToRecord(attrs: readonly KeyValue[], into: Record<string, string>): Record<string, string> {
   for (let i = 0; i < attrs.length; i++) into[attrs[i]!.key] = attrToString(attrs[i]!.value);
   return into;
+}
+
+/** Which attributes are not strings, and their types (order-independent; '' when all are strings, the common case). */
+function typesOf(attrs: readonly KeyValue[]): string {
+  let out: string[] | undefined;
+  for (let i = 0; i < attrs.length; i++) {
+    const v = attrs[i]!.value;
+    if (typeof v !== 'string') (out ??= []).push(`${attrs[i]!.key}\u0001${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`);
+  }
+  return out ? out.sort().join('\u0000') : '';
 }
 
 function seriesKey(attrs: Record<string, string>): string {
