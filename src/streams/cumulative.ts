@@ -30,6 +30,8 @@ export class StreamState {
   path: unknown[] = [];
   /** Sum points: the value; histograms and summaries: the count. */
   value = 0;
+  /** Sum points sent as int64: the exact value (a double holds integers exactly only up to 2^53). */
+  int: bigint | undefined;
   /** Histograms and summaries: the sum (undefined when the point had none). */
   sum: number | undefined;
   /** Explicit histograms: bounds (shared while unchanged) and bucket counts. */
@@ -58,15 +60,30 @@ export type Diff<T> = T | typeof RESET;
 
 // ------------------------------------------------------------------------------------------------ sums
 
-/** Keeps a sum point's value as its stream's previous value. */
-export function rememberNumber(s: StreamState, v: number): void {
+/** Keeps a sum point's value (`raw`: as sent, `v`: as a double) as its stream's previous value. */
+export function rememberNumber(s: StreamState, v: number, raw: number | bigint = v): void {
   s.value = v;
+  s.int = typeof raw === 'bigint' ? raw : undefined;
 }
 
-/** The increment of a cumulative sum; a drop of a monotonic sum is a reset (a non-monotonic one may go down). */
-export function diffNumber(s: StreamState, v: number, monotonic: boolean): Diff<number> {
+/**
+ * The increment of a cumulative sum; a drop of a monotonic sum is a reset (a non-monotonic one may go down).
+ * Two int64 values are subtracted exactly (as int64, as the Collector's cumulativetodelta does), then made a
+ * double: counters past 2^53 (bytes, nanoseconds) would otherwise give increments rounded to 0 or to
+ * thousands.
+ */
+export function diffNumber(s: StreamState, v: number, monotonic: boolean, raw: number | bigint = v): Diff<number> {
+  if (typeof raw === 'bigint' && s.int !== undefined) {
+    const d = raw - s.int;
+    return monotonic && d < 0n ? RESET : Number(d);
+  }
   const d = v - s.value;
   return monotonic && d < 0 ? RESET : d;
+}
+
+/** Whether a sum point's value (`raw`: as sent, `v`: as a double) is below the stream's previous one, exactly for two int64 values. */
+export function numberDropped(s: StreamState, v: number, raw: number | bigint): boolean {
+  return typeof raw === 'bigint' && s.int !== undefined ? raw < s.int : v < s.value;
 }
 
 // ------------------------------------------------------------------------------------- explicit buckets

@@ -150,6 +150,17 @@ describe('metric stream reader: cumulative sums', () => {
     expect(read(batch(sum(-5, T0 + 10, T0 + 1000, [{ key: 'k', value: 'v' }], AggregationTemporality.Cumulative, false)))).toEqual([-5]);
   });
 
+  it('subtracts int64 values exactly: a counter past 2^53 gives its true increments, and a drop of 1 is a reset', () => {
+    const { read } = setup();
+    const big = (value: bigint, timeMs: number): MetricData => ({ ...sum(0, T0 - 60_000, timeMs), dataPoints: [{ ...(sum(0, T0 - 60_000, timeMs).dataPoints[0] as { attributes: KeyValue[] }), value } as never] });
+    const base = 2n ** 60n; // bytes: an exabyte
+    expect(read(batch(big(base, T0 + 1000)))).toEqual([undefined]);
+    expect(read(batch(big(base + 3n, T0 + 2000)))).toEqual([3]);
+    expect(read(batch(big(base + 1003n, T0 + 3000)))).toEqual([1000]);
+    // one less: a reset (the point whole), not an increment of 0
+    expect(read(batch(big(base + 1002n, T0 + 4000)))).toEqual([Number(base + 1002n)]);
+  });
+
   it('keys streams by the OTLP identity: resource values, scope, unit, point attribute values and their types', () => {
     const { read, reader } = setup();
     const start = T0 + 1;

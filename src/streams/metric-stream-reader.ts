@@ -56,6 +56,7 @@ import {
   diffSummary,
   exponentialProblem,
   histogramProblem,
+  numberDropped,
   numberProblem,
   rememberExponential,
   rememberHistogram,
@@ -286,17 +287,17 @@ export class MetricStreamReader {
           if (s === NEW_WHOLE) delta = v;
           else if (s === NEW_BASELINE) delta = undefined;
           else {
-            const change = this.change(s, dp, nowMs, monotonic ? (s.value > v ? 1 : 0) : 0);
+            const change = this.change(s, dp, nowMs, monotonic && numberDropped(s, v, dp.value) ? 1 : 0);
             if (change === OUT_OF_ORDER) continue;
             if (change === WHOLE) delta = v;
             else if (change === BASELINE) delta = undefined;
             else {
-              const r = diffNumber(s, v, monotonic);
+              const r = diffNumber(s, v, monotonic, dp.value);
               delta = r === RESET ? v : r;
             }
             this.advance(s, dp, nowMs);
           }
-          rememberNumber(this.last!, v);
+          rememberNumber(this.last!, v, dp.value);
           visit.call(visitor, ctx, delta, dp);
         }
         return;
