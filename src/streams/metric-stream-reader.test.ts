@@ -298,5 +298,16 @@ describe('metric stream reader: bounds', () => {
     reader.close();
     expect(await counterValue(telemetry, 'vigil_processor_metric_streams', { processor: 'test' })).toBe(0);
   });
+
+  it('at the limit forgets the least recently used stream, not a busy one that came first', () => {
+    const { read } = setup({ maxStreams: 3 });
+    const p = (i: number, v: number, timeMs: number) => batch(sum(v, T0 + 1, timeMs, [{ key: 'i', value: BigInt(i) }]));
+    for (let i = 0; i < 3; i++) read(p(i, 10, T0 + 1000));
+    // stream 0 goes on; 1 and 2 are quiet; a new stream 3 comes
+    expect(read(p(0, 12, T0 + 2000))).toEqual([2]);
+    read(p(3, 1, T0 + 3000));
+    // stream 0 is still held: an increment, not a baseline
+    expect(read(p(0, 15, T0 + 4000))).toEqual([3]);
+  });
 });
 

@@ -18,7 +18,7 @@
  *     step) cannot be placed: it becomes the new baseline and is counted as `conflicting_start_time`;
  *   - a point not newer than the previous one (duplicate, late) is skipped: `out_of_order`;
  *   - see ./cumulative.ts for changes of bounds, scale and zero threshold.
- * - Streams are bounded (`maxStreams`; the oldest is forgotten first) and expire after `idleMs` without a
+ * - Streams are bounded (`maxStreams`; the least recently used is forgotten first) and expire after `idleMs` without a
  *   point. Any forgotten stream moves the reader's horizon to its last point's time, so that its next
  *   point is a baseline again rather than counted twice.
  * - Malformed points are skipped with a reason. Every skipped or baseline point is counted on /metrics as
@@ -129,7 +129,7 @@ export interface MetricStreamReaderOptions {
   logger: Logger;
   /** The component's telemetry; undefined: nothing is registered on /metrics (tests, `vigil test`). */
   telemetry?: ComponentTelemetry;
-  /** Most cumulative streams held; past it the oldest is forgotten. */
+  /** Most cumulative streams held; past it the least recently used is forgotten. */
   maxStreams: number;
   /** Where the streams' bytes are accounted (default: an account `processor/<component> metric streams` of the process's memory budget). */
   budget?: BudgetAccount;
@@ -158,7 +158,7 @@ function streamBytes(context: string, attrs: readonly KeyValue[]): number {
  * Reads the metric points of batches for a processor, turning cumulative points into increments per stream
  * (see cumulative.ts) and skipping unusable points with a counted, logged reason. Holds at most `maxStreams`
  * streams and forgets idle ones. Its streams are accounted in the process's memory budget
- * (src/memory-budget.ts); while the budget is full, a new stream takes the place of the oldest one (as at
+ * (src/memory-budget.ts); while the budget is full, a new stream takes the place of the least recently used one (as at
  * `maxStreams`, counted as `reason="limit"` and as shed), so the streams held do not grow.
  */
 export class MetricStreamReader {
@@ -388,6 +388,7 @@ export class MetricStreamReader {
   private stateFor(streams: Trie, dp: { startTimeUnixNano: bigint; timeUnixNano: bigint; attributes: NumberDataPoint['attributes'] }, nowMs: number): StreamState | typeof NEW_WHOLE | typeof NEW_BASELINE | undefined {
     const s = this.table.find(streams, dp.attributes);
     if (s) {
+      this.table.touch(s);
       this.last = s;
       return s;
     }
@@ -440,7 +441,7 @@ export class MetricStreamReader {
     }
   }
 
-  /** At the stream limit (or with the memory budget full: `budgetFull`): forgets idle streams, else the oldest one. */
+  /** At the stream limit (or with the memory budget full: `budgetFull`): forgets idle streams, else the least recently used one. */
   private makeRoom(nowMs: number, budgetFull = false): void {
     if (nowMs - this.lastSweepMs >= 1000) this.sweep(nowMs);
     if (!budgetFull && this.table.size < this.opts.maxStreams) return;

@@ -4,8 +4,8 @@
  * attribute's key and one for its value. Values are map keys as they are (a string, an int64 bigint, a
  * double, a boolean: `"3"`, `3n` and `3` are three streams, as the OTLP data model says); only arrays,
  * key-value lists and bytes are rendered to a string. Finding a stream builds no string and allocates
- * nothing when the attributes arrive sorted. Streams are also kept in one insertion-ordered set, so the
- * oldest is found at once and an idle sweep walks a list, not the tries.
+ * nothing when the attributes arrive sorted. Streams are also kept in one set ordered by last use, so the
+ * least recently used is found at once and an idle sweep walks a list, not the tries.
  */
 import { attributesKey } from '../attributes.ts';
 import type { AnyValue, KeyValue } from '../model.ts';
@@ -91,13 +91,18 @@ export class StreamTable {
     if (root.size === 0) this.roots.delete(state.context);
   }
 
-  /** The oldest stream held (the first added among those still held). */
+  /** Marks `state` as just used: the last one {@link oldest} gives. */
+  touch(state: StreamState): void {
+    if (this.all.delete(state)) this.all.add(state);
+  }
+
+  /** The least recently used stream held (the one added or touched longest ago). */
   oldest(): StreamState | undefined {
     for (const s of this.all) return s;
     return undefined;
   }
 
-  /** Every stream held, oldest first (safe to delete from while iterating). */
+  /** Every stream held, least recently used first (safe to delete from while iterating). */
   values(): IterableIterator<StreamState> {
     return this.all.values();
   }
