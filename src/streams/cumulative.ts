@@ -4,8 +4,8 @@
  * follow the OTLP data model (metrics/data-model.md, "Temporality", "Resets and gaps") and the same
  * choices as the OpenTelemetry Collector's `cumulativetodelta` processor and Prometheus' `increase()`:
  *
- * - a point whose value went down (a monotonic sum, a histogram's or summary's count, any bucket) marks a
- *   reset: the point counts whole, from its own start time;
+ * - a point whose value went down (a monotonic sum, a histogram's or summary's count or sum, any bucket)
+ *   marks a reset: the point counts whole, from its own start time;
  * - a change of explicit bounds (or of an exponential histogram's zero threshold) with no reset: count
  *   and sum are still exact differences, bucket positions are not: the delta has no buckets (see
  *   docs/metric-streams.md for what each processor does with a bucketless point);
@@ -105,7 +105,7 @@ export function rememberHistogram(s: StreamState, dp: HistogramDataPoint): void 
  */
 export function diffHistogram(s: StreamState, dp: HistogramDataPoint): Diff<HistogramDataPoint> {
   const count = dp.count - s.value;
-  if (count < 0) return RESET;
+  if (count < 0 || sumDropped(s, dp.sum, dp.min)) return RESET;
   const prev = s.counts!;
   const cur = dp.bucketCounts;
   let counts: number[] = [];
@@ -160,7 +160,7 @@ export function rememberExponential(s: StreamState, dp: ExponentialHistogramData
 export function diffExponential(s: StreamState, dp: ExponentialHistogramDataPoint): Diff<ExponentialHistogramDataPoint> {
   const count = dp.count - s.value;
   const zero = dp.zeroCount - s.zeroCount;
-  if (count < 0) return RESET;
+  if (count < 0 || (!hasCounts(dp.negative.bucketCounts) && sumDropped(s, dp.sum, dp.min))) return RESET;
   const sum = dp.sum !== undefined && s.sum !== undefined ? dp.sum - s.sum : undefined;
   const base = {
     attributes: dp.attributes,
@@ -237,7 +237,7 @@ export function rememberSummary(s: StreamState, dp: SummaryDataPoint): void {
 /** Count and sum since the previous point; the quantiles are the new point's (they cannot be subtracted). */
 export function diffSummary(s: StreamState, dp: SummaryDataPoint): Diff<SummaryDataPoint> {
   const count = dp.count - s.value;
-  if (count < 0) return RESET;
+  if (count < 0 || sumDropped(s, dp.sum, undefined)) return RESET;
   return {
     attributes: dp.attributes,
     startTimeUnixNano: s.time,
@@ -247,6 +247,15 @@ export function diffSummary(s: StreamState, dp: SummaryDataPoint): Diff<SummaryD
     quantileValues: dp.quantileValues,
     flags: dp.flags,
   };
+}
+
+/**
+ * Whether the sum went down: OTLP says a histogram's or summary's sum "is assumed to be monotonic" (it is
+ * filled out only for non-negative events), so a lower sum is a reset even when the count grew, as a
+ * Prometheus `_sum` that went down is; not when the point shows negative values (`min` below 0).
+ */
+function sumDropped(s: StreamState, sum: number | undefined, min: number | undefined): boolean {
+  return sum !== undefined && s.sum !== undefined && sum < s.sum && !(min !== undefined && min < 0);
 }
 
 // ------------------------------------------------------------------------------------------- shapes

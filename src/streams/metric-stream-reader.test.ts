@@ -213,6 +213,27 @@ describe('metric stream reader: histograms and summaries', () => {
     expect(await skipped('conflicting_start_time')).toBe(0);
   });
 
+  it('a sum that went down is a reset even when the count grew (OTLP: the sum is monotonic), never a negative increment; unless the point shows negative values', () => {
+    const { read } = setup();
+    const start = T0 - 60_000;
+    read(batch(hist([1, 5, 0], [10, 100], 100, start, T0 + 1000)));
+    expect(read(batch(hist([1, 5, 1], [10, 100], 40, start, T0 + 2000)))).toEqual([{ count: 7, sum: 40, bucketCounts: [1, 5, 1], explicitBounds: [10, 100], min: 1 }]);
+    const summary = (count: number, s: number, timeMs: number): MetricData => ({
+      type: 'summary',
+      dataPoints: [{ attributes: [{ key: 'k', value: 's' }], startTimeUnixNano: ns(start), timeUnixNano: ns(timeMs), count, sum: s, quantileValues: [], flags: 0 } as SummaryDataPoint],
+    });
+    read(batch(summary(1000, 5000, T0 + 1000)));
+    expect(read(batch(summary(1001, 10, T0 + 2000)))).toEqual([{ count: 1001, sum: 10 }]);
+    // with negative values (min < 0) a sum may go down: a difference
+    const neg = (counts: number[], s: number, timeMs: number): MetricData => {
+      const d = hist(counts, [0, 100], s, start, timeMs);
+      Object.assign(d.dataPoints[0]!, { attributes: [{ key: 'k', value: 'neg' }], min: -50 });
+      return d;
+    };
+    read(batch(neg([1, 1, 0], 30, T0 + 1000)));
+    expect(read(batch(neg([2, 1, 0], -10, T0 + 2000)))).toEqual([{ count: 1, sum: -40, bucketCounts: [1, 0, 0], explicitBounds: [0, 100], min: undefined }]);
+  });
+
   it('on a change of bounds keeps count and sum exact and hands over a bucketless increment', () => {
     const { read } = setup();
     const start = T0 - 60_000;
