@@ -276,7 +276,7 @@ export function numberProblem(dp: NumberDataPoint, monotonic = false): string | 
 /**
  * Why an explicit-bucket histogram point is unusable (a count that is not a non-negative integer, bounds not
  * finite and strictly increasing, not `bounds + 1` bucket counts, buckets not adding up to the count, a
- * non-finite sum/min/max, min > max), or undefined when it is sound.
+ * non-finite sum/min/max, min > max, a sum other than 0 with a count of 0), or undefined when it is sound.
  */
 export function histogramProblem(dp: HistogramDataPoint): string | undefined {
   if (!isCount(dp.count)) return 'count is not a non-negative integer';
@@ -296,7 +296,7 @@ export function histogramProblem(dp: HistogramDataPoint): string | undefined {
     }
     if (total !== dp.count) return `count ${dp.count} is not the sum of the bucket counts (${total})`;
   }
-  return statsProblem(dp.sum, dp.min, dp.max);
+  return statsProblem(dp.sum, dp.min, dp.max, dp.count);
 }
 
 /** Bucket count above which an exponential histogram point is refused as hostile (2^16 per sign). */
@@ -326,24 +326,29 @@ export function exponentialProblem(dp: ExponentialHistogramDataPoint, minScale: 
   }
   // no bucket and no zero count: a bucketless point (count and sum only), which the data model allows
   if (total !== 0 && total !== dp.count) return `count ${dp.count} is not the sum of the bucket and zero counts (${total})`;
-  return statsProblem(dp.sum, dp.min, dp.max);
+  return statsProblem(dp.sum, dp.min, dp.max, dp.count);
 }
 
 /**
- * Why a summary point is unusable (a count that is not a non-negative integer, a non-finite sum, a quantile
- * outside [0, 1] or a non-finite value), or undefined when it is sound.
+ * Why a summary point is unusable (a count that is not a non-negative integer, a non-finite sum, a sum other
+ * than 0 with a count of 0, a quantile outside [0, 1] or a non-finite value), or undefined when it is sound.
  */
 export function summaryProblem(dp: SummaryDataPoint): string | undefined {
   if (!isCount(dp.count)) return 'count is not a non-negative integer';
   if (typeof dp.sum !== 'number' || !Number.isFinite(dp.sum)) return 'sum is not a finite number';
+  if (dp.count === 0 && dp.sum !== 0) return ZERO_COUNT_SUM;
   for (const q of dp.quantileValues ?? []) {
     if (!(q.quantile >= 0 && q.quantile <= 1) || typeof q.value !== 'number' || !Number.isFinite(q.value)) return 'quantile values are not finite numbers in [0, 1]';
   }
   return undefined;
 }
 
-function statsProblem(sum: number | undefined, min: number | undefined, max: number | undefined): string | undefined {
+/** OTLP (histogram, exponential histogram and summary points): "If count is zero then this field [sum] must be zero". */
+const ZERO_COUNT_SUM = 'count is 0 but sum is not (OTLP: the sum of no value must be 0)';
+
+function statsProblem(sum: number | undefined, min: number | undefined, max: number | undefined, count: number): string | undefined {
   if (sum !== undefined && !Number.isFinite(sum)) return 'sum is not finite';
+  if (count === 0 && sum !== undefined && sum !== 0) return ZERO_COUNT_SUM;
   if (min !== undefined && !Number.isFinite(min)) return 'min is not finite';
   if (max !== undefined && !Number.isFinite(max)) return 'max is not finite';
   if (min !== undefined && max !== undefined && min > max) return 'min is greater than max';

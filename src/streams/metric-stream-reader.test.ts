@@ -289,6 +289,16 @@ describe('metric stream reader: histograms and summaries', () => {
     expect(read(batch(expo(99, 0, [1], T0, T0 + 1)))).toEqual([]);
     expect(read(batch(sum(NaN, T0, T0 + 1)))).toEqual([]);
     expect(await skipped('malformed')).toBe(3);
+    // a count of 0 with a sum (OTLP: must be 0), in each distribution type: no invented sum without a value
+    const zero: HistogramDataPoint = { ...bad, count: 0, sum: 50, bucketCounts: [0, 0] };
+    expect(read(batch({ type: 'histogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [zero] }))).toEqual([]);
+    const zexp = expo(0, 0, [], T0, T0 + 1);
+    (zexp.dataPoints[0] as ExponentialHistogramDataPoint).sum = 50;
+    expect(read(batch(zexp))).toEqual([]);
+    expect(read(batch({ type: 'summary', dataPoints: [{ attributes: [], startTimeUnixNano: ns(T0), timeUnixNano: ns(T0 + 1), count: 0, sum: 50, quantileValues: [], flags: 0 }] }))).toEqual([]);
+    expect(await skipped('malformed')).toBe(6);
+    // with a sum of 0 they are sound (no new observation)
+    expect(read(batch({ type: 'histogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ ...zero, sum: 0 }] }))).toHaveLength(1);
     // a bucketless histogram (count and sum only) is valid
     const bare: HistogramDataPoint = { ...bad, bucketCounts: [], explicitBounds: [10, 20] };
     expect(read(batch({ type: 'histogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [bare] }))).toHaveLength(1);
