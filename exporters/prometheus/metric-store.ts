@@ -488,7 +488,15 @@ export class MetricStore {
           const s = this.histogramStreamFor<HistogramStream>(f, p, delta, ctx, (labels) => ({ kind: 'histogram', labels, startNs: p.startTimeUnixNano || p.timeUnixNano, lastNs: -1n, seenAt: now, text: undefined, bounds: [...bounds], counts: new Array(bounds.length + 1).fill(0), sum: 0, count: 0 }));
           if (!s) continue;
           const sameBounds = s.bounds.length === bounds.length && s.bounds.every((b, i) => b === bounds[i]);
-          const reset = !sameBounds || (!delta && (p.count < s.count || (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs)));
+          // cumulative: a reset as the stream reader sees one (src/streams/cumulative.ts): the count, a bucket or
+          // the sum went down (the sum unless the point shows negative values), or a new start time
+          const reset =
+            !sameBounds ||
+            (!delta &&
+              (p.count < s.count ||
+                (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs) ||
+                p.bucketCounts.some((c, i) => c < s.counts[i]!) ||
+                (p.sum !== undefined && p.sum < s.sum && !(p.min !== undefined && p.min < 0))));
           if (reset) {
             s.bounds = [...bounds];
             s.counts = new Array(bounds.length + 1).fill(0);
@@ -591,7 +599,9 @@ export class MetricStore {
             s.count += p.count;
             s.sum += p.sum;
           } else {
-            if (s.lastNs >= 0n && (p.count < s.count || p.startTimeUnixNano !== s.startNs)) s.startNs = p.startTimeUnixNano || p.timeUnixNano;
+            // a reset (the stream reader's rule): the count or the sum went down, or a new start time (0 is
+            // unknown, not a new one)
+            if (s.lastNs >= 0n && (p.count < s.count || p.sum < s.sum || (p.startTimeUnixNano !== 0n && p.startTimeUnixNano !== s.startNs))) s.startNs = p.startTimeUnixNano || p.timeUnixNano;
             s.count = p.count;
             s.sum = p.sum;
           }

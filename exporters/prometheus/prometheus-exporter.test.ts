@@ -227,6 +227,21 @@ describe('delta to cumulative', () => {
     expect(sample(text(), `llm_cost_USD_total${lbl}`)).toBe(9);
   });
 
+  it('a cumulative summary with an unknown start time (0) keeps its _created: 0 is not a new start at every point; a sum that went down is a reset', () => {
+    const { st } = store();
+    const om = () => render(st, 'openmetrics');
+    const sm = (count: number, sumv: number, end: number) =>
+      metric('lat', 'ms', { type: 'summary', dataPoints: [{ attributes: [], startTimeUnixNano: 0n, timeUnixNano: s(end), count, sum: sumv, quantileValues: [{ quantile: 0.5, value: 3 }], flags: 0 }] });
+    const created = () => sample(om(), 'lat_milliseconds_created{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}');
+    st.addResourceMetrics(rm([sm(10, 30, 100)]));
+    st.addResourceMetrics(rm([sm(12, 36, 110)]));
+    st.addResourceMetrics(rm([sm(15, 45, 120)]));
+    expect(created()).toBe(100);
+    // the count grew but the sum went down: the sender restarted
+    st.addResourceMetrics(rm([sm(16, 5, 130)]));
+    expect(created()).toBe(130);
+  });
+
   it('explicit histograms accumulate; new bounds start over', () => {
     const { st, text } = store();
     const h = (counts: number[], bounds: number[], start: number, end: number) =>
