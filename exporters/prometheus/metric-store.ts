@@ -548,7 +548,9 @@ export class MetricStore {
             }
             s.sketch.mergeDataPoint(p);
           } else {
-            if (p.count < s.sketch.count || (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs)) s.startNs = p.startTimeUnixNano || p.timeUnixNano;
+            // a reset as the stream reader reads one: the count or the sum (without negative values) went down, or a new start time
+            const sumDown = p.sum !== undefined && s.lastNs >= 0n && p.sum < s.sketch.sum && !hasCounts(p.negative.bucketCounts) && !(p.min !== undefined && p.min < 0);
+            if (p.count < s.sketch.count || sumDown || (p.startTimeUnixNano !== 0n && s.lastNs >= 0n && p.startTimeUnixNano !== s.startNs)) s.startNs = p.startTimeUnixNano || p.timeUnixNano;
             s.sketch = window.clone();
           }
           if (p.count > 0) s.bucketless = bucketless;

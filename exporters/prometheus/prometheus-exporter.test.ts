@@ -240,6 +240,15 @@ describe('delta to cumulative', () => {
     // the count grew but the sum went down: the sender restarted
     st.addResourceMetrics(rm([sm(16, 5, 130)]));
     expect(created()).toBe(130);
+    // the same for a cumulative exponential histogram
+    const e = (count: number, sumv: number, end: number) =>
+      metric('rt', 'ms', { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Cumulative, dataPoints: [{ attributes: [], startTimeUnixNano: 0n, timeUnixNano: s(end), count, sum: sumv, scale: 0, zeroCount: 0, zeroThreshold: 0, positive: { offset: 3, bucketCounts: [count] }, negative: { offset: 0, bucketCounts: [] }, exemplars: [], flags: 0 }] });
+    const rtCreated = () => sample(om(), 'rt_milliseconds_created{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}');
+    st.addResourceMetrics(rm([e(3, 30, 100)]));
+    st.addResourceMetrics(rm([e(4, 40, 110)]));
+    expect(rtCreated()).toBe(100);
+    st.addResourceMetrics(rm([e(5, 12, 120)]));
+    expect(rtCreated()).toBe(120);
   });
 
   it('explicit histograms accumulate; new bounds start over', () => {
