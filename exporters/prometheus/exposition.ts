@@ -85,6 +85,8 @@ export function render(store: MetricStore, format: Format, alerts?: Iterable<Act
         const name = k === 'alertstate' ? 'alertstate' : sanitize(k);
         labels.set(name, labels.has(name) ? `${labels.get(name)};${v}` : v);
       }
+      // ALERTS_FOR_STATE has the alert's labels and no alertstate (Prometheus's rule manager)
+      labels.delete('alertstate');
       forState.push(`ALERTS_FOR_STATE{${renderLabels(labels)}} ${formatValue(a.activeAt)}\n`);
       labels.set('alertstate', a.state ?? 'firing');
       firing.push(`ALERTS{${renderLabels(labels)}} 1\n`);

@@ -216,6 +216,19 @@ function addAttributes(into: Map<string, string>, attrs: readonly KeyValue[], on
   for (const [k, v] of local) if (!into.has(k)) into.set(k, v);
 }
 
+/** Label names the exposition formats give histogram and summary samples themselves. */
+const FORMAT_LABELS = ['le', 'quantile'] as const;
+
+/** Moves label `name` to `exported_<name>` (joined with `;` to one already there). */
+function exportLabel(labels: Map<string, string>, name: string): void {
+  const v = labels.get(name);
+  if (v === undefined) return;
+  labels.delete(name);
+  const to = `exported_${name}`;
+  const prev = labels.get(to);
+  labels.set(to, prev === undefined ? v : `${prev};${v}`);
+}
+
 const str = (v: AnyValue | undefined) => (v === undefined ? '' : attrToString(v));
 
 /** `job` and `instance` of a resource, as the compatibility spec derives them. */
@@ -319,10 +332,15 @@ export class MetricStore {
     else this.targets.set(rendered, { labels: rendered, seenAt: this.now() });
   }
 
-  private labelsFor(attrs: readonly KeyValue[], resource: Resource, scope: InstrumentationScope, job: string, instance: string): Map<string, string> {
+  private labelsFor(type: PromType, attrs: readonly KeyValue[], resource: Resource, scope: InstrumentationScope, job: string, instance: string): Map<string, string> {
     const labels = new Map<string, string>();
     addAttributes(labels, attrs);
     addAttributes(labels, resource.attributes, this.o.promote);
+    // `le` (a histogram's buckets) and `quantile` (a summary's, also the one derived from an exponential
+    // histogram) are the format's own: an attribute of that name beside them gives a sample with a label
+    // name twice, which fails the whole scrape; it is served as `exported_<name>`, as Prometheus renames
+    // a scraped label that meets a target label
+    if (type === 'histogram' || type === 'summary') for (const name of FORMAT_LABELS) exportLabel(labels, name);
     if (!labels.has('job')) labels.set('job', job);
     if (!labels.has('instance')) labels.set('instance', instance);
     if (scope.name && !labels.has('otel_scope_name')) labels.set('otel_scope_name', scope.name);
@@ -369,7 +387,7 @@ export class MetricStore {
     if (hit) return hit as S;
     // The index is a cache: points whose attributes come in ever new orders must not grow it without end.
     if (f.index.size >= 4 * this.o.maxSeries) f.index.clear();
-    const labels = renderLabels(this.labelsFor(attrs, ctx.resource, ctx.scope, ctx.job, ctx.instance));
+    const labels = renderLabels(this.labelsFor(f.type, attrs, ctx.resource, ctx.scope, ctx.job, ctx.instance));
     const owner = ctx.key + ctx.metric + attributesKey(attrs);
     const s = this.stream(f, labels, () => {
       const made = make(labels);

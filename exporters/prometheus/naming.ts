@@ -11,7 +11,8 @@
  * - a monotonic sum (a counter) ends with `_total` (the unit goes before it: `llm_cost_USD_total`);
  * - label names: the same character rule; a leading digit gets `key_`, a leading `__` (reserved by
  *   Prometheus) gets `key`; attributes whose names collide once sanitised are joined, values in order of
- *   the original keys, with `;`.
+ *   the original keys, with `;`; on histograms and summaries `le` and `quantile` become `exported_le` and
+ *   `exported_quantile` (metric-store.ts labelsFor).
  */
 
 /** What a stream is exposed as. */

@@ -588,6 +588,55 @@ describe('series names of different families never meet (a second # TYPE line fa
   });
 });
 
+/** The label names of every sample line of an exposition, per line (label values may hold escaped quotes). */
+function sampleLabelNames(exposition: string): string[][] {
+  const out: string[][] = [];
+  for (const line of exposition.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const open = line.indexOf('{');
+    if (open < 0) continue;
+    out.push([...line.slice(open).matchAll(/[{,]([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"/g)].map((m) => m[1]!));
+  }
+  return out;
+}
+
+describe('labels the formats reserve (a sample with a label name twice fails the whole scrape in Prometheus)', () => {
+  const attrs = (o: Record<string, string>) => kv(o);
+  const histogram = (a: KeyValue[]) =>
+    metric('lat', 'ms', { type: 'histogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [{ attributes: a, startTimeUnixNano: s(0), timeUnixNano: s(10), count: 1, sum: 5, bucketCounts: [1, 0], explicitBounds: [10], exemplars: [], flags: 0 }] });
+  const summary = (a: KeyValue[]) =>
+    metric('rpc', 'ms', { type: 'summary', dataPoints: [{ attributes: a, startTimeUnixNano: s(0), timeUnixNano: s(10), count: 2, sum: 3, quantileValues: [{ quantile: 0.5, value: 1 }], flags: 0 }] });
+  const expo = (a: KeyValue[]) => {
+    const sk = new Sketch(3);
+    sk.add(5);
+    return metric('span.duration', 'ms', { type: 'exponentialHistogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [sk.toDataPoint(a, s(0), s(10))] });
+  };
+
+  it.each([
+    ['a histogram point attribute "le"', () => histogram(attrs({ le: '5' })), 'exported_le="5"'],
+    ['a promoted resource attribute "le"', () => histogram([]), 'exported_le="x"'],
+    ['a summary point attribute "quantile"', () => summary(attrs({ quantile: 'p50' })), 'exported_quantile="p50"'],
+    ['an exponential histogram attribute "quantile" (its derived summary) and "le"', () => expo(attrs({ quantile: 'q', le: 'l' })), 'exported_quantile="q"'],
+  ])('%s is served as exported_<name>, never beside the bucket\'s or quantile\'s own', (_what, make, expected) => {
+    const { st, drops } = store({ promote: ['service.name', 'le'] });
+    st.addResourceMetrics(rm([make()], { 'service.name': 'checkout', le: 'x' }));
+    expect(drops).toEqual([]);
+    for (const format of ['text', 'openmetrics'] as const) {
+      const text = render(st, format);
+      expect(text).toContain(expected);
+      for (const names of sampleLabelNames(text)) expect(new Set(names).size, `${format}: ${names.join(',')}`).toBe(names.length);
+    }
+  });
+
+  it('ALERTS_FOR_STATE carries the alert\'s labels without alertstate, as Prometheus serves it', () => {
+    const { st } = store();
+    st.addAlerts([makeNotification([], { alerts: [makeAlert({ alertname: 'HighLatency', alertstate: 'odd', severity: 'page' })] })]);
+    const text = render(st, 'text');
+    expect(text).toMatch(/^ALERTS\{alertname="HighLatency",alertstate="firing",severity="page"\} 1$/m);
+    expect(text).toMatch(/^ALERTS_FOR_STATE\{alertname="HighLatency",severity="page"\} \d/m);
+  });
+});
+
 describe('prometheus exporter component', () => {
   const stops: (() => Promise<void>)[] = [];
   afterEach(async () => {
