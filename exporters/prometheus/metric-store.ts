@@ -31,7 +31,8 @@
  * `<name>.summary` would be, unless that metric itself is received (the percentiles processor sends it).
  *
  * Bounds: at most `maxSeries` streams (a histogram with all its buckets is one); points of further new
- * streams are dropped and counted (`reason="max_series"`). A stream not updated for `expireMs` is removed.
+ * streams are dropped and counted (`reason="max_series"`); `target_info` (one series per resource) is bounded
+ * by the same number apart. A stream or target not updated for `expireMs` is removed.
  */
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { AlertNotification, AnyValue, KeyValue, Metric, Resource, ResourceMetrics, InstrumentationScope } from '../../src/model.ts';
@@ -328,8 +329,20 @@ export class MetricStore {
     );
     const rendered = renderLabels(labels);
     const t = this.targets.get(rendered);
-    if (t) t.seenAt = this.now();
-    else this.targets.set(rendered, { labels: rendered, seenAt: this.now() });
+    if (t) {
+      t.seenAt = this.now();
+      return;
+    }
+    // one target_info series per distinct resource: bounded as streams are (a resource attribute unique per
+    // process or request would grow it without end), and its bytes are in the memory budget
+    if (this.targets.size >= this.o.maxSeries) return this.onDrop('max_series', 1);
+    const bytes = streamBytes(rendered);
+    if (!this.budget.admit(bytes)) {
+      this.budget.shed(1);
+      return this.onDrop('memory_budget', 1);
+    }
+    this.budget.add(bytes);
+    this.targets.set(rendered, { labels: rendered, seenAt: this.now() });
   }
 
   private labelsFor(type: PromType, attrs: readonly KeyValue[], resource: Resource, scope: InstrumentationScope, job: string, instance: string): Map<string, string> {
@@ -694,7 +707,11 @@ export class MetricStore {
         for (const n of familyNames(f)) if (this.names.get(n) === f) this.names.delete(n);
       }
     }
-    for (const [k, t] of this.targets) if (t.seenAt < cutoff) this.targets.delete(k);
+    for (const [k, t] of this.targets)
+      if (t.seenAt < cutoff) {
+        this.targets.delete(k);
+        this.budget.add(-streamBytes(k));
+      }
     this.series -= gone;
     return gone;
   }

@@ -513,6 +513,20 @@ describe('bounds, expiry, ALERTS, formats', () => {
     expect(text()).toContain('m="c"');
   });
 
+  it('target_info is bounded by max_series too (a resource attribute unique per process), counted, its bytes given back on expiry', () => {
+    const { st, drops, advance, text } = store({ maxSeries: 5 });
+    for (let i = 0; i < 50; i++) st.addResourceMetrics(rm([], { 'service.name': 'checkout', 'process.pid': String(i) }));
+    expect(st.targets.size).toBe(5);
+    expect((text().match(/^target_info\{/gm) ?? []).length).toBe(5);
+    expect(drops).toEqual(Array(45).fill('max_series:1'));
+    const held = st.budget.bytes;
+    expect(held).toBeGreaterThan(0);
+    advance(61_000);
+    st.expire();
+    expect(st.targets.size).toBe(0);
+    expect(st.budget.bytes).toBe(0);
+  });
+
   it('ALERTS and ALERTS_FOR_STATE for firing alerts of any notification; a resolve removes them', () => {
     const { st, text } = store();
     const a = makeAlert({ alertname: 'HighP95Latency', severity: 'critical', 'service.name': 'checkout' });
