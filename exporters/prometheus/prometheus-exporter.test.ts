@@ -158,7 +158,7 @@ describe('delta to cumulative', () => {
     expect(sample(text(), `rt_milliseconds_count${lbl}`)).toBe(4);
   });
 
-  it('drops what the stream reader calls malformed in counters and summaries (NaN counter, NaN or out-of-range quantile, fractional count): never served', () => {
+  it('drops what the stream reader calls malformed in counters and summaries (NaN counter, NaN or out-of-range quantile, a quantile twice, fractional count): never served', () => {
     const { st, drops, text } = store();
     const lbl = '{job="checkout",otel_scope_name="vigil/test",service_name="checkout"}';
     const c = (v: number, end: number) => sum(v, 1, end, AggregationTemporality.Cumulative);
@@ -175,7 +175,9 @@ describe('delta to cumulative', () => {
     st.addResourceMetrics(rm([sm(6, 60, [[2, 9]], 40)]));
     st.addResourceMetrics(rm([sm(6.5, 60, [[0.5, 9]], 50)]));
     st.addResourceMetrics(rm([sm(-1, 60, [[0.5, 9]], 60)]));
-    expect(drops).toEqual(['invalid:1', 'invalid:1', 'invalid:1', 'invalid:1', 'invalid:1']);
+    // a quantile twice: two series with the same labels, of which Prometheus keeps one and drops the other
+    st.addResourceMetrics(rm([sm(7, 70, [[0.5, 9], [0.5, 11]], 70)]));
+    expect(drops).toEqual(['invalid:1', 'invalid:1', 'invalid:1', 'invalid:1', 'invalid:1', 'invalid:1']);
     const t = text();
     expect(sample(t, `lat_milliseconds{job="checkout",otel_scope_name="vigil/test",service_name="checkout",quantile="0.5"}`)).toBe(9);
     expect([sample(t, `lat_milliseconds_sum${lbl}`), sample(t, `lat_milliseconds_count${lbl}`)]).toEqual([30, 3]);

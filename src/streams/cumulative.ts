@@ -331,14 +331,19 @@ export function exponentialProblem(dp: ExponentialHistogramDataPoint, minScale: 
 
 /**
  * Why a summary point is unusable (a count that is not a non-negative integer, a non-finite sum, a sum other
- * than 0 with a count of 0, a quantile outside [0, 1] or a non-finite value), or undefined when it is sound.
+ * than 0 with a count of 0, a quantile outside [0, 1] or a non-finite value, a quantile given twice), or
+ * undefined when it is sound.
  */
 export function summaryProblem(dp: SummaryDataPoint): string | undefined {
   if (!isCount(dp.count)) return 'count is not a non-negative integer';
   if (typeof dp.sum !== 'number' || !Number.isFinite(dp.sum)) return 'sum is not a finite number';
   if (dp.count === 0 && dp.sum !== 0) return ZERO_COUNT_SUM;
+  const seen = new Set<number>();
   for (const q of dp.quantileValues ?? []) {
     if (!(q.quantile >= 0 && q.quantile <= 1) || typeof q.value !== 'number' || !Number.isFinite(q.value)) return 'quantile values are not finite numbers in [0, 1]';
+    // two values for one quantile: which one the point means is unknown (served, two series with the same labels)
+    if (seen.has(q.quantile)) return `quantile ${q.quantile} has two values`;
+    seen.add(q.quantile);
   }
   return undefined;
 }
