@@ -37,6 +37,29 @@ export function negotiate(accept: string | undefined): Format {
   return om > 0 && om >= text ? 'openmetrics' : 'text';
 }
 
+/**
+ * Whether an `Accept-Encoding` header accepts gzip (RFC 9110 12.5.3): `gzip` or `*` with a q above 0; `gzip;q=0`
+ * refuses it, as does an explicit `gzip` of q 0 beside a `*` that would allow it.
+ */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  if (!acceptEncoding) return false;
+  let gzip: number | undefined;
+  let star: number | undefined;
+  for (const part of acceptEncoding.split(',')) {
+    const [coding, ...params] = part.trim().split(';');
+    let q = 1;
+    for (const p of params) {
+      const [k, v] = p.trim().split('=');
+      if (k?.toLowerCase() === 'q' && v !== undefined) q = Number(v);
+    }
+    if (!Number.isFinite(q)) continue;
+    const c = coding!.trim().toLowerCase();
+    if (c === 'gzip' || c === 'x-gzip') gzip = Math.max(gzip ?? 0, q);
+    else if (c === '*') star = Math.max(star ?? 0, q);
+  }
+  return (gzip ?? star ?? 0) > 0;
+}
+
 const escapeHelp = (s: string, om: boolean) => {
   let out = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
   if (om) out = out.replace(/"/g, '\\"');

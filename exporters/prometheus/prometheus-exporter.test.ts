@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ServiceTelemetry } from '../../src/telemetry.ts';
 import { counterValue } from '../../test/percentiles-helpers.ts';
@@ -677,6 +679,38 @@ describe('prometheus exporter component', () => {
     await e.shutdown();
     const again = await make();
     expect(again.scrape().body).toContain('ALERTS{alertname="HighP95Latency"');
+  });
+
+  it('gzip only when Accept-Encoding accepts it (gzip;q=0 refuses it); HEAD has the headers of GET and no body', async () => {
+    const e = prometheusExporterFactory.create(testSettings('exporter', 'prometheus'), configFor(prometheusExporterFactory, { endpoint: '127.0.0.1:0' })) as PrometheusExporter;
+    await e.start({ reportFatal: () => undefined });
+    stops.push(() => e.shutdown());
+    await e.consume({ resourceMetrics: rm([sum(2.5, 0, 10)]) });
+    const get = (headers: Record<string, string>, method = 'GET') =>
+      new Promise<{ encoding: string | undefined; length: string | undefined; body: Buffer }>((resolve, reject) => {
+        const [host, port] = e.address.split(':');
+        http
+          .request({ host, port: Number(port), path: '/metrics', method, headers }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ encoding: res.headers['content-encoding'], length: res.headers['content-length'], body: Buffer.concat(chunks) }));
+          })
+          .on('error', reject)
+          .end();
+      });
+    const zipped = await get({ 'accept-encoding': 'gzip' });
+    expect(zipped.encoding).toBe('gzip');
+    expect(zlib.gunzipSync(zipped.body).toString()).toMatch(/^llm_cost_USD_total\{[^}]*\} 2.5$/m);
+    for (const refuse of ['gzip;q=0', 'identity', 'br', 'gzip;q=0, *;q=1', 'x-gzip;q=0']) {
+      const plain = await get({ 'accept-encoding': refuse });
+      expect(plain.encoding, refuse).toBeUndefined();
+      expect(plain.body.toString(), refuse).toMatch(/^llm_cost_USD_total\{[^}]*\} 2.5$/m);
+    }
+    expect((await get({ 'accept-encoding': '*' })).encoding).toBe('gzip');
+    const head = await get({}, 'HEAD');
+    const plain = await get({});
+    expect(head.body.length).toBe(0);
+    expect(head.length).toBe(plain.length);
   });
 
   it('ALERTS from the running alerts processors when the service reports them: pending ones too, routed or not', async () => {

@@ -18,7 +18,7 @@ import { ConnectionStats, answerClientErrors, clientErrorAnswer, defaultMaxConne
 import { bearerMatches } from '../../src/otlp/intake.ts';
 import { splitHostPort } from '../../src/endpoint.ts';
 import type { PrometheusConfig } from './config.ts';
-import { CONTENT_TYPES, negotiate, render } from './exposition.ts';
+import { acceptsGzip, CONTENT_TYPES, negotiate, render } from './exposition.ts';
 import { type ActiveAlert, type DropReason, MetricStore } from './metric-store.ts';
 
 /** The warning logged the first time a point is dropped for each reason (later ones are only counted). */
@@ -217,7 +217,7 @@ export class PrometheusExporter implements Exporter {
     }
     try {
       const { contentType, body } = this.scrape(req.headers.accept);
-      const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      const gzip = acceptsGzip(req.headers['accept-encoding']);
       const payload = gzip ? zlib.gzipSync(body, { level: 1 }) : Buffer.from(body);
       res.writeHead(200, { 'content-type': contentType, 'content-length': payload.length, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
       res.end(req.method === 'HEAD' ? undefined : payload);
