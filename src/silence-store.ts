@@ -112,7 +112,10 @@ const MAX_SILENCES = 10_000;
 const MAX_TEXT = 4096;
 
 function isoOf(v: unknown, what: string): string {
-  if (typeof v !== 'string' || v === '') throw new SilenceInputError(`${what} is required (an RFC 3339 time)`);
+  if (typeof v !== 'string') throw new SilenceInputError(`${what} is required (an RFC 3339 time)`);
+  // Alertmanager's strfmt.DateTime reads "" as the Unix epoch: an empty startsAt is long past (the silence
+  // starts now), an empty endsAt is before any start (refused below)
+  if (v === '') return new Date(0).toISOString();
   const ms = parseApiTime(v);
   if (ms === undefined || Number.isNaN(ms)) throw new SilenceInputError(`${what} ${JSON.stringify(v)} is not an RFC 3339 time (such as 2026-11-30T12:00:00Z)`);
   return new Date(ms).toISOString();
@@ -120,6 +123,7 @@ function isoOf(v: unknown, what: string): string {
 
 /** Checks and normalises a postable silence; throws SilenceInputError saying what is wrong. */
 export function validateSilenceInput(input: unknown, nowMs: number): SilenceInput {
+  if (input === null) input = {}; // a JSON null decodes as an empty postableSilence in Alertmanager (422: comment missing)
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new SilenceInputError('expected a JSON object (a postableSilence)');
   const o = input as Record<string, unknown>;
   // wrong types first (Alertmanager's JSON decoding: 400), then what its OpenAPI validation refuses (422)
@@ -134,7 +138,8 @@ export function validateSilenceInput(input: unknown, nowMs: number): SilenceInpu
     if (typeof r.name !== 'string' || r.name === '') throw new SilenceInputError(`matchers[${i}].name: a label name is required`);
     if (typeof r.value !== 'string') throw new SilenceInputError(`matchers[${i}].value: a string is required`);
     if (typeof r.isRegex !== 'boolean') throw new SilenceInputError(`matchers[${i}].isRegex: true or false is required`);
-    if (r.isEqual !== undefined && typeof r.isEqual !== 'boolean') throw new SilenceInputError(`matchers[${i}].isEqual: true or false expected`);
+    // isEqual is optional (a pointer in Alertmanager's model): missing or null is true
+    if (r.isEqual !== undefined && r.isEqual !== null && typeof r.isEqual !== 'boolean') throw new SilenceInputError(`matchers[${i}].isEqual: true or false expected`);
     const am: AmMatcher = { name: r.name, value: r.value, isRegex: r.isRegex, isEqual: r.isEqual !== false };
     try {
       compileAmMatcher(am);
@@ -145,6 +150,7 @@ export function validateSilenceInput(input: unknown, nowMs: number): SilenceInpu
   });
   if (matchers.every((m) => compileAmMatcher(m).test({}))) throw new SilenceInputError('matchers: at least one matcher must not match the empty string (this silence would mute every alert)');
   const startsAt = isoOf(o.startsAt, 'startsAt');
+  if (o.endsAt === '') throw new SilenceInputError('endsAt is empty: give the time the silence ends (RFC 3339)');
   const endsAt = isoOf(o.endsAt, 'endsAt');
   if (Date.parse(endsAt) <= Date.parse(startsAt)) throw new SilenceInputError(`endsAt (${endsAt}) must be after startsAt (${startsAt})`);
   if (Date.parse(endsAt) <= nowMs) throw new SilenceInputError(`endsAt (${endsAt}) is in the past`);
@@ -152,7 +158,8 @@ export function validateSilenceInput(input: unknown, nowMs: number): SilenceInpu
   if (typeof o.createdBy !== 'string') throw new SilenceInputError('createdBy is required');
   if (typeof o.comment !== 'string') throw new SilenceInputError('comment is required (a string)');
   if (o.createdBy.length > MAX_TEXT || o.comment.length > MAX_TEXT) throw new SilenceInputError(`createdBy and comment are limited to ${MAX_TEXT} characters`);
-  if (o.id !== undefined && o.id !== '' && typeof o.id !== 'string') throw new SilenceInputError('id: a string expected');
+  // id is optional: missing, null and "" all mean "a new silence", as in Alertmanager
+  if (o.id !== undefined && o.id !== null && typeof o.id !== 'string') throw new SilenceInputError('id: a string expected');
   const id = typeof o.id === 'string' && o.id !== '' ? o.id : undefined;
   return { ...(id ? { id } : {}), matchers, startsAt, endsAt, createdBy: o.createdBy, comment: o.comment };
 }

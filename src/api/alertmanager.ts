@@ -81,8 +81,12 @@ export interface GettableSilence {
 
 const MAX_BODY = 1 << 20;
 
-/** Reads a JSON request body (at most 1 MiB); ApiError 400/413 otherwise. */
-export async function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
+/**
+ * Reads a JSON request body (at most 1 MiB); ApiError 400/413 otherwise. `param`: the name of the body in
+ * Alertmanager's OpenAPI spec (`silence`): an empty body is then answered as its validation answers a
+ * required body missing, 422 `{"code": 602, "message": "<param> in body is required"}`.
+ */
+export async function readJsonBody(req: http.IncomingMessage, param?: string): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
@@ -91,7 +95,10 @@ export async function readJsonBody(req: http.IncomingMessage): Promise<unknown> 
     chunks.push(c);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new ApiError(400, 'a JSON body is required');
+  if (text.trim() === '') {
+    if (param) throw new ApiError(422, `${param} in body is required`, { code: 602, message: `${param} in body is required` });
+    throw new ApiError(400, 'a JSON body is required');
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
@@ -391,7 +398,7 @@ export class AlertsApi {
         allow('GET, POST');
         if (method === 'POST') {
           checkWrite(req, this.ctx.auth());
-          send(200, await this.postSilence(await readJsonBody(req), Date.now()));
+          send(200, await this.postSilence(await readJsonBody(req, 'silence'), Date.now()));
         } else send(200, this.silences(q, now));
       } else if (path.startsWith('/api/v2/silence/')) {
         allow('GET, DELETE');
