@@ -258,13 +258,16 @@ export class SilenceStore implements SilenceSource {
     }, nowMs);
   }
 
-  /** Ends a silence now. Rejects with SilenceNotFoundError, or SilenceInputError when it already expired. */
+  /**
+   * Ends a silence now. Rejects with SilenceNotFoundError. One that already expired is left as it is and
+   * resolves (Alertmanager answers 200 to expiring it again, and keeps its times).
+   */
   expire(id: string, nowMs = Date.now()): Promise<StoredSilence> {
     return this.serialised(() => {
       const next = this.silences.map((s) => ({ ...s }));
       const s = next.find((x) => x.id === id);
       if (!s) throw new SilenceNotFoundError(id);
-      if (silenceState(s, nowMs) === 'expired') throw new SilenceInputError(`silence ${id} already expired`);
+      if (silenceState(s, nowMs) === 'expired') return { next, result: s };
       const now = new Date(nowMs).toISOString();
       if (silenceState(s, nowMs) === 'pending') s.startsAt = now;
       s.endsAt = now;

@@ -165,4 +165,19 @@ describe('optional, null and empty fields beside a real Alertmanager', () => {
     expect(a.status).toBe(422);
     expect(v).toEqual(a);
   });
+
+  it.runIf(bin || process.env.CI)('expiring a silence that already expired: 200 on both, its times kept', async () => {
+    const b = body({});
+    const answers = [];
+    for (const url of [am!.url, vigilUrl]) {
+      const { id } = await post(url, b);
+      const first = (await fetch(`${url}/api/v2/silence/${id}`, { method: 'DELETE' })).status;
+      const expired = await get(url, id!);
+      const second = (await fetch(`${url}/api/v2/silence/${id}`, { method: 'DELETE' })).status;
+      const after = await get(url, id!);
+      answers.push({ first, second, state: after.status.state, kept: after.endsAt === expired.endsAt && after.startsAt === expired.startsAt });
+    }
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[0]).toEqual({ first: 200, second: 200, state: 'expired', kept: true });
+  });
 });
