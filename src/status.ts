@@ -103,7 +103,7 @@ export interface AlertStatus {
   /** The value of the rule's expression at the last evaluation (null when absent). */
   value: number | null;
   rule: string;
-  /** Exporter IDs it is routed to (Alertmanager's receivers). */
+  /** The receivers of the routes it matches, by name (Alertmanager's receivers; a route without a named receiver: its exporters joined by commas). */
   receivers: string[];
   /** Its alert group on each route it matches: the group labels and the receiver (the route's exporters). */
   groups: { labels: Record<string, string>; receiver: string }[];
@@ -161,9 +161,9 @@ export interface AlertsStatus {
   /** Newest first. */
   notifications: NotificationRecord[];
   configSilences: ConfigSilence[];
-  /** Every exporter a route sends alerts to. */
+  /** The receiver name of every route (a route without a named receiver: its exporters joined by ","). */
   receivers: string[];
-  /** The routes, as Alertmanager config `route.routes` entries (receiver = the route's exporters joined by ","). */
+  /** The routes, as Alertmanager config `route.routes` entries (receiver named as in `receivers`). */
   routes: AmRoute[];
 }
 

@@ -166,7 +166,7 @@ export class AlertEngine {
   amRoutes(): AmRoute[] {
     const dur = (ms: number) => (ms % 3_600_000 === 0 && ms ? `${ms / 3_600_000}h` : ms % 60_000 === 0 && ms ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
     const node = (r: RouteNode): AmRoute => ({
-      receiver: r.receiver ?? (this.dispatcher.exportersOf(r).join(',') || 'vigil'), // an empty list: Alertmanager's config root receiver, which sends nothing
+      receiver: this.receiverOf(r),
       ...(r.matchers.length ? { matchers: r.matchers.map(formatMatcher) } : {}),
       group_by: r.groupBy === 'all' ? ['...'] : [...r.groupBy],
       ...(r.continue ? { continue: true } : {}),
@@ -178,12 +178,19 @@ export class AlertEngine {
     return [node(this.opts.compiled.route)];
   }
 
-  /** Every exporter some route sends alerts to. */
+  /**
+   * The Alertmanager receiver name of a route: the `receivers` entry it names, else its exporter list joined
+   * by commas (`slack,pagerduty`), else `vigil` (an empty list: Alertmanager's root receiver, which sends
+   * nothing). The API's alerts, groups, `receiver=` filter, receivers list and route tree all use this name.
+   */
+  receiverOf(route: RouteNode): string {
+    return route.receiver ?? (this.dispatcher.exportersOf(route).join(',') || 'vigil');
+  }
+
+  /** The receiver name of every route (see {@link AlertEngine.receiverOf}), as Alertmanager lists its receivers. */
   receiverNames(): string[] {
     const out = new Set<string>();
-    walkRoutes(this.opts.compiled.route, (n) => {
-      for (const e of this.dispatcher.exportersOf(n)) out.add(e);
-    });
+    walkRoutes(this.opts.compiled.route, (n) => void out.add(this.receiverOf(n)));
     return [...out];
   }
 
@@ -203,7 +210,8 @@ export class AlertEngine {
     for (const inst of this.state.instances.values()) {
       const a = this.toAlert(inst);
       const groups = this.dispatcher.groupsOf(inst);
-      const receivers = [...new Set(groups.flatMap((g) => this.dispatcher.exportersOf(g.route)))];
+      // Alertmanager's receivers of an alert: the receiver of each route it matches, in route order
+      const receivers = [...new Set(groups.map((g) => this.receiverOf(g.route)))];
       out.push({
         labels: { ...a.labels },
         annotations: { ...a.annotations },
@@ -216,7 +224,7 @@ export class AlertEngine {
         value: Number.isFinite(a.value) ? a.value : null,
         rule: inst.rule,
         receivers,
-        groups: groups.map((g) => ({ labels: { ...g.labels }, receiver: g.route.receiver ?? this.dispatcher.exportersOf(g.route).join(',') })),
+        groups: groups.map((g) => ({ labels: { ...g.labels }, receiver: this.receiverOf(g.route) })),
         inhibitedBy: inst.state === 'firing' && this.dispatcher.inhibits ? this.dispatcher.inhibitors(inst.labels, firingInst) : [],
         silencedBy: this.silences.allSilencing(inst.labels, now),
       });

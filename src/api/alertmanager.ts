@@ -5,7 +5,7 @@
  * | request | answer |
  * | --- | --- |
  * | `GET /api/v2/status` | `alertmanagerStatus` (cluster disabled, version, a config made from the routes, uptime) |
- * | `GET /api/v2/receivers` | `[{name}]`: every exporter a route sends alerts to |
+ * | `GET /api/v2/receivers` | `[{name}]`: the receiver of every route (its `receiver:` name, else its exporters joined by `,`) |
  * | `GET /api/v2/alerts` | firing alerts as `gettableAlert`; `filter`, `active`, `silenced`, `inhibited`, `unprocessed`, `receiver` |
  * | `GET /api/v2/alerts/groups` | `alertGroup`s: per route and group labels, same parameters |
  * | `GET /api/v2/silences` | `gettableSilence`s, `filter` |
@@ -25,6 +25,7 @@ import { SilenceInputError, SilenceNotFoundError, silenceState } from '../silenc
 import type { AlertStatus, AlertsStatus, ConfigSilence } from '../status.ts';
 import { type AmMatcher, type CompiledAmMatcher, MatcherError, compileAmMatcher, matchesAll, parseAmMatcher } from './matchers.ts';
 import { ErrorCodes, VigilError } from '../errors.ts';
+import { goLess } from '../delivery/format.ts';
 
 /** What the API reads and writes. */
 export interface AlertsApiContext {
@@ -158,8 +159,10 @@ function receiverParam(q: URLSearchParams): { test(s: string): boolean } | undef
 }
 
 function toGettable(a: AlertStatus & { silencedBy?: string[] }): GettableAlert {
-  const silencedBy = [...a.silencedBy];
-  const inhibitedBy = [...a.inhibitedBy];
+  // as Alertmanager's marker holds them: every silence muting the alert, ids sorted (silence.Silencer.Mutes);
+  // the one alert that inhibits it, the first found (inhibit.Inhibitor.Mutes stops there)
+  const silencedBy = [...a.silencedBy].sort(goLess);
+  const inhibitedBy = a.inhibitedBy.slice(0, 1);
   return {
     labels: a.labels,
     annotations: a.annotations,
@@ -268,20 +271,37 @@ export class AlertsApi {
     return out.sort((x, y) => (x.alert.fingerprint < y.alert.fingerprint ? -1 : x.alert.fingerprint > y.alert.fingerprint ? 1 : 0));
   }
 
-  /** Alertmanager's alertGroups: one per route receiver and group labels. */
+  /**
+   * Alertmanager's alertGroups: one per route receiver and group labels, in its order (dispatch.AlertGroups:
+   * by group labels, then receiver name; each group's alerts as types.AlertSlice sorts them). As in
+   * Alertmanager, an alert's `receivers` there are the sorted names of the groups it is listed in (those
+   * the `receiver` filter kept).
+   */
   groups(q: URLSearchParams, nowMs: number): { labels: Record<string, string>; receiver: { name: string }; alerts: GettableAlert[] }[] {
     const receiver = receiverParam(q);
-    const groups = new Map<string, { labels: Record<string, string>; receiver: { name: string }; alerts: GettableAlert[] }>();
+    const groups = new Map<string, { labels: Record<string, string>; receiver: { name: string }; alerts: { alert: GettableAlert; labels: Record<string, string> }[] }>();
+    const receiversOf = new Map<string, string[]>();
     for (const { alert, raw } of this.select(new URLSearchParams([...q].filter(([k]) => k !== 'receiver')), nowMs)) {
       for (const g of raw.groups) {
         if (receiver && !receiver.test(g.receiver)) continue;
         const key = `${g.receiver}\u0000${JSON.stringify(Object.entries(g.labels).sort())}`;
         let e = groups.get(key);
         if (!e) groups.set(key, (e = { labels: g.labels, receiver: { name: g.receiver }, alerts: [] }));
-        e.alerts.push(alert);
+        e.alerts.push({ alert, labels: raw.labels });
+        const names = receiversOf.get(alert.fingerprint) ?? [];
+        names.push(g.receiver);
+        receiversOf.set(alert.fingerprint, names);
       }
     }
-    return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
+    return [...groups.values()]
+      .sort((a, b) => labelSetCompare(a.labels, b.labels) || goLess(a.receiver.name, b.receiver.name))
+      .map((g) => ({
+        labels: g.labels,
+        receiver: g.receiver,
+        alerts: g.alerts
+          .sort((a, b) => alertSliceCompare(a.labels, b.labels))
+          .map(({ alert }) => ({ ...alert, receivers: [...receiversOf.get(alert.fingerprint)!].sort(goLess).map((name) => ({ name })) })),
+      }));
   }
 
   /** Every silence (the API's and the config's), filtered as Alertmanager does, in its order. */
@@ -331,7 +351,7 @@ export class AlertsApi {
     }
   }
 
-  /** Every exporter a route sends alerts to. */
+  /** The receiver name of every route (alerts' `receivers`, groups' `receiver` and `receiver=` use the same names). */
   receivers(nowMs: number): { name: string }[] {
     const names = new Set<string>();
     for (const st of this.ctx.alertsStatuses(nowMs)) for (const r of st.receivers) names.add(r);
@@ -419,6 +439,34 @@ export class AlertsApi {
     }
     return true;
   }
+}
+
+/** Prometheus's LabelSet.Before as a comparison: fewer labels first; else, over the sorted names, a missing name first, then the lower value. */
+function labelSetCompare(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): number {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return ka.length - kb.length;
+  for (const n of [...new Set([...ka, ...kb])].sort(goLess)) {
+    if (!Object.hasOwn(a, n)) return -1;
+    if (!Object.hasOwn(b, n)) return 1;
+    const c = goLess(a[n]!, b[n]!);
+    if (c) return c;
+  }
+  return 0;
+}
+
+/** Alertmanager's types.AlertSlice order: by `job`, then `instance` (an alert without the label after one with it), then LabelSet.Before. */
+function alertSliceCompare(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): number {
+  for (const k of ['job', 'instance']) {
+    const ia = Object.hasOwn(a, k);
+    const ib = Object.hasOwn(b, k);
+    if (!ia && !ib) continue;
+    if (!ia) return 1;
+    if (!ib) return -1;
+    const c = goLess(a[k]!, b[k]!);
+    if (c) return c;
+  }
+  return labelSetCompare(a, b);
 }
 
 function asApiError(e: unknown): ApiError {

@@ -16,7 +16,7 @@ export function cut(text: string, max: number, marker = TRUNCATION_MARKER): stri
 }
 
 /** Go's string order (byte-wise UTF-8, i.e. code point order; JS's `<` compares UTF-16 code units). */
-function goLess(a: string, b: string): number {
+export function goLess(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
