@@ -1,7 +1,8 @@
 /**
  * Everything the telemetry endpoint serves besides /metrics, /healthz and /readyz: the
  * Alertmanager-compatible API (`/api/v2/...`, src/api/alertmanager.ts), the overview JSON
- * (`GET /api/overview`) and the status page (`/`, its files under `/static/`, uPlot under `/vendor/`).
+ * (`GET /api/overview`), `GET /api/matchers?text=` (matcher text read by src/matchers.ts, for the page's silence
+ * form: `[{name, value, isRegex, isEqual}]`, or 400 and the parser's message) and the status page (`/`, its files under `/static/`, uPlot under `/vendor/`).
  * The page's files ship in the package (src/status-page/) and uPlot comes from node_modules: no CDN, no
  * build step.
  */
@@ -10,6 +11,7 @@ import type http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseMatchers } from '../matchers.ts';
 import type { RequestHandler } from '../telemetry.ts';
 import type { AlertsApi } from './alertmanager.ts';
 import type { Overview } from './overview.ts';
@@ -66,11 +68,26 @@ export function apiHandler(opts: { alerts: AlertsApi; overview: (nowMs: number) 
     const p = url.pathname;
     if (p.startsWith('/api/v2/')) return opts.alerts.handle(req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      if (p === '/api/overview' || PAGE_PATHS.has(p) || p.startsWith('/static/') || p.startsWith('/vendor/')) {
+      if (p === '/api/overview' || p === '/api/matchers' || PAGE_PATHS.has(p) || p.startsWith('/static/') || p.startsWith('/vendor/')) {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
         return true;
       }
       return false;
+    }
+    if (p === '/api/matchers') {
+      // the status page's matcher text, read by vigil's one parser (Alertmanager's reading of a matcher list)
+      let status = 200;
+      let body: unknown;
+      try {
+        const ms = parseMatchers(url.searchParams.get('text') ?? '');
+        if (!ms.length) throw new Error('give at least one matcher, such as alertname="HighP95Latency"');
+        body = ms.map((m) => ({ name: m.name, value: m.value, isRegex: m.op === '=~' || m.op === '!~', isEqual: m.op === '=' || m.op === '=~' }));
+      } catch (e) {
+        status = 400;
+        body = (e as Error).message;
+      }
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : JSON.stringify(body));
+      return true;
     }
     if (p === '/api/overview') {
       const body = JSON.stringify(opts.overview(Date.now()));

@@ -58,24 +58,10 @@
   }
 
   /** Alertmanager's matcher list: `a="b", c=~"d"` (braces optional, values quoted or not). */
-  function parseMatchers(text) {
-    let s = text.trim();
-    if (s.startsWith('{') && s.endsWith('}')) s = s.slice(1, -1);
-    const out = [];
-    const re = /\s*(?:"((?:[^"\\]|\\.)*)"|([^\s=!~",{}]+))\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^,]*?))\s*(?:,|$)/y;
-    let pos = 0;
-    while (pos < s.length) {
-      re.lastIndex = pos;
-      const m = re.exec(s);
-      if (!m || m[0] === '') throw new Error('cannot read the matchers at "' + s.slice(pos) + '": write name="value", name=~"regex", ...');
-      const unq = (q) => JSON.parse('"' + q + '"');
-      const name = m[1] !== undefined ? unq(m[1]) : m[2];
-      const value = m[4] !== undefined ? unq(m[4]) : m[5];
-      out.push({ name, value, isRegex: m[3] === '=~' || m[3] === '!~', isEqual: m[3] === '=' || m[3] === '=~' });
-      pos = re.lastIndex;
-    }
-    if (!out.length) throw new Error('give at least one matcher');
-    return out;
+  /** The matchers of typed text (`a="b", c=~"d"`, braces optional), read by vigil's own parser as Alertmanager reads them. */
+  async function parseMatchers(text) {
+    if (!text.trim()) throw new Error('give at least one matcher');
+    return api('GET', '/api/matchers?text=' + encodeURIComponent(text));
   }
 
   function parseDuration(text) {
@@ -153,7 +139,7 @@
     const keep = Object.entries(alert.labels)
       .filter(([k]) => k !== 'severity')
       .sort(([a], [b]) => (a === 'alertname' ? -1 : b === 'alertname' ? 1 : 0));
-    $('silence-matchers').value = keep.map(([k, v]) => (/^[A-Za-z_][A-Za-z0-9_.]*$/.test(k) ? k : JSON.stringify(k)) + '=' + JSON.stringify(v)).join(', ');
+    $('silence-matchers').value = keep.map(([k, v]) => vigilMatchers.formatMatcher(k, '=', v)).join(', ');
     $('silence-comment').focus();
   }
 
@@ -412,7 +398,7 @@
     ev.preventDefault();
     const state = $('silence-state');
     try {
-      const matchers = parseMatchers($('silence-matchers').value);
+      const matchers = await parseMatchers($('silence-matchers').value);
       const now = Date.now();
       const r = await api('POST', '/api/v2/silences', {
         matchers,
