@@ -121,6 +121,16 @@ function isoOf(v: unknown, what: string): string {
   return new Date(ms).toISOString();
 }
 
+/**
+ * Alertmanager's `matchesEmpty` (silence.go), which decides that a silence would mute every alert: `=` with an
+ * empty value, `=~` with a regex that matches the empty string; a negative matcher (`!=`, `!~`) never counts,
+ * so `severity!="critical"` alone is a valid silence there, and here.
+ */
+function matchesEmpty(m: AmMatcher): boolean {
+  if (!m.isEqual) return false;
+  return compileAmMatcher(m).test({});
+}
+
 /** Checks and normalises a postable silence; throws SilenceInputError saying what is wrong. */
 export function validateSilenceInput(input: unknown, nowMs: number): SilenceInput {
   if (input === null) input = {}; // a JSON null decodes as an empty postableSilence in Alertmanager (422: comment missing)
@@ -148,7 +158,7 @@ export function validateSilenceInput(input: unknown, nowMs: number): SilenceInpu
     }
     return am;
   });
-  if (matchers.every((m) => compileAmMatcher(m).test({}))) throw new SilenceInputError('matchers: at least one matcher must not match the empty string (this silence would mute every alert)');
+  if (matchers.every(matchesEmpty)) throw new SilenceInputError('matchers: at least one matcher must not match the empty string (this silence would mute every alert)');
   const startsAt = isoOf(o.startsAt, 'startsAt');
   if (o.endsAt === '') throw new SilenceInputError('endsAt is empty: give the time the silence ends (RFC 3339)');
   const endsAt = isoOf(o.endsAt, 'endsAt');

@@ -160,6 +160,22 @@ describe('optional, null and empty fields beside a real Alertmanager', () => {
     expect(v).toEqual(a);
   });
 
+  const one = (value: string, isRegex: boolean, isEqual: boolean) => body({ matchers: [{ name: 'sev', value, isRegex, isEqual }] });
+  it.runIf(bin || process.env.CI).each([
+    ['sev!="critical" alone (a negative matcher never counts as matching the empty string)', one('critical', false, false)],
+    ['sev!~"crit.*" alone', one('crit.*', true, false)],
+    ['sev!="" alone', one('', false, false)],
+    ['sev!~".*" alone', one('.*', true, false)],
+    ['sev="" alone (matches the empty string: refused)', one('', false, true)],
+    ['sev=~"x*" alone (matches the empty string: refused)', one('x*', true, true)],
+    ['sev=~"x|" alone', one('x|', true, true)],
+    ['sev=~"x" alone', one('x', true, true)],
+    ['sev="" and sev!="x"', body({ matchers: [{ name: 'sev', value: '', isRegex: false, isEqual: true }, { name: 'sev', value: 'x', isRegex: false, isEqual: false }] })],
+  ] as [string, unknown][])('%s: accepted or refused alike', async (_what, b) => {
+    const [a, v] = await both(JSON.stringify(b));
+    expect(v).toEqual(a);
+  });
+
   it.runIf(bin || process.env.CI).each([[''], [' ']])('an empty body %j: the same 422', async (raw) => {
     const [a, v] = await both(raw);
     expect(a.status).toBe(422);
