@@ -12,6 +12,7 @@
  * written `{a="b", c=~"d"}`. As Alertmanager's default (fallback) mode does (matcher/compat), text that the
  * classic grammar (pkg/labels/parse.go) reads is read that way, also where the UTF-8 grammar disagrees.
  */
+import { goQuote } from './go-quote.ts';
 import { type AnchoredRegex, compileRegex } from './regex.ts';
 
 /** Alertmanager's matcher operators: equal, not equal, regex match, regex no match. */
@@ -316,10 +317,6 @@ const NEEDS_QUOTES = /[\s{}!=~,\\"'`]/u;
 export function formatMatcher(m: Pick<Matcher, 'name' | 'op' | 'value'>): string {
   if (NEEDS_QUOTES.test(m.name)) return `${goQuote(m.name)}${m.op}${goQuote(m.value)}`;
   return `${m.name}${m.op}"${m.value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`;
-}
-
-function goQuote(s: string): string {
-  return JSON.stringify(s);
 }
 
 /** Alertmanager's order of a route's matchers (labels.Matchers.Less): by name, value, then operator. */

@@ -23,7 +23,7 @@
 import type { ConfigIssue } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { AlertsConfig, InhibitConfig, RouteNodeConfig } from './config.ts';
-import { labelsKey } from './fingerprint.ts';
+import { labelSetString } from '../../src/go-quote.ts';
 import { type Matcher, compileMatchMaps, formatMatchers, matchAll, parseMatchers, sortMatchers } from '../../src/matchers.ts';
 
 /** Where a node's exporters come from: a list, or "every exporter that receives this processor's alerts". */
@@ -209,9 +209,13 @@ export function groupLabelsOf(route: RouteNode, labels: Readonly<Record<string, 
   return out;
 }
 
-/** Alertmanager's group key: `<route key>:<group labels>` (`{}/{severity="critical"}:{alertname="X"}`). */
+/**
+ * Alertmanager's group key: `<route key>:<group labels>` (`{}/{severity="critical"}:{alertname="X"}`), the
+ * group labels written as Alertmanager writes a label set (model.LabelSet.String: Go-quoted values, the
+ * `name="value"` pairs sorted as strings).
+ */
 export function groupKeyOf(route: RouteNode, groupLabels: Readonly<Record<string, string>>): string {
-  return `${route.key}:${labelsKey(groupLabels)}`;
+  return `${route.key}:${labelSetString(groupLabels)}`;
 }
 
 /** Compiles the inhibition rules (`source_matchers`/`target_matchers`, legacy `*_match`/`*_match_re`). */
