@@ -37,19 +37,31 @@ export function webhookAlert(a: Alert): WebhookAlert {
   };
 }
 
-/** The body for one notification; `maxAlerts` 0 keeps every alert. */
+function common(alerts: readonly Alert[], pick: (a: Alert) => Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!alerts.length) return out;
+  for (const [k, v] of Object.entries(pick(alerts[0]!) ?? {})) if (alerts.every((a) => pick(a)?.[k] === v)) out[k] = v;
+  return out;
+}
+
+/**
+ * The body for one notification; `maxAlerts` 0 keeps every alert. As Alertmanager's webhook (which cuts the
+ * alerts before it builds the template data), a cut body's `status`, `commonLabels` and `commonAnnotations`
+ * are those of the alerts it carries, not of the whole group.
+ */
 export function webhookPayload(n: AlertNotification, receiver: string, maxAlerts = 0): WebhookPayload {
   const all = n.alerts ?? [];
-  const kept = maxAlerts > 0 && all.length > maxAlerts ? all.slice(0, maxAlerts) : all;
+  const cut = maxAlerts > 0 && all.length > maxAlerts;
+  const kept = cut ? all.slice(0, maxAlerts) : all;
   return {
     version: '4',
     groupKey: n.groupKey,
     truncatedAlerts: all.length - kept.length,
-    status: n.status,
+    status: cut ? (kept.some((a) => a.status === 'firing') ? 'firing' : 'resolved') : n.status,
     receiver,
     groupLabels: n.groupLabels ?? {},
-    commonLabels: n.commonLabels ?? {},
-    commonAnnotations: n.commonAnnotations ?? {},
+    commonLabels: cut ? common(kept, (a) => a.labels) : (n.commonLabels ?? {}),
+    commonAnnotations: cut ? common(kept, (a) => a.annotations) : (n.commonAnnotations ?? {}),
     externalURL: n.externalURL ?? '',
     alerts: kept.map(webhookAlert),
   };
