@@ -4,7 +4,9 @@
  * with a notification log per group and exporter).
  *
  * - An alert goes into one group per route it matches (routes.ts); the group is keyed by Alertmanager's
- *   group key. A new group waits `group_wait`, then is flushed every `group_interval`.
+ *   group key. A new group waits `group_wait`, then is flushed every `group_interval`; as in Alertmanager, a
+ *   group not flushed yet is flushed at once when one of its alerts started more than `group_wait` ago (an
+ *   alert that was pending for its rule's `for`).
  * - A flush sends each exporter of the route the group's current state: every alert of the group that is
  *   not muted, the firing ones and those resolved since the group was last flushed, sorted as Alertmanager
  *   sorts them (labels `job`, then `instance`, then the label sets); `status` is `firing` while any alert in
@@ -455,6 +457,9 @@ export class Dispatcher {
       for (let j = 0; j < routed.length; j++) {
         const g = this.groupFor(routed[j]!, now, inst.fingerprint);
         if (g.resolved.size) g.resolved.delete(inst.fingerprint); // fired again
+        // Alertmanager's aggrGroup.insert: a group not flushed yet is flushed at once when an alert's wait
+        // (startsAt + group_wait) is already over, e.g. an alert that was pending for its rule's `for`
+        if (!g.flushed && g.nextFlushAt > now && inst.activeSince + g.route.groupWaitMs < now) g.nextFlushAt = now;
         if (g.round !== round) {
           g.round = round;
           g.nMembers = 0;

@@ -388,3 +388,36 @@ describe('groups of routes with the same key', () => {
     expect(sent(tick(e, 60_000))).toEqual(['file/a: resolved A/s1', 'slack/x: resolved A/s1', 'webhook/ops: resolved A/s1']);
   });
 });
+
+describe('group_wait as Alertmanager counts it', () => {
+  it("a new group whose alert started more than group_wait ago (a rule with for) is flushed at once (Alertmanager's aggrGroup.insert)", () => {
+    const e = engineFor({
+      rules: [rule('A', { for: '2m' }), rule('B')],
+      route: { exporters: ['webhook/ops'], group_by: ['alertname'], group_wait: '30s', group_interval: '5m' },
+    });
+    set(e, 'A', 's1', 1, 0);
+    set(e, 'B', 's1', 1, 0);
+    expect(sent(tick(e, 0))).toEqual([]); // A pending; B fired now: group_wait
+    set(e, 'A', 's1', 1, 1 * M);
+    set(e, 'B', 's1', 1, 1 * M);
+    expect(sent(tick(e, 30 * S))).toEqual(['webhook/ops: firing B/s1']);
+    set(e, 'A', 's1', 1, 2 * M);
+    // A fires at 2m, active since 0: its wait (0 + 30s) is long over, so its new group does not wait again
+    expect(sent(tick(e, 2 * M))).toEqual(['webhook/ops: firing A/s1']);
+    // once flushed, a group keeps its group_interval: a later alert that started long ago waits for the tick
+    set(e, 'A', 's2', 1, 2 * M);
+    expect(sent(tick(e, 2 * M + 10 * S))).toEqual([]);
+    set(e, 'A', 's2', 1, 4 * M + 10 * S);
+    expect(sent(tick(e, 4 * M + 10 * S))).toEqual([]);
+    expect(sent(tick(e, 7 * M))).toEqual(['webhook/ops: firing A/s1', 'webhook/ops: firing A/s2']);
+  });
+
+  it('an alert whose wait ends exactly now still waits for it (Alertmanager: StartsAt + group_wait before now)', () => {
+    const e = engineFor({ rules: [rule('A', { for: '30s' })], route: { exporters: ['webhook/ops'], group_by: ['alertname'], group_wait: '30s' } });
+    set(e, 'A', 's1', 1, 0);
+    expect(sent(tick(e, 0))).toEqual([]);
+    set(e, 'A', 's1', 1, 30 * S);
+    expect(sent(tick(e, 30 * S))).toEqual([]); // firing now, started 30s ago: not before now
+    expect(sent(tick(e, 60 * S))).toEqual(['webhook/ops: firing A/s1']);
+  });
+});
