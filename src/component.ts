@@ -162,6 +162,13 @@ export interface ExporterCapabilities {
    * does not notify it of a resolve alone and leaves resolved alerts out of its notifications.
    */
   sendsResolved: boolean;
+  /**
+   * It mirrors alert state elsewhere and must learn of every resolve of the alerts of its groups (the
+   * alertmanager exporter re-sends the firing alerts it was told of until told they resolved): it gets the
+   * resolves of silenced and inhibited alerts, whatever its route's `send_resolved`, and those that resolve
+   * while its route is time-muted once the mute ends. Without them an alert stays firing downstream for ever.
+   */
+  keepsEveryResolve: boolean;
 }
 
 /** An exporter's capabilities: its factory's declaration, or "takes alerts when it handles the alerts signal". */
@@ -171,6 +178,7 @@ export function exporterCapabilities(factory: Pick<Factory, 'signals' | 'alertCa
     takesAlerts: declared.takesAlerts ?? factory.signals.includes('alerts'),
     keepsSilencedResolves: declared.keepsSilencedResolves ?? false,
     sendsResolved: declared.sendsResolved ?? true,
+    keepsEveryResolve: declared.keepsEveryResolve ?? false,
   };
 }
 

@@ -15,6 +15,8 @@ export const alertmanagerExporterFactory: Factory<AlertmanagerConfig> = {
   schema: AlertmanagerConfigSchema,
   signals: ['alerts'],
   example: { url: 'http://127.0.0.1:9093' },
+  // it re-sends the firing alerts it was told of until told they resolved: it needs every resolve
+  alertCapabilities: () => ({ keepsEveryResolve: true }),
   validate(config) {
     const issues: ConfigIssue[] = [];
     const problem = httpUrlIssue(config.url);

@@ -63,6 +63,8 @@ export interface EngineOptions {
   keepsSilencedResolves: (id: string) => boolean;
   /** Whether an exporter takes resolved alerts (its declared capability, its own `send_resolved`); default: all do. */
   sendsResolved?: (id: string) => boolean;
+  /** Whether an exporter must learn of every resolve (its declared capability, `keepsEveryResolve`); default: none. */
+  keepsEveryResolve?: (id: string) => boolean;
   /** Where alerts go when the root route names no exporters: every exporter that receives this processor's alerts. */
   defaultExporters: readonly string[];
   /** The daemon's silence set (src/silence-store.ts), or undefined (config silences only). */
@@ -138,6 +140,7 @@ export class AlertEngine {
       exportersOf: (list) => (list === 'default' ? opts.defaultExporters : list),
       keepsSilencedResolves: opts.keepsSilencedResolves,
       sendsResolved: opts.sendsResolved,
+      keepsEveryResolve: opts.keepsEveryResolve,
       ruleRepeatMs: (name) => this.state.rule(name)?.repeatIntervalMs,
       maxGroups: config.max_aggregation_groups,
       logger: opts.logger,

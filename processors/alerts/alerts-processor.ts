@@ -65,6 +65,7 @@ export class AlertsProcessor implements Processor {
         startedAt: Date.now(),
         keepsSilencedResolves: (id) => caps?.[id]?.keepsSilencedResolves ?? false,
         sendsResolved: (id) => caps?.[id]?.sendsResolved ?? true,
+        keepsEveryResolve: (id) => caps?.[id]?.keepsEveryResolve ?? false,
         defaultExporters: alertReceivers(settings.id, settings.service.pipelines, caps),
         silences: settings.silences,
         telemetryEndpoint: settings.service.telemetryEndpoint,

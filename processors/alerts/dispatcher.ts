@@ -83,6 +83,12 @@ export interface DispatcherOptions {
    * resolved alerts are left out of its notifications, and the sooner resolve flush is not for it.
    */
   sendsResolved?: (exporterId: string) => boolean;
+  /**
+   * Whether an exporter must learn of every resolve (declared capability `keepsEveryResolve`: the alertmanager
+   * exporter, which re-sends what it was told fires): resolves of silenced and inhibited alerts, whatever the
+   * route's and its own `send_resolved`, and those of a time-muted route once the mute ends.
+   */
+  keepsEveryResolve?: (exporterId: string) => boolean;
   /** A rule's own `repeat_interval`, by alertname, if it sets one. */
   ruleRepeatMs: (alertname: string) => number | undefined;
   /** Aggregation groups per route (default {@link DEFAULT_MAX_AGGREGATION_GROUPS}); past it, the overflow group. */
@@ -324,6 +330,11 @@ export class Dispatcher {
     return matchRoute(this.opts.route, labels);
   }
 
+  /** Whether the exporter must learn of every resolve ({@link DispatcherOptions.keepsEveryResolve}). */
+  private keepsEveryResolve(exporterId: string): boolean {
+    return this.opts.keepsEveryResolve?.(exporterId) ?? false;
+  }
+
   /** Whether the exporter takes resolved alerts ({@link DispatcherOptions.sendsResolved}). */
   private sendsResolved(exporterId: string): boolean {
     return this.opts.sendsResolved?.(exporterId) ?? true;
@@ -475,7 +486,7 @@ export class Dispatcher {
         for (let i = 0, n = nMembersOf(g); i < n && !firesAgain; i++) firesAgain = g.members[i]!.fingerprint === r.alert.fingerprint;
         if (firesAgain) continue;
         g.resolved.set(r.alert.fingerprint, { alert: r.alert, pending: [...this.exportersOf(rt.route)], at: now });
-        if (g.flushed && rt.route.sendResolved) immediate.add(g.key);
+        if (g.flushed) immediate.add(g.key);
       }
 
     this.countOverflow(now);
@@ -492,7 +503,7 @@ export class Dispatcher {
       const flushFor = timerDue
         ? all
         : immediate.has(g.key)
-          ? all.filter((e) => g.retry.has(e) || this.sendsResolved(e))
+          ? all.filter((e) => g.retry.has(e) || (route.sendResolved && this.sendsResolved(e)) || this.keepsEveryResolve(e))
           : g.retry.size
             ? all.filter((e) => g.retry.has(e))
             : NO_EXPORTERS;
@@ -505,7 +516,8 @@ export class Dispatcher {
       }
       if (this.timeMuted(route, now)) {
         // muted: nothing is sent and nothing recorded, except that resolved alerts are not kept for later
-        for (const e of flushFor) marks.push({ group: g, exporter: e, entry: undefined, flushed: true });
+        // (but for an exporter that needs every resolve: it gets them once the mute ends)
+        for (const e of flushFor) if (!this.keepsEveryResolve(e)) marks.push({ group: g, exporter: e, entry: undefined, flushed: true });
         continue;
       }
       const firingAlerts: Alert[] = [];
@@ -522,15 +534,17 @@ export class Dispatcher {
       }
       if (override !== undefined) repeatMs = override;
       const firingSet = new Set(firingAlerts.map((a) => a.fingerprint));
-      const resolvedShown: { alert: Alert; silenced: boolean }[] = [];
+      const resolvedShown: { alert: Alert; silenced: boolean; inhibited: boolean; pending: readonly string[] }[] = [];
       for (const r of g.resolved.values()) {
-        if (this.inhibited(r.alert.labels, firing)) continue;
-        resolvedShown.push({ alert: r.alert, silenced: silences.silencedBy(r.alert.labels, now) !== undefined });
+        const inhibited = this.inhibited(r.alert.labels, firing);
+        resolvedShown.push({ alert: r.alert, silenced: !inhibited && silences.silencedBy(r.alert.labels, now) !== undefined, inhibited, pending: r.pending });
       }
       for (const e of flushFor) {
-        const keeps = this.opts.keepsSilencedResolves(e);
-        const sendResolved = route.sendResolved && this.sendsResolved(e);
-        const resolved = resolvedShown.filter((r) => !r.silenced || keeps);
+        const every = this.keepsEveryResolve(e);
+        const keeps = every || this.opts.keepsSilencedResolves(e);
+        const sendResolved = every || (route.sendResolved && this.sendsResolved(e));
+        // (a resolve is news to an exporter until its first flush after it: one kept for another exporter is not shown again)
+        const resolved = resolvedShown.filter((r) => r.pending.includes(e) && (every || (!r.inhibited && (!r.silenced || keeps))));
         if (!firingAlerts.length && !resolved.length) {
           // every alert muted: Alertmanager's pipeline stops after its MuteStage, before DedupStage, so the
           // notification log keeps what the exporter was told (an alert told of, muted, then unmuted is not new)
@@ -542,7 +556,7 @@ export class Dispatcher {
         let need = needsUpdate(entry, firingSet, resolvedSet, sendResolved, repeatMs, now);
         if (!need && keeps && sendResolved) {
           const told = new Set(entry?.resolved ?? []);
-          need = resolved.some((r) => r.silenced && !told.has(r.alert.fingerprint));
+          need = resolved.some((r) => (r.silenced || r.inhibited) && !told.has(r.alert.fingerprint));
         }
         if (!need) {
           marks.push({ group: g, exporter: e, entry: undefined, flushed: true });

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import { tempDir } from '../../test/helpers/index.ts';
+import { configFor, tempDir } from '../../test/helpers/index.ts';
+import { exporterCapabilities } from '../../src/component.ts';
+import { alertmanagerExporterFactory } from '../../exporters/alertmanager/index.ts';
+import { webhookExporterFactory } from '../../exporters/webhook/index.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import { SilenceStore, silenceState } from '../../src/silence-store.ts';
 import { batchOf, gauge } from './testdata/batches.ts';
@@ -419,5 +422,59 @@ describe('group_wait as Alertmanager counts it', () => {
     set(e, 'A', 's1', 1, 30 * S);
     expect(sent(tick(e, 30 * S))).toEqual([]); // firing now, started 30s ago: not before now
     expect(sent(tick(e, 60 * S))).toEqual(['webhook/ops: firing A/s1']);
+  });
+});
+
+describe('an exporter that needs every resolve (the alertmanager exporter)', () => {
+  it('is declared by the alertmanager exporter', () => {
+    expect(exporterCapabilities(alertmanagerExporterFactory, configFor(alertmanagerExporterFactory, { url: 'http://127.0.0.1:9093' })).keepsEveryResolve).toBe(true);
+    expect(exporterCapabilities(webhookExporterFactory, configFor(webhookExporterFactory, { url: 'http://127.0.0.1:9093' })).keepsEveryResolve).toBe(false);
+  });
+
+  it('gets the resolve of an alert it was told fires, also when the alert resolves inhibited or silenced, or its route has send_resolved: false', () => {
+    const e = engineFor(
+      {
+        rules: [rule('W', { severity: 'warning' }), rule('C', { severity: 'critical' }), rule('S'), rule('R')],
+        route: {
+          exporters: ['alertmanager/am', 'webhook/ops'],
+          group_by: ['alertname'],
+          group_wait: '0s',
+          group_interval: '1m',
+          routes: [{ matchers: ['alertname="R"'], send_resolved: false }],
+        },
+        inhibit: [{ source_matchers: ['severity=critical'], target_matchers: ['severity=warning'], equal: ['service.name'] }],
+        silences: [{ matchers: ['alertname=S'], starts_at: new Date(90 * S).toISOString(), duration: '1h' }],
+      },
+      { startedAt: 0 },
+    );
+    for (const a of ['W', 'S', 'R']) set(e, a, 's', 1, 0);
+    expect(sent(tick(e, 0))).toEqual(['alertmanager/am: firing R/s', 'alertmanager/am: firing S/s', 'alertmanager/am: firing W/s', 'webhook/ops: firing R/s', 'webhook/ops: firing S/s', 'webhook/ops: firing W/s']);
+    for (const a of ['W', 'S', 'R', 'C']) set(e, a, 's', 1, 2 * M);
+    expect(sent(tick(e, 2 * M))).toEqual(['alertmanager/am: firing C/s', 'webhook/ops: firing C/s']); // W inhibited, S silenced
+    for (const a of ['W', 'S', 'R']) set(e, a, 's', 0, 3 * M);
+    set(e, 'C', 's', 1, 3 * M);
+    // the webhook gets none of these resolves (as from Alertmanager); the alertmanager exporter gets all three,
+    // else it would go on re-sending them as firing to Alertmanager
+    expect(sent(tick(e, 3 * M))).toEqual(['alertmanager/am: resolved R/s', 'alertmanager/am: resolved S/s', 'alertmanager/am: resolved W/s']);
+    set(e, 'C', 's', 1, 4 * M);
+    expect(sent(tick(e, 4 * M))).toEqual([]);
+  });
+
+  it('gets the resolves of a time-muted route once the mute ends', () => {
+    const FRI_23_50 = Date.parse('2026-11-27T23:50:00Z');
+    const SAT_10_00 = Date.parse('2026-11-28T10:00:00Z');
+    const MON_09_00 = Date.parse('2026-11-30T09:00:00Z');
+    const e = engineFor({
+      rules: [rule('A')],
+      time_intervals: [{ name: 'weekends', time_intervals: [{ weekdays: ['saturday', 'sunday'] }] }],
+      route: { exporters: [], group_wait: '0s', group_interval: '1m', routes: [{ matchers: ['alertname="A"'], exporters: ['alertmanager/am', 'slack/x'], mute_time_intervals: ['weekends'] }] },
+    });
+    set(e, 'A', 's1', 1, FRI_23_50);
+    expect(sent(tick(e, FRI_23_50))).toEqual(['alertmanager/am: firing A/s1', 'slack/x: firing A/s1']);
+    set(e, 'A', 's1', 0, SAT_10_00);
+    expect(sent(tick(e, SAT_10_00))).toEqual([]);
+    expect(sent(tick(e, SAT_10_00 + M))).toEqual([]);
+    expect(sent(tick(e, MON_09_00))).toEqual(['alertmanager/am: resolved A/s1']);
+    expect(sent(tick(e, MON_09_00 + M))).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import type { AlertsConfig } from '../config.ts';
 import { alertsProcessorFactory } from '../index.ts';
 import { compileConfig } from '../rules.ts';
 
-export function engineFor(raw: unknown, opts: { startedAt?: number; observedFrom?: number; silences?: SilenceSource; defaultExporters?: string[]; sendsResolved?: (id: string) => boolean } = {}): AlertEngine {
+export function engineFor(raw: unknown, opts: { startedAt?: number; observedFrom?: number; silences?: SilenceSource; defaultExporters?: string[]; sendsResolved?: (id: string) => boolean; keepsEveryResolve?: (id: string) => boolean } = {}): AlertEngine {
   const config = configFor<AlertsConfig>(alertsProcessorFactory, raw);
   const compiled = compileConfig(config);
   if (compiled.issues.length) throw new Error(JSON.stringify(compiled.issues));
@@ -18,6 +18,7 @@ export function engineFor(raw: unknown, opts: { startedAt?: number; observedFrom
     observedFrom: opts.observedFrom ?? -Infinity,
     keepsSilencedResolves: (id) => id.startsWith('file'),
     sendsResolved: opts.sendsResolved,
+    keepsEveryResolve: opts.keepsEveryResolve ?? ((id) => id.startsWith('alertmanager')),
     defaultExporters: opts.defaultExporters ?? [],
     silences: opts.silences,
   });
