@@ -12,6 +12,8 @@ export const webhookExporterFactory: Factory<WebhookConfig> = {
   kind: 'exporter',
   schema: WebhookConfigSchema,
   signals: ['alerts'],
+  // its send_resolved is an Alertmanager integration's: the alerts processor reads it (src/component.ts)
+  alertCapabilities: (config) => ({ sendsResolved: config.send_resolved }),
   example: { url: 'https://alerts.example.com/vigil' },
   validate(config) {
     const problem = httpUrlIssue(config.url);

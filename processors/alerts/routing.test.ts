@@ -478,3 +478,19 @@ describe('an exporter that needs every resolve (the alertmanager exporter)', () 
     expect(sent(tick(e, MON_09_00 + M))).toEqual([]);
   });
 });
+
+describe("the webhook exporter's send_resolved (Alertmanager webhook_configs)", () => {
+  it('is read, default true, and is the exporter\'s sendsResolved', () => {
+    const caps = (raw: Record<string, unknown>) => exporterCapabilities(webhookExporterFactory, configFor(webhookExporterFactory, { url: 'http://127.0.0.1:9/hook', ...raw }));
+    expect(caps({}).sendsResolved).toBe(true);
+    expect(caps({ send_resolved: false }).sendsResolved).toBe(false);
+    const e = engineFor(
+      { rules: [rule('A')], route: { exporters: ['webhook/quiet', 'webhook/ops'], group_by: ['alertname'], group_wait: '0s', group_interval: '1m' } },
+      { sendsResolved: (id) => caps(id === 'webhook/quiet' ? { send_resolved: false } : {}).sendsResolved },
+    );
+    set(e, 'A', 's1', 1, 0);
+    expect(sent(tick(e, 0))).toEqual(['webhook/ops: firing A/s1', 'webhook/quiet: firing A/s1']);
+    set(e, 'A', 's1', 0, 2 * M);
+    expect(sent(tick(e, 2 * M))).toEqual(['webhook/ops: resolved A/s1']);
+  });
+});
