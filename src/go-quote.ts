@@ -46,13 +46,30 @@ export function goQuote(s: string): string {
 }
 
 /**
+ * Go's string order (byte-wise over UTF-8, i.e. code point order), as a comparator: JavaScript's `<` compares
+ * UTF-16 units, which puts a character above U+FFFF (a surrogate pair) before U+E000..U+FFFF.
+ */
+export function goCompare(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    if (sx !== sy) return sx ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/**
  * A label set as prometheus/common's model.LabelSet.String writes it, the group-label part of an
  * Alertmanager group key: each `name=%q` pair, the pairs sorted as UTF-8 strings (not by name: `a1="y"` comes
  * before `a="x"`, since `1` sorts before `=`), joined by `, `, in braces.
  */
 export function labelSetString(labels: Readonly<Record<string, string>>): string {
   const pairs = Object.keys(labels).map((n) => `${n}=${goQuote(labels[n]!)}`);
-  // Go's sort.Strings compares UTF-8 bytes (JavaScript's < compares UTF-16 units: not the same above U+FFFF)
-  if (pairs.length > 1) pairs.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  pairs.sort(goCompare); // Go's sort.Strings
   return `{${pairs.join(', ')}}`;
 }

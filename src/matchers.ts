@@ -12,7 +12,7 @@
  * written `{a="b", c=~"d"}`. As Alertmanager's default (fallback) mode does (matcher/compat), text that the
  * classic grammar (pkg/labels/parse.go) reads is read that way, also where the UTF-8 grammar disagrees.
  */
-import { goQuote } from './go-quote.ts';
+import { goCompare, goQuote } from './go-quote.ts';
 import { type AnchoredRegex, compileRegex } from './regex.ts';
 
 /** Alertmanager's matcher operators: equal, not equal, regex match, regex no match. */
@@ -319,10 +319,10 @@ export function formatMatcher(m: Pick<Matcher, 'name' | 'op' | 'value'>): string
   return `${m.name}${m.op}"${m.value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`;
 }
 
-/** Alertmanager's order of a route's matchers (labels.Matchers.Less): by name, value, then operator. */
+/** Alertmanager's order of a route's matchers (labels.Matchers.Less): by name, value (Go's byte order), then operator. */
 export function sortMatchers(ms: Matcher[]): Matcher[] {
   const rank: Record<MatchOp, number> = { '=': 0, '!=': 1, '=~': 2, '!~': 3 };
-  return ms.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : rank[a.op] - rank[b.op]));
+  return ms.sort((a, b) => goCompare(a.name, b.name) || goCompare(a.value, b.value) || rank[a.op] - rank[b.op]);
 }
 
 /** `{a="b",c=~"d"}` as Alertmanager writes a matcher list (labels.Matchers.String). */

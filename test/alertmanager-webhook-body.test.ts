@@ -5,6 +5,8 @@
  *   them (the `name="value"` pairs sorted as strings, so `a1` before `a`; values quoted as Go's %q);
  * - a body cut by `max_alerts`: its `status`, `commonLabels` and `commonAnnotations` are those of the alerts
  *   it carries (Alertmanager cuts before it builds the template data).
+ * - the order of alerts in a body and of matchers in a route key: strings compare as Go compares them (UTF-8
+ *   bytes: U+FF5E before U+1F600, where JavaScript's < says the opposite).
  * It also shows what processors/alerts/routing.test.ts's "group_wait as Alertmanager counts it" relies on: a
  * new group whose alerts started more than group_wait ago is flushed at once.
  */
@@ -14,6 +16,7 @@ import type { Alert, AlertNotification } from '../src/model.ts';
 import { alertsProcessorFactory } from '../processors/alerts/index.ts';
 import type { AlertsConfig } from '../processors/alerts/config.ts';
 import { compileRoutes, groupKeyOf, groupLabelsOf, matchRoute } from '../processors/alerts/routes.ts';
+import { sortAlerts } from '../processors/alerts/dispatcher.ts';
 import { configFor, waitFor } from './helpers/index.ts';
 import { WebhookReceiver } from './doubles/webhook-receiver.ts';
 import { AlertmanagerProcess, alertmanagerBinary } from './doubles/alertmanager.ts';
@@ -105,5 +108,51 @@ receivers:
       const { value: _v, ...mine } = { ...webhookPayload(n, 'r', 1), value: undefined };
       expect({ ...mine, alerts: mine.alerts.map(({ value: _x, ...a }) => a) }).toEqual(amCut);
     }
+  }, 60_000);
+
+  it('alerts in a body and matchers in a route key are in Go\'s string order', async () => {
+    const hook = await new WebhookReceiver().start();
+    cleanup.push(() => hook.close());
+    // both regexes match every v below: the route's two matchers differ by value only
+    const route = { group_by: ['alertname'], group_wait: '30s', routes: [{ matchers: ['v=~".*\u{1F600}.*|.+"', 'v=~".*\u{FF5E}.*|.+"'] }] };
+    const am = new AlertmanagerProcess(
+      bin!,
+      `route:
+  receiver: r
+  group_by: [alertname]
+  group_wait: 30s
+  routes:
+    - matchers: ${JSON.stringify(route.routes[0]!.matchers)}
+      receiver: r
+receivers:
+  - name: r
+    webhook_configs:
+      - url: ${hook.url}/hook
+`,
+    );
+    await am.start();
+    cleanup.push(() => am.stop());
+    const startsAt = new Date(Date.now() - 60_000).toISOString();
+    const sets: Record<string, string>[] = [
+      { alertname: 'O', v: 'x\u{1F600}' },
+      { alertname: 'O', v: 'x\u{FF5E}' },
+      { alertname: 'O', v: 'xa' },
+      { alertname: 'O', v: 'y', job: 'j\u{1F600}' },
+      { alertname: 'O', v: 'y', job: 'j\u{FF5E}' },
+    ];
+    const res = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sets.map((labels) => ({ labels, startsAt }))) });
+    expect(res.status).toBe(200);
+    await waitFor(() => hook.payloads().length >= 1, 20_000, 'the notification');
+    const body = hook.payloads<Body>()[0]!;
+    expect(body.alerts).toHaveLength(sets.length);
+
+    const mine = sets.map((labels, i) => ({ labels, fingerprint: String(i) }) as unknown as Alert).reverse();
+    sortAlerts(mine);
+    expect(mine.map((a) => a.labels)).toEqual(body.alerts.map((a) => a.labels));
+
+    const config = configFor<AlertsConfig>(alertsProcessorFactory, { route });
+    const root = compileRoutes(config, []);
+    const [node] = matchRoute(root, sets[0]!);
+    expect(groupKeyOf(node!, groupLabelsOf(node!, sets[0]!))).toBe(body.groupKey);
   }, 60_000);
 });

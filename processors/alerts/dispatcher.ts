@@ -46,6 +46,7 @@ import type { Logger } from '../../src/logger.ts';
 import { type BudgetAccount, labelsBytes, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
+import { goCompare } from '../../src/go-quote.ts';
 import { type Matcher, matchAll } from '../../src/matchers.ts';
 import type { Instance, ResolvedAlert } from './rule-state.ts';
 import { type CompiledInhibit, type ExporterList, type RouteNode, groupKeyOf, groupLabelsOf, matchRoute, walkRoutes } from './routes.ts';
@@ -201,14 +202,14 @@ const orderKeys = new WeakMap<Record<string, string>, OrderKey>();
 function orderKeyOf(labels: Record<string, string>): OrderKey {
   let k = orderKeys.get(labels);
   if (!k) {
-    const names = Object.keys(labels).sort();
+    const names = Object.keys(labels).sort(goCompare);
     k = { job: labels.job, instance: labels.instance, names, values: names.map((n) => labels[n]!) };
     orderKeys.set(labels, k);
   }
   return k;
 }
 
-/** Alertmanager's order of alerts in a notification (alert.AlertSlice.Less). */
+/** Alertmanager's order of alerts in a notification (alert.AlertSlice.Less; strings in Go's byte order). */
 export function compareAlerts(a: Alert, b: Alert): number {
   return compareKeys(orderKeyOf(a.labels), orderKeyOf(b.labels));
 }
@@ -231,7 +232,7 @@ function compareKeys(a: OrderKey, b: OrderKey): number {
     if (x === undefined && y === undefined) continue;
     if (x === undefined) return 1;
     if (y === undefined) return -1;
-    if (x !== y) return x < y ? -1 : 1;
+    if (x !== y) return goCompare(x, y) < 0 ? -1 : 1;
   }
   return labelSetBefore(a, b) ? -1 : labelSetBefore(b, a) ? 1 : 0;
 }
@@ -248,10 +249,10 @@ function labelSetBefore(a: OrderKey, b: OrderKey): boolean {
   for (let i = 0; i < an.length; i++) {
     const x = an[i]!;
     const y = bn[i]!;
-    if (x !== y) return y < x; // the smaller name is missing from the other set: that other set comes first
+    if (x !== y) return goCompare(y, x) < 0; // the smaller name is missing from the other set: that other set comes first
     const av = a.values[i]!;
     const bv = b.values[i]!;
-    if (av !== bv) return av < bv;
+    if (av !== bv) return goCompare(av, bv) < 0; // Go compares strings by UTF-8 bytes
   }
   return false;
 }
