@@ -342,7 +342,7 @@ export class AlertEngine {
     if (!state || (state.version !== 1 && state.version !== 2)) return;
     for (const inst of state.instances ?? []) {
       if (!inst || typeof inst.key !== 'string' || typeof inst.rule !== 'string' || typeof inst.labels !== 'object') continue;
-      this.state.addInstance({ ...inst, value: inst.value ?? NaN }, groupKeyOf(inst.key));
+      this.state.restoreInstance({ ...inst, value: inst.value ?? NaN }, groupKeyOf(inst.key));
     }
     if (state.version === 2) this.dispatcher.restore(state.dispatcher);
     else {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { AlertNotification } from '../../src/model.ts';
+import { labelsKey } from './fingerprint.ts';
 import { alertLabels } from './rule-state.ts';
+import { batchOf, gauge } from './testdata/batches.ts';
+import { engineFor, tick } from './testdata/engine.ts';
 
 /** The definition `alertLabels` must equal: the spreads, then every empty label dropped. */
 function definition(group: Record<string, string>, rule: Record<string, string>, alertname: string, severity: string): Record<string, string> {
@@ -29,5 +33,46 @@ describe('alertLabels', () => {
     alertLabels(group, rule, 'HighLoad', 'warning');
     expect(group).toEqual({ a: '1', b: '' });
     expect(rule).toEqual({ c: '2' });
+  });
+});
+
+describe('a restored alert whose rule now gives another label set (restart or reload after a config change)', () => {
+  const M = 60_000;
+  const rule = (extra: Record<string, unknown>) => ({ name: 'A', metric: 'x', group_by: ['service'], stat: 'last', window: '10m', op: '>', threshold: 0, ...extra });
+  const config = (extra: Record<string, unknown>) => ({ rules: [rule(extra)], route: { exporters: ['webhook/x'], group_wait: '0s', group_interval: '1m' } });
+  const sent = (ns: AlertNotification[]) => ns.flatMap((n) => n.alerts.map((a) => `${a.status} ${labelsKey(a.labels)}`)).sort();
+  /** Fires A under `before`, restarts with `after` (state restored), and returns what the next two evaluations send. */
+  function restart(before: Record<string, unknown>, after: Record<string, unknown>) {
+    const e = engineFor(config(before));
+    e.ingest(batchOf([gauge('x', { service: 's' }, 1, 0)]), 0);
+    const first = sent(tick(e, 0));
+    const e2 = engineFor(config(after));
+    e2.restore(JSON.parse(JSON.stringify(e.snapshot())), M);
+    e2.ingest(batchOf([gauge('x', { service: 's' }, 1, M)]), M);
+    const next = sent(tick(e2, M));
+    e2.ingest(batchOf([gauge('x', { service: 's' }, 1, 2 * M)]), 2 * M);
+    return { first, next, then: sent(tick(e2, 2 * M)), firing: e2.firing().map((a) => labelsKey(a.labels)) };
+  }
+
+  it('a changed label: the old alert resolves and the new one fires (as in Prometheus), for counted anew', () => {
+    const r = restart({ labels: { team: 'a' } }, { labels: { team: 'b' }, for: '1m' });
+    expect(r.first).toEqual(['firing {alertname="A", service="s", severity="warning", team="a"}']);
+    expect(r.next).toEqual(['resolved {alertname="A", service="s", severity="warning", team="a"}']);
+    expect(r.then).toEqual(['firing {alertname="A", service="s", severity="warning", team="b"}']);
+    expect(r.firing).toEqual(['{alertname="A", service="s", severity="warning", team="b"}']);
+  });
+
+  it('a changed severity: the old alert resolves (it was left firing for ever beside the new one)', () => {
+    const r = restart({ severity: 'warning' }, { severity: 'critical' });
+    expect(r.next).toEqual(['firing {alertname="A", service="s", severity="critical"}', 'resolved {alertname="A", service="s", severity="warning"}']);
+    expect(r.firing).toEqual(['{alertname="A", service="s", severity="critical"}']);
+  });
+
+  it('a label removed or added counts; the same rule keeps its alert (no resolve, same startsAt)', () => {
+    expect(restart({ labels: { team: 'a' } }, {}).next).toEqual(['firing {alertname="A", service="s", severity="warning"}', 'resolved {alertname="A", service="s", severity="warning", team="a"}']);
+    expect(restart({}, { labels: { team: 'a' } }).next).toEqual(['firing {alertname="A", service="s", severity="warning", team="a"}', 'resolved {alertname="A", service="s", severity="warning"}']);
+    const same = restart({ labels: { team: 'a' }, annotations: { s: 'x' } }, { labels: { team: 'a' }, annotations: { s: 'y' } });
+    expect(same.next).toEqual([]);
+    expect(same.firing).toEqual(['{alertname="A", service="s", severity="warning", team="a"}']);
   });
 });

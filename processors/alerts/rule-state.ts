@@ -150,6 +150,8 @@ export class RuleState {
    */
   readonly absence = new Map<string, Map<string, { labels: Record<string, string>; at: number }>>();
   private readonly ruleByName = new Map<string, CompiledRule>();
+  /** Instances restored from a snapshot, checked against the rules at the next evaluation (see {@link restoreInstance}). */
+  private readonly restored = new Set<Instance>();
   /** The values shared by the rules within a round (and its cost counts: RoundMemo.seriesRead). */
   readonly memo = new RoundMemo();
   private readonly sink = new StateSink(this);
@@ -173,6 +175,47 @@ export class RuleState {
     let m = this.slots.get(k);
     if (!m) this.slots.set(k, (m = new Map()));
     return m;
+  }
+
+  /**
+   * Adds an instance restored from a snapshot (a restart, a reload). At the next evaluation, before the rules
+   * run, it is checked against its rule as configured now: when the rule would give its group another label
+   * set (its `labels` or `severity` changed, a label was added or removed, its NoData alert is no longer
+   * wanted), the saved alert is a different alert, as in Prometheus: it is dropped, and resolved when it was
+   * firing, and the rule raises its new alert as a new one (`for` counted from then).
+   */
+  restoreInstance(inst: Instance, slotKey: string): void {
+    this.addInstance(inst, slotKey);
+    if (!inst.key.endsWith(LIMIT_SLOT)) this.restored.add(inst);
+  }
+
+  /** Whether a restored instance's labels are not those its rule, as configured now, gives its group. */
+  private changedSinceSaved(inst: Instance): boolean {
+    const rule = this.ruleByName.get(inst.rule);
+    if (!rule) return false; // a removed rule: its alerts are resolved in evaluate
+    const severity = inst.labels.severity ?? '';
+    if (severity !== rule.severity && !rule.slo?.pairs.some((p) => p.severity === severity)) return true;
+    const noData = inst.labels.alertname === NO_DATA_ALERTNAME && inst.labels.rulename === rule.name;
+    if (noData && !rule.noDataAlert) return true;
+    const group: Record<string, string> = {};
+    for (const k of rule.groupBy) if (inst.labels[k] !== undefined) group[k] = inst.labels[k]!;
+    const ruleLabels: Record<string, string> = { ...rule.labels };
+    if (noData) ruleLabels.rulename = rule.name;
+    // a templated label was rendered with the value: the saved one stands (a new rendering is a new alert anyway)
+    else for (const k of Object.keys(rule.labelTemplates ?? {})) if (inst.labels[k] !== undefined) ruleLabels[k] = inst.labels[k]!;
+    const want = alertLabels(group, ruleLabels, noData ? NO_DATA_ALERTNAME : rule.name, severity);
+    const keys = Object.keys(want);
+    return keys.length !== Object.keys(inst.labels).length || keys.some((k) => inst.labels[k] !== want[k]);
+  }
+
+  /** Drops (and resolves, when firing) the restored instances whose rule now gives another label set. */
+  private settleRestored(now: number, resolvedNow: ResolvedAlert[]): void {
+    for (const inst of this.restored) {
+      if (this.instances.get(inst.key) !== inst || !this.changedSinceSaved(inst)) continue;
+      this.deleteInstance(inst);
+      if (inst.state === 'firing') resolvedNow.push({ rule: inst.rule, alert: { ...this.toAlert(inst), status: 'resolved', endsAt: new Date(now).toISOString() } });
+    }
+    this.restored.clear();
   }
 
   /**
@@ -494,6 +537,7 @@ export class RuleState {
   evaluate(store: SeriesStore, now: number): ResolvedAlert[] {
     this.store = store;
     const resolvedNow: ResolvedAlert[] = [];
+    if (this.restored.size) this.settleRestored(now, resolvedNow);
     const sink = this.sink;
     sink.now = now;
     sink.resolvedNow = resolvedNow;
