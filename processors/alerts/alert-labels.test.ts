@@ -76,3 +76,24 @@ describe('a restored alert whose rule now gives another label set (restart or re
     expect(same.firing).toEqual(['{alertname="A", service="s", severity="warning", team="a"}']);
   });
 });
+
+describe('a restored alert whose rule now groups by other labels', () => {
+  it('is replaced by the alert of its new group, which resolves with its data (the saved one stayed firing for ever: no result of the rule has its group key any more)', () => {
+    const M = 60_000;
+    const config = (group_by: string[]) => ({ rules: [{ name: 'A', metric: 'x', group_by, stat: 'last', window: '10m', op: '>', threshold: 0 }], route: { exporters: ['webhook/x'], group_wait: '0s', group_interval: '1m' } });
+    const sent = (ns: AlertNotification[]) => ns.flatMap((n) => n.alerts.map((a) => `${a.status} ${labelsKey(a.labels)}`)).sort();
+    const e = engineFor(config(['service', 'region']));
+    e.ingest(batchOf([gauge('x', { service: 's', region: 'r' }, 1, 0)]), 0);
+    expect(sent(tick(e, 0))).toEqual(['firing {alertname="A", region="r", service="s", severity="warning"}']);
+    const e2 = engineFor(config(['region', 'service']));
+    e2.restore(JSON.parse(JSON.stringify(e.snapshot())), M);
+    e2.ingest(batchOf([gauge('x', { service: 's', region: 'r' }, 1, M)]), M);
+    // the same labels under another group key: one alert, still firing (the same fingerprint: no news)
+    expect(sent(tick(e2, M))).toEqual([]);
+    expect(e2.firing()).toHaveLength(1);
+    // and when its data says the condition no longer holds, it resolves (the saved one stayed firing for ever)
+    e2.ingest(batchOf([gauge('x', { service: 's', region: 'r' }, 0, 2 * M)]), 2 * M);
+    expect(sent(tick(e2, 2 * M))).toEqual(['resolved {alertname="A", region="r", service="s", severity="warning"}']);
+    expect(e2.firing()).toEqual([]);
+  });
+});

@@ -73,6 +73,11 @@ export interface Instance {
   keepFiringSince?: number | undefined;
   value: number;
   annotations: Record<string, string>;
+  /**
+   * Its rule's `group_by` when it was raised (names joined by U+0000): a saved alert whose rule now groups
+   * otherwise belongs to no group the rule reports (see RuleState.restoreInstance). Absent in older state files.
+   */
+  groupBy?: string;
 }
 
 /** An alert that resolved in a round, with the rule it came from. */
@@ -180,8 +185,8 @@ export class RuleState {
   /**
    * Adds an instance restored from a snapshot (a restart, a reload). At the next evaluation, before the rules
    * run, it is checked against its rule as configured now: when the rule would give its group another label
-   * set (its `labels` or `severity` changed, a label was added or removed, its NoData alert is no longer
-   * wanted), the saved alert is a different alert, as in Prometheus: it is dropped, and resolved when it was
+   * set (its `labels`, `severity` or `group_by` changed, a label was added or removed, its NoData alert is no
+   * longer wanted), the saved alert is a different alert, as in Prometheus: it is dropped, and resolved when it was
    * firing, and the rule raises its new alert as a new one (`for` counted from then).
    */
   restoreInstance(inst: Instance, slotKey: string): void {
@@ -193,6 +198,8 @@ export class RuleState {
   private changedSinceSaved(inst: Instance): boolean {
     const rule = this.ruleByName.get(inst.rule);
     if (!rule) return false; // a removed rule: its alerts are resolved in evaluate
+    // another group_by: the rule's results have other group keys, so nothing would ever touch it again
+    if (inst.groupBy !== undefined && inst.groupBy !== rule.groupBy.join('\u0000')) return true;
     const severity = inst.labels.severity ?? '';
     if (severity !== rule.severity && !rule.slo?.pairs.some((p) => p.severity === severity)) return true;
     const noData = inst.labels.alertname === NO_DATA_ALERTNAME && inst.labels.rulename === rule.name;
@@ -389,6 +396,7 @@ export class RuleState {
       lastTrueAt: sink.now,
       value,
       annotations: {},
+      groupBy: sink.rule!.groupBy.join('\u0000'),
     };
   }
 
