@@ -40,6 +40,14 @@ export function alertLabels(groupLabels: Record<string, string>, ruleLabels: Rec
   return labels;
 }
 
+/** A rule's group_by as one string (names joined by U+0000), one string per rule (Instance.groupBy). */
+const groupByKeys = new WeakMap<readonly string[], string>();
+function groupByKey(groupBy: readonly string[]): string {
+  let k = groupByKeys.get(groupBy);
+  if (k === undefined) groupByKeys.set(groupBy, (k = groupBy.join('\u0000')));
+  return k;
+}
+
 /** The group key of a slot key (see AlertEngine.addInstance). */
 function groupOfSlotKey(slotKey: string): string {
   const i = slotKey.indexOf('\u0002');
@@ -199,7 +207,7 @@ export class RuleState {
     const rule = this.ruleByName.get(inst.rule);
     if (!rule) return false; // a removed rule: its alerts are resolved in evaluate
     // another group_by: the rule's results have other group keys, so nothing would ever touch it again
-    if (inst.groupBy !== undefined && inst.groupBy !== rule.groupBy.join('\u0000')) return true;
+    if (inst.groupBy !== undefined && inst.groupBy !== groupByKey(rule.groupBy)) return true;
     const severity = inst.labels.severity ?? '';
     if (severity !== rule.severity && !rule.slo?.pairs.some((p) => p.severity === severity)) return true;
     const noData = inst.labels.alertname === NO_DATA_ALERTNAME && inst.labels.rulename === rule.name;
@@ -396,7 +404,7 @@ export class RuleState {
       lastTrueAt: sink.now,
       value,
       annotations: {},
-      groupBy: sink.rule!.groupBy.join('\u0000'),
+      groupBy: groupByKey(sink.rule!.groupBy),
     };
   }
 
