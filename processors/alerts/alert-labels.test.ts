@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AlertNotification } from '../../src/model.ts';
 import { labelsKey } from './fingerprint.ts';
 import { alertLabels } from './rule-state.ts';
-import { batchOf, gauge } from './testdata/batches.ts';
+import { batchOf, gauge, sum } from './testdata/batches.ts';
 import { engineFor, tick } from './testdata/engine.ts';
 
 /** The definition `alertLabels` must equal: the spreads, then every empty label dropped. */
@@ -95,5 +95,26 @@ describe('a restored alert whose rule now groups by other labels', () => {
     e2.ingest(batchOf([gauge('x', { service: 's', region: 'r' }, 0, 2 * M)]), 2 * M);
     expect(sent(tick(e2, 2 * M))).toEqual(['resolved {alertname="A", region="r", service="s", severity="warning"}']);
     expect(e2.firing()).toEqual([]);
+  });
+});
+
+describe('a restored alert whose rule did not change', () => {
+  it('keeps firing after a restart, with no resolve: SLO pairs (their own severities) and templated labels', () => {
+    const M = 60_000;
+    const slo = { name: 'Avail', slo: { objective: 0.999, good: { metric: 'span.calls', where: { 'status.code': { '!=': 'error' } } }, total: { metric: 'span.calls' } }, severity: 'critical', group_by: ['svc'], labels: { team: 'x' } };
+    const templ = { name: 'T', metric: 'g', group_by: ['svc'], stat: 'last', window: '10m', op: '>', threshold: 0, labels: { band: '{{ value }}', team: 'y' } };
+    const config = { rules: [slo, templ], route: { exporters: ['webhook/x'], group_wait: '0s', group_interval: '1m' } };
+    const e = engineFor(config);
+    for (let m = 0; m < 170; m++) {
+      const errors = m < 120 ? 0 : 2;
+      e.ingest(batchOf([sum('span.calls', { 'status.code': 'ok', svc: 's' }, 100 - errors, m * M), sum('span.calls', { 'status.code': 'error', svc: 's' }, errors, m * M), gauge('g', { svc: 's' }, 5, m * M)]), m * M);
+    }
+    tick(e, 170 * M - 1);
+    const before = e.firing().map((a) => labelsKey(a.labels)).sort();
+    expect(before).toHaveLength(3); // the page, the ticket, the templated alert
+    const e2 = engineFor(config);
+    e2.restore(JSON.parse(JSON.stringify(e.snapshot())), 170 * M);
+    expect(tick(e2, 170 * M)).toEqual([]);
+    expect(e2.firing().map((a) => labelsKey(a.labels)).sort()).toEqual(before);
   });
 });
