@@ -8,6 +8,12 @@
  * Validation follows Alertmanager's `silence.validateSilence`: at least one matcher, valid regexes, not every
  * matcher matching the empty label (which would silence everything), endsAt after startsAt and not in the
  * past. Expired silences are kept for `retentionMs` (Alertmanager's --data.retention, 120h) then dropped.
+ *
+ * Bounded (Alertmanager's --silences.max-silences and --silences.max-silence-size-bytes, here always on): one
+ * silence takes at most {@link SilenceLimits.maxSilenceBytes} (its JSON), the active and pending ones are at
+ * most {@link SilenceLimits.maxSilences} and {@link SilenceLimits.maxBytes} in all (beyond, a new one is
+ * refused with 400), and expired ones are kept only within the same two bounds, the longest expired dropped
+ * first: creating and expiring silences in a loop neither grows the set without end nor blocks new silences.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -108,8 +114,25 @@ export function silenceState(s: Pick<StoredSilence, 'startsAt' | 'endsAt'>, nowM
 }
 
 const RETENTION_MS = 120 * 3_600_000;
-const MAX_SILENCES = 10_000;
 const MAX_TEXT = 4096;
+
+/** Bounds of the silence set (see this file's comment); {@link DEFAULT_SILENCE_LIMITS} unless a test says otherwise. */
+export interface SilenceLimits {
+  /** Silences held at most (active and pending: beyond, a new one is refused; expired ones fill what is left). */
+  maxSilences: number;
+  /** Bytes of one silence at most (its stored JSON: matchers, comment, createdBy, times). */
+  maxSilenceBytes: number;
+  /** Bytes of all the silences held at most (counted as maxSilenceBytes is). */
+  maxBytes: number;
+}
+
+/** 10,000 silences of at most 32 KiB each, 32 MiB in all (what `silences.json` and `GET /api/v2/silences` hold at most). */
+export const DEFAULT_SILENCE_LIMITS: Readonly<SilenceLimits> = Object.freeze({ maxSilences: 10_000, maxSilenceBytes: 32 * 1024, maxBytes: 32 * 1024 * 1024 });
+
+/** Bytes a silence takes, as counted against the limits: the UTF-8 length of its JSON. */
+export function silenceBytes(s: StoredSilence): number {
+  return Buffer.byteLength(JSON.stringify(s));
+}
 
 function isoOf(v: unknown, what: string): string {
   if (typeof v !== 'string') throw new SilenceInputError(`${what} is required (an RFC 3339 time)`);
@@ -183,15 +206,18 @@ export class SilenceStore implements SilenceSource {
   private chain: Promise<unknown> = Promise.resolve();
   version = 0;
 
-  private constructor(readonly file: string) {}
+  private constructor(
+    readonly file: string,
+    private readonly limits: SilenceLimits,
+  ) {}
 
   /**
    * Opens the store of a state directory. A missing file is an empty set; one that is not valid JSON is
    * moved aside (`.corrupt`) and reported through `warn`. Silences that `vigil silence add` wrote before
    * the API existed (`<state_dir>/processors/<alerts id>/silences.json`) are taken over once.
    */
-  static open(stateDir: string, warn: (message: string) => void = () => undefined): SilenceStore {
-    const store = new SilenceStore(path.join(stateDir, 'silences.json'));
+  static open(stateDir: string, warn: (message: string) => void = () => undefined, limits: SilenceLimits = DEFAULT_SILENCE_LIMITS): SilenceStore {
+    const store = new SilenceStore(path.join(stateDir, 'silences.json'), limits);
     let raw: unknown;
     try {
       raw = readJsonSync(store.file);
@@ -257,12 +283,14 @@ export class SilenceStore implements SilenceSource {
           ((state === 'active' && Date.parse(old.startsAt) === Date.parse(input.startsAt)) || (state === 'pending' && Date.parse(input.startsAt) >= nowMs));
         if (canUpdate) {
           Object.assign(old, { startsAt: input.startsAt, endsAt: input.endsAt, comment: input.comment, createdBy: input.createdBy, updatedAt: now });
+          this.checkSize(old);
           return { next, result: old.id };
         }
         if (state !== 'expired') Object.assign(old, { endsAt: now, updatedAt: now, ...(state === 'pending' ? { startsAt: now } : {}) });
       }
       const startsAt = Date.parse(input.startsAt) < nowMs ? now : input.startsAt;
       const created: StoredSilence = { id: crypto.randomUUID(), matchers: input.matchers, startsAt, endsAt: input.endsAt, createdBy: input.createdBy, comment: input.comment, updatedAt: now };
+      this.checkSize(created);
       next.push(created);
       return { next, result: created.id };
     }, nowMs);
@@ -286,12 +314,57 @@ export class SilenceStore implements SilenceSource {
     }, nowMs);
   }
 
+  private checkSize(s: StoredSilence): void {
+    const bytes = silenceBytes(s);
+    if (bytes > this.limits.maxSilenceBytes)
+      throw new SilenceInputError(`the silence takes ${bytes} bytes, over the limit of ${this.limits.maxSilenceBytes} (its matchers, comment and createdBy): use fewer or shorter matchers, or a shorter comment`);
+  }
+
+  /**
+   * `silences` within the limits: throws SilenceInputError when the active and pending ones alone exceed them;
+   * otherwise drops the expired ones that do not fit, those that ended first first (the order is kept).
+   */
+  private bounded(silences: StoredSilence[], nowMs: number): StoredSilence[] {
+    const { maxSilences, maxBytes } = this.limits;
+    const sizes = new Map<StoredSilence, number>();
+    let liveCount = 0;
+    let liveBytes = 0;
+    const expired: StoredSilence[] = [];
+    for (const s of silences) {
+      const bytes = silenceBytes(s);
+      sizes.set(s, bytes);
+      if (silenceState(s, nowMs) === 'expired') expired.push(s);
+      else {
+        liveCount++;
+        liveBytes += bytes;
+      }
+    }
+    if (liveCount > maxSilences) throw new SilenceInputError(`too many active and pending silences (limit ${maxSilences}); expire some first`);
+    if (liveBytes > maxBytes) throw new SilenceInputError(`the active and pending silences would take ${liveBytes} bytes (limit ${maxBytes}); expire some first`);
+    // the expired ones that ended last are kept while they fit
+    expired.sort((a, b) => Date.parse(b.endsAt) - Date.parse(a.endsAt));
+    const dropped = new Set<StoredSilence>();
+    let count = liveCount;
+    let bytes = liveBytes;
+    for (const s of expired) {
+      const b = sizes.get(s)!;
+      if (count + 1 > maxSilences || bytes + b > maxBytes) dropped.add(s);
+      else {
+        count++;
+        bytes += b;
+      }
+    }
+    return dropped.size ? silences.filter((s) => !dropped.has(s)) : silences;
+  }
+
   /** Runs one change after the previous one settled; writes the new set, then swaps it in. */
   private serialised<T>(change: () => { next: StoredSilence[]; result: T }, nowMs: number): Promise<T> {
     const run = this.chain.then(async () => {
       const { next, result } = change();
-      const kept = next.filter((s) => Date.parse(s.endsAt) > nowMs - RETENTION_MS);
-      if (kept.length > MAX_SILENCES) throw new SilenceInputError(`too many silences (${MAX_SILENCES}); expire some first`);
+      const kept = this.bounded(
+        next.filter((s) => Date.parse(s.endsAt) > nowMs - RETENTION_MS),
+        nowMs,
+      );
       await writeFileAtomic(this.file, JSON.stringify({ version: 1, silences: kept }, null, 1));
       this.silences = kept;
       this.version++;
