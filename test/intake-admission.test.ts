@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
@@ -284,5 +285,54 @@ describe('intakeTurn', () => {
     expect(order).toEqual(['request 1', 'other callback', 'request 2', 'request 3']);
     // The queue empties and starts again.
     await intakeTurn();
+  });
+});
+
+describe('admission control while a gRPC request is being read', () => {
+  /** Opens a gRPC Export stream on `session` and sends only the start of its message (it never ends). */
+  function partialExport(session: http2.ClientHttp2Session) {
+    const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' }, { endStream: false });
+    const frame = Buffer.alloc(5 + 10);
+    frame.writeUInt32BE(1000, 1); // a 1000-byte message, of which 10 bytes are sent
+    stream.write(frame);
+    const answer = new Promise<{ status: string | undefined; message: string | undefined }>((resolve) => {
+      let status: string | undefined;
+      let message: string | undefined;
+      const take = (h: http2.IncomingHttpHeaders) => {
+        if (h['grpc-message'] !== undefined) message = decodeURIComponent(String(h['grpc-message']));
+        if (h['grpc-status'] !== undefined) resolve({ status: String(h['grpc-status']), message });
+      };
+      stream.on('response', take);
+      stream.on('trailers', take);
+      stream.on('close', () => resolve({ status, message }));
+      stream.on('error', () => undefined);
+      stream.resume();
+    });
+    return { stream, answer };
+  }
+
+  it('counts streams whose message is still arriving against max_requests_in_flight, and refuses streams beyond it at once (RESOURCE_EXHAUSTED), before their message is read', async () => {
+    const { r, gate, url } = await start({ max_requests_in_flight: 2 });
+    gate.open();
+    const session = http2.connect(`http://${r.grpcAddress}`);
+    session.on('error', () => undefined);
+    const streams = Array.from({ length: 6 }, () => partialExport(session));
+    await waitFor(() => r.admission.inFlight === 2, 5000, 'two streams being read hold the two slots');
+    // the four others are answered at once, while the two are still being read
+    const refused = await Promise.all(streams.slice(2).map((s) => s.answer));
+    expect(refused.map((a) => a.status)).toEqual(['8', '8', '8', '8']);
+    expect(refused[0]!.message).toContain('too many requests in flight (max_requests_in_flight 2');
+    expect(r.admission.inFlight).toBe(2);
+    // the limit is the receiver's: an HTTP request is refused too
+    expect((await post(url)).status).toBe(429);
+    // the client gives up: the slots come back
+    for (const s of streams.slice(0, 2)) s.stream.close(http2.constants.NGHTTP2_CANCEL);
+    await waitFor(() => r.admission.inFlight === 0, 5000, 'the slots of the cancelled streams given back');
+    session.close();
+    expect(r.admission.bytesInFlight).toBe(0);
+    expect(await grpcExport(r.grpcAddress)).toBeNull();
+    expect(gate.batches).toHaveLength(1); // nothing of the partial or refused streams was handled
+    expect(r.admission.inFlight).toBe(0);
+    expect(r.admission.bytesInFlight).toBe(0);
   });
 });

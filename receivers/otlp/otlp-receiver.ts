@@ -346,7 +346,7 @@ export class OtlpReceiver implements Component {
       'grpc.max_connection_age_grace_ms': ka.maxConnectionAgeGrace,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
       ...(this.config.protocols.grpc?.max_concurrent_streams ? { 'grpc.max_concurrent_streams': this.config.protocols.grpc.max_concurrent_streams } : {}),
-      interceptors: [readTimeoutInterceptor(parseDuration(this.config.read_timeout))],
+      interceptors: [admissionInterceptor(this.admission), readTimeoutInterceptor(parseDuration(this.config.read_timeout))],
     });
     for (const signal of SIGNALS) {
       const definition: GrpcJs.ServiceDefinition = {
@@ -398,15 +398,16 @@ export class OtlpReceiver implements Component {
         return;
       }
     }
+    // the call's slot was taken when it started (admissionInterceptor) and is given back when it ends; here
+    // its message's bytes join the bytes in flight
     const bytes = call.request.length;
-    if (!this.admission.tryAcquire(bytes)) {
-      const l = this.admission.limits;
-      fail(new IntakeError(429, `too many requests in flight (max_requests_in_flight ${l.maxRequests}, max_bytes_in_flight ${l.maxBytes}): retry later`, DEFAULT_RETRY_AFTER_MS));
+    if (!this.admission.tryGrow(bytes)) {
+      fail(new IntakeError(429, `too many request bytes in flight (max_bytes_in_flight ${this.admission.limits.maxBytes}): retry later`, DEFAULT_RETRY_AFTER_MS));
       return;
     }
     const started = performance.now();
     const done = () => {
-      this.admission.release(bytes);
+      this.admission.shrink(bytes);
       this.admission.observe(performance.now() - started);
     };
     // Cancelled by the client, or past the deadline it gave: it will retry, so this one is not written.
@@ -448,6 +449,42 @@ export class OtlpReceiver implements Component {
       },
     );
   }
+}
+
+/**
+ * Admission control for gRPC calls from their start, as the HTTP side takes a slot before it reads a body: a
+ * call holds one of the receiver's `max_requests_in_flight` slots while its message arrives and while it is
+ * processed, until its status is sent or it is cancelled. A call beyond the limit is answered at once with
+ * RESOURCE_EXHAUSTED and RetryInfo, before its message is read: clients opening many streams whose messages
+ * arrive slowly (or never end) cannot make the server buffer a message per stream without bound.
+ */
+function admissionInterceptor(admission: Admission): GrpcJs.ServerInterceptor {
+  return (_method, call) => {
+    let held = false;
+    const release = () => {
+      if (held) admission.release(0);
+      held = false;
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        held = admission.tryAcquire(0);
+        if (held) {
+          next({ onCancel: release });
+          return;
+        }
+        // refused: the call is not started (its message is never read nor handled), only answered
+        const l = admission.limits;
+        const message = `too many requests in flight (max_requests_in_flight ${l.maxRequests}, max_bytes_in_flight ${l.maxBytes}): retry later`;
+        const metadata = new grpc.Metadata();
+        metadata.set('grpc-status-details-bin', encodeRpcStatus({ code: GrpcCode.RESOURCE_EXHAUSTED, message, retryDelayMs: DEFAULT_RETRY_AFTER_MS }));
+        call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: message, metadata });
+      },
+      sendStatus: (status, next) => {
+        release();
+        next(status);
+      },
+    });
+  };
 }
 
 /**

@@ -434,6 +434,12 @@ export class Admission {
     return true;
   }
 
+  /** Gives back `bytes` of a request that keeps its slot (see {@link tryGrow}). */
+  shrink(bytes: number): void {
+    this.bytes -= bytes;
+    this.budget.add(-bytes);
+  }
+
   /** Gives back a request's slot and its `bytes`. */
   release(bytes: number): void {
     this.requests--;
