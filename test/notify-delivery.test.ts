@@ -281,6 +281,38 @@ describe('DeliveryQueue with a fake clock', () => {
     expect(q.stats().dropped).toBeGreaterThan(0);
     expect(q.size).toBeGreaterThan(1);
   });
+
+  it('a storm into a full queue: making room walks the queue once per call, not once per new item, and picks the same victims', async () => {
+    const { q } = await open(() => new Promise<void>(() => undefined), { maxItems: 2000, maxBytes: 1 << 30, concurrency: 1, storage: 'memory', shutdownTimeoutMs: 1 });
+    const store = (q as unknown as { store: { values(): IterableIterator<{ item: AlertNotification }> } }).store;
+    const values = store.values.bind(store);
+    let visited = 0;
+    store.values = function* () {
+      for (const e of values()) {
+        visited++;
+        yield e;
+      }
+    } as typeof store.values;
+    // 1000 info, then 1000 warning (the first info goes in flight and stays there)
+    await q.enqueue([...Array.from({ length: 1000 }, (_, i) => notif('info', `i${i}`)), ...Array.from({ length: 1000 }, (_, i) => notif('warning', `w${i}`))]);
+    visited = 0;
+    // 1500 warnings: the 999 info not in flight go first, then the 501 oldest warnings
+    await q.enqueue(Array.from({ length: 1500 }, (_, i) => notif('warning', `n${i}`)));
+    expect(visited).toBeLessThanOrEqual(3 * (2000 + 1500));
+    const keys = [...values()].map((e) => e.item.groupKey);
+    expect(keys).toHaveLength(2000);
+    expect(keys.slice(0, 2)).toEqual(['i0', 'w501']);
+    expect(keys.filter((k) => k.startsWith('n'))).toHaveLength(1500);
+    expect(q.stats().dropped).toBe(1500);
+  });
+
+  it('a queue that keeps dropping while its target hangs does not keep the dropped notifications', async () => {
+    const { q } = await open(() => new Promise<void>(() => undefined), { maxItems: 100, concurrency: 1, storage: 'memory', shutdownTimeoutMs: 1 });
+    for (let round = 0; round < 50; round++) await q.enqueue(Array.from({ length: 100 }, (_, i) => notif('warning', `r${round}-${i}`)));
+    expect(q.size).toBe(100);
+    expect(q.stats().dropped).toBe(49 * 100); // every round after the first drops 100: the 99 queued and not in flight, and its own last
+    expect(q.referenced).toBeLessThanOrEqual(2 * 100 + 1024);
+  });
 });
 
 describe('queue durability', () => {

@@ -264,6 +264,7 @@ export class DeliveryQueue<T> {
     // fails (disk full) drops nothing (the new items are refused, retryable, and everything queued stays).
     const victims: QueueEntry<T>[] = [];
     let victimBytes = 0;
+    const findVictim = this.victimFinder();
     for (const item of items) {
       const rank = this.p.severity(item);
       const json = JSON.stringify(item);
@@ -274,7 +275,7 @@ export class DeliveryQueue<T> {
       }
       let keep = true;
       while (this.store.size - victims.length + accepted.length + 1 > maxItems || this.store.bytes - victimBytes + addBytes + bytes > maxBytes) {
-        const victim = this.findVictim(rank, victims);
+        const victim = findVictim(rank);
         if (victim) {
           victims.push(victim);
           victimBytes += victim.bytes;
@@ -310,6 +311,7 @@ export class DeliveryQueue<T> {
       this.store.remove(victim.id);
       this.state.delete(victim.id);
     }
+    if (victims.length) this.compact();
   }
 
   /**
@@ -373,17 +375,52 @@ export class DeliveryQueue<T> {
     this.pump();
   }
 
-  /** The oldest queued entry with the lowest severity, no more severe than `rank`, not in flight, not already `chosen`. */
-  private findVictim(rank: number, chosen: readonly QueueEntry<T>[] = []): QueueEntry<T> | undefined {
-    let best: QueueEntry<T> | undefined;
-    for (const e of this.store.values()) {
-      if (e.severity > rank || e.severity >= CRITICAL_RANK) continue;
-      if (chosen.includes(e)) continue;
-      if (this.state.get(e.id)?.controller) continue;
-      if (!best || e.severity < best.severity) best = e;
-      if (best.severity === 0) break;
+  /**
+   * For one enqueue call (the store does not change meanwhile): a function that picks, each time it is called,
+   * the oldest queued entry of the lowest severity no more severe than `rank` (never critical), not in flight
+   * and not picked before. One cursor per severity walks the store once in all, so making room for n new
+   * items in a full queue costs O(n + queue) rather than a scan of the queue per item (a storm of
+   * notifications into a full queue held the event loop for seconds, then minutes).
+   */
+  private victimFinder(): (rank: number) => QueueEntry<T> | undefined {
+    const cursors: (Iterator<QueueEntry<T>> | null)[] = [];
+    const next = (severity: number): QueueEntry<T> | undefined => {
+      let it = cursors[severity];
+      if (it === null) return undefined;
+      it ??= cursors[severity] = this.store.values();
+      for (let r = it.next(); !r.done; r = it.next()) {
+        const e = r.value;
+        if (e.severity === severity && !this.state.get(e.id)?.controller) return e;
+      }
+      cursors[severity] = null;
+      return undefined;
+    };
+    return (rank) => {
+      for (let severity = 0; severity <= rank && severity < CRITICAL_RANK; severity++) {
+        const e = next(severity);
+        if (e) return e;
+      }
+      return undefined;
+    };
+  }
+
+  /**
+   * Forgets dropped entries still referenced by the ready list and the retry heap once they are most of
+   * them: while the target is slow (every consumer busy), a queue that keeps dropping for new items would
+   * otherwise hold every dropped notification there until the pump reached it, without bound.
+   */
+  private compact(): void {
+    const live = this.store.size;
+    if (this.ready.length - this.readyHead > 2 * live + 1024) {
+      this.ready = this.ready.slice(this.readyHead).filter((e) => this.store.has(e.id));
+      this.readyHead = 0;
     }
-    return best;
+    if (this.delayed.size > 2 * live + 1024) this.delayed.retain((e) => this.store.has(e.id));
+  }
+
+  /** Entries the ready list and the retry heap reference (dropped ones included until they are compacted away). */
+  get referenced(): number {
+    return this.ready.length - this.readyHead + this.delayed.size;
   }
 
   private drop(item: T, rank: number, reason: string): void {

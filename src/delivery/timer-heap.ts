@@ -47,6 +47,13 @@ export class TimerHeap<T> {
     return top;
   }
 
+  /** Keeps only the items for which `keep` is true (their due times unchanged); O(n). */
+  retain(keep: (item: T) => boolean): void {
+    const items = this.items.splice(0);
+    const due = this.due.splice(0);
+    for (let i = 0; i < items.length; i++) if (keep(items[i]!)) this.push(items[i]!, due[i]!);
+  }
+
   private swap(a: number, b: number): void {
     const t = this.items[a]!;
     this.items[a] = this.items[b]!;
