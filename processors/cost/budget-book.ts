@@ -97,6 +97,8 @@ export class BudgetBook {
   private writing: Promise<void> = Promise.resolve();
   /** The groups' share of the process's memory budget. */
   readonly budget: BudgetAccount = memoryBudget.account('processor/cost budget groups');
+  /** Spend additions that went to a budget's overflow group (past MAX_GROUPS or the memory budget) since start. */
+  overflowed = 0;
 
   constructor(configs: readonly BudgetConfig[], stateDir: string) {
     this.file = path.join(stateDir, 'budgets.json');
@@ -200,7 +202,9 @@ export class BudgetBook {
     for (let i = 0; i < budgets.length; i++) {
       const b = budgets[i]!;
       if (b.minute !== minute) this.roll(b, nowMs);
-      this.group(b, lookup).spent += usd;
+      const g = this.group(b, lookup);
+      g.spent += usd;
+      if (g === b.groups.get(OVERFLOW_KEY)) this.overflowed++;
     }
     this.dirty = true;
   }

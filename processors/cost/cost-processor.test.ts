@@ -191,6 +191,25 @@ describe('cost: pricing spans', () => {
     expect(warnings[0]).toContain('mystery-7b');
     await proc.shutdown();
   });
+  it('counts what folds into the overflow usage series and the overflow budget group on /metrics, and logs each kind once', async () => {
+    const { proc, emitted, logs } = make({ budgets: [{ name: 'per-user', limit_usd: 10, group_by: ['user.id'] }] });
+    // 10,000 usage series (one per model name) fit; every call past them goes to the overflow series
+    const spans = Array.from({ length: 10_300 }, (_, i) => llmSpan({ 'gen_ai.request.model': `gpt-4o`, 'gen_ai.usage.input_tokens': 10, 'user.id': `u${i}` }));
+    for (let i = 0; i < 10_300; i++) spans[i]!.attributes.push({ key: 'gen_ai.operation.name', value: `op${i}` });
+    await price(proc, spans);
+    // 1000 budget groups fit: the spend of the 9,300 other users goes to the overflow group
+    expect(await counterValue(telemetry, 'vigil_processor_series_overflow_items', { processor: 'cost', store: 'budget' })).toBe(9300);
+    expect(await counterValue(telemetry, 'vigil_processor_series_overflow_items', { processor: 'cost', store: 'usage' })).toBe(300);
+    await price(proc, spans.slice(10_000));
+    expect(await counterValue(telemetry, 'vigil_processor_series_overflow_items', { processor: 'cost', store: 'usage' })).toBe(600);
+    await proc.flush();
+    const tokens = emitted.metrics.filter((m) => m.name === 'llm.tokens').flatMap((m) => m.data!.dataPoints as NumberDataPoint[]);
+    const overflow = tokens.filter((p) => getAttr(p.attributes, 'otel.metric.overflow') === true);
+    expect(overflow.map((p) => p.value)).toEqual([600n * 10n]);
+    expect(logs.filter((l) => l.includes('vigil_processor_series_overflow_items_total{store=\\"usage\\"}'))).toHaveLength(1);
+    expect(logs.filter((l) => l.includes('vigil_processor_series_overflow_items_total{store=\\"budget\\"}'))).toHaveLength(1);
+    await proc.shutdown();
+  });
   it('overwrites the cost attributes a span already carries (priced again: no duplicates)', async () => {
     const { proc } = make();
     const s = llmSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.cost.source': 'stale', 'gen_ai.usage.cost': -1 });

@@ -25,7 +25,7 @@ import {
 import { findString } from '../../src/attributes.ts';
 import { GENAI_CALL_KEYS, type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
-import { BudgetBook } from './budget-book.ts';
+import { BudgetBook, MAX_GROUPS } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
 import type { ComponentStatus } from '../../src/status.ts';
 import type { CostConfig } from './config.ts';
@@ -122,6 +122,14 @@ export class CostProcessor implements Processor {
   /** Unpriced calls of the batch being priced, by reason and model. */
   private readonly unpricedPending = new Map<UnpricedWhy, Map<string, number>>();
   private readonly supersededCounter: Counter;
+  /** `vigil_processor_series_overflow_items{store}`: calls counted in the overflow usage series, spend added to a budget's overflow group. */
+  private readonly overflowCounter: Counter;
+  /** Calls counted in the overflow usage series, not yet added to the counter. */
+  private usageOverflowed = 0;
+  /** `budgets.overflowed` when last added to the counter. */
+  private budgetOverflowSeen = 0;
+  /** Which overflows were logged (once each per processor: the counter says how often). */
+  private readonly overflowLogged = { usage: false, budget: false };
   /** (service, model) pairs seen as spans, with the last time (ms): their token-usage points are not counted. */
   private readonly spanPairs = new Map<string, Map<string, number>>();
   /** Token-usage metric usage held until the next emission (then counted, or dropped for pairs seen as spans). */
@@ -171,6 +179,9 @@ export class CostProcessor implements Processor {
     });
     this.supersededCounter = settings.telemetry.meter.createCounter('vigil_processor_llm_usage_points_superseded', {
       description: 'gen_ai.client.token.usage points not counted because the same service and model sent priced spans',
+    });
+    this.overflowCounter = settings.telemetry.meter.createCounter('vigil_processor_series_overflow_items', {
+      description: 'Observations folded into the overflow series because max_series was reached or the memory budget was full',
     });
     this.groupKeys = [...new Set(config.budgets.flatMap((b) => b.group_by))];
     this.budgetsByService = this.groupKeys.every((k) => k === 'service.name');
@@ -299,6 +310,7 @@ export class CostProcessor implements Processor {
         this.schedulePersist();
       }
       if (this.unpricedPending.size) this.flushUnpriced();
+      if (this.usageOverflowed || this.budgets.overflowed !== this.budgetOverflowSeen) this.countOverflow();
     }
     return next.consume(batch);
   }
@@ -387,6 +399,7 @@ export class CostProcessor implements Processor {
           }
           const r = shape.r;
           const usage = shape.usage;
+          if (usage === this.usageOverflow) this.usageOverflowed++;
           if (usage.seenAt !== nowMs) {
             usage.seenAt = nowMs;
             this.seenSpans(svc, key, nowMs);
@@ -614,10 +627,12 @@ export class CostProcessor implements Processor {
     this.heldBytes = 0;
     if (superseded) this.supersededCounter.add(superseded, this.counterLabels);
     if (this.unpricedPending.size) this.flushUnpriced();
+    if (this.usageOverflowed || this.budgets.overflowed !== this.budgetOverflowSeen) this.countOverflow();
   }
 
   private applyHeld(h: HeldUsage, nowMs: number): void {
     const usage = this.usageFor(h.service, h.model, h.provider, h.operation, h.priced);
+    if (usage === this.usageOverflow) this.usageOverflowed += h.points;
     usage.input += h.input;
     usage.output += h.output;
     for (const [reason, n] of h.unpriced) this.countUnpriced(h.model, reason, n);
@@ -664,6 +679,27 @@ export class CostProcessor implements Processor {
     this.budget.add(bytes);
     this.usageBytes += bytes;
     return u;
+  }
+
+  /**
+   * Adds the overflows since the last call to `vigil_processor_series_overflow_items{store}` (`usage`: calls
+   * counted in the overflow usage series past 10,000 series or the memory budget; `budget`: spend added to a
+   * budget's overflow group past 1000 groups or the memory budget), and logs the first of each kind.
+   */
+  private countOverflow(): void {
+    const budget = this.budgets.overflowed - this.budgetOverflowSeen;
+    this.budgetOverflowSeen = this.budgets.overflowed;
+    const usage = this.usageOverflowed;
+    this.usageOverflowed = 0;
+    for (const [store, n, what] of [
+      ['usage', usage, `more than ${MAX_USAGE_SERIES} llm.cost/llm.tokens series in an interval (or the memory budget full): further calls are counted in one series with otel.metric.overflow=true`],
+      ['budget', budget, `a budget has ${MAX_GROUPS} groups (or the memory budget is full): spend of further groups goes to its group with otel.metric.overflow=true`],
+    ] as const) {
+      if (n <= 0) continue;
+      this.overflowCounter.add(n, { ...this.counterLabels, store });
+      if (!this.overflowLogged[store]) this.logger.warn({ store }, `cost: ${what}; counted on vigil_processor_series_overflow_items_total{store="${store}"} (logged once)`);
+      this.overflowLogged[store] = true;
+    }
   }
 
   /** Counts unpriced calls; the counter is updated once per (model, reason) per batch (flushUnpriced). */
