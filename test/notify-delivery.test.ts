@@ -11,7 +11,7 @@ import { ConsumerError, permanentError, retryableError } from '../src/errors.ts'
 import type { AlertNotification } from '../src/model.ts';
 import { ServiceTelemetry } from '../src/telemetry.ts';
 import { silentLogger } from '../src/logger.ts';
-import { tempDir } from './helpers/index.ts';
+import { recordingLogger, tempDir } from './helpers/index.ts';
 import { makeAlert, makeNotification } from './doubles/alerts.ts';
 
 const policy = { initialIntervalMs: 1000, maxIntervalMs: 30_000, multiplier: 2, randomizationFactor: 0.5 };
@@ -70,14 +70,14 @@ function options(over: Partial<DeliveryOptions> = {}): DeliveryOptions {
   };
 }
 
-async function open(send: (n: AlertNotification, signal: AbortSignal) => Promise<void>, over: Partial<DeliveryOptions> = {}, dir?: string) {
+async function open(send: (n: AlertNotification, signal: AbortSignal) => Promise<void>, over: Partial<DeliveryOptions> = {}, dir?: string, logger = silentLogger()) {
   const d = dir ?? tempDir();
   if (!dir) dirs.push(d);
   const q = await DeliveryQueue.open<AlertNotification>({
     dir: d,
     id: 'webhook/test',
     options: options(over),
-    logger: silentLogger(),
+    logger,
     telemetry: telemetry.forComponent('exporter', 'webhook/test'),
     send,
     severity: notificationRank,
@@ -304,6 +304,19 @@ describe('DeliveryQueue with a fake clock', () => {
     expect(keys.slice(0, 2)).toEqual(['i0', 'w501']);
     expect(keys.filter((k) => k.startsWith('n'))).toHaveLength(1500);
     expect(q.stats().dropped).toBe(1500);
+  });
+
+  it('a storm of drops is logged at most once every 10 s with the count, and every drop is counted', async () => {
+    const { logger, lines } = recordingLogger();
+    const { q } = await open(() => new Promise<void>(() => undefined), { maxItems: 10, concurrency: 1, storage: 'memory', shutdownTimeoutMs: 1 }, undefined, logger);
+    const dropLines = () => lines.filter((l) => l.includes('queue full'));
+    for (let i = 0; i < 500; i++) await q.enqueue([notif('warning', `w${i}`)]);
+    expect(q.stats().dropped).toBe(490);
+    expect(dropLines()).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await q.enqueue([notif('warning', 'late')]);
+    expect(dropLines()).toHaveLength(2);
+    expect(JSON.parse(dropLines()[1]!)).toMatchObject({ dropped: 490 });
   });
 
   it('a queue that keeps dropping while its target hangs does not keep the dropped notifications', async () => {

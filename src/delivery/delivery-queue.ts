@@ -27,6 +27,8 @@ import { timerDelay } from '../timer-delay.ts';
 /** How soon a dead-letter line that could not be written (disk full) is tried again. */
 const DEAD_LETTER_RETRY_MS = 5000;
 
+/** Drops of a queue are logged at most this often (ms); every one is counted. */
+const DROP_LOG_EVERY_MS = 10_000;
 const meterCounters = new WeakMap<Meter, { deadLetter: Counter; dropped: Counter }>();
 
 /** The delivery counters, created once per meter (every exporter shares them, told apart by labels). */
@@ -160,6 +162,9 @@ export class DeliveryQueue<T> {
   private deadLettered = 0;
   private readonly recentRing = new RecentRing<DeliveryRecord>(50);
   private dropped = 0;
+  /** Drops since the last drop line, and when that line was written (see drop()). */
+  private droppedUnlogged = 0;
+  private lastDropLogAt = -Infinity;
 
   private constructor(
     private readonly p: DeliveryQueueParams<T>,
@@ -425,11 +430,21 @@ export class DeliveryQueue<T> {
 
   private drop(item: T, rank: number, reason: string): void {
     this.dropped++;
-    this.remember('dropped', item, 0, Date.now(), reason);
+    const now = Date.now();
+    this.remember('dropped', item, 0, now, reason);
     const n = this.p.itemCount(item);
     this.p.telemetry.count('failed', this.signalOf(item), n);
     this.droppedCounter.add(1, { ...this.p.telemetry.labels, severity: rankName(rank) });
-    this.p.logger.warn({ ...this.p.describe(item), severity: rankName(rank), alerts: n }, reason);
+    // a storm into a full queue drops thousands: a line for the first, then at most one every DROP_LOG_EVERY_MS
+    // with the count since the last line (each drop is counted on /metrics and shown on the status page)
+    this.droppedUnlogged++;
+    if (now - this.lastDropLogAt < DROP_LOG_EVERY_MS && now >= this.lastDropLogAt) return;
+    this.p.logger.warn(
+      { ...this.p.describe(item), severity: rankName(rank), alerts: n, dropped: this.droppedUnlogged },
+      `${reason} (${this.droppedUnlogged} dropped since the last such line; logged at most every ${DROP_LOG_EVERY_MS / 1000} s, all counted on vigil_exporter_queue_dropped_notifications_total)`,
+    );
+    this.droppedUnlogged = 0;
+    this.lastDropLogAt = now;
   }
 
   /**
