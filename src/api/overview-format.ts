@@ -86,7 +86,7 @@ function tables(o: Overview): Table[] {
       labelText(a.labels, ['alertname']),
       age(a.startsAt, now),
       a.annotations.summary ?? a.annotations.description ?? '',
-    ]),
+    ]).concat(o.alerts.unlisted ? [[`and ${o.alerts.unlisted} more`, '', '', '', '(vigil alerts lists them all)']] : []),
     empty: 'no alerts firing or pending',
   });
   out.push({

@@ -42,8 +42,13 @@ export interface Overview {
   latency: { windowMs: number; summaryWindowMs: number; series: LatencySeries[] };
   cost: { budgets: BudgetStatus[]; models: ModelCost[] };
   alerts: {
-    /** Each alert with the alerts processor that evaluates it. */
+    /**
+     * Each alert with the alerts processor that evaluates it: firing first, oldest first, at most
+     * {@link OVERVIEW_MAX_LISTED} (`/api/v2/alerts` has them all).
+     */
     list: (AlertStatus & { processor: string })[];
+    /** Alerts left out of `list` (past {@link OVERVIEW_MAX_LISTED}). */
+    unlisted: number;
     rules: (RuleStatus & { processor: string })[];
     notifications: (NotificationRecord & { processor: string })[];
     firing: number;
@@ -51,7 +56,10 @@ export interface Overview {
     suppressed: number;
     lastEvaluationMs: number;
   };
+  /** Active and pending silences first, then expired ones, at most {@link OVERVIEW_MAX_LISTED} (`/api/v2/silences` has them all). */
   silences: GettableSilence[];
+  /** Silences left out of `silences`. */
+  silencesUnlisted: number;
   deliveries: (DeliveriesStatus & { exporter: string })[];
   /** Whether writes (silences) need a token, and whether they are possible at all. */
   api: { tokenRequired: boolean; writable: boolean };
@@ -72,6 +80,12 @@ export interface OverviewInputs {
   silences: GettableSilence[];
   api: { tokenRequired: boolean; writable: boolean };
 }
+
+/**
+ * Alerts, and silences, listed at most in the overview: the page polls it every few seconds, and a storm of
+ * alerts (or thousands of silences) made every poll megabytes of JSON; the counts stay exact.
+ */
+export const OVERVIEW_MAX_LISTED = 500;
 
 /** Builds the {@link Overview} at `nowMs` (Unix ms) from the service's counters and the components' reports. */
 export function buildOverview(inp: OverviewInputs, nowMs: number): Overview {
@@ -99,7 +113,7 @@ export function buildOverview(inp: OverviewInputs, nowMs: number): Overview {
   }
   const latency: Overview['latency'] = { windowMs: 0, summaryWindowMs: 0, series: [] };
   const cost: Overview['cost'] = { budgets: [], models: [] };
-  const alerts: Overview['alerts'] = { list: [], rules: [], notifications: [], firing: 0, pending: 0, suppressed: 0, lastEvaluationMs: 0 };
+  const alerts: Overview['alerts'] = { list: [], unlisted: 0, rules: [], notifications: [], firing: 0, pending: 0, suppressed: 0, lastEvaluationMs: 0 };
   const deliveries: Overview['deliveries'] = [];
   for (const { id, status } of inp.statuses) {
     if (!status) continue;
@@ -128,6 +142,15 @@ export function buildOverview(inp: OverviewInputs, nowMs: number): Overview {
   }
   alerts.notifications.sort((x, y) => y.at - x.at);
   alerts.list.sort((x, y) => (x.state === y.state ? Date.parse(x.startsAt) - Date.parse(y.startsAt) : x.state === 'firing' ? -1 : 1));
+  if (alerts.list.length > OVERVIEW_MAX_LISTED) {
+    alerts.unlisted = alerts.list.length - OVERVIEW_MAX_LISTED;
+    alerts.list.length = OVERVIEW_MAX_LISTED;
+  }
+  let silences = inp.silences;
+  if (silences.length > OVERVIEW_MAX_LISTED) {
+    // stable: the API's order within live and within expired
+    silences = [...silences.filter((x) => x.status.state !== 'expired'), ...silences.filter((x) => x.status.state === 'expired')].slice(0, OVERVIEW_MAX_LISTED);
+  }
   cost.models.sort((x, y) => y.todayUsd - x.todayUsd || x.model.localeCompare(y.model));
   return {
     version: inp.version,
@@ -140,7 +163,8 @@ export function buildOverview(inp: OverviewInputs, nowMs: number): Overview {
     latency,
     cost,
     alerts,
-    silences: inp.silences,
+    silences,
+    silencesUnlisted: inp.silences.length - silences.length,
     deliveries,
     api: inp.api,
   };

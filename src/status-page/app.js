@@ -159,6 +159,7 @@
         h('td', {}, st === 'silenced' ? h('span', { class: 'muted small' }, 'by ' + x.silencedBy.map((id) => id.slice(0, 8)).join(', ')) : h('button', { type: 'button', onclick: () => silenceFor(x) }, 'Silence…')),
       );
     });
+    if (o.alerts.unlisted) rows.push(h('tr', { class: 'empty' }, h('td', { colspan: 7 }, 'and ' + o.alerts.unlisted + ' more (all in /api/v2/alerts)')));
     table($('alerts'), ['state', 'alert', 'labels', 'annotations', 'value', 'age', ''], rows, 'no alerts firing or pending');
   }
 
@@ -305,6 +306,7 @@
           h('td', {}, s.status.state !== 'expired' && !s.id.startsWith('config-') ? h('button', { type: 'button', disabled: !o.api.writable, onclick: () => expire(s.id) }, 'Expire') : null),
         ),
       );
+    if (o.silencesUnlisted) rows.push(h('tr', { class: 'empty' }, h('td', { colspan: 8 }, 'and ' + o.silencesUnlisted + ' more (all in /api/v2/silences)')));
     table($('silences'), ['state', 'matchers', 'starts', 'ends', 'by', 'comment', 'id', ''], rows, 'no silences');
     $('silence-form').querySelector('button').disabled = !o.api.writable;
   }
