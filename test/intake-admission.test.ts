@@ -335,4 +335,19 @@ describe('admission control while a gRPC request is being read', () => {
     expect(r.admission.inFlight).toBe(0);
     expect(r.admission.bytesInFlight).toBe(0);
   });
+
+  it('a stream whose message does not arrive within read_timeout is ended (DEADLINE_EXCEEDED) and gives its slot back', async () => {
+    const { r, gate } = await start({ max_requests_in_flight: 1, read_timeout: '1s' });
+    gate.open();
+    const session = http2.connect(`http://${r.grpcAddress}`);
+    session.on('error', () => undefined);
+    const slow = partialExport(session);
+    await waitFor(() => r.admission.inFlight === 1, 5000, 'the slow stream holds the slot');
+    expect((await partialExport(session).answer).status).toBe('8');
+    expect((await slow.answer).status).toBe('4');
+    await waitFor(() => r.admission.inFlight === 0, 5000, 'the slot given back');
+    session.close();
+    expect(await grpcExport(r.grpcAddress)).toBeNull();
+    expect(gate.batches).toHaveLength(1);
+  });
 });
