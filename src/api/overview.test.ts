@@ -23,7 +23,7 @@ function inputs(alerts: AlertStatus[], silences: GettableSilence[]): OverviewInp
     pipelines: {},
     componentIds: { receiver: [], processor: ['alerts'], exporter: [] },
     stats: new Map(),
-    statuses: [{ kind: 'processor', id: 'alerts', status: { alerts: { alerts, rules: [], notifications: [], lastEvaluationMs: T } } }],
+    statuses: [{ kind: 'processor', id: 'alerts', status: { alerts: { alerts, rules: [], notifications: [], lastEvaluationMs: T, intervalMs: 10_000, configSilences: [], receivers: [], routes: [] } } }],
     silences,
     api: { tokenRequired: false, writable: false },
   };
