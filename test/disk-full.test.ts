@@ -435,7 +435,16 @@ describe.skipIf(!canMount)('disk full: the incident state of the on-call exporte
     await b.start();
     expect(stateFile(), 'still unsaved after the reload').toMatch(/state file/);
     t.free();
-    vi.advanceTimersByTime(5000);
+    // the saves run off the event loop (only setInterval is mocked): the retry timer is moved on until one of its
+    // saves has worked (the save the reload started on the full disk may still be failing at this point)
+    await waitFor(
+      () => {
+        vi.advanceTimersByTime(5000);
+        return stateFile() === undefined;
+      },
+      5000,
+      'the retried save',
+    ).catch(() => undefined);
     expect(openIncidents(), 'saved by the retry, without waiting for a change; the reload kept the state held in memory').toBe(2);
     expect(stateFile(), 'ready once saved').toBeUndefined();
 

@@ -8,9 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Agent } from 'undici';
-import { writeFileAtomicSync } from '../../src/atomic-file.ts';
 import { checkStatus, httpAgent, post, redact } from '../../src/delivery/http.ts';
 import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
+import { StateFileWriter } from '../../src/delivery/state-file-writer.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
@@ -63,6 +63,8 @@ export class AlertmanagerSender implements NotificationSender {
   private resending = false;
   /** The last save of the firing set failed: retried at every resend and at shutdown, not only at the next change. */
   private saveFailing = false;
+  /** Saves of active.json: coalesced, off the event loop, awaited before the notifications are queued. */
+  private readonly writer: StateFileWriter;
 
   constructor(
     private readonly config: AlertmanagerConfig,
@@ -76,6 +78,7 @@ export class AlertmanagerSender implements NotificationSender {
     this.resendMs = parseDuration(config.resend_delay);
     this.endpoint = alertsEndpoint(config.url);
     this.activeFile = path.join(stateDir, 'active.json');
+    this.writer = new StateFileWriter(this.activeFile, () => JSON.stringify([...this.active.values()]), (err) => this.written(err));
   }
 
   async start(): Promise<void> {
@@ -84,7 +87,7 @@ export class AlertmanagerSender implements NotificationSender {
     this.previous = undefined;
     if (prev && prev.activeFile === this.activeFile) {
       for (const [k, a] of prev.active) this.active.set(k, a);
-      if (prev.saveFailing) this.save();
+      if (prev.saveFailing) void this.writer.save();
     } else try {
       const saved = JSON.parse(fs.readFileSync(this.activeFile, 'utf8')) as Alert[];
       for (const a of saved) if (a && typeof a.fingerprint === 'string' && a.labels) this.active.set(a.fingerprint, a);
@@ -99,7 +102,8 @@ export class AlertmanagerSender implements NotificationSender {
   async shutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.saveFailing) this.save();
+    await this.writer.idle();
+    if (this.saveFailing) await this.writer.save();
     await this.agent?.close();
   }
 
@@ -108,8 +112,11 @@ export class AlertmanagerSender implements NotificationSender {
     return this.active.size;
   }
 
-  /** Firing / resolved state follows arrival order, whatever order deliveries and retries finish in. */
-  accepted(ns: readonly AlertNotification[]): void {
+  /**
+   * Firing / resolved state follows arrival order, whatever order deliveries and retries finish in; resolves
+   * once the changed firing set is saved (or its save failed: retried at every resend).
+   */
+  accepted(ns: readonly AlertNotification[]): Promise<void> | undefined {
     let changed = false;
     for (const n of ns)
       for (const a of n.alerts) {
@@ -118,7 +125,7 @@ export class AlertmanagerSender implements NotificationSender {
           changed = true;
         } else if (this.active.delete(a.fingerprint)) changed = true;
       }
-    if (changed) this.save();
+    return changed ? this.writer.save() : undefined;
   }
 
   async send(n: AlertNotification, signal: AbortSignal): Promise<void> {
@@ -144,7 +151,7 @@ export class AlertmanagerSender implements NotificationSender {
 
   /** Sends every firing alert again (a failure is logged; the next tick tries again). */
   private async resend(): Promise<void> {
-    if (this.saveFailing) this.save();
+    if (this.saveFailing) void this.writer.save();
     if (this.resending || this.active.size === 0) return;
     this.resending = true;
     const alerts = [...this.active.values()];
@@ -158,17 +165,17 @@ export class AlertmanagerSender implements NotificationSender {
     }
   }
 
-  private save(): void {
-    try {
-      writeFileAtomicSync(this.activeFile, JSON.stringify([...this.active.values()]));
+  /** The outcome of a save of active.json, reported on /readyz and in the log. */
+  private written(err: Error | undefined): void {
+    if (!err) {
       if (this.saveFailing) this.logger.info({ file: this.activeFile }, 'the firing alerts are saved again');
       this.saveFailing = false;
       this.telemetry.setHealthy(true, undefined, 'state file');
-    } catch (err) {
-      if (!this.saveFailing)
-        this.logger.error({ err: (err as Error).message, file: this.activeFile }, 'cannot save the firing alerts (the previous file is kept; retried at every resend, at the next change and at shutdown)');
-      this.saveFailing = true;
-      this.telemetry.setHealthy(false, `cannot save the firing alerts: ${(err as Error).message}`, 'state file');
+      return;
     }
+    if (!this.saveFailing)
+      this.logger.error({ err: err.message, file: this.activeFile }, 'cannot save the firing alerts (the previous file is kept; retried at every resend, at the next change and at shutdown)');
+    this.saveFailing = true;
+    this.telemetry.setHealthy(false, `cannot save the firing alerts: ${err.message}`, 'state file');
   }
 }

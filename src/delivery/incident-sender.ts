@@ -54,8 +54,8 @@ export abstract class IncidentSender implements NotificationSender {
     return this.opts.sendResolved || n.status === 'firing';
   }
 
-  accepted(ns: readonly AlertNotification[]): void {
-    this.incidents.accept(ns, (n) => this.opts.incidentKey(n.groupKey));
+  accepted(ns: readonly AlertNotification[]): Promise<void> {
+    return this.incidents.accept(ns, (n) => this.opts.incidentKey(n.groupKey));
   }
 
   async start(): Promise<void> {
@@ -66,7 +66,7 @@ export abstract class IncidentSender implements NotificationSender {
   }
 
   async shutdown(): Promise<void> {
-    this.incidents.close();
+    await this.incidents.close();
     await this.agent?.close();
   }
 

@@ -11,18 +11,20 @@
  * that set is not empty. An exporter sends a notification only when its status is the incident's current
  * one (a stale trigger after the resolve, or a partial resolve while the group still fires, is skipped).
  *
- * File: `<exporter state dir>/incidents.json`, rewritten atomically after each accepted batch that changed
- * something. A save that fails (disk full) keeps the previous file, is reported (`onSaveState`: /readyz names
- * the exporter's state file) and retried every `retryMs`, at the next change and at close, until it works. A
+ * File: `<exporter state dir>/incidents.json`, rewritten atomically after accepted notifications, without
+ * blocking and once for all the notifications accepted while a write runs (./state-file-writer.ts): `accept`
+ * resolves once the state it applied is on disk, and the exporter queues the notifications after that. A save
+ * that fails (disk full) keeps the previous file, is reported (`onSaveState`: /readyz names the exporter's
+ * state file) and retried every `retryMs`, at the next change and at close, until it works. A
  * reload takes over the state held in memory by the exporter it replaces (newer than the file when saves
  * failed). Bounded: at most `maxKeys` incidents; closed ones are forgotten after `keepClosedMs`, and the
  * oldest closed (then the oldest open) go first when the bound is reached.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomicSync } from '../atomic-file.ts';
 import type { Logger } from '../logger.ts';
 import type { AlertNotification } from '../model.ts';
+import { StateFileWriter } from './state-file-writer.ts';
 
 interface Incident {
   /** Fingerprints of the group's alerts that fire. */
@@ -62,6 +64,7 @@ export class IncidentState {
   /** The last save failed: the file is older than the state in memory. */
   private saveFailing = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly writer: StateFileWriter;
 
   constructor(
     dir: string,
@@ -72,6 +75,7 @@ export class IncidentState {
     this.maxKeys = opts.maxKeys ?? 10_000;
     this.keepClosedMs = opts.keepClosedMs ?? 7 * 24 * 3600_000;
     this.now = opts.now ?? Date.now;
+    this.writer = new StateFileWriter(this.file, () => JSON.stringify(Object.fromEntries(this.incidents)), (err) => this.written(err));
   }
 
   /**
@@ -83,7 +87,7 @@ export class IncidentState {
     this.loaded = true;
     if (previous && previous.loaded && previous.file === this.file) {
       for (const [k, v] of previous.incidents) this.incidents.set(k, v);
-      if (previous.saveFailing) this.save();
+      if (previous.saveFailing) void this.writer.save();
       return;
     }
     try {
@@ -96,8 +100,11 @@ export class IncidentState {
     }
   }
 
-  /** Applies notifications in arrival order (`key` gives each one's incident key) and saves the state. */
-  accept(ns: readonly AlertNotification[], key: (n: AlertNotification) => string): void {
+  /**
+   * Applies notifications in arrival order (`key` gives each one's incident key) and saves the state; resolves
+   * (never rejects) once a save that includes them has ended, worked or not (a failed one is retried).
+   */
+  accept(ns: readonly AlertNotification[], key: (n: AlertNotification) => string): Promise<void> {
     const now = this.now();
     for (const n of ns) {
       const k = key(n);
@@ -114,7 +121,7 @@ export class IncidentState {
       this.incidents.set(k, { firing: [...set], at: now });
     }
     this.prune(now);
-    this.save();
+    return this.writer.save();
   }
 
   /** The incident's status as of the last accepted notification (`resolved` when unknown). */
@@ -133,9 +140,10 @@ export class IncidentState {
     return this.saveFailing;
   }
 
-  /** Stops the retry timer; a state that could not be saved is tried once more (at shutdown). */
-  close(): void {
-    if (this.saveFailing) this.save();
+  /** Waits for the saves under way; a state that could not be saved is tried once more (at shutdown); stops the retry timer. */
+  async close(): Promise<void> {
+    await this.writer.idle();
+    if (this.saveFailing) await this.writer.save();
     this.stopRetry();
   }
 
@@ -152,17 +160,16 @@ export class IncidentState {
     }
   }
 
-  private save(): void {
-    try {
-      writeFileAtomicSync(this.file, JSON.stringify(Object.fromEntries(this.incidents)));
-    } catch (err) {
-      const message = (err as Error).message;
+  /** The outcome of a save: reported, and retried on a timer while it fails. */
+  private written(err: Error | undefined): void {
+    if (err) {
+      const message = err.message;
       if (!this.saveFailing)
         this.logger.error({ err: message, file: this.file }, 'cannot save the incident state (the previous file is kept; retried until it works, at the next change and at shutdown)');
       this.saveFailing = true;
       this.opts.onSaveState?.(`cannot save the incident state: ${message}`);
       if (!this.retryTimer) {
-        this.retryTimer = setInterval(() => this.save(), this.opts.retryMs ?? 5000);
+        this.retryTimer = setInterval(() => void this.writer.save(), this.opts.retryMs ?? 5000);
         this.retryTimer.unref();
       }
       return;

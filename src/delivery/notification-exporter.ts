@@ -18,8 +18,12 @@ export interface NotificationSender {
   send(n: AlertNotification, signal: AbortSignal, attempt: number): Promise<void>;
   /** Whether this notification is sent at all (Slack's `send_resolved: false` skips resolved ones). */
   wants?(n: AlertNotification): boolean;
-  /** Called in arrival order just before notifications are queued (for state that must follow arrival order). */
-  accepted?(ns: readonly AlertNotification[]): void;
+  /**
+   * Called in arrival order just before notifications are queued (for state that must follow arrival order);
+   * when it returns a promise, the notifications are queued once it resolves (their state is on disk: see
+   * ./state-file-writer.ts).
+   */
+  accepted?(ns: readonly AlertNotification[]): void | Promise<void>;
   start?(): Promise<void>;
   /** Called after the queue is closed. */
   shutdown?(): Promise<void>;
@@ -99,8 +103,9 @@ export class NotificationExporter implements Exporter {
     if (this.sender.wants) mine = mine.filter((n) => this.sender.wants!(n));
     if (!mine.length) return;
     if (!this.queue || this.stopped) throw retryableError(`exporter ${this.settings.id} is not running`);
-    // Before enqueue: delivery may start as soon as the entries are on disk.
-    this.sender.accepted?.(mine);
+    // Before enqueue: delivery may start as soon as the entries are on disk, and a restart replays the queue
+    // against the saved state.
+    await this.sender.accepted?.(mine);
     await this.queue.enqueue(mine);
   }
 
