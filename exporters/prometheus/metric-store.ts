@@ -170,8 +170,14 @@ interface Context {
   scope: InstrumentationScope;
   job: string;
   instance: string;
-  /** Resource and scope part of the raw stream key: every resource attribute with its value, the scope's name, version and attributes. */
+  /** Resource and scope part of a stream's OTLP identity: every resource attribute with its value, the scope's name, version and attributes. */
   key: string;
+  /**
+   * The same as a short id (see MetricStore.contextId): what the per-point index key starts with. The whole
+   * resource of a Kubernetes pod is hundreds of characters; concatenated into the key of every point, and so
+   * hashed for every lookup, it doubled the cost of a point.
+   */
+  short: string;
   /** The metric being read: its OTLP name and unit (two metrics may share a family: `a.b` and `a_b`, or units without suffixes). */
   metric: string;
 }
@@ -269,6 +275,9 @@ export class MetricStore {
   readonly targets = new Map<string, { labels: string; seenAt: number }>();
   readonly alerts = new Map<string, ActiveAlert>();
   private series = 0;
+  /** Short ids of the resource and scope keys seen (Context.short); cleared past its bound, as the index. */
+  private readonly contextIds = new Map<string, string>();
+  private nextContextId = 0;
   /** Names of the summary metrics received so far. */
   private readonly receivedSummaries = new Set<string>();
   private readonly now: () => number;
@@ -310,7 +319,8 @@ export class MetricStore {
       for (const sm of rm.scopeMetrics) {
         const scope = sm.scope;
         const scopeKey = `${scope.name.length}:${scope.name}${scope.version.length}:${scope.version}${scope.attributes?.length ? attributesKey(scope.attributes) : ''}`;
-        const ctx: Context = { resource: rm.resource, scope, job, instance, key: `${resKey}\u0002${scopeKey}\u0002`, metric: '' };
+        const key = `${resKey}\u0002${scopeKey}\u0002`;
+        const ctx: Context = { resource: rm.resource, scope, job, instance, key, short: this.contextId(key), metric: '' };
         for (const m of sm.metrics) taken += this.addMetric(m, ctx, received);
       }
     }
@@ -390,7 +400,7 @@ export class MetricStore {
    * late or added to another stream's total.
    */
   private streamFor<S extends Stream>(f: Family, attrs: readonly KeyValue[], ctx: Context, make: (labels: string) => S): S | undefined {
-    let raw = ctx.key + ctx.metric;
+    let raw = ctx.short + ctx.metric;
     for (let i = 0; i < attrs.length; i++) {
       const a = attrs[i]!;
       const v = a.value;
@@ -413,6 +423,20 @@ export class MetricStore {
     }
     if (s) f.index.set(raw, s);
     return s;
+  }
+
+  /**
+   * A short id for a resource and scope key, stable while it is in the map: the index keys made with an id that
+   * was cleared away only miss (and are rebuilt from the labels and the full key, which decides ownership).
+   */
+  private contextId(key: string): string {
+    let id = this.contextIds.get(key);
+    if (id === undefined) {
+      if (this.contextIds.size >= 4 * this.o.maxSeries) this.contextIds.clear();
+      id = `${(this.nextContextId++).toString(36)}\u0002`;
+      this.contextIds.set(key, id);
+    }
+    return id;
   }
 
   /** The stream for `labels` in `f`, created when there is room. */
