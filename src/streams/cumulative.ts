@@ -27,6 +27,8 @@ export class StreamState {
   context = '';
   /** Bytes charged to the memory budget for it (src/memory-budget.ts). */
   bytes = 0;
+  /** Had a point since the StreamTable's eviction order last passed it (its second chance: see StreamTable.oldest). */
+  used = false;
   path: unknown[] = [];
   /** Sum points: the value; histograms and summaries: the count. */
   value = 0;

@@ -4,8 +4,11 @@
  * attribute's key and one for its value. Values are map keys as they are (a string, an int64 bigint, a
  * double, a boolean: `"3"`, `3n` and `3` are three streams, as the OTLP data model says); only arrays,
  * key-value lists and bytes are rendered to a string. Finding a stream builds no string and allocates
- * nothing when the attributes arrive sorted. Streams are also kept in one set ordered by last use, so the
- * least recently used is found at once and an idle sweep walks a list, not the tries.
+ * nothing when the attributes arrive sorted. Streams are also kept in one set, in the order of a second-chance
+ * (CLOCK) approximation of least recent use: a point only sets a flag on its stream, and the eviction walks
+ * from the oldest, moving a flagged stream to the end with its flag cleared, until it meets one not used
+ * since it was last passed. A set kept in exact use order cost a delete and an add at every point (7% of a
+ * cumulative point's cost in the three processors that read them). An idle sweep walks the set, not the tries.
  */
 import { attributesKey } from '../attributes.ts';
 import type { AnyValue, KeyValue } from '../model.ts';
@@ -91,18 +94,27 @@ export class StreamTable {
     if (root.size === 0) this.roots.delete(state.context);
   }
 
-  /** Marks `state` as just used: the last one {@link oldest} gives. */
+  /** Marks `state` as used: {@link oldest} passes over it once more before it can be the one evicted. */
   touch(state: StreamState): void {
-    if (this.all.delete(state)) this.all.add(state);
+    state.used = true;
   }
 
-  /** The least recently used stream held (the one added or touched longest ago). */
+  /**
+   * The stream to evict: the oldest in the set not used since the walk last passed it; the used ones it
+   * meets first go to the end, unflagged (second chance). A stream with points is never evicted before every
+   * stream idle since the last walk. Amortized O(1): each stream is moved at most once per point it had.
+   */
   oldest(): StreamState | undefined {
-    for (const s of this.all) return s;
+    for (const s of this.all) {
+      if (!s.used) return s;
+      s.used = false;
+      this.all.delete(s);
+      this.all.add(s);
+    }
     return undefined;
   }
 
-  /** Every stream held, least recently used first (safe to delete from while iterating). */
+  /** Every stream held, in eviction order (safe to delete from while iterating). */
   values(): IterableIterator<StreamState> {
     return this.all.values();
   }
