@@ -25,7 +25,7 @@ import { SilenceInputError, SilenceNotFoundError, silenceState } from '../silenc
 import type { AlertStatus, AlertsStatus, ConfigSilence } from '../status.ts';
 import { type AmMatcher, type CompiledAmMatcher, MatcherError, compileAmMatcher, matchesAll, parseAmMatcher } from './matchers.ts';
 import { ErrorCodes, VigilError } from '../errors.ts';
-import { goLess } from '../delivery/format.ts';
+import { goCompare } from '../go-quote.ts';
 
 /** What the API reads and writes. */
 export interface AlertsApiContext {
@@ -161,7 +161,7 @@ function receiverParam(q: URLSearchParams): { test(s: string): boolean } | undef
 function toGettable(a: AlertStatus & { silencedBy?: string[] }): GettableAlert {
   // as Alertmanager's marker holds them: every silence muting the alert, ids sorted (silence.Silencer.Mutes);
   // the one alert that inhibits it, the first found (inhibit.Inhibitor.Mutes stops there)
-  const silencedBy = [...a.silencedBy].sort(goLess);
+  const silencedBy = [...a.silencedBy].sort(goCompare);
   const inhibitedBy = a.inhibitedBy.slice(0, 1);
   return {
     labels: a.labels,
@@ -294,13 +294,13 @@ export class AlertsApi {
       }
     }
     return [...groups.values()]
-      .sort((a, b) => labelSetCompare(a.labels, b.labels) || goLess(a.receiver.name, b.receiver.name))
+      .sort((a, b) => labelSetCompare(a.labels, b.labels) || goCompare(a.receiver.name, b.receiver.name))
       .map((g) => ({
         labels: g.labels,
         receiver: g.receiver,
         alerts: g.alerts
           .sort((a, b) => alertSliceCompare(a.labels, b.labels))
-          .map(({ alert }) => ({ ...alert, receivers: [...receiversOf.get(alert.fingerprint)!].sort(goLess).map((name) => ({ name })) })),
+          .map(({ alert }) => ({ ...alert, receivers: [...receiversOf.get(alert.fingerprint)!].sort(goCompare).map((name) => ({ name })) })),
       }));
   }
 
@@ -446,10 +446,10 @@ function labelSetCompare(a: Readonly<Record<string, string>>, b: Readonly<Record
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return ka.length - kb.length;
-  for (const n of [...new Set([...ka, ...kb])].sort(goLess)) {
+  for (const n of [...new Set([...ka, ...kb])].sort(goCompare)) {
     if (!Object.hasOwn(a, n)) return -1;
     if (!Object.hasOwn(b, n)) return 1;
-    const c = goLess(a[n]!, b[n]!);
+    const c = goCompare(a[n]!, b[n]!);
     if (c) return c;
   }
   return 0;
@@ -463,7 +463,7 @@ function alertSliceCompare(a: Readonly<Record<string, string>>, b: Readonly<Reco
     if (!ia && !ib) continue;
     if (!ia) return 1;
     if (!ib) return -1;
-    const c = goLess(a[k]!, b[k]!);
+    const c = goCompare(a[k]!, b[k]!);
     if (c) return c;
   }
   return labelSetCompare(a, b);

@@ -1,5 +1,6 @@
 /** Text every notification exporter writes the same way: the Alertmanager-style subject, cutting with a marker. */
 import type { AlertNotification } from '../model.ts';
+import { goCompare } from '../go-quote.ts';
 
 /** What a cut text ends with. */
 export const TRUNCATION_MARKER = '… (truncated)';
@@ -15,22 +16,6 @@ export function cut(text: string, max: number, marker = TRUNCATION_MARKER): stri
   return text.slice(0, end) + marker;
 }
 
-/** Go's string order (byte-wise UTF-8, i.e. code point order; JS's `<` compares UTF-16 code units). */
-export function goLess(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // a surrogate (an astral code point) sorts after every BMP character
-    const sx = x >= 0xd800 && x <= 0xdfff;
-    const sy = y >= 0xd800 && y <= 0xdfff;
-    if (sx !== sy) return sx ? 1 : -1;
-    return x - y;
-  }
-  return a.length - b.length;
-}
-
 /**
  * The names of a label (or annotation) set in Alertmanager's `SortedPairs` order (template.KV.SortedPairs):
  * `alertname` first, then the others by name in Go's string order. Templates' `.Names`, `.Values` and
@@ -38,7 +23,7 @@ export function goLess(a: string, b: string): number {
  */
 export function sortedNames(labels: Record<string, string>): string[] {
   const names = Object.keys(labels).filter((k) => k !== 'alertname');
-  names.sort(goLess);
+  names.sort(goCompare);
   if ('alertname' in labels) names.unshift('alertname');
   return names;
 }
