@@ -435,6 +435,18 @@ export function parseOtlpJson(signal: OtlpSignal, text: string, maxItems?: numbe
   return fromOtlpJson(signal, parsed);
 }
 
+/** The index of the `"` that closes the JSON string opening at `open` (the text's length when none does). */
+function closingQuote(text: string, open: number): number {
+  const len = text.length;
+  let i = open + 1;
+  for (; i < len; i++) {
+    const d = text.charCodeAt(i);
+    if (d === 0x5c /* \ */) i++;
+    else if (d === 0x22) break;
+  }
+  return i;
+}
+
 /** A number of 16 digits or more where a JSON value starts: the cheap test before {@link quoteLongIntegers} scans. */
 const LONG_INTEGER_HINT = /[:,[]\s*-?\d{16}/;
 
@@ -455,11 +467,7 @@ export function quoteLongIntegers(text: string, mark = ''): string {
   for (let i = 0; i < len; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      for (i++; i < len; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i++;
-        else if (d === 0x22) break;
-      }
+      i = closingQuote(text, i);
     } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
       const start = i;
       let j = c === 0x2d ? i + 1 : i;
@@ -491,11 +499,7 @@ export function jsonArrayObjects(text: string, max: number): number {
   for (let i = 0; i < len; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      for (i++; i < len; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i++;
-        else if (d === 0x22) break;
-      }
+      i = closingQuote(text, i);
       prev = 0x22;
     } else if (c === 0x7b /* { */) {
       if ((prev === 0x5b /* [ */ || prev === 0x2c) /* , */ && ++n > max) return n;
