@@ -67,6 +67,13 @@ interface Expr {
   int?: boolean;
   /** For kind `map`: the lookup. */
   lookup?: (ctx: unknown, key: string) => string | undefined;
+  /**
+   * For kind `value`: a Prometheus or Alertmanager spelling (`$value`, `.Value`), whose number is written as
+   * Go's text/template writes a float64 (fmt's `%v`: `0.123456789`, `1.234567e+06`), so that a rule copied
+   * from Prometheus renders the text promtool expects; vigil's own names (`value`) print with
+   * {@link formatNumber}.
+   */
+  go?: boolean;
 }
 
 type Part = string | Getter;
@@ -259,10 +266,12 @@ function renderer(e: Expr, at: number): Getter {
       // a Go function's number (parseDuration, len) or a constant: as Go writes it
       return e.int ? (ctx) => String(get(ctx)) : (ctx) => goText(get(ctx) as number);
     case 'value':
-      return (ctx) => {
-        const v = get(ctx) as TemplateValue;
-        return typeof v === 'number' ? formatNumber(v) : v;
-      };
+      return e.go
+        ? (ctx) => goText(get(ctx) as TemplateValue)
+        : (ctx) => {
+            const v = get(ctx) as TemplateValue;
+            return typeof v === 'number' ? formatNumber(v) : v;
+          };
     case 'bool':
       return (ctx) => String(get(ctx));
     case 'list':
@@ -383,7 +392,7 @@ function known(v: Vocabulary<unknown>): string {
 function variable(name: string, v: Vocabulary<unknown>, at: number): Expr {
   const why = unsupportedName(v, name);
   if (why) throw new Error(`"${name}" at character ${at}: ${why}`);
-  if (Object.hasOwn(v.scalars, name)) return { kind: 'value', get: v.scalars[name]!, text: name };
+  if (Object.hasOwn(v.scalars, name)) return { kind: 'value', get: v.scalars[name]!, text: name, go: name.startsWith('$') || name.startsWith('.') };
   if (v.lists && Object.hasOwn(v.lists, name)) return { kind: 'list', get: v.lists[name]!, text: name };
   if (v.alertLists && Object.hasOwn(v.alertLists, name)) return { kind: 'alerts', get: v.alertLists[name]!, text: name };
   if (Object.hasOwn(v.maps, name)) return { kind: 'map', get: () => undefined, lookup: v.maps[name]!, text: name };
