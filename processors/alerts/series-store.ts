@@ -161,12 +161,14 @@ const PRUNE_CYCLE_MS = 60_000;
 
 /**
  * When a series that is not a counter is due for a prune, Unix ms (see SeriesStore.prune): the first time in
- * its slot of the minute (`seq` mod 6, 10 s apart) once its first point is `keep` + 30 s old, so 30 to 90 s
- * after that point left the retention.
+ * its slot of the minute (one of six, 10 s apart, by a hash of `seq`) once its first point is `keep` + 30 s
+ * old, so 30 to 90 s after that point left the retention.
  */
 export function pruneDueAt(s: Series, keep: number): number {
   const base = s.t[0]! + keep + PRUNE_SLACK_MS;
-  const slot = ((s.seq % PRUNE_SLOTS) * PRUNE_CYCLE_MS) / PRUNE_SLOTS;
+  // the slot from a hash of seq, not seq itself: series created in a pattern (a histogram and a counter of each
+  // span name, alternately) would otherwise fill the even slots with one kind and the odd ones with the other
+  const slot = (((Math.imul(s.seq, 0x9e3779b1) >>> 0) % PRUNE_SLOTS) * PRUNE_CYCLE_MS) / PRUNE_SLOTS;
   return base + ((((slot - base) % PRUNE_CYCLE_MS) + PRUNE_CYCLE_MS) % PRUNE_CYCLE_MS);
 }
 
