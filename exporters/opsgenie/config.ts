@@ -35,11 +35,11 @@ export const OpsgenieConfigSchema = Obj({
     },
     { description: 'priority of a group by the severity of its most severe alert' },
   ),
-  tags: Type.Array(Type.String(), { default: [], description: 'tag templates (at most 20 tags of 50 characters are sent; empty ones are left out)' }),
+  tags: Type.Array(Type.String(), { default: [], description: 'tag templates, each rendered text split on commas as Alertmanager does (at most 20 tags of 50 characters are sent; empty ones are left out)' }),
   responders: Type.Array(Responder, { default: [], description: 'who is notified (teams, users, escalations, schedules); values are templates' }),
   entity: Type.String({ default: '{{ labels.service.name }}', description: 'template of entity (cut to 512 characters)' }),
   source: Type.String({ default: 'vigil', description: 'template of source (cut to 100 characters)' }),
-  details: Type.Record(Type.String(), Type.String(), { default: {}, description: 'extra key-value details, each value a template' }),
+  details: Type.Record(Type.String(), Type.String(), { default: {}, description: 'key-value details, each value a template, sent over the group\'s common labels (as Alertmanager)' }),
   note: Type.String({ default: '', description: 'template of a note added when the alert is created and when it is closed' }),
   ...deliveryConfigProps,
 });

@@ -5,8 +5,10 @@
  * - `alias`: the SHA-256 (hex) of the group key, as Alertmanager's Opsgenie integration derives it, so the
  *   close finds the alert the create opened, across restarts; Opsgenie de-duplicates creates on the alias.
  * - `message` from its template (default Alertmanager's subject) cut to 130 characters, `description` (default:
- *   the alerts with their labels, annotations and links) cut to 15,000, `tags` (20 at most, 50 characters
- *   each), `entity` (512), `source` (100), `details` (8,000 characters in all), `responders` templated;
+ *   the alerts with their labels, annotations and links) cut to 15,000, `tags` (each template's text split on
+ *   commas as Alertmanager splits it; 20 at most, 50 characters each), `entity` (512), `source` (100),
+ *   `details` (the common labels, then the configured ones, as Alertmanager; 8,000 characters in all),
+ *   `responders` templated;
  * - `priority`: the `priority` template when it renders P1..P5, else by the most severe alert's severity
  *   (`priorities`: critical P1, error P2, warning P3, info P5, anything else P3).
  * Whatever is cut ends with the truncation marker.
@@ -135,6 +137,16 @@ export function defaultDescription(n: AlertNotification): string {
 
 const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ').trim();
 
+/**
+ * The tags one rendered tag template gives, as Alertmanager's `safeSplit`: the text (one line, trimmed) split
+ * on commas, empty parts left out (`{{ labels.team }},prod` is two tags).
+ */
+export function splitTags(rendered: string): string[] {
+  return oneLine(rendered)
+    .split(',')
+    .filter((tag) => tag !== '');
+}
+
 /** Details cut to Opsgenie's total: keys and values together stay within 8,000 characters. */
 function boundedDetails(d: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -167,7 +179,7 @@ export function buildOpsgenieRequest(n: AlertNotification, c: OpsgenieConfig, t:
   };
   const description = cut(t.description ? render(t.description) : defaultDescription(n), OG_LIMITS.description);
   if (description) body.description = description;
-  const tags = [...new Set(t.tags.map((tpl) => cut(oneLine(render(tpl)), OG_LIMITS.tag)).filter(Boolean))].slice(0, OG_LIMITS.tags);
+  const tags = [...new Set(t.tags.flatMap((tpl) => splitTags(render(tpl)).map((tag) => cut(tag, OG_LIMITS.tag))))].slice(0, OG_LIMITS.tags);
   if (tags.length) body.tags = tags;
   const responders: OpsgenieResponder[] = [];
   for (const r of t.responders) {
@@ -182,9 +194,10 @@ export function buildOpsgenieRequest(n: AlertNotification, c: OpsgenieConfig, t:
     if (id || name || username) responders.push(x);
   }
   if (responders.length) body.responders = responders.slice(0, OG_LIMITS.responders);
-  const details: Record<string, string> = {};
+  // As Alertmanager: the group's common labels, then the configured details (which win on the same key).
+  const details: Record<string, string> = { ...n.commonLabels };
   for (const [k, tpl] of t.details) details[k] = render(tpl);
-  if (t.details.length) body.details = boundedDetails(details);
+  if (Object.keys(details).length) body.details = boundedDetails(details);
   const entity = cut(oneLine(render(t.entity)), OG_LIMITS.entity);
   if (entity) body.entity = entity;
   if (source) body.source = source;
