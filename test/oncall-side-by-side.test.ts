@@ -27,7 +27,7 @@ if (!bin) console.warn('\n!!!!! prometheus-alertmanager is NOT installed: the on
 const accepted = () => ({ status: 202, headers: { 'content-type': 'application/json' }, body: '{"status":"success","result":"Request will be processed"}' });
 
 /** Alertmanager's requests for one firing group, and the webhook body it sent for the same group. */
-async function alertmanagerSends(receiverYaml: string, alerts: unknown[]): Promise<{ requests: RecordedRequest[]; notification: AlertNotification }> {
+async function alertmanagerSends(receiverYaml: string, alerts: unknown[], count = 1): Promise<{ requests: RecordedRequest[]; notification: AlertNotification }> {
   const target = await new RecordingServer(accepted).start();
   const hook = await new RecordingServer(() => ({ status: 200, body: '' })).start();
   cleanup.push(() => target.close(), () => hook.close());
@@ -47,13 +47,13 @@ ${receiverYaml.replaceAll('TARGET', target.url)}`,
   cleanup.push(() => am.stop());
   const r = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
   expect(r.status).toBe(200);
-  await waitFor(() => hook.requests.length >= 1 && target.requests.length >= 1, 15_000, 'Alertmanager notifies');
+  await waitFor(() => hook.requests.length >= 1 && target.requests.length >= count, 15_000, 'Alertmanager notifies');
   const body = hook.requests[0]!.json as AlertNotification & { receiver: string };
   return { requests: target.requests, notification: { ...body, exporters: [] } };
 }
 
 /** What vigil's exporter `factory` (ID `type/oncall`) sends for `n`, to a recording server. */
-async function vigilSends(factory: typeof opsgenieExporterFactory | typeof pagerdutyExporterFactory, raw: Record<string, unknown>, n: AlertNotification): Promise<RecordedRequest[]> {
+async function vigilSends(factory: typeof opsgenieExporterFactory | typeof pagerdutyExporterFactory, raw: Record<string, unknown>, n: AlertNotification, count = 1): Promise<RecordedRequest[]> {
   const target = await new RecordingServer(accepted).start();
   cleanup.push(() => target.close());
   const dir = tempDir();
@@ -64,7 +64,7 @@ async function vigilSends(factory: typeof opsgenieExporterFactory | typeof pager
   await exp.start({ reportFatal: () => undefined });
   cleanup.push(() => exp.shutdown());
   await exp.consume({ alerts: [{ ...n, exporters: [id] }] });
-  await waitFor(() => target.requests.length >= 1, 5000, `${id} sends`);
+  await waitFor(() => target.requests.length >= count, 5000, `${id} sends`);
   return target.requests;
 }
 
@@ -101,6 +101,24 @@ describe.skipIf(!bin)('on-call requests against Alertmanager 0.25', () => {
     expect(b.description).toBe(a.description);
     // Alertmanager's subject ends with a space when there is no parenthesis; vigil's message is one trimmed line.
     expect(b.message).toBe(String(a.message).trim());
+  });
+
+  it('opsgenie update_alerts: the create, then PUT message and PUT description by alias, as Alertmanager sends them', async () => {
+    const am = await alertmanagerSends(
+      `    opsgenie_configs:
+      - api_key: KEY
+        api_url: TARGET/
+        update_alerts: true
+        message: '{{ .CommonLabels.alertname }} on {{ .CommonLabels.team }}'
+`,
+      ALERTS,
+      3,
+    );
+    const ours = await vigilSends(opsgenieExporterFactory, { api_key: 'KEY', update_alerts: true, message: '{{ .CommonLabels.alertname }} on {{ .CommonLabels.team }}' }, am.notification, 3);
+    const shape = (r: RecordedRequest) => ({ method: r.method, path: r.path, authorization: r.headers.authorization, type: r.headers['content-type'] });
+    expect(ours.map(shape)).toEqual(am.requests.map(shape));
+    expect(ours.slice(1).map((r) => r.json)).toEqual(am.requests.slice(1).map((r) => r.json));
+    expect(am.requests[1]!.json).toEqual({ message: 'HighLatency on payments' });
   });
 
   it('pagerduty: the same dedup_key and summary as Alertmanager for the same group', async () => {

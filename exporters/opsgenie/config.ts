@@ -41,6 +41,7 @@ export const OpsgenieConfigSchema = Obj({
   source: Type.String({ default: 'vigil', description: 'template of source (cut to 100 characters)' }),
   details: Type.Record(Type.String(), Type.String(), { default: {}, description: 'key-value details, each value a template, sent over the group\'s common labels (as Alertmanager)' }),
   note: Type.String({ default: '', description: 'template of a note added when the alert is created and when it is closed' }),
+  update_alerts: Type.Boolean({ default: false, description: 'after each create, also update the open alert\'s message and description (Alertmanager\'s update_alerts): Opsgenie keeps them when it de-duplicates a create' }),
   ...deliveryConfigProps,
 });
 /** The opsgenie exporter's validated config, defaults applied. */

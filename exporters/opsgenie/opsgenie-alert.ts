@@ -54,11 +54,30 @@ export interface OpsgenieClose {
   note?: string;
 }
 
-/** One HTTP request to make: path below the API URL and the JSON body. */
+/** The bodies of Opsgenie's update requests (`PUT /v2/alerts/{alias}/message|description?identifierType=alias`). */
+export type OpsgenieUpdate = { message: string } | { description: string };
+
+/** One HTTP request to make: method, path below the API URL and the JSON body. */
 export interface OpsgenieRequest {
-  action: 'create' | 'close';
+  action: 'create' | 'close' | 'update message' | 'update description';
+  method?: 'POST' | 'PUT';
   path: string;
-  body: OpsgenieCreate | OpsgenieClose;
+  body: OpsgenieCreate | OpsgenieClose | OpsgenieUpdate;
+}
+
+/**
+ * With `update_alerts` (Alertmanager's), what follows a create: the open alert's message and description set
+ * to the create's (`PUT /v2/alerts/{alias}/message?identifierType=alias`, then `.../description`), since
+ * Opsgenie keeps an open alert's fields when a create with its alias is de-duplicated. Nothing for a close.
+ */
+export function opsgenieUpdates(req: OpsgenieRequest): OpsgenieRequest[] {
+  if (req.action !== 'create') return [];
+  const c = req.body as OpsgenieCreate;
+  const at = (what: string) => `/v2/alerts/${encodeURIComponent(c.alias)}/${what}?identifierType=alias`;
+  return [
+    { action: 'update message', method: 'PUT', path: at('message'), body: { message: c.message } },
+    { action: 'update description', method: 'PUT', path: at('description'), body: { description: c.description ?? '' } },
+  ];
 }
 
 /** `alias` of a group: hex SHA-256 of its group key. */

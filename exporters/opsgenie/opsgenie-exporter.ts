@@ -3,7 +3,7 @@ import { IncidentSender, type IncidentSenderOptions } from '../../src/delivery/i
 import type { Logger } from '../../src/logger.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { OpsgenieConfig } from './config.ts';
-import { buildOpsgenieRequest, opsgenieAlias, OpsgenieTemplates } from './opsgenie-alert.ts';
+import { buildOpsgenieRequest, opsgenieAlias, OpsgenieTemplates, opsgenieUpdates } from './opsgenie-alert.ts';
 
 /**
  * Opsgenie's error answer as one line (`{"message": "...", "errors": {...}, "took", "requestId"}`), any other
@@ -26,7 +26,8 @@ export function opsgenieError(res: HttpResponse, apiKey: string): string {
 /**
  * Creates an Opsgenie alert per firing group and closes it by alias when the group resolves. Status
  * handling as Opsgenie documents it: 202 (the request is queued by Opsgenie; `result`, `requestId`) is
- * success; 429 (rate limit) and 5xx are retried with backoff; 400, 401, 402, 403, 404, 409, 422 are permanent
+ * success; 429 (rate limit) and 5xx are retried with backoff; with `update_alerts`, each create is followed by
+ * the updates of the open alert's message and description, as Alertmanager sends them; 400, 401, 402, 403, 404, 409, 422 are permanent
  * (dead letter, with Opsgenie's message). A create or close that is no longer the group's state when its
  * turn comes is skipped (src/delivery/incident-state.ts).
  */
@@ -51,9 +52,13 @@ export class OpsgenieSender extends IncidentSender {
     const alias = this.currentKey(n);
     if (alias === undefined) return;
     const req = buildOpsgenieRequest(n, this.config, this.templates, this.receiver);
-    const url = this.base + req.path;
-    const res = await post(url, JSON.stringify(req.body), { 'content-type': 'application/json', 'user-agent': 'vigil', authorization: `GenieKey ${this.config.api_key}` }, signal, this.agent);
-    if (res.status >= 200 && res.status < 300) return;
-    checkStatus({ ...res, body: opsgenieError(res, this.config.api_key) }, `Opsgenie ${redact(this.base)} (${req.action} ${alias.slice(0, 12)})`);
+    // update_alerts, as Alertmanager: the create, then the message and the description of the open alert
+    // (a failure of any retries them all; the create is de-duplicated on the alias)
+    for (const r of [req, ...(this.config.update_alerts ? opsgenieUpdates(req) : [])]) {
+      const url = this.base + r.path;
+      const res = await post(url, JSON.stringify(r.body), { 'content-type': 'application/json', 'user-agent': 'vigil', authorization: `GenieKey ${this.config.api_key}` }, signal, this.agent, r.method);
+      if (res.status >= 200 && res.status < 300) continue;
+      checkStatus({ ...res, body: opsgenieError(res, this.config.api_key) }, `Opsgenie ${redact(this.base)} (${r.action} ${alias.slice(0, 12)})`);
+    }
   }
 }

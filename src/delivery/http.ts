@@ -46,9 +46,9 @@ function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
 }
 
 /**
- * POSTs `body` (through `dispatcher`, else undici's global one); network failures reject with a retryable
- * ConsumerError. Reads at most 64 KiB of the answer. @throws ConsumerError (retryable), or `TypeError` for
- * a URL that does not parse.
+ * POSTs `body` (through `dispatcher`, else undici's global one; `method` PUT for an update); network failures
+ * reject with a retryable ConsumerError. Reads at most 64 KiB of the answer. @throws ConsumerError
+ * (retryable), or `TypeError` for a URL that does not parse.
  */
 export async function post(
   url: string,
@@ -56,16 +56,17 @@ export async function post(
   headers: Record<string, string>,
   signal: AbortSignal,
   dispatcher?: Agent,
+  method: 'POST' | 'PUT' = 'POST',
 ): Promise<HttpResponse> {
   try {
     const { origin, path } = targetOf(url);
-    const res = await (dispatcher ?? getGlobalDispatcher()).request({ origin, path, method: 'POST', body, headers, signal });
+    const res = await (dispatcher ?? getGlobalDispatcher()).request({ origin, path, method, body, headers, signal });
     const text = await readCapped(res.body);
     return { status: res.statusCode, headers: res.headers, body: text };
   } catch (err) {
     if (err instanceof ConsumerError) throw err;
     const reason = signal.aborted && signal.reason instanceof Error ? signal.reason.message : (err as Error).message;
-    throw retryableError(`POST ${redact(url)}: ${reason}`, undefined, err);
+    throw retryableError(`${method} ${redact(url)}: ${reason}`, undefined, err);
   }
 }
 
