@@ -20,19 +20,9 @@ import { buildOverview, type Overview } from './api/overview.ts';
 import { SilenceStore } from './silence-store.ts';
 import type { AlertsStatus } from './status.ts';
 import { timerDelay } from './timer-delay.ts';
+import { VERSION } from './version.ts';
 
-/** vigil's version (package.json, found from src/ and from the build's dist/src/), shown by the API and the status page. */
-export const VERSION = ((): string => {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'vigil' && pkg.version) return pkg.version;
-    } catch {
-      // not there: try the next
-    }
-  }
-  return 'unknown';
-})();
+export { VERSION } from './version.ts';
 
 /** What a {@link Service} is built with: logger, component registry, and optionally a tracer and telemetry. */
 export interface ServiceOptions {

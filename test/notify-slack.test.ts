@@ -1,3 +1,4 @@
+import { USER_AGENT } from '../src/version.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,6 +40,7 @@ describe('slack exporter', () => {
     await exp.consume({ alerts: [n] });
     await waitFor(() => slack.messages.length === 1, 5000, 'slack message');
     const m = slack.messages[0]!;
+    expect(slack.requests[0]!.headers['user-agent']).toBe(USER_AGENT);
     expect(m.channel).toBe('#oncall');
     expect(m.username).toBe('vigil');
     expect(m.icon_emoji).toBe(':rotating_light:');

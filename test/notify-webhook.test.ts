@@ -1,3 +1,4 @@
+import { USER_AGENT } from '../src/version.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,6 +46,9 @@ describe('webhook exporter', () => {
     const req = receiver.accepted[0]!;
     expect(req.headers.authorization).toBe('Bearer t');
     expect(req.headers['content-type']).toBe('application/json');
+    // product/version, as Alertmanager's `Alertmanager/0.25.0`
+    expect(req.headers['user-agent']).toBe(USER_AGENT);
+    expect(USER_AGENT).toMatch(/^vigil\/\d+\.\d+\.\d+/);
     const body = req.json as WebhookPayload;
     expect(body).toEqual({
       version: '4',

@@ -92,6 +92,9 @@ describe.skipIf(!bin)('on-call requests against Alertmanager 0.25', () => {
     expect(mine.path).toBe(theirs.path);
     expect(mine.headers.authorization).toBe(theirs.headers.authorization);
     expect(mine.headers['content-type']).toBe(theirs.headers['content-type']);
+    // product/version: Alertmanager/0.25.0 there, vigil/<version> here (src/delivery/README.md)
+    expect(theirs.headers['user-agent']).toMatch(/^Alertmanager\/0\.25\./);
+    expect(mine.headers['user-agent']).toMatch(/^vigil\/\d+\.\d+\.\d+$/);
     const a = theirs.json as Record<string, unknown>;
     const b = mine.json as Record<string, unknown>;
     expect(a.details).toEqual({ alertname: 'HighLatency', severity: 'critical', team: 'on payments', status: 'firing' });
@@ -134,6 +137,7 @@ describe.skipIf(!bin)('on-call requests against Alertmanager 0.25', () => {
     const b = ours[0]!.json as typeof a;
     expect(ours[0]!.path).toBe(am.requests[0]!.path);
     expect(ours[0]!.headers['content-type']).toBe(am.requests[0]!.headers['content-type']);
+    expect(ours[0]!.headers['user-agent']).toMatch(/^vigil\/\d+\.\d+\.\d+$/);
     expect(b.dedup_key).toBe(a.dedup_key);
     expect(b.event_action).toBe(a.event_action);
     expect(b.payload.summary).toBe(a.payload.summary.trim());

@@ -17,6 +17,7 @@ import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { AlertmanagerConfig } from './config.ts';
 import { timerDelay } from '../../src/timer-delay.ts';
+import { USER_AGENT } from '../../src/version.ts';
 
 /** One alert in Alertmanager's API v2 `postableAlert` shape. */
 export interface PostableAlert {
@@ -145,7 +146,7 @@ export class AlertmanagerSender implements NotificationSender {
   private async postAlerts(alerts: readonly Alert[], signal: AbortSignal): Promise<void> {
     const now = Date.now();
     const body = JSON.stringify(alerts.map((a) => this.toPostable(a, now)));
-    const res = await post(this.endpoint, body, { 'user-agent': 'vigil', ...this.config.headers, 'content-type': 'application/json' }, signal, this.agent);
+    const res = await post(this.endpoint, body, { 'user-agent': USER_AGENT, ...this.config.headers, 'content-type': 'application/json' }, signal, this.agent);
     checkStatus(res, `Alertmanager ${redact(this.endpoint)}`);
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../../src/logger.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { OpsgenieConfig } from './config.ts';
 import { buildOpsgenieRequest, opsgenieAlias, OpsgenieTemplates, opsgenieUpdates } from './opsgenie-alert.ts';
+import { USER_AGENT } from '../../src/version.ts';
 
 /**
  * Opsgenie's error answer as one line (`{"message": "...", "errors": {...}, "took", "requestId"}`), any other
@@ -56,7 +57,7 @@ export class OpsgenieSender extends IncidentSender {
     // (a failure of any retries them all; the create is de-duplicated on the alias)
     for (const r of [req, ...(this.config.update_alerts ? opsgenieUpdates(req) : [])]) {
       const url = this.base + r.path;
-      const res = await post(url, JSON.stringify(r.body), { 'content-type': 'application/json', 'user-agent': 'vigil', authorization: `GenieKey ${this.config.api_key}` }, signal, this.agent, r.method);
+      const res = await post(url, JSON.stringify(r.body), { 'content-type': 'application/json', 'user-agent': USER_AGENT, authorization: `GenieKey ${this.config.api_key}` }, signal, this.agent, r.method);
       if (res.status >= 200 && res.status < 300) continue;
       checkStatus({ ...res, body: opsgenieError(res, this.config.api_key) }, `Opsgenie ${redact(this.base)} (${r.action} ${alias.slice(0, 12)})`);
     }

@@ -4,6 +4,7 @@ import type { Logger } from '../../src/logger.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { PagerDutyConfig } from './config.ts';
 import { buildPagerDutyEvent, dedupKey, PagerDutyTemplates } from './pagerduty-event.ts';
+import { USER_AGENT } from '../../src/version.ts';
 
 /**
  * PagerDuty's error answer as one line: `Event object is invalid: Length of 'routing_key' is incorrect`
@@ -48,7 +49,7 @@ export class PagerDutySender extends IncidentSender {
     const key = this.currentKey(n);
     if (key === undefined) return;
     const event = buildPagerDutyEvent(n, this.config, this.templates, this.receiver);
-    const res = await post(this.config.url, JSON.stringify(event), { 'content-type': 'application/json', 'user-agent': 'vigil' }, signal, this.agent);
+    const res = await post(this.config.url, JSON.stringify(event), { 'content-type': 'application/json', 'user-agent': USER_AGENT }, signal, this.agent);
     if (res.status >= 200 && res.status < 300) return;
     checkStatus({ ...res, body: pagerDutyError(res, this.config.routing_key) }, `PagerDuty ${redact(this.config.url)} (${event.event_action} ${key.slice(0, 12)})`);
   }

@@ -5,6 +5,7 @@ import { Template } from '../../src/delivery/template.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { SlackConfig } from './config.ts';
 import { buildSlackMessage, type SlackMessageOptions } from './slack-message.ts';
+import { USER_AGENT } from '../../src/version.ts';
 
 /**
  * Posts one message per alert group to a Slack incoming webhook. `200 ok` is success; 429 and 5xx are
@@ -42,7 +43,7 @@ export class SlackSender implements NotificationSender {
 
   async send(n: AlertNotification, signal: AbortSignal): Promise<void> {
     const body = JSON.stringify(buildSlackMessage(n, this.message));
-    const res = await post(this.config.webhook_url, body, { 'content-type': 'application/json', 'user-agent': 'vigil' }, signal, this.agent);
+    const res = await post(this.config.webhook_url, body, { 'content-type': 'application/json', 'user-agent': USER_AGENT }, signal, this.agent);
     // The webhook URL is a secret: never name it in errors. Any 2xx is success (incoming webhooks answer
     // "ok", workflow webhooks a JSON body).
     checkStatus(res, 'Slack webhook');

@@ -5,6 +5,7 @@ import type { NotificationSender } from '../../src/delivery/notification-exporte
 import type { AlertNotification } from '../../src/model.ts';
 import type { WebhookConfig } from './config.ts';
 import { webhookPayload } from '../../src/delivery/webhook-payload.ts';
+import { USER_AGENT } from '../../src/version.ts';
 
 /** The HMAC header value for a body: `sha256=<hex>`. */
 export function signature(secret: string, body: Buffer | string): string {
@@ -21,7 +22,7 @@ export class WebhookSender implements NotificationSender {
     private readonly config: WebhookConfig,
     private readonly receiver: string,
   ) {
-    this.headers = { 'user-agent': 'vigil', ...config.headers, 'content-type': 'application/json' };
+    this.headers = { 'user-agent': USER_AGENT, ...config.headers, 'content-type': 'application/json' };
   }
 
   async start(): Promise<void> {
