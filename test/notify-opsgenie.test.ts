@@ -93,6 +93,16 @@ describe('opsgenie exporter', () => {
     await waitFor(() => t.og.alerts.size === 2, 5000, 'two creates');
     expect(t.og.alerts.get(opsgenieAlias('x'))!.create.priority).toBe('P2');
     expect(t.og.alerts.get(opsgenieAlias('y'))!.create.priority).toBe('P4');
+
+    // only firing alerts count: a resolved critical listed beside a firing warning is P3
+    const mixed = makeNotification(['opsgenie/oncall'], {
+      groupKey: 'mixed',
+      commonLabels: { alertname: 'm' },
+      alerts: [makeAlert({ alertname: 'm', severity: 'critical', pod: 'a' }, { status: 'resolved', endsAt: '2026-11-23T10:05:00Z' }), makeAlert({ alertname: 'm', severity: 'warning', pod: 'b' })],
+    });
+    await exp.consume({ alerts: [mixed] });
+    await waitFor(() => og.alerts.size === 6, 5000, 'sixth create');
+    expect(og.alerts.get(opsgenieAlias('mixed'))!.create.priority).toBe('P3');
   });
 
   it('closes the alert its create opened after a restart of vigil between the two', async () => {

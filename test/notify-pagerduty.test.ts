@@ -107,6 +107,20 @@ describe('pagerduty exporter', () => {
     expect(fixed.pd.events[0]!.payload!.severity).toBe('info');
   });
 
+  it('maps severity from the firing alerts only: a resolved critical listed beside a firing warning is a warning', async () => {
+    const { pd, exp } = await setup();
+    const n = makeNotification(['pagerduty/oncall'], {
+      groupKey: 'mixed',
+      commonLabels: { alertname: 'X' },
+      alerts: [makeAlert({ alertname: 'X', severity: 'critical', pod: 'a' }, { status: 'resolved', endsAt: '2026-11-23T10:05:00Z' }), makeAlert({ alertname: 'X', severity: 'warning', pod: 'b' })],
+    });
+    expect(n.status).toBe('firing');
+    await exp.consume({ alerts: [n] });
+    await waitFor(() => pd.events.length === 1, 5000, 'trigger');
+    expect(pd.events[0]!.event_action).toBe('trigger');
+    expect(pd.events[0]!.payload!.severity).toBe('warning');
+  });
+
   it('resolves the incident its trigger opened after a restart of vigil between the two', async () => {
     const dir = tempDir();
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));

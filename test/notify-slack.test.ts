@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Exporter, stateDirFor } from '../src/component.ts';
 import { slackExporterFactory } from '../exporters/slack/index.ts';
-import { COLORS } from '../exporters/slack/slack-message.ts';
+import { colorFor, COLORS } from '../exporters/slack/slack-message.ts';
 import { configFor, tempDir, testSettings, waitFor } from './helpers/index.ts';
 import { makeAlert, makeNotification } from './doubles/alerts.ts';
 import { SlackServer, slackLimitViolations } from './doubles/slack-server.ts';
@@ -65,6 +65,9 @@ describe('slack exporter', () => {
     await waitFor(() => slack.messages.length === 2, 5000, 'two messages (1/s rate limit)');
     expect(slack.messages.map((m) => m.attachments![0]!.color)).toEqual([COLORS.warning, COLORS.resolved]);
     expect(slack.messages[1]!.text).toContain('[RESOLVED]');
+    // the colour is the firing alerts': a resolved critical listed beside a firing warning is orange
+    const mixed = makeNotification(['slack/oncall'], { alerts: [makeAlert({ alertname: 'B', severity: 'critical', pod: 'a' }, { status: 'resolved', endsAt: '2026-11-23T10:05:00Z' }), makeAlert({ alertname: 'B', severity: 'warning', pod: 'b' })] });
+    expect(colorFor(mixed)).toBe(COLORS.warning);
 
     const quiet = await setup({ send_resolved: false });
     await quiet.exp.consume({ alerts: [resolved] });

@@ -9,13 +9,13 @@
  *   commas as Alertmanager splits it; 20 at most, 50 characters each), `entity` (512), `source` (100),
  *   `details` (the common labels, then the configured ones, as Alertmanager; 8,000 characters in all),
  *   `responders` templated;
- * - `priority`: the `priority` template when it renders P1..P5, else by the most severe alert's severity
+ * - `priority`: the `priority` template when it renders P1..P5, else by the most severe firing alert's severity
  *   (`priorities`: critical P1, error P2, warning P3, info P5, anything else P3).
  * Whatever is cut ends with the truncation marker.
  */
 import crypto from 'node:crypto';
 import { cut, sortedNames, sortedValues } from '../../src/delivery/format.ts';
-import { notificationRank, rankName } from '../../src/delivery/severity.ts';
+import { firingRank, rankName } from '../../src/delivery/severity.ts';
 import { Template } from '../../src/delivery/template.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
 import type { OpsgenieConfig } from './config.ts';
@@ -118,7 +118,7 @@ export class OpsgenieTemplates {
 export function opsgeniePriority(n: AlertNotification, rendered: string, map: OpsgenieConfig['priorities']): OpsgenieCreate['priority'] {
   const r = rendered.trim().toUpperCase();
   if (/^P[1-5]$/.test(r)) return r as OpsgenieCreate['priority'];
-  const name = rankName(notificationRank(n)) as keyof OpsgenieConfig['priorities'];
+  const name = rankName(firingRank(n)) as keyof OpsgenieConfig['priorities'];
   return (map[name] ?? map.other) as OpsgenieCreate['priority'];
 }
 

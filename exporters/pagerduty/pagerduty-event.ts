@@ -7,7 +7,7 @@
  * - `payload.summary` from the `summary` template (default: Alertmanager's subject,
  *   `[FIRING:2] HighP95Latency checkout (critical)`), cut to PagerDuty's 1,024 characters with the marker;
  * - `payload.severity` from the `severity` template when it renders one of PagerDuty's four values, else the
- *   most severe alert's `severity` label (critical > error > warning > info), else `default_severity`;
+ *   most severe firing alert's `severity` label (critical > error > warning > info), else `default_severity`;
  * - `payload.custom_details`: the firing and resolved alerts (labels, annotations, times, value, link), their
  *   counts, and the user's `details` templates;
  * - `links`: each alert's page on vigil (`generatorURL`), then the configured links; `images` as configured.
@@ -15,7 +15,7 @@
  */
 import crypto from 'node:crypto';
 import { cut } from '../../src/delivery/format.ts';
-import { notificationRank, rankName } from '../../src/delivery/severity.ts';
+import { firingRank, rankName } from '../../src/delivery/severity.ts';
 import { Template } from '../../src/delivery/template.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
 import type { PagerDutyConfig } from './config.ts';
@@ -98,7 +98,7 @@ export class PagerDutyTemplates {
 export function pagerDutySeverity(n: AlertNotification, rendered: string, fallback: PagerDutySeverity): PagerDutySeverity {
   const r = rendered.trim().toLowerCase();
   if ((PD_SEVERITIES as readonly string[]).includes(r)) return r as PagerDutySeverity;
-  const rank = notificationRank(n);
+  const rank = firingRank(n);
   return rank > 0 ? (rankName(rank) as PagerDutySeverity) : fallback;
 }
 

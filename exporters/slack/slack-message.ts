@@ -7,7 +7,7 @@
  * "… (truncated)".
  */
 import { cut, formatValue, TRUNCATION_MARKER } from '../../src/delivery/format.ts';
-import { notificationRank } from '../../src/delivery/severity.ts';
+import { firingRank } from '../../src/delivery/severity.ts';
 import type { Template } from '../../src/delivery/template.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
 
@@ -56,11 +56,11 @@ export interface SlackMessageOptions {
 }
 
 /**
- * The attachment colour of a notification ({@link COLORS}): green when resolved, else by the most severe alert's severity.
+ * The attachment colour of a notification ({@link COLORS}): green when resolved, else by the most severe firing alert's severity.
  */
 export function colorFor(n: AlertNotification): string {
   if (n.status === 'resolved') return COLORS.resolved;
-  return [COLORS.other, COLORS.info, COLORS.warning, COLORS.error, COLORS.critical][notificationRank(n)]!;
+  return [COLORS.other, COLORS.info, COLORS.warning, COLORS.error, COLORS.critical][firingRank(n)]!;
 }
 
 /** Slack mrkdwn needs &, < and > escaped (they delimit links and mentions). */

@@ -21,6 +21,22 @@ export function notificationRank(n: AlertNotification): number {
 }
 
 /**
+ * The rank of what a notification pages for: its most severe *firing* alert (a notification that lists a
+ * resolved critical beside a firing warning is a warning); the most severe alert of all when none fires.
+ * PagerDuty's severity, Opsgenie's priority and Slack's colour come from it.
+ */
+export function firingRank(n: AlertNotification): number {
+  let r = 0;
+  let firing = false;
+  for (const a of n.alerts ?? []) {
+    if (a.status !== 'firing') continue;
+    firing = true;
+    r = Math.max(r, severityRank(a.labels?.severity));
+  }
+  return firing ? r : notificationRank(n);
+}
+
+/**
  * The severity name of a rank from {@link severityRank} (`critical`, `error`, `warning`, `info`), `other` for 0 or out of range.
  */
 export function rankName(rank: number): string {
