@@ -1,3 +1,4 @@
+import libmime from 'libmime';
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -94,6 +95,21 @@ describe('email exporter', () => {
     const headerBlock = mail.raw.toString('utf8').split(/\r\n\r\n/)[0]!;
     expect(headerBlock).not.toMatch(/^Bcc:/im);
     expect(headerBlock).not.toMatch(/^X-Injected:/im);
+  });
+
+  it('a long group key is cut for its header between characters, never inside one (an emoji at the cut point)', async () => {
+    const { smtp, exp } = await setup();
+    const value = `${'a'.repeat(899 - '{}:{service.name="'.length)}😀😀"}`;
+    const groupKey = `{}:{service.name="${value}`;
+    expect(groupKey.charCodeAt(899)).toBe(0xd83d); // the cut at 900 falls inside the first emoji
+    await exp.consume({ alerts: [makeNotification(['email/oncall'], { groupKey })] });
+    await waitFor(() => smtp.mails.length === 1, 10_000, 'mail');
+    const parsed = await simpleParser(smtp.mails[0]!.raw);
+    // mailparser leaves an unknown header's encoded words as they are: decode them as a mail client does
+    const header = libmime.decodeWords(String(parsed.headers.get('x-vigil-group-key')));
+    expect(header).not.toContain('\ufffd');
+    expect(groupKey.startsWith(header)).toBe(true);
+    expect(header.length).toBe(899);
   });
 
   it('retries a 451 and dead-letters a 550; a wrong password is permanent', async () => {

@@ -6,6 +6,7 @@ import { Template } from '../../src/delivery/template.ts';
 import type { AlertNotification } from '../../src/model.ts';
 import type { EmailConfig } from './config.ts';
 import { buildEmail, headerSafe } from './email-message.ts';
+import { cut } from '../../src/delivery/format.ts';
 
 /**
  * Mails each alert group over SMTP with nodemailer. The SMTP reply class decides (RFC 5321 4.2.1), whatever
@@ -68,7 +69,8 @@ export class EmailSender implements NotificationSender {
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
-        headers: { 'X-Vigil-Group-Key': headerSafe(n.groupKey).slice(0, 900) },
+        // cut between characters (never inside a surrogate pair), without a marker: it is an identifier
+        headers: { 'X-Vigil-Group-Key': cut(headerSafe(n.groupKey), 900, '') },
       });
     } catch (err) {
       const e = err as Error & { responseCode?: number; code?: string };
