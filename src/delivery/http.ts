@@ -2,6 +2,8 @@
 import { Agent, type Dispatcher, getGlobalDispatcher } from 'undici';
 import { ConsumerError, permanentError, retryableError } from '../errors.ts';
 import { parseRetryAfter } from './backoff.ts';
+import { cut } from './format.ts';
+import { StringDecoder } from 'node:string_decoder';
 
 /**
  * A destination's answer to {@link post}: HTTP status code, response headers (lower-case names, as Node gives them) and
@@ -37,10 +39,12 @@ function targetOf(url: string): { origin: string; path: string } {
 function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
+    // a character whose UTF-8 bytes arrive in two chunks is decoded whole, not as two U+FFFD
+    const utf8 = new StringDecoder('utf8');
     body.on('data', (chunk: Buffer) => {
-      if (text.length < 65536) text += chunk.toString('utf8');
+      if (text.length < 65536) text += utf8.write(chunk);
     });
-    body.on('end', () => resolve(text.slice(0, 65536)));
+    body.on('end', () => resolve(cut(text + utf8.end(), 65536, '')));
     body.on('error', reject);
   });
 }
@@ -78,7 +82,7 @@ export function checkStatus(res: HttpResponse, what: string): void {
   if (res.status >= 200 && res.status < 300) return;
   const ra = res.headers['retry-after'];
   const retryAfterMs = parseRetryAfter(Array.isArray(ra) ? ra[0] : ra);
-  const detail = `${what} answered ${res.status}${res.body ? `: ${res.body.slice(0, 300).trim()}` : ''}`;
+  const detail = `${what} answered ${res.status}${res.body ? `: ${cut(res.body, 300, '').trim()}` : ''}`;
   if (res.status === 408 || res.status === 429 || res.status >= 500) throw retryableError(detail, retryAfterMs);
   throw permanentError(detail);
 }
