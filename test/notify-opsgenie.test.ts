@@ -199,5 +199,6 @@ describe('opsgenie exporter', () => {
     expect(() => configFor(opsgenieExporterFactory, { api_key: 'k', tags: ['{{ bad }}'] })).toThrow(/tags\.0: bad template: unknown variable "bad"/);
     expect(() => configFor(opsgenieExporterFactory, { api_key: 'k', responders: [{ type: 'team' }] })).toThrow(/responders\.0: needs one of id, name, username/);
     expect(() => configFor(opsgenieExporterFactory, { api_key: 'k', priorities: { critical: 'P0' } })).toThrow(/priorities\.critical/);
+    expect(() => configFor(opsgenieExporterFactory, { api_key: 'k', responders: [{ type: 'teams', id: 'x' }] })).toThrow(/responders\.0\.name: type teams needs name/);
   });
 });

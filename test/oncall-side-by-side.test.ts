@@ -76,17 +76,20 @@ const ALERTS = [
 ];
 
 describe.skipIf(!bin)('on-call requests against Alertmanager 0.25', () => {
-  it('opsgenie: details default to the common labels (configured details win), tags are split on commas, alias and texts agree', async () => {
+  it('opsgenie: details default to the common labels (configured details win), tags and teams are split on commas, alias and texts agree', async () => {
     const am = await alertmanagerSends(
       `    opsgenie_configs:
       - api_key: KEY
         api_url: TARGET/
         tags: '{{ .CommonLabels.team }},vigil,,{{ .CommonLabels.absent }}'
         details: {team: 'on {{ .CommonLabels.team }}', status: '{{ .Status }}'}
+        responders:
+          - {type: teams, name: '{{ .CommonLabels.team }},sre'}
+          - {type: user, username: 'oncall@example.com'}
 `,
       ALERTS,
     );
-    const ours = await vigilSends(opsgenieExporterFactory, { api_key: 'KEY', tags: ['{{ .CommonLabels.team }},vigil,,{{ .CommonLabels.absent }}'], details: { team: 'on {{ .CommonLabels.team }}', status: '{{ .Status }}' } }, am.notification);
+    const ours = await vigilSends(opsgenieExporterFactory, { api_key: 'KEY', tags: ['{{ .CommonLabels.team }},vigil,,{{ .CommonLabels.absent }}'], details: { team: 'on {{ .CommonLabels.team }}', status: '{{ .Status }}' }, responders: [{ type: 'teams', name: '{{ .CommonLabels.team }},sre' }, { type: 'user', username: 'oncall@example.com' }] }, am.notification);
     const theirs = am.requests[0]!;
     const mine = ours[0]!;
     expect(mine.path).toBe(theirs.path);
@@ -100,6 +103,8 @@ describe.skipIf(!bin)('on-call requests against Alertmanager 0.25', () => {
     expect(a.details).toEqual({ alertname: 'HighLatency', severity: 'critical', team: 'on payments', status: 'firing' });
     expect(b.details).toEqual(a.details);
     expect(b.tags).toEqual(a.tags);
+    expect(a.responders).toEqual([{ type: 'team', name: 'payments' }, { type: 'team', name: 'sre' }, { type: 'user', username: 'oncall@example.com' }]);
+    expect(b.responders).toEqual(a.responders);
     expect(b.alias).toBe(a.alias);
     expect(b.description).toBe(a.description);
     // Alertmanager's subject ends with a space when there is no parenthesis; vigil's message is one trimmed line.

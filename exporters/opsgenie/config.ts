@@ -6,7 +6,9 @@ import { deliveryConfigProps } from '../../src/delivery/config.ts';
 export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
 
 const Responder = Obj({
-  type: Type.Union([Type.Literal('team'), Type.Literal('user'), Type.Literal('escalation'), Type.Literal('schedule')], { description: 'what the responder is' }),
+  type: Type.Union([Type.Literal('team'), Type.Literal('teams'), Type.Literal('user'), Type.Literal('escalation'), Type.Literal('schedule')], {
+    description: 'what the responder is; teams (Alertmanager\'s): name is a comma-separated list of team names, one team responder each',
+  }),
   id: Type.String({ default: '', description: 'template of the responder id' }),
   name: Type.String({ default: '', description: 'template of the team, escalation or schedule name' }),
   username: Type.String({ default: '', description: 'template of the user name (an e-mail address), for type user' }),

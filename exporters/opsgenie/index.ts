@@ -37,6 +37,7 @@ export const opsgenieExporterFactory: Factory<OpsgenieConfig> = {
     }
     config.responders.forEach((r, i) => {
       if (!r.id && !r.name && !r.username) issues.push({ path: ['responders', i], message: 'needs one of id, name, username' });
+      else if (r.type === 'teams' && !r.name) issues.push({ path: ['responders', i, 'name'], message: 'type teams needs name (a comma-separated list of team names)' });
       for (const f of ['id', 'name', 'username'] as const) {
         const p = templateIssue(r[f]);
         if (p) issues.push({ path: ['responders', i, f], message: p });

@@ -95,7 +95,7 @@ export class OpsgenieTemplates {
   readonly description: Template | undefined;
   readonly priority: Template | undefined;
   readonly tags: Template[];
-  readonly responders: { type: OpsgenieResponder['type']; id: Template; name: Template; username: Template }[];
+  readonly responders: { type: OpsgenieConfig['responders'][number]['type']; id: Template; name: Template; username: Template }[];
   readonly entity: Template;
   readonly source: Template;
   readonly details: [string, Template][];
@@ -157,8 +157,8 @@ export function defaultDescription(n: AlertNotification): string {
 const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ').trim();
 
 /**
- * The tags one rendered tag template gives, as Alertmanager's `safeSplit`: the text (one line, trimmed) split
- * on commas, empty parts left out (`{{ labels.team }},prod` is two tags).
+ * The tags (or `teams` responder names) one rendered template gives, as Alertmanager's `safeSplit`: the text
+ * (one line, trimmed) split on commas, empty parts left out (`{{ labels.team }},prod` is two tags).
  */
 export function splitTags(rendered: string): string[] {
   return oneLine(rendered)
@@ -202,6 +202,11 @@ export function buildOpsgenieRequest(n: AlertNotification, c: OpsgenieConfig, t:
   if (tags.length) body.tags = tags;
   const responders: OpsgenieResponder[] = [];
   for (const r of t.responders) {
+    if (r.type === 'teams') {
+      // Alertmanager's `teams`: one team responder per name of the comma-separated list
+      for (const name of splitTags(render(r.name))) responders.push({ type: 'team', name });
+      continue;
+    }
     const x: OpsgenieResponder = { type: r.type };
     const id = oneLine(render(r.id));
     const name = oneLine(render(r.name));
