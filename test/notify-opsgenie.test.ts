@@ -193,6 +193,21 @@ describe('opsgenie exporter', () => {
     expect(c.description!.endsWith(TRUNCATION_MARKER)).toBe(true);
   });
 
+  it('details: every common label whatever its name (__proto__, constructor), the configured ones kept first within 8,000 characters', async () => {
+    const { og, exp } = await setup({ details: { runbook: 'https://runbooks.example.com/{{ labels.alertname }}' } });
+    const labels = JSON.parse('{"alertname":"A","__proto__":"p","constructor":"c","big":"' + 'x'.repeat(9000) + '"}') as Record<string, string>;
+    const n = makeNotification(['opsgenie/oncall'], { groupKey: 'odd', commonLabels: labels, alerts: [makeAlert(labels)] });
+    await exp.consume({ alerts: [n] });
+    await waitFor(() => og.actions.length === 1, 5000, 'create');
+    const details = (og.requests[0]!.json as { details: Record<string, string> }).details;
+    expect(Object.keys(details).sort()).toEqual(['__proto__', 'alertname', 'big', 'constructor', 'runbook']);
+    expect(details.runbook).toBe('https://runbooks.example.com/A');
+    expect(Object.getOwnPropertyDescriptor(details, '__proto__')?.value).toBe('p');
+    expect(details.constructor).toBe('c');
+    expect(details.big!.endsWith(TRUNCATION_MARKER)).toBe(true);
+    expect(Object.entries(details).reduce((sum, [k, v]) => sum + k.length + v.length, 0)).toBeLessThanOrEqual(8000);
+  });
+
   it('defaults to the US API URL; the EU one is accepted; bad templates and responders are config errors', () => {
     expect(configFor(opsgenieExporterFactory, { api_key: 'k' }).api_url).toBe(OPSGENIE_API_URL);
     expect(configFor(opsgenieExporterFactory, { api_key: 'k', api_url: 'https://api.eu.opsgenie.com' }).api_url).toBe('https://api.eu.opsgenie.com');

@@ -166,17 +166,20 @@ export function splitTags(rendered: string): string[] {
     .filter((tag) => tag !== '');
 }
 
-/** Details cut to Opsgenie's total: keys and values together stay within 8,000 characters. */
-function boundedDetails(d: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * Details cut to Opsgenie's total: keys and values together stay within 8,000 characters, the entries first
+ * in `d` kept first. Built with `fromEntries`, so that any name (a label `__proto__`) is a plain key.
+ */
+function boundedDetails(d: Map<string, string>): Record<string, string> {
+  const out: [string, string][] = [];
   let room = OG_LIMITS.details;
-  for (const [k, v] of Object.entries(d)) {
+  for (const [k, v] of d) {
     if (room <= k.length + 1) break;
     const val = cut(v, room - k.length);
-    out[k] = val;
+    out.push([k, val]);
     room -= k.length + val.length;
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** The request for `n`: create while the group fires, close once it is resolved. */
@@ -218,10 +221,12 @@ export function buildOpsgenieRequest(n: AlertNotification, c: OpsgenieConfig, t:
     if (id || name || username) responders.push(x);
   }
   if (responders.length) body.responders = responders.slice(0, OG_LIMITS.responders);
-  // As Alertmanager: the group's common labels, then the configured details (which win on the same key).
-  const details: Record<string, string> = { ...n.commonLabels };
-  for (const [k, tpl] of t.details) details[k] = render(tpl);
-  if (Object.keys(details).length) body.details = boundedDetails(details);
+  // As Alertmanager: the group's common labels and the configured details, which win on the same key (and
+  // come first within Opsgenie's 8,000 characters).
+  const details = new Map<string, string>();
+  for (const [k, tpl] of t.details) details.set(k, render(tpl));
+  for (const [k, v] of Object.entries(n.commonLabels ?? {})) if (!details.has(k)) details.set(k, v);
+  if (details.size) body.details = boundedDetails(details);
   const entity = cut(oneLine(render(t.entity)), OG_LIMITS.entity);
   if (entity) body.entity = entity;
   if (source) body.source = source;
