@@ -103,8 +103,8 @@ export function pagerDutySeverity(n: AlertNotification, rendered: string, fallba
 }
 
 function alertDetail(a: Alert): Record<string, unknown> {
-  const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(a.annotations ?? {})) annotations[k] = cut(v, MAX_ANNOTATION);
+  // fromEntries: an annotation named `__proto__` is a key like any other
+  const annotations = Object.fromEntries(Object.entries(a.annotations ?? {}).map(([k, v]) => [k, cut(v, MAX_ANNOTATION)]));
   const d: Record<string, unknown> = { labels: a.labels ?? {}, annotations, startsAt: a.startsAt };
   if (a.status === 'resolved' && a.endsAt && !a.endsAt.startsWith('0001-')) d.endsAt = a.endsAt;
   if (typeof a.value === 'number' && Number.isFinite(a.value)) d.value = a.value;

@@ -50,8 +50,8 @@ export function alertmanagerSubject(n: AlertNotification): string {
   const common = n.commonLabels ?? {};
   let tail = '';
   if (Object.keys(common).length > Object.keys(group).length) {
-    const rest: Record<string, string> = {};
-    for (const [k, v] of Object.entries(common)) if (!(k in group)) rest[k] = v;
+    // own keys only: a label named `constructor` or `__proto__` is a label like any other
+    const rest = Object.fromEntries(Object.entries(common).filter(([k]) => !Object.hasOwn(group, k)));
     tail = `(${sortedValues(rest).join(' ')})`;
   }
   return `${head} ${sortedValues(group).join(' ')} ${tail}`;

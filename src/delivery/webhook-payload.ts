@@ -38,10 +38,10 @@ export function webhookAlert(a: Alert): WebhookAlert {
 }
 
 function common(alerts: readonly Alert[], pick: (a: Alert) => Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!alerts.length) return out;
-  for (const [k, v] of Object.entries(pick(alerts[0]!) ?? {})) if (alerts.every((a) => pick(a)?.[k] === v)) out[k] = v;
-  return out;
+  if (!alerts.length) return {};
+  // fromEntries and own keys: a label named `__proto__` or `constructor` is a label like any other
+  const has = (kv: Record<string, string> | undefined, k: string, v: string) => kv !== undefined && Object.hasOwn(kv, k) && kv[k] === v;
+  return Object.fromEntries(Object.entries(pick(alerts[0]!) ?? {}).filter(([k, v]) => alerts.every((a) => has(pick(a), k, v))));
 }
 
 /**
