@@ -176,7 +176,9 @@ describe('modules loaded at start with the shipped pipelines.yaml', () => {
     // session's fixes are shared by components and the core, so esbuild gives each a chunk of its own (src/text-file.ts:
     // strict UTF-8 reads of configs and price tables; src/rfc3339.ts: silence times as Alertmanager reads them;
     // src/regex.ts, now also the cost processor's and the templates'; src/limits.ts, now also http_json's); one
-    // precompiled validator fewer. Each is one more file to load (well under a millisecond here).
-    expect(m.total).toBeLessThanOrEqual(74);
+    // precompiled validator fewer. Each is one more file to load (well under a millisecond here). Raised to 75:
+    // src/version.ts (vigil's version, read by the API and status page and by the HTTP exporters' User-Agent
+    // `vigil/<version>`) is shared by the core and the exporters, so it is a chunk of its own.
+    expect(m.total).toBeLessThanOrEqual(75);
   }, 300_000);
 });
