@@ -105,6 +105,24 @@ describe('opsgenie exporter', () => {
     expect(og.alerts.get(opsgenieAlias('mixed'))!.create.priority).toBe('P3');
   });
 
+  it('update_alerts: a group that grows updates the open alert\'s message and description (a create alone is de-duplicated)', async () => {
+    const { og, exp } = await setup({ update_alerts: true });
+    const one = firing();
+    const alias = opsgenieAlias(one.groupKey);
+    await exp.consume({ alerts: [one] });
+    await waitFor(() => og.actions.length === 3, 5000, 'create and two updates');
+    const second = makeAlert({ alertname: 'HighP95Latency', severity: 'critical', 'service.name': 'checkout', team: 'payments', pod: 'b' }, { annotations: { summary: 'p95 of pod b' } });
+    await exp.consume({ alerts: [{ ...one, alerts: [...one.alerts, second] }] });
+    await waitFor(() => og.actions.length === 6, 5000, 'second create and two updates');
+    expect(og.actions).toEqual([`create ${alias}`, `update message ${alias}`, `update description ${alias}`, `create ${alias}`, `update message ${alias}`, `update description ${alias}`]);
+    const a = og.alerts.get(alias)!;
+    expect(a.count).toBe(2);
+    expect(a.create.message).toBe('[FIRING:2] HighP95Latency checkout (critical payments)');
+    expect(a.create.description).toContain('p95 of pod b');
+    expect(og.requests[4]!.method).toBe('PUT');
+    expect(og.requests[4]!.path).toBe(`/v2/alerts/${alias}/message?identifierType=alias`);
+  });
+
   it('closes the alert its create opened after a restart of vigil between the two', async () => {
     const dir = tempDir();
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,8 @@
  * `Authorization: GenieKey <key>` checked (401 otherwise); `POST /v2/alerts` creates an alert (202
  * `{"result":"Request will be processed","took","requestId"}`; an open alert with the same alias is
  * de-duplicated, its count goes up); `POST /v2/alerts/{alias}/close?identifierType=alias` closes it (202);
- * a body that is not JSON: 400; a missing or too long message (130), a bad priority, more than 20 tags:
+ * `PUT /v2/alerts/{alias}/message|description?identifierType=alias` updates an alert's field (202); a body
+ * that is not JSON: 400; a missing or too long message (130), a bad priority, more than 20 tags:
  * 422 `{"message":"Request body is not processable. Please check the errors.","errors":{...}}`; scripted
  * answers first (429, 500, slow ones).
  */
@@ -33,6 +34,17 @@ export class OpsgenieServer extends RecordingServer {
     const requestId = crypto.randomUUID();
     const reply = (status: number, body: Record<string, unknown>): Reply => ({ status, headers, body: JSON.stringify({ ...body, took: 0.01, requestId }) });
     if (req.headers.authorization !== `GenieKey ${this.apiKey}`) return reply(401, { message: 'Could not authenticate' });
+    const update = /^\/v2\/alerts\/([^/]+)\/(message|description)$/.exec(new URL(req.path, 'http://x').pathname);
+    if (req.method === 'PUT' && update) {
+      if (new URL(req.path, 'http://x').searchParams.get('identifierType') !== 'alias') return reply(422, { message: 'identifierType must be alias in this test double' });
+      const a = this.alerts.get(decodeURIComponent(update[1]!));
+      const field = update[2] as 'message' | 'description';
+      const value = (req.json as Record<string, unknown> | undefined)?.[field];
+      if (typeof value !== 'string') return reply(422, { message: `${field} is required` });
+      if (a) a.create = { ...a.create, [field]: value };
+      this.actions.push(`update ${field} ${update[1]}`);
+      return reply(202, { result: 'Request will be processed' });
+    }
     if (req.method !== 'POST') return reply(404, { message: 'Handler not found' });
     if (req.json === undefined) return reply(400, { message: 'Could not parse the request body' });
     const url = new URL(req.path, 'http://x');
