@@ -49,10 +49,22 @@ function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
   });
 }
 
+/** Redirects followed for one request at most: Go's http.Client's limit, which Alertmanager's integrations use. */
+export const MAX_REDIRECTS = 10;
+
+/** Request headers that carry a credential: not sent on to a redirect's other origin (Go's http.Client drops them too). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'www-authenticate']);
+
 /**
  * POSTs `body` (through `dispatcher`, else undici's global one; `method` PUT for an update); network failures
- * reject with a retryable ConsumerError. Reads at most 64 KiB of the answer. @throws ConsumerError
- * (retryable), or `TypeError` for a URL that does not parse.
+ * reject with a retryable ConsumerError. Reads at most 64 KiB of the answer.
+ *
+ * A 307 or 308 answer with a `Location` is followed with the same method and body, as Go's http.Client
+ * (Alertmanager's) follows it, up to {@link MAX_REDIRECTS} times; credential headers (`Authorization`...) go
+ * only to the origin they were configured for. A 301, 302 or 303 is returned as it is: Go's client would
+ * repeat a POST as a GET without its body (the notification lost behind a 200), so {@link checkStatus}
+ * refuses it, naming where it pointed. @throws ConsumerError (retryable; permanent for a redirect loop or a
+ * redirect to another scheme than http or https), or `TypeError` for a URL that does not parse.
  */
 export async function post(
   url: string,
@@ -63,10 +75,25 @@ export async function post(
   method: 'POST' | 'PUT' = 'POST',
 ): Promise<HttpResponse> {
   try {
-    const { origin, path } = targetOf(url);
-    const res = await (dispatcher ?? getGlobalDispatcher()).request({ origin, path, method, body, headers, signal });
-    const text = await readCapped(res.body);
-    return { status: res.statusCode, headers: res.headers, body: text };
+    const first = targetOf(url).origin;
+    let target = url;
+    let sent = headers;
+    for (let redirects = 0; ; redirects++) {
+      const { origin, path } = targetOf(target);
+      const res = await (dispatcher ?? getGlobalDispatcher()).request({ origin, path, method, body, headers: sent, signal });
+      const location = res.headers['location'];
+      const to = typeof location === 'string' && location ? location : undefined;
+      if ((res.statusCode !== 307 && res.statusCode !== 308) || to === undefined) {
+        const text = await readCapped(res.body);
+        return { status: res.statusCode, headers: res.headers, body: text };
+      }
+      await res.body.dump();
+      if (redirects >= MAX_REDIRECTS) throw permanentError(`${method} ${redact(url)}: stopped after ${MAX_REDIRECTS} redirects (the last one to ${redact(new URL(to, target).href)})`);
+      const next = new URL(to, target);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw permanentError(`${method} ${redact(url)}: redirected to a ${next.protocol} URL, which is not followed`);
+      target = next.href;
+      sent = next.origin === first ? headers : Object.fromEntries(Object.entries(headers).filter(([k]) => !CREDENTIAL_HEADERS.has(k.toLowerCase())));
+    }
   } catch (err) {
     if (err instanceof ConsumerError) throw err;
     const reason = signal.aborted && signal.reason instanceof Error ? signal.reason.message : (err as Error).message;
@@ -82,7 +109,9 @@ export function checkStatus(res: HttpResponse, what: string): void {
   if (res.status >= 200 && res.status < 300) return;
   const ra = res.headers['retry-after'];
   const retryAfterMs = parseRetryAfter(Array.isArray(ra) ? ra[0] : ra);
-  const detail = `${what} answered ${res.status}${res.body ? `: ${cut(res.body, 300, '').trim()}` : ''}`;
+  const location = res.headers['location'];
+  const moved = res.status >= 300 && res.status < 400 && typeof location === 'string' ? ` (a redirect to ${/^[a-z][a-z0-9+.-]*:/i.test(location) ? redact(location) : location.split('?')[0]!.slice(0, 24)}: vigil follows 307 and 308 only, which keep the method and body; configure the new URL)` : '';
+  const detail = `${what} answered ${res.status}${moved}${res.body ? `: ${cut(res.body, 300, '').trim()}` : ''}`;
   if (res.status === 408 || res.status === 429 || res.status >= 500) throw retryableError(detail, retryAfterMs);
   throw permanentError(detail);
 }
