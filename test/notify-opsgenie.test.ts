@@ -226,6 +226,15 @@ describe('opsgenie exporter', () => {
     expect(Object.entries(details).reduce((sum, [k, v]) => sum + k.length + v.length, 0)).toBeLessThanOrEqual(8000);
   });
 
+  it("takes tags in Alertmanager's own form, one comma-separated template as a string", async () => {
+    expect(() => configFor(opsgenieExporterFactory, { api_key: 'k', tags: '{{ bad }}' })).toThrow(/tags: bad template: unknown variable "bad"/);
+    const { og, exp } = await setup({ tags: '{{ labels.service.name }},vigil,,{{ labels.team }}' });
+    const n = firing();
+    await exp.consume({ alerts: [n] });
+    await waitFor(() => og.actions.length === 1, 5000, 'create');
+    expect(og.alerts.get(opsgenieAlias(n.groupKey))!.create.tags).toEqual(['checkout', 'vigil', 'payments']);
+  });
+
   it('defaults to the US API URL; the EU one is accepted; bad templates and responders are config errors', () => {
     expect(configFor(opsgenieExporterFactory, { api_key: 'k' }).api_url).toBe(OPSGENIE_API_URL);
     expect(configFor(opsgenieExporterFactory, { api_key: 'k', api_url: 'https://api.eu.opsgenie.com' }).api_url).toBe('https://api.eu.opsgenie.com');

@@ -37,7 +37,11 @@ export const OpsgenieConfigSchema = Obj({
     },
     { description: 'priority of a group by the severity of its most severe alert' },
   ),
-  tags: Type.Array(Type.String(), { default: [], description: 'tag templates, each rendered text split on commas as Alertmanager does (at most 20 tags of 50 characters are sent; empty ones are left out)' }),
+  tags: Type.Union([Type.Array(Type.String()), Type.String()], {
+    default: [],
+    description:
+      "tag templates, each rendered text split on commas as Alertmanager does (at most 20 tags of 50 characters are sent; empty ones are left out); one template as a string is Alertmanager's own form (`tags: '{{ labels.team }},prod'`)",
+  }),
   responders: Type.Array(Responder, { default: [], description: 'who is notified (teams, users, escalations, schedules); values are templates' }),
   entity: Type.String({ default: '{{ labels.service.name }}', description: 'template of entity (cut to 512 characters)' }),
   source: Type.String({ default: 'vigil', description: 'template of source (cut to 100 characters)' }),

@@ -27,10 +27,15 @@ export const opsgenieExporterFactory: Factory<OpsgenieConfig> = {
       const p = templateIssue(config[key]);
       if (p) issues.push({ path: [key], message: p });
     }
-    config.tags.forEach((t, i) => {
-      const p = templateIssue(t);
-      if (p) issues.push({ path: ['tags', i], message: p });
-    });
+    if (typeof config.tags === 'string') {
+      const p = templateIssue(config.tags);
+      if (p) issues.push({ path: ['tags'], message: p });
+    } else {
+      config.tags.forEach((t, i) => {
+        const p = templateIssue(t);
+        if (p) issues.push({ path: ['tags', i], message: p });
+      });
+    }
     for (const [k, v] of Object.entries(config.details)) {
       const p = templateIssue(v);
       if (p) issues.push({ path: ['details', k], message: p });

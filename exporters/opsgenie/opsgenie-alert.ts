@@ -105,7 +105,7 @@ export class OpsgenieTemplates {
     this.message = Template.parse(c.message);
     this.description = c.description ? Template.parse(c.description) : undefined;
     this.priority = c.priority ? Template.parse(c.priority) : undefined;
-    this.tags = c.tags.map((s) => Template.parse(s));
+    this.tags = (typeof c.tags === 'string' ? [c.tags] : c.tags).map((s) => Template.parse(s));
     this.responders = c.responders.map((r) => ({ type: r.type, id: Template.parse(r.id), name: Template.parse(r.name), username: Template.parse(r.username) }));
     this.entity = Template.parse(c.entity);
     this.source = Template.parse(c.source);
