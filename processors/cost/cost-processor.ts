@@ -362,7 +362,12 @@ export class CostProcessor implements Processor {
           // OTel GenAI: the input includes the cache reads and writes. Anthropic's own usage does not (input_tokens
           // are the uncached tokens only), and an instrumentation that copies it as is sends cache counts that add up
           // to more than the input: they cannot be parts of it, so the input is read as the uncached tokens
-          if (cacheRead + cacheWrite > input) input += cacheRead + cacheWrite;
+          // A total that is the sum of the counts with the cache tokens beside the input says the same (Langfuse-style
+          // and raw Anthropic usage copied with its total)
+          if (cacheRead + cacheWrite > input || (cacheRead + cacheWrite > 0 && total >= 0 && (total === input + cacheRead + cacheWrite + output || total === input + cacheRead + cacheWrite + output + reasoning))) input += cacheRead + cacheWrite;
+          // Reasoning tokens: among the output (OTel GenAI) or beside it (xAI's and Perplexity's usage, Gemini's
+          // thoughts): a total says which, where one is sent; else the provider's own usage does (Price.reasoningBeside)
+          const beside = reasoning > 0 && total >= 0 ? (total === input + output + reasoning ? true : total === input + output ? false : undefined) : undefined;
 
           const provider = call.provider;
           const spanService = call.spanService;
@@ -410,7 +415,7 @@ export class CostProcessor implements Processor {
             this.markUnpriced(attrs, iSource, key, r?.reason ?? 'no_price');
             continue;
           }
-          const cost = callCost(r.price, input, output, cacheRead, cacheWrite, reasoning);
+          const cost = callCost(r.price, input, output, cacheRead, cacheWrite, reasoning, beside);
           if (iCost < 0 && iSource < 0 && iModel < 0) {
             // a span priced for the first time (the common case): one push, one growth of the array
             attrs.push({ key: 'gen_ai.usage.cost', value: cost }, { key: 'gen_ai.usage.cost.source', value: 'table' }, { key: 'gen_ai.usage.cost.model', value: r.price.name });
@@ -833,18 +838,19 @@ export class CostProcessor implements Processor {
  * USD for one call. input includes the cached and cache-write tokens and output the reasoning tokens (OTel
  * GenAI semconv), so they are taken out of them: each token is priced once, at its own rate. Reasoning
  * tokens are priced whole, the rest of the output at the output rate (`max(0, output - reasoning)`, as
- * LiteLLM's generic_cost_per_token and DashScope calculator do); where the provider counts them beside the
- * output (`Price.reasoningBeside`, Perplexity) the output is priced whole and the reasoning on top (LiteLLM's
- * Perplexity calculator). Above a long-context threshold (LiteLLM
+ * LiteLLM's generic_cost_per_token and DashScope calculator do); where they are counted beside the output
+ * (`reasoningBeside`: by default the provider's usage, `Price.reasoningBeside`, Perplexity and xAI; the caller
+ * passes what the call's own total says) the output is priced whole and the reasoning on top (LiteLLM's
+ * Perplexity and xAI calculators). Above a long-context threshold (LiteLLM
  * `*_above_<N>k_tokens`, compared with the input tokens) every token of the call is at the tier's rates.
  */
-export function callCost(p: Price, input: number, output: number, cacheRead: number, cacheWrite: number, reasoning = 0): number {
+export function callCost(p: Price, input: number, output: number, cacheRead: number, cacheWrite: number, reasoning = 0, reasoningBeside = p.reasoningBeside): number {
   const r = ratesFor(p, input);
   const cached = Math.min(cacheRead, input);
   const written = Math.min(cacheWrite, input - cached);
   const fresh = input - cached - written;
-  // reasoning counted beside the output (Perplexity's usage): the output whole, the reasoning on top
-  const text = p.reasoningBeside ? output : Math.max(0, output - reasoning);
+  // reasoning counted beside the output (Perplexity's and xAI's usage): the output whole, the reasoning on top
+  const text = reasoningBeside ? output : Math.max(0, output - reasoning);
   return (fresh * r.input + cached * r.cacheRead + written * r.cacheWrite + text * r.output + reasoning * r.reasoning) / 1e6;
 }
 

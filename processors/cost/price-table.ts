@@ -55,8 +55,9 @@ export interface Price {
   reasoning: number;
   /**
    * True where the provider's usage counts reasoning tokens beside the output tokens, not among them
-   * (Perplexity: `completion_tokens` + `reasoning_tokens`): the output is then priced whole and the reasoning
-   * tokens on top at the reasoning price, as LiteLLM's llms/perplexity/cost_calculator.py does.
+   * (Perplexity and xAI: `completion_tokens` + `reasoning_tokens`): the output is then priced whole and the
+   * reasoning tokens on top at the reasoning price, as LiteLLM's Perplexity and xAI cost calculators do. A
+   * call's own total can say otherwise (see cost-processor.ts `callCost`).
    */
   reasoningBeside?: boolean;
   /** Long-context tiers, ascending by `above`. */
@@ -64,11 +65,18 @@ export interface Price {
 }
 
 /**
- * LiteLLM providers whose raw usage counts reasoning tokens outside the completion tokens (Perplexity's
- * `usage.reasoning_tokens` beside `completion_tokens`, docs.perplexity.ai "Pricing"; LiteLLM
- * llms/perplexity/cost_calculator.py adds them on top, at `output_cost_per_reasoning_token`, 0 without one).
+ * LiteLLM providers whose raw usage counts reasoning tokens outside the completion tokens, with the price of
+ * reasoning tokens where the entry has none of its own:
+ * - Perplexity (`usage.reasoning_tokens` beside `completion_tokens`, docs.perplexity.ai "Pricing"; LiteLLM
+ *   llms/perplexity/cost_calculator.py adds them on top, at `output_cost_per_reasoning_token`, 0 without one);
+ * - xAI (docs.x.ai "Consumption and rate limits": "reasoning token consumption will be counted separately from
+ *   completion_tokens, but will be counted in the total_tokens"; LiteLLM llms/xai/cost_calculator.py bills
+ *   completion + reasoning tokens at the output price).
  */
-const REASONING_BESIDE_OUTPUT = new Set(['perplexity']);
+const REASONING_BESIDE_OUTPUT = new Map<string, 'unbilled' | 'output'>([
+  ['perplexity', 'unbilled'],
+  ['xai', 'output'],
+]);
 
 /** A price file entry before the fallbacks (cache prices may be absent). */
 export interface RawPrice {
@@ -240,7 +248,7 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
       cacheWrite: cacheWrite === 0 && input ? undefined : cacheWrite,
     };
     // kept where it differs from the default (the output price; 0 for reasoning counted beside the output)
-    if (reasoning !== undefined && (reasoning !== p.output || (p.provider !== undefined && REASONING_BESIDE_OUTPUT.has(p.provider)))) p.reasoning = reasoning;
+    if (reasoning !== undefined && (reasoning !== p.output || (p.provider !== undefined && REASONING_BESIDE_OUTPUT.get(p.provider) === 'unbilled'))) p.reasoning = reasoning;
     if (tiers.size) p.tiers = [...tiers.values()].sort((a, b) => a.above - b.above);
     if (isZero(p)) zeroPriced++;
     else entries.push(p);
@@ -312,8 +320,10 @@ export function withFallbacks(p: RawPrice): Price {
   const cacheRead = p.cacheRead ?? (claude ? round(p.input * 0.1) : p.input);
   const cacheWrite = p.cacheWrite ?? (claude ? round(p.input * 1.25) : p.input);
   // reasoning counted beside the output (Perplexity) is billed only at a reasoning price of its own
-  const beside = p.provider !== undefined && REASONING_BESIDE_OUTPUT.has(p.provider);
-  const out: Price = { name: p.name, input: p.input, output: p.output, cacheRead, cacheWrite, reasoning: p.reasoning ?? (beside ? 0 : p.output) };
+  const besideRule = p.provider !== undefined ? REASONING_BESIDE_OUTPUT.get(p.provider) : undefined;
+  const beside = besideRule !== undefined;
+  const unbilled = besideRule === 'unbilled';
+  const out: Price = { name: p.name, input: p.input, output: p.output, cacheRead, cacheWrite, reasoning: p.reasoning ?? (unbilled ? 0 : p.output) };
   if (p.provider) out.provider = p.provider;
   if (beside) out.reasoningBeside = true;
   if (p.tiers?.length) {
@@ -324,7 +334,7 @@ export function withFallbacks(p: RawPrice): Price {
       // a cache price the entry has is kept; one it does not have follows the tier's input price by the same rule
       cacheRead: t.cacheRead ?? (t.input !== undefined && p.cacheRead === undefined ? (claude ? round(t.input * 0.1) : t.input) : cacheRead),
       cacheWrite: t.cacheWrite ?? (t.input !== undefined && p.cacheWrite === undefined ? (claude ? round(t.input * 1.25) : t.input) : cacheWrite),
-      reasoning: p.reasoning ?? (beside ? 0 : (t.output ?? p.output)),
+      reasoning: p.reasoning ?? (unbilled ? 0 : (t.output ?? p.output)),
     }));
   }
   return out;

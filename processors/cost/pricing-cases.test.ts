@@ -45,6 +45,8 @@ const ISSUE = 'issue 14, "What was seen"';
 const DASHSCOPE = 'Alibaba Model Studio pricing, help.aliyun.com/zh/model-studio/billing-for-model-studio (LiteLLM dashscope/ entries, output_cost_per_reasoning_token)';
 const PERPLEXITY = 'Perplexity pricing, docs.perplexity.ai/getting-started/pricing (LiteLLM perplexity/ entries)';
 const LITELLM_PERPLEXITY = "LiteLLM's llms/perplexity/cost_calculator.py (completion_tokens at the output price, plus reasoning_tokens at output_cost_per_reasoning_token)";
+const XAI = 'xAI API pricing, docs.x.ai/docs/models (LiteLLM xai/ entries)';
+const LITELLM_XAI = "LiteLLM's llms/xai/cost_calculator.py (completion_tokens + reasoning_tokens at the output price)";
 const LITELLM_REASONING = "LiteLLM's cost calculator (litellm_core_utils/llm_cost_calc/utils.py generic_cost_per_token, llms/dashscope/cost_calculator.py)";
 
 const cases: Case[] = [
@@ -213,6 +215,39 @@ const cases: Case[] = [
     otel('vercel_ai_gateway/perplexity/sonar-reasoning-pro', undefined, M, M, { 'gen_ai.usage.reasoning.output_tokens': 500_000 }),
     2 + 8,
     `LiteLLM vercel_ai_gateway/perplexity/sonar-reasoning-pro; ${LITELLM_REASONING}`,
+  ],
+  // xAI's usage counts reasoning_tokens beside completion_tokens (docs.x.ai, consumption and rate limits: "counted
+  // separately from completion_tokens, but ... in the total_tokens"); LiteLLM's xai cost_calculator.py bills
+  // completion + reasoning at the output price. grok-3-mini: $0.30 in, $0.075 cached, $0.50 out (LiteLLM xai/grok-3-mini)
+  [
+    'grok-3-mini via api.x.ai, a real usage (10,120 prompt of which 128 cached, 1,499 completion, 2,809 reasoning beside it)',
+    { 'gen_ai.system': 'openai', 'server.address': 'api.x.ai', 'gen_ai.request.model': 'grok-3-mini', 'gen_ai.usage.input_tokens': 10_120, 'gen_ai.usage.output_tokens': 1499, 'gen_ai.usage.reasoning_tokens': 2809, 'gen_ai.usage.cache_read_input_tokens': 128 },
+    ((10_120 - 128) * 0.3 + 128 * 0.075 + (1499 + 2809) * 0.5) / M,
+    `${XAI}; ${LITELLM_XAI}`,
+  ],
+  [
+    'grok-3-mini (x_ai) with its total (10,120 + 1,499 + 2,809 = 14,428): reasoning beside the output',
+    otel('grok-3-mini', 'x_ai', 10_120, 1499, { 'gen_ai.usage.reasoning.output_tokens': 2809, 'gen_ai.usage.total_tokens': 14_428 }),
+    (10_120 * 0.3 + (1499 + 2809) * 0.5) / M,
+    `${XAI}; ${LITELLM_XAI}`,
+  ],
+  [
+    'grok-3-mini whose output already holds the reasoning (the total says so: 13 + 387 = 400; Vercel AI SDK xAI provider)',
+    otel('grok-3-mini', 'x_ai', 13, 387, { 'gen_ai.usage.reasoning.output_tokens': 386, 'gen_ai.usage.total_tokens': 400 }),
+    (13 * 0.3 + 387 * 0.5) / M,
+    `${XAI}; vercel/ai pull request 12425 (outputTokens = completion + reasoning)`,
+  ],
+  [
+    "gemini-2.5-flash ($0.30/$2.50) with thoughts beside the candidates, as Gemini's usage_metadata counts them (total 1,000 + 100 + 900)",
+    otel('gemini-2.5-flash', 'gcp.gemini', 1000, 100, { 'gen_ai.usage.reasoning.output_tokens': 900, 'gen_ai.usage.total_tokens': 2000 }),
+    (1000 * 0.3 + (100 + 900) * 2.5) / M,
+    `${GEMINI} (output price including thinking tokens); Gemini API usageMetadata: totalTokenCount = prompt + candidates + thoughts`,
+  ],
+  [
+    "claude-sonnet-4-5 with Anthropic's own usage copied as is and its total (5,000 uncached + 2,000 cache read + 100 output = 7,100)",
+    otel('claude-sonnet-4-5', 'anthropic', 5000, 100, { 'gen_ai.usage.cache_read.input_tokens': 2000, 'gen_ai.usage.total_tokens': 7100 }),
+    (5000 * 3 + 2000 * 0.3 + 100 * 15) / M,
+    `${ANTHROPIC} (input_tokens exclude cache reads; cache read 0.1x)`,
   ],
   ['o3-mini (no reasoning price): reasoning at the output rate, counted once', otel('o3-mini', 'openai', M, M, { 'gen_ai.usage.reasoning.output_tokens': 700_000 }), 5.5, `${OPENAI}; ${LITELLM_REASONING}`],
   [
