@@ -29,7 +29,7 @@ import { BudgetBook, MAX_GROUPS } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
 import type { ComponentStatus } from '../../src/status.ts';
 import type { CostConfig } from './config.ts';
-import { type Price, type PriceTable, type ProviderContext, type Resolution, type Unpriced, type UnpricedReason, BUILTIN_PRICES, buildPriceTable, ratesFor } from './price-table.ts';
+import { type Price, type PriceTable, type ProviderContext, type Resolution, type ServiceTierName, type Unpriced, type UnpricedReason, BUILTIN_PRICES, buildPriceTable, ratesFor } from './price-table.ts';
 import { timerDelay } from '../../src/timer-delay.ts';
 
 /** Accumulated usage of one (service, model, provider, operation) since the last emission. */
@@ -415,7 +415,11 @@ export class CostProcessor implements Processor {
             this.markUnpriced(attrs, iSource, key, r?.reason ?? 'no_price');
             continue;
           }
-          const cost = callCost(r.price, input, output, cacheRead, cacheWrite, reasoning, beside);
+          // an OpenAI-style service tier priced apart (flex, priority: LiteLLM *_flex, *_priority); any other is standard
+          let price = r.price;
+          const tier = call.serviceTier;
+          if (tier !== undefined && price.serviceTiers !== undefined) price = price.serviceTiers[tier.toLowerCase() as ServiceTierName] ?? price;
+          const cost = callCost(price, input, output, cacheRead, cacheWrite, reasoning, beside);
           if (iCost < 0 && iSource < 0 && iModel < 0) {
             // a span priced for the first time (the common case): one push, one growth of the array
             attrs.push({ key: 'gen_ai.usage.cost', value: cost }, { key: 'gen_ai.usage.cost.source', value: 'table' }, { key: 'gen_ai.usage.cost.model', value: r.price.name });

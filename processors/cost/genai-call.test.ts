@@ -59,6 +59,9 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
     provider: s('gen_ai.provider.name') ?? s('llm.provider') ?? s('gen_ai.system') ?? firstInList(['llm.system', 'llm.vendor'], s, (v) => v !== undefined, undefined),
     address: s('server.address'),
     operation: s('gen_ai.operation.name') ?? s('llm.request.type'),
+    serviceTier:
+      firstInList(['openai.response.service_tier', 'gen_ai.openai.response.service_tier'], s, (v) => v !== undefined, undefined) ||
+      firstInList(['openai.request.service_tier', 'gen_ai.openai.request.service_tier'], s, (v) => v !== undefined, undefined),
     spanService: s('service.name'),
     input: firstValid(n('gen_ai.usage.input_tokens'), n('gen_ai.usage.prompt_tokens'), n('llm.usage.prompt_tokens'), n('llm.token_count.prompt')),
     output: firstValid(n('gen_ai.usage.output_tokens'), n('gen_ai.usage.completion_tokens'), n('llm.usage.completion_tokens'), n('llm.token_count.completion')),

@@ -21,6 +21,11 @@ export interface GenAiCall {
   address: string | undefined;
   /** gen_ai.operation.name (or OpenLLMetry's llm.request.type). */
   operation: string | undefined;
+  /**
+   * The OpenAI service tier that served the call (openai.response.service_tier, else the one requested:
+   * openai.request.service_tier; also their deprecated gen_ai.openai.* names), as sent; undefined when absent.
+   */
+  serviceTier: string | undefined;
   /** service.name set on the span itself, the first one (undefined: the resource's). */
   spanService: string | undefined;
   /** Input and output tokens (any dialect's names, the current OTel ones first); NaN when absent. */
@@ -50,7 +55,7 @@ export interface GenAiCall {
 
 /** A GenAiCall to reuse with {@link readGenAiCall}. */
 export function newGenAiCall(): GenAiCall {
-  return { reqModel: undefined, resModel: undefined, provider: undefined, address: undefined, operation: undefined, spanService: undefined, input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, invalid: undefined, iCost: -1, iSource: -1, iModel: -1 };
+  return { reqModel: undefined, resModel: undefined, provider: undefined, address: undefined, operation: undefined, serviceTier: undefined, spanService: undefined, input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, invalid: undefined, iCost: -1, iSource: -1, iModel: -1 };
 }
 
 // Attribute names this reader knows, each with a code for the switch below. Names are first told apart
@@ -72,29 +77,31 @@ const LLM_SYSTEM = 13;
 const LLM_REQUEST_TYPE = 14;
 const SERVICE_NAME = 15;
 const SERVER_ADDRESS = 16;
+const RES_SERVICE_TIER = 17;
+const REQ_SERVICE_TIER = 18;
 /** Codes from here on are token counts (read as numbers). */
-const FIRST_COUNT = 17;
-const INPUT = 17;
-const OUTPUT = 18;
-const PROMPT = 19;
-const COMPLETION = 20;
-const TOTAL = 21;
-const CACHE_READ = 22;
-const CACHE_WRITE = 23;
-const ALT_CACHE_READ = 24;
-const ALT_CACHE_WRITE = 25;
-const OI_PROMPT = 26;
-const OI_COMPLETION = 27;
-const OI_CACHE_READ = 28;
-const OI_CACHE_WRITE = 29;
-const LLM_PROMPT = 30;
-const LLM_COMPLETION = 31;
-const LLM_CACHE_READ = 32;
-const LLM_TOTAL = 33;
-const LLM_CACHE_WRITE = 34;
-const REASONING = 35;
-const ALT_REASONING = 36;
-const OI_REASONING = 37;
+const FIRST_COUNT = 19;
+const INPUT = 19;
+const OUTPUT = 20;
+const PROMPT = 21;
+const COMPLETION = 22;
+const TOTAL = 23;
+const CACHE_READ = 24;
+const CACHE_WRITE = 25;
+const ALT_CACHE_READ = 26;
+const ALT_CACHE_WRITE = 27;
+const OI_PROMPT = 28;
+const OI_COMPLETION = 29;
+const OI_CACHE_READ = 30;
+const OI_CACHE_WRITE = 31;
+const LLM_PROMPT = 32;
+const LLM_COMPLETION = 33;
+const LLM_CACHE_READ = 34;
+const LLM_TOTAL = 35;
+const LLM_CACHE_WRITE = 36;
+const REASONING = 37;
+const ALT_REASONING = 38;
+const OI_REASONING = 39;
 
 // The quantity each token-count code gives (for GenAiCall.invalid).
 const Q_INPUT = 0;
@@ -162,6 +169,10 @@ export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
   ['llm.request.type', LLM_REQUEST_TYPE], // OpenLLMetry: chat, completion, embedding
   ['service.name', SERVICE_NAME],
   ['server.address', SERVER_ADDRESS],
+  ['openai.response.service_tier', RES_SERVICE_TIER], // OTel GenAI OpenAI conventions
+  ['openai.request.service_tier', REQ_SERVICE_TIER],
+  ['gen_ai.openai.response.service_tier', RES_SERVICE_TIER], // their deprecated names
+  ['gen_ai.openai.request.service_tier', REQ_SERVICE_TIER],
 ]);
 
 /** NAMES[n] / CODES[n]: the names of length n and their codes (dense: an empty list where none). */
@@ -185,7 +196,7 @@ function codeOf(k: string): number {
 // The name last seen at each of the first SLOTS positions and its code: spans of one instrumentation
 // carry their attributes in the same order, and a decoder that reuses key strings (src/otlp intern
 // cache) gives the same string object, so the check is one identity compare.
-const SLOTS = 32;
+const SLOTS = 34;
 const slotKey: string[] = new Array<string>(SLOTS).fill('');
 const slotCode = new Int32Array(SLOTS);
 
@@ -203,6 +214,8 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   let llmSystem: string | undefined;
   let address: string | undefined;
   let operation: string | undefined;
+  let resTier: string | undefined;
+  let reqTier: string | undefined;
   let input = NaN;
   let output = NaN;
   let prompt = NaN;
@@ -374,6 +387,12 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
       case SERVER_ADDRESS:
         address = typeof v === 'string' ? v : str(v);
         break;
+      case RES_SERVICE_TIER:
+        resTier ??= typeof v === 'string' ? v : str(v);
+        break;
+      case REQ_SERVICE_TIER:
+        reqTier ??= typeof v === 'string' ? v : str(v);
+        break;
     }
   }
   if (!(input >= 0)) input = prompt >= 0 ? prompt : llmPrompt >= 0 ? llmPrompt : oiPrompt;
@@ -385,6 +404,7 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   out.provider = providerName ?? llmProvider ?? system ?? llmSystem;
   out.address = address;
   out.operation = operation;
+  out.serviceTier = resTier || reqTier;
   out.spanService = spanService;
   out.input = input;
   out.output = output;

@@ -243,6 +243,46 @@ describe('price files', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('service tiers (flex, priority): their own prices from a LiteLLM file and our own, a price not given being the standard one', () => {
+    const dir = tempDir();
+    const lite = path.join(dir, 'litellm.json');
+    fs.writeFileSync(
+      lite,
+      JSON.stringify({
+        m: {
+          litellm_provider: 'openai',
+          input_cost_per_token: 2e-6,
+          output_cost_per_token: 8e-6,
+          cache_read_input_token_cost: 5e-7,
+          input_cost_per_token_above_200k_tokens: 4e-6,
+          input_cost_per_token_flex: 1e-6,
+          output_cost_per_token_flex: 4e-6,
+          input_cost_per_token_priority: 3.5e-6,
+          input_cost_per_token_above_200k_tokens_priority: 7e-6,
+        },
+      }),
+    );
+    const own = path.join(dir, 'own.json');
+    fs.writeFileSync(own, formatPriceFile(readPriceFile(lite), { source: 's', license: 'l', refresh: 'r' }));
+    expect(fs.readFileSync(own, 'utf8')).toContain('"service_tiers":{"flex":{"input":1,"output":4},"priority":{"input":3.5,"tiers":[{"above":200000,"input":7}]}}');
+    for (const file of [lite, own]) {
+      const p = buildPriceTable(file, []).resolve('m').price!;
+      const flex = p.serviceTiers!.flex!;
+      const priority = p.serviceTiers!.priority!;
+      // 100k input of which 10k cached, 1M output: flex keeps the standard cache read ($0.50), priority the output ($8)
+      expect(callCost(flex, 100_000, 1_000_000, 10_000, 0), file).toBeCloseTo(0.09 * 1 + 0.01 * 0.5 + 4, 12);
+      expect(callCost(priority, 100_000, 1_000_000, 0, 0), file).toBeCloseTo(0.1 * 3.5 + 8, 12);
+      // above 200k: the priority tier's own price; flex has none, so the standard tier's
+      expect(callCost(priority, 300_000, 0, 0, 0), file).toBeCloseTo(0.3 * 7, 12);
+      expect(callCost(flex, 300_000, 0, 0, 0), file).toBeCloseTo(0.3 * 4, 12);
+    }
+    fs.writeFileSync(own, '{"models": [{"model": "x", "input": 1, "output": 1, "service_tiers": {"batch": {"input": 0.5}}}]}');
+    expect(() => loadPriceFile(own)).toThrow(`price table ${own}: models[0].service_tiers.batch (x): unknown service tier (expected flex or priority)`);
+    fs.writeFileSync(own, '{"models": [{"model": "x", "input": 1, "output": 1, "service_tiers": {"flex": {"input": -1}}}]}');
+    expect(() => loadPriceFile(own)).toThrow(`price table ${own}: models[0].service_tiers.flex (x): "input" must be a number >= 0 (USD per 1M tokens)`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('refuses a bad price file with a message naming the file and the problem', () => {
     const dir = tempDir();
     const bad = path.join(dir, 'prices.json');

@@ -62,6 +62,25 @@ export interface Price {
   reasoningBeside?: boolean;
   /** Long-context tiers, ascending by `above`. */
   tiers?: Tier[];
+  /**
+   * The prices of an OpenAI-style service tier (`flex`, `priority`: LiteLLM `*_flex`, `*_priority`), for a call
+   * whose `openai.response.service_tier` / `openai.request.service_tier` names it; absent: the standard prices.
+   */
+  serviceTiers?: Partial<Record<ServiceTierName, Price>>;
+}
+
+/** The service tiers LiteLLM prices apart (`*_flex`, `*_priority`); any other tier is billed at the standard prices. */
+export type ServiceTierName = 'flex' | 'priority';
+/** {@link ServiceTierName}s, in the order they are written. */
+export const SERVICE_TIERS: readonly ServiceTierName[] = ['flex', 'priority'];
+
+/** The prices of one service tier as a price file gives them: each price absent is the standard one. */
+export interface RawServiceTier {
+  input?: number;
+  output?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  tiers?: { above: number; input?: number; output?: number; cacheRead?: number; cacheWrite?: number }[];
 }
 
 /**
@@ -88,6 +107,8 @@ export interface RawPrice {
   cacheWrite?: number;
   reasoning?: number;
   tiers?: { above: number; input?: number; output?: number; cacheRead?: number; cacheWrite?: number }[];
+  /** Service tier prices (`flex`, `priority`); a price a tier does not give is the standard one (as LiteLLM reads them). */
+  serviceTiers?: Partial<Record<ServiceTierName, RawServiceTier>>;
 }
 
 /**
@@ -170,16 +191,29 @@ function parseOwn(file: string, obj: Record<string, unknown>): PriceFile {
       return v;
     };
     if (e.provider !== undefined && typeof e.provider !== 'string') throw new PriceFileError(file, `${where} (${e.model}): "provider" must be a string`);
-    let tiers: RawPrice['tiers'];
-    if (e.tiers !== undefined) {
-      if (!Array.isArray(e.tiers)) throw new PriceFileError(file, `${where} (${e.model}): "tiers" must be a list`);
-      tiers = e.tiers.map((t, j) => {
-        const at = `${where}.tiers[${j}]`;
-        if (!t || typeof t !== 'object') throw new PriceFileError(file, `${at}: expected an object`);
-        const o = t as Record<string, unknown>;
-        const above = num(o, 'above', true, at)!;
-        return { above, input: num(o, 'input', false, at), output: num(o, 'output', false, at), cacheRead: num(o, 'cache_read', false, at), cacheWrite: num(o, 'cache_write', false, at) };
+    const tiersOf = (o: Record<string, unknown>, at: string): RawPrice['tiers'] => {
+      if (o.tiers === undefined) return undefined;
+      if (!Array.isArray(o.tiers)) throw new PriceFileError(file, `${at} (${e.model}): "tiers" must be a list`);
+      return o.tiers.map((t, j) => {
+        const tat = `${at}.tiers[${j}]`;
+        if (!t || typeof t !== 'object') throw new PriceFileError(file, `${tat}: expected an object`);
+        const x = t as Record<string, unknown>;
+        const above = num(x, 'above', true, tat)!;
+        return { above, input: num(x, 'input', false, tat), output: num(x, 'output', false, tat), cacheRead: num(x, 'cache_read', false, tat), cacheWrite: num(x, 'cache_write', false, tat) };
       });
+    };
+    const tiers = tiersOf(e, where);
+    let serviceTiers: RawPrice['serviceTiers'];
+    if (e.service_tiers !== undefined) {
+      const st = e.service_tiers;
+      if (!st || typeof st !== 'object' || Array.isArray(st)) throw new PriceFileError(file, `${where} (${e.model}): "service_tiers" must be an object of ${SERVICE_TIERS.join(', ')}`);
+      for (const [name, v] of Object.entries(st as Record<string, unknown>)) {
+        const at = `${where}.service_tiers.${name}`;
+        if (!(SERVICE_TIERS as readonly string[]).includes(name)) throw new PriceFileError(file, `${at} (${e.model}): unknown service tier (expected ${SERVICE_TIERS.join(' or ')})`);
+        if (!v || typeof v !== 'object' || Array.isArray(v)) throw new PriceFileError(file, `${at} (${e.model}): expected an object`);
+        const o = v as Record<string, unknown>;
+        (serviceTiers ??= {})[name as ServiceTierName] = { input: num(o, 'input', false, at), output: num(o, 'output', false, at), cacheRead: num(o, 'cache_read', false, at), cacheWrite: num(o, 'cache_write', false, at), tiers: tiersOf(o, at) };
+      }
     }
     const p: RawPrice = {
       name: e.model,
@@ -191,6 +225,7 @@ function parseOwn(file: string, obj: Record<string, unknown>): PriceFile {
       reasoning: num(e, 'reasoning', false),
       tiers,
     };
+    if (serviceTiers) p.serviceTiers = serviceTiers;
     if (isZero(p)) zeroPriced++;
     else entries.push(p);
   });
@@ -204,6 +239,8 @@ function isZero(p: RawPrice): boolean {
 }
 
 const TIER_KEY = /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)_above_(\d+)k_tokens$/;
+/** A service tier's price (`input_cost_per_token_flex`, `output_cost_per_token_above_272k_tokens_priority`...). */
+const SERVICE_TIER_KEY = /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)(?:_above_(\d+)k_tokens)?_(flex|priority)$/;
 
 /**
  * Converts LiteLLM's `model_prices_and_context_window.json` (USD per token) into our entries (USD per
@@ -250,6 +287,26 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
     // kept where it differs from the default (the output price; 0 for reasoning counted beside the output)
     if (reasoning !== undefined && (reasoning !== p.output || (p.provider !== undefined && REASONING_BESIDE_OUTPUT.get(p.provider) === 'unbilled'))) p.reasoning = reasoning;
     if (tiers.size) p.tiers = [...tiers.values()].sort((a, b) => a.above - b.above);
+    // service tiers (flex, priority): each price they give; the others are the standard ones
+    for (const [k, x] of Object.entries(e)) {
+      const m = SERVICE_TIER_KEY.exec(k);
+      const val = m ? perM(x) : undefined;
+      if (!m || val === undefined) continue;
+      const st = ((p.serviceTiers ??= {})[m[3] as ServiceTierName] ??= {});
+      let into: { input?: number; output?: number; cacheRead?: number; cacheWrite?: number } = st;
+      if (m[2] !== undefined) {
+        const above = Number(m[2]) * 1000;
+        const list = (st.tiers ??= []);
+        let t = list.find((y) => y.above === above);
+        if (!t) list.push((t = { above }));
+        list.sort((a, b) => a.above - b.above);
+        into = t;
+      }
+      if (m[1] === 'input_cost_per_token') into.input = val;
+      else if (m[1] === 'output_cost_per_token') into.output = val;
+      else if (m[1] === 'cache_read_input_token_cost') into.cacheRead = val;
+      else into.cacheWrite = val;
+    }
     if (isZero(p)) zeroPriced++;
     else entries.push(p);
   }
@@ -262,7 +319,8 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
 /**
  * Our price file format: one entry per line, USD per 1M tokens, with the table's provenance.
  * `{"source", "license", "last_updated", "refresh", "unit", "models": [{"model", "provider", "input",
- * "output", "cache_read"?, "cache_write"?, "reasoning"?, "tiers"?: [{"above", "input", "output", "cache_read"?, "cache_write"?}]}]}`
+ * "output", "cache_read"?, "cache_write"?, "reasoning"?, "tiers"?: [{"above", "input", "output", "cache_read"?, "cache_write"?}],
+ * "service_tiers"?: {"flex"?|"priority"?: {"input"?, "output"?, "cache_read"?, "cache_write"?, "tiers"?}}}]}`
  */
 export function formatPriceFile(file: PriceFile, meta: { source: string; license: string; refresh: string }): string {
   const line = (p: RawPrice): string => {
@@ -273,8 +331,8 @@ export function formatPriceFile(file: PriceFile, meta: { source: string; license
     if (p.cacheRead !== undefined) o.cache_read = p.cacheRead;
     if (p.cacheWrite !== undefined) o.cache_write = p.cacheWrite;
     if (p.reasoning !== undefined) o.reasoning = p.reasoning;
-    if (p.tiers?.length) {
-      o.tiers = p.tiers.map((t) => {
+    const tiersOut = (tiers: RawPrice['tiers']) =>
+      tiers!.map((t) => {
         const x: Record<string, unknown> = { above: t.above };
         if (t.input !== undefined) x.input = t.input;
         if (t.output !== undefined) x.output = t.output;
@@ -282,6 +340,21 @@ export function formatPriceFile(file: PriceFile, meta: { source: string; license
         if (t.cacheWrite !== undefined) x.cache_write = t.cacheWrite;
         return x;
       });
+    if (p.tiers?.length) o.tiers = tiersOut(p.tiers);
+    if (p.serviceTiers) {
+      const st: Record<string, unknown> = {};
+      for (const name of SERVICE_TIERS) {
+        const t = p.serviceTiers[name];
+        if (!t) continue;
+        const x: Record<string, unknown> = {};
+        if (t.input !== undefined) x.input = t.input;
+        if (t.output !== undefined) x.output = t.output;
+        if (t.cacheRead !== undefined) x.cache_read = t.cacheRead;
+        if (t.cacheWrite !== undefined) x.cache_write = t.cacheWrite;
+        if (t.tiers?.length) x.tiers = tiersOut(t.tiers);
+        st[name] = x;
+      }
+      o.service_tiers = st;
     }
     return JSON.stringify(o);
   };
@@ -337,7 +410,26 @@ export function withFallbacks(p: RawPrice): Price {
       reasoning: p.reasoning ?? (unbilled ? 0 : (t.output ?? p.output)),
     }));
   }
+  if (p.serviceTiers) {
+    // a service tier's price not given is the standard one (LiteLLM _get_cost_per_unit), fallbacks included
+    for (const name of SERVICE_TIERS) {
+      const st = p.serviceTiers[name];
+      if (!st) continue;
+      const tiers = (p.tiers ?? []).map((t) => ({ ...t, ...defined(st.tiers?.find((x) => x.above === t.above)) }));
+      for (const t of st.tiers ?? []) if (!tiers.some((x) => x.above === t.above)) tiers.push({ ...t });
+      tiers.sort((a, b) => a.above - b.above);
+      const v = withFallbacks({ name: p.name, provider: p.provider, input: st.input ?? p.input, output: st.output ?? p.output, cacheRead: st.cacheRead ?? out.cacheRead, cacheWrite: st.cacheWrite ?? out.cacheWrite, reasoning: p.reasoning, tiers: tiers.length ? tiers : undefined });
+      (out.serviceTiers ??= {})[name] = v;
+    }
+  }
   return out;
+}
+
+/** The fields of `o` that are not undefined (so that spreading it keeps the values it does not give). */
+function defined<T extends object>(o: T | undefined): Partial<T> {
+  const r: Partial<T> = {};
+  if (o) for (const [k, v] of Object.entries(o)) if (v !== undefined) (r as Record<string, unknown>)[k] = v;
+  return r;
 }
 
 function round(x: number): number {
@@ -348,6 +440,13 @@ function samePrices(a: Price, b: Price): boolean {
   if (a === b) return true;
   if (a.input !== b.input || a.output !== b.output || a.cacheRead !== b.cacheRead || a.cacheWrite !== b.cacheWrite || a.reasoning !== b.reasoning) return false;
   if (a.reasoningBeside !== b.reasoningBeside) return false;
+  for (const name of SERVICE_TIERS) {
+    const sa = a.serviceTiers?.[name];
+    const sb = b.serviceTiers?.[name];
+    if ((sa ?? a) !== a || (sb ?? b) !== b) {
+      if (!samePrices(sa ?? a, sb ?? b)) return false;
+    }
+  }
   const ta = a.tiers ?? [];
   const tb = b.tiers ?? [];
   if (ta.length !== tb.length) return false;

@@ -66,6 +66,25 @@ const cases: Case[] = [
   ['gpt-4o, 1M input of which 500k cached ($1.25)', otel('gpt-4o', 'openai', M, 0, { 'gen_ai.usage.cache_read.input_tokens': 500_000 }), 0.5 * 2.5 + 0.5 * 1.25, OPENAI],
   ['OpenAI fine-tuned gpt-4.1-mini (ft:<base>:<org>:<suffix>:<id>)', otel('ft:gpt-4.1-mini-2025-04-14:acme::B1x2y3z4', 'openai'), 0.8 + 3.2, 'OpenAI pricing, fine-tuning models (LiteLLM ft:gpt-4.1-mini-2025-04-14)'],
   ['fine-tuned model behind a LiteLLM routing prefix (openai/ft:...)', { 'gen_ai.request.model': 'openai/ft:gpt-4o-mini-2024-07-18:acme:support:9xYz1', 'gen_ai.usage.input_tokens': M, 'gen_ai.usage.output_tokens': M }, 0.3 + 1.2, 'OpenAI pricing, fine-tuning models (LiteLLM ft:gpt-4o-mini-2024-07-18)'],
+  // service tiers (OTel GenAI OpenAI conventions: openai.response.service_tier, openai.request.service_tier):
+  // LiteLLM *_flex / *_priority prices, a price a tier does not give being the standard one
+  ['gpt-5 on the flex tier ($0.625/$5)', otel('gpt-5', 'openai', M, M, { 'openai.response.service_tier': 'flex' }), 0.625 + 5, `${OPENAI} (Flex processing; LiteLLM gpt-5 input/output_cost_per_token_flex)`],
+  [
+    'gpt-5 requested on the priority tier ($2.50/$20, cache read $0.25): 1M input of which 500k cached',
+    otel('gpt-5', 'openai', M, M, { 'openai.request.service_tier': 'priority', 'gen_ai.usage.cache_read.input_tokens': 500_000 }),
+    0.5 * 2.5 + 0.5 * 0.25 + 20,
+    `${OPENAI} (Priority processing; LiteLLM gpt-5 *_priority)`,
+  ],
+  ['gpt-5 requested flex, served on the default tier: standard prices', otel('gpt-5', 'openai', M, M, { 'openai.request.service_tier': 'flex', 'openai.response.service_tier': 'default' }), 1.25 + 10, OPENAI],
+  ['o3 on flex, deprecated gen_ai.openai.request.service_tier ($1/$4)', otel('o3', 'openai', M, M, { 'gen_ai.openai.request.service_tier': 'flex' }), 1 + 4, `${OPENAI} (LiteLLM o3 *_flex)`],
+  ['gpt-4o on priority ($4.25/$17)', otel('gpt-4o', 'openai', M, M, { 'openai.response.service_tier': 'priority' }), 4.25 + 17, `${OPENAI} (LiteLLM gpt-4o *_priority)`],
+  ['gpt-4o on the scale tier (no price of its own): standard', otel('gpt-4o', 'openai', M, M, { 'openai.response.service_tier': 'scale' }), 12.5, OPENAI],
+  [
+    'gpt-5.4 on priority with 300k input, above the 272k tier (no priority price above it: the tier price, $5)',
+    otel('gpt-5.4', 'openai', 300_000, 0, { 'openai.response.service_tier': 'priority' }),
+    0.3 * 5,
+    `${OPENAI}; LiteLLM gpt-5.4 input_cost_per_token_above_272k_tokens (generic_cost_per_token: the threshold price wins)`,
+  ],
   ['text-embedding-3-small (embeddings)', otel('text-embedding-3-small', 'openai', M, 0, { 'gen_ai.operation.name': 'embeddings' }), 0.02, OPENAI],
   ['OpenAI SDK aimed at DeepSeek (server.address wins over gen_ai.system=openai)', otel('deepseek-chat', undefined, M, M, { 'gen_ai.system': 'openai', 'server.address': 'api.deepseek.com' }), 0.7, 'DeepSeek API pricing, api-docs.deepseek.com/quick_start/pricing'],
   // ----------------------------------------------------------------------------------------- Azure
