@@ -13,7 +13,13 @@ describe('built-in price table', () => {
 
   it('is the whole LiteLLM table: every token-priced entry not priced $0, with its provider, source and date', () => {
     const raw = liteDoc();
-    const priced = Object.entries(raw).filter(([k, e]) => k !== 'sample_spec' && e && typeof e === 'object' && (typeof e.input_cost_per_token === 'number' || typeof e.output_cost_per_token === 'number'));
+    // token prices of their own, or in step-priced ranges (tiered_pricing: DashScope, Volcengine; the first range is the base)
+    const steps = (e: Record<string, unknown>) => (Array.isArray(e.tiered_pricing) ? (e.tiered_pricing as Record<string, unknown>[]).filter((t) => typeof t.input_cost_per_token === 'number') : []);
+    const priced = Object.entries(raw)
+      .filter(([k, e]) => k !== 'sample_spec' && e && typeof e === 'object')
+      .map(([k, e]): [string, Record<string, unknown>] => [k, e.input_cost_per_token === undefined && e.output_cost_per_token === undefined && steps(e).length ? { ...steps(e)[0], litellm_provider: e.litellm_provider } : e])
+      .filter(([, e]) => typeof e.input_cost_per_token === 'number' || typeof e.output_cost_per_token === 'number');
+    expect(priced.filter(([, e]) => Array.isArray(e.range)).length).toBe(18);
     expect(builtin.entries.length + builtin.zeroPriced).toBe(priced.length);
     expect(builtin.entries.length).toBeGreaterThan(2000);
     expect(builtin.zeroPriced).toBeGreaterThan(100); // Ollama, free tiers: left out
@@ -280,6 +286,33 @@ describe('price files', () => {
     expect(() => loadPriceFile(own)).toThrow(`price table ${own}: models[0].service_tiers.batch (x): unknown service tier (expected flex or priority)`);
     fs.writeFileSync(own, '{"models": [{"model": "x", "input": 1, "output": 1, "service_tiers": {"flex": {"input": -1}}}]}');
     expect(() => loadPriceFile(own)).toThrow(`price table ${own}: models[0].service_tiers.flex (x): "input" must be a number >= 0 (USD per 1M tokens)`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('step pricing (LiteLLM tiered_pricing): the range the input falls in prices every token, from a LiteLLM file and our own', () => {
+    const dir = tempDir();
+    const lite = path.join(dir, 'litellm.json');
+    const range = (start: number, end: number, input: number, output: number, more: Record<string, number> = {}) => ({ range: [start, end], input_cost_per_token: input, output_cost_per_token: output, ...more });
+    fs.writeFileSync(
+      lite,
+      JSON.stringify({
+        'dashscope/q': { litellm_provider: 'dashscope', tiered_pricing: [range(32_000, 128_000, 2e-6, 1e-5, { output_cost_per_reasoning_token: 3e-5 }), range(0, 32_000, 1e-6, 5e-6, { cache_read_input_token_cost: 1e-7, output_cost_per_reasoning_token: 2e-5 })] },
+        'search/per-query': { litellm_provider: 'search', tiered_pricing: [{ input_cost_per_query: 0.005, max_results_range: [0, 25] }] },
+      }),
+    );
+    const own = path.join(dir, 'own.json');
+    fs.writeFileSync(own, formatPriceFile(readPriceFile(lite), { source: 's', license: 'l', refresh: 'r' }));
+    expect(fs.readFileSync(own, 'utf8')).toContain('{"model":"dashscope/q","provider":"dashscope","input":1,"output":5,"cache_read":0.1,"reasoning":20,"tiers":[{"above":32000,"input":2,"output":10,"cache_read":2,"reasoning":30}]}');
+    for (const file of [lite, own]) {
+      const t = buildPriceTable(file, []);
+      expect(t.resolve('search/per-query').price, file).toBeUndefined(); // priced per query, not per token
+      const p = t.resolve('dashscope/q').price!;
+      // 32,000 input (the first range, its end included) of which 2,000 cached, 1,000 output of which 400 reasoning
+      expect(callCost(p, 32_000, 1000, 2000, 0, 400), file).toBeCloseTo((30_000 * 1 + 2000 * 0.1 + 600 * 5 + 400 * 20) / 1e6, 12);
+      // 32,001 input: every token at the second range (no cache price of its own there: cached at its input price,
+      // as LiteLLM's dashscope calculator does, not at the first range's)
+      expect(callCost(p, 32_001, 1000, 2000, 0, 400), file).toBeCloseTo((32_001 * 2 + 600 * 10 + 400 * 30) / 1e6, 12);
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

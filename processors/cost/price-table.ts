@@ -106,7 +106,7 @@ export interface RawPrice {
   cacheRead?: number;
   cacheWrite?: number;
   reasoning?: number;
-  tiers?: { above: number; input?: number; output?: number; cacheRead?: number; cacheWrite?: number }[];
+  tiers?: { above: number; input?: number; output?: number; cacheRead?: number; cacheWrite?: number; reasoning?: number }[];
   /** Service tier prices (`flex`, `priority`); a price a tier does not give is the standard one (as LiteLLM reads them). */
   serviceTiers?: Partial<Record<ServiceTierName, RawServiceTier>>;
 }
@@ -199,7 +199,10 @@ function parseOwn(file: string, obj: Record<string, unknown>): PriceFile {
         if (!t || typeof t !== 'object') throw new PriceFileError(file, `${tat}: expected an object`);
         const x = t as Record<string, unknown>;
         const above = num(x, 'above', true, tat)!;
-        return { above, input: num(x, 'input', false, tat), output: num(x, 'output', false, tat), cacheRead: num(x, 'cache_read', false, tat), cacheWrite: num(x, 'cache_write', false, tat) };
+        const tier: NonNullable<RawPrice['tiers']>[number] = { above, input: num(x, 'input', false, tat), output: num(x, 'output', false, tat), cacheRead: num(x, 'cache_read', false, tat), cacheWrite: num(x, 'cache_write', false, tat) };
+        const reasoning = num(x, 'reasoning', false, tat);
+        if (reasoning !== undefined) tier.reasoning = reasoning;
+        return tier;
       });
     };
     const tiers = tiersOf(e, where);
@@ -239,6 +242,35 @@ function isZero(p: RawPrice): boolean {
 }
 
 const TIER_KEY = /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)_above_(\d+)k_tokens$/;
+/**
+ * LiteLLM `tiered_pricing` ranges (`[{"range": [start, end], "input_cost_per_token", "output_cost_per_token",
+ * "cache_read_input_token_cost"?, "output_cost_per_reasoning_token"?}]`) as tiers ascending by start, `above` =
+ * the range's start (USD per 1M tokens); undefined when there are none with token prices.
+ */
+function stepsOf(x: unknown): NonNullable<RawPrice['tiers']> | undefined {
+  if (!Array.isArray(x)) return undefined;
+  const steps: NonNullable<RawPrice['tiers']> = [];
+  for (const t of x) {
+    if (!t || typeof t !== 'object') continue;
+    const o = t as Record<string, unknown>;
+    const range = o.range;
+    const input = perM(o.input_cost_per_token);
+    const output = perM(o.output_cost_per_token);
+    if (!Array.isArray(range) || typeof range[0] !== 'number' || !(range[0] >= 0) || (input === undefined && output === undefined)) continue;
+    const step: NonNullable<RawPrice['tiers']>[number] = { above: range[0], input, output };
+    const cacheRead = perM(o.cache_read_input_token_cost);
+    if (cacheRead !== undefined) step.cacheRead = cacheRead;
+    const reasoning = perM(o.output_cost_per_reasoning_token);
+    if (reasoning !== undefined) step.reasoning = reasoning;
+    steps.push(step);
+  }
+  steps.sort((a, b) => a.above - b.above);
+  // each range is priced on its own: cached tokens of a range without a cache price are at its input price
+  // (LiteLLM dashscope cost_calculator.py), not at another range's cache price
+  if (steps.some((t) => t.cacheRead !== undefined)) for (const t of steps) t.cacheRead ??= t.input;
+  return steps.length && steps[0]!.above === 0 ? steps : undefined;
+}
+
 /** A service tier's price (`input_cost_per_token_flex`, `output_cost_per_token_above_272k_tokens_priority`...). */
 const SERVICE_TIER_KEY = /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)(?:_above_(\d+)k_tokens)?_(flex|priority)$/;
 
@@ -256,11 +288,17 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
   for (const [name, v] of Object.entries(obj)) {
     if (name === 'sample_spec' || !v || typeof v !== 'object' || Array.isArray(v)) continue;
     const e = v as Record<string, unknown>;
-    const input = perM(e.input_cost_per_token);
-    const output = perM(e.output_cost_per_token);
+    // step pricing (LiteLLM `tiered_pricing`, DashScope and Volcengine): the input tokens of a call select one
+    // range, `start < input <= end`, and every token of the call is at its rates (LiteLLM
+    // litellm_core_utils/llm_cost_calc/tiered_pricing.py select_tier_for_input); the first range is the base
+    const steps = stepsOf(e.tiered_pricing);
+    const base = steps?.[0];
+    const input = perM(e.input_cost_per_token) ?? base?.input;
+    const output = perM(e.output_cost_per_token) ?? base?.output;
     // only token-priced entries (not per image, per second, per character)
     if (input === undefined && output === undefined) continue;
     const tiers = new Map<number, NonNullable<RawPrice['tiers']>[number]>();
+    if (steps && base && e.input_cost_per_token === undefined && e.output_cost_per_token === undefined) for (const t of steps.slice(1)) tiers.set(t.above, t);
     for (const [k, x] of Object.entries(e)) {
       const m = TIER_KEY.exec(k);
       const val = m ? perM(x) : undefined;
@@ -273,14 +311,15 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
       else if (m[1] === 'cache_read_input_token_cost') t.cacheRead = val;
       else t.cacheWrite = val;
     }
+    const stepBase = base && e.input_cost_per_token === undefined && e.output_cost_per_token === undefined ? base : undefined;
     const cacheWrite = perM(e.cache_creation_input_token_cost);
-    const reasoning = perM(e.output_cost_per_reasoning_token);
+    const reasoning = perM(e.output_cost_per_reasoning_token) ?? stepBase?.reasoning;
     const p: RawPrice = {
       name,
       provider: typeof e.litellm_provider === 'string' ? e.litellm_provider : undefined,
       input: input ?? 0,
       output: output ?? 0,
-      cacheRead: perM(e.cache_read_input_token_cost) ?? perM(e.input_cost_per_token_cache_hit),
+      cacheRead: perM(e.cache_read_input_token_cost) ?? perM(e.input_cost_per_token_cache_hit) ?? stepBase?.cacheRead,
       // a $0 cache-write price next to a real input price (DeepSeek) means "no separate price", not free
       cacheWrite: cacheWrite === 0 && input ? undefined : cacheWrite,
     };
@@ -319,7 +358,7 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
 /**
  * Our price file format: one entry per line, USD per 1M tokens, with the table's provenance.
  * `{"source", "license", "last_updated", "refresh", "unit", "models": [{"model", "provider", "input",
- * "output", "cache_read"?, "cache_write"?, "reasoning"?, "tiers"?: [{"above", "input", "output", "cache_read"?, "cache_write"?}],
+ * "output", "cache_read"?, "cache_write"?, "reasoning"?, "tiers"?: [{"above", "input", "output", "cache_read"?, "cache_write"?, "reasoning"?}],
  * "service_tiers"?: {"flex"?|"priority"?: {"input"?, "output"?, "cache_read"?, "cache_write"?, "tiers"?}}}]}`
  */
 export function formatPriceFile(file: PriceFile, meta: { source: string; license: string; refresh: string }): string {
@@ -338,6 +377,7 @@ export function formatPriceFile(file: PriceFile, meta: { source: string; license
         if (t.output !== undefined) x.output = t.output;
         if (t.cacheRead !== undefined) x.cache_read = t.cacheRead;
         if (t.cacheWrite !== undefined) x.cache_write = t.cacheWrite;
+        if (t.reasoning !== undefined) x.reasoning = t.reasoning;
         return x;
       });
     if (p.tiers?.length) o.tiers = tiersOut(p.tiers);
@@ -407,7 +447,7 @@ export function withFallbacks(p: RawPrice): Price {
       // a cache price the entry has is kept; one it does not have follows the tier's input price by the same rule
       cacheRead: t.cacheRead ?? (t.input !== undefined && p.cacheRead === undefined ? (claude ? round(t.input * 0.1) : t.input) : cacheRead),
       cacheWrite: t.cacheWrite ?? (t.input !== undefined && p.cacheWrite === undefined ? (claude ? round(t.input * 1.25) : t.input) : cacheWrite),
-      reasoning: p.reasoning ?? (unbilled ? 0 : (t.output ?? p.output)),
+      reasoning: t.reasoning ?? p.reasoning ?? (unbilled ? 0 : (t.output ?? p.output)),
     }));
   }
   if (p.serviceTiers) {

@@ -47,6 +47,7 @@ const PERPLEXITY = 'Perplexity pricing, docs.perplexity.ai/getting-started/prici
 const LITELLM_PERPLEXITY = "LiteLLM's llms/perplexity/cost_calculator.py (completion_tokens at the output price, plus reasoning_tokens at output_cost_per_reasoning_token)";
 const XAI = 'xAI API pricing, docs.x.ai/docs/models (LiteLLM xai/ entries)';
 const LITELLM_XAI = "LiteLLM's llms/xai/cost_calculator.py (completion_tokens + reasoning_tokens at the output price)";
+const LITELLM_STEPS = "LiteLLM tiered_pricing (select_tier_for_input: range_start < input <= range_end, every token of the call at that range's rates)";
 const LITELLM_REASONING = "LiteLLM's cost calculator (litellm_core_utils/llm_cost_calc/utils.py generic_cost_per_token, llms/dashscope/cost_calculator.py)";
 
 const cases: Case[] = [
@@ -211,6 +212,30 @@ const cases: Case[] = [
   ],
   // Perplexity's usage counts reasoning_tokens beside completion_tokens, not among them: LiteLLM's Perplexity
   // calculator prices the completion whole and the reasoning on top at output_cost_per_reasoning_token (none: $0)
+  // step pricing (LiteLLM tiered_pricing: the call's input tokens select one range, start < input <= end, and every
+  // token of the call is at its rates; litellm_core_utils/llm_cost_calc/tiered_pricing.py, dashscope cost_calculator.py)
+  ['qwen-flash on DashScope, 300k input (256k-1M range: $0.25/$2) + 10k output', otel('qwen-flash', 'dashscope', 300_000, 10_000), (300_000 * 0.25 + 10_000 * 2) / M, `${DASHSCOPE}; ${LITELLM_STEPS}`],
+  ['qwen-flash, exactly 256k input: still the first range ($0.05)', otel('qwen-flash', 'dashscope', 256_000, 0), (256_000 * 0.05) / M, `${DASHSCOPE}; ${LITELLM_STEPS}`],
+  ['qwen3-max via dashscope-intl.aliyuncs.com, 50k input (32k-128k: $2.4/$12) + 10k output', otel('qwen3-max', undefined, 50_000, 10_000, { 'gen_ai.system': 'openai', 'server.address': 'dashscope-intl.aliyuncs.com' }), (50_000 * 2.4 + 10_000 * 12) / M, `${DASHSCOPE}; ${LITELLM_STEPS}`],
+  [
+    'qwen-plus-latest, 100k input + 20k output of which 5k reasoning (first range: $0.4/$1.2, reasoning $4)',
+    otel('qwen-plus-latest', 'dashscope', 100_000, 20_000, { 'gen_ai.usage.reasoning.output_tokens': 5000 }),
+    (100_000 * 0.4 + 15_000 * 1.2 + 5000 * 4) / M,
+    `${DASHSCOPE}; ${LITELLM_STEPS}`,
+  ],
+  [
+    'qwen-plus-latest, 300k input + 20k output of which 5k reasoning (256k-1M: $1.2/$3.6, reasoning $12)',
+    otel('qwen-plus-latest', 'dashscope', 300_000, 20_000, { 'gen_ai.usage.reasoning.output_tokens': 5000 }),
+    (300_000 * 1.2 + 15_000 * 3.6 + 5000 * 12) / M,
+    `${DASHSCOPE}; ${LITELLM_STEPS}`,
+  ],
+  [
+    "qwen3-coder-plus, 40k input of which 10k cached + 1k output (32k-128k: $1.8/$9, the range's cache read $0.18)",
+    otel('qwen3-coder-plus', 'dashscope', 40_000, 1000, { 'gen_ai.usage.cache_read.input_tokens': 10_000 }),
+    (30_000 * 1.8 + 10_000 * 0.18 + 1000 * 9) / M,
+    `${DASHSCOPE}; ${LITELLM_STEPS}`,
+  ],
+  ['doubao-seed-2-0-pro-260215 on Volcengine, 20k input + 2k output (first range: $0.46/$2.3)', otel('volcengine/doubao-seed-2-0-pro-260215', undefined, 20_000, 2000), (20_000 * 0.46 + 2000 * 2.3) / M, `Volcengine Ark pricing (LiteLLM volcengine/doubao-seed-2-0-pro-260215 tiered_pricing); ${LITELLM_STEPS}`],
   [
     'perplexity/sonar-deep-research ($2/$8, reasoning $3): OpenInference llm.token_count.completion_details.reasoning',
     { 'llm.provider': 'perplexity', 'llm.model_name': 'sonar-deep-research', 'llm.token_count.prompt': M, 'llm.token_count.completion': M, 'llm.token_count.completion_details.reasoning': 400_000 },
