@@ -22,7 +22,7 @@ function rand(seed: number): () => number {
   };
 }
 
-const NUMERIC = new Set([...GENAI_CALL_KEYS.keys()].filter((k) => /tokens|token_count|cache_/.test(k)));
+const NUMERIC = new Set([...GENAI_CALL_KEYS.keys()].filter((k) => /tokens|token_count|cache_|^ai\.usage\./.test(k)));
 const WRITTEN = ['gen_ai.usage.cost', 'gen_ai.usage.cost.source', 'gen_ai.usage.cost.model'];
 
 /** Why a token count's value is invalid (the intake's rule, and a string with digits that is no decimal integer); undefined when it is not. */
@@ -48,27 +48,36 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
     return present.length ? read(present[0]!) : none;
   };
   const firstValid = (...vals: number[]): number => vals.find((v) => v >= 0) ?? vals[vals.length - 1]!;
-  const total = n('gen_ai.usage.total_tokens') >= 0 ? n('gen_ai.usage.total_tokens') : firstInList(['llm.usage.total_tokens', 'llm.token_count.total'], n, (v) => v >= 0, n('gen_ai.usage.total_tokens'));
+  // Vercel AI SDK: ai.* names are read only on a provider call's span (ai.operationId with ".do"), or without one
+  const op = s('ai.operationId');
+  const aiWrapper = op !== undefined && !op.includes('.do');
+  const as = (k: string) => (aiWrapper ? undefined : s(k));
+  const an = (k: string) => (aiWrapper ? NaN : n(k));
+  const aiPrompt = firstInList(['ai.usage.inputTokens', 'ai.usage.promptTokens', 'ai.usage.tokens'], an, (v) => v >= 0, NaN);
+  const aiCompletion = firstInList(['ai.usage.outputTokens', 'ai.usage.completionTokens'], an, (v) => v >= 0, NaN);
+  const total0 = n('gen_ai.usage.total_tokens') >= 0 ? n('gen_ai.usage.total_tokens') : firstInList(['llm.usage.total_tokens', 'llm.token_count.total'], n, (v) => v >= 0, n('gen_ai.usage.total_tokens'));
+  const total = total0 >= 0 ? total0 : an('ai.usage.totalTokens') >= 0 ? an('ai.usage.totalTokens') : total0;
   const cacheRead = n('gen_ai.usage.cache_read.input_tokens');
   const cacheWrite = n('gen_ai.usage.cache_creation.input_tokens');
-  const altRead = n('gen_ai.usage.cache_read_input_tokens') >= 0 ? n('gen_ai.usage.cache_read_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_read', 'llm.usage.cache_read_input_tokens'], n, (v) => v >= 0, NaN);
+  const altRead0 = n('gen_ai.usage.cache_read_input_tokens') >= 0 ? n('gen_ai.usage.cache_read_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_read', 'llm.usage.cache_read_input_tokens'], n, (v) => v >= 0, NaN);
+  const altRead = altRead0 >= 0 ? altRead0 : an('ai.usage.cachedInputTokens') >= 0 ? an('ai.usage.cachedInputTokens') : altRead0;
   const altWrite = n('gen_ai.usage.cache_creation_input_tokens') >= 0 ? n('gen_ai.usage.cache_creation_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_write', 'llm.usage.cache_creation_input_tokens'], n, (v) => v >= 0, NaN);
   const call = {
-    reqModel: s('gen_ai.request.model') || s('llm.request.model') || s('llm.model_name'),
-    resModel: s('gen_ai.response.model') || s('llm.response.model'),
-    provider: s('gen_ai.provider.name') ?? s('llm.provider') ?? s('gen_ai.system') ?? firstInList(['llm.system', 'llm.vendor'], s, (v) => v !== undefined, undefined),
+    reqModel: s('gen_ai.request.model') || s('llm.request.model') || s('llm.model_name') || as('ai.model.id'),
+    resModel: s('gen_ai.response.model') || s('llm.response.model') || as('ai.response.model'),
+    provider: s('gen_ai.provider.name') ?? s('llm.provider') ?? s('gen_ai.system') ?? firstInList(['llm.system', 'llm.vendor'], s, (v) => v !== undefined, undefined) ?? as('ai.model.provider'),
     address: s('server.address'),
     operation: s('gen_ai.operation.name') ?? s('llm.request.type'),
     serviceTier:
       firstInList(['openai.response.service_tier', 'gen_ai.openai.response.service_tier'], s, (v) => v !== undefined, undefined) ||
       firstInList(['openai.request.service_tier', 'gen_ai.openai.request.service_tier'], s, (v) => v !== undefined, undefined),
     spanService: s('service.name'),
-    input: firstValid(n('gen_ai.usage.input_tokens'), n('gen_ai.usage.prompt_tokens'), n('llm.usage.prompt_tokens'), n('llm.token_count.prompt')),
-    output: firstValid(n('gen_ai.usage.output_tokens'), n('gen_ai.usage.completion_tokens'), n('llm.usage.completion_tokens'), n('llm.token_count.completion')),
+    input: firstValid(n('gen_ai.usage.input_tokens'), n('gen_ai.usage.prompt_tokens'), n('llm.usage.prompt_tokens'), n('llm.token_count.prompt'), aiPrompt),
+    output: firstValid(n('gen_ai.usage.output_tokens'), n('gen_ai.usage.completion_tokens'), n('llm.usage.completion_tokens'), n('llm.token_count.completion'), aiCompletion),
     total,
     cacheRead: cacheRead >= 0 ? cacheRead : altRead,
     cacheWrite: cacheWrite >= 0 ? cacheWrite : altWrite,
-    reasoning: firstValid(n('gen_ai.usage.reasoning.output_tokens'), n('gen_ai.usage.reasoning_tokens'), n('llm.token_count.completion_details.reasoning')),
+    reasoning: firstValid(n('gen_ai.usage.reasoning.output_tokens'), n('gen_ai.usage.reasoning_tokens'), n('llm.token_count.completion_details.reasoning'), an('ai.usage.reasoningTokens')),
     invalid: undefined as string | undefined,
     iCost: at(WRITTEN[0]!),
     iSource: at(WRITTEN[1]!),
@@ -81,7 +90,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
     if (q === 'total') return !(call.input >= 0 || call.output >= 0) && !(call.total >= 0);
     return !(call[q] >= 0);
   };
-  call.invalid = attrs.filter((a) => NUMERIC.has(a.key) && problemOf(a.value) !== undefined && left(a.key)).map((a) => `${a.key}: ${problemOf(a.value)}`)[0];
+  call.invalid = attrs.filter((a) => NUMERIC.has(a.key) && !(aiWrapper && a.key.startsWith('ai.')) && problemOf(a.value) !== undefined && left(a.key)).map((a) => `${a.key}: ${problemOf(a.value)}`)[0];
   return call;
 }
 
@@ -109,6 +118,14 @@ const QUANTITY_OF: Record<string, 'input' | 'output' | 'total' | 'cacheRead' | '
   'gen_ai.usage.reasoning.output_tokens': 'reasoning',
   'gen_ai.usage.reasoning_tokens': 'reasoning',
   'llm.token_count.completion_details.reasoning': 'reasoning',
+  'ai.usage.inputTokens': 'input',
+  'ai.usage.promptTokens': 'input',
+  'ai.usage.tokens': 'input',
+  'ai.usage.outputTokens': 'output',
+  'ai.usage.completionTokens': 'output',
+  'ai.usage.totalTokens': 'total',
+  'ai.usage.cachedInputTokens': 'cacheRead',
+  'ai.usage.reasoningTokens': 'reasoning',
 };
 
 /** A copy of `s` that is not the interned literal (as keys decoded from the wire are). */
@@ -123,6 +140,7 @@ describe('readGenAiCall', () => {
     const value = (k: string): AnyValue => {
       const x = r();
       if (NUMERIC.has(k)) return x < 0.4 ? BigInt(Math.floor(r() * 5000)) : x < 0.7 ? Math.floor(r() * 5000) : x < 0.85 ? String(Math.floor(r() * 5000)) : x < 0.9 ? '' : x < 0.92 ? [1e308, 'Infinity', 2 ** 60, '0x10', '1e3', ' 12 ', 12.5, -3, '2.5', 2e9, 12.0, NaN][Math.floor(r() * 12)]! : null;
+      if (k === 'ai.operationId') return x < 0.45 ? 'ai.streamText.doStream' : x < 0.9 ? 'ai.streamText' : null; // a provider call's span, or the one around it
       return x < 0.9 ? `v${Math.floor(r() * 5)}` : x < 0.95 ? '' : null;
     };
     let withModel = 0;

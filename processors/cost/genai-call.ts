@@ -1,7 +1,8 @@
 /**
  * Reads one LLM call from a span's attributes, in every dialect instrumentations emit today (the cost
  * README's "What it reads" table): the current and the deprecated OpenTelemetry GenAI names, OpenLLMetry /
- * Traceloop's `llm.*`, and OpenInference's `llm.model_name` / `llm.token_count.*`. One pass over the
+ * Traceloop's `llm.*`, OpenInference's `llm.model_name` / `llm.token_count.*`, and the Vercel AI SDK's `ai.model.id` /
+ * `ai.usage.*` (on a provider call's span only), plus the OpenAI service tier. One pass over the
  * attributes fills a {@link GenAiCall} that the caller reuses for every span (no allocation per span: the
  * cost processor's hot path).
  */
@@ -79,29 +80,38 @@ const SERVICE_NAME = 15;
 const SERVER_ADDRESS = 16;
 const RES_SERVICE_TIER = 17;
 const REQ_SERVICE_TIER = 18;
+const AI_MODEL_ID = 19;
+const AI_PROVIDER = 20;
+const AI_RES_MODEL = 21;
+const AI_OPERATION_ID = 22;
 /** Codes from here on are token counts (read as numbers). */
-const FIRST_COUNT = 19;
-const INPUT = 19;
-const OUTPUT = 20;
-const PROMPT = 21;
-const COMPLETION = 22;
-const TOTAL = 23;
-const CACHE_READ = 24;
-const CACHE_WRITE = 25;
-const ALT_CACHE_READ = 26;
-const ALT_CACHE_WRITE = 27;
-const OI_PROMPT = 28;
-const OI_COMPLETION = 29;
-const OI_CACHE_READ = 30;
-const OI_CACHE_WRITE = 31;
-const LLM_PROMPT = 32;
-const LLM_COMPLETION = 33;
-const LLM_CACHE_READ = 34;
-const LLM_TOTAL = 35;
-const LLM_CACHE_WRITE = 36;
-const REASONING = 37;
-const ALT_REASONING = 38;
-const OI_REASONING = 39;
+const FIRST_COUNT = 23;
+const INPUT = 23;
+const OUTPUT = 24;
+const PROMPT = 25;
+const COMPLETION = 26;
+const TOTAL = 27;
+const CACHE_READ = 28;
+const CACHE_WRITE = 29;
+const ALT_CACHE_READ = 30;
+const ALT_CACHE_WRITE = 31;
+const OI_PROMPT = 32;
+const OI_COMPLETION = 33;
+const OI_CACHE_READ = 34;
+const OI_CACHE_WRITE = 35;
+const LLM_PROMPT = 36;
+const LLM_COMPLETION = 37;
+const LLM_CACHE_READ = 38;
+const LLM_TOTAL = 39;
+const LLM_CACHE_WRITE = 40;
+const REASONING = 41;
+const ALT_REASONING = 42;
+const OI_REASONING = 43;
+const AI_PROMPT = 44;
+const AI_COMPLETION = 45;
+const AI_TOTAL = 46;
+const AI_CACHE_READ = 47;
+const AI_REASONING = 48;
 
 // The quantity each token-count code gives (for GenAiCall.invalid).
 const Q_INPUT = 0;
@@ -111,12 +121,12 @@ const Q_CACHE_READ = 3;
 const Q_CACHE_WRITE = 4;
 const Q_REASONING = 5;
 const QUANTITY: number[] = [];
-for (const c of [INPUT, PROMPT, LLM_PROMPT, OI_PROMPT]) QUANTITY[c] = Q_INPUT;
-for (const c of [OUTPUT, COMPLETION, LLM_COMPLETION, OI_COMPLETION]) QUANTITY[c] = Q_OUTPUT;
-for (const c of [TOTAL, LLM_TOTAL]) QUANTITY[c] = Q_TOTAL;
-for (const c of [CACHE_READ, ALT_CACHE_READ, OI_CACHE_READ, LLM_CACHE_READ]) QUANTITY[c] = Q_CACHE_READ;
+for (const c of [INPUT, PROMPT, LLM_PROMPT, OI_PROMPT, AI_PROMPT]) QUANTITY[c] = Q_INPUT;
+for (const c of [OUTPUT, COMPLETION, LLM_COMPLETION, OI_COMPLETION, AI_COMPLETION]) QUANTITY[c] = Q_OUTPUT;
+for (const c of [TOTAL, LLM_TOTAL, AI_TOTAL]) QUANTITY[c] = Q_TOTAL;
+for (const c of [CACHE_READ, ALT_CACHE_READ, OI_CACHE_READ, LLM_CACHE_READ, AI_CACHE_READ]) QUANTITY[c] = Q_CACHE_READ;
 for (const c of [CACHE_WRITE, ALT_CACHE_WRITE, OI_CACHE_WRITE, LLM_CACHE_WRITE]) QUANTITY[c] = Q_CACHE_WRITE;
-for (const c of [REASONING, ALT_REASONING, OI_REASONING]) QUANTITY[c] = Q_REASONING;
+for (const c of [REASONING, ALT_REASONING, OI_REASONING, AI_REASONING]) QUANTITY[c] = Q_REASONING;
 
 /** The first invalid count (GenAiCall.invalid) of a quantity the call is left without, or undefined. */
 function invalidCount(bad: readonly [number, string][], call: GenAiCall): string | undefined {
@@ -173,6 +183,19 @@ export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
   ['openai.request.service_tier', REQ_SERVICE_TIER],
   ['gen_ai.openai.response.service_tier', RES_SERVICE_TIER], // their deprecated names
   ['gen_ai.openai.request.service_tier', REQ_SERVICE_TIER],
+  // Vercel AI SDK (ai.* telemetry; v4 promptTokens/completionTokens, v5 inputTokens/outputTokens...)
+  ['ai.model.id', AI_MODEL_ID],
+  ['ai.model.provider', AI_PROVIDER],
+  ['ai.response.model', AI_RES_MODEL],
+  ['ai.operationId', AI_OPERATION_ID],
+  ['ai.usage.inputTokens', AI_PROMPT],
+  ['ai.usage.promptTokens', AI_PROMPT],
+  ['ai.usage.tokens', AI_PROMPT], // embeddings
+  ['ai.usage.outputTokens', AI_COMPLETION],
+  ['ai.usage.completionTokens', AI_COMPLETION],
+  ['ai.usage.totalTokens', AI_TOTAL],
+  ['ai.usage.cachedInputTokens', AI_CACHE_READ],
+  ['ai.usage.reasoningTokens', AI_REASONING],
 ]);
 
 /** NAMES[n] / CODES[n]: the names of length n and their codes (dense: an empty list where none). */
@@ -196,7 +219,7 @@ function codeOf(k: string): number {
 // The name last seen at each of the first SLOTS positions and its code: spans of one instrumentation
 // carry their attributes in the same order, and a decoder that reuses key strings (src/otlp intern
 // cache) gives the same string object, so the check is one identity compare.
-const SLOTS = 34;
+const SLOTS = 38;
 const slotKey: string[] = new Array<string>(SLOTS).fill('');
 const slotCode = new Int32Array(SLOTS);
 
@@ -215,6 +238,18 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   let address: string | undefined;
   let operation: string | undefined;
   let resTier: string | undefined;
+  // Vercel AI SDK: read only on a provider call's span (ai.operationId ai.generateText.doGenerate,
+  // ai.streamText.doStream, ai.embed.doEmbed...), never on the ai.generateText span around it, whose usage is the
+  // sum of its calls' (priced on their own spans: counting it too would count every call twice)
+  let aiModel: string | undefined;
+  let aiProvider: string | undefined;
+  let aiResModel: string | undefined;
+  let aiOperation: string | undefined;
+  let aiPrompt = NaN;
+  let aiCompletion = NaN;
+  let aiTotal = NaN;
+  let aiCacheRead = NaN;
+  let aiReasoning = NaN;
   let reqTier: string | undefined;
   let input = NaN;
   let output = NaN;
@@ -393,15 +428,52 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
       case REQ_SERVICE_TIER:
         reqTier ??= typeof v === 'string' ? v : str(v);
         break;
+      case AI_MODEL_ID:
+        aiModel = typeof v === 'string' ? v : str(v);
+        break;
+      case AI_PROVIDER:
+        aiProvider = typeof v === 'string' ? v : str(v);
+        break;
+      case AI_RES_MODEL:
+        aiResModel = typeof v === 'string' ? v : str(v);
+        break;
+      case AI_OPERATION_ID:
+        aiOperation = typeof v === 'string' ? v : str(v);
+        break;
+      case AI_PROMPT:
+        // v4 and v5 names: the first with a usable count
+        if (!(aiPrompt >= 0)) aiPrompt = n;
+        break;
+      case AI_COMPLETION:
+        if (!(aiCompletion >= 0)) aiCompletion = n;
+        break;
+      case AI_TOTAL:
+        aiTotal = n;
+        break;
+      case AI_CACHE_READ:
+        aiCacheRead = n;
+        break;
+      case AI_REASONING:
+        aiReasoning = n;
+        break;
     }
   }
-  if (!(input >= 0)) input = prompt >= 0 ? prompt : llmPrompt >= 0 ? llmPrompt : oiPrompt;
-  if (!(output >= 0)) output = completion >= 0 ? completion : llmCompletion >= 0 ? llmCompletion : oiCompletion;
-  reqModel ||= llmReqModel || modelName;
-  resModel ||= llmResModel;
+  // a Vercel AI SDK span around the provider calls (no ".do" in its ai.operationId): its ai.* names are not read
+  const aiWrapper = aiOperation !== undefined && !aiOperation.includes('.do');
+  if (aiWrapper) {
+    aiModel = aiProvider = aiResModel = undefined;
+    aiPrompt = aiCompletion = aiTotal = aiCacheRead = aiReasoning = NaN;
+    if (bad !== undefined) bad = bad.filter((b) => !b[1].startsWith('ai.'));
+  }
+  if (!(input >= 0)) input = prompt >= 0 ? prompt : llmPrompt >= 0 ? llmPrompt : oiPrompt >= 0 ? oiPrompt : aiPrompt;
+  if (!(output >= 0)) output = completion >= 0 ? completion : llmCompletion >= 0 ? llmCompletion : oiCompletion >= 0 ? oiCompletion : aiCompletion;
+  if (!(total >= 0) && aiTotal >= 0) total = aiTotal;
+  if (!(altCacheRead >= 0) && aiCacheRead >= 0) altCacheRead = aiCacheRead;
+  reqModel ||= llmReqModel || modelName || aiModel;
+  resModel ||= llmResModel || aiResModel;
   out.reqModel = reqModel;
   out.resModel = resModel;
-  out.provider = providerName ?? llmProvider ?? system ?? llmSystem;
+  out.provider = providerName ?? llmProvider ?? system ?? llmSystem ?? aiProvider;
   out.address = address;
   out.operation = operation;
   out.serviceTier = resTier || reqTier;
@@ -411,7 +483,7 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   out.total = total;
   out.cacheRead = cacheRead >= 0 ? cacheRead : altCacheRead;
   out.cacheWrite = cacheWrite >= 0 ? cacheWrite : altCacheWrite;
-  out.reasoning = reasoning >= 0 ? reasoning : altReasoning >= 0 ? altReasoning : oiReasoning;
+  out.reasoning = reasoning >= 0 ? reasoning : altReasoning >= 0 ? altReasoning : oiReasoning >= 0 ? oiReasoning : aiReasoning;
   out.invalid = bad === undefined ? undefined : invalidCount(bad, out);
   out.iCost = iCost;
   out.iSource = iSource;

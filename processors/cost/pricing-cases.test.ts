@@ -33,6 +33,8 @@ const otel = (model: string, provider: string | undefined, input = M, output = M
   ...more,
 });
 
+/** A Vercel AI SDK span (ai.* telemetry) of operation `op` for `model` from provider `provider`. */
+const VERCEL_DO = (op: string, model: string, provider: string, usage: Attrs): Attrs => ({ 'ai.operationId': op, 'operation.name': `${op} my-function`, 'ai.model.id': model, 'ai.model.provider': provider, ...usage });
 const OPENAI = 'OpenAI API pricing, openai.com/api/pricing';
 const ANTHROPIC = 'Anthropic pricing, docs.anthropic.com/en/docs/about-claude/pricing';
 const BEDROCK = 'Amazon Bedrock pricing, aws.amazon.com/bedrock/pricing (geo cross-region profiles +10% from Claude Sonnet 4.5 on; LiteLLM us./eu./jp./au. entries)';
@@ -193,6 +195,23 @@ const cases: Case[] = [
   ['deprecated gen_ai.usage.prompt_tokens/completion_tokens + gen_ai.system', { 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.prompt_tokens': M, 'gen_ai.usage.completion_tokens': M }, 12.5, OPENAI],
   ['Vercel AI SDK: gen_ai.system=anthropic.messages', otel('claude-3-7-sonnet-20250219', undefined, M, M, { 'gen_ai.system': 'anthropic.messages' }), 18, ANTHROPIC],
   ['Vercel AI SDK: gen_ai.system=google.vertex.chat', otel('gemini-2.0-flash-001', undefined, M, M, { 'gen_ai.system': 'google.vertex.chat' }), 0.75, VERTEX],
+  // Vercel AI SDK telemetry (ai.* attributes; sdk.vercel.ai/docs/ai-sdk-core/telemetry): v4 promptTokens /
+  // completionTokens, v5 inputTokens / outputTokens / cachedInputTokens / reasoningTokens, on the provider call's span
+  ['Vercel AI SDK v4 doGenerate span, ai.* only: gpt-4o-mini via openai.chat', VERCEL_DO('ai.generateText.doGenerate', 'gpt-4o-mini', 'openai.chat', { 'ai.usage.promptTokens': M, 'ai.usage.completionTokens': M }), 0.15 + 0.6, OPENAI],
+  [
+    'Vercel AI SDK v5 doStream span: claude-sonnet-4-5 via anthropic.messages, ai.response.model dated',
+    VERCEL_DO('ai.streamText.doStream', 'claude-sonnet-4-5', 'anthropic.messages', { 'ai.usage.inputTokens': K100, 'ai.usage.outputTokens': 10_000, 'ai.response.model': 'claude-sonnet-4-5-20250929' }),
+    0.1 * 3 + 0.01 * 15,
+    ANTHROPIC,
+  ],
+  [
+    'Vercel AI SDK v5: o3-mini via openai.responses, 1M input of which 400k cached, 1M output of which 600k reasoning ($1.10/$0.55/$4.40)',
+    VERCEL_DO('ai.generateText.doGenerate', 'o3-mini', 'openai.responses', { 'ai.usage.inputTokens': M, 'ai.usage.outputTokens': M, 'ai.usage.cachedInputTokens': 400_000, 'ai.usage.reasoningTokens': 600_000, 'ai.usage.totalTokens': 2 * M }),
+    0.6 * 1.1 + 0.4 * 0.55 + 4.4,
+    `${OPENAI} (LiteLLM o3-mini)`,
+  ],
+  ['Vercel AI SDK embed: ai.usage.tokens of text-embedding-3-small', VERCEL_DO('ai.embed.doEmbed', 'text-embedding-3-small', 'openai.embedding', { 'ai.usage.tokens': M }), 0.02, OPENAI],
+  ['Vercel AI SDK amazon-bedrock, no ai.operationId', { 'ai.model.id': 'anthropic.claude-3-haiku-20240307-v1:0', 'ai.model.provider': 'amazon-bedrock', 'ai.usage.promptTokens': M, 'ai.usage.completionTokens': M }, 1.5, BEDROCK],
   ['string token counts', otel('gpt-4o', 'openai', M, M, { 'gen_ai.usage.input_tokens': '1000000', 'gen_ai.usage.output_tokens': '1000000' }), 12.5, OPENAI],
   // ---------------------------------------------------------------------------- reasoning tokens
   // Reasoning tokens are part of the output tokens (OTel GenAI semconv: output_tokens "including reasoning
@@ -384,6 +403,17 @@ describe('pricing real calls (table-driven, public sources)', () => {
     }
     // the noise was left out
     expect(built).toBeLessThanOrEqual(cases.reduce((n, [, a]) => n + Object.keys(a).length, 0));
+  });
+
+  it('Vercel AI SDK: the ai.generateText span around the provider calls is not priced again (its usage is their sum)', async () => {
+    const own = make();
+    const usage = { 'ai.usage.promptTokens': M, 'ai.usage.completionTokens': M };
+    const before = await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost' });
+    const inner = await priceOne(own, VERCEL_DO('ai.generateText.doGenerate', 'gpt-4o-mini', 'openai.chat', usage));
+    const outer = await priceOne(own, VERCEL_DO('ai.generateText', 'gpt-4o-mini', 'openai.chat', usage));
+    expect(getAttr(inner.attributes, 'gen_ai.usage.cost')).toBeCloseTo(0.75, 9);
+    expect([getAttr(outer.attributes, 'gen_ai.usage.cost'), getAttr(outer.attributes, 'gen_ai.usage.cost.source')]).toEqual([undefined, undefined]);
+    expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost' })).toBe(before);
   });
 
   it("a $0 price is used only when the user's own prices: say so", async () => {
