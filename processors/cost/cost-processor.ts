@@ -20,6 +20,7 @@ import {
   type Metric,
   type NumberDataPoint,
   type ResourceMetrics,
+  type Span,
   emptyScope,
 } from '../../src/model.ts';
 import { findString } from '../../src/attributes.ts';
@@ -140,6 +141,8 @@ export class CostProcessor implements Processor {
   private readonly streams: MetricStreamReader;
   /** The LLM call of the span being priced (reused for every span). */
   private readonly call: GenAiCall = newGenAiCall();
+  /** What a span event says of the call (streamed usage on the last event), reused like `call`. */
+  private readonly eventCall: GenAiCall = newGenAiCall();
   /** The attributes of the call being priced, for budget group_by lookups (no closure per span). */
   private curAttrs: readonly KeyValue[] = [];
   private curResAttrs: readonly KeyValue[] = [];
@@ -333,6 +336,9 @@ export class CostProcessor implements Processor {
           // every dialect's names, read in one pass into the reused `call` (genai-call.ts)
           const call = this.call;
           readGenAiCall(attrs, call);
+          // a streamed call whose usage came on an event (the last chunk's) rather than on the span: when the
+          // span's own attributes hold no token count, the last event that holds one gives the counts
+          if (!(call.input >= 0) && !(call.output >= 0) && !(call.total >= 0) && call.invalid === undefined && span.events.length !== 0) this.usageFromEvents(span, call);
           const { reqModel, resModel, total, operation, address, iCost, iSource, iModel } = call;
           let { input, output, cacheRead, cacheWrite, reasoning } = call;
           const model = resModel || reqModel;
@@ -448,6 +454,35 @@ export class CostProcessor implements Processor {
       }
     }
     if (this.budgetPending.length) this.addPendingSpend(nowMs);
+  }
+
+  /**
+   * Fills the token counts of `call` (and its model, provider and address where the span has none) from the last
+   * event of `span` that carries a token count, in any dialect the span's attributes are read in.
+   */
+  private usageFromEvents(span: Span, call: GenAiCall): void {
+    const ev = this.eventCall;
+    for (let i = span.events.length - 1; i >= 0; i--) {
+      const attrs = span.events[i]!.attributes;
+      if (attrs.length === 0) continue;
+      readGenAiCall(attrs, ev);
+      if (!(ev.input >= 0) && !(ev.output >= 0) && !(ev.total >= 0) && ev.invalid === undefined) continue;
+      call.input = ev.input;
+      call.output = ev.output;
+      call.total = ev.total;
+      call.cacheRead = ev.cacheRead;
+      call.cacheWrite = ev.cacheWrite;
+      call.reasoning = ev.reasoning;
+      call.invalid = ev.invalid;
+      if (!call.reqModel && !call.resModel) {
+        call.reqModel = ev.reqModel;
+        call.resModel = ev.resModel;
+      } else call.resModel ||= ev.resModel;
+      call.provider ??= ev.provider;
+      call.address ??= ev.address;
+      call.serviceTier ??= ev.serviceTier;
+      return;
+    }
   }
 
   /** Adds the spend of the batch's call shapes to the budgets (budgets grouped by service.name or nothing). */

@@ -416,6 +416,30 @@ describe('pricing real calls (table-driven, public sources)', () => {
     expect(await counterValue(telemetry, 'vigil_processor_llm_unpriced_calls', { processor: 'cost' })).toBe(before);
   });
 
+  it('a streamed call whose usage comes on its last event (not on the span) is priced from that event, once', async () => {
+    const own = make();
+    const withEvents = async (a: Attrs, events: Attrs[]): Promise<Span> => {
+      const sp = span(Date.now(), 1000, { attributes: attrs(a) });
+      sp.events = events.map((e, i) => ({ timeUnixNano: BigInt(i + 1), name: i === events.length - 1 ? 'gen_ai.usage' : 'gen_ai.choice', attributes: attrs(e), droppedAttributesCount: 0 }));
+      const next = new SinkConsumer();
+      await own.process({ resourceSpans: [resourceSpans('svc', [sp])] }, next);
+      return next.spans[0]!;
+    };
+    const cost = (x: Span) => [getAttr(x.attributes, 'gen_ai.usage.cost'), getAttr(x.attributes, 'gen_ai.usage.cost.model')];
+    // gpt-4o ($2.50/$10): 1,000 input of which 400 cached ($1.25), 500 output on the last chunk's event
+    const last = { 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 500, 'gen_ai.usage.cache_read.input_tokens': 400 };
+    const want = (600 * 2.5 + 400 * 1.25 + 500 * 10) / M;
+    const a = await withEvents({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' }, [{ 'gen_ai.event.content': 'Hel' }, { 'gen_ai.event.content': 'lo' }, last]);
+    expect(cost(a)[0] as number).toBeCloseTo(want, 12);
+    expect(cost(a)[1]).toBe('gpt-4o');
+    // the model and provider on the event too (nothing on the span but its name)
+    const b = await withEvents({}, [{ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.system': 'openai', ...last }]);
+    expect(cost(b)[0] as number).toBeCloseTo(want, 12);
+    // counts on the span and on an event: the span's, never both
+    const c = await withEvents({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 500 }, [last]);
+    expect(cost(c)[0] as number).toBeCloseTo((1000 * 2.5 + 500 * 10) / M, 12);
+  });
+
   it("a $0 price is used only when the user's own prices: say so", async () => {
     const own = make({ prices: [{ model: 'llama3:70b', input: 0, output: 0 }] });
     const s = await priceOne(own, otel('llama3:70b', 'ollama'));
