@@ -63,7 +63,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
   const altRead = altRead0 >= 0 ? altRead0 : an('ai.usage.cachedInputTokens') >= 0 ? an('ai.usage.cachedInputTokens') : altRead0;
   const altWrite = n('gen_ai.usage.cache_creation_input_tokens') >= 0 ? n('gen_ai.usage.cache_creation_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_write', 'llm.usage.cache_creation_input_tokens'], n, (v) => v >= 0, NaN);
   const call = {
-    reqModel: s('gen_ai.request.model') || s('llm.request.model') || s('llm.model_name') || as('ai.model.id'),
+    reqModel: s('gen_ai.request.model') || s('llm.request.model') || s('llm.model_name') || as('ai.model.id') || s('langfuse.observation.model.name'),
     resModel: s('gen_ai.response.model') || s('llm.response.model') || as('ai.response.model'),
     provider: s('gen_ai.provider.name') ?? s('llm.provider') ?? s('gen_ai.system') ?? firstInList(['llm.system', 'llm.vendor'], s, (v) => v !== undefined, undefined) ?? as('ai.model.provider'),
     address: s('server.address'),

@@ -2,7 +2,7 @@
  * Reads one LLM call from a span's attributes, in every dialect instrumentations emit today (the cost
  * README's "What it reads" table): the current and the deprecated OpenTelemetry GenAI names, OpenLLMetry /
  * Traceloop's `llm.*`, OpenInference's `llm.model_name` / `llm.token_count.*`, and the Vercel AI SDK's `ai.model.id` /
- * `ai.usage.*` (on a provider call's span only), plus the OpenAI service tier. One pass over the
+ * `ai.usage.*` (on a provider call's span only), Langfuse's `langfuse.observation.*`, plus the OpenAI service tier. One pass over the
  * attributes fills a {@link GenAiCall} that the caller reuses for every span (no allocation per span: the
  * cost processor's hot path).
  */
@@ -84,34 +84,36 @@ const AI_MODEL_ID = 19;
 const AI_PROVIDER = 20;
 const AI_RES_MODEL = 21;
 const AI_OPERATION_ID = 22;
+const LF_MODEL = 23;
+const LF_USAGE = 24;
 /** Codes from here on are token counts (read as numbers). */
-const FIRST_COUNT = 23;
-const INPUT = 23;
-const OUTPUT = 24;
-const PROMPT = 25;
-const COMPLETION = 26;
-const TOTAL = 27;
-const CACHE_READ = 28;
-const CACHE_WRITE = 29;
-const ALT_CACHE_READ = 30;
-const ALT_CACHE_WRITE = 31;
-const OI_PROMPT = 32;
-const OI_COMPLETION = 33;
-const OI_CACHE_READ = 34;
-const OI_CACHE_WRITE = 35;
-const LLM_PROMPT = 36;
-const LLM_COMPLETION = 37;
-const LLM_CACHE_READ = 38;
-const LLM_TOTAL = 39;
-const LLM_CACHE_WRITE = 40;
-const REASONING = 41;
-const ALT_REASONING = 42;
-const OI_REASONING = 43;
-const AI_PROMPT = 44;
-const AI_COMPLETION = 45;
-const AI_TOTAL = 46;
-const AI_CACHE_READ = 47;
-const AI_REASONING = 48;
+const FIRST_COUNT = 25;
+const INPUT = 25;
+const OUTPUT = 26;
+const PROMPT = 27;
+const COMPLETION = 28;
+const TOTAL = 29;
+const CACHE_READ = 30;
+const CACHE_WRITE = 31;
+const ALT_CACHE_READ = 32;
+const ALT_CACHE_WRITE = 33;
+const OI_PROMPT = 34;
+const OI_COMPLETION = 35;
+const OI_CACHE_READ = 36;
+const OI_CACHE_WRITE = 37;
+const LLM_PROMPT = 38;
+const LLM_COMPLETION = 39;
+const LLM_CACHE_READ = 40;
+const LLM_TOTAL = 41;
+const LLM_CACHE_WRITE = 42;
+const REASONING = 43;
+const ALT_REASONING = 44;
+const OI_REASONING = 45;
+const AI_PROMPT = 46;
+const AI_COMPLETION = 47;
+const AI_TOTAL = 48;
+const AI_CACHE_READ = 49;
+const AI_REASONING = 50;
 
 // The quantity each token-count code gives (for GenAiCall.invalid).
 const Q_INPUT = 0;
@@ -136,6 +138,62 @@ function invalidCount(bad: readonly [number, string][], call: GenAiCall): string
     if (!(v >= 0)) return problem;
   }
   return undefined;
+}
+
+/** Token counts of a Langfuse `usage_details` JSON object, as the other dialects' (NaN: absent), and the counts that are no count. */
+interface LangfuseUsage {
+  input: number;
+  output: number;
+  total: number;
+  cacheRead: number;
+  cacheWrite: number;
+  reasoning: number;
+  bad: [number, string][] | undefined;
+}
+
+const LF_KEY = 'langfuse.observation.usage_details';
+
+/**
+ * Reads Langfuse's `usage_details` (`{"input": 1000, "output": 200, "cache_read_input_tokens": 400,
+ * "output_reasoning_tokens": 50, "total": 1650}`): Langfuse prices each kind apart, so its kinds do not overlap
+ * (its SDKs take OpenAI's cached and reasoning tokens out of `input` and `output`). They are added up into the
+ * OTel reading, where the cache counts are parts of the input and the reasoning a part of the output: input =
+ * `input` + every `input_*`/cache kind, output = `output` + every `output_*` kind. A string that is no JSON object
+ * gives no count.
+ */
+function langfuseUsage(text: string): LangfuseUsage {
+  const u: LangfuseUsage = { input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, bad: undefined };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return u;
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return u;
+  const add = (a: number, b: number) => (a >= 0 ? a + b : b);
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    const key = k.toLowerCase();
+    const isIn = key === 'input' || key === 'prompt_tokens' || key === 'input_tokens' || key.startsWith('input_') || key.startsWith('cache_');
+    const isOut = key === 'output' || key === 'completion_tokens' || key === 'output_tokens' || key.startsWith('output_');
+    const isTotal = key === 'total' || key === 'total_tokens';
+    if (!isIn && !isOut && !isTotal) continue;
+    const problem = typeof v === 'number' || typeof v === 'string' ? tokenCountProblem(v) : undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : NaN;
+    if (problem !== undefined || !(n >= 0)) {
+      if (problem !== undefined) (u.bad ??= []).push([isIn ? Q_INPUT : isOut ? Q_OUTPUT : Q_TOTAL, `${LF_KEY}.${k}: ${problem}`]);
+      continue;
+    }
+    if (isTotal) u.total = n;
+    else if (isIn) {
+      u.input = add(u.input, n);
+      if (/cache_read|cached|cache_hit/.test(key)) u.cacheRead = add(u.cacheRead, n);
+      else if (/cache_creation|cache_write/.test(key)) u.cacheWrite = add(u.cacheWrite, n);
+    } else {
+      u.output = add(u.output, n);
+      if (key.includes('reasoning')) u.reasoning = add(u.reasoning, n);
+    }
+  }
+  return u;
 }
 
 /** Every name read, with its code (the README's "What it reads" table); the current OTel names first. */
@@ -196,6 +254,9 @@ export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
   ['ai.usage.totalTokens', AI_TOTAL],
   ['ai.usage.cachedInputTokens', AI_CACHE_READ],
   ['ai.usage.reasoningTokens', AI_REASONING],
+  // Langfuse SDKs (v3+: langfuse.observation.*; usage_details a JSON object of token counts by kind)
+  ['langfuse.observation.model.name', LF_MODEL],
+  ['langfuse.observation.usage_details', LF_USAGE],
 ]);
 
 /** NAMES[n] / CODES[n]: the names of length n and their codes (dense: an empty list where none). */
@@ -219,7 +280,7 @@ function codeOf(k: string): number {
 // The name last seen at each of the first SLOTS positions and its code: spans of one instrumentation
 // carry their attributes in the same order, and a decoder that reuses key strings (src/otlp intern
 // cache) gives the same string object, so the check is one identity compare.
-const SLOTS = 38;
+const SLOTS = 40;
 const slotKey: string[] = new Array<string>(SLOTS).fill('');
 const slotCode = new Int32Array(SLOTS);
 
@@ -250,6 +311,8 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   let aiTotal = NaN;
   let aiCacheRead = NaN;
   let aiReasoning = NaN;
+  let lfModel: string | undefined;
+  let lfUsage: string | undefined;
   let reqTier: string | undefined;
   let input = NaN;
   let output = NaN;
@@ -456,6 +519,12 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
       case AI_REASONING:
         aiReasoning = n;
         break;
+      case LF_MODEL:
+        lfModel = typeof v === 'string' ? v : str(v);
+        break;
+      case LF_USAGE:
+        lfUsage = typeof v === 'string' ? v : undefined;
+        break;
     }
   }
   // a Vercel AI SDK span around the provider calls (no ".do" in its ai.operationId): its ai.* names are not read
@@ -465,11 +534,22 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
     aiPrompt = aiCompletion = aiTotal = aiCacheRead = aiReasoning = NaN;
     if (bad !== undefined) bad = bad.filter((b) => !b[1].startsWith('ai.'));
   }
+  // Langfuse usage details: read only when no other dialect gave a count (rare: parsed then)
+  if (lfUsage !== undefined && !(input >= 0 || prompt >= 0 || llmPrompt >= 0 || oiPrompt >= 0 || aiPrompt >= 0 || output >= 0 || completion >= 0 || llmCompletion >= 0 || oiCompletion >= 0 || aiCompletion >= 0)) {
+    const lf = langfuseUsage(lfUsage);
+    if (lf.bad !== undefined) (bad ??= []).push(...lf.bad);
+    input = lf.input;
+    output = lf.output;
+    if (!(total >= 0)) total = lf.total;
+    if (!(cacheRead >= 0)) cacheRead = lf.cacheRead;
+    if (!(cacheWrite >= 0)) cacheWrite = lf.cacheWrite;
+    if (!(reasoning >= 0)) reasoning = lf.reasoning;
+  }
   if (!(input >= 0)) input = prompt >= 0 ? prompt : llmPrompt >= 0 ? llmPrompt : oiPrompt >= 0 ? oiPrompt : aiPrompt;
   if (!(output >= 0)) output = completion >= 0 ? completion : llmCompletion >= 0 ? llmCompletion : oiCompletion >= 0 ? oiCompletion : aiCompletion;
   if (!(total >= 0) && aiTotal >= 0) total = aiTotal;
   if (!(altCacheRead >= 0) && aiCacheRead >= 0) altCacheRead = aiCacheRead;
-  reqModel ||= llmReqModel || modelName || aiModel;
+  reqModel ||= llmReqModel || modelName || aiModel || lfModel;
   resModel ||= llmResModel || aiResModel;
   out.reqModel = reqModel;
   out.resModel = resModel;

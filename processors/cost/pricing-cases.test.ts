@@ -212,6 +212,21 @@ const cases: Case[] = [
   ],
   ['Vercel AI SDK embed: ai.usage.tokens of text-embedding-3-small', VERCEL_DO('ai.embed.doEmbed', 'text-embedding-3-small', 'openai.embedding', { 'ai.usage.tokens': M }), 0.02, OPENAI],
   ['Vercel AI SDK amazon-bedrock, no ai.operationId', { 'ai.model.id': 'anthropic.claude-3-haiku-20240307-v1:0', 'ai.model.provider': 'amazon-bedrock', 'ai.usage.promptTokens': M, 'ai.usage.completionTokens': M }, 1.5, BEDROCK],
+  // Langfuse SDKs (langfuse.observation.model.name, langfuse.observation.usage_details: a JSON object whose kinds
+  // do not overlap, each priced apart: langfuse.com/docs/observability/features/token-and-cost-tracking)
+  [
+    'Langfuse: gpt-4o, usage_details {"input": 600, "input_cached_tokens": 400, "output": 500}',
+    { 'langfuse.observation.type': 'generation', 'langfuse.observation.model.name': 'gpt-4o', 'langfuse.observation.usage_details': '{"input": 600, "input_cached_tokens": 400, "output": 500, "total": 1500}' },
+    (600 * 2.5 + 400 * 1.25 + 500 * 10) / M,
+    OPENAI,
+  ],
+  [
+    'Langfuse: claude-sonnet-4-5 (provider from gen_ai.system), cache read and creation beside the input, reasoning beside the output',
+    { 'gen_ai.system': 'anthropic', 'langfuse.observation.model.name': 'claude-sonnet-4-5', 'langfuse.observation.usage_details': '{"input": 5000, "cache_read_input_tokens": 2000, "cache_creation_input_tokens": 1000, "output": 300, "output_reasoning_tokens": 200}' },
+    (5000 * 3 + 2000 * 0.3 + 1000 * 3.75 + 500 * 15) / M,
+    `${ANTHROPIC} (prompt caching: write 1.25x, read 0.1x)`,
+  ],
+  ['Langfuse: a negative count in usage_details is invalid: unpriced', { 'langfuse.observation.model.name': 'gpt-4o', 'langfuse.observation.usage_details': '{"input": -5, "output": 10}' }, 'unpriced:invalid_tokens', 'OTel GenAI semantic conventions: token counts are int >= 0'],
   ['string token counts', otel('gpt-4o', 'openai', M, M, { 'gen_ai.usage.input_tokens': '1000000', 'gen_ai.usage.output_tokens': '1000000' }), 12.5, OPENAI],
   // ---------------------------------------------------------------------------- reasoning tokens
   // Reasoning tokens are part of the output tokens (OTel GenAI semconv: output_tokens "including reasoning
