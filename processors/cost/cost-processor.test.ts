@@ -413,6 +413,40 @@ describe('cost: emitted metrics', () => {
   });
 });
 
+describe('cost: token-usage metric points on a service tier', () => {
+  it('a point whose openai.response.service_tier is flex is priced at the flex prices (gpt-5: $0.625/$5, not $1.25/$10)', async () => {
+    const { proc, emitted } = make();
+    await proc.start();
+    const point = (type: string, tier: string): HistogramDataPoint => ({
+      attributes: attrs({ 'gen_ai.token.type': type, 'gen_ai.request.model': 'gpt-5', 'gen_ai.provider.name': 'openai', 'openai.response.service_tier': tier }),
+      startTimeUnixNano: 0n,
+      timeUnixNano: BigInt(T0) * 1_000_000n,
+      count: 1,
+      sum: 1_000_000,
+      bucketCounts: [1],
+      explicitBounds: [],
+      exemplars: [],
+      flags: 0,
+    });
+    const batch: Batch = {
+      resourceMetrics: [
+        {
+          resource: { attributes: attrs({ 'service.name': 'batch-jobs' }), droppedAttributesCount: 0 },
+          scopeMetrics: [
+            { scope: emptyScope('sdk'), schemaUrl: '', metrics: [{ name: 'gen_ai.client.token.usage', description: '', unit: '{token}', metadata: [], data: { type: 'histogram', aggregationTemporality: AggregationTemporality.Delta, dataPoints: [point('input', 'flex'), point('output', 'flex')] } }] },
+          ],
+          schemaUrl: '',
+        },
+      ],
+    };
+    await proc.process(batch, new SinkConsumer());
+    await proc.flush();
+    const dp = emitted.metrics.find((m) => m.name === 'llm.cost')!.data!.dataPoints[0] as NumberDataPoint;
+    expect(dp.value).toBeCloseTo(0.625 + 5, 12);
+    await proc.shutdown();
+  });
+});
+
 describe('cost: config and startup', () => {
   it('refuses a bad price file at validation and at start, naming the file', async () => {
     const dir = tempDir();

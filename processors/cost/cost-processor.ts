@@ -621,10 +621,15 @@ export class CostProcessor implements Processor {
       if (r2.price || !r) r = r2;
     }
     const svc = findString(a, 'service.name') ?? findString(rattrs, 'service.name') ?? '';
-    // the histogram does not say which input tokens were cached: all are priced as input
-    const price = r?.price;
+    // the histogram does not say which input tokens were cached: all are priced as input; a service tier on the
+    // point (flex, priority) picks its prices as on a span
+    let price = r?.price;
+    if (price?.serviceTiers !== undefined) {
+      const tier = findString(a, 'openai.response.service_tier') || findString(a, 'gen_ai.openai.response.service_tier') || findString(a, 'openai.request.service_tier') || findString(a, 'gen_ai.openai.request.service_tier');
+      if (tier) price = price.serviceTiers[tier.toLowerCase() as ServiceTierName] ?? price;
+    }
     const cost = price ? (type === 'input' ? tokens * price.input : tokens * price.output) / 1e6 : 0;
-    this.holdMetricUsage(svc, reqModel || resModel || '', provider ?? '', findString(a, 'gen_ai.operation.name') ?? '', price?.name ?? '', type, tokens, cost, price ? undefined : (r?.reason ?? 'no_price'), a, rattrs);
+    this.holdMetricUsage(svc, reqModel || resModel || '', provider ?? '', findString(a, 'gen_ai.operation.name') ?? '', price?.name ?? '', type, tokens, cost, price ? undefined : ((r as Unpriced | undefined)?.reason ?? 'no_price'), a, rattrs);
   }
 
   private holdMetricUsage(service: string, model: string, provider: string, operation: string, priced: string, type: 'input' | 'output', tokens: number, cost: number, unpriced: UnpricedWhy | undefined, a: readonly KeyValue[], rattrs: readonly KeyValue[]): void {
