@@ -399,12 +399,8 @@ export class CostProcessor implements Processor {
               ctxProvider = provider;
               ctxAddress = address;
             }
-            // the response model is what served the call; fall back to the requested one
-            let r: Resolution | Unpriced | undefined = resModel ? table.resolve(resModel, ctx) : undefined;
-            if (!r?.price && reqModel && reqModel !== resModel) {
-              const r2 = table.resolve(reqModel, ctx);
-              if (r2.price || !r) r = r2;
-            }
+            // the response model is what served the call; fall back to the requested one (a geo profile requested first)
+            const r = table.resolveCall(reqModel, resModel, ctx);
             shape = { reqModel, resModel, provider, address, operation, r: r!, usage: this.usageFor(svc, key, provider ?? '', operation ?? '', r?.price?.name ?? ''), service: svc, spend: 0 };
             this.rememberShape(svc, shapes, key, list, shape);
           }
@@ -615,11 +611,7 @@ export class CostProcessor implements Processor {
     }
     const provider = findString(a, 'gen_ai.provider.name') ?? findString(a, 'gen_ai.system');
     const pctx = table.context(provider, findString(a, 'server.address'));
-    let r = resModel ? table.resolve(resModel, pctx) : undefined;
-    if (!r?.price && reqModel && reqModel !== resModel) {
-      const r2 = table.resolve(reqModel, pctx);
-      if (r2.price || !r) r = r2;
-    }
+    const r = table.resolveCall(reqModel, resModel, pctx);
     const svc = findString(a, 'service.name') ?? findString(rattrs, 'service.name') ?? '';
     // the histogram does not say which input tokens were cached: all are priced as input; a service tier on the
     // point (flex, priority) picks its prices as on a span

@@ -822,6 +822,31 @@ export class PriceTable {
     return r;
   }
 
+  /**
+   * The price of a call from its response and request models (either may be absent): the response model is what
+   * served the call, the request model the fallback. But a request naming a Bedrock geo inference profile
+   * (`us.anthropic.claude-sonnet-4-5-...`, also as an ARN) is billed as that profile, while the response names the
+   * model alone (`claude-sonnet-4-5-20250929`, what the Anthropic body returns): then the request is priced first.
+   */
+  resolveCall(reqModel: string | undefined, resModel: string | undefined, ctx: ProviderContext = this.unknownContext): Resolution | Unpriced | undefined {
+    if (reqModel && resModel && reqModel !== resModel) {
+      const q = normaliseModel(reqModel);
+      if (q.geo !== '' && q.geo !== 'global') {
+        const a = normaliseModel(resModel);
+        if (a.geo === '' && a.base === q.base && (a.ver === q.ver || a.ver === '' || q.ver === '')) {
+          const rq = this.resolve(reqModel, ctx);
+          if (rq.price) return rq;
+        }
+      }
+    }
+    let r: Resolution | Unpriced | undefined = resModel ? this.resolve(resModel, ctx) : undefined;
+    if (!r?.price && reqModel && reqModel !== resModel) {
+      const r2 = this.resolve(reqModel, ctx);
+      if (r2.price || !r) r = r2;
+    }
+    return r;
+  }
+
   private lookup(model: string, ctx: ProviderContext): Resolution | Unpriced {
     const lower = model.trim().toLowerCase();
     // 1. the user's own entries

@@ -130,6 +130,18 @@ const cases: Case[] = [
   ['jp. profile of Claude Sonnet 4.6: +10%', otel('jp.anthropic.claude-sonnet-4-6', 'aws.bedrock'), 19.8, BEDROCK],
   ['au. profile of Claude Sonnet 4.5: +10%', otel('au.anthropic.claude-sonnet-4-5-20250929-v1:0', 'aws.bedrock', K100, K100), 1.98, BEDROCK],
   ['apac. profile (no apac. entry): priced as the other geo profiles', otel('apac.anthropic.claude-sonnet-4-5-20250929-v1:0', 'aws.bedrock', K100, K100), 1.98, BEDROCK],
+  [
+    "us. profile of Claude Sonnet 4.5 requested, the response naming the model alone (the Anthropic body's \"model\"): billed as the profile, +10%",
+    otel('us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'aws.bedrock', K100, K100, { 'gen_ai.response.model': 'claude-sonnet-4-5-20250929' }),
+    1.98,
+    BEDROCK,
+  ],
+  [
+    'inference-profile ARN of an eu. profile requested, the response naming the base model id: the profile price',
+    otel('arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.anthropic.claude-haiku-4-5-20251001-v1:0', 'aws.bedrock', M, M, { 'gen_ai.response.model': 'anthropic.claude-haiku-4-5-20251001-v1:0' }),
+    6.6,
+    BEDROCK,
+  ],
   ['global. profile of Claude Sonnet 4.5: base price', otel('global.anthropic.claude-sonnet-4-5-20250929-v1:0', 'aws.bedrock', K100, K100), 1.8, BEDROCK],
   ['bedrock/us.anthropic.claude-sonnet-4-6 (LiteLLM routing prefix, no provider attribute)', { 'gen_ai.request.model': 'bedrock/us.anthropic.claude-sonnet-4-6', 'gen_ai.usage.input_tokens': M, 'gen_ai.usage.output_tokens': M }, 19.8, `${BEDROCK}; ${ISSUE}`],
   ['anthropic.claude-3-haiku-20240307-v1:0', otel('anthropic.claude-3-haiku-20240307-v1:0', 'aws.bedrock'), 1.5, `${BEDROCK}; ${LANGFUSE}`],
