@@ -421,7 +421,9 @@ export class CostProcessor implements Processor {
           let price = r.price;
           const tier = call.serviceTier;
           if (tier !== undefined && price.serviceTiers !== undefined) price = price.serviceTiers[tier.toLowerCase() as ServiceTierName] ?? price;
-          const cost = callCost(price, input, output, cacheRead, cacheWrite, reasoning, beside);
+          const ai = call.audioInput;
+          const ao = call.audioOutput;
+          const cost = callCost(price, input, output, cacheRead, cacheWrite, reasoning, beside, ai > 0 && Number.isFinite(ai) ? ai : 0, ao > 0 && Number.isFinite(ao) ? ao : 0);
           if (iCost < 0 && iSource < 0 && iModel < 0) {
             // a span priced for the first time (the common case): one push, one growth of the array
             attrs.push({ key: 'gen_ai.usage.cost', value: cost }, { key: 'gen_ai.usage.cost.source', value: 'table' }, { key: 'gen_ai.usage.cost.model', value: r.price.name });
@@ -469,6 +471,8 @@ export class CostProcessor implements Processor {
       call.cacheRead = ev.cacheRead;
       call.cacheWrite = ev.cacheWrite;
       call.reasoning = ev.reasoning;
+      call.audioInput = ev.audioInput;
+      call.audioOutput = ev.audioOutput;
       call.invalid = ev.invalid;
       if (!call.reqModel && !call.resModel) {
         call.reqModel = ev.reqModel;
@@ -877,17 +881,23 @@ export class CostProcessor implements Processor {
  * LiteLLM's generic_cost_per_token and DashScope calculator do); where they are counted beside the output
  * (`reasoningBeside`: by default the provider's usage, `Price.reasoningBeside`, Perplexity and xAI; the caller
  * passes what the call's own total says) the output is priced whole and the reasoning on top (LiteLLM's
- * Perplexity and xAI calculators). Above a long-context threshold (LiteLLM
+ * Perplexity and xAI calculators). Audio tokens (parts of the uncached input and of the text output) are at the
+ * entry's audio prices (LiteLLM `input_cost_per_audio_token`, `output_cost_per_audio_token`). Above a long-context threshold (LiteLLM
  * `*_above_<N>k_tokens`, compared with the input tokens) every token of the call is at the tier's rates.
  */
-export function callCost(p: Price, input: number, output: number, cacheRead: number, cacheWrite: number, reasoning = 0, reasoningBeside = p.reasoningBeside): number {
+export function callCost(p: Price, input: number, output: number, cacheRead: number, cacheWrite: number, reasoning = 0, reasoningBeside = p.reasoningBeside, audioInput = 0, audioOutput = 0): number {
   const r = ratesFor(p, input);
   const cached = Math.min(cacheRead, input);
   const written = Math.min(cacheWrite, input - cached);
-  const fresh = input - cached - written;
+  let fresh = input - cached - written;
+  // audio tokens are parts of the uncached input and of the output other than reasoning, at their own prices
+  const audioIn = Math.min(audioInput, fresh);
+  fresh -= audioIn;
   // reasoning counted beside the output (Perplexity's and xAI's usage): the output whole, the reasoning on top
-  const text = reasoningBeside ? output : Math.max(0, output - reasoning);
-  return (fresh * r.input + cached * r.cacheRead + written * r.cacheWrite + text * r.output + reasoning * r.reasoning) / 1e6;
+  let text = reasoningBeside ? output : Math.max(0, output - reasoning);
+  const audioOut = Math.min(audioOutput, text);
+  text -= audioOut;
+  return (fresh * r.input + cached * r.cacheRead + written * r.cacheWrite + text * r.output + reasoning * r.reasoning + audioIn * p.audioInput + audioOut * p.audioOutput) / 1e6;
 }
 
 const INT64_MAX = 2n ** 63n - 1n;

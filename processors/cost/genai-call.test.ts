@@ -78,6 +78,8 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
     cacheRead: cacheRead >= 0 ? cacheRead : altRead,
     cacheWrite: cacheWrite >= 0 ? cacheWrite : altWrite,
     reasoning: firstValid(n('gen_ai.usage.reasoning.output_tokens'), n('gen_ai.usage.reasoning_tokens'), n('llm.token_count.completion_details.reasoning'), an('ai.usage.reasoningTokens')),
+    audioInput: n('llm.token_count.prompt_details.audio'),
+    audioOutput: n('llm.token_count.completion_details.audio'),
     invalid: undefined as string | undefined,
     iCost: at(WRITTEN[0]!),
     iSource: at(WRITTEN[1]!),
@@ -95,7 +97,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
 }
 
 /** The quantity each token-count name gives (the README's "What it reads" table). */
-const QUANTITY_OF: Record<string, 'input' | 'output' | 'total' | 'cacheRead' | 'cacheWrite' | 'reasoning'> = {
+const QUANTITY_OF: Record<string, 'input' | 'output' | 'total' | 'cacheRead' | 'cacheWrite' | 'reasoning' | 'audioInput' | 'audioOutput'> = {
   'gen_ai.usage.input_tokens': 'input',
   'gen_ai.usage.prompt_tokens': 'input',
   'llm.usage.prompt_tokens': 'input',
@@ -118,6 +120,8 @@ const QUANTITY_OF: Record<string, 'input' | 'output' | 'total' | 'cacheRead' | '
   'gen_ai.usage.reasoning.output_tokens': 'reasoning',
   'gen_ai.usage.reasoning_tokens': 'reasoning',
   'llm.token_count.completion_details.reasoning': 'reasoning',
+  'llm.token_count.prompt_details.audio': 'audioInput',
+  'llm.token_count.completion_details.audio': 'audioOutput',
   'ai.usage.inputTokens': 'input',
   'ai.usage.promptTokens': 'input',
   'ai.usage.tokens': 'input',

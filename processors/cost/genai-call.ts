@@ -39,6 +39,9 @@ export interface GenAiCall {
   cacheWrite: number;
   /** Reasoning tokens (a subset of output: OTel GenAI semconv); NaN when absent. */
   reasoning: number;
+  /** Audio input and output tokens (subsets of input and output: OpenInference prompt/completion_details.audio); NaN when absent. */
+  audioInput: number;
+  audioOutput: number;
   /**
    * Set when a quantity the price needs (input, output, cache read, cache write, reasoning; the total when
    * neither input nor output is given) has no usable count because a name of it holds a number that is no token
@@ -56,7 +59,7 @@ export interface GenAiCall {
 
 /** A GenAiCall to reuse with {@link readGenAiCall}. */
 export function newGenAiCall(): GenAiCall {
-  return { reqModel: undefined, resModel: undefined, provider: undefined, address: undefined, operation: undefined, serviceTier: undefined, spanService: undefined, input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, invalid: undefined, iCost: -1, iSource: -1, iModel: -1 };
+  return { reqModel: undefined, resModel: undefined, provider: undefined, address: undefined, operation: undefined, serviceTier: undefined, spanService: undefined, input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, audioInput: NaN, audioOutput: NaN, invalid: undefined, iCost: -1, iSource: -1, iModel: -1 };
 }
 
 // Attribute names this reader knows, each with a code for the switch below. Names are first told apart
@@ -114,6 +117,8 @@ const AI_COMPLETION = 47;
 const AI_TOTAL = 48;
 const AI_CACHE_READ = 49;
 const AI_REASONING = 50;
+const OI_AUDIO_IN = 51;
+const OI_AUDIO_OUT = 52;
 
 // The quantity each token-count code gives (for GenAiCall.invalid).
 const Q_INPUT = 0;
@@ -122,6 +127,8 @@ const Q_TOTAL = 2;
 const Q_CACHE_READ = 3;
 const Q_CACHE_WRITE = 4;
 const Q_REASONING = 5;
+const Q_AUDIO_IN = 6;
+const Q_AUDIO_OUT = 7;
 const QUANTITY: number[] = [];
 for (const c of [INPUT, PROMPT, LLM_PROMPT, OI_PROMPT, AI_PROMPT]) QUANTITY[c] = Q_INPUT;
 for (const c of [OUTPUT, COMPLETION, LLM_COMPLETION, OI_COMPLETION, AI_COMPLETION]) QUANTITY[c] = Q_OUTPUT;
@@ -129,12 +136,14 @@ for (const c of [TOTAL, LLM_TOTAL, AI_TOTAL]) QUANTITY[c] = Q_TOTAL;
 for (const c of [CACHE_READ, ALT_CACHE_READ, OI_CACHE_READ, LLM_CACHE_READ, AI_CACHE_READ]) QUANTITY[c] = Q_CACHE_READ;
 for (const c of [CACHE_WRITE, ALT_CACHE_WRITE, OI_CACHE_WRITE, LLM_CACHE_WRITE]) QUANTITY[c] = Q_CACHE_WRITE;
 for (const c of [REASONING, ALT_REASONING, OI_REASONING, AI_REASONING]) QUANTITY[c] = Q_REASONING;
+QUANTITY[OI_AUDIO_IN] = Q_AUDIO_IN;
+QUANTITY[OI_AUDIO_OUT] = Q_AUDIO_OUT;
 
 /** The first invalid count (GenAiCall.invalid) of a quantity the call is left without, or undefined. */
 function invalidCount(bad: readonly [number, string][], call: GenAiCall): string | undefined {
   const io = call.input >= 0 || call.output >= 0;
   for (const [q, problem] of bad) {
-    const v = q === Q_INPUT ? call.input : q === Q_OUTPUT ? call.output : q === Q_CACHE_READ ? call.cacheRead : q === Q_CACHE_WRITE ? call.cacheWrite : q === Q_REASONING ? call.reasoning : io ? 0 : call.total;
+    const v = q === Q_INPUT ? call.input : q === Q_OUTPUT ? call.output : q === Q_CACHE_READ ? call.cacheRead : q === Q_CACHE_WRITE ? call.cacheWrite : q === Q_REASONING ? call.reasoning : q === Q_AUDIO_IN ? call.audioInput : q === Q_AUDIO_OUT ? call.audioOutput : io ? 0 : call.total;
     if (!(v >= 0)) return problem;
   }
   return undefined;
@@ -148,6 +157,8 @@ interface LangfuseUsage {
   cacheRead: number;
   cacheWrite: number;
   reasoning: number;
+  audioInput: number;
+  audioOutput: number;
   bad: [number, string][] | undefined;
 }
 
@@ -162,7 +173,7 @@ const LF_KEY = 'langfuse.observation.usage_details';
  * gives no count.
  */
 function langfuseUsage(text: string): LangfuseUsage {
-  const u: LangfuseUsage = { input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, bad: undefined };
+  const u: LangfuseUsage = { input: NaN, output: NaN, total: NaN, cacheRead: NaN, cacheWrite: NaN, reasoning: NaN, audioInput: NaN, audioOutput: NaN, bad: undefined };
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -188,9 +199,11 @@ function langfuseUsage(text: string): LangfuseUsage {
       u.input = add(u.input, n);
       if (/cache_read|cached|cache_hit/.test(key)) u.cacheRead = add(u.cacheRead, n);
       else if (/cache_creation|cache_write/.test(key)) u.cacheWrite = add(u.cacheWrite, n);
+      else if (key.includes('audio')) u.audioInput = add(u.audioInput, n);
     } else {
       u.output = add(u.output, n);
       if (key.includes('reasoning')) u.reasoning = add(u.reasoning, n);
+      else if (key.includes('audio')) u.audioOutput = add(u.audioOutput, n);
     }
   }
   return u;
@@ -228,6 +241,8 @@ export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
   ['llm.token_count.prompt_details.cache_read', OI_CACHE_READ],
   ['llm.token_count.prompt_details.cache_write', OI_CACHE_WRITE],
   ['llm.token_count.completion_details.reasoning', OI_REASONING],
+  ['llm.token_count.prompt_details.audio', OI_AUDIO_IN],
+  ['llm.token_count.completion_details.audio', OI_AUDIO_OUT],
   ['llm.usage.prompt_tokens', LLM_PROMPT], // OpenLLMetry (older)
   ['llm.usage.completion_tokens', LLM_COMPLETION],
   ['llm.usage.cache_read_input_tokens', LLM_CACHE_READ],
@@ -311,6 +326,8 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   let aiTotal = NaN;
   let aiCacheRead = NaN;
   let aiReasoning = NaN;
+  let audioIn = NaN;
+  let audioOut = NaN;
   let lfModel: string | undefined;
   let lfUsage: string | undefined;
   let reqTier: string | undefined;
@@ -519,6 +536,12 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
       case AI_REASONING:
         aiReasoning = n;
         break;
+      case OI_AUDIO_IN:
+        audioIn = n;
+        break;
+      case OI_AUDIO_OUT:
+        audioOut = n;
+        break;
       case LF_MODEL:
         lfModel = typeof v === 'string' ? v : str(v);
         break;
@@ -544,6 +567,8 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
     if (!(cacheRead >= 0)) cacheRead = lf.cacheRead;
     if (!(cacheWrite >= 0)) cacheWrite = lf.cacheWrite;
     if (!(reasoning >= 0)) reasoning = lf.reasoning;
+    if (!(audioIn >= 0)) audioIn = lf.audioInput;
+    if (!(audioOut >= 0)) audioOut = lf.audioOutput;
   }
   if (!(input >= 0)) input = prompt >= 0 ? prompt : llmPrompt >= 0 ? llmPrompt : oiPrompt >= 0 ? oiPrompt : aiPrompt;
   if (!(output >= 0)) output = completion >= 0 ? completion : llmCompletion >= 0 ? llmCompletion : oiCompletion >= 0 ? oiCompletion : aiCompletion;
@@ -564,6 +589,8 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   out.cacheRead = cacheRead >= 0 ? cacheRead : altCacheRead;
   out.cacheWrite = cacheWrite >= 0 ? cacheWrite : altCacheWrite;
   out.reasoning = reasoning >= 0 ? reasoning : altReasoning >= 0 ? altReasoning : oiReasoning >= 0 ? oiReasoning : aiReasoning;
+  out.audioInput = audioIn;
+  out.audioOutput = audioOut;
   out.invalid = bad === undefined ? undefined : invalidCount(bad, out);
   out.iCost = iCost;
   out.iSource = iSource;

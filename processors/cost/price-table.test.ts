@@ -316,6 +316,24 @@ describe('price files', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('audio tokens: their own prices from a LiteLLM file and our own, else the text prices', () => {
+    const dir = tempDir();
+    const lite = path.join(dir, 'litellm.json');
+    fs.writeFileSync(lite, JSON.stringify({ a: { input_cost_per_token: 2e-6, output_cost_per_token: 8e-6, input_cost_per_audio_token: 4e-5, output_cost_per_audio_token: 8e-5 }, plain: { input_cost_per_token: 2e-6, output_cost_per_token: 8e-6 } }));
+    const own = path.join(dir, 'own.json');
+    fs.writeFileSync(own, formatPriceFile(readPriceFile(lite), { source: 's', license: 'l', refresh: 'r' }));
+    expect(fs.readFileSync(own, 'utf8')).toContain('{"model":"a","input":2,"output":8,"audio_input":40,"audio_output":80}');
+    for (const file of [lite, own]) {
+      const t = buildPriceTable(file, []);
+      // 1,000 input of which 200 cached and 300 audio, 500 output of which 100 reasoning and 200 audio
+      expect(callCost(t.resolve('a').price!, 1000, 500, 200, 0, 100, false, 300, 200), file).toBeCloseTo((500 * 2 + 200 * 2 + 300 * 40 + 200 * 8 + 100 * 8 + 200 * 80) / 1e6, 12);
+      expect(callCost(t.resolve('plain').price!, 1000, 500, 0, 0, 0, false, 300, 200), file).toBeCloseTo((1000 * 2 + 500 * 8) / 1e6, 12);
+    }
+    fs.writeFileSync(own, '{"models": [{"model": "x", "input": 1, "output": 1, "audio_input": "loud"}]}');
+    expect(() => loadPriceFile(own)).toThrow(`price table ${own}: models[0] (x): "audio_input" must be a number >= 0 (USD per 1M tokens)`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('refuses a bad price file with a message naming the file and the problem', () => {
     const dir = tempDir();
     const bad = path.join(dir, 'prices.json');

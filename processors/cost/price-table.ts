@@ -60,6 +60,9 @@ export interface Price {
    * call's own total can say otherwise (see cost-processor.ts `callCost`).
    */
   reasoningBeside?: boolean;
+  /** Audio input and output tokens (LiteLLM `input_cost_per_audio_token`, `output_cost_per_audio_token`; default: the input and output prices). */
+  audioInput: number;
+  audioOutput: number;
   /** Long-context tiers, ascending by `above`. */
   tiers?: Tier[];
   /**
@@ -106,6 +109,8 @@ export interface RawPrice {
   cacheRead?: number;
   cacheWrite?: number;
   reasoning?: number;
+  audioInput?: number;
+  audioOutput?: number;
   tiers?: { above: number; input?: number; output?: number; cacheRead?: number; cacheWrite?: number; reasoning?: number }[];
   /** Service tier prices (`flex`, `priority`); a price a tier does not give is the standard one (as LiteLLM reads them). */
   serviceTiers?: Partial<Record<ServiceTierName, RawServiceTier>>;
@@ -228,6 +233,10 @@ function parseOwn(file: string, obj: Record<string, unknown>): PriceFile {
       reasoning: num(e, 'reasoning', false),
       tiers,
     };
+    const audioInput = num(e, 'audio_input', false);
+    const audioOutput = num(e, 'audio_output', false);
+    if (audioInput !== undefined) p.audioInput = audioInput;
+    if (audioOutput !== undefined) p.audioOutput = audioOutput;
     if (serviceTiers) p.serviceTiers = serviceTiers;
     if (isZero(p)) zeroPriced++;
     else entries.push(p);
@@ -325,6 +334,11 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
     };
     // kept where it differs from the default (the output price; 0 for reasoning counted beside the output)
     if (reasoning !== undefined && (reasoning !== p.output || (p.provider !== undefined && REASONING_BESIDE_OUTPUT.get(p.provider) === 'unbilled'))) p.reasoning = reasoning;
+    // audio tokens priced apart (kept where they differ from the text price, the default)
+    const audioInput = perM(e.input_cost_per_audio_token);
+    const audioOutput = perM(e.output_cost_per_audio_token);
+    if (audioInput !== undefined && audioInput !== p.input) p.audioInput = audioInput;
+    if (audioOutput !== undefined && audioOutput !== p.output) p.audioOutput = audioOutput;
     if (tiers.size) p.tiers = [...tiers.values()].sort((a, b) => a.above - b.above);
     // service tiers (flex, priority): each price they give; the others are the standard ones
     for (const [k, x] of Object.entries(e)) {
@@ -359,7 +373,7 @@ export function fromLiteLlm(obj: Record<string, unknown>, file = 'LiteLLM table'
  * Our price file format: one entry per line, USD per 1M tokens, with the table's provenance.
  * `{"source", "license", "last_updated", "refresh", "unit", "models": [{"model", "provider", "input",
  * "output", "cache_read"?, "cache_write"?, "reasoning"?, "tiers"?: [{"above", "input", "output", "cache_read"?, "cache_write"?, "reasoning"?}],
- * "service_tiers"?: {"flex"?|"priority"?: {"input"?, "output"?, "cache_read"?, "cache_write"?, "tiers"?}}}]}`
+ * "audio_input"?, "audio_output"?, "service_tiers"?: {"flex"?|"priority"?: {"input"?, "output"?, "cache_read"?, "cache_write"?, "tiers"?}}}]}`
  */
 export function formatPriceFile(file: PriceFile, meta: { source: string; license: string; refresh: string }): string {
   const line = (p: RawPrice): string => {
@@ -370,6 +384,8 @@ export function formatPriceFile(file: PriceFile, meta: { source: string; license
     if (p.cacheRead !== undefined) o.cache_read = p.cacheRead;
     if (p.cacheWrite !== undefined) o.cache_write = p.cacheWrite;
     if (p.reasoning !== undefined) o.reasoning = p.reasoning;
+    if (p.audioInput !== undefined) o.audio_input = p.audioInput;
+    if (p.audioOutput !== undefined) o.audio_output = p.audioOutput;
     const tiersOut = (tiers: RawPrice['tiers']) =>
       tiers!.map((t) => {
         const x: Record<string, unknown> = { above: t.above };
@@ -436,7 +452,7 @@ export function withFallbacks(p: RawPrice): Price {
   const besideRule = p.provider !== undefined ? REASONING_BESIDE_OUTPUT.get(p.provider) : undefined;
   const beside = besideRule !== undefined;
   const unbilled = besideRule === 'unbilled';
-  const out: Price = { name: p.name, input: p.input, output: p.output, cacheRead, cacheWrite, reasoning: p.reasoning ?? (unbilled ? 0 : p.output) };
+  const out: Price = { name: p.name, input: p.input, output: p.output, cacheRead, cacheWrite, reasoning: p.reasoning ?? (unbilled ? 0 : p.output), audioInput: p.audioInput ?? p.input, audioOutput: p.audioOutput ?? p.output };
   if (p.provider) out.provider = p.provider;
   if (beside) out.reasoningBeside = true;
   if (p.tiers?.length) {
@@ -458,7 +474,7 @@ export function withFallbacks(p: RawPrice): Price {
       const tiers = (p.tiers ?? []).map((t) => ({ ...t, ...defined(st.tiers?.find((x) => x.above === t.above)) }));
       for (const t of st.tiers ?? []) if (!tiers.some((x) => x.above === t.above)) tiers.push({ ...t });
       tiers.sort((a, b) => a.above - b.above);
-      const v = withFallbacks({ name: p.name, provider: p.provider, input: st.input ?? p.input, output: st.output ?? p.output, cacheRead: st.cacheRead ?? out.cacheRead, cacheWrite: st.cacheWrite ?? out.cacheWrite, reasoning: p.reasoning, tiers: tiers.length ? tiers : undefined });
+      const v = withFallbacks({ name: p.name, provider: p.provider, input: st.input ?? p.input, output: st.output ?? p.output, cacheRead: st.cacheRead ?? out.cacheRead, cacheWrite: st.cacheWrite ?? out.cacheWrite, reasoning: p.reasoning, audioInput: out.audioInput, audioOutput: out.audioOutput, tiers: tiers.length ? tiers : undefined });
       (out.serviceTiers ??= {})[name] = v;
     }
   }
@@ -479,7 +495,7 @@ function round(x: number): number {
 function samePrices(a: Price, b: Price): boolean {
   if (a === b) return true;
   if (a.input !== b.input || a.output !== b.output || a.cacheRead !== b.cacheRead || a.cacheWrite !== b.cacheWrite || a.reasoning !== b.reasoning) return false;
-  if (a.reasoningBeside !== b.reasoningBeside) return false;
+  if (a.reasoningBeside !== b.reasoningBeside || a.audioInput !== b.audioInput || a.audioOutput !== b.audioOutput) return false;
   for (const name of SERVICE_TIERS) {
     const sa = a.serviceTiers?.[name];
     const sb = b.serviceTiers?.[name];
@@ -1022,7 +1038,7 @@ export function buildPriceTable(priceTable: string, prices: readonly PriceEntryC
   for (const p of prices) {
     // the user's own entries: a cache price not given is the input price, a reasoning price the output
     // price (as documented), $0 allowed
-    const price: Price = { name: p.model ?? p.match ?? '', input: p.input, output: p.output, cacheRead: p.cache_read ?? p.input, cacheWrite: p.cache_write ?? p.input, reasoning: p.reasoning ?? p.output };
+    const price: Price = { name: p.model ?? p.match ?? '', input: p.input, output: p.output, cacheRead: p.cache_read ?? p.input, cacheWrite: p.cache_write ?? p.input, reasoning: p.reasoning ?? p.output, audioInput: p.input, audioOutput: p.output };
     if (p.model) table.addUser(price);
     else if (p.match) table.addMatch(compileSearchRegex(p.match, { caseInsensitive: true }), price);
   }

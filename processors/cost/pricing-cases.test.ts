@@ -239,6 +239,27 @@ const cases: Case[] = [
     `${ANTHROPIC} (prompt caching: write 1.25x, read 0.1x)`,
   ],
   ['Langfuse: a negative count in usage_details is invalid: unpriced', { 'langfuse.observation.model.name': 'gpt-4o', 'langfuse.observation.usage_details': '{"input": -5, "output": 10}' }, 'unpriced:invalid_tokens', 'OTel GenAI semantic conventions: token counts are int >= 0'],
+  // audio tokens (parts of the prompt and completion tokens, OpenAI prompt/completion_tokens_details.audio_tokens;
+  // OpenInference llm.token_count.prompt_details.audio / completion_details.audio) at LiteLLM's
+  // input_cost_per_audio_token / output_cost_per_audio_token (generic_cost_per_token)
+  [
+    'OpenInference: gpt-4o-audio-preview, 1,000 prompt of which 600 audio ($40), 500 completion of which 400 audio ($80)',
+    { 'llm.provider': 'openai', 'llm.model_name': 'gpt-4o-audio-preview', 'llm.token_count.prompt': 1000, 'llm.token_count.prompt_details.audio': 600, 'llm.token_count.completion': 500, 'llm.token_count.completion_details.audio': 400 },
+    (400 * 2.5 + 600 * 40 + 100 * 10 + 400 * 80) / M,
+    `${OPENAI} (audio tokens; LiteLLM gpt-4o-audio-preview input/output_cost_per_audio_token)`,
+  ],
+  [
+    'OpenInference: gemini-2.0-flash on the Gemini API, 10,000 prompt of which 8,000 audio ($0.70), 1,000 completion',
+    { 'llm.provider': 'google', 'llm.system': 'gemini', 'server.address': 'generativelanguage.googleapis.com', 'llm.model_name': 'gemini-2.0-flash', 'llm.token_count.prompt': 10_000, 'llm.token_count.prompt_details.audio': 8000, 'llm.token_count.completion': 1000 },
+    (2000 * 0.1 + 8000 * 0.7 + 1000 * 0.4) / M,
+    `${GEMINI} (audio input; LiteLLM gemini/gemini-2.0-flash input_cost_per_audio_token)`,
+  ],
+  [
+    'Langfuse: gpt-4o-mini-audio-preview, usage_details with input_audio_tokens and output_audio_tokens beside input and output',
+    { 'gen_ai.system': 'openai', 'langfuse.observation.model.name': 'gpt-4o-mini-audio-preview', 'langfuse.observation.usage_details': '{"input": 100, "input_audio_tokens": 900, "output": 50, "output_audio_tokens": 450}' },
+    (100 * 0.15 + 900 * 10 + 50 * 0.6 + 450 * 20) / M,
+    `${OPENAI} (LiteLLM gpt-4o-mini-audio-preview)`,
+  ],
   ['string token counts', otel('gpt-4o', 'openai', M, M, { 'gen_ai.usage.input_tokens': '1000000', 'gen_ai.usage.output_tokens': '1000000' }), 12.5, OPENAI],
   // ---------------------------------------------------------------------------- reasoning tokens
   // Reasoning tokens are part of the output tokens (OTel GenAI semconv: output_tokens "including reasoning
