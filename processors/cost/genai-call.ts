@@ -119,6 +119,9 @@ const AI_CACHE_READ = 49;
 const AI_REASONING = 50;
 const OI_AUDIO_IN = 51;
 const OI_AUDIO_OUT = 52;
+const SENTRY_CACHE_READ = 53;
+const SENTRY_CACHE_WRITE = 54;
+const SENTRY_REASONING = 55;
 
 // The quantity each token-count code gives (for GenAiCall.invalid).
 const Q_INPUT = 0;
@@ -133,9 +136,9 @@ const QUANTITY: number[] = [];
 for (const c of [INPUT, PROMPT, LLM_PROMPT, OI_PROMPT, AI_PROMPT]) QUANTITY[c] = Q_INPUT;
 for (const c of [OUTPUT, COMPLETION, LLM_COMPLETION, OI_COMPLETION, AI_COMPLETION]) QUANTITY[c] = Q_OUTPUT;
 for (const c of [TOTAL, LLM_TOTAL, AI_TOTAL]) QUANTITY[c] = Q_TOTAL;
-for (const c of [CACHE_READ, ALT_CACHE_READ, OI_CACHE_READ, LLM_CACHE_READ, AI_CACHE_READ]) QUANTITY[c] = Q_CACHE_READ;
-for (const c of [CACHE_WRITE, ALT_CACHE_WRITE, OI_CACHE_WRITE, LLM_CACHE_WRITE]) QUANTITY[c] = Q_CACHE_WRITE;
-for (const c of [REASONING, ALT_REASONING, OI_REASONING, AI_REASONING]) QUANTITY[c] = Q_REASONING;
+for (const c of [CACHE_READ, ALT_CACHE_READ, OI_CACHE_READ, LLM_CACHE_READ, AI_CACHE_READ, SENTRY_CACHE_READ]) QUANTITY[c] = Q_CACHE_READ;
+for (const c of [CACHE_WRITE, ALT_CACHE_WRITE, OI_CACHE_WRITE, LLM_CACHE_WRITE, SENTRY_CACHE_WRITE]) QUANTITY[c] = Q_CACHE_WRITE;
+for (const c of [REASONING, ALT_REASONING, OI_REASONING, AI_REASONING, SENTRY_REASONING]) QUANTITY[c] = Q_REASONING;
 QUANTITY[OI_AUDIO_IN] = Q_AUDIO_IN;
 QUANTITY[OI_AUDIO_OUT] = Q_AUDIO_OUT;
 
@@ -224,6 +227,9 @@ export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
   ['gen_ai.usage.cache_creation_input_tokens', ALT_CACHE_WRITE], // OpenLLMetry
   ['gen_ai.usage.reasoning.output_tokens', REASONING],
   ['gen_ai.usage.reasoning_tokens', ALT_REASONING], // OpenLLMetry
+  ['gen_ai.usage.input_tokens.cached', SENTRY_CACHE_READ], // Sentry SDKs
+  ['gen_ai.usage.input_tokens.cache_write', SENTRY_CACHE_WRITE],
+  ['gen_ai.usage.output_tokens.reasoning', SENTRY_REASONING],
   ['gen_ai.provider.name', PROVIDER_NAME],
   ['gen_ai.system', SYSTEM],
   ['gen_ai.operation.name', OPERATION],
@@ -326,6 +332,9 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   let aiTotal = NaN;
   let aiCacheRead = NaN;
   let aiReasoning = NaN;
+  let sentryCacheRead = NaN;
+  let sentryCacheWrite = NaN;
+  let sentryReasoning = NaN;
   let audioIn = NaN;
   let audioOut = NaN;
   let lfModel: string | undefined;
@@ -536,6 +545,15 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
       case AI_REASONING:
         aiReasoning = n;
         break;
+      case SENTRY_CACHE_READ:
+        sentryCacheRead = n;
+        break;
+      case SENTRY_CACHE_WRITE:
+        sentryCacheWrite = n;
+        break;
+      case SENTRY_REASONING:
+        sentryReasoning = n;
+        break;
       case OI_AUDIO_IN:
         audioIn = n;
         break;
@@ -586,9 +604,9 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   out.input = input;
   out.output = output;
   out.total = total;
-  out.cacheRead = cacheRead >= 0 ? cacheRead : altCacheRead;
-  out.cacheWrite = cacheWrite >= 0 ? cacheWrite : altCacheWrite;
-  out.reasoning = reasoning >= 0 ? reasoning : altReasoning >= 0 ? altReasoning : oiReasoning >= 0 ? oiReasoning : aiReasoning;
+  out.cacheRead = cacheRead >= 0 ? cacheRead : altCacheRead >= 0 ? altCacheRead : sentryCacheRead;
+  out.cacheWrite = cacheWrite >= 0 ? cacheWrite : altCacheWrite >= 0 ? altCacheWrite : sentryCacheWrite;
+  out.reasoning = reasoning >= 0 ? reasoning : altReasoning >= 0 ? altReasoning : oiReasoning >= 0 ? oiReasoning : aiReasoning >= 0 ? aiReasoning : sentryReasoning;
   out.audioInput = audioIn;
   out.audioOutput = audioOut;
   out.invalid = bad === undefined ? undefined : invalidCount(bad, out);

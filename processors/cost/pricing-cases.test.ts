@@ -260,6 +260,20 @@ const cases: Case[] = [
     (100 * 0.15 + 900 * 10 + 50 * 0.6 + 450 * 20) / M,
     `${OPENAI} (LiteLLM gpt-4o-mini-audio-preview)`,
   ],
+  // Sentry SDKs' AI spans (develop.sentry.dev, AI agents module: gen_ai.usage.input_tokens.cached and
+  // .cache_write are parts of the input tokens, gen_ai.usage.output_tokens.reasoning a part of the output tokens)
+  [
+    'Sentry: claude-sonnet-4-5, 100k input = 80k gen_ai.usage.input_tokens.cached + 10k .cache_write + 10k fresh',
+    otel('claude-sonnet-4-5', 'anthropic', K100, 0, { 'gen_ai.usage.input_tokens.cached': 80_000, 'gen_ai.usage.input_tokens.cache_write': 10_000 }),
+    0.03 + 0.024 + 0.0375,
+    `${ANTHROPIC} (prompt caching: write 1.25x, read 0.1x)`,
+  ],
+  [
+    'Sentry: qwen-plus on DashScope, 1M output of which 600k gen_ai.usage.output_tokens.reasoning ($4)',
+    otel('qwen-plus-2025-04-28', 'dashscope', M, M, { 'gen_ai.usage.output_tokens.reasoning': 600_000 }),
+    0.4 + 0.4 * 1.2 + 0.6 * 4,
+    `${DASHSCOPE}; ${LITELLM_REASONING}`,
+  ],
   ['string token counts', otel('gpt-4o', 'openai', M, M, { 'gen_ai.usage.input_tokens': '1000000', 'gen_ai.usage.output_tokens': '1000000' }), 12.5, OPENAI],
   // ---------------------------------------------------------------------------- reasoning tokens
   // Reasoning tokens are part of the output tokens (OTel GenAI semconv: output_tokens "including reasoning
