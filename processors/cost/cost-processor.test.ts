@@ -447,6 +447,36 @@ describe('cost: token-usage metric points on a service tier', () => {
   });
 });
 
+describe('cost: the OTel GenAI token counters', () => {
+  it('prices gen_ai.client.inference.usage.input_tokens / output_tokens (monotonic sums, delta or cumulative) into llm.cost', async () => {
+    const { proc, emitted } = make();
+    await proc.start();
+    const point = (value: number | bigint, start: bigint, afterMs = 0): NumberDataPoint => ({
+      attributes: attrs({ 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.token.modality': 'text', 'gen_ai.request.model': 'gpt-4.1' }),
+      startTimeUnixNano: start,
+      timeUnixNano: BigInt(T0 + afterMs) * 1_000_000n,
+      value,
+      exemplars: [],
+      flags: 0,
+    });
+    const counter = (name: string, temporality: AggregationTemporality, points: NumberDataPoint[]) => ({ name, description: '', unit: '{token}', metadata: [], data: { type: 'sum' as const, aggregationTemporality: temporality, isMonotonic: true, dataPoints: points } });
+    const batch = (...metrics: ReturnType<typeof counter>[]): Batch => ({
+      resourceMetrics: [{ resource: { attributes: attrs({ 'service.name': 'rag' }), droppedAttributesCount: 0 }, scopeMetrics: [{ scope: emptyScope('sdk'), schemaUrl: '', metrics }], schemaUrl: '' }],
+    });
+    const next = new SinkConsumer();
+    // delta: 10,000 input (an int64) and 1,000 output tokens of gpt-4.1 ($2/$8)
+    await proc.process(batch(counter('gen_ai.client.inference.usage.input_tokens', AggregationTemporality.Delta, [point(10_000n, 0n)]), counter('gen_ai.client.inference.usage.output_tokens', AggregationTemporality.Delta, [point(1_000, 0n)])), next);
+    // cumulative, started now: 5,000 then 7,000 input (an increase of 2,000 after the first 5,000)
+    const start = BigInt(T0) * 1_000_000n;
+    await proc.process(batch(counter('gen_ai.client.inference.usage.input_tokens', AggregationTemporality.Cumulative, [point(5_000, start)])), next);
+    await proc.process(batch(counter('gen_ai.client.inference.usage.input_tokens', AggregationTemporality.Cumulative, [point(7_000, start, 1000)])), next);
+    await proc.flush();
+    const dp = emitted.metrics.find((m) => m.name === 'llm.cost')!.data!.dataPoints[0] as NumberDataPoint;
+    expect(dp.value).toBeCloseTo(((10_000 + 7_000) * 2 + 1_000 * 8) / 1e6, 12);
+    await proc.shutdown();
+  });
+});
+
 describe('cost: config and startup', () => {
   it('refuses a bad price file at validation and at start, naming the file', async () => {
     const dir = tempDir();

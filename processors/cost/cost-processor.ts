@@ -569,6 +569,12 @@ export class CostProcessor implements Processor {
   }
 
   private readonly wantsTokenUsage = (m: Metric): boolean => {
+    if (m.name === USAGE_INPUT_COUNTER || m.name === USAGE_OUTPUT_COUNTER) {
+      // the OTel GenAI token counters (gen_ai.client.inference.usage.*): monotonic sums of tokens
+      if (m.data?.type === 'sum') return true;
+      this.countUnpriced('', 'unsupported_metric_type', (m.data as { dataPoints?: unknown[] } | undefined)?.dataPoints?.length ?? 1);
+      return false;
+    }
     if (m.name !== 'gen_ai.client.token.usage') return false;
     const data = m.data;
     if (!data || (data.type !== 'histogram' && data.type !== 'exponentialHistogram')) {
@@ -579,31 +585,35 @@ export class CostProcessor implements Processor {
   };
 
   private readonly tokenVisitor: MetricPointVisitor = {
-    histogram: (ctx, delta, dp) => this.priceTokenPoint(ctx, delta, dp),
-    exponentialHistogram: (ctx, delta, dp) => this.priceTokenPoint(ctx, delta, dp),
+    histogram: (ctx, delta, dp) => this.priceTokenPoint(ctx, dp.attributes, dp.sum, delta ? (delta.sum ?? NaN) : undefined),
+    exponentialHistogram: (ctx, delta, dp) => this.priceTokenPoint(ctx, dp.attributes, dp.sum, delta ? (delta.sum ?? NaN) : undefined),
+    // gen_ai.client.inference.usage.input_tokens / output_tokens: the counter's value (its increase) is the token count
+    number: (ctx, delta, dp) => this.priceTokenPoint(ctx, dp.attributes, Number(dp.value), delta, ctx.metric.name === USAGE_INPUT_COUNTER ? 'input' : 'output'),
   };
 
-  /** One token-usage point: `delta` is what it adds since its stream's previous point (undefined: a baseline). */
-  private priceTokenPoint(ctx: PointContext, delta: { sum?: number } | undefined, dp: HistogramDataPoint | ExponentialHistogramDataPoint): void {
+  /**
+   * One token-usage point: `value` is the point's own token count (a histogram's sum, a counter's value), `tokens`
+   * what it adds since its stream's previous point (undefined: a baseline), `counterType` the token type a
+   * counter's name gives (a histogram point says it in gen_ai.token.type).
+   */
+  private priceTokenPoint(ctx: PointContext, a: KeyValue[], value: number | undefined, tokens: number | undefined, counterType?: 'input' | 'output'): void {
     const table = this.priceTable();
     const rattrs = ctx.resourceMetrics.resource?.attributes ?? [];
-    const a = dp.attributes;
     const reqModel = findString(a, 'gen_ai.request.model');
     const resModel = findString(a, 'gen_ai.response.model');
     const model = resModel || reqModel;
-    if (typeof dp.sum !== 'number') {
+    if (typeof value !== 'number') {
       this.countUnpriced(model ?? '', 'no_tokens');
       return;
     }
     // the sum of token counts (int) is a whole number: 12.5, a negative or a non-finite sum is no count
-    if (!(dp.sum >= 0 && dp.sum <= Number.MAX_SAFE_INTEGER && dp.sum % 1 === 0)) {
-      this.countUnpriced(model ?? '', 'invalid_tokens', 1, `sum: ${String(dp.sum)}`);
+    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && value % 1 === 0)) {
+      this.countUnpriced(model ?? '', 'invalid_tokens', 1, `${counterType ? 'value' : 'sum'}: ${String(value)}`);
       return;
     }
-    if (!delta) return; // a cumulative stream's baseline: nothing new yet
-    const tokens = delta.sum ?? NaN;
+    if (tokens === undefined) return; // a cumulative stream's baseline: nothing new yet
     if (!(tokens > 0)) return;
-    const rawType = findString(a, 'gen_ai.token.type') ?? findString(a, 'llm.usage.token_type');
+    const rawType = counterType ?? findString(a, 'gen_ai.token.type') ?? findString(a, 'llm.usage.token_type');
     const type = rawType === 'input' || rawType === 'prompt' ? 'input' : rawType === 'output' || rawType === 'completion' ? 'output' : undefined;
     if (!type) {
       this.countUnpriced(model ?? '', 'unknown_token_type');
@@ -924,6 +934,10 @@ const REASON_TEXT: Record<UnpricedWhy, string> = {
 };
 
 /** Operations that are not model calls themselves (OTel GenAI agent spans): no count when they carry no tokens. */
+/** The OTel GenAI token counters priced (gen_ai-token-metrics.md); their cache and reasoning parts are not read apart. */
+const USAGE_INPUT_COUNTER = 'gen_ai.client.inference.usage.input_tokens';
+const USAGE_OUTPUT_COUNTER = 'gen_ai.client.inference.usage.output_tokens';
+
 const NOT_A_CALL = new Set(['invoke_agent', 'create_agent', 'execute_tool', 'invoke_workflow']);
 
 /** How long a (service, model) pair stays "sent as spans" after its last span. */
