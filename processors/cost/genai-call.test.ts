@@ -62,6 +62,9 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
   const altRead0 = n('gen_ai.usage.cache_read_input_tokens') >= 0 ? n('gen_ai.usage.cache_read_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_read', 'llm.usage.cache_read_input_tokens'], n, (v) => v >= 0, NaN);
   const altRead = altRead0 >= 0 ? altRead0 : an('ai.usage.cachedInputTokens') >= 0 ? an('ai.usage.cachedInputTokens') : altRead0;
   const altWrite = n('gen_ai.usage.cache_creation_input_tokens') >= 0 ? n('gen_ai.usage.cache_creation_input_tokens') : firstInList(['llm.token_count.prompt_details.cache_write', 'llm.usage.cache_creation_input_tokens'], n, (v) => v >= 0, NaN);
+  // the AI SDK's Anthropic and Bedrock providers count the cached input beside the input tokens
+  const inputSeen = firstValid(n('gen_ai.usage.input_tokens'), n('gen_ai.usage.prompt_tokens'), n('llm.usage.prompt_tokens'), n('llm.token_count.prompt'), aiPrompt);
+  const aiBeside = !(cacheRead >= 0) && !(altRead0 >= 0) && an('ai.usage.cachedInputTokens') >= 0 && inputSeen >= 0 && /^(anthropic|amazon-bedrock|bedrock)|\.anthropic/i.test(as('ai.model.provider') ?? '');
   const call = {
     reqModel: s('gen_ai.request.model') || s('llm.request.model') || s('llm.model_name') || as('ai.model.id') || s('langfuse.observation.model.name'),
     resModel: s('gen_ai.response.model') || s('llm.response.model') || as('ai.response.model'),
@@ -72,7 +75,7 @@ function reference(attrs: readonly KeyValue[]): GenAiCall {
       firstInList(['openai.response.service_tier', 'gen_ai.openai.response.service_tier'], s, (v) => v !== undefined, undefined) ||
       firstInList(['openai.request.service_tier', 'gen_ai.openai.request.service_tier'], s, (v) => v !== undefined, undefined),
     spanService: s('service.name'),
-    input: firstValid(n('gen_ai.usage.input_tokens'), n('gen_ai.usage.prompt_tokens'), n('llm.usage.prompt_tokens'), n('llm.token_count.prompt'), aiPrompt),
+    input: aiBeside ? inputSeen + an('ai.usage.cachedInputTokens') : inputSeen,
     output: firstValid(n('gen_ai.usage.output_tokens'), n('gen_ai.usage.completion_tokens'), n('llm.usage.completion_tokens'), n('llm.token_count.completion'), aiCompletion),
     total,
     cacheRead: cacheRead >= 0 ? cacheRead : altRead >= 0 ? altRead : n('gen_ai.usage.input_tokens.cached'),
@@ -147,6 +150,7 @@ describe('readGenAiCall', () => {
     const value = (k: string): AnyValue => {
       const x = r();
       if (NUMERIC.has(k)) return x < 0.4 ? BigInt(Math.floor(r() * 5000)) : x < 0.7 ? Math.floor(r() * 5000) : x < 0.85 ? String(Math.floor(r() * 5000)) : x < 0.9 ? '' : x < 0.92 ? [1e308, 'Infinity', 2 ** 60, '0x10', '1e3', ' 12 ', 12.5, -3, '2.5', 2e9, 12.0, NaN][Math.floor(r() * 12)]! : null;
+      if (k === 'ai.model.provider') return x < 0.3 ? 'anthropic.messages' : x < 0.45 ? 'amazon-bedrock' : x < 0.9 ? 'openai.chat' : null;
       if (k === 'ai.operationId') return x < 0.45 ? 'ai.streamText.doStream' : x < 0.9 ? 'ai.streamText' : null; // a provider call's span, or the one around it
       return x < 0.9 ? `v${Math.floor(r() * 5)}` : x < 0.95 ? '' : null;
     };

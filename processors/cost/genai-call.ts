@@ -212,6 +212,9 @@ function langfuseUsage(text: string): LangfuseUsage {
   return u;
 }
 
+/** Vercel AI SDK provider ids whose usage counts the cached input tokens beside the input tokens. */
+const AI_CACHE_BESIDE = /^(anthropic|amazon-bedrock|bedrock)|\.anthropic/i;
+
 /** Every name read, with its code (the README's "What it reads" table); the current OTel names first. */
 export const GENAI_CALL_KEYS: ReadonlyMap<string, number> = new Map([
   ['gen_ai.request.model', REQ_MODEL],
@@ -591,7 +594,13 @@ export function readGenAiCall(attrs: readonly KeyValue[], out: GenAiCall): void 
   if (!(input >= 0)) input = prompt >= 0 ? prompt : llmPrompt >= 0 ? llmPrompt : oiPrompt >= 0 ? oiPrompt : aiPrompt;
   if (!(output >= 0)) output = completion >= 0 ? completion : llmCompletion >= 0 ? llmCompletion : oiCompletion >= 0 ? oiCompletion : aiCompletion;
   if (!(total >= 0) && aiTotal >= 0) total = aiTotal;
-  if (!(altCacheRead >= 0) && aiCacheRead >= 0) altCacheRead = aiCacheRead;
+  if (!(altCacheRead >= 0) && aiCacheRead >= 0) {
+    altCacheRead = aiCacheRead;
+    // the AI SDK's Anthropic and Amazon Bedrock providers (v5) report inputTokens without the cache reads, their
+    // cachedInputTokens beside them (Anthropic's input_tokens, Bedrock Converse's inputTokens): the input the
+    // other dialects mean is the sum
+    if (!(cacheRead >= 0) && input >= 0 && aiProvider !== undefined && AI_CACHE_BESIDE.test(aiProvider)) input += aiCacheRead;
+  }
   reqModel ||= llmReqModel || modelName || aiModel || lfModel;
   resModel ||= llmResModel || aiResModel;
   out.reqModel = reqModel;

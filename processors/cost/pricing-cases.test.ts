@@ -222,6 +222,18 @@ const cases: Case[] = [
     0.6 * 1.1 + 0.4 * 0.55 + 4.4,
     `${OPENAI} (LiteLLM o3-mini)`,
   ],
+  [
+    "Vercel AI SDK v5: claude-sonnet-4-5 via anthropic.messages, inputTokens 5,000 (Anthropic's input_tokens, without the cache) + cachedInputTokens 20,000",
+    VERCEL_DO('ai.generateText.doGenerate', 'claude-sonnet-4-5', 'anthropic.messages', { 'ai.usage.inputTokens': 5000, 'ai.usage.outputTokens': 1000, 'ai.usage.totalTokens': 6000, 'ai.usage.cachedInputTokens': 20_000 }),
+    (5000 * 3 + 20_000 * 0.3 + 1000 * 15) / M,
+    `${ANTHROPIC}; @ai-sdk/anthropic v2 (inputTokens: usage.input_tokens, cachedInputTokens: usage.cache_read_input_tokens)`,
+  ],
+  [
+    'Vercel AI SDK v5: the same with 50,000 input tokens and 20,000 cached beside them (fewer cached than input: still beside)',
+    VERCEL_DO('ai.streamText.doStream', 'claude-sonnet-4-5', 'anthropic.messages', { 'ai.usage.inputTokens': 50_000, 'ai.usage.outputTokens': 1000, 'ai.usage.cachedInputTokens': 20_000 }),
+    (50_000 * 3 + 20_000 * 0.3 + 1000 * 15) / M,
+    `${ANTHROPIC}; @ai-sdk/anthropic v2`,
+  ],
   ['Vercel AI SDK embed: ai.usage.tokens of text-embedding-3-small', VERCEL_DO('ai.embed.doEmbed', 'text-embedding-3-small', 'openai.embedding', { 'ai.usage.tokens': M }), 0.02, OPENAI],
   ['Vercel AI SDK amazon-bedrock, no ai.operationId', { 'ai.model.id': 'anthropic.claude-3-haiku-20240307-v1:0', 'ai.model.provider': 'amazon-bedrock', 'ai.usage.promptTokens': M, 'ai.usage.completionTokens': M }, 1.5, BEDROCK],
   // Langfuse SDKs (langfuse.observation.model.name, langfuse.observation.usage_details: a JSON object whose kinds
