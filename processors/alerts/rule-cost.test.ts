@@ -178,9 +178,12 @@ describe('selections are built from the postings of their equality matchers', ()
     expect(svc3.has('new-1\u0000')).toBe(false);
     expect(svc3.has('new-30\u0000')).toBe(true);
     // each round: 20 new series, each checked against its service's two span.calls selections (numerator
-    // and denominator), and 20 expired ones the same; rebuilding instead looks at every series of each
-    // selection they touch (2 x 20 selections x 100+ series a round)
-    expect(Math.max(...perRound)).toBeLessThanOrEqual(2 * 2 * services);
+    // and denominator), and about 20 expired ones the same (a series expires in its prune slot, one of six in
+    // the minute by a hash of its sequence number, so a round may take a few more or fewer than one step's
+    // worth); rebuilding instead looks at every series of each selection they touch (2 x 20 selections x 100+
+    // series a round)
+    expect(Math.max(...perRound)).toBeLessThanOrEqual(3 * 2 * services);
+    expect(perRound.reduce((a, b) => a + b, 0) / perRound.length).toBeLessThanOrEqual(2 * 2 * services);
     expect(Math.min(...perRound)).toBeGreaterThan(0);
   });
 
