@@ -13,6 +13,13 @@ import type { SeriesStore } from './series-store.ts';
 /** The slot key suffix of a group's DatasourceNoData alert (`no_data: no_data_alert`). */
 const NO_DATA_SUFFIX = '\u0002\u0003nodata';
 
+/** The entries of `labels` named in `names` (the group's labels of an alert whose group reported nothing). */
+function pick(labels: Record<string, string>, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) if (Object.hasOwn(labels, n)) out[n] = labels[n]!;
+  return out;
+}
+
 /** Go's zero time as RFC 3339, the `endsAt` of a firing alert with no known end (as Alertmanager's webhook payload shows it). */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -321,7 +328,7 @@ export class RuleState {
         inst = this.newInstance(sink, key, alertLabels(groupLabels, rule.labels, rule.name, severity), severity, value);
         this.addInstance(inst, key);
       }
-      this.holds(sink, inst, value);
+      this.holds(sink, inst, value, groupLabels);
     } else if (active === false && inst) this.lapses(sink, inst);
     else if (inst && sink.trackTouched) sink.touched.add(inst);
   }
@@ -355,7 +362,7 @@ export class RuleState {
           current = this.newInstance(sink, slotKey, labels, severity, value);
           this.addInstance(current, slotKey);
         }
-        this.holds(sink, current, value);
+        this.holds(sink, current, value, groupLabels);
       }
     }
     if (!variants) return;
@@ -389,7 +396,7 @@ export class RuleState {
       inst = this.newInstance(sink, slotKey, alertLabels(groupLabels, { ...rule.labels, rulename: rule.name }, NO_DATA_ALERTNAME, severity), severity, NaN);
       this.addInstance(inst, slotKey);
     }
-    this.holds(sink, inst, NaN);
+    this.holds(sink, inst, NaN, groupLabels);
   }
 
   private newInstance(sink: StateSink, slotKey: string, labels: Record<string, string>, severity: string, value: number): Instance {
@@ -408,14 +415,18 @@ export class RuleState {
     };
   }
 
-  /** The condition holds for `inst` at this evaluation: pending until `for` has passed, then firing. */
-  private holds(sink: StateSink, inst: Instance, value: number): void {
+  /**
+   * The condition holds for `inst` at this evaluation: pending until `for` has passed, then firing.
+   * `groupLabels`: the group's labels, which the annotations' `$labels` read (undefined: the alert's labels
+   * that are the rule's group_by labels).
+   */
+  private holds(sink: StateSink, inst: Instance, value: number, groupLabels?: Record<string, string>): void {
     const now = sink.now;
     if (sink.trackTouched) sink.touched.add(inst);
     inst.lastTrueAt = now;
     inst.keepFiringSince = undefined;
     inst.value = value;
-    if (sink.hasAnnotations) inst.annotations = this.render(sink.rule!, inst.labels, value);
+    if (sink.hasAnnotations) inst.annotations = this.render(sink.rule!, inst.labels, groupLabels ?? pick(inst.labels, sink.rule!.groupBy), value);
     if (inst.state === 'pending' && now - inst.activeSince >= sink.rule!.forMs) {
       inst.state = 'firing';
       inst.firingSince = now;
@@ -523,11 +534,11 @@ export class RuleState {
     });
   }
 
-  private render(rule: CompiledRule, labels: Record<string, string>, value: number): Record<string, string> {
+  private render(rule: CompiledRule, labels: Record<string, string>, groupLabels: Record<string, string>, value: number): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, t] of Object.entries(rule.annotations)) {
       try {
-        out[k] = t.render({ value, threshold: rule.threshold, labels });
+        out[k] = t.render({ value, threshold: rule.threshold, labels, groupLabels });
       } catch (e) {
         out[k] = `template error: ${(e as Error).message}`;
       }
