@@ -8,7 +8,8 @@ describe('annotation templates', () => {
   it.each([
     ['p95 of {{ labels.service.name }} is {{ value }} ms', 'p95 of checkout is 1234.5678 ms'],
     ['{{$labels.team}} {{ $value | printf "%.2f" }}', 'pay 1234.57'],
-    ['{{ .Labels.team }}/{{ .Value | printf "%d" }}', 'pay/1234'],
+    // a Prometheus spelling is a Go float64: %d does not fit it (Go's fmt); vigil's own value is read leniently
+    ['{{ .Labels.team }}/{{ .Value | printf "%d" }}|{{ value | printf "%d" }}', 'pay/%!d(float64=1234.5678)|1234'],
     ['{{ value | humanize }}', '1.235k'],
     ['{{ value | round 1 }} > {{ threshold }}', '1234.6 > 2000'],
     ['{{ labels.absent }}|', '|'],

@@ -65,6 +65,12 @@ interface Expr {
   text: string;
   /** For kind `number`: a Go int (an integer constant, a `len`), written in full where a float64 would be `1e+06`. */
   int?: boolean;
+  /**
+   * One of vigil's own variables (`value`, `labels.NAME`: no `$` or `.`) or functions (`round`): `printf` reads
+   * it leniently (`%d` of a number, `%f` of a number's text). Every other operand has Go's type (a float64,
+   * an int, a string), and a verb that does not fit it is written as Go's fmt writes it: `%!d(float64=1.5)`.
+   */
+  own?: boolean;
   /** For kind `map`: the lookup. */
   lookup?: (ctx: unknown, key: string) => string | undefined;
   /**
@@ -392,14 +398,15 @@ function known(v: Vocabulary<unknown>): string {
 function variable(name: string, v: Vocabulary<unknown>, at: number): Expr {
   const why = unsupportedName(v, name);
   if (why) throw new Error(`"${name}" at character ${at}: ${why}`);
-  if (Object.hasOwn(v.scalars, name)) return { kind: 'value', get: v.scalars[name]!, text: name, go: name.startsWith('$') || name.startsWith('.') };
+  const go = name.startsWith('$') || name.startsWith('.');
+  if (Object.hasOwn(v.scalars, name)) return { kind: 'value', get: v.scalars[name]!, text: name, go };
   if (v.lists && Object.hasOwn(v.lists, name)) return { kind: 'list', get: v.lists[name]!, text: name };
   if (v.alertLists && Object.hasOwn(v.alertLists, name)) return { kind: 'alerts', get: v.alertLists[name]!, text: name };
   if (Object.hasOwn(v.maps, name)) return { kind: 'map', get: () => undefined, lookup: v.maps[name]!, text: name };
   for (const [map, get] of Object.entries(v.maps)) {
     if (name.startsWith(`${map}.`) && name.length > map.length + 1) {
       const key = name.slice(map.length + 1);
-      return { kind: 'text', get: (ctx) => get(ctx, key) ?? '', text: name };
+      return { kind: 'text', get: (ctx) => get(ctx, key) ?? '', text: name, own: !go };
     }
   }
   throw new Error(`unknown variable "${name}" at character ${at}; known: ${known(v)}`);
@@ -481,8 +488,9 @@ export const FUNCTIONS: Readonly<Record<string, Fn>> = {
     arity(name, args, at, 1, Infinity, 'want a format and its values (printf "%.2f" X)');
     const fmt = literalText(name, args[0]!, at, 'format');
     const values = args.slice(1).map((a) => one(name, a, at));
+    const types = args.slice(1).map(goTypeOf);
     const f = compilePrintf(fmt, values.length, at);
-    return { kind: 'text', get: (ctx) => f(values.map((g) => g(ctx))), text: name };
+    return { kind: 'text', get: (ctx) => f(values.map((g) => g(ctx)), types), text: name };
   },
   round(args, at, name) {
     arity(name, args, at, 1, 2, 'want 1 or 2 (round X, round DECIMALS X)');
@@ -492,6 +500,7 @@ export const FUNCTIONS: Readonly<Record<string, Fn>> = {
     return {
       // vigil's own: written as a variable's number is
       kind: 'value',
+      own: true,
       get: (ctx) => {
         const n = num(g(ctx));
         return Number.isFinite(n) ? Number(n.toFixed(digits)) : n;
@@ -585,7 +594,21 @@ const MAX_PRINTF_WIDTH = 1_000_000;
 /** One printf verb: `%[flags][width][.precision]verb` (Go's fmt), or `%%`. */
 const PRINTF_VERB = /%(%|([-+ 0#]*)(\d*)(\.\d*)?([dfegsv]))/g;
 
-function compilePrintf(fmt: string, values: number, at: number): (vs: TemplateValue[]) => string {
+/** An operand's Go type, as Go's fmt names it; undefined for vigil's own (see {@link Expr.own}). */
+type GoType = 'float64' | 'int' | 'string' | undefined;
+
+/** The Go type of a printf operand: known when it compiles, or (a Prometheus variable that may be either) when it renders. */
+function goTypeOf(e: Expr): GoType | ((v: TemplateValue) => GoType) {
+  if (e.own || (e.kind === 'value' && !e.go)) return undefined;
+  if (e.kind === 'number') return e.int ? 'int' : 'float64';
+  if (e.kind === 'text') return 'string';
+  return (v) => (typeof v === 'number' ? 'float64' : 'string');
+}
+
+/** The verbs vigil's printf has that fit each Go type (Go's fmt: printFloat, fmtInteger, fmtString). */
+const GO_VERBS: Record<Exclude<GoType, undefined>, string> = { float64: 'efgv', int: 'dv', string: 'sv' };
+
+function compilePrintf(fmt: string, values: number, at: number): (vs: TemplateValue[], types: (GoType | ((v: TemplateValue) => GoType))[]) => string {
   let count = 0;
   for (const m of fmt.matchAll(PRINTF_VERB)) if (m[1] !== '%') count++;
   const stripped = fmt.replace(PRINTF_VERB, '');
@@ -600,27 +623,41 @@ function compilePrintf(fmt: string, values: number, at: number): (vs: TemplateVa
     }
   }
   if (count !== values) throw new Error(`printf format ${JSON.stringify(fmt)} has ${count} verb${count === 1 ? '' : 's'} for ${values} value${values === 1 ? '' : 's'}: it must have exactly one verb per value (character ${at})`);
-  return (vs) => {
+  return (vs, types) => {
     let next = 0;
     return fmt.replace(PRINTF_VERB, (_all, what: string, flags: string | undefined, width: string | undefined, prec: string | undefined, verb: string | undefined) => {
       if (what === '%') return '%';
-      return printfVerb(vs[next++]!, flags, width, prec, verb!);
+      const v = vs[next]!;
+      const t = types[next++];
+      const type = typeof t === 'function' ? t(v) : t;
+      if (type === undefined) return printfVerb(v, flags, width, prec, verb!);
+      // Go's int: %v and %d write every digit (a float64's %v would write 1e+06)
+      const operand = type === 'int' ? String(v) : type === 'string' ? String(v) : v;
+      if (GO_VERBS[type].includes(verb!)) return printfVerb(operand, flags, width, prec, type === 'int' ? 's' : verb!, type === 'int' && verb === 'd');
+      // Go's fmt badVerb: %!VERB(TYPE=VALUE), the value written with %v and the verb's flags, width and precision
+      return `%!${verb}(${type}=${printfVerb(operand, flags, width, prec, type === 'float64' ? 'v' : 's', type === 'int')})`;
     });
   };
 }
 
-function printfVerb(v: TemplateValue, flags: string | undefined, width: string | undefined, prec: string | undefined, verb: string): string {
+/** One verb of printf for one operand; `int`: the operand is a Go int's digits (written in full, signs and padding as a number's). */
+function printfVerb(v: TemplateValue, flags: string | undefined, width: string | undefined, prec: string | undefined, verb: string, int = false): string {
   const p = prec === undefined ? undefined : Number(prec.slice(1) || '0');
   let body: string;
   let numeric = true;
-  if (verb === 's' || (verb === 'v' && typeof v === 'string')) {
+  if (int) {
+    body = String(v);
+    if (flags?.includes('+') && !body.startsWith('-')) body = `+${body}`;
+    else if (flags?.includes(' ') && !body.startsWith('-')) body = ` ${body}`;
+  } else if (verb === 's' || (verb === 'v' && typeof v === 'string')) {
     body = typeof v === 'number' ? formatNumber(v) : v;
     if (p !== undefined) body = [...body].slice(0, p).join('');
     numeric = false;
   } else {
     const n = num(v);
     if (verb === 'd') body = Number.isFinite(n) ? String(Math.trunc(n)) : goFormatFloat(n, 'g');
-    else body = goFormatFloat(n, verb === 'v' ? 'g' : (verb as 'e' | 'f' | 'g'), verb === 'v' ? undefined : verb === 'g' ? p : (p ?? 6));
+    // %v is %g (shortest unless a precision is given, as Go's fmtFloat)
+    else body = goFormatFloat(n, verb === 'v' ? 'g' : (verb as 'e' | 'f' | 'g'), verb === 'v' || verb === 'g' ? p : (p ?? 6));
     if (flags?.includes('+') && !body.startsWith('-') && !body.startsWith('+')) body = `+${body}`;
     else if (flags?.includes(' ') && !/^[-+]/.test(body)) body = ` ${body}`;
   }
