@@ -725,22 +725,26 @@ export function humanize1024(n: number): string {
 /**
  * Seconds as Prometheus's `humanizeDuration` writes them: from a minute on, whole units down to seconds
  * (`1d 0h 0m 5s`, `1h 2m 3s`, `1m 30s`; the fraction of a second dropped), below a minute `%.4gs`
- * (`2.5s`), below a second with a prefix (`123ms`, `45us`, `3ns`).
+ * (`2.5s`), below a second with a prefix (`123ms`, `45us`, `3ns`). Whole seconds are Go's int64, with its
+ * overflow from 2^63 seconds on (`-106751991167300d -15h -30m -8s`).
  */
 export function humanizeDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return g4(seconds);
   if (seconds === 0) return `${g4(seconds)}s`;
   if (Math.abs(seconds) >= 1) {
     const sign = seconds < 0 ? '-' : '';
-    const whole = Math.trunc(Math.abs(seconds));
-    const secs = whole % 60;
-    const minutes = Math.trunc(whole / 60) % 60;
-    const hours = Math.trunc(whole / 3600) % 24;
-    const days = Math.trunc(whole / 86400);
+    // Go's int64(v), in int64 arithmetic (exact past 2^53); from 2^63 on, the conversion overflows to the
+    // smallest int64 (amd64's CVTTSD2SI), so that 1e300 is "-106751991167300d -15h -30m -8s", as promtool prints it
+    const abs = Math.abs(seconds);
+    const whole = abs >= 2 ** 63 ? -(2n ** 63n) : BigInt(Math.trunc(abs));
+    const secs = whole % 60n;
+    const minutes = (whole / 60n) % 60n;
+    const hours = (whole / 3600n) % 24n;
+    const days = whole / 86400n;
     if (days) return `${sign}${days}d ${hours}h ${minutes}m ${secs}s`;
     if (hours) return `${sign}${hours}h ${minutes}m ${secs}s`;
     if (minutes) return `${sign}${minutes}m ${secs}s`;
-    return `${sign}${g4(Math.abs(seconds))}s`;
+    return `${sign}${g4(abs)}s`;
   }
   let v = seconds;
   let prefix = '';
