@@ -373,9 +373,10 @@ class Parser {
     const name = t.v;
     if (this.isVariable(name) || unsupportedName(this.vocabulary, name)) return variable(name, this.vocabulary, this.at);
     if (/^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(name)) {
-      const n = Number(name);
-      // an integer constant is a Go int, any other a float64
-      return { kind: 'number', get: () => n, literal: n, text: name, int: /^[-+]?\d+$/.test(name) };
+      // an integer constant is a Go int (so -0 is 0), any other a float64 (-0.0 keeps its sign)
+      const int = /^[-+]?\d+$/.test(name);
+      const n = int ? Number(name) + 0 : Number(name);
+      return { kind: 'number', get: () => n, literal: n, text: name, int };
     }
     if (name === 'true' || name === 'false') return { kind: 'bool', get: () => name === 'true', text: name };
     if (!/^[$.]?[\p{L}_][\p{L}\p{N}_.]*$/u.test(name)) throw new Error(`${name} at character ${this.at} is not a variable, a number or a quoted string (text is written in quotes: "${name}")`);
