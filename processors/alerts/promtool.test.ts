@@ -37,6 +37,9 @@ const CASES: Case[] = [
   // the default group interval became the evaluation_interval in Prometheus 2.49 (before: no default)
   { file: 'no-test-group-interval.test.yaml', vigil: 'pass', promtool: { v2: 'fail', v3: 'pass' } },
   { file: 'evaluation-interval-default.test.yaml', vigil: 'pass', promtool: { v2: 'fail', v3: 'pass' } },
+  // a zero duration is not given: evaluation_interval 0 is 1m (every version), interval 0 the evaluation_interval (2.49 on)
+  { file: 'zero-evaluation-interval.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  { file: 'zero-interval.test.yaml', vigil: 'pass', promtool: { v2: 'fail', v3: 'pass' } },
   { file: 'long-period.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
   // start_timestamp came after 2.42, whose strict reading refuses it
   { file: 'start-timestamp.test.yaml', vigil: 'pass', promtool: { v2: 'fail', v3: 'pass' } },

@@ -277,10 +277,10 @@ export function readTestFile(fileName: string, text: string): { file?: TestFile;
   let sawTests = false;
   const root = doc.contents as YamlNode | null;
   r.object(root, '', {
+    // promtool: 0 is not given (the default, 1m)
     evaluation_interval: (v, p) => {
       const ms = r.duration(v, p);
-      if (ms !== undefined && ms <= 0) r.error(v, p, 'must be above 0');
-      else if (ms !== undefined) evaluationIntervalMs = ms;
+      if (ms) evaluationIntervalMs = ms;
     },
     processor: (v, p) => (processor = r.text(v, p)),
     // the Prometheus rule files the tests were written for: read by promtool, not by vigil (its rules
@@ -319,10 +319,10 @@ function readGroup(r: Reader, node: YamlNode | null, path: string, evaluationInt
   const routes = (v: YamlNode | null, p: string) => r.list(v, p, (item, ip) => readRouteTest(r, item, ip, g, evalTime));
   r.object(node, path, {
     name: (v, p) => (g.name = r.text(v, p)),
+    // promtool: 0 is not given (the evaluation_interval)
     interval: (v, p) => {
       const ms = r.duration(v, p);
-      if (ms !== undefined && ms <= 0) r.error(v, p, 'must be above 0');
-      else if (ms !== undefined) g.intervalMs = ms;
+      if (ms) g.intervalMs = ms;
     },
     start_timestamp: (v, p) => {
       const t = r.text(v, p);
