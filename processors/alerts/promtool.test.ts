@@ -57,6 +57,9 @@ const CASES: Case[] = [
   { file: 'series-name-space.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
   // external_labels serve only templates ($externalLabels), which vigil's config refuses: accepted, no effect
   { file: 'external-labels.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  // a line break inside values: promtool's load command reads the text after it as another series
+  { file: 'values-line-break.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
+  { file: 'values-block.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
   // deliberate: a file with no `tests:` checks nothing; promtool says SUCCESS, vigil refuses it
   { file: 'no-tests-key.test.yaml', vigil: 'fail', promtool: { v2: 'pass', v3: 'pass' } },
   // NaN and Inf are samples to promtool; vigil never stores a non-finite point, so vigil test refuses them
@@ -111,6 +114,13 @@ describe('Prometheus rule tests translated into vigil test files', () => {
         'FAIL non-finite-values.test.yaml: the test file is not valid',
         '  non-finite-values.test.yaml:11:17: tests[0].input_series[0].values: value 2 is NaN: vigil drops a point that is not a finite number as malformed (it is never stored), so it cannot be an input; write _ for a step without a sample, or stale for a staleness marker',
         '  non-finite-values.test.yaml:19:17: tests[1].input_series[0].values: value 1 is Infinity: vigil drops a point that is not a finite number as malformed (it is never stored), so it cannot be an input; write _ for a step without a sample, or stale for a staleness marker',
+        'FAILED',
+      ].join('\n'),
+    );
+    expect((await vigil('values-line-break.test.yaml')).output).toBe(
+      [
+        'FAIL values-line-break.test.yaml: the test file is not valid',
+        '  values-line-break.test.yaml:10:17: tests[0].input_series[0].values: a line break before more text: promtool writes "series values" as one line of its load command and reads the text after a line break as another series, so this input fails there; write it on one line (or fold it with ">")',
         'FAILED',
       ].join('\n'),
     );

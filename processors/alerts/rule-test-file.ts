@@ -350,11 +350,14 @@ function readSeries(r: Reader, node: YamlNode | null, path: string, g: TestGroup
   let observations = 1;
   let sawSeries = false;
   let valuesAt: { node: YamlNode | null; path: string } | undefined;
+  let seriesText: { text: string; node: YamlNode | null; path: string } | undefined;
+  let valuesText = '';
   const ok = r.object(node, path, {
     series: (v, p) => {
       sawSeries = true;
       const t = r.text(v, p);
       if (t === undefined) return r.error(v, p, 'expected a series such as name{label="value"}');
+      seriesText = { text: t, node: v, path: p };
       try {
         series = parseSeriesSelector(t);
       } catch (e) {
@@ -364,6 +367,7 @@ function readSeries(r: Reader, node: YamlNode | null, path: string, g: TestGroup
     values: (v, p) => {
       const t = r.text(v, p);
       if (t === undefined) return;
+      valuesText = t;
       try {
         values = parseValues(t);
       } catch (e) {
@@ -392,6 +396,15 @@ function readSeries(r: Reader, node: YamlNode | null, path: string, g: TestGroup
     },
   });
   if (ok && !sawSeries) r.error(node, path, 'missing "series"');
+  // promtool writes each input series as one line of a `load` command (`series values`): a line break with
+  // text after it makes that text a series of its own, and the file fails ("unexpected number ... in series
+  // values"); trailing line breaks (a `|` block) are harmless
+  if (seriesText && /\n\s*\S/.test(`${seriesText.text} ${valuesText}`)) {
+    const inSeries = /\n\s*\S/.test(`${seriesText.text} ${valuesText ? 'x' : ''}`);
+    const at = inSeries ? seriesText : valuesAt;
+    r.error(at?.node ?? node, at?.path ?? path, `a line break before more text: promtool writes "series values" as one line of its load command and reads the text after a line break as another series, so this input fails there; write it on one line (or fold it with ">")`);
+    series = undefined;
+  }
   // a counter or delta series is a monotonic sum: vigil drops a negative point of one as malformed, so the
   // step would silently be no sample (promtool stores it): refused, as non-finite values are
   const monotonic = series && valuesAt ? (type ?? inferType(series.name)) : undefined;
