@@ -60,6 +60,9 @@ const CASES: Case[] = [
   // a line break inside values: promtool's load command reads the text after it as another series
   { file: 'values-line-break.test.yaml', vigil: 'fail', promtool: { v2: 'fail', v3: 'fail' } },
   { file: 'values-block.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  // a trailing "---" is an empty document; a second one with tests is skipped by promtool, refused by vigil (deliberate)
+  { file: 'trailing-document-marker.test.yaml', vigil: 'pass', promtool: { v2: 'pass', v3: 'pass' } },
+  { file: 'multiple-documents.test.yaml', vigil: 'fail', promtool: { v2: 'pass', v3: 'pass' } },
   // deliberate: a file with no `tests:` checks nothing; promtool says SUCCESS, vigil refuses it
   { file: 'no-tests-key.test.yaml', vigil: 'fail', promtool: { v2: 'pass', v3: 'pass' } },
   // NaN and Inf are samples to promtool; vigil never stores a non-finite point, so vigil test refuses them
@@ -121,6 +124,13 @@ describe('Prometheus rule tests translated into vigil test files', () => {
       [
         'FAIL values-line-break.test.yaml: the test file is not valid',
         '  values-line-break.test.yaml:10:17: tests[0].input_series[0].values: a line break before more text: promtool writes "series values" as one line of its load command and reads the text after a line break as another series, so this input fails there; write it on one line (or fold it with ">")',
+        'FAILED',
+      ].join('\n'),
+    );
+    expect((await vigil('multiple-documents.test.yaml')).output).toBe(
+      [
+        'FAIL multiple-documents.test.yaml: the test file is not valid',
+        '  multiple-documents.test.yaml:14:1: a second YAML document ("---"): promtool reads only the first one and silently skips the tests of the others; put every test group under one "tests:"',
         'FAILED',
       ].join('\n'),
     );

@@ -256,10 +256,21 @@ function join(path: string, key: string): string {
 /** Parses a test file's text; `errors` holds every problem found (then `file` is undefined). */
 export function readTestFile(fileName: string, text: string): { file?: TestFile; errors: string[] } {
   const lc = new LineCounter();
-  const doc = YAML.parseDocument(text, { schema: 'failsafe', lineCounter: lc, prettyErrors: true, uniqueKeys: false });
-  if (doc.errors.length) {
+  const opts = { schema: 'failsafe', lineCounter: lc, prettyErrors: true, uniqueKeys: false } as const;
+  const all = YAML.parseAllDocuments(text, opts);
+  const docs = Array.isArray(all) ? all : [];
+  const doc = docs[0] ?? YAML.parseDocument(text, opts);
+  const errors = docs.flatMap((d) => d.errors);
+  // promtool (yaml.v2) reads the first document only and ignores the others: a later one that holds
+  // anything is refused rather than have its tests silently skipped (an empty one, a trailing "---", is fine)
+  const extra = docs.slice(1).find((d) => d.contents !== null && !(isScalar(d.contents) && d.contents.type === 'PLAIN' && ['', '~', 'null', 'Null', 'NULL'].includes(String(d.contents.value))));
+  if (extra) {
+    const lp = lc.linePos(extra.range[0]);
+    return { errors: [`${fileName}:${lp.line}:${lp.col}: a second YAML document ("---"): promtool reads only the first one and silently skips the tests of the others; put every test group under one "tests:"`] };
+  }
+  if (errors.length) {
     return {
-      errors: doc.errors.map((e) => {
+      errors: errors.map((e) => {
         const lp = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
         return `${fileName}:${lp.line}:${lp.col}: YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
       }),
