@@ -658,7 +658,10 @@ function printfVerb(v: TemplateValue, flags: string | undefined, width: string |
     const n = num(v);
     if (verb === 'd') body = Number.isFinite(n) ? String(Math.trunc(n)) : goFormatFloat(n, 'g');
     // %v is %g (shortest unless a precision is given, as Go's fmtFloat)
-    else body = goFormatFloat(n, verb === 'v' ? 'g' : (verb as 'e' | 'f' | 'g'), verb === 'v' || verb === 'g' ? p : (p ?? 6));
+    else {
+      body = goFormatFloat(n, verb === 'v' ? 'g' : (verb as 'e' | 'f' | 'g'), verb === 'v' || verb === 'g' ? p : (p ?? 6));
+      if (flags?.includes('#') && verb !== 'v' && Number.isFinite(n)) body = goSharp(body, verb, p);
+    }
     if (flags?.includes('+') && !body.startsWith('-') && !body.startsWith('+')) body = `+${body}`;
     else if (flags?.includes(' ') && !/^[-+]/.test(body)) body = ` ${body}`;
   }
@@ -671,6 +674,31 @@ function printfVerb(v: TemplateValue, flags: string | undefined, width: string |
     return body.slice(0, signLen) + '0'.repeat(w - len) + body.slice(signLen);
   }
   return ' '.repeat(w - len) + body;
+}
+
+/**
+ * Go's `#` flag on a float verb (fmt's fmtFloat): the number always has a decimal point, and `%#g` keeps
+ * its trailing zeros up to the precision (6 when none is given): `%#g` of 1 is `1.00000`, `%#.0f` of 2 is `2.`.
+ */
+function goSharp(num: string, verb: string, prec: number | undefined): string {
+  let digits = verb === 'g' ? (prec ?? 6) : 0;
+  const sign = /^[-+]/.test(num) ? num[0]! : '';
+  let rest = num.slice(sign.length);
+  const e = rest.search(/[eE]/);
+  const tail = e >= 0 ? rest.slice(e) : '';
+  if (e >= 0) rest = rest.slice(0, e);
+  let sawNonzero = false;
+  for (const c of rest) {
+    if (c === '.') continue;
+    if (c !== '0') sawNonzero = true;
+    if (sawNonzero) digits--;
+  }
+  if (!rest.includes('.')) {
+    if (rest === '0') digits--;
+    rest += '.';
+  }
+  if (digits > 0) rest += '0'.repeat(digits);
+  return sign + rest + tail;
 }
 
 /** How a number prints with no filter: up to 4 significant decimals, no trailing zeros. */
