@@ -626,15 +626,17 @@ function compilePrintf(fmt: string, values: number, at: number): (vs: TemplateVa
   if (count !== values) throw new Error(`printf format ${JSON.stringify(fmt)} has ${count} verb${count === 1 ? '' : 's'} for ${values} value${values === 1 ? '' : 's'}: it must have exactly one verb per value (character ${at})`);
   return (vs, types) => {
     let next = 0;
-    return fmt.replace(PRINTF_VERB, (_all, what: string, flags: string | undefined, width: string | undefined, prec: string | undefined, verb: string | undefined) => {
+    return fmt.replace(PRINTF_VERB, (_all, what: string, verbFlags: string | undefined, width: string | undefined, prec: string | undefined, verb: string | undefined) => {
       if (what === '%') return '%';
+      // Go's fmt: on %v, `+` and `#` are %+v's and %#v's (field names, Go syntax), not a sign or a decimal point
+      const flags = verb === 'v' ? verbFlags?.replace(/[+#]/g, '') : verbFlags;
       const v = vs[next]!;
       const t = types[next++];
       const type = typeof t === 'function' ? t(v) : t;
       if (type === undefined) return printfVerb(v, flags, width, prec, verb!);
       // Go's int: %v and %d write every digit (a float64's %v would write 1e+06)
       const operand = type === 'int' ? String(v) : type === 'string' ? String(v) : v;
-      if (GO_VERBS[type].includes(verb!)) return printfVerb(operand, flags, width, prec, type === 'int' ? 's' : verb!, type === 'int' && verb === 'd');
+      if (GO_VERBS[type].includes(verb!)) return printfVerb(operand, flags, width, prec, type === 'int' ? 's' : verb!, type === 'int');
       // Go's fmt badVerb: %!VERB(TYPE=VALUE), the value written with %v and the verb's flags, width and precision
       return `%!${verb}(${type}=${printfVerb(operand, flags, width, prec, type === 'float64' ? 'v' : 's', type === 'int')})`;
     });
@@ -669,8 +671,9 @@ function printfVerb(v: TemplateValue, flags: string | undefined, width: string |
   const len = [...body].length;
   if (len >= w) return body;
   if (flags?.includes('-')) return body + ' '.repeat(w - len);
-  if (numeric && flags?.includes('0') && /\d/.test(body)) {
-    const signLen = /^[-+ ]/.test(body) ? 1 : 0;
+  // Go pads with zeros on the left (after a number's sign) when `0` is given, text too (`%05s` of "a" is 0000a)
+  if (flags?.includes('0') && (!numeric || /\d/.test(body))) {
+    const signLen = numeric && /^[-+ ]/.test(body) ? 1 : 0;
     return body.slice(0, signLen) + '0'.repeat(w - len) + body.slice(signLen);
   }
   return ' '.repeat(w - len) + body;
