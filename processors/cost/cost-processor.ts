@@ -33,6 +33,24 @@ import type { CostConfig } from './config.ts';
 import { type Price, type PriceTable, type ProviderContext, type Resolution, type ServiceTierName, type Unpriced, type UnpricedReason, BUILTIN_PRICES, buildPriceTable, ratesFor } from './price-table.ts';
 import { timerDelay } from '../../src/timer-delay.ts';
 
+/** The attributes that name an OpenAI-style service tier, the served one before the requested one (semconv, then deprecated). */
+const SERVICE_TIER_KEYS = ['openai.response.service_tier', 'gen_ai.openai.response.service_tier', 'openai.request.service_tier', 'gen_ai.openai.request.service_tier'] as const;
+
+/** The service tier a token-usage point names (see SERVICE_TIER_KEYS), read in one pass over its attributes; undefined if none. */
+function serviceTierOf(a: readonly KeyValue[]): string | undefined {
+  let best: number = SERVICE_TIER_KEYS.length;
+  let tier: string | undefined;
+  for (const kv of a) {
+    if (!kv.key.endsWith('service_tier')) continue;
+    const rank = (SERVICE_TIER_KEYS as readonly string[]).indexOf(kv.key);
+    if (rank >= 0 && rank < best && typeof kv.value === 'string' && kv.value) {
+      best = rank;
+      tier = kv.value;
+    }
+  }
+  return tier;
+}
+
 /** Accumulated usage of one (service, model, provider, operation) since the last emission. */
 interface Usage {
   attrs: KeyValue[];
@@ -631,7 +649,7 @@ export class CostProcessor implements Processor {
     // point (flex, priority) picks its prices as on a span
     let price = r?.price;
     if (price?.serviceTiers !== undefined) {
-      const tier = findString(a, 'openai.response.service_tier') || findString(a, 'gen_ai.openai.response.service_tier') || findString(a, 'openai.request.service_tier') || findString(a, 'gen_ai.openai.request.service_tier');
+      const tier = serviceTierOf(a);
       if (tier) price = price.serviceTiers[tier.toLowerCase() as ServiceTierName] ?? price;
     }
     const cost = price ? (type === 'input' ? tokens * price.input : tokens * price.output) / 1e6 : 0;
