@@ -149,7 +149,10 @@ describe('http_json receiver', () => {
     expect(sink.logRecords[0]!.body).toBe('zipped');
     expect(await post(url, JSON.stringify({ kind: 'log', body: 'x'.repeat(5000) }), auth)).toMatchObject({ status: 413, json: { error: expect.stringMatching(/max_request_body_size/) } });
     expect((await post(url, zlib.gzipSync(Buffer.alloc(100_000, 32)), { ...auth, 'content-encoding': 'gzip' })).status).toBe(413);
-    expect((await post(url, event, { ...auth, 'content-type': 'application/xml' })).status).toBe(415);
+    const xml = await post(url, event, { ...auth, 'content-type': 'application/xml' });
+    expect(xml.status).toBe(415);
+    // every accepted type named, the empty one (no header) in words, never a dangling "or "
+    expect(xml.json.error).toBe('unsupported Content-Type "application/xml": use application/json or application/x-ndjson or application/ndjson or application/jsonl or application/x-jsonlines or text/plain or no Content-Type at all');
     expect((await post(`http://${r.address}/v1/other`, event, auth)).status).toBe(404);
     expect((await request(url, { method: 'GET', headers: auth })).statusCode).toBe(405);
     sink.fail = retryableError('queue full', 3000);

@@ -586,7 +586,7 @@ export class HttpIntakeServer {
       if (!bearerMatches(req.headers.authorization, this.opts.bearerToken))
         throw new IntakeError(401, 'missing or invalid bearer token');
       if (route.contentTypes.length && !route.contentTypes.includes(contentType))
-        throw new IntakeError(415, `unsupported Content-Type "${contentType || '(none)'}": use ${route.contentTypes.join(' or ')}`);
+        throw new IntakeError(415, `unsupported Content-Type "${contentType || '(none)'}": use ${contentTypeChoices(route.contentTypes)}`);
       let reply: IntakeReply;
       const admission = this.opts.admission;
       const declared = Number(req.headers['content-length']);
@@ -686,4 +686,13 @@ function discardBody(req: http.IncomingMessage, timeoutMs: number): Promise<void
     req.once('end', done).once('close', done).once('error', done);
     req.resume();
   });
+}
+
+/**
+ * The Content-Types a route takes, as a 415 lists them: `a or b`, with an empty entry (a request without
+ * the header is taken) written as `no Content-Type at all` rather than as an empty name.
+ */
+export function contentTypeChoices(types: readonly string[]): string {
+  const named = types.filter((t) => t !== '');
+  return named.length < types.length ? [...named, 'no Content-Type at all'].join(' or ') : named.join(' or ');
 }
