@@ -127,6 +127,11 @@ describe('vigil CLI', () => {
       const yaml = await cli('silence', 'list', '--url', url, '--output', 'yaml');
       expect(yaml.code).toBe(1);
       expect(yaml.err).toBe('vigil silence: --output "yaml": expected text or json\n');
+      // a first argument that is a matcher with a bad regex: its own error, not the alertname=... rewrite's
+      for (const argv of [['silence', 'add', '--token', 's3cret', '--duration', '2h', '--comment', 'c'], ['silence', 'list'], ['alerts']]) {
+        const badRegex = await cli(...argv, '--url', url, 'foo=~"("');
+        expect([badRegex.code, badRegex.out, badRegex.err]).toEqual([1, '', `vigil ${argv[0]}: invalid matcher "foo=~\\"(\\"": invalid regex "(" (RE2 syntax): missing closing ): \`(\` at offset 0\n`]);
+      }
       const bad = await cli('silence', 'add', '--url', url, '--token', 's3cret', 'alertname=X', 'no operator here', '--duration', '2h');
       expect(bad.code).toBe(1);
       expect(bad.err).toMatch(/^vigil silence: invalid matcher "no operator here"/);

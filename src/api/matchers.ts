@@ -79,15 +79,23 @@ export function parseAmMatcher(text: string): AmMatcher {
 /**
  * amtool's reading of the matcher arguments of `alert query`, `silence add` and `silence query`: when the first
  * one is not a matcher, it is the alert name (`amtool alert query HighLatency` means `alertname=HighLatency`;
- * amtool cli/alert_query.go, silence_add.go, silence_query.go). Returns the arguments to send.
+ * amtool cli/alert_query.go, silence_add.go, silence_query.go). Returns the arguments to send. When neither
+ * reading parses (`foo=~"("`, a matcher with a bad regex), throws the error of the text as written, not of the
+ * `alertname=...` rewrite the user never typed.
  */
 export function amtoolArguments(texts: readonly string[]): string[] {
   const out = [...texts];
   if (out.length) {
     try {
       parseMatcher(out[0]!);
-    } catch {
-      out[0] = `alertname=${out[0]}`;
+    } catch (asWritten) {
+      const asName = `alertname=${out[0]}`;
+      try {
+        parseMatcher(asName);
+      } catch {
+        throw new MatcherError((asWritten as Error).message);
+      }
+      out[0] = asName;
     }
   }
   return out;
