@@ -187,6 +187,11 @@ describe('vigil test reads test files as promtool does', () => {
     else expect(r.errors[0]).toMatch(expected);
   });
 
+  it('reports a YAML mistake once, not followed by every later token of the file "in YAML stream"', () => {
+    const r = readTestFile('t.yaml', ['tests:', '  - name: x', '    input_series:', '      - {series: a, values: ${x}}', '    alert_rule_test: []', 'evaluation_interval: 1m'].join('\n'));
+    expect(r.errors).toEqual(['t.yaml:4:30: YAML: Unexpected flow-map-start at node end', 't.yaml:4:31: YAML: Unexpected scalar at node end']);
+  });
+
   it('reads durations as Prometheus does (model.ParseDuration)', () => {
     expect(['0', '90s', '1h30m', '1d', '1y', '2w3d', '1m500ms'].map(parsePrometheusDuration)).toEqual([0, 90_000, 5_400_000, 86_400_000, 31_536_000_000, 1_468_800_000, 60_500]);
     expect(['1.5m', '30s1m', '1m1m', '', '5', '-1m'].map(parsePrometheusDuration)).toEqual(Array(6).fill(undefined));

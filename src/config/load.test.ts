@@ -118,6 +118,22 @@ describe('loadConfig', () => {
     expect(errs[0]).toMatch(/^bad_yaml\.yaml:\d+:\d+: YAML: /);
   });
 
+  it('reports one YAML mistake once, not followed by every later token of the file, and says to quote a ${...} in a flow mapping', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-yaml-'));
+    const file = path.join(dir, 'c.yaml');
+    // receivers/otlp/README.md's example once read this way: the yaml package gave 31 errors, the last 29 "in YAML stream"
+    fs.writeFileSync(file, 'receivers:\n  otlp:\n    auth: {bearer_token: ${env:OTLP_TOKEN}}\nexporters:\n  nop: {}\nservice:\n  pipelines:\n    main: {receivers: [otlp], exporters: [nop]}\n');
+    const r = await loadConfig([file], registry, { OTLP_TOKEN: 't' });
+    expect(r.errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }))).toEqual([
+      'c.yaml:3:27: YAML: Unexpected flow-map-start at node end (inside {...} or [...], quote the reference: "${env:OTLP_TOKEN}")',
+      'c.yaml:3:28: YAML: Unexpected scalar at node end',
+    ]);
+    // two mistakes far apart are both still reported
+    fs.writeFileSync(file, 'receivers:\n\totlp: {}\nexporters:\n  nop: "open\n');
+    const two = (await loadConfig([file], registry, {})).errors.map((e) => formatConfigError({ ...e, file: path.basename(e.file) }));
+    expect(two).toEqual([expect.stringMatching(/^c\.yaml:2:1: YAML: Tabs are not allowed/), 'c.yaml:5:1: YAML: Missing closing "quote']);
+  });
+
   it('names a missing environment variable and where it is used', async () => {
     expect(await errorsOf(['bad_env.yaml'])).toEqual([
       'bad_env.yaml:5:16: exporters.debug.verbosity: environment variable VIGIL_TEST_UNSET_VARIABLE is not set and has no default (write ${env:VIGIL_TEST_UNSET_VARIABLE:-default})',

@@ -227,6 +227,18 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
 }
 
 /**
+ * The hint a YAML syntax error at `offset` gets when it is the `{` of an unquoted `${...}` reference: inside
+ * a flow mapping or list (`auth: {bearer_token: ${env:TOKEN}}`) YAML reads that `{` as structure, so the
+ * reference has to be quoted there. Empty otherwise.
+ */
+export function unquotedReferenceHint(text: string, offset: number): string {
+  if (text[offset] !== '{' || text[offset - 1] !== '$') return '';
+  const end = text.indexOf('}', offset);
+  const ref = end < 0 ? '${...}' : text.slice(offset - 1, end + 1);
+  return ` (inside {...} or [...], quote the reference: "${ref}")`;
+}
+
+/**
  * Reads every file: YAML syntax, `${env:...}` expansion, duplicate keys, merge keys (`<<: *common`,
  * applied as the Collector's and Prometheus's loaders do: explicit keys win over merged ones), then
  * merges the files in order. Problems go to `errors`.
@@ -248,11 +260,14 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
     const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: false, merge: true });
     for (const [i, e] of doc.errors.entries()) {
       if (i > 0 && /Maximum call stack size exceeded/.test(e.message)) continue; // said once per file
+      // once the parser has lost its place it reports every later token "in YAML stream": one mistake
+      // became dozens of lines, the real one hidden among them
+      if (i > 0 && / token in YAML stream/.test(e.message)) continue;
       const lp = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
       // the yaml package catches its own stack overflow on a very deep document and reports it as is
       const message = /Maximum call stack size exceeded/.test(e.message)
         ? `nested too deeply to read (a config has at most ${MAX_CONFIG_DEPTH} levels of mappings and lists)`
-        : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') + unquotedReferenceHint(text, e.pos[0]);
       errors.push({ code: ConfigErrorCodes.YAML, file, line: lp.line, col: lp.col, path: '', message: `YAML: ${message}` });
     }
     // a tag the YAML core schema does not know (`!Ref x`, `!!float 1`) would be dropped or read as text silently
