@@ -451,7 +451,8 @@ async function alerts(args: string[], io: Out): Promise<number> {
       return 0;
     }
     if (!list.length) {
-      io.out('no alerts firing\n');
+      // with --active, silenced and inhibited alerts may well be firing: say what was left out
+      io.out(v.active ? 'no alerts firing that are neither silenced nor inhibited (without --active: those too)\n' : 'no alerts firing\n');
       return 0;
     }
     const state = (a: A) => (a.status.silencedBy.length ? 'silenced' : a.status.inhibitedBy.length ? 'inhibited' : 'firing');

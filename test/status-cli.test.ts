@@ -175,6 +175,8 @@ describe('vigil alerts', () => {
     // as amtool alert query: a first argument that is not a matcher is the alert name
     expect((await cli('alerts', '--url', url, 'HighErrorRate')).out).toMatch(/^ALERTNAME.*\nHighErrorRate\s+firing/);
     expect((await cli('alerts', '--url', url, 'NoSuchAlert')).out).toBe('no alerts firing\n');
+    // --active hides silenced and inhibited alerts: an empty answer does not claim that nothing fires
+    expect((await cli('alerts', '--url', url, '--active', 'NoSuchAlert')).out).toBe('no alerts firing that are neither silenced nor inhibited (without --active: those too)\n');
     const yaml = await cli('alerts', '--url', url, '--output', 'yaml');
     expect(yaml.code).toBe(1);
     expect(yaml.err).toBe('vigil alerts: --output "yaml": expected text or json\n');
