@@ -6,7 +6,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { forgetValidators } from '../src/config/ajv.ts';
 import { formatConfigError, loadConfig } from '../src/config/load.ts';
-import { ErrorCodes } from '../src/errors.ts';
+import { ErrorCodes, systemErrorCode } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { components } from './components.ts';
 import { capYoungGeneration, releaseAfterStartup } from '../src/startup-v8.ts';
@@ -265,18 +265,6 @@ function osUserName(): string {
   } catch {
     return 'vigil';
   }
-}
-
-/**
- * The system error code (`EADDRINUSE`, `EACCES`, ...) behind a start failure: the `code` of the error or of one it
- * wraps (`cause`), else one named in the message (gRPC's bind error carries it only as text). Undefined when none.
- */
-function systemErrorCode(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
-  }
-  return /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES|EPERM|ENOENT|ENOTDIR|ENOSPC|EROFS)\b/.exec(err instanceof Error ? err.message : String(err))?.[1];
 }
 
 async function test(args: string[], io: Out): Promise<number> {

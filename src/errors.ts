@@ -132,3 +132,15 @@ export class VigilError extends Error {
 export function errorCodeOf(err: unknown): ErrorCode | undefined {
   return err instanceof VigilError ? err.code : undefined;
 }
+
+/**
+ * The system error code (`EADDRINUSE`, `EACCES`, ...) behind a start failure: the `code` of the error or of one it
+ * wraps (`cause`), else one named in the message (gRPC's bind error carries it only as text). Undefined when none.
+ */
+export function systemErrorCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  }
+  return /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES|EPERM|ENOENT|ENOTDIR|ENOSPC|EROFS)\b/.exec(err instanceof Error ? err.message : String(err))?.[1];
+}

@@ -133,6 +133,8 @@ describe('Service', () => {
       expect(await svc.reload([file])).toBe(false);
       const refused = lines.find((l) => l['message'] === 'reload refused: the new pipelines failed to start; restoring the running config');
       expect(String(refused?.['err'])).toContain(`service.telemetry.endpoint: cannot listen on 127.0.0.1:${taken}`);
+      // with the codes a failed start logs, as the README's error codes say
+      expect([refused?.['code'], refused?.['cause']]).toEqual(['VIGIL_START_FAILED', 'EADDRINUSE']);
       // the running config's endpoint answers again, and the pipelines still deliver
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect((await fetch(`${url}/readyz`)).status).toBe(200);

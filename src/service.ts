@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { forgetValidators } from './config/ajv.ts';
+import { ErrorCodes, systemErrorCode } from './errors.ts';
 import { type LoadResult, formatConfigError, loadConfig, parseComponentId, type ServiceConfig } from './config/load.ts';
 import { parseDuration } from './duration.ts';
 import type { Tracer } from '@opentelemetry/api';
@@ -299,7 +300,9 @@ export class Service {
       );
       return true;
     } catch (err) {
-      this.logger.error({ err: (err as Error).message }, 'reload refused: the new pipelines failed to start; restoring the running config');
+      // the codes a failed start logs (app/cli.ts): the catalogue's, and the system error's beside it as `cause`
+      const cause = systemErrorCode(err);
+      this.logger.error({ code: ErrorCodes.START_FAILED, ...(cause ? { cause } : {}), err: (err as Error).message }, 'reload refused: the new pipelines failed to start; restoring the running config');
       this.lastReloadError = `the new pipelines failed to start: ${(err as Error).message}`;
       this.config = previous;
       this.apiToken = this.readApiToken(previous);
