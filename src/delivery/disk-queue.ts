@@ -35,6 +35,13 @@
  * room, and the queue stays in the state, with its reason, while it cannot write.
  * A fully-done segment that cannot be deleted (read-only disk) stays on the list, oldest first, and its delete
  * is tried again after the next write; the writer never rejects because of it.
+ *
+ * A segment deleted under the queue (its folder removed by hand or by a clean-up job) still takes writes, but
+ * nothing written to it would come back after a restart. So after every write the segment is checked (fstat:
+ * no link left); when it is gone the folder is made again and every live entry is written anew to a fresh
+ * segment and fdatasync'd (`stats.rewrites`), then the older segments are deleted. The write that found it out
+ * is only acknowledged once that rewrite is on disk; if the rewrite fails the write is refused as any failed
+ * write, and the rewrite is tried again before the next write (or probe) until it works.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -120,6 +127,8 @@ export interface DiskQueueStats {
   tornRecords: number;
   /** Writes that failed (and were undone). */
   failedWrites: number;
+  /** Times every live entry was written anew because the segment in use had been deleted under the queue. */
+  rewrites: number;
 }
 
 /** Tuning of a {@link DiskQueue}: segment size (bytes), write-state callback and free-space probe period (ms). */
@@ -166,9 +175,13 @@ export class DiskQueue<T> {
   /** A probe write is in flight (the next tick does not start another). */
   private probing = false;
   private readonly segmentBytes: number;
+  /** Highest segment number used or seen on disk (a new segment always gets a higher one). */
+  private lastSeq = 0;
+  /** The live entries must be written anew before anything else (their segment was deleted under the queue). */
+  private rewriteNeeded = false;
   /** Set while writes fail; undefined when the last write worked. */
   writeError: QueueWriteError | undefined;
-  readonly stats: DiskQueueStats = { bytesWritten: 0, writes: 0, fsyncs: 0, appends: 0, dones: 0, tornRecords: 0, failedWrites: 0 };
+  readonly stats: DiskQueueStats = { bytesWritten: 0, writes: 0, fsyncs: 0, appends: 0, dones: 0, tornRecords: 0, failedWrites: 0, rewrites: 0 };
 
   private constructor(
     readonly dir: string,
@@ -313,6 +326,14 @@ export class DiskQueue<T> {
         const batch = this.pending;
         this.pending = [];
         if (this.heldDone.length) batch.unshift({ buf: Buffer.concat(this.heldDone.splice(0)), sync: false, resolve: noop, reject: noop });
+        if (this.rewriteNeeded) {
+          try {
+            await this.rewriteAll();
+          } catch (err) {
+            await this.failed(batch, undefined, 0, err as NodeJS.ErrnoException);
+            continue;
+          }
+        }
         if (this.mustRoll || this.current!.size >= this.segmentBytes) {
           try {
             await this.openSegment();
@@ -350,6 +371,16 @@ export class DiskQueue<T> {
         } catch (err) {
           await this.failed(batch, seg, before, err as NodeJS.ErrnoException, n);
           continue;
+        }
+        if (await this.segmentGone()) {
+          // what was just written (and every live entry before it) is in a file no one can open again
+          this.rewriteNeeded = true;
+          try {
+            await this.rewriteAll();
+          } catch (err) {
+            await this.failed(batch, undefined, 0, err as NodeJS.ErrnoException, n);
+            continue;
+          }
         }
         seg.size += n;
         this.stats.bytesWritten += n;
@@ -485,9 +516,56 @@ export class DiskQueue<T> {
     }
   }
 
+  /** Whether the segment being written has no link left (deleted, or its folder removed, under the queue). */
+  private async segmentGone(): Promise<boolean> {
+    try {
+      return (await this.fh!.stat()).nlink === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Writes every entry already written anew to a fresh segment (the folder made again if it is gone), fdatasync'd,
+   * then forgets and deletes the older segments. Throws when that cannot be done; `rewriteNeeded` then stays set.
+   */
+  private async rewriteAll(): Promise<void> {
+    this.mustRoll = true;
+    await this.openSegment();
+    this.mustRoll = false;
+    const seg = this.current!;
+    const live = [...this.entries.values()].filter((e) => e.written);
+    const bufs = live.map((e) => entryRecord(e.id, e.enqueuedAt, e.severity, JSON.stringify(e.item)));
+    const n = bufs.reduce((a, b) => a + b.length, 0);
+    try {
+      if (n) await writeAll(this.fh!, bufs);
+      await this.fh!.datasync();
+    } catch (err) {
+      // no empty segment left behind per try: the next try opens a new one
+      this.segments.pop();
+      this.mustRoll = true;
+      await fsp.rm(seg.file, { force: true }).catch(noop);
+      throw err;
+    }
+    this.stats.rewrites++;
+    this.stats.bytesWritten += n;
+    seg.size += n;
+    const old = this.segments.filter((s) => s !== seg);
+    this.segments.splice(0, this.segments.length, seg);
+    for (const e of live) {
+      e.seg = seg;
+      seg.live++;
+    }
+    this.rewriteNeeded = false;
+    for (const s of old) await fsp.rm(s.file, { force: true }).catch(noop);
+  }
+
   private async openSegment(): Promise<void> {
     await this.fh?.close();
-    const seq = (this.segments.at(-1)?.seq ?? 0) + 1;
+    // (made again when it was deleted under the queue)
+    await fsp.mkdir(this.dir, { recursive: true });
+    const seq = Math.max(this.lastSeq, this.segments.at(-1)?.seq ?? 0) + 1;
+    this.lastSeq = seq;
     const file = path.join(this.dir, `${String(seq).padStart(10, '0')}.seg`);
     this.fh = await fsp.open(file, 'a');
     const seg: Segment = { seq, file, live: 0, size: 0 };
