@@ -201,3 +201,44 @@ export function removeStaleTemps(file: string): number {
   }
   return n;
 }
+
+/**
+ * Makes the service's `state_dir` when missing and checks that a file can be created, synced and removed in it;
+ * throws a VigilError (START_FAILED) naming the folder and why when it cannot (a read-only filesystem, no
+ * permission, a file in the way), so that vigil does not start, or reload, into a state it could never save.
+ * A full disk (ENOSPC, EDQUOT) does not fail the check: that is a state every component reports and leaves.
+ */
+export function checkStateDirSync(dir: string): void {
+  const probe = path.join(dir, `.vigil-write-check.${process.pid}.tmp`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const fd = fs.openSync(probe, 'w', 0o600);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(probe, { force: true });
+    }
+  } catch (e) {
+    let err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOSPC' || err.code === 'EDQUOT') return;
+    // mkdir -p on a read-only filesystem answers ENOENT: ask the nearest folder that exists why
+    if (err.code === 'ENOENT') {
+      let anc = path.resolve(dir);
+      while (!fs.existsSync(anc) && path.dirname(anc) !== anc) anc = path.dirname(anc);
+      try {
+        fs.accessSync(anc, fs.constants.W_OK);
+      } catch (why) {
+        err = why as NodeJS.ErrnoException;
+      }
+    }
+    const code = err.code ?? 'EIO';
+    const what =
+      code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way of the folder' : err.message;
+    throw new VigilError(
+      ErrorCodes.START_FAILED,
+      `service.state_dir ${dir} cannot be written: ${what} (${code}); vigil keeps its alert state, budgets, silences and delivery queues there`,
+      err,
+    );
+  }
+}

@@ -19,6 +19,7 @@ import { AlertsApi, type ApiError, checkWrite } from './api/alertmanager.ts';
 import { apiHandler } from './api/http.ts';
 import { buildOverview, type Overview } from './api/overview.ts';
 import { SilenceStore } from './silence-store.ts';
+import { checkStateDirSync } from './atomic-file.ts';
 import type { AlertsStatus } from './status.ts';
 import { timerDelay } from './timer-delay.ts';
 import { VERSION } from './version.ts';
@@ -173,7 +174,7 @@ export class Service {
   async start(): Promise<void> {
     this.telemetry.phase = 'starting';
     this.apiToken = this.readApiToken(this.config);
-    fs.mkdirSync(this.config.service.state_dir, { recursive: true });
+    checkStateDirSync(this.config.service.state_dir);
     this.openSilences(this.config.service.state_dir);
     // The endpoint binds while the pipelines start (either failing fails the start; /readyz says 503 until both are done).
     const [listened, started] = await Promise.allSettled([this.listenTelemetry(), this.startGraph(this.config)]);
@@ -286,7 +287,7 @@ export class Service {
     const carry = old ? { reuse, previous: old } : undefined;
     const detachedMs = Date.now() - swapStart;
     try {
-      fs.mkdirSync(next.service.state_dir, { recursive: true });
+      checkStateDirSync(next.service.state_dir);
       this.apiToken = this.readApiToken(next);
       this.openSilences(next.service.state_dir);
       this.config = next;

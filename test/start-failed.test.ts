@@ -3,12 +3,13 @@
  * catalogue's code VIGIL_START_FAILED (README "Config reference", src/errors.ts), with the system error's
  * code beside it, and exits 1.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/index.ts';
+import { mountTmpfs, skipBanner, type Tmpfs } from './helpers/tmpfs.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const dir = tempDir('vigil-start-failed-');
@@ -62,5 +63,60 @@ describe('vigil run when a port is taken', () => {
     const line = out.split('\n').find((l) => l.includes('"start failed"'));
     expect(line, out).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ level: 'fatal', code: 'VIGIL_START_FAILED', cause: 'EADDRINUSE' });
+  }, 60_000);
+});
+
+/** Runs vigil on `stateDir`; resolves its exit code and output, or `ready` when it started instead (then stopped). */
+async function runWithStateDir(stateDir: string): Promise<{ code: number | null | 'ready'; out: string }> {
+  const config = path.join(dir, 'state-dir.yaml');
+  fs.writeFileSync(
+    config,
+    `receivers: {nop: {}}\nexporters: {nop: {}}\nservice:\n  state_dir: ${JSON.stringify(stateDir)}\n  telemetry: {endpoint: "127.0.0.1:0"}\n  pipelines: {main: {receivers: [nop], exporters: [nop]}}\n`,
+  );
+  const proc = spawn(process.execPath, [path.join(ROOT, 'bin/vigil.js'), 'run', '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve) => {
+    const read = (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('"everything is ready"')) {
+        proc.kill('SIGKILL');
+        resolve({ code: 'ready', out });
+      }
+    };
+    proc.stdout.on('data', read);
+    proc.stderr.on('data', read);
+    proc.on('exit', (c) => resolve({ code: c, out }));
+  });
+}
+
+describe('vigil run when state_dir cannot be written', () => {
+  it('a file in the way: VIGIL_START_FAILED naming service.state_dir and the folder, exit 1', async () => {
+    const blocker = path.join(dir, 'a-file');
+    fs.writeFileSync(blocker, 'x');
+    const stateDir = path.join(blocker, 'state');
+    const { code, out } = await runWithStateDir(stateDir);
+    expect(code, out).toBe(1);
+    const rec = JSON.parse(out.split('\n').find((l) => l.includes('"start failed"'))!) as { code: string; cause?: string; err: string };
+    expect(rec).toMatchObject({ code: 'VIGIL_START_FAILED', cause: 'ENOTDIR' });
+    expect(rec.err).toContain(`service.state_dir ${stateDir} cannot be written`);
+  }, 60_000);
+
+  const ro = mountTmpfs(64 * 1024);
+  if (typeof ro === 'string') skipBanner(ro);
+  it.skipIf(typeof ro === 'string')('on a read-only filesystem (the folder there or not): it does not start as if all were well', async () => {
+    const t = ro as Tmpfs;
+    try {
+      fs.mkdirSync(path.join(t.dir, 'there'));
+      execFileSync('mount', ['-o', 'remount,ro', t.dir]);
+      for (const stateDir of [path.join(t.dir, 'there'), path.join(t.dir, 'missing')]) {
+        const { code, out } = await runWithStateDir(stateDir);
+        expect(code, out).toBe(1);
+        const rec = JSON.parse(out.split('\n').find((l) => l.includes('"start failed"'))!) as { code: string; cause?: string; err: string };
+        expect(rec).toMatchObject({ code: 'VIGIL_START_FAILED', cause: 'EROFS' });
+        expect(rec.err).toContain(`service.state_dir ${stateDir} cannot be written: read-only file system`);
+      }
+    } finally {
+      t.unmount();
+    }
   }, 60_000);
 });
