@@ -340,3 +340,16 @@ describe('file exporter: fsync interval', () => {
     expect(seqOf(fs.readFileSync(file, 'utf8'))).toEqual(Array.from({ length: i }, (_, k) => k));
   });
 });
+
+describe('file exporter: the output file deleted while open', () => {
+  it.each([['batch'], ['none']])('fsync %s: every batch acknowledged after the delete is in the new file at the path (folder made again)', async (fsync) => {
+    const { exp, file } = await setup({ fsync });
+    await exp.consume(batch(0));
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    for (let i = 1; i <= 3; i++) await exp.consume(batch(i));
+    expect(seqOf(fs.readFileSync(file, 'utf8'))).toEqual([1, 2, 3]);
+    fs.rmSync(file);
+    await Promise.all([4, 5, 6].map((i) => exp.consume(batch(i))));
+    expect(seqOf(fs.readFileSync(file, 'utf8'))).toEqual([4, 5, 6]);
+  });
+});

@@ -18,7 +18,8 @@
  * file (ftruncate to its size before the group) and every batch of it is refused with a retryable error,
  * so the file is always whole JSON lines and nothing refused is half there. A line cut by a crash (kill -9
  * in the middle of a write) is removed when the exporter starts again, so the file always ends with a
- * whole line.
+ * whole line. A file deleted while open (its folder too) is noticed after the next write (no link left): that
+ * write is done again to a new file at `path` (the folder made again) before its batches are acknowledged.
  */
 import fs from 'node:fs';
 import { promisify } from 'node:util';
@@ -425,6 +426,15 @@ export class FileExporter implements Exporter {
       for (const c of group) c.reject(e);
       return;
     }
+    if (this.regular && this.unlinked()) {
+      // The file (or its folder) was deleted under the exporter: this group went to a file no one can open
+      // again. It is written again, first, to a new file at `path` (its folder made again) and acknowledged then.
+      this.logger.warn({ path: this.config.path, bytes }, 'the output file was deleted while open: writing to a new one at the same path');
+      this.reopen = true;
+      for (const c of group) c.start = -1;
+      this.queue.unshift(...group);
+      return;
+    }
     if (this.regular) this.size += bytes;
     if (this.policy === 'batch' && this.regular) {
       for (const c of group) this.written.push(c);
@@ -516,6 +526,15 @@ export class FileExporter implements Exporter {
     } catch {
       this.reopen = true;
       this.repairBeforeOpen = true;
+      return false;
+    }
+  }
+
+  /** Whether the open file has no link left (deleted, or its folder removed, while open). */
+  private unlinked(): boolean {
+    try {
+      return fs.fstatSync(this.fd!).nlink === 0;
+    } catch {
       return false;
     }
   }
