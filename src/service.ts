@@ -9,7 +9,7 @@ import { ErrorCodes, systemErrorCode } from './errors.ts';
 import { type LoadResult, formatConfigError, loadConfig, parseComponentId, type ServiceConfig } from './config/load.ts';
 import { parseDuration } from './duration.ts';
 import type { Tracer } from '@opentelemetry/api';
-import type { ComponentKind } from './component.ts';
+import { type ComponentKind, stateDirFor } from './component.ts';
 import { type CarriedComponent, Graph } from './graph.ts';
 import type { Logger } from './logger.ts';
 import type { ComponentRegistry } from './registry.ts';
@@ -20,6 +20,7 @@ import { apiHandler } from './api/http.ts';
 import { buildOverview, type Overview } from './api/overview.ts';
 import { SilenceStore } from './silence-store.ts';
 import { checkStateDirSync } from './atomic-file.ts';
+import { DiskQueue } from './delivery/disk-queue.ts';
 import type { AlertsStatus } from './status.ts';
 import { timerDelay } from './timer-delay.ts';
 import { VERSION } from './version.ts';
@@ -152,6 +153,37 @@ export class Service {
     return api.bearer_token;
   }
 
+  /**
+   * Warns about sending queues left in the state folder by exporters the config no longer has (removed or
+   * renamed by a reload or between runs) that still hold items: nothing delivers them until an exporter with
+   * that id is configured again (its queue is then replayed), so the log says where they are and how many.
+   */
+  private async reportOrphanQueues(config: ServiceConfig): Promise<void> {
+    const root = path.join(config.service.state_dir, 'exporters');
+    const configured = new Set(Object.keys(config.exporters ?? {}).map((id) => path.basename(stateDirFor({ stateDir: '', kind: 'exporter', id }))));
+    let names: string[];
+    try {
+      names = fs.readdirSync(root);
+    } catch {
+      return;
+    }
+    for (const name of names.sort()) {
+      if (configured.has(name)) continue;
+      const dir = path.join(root, name, 'queue');
+      if (!fs.existsSync(dir)) continue;
+      try {
+        const items = await DiskQueue.countLive(dir);
+        if (items > 0)
+          this.logger.warn(
+            { queue: dir, items },
+            `the sending queue of an exporter that is no longer configured holds ${items} undelivered item(s): they stay in ${dir} and are delivered only if an exporter with that id is configured again (delete the folder to drop them)`,
+          );
+      } catch (err) {
+        this.logger.warn({ queue: dir, err: (err as Error).message }, 'cannot read the sending queue of an exporter that is no longer configured');
+      }
+    }
+  }
+
   private openSilences(stateDir: string): void {
     if (this.silences && path.dirname(this.silences.file) === path.resolve(stateDir)) return;
     this.silences = SilenceStore.open(path.resolve(stateDir), (message) => this.logger.warn({ file: path.join(stateDir, 'silences.json') }, message));
@@ -181,6 +213,7 @@ export class Service {
     if (listened.status === 'rejected') throw listened.reason;
     if (started.status === 'rejected') throw started.reason;
     this.telemetry.phase = 'running';
+    await this.reportOrphanQueues(this.config);
     this.logger.info(
       { pipelines: Object.keys(this.config.service.pipelines), telemetry: this.endpoint, port: this.telemetryPort },
       'everything is ready',
@@ -294,6 +327,7 @@ export class Service {
       await this.listenTelemetry();
       await this.startGraph(next, carry);
       this.telemetry.phase = 'running';
+      await this.reportOrphanQueues(next);
       // swap_ms: how long the kept components' intake waited (the old pipelines drained, the new ones started)
       this.logger.info(
         { pipelines: Object.keys(next.service.pipelines), kept: [...keep].sort(), drain_ms: detachedMs, swap_ms: Date.now() - swapStart },

@@ -199,6 +199,16 @@ export class DiskQueue<T> {
     return q;
   }
 
+  /**
+   * How many live entries a queue folder holds, read without changing anything on disk (nothing deleted or
+   * created): for a queue no component has open, such as that of an exporter a reload removed.
+   */
+  static async countLive(dir: string): Promise<number> {
+    const q = new DiskQueue<unknown>(dir, {});
+    await q.replay(true);
+    return q.size;
+  }
+
   /** Live entries, oldest first. */
   values(): IterableIterator<QueueEntry<T>> {
     return this.entries.values();
@@ -575,7 +585,7 @@ export class DiskQueue<T> {
     await fsyncDir(this.dir);
   }
 
-  private async replay(): Promise<void> {
+  private async replay(readOnly = false): Promise<void> {
     const names = (await fsp.readdir(this.dir)).filter((n) => /^\d{10}\.seg$/.test(n)).sort();
     for (const name of names) {
       const file = path.join(this.dir, name);
@@ -640,7 +650,7 @@ export class DiskQueue<T> {
     this.entries.clear();
     for (const e of sorted) this.entries.set(e.id, e);
     // Drop fully-done segments (oldest first; a live one keeps the later ones, whose DONE records may refer to it).
-    while (this.segments.length && this.segments[0]!.live <= 0) {
+    while (!readOnly && this.segments.length && this.segments[0]!.live <= 0) {
       await fsp.rm(this.segments.shift()!.file, { force: true });
     }
   }
