@@ -43,7 +43,9 @@ describe('the sending queue of an exporter no longer configured', () => {
     expect(loaded.errors.map(formatConfigError)).toEqual([]);
     const { logger, lines } = recordingLogger();
     const service = new Service(loaded.config!, { logger, registry: components });
-    cleanup.push(() => service.shutdown());
+    cleanup.push(async () => {
+      await service.shutdown();
+    });
     await service.start();
     const warned = () => lines.filter((l) => l.includes('no longer configured')).map((l) => JSON.parse(l) as { level: string; queue: string; items: number });
     expect(warned()).toEqual([expect.objectContaining({ level: 'warn', queue: qdir, items: 2 })]);
