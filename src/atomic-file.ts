@@ -1,7 +1,8 @@
 /**
  * Durable small-file writes for component state (alert state, silences, budgets, the alertmanager
  * exporter's firing set): temp file, write every byte, fsync, rename over the target, fsync the directory.
- * A crash leaves either the old file or the new one, never a torn one; a failed write (ENOSPC, EDQUOT,
+ * A crash leaves either the old file or the new one, never a torn one (and perhaps a temp file, which the
+ * component's next start removes: {@link removeStaleTemps}); a failed write (ENOSPC, EDQUOT,
  * EIO, a short write that cannot be completed) throws a {@link StateWriteError} saying what, where and
  * how much, leaves the target as it was and removes the temp file.
  *
@@ -184,8 +185,20 @@ export function readJsonSync(file: string): unknown {
   return JSON.parse(text) as unknown;
 }
 
-/** Removes `<file>.<pid>.<n>.tmp` files a crashed earlier run left beside `file` (returns how many). */
+/** State files whose stale temp files this process has removed already (see {@link removeStaleTemps}). */
+const swept = new Set<string>();
+
+/**
+ * Removes `<file>.<pid>.<n>.tmp` files a crashed earlier run (kill -9 in the middle of a save) left beside
+ * `file`, which would otherwise hold disk space for ever (returns how many). Called by each loader of a state
+ * file before its first read; it does its work once per file in a process (0 after that), before this process
+ * writes the file, so it never removes the temp file of a save in flight (a reload's two instances of a
+ * component may share a file; under Docker the pid of every run is the same).
+ */
 export function removeStaleTemps(file: string): number {
+  const key = path.resolve(file);
+  if (swept.has(key)) return 0;
+  swept.add(key);
   const dir = path.dirname(file);
   const base = path.basename(file);
   let n = 0;

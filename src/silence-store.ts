@@ -18,7 +18,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJsonSync, setAsideCorrupt, writeFileAtomic } from './atomic-file.ts';
+import { readJsonSync, removeStaleTemps, setAsideCorrupt, writeFileAtomic } from './atomic-file.ts';
 import { type AmMatcher, MatcherError, compileAmMatcher, parseAmMatcher } from './api/matchers.ts';
 import { ErrorCodes, VigilError } from './errors.ts';
 import { parseApiTime } from './rfc3339.ts';
@@ -218,6 +218,7 @@ export class SilenceStore implements SilenceSource {
    */
   static open(stateDir: string, warn: (message: string) => void = () => undefined, limits: SilenceLimits = DEFAULT_SILENCE_LIMITS): SilenceStore {
     const store = new SilenceStore(path.join(stateDir, 'silences.json'), limits);
+    removeStaleTemps(store.file);
     let raw: unknown;
     try {
       raw = readJsonSync(store.file);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Agent } from 'undici';
 import { checkStatus, httpAgent, post, redact } from '../../src/delivery/http.ts';
 import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
+import { removeStaleTemps } from '../../src/atomic-file.ts';
 import { StateFileWriter } from '../../src/delivery/state-file-writer.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
@@ -90,6 +91,7 @@ export class AlertmanagerSender implements NotificationSender {
       for (const [k, a] of prev.active) this.active.set(k, a);
       if (prev.saveFailing) void this.writer.save();
     } else try {
+      removeStaleTemps(this.activeFile);
       const saved = JSON.parse(fs.readFileSync(this.activeFile, 'utf8')) as Alert[];
       for (const a of saved) if (a && typeof a.fingerprint === 'string' && a.labels) this.active.set(a.fingerprint, a);
     } catch (err) {

@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
-import { writeFileAtomicSync } from '../../src/atomic-file.ts';
+import { removeStaleTemps, writeFileAtomicSync } from '../../src/atomic-file.ts';
 import { type CreateSettings, type Exporter, type Host, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
@@ -228,6 +228,7 @@ export class PrometheusExporter implements Exporter {
   }
 
   private loadAlerts(): void {
+    removeStaleTemps(this.alertsFile);
     try {
       const saved = JSON.parse(fs.readFileSync(this.alertsFile, 'utf8')) as Record<string, ActiveAlert>;
       for (const [k, a] of Object.entries(saved)) if (a && typeof a.activeAt === 'number' && a.labels && typeof a.labels === 'object') this.store.alerts.set(k, a);

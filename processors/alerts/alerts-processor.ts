@@ -16,7 +16,7 @@ import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Batch } from '../../src/model.ts';
 import { AlertEngine, type EngineState } from './alert-engine.ts';
-import { readJsonSync, setAsideCorrupt, writeFileAtomicSync } from '../../src/atomic-file.ts';
+import { readJsonSync, removeStaleTemps, setAsideCorrupt, writeFileAtomicSync } from '../../src/atomic-file.ts';
 import type { AlertsConfig } from './config.ts';
 import type { CompiledConfig } from './rules.ts';
 import { RecentRing, type ComponentStatus, type NotificationRecord, type RuleStatus } from '../../src/status.ts';
@@ -129,6 +129,7 @@ export class AlertsProcessor implements Processor {
       }
     }
     let problem: string | undefined;
+    removeStaleTemps(this.stateFile);
     try {
       const state = readJsonSync(this.stateFile) as { version?: unknown } | undefined;
       if (state === undefined) return;

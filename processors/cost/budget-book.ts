@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { setAsideCorrupt, writeFileAtomic } from '../../src/atomic-file.ts';
+import { removeStaleTemps, setAsideCorrupt, writeFileAtomic } from '../../src/atomic-file.ts';
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { KeyValue } from '../../src/model.ts';
 import type { BudgetConfig } from './config.ts';
@@ -128,6 +128,7 @@ export class BudgetBook {
    * there; any other starts at zero. A corrupt file is moved aside (`.corrupt`) and reported.
    */
   load(nowMs: number): { restored: number; error?: string } {
+    removeStaleTemps(this.file);
     let text: string;
     try {
       text = fs.readFileSync(this.file, 'utf8');

@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger.ts';
 import type { AlertNotification } from '../model.ts';
+import { removeStaleTemps } from '../atomic-file.ts';
 import { StateFileWriter } from './state-file-writer.ts';
 
 interface Incident {
@@ -90,6 +91,7 @@ export class IncidentState {
       if (previous.saveFailing) void this.writer.save();
       return;
     }
+    removeStaleTemps(this.file);
     try {
       const saved = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Record<string, Incident>;
       for (const [k, v] of Object.entries(saved)) {
