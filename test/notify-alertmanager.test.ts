@@ -58,6 +58,27 @@ describe('alertmanager exporter', () => {
     await waitFor(async () => (await am.alerts()).length === 0, 10_000, 'alert resolved in Alertmanager');
   });
 
+  it.skipIf(!bin)('a corrupt entry in the saved firing set (active.json) does not keep the good ones out of a real Alertmanager', async () => {
+    const am = await new AlertmanagerProcess(bin!).start();
+    cleanup.push(() => am.stop());
+    const stateDir = tempDir();
+    const file = `${stateDir}/exporters/alertmanager/active.json`;
+    fs.mkdirSync(`${stateDir}/exporters/alertmanager`, { recursive: true });
+    const good = makeAlert({ alertname: 'StillFiring', severity: 'critical' }, { startsAt: new Date(Date.now() - 60_000).toISOString() });
+    // half-rewritten by hand or by a bad disk, but still JSON: entries Alertmanager refuses with 400
+    const bad = [
+      { ...good, fingerprint: 'f-no-labels', labels: {} },
+      { ...good, fingerprint: 'f-bad-time', labels: { alertname: 'Bad' }, startsAt: 'garbage' },
+      { ...good, fingerprint: 'f-number-label', labels: { alertname: 5 } },
+      null,
+      7,
+    ];
+    fs.writeFileSync(file, JSON.stringify([bad[0], good, ...bad.slice(1)]));
+    await exporter(am.url, { resend_delay: '200ms' }, stateDir);
+    await waitFor(async () => (await am.alerts()).length === 1, 10_000, 'the good saved alert re-sent to Alertmanager');
+    expect((await am.alerts())[0]!.labels.alertname).toBe('StillFiring');
+  });
+
   it('re-sends firing alerts every resend_delay until they resolve, also after a restart', async () => {
     const srv = await new RecordingServer(() => ({ status: 200, body: '' })).start();
     cleanup.push(() => srv.close());

@@ -16,6 +16,7 @@ import type { Logger } from '../../src/logger.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
 import { parseDuration } from '../../src/duration.ts';
+import { parseApiTime } from '../../src/rfc3339.ts';
 import type { AlertmanagerConfig } from './config.ts';
 import { timerDelay } from '../../src/timer-delay.ts';
 import { USER_AGENT } from '../../src/version.ts';
@@ -92,8 +93,18 @@ export class AlertmanagerSender implements NotificationSender {
       if (prev.saveFailing) void this.writer.save();
     } else try {
       removeStaleTemps(this.activeFile);
-      const saved = JSON.parse(fs.readFileSync(this.activeFile, 'utf8')) as Alert[];
-      for (const a of saved) if (a && typeof a.fingerprint === 'string' && a.labels) this.active.set(a.fingerprint, a);
+      const saved = JSON.parse(fs.readFileSync(this.activeFile, 'utf8')) as unknown;
+      if (!Array.isArray(saved)) throw new Error('expected a JSON array of alerts');
+      let skipped = 0;
+      for (const x of saved) {
+        const a = savedAlert(x);
+        if (a) this.active.set(a.fingerprint, a);
+        else skipped++;
+      }
+      // One alert Alertmanager refuses (no labels, a startsAt it cannot read) fails the whole POST of every
+      // firing alert, which Alertmanager then expires: such entries are left out, and said so.
+      if (skipped)
+        this.logger.warn({ file: this.activeFile, skipped, kept: this.active.size }, 'skipped saved firing alerts that are not whole alerts (fingerprint, labels, RFC 3339 startsAt)');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err, file: this.activeFile }, 'cannot read the saved firing alerts; starting without them');
     }
@@ -181,4 +192,35 @@ export class AlertmanagerSender implements NotificationSender {
     this.saveFailing = true;
     this.telemetry.setHealthy(false, `cannot save the firing alerts: ${err.message}`, 'state file');
   }
+}
+
+/**
+ * A firing alert as active.json holds it, checked and normalised, or undefined when it is not one that can be
+ * re-sent: a fingerprint, at least one label, string label and annotation values, an RFC 3339 `startsAt`.
+ */
+export function savedAlert(x: unknown): Alert | undefined {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
+  const a = x as Partial<Record<keyof Alert, unknown>>;
+  if (typeof a.fingerprint !== 'string' || !a.fingerprint) return undefined;
+  const labels = stringMap(a.labels);
+  if (!labels || !Object.keys(labels).length) return undefined;
+  const annotations = a.annotations === undefined ? {} : stringMap(a.annotations);
+  if (!annotations) return undefined;
+  if (typeof a.startsAt !== 'string' || parseApiTime(a.startsAt) === undefined) return undefined;
+  return {
+    status: 'firing',
+    labels,
+    annotations,
+    startsAt: a.startsAt,
+    endsAt: typeof a.endsAt === 'string' && parseApiTime(a.endsAt) !== undefined ? a.endsAt : '0001-01-01T00:00:00Z',
+    generatorURL: typeof a.generatorURL === 'string' ? a.generatorURL : '',
+    fingerprint: a.fingerprint,
+    value: typeof a.value === 'number' ? a.value : NaN,
+  };
+}
+
+function stringMap(x: unknown): Record<string, string> | undefined {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
+  for (const v of Object.values(x)) if (typeof v !== 'string') return undefined;
+  return { ...(x as Record<string, string>) };
 }
