@@ -155,6 +155,8 @@ export class DeliveryQueue<T> {
   private aborted = false;
   private idleWaiters: (() => void)[] = [];
   private readonly deadLetterFile: string;
+  /** The last dead-letter write failed (on /readyz as `(dead letter)` until one works). */
+  private deadLetterFailing = false;
   private readonly deadLetterCounter: Counter;
   private readonly droppedCounter: Counter;
   private readonly rand: () => number;
@@ -718,7 +720,15 @@ export class DeliveryQueue<T> {
     try {
       // whole line or nothing: a failed append is cut back, so the file stays valid JSON lines
       appendWholeSync(this.deadLetterFile, JSON.stringify(line) + '\n');
+      if (this.deadLetterFailing) {
+        this.deadLetterFailing = false;
+        this.p.telemetry.setHealthy(true, undefined, 'dead letter');
+        this.p.logger.info({ file: this.deadLetterFile }, 'the dead-letter file can be written again');
+      }
     } catch (err) {
+      // /readyz names it while it fails (the queue itself may still write: a line is larger than a DONE record)
+      this.deadLetterFailing = true;
+      this.p.telemetry.setHealthy(false, `cannot write the dead-letter file: ${(err as Error).message}`, 'dead letter');
       if (keepOnFailure) {
         this.p.logger.error({ ...this.p.describe(item), err: (err as Error).message, file: this.deadLetterFile, reason }, `cannot write the dead-letter file: the item stays queued and the write is retried in ${DEAD_LETTER_RETRY_MS / 1000} s`);
         return false;
