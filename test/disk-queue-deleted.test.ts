@@ -40,6 +40,24 @@ describe('disk queue: its folder deleted while running', () => {
     await q.close();
   });
 
+  it('with many segments and a compaction of a stuck head under way, nothing live is lost', async () => {
+    const qdir = path.join(tmp(), 'queue');
+    const q = await DiskQueue.open<{ n: number }>(qdir, { segmentBytes: 120, doneFlushMs: 1 });
+    await q.append([{ item: { n: 0 }, severity: 0 }]); // the stuck head
+    for (let n = 1; n <= 40; n++) {
+      const [e] = await q.append([{ item: { n }, severity: 0 }]);
+      if (n % 5) q.remove(e!.id);
+      if (n === 30) fs.rmSync(qdir, { recursive: true, force: true });
+    }
+    await q.append([{ item: { n: 41 }, severity: 0 }]);
+    const expected = [...q.values()].map((e) => e.item.n);
+    expect(expected).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 41]);
+    const again = await DiskQueue.open<{ n: number }>(qdir);
+    expect([...again.values()].map((e) => e.item.n)).toEqual(expected);
+    await again.close();
+    await q.close();
+  });
+
   it('when the folder cannot be made again, appends are refused with why, and all is written once it can', async () => {
     const qdir = path.join(tmp(), 'queue');
     const q = await DiskQueue.open<{ n: number }>(qdir, { probeMs: 5 });

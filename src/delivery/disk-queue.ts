@@ -382,7 +382,7 @@ export class DiskQueue<T> {
           await this.failed(batch, seg, before, err as NodeJS.ErrnoException, n);
           continue;
         }
-        if (await this.segmentGone()) {
+        if (this.rewriteNeeded || (await this.segmentGone())) {
           // what was just written (and every live entry before it) is in a file no one can open again
           this.rewriteNeeded = true;
           try {
@@ -544,13 +544,19 @@ export class DiskQueue<T> {
     await this.openSegment();
     this.mustRoll = false;
     const seg = this.current!;
-    const live = [...this.entries.values()].filter((e) => e.written);
+    // a compaction waiting to be written: its entries' records are in a segment about to be deleted, so they are
+    // written here too (and the compaction is done)
+    const compactions = this.pending.filter((p) => p.from);
+    this.pending = this.pending.filter((p) => !p.from);
+    const moving = new Set(compactions.flatMap((p) => p.entries ?? []));
+    const live = [...this.entries.values()].filter((e) => e.written || moving.has(e as InternalEntry<unknown>));
     const bufs = live.map((e) => entryRecord(e.id, e.enqueuedAt, e.severity, JSON.stringify(e.item)));
     const n = bufs.reduce((a, b) => a + b.length, 0);
     try {
       if (n) await writeAll(this.fh!, bufs);
       await this.fh!.datasync();
     } catch (err) {
+      this.pending.unshift(...compactions);
       // no empty segment left behind per try: the next try opens a new one
       this.segments.pop();
       this.mustRoll = true;
@@ -564,16 +570,20 @@ export class DiskQueue<T> {
     this.segments.splice(0, this.segments.length, seg);
     for (const e of live) {
       e.seg = seg;
+      e.written = true;
       seg.live++;
     }
     this.rewriteNeeded = false;
+    for (const p of compactions) p.resolve();
     for (const s of old) await fsp.rm(s.file, { force: true }).catch(noop);
   }
 
   private async openSegment(): Promise<void> {
     await this.fh?.close();
-    // (made again when it was deleted under the queue)
-    await fsp.mkdir(this.dir, { recursive: true });
+    // made again when it was deleted under the queue: the segments it held are gone, every live entry is
+    // written anew (rewriteAll) before a write to the new segment is acknowledged
+    const made = await fsp.mkdir(this.dir, { recursive: true });
+    if (made !== undefined && this.segments.length) this.rewriteNeeded = true;
     const seq = Math.max(this.lastSeq, this.segments.at(-1)?.seq ?? 0) + 1;
     this.lastSeq = seq;
     const file = path.join(this.dir, `${String(seq).padStart(10, '0')}.seg`);
