@@ -104,6 +104,38 @@ describe('restart in-process', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'processors/alerts/state.json'), 'utf8')).instances).toHaveLength(1);
   });
 
+  it('saved alerts whose fields have the wrong types are skipped with a warning; the others are kept and evaluation goes on', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const t0 = Date.now();
+    const a = instance(dir);
+    await a.proc.start({ reportFatal: () => undefined });
+    await a.feed('h1', 50, t0);
+    await a.proc.tick(t0);
+    await a.proc.tick(t0 + M); // h1 fires
+    await a.proc.shutdown();
+    const file = path.join(dir, 'processors/alerts/state.json');
+    const state = JSON.parse(fs.readFileSync(file, 'utf8')) as { instances: Record<string, unknown>[] };
+    const good = state.instances[0]!;
+    // valid JSON, wrong types: what a hand edit or a bad disk can leave
+    state.instances.push({ ...good, key: `${good.key as string}x`, labels: null }, { ...good, key: `${good.key as string}y`, labels: { host: 5 } }, { ...good, key: `${good.key as string}z`, state: 'weird' }, 7 as never);
+    fs.writeFileSync(file, JSON.stringify(state));
+    const log = recordingLogger();
+    const b = instance(dir, undefined, log.logger);
+    await b.proc.start({ reportFatal: () => undefined });
+    await b.feed('h1', 50, t0 + 2 * M);
+    await b.feed('h2', 50, t0 + 2 * M);
+    await b.proc.tick(t0 + 2 * M);
+    await b.proc.tick(t0 + 3 * M);
+    const lines = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    expect(lines.filter((l) => l.skipped !== undefined)).toEqual([expect.objectContaining({ level: 'warn', file, skipped: 4 })]);
+    // h1 kept firing with its startsAt (and its group's notification log): h2 fires and brings it along
+    expect(summary(b.got)).toEqual(['file/log firing h1', 'file/log firing h2', 'webhook/ops firing h1', 'webhook/ops firing h2']);
+    expect(b.got[0]!.alerts.find((x) => x.labels.host === 'h1')!.startsAt).toBe(new Date(t0).toISOString());
+    await b.proc.shutdown();
+  });
+
   it('a state file of another version or shape is moved aside and named in an error; the processor starts with no state', async () => {
     for (const content of ['{"version": 3, "instances": []}', '{"version": 2, "instances": 5}', '{"version": 2, "instances": [], "dispatcher": {"groups": 7}}', '[1, 2]']) {
       const dir = tempDir();

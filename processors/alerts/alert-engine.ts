@@ -337,12 +337,20 @@ export class AlertEngine {
     };
   }
 
-  /** Restores a snapshot taken by a previous run (unknown or malformed parts are skipped). */
-  restore(state: EngineState | EngineStateV1, now = Date.now()): void {
-    if (!state || (state.version !== 1 && state.version !== 2)) return;
+  /**
+   * Restores a snapshot taken by a previous run (unknown or malformed parts are skipped); returns how many saved
+   * alert instances were skipped as malformed (one kept would fail every evaluation after it).
+   */
+  restore(state: EngineState | EngineStateV1, now = Date.now()): number {
+    if (!state || (state.version !== 1 && state.version !== 2)) return 0;
+    let skipped = 0;
     for (const inst of state.instances ?? []) {
-      if (!inst || typeof inst.key !== 'string' || typeof inst.rule !== 'string' || typeof inst.labels !== 'object') continue;
-      this.state.restoreInstance({ ...inst, value: inst.value ?? NaN }, groupKeyOf(inst.key));
+      const ok = savedInstance(inst);
+      if (!ok) {
+        skipped++;
+        continue;
+      }
+      this.state.restoreInstance(ok, groupKeyOf(ok.key));
     }
     if (state.version === 2) this.dispatcher.restore(state.dispatcher);
     else {
@@ -363,5 +371,36 @@ export class AlertEngine {
     }
     this.configSilenceStarts = { ...(state.configSilenceStarts ?? {}) };
     this.silences = this.buildSilences();
+    return skipped;
   }
+}
+
+/** A saved instance checked and normalised, or undefined when its shape cannot be evaluated against (wrong types). */
+function savedInstance(x: unknown): Instance | undefined {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
+  const inst = x as Partial<Record<keyof Instance, unknown>>;
+  if (typeof inst.key !== 'string' || typeof inst.rule !== 'string' || typeof inst.fingerprint !== 'string') return undefined;
+  if (inst.state !== 'pending' && inst.state !== 'firing') return undefined;
+  const labels = stringRecord(inst.labels);
+  const annotations = inst.annotations === undefined ? {} : stringRecord(inst.annotations);
+  if (!labels || !annotations) return undefined;
+  const time = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  if (!time(inst.activeSince) || !time(inst.lastTrueAt)) return undefined;
+  if (inst.firingSince != null && !time(inst.firingSince)) return undefined;
+  if (inst.keepFiringSince != null && !time(inst.keepFiringSince)) return undefined;
+  if (inst.groupBy !== undefined && typeof inst.groupBy !== 'string') return undefined;
+  return {
+    ...(x as Instance),
+    labels,
+    annotations,
+    firingSince: (inst.firingSince as number | null | undefined) ?? undefined,
+    keepFiringSince: (inst.keepFiringSince as number | null | undefined) ?? undefined,
+    value: typeof inst.value === 'number' ? inst.value : NaN,
+  };
+}
+
+function stringRecord(x: unknown): Record<string, string> | undefined {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
+  for (const v of Object.values(x)) if (typeof v !== 'string') return undefined;
+  return x as Record<string, string>;
 }

@@ -135,7 +135,9 @@ export class AlertsProcessor implements Processor {
       if (state === undefined) return;
       if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new Error('expected a JSON object');
       if (state.version !== 1 && state.version !== 2) throw new Error(`unknown version ${JSON.stringify(state.version)} (this vigil reads versions 1 and 2)`);
-      this.engine.restore(state as EngineState);
+      const skipped = this.engine.restore(state as EngineState);
+      if (skipped)
+        this.settings.logger.warn({ file: this.stateFile, skipped }, 'alerts: skipped saved alerts whose fields have the wrong types; the others are restored');
       this.lastWritten = JSON.stringify(this.engine.snapshot());
       return;
     } catch (e) {
