@@ -178,7 +178,9 @@ describe('modules loaded at start with the shipped pipelines.yaml', () => {
     // src/regex.ts, now also the cost processor's and the templates'; src/limits.ts, now also http_json's); one
     // precompiled validator fewer. Each is one more file to load (well under a millisecond here). Raised to 75:
     // src/version.ts (vigil's version, read by the API and status page and by the HTTP exporters' User-Agent
-    // `vigil/<version>`) is shared by the core and the exporters, so it is a chunk of its own.
-    expect(m.total).toBeLessThanOrEqual(75);
+    // `vigil/<version>`) is shared by the core and the exporters, so it is a chunk of its own. Raised to 76:
+    // src/delivery/disk-queue.ts is a chunk of its own, as the core now reads it at start and at each reload to
+    // report the sending queues left by exporters that are no longer configured (their folder and count).
+    expect(m.total).toBeLessThanOrEqual(76);
   }, 300_000);
 });
