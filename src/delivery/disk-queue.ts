@@ -448,7 +448,8 @@ export class DiskQueue<T> {
     this.writeError = { ...why, since: this.writeError?.since ?? Date.now() };
     if (first) this.opts.onWriteState?.(this.writeError);
     if (!this.probe && !this.closed) {
-      this.probe = setInterval(() => void this.probeSpace(), this.opts.probeMs ?? 2000);
+      // a probe that fails is tried again at the next tick (the write-error state stays meanwhile)
+      this.probe = setInterval(() => void this.probeSpace().catch(() => undefined), this.opts.probeMs ?? 2000);
       this.probe.unref();
     }
   }
@@ -485,8 +486,9 @@ export class DiskQueue<T> {
     this.probing = true;
     try {
       const free = await freeBytesOf(this.dir);
-      if (free !== undefined && free < Math.max(this.writeError.bytes, 4096)) return;
+      // the state may have cleared (a write that worked) or the queue closed while statfs ran
       if (!this.writeError || this.closed) return;
+      if (free !== undefined && free < Math.max(this.writeError.bytes, 4096)) return;
       await new Promise<void>((resolve) => {
         this.pending.push({ buf: PROBE_RECORD, sync: true, resolve, reject: () => resolve() });
         this.kick();
