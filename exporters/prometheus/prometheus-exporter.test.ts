@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -679,6 +681,37 @@ describe('prometheus exporter component', () => {
     await e.shutdown();
     const again = await make();
     expect(again.scrape().body).toContain('ALERTS{alertname="HighP95Latency"');
+  });
+
+  it('leaves out saved alerts that are not whole alerts (no junk ALERTS series), keeps the good ones, and says how many', async () => {
+    const { logger, lines } = recordingLogger();
+    const settings = testSettings('exporter', 'prometheus', { logger });
+    const dir = path.join(settings.stateDir, 'exporters', 'prometheus');
+    fs.mkdirSync(dir, { recursive: true });
+    const good = { labels: { alertname: 'Good', severity: 'warning' }, activeAt: 1_700_000_000, state: 'firing' };
+    fs.writeFileSync(
+      path.join(dir, 'alerts.json'),
+      JSON.stringify({
+        good,
+        nullLabels: { labels: null, activeAt: 1 },
+        numberLabel: { labels: { alertname: 'N', host: 5 }, activeAt: 1 },
+        arrayLabels: { labels: ['1'], activeAt: 1 },
+        noAlertname: { labels: { severity: 'x' }, activeAt: 1 },
+        textTime: { labels: { alertname: 'T' }, activeAt: '1' },
+        badState: { labels: { alertname: 'S' }, activeAt: 1, state: 'resolved' },
+        notAnObject: 7,
+      }),
+    );
+    const e = prometheusExporterFactory.create(settings, configFor(prometheusExporterFactory, { endpoint: '127.0.0.1:0' })) as PrometheusExporter;
+    await e.start({ reportFatal: () => undefined });
+    stops.push(() => e.shutdown());
+    const alerts = e
+      .scrape()
+      .body.split('\n')
+      .filter((l) => l.startsWith('ALERTS{'));
+    expect(alerts).toEqual(['ALERTS{alertname="Good",alertstate="firing",severity="warning"} 1']);
+    const warn = lines.map((l) => JSON.parse(l) as { message: string; skipped?: number; kept?: number }).find((l) => l.message.startsWith('skipped saved alerts'));
+    expect(warn).toMatchObject({ skipped: 7, kept: 1 });
   });
 
   it('gzip only when Accept-Encoding accepts it (gzip;q=0 refuses it); HEAD has the headers of GET and no body', async () => {

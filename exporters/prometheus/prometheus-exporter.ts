@@ -230,8 +230,17 @@ export class PrometheusExporter implements Exporter {
   private loadAlerts(): void {
     removeStaleTemps(this.alertsFile);
     try {
-      const saved = JSON.parse(fs.readFileSync(this.alertsFile, 'utf8')) as Record<string, ActiveAlert>;
-      for (const [k, a] of Object.entries(saved)) if (a && typeof a.activeAt === 'number' && a.labels && typeof a.labels === 'object') this.store.alerts.set(k, a);
+      const saved = JSON.parse(fs.readFileSync(this.alertsFile, 'utf8')) as unknown;
+      if (!saved || typeof saved !== 'object' || Array.isArray(saved)) throw new Error('expected a JSON object of alerts by fingerprint');
+      let skipped = 0;
+      for (const [k, x] of Object.entries(saved)) {
+        const a = savedActiveAlert(x);
+        if (a) this.store.alerts.set(k, a);
+        else skipped++;
+      }
+      // an entry that is not a whole alert (labels null, a label that is not text, no activeAt) would be served
+      // as a junk ALERTS series (a="null", key_0="1"): left out, and said so
+      if (skipped) this.settings.logger.warn({ file: this.alertsFile, skipped, kept: this.store.alerts.size }, 'skipped saved alerts that are not whole alerts (labels with an alertname, all text; activeAt in seconds)');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.settings.logger.warn({ err: (err as Error).message, file: this.alertsFile }, 'cannot read the saved alerts; ALERTS starts empty');
     }
@@ -254,4 +263,22 @@ export class PrometheusExporter implements Exporter {
     this.settings.telemetry.setHealthy(true, undefined, 'state file');
     this.settings.logger.info({ file: this.alertsFile }, 'the firing alerts are saved again');
   }
+}
+
+/**
+ * A saved ALERTS entry of alerts.json as the exporter serves it, or undefined when it is not one: `labels` an
+ * object of text values with a non-empty `alertname`, `activeAt` a finite number of seconds, `state` absent,
+ * `pending` or `firing`.
+ */
+export function savedActiveAlert(x: unknown): ActiveAlert | undefined {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
+  const a = x as { labels?: unknown; activeAt?: unknown; state?: unknown };
+  if (typeof a.activeAt !== 'number' || !Number.isFinite(a.activeAt)) return undefined;
+  if (a.state !== undefined && a.state !== 'pending' && a.state !== 'firing') return undefined;
+  const l = a.labels;
+  if (!l || typeof l !== 'object' || Array.isArray(l)) return undefined;
+  for (const v of Object.values(l)) if (typeof v !== 'string') return undefined;
+  const labels = { ...(l as Record<string, string>) };
+  if (!labels['alertname']) return undefined;
+  return { labels, activeAt: a.activeAt, ...(a.state !== undefined ? { state: a.state } : {}) };
 }
