@@ -185,6 +185,17 @@ export function readJsonSync(file: string): unknown {
   return JSON.parse(text) as unknown;
 }
 
+/**
+ * A label or annotation set read back from a state file: a copy of `x` when it is a plain object whose values
+ * are all text, undefined otherwise (null, an array, a number where text belongs). Loaders of saved alerts skip
+ * an entry with such a set rather than serve or send it.
+ */
+export function savedStringMap(x: unknown): Record<string, string> | undefined {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
+  for (const v of Object.values(x)) if (typeof v !== 'string') return undefined;
+  return { ...(x as Record<string, string>) };
+}
+
 /** State files whose stale temp files this process has removed already (see {@link removeStaleTemps}). */
 const swept = new Set<string>();
 

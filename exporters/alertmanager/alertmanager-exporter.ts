@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Agent } from 'undici';
 import { checkStatus, httpAgent, post, redact } from '../../src/delivery/http.ts';
 import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
-import { removeStaleTemps } from '../../src/atomic-file.ts';
+import { removeStaleTemps, savedStringMap } from '../../src/atomic-file.ts';
 import { StateFileWriter } from '../../src/delivery/state-file-writer.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
@@ -202,9 +202,9 @@ export function savedAlert(x: unknown): Alert | undefined {
   if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
   const a = x as Partial<Record<keyof Alert, unknown>>;
   if (typeof a.fingerprint !== 'string' || !a.fingerprint) return undefined;
-  const labels = stringMap(a.labels);
+  const labels = savedStringMap(a.labels);
   if (!labels || !Object.keys(labels).length) return undefined;
-  const annotations = a.annotations === undefined ? {} : stringMap(a.annotations);
+  const annotations = a.annotations === undefined ? {} : savedStringMap(a.annotations);
   if (!annotations) return undefined;
   if (typeof a.startsAt !== 'string' || parseApiTime(a.startsAt) === undefined) return undefined;
   return {
@@ -219,8 +219,3 @@ export function savedAlert(x: unknown): Alert | undefined {
   };
 }
 
-function stringMap(x: unknown): Record<string, string> | undefined {
-  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
-  for (const v of Object.values(x)) if (typeof v !== 'string') return undefined;
-  return { ...(x as Record<string, string>) };
-}

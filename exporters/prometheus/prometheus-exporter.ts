@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
-import { removeStaleTemps, writeFileAtomicSync } from '../../src/atomic-file.ts';
+import { removeStaleTemps, savedStringMap, writeFileAtomicSync } from '../../src/atomic-file.ts';
 import { type CreateSettings, type Exporter, type Host, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
@@ -275,10 +275,7 @@ export function savedActiveAlert(x: unknown): ActiveAlert | undefined {
   const a = x as { labels?: unknown; activeAt?: unknown; state?: unknown };
   if (typeof a.activeAt !== 'number' || !Number.isFinite(a.activeAt)) return undefined;
   if (a.state !== undefined && a.state !== 'pending' && a.state !== 'firing') return undefined;
-  const l = a.labels;
-  if (!l || typeof l !== 'object' || Array.isArray(l)) return undefined;
-  for (const v of Object.values(l)) if (typeof v !== 'string') return undefined;
-  const labels = { ...(l as Record<string, string>) };
-  if (!labels['alertname']) return undefined;
+  const labels = savedStringMap(a.labels);
+  if (!labels?.['alertname']) return undefined;
   return { labels, activeAt: a.activeAt, ...(a.state !== undefined ? { state: a.state } : {}) };
 }

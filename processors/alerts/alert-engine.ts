@@ -6,6 +6,7 @@
  * The clock is whatever `now` the caller passes: the processor passes Date.now(), `vigil test` a fake one.
  */
 import crypto from 'node:crypto';
+import { savedStringMap } from '../../src/atomic-file.ts';
 import { parseDuration } from '../../src/duration.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ComponentTelemetry } from '../../src/telemetry.ts';
@@ -381,8 +382,8 @@ function savedInstance(x: unknown): Instance | undefined {
   const inst = x as Partial<Record<keyof Instance, unknown>>;
   if (typeof inst.key !== 'string' || typeof inst.rule !== 'string' || typeof inst.fingerprint !== 'string') return undefined;
   if (inst.state !== 'pending' && inst.state !== 'firing') return undefined;
-  const labels = stringRecord(inst.labels);
-  const annotations = inst.annotations === undefined ? {} : stringRecord(inst.annotations);
+  const labels = savedStringMap(inst.labels);
+  const annotations = inst.annotations === undefined ? {} : savedStringMap(inst.annotations);
   if (!labels || !annotations) return undefined;
   const time = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   if (!time(inst.activeSince) || !time(inst.lastTrueAt)) return undefined;
@@ -399,8 +400,3 @@ function savedInstance(x: unknown): Instance | undefined {
   };
 }
 
-function stringRecord(x: unknown): Record<string, string> | undefined {
-  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
-  for (const v of Object.values(x)) if (typeof v !== 'string') return undefined;
-  return x as Record<string, string>;
-}
