@@ -24,7 +24,7 @@ import {
   emptyScope,
 } from '../../src/model.ts';
 import { findString } from '../../src/attributes.ts';
-import { GENAI_CALL_KEYS, type GenAiCall, newGenAiCall, readGenAiCall } from './genai-call.ts';
+import { GENAI_CALL_KEYS, type GenAiCall, newGenAiCall, readGenAiCall, serviceTierOf } from './genai-call.ts';
 import { MetricStreamReader, type MetricPointVisitor, type PointContext } from '../../src/streams/metric-stream-reader.ts';
 import { BudgetBook, MAX_GROUPS } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
@@ -32,24 +32,6 @@ import type { ComponentStatus } from '../../src/status.ts';
 import type { CostConfig } from './config.ts';
 import { type Price, type PriceTable, type ProviderContext, type Resolution, type ServiceTierName, type Unpriced, type UnpricedReason, BUILTIN_PRICES, buildPriceTable, ratesFor } from './price-table.ts';
 import { timerDelay } from '../../src/timer-delay.ts';
-
-/** The attributes that name an OpenAI-style service tier, the served one before the requested one (semconv, then deprecated). */
-const SERVICE_TIER_KEYS = ['openai.response.service_tier', 'gen_ai.openai.response.service_tier', 'openai.request.service_tier', 'gen_ai.openai.request.service_tier'] as const;
-
-/** The service tier a token-usage point names (see SERVICE_TIER_KEYS), read in one pass over its attributes; undefined if none. */
-function serviceTierOf(a: readonly KeyValue[]): string | undefined {
-  let best: number = SERVICE_TIER_KEYS.length;
-  let tier: string | undefined;
-  for (const kv of a) {
-    if (!kv.key.endsWith('service_tier')) continue;
-    const rank = (SERVICE_TIER_KEYS as readonly string[]).indexOf(kv.key);
-    if (rank >= 0 && rank < best && typeof kv.value === 'string' && kv.value) {
-      best = rank;
-      tier = kv.value;
-    }
-  }
-  return tier;
-}
 
 /** Accumulated usage of one (service, model, provider, operation) since the last emission. */
 interface Usage {

@@ -301,6 +301,23 @@ function codeOf(k: string): number {
   return 0;
 }
 
+/**
+ * The OpenAI service tier `attrs` name, as {@link readGenAiCall} reads it for a span (the served one, else the one
+ * requested; the first of each present), for a token-usage metric point; undefined when none.
+ */
+export function serviceTierOf(attrs: readonly KeyValue[]): string | undefined {
+  let res: string | undefined;
+  let req: string | undefined;
+  for (const kv of attrs) {
+    if (!kv.key.endsWith('service_tier')) continue;
+    const code = codeOf(kv.key);
+    const v = kv.value;
+    if (code === RES_SERVICE_TIER) res ??= typeof v === 'string' ? v : str(v);
+    else if (code === REQ_SERVICE_TIER) req ??= typeof v === 'string' ? v : str(v);
+  }
+  return res || req || undefined;
+}
+
 // The name last seen at each of the first SLOTS positions and its code: spans of one instrumentation
 // carry their attributes in the same order, and a decoder that reuses key strings (src/otlp intern
 // cache) gives the same string object, so the check is one identity compare.
