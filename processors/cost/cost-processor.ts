@@ -30,7 +30,7 @@ import { BudgetBook, MAX_GROUPS } from './budget-book.ts';
 import { ModelCosts, budgetStatus } from './cost-status.ts';
 import type { ComponentStatus } from '../../src/status.ts';
 import type { CostConfig } from './config.ts';
-import { type Price, type PriceTable, type ProviderContext, type Resolution, type ServiceTierName, type Unpriced, type UnpricedReason, BUILTIN_PRICES, buildPriceTable, ratesFor } from './price-table.ts';
+import { type Price, type PriceTable, type ProviderContext, type Resolution, type Unpriced, type UnpricedReason, BUILTIN_PRICES, buildPriceTable, priceOnTier, ratesFor } from './price-table.ts';
 import { timerDelay } from '../../src/timer-delay.ts';
 
 /** Accumulated usage of one (service, model, provider, operation) since the last emission. */
@@ -418,9 +418,7 @@ export class CostProcessor implements Processor {
             continue;
           }
           // an OpenAI-style service tier priced apart (flex, priority: LiteLLM *_flex, *_priority); any other is standard
-          let price = r.price;
-          const tier = call.serviceTier;
-          if (tier !== undefined && price.serviceTiers !== undefined) price = price.serviceTiers[tier.toLowerCase() as ServiceTierName] ?? price;
+          const price = priceOnTier(r.price, call.serviceTier);
           const ai = call.audioInput;
           const ao = call.audioOutput;
           const cost = callCost(price, input, output, cacheRead, cacheWrite, reasoning, beside, ai > 0 && Number.isFinite(ai) ? ai : 0, ao > 0 && Number.isFinite(ao) ? ao : 0);
@@ -629,11 +627,7 @@ export class CostProcessor implements Processor {
     const svc = findString(a, 'service.name') ?? findString(rattrs, 'service.name') ?? '';
     // the histogram does not say which input tokens were cached: all are priced as input; a service tier on the
     // point (flex, priority) picks its prices as on a span
-    let price = r?.price;
-    if (price?.serviceTiers !== undefined) {
-      const tier = serviceTierOf(a);
-      if (tier) price = price.serviceTiers[tier.toLowerCase() as ServiceTierName] ?? price;
-    }
+    const price = r?.price?.serviceTiers !== undefined ? priceOnTier(r.price, serviceTierOf(a)) : r?.price;
     const cost = price ? (type === 'input' ? tokens * price.input : tokens * price.output) / 1e6 : 0;
     this.holdMetricUsage(svc, reqModel || resModel || '', provider ?? '', findString(a, 'gen_ai.operation.name') ?? '', price?.name ?? '', type, tokens, cost, price ? undefined : ((r as Unpriced | undefined)?.reason ?? 'no_price'), a, rattrs);
   }

@@ -1021,6 +1021,15 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
+/**
+ * The prices of `p` on an OpenAI-style service tier (`flex`, `priority`, any case: LiteLLM's `*_flex` /
+ * `*_priority` prices); `p` itself for no tier, another tier, or a model without tier prices.
+ */
+export function priceOnTier(p: Price, tier: string | undefined): Price {
+  if (!tier || p.serviceTiers === undefined) return p;
+  return p.serviceTiers[tier.toLowerCase() as ServiceTierName] ?? p;
+}
+
 /** The rates that apply to a call with `input` input tokens (the highest tier it is above, else the base). */
 export function ratesFor(p: Price, input: number): { input: number; output: number; cacheRead: number; cacheWrite: number; reasoning: number } {
   const tiers = p.tiers;
