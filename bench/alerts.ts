@@ -112,6 +112,12 @@ function liveBytes(): number {
 /** Milliseconds waited after the forced full GC before a timed round (see evaluationCost). */
 const SETTLE_MS = 50;
 
+/** What comes before every timed round: a forced full GC, then SETTLE_MS for its concurrent sweeping to end. */
+async function settle(): Promise<void> {
+  fullGc()?.();
+  await new Promise((res) => setTimeout(res, SETTLE_MS));
+}
+
 /**
  * The machine's own spread under the round's p99 (issue 21), printed beside it as the node:http floor is beside
  * the CPU figure: a computation that never changes (a sum over a 1 Mi-element Float64Array, repeated), calibrated
@@ -127,6 +133,17 @@ async function fixedWorkSpread(targetMs: number, rounds: number): Promise<{ p50:
     for (let i = 0; i < a.length; i++) s += a[i]!;
     sink += s;
   };
+  // `n` rounds of `passes` passes, each paced as the rounds are; their times in ms
+  const paced = async (n: number, passes: number) => {
+    const times: number[] = [];
+    for (let r = 0; r < n; r++) {
+      await settle();
+      const t = performance.now();
+      for (let k = 0; k < passes; k++) pass();
+      times.push(performance.now() - t);
+    }
+    return times;
+  };
   // calibrate: the median of 9 single passes (after a warm-up) gives the passes per round, first
   for (let i = 0; i < 5; i++) pass();
   const one: number[] = [];
@@ -137,23 +154,8 @@ async function fixedWorkSpread(targetMs: number, rounds: number): Promise<{ p50:
   }
   let passes = Math.max(1, Math.round(targetMs / percentile(one, 0.5)));
   // then once more on whole rounds paced as the rounds (single passes time slower than a loop of them, by up to 2x)
-  const trial: number[] = [];
-  for (let r = 0; r < 3; r++) {
-    fullGc()?.();
-    await new Promise((res) => setTimeout(res, SETTLE_MS));
-    const t = performance.now();
-    for (let k = 0; k < passes; k++) pass();
-    trial.push(performance.now() - t);
-  }
-  passes = Math.max(1, Math.round((passes * targetMs) / percentile(trial, 0.5)));
-  const times: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    fullGc()?.();
-    await new Promise((res) => setTimeout(res, SETTLE_MS));
-    const t = performance.now();
-    for (let k = 0; k < passes; k++) pass();
-    times.push(performance.now() - t);
-  }
+  passes = Math.max(1, Math.round((passes * targetMs) / percentile(await paced(3, passes), 0.5)));
+  const times = await paced(rounds, passes);
   if (sink < 0) console.log(sink); // keeps the loop from being optimized away
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
 }
@@ -239,8 +241,7 @@ export async function evaluationCost(shape: EvalShape | boolean = false): Promis
     // the cores with V8's sweeper threads (counted in the cpu columns, and on a busy 2-core VM in the wall
     // time too: cpu p50 54 ms without the pause, 25 ms with it, in one run at load 7). The daemon never
     // forces a full collection before a round.
-    fullGc()?.();
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    await settle();
     const start = performance.now();
     const c0 = process.cpuUsage();
     engine.evaluate(t + 1).commit();
