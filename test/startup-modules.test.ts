@@ -140,6 +140,29 @@ describe('modules loaded at start with the shipped pipelines.yaml', () => {
       );
     await step(path.join(root, 'node_modules/typescript/bin/tsc'), ['-p', path.join(root, 'tsconfig.build.json'), '--outDir', dist]);
     for (const s of ['copy-data-files', 'precompile-schemas', 'bundle']) await step(path.join(root, `deploy/${s}.mjs`), [root, dist]);
+    // V8 takes the validators' code caches under the flags the daemon holds while it starts (src/startup-v8.ts),
+    // which is when it loads them: every cache the build wrote is accepted there
+    const codeCaches = await new Promise<Record<string, string>>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import fs from 'node:fs'; import { createRequire } from 'node:module';
+           const { holdForStartup } = await import(${JSON.stringify(path.join(dist, 'src/startup-v8.js'))});
+           holdForStartup();
+           const dir = ${JSON.stringify(path.join(dist, 'precompiled-validators'))};
+           const req = createRequire(dir + '/');
+           const out = {};
+           for (const f of fs.readdirSync(dir).filter((f) => /^[a-z]+_[0-9a-f]{40}\.cjs$/.test(f))) out[f] = req('./' + f).codeCache;
+           console.log(JSON.stringify(out));`,
+        ],
+        { cwd: build, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as Record<string, string>)),
+      ),
+    );
+    expect(Object.keys(codeCaches).length).toBeGreaterThan(15);
+    expect(Object.entries(codeCaches).filter(([, c]) => c !== 'accepted')).toEqual([]);
     // and its gRPC listener (grpc-js is in the bundle) takes an OTLP export
     let grpcReply = '';
     const m = await modulesOf('run', dist, undefined, async (log) => {
