@@ -7,8 +7,8 @@ import vm from 'node:vm';
 
 let collect: (() => void) | undefined | null = null;
 /**
- * V8's full collection, obtained once without `--expose-gc` (the flag is set at run time and `gc` taken from a
- * fresh context); undefined where that is not possible.
+ * V8's full collection, obtained once without `--expose-gc` (the flag is set at run time, `gc` taken from a
+ * fresh context, and the flag unset again); undefined where that is not possible.
  */
 export function fullGc(): (() => void) | undefined {
   if (collect !== null) return collect;
@@ -17,6 +17,9 @@ export function fullGc(): (() => void) | undefined {
     try {
       v8.setFlagsFromString('--expose-gc');
       collect = vm.runInNewContext('gc') as () => void;
+      // back to the default: the function taken stays usable, and V8's flags stay those a start compiles the
+      // bundle under, which its code cache is checked against (deploy/bundle-main.mjs)
+      v8.setFlagsFromString('--no-expose-gc');
     } catch {
       collect = undefined;
     }

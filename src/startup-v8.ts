@@ -79,7 +79,17 @@ export function holdForStartup(): void {
   }
 }
 
-/** Gives V8 its usual settings back; a no-op unless {@link holdForStartup} held them. Idempotent. */
+/**
+ * The process event {@link releaseAfterStartup} emits once V8's flags are back to what they were: the build's
+ * training start (deploy/bundle-main.mjs) writes the bundle's code cache then, under the flags a start compiles
+ * the bundle with (V8 refuses a cache made under other flags).
+ */
+export const STARTUP_RELEASED_EVENT = 'vigil:startup-released';
+
+/**
+ * Gives V8 its usual settings back and emits {@link STARTUP_RELEASED_EVENT} on `process`; a no-op unless
+ * {@link holdForStartup} held them. Idempotent.
+ */
 export function releaseAfterStartup(): void {
   if (!held) return;
   if (held.tiering) v8.setFlagsFromString('--opt');
@@ -87,6 +97,7 @@ export function releaseAfterStartup(): void {
   process.off('worker', reassertOnWorker);
   if (held.growth) v8.setFlagsFromString('--semi-space-growth-factor=2');
   held = undefined;
+  (process as NodeJS.EventEmitter).emit(STARTUP_RELEASED_EVENT);
 }
 
 /**

@@ -44,7 +44,8 @@ let output = '';
 const ports = { grpc: 0, http: 0, json: 0, telemetry: 0 };
 
 beforeAll(async () => {
-  // build stage: `npm run build` (tsc -p tsconfig.build.json), deploy/copy-data-files.mjs, deploy/precompile-schemas.mjs and deploy/bundle.mjs
+  // build stage: `npm run build` (tsc -p tsconfig.build.json), deploy/copy-data-files.mjs, deploy/precompile-schemas.mjs,
+  // deploy/bundle.mjs and deploy/code-cache.mjs
   const build = path.join(work, 'build');
   fs.mkdirSync(build, { recursive: true });
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(build, 'node_modules')); // the build stage's `npm ci`
@@ -52,6 +53,7 @@ beforeAll(async () => {
   await run(process.execPath, [path.join(root, 'deploy/copy-data-files.mjs'), root, path.join(build, 'dist')], root);
   await run(process.execPath, [path.join(root, 'deploy/precompile-schemas.mjs'), root, path.join(build, 'dist')], root);
   await run(process.execPath, [path.join(root, 'deploy/bundle.mjs'), root, path.join(build, 'dist')], root);
+  await run(process.execPath, [path.join(root, 'deploy/code-cache.mjs'), root, path.join(build, 'dist')], root);
   // runtime stage
   fs.mkdirSync(app, { recursive: true });
   for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(root, f), path.join(app, f));
@@ -102,6 +104,7 @@ describe('the runtime stage of deploy/Dockerfile', () => {
         VIGIL_PROMETHEUS_ENDPOINT: '127.0.0.1:0',
         VIGIL_STATE_DIR: stateDir,
         VIGIL_BEARER_TOKEN: 'runtime-token',
+        VIGIL_CODE_CACHE_REPORT: path.join(work, 'code-cache.txt'),
       }),
     });
     proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -112,6 +115,8 @@ describe('the runtime stage of deploy/Dockerfile', () => {
       if (proc!.exitCode !== null) throw new Error(`vigil exited (${proc!.exitCode}) before ready:\n${output}`);
       return fetch(`${tel}/readyz`).then((r) => r.status === 200, () => false);
     }, 30_000, 'the runtime vigil /readyz');
+    // the bundle compiled with the code cache the build stage's training start made (production node_modules here)
+    expect(fs.readFileSync(path.join(work, 'code-cache.txt'), 'utf8')).toBe('accepted');
 
     // the receivers of the container config take data
     const trace = fs.readFileSync(path.join(root, 'test/fixtures/otlp-examples/trace.json'), 'utf8');

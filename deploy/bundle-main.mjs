@@ -1,0 +1,63 @@
+// dist/app/main.js, written by deploy/bundle.mjs (issue 21, start-up): loads the daemon's bundle,
+// dist/app/vigil.cjs (one CommonJS function expression), compiled with V8's code cache dist/app/vigil.v8cache,
+// which the build's training start made (deploy/code-cache.mjs). With the cache, V8 neither parses the bundle
+// nor compiles again the functions a start runs; it refuses a cache made by another V8 version, with other V8
+// flags or for other code, and the bundle is then compiled from its source as usual.
+//
+// Environment (build and tests only):
+//   VIGIL_CODE_CACHE_TRAINING=1      no cache is read; once start-up is over (src/startup-v8.ts
+//                                    releaseAfterStartup, with V8's flags back to their defaults, as when this
+//                                    file compiles the bundle), the cache of everything compiled so far is written
+//   VIGIL_CODE_CACHE_REPORT=<file>   writes there what V8 did with the cache: accepted, rejected or none
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+const file = fileURLToPath(new URL('./vigil.cjs', import.meta.url));
+const cacheFile = fileURLToPath(new URL('./vigil.v8cache', import.meta.url));
+const training = process.env.VIGIL_CODE_CACHE_TRAINING === '1';
+
+/**
+ * The bytes of `file` in memory that V8 maps and unmaps itself (a WebAssembly.Memory), or undefined when it cannot
+ * be read. A Buffer of this size (over 128 KiB) is a malloc() that glibc serves with mmap(), and freeing it raises
+ * glibc's threshold for mmap() to its size: the start-up's later allocations of up to that size then come from the
+ * main arena, whose fragments stay resident (1.5 MiB of idle RSS here, measured in /proc/PID/smaps `[heap]`).
+ */
+function readOutsideMalloc(path) {
+  let fd;
+  try {
+    fd = fs.openSync(path, 'r');
+    const size = fs.fstatSync(fd).size;
+    const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(size / 65536)) });
+    const bytes = new Uint8Array(memory.buffer, 0, size);
+    for (let at = 0; at < size; ) {
+      const n = fs.readSync(fd, bytes, at, size - at, at);
+      if (n === 0) return undefined;
+      at += n;
+    }
+    return bytes;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** The bundle's code: ASCII only (deploy/bundle.mjs checks it), decoded as latin1, kept by V8 as a one-byte string. */
+function bundleSource() {
+  const bytes = readOutsideMalloc(file);
+  if (!bytes) return fs.readFileSync(file, 'latin1'); // for the error it throws
+  return Buffer.from(bytes.buffer, 0, bytes.length).toString('latin1');
+}
+
+let cachedData = training ? undefined : readOutsideMalloc(cacheFile);
+const script = new vm.Script(bundleSource(), { filename: file, cachedData });
+if (process.env.VIGIL_CODE_CACHE_REPORT) {
+  fs.writeFileSync(process.env.VIGIL_CODE_CACHE_REPORT, cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted');
+}
+cachedData = undefined; // the cache's bytes are not needed once compiled
+if (training) process.once('vigil:startup-released', () => fs.writeFileSync(cacheFile, script.createCachedData()));
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(file), module, file, path.dirname(file));

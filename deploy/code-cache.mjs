@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// The last step of `npm run build` (issue 21, start-up): makes <dist>/app/vigil.v8cache, V8's code cache of the
+// bundle (deploy/bundle.mjs), with a training start: `node <dist>/app/main.js run` on the repository's
+// pipelines.yaml, every listener on an ephemeral loopback port and its state in a temporary folder, with
+// VIGIL_CODE_CACHE_TRAINING=1. Once start-up is over, main.js writes the cache of everything compiled so far
+// (module evaluation, config loading and validation, every component's start), under V8's default flags; this
+// script then stops the daemon. A start with the cache skips parsing the bundle and compiling those functions.
+// The build fails when the training start does not get ready (with what the daemon said).
+//
+//   node deploy/code-cache.mjs <repo root> <dist dir>
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { shippedConfigEnv } from '../scripts/module-log/shipped-env.mjs';
+
+/** Runs the training start; resolves to the cache file's path and size once the daemon has exited. */
+export async function makeCodeCache(root, dist, { timeoutMs = 60_000 } = {}) {
+  const cacheFile = path.join(dist, 'app/vigil.v8cache');
+  fs.rmSync(cacheFile, { force: true });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-code-cache-'));
+  try {
+    const child = spawn(process.execPath, [path.join(dist, 'app/main.js'), 'run', '--config', path.join(root, 'pipelines.yaml')], {
+      cwd: dir,
+      env: { ...process.env, ...shippedConfigEnv(dir), VIGIL_CODE_CACHE_TRAINING: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    const ready = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the training start was not ready within ${timeoutMs} ms`)), timeoutMs);
+      const check = () => {
+        if (out.includes('everything is ready') && fs.existsSync(cacheFile)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      const take = (c) => {
+        // the debug exporter could log more: keep what start-up said
+        if (out.length < 200_000) out += c.toString();
+        check();
+      };
+      child.stdout.on('data', take);
+      child.stderr.on('data', take);
+      void exited.then((how) => {
+        clearTimeout(timer);
+        reject(new Error(`the training start ended (${how}) before it was ready`));
+      });
+    });
+    try {
+      await ready;
+    } catch (e) {
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`${e.message}:\n${out}`);
+    }
+    child.kill('SIGTERM');
+    await exited;
+    return { file: cacheFile, bytes: fs.statSync(cacheFile).size };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [root = '.', dist = 'dist'] = process.argv.slice(2);
+  const { file, bytes } = await makeCodeCache(path.resolve(root), path.resolve(root, dist));
+  console.log(`wrote V8's code cache of the bundle, ${(bytes / 1024 / 1024).toFixed(1)} MiB, to ${path.relative(process.cwd(), file) || file}`);
+}
