@@ -281,9 +281,40 @@ export interface Factory<C = unknown> {
   example?: Record<string, unknown>;
 }
 
-/** Folder of a component's own state below the service's state directory (`<state_dir>/<kind>/<type_name>`). */
+/**
+ * Folder of a component's own state below the service's state directory: `<state_dir>/<kind>s/<name>`, where
+ * `<name>` is {@link stateDirName} of its id.
+ */
 export function stateDirFor(settings: Pick<CreateSettings, 'stateDir' | 'kind' | 'id'>): string {
-  return `${settings.stateDir}/${settings.kind}s/${settings.id.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  return `${settings.stateDir}/${settings.kind}s/${stateDirName(settings.id)}`;
+}
+
+/**
+ * The folder name of component id `type[/name]`: `type_name`, each character of the name outside
+ * `[A-Za-z0-9_.-]` written `%XX` (ASCII, hex) or `%uXXXX` (any other UTF-16 unit), so that two ids never share a
+ * folder (`webhook/a@b` is `webhook_a%40b`, `webhook/a_b` is `webhook_a_b`). Ids of those characters only keep
+ * the name vigil always gave them.
+ */
+export function stateDirName(id: string): string {
+  const slash = id.indexOf('/');
+  if (slash < 0) return escapeName(id);
+  return `${escapeName(id.slice(0, slash))}_${escapeName(id.slice(slash + 1))}`;
+}
+
+function escapeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.-]/g, (c) => {
+    const unit = c.charCodeAt(0);
+    return unit < 0x80 ? `%${unit.toString(16).toUpperCase().padStart(2, '0')}` : `%u${unit.toString(16).toUpperCase().padStart(4, '0')}`;
+  });
+}
+
+/**
+ * The folder name versions before 2026-11-30 gave component id `id` (every character outside `[A-Za-z0-9_.-]`
+ * written `_`, so `webhook/a@b` and `webhook/a_b` shared one): where the state of an id with such characters is
+ * found after an upgrade.
+ */
+export function legacyStateDirName(id: string): string {
+  return id.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
 /** A consumer that drops everything (for an exporter's `emit`). */

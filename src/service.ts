@@ -9,7 +9,7 @@ import { ErrorCodes, systemErrorCode } from './errors.ts';
 import { type LoadResult, formatConfigError, loadConfig, parseComponentId, type ServiceConfig } from './config/load.ts';
 import { parseDuration } from './duration.ts';
 import type { Tracer } from '@opentelemetry/api';
-import { type ComponentKind, stateDirFor } from './component.ts';
+import { type ComponentKind, legacyStateDirName, stateDirFor, stateDirName } from './component.ts';
 import { type CarriedComponent, Graph } from './graph.ts';
 import type { Logger } from './logger.ts';
 import type { ComponentRegistry } from './registry.ts';
@@ -154,6 +154,39 @@ export class Service {
   }
 
   /**
+   * Moves the state of components whose ids have characters outside `[A-Za-z0-9_.-]` from the folder versions
+   * before 2026-11-30 gave them ({@link legacyStateDirName}: such characters as `_`) to the one they have now
+   * ({@link stateDirName}), so that an upgrade keeps their queues, alert state and budgets. A folder that two
+   * configured ids shared under the old naming (`webhook/a@b` and `webhook/a_b`) is left to the id whose name
+   * it still is, or where it is, with a warning naming both: what it holds cannot be told apart.
+   */
+  private moveLegacyStateDirs(config: ServiceConfig): void {
+    for (const kind of ['receiver', 'processor', 'exporter'] as const) {
+      const ids = Object.keys((config as unknown as Record<string, Record<string, unknown> | undefined>)[`${kind}s`] ?? {});
+      const root = path.join(config.service.state_dir, `${kind}s`);
+      for (const id of ids) {
+        const legacy = legacyStateDirName(id);
+        const now = stateDirName(id);
+        if (legacy === now || !fs.existsSync(path.join(root, legacy)) || fs.existsSync(path.join(root, now))) continue;
+        const sharing = ids.filter((other) => other !== id && (legacyStateDirName(other) === legacy || stateDirName(other) === legacy));
+        if (sharing.length > 0) {
+          this.logger.warn(
+            { folder: path.join(root, legacy), ids: [id, ...sharing] },
+            `the state folder ${path.join(root, legacy)} was shared by ${[id, ...sharing].map((i) => `"${i}"`).join(' and ')} under an earlier version's naming; it is left in place, and ${kind} "${id}" now keeps its state in ${path.join(root, now)}`,
+          );
+          continue;
+        }
+        try {
+          fs.renameSync(path.join(root, legacy), path.join(root, now));
+          this.logger.info({ from: path.join(root, legacy), to: path.join(root, now) }, `moved the state of ${kind} "${id}" to its folder's new name`);
+        } catch (err) {
+          this.logger.warn({ folder: path.join(root, legacy), err: (err as Error).message }, `cannot move the state of ${kind} "${id}" to ${path.join(root, now)}`);
+        }
+      }
+    }
+  }
+
+  /**
    * Warns about sending queues left in the state folder by exporters the config no longer has (removed or
    * renamed by a reload or between runs) that still hold items: nothing delivers them until an exporter with
    * that id is configured again (its queue is then replayed), so the log says where they are and how many.
@@ -207,6 +240,7 @@ export class Service {
     this.telemetry.phase = 'starting';
     this.apiToken = this.readApiToken(this.config);
     checkStateDirSync(this.config.service.state_dir);
+    this.moveLegacyStateDirs(this.config);
     this.openSilences(this.config.service.state_dir);
     // The endpoint binds while the pipelines start (either failing fails the start; /readyz says 503 until both are done).
     const [listened, started] = await Promise.allSettled([this.listenTelemetry(), this.startGraph(this.config)]);
@@ -321,6 +355,7 @@ export class Service {
     const detachedMs = Date.now() - swapStart;
     try {
       checkStateDirSync(next.service.state_dir);
+      this.moveLegacyStateDirs(next);
       this.apiToken = this.readApiToken(next);
       this.openSilences(next.service.state_dir);
       this.config = next;
