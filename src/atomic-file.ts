@@ -173,6 +173,30 @@ export function setAsideCorrupt(file: string): boolean {
   }
 }
 
+/**
+ * A JSON state file read back at start: `value` is its parsed content (undefined when there is no file);
+ * `problem` says why there is none when the file is there but cannot be used: unreadable (EACCES, EIO: left
+ * where it is), not JSON, or of a shape `shape` refuses (its reason). Such a file is moved aside as
+ * `<file>.corrupt` ({@link setAsideCorrupt}), so that the next save does not overwrite it unseen, and `problem`
+ * says so.
+ */
+export function readStateFile(file: string, shape: (v: unknown) => string | undefined = () => undefined): { value?: unknown; problem?: string } {
+  let value: unknown;
+  try {
+    value = readJsonSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code) return { problem: `${file}: ${(e as Error).message}` };
+    return { problem: corruptProblem(file, (e as Error).message) };
+  }
+  if (value === undefined) return {};
+  const wrong = shape(value);
+  return wrong === undefined ? { value } : { problem: corruptProblem(file, wrong) };
+}
+
+function corruptProblem(file: string, why: string): string {
+  return `${file}: ${why}${setAsideCorrupt(file) ? ` (kept as ${path.basename(file)}.corrupt)` : ''}`;
+}
+
 /** The parsed JSON of a file, undefined when it does not exist; throws when it is not valid JSON. */
 export function readJsonSync(file: string): unknown {
   let text: string;

@@ -48,6 +48,8 @@ describe('cost budgets', () => {
     const { proc, emitted } = make([{ name: 'daily', period: 'day', limit_usd: 10 }]);
     await proc.start();
     expect(await gauge(proc, emitted, 'llm.budget.spent', 'daily')).toBe(0);
+    // the limit itself, also before any spend (a graph's limit line: spent / utilization would be 0 / 0)
+    expect(await gauge(proc, emitted, 'llm.budget.limit', 'daily')).toBe(10);
     await spend(proc, 2);
     await spend(proc, 6);
     expect(await gauge(proc, emitted, 'llm.budget.spent', 'daily')).toBeCloseTo(8, 9);

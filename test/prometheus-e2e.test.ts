@@ -209,7 +209,7 @@ scrape_configs:
     const selfNames = await servedMetricNames(`http://127.0.0.1:${telemetryPort}/metrics`);
     const declared = declaredSelfMetricNames(ROOT);
     const served = new Set([...exporterNames, ...selfNames, ...[...declared].filter((n) => n.startsWith('vigil_'))]);
-    for (const n of ['span_calls_total', 'span_duration_milliseconds_bucket', 'span_duration_summary_milliseconds', 'llm_cost_USD_total', 'llm_tokens_total', 'llm_budget_spent_USD', 'llm_budget_utilization_ratio', 'ALERTS', 'ALERTS_FOR_STATE', 'target_info']) expect(exporterNames.has(n), n).toBe(true);
+    for (const n of ['span_calls_total', 'span_duration_milliseconds_bucket', 'span_duration_summary_milliseconds', 'llm_cost_USD_total', 'llm_tokens_total', 'llm_budget_spent_USD', 'llm_budget_utilization_ratio', 'llm_budget_limit_USD', 'ALERTS', 'ALERTS_FOR_STATE', 'target_info']) expect(exporterNames.has(n), n).toBe(true);
     for (const n of ['vigil_receiver_accepted_items_total', 'vigil_pipeline_duration_seconds_bucket', 'vigil_process_memory_rss']) expect(selfNames.has(n), n).toBe(true);
     const queries = dashboardQueries(path.join(ROOT, 'deploy/grafana/dashboards'));
     expect(queries.length).toBeGreaterThan(20);

@@ -5,12 +5,11 @@
  * so that Alertmanager expires them on its own if vigil dies; a resolved alert is sent with its `endsAt`
  * and forgotten.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Agent } from 'undici';
 import { checkStatus, httpAgent, post, redact } from '../../src/delivery/http.ts';
 import type { NotificationSender } from '../../src/delivery/notification-exporter.ts';
-import { removeStaleTemps, savedStringMap } from '../../src/atomic-file.ts';
+import { readStateFile, removeStaleTemps, savedStringMap } from '../../src/atomic-file.ts';
 import { StateFileWriter } from '../../src/delivery/state-file-writer.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { Alert, AlertNotification } from '../../src/model.ts';
@@ -91,12 +90,12 @@ export class AlertmanagerSender implements NotificationSender {
     if (prev && prev.activeFile === this.activeFile) {
       for (const [k, a] of prev.active) this.active.set(k, a);
       if (prev.saveFailing) void this.writer.save();
-    } else try {
+    } else {
       removeStaleTemps(this.activeFile);
-      const saved = JSON.parse(fs.readFileSync(this.activeFile, 'utf8')) as unknown;
-      if (!Array.isArray(saved)) throw new Error('expected a JSON array of alerts');
+      const { value, problem } = readStateFile(this.activeFile, (v) => (Array.isArray(v) ? undefined : 'expected a JSON array of alerts'));
+      if (problem) this.logger.warn({ err: problem, file: this.activeFile }, 'cannot read the saved firing alerts; starting without them');
       let skipped = 0;
-      for (const x of saved) {
+      for (const x of (value ?? []) as unknown[]) {
         const a = savedAlert(x);
         if (a) this.active.set(a.fingerprint, a);
         else skipped++;
@@ -105,8 +104,6 @@ export class AlertmanagerSender implements NotificationSender {
       // firing alert, which Alertmanager then expires: such entries are left out, and said so.
       if (skipped)
         this.logger.warn({ file: this.activeFile, skipped, kept: this.active.size }, 'skipped saved firing alerts that are not whole alerts (fingerprint, labels, RFC 3339 startsAt)');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err, file: this.activeFile }, 'cannot read the saved firing alerts; starting without them');
     }
     this.timer = setInterval(() => void this.resend(), timerDelay(this.resendMs));
     this.timer.unref();

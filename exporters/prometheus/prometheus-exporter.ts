@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
-import { removeStaleTemps, savedStringMap, writeFileAtomicSync } from '../../src/atomic-file.ts';
+import { readStateFile, removeStaleTemps, savedStringMap, writeFileAtomicSync } from '../../src/atomic-file.ts';
 import { type CreateSettings, type Exporter, type Host, READS_NO_SPAN_FIELDS, type SpanReads } from '../../src/component.ts';
 import { stateDirFor } from '../../src/component.ts';
 import { parseDuration } from '../../src/duration.ts';
@@ -229,21 +229,17 @@ export class PrometheusExporter implements Exporter {
 
   private loadAlerts(): void {
     removeStaleTemps(this.alertsFile);
-    try {
-      const saved = JSON.parse(fs.readFileSync(this.alertsFile, 'utf8')) as unknown;
-      if (!saved || typeof saved !== 'object' || Array.isArray(saved)) throw new Error('expected a JSON object of alerts by fingerprint');
-      let skipped = 0;
-      for (const [k, x] of Object.entries(saved)) {
-        const a = savedActiveAlert(x);
-        if (a) this.store.alerts.set(k, a);
-        else skipped++;
-      }
-      // an entry that is not a whole alert (labels null, a label that is not text, no activeAt) would be served
-      // as a junk ALERTS series (a="null", key_0="1"): left out, and said so
-      if (skipped) this.settings.logger.warn({ file: this.alertsFile, skipped, kept: this.store.alerts.size }, 'skipped saved alerts that are not whole alerts (labels with an alertname, all text; activeAt in seconds)');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.settings.logger.warn({ err: (err as Error).message, file: this.alertsFile }, 'cannot read the saved alerts; ALERTS starts empty');
+    const { value, problem } = readStateFile(this.alertsFile, (v) => (v && typeof v === 'object' && !Array.isArray(v) ? undefined : 'expected a JSON object of alerts by fingerprint'));
+    if (problem) this.settings.logger.warn({ err: problem, file: this.alertsFile }, 'cannot read the saved alerts; ALERTS starts empty');
+    let skipped = 0;
+    for (const [k, x] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+      const a = savedActiveAlert(x);
+      if (a) this.store.alerts.set(k, a);
+      else skipped++;
     }
+    // an entry that is not a whole alert (labels null, a label that is not text, no activeAt) would be served
+    // as a junk ALERTS series (a="null", key_0="1"): left out, and said so
+    if (skipped) this.settings.logger.warn({ file: this.alertsFile, skipped, kept: this.store.alerts.size }, 'skipped saved alerts that are not whole alerts (labels with an alertname, all text; activeAt in seconds)');
   }
 
   /** Writes alerts.json; a failure (disk full) keeps the previous file, is on /readyz (`state file`) and is retried. */

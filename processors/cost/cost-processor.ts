@@ -837,17 +837,21 @@ export class CostProcessor implements Processor {
     if (this.budgets.active) {
       const spent: NumberDataPoint[] = [];
       const utilization: NumberDataPoint[] = [];
+      const limit: NumberDataPoint[] = [];
       for (const b of this.budgets.snapshot(nowMs)) {
         for (const g of b.groups) {
           const attrs: KeyValue[] = [{ key: 'budget', value: b.config.name }, ...g.attrs];
           spent.push(numberPoint(attrs, nowNs, nowNs, g.spent));
           utilization.push(numberPoint(attrs, nowNs, nowNs, g.spent / b.config.limit_usd));
+          limit.push(numberPoint(attrs, nowNs, nowNs, b.config.limit_usd));
         }
       }
       resourceMetrics.push(
         resourceOf('', [
           { name: 'llm.budget.spent', description: 'Spend of the current budget period', unit: 'USD', metadata: [], data: { type: 'gauge', dataPoints: spent } },
           { name: 'llm.budget.utilization', description: 'Spend of the current period / limit', unit: '1', metadata: [], data: { type: 'gauge', dataPoints: utilization } },
+          // the limit itself, so that a graph draws it without dividing spend by utilization (0 / 0 before any spend)
+          { name: 'llm.budget.limit', description: 'Limit of one budget period', unit: 'USD', metadata: [], data: { type: 'gauge', dataPoints: limit } },
         ]),
       );
       if (this.budgets.isDirty) this.schedulePersist(); // a period roll-over changes the state too

@@ -20,11 +20,10 @@
  * failed). Bounded: at most `maxKeys` incidents; closed ones are forgotten after `keepClosedMs`, and the
  * oldest closed (then the oldest open) go first when the bound is reached.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger.ts';
 import type { AlertNotification } from '../model.ts';
-import { removeStaleTemps } from '../atomic-file.ts';
+import { readStateFile, removeStaleTemps } from '../atomic-file.ts';
 import { StateFileWriter } from './state-file-writer.ts';
 
 interface Incident {
@@ -92,13 +91,10 @@ export class IncidentState {
       return;
     }
     removeStaleTemps(this.file);
-    try {
-      const saved = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Record<string, Incident>;
-      for (const [k, v] of Object.entries(saved)) {
-        if (v && Array.isArray(v.firing) && typeof v.at === 'number') this.incidents.set(k, { firing: v.firing.filter((f) => typeof f === 'string'), at: v.at });
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err: (err as Error).message, file: this.file }, 'cannot read the saved incident state; starting without it');
+    const { value, problem } = readStateFile(this.file, (v) => (v && typeof v === 'object' && !Array.isArray(v) ? undefined : 'expected a JSON object of incidents by key'));
+    if (problem) this.logger.warn({ err: problem, file: this.file }, 'cannot read the saved incident state; starting without it');
+    for (const [k, v] of Object.entries((value ?? {}) as Record<string, Incident>)) {
+      if (v && Array.isArray(v.firing) && typeof v.at === 'number') this.incidents.set(k, { firing: v.firing.filter((f) => typeof f === 'string'), at: v.at });
     }
   }
 
