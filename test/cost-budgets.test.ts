@@ -130,6 +130,38 @@ describe('cost budgets', () => {
     await third.proc.shutdown();
   });
 
+  it("the status page's cost per model survives a restart (also without budgets): the month's figures, today's on the same day", async () => {
+    vi.setSystemTime(Date.UTC(2026, 10, 23, 12));
+    const models = (p: CostProcessor) => (p.status(Date.now()).cost as { models: { model: string; todayUsd: number; monthUsd: number; inputTokens: number }[] }).models;
+    const first = make([]);
+    await first.proc.start();
+    await spend(first.proc, 2.5);
+    await first.proc.flush();
+    expect(models(first.proc)).toEqual([expect.objectContaining({ model: 'gpt-4o', todayUsd: 2.5, monthUsd: 2.5, inputTokens: 1e6 })]);
+    await first.proc.shutdown();
+
+    const second = make([], first.stateDir);
+    await second.proc.start();
+    expect(models(second.proc)).toEqual([expect.objectContaining({ model: 'gpt-4o', todayUsd: 2.5, monthUsd: 2.5, inputTokens: 1e6 })]);
+    await spend(second.proc, 1);
+    await second.proc.flush();
+    await second.proc.shutdown();
+
+    // the next day: today's figure starts again, the month's goes on
+    vi.setSystemTime(Date.UTC(2026, 10, 24, 8));
+    const third = make([], first.stateDir);
+    await third.proc.start();
+    expect(models(third.proc)).toEqual([expect.objectContaining({ model: 'gpt-4o', todayUsd: 0, monthUsd: 3.5 })]);
+    await third.proc.shutdown();
+
+    // the next month: nothing of November
+    vi.setSystemTime(Date.UTC(2026, 11, 1, 0, 0, 1));
+    const fourth = make([], first.stateDir);
+    await fourth.proc.start();
+    expect(models(fourth.proc)).toEqual([]);
+    await fourth.proc.shutdown();
+  });
+
   it('persists spend shortly after it changes (debounced), with no temp file left behind', async () => {
     vi.setSystemTime(Date.UTC(2026, 10, 23, 12));
     const { proc, stateDir } = make([{ name: 'daily', period: 'day', limit_usd: 10 }]);

@@ -8,6 +8,7 @@ import { removeStaleTemps, setAsideCorrupt, writeFileAtomic } from '../../src/at
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { KeyValue } from '../../src/model.ts';
 import type { BudgetConfig } from './config.ts';
+import type { ModelCosts, SavedModelCosts } from './cost-status.ts';
 
 /**
  * Groups kept per budget; past it, or when the process's memory budget is full (src/memory-budget.ts,
@@ -45,6 +46,8 @@ interface BudgetState {
 export interface PersistedFile {
   version: 1;
   budgets: Record<string, { period: string; kind: string; timezone: string; groups: { attrs: Record<string, string>; spent: number }[] }>;
+  /** The cost per model of the status page (cost-status.ts ModelCosts), when it counted any. */
+  models?: SavedModelCosts;
 }
 
 /**
@@ -127,7 +130,7 @@ export class BudgetBook {
    * Restores spend from the state file: a budget whose saved period is the current one continues from
    * there; any other starts at zero. A corrupt file is moved aside (`.corrupt`) and reported.
    */
-  load(nowMs: number): { restored: number; error?: string } {
+  load(nowMs: number): { restored: number; error?: string; models?: unknown } {
     removeStaleTemps(this.file);
     let text: string;
     try {
@@ -146,7 +149,7 @@ export class BudgetBook {
       setAsideCorrupt(this.file);
       return { restored: 0, error: `${this.file}: ${(err as Error).message}; budget spend starts from zero (old file kept as .corrupt)` };
     }
-    return { restored: this.restore(doc, nowMs) };
+    return { restored: this.restore(doc, nowMs), models: doc.models };
   }
 
   /**
@@ -174,9 +177,12 @@ export class BudgetBook {
     return restored;
   }
 
-  /** The spend as the state file holds it (what {@link persist} writes). */
+  /** Where {@link document} takes the cost per model from (the processor's). */
+  models?: ModelCosts;
+
+  /** The spend as the state file holds it (what {@link persist} writes), with the cost per model. */
   document(): PersistedFile {
-    const doc: PersistedFile = { version: 1, budgets: {} };
+    const doc: PersistedFile = { version: 1, budgets: {}, ...(this.models ? { models: this.models.document() } : {}) };
     for (const b of this.budgets) {
       doc.budgets[b.config.name] = {
         period: b.period,

@@ -88,7 +88,7 @@ export class CostProcessor implements Processor {
   private readonly intervalMs: number;
   private readonly persistMs: number;
   private readonly budgets: BudgetBook;
-  private readonly modelCosts = new ModelCosts();
+  private readonly modelCosts = new ModelCosts(() => this.budgets.markDirty());
   private readonly stateDir: string;
   /** The processor a reload replaces (its spend is taken over at load), until then. */
   private previous: unknown;
@@ -174,6 +174,7 @@ export class CostProcessor implements Processor {
     this.stateDir = stateDirFor(settings);
     this.previous = settings.previous;
     this.budgets = new BudgetBook(config.budgets, this.stateDir);
+    this.budgets.models = this.modelCosts; // saved with the spend (budgets.json), so that a restart keeps the month's figures
     this.lastEmitNs = BigInt(Date.now()) * 1_000_000n;
     this.counterLabels = settings.telemetry.labels;
     this.streams = new MetricStreamReader({ component: 'cost', logger: settings.logger, telemetry: settings.telemetry, maxStreams: MAX_STREAMS });
@@ -233,14 +234,18 @@ export class CostProcessor implements Processor {
     // the file when its last saves failed (disk full); taken over rather than read back from the file.
     const prev = this.previous;
     this.previous = undefined;
-    if (this.budgets.active && prev instanceof CostProcessor && prev.budgetFile === this.budgetFile) {
-      const restored = this.budgets.restore(prev.budgets.document(), Date.now());
+    // The cost per model (the status page's) is kept in the same file, also without budgets.
+    if (prev instanceof CostProcessor && prev.budgetFile === this.budgetFile) {
+      const doc = prev.budgets.document();
+      const restored = this.budgets.restore(doc, Date.now());
+      this.modelCosts.restore(doc.models, Date.now());
       if (prev.budgets.isDirty || prev.saveFailing) this.budgets.markDirty();
       if (restored) this.logger.info({ groups: restored }, 'cost: budget spend carried over from before the reload');
-    } else if (this.budgets.active) {
-      const { restored, error } = this.budgets.load(Date.now());
+    } else {
+      const { restored, error, models } = this.budgets.load(Date.now());
       if (error) this.logger.error(error);
       else if (restored) this.logger.info({ groups: restored }, 'cost: budget spend restored');
+      this.modelCosts.restore(models, Date.now());
     }
   }
 
@@ -854,8 +859,9 @@ export class CostProcessor implements Processor {
           { name: 'llm.budget.limit', description: 'Limit of one budget period', unit: 'USD', metadata: [], data: { type: 'gauge', dataPoints: limit } },
         ]),
       );
-      if (this.budgets.isDirty) this.schedulePersist(); // a period roll-over changes the state too
     }
+    // a period roll-over changes the state too, and so does the cost per model
+    if (this.budgets.isDirty) this.schedulePersist();
     if (resourceMetrics.length) await this.emit.consume({ resourceMetrics });
   }
 

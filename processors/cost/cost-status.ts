@@ -1,8 +1,8 @@
 /**
  * What the cost processor reports to the status page: each budget's spend in the current period against
  * its limit, with a linear projection to the end of the period, and the cost per model today and this
- * month (UTC calendar; counted from the emitted usage, in memory: after a restart it counts from then on,
- * while budget spend itself is persisted).
+ * month (UTC calendar; counted from the emitted usage, and saved with the budget spend, so that a restart or a
+ * reload keeps the month's figures).
  */
 import type { KeyValue } from '../../src/model.ts';
 import type { BudgetStatus, ModelCost } from '../../src/status.ts';
@@ -52,15 +52,27 @@ export function budgetStatus(b: { config: BudgetConfig; period: string; groups: 
   }));
 }
 
+/** {@link ModelCosts} as the cost processor's state file keeps it (budgets.json `models`). */
+export interface SavedModelCosts {
+  /** The UTC day (`2026-11-30`) and month (`2026-11`) the figures are of. */
+  day: string;
+  month: string;
+  rows: ModelCost[];
+}
+
 /** Cost and tokens per model, today and this month (UTC). */
 export class ModelCosts {
   private day = '';
   private month = '';
   private readonly models = new Map<string, ModelCost>();
 
+  /** `changed`: called at each change (the processor marks its state file for the next save). */
+  constructor(private readonly changed: () => void = () => {}) {}
+
   /** Adds the usage of one emission at `nowMs`. */
   add(model: string, usd: number, priced: boolean, input: number, output: number, nowMs: number): void {
     this.roll(nowMs);
+    this.changed();
     let m = this.models.get(model);
     if (!m) {
       if (this.models.size >= MAX_MODELS) return;
@@ -86,5 +98,42 @@ export class ModelCosts {
   list(nowMs: number): ModelCost[] {
     this.roll(nowMs);
     return [...this.models.values()].map((m) => ({ ...m }));
+  }
+
+  /** The figures as the state file keeps them. */
+  document(): SavedModelCosts {
+    return { day: this.day, month: this.month, rows: [...this.models.values()].map((m) => ({ ...m })) };
+  }
+
+  /**
+   * Takes saved figures (`saved`, as read from the state file: checked here) when they are of the month of
+   * `nowMs` (today's only when of its day too), added to any counted since; rows that are not whole (a model
+   * name, finite amounts >= 0) are skipped. Returns how many rows were taken.
+   */
+  restore(saved: unknown, nowMs: number): number {
+    this.roll(nowMs);
+    if (!saved || typeof saved !== 'object') return 0;
+    const { day, month, rows } = saved as Partial<SavedModelCosts>;
+    if (month !== this.month || !Array.isArray(rows)) return 0;
+    const amount = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+    let taken = 0;
+    for (const r of rows as unknown[]) {
+      if (!r || typeof r !== 'object') continue;
+      const x = r as Record<string, unknown>;
+      const [today, monthUsd, input, output] = [amount(x.todayUsd), amount(x.monthUsd), amount(x.inputTokens), amount(x.outputTokens)];
+      if (typeof x.model !== 'string' || today === undefined || monthUsd === undefined || input === undefined || output === undefined) continue;
+      let m = this.models.get(x.model);
+      if (!m) {
+        if (this.models.size >= MAX_MODELS) continue;
+        this.models.set(x.model, (m = { model: x.model, todayUsd: 0, monthUsd: 0, inputTokens: 0, outputTokens: 0, unpriced: false }));
+      }
+      if (day === this.day) m.todayUsd += today;
+      m.monthUsd += monthUsd;
+      m.inputTokens += input;
+      m.outputTokens += output;
+      if (x.unpriced === true) m.unpriced = true;
+      taken++;
+    }
+    return taken;
   }
 }
