@@ -2,7 +2,9 @@
 // dist/app/vigil.cjs (one CommonJS function expression), compiled with V8's code cache dist/app/vigil.v8cache,
 // which the build's training start made (deploy/code-cache.mjs). With the cache, V8 neither parses the bundle
 // nor compiles again the functions a start runs; it refuses a cache made by another V8 version, with other V8
-// flags or for other code, and the bundle is then compiled from its source as usual.
+// flags or for a source of another length, and the bundle is then compiled from its source as usual. V8 does not
+// compare the code itself: deploy/bundle.mjs deletes the cache whenever it writes the bundle, and only
+// deploy/code-cache.mjs writes one, from the bundle beside it.
 //
 // Environment (build and tests only):
 //   VIGIL_CODE_CACHE_TRAINING=1      no cache is read; once start-up is over (src/startup-v8.ts
@@ -58,6 +60,12 @@ if (process.env.VIGIL_CODE_CACHE_REPORT) {
   fs.writeFileSync(process.env.VIGIL_CODE_CACHE_REPORT, cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted');
 }
 cachedData = undefined; // the cache's bytes are not needed once compiled
-if (training) process.once('vigil:startup-released', () => fs.writeFileSync(cacheFile, script.createCachedData()));
+if (training) {
+  process.once('vigil:startup-released', () => {
+    // whole or not at all: the build looks for the file
+    fs.writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
+    fs.renameSync(`${cacheFile}.tmp`, cacheFile);
+  });
+}
 const module = { exports: {} };
 script.runInThisContext()(module.exports, createRequire(file), module, file, path.dirname(file));

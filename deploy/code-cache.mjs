@@ -29,9 +29,12 @@ export async function makeCodeCache(root, dist, { timeoutMs = 60_000 } = {}) {
     const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
     const ready = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the training start was not ready within ${timeoutMs} ms`)), timeoutMs);
+      // the cache is written just after the ready line (start-up is released then): looked for until it is there
+      const poll = setInterval(() => check(), 10);
       const check = () => {
         if (out.includes('everything is ready') && fs.existsSync(cacheFile)) {
           clearTimeout(timer);
+          clearInterval(poll);
           resolve();
         }
       };
@@ -44,6 +47,7 @@ export async function makeCodeCache(root, dist, { timeoutMs = 60_000 } = {}) {
       child.stderr.on('data', take);
       void exited.then((how) => {
         clearTimeout(timer);
+        clearInterval(poll);
         reject(new Error(`the training start ended (${how}) before it was ready`));
       });
     });

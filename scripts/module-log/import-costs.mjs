@@ -2,7 +2,7 @@
 // then tsc's per-file build of vigil (dist/, so run `npm run build` first), loads the components the shipped
 // pipelines.yaml names, compiles (or, with the build's precompiled validators, requires) their schemas, loads
 // the config, builds the service and starts it, printing each step's wall time and the change of RSS and V8
-// heap used. The daemon itself runs the bundle (dist/app/main.js), which loads the same code from fewer files:
+// heap used. The daemon itself runs the bundle (dist/app/vigil.cjs, compiled by dist/app/main.js with V8's code cache):
 // use the per-step figures to see what costs, the bench (BENCH_DAEMON_START_ONLY) for what start-up takes.
 // Steps are cumulative: a package already loaded by an earlier step costs nothing later.
 //
