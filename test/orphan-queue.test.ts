@@ -7,11 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { DiskQueue } from '../src/delivery/disk-queue.ts';
-import { Service } from '../src/service.ts';
-import { components } from '../app/components.ts';
 import { recordingLogger, tempDir } from './helpers/index.ts';
+import { startService } from './helpers/service.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -38,15 +36,11 @@ describe('the sending queue of an exporter no longer configured', () => {
     const before = fs.readdirSync(qdir).map((f) => [f, fs.statSync(path.join(qdir, f)).size]);
 
     const file = path.join(dir, 'pipelines.yaml');
-    fs.writeFileSync(file, yaml(dir, 'nop'));
-    const loaded = await loadConfig([file], components);
-    expect(loaded.errors.map(formatConfigError)).toEqual([]);
     const { logger, lines } = recordingLogger();
-    const service = new Service(loaded.config!, { logger, registry: components });
+    const service = await startService(dir, yaml(dir, 'nop'), logger);
     cleanup.push(async () => {
       await service.shutdown();
     });
-    await service.start();
     const warned = () => lines.filter((l) => l.includes('no longer configured')).map((l) => JSON.parse(l) as { level: string; queue: string; items: number });
     expect(warned()).toEqual([expect.objectContaining({ level: 'warn', queue: qdir, items: 2 })]);
     expect(fs.readdirSync(qdir).map((f) => [f, fs.statSync(path.join(qdir, f)).size])).toEqual(before);

@@ -9,11 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { legacyStateDirName, stateDirName } from '../src/component.ts';
-import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { DiskQueue } from '../src/delivery/disk-queue.ts';
-import { Service } from '../src/service.ts';
-import { components } from '../app/components.ts';
 import { recordingLogger, tempDir } from './helpers/index.ts';
+import { startService } from './helpers/service.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -49,16 +47,11 @@ async function queueOf(dir: string, n: number): Promise<void> {
 }
 
 async function started(dir: string, exporters: string[]): Promise<string[]> {
-  const file = path.join(dir, 'pipelines.yaml');
-  fs.writeFileSync(file, yaml(dir, exporters));
-  const loaded = await loadConfig([file], components);
-  expect(loaded.errors.map(formatConfigError)).toEqual([]);
   const { logger, lines } = recordingLogger();
-  const service = new Service(loaded.config!, { logger, registry: components });
+  const service = await startService(dir, yaml(dir, exporters), logger);
   cleanup.push(async () => {
     await service.shutdown();
   });
-  await service.start();
   return lines;
 }
 

@@ -7,15 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Factory } from '../src/component.ts';
 import { SilenceStore } from '../src/silence-store.ts';
-import { alertsProcessorFactory } from '../processors/alerts/index.ts';
-import { costProcessorFactory } from '../processors/cost/index.ts';
-import { alertmanagerExporterFactory } from '../exporters/alertmanager/index.ts';
-import { prometheusExporterFactory } from '../exporters/prometheus/index.ts';
-import { pagerdutyExporterFactory } from '../exporters/pagerduty/index.ts';
-import { opsgenieExporterFactory } from '../exporters/opsgenie/index.ts';
 import { configFor, tempDir, testSettings } from './helpers/index.ts';
+import { STATEFUL_COMPONENTS } from './helpers/stateful-components.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -33,14 +27,7 @@ function crashLeftovers(file: string): { temps: string[]; other: string } {
 }
 
 describe('temp files of a state-file save cut by a crash', () => {
-  const components: [string, Factory, 'processor' | 'exporter', Record<string, unknown>, string][] = [
-    ['alerts', alertsProcessorFactory as Factory, 'processor', {}, 'processors/alerts/state.json'],
-    ['cost', costProcessorFactory as Factory, 'processor', { budgets: [{ name: 'daily', period: 'day', limit_usd: 10 }] }, 'processors/cost/budgets.json'],
-    ['alertmanager', alertmanagerExporterFactory as Factory, 'exporter', { url: 'http://127.0.0.1:9' }, 'exporters/alertmanager/active.json'],
-    ['prometheus', prometheusExporterFactory as Factory, 'exporter', { endpoint: '127.0.0.1:0' }, 'exporters/prometheus/alerts.json'],
-    ['pagerduty', pagerdutyExporterFactory as Factory, 'exporter', { url: 'http://127.0.0.1:9/v2/enqueue', routing_key: 'R0UT1NGKEY0000000000000000000000' }, 'exporters/pagerduty/incidents.json'],
-    ['opsgenie', opsgenieExporterFactory as Factory, 'exporter', { api_url: 'http://127.0.0.1:9', api_key: '00000000-0000-0000-0000-000000000000' }, 'exporters/opsgenie/incidents.json'],
-  ];
+  const components = STATEFUL_COMPONENTS;
   it.each(components)('%s: removed at start, other files kept', async (id, factory, kind, raw, rel) => {
     const dir = tempDir();
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
