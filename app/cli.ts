@@ -194,7 +194,7 @@ async function run(args: string[], io: Out): Promise<number> {
   const exit = new Promise<number>((r) => (resolveExit = r));
   // The daemon runs until a signal stops it, whatever its config holds open: the telemetry endpoint does not
   // hold the event loop (unref'd), so a config of `nop` receivers would otherwise end the process right after
-  // "everything is ready" (Node's exit code 13, an unsettled top-level await). One idle timer holds it: no wake-up.
+  // "everything is ready", with `main` never settled. One idle timer holds it: no wake-up.
   const hold = setInterval(() => undefined, 2 ** 31 - 1);
   void exit.then(() => clearInterval(hold));
   const starting = service.start().then(
