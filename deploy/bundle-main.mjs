@@ -6,6 +6,8 @@
 // compare the code itself: deploy/bundle.mjs deletes the cache whenever it writes the bundle, and only
 // deploy/code-cache.mjs writes one, from the bundle beside it.
 //
+// The cache is `vigil.v8cache`, or `vigil.<heap flags>.v8cache` under V8 heap-size flags (heapFlagsKey below).
+//
 // Environment (build and tests only):
 //   VIGIL_CODE_CACHE_TRAINING=1      no cache is read; once start-up is over (src/startup-v8.ts
 //                                    releaseAfterStartup, with V8's flags back to their defaults, as when this
@@ -18,7 +20,24 @@ import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
 const file = fileURLToPath(new URL('./vigil.cjs', import.meta.url));
-const cacheFile = fileURLToPath(new URL('./vigil.v8cache', import.meta.url));
+
+/**
+ * The V8 heap-size flags of this process (command line and NODE_OPTIONS), sorted, as `name_value` joined by
+ * dots (`max-old-space-size_136.max-semi-space-size_8`); '' without any. V8 refuses a cache made under other
+ * flags, and the shipped deployments set heap sizes (deploy/kubernetes, deploy/systemd): the build makes a
+ * cache for each of their flag sets (deploy/code-cache.mjs FLAG_SETS), named by this key.
+ */
+function heapFlagsKey() {
+  const words = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const flags = [];
+  for (const w of words) {
+    const m = /^--(max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|min[-_]semi[-_]space[-_]size|max[-_]heap[-_]size|stack[-_]size)=(\d+)$/.exec(w);
+    if (m) flags.push(`${m[1].replaceAll('_', '-')}_${m[2]}`);
+  }
+  return flags.sort().join('.');
+}
+const key = heapFlagsKey();
+const cacheFile = fileURLToPath(new URL(key ? `./vigil.${key}.v8cache` : './vigil.v8cache', import.meta.url));
 const training = process.env.VIGIL_CODE_CACHE_TRAINING === '1';
 
 /**

@@ -81,7 +81,7 @@ function grpcDirnamePlugin() {
 }
 
 /** Files of an earlier build in <dist>/app: the chunks of the ES module bundle (`<name>-<8 base-32 chars>.js`) and the cache. */
-const STALE = /(-[A-Z0-9]{8}\.js(\.map)?|^vigil\.v8cache)$/;
+const STALE = /(-[A-Z0-9]{8}\.js(\.map)?|^vigil(\.[\w.-]+)?\.v8cache)$/;
 
 /**
  * Bundles `<root>/app/main.ts` into `<dist>/app/vigil.cjs` (and its source map) and writes the loader

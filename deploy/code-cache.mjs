@@ -5,7 +5,9 @@
 // VIGIL_CODE_CACHE_TRAINING=1. Once start-up is over, main.js writes the cache of everything compiled so far
 // (module evaluation, config loading and validation, every component's start), under V8's default flags; this
 // script then stops the daemon. A start with the cache skips parsing the bundle and compiling those functions.
-// The build fails when the training start does not get ready (with what the daemon said).
+// V8 refuses a cache made under other heap-size flags: there is one training start, and one cache, for each
+// NODE_OPTIONS of the shipped deployments (FLAG_SETS). The build fails when a training start does not get ready
+// (with what the daemon said).
 //
 //   node deploy/code-cache.mjs <repo root> <dist dir>
 import { spawn } from 'node:child_process';
@@ -14,15 +16,41 @@ import os from 'node:os';
 import path from 'node:path';
 import { shippedConfigEnv } from '../scripts/module-log/shipped-env.mjs';
 
-/** Runs the training start; resolves to the cache file's path and size once the daemon has exited. */
-export async function makeCodeCache(root, dist, { timeoutMs = 60_000 } = {}) {
-  const cacheFile = path.join(dist, 'app/vigil.v8cache');
+/**
+ * The NODE_OPTIONS of the shipped deployments (deploy/kubernetes/*.yaml, deploy/systemd/vigil.service; none for
+ * `npm start` and the container's default): V8 refuses a cache made under other heap-size flags, so there is a
+ * cache for each (test/startup-modules.test.ts checks this list against the manifests).
+ */
+export const FLAG_SETS = ['', '--max-old-space-size=136 --max-semi-space-size=8', '--max-old-space-size=768', '--max-old-space-size=512'];
+
+/** The cache file main.js reads under NODE_OPTIONS `flags` (deploy/bundle-main.mjs heapFlagsKey). */
+export function cacheFileFor(dist, flags) {
+  const key = flags
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((f) => /^--([\w-]+)=(\d+)$/.exec(f))
+    .map((m) => `${m[1].replaceAll('_', '-')}_${m[2]}`)
+    .sort()
+    .join('.');
+  return path.join(dist, 'app', key ? `vigil.${key}.v8cache` : 'vigil.v8cache');
+}
+
+/** Runs a training start for each of {@link FLAG_SETS}; resolves to the cache files written and their sizes. */
+export async function makeCodeCaches(root, dist) {
+  const out = [];
+  for (const flags of FLAG_SETS) out.push(await makeCodeCache(root, dist, flags));
+  return out;
+}
+
+/** Runs the training start under NODE_OPTIONS `flags`; resolves to the cache file's path and size once the daemon has exited. */
+export async function makeCodeCache(root, dist, flags = '', { timeoutMs = 60_000 } = {}) {
+  const cacheFile = cacheFileFor(dist, flags);
   fs.rmSync(cacheFile, { force: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-code-cache-'));
   try {
     const child = spawn(process.execPath, [path.join(dist, 'app/main.js'), 'run', '--config', path.join(root, 'pipelines.yaml')], {
       cwd: dir,
-      env: { ...process.env, ...shippedConfigEnv(dir), VIGIL_CODE_CACHE_TRAINING: '1' },
+      env: { ...process.env, ...shippedConfigEnv(dir), NODE_OPTIONS: flags, VIGIL_CODE_CACHE_TRAINING: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -68,6 +96,6 @@ export async function makeCodeCache(root, dist, { timeoutMs = 60_000 } = {}) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [root = '.', dist = 'dist'] = process.argv.slice(2);
-  const { file, bytes } = await makeCodeCache(path.resolve(root), path.resolve(root, dist));
-  console.log(`wrote V8's code cache of the bundle, ${(bytes / 1024 / 1024).toFixed(1)} MiB, to ${path.relative(process.cwd(), file) || file}`);
+  const caches = await makeCodeCaches(path.resolve(root), path.resolve(root, dist));
+  console.log(`wrote V8's code caches of the bundle (${caches.length}, for ${FLAG_SETS.map((f) => f || 'no heap flags').join('; ')}), ${(caches[0].bytes / 1024 / 1024).toFixed(1)} MiB each, to ${path.dirname(path.relative(process.cwd(), caches[0].file))}`);
 }

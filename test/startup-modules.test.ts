@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/index.ts';
 import { shippedConfigEnv } from '../scripts/module-log/shipped-env.mjs';
+import { FLAG_SETS } from '../deploy/code-cache.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const tsx = path.join(root, 'node_modules/tsx/dist/loader.mjs');
@@ -182,6 +183,20 @@ describe('modules loaded at start with the shipped pipelines.yaml', () => {
     // the bundle (dist/app/vigil.cjs, compiled by main.js with node:vm, not a module node loads) took the code cache
     // the build's training start made (deploy/code-cache.mjs): V8 checks it against its version, its flags and the code
     expect(m.codeCache, 'the bundle compiled with its V8 code cache').toBe('accepted');
+    // and under the heap-size flags of each shipped deployment (NODE_OPTIONS), which void a cache made without them:
+    // the build makes one for each (deploy/code-cache.mjs FLAG_SETS, checked against the manifests below)
+    for (const flags of FLAG_SETS) {
+      const report = path.join(build, `code-cache-${FLAG_SETS.indexOf(flags)}.txt`);
+      await new Promise<void>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [path.join(dist, 'app/main.js'), 'validate', '--config', path.join(root, 'pipelines.yaml')],
+          { cwd: build, env: { ...process.env, NODE_OPTIONS: flags, VIGIL_CODE_CACHE_REPORT: report } },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stdout}${stderr}`)) : resolve()),
+        ),
+      );
+      expect(fs.readFileSync(report, 'utf8'), `NODE_OPTIONS=${flags}`).toBe('accepted');
+    }
     for (const p of [...NOT_FOR_SHIPPED_CONFIG, '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus']) expect(m.packages.has(p), p).toBe(false);
     // the precompiled validators need Ajv's small runtime helpers only (ajv/dist/runtime/*), never its compiler
     expect(m.packages.get('ajv') ?? 0).toBeLessThanOrEqual(3);
@@ -220,4 +235,17 @@ describe('modules loaded at start with the shipped pipelines.yaml', () => {
     expect(m.files.filter((f) => f.startsWith(path.join(dist, 'app')))).toEqual([path.join(dist, 'app/main.js')]);
     expect(m.total).toBeLessThanOrEqual(20);
   }, 300_000);
+});
+
+describe("the bundle's code caches", () => {
+  it('cover the NODE_OPTIONS of every shipped deployment (deploy/kubernetes, deploy/systemd)', () => {
+    const found = new Set<string>();
+    for (const f of fs.readdirSync(path.join(root, 'deploy/kubernetes')).filter((f) => f.endsWith('.yaml'))) {
+      const text = fs.readFileSync(path.join(root, 'deploy/kubernetes', f), 'utf8');
+      for (const m of text.matchAll(/name: NODE_OPTIONS\s*\n\s*value: ["']?([^"'\n]+)/g)) found.add(m[1]!.trim());
+    }
+    for (const m of fs.readFileSync(path.join(root, 'deploy/systemd/vigil.service'), 'utf8').matchAll(/^Environment=NODE_OPTIONS=(.+)$/gm)) found.add(m[1]!.trim());
+    expect(found.size).toBeGreaterThan(1);
+    expect([...found].sort()).toEqual(FLAG_SETS.filter(Boolean).sort());
+  });
 });
