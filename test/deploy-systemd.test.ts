@@ -8,6 +8,8 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { components } from '../app/components.ts';
+import { formatConfigError, loadConfig } from '../src/config/load.ts';
 import { freePort } from './helpers/daemon.ts';
 import { tempDir, waitFor } from './helpers/index.ts';
 
@@ -68,6 +70,34 @@ describe('deploy/systemd/vigil.service', () => {
     expect(one('SystemCallErrorNumber')).toBe('EPERM');
     // the state directory systemd creates is the one the config's service.state_dir points at
     expect(d.get('Environment')).toContain('VIGIL_STATE_DIR=/var/lib/vigil');
+  });
+
+  it('binds loopback only: every listener of the config it runs, under its Environment= lines, is on 127.0.0.1', async () => {
+    // the unit runs deploy/pipelines.container.yaml (deploy/README.md, "VM"), whose endpoints default to 0.0.0.0
+    // for the container: the unit must move each of them, or that listener is open to the network on the VM
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', VIGIL_BEARER_TOKEN: 'systemd-token' };
+    for (const e of directives(unitText).get('Environment') ?? []) {
+      const eq = e.indexOf('=');
+      env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    const loaded = await loadConfig([path.join(root, 'deploy/pipelines.container.yaml')], components, env);
+    expect(loaded.errors.map(formatConfigError)).toEqual([]);
+    const cfg = loaded.config!;
+    const listeners: [string, unknown][] = [['service.telemetry.endpoint', cfg.service.telemetry?.endpoint]];
+    // every `endpoint` under receivers (protocols included) and under the exporters that listen (prometheus)
+    const walk = (at: string, v: unknown): void => {
+      if (!v || typeof v !== 'object') return;
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'endpoint') listeners.push([`${at}.${k}`, x]);
+        else walk(`${at}.${k}`, x);
+      }
+    };
+    walk('receivers', cfg.receivers);
+    for (const [id, c] of Object.entries(cfg.exporters)) if (id.split('/')[0] === 'prometheus') walk(`exporters.${id}`, c);
+    // otlp grpc and http, http_json, prometheus, telemetry: a listener the walk missed would go unchecked
+    expect(listeners.map(([k]) => k).sort()).toEqual(['exporters.prometheus.endpoint', 'receivers.http_json.endpoint', 'receivers.otlp.protocols.grpc.endpoint', 'receivers.otlp.protocols.http.endpoint', 'service.telemetry.endpoint']);
+    const open = listeners.filter(([, e]) => !/^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(String(e)));
+    expect(open.map(([k, e]) => `${k}: ${String(e)}`)).toEqual([]);
   });
 
   it.skipIf(!analyze)('passes systemd-analyze verify without a word', () => {
