@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dockerignoreMatcher, lintDockerfile, parseInstructions } from '../deploy/lint-dockerfile.ts';
+import { components } from '../app/components.ts';
+import { formatConfigError, loadConfig } from '../src/config/load.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dockerfile = fs.readFileSync(path.join(root, 'deploy/Dockerfile'), 'utf8');
@@ -34,6 +36,29 @@ describe('deploy/Dockerfile', () => {
     expect(runtime.find((i) => i.keyword === 'ENV' && i.args.startsWith('VIGIL_HEALTHCHECK_URL'))?.args).toBe('VIGIL_HEALTHCHECK_URL=http://127.0.0.1:8888/healthz');
     expect(JSON.parse(runtime.find((i) => i.keyword === 'ENTRYPOINT')!.args)).toEqual(['node', 'bin/vigil.js']);
     expect(JSON.parse(runtime.find((i) => i.keyword === 'CMD')!.args)).toEqual(['run', '--config', '/etc/vigil/pipelines.yaml']);
+  });
+
+  it('is run, in every `docker run` example (its header, deploy/README.md), with what its default config needs', async () => {
+    const examples: [string, string][] = [];
+    for (const file of ['deploy/Dockerfile', 'deploy/README.md', 'README.md'])
+      for (const line of fs.readFileSync(path.join(root, file), 'utf8').split('\n')) {
+        const at = line.indexOf('docker run ');
+        if (at >= 0) examples.push([file, line.slice(at)]);
+      }
+    expect(examples.map(([f]) => f)).toEqual(expect.arrayContaining(['deploy/Dockerfile', 'deploy/README.md']));
+    const exposed = parseInstructions(dockerfile)
+      .filter((i) => i.keyword === 'EXPOSE')
+      .flatMap((i) => i.args.split(/\s+/));
+    for (const [file, cmd] of examples) {
+      // the variables it passes (`-e NAME=value`, `--env NAME`), as the container would see them
+      const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+      for (const m of cmd.matchAll(/(?:^|\s)(?:-e|--env)[\s=]+([A-Za-z_]\w*)/g)) env[m[1]!] = 'from-the-example';
+      // the image's default config, /etc/vigil/pipelines.yaml: without a variable it needs, the container exits at start
+      const loaded = await loadConfig([path.join(root, 'deploy/pipelines.container.yaml')], components, env);
+      expect(loaded.errors.map(formatConfigError), `${file}: ${cmd}`).toEqual([]);
+      const published = [...cmd.matchAll(/(?:^|\s)-p\s+(?:[\d.]+:)?\d+:(\d+)/g)].map((m) => m[1]!);
+      expect(published.sort(), `${file}: ${cmd}`).toEqual([...exposed].sort());
+    }
   });
 
   it('reports the mistakes it is there to catch', () => {
