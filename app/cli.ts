@@ -25,8 +25,9 @@ usage:
 
 Several --config files are merged in order; later ones override earlier ones.
 status, alerts and silence talk to the running daemon's API on its telemetry endpoint: --url http://host:port,
-or --config FILE to take service.telemetry.endpoint (and the API token) from the config, else $VIGIL_URL, else
-http://localhost:8888. Writes send --token, else $VIGIL_API_TOKEN, else the config's api.bearer_token.
+or --config FILE to take service.telemetry.endpoint (and the tokens) from the config, else $VIGIL_URL, else
+http://localhost:8888. Writes send --token, else $VIGIL_API_TOKEN, else the config's api.bearer_token; reads send the
+config's telemetry.auth.bearer_token, else the same.
 A MATCHER is Alertmanager's: name="value", name!="value", name=~"regex", name!~"regex".
 `;
 
@@ -298,7 +299,7 @@ const TARGET_OPTIONS = {
 async function clientFor(values: { url?: string; config?: string[]; token?: string }) {
   const { ApiClient, resolveTarget } = await import('../src/api/client.ts');
   const t = await resolveTarget(values, components);
-  return new ApiClient(t.url, t.token);
+  return new ApiClient(t.url, t.token, undefined, t.readToken);
 }
 
 const pad = (rows: string[][]): string => {

@@ -162,6 +162,39 @@ describe('vigil CLI', () => {
     expect(alertsDown.err).toMatch(/cannot reach vigil/);
   });
 
+  it('reads from a daemon whose telemetry endpoint requires a token (service.telemetry.auth, as every shipped deployment has)', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const cfg = path.join(dir, 'pipelines.yaml');
+    // the shipped configs' shape: the read token from the environment, no API token
+    fs.writeFileSync(
+      cfg,
+      YAML.stringify({
+        receivers: { nop: {} },
+        processors: { alerts: { rules: [] } },
+        exporters: { debug: {} },
+        service: { state_dir: dir, telemetry: { endpoint: `127.0.0.1:${port}`, auth: { bearer_token: '${env:VIGIL_CLI_TEST_READ_TOKEN}' } }, pipelines: { main: { receivers: ['nop'], processors: ['alerts'], exporters: ['debug'] } } },
+      }),
+    );
+    process.env.VIGIL_CLI_TEST_READ_TOKEN = 'r3ad';
+    const service = await startService(dir, fs.readFileSync(cfg, 'utf8'));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      const reads = [['status'], ['alerts'], ['silence', 'list']];
+      // --config: the address and the read token come from the daemon's config
+      for (const argv of reads) expect(await cli(...argv, '--config', cfg), argv.join(' ')).toMatchObject({ code: 0, err: '' });
+      // --token: the token given reads too
+      for (const argv of reads) expect(await cli(...argv, '--url', url, '--token', 'r3ad'), argv.join(' ')).toMatchObject({ code: 0, err: '' });
+      // none: refused, with what to give
+      const none = await cli('alerts', '--url', url);
+      expect(none.code).toBe(1);
+      expect(none.err).toMatch(/401 missing or invalid bearer token \(service\.telemetry\.auth\) \(give the daemon's config with --config, or its service\.telemetry\.auth\.bearer_token with --token\)/);
+    } finally {
+      delete process.env.VIGIL_CLI_TEST_READ_TOKEN;
+      await service.shutdown();
+    }
+  });
+
   it('explains unknown commands and options', async () => {
     const r = await cli('frobnicate');
     expect(r.code).toBe(1);

@@ -32,19 +32,22 @@ export function urlOfEndpoint(endpoint: string): string {
 }
 
 /**
- * Where the daemon is and which token to send: `--url` wins, else the telemetry endpoint of the `--config`
- * files (and their API token when readable), else `$VIGIL_URL`, else http://localhost:8888. `--token`, then
- * `$VIGIL_API_TOKEN`, then the config's token.
+ * Where the daemon is and which tokens to send: `--url` wins, else the telemetry endpoint of the `--config`
+ * files (and their API token when readable), else `$VIGIL_URL`, else http://localhost:8888. `token` (writes, and
+ * reads when there is no `readToken`): `--token`, then `$VIGIL_API_TOKEN`, then the config's API token.
+ * `readToken`: the config's `service.telemetry.auth.bearer_token`, which every read needs when it is set.
  */
-export async function resolveTarget(opts: { url?: string; config?: string[]; token?: string }, registry: ComponentRegistry): Promise<{ url: string; token: string }> {
+export async function resolveTarget(opts: { url?: string; config?: string[]; token?: string }, registry: ComponentRegistry): Promise<{ url: string; token: string; readToken: string }> {
   let url = opts.url;
   let token = opts.token ?? process.env.VIGIL_API_TOKEN ?? '';
+  let readToken = '';
   if (opts.config?.length) {
     const r = await loadConfig(opts.config, registry);
     if (!r.config) throw new ApiClientError(`cannot read the config for the daemon's address:\n${r.errors.map(formatConfigError).join('\n')}`);
     const endpoint = r.config.service.telemetry.endpoint;
     if (!url && /:0+$/.test(endpoint)) throw new ApiClientError(`the config's telemetry endpoint ${endpoint} has port 0 (any free port): give the daemon's address with --url`);
     url ??= urlOfEndpoint(endpoint);
+    readToken = r.config.service.telemetry.auth.bearer_token;
     if (!token) {
       const api = r.config.service.telemetry.api;
       if (api.bearer_token) token = api.bearer_token;
@@ -59,26 +62,31 @@ export async function resolveTarget(opts: { url?: string; config?: string[]; tok
   }
   url ??= process.env.VIGIL_URL || 'http://localhost:8888';
   if (!/^https?:\/\//.test(url)) throw new ApiClientError(`--url ${JSON.stringify(url)}: expected http://host:port or https://host:port`);
-  return { url: url.replace(/\/+$/, ''), token };
+  return { url: url.replace(/\/+$/, ''), token, readToken };
 }
 
 /**
  * The HTTP client of the daemon's API at `url` (no trailing slash): sends JSON, adds `Authorization: Bearer <token>`
- * to writes (non-GET requests) when a token is set, gives up after `timeoutMs` (default 10 s). Failures reject
- * with an {@link ApiClientError}.
+ * to writes (non-GET requests), and to reads `readToken` (the daemon's `service.telemetry.auth.bearer_token`), else
+ * `token` (the API token also reads); a write without `token` sends `readToken`; gives up after `timeoutMs`
+ * (default 10 s). Failures reject with an {@link ApiClientError}.
  */
 export class ApiClient {
   constructor(
     readonly url: string,
     private readonly token: string,
     private readonly timeoutMs = 10_000,
+    private readonly readToken = '',
   ) {}
 
   /** Sends a request; resolves with the parsed JSON body (undefined when empty). */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.token && method !== 'GET') headers.authorization = `Bearer ${this.token}`;
+    const read = method === 'GET' || method === 'HEAD';
+    // the read token passes the endpoint's gate for a write too (a daemon with unauthenticated_writes and no API token)
+    const bearer = read ? this.readToken || this.token : this.token || this.readToken;
+    if (bearer) headers.authorization = `Bearer ${bearer}`;
     let res: Response;
     try {
       res = await fetch(`${this.url}${path}`, {
@@ -105,7 +113,9 @@ export class ApiClient {
       const msg = typeof parsed === 'string' ? parsed.trim() : typeof message === 'string' ? message : JSON.stringify(parsed);
       const hint =
         res.status === 401
-          ? /no API token is configured/.test(msg)
+          ? read && /service\.telemetry\.auth/.test(msg)
+            ? " (give the daemon's config with --config, or its service.telemetry.auth.bearer_token with --token)"
+            : /no API token is configured/.test(msg)
             ? ' (the daemon has no API token: start it with $VIGIL_API_TOKEN or service.telemetry.api.bearer_token set, then give the same token here)'
             : this.token
               ? ' (the daemon refused the token given: it must equal its service.telemetry.api.bearer_token)'
