@@ -348,6 +348,22 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('expands references inside a default innermost first, as the Collector does, instead of keeping them as text', async () => {
+    const r = await loadConfig([td('env_nested_default.yaml')], registry, { VIGIL_TEST_BATCH: '100', VIGIL_TEST_TOKEN: 'tok${env:VIGIL_TEST_BATCH}' });
+    expect(r.errors.map(formatConfigError)).toEqual([]);
+    // a whole reference is typed by what it finally expands to
+    expect(r.config!.processors['batch']).toMatchObject({ send_batch_size: 100 });
+    const webhook = r.config!.exporters['webhook'] as { url: string; headers: Record<string, string> };
+    expect(webhook.url).toBe('http://localhost:9/hook');
+    // a variable's value is taken as it is, never expanded again
+    expect(webhook.headers).toEqual({ A: 'deep', B: 'x tok${env:VIGIL_TEST_BATCH} y', C: 'tok${env:VIGIL_TEST_BATCH}', D: 'a$b' });
+    expect(await errorsOf(['bad_env_nested.yaml'], { VIGIL_TEST_TOKEN: 't' })).toEqual([
+      'bad_env_nested.yaml:8:10: exporters.webhook.headers.A: environment variable VIGIL_TEST_UNSET_B is not set and has no default (write ${env:VIGIL_TEST_UNSET_B:-default})',
+      'bad_env_nested.yaml:9:10: exporters.webhook.headers.B: "${env:1BAD}" is not a reference vigil expands: the variable name "1BAD" must match [A-Za-z_][A-Za-z0-9_]*',
+      'bad_env_nested.yaml:10:10: exporters.webhook.headers.C: "${env:VIGIL_TEST_UNSET_A:-${env:VIGIL_TEST_TOKEN}" is not a reference vigil expands: it has no closing "}" (write $$ for a literal $)',
+    ]);
+  });
+
   it('refuses a config file past 8 MiB (or a device such as /dev/zero) naming the bound, instead of reading it whole', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-big-'));
     const big = path.join(dir, 'big.yaml');

@@ -849,14 +849,17 @@ function recordPositions(node: unknown, p: (string | number)[], w: PositionWalk)
   }
 }
 
-// `$$`, a reference (`${env:NAME}`, or `${NAME}`: env is the default scheme, as in the Collector), or (the last
-// alternative) any other `${...` : a mistyped reference, refused rather than kept as text
-const ENV_REF = /\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}?/g;
-const WHOLE_REF = /^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
+// a reference's name after `${` (`env:NAME` or `NAME`: env is the default scheme, as in the Collector), then
+// its end or the start of its default
+const REF_NAME_AT = /(env:)?([A-Za-z_][A-Za-z0-9_]*)(:-|\})/y;
+// any other `${...`: a mistyped reference, refused rather than kept as text
+const BAD_REF_AT = /\$\{[^}]*\}?/y;
 
 /**
  * Expands `${env:NAME}`, `${env:NAME:-default}` (or `${NAME}`, `${NAME:-default}`) and `$$` in every scalar
- * value. Where the reference is the whole unquoted value, the result is typed as YAML would type it
+ * value. A default may itself hold references (`${env:HOST:-${env:FALLBACK_HOST}}`), expanded innermost first
+ * as the Collector does; what a variable holds is taken as it is, never expanded again. Where the reference is
+ * the whole unquoted value, the result is typed as YAML would type it
  * (`port: ${env:PORT}` is a number) when it is a plain number, boolean or null, and stays its text otherwise
  * (see {@link typeEnvValue}); the returned map holds, for each scalar so typed, the text it expanded to (see
  * {@link keepEnvText}). Errors name the scalar and its key path.
@@ -867,33 +870,88 @@ function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNo
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
       const src = node.value;
-      let missing = false;
-      const expanded = src.replace(ENV_REF, (all: string, name: string | undefined, def: string | undefined) => {
-        if (all === '$$') return '$';
-        if (name === undefined) {
-          missing = true;
-          onError(node, pathOf(ancestors, node), `${JSON.stringify(all)} is not a reference vigil expands: ${badReference(all)}`);
-          return '';
-        }
-        const v = env[name!];
-        if (v !== undefined && v !== '') return v;
-        if (def !== undefined) return def;
-        if (v === '') return '';
-        missing = true;
-        const scheme = all.startsWith('${env:') ? 'env:' : '';
-        onError(node, pathOf(ancestors, node), `environment variable ${name} is not set and has no default (write \${${scheme}${name}:-default})`);
-        return '';
+      let failed = false;
+      const expanded = expandReferences(src, env, (message) => {
+        failed = true;
+        onError(node, pathOf(ancestors, node), message);
       });
-      if (missing) return;
-      if (node.type === 'PLAIN' && WHOLE_REF.test(src)) {
-        node.value = typeEnvValue(expanded);
-        if (typeof node.value !== 'string') typedText.set(node, expanded);
+      if (failed) return;
+      if (node.type === 'PLAIN' && expanded.whole) {
+        node.value = typeEnvValue(expanded.text);
+        if (typeof node.value !== 'string') typedText.set(node, expanded.text);
       } else {
-        node.value = expanded;
+        node.value = expanded.text;
       }
     },
   });
   return typedText;
+}
+
+/**
+ * The text of `src` with its references and `$$` expanded, and whether `src` is one reference and nothing
+ * else; every reference that cannot be expanded goes to `fail` (and expands to "").
+ */
+function expandReferences(src: string, env: NodeJS.ProcessEnv, fail: (message: string) => void): { text: string; whole: boolean } {
+  let unused = 0; // > 0 while reading a default that is not used
+  const bad = (ref: string, why: string) => fail(`${JSON.stringify(ref)} is not a reference vigil expands: ${why}`);
+  // the reference that starts at `i` (with `${`): its value and where it ends
+  const reference = (i: number): { value: string; end: number } => {
+    REF_NAME_AT.lastIndex = i + 2;
+    const m = REF_NAME_AT.exec(src);
+    if (m) {
+      const name = m[2]!;
+      let end = REF_NAME_AT.lastIndex;
+      let def: string | undefined;
+      const v = env[name];
+      const set = v !== undefined && v !== '';
+      if (m[3] === ':-') {
+        // a default that is not used needs no variable of its own set (as in a shell), but is still read
+        if (set) unused++;
+        const d = sequence(end, true);
+        if (set) unused--;
+        if (src[d.end] !== '}') {
+          bad(src.slice(i, d.end), 'it has no closing "}" (write $$ for a literal $)');
+          return { value: '', end: d.end };
+        }
+        def = d.text;
+        end = d.end + 1;
+      }
+      if (set) return { value: v, end };
+      if (def !== undefined || v === '') return { value: def ?? '', end };
+      if (!unused) fail(`environment variable ${name} is not set and has no default (write \${${m[1] ?? ''}${name}:-default})`);
+      return { value: '', end };
+    }
+    BAD_REF_AT.lastIndex = i;
+    const all = BAD_REF_AT.exec(src)![0];
+    bad(all, badReference(all));
+    return { value: '', end: i + all.length };
+  };
+  // text, `$$` and references from `i` to the end, or (in a default) to its closing `}`
+  const sequence = (i: number, inDefault: boolean): { text: string; end: number } => {
+    let text = '';
+    while (i < src.length) {
+      if (src.startsWith('$$', i)) {
+        text += '$';
+        i += 2;
+      } else if (src.startsWith('${', i)) {
+        const r = reference(i);
+        text += r.value;
+        i = r.end;
+      } else if (inDefault && src[i] === '}') {
+        break;
+      } else {
+        text += src[i];
+        i++;
+      }
+    }
+    return { text, end: i };
+  };
+  if (src.startsWith('${')) {
+    const first = reference(0);
+    if (first.end === src.length) return { text: first.value, whole: true };
+    return { text: first.value + sequence(first.end, false).text, whole: false };
+  }
+  return { text: sequence(0, false).text, whole: false };
 }
 
 /**
