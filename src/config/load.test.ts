@@ -397,6 +397,22 @@ describe('loadConfig', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  it('reads a file that ends in "---" or an empty document, and refuses a second document that holds anything, at its "---"', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-docs-'));
+    const valid = fs.readFileSync(td('valid.yaml'), 'utf8');
+    const f = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    for (const tail of ['---\n', '---\n# nothing more\n', '...\n---\n']) {
+      const r = await loadConfig([f('trailing.yaml', valid + tail)], registry, {});
+      expect(r.errors.map(formatConfigError)).toEqual([]);
+    }
+    const r = await loadConfig([f('two.yaml', `${valid}---\nexporters:\n  nop:\n`)], registry, {});
+    const lines = valid.split('\n').length;
+    expect(r.errors.map((e) => [e.code, formatConfigError({ ...e, file: path.basename(e.file) })])).toEqual([
+      ['VIGIL_CONFIG_YAML', `two.yaml:${lines}:1: YAML: a second document ("---"): a config file holds one document; give the other as its own --config`],
+    ]);
+    fs.rmSync(dir, { recursive: true });
+  });
+
   it('says a file is empty, or has no service, rather than that "service" misses its pipelines', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-empty-'));
     const f = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));

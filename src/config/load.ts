@@ -257,7 +257,12 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
     }
     const text = read.text;
     const lc = new LineCounter();
-    const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: false, merge: true });
+    const { doc, extra } = firstDocument(text, lc);
+    if (extra !== undefined) {
+      // the Collector (yaml.v3) would read the first document and drop the others without a word
+      errors.push({ code: ConfigErrorCodes.YAML, file, ...lc.linePos(extra), path: '', message: 'YAML: a second document ("---"): a config file holds one document; give the other as its own --config' });
+      continue;
+    }
     for (const [i, e] of doc.errors.entries()) {
       if (i > 0 && /Maximum call stack size exceeded/.test(e.message)) continue; // said once per file
       // once the parser has lost its place it reports every later token "in YAML stream": one mistake
@@ -325,6 +330,22 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
     merged = deepMerge(merged, js as Record<string, unknown>);
   }
   return { merged, positions, keyPositions, envTexts };
+}
+
+/**
+ * The first YAML document of a config file, and the offset of a second one that holds anything (undefined
+ * when there is none). A file may end in "---" or an empty document (files joined by tools often do); a
+ * second document with content is the caller's error to report.
+ */
+function firstDocument(text: string, lineCounter: LineCounter): { doc: Document; extra?: number } {
+  const opts = { lineCounter, prettyErrors: true, uniqueKeys: false, merge: true } as const;
+  const all = YAML.parseAllDocuments(text, opts);
+  const docs = Array.isArray(all) ? all : [];
+  const doc = docs[0] ?? YAML.parseDocument(text, opts);
+  const empty = (d: Document) =>
+    !d.errors.length && (d.contents === null || (isScalar(d.contents) && d.contents.type === 'PLAIN' && d.contents.value === null));
+  const extra = docs.slice(1).find((d) => !empty(d));
+  return extra ? { doc, extra: extra.range[0] } : { doc };
 }
 
 /**
