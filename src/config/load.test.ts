@@ -364,6 +364,15 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('says why a number field refuses a whole reference written in quotes (it stays text), and only then', async () => {
+    expect(await errorsOf(['bad_env_quoted.yaml'], { VIGIL_TEST_BATCH: '100' })).toEqual([
+      'bad_env_quoted.yaml:5:31: processors.memory_limiter.limit_mib: expected integer (a reference in quotes stays text: write ${env:VIGIL_TEST_BATCH} without quotes, in block style, to have it typed)',
+      'bad_env_quoted.yaml:7:22: processors.batch.send_batch_size: expected integer (a reference in quotes stays text: write ${VIGIL_TEST_BATCH} without quotes, in block style, to have it typed)',
+      'bad_env_quoted.yaml:8:14: processors.batch.timeout: expected a duration such as "500ms", "10s", "5m", "4h", "1d"',
+      'bad_env_quoted.yaml:11:23: exporters.debug.sampling_initial: expected integer',
+    ]);
+  });
+
   it('refuses a config file past 8 MiB (or a device such as /dev/zero) naming the bound, instead of reading it whole', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-big-'));
     const big = path.join(dir, 'big.yaml');

@@ -174,6 +174,8 @@ interface ReadFiles {
   keyPositions: Map<string, Pos>;
   /** By path key: the expanded env values that were typed (see {@link keepEnvText}). */
   envTexts: Map<string, EnvText>;
+  /** By path key: the source of a value that was a whole reference in quotes (`"${env:PORT}"`), which stays text. */
+  quotedRefs: Map<string, string>;
 }
 
 type Report = (p: (string | number)[], message: string, code?: ConfigErrorCode) => void;
@@ -191,7 +193,7 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
   const errors: ConfigError[] = [];
   const read = await readFiles(paths, env, errors);
   if (errors.length) return { errors: sortErrors(errors) };
-  const { merged, positions, keyPositions, envTexts } = read;
+  const { merged, positions, keyPositions, envTexts, quotedRefs } = read;
   // errors found by path now get their positions (env errors already carry theirs)
   const locate = (p: (string | number)[], atKey: boolean): Pos => {
     const k = atKey ? keyPositions.get(pathKey(p)) : undefined;
@@ -203,7 +205,7 @@ export async function loadConfig(paths: string[], registry: ComponentRegistry, e
     return { file: paths[paths.length - 1]!, line: 1, col: 1 };
   };
   const report: Report = (p, message, code = ConfigErrorCodes.SCHEMA) =>
-    errors.push({ code, ...locate(p, message.startsWith('unknown key')), path: pathToString(p), message });
+    errors.push({ code, ...locate(p, message.startsWith('unknown key')), path: pathToString(p), message: message + quotedReferenceHint(quotedRefs.get(pathKey(p)), message) });
 
   keepEnvText(merged, TopSchema, [], envTexts);
   if (!checkTop(merged, report)) return { errors: sortErrors(errors) };
@@ -239,6 +241,16 @@ export function unquotedReferenceHint(text: string, offset: number): string {
 }
 
 /**
+ * The hint a schema error gets when the value was a whole reference written in quotes (`"${env:PORT}"`) and
+ * the field wanted a number or a boolean: a quoted reference stays text (only an unquoted one is typed as
+ * YAML types it), which "expected integer" alone does not tell. Empty otherwise.
+ */
+function quotedReferenceHint(source: string | undefined, message: string): string {
+  if (source === undefined || !/^expected (an? )?(integer|number|boolean)/.test(message)) return '';
+  return ` (a reference in quotes stays text: write ${source} without quotes, in block style, to have it typed)`;
+}
+
+/**
  * Reads every file: YAML syntax, `${env:...}` expansion, duplicate keys, merge keys (`<<: *common`,
  * applied as the Collector's and Prometheus's loaders do: explicit keys win over merged ones), then
  * merges the files in order. Problems go to `errors`.
@@ -248,6 +260,7 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
   const positions = new Map<string, Pos>();
   const keyPositions = new Map<string, Pos>();
   const envTexts = new Map<string, EnvText>();
+  const quotedRefs = new Map<string, string>();
   for (const file of paths) {
     const read = await readTextFile(file, MAX_CONFIG_BYTES);
     if (!read.ok) {
@@ -297,7 +310,7 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
       errors.push({ code: ConfigErrorCodes.YAML, ...at(structureError.offset), path: pathToString(structureError.path), message: `YAML: ${structureError.message}` });
       continue;
     }
-    const typedEnv = expandEnv(doc, env, (node, keyPath, message) => {
+    const { typed: typedEnv, quoted } = expandEnv(doc, env, (node, keyPath, message) => {
       const p = at(node.range?.[0] ?? 0);
       errors.push({ code: ConfigErrorCodes.ENV, ...p, path: pathToString(keyPath), message });
     });
@@ -314,6 +327,9 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
         if (t !== undefined) fileTexts.push({ path: p, text: t, typed: node.value });
         // a later file that sets a value replaces what an earlier file's env reference gave
         else envTexts.delete(pathKey(p));
+        const q = quoted.get(node);
+        if (q !== undefined) quotedRefs.set(pathKey(p), q);
+        else quotedRefs.delete(pathKey(p));
       },
       depth: 0,
     };
@@ -329,7 +345,7 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
     }
     merged = deepMerge(merged, js as Record<string, unknown>);
   }
-  return { merged, positions, keyPositions, envTexts };
+  return { merged, positions, keyPositions, envTexts, quotedRefs };
 }
 
 /**
@@ -883,10 +899,16 @@ const BAD_REF_AT = /\$\{[^}]*\}?/y;
  * the whole unquoted value, the result is typed as YAML would type it
  * (`port: ${env:PORT}` is a number) when it is a plain number, boolean or null, and stays its text otherwise
  * (see {@link typeEnvValue}); the returned map holds, for each scalar so typed, the text it expanded to (see
- * {@link keepEnvText}). Errors name the scalar and its key path.
+ * {@link keepEnvText}); `quoted` holds, for each whole reference written in quotes (which stays text), its
+ * source. Errors name the scalar and its key path.
  */
-function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNode, path: (string | number)[], message: string) => void): Map<Scalar, string> {
+function expandEnv(
+  doc: Document,
+  env: NodeJS.ProcessEnv,
+  onError: (node: YamlNode, path: (string | number)[], message: string) => void,
+): { typed: Map<Scalar, string>; quoted: Map<Scalar, string> } {
   const typedText = new Map<Scalar, string>();
+  const quoted = new Map<Scalar, string>();
   YAML.visit(doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
@@ -901,11 +923,12 @@ function expandEnv(doc: Document, env: NodeJS.ProcessEnv, onError: (node: YamlNo
         node.value = typeEnvValue(expanded.text);
         if (typeof node.value !== 'string') typedText.set(node, expanded.text);
       } else {
+        if (expanded.whole && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) quoted.set(node, src);
         node.value = expanded.text;
       }
     },
   });
-  return typedText;
+  return { typed: typedText, quoted };
 }
 
 /**
