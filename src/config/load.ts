@@ -331,6 +331,7 @@ async function readFiles(paths: string[], env: NodeJS.ProcessEnv, errors: Config
         if (q !== undefined) quotedRefs.set(pathKey(p), q);
         else quotedRefs.delete(pathKey(p));
       },
+      typedEnv,
       depth: 0,
     };
     recordPositions(doc.contents, [], walk);
@@ -811,6 +812,8 @@ interface PositionWalk {
   onDuplicate: (pos: Pos, path: (string | number)[], key: string) => void;
   /** Called for every scalar value with its key path. */
   onScalar: (node: Scalar, path: (string | number)[]) => void;
+  /** The scalars an env reference gave a typed value (a null among them is still written where the reference is). */
+  typedEnv: ReadonlyMap<Scalar, string>;
   /** Alias nesting (bounded: an alias may point at a node that holds it). */
   depth: number;
 }
@@ -848,7 +851,7 @@ function recordPositions(node: unknown, p: (string | number)[], w: PositionWalk)
       if (seen.has(key)) w.onDuplicate(w.at(keyNode?.range?.[0] ?? 0), kp, key);
       seen.add(key);
       // the value's position for scalars and lists; the key's for maps and empty values
-      const target = valueNode && ((isScalar(valueNode) && valueNode.value !== null) || isSeq(valueNode)) ? valueNode : keyNode;
+      const target = valueNode && ((isScalar(valueNode) && (valueNode.value !== null || w.typedEnv.has(valueNode))) || isSeq(valueNode)) ? valueNode : keyNode;
       if (target?.range) w.out.set(pathKey(kp), w.at(target.range[0]));
       if (keyNode?.range) w.keysOut.set(pathKey(kp), w.at(keyNode.range[0]));
       recordPositions(valueNode, kp, w);
@@ -866,7 +869,7 @@ function recordPositions(node: unknown, p: (string | number)[], w: PositionWalk)
           const kp = [...p, key];
           const keyNode = pair.key as YamlNode | null;
           const valueNode = pair.value as YamlNode | null;
-          const at = valueNode && ((isScalar(valueNode) && valueNode.value !== null) || isSeq(valueNode)) ? valueNode : keyNode;
+          const at = valueNode && ((isScalar(valueNode) && (valueNode.value !== null || w.typedEnv.has(valueNode))) || isSeq(valueNode)) ? valueNode : keyNode;
           if (at?.range) w.out.set(pathKey(kp), w.at(at.range[0]));
           if (keyNode?.range) w.keysOut.set(pathKey(kp), w.at(keyNode.range[0]));
           w.depth++;
