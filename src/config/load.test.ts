@@ -365,6 +365,20 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses defaults nested past 32 deep with one error, instead of exhausting the stack', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-deep-ref-'));
+    const file = path.join(dir, 'deep.yaml');
+    const nested = (n: number) => `${'${env:VIGIL_TEST_UNSET_A:-'.repeat(n)}x${'}'.repeat(n)}`;
+    const yaml = (n: number) => `receivers:\n  http_json:\n    endpoint: "${nested(n)}"\nexporters: {nop: {}}\nservice:\n  pipelines:\n    main: {receivers: [http_json], exporters: [nop]}\n`;
+    fs.writeFileSync(file, yaml(50_000));
+    const r = await loadConfig([file], registry, {});
+    expect(r.errors.map(formatConfigError)).toEqual([`${file}:3:15: receivers.http_json.endpoint: references are nested more than 32 deep in defaults (\${env:A:-\${env:B:-...}})`]);
+    // 32 deep is still read (and here refused only as an endpoint)
+    fs.writeFileSync(file, yaml(32));
+    const ok = await loadConfig([file], registry, {});
+    expect(ok.errors.map(formatConfigError)).toEqual([`${file}:3:15: receivers.http_json.endpoint: expected host:port with a port from 0 to 65535`]);
+  });
+
   it('says why a number field refuses a whole reference written in quotes (it stays text), and only then', async () => {
     expect(await errorsOf(['bad_env_quoted.yaml'], { VIGIL_TEST_BATCH: '100' })).toEqual([
       'bad_env_quoted.yaml:5:31: processors.memory_limiter.limit_mib: expected integer (a reference in quotes stays text: write ${env:VIGIL_TEST_BATCH} without quotes, in block style, to have it typed)',

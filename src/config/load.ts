@@ -894,6 +894,8 @@ function recordPositions(node: unknown, p: (string | number)[], w: PositionWalk)
 const REF_NAME_AT = /(env:)?([A-Za-z_][A-Za-z0-9_]*)(:-|\})/y;
 // any other `${...`: a mistyped reference, refused rather than kept as text
 const BAD_REF_AT = /\$\{[^}]*\}?/y;
+/** How deep references may nest in defaults (`${env:A:-${env:B:-...}}`): far past any real use, far below the stack's limit. */
+const MAX_DEFAULT_DEPTH = 32;
 
 /**
  * Expands `${env:NAME}`, `${env:NAME:-default}` (or `${NAME}`, `${NAME:-default}`) and `$$` in every scalar
@@ -940,6 +942,7 @@ function expandEnv(
  */
 function expandReferences(src: string, env: NodeJS.ProcessEnv, fail: (message: string) => void): { text: string; whole: boolean } {
   let unused = 0; // > 0 while reading a default that is not used
+  let depth = 0; // defaults being read, one inside the other
   const bad = (ref: string, why: string) => fail(`${JSON.stringify(ref)} is not a reference vigil expands: ${why}`);
   // the reference that starts at `i` (with `${`): its value and where it ends
   const reference = (i: number): { value: string; end: number } => {
@@ -952,9 +955,13 @@ function expandReferences(src: string, env: NodeJS.ProcessEnv, fail: (message: s
       const v = env[name];
       const set = v !== undefined && v !== '';
       if (m[3] === ':-') {
+        // a bound on the recursion: a config is never a way to exhaust the stack
+        if (depth >= MAX_DEFAULT_DEPTH) throw new TooDeep();
         // a default that is not used needs no variable of its own set (as in a shell), but is still read
         if (set) unused++;
+        depth++;
         const d = sequence(end, true);
+        depth--;
         if (set) unused--;
         if (src[d.end] !== '}') {
           bad(src.slice(i, d.end), 'it has no closing "}" (write $$ for a literal $)');
@@ -993,13 +1000,22 @@ function expandReferences(src: string, env: NodeJS.ProcessEnv, fail: (message: s
     }
     return { text, end: i };
   };
-  if (src.startsWith('${')) {
-    const first = reference(0);
-    if (first.end === src.length) return { text: first.value, whole: true };
-    return { text: first.value + sequence(first.end, false).text, whole: false };
+  try {
+    if (src.startsWith('${')) {
+      const first = reference(0);
+      if (first.end === src.length) return { text: first.value, whole: true };
+      return { text: first.value + sequence(first.end, false).text, whole: false };
+    }
+    return { text: sequence(0, false).text, whole: false };
+  } catch (e) {
+    if (!(e instanceof TooDeep)) throw e;
+    fail(`references are nested more than ${MAX_DEFAULT_DEPTH} deep in defaults (\${env:A:-\${env:B:-...}})`);
+    return { text: '', whole: false };
   }
-  return { text: sequence(0, false).text, whole: false };
 }
+
+/** Thrown through {@link expandReferences}'s recursion when defaults nest past {@link MAX_DEFAULT_DEPTH}. */
+class TooDeep extends Error {}
 
 /**
  * The value of an expanded whole-value reference: a number, boolean or null where the text is exactly one
