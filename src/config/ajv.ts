@@ -248,6 +248,12 @@ export function describeAjvErrors(errors: ErrorObject[], schema?: TSchema, data?
         o.instancePath.startsWith(`${e.instancePath}/`) || (o.instancePath === e.instancePath && !['type', 'anyOf', 'oneOf'].includes(o.keyword));
       if (consts.has(e.instancePath) || errors.some(saysMore)) continue;
       const path = pointerToPath(e.instancePath);
+      // a duration written as a bare number (`timeout: 5`): say what a duration looks like, not "expected string"
+      const pattern = schema ? schemaHolding(schema, e)?.pattern : undefined;
+      if (typeof pattern === 'string' && types.get(e.instancePath)!.join() === 'string' && typeof valueAt(data, path) === 'number') {
+        push({ path, message: `${patternMessage(pattern)}${pattern.includes('ms|s|m|h|d') ? ' (a number needs its unit)' : ''}` });
+        continue;
+      }
       push({ path, message: `expected ${types.get(e.instancePath)!.join(' or ')}${yaml11Hint(types.get(e.instancePath)!, data, path)}` });
       continue;
     }
@@ -265,9 +271,15 @@ const YAML11_BOOLEANS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
  */
 function yaml11Hint(expected: string[], data: unknown, path: (string | number)[]): string {
   if (!expected.includes('boolean')) return '';
+  const v = valueAt(data, path);
+  return typeof v === 'string' && YAML11_BOOLEANS.test(v) ? ` (${JSON.stringify(v)} is a string in YAML 1.2: write true or false)` : '';
+}
+
+/** The value at key path `path` of `data`; undefined where the path leaves it. */
+function valueAt(data: unknown, path: (string | number)[]): unknown {
   let v = data;
   for (const seg of path) v = v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[seg] : undefined;
-  return typeof v === 'string' && YAML11_BOOLEANS.test(v) ? ` (${JSON.stringify(v)} is a string in YAML 1.2: write true or false)` : '';
+  return v;
 }
 
 /**

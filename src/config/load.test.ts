@@ -365,6 +365,18 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('says what a duration or an endpoint looks like when one is written as a bare number, not "expected string"', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bare-number-'));
+    const file = path.join(dir, 'bare.yaml');
+    fs.writeFileSync(file, 'receivers:\n  http_json:\n    endpoint: 4319\n    read_timeout: 5\nprocessors:\n  batch:\n    timeout: 5\nexporters: {nop: {}}\nservice:\n  pipelines:\n    main: {receivers: [http_json], processors: [batch], exporters: [nop]}\n');
+    const r = await loadConfig([file], registry, {});
+    expect(r.errors.map(formatConfigError)).toEqual([
+      `${file}:3:15: receivers.http_json.endpoint: expected host:port with a port from 0 to 65535`,
+      `${file}:4:19: receivers.http_json.read_timeout: expected a duration such as "500ms", "10s", "5m", "4h", "1d" (a number needs its unit)`,
+      `${file}:7:14: processors.batch.timeout: expected a duration such as "500ms", "10s", "5m", "4h", "1d" (a number needs its unit)`,
+    ]);
+  });
+
   it('refuses defaults nested past 32 deep with one error, instead of exhausting the stack', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-deep-ref-'));
     const file = path.join(dir, 'deep.yaml');
