@@ -14,7 +14,7 @@ import type { ComponentKind } from './component.ts';
 import type { SignalName } from './model.ts';
 import { ConnectionStats, answerClientErrors, clientErrorAnswer, defaultMaxConnections, listenCapped, yieldTurn } from './otlp/connections.ts';
 import { silentLogger } from './logger.ts';
-import { bearerMatches } from './otlp/intake.ts';
+import { basicPasswordMatches, bearerMatches } from './otlp/intake.ts';
 import { splitHostPort } from './endpoint.ts';
 import { memoryBudget } from './memory-budget.ts';
 
@@ -346,8 +346,11 @@ export class ServiceTelemetry {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
-    if (this.readTokens.length && path !== '/healthz' && path !== '/readyz' && !this.readTokens.some((t) => bearerMatches(req.headers.authorization, t))) {
-      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('missing or invalid bearer token (service.telemetry.auth)\n');
+    const auth = req.headers.authorization;
+    if (this.readTokens.length && path !== '/healthz' && path !== '/readyz' && !this.readTokens.some((t) => bearerMatches(auth, t) || basicPasswordMatches(auth, t))) {
+      // a browser asks for a user name and password on the Basic challenge: any user name, the token as password
+      res.setHeader('www-authenticate', ['Basic realm="vigil", charset="UTF-8"', 'Bearer']);
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('missing or invalid bearer token (service.telemetry.auth)\n');
       return;
     }
     // components' JSON lookups (/api/v1/rules/NAME) come before the API and the page, except for a browser

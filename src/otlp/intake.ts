@@ -111,7 +111,25 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   if (!header) return false;
   const m = /^Bearer\s+(.+)$/i.exec(header.trim());
   if (!m) return false;
-  const a = crypto.createHash('sha256').update(m[1]!).digest();
+  return sameSecret(m[1]!, token);
+}
+
+/**
+ * Constant-time check of an `Authorization: Basic <base64 of user:password>` header (RFC 7617) whose password is
+ * `token`, any user name: how a browser, which cannot send a bearer token, signs in to the telemetry endpoint's
+ * status page (as to Prometheus's or Alertmanager's web UI behind basic auth).
+ */
+export function basicPasswordMatches(header: string | undefined, token: string): boolean {
+  if (!token || !header) return false;
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+  if (!m) return false;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && sameSecret(decoded.slice(colon + 1), token);
+}
+
+function sameSecret(given: string, token: string): boolean {
+  const a = crypto.createHash('sha256').update(given).digest();
   const b = crypto.createHash('sha256').update(token).digest();
   return crypto.timingSafeEqual(a, b);
 }
