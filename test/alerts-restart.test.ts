@@ -83,14 +83,15 @@ describe('restart in-process', () => {
     await b.proc.shutdown();
   });
 
-  /** A processor that started with no alert state fires its alert as a new one, then shuts down (and saves). */
-  async function firesAsNew(a: ReturnType<typeof instance>): Promise<void> {
+  /** A processor that started with no alert state fires its alert as a new one, then shuts down (and saves); returns the time it began. */
+  async function firesAsNew(a: ReturnType<typeof instance>): Promise<number> {
     const t0 = Date.now();
     await a.feed('h1', 50, t0);
     await a.proc.tick(t0);
     await a.proc.tick(t0 + M);
     expect(summary(a.got)).toEqual(['file/log firing h1', 'webhook/ops firing h1']);
     await a.proc.shutdown();
+    return t0;
   }
 
   it('a damaged state file does not stop the processor', async () => {
@@ -107,13 +108,9 @@ describe('restart in-process', () => {
   it('saved alerts whose fields have the wrong types are skipped with a warning; the others are kept and evaluation goes on', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const t0 = Date.now();
     const a = instance(dir);
     await a.proc.start({ reportFatal: () => undefined });
-    await a.feed('h1', 50, t0);
-    await a.proc.tick(t0);
-    await a.proc.tick(t0 + M); // h1 fires
-    await a.proc.shutdown();
+    const t0 = await firesAsNew(a);
     const file = path.join(dir, 'processors/alerts/state.json');
     const state = JSON.parse(fs.readFileSync(file, 'utf8')) as { instances: Record<string, unknown>[] };
     const good = state.instances[0]!;
@@ -170,6 +167,7 @@ describe('restart in-process', () => {
     await a.proc.tick(t0 + M + 10_000);
     expect(summary(a.got)).toEqual(['file/log firing h1', 'webhook/ops firing h1']);
     await a.proc.shutdown();
+    return t0;
   });
 });
 
