@@ -9,9 +9,10 @@
 // The cache is `vigil.v8cache`, or `vigil.<heap flags>.v8cache` under V8 heap-size flags (heapFlagsKey below).
 //
 // Environment (build and tests only):
-//   VIGIL_CODE_CACHE_TRAINING=1      no cache is read; once start-up is over (src/startup-v8.ts
+//   VIGIL_CODE_CACHE_TRAINING=<file> no cache is read; once start-up is over (src/startup-v8.ts
 //                                    releaseAfterStartup, with V8's flags back to their defaults, as when this
-//                                    file compiles the bundle), the cache of everything compiled so far is written
+//                                    file compiles the bundle), the cache of everything compiled so far is written,
+//                                    then its path to <file> (the build learns the name from here alone)
 //   VIGIL_CODE_CACHE_REPORT=<file>   writes there what V8 did with the cache: accepted, rejected or none
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,7 +39,7 @@ function heapFlagsKey() {
 }
 const key = heapFlagsKey();
 const cacheFile = fileURLToPath(new URL(key ? `./vigil.${key}.v8cache` : './vigil.v8cache', import.meta.url));
-const training = process.env.VIGIL_CODE_CACHE_TRAINING === '1';
+const training = process.env.VIGIL_CODE_CACHE_TRAINING;
 
 /**
  * The bytes of `file` in memory that V8 maps and unmaps itself (a WebAssembly.Memory), or undefined when it cannot
@@ -81,9 +82,10 @@ if (process.env.VIGIL_CODE_CACHE_REPORT) {
 cachedData = undefined; // the cache's bytes are not needed once compiled
 if (training) {
   process.once('vigil:startup-released', () => {
-    // whole or not at all: the build looks for the file
+    // whole or not at all, and named to the build once it is there
     fs.writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
     fs.renameSync(`${cacheFile}.tmp`, cacheFile);
+    fs.writeFileSync(training, cacheFile);
   });
 }
 const module = { exports: {} };

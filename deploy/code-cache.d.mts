@@ -1,8 +1,6 @@
 /** Types of deploy/code-cache.mjs, for the tests that import it. */
 /** The NODE_OPTIONS of the shipped deployments, '' for none: the build makes a code cache of the bundle for each. */
 export declare const FLAG_SETS: string[];
-/** The cache file dist/app/main.js reads under NODE_OPTIONS `flags`. */
-export declare function cacheFileFor(dist: string, flags: string): string;
 /** One training start under NODE_OPTIONS `flags`: the cache file written and its size. */
 export declare function makeCodeCache(root: string, dist: string, flags?: string, options?: { timeoutMs?: number }): Promise<{ file: string; bytes: number }>;
 /** A training start for each of FLAG_SETS. */

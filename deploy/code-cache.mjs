@@ -2,7 +2,7 @@
 // The last step of `npm run build` (issue 21, start-up): makes <dist>/app/vigil.v8cache, V8's code cache of the
 // bundle (deploy/bundle.mjs), with a training start: `node <dist>/app/main.js run` on the repository's
 // pipelines.yaml, every listener on an ephemeral loopback port and its state in a temporary folder, with
-// VIGIL_CODE_CACHE_TRAINING=1. Once start-up is over, main.js writes the cache of everything compiled so far
+// VIGIL_CODE_CACHE_TRAINING. Once start-up is over, main.js writes the cache of everything compiled so far
 // (module evaluation, config loading and validation, every component's start), under V8's default flags; this
 // script then stops the daemon. A start with the cache skips parsing the bundle and compiling those functions.
 // V8 refuses a cache made under other heap-size flags: there is one training start, and one cache, for each
@@ -23,18 +23,6 @@ import { shippedConfigEnv } from '../scripts/module-log/shipped-env.mjs';
  */
 export const FLAG_SETS = ['', '--max-old-space-size=136 --max-semi-space-size=8', '--max-old-space-size=768', '--max-old-space-size=512'];
 
-/** The cache file main.js reads under NODE_OPTIONS `flags` (deploy/bundle-main.mjs heapFlagsKey). */
-export function cacheFileFor(dist, flags) {
-  const key = flags
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((f) => /^--([\w-]+)=(\d+)$/.exec(f))
-    .map((m) => `${m[1].replaceAll('_', '-')}_${m[2]}`)
-    .sort()
-    .join('.');
-  return path.join(dist, 'app', key ? `vigil.${key}.v8cache` : 'vigil.v8cache');
-}
-
 /** Runs a training start for each of {@link FLAG_SETS}; resolves to the cache files written and their sizes. */
 export async function makeCodeCaches(root, dist) {
   const out = [];
@@ -44,13 +32,13 @@ export async function makeCodeCaches(root, dist) {
 
 /** Runs the training start under NODE_OPTIONS `flags`; resolves to the cache file's path and size once the daemon has exited. */
 export async function makeCodeCache(root, dist, flags = '', { timeoutMs = 60_000 } = {}) {
-  const cacheFile = cacheFileFor(dist, flags);
-  fs.rmSync(cacheFile, { force: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-code-cache-'));
+  // main.js names the cache by the flags (its heapFlagsKey) and writes that name here once the cache is written
+  const written = path.join(dir, 'written');
   try {
     const child = spawn(process.execPath, [path.join(dist, 'app/main.js'), 'run', '--config', path.join(root, 'pipelines.yaml')], {
       cwd: dir,
-      env: { ...process.env, ...shippedConfigEnv(dir), NODE_OPTIONS: flags, VIGIL_CODE_CACHE_TRAINING: '1' },
+      env: { ...process.env, ...shippedConfigEnv(dir), NODE_OPTIONS: flags, VIGIL_CODE_CACHE_TRAINING: written },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -60,7 +48,7 @@ export async function makeCodeCache(root, dist, flags = '', { timeoutMs = 60_000
       // the cache is written just after the ready line (start-up is released then): looked for until it is there
       const poll = setInterval(() => check(), 10);
       const check = () => {
-        if (out.includes('everything is ready') && fs.existsSync(cacheFile)) {
+        if (out.includes('everything is ready') && fs.existsSync(written)) {
           clearTimeout(timer);
           clearInterval(poll);
           resolve();
@@ -88,7 +76,8 @@ export async function makeCodeCache(root, dist, flags = '', { timeoutMs = 60_000
     }
     child.kill('SIGTERM');
     await exited;
-    return { file: cacheFile, bytes: fs.statSync(cacheFile).size };
+    const file = fs.readFileSync(written, 'utf8');
+    return { file, bytes: fs.statSync(file).size };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
