@@ -18,7 +18,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJsonSync, removeStaleTemps, setAsideCorrupt, writeFileAtomic } from './atomic-file.ts';
+import { readJsonSync, readStateFile, removeStaleTemps, writeFileAtomic } from './atomic-file.ts';
 import { type AmMatcher, MatcherError, compileAmMatcher, parseAmMatcher } from './api/matchers.ts';
 import { ErrorCodes, VigilError } from './errors.ts';
 import { parseApiTime } from './rfc3339.ts';
@@ -212,21 +212,16 @@ export class SilenceStore implements SilenceSource {
   ) {}
 
   /**
-   * Opens the store of a state directory. A missing file is an empty set; one that is not valid JSON is
-   * moved aside (`.corrupt`) and reported through `warn`. Silences that `vigil silence add` wrote before
+   * Opens the store of a state directory. A missing file is an empty set; one that cannot be read back is
+   * reported through `warn` and, when it is not JSON, moved aside (`.corrupt`: atomic-file.ts readStateFile). Silences that `vigil silence add` wrote before
    * the API existed (`<state_dir>/processors/<alerts id>/silences.json`) are taken over once.
    */
   static open(stateDir: string, warn: (message: string) => void = () => undefined, limits: SilenceLimits = DEFAULT_SILENCE_LIMITS): SilenceStore {
     const store = new SilenceStore(path.join(stateDir, 'silences.json'), limits);
     removeStaleTemps(store.file);
-    let raw: unknown;
-    try {
-      raw = readJsonSync(store.file);
-    } catch (e) {
-      warn(`${store.file}: ${(e as Error).message}; starting with no silences (old file kept as .corrupt)`);
-      setAsideCorrupt(store.file);
-    }
-    if (raw === undefined) raw = legacySilences(stateDir, warn);
+    const { value, problem } = readStateFile(store.file);
+    if (problem) warn(`${problem}; starting with no silences`);
+    const raw = value === undefined ? legacySilences(stateDir, warn) : value;
     const list = (raw as { silences?: unknown } | undefined)?.silences;
     if (Array.isArray(list)) {
       for (const s of list) {

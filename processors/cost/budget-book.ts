@@ -2,9 +2,8 @@
  * Budget spend per calendar period (day or month, in UTC or an IANA time zone), per group, persisted in
  * the state directory with atomic writes (temp file, fsync, rename, fsync of the directory).
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { removeStaleTemps, setAsideCorrupt, writeFileAtomic } from '../../src/atomic-file.ts';
+import { readStateFile, removeStaleTemps, writeFileAtomic } from '../../src/atomic-file.ts';
 import { type BudgetAccount, memoryBudget, stringBytes } from '../../src/memory-budget.ts';
 import type { KeyValue } from '../../src/model.ts';
 import type { BudgetConfig } from './config.ts';
@@ -132,23 +131,10 @@ export class BudgetBook {
    */
   load(nowMs: number): { restored: number; error?: string; models?: unknown } {
     removeStaleTemps(this.file);
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch {
-      return { restored: 0 };
-    }
-    let doc: PersistedFile;
-    try {
-      doc = JSON.parse(text) as PersistedFile;
-      if (!doc || doc.version !== 1 || !isRecord(doc.budgets)) throw new Error('unexpected content: expected {"version": 1, "budgets": {...}}');
-      for (const [name, saved] of Object.entries(doc.budgets)) {
-        if (!isRecord(saved) || (saved.groups !== undefined && !Array.isArray(saved.groups))) throw new Error(`unexpected content: budget ${JSON.stringify(name)} is not {"groups": [...], ...}`);
-      }
-    } catch (err) {
-      setAsideCorrupt(this.file);
-      return { restored: 0, error: `${this.file}: ${(err as Error).message}; budget spend starts from zero (old file kept as .corrupt)` };
-    }
+    const { value, problem } = readStateFile(this.file, budgetFileShape);
+    if (problem) return { restored: 0, error: `${problem}; budget spend starts from zero` };
+    if (value === undefined) return { restored: 0 };
+    const doc = value as PersistedFile;
     return { restored: this.restore(doc, nowMs), models: doc.models };
   }
 
@@ -286,6 +272,15 @@ export class BudgetBook {
 
 function groupKey(attrs: readonly KeyValue[]): string {
   return attrs.map((a) => String(a.value)).join('\u0001');
+}
+
+/** What is wrong with the shape of a budgets.json document (for readStateFile), undefined when nothing is. */
+function budgetFileShape(doc: unknown): string | undefined {
+  if (!isRecord(doc) || doc.version !== 1 || !isRecord(doc.budgets)) return 'unexpected content: expected {"version": 1, "budgets": {...}}';
+  for (const [name, saved] of Object.entries(doc.budgets)) {
+    if (!isRecord(saved) || (saved.groups !== undefined && !Array.isArray(saved.groups))) return `unexpected content: budget ${JSON.stringify(name)} is not {"groups": [...], ...}`;
+  }
+  return undefined;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
